@@ -1,0 +1,162 @@
+# FlowTrace - zero-code call tracer for Python.  `make help` lists targets and options.
+
+CC      ?= cc
+V       ?= 0
+SAN     ?=
+PYTHON  ?= /usr/bin/python3
+PREFIX  ?= /usr/local
+O       ?= build
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wvla -Wundef -Wwrite-strings -Wpointer-arith -Wno-format-nonliteral
+ifeq ($(findstring clang,$(shell $(CC) --version 2>/dev/null | head -1)),)
+WARN += -Wimplicit-fallthrough=3
+else
+WARN += -Wimplicit-fallthrough
+endif
+
+OPT      ?= -O2 -g
+CFLAGS_COMMON := -std=gnu11 $(OPT) $(WARN) -I. -MMD -MP -fno-omit-frame-pointer
+ifneq ($(SAN),)
+CFLAGS_COMMON += -fsanitize=$(SAN) -fno-sanitize-recover=all
+LDFLAGS_SAN   := -fsanitize=$(SAN)
+endif
+# Everything that may end up inside libflowtrace.so is position-independent and hidden.
+CFLAGS_PIC := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden
+
+LIB_SRCS    := $(wildcard lib/*.c)
+INJECT_SRCS := $(wildcard inject/*.c)
+WRITER_SRCS := $(wildcard tools/writer/*.c)
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
+INJECT_OBJS := $(INJECT_SRCS:%.c=$(O)/%.o)
+WRITER_OBJS := $(WRITER_SRCS:%.c=$(O)/%.o)
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+
+CORE   := $(O)/libftcore.a
+SO     := $(O)/libflowtrace.so
+WRITER := $(O)/flowtrace-writer
+
+UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
+
+.PHONY: all deps test unit unit-san integration demo bench install clean help check-abi
+
+all: $(SO) $(WRITER)
+
+$(O)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_PIC) -c $< -o $@
+
+$(O)/inject/%.o: inject/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_PIC) -c $< -o $@
+
+$(O)/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) -c $< -o $@
+
+$(CORE): $(LIB_OBJS)
+	@[ "$(V)" = 1 ] || echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# No libpython at link time, nothing exported but the _exit interposer, all symbols bound
+# at load time so the hot path never goes through the lazy resolver.
+$(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) -shared -o $@ $(INJECT_OBJS) $(CORE) $(LDFLAGS_SAN) -Wl,--no-undefined -Wl,-z,now \
+	    -Wl,--version-script=inject/exports.map -lpthread -ldl
+
+$(WRITER): $(WRITER_OBJS) $(CORE)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS)
+
+$(O)/tests/unit/%: tests/unit/%.c $(CORE)
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(CORE) $(LDFLAGS_SAN) -lcmocka
+
+# ---- Dependencies -------------------------------------------------------------------
+DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev \
+                python3-pytest clang
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "  DEPS    installing:$$missing"; \
+	    if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to apt-get install:$$missing" >&2; exit 1; fi; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+# ---- Tests --------------------------------------------------------------------------
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory unit-san
+	$(Q)$(MAKE) --no-print-directory check-abi
+	$(Q)$(MAKE) --no-print-directory integration
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do $$t; done
+
+unit-san:
+	$(Q)$(MAKE) --no-print-directory O=build-san SAN=address,undefined OPT="-O1 -g" unit
+
+integration: all
+	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
+
+check-abi: $(SO)
+	@bad=$$(nm -D --undefined-only $(SO) | grep -E ' _?Py' || true); \
+	if [ -n "$$bad" ]; then echo "check-abi: $(SO) links CPython symbols:"; echo "$$bad"; exit 1; fi
+	@extra=$$(nm -D --defined-only $(SO) | awk '{print $$3}' | grep -v -x -e _exit || true); \
+	if [ -n "$$extra" ]; then echo "check-abi: $(SO) exports more than _exit:"; echo "$$extra"; exit 1; fi
+	@echo "  ABI     $(SO): no CPython link, exports only _exit"
+
+# ---- Demo, bench, install -----------------------------------------------------------
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)rm -rf $(O)/demo-out
+	$(Q)tools/flowtrace-run -o $(O)/demo-out $(PYTHON) tests/integration/programs/shop.py --customer "ana maria" --coffee 3
+	$(Q)tools/flowtrace-show $(O)/demo-out
+
+bench: all
+	$(Q)$(PYTHON) bench/run.py --build $(abspath $(O))
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/flowtrace
+	install -m 0644 $(SO) $(DESTDIR)$(PREFIX)/lib/flowtrace/libflowtrace.so
+	install -m 0755 $(WRITER) $(DESTDIR)$(PREFIX)/lib/flowtrace/flowtrace-writer
+	sed 's|^FLOWTRACE_LIBDIR=.*|FLOWTRACE_LIBDIR=$(PREFIX)/lib/flowtrace|' tools/flowtrace-run \
+	    > $(DESTDIR)$(PREFIX)/bin/flowtrace-run
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/flowtrace-run
+
+clean:
+	rm -rf build build-san
+
+help:
+	@echo "FlowTrace make targets:"
+	@echo "  all          build build/libflowtrace.so and build/flowtrace-writer (default)"
+	@echo "  deps         apt-get install missing Debian packages (run as root)"
+	@echo "  demo         build, trace a sample program, print its call tree"
+	@echo "  test         deps + build + unit tests (plain and ASan/UBSan) + check-abi + integration"
+	@echo "  unit         cmocka unit tests"
+	@echo "  unit-san     unit tests under AddressSanitizer and UBSan (into build-san/)"
+	@echo "  integration  pytest suite: real interpreters under the preload"
+	@echo "  check-abi    the preload library links no CPython symbol and exports only _exit"
+	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
+	@echo "  install      install under PREFIX (default /usr/local)"
+	@echo "  clean        remove build/ and build-san/"
+	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
+
+-include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d)

@@ -1,0 +1,174 @@
+/* config.c - parsing and validation of the FLOWTRACE_* environment. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+
+struct ft_config ft_cfg;
+
+static int
+bad(char *msg, size_t cap, const char *name, const char *val, const char *want)
+{
+    snprintf(msg, cap, "%s='%s' is not %s", name, val, want);
+    return -EINVAL;
+}
+
+static int
+get_bool(const char *name, int dflt, int *out, char *msg, size_t cap)
+{
+    const char *v = getenv(name);
+
+    if (v == NULL || *v == '\0') {
+        *out = dflt;
+    } else if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes")) {
+        *out = 1;
+    } else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no")) {
+        *out = 0;
+    } else {
+        return bad(msg, cap, name, v, "0 or 1");
+    }
+    return 0;
+}
+
+/* Seconds as a decimal number into nanoseconds; negative means 0 where allowed. */
+static int
+get_seconds(const char *name, double dflt, int allow_zero, uint64_t *out, char *msg, size_t cap)
+{
+    const char *v = getenv(name);
+    double d = dflt;
+    char *end;
+
+    if (v != NULL && *v != '\0') {
+        errno = 0;
+        d = strtod(v, &end);
+        if (errno != 0 || *end != '\0' || isnan(d) || d > 1e6 || (!allow_zero && d <= 0)) {
+            return bad(msg, cap, name, v, allow_zero ? "a number of seconds" : "a positive number of seconds");
+        }
+    }
+    *out = d <= 0 ? 0 : (uint64_t)(d * 1e9);
+    return 0;
+}
+
+static int
+get_uint(const char *name, unsigned long dflt, unsigned long lo, unsigned long hi,
+         unsigned long *out, char *msg, size_t cap)
+{
+    const char *v = getenv(name);
+    char *end;
+    unsigned long n = dflt;
+
+    if (v != NULL && *v != '\0') {
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (errno != 0 || *end != '\0' || *v == '-' || n < lo || n > hi) {
+            char want[96];
+            snprintf(want, sizeof(want), "an integer from %lu to %lu", lo, hi);
+            return bad(msg, cap, name, v, want);
+        }
+    }
+    *out = n;
+    return 0;
+}
+
+static int
+get_dir(char *out, size_t cap, char *msg, size_t mcap)
+{
+    const char *v = getenv("FLOWTRACE_DIR");
+    char cwd[4096];
+
+    if (v == NULL || *v == '\0') {
+        v = "flowtrace-out";
+    }
+    if (v[0] == '/') {
+        snprintf(out, cap, "%s", v);
+        return 0;
+    }
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        snprintf(msg, mcap, "cannot resolve FLOWTRACE_DIR='%s': %s", v, strerror(errno));
+        return -EINVAL;
+    }
+    if ((size_t)snprintf(out, cap, "%s/%s", cwd, v) >= cap) {
+        return bad(msg, mcap, "FLOWTRACE_DIR", v, "a path of reasonable length");
+    }
+    return 0;
+}
+
+/* Without flowtrace-run, processes tracing into the same directory share one writer,
+ * found at a path derived from the directory inside a per-user private directory. */
+static int
+derive_socket(struct ft_config *c, char *msg, size_t cap)
+{
+    const char *tmp = getenv("TMPDIR");
+    uint64_t h = 1469598103934665603ull; /* FNV-1a of the output directory */
+
+    if (tmp == NULL || tmp[0] != '/' || strlen(tmp) > 60) {
+        tmp = "/tmp";
+    }
+    for (const char *p = c->dir; *p; p++) {
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    }
+    snprintf(c->sockdir, sizeof(c->sockdir), "%s/flowtrace-%u", tmp, (unsigned)getuid());
+    if ((size_t)snprintf(c->socket, sizeof(c->socket), "%s/%016llx.sock", c->sockdir,
+                         (unsigned long long)h) >= sizeof(c->socket)) {
+        snprintf(msg, cap, "socket path under %s is too long", tmp);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int
+ft_config_load(char *msg, size_t cap)
+{
+    struct ft_config *c = &ft_cfg;
+    unsigned long kb, nbuf;
+    const char *v;
+    int err;
+
+    memset(c, 0, sizeof(*c));
+    if ((err = get_bool("FLOWTRACE_DISABLE", 0, &c->disabled, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_DEBUG", 0, &c->debug, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_DROP", 0, &c->drop, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_ALL", 0, &c->all, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_CHILDREN", 1, &c->children, msg, cap)) != 0 ||
+        (err = get_seconds("FLOWTRACE_FLUSH_INTERVAL", 0.5, 1, &c->flush_ns, msg, cap)) != 0 ||
+        (err = get_seconds("FLOWTRACE_WAIT_TIMEOUT", 60, 0, &c->wait_ns, msg, cap)) != 0 ||
+        (err = get_seconds("FLOWTRACE_ACK_TIMEOUT", 60, 0, &c->ack_ns, msg, cap)) != 0 ||
+        (err = get_uint("FLOWTRACE_BUFFER_KB", 64, 4, 16384, &kb, msg, cap)) != 0 ||
+        (err = get_uint("FLOWTRACE_BUFFERS", 256, 4, 65536, &nbuf, msg, cap)) != 0 ||
+        (err = get_dir(c->dir, sizeof(c->dir), msg, cap)) != 0) {
+        return err;
+    }
+    c->buffer_size = kb * 1024;
+    c->max_buffers = (unsigned)nbuf;
+    v = getenv("FLOWTRACE_SOCKET");
+    if (v != NULL && *v != '\0') {
+        if (strlen(v) >= sizeof(c->socket)) {
+            return bad(msg, cap, "FLOWTRACE_SOCKET", v, "shorter than 108 bytes");
+        }
+        snprintf(c->socket, sizeof(c->socket), "%s", v);
+        c->socket_given = 1;
+    } else if ((err = derive_socket(c, msg, cap)) != 0) {
+        return err;
+    }
+    v = getenv("FLOWTRACE_WRITER");
+    snprintf(c->writer, sizeof(c->writer), "%s", v ? v : "");
+    v = getenv("FLOWTRACE_CLOCK");
+    if (v == NULL || *v == '\0') {
+        c->clock = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
+    } else if (!strcmp(v, "tsc")) {
+        c->clock = FT_HAVE_TSC ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
+    } else if (!strcmp(v, "monotonic")) {
+        c->clock = FT_CLOCK_MONOTONIC;
+    } else {
+        return bad(msg, cap, "FLOWTRACE_CLOCK", v, "'tsc' or 'monotonic'");
+    }
+    return 0;
+}

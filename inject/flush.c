@@ -1,0 +1,567 @@
+/* flush.c - the flusher thread and every frame the traced process sends. */
+#define _GNU_SOURCE
+#include "flush.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "codes.h"
+#include "config.h"
+#include "lib/clock.h"
+#include "lib/wire.h"
+#include "log.h"
+#include "pyapi.h"
+#include "tstate.h"
+
+#define LOAD(p)     __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+
+static int conn_fd = -1;
+static pid_t conn_pid;          /* process that owns conn_fd */
+static int broken;              /* the writer went away */
+static int ended;               /* END sent (or given up) */
+static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+static int sending;             /* atomic: a send is in progress (for signal handlers) */
+static pthread_t flusher;
+static int flusher_running;
+static int stop_flusher;        /* atomic */
+static uint32_t wake_word;      /* futex */
+static int flusher_sleeping;    /* atomic */
+static uint64_t lost_unsent;    /* records discarded after the connection broke */
+static char lost_reason[128];
+
+/* ---- Sending ----------------------------------------------------------------------- */
+
+static void
+mark_broken(int err)
+{
+    if (!broken) {
+        broken = 1;
+        ft_warn("lost the connection to flowtrace-writer (%s); the program continues "
+                "untraced and the lost events are counted", strerror(-err));
+        ft_tstate_detach();
+    }
+}
+
+static int
+send_iov(struct iovec *iov, int n)
+{
+    struct msghdr msg;
+
+    if (broken || conn_fd < 0) {
+        return -EPIPE;
+    }
+    STORE(&sending, 1);
+    while (n > 0) {
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(conn_fd, &msg, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            int err = -errno;
+            STORE(&sending, 0);
+            mark_broken(err);
+            return err;
+        }
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    STORE(&sending, 0);
+    return 0;
+}
+
+static int
+send_frame(unsigned type, uint32_t thread, const void *p, size_t len)
+{
+    struct ft_frame_hdr h = {FT_WIRE_MAGIC, (uint16_t)type, 0, (uint32_t)len, thread};
+    struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)p, len}};
+
+    return send_iov(iov, len > 0 ? 2 : 1);
+}
+
+static int
+send_defs(const uint8_t *p, size_t n, void *arg)
+{
+    (void)arg;
+    return send_frame(FT_FRAME_DEFS, 0, p, n);
+}
+
+/* Records in a byte range, for exact loss counts (GAP records carry counts already
+ * included in the threads' lost totals). */
+static uint64_t
+count_records(const uint8_t *p, size_t n)
+{
+    struct ft_rec r;
+    size_t pos = 0;
+    uint64_t count = 0;
+
+    while (ft_rec_next(p, n, &pos, &r) == 1) {
+        count += r.kind != FT_REC_GAP;
+    }
+    return count;
+}
+
+static void
+send_range(struct ft_thread *t, struct ft_buffer *b)
+{
+    size_t c = __atomic_load_n(&b->committed, __ATOMIC_ACQUIRE);
+
+    if (c <= b->sent) {
+        return;
+    }
+    if (send_frame(FT_FRAME_EVENTS, t->idx, b->data + b->sent, c - b->sent) != 0) {
+        lost_unsent += count_records(b->data + b->sent, c - b->sent);
+    }
+    b->sent = c;
+}
+
+/* Sends and recycles t's full buffers; forgets *cur if it was one of them. */
+static void
+drain(struct ft_thread *t, struct ft_buffer **cur)
+{
+    struct ft_buffer *b;
+
+    while ((b = ft_thread_pop_full(t)) != NULL) {
+        send_range(t, b);
+        if (b == *cur) {
+            *cur = NULL;
+        }
+        ft_buffer_release(b);
+    }
+}
+
+static void
+announce(struct ft_thread *t)
+{
+    uint8_t buf[512];
+    size_t pos = 0;
+
+    ft_put_tlv_u64(buf, sizeof(buf), &pos, FT_TAG_TID, t->tid);
+    ft_put_tlv_str(buf, sizeof(buf), &pos, FT_TAG_NAME, t->name, strlen(t->name));
+    send_frame(FT_FRAME_THREAD, t->idx, buf, pos);
+    t->announced = 1;
+}
+
+static void
+flush_thread(struct ft_thread *t, void *arg)
+{
+    struct ft_buffer *cur = NULL;
+
+    (void)arg;
+    if (!t->announced) {
+        announce(t);
+    }
+    drain(t, &cur);
+    /* A buffer seen as current may be queued (and recycled by the second drain) at
+     * any moment: drain again after reading it, and send it only if still ours. */
+    cur = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
+    drain(t, &cur);
+    if (cur != NULL) {
+        send_range(t, cur);
+    }
+}
+
+static void
+reap_thread(struct ft_thread *t, void *arg)
+{
+    (void)arg;
+    if (t->announced) {
+        send_frame(FT_FRAME_THREAD_END, t->idx, NULL, 0);
+    }
+}
+
+/* An exited thread whose last buffer could not be queued (the process is detached)
+ * still holds it: count what was never sent and recycle it. */
+static void
+discard_stuck(struct ft_thread *t, void *arg)
+{
+    struct ft_buffer *b = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
+
+    (void)arg;
+    if (b != NULL && __atomic_load_n(&t->exited, __ATOMIC_ACQUIRE)) {
+        lost_unsent += count_records(b->data + b->sent, b->committed - b->sent);
+        __atomic_store_n(&t->cur, NULL, __ATOMIC_RELEASE);
+        ft_buffer_release(b);
+    }
+}
+
+static void
+send_clock(void)
+{
+    struct ft_anchor a;
+
+    ft_clock_anchor(ft_cfg.clock, &a);
+    send_frame(FT_FRAME_CLOCK, 0, &a, sizeof(a));
+}
+
+static void
+send_lost_note(void)
+{
+    uint8_t buf[256];
+    size_t pos = 0;
+
+    if (lost_reason[0] == '\0') {
+        return;
+    }
+    ft_put_tlv_str(buf, sizeof(buf), &pos, FT_TAG_REASON, lost_reason, strlen(lost_reason));
+    send_frame(FT_FRAME_LOST, 0, buf, pos);
+    lost_reason[0] = '\0';
+}
+
+/* One pass over everything pending. Caller holds send_lock. */
+static void
+cycle_locked(void)
+{
+    if (conn_fd < 0 || conn_pid != getpid()) {
+        return;
+    }
+    send_clock();
+    ft_codes_send(send_defs, NULL);
+    ft_threads_foreach(flush_thread, NULL);
+    if (ft_tstate_detached()) {
+        ft_threads_foreach(discard_stuck, NULL);
+        send_lost_note();
+    }
+    ft_threads_reap(reap_thread, NULL);
+}
+
+/* ---- The flusher thread ------------------------------------------------------------ */
+
+static void
+futex_wait(uint32_t *word, uint32_t seen, uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, ns ? &ts : NULL, NULL, 0);
+}
+
+void
+ft_flush_wake(void)
+{
+    __atomic_add_fetch(&wake_word, 1, __ATOMIC_SEQ_CST);
+    if (LOAD(&flusher_sleeping)) {
+        syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+}
+
+static void *
+flusher_main(void *arg)
+{
+    (void)arg;
+    while (!LOAD(&stop_flusher)) {
+        uint32_t seen = LOAD(&wake_word);
+        STORE(&flusher_sleeping, 1);
+        if (LOAD(&wake_word) == seen && !LOAD(&stop_flusher)) {
+            futex_wait(&wake_word, seen, ft_cfg.flush_ns);
+        }
+        STORE(&flusher_sleeping, 0);
+        pthread_mutex_lock(&send_lock);
+        cycle_locked();
+        pthread_mutex_unlock(&send_lock);
+    }
+    return NULL;
+}
+
+int
+ft_flush_start(void)
+{
+    sigset_t all, old;
+    int err;
+
+    /* The flusher takes no signals: they stay with the program's threads, and our sends
+     * never see EINTR from them. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    err = pthread_create(&flusher, NULL, flusher_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        return -err;
+    }
+    pthread_setname_np(flusher, "flowtrace");
+    flusher_running = 1;
+    return 0;
+}
+
+static void
+stop_flusher_thread(void)
+{
+    if (flusher_running && !pthread_equal(flusher, pthread_self())) {
+        STORE(&stop_flusher, 1);
+        ft_flush_wake();
+        syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        pthread_join(flusher, NULL);
+    }
+    flusher_running = 0;
+}
+
+/* ---- HELLO, END and the other control frames ----------------------------------------- */
+
+static size_t
+read_file(const char *path, char *out, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t n = 0;
+    ssize_t r;
+
+    if (fd < 0) {
+        return 0;
+    }
+    while (n < cap && (r = read(fd, out + n, cap - n)) > 0) {
+        n += (size_t)r;
+    }
+    close(fd);
+    return n;
+}
+
+int
+ft_flush_hello(int fd, const char *engine)
+{
+    static char argv[32768];
+    char cwd[4096], exe[4096], ver[64];
+    uint8_t *buf;
+    size_t cap = sizeof(argv) + 16384, pos = 0, argv_len, n;
+    struct ft_anchor a;
+    ssize_t el;
+    int err;
+
+    buf = malloc(cap);
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    argv_len = read_file("/proc/self/cmdline", argv, sizeof(argv));
+    if (argv_len > 0 && argv[argv_len - 1] == '\0') {
+        argv_len--;
+    }
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        cwd[0] = '\0';
+    }
+    el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[el > 0 ? el : 0] = '\0';
+    n = strcspn(ft_py.Py_GetVersion(), " ");
+    snprintf(ver, sizeof(ver), "%.*s", (int)n, ft_py.Py_GetVersion());
+    ft_clock_anchor(ft_cfg.clock, &a);
+
+    conn_fd = fd;
+    conn_pid = getpid();
+    broken = 0;
+    ended = 0;
+    ft_put_hdr(buf, cap, &pos, FT_FRAME_HELLO, 0, 0);
+    ft_put_tlv_u64(buf, cap, &pos, FT_TAG_VERSION, ((uint64_t)FT_WIRE_MAJOR << 32) | FT_WIRE_MINOR);
+    ft_put_tlv_u64(buf, cap, &pos, FT_TAG_PID, (uint64_t)getpid());
+    ft_put_tlv_u64(buf, cap, &pos, FT_TAG_PPID, (uint64_t)getppid());
+    ft_put_tlv_str(buf, cap, &pos, FT_TAG_PYVERSION, ver, strlen(ver));
+    ft_put_tlv_str(buf, cap, &pos, FT_TAG_ARGV, argv, argv_len);
+    ft_put_tlv_str(buf, cap, &pos, FT_TAG_CWD, cwd, strlen(cwd));
+    ft_put_tlv_str(buf, cap, &pos, FT_TAG_EXE, exe, strlen(exe));
+    ft_put_tlv_str(buf, cap, &pos, FT_TAG_ENGINE, engine, strlen(engine));
+    ft_put_tlv_u64(buf, cap, &pos, FT_TAG_CLOCK, (uint64_t)ft_cfg.clock);
+    ft_put_tlv_str(buf, cap, &pos, FT_TAG_ANCHOR, &a, sizeof(a));
+    ft_patch_len(buf, 0, pos);
+    {
+        struct iovec iov = {buf, pos};
+        err = send_iov(&iov, 1);
+    }
+    free(buf);
+    return err;
+}
+
+static void
+put_end_tlvs(uint8_t *buf, size_t cap, size_t *pos, const struct ft_end *e)
+{
+    struct rusage ru;
+    struct ft_anchor a;
+    uint64_t cpu = 0;
+
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        cpu = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+              (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+    }
+    ft_clock_anchor(ft_cfg.clock, &a);
+    ft_put_tlv_u64(buf, cap, pos, FT_TAG_HOW, (uint64_t)e->how);
+    if (e->status >= 0) {
+        ft_put_tlv_u64(buf, cap, pos, FT_TAG_STATUS, (uint64_t)e->status);
+    }
+    if (e->signal > 0) {
+        ft_put_tlv_u64(buf, cap, pos, FT_TAG_SIGNAL, (uint64_t)e->signal);
+    }
+    ft_put_tlv_u64(buf, cap, pos, FT_TAG_CPU_US, cpu);
+    ft_put_tlv_u64(buf, cap, pos, FT_TAG_BLOCKED_US, ft_tstate_blocked_ns() / 1000);
+    ft_put_tlv_u64(buf, cap, pos, FT_TAG_EVENTS, ft_tstate_events());
+    ft_put_tlv_u64(buf, cap, pos, FT_TAG_LOST, ft_tstate_lost() + lost_unsent);
+    ft_put_tlv_str(buf, cap, pos, FT_TAG_ANCHOR, &a, sizeof(a));
+    if (e->exc_type != NULL) {
+        ft_put_tlv_str(buf, cap, pos, FT_TAG_EXC_TYPE, e->exc_type, strlen(e->exc_type));
+        ft_put_tlv_str(buf, cap, pos, FT_TAG_EXC_MSG, e->exc_msg ? e->exc_msg : "",
+                       strlen(e->exc_msg ? e->exc_msg : ""));
+    }
+}
+
+/* Waits for the writer's ACK: the run's files are complete. */
+static void
+wait_ack(void)
+{
+    struct pollfd p = {conn_fd, POLLIN, 0};
+    struct ft_frame_hdr h;
+    size_t got = 0;
+    uint64_t deadline = ft_clock_ns(CLOCK_MONOTONIC) + ft_cfg.ack_ns;
+
+    while (got < sizeof(h)) {
+        uint64_t now = ft_clock_ns(CLOCK_MONOTONIC);
+        if (now >= deadline) {
+            ft_warn("flowtrace-writer did not confirm the run within %.0f s "
+                    "(FLOWTRACE_ACK_TIMEOUT); its files may be incomplete",
+                    (double)ft_cfg.ack_ns / 1e9);
+            return;
+        }
+        int r = poll(&p, 1, (int)((deadline - now) / 1000000u) + 1);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            continue;
+        }
+        ssize_t n = recv(conn_fd, (char *)&h + got, sizeof(h) - got, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            return; /* the writer closed: nothing more to wait for */
+        }
+        got += (size_t)n;
+    }
+    if (h.magic != FT_WIRE_MAGIC || h.type != FT_FRAME_ACK) {
+        ft_debug("unexpected reply from the writer (type %u)", (unsigned)h.type);
+    }
+}
+
+void
+ft_flush_end(const struct ft_end *e)
+{
+    uint8_t buf[2048];
+    size_t pos = 0;
+
+    if (conn_pid != getpid()) {
+        return; /* a forked child that never connected */
+    }
+    stop_flusher_thread();
+    pthread_mutex_lock(&send_lock);
+    if (ended || conn_fd < 0) {
+        pthread_mutex_unlock(&send_lock);
+        return;
+    }
+    ended = 1;
+    cycle_locked();
+    put_end_tlvs(buf, sizeof(buf), &pos, e);
+    if (send_frame(FT_FRAME_END, 0, buf, pos) == 0) {
+        wait_ack();
+    }
+    close(conn_fd);
+    conn_fd = -1;
+    pthread_mutex_unlock(&send_lock);
+}
+
+void
+ft_flush_finalized(void)
+{
+    pthread_mutex_lock(&send_lock);
+    if (!ended && conn_pid == getpid()) {
+        cycle_locked();
+        send_frame(FT_FRAME_FINALIZED, 0, NULL, 0);
+    }
+    pthread_mutex_unlock(&send_lock);
+}
+
+void
+ft_flush_exec(const char *path)
+{
+    uint8_t buf[4200];
+    size_t pos = 0;
+
+    pthread_mutex_lock(&send_lock);
+    if (!ended && conn_pid == getpid()) {
+        cycle_locked();
+        ft_put_tlv_str(buf, sizeof(buf), &pos, FT_TAG_PATH, path, strnlen(path, 4096));
+        send_frame(FT_FRAME_EXEC, 0, buf, pos);
+    }
+    pthread_mutex_unlock(&send_lock);
+}
+
+void
+ft_flush_note_lost(const char *reason)
+{
+    snprintf(lost_reason, sizeof(lost_reason), "%s", reason);
+}
+
+void
+ft_flush_signal(int signo)
+{
+    uint8_t buf[2048];
+    size_t pos = 0;
+    struct ft_end e = {FT_END_SIGNAL, -1, signo, NULL, NULL};
+    int expected = 0;
+
+    /* Only if no other send is under way: interleaved bytes would corrupt the stream. */
+    if (ended || conn_fd < 0 || conn_pid != getpid() ||
+        !__atomic_compare_exchange_n(&sending, &expected, 1, 0, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST)) {
+        return;
+    }
+    STORE(&sending, 0);
+    if (ft_self != NULL) {
+        struct ft_buffer *cur = NULL;
+        flush_thread(ft_self, &cur);
+    }
+    put_end_tlvs(buf, sizeof(buf), &pos, &e);
+    send_frame(FT_FRAME_END, 0, buf, pos);
+    ended = 1;
+}
+
+void
+ft_flush_atfork_child(void)
+{
+    /* The parent keeps its connection and flusher; the child has neither. Closing our
+     * copy of the socket keeps the writer's view of the parent intact. */
+    if (conn_fd >= 0) {
+        close(conn_fd);
+    }
+    conn_fd = -1;
+    conn_pid = 0;
+    pthread_mutex_init(&send_lock, NULL);
+    sending = 0;
+    flusher_running = 0;
+    stop_flusher = 0;
+    flusher_sleeping = 0;
+    broken = 0;
+    ended = 0;
+    lost_unsent = 0;
+    lost_reason[0] = '\0';
+}
+
+int
+ft_flush_connected(void)
+{
+    return conn_fd >= 0 && !broken && conn_pid == getpid();
+}

@@ -1,0 +1,26 @@
+/* hook.h - the one small interface between FlowTrace and an interpreter's call hooks.
+ *
+ * An engine turns the interpreter's call/return notifications into records for the
+ * calling thread (ft_emit). The legacy engine uses PyEval_SetProfile per thread (3.8 to
+ * 3.11; it also works, more slowly, on 3.12+ where it is a shim over sys.monitoring);
+ * the monitoring engine uses sys.monitoring (PEP 669) on 3.12+. The choice is made once,
+ * at activation, from the running interpreter's version.
+ */
+#ifndef FT_INJECT_HOOK_H
+#define FT_INJECT_HOOK_H
+
+struct ft_engine {
+    const char *name;
+    /* GIL held, main thread, at activation: start recording this thread, and arrange
+     * that threads started later are recorded too. Returns 0 or -errno. */
+    int (*install)(void);
+    /* GIL held: a thread is about to be started through _thread.start_new_thread. */
+    void (*thread_starting)(void);
+};
+
+extern const struct ft_engine ft_engine_profile;
+
+/* The engine for the running interpreter. */
+const struct ft_engine *ft_engine_select(void);
+
+#endif

@@ -1,0 +1,19 @@
+/* lifecycle.h - activation, fork and the ends of a traced process (inject/main.c).
+ *
+ * The constructor only checks that this is CPython and registers an audit hook. The
+ * hook activates tracing on the interpreter's cpython.run_* event: after initialisation,
+ * before the first line of the program. Every way a process can end is covered:
+ * exit() and sys.exit (on_exit), the end of finalisation (Py_AtExit), os._exit (an
+ * interposed _exit), exec (the os.exec audit event), and fatal signals (best effort).
+ */
+#ifndef FT_INJECT_LIFECYCLE_H
+#define FT_INJECT_LIFECYCLE_H
+
+/* Set in a forked child until it has its own connection (atomic). */
+extern int ft_fork_pending;
+
+/* GIL held, in a forked child, on its first record: connects the child as a new run.
+ * Returns 0, or -errno (the child then stays untraced). */
+int ft_child_resume(void);
+
+#endif

@@ -1,0 +1,299 @@
+/* main.c - libflowtrace.so's entry points: the CPython gate, activation, fork and exits.
+ *
+ * Outside CPython (shells, pyenv shims, compilers) the constructor finds no CPython
+ * symbol and returns: no thread, no fd, no output, no environment change.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "codes.h"
+#include "config.h"
+#include "conn.h"
+#include "flush.h"
+#include "hook.h"
+#include "lib/wire.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "pyapi.h"
+#include "tstate.h"
+
+int ft_fork_pending;
+
+static int activated;            /* cpython.run_* seen */
+static pid_t traced_pid;         /* the process whose connection is open; 0 = none */
+static const struct ft_engine *engine;
+static char exc_type[256], exc_msg[1024]; /* uncaught exception, from sys.excepthook */
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+static struct sigaction old_actions[sizeof(fatal_signals) / sizeof(fatal_signals[0])];
+
+/* ---- Ends -------------------------------------------------------------------------- */
+
+static int
+is_traced_process(void)
+{
+    return traced_pid != 0 && traced_pid == (pid_t)syscall(SYS_getpid);
+}
+
+static void
+end_run(int how, int status, int signo)
+{
+    struct ft_end e = {how, status, signo, exc_type[0] ? exc_type : NULL, exc_msg};
+
+    ft_flush_end(&e);
+    traced_pid = 0;
+}
+
+/* Called by exit() (and by returning from main) with the exit status. */
+static void
+at_exit(int status, void *arg)
+{
+    (void)arg;
+    if (is_traced_process()) {
+        end_run(exc_type[0] && status != 0 ? FT_END_EXCEPTION : FT_END_EXIT, status & 0xff, 0);
+    }
+}
+
+/* Called at the end of Py_FinalizeEx: no Python code runs after this point. */
+static void
+at_py_finalized(void)
+{
+    if (!is_traced_process()) {
+        return;
+    }
+    /* An uncaught KeyboardInterrupt makes CPython re-raise SIGINT on itself after
+     * finalising, so exit() handlers never run: end the run here. */
+    if (strcmp(exc_type, "KeyboardInterrupt") == 0) {
+        end_run(FT_END_SIGNAL, -1, SIGINT);
+        return;
+    }
+    ft_flush_finalized();
+}
+
+/* os._exit() and any other caller of _exit(): flush everything, then leave exactly as
+ * libc's _exit does. In a vfork child (same memory, other pid) this only exits. */
+__attribute__((visibility("default"), noreturn)) void
+_exit(int status)
+{
+    if (is_traced_process()) {
+        end_run(FT_END_OS_EXIT, status & 0xff, 0);
+    }
+    for (;;) {
+        syscall(SYS_exit_group, status);
+    }
+}
+
+static void
+fatal_handler(int signo)
+{
+    for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+        if (fatal_signals[i] == signo) {
+            sigaction(signo, &old_actions[i], NULL);
+        }
+    }
+    if (is_traced_process()) {
+        ft_flush_signal(signo);
+    }
+    /* Delivered when we return, to the previous handler or the default action. */
+    raise(signo);
+}
+
+static void
+install_fatal_handlers(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fatal_handler;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+        sigaction(fatal_signals[i], &sa, &old_actions[i]);
+    }
+}
+
+/* ---- Activation -------------------------------------------------------------------- */
+
+static int
+connect_writer(void)
+{
+    char why[512];
+    int fd = ft_conn_open(why, sizeof(why)), err;
+
+    if (fd < 0) {
+        ft_warn("%s; the program runs untraced", why);
+        return fd;
+    }
+    if ((err = ft_flush_hello(fd, engine->name)) != 0) {
+        ft_warn("cannot send to the writer: %s; the program runs untraced", strerror(-err));
+        return err;
+    }
+    if ((err = ft_flush_start()) != 0) {
+        ft_warn("cannot start the flusher thread: %s", strerror(-err));
+        return err;
+    }
+    traced_pid = getpid();
+    return 0;
+}
+
+static void
+activate(const char *event)
+{
+    int err;
+
+    activated = 1;
+    engine = ft_engine_select();
+    ft_debug("activating on %s (Python %d.%d, engine %s)", event, (int)(ft_py.version >> 24),
+             ft_py.minor, engine->name);
+    if ((err = ft_tstate_init()) != 0 || (err = ft_codes_init()) != 0) {
+        ft_warn("cannot start tracing: %s", strerror(-err));
+        return;
+    }
+    if (connect_writer() != 0) {
+        return;
+    }
+    if (ft_thread_register("MainThread") == NULL || engine->install() != 0) {
+        ft_warn("cannot install the %s hook; the program runs untraced", engine->name);
+        return;
+    }
+    ft_py.Py_AtExit(at_py_finalized);
+    on_exit(at_exit, NULL);
+    install_fatal_handlers();
+}
+
+int
+ft_child_resume(void)
+{
+    __atomic_store_n(&ft_fork_pending, 0, __ATOMIC_SEQ_CST);
+    if (!ft_cfg.children) {
+        ft_tstate_detach();
+        return -ECANCELED;
+    }
+    if (connect_writer() != 0) {
+        ft_tstate_detach();
+        return -ENOTCONN;
+    }
+    return 0;
+}
+
+static void
+atfork_child(void)
+{
+    if (traced_pid == 0) {
+        return;
+    }
+    traced_pid = 0;
+    ft_tstate_atfork_child();
+    ft_flush_atfork_child();
+    ft_codes_atfork_child();
+    exc_type[0] = exc_msg[0] = '\0';
+    __atomic_store_n(&ft_fork_pending, 1, __ATOMIC_SEQ_CST);
+}
+
+/* ---- Audit events ------------------------------------------------------------------- */
+
+/* sys.excepthook(hook, type, value, traceback): the program is ending by an uncaught
+ * exception (or the REPL is reporting one). */
+static void
+on_excepthook(PyObject *args)
+{
+    PyObject *type = ft_py.PyTuple_GetItem(args, 1);  /* borrowed */
+    PyObject *value = ft_py.PyTuple_GetItem(args, 2); /* borrowed */
+    char mod[128], name[128];
+
+    if (type == NULL || value == NULL) {
+        ft_py.PyErr_Clear();
+        return;
+    }
+    ft_py_attr_text(type, "__module__", mod, sizeof(mod));
+    ft_py_attr_text(type, "__qualname__", name, sizeof(name));
+    if (mod[0] == '\0' || strcmp(mod, "builtins") == 0) {
+        snprintf(exc_type, sizeof(exc_type), "%s", name);
+    } else {
+        snprintf(exc_type, sizeof(exc_type), "%s.%s", mod, name);
+    }
+    ft_py_text(value, exc_msg, sizeof(exc_msg));
+}
+
+static void
+on_exec(PyObject *args)
+{
+    PyObject *path = ft_py.PyTuple_GetItem(args, 0); /* borrowed */
+    char p[4096];
+
+    ft_py_text(path, p, sizeof(p));
+    ft_py.PyErr_Clear();
+    ft_flush_exec(p);
+}
+
+static int
+audit_hook(const char *event, PyObject *args, void *data)
+{
+    struct ft_py_exc exc;
+    int kind = 0;
+
+    (void)data;
+    /* Called for every audited operation of the program: cheap rejections first. */
+    if (event[0] != 'c' && event[0] != 'o' && event[0] != 's' && event[0] != '_') {
+        return 0;
+    }
+    if (!activated) {
+        if (strncmp(event, "cpython.run_", 12) == 0) {
+            activate(event);
+        }
+        return 0;
+    }
+    if (strcmp(event, "os.exec") == 0) {
+        kind = 1;
+    } else if (strcmp(event, "sys.excepthook") == 0) {
+        kind = 2;
+    } else if (strcmp(event, "_thread.start_new_thread") == 0) {
+        kind = 3;
+    }
+    if (kind == 0 || !is_traced_process()) {
+        return 0;
+    }
+    ft_py_exc_save(&exc);
+    if (kind == 1) {
+        on_exec(args);
+    } else if (kind == 2) {
+        on_excepthook(args);
+    } else {
+        engine->thread_starting();
+    }
+    ft_py_exc_restore(&exc);
+    return 0;
+}
+
+/* ---- The gate ---------------------------------------------------------------------- */
+
+__attribute__((constructor)) static void
+flowtrace_init(void)
+{
+    char msg[512];
+
+    /* Not CPython (or older than 3.8): do nothing at all. */
+    if (ft_pyapi_resolve() != 0) {
+        return;
+    }
+    if (ft_config_load(msg, sizeof(msg)) != 0) {
+        ft_warn("%s; the program runs untraced", msg);
+        return;
+    }
+    if (ft_cfg.disabled) {
+        return;
+    }
+    if (ft_py.PySys_AddAuditHook(audit_hook, NULL) != 0) {
+        ft_debug("PySys_AddAuditHook failed; staying inert");
+        return;
+    }
+    pthread_atfork(NULL, NULL, atfork_child);
+    ft_debug("waiting for the interpreter (Python %s)", ft_py.Py_GetVersion());
+}

@@ -1,0 +1,128 @@
+/* codetab.c - code definitions with their precomputed JSON fragments. */
+#include "codetab.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "json.h"
+
+void
+ft_codetab_init(struct ft_codetab *t)
+{
+    memset(t, 0, sizeof(*t));
+}
+
+static void
+code_free(struct ft_code *c)
+{
+    if (c != NULL) {
+        free(c->module);
+        free(c->name);
+        free(c->file);
+        free(c->frag);
+        free(c);
+    }
+}
+
+void
+ft_codetab_free(struct ft_codetab *t)
+{
+    for (size_t i = 0; i < t->cap; i++) {
+        code_free(t->v[i]);
+    }
+    free(t->v);
+    memset(t, 0, sizeof(*t));
+}
+
+static char *
+dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+
+    if (d != NULL) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static int
+build_frag(struct ft_code *c)
+{
+    struct ft_buf b;
+
+    ft_buf_init(&b);
+    ft_buf_puts(&b, "\"module\":");
+    ft_json_put_cstr(&b, c->module);
+    ft_buf_puts(&b, ",\"function\":");
+    ft_json_put_cstr(&b, c->name);
+    ft_buf_puts(&b, ",\"file\":");
+    ft_json_put_cstr(&b, c->file);
+    ft_buf_puts(&b, ",\"line\":");
+    ft_buf_put_u64(&b, c->line);
+    if (b.oom) {
+        ft_buf_free(&b);
+        return -ENOMEM;
+    }
+    c->frag = b.p;
+    c->frag_len = b.len;
+    return 0;
+}
+
+static int
+ensure_cap(struct ft_codetab *t, uint64_t id)
+{
+    size_t cap = t->cap ? t->cap : 1024;
+    struct ft_code **nv;
+
+    if (id < t->cap) {
+        return 0;
+    }
+    while (cap <= id) {
+        cap *= 2;
+    }
+    nv = realloc(t->v, cap * sizeof(*nv));
+    if (nv == NULL) {
+        return -ENOMEM;
+    }
+    memset(nv + t->cap, 0, (cap - t->cap) * sizeof(*nv));
+    t->v = nv;
+    t->cap = cap;
+    return 0;
+}
+
+int
+ft_codetab_add(struct ft_codetab *t, const struct ft_def_view *d)
+{
+    struct ft_code *c;
+
+    if (d->id == 0 || d->id > FT_CODE_ID_MAX) {
+        return FT_EBADFRAME;
+    }
+    if (ensure_cap(t, d->id) != 0) {
+        return -ENOMEM;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return -ENOMEM;
+    }
+    c->id = d->id;
+    c->flags = d->flags;
+    c->line = d->line;
+    c->module = dup_n(d->module, d->module_len);
+    c->name = dup_n(d->name, d->name_len);
+    c->file = dup_n(d->file, d->file_len);
+    if (c->module == NULL || c->name == NULL || c->file == NULL || build_frag(c) != 0) {
+        code_free(c);
+        return -ENOMEM;
+    }
+    if (t->v[d->id] == NULL) {
+        t->count++;
+    }
+    code_free(t->v[d->id]);
+    t->v[d->id] = c;
+    return 0;
+}

@@ -1,0 +1,48 @@
+/* codetab.h - the writer's table of code definitions, indexed by code id.
+ *
+ * Each definition keeps its strings and a precomputed JSON fragment
+ * ("module":..,"function":..,"file":..,"line":N) that every output line of a call of
+ * that code reuses, so names are escaped once per code object, not once per event.
+ */
+#ifndef FT_LIB_CODETAB_H
+#define FT_LIB_CODETAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define FT_CODE_ID_MAX (1u << 26) /* ids above this are rejected as malformed */
+
+struct ft_code {
+    uint64_t id;
+    uint32_t flags; /* FT_DEF_* */
+    uint32_t line;
+    char *module;   /* NUL-terminated copies */
+    char *name;     /* qualified name */
+    char *file;
+    char *frag;     /* JSON fragment, not NUL-terminated */
+    size_t frag_len;
+};
+
+struct ft_codetab {
+    struct ft_code **v;
+    size_t cap;
+    size_t count;
+};
+
+void ft_codetab_init(struct ft_codetab *t);
+void ft_codetab_free(struct ft_codetab *t);
+
+/* Adds (or replaces) the definition. Returns 0, -ENOMEM, or FT_EBADFRAME for an id out
+ * of range. The table owns copies of the strings. */
+int ft_codetab_add(struct ft_codetab *t, const struct ft_def_view *d);
+
+/* Borrowed pointer valid until the table is freed, or NULL if undefined. */
+static inline const struct ft_code *
+ft_codetab_get(const struct ft_codetab *t, uint64_t id)
+{
+    return id < t->cap ? t->v[id] : NULL;
+}
+
+#endif

@@ -1,0 +1,73 @@
+/* run.h - one traced process's stream turned into its output files.
+ *
+ * A run consumes decoded frames in order (ft_run_frame) and writes DIR/<run-id>/:
+ * events.jsonl as events arrive, and tree.json when the run finishes. The tree is
+ * streamed to one part file per thread while the run is live, so memory stays
+ * proportional to call depth, not to the number of calls. The caller owns the run:
+ * ft_run_new(), then frames, then ft_run_finish() exactly once, then ft_run_free().
+ * Nothing here prints or exits; errors are returned.
+ */
+#ifndef FT_LIB_RUN_H
+#define FT_LIB_RUN_H
+
+#include <stdint.h>
+
+#include "wire.h"
+
+struct ft_run;
+
+struct ft_run_opts {
+    const char *dir;        /* output root; must exist. Borrowed for the run's life. */
+    const char *run_id;     /* NULL: derived from the start time and pid */
+    double tsc_ns_per_tick; /* the writer's TSC calibration, used until anchors span 1 s */
+};
+
+/* A read-only view of a run's state, for the index, the CLI and messages. */
+struct ft_run_info {
+    const char *id;       /* NULL until HELLO has been processed */
+    const char *path;     /* DIR/<id> */
+    const char *argv;     /* NUL-separated */
+    uint64_t argv_len;
+    const char *python;
+    const char *cwd;
+    const char *parent_run;
+    uint64_t pid, ppid;
+    uint64_t start_us;    /* wall clock, microseconds since the epoch */
+    uint64_t duration_us;
+    int how;              /* enum ft_end_how, 0 while running */
+    int have_status;
+    int status;
+    int signal;
+    uint64_t calls;       /* ENTER lines written */
+    uint64_t events;      /* event records received */
+    uint64_t lost;        /* records the tracer reported lost, plus any the writer lost */
+    int write_err;        /* first output error (negative errno), 0 if none */
+};
+
+/* Allocates a run. Returns NULL only on -ENOMEM. */
+struct ft_run *ft_run_new(const struct ft_run_opts *opts);
+
+/* Processes one frame. Returns 0, or a negative error for a frame that breaks the
+ * protocol (FT_EBADFRAME, FT_EBADRECORD, FT_EORDER, FT_EUNDEFCODE, FT_EBADVERSION) or an
+ * output failure (-errno while creating the run directory). After an error the caller
+ * should stop feeding frames and call ft_run_finish(). */
+int ft_run_frame(struct ft_run *r, const struct ft_frame *f);
+
+/* Whether an END frame has been processed (the writer then sends ACK after finishing). */
+int ft_run_ended(const struct ft_run *r);
+
+/* Sets the parent run id (borrowed string copied). */
+void ft_run_set_parent(struct ft_run *r, const char *parent_id);
+
+/* Closes every open call, writes tree.json and closes the files. how_if_open is the end
+ * recorded when no END frame arrived (FT_END_KILLED, FT_END_DETACHED), and reason is a
+ * short text stored with incomplete calls and in the tree ("killed", "stream error: ...";
+ * may be NULL). Returns 0 or the first output error. Safe to call once; later calls do
+ * nothing. */
+int ft_run_finish(struct ft_run *r, int how_if_open, const char *reason);
+
+void ft_run_get_info(const struct ft_run *r, struct ft_run_info *info);
+
+void ft_run_free(struct ft_run *r);
+
+#endif

@@ -1,0 +1,76 @@
+/* sink.c - buffered file output with sticky errors. */
+#include "sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+int
+ft_write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int
+ft_sink_open(struct ft_sink *s, const char *path, int truncate)
+{
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : O_EXCL);
+
+    ft_buf_init(&s->b);
+    s->err = 0;
+    s->written = 0;
+    s->dropped = 0;
+    s->fd = open(path, flags, 0600);
+    if (s->fd < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+int
+ft_sink_flush(struct ft_sink *s)
+{
+    if (s->b.len == 0) {
+        return s->err;
+    }
+    if (s->err == 0 && s->fd >= 0) {
+        int err = ft_write_all(s->fd, s->b.p, s->b.len);
+        if (err == 0) {
+            s->written += s->b.len;
+        } else {
+            s->err = err;
+        }
+    }
+    if (s->err != 0) {
+        s->dropped += s->b.len;
+    }
+    s->b.len = 0;
+    return s->err;
+}
+
+int
+ft_sink_close(struct ft_sink *s)
+{
+    int err = ft_sink_flush(s);
+
+    if (s->fd >= 0 && close(s->fd) != 0 && err == 0) {
+        err = -errno;
+        s->err = err;
+    }
+    s->fd = -1;
+    ft_buf_free(&s->b);
+    return err;
+}

@@ -1,0 +1,45 @@
+/* sink.h - a file written through an in-memory buffer (writer and tools only).
+ *
+ * The sink owns its fd and its buffer. Write errors are sticky: after the first one
+ * (for example ENOSPC) the sink drops data and keeps counting it, so the caller can
+ * report exactly what was lost. ft_sink_close() releases everything in all cases.
+ */
+#ifndef FT_LIB_SINK_H
+#define FT_LIB_SINK_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+#define FT_SINK_FLUSH_AT (1u << 20)
+
+struct ft_sink {
+    int fd;
+    int err;           /* first write error (negative errno), 0 if none */
+    uint64_t written;  /* bytes that reached the file */
+    uint64_t dropped;  /* bytes dropped after an error */
+    struct ft_buf b;   /* pending bytes; append to it directly */
+};
+
+/* Creates path (O_EXCL unless truncate is set) with mode 0600. Returns 0 or -errno. */
+int ft_sink_open(struct ft_sink *s, const char *path, int truncate);
+
+/* Writes out all buffered bytes. Returns 0 or the sticky error. */
+int ft_sink_flush(struct ft_sink *s);
+
+/* Writes out the buffer if it holds at least FT_SINK_FLUSH_AT bytes. */
+static inline void
+ft_sink_maybe_flush(struct ft_sink *s)
+{
+    if (s->b.len >= FT_SINK_FLUSH_AT) {
+        ft_sink_flush(s);
+    }
+}
+
+/* Flushes, closes the fd and frees the buffer. Returns 0 or the sticky error. */
+int ft_sink_close(struct ft_sink *s);
+
+/* Writes all of data to fd, retrying on EINTR and short writes. Returns 0 or -errno. */
+int ft_write_all(int fd, const void *data, size_t n);
+
+#endif

@@ -1,0 +1,286 @@
+/* wire.c - decoding and encoding of the FlowTrace stream (see wire.h). */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the wire format is little-endian and this code reads it in host order"
+#endif
+
+#define PAD8(n) (((n) + 7u) & ~(size_t)7u)
+
+void
+ft_wire_decoder_init(struct ft_wire_decoder *d)
+{
+    memset(d, 0, sizeof(*d));
+}
+
+void
+ft_wire_decoder_close(struct ft_wire_decoder *d)
+{
+    free(d->buf);
+    memset(d, 0, sizeof(*d));
+}
+
+int
+ft_wire_decoder_feed(struct ft_wire_decoder *d, const void *data, size_t n)
+{
+    if (d->off > 0 && (d->off == d->len || d->off > d->cap / 2)) {
+        /* Drop consumed bytes before growing, so the buffer stays about one frame big. */
+        memmove(d->buf, d->buf + d->off, d->len - d->off);
+        d->len -= d->off;
+        d->consumed += d->off;
+        d->off = 0;
+    }
+    if (d->len + n > d->cap) {
+        size_t cap = d->cap ? d->cap : 65536;
+        while (cap < d->len + n) {
+            cap *= 2;
+        }
+        uint8_t *nb = realloc(d->buf, cap);
+        if (nb == NULL) {
+            return -ENOMEM;
+        }
+        d->buf = nb;
+        d->cap = cap;
+    }
+    memcpy(d->buf + d->len, data, n);
+    d->len += n;
+    return 0;
+}
+
+int
+ft_wire_check_hdr(const struct ft_frame_hdr *h)
+{
+    if (h->magic != FT_WIRE_MAGIC) {
+        return FT_EBADMAGIC;
+    }
+    if (h->type == 0 || h->type > FT_FRAME_TYPE_MAX) {
+        return FT_EBADFRAME;
+    }
+    if (h->len > FT_FRAME_MAX) {
+        return FT_ETOOBIG;
+    }
+    return 0;
+}
+
+int
+ft_wire_next_frame(struct ft_wire_decoder *d, struct ft_frame *f)
+{
+    struct ft_frame_hdr h;
+    size_t avail;
+    int err;
+
+    if (d->err) {
+        return d->err;
+    }
+    avail = d->len - d->off;
+    if (avail < sizeof(h)) {
+        return 0;
+    }
+    memcpy(&h, d->buf + d->off, sizeof(h));
+    err = ft_wire_check_hdr(&h);
+    if (err) {
+        d->err = err;
+        return err;
+    }
+    if (avail - sizeof(h) < h.len) {
+        return 0;
+    }
+    f->hdr = h;
+    f->payload = d->buf + d->off + sizeof(h);
+    f->offset = d->consumed + d->off;
+    d->off += sizeof(h) + h.len;
+    return 1;
+}
+
+size_t
+ft_wire_decoder_pending(const struct ft_wire_decoder *d)
+{
+    return d->len - d->off;
+}
+
+int
+ft_tlv_next(const uint8_t *p, size_t n, size_t *pos, uint32_t *tag, const uint8_t **val,
+            uint32_t *len)
+{
+    struct ft_tlv_hdr t;
+
+    if (*pos == n) {
+        return 0;
+    }
+    if (n - *pos < sizeof(t)) {
+        return FT_EBADFRAME;
+    }
+    memcpy(&t, p + *pos, sizeof(t));
+    if (n - *pos - sizeof(t) < t.len) {
+        return FT_EBADFRAME;
+    }
+    *tag = t.tag;
+    *len = t.len;
+    *val = p + *pos + sizeof(t);
+    *pos += sizeof(t) + t.len;
+    return 1;
+}
+
+int
+ft_tlv_u64(const uint8_t *val, uint32_t len, uint64_t *out)
+{
+    if (len != 8) {
+        return FT_EBADFRAME;
+    }
+    memcpy(out, val, 8);
+    return 0;
+}
+
+int
+ft_rec_next(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *r)
+{
+    uint64_t w0;
+    size_t left;
+
+    if (*pos == n) {
+        return 0;
+    }
+    left = n - *pos;
+    if (left < 8) {
+        return FT_EBADRECORD;
+    }
+    memcpy(&w0, p + *pos, 8);
+    r->kind = (unsigned)(w0 & 0xff);
+    r->payload = w0 >> 8;
+    r->ticks = 0;
+    r->extra = 0;
+    r->data = NULL;
+    if (r->kind == 0) {
+        return FT_EBADRECORD;
+    }
+    if (r->kind <= FT_REC_EXTRA_MAX) {
+        size_t sz = r->kind <= FT_REC_FIXED_MAX ? 16 : 24;
+        if (left < sz) {
+            return FT_EBADRECORD;
+        }
+        memcpy(&r->ticks, p + *pos + 8, 8);
+        if (sz == 24) {
+            memcpy(&r->extra, p + *pos + 16, 8);
+        }
+        *pos += sz;
+        return 1;
+    }
+    if (r->payload > left - 8 || PAD8(r->payload) > left - 8) {
+        return FT_EBADRECORD;
+    }
+    r->data = p + *pos + 8;
+    *pos += 8 + PAD8(r->payload);
+    return 1;
+}
+
+size_t
+ft_def_size(size_t module_len, size_t name_len, size_t file_len)
+{
+    return PAD8(sizeof(struct ft_def) + module_len + name_len + file_len);
+}
+
+int
+ft_def_next(const uint8_t *p, size_t n, size_t *pos, struct ft_def_view *v)
+{
+    struct ft_def d;
+    size_t left, strs;
+    const char *s;
+
+    if (*pos == n) {
+        return 0;
+    }
+    left = n - *pos;
+    if (left < sizeof(d)) {
+        return FT_EBADFRAME;
+    }
+    memcpy(&d, p + *pos, sizeof(d));
+    strs = (size_t)d.module_len + d.name_len + d.file_len;
+    if (d.id == 0 || strs > left - sizeof(d) || PAD8(sizeof(d) + strs) > left) {
+        return FT_EBADFRAME;
+    }
+    s = (const char *)p + *pos + sizeof(d);
+    v->id = d.id;
+    v->flags = d.flags;
+    v->line = d.line;
+    v->module = s;
+    v->module_len = d.module_len;
+    v->name = s + d.module_len;
+    v->name_len = d.name_len;
+    v->file = v->name + d.name_len;
+    v->file_len = d.file_len;
+    *pos += PAD8(sizeof(d) + strs);
+    return 1;
+}
+
+int
+ft_put_hdr(uint8_t *out, size_t cap, size_t *pos, unsigned type, uint32_t thread, uint32_t len)
+{
+    struct ft_frame_hdr h = {FT_WIRE_MAGIC, (uint16_t)type, 0, len, thread};
+
+    if (cap - *pos < sizeof(h) || *pos > cap) {
+        return -ENOSPC;
+    }
+    memcpy(out + *pos, &h, sizeof(h));
+    *pos += sizeof(h);
+    return 0;
+}
+
+int
+ft_put_tlv_str(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, const void *s, size_t n)
+{
+    struct ft_tlv_hdr t = {tag, (uint32_t)n};
+
+    if (*pos > cap || cap - *pos < sizeof(t) || cap - *pos - sizeof(t) < n) {
+        return -ENOSPC;
+    }
+    memcpy(out + *pos, &t, sizeof(t));
+    if (n > 0) {
+        memcpy(out + *pos + sizeof(t), s, n);
+    }
+    *pos += sizeof(t) + n;
+    return 0;
+}
+
+int
+ft_put_tlv_u64(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, uint64_t v)
+{
+    return ft_put_tlv_str(out, cap, pos, tag, &v, sizeof(v));
+}
+
+int
+ft_put_def(uint8_t *out, size_t cap, size_t *pos, const struct ft_def_view *v)
+{
+    struct ft_def d = {v->id, v->flags, v->line, v->module_len, v->name_len, v->file_len, 0};
+    size_t sz = ft_def_size(v->module_len, v->name_len, v->file_len);
+    uint8_t *p;
+
+    if (*pos > cap || cap - *pos < sz) {
+        return -ENOSPC;
+    }
+    p = out + *pos;
+    memcpy(p, &d, sizeof(d));
+    p += sizeof(d);
+    memcpy(p, v->module, v->module_len);
+    p += v->module_len;
+    memcpy(p, v->name, v->name_len);
+    p += v->name_len;
+    memcpy(p, v->file, v->file_len);
+    p += v->file_len;
+    memset(p, 0, (size_t)(out + *pos + sz - p));
+    *pos += sz;
+    return 0;
+}
+
+void
+ft_patch_len(uint8_t *out, size_t hdr_pos, size_t end)
+{
+    uint32_t len = (uint32_t)(end - hdr_pos - sizeof(struct ft_frame_hdr));
+
+    memcpy(out + hdr_pos + offsetof(struct ft_frame_hdr, len), &len, sizeof(len));
+}

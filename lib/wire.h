@@ -1,0 +1,235 @@
+/* wire.h - the binary stream between libflowtrace.so and flowtrace-writer.
+ *
+ * This header is the one place the format is defined (docs/format.md describes it in
+ * prose). A connection carries a sequence of frames; every frame is a 16-byte header
+ * followed by `len` payload bytes. All integers are little-endian. The first frame of a
+ * stream is HELLO, which carries the version; readers reject an unknown major version.
+ * Any change to a layout here bumps FT_WIRE_MINOR (compatible) or FT_WIRE_MAJOR.
+ */
+#ifndef FT_LIB_WIRE_H
+#define FT_LIB_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
+#define FT_WIRE_MAJOR 1
+#define FT_WIRE_MINOR 0
+#define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
+
+struct ft_frame_hdr {
+    uint32_t magic;  /* FT_WIRE_MAGIC */
+    uint16_t type;   /* enum ft_frame_type */
+    uint16_t flags;  /* reserved, 0 */
+    uint32_t len;    /* payload bytes that follow */
+    uint32_t thread; /* thread index for per-thread frames, else 0 */
+};
+
+enum ft_frame_type {
+    FT_FRAME_HELLO = 1,      /* TLVs: process identity, version, clock anchor */
+    FT_FRAME_CLOCK = 2,      /* struct ft_anchor: a fresh (ticks, monotonic, realtime) sample */
+    FT_FRAME_THREAD = 3,     /* TLVs: a new thread (index in hdr.thread) */
+    FT_FRAME_DEFS = 4,       /* code definitions (struct ft_def + strings), any number */
+    FT_FRAME_EVENTS = 5,     /* event records of thread hdr.thread */
+    FT_FRAME_LOST = 6,       /* TLVs: events lost and why */
+    FT_FRAME_EXEC = 7,       /* TLVs: the process is about to exec (everything before is sent) */
+    FT_FRAME_FINALIZED = 8,  /* the interpreter finished; no more events will follow */
+    FT_FRAME_END = 9,        /* TLVs: how the process ended; the writer answers with ACK */
+    FT_FRAME_THREAD_END = 10, /* thread hdr.thread has exited */
+    FT_FRAME_ACK = 11,       /* writer -> process: the run is completely written */
+    FT_FRAME_NOTE = 12,      /* TLVs: a diagnostic the tracer wants recorded in the run */
+    FT_FRAME_TYPE_MAX = 12,
+};
+
+/* TLV fields inside HELLO, THREAD, LOST, EXEC, END and NOTE payloads: a u32 tag, a u32
+ * length, then the value. Integers are 8-byte little-endian; strings are raw bytes (no
+ * NUL). Readers skip tags they do not know, so new tags are a minor-version change. */
+struct ft_tlv_hdr {
+    uint32_t tag;
+    uint32_t len;
+};
+
+enum ft_tag {
+    FT_TAG_VERSION = 1,    /* u64: major << 32 | minor */
+    FT_TAG_PID = 2,        /* u64 */
+    FT_TAG_PPID = 3,       /* u64 */
+    FT_TAG_PYVERSION = 4,  /* str: sys.version's first word, e.g. "3.11.2" */
+    FT_TAG_ARGV = 5,       /* str: arguments separated by NUL bytes */
+    FT_TAG_CWD = 6,        /* str */
+    FT_TAG_EXE = 7,        /* str: the executable (/proc/self/exe) */
+    FT_TAG_CLOCK = 8,      /* u64: enum ft_clock_kind */
+    FT_TAG_ANCHOR = 9,     /* struct ft_anchor (24 bytes) */
+    FT_TAG_TID = 10,       /* u64: kernel thread id */
+    FT_TAG_NAME = 11,      /* str: thread name */
+    FT_TAG_STATUS = 12,    /* u64: exit status (low 8 bits meaningful) */
+    FT_TAG_HOW = 13,       /* u64: enum ft_end_how */
+    FT_TAG_SIGNAL = 14,    /* u64: signal number for FT_END_SIGNAL */
+    FT_TAG_CPU_US = 15,    /* u64: user+system CPU time of the process, microseconds */
+    FT_TAG_BLOCKED_US = 16, /* u64: time threads waited for a free buffer, microseconds */
+    FT_TAG_EVENTS = 17,    /* u64: records the hooks produced */
+    FT_TAG_LOST = 18,      /* u64: records lost */
+    FT_TAG_REASON = 19,    /* str: why (for LOST and NOTE) */
+    FT_TAG_PATH = 20,      /* str: exec target */
+    FT_TAG_ENGINE = 21,    /* str: hook engine name, e.g. "profile" */
+    FT_TAG_EXC_TYPE = 22,  /* str: uncaught exception type (qualified) */
+    FT_TAG_EXC_MSG = 23,   /* str: uncaught exception message */
+    FT_TAG_IDENT = 24,     /* u64: threading.get_ident() of a thread */
+    FT_TAG_PARENT_RUN = 25, /* str: run id of the process that started this one */
+};
+
+enum ft_clock_kind {
+    FT_CLOCK_MONOTONIC = 0, /* ticks are CLOCK_MONOTONIC nanoseconds */
+    FT_CLOCK_TSC = 1,       /* ticks are the x86 time-stamp counter; convert with anchors */
+};
+
+/* One simultaneous sample of the tick counter and both clocks. */
+struct ft_anchor {
+    uint64_t ticks;
+    uint64_t mono_ns;
+    uint64_t real_ns;
+};
+
+enum ft_end_how {
+    FT_END_EXIT = 1,      /* exit() or return from main, with a status */
+    FT_END_EXCEPTION = 2, /* an uncaught exception ended the program */
+    FT_END_OS_EXIT = 3,   /* os._exit() / _exit(): no finalisation */
+    FT_END_SIGNAL = 4,    /* a signal ended the process */
+    FT_END_EXEC = 5,      /* exec replaced the process image */
+    FT_END_KILLED = 6,    /* writer-side: the stream ended without END (killed) */
+    FT_END_DETACHED = 7,  /* the tracer stopped early (writer lost, timeout) */
+};
+
+/* A code definition inside a DEFS frame: this header, then module, qualified name and
+ * file bytes, then zero padding to a multiple of 8. */
+struct ft_def {
+    uint64_t id;      /* code id used by event records; nonzero */
+    uint32_t flags;   /* FT_DEF_* */
+    uint32_t line;    /* first line */
+    uint32_t module_len;
+    uint32_t name_len;
+    uint32_t file_len;
+    uint32_t reserved; /* 0 */
+};
+
+#define FT_DEF_GENERATOR 0x1u /* co_flags CO_GENERATOR */
+#define FT_DEF_COROUTINE 0x2u /* CO_COROUTINE or CO_ITERABLE_COROUTINE */
+#define FT_DEF_ASYNCGEN  0x4u /* CO_ASYNC_GENERATOR */
+#define FT_DEF_CFUNC     0x8u /* a builtin (C) function rather than a code object */
+
+/* Event records inside an EVENTS frame are sequences of 8-byte words. Word 0 holds the
+ * kind in its low 8 bits and a 56-bit payload above. The kind decides the size:
+ *   0x01..0x1f  two words:   word0 (payload = code id), ticks
+ *   0x20..0x3f  three words: word0, ticks, one extra word
+ *   0x40..0xff  variable:    word0 (payload = byte length n), n bytes, padding to 8
+ */
+enum ft_rec_kind {
+    FT_REC_CALL = 0x01,     /* a traced function started */
+    FT_REC_RETURN = 0x02,   /* it returned normally */
+    FT_REC_UNWIND = 0x03,   /* it ended by an exception */
+    FT_REC_C_CALL = 0x04,   /* a builtin was called (payload: builtin def id) */
+    FT_REC_C_RETURN = 0x05,
+    FT_REC_C_RAISE = 0x06,
+    FT_REC_YIELD = 0x07,    /* a generator/coroutine suspended (payload: code id) */
+    FT_REC_GAP = 0x08,      /* records were dropped here (payload: how many); the stack is
+                             * unreliable until it unwinds */
+    FT_REC_RESUME = 0x20,   /* a generator/coroutine resumed; extra: its frame identity */
+    FT_REC_START = 0x21,    /* a generator/coroutine started; extra: its frame identity */
+    FT_REC_VALUE = 0x40,    /* rendered values for the preceding call/return (capture issue) */
+};
+
+#define FT_REC_FIXED_MAX 0x1f
+#define FT_REC_EXTRA_MAX 0x3f
+
+static inline uint64_t
+ft_rec_word0(unsigned kind, uint64_t payload)
+{
+    return (payload << 8) | (uint64_t)kind;
+}
+
+/* ---- Reading ---------------------------------------------------------------------- */
+
+/* Incremental frame decoder: feed it bytes as they arrive, take out whole frames. The
+ * decoder owns an internal buffer; frames returned point into it and are valid until the
+ * next call to ft_wire_decoder_feed() or ft_wire_decoder_close(). */
+struct ft_wire_decoder {
+    uint8_t *buf;
+    size_t len;     /* bytes held */
+    size_t off;     /* start of the first unconsumed frame */
+    size_t cap;
+    uint64_t consumed; /* stream offset of buf[0], for error messages */
+    int err;        /* sticky error, 0 if none */
+};
+
+struct ft_frame {
+    struct ft_frame_hdr hdr;
+    const uint8_t *payload;
+    uint64_t offset; /* stream offset of the frame header */
+};
+
+void ft_wire_decoder_init(struct ft_wire_decoder *d);
+void ft_wire_decoder_close(struct ft_wire_decoder *d);
+
+/* Appends n bytes to the decoder. Returns 0 or -ENOMEM. */
+int ft_wire_decoder_feed(struct ft_wire_decoder *d, const void *data, size_t n);
+
+/* Takes the next complete frame. Returns 1 with *f filled, 0 if more bytes are needed,
+ * or a negative error (FT_EBADMAGIC, FT_EBADFRAME, FT_ETOOBIG), after which the decoder
+ * returns the same error forever. */
+int ft_wire_next_frame(struct ft_wire_decoder *d, struct ft_frame *f);
+
+/* Bytes held that do not yet form a whole frame (nonzero at EOF means truncation). */
+size_t ft_wire_decoder_pending(const struct ft_wire_decoder *d);
+
+/* Checks a header on its own: magic, known type, length bound. Returns 0 or an error. */
+int ft_wire_check_hdr(const struct ft_frame_hdr *h);
+
+/* Iterates over the TLVs of a payload. Returns 1 with tag/value set, 0 at the end, or
+ * FT_EBADFRAME if a TLV overruns the payload. *pos starts at 0. */
+int ft_tlv_next(const uint8_t *p, size_t n, size_t *pos, uint32_t *tag, const uint8_t **val,
+                uint32_t *len);
+
+/* Reads an 8-byte integer value; returns FT_EBADFRAME if len != 8. */
+int ft_tlv_u64(const uint8_t *val, uint32_t len, uint64_t *out);
+
+/* One decoded event record. */
+struct ft_rec {
+    unsigned kind;
+    uint64_t payload;      /* code id, or byte length for variable kinds */
+    uint64_t ticks;        /* fixed kinds only */
+    uint64_t extra;        /* 0x20..0x3f kinds only */
+    const uint8_t *data;   /* variable kinds only: payload bytes */
+};
+
+/* Decodes the record at p[*pos..n). Returns 1 and advances *pos, 0 at the end, or
+ * FT_EBADRECORD if the record is truncated or of kind 0. */
+int ft_rec_next(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *r);
+
+/* Decodes a DEFS payload entry at p[*pos..n). Strings point into p. */
+struct ft_def_view {
+    uint64_t id;
+    uint32_t flags;
+    uint32_t line;
+    const char *module;
+    const char *name;
+    const char *file;
+    uint32_t module_len, name_len, file_len;
+};
+int ft_def_next(const uint8_t *p, size_t n, size_t *pos, struct ft_def_view *v);
+
+/* ---- Writing (no allocation: the caller owns the buffer) --------------------------- */
+
+/* Each writer appends at out[*pos], never past cap, and returns 0 or -ENOSPC. */
+int ft_put_hdr(uint8_t *out, size_t cap, size_t *pos, unsigned type, uint32_t thread,
+               uint32_t len);
+int ft_put_tlv_u64(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, uint64_t v);
+int ft_put_tlv_str(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, const void *s,
+                   size_t n);
+int ft_put_def(uint8_t *out, size_t cap, size_t *pos, const struct ft_def_view *v);
+
+/* Size a DEFS entry takes on the wire. */
+size_t ft_def_size(size_t module_len, size_t name_len, size_t file_len);
+
+/* Patches the len field of a header written at out[hdr_pos] to cover up to end. */
+void ft_patch_len(uint8_t *out, size_t hdr_pos, size_t end);
+
+#endif

@@ -1,0 +1,230 @@
+/* main.c - flowtrace-writer: receives traced processes' streams and writes their runs.
+ *
+ *   flowtrace-writer --dir DIR --socket PATH [--runs-file F] [--idle-exit S]
+ *                    [--drain-timeout S] [--keep-raw] [--detach]
+ *   flowtrace-writer --dir DIR --convert STREAM.ftb [--run-id ID]
+ *
+ * This is the only place that prints and chooses the exit status.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/run.h"
+#include "lib/wire.h"
+#include "server.h"
+
+static const char usage[] =
+    "usage: flowtrace-writer --dir DIR --socket PATH [options]\n"
+    "       flowtrace-writer --dir DIR --convert STREAM.ftb [--run-id ID]\n"
+    "\n"
+    "Receives the event streams of processes traced by libflowtrace.so and writes one\n"
+    "run per process under DIR (events.jsonl, tree.json). Normally started by\n"
+    "flowtrace-run, or by the library itself when preloaded without it.\n"
+    "\n"
+    "  --dir DIR            output directory (created if missing)\n"
+    "  --socket PATH        Unix socket to listen on\n"
+    "  --runs-file FILE     append one line per finished run to FILE\n"
+    "  --idle-exit SECONDS  exit after this long without connections\n"
+    "  --drain-timeout S    after SIGTERM, wait this long for processes still sending\n"
+    "                       (default 30)\n"
+    "  --keep-raw           also keep each run's raw stream as raw.ftb\n"
+    "  --detach             run in the background once the socket is ready\n"
+    "  --convert FILE       write the run of a saved raw stream and exit\n"
+    "  --run-id ID          the run id to use with --convert\n"
+    "  -h, --help           show this help\n";
+
+static int
+fail(const char *fmt, const char *arg, const char *why)
+{
+    fprintf(stderr, "flowtrace-writer: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, ": %s\n", why);
+    return 1;
+}
+
+static int
+parse_seconds(const char *s, double *out)
+{
+    char *end;
+
+    *out = strtod(s, &end);
+    return *end == '\0' && *out >= 0 ? 0 : -1;
+}
+
+/* mkdir -p with mode 0700 for the directories we create. */
+static int
+make_dirs(const char *path)
+{
+    char tmp[4096];
+
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+                return -errno;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+        return -errno;
+    }
+    return access(tmp, W_OK | X_OK) == 0 ? 0 : -errno;
+}
+
+static int
+convert(const char *dir, const char *file, const char *run_id, double rate)
+{
+    struct ft_run_opts ro = {dir, run_id, rate};
+    struct ft_wire_decoder dec;
+    struct ft_run *run = ft_run_new(&ro);
+    struct ft_frame f;
+    struct ft_run_info info;
+    char buf[65536];
+    int fd = open(file, O_RDONLY | O_CLOEXEC), rc = 0, err = 0;
+    ssize_t n;
+
+    if (fd < 0) {
+        ft_run_free(run);
+        return fail("cannot open '%s'", file, strerror(errno));
+    }
+    ft_wire_decoder_init(&dec);
+    while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+        err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
+        while (err == 0 && (rc = ft_wire_next_frame(&dec, &f)) == 1) {
+            err = ft_run_frame(run, &f);
+        }
+        if (rc < 0) {
+            err = rc;
+        }
+    }
+    if (err == 0 && ft_wire_decoder_pending(&dec) > 0) {
+        err = FT_ETRUNCATED;
+    }
+    close(fd);
+    ft_run_finish(run, FT_END_KILLED, err ? ft_strerror(err) : NULL);
+    ft_run_get_info(run, &info);
+    if (err != 0) {
+        fprintf(stderr, "flowtrace-writer: %s: %s at byte %llu; every frame before it was kept\n",
+                file, ft_strerror(err), (unsigned long long)(dec.consumed + dec.off));
+    } else if (info.id != NULL) {
+        printf("%s\n", info.path);
+    }
+    ft_wire_decoder_close(&dec);
+    ft_run_free(run);
+    return err != 0 ? 1 : 0;
+}
+
+/* Forks: the parent exits once the socket is listening, the child serves. */
+static void
+detach(uv_loop_t *loop)
+{
+    pid_t pid = fork();
+
+    if (pid < 0) {
+        return; /* serve in the foreground */
+    }
+    if (pid > 0) {
+        _exit(0);
+    }
+    setsid();
+    uv_loop_fork(loop);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"dir", required_argument, NULL, 'd'},       {"socket", required_argument, NULL, 's'},
+        {"runs-file", required_argument, NULL, 'r'}, {"idle-exit", required_argument, NULL, 'i'},
+        {"drain-timeout", required_argument, NULL, 't'}, {"keep-raw", no_argument, NULL, 'k'},
+        {"detach", no_argument, NULL, 'D'},          {"convert", required_argument, NULL, 'c'},
+        {"run-id", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    struct ft_server_opts opts = {0};
+    const char *convert_file = NULL, *run_id = NULL;
+    int opt, do_detach = 0, err, clock_kind;
+    uv_loop_t *loop = uv_default_loop();
+
+    opts.drain_timeout = 30;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            opts.dir = optarg;
+            break;
+        case 's':
+            opts.socket_path = optarg;
+            break;
+        case 'r':
+            opts.runs_file = optarg;
+            break;
+        case 'i':
+            if (parse_seconds(optarg, &opts.idle_exit) != 0) {
+                return fail("bad --idle-exit '%s'", optarg, "not a number of seconds") + 1;
+            }
+            break;
+        case 't':
+            if (parse_seconds(optarg, &opts.drain_timeout) != 0) {
+                return fail("bad --drain-timeout '%s'", optarg, "not a number of seconds") + 1;
+            }
+            break;
+        case 'k':
+            opts.keep_raw = 1;
+            break;
+        case 'D':
+            do_detach = 1;
+            break;
+        case 'c':
+            convert_file = optarg;
+            break;
+        case 'R':
+            run_id = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (opts.dir == NULL || (convert_file == NULL && opts.socket_path == NULL) || optind != argc) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if ((err = make_dirs(opts.dir)) != 0) {
+        return fail("cannot use output directory '%s'", opts.dir, strerror(-err));
+    }
+    clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
+    if (convert_file != NULL) {
+        return convert(opts.dir, convert_file, run_id, ft_clock_calibrate(clock_kind, 20));
+    }
+    if ((err = ft_server_listen(loop, &opts)) != 0) {
+        if (err == UV_EADDRINUSE) {
+            return 0; /* another writer serves this socket: nothing to do */
+        }
+        return fail("cannot listen on '%s'", opts.socket_path, uv_strerror(err));
+    }
+    if (do_detach) {
+        detach(loop);
+    }
+    /* Measure the time-stamp counter once; runs refine it with their own anchors. */
+    opts.tsc_ns_per_tick = ft_clock_calibrate(clock_kind, 20);
+    ft_server_set_rate(opts.tsc_ns_per_tick);
+    ft_server_start();
+    uv_run(loop, UV_RUN_DEFAULT);
+    ft_server_close();
+    uv_loop_close(loop);
+    return ft_server_bad_streams() > 0 ? 1 : 0;
+}

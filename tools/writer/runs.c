@@ -1,0 +1,114 @@
+/* runs.c - finished runs: parent lookup and the runs file read by flowtrace-run. */
+#include "runs.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/sink.h"
+#include "lib/wire.h"
+
+#define RECENT 256
+
+static struct {
+    uint64_t pid;
+    int how;
+    char id[96];
+} recent[RECENT];
+static unsigned recent_next;
+
+static const char *
+how_name(int how)
+{
+    static const char *names[] = {"running", "exit", "exception", "os._exit", "signal",
+                                  "exec", "killed", "detached"};
+
+    return how >= 0 && how <= FT_END_DETACHED ? names[how] : "unknown";
+}
+
+void
+ft_runs_script_name(const char *argv, uint64_t len, char *out, size_t cap)
+{
+    const char *p = argv, *end = argv + len;
+    int first = 1;
+
+    snprintf(out, cap, "?");
+    while (argv != NULL && p < end) {
+        const char *a = p;
+        p += strnlen(p, (size_t)(end - p)) + 1;
+        if (first) { /* the interpreter itself */
+            first = 0;
+            continue;
+        }
+        if (strcmp(a, "-m") == 0 && p < end) {
+            snprintf(out, cap, "-m %s", p);
+            return;
+        }
+        if (strcmp(a, "-c") == 0) {
+            snprintf(out, cap, "-c");
+            return;
+        }
+        if (a[0] != '-') {
+            const char *slash = strrchr(a, '/');
+            snprintf(out, cap, "%s", slash ? slash + 1 : a);
+            return;
+        }
+        if (strcmp(a, "-W") == 0 || strcmp(a, "-X") == 0) {
+            p += p < end ? strnlen(p, (size_t)(end - p)) + 1 : 0; /* skip the option's value */
+        }
+    }
+    if (argv != NULL && len > 0) {
+        snprintf(out, cap, "%s", "<stdin>");
+    }
+}
+
+void
+ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
+{
+    char line[8192], script[512], status[16];
+    int fd, n;
+
+    recent[recent_next % RECENT].pid = info->pid;
+    recent[recent_next % RECENT].how = info->how;
+    snprintf(recent[recent_next % RECENT].id, sizeof(recent[0].id), "%s", info->id);
+    recent_next++;
+    if (runs_file == NULL) {
+        return;
+    }
+    ft_runs_script_name(info->argv, info->argv_len, script, sizeof(script));
+    if (info->have_status) {
+        snprintf(status, sizeof(status), "%d", info->status);
+    } else {
+        snprintf(status, sizeof(status), "-");
+    }
+    n = snprintf(line, sizeof(line), "%s\t%s\t%llu\t%s\t%s\t%s\t%llu\t%s\n", info->id,
+                 info->path, (unsigned long long)info->pid,
+                 info->parent_run ? info->parent_run : "-", how_name(info->how), status,
+                 (unsigned long long)info->calls, script);
+    fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        close(fd);
+    }
+}
+
+const char *
+ft_runs_recent_parent(uint64_t pid, uint64_t ppid)
+{
+    unsigned n = recent_next < RECENT ? recent_next : RECENT;
+
+    for (unsigned i = 0; i < n; i++) {
+        unsigned k = (recent_next - 1 - i) % RECENT;
+        if (recent[k].pid == pid && recent[k].how == FT_END_EXEC) {
+            return recent[k].id;
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        unsigned k = (recent_next - 1 - i) % RECENT;
+        if (recent[k].pid == ppid) {
+            return recent[k].id;
+        }
+    }
+    return NULL;
+}

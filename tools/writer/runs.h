@@ -1,0 +1,26 @@
+/* runs.h - the writer's memory of finished runs: parent links and the runs file.
+ *
+ * A process started by a traced process is linked to it by pid: a forked or spawned
+ * child's ppid is its parent's pid, and an exec'd image keeps the pid of the run that
+ * exec'd. Finished runs are remembered (a bounded list) for parents that end first.
+ */
+#ifndef FT_WRITER_RUNS_H
+#define FT_WRITER_RUNS_H
+
+#include <stdint.h>
+
+#include "lib/run.h"
+
+/* Remembers a finished run, and appends a line to runs_file if it is not NULL:
+ * id TAB path TAB pid TAB parent-or-"-" TAB how TAB status-or-"-" TAB calls TAB script */
+void ft_runs_finished(const struct ft_run_info *info, const char *runs_file);
+
+/* The id of a remembered run that started (pid, ppid): one that exec'd with this pid,
+ * else one whose pid is ppid. NULL if none. Valid until the next ft_runs_finished(). */
+const char *ft_runs_recent_parent(uint64_t pid, uint64_t ppid);
+
+/* What a person calls the program: the script, "-m module", or "-c", from argv
+ * (NUL-separated). Writes at most cap bytes including the NUL. */
+void ft_runs_script_name(const char *argv, uint64_t len, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,456 @@
+/* server.c - flowtrace-writer's connections: frames in, run files out, ACK back. */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/run.h"
+#include "lib/sink.h"
+#include "lib/wire.h"
+#include "runs.h"
+
+#define READ_BUF (256u << 10)
+
+struct conn {
+    uv_pipe_t pipe; /* first member: the handle is the connection */
+    struct ft_wire_decoder dec;
+    struct ft_run *run;
+    struct conn *next, *prev;
+    char *rbuf;
+    int raw_fd;
+    int closing;
+};
+
+static struct {
+    uv_loop_t *loop;
+    struct ft_server_opts opts;
+    uv_pipe_t listener;
+    int listening;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t idle, drain;
+    struct conn *conns;
+    unsigned nconns;
+    int draining;
+    unsigned bad_streams;
+} S;
+
+/* The ACK frame is constant: static storage outlives every write request. */
+static const struct ft_frame_hdr ack_hdr = {FT_WIRE_MAGIC, FT_FRAME_ACK, 0, 0, 0};
+
+static void stop_everything(void);
+
+static void
+say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "flowtrace-writer: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void
+conn_closed(uv_handle_t *h)
+{
+    struct conn *c = (struct conn *)h;
+
+    ft_wire_decoder_close(&c->dec);
+    free(c->rbuf);
+    free(c);
+}
+
+/* Finishes the run (writing its files), records it, and closes the connection. */
+static void
+conn_end(struct conn *c, int how_if_open, const char *reason)
+{
+    struct ft_run_info info;
+
+    if (c->closing) {
+        return;
+    }
+    c->closing = 1;
+    if (c->run != NULL) {
+        int err = ft_run_finish(c->run, how_if_open, reason);
+        ft_run_get_info(c->run, &info);
+        if (err != 0 && info.path != NULL) {
+            say("run %s: cannot write its files: %s", info.id, ft_strerror(err));
+        }
+        if (info.id != NULL) {
+            ft_runs_finished(&info, S.opts.runs_file);
+        }
+        ft_run_free(c->run);
+        c->run = NULL;
+    }
+    if (c->raw_fd >= 0) {
+        close(c->raw_fd);
+        c->raw_fd = -1;
+    }
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        S.conns = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    S.nconns--;
+    uv_close((uv_handle_t *)&c->pipe, conn_closed);
+    if (S.nconns == 0) {
+        if (S.draining) {
+            stop_everything();
+        } else if (S.opts.idle_exit > 0) {
+            uv_timer_start(&S.idle, (uv_timer_cb)stop_everything,
+                           (uint64_t)(S.opts.idle_exit * 1000), 0);
+        }
+    }
+}
+
+static void
+ack_written(uv_write_t *req, int status)
+{
+    struct conn *c = req->data;
+
+    (void)status;
+    free(req);
+    conn_end(c, FT_END_KILLED, NULL);
+}
+
+static void
+send_ack(struct conn *c)
+{
+    uv_write_t *req = malloc(sizeof(*req));
+    uv_buf_t b = uv_buf_init((char *)&ack_hdr, sizeof(ack_hdr));
+
+    /* Finish first: the ACK promises the files are complete. */
+    ft_run_finish(c->run, FT_END_KILLED, NULL);
+    if (req == NULL) {
+        conn_end(c, FT_END_KILLED, NULL);
+        return;
+    }
+    req->data = c;
+    uv_read_stop((uv_stream_t *)&c->pipe);
+    if (uv_write(req, (uv_stream_t *)&c->pipe, &b, 1, ack_written) != 0) {
+        free(req);
+        conn_end(c, FT_END_KILLED, NULL);
+    }
+}
+
+static void
+keep_raw(struct conn *c, const struct ft_frame *f)
+{
+    struct ft_run_info info;
+    char path[4200];
+
+    if (c->raw_fd < 0) {
+        ft_run_get_info(c->run, &info);
+        if (info.path == NULL) {
+            return;
+        }
+        snprintf(path, sizeof(path), "%s/raw.ftb", info.path);
+        c->raw_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (c->raw_fd < 0) {
+            return;
+        }
+    }
+    if (ft_write_all(c->raw_fd, &f->hdr, sizeof(f->hdr)) != 0 ||
+        ft_write_all(c->raw_fd, f->payload, f->hdr.len) != 0) {
+        close(c->raw_fd);
+        c->raw_fd = -2; /* give up quietly; the run itself is unaffected */
+    }
+}
+
+static void
+link_parent(struct conn *c)
+{
+    struct ft_run_info me, other;
+
+    ft_run_get_info(c->run, &me);
+    for (struct conn *o = S.conns; o != NULL; o = o->next) {
+        if (o == c || o->run == NULL) {
+            continue;
+        }
+        ft_run_get_info(o->run, &other);
+        /* Same pid: the image that exec'd this one; else the process that started it. */
+        if (other.id != NULL && (other.pid == me.pid || other.pid == me.ppid)) {
+            ft_run_set_parent(c->run, other.id);
+            return;
+        }
+    }
+    /* An exec'd process keeps its pid; a fork's parent may have ended already. */
+    const char *id = ft_runs_recent_parent(me.pid, me.ppid);
+    if (id != NULL) {
+        ft_run_set_parent(c->run, id);
+    }
+}
+
+/* Decodes and applies every complete frame. Returns 0, or an error that ends the
+ * connection. */
+static int
+process(struct conn *c)
+{
+    struct ft_frame f;
+    int rc, err;
+
+    while ((rc = ft_wire_next_frame(&c->dec, &f)) == 1) {
+        if ((err = ft_run_frame(c->run, &f)) != 0) {
+            return err;
+        }
+        if (f.hdr.type == FT_FRAME_HELLO) {
+            link_parent(c);
+        }
+        if (S.opts.keep_raw && c->raw_fd != -2) {
+            keep_raw(c, &f);
+        }
+        if (f.hdr.type == FT_FRAME_END) {
+            send_ack(c);
+            return 1;
+        }
+    }
+    return rc;
+}
+
+static void
+bad_stream(struct conn *c, int err, uint64_t offset)
+{
+    struct ft_run_info info;
+    char reason[160];
+
+    ft_run_get_info(c->run, &info);
+    snprintf(reason, sizeof(reason), "stream error: %s", ft_strerror(err));
+    say("%s%s (pid %llu): %s at byte %llu; connection closed, other runs continue",
+        info.id ? "run " : "connection", info.id ? info.id : "",
+        (unsigned long long)info.pid, ft_strerror(err), (unsigned long long)offset);
+    S.bad_streams++;
+    conn_end(c, FT_END_KILLED, reason);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = (struct conn *)h;
+
+    (void)suggested;
+    *buf = uv_buf_init(c->rbuf, READ_BUF);
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct conn *c = (struct conn *)s;
+    int err;
+
+    (void)buf;
+    if (n == 0 || c->closing) {
+        return;
+    }
+    if (n < 0) {
+        /* EOF without END: the process was killed, or exec'd (EXEC frame seen). */
+        if (ft_wire_decoder_pending(&c->dec) > 0) {
+            bad_stream(c, FT_ETRUNCATED, c->dec.consumed + c->dec.off);
+        } else {
+            conn_end(c, FT_END_KILLED, NULL);
+        }
+        return;
+    }
+    if ((err = ft_wire_decoder_feed(&c->dec, c->rbuf, (size_t)n)) != 0) {
+        bad_stream(c, err, c->dec.consumed + c->dec.len);
+        return;
+    }
+    err = process(c);
+    if (err < 0) {
+        bad_stream(c, err, c->dec.consumed + c->dec.off);
+    }
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+    struct ft_run_opts ro = {S.opts.dir, NULL, S.opts.tsc_ns_per_tick};
+    struct conn *c;
+
+    if (status < 0) {
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->rbuf = malloc(READ_BUF)) == NULL || (c->run = ft_run_new(&ro)) == NULL) {
+        say("out of memory accepting a connection");
+        if (c != NULL) {
+            free(c->rbuf);
+            free(c);
+        }
+        return;
+    }
+    c->raw_fd = -1;
+    ft_wire_decoder_init(&c->dec);
+    uv_pipe_init(S.loop, &c->pipe, 0);
+    if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+        ft_run_free(c->run);
+        c->run = NULL;
+        uv_close((uv_handle_t *)&c->pipe, conn_closed);
+        return;
+    }
+    c->next = S.conns;
+    if (S.conns) {
+        S.conns->prev = c;
+    }
+    S.conns = c;
+    S.nconns++;
+    uv_timer_stop(&S.idle);
+    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+/* A socket file left by a writer that died: nobody accepts on it. */
+static int
+stale_socket(const char *path)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), stale;
+
+    if (fd < 0) {
+        return 0;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    stale = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == ECONNREFUSED;
+    close(fd);
+    return stale;
+}
+
+int
+ft_server_listen(uv_loop_t *loop, const struct ft_server_opts *opts)
+{
+    mode_t old;
+    int err;
+
+    memset(&S, 0, sizeof(S));
+    S.loop = loop;
+    S.opts = *opts;
+    uv_pipe_init(loop, &S.listener, 0);
+    /* Owner-only socket: no other user may connect and inject events. */
+    old = umask(0077);
+    err = uv_pipe_bind(&S.listener, opts->socket_path);
+    if (err == UV_EADDRINUSE && stale_socket(opts->socket_path)) {
+        unlink(opts->socket_path);
+        err = uv_pipe_bind(&S.listener, opts->socket_path);
+    }
+    umask(old);
+    if (err == 0) {
+        err = uv_listen((uv_stream_t *)&S.listener, 128, on_connection);
+    }
+    if (err != 0) {
+        uv_close((uv_handle_t *)&S.listener, NULL);
+        return err;
+    }
+    S.listening = 1;
+    return 0;
+}
+
+static void
+drain_expired(uv_timer_t *t)
+{
+    (void)t;
+    while (S.conns != NULL) {
+        conn_end(S.conns, FT_END_DETACHED, "writer stopped before the process ended");
+    }
+    stop_everything();
+}
+
+static void
+on_signal(uv_signal_t *s, int signo)
+{
+    (void)s;
+    (void)signo;
+    if (S.draining) {
+        drain_expired(NULL);
+        return;
+    }
+    /* Stop taking new processes; finish the ones still connected as they end. */
+    S.draining = 1;
+    if (S.listening) {
+        S.listening = 0;
+        unlink(S.opts.socket_path);
+        uv_close((uv_handle_t *)&S.listener, NULL);
+    }
+    if (S.nconns == 0) {
+        stop_everything();
+    } else {
+        uv_timer_start(&S.drain, drain_expired, (uint64_t)(S.opts.drain_timeout * 1000), 0);
+    }
+}
+
+int
+ft_server_start(void)
+{
+    uv_timer_init(S.loop, &S.idle);
+    uv_timer_init(S.loop, &S.drain);
+    uv_signal_init(S.loop, &S.sigterm);
+    uv_signal_init(S.loop, &S.sigint);
+    uv_signal_start(&S.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&S.sigint, on_signal, SIGINT);
+    if (S.opts.idle_exit > 0) {
+        uv_timer_start(&S.idle, (uv_timer_cb)stop_everything,
+                       (uint64_t)(S.opts.idle_exit * 1000), 0);
+    }
+    return 0;
+}
+
+static void
+stop_everything(void)
+{
+    if (S.listening) {
+        S.listening = 0;
+        unlink(S.opts.socket_path);
+        uv_close((uv_handle_t *)&S.listener, NULL);
+    }
+    uv_timer_stop(&S.idle);
+    uv_timer_stop(&S.drain);
+    uv_signal_stop(&S.sigterm);
+    uv_signal_stop(&S.sigint);
+    uv_stop(S.loop);
+}
+
+void
+ft_server_close(void)
+{
+    while (S.conns != NULL) {
+        conn_end(S.conns, FT_END_DETACHED, "writer stopped before the process ended");
+    }
+    if (S.listening) {
+        S.listening = 0;
+        unlink(S.opts.socket_path);
+        uv_close((uv_handle_t *)&S.listener, NULL);
+    }
+    uv_close((uv_handle_t *)&S.idle, NULL);
+    uv_close((uv_handle_t *)&S.drain, NULL);
+    uv_close((uv_handle_t *)&S.sigterm, NULL);
+    uv_close((uv_handle_t *)&S.sigint, NULL);
+    uv_run(S.loop, UV_RUN_DEFAULT);
+}
+
+void
+ft_server_set_rate(double ns_per_tick)
+{
+    S.opts.tsc_ns_per_tick = ns_per_tick;
+}
+
+unsigned
+ft_server_bad_streams(void)
+{
+    return S.bad_streams;
+}

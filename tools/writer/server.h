@@ -1,0 +1,39 @@
+/* server.h - flowtrace-writer's socket server (libuv): one connection per traced process.
+ *
+ * Each connection owns a frame decoder and a run (lib/run.h). Frames are processed as
+ * they arrive; a malformed frame ends that connection only, with one line on stderr,
+ * and its run is finished with what was decoded. On END the run is finished and ACK
+ * sent. Handles are freed in their close callbacks only (libuv's rule).
+ */
+#ifndef FT_WRITER_SERVER_H
+#define FT_WRITER_SERVER_H
+
+#include <uv.h>
+
+struct ft_server_opts {
+    const char *dir;          /* output root (exists) */
+    const char *socket_path;  /* where to listen */
+    const char *runs_file;    /* if set, one line per finished run is appended */
+    double tsc_ns_per_tick;
+    double idle_exit;         /* > 0: stop after this many seconds without connections */
+    double drain_timeout;     /* longest wait for open connections after SIGTERM */
+    int keep_raw;             /* also keep each run's raw stream as raw.ftb */
+};
+
+/* Binds and listens (before any fork, so a detaching writer is ready when its parent
+ * exits). Returns 0 or a negative libuv/errno code. */
+int ft_server_listen(uv_loop_t *loop, const struct ft_server_opts *opts);
+
+/* Sets the writer's TSC calibration for runs accepted from now on. */
+void ft_server_set_rate(double ns_per_tick);
+
+/* Starts accepting and the signal/idle watchers. */
+int ft_server_start(void);
+
+/* Finishes every open run and closes every handle (after uv_run returns). */
+void ft_server_close(void);
+
+/* Counts of the server's life, for the exit status. */
+unsigned ft_server_bad_streams(void);
+
+#endif
