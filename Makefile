@@ -33,22 +33,25 @@ CFLAGS_PIC := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden
 LIB_SRCS    := $(wildcard lib/*.c)
 INJECT_SRCS := $(wildcard inject/*.c)
 WRITER_SRCS := $(wildcard tools/writer/*.c)
+CLI_SRCS    := $(wildcard tools/cli/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
 INJECT_OBJS := $(INJECT_SRCS:%.c=$(O)/%.o)
 WRITER_OBJS := $(WRITER_SRCS:%.c=$(O)/%.o)
+CLI_OBJS    := $(CLI_SRCS:%.c=$(O)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 CORE   := $(O)/libftcore.a
 SO     := $(O)/libflowtrace.so
 WRITER := $(O)/flowtrace-writer
+CLI    := $(O)/flowtrace
 
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 .PHONY: all deps test unit unit-san integration demo bench install clean help check-abi
 
-all: $(SO) $(WRITER)
+all: $(SO) $(WRITER) $(CLI)
 
 $(O)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
@@ -80,13 +83,17 @@ $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS)
 
+$(CLI): $(CLI_OBJS) $(CORE)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) -o $@ $(CLI_OBJS) $(CORE) $(LDFLAGS_SAN) -lyajl
+
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(CORE) $(LDFLAGS_SAN) -lcmocka
 
 # ---- Dependencies -------------------------------------------------------------------
-DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev \
+DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
                 python3-pytest clang
 
 deps:
@@ -128,7 +135,7 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)rm -rf $(O)/demo-out
 	$(Q)tools/flowtrace-run -o $(O)/demo-out $(PYTHON) tests/integration/programs/shop.py --customer "ana maria" --coffee 3
-	$(Q)tools/flowtrace-show $(O)/demo-out
+	$(Q)$(CLI) show -d $(O)/demo-out
 
 bench: all
 	$(Q)$(PYTHON) bench/run.py --build $(abspath $(O))
@@ -137,6 +144,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/flowtrace
 	install -m 0644 $(SO) $(DESTDIR)$(PREFIX)/lib/flowtrace/libflowtrace.so
 	install -m 0755 $(WRITER) $(DESTDIR)$(PREFIX)/lib/flowtrace/flowtrace-writer
+	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/flowtrace
 	sed 's|^FLOWTRACE_LIBDIR=.*|FLOWTRACE_LIBDIR=$(PREFIX)/lib/flowtrace|' tools/flowtrace-run \
 	    > $(DESTDIR)$(PREFIX)/bin/flowtrace-run
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/flowtrace-run
@@ -146,7 +154,7 @@ clean:
 
 help:
 	@echo "FlowTrace make targets:"
-	@echo "  all          build build/libflowtrace.so and build/flowtrace-writer (default)"
+	@echo "  all          build build/libflowtrace.so, build/flowtrace-writer, build/flowtrace (default)"
 	@echo "  deps         apt-get install missing Debian packages (run as root)"
 	@echo "  demo         build, trace a sample program, print its call tree"
 	@echo "  test         deps + build + unit tests (plain and ASan/UBSan) + check-abi + integration"
@@ -159,4 +167,4 @@ help:
 	@echo "  clean        remove build/ and build-san/"
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
 
--include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -16,6 +16,7 @@
 Py_ssize_t ft_code_extra_index = -1;
 
 static char stdlib_dir[4096]; /* with a trailing '/' */
+static const char *main_source;  /* "<string>" for -c, "<stdin>" for stdin, else NULL */
 static size_t stdlib_len;
 static uint64_t next_id; /* atomic */
 
@@ -59,17 +60,27 @@ ft_codes_init(void)
     return 0;
 }
 
+void
+ft_codes_set_main_source(const char *file)
+{
+    main_source = file;
+}
+
 /* The program's own code: not the standard library, installed packages, frozen
- * modules or generated <...> code (except the main program read from -c or stdin). */
+ * modules or generated <...> code (except the main program's, read from -c or stdin),
+ * and not class bodies (they run once, at definition, and only add noise). */
 static int
-in_scope(const char *module, const char *file)
+in_scope(const char *module, const char *name, const char *file, long co_flags)
 {
     if (ft_cfg.all) {
         return 1;
     }
+    if (!(co_flags & CO_NEWLOCALS) && strcmp(name, "<module>") != 0) {
+        return 0;
+    }
     if (file[0] == '<') {
-        return strcmp(module, "__main__") == 0 &&
-               (strcmp(file, "<string>") == 0 || strcmp(file, "<stdin>") == 0);
+        return main_source != NULL && strcmp(module, "__main__") == 0 &&
+               strcmp(file, main_source) == 0;
     }
     if (stdlib_len > 0 && strncmp(file, stdlib_dir, stdlib_len) == 0) {
         return 0;
@@ -154,16 +165,18 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
     struct ft_py_exc exc;
     struct ft_def_view v;
     uintptr_t slot = FT_CODE_SKIP;
+    long co_flags;
 
     /* Runs under the GIL, so the static scratch space is not shared. */
     ft_py_exc_save(&exc);
     ft_py_attr_text(code, "co_filename", file, sizeof(file));
     ft_py_attr_text(code, ft_py.minor >= 11 ? "co_qualname" : "co_name", name, sizeof(name));
     module_of(frame, module, sizeof(module));
-    if (in_scope(module, file)) {
+    co_flags = ft_py_attr_long(code, "co_flags", 0);
+    if (in_scope(module, name, file, co_flags)) {
         memset(&v, 0, sizeof(v));
         v.id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
-        v.flags = def_flags(ft_py_attr_long(code, "co_flags", 0));
+        v.flags = def_flags(co_flags);
         v.line = (uint32_t)ft_py_attr_long(code, "co_firstlineno", 0);
         v.module = module;
         v.module_len = (uint32_t)strlen(module);

@@ -26,6 +26,9 @@ extern Py_ssize_t ft_code_extra_index;
  * Returns 0 or -ENOENT. */
 int ft_codes_init(void);
 
+/* The main program's code has this <...> file name ("<string>" with -c, "<stdin>"). */
+void ft_codes_set_main_source(const char *file);
+
 /* Hot path: the slot value for code (borrowed). */
 static inline uintptr_t
 ft_code_lookup(PyObject *code)

@@ -70,6 +70,20 @@ validate(PyFrameObject *f, PyObject *fast)
     return fast;
 }
 
+static void hook_threading(void);
+
+/* A code object seen for the first time. Also the moment to notice that the program has
+ * imported threading: 3.11 has no audit event for thread starts, and Thread.start()'s
+ * code is always seen before the first thread starts. */
+static uintptr_t
+first_sight(PyObject *code, PyFrameObject *frame)
+{
+    if (!threading_hooked) {
+        hook_threading();
+    }
+    return ft_code_intern(code, frame);
+}
+
 static int
 profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
@@ -94,7 +108,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     }
     slot = ft_code_lookup(code);
     if (__builtin_expect(slot == 0, 0)) {
-        slot = ft_code_intern(code, frame);
+        slot = first_sight(code, frame);
     }
     if (!FT_CODE_TRACED(slot)) {
         return 0;
@@ -184,6 +198,7 @@ hook_threading(void)
         return;
     }
     ft_py_exc_save(&exc);
+    /* While threading is being imported, setprofile may not exist yet: try again later. */
     setprofile = ft_py.PyObject_GetAttrString(threading, "setprofile");
     fn = ft_py.PyCFunction_NewEx(&bootstrap_def, NULL, NULL);
     args = ft_py.PyTuple_New(1);
@@ -195,8 +210,7 @@ hook_threading(void)
     if (r != NULL) {
         threading_hooked = 1;
         ft_py.Py_DecRef(r);
-    } else {
-        ft_debug("threading.setprofile failed; new threads will not be traced");
+        ft_debug("threading.setprofile installed");
     }
     if (args != NULL) {
         ft_py.Py_DecRef(args);

@@ -152,6 +152,11 @@ activate(const char *event)
     engine = ft_engine_select();
     ft_debug("activating on %s (Python %d.%d, engine %s)", event, (int)(ft_py.version >> 24),
              ft_py.minor, engine->name);
+    if (strcmp(event, "cpython.run_command") == 0) {
+        ft_codes_set_main_source("<string>");
+    } else if (strcmp(event, "cpython.run_stdin") == 0) {
+        ft_codes_set_main_source("<stdin>");
+    }
     if ((err = ft_tstate_init()) != 0 || (err = ft_codes_init()) != 0) {
         ft_warn("cannot start tracing: %s", strerror(-err));
         return;

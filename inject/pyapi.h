@@ -44,6 +44,7 @@ typedef struct PyMethodDef {
 #define PyTrace_C_EXCEPTION 5
 #define PyTrace_C_RETURN    6
 
+#define CO_NEWLOCALS          0x0002
 #define CO_GENERATOR          0x0020
 #define CO_COROUTINE          0x0080
 #define CO_ITERABLE_COROUTINE 0x0100

@@ -97,17 +97,18 @@ ft_clockconv_anchor(struct ft_clockconv *c, const struct ft_anchor *a)
 uint64_t
 ft_clockconv_real_ns(const struct ft_clockconv *c, uint64_t ticks)
 {
-    double d;
+    int64_t d;
 
     if (!c->have_first) {
         return 0;
     }
-    /* Subtract in integers: raw TSC values are too large for a double's mantissa. */
-    d = (double)(int64_t)(ticks - c->first.ticks) * c->ns_per_tick;
-    if (d < 0 && (double)c->first.real_ns < -d) {
+    /* Only the offset goes through floating point: epoch nanoseconds (about 2^61) do not
+     * fit a double's mantissa, and the sum must stay exact. */
+    d = (int64_t)((double)(int64_t)(ticks - c->first.ticks) * c->ns_per_tick);
+    if (d < 0 && (uint64_t)-d > c->first.real_ns) {
         return 0;
     }
-    return (uint64_t)((double)c->first.real_ns + d);
+    return c->first.real_ns + (uint64_t)d;
 }
 
 uint64_t

@@ -1,0 +1,144 @@
+"""Shared fixtures: interpreters to test, running programs traced, reading their runs.
+
+Every test that traces a program runs once per interpreter found on the machine:
+Debian's /usr/bin/python3.11 (libpython linked statically into the executable) and
+pyenv's python3 (shared libpython, reached through pyenv's bash shim). An interpreter
+that is absent is skipped; the suite fails if none is present.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("FLOWTRACE_BUILD", ROOT / "build"))
+LIB = BUILD / "libflowtrace.so"
+RUN = ROOT / "tools" / "flowtrace-run"
+CLI = BUILD / "flowtrace"
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
+
+def _interpreters():
+    found = []
+    debian = Path("/usr/bin/python3.11")
+    if debian.exists():
+        found.append(pytest.param(str(debian), id="debian-3.11"))
+    shim = Path.home() / ".pyenv" / "shims" / "python3"
+    if shim.exists():
+        found.append(pytest.param(str(shim), id="pyenv-shim"))
+    extra = os.environ.get("FLOWTRACE_TEST_PYTHONS", "")
+    for p in filter(None, extra.split(":")):
+        found.append(pytest.param(p, id=Path(p).name))
+    return found
+
+
+INTERPRETERS = _interpreters()
+
+
+def pytest_collection_modifyitems(config, items):
+    if not INTERPRETERS:
+        raise pytest.UsageError("no Python interpreter to test was found")
+
+
+@pytest.fixture(params=INTERPRETERS)
+def python(request):
+    return request.param
+
+
+def clean_env(**extra):
+    """The environment a user would have, without any FlowTrace setting of ours."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("FLOWTRACE_") and k != "LD_PRELOAD" and not k.startswith("PYTEST")}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class Run:
+    """One traced process: its tree.json and events.jsonl, parsed."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.tree = json.loads((self.path / "tree.json").read_text())
+        with open(self.path / "events.jsonl") as f:
+            self.events = [json.loads(line) for line in f]
+
+    def thread(self, name="MainThread"):
+        for t in self.tree["threads"]:
+            if t["name"] == name:
+                return t
+        raise KeyError(name)
+
+    def outline(self, *, skip=("<module>",)):
+        """Indented text of the call tree: function, file:line, and status."""
+        return outline(self.tree, skip=skip)
+
+
+def runs_in(out):
+    out = Path(out)
+    found = sorted((p for p in out.iterdir() if (p / "tree.json").exists()),
+                   key=lambda p: json.loads((p / "tree.json").read_text())["start"])
+    return [Run(p) for p in found]
+
+
+def outline(tree, *, skip=()):
+    lines = []
+
+    def walk(node, depth):
+        name = node["function"]
+        if name in skip and depth == 1:
+            for c in node["children"]:
+                walk(c, depth)
+            return
+        status = ""
+        if "exception" in node:
+            status = " !" + (node["exception"].get("type") or "exception")
+        if "incomplete" in node:
+            status = " ?" + node["incomplete"]
+        lines.append("  " * depth + f"{name} {Path(node['file']).name}:{node['line']}{status}")
+        for c in node["children"]:
+            walk(c, depth + 1)
+
+    for t in tree["threads"]:
+        lines.append(f"[{t['name']}]")
+        for n in t["calls"]:
+            walk(n, 1)
+    return "\n".join(lines)
+
+
+def trace(python, args, tmp_path, *, wrapper_args=(), env=None, input=None, cwd=None,
+          timeout=120):
+    """Runs `flowtrace-run -o OUT [wrapper_args] python args...`; returns (proc, runs)."""
+    out = tmp_path / "out"
+    cmd = [str(RUN), "-o", str(out), *wrapper_args, python, *map(str, args)]
+    proc = subprocess.run(cmd, cwd=cwd or tmp_path, env=env or clean_env(), input=input,
+                          capture_output=True, text=True, timeout=timeout)
+    runs = runs_in(out) if out.exists() else []
+    return proc, runs
+
+
+def preload(python, args, tmp_path, *, env=None, input=None, timeout=120):
+    """Runs the program under a bare LD_PRELOAD (no wrapper)."""
+    env = dict(env or clean_env())
+    env["LD_PRELOAD"] = str(LIB)
+    env["FLOWTRACE_DIR"] = str(tmp_path / "out")
+    return subprocess.run([python, *map(str, args)], cwd=tmp_path, env=env, input=input,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def balanced(events):
+    """Every ENTER is closed by exactly one EXIT or EXCEPTION with the same id."""
+    opened, closed = {}, {}
+    for e in events:
+        if e["event"] == "ENTER":
+            assert e["id"] not in opened, f"id {e['id']} entered twice"
+            opened[e["id"]] = e
+        elif e["event"] in ("EXIT", "EXCEPTION"):
+            assert e["id"] in opened, f"id {e['id']} closed but never entered"
+            assert e["id"] not in closed, f"id {e['id']} closed twice"
+            closed[e["id"]] = e
+    assert opened.keys() == closed.keys()
+    return len(opened)

@@ -1,0 +1,276 @@
+/* test_run.c - a run turns frames into events.jsonl and tree.json, byte for byte. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/run.h"
+#include "stream.h"
+
+#define T0 TEST_MONO_NS
+
+struct fixture {
+    char dir[64];
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/ft-test-run.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    *state = fx;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *fx = *state;
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
+    assert_int_equal(system(cmd), 0);
+    free(fx);
+    return 0;
+}
+
+static char *
+slurp(const char *dir, const char *run, const char *name)
+{
+    char path[256];
+    FILE *f;
+    char *buf;
+    long n;
+
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, run, name);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return buf;
+}
+
+/* Feeds every frame of s to a new run named run_id; returns the first error (or 0)
+ * and leaves the run finished. */
+static int
+feed(const char *dir, const char *run_id, struct stream *s, int how_if_open)
+{
+    struct ft_run_opts o = {dir, run_id, 1.0};
+    struct ft_run *r = ft_run_new(&o);
+    struct ft_wire_decoder d;
+    struct ft_frame f;
+    int err = 0, rc;
+
+    ft_wire_decoder_init(&d);
+    ft_wire_decoder_feed(&d, s->p, s->len);
+    while (err == 0 && (rc = ft_wire_next_frame(&d, &f)) == 1) {
+        err = ft_run_frame(r, &f);
+    }
+    assert_int_equal(ft_run_finish(r, how_if_open, err ? ft_strerror(err) : NULL), 0);
+    ft_run_free(r);
+    ft_wire_decoder_close(&d);
+    free(s->p);
+    return err;
+}
+
+static void
+start(struct stream *s)
+{
+    memset(s, 0, sizeof(*s));
+    stream_hello(s, 42, "python3\0app.py", 14);
+    stream_thread(s, 1, "MainThread");
+    stream_def(s, 1, "app", "main", "/app.py", 1);
+    stream_def(s, 2, "app", "Inventory.add", "/app.py", 5);
+}
+
+#define HEAD(ev, ts) "{\"event\":\"" ev "\",\"timestamp\":" ts ",\"thread\":\"MainThread\","
+#define MAIN "\"module\":\"app\",\"function\":\"main\",\"file\":\"/app.py\",\"line\":1"
+#define ADD  "\"module\":\"app\",\"function\":\"Inventory.add\",\"file\":\"/app.py\",\"line\":5"
+#define RUN  ",\"pid\":42,\"run\":\"r1\""
+
+static void
+nested_calls_give_exact_jsonl_and_tree(void **state)
+{
+    struct fixture *fx = *state;
+    struct stream s;
+    struct recs r = {.n = 0};
+    char *jsonl, *tree;
+
+    start(&s);
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);
+    rec2(&r, FT_REC_CALL, 2, T0 + 2000);
+    rec2(&r, FT_REC_RETURN, 2, T0 + 5500);
+    rec2(&r, FT_REC_UNWIND, 1, T0 + 9000);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 10000);
+    assert_int_equal(feed(fx->dir, "r1", &s, FT_END_KILLED), 0);
+
+    jsonl = slurp(fx->dir, "r1", "events.jsonl");
+    assert_string_equal(
+        jsonl,
+        HEAD("ENTER", "1700000000000001") MAIN RUN ",\"id\":1,\"parent\":null}\n"
+        HEAD("ENTER", "1700000000000002") ADD RUN ",\"id\":2,\"parent\":1}\n"
+        HEAD("EXIT", "1700000000000005") ADD RUN ",\"id\":2,\"parent\":1,"
+            "\"durationMicros\":3.500,\"durationMillis\":0.003}\n"
+        HEAD("EXCEPTION", "1700000000000009") MAIN RUN ",\"id\":1,\"parent\":null,"
+            "\"durationMicros\":8.000,\"durationMillis\":0.008,"
+            "\"exception\":{\"type\":null,\"message\":null}}\n");
+    tree = slurp(fx->dir, "r1", "tree.json");
+    assert_string_equal(
+        tree,
+        "{\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":[\"python3\",\"app.py\"],"
+        "\"cwd\":\"/work\",\"executable\":\"\",\"python\":\"3.11.2\",\"start\":1700000000000000,"
+        "\"durationMicros\":10.000,\"exitCode\":0,\"ended\":\"exit\","
+        "\"tracer\":{\"engine\":\"profile\",\"events\":4,\"lost\":0,\"cpuMicros\":1234,"
+        "\"blockedMicros\":0,\"calls\":2},"
+        "\"threads\":[{\"name\":\"MainThread\",\"tid\":101,\"calls\":["
+        "{\"id\":1," MAIN ",\"startMicros\":1.000,\"children\":["
+        "{\"id\":2," ADD ",\"startMicros\":2.000,\"children\":[],\"durationMicros\":3.500}"
+        "],\"durationMicros\":8.000,\"exception\":{\"type\":null,\"message\":null}}"
+        "]}]}\n");
+    free(jsonl);
+    free(tree);
+}
+
+static void
+missed_return_closes_inner_calls_as_incomplete(void **state)
+{
+    struct fixture *fx = *state;
+    struct stream s;
+    struct recs r = {.n = 0};
+    char *jsonl;
+
+    start(&s);
+    rec2(&r, FT_REC_RETURN, 2, T0 + 500); /* began before tracing: ignored */
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);
+    rec2(&r, FT_REC_CALL, 2, T0 + 2000);
+    rec2(&r, FT_REC_RETURN, 1, T0 + 3000);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 4000);
+    assert_int_equal(feed(fx->dir, "r1", &s, FT_END_KILLED), 0);
+    jsonl = slurp(fx->dir, "r1", "events.jsonl");
+    assert_non_null(strstr(jsonl, "\"id\":2,\"parent\":1,\"durationMicros\":1.000,"
+                                  "\"durationMillis\":0.001,\"incomplete\":\"return not seen\"}"));
+    assert_non_null(strstr(jsonl, HEAD("EXIT", "1700000000000003") MAIN));
+    assert_int_equal(strstr(jsonl, "\"id\":3") == NULL, 1);
+    free(jsonl);
+}
+
+static void
+stream_without_end_closes_open_calls_as_killed(void **state)
+{
+    struct fixture *fx = *state;
+    struct stream s;
+    struct recs r = {.n = 0};
+    char *jsonl, *tree;
+
+    start(&s);
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);
+    rec2(&r, FT_REC_CALL, 2, T0 + 2000);
+    stream_events(&s, 1, &r);
+    assert_int_equal(feed(fx->dir, "r1", &s, FT_END_KILLED), 0);
+    jsonl = slurp(fx->dir, "r1", "events.jsonl");
+    tree = slurp(fx->dir, "r1", "tree.json");
+    /* Both calls are closed, innermost first, at the last known time. */
+    assert_non_null(strstr(jsonl, "\"id\":2,\"parent\":1,\"durationMicros\":0.000,"
+                                  "\"durationMillis\":0.000,\"incomplete\":\"killed\"}\n"
+                                  HEAD("EXIT", "1700000000000002")));
+    assert_non_null(strstr(tree, "\"exitCode\":null,\"ended\":\"killed\""));
+    assert_non_null(strstr(tree, "\"durationMicros\":1.000,\"incomplete\":\"killed\"}"));
+    free(jsonl);
+    free(tree);
+}
+
+static void
+undefined_code_id_is_an_error_and_earlier_frames_are_kept(void **state)
+{
+    struct fixture *fx = *state;
+    struct stream s;
+    struct recs r1 = {.n = 0}, r2 = {.n = 0};
+    char *jsonl;
+
+    start(&s);
+    rec2(&r1, FT_REC_CALL, 1, T0 + 1000);
+    stream_events(&s, 1, &r1);
+    rec2(&r2, FT_REC_CALL, 99, T0 + 2000);
+    stream_events(&s, 1, &r2);
+    assert_int_equal(feed(fx->dir, "r1", &s, FT_END_KILLED), FT_EUNDEFCODE);
+    jsonl = slurp(fx->dir, "r1", "events.jsonl");
+    assert_non_null(strstr(jsonl, "\"incomplete\":\"event refers to an undefined code id\""));
+    free(jsonl);
+}
+
+static void
+protocol_order_is_enforced(void **state)
+{
+    struct fixture *fx = *state;
+    struct stream s = {0};
+    struct recs r = {.n = 0};
+    uint8_t b[64];
+    size_t pos = 0;
+
+    stream_thread(&s, 1, "MainThread"); /* before HELLO */
+    assert_int_equal(feed(fx->dir, "r1", &s, FT_END_KILLED), FT_EORDER);
+
+    start(&s);
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);
+    stream_events(&s, 7, &r); /* thread 7 was never announced */
+    assert_int_equal(feed(fx->dir, "r2", &s, FT_END_KILLED), FT_EORDER);
+
+    memset(&s, 0, sizeof(s));
+    ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_VERSION, (uint64_t)(FT_WIRE_MAJOR + 1) << 32);
+    stream_frame(&s, FT_FRAME_HELLO, 0, b, pos);
+    assert_int_equal(feed(fx->dir, "r3", &s, FT_END_KILLED), FT_EBADVERSION);
+}
+
+static void
+each_thread_gets_its_own_calls(void **state)
+{
+    struct fixture *fx = *state;
+    struct stream s;
+    struct recs a = {.n = 0}, b = {.n = 0};
+    char *tree;
+
+    start(&s);
+    stream_thread(&s, 2, "worker \"1\"");
+    rec2(&a, FT_REC_CALL, 1, T0 + 1000);
+    rec2(&b, FT_REC_CALL, 2, T0 + 1500);
+    rec2(&b, FT_REC_RETURN, 2, T0 + 1600);
+    rec2(&a, FT_REC_RETURN, 1, T0 + 3000);
+    stream_events(&s, 2, &b);
+    stream_events(&s, 1, &a);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 4000);
+    assert_int_equal(feed(fx->dir, "r1", &s, FT_END_KILLED), 0);
+    tree = slurp(fx->dir, "r1", "tree.json");
+    assert_non_null(strstr(tree, "{\"name\":\"MainThread\",\"tid\":101,\"calls\":[{\"id\":2," MAIN));
+    assert_non_null(strstr(tree, "{\"name\":\"worker \\\"1\\\"\",\"tid\":102,\"calls\":[{\"id\":1," ADD));
+    free(tree);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(nested_calls_give_exact_jsonl_and_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(missed_return_closes_inner_calls_as_incomplete, setup, teardown),
+        cmocka_unit_test_setup_teardown(stream_without_end_closes_open_calls_as_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(undefined_code_id_is_an_error_and_earlier_frames_are_kept, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(protocol_order_is_enforced, setup, teardown),
+        cmocka_unit_test_setup_teardown(each_thread_gets_its_own_calls, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("run", tests, NULL, NULL);
+}
