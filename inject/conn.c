@@ -66,6 +66,14 @@ private_dir(const char *dir, char *why, size_t cap)
 }
 
 static int
+is_dir(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
 find_writer(char *out, size_t cap)
 {
     static const char *rel[] = {"flowtrace-writer", "../bin/flowtrace-writer",
@@ -131,8 +139,13 @@ spawn_writer(char *why, size_t cap)
         return -ENOENT;
     }
     if (mkdir(ft_cfg.dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(why, cap, "cannot create %s: %s", ft_cfg.dir, strerror(errno));
+        snprintf(why, cap, "cannot create output directory %s: %s", ft_cfg.dir, strerror(errno));
         return -errno;
+    }
+    if (!is_dir(ft_cfg.dir) || access(ft_cfg.dir, W_OK | X_OK) != 0) {
+        int e = is_dir(ft_cfg.dir) ? errno : ENOTDIR;
+        snprintf(why, cap, "cannot write to output directory %s: %s", ft_cfg.dir, strerror(e));
+        return -e;
     }
     snprintf(log, sizeof(log), "%s/writer.log", ft_cfg.dir);
     env = writer_env();

@@ -45,13 +45,46 @@ static char lost_reason[128];
 
 /* ---- Sending ----------------------------------------------------------------------- */
 
+/* The writer may have said why it closed the connection (a NOTE frame). */
+static int
+writer_reason(char *out, size_t cap)
+{
+    uint8_t buf[1024];
+    ssize_t n = recv(conn_fd, buf, sizeof(buf), MSG_DONTWAIT);
+    struct ft_frame_hdr h;
+    size_t pos = 0;
+    uint32_t tag, len;
+    const uint8_t *val;
+
+    if (n < (ssize_t)sizeof(h)) {
+        return 0;
+    }
+    memcpy(&h, buf, sizeof(h));
+    if (h.magic != FT_WIRE_MAGIC || h.type != FT_FRAME_NOTE || h.len > (size_t)n - sizeof(h)) {
+        return 0;
+    }
+    while (ft_tlv_next(buf + sizeof(h), h.len, &pos, &tag, &val, &len) == 1) {
+        if (tag == FT_TAG_REASON) {
+            snprintf(out, cap, "%.*s", (int)len, (const char *)val);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void
 mark_broken(int err)
 {
+    char why[600];
+
     if (!broken) {
         broken = 1;
-        ft_warn("lost the connection to flowtrace-writer (%s); the program continues "
-                "untraced and the lost events are counted", strerror(-err));
+        if (writer_reason(why, sizeof(why))) {
+            ft_warn("flowtrace-writer stopped this run: %s; the program continues untraced", why);
+        } else {
+            ft_warn("lost the connection to flowtrace-writer (%s); the program continues "
+                    "untraced and the lost events are counted", strerror(-err));
+        }
         ft_tstate_detach();
     }
 }
@@ -132,6 +165,10 @@ send_range(struct ft_thread *t, struct ft_buffer *b)
     if (c <= b->sent) {
         return;
     }
+    /* A record's code was defined before the record was committed: definitions read
+     * after `committed` (acquire) include every one the range refers to. Sending them
+     * before reading `committed` could ship a call ahead of its definition. */
+    ft_codes_send(send_defs, NULL);
     if (send_frame(FT_FRAME_EVENTS, t->idx, b->data + b->sent, c - b->sent) != 0) {
         lost_unsent += count_records(b->data + b->sent, c - b->sent);
     }
@@ -239,7 +276,6 @@ cycle_locked(void)
         return;
     }
     send_clock();
-    ft_codes_send(send_defs, NULL);
     ft_threads_foreach(flush_thread, NULL);
     if (ft_tstate_detached()) {
         ft_threads_foreach(discard_stuck, NULL);

@@ -21,7 +21,8 @@
 
 #include "lib/wire.h"
 
-#define FT_FULLQ 64 /* full buffers a thread may have waiting for the flusher */
+#define FT_FULLQ 64      /* full buffers a thread may have waiting for the flusher */
+#define FT_WAKE_BATCH 8  /* full buffers a thread queues before it wakes the flusher */
 
 struct ft_buffer {
     size_t committed;   /* bytes of data[] holding whole records; atomic */

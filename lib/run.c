@@ -91,6 +91,25 @@ set_str(char **slot, const uint8_t *val, uint32_t len)
     return 0;
 }
 
+/* mkdir -p, mode 0700. */
+static int
+make_root(const char *dir)
+{
+    char tmp[4096];
+
+    snprintf(tmp, sizeof(tmp), "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+                return -errno;
+            }
+            *p = '/';
+        }
+    }
+    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
 static int
 make_run_dir(struct ft_run *r, uint64_t real_ns)
 {
@@ -105,11 +124,18 @@ make_run_dir(struct ft_run *r, uint64_t real_ns)
         strftime(base, sizeof(base), "%Y%m%d-%H%M%S", &tm);
         snprintf(r->id, sizeof(r->id), "%s-%llu", base, (unsigned long long)r->pid);
     }
+    int recreated = 0;
+
     /* Never reuse a directory: an exec keeps the pid, and runs may share a second. */
     for (int n = 1;; n++) {
         snprintf(path, sizeof(path), "%s/%s", r->opts.dir, r->id);
         if (mkdir(path, 0700) == 0) {
             break;
+        }
+        if (errno == ENOENT && !recreated && make_root(r->opts.dir) == 0) {
+            recreated = 1; /* the output directory was removed while the writer ran */
+            n = 0;
+            continue;
         }
         if (errno != EEXIST || n > 1000) {
             return -errno;

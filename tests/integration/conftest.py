@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# Trees nest as deep as the traced recursion went; json needs the room.
+sys.setrecursionlimit(100_000)
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("FLOWTRACE_BUILD", ROOT / "build"))
 LIB = BUILD / "libflowtrace.so"

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ static const char usage[] =
     "  --detach             run in the background once the socket is ready\n"
     "  --convert FILE       write the run of a saved raw stream and exit\n"
     "  --run-id ID          the run id to use with --convert\n"
+    "  --null-sink          benchmarks only: receive and decode, write nothing\n"
     "  -h, --help           show this help\n";
 
 static int
@@ -151,6 +153,7 @@ main(int argc, char **argv)
         {"drain-timeout", required_argument, NULL, 't'}, {"keep-raw", no_argument, NULL, 'k'},
         {"detach", no_argument, NULL, 'D'},          {"convert", required_argument, NULL, 'c'},
         {"run-id", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
+        {"null-sink", no_argument, NULL, 'N'},
         {NULL, 0, NULL, 0}};
     struct ft_server_opts opts = {0};
     const char *convert_file = NULL, *run_id = NULL;
@@ -158,6 +161,9 @@ main(int argc, char **argv)
     uv_loop_t *loop = uv_default_loop();
 
     opts.drain_timeout = 30;
+    /* A process may go away before reading its ACK: that must not kill the writer and
+     * every other run with it. */
+    signal(SIGPIPE, SIG_IGN);
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
@@ -190,6 +196,9 @@ main(int argc, char **argv)
             break;
         case 'R':
             run_id = optarg;
+            break;
+        case 'N':
+            opts.null_sink = 1;
             break;
         case 'h':
             fputs(usage, stdout);

@@ -84,6 +84,10 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         return;
     }
     c->closing = 1;
+    if (c->run != NULL && S.opts.null_sink) {
+        ft_run_free(c->run);
+        c->run = NULL;
+    }
     if (c->run != NULL) {
         int err = ft_run_finish(c->run, how_if_open, reason);
         ft_run_get_info(c->run, &info);
@@ -137,7 +141,9 @@ send_ack(struct conn *c)
     uv_buf_t b = uv_buf_init((char *)&ack_hdr, sizeof(ack_hdr));
 
     /* Finish first: the ACK promises the files are complete. */
-    ft_run_finish(c->run, FT_END_KILLED, NULL);
+    if (!S.opts.null_sink) {
+        ft_run_finish(c->run, FT_END_KILLED, NULL);
+    }
     if (req == NULL) {
         conn_end(c, FT_END_KILLED, NULL);
         return;
@@ -207,14 +213,22 @@ process(struct conn *c)
     int rc, err;
 
     while ((rc = ft_wire_next_frame(&c->dec, &f)) == 1) {
-        if ((err = ft_run_frame(c->run, &f)) != 0) {
+        /* --null-sink (benchmarks): decode, keep nothing, still answer END. */
+        if (S.opts.null_sink && f.hdr.type != FT_FRAME_END) {
+            continue;
+        }
+        /* Kept before it is applied, so a frame that breaks the run is in raw.ftb too. */
+        if (S.opts.keep_raw && c->raw_fd != -2 && f.hdr.type != FT_FRAME_HELLO) {
+            keep_raw(c, &f);
+        }
+        if (!S.opts.null_sink && (err = ft_run_frame(c->run, &f)) != 0) {
             return err;
         }
         if (f.hdr.type == FT_FRAME_HELLO) {
             link_parent(c);
-        }
-        if (S.opts.keep_raw && c->raw_fd != -2) {
-            keep_raw(c, &f);
+            if (S.opts.keep_raw) {
+                keep_raw(c, &f);
+            }
         }
         if (f.hdr.type == FT_FRAME_END) {
             send_ack(c);
@@ -224,17 +238,41 @@ process(struct conn *c)
     return rc;
 }
 
+/* Tells the process why its connection ends (best effort, never blocks): the library
+ * prints it, so the one line the program shows says what went wrong. */
+static void
+tell_process(struct conn *c, const char *text)
+{
+    uint8_t buf[600];
+    size_t pos = 0;
+    uv_buf_t b;
+
+    ft_put_hdr(buf, sizeof(buf), &pos, FT_FRAME_NOTE, 0, 0);
+    ft_put_tlv_str(buf, sizeof(buf), &pos, FT_TAG_REASON, text, strnlen(text, 500));
+    ft_patch_len(buf, 0, pos);
+    b = uv_buf_init((char *)buf, (unsigned)pos);
+    uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+}
+
 static void
 bad_stream(struct conn *c, int err, uint64_t offset)
 {
     struct ft_run_info info;
-    char reason[160];
+    char reason[160], line[700];
 
     ft_run_get_info(c->run, &info);
+    if (info.id == NULL && err > -4000) {
+        /* The run could not even start: its directory cannot be created. */
+        snprintf(line, sizeof(line), "cannot create a run in %s: %s", S.opts.dir,
+                 ft_strerror(err));
+    } else {
+        snprintf(line, sizeof(line), "%s%s (pid %llu): %s at byte %llu",
+                 info.id ? "run " : "connection", info.id ? info.id : "",
+                 (unsigned long long)info.pid, ft_strerror(err), (unsigned long long)offset);
+    }
     snprintf(reason, sizeof(reason), "stream error: %s", ft_strerror(err));
-    say("%s%s (pid %llu): %s at byte %llu; connection closed, other runs continue",
-        info.id ? "run " : "connection", info.id ? info.id : "",
-        (unsigned long long)info.pid, ft_strerror(err), (unsigned long long)offset);
+    say("%s; connection closed, other runs continue", line);
+    tell_process(c, line);
     S.bad_streams++;
     conn_end(c, FT_END_KILLED, reason);
 }

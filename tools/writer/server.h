@@ -18,6 +18,7 @@ struct ft_server_opts {
     double idle_exit;         /* > 0: stop after this many seconds without connections */
     double drain_timeout;     /* longest wait for open connections after SIGTERM */
     int keep_raw;             /* also keep each run's raw stream as raw.ftb */
+    int null_sink;            /* bench only: decode frames, write nothing (ACK still sent) */
 };
 
 /* Binds and listens (before any fork, so a detaching writer is ready when its parent
