@@ -1,4 +1,4 @@
-/* flush.c - the flusher thread and every frame the traced process sends. */
+/* flush.c - the connection to the writer: every frame the traced process sends. */
 #define _GNU_SOURCE
 #include "flush.h"
 
@@ -6,12 +6,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -31,16 +33,16 @@
 
 static int conn_fd = -1;
 static pid_t conn_pid;          /* process that owns conn_fd */
-static int broken;              /* the writer went away */
+static int broken;              /* the writer went away, or stopped taking events */
 static int ended;               /* END sent (or given up) */
+static int sndbuf;              /* the socket's send buffer, for drop mode */
 static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
 static int sending;             /* atomic: a send is in progress (for signal handlers) */
 static pthread_t flusher;
 static int flusher_running;
 static int stop_flusher;        /* atomic */
 static uint32_t wake_word;      /* futex */
-static int flusher_sleeping;    /* atomic */
-static uint64_t lost_unsent;    /* records discarded after the connection broke */
+static uint64_t lost_unsent;    /* records lost when shipping failed (not by their owner) */
 static char lost_reason[128];
 
 /* ---- Sending ----------------------------------------------------------------------- */
@@ -77,40 +79,75 @@ mark_broken(int err)
 {
     char why[600];
 
-    if (!broken) {
-        broken = 1;
-        if (writer_reason(why, sizeof(why))) {
-            ft_warn("flowtrace-writer stopped this run: %s; the program continues untraced", why);
-        } else {
-            ft_warn("lost the connection to flowtrace-writer (%s); the program continues "
-                    "untraced and the lost events are counted", strerror(-err));
-        }
-        ft_tstate_detach();
+    if (broken) {
+        return;
     }
+    broken = 1;
+    if (err == -EAGAIN) {
+        ft_warn("flowtrace-writer took no events for %.0f s (FLOWTRACE_WAIT_TIMEOUT); the "
+                "program continues untraced and the lost events are counted",
+                (double)ft_cfg.wait_ns / 1e9);
+    } else if (writer_reason(why, sizeof(why))) {
+        ft_warn("flowtrace-writer stopped this run: %s; the program continues untraced", why);
+    } else {
+        ft_warn("lost the connection to flowtrace-writer (%s); the program continues "
+                "untraced and the lost events are counted", strerror(-err));
+    }
+    ft_tstate_detach();
+}
+
+static int
+usable(void)
+{
+    return conn_fd >= 0 && !broken && conn_pid == getpid();
+}
+
+/* Waits until the writer can take more, counting the time as blocked. Returns 0, or
+ * -EAGAIN if it took no events for the wait bound. */
+static int
+wait_writable(void)
+{
+    struct pollfd p = {conn_fd, POLLOUT, 0};
+    uint64_t t0, waited;
+    int r;
+
+    if (poll(&p, 1, 0) != 0) {
+        return 0;
+    }
+    t0 = ft_clock_ns(CLOCK_MONOTONIC);
+    do {
+        r = poll(&p, 1, (int)(ft_cfg.wait_ns / 1000000u) + 1);
+    } while (r < 0 && errno == EINTR);
+    waited = ft_clock_ns(CLOCK_MONOTONIC) - t0;
+    ft_tstate_add_blocked(waited);
+    return r > 0 ? 0 : -EAGAIN;
 }
 
 static int
 send_iov(struct iovec *iov, int n)
 {
     struct msghdr msg;
+    int err = 0;
 
-    if (broken || conn_fd < 0) {
+    if (!usable()) {
         return -EPIPE;
     }
     STORE(&sending, 1);
+    if ((err = wait_writable()) != 0) {
+        goto out;
+    }
     while (n > 0) {
         memset(&msg, 0, sizeof(msg));
         msg.msg_iov = iov;
         msg.msg_iovlen = (size_t)n;
+        /* SO_SNDTIMEO bounds this: a writer that stops reading cannot hang the program. */
         ssize_t w = sendmsg(conn_fd, &msg, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            int err = -errno;
-            STORE(&sending, 0);
-            mark_broken(err);
-            return err;
+            err = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+            goto out;
         }
         while (n > 0 && (size_t)w >= iov->iov_len) {
             w -= (ssize_t)iov->iov_len;
@@ -122,8 +159,13 @@ send_iov(struct iovec *iov, int n)
             iov->iov_len -= (size_t)w;
         }
     }
+out:
     STORE(&sending, 0);
-    return 0;
+    if (err != 0) {
+        /* Part of a frame may be out: the stream cannot continue. */
+        mark_broken(err);
+    }
+    return err;
 }
 
 static int
@@ -158,39 +200,6 @@ count_records(const uint8_t *p, size_t n)
 }
 
 static void
-send_range(struct ft_thread *t, struct ft_buffer *b)
-{
-    size_t c = __atomic_load_n(&b->committed, __ATOMIC_ACQUIRE);
-
-    if (c <= b->sent) {
-        return;
-    }
-    /* A record's code was defined before the record was committed: definitions read
-     * after `committed` (acquire) include every one the range refers to. Sending them
-     * before reading `committed` could ship a call ahead of its definition. */
-    ft_codes_send(send_defs, NULL);
-    if (send_frame(FT_FRAME_EVENTS, t->idx, b->data + b->sent, c - b->sent) != 0) {
-        lost_unsent += count_records(b->data + b->sent, c - b->sent);
-    }
-    b->sent = c;
-}
-
-/* Sends and recycles t's full buffers; forgets *cur if it was one of them. */
-static void
-drain(struct ft_thread *t, struct ft_buffer **cur)
-{
-    struct ft_buffer *b;
-
-    while ((b = ft_thread_pop_full(t)) != NULL) {
-        send_range(t, b);
-        if (b == *cur) {
-            *cur = NULL;
-        }
-        ft_buffer_release(b);
-    }
-}
-
-static void
 announce(struct ft_thread *t)
 {
     uint8_t buf[512];
@@ -198,51 +207,82 @@ announce(struct ft_thread *t)
 
     ft_put_tlv_u64(buf, sizeof(buf), &pos, FT_TAG_TID, t->tid);
     ft_put_tlv_str(buf, sizeof(buf), &pos, FT_TAG_NAME, t->name, strlen(t->name));
-    send_frame(FT_FRAME_THREAD, t->idx, buf, pos);
-    t->announced = 1;
+    if (send_frame(FT_FRAME_THREAD, t->idx, buf, pos) == 0) {
+        t->announced = 1;
+    }
 }
 
-static void
-flush_thread(struct ft_thread *t, void *arg)
+/* Whether a frame of n bytes fits the socket now (drop mode never waits). */
+static int
+fits_now(size_t n)
 {
-    struct ft_buffer *cur = NULL;
+    int queued = 0;
 
-    (void)arg;
-    if (!t->announced) {
+    if (ioctl(conn_fd, SIOCOUTQ, &queued) != 0) {
+        return 1;
+    }
+    return sndbuf - queued >= (int)(n + sizeof(struct ft_frame_hdr));
+}
+
+/* Ships t's committed, unsent records. Returns how many could not be shipped. Caller
+ * holds send_lock. */
+static uint64_t
+ship(struct ft_thread *t, int may_drop)
+{
+    size_t c = __atomic_load_n(&t->committed, __ATOMIC_ACQUIRE);
+    uint64_t lost = 0;
+
+    if (c <= t->sent) {
+        return 0;
+    }
+    if (usable() && !t->announced) {
         announce(t);
     }
-    drain(t, &cur);
-    /* A buffer seen as current may be queued (and recycled by the second drain) at
-     * any moment: drain again after reading it, and send it only if still ours. */
-    cur = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
-    drain(t, &cur);
-    if (cur != NULL) {
-        send_range(t, cur);
+    /* A record's code was defined before the record was committed: definitions read
+     * after `committed` (acquire) include every one the range refers to. Sending them
+     * before reading `committed` could ship a call ahead of its definition. */
+    if (usable()) {
+        ft_codes_send(send_defs, NULL);
     }
+    if (!usable() || (may_drop && !fits_now(c - t->sent)) ||
+        send_frame(FT_FRAME_EVENTS, t->idx, t->data + t->sent, c - t->sent) != 0) {
+        lost = count_records(t->data + t->sent, c - t->sent);
+    }
+    t->sent = c;
+    return lost;
+}
+
+uint64_t
+ft_flush_ship_full(struct ft_thread *t)
+{
+    uint64_t lost;
+
+    pthread_mutex_lock(&send_lock);
+    lost = ship(t, ft_cfg.drop);
+    /* Empty: the owner starts over at the beginning of its buffer. */
+    t->sent = 0;
+    __atomic_store_n(&t->committed, 0, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&send_lock);
+    __atomic_store_n(&t->lost, t->lost + lost, __ATOMIC_RELAXED);
+    return lost;
 }
 
 static void
-reap_thread(struct ft_thread *t, void *arg)
+ship_thread(struct ft_thread *t, void *arg)
 {
     (void)arg;
-    if (t->announced) {
+    lost_unsent += ship(t, 0);
+}
+
+void
+ft_flush_thread_end(struct ft_thread *t)
+{
+    pthread_mutex_lock(&send_lock);
+    lost_unsent += ship(t, 0);
+    if (t->announced && usable()) {
         send_frame(FT_FRAME_THREAD_END, t->idx, NULL, 0);
     }
-}
-
-/* An exited thread whose last buffer could not be queued (the process is detached)
- * still holds it: count what was never sent and recycle it. */
-static void
-discard_stuck(struct ft_thread *t, void *arg)
-{
-    struct ft_buffer *b = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
-
-    (void)arg;
-    if (b != NULL && __atomic_load_n(&t->exited, __ATOMIC_ACQUIRE)) {
-        lost_unsent += count_records(b->data + b->sent, b->committed - b->sent);
-        __atomic_store_n(&t->cur, NULL, __ATOMIC_RELEASE);
-        ft_buffer_release(b);
-    }
+    pthread_mutex_unlock(&send_lock);
 }
 
 static void
@@ -260,7 +300,7 @@ send_lost_note(void)
     uint8_t buf[256];
     size_t pos = 0;
 
-    if (lost_reason[0] == '\0') {
+    if (lost_reason[0] == '\0' || !usable()) {
         return;
     }
     ft_put_tlv_str(buf, sizeof(buf), &pos, FT_TAG_REASON, lost_reason, strlen(lost_reason));
@@ -268,40 +308,21 @@ send_lost_note(void)
     lost_reason[0] = '\0';
 }
 
-/* One pass over everything pending. Caller holds send_lock. */
+/* Ships every thread's committed records. Caller holds send_lock. */
 static void
-cycle_locked(void)
+ship_all_locked(void)
 {
-    if (conn_fd < 0 || conn_pid != getpid()) {
+    if (conn_pid != getpid()) {
         return;
     }
-    send_clock();
-    ft_threads_foreach(flush_thread, NULL);
-    if (ft_tstate_detached()) {
-        ft_threads_foreach(discard_stuck, NULL);
-        send_lost_note();
+    if (usable()) {
+        send_clock();
     }
-    ft_threads_reap(reap_thread, NULL);
+    ft_threads_foreach(ship_thread, NULL);
+    send_lost_note();
 }
 
 /* ---- The flusher thread ------------------------------------------------------------ */
-
-static void
-futex_wait(uint32_t *word, uint32_t seen, uint64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, ns ? &ts : NULL, NULL, 0);
-}
-
-void
-ft_flush_wake(void)
-{
-    __atomic_add_fetch(&wake_word, 1, __ATOMIC_SEQ_CST);
-    if (LOAD(&flusher_sleeping)) {
-        syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-    }
-}
 
 static void *
 flusher_main(void *arg)
@@ -309,13 +330,14 @@ flusher_main(void *arg)
     (void)arg;
     while (!LOAD(&stop_flusher)) {
         uint32_t seen = LOAD(&wake_word);
-        STORE(&flusher_sleeping, 1);
-        if (LOAD(&wake_word) == seen && !LOAD(&stop_flusher)) {
-            futex_wait(&wake_word, seen, ft_cfg.flush_ns);
+        struct timespec ts = {(time_t)(ft_cfg.flush_ns / 1000000000u),
+                              (long)(ft_cfg.flush_ns % 1000000000u)};
+        syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+        if (LOAD(&stop_flusher)) {
+            break;
         }
-        STORE(&flusher_sleeping, 0);
         pthread_mutex_lock(&send_lock);
-        cycle_locked();
+        ship_all_locked();
         pthread_mutex_unlock(&send_lock);
     }
     return NULL;
@@ -327,8 +349,10 @@ ft_flush_start(void)
     sigset_t all, old;
     int err;
 
-    /* The flusher takes no signals: they stay with the program's threads, and our sends
-     * never see EINTR from them. */
+    if (ft_cfg.flush_ns == 0) {
+        return 0; /* ship only when buffers fill, and at the end */
+    }
+    /* The flusher takes no signals: they stay with the program's threads. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     err = pthread_create(&flusher, NULL, flusher_main, NULL);
@@ -346,7 +370,7 @@ stop_flusher_thread(void)
 {
     if (flusher_running && !pthread_equal(flusher, pthread_self())) {
         STORE(&stop_flusher, 1);
-        ft_flush_wake();
+        __atomic_add_fetch(&wake_word, 1, __ATOMIC_SEQ_CST);
         syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
         pthread_join(flusher, NULL);
     }
@@ -370,6 +394,19 @@ read_file(const char *path, char *out, size_t cap)
     }
     close(fd);
     return n;
+}
+
+static void
+setup_socket(int fd)
+{
+    struct timeval tv = {(time_t)(ft_cfg.wait_ns / 1000000000u),
+                         (long)(ft_cfg.wait_ns % 1000000000u / 1000u)};
+    socklen_t len = sizeof(sndbuf);
+
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0) {
+        sndbuf = 0;
+    }
 }
 
 int
@@ -400,6 +437,7 @@ ft_flush_hello(int fd, const char *engine)
     snprintf(ver, sizeof(ver), "%.*s", (int)n, ft_py.Py_GetVersion());
     ft_clock_anchor(ft_cfg.clock, &a);
 
+    setup_socket(fd);
     conn_fd = fd;
     conn_pid = getpid();
     broken = 0;
@@ -418,7 +456,9 @@ ft_flush_hello(int fd, const char *engine)
     ft_patch_len(buf, 0, pos);
     {
         struct iovec iov = {buf, pos};
+        pthread_mutex_lock(&send_lock);
         err = send_iov(&iov, 1);
+        pthread_mutex_unlock(&send_lock);
     }
     free(buf);
     return err;
@@ -473,9 +513,6 @@ wait_ack(void)
             return;
         }
         int r = poll(&p, 1, (int)((deadline - now) / 1000000u) + 1);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
         if (r <= 0) {
             continue;
         }
@@ -509,9 +546,9 @@ ft_flush_end(const struct ft_end *e)
         return;
     }
     ended = 1;
-    cycle_locked();
+    ship_all_locked();
     put_end_tlvs(buf, sizeof(buf), &pos, e);
-    if (send_frame(FT_FRAME_END, 0, buf, pos) == 0) {
+    if (usable() && send_frame(FT_FRAME_END, 0, buf, pos) == 0) {
         wait_ack();
     }
     close(conn_fd);
@@ -523,8 +560,8 @@ void
 ft_flush_finalized(void)
 {
     pthread_mutex_lock(&send_lock);
-    if (!ended && conn_pid == getpid()) {
-        cycle_locked();
+    if (!ended && usable()) {
+        ship_all_locked();
         send_frame(FT_FRAME_FINALIZED, 0, NULL, 0);
     }
     pthread_mutex_unlock(&send_lock);
@@ -537,8 +574,8 @@ ft_flush_exec(const char *path)
     size_t pos = 0;
 
     pthread_mutex_lock(&send_lock);
-    if (!ended && conn_pid == getpid()) {
-        cycle_locked();
+    if (!ended && usable()) {
+        ship_all_locked();
         ft_put_tlv_str(buf, sizeof(buf), &pos, FT_TAG_PATH, path, strnlen(path, 4096));
         send_frame(FT_FRAME_EXEC, 0, buf, pos);
     }
@@ -560,15 +597,14 @@ ft_flush_signal(int signo)
     int expected = 0;
 
     /* Only if no other send is under way: interleaved bytes would corrupt the stream. */
-    if (ended || conn_fd < 0 || conn_pid != getpid() ||
+    if (ended || !usable() ||
         !__atomic_compare_exchange_n(&sending, &expected, 1, 0, __ATOMIC_SEQ_CST,
                                      __ATOMIC_SEQ_CST)) {
         return;
     }
     STORE(&sending, 0);
     if (ft_self != NULL) {
-        struct ft_buffer *cur = NULL;
-        flush_thread(ft_self, &cur);
+        ship(ft_self, 0);
     }
     put_end_tlvs(buf, sizeof(buf), &pos, &e);
     send_frame(FT_FRAME_END, 0, buf, pos);
@@ -589,7 +625,6 @@ ft_flush_atfork_child(void)
     sending = 0;
     flusher_running = 0;
     stop_flusher = 0;
-    flusher_sleeping = 0;
     broken = 0;
     ended = 0;
     lost_unsent = 0;
@@ -599,5 +634,5 @@ ft_flush_atfork_child(void)
 int
 ft_flush_connected(void)
 {
-    return conn_fd >= 0 && !broken && conn_pid == getpid();
+    return usable();
 }

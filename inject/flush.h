@@ -1,24 +1,32 @@
-/* flush.h - the flusher: ships buffers, definitions and control frames to the writer.
+/* flush.h - everything the traced process sends to the writer, and when.
  *
- * One background thread (signals blocked, no Python) wakes when a buffer fills or every
- * FLOWTRACE_FLUSH_INTERVAL, and sends whatever is committed, so a killed process loses
- * at most the last interval. Exit paths call ft_flush_end() to send everything and wait
- * until the writer has written the run. All sends go through one lock; a send error
- * (the writer died) detaches tracing: the program runs on and the loss is counted.
+ * All sends go through one lock and one connection. A thread ships its own buffer when
+ * it fills (ft_flush_ship_full); the flusher thread, which takes no signals and never
+ * calls Python, wakes every FLOWTRACE_FLUSH_INTERVAL to ship what threads have committed
+ * since, so a killed process loses at most the last interval. Exit paths ship
+ * everything and wait until the writer has written the run. A failed send (the writer
+ * died) detaches tracing: the program runs on and the loss is counted exactly.
  */
 #ifndef FT_INJECT_FLUSH_H
 #define FT_INJECT_FLUSH_H
 
 #include <stdint.h>
 
+struct ft_thread;
+
 /* Takes ownership of the connected fd and sends HELLO. GIL held. Returns 0 or -errno. */
 int ft_flush_hello(int fd, const char *engine);
 
-/* Starts the flusher thread. Returns 0 or -errno. */
+/* Starts the flusher thread (none if the flush interval is 0). Returns 0 or -errno. */
 int ft_flush_start(void);
 
-/* Any thread, hot-path safe (no lock): asks the flusher to run soon. */
-void ft_flush_wake(void);
+/* The owner of a full buffer ships it, waiting for the writer if it is behind (in drop
+ * mode: only if it can be sent at once). Returns the number of records that could not
+ * be shipped and were dropped. Empties the buffer either way. */
+uint64_t ft_flush_ship_full(struct ft_thread *t);
+
+/* The thread is ending: ships its last records and a THREAD_END frame. */
+void ft_flush_thread_end(struct ft_thread *t);
 
 /* What ended the process, for the END frame. */
 struct ft_end {
@@ -28,22 +36,23 @@ struct ft_end {
     const char *exc_type, *exc_msg; /* uncaught exception, or NULL */
 };
 
-/* Stops the flusher, sends everything and END, then waits (FLOWTRACE_ACK_TIMEOUT) for the
+/* Stops the flusher, ships everything and END, then waits (FLOWTRACE_ACK_TIMEOUT) for the
  * writer to confirm the run is written, and closes the connection. Any thread, not in a
  * signal handler. Only the first call does anything. */
 void ft_flush_end(const struct ft_end *e);
 
-/* Sends everything and a FINALIZED frame (the interpreter is done); the connection stays
+/* Ships everything and a FINALIZED frame (the interpreter is done); the connection stays
  * open for END. */
 void ft_flush_finalized(void);
 
-/* Sends everything and an EXEC frame before the process image is replaced. */
+/* Ships everything and an EXEC frame before the process image is replaced. */
 void ft_flush_exec(const char *path);
 
-/* Queues a LOST frame saying why records are being lost. Any thread. */
+/* Records why events are being lost, for the next LOST frame. Any thread. */
 void ft_flush_note_lost(const char *reason);
 
-/* Best effort from a fatal-signal handler: sends END (signal) if no send is in progress. */
+/* Best effort from a fatal-signal handler: ships the calling thread's records and END
+ * (signal) if no send is in progress. */
 void ft_flush_signal(int signo);
 
 /* In a forked child: forgets the parent's connection and flusher thread. */

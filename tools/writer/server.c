@@ -1,10 +1,12 @@
-/* server.c - flowtrace-writer's connections: frames in, run files out, ACK back. */
+/* server.c - flowtrace-writer's connections: frames in, spooled, formatted when there
+ * is time, ACK back once a run's files are complete. */
 #define _GNU_SOURCE
 #include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,20 +17,26 @@
 
 #include "lib/err.h"
 #include "lib/run.h"
-#include "lib/sink.h"
 #include "lib/wire.h"
 #include "runs.h"
+#include "spool.h"
 
 #define READ_BUF (256u << 10)
+#define IDLE_MS 20              /* input pause after which spooled frames are formatted */
+#define SLICE_BYTES (2u << 20)  /* raw bytes formatted per turn (~10 ms) */
 
 struct conn {
     uv_pipe_t pipe; /* first member: the handle is the connection */
     struct ft_wire_decoder dec;
     struct ft_run *run;
+    struct ft_spool spool;
+    int spooling;   /* HELLO applied, spool open */
+    int ending;     /* END received: format the rest, finish, ACK */
+    int eof;        /* the process is gone without END: format the rest, finish */
+    int acking;     /* files complete, ACK on its way */
+    int closing;
     struct conn *next, *prev;
     char *rbuf;
-    int raw_fd;
-    int closing;
 };
 
 static struct {
@@ -37,7 +45,8 @@ static struct {
     uv_pipe_t listener;
     int listening;
     uv_signal_t sigterm, sigint;
-    uv_timer_t idle, drain;
+    uv_timer_t idle, drain, format;
+    uint64_t last_input;  /* uv_now() of the last bytes received */
     struct conn *conns;
     unsigned nconns;
     int draining;
@@ -48,6 +57,7 @@ static struct {
 static const struct ft_frame_hdr ack_hdr = {FT_WIRE_MAGIC, FT_FRAME_ACK, 0, 0, 0};
 
 static void stop_everything(void);
+static void schedule_format(uint64_t delay_ms);
 
 static void
 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -84,11 +94,7 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         return;
     }
     c->closing = 1;
-    if (c->run != NULL && S.opts.null_sink) {
-        ft_run_free(c->run);
-        c->run = NULL;
-    }
-    if (c->run != NULL) {
+    if (c->run != NULL && !S.opts.null_sink) {
         int err = ft_run_finish(c->run, how_if_open, reason);
         ft_run_get_info(c->run, &info);
         if (err != 0 && info.path != NULL) {
@@ -97,12 +103,12 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         if (info.id != NULL) {
             ft_runs_finished(&info, S.opts.runs_file);
         }
-        ft_run_free(c->run);
-        c->run = NULL;
     }
-    if (c->raw_fd >= 0) {
-        close(c->raw_fd);
-        c->raw_fd = -1;
+    ft_run_free(c->run);
+    c->run = NULL;
+    if (c->spooling) {
+        ft_spool_close(&c->spool);
+        c->spooling = 0;
     }
     if (c->prev) {
         c->prev->next = c->next;
@@ -134,13 +140,14 @@ ack_written(uv_write_t *req, int status)
     conn_end(c, FT_END_KILLED, NULL);
 }
 
+/* The run is complete: finish its files, then tell the process (which waits for it). */
 static void
 send_ack(struct conn *c)
 {
     uv_write_t *req = malloc(sizeof(*req));
     uv_buf_t b = uv_buf_init((char *)&ack_hdr, sizeof(ack_hdr));
 
-    /* Finish first: the ACK promises the files are complete. */
+    c->acking = 1;
     if (!S.opts.null_sink) {
         ft_run_finish(c->run, FT_END_KILLED, NULL);
     }
@@ -149,93 +156,10 @@ send_ack(struct conn *c)
         return;
     }
     req->data = c;
-    uv_read_stop((uv_stream_t *)&c->pipe);
     if (uv_write(req, (uv_stream_t *)&c->pipe, &b, 1, ack_written) != 0) {
         free(req);
         conn_end(c, FT_END_KILLED, NULL);
     }
-}
-
-static void
-keep_raw(struct conn *c, const struct ft_frame *f)
-{
-    struct ft_run_info info;
-    char path[4200];
-
-    if (c->raw_fd < 0) {
-        ft_run_get_info(c->run, &info);
-        if (info.path == NULL) {
-            return;
-        }
-        snprintf(path, sizeof(path), "%s/raw.ftb", info.path);
-        c->raw_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (c->raw_fd < 0) {
-            return;
-        }
-    }
-    if (ft_write_all(c->raw_fd, &f->hdr, sizeof(f->hdr)) != 0 ||
-        ft_write_all(c->raw_fd, f->payload, f->hdr.len) != 0) {
-        close(c->raw_fd);
-        c->raw_fd = -2; /* give up quietly; the run itself is unaffected */
-    }
-}
-
-static void
-link_parent(struct conn *c)
-{
-    struct ft_run_info me, other;
-
-    ft_run_get_info(c->run, &me);
-    for (struct conn *o = S.conns; o != NULL; o = o->next) {
-        if (o == c || o->run == NULL) {
-            continue;
-        }
-        ft_run_get_info(o->run, &other);
-        /* Same pid: the image that exec'd this one; else the process that started it. */
-        if (other.id != NULL && (other.pid == me.pid || other.pid == me.ppid)) {
-            ft_run_set_parent(c->run, other.id);
-            return;
-        }
-    }
-    /* An exec'd process keeps its pid; a fork's parent may have ended already. */
-    const char *id = ft_runs_recent_parent(me.pid, me.ppid);
-    if (id != NULL) {
-        ft_run_set_parent(c->run, id);
-    }
-}
-
-/* Decodes and applies every complete frame. Returns 0, or an error that ends the
- * connection. */
-static int
-process(struct conn *c)
-{
-    struct ft_frame f;
-    int rc, err;
-
-    while ((rc = ft_wire_next_frame(&c->dec, &f)) == 1) {
-        /* --null-sink (benchmarks): decode, keep nothing, still answer END. */
-        if (S.opts.null_sink && f.hdr.type != FT_FRAME_END) {
-            continue;
-        }
-        /* Kept before it is applied, so a frame that breaks the run is in raw.ftb too. */
-        if (S.opts.keep_raw && c->raw_fd != -2 && f.hdr.type != FT_FRAME_HELLO) {
-            keep_raw(c, &f);
-        }
-        if (!S.opts.null_sink && (err = ft_run_frame(c->run, &f)) != 0) {
-            return err;
-        }
-        if (f.hdr.type == FT_FRAME_HELLO) {
-            link_parent(c);
-            if (S.opts.keep_raw) {
-                keep_raw(c, &f);
-            }
-        }
-        if (f.hdr.type == FT_FRAME_END) {
-            send_ack(c);
-            return 1;
-        }
-    }
-    return rc;
 }
 
 /* Tells the process why its connection ends (best effort, never blocks): the library
@@ -265,6 +189,9 @@ bad_stream(struct conn *c, int err, uint64_t offset)
         /* The run could not even start: its directory cannot be created. */
         snprintf(line, sizeof(line), "cannot create a run in %s: %s", S.opts.dir,
                  ft_strerror(err));
+    } else if (err > -4000) {
+        snprintf(line, sizeof(line), "run %s (pid %llu): cannot write its files in %s: %s",
+                 info.id, (unsigned long long)info.pid, S.opts.dir, ft_strerror(err));
     } else {
         snprintf(line, sizeof(line), "%s%s (pid %llu): %s at byte %llu",
                  info.id ? "run " : "connection", info.id ? info.id : "",
@@ -272,9 +199,163 @@ bad_stream(struct conn *c, int err, uint64_t offset)
     }
     snprintf(reason, sizeof(reason), "stream error: %s", ft_strerror(err));
     say("%s; connection closed, other runs continue", line);
-    tell_process(c, line);
+    if (!c->eof) {
+        tell_process(c, line);
+    }
     S.bad_streams++;
     conn_end(c, FT_END_KILLED, reason);
+}
+
+static void
+link_parent(struct conn *c)
+{
+    struct ft_run_info me, other;
+
+    ft_run_get_info(c->run, &me);
+    for (struct conn *o = S.conns; o != NULL; o = o->next) {
+        if (o == c || o->run == NULL) {
+            continue;
+        }
+        ft_run_get_info(o->run, &other);
+        /* Same pid: the image that exec'd this one; else the process that started it. */
+        if (other.id != NULL && (other.pid == me.pid || other.pid == me.ppid)) {
+            ft_run_set_parent(c->run, other.id);
+            return;
+        }
+    }
+    /* An exec'd process keeps its pid; a fork's parent may have ended already. */
+    const char *id = ft_runs_recent_parent(me.pid, me.ppid);
+    if (id != NULL) {
+        ft_run_set_parent(c->run, id);
+    }
+}
+
+/* HELLO is applied at once: it creates the run's directory, where the spool lives. */
+static int
+start_run(struct conn *c, const struct ft_frame *f)
+{
+    struct ft_run_info info;
+    int err;
+
+    if ((err = ft_run_frame(c->run, f)) != 0) {
+        return err;
+    }
+    link_parent(c);
+    ft_run_get_info(c->run, &info);
+    if ((err = ft_spool_open(&c->spool, info.path, S.opts.keep_raw)) != 0) {
+        ft_spool_close(&c->spool);
+        return err;
+    }
+    c->spooling = 1;
+    return ft_spool_append(&c->spool, f);
+}
+
+/* Frames as they arrive: checked (header), spooled, and END noted. */
+static int
+receive(struct conn *c)
+{
+    struct ft_frame f;
+    int rc, err;
+
+    while ((rc = ft_wire_next_frame(&c->dec, &f)) == 1) {
+        if (S.opts.null_sink) {
+            /* --null-sink (benchmarks): decode, keep nothing, still answer END. */
+            if (f.hdr.type == FT_FRAME_END) {
+                send_ack(c);
+                return 1;
+            }
+            continue;
+        }
+        if (!c->spooling) {
+            err = f.hdr.type == FT_FRAME_HELLO ? start_run(c, &f) : FT_EORDER;
+        } else {
+            err = ft_spool_append(&c->spool, &f);
+        }
+        if (err != 0) {
+            return err;
+        }
+        if (f.hdr.type == FT_FRAME_END) {
+            c->ending = 1;
+            uv_read_stop((uv_stream_t *)&c->pipe);
+            schedule_format(0);
+            return 1;
+        }
+    }
+    return rc;
+}
+
+/* Formats one slice of c's backlog; ends the connection when it is done and over. */
+static void
+format_slice(struct conn *c)
+{
+    uint64_t offset = 0;
+    int err;
+
+    if (!c->spooling) {
+        if (c->eof) {
+            conn_end(c, FT_END_KILLED, NULL);
+        }
+        return;
+    }
+    err = ft_spool_format(&c->spool, c->run, SLICE_BYTES, &offset);
+    if (err != 0) {
+        bad_stream(c, err, offset);
+        return;
+    }
+    if (ft_spool_backlog(&c->spool) > 0) {
+        return;
+    }
+    if (c->ending) {
+        send_ack(c);
+    } else if (c->eof) {
+        conn_end(c, FT_END_KILLED, NULL);
+    }
+}
+
+/* Formatting runs in slices between I/O. Processes that ended go first; the others are
+ * formatted once input has paused for IDLE_MS, so a busy program is not slowed down by
+ * its own trace being formatted on the machine's other core. */
+static void
+on_format(uv_timer_t *t)
+{
+    uint64_t now = uv_now(S.loop);
+    int idle = now - S.last_input >= IDLE_MS, more = 0, urgent = 0;
+    struct conn *c, *next;
+
+    (void)t;
+    for (c = S.conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->closing || c->acking || (!c->ending && !c->eof && !idle)) {
+            continue;
+        }
+        if (c->ending || c->eof || ft_spool_backlog(&c->spool) > 0) {
+            format_slice(c);
+        }
+    }
+    for (c = S.conns; c != NULL; c = c->next) {
+        if (c->closing || c->acking || !c->spooling) {
+            continue;
+        }
+        if (c->ending || c->eof) {
+            urgent = 1;
+        } else if (ft_spool_backlog(&c->spool) > 0) {
+            more = 1;
+        }
+    }
+    if (urgent || (more && idle)) {
+        schedule_format(0);
+    } else if (more) {
+        schedule_format(IDLE_MS - (now - S.last_input));
+    }
+}
+
+static void
+schedule_format(uint64_t delay_ms)
+{
+    if (delay_ms == 0 || !uv_is_active((uv_handle_t *)&S.format) ||
+        uv_timer_get_due_in(&S.format) > delay_ms) {
+        uv_timer_start(&S.format, on_format, delay_ms, 0);
+    }
 }
 
 static void
@@ -298,20 +379,32 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (n < 0) {
         /* EOF without END: the process was killed, or exec'd (EXEC frame seen). */
+        uv_read_stop(s);
+        c->eof = 1;
         if (ft_wire_decoder_pending(&c->dec) > 0) {
+            /* Format what came before the cut, then report it. */
+            if (c->spooling) {
+                uint64_t off;
+                ft_spool_format(&c->spool, c->run, SIZE_MAX, &off);
+            }
             bad_stream(c, FT_ETRUNCATED, c->dec.consumed + c->dec.off);
         } else {
-            conn_end(c, FT_END_KILLED, NULL);
+            schedule_format(0);
         }
         return;
     }
+    S.last_input = uv_now(S.loop);
     if ((err = ft_wire_decoder_feed(&c->dec, c->rbuf, (size_t)n)) != 0) {
         bad_stream(c, err, c->dec.consumed + c->dec.len);
         return;
     }
-    err = process(c);
+    err = receive(c);
     if (err < 0) {
         bad_stream(c, err, c->dec.consumed + c->dec.off);
+        return;
+    }
+    if (c->spooling && !c->ending) {
+        schedule_format(IDLE_MS);
     }
 }
 
@@ -333,7 +426,6 @@ on_connection(uv_stream_t *server, int status)
         }
         return;
     }
-    c->raw_fd = -1;
     ft_wire_decoder_init(&c->dec);
     uv_pipe_init(S.loop, &c->pipe, 0);
     if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
@@ -404,7 +496,16 @@ drain_expired(uv_timer_t *t)
 {
     (void)t;
     while (S.conns != NULL) {
-        conn_end(S.conns, FT_END_DETACHED, "writer stopped before the process ended");
+        struct conn *c = S.conns;
+        uint64_t off;
+        if (c->spooling) {
+            ft_spool_format(&c->spool, c->run, SIZE_MAX, &off);
+        }
+        if (c->eof || c->ending) {
+            conn_end(c, FT_END_KILLED, NULL);
+        } else {
+            conn_end(c, FT_END_DETACHED, "writer stopped before the process ended");
+        }
     }
     stop_everything();
 }
@@ -437,6 +538,7 @@ ft_server_start(void)
 {
     uv_timer_init(S.loop, &S.idle);
     uv_timer_init(S.loop, &S.drain);
+    uv_timer_init(S.loop, &S.format);
     uv_signal_init(S.loop, &S.sigterm);
     uv_signal_init(S.loop, &S.sigint);
     uv_signal_start(&S.sigterm, on_signal, SIGTERM);
@@ -466,9 +568,7 @@ stop_everything(void)
 void
 ft_server_close(void)
 {
-    while (S.conns != NULL) {
-        conn_end(S.conns, FT_END_DETACHED, "writer stopped before the process ended");
-    }
+    drain_expired(NULL);
     if (S.listening) {
         S.listening = 0;
         unlink(S.opts.socket_path);
@@ -476,6 +576,7 @@ ft_server_close(void)
     }
     uv_close((uv_handle_t *)&S.idle, NULL);
     uv_close((uv_handle_t *)&S.drain, NULL);
+    uv_close((uv_handle_t *)&S.format, NULL);
     uv_close((uv_handle_t *)&S.sigterm, NULL);
     uv_close((uv_handle_t *)&S.sigint, NULL);
     uv_run(S.loop, UV_RUN_DEFAULT);
