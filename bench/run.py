@@ -7,6 +7,8 @@ this script, so machine noise hits them alike; each cell is the median over roun
 
   floor      an empty C profile hook installed the way FlowTrace installs its own
   ft-cpu     FlowTrace's traced process: its CPU time (tree.json tracer.cpuMicros)
+  ft-null    the same process with a writer that discards everything (--null-sink):
+             FlowTrace's in-process cost alone
   ft-e2e     FlowTrace end to end: wall time of flowtrace-run until the writer finished
   cProfile   python -m cProfile (aggregates only, for scale)
 
@@ -73,20 +75,36 @@ def run_flowtrace(python, script, build, keep_raw=None):
     return wall, cpu, tree["tracer"]
 
 
-def bench_workload(python, name, build, floor, rounds):
+def start_null_writer(build):
+    d = Path(tempfile.mkdtemp(prefix="ft-bench-null-"))
+    sock = d / "null.sock"
+    proc = subprocess.Popen([build / "flowtrace-writer", "--null-sink", "--dir", d / "out",
+                             "--socket", sock])
+    while not sock.exists():
+        time.sleep(0.01)
+    return proc, sock, d
+
+
+def bench_workload(python, name, build, floor, null_sock, rounds):
     script = ROOT / "bench" / "workloads" / f"{name}.py"
-    ratios = {k: [] for k in ("floor", "ft-cpu", "ft-e2e", "cProfile", "ft/floor", "e2e/floor")}
+    lib = build / "libflowtrace.so"
+    ratios = {k: [] for k in ("floor", "ft-cpu", "ft-null", "ft-e2e", "cProfile", "ft/floor",
+                              "null/floor", "e2e/floor")}
     base = []
     tracer = None
     for _ in range(rounds):
         u_wall, u_cpu = timed([python, script], env_without_flowtrace())
         f_wall, f_cpu = timed([python, script], env_without_flowtrace(LD_PRELOAD=str(floor)))
         t_wall, t_cpu, tracer = run_flowtrace(python, script, build)
+        n_wall, n_cpu = timed([python, script],
+                              env_without_flowtrace(LD_PRELOAD=str(lib), FLOWTRACE_SOCKET=str(null_sock)))
         c_wall, c_cpu = timed([python, "-m", "cProfile", "-o", os.devnull, script],
                               env_without_flowtrace())
         base.append(u_cpu)
         ratios["floor"].append(f_cpu / u_cpu)
         ratios["ft-cpu"].append(t_cpu / u_cpu)
+        ratios["ft-null"].append(n_cpu / u_cpu)
+        ratios["null/floor"].append(n_cpu / f_cpu)
         ratios["ft-e2e"].append(t_wall / u_wall)
         ratios["cProfile"].append(c_cpu / u_cpu)
         ratios["ft/floor"].append(t_cpu / f_cpu)
@@ -129,14 +147,21 @@ def main():
                              capture_output=True, text=True, check=True).stdout.strip()
     print(f"FlowTrace bench: Python {version} ({py}), {args.rounds} alternating rounds, "
           f"medians of ratios to the untraced run in the same round\n")
-    print("| workload | untraced CPU | floor | FlowTrace CPU | FlowTrace e2e | cProfile "
-          "| FlowTrace CPU / floor | e2e / floor | calls traced |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name in args.workloads.split(","):
-        base, med, tracer = bench_workload(py, name, build, floor, args.rounds)
-        print(f"| {name} | {base:.3f}s | {med['floor']:.2f}x | {med['ft-cpu']:.2f}x "
-              f"| {med['ft-e2e']:.2f}x | {med['cProfile']:.2f}x | {med['ft/floor']:.2f} "
-              f"| {med['e2e/floor']:.2f} | {tracer['calls']:,} |", flush=True)
+    print("| workload | untraced CPU | floor | FlowTrace CPU | FlowTrace CPU, null writer "
+          "| FlowTrace e2e | cProfile | CPU / floor | null / floor | e2e / floor | calls traced |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    writer, null_sock, null_dir = start_null_writer(build)
+    try:
+        for name in args.workloads.split(","):
+            base, med, tracer = bench_workload(py, name, build, floor, null_sock, args.rounds)
+            print(f"| {name} | {base:.3f}s | {med['floor']:.2f}x | {med['ft-cpu']:.2f}x "
+                  f"| {med['ft-null']:.2f}x | {med['ft-e2e']:.2f}x | {med['cProfile']:.2f}x "
+                  f"| {med['ft/floor']:.2f} | {med['null/floor']:.2f} | {med['e2e/floor']:.2f} "
+                  f"| {tracer['calls']:,} |", flush=True)
+    finally:
+        writer.terminate()
+        writer.wait()
+        shutil.rmtree(null_dir, ignore_errors=True)
     events, secs, size = bench_writer(py, build, max(3, args.rounds // 2))
     print(f"\nWriter (--convert of the recursion run's raw stream): {events:,} events in "
           f"{secs:.3f}s = {events / secs / 1e6:.2f} M events/s into events.jsonl + tree.json; "
