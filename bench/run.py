@@ -10,6 +10,9 @@ this script, so machine noise hits them alike; each cell is the median over roun
   ft-null    the same process with a writer that discards everything (--null-sink):
              FlowTrace's in-process cost alone
   ft-e2e     FlowTrace end to end: wall time of flowtrace-run until the writer finished
+  no-capture ft-null without arguments and results (--skip-inputs --skip-outputs)
+  no-exc     ft-null without exception details (--no-exception-details; on 3.11 these
+             cost a trace function armed while an exception unwinds)
   cProfile   python -m cProfile (aggregates only, for scale)
 
 Then the writer alone: a saved raw stream replayed through flowtrace-writer --convert,
@@ -30,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Trees nest as deep as the traced recursion went; json needs the room.
 sys.setrecursionlimit(100_000)
-WORKLOADS = ["recursion", "objects", "library"]
+WORKLOADS = ["recursion", "objects", "library", "exceptions"]
 
 
 def build_floor(build):
@@ -89,15 +92,19 @@ def bench_workload(python, name, build, floor, null_sock, rounds):
     script = ROOT / "bench" / "workloads" / f"{name}.py"
     lib = build / "libflowtrace.so"
     ratios = {k: [] for k in ("floor", "ft-cpu", "ft-null", "ft-e2e", "cProfile", "ft/floor",
-                              "null/floor", "e2e/floor")}
+                              "null/floor", "e2e/floor", "nocap/floor", "noexc/floor")}
     base = []
     tracer = None
     for _ in range(rounds):
         u_wall, u_cpu = timed([python, script], env_without_flowtrace())
         f_wall, f_cpu = timed([python, script], env_without_flowtrace(LD_PRELOAD=str(floor)))
         t_wall, t_cpu, tracer = run_flowtrace(python, script, build)
-        n_wall, n_cpu = timed([python, script],
-                              env_without_flowtrace(LD_PRELOAD=str(lib), FLOWTRACE_SOCKET=str(null_sock)))
+        null_env = dict(LD_PRELOAD=str(lib), FLOWTRACE_SOCKET=str(null_sock))
+        n_wall, n_cpu = timed([python, script], env_without_flowtrace(**null_env))
+        _, nocap_cpu = timed([python, script], env_without_flowtrace(
+            FLOWTRACE_SKIP_INPUTS="1", FLOWTRACE_SKIP_OUTPUTS="1", **null_env))
+        _, noexc_cpu = timed([python, script], env_without_flowtrace(
+            FLOWTRACE_EXCEPTIONS="0", **null_env))
         c_wall, c_cpu = timed([python, "-m", "cProfile", "-o", os.devnull, script],
                               env_without_flowtrace())
         base.append(u_cpu)
@@ -109,6 +116,8 @@ def bench_workload(python, name, build, floor, null_sock, rounds):
         ratios["cProfile"].append(c_cpu / u_cpu)
         ratios["ft/floor"].append(t_cpu / f_cpu)
         ratios["e2e/floor"].append(t_wall / f_wall)
+        ratios["nocap/floor"].append(nocap_cpu / f_cpu)
+        ratios["noexc/floor"].append(noexc_cpu / f_cpu)
     med = {k: statistics.median(v) for k, v in ratios.items()}
     return statistics.median(base), med, tracer
 
@@ -148,8 +157,9 @@ def main():
     print(f"FlowTrace bench: Python {version} ({py}), {args.rounds} alternating rounds, "
           f"medians of ratios to the untraced run in the same round\n")
     print("| workload | untraced CPU | floor | FlowTrace CPU | FlowTrace CPU, null writer "
-          "| FlowTrace e2e | cProfile | CPU / floor | null / floor | e2e / floor | calls traced |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| FlowTrace e2e | cProfile | CPU / floor | null / floor | e2e / floor "
+          "| null, no capture / floor | null, no exc. details / floor | calls traced |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     writer, null_sock, null_dir = start_null_writer(build)
     try:
         for name in args.workloads.split(","):
@@ -157,6 +167,7 @@ def main():
             print(f"| {name} | {base:.3f}s | {med['floor']:.2f}x | {med['ft-cpu']:.2f}x "
                   f"| {med['ft-null']:.2f}x | {med['ft-e2e']:.2f}x | {med['cProfile']:.2f}x "
                   f"| {med['ft/floor']:.2f} | {med['null/floor']:.2f} | {med['e2e/floor']:.2f} "
+                  f"| {med['nocap/floor']:.2f} | {med['noexc/floor']:.2f} "
                   f"| {tracer['calls']:,} |", flush=True)
     finally:
         writer.terminate()

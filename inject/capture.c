@@ -294,11 +294,20 @@ render_int(struct ft_text *o, PyObject *v)
 {
     int overflow = 0;
     long long x = P.PyLong_AsLongLongAndOverflow(v, &overflow);
-    char buf[32];
+    char buf[24], *p = buf + sizeof(buf);
+    unsigned long long u;
 
     if (!overflow && !(x == -1 && ft_py.PyErr_Occurred() != NULL)) {
-        snprintf(buf, sizeof(buf), "%lld", x);
-        puts_(o, buf);
+        /* Digits right to left: snprintf's generality is most of a small call's cost. */
+        u = x < 0 ? 0 - (unsigned long long)x : (unsigned long long)x;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+        if (x < 0) {
+            *--p = '-';
+        }
+        put(o, p, (size_t)(buf + sizeof(buf) - p));
         return;
     }
     ft_py.PyErr_Clear();

@@ -203,30 +203,43 @@ layout_params(struct ft_code_info *ci, PyObject *code, const char *qualname, cha
         goto out;
     }
     ft_py_text(ft_py.PyTuple_GetItem(names, 0), name, sizeof(name));
+    if (name[0] == '.') {
+        goto out; /* a comprehension's implicit iterator (.0): nothing the user wrote */
+    }
     if (argc > 0 && strchr(qualname, '.') != NULL &&
         (strcmp(name, "self") == 0 || strcmp(name, "cls") == 0)) {
         ci->first = 1;
         ci->flags |= FT_DEF_METHOD;
+        /* The instance a method ran on groups its calls; a class method's class does not. */
+        ci->has_self = name[0] == 's';
     }
     ci->nparams = (uint16_t)(total - ci->first);
-    ci->names = calloc(ci->nparams ? ci->nparams : 1, sizeof(char *));
-    for (long i = ci->first; i < total && ci->names != NULL; i++) {
-        size_t n = ft_py_text(ft_py.PyTuple_GetItem(names, i), name, sizeof(name));
-        uint16_t k = (uint16_t)(i - ci->first);
-        ci->names[k] = strdup(name);
-        if (*plen + n + 1 <= cap) {
-            memcpy(params + *plen, name, n + 1);
-            *plen += n + 1;
-        }
-        if (k < 64 && ft_capture_is_secret(name)) {
-            ci->redact |= 1ull << k;
-        }
-    }
+    ci->npos = (uint16_t)(argc - ci->first);
     if (flags & CO_VARARGS) {
         ci->varargs = (uint16_t)(argc + kwonly - ci->first);
     }
     if (flags & CO_VARKEYWORDS) {
         ci->varkw = (uint16_t)(argc + kwonly - ci->first + ((flags & CO_VARARGS) != 0));
+    }
+    ci->names = calloc(ci->nparams ? ci->nparams : 1, sizeof(char *));
+    if (ci->names == NULL) {
+        ci->nparams = 0; /* out of memory: the calls are traced without arguments */
+    }
+    for (long i = ci->first; i < total && ci->names != NULL; i++) {
+        uint16_t k = (uint16_t)(i - ci->first);
+        ft_py_text(ft_py.PyTuple_GetItem(names, i), name, sizeof(name));
+        ci->names[k] = strdup(name);
+        if (k < 64 && ft_capture_is_secret(name)) {
+            ci->redact |= 1ull << k;
+        }
+    }
+    for (unsigned k = 0; k < ci->nparams && ci->names != NULL; k++) {
+        const char *nm = ci->names[ft_code_param_at(ci, k)];
+        size_t n = nm != NULL ? strlen(nm) : 0;
+        if (*plen + n + 1 <= cap) {
+            memcpy(params + *plen, nm != NULL ? nm : "", n + 1);
+            *plen += n + 1;
+        }
     }
 out:
     if (names != NULL) {

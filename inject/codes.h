@@ -25,12 +25,30 @@ struct ft_code_info {
     uint8_t is_gen;    /* generator, coroutine or async generator */
     uint8_t probe;     /* FT_PROBE_*: out-of-scope code whose calls tell us something */
     uint16_t first;    /* index of the first captured local (1 after self/cls) */
+    uint8_t has_self;  /* the first local is self: its identity is the call's instance */
     uint16_t nparams;  /* parameters captured (self/cls excluded) */
+    uint16_t npos;     /* positional ones among them */
     uint16_t varargs;  /* position of *args among them, or FT_NO_PARAM */
     uint16_t varkw;    /* position of **kwargs among them, or FT_NO_PARAM */
     uint64_t redact;   /* bit i: parameter i's name looks like a secret */
     char **names;      /* parameter names (for interpreters without fast-locals access) */
 };
+
+/* Positions above are in the code's locals order (positional, keyword-only, *args,
+ * **kwargs); definitions and records list parameters in signature order (positional,
+ * *args, keyword-only, **kwargs). Returns the locals position of the k-th in signature
+ * order. */
+static inline unsigned
+ft_code_param_at(const struct ft_code_info *ci, unsigned k)
+{
+    if (ci->varargs == FT_NO_PARAM || k < ci->npos) {
+        return k;
+    }
+    if (k == ci->npos) {
+        return ci->varargs;
+    }
+    return k <= ci->varargs ? k - 1 : k;
+}
 
 /* asyncio's BaseEventLoop.create_task(coro): the current call creates that task. */
 #define FT_PROBE_SPAWN 1

@@ -249,7 +249,7 @@ ship(struct ft_thread *t, int may_drop)
         lost = count_records(t->data + t->sent, c - t->sent);
     } else if (ft_cfg.log_flushes) {
         static unsigned long flushes;
-        ft_warn("[FlowTrace] flush #%lu: %zu bytes of thread %s to the writer", ++flushes,
+        ft_warn("flush #%lu: %zu bytes of thread %s to the writer", ++flushes,
                 c - t->sent, t->name);
     }
     t->sent = c;
@@ -484,6 +484,19 @@ ft_flush_hello(int fd, const char *engine)
     ft_put_tlv_str(buf, cap, &pos, FT_TAG_ENGINE, engine, strlen(engine));
     ft_put_tlv_u64(buf, cap, &pos, FT_TAG_CLOCK, (uint64_t)ft_cfg.clock);
     ft_put_tlv_str(buf, cap, &pos, FT_TAG_ANCHOR, &a, sizeof(a));
+    /* What the writer applies on its side (issue 3's knobs). */
+    if (ft_cfg.max_depth != 0) {
+        ft_put_tlv_u64(buf, cap, &pos, FT_TAG_MAX_DEPTH, ft_cfg.max_depth);
+    }
+    if (ft_cfg.min_duration_ns != 0) {
+        ft_put_tlv_u64(buf, cap, &pos, FT_TAG_MIN_DURATION, ft_cfg.min_duration_ns);
+    }
+    if (ft_cfg.mirror_stdout) {
+        ft_put_tlv_u64(buf, cap, &pos, FT_TAG_MIRROR_STDOUT, 1);
+    }
+    if (ft_cfg.logfile[0] != '\0') {
+        ft_put_tlv_str(buf, cap, &pos, FT_TAG_LOGFILE, ft_cfg.logfile, strlen(ft_cfg.logfile));
+    }
     ft_patch_len(buf, 0, pos);
     {
         struct iovec iov = {buf, pos};

@@ -254,6 +254,12 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
     if (what == PyTrace_CALL) {
         ft_record_enter(t, ci, gen_started(frame) ? FT_REC_START : FT_REC_RESUME, ident,
                         locals_of(frame), frame);
+        if (gen_suspended(frame)) {
+            /* Resumed by throw() or close(): the frame reports the exception to a trace
+             * function first, and if it ends by it, often no other frame will (close()
+             * swallows GeneratorExit). */
+            arm(t);
+        }
     } else if (arg == NULL) {
         ft_record_unwind(t, ci, NULL);
         arm(t);
@@ -327,7 +333,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (ci->is_gen && frame_mode == FRAME_PY311) {
         on_generator(t, ci, frame, what, arg);
     } else if (what == PyTrace_CALL) {
-        if (ci->nparams == 0 || ft_cfg.skip_inputs) {
+        if ((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) {
             /* The common fast path: one 16-byte record. */
             if (!ft_cfg.memory && !ft_cfg.flush_every_call) {
                 ft_emit(t, ft_rec_word0(FT_REC_CALL, ci->id), ft_clock_ticks(ft_cfg.clock));

@@ -230,11 +230,12 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **local
     o.len = 8;
     o.cap = t->scratch_cap;
     o.cut = 0;
-    if ((ci->flags & FT_DEF_METHOD) && locals != NULL) {
+    if (ci->has_self && locals != NULL) {
         inst = (uint64_t)(uintptr_t)locals[0];
     }
     memcpy(o.p, &inst, 8);
-    for (unsigned i = 0; i < ci->nparams; i++) {
+    for (unsigned k = 0; k < ci->nparams; k++) {
+        unsigned i = ft_code_param_at(ci, k);
         size_t at = o.len;
         o.len += 4;
         if (i < 64 && (ci->redact >> i) & 1) {
@@ -296,7 +297,8 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     int has_extra = kind >= 0x20;
     size_t len = 0;
 
-    if (kind != FT_REC_RESUME && !ft_cfg.skip_inputs && ci->nparams > 0 && ft_capture_ready()) {
+    if (kind != FT_REC_RESUME && !ft_cfg.skip_inputs && (ci->nparams > 0 || ci->has_self) &&
+        ft_capture_ready()) {
         len = render_args(t, ci, locals, frame);
     }
     if (len > 0) {
@@ -327,9 +329,10 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **l
     o.len = 0;
     o.cap = t->scratch_cap;
     o.cut = 0;
-    for (unsigned i = 0; i < ci->nparams; i++) {
+    for (unsigned k = 0; k < ci->nparams; k++) {
+        unsigned i = ft_code_param_at(ci, k);
         PyObject *v = param(ci, locals, flocals, i);
-        uint32_t idx = i;
+        uint32_t idx = k; /* in signature order, as the definition lists names */
         if (!ft_capture_is_mutable(v) || (i < 64 && (ci->redact >> i) & 1)) {
             continue;
         }

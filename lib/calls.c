@@ -215,6 +215,17 @@ put_memory(struct ft_buf *b, const char *json)
     ft_buf_puts(b, json);
 }
 
+/* A generator or coroutine ended by close() (GeneratorExit thrown in at its yield, as
+ * when a partly consumed generator is dropped) ended normally, not by an error. */
+static int
+closed_by_caller(const struct ft_tnode *n)
+{
+    static const char genexit[] = "{\"type\":\"GeneratorExit\",\"module\":\"builtins\",";
+
+    return n->gen && n->unwound && n->exc != NULL &&
+           strncmp(n->exc, genexit, sizeof(genexit) - 1) == 0;
+}
+
 static void
 put_common_tail(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
 {
@@ -226,7 +237,11 @@ put_common_tail(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
         ft_buf_puts(b, ",\"argsAfter\":");
         ft_buf_puts(b, n->after);
     }
-    if (n->unwound) {
+    if (closed_by_caller(n)) {
+        ft_buf_puts(b, ",\"closed\":true");
+    } else if (n->unwound) {
+        /* null: the exception was taken by native code before its details could be read
+         * (or FLOWTRACE_EXCEPTIONS=0). */
         ft_buf_puts(b, ",\"exception\":");
         ft_buf_puts(b, n->exc ? n->exc : "{\"type\":null,\"module\":null,\"message\":null}");
     }
@@ -297,7 +312,7 @@ exit_line(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
     struct ft_buf *b = &r->jsonl.b;
     uint64_t ns = ft_clockconv_span_ns(&r->clock, n->start, n->end);
 
-    put_line_head(r, t, n, n->unwound ? "EXCEPTION" : "EXIT", n->end);
+    put_line_head(r, t, n, n->unwound && !closed_by_caller(n) ? "EXCEPTION" : "EXIT", n->end);
     ft_buf_puts(b, ",\"durationMicros\":");
     ft_buf_put_milli(b, ns);
     ft_buf_puts(b, ",\"durationMillis\":");
@@ -950,7 +965,9 @@ on_leave(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
     if (n->gen) {
         n->active += rec->ticks - n->resumed_at;
         if (rec->kind == FT_REC_YIELD) {
-            return; /* suspended: the logical call goes on */
+            free(n->exc); /* an exception thrown in was handled */
+            n->exc = NULL;
+            return;       /* suspended: the logical call goes on */
         }
         idmap_del(&r->gens, n->ident);
     }
@@ -1006,6 +1023,16 @@ on_values(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
         if (err != 0) {
             return err;
         }
+        if (t->nunwinds == 0) {
+            /* Thrown into a suspended generator (throw(), close()): kept on it in case it
+             * ends by it where no other frame reports it. */
+            struct ft_tnode *top = t->depth > 0 ? t->stack[t->depth - 1].node : NULL;
+            if (top != NULL && top->gen) {
+                free(top->exc);
+                top->exc = exc;
+                return 0;
+            }
+        }
         /* One exception unwound all the frames waiting for it. */
         for (size_t i = 0; i < t->nunwinds; i++) {
             free(t->unwinds[i]->exc);
@@ -1044,7 +1071,14 @@ ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t 
         if (rec.ticks > r->last_ticks) {
             r->last_ticks = rec.ticks;
         }
-        flush_pending(r, t);
+        if (rec.kind == FT_REC_UNWIND || rec.kind == FT_REC_C_RAISE) {
+            /* The same exception leaving the next frame too: one EXC will describe the
+             * whole chain when no frame in between reported it. */
+            flush_enter(r, t);
+            flush_leave(r, t);
+        } else {
+            flush_pending(r, t);
+        }
         commit_long_enough(r, t, rec.ticks);
         switch (rec.kind) {
         case FT_REC_CALL:

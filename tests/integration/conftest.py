@@ -7,6 +7,7 @@ that is absent is skipped; the suite fails if none is present.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,9 @@ class Run:
         """Indented text of the call tree: function, file:line, and status."""
         return outline(self.tree, skip=skip)
 
+    def details(self, *, skip=("<module>",)):
+        return details(self.tree, skip=skip)
+
 
 def runs_in(out):
     out = Path(out)
@@ -87,21 +91,17 @@ def runs_in(out):
     return [Run(p) for p in found]
 
 
-def outline(tree, *, skip=()):
+def render_tree(tree, line_of, *, skip=()):
+    """Indented text of the call tree, a line per call from line_of(node); calls named in
+    skip at a thread's top level are left out (their children take their place)."""
     lines = []
 
     def walk(node, depth):
-        name = node["function"]
-        if name in skip and depth == 1:
+        if node["function"] in skip and depth == 1:
             for c in node["children"]:
                 walk(c, depth)
             return
-        status = ""
-        if "exception" in node:
-            status = " !" + (node["exception"].get("type") or "exception")
-        if "incomplete" in node:
-            status = " ?" + node["incomplete"]
-        lines.append("  " * depth + f"{name} {Path(node['file']).name}:{node['line']}{status}")
+        lines.append("  " * depth + line_of(node))
         for c in node["children"]:
             walk(c, depth + 1)
 
@@ -110,6 +110,53 @@ def outline(tree, *, skip=()):
         for n in t["calls"]:
             walk(n, 1)
     return "\n".join(lines)
+
+
+def outline(tree, *, skip=()):
+    """function file:line, then !ExceptionType or ?incomplete-reason."""
+    def line_of(node):
+        status = ""
+        if "exception" in node:
+            status = " !" + (node["exception"].get("type") or "exception")
+        if "incomplete" in node:
+            status = " ?" + node["incomplete"]
+        return f"{node['function']} {Path(node['file']).name}:{node['line']}{status}"
+
+    return render_tree(tree, line_of, skip=skip)
+
+
+ADDRESS = re.compile(r"0x[0-9a-f]+")
+
+
+def details(tree, *, skip=("<module>",)):
+    """The call tree with what each call took and gave, one line per call:
+
+        name(param=value, ...) -> result | !Type(module): message | closed
+            [@objN] [resumes=N] [after(param=value)]
+
+    Addresses inside values become 0x…; instance identities become @obj1, @obj2, ... in
+    order of appearance, so that calls on the same object can be told apart."""
+    objects = {}
+
+    def line_of(node):
+        args = ", ".join(f"{k}={v}" for k, v in node.get("args", {}).items())
+        line = f"{node['function']}({args})"
+        if node.get("closed"):
+            line += " closed"
+        elif "exception" in node:
+            e = node["exception"]
+            line += f" !{e['type']}({e['module']}): {e['message']}"
+        elif "result" in node:
+            line += f" -> {node['result']}"
+        if "instance" in node:
+            line += " @obj%d" % objects.setdefault(node["instance"], len(objects) + 1)
+        if node.get("resumes"):
+            line += f" resumes={node['resumes']}"
+        if "argsAfter" in node:
+            line += " after(" + ", ".join(f"{k}={v}" for k, v in node["argsAfter"].items()) + ")"
+        return ADDRESS.sub("0x…", line)
+
+    return render_tree(tree, line_of, skip=skip)
 
 
 def trace(python, args, tmp_path, *, wrapper_args=(), env=None, input=None, cwd=None,

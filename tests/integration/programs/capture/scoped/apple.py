@@ -1,0 +1,2 @@
+def pick(colour):
+    return colour.title()

@@ -1,0 +1,365 @@
+"""What each call took, gave and raised; generators and tasks; scope and the seeds' knobs.
+
+Each test traces a real program under both interpreters and compares the call tree, with
+arguments, results and exceptions, to the exact text a user would read (see
+conftest.details for the notation; addresses are masked)."""
+import re
+import subprocess
+
+import pytest
+
+from conftest import PROGRAMS, RUN, balanced, clean_env, preload, runs_in, trace
+
+CAPTURE = PROGRAMS / "capture"
+
+
+def traced(python, tmp_path, program, *options, status=0, cwd=None):
+    proc, runs = trace(python, [CAPTURE / program], tmp_path, wrapper_args=options, cwd=cwd)
+    assert proc.returncode == status, proc.stderr
+    [run] = runs
+    balanced(run.events)
+    return run
+
+
+def test_every_kind_of_parameter_by_name_and_the_return_value(python, tmp_path):
+    run = traced(python, tmp_path, "calls.py")
+    assert run.details() == """\
+[MainThread]
+  main() -> None
+    describe(a=1, b=2, rest=(), sep='-', extra={}) -> '1-2'
+    describe(a=1, b='two', rest=(3.5, None), sep='+', extra={'x': b'\\x00y', 'y': True}) -> '1+two+3.5+None+x+y'
+    Basket.empty(owner='ana') -> <__main__.Basket object at 0x…>
+      Basket.__init__(owner='ana') -> None @obj1
+    Basket.put(item='tea', qty=1, gift=False) -> 1 @obj1
+    Basket.put(item='cake', qty=2, gift=True) -> 2 @obj1
+    Basket.tax(amount=10) -> 2.1
+    fill(bag=[0], n=2) -> None after(bag=[0, 0, 1])
+    login(user='ana', password=<redacted>, api_key=<redacted>) -> 'ana:ok'"""
+    # JSONL: args on ENTER and result on EXIT are real JSON, not JSON encoded twice.
+    put = [e for e in run.events if e["function"] == "Basket.put"]
+    assert put[0]["event"] == "ENTER" and put[0]["args"] == {
+        "item": "'tea'", "qty": "1", "gift": "False"}
+    assert put[1]["event"] == "EXIT" and put[1]["result"] == "1"
+    main = run.thread()["calls"][0]["children"][0]
+    assert {c["caller"] for c in main["children"]} == {"main"}
+    assert main["children"][2]["children"][0]["caller"] == "Basket.empty"
+    assert "hunter2" not in (run.path / "events.jsonl").read_text()
+
+
+def test_redaction_is_configurable(python, tmp_path):
+    run = traced(python, tmp_path, "calls.py", "--redact", "user")
+    assert run.details().splitlines()[-1] == \
+        "    login(user=<redacted>, password='hunter2', api_key='k-123') -> 'ana:ok'"
+    (tmp_path / "none").mkdir()
+    run = traced(python, tmp_path / "none", "calls.py", "--redact", "none")
+    assert "password='hunter2'" in run.details()
+
+
+def test_objects_are_not_asked_for_their_repr_unless_wanted(python, tmp_path):
+    run = traced(python, tmp_path, "reprs.py")
+    lines = run.details().splitlines()
+    assert lines[2:5] == [
+        "    show(obj=<__main__.Raises object at 0x…>) -> <__main__.Raises object at 0x…>",
+        "    show(obj=<__main__.Recurses object at 0x…>) -> <__main__.Recurses object at 0x…>",
+        "    show(obj=<__main__.Fine object at 0x…>) -> <__main__.Fine object at 0x…>"]
+
+
+def test_a_repr_that_raises_or_recurses_is_recorded_not_propagated(python, tmp_path):
+    plain = subprocess.run([python, CAPTURE / "reprs.py"], capture_output=True, text=True,
+                           env=clean_env())
+    proc, [run] = trace(python, [CAPTURE / "reprs.py"], tmp_path, wrapper_args=["--repr"])
+    assert (proc.returncode, proc.stdout) == (plain.returncode, plain.stdout) == (0, "")
+    assert proc.stderr.startswith(plain.stderr)  # "done", then our summary line
+    lines = run.details().splitlines()
+    assert lines[2:5] == [
+        "    show(obj=<repr() of __main__.Raises object raised ValueError: no repr for you>)"
+        " -> <repr() of __main__.Raises object raised ValueError: no repr for you>",
+        "    show(obj=<repr() of __main__.Recurses object raised RecursionError: maximum "
+        "recursion depth exceeded>) -> <repr() of __main__.Recurses object raised "
+        "RecursionError: maximum recursion depth exceeded>",
+        "    show(obj=Fine()) -> Fine()"]
+
+
+def test_a_10mb_string_argument_is_bounded_and_says_how_long_it_was(python, tmp_path):
+    run = traced(python, tmp_path, "reprs.py")
+    [size] = [e for e in run.events if e["function"] == "size" and e["event"] == "ENTER"]
+    assert size["args"]["text"] == "'" + "x" * 999 + "…[truncated from 10000000 chars]"
+    assert (run.path / "events.jsonl").stat().st_size < 16_000
+    (tmp_path / "n").mkdir()
+    run = traced(python, tmp_path / "n", "reprs.py", "--max-arg-length", "10")
+    [size] = [e for e in run.events if e["function"] == "size" and e["event"] == "ENTER"]
+    assert size["args"]["text"] == "'xxxxxxxxx…[truncated from 10000000 chars]"
+
+
+def test_exceptions_caught_up_the_stack_and_uncaught(python, tmp_path):
+    plain = subprocess.run([python, CAPTURE / "failing.py"], capture_output=True, text=True,
+                           env=clean_env())
+    proc, [run] = trace(python, [CAPTURE / "failing.py"], tmp_path)
+    assert plain.returncode == proc.returncode == 1
+    assert proc.stderr.startswith(plain.stderr)
+    # pack catches OutOfStock: it returns normally; ship raises its own error, uncaught.
+    assert run.details(skip=()) == """\
+[MainThread]
+  <module>() !ValueError(builtins): invalid literal for int() with base 10: 'nan-order'
+    ship(order=['tea']) !ValueError(builtins): invalid literal for int() with base 10: 'nan-order'
+      pack(item='tea') -> None
+        pick(item='tea') !OutOfStock(__main__): no tea left
+          reserve(item='tea') !OutOfStock(__main__): no tea left"""
+    assert run.tree["exception"] == {"type": "ValueError", "module": "builtins",
+                                     "message": "invalid literal for int() with base 10: "
+                                                "'nan-order'"}
+    assert run.tree["exitCode"] == 1 and run.tree["ended"] == "exception"
+    kinds = [(e["event"], e["function"]) for e in run.events if e["event"] != "ENTER"]
+    assert kinds == [("EXCEPTION", "reserve"), ("EXCEPTION", "pick"), ("EXIT", "pack"),
+                     ("EXCEPTION", "ship"), ("EXCEPTION", "<module>")]
+
+
+def test_without_exception_details_the_calls_still_say_they_failed(python, tmp_path):
+    run = traced(python, tmp_path, "failing.py", "--no-exception-details", status=1)
+    lines = run.details().splitlines()
+    assert lines[3] == "      pick(item='tea') !None(None): None"
+    # The uncaught exception still reaches the run and the root call.
+    assert run.tree["exception"]["type"] == "ValueError"
+    assert lines[1].startswith("  ship(order=['tea']) !ValueError(builtins)")
+
+
+def test_generators_are_one_call_with_their_resumptions(python, tmp_path):
+    run = traced(python, tmp_path, "gens.py")
+    # close() (GeneratorExit thrown in at the yield, also when any() drops a generator
+    # expression) ends a generator normally; throw() of another exception fails it.
+    assert run.details() == """\
+[MainThread]
+  main() -> 5
+    squares(n=3) -> None resumes=3
+      square(n=0) -> 0
+      square(n=1) -> 1
+      square(n=2) -> 4
+    echo() closed resumes=2
+    guarded() closed resumes=1
+      square(n=9) -> 81
+    main.<locals>.<genexpr>() closed resumes=2
+    echo() !KeyError(builtins): 'x' resumes=1"""
+    squares = run.thread()["calls"][0]["children"][0]["children"][0]
+    assert 0 < squares["activeMicros"] <= squares["durationMicros"]
+    assert [e["event"] for e in run.events if e["function"] == "squares"] == ["ENTER", "EXIT"]
+
+
+def test_asyncio_tasks_nest_under_the_coroutine_that_started_them(python, tmp_path):
+    run = traced(python, tmp_path, "tasks.py")
+    assert run.details() == """\
+[MainThread]
+  main() -> ('A', 'B') resumes=1
+    fetch(name='a', delay=0.02) -> 'A' resumes=1
+      parse(name='a') -> 'A'
+    fetch(name='b', delay=0.01) -> 'B' resumes=1
+      parse(name='b') -> 'B'"""
+    # The two tasks ran at the same time: b finished while a was suspended.
+    main = run.thread()["calls"][0]["children"][0]
+    a, b = main["children"]
+    end = lambda n: n["startMicros"] + n["durationMicros"]  # noqa: E731
+    assert a["startMicros"] < b["startMicros"] < end(b) < end(a)
+
+
+def test_callbacks_from_a_builtin_and_the_standard_library_appear_under_their_caller(
+        python, tmp_path):
+    run = traced(python, tmp_path, "callbacks.py")
+    assert run.details() == """\
+[MainThread]
+  main() -> (['a', 'bb', 'ccc'], (1, 2))
+    by_length(word='ccc') -> 3
+    by_length(word='a') -> 1
+    by_length(word='bb') -> 2
+    as_point(obj={'x': 1, 'y': 2}) -> (1, 2)"""
+
+
+SCOPED = "scoped/main.py"
+DEFAULT_SCOPE = """\
+[MainThread]
+  <module> main.py:1
+    <module> apple.py:1
+    <module> __init__.py:1
+    <module> core.py:1
+    main main.py:9
+      run core.py:13
+        run.<locals>.<genexpr> core.py:14
+          quick core.py:4
+          quick core.py:4
+          quick core.py:4
+        slow core.py:8
+          quick core.py:4
+      pick apple.py:1"""
+
+
+@pytest.mark.parametrize("options,expected", [
+    ((), DEFAULT_SCOPE),
+    # `app` is app and app.x, not apple; the main script stays.
+    (("--include", "app"), DEFAULT_SCOPE.replace("    <module> apple.py:1\n", "")
+                                        .replace("\n      pick apple.py:1", "")),
+    (("--exclude", "app.core.quick,apple"), """\
+[MainThread]
+  <module> main.py:1
+    <module> __init__.py:1
+    <module> core.py:1
+    main main.py:9
+      run core.py:13
+        run.<locals>.<genexpr> core.py:14
+        slow core.py:8"""),
+    (("--exclude-path", "app/core.py"), """\
+[MainThread]
+  <module> main.py:1
+    <module> apple.py:1
+    <module> __init__.py:1
+    main main.py:9
+      pick apple.py:1"""),
+    (("--include-path", "/nonexistent/"), """\
+[MainThread]
+  <module> main.py:1
+    main main.py:9"""),
+    (("--max-depth", "3"), "\n".join(DEFAULT_SCOPE.splitlines()[:7]) + "\n      pick apple.py:1"),
+    # run and slow sleep for 0.3 s; everything else is far shorter than 0.1 s.
+    (("--min-duration", "100000"), """\
+[MainThread]
+  <module> main.py:1
+    main main.py:9
+      run core.py:13
+        slow core.py:8"""),
+], ids=["default", "include", "exclude", "exclude-path", "include-path", "max-depth",
+        "min-duration"])
+def test_scope_options_choose_the_calls(python, tmp_path, options, expected):
+    run = traced(python, tmp_path, SCOPED, *options, cwd=CAPTURE / "scoped")
+    assert run.outline(skip=()) == expected
+
+
+def test_all_traces_the_standard_library_too(python, tmp_path):
+    run = traced(python, tmp_path, SCOPED, "--all", cwd=CAPTURE / "scoped")
+    main = next(e for e in run.events if e["function"] == "main")
+    under_main = [e for e in run.events if e["event"] == "ENTER" and e["parent"] == main["id"]]
+    assert [(e["module"], e["function"]) for e in under_main] == [
+        ("app.core", "run"), ("apple", "pick"), ("textwrap", "dedent")]
+    assert {"re._parser", "enum"} <= {e["module"] for e in run.events}
+
+
+def test_skip_inputs_and_outputs(python, tmp_path):
+    run = traced(python, tmp_path, SCOPED, "--skip-inputs", cwd=CAPTURE / "scoped")
+    assert "args" not in (run.path / "events.jsonl").read_text()
+    assert run.details().splitlines()[2] == "    run() -> 7"
+    (tmp_path / "o").mkdir()
+    run = traced(python, tmp_path / "o", SCOPED, "--skip-outputs", cwd=CAPTURE / "scoped")
+    assert '"result"' not in (run.path / "events.jsonl").read_text()
+    assert run.details().splitlines()[2] == "    run(n=3)"
+
+
+def test_memory_before_and_after_each_call(python, tmp_path):
+    run = traced(python, tmp_path, "calls.py", "--with-memory")
+    enter, exit_ = [e for e in run.events if e["function"] == "describe"][:2]
+    for e in (enter, exit_):
+        assert e["memory"]["rss"] > 1_000_000
+        assert 0 < e["memory"]["tracemalloc"] <= e["memory"]["peak"]
+    node = run.thread()["calls"][0]["children"][0]["children"][0]
+    assert set(node["memory"]) == {"before", "after"}
+    (tmp_path / "r").mkdir()
+    run = traced(python, tmp_path / "r", "calls.py", "--with-memory", "--no-tracemalloc")
+    e = next(e for e in run.events if e["function"] == "describe")
+    assert e["memory"]["rss"] > 1_000_000 and e["memory"]["tracemalloc"] is None
+    (tmp_path / "n").mkdir()
+    run = traced(python, tmp_path / "n", "calls.py", "--with-memory", "--no-memory")
+    assert "memory" not in (run.path / "events.jsonl").read_text()
+
+
+def test_jsonl_mirrored_to_stdout_and_a_logfile(python, tmp_path):
+    log = tmp_path / "events.log"
+    proc, [run] = trace(python, [CAPTURE / "callbacks.py"], tmp_path,
+                        wrapper_args=["--stdout", "--logfile", log])
+    assert proc.returncode == 0
+    events = (run.path / "events.jsonl").read_text()
+    assert proc.stdout == events
+    assert log.read_text() == events
+
+
+def test_environment_variables_work_under_a_bare_preload(python, tmp_path):
+    env = clean_env(FLOWTRACE_PACKAGE_PREFIX="app", FLOWTRACE_EXCLUDE="app.core.slow",
+                    FLOWTRACE_MAX_ARG_LENGTH="3", FLOWTRACE_SKIP_OUTPUTS="1")
+    proc = preload(python, [CAPTURE / SCOPED], tmp_path, env=env)
+    assert proc.returncode == 0 and proc.stderr == ""
+    [run] = runs_in(tmp_path / "out")
+    # slow is left out; the quick it calls is kept, under run.
+    assert [e["function"] for e in run.events if e["event"] == "ENTER"][-6:] == [
+        "run", "run.<locals>.<genexpr>", "quick", "quick", "quick", "quick"]
+    last = [e for e in run.events if e["function"] == "quick"][-1]
+    assert next(e for e in run.events if e["id"] == last["parent"])["function"] == "run"
+    quick = next(e for e in run.events if e["function"] == "quick")
+    assert quick["args"] == {"i": "0"} and "result" not in quick
+    run_enter = next(e for e in run.events if e["function"] == "run")
+    assert run_enter["args"] == {"n": "3"}
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--max-depth", "two", "--max-depth 'two' is not a whole number"),
+    ("--min-duration", "-5", "--min-duration '-5' must not be negative"),
+    ("--max-arg-length", "1e3", "--max-arg-length '1e3' is not a whole number"),
+    ("--flush-interval", "soon", "--flush-interval 'soon' is not a number"),
+])
+def test_a_bad_option_value_is_one_clear_error(tmp_path, flag, value, message):
+    proc = subprocess.run([RUN, "-o", tmp_path / "out", flag, value, "python3", "-c", "1"],
+                          capture_output=True, text=True, env=clean_env())
+    assert proc.returncode == 2
+    assert proc.stderr == f"flowtrace-run: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_environment_value_leaves_the_program_untraced_and_says_why(python, tmp_path):
+    env = clean_env(FLOWTRACE_MAX_DEPTH="deep")
+    proc = preload(python, ["-c", "print('hi')"], tmp_path, env=env)
+    assert (proc.returncode, proc.stdout) == (0, "hi\n")
+    assert proc.stderr.count("\n") == 1 and "FLOWTRACE_MAX_DEPTH" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_lists_every_option_with_its_environment_variable():
+    proc = subprocess.run([RUN, "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    for opt, var in [("--include", "FLOWTRACE_INCLUDE"), ("--exclude", "FLOWTRACE_EXCLUDE"),
+                     ("--include-path", "FLOWTRACE_INCLUDE_PATH"),
+                     ("--exclude-path", "FLOWTRACE_EXCLUDE_PATH"), ("--all", "FLOWTRACE_ALL"),
+                     ("--c-calls", "FLOWTRACE_C_CALLS"), ("--max-depth", "FLOWTRACE_MAX_DEPTH"),
+                     ("--min-duration", "FLOWTRACE_MIN_DURATION"),
+                     ("--max-arg-length", "FLOWTRACE_MAX_ARG_LENGTH"), ("--repr", "FLOWTRACE_REPR"),
+                     ("--skip-inputs", "FLOWTRACE_SKIP_INPUTS"),
+                     ("--skip-outputs", "FLOWTRACE_SKIP_OUTPUTS"), ("--redact", "FLOWTRACE_REDACT"),
+                     ("--flush-interval", "FLOWTRACE_FLUSH_INTERVAL"),
+                     ("--flush-every-call", "FLOWTRACE_FLUSH_EVERY_CALL"),
+                     ("--log-flushes", "FLOWTRACE_LOG_FLUSHES"),
+                     ("--with-memory", "FLOWTRACE_WITH_MEMORY"),
+                     ("--no-memory", "FLOWTRACE_NO_MEMORY"),
+                     ("--no-tracemalloc", "FLOWTRACE_NO_TRACEMALLOC"),
+                     ("--stdout", "FLOWTRACE_STDOUT"), ("--logfile", "FLOWTRACE_LOGFILE"),
+                     ("--drop", "FLOWTRACE_DROP"), ("--no-children", "FLOWTRACE_CHILDREN")]:
+        block = proc.stdout[proc.stdout.index("  " + opt + " "):]
+        assert var in block[:block.index("\n  -", 1)], opt
+
+
+def test_builtin_calls_on_request(python, tmp_path):
+    run = traced(python, tmp_path, "callbacks.py", "--c-calls")
+    assert run.details() == """\
+[MainThread]
+  main() -> (['a', 'bb', 'ccc'], (1, 2))
+    sorted()
+      by_length(word='ccc') -> 3
+        len()
+      by_length(word='a') -> 1
+        len()
+      by_length(word='bb') -> 2
+        len()
+    as_point(obj={'x': 1, 'y': 2}) -> (1, 2)"""
+
+
+def test_flush_every_call_and_log_flushes(python, tmp_path):
+    proc, [run] = trace(python, [CAPTURE / "callbacks.py"], tmp_path,
+                        wrapper_args=["-q", "--flush-every-call", "--log-flushes"])
+    assert proc.returncode == 0
+    flushes = proc.stderr.splitlines()
+    assert all(re.fullmatch(r"flowtrace\[\d+\]: flush #\d+: \d+ bytes of thread MainThread "
+                            r"to the writer", line) for line in flushes), flushes
+    # A shipment after every event: at least one per call and one per return.
+    assert len(flushes) >= len(run.events)
+    assert run.details().splitlines()[1] == "  main() -> (['a', 'bb', 'ccc'], (1, 2))"
