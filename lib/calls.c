@@ -216,14 +216,16 @@ put_memory(struct ft_buf *b, const char *json)
 }
 
 /* A generator or coroutine ended by close() (GeneratorExit thrown in at its yield, as
- * when a partly consumed generator is dropped) ended normally, not by an error. */
+ * when a partly consumed generator is dropped) ended normally, not by an error. From 3.12
+ * CPython closes one with no handler at its yield without running it, so no event says
+ * so: it is known closed when its frame is reused, or when the interpreter finished. */
 static int
 closed_by_caller(const struct ft_tnode *n)
 {
     static const char genexit[] = "{\"type\":\"GeneratorExit\",\"module\":\"builtins\",";
 
-    return n->gen && n->unwound && n->exc != NULL &&
-           strncmp(n->exc, genexit, sizeof(genexit) - 1) == 0;
+    return n->gen && (n->dropped || (n->unwound && n->exc != NULL &&
+                                     strncmp(n->exc, genexit, sizeof(genexit) - 1) == 0));
 }
 
 static void
@@ -882,9 +884,8 @@ on_enter(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
         struct ft_tnode *old = idmap_get(&r->gens, rec->extra);
         struct ft_tnode *spawner = idmap_get(&r->spawns, rec->extra);
         if (old != NULL) {
-            /* The frame of a generator that never finished was reused. */
-            old->incomplete = "abandoned";
-            old->end = old->resumed_at;
+            /* The frame of a suspended generator was reused: it was freed, closed. */
+            old->dropped = 1;
             idmap_del(&r->gens, rec->extra);
             finish_node(r, old->owner, old);
         }
@@ -967,7 +968,8 @@ on_leave(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
         if (rec->kind == FT_REC_YIELD) {
             free(n->exc); /* an exception thrown in was handled */
             n->exc = NULL;
-            return;       /* suspended: the logical call goes on */
+            n->end = rec->ticks; /* its end if it is never resumed */
+            return;              /* suspended: the logical call goes on */
         }
         idmap_del(&r->gens, n->ident);
     }
@@ -1146,9 +1148,10 @@ ft__run_close_open_calls(struct ft_run *r, struct ft_rthread *t, const char *rea
     t->committed_below = 0;
 }
 
-/* Generators and coroutines still suspended at the end never finished. */
+/* Generators and coroutines still suspended at the end: the interpreter closed them when
+ * it finished (finalized), else they never finished (reason). */
 void
-ft__run_close_generators(struct ft_run *r, const char *reason)
+ft__run_close_generators(struct ft_run *r, int finalized, const char *reason)
 {
     for (size_t i = 0; i < r->gens.cap; i++) {
         struct ft_tnode *g = r->gens.vals ? r->gens.vals[i] : NULL;
@@ -1156,8 +1159,12 @@ ft__run_close_generators(struct ft_run *r, const char *reason)
             continue;
         }
         r->gens.vals[i] = NULL;
-        g->end = r->last_ticks;
-        g->incomplete = reason;
+        if (finalized) {
+            g->dropped = 1; /* ends at its last yield */
+        } else {
+            g->end = r->last_ticks;
+            g->incomplete = reason;
+        }
         if (g->tentative) {
             g->tentative = 0;
             enter_line(r, g->owner, g);

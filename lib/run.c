@@ -810,7 +810,8 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
             ft__run_close_open_calls(r, r->threads[i], open_call_reason(r, reason));
         }
     }
-    ft__run_close_generators(r, "not finished");
+    ft__run_close_generators(r, r->how == FT_END_EXIT || r->how == FT_END_EXCEPTION,
+                             "not finished");
     ft__run_note_write_err(r, ft_sink_close(&r->jsonl));
     err = write_tree(r);
     ft__run_note_write_err(r, err);

@@ -42,6 +42,7 @@ struct ft_tnode {
     uint8_t entered;   /* ENTER line written */
     uint8_t tentative; /* --min-duration: not yet known to be long enough */
     uint8_t unwound;   /* ended by an exception */
+    uint8_t dropped;   /* generator: freed or finalized while suspended, no event told */
     uint8_t queued;    /* in its parent's queue */
     uint8_t spawner;   /* referenced by the spawn map */
 };
@@ -123,7 +124,7 @@ struct ft_run {
 /* calls.c */
 int ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t n);
 void ft__run_close_open_calls(struct ft_run *r, struct ft_rthread *t, const char *reason);
-void ft__run_close_generators(struct ft_run *r, const char *reason);
+void ft__run_close_generators(struct ft_run *r, int finalized, const char *reason);
 void ft__rthread_init(struct ft_rthread *t);
 void ft__rthread_free(struct ft_rthread *t);
 void ft__run_note_write_err(struct ft_run *r, int err);
