@@ -81,16 +81,21 @@ $(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
 
 $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS)
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3
 
 $(CLI): $(CLI_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) -o $@ $(CLI_OBJS) $(CORE) $(LDFLAGS_SAN) -lyajl
 
+# A unit test of a tools/ module links that module's object and libraries too.
+$(O)/tests/unit/test_index: $(O)/tools/writer/index.o
+UNIT_LIBS_test_index := -lsqlite3
+
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(CORE) $(LDFLAGS_SAN) -lcmocka
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka \
+	    $(UNIT_LIBS_$*)
 
 # ---- Dependencies -------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
