@@ -83,9 +83,11 @@ $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3
 
-$(CLI): $(CLI_OBJS) $(CORE)
+# The CLI reads the runs index with the writer's own module: one schema, one place.
+$(CLI): $(CLI_OBJS) $(O)/tools/writer/index.o $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(CLI_OBJS) $(CORE) $(LDFLAGS_SAN) -lyajl
+	$(Q)$(CC) -o $@ $(CLI_OBJS) $(O)/tools/writer/index.o $(CORE) $(LDFLAGS_SAN) -lyajl \
+	    -lsqlite3 -lm
 
 # A unit test of a tools/ module links that module's object and libraries too.
 $(O)/tests/unit/test_index: $(O)/tools/writer/index.o

@@ -1,0 +1,2 @@
+#include "cli.h"
+int ft_cmd_export(int argc, char **argv) { (void)argc; (void)argv; return 1; }
