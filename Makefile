@@ -68,6 +68,21 @@ $(O)/tools/%.o: tools/%.c
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) -c $< -o $@
 
+# The viewer's files become C strings (as uftrace embeds its scripts): each line quoted,
+# with backslashes, quotes and question marks (no trigraphs) escaped.
+VIEWER_ASSETS := $(wildcard tools/viewer/*.html tools/viewer/*.css tools/viewer/*.js)
+VIEWER_CSTR   := $(VIEWER_ASSETS:tools/viewer/%=$(O)/tools/viewer/%.cstr)
+
+$(O)/tools/viewer/%.cstr: tools/viewer/%
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  GEN     $@"
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+
+$(O)/tools/cli/viewer.o: tools/cli/viewer.c $(VIEWER_CSTR)
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) -I$(O)/tools/viewer -c $< -o $@
+
 $(CORE): $(LIB_OBJS)
 	@[ "$(V)" = 1 ] || echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^

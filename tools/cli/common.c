@@ -96,7 +96,9 @@ ft_cli_parse_duration(const char *s, double *us)
 void
 ft_cli_fmt_duration(double us, char *out, size_t cap)
 {
-    if (us < 1000) {
+    if (us < 1) {
+        snprintf(out, cap, "%.0fns", us * 1e3);
+    } else if (us < 1000) {
         snprintf(out, cap, "%.1fµs", us);
     } else if (us < 1e6) {
         snprintf(out, cap, "%.2fms", us / 1e3);

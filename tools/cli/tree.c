@@ -374,11 +374,12 @@ on_start_map(void *ctx)
     case C_MEM:
         if ((key_is(l, "before") || key_is(l, "after")) && extra(l, f->node) != NULL) {
             struct ft_node_extra *x = f->node->x;
+            struct ft_mem *m = key_is(l, "before") ? &x->mem_before : &x->mem_after;
             x->have_memory = 1;
             if (!push(l, C_MEM_SIDE, f->node)) {
                 return 0;
             }
-            top(l)->mem = key_is(l, "before") ? &x->mem_before : &x->mem_after;
+            top(l)->mem = m; /* push() forgets the key */
             return 1;
         }
         break;
