@@ -182,4 +182,4 @@ def test_show_prints_the_tree(tmp_path):
     ]
     missing = subprocess.run([CLI, "show", "-d", tmp_path / "nope"], capture_output=True, text=True)
     assert missing.returncode == 1
-    assert missing.stderr.startswith("flowtrace run: cannot open output directory")
+    assert missing.stderr.startswith("flowtrace show: cannot open output directory")

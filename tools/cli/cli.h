@@ -52,12 +52,17 @@ void ft_cli_fmt_duration(double us, char *out, size_t cap);
  * aligned for width > 0, left aligned for width < 0. */
 void ft_cli_put_col(FILE *f, const char *s, int width);
 
+/* Prints a command line as a shell would need it typed: the interpreter by its name,
+ * arguments quoted when they hold anything special. */
+void ft_cli_put_argv(FILE *f, const char *const *argv, size_t argc);
+
 /* An output file written whole or not at all: data goes to a temporary file beside
  * path, renamed into place by ft_cli_out_close. Path "-" is standard output. */
 struct ft_out {
     FILE *f;
     const char *path;
     char tmp[4096];
+    int direct;      /* a device or pipe: no temporary file */
     struct ft_buf b; /* append here, then ft_cli_out_flush when it grows */
 };
 

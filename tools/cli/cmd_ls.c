@@ -20,25 +20,6 @@ static const char ls_usage[] =
     "  --color WHEN      always, never or auto (default: colour on a terminal)\n"
     "  -h, --help        show this help\n";
 
-/* An argument as a shell would need it: quoted when it holds anything special. */
-static void
-put_arg(FILE *out, const char *a)
-{
-    if (*a != '\0' && strpbrk(a, " \t\n'\"\\$`*?[]{}()<>|&;!#~") == NULL) {
-        fputs(a, out);
-        return;
-    }
-    fputc('\'', out);
-    for (; *a; a++) {
-        if (*a == '\'') {
-            fputs("'\\''", out);
-        } else {
-            fputc(*a, out);
-        }
-    }
-    fputc('\'', out);
-}
-
 static void
 print_run(FILE *out, const struct ft_run_entry *r, int color)
 {
@@ -60,16 +41,7 @@ print_run(FILE *out, const struct ft_run_entry *r, int color)
     ft_cli_put_col(out, dur, 10);
     fprintf(out, " %9s  %s%-11s%s ", calls, color && !ok ? "\033[31m" : "", status,
             color && !ok ? "\033[0m" : "");
-    for (size_t i = 0; i < r->argc; i++) {
-        const char *a = r->argv[i];
-        if (i == 0 && strrchr(a, '/') != NULL) {
-            a = strrchr(a, '/') + 1; /* the interpreter by its name */
-        }
-        if (i > 0) {
-            fputc(' ', out);
-        }
-        put_arg(out, a);
-    }
+    ft_cli_put_argv(out, (const char *const *)r->argv, r->argc);
     if (r->lost > 0) {
         fprintf(out, "  %s(%llu events lost)%s", color ? "\033[33m" : "",
                 (unsigned long long)r->lost, color ? "\033[0m" : "");

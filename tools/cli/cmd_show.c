@@ -359,10 +359,8 @@ print_header(struct show *s, const struct ft_tree *t)
     char dur[32];
 
     ft_cli_fmt_duration(t->dur_us, dur, sizeof(dur));
-    fprintf(s->out, "Run %s ·", t->run);
-    for (size_t i = 1; i < t->argc; i++) {
-        fprintf(s->out, " %s", t->argv[i]);
-    }
+    fprintf(s->out, "Run %s · ", t->run);
+    ft_cli_put_argv(s->out, t->argv, t->argc);
     fprintf(s->out, " · Python %s · ", t->python ? t->python : "?");
     if (t->ended != NULL && strcmp(t->ended, "signal") == 0) {
         fprintf(s->out, "signal %d", t->signal);

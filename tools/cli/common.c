@@ -126,6 +126,40 @@ ft_cli_put_col(FILE *f, const char *s, int width)
     }
 }
 
+/* An argument as a shell would need it: quoted when it holds anything special. */
+static void
+put_arg(FILE *out, const char *a)
+{
+    if (*a != '\0' && strpbrk(a, " \t\n'\"\\$`*?[]{}()<>|&;!#~") == NULL) {
+        fputs(a, out);
+        return;
+    }
+    fputc('\'', out);
+    for (; *a; a++) {
+        if (*a == '\'') {
+            fputs("'\\''", out);
+        } else {
+            fputc(*a, out);
+        }
+    }
+    fputc('\'', out);
+}
+
+void
+ft_cli_put_argv(FILE *f, const char *const *argv, size_t argc)
+{
+    for (size_t i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (i == 0 && strrchr(a, '/') != NULL) {
+            a = strrchr(a, '/') + 1; /* the interpreter by its name */
+        }
+        if (i > 0) {
+            fputc(' ', f);
+        }
+        put_arg(f, a);
+    }
+}
+
 static int
 is_file(const char *path)
 {
@@ -215,6 +249,16 @@ ft_cli_out_open(const char *cmd, const char *path, struct ft_out *o)
         o->f = stdout;
         return FT_EXIT_OK;
     }
+    /* A device or a pipe is written as it is; a file is replaced whole, at the end. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if ((o->f = fopen(path, "we")) == NULL) {
+            ft_cli_err(cmd, "cannot open '%s': %s", path, strerror(errno));
+            return FT_EXIT_FAIL;
+        }
+        o->direct = 1;
+        return FT_EXIT_OK;
+    }
     snprintf(o->tmp, sizeof(o->tmp), "%s.tmp-%ld", path, (long)getpid());
     if ((o->f = fopen(o->tmp, "we")) == NULL) {
         ft_cli_err(cmd, "cannot create '%s': %s", path, strerror(errno));
@@ -254,6 +298,12 @@ ft_cli_out_close(const char *cmd, struct ft_out *o, int ok)
     }
     if (fclose(o->f) != 0 && err == 0) {
         err = errno;
+    }
+    if (o->direct) {
+        if (err != 0 && ok) {
+            ft_cli_err(cmd, "cannot write '%s': %s", o->path, strerror(err));
+        }
+        return ok && err == 0 ? FT_EXIT_OK : FT_EXIT_FAIL;
     }
     if (!ok || err != 0) {
         unlink(o->tmp);
