@@ -107,6 +107,11 @@ $(CLI): $(CLI_OBJS) $(O)/tools/writer/index.o $(CORE)
 # A unit test of a tools/ module links that module's object and libraries too.
 $(O)/tests/unit/test_index: $(O)/tools/writer/index.o
 UNIT_LIBS_test_index := -lsqlite3
+$(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
+UNIT_LIBS_test_tree := -lyajl
+$(O)/tests/unit/test_group: $(O)/tools/cli/group.o
+$(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
+UNIT_LIBS_test_walk := -lm
 
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)

@@ -123,7 +123,9 @@ print_group(struct show *s, const struct ft_group *g, int last, int root)
     char dur[32];
 
     b->len = 0;
-    ft_buf_put(b, s->prefix, s->plen);
+    if (s->plen > 0) {
+        ft_buf_put(b, s->prefix, s->plen);
+    }
     if (!root) {
         ft_buf_puts(b, last ? "└── " : "├── ");
     }

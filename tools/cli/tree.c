@@ -147,6 +147,7 @@ struct loader {
     yajl_gen gen;
     int oom;
     int header_only, header_done;
+    int saw_value; /* the file holds at least one JSON value */
 };
 
 static struct frame *
@@ -342,6 +343,7 @@ on_start_map(void *ctx)
         return 1;
     }
     if (f == NULL) {
+        l->saw_value = 1;
         return push(l, C_ROOT, NULL);
     }
     switch (f->ctx) {
@@ -464,6 +466,7 @@ on_start_array(void *ctx)
         return begin_capture(l, slot);
     }
     if (f == NULL) {
+        l->saw_value = 1;
         return 0; /* an array is not a tree file */
     }
     return push_skip(l);
@@ -679,6 +682,7 @@ scalar(struct loader *l, struct scalar *v)
     char num[64];
 
     if (f == NULL) {
+        l->saw_value = 1;
         return 0; /* a bare scalar is not a tree file */
     }
     if (f->ctx == C_SKIP) {
@@ -837,7 +841,7 @@ describe_parse_error(struct loader *l, yajl_handle h, yajl_status st, int at_end
         snprintf(err, cap, "%s: out of memory", path);
         return -ENOMEM;
     }
-    if (bytes == 0) {
+    if (bytes == 0 || (at_end && !l->saw_value)) {
         snprintf(err, cap, "%s is empty (the run was not written)", path);
     } else if (st == yajl_status_client_canceled) {
         snprintf(err, cap, "%s is not a FlowTrace tree (not a JSON object)", path);
@@ -847,8 +851,13 @@ describe_parse_error(struct loader *l, yajl_handle h, yajl_status st, int at_end
     } else {
         unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
         char *nl;
+        size_t len;
         while ((nl = strchr((char *)msg, '\n')) != NULL) {
             *nl = ' ';
+        }
+        len = strlen((char *)msg);
+        while (len > 0 && (msg[len - 1] == ' ' || msg[len - 1] == '.')) {
+            msg[--len] = '\0';
         }
         snprintf(err, cap, "%s is not a FlowTrace tree (%s)", path, (char *)msg);
         yajl_free_error(h, msg);
