@@ -248,7 +248,9 @@ ft_catalog_load(const char *dir, struct ft_catalog *c, char *err, size_t cap)
         ft_catalog_free(c);
         return rc;
     }
-    qsort(c->runs, c->n, sizeof(*c->runs), newest_first);
+    if (c->n > 0) {
+        qsort(c->runs, c->n, sizeof(*c->runs), newest_first);
+    }
     return 0;
 }
 

@@ -277,7 +277,9 @@ ft_cmd_stats(int argc, char **argv)
         }
     }
     if (rc == 0) {
-        qsort(st.f, st.n, sizeof(*st.f), compare);
+        if (st.n > 0) {
+            qsort(st.f, st.n, sizeof(*st.f), compare);
+        }
         print(t, &st, top);
     }
     free(st.f);

@@ -48,7 +48,7 @@
   var D = JSON.parse(document.getElementById('ft-data').textContent);
   var S = D.strings, N = D.code.length, CODE = D.code, SIZE = D.size, DUR = D.dur;
   var START = new Float64Array(N), PARENT = new Int32Array(N), DEPTH = new Int32Array(N);
-  var THREAD = new Uint16Array(N);
+  var THREAD = new Int32Array(N);
   (function decode() {
     var acc = 0, st = [], i;
     for (i = 0; i < N; i++) {
