@@ -116,7 +116,7 @@ UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka \
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka -lm \
 	    $(UNIT_LIBS_$*)
 
 # ---- Dependencies -------------------------------------------------------------------

@@ -1,24 +1,30 @@
-/* codes.c - code-object interning, scope decisions and the definitions log. */
+/* codes.c - code-object interning, scope decisions, parameter layout, definitions log. */
 #define _GNU_SOURCE
 #include "codes.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "config.h"
 #include "lib/wire.h"
 #include "log.h"
 
 #define DEFS_CHUNK (1u << 20) /* bytes of definitions per DEFS frame, at most */
+#define CO_VARARGS     0x0004
+#define CO_VARKEYWORDS 0x0008
 
+struct ft_code_info ft_code_skip; /* traced = 0 */
 Py_ssize_t ft_code_extra_index = -1;
 
 static char stdlib_dir[4096]; /* with a trailing '/' */
-static const char *main_source;  /* "<string>" for -c, "<stdin>" for stdin, else NULL */
 static size_t stdlib_len;
-static uint64_t next_id; /* atomic */
+static const char *main_source; /* "<string>" for -c, "<stdin>" for stdin, else NULL */
+static uint64_t next_id;        /* atomic */
 
 /* Every definition ever made, so a forked child can send them all again. */
 static struct {
@@ -28,9 +34,24 @@ static struct {
 } defs = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0};
 
 static void
+info_free(struct ft_code_info *ci)
+{
+    if (ci != NULL && ci != &ft_code_skip) {
+        if (ci->names != NULL) {
+            for (uint16_t i = 0; i < ci->nparams; i++) {
+                free(ci->names[i]);
+            }
+            free(ci->names);
+        }
+        free(ci);
+    }
+}
+
+/* Called by CPython when a code object is freed: no frame of it runs any more. */
+static void
 slot_free(void *extra)
 {
-    (void)extra; /* slot values are plain integers */
+    info_free(extra);
 }
 
 int
@@ -66,18 +87,66 @@ ft_codes_set_main_source(const char *file)
     main_source = file;
 }
 
-/* The program's own code: not the standard library, installed packages, frozen
- * modules or generated <...> code (except the main program's, read from -c or stdin),
- * and not class bodies (they run once, at definition, and only add noise). */
+/* ---- Scope -------------------------------------------------------------------------- */
+
+/* `app` matches app and app.x, not apple. */
 static int
-in_scope(const char *module, const char *name, const char *file, long co_flags)
+dotted_prefix(const char *name, const char *prefix)
 {
-    if (ft_cfg.all) {
-        return 1;
+    size_t n = strlen(prefix);
+
+    return strncmp(name, prefix, n) == 0 && (name[n] == '\0' || name[n] == '.');
+}
+
+/* A pattern is a glob when it has glob characters, else a dotted prefix; it is matched
+ * against the module and against module.qualname (so a class or a function can be
+ * named). */
+static int
+pattern_match(const char *pat, const char *module, const char *full)
+{
+    if (strpbrk(pat, "*?[") != NULL) {
+        return fnmatch(pat, module, 0) == 0 || fnmatch(pat, full, 0) == 0;
     }
-    if (!(co_flags & CO_NEWLOCALS) && strcmp(name, "<module>") != 0) {
-        return 0;
+    return dotted_prefix(module, pat) || dotted_prefix(full, pat);
+}
+
+/* An absolute pattern is a path prefix; any other a path suffix (`tests/conftest.py`,
+ * `_pb2.py`). */
+static int
+path_match(const char *pat, const char *file)
+{
+    size_t n = strlen(pat), f = strlen(file);
+
+    if (pat[0] == '/') {
+        return strncmp(file, pat, n) == 0;
     }
+    return f >= n && strcmp(file + f - n, pat) == 0;
+}
+
+static int
+any(const struct ft_list *l, int (*match)(const char *, const char *, const char *),
+    const char *a, const char *b)
+{
+    for (int i = 0; i < l->n; i++) {
+        if (match(l->item[i], a, b)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+path_match3(const char *pat, const char *file, const char *unused)
+{
+    (void)unused;
+    return path_match(pat, file);
+}
+
+/* The program's own code: not the standard library, installed packages, frozen modules
+ * or generated <...> code (except the main program's, read from -c or stdin). */
+static int
+default_scope(const char *module, const char *file)
+{
     if (file[0] == '<') {
         return main_source != NULL && strcmp(module, "__main__") == 0 &&
                strcmp(file, main_source) == 0;
@@ -85,11 +154,91 @@ in_scope(const char *module, const char *name, const char *file, long co_flags)
     if (stdlib_len > 0 && strncmp(file, stdlib_dir, stdlib_len) == 0) {
         return 0;
     }
-    if (strstr(file, "/site-packages/") != NULL || strstr(file, "/dist-packages/") != NULL) {
+    return strstr(file, "/site-packages/") == NULL && strstr(file, "/dist-packages/") == NULL;
+}
+
+static int
+in_scope(const char *module, const char *name, const char *file, long co_flags)
+{
+    char full[1600];
+
+    snprintf(full, sizeof(full), "%s.%s", module, name);
+    if (any(&ft_cfg.exclude, pattern_match, module, full) ||
+        any(&ft_cfg.exclude_path, path_match3, file, NULL)) {
         return 0;
     }
-    return 1;
+    /* Class bodies run once, at definition, and only add noise. */
+    if (!ft_cfg.all && !(co_flags & CO_NEWLOCALS) && strcmp(name, "<module>") != 0) {
+        return 0;
+    }
+    if (ft_cfg.include.n > 0 || ft_cfg.include_path.n > 0) {
+        /* An explicit include selects code even from the standard library; the main
+         * program stays in (as with the seed agent's package prefix). */
+        return any(&ft_cfg.include, pattern_match, module, full) ||
+               any(&ft_cfg.include_path, path_match3, file, NULL) ||
+               (strcmp(module, "__main__") == 0 && default_scope(module, file));
+    }
+    return ft_cfg.all || default_scope(module, file);
 }
+
+/* ---- Parameters ----------------------------------------------------------------------- */
+
+/* Reads co_varnames and lays out the parameters to capture; appends their names, NUL-
+ * separated, to params. */
+static void
+layout_params(struct ft_code_info *ci, PyObject *code, const char *qualname, char *params,
+              size_t cap, size_t *plen)
+{
+    long argc = ft_py_attr_long(code, "co_argcount", 0);
+    long kwonly = ft_py_attr_long(code, "co_kwonlyargcount", 0);
+    long flags = ft_py_attr_long(code, "co_flags", 0);
+    long total = argc + kwonly + ((flags & CO_VARARGS) != 0) + ((flags & CO_VARKEYWORDS) != 0);
+    PyObject *names = ft_py.PyObject_GetAttrString(code, "co_varnames"); /* new ref */
+    char name[128];
+
+    ci->varargs = ci->varkw = FT_NO_PARAM;
+    *plen = 0;
+    if (names == NULL || total <= 0 || total > 512) {
+        ft_py.PyErr_Clear();
+        goto out;
+    }
+    ft_py_text(ft_py.PyTuple_GetItem(names, 0), name, sizeof(name));
+    if (argc > 0 && strchr(qualname, '.') != NULL &&
+        (strcmp(name, "self") == 0 || strcmp(name, "cls") == 0)) {
+        ci->first = 1;
+        ci->flags |= FT_DEF_METHOD;
+    }
+    ci->nparams = (uint16_t)(total - ci->first);
+    ci->names = calloc(ci->nparams ? ci->nparams : 1, sizeof(char *));
+    for (long i = ci->first; i < total && ci->names != NULL; i++) {
+        size_t n = ft_py_text(ft_py.PyTuple_GetItem(names, i), name, sizeof(name));
+        uint16_t k = (uint16_t)(i - ci->first);
+        ci->names[k] = strdup(name);
+        if (*plen + n + 1 <= cap) {
+            memcpy(params + *plen, name, n + 1);
+            *plen += n + 1;
+        }
+        if (k < 64 && ft_capture_is_secret(name)) {
+            ci->redact |= 1ull << k;
+        }
+    }
+    if (flags & CO_VARARGS) {
+        ci->varargs = (uint16_t)(argc + kwonly - ci->first);
+    }
+    if (flags & CO_VARKEYWORDS) {
+        ci->varkw = (uint16_t)(argc + kwonly - ci->first + ((flags & CO_VARARGS) != 0));
+    }
+out:
+    if (names != NULL) {
+        ft_py.Py_DecRef(names);
+    }
+    ft_py.PyErr_Clear();
+    if (*plen > 0) {
+        (*plen)--; /* no NUL after the last name */
+    }
+}
+
+/* ---- Definitions ---------------------------------------------------------------------- */
 
 static uint32_t
 def_flags(long co_flags)
@@ -111,7 +260,7 @@ def_flags(long co_flags)
 static int
 log_append(const struct ft_def_view *v)
 {
-    size_t need = ft_def_size(v->module_len, v->name_len, v->file_len);
+    size_t need = ft_def_size(v->module_len, v->name_len, v->file_len, v->params_len);
     int err = 0;
 
     pthread_mutex_lock(&defs.lock);
@@ -146,6 +295,8 @@ module_of(PyFrameObject *frame, char *out, size_t cap)
         globals = ft_py.PyFrame_GetGlobals(frame);
     } else if (frame != NULL) {
         globals = ft_py.PyObject_GetAttrString((PyObject *)frame, "f_globals");
+    } else if (ft_py.PyEval_GetGlobals != NULL && (globals = ft_py.PyEval_GetGlobals()) != NULL) {
+        ft_py.Py_IncRef(globals); /* borrowed from the current frame */
     }
     if (globals == NULL) {
         ft_py.PyErr_Clear();
@@ -158,13 +309,24 @@ module_of(PyFrameObject *frame, char *out, size_t cap)
     ft_py.Py_DecRef(globals);
 }
 
-uintptr_t
+static int
+define(struct ft_def_view *v)
+{
+    v->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+    v->module_len = (uint32_t)strlen(v->module);
+    v->name_len = (uint32_t)strlen(v->name);
+    v->file_len = (uint32_t)strlen(v->file);
+    return log_append(v);
+}
+
+struct ft_code_info *
 ft_code_intern(PyObject *code, PyFrameObject *frame)
 {
-    static char module[512], name[1024], file[4096];
+    static char module[512], name[1024], file[4096], params[8192];
+    struct ft_code_info *ci = &ft_code_skip;
     struct ft_py_exc exc;
     struct ft_def_view v;
-    uintptr_t slot = FT_CODE_SKIP;
+    size_t plen = 0;
     long co_flags;
 
     /* Runs under the GIL, so the static scratch space is not shared. */
@@ -173,26 +335,52 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
     ft_py_attr_text(code, ft_py.minor >= 11 ? "co_qualname" : "co_name", name, sizeof(name));
     module_of(frame, module, sizeof(module));
     co_flags = ft_py_attr_long(code, "co_flags", 0);
-    if (in_scope(module, name, file, co_flags)) {
+    if (strcmp(module, "asyncio.base_events") == 0 &&
+        strcmp(name, "BaseEventLoop.create_task") == 0 && (ci = calloc(1, sizeof(*ci))) != NULL) {
+        /* Not traced, but watched: it says which call created each task. */
+        ci->probe = FT_PROBE_SPAWN;
+        layout_params(ci, code, name, params, sizeof(params), &plen);
+    } else if (in_scope(module, name, file, co_flags) && (ci = calloc(1, sizeof(*ci))) != NULL) {
+        ci->traced = 1;
+        ci->flags = def_flags(co_flags);
+        ci->is_gen = (ci->flags & (FT_DEF_GENERATOR | FT_DEF_COROUTINE | FT_DEF_ASYNCGEN)) != 0;
+        layout_params(ci, code, name, params, sizeof(params), &plen);
         memset(&v, 0, sizeof(v));
-        v.id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
-        v.flags = def_flags(co_flags);
+        v.flags = ci->flags;
         v.line = (uint32_t)ft_py_attr_long(code, "co_firstlineno", 0);
         v.module = module;
-        v.module_len = (uint32_t)strlen(module);
         v.name = name;
-        v.name_len = (uint32_t)strlen(name);
         v.file = file;
-        v.file_len = (uint32_t)strlen(file);
-        if (log_append(&v) == 0) {
-            slot = ((uintptr_t)v.id << 2) | 1u;
+        v.params = params;
+        v.params_len = (uint32_t)plen;
+        if (define(&v) == 0) {
+            ci->id = v.id;
+        } else {
+            info_free(ci);
+            ci = &ft_code_skip;
         }
+    } else if (ci == NULL) {
+        ci = &ft_code_skip;
     }
-    if (ft_py.Code_SetExtra(code, ft_code_extra_index, (void *)slot) != 0) {
+    if (ft_py.Code_SetExtra(code, ft_code_extra_index, ci) != 0) {
         ft_py.PyErr_Clear();
     }
     ft_py_exc_restore(&exc);
-    return slot;
+    return ci;
+}
+
+uint64_t
+ft_code_define_cfunc(const void *key, const char *module, const char *name)
+{
+    struct ft_def_view v;
+
+    (void)key;
+    memset(&v, 0, sizeof(v));
+    v.flags = FT_DEF_CFUNC;
+    v.module = module;
+    v.name = name;
+    v.file = "<builtin>";
+    return define(&v) == 0 ? v.id : 0;
 }
 
 int

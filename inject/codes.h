@@ -1,11 +1,12 @@
 /* codes.h - code objects: interned on first sight, in scope or not, defined once.
  *
- * The first time a code object is seen its scope is decided (the program's own code,
- * not the standard library, site-/dist-packages, frozen or <...> code, unless
- * FLOWTRACE_ALL), and the decision is stored in the code object's extra slot. A traced
- * code object also gets an id and a definition (module, qualified name, file, first
- * line) appended to the definitions log, which the flusher sends before any event that
- * uses the id. After that, looking a code object up is one slot read.
+ * The first time a code object is seen its scope is decided (the program's own code by
+ * default; --include/--exclude/--include-path/--exclude-path/--all), its parameters are
+ * laid out for capture, and the result is stored in the code object's extra slot as a
+ * pointer to a struct ft_code_info. A traced code object also gets an id and a
+ * definition (module, qualified name, file, first line, parameter names) appended to the
+ * definitions log, which the flusher sends before any event that uses the id. After
+ * that, looking a code object up is one slot read.
  */
 #ifndef FT_INJECT_CODES_H
 #define FT_INJECT_CODES_H
@@ -15,10 +16,27 @@
 
 #include "pyapi.h"
 
-/* Slot values: 0 = not seen yet, FT_CODE_SKIP = out of scope, else (id << 2) | 1. */
-#define FT_CODE_SKIP  ((uintptr_t)2)
-#define FT_CODE_TRACED(x) (((x) & 1u) != 0)
-#define FT_CODE_ID(x) ((uint64_t)(x) >> 2)
+#define FT_NO_PARAM 0xffffu
+
+struct ft_code_info {
+    uint64_t id;       /* code id on the wire; 0 when not traced */
+    uint32_t flags;    /* FT_DEF_* */
+    uint8_t traced;
+    uint8_t is_gen;    /* generator, coroutine or async generator */
+    uint8_t probe;     /* FT_PROBE_*: out-of-scope code whose calls tell us something */
+    uint16_t first;    /* index of the first captured local (1 after self/cls) */
+    uint16_t nparams;  /* parameters captured (self/cls excluded) */
+    uint16_t varargs;  /* position of *args among them, or FT_NO_PARAM */
+    uint16_t varkw;    /* position of **kwargs among them, or FT_NO_PARAM */
+    uint64_t redact;   /* bit i: parameter i's name looks like a secret */
+    char **names;      /* parameter names (for interpreters without fast-locals access) */
+};
+
+/* asyncio's BaseEventLoop.create_task(coro): the current call creates that task. */
+#define FT_PROBE_SPAWN 1
+
+/* The slot value of code outside the scope. */
+extern struct ft_code_info ft_code_skip;
 
 extern Py_ssize_t ft_code_extra_index;
 
@@ -29,20 +47,24 @@ int ft_codes_init(void);
 /* The main program's code has this <...> file name ("<string>" with -c, "<stdin>"). */
 void ft_codes_set_main_source(const char *file);
 
-/* Hot path: the slot value for code (borrowed). */
-static inline uintptr_t
+/* Hot path: the code's info, or NULL when it has not been seen yet. */
+static inline struct ft_code_info *
 ft_code_lookup(PyObject *code)
 {
     void *extra = NULL;
 
     ft_py.Code_GetExtra(code, ft_code_extra_index, &extra);
-    return (uintptr_t)extra;
+    return (struct ft_code_info *)extra;
 }
 
 /* First sight (GIL held, may allocate and call the C API, never raises): decides scope,
- * defines the code, stores and returns the slot value. frame (borrowed, may be NULL)
- * gives the module name through its globals. */
-uintptr_t ft_code_intern(PyObject *code, PyFrameObject *frame);
+ * defines the code, stores and returns its info. frame (borrowed, may be NULL) gives the
+ * module name through its globals; without it the current frame's globals are used. */
+struct ft_code_info *ft_code_intern(PyObject *code, PyFrameObject *frame);
+
+/* Defines a builtin (C) function for --c-calls; key identifies it (its PyMethodDef).
+ * Returns its id. GIL held. */
+uint64_t ft_code_define_cfunc(const void *key, const char *module, const char *name);
 
 /* Flusher: passes every definition not yet sent to send(), in chunks of whole entries.
  * Stops at the first error and returns it. */

@@ -124,6 +124,90 @@ derive_socket(struct ft_config *c, char *msg, size_t cap)
     return 0;
 }
 
+static void
+split(struct ft_list *l, const char *v, int append)
+{
+    size_t used = 0;
+    char *p;
+
+    if (!append) {
+        l->n = 0;
+    } else if (l->n > 0) {
+        used = (size_t)(l->item[l->n - 1] - l->buf) + strlen(l->item[l->n - 1]) + 1;
+    }
+    if (v == NULL || used >= sizeof(l->buf)) {
+        return;
+    }
+    snprintf(l->buf + used, sizeof(l->buf) - used, "%s", v);
+    for (p = strtok(l->buf + used, ","); p != NULL && l->n < FT_LIST_MAX; p = strtok(NULL, ",")) {
+        while (*p == ' ') {
+            p++;
+        }
+        if (*p != '\0') {
+            l->item[l->n++] = p;
+        }
+    }
+}
+
+/* Secrets are not written to trace files unless asked: these name fragments are
+ * matched case-insensitively against parameter names and keyword-argument keys. */
+static const char default_redact[] =
+    "password,passwd,pwd,secret,token,api_key,apikey,authorization,auth_header,credential,"
+    "private_key,access_key,session_key,cookie";
+
+static int
+load_capture(struct ft_config *c, char *msg, size_t cap)
+{
+    unsigned long n;
+    int err, no_memory = 0, no_tracemalloc = 0;
+    const char *v;
+
+    if ((err = get_uint("FLOWTRACE_MAX_ARG_LENGTH", 1000, 0, 100000000, &n, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_REPR", 0, &c->repr, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_SKIP_INPUTS", 0, &c->skip_inputs, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_SKIP_OUTPUTS", 0, &c->skip_outputs, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_EXCEPTIONS", 1, &c->exceptions, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_C_CALLS", 0, &c->c_calls, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_WITH_MEMORY", 0, &c->memory, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_NO_MEMORY", 0, &no_memory, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_NO_TRACEMALLOC", 0, &no_tracemalloc, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_FLUSH_EVERY_CALL", 0, &c->flush_every_call, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_LOG_FLUSHES", 0, &c->log_flushes, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_STDOUT", 0, &c->mirror_stdout, msg, cap)) != 0) {
+        return err;
+    }
+    c->max_arg_length = n;
+    c->memory = c->memory && !no_memory;
+    c->tracemalloc = c->memory && !no_tracemalloc;
+    if ((err = get_uint("FLOWTRACE_MAX_DEPTH", 0, 0, 1000000, &n, msg, cap)) != 0) {
+        return err;
+    }
+    c->max_depth = n;
+    v = getenv("FLOWTRACE_MIN_DURATION");
+    if (v != NULL && *v != '\0') {
+        char *end;
+        double us = strtod(v, &end);
+        if (*end != '\0' || !(us >= 0) || us > 1e12) {
+            return bad(msg, cap, "FLOWTRACE_MIN_DURATION", v, "a number of microseconds");
+        }
+        c->min_duration_ns = (uint64_t)(us * 1000);
+    }
+    split(&c->include, getenv("FLOWTRACE_INCLUDE"), 0);
+    split(&c->include, getenv("FLOWTRACE_PACKAGE_PREFIX"), 1);
+    split(&c->exclude, getenv("FLOWTRACE_EXCLUDE"), 0);
+    split(&c->include_path, getenv("FLOWTRACE_INCLUDE_PATH"), 0);
+    split(&c->exclude_path, getenv("FLOWTRACE_EXCLUDE_PATH"), 0);
+    v = getenv("FLOWTRACE_REDACT");
+    if (v != NULL && (strcmp(v, "none") == 0 || *v == '\0')) {
+        c->redact.n = 0;
+    } else {
+        split(&c->redact, v != NULL ? v : default_redact, 0);
+    }
+    v = getenv("FLOWTRACE_LOGFILE");
+    snprintf(c->logfile, sizeof(c->logfile), "%s", v ? v : "");
+    return 0;
+}
+
 int
 ft_config_load(char *msg, size_t cap)
 {
@@ -156,6 +240,9 @@ ft_config_load(char *msg, size_t cap)
         snprintf(c->socket, sizeof(c->socket), "%s", v);
         c->socket_given = 1;
     } else if ((err = derive_socket(c, msg, cap)) != 0) {
+        return err;
+    }
+    if ((err = load_capture(c, msg, cap)) != 0) {
         return err;
     }
     v = getenv("FLOWTRACE_WRITER");

@@ -9,6 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A comma-separated setting, split. */
+#define FT_LIST_MAX 64
+struct ft_list {
+    int n;
+    const char *item[FT_LIST_MAX];
+    char buf[2048];
+};
+
 struct ft_config {
     int disabled;            /* FLOWTRACE_DISABLE=1 */
     int debug;               /* FLOWTRACE_DEBUG=1: say why the library is inert, etc. */
@@ -26,6 +34,29 @@ struct ft_config {
     int clock;               /* FLOWTRACE_CLOCK=tsc|monotonic, default: tsc if invariant */
     int all;                 /* FLOWTRACE_ALL=1: trace the standard library too */
     int children;            /* FLOWTRACE_CHILDREN=0 traces only the first process */
+
+    /* What is captured (issue 3). */
+    size_t max_arg_length;   /* FLOWTRACE_MAX_ARG_LENGTH, default 1000; 0 = no limit */
+    int repr;                /* FLOWTRACE_REPR=1: call repr() on other objects */
+    int skip_inputs;         /* FLOWTRACE_SKIP_INPUTS=1 */
+    int skip_outputs;        /* FLOWTRACE_SKIP_OUTPUTS=1 */
+    int exceptions;          /* FLOWTRACE_EXCEPTIONS=0: no exception details on 3.8-3.11 */
+    int c_calls;             /* FLOWTRACE_C_CALLS=1: builtin calls too */
+    int memory;              /* FLOWTRACE_WITH_MEMORY=1 (and not FLOWTRACE_NO_MEMORY) */
+    int tracemalloc;         /* with memory: tracemalloc too (not FLOWTRACE_NO_TRACEMALLOC) */
+    int flush_every_call;    /* FLOWTRACE_FLUSH_EVERY_CALL=1: ship after every event */
+    int log_flushes;         /* FLOWTRACE_LOG_FLUSHES=1: a line per shipment on stderr */
+    struct ft_list include;  /* FLOWTRACE_INCLUDE, FLOWTRACE_PACKAGE_PREFIX: module prefixes */
+    struct ft_list exclude;  /* FLOWTRACE_EXCLUDE: module/function patterns */
+    struct ft_list include_path; /* FLOWTRACE_INCLUDE_PATH: path prefixes or suffixes */
+    struct ft_list exclude_path; /* FLOWTRACE_EXCLUDE_PATH */
+    struct ft_list redact;   /* FLOWTRACE_REDACT: parameter-name fragments shown as <redacted> */
+
+    /* Applied by the writer; sent in HELLO. */
+    uint64_t max_depth;      /* FLOWTRACE_MAX_DEPTH, 0 = no limit */
+    uint64_t min_duration_ns; /* FLOWTRACE_MIN_DURATION, microseconds */
+    int mirror_stdout;       /* FLOWTRACE_STDOUT=1: JSONL lines also on this stdout */
+    char logfile[4096];      /* FLOWTRACE_LOGFILE: JSONL lines also appended here */
 };
 
 extern struct ft_config ft_cfg;

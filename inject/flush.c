@@ -194,7 +194,7 @@ count_records(const uint8_t *p, size_t n)
     uint64_t count = 0;
 
     while (ft_rec_next(p, n, &pos, &r) == 1) {
-        count += r.kind != FT_REC_GAP;
+        count += r.kind != FT_REC_GAP && r.kind < FT_REC_VALUE;
     }
     return count;
 }
@@ -247,6 +247,10 @@ ship(struct ft_thread *t, int may_drop)
     if (!usable() || (may_drop && !fits_now(c - t->sent)) ||
         send_frame(FT_FRAME_EVENTS, t->idx, t->data + t->sent, c - t->sent) != 0) {
         lost = count_records(t->data + t->sent, c - t->sent);
+    } else if (ft_cfg.log_flushes) {
+        static unsigned long flushes;
+        ft_warn("[FlowTrace] flush #%lu: %zu bytes of thread %s to the writer", ++flushes,
+                c - t->sent, t->name);
     }
     t->sent = c;
     return lost;
@@ -265,6 +269,33 @@ ft_flush_ship_full(struct ft_thread *t)
     pthread_mutex_unlock(&send_lock);
     __atomic_store_n(&t->lost, t->lost + lost, __ATOMIC_RELAXED);
     return lost;
+}
+
+void
+ft_flush_ship_big(struct ft_thread *t, const void *data, size_t len)
+{
+    pthread_mutex_lock(&send_lock);
+    lost_unsent += ship(t, 0);
+    t->sent = 0;
+    __atomic_store_n(&t->committed, 0, __ATOMIC_RELEASE);
+    t->pos = t->data;
+    if (usable()) {
+        ft_codes_send(send_defs, NULL);
+    }
+    if (!usable() || send_frame(FT_FRAME_EVENTS, t->idx, data, len) != 0) {
+        lost_unsent += count_records(data, len);
+    } else {
+        __atomic_store_n(&t->events, t->events + 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&send_lock);
+}
+
+void
+ft_flush_ship_now(struct ft_thread *t)
+{
+    pthread_mutex_lock(&send_lock);
+    lost_unsent += ship(t, 0);
+    pthread_mutex_unlock(&send_lock);
 }
 
 static void
@@ -490,6 +521,8 @@ put_end_tlvs(uint8_t *buf, size_t cap, size_t *pos, const struct ft_end *e)
     ft_put_tlv_str(buf, cap, pos, FT_TAG_ANCHOR, &a, sizeof(a));
     if (e->exc_type != NULL) {
         ft_put_tlv_str(buf, cap, pos, FT_TAG_EXC_TYPE, e->exc_type, strlen(e->exc_type));
+        ft_put_tlv_str(buf, cap, pos, FT_TAG_EXC_MODULE, e->exc_module ? e->exc_module : "",
+                       strlen(e->exc_module ? e->exc_module : ""));
         ft_put_tlv_str(buf, cap, pos, FT_TAG_EXC_MSG, e->exc_msg ? e->exc_msg : "",
                        strlen(e->exc_msg ? e->exc_msg : ""));
     }
@@ -593,7 +626,7 @@ ft_flush_signal(int signo)
 {
     uint8_t buf[2048];
     size_t pos = 0;
-    struct ft_end e = {FT_END_SIGNAL, -1, signo, NULL, NULL};
+    struct ft_end e = {FT_END_SIGNAL, -1, signo, NULL, NULL, NULL};
     int expected = 0;
 
     /* Only if no other send is under way: interleaved bytes would corrupt the stream. */

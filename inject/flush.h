@@ -10,6 +10,7 @@
 #ifndef FT_INJECT_FLUSH_H
 #define FT_INJECT_FLUSH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct ft_thread;
@@ -25,6 +26,13 @@ int ft_flush_start(void);
  * be shipped and were dropped. Empties the buffer either way. */
 uint64_t ft_flush_ship_full(struct ft_thread *t);
 
+/* Ships what t has committed, then data (one or more whole records too big for a
+ * buffer) as a frame of its own, keeping the thread's order. */
+void ft_flush_ship_big(struct ft_thread *t, const void *data, size_t len);
+
+/* Ships what t has committed now (--flush-every-call). */
+void ft_flush_ship_now(struct ft_thread *t);
+
 /* The thread is ending: ships its last records and a THREAD_END frame. */
 void ft_flush_thread_end(struct ft_thread *t);
 
@@ -33,7 +41,7 @@ struct ft_end {
     int how;        /* enum ft_end_how */
     int status;     /* exit status, or -1 if unknown */
     int signal;
-    const char *exc_type, *exc_msg; /* uncaught exception, or NULL */
+    const char *exc_type, *exc_module, *exc_msg; /* uncaught exception, or NULL */
 };
 
 /* Stops the flusher, ships everything and END, then waits (FLOWTRACE_ACK_TIMEOUT) for the

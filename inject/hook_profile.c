@@ -2,21 +2,33 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capture.h"
 #include "codes.h"
 #include "config.h"
 #include "hook.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
+#include "record.h"
 #include "tstate.h"
 
-/* How to get a frame's code object. CPython's layouts are fixed within a minor version,
- * so the direct reads are chosen from the running version, and checked against the
- * API on the first calls before they are trusted. */
+/* How to get at a frame's insides. CPython's layouts are fixed within a minor version, so
+ * direct reads are chosen from the running version and checked against the C API before
+ * they are trusted (the API calls cost ~10% of the empty-hook floor on a call-heavy
+ * program).
+ *   3.11: PyFrameObject.f_frame (offset 24) -> _PyInterpreterFrame: f_code at 32,
+ *         prev_instr at 56, localsplus at 72.
+ *   3.8-3.10: PyFrameObject.f_code at offset 32. */
 enum frame_mode { FRAME_API, FRAME_PY38, FRAME_PY311 };
+
+#define IF_CODE 32
+#define IF_PREV_INSTR 56
+#define IF_LOCALS 72
+#define OP311_YIELD_VALUE 86 /* opcode.opmap["YIELD_VALUE"] on 3.11 */
 
 static int frame_mode = FRAME_API;
 static int validate_left;
+static int locals_direct; /* 3.11 fast-locals reads checked and trusted */
 static int threading_hooked;
 
 /* The code of a frame through the C API (3.9+) or f_code (3.8). Borrowed: the frame
@@ -39,15 +51,19 @@ code_by_api(PyFrameObject *f)
     return c;
 }
 
-/* Hot path. 3.11: PyFrameObject.f_frame (offset 24) -> _PyInterpreterFrame.f_code
- * (offset 32). 3.8-3.10: PyFrameObject.f_code at offset 32 (after the var-object head
- * and f_back). */
+static inline char *
+iframe_of(PyFrameObject *f)
+{
+    return *(char **)((char *)f + 24);
+}
+
+/* Hot path. */
 static inline PyObject *
 code_of(PyFrameObject *f)
 {
     switch (frame_mode) {
     case FRAME_PY311:
-        return *(PyObject **)(*(char **)((char *)f + 24) + 32);
+        return *(PyObject **)(iframe_of(f) + IF_CODE);
     case FRAME_PY38:
         return *(PyObject **)((char *)f + 32);
     default:
@@ -63,6 +79,7 @@ validate(PyFrameObject *f, PyObject *fast)
     if (slow != fast) {
         ft_debug("frame layout check failed; using the C API for frames");
         frame_mode = FRAME_API;
+        locals_direct = 0;
         validate_left = 0;
         return slow;
     }
@@ -70,33 +87,224 @@ validate(PyFrameObject *f, PyObject *fast)
     return fast;
 }
 
+/* 3.11: the fast-locals array of the frame, or NULL (then frame.f_locals is used). */
+static inline PyObject **
+locals_of(PyFrameObject *f)
+{
+    return locals_direct ? (PyObject **)(iframe_of(f) + IF_LOCALS) : NULL;
+}
+
+/* First sight of a code object with parameters on 3.11: check that the fast locals hold
+ * what frame.f_locals says, once; on any mismatch use f_locals from then on. */
+static void
+check_locals(PyFrameObject *f, const struct ft_code_info *ci)
+{
+    PyObject *d, *v; /* new ref / borrowed */
+    PyObject **fast = (PyObject **)(iframe_of(f) + IF_LOCALS);
+
+    if (ci->nparams == 0 || ci->names == NULL) {
+        return;
+    }
+    d = ft_py.PyObject_GetAttrString((PyObject *)f, "f_locals");
+    if (d == NULL) {
+        ft_py.PyErr_Clear();
+        return;
+    }
+    for (unsigned i = 0; i < ci->nparams && locals_direct; i++) {
+        v = ci->names[i] ? ft_py.PyDict_GetItemString(d, ci->names[i]) : NULL;
+        /* A parameter captured by a closure is a cell in the fast locals. */
+        if (v != NULL && v != fast[ci->first + i] && !ft_capture_is_cell(fast[ci->first + i])) {
+            ft_debug("fast-locals check failed; reading arguments through f_locals");
+            locals_direct = 0;
+        }
+    }
+    ft_py.Py_DecRef(d);
+}
+
+/* ---- Exceptions on 3.8-3.11 ---------------------------------------------------------
+ * A profile function sees a frame left by an exception as a return with a NULL arg, and
+ * nothing more. The frame that receives the exception next reports it to a *trace*
+ * function (PyTrace_EXCEPTION with (type, value, traceback)). Keeping a trace function
+ * installed costs ~30% of the floor (3.11 then tracks lines on every instruction), so it
+ * is armed only when a traced frame unwinds, and disarmed at its first event. */
+
+static void
+disarm(struct ft_thread *t)
+{
+    t->exc_armed = 0;
+    ft_py.PyEval_SetTrace(NULL, NULL);
+}
+
+static int
+exc_trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    struct ft_thread *t = ft_self;
+
+    (void)obj;
+    (void)frame;
+    if (t == NULL || !t->exc_armed) {
+        return 0;
+    }
+    if (what == PyTrace_EXCEPTION && arg != NULL) {
+        ft_record_exception(t, ft_py.PyTuple_GetItem(arg, 1));
+        ft_py.PyErr_Clear();
+    }
+    /* Whatever it was (an exception event, or other code running first), we are done. */
+    disarm(t);
+    return 0;
+}
+
+/* Another tracer (a debugger, coverage) owns the trace function: then we leave it be. */
+static int
+foreign_tracer(void)
+{
+    PyObject *gettrace = ft_py.PySys_GetObject("gettrace"); /* borrowed */
+    PyObject *r;                                             /* new ref */
+    int foreign;
+
+    if (gettrace == NULL) {
+        ft_py.PyErr_Clear();
+        return 1;
+    }
+    r = ft_py.PyObject_CallObject(gettrace, NULL);
+    foreign = r == NULL || r != ft_py.None;
+    if (r != NULL) {
+        ft_py.Py_DecRef(r);
+    }
+    ft_py.PyErr_Clear();
+    return foreign;
+}
+
+static void
+arm(struct ft_thread *t)
+{
+    if (!ft_cfg.exceptions || ft_py.PyEval_SetTrace == NULL || t->exc_armed) {
+        return;
+    }
+    if (!foreign_tracer()) {
+        t->exc_armed = 1;
+        ft_py.PyEval_SetTrace(exc_trace_cb, NULL);
+    }
+}
+
+/* ---- The profile function ----------------------------------------------------------- */
+
 static void hook_threading(void);
 
 /* A code object seen for the first time. Also the moment to notice that the program has
  * imported threading: 3.11 has no audit event for thread starts, and Thread.start()'s
  * code is always seen before the first thread starts. */
-static uintptr_t
+static struct ft_code_info *
 first_sight(PyObject *code, PyFrameObject *frame)
 {
+    struct ft_code_info *ci;
+
     if (!threading_hooked) {
         hook_threading();
     }
-    return ft_code_intern(code, frame);
+    ci = ft_code_intern(code, frame);
+    if (locals_direct && ci->traced) {
+        check_locals(frame, ci);
+    }
+    return ci;
+}
+
+/* 3.11 generators and coroutines: at a call event prev_instr is the RESUME being executed
+ * (oparg 0: the first start; 1-3: after yield, yield from, await), or the YIELD_VALUE it
+ * was suspended at when resumed by throw(). At a return event it is the instruction that
+ * left the frame: YIELD_VALUE suspends, RETURN_VALUE ends. */
+static inline int
+gen_started(PyFrameObject *f)
+{
+    const unsigned char *ins = *(const unsigned char **)(iframe_of(f) + IF_PREV_INSTR);
+
+    return ins[0] != OP311_YIELD_VALUE && ins[1] == 0;
+}
+
+static inline int
+gen_suspended(PyFrameObject *f)
+{
+    const unsigned char *ins = *(const unsigned char **)(iframe_of(f) + IF_PREV_INSTR);
+
+    return ins[0] == OP311_YIELD_VALUE;
+}
+
+static void
+on_c_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg)
+{
+    struct ft_code_info *ci = ft_code_lookup(code_of(frame));
+
+    /* Only builtins called from traced code. */
+    if (ci == NULL || !ci->traced) {
+        return;
+    }
+    ft_record_c(t,
+                what == PyTrace_C_CALL     ? FT_REC_C_CALL
+                : what == PyTrace_C_RETURN ? FT_REC_C_RETURN
+                                           : FT_REC_C_RAISE,
+                arg);
+}
+
+static void
+on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
+             PyObject *arg)
+{
+    uint64_t ident = (uint64_t)(uintptr_t)iframe_of(frame);
+
+    if (what == PyTrace_CALL) {
+        ft_record_enter(t, ci, gen_started(frame) ? FT_REC_START : FT_REC_RESUME, ident,
+                        locals_of(frame), frame);
+    } else if (arg == NULL) {
+        ft_record_unwind(t, ci, NULL);
+        arm(t);
+    } else {
+        ft_record_leave(t, ci, gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
+                        locals_of(frame), frame);
+    }
+}
+
+/* create_task(self, coro, ...): the coroutine's frame identity is that of its frame,
+ * which stays embedded in the coroutine object for its whole life. */
+static void
+probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame)
+{
+    PyObject **locals = locals_of(frame);
+    PyObject *coro, *cf; /* borrowed / new ref */
+    struct ft_py_exc exc;
+
+    if (ci->probe != FT_PROBE_SPAWN || locals == NULL || (coro = locals[1]) == NULL) {
+        return;
+    }
+    ft_py_exc_save(&exc);
+    cf = ft_py.PyObject_GetAttrString(coro, "cr_frame");
+    if (cf != NULL && cf != ft_py.None) {
+        ft_record_spawn(t, (uint64_t)(uintptr_t)iframe_of((PyFrameObject *)cf));
+    }
+    if (cf != NULL) {
+        ft_py.Py_DecRef(cf);
+    }
+    ft_py.PyErr_Clear();
+    ft_py_exc_restore(&exc);
 }
 
 static int
 profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     struct ft_thread *t = ft_self;
+    struct ft_code_info *ci;
     PyObject *code;
-    uintptr_t slot;
-    unsigned kind;
 
     (void)obj;
-    if (what != PyTrace_CALL && what != PyTrace_RETURN) {
+    if (__builtin_expect(t == NULL, 0)) {
         return 0;
     }
-    if (__builtin_expect(t == NULL, 0)) {
+    if (__builtin_expect(t->exc_armed, 0)) {
+        disarm(t); /* the exception never reached a Python frame (a builtin took it) */
+    }
+    if (what != PyTrace_CALL && what != PyTrace_RETURN) {
+        if (ft_cfg.c_calls && what >= PyTrace_C_CALL) {
+            on_c_event(t, frame, what, arg);
+        }
         return 0;
     }
     code = code_of(frame);
@@ -106,19 +314,43 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (__builtin_expect(code == NULL, 0)) {
         return 0;
     }
-    slot = ft_code_lookup(code);
-    if (__builtin_expect(slot == 0, 0)) {
-        slot = first_sight(code, frame);
+    ci = ft_code_lookup(code);
+    if (__builtin_expect(ci == NULL, 0)) {
+        ci = first_sight(code, frame);
     }
-    if (!FT_CODE_TRACED(slot)) {
+    if (!ci->traced) {
+        if (__builtin_expect(ci->probe != 0, 0) && what == PyTrace_CALL) {
+            probe(t, ci, frame);
+        }
         return 0;
     }
-    /* A C profile function sees a NULL arg when a frame is left by an exception, and
-     * the returned value (never NULL) otherwise. */
-    kind = what == PyTrace_CALL ? FT_REC_CALL : arg == NULL ? FT_REC_UNWIND : FT_REC_RETURN;
-    ft_emit(t, ft_rec_word0(kind, FT_CODE_ID(slot)), ft_clock_ticks(ft_cfg.clock));
+    if (ci->is_gen && frame_mode == FRAME_PY311) {
+        on_generator(t, ci, frame, what, arg);
+    } else if (what == PyTrace_CALL) {
+        if (ci->nparams == 0 || ft_cfg.skip_inputs) {
+            /* The common fast path: one 16-byte record. */
+            if (!ft_cfg.memory && !ft_cfg.flush_every_call) {
+                ft_emit(t, ft_rec_word0(FT_REC_CALL, ci->id), ft_clock_ticks(ft_cfg.clock));
+                return 0;
+            }
+        }
+        ft_record_enter(t, ci, FT_REC_CALL, 0, locals_of(frame), frame);
+    } else if (arg == NULL) {
+        /* Left by an exception: its details come from the frame that receives it. */
+        ft_record_unwind(t, ci, NULL);
+        arm(t);
+    } else {
+        if (ft_cfg.skip_outputs && (ci->nparams == 0 || ft_cfg.skip_inputs) && !ft_cfg.memory &&
+            !ft_cfg.flush_every_call) {
+            ft_emit(t, ft_rec_word0(FT_REC_RETURN, ci->id), ft_clock_ticks(ft_cfg.clock));
+            return 0;
+        }
+        ft_record_leave(t, ci, FT_REC_RETURN, arg, locals_of(frame), frame);
+    }
     return 0;
 }
+
+/* ---- Threads ------------------------------------------------------------------------- */
 
 /* threading.current_thread().name, or "Thread" (GIL held; runs Python code once per
  * thread, never on the hot path). */
@@ -231,10 +463,12 @@ profile_install(void)
 {
     if (ft_py.minor == 11) {
         frame_mode = FRAME_PY311;
+        locals_direct = 1;
     } else if (ft_py.minor >= 8 && ft_py.minor <= 10) {
         frame_mode = FRAME_PY38;
     }
     validate_left = frame_mode == FRAME_API ? 0 : 64;
+    ft_record_init();
     ft_py.PyEval_SetProfile(profile_cb, NULL);
     hook_threading();
     return 0;

@@ -22,6 +22,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "pyapi.h"
+#include "record.h"
 #include "tstate.h"
 
 int ft_fork_pending;
@@ -29,7 +30,7 @@ int ft_fork_pending;
 static int activated;            /* cpython.run_* seen */
 static pid_t traced_pid;         /* the process whose connection is open; 0 = none */
 static const struct ft_engine *engine;
-static char exc_type[256], exc_msg[1024]; /* uncaught exception, from sys.excepthook */
+static char exc_type[256], exc_module[256], exc_msg[1024]; /* uncaught exception, from sys.excepthook */
 
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 static struct sigaction old_actions[sizeof(fatal_signals) / sizeof(fatal_signals[0])];
@@ -45,7 +46,7 @@ is_traced_process(void)
 static void
 end_run(int how, int status, int signo)
 {
-    struct ft_end e = {how, status, signo, exc_type[0] ? exc_type : NULL, exc_msg};
+    struct ft_end e = {how, status, signo, exc_type[0] ? exc_type : NULL, exc_module, exc_msg};
 
     ft_flush_end(&e);
     traced_pid = 0;
@@ -198,7 +199,7 @@ atfork_child(void)
     ft_tstate_atfork_child();
     ft_flush_atfork_child();
     ft_codes_atfork_child();
-    exc_type[0] = exc_msg[0] = '\0';
+    exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     __atomic_store_n(&ft_fork_pending, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -211,20 +212,18 @@ on_excepthook(PyObject *args)
 {
     PyObject *type = ft_py.PyTuple_GetItem(args, 1);  /* borrowed */
     PyObject *value = ft_py.PyTuple_GetItem(args, 2); /* borrowed */
-    char mod[128], name[128];
 
     if (type == NULL || value == NULL) {
         ft_py.PyErr_Clear();
         return;
     }
-    ft_py_attr_text(type, "__module__", mod, sizeof(mod));
-    ft_py_attr_text(type, "__qualname__", name, sizeof(name));
-    if (mod[0] == '\0' || strcmp(mod, "builtins") == 0) {
-        snprintf(exc_type, sizeof(exc_type), "%s", name);
-    } else {
-        snprintf(exc_type, sizeof(exc_type), "%s.%s", mod, name);
-    }
+    ft_py_attr_text(type, "__module__", exc_module, sizeof(exc_module));
+    ft_py_attr_text(type, "__qualname__", exc_type, sizeof(exc_type));
     ft_py_text(value, exc_msg, sizeof(exc_msg));
+    /* The frames that unwound to the top get the details too. */
+    if (ft_self != NULL) {
+        ft_record_exception(ft_self, value);
+    }
 }
 
 static void

@@ -88,6 +88,8 @@ ft_pyapi_resolve(void)
     }
     OPTIONAL(PyFrame_GetCode, "PyFrame_GetCode");
     OPTIONAL(PyFrame_GetGlobals, "PyFrame_GetGlobals");
+    OPTIONAL(PyEval_GetGlobals, "PyEval_GetGlobals");
+    OPTIONAL(PyEval_SetTrace, "PyEval_SetTrace");
     OPTIONAL(PyImport_GetModule, "PyImport_GetModule");
     OPTIONAL(PyUnicode_FromString, "PyUnicode_FromString");
     OPTIONAL(Py_IsInitialized, "Py_IsInitialized");

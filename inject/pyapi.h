@@ -89,6 +89,8 @@ struct ft_pyapi {
     /* Optional: a missing one switches off the feature that needs it. */
     PyObject *(*PyFrame_GetCode)(PyFrameObject *f);     /* 3.9+ */
     PyObject *(*PyFrame_GetGlobals)(PyFrameObject *f);  /* 3.11+ */
+    PyObject *(*PyEval_GetGlobals)(void);               /* borrowed */
+    void (*PyEval_SetTrace)(Py_tracefunc func, PyObject *obj);
     PyObject *(*PyImport_GetModule)(PyObject *name);    /* 3.7+ */
     PyObject *(*PyUnicode_FromString)(const char *s);
     int (*Py_IsInitialized)(void);

@@ -122,6 +122,7 @@ thread_exit(void *p)
     gone_lost += t->lost;
     pthread_mutex_unlock(&reg_lock);
     munmap(t->data, ft_cfg.buffer_size);
+    free(t->scratch);
     free(t);
 }
 

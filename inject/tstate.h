@@ -34,6 +34,9 @@ struct ft_thread {
     uint64_t gap;        /* records dropped since the last GAP record; owner only */
 
     /* Cold. */
+    char *scratch;       /* where values are rendered before they are written */
+    size_t scratch_cap;
+    int exc_armed;       /* 3.8-3.11: a trace function waits for this exception's details */
     size_t sent;         /* bytes of data already shipped; under the send lock */
     uint32_t idx;        /* 1.. within the process */
     int announced;       /* THREAD frame sent; under the send lock */

@@ -1,5 +1,12 @@
-/* calls.c - per-thread call stacks: each event record becomes a JSONL line and a piece
- * of the thread's streamed call tree. */
+/* calls.c - event records -> JSONL lines and a thread's call tree.
+ *
+ * Output for an event is deferred until the thread's next event record, so the value
+ * records that follow it (arguments, result, exception, memory) are attached first.
+ * Nodes stream into the thread's tree file as they start and end, except generators and
+ * coroutines (one logical call across resumptions) and what follows them: those are
+ * held in memory and written, in order, once everything under them has ended.
+ */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +17,8 @@
 #include "json.h"
 #include "run_int.h"
 
-#define LINE_SLACK 256 /* room for the fixed keys and numbers of one line */
+#define LINE_SLACK 512 /* room for the fixed keys and numbers of one line */
+#define PAD8(n) (((n) + 7u) & ~(size_t)7u)
 
 void
 ft__run_note_write_err(struct ft_run *r, int err)
@@ -18,6 +26,140 @@ ft__run_note_write_err(struct ft_run *r, int err)
     if (err != 0 && r->write_err == 0) {
         r->write_err = err;
     }
+}
+
+/* ---- Identity maps ------------------------------------------------------------------- */
+
+static size_t
+idmap_slot(const struct ft_idmap *m, uint64_t key)
+{
+    return (size_t)((key >> 4) * 0x9e3779b97f4a7c15ull >> 32) & (m->cap - 1);
+}
+
+static struct ft_tnode *
+idmap_get(const struct ft_idmap *m, uint64_t key)
+{
+    if (m->cap == 0) {
+        return NULL;
+    }
+    for (size_t i = idmap_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == key) {
+            return m->vals[i];
+        }
+        if (m->keys[i] == 0) {
+            return NULL;
+        }
+    }
+}
+
+static int
+idmap_put(struct ft_idmap *m, uint64_t key, struct ft_tnode *v)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        struct ft_idmap nm = {0};
+        nm.cap = m->cap ? m->cap * 2 : 64;
+        nm.keys = calloc(nm.cap, sizeof(*nm.keys));
+        nm.vals = calloc(nm.cap, sizeof(*nm.vals));
+        if (nm.keys == NULL || nm.vals == NULL) {
+            free(nm.keys);
+            free(nm.vals);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            if (m->keys[i] != 0 && m->vals[i] != NULL) {
+                idmap_put(&nm, m->keys[i], m->vals[i]);
+            }
+        }
+        ft__idmap_free(m);
+        *m = nm;
+    }
+    size_t i = idmap_slot(m, key);
+    while (m->keys[i] != 0 && m->keys[i] != key) {
+        i = (i + 1) & (m->cap - 1);
+    }
+    if (m->keys[i] == 0) {
+        m->n++;
+    }
+    m->keys[i] = key;
+    m->vals[i] = v;
+    return 0;
+}
+
+/* Deletion keeps the key as a tombstone with no value (probes continue past it). */
+static void
+idmap_del(struct ft_idmap *m, uint64_t key)
+{
+    if (m->cap == 0) {
+        return;
+    }
+    for (size_t i = idmap_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == key) {
+            m->vals[i] = NULL;
+            return;
+        }
+        if (m->keys[i] == 0) {
+            return;
+        }
+    }
+}
+
+/* Forgets every entry pointing to n (a spawner about to be freed). */
+static void
+idmap_purge(struct ft_idmap *m, const struct ft_tnode *n)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->vals[i] == n) {
+            m->vals[i] = NULL;
+        }
+    }
+}
+
+void
+ft__idmap_free(struct ft_idmap *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+/* ---- Threads --------------------------------------------------------------------------- */
+
+void
+ft__rthread_init(struct ft_rthread *t)
+{
+    memset(&t->top, 0, sizeof(t->top));
+    t->top.streamed = 1;
+    t->top.owner = t;
+    t->tree.fd = -1;
+}
+
+static void
+node_free(struct ft_run *r, struct ft_tnode *n)
+{
+    if (n->spawner) {
+        idmap_purge(&r->spawns, n);
+    }
+    free(n->args);
+    free(n->result);
+    free(n->after);
+    free(n->exc);
+    free(n->mem_before);
+    free(n->mem_after);
+    free(n);
+}
+
+/* Frees a held node and everything queued under it. */
+static void
+free_tree(struct ft_run *r, struct ft_tnode *n)
+{
+    struct ft_tnode *k = n->qhead, *next;
+
+    while (k != NULL) {
+        next = k->next;
+        free_tree(r, k);
+        k = next;
+    }
+    node_free(r, n);
 }
 
 void
@@ -36,6 +178,7 @@ ft__rthread_free(struct ft_rthread *t)
     free(t->name);
     free(t->frag);
     free(t->stack);
+    free(t->unwinds);
     free(t);
 }
 
@@ -58,20 +201,53 @@ open_tree_part(struct ft_run *r, struct ft_rthread *t)
     return 0;
 }
 
+/* ---- Text ------------------------------------------------------------------------------- */
+
 static uint64_t
 micros_since_epoch(const struct ft_run *r, uint64_t ticks)
 {
     return ft_clockconv_real_ns(&r->clock, ticks) / 1000;
 }
 
-/* Appends: {"event":"KIND","timestamp":T,<thread>,<code>,"pid":P,"run":"R","id":I,"parent":Q */
 static void
-put_line_head(struct ft_run *r, struct ft_rthread *t, const struct ft_rframe *f,
-              const char *kind, uint64_t ticks, uint64_t parent)
+put_memory(struct ft_buf *b, const char *json)
+{
+    ft_buf_puts(b, json);
+}
+
+static void
+put_common_tail(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
+{
+    if (n->result != NULL) {
+        ft_buf_puts(b, ",\"result\":");
+        ft_buf_puts(b, n->result);
+    }
+    if (n->after != NULL) {
+        ft_buf_puts(b, ",\"argsAfter\":");
+        ft_buf_puts(b, n->after);
+    }
+    if (n->unwound) {
+        ft_buf_puts(b, ",\"exception\":");
+        ft_buf_puts(b, n->exc ? n->exc : "{\"type\":null,\"module\":null,\"message\":null}");
+    }
+    if (n->gen) {
+        ft_buf_printf(b, ",\"resumes\":%u,\"activeMicros\":", n->resumes);
+        ft_buf_put_milli(b, ft_clockconv_span_ns(&r->clock, 0, n->active));
+    }
+    if (n->incomplete != NULL) {
+        ft_buf_puts(b, ",\"incomplete\":");
+        ft_json_put_cstr(b, n->incomplete);
+    }
+}
+
+/* {"event":"KIND","timestamp":T,<thread>,<code>,"pid":P,"run":"R","id":I,"parent":Q */
+static void
+put_line_head(struct ft_run *r, struct ft_rthread *t, const struct ft_tnode *n, const char *kind,
+              uint64_t ticks)
 {
     struct ft_buf *b = &r->jsonl.b;
 
-    if (ft_buf_reserve(b, LINE_SLACK + t->frag_len + f->code->frag_len + r->run_frag_len) != 0) {
+    if (ft_buf_reserve(b, LINE_SLACK + t->frag_len + n->code->frag_len + r->run_frag_len) != 0) {
         return;
     }
     ft_buf_puts(b, "{\"event\":\"");
@@ -81,20 +257,243 @@ put_line_head(struct ft_run *r, struct ft_rthread *t, const struct ft_rframe *f,
     ft_buf_putc(b, ',');
     ft_buf_put(b, t->frag, t->frag_len);
     ft_buf_putc(b, ',');
-    ft_buf_put(b, f->code->frag, f->code->frag_len);
+    ft_buf_put(b, n->code->frag, n->code->frag_len);
     ft_buf_put(b, r->run_frag, r->run_frag_len);
     ft_buf_puts(b, ",\"id\":");
-    ft_buf_put_u64(b, f->call_id);
+    ft_buf_put_u64(b, n->id);
     ft_buf_puts(b, ",\"parent\":");
-    if (parent != 0) {
-        ft_buf_put_u64(b, parent);
+    if (n->parent != NULL) {
+        ft_buf_put_u64(b, n->parent->id);
     } else {
         ft_buf_puts(b, "null");
     }
 }
 
+static void
+enter_line(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
+{
+    struct ft_buf *b = &r->jsonl.b;
+
+    put_line_head(r, t, n, "ENTER", n->start);
+    if (n->args != NULL) {
+        ft_buf_puts(b, ",\"args\":");
+        ft_buf_puts(b, n->args);
+    }
+    if (n->instance != 0) {
+        ft_buf_printf(b, ",\"instance\":\"0x%llx\"", (unsigned long long)n->instance);
+    }
+    if (n->mem_before != NULL) {
+        ft_buf_puts(b, ",\"memory\":");
+        put_memory(b, n->mem_before);
+    }
+    ft_buf_puts(b, "}\n");
+    ft_sink_maybe_flush(&r->jsonl);
+    n->entered = 1;
+}
+
+static void
+exit_line(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
+{
+    struct ft_buf *b = &r->jsonl.b;
+    uint64_t ns = ft_clockconv_span_ns(&r->clock, n->start, n->end);
+
+    put_line_head(r, t, n, n->unwound ? "EXCEPTION" : "EXIT", n->end);
+    ft_buf_puts(b, ",\"durationMicros\":");
+    ft_buf_put_milli(b, ns);
+    ft_buf_puts(b, ",\"durationMillis\":");
+    ft_buf_put_milli(b, ns / 1000);
+    put_common_tail(r, b, n);
+    if (n->mem_after != NULL) {
+        ft_buf_puts(b, ",\"memory\":");
+        put_memory(b, n->mem_after);
+    }
+    ft_buf_puts(b, "}\n");
+    ft_sink_maybe_flush(&r->jsonl);
+}
+
+static void
+put_node_head(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
+{
+    ft_buf_puts(b, "{\"id\":");
+    ft_buf_put_u64(b, n->id);
+    ft_buf_putc(b, ',');
+    ft_buf_put(b, n->code->frag, n->code->frag_len);
+    ft_buf_puts(b, ",\"startMicros\":");
+    ft_buf_put_milli(b, ft_clockconv_span_ns(&r->clock, r->start_ticks, n->start));
+    ft_buf_puts(b, ",\"caller\":");
+    if (n->parent != NULL) {
+        ft_json_put_cstr(b, n->parent->code->name);
+    } else {
+        ft_buf_puts(b, "null");
+    }
+    if (n->instance != 0) {
+        ft_buf_printf(b, ",\"instance\":\"0x%llx\"", (unsigned long long)n->instance);
+    }
+    if (n->args != NULL) {
+        ft_buf_puts(b, ",\"args\":");
+        ft_buf_puts(b, n->args);
+    }
+    ft_buf_puts(b, ",\"children\":[");
+}
+
+static void
+put_node_tail(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
+{
+    ft_buf_puts(b, "],\"durationMicros\":");
+    ft_buf_put_milli(b, ft_clockconv_span_ns(&r->clock, n->start, n->end));
+    put_common_tail(r, b, n);
+    if (n->mem_before != NULL || n->mem_after != NULL) {
+        ft_buf_puts(b, ",\"memory\":{\"before\":");
+        ft_buf_puts(b, n->mem_before ? n->mem_before : "null");
+        ft_buf_puts(b, ",\"after\":");
+        ft_buf_puts(b, n->mem_after ? n->mem_after : "null");
+        ft_buf_putc(b, '}');
+    }
+    ft_buf_putc(b, '}');
+}
+
+/* ---- The tree ------------------------------------------------------------------------------ */
+
+static struct ft_tnode *
+container(struct ft_tnode *n)
+{
+    return n->parent != NULL ? n->parent : &n->owner->top;
+}
+
+static struct ft_sink *
+sink_of(struct ft_run *r, struct ft_tnode *n)
+{
+    struct ft_rthread *o = n->owner;
+
+    if (!o->tree_open && open_tree_part(r, o) != 0) {
+        return NULL;
+    }
+    return &o->tree;
+}
+
+static void
+enqueue(struct ft_tnode *p, struct ft_tnode *n)
+{
+    n->next = NULL;
+    if (p->qtail != NULL) {
+        p->qtail->next = n;
+    } else {
+        p->qhead = n;
+    }
+    p->qtail = n;
+    n->queued = 1;
+}
+
+static void
+unqueue_head(struct ft_tnode *p)
+{
+    struct ft_tnode *h = p->qhead;
+
+    p->qhead = h->next;
+    if (p->qhead == NULL) {
+        p->qtail = NULL;
+    }
+    h->next = NULL;
+    h->queued = 0;
+}
+
+/* Writes a held node and everything under it (all complete). */
+static void
+serialize(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
+{
+    put_node_head(r, b, n);
+    for (const struct ft_tnode *k = n->qhead; k != NULL; k = k->next) {
+        if (k != n->qhead) {
+            ft_buf_putc(b, ',');
+        }
+        serialize(r, b, k);
+    }
+    put_node_tail(r, b, n);
+}
+
+static void became_done(struct ft_run *r, struct ft_tnode *n);
+
+/* Writes out the complete children at the head of a streamed node's queue. */
+static void
+drain(struct ft_run *r, struct ft_tnode *p)
+{
+    struct ft_sink *s = sink_of(r, p);
+    struct ft_tnode *h;
+
+    while ((h = p->qhead) != NULL && h->done) {
+        unqueue_head(p);
+        if (!h->streamed && s != NULL) {
+            if (p->nwritten++ > 0) {
+                ft_buf_putc(&s->b, ',');
+            }
+            serialize(r, &s->b, h);
+            ft_sink_maybe_flush(s);
+        }
+        free_tree(r, h);
+    }
+}
+
+/* n has ended and so has everything under it. */
+static void
+became_done(struct ft_run *r, struct ft_tnode *n)
+{
+    struct ft_tnode *p = container(n);
+
+    n->done = 1;
+    if (n->streamed) {
+        struct ft_sink *s = sink_of(r, n);
+        drain(r, n);
+        if (s != NULL) {
+            put_node_tail(r, &s->b, n);
+            ft_sink_maybe_flush(s);
+        }
+        if (!n->queued) {
+            node_free(r, n);
+            n = NULL;
+        }
+    }
+    if (p->pending > 0) {
+        p->pending--;
+    }
+    if (p->streamed) {
+        drain(r, p); /* frees n if it was queued */
+    }
+    if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
+        became_done(r, p);
+    }
+}
+
+/* A held (or tentative) node that may now stream: when nothing before it is waiting. */
+static void
+try_stream(struct ft_run *r, struct ft_tnode *n)
+{
+    struct ft_tnode *p = container(n);
+    struct ft_sink *s;
+
+    if (n->gen || n->tentative || !p->streamed || (n->queued && p->qhead != n) ||
+        (!n->queued && p->qhead != NULL) || (s = sink_of(r, n)) == NULL) {
+        if (!n->queued && !n->streamed) {
+            n->held = 1;
+            enqueue(p, n);
+        }
+        return;
+    }
+    if (n->queued) {
+        unqueue_head(p);
+    }
+    if (p->nwritten++ > 0) {
+        ft_buf_putc(&s->b, ',');
+    }
+    put_node_head(r, &s->b, n);
+    ft_sink_maybe_flush(s);
+    n->streamed = 1;
+    n->held = 0;
+}
+
+/* ---- Events ------------------------------------------------------------------------------ */
+
 static int
-push_frame(struct ft_rthread *t)
+push_frame(struct ft_rthread *t, struct ft_tnode *n, uint64_t code_id)
 {
     if (t->depth == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
@@ -105,103 +504,412 @@ push_frame(struct ft_rthread *t)
         t->stack = ns;
         t->cap = cap;
     }
+    t->stack[t->depth].node = n;
+    t->stack[t->depth].code_id = code_id;
     t->depth++;
     return 0;
 }
 
-static int
-on_call(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, uint64_t ticks)
+/* The innermost visible call executing on t, or NULL. */
+static struct ft_tnode *
+current(struct ft_rthread *t)
 {
-    struct ft_rframe *parent, *f;
-    struct ft_buf *tb;
-    int err;
+    for (size_t i = t->depth; i > 0; i--) {
+        if (t->stack[i - 1].node != NULL) {
+            return t->stack[i - 1].node;
+        }
+    }
+    return NULL;
+}
 
-    if (!t->tree_open && (err = open_tree_part(r, t)) != 0) {
-        return err;
+static struct ft_tnode *
+open_node(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, uint64_t ticks,
+          struct ft_tnode *parent, int gen)
+{
+    struct ft_tnode *n;
+    uint32_t depth = parent ? parent->depth + 1 : 1;
+
+    /* Below --max-depth: inside a hidden frame, or deeper than allowed. */
+    if (r->max_depth && (depth > r->max_depth ||
+                         (t->depth > 0 && t->stack[t->depth - 1].node == NULL))) {
+        return NULL;
     }
-    if ((err = push_frame(t)) != 0) {
-        return err;
+    n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        return NULL;
     }
-    f = &t->stack[t->depth - 1];
-    parent = t->depth > 1 ? &t->stack[t->depth - 2] : NULL;
-    f->call_id = ++r->next_call_id;
-    f->code_id = code->id;
-    f->code = code;
-    f->start_ticks = ticks;
-    f->has_children = 0;
+    n->id = ++r->next_call_id;
+    n->code = code;
+    n->parent = parent;
+    n->owner = parent != NULL ? parent->owner : t;
+    n->start = ticks;
+    n->resumed_at = ticks;
+    n->depth = depth;
+    n->gen = (uint8_t)gen;
+    n->tentative = r->min_ticks > 0;
+    container(n)->pending++;
+    /* Order is decided now: behind anything already waiting, it must wait too. */
+    if (gen || n->tentative || !container(n)->streamed || container(n)->qhead != NULL) {
+        n->held = 1;
+        enqueue(container(n), n);
+    }
     r->calls++;
+    return n;
+}
 
-    put_line_head(r, t, f, "ENTER", ticks, parent ? parent->call_id : 0);
-    ft_buf_puts(&r->jsonl.b, "}\n");
-    ft_sink_maybe_flush(&r->jsonl);
-
-    /* Tree node head; the tail is written when the call ends. */
-    tb = &t->tree.b;
-    if (parent != NULL ? parent->has_children : t->top_has_children) {
-        ft_buf_putc(tb, ',');
+static int
+text_dup(char **slot, struct ft_buf *b)
+{
+    if (b->oom) {
+        ft_buf_free(b);
+        return -ENOMEM;
     }
-    if (parent != NULL) {
-        parent->has_children = 1;
-    } else {
-        t->top_has_children = 1;
-    }
-    ft_buf_puts(tb, "{\"id\":");
-    ft_buf_put_u64(tb, f->call_id);
-    ft_buf_putc(tb, ',');
-    ft_buf_put(tb, code->frag, code->frag_len);
-    ft_buf_puts(tb, ",\"startMicros\":");
-    ft_buf_put_milli(tb, ft_clockconv_span_ns(&r->clock, r->start_ticks, ticks));
-    ft_buf_puts(tb, ",\"children\":[");
-    ft_sink_maybe_flush(&t->tree);
+    ft_buf_putc(b, '\0');
+    free(*slot);
+    *slot = b->p;
     return 0;
 }
 
-enum close_kind { CLOSE_RETURN, CLOSE_UNWIND, CLOSE_INCOMPLETE };
-
-/* Ends the top frame of t at ticks: writes its EXIT/EXCEPTION line and node tail. */
-static void
-close_top(struct ft_run *r, struct ft_rthread *t, uint64_t ticks, enum close_kind kind,
-          const char *reason)
+/* ARGS: u64 instance, then per parameter u32 length + text. */
+static int
+take_args(struct ft_tnode *n, const uint8_t *p, size_t len)
 {
-    struct ft_rframe *f = &t->stack[t->depth - 1];
-    uint64_t parent = t->depth > 1 ? t->stack[t->depth - 2].call_id : 0;
-    uint64_t ns = ft_clockconv_span_ns(&r->clock, f->start_ticks, ticks);
-    struct ft_buf *b = &r->jsonl.b;
-    struct ft_buf *tb = &t->tree.b;
+    struct ft_buf b;
+    size_t pos = 8;
+    uint32_t i = 0;
 
-    put_line_head(r, t, f, kind == CLOSE_UNWIND ? "EXCEPTION" : "EXIT", ticks, parent);
-    ft_buf_puts(b, ",\"durationMicros\":");
-    ft_buf_put_milli(b, ns);
-    ft_buf_puts(b, ",\"durationMillis\":");
-    ft_buf_put_milli(b, ns / 1000);
-    if (kind == CLOSE_UNWIND) {
-        ft_buf_puts(b, ",\"exception\":{\"type\":null,\"message\":null}");
-    } else if (kind == CLOSE_INCOMPLETE) {
-        ft_buf_puts(b, ",\"incomplete\":");
-        ft_json_put_cstr(b, reason);
+    if (len < 8) {
+        return FT_EBADRECORD;
     }
-    ft_buf_puts(b, "}\n");
-    ft_sink_maybe_flush(&r->jsonl);
-
-    ft_buf_puts(tb, "],\"durationMicros\":");
-    ft_buf_put_milli(tb, ns);
-    if (kind == CLOSE_UNWIND) {
-        ft_buf_puts(tb, ",\"exception\":{\"type\":null,\"message\":null}");
-    } else if (kind == CLOSE_INCOMPLETE) {
-        ft_buf_puts(tb, ",\"incomplete\":");
-        ft_json_put_cstr(tb, reason);
+    memcpy(&n->instance, p, 8);
+    ft_buf_init(&b);
+    ft_buf_putc(&b, '{');
+    while (pos < len) {
+        uint32_t vlen;
+        if (len - pos < 4) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        memcpy(&vlen, p + pos, 4);
+        pos += 4;
+        if (vlen > len - pos) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        if (i > 0) {
+            ft_buf_putc(&b, ',');
+        }
+        if (i < n->code->nparams) {
+            ft_buf_put(&b, n->code->keys[i], n->code->keylens[i]);
+        } else {
+            ft_buf_printf(&b, "\"arg%u\":", i);
+        }
+        ft_json_put_str(&b, (const char *)p + pos, vlen);
+        pos += vlen;
+        i++;
     }
-    ft_buf_putc(tb, '}');
-    ft_sink_maybe_flush(&t->tree);
-    t->depth--;
+    ft_buf_putc(&b, '}');
+    return text_dup(&n->args, &b);
 }
 
-/* A return for code_id: normally the top frame. If the top is another code object, a
- * return was missed (the program swapped the profile function for a while, say); close
- * the frames above the matching one as incomplete. A return with no matching frame
- * belongs to a call that started before tracing did, and is ignored. */
+/* The text argument i had at the call, from the node's args JSON (for argsAfter). */
+static int
+same_as_entry(const struct ft_tnode *n, uint32_t i, const char *text, size_t len)
+{
+    struct ft_buf b;
+    int same;
+
+    if (n->args == NULL || i >= n->code->nparams) {
+        return 0;
+    }
+    ft_buf_init(&b);
+    ft_buf_put(&b, n->code->keys[i], n->code->keylens[i]);
+    ft_json_put_str(&b, text, len);
+    same = !b.oom && memmem(n->args, strlen(n->args), b.p, b.len) != NULL;
+    ft_buf_free(&b);
+    return same;
+}
+
+/* ARGS_AFTER: u32 index, u32 length, text; kept where the value changed. */
+static int
+take_after(struct ft_tnode *n, const uint8_t *p, size_t len)
+{
+    struct ft_buf b;
+    size_t pos = 0;
+    int any = 0;
+
+    ft_buf_init(&b);
+    ft_buf_putc(&b, '{');
+    while (pos < len) {
+        uint32_t idx, vlen;
+        if (len - pos < 8) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        memcpy(&idx, p + pos, 4);
+        memcpy(&vlen, p + pos + 4, 4);
+        pos += 8;
+        if (vlen > len - pos) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        if (!same_as_entry(n, idx, (const char *)p + pos, vlen) && idx < n->code->nparams) {
+            if (any++) {
+                ft_buf_putc(&b, ',');
+            }
+            ft_buf_put(&b, n->code->keys[idx], n->code->keylens[idx]);
+            ft_json_put_str(&b, (const char *)p + pos, vlen);
+        }
+        pos += vlen;
+    }
+    ft_buf_putc(&b, '}');
+    if (!any) {
+        ft_buf_free(&b);
+        return 0;
+    }
+    return text_dup(&n->after, &b);
+}
+
+/* EXC: type, module, message, each u32-length-prefixed. */
+static int
+take_exc(char **slot, const uint8_t *p, size_t len)
+{
+    static const char *keys[3] = {"{\"type\":", ",\"module\":", ",\"message\":"};
+    struct ft_buf b;
+    size_t pos = 0;
+
+    ft_buf_init(&b);
+    for (int i = 0; i < 3; i++) {
+        uint32_t n;
+        if (len - pos < 4) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        memcpy(&n, p + pos, 4);
+        pos += 4;
+        if (n > len - pos) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        ft_buf_puts(&b, keys[i]);
+        ft_json_put_str(&b, (const char *)p + pos, n);
+        pos += n;
+    }
+    ft_buf_putc(&b, '}');
+    return text_dup(slot, &b);
+}
+
+static int
+take_memory(char **slot, const uint8_t *p, size_t len)
+{
+    uint64_t m[3];
+    struct ft_buf b;
+    static const char *keys[3] = {"{\"rss\":", ",\"tracemalloc\":", ",\"peak\":"};
+
+    if (len != sizeof(m)) {
+        return FT_EBADRECORD;
+    }
+    memcpy(m, p, sizeof(m));
+    ft_buf_init(&b);
+    for (int i = 0; i < 3; i++) {
+        ft_buf_puts(&b, keys[i]);
+        if (m[i] == UINT64_MAX) {
+            ft_buf_puts(&b, "null");
+        } else {
+            ft_buf_put_u64(&b, m[i]);
+        }
+    }
+    ft_buf_putc(&b, '}');
+    return text_dup(slot, &b);
+}
+
+/* ---- Deferred output ------------------------------------------------------------------------ */
+
 static void
-on_return(struct ft_run *r, struct ft_rthread *t, uint64_t code_id, uint64_t ticks, int unwind)
+flush_enter(struct ft_run *r, struct ft_rthread *t)
+{
+    struct ft_tnode *n = t->pend_enter;
+
+    t->pend_enter = NULL;
+    if (n == NULL || n->tentative) {
+        return;
+    }
+    if (!n->entered) {
+        enter_line(r, t, n);
+    }
+    if (!n->held) {
+        try_stream(r, n);
+    }
+}
+
+/* The end of n is known and its values are attached: lines, then the tree. */
+static void
+finish_node(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
+{
+    if (n->tentative) {
+        if (n->end - n->start < r->min_ticks) {
+            /* Too short: leave it out; its children (if any remain) move up. */
+            struct ft_tnode *p = container(n);
+            struct ft_tnode *k = n->qhead;
+            if (n->queued) {
+                /* Remove n from p's queue, putting its children in its place. */
+                struct ft_tnode **pp = &p->qhead, *prev = NULL;
+                while (*pp != n) {
+                    prev = *pp;
+                    pp = &(*pp)->next;
+                }
+                if (k != NULL) {
+                    *pp = k;
+                    n->qtail->next = n->next;
+                    if (p->qtail == n) {
+                        p->qtail = n->qtail;
+                    }
+                    for (struct ft_tnode *c = k; c != n->next; c = c->next) {
+                        c->parent = n->parent;
+                    }
+                } else {
+                    *pp = n->next;
+                    if (p->qtail == n) {
+                        p->qtail = prev;
+                    }
+                }
+            }
+            p->pending = p->pending - 1 + n->pending;
+            r->calls--;
+            node_free(r, n);
+            if (p->streamed) {
+                drain(r, p);
+            }
+            if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
+                became_done(r, p);
+            }
+            return;
+        }
+        n->tentative = 0;
+        enter_line(r, t, n);
+    }
+    exit_line(r, t, n);
+    n->closed = 1;
+    if (n->pending == 0) {
+        became_done(r, n);
+    } else if (n->streamed && !n->queued) {
+        /* Its tail waits for children that outlive it: what follows must wait too. */
+        enqueue(container(n), n);
+    }
+}
+
+static void
+flush_leave(struct ft_run *r, struct ft_rthread *t)
+{
+    struct ft_tnode *n = t->pend_leave;
+
+    t->pend_leave = NULL;
+    if (n != NULL) {
+        finish_node(r, t, n);
+    }
+}
+
+static void
+flush_unwinds(struct ft_run *r, struct ft_rthread *t)
+{
+    for (size_t i = 0; i < t->nunwinds; i++) {
+        finish_node(r, t, t->unwinds[i]);
+    }
+    t->nunwinds = 0;
+}
+
+static void
+flush_pending(struct ft_run *r, struct ft_rthread *t)
+{
+    flush_enter(r, t);
+    flush_leave(r, t);
+    flush_unwinds(r, t);
+}
+
+/* --min-duration: a call running for longer than the minimum is kept; commit it now so
+ * it streams (frames below committed_below are committed; starts grow with depth). */
+static void
+commit_long_enough(struct ft_run *r, struct ft_rthread *t, uint64_t now)
+{
+    if (r->min_ticks == 0) {
+        return;
+    }
+    while (t->committed_below < t->depth) {
+        struct ft_tnode *n = t->stack[t->committed_below].node;
+        if (n != NULL && n->tentative) {
+            if (now - n->start < r->min_ticks) {
+                break;
+            }
+            n->tentative = 0;
+            enter_line(r, t, n);
+            if (!n->gen) {
+                n->held = 0;
+                try_stream(r, n);
+            }
+        }
+        t->committed_below++;
+    }
+}
+
+/* ---- Record handling ---------------------------------------------------------------------- */
+
+static int
+on_enter(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
+{
+    const struct ft_code *code = ft_codetab_get(&r->codes, rec->payload);
+    struct ft_tnode *n, *parent = current(t);
+    int gen = rec->kind == FT_REC_START;
+
+    if (code == NULL) {
+        return FT_EUNDEFCODE;
+    }
+    if (gen) {
+        struct ft_tnode *old = idmap_get(&r->gens, rec->extra);
+        struct ft_tnode *spawner = idmap_get(&r->spawns, rec->extra);
+        if (old != NULL) {
+            /* The frame of a generator that never finished was reused. */
+            old->incomplete = "abandoned";
+            old->end = old->resumed_at;
+            idmap_del(&r->gens, rec->extra);
+            finish_node(r, old->owner, old);
+        }
+        if (spawner != NULL) {
+            parent = spawner;
+            idmap_del(&r->spawns, rec->extra);
+        }
+    }
+    n = open_node(r, t, code, rec->ticks, parent, gen);
+    if (gen && n != NULL) {
+        n->ident = rec->extra;
+        if (idmap_put(&r->gens, rec->extra, n) != 0) {
+            return -ENOMEM;
+        }
+    }
+    t->pend_enter = n;
+    return push_frame(t, n, code->id);
+}
+
+static int
+on_resume(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
+{
+    struct ft_tnode *g = idmap_get(&r->gens, rec->extra);
+
+    if (g == NULL) {
+        /* Started before tracing (or its start was lost): a logical call from here. */
+        struct ft_rec start = *rec;
+        start.kind = FT_REC_START;
+        return on_enter(r, t, &start);
+    }
+    g->resumes++;
+    g->resumed_at = rec->ticks;
+    return push_frame(t, g, g->code->id);
+}
+
+/* The frame on top must be code_id's (else a return was missed: those frames end as
+ * incomplete). A return with no matching frame belongs to a call that started before
+ * tracing did, and is ignored. Returns the frame index, or -1. */
+static long
+match_frame(struct ft_run *r, struct ft_rthread *t, uint64_t code_id, uint64_t ticks)
 {
     size_t i = t->depth;
 
@@ -209,20 +917,113 @@ on_return(struct ft_run *r, struct ft_rthread *t, uint64_t code_id, uint64_t tic
         i--;
     }
     if (i == 0) {
-        return;
+        return -1;
     }
     while (t->depth > i) {
-        close_top(r, t, ticks, CLOSE_INCOMPLETE, "return not seen");
+        struct ft_tnode *n = t->stack[--t->depth].node;
+        if (n != NULL && !n->gen) {
+            n->end = ticks;
+            n->incomplete = "return not seen";
+            finish_node(r, t, n);
+        } else if (n != NULL) {
+            n->active += ticks - n->resumed_at; /* a generator left without its yield seen */
+        }
     }
-    close_top(r, t, ticks, unwind ? CLOSE_UNWIND : CLOSE_RETURN, NULL);
+    return (long)i - 1;
 }
 
-void
-ft__run_close_open_calls(struct ft_run *r, struct ft_rthread *t, const char *reason)
+static void
+on_leave(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
 {
-    while (t->depth > 0) {
-        close_top(r, t, r->last_ticks, CLOSE_INCOMPLETE, reason);
+    struct ft_tnode *n;
+
+    if (match_frame(r, t, rec->payload, rec->ticks) < 0) {
+        return;
     }
+    n = t->stack[--t->depth].node;
+    if (t->committed_below > t->depth) {
+        t->committed_below = t->depth;
+    }
+    if (n == NULL) {
+        return; /* below --max-depth */
+    }
+    if (n->gen) {
+        n->active += rec->ticks - n->resumed_at;
+        if (rec->kind == FT_REC_YIELD) {
+            return; /* suspended: the logical call goes on */
+        }
+        idmap_del(&r->gens, n->ident);
+    }
+    n->end = rec->ticks;
+    if (rec->kind == FT_REC_UNWIND || rec->kind == FT_REC_C_RAISE) {
+        n->unwound = 1;
+        if (t->nunwinds == t->capunwinds) {
+            size_t cap = t->capunwinds ? t->capunwinds * 2 : 8;
+            struct ft_tnode **nu = realloc(t->unwinds, cap * sizeof(*nu));
+            if (nu == NULL) {
+                finish_node(r, t, n);
+                return;
+            }
+            t->unwinds = nu;
+            t->capunwinds = cap;
+        }
+        t->unwinds[t->nunwinds++] = n;
+    } else {
+        t->pend_leave = n;
+    }
+}
+
+static void
+on_gap(struct ft_run *r, struct ft_rthread *t)
+{
+    /* Records were dropped here: nothing open on this thread can be trusted to end. */
+    ft__run_close_open_calls(r, t, "events lost");
+}
+
+/* A value record attaches to the event just before it. */
+static int
+on_values(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
+{
+    struct ft_tnode *last = t->nunwinds ? t->unwinds[t->nunwinds - 1] : t->pend_leave;
+    size_t len = rec->payload;
+
+    switch (rec->kind) {
+    case FT_REC_ARGS:
+        return t->pend_enter ? take_args(t->pend_enter, rec->data, len) : 0;
+    case FT_REC_RESULT:
+        if (t->pend_leave != NULL) {
+            struct ft_buf b;
+            ft_buf_init(&b);
+            ft_json_put_str(&b, (const char *)rec->data, len);
+            return text_dup(&t->pend_leave->result, &b);
+        }
+        return 0;
+    case FT_REC_ARGS_AFTER:
+        return t->pend_leave ? take_after(t->pend_leave, rec->data, len) : 0;
+    case FT_REC_EXC: {
+        char *exc = NULL;
+        int err = take_exc(&exc, rec->data, len);
+        if (err != 0) {
+            return err;
+        }
+        /* One exception unwound all the frames waiting for it. */
+        for (size_t i = 0; i < t->nunwinds; i++) {
+            free(t->unwinds[i]->exc);
+            t->unwinds[i]->exc = strdup(exc);
+        }
+        free(exc);
+        flush_unwinds(r, t);
+        return 0;
+    }
+    case FT_REC_MEMORY:
+        if (t->pend_enter != NULL) {
+            return take_memory(&t->pend_enter->mem_before, rec->data, len);
+        }
+        return last ? take_memory(&last->mem_after, rec->data, len) : 0;
+    default:
+        return 0; /* a value kind this reader does not know: skipped whole */
+    }
+    (void)r;
 }
 
 int
@@ -230,37 +1031,103 @@ ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t 
 {
     size_t pos = 0;
     struct ft_rec rec;
-    int rc, err;
+    int rc, err = 0;
 
     while ((rc = ft_rec_next(p, n, &pos, &rec)) == 1) {
-        const struct ft_code *code;
-
-        r->records++;
-        if (rec.kind <= FT_REC_EXTRA_MAX && rec.ticks > r->last_ticks) {
-            r->last_ticks = rec.ticks;
-        }
-        switch (rec.kind) {
-        case FT_REC_CALL:
-            code = ft_codetab_get(&r->codes, rec.payload);
-            if (code == NULL) {
-                return FT_EUNDEFCODE;
-            }
-            if ((err = on_call(r, t, code, rec.ticks)) != 0) {
+        if (rec.kind >= FT_REC_VALUE) {
+            if ((err = on_values(r, t, &rec)) != 0) {
                 return err;
             }
+            continue;
+        }
+        r->records += rec.kind != FT_REC_GAP && rec.kind != FT_REC_SPAWN;
+        if (rec.ticks > r->last_ticks) {
+            r->last_ticks = rec.ticks;
+        }
+        flush_pending(r, t);
+        commit_long_enough(r, t, rec.ticks);
+        switch (rec.kind) {
+        case FT_REC_CALL:
+        case FT_REC_START:
+        case FT_REC_C_CALL:
+            err = on_enter(r, t, &rec);
+            break;
+        case FT_REC_RESUME:
+            err = on_resume(r, t, &rec);
             break;
         case FT_REC_RETURN:
         case FT_REC_UNWIND:
-            on_return(r, t, rec.payload, rec.ticks, rec.kind == FT_REC_UNWIND);
+        case FT_REC_YIELD:
+        case FT_REC_C_RETURN:
+        case FT_REC_C_RAISE:
+            on_leave(r, t, &rec);
             break;
+        case FT_REC_GAP:
+            on_gap(r, t);
+            break;
+        case FT_REC_SPAWN: {
+            struct ft_tnode *cur = current(t);
+            if (cur != NULL) {
+                cur->spawner = 1;
+                err = idmap_put(&r->spawns, rec.extra, cur);
+            }
+            break;
+        }
         default:
-            /* Kinds this reader does not render yet are skipped whole: the record
-             * sizes are self-describing. */
-            break;
+            break; /* kinds this reader does not render are skipped whole */
+        }
+        if (err != 0) {
+            return err;
         }
     }
     if (r->jsonl.b.oom || (t->tree_open && t->tree.b.oom)) {
         return -ENOMEM;
     }
     return rc;
+}
+
+/* ---- Ends ---------------------------------------------------------------------------------- */
+
+void
+ft__run_close_open_calls(struct ft_run *r, struct ft_rthread *t, const char *reason)
+{
+    flush_pending(r, t);
+    while (t->depth > 0) {
+        struct ft_tnode *n = t->stack[--t->depth].node;
+        if (n == NULL) {
+            continue;
+        }
+        if (n->gen) {
+            n->active += r->last_ticks - n->resumed_at;
+            idmap_del(&r->gens, n->ident);
+        }
+        n->end = r->last_ticks;
+        n->incomplete = reason;
+        if (n->tentative) {
+            n->tentative = 0;
+            enter_line(r, t, n);
+        }
+        finish_node(r, t, n);
+    }
+    t->committed_below = 0;
+}
+
+/* Generators and coroutines still suspended at the end never finished. */
+void
+ft__run_close_generators(struct ft_run *r, const char *reason)
+{
+    for (size_t i = 0; i < r->gens.cap; i++) {
+        struct ft_tnode *g = r->gens.vals ? r->gens.vals[i] : NULL;
+        if (g == NULL) {
+            continue;
+        }
+        r->gens.vals[i] = NULL;
+        g->end = r->last_ticks;
+        g->incomplete = reason;
+        if (g->tentative) {
+            g->tentative = 0;
+            enter_line(r, g->owner, g);
+        }
+        finish_node(r, g->owner, g);
+    }
 }

@@ -19,6 +19,11 @@ static void
 code_free(struct ft_code *c)
 {
     if (c != NULL) {
+        for (uint32_t i = 0; i < c->nparams && c->keys != NULL; i++) {
+            free(c->keys[i]);
+        }
+        free(c->keys);
+        free(c->keylens);
         free(c->module);
         free(c->name);
         free(c->file);
@@ -94,6 +99,41 @@ ensure_cap(struct ft_codetab *t, uint64_t id)
     return 0;
 }
 
+static int
+build_keys(struct ft_code *c, const char *params, size_t len)
+{
+    size_t i = 0, k = 0;
+
+    if (len == 0) {
+        return 0;
+    }
+    c->nparams = 1;
+    for (size_t j = 0; j < len; j++) {
+        c->nparams += params[j] == '\0';
+    }
+    c->keys = calloc(c->nparams, sizeof(char *));
+    c->keylens = calloc(c->nparams, sizeof(size_t));
+    if (c->keys == NULL || c->keylens == NULL) {
+        return -ENOMEM;
+    }
+    while (i <= len && k < c->nparams) {
+        size_t n = strnlen(params + i, len - i);
+        struct ft_buf b;
+        ft_buf_init(&b);
+        ft_json_put_str(&b, params + i, n);
+        ft_buf_putc(&b, ':');
+        if (b.oom) {
+            ft_buf_free(&b);
+            return -ENOMEM;
+        }
+        c->keys[k] = b.p;
+        c->keylens[k] = b.len;
+        k++;
+        i += n + 1;
+    }
+    return 0;
+}
+
 int
 ft_codetab_add(struct ft_codetab *t, const struct ft_def_view *d)
 {
@@ -115,7 +155,8 @@ ft_codetab_add(struct ft_codetab *t, const struct ft_def_view *d)
     c->module = dup_n(d->module, d->module_len);
     c->name = dup_n(d->name, d->name_len);
     c->file = dup_n(d->file, d->file_len);
-    if (c->module == NULL || c->name == NULL || c->file == NULL || build_frag(c) != 0) {
+    if (c->module == NULL || c->name == NULL || c->file == NULL || build_frag(c) != 0 ||
+        build_keys(c, d->params, d->params_len) != 0) {
         code_free(c);
         return -ENOMEM;
     }

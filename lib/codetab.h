@@ -23,6 +23,9 @@ struct ft_code {
     char *file;
     char *frag;     /* JSON fragment, not NUL-terminated */
     size_t frag_len;
+    uint32_t nparams;
+    char **keys;    /* per captured parameter: its name as a JSON key, `"name":` */
+    size_t *keylens;
 };
 
 struct ft_codetab {

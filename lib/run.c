@@ -24,6 +24,8 @@ ft_run_new(const struct ft_run_opts *opts)
     r->opts = *opts;
     r->state = FT_RS_HELLO;
     r->jsonl.fd = -1;
+    r->mirror_fd = -1;
+    r->logfile_fd = -1;
     ft_codetab_init(&r->codes);
     return r;
 }
@@ -49,6 +51,15 @@ ft_run_free(struct ft_run *r)
         ft_sink_close(&r->jsonl);
     }
     free_threads(r);
+    ft__idmap_free(&r->gens);
+    ft__idmap_free(&r->spawns);
+    if (r->mirror_fd >= 0) {
+        close(r->mirror_fd);
+    }
+    if (r->logfile_fd >= 0) {
+        close(r->logfile_fd);
+    }
+    free(r->logfile);
     ft_codetab_free(&r->codes);
     free(r->path);
     free(r->python);
@@ -59,6 +70,7 @@ ft_run_free(struct ft_run *r)
     free(r->argv);
     free(r->run_frag);
     free(r->exc_type);
+    free(r->exc_module);
     free(r->exc_msg);
     free(r->exec_path);
     free(r->end_reason);
@@ -151,6 +163,29 @@ make_run_dir(struct ft_run *r, uint64_t real_ns)
     return r->path == NULL ? -ENOMEM : 0;
 }
 
+/* FLOWTRACE_STDOUT and FLOWTRACE_LOGFILE: JSONL lines copied to the process's stdout
+ * (reopened through /proc while the process runs) and to a file of its choosing. */
+static void
+open_mirrors(struct ft_run *r)
+{
+    char path[4200];
+
+    if (r->want_stdout) {
+        snprintf(path, sizeof(path), "/proc/%llu/fd/1", (unsigned long long)r->pid);
+        r->mirror_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+    }
+    if (r->logfile != NULL && r->logfile[0] != '\0') {
+        if (r->logfile[0] == '/' || r->cwd == NULL) {
+            snprintf(path, sizeof(path), "%s", r->logfile);
+        } else {
+            snprintf(path, sizeof(path), "%s/%s", r->cwd, r->logfile);
+        }
+        r->logfile_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    }
+    r->jsonl.mirror[0] = r->mirror_fd;
+    r->jsonl.mirror[1] = r->logfile_fd;
+}
+
 static int
 start_outputs(struct ft_run *r)
 {
@@ -176,6 +211,7 @@ start_outputs(struct ft_run *r)
     }
     r->run_frag = b.p;
     r->run_frag_len = b.len;
+    open_mirrors(r);
     return 0;
 }
 
@@ -185,7 +221,7 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
     size_t pos = 0;
     uint32_t tag, len;
     const uint8_t *val;
-    uint64_t v = 0;
+    uint64_t v = 0, min_ns = 0;
     int rc, have_version = 0, have_anchor = 0, err = 0;
 
     while ((rc = ft_tlv_next(f->payload, f->hdr.len, &pos, &tag, &val, &len)) == 1) {
@@ -237,6 +273,19 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
             err = set_str(&r->argv, val, len);
             r->argv_len = len;
             break;
+        case FT_TAG_MAX_DEPTH:
+            err = ft_tlv_u64(val, len, &r->max_depth);
+            break;
+        case FT_TAG_MIN_DURATION:
+            err = ft_tlv_u64(val, len, &min_ns);
+            break;
+        case FT_TAG_MIRROR_STDOUT:
+            err = ft_tlv_u64(val, len, &v);
+            r->want_stdout = v != 0;
+            break;
+        case FT_TAG_LOGFILE:
+            err = set_str(&r->logfile, val, len);
+            break;
         default:
             break;
         }
@@ -261,6 +310,9 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
             r->start_ticks = a.ticks;
             r->last_ticks = a.ticks;
         }
+    }
+    if (min_ns > 0) {
+        r->min_ticks = (uint64_t)((double)min_ns / r->clock.ns_per_tick) + 1;
     }
     if ((err = start_outputs(r)) != 0) {
         return err;
@@ -325,7 +377,7 @@ on_thread(struct ft_run *r, const struct ft_frame *f)
             return -ENOMEM;
         }
         t->idx = idx;
-        t->tree.fd = -1;
+        ft__rthread_init(t);
         r->threads[idx] = t;
     }
     while ((rc = ft_tlv_next(f->payload, f->hdr.len, &pos, &tag, &val, &len)) == 1) {
@@ -400,6 +452,9 @@ on_end(struct ft_run *r, const struct ft_frame *f)
             break;
         case FT_TAG_EXC_TYPE:
             err = set_str(&r->exc_type, val, len);
+            break;
+        case FT_TAG_EXC_MODULE:
+            err = set_str(&r->exc_module, val, len);
             break;
         case FT_TAG_EXC_MSG:
             err = set_str(&r->exc_msg, val, len);
@@ -630,6 +685,10 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
     if (r->exc_type != NULL) {
         ft_buf_puts(b, ",\"exception\":{\"type\":");
         ft_json_put_cstr(b, r->exc_type);
+        if (r->exc_module != NULL && r->exc_module[0] != '\0') {
+            ft_buf_puts(b, ",\"module\":");
+            ft_json_put_cstr(b, r->exc_module);
+        }
         ft_buf_puts(b, ",\"message\":");
         ft_json_put_cstr(b, r->exc_msg ? r->exc_msg : "");
         ft_buf_putc(b, '}');
@@ -751,6 +810,7 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
             ft__run_close_open_calls(r, r->threads[i], open_call_reason(r, reason));
         }
     }
+    ft__run_close_generators(r, "not finished");
     ft__run_note_write_err(r, ft_sink_close(&r->jsonl));
     err = write_tree(r);
     ft__run_note_write_err(r, err);

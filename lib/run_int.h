@@ -13,13 +13,43 @@
 
 #define FT_THREAD_IDX_MAX (1u << 20)
 
-/* An open call on a thread's stack. */
-struct ft_rframe {
-    uint64_t call_id;
-    uint64_t code_id;
-    uint64_t start_ticks;
+/* A call in the tree. Streamed nodes are written as they happen (their head when they
+ * start, their tail when they end); held nodes (generators and coroutines, which outlive
+ * the frame that started them, and the siblings that follow them) stay in memory until
+ * everything under them has ended, then are written whole, in order. */
+struct ft_tnode {
+    uint64_t id;
     const struct ft_code *code;
-    int has_children; /* a child node has been written (for commas in the tree) */
+    struct ft_tnode *parent;        /* NULL at a thread's top level */
+    struct ft_rthread *owner;       /* the thread whose tree file holds this node */
+    struct ft_tnode *qhead, *qtail; /* children not yet completely written, in order */
+    struct ft_tnode *next;          /* link in the parent's queue */
+    uint64_t start, end;            /* ticks */
+    uint64_t active, resumed_at;    /* generators: ticks spent running; start of this run */
+    uint64_t instance;              /* self of a method, or 0 */
+    uint64_t ident;                 /* generators: frame identity (key in the gens map) */
+    uint32_t resumes;
+    uint32_t depth;
+    uint32_t pending;               /* children not yet complete */
+    uint32_t nwritten;              /* children written into a streamed node (commas) */
+    char *args, *result, *after, *exc, *mem_before, *mem_after; /* JSON texts, or NULL */
+    const char *incomplete;
+    uint8_t streamed;  /* head written */
+    uint8_t closed;    /* end known */
+    uint8_t done;      /* closed and everything under it complete */
+    uint8_t held;
+    uint8_t gen;
+    uint8_t entered;   /* ENTER line written */
+    uint8_t tentative; /* --min-duration: not yet known to be long enough */
+    uint8_t unwound;   /* ended by an exception */
+    uint8_t queued;    /* in its parent's queue */
+    uint8_t spawner;   /* referenced by the spawn map */
+};
+
+/* A frame executing on a thread; node is NULL for frames below --max-depth. */
+struct ft_rframe {
+    struct ft_tnode *node;
+    uint64_t code_id;
 };
 
 struct ft_rthread {
@@ -30,11 +60,23 @@ struct ft_rthread {
     size_t frag_len;
     struct ft_rframe *stack;
     size_t depth, cap;
-    int top_has_children;
+    size_t committed_below; /* --min-duration: frames below this index are committed */
+    struct ft_tnode top;    /* the thread's top level: always streamed, never closed */
     int tree_open;
-    struct ft_sink tree; /* part file holding this thread's top-level nodes */
+    struct ft_sink tree;    /* part file holding this thread's top-level nodes */
     char *tree_path;
+    /* Output waiting for the value records that follow an event. */
+    struct ft_tnode *pend_enter, *pend_leave;
+    struct ft_tnode **unwinds; /* ended by an exception, waiting for its EXC record */
+    size_t nunwinds, capunwinds;
     int ended;
+};
+
+/* A map from a frame identity (generators, spawned coroutines) to a node. */
+struct ft_idmap {
+    uint64_t *keys;
+    struct ft_tnode **vals;
+    size_t cap, n;
 };
 
 enum ft_run_state { FT_RS_HELLO, FT_RS_RUNNING, FT_RS_DONE };
@@ -59,6 +101,14 @@ struct ft_run {
     struct ft_sink jsonl;
     char *run_frag; /* ,"pid":P,"run":"ID" */
     size_t run_frag_len;
+    struct ft_idmap gens;   /* suspended generators and coroutines, by frame identity */
+    struct ft_idmap spawns; /* coroutines created but not started: their creator */
+    uint64_t max_depth;     /* writer-side filters, from HELLO */
+    uint64_t min_ticks;
+    int mirror_fd;          /* JSONL lines copied here too (FLOWTRACE_STDOUT), or -1 */
+    int logfile_fd;         /* ... and here (FLOWTRACE_LOGFILE), or -1 */
+    int want_stdout;
+    char *logfile;
     /* How the process ended. */
     int how;
     int have_status;
@@ -66,14 +116,17 @@ struct ft_run {
     int signal;
     int finalized;
     uint64_t cpu_us, blocked_us, lib_events, lib_lost;
-    char *exc_type, *exc_msg, *exec_path, *end_reason;
+    char *exc_type, *exc_module, *exc_msg, *exec_path, *end_reason;
     int write_err;
 };
 
 /* calls.c */
 int ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t n);
 void ft__run_close_open_calls(struct ft_run *r, struct ft_rthread *t, const char *reason);
+void ft__run_close_generators(struct ft_run *r, const char *reason);
+void ft__rthread_init(struct ft_rthread *t);
 void ft__rthread_free(struct ft_rthread *t);
 void ft__run_note_write_err(struct ft_run *r, int err);
+void ft__idmap_free(struct ft_idmap *m);
 
 #endif

@@ -33,6 +33,7 @@ ft_sink_open(struct ft_sink *s, const char *path, int truncate)
     s->err = 0;
     s->written = 0;
     s->dropped = 0;
+    s->mirror[0] = s->mirror[1] = -1;
     s->fd = open(path, flags, 0600);
     if (s->fd < 0) {
         return -errno;
@@ -56,6 +57,12 @@ ft_sink_flush(struct ft_sink *s)
     }
     if (s->err != 0) {
         s->dropped += s->b.len;
+    }
+    /* Copies are best effort: a closed stdout must not cost the trace. */
+    for (int i = 0; i < 2; i++) {
+        if (s->mirror[i] >= 0 && ft_write_all(s->mirror[i], s->b.p, s->b.len) != 0) {
+            s->mirror[i] = -1;
+        }
     }
     s->b.len = 0;
     return s->err;

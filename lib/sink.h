@@ -18,6 +18,7 @@ struct ft_sink {
     int err;           /* first write error (negative errno), 0 if none */
     uint64_t written;  /* bytes that reached the file */
     uint64_t dropped;  /* bytes dropped after an error */
+    int mirror[2];     /* fds that get a copy of every byte written (-1: none); not owned */
     struct ft_buf b;   /* pending bytes; append to it directly */
 };
 

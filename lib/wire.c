@@ -180,9 +180,9 @@ ft_rec_next(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *r)
 }
 
 size_t
-ft_def_size(size_t module_len, size_t name_len, size_t file_len)
+ft_def_size(size_t module_len, size_t name_len, size_t file_len, size_t params_len)
 {
-    return PAD8(sizeof(struct ft_def) + module_len + name_len + file_len);
+    return PAD8(sizeof(struct ft_def) + module_len + name_len + file_len + params_len);
 }
 
 int
@@ -200,7 +200,7 @@ ft_def_next(const uint8_t *p, size_t n, size_t *pos, struct ft_def_view *v)
         return FT_EBADFRAME;
     }
     memcpy(&d, p + *pos, sizeof(d));
-    strs = (size_t)d.module_len + d.name_len + d.file_len;
+    strs = (size_t)d.module_len + d.name_len + d.file_len + d.params_len;
     if (d.id == 0 || strs > left - sizeof(d) || PAD8(sizeof(d) + strs) > left) {
         return FT_EBADFRAME;
     }
@@ -214,6 +214,8 @@ ft_def_next(const uint8_t *p, size_t n, size_t *pos, struct ft_def_view *v)
     v->name_len = d.name_len;
     v->file = v->name + d.name_len;
     v->file_len = d.file_len;
+    v->params = v->file + d.file_len;
+    v->params_len = d.params_len;
     *pos += PAD8(sizeof(d) + strs);
     return 1;
 }
@@ -256,8 +258,9 @@ ft_put_tlv_u64(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, uint64_t v)
 int
 ft_put_def(uint8_t *out, size_t cap, size_t *pos, const struct ft_def_view *v)
 {
-    struct ft_def d = {v->id, v->flags, v->line, v->module_len, v->name_len, v->file_len, 0};
-    size_t sz = ft_def_size(v->module_len, v->name_len, v->file_len);
+    struct ft_def d = {v->id, v->flags, v->line, v->module_len, v->name_len, v->file_len,
+                       v->params_len};
+    size_t sz = ft_def_size(v->module_len, v->name_len, v->file_len, v->params_len);
     uint8_t *p;
 
     if (*pos > cap || cap - *pos < sz) {
@@ -272,6 +275,10 @@ ft_put_def(uint8_t *out, size_t cap, size_t *pos, const struct ft_def_view *v)
     p += v->name_len;
     memcpy(p, v->file, v->file_len);
     p += v->file_len;
+    if (v->params_len > 0) {
+        memcpy(p, v->params, v->params_len);
+        p += v->params_len;
+    }
     memset(p, 0, (size_t)(out + *pos + sz - p));
     *pos += sz;
     return 0;

@@ -14,7 +14,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 0
+#define FT_WIRE_MINOR 1
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -71,10 +71,15 @@ enum ft_tag {
     FT_TAG_REASON = 19,    /* str: why (for LOST and NOTE) */
     FT_TAG_PATH = 20,      /* str: exec target */
     FT_TAG_ENGINE = 21,    /* str: hook engine name, e.g. "profile" */
-    FT_TAG_EXC_TYPE = 22,  /* str: uncaught exception type (qualified) */
+    FT_TAG_EXC_TYPE = 22,  /* str: uncaught exception type (qualified name) */
     FT_TAG_EXC_MSG = 23,   /* str: uncaught exception message */
     FT_TAG_IDENT = 24,     /* u64: threading.get_ident() of a thread */
     FT_TAG_PARENT_RUN = 25, /* str: run id of the process that started this one */
+    FT_TAG_MAX_DEPTH = 26, /* u64: writer keeps calls at most this deep (0: all) */
+    FT_TAG_MIN_DURATION = 27, /* u64 ns: writer leaves out shorter calls */
+    FT_TAG_MIRROR_STDOUT = 28, /* u64 1: writer copies JSONL lines to the process's stdout */
+    FT_TAG_LOGFILE = 29,   /* str: writer appends JSONL lines to this file too */
+    FT_TAG_EXC_MODULE = 30, /* str: module of the uncaught exception's type */
 };
 
 enum ft_clock_kind {
@@ -99,8 +104,9 @@ enum ft_end_how {
     FT_END_DETACHED = 7,  /* the tracer stopped early (writer lost, timeout) */
 };
 
-/* A code definition inside a DEFS frame: this header, then module, qualified name and
- * file bytes, then zero padding to a multiple of 8. */
+/* A code definition inside a DEFS frame: this header, then module, qualified name, file
+ * and parameter-name bytes, then zero padding to a multiple of 8. The parameter names are
+ * those whose values ARGS records carry, in that order, separated by NUL bytes. */
 struct ft_def {
     uint64_t id;      /* code id used by event records; nonzero */
     uint32_t flags;   /* FT_DEF_* */
@@ -108,13 +114,14 @@ struct ft_def {
     uint32_t module_len;
     uint32_t name_len;
     uint32_t file_len;
-    uint32_t reserved; /* 0 */
+    uint32_t params_len; /* since 1.1 (was reserved, 0) */
 };
 
 #define FT_DEF_GENERATOR 0x1u /* co_flags CO_GENERATOR */
 #define FT_DEF_COROUTINE 0x2u /* CO_COROUTINE or CO_ITERABLE_COROUTINE */
 #define FT_DEF_ASYNCGEN  0x4u /* CO_ASYNC_GENERATOR */
 #define FT_DEF_CFUNC     0x8u /* a builtin (C) function rather than a code object */
+#define FT_DEF_METHOD    0x10u /* its first parameter (self/cls) is not captured */
 
 /* Event records inside an EVENTS frame are sequences of 8-byte words. Word 0 holds the
  * kind in its low 8 bits and a 56-bit payload above. The kind decides the size:
@@ -134,7 +141,18 @@ enum ft_rec_kind {
                              * unreliable until it unwinds */
     FT_REC_RESUME = 0x20,   /* a generator/coroutine resumed; extra: its frame identity */
     FT_REC_START = 0x21,    /* a generator/coroutine started; extra: its frame identity */
-    FT_REC_VALUE = 0x40,    /* rendered values for the preceding call/return (capture issue) */
+    FT_REC_SPAWN = 0x22,    /* the current call created the coroutine whose frame identity
+                             * is extra (an asyncio task): it nests there when it runs */
+    FT_REC_VALUE = 0x40,    /* reserved */
+    FT_REC_ARGS = 0x41,     /* after CALL/START: u64 instance (self, or 0), then per parameter
+                             * u32 length + rendered text */
+    FT_REC_RESULT = 0x42,   /* after RETURN: the rendered return value */
+    FT_REC_EXC = 0x43,      /* the exception of the preceding UNWIND records: u32-length-
+                             * prefixed type name, module, message */
+    FT_REC_ARGS_AFTER = 0x44, /* after RETURN: u32 parameter index, u32 length, text; for
+                             * mutable arguments, as they are when the call returns */
+    FT_REC_MEMORY = 0x45,   /* after CALL (before) and RETURN (after): u64 rss, tracemalloc
+                             * current, tracemalloc peak (UINT64_MAX when unknown) */
 };
 
 #define FT_REC_FIXED_MAX 0x1f
@@ -213,6 +231,8 @@ struct ft_def_view {
     const char *name;
     const char *file;
     uint32_t module_len, name_len, file_len;
+    const char *params; /* NUL-separated parameter names */
+    uint32_t params_len;
 };
 int ft_def_next(const uint8_t *p, size_t n, size_t *pos, struct ft_def_view *v);
 
@@ -227,7 +247,7 @@ int ft_put_tlv_str(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, const vo
 int ft_put_def(uint8_t *out, size_t cap, size_t *pos, const struct ft_def_view *v);
 
 /* Size a DEFS entry takes on the wire. */
-size_t ft_def_size(size_t module_len, size_t name_len, size_t file_len);
+size_t ft_def_size(size_t module_len, size_t name_len, size_t file_len, size_t params_len);
 
 /* Patches the len field of a header written at out[hdr_pos] to cover up to end. */
 void ft_patch_len(uint8_t *out, size_t hdr_pos, size_t end);

@@ -46,7 +46,18 @@ stream_frame(struct stream *s, unsigned type, uint32_t thread, const void *paylo
 }
 
 static inline void
+stream_hello_opts(struct stream *s, uint64_t pid, const char *argv, size_t argv_len,
+                  uint64_t max_depth, uint64_t min_ns);
+
+static inline void
 stream_hello(struct stream *s, uint64_t pid, const char *argv, size_t argv_len)
+{
+    stream_hello_opts(s, pid, argv, argv_len, 0, 0);
+}
+
+static inline void
+stream_hello_opts(struct stream *s, uint64_t pid, const char *argv, size_t argv_len,
+                  uint64_t max_depth, uint64_t min_ns)
 {
     uint8_t b[4096];
     size_t pos = 0;
@@ -61,6 +72,12 @@ stream_hello(struct stream *s, uint64_t pid, const char *argv, size_t argv_len)
     ft_put_tlv_str(b, sizeof(b), &pos, FT_TAG_ENGINE, "profile", 7);
     ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_CLOCK, FT_CLOCK_MONOTONIC);
     ft_put_tlv_str(b, sizeof(b), &pos, FT_TAG_ANCHOR, &a, sizeof(a));
+    if (max_depth) {
+        ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_MAX_DEPTH, max_depth);
+    }
+    if (min_ns) {
+        ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_MIN_DURATION, min_ns);
+    }
     stream_frame(s, FT_FRAME_HELLO, 0, b, pos);
 }
 
@@ -75,17 +92,26 @@ stream_thread(struct stream *s, uint32_t idx, const char *name)
     stream_frame(s, FT_FRAME_THREAD, idx, b, pos);
 }
 
+/* params: parameter names separated by NUL, params_len bytes (0 for none). */
+static inline void
+stream_def_params(struct stream *s, uint64_t id, const char *module, const char *name,
+                  const char *file, uint32_t line, uint32_t flags, const char *params,
+                  uint32_t params_len)
+{
+    uint8_t b[4096];
+    size_t pos = 0;
+    struct ft_def_view v = {id, flags, line, module, name, file, (uint32_t)strlen(module),
+                            (uint32_t)strlen(name), (uint32_t)strlen(file), params, params_len};
+
+    ft_put_def(b, sizeof(b), &pos, &v);
+    stream_frame(s, FT_FRAME_DEFS, 0, b, pos);
+}
+
 static inline void
 stream_def(struct stream *s, uint64_t id, const char *module, const char *name, const char *file,
            uint32_t line)
 {
-    uint8_t b[4096];
-    size_t pos = 0;
-    struct ft_def_view v = {id, 0, line, module, name, file, (uint32_t)strlen(module),
-                            (uint32_t)strlen(name), (uint32_t)strlen(file)};
-
-    ft_put_def(b, sizeof(b), &pos, &v);
-    stream_frame(s, FT_FRAME_DEFS, 0, b, pos);
+    stream_def_params(s, id, module, name, file, line, 0, NULL, 0);
 }
 
 /* Records for one EVENTS frame: build with rec_*, then stream_events(). */
@@ -99,6 +125,35 @@ rec2(struct recs *r, unsigned kind, uint64_t payload, uint64_t ticks)
 {
     r->w[r->n++] = ft_rec_word0(kind, payload);
     r->w[r->n++] = ticks;
+}
+
+static inline void
+rec3(struct recs *r, unsigned kind, uint64_t payload, uint64_t ticks, uint64_t extra)
+{
+    r->w[r->n++] = ft_rec_word0(kind, payload);
+    r->w[r->n++] = ticks;
+    r->w[r->n++] = extra;
+}
+
+/* A value record carrying data[0..len). */
+static inline void
+recv_(struct recs *r, unsigned kind, const void *data, size_t len)
+{
+    r->w[r->n++] = ft_rec_word0(kind, len);
+    memset(&r->w[r->n], 0, (len + 7) / 8 * 8);
+    memcpy(&r->w[r->n], data, len);
+    r->n += (len + 7) / 8;
+}
+
+/* Appends a u32 length and the text to a byte builder. */
+static inline size_t
+lp(uint8_t *out, size_t pos, const char *text)
+{
+    uint32_t n = (uint32_t)strlen(text);
+
+    memcpy(out + pos, &n, 4);
+    memcpy(out + pos + 4, text, n);
+    return pos + 4 + n;
 }
 
 static inline void

@@ -10,6 +10,7 @@
 
 #include "lib/err.h"
 #include "lib/run.h"
+#include "slurp.h"
 #include "stream.h"
 
 #define T0 TEST_MONO_NS
@@ -39,28 +40,6 @@ teardown(void **state)
     assert_int_equal(system(cmd), 0);
     free(fx);
     return 0;
-}
-
-static char *
-slurp(const char *dir, const char *run, const char *name)
-{
-    char path[256];
-    FILE *f;
-    char *buf;
-    long n;
-
-    snprintf(path, sizeof(path), "%s/%s/%s", dir, run, name);
-    f = fopen(path, "r");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return buf;
 }
 
 /* Feeds every frame of s to a new run named run_id; returns the first error (or 0)
@@ -127,7 +106,7 @@ nested_calls_give_exact_jsonl_and_tree(void **state)
             "\"durationMicros\":3.500,\"durationMillis\":0.003}\n"
         HEAD("EXCEPTION", "1700000000000009") MAIN RUN ",\"id\":1,\"parent\":null,"
             "\"durationMicros\":8.000,\"durationMillis\":0.008,"
-            "\"exception\":{\"type\":null,\"message\":null}}\n");
+            "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}\n");
     tree = slurp(fx->dir, "r1", "tree.json");
     assert_string_equal(
         tree,
@@ -137,9 +116,11 @@ nested_calls_give_exact_jsonl_and_tree(void **state)
         "\"tracer\":{\"engine\":\"profile\",\"events\":4,\"lost\":0,\"cpuMicros\":1234,"
         "\"blockedMicros\":0,\"calls\":2},"
         "\"threads\":[{\"name\":\"MainThread\",\"tid\":101,\"calls\":["
-        "{\"id\":1," MAIN ",\"startMicros\":1.000,\"children\":["
-        "{\"id\":2," ADD ",\"startMicros\":2.000,\"children\":[],\"durationMicros\":3.500}"
-        "],\"durationMicros\":8.000,\"exception\":{\"type\":null,\"message\":null}}"
+        "{\"id\":1," MAIN ",\"startMicros\":1.000,\"caller\":null,\"children\":["
+        "{\"id\":2," ADD ",\"startMicros\":2.000,\"caller\":\"main\",\"children\":[],"
+        "\"durationMicros\":3.500}"
+        "],\"durationMicros\":8.000,"
+        "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}"
         "]}]}\n");
     free(jsonl);
     free(tree);

@@ -160,7 +160,8 @@ defs_round_trip_and_reject_overruns(void **state)
 {
     uint8_t b[256];
     size_t pos = 0, rp = 0;
-    struct ft_def_view v = {9, FT_DEF_GENERATOR, 12, "app", "f.g", "/a.py", 3, 3, 5}, out;
+    struct ft_def_view v = {9, FT_DEF_GENERATOR, 12, "app", "f.g", "/a.py", 3, 3, 5, "x\0y", 3},
+                       out;
 
     (void)state;
     assert_int_equal(ft_put_def(b, sizeof(b), &pos, &v), 0);
@@ -171,6 +172,8 @@ defs_round_trip_and_reject_overruns(void **state)
     assert_int_equal(out.flags, FT_DEF_GENERATOR);
     assert_memory_equal(out.name, "f.g", 3);
     assert_memory_equal(out.file, "/a.py", 5);
+    assert_int_equal(out.params_len, 3);
+    assert_memory_equal(out.params, "x\0y", 3);
     rp = 0;
     assert_int_equal(ft_def_next(b, pos - 8, &rp, &out), FT_EBADFRAME);
 }

@@ -1,0 +1,741 @@
+/* capture.c - bounded, exception-safe rendering of Python values (see capture.h). */
+#define _GNU_SOURCE
+#include "capture.h"
+
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "lib/clock.h"
+#include "lib/pyfmt.h"
+#include "log.h"
+
+#define MAX_DEPTH 4          /* containers nested deeper render as [...] */
+#define MARKER_ROOM 48       /* "…[truncated from 18446744073709551615 items]" */
+#define UNLIMITED (1u << 20) /* what "no limit" means: one MiB of text per value */
+#define SLOW_REPR_NS 50000000u
+
+/* Type objects and functions we need beyond ft_py (all optional in pyapi terms: if one
+ * is missing, capture stays off). */
+static struct {
+    PyObject *long_t, *float_t, *str_t, *bytes_t, *bytearray_t, *bool_t, *list_t, *tuple_t,
+        *dict_t, *set_t, *frozenset_t, *none_t, *cell_t, *func_t, *type_t, *module_t;
+    PyObject *true_o, *false_o;
+    long long (*PyLong_AsLongLongAndOverflow)(PyObject *, int *);
+    double (*PyFloat_AsDouble)(PyObject *);
+    Py_ssize_t (*PyUnicode_GetLength)(PyObject *);
+    char *(*PyByteArray_AsString)(PyObject *);
+    Py_ssize_t (*PyByteArray_Size)(PyObject *);
+    Py_ssize_t (*PyList_Size)(PyObject *);
+    PyObject *(*PyList_GetItem)(PyObject *, Py_ssize_t);
+    int (*PyDict_Next)(PyObject *, Py_ssize_t *, PyObject **, PyObject **);
+    Py_ssize_t (*PyDict_Size)(PyObject *);
+    Py_ssize_t (*PySet_Size)(PyObject *);
+    int (*_PySet_NextEntry)(PyObject *, Py_ssize_t *, PyObject **, long *);
+    PyObject *(*PyObject_Repr)(PyObject *);
+    PyObject *(*PyCell_Get)(PyObject *);
+    const char *(*PyModule_GetName)(PyObject *);
+    unsigned long (*PyType_GetFlags)(PyObject *);
+    int ready;
+} P;
+
+#define Py_TPFLAGS_HEAPTYPE (1UL << 9)
+
+static inline PyObject *
+type_of(PyObject *o)
+{
+    return *(PyObject **)((char *)o + 8);
+}
+
+int
+ft_capture_init(void)
+{
+#define SYM(field, name)                                                                     \
+    do {                                                                                     \
+        *(void **)&P.field = dlsym(RTLD_DEFAULT, name);                                      \
+        if (P.field == NULL) {                                                               \
+            ft_debug("capture off: %s not found", name);                                     \
+            return -ENOENT;                                                                  \
+        }                                                                                    \
+    } while (0)
+    SYM(long_t, "PyLong_Type");
+    SYM(float_t, "PyFloat_Type");
+    SYM(str_t, "PyUnicode_Type");
+    SYM(bytes_t, "PyBytes_Type");
+    SYM(bytearray_t, "PyByteArray_Type");
+    SYM(bool_t, "PyBool_Type");
+    SYM(list_t, "PyList_Type");
+    SYM(tuple_t, "PyTuple_Type");
+    SYM(dict_t, "PyDict_Type");
+    SYM(set_t, "PySet_Type");
+    SYM(frozenset_t, "PyFrozenSet_Type");
+    SYM(none_t, "_PyNone_Type");
+    SYM(cell_t, "PyCell_Type");
+    SYM(func_t, "PyFunction_Type");
+    SYM(type_t, "PyType_Type");
+    SYM(module_t, "PyModule_Type");
+    SYM(true_o, "_Py_TrueStruct");
+    SYM(false_o, "_Py_FalseStruct");
+    SYM(PyLong_AsLongLongAndOverflow, "PyLong_AsLongLongAndOverflow");
+    SYM(PyFloat_AsDouble, "PyFloat_AsDouble");
+    SYM(PyUnicode_GetLength, "PyUnicode_GetLength");
+    SYM(PyByteArray_AsString, "PyByteArray_AsString");
+    SYM(PyByteArray_Size, "PyByteArray_Size");
+    SYM(PyList_Size, "PyList_Size");
+    SYM(PyList_GetItem, "PyList_GetItem");
+    SYM(PyDict_Next, "PyDict_Next");
+    SYM(PyDict_Size, "PyDict_Size");
+    SYM(PySet_Size, "PySet_Size");
+    SYM(PyObject_Repr, "PyObject_Repr");
+    SYM(PyCell_Get, "PyCell_Get");
+    SYM(PyModule_GetName, "PyModule_GetName");
+    SYM(PyType_GetFlags, "PyType_GetFlags");
+#undef SYM
+    *(void **)&P._PySet_NextEntry = dlsym(RTLD_DEFAULT, "_PySet_NextEntry");
+    /* The object header layout (ob_type at offset 8) is checked, not assumed: free-
+     * threaded builds differ. */
+    if (type_of(ft_py.None) != P.none_t || type_of(P.long_t) != P.type_t) {
+        ft_debug("capture off: unexpected object layout");
+        return -ENOENT;
+    }
+    P.ready = 1;
+    return 0;
+}
+
+int
+ft_capture_ready(void)
+{
+    return P.ready;
+}
+
+size_t
+ft_capture_value_cap(void)
+{
+    return (ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED) + MARKER_ROOM;
+}
+
+/* ---- Output ---------------------------------------------------------------------- */
+
+static void
+put(struct ft_text *o, const void *s, size_t n)
+{
+    if (o->cut) {
+        return;
+    }
+    if (o->cap - o->len < n) {
+        n = o->cap - o->len;
+        o->cut = 1;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void
+puts_(struct ft_text *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void
+putf(struct ft_text *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+putf(struct ft_text *o, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        put(o, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+    }
+}
+
+/* ---- Type names (cached per type object) --------------------------------------------- */
+
+#define TYPE_CACHE 1024
+
+static struct {
+    PyObject *type;
+    const char *tp_name; /* to notice a type freed and another allocated at its address */
+    int slow_repr;
+    char name[168];      /* module.Qualname, or Qualname for builtins */
+} types[TYPE_CACHE];
+
+static const char *
+tp_name(PyObject *type)
+{
+    return *(const char **)((char *)type + 24);
+}
+
+static int
+type_slot(PyObject *type)
+{
+    uintptr_t h = ((uintptr_t)type >> 4) * 0x9e3779b97f4a7c15ull;
+    int i = (int)(h >> 54) & (TYPE_CACHE - 1);
+    char mod[64], qual[100];
+
+    if (types[i].type == type && types[i].tp_name == tp_name(type)) {
+        return i;
+    }
+    /* First sight of this type (or a collision: the newer type wins the slot). Reading
+     * __module__ and __qualname__ of a type runs no Python code for ordinary classes. */
+    ft_py_attr_text(type, "__module__", mod, sizeof(mod));
+    ft_py_attr_text(type, "__qualname__", qual, sizeof(qual));
+    if (qual[0] == '\0') {
+        snprintf(qual, sizeof(qual), "%s", tp_name(type));
+    }
+    if (mod[0] == '\0' || strcmp(mod, "builtins") == 0) {
+        snprintf(types[i].name, sizeof(types[i].name), "%s", qual);
+    } else {
+        snprintf(types[i].name, sizeof(types[i].name), "%s.%s", mod, qual);
+    }
+    types[i].type = type;
+    types[i].tp_name = tp_name(type);
+    types[i].slow_repr = 0;
+    return i;
+}
+
+/* ---- Rendering --------------------------------------------------------------------- */
+
+static void render(struct ft_text *o, PyObject *v, int depth);
+
+/* Python's quote choice: ' unless the text has ' and no ". */
+static char
+pick_quote(const unsigned char *s, size_t n)
+{
+    int single = 0, dbl = 0;
+
+    for (size_t i = 0; i < n && !(single && dbl); i++) {
+        single |= s[i] == '\'';
+        dbl |= s[i] == '"';
+    }
+    return single && !dbl ? '"' : '\'';
+}
+
+/* Escapes as repr() does for ASCII; bytes >= 0x80 are kept (str: UTF-8 text) or
+ * escaped (bytes). */
+static void
+put_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
+{
+    char q = pick_quote(s, n < o->cap ? n : o->cap);
+    size_t run = 0;
+
+    put(o, &q, 1);
+    for (size_t i = 0; i < n && !o->cut; i++) {
+        unsigned c = s[i];
+        const char *esc = NULL;
+        char hex[5];
+        if (c == '\\') {
+            esc = "\\\\";
+        } else if (c == (unsigned char)q) {
+            esc = q == '\'' ? "\\'" : "\\\"";
+        } else if (c == '\n') {
+            esc = "\\n";
+        } else if (c == '\r') {
+            esc = "\\r";
+        } else if (c == '\t') {
+            esc = "\\t";
+        } else if (c < 0x20 || c == 0x7f || (is_bytes && c >= 0x80)) {
+            snprintf(hex, sizeof(hex), "\\x%02x", c);
+            esc = hex;
+        }
+        if (esc == NULL) {
+            run++;
+            continue;
+        }
+        put(o, s + i - run, run);
+        run = 0;
+        puts_(o, esc);
+    }
+    put(o, s + n - run, run);
+    put(o, &q, 1);
+}
+
+static void
+render_str(struct ft_text *o, PyObject *v)
+{
+    Py_ssize_t n;
+    const char *s = ft_py.PyUnicode_AsUTF8AndSize(v, &n);
+
+    if (s == NULL) {
+        /* Lone surrogates cannot be UTF-8: show what they are rather than fail. */
+        ft_py.PyErr_Clear();
+        puts_(o, "<str with surrogates>");
+        return;
+    }
+    put_quoted(o, (const unsigned char *)s, (size_t)n, 0);
+}
+
+static void
+render_bytes(struct ft_text *o, const char *s, size_t n, int bytearray)
+{
+    if (bytearray) {
+        puts_(o, "bytearray(");
+    }
+    put(o, "b", 1);
+    put_quoted(o, (const unsigned char *)s, n, 1);
+    if (bytearray) {
+        put(o, ")", 1);
+    }
+}
+
+static void
+render_int(struct ft_text *o, PyObject *v)
+{
+    int overflow = 0;
+    long long x = P.PyLong_AsLongLongAndOverflow(v, &overflow);
+    char buf[32];
+
+    if (!overflow && !(x == -1 && ft_py.PyErr_Occurred() != NULL)) {
+        snprintf(buf, sizeof(buf), "%lld", x);
+        puts_(o, buf);
+        return;
+    }
+    ft_py.PyErr_Clear();
+    /* int.__str__ is C code; past sys.get_int_max_str_digits() it raises. */
+    PyObject *s = ft_py.PyObject_Str(v); /* new ref */
+    if (s == NULL) {
+        ft_py.PyErr_Clear();
+        puts_(o, "<int too large to render>");
+        return;
+    }
+    Py_ssize_t n;
+    const char *t = ft_py.PyUnicode_AsUTF8AndSize(s, &n);
+    if (t != NULL) {
+        put(o, t, (size_t)n);
+    }
+    ft_py.PyErr_Clear();
+    ft_py.Py_DecRef(s);
+}
+
+static void
+render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
+{
+    Py_ssize_t n = is_list ? P.PyList_Size(v) : ft_py.PyTuple_Size(v);
+
+    put(o, is_list ? "[" : "(", 1);
+    if (depth >= MAX_DEPTH && n > 0) {
+        puts_(o, "...");
+    } else {
+        for (Py_ssize_t i = 0; i < n && !o->cut; i++) {
+            /* Borrowed items; no Python code runs, so the container cannot change. */
+            PyObject *it = is_list ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
+            if (i > 0) {
+                put(o, ", ", 2);
+            }
+            render(o, it, depth + 1);
+        }
+        if (!is_list && n == 1) {
+            put(o, ",", 1);
+        }
+    }
+    put(o, is_list ? "]" : ")", 1);
+}
+
+static void
+render_dict(struct ft_text *o, PyObject *v, int depth)
+{
+    Py_ssize_t pos = 0;
+    PyObject *k, *val; /* borrowed */
+    int first = 1;
+
+    put(o, "{", 1);
+    if (depth >= MAX_DEPTH && P.PyDict_Size(v) > 0) {
+        puts_(o, "...");
+    } else {
+        while (!o->cut && P.PyDict_Next(v, &pos, &k, &val)) {
+            if (!first) {
+                put(o, ", ", 2);
+            }
+            first = 0;
+            render(o, k, depth + 1);
+            put(o, ": ", 2);
+            render(o, val, depth + 1);
+        }
+    }
+    put(o, "}", 1);
+}
+
+static void
+render_set(struct ft_text *o, PyObject *v, int depth, int frozen)
+{
+    Py_ssize_t n = P.PySet_Size(v), pos = 0;
+    PyObject *k; /* borrowed */
+    long hash;
+    int first = 1;
+
+    if (n == 0) {
+        puts_(o, frozen ? "frozenset()" : "set()");
+        return;
+    }
+    puts_(o, frozen ? "frozenset({" : "{");
+    if (depth >= MAX_DEPTH || P._PySet_NextEntry == NULL) {
+        puts_(o, "...");
+    } else {
+        while (!o->cut && P._PySet_NextEntry(v, &pos, &k, &hash)) {
+            if (!first) {
+                put(o, ", ", 2);
+            }
+            first = 0;
+            render(o, k, depth + 1);
+        }
+    }
+    puts_(o, frozen ? "})" : "}");
+}
+
+/* repr(v) by calling it (--repr): user code may raise, recurse or be slow. */
+static void
+render_repr(struct ft_text *o, PyObject *v, int slot)
+{
+    struct ft_py_exc saved;
+    PyObject *r, *t, *val, *tb; /* new refs */
+    uint64_t t0 = ft_clock_ns(CLOCK_MONOTONIC), dt;
+    char msg[200];
+
+    ft_py_exc_save(&saved);
+    r = P.PyObject_Repr(v);
+    dt = ft_clock_ns(CLOCK_MONOTONIC) - t0;
+    if (r != NULL) {
+        Py_ssize_t n;
+        const char *s = ft_py.PyUnicode_AsUTF8AndSize(r, &n);
+        if (s != NULL) {
+            put(o, s, (size_t)n);
+        }
+        ft_py.Py_DecRef(r);
+        ft_py.PyErr_Clear();
+    } else {
+        ft_py.PyErr_Fetch(&t, &val, &tb);
+        ft_py_attr_text(t, "__name__", msg, sizeof(msg));
+        putf(o, "<repr() of %s object raised %s", types[slot].name, msg);
+        if (val != NULL && ft_py_text(val, msg, sizeof(msg)) > 0) {
+            putf(o, ": %s", msg);
+        }
+        put(o, ">", 1);
+        ft_py.PyErr_Restore(t, val, tb);
+        ft_py.PyErr_Clear();
+    }
+    if (dt > SLOW_REPR_NS) {
+        /* Never pay that again for this type. */
+        types[slot].slow_repr = 1;
+        putf(o, " <repr() took %.0f ms: not called again for %s>", (double)dt / 1e6,
+             types[slot].name);
+    }
+    ft_py_exc_restore(&saved);
+}
+
+static void
+render_other(struct ft_text *o, PyObject *v, PyObject *type)
+{
+    char name[160];
+    int slot;
+
+    if (type == P.func_t) {
+        ft_py_attr_text(v, "__qualname__", name, sizeof(name));
+        putf(o, "<function %s at %p>", name, (void *)v);
+        return;
+    }
+    if (type == P.module_t) {
+        const char *n = P.PyModule_GetName(v);
+        ft_py.PyErr_Clear();
+        putf(o, "<module '%s'>", n ? n : "?");
+        return;
+    }
+    slot = type_slot(type == P.type_t ? v : type);
+    if (type == P.type_t) {
+        putf(o, "<class '%s'>", types[slot].name);
+        return;
+    }
+    if (ft_cfg.repr && !types[slot].slow_repr) {
+        render_repr(o, v, slot);
+        return;
+    }
+    putf(o, "<%s object at %p>", types[slot].name, (void *)v);
+}
+
+static void
+render(struct ft_text *o, PyObject *v, int depth)
+{
+    PyObject *t;
+
+    if (o->cut) {
+        return;
+    }
+    if (v == NULL) {
+        puts_(o, "<NULL>");
+        return;
+    }
+    t = type_of(v);
+    if (v == ft_py.None) {
+        puts_(o, "None");
+    } else if (t == P.bool_t) {
+        puts_(o, v == P.true_o ? "True" : "False");
+    } else if (t == P.long_t) {
+        render_int(o, v);
+    } else if (t == P.float_t) {
+        char buf[FT_PYFLOAT_MAX];
+        put(o, buf, ft_fmt_pyfloat(P.PyFloat_AsDouble(v), buf));
+    } else if (t == P.str_t) {
+        render_str(o, v);
+    } else if (t == P.bytes_t) {
+        char *s;
+        Py_ssize_t n;
+        if (ft_py.PyBytes_AsStringAndSize(v, &s, &n) == 0) {
+            render_bytes(o, s, (size_t)n, 0);
+        }
+    } else if (t == P.bytearray_t) {
+        render_bytes(o, P.PyByteArray_AsString(v), (size_t)P.PyByteArray_Size(v), 1);
+    } else if (t == P.list_t || t == P.tuple_t) {
+        render_seq(o, v, depth, t == P.list_t);
+    } else if (t == P.dict_t) {
+        render_dict(o, v, depth);
+    } else if (t == P.set_t || t == P.frozenset_t) {
+        render_set(o, v, depth, t == P.frozenset_t);
+    } else if (t == P.cell_t) {
+        /* A parameter captured by a closure: render what the cell holds. */
+        PyObject *c = P.PyCell_Get(v); /* new ref */
+        render(o, c, depth);
+        if (c != NULL) {
+            ft_py.Py_DecRef(c);
+        }
+        ft_py.PyErr_Clear();
+    } else {
+        render_other(o, v, t);
+    }
+}
+
+/* The size of v in its natural unit, for the truncation marker. */
+static void
+marker(struct ft_text *o, PyObject *v)
+{
+    PyObject *t = type_of(v);
+    long long n;
+    const char *unit = "items";
+
+    if (t == P.str_t) {
+        n = (long long)P.PyUnicode_GetLength(v);
+        unit = "chars";
+    } else if (t == P.bytes_t) {
+        char *s;
+        Py_ssize_t bn = 0;
+        ft_py.PyBytes_AsStringAndSize(v, &s, &bn);
+        n = bn;
+        unit = "bytes";
+    } else if (t == P.bytearray_t) {
+        n = (long long)P.PyByteArray_Size(v);
+        unit = "bytes";
+    } else if (t == P.list_t) {
+        n = P.PyList_Size(v);
+    } else if (t == P.tuple_t) {
+        n = ft_py.PyTuple_Size(v);
+    } else if (t == P.dict_t) {
+        n = P.PyDict_Size(v);
+    } else if (t == P.set_t || t == P.frozenset_t) {
+        n = P.PySet_Size(v);
+    } else {
+        n = (long long)o->len;
+        unit = "chars";
+    }
+    ft_py.PyErr_Clear();
+    o->cut = 0;
+    putf(o, "…[truncated from %lld %s]", n, unit);
+}
+
+void
+ft_capture_value(struct ft_text *out, PyObject *o)
+{
+    size_t limit = ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED;
+    size_t start = out->len, cap = out->cap;
+
+    /* Render into at most `limit` bytes; keep MARKER_ROOM for the marker. */
+    if (out->cap - out->len > limit) {
+        out->cap = out->len + limit;
+    } else if (out->cap - out->len > MARKER_ROOM) {
+        out->cap -= MARKER_ROOM;
+    }
+    out->cut = 0;
+    render(out, o, 0);
+    out->cap = cap;
+    if (out->cut) {
+        /* Do not end in the middle of a UTF-8 sequence. */
+        while (out->len > start && ((unsigned char)out->p[out->len - 1] & 0xc0) == 0x80) {
+            out->len--;
+        }
+        if (out->len > start && (unsigned char)out->p[out->len - 1] >= 0xc0) {
+            out->len--;
+        }
+        marker(out, o);
+    }
+}
+
+int
+ft_capture_is_secret(const char *name)
+{
+    char low[128];
+    size_t i;
+
+    for (i = 0; name[i] && i < sizeof(low) - 1; i++) {
+        low[i] = (char)tolower((unsigned char)name[i]);
+    }
+    low[i] = '\0';
+    for (int k = 0; k < ft_cfg.redact.n; k++) {
+        if (strstr(low, ft_cfg.redact.item[k]) != NULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+ft_capture_is_cell(PyObject *v)
+{
+    return v != NULL && P.ready && type_of(v) == P.cell_t;
+}
+
+int
+ft_capture_is_mutable(PyObject *v)
+{
+    PyObject *t;
+
+    if (v == NULL) {
+        return 0;
+    }
+    t = type_of(v);
+    return t == P.list_t || t == P.dict_t || t == P.set_t || t == P.bytearray_t;
+}
+
+void
+ft_capture_kwargs(struct ft_text *out, PyObject *kwargs)
+{
+    size_t limit = ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED;
+    size_t start = out->len, cap = out->cap;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v; /* borrowed */
+    int first = 1;
+
+    if (kwargs == NULL || type_of(kwargs) != P.dict_t || ft_cfg.redact.n == 0) {
+        ft_capture_value(out, kwargs);
+        return;
+    }
+    if (out->cap - out->len > limit) {
+        out->cap = out->len + limit;
+    } else if (out->cap - out->len > MARKER_ROOM) {
+        out->cap -= MARKER_ROOM;
+    }
+    out->cut = 0;
+    put(out, "{", 1);
+    while (!out->cut && P.PyDict_Next(kwargs, &pos, &k, &v)) {
+        const char *name = type_of(k) == P.str_t ? ft_py.PyUnicode_AsUTF8AndSize(k, NULL) : NULL;
+        if (!first) {
+            put(out, ", ", 2);
+        }
+        first = 0;
+        render(out, k, 1);
+        put(out, ": ", 2);
+        if (name != NULL && ft_capture_is_secret(name)) {
+            puts_(out, "<redacted>");
+        } else {
+            render(out, v, 1);
+        }
+    }
+    ft_py.PyErr_Clear();
+    put(out, "}", 1);
+    out->cap = cap;
+    if (out->cut) {
+        while (out->len > start && ((unsigned char)out->p[out->len - 1] & 0xc0) == 0x80) {
+            out->len--;
+        }
+        marker(out, kwargs);
+    }
+}
+
+static void
+put_field(struct ft_text *o, const char *s, size_t n)
+{
+    uint32_t len = (uint32_t)n;
+
+    put(o, &len, sizeof(len));
+    put(o, s, n);
+}
+
+void
+ft_capture_exception(struct ft_text *out, PyObject *exc)
+{
+    PyObject *type, *args; /* borrowed / new ref */
+    char mod[128];
+    struct ft_text msg;
+    char buf[4096];
+    int slot;
+
+    if (exc == NULL) {
+        put_field(out, "", 0);
+        put_field(out, "", 0);
+        put_field(out, "", 0);
+        return;
+    }
+    type = type_of(exc);
+    slot = type_slot(type);
+    ft_py_attr_text(type, "__module__", mod, sizeof(mod));
+    {
+        /* The qualified name without the module (the module is its own field). */
+        const char *name = types[slot].name, *m = strlen(mod) ? strstr(name, mod) : NULL;
+        if (m == name && name[strlen(mod)] == '.') {
+            name += strlen(mod) + 1;
+        }
+        put_field(out, name, strlen(name));
+    }
+    put_field(out, mod[0] ? mod : "builtins", strlen(mod[0] ? mod : "builtins"));
+    msg.p = buf;
+    msg.len = 0;
+    msg.cap = sizeof(buf);
+    msg.cut = 0;
+    if (ft_cfg.repr || !(P.PyType_GetFlags(type) & Py_TPFLAGS_HEAPTYPE)) {
+        /* Built-in exception types format their message in C (OSError, KeyError...). */
+        struct ft_py_exc saved;
+        ft_py_exc_save(&saved);
+        PyObject *s = ft_py.PyObject_Str(exc); /* new ref */
+        if (s != NULL) {
+            Py_ssize_t n;
+            const char *t = ft_py.PyUnicode_AsUTF8AndSize(s, &n);
+            if (t != NULL) {
+                put(&msg, t, (size_t)n);
+            }
+            ft_py.Py_DecRef(s);
+        }
+        ft_py.PyErr_Clear();
+        ft_py_exc_restore(&saved);
+    } else {
+        /* A class of the program's: render its args as BaseException.__str__ would,
+         * without calling a __str__ it may define. */
+        args = ft_py.PyObject_GetAttrString(exc, "args");
+        if (args != NULL && type_of(args) == P.tuple_t) {
+            Py_ssize_t n = ft_py.PyTuple_Size(args);
+            PyObject *a0 = n == 1 ? ft_py.PyTuple_GetItem(args, 0) : NULL;
+            if (n == 1 && type_of(a0) == P.str_t) {
+                Py_ssize_t len;
+                const char *t = ft_py.PyUnicode_AsUTF8AndSize(a0, &len);
+                if (t != NULL) {
+                    put(&msg, t, (size_t)len);
+                }
+            } else if (n == 1) {
+                render(&msg, a0, 0);
+            } else if (n > 1) {
+                render(&msg, args, 0);
+            }
+        }
+        if (args != NULL) {
+            ft_py.Py_DecRef(args);
+        }
+        ft_py.PyErr_Clear();
+    }
+    put_field(out, buf, msg.len);
+}

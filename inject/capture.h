@@ -1,0 +1,59 @@
+/* capture.h - rendering Python values as bounded text, without running Python code.
+ *
+ * Exact built-in values (None, bool, int, float, str, bytes, bytearray, and list, tuple,
+ * dict, set, frozenset of them) are rendered as repr() would write them, up to a length
+ * limit (FLOWTRACE_MAX_ARG_LENGTH, default 1000; 0 = no limit) and a nesting depth, with
+ * an explicit marker "…[truncated from N chars|bytes|items]" where they are cut. Any
+ * other object is rendered from its type alone ("<module.Class object at 0x...>"),
+ * unless FLOWTRACE_REPR=1 opts in to calling repr(): then an exception, a recursion or a
+ * slow repr() is caught and described in the text, never propagated. Everything here
+ * runs with the GIL held and leaves the pending exception as it found it.
+ */
+#ifndef FT_INJECT_CAPTURE_H
+#define FT_INJECT_CAPTURE_H
+
+#include <stddef.h>
+
+#include "pyapi.h"
+
+/* Looks up the type objects the renderer recognises. Returns 0 or -ENOENT (capture
+ * then stays off). GIL held, once. */
+int ft_capture_init(void);
+
+/* Whether ft_capture_init succeeded. */
+int ft_capture_ready(void);
+
+/* An output area: text is appended at len, never past cap; `cut` is set when something
+ * did not fit. */
+struct ft_text {
+    char *p;
+    size_t len, cap;
+    int cut;
+};
+
+/* Appends the rendering of o (borrowed; NULL renders as "<NULL>"). */
+void ft_capture_value(struct ft_text *out, PyObject *o);
+
+/* Appends a **kwargs dict like ft_capture_value, but with the values of secret-looking
+ * keys (ft_capture_is_secret) rendered as <redacted>. */
+void ft_capture_kwargs(struct ft_text *out, PyObject *kwargs);
+
+/* Whether a parameter or keyword name looks like a secret (FLOWTRACE_REDACT fragments,
+ * case-insensitive). */
+int ft_capture_is_secret(const char *name);
+
+/* Whether v is a cell (a parameter captured by a closure, in the fast locals). */
+int ft_capture_is_cell(PyObject *v);
+
+/* Whether v is an exact list, dict, set or bytearray (may change in place). */
+int ft_capture_is_mutable(PyObject *v);
+
+/* Appends the exception's type name, its module and its message, each as a u32 length
+ * and bytes (the payload of an EXC record). exc is the exception instance. */
+void ft_capture_exception(struct ft_text *out, PyObject *exc);
+
+/* Bytes an output area needs for one value at the configured limit (the limit plus the
+ * truncation marker); the caller sizes scratch space with it. */
+size_t ft_capture_value_cap(void);
+
+#endif

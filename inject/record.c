@@ -1,0 +1,474 @@
+/* record.c - engine events -> event records, with the values they carry. */
+#define _GNU_SOURCE
+#include "record.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "config.h"
+#include "flush.h"
+#include "lib/clock.h"
+#include "log.h"
+
+#define PAD8(n) (((n) + 7u) & ~(size_t)7u)
+
+static int statm_fd = -1;
+static long page_size;
+static PyObject *get_traced_memory; /* tracemalloc.get_traced_memory, new ref kept */
+static PyObject *cfunc_type;
+
+/* ---- Setup ---------------------------------------------------------------------------- */
+
+static void
+start_tracemalloc(void)
+{
+    PyObject *(*import)(const char *) = (PyObject * (*)(const char *)) dlsym(RTLD_DEFAULT,
+                                                                           "PyImport_ImportModule");
+    PyObject *mod, *start, *r; /* new refs */
+
+    if (import == NULL || (mod = import("tracemalloc")) == NULL) {
+        ft_py.PyErr_Clear();
+        return;
+    }
+    start = ft_py.PyObject_GetAttrString(mod, "start");
+    r = start ? ft_py.PyObject_CallObject(start, NULL) : NULL;
+    get_traced_memory = ft_py.PyObject_GetAttrString(mod, "get_traced_memory");
+    if (r != NULL) {
+        ft_py.Py_DecRef(r);
+    }
+    if (start != NULL) {
+        ft_py.Py_DecRef(start);
+    }
+    ft_py.Py_DecRef(mod);
+    ft_py.PyErr_Clear();
+}
+
+void
+ft_record_init(void)
+{
+    if ((!ft_cfg.skip_inputs || !ft_cfg.skip_outputs) && ft_capture_init() != 0) {
+        ft_warn("cannot render values in this interpreter; arguments and results are not "
+                "captured");
+    }
+    if (ft_cfg.memory) {
+        statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        page_size = sysconf(_SC_PAGESIZE);
+        if (ft_cfg.tracemalloc) {
+            start_tracemalloc();
+        }
+    }
+    *(void **)&cfunc_type = dlsym(RTLD_DEFAULT, "PyCFunction_Type");
+}
+
+/* ---- Writing records -------------------------------------------------------------------- */
+
+static int
+scratch_reserve(struct ft_thread *t, size_t need)
+{
+    if (t->scratch_cap >= need) {
+        return 0;
+    }
+    /* Grows only for the biggest parameter list seen so far: in practice, at first sight. */
+    size_t cap = t->scratch_cap ? t->scratch_cap : 4096;
+    while (cap < need) {
+        cap *= 2;
+    }
+    char *p = realloc(t->scratch, cap);
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    t->scratch = p;
+    t->scratch_cap = cap;
+    return 0;
+}
+
+/* A fixed record (word0, ticks[, extra]) followed by a variable record of vkind carrying
+ * data, written and committed together so they are always shipped together. */
+static void
+emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsigned vkind,
+          const void *data, size_t len)
+{
+    uint64_t words[3] = {w0, ft_clock_ticks(ft_cfg.clock), extra};
+    size_t fixed = has_extra ? 24 : 16;
+    size_t total = fixed + (vkind ? 8 + PAD8(len) : 0);
+    uint8_t *p;
+
+    if (total > ft_tstate_buffer_size() / 2) {
+        /* A value bigger than half a buffer travels as a frame of its own. */
+        uint8_t *big = malloc(total);
+        if (big == NULL) {
+            __atomic_store_n(&t->lost, t->lost + 1, __ATOMIC_RELAXED);
+            t->gap++;
+            return;
+        }
+        memcpy(big, words, fixed);
+        uint64_t vw0 = ft_rec_word0(vkind, len);
+        memcpy(big + fixed, &vw0, 8);
+        memcpy(big + fixed + 8, data, len);
+        memset(big + fixed + 8 + len, 0, PAD8(len) - len);
+        ft_flush_ship_big(t, big, total);
+        free(big);
+        return;
+    }
+    p = ft_thread_reserve(t, total);
+    if (p == NULL) {
+        __atomic_store_n(&t->lost, t->lost + 1, __ATOMIC_RELAXED);
+        t->gap++;
+        return;
+    }
+    memcpy(p, words, fixed);
+    if (vkind) {
+        uint64_t vw0 = ft_rec_word0(vkind, len);
+        memcpy(p + fixed, &vw0, 8);
+        memcpy(p + fixed + 8, data, len);
+        memset(p + fixed + 8 + len, 0, PAD8(len) - len);
+    }
+    ft_thread_commit(t, p + total);
+}
+
+/* A variable record on its own (values that follow an event already written). */
+static void
+emit_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
+{
+    size_t total = 8 + PAD8(len);
+    uint8_t *p;
+
+    if (total > ft_tstate_buffer_size() / 2) {
+        uint8_t *big = malloc(total);
+        if (big != NULL) {
+            uint64_t vw0 = ft_rec_word0(vkind, len);
+            memcpy(big, &vw0, 8);
+            memcpy(big + 8, data, len);
+            memset(big + 8 + len, 0, PAD8(len) - len);
+            ft_flush_ship_big(t, big, total);
+            free(big);
+        }
+        return;
+    }
+    p = ft_thread_reserve(t, total);
+    if (p == NULL) {
+        return;
+    }
+    uint64_t vw0 = ft_rec_word0(vkind, len);
+    memcpy(p, &vw0, 8);
+    memcpy(p + 8, data, len);
+    memset(p + 8 + len, 0, PAD8(len) - len);
+    /* Not an event: publish without counting one. */
+    t->pos = p + total;
+    __atomic_store_n(&t->committed, (size_t)(t->pos - t->data), __ATOMIC_RELEASE);
+}
+
+static void
+after_event(struct ft_thread *t)
+{
+    if (__builtin_expect(ft_cfg.flush_every_call, 0)) {
+        ft_flush_ship_now(t);
+    }
+}
+
+/* ---- Values ----------------------------------------------------------------------------- */
+
+/* Parameter i of a call: from the fast locals, or by name from frame.f_locals. */
+static PyObject *
+param(const struct ft_code_info *ci, PyObject **locals, PyObject *flocals, unsigned i)
+{
+    if (locals != NULL) {
+        return locals[ci->first + i];
+    }
+    if (flocals == NULL || ci->names == NULL || ci->names[i] == NULL) {
+        return NULL;
+    }
+    return ft_py.PyDict_GetItemString(flocals, ci->names[i]);
+}
+
+static PyObject *
+frame_locals(PyObject **locals, PyFrameObject *frame)
+{
+    PyObject *d; /* new ref */
+
+    if (locals != NULL || frame == NULL) {
+        return NULL;
+    }
+    d = ft_py.PyObject_GetAttrString((PyObject *)frame, "f_locals");
+    if (d == NULL) {
+        ft_py.PyErr_Clear();
+    }
+    return d;
+}
+
+static void
+put_len_prefixed(struct ft_text *o, size_t at)
+{
+    uint32_t n = (uint32_t)(o->len - at - 4);
+
+    memcpy(o->p + at, &n, 4);
+}
+
+/* ARGS payload: u64 instance, then per parameter u32 length + text. */
+static size_t
+render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
+            PyFrameObject *frame)
+{
+    size_t per = ft_capture_value_cap() + 4;
+    struct ft_text o;
+    PyObject *flocals = frame_locals(locals, frame); /* new ref or NULL */
+    uint64_t inst = 0;
+
+    if (scratch_reserve(t, 8 + per * ci->nparams) != 0) {
+        if (flocals != NULL) {
+            ft_py.Py_DecRef(flocals);
+        }
+        return 0;
+    }
+    o.p = t->scratch;
+    o.len = 8;
+    o.cap = t->scratch_cap;
+    o.cut = 0;
+    if ((ci->flags & FT_DEF_METHOD) && locals != NULL) {
+        inst = (uint64_t)(uintptr_t)locals[0];
+    }
+    memcpy(o.p, &inst, 8);
+    for (unsigned i = 0; i < ci->nparams; i++) {
+        size_t at = o.len;
+        o.len += 4;
+        if (i < 64 && (ci->redact >> i) & 1) {
+            memcpy(o.p + o.len, "<redacted>", 10);
+            o.len += 10;
+        } else if (i == ci->varkw) {
+            ft_capture_kwargs(&o, param(ci, locals, flocals, i));
+        } else {
+            ft_capture_value(&o, param(ci, locals, flocals, i));
+        }
+        put_len_prefixed(&o, at);
+    }
+    if (flocals != NULL) {
+        ft_py.Py_DecRef(flocals);
+    }
+    return o.len;
+}
+
+static void
+emit_memory(struct ft_thread *t)
+{
+    uint64_t m[3] = {UINT64_MAX, UINT64_MAX, UINT64_MAX};
+    char buf[128];
+
+    if (statm_fd >= 0) {
+        ssize_t n = pread(statm_fd, buf, sizeof(buf) - 1, 0);
+        if (n > 0) {
+            unsigned long size, resident;
+            buf[n] = '\0';
+            if (sscanf(buf, "%lu %lu", &size, &resident) == 2) {
+                m[0] = (uint64_t)resident * (uint64_t)page_size;
+            }
+        }
+    }
+    if (get_traced_memory != NULL) {
+        struct ft_py_exc saved;
+        ft_py_exc_save(&saved);
+        PyObject *r = ft_py.PyObject_CallObject(get_traced_memory, NULL); /* new ref */
+        if (r != NULL && ft_py.PyTuple_Size(r) == 2) {
+            m[1] = (uint64_t)ft_py.PyLong_AsLong(ft_py.PyTuple_GetItem(r, 0));
+            m[2] = (uint64_t)ft_py.PyLong_AsLong(ft_py.PyTuple_GetItem(r, 1));
+        }
+        if (r != NULL) {
+            ft_py.Py_DecRef(r);
+        }
+        ft_py.PyErr_Clear();
+        ft_py_exc_restore(&saved);
+    }
+    emit_values(t, FT_REC_MEMORY, m, sizeof(m));
+}
+
+/* ---- Events ----------------------------------------------------------------------------- */
+
+void
+ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind,
+                uint64_t ident, PyObject **locals, PyFrameObject *frame)
+{
+    uint64_t w0 = ft_rec_word0(kind, ci->id);
+    int has_extra = kind >= 0x20;
+    size_t len = 0;
+
+    if (kind != FT_REC_RESUME && !ft_cfg.skip_inputs && ci->nparams > 0 && ft_capture_ready()) {
+        len = render_args(t, ci, locals, frame);
+    }
+    if (len > 0) {
+        emit_with(t, w0, has_extra, ident, FT_REC_ARGS, t->scratch, len);
+    } else {
+        emit_with(t, w0, has_extra, ident, 0, NULL, 0);
+    }
+    if (ft_cfg.memory && kind != FT_REC_RESUME) {
+        emit_memory(t);
+    }
+    after_event(t);
+}
+
+/* Arguments that may have changed in place (exact list, dict, set, bytearray), re-read
+ * at return: the writer keeps those that differ from the call. */
+static void
+emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
+                PyFrameObject *frame)
+{
+    size_t per = ft_capture_value_cap() + 8;
+    PyObject *flocals = frame_locals(locals, frame); /* new ref or NULL */
+    struct ft_text o;
+
+    if (scratch_reserve(t, per * ci->nparams) != 0) {
+        goto out;
+    }
+    o.p = t->scratch;
+    o.len = 0;
+    o.cap = t->scratch_cap;
+    o.cut = 0;
+    for (unsigned i = 0; i < ci->nparams; i++) {
+        PyObject *v = param(ci, locals, flocals, i);
+        uint32_t idx = i;
+        if (!ft_capture_is_mutable(v) || (i < 64 && (ci->redact >> i) & 1)) {
+            continue;
+        }
+        memcpy(o.p + o.len, &idx, 4);
+        o.len += 4;
+        size_t at = o.len;
+        o.len += 4;
+        ft_capture_value(&o, v);
+        put_len_prefixed(&o, at);
+    }
+    if (o.len > 0) {
+        emit_values(t, FT_REC_ARGS_AFTER, o.p, o.len);
+    }
+out:
+    if (flocals != NULL) {
+        ft_py.Py_DecRef(flocals);
+    }
+}
+
+void
+ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind,
+                PyObject *retval, PyObject **locals, PyFrameObject *frame)
+{
+    uint64_t w0 = ft_rec_word0(kind, ci->id);
+    struct ft_text o;
+
+    if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_ready() &&
+        scratch_reserve(t, ft_capture_value_cap()) == 0) {
+        o.p = t->scratch;
+        o.len = 0;
+        o.cap = t->scratch_cap;
+        o.cut = 0;
+        ft_capture_value(&o, retval);
+        emit_with(t, w0, 0, 0, FT_REC_RESULT, o.p, o.len);
+    } else {
+        emit_with(t, w0, 0, 0, 0, NULL, 0);
+    }
+    if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0 && ft_capture_ready()) {
+        emit_args_after(t, ci, locals, frame);
+    }
+    if (ft_cfg.memory && kind == FT_REC_RETURN) {
+        emit_memory(t);
+    }
+    after_event(t);
+}
+
+void
+ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc)
+{
+    emit_with(t, ft_rec_word0(FT_REC_UNWIND, ci->id), 0, 0, 0, NULL, 0);
+    if (exc != NULL) {
+        ft_record_exception(t, exc);
+    }
+    if (ft_cfg.memory) {
+        emit_memory(t);
+    }
+    after_event(t);
+}
+
+void
+ft_record_exception(struct ft_thread *t, PyObject *exc)
+{
+    struct ft_text o;
+
+    if (!ft_capture_ready() || scratch_reserve(t, 3 * (ft_capture_value_cap() + 4) + 512) != 0) {
+        return;
+    }
+    o.p = t->scratch;
+    o.len = 0;
+    o.cap = t->scratch_cap;
+    o.cut = 0;
+    ft_capture_exception(&o, exc);
+    emit_values(t, FT_REC_EXC, o.p, o.len);
+}
+
+void
+ft_record_spawn(struct ft_thread *t, uint64_t ident)
+{
+    emit_with(t, ft_rec_word0(FT_REC_SPAWN, 0), 1, ident, 0, NULL, 0);
+}
+
+/* ---- Builtin calls (--c-calls) ---------------------------------------------------------- */
+
+#define CFUNCS 4096
+
+static struct {
+    const void *key;
+    uint64_t id;
+} cfuncs[CFUNCS];
+
+/* A PyCFunctionObject: PyObject_HEAD, then m_ml, m_self, m_module (stable since 3.x). */
+static uint64_t
+cfunc_id(PyObject *f)
+{
+    const void *ml = *(void **)((char *)f + 16);
+    PyObject *self = *(PyObject **)((char *)f + 24);
+    uintptr_t h = ((uintptr_t)ml >> 3) * 0x9e3779b97f4a7c15ull;
+    unsigned i = (unsigned)(h >> 52) & (CFUNCS - 1);
+    char owner[160], name[256];
+    const char *ml_name;
+
+    for (unsigned probe = 0; probe < 8; probe++, i = (i + 1) & (CFUNCS - 1)) {
+        if (cfuncs[i].key == ml) {
+            return cfuncs[i].id;
+        }
+        if (cfuncs[i].key == NULL) {
+            break;
+        }
+    }
+    /* First sight of this builtin: name it after its owner (module or type). */
+    ml_name = *(const char **)ml;
+    owner[0] = '\0';
+    if (self != NULL && self != ft_py.None) {
+        PyObject *mod = ft_py.PyObject_GetAttrString(f, "__module__"); /* new ref */
+        if (mod != NULL && mod != ft_py.None) {
+            ft_py_text(mod, owner, sizeof(owner));
+        } else {
+            PyObject *type = *(PyObject **)((char *)self + 8);
+            ft_py_attr_text(type, "__qualname__", owner, sizeof(owner));
+        }
+        if (mod != NULL) {
+            ft_py.Py_DecRef(mod);
+        }
+        ft_py.PyErr_Clear();
+    }
+    snprintf(name, sizeof(name), "%s", ml_name ? ml_name : "?");
+    uint64_t id = ft_code_define_cfunc(ml, owner[0] ? owner : "builtins", name);
+    if (cfuncs[i].key == NULL || cfuncs[i].key == ml) {
+        cfuncs[i].key = ml;
+        cfuncs[i].id = id;
+    }
+    return id;
+}
+
+void
+ft_record_c(struct ft_thread *t, unsigned kind, PyObject *cfunc)
+{
+    if (cfunc == NULL || *(PyObject **)((char *)cfunc + 8) != cfunc_type) {
+        return; /* only builtin functions and methods */
+    }
+    emit_with(t, ft_rec_word0(kind, cfunc_id(cfunc)), 0, 0, 0, NULL, 0);
+}

@@ -1,0 +1,337 @@
+/* test_calls.c - values, exceptions, generators and filters in a run's outputs. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/run.h"
+#include "slurp.h"
+#include "stream.h"
+
+#define T0 TEST_MONO_NS
+
+static char dir[64];
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/ft-test-calls.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[128];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+static char *
+run_file(const char *run, const char *name)
+{
+    char *text = slurp(dir, run, name);
+
+    assert_non_null(text);
+    return text;
+}
+
+static void
+run_stream(const char *run_id, struct stream *s)
+{
+    struct ft_run_opts o = {dir, run_id, 1.0};
+    struct ft_run *r = ft_run_new(&o);
+    struct ft_wire_decoder d;
+    struct ft_frame f;
+
+    ft_wire_decoder_init(&d);
+    ft_wire_decoder_feed(&d, s->p, s->len);
+    while (ft_wire_next_frame(&d, &f) == 1) {
+        assert_int_equal(ft_run_frame(r, &f), 0);
+    }
+    assert_int_equal(ft_run_finish(r, FT_END_KILLED, NULL), 0);
+    ft_run_free(r);
+    ft_wire_decoder_close(&d);
+    free(s->p);
+}
+
+static void
+begin(struct stream *s, uint64_t max_depth, uint64_t min_ns)
+{
+    memset(s, 0, sizeof(*s));
+    stream_hello_opts(s, 42, "python3\0app.py", 14, max_depth, min_ns);
+    stream_thread(s, 1, "MainThread");
+    stream_def_params(s, 1, "app", "main", "/app.py", 1, 0, NULL, 0);
+    stream_def_params(s, 2, "app", "Inventory.add", "/app.py", 5, FT_DEF_METHOD,
+                      "item\0count", 10);
+    stream_def_params(s, 3, "app", "gen", "/app.py", 9, FT_DEF_GENERATOR, NULL, 0);
+    stream_def_params(s, 4, "app", "leaf", "/app.py", 12, 0, NULL, 0);
+}
+
+/* The tree's nodes as "name[children]" text: the structure, nothing else. */
+static void
+outline(const char *tree, char *out, size_t cap)
+{
+    const char *p = tree;
+    size_t n = 0;
+
+    while ((p = strstr(p, "\"function\":\"")) != NULL && n + 64 < cap) {
+        p += 12;
+        const char *e = strchr(p, '"');
+        n += (size_t)snprintf(out + n, cap - n, "%.*s ", (int)(e - p), p);
+    }
+    out[n] = '\0';
+}
+
+static void
+arguments_results_and_exceptions_are_attached_to_their_calls(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    uint8_t args[64], exc[64];
+    uint64_t inst = 0x7f00beef;
+    size_t n;
+    char *jsonl, *tree;
+
+    (void)state;
+    begin(&s, 0, 0);
+    memcpy(args, &inst, 8);
+    n = lp(args, 8, "'coffee'");
+    n = lp(args, n, "2");
+    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
+    recv_(&r, FT_REC_ARGS, args, n);
+    rec2(&r, FT_REC_RETURN, 2, T0 + 2000);
+    recv_(&r, FT_REC_RESULT, "20", 2);
+    rec2(&r, FT_REC_CALL, 4, T0 + 3000);
+    rec2(&r, FT_REC_UNWIND, 4, T0 + 4000);
+    n = lp(exc, 0, "ValueError");
+    n = lp(exc, n, "builtins");
+    n = lp(exc, n, "bad \"input\"");
+    recv_(&r, FT_REC_EXC, exc, n);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
+    run_stream("r1", &s);
+
+    jsonl = run_file("r1", "events.jsonl");
+    assert_non_null(strstr(jsonl, "\"id\":1,\"parent\":null,\"args\":{\"item\":\"'coffee'\","
+                                  "\"count\":\"2\"},\"instance\":\"0x7f00beef\"}\n"));
+    assert_non_null(strstr(jsonl, "\"durationMillis\":0.001,\"result\":\"20\"}\n"));
+    assert_non_null(strstr(jsonl, "{\"event\":\"EXCEPTION\""));
+    assert_non_null(strstr(jsonl, "\"exception\":{\"type\":\"ValueError\",\"module\":\"builtins\","
+                                  "\"message\":\"bad \\\"input\\\"\"}}\n"));
+    tree = run_file("r1", "tree.json");
+    assert_non_null(strstr(tree, "\"caller\":null,\"instance\":\"0x7f00beef\",\"args\":{\"item\":"
+                                 "\"'coffee'\",\"count\":\"2\"},\"children\":[],"
+                                 "\"durationMicros\":1.000,\"result\":\"20\"}"));
+    free(jsonl);
+    free(tree);
+}
+
+static void
+one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    uint8_t exc[64];
+    size_t n;
+    char *jsonl;
+
+    (void)state;
+    begin(&s, 0, 0);
+    n = lp(exc, 0, "KeyError");
+    n = lp(exc, n, "builtins");
+    n = lp(exc, n, "'tea'");
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);  /* main catches */
+    rec2(&r, FT_REC_CALL, 3, T0 + 2000);  /* (id 3 as a plain call here) */
+    rec2(&r, FT_REC_CALL, 4, T0 + 3000);  /* leaf raises */
+    rec2(&r, FT_REC_UNWIND, 4, T0 + 4000);
+    recv_(&r, FT_REC_EXC, exc, n);
+    rec2(&r, FT_REC_UNWIND, 3, T0 + 5000);
+    recv_(&r, FT_REC_EXC, exc, n);
+    rec2(&r, FT_REC_RETURN, 1, T0 + 6000);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 7000);
+    run_stream("r2", &s);
+    jsonl = run_file("r2", "events.jsonl");
+    /* leaf and gen ended by the KeyError; main returned normally. */
+    assert_non_null(strstr(jsonl, "\"function\":\"leaf\",\"file\":\"/app.py\",\"line\":12,\"pid\":42,"
+                                  "\"run\":\"r2\",\"id\":3,\"parent\":2,\"durationMicros\":1.000,"
+                                  "\"durationMillis\":0.001,\"exception\":{\"type\":\"KeyError\""));
+    assert_non_null(strstr(jsonl, "{\"event\":\"EXCEPTION\",\"timestamp\":1700000000000005"));
+    assert_non_null(strstr(jsonl, "{\"event\":\"EXIT\",\"timestamp\":1700000000000006,"
+                                  "\"thread\":\"MainThread\",\"module\":\"app\",\"function\":\"main\""));
+    free(jsonl);
+}
+
+static void
+a_generator_is_one_node_with_its_resumptions_in_start_order(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    char *jsonl, *tree, shape[512];
+
+    (void)state;
+    begin(&s, 0, 0);
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);        /* main */
+    rec3(&r, FT_REC_START, 3, T0 + 2000, 77);   /* gen starts */
+    rec2(&r, FT_REC_CALL, 4, T0 + 2100);        /*   leaf */
+    rec2(&r, FT_REC_RETURN, 4, T0 + 2200);
+    rec2(&r, FT_REC_YIELD, 3, T0 + 3000);       /* gen suspends */
+    rec2(&r, FT_REC_CALL, 2, T0 + 4000);        /* main calls add meanwhile */
+    rec2(&r, FT_REC_RETURN, 2, T0 + 4500);
+    rec3(&r, FT_REC_RESUME, 3, T0 + 5000, 77);  /* gen resumes */
+    rec2(&r, FT_REC_CALL, 4, T0 + 5100);        /*   leaf */
+    rec2(&r, FT_REC_RETURN, 4, T0 + 5200);
+    rec2(&r, FT_REC_RETURN, 3, T0 + 6000);      /* gen ends */
+    rec2(&r, FT_REC_RETURN, 1, T0 + 7000);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 8000);
+    run_stream("r3", &s);
+    tree = run_file("r3", "tree.json");
+    outline(tree, shape, sizeof(shape));
+    /* gen, with both leaves, comes before add: the order in which they started. */
+    assert_string_equal(shape, "main gen leaf leaf Inventory.add ");
+    assert_non_null(strstr(tree, "\"durationMicros\":4.000,\"resumes\":1,\"activeMicros\":2.000}"));
+    jsonl = run_file("r3", "events.jsonl");
+    assert_non_null(strstr(jsonl, "\"function\":\"leaf\",\"file\":\"/app.py\",\"line\":12,"
+                                  "\"pid\":42,\"run\":\"r3\",\"id\":5,\"parent\":2}"));
+    free(jsonl);
+    free(tree);
+}
+
+static void
+a_task_nests_under_the_call_that_created_it(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    char *tree, shape[512];
+
+    (void)state;
+    begin(&s, 0, 0);
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);        /* <module>-like caller */
+    rec3(&r, FT_REC_START, 3, T0 + 2000, 10);   /* the main coroutine */
+    rec3(&r, FT_REC_SPAWN, 0, T0 + 2100, 20);   /* it creates a task */
+    rec2(&r, FT_REC_YIELD, 3, T0 + 2200);       /* and awaits it */
+    rec3(&r, FT_REC_START, 3, T0 + 3000, 20);   /* the loop runs the task */
+    rec2(&r, FT_REC_CALL, 4, T0 + 3100);
+    rec2(&r, FT_REC_RETURN, 4, T0 + 3200);
+    rec2(&r, FT_REC_RETURN, 3, T0 + 3300);
+    rec3(&r, FT_REC_RESUME, 3, T0 + 4000, 10);
+    rec2(&r, FT_REC_RETURN, 3, T0 + 4100);
+    rec2(&r, FT_REC_RETURN, 1, T0 + 5000);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 6000);
+    run_stream("r4", &s);
+    tree = run_file("r4", "tree.json");
+    outline(tree, shape, sizeof(shape));
+    assert_string_equal(shape, "main gen gen leaf ");
+    assert_non_null(strstr(tree, "\"caller\":\"gen\",\"children\":[{\"id\":4"));
+    free(tree);
+}
+
+static void
+calls_below_max_depth_are_left_out(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    char *tree, *jsonl, shape[512];
+
+    (void)state;
+    begin(&s, 2, 0);
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);
+    rec2(&r, FT_REC_CALL, 2, T0 + 2000);
+    rec2(&r, FT_REC_CALL, 4, T0 + 3000);
+    rec2(&r, FT_REC_CALL, 4, T0 + 3500);
+    rec2(&r, FT_REC_RETURN, 4, T0 + 3600);
+    rec2(&r, FT_REC_RETURN, 4, T0 + 4000);
+    rec2(&r, FT_REC_RETURN, 2, T0 + 5000);
+    rec2(&r, FT_REC_RETURN, 1, T0 + 6000);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 7000);
+    run_stream("r5", &s);
+    tree = run_file("r5", "tree.json");
+    outline(tree, shape, sizeof(shape));
+    assert_string_equal(shape, "main Inventory.add ");
+    jsonl = run_file("r5", "events.jsonl");
+    assert_null(strstr(jsonl, "leaf"));
+    free(jsonl);
+    free(tree);
+}
+
+static void
+calls_shorter_than_min_duration_are_left_out(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    char *tree, *jsonl, shape[512];
+
+    (void)state;
+    begin(&s, 0, 5000);
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);        /* main: 20 us */
+    rec2(&r, FT_REC_CALL, 4, T0 + 2000);        /* leaf: 1 us, out */
+    rec2(&r, FT_REC_RETURN, 4, T0 + 3000);
+    rec2(&r, FT_REC_CALL, 2, T0 + 4000);        /* add: 10 us, kept */
+    rec2(&r, FT_REC_CALL, 4, T0 + 5000);        /*   leaf: 0.5 us, out */
+    rec2(&r, FT_REC_RETURN, 4, T0 + 5500);
+    rec2(&r, FT_REC_RETURN, 2, T0 + 14000);
+    rec2(&r, FT_REC_RETURN, 1, T0 + 21000);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 22000);
+    run_stream("r6", &s);
+    tree = run_file("r6", "tree.json");
+    outline(tree, shape, sizeof(shape));
+    assert_string_equal(shape, "main Inventory.add ");
+    assert_non_null(strstr(tree, "\"calls\":2}"));
+    jsonl = run_file("r6", "events.jsonl");
+    assert_null(strstr(jsonl, "leaf"));
+    assert_non_null(strstr(jsonl, "\"function\":\"Inventory.add\",\"file\":\"/app.py\",\"line\":5,"
+                                  "\"pid\":42,\"run\":\"r6\",\"id\":3,\"parent\":1}"));
+    free(jsonl);
+    free(tree);
+}
+
+static void
+a_gap_ends_the_calls_that_were_open(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    char *jsonl;
+
+    (void)state;
+    begin(&s, 0, 0);
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);
+    rec2(&r, FT_REC_GAP, 3, T0 + 2000);
+    rec2(&r, FT_REC_RETURN, 1, T0 + 3000); /* no frame left to match: ignored */
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 4000);
+    run_stream("r7", &s);
+    jsonl = run_file("r7", "events.jsonl");
+    assert_non_null(strstr(jsonl, "\"incomplete\":\"events lost\"}\n"));
+    assert_null(strstr(jsonl + strlen(jsonl) - 200, "\"event\":\"ENTER\""));
+    free(jsonl);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(arguments_results_and_exceptions_are_attached_to_their_calls),
+        cmocka_unit_test(one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it),
+        cmocka_unit_test(a_generator_is_one_node_with_its_resumptions_in_start_order),
+        cmocka_unit_test(a_task_nests_under_the_call_that_created_it),
+        cmocka_unit_test(calls_below_max_depth_are_left_out),
+        cmocka_unit_test(calls_shorter_than_min_duration_are_left_out),
+        cmocka_unit_test(a_gap_ends_the_calls_that_were_open),
+    };
+    return cmocka_run_group_tests_name("calls", tests, setup, teardown);
+}
