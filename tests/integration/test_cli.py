@@ -29,6 +29,7 @@ def masked(text):
     text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "DATE", text)
     text = re.sub(r"\d+(\.\d+)?(ns|µs|ms|s)\b", "T", text)
     text = re.sub(r"\d+\.\d%", "P%", text)
+    text = re.sub(r"0x[0-9a-f]+…?", "0x…", text)  # object addresses, whole or cut
     return text
 
 
@@ -155,21 +156,21 @@ def test_run_is_an_id_a_unique_prefix_or_the_latest(tmp_path):
 # ---- show ---------------------------------------------------------------------------------
 
 SHOP_TREE = """\
-Thread MainThread (22 calls)
+Thread MainThread (16 calls)
 ✅ <module>  shop.py:1  T
 └── ✅ main  shop.py:78  T
-    ├── ✅ parse_args  shop.py:68  T
-    ├── ✅ seed_inventory  shop.py:61  T
+    ├── ✅ parse_args → <argparse.Namespace object at 0x…>  shop.py:68  T
+    ├── ✅ seed_inventory → <__main__.Inventory object at 0x…>  shop.py:61  T
     │   ├── ✅ Inventory.__init__  shop.py:13  T
     │   └── ✅ Inventory.add ×2  shop.py:16  T total
-    ├── ✅ PricingService.__init__  shop.py:30  T
-    ├── ✅ OrderService.__init__  shop.py:42  T
-    └── ✅ OrderService.order  shop.py:46  T
-        ├── ❌ Inventory.take ×2  shop.py:20  T total  1 raised
-        ├── ✅ OrderService.order.<locals>.<genexpr> ×4  shop.py:54  T total
-        └── ✅ PricingService.total  shop.py:36  T
-            ├── ✅ PricingService.total.<locals>.<genexpr> ×4  shop.py:37  T total
-            └── ✅ PricingService.discount  shop.py:33  T"""
+    ├── ✅ PricingService.__init__(tier='gold')  shop.py:30  T
+    ├── ✅ OrderService.__init__(inventory=<__main__.Inventory object at 0x…, pricing=<__main__.PricingService object at 0x…)  shop.py:42  T
+    └── ✅ OrderService.order(customer='ana', wanted={'coffee': 3, 'cake': 3}, tax=0.21) → 7.26  shop.py:46  T
+        ├── ❌ Inventory.take ×2  shop.py:20  T total  1 raised, first ValueError: only 2 cake left
+        ├── ✅ OrderService.order.<locals>.<genexpr>(.0=<range_iterator object at 0x…)  shop.py:54  T  resumed 3×
+        └── ✅ PricingService.total(items=[<__main__.Item object at 0x…, tax=0.21) → 7.26  shop.py:36  T
+            ├── ✅ PricingService.total.<locals>.<genexpr>(.0=<list_iterator object at 0x…>)  shop.py:37  T  resumed 3×
+            └── ✅ PricingService.discount(amount=7.5) → 1.5  shop.py:33  T"""
 
 
 def test_show_groups_repeated_calls_and_marks_failures(python, tmp_path):
@@ -179,12 +180,13 @@ def test_show_groups_repeated_calls_and_marks_failures(python, tmp_path):
     assert show.returncode == 0 and show.stderr == ""
     lines = masked(show.stdout).splitlines()
     assert re.fullmatch(r"Run RUN · python3(\.11)? .*shop\.py --coffee 3 · Python 3\.\d+\.\d+ · "
-                        r"exit 0 · T · 22 calls", lines[0]), lines[0]
+                        r"exit 0 · T · 16 calls", lines[0]), lines[0]
     assert "\n".join(lines[1:]) == SHOP_TREE
     assert "\033[" not in show.stdout  # not a terminal: no colour
     ungrouped = masked(cli("show", "-d", tmp_path / "out", "--no-group").stdout)
-    assert ungrouped.count("✅ Inventory.add  shop.py:16  T\n") == 2
-    assert len(ungrouped.splitlines()) == 2 + 22
+    assert "✅ Inventory.add(name='coffee', count=20) → 20  shop.py:16  T\n" in ungrouped
+    assert "✅ Inventory.add(name='cake', count=2) → 2  shop.py:16  T\n" in ungrouped
+    assert len(ungrouped.splitlines()) == 2 + 16
     coloured = cli("show", "-d", tmp_path / "out", "--color", "always").stdout
     assert "\033[1mOrderService.order\033[0m" in coloured
 
@@ -242,10 +244,10 @@ def test_show_filters_threads_of_a_threaded_program(tmp_path):
     traced(tmp_path, PROGRAMS / "threads.py")
     show = masked(cli("show", "-d", tmp_path / "out", "--thread", "worker-*").stdout)
     assert show.splitlines()[1:] == [
-        "Thread worker-1 (4 calls)", "✅ worker  threads.py:13  T", "└── ✅ work  threads.py:5  T",
-        "    └── ✅ step ×2  threads.py:9  T total",
-        "Thread worker-2 (4 calls)", "✅ worker  threads.py:13  T", "└── ✅ work  threads.py:5  T",
-        "    └── ✅ step ×2  threads.py:9  T total"]
+        "Thread worker-1 (4 calls)", "✅ worker(n=1)  threads.py:13  T",
+        "└── ✅ work(n=1) → 6  threads.py:5  T", "    └── ✅ step ×2  threads.py:9  T total",
+        "Thread worker-2 (4 calls)", "✅ worker(n=2)  threads.py:13  T",
+        "└── ✅ work(n=2) → 10  threads.py:5  T", "    └── ✅ step ×2  threads.py:9  T total"]
 
 
 # ---- stats --------------------------------------------------------------------------------
@@ -269,16 +271,25 @@ Run 20261122-101530-4242 · 11 calls of 9 functions · 4 raised · 3.50ms in cal
 """
 
 
-def test_stats_of_a_real_run_by_calls(tmp_path):
+def test_stats_of_a_real_run_by_name(tmp_path):
     traced(tmp_path, PROGRAMS / "shop.py", "--coffee", "3")
-    stats = cli("stats", "-d", tmp_path / "out", "--sort", "calls", "--top", "4")
-    lines = [re.sub(r"\s+", " ", l).strip() for l in masked(stats.stdout).splitlines()]
-    assert lines[0] == "Run RUN · 22 calls of 14 functions · 1 raised · T in calls"
-    assert lines[2] == "CALLS RAISED TOTAL SELF SELF% AVG FUNCTION"
-    assert [l.split(" ", 2)[:2] + [l.split()[-2]] for l in lines[3:]] == [
-        ["4", "0", "OrderService.order.<locals>.<genexpr>"],
-        ["4", "0", "PricingService.total.<locals>.<genexpr>"],
-        ["2", "1", "Inventory.take"], ["2", "0", "Inventory.add"]]
+    stats = cli("stats", "-d", tmp_path / "out", "--sort", "name", "--top", "0")
+    lines = [l.split() for l in masked(stats.stdout).splitlines()]
+    assert " ".join(lines[0]) == "Run RUN · 16 calls of 14 functions · 1 raised · T in calls"
+    assert lines[2] == ["CALLS", "RAISED", "TOTAL", "SELF", "SELF%", "AVG", "FUNCTION"]
+    assert [(l[0], l[1], l[-2], l[-1]) for l in lines[3:]] == [
+        ("1", "0", "<module>", "shop.py:1"), ("1", "0", "Inventory.__init__", "shop.py:13"),
+        ("2", "0", "Inventory.add", "shop.py:16"), ("2", "1", "Inventory.take", "shop.py:20"),
+        ("1", "0", "OrderService.__init__", "shop.py:42"),
+        ("1", "0", "OrderService.order", "shop.py:46"),
+        ("1", "0", "OrderService.order.<locals>.<genexpr>", "shop.py:54"),
+        ("1", "0", "PricingService.__init__", "shop.py:30"),
+        ("1", "0", "PricingService.discount", "shop.py:33"),
+        ("1", "0", "PricingService.total", "shop.py:36"),
+        ("1", "0", "PricingService.total.<locals>.<genexpr>", "shop.py:37"),
+        ("1", "0", "main", "shop.py:78"), ("1", "0", "parse_args", "shop.py:68"),
+        ("1", "0", "seed_inventory", "shop.py:61")]
+    assert all(l[4].endswith("%") for l in lines[3:])
 
 
 def test_stats_counts_a_recursive_function_once_per_outermost_call(tmp_path):
@@ -321,13 +332,21 @@ def test_html_embeds_the_run_as_columns_that_rebuild_the_tree(tmp_path):
             stack.pop()
         fn, line = strings[codes[code * 4]], codes[code * 4 + 3]
         file = Path(strings[codes[code * 4 + 2]]).name
-        exc = " !exception" if i in data["exc"][0::4] else ""
+        exc = {e: " !" + (strings[t] if t >= 0 else "exception")
+               for e, t in zip(data["exc"][0::4], data["exc"][1::4])}.get(i, "")
         lines.append("  " * (len(stack) + 1) + f"{fn} {file}:{line}{exc}")
         stack.append(i + size)
         start += data["start"][i]
         assert data["dur"][i] >= 0
     assert "\n".join(["[MainThread]"] + lines) == run.outline(skip=())
-    assert data["threads"] == [[strings.index("MainThread"), run.thread()["tid"], 0, 16]]
+    assert data["threads"] == [[strings.index("MainThread"), run.thread()["tid"], 0,
+                                run.tree["tracer"]["calls"]]]
+    # The captured arguments and results travel too.
+    add = data["code"].index(next(c for c in range(len(codes) // 4)
+                                  if strings[codes[c * 4]] == "Inventory.add"))
+    at = data["argAt"][add] - 1
+    assert [strings[i] for i in data["args"][at + 1:at + 5]] == ["item", "'coffee'", "count", "2"]
+    assert strings[data["result"][add] - 1] == "2"
     assert data["run"]["id"] == run.tree["run"] and data["run"]["exitCode"] == 0
 
 
