@@ -361,6 +361,13 @@ def test_html_carries_the_capture_fields(tmp_path):
     assert s[data["result"][3] - 1] == "20"
     assert s[data["caller"][3] - 1] == "seed_inventory"
     assert s[data["inst"][3] - 1] == "0x7f3a2c1b9d50"
+    # Arguments the call changed: only OrderService.order has them, in the same pool.
+    assert [i for i, at in enumerate(data["afterAt"]) if at] == [5]
+    at = data["afterAt"][5] - 1
+    assert [s[i] for i in data["args"][at + 1:at + 1 + 2 * data["args"][at]]] == [
+        "wanted", "{'coffee': 3, 'cake': 0}"]
+    assert data["run"]["exception"] == {"type": "ValueError", "module": "builtins",
+                                        "message": "only 2 cake left"}
     assert data["mem"] == [3, 30000000, 3000000, 3750000, 30500000, 3050000, 3812500]
     assert data["gen"] == [8, 3, 4200]
     exc = [data["exc"][i:i + 4] for i in range(0, len(data["exc"]), 4)]

@@ -113,6 +113,8 @@ def test_chrome_export_clamps_times_that_would_not_nest(tmp_path):
     assert args["args"] == {"name": "'cake'", "count": "3"}
     assert args["exception"] == {"type": "ValueError", "message": "only 2 cake left"}
     assert events[3]["args"]["result"] == "20"
+    assert events[3]["args"]["instance"] == "0x7f3a2c1b9d50"
+    assert events[5]["args"]["argsAfter"] == {"wanted": "{'coffee': 3, 'cake': 0}"}
 
 
 # ---- OTLP/JSON --------------------------------------------------------------------------------
@@ -293,3 +295,21 @@ def test_otlp_export_carries_args_exceptions_and_splits_long_runs_into_lines(tmp
     assert len(lines) == 201  # 1,000,001 spans, 5,000 a line
     resource, spans = otlp_spans("".join(lines[:1] + lines[-1:]))
     assert len(spans) == 5001 and spans[0]["name"] == "million.py"
+
+
+def test_otlp_exception_type_is_the_qualified_class_name(tmp_path):
+    """exception.type names the class as the semantic conventions ask: with its module,
+    unless it is a builtin."""
+    prog = tmp_path / "parse.py"
+    prog.write_text("import json\n\n\ndef parse(text):\n    return json.loads(text)\n\n\n"
+                    "try:\n    parse('{')\nexcept ValueError:\n    pass\n")
+    proc, [run] = trace("/usr/bin/python3", [prog], tmp_path)
+    assert proc.returncode == 0
+    _, spans = otlp_spans(export("otlp", "-d", tmp_path / "out"))
+    [failed] = [s for s in spans if s.get("events")]
+    assert failed["name"] == "parse"
+    assert attrs(failed["events"][0]["attributes"]) == {
+        "exception.type": "json.decoder.JSONDecodeError",
+        "exception.message": "Expecting property name enclosed in double quotes: "
+                             "line 1 column 2 (char 1)"}
+    assert failed["status"]["code"] == 2

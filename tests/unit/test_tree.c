@@ -53,6 +53,7 @@ static const char full[] =
     "{\"run\":\"r1\",\"parentRun\":\"r0\",\"pid\":42,\"ppid\":41,\"argv\":[\"py\",\"app.py\"],"
     "\"future\":{\"nested\":[1,{\"x\":[]}]},\"python\":\"3.11.2\",\"start\":1795321998528740,"
     "\"durationMicros\":10.5,\"exitCode\":null,\"ended\":\"signal\",\"signal\":15,"
+    "\"exception\":{\"type\":\"KeyError\",\"module\":\"builtins\",\"message\":\"'k'\"},"
     "\"tracer\":{\"events\":4,\"lost\":2,\"calls\":2,\"engine\":\"profile\"},"
     "\"threads\":[{\"name\":\"MainThread\",\"tid\":42,\"calls\":["
     "{\"id\":1,\"module\":\"m\",\"function\":\"C.f\",\"file\":\"/a.py\",\"line\":3,"
@@ -62,7 +63,7 @@ static const char full[] =
     "\"startMicros\":2,\"children\":[],\"durationMicros\":1,"
     "\"exception\":{\"type\":\"ValueError\",\"module\":\"builtins\",\"message\":\"bad\"},"
     "\"resumes\":3,\"activeMicros\":0.5,\"incomplete\":\"killed\",\"unknown\":[[]]}],"
-    "\"durationMicros\":4.25,\"result\":\"'done'\","
+    "\"durationMicros\":4.25,\"result\":\"'done'\",\"argsAfter\":{\"x\":\"'b'\"},"
     "\"memory\":{\"before\":{\"rss\":100,\"tracemalloc\":10,\"peak\":12},"
     "\"after\":{\"rss\":200,\"peak\":20}}}]}]}";
 
@@ -95,6 +96,13 @@ every_field_is_read_and_unknown_keys_are_skipped(void **state)
     assert_string_equal(f->x->args[2].value, "[1,{\"k\":null}]");
     assert_string_equal(f->x->args[3].value, "True");
     assert_string_equal(f->x->result, "'done'");
+    assert_int_equal(f->x->nafter, 1);
+    assert_string_equal(f->x->after[0].name, "x");
+    assert_string_equal(f->x->after[0].value, "'b'");
+    assert_int_equal(f->x->nargs, 4); /* argsAfter leaves args alone */
+    assert_string_equal(t->exc_type, "KeyError");
+    assert_string_equal(t->exc_module, "builtins");
+    assert_string_equal(t->exc_msg, "'k'");
     assert_null(f->x->caller);
     assert_string_equal(f->x->instance, "0x7f");
     assert_true(f->x->have_memory);

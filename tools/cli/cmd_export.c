@@ -69,6 +69,23 @@ put_key(struct ft_buf *b, const char *k)
 
 /* ---- Chrome trace events ------------------------------------------------------------ */
 
+/* ,"key":{"name":"value",...} */
+static void
+chrome_arg_map(struct ft_buf *b, const char *key, const struct ft_arg *a, uint32_t n)
+{
+    ft_buf_putc(b, ',');
+    put_key(b, key);
+    ft_buf_putc(b, '{');
+    for (uint32_t i = 0; i < n; i++) {
+        if (i > 0) {
+            ft_buf_putc(b, ',');
+        }
+        put_key(b, a[i].name ? a[i].name : "?");
+        ft_json_put_cstr(b, a[i].value ? a[i].value : "");
+    }
+    ft_buf_putc(b, '}');
+}
+
 static void
 chrome_args(struct ft_buf *b, const struct ft_node *n)
 {
@@ -80,15 +97,14 @@ chrome_args(struct ft_buf *b, const struct ft_node *n)
     ft_json_put_cstr(b, n->file ? n->file : "");
     ft_buf_printf(b, ",\"line\":%u,\"id\":%llu", n->line, (unsigned long long)n->id);
     if (x != NULL && x->have_args) {
-        ft_buf_puts(b, ",\"args\":{");
-        for (uint32_t i = 0; i < x->nargs; i++) {
-            if (i > 0) {
-                ft_buf_putc(b, ',');
-            }
-            put_key(b, x->args[i].name ? x->args[i].name : "?");
-            ft_json_put_cstr(b, x->args[i].value ? x->args[i].value : "");
-        }
-        ft_buf_putc(b, '}');
+        chrome_arg_map(b, "args", x->args, x->nargs);
+    }
+    if (x != NULL && x->nafter > 0) {
+        chrome_arg_map(b, "argsAfter", x->after, x->nafter);
+    }
+    if (x != NULL && x->instance != NULL) {
+        ft_buf_puts(b, ",\"instance\":");
+        ft_json_put_cstr(b, x->instance);
     }
     if (x != NULL && x->result != NULL) {
         ft_buf_puts(b, ",\"result\":");
@@ -295,19 +311,26 @@ otlp_span_start(struct exporter *e, struct otlp *o, uint64_t id, const uint64_t 
     ft_buf_puts(b, ",\"attributes\":[");
 }
 
-/* Closes the attributes, adds the exception event and status, and ends the span. */
+/* Closes the attributes, adds the exception event and status, and ends the span. The
+ * event's exception.type is the class's qualified name, as the semantic conventions ask
+ * (builtins stay bare: "ValueError"). */
 static void
 otlp_span_end(struct ft_buf *b, const struct otlp *o, const char *exc_type,
-              const char *exc_msg, int64_t at_ns)
+              const char *exc_module, const char *exc_msg, int64_t at_ns)
 {
     ft_buf_putc(b, ']');
     if (exc_type != NULL) {
-        int first = 1;
-        char status[1024];
+        int first = 1, known = strcmp(exc_type, "?") != 0;
+        char status[1024], type[512];
+        if (known && exc_module != NULL && *exc_module && strcmp(exc_module, "builtins") != 0) {
+            snprintf(type, sizeof(type), "%s.%s", exc_module, exc_type);
+        } else {
+            snprintf(type, sizeof(type), "%s", known ? exc_type : "unknown");
+        }
         ft_buf_printf(b, ",\"events\":[{\"timeUnixNano\":\"%lld\",\"name\":\"exception\","
                          "\"attributes\":[",
                       (long long)(o->start_ns + at_ns));
-        attr_str(b, &first, "exception.type", strcmp(exc_type, "?") ? exc_type : "unknown");
+        attr_str(b, &first, "exception.type", type);
         if (exc_msg != NULL) {
             attr_str(b, &first, "exception.message", exc_msg);
         }
@@ -380,7 +403,7 @@ export_otlp(struct exporter *e)
     if (t->have_exit_code) {
         attr_int(b, &first, "process.exit.code", t->exit_code);
     }
-    otlp_span_end(b, &o, t->exc_type, t->exc_msg, run_end);
+    otlp_span_end(b, &o, t->exc_type, t->exc_module, t->exc_msg, run_end);
     for (size_t i = 0; i < t->nthreads; i++) {
         const struct ft_tree_thread *th = &t->threads[i];
         struct ft_walk w;
@@ -391,7 +414,7 @@ export_otlp(struct exporter *e)
             otlp_span_start(e, &o, span_id(&o, c.n->id), &parent,
                             c.n->function ? c.n->function : "?", c.start_ns, c.end_ns);
             otlp_call_attrs(b, th, c.n);
-            otlp_span_end(b, &o, c.n->exc_type, c.n->exc_msg, c.end_ns);
+            otlp_span_end(b, &o, c.n->exc_type, c.n->exc_module, c.n->exc_msg, c.end_ns);
             ft_cli_out_flush(&e->o, 0);
         }
         ft_walk_close(&w);

@@ -93,10 +93,10 @@ struct html {
     size_t codes_cap;
     struct table ct;
     /* per-call columns, in pre-order */
-    struct col code, size, start, dur, arg_at, args, result, caller, inst;
+    struct col code, size, start, dur, arg_at, after_at, args, result, caller, inst;
     /* sparse: call then values */
     struct col exc, inc, mem, gen;
-    int have_args, have_result, have_caller, have_inst;
+    int have_args, have_after, have_result, have_caller, have_inst;
     int oom;
 };
 
@@ -222,22 +222,34 @@ push(struct html *h, struct col *c, int64_t v)
     }
 }
 
+/* An argument list into the shared "args" pool (count, then name and value string
+ * indexes), and its position + 1 into the column at; 0 when the call has none. */
+static void
+push_arg_list(struct html *h, struct col *at, const struct ft_arg *a, uint32_t n, int present,
+              int *seen)
+{
+    if (!present) {
+        push(h, at, 0);
+        return;
+    }
+    *seen = 1;
+    push(h, at, (int64_t)h->args.n + 1);
+    push(h, &h->args, n);
+    for (uint32_t i = 0; i < n; i++) {
+        push(h, &h->args, str_index(h, a[i].name ? a[i].name : "?"));
+        push(h, &h->args, str_index(h, a[i].value ? a[i].value : "?"));
+    }
+}
+
 static void
 collect_extra(struct html *h, int64_t idx, const struct ft_node *n)
 {
     const struct ft_node_extra *x = n->x;
 
-    if (x != NULL && x->have_args) {
-        h->have_args = 1;
-        push(h, &h->arg_at, (int64_t)h->args.n + 1);
-        push(h, &h->args, x->nargs);
-        for (uint32_t i = 0; i < x->nargs; i++) {
-            push(h, &h->args, str_index(h, x->args[i].name ? x->args[i].name : "?"));
-            push(h, &h->args, str_index(h, x->args[i].value ? x->args[i].value : "?"));
-        }
-    } else {
-        push(h, &h->arg_at, 0);
-    }
+    push_arg_list(h, &h->arg_at, x ? x->args : NULL, x ? x->nargs : 0, x && x->have_args,
+                  &h->have_args);
+    push_arg_list(h, &h->after_at, x ? x->after : NULL, x ? x->nafter : 0,
+                  x && x->nafter > 0, &h->have_after);
     push(h, &h->result, opt_str(h, x ? x->result : NULL, &h->have_result));
     push(h, &h->caller, opt_str(h, x ? x->caller : NULL, &h->have_caller));
     push(h, &h->inst, opt_str(h, x ? x->instance : NULL, &h->have_inst));
@@ -358,6 +370,8 @@ put_run(struct html *h)
     if (t->exc_type != NULL) {
         ft_buf_puts(b, "{\"type\":");
         ft_cli_json_str(b, t->exc_type);
+        ft_buf_puts(b, ",\"module\":");
+        ft_cli_json_str(b, t->exc_module ? t->exc_module : "");
         ft_buf_puts(b, ",\"message\":");
         ft_cli_json_str(b, t->exc_msg ? t->exc_msg : "");
         ft_buf_putc(b, '}');
@@ -415,9 +429,14 @@ put_data(struct html *h, const int64_t *thread_first)
     put_col(h, "inc", &h->inc);
     put_col(h, "mem", &h->mem);
     put_col(h, "gen", &h->gen);
+    if (h->have_args || h->have_after) {
+        put_col(h, "args", &h->args);
+    }
     if (h->have_args) {
         put_col(h, "argAt", &h->arg_at);
-        put_col(h, "args", &h->args);
+    }
+    if (h->have_after) {
+        put_col(h, "afterAt", &h->after_at);
     }
     if (h->have_result) {
         put_col(h, "result", &h->result);
@@ -462,9 +481,9 @@ put_page(struct html *h, const int64_t *thread_first)
 static void
 html_free(struct html *h)
 {
-    struct col *cols[] = {&h->code, &h->size,   &h->start, &h->dur, &h->arg_at, &h->args,
-                          &h->result, &h->caller, &h->inst, &h->exc, &h->inc,   &h->mem,
-                          &h->gen};
+    struct col *cols[] = {&h->code,   &h->size,   &h->start,  &h->dur, &h->arg_at,
+                          &h->after_at, &h->args, &h->result, &h->caller, &h->inst,
+                          &h->exc,    &h->inc,    &h->mem,    &h->gen};
 
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
         free(cols[i]->v);

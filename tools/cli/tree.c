@@ -133,6 +133,7 @@ struct frame {
     struct ft_node *node; /* C_NODE, C_EXC, C_ARGS, C_MEM*: the node; C_CALLS: the parent */
     const char **slot;    /* C_CAPTURE: where the captured text goes */
     struct ft_mem *mem;   /* C_MEM_SIDE: the snapshot being read */
+    int after;            /* C_ARGS: this is "argsAfter" */
 };
 
 struct loader {
@@ -169,7 +170,7 @@ push(struct loader *l, enum ctx c, struct ft_node *node)
         l->stack = ns;
         l->cap = cap;
     }
-    l->stack[l->sp] = (struct frame){c, 0, node, NULL, NULL};
+    l->stack[l->sp] = (struct frame){c, 0, node, NULL, NULL, 0};
     l->sp++;
     l->key[0] = '\0';
     return 1;
@@ -365,9 +366,14 @@ on_start_map(void *ctx)
         if (key_is(l, "exception")) {
             return push(l, C_EXC, f->node);
         }
-        if (key_is(l, "args")) {
+        if (key_is(l, "args") || key_is(l, "argsAfter")) {
+            int after = key_is(l, "argsAfter");
             l->nargs = 0;
-            return extra(l, f->node) != NULL && push(l, C_ARGS, f->node);
+            if (extra(l, f->node) == NULL || !push(l, C_ARGS, f->node)) {
+                return 0;
+            }
+            top(l)->after = after; /* push() forgets the key */
+            return 1;
         }
         if (key_is(l, "memory")) {
             return push(l, C_MEM, f->node);
@@ -395,21 +401,29 @@ on_start_map(void *ctx)
     return push_skip(l);
 }
 
-/* The arguments read so far move from the loader's vector into the tree. */
+/* The arguments read so far move from the loader's vector into the tree: into "args",
+ * or "argsAfter" when after is set. */
 static void
-end_args(struct loader *l, struct ft_node *n)
+end_args(struct loader *l, struct ft_node *n, int after)
 {
     struct ft_node_extra *x = n->x;
+    struct ft_arg *v = NULL;
 
-    x->have_args = 1;
-    x->nargs = (uint32_t)l->nargs;
     if (l->nargs > 0) {
-        x->args = arena_alloc(l->t->priv, l->nargs * sizeof(*x->args));
-        if (x->args == NULL) {
+        v = arena_alloc(l->t->priv, l->nargs * sizeof(*v));
+        if (v == NULL) {
             l->oom = 1;
             return;
         }
-        memcpy(x->args, l->args, l->nargs * sizeof(*x->args));
+        memcpy(v, l->args, l->nargs * sizeof(*v));
+    }
+    if (after) {
+        x->after = v;
+        x->nafter = (uint32_t)l->nargs;
+    } else {
+        x->have_args = 1;
+        x->args = v;
+        x->nargs = (uint32_t)l->nargs;
     }
     l->nargs = 0;
 }
@@ -430,7 +444,7 @@ on_end_map(void *ctx)
         l->thread = NULL;
     }
     if (f != NULL && f->ctx == C_ARGS) {
-        end_args(l, f->node);
+        end_args(l, f->node, f->after);
     }
     l->sp--;
     return 1;
@@ -702,6 +716,8 @@ scalar(struct loader *l, struct scalar *v)
             l->t->exc_type = text;
         } else if (key_is(l, "message") && v->is_str) {
             l->t->exc_msg = text;
+        } else if (key_is(l, "module") && v->is_str) {
+            l->t->exc_module = text;
         }
         break;
     case C_TRACER:

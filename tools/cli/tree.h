@@ -28,6 +28,8 @@ struct ft_node_extra {
     struct ft_arg *args;     /* nargs entries, in the call's order */
     uint32_t nargs;
     int have_args;           /* "args" was present (possibly empty) */
+    struct ft_arg *after;    /* "argsAfter": the arguments the call changed, at its end */
+    uint32_t nafter;
     const char *result;      /* rendered return value, or NULL */
     const char *caller;      /* qualified name of the caller, or NULL */
     const char *instance;    /* identity of self for methods (hex text), or NULL */
@@ -64,7 +66,7 @@ struct ft_tree_thread {
 
 struct ft_tree {
     const char *run, *parent_run, *python, *ended, *cwd, *exe;
-    const char *exc_type, *exc_msg;
+    const char *exc_type, *exc_msg, *exc_module; /* an uncaught exception, or NULL */
     const char **argv;
     size_t argc;
     uint64_t pid, ppid;

@@ -12,6 +12,8 @@
       showBadges: 'Badges', badgeModule: 'module', badgeDuration: 'duration', badgeError: 'error',
       badgeCaller: 'caller', badgeMemory: 'memory', badgeArgs: 'inputs/output',
       hideInternals: 'Hide Python internals', groupRepeated: 'Group repeated calls',
+      groupObjects: 'Group by object', object: 'Object', objectCalls: 'Calls on this object',
+      inputsAfter: 'Inputs after the call (changed)',
       thread: 'Thread', calls: 'calls', call: 'call', inputs: 'Inputs', output: 'Output',
       error: 'Error', caller: 'Caller', duration: 'Duration', selfTime: 'Self time',
       memory: 'Memory', module: 'Module', file: 'File', start: 'Started', status: 'Status',
@@ -29,6 +31,8 @@
       showBadges: 'Insignias', badgeModule: 'módulo', badgeDuration: 'duración', badgeError: 'error',
       badgeCaller: 'llamador', badgeMemory: 'memoria', badgeArgs: 'entradas/salida',
       hideInternals: 'Ocultar internos de Python', groupRepeated: 'Agrupar llamadas repetidas',
+      groupObjects: 'Agrupar por objeto', object: 'Objeto', objectCalls: 'Llamadas a este objeto',
+      inputsAfter: 'Entradas tras la llamada (cambiadas)',
       thread: 'Hilo', calls: 'llamadas', call: 'llamada', inputs: 'Entradas', output: 'Salida',
       error: 'Error', caller: 'Llamador', duration: 'Duración', selfTime: 'Tiempo propio',
       memory: 'Memoria', module: 'Módulo', file: 'Archivo', start: 'Inicio', status: 'Estado',
@@ -81,18 +85,38 @@
   function modOf(i) { return S[D.codes[CODE[i] * 4 + 1]]; }
   function fileOf(i) { return S[D.codes[CODE[i] * 4 + 2]]; }
   function lineOf(i) { return D.codes[CODE[i] * 4 + 3]; }
-  function argsOf(i) {
-    if (!D.argAt || !D.argAt[i]) return null;
-    var at = D.argAt[i] - 1, n = D.args[at], out = [];
+  /* An argument list of the shared pool: [[name, value], ...], or null for none. */
+  function argList(col, i) {
+    if (!col || !col[i]) return null;
+    var at = col[i] - 1, n = D.args[at], out = [];
     for (var k = 0; k < n; k++) out.push([S[D.args[at + 1 + 2 * k]], S[D.args[at + 2 + 2 * k]]]);
     return out;
   }
+  function argsOf(i) { return argList(D.argAt, i); }
+  function argsAfterOf(i) { return argList(D.afterAt, i); }
   function resultOf(i) { return D.result && D.result[i] ? S[D.result[i] - 1] : null; }
   function callerOf(i) {
     if (D.caller && D.caller[i]) return S[D.caller[i] - 1];
     return PARENT[i] >= 0 ? fnOf(PARENT[i]) : null;
   }
   function instanceOf(i) { return D.inst && D.inst[i] ? S[D.inst[i] - 1] : null; }
+  /* The class of a method call: its qualified name up to the method. */
+  function classOf(i) { var f = fnOf(i), k = f.lastIndexOf('.'); return k > 0 ? f.slice(0, k) : f; }
+  var byInstance = null;
+  /* Every call made on the object of call i, in call order (the index is built once). */
+  function callsOnObject(i) {
+    if (!byInstance) {
+      byInstance = new Map();
+      for (var j = 0; j < N; j++) {
+        var v = D.inst[j];
+        if (!v) continue;
+        var l = byInstance.get(v);
+        if (!l) { l = []; byInstance.set(v, l); }
+        l.push(j);
+      }
+    }
+    return byInstance.get(D.inst[i]) || EMPTY;
+  }
 
   /* ---- Formatting ------------------------------------------------------------------ */
   function esc(s) {
@@ -135,7 +159,7 @@
   }
 
   /* ---- Tree model: items are call indexes (>= 0) or groups (-(g + 1)) ---------------- */
-  var hideInternals = false, grouping = true;
+  var hideInternals = false, grouping = true, byObject = !!D.inst;
   var open = new Uint8Array(N), threadOpen = D.threads.map(function () { return true; });
   var groups = [], groupByKey = new Map(), groupOpen = new Map(), groupDefault = false;
   var kidsCache = new Map(), EMPTY = [];
@@ -147,28 +171,48 @@
     }
     return out;
   }
-  function makeItems(parentKey, calls) {
-    if (!grouping || calls.length < 2) return calls;
-    var byCode = new Map(), order = [];
-    for (var k = 0; k < calls.length; k++) {
-      var c = CODE[calls[k]], list = byCode.get(c);
-      if (!list) { list = []; byCode.set(c, list); order.push(c); }
-      list.push(calls[k]);
+  /* A group item: one per key, kept across rebuilds so its open state stays. */
+  function groupItem(key, code, inst, members) {
+    var g = groupByKey.get(key);
+    if (g === undefined) {
+      g = groups.length;
+      groups.push({ key: key, code: code, inst: inst, members: members });
+      groupByKey.set(key, g);
+    } else {
+      groups[g].members = members;
     }
-    if (order.length === calls.length) return calls;
-    return order.map(function (c) {
-      var members = byCode.get(c);
-      if (members.length === 1) return members[0];
-      var key = parentKey + ':' + c, g = groupByKey.get(key);
-      if (g === undefined) {
-        g = groups.length;
-        groups.push({ key: key, code: c, members: members });
-        groupByKey.set(key, g);
-      } else {
-        groups[g].members = members;
-      }
-      return -(g + 1);
-    });
+    return -(g + 1);
+  }
+  /* Sibling items bucketed by keyOf (null: left alone), in order of first appearance; a
+   * bucket of two or more becomes a group. */
+  function bucket(items, keyOf, makeGroup) {
+    var by = new Map(), order = [], k, key, list;
+    for (k = 0; k < items.length; k++) {
+      key = keyOf(items[k]);
+      if (key === null) { order.push([items[k]]); continue; }
+      list = by.get(key);
+      if (!list) { list = []; by.set(key, list); order.push(list); }
+      list.push(items[k]);
+    }
+    if (order.length === items.length) return items;
+    return order.map(function (l) { return l.length === 1 ? l[0] : makeGroup(l); });
+  }
+  /* Method calls on one object gather under it (the seed viewer's instance grouping);
+   * then repeated calls of one function merge into `fn (xN)`. */
+  function makeItems(parentKey, calls) {
+    var items = calls;
+    if (calls.length < 2) return calls;
+    if (byObject) {
+      items = bucket(items, function (i) { return D.inst[i] || null; }, function (l) {
+        return groupItem(parentKey + ':o' + D.inst[l[0]], -1, D.inst[l[0]], l);
+      });
+    }
+    if (grouping) {
+      items = bucket(items, function (i) { return i < 0 ? null : CODE[i]; }, function (l) {
+        return groupItem(parentKey + ':' + CODE[l[0]], CODE[l[0]], 0, l);
+      });
+    }
+    return items;
   }
   function kids(item) {
     if (item < 0) return groups[-item - 1].members;
@@ -251,6 +295,7 @@
         th[3] + ' ' + esc(t('calls')) + '</span></div>';
     }
     var i = kind === 0 ? ref : groups[ref].members[0], g = kind === 1 ? groups[ref] : null;
+    if (g && g.inst) return objectRowHtml(r, y, ref, pad, d);
     var has = kind === 1 || kids(i).length > 0;
     var failed = false, incomplete = false, total = 0, nfail = 0;
     if (g) {
@@ -292,6 +337,25 @@
       if (mt) h += '<span class="badge memory">' + esc(mt) + '</span>';
     }
     return h + '</div>';
+  }
+  /* An object's row: its class and identity, the calls made on it, their time. */
+  function objectRowHtml(r, y, ref, pad, d) {
+    var g = groups[ref], nfail = 0, total = 0, cls = 'row object', k, name = classOf(g.members[0]);
+    for (k = 0; k < g.members.length; k++) {
+      total += DUR[g.members[k]];
+      if (EXC.has(g.members[k])) nfail++;
+    }
+    if (nfail) cls += ' failed';
+    if (r === selected) cls += ' sel';
+    if (query && name.toLowerCase().indexOf(query) >= 0) cls += ' hit';
+    return '<div class="' + cls + '" data-r="' + r + '" style="top:' + y + 'px;padding-left:' + pad + 'px">' +
+      '<span class="twisty">' + (isOpen(-(ref + 1)) ? '▾' : '▸') + '</span>' +
+      '<span class="icon ' + (nfail ? 'st-err">✗' : 'st-ok">✓') + '</span>' +
+      '<span class="name obj" style="--hue:' + ((30 + d * 38) % 360) + '">◆ ' + highlight(name, query) + '</span>' +
+      '<span class="inst">' + esc(S[g.inst - 1]) + '</span>' +
+      '<span class="group-count">(' + g.members.length + ' ' + esc(t('calls')) + ')</span>' +
+      '<span class="badge duration">' + fmtDur(total) + '</span>' +
+      (nfail ? '<span class="badge error">' + nfail + '× ' + esc(t('raised')) + '</span>' : '') + '</div>';
   }
   var rafPending = false;
   function render() {
@@ -354,8 +418,9 @@
       if (p >= 0) open[p] = 1;
       if (items.indexOf(x) < 0) {
         for (var k = 0; k < items.length; k++) {
-          if (items[k] < 0 && groups[-items[k] - 1].code === CODE[x]) {
-            groupOpen.set(groups[-items[k] - 1].key, true);
+          var g = items[k] < 0 ? groups[-items[k] - 1] : null;
+          if (g && (g.inst ? g.inst === D.inst[x] : g.code === CODE[x]) && g.members.indexOf(x) >= 0) {
+            groupOpen.set(g.key, true);
           }
         }
       }
@@ -422,6 +487,12 @@
       a.forEach(function (p) { h += kv(p[0], esc(p[1])); });
       h += '</div>';
     } else h += '<div class="empty">' + esc(a ? t('none') : t('noInputs')) + '</div>';
+    var after = argsAfterOf(i);
+    if (after && after.length) {
+      h += '<h4>' + esc(t('inputsAfter')) + '</h4><div class="kv">';
+      after.forEach(function (p) { h += kv(p[0], esc(p[1]), 'changed'); });
+      h += '</div>';
+    }
     h += '<h4>' + esc(t('output')) + '</h4>';
     var r = resultOf(i);
     h += r !== null ? '<div class="kv">' + kv('→', esc(r)) + '</div>' : '<div class="empty">' + esc(t('noOutput')) + '</div>';
@@ -443,19 +514,32 @@
       }
       h += '</div>';
     }
+    if (inst) h += linkList(t('objectCalls') + ' · ' + classOf(i) + ' ' + inst, callsOnObject(i));
     var ch = kids(i);
     h += '<h4>' + esc(t('children')) + ' (' + SIZE[i] + ')</h4>';
     if (ch.length) {
       h += '<ul class="children">';
       ch.slice(0, 100).forEach(function (it) {
-        var n = it < 0 ? groups[-it - 1].members[0] : it, cnt = it < 0 ? ' (x' + groups[-it - 1].members.length + ')' : '';
-        h += '<li><span class="link" data-open="' + n + '">' + esc(fnOf(n)) + '</span>' + cnt + ' ' + fmtDur(DUR[n]) + (EXC.has(n) ? ' ✗' : '') + '</li>';
+        var g = it < 0 ? groups[-it - 1] : null, n = g ? g.members[0] : it;
+        var label = g && g.inst ? '◆ ' + classOf(n) + ' ' + S[g.inst - 1] : fnOf(n);
+        var cnt = g ? ' (x' + g.members.length + ')' : '';
+        h += '<li><span class="link" data-open="' + n + '">' + esc(label) + '</span>' + cnt + ' ' + fmtDur(DUR[n]) + (EXC.has(n) ? ' ✗' : '') + '</li>';
       });
       if (ch.length > 100) h += '<li class="empty">… ' + (ch.length - 100) + ' ' + esc(t('more')) + '</li>';
       h += '</ul>';
     } else h += '<div class="empty">' + esc(t('none')) + '</div>';
     h += '<p><button data-reveal="' + i + '">' + esc(t('reveal')) + '</button></p>';
     return h;
+  }
+  /* A heading and up to 100 calls, each a link that opens its panel. */
+  function linkList(title, calls) {
+    var h = '<h4>' + esc(title) + ' (' + calls.length + ')</h4><ul class="children">';
+    calls.slice(0, 100).forEach(function (n) {
+      h += '<li><span class="link" data-open="' + n + '">' + esc(fnOf(n)) + '</span> ' + esc(cut(preview(n), 80)) +
+        ' ' + fmtDur(DUR[n]) + (EXC.has(n) ? ' ✗' : '') + '</li>';
+    });
+    if (calls.length > 100) h += '<li class="empty">… ' + (calls.length - 100) + ' ' + esc(t('more')) + '</li>';
+    return h + '</ul>';
   }
   function fillPanel(p, i) {
     p.querySelector('.panel-title').textContent = fnOf(i);
@@ -560,6 +644,12 @@
   };
   document.getElementById('group').onchange = function (ev) {
     grouping = ev.target.checked; resetModel(); refresh(-1);
+  };
+  var objectsEl = document.getElementById('objects');
+  objectsEl.checked = byObject;
+  objectsEl.disabled = !D.inst;
+  objectsEl.onchange = function (ev) {
+    byObject = ev.target.checked && !!D.inst; resetModel(); refresh(-1);
   };
   function runSearchQuiet() {
     if (!query) return;
