@@ -211,6 +211,40 @@ def test_show_prints_args_results_exceptions_and_unfinished_calls():
 """
 
 
+def on_a_terminal(*args, **env):
+    """Runs the command with its standard output on a pseudo-terminal; returns the text."""
+    import os
+    import pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(CLI), *map(str, args)], stdout=slave, stderr=subprocess.PIPE,
+                            env=clean_env(**env))
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the command closed its end
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert proc.wait() == 0 and proc.stderr.read() == b""
+    return out.decode().replace("\r\n", "\n")
+
+
+def test_colour_only_on_a_terminal():
+    shown = on_a_terminal("show", "-d", CAPTURE)
+    assert "\033[1mOrderService.order\033[0m(customer=" in shown
+    assert "\033[31mValueError: only 2 cake left\033[0m" in shown
+    assert "\033[" in on_a_terminal("ls", "-d", CAPTURE)
+    # NO_COLOR, or --color never, turn it off; the text is what a pipe gets.
+    plain = cli("show", "-d", CAPTURE).stdout
+    assert on_a_terminal("show", "-d", CAPTURE, NO_COLOR="1") == plain
+    assert on_a_terminal("show", "-d", CAPTURE, "--color", "never") == plain
+    assert "\033[" not in cli("ls", "-d", CAPTURE).stdout
+
+
 def test_show_filters_errors_match_duration_depth_and_thread():
     assert fixture_show("--errors") == """\
 ❌ <module>  shop.py:1  3.50ms  ValueError: only 2 cake left
