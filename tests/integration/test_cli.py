@@ -347,6 +347,17 @@ def embedded_data(html):
     return json.loads(m.group(1))
 
 
+def arg_lists(data, count="argN", pool="args"):
+    """Per call: [(name, value), ...], or None when the call has no such list."""
+    out, at, s = [], 0, data["strings"]
+    for n in data[count]:
+        out.append(None if n < 0 else [(s[data[pool][at + 2 * k]], s[data[pool][at + 2 * k + 1]])
+                                       for k in range(n)])
+        at += 2 * max(n, 0)
+    assert at == len(data[pool])
+    return out
+
+
 def test_html_embeds_the_run_as_columns_that_rebuild_the_tree(tmp_path):
     traced(tmp_path, PROGRAMS / "nested.py", cwd=PROGRAMS)
     [run] = runs_in(tmp_path / "out")
@@ -378,8 +389,7 @@ def test_html_embeds_the_run_as_columns_that_rebuild_the_tree(tmp_path):
     # The captured arguments and results travel too.
     add = data["code"].index(next(c for c in range(len(codes) // 4)
                                   if strings[codes[c * 4]] == "Inventory.add"))
-    at = data["argAt"][add] - 1
-    assert [strings[i] for i in data["args"][at + 1:at + 5]] == ["item", "'coffee'", "count", "2"]
+    assert arg_lists(data)[add] == [("item", "'coffee'"), ("count", "2")]
     assert strings[data["result"][add] - 1] == "2"
     assert data["run"]["id"] == run.tree["run"] and data["run"]["exitCode"] == 0
 
@@ -389,17 +399,17 @@ def test_html_carries_the_capture_fields(tmp_path):
     assert cli("html", "-d", CAPTURE, "-o", page).returncode == 0
     data = embedded_data(page.read_text())
     s = data["strings"]
-    at = data["argAt"][3] - 1  # Inventory.add(name='coffee', count=20) -> 20
-    assert [s[i] for i in data["args"][at + 1:at + 1 + 2 * data["args"][at]]] == [
-        "name", "'coffee'", "count", "20"]
+    args = arg_lists(data)
+    assert args[0] is None and args[1] == []  # <module> has none; main() has an empty list
+    assert args[3] == [("name", "'coffee'"), ("count", "20")]  # Inventory.add -> 20
     assert s[data["result"][3] - 1] == "20"
-    assert s[data["caller"][3] - 1] == "seed_inventory"
     assert s[data["inst"][3] - 1] == "0x7f3a2c1b9d50"
-    # Arguments the call changed: only OrderService.order has them, in the same pool.
-    assert [i for i, at in enumerate(data["afterAt"]) if at] == [5]
-    at = data["afterAt"][5] - 1
-    assert [s[i] for i in data["args"][at + 1:at + 1 + 2 * data["args"][at]]] == [
-        "wanted", "{'coffee': 3, 'cake': 0}"]
+    # Arguments the call changed: only OrderService.order has them.
+    after = arg_lists(data, "afterN", "after")
+    assert [(i, a) for i, a in enumerate(after) if a is not None] == [
+        (5, [("wanted", "{'coffee': 3, 'cake': 0}")])]
+    # Every caller is the parent's function, which the page derives: none is written.
+    assert data["caller"] == []
     assert data["run"]["exception"] == {"type": "ValueError", "module": "builtins",
                                         "message": "only 2 cake left"}
     assert data["mem"] == [3, 30000000, 3000000, 3750000, 30500000, 3050000, 3812500]

@@ -19,8 +19,11 @@ const CLI = join(BUILD, 'flowtrace');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PYTHON = process.env.PYTHON || '/usr/bin/python3';
 const SHOTS = join(BUILD, 'viewer');
-// The bound for opening a 1,000,000-call run: from navigation to the first rows drawn.
-const MILLION_LOAD_BOUND_MS = 10000;
+// The bound for opening a 1,000,000-call run (a 38 MB page), from navigation to the first
+// rows drawn: measured 3.3 to 4.1 s on the 2-core VM this was written on (with other jobs
+// running), so the bound leaves room for a slower machine, not for a regression to one DOM
+// node per call.
+const MILLION_LOAD_BOUND_MS = 15000;
 
 let tmp, browser;
 

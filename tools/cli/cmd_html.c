@@ -93,10 +93,10 @@ struct html {
     size_t codes_cap;
     struct table ct;
     /* per-call columns, in pre-order */
-    struct col code, size, start, dur, arg_at, after_at, args, result, caller, inst;
+    struct col code, size, start, dur, arg_n, args, after_n, after, result, inst;
     /* sparse: call then values */
-    struct col exc, inc, mem, gen;
-    int have_args, have_after, have_result, have_caller, have_inst;
+    struct col exc, inc, mem, gen, caller;
+    int have_args, have_after, have_result, have_inst;
     int oom;
 };
 
@@ -222,22 +222,22 @@ push(struct html *h, struct col *c, int64_t v)
     }
 }
 
-/* An argument list into the shared "args" pool (count, then name and value string
- * indexes), and its position + 1 into the column at; 0 when the call has none. */
+/* A call's argument list: its length into the column count (-1 when the call has none),
+ * its names and values (string indexes) onto pool. The page finds a call's list by
+ * summing the lengths before it, so no offsets are written. */
 static void
-push_arg_list(struct html *h, struct col *at, const struct ft_arg *a, uint32_t n, int present,
-              int *seen)
+push_arg_list(struct html *h, struct col *count, struct col *pool, const struct ft_arg *a,
+              uint32_t n, int present, int *seen)
 {
     if (!present) {
-        push(h, at, 0);
+        push(h, count, -1);
         return;
     }
     *seen = 1;
-    push(h, at, (int64_t)h->args.n + 1);
-    push(h, &h->args, n);
+    push(h, count, n);
     for (uint32_t i = 0; i < n; i++) {
-        push(h, &h->args, str_index(h, a[i].name ? a[i].name : "?"));
-        push(h, &h->args, str_index(h, a[i].value ? a[i].value : "?"));
+        push(h, pool, str_index(h, a[i].name ? a[i].name : "?"));
+        push(h, pool, str_index(h, a[i].value ? a[i].value : "?"));
     }
 }
 
@@ -246,12 +246,16 @@ collect_extra(struct html *h, int64_t idx, const struct ft_node *n)
 {
     const struct ft_node_extra *x = n->x;
 
-    push_arg_list(h, &h->arg_at, x ? x->args : NULL, x ? x->nargs : 0, x && x->have_args,
-                  &h->have_args);
-    push_arg_list(h, &h->after_at, x ? x->after : NULL, x ? x->nafter : 0,
+    push_arg_list(h, &h->arg_n, &h->args, x ? x->args : NULL, x ? x->nargs : 0,
+                  x && x->have_args, &h->have_args);
+    push_arg_list(h, &h->after_n, &h->after, x ? x->after : NULL, x ? x->nafter : 0,
                   x && x->nafter > 0, &h->have_after);
     push(h, &h->result, opt_str(h, x ? x->result : NULL, &h->have_result));
-    push(h, &h->caller, opt_str(h, x ? x->caller : NULL, &h->have_caller));
+    /* The caller is the parent's function (the page knows it); only the exceptions go. */
+    if (x != NULL && x->caller != NULL && (n->parent == NULL || n->parent->function != x->caller)) {
+        push(h, &h->caller, idx);
+        push(h, &h->caller, str_index(h, x->caller));
+    }
     push(h, &h->inst, opt_str(h, x ? x->instance : NULL, &h->have_inst));
     if (n->exc_type != NULL) {
         push(h, &h->exc, idx);
@@ -429,20 +433,17 @@ put_data(struct html *h, const int64_t *thread_first)
     put_col(h, "inc", &h->inc);
     put_col(h, "mem", &h->mem);
     put_col(h, "gen", &h->gen);
-    if (h->have_args || h->have_after) {
+    put_col(h, "caller", &h->caller);
+    if (h->have_args) {
+        put_col(h, "argN", &h->arg_n);
         put_col(h, "args", &h->args);
     }
-    if (h->have_args) {
-        put_col(h, "argAt", &h->arg_at);
-    }
     if (h->have_after) {
-        put_col(h, "afterAt", &h->after_at);
+        put_col(h, "afterN", &h->after_n);
+        put_col(h, "after", &h->after);
     }
     if (h->have_result) {
         put_col(h, "result", &h->result);
-    }
-    if (h->have_caller) {
-        put_col(h, "caller", &h->caller);
     }
     if (h->have_inst) {
         put_col(h, "inst", &h->inst);
@@ -481,9 +482,9 @@ put_page(struct html *h, const int64_t *thread_first)
 static void
 html_free(struct html *h)
 {
-    struct col *cols[] = {&h->code,   &h->size,   &h->start,  &h->dur, &h->arg_at,
-                          &h->after_at, &h->args, &h->result, &h->caller, &h->inst,
-                          &h->exc,    &h->inc,    &h->mem,    &h->gen};
+    struct col *cols[] = {&h->code,   &h->size,  &h->start, &h->dur, &h->arg_n,
+                          &h->args,   &h->after_n, &h->after, &h->result, &h->inst,
+                          &h->exc,    &h->inc,   &h->mem,   &h->gen, &h->caller};
 
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
         free(cols[i]->v);

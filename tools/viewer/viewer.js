@@ -80,23 +80,33 @@
     return m;
   }
   var EXC = sparse(D.exc, 4), INC = sparse(D.inc, 2), MEM = sparse(D.mem, 7), GEN = sparse(D.gen, 3);
+  var CALLER = sparse(D.caller, 2);
   function str(i) { return i >= 0 ? S[i] : null; }
   function fnOf(i) { return FN[CODE[i]]; }
   function modOf(i) { return S[D.codes[CODE[i] * 4 + 1]]; }
   function fileOf(i) { return S[D.codes[CODE[i] * 4 + 2]]; }
   function lineOf(i) { return D.codes[CODE[i] * 4 + 3]; }
-  /* An argument list of the shared pool: [[name, value], ...], or null for none. */
-  function argList(col, i) {
-    if (!col || !col[i]) return null;
-    var at = col[i] - 1, n = D.args[at], out = [];
-    for (var k = 0; k < n; k++) out.push([S[D.args[at + 1 + 2 * k]], S[D.args[at + 2 + 2 * k]]]);
-    return out;
+  /* Argument lists: per call a length (-1: none) and the names and values in a pool, in
+   * call order; the offsets are the running sums of the lengths. */
+  function argLists(count, pool) {
+    if (!count) return null;
+    var off = new Int32Array(N + 1), acc = 0;
+    for (var i = 0; i < N; i++) { off[i] = acc; if (count[i] > 0) acc += 2 * count[i]; }
+    off[N] = acc;
+    return function (j) {
+      if (count[j] < 0) return null;
+      var out = [];
+      for (var k = off[j]; k < off[j + 1]; k += 2) out.push([S[pool[k]], S[pool[k + 1]]]);
+      return out;
+    };
   }
-  function argsOf(i) { return argList(D.argAt, i); }
-  function argsAfterOf(i) { return argList(D.afterAt, i); }
+  var ARGS = argLists(D.argN, D.args), AFTER = argLists(D.afterN, D.after);
+  function argsOf(i) { return ARGS ? ARGS(i) : null; }
+  function argsAfterOf(i) { return AFTER ? AFTER(i) : null; }
   function resultOf(i) { return D.result && D.result[i] ? S[D.result[i] - 1] : null; }
   function callerOf(i) {
-    if (D.caller && D.caller[i]) return S[D.caller[i] - 1];
+    var c = CALLER.get(i);
+    if (c) return S[c[0]];
     return PARENT[i] >= 0 ? fnOf(PARENT[i]) : null;
   }
   function instanceOf(i) { return D.inst && D.inst[i] ? S[D.inst[i] - 1] : null; }
