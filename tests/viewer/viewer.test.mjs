@@ -128,8 +128,16 @@ test('search opens the hit\'s ancestors, panels float, language and theme switch
   // A second panel, from the caller link; closing it leaves the first.
   await panel.$eval('[data-open]', (a) => a.click());
   await page.waitForFunction(() => document.querySelectorAll('.panel').length === 2);
+  assert.equal(await page.$eval('.panel:last-child .panel-title', (e) => e.textContent), 'OrderService.order');
   await page.$eval('.panel:last-child .close', (b) => b.click());
   assert.equal((await page.$$('.panel')).length, 1);
+  // Closing a panel closes the panels opened from it (as the seed viewer did).
+  await panel.$eval('[data-open]', (a) => a.click());
+  await page.waitForFunction(() => document.querySelectorAll('.panel').length === 2);
+  await page.$eval('.panel:last-child [data-open]', (a) => a.click()); // OrderService.order's caller
+  await page.waitForFunction(() => document.querySelectorAll('.panel').length === 3);
+  await page.$eval('.panel:nth-child(2) .close', (b) => b.click());
+  assert.deepEqual(await page.$$eval('.panel .panel-title', (els) => els.map((e) => e.textContent)), ['Inventory.take']);
 
   // Spanish, then the light theme.
   await page.selectOption('#lang', 'es');

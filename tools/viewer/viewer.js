@@ -559,12 +559,15 @@
     p.querySelector('.panel-body').innerHTML = panelBody(i);
   }
   function front(p) { p.style.zIndex = ++zTop; }
-  function openPanel(i) {
+  /* Opens (or brings to the front) the panel of call i; opener is the call whose panel
+   * it was opened from, -1 for the tree. Closing a panel closes those opened from it. */
+  function openPanel(i, opener) {
     var p = panels.get(i);
     if (p) { front(p); p.classList.remove('min'); return p; }
     p = document.createElement('div');
     p.className = 'panel';
     p.dataset.call = i;
+    p.dataset.opener = opener === undefined ? -1 : opener;
     p.innerHTML = '<div class="panel-head"><span class="panel-title"></span>' +
       '<button class="min">—</button><button class="max-btn">▢</button><button class="close">✕</button></div>' +
       '<div class="panel-body"></div>';
@@ -580,9 +583,17 @@
     p.addEventListener('pointerdown', function () { front(p); });
     p.querySelector('.min').onclick = function () { p.classList.toggle('min'); };
     p.querySelector('.max-btn').onclick = function () { p.classList.toggle('max'); };
-    p.querySelector('.close').onclick = function () { p.remove(); panels.delete(i); };
+    p.querySelector('.close').onclick = function () { closePanel(i); };
     drag(p, p.querySelector('.panel-head'));
     return p;
+  }
+  function closePanel(i) {
+    var p = panels.get(i), opened = [];
+    if (!p) return;
+    p.remove();
+    panels.delete(i);
+    panels.forEach(function (q, j) { if (+q.dataset.opener === i) opened.push(j); });
+    opened.forEach(closePanel);
   }
   function drag(p, handle) {
     handle.addEventListener('pointerdown', function (ev) {
@@ -603,7 +614,8 @@
   }
   panelsEl.addEventListener('click', function (ev) {
     var o = ev.target.closest('[data-open]'), rv = ev.target.closest('[data-reveal]');
-    if (o && +o.dataset.open >= 0) openPanel(+o.dataset.open);
+    var from = ev.target.closest('.panel');
+    if (o && +o.dataset.open >= 0) openPanel(+o.dataset.open, from ? +from.dataset.call : -1);
     if (rv) { var r = reveal(+rv.dataset.reveal); selected = r; scrollToRow(r); }
   });
 
