@@ -153,18 +153,9 @@ str_index(struct html *h, const char *s)
 }
 
 static size_t
-hash_code(const struct ft_node *n)
-{
-    uintptr_t v = (uintptr_t)n->function * 31u + (uintptr_t)n->file * 17u +
-                  (uintptr_t)n->module * 7u + n->line;
-
-    return (size_t)(v ^ (v >> 17));
-}
-
-static size_t
 rehash_code(const void *ctx, size_t i)
 {
-    return hash_code(((const struct html *)ctx)->codes[i]);
+    return ft_node_function_hash(((const struct html *)ctx)->codes[i]);
 }
 
 /* The code (function) index of a call. Names are interned: pointers compare. */
@@ -177,11 +168,9 @@ code_index(struct html *h, const struct ft_node *n)
         h->oom = 1;
         return 0;
     }
-    slot = hash_code(n) & (h->ct.nslots - 1);
+    slot = ft_node_function_hash(n) & (h->ct.nslots - 1);
     while (h->ct.slots[slot] != 0) {
-        const struct ft_node *o = h->codes[h->ct.slots[slot] - 1];
-        if (o->function == n->function && o->module == n->module && o->file == n->file &&
-            o->line == n->line) {
+        if (ft_node_same_function(h->codes[h->ct.slots[slot] - 1], n)) {
             return (int64_t)h->ct.slots[slot] - 1;
         }
         slot = (slot + 1) & (h->ct.nslots - 1);

@@ -40,14 +40,6 @@ struct stats {
     uint64_t calls, errors;
 };
 
-static size_t
-hash_of(const struct ft_node *n)
-{
-    uintptr_t h = (uintptr_t)n->function * 31u + (uintptr_t)n->file * 17u + n->line;
-
-    return (size_t)(h ^ (h >> 17));
-}
-
 static int
 grow(struct stats *st)
 {
@@ -65,7 +57,7 @@ grow(struct stats *st)
     st->f = f;
     st->cap = nslots / 2;
     for (size_t i = 0; i < st->n; i++) {
-        size_t s = hash_of(st->f[i].fn) & (nslots - 1);
+        size_t s = ft_node_function_hash(st->f[i].fn) & (nslots - 1);
         while (slots[s] != 0) {
             s = (s + 1) & (nslots - 1);
         }
@@ -85,11 +77,9 @@ lookup(struct stats *st, const struct ft_node *n)
     if (st->n == st->cap && grow(st) != 0) {
         return NULL;
     }
-    s = hash_of(n) & (st->nslots - 1);
+    s = ft_node_function_hash(n) & (st->nslots - 1);
     while (st->slots[s] != 0) {
-        const struct ft_node *o = st->f[st->slots[s] - 1].fn;
-        if (o->function == n->function && o->module == n->module && o->file == n->file &&
-            o->line == n->line) {
+        if (ft_node_same_function(st->f[st->slots[s] - 1].fn, n)) {
             return &st->f[st->slots[s] - 1];
         }
         s = (s + 1) & (st->nslots - 1);

@@ -6,22 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Names are interned by the loader: equal functions have equal pointers. */
-static int
-same_function(const struct ft_node *a, const struct ft_node *b)
-{
-    return a->function == b->function && a->module == b->module && a->file == b->file &&
-           a->line == b->line;
-}
-
-static size_t
-hash_of(const struct ft_node *n)
-{
-    uintptr_t h = (uintptr_t)n->function * 31u + (uintptr_t)n->file * 17u + n->line;
-
-    return (size_t)(h ^ (h >> 17));
-}
-
 static size_t
 count_kept(struct ft_node *const *chains, size_t nchains, ft_group_keep_fn keep, void *ctx)
 {
@@ -64,8 +48,9 @@ ft_group_siblings(struct ft_node *const *chains, size_t nchains, int merge,
             }
             size_t g = out->n;
             if (merge) {
-                size_t s = hash_of(c) & (slots - 1);
-                while (index[s] != 0 && !same_function(out->g[index[s] - 1].members[0], c)) {
+                size_t s = ft_node_function_hash(c) & (slots - 1);
+                while (index[s] != 0 &&
+                       !ft_node_same_function(out->g[index[s] - 1].members[0], c)) {
                     s = (s + 1) & (slots - 1);
                 }
                 if (index[s] == 0) {

@@ -82,6 +82,25 @@ struct ft_tree {
     struct ft_tree_priv *priv;
 };
 
+/* Whether two calls are of the same function (module, qualified name, file, line). Names
+ * are interned by the loader, so pointers compare. */
+static inline int
+ft_node_same_function(const struct ft_node *a, const struct ft_node *b)
+{
+    return a->function == b->function && a->module == b->module && a->file == b->file &&
+           a->line == b->line;
+}
+
+/* A hash of a call's function, consistent with ft_node_same_function. */
+static inline size_t
+ft_node_function_hash(const struct ft_node *n)
+{
+    uintptr_t h = (uintptr_t)n->function * 31u + (uintptr_t)n->file * 17u +
+                  (uintptr_t)n->module * 7u + n->line;
+
+    return (size_t)(h ^ (h >> 17));
+}
+
 /* Loads path. Returns 0, or a negative code with a one-line description in err: -errno
  * (cannot read), FT_EFOREIGN (empty, truncated, or not a FlowTrace tree). */
 int ft_tree_load(const char *path, struct ft_tree **out, char *err, size_t cap);
