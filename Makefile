@@ -98,10 +98,12 @@ $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3
 
-# The CLI reads the runs index with the writer's own module: one schema, one place.
-$(CLI): $(CLI_OBJS) $(O)/tools/writer/index.o $(CORE)
+# The CLI reads the runs index, and names scripts, with the writer's own modules: one
+# schema, one rule.
+CLI_WRITER_OBJS := $(O)/tools/writer/index.o $(O)/tools/writer/runs.o
+$(CLI): $(CLI_OBJS) $(CLI_WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(CLI_OBJS) $(O)/tools/writer/index.o $(CORE) $(LDFLAGS_SAN) -lyajl \
+	$(Q)$(CC) -o $@ $(CLI_OBJS) $(CLI_WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) -lyajl \
 	    -lsqlite3 -lm
 
 # A unit test of a tools/ module links that module's object and libraries too.

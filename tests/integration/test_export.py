@@ -303,9 +303,10 @@ def test_otlp_exception_type_is_the_qualified_class_name(tmp_path):
     prog = tmp_path / "parse.py"
     prog.write_text("import json\n\n\ndef parse(text):\n    return json.loads(text)\n\n\n"
                     "try:\n    parse('{')\nexcept ValueError:\n    pass\n")
-    proc, [run] = trace("/usr/bin/python3", [prog], tmp_path)
+    proc, [run] = trace("/usr/bin/python3", ["-W", "ignore", prog], tmp_path)
     assert proc.returncode == 0
-    _, spans = otlp_spans(export("otlp", "-d", tmp_path / "out"))
+    resource, spans = otlp_spans(export("otlp", "-d", tmp_path / "out"))
+    assert resource["service.name"] == "parse.py"  # the script, past the option's value
     [failed] = [s for s in spans if s.get("events")]
     assert failed["name"] == "parse"
     assert attrs(failed["events"][0]["attributes"]) == {

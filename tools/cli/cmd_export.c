@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "lib/json.h"
+#include "tools/writer/runs.h"
 #include "tree.h"
 #include "walk.h"
 
@@ -38,26 +39,19 @@ struct exporter {
     char script[256];
 };
 
-/* What a person calls the program: the script or "-m module", else the interpreter. */
+/* What a person calls the program ("app.py", "-m pytest"): the writer's own rule, which
+ * the runs index also uses, over the NUL-separated command line it expects. */
 static void
 script_name(const struct ft_tree *t, char *out, size_t cap)
 {
-    snprintf(out, cap, "python");
-    for (size_t i = 1; i < t->argc; i++) {
-        const char *a = t->argv[i], *slash = strrchr(a, '/');
-        if (strcmp(a, "-m") == 0 && i + 1 < t->argc) {
-            snprintf(out, cap, "-m %s", t->argv[i + 1]);
-            return;
-        }
-        if (strcmp(a, "-c") == 0) {
-            snprintf(out, cap, "-c");
-            return;
-        }
-        if (a[0] != '-') {
-            snprintf(out, cap, "%s", slash ? slash + 1 : a);
-            return;
-        }
+    struct ft_buf argv;
+
+    ft_buf_init(&argv);
+    for (size_t i = 0; i < t->argc; i++) {
+        ft_buf_put(&argv, t->argv[i], strlen(t->argv[i]) + 1);
     }
+    ft_runs_script_name(argv.oom ? NULL : argv.p, argv.oom ? 0 : argv.len, out, cap);
+    ft_buf_free(&argv);
 }
 
 static void
