@@ -180,7 +180,7 @@ test('capture fields: inputs, output, error, memory; objects, badges and interna
   assert.match(body, /Inputsname'coffee'count20/);
   assert.match(body, /Output→20/);
   assert.match(body, /Instance0x7f3a2c1b9d50/);
-  assert.match(body, /Calls on this object · Inventory 0x7f3a2c1b9d50 \(4\)Inventory\.add \(name='coffee', count=20\) → 20 2\.5µs.*Inventory\.take \(name='cake', count=3\) 4\.0µs ✗/);
+  assert.match(body, /Calls on this object \(4\)Inventory\.add \(name='coffee', count=20\) → 20 2\.5µs.*Inventory\.take \(name='cake', count=3\) 4\.0µs ✗/);
   assert.match(body, /rss28\.6 MB → 29\.1 MB \(\+488\.3 KB\)/);
   await page.$eval('.panel .close', (b) => b.click());
 
@@ -191,6 +191,7 @@ test('capture fields: inputs, output, error, memory; objects, badges and interna
   const order = await page.textContent('.panel .panel-body');
   assert.match(order, /Errorbuiltins\.ValueErroronly 2 cake left/);
   assert.match(order, /Inputs after the call \(changed\)wanted\{'coffee': 3, 'cake': 0\}Output/);
+  assert.doesNotMatch(order, /Calls on this object/); // the only call on its object
 
   // Badges: the module badge goes, then all of them.
   const shown = (sel) => page.$eval(sel, (e) => getComputedStyle(e).display !== 'none');

@@ -524,7 +524,8 @@
       }
       h += '</div>';
     }
-    if (inst) h += linkList(t('objectCalls') + ' · ' + classOf(i) + ' ' + inst, callsOnObject(i));
+    var onObject = inst ? callsOnObject(i) : EMPTY;
+    if (onObject.length > 1) h += linkList(t('objectCalls'), onObject);
     var ch = kids(i);
     h += '<h4>' + esc(t('children')) + ' (' + SIZE[i] + ')</h4>';
     if (ch.length) {
