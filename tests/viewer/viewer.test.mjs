@@ -20,7 +20,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PYTHON = process.env.PYTHON || '/usr/bin/python3';
 const SHOTS = join(BUILD, 'viewer');
 // The bound for opening a 1,000,000-call run (a 38 MB page), from navigation to the first
-// rows drawn: measured 3.3 to 4.1 s on the 2-core VM this was written on (with other jobs
+// rows drawn: measured 2.9 to 4.5 s on the 2-core VM this was written on (with other jobs
 // running), so the bound leaves room for a slower machine, not for a regression to one DOM
 // node per call.
 const MILLION_LOAD_BOUND_MS = 15000;
