@@ -49,7 +49,7 @@ CLI    := $(O)/flowtrace
 
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
-.PHONY: all deps test unit unit-san integration demo bench install clean help check-abi
+.PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi
 
 all: $(SO) $(WRITER) $(CLI)
 
@@ -68,6 +68,21 @@ $(O)/tools/%.o: tools/%.c
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) -c $< -o $@
 
+# The viewer's files become C strings (as uftrace embeds its scripts): each line quoted,
+# with backslashes, quotes and question marks (no trigraphs) escaped.
+VIEWER_ASSETS := $(wildcard tools/viewer/*.html tools/viewer/*.css tools/viewer/*.js)
+VIEWER_CSTR   := $(VIEWER_ASSETS:tools/viewer/%=$(O)/tools/viewer/%.cstr)
+
+$(O)/tools/viewer/%.cstr: tools/viewer/%
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  GEN     $@"
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+
+$(O)/tools/cli/viewer.o: tools/cli/viewer.c $(VIEWER_CSTR)
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) -I$(O)/tools/viewer -c $< -o $@
+
 $(CORE): $(LIB_OBJS)
 	@[ "$(V)" = 1 ] || echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -81,30 +96,53 @@ $(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
 
 $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS)
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3
 
-$(CLI): $(CLI_OBJS) $(CORE)
+# The CLI reads the runs index, and names scripts, with the writer's own modules: one
+# schema, one rule.
+CLI_WRITER_OBJS := $(O)/tools/writer/index.o $(O)/tools/writer/runs.o
+$(CLI): $(CLI_OBJS) $(CLI_WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(CLI_OBJS) $(CORE) $(LDFLAGS_SAN) -lyajl
+	$(Q)$(CC) -o $@ $(CLI_OBJS) $(CLI_WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) -lyajl \
+	    -lsqlite3 -lm
+
+# A unit test of a tools/ module links that module's object and libraries too.
+$(O)/tests/unit/test_index: $(O)/tools/writer/index.o
+UNIT_LIBS_test_index := -lsqlite3
+$(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
+UNIT_LIBS_test_tree := -lyajl
+$(O)/tests/unit/test_group: $(O)/tools/cli/group.o
+$(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
+UNIT_LIBS_test_walk := -lm
 
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(CORE) $(LDFLAGS_SAN) -lcmocka -lm
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka -lm \
+	    $(UNIT_LIBS_$*)
 
 # ---- Dependencies -------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
-                python3-pytest clang
+                python3-pytest clang chromium
+VIEWER_TEST_DIR := tests/viewer
 
+# Debian packages first (node and npm only if the machine has no node of its own), then
+# the browser test's npm packages, pinned by tests/viewer/package-lock.json.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	    echo "  DEPS    installing:$$missing"; \
 	    if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to apt-get install:$$missing" >&2; exit 1; fi; \
 	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+	@if [ ! -f $(VIEWER_TEST_DIR)/node_modules/playwright-core/package.json ]; then \
+	    echo "  DEPS    npm ci in $(VIEWER_TEST_DIR) (playwright-core)"; \
+	    cd $(VIEWER_TEST_DIR) && npm ci --no-audit --no-fund --loglevel=error >/dev/null || exit 1; \
 	fi
 
 # ---- Tests --------------------------------------------------------------------------
@@ -113,6 +151,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory unit-san
 	$(Q)$(MAKE) --no-print-directory check-abi
 	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory viewer-test
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
@@ -122,6 +161,11 @@ unit-san:
 
 integration: all
 	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
+
+# The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included.
+viewer-test: all
+	$(Q)cd $(VIEWER_TEST_DIR) && FLOWTRACE_BUILD=$(abspath $(O)) PYTHON=$(PYTHON) \
+	    node --test --test-reporter=spec viewer.test.mjs
 
 check-abi: $(SO)
 	@bad=$$(nm -D --undefined-only $(SO) | grep -E ' _?Py' || true); \
@@ -158,9 +202,11 @@ help:
 	@echo "  deps         apt-get install missing Debian packages (run as root)"
 	@echo "  demo         build, trace a sample program, print its call tree"
 	@echo "  test         deps + build + unit tests (plain and ASan/UBSan) + check-abi + integration"
+	@echo "               + viewer-test"
 	@echo "  unit         cmocka unit tests"
 	@echo "  unit-san     unit tests under AddressSanitizer and UBSan (into build-san/)"
 	@echo "  integration  pytest suite: real interpreters under the preload"
+	@echo "  viewer-test  the HTML viewer in headless chromium (playwright-core), 1M-call run included"
 	@echo "  check-abi    the preload library links no CPython symbol and exports only _exit"
 	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
 	@echo "  install      install under PREFIX (default /usr/local)"

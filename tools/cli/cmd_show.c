@@ -1,5 +1,7 @@
 /* cmd_show.c - `flowtrace show`: a run's call tree in the terminal. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,37 +10,47 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "group.h"
 #include "tree.h"
 
 static const char show_usage[] =
-    "usage: flowtrace show [-d DIR] [--depth N] [--thread NAME] [RUN]\n"
+    "usage: flowtrace show [-d DIR] [options] [RUN]\n"
     "\n"
-    "Prints the call tree of RUN (default: the latest run): status, function, file:line\n"
-    "and duration of every call, thread by thread.\n"
+    "Prints the call tree of RUN (default: the latest run), thread by thread: status\n"
+    "(✅ returned, ❌ raised, ⏳ never returned), function with its arguments and result\n"
+    "when the trace has them, file:line and duration. Calls of one function under the\n"
+    "same parent are merged into one line, `fn ×N`, with their total duration.\n"
     "\n"
-    "  -d, --dir DIR     output directory (default $FLOWTRACE_DIR or ./flowtrace-out)\n"
-    "  --depth N         show calls at most N levels deep\n"
-    "  --thread NAME     show only the threads with this name\n"
-    "  --color WHEN      always, never or auto (default: auto, colour on a terminal)\n";
+    "  -d, --dir DIR          output directory (default $FLOWTRACE_DIR or ./flowtrace-out)\n"
+    "  --depth N              show calls at most N levels below the top\n"
+    "  --thread NAME          only the threads whose name matches NAME (a glob)\n"
+    "  --match GLOB           only the paths to calls whose function matches GLOB\n"
+    "                         (qualified name, or module.name: 'Inventory.*', 'pkg.*')\n"
+    "                         and everything those calls did\n"
+    "  --min-duration TIME    hide calls shorter than TIME (e.g. 500us, 2ms, 1s)\n"
+    "  --errors               only the paths to calls that raised an exception\n"
+    "  --no-group             print every call on its own line\n"
+    "  --color WHEN           always, never or auto (default: colour on a terminal)\n"
+    "  -h, --help             show this help\n";
+
+enum { M_MATCH = 1, M_TO_MATCH = 2, M_TO_ERROR = 4 };
 
 struct show {
     FILE *out;
-    int color;
+    int color, group, errors;
     long max_depth;
-    char *prefix; /* "│   " / "    " per level */
+    double min_us;
+    const char *match;
+    int inside_match; /* the level being grouped is below a matching call */
+    char *prefix;     /* "│   " / "    " per level */
     size_t plen, pcap;
+    struct ft_buf line;
 };
 
-static void
-fmt_duration(double us, char *out, size_t cap)
+static const char *
+paint(const struct show *s, const char *code)
 {
-    if (us < 1000) {
-        snprintf(out, cap, "%.1fµs", us);
-    } else if (us < 1e6) {
-        snprintf(out, cap, "%.2fms", us / 1e3);
-    } else {
-        snprintf(out, cap, "%.3fs", us / 1e6);
-    }
+    return s->color ? code : "";
 }
 
 static const char *
@@ -49,29 +61,109 @@ base_name(const char *path)
     return s ? s + 1 : path ? path : "?";
 }
 
+/* Appends s cut to at most max characters (UTF-8 code points), with "…" when cut. */
 static void
-print_node(struct show *s, const struct ft_node *n, int last, int root)
+put_abbrev(struct ft_buf *b, const char *s, size_t max)
 {
-    char dur[32];
-    const char *icon = n->incomplete ? "⏳" : n->exc_type ? "❌" : "✅";
+    size_t chars = 0;
+    const char *p = s;
 
-    fmt_duration(n->dur_us, dur, sizeof(dur));
-    fwrite(s->prefix, 1, s->plen, s->out);
+    while (*p != '\0' && chars < max) {
+        p++;
+        while ((*p & 0xc0) == 0x80) {
+            p++;
+        }
+        chars++;
+    }
+    for (const char *q = s; q < p; q++) {
+        ft_buf_putc(b, *q == '\n' ? ' ' : *q); /* one call, one line */
+    }
+    if (*p != '\0') {
+        ft_buf_puts(b, "…");
+    }
+}
+
+static void
+put_call(struct show *s, struct ft_buf *b, const struct ft_node *n, size_t count)
+{
+    const struct ft_node_extra *x = n->x;
+
+    ft_buf_puts(b, paint(s, "\033[1m"));
+    ft_buf_puts(b, n->function ? n->function : "?");
+    ft_buf_puts(b, paint(s, "\033[0m"));
+    if (count > 1) {
+        ft_buf_printf(b, " %s×%zu%s", paint(s, "\033[36m"), count, paint(s, "\033[0m"));
+        return;
+    }
+    if (x != NULL && x->have_args) {
+        size_t start = b->len;
+        ft_buf_putc(b, '(');
+        for (uint32_t i = 0; i < x->nargs; i++) {
+            if (b->len - start > 120) {
+                ft_buf_puts(b, ", …");
+                break;
+            }
+            ft_buf_printf(b, "%s%s=", i ? ", " : "", x->args[i].name ? x->args[i].name : "?");
+            put_abbrev(b, x->args[i].value ? x->args[i].value : "?", 40);
+        }
+        ft_buf_putc(b, ')');
+    }
+    if (x != NULL && x->result != NULL && strcmp(x->result, "None") != 0) {
+        ft_buf_puts(b, " → ");
+        put_abbrev(b, x->result, 60);
+    }
+}
+
+static void
+print_group(struct show *s, const struct ft_group *g, int last, int root)
+{
+    const struct ft_node *n = g->members[0];
+    const char *icon = n->incomplete && g->n == 1 ? "⏳" : g->nfailed ? "❌" : "✅";
+    struct ft_buf *b = &s->line;
+    char dur[32];
+
+    b->len = 0;
+    if (s->plen > 0) {
+        ft_buf_put(b, s->prefix, s->plen);
+    }
     if (!root) {
-        fputs(last ? "└── " : "├── ", s->out);
+        ft_buf_puts(b, last ? "└── " : "├── ");
     }
-    fprintf(s->out, "%s %s%s%s  %s:%u  %s%s%s", icon, s->color ? "\033[1m" : "",
-            n->function ? n->function : "?", s->color ? "\033[0m" : "", base_name(n->file),
-            n->line, s->color ? "\033[2m" : "", dur, s->color ? "\033[0m" : "");
-    if (n->exc_type != NULL) {
-        fprintf(s->out, "  %s%s%s%s%s", s->color ? "\033[31m" : "", n->exc_type,
-                n->exc_msg && *n->exc_msg ? ": " : "", n->exc_msg ? n->exc_msg : "",
-                s->color ? "\033[0m" : "");
+    ft_buf_printf(b, "%s ", icon);
+    put_call(s, b, n, g->n);
+    ft_cli_fmt_duration(g->total_us, dur, sizeof(dur));
+    ft_buf_printf(b, "  %s:%u  %s%s%s", base_name(n->file), n->line, paint(s, "\033[2m"), dur,
+                  paint(s, "\033[0m"));
+    if (g->n > 1) {
+        ft_buf_puts(b, " total");
     }
-    if (n->incomplete != NULL) {
-        fprintf(s->out, "  (unfinished: %s)", n->incomplete);
+    if (g->nfailed > 0) {
+        const struct ft_node *f = g->first_failed;
+        ft_buf_puts(b, "  ");
+        int known = strcmp(f->exc_type, "?") != 0;
+        ft_buf_puts(b, paint(s, "\033[31m"));
+        if (g->n > 1) {
+            ft_buf_printf(b, "%zu raised%s", g->nfailed, known ? ", first " : "");
+        } else if (!known) {
+            ft_buf_puts(b, "raised");
+        }
+        if (known) {
+            ft_buf_puts(b, f->exc_type);
+        }
+        if (f->exc_msg != NULL && *f->exc_msg != '\0') {
+            ft_buf_puts(b, ": ");
+            put_abbrev(b, f->exc_msg, 80);
+        }
+        ft_buf_puts(b, paint(s, "\033[0m"));
     }
-    fputc('\n', s->out);
+    if (n->incomplete != NULL && g->n == 1) {
+        ft_buf_printf(b, "  (unfinished: %s)", n->incomplete);
+    }
+    if (n->x != NULL && n->x->resumes > 0 && g->n == 1) {
+        ft_buf_printf(b, "  resumed %llu×", (unsigned long long)n->x->resumes);
+    }
+    ft_buf_putc(b, '\n');
+    fwrite(b->p, 1, b->len, s->out);
 }
 
 static int
@@ -86,7 +178,7 @@ push_prefix(struct show *s, const char *piece)
         }
         char *np = realloc(s->prefix, cap);
         if (np == NULL) {
-            return -1;
+            return -ENOMEM;
         }
         s->prefix = np;
         s->pcap = cap;
@@ -96,56 +188,171 @@ push_prefix(struct show *s, const char *piece)
     return 0;
 }
 
-/* Depth-first without recursion: trees of deep recursion are normal here. */
-static void
-print_calls(struct show *s, const struct ft_node *first)
+static int
+keep(const struct ft_node *n, void *ctx)
 {
-    struct item {
-        const struct ft_node *n;
-        size_t plen;
-        long depth;
-        int root;
-    } *stack = NULL;
-    size_t sp = 0, cap = 0;
+    const struct show *s = ctx;
 
-    for (const struct ft_node *n = first; n != NULL; n = n->next) {
-        s->plen = 0;
-        sp = 0;
-        if (cap == 0 && (stack = malloc((cap = 1024) * sizeof(*stack))) == NULL) {
-            return;
-        }
-        stack[sp++] = (struct item){n, 0, 0, 1};
-        while (sp > 0) {
-            struct item it = stack[--sp];
-            s->plen = it.plen;
-            print_node(s, it.n, it.n->next == NULL, it.root);
-            if (s->max_depth >= 0 && it.depth >= s->max_depth) {
-                continue;
-            }
-            if (!it.root && push_prefix(s, it.n->next == NULL ? "    " : "│   ") != 0) {
-                break;
-            }
-            /* Push children in reverse so the first is printed first. */
-            size_t nc = it.n->nchildren, base = sp;
-            if (sp + nc > cap) {
-                while (sp + nc > cap) {
-                    cap *= 2;
-                }
-                struct item *ns = realloc(stack, cap * sizeof(*ns));
-                if (ns == NULL) {
-                    break;
-                }
-                stack = ns;
-            }
-            sp += nc;
-            size_t i = sp;
-            for (const struct ft_node *c = it.n->first_child; c != NULL; c = c->next) {
-                stack[--i] = (struct item){c, s->plen, it.depth + 1, 0};
-            }
-            (void)base;
+    if (n->dur_us < s->min_us && n->incomplete == NULL) {
+        return 0;
+    }
+    if (s->match != NULL && !s->inside_match && !(n->mark & M_TO_MATCH)) {
+        return 0;
+    }
+    return !s->errors || (n->mark & M_TO_ERROR);
+}
+
+struct level {
+    struct ft_groups gs;
+    size_t next;
+    size_t plen;
+    long depth;
+    int inside_match;
+};
+
+/* The children of a group's members, grouped, as the next level down. */
+static int
+open_level(struct show *s, const struct ft_group *g, struct level *l)
+{
+    struct ft_node **chains = malloc(g->n * sizeof(*chains));
+    size_t n = 0;
+    int rc;
+
+    if (chains == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->members[i]->first_child != NULL) {
+            chains[n++] = g->members[i]->first_child;
         }
     }
+    s->inside_match = l->inside_match;
+    rc = ft_group_siblings(chains, n, s->group, keep, s, &l->gs);
+    free(chains);
+    return rc;
+}
+
+/* Depth-first without recursion: trees of deep recursion are normal here. */
+static int
+print_thread(struct show *s, struct ft_node *first)
+{
+    struct level *stack = malloc(64 * sizeof(*stack));
+    size_t sp = 0, cap = 64;
+    int rc = 0;
+
+    if (stack == NULL) {
+        return -ENOMEM;
+    }
+    memset(&stack[0], 0, sizeof(stack[0]));
+    s->inside_match = 0;
+    if ((rc = ft_group_siblings(&first, 1, s->group, keep, s, &stack[0].gs)) != 0) {
+        free(stack);
+        return rc;
+    }
+    sp = 1;
+    while (sp > 0 && rc == 0) {
+        struct level *l = &stack[sp - 1];
+        if (l->next == l->gs.n) {
+            ft_groups_free(&l->gs);
+            sp--;
+            continue;
+        }
+        const struct ft_group *g = &l->gs.g[l->next++];
+        int last = l->next == l->gs.n, root = l->depth == 0;
+        s->plen = l->plen;
+        print_group(s, g, last, root);
+        if (s->max_depth >= 0 && l->depth >= s->max_depth) {
+            continue;
+        }
+        if (sp == cap) {
+            struct level *ns = realloc(stack, (cap *= 2) * sizeof(*ns));
+            if (ns == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            stack = ns;
+            l = &stack[sp - 1];
+        }
+        struct level *child = &stack[sp];
+        memset(child, 0, sizeof(*child));
+        child->depth = l->depth + 1;
+        child->inside_match = l->inside_match || (g->members[0]->mark & M_MATCH);
+        if (!root && (rc = push_prefix(s, last ? "    " : "│   ")) != 0) {
+            break;
+        }
+        child->plen = s->plen;
+        if ((rc = open_level(s, g, child)) != 0) {
+            break;
+        }
+        sp++;
+    }
+    while (sp > 0) {
+        ft_groups_free(&stack[--sp].gs);
+    }
     free(stack);
+    return rc;
+}
+
+static int
+matches(const char *glob, const struct ft_node *n)
+{
+    char full[1024];
+
+    if (n->function == NULL) {
+        return 0;
+    }
+    if (fnmatch(glob, n->function, 0) == 0) {
+        return 1;
+    }
+    snprintf(full, sizeof(full), "%s.%s", n->module ? n->module : "", n->function);
+    return fnmatch(glob, full, 0) == 0;
+}
+
+static void
+mark_up(struct ft_node *n, uint32_t bit)
+{
+    for (; n != NULL && !(n->mark & bit); n = n->parent) {
+        n->mark |= bit;
+    }
+}
+
+/* Marks the calls on a path to a match or to an exception, in one pre-order walk. */
+static void
+mark_paths(const struct show *s, struct ft_node *first)
+{
+    struct ft_node *n = first;
+
+    while (n != NULL) {
+        if (s->match != NULL && matches(s->match, n)) {
+            n->mark |= M_MATCH;
+            mark_up(n, M_TO_MATCH);
+        }
+        if (s->errors && n->exc_type != NULL) {
+            mark_up(n, M_TO_ERROR);
+        }
+        if (n->first_child != NULL) {
+            n = n->first_child;
+            continue;
+        }
+        while (n != NULL && n->next == NULL) {
+            n = n->parent;
+        }
+        if (n != NULL) {
+            n = n->next;
+        }
+    }
+}
+
+static int
+any_kept(struct show *s, const struct ft_node *first)
+{
+    s->inside_match = 0;
+    for (const struct ft_node *n = first; n != NULL; n = n->next) {
+        if (keep(n, s)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static void
@@ -153,101 +360,139 @@ print_header(struct show *s, const struct ft_tree *t)
 {
     char dur[32];
 
-    fmt_duration(t->dur_us, dur, sizeof(dur));
-    fprintf(s->out, "Run %s ·", t->run);
-    for (size_t i = 1; i < t->argc; i++) {
-        fprintf(s->out, " %s", t->argv[i]);
-    }
+    ft_cli_fmt_duration(t->dur_us, dur, sizeof(dur));
+    fprintf(s->out, "Run %s · ", t->run);
+    ft_cli_put_argv(s->out, t->argv, t->argc);
     fprintf(s->out, " · Python %s · ", t->python ? t->python : "?");
-    if (t->have_exit_code) {
+    if (t->ended != NULL && strcmp(t->ended, "signal") == 0) {
+        fprintf(s->out, "signal %d", t->signal);
+    } else if (t->have_exit_code) {
         fprintf(s->out, "exit %d", t->exit_code);
     } else {
         fprintf(s->out, "%s", t->ended ? t->ended : "?");
     }
     fprintf(s->out, " · %s · %llu calls", dur, (unsigned long long)t->nodes);
     if (t->lost > 0) {
-        fprintf(s->out, " · %llu events LOST", (unsigned long long)t->lost);
+        fprintf(s->out, " · %s%llu events LOST%s", paint(s, "\033[33m"),
+                (unsigned long long)t->lost, paint(s, "\033[0m"));
     }
     fputc('\n', s->out);
     if (t->exc_type != NULL) {
-        fprintf(s->out, "Uncaught %s: %s\n", t->exc_type, t->exc_msg ? t->exc_msg : "");
+        fprintf(s->out, "%sUncaught %s: %s%s\n", paint(s, "\033[31m"), t->exc_type,
+                t->exc_msg ? t->exc_msg : "", paint(s, "\033[0m"));
     }
 }
 
-int
-ft_cmd_show(int argc, char **argv)
+static int
+parse_args(int argc, char **argv, struct show *s, const char **dir, const char **thread)
 {
-    static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
-                                             {"depth", required_argument, NULL, 'D'},
-                                             {"thread", required_argument, NULL, 't'},
-                                             {"color", required_argument, NULL, 'c'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    struct show s = {stdout, isatty(1), -1, NULL, 0, 0};
-    const char *dir = NULL, *thread = NULL;
-    char rundir[PATH_MAX], path[PATH_MAX + 16], err[512];
-    struct ft_tree *t;
-    int opt, rc;
+    static const struct option longopts[] = {
+        {"dir", required_argument, NULL, 'd'},     {"depth", required_argument, NULL, 'D'},
+        {"thread", required_argument, NULL, 't'},  {"match", required_argument, NULL, 'm'},
+        {"min-duration", required_argument, NULL, 'M'}, {"errors", no_argument, NULL, 'e'},
+        {"no-group", no_argument, NULL, 'G'},      {"color", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    int opt;
+    char *end;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
-        char *end;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
-            dir = optarg;
+            *dir = optarg;
             break;
         case 'D':
-            s.max_depth = strtol(optarg, &end, 10);
-            if (*end != '\0' || s.max_depth < 0) {
+            s->max_depth = strtol(optarg, &end, 10);
+            if (*end != '\0' || end == optarg || s->max_depth < 0) {
                 ft_cli_err("show", "--depth '%s' is not a number of levels", optarg);
                 return FT_EXIT_USAGE;
             }
             break;
         case 't':
-            thread = optarg;
+            *thread = optarg;
+            break;
+        case 'm':
+            s->match = optarg;
+            break;
+        case 'M':
+            if (ft_cli_parse_duration(optarg, &s->min_us) != 0) {
+                ft_cli_err("show", "--min-duration '%s' is not a duration (e.g. 500us, 2ms)",
+                           optarg);
+                return FT_EXIT_USAGE;
+            }
+            break;
+        case 'e':
+            s->errors = 1;
+            break;
+        case 'G':
+            s->group = 0;
             break;
         case 'c':
-            if (strcmp(optarg, "always") == 0) {
-                s.color = 1;
-            } else if (strcmp(optarg, "never") == 0) {
-                s.color = 0;
-            } else if (strcmp(optarg, "auto") != 0) {
+            if ((s->color = ft_cli_color(optarg)) < 0) {
                 ft_cli_err("show", "--color '%s' must be always, never or auto", optarg);
                 return FT_EXIT_USAGE;
             }
             break;
         case 'h':
             fputs(show_usage, stdout);
-            return FT_EXIT_OK;
+            return -1;
         default:
-            fputs(show_usage, stderr);
-            return FT_EXIT_USAGE;
+            return ft_cli_bad_option("show", opt, argv);
         }
     }
     if (argc - optind > 1) {
-        fputs(show_usage, stderr);
+        ft_cli_err("show", "one RUN at most (see 'flowtrace show --help')");
         return FT_EXIT_USAGE;
     }
-    if ((rc = ft_cli_find_run(ft_cli_dir(dir), optind < argc ? argv[optind] : NULL, rundir,
-                              sizeof(rundir))) != 0) {
+    return FT_EXIT_OK;
+}
+
+int
+ft_cmd_show(int argc, char **argv)
+{
+    struct show s = {stdout, ft_cli_color(NULL), 1, 0, -1, 0, NULL, 0, NULL, 0, 0, {0}};
+    const char *dir = NULL, *thread = NULL;
+    struct ft_tree *t;
+    size_t shown = 0;
+    int rc = parse_args(argc, argv, &s, &dir, &thread);
+
+    if (rc != FT_EXIT_OK) {
+        return rc < 0 ? FT_EXIT_OK : rc;
+    }
+    if ((rc = ft_cli_load_tree("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                               &t)) != FT_EXIT_OK) {
         return rc;
     }
-    snprintf(path, sizeof(path), "%s/tree.json", rundir);
-    if (ft_tree_load(path, &t, err, sizeof(err)) != 0) {
-        ft_cli_err("show", "%s", err);
-        return FT_EXIT_FAIL;
-    }
+    ft_buf_init(&s.line);
     print_header(&s, t);
-    for (size_t i = 0; i < t->nthreads; i++) {
+    for (size_t i = 0; i < t->nthreads && rc == 0; i++) {
         const struct ft_tree_thread *th = &t->threads[i];
-        if (thread != NULL && (th->name == NULL || strcmp(th->name, thread) != 0)) {
+        if (thread != NULL && fnmatch(thread, th->name ? th->name : "", 0) != 0) {
             continue;
         }
-        fprintf(s.out, "%sThread %s%s (%zu calls)\n", s.color ? "\033[36m" : "",
-                th->name ? th->name : "?", s.color ? "\033[0m" : "", th->ncalls);
-        print_calls(&s, th->first);
+        mark_paths(&s, th->first);
+        if ((s.match != NULL || s.errors) && !any_kept(&s, th->first)) {
+            continue; /* nothing of this thread passes the filters */
+        }
+        fprintf(s.out, "%sThread %s%s (%zu calls)\n", paint(&s, "\033[36m"),
+                th->name ? th->name : "?", paint(&s, "\033[0m"), th->ncalls);
+        rc = print_thread(&s, th->first);
+        shown++;
+    }
+    if (shown == 0 && rc == 0) {
+        fprintf(s.out, "(no calls match)\n");
     }
     free(s.prefix);
+    ft_buf_free(&s.line);
     ft_tree_free(t);
+    if (rc != 0 || s.line.oom) {
+        ft_cli_err("show", "out of memory");
+        return FT_EXIT_FAIL;
+    }
+    if (fflush(stdout) != 0) {
+        ft_cli_err("show", "cannot write the output");
+        return FT_EXIT_FAIL;
+    }
     return FT_EXIT_OK;
 }

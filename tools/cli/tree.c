@@ -110,25 +110,45 @@ intern(struct ft_tree_priv *p, const unsigned char *s, size_t n)
 
 /* ---- Parser state ------------------------------------------------------------------- */
 
-enum ctx { C_ROOT, C_ROOT_EXC, C_TRACER, C_ARGV, C_THREADS, C_THREAD, C_CALLS, C_NODE, C_EXC,
-           C_SKIP, C_CAPTURE };
+enum ctx {
+    C_ROOT,
+    C_ROOT_EXC,
+    C_TRACER,
+    C_ARGV,
+    C_THREADS,
+    C_THREAD,
+    C_CALLS,
+    C_NODE,
+    C_EXC,
+    C_ARGS,
+    C_MEM,
+    C_MEM_SIDE,
+    C_SKIP,
+    C_CAPTURE
+};
 
 struct frame {
     enum ctx ctx;
     int depth;            /* nesting inside C_SKIP / C_CAPTURE */
-    struct ft_node *node; /* C_NODE, C_EXC: the node; C_CALLS: the parent (or NULL) */
+    struct ft_node *node; /* C_NODE, C_EXC, C_ARGS, C_MEM*: the node; C_CALLS: the parent */
     const char **slot;    /* C_CAPTURE: where the captured text goes */
+    struct ft_mem *mem;   /* C_MEM_SIDE: the snapshot being read */
+    int after;            /* C_ARGS: this is "argsAfter" */
 };
 
 struct loader {
     struct ft_tree *t;
-    struct frame stack[4096];
-    int sp; /* number of frames */
+    struct frame *stack;
+    int sp, cap; /* frames in use, allocated */
     char key[64];
     struct ft_tree_thread *thread;
     size_t threads_cap, argv_cap;
+    struct ft_arg *args; /* the arguments of the node being read, until its map closes */
+    size_t nargs, args_cap;
     yajl_gen gen;
     int oom;
+    int header_only, header_done;
+    int saw_value; /* the file holds at least one JSON value */
 };
 
 static struct frame *
@@ -140,15 +160,30 @@ top(struct loader *l)
 static int
 push(struct loader *l, enum ctx c, struct ft_node *node)
 {
-    if (l->sp == (int)(sizeof(l->stack) / sizeof(l->stack[0]))) {
-        return 0; /* deeper than any tree we write: give up */
+    if (l->sp == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 256;
+        struct frame *ns = realloc(l->stack, (size_t)cap * sizeof(*ns));
+        if (ns == NULL) {
+            l->oom = 1;
+            return 0;
+        }
+        l->stack = ns;
+        l->cap = cap;
     }
-    l->stack[l->sp].ctx = c;
-    l->stack[l->sp].depth = 0;
-    l->stack[l->sp].node = node;
-    l->stack[l->sp].slot = NULL;
+    l->stack[l->sp] = (struct frame){c, 0, node, NULL, NULL, 0};
     l->sp++;
     l->key[0] = '\0';
+    return 1;
+}
+
+/* A container this reader does not look into: skipped, with everything inside. */
+static int
+push_skip(struct loader *l)
+{
+    if (!push(l, C_SKIP, NULL)) {
+        return 0;
+    }
+    top(l)->depth = 1;
     return 1;
 }
 
@@ -158,6 +193,44 @@ key_is(struct loader *l, const char *k)
     return strcmp(l->key, k) == 0;
 }
 
+static const char *
+str_or_oom(struct loader *l, const char *s)
+{
+    if (s == NULL) {
+        l->oom = 1;
+    }
+    return s;
+}
+
+static struct ft_node_extra *
+extra(struct loader *l, struct ft_node *n)
+{
+    if (n->x == NULL) {
+        n->x = arena_alloc(l->t->priv, sizeof(*n->x));
+        if (n->x == NULL) {
+            l->oom = 1;
+            return NULL;
+        }
+        memset(n->x, 0, sizeof(*n->x));
+        n->x->active_us = -1;
+        n->x->mem_before = n->x->mem_after = (struct ft_mem){-1, -1, -1};
+    }
+    return n->x;
+}
+
+/* Starts copying a JSON value (a container) as text into *slot; the opening bracket is
+ * written by the caller's event. */
+static int
+begin_capture(struct loader *l, const char **slot)
+{
+    if (!push(l, C_CAPTURE, NULL)) {
+        return 0;
+    }
+    top(l)->slot = slot;
+    top(l)->depth = 1;
+    return 1;
+}
+
 static void
 end_capture(struct loader *l, struct frame *f)
 {
@@ -165,13 +238,13 @@ end_capture(struct loader *l, struct frame *f)
     size_t len;
 
     yajl_gen_get_buf(l->gen, &buf, &len);
-    *f->slot = arena_str(l->t->priv, buf, len);
+    *f->slot = str_or_oom(l, arena_str(l->t->priv, buf, len));
     yajl_gen_clear(l->gen);
     yajl_gen_reset(l->gen, NULL);
     l->sp--;
 }
 
-/* Scalars and containers inside a skipped or captured value. Returns 1 if handled. */
+/* Containers inside a skipped or captured value. Returns 1 if handled. */
 static int
 nested(struct loader *l, int open, int close)
 {
@@ -225,14 +298,36 @@ new_node(struct loader *l, struct ft_node *parent)
     return n;
 }
 
-static int
-begin_capture(struct loader *l, const char **slot)
+/* The value slot for a container that opens in context f, or NULL to skip it. */
+static const char **
+capture_slot(struct loader *l, struct frame *f)
 {
-    if (!push(l, C_CAPTURE, NULL)) {
-        return 0;
+    if (f->ctx == C_NODE && key_is(l, "result")) {
+        struct ft_node_extra *x = extra(l, f->node);
+        return x != NULL ? &x->result : NULL;
     }
-    top(l)->slot = slot;
-    return 1;
+    if (f->ctx == C_ARGS && l->nargs > 0) {
+        return &l->args[l->nargs - 1].value;
+    }
+    return NULL;
+}
+
+static int
+new_thread(struct loader *l)
+{
+    if (l->t->nthreads == l->threads_cap) {
+        size_t cap = l->threads_cap ? l->threads_cap * 2 : 8;
+        struct ft_tree_thread *nt = realloc(l->t->threads, cap * sizeof(*nt));
+        if (nt == NULL) {
+            l->oom = 1;
+            return 0;
+        }
+        l->t->threads = nt;
+        l->threads_cap = cap;
+    }
+    l->thread = &l->t->threads[l->t->nthreads++];
+    memset(l->thread, 0, sizeof(*l->thread));
+    return push(l, C_THREAD, NULL);
 }
 
 static int
@@ -240,6 +335,7 @@ on_start_map(void *ctx)
 {
     struct loader *l = ctx;
     struct frame *f = top(l);
+    const char **slot;
 
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_map_open(l->gen);
@@ -248,6 +344,7 @@ on_start_map(void *ctx)
         return 1;
     }
     if (f == NULL) {
+        l->saw_value = 1;
         return push(l, C_ROOT, NULL);
     }
     switch (f->ctx) {
@@ -260,19 +357,7 @@ on_start_map(void *ctx)
         }
         break;
     case C_THREADS:
-        if (l->t->nthreads == l->threads_cap) {
-            size_t cap = l->threads_cap ? l->threads_cap * 2 : 8;
-            struct ft_tree_thread *nt = realloc(l->t->threads, cap * sizeof(*nt));
-            if (nt == NULL) {
-                l->oom = 1;
-                return 0;
-            }
-            l->t->threads = nt;
-            l->threads_cap = cap;
-        }
-        l->thread = &l->t->threads[l->t->nthreads++];
-        memset(l->thread, 0, sizeof(*l->thread));
-        return push(l, C_THREAD, NULL);
+        return new_thread(l);
     case C_CALLS: {
         struct ft_node *n = new_node(l, f->node);
         return n != NULL && push(l, C_NODE, n);
@@ -281,23 +366,66 @@ on_start_map(void *ctx)
         if (key_is(l, "exception")) {
             return push(l, C_EXC, f->node);
         }
-        if (key_is(l, "args") || key_is(l, "result")) {
-            if (!begin_capture(l, key_is(l, "args") ? &f->node->args : &f->node->result)) {
+        if (key_is(l, "args") || key_is(l, "argsAfter")) {
+            int after = key_is(l, "argsAfter");
+            l->nargs = 0;
+            if (extra(l, f->node) == NULL || !push(l, C_ARGS, f->node)) {
                 return 0;
             }
-            yajl_gen_map_open(l->gen);
-            top(l)->depth = 1;
+            top(l)->after = after; /* push() forgets the key */
+            return 1;
+        }
+        if (key_is(l, "memory")) {
+            return push(l, C_MEM, f->node);
+        }
+        break;
+    case C_MEM:
+        if ((key_is(l, "before") || key_is(l, "after")) && extra(l, f->node) != NULL) {
+            struct ft_node_extra *x = f->node->x;
+            struct ft_mem *m = key_is(l, "before") ? &x->mem_before : &x->mem_after;
+            x->have_memory = 1;
+            if (!push(l, C_MEM_SIDE, f->node)) {
+                return 0;
+            }
+            top(l)->mem = m; /* push() forgets the key */
             return 1;
         }
         break;
     default:
         break;
     }
-    if (!push(l, C_SKIP, NULL)) {
-        return 0;
+    if ((slot = capture_slot(l, f)) != NULL) {
+        yajl_gen_map_open(l->gen);
+        return begin_capture(l, slot);
     }
-    top(l)->depth = 1;
-    return 1;
+    return push_skip(l);
+}
+
+/* The arguments read so far move from the loader's vector into the tree: into "args",
+ * or "argsAfter" when after is set. */
+static void
+end_args(struct loader *l, struct ft_node *n, int after)
+{
+    struct ft_node_extra *x = n->x;
+    struct ft_arg *v = NULL;
+
+    if (l->nargs > 0) {
+        v = arena_alloc(l->t->priv, l->nargs * sizeof(*v));
+        if (v == NULL) {
+            l->oom = 1;
+            return;
+        }
+        memcpy(v, l->args, l->nargs * sizeof(*v));
+    }
+    if (after) {
+        x->after = v;
+        x->nafter = (uint32_t)l->nargs;
+    } else {
+        x->have_args = 1;
+        x->args = v;
+        x->nargs = (uint32_t)l->nargs;
+    }
+    l->nargs = 0;
 }
 
 static int
@@ -315,6 +443,9 @@ on_end_map(void *ctx)
     if (f != NULL && f->ctx == C_THREAD) {
         l->thread = NULL;
     }
+    if (f != NULL && f->ctx == C_ARGS) {
+        end_args(l, f->node, f->after);
+    }
     l->sp--;
     return 1;
 }
@@ -324,6 +455,7 @@ on_start_array(void *ctx)
 {
     struct loader *l = ctx;
     struct frame *f = top(l);
+    const char **slot;
 
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_array_open(l->gen);
@@ -343,19 +475,15 @@ on_start_array(void *ctx)
     if (f != NULL && f->ctx == C_NODE && key_is(l, "children")) {
         return push(l, C_CALLS, f->node);
     }
-    if (f != NULL && f->ctx == C_NODE && (key_is(l, "args") || key_is(l, "result"))) {
-        if (!begin_capture(l, key_is(l, "args") ? &f->node->args : &f->node->result)) {
-            return 0;
-        }
+    if (f != NULL && (slot = capture_slot(l, f)) != NULL) {
         yajl_gen_array_open(l->gen);
-        top(l)->depth = 1;
-        return 1;
+        return begin_capture(l, slot);
     }
-    if (!push(l, C_SKIP, NULL)) {
-        return 0;
+    if (f == NULL) {
+        l->saw_value = 1;
+        return 0; /* an array is not a tree file */
     }
-    top(l)->depth = 1;
-    return 1;
+    return push_skip(l);
 }
 
 static int
@@ -375,6 +503,25 @@ on_end_array(void *ctx)
 }
 
 static int
+add_arg(struct loader *l, const unsigned char *k, size_t n)
+{
+    if (l->nargs == l->args_cap) {
+        size_t cap = l->args_cap ? l->args_cap * 2 : 16;
+        struct ft_arg *na = realloc(l->args, cap * sizeof(*na));
+        if (na == NULL) {
+            l->oom = 1;
+            return 0;
+        }
+        l->args = na;
+        l->args_cap = cap;
+    }
+    l->args[l->nargs].name = str_or_oom(l, intern(l->t->priv, k, n));
+    l->args[l->nargs].value = NULL;
+    l->nargs++;
+    return 1;
+}
+
+static int
 on_key(void *ctx, const unsigned char *k, size_t n)
 {
     struct loader *l = ctx;
@@ -387,142 +534,235 @@ on_key(void *ctx, const unsigned char *k, size_t n)
     if (f != NULL && f->ctx == C_SKIP) {
         return 1;
     }
+    if (f != NULL && f->ctx == C_ARGS) {
+        return add_arg(l, k, n);
+    }
     if (n >= sizeof(l->key)) {
         n = sizeof(l->key) - 1;
     }
     memcpy(l->key, k, n);
     l->key[n] = '\0';
+    if (l->header_only && f != NULL && f->ctx == C_ROOT && key_is(l, "threads")) {
+        l->header_done = 1;
+        return 0; /* stop: the caller wants the run's fields only */
+    }
     return 1;
 }
 
-/* A scalar value as text (strings) or number; sets the field the current key names. */
+/* A scalar: its text (strings and numbers as written; true/false/null as Python does)
+ * and whether it is a string, a number or null. */
+struct scalar {
+    const unsigned char *s;
+    size_t n;
+    int is_str, is_null;
+    double d;
+};
+
+static void
+root_scalar(struct loader *l, const struct scalar *v, const char *str)
+{
+    struct ft_tree *t = l->t;
+
+    if (key_is(l, "run") && v->is_str) {
+        t->run = str;
+    } else if (key_is(l, "parentRun") && v->is_str) {
+        t->parent_run = str;
+    } else if (key_is(l, "python") && v->is_str) {
+        t->python = str;
+    } else if (key_is(l, "ended") && v->is_str) {
+        t->ended = str;
+    } else if (key_is(l, "cwd") && v->is_str) {
+        t->cwd = str;
+    } else if (key_is(l, "executable") && v->is_str) {
+        t->exe = str;
+    } else if (v->is_str || v->is_null) {
+        return;
+    } else if (key_is(l, "pid")) {
+        t->pid = (uint64_t)v->d;
+    } else if (key_is(l, "ppid")) {
+        t->ppid = (uint64_t)v->d;
+    } else if (key_is(l, "start")) {
+        t->start_us = v->d;
+    } else if (key_is(l, "durationMicros")) {
+        t->dur_us = v->d;
+    } else if (key_is(l, "exitCode")) {
+        t->have_exit_code = 1;
+        t->exit_code = (int)v->d;
+    } else if (key_is(l, "signal")) {
+        t->signal = (int)v->d;
+    }
+}
+
+static void
+tracer_scalar(struct loader *l, const struct scalar *v, const char *str)
+{
+    struct ft_tree *t = l->t;
+
+    if (key_is(l, "engine") && v->is_str) {
+        t->engine = str;
+    } else if (v->is_str || v->is_null) {
+        return;
+    } else if (key_is(l, "events")) {
+        t->events = (uint64_t)v->d;
+    } else if (key_is(l, "lost")) {
+        t->lost = (uint64_t)v->d;
+    } else if (key_is(l, "calls")) {
+        t->calls = (uint64_t)v->d;
+    } else if (key_is(l, "cpuMicros")) {
+        t->cpu_us = (uint64_t)v->d;
+    } else if (key_is(l, "blockedMicros")) {
+        t->blocked_us = (uint64_t)v->d;
+    }
+}
+
+static void
+node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v, const char *text)
+{
+    struct ft_tree_priv *p = l->t->priv;
+
+    if (key_is(l, "function") && v->is_str) {
+        nd->function = str_or_oom(l, intern(p, v->s, v->n));
+    } else if (key_is(l, "module") && v->is_str) {
+        nd->module = str_or_oom(l, intern(p, v->s, v->n));
+    } else if (key_is(l, "file") && v->is_str) {
+        nd->file = str_or_oom(l, intern(p, v->s, v->n));
+    } else if (key_is(l, "incomplete") && v->is_str) {
+        nd->incomplete = text;
+    } else if (key_is(l, "result") && !v->is_null) {
+        if (extra(l, nd) != NULL) {
+            nd->x->result = text;
+        }
+    } else if (key_is(l, "caller") && v->is_str) {
+        if (extra(l, nd) != NULL) {
+            nd->x->caller = str_or_oom(l, intern(p, v->s, v->n));
+        }
+    } else if (key_is(l, "instance") && v->is_str) {
+        if (extra(l, nd) != NULL) {
+            nd->x->instance = text;
+        }
+    } else if (v->is_str || v->is_null) {
+        return;
+    } else if (key_is(l, "id")) {
+        nd->id = (uint64_t)v->d;
+    } else if (key_is(l, "line")) {
+        nd->line = (uint32_t)v->d;
+    } else if (key_is(l, "startMicros")) {
+        nd->start_us = v->d;
+    } else if (key_is(l, "durationMicros")) {
+        nd->dur_us = v->d;
+    } else if (key_is(l, "resumes") && extra(l, nd) != NULL) {
+        nd->x->resumes = (uint64_t)v->d;
+    } else if (key_is(l, "activeMicros") && extra(l, nd) != NULL) {
+        nd->x->active_us = v->d;
+    }
+}
+
+static void
+exc_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v, const char *str)
+{
+    if (key_is(l, "type") && v->is_str) {
+        nd->exc_type = str;
+    } else if (key_is(l, "message") && v->is_str) {
+        nd->exc_msg = str;
+    } else if (key_is(l, "module") && v->is_str) {
+        nd->exc_module = str;
+    }
+    if (nd->exc_type == NULL) {
+        nd->exc_type = "?"; /* the fact is known even without details */
+    }
+}
+
+static void
+mem_scalar(struct loader *l, struct ft_mem *m, const struct scalar *v)
+{
+    if (v->is_str || v->is_null) {
+        return;
+    }
+    if (key_is(l, "rss")) {
+        m->rss = (int64_t)v->d;
+    } else if (key_is(l, "tracemalloc")) {
+        m->tracemalloc = (int64_t)v->d;
+    } else if (key_is(l, "peak")) {
+        m->peak = (int64_t)v->d;
+    }
+}
+
 static int
-scalar(struct loader *l, const unsigned char *s, size_t n, int is_str, int is_null)
+scalar(struct loader *l, struct scalar *v)
 {
     struct frame *f = top(l);
     struct ft_tree_priv *p = l->t->priv;
-    struct ft_tree *t = l->t;
+    const char *text;
     char num[64];
-    double d = 0;
 
     if (f == NULL) {
+        l->saw_value = 1;
         return 0; /* a bare scalar is not a tree file */
     }
     if (f->ctx == C_SKIP) {
-        if (f->depth == 0) {
-            l->sp--;
-        }
         return 1;
     }
-    if (!is_str && !is_null) {
-        snprintf(num, sizeof(num), "%.*s", (int)(n < 63 ? n : 63), (const char *)s);
-        d = strtod(num, NULL);
+    if (!v->is_str && !v->is_null) {
+        snprintf(num, sizeof(num), "%.*s", (int)(v->n < 63 ? v->n : 63), (const char *)v->s);
+        v->d = strtod(num, NULL);
     }
-    const char *str = is_str ? arena_str(p, s, n) : NULL;
+    text = v->is_null ? NULL : str_or_oom(l, arena_str(p, v->s, v->n));
     switch (f->ctx) {
     case C_ROOT:
-        if (key_is(l, "run") && is_str) {
-            t->run = str;
-        } else if (key_is(l, "parentRun") && is_str) {
-            t->parent_run = str;
-        } else if (key_is(l, "python") && is_str) {
-            t->python = str;
-        } else if (key_is(l, "ended") && is_str) {
-            t->ended = str;
-        } else if (key_is(l, "cwd") && is_str) {
-            t->cwd = str;
-        } else if (key_is(l, "executable") && is_str) {
-            t->exe = str;
-        } else if (key_is(l, "pid")) {
-            t->pid = (uint64_t)d;
-        } else if (key_is(l, "ppid")) {
-            t->ppid = (uint64_t)d;
-        } else if (key_is(l, "start")) {
-            t->start_us = d;
-        } else if (key_is(l, "durationMicros")) {
-            t->dur_us = d;
-        } else if (key_is(l, "exitCode") && !is_null && !is_str) {
-            t->have_exit_code = 1;
-            t->exit_code = (int)d;
-        }
+        root_scalar(l, v, text);
         break;
     case C_ROOT_EXC:
-        if (key_is(l, "type") && is_str) {
-            t->exc_type = str;
-        } else if (key_is(l, "message") && is_str) {
-            t->exc_msg = str;
+        if (key_is(l, "type") && v->is_str) {
+            l->t->exc_type = text;
+        } else if (key_is(l, "message") && v->is_str) {
+            l->t->exc_msg = text;
+        } else if (key_is(l, "module") && v->is_str) {
+            l->t->exc_module = text;
         }
         break;
     case C_TRACER:
-        if (key_is(l, "events")) {
-            t->events = (uint64_t)d;
-        } else if (key_is(l, "lost")) {
-            t->lost = (uint64_t)d;
-        } else if (key_is(l, "calls")) {
-            t->calls = (uint64_t)d;
-        } else if (key_is(l, "cpuMicros")) {
-            t->cpu_us = (uint64_t)d;
-        } else if (key_is(l, "blockedMicros")) {
-            t->blocked_us = (uint64_t)d;
-        } else if (key_is(l, "engine") && is_str) {
-            t->engine = str;
-        }
+        tracer_scalar(l, v, text);
         break;
     case C_ARGV:
-        if (t->argc == l->argv_cap) {
+        if (l->t->argc == l->argv_cap) {
             size_t cap = l->argv_cap ? l->argv_cap * 2 : 8;
-            const char **na = realloc(t->argv, cap * sizeof(*na));
+            const char **na = realloc(l->t->argv, cap * sizeof(*na));
             if (na == NULL) {
                 l->oom = 1;
                 return 0;
             }
-            t->argv = na;
+            l->t->argv = na;
             l->argv_cap = cap;
         }
-        t->argv[t->argc++] = is_str ? str : "";
+        l->t->argv[l->t->argc++] = v->is_str ? text : "";
         break;
     case C_THREAD:
-        if (key_is(l, "name") && is_str) {
-            l->thread->name = str;
-        } else if (key_is(l, "tid")) {
-            l->thread->tid = (uint64_t)d;
+        if (key_is(l, "name") && v->is_str) {
+            l->thread->name = text;
+        } else if (key_is(l, "tid") && !v->is_str && !v->is_null) {
+            l->thread->tid = (uint64_t)v->d;
         }
         break;
-    case C_NODE: {
-        struct ft_node *nd = f->node;
-        if (key_is(l, "id")) {
-            nd->id = (uint64_t)d;
-        } else if (key_is(l, "function") && is_str) {
-            nd->function = intern(p, s, n);
-        } else if (key_is(l, "module") && is_str) {
-            nd->module = intern(p, s, n);
-        } else if (key_is(l, "file") && is_str) {
-            nd->file = intern(p, s, n);
-        } else if (key_is(l, "line")) {
-            nd->line = (uint32_t)d;
-        } else if (key_is(l, "startMicros")) {
-            nd->start_us = d;
-        } else if (key_is(l, "durationMicros")) {
-            nd->dur_us = d;
-        } else if (key_is(l, "incomplete") && is_str) {
-            nd->incomplete = str;
-        }
+    case C_NODE:
+        node_scalar(l, f->node, v, text);
         break;
-    }
     case C_EXC:
-        if (key_is(l, "type") && is_str) {
-            f->node->exc_type = str;
-        } else if (key_is(l, "message") && is_str) {
-            f->node->exc_msg = str;
+        exc_scalar(l, f->node, v, text);
+        break;
+    case C_ARGS:
+        if (l->nargs > 0) {
+            l->args[l->nargs - 1].value = v->is_str ? str_or_oom(l, intern(p, v->s, v->n))
+                                          : v->is_null ? "None"
+                                                       : text;
         }
-        if (f->node->exc_type == NULL) {
-            f->node->exc_type = "?"; /* the fact is known even without details */
-        }
+        break;
+    case C_MEM_SIDE:
+        mem_scalar(l, f->mem, v);
         break;
     default:
         break;
     }
-    return 1;
+    return !l->oom;
 }
 
 static int
@@ -530,12 +770,13 @@ on_string(void *ctx, const unsigned char *s, size_t n)
 {
     struct loader *l = ctx;
     struct frame *f = top(l);
+    struct scalar v = {s, n, 1, 0, 0};
 
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_string(l->gen, s, n);
         return 1;
     }
-    return scalar(l, s, n, 1, 0);
+    return scalar(l, &v);
 }
 
 static int
@@ -543,12 +784,13 @@ on_number(void *ctx, const char *s, size_t n)
 {
     struct loader *l = ctx;
     struct frame *f = top(l);
+    struct scalar v = {(const unsigned char *)s, n, 0, 0, 0};
 
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_number(l->gen, s, n);
         return 1;
     }
-    return scalar(l, (const unsigned char *)s, n, 0, 0);
+    return scalar(l, &v);
 }
 
 static int
@@ -556,28 +798,28 @@ on_null(void *ctx)
 {
     struct loader *l = ctx;
     struct frame *f = top(l);
+    struct scalar v = {(const unsigned char *)"", 0, 0, 1, 0};
 
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_null(l->gen);
         return 1;
     }
-    if (f != NULL && f->ctx == C_NODE && key_is(l, "exception")) {
-        return 1;
-    }
-    return scalar(l, NULL, 0, 0, 1);
+    return scalar(l, &v);
 }
 
 static int
-on_bool(void *ctx, int v)
+on_bool(void *ctx, int b)
 {
     struct loader *l = ctx;
     struct frame *f = top(l);
+    /* As Python shows them: a value rendered as a JSON boolean still reads naturally. */
+    struct scalar v = {(const unsigned char *)(b ? "True" : "False"), b ? 4u : 5u, 0, 0, 0};
 
     if (f != NULL && f->ctx == C_CAPTURE) {
-        yajl_gen_bool(l->gen, v);
+        yajl_gen_bool(l->gen, b);
         return 1;
     }
-    return scalar(l, (const unsigned char *)(v ? "1" : "0"), 1, 0, 0);
+    return scalar(l, &v);
 }
 
 static const yajl_callbacks callbacks = {
@@ -606,24 +848,60 @@ ft_tree_free(struct ft_tree *t)
     free(t);
 }
 
-int
-ft_tree_load(const char *path, struct ft_tree **out, char *err, size_t cap)
+/* One line on what is wrong with a file yajl stopped on. */
+static int
+describe_parse_error(struct loader *l, yajl_handle h, yajl_status st, int at_end,
+                     uint64_t bytes, const char *path, char *err, size_t cap)
+{
+    if (l->oom) {
+        snprintf(err, cap, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    if (bytes == 0 || (at_end && !l->saw_value)) {
+        snprintf(err, cap, "%s is empty (the run was not written)", path);
+    } else if (st == yajl_status_client_canceled) {
+        snprintf(err, cap, "%s is not a FlowTrace tree (not a JSON object)", path);
+    } else if (at_end) {
+        snprintf(err, cap, "%s is truncated (%llu bytes, the JSON stops before its end)", path,
+                 (unsigned long long)bytes);
+    } else {
+        unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+        char *nl;
+        size_t len;
+        while ((nl = strchr((char *)msg, '\n')) != NULL) {
+            *nl = ' ';
+        }
+        len = strlen((char *)msg);
+        while (len > 0 && (msg[len - 1] == ' ' || msg[len - 1] == '.')) {
+            msg[--len] = '\0';
+        }
+        snprintf(err, cap, "%s is not a FlowTrace tree (%s)", path, (char *)msg);
+        yajl_free_error(h, msg);
+    }
+    return FT_EFOREIGN;
+}
+
+static int
+load(const char *path, int header_only, struct ft_tree **out, char *err, size_t cap)
 {
     struct loader *l = calloc(1, sizeof(*l));
     struct ft_tree *t = calloc(1, sizeof(*t));
-    unsigned char buf[65536];
+    unsigned char *buf = malloc(1u << 18);
     yajl_handle h = NULL;
     yajl_status st = yajl_status_ok;
-    int fd = -1, rc = 0;
-    ssize_t n;
+    uint64_t bytes = 0;
+    int fd = -1, rc = 0, at_end = 0;
+    ssize_t n = 0;
 
     *out = NULL;
-    if (l == NULL || t == NULL || (t->priv = calloc(1, sizeof(*t->priv))) == NULL) {
+    if (l == NULL || t == NULL || buf == NULL ||
+        (t->priv = calloc(1, sizeof(*t->priv))) == NULL) {
         rc = -ENOMEM;
         snprintf(err, cap, "%s: out of memory", path);
         goto done;
     }
     l->t = t;
+    l->header_only = header_only;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         rc = -errno;
@@ -632,9 +910,14 @@ ft_tree_load(const char *path, struct ft_tree **out, char *err, size_t cap)
     }
     l->gen = yajl_gen_alloc(NULL);
     h = yajl_alloc(&callbacks, NULL, l);
-    while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        st = yajl_parse(h, buf, (size_t)n);
-        if (st != yajl_status_ok) {
+    if (l->gen == NULL || h == NULL) {
+        rc = -ENOMEM;
+        snprintf(err, cap, "%s: out of memory", path);
+        goto done;
+    }
+    while ((n = read(fd, buf, 1u << 18)) > 0) {
+        bytes += (uint64_t)n;
+        if ((st = yajl_parse(h, buf, (size_t)n)) != yajl_status_ok) {
             break;
         }
     }
@@ -644,31 +927,33 @@ ft_tree_load(const char *path, struct ft_tree **out, char *err, size_t cap)
         goto done;
     }
     if (st == yajl_status_ok) {
+        at_end = 1;
         st = yajl_complete_parse(h);
     }
-    if (l->oom) {
-        rc = -ENOMEM;
-        snprintf(err, cap, "%s: out of memory", path);
-    } else if (st != yajl_status_ok || t->run == NULL) {
+    if (l->header_done) {
+        st = yajl_status_ok;
+    }
+    if (st != yajl_status_ok || l->oom || bytes == 0) {
+        rc = describe_parse_error(l, h, st, at_end, bytes, path, err, cap);
+    } else if (t->run == NULL) {
         rc = FT_EFOREIGN;
-        if (st != yajl_status_ok) {
-            unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
-            snprintf(err, cap, "%s is not a complete FlowTrace tree: %s", path, (char *)msg);
-            yajl_free_error(h, msg);
-        } else {
-            snprintf(err, cap, "%s is not a FlowTrace tree (no \"run\")", path);
-        }
+        snprintf(err, cap, "%s is not a FlowTrace tree (no \"run\")", path);
     }
 done:
     if (h != NULL) {
         yajl_free(h);
     }
-    if (l != NULL && l->gen != NULL) {
-        yajl_gen_free(l->gen);
+    if (l != NULL) {
+        if (l->gen != NULL) {
+            yajl_gen_free(l->gen);
+        }
+        free(l->stack);
+        free(l->args);
     }
     if (fd >= 0) {
         close(fd);
     }
+    free(buf);
     free(l);
     if (rc != 0) {
         ft_tree_free(t);
@@ -676,4 +961,16 @@ done:
     }
     *out = t;
     return 0;
+}
+
+int
+ft_tree_load(const char *path, struct ft_tree **out, char *err, size_t cap)
+{
+    return load(path, 0, out, err, cap);
+}
+
+int
+ft_tree_load_header(const char *path, struct ft_tree **out, char *err, size_t cap)
+{
+    return load(path, 1, out, err, cap);
 }

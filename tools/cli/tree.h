@@ -1,9 +1,10 @@
 /* tree.h - a run's tree.json loaded into memory, for the CLI's commands.
  *
  * The file is read with a streaming parser (yajl), so only the tree itself is held:
- * about 100 bytes per call, with names interned. Keys this reader does not know are
- * skipped, so newer files still load. The caller owns the tree: ft_tree_load(), then
- * ft_tree_free().
+ * about 100 bytes per call, with names interned (equal names are equal pointers). Keys
+ * this reader does not know are skipped, and every optional field may be absent, so
+ * older and newer files load. The caller owns the tree: ft_tree_load(), then
+ * ft_tree_free(). Nothing here prints.
  */
 #ifndef FT_CLI_TREE_H
 #define FT_CLI_TREE_H
@@ -11,21 +12,49 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One argument of a call: its name and its rendered value (Python-repr-like text). */
+struct ft_arg {
+    const char *name;
+    const char *value;
+};
+
+/* A memory snapshot; -1 marks a value the file does not have. */
+struct ft_mem {
+    int64_t rss, tracemalloc, peak;
+};
+
+/* What a call may carry besides its identity and timing (absent in older files). */
+struct ft_node_extra {
+    struct ft_arg *args;     /* nargs entries, in the call's order */
+    uint32_t nargs;
+    int have_args;           /* "args" was present (possibly empty) */
+    struct ft_arg *after;    /* "argsAfter": the arguments the call changed, at its end */
+    uint32_t nafter;
+    const char *result;      /* rendered return value, or NULL */
+    const char *caller;      /* qualified name of the caller, or NULL */
+    const char *instance;    /* identity of self for methods (hex text), or NULL */
+    uint64_t resumes;        /* generators and coroutines: times resumed */
+    double active_us;        /* generators and coroutines: time spent running, or -1 */
+    int have_memory;
+    struct ft_mem mem_before, mem_after;
+};
+
 struct ft_node {
     uint64_t id;
     const char *module;   /* interned, owned by the tree */
-    const char *function;
-    const char *file;
+    const char *function; /* qualified name, interned */
+    const char *file;     /* interned */
     uint32_t line;
+    uint32_t nchildren;
+    uint32_t mark;        /* 0 when loaded; free for a command's own flags */
     double start_us;      /* since the run started */
     double dur_us;
-    const char *exc_type; /* NULL unless the call ended by an exception */
+    const char *exc_type; /* NULL unless the call ended by an exception ("?" if unknown) */
     const char *exc_msg;
+    const char *exc_module;
     const char *incomplete; /* why the call never ended, or NULL */
-    const char *args;     /* raw JSON text of "args", or NULL */
-    const char *result;   /* raw JSON text of "result", or NULL */
+    struct ft_node_extra *x; /* NULL when the call has none of the optional fields */
     struct ft_node *parent, *first_child, *last_child, *next;
-    uint32_t nchildren;
 };
 
 struct ft_tree_thread {
@@ -37,13 +66,14 @@ struct ft_tree_thread {
 
 struct ft_tree {
     const char *run, *parent_run, *python, *ended, *cwd, *exe;
-    const char *exc_type, *exc_msg;
+    const char *exc_type, *exc_msg, *exc_module; /* an uncaught exception, or NULL */
     const char **argv;
     size_t argc;
     uint64_t pid, ppid;
     double start_us, dur_us;
     int have_exit_code;
     int exit_code;
+    int signal;
     uint64_t events, lost, calls, cpu_us, blocked_us;
     const char *engine;
     struct ft_tree_thread *threads;
@@ -52,9 +82,31 @@ struct ft_tree {
     struct ft_tree_priv *priv;
 };
 
-/* Loads path. Returns 0, -errno (cannot read), or FT_EFOREIGN (not a tree file) with a
- * one-line description in err. */
+/* Whether two calls are of the same function (module, qualified name, file, line). Names
+ * are interned by the loader, so pointers compare. */
+static inline int
+ft_node_same_function(const struct ft_node *a, const struct ft_node *b)
+{
+    return a->function == b->function && a->module == b->module && a->file == b->file &&
+           a->line == b->line;
+}
+
+/* A hash of a call's function, consistent with ft_node_same_function. */
+static inline size_t
+ft_node_function_hash(const struct ft_node *n)
+{
+    uintptr_t h = (uintptr_t)n->function * 31u + (uintptr_t)n->file * 17u +
+                  (uintptr_t)n->module * 7u + n->line;
+
+    return (size_t)(h ^ (h >> 17));
+}
+
+/* Loads path. Returns 0, or a negative code with a one-line description in err: -errno
+ * (cannot read), FT_EFOREIGN (empty, truncated, or not a FlowTrace tree). */
 int ft_tree_load(const char *path, struct ft_tree **out, char *err, size_t cap);
+
+/* Like ft_tree_load, but stops before "threads": the run's fields only, no calls. */
+int ft_tree_load_header(const char *path, struct ft_tree **out, char *err, size_t cap);
 
 void ft_tree_free(struct ft_tree *t);
 

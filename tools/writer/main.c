@@ -22,6 +22,8 @@
 #include "lib/err.h"
 #include "lib/run.h"
 #include "lib/wire.h"
+#include "index.h"
+#include "runs.h"
 #include "server.h"
 
 static const char usage[] =
@@ -122,6 +124,14 @@ convert(const char *dir, const char *file, const char *run_id, double rate)
                 file, ft_strerror(err), (unsigned long long)(dec.consumed + dec.off));
     } else if (info.id != NULL) {
         printf("%s\n", info.path);
+    }
+    if (info.id != NULL) {
+        char script[512], why[768];
+        ft_runs_script_name(info.argv, info.argv_len, script, sizeof(script));
+        if (ft_index_put_run(dir, &info, script, why, sizeof(why)) != 0) {
+            fprintf(stderr, "flowtrace-writer: run %s: not recorded in the runs index: %s\n",
+                    info.id, why);
+        }
     }
     ft_wire_decoder_close(&dec);
     ft_run_free(run);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "index.h"
 #include "lib/sink.h"
 #include "lib/wire.h"
 
@@ -17,15 +18,6 @@ static struct {
     char id[96];
 } recent[RECENT];
 static unsigned recent_next;
-
-static const char *
-how_name(int how)
-{
-    static const char *names[] = {"running", "exit", "exception", "os._exit", "signal",
-                                  "exec", "killed", "detached"};
-
-    return how >= 0 && how <= FT_END_DETACHED ? names[how] : "unknown";
-}
 
 void
 ft_runs_script_name(const char *argv, uint64_t len, char *out, size_t cap)
@@ -84,7 +76,7 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
     }
     n = snprintf(line, sizeof(line), "%s\t%s\t%llu\t%s\t%s\t%s\t%llu\t%s\n", info->id,
                  info->path, (unsigned long long)info->pid,
-                 info->parent_run ? info->parent_run : "-", how_name(info->how), status,
+                 info->parent_run ? info->parent_run : "-", ft_index_how_name(info->how), status,
                  (unsigned long long)info->calls, script);
     fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {

@@ -18,6 +18,7 @@
 #include "lib/err.h"
 #include "lib/run.h"
 #include "lib/wire.h"
+#include "index.h"
 #include "runs.h"
 #include "spool.h"
 
@@ -84,6 +85,18 @@ conn_closed(uv_handle_t *h)
     free(c);
 }
 
+/* Records a finished run in the runs index; a failure costs the index row only. */
+static void
+index_run(const struct ft_run_info *info)
+{
+    char script[512], err[768];
+
+    ft_runs_script_name(info->argv, info->argv_len, script, sizeof(script));
+    if (ft_index_put_run(S.opts.dir, info, script, err, sizeof(err)) != 0) {
+        say("run %s: not recorded in the runs index: %s", info->id, err);
+    }
+}
+
 /* Finishes the run (writing its files), records it, and closes the connection. */
 static void
 conn_end(struct conn *c, int how_if_open, const char *reason)
@@ -102,6 +115,7 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         }
         if (info.id != NULL) {
             ft_runs_finished(&info, S.opts.runs_file);
+            index_run(&info);
         }
     }
     ft_run_free(c->run);

@@ -1,0 +1,55 @@
+/* catalog.h - the runs of an output directory, as the CLI sees them.
+ *
+ * Rows come from the runs index (DIR/index.sqlite, tools/writer/index.h) when there is
+ * one; run directories the index does not know (written before the index existed, or
+ * by a writer that could not record them) are found by scanning DIR and reading the
+ * head of their tree.json. A run whose directory has no tree.json yet is listed as
+ * unfinished. The caller owns the catalog: ft_catalog_load(), then ft_catalog_free().
+ * Nothing here prints.
+ */
+#ifndef FT_CLI_CATALOG_H
+#define FT_CLI_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ft_run_entry {
+    char *id;
+    char *path;        /* the run's directory: DIR/<dir> */
+    char *parent_run;  /* NULL for a run no traced process started */
+    char **argv;       /* argc strings */
+    size_t argc;
+    char *python;
+    char *ended;       /* exit, exception, os._exit, signal, exec, killed, detached; or NULL */
+    uint64_t pid;
+    uint64_t start_us, duration_us, calls, lost;
+    int have_exit_code, exit_code, signal;
+    int complete;      /* tree.json exists */
+};
+
+struct ft_catalog {
+    struct ft_run_entry *runs; /* newest first */
+    size_t n;
+    int indexed;               /* an index was read */
+};
+
+/* Lists the runs of dir. Returns 0 (possibly with no runs), or a negative code with a
+ * one-line description in err: -errno when dir cannot be read, FT_EFOREIGN or another
+ * code when DIR/index.sqlite exists but cannot be read. */
+int ft_catalog_load(const char *dir, struct ft_catalog *c, char *err, size_t cap);
+
+void ft_catalog_free(struct ft_catalog *c);
+
+/* Finds run: an id, or a unique prefix of one; NULL for the latest complete run that no
+ * other traced process started (else the latest complete run). Returns 0 and sets *out,
+ * or FT_ENOTFOUND / FT_EBADUSAGE (an ambiguous prefix) with err set. */
+int ft_catalog_find(const struct ft_catalog *c, const char *run, const struct ft_run_entry **out,
+                    char *err, size_t cap);
+
+/* What ended the run, in a few words: "exit 0", "exception", "signal 15", "unfinished". */
+void ft_catalog_status(const struct ft_run_entry *r, char *out, size_t cap);
+
+/* Whether the run went well: ended normally with status 0 (or by exec). */
+int ft_catalog_ok(const struct ft_run_entry *r);
+
+#endif

@@ -1,0 +1,481 @@
+/* cmd_export.c - `flowtrace export`: a run as Chrome trace events (Perfetto) or as
+ * OTLP/JSON (OpenTelemetry). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lib/json.h"
+#include "tools/writer/runs.h"
+#include "tree.h"
+#include "walk.h"
+
+static const char export_usage[] =
+    "usage: flowtrace export [-d DIR] --format chrome|otlp [-o FILE] [RUN]\n"
+    "\n"
+    "Writes RUN (default: the latest run) in another tool's format:\n"
+    "  chrome   Chrome trace event JSON: one complete (\"X\") event per call on its\n"
+    "           thread's track, arguments, result and exception in \"args\". Open it in\n"
+    "           https://ui.perfetto.dev or chrome://tracing.\n"
+    "  otlp     OpenTelemetry OTLP/JSON (JSON lines of TracesData), for a Collector's\n"
+    "           otlpjsonfile receiver: one span per call under one span for the process,\n"
+    "           code.* attributes, exception events, status ERROR on calls that raised.\n"
+    "\n"
+    "  -d, --dir DIR       output directory (default $FLOWTRACE_DIR or ./flowtrace-out)\n"
+    "  -f, --format FMT    chrome or otlp\n"
+    "  -o, --output FILE   where to write (default: standard output)\n"
+    "  --service NAME      otlp: service.name of the resource (default: the script)\n"
+    "  -h, --help          show this help\n";
+
+#define OTLP_SPANS_PER_LINE 5000
+
+struct exporter {
+    const struct ft_tree *t;
+    struct ft_out o;
+    const char *service;
+    char script[256];
+};
+
+/* What a person calls the program ("app.py", "-m pytest"): the writer's own rule, which
+ * the runs index also uses, over the NUL-separated command line it expects. */
+static void
+script_name(const struct ft_tree *t, char *out, size_t cap)
+{
+    struct ft_buf argv;
+
+    ft_buf_init(&argv);
+    for (size_t i = 0; i < t->argc; i++) {
+        ft_buf_put(&argv, t->argv[i], strlen(t->argv[i]) + 1);
+    }
+    ft_runs_script_name(argv.oom ? NULL : argv.p, argv.oom ? 0 : argv.len, out, cap);
+    ft_buf_free(&argv);
+}
+
+static void
+put_key(struct ft_buf *b, const char *k)
+{
+    ft_json_put_cstr(b, k);
+    ft_buf_putc(b, ':');
+}
+
+/* ---- Chrome trace events ------------------------------------------------------------ */
+
+/* ,"key":{"name":"value",...} */
+static void
+chrome_arg_map(struct ft_buf *b, const char *key, const struct ft_arg *a, uint32_t n)
+{
+    ft_buf_putc(b, ',');
+    put_key(b, key);
+    ft_buf_putc(b, '{');
+    for (uint32_t i = 0; i < n; i++) {
+        if (i > 0) {
+            ft_buf_putc(b, ',');
+        }
+        put_key(b, a[i].name ? a[i].name : "?");
+        ft_json_put_cstr(b, a[i].value ? a[i].value : "");
+    }
+    ft_buf_putc(b, '}');
+}
+
+static void
+chrome_args(struct ft_buf *b, const struct ft_node *n)
+{
+    const struct ft_node_extra *x = n->x;
+
+    ft_buf_puts(b, ",\"args\":{\"module\":");
+    ft_json_put_cstr(b, n->module ? n->module : "");
+    ft_buf_puts(b, ",\"file\":");
+    ft_json_put_cstr(b, n->file ? n->file : "");
+    ft_buf_printf(b, ",\"line\":%u,\"id\":%llu", n->line, (unsigned long long)n->id);
+    if (x != NULL && x->have_args) {
+        chrome_arg_map(b, "args", x->args, x->nargs);
+    }
+    if (x != NULL && x->nafter > 0) {
+        chrome_arg_map(b, "argsAfter", x->after, x->nafter);
+    }
+    if (x != NULL && x->instance != NULL) {
+        ft_buf_puts(b, ",\"instance\":");
+        ft_json_put_cstr(b, x->instance);
+    }
+    if (x != NULL && x->result != NULL) {
+        ft_buf_puts(b, ",\"result\":");
+        ft_json_put_cstr(b, x->result);
+    }
+    if (n->exc_type != NULL) {
+        ft_buf_puts(b, ",\"exception\":{\"type\":");
+        ft_json_put_cstr(b, n->exc_type);
+        ft_buf_puts(b, ",\"message\":");
+        ft_json_put_cstr(b, n->exc_msg ? n->exc_msg : "");
+        ft_buf_putc(b, '}');
+    }
+    if (n->incomplete != NULL) {
+        ft_buf_puts(b, ",\"incomplete\":");
+        ft_json_put_cstr(b, n->incomplete);
+    }
+    if (x != NULL && x->resumes > 0) {
+        ft_buf_printf(b, ",\"resumes\":%llu", (unsigned long long)x->resumes);
+    }
+    ft_buf_puts(b, "}}");
+}
+
+static void
+chrome_meta(struct ft_buf *b, uint64_t pid, uint64_t tid, const char *name, const char *key,
+            const char *value, long number)
+{
+    ft_buf_printf(b, ",\n{\"ph\":\"M\",\"pid\":%llu,\"tid\":%llu,\"name\":\"%s\",\"args\":{\"%s\":",
+                  (unsigned long long)pid, (unsigned long long)tid, name, key);
+    if (value != NULL) {
+        ft_json_put_cstr(b, value);
+    } else {
+        ft_buf_printf(b, "%ld", number);
+    }
+    ft_buf_puts(b, "}}");
+}
+
+static int
+export_chrome(struct exporter *e)
+{
+    const struct ft_tree *t = e->t;
+    struct ft_buf *b = &e->o.b;
+    char pname[512];
+
+    snprintf(pname, sizeof(pname), "%s (run %s)", e->script, t->run);
+    ft_buf_printf(b, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"run\":");
+    ft_json_put_cstr(b, t->run);
+    ft_buf_printf(b, ",\"startMicros\":%.0f,\"python\":", t->start_us);
+    ft_json_put_cstr(b, t->python ? t->python : "");
+    ft_buf_puts(b, "},\n\"traceEvents\":[");
+    ft_buf_printf(b, "{\"ph\":\"M\",\"pid\":%llu,\"tid\":%llu,\"name\":\"process_name\","
+                     "\"args\":{\"name\":",
+                  (unsigned long long)t->pid, (unsigned long long)t->pid);
+    ft_json_put_cstr(b, pname);
+    ft_buf_puts(b, "}}");
+    for (size_t i = 0; i < t->nthreads; i++) {
+        const struct ft_tree_thread *th = &t->threads[i];
+        struct ft_walk w;
+        struct ft_walk_call c;
+        chrome_meta(b, t->pid, th->tid, "thread_name", "name", th->name ? th->name : "?", 0);
+        chrome_meta(b, t->pid, th->tid, "thread_sort_index", "sort_index", NULL, (long)i);
+        ft_walk_init(&w, th->first);
+        while (ft_walk_next(&w, &c)) {
+            ft_buf_puts(b, ",\n{\"ph\":\"X\",\"name\":");
+            ft_json_put_cstr(b, c.n->function ? c.n->function : "?");
+            ft_buf_puts(b, ",\"cat\":");
+            ft_json_put_cstr(b, c.n->module ? c.n->module : "");
+            ft_buf_printf(b, ",\"pid\":%llu,\"tid\":%llu,\"ts\":", (unsigned long long)t->pid,
+                          (unsigned long long)th->tid);
+            ft_buf_put_milli(b, (uint64_t)c.start_ns);
+            ft_buf_puts(b, ",\"dur\":");
+            ft_buf_put_milli(b, (uint64_t)(c.end_ns - c.start_ns));
+            chrome_args(b, c.n);
+            ft_cli_out_flush(&e->o, 0);
+        }
+        ft_walk_close(&w);
+        if (w.oom) {
+            return -1;
+        }
+    }
+    ft_buf_puts(b, "\n]}\n");
+    return 0;
+}
+
+/* ---- OTLP/JSON ------------------------------------------------------------------------ */
+
+static uint64_t
+fnv64(const char *s, uint64_t h)
+{
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* A bijection of 64-bit values (splitmix64's finaliser): distinct call ids give distinct
+ * span ids that look random, as the trace context specification asks. */
+static uint64_t
+mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+struct otlp {
+    uint64_t trace_hi, trace_lo, salt;
+    int64_t start_ns; /* the run's start, unix ns */
+    size_t in_line;   /* spans written on the current line */
+};
+
+static void
+put_hex64(struct ft_buf *b, uint64_t v)
+{
+    ft_buf_printf(b, "%016llx", (unsigned long long)v);
+}
+
+static uint64_t
+span_id(const struct otlp *o, uint64_t call_id)
+{
+    uint64_t id = mix64(call_id ^ o->salt);
+
+    return id != 0 ? id : 1;
+}
+
+static void
+attr_str(struct ft_buf *b, int *first, const char *key, const char *value)
+{
+    ft_buf_puts(b, *first ? "{\"key\":" : ",{\"key\":");
+    *first = 0;
+    ft_json_put_cstr(b, key);
+    ft_buf_puts(b, ",\"value\":{\"stringValue\":");
+    ft_json_put_cstr(b, value);
+    ft_buf_puts(b, "}}");
+}
+
+static void
+attr_int(struct ft_buf *b, int *first, const char *key, int64_t value)
+{
+    ft_buf_puts(b, *first ? "{\"key\":" : ",{\"key\":");
+    *first = 0;
+    ft_json_put_cstr(b, key);
+    ft_buf_printf(b, ",\"value\":{\"intValue\":\"%lld\"}}", (long long)value);
+}
+
+static void
+otlp_resource(struct exporter *e, struct ft_buf *b)
+{
+    const struct ft_tree *t = e->t;
+    int first = 1;
+
+    ft_buf_puts(b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
+    attr_str(b, &first, "service.name", e->service ? e->service : e->script);
+    attr_int(b, &first, "process.pid", (int64_t)t->pid);
+    attr_int(b, &first, "process.parent_pid", (int64_t)t->ppid);
+    attr_str(b, &first, "process.runtime.name", "CPython");
+    attr_str(b, &first, "process.runtime.version", t->python ? t->python : "");
+    if (t->exe != NULL) {
+        attr_str(b, &first, "process.executable.path", t->exe);
+    }
+    ft_buf_puts(b, ",{\"key\":\"process.command_args\",\"value\":{\"arrayValue\":{\"values\":[");
+    for (size_t i = 0; i < t->argc; i++) {
+        ft_buf_puts(b, i ? ",{\"stringValue\":" : "{\"stringValue\":");
+        ft_json_put_cstr(b, t->argv[i]);
+        ft_buf_putc(b, '}');
+    }
+    ft_buf_puts(b, "]}}}");
+    attr_str(b, &first, "flowtrace.run.id", t->run);
+    if (t->parent_run != NULL) {
+        attr_str(b, &first, "flowtrace.run.parent", t->parent_run);
+    }
+    ft_buf_puts(b, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"flowtrace\",\"version\":\"1\"},"
+                   "\"spans\":[");
+}
+
+/* Starts a span: ids, name, times. The caller adds attributes, then otlp_span_end. */
+static void
+otlp_span_start(struct exporter *e, struct otlp *o, uint64_t id, const uint64_t *parent,
+                const char *name, int64_t start_ns, int64_t end_ns)
+{
+    struct ft_buf *b = &e->o.b;
+
+    if (o->in_line == OTLP_SPANS_PER_LINE) {
+        ft_buf_puts(b, "]}]}]}\n");
+        o->in_line = 0;
+    }
+    if (o->in_line == 0) {
+        otlp_resource(e, b);
+    }
+    ft_buf_puts(b, o->in_line++ ? ",{\"traceId\":\"" : "{\"traceId\":\"");
+    put_hex64(b, o->trace_hi);
+    put_hex64(b, o->trace_lo);
+    ft_buf_puts(b, "\",\"spanId\":\"");
+    put_hex64(b, id);
+    ft_buf_putc(b, '"');
+    if (parent != NULL) {
+        ft_buf_puts(b, ",\"parentSpanId\":\"");
+        put_hex64(b, *parent);
+        ft_buf_putc(b, '"');
+    }
+    ft_buf_puts(b, ",\"name\":");
+    ft_json_put_cstr(b, name);
+    ft_buf_printf(b, ",\"kind\":1,\"startTimeUnixNano\":\"%lld\",\"endTimeUnixNano\":\"%lld\"",
+                  (long long)(o->start_ns + start_ns), (long long)(o->start_ns + end_ns));
+    ft_buf_puts(b, ",\"attributes\":[");
+}
+
+/* Closes the attributes, adds the exception event and status, and ends the span. The
+ * event's exception.type is the class's qualified name, as the semantic conventions ask
+ * (builtins stay bare: "ValueError"). */
+static void
+otlp_span_end(struct ft_buf *b, const struct otlp *o, const char *exc_type,
+              const char *exc_module, const char *exc_msg, int64_t at_ns)
+{
+    ft_buf_putc(b, ']');
+    if (exc_type != NULL) {
+        int first = 1, known = strcmp(exc_type, "?") != 0;
+        char status[1024], type[512];
+        if (known && exc_module != NULL && *exc_module && strcmp(exc_module, "builtins") != 0) {
+            snprintf(type, sizeof(type), "%s.%s", exc_module, exc_type);
+        } else {
+            snprintf(type, sizeof(type), "%s", known ? exc_type : "unknown");
+        }
+        ft_buf_printf(b, ",\"events\":[{\"timeUnixNano\":\"%lld\",\"name\":\"exception\","
+                         "\"attributes\":[",
+                      (long long)(o->start_ns + at_ns));
+        attr_str(b, &first, "exception.type", type);
+        if (exc_msg != NULL) {
+            attr_str(b, &first, "exception.message", exc_msg);
+        }
+        snprintf(status, sizeof(status), "%s%s%s", exc_type, exc_msg ? ": " : "",
+                 exc_msg ? exc_msg : "");
+        ft_buf_puts(b, "]}],\"status\":{\"code\":2,\"message\":");
+        ft_json_put_cstr(b, status);
+        ft_buf_putc(b, '}');
+    }
+    ft_buf_putc(b, '}');
+}
+
+static void
+otlp_call_attrs(struct ft_buf *b, const struct ft_tree_thread *th, const struct ft_node *n)
+{
+    const char *fn = n->function ? n->function : "?", *dot = strrchr(fn, '.');
+    char ns[1024];
+    int first = 1;
+
+    /* code.function is the name, code.namespace what it is defined in: the module, and
+     * the class (or enclosing function) of a qualified name. */
+    if (dot != NULL) {
+        snprintf(ns, sizeof(ns), "%s.%.*s", n->module ? n->module : "", (int)(dot - fn), fn);
+    } else {
+        snprintf(ns, sizeof(ns), "%s", n->module ? n->module : "");
+    }
+    attr_str(b, &first, "code.function", dot ? dot + 1 : fn);
+    attr_str(b, &first, "code.namespace", ns);
+    attr_str(b, &first, "code.filepath", n->file ? n->file : "");
+    attr_int(b, &first, "code.lineno", n->line);
+    attr_str(b, &first, "thread.name", th->name ? th->name : "");
+    attr_int(b, &first, "thread.id", (int64_t)th->tid);
+    attr_int(b, &first, "flowtrace.call.id", (int64_t)n->id);
+    if (n->x != NULL) {
+        char key[256];
+        for (uint32_t i = 0; n->x->have_args && i < n->x->nargs; i++) {
+            snprintf(key, sizeof(key), "flowtrace.arg.%s", n->x->args[i].name);
+            attr_str(b, &first, key, n->x->args[i].value ? n->x->args[i].value : "");
+        }
+        if (n->x->result != NULL) {
+            attr_str(b, &first, "flowtrace.result", n->x->result);
+        }
+        if (n->x->resumes > 0) {
+            attr_int(b, &first, "flowtrace.resumes", (int64_t)n->x->resumes);
+        }
+    }
+    if (n->incomplete != NULL) {
+        attr_str(b, &first, "flowtrace.incomplete", n->incomplete);
+    }
+}
+
+static int
+export_otlp(struct exporter *e)
+{
+    const struct ft_tree *t = e->t;
+    struct ft_buf *b = &e->o.b;
+    struct otlp o = {0};
+    uint64_t root;
+    int64_t run_end = (int64_t)(t->dur_us * 1000.0);
+    int first = 1;
+
+    o.trace_hi = fnv64(t->run, 1469598103934665603ull);
+    o.trace_lo = mix64(fnv64(t->run, 0x9e3779b97f4a7c15ull));
+    o.salt = o.trace_lo ^ o.trace_hi;
+    o.start_ns = (int64_t)t->start_us * 1000;
+    root = span_id(&o, 0); /* call ids start at 1: 0 is the process */
+    otlp_span_start(e, &o, root, NULL, e->script, 0, run_end);
+    attr_str(b, &first, "flowtrace.run.id", t->run);
+    attr_str(b, &first, "flowtrace.ended", t->ended ? t->ended : "");
+    if (t->have_exit_code) {
+        attr_int(b, &first, "process.exit.code", t->exit_code);
+    }
+    otlp_span_end(b, &o, t->exc_type, t->exc_module, t->exc_msg, run_end);
+    for (size_t i = 0; i < t->nthreads; i++) {
+        const struct ft_tree_thread *th = &t->threads[i];
+        struct ft_walk w;
+        struct ft_walk_call c;
+        ft_walk_init(&w, th->first);
+        while (ft_walk_next(&w, &c)) {
+            uint64_t parent = c.n->parent ? span_id(&o, c.n->parent->id) : root;
+            otlp_span_start(e, &o, span_id(&o, c.n->id), &parent,
+                            c.n->function ? c.n->function : "?", c.start_ns, c.end_ns);
+            otlp_call_attrs(b, th, c.n);
+            otlp_span_end(b, &o, c.n->exc_type, c.n->exc_module, c.n->exc_msg, c.end_ns);
+            ft_cli_out_flush(&e->o, 0);
+        }
+        ft_walk_close(&w);
+        if (w.oom) {
+            return -1;
+        }
+    }
+    ft_buf_puts(b, "]}]}]}\n");
+    return 0;
+}
+
+int
+ft_cmd_export(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"dir", required_argument, NULL, 'd'},    {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'}, {"service", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    const char *dir = NULL, *format = NULL, *output = "-";
+    struct exporter e = {0};
+    struct ft_tree *t;
+    int opt, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":d:f:o:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            dir = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 's':
+            e.service = optarg;
+            break;
+        case 'h':
+            fputs(export_usage, stdout);
+            return FT_EXIT_OK;
+        default:
+            return ft_cli_bad_option("export", opt, argv);
+        }
+    }
+    if (format == NULL || (strcmp(format, "chrome") != 0 && strcmp(format, "otlp") != 0)) {
+        ft_cli_err("export", "--format must be chrome or otlp (see 'flowtrace export --help')");
+        return FT_EXIT_USAGE;
+    }
+    if (argc - optind > 1) {
+        ft_cli_err("export", "one RUN at most (see 'flowtrace export --help')");
+        return FT_EXIT_USAGE;
+    }
+    if ((rc = ft_cli_load_tree("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                               &t)) != FT_EXIT_OK) {
+        return rc;
+    }
+    e.t = t;
+    script_name(t, e.script, sizeof(e.script));
+    if ((rc = ft_cli_out_open("export", output, &e.o)) == FT_EXIT_OK) {
+        int ok = (strcmp(format, "chrome") == 0 ? export_chrome(&e) : export_otlp(&e)) == 0;
+        if (!ok) {
+            ft_cli_err("export", "out of memory");
+        }
+        rc = ft_cli_out_close("export", &e.o, ok);
+    }
+    ft_tree_free(t);
+    return rc;
+}

@@ -1,0 +1,67 @@
+/* index.h - the runs index, DIR/index.sqlite: one row per finished run (SQLite).
+ *
+ * The writer records each run when its files are complete (ft_index_put_run); the CLI
+ * lists them (ft_index_list). Several writers, and readers, may share one DIR: the
+ * database is in WAL mode, every connection waits up to FT_INDEX_BUSY_MS for a lock,
+ * and a write that still finds the database busy is retried. Paths stored are relative
+ * to DIR, so a moved output directory keeps a valid index.
+ *
+ * The schema (docs/format.md, "Runs index") only grows: new columns and tables are
+ * added under a higher PRAGMA user_version, nothing is renamed or removed, and readers
+ * select the columns they know by name. Nothing here prints; errors are returned as
+ * negative codes with a one-line description in err.
+ */
+#ifndef FT_WRITER_INDEX_H
+#define FT_WRITER_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/run.h"
+
+#define FT_INDEX_FILE "index.sqlite"
+#define FT_INDEX_VERSION 1   /* PRAGMA user_version written by this code */
+#define FT_INDEX_BUSY_MS 5000
+
+/* One indexed run. Strings are owned by the list that holds the row. */
+struct ft_index_run {
+    const char *id;
+    const char *parent_run;   /* NULL for a root run */
+    const char *script;       /* what a person calls the program: "app.py", "-m pytest" */
+    const char *argv_json;    /* JSON array of the command line */
+    const char *cwd, *python;
+    const char *dir;          /* the run's directory, relative to DIR */
+    const char *ended;        /* exit, exception, os._exit, signal, exec, killed, detached */
+    uint64_t pid, ppid;
+    uint64_t start_us, duration_us;
+    int have_exit_code, exit_code;
+    int signal;
+    uint64_t calls, events, lost;
+    const char *write_error;  /* NULL unless the writer could not write every file */
+};
+
+struct ft_index_list {
+    struct ft_index_run *runs; /* newest first */
+    size_t n;
+    struct ft_index_priv *priv;
+};
+
+/* Records a finished run in DIR/index.sqlite, creating the database if needed, and
+ * replacing an earlier row with the same id. script is what a person calls the program
+ * (ft_runs_script_name). Returns 0, or a negative code with err set: -EBUSY (still
+ * locked after the retries), -EIO, FT_EFOREIGN (the file is not a runs index). */
+int ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script,
+                     char *err, size_t cap);
+
+/* Reads every run of DIR/index.sqlite, newest first, into list (which the caller frees
+ * with ft_index_list_free). Returns 0; FT_ENOTFOUND when there is no index (no file, an
+ * empty file, or no runs table yet); or another negative code with err set (a foreign,
+ * corrupt or unreadable file). */
+int ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t cap);
+
+void ft_index_list_free(struct ft_index_list *list);
+
+/* The name of an end (enum ft_end_how), "unknown" when out of range. */
+const char *ft_index_how_name(int how);
+
+#endif
