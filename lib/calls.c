@@ -599,6 +599,9 @@ take_args(struct ft_tnode *n, const uint8_t *p, size_t len)
         return FT_EBADRECORD;
     }
     memcpy(&n->instance, p, 8);
+    if (len == 8) {
+        return 0; /* a method with no parameter but self: its instance only */
+    }
     ft_buf_init(&b);
     ft_buf_putc(&b, '{');
     while (pos < len) {

@@ -167,9 +167,9 @@ Thread MainThread (16 calls)
     ├── ✅ OrderService.__init__(inventory=<__main__.Inventory object at 0x…, pricing=<__main__.PricingService object at 0x…)  shop.py:42  T
     └── ✅ OrderService.order(customer='ana', wanted={'coffee': 3, 'cake': 3}, tax=0.21) → 7.26  shop.py:46  T
         ├── ❌ Inventory.take ×2  shop.py:20  T total  1 raised, first ValueError: only 2 cake left
-        ├── ✅ OrderService.order.<locals>.<genexpr>(.0=<range_iterator object at 0x…)  shop.py:54  T  resumed 3×
+        ├── ✅ OrderService.order.<locals>.<genexpr>  shop.py:54  T  resumed 3×
         └── ✅ PricingService.total(items=[<__main__.Item object at 0x…, tax=0.21) → 7.26  shop.py:36  T
-            ├── ✅ PricingService.total.<locals>.<genexpr>(.0=<list_iterator object at 0x…>)  shop.py:37  T  resumed 3×
+            ├── ✅ PricingService.total.<locals>.<genexpr>  shop.py:37  T  resumed 3×
             └── ✅ PricingService.discount(amount=7.5) → 1.5  shop.py:33  T"""
 
 
