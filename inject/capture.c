@@ -611,6 +611,12 @@ ft_capture_is_cell(PyObject *v)
 }
 
 int
+ft_capture_is_dict(PyObject *v)
+{
+    return v != NULL && P.ready && type_of(v) == P.dict_t;
+}
+
+int
 ft_capture_is_mutable(PyObject *v)
 {
     PyObject *t;

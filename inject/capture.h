@@ -45,6 +45,9 @@ int ft_capture_is_secret(const char *name);
 /* Whether v is a cell (a parameter captured by a closure, in the fast locals). */
 int ft_capture_is_cell(PyObject *v);
 
+/* v is exactly a dict. */
+int ft_capture_is_dict(PyObject *v);
+
 /* Whether v is an exact list, dict, set or bytearray (may change in place). */
 int ft_capture_is_mutable(PyObject *v);
 

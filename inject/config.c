@@ -245,6 +245,16 @@ ft_config_load(char *msg, size_t cap)
     if ((err = load_capture(c, msg, cap)) != 0) {
         return err;
     }
+    v = getenv("FLOWTRACE_ENGINE");
+    if (v == NULL || *v == '\0' || !strcmp(v, "auto")) {
+        c->engine = FT_ENGINE_AUTO;
+    } else if (!strcmp(v, "profile")) {
+        c->engine = FT_ENGINE_PROFILE;
+    } else if (!strcmp(v, "monitoring")) {
+        c->engine = FT_ENGINE_MONITORING;
+    } else {
+        return bad(msg, cap, "FLOWTRACE_ENGINE", v, "'auto', 'profile' or 'monitoring'");
+    }
     v = getenv("FLOWTRACE_WRITER");
     snprintf(c->writer, sizeof(c->writer), "%s", v ? v : "");
     v = getenv("FLOWTRACE_CLOCK");

@@ -34,6 +34,7 @@ struct ft_config {
     int clock;               /* FLOWTRACE_CLOCK=tsc|monotonic, default: tsc if invariant */
     int all;                 /* FLOWTRACE_ALL=1: trace the standard library too */
     int children;            /* FLOWTRACE_CHILDREN=0 traces only the first process */
+    int engine;              /* FLOWTRACE_ENGINE=auto|profile|monitoring (enum ft_engine_kind) */
 
     /* What is captured (issue 3). */
     size_t max_arg_length;   /* FLOWTRACE_MAX_ARG_LENGTH, default 1000; 0 = no limit */
@@ -58,6 +59,8 @@ struct ft_config {
     int mirror_stdout;       /* FLOWTRACE_STDOUT=1: JSONL lines also on this stdout */
     char logfile[4096];      /* FLOWTRACE_LOGFILE: JSONL lines also appended here */
 };
+
+enum ft_engine_kind { FT_ENGINE_AUTO, FT_ENGINE_PROFILE, FT_ENGINE_MONITORING };
 
 extern struct ft_config ft_cfg;
 

@@ -19,8 +19,14 @@ struct ft_engine {
 };
 
 extern const struct ft_engine ft_engine_profile;
+extern const struct ft_engine ft_engine_monitor;
 
-/* The engine for the running interpreter. */
+/* Whether sys.monitoring can be used: 3.12+, and a tool id is free (hook_monitor.c). */
+int ft_engine_monitor_usable(void);
+
+/* The engine for the running interpreter (GIL held, at activation): sys.monitoring on
+ * 3.12+ when a tool id is free, else the profile hook; FLOWTRACE_ENGINE=profile forces
+ * the profile hook. */
 const struct ft_engine *ft_engine_select(void);
 
 #endif

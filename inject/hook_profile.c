@@ -94,33 +94,6 @@ locals_of(PyFrameObject *f)
     return locals_direct ? (PyObject **)(iframe_of(f) + IF_LOCALS) : NULL;
 }
 
-/* First sight of a code object with parameters on 3.11: check that the fast locals hold
- * what frame.f_locals says, once; on any mismatch use f_locals from then on. */
-static void
-check_locals(PyFrameObject *f, const struct ft_code_info *ci)
-{
-    PyObject *d, *v; /* new ref / borrowed */
-    PyObject **fast = (PyObject **)(iframe_of(f) + IF_LOCALS);
-
-    if (ci->nparams == 0 || ci->names == NULL) {
-        return;
-    }
-    d = ft_py.PyObject_GetAttrString((PyObject *)f, "f_locals");
-    if (d == NULL) {
-        ft_py.PyErr_Clear();
-        return;
-    }
-    for (unsigned i = 0; i < ci->nparams && locals_direct; i++) {
-        v = ci->names[i] ? ft_py.PyDict_GetItemString(d, ci->names[i]) : NULL;
-        /* A parameter captured by a closure is a cell in the fast locals. */
-        if (v != NULL && v != fast[ci->first + i] && !ft_capture_is_cell(fast[ci->first + i])) {
-            ft_debug("fast-locals check failed; reading arguments through f_locals");
-            locals_direct = 0;
-        }
-    }
-    ft_py.Py_DecRef(d);
-}
-
 /* ---- Exceptions on 3.8-3.11 ---------------------------------------------------------
  * A profile function sees a frame left by an exception as a return with a NULL arg, and
  * nothing more. The frame that receives the exception next reports it to a *trace*
@@ -204,7 +177,10 @@ first_sight(PyObject *code, PyFrameObject *frame)
     }
     ci = ft_code_intern(code, frame);
     if (locals_direct && ci->traced) {
-        check_locals(frame, ci);
+        if (ft_record_check_locals(ci, locals_of(frame), frame) != 0) {
+            ft_debug("fast-locals check failed; reading arguments through f_locals");
+            locals_direct = 0;
+        }
     }
     return ci;
 }
@@ -269,28 +245,15 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
     }
 }
 
-/* create_task(self, coro, ...): the coroutine's frame identity is that of its frame,
- * which stays embedded in the coroutine object for its whole life. */
+/* create_task(self, coro, ...): the task about to be created nests under this call. */
 static void
 probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame)
 {
     PyObject **locals = locals_of(frame);
-    PyObject *coro, *cf; /* borrowed / new ref */
-    struct ft_py_exc exc;
 
-    if (ci->probe != FT_PROBE_SPAWN || locals == NULL || (coro = locals[1]) == NULL) {
-        return;
+    if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
+        ft_record_task(t, locals[1]);
     }
-    ft_py_exc_save(&exc);
-    cf = ft_py.PyObject_GetAttrString(coro, "cr_frame");
-    if (cf != NULL && cf != ft_py.None) {
-        ft_record_spawn(t, (uint64_t)(uintptr_t)iframe_of((PyFrameObject *)cf));
-    }
-    if (cf != NULL) {
-        ft_py.Py_DecRef(cf);
-    }
-    ft_py.PyErr_Clear();
-    ft_py_exc_restore(&exc);
 }
 
 static int
@@ -358,35 +321,6 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 
 /* ---- Threads ------------------------------------------------------------------------- */
 
-/* threading.current_thread().name, or "Thread" (GIL held; runs Python code once per
- * thread, never on the hot path). */
-static void
-current_thread_name(char *out, size_t cap)
-{
-    PyObject *threading = ft_py_module("threading"); /* new ref */
-    PyObject *fn = NULL, *th = NULL;                 /* new refs */
-
-    snprintf(out, cap, "Thread");
-    if (threading == NULL) {
-        return;
-    }
-    fn = ft_py.PyObject_GetAttrString(threading, "current_thread");
-    if (fn != NULL) {
-        th = ft_py.PyObject_CallObject(fn, NULL);
-    }
-    if (th != NULL) {
-        ft_py_attr_text(th, "name", out, cap);
-    }
-    ft_py.PyErr_Clear();
-    if (th != NULL) {
-        ft_py.Py_DecRef(th);
-    }
-    if (fn != NULL) {
-        ft_py.Py_DecRef(fn);
-    }
-    ft_py.Py_DecRef(threading);
-}
-
 /* Given to threading.setprofile(): runs once in each new thread, on its first event,
  * through the Python-level profile trampoline. It registers the thread, replaces itself
  * with the native profile function, and records the event if it was a call. */
@@ -401,7 +335,7 @@ bootstrap(PyObject *self, PyObject *args)
     (void)self;
     ft_py_exc_save(&exc);
     if (ft_self == NULL && !ft_tstate_detached()) {
-        current_thread_name(name, sizeof(name));
+        ft_py_thread_name(name, sizeof(name));
         ft_thread_register(name);
     }
     ft_py.PyEval_SetProfile(profile_cb, NULL);
@@ -485,9 +419,3 @@ const struct ft_engine ft_engine_profile = {
     .install = profile_install,
     .thread_starting = hook_threading,
 };
-
-const struct ft_engine *
-ft_engine_select(void)
-{
-    return &ft_engine_profile;
-}

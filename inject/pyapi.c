@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,12 @@ ft_pyapi_resolve(void)
     OPTIONAL(PyImport_GetModule, "PyImport_GetModule");
     OPTIONAL(PyUnicode_FromString, "PyUnicode_FromString");
     OPTIONAL(Py_IsInitialized, "Py_IsInitialized");
+    OPTIONAL(PyLong_FromLong, "PyLong_FromLong");
+    OPTIONAL(PyThreadState_Get, "PyThreadState_Get");
+    OPTIONAL(PyEval_GetFrame, "PyEval_GetFrame");
+    OPTIONAL(PyDict_New, "PyDict_New");
+    OPTIONAL(PyDict_Update, "PyDict_Update");
+    OPTIONAL(PyObject_GetItem, "PyObject_GetItem");
     return 0;
 }
 
@@ -224,4 +231,44 @@ ft_py_module(const char *name)
     }
     ft_py.Py_IncRef(m);
     return m;
+}
+
+static void
+xdecref(PyObject *o)
+{
+    if (o != NULL) {
+        ft_py.Py_DecRef(o);
+    }
+}
+
+void
+ft_py_thread_name(char *out, size_t cap)
+{
+    PyObject *threading = ft_py_module("threading"); /* new ref */
+    PyObject *active = NULL, *get_ident = NULL, *ident = NULL, *th = NULL; /* new refs */
+    struct ft_py_exc exc;
+
+    snprintf(out, cap, "Thread");
+    if (threading == NULL) {
+        return;
+    }
+    ft_py_exc_save(&exc);
+    active = ft_py.PyObject_GetAttrString(threading, "_active");
+    get_ident = ft_py.PyObject_GetAttrString(threading, "get_ident");
+    if (active != NULL && get_ident != NULL && ft_py.PyObject_GetItem != NULL) {
+        ident = ft_py.PyObject_CallObject(get_ident, NULL);
+    }
+    if (ident != NULL) {
+        th = ft_py.PyObject_GetItem(active, ident);
+    }
+    if (th != NULL) {
+        ft_py_attr_text(th, "name", out, cap);
+    }
+    ft_py.PyErr_Clear();
+    ft_py_exc_restore(&exc);
+    xdecref(th);
+    xdecref(ident);
+    xdecref(get_ident);
+    xdecref(active);
+    xdecref(threading);
 }

@@ -94,6 +94,12 @@ struct ft_pyapi {
     PyObject *(*PyImport_GetModule)(PyObject *name);    /* 3.7+ */
     PyObject *(*PyUnicode_FromString)(const char *s);
     int (*Py_IsInitialized)(void);
+    PyObject *(*PyLong_FromLong)(long v);
+    void *(*PyThreadState_Get)(void);                   /* PyThreadState * */
+    PyFrameObject *(*PyEval_GetFrame)(void);            /* borrowed */
+    PyObject *(*PyDict_New)(void);
+    int (*PyDict_Update)(PyObject *a, PyObject *b);
+    PyObject *(*PyObject_GetItem)(PyObject *o, PyObject *key);
 };
 
 extern struct ft_pyapi ft_py;
@@ -121,6 +127,10 @@ long ft_py_attr_long(PyObject *o, const char *name, long dflt);
 
 /* sys.modules[name] as a new reference, or NULL (never raises). */
 PyObject *ft_py_module(const char *name);
+
+/* The calling thread's threading.Thread name, from threading._active (no Thread object
+ * is created for a thread threading does not know), else "Thread". Never raises. */
+void ft_py_thread_name(char *out, size_t cap);
 
 /* Saves and restores the pending exception around code that may raise. */
 struct ft_py_exc {

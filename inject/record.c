@@ -196,10 +196,39 @@ frame_locals(PyObject **locals, PyFrameObject *frame)
         return NULL;
     }
     d = ft_py.PyObject_GetAttrString((PyObject *)frame, "f_locals");
+    if (d != NULL && !ft_capture_is_dict(d)) {
+        /* 3.13+: a write-through proxy of the frame; a dict copy reads by name. */
+        PyObject *copy = ft_py.PyDict_New ? ft_py.PyDict_New() : NULL; /* new ref */
+        if (copy != NULL && ft_py.PyDict_Update(copy, d) != 0) {
+            ft_py.Py_DecRef(copy);
+            copy = NULL;
+        }
+        ft_py.Py_DecRef(d);
+        d = copy;
+    }
     if (d == NULL) {
         ft_py.PyErr_Clear();
     }
     return d;
+}
+
+int
+ft_record_check_locals(const struct ft_code_info *ci, PyObject **locals, PyFrameObject *frame)
+{
+    PyObject *d, *v; /* new ref / borrowed */
+    int bad = 0;
+
+    if (ci->nparams == 0 || ci->names == NULL || locals == NULL ||
+        (d = frame_locals(NULL, frame)) == NULL) {
+        return 0;
+    }
+    for (unsigned i = 0; i < ci->nparams && !bad; i++) {
+        PyObject *fast = locals[ci->first + i];
+        v = ci->names[i] ? ft_py.PyDict_GetItemString(d, ci->names[i]) : NULL;
+        bad = v != NULL && v != fast && !ft_capture_is_cell(fast);
+    }
+    ft_py.Py_DecRef(d);
+    return bad ? -1 : 0;
 }
 
 static void
@@ -412,6 +441,24 @@ void
 ft_record_spawn(struct ft_thread *t, uint64_t ident)
 {
     emit_with(t, ft_rec_word0(FT_REC_SPAWN, 0), 1, ident, 0, NULL, 0);
+}
+
+void
+ft_record_task(struct ft_thread *t, PyObject *coro)
+{
+    PyObject *cf; /* new ref */
+    struct ft_py_exc exc;
+
+    ft_py_exc_save(&exc);
+    cf = ft_py.PyObject_GetAttrString(coro, "cr_frame");
+    if (cf != NULL && cf != ft_py.None) {
+        ft_record_spawn(t, ft_frame_ident((PyFrameObject *)cf));
+    }
+    if (cf != NULL) {
+        ft_py.Py_DecRef(cf);
+    }
+    ft_py.PyErr_Clear();
+    ft_py_exc_restore(&exc);
 }
 
 /* ---- Builtin calls (--c-calls) ---------------------------------------------------------- */

@@ -21,6 +21,12 @@
 /* Sets up what recording needs once per process (capture types, memory probes). GIL. */
 void ft_record_init(void);
 
+/* First sight of code with parameters: whether the fast locals an engine reads directly
+ * hold what frame.f_locals says (a parameter captured by a closure is a cell there).
+ * Returns 0, or -1 on a mismatch (then the engine should stop reading them). GIL. */
+int ft_record_check_locals(const struct ft_code_info *ci, PyObject **locals,
+                           PyFrameObject *frame);
+
 /* A call of ci starts (kind FT_REC_CALL), or a generator/coroutine starts (FT_REC_START)
  * or resumes (FT_REC_RESUME) with `ident` its frame identity. Arguments are captured on
  * CALL and START. */
@@ -41,6 +47,19 @@ void ft_record_exception(struct ft_thread *t, PyObject *exc);
 /* The current call created a coroutine (an asyncio task) whose frame identity is ident:
  * when it runs it nests under this call. */
 void ft_record_spawn(struct ft_thread *t, uint64_t ident);
+
+/* create_task(coro) is being called: records SPAWN for coro's frame (a coroutine's frame
+ * is embedded in it, so its identity is stable for its whole life). */
+void ft_record_task(struct ft_thread *t, PyObject *coro);
+
+/* The identity of a generator's or coroutine's frame, given its frame object: the
+ * address of the interpreter frame it points to (PyFrameObject.f_frame, at offset 24 in
+ * 3.11-3.14). */
+static inline uint64_t
+ft_frame_ident(PyFrameObject *f)
+{
+    return (uint64_t)(uintptr_t) * (void **)((char *)f + 24);
+}
 
 /* A builtin call from traced code (--c-calls): kind FT_REC_C_CALL/C_RETURN/C_RAISE. */
 void ft_record_c(struct ft_thread *t, unsigned kind, PyObject *cfunc);

@@ -34,6 +34,9 @@ def _interpreters():
     shim = Path.home() / ".pyenv" / "shims" / "python3"
     if shim.exists():
         found.append(pytest.param(str(shim), id="pyenv-shim"))
+    # Debian's python3.13 and python3.14, unpacked by `make pythons`.
+    for p in sorted(BUILD.glob("pythons/*/python")):
+        found.append(pytest.param(str(p), id="debian-" + p.parent.name))
     extra = os.environ.get("FLOWTRACE_TEST_PYTHONS", "")
     for p in filter(None, extra.split(":")):
         found.append(pytest.param(p, id=Path(p).name))

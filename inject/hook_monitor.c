@@ -1,0 +1,538 @@
+/* hook_monitor.c - the sys.monitoring engine (PEP 669), Python 3.12+.
+ *
+ * Callbacks are builtin functions (METH_FASTCALL) registered under a tool id of our own,
+ * for every thread of the interpreter at once. Code outside the scope answers DISABLE
+ * at each of its locations, so after its first call it costs nothing more. Unwinds carry
+ * their exception, so exceptions need no trace-function trick here.
+ *
+ * Frames: a callback gets the code object, not the frame. The frame executing it (for
+ * arguments, and for the identity of a generator) is read from the thread state at the
+ * running version's offsets, checked against PyEval_GetFrame() before they are trusted:
+ *   3.12: PyThreadState.cframe (56) -> _PyCFrame.current_frame (0); locals at 72.
+ *   3.13: PyThreadState.current_frame (72); locals at 72.
+ *   3.14: PyThreadState.current_frame (72); locals at 80, as tagged references (the low
+ *         two bits are tags).
+ * Any mismatch switches to PyEval_GetFrame() and frame.f_locals (slower, still right).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "capture.h"
+#include "codes.h"
+#include "config.h"
+#include "hook.h"
+#include "lib/clock.h"
+#include "log.h"
+#include "pyapi.h"
+#include "record.h"
+#include "tstate.h"
+
+enum mon_event { E_START, E_RESUME, E_RETURN, E_YIELD, E_UNWIND, E_THROW, E_CALL, E_C_RETURN,
+                 E_C_RAISE, E_COUNT };
+
+static const char *const event_names[E_COUNT] = {
+    "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "PY_UNWIND", "PY_THROW",
+    "CALL",     "C_RETURN",  "C_RAISE",
+};
+
+enum frame_mode { FRAME_API, FRAME_CFRAME, FRAME_CURRENT };
+
+#define MAX_DIRECT 64 /* parameters untagged on the stack (3.14); more: f_locals */
+
+static int tool = -1;
+static PyObject *disable;       /* sys.monitoring.DISABLE (a reference kept) */
+static int frame_mode = FRAME_API;
+static size_t ts_frame_off, locals_off;
+static uintptr_t ref_mask = ~(uintptr_t)0;
+static int validate_left;
+static int locals_direct;
+
+/* ---- Frames ------------------------------------------------------------------------- */
+
+static char *
+iframe_by_api(void)
+{
+    PyFrameObject *f = ft_py.PyEval_GetFrame(); /* borrowed */
+
+    return f != NULL ? *(char **)((char *)f + 24) : NULL;
+}
+
+/* The interpreter frame running on this thread (the one the event is about). */
+static inline char *
+current_iframe(void)
+{
+    char *ts;
+
+    switch (frame_mode) {
+    case FRAME_CFRAME:
+        ts = ft_py.PyThreadState_Get();
+        return **(char ***)(ts + ts_frame_off);
+    case FRAME_CURRENT:
+        ts = ft_py.PyThreadState_Get();
+        return *(char **)(ts + ts_frame_off);
+    default:
+        return iframe_by_api();
+    }
+}
+
+/* The first events: the direct read must agree with the API, and the frame must be
+ * running the code the event names. */
+static void
+validate(PyObject *code)
+{
+    char *fast = current_iframe(), *slow = iframe_by_api();
+
+    if (fast != slow || slow == NULL ||
+        (PyObject *)(*(uintptr_t *)slow & ref_mask) != code) {
+        ft_debug("frame layout check failed; using PyEval_GetFrame and f_locals");
+        frame_mode = FRAME_API;
+        locals_direct = 0;
+        validate_left = 0;
+        return;
+    }
+    validate_left--;
+}
+
+/* The fast locals of iframe as PyObject pointers, or NULL (then f_locals is used). */
+static inline PyObject **
+locals_of(char *iframe, const struct ft_code_info *ci, PyObject **tmp)
+{
+    uintptr_t *refs;
+    unsigned n = ci->first + ci->nparams;
+
+    if (!locals_direct || iframe == NULL) {
+        return NULL;
+    }
+    refs = (uintptr_t *)(iframe + locals_off);
+    if (ref_mask == ~(uintptr_t)0) {
+        return (PyObject **)refs;
+    }
+    if (n > MAX_DIRECT) {
+        return NULL;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        tmp[i] = (PyObject *)(refs[i] & ref_mask);
+    }
+    return tmp;
+}
+
+/* The frame object, for the slow path only (it may have to be created). */
+static inline PyFrameObject *
+frame_if_needed(PyObject **locals)
+{
+    return locals == NULL ? ft_py.PyEval_GetFrame() : NULL;
+}
+
+/* ---- Thread and code ----------------------------------------------------------------- */
+
+/* sys.monitoring reports every thread, also those started before tracing or without
+ * threading: a thread gets its state at its first event in scope. */
+static inline struct ft_thread *
+this_thread(void)
+{
+    struct ft_thread *t = ft_self;
+    char name[128];
+
+    if (__builtin_expect(t != NULL, 1)) {
+        return t;
+    }
+    if (ft_tstate_detached()) {
+        return NULL;
+    }
+    ft_py_thread_name(name, sizeof(name));
+    return ft_thread_register(name);
+}
+
+static struct ft_code_info *
+first_sight(PyObject *code)
+{
+    struct ft_code_info *ci = ft_code_intern(code, NULL);
+    PyObject *tmp[MAX_DIRECT];
+
+    if (ci->traced && validate_left > 0) {
+        validate(code);
+    }
+    if (ci->traced && locals_direct && ci->nparams > 0) {
+        char *iframe = current_iframe();
+        if (ft_record_check_locals(ci, locals_of(iframe, ci, tmp), ft_py.PyEval_GetFrame()) != 0) {
+            ft_debug("fast-locals check failed; reading arguments through f_locals");
+            locals_direct = 0;
+        }
+    }
+    return ci;
+}
+
+static inline struct ft_code_info *
+code_info(PyObject *code)
+{
+    struct ft_code_info *ci = ft_code_lookup(code);
+
+    return __builtin_expect(ci != NULL, 1) ? ci : first_sight(code);
+}
+
+/* None is immortal from 3.12: a new reference to it needs no count. */
+#define RETURN_NONE return ft_py.None
+
+static PyObject *
+disable_location(void)
+{
+    ft_py.Py_IncRef(disable);
+    return disable;
+}
+
+/* ---- Callbacks (GIL held; args[0] is the code object) ------------------------------------ */
+
+static PyObject *
+on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *code = args[0];
+    struct ft_code_info *ci = code_info(code);
+    struct ft_thread *t;
+    PyObject *tmp[MAX_DIRECT], **locals;
+    char *iframe;
+
+    (void)self;
+    (void)nargs;
+    if (!ci->traced) {
+        if (__builtin_expect(ci->probe == FT_PROBE_SPAWN, 0) && (t = this_thread()) != NULL) {
+            /* BaseEventLoop.create_task(self, coro, ...): the task nests here. */
+            static const struct ft_code_info self_and_coro = {.nparams = 2};
+            locals = locals_of(current_iframe(), &self_and_coro, tmp);
+            if (locals != NULL && locals[1] != NULL) {
+                ft_record_task(t, locals[1]);
+            }
+            RETURN_NONE;
+        }
+        return disable_location();
+    }
+    if ((t = this_thread()) == NULL) {
+        RETURN_NONE;
+    }
+    if (__builtin_expect(validate_left > 0, 0)) {
+        validate(code);
+    }
+    if (!ci->is_gen && ((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) &&
+        !ft_cfg.memory && !ft_cfg.flush_every_call) {
+        /* The common fast path: one 16-byte record. */
+        ft_emit(t, ft_rec_word0(FT_REC_CALL, ci->id), ft_clock_ticks(ft_cfg.clock));
+        RETURN_NONE;
+    }
+    iframe = current_iframe();
+    locals = locals_of(iframe, ci, tmp);
+    ft_record_enter(t, ci, ci->is_gen ? FT_REC_START : FT_REC_CALL, (uint64_t)(uintptr_t)iframe,
+                    locals, frame_if_needed(locals));
+    RETURN_NONE;
+}
+
+/* PY_RESUME (next/send) and PY_THROW (throw/close): a generator or coroutine goes on. */
+static PyObject *
+resume(PyObject *code, PyObject *thrown)
+{
+    struct ft_code_info *ci = code_info(code);
+    struct ft_thread *t;
+
+    if (!ci->traced || (t = this_thread()) == NULL) {
+        if (thrown == NULL && !ci->traced) {
+            return disable_location();
+        }
+        RETURN_NONE;
+    }
+    ft_record_enter(t, ci, FT_REC_RESUME, (uint64_t)(uintptr_t)current_iframe(), NULL, NULL);
+    if (thrown != NULL) {
+        /* Kept on the generator in case it ends by it (close(): GeneratorExit). */
+        ft_record_exception(t, thrown);
+    }
+    RETURN_NONE;
+}
+
+static PyObject *
+on_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)nargs;
+    return resume(args[0], NULL);
+}
+
+static PyObject *
+on_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    return resume(args[0], nargs > 2 ? args[2] : ft_py.None);
+}
+
+/* PY_RETURN and PY_YIELD: args[2] is the value. */
+static PyObject *
+leave(PyObject *const *args, unsigned kind)
+{
+    PyObject *code = args[0];
+    struct ft_code_info *ci = code_info(code);
+    struct ft_thread *t;
+    PyObject *tmp[MAX_DIRECT], **locals = NULL;
+
+    if (!ci->traced) {
+        return disable_location();
+    }
+    if ((t = this_thread()) == NULL) {
+        RETURN_NONE;
+    }
+    if (kind == FT_REC_RETURN && ft_cfg.skip_outputs && (ci->nparams == 0 || ft_cfg.skip_inputs) &&
+        !ft_cfg.memory && !ft_cfg.flush_every_call) {
+        ft_emit(t, ft_rec_word0(FT_REC_RETURN, ci->id), ft_clock_ticks(ft_cfg.clock));
+        RETURN_NONE;
+    }
+    if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0) {
+        locals = locals_of(current_iframe(), ci, tmp); /* for arguments changed in place */
+    }
+    ft_record_leave(t, ci, kind, args[2], locals, frame_if_needed(locals));
+    RETURN_NONE;
+}
+
+static PyObject *
+on_return(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)nargs;
+    return leave(args, FT_REC_RETURN);
+}
+
+static PyObject *
+on_yield(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)nargs;
+    return leave(args, FT_REC_YIELD);
+}
+
+/* PY_UNWIND cannot be disabled (DISABLE would be an error): out-of-scope code costs a
+ * lookup per unwinding frame. */
+static PyObject *
+on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    struct ft_code_info *ci = code_info(args[0]);
+    struct ft_thread *t;
+
+    (void)self;
+    if (ci->traced && (t = this_thread()) != NULL) {
+        ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL);
+    }
+    RETURN_NONE;
+}
+
+/* CALL, C_RETURN, C_RAISE (--c-calls): args[2] is the callable. Only builtins called
+ * from code in scope are recorded; CALL is disabled at call sites out of scope. */
+static PyObject *
+c_event(PyObject *const *args, Py_ssize_t nargs, unsigned kind)
+{
+    struct ft_code_info *ci = code_info(args[0]);
+    struct ft_thread *t;
+
+    if (!ci->traced) {
+        return kind == FT_REC_C_CALL ? disable_location() : ft_py.None;
+    }
+    if (nargs > 2 && (t = this_thread()) != NULL) {
+        ft_record_c(t, kind, args[2]);
+    }
+    RETURN_NONE;
+}
+
+static PyObject *
+on_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    return c_event(args, nargs, FT_REC_C_CALL);
+}
+
+static PyObject *
+on_c_return(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    return c_event(args, nargs, FT_REC_C_RETURN);
+}
+
+static PyObject *
+on_c_raise(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    return c_event(args, nargs, FT_REC_C_RAISE);
+}
+
+static PyMethodDef callbacks[E_COUNT] = {
+    {"_flowtrace_py_start", (void *)on_start, METH_FASTCALL, NULL},
+    {"_flowtrace_py_resume", (void *)on_resume, METH_FASTCALL, NULL},
+    {"_flowtrace_py_return", (void *)on_return, METH_FASTCALL, NULL},
+    {"_flowtrace_py_yield", (void *)on_yield, METH_FASTCALL, NULL},
+    {"_flowtrace_py_unwind", (void *)on_unwind, METH_FASTCALL, NULL},
+    {"_flowtrace_py_throw", (void *)on_throw, METH_FASTCALL, NULL},
+    {"_flowtrace_call", (void *)on_call, METH_FASTCALL, NULL},
+    {"_flowtrace_c_return", (void *)on_c_return, METH_FASTCALL, NULL},
+    {"_flowtrace_c_raise", (void *)on_c_raise, METH_FASTCALL, NULL},
+};
+
+/* ---- Installation ---------------------------------------------------------------------- */
+
+/* monitoring.name(*ints, extra): a new reference, or NULL with the error cleared. */
+static PyObject *
+call(PyObject *monitoring, const char *name, long a, long b, PyObject *extra)
+{
+    PyObject *fn = ft_py.PyObject_GetAttrString(monitoring, name); /* new refs */
+    PyObject *args = NULL, *r = NULL;
+    int n = b >= 0 ? 2 : 1;
+
+    if (fn == NULL || (args = ft_py.PyTuple_New(n + (extra != NULL))) == NULL) {
+        goto out;
+    }
+    ft_py.PyTuple_SetItem(args, 0, ft_py.PyLong_FromLong(a));
+    if (b >= 0) {
+        ft_py.PyTuple_SetItem(args, 1, ft_py.PyLong_FromLong(b));
+    }
+    if (extra != NULL) {
+        ft_py.Py_IncRef(extra);
+        ft_py.PyTuple_SetItem(args, n, extra); /* steals the new reference */
+    }
+    r = ft_py.PyObject_CallObject(fn, args);
+out:
+    if (r == NULL) {
+        ft_py.PyErr_Clear();
+    }
+    if (args != NULL) {
+        ft_py.Py_DecRef(args);
+    }
+    if (fn != NULL) {
+        ft_py.Py_DecRef(fn);
+    }
+    return r;
+}
+
+static PyObject *
+monitoring_ns(void)
+{
+    PyObject *m = ft_py.PySys_GetObject("monitoring"); /* borrowed */
+
+    if (m == NULL) {
+        ft_py.PyErr_Clear();
+    }
+    return m;
+}
+
+/* A tool id nobody uses. Only 3 and 4: the others are promised to debuggers (0),
+ * coverage tools (1), profilers such as cProfile (2) and optimizers (5), which would fail
+ * to start if we held theirs. Returns the id or -1. */
+static int
+free_tool_id(PyObject *monitoring)
+{
+    static const int ids[] = {4, 3};
+
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        PyObject *r = call(monitoring, "get_tool", ids[i], -1, NULL);
+        int free_ = r == ft_py.None;
+        if (r != NULL) {
+            ft_py.Py_DecRef(r);
+        }
+        if (free_) {
+            return ids[i];
+        }
+    }
+    return -1;
+}
+
+int
+ft_engine_monitor_usable(void)
+{
+    PyObject *m;
+
+    if (ft_py.minor < 12 || ft_py.PyLong_FromLong == NULL || ft_py.PyThreadState_Get == NULL ||
+        ft_py.PyEval_GetFrame == NULL || (m = monitoring_ns()) == NULL) {
+        return 0;
+    }
+    return free_tool_id(m) >= 0;
+}
+
+static void
+choose_frame_mode(void)
+{
+    if (ft_py.minor == 12) {
+        frame_mode = FRAME_CFRAME;
+        ts_frame_off = 56;
+        locals_off = 72;
+    } else if (ft_py.minor == 13) {
+        frame_mode = FRAME_CURRENT;
+        ts_frame_off = 72;
+        locals_off = 72;
+    } else if (ft_py.minor == 14) {
+        frame_mode = FRAME_CURRENT;
+        ts_frame_off = 72;
+        locals_off = 80;
+        ref_mask = ~(uintptr_t)3;
+    }
+    locals_direct = frame_mode != FRAME_API;
+    validate_left = frame_mode != FRAME_API ? 64 : 0;
+}
+
+static int
+monitor_install(void)
+{
+    PyObject *monitoring = monitoring_ns(), *events, *r, *fn;
+    long ev[E_COUNT], mask = 0;
+    int n = ft_cfg.c_calls ? E_COUNT : E_CALL;
+
+    if (monitoring == NULL || (tool = free_tool_id(monitoring)) < 0) {
+        return -EBUSY;
+    }
+    events = ft_py.PyObject_GetAttrString(monitoring, "events");
+    disable = ft_py.PyObject_GetAttrString(monitoring, "DISABLE");
+    if (events == NULL || disable == NULL) {
+        ft_py.PyErr_Clear();
+        return -ENOENT;
+    }
+    for (int i = 0; i < E_COUNT; i++) {
+        ev[i] = ft_py_attr_long(events, event_names[i], -1);
+    }
+    ft_py.Py_DecRef(events);
+    fn = ft_py.PyUnicode_FromString("flowtrace");
+    r = fn != NULL ? call(monitoring, "use_tool_id", tool, -1, fn) : NULL;
+    if (fn != NULL) {
+        ft_py.Py_DecRef(fn);
+    }
+    if (r == NULL) {
+        return -EBUSY;
+    }
+    ft_py.Py_DecRef(r);
+    choose_frame_mode();
+    ft_record_init();
+    for (int i = 0; i < n; i++) {
+        if (ev[i] <= 0) {
+            return -ENOENT;
+        }
+        fn = ft_py.PyCFunction_NewEx(&callbacks[i], NULL, NULL);
+        r = fn != NULL ? call(monitoring, "register_callback", tool, ev[i], fn) : NULL;
+        if (fn != NULL) {
+            ft_py.Py_DecRef(fn);
+        }
+        if (r == NULL) {
+            return -ENOENT;
+        }
+        ft_py.Py_DecRef(r);
+        mask |= ev[i];
+    }
+    r = call(monitoring, "set_events", tool, mask, NULL);
+    if (r == NULL) {
+        return -ENOENT;
+    }
+    ft_py.Py_DecRef(r);
+    ft_debug("sys.monitoring tool id %d, frames %s", tool,
+             frame_mode == FRAME_API ? "through the API" : "read directly");
+    return 0;
+}
+
+static void
+monitor_thread_starting(void)
+{
+    /* Every thread is monitored already. */
+}
+
+const struct ft_engine ft_engine_monitor = {
+    .name = "monitoring",
+    .install = monitor_install,
+    .thread_starting = monitor_thread_starting,
+};
