@@ -120,7 +120,14 @@ unit: $(UNIT_BINS)
 unit-san:
 	$(Q)$(MAKE) --no-print-directory O=build-san SAN=address,undefined OPT="-O1 -g" unit
 
-integration: all
+# File-system faults for the integration tests (preloaded into the writer only).
+FAULTFS := $(O)/tests/libfaultfs.so
+$(FAULTFS): tests/integration/faultfs.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) -fPIC -shared -o $@ $< -ldl
+
+integration: all $(FAULTFS)
 	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
 
 check-abi: $(SO)

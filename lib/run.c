@@ -165,6 +165,7 @@ start_outputs(struct ft_run *r)
     if ((err = ft_sink_open(&r->jsonl, path, 0)) != 0) {
         return err;
     }
+    r->jsonl.mark_src = &r->records; /* records whose lines are in the file */
     ft_buf_init(&b);
     ft_buf_puts(&b, ",\"pid\":");
     ft_buf_put_u64(&b, r->pid);
@@ -262,10 +263,11 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
             r->last_ticks = a.ticks;
         }
     }
+    r->state = FT_RS_RUNNING;
     if ((err = start_outputs(r)) != 0) {
+        ft_run_fail(r, err); /* the caller decides whether to go on counting */
         return err;
     }
-    r->state = FT_RS_RUNNING;
     return 0;
 }
 
@@ -398,6 +400,10 @@ on_end(struct ft_run *r, const struct ft_frame *f)
         case FT_TAG_LOST:
             err = ft_tlv_u64(val, len, &r->lib_lost);
             break;
+        case FT_TAG_SENT:
+            err = ft_tlv_u64(val, len, &r->lib_sent);
+            r->have_sent = 1;
+            break;
         case FT_TAG_EXC_TYPE:
             err = set_str(&r->exc_type, val, len);
             break;
@@ -467,6 +473,9 @@ ft_run_frame(struct ft_run *r, const struct ft_frame *f)
     }
     if (r->how != 0 && f->hdr.type != FT_FRAME_NOTE) {
         return FT_EORDER; /* nothing but notes may follow END */
+    }
+    if (r->fail_err != 0 && f->hdr.type != FT_FRAME_END) {
+        return ft__run_discard(r, f);
     }
     switch (f->hdr.type) {
     case FT_FRAME_CLOCK:
@@ -590,6 +599,7 @@ static void
 put_tree_head(struct ft_run *r, struct ft_buf *b)
 {
     uint64_t dur_ns = ft_clockconv_span_ns(&r->clock, r->start_ticks, r->last_ticks);
+    uint64_t events, lost;
 
     ft_buf_puts(b, "{\"run\":");
     ft_json_put_cstr(b, r->id);
@@ -634,12 +644,18 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
         ft_json_put_cstr(b, r->exc_msg ? r->exc_msg : "");
         ft_buf_putc(b, '}');
     }
+    if (r->fail_err != 0) {
+        ft_buf_puts(b, ",\"outputError\":");
+        ft_json_put_cstr(b, ft_strerror(r->fail_err));
+    }
+    ft__run_accounting(r, &events, &lost);
     ft_buf_printf(b,
                   ",\"tracer\":{\"engine\":\"%s\",\"events\":%llu,\"lost\":%llu,"
                   "\"cpuMicros\":%llu,\"blockedMicros\":%llu,\"calls\":%llu}",
-                  r->engine ? r->engine : "", (unsigned long long)r->records,
-                  (unsigned long long)r->lib_lost, (unsigned long long)r->cpu_us,
-                  (unsigned long long)r->blocked_us, (unsigned long long)r->calls);
+                  r->engine ? r->engine : "", (unsigned long long)events,
+                  (unsigned long long)lost, (unsigned long long)r->cpu_us,
+                  (unsigned long long)r->blocked_us,
+                  (unsigned long long)(r->fail_err ? 0 : r->calls));
     ft_buf_puts(b, ",\"threads\":[");
 }
 
@@ -702,9 +718,10 @@ write_tree(struct ft_run *r)
         }
         ft_buf_puts(&s.b, first ? "{\"name\":" : ",{\"name\":");
         first = 0;
-        ft_json_put_cstr(&s.b, t->name);
+        ft_json_put_cstr(&s.b, t->name ? t->name : "Thread");
         ft_buf_printf(&s.b, ",\"tid\":%llu,\"calls\":[", (unsigned long long)t->tid);
-        if (t->tree_open) {
+        /* After an output error the thread's part is cut short: no nodes at all. */
+        if (t->tree_open && r->fail_err == 0) {
             ft__run_note_write_err(r, ft_sink_close(&t->tree));
             t->tree_open = 0;
             if ((err = ft_sink_flush(&s)) == 0) {
@@ -736,15 +753,20 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
     if (r->state == FT_RS_DONE) {
         return r->write_err;
     }
-    if (r->state == FT_RS_HELLO) {
+    if (r->state == FT_RS_HELLO || r->path == NULL) {
         r->state = FT_RS_DONE;
-        return 0;
+        return r->fail_err;
     }
     if (r->how == 0) {
         r->how = r->exec_path != NULL ? FT_END_EXEC : how_if_open;
         if (reason != NULL) {
             r->end_reason = strdup(reason);
         }
+    }
+    /* After an output error the calls still open are closed in events.jsonl (if it can
+     * still be written) where the output stopped. */
+    if (r->fail_err != 0) {
+        reason = "output error";
     }
     for (size_t i = 0; i < r->threads_cap; i++) {
         if (r->threads[i] != NULL) {
@@ -778,7 +800,13 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
     info->status = r->status;
     info->signal = r->signal;
     info->calls = r->calls;
-    info->events = r->records;
-    info->lost = r->lib_lost;
-    info->write_err = r->write_err;
+    ft__run_accounting(r, &info->events, &info->lost);
+    /* A file's first write error, as soon as it happens (not only once finished). */
+    info->write_err = r->write_err != 0 ? r->write_err : r->jsonl.err;
+    for (size_t i = 0; i < r->threads_cap && info->write_err == 0; i++) {
+        if (r->threads[i] != NULL && r->threads[i]->tree_open) {
+            info->write_err = r->threads[i]->tree.err;
+        }
+    }
+    info->fail_err = r->fail_err;
 }

@@ -14,7 +14,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 0
+#define FT_WIRE_MINOR 1
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -36,8 +36,10 @@ enum ft_frame_type {
     FT_FRAME_FINALIZED = 8,  /* the interpreter finished; no more events will follow */
     FT_FRAME_END = 9,        /* TLVs: how the process ended; the writer answers with ACK */
     FT_FRAME_THREAD_END = 10, /* thread hdr.thread has exited */
-    FT_FRAME_ACK = 11,       /* writer -> process: the run is completely written */
-    FT_FRAME_NOTE = 12,      /* TLVs: a diagnostic the tracer wants recorded in the run */
+    FT_FRAME_ACK = 11,       /* writer -> process: empty: the run is completely written (END
+                              * acknowledged); with TLV PATH: HELLO accepted, the run's dir */
+    FT_FRAME_NOTE = 12,      /* writer -> process, TLV REASON: the writer stopped recording
+                              * this run (the connection may stay open for END) */
     FT_FRAME_TYPE_MAX = 12,
 };
 
@@ -69,12 +71,16 @@ enum ft_tag {
     FT_TAG_EVENTS = 17,    /* u64: records the hooks produced */
     FT_TAG_LOST = 18,      /* u64: records lost */
     FT_TAG_REASON = 19,    /* str: why (for LOST and NOTE) */
-    FT_TAG_PATH = 20,      /* str: exec target */
+    FT_TAG_PATH = 20,      /* str: exec target (EXEC); the run directory (ACK of HELLO) */
     FT_TAG_ENGINE = 21,    /* str: hook engine name, e.g. "profile" */
     FT_TAG_EXC_TYPE = 22,  /* str: uncaught exception type (qualified) */
     FT_TAG_EXC_MSG = 23,   /* str: uncaught exception message */
     FT_TAG_IDENT = 24,     /* u64: threading.get_ident() of a thread */
     FT_TAG_PARENT_RUN = 25, /* str: run id of the process that started this one */
+    FT_TAG_STARTTIME = 26, /* u64 (HELLO): process start, clock ticks after boot (1.1) */
+    FT_TAG_CHILDREN = 27,  /* u64 (HELLO): 0 = trace only if no traced process started this
+                            * one; the writer answers ACK (traced) or NOTE (not) (1.1) */
+    FT_TAG_SENT = 28,      /* u64 (END): records that left the process (1.1) */
 };
 
 enum ft_clock_kind {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -162,8 +163,22 @@ main(int argc, char **argv)
 
     opts.drain_timeout = 30;
     /* A process may go away before reading its ACK: that must not kill the writer and
-     * every other run with it. */
+     * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
+     * that run, not the end of the writer. */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+    {
+        struct sigaction old;
+        opts.ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+    }
+    /* Each traced process holds a few descriptors here (socket, spool, outputs). */
+    {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
