@@ -1,8 +1,10 @@
 /* run_fail.c - a run whose output failed, and how many records a run's files lack.
  *
  * Every record the traced process produced is either in the files or counted as lost:
- * the process reports what it dropped (END: LOST) and what it sent (END: SENT); the run
- * knows what reached events.jsonl (the records counted when its last write succeeded).
+ * the process reports what it dropped (END: LOST); the writer counts what it received,
+ * and knows what reached events.jsonl (the records counted when its last write
+ * succeeded). A run rebuilt after its writer died also trusts the process's count of
+ * what it sent (END: SENT), since the dead writer may have lost some of it.
  */
 #include <errno.h>
 #include <string.h>
@@ -38,7 +40,7 @@ ft__run_discard(struct ft_run *r, const struct ft_frame *f)
         return 0;
     }
     while ((rc = ft_rec_next(f->payload, f->hdr.len, &pos, &rec)) == 1) {
-        r->discarded++;
+        r->discarded += ft__rec_counted(rec.kind);
     }
     return rc;
 }
@@ -47,7 +49,9 @@ void
 ft__run_accounting(const struct ft_run *r, uint64_t *events, uint64_t *lost)
 {
     uint64_t received = r->records + r->discarded;
-    uint64_t sent = r->have_sent && r->lib_sent > received ? r->lib_sent : received;
+    /* A live writer receives everything the process sends until END. Only a run rebuilt
+     * from the spool of a writer that died may lack records the process sent. */
+    uint64_t sent = r->recovered && r->have_sent && r->lib_sent > received ? r->lib_sent : received;
     /* Lines reach events.jsonl when its buffer is written; until the run is finished
      * the last ones may still be in memory, and only a failure makes that final. */
     uint64_t written = r->fail_err != 0 ? r->jsonl.mark : r->records;

@@ -77,10 +77,12 @@ enum ft_tag {
     FT_TAG_EXC_MSG = 23,   /* str: uncaught exception message */
     FT_TAG_IDENT = 24,     /* u64: threading.get_ident() of a thread */
     FT_TAG_PARENT_RUN = 25, /* str: run id of the process that started this one */
-    FT_TAG_STARTTIME = 26, /* u64 (HELLO): process start, clock ticks after boot (1.1) */
-    FT_TAG_CHILDREN = 27,  /* u64 (HELLO): 0 = trace only if no traced process started this
+    /* 26..30 are the capture issue's. */
+    FT_TAG_STARTTIME = 31, /* u64 (HELLO): process start, clock ticks after boot (1.1) */
+    FT_TAG_CHILDREN = 32,  /* u64 (HELLO): 0 = trace only if no traced process started this
                             * one; the writer answers ACK (traced) or NOTE (not) (1.1) */
-    FT_TAG_SENT = 28,      /* u64 (END): records that left the process (1.1) */
+    FT_TAG_SENT = 33,      /* u64 (END): event records that left the process, counted as
+                            * tracer.events counts them (1.1) */
 };
 
 enum ft_clock_kind {
