@@ -30,6 +30,7 @@ int ft_fork_pending;
 
 static int activated;            /* cpython.run_* seen */
 static pid_t traced_pid;         /* the process whose connection is open; 0 = none */
+static pid_t fork_child_pid;     /* set in a forked child of a traced process */
 static const struct ft_engine *engine;
 static char exc_type[256], exc_msg[1024]; /* uncaught exception, from sys.excepthook */
 
@@ -50,11 +51,25 @@ end_run(int how, int status, int signo)
     traced_pid = 0;
 }
 
+/* A forked child connects on its first record. One that recorded nothing (an idle pool
+ * worker, say) still becomes a run when it ends, since it was a process of the program;
+ * one that execs never does (the new image is traced, or is not Python). */
+static void
+connect_idle_child(void)
+{
+    /* Not from a vfork child of such a process: it shares the memory, and has another pid. */
+    if (__atomic_load_n(&ft_fork_pending, __ATOMIC_SEQ_CST) && ft_self != NULL &&
+        fork_child_pid == (pid_t)syscall(SYS_getpid)) {
+        ft_child_resume();
+    }
+}
+
 /* Called by exit() (and by returning from main) with the exit status. */
 static void
 at_exit(int status, void *arg)
 {
     (void)arg;
+    connect_idle_child();
     if (is_traced_process()) {
         end_run(exc_type[0] && status != 0 ? FT_END_EXCEPTION : FT_END_EXIT, status & 0xff, 0);
     }
@@ -81,6 +96,7 @@ at_py_finalized(void)
 __attribute__((visibility("default"), noreturn)) void
 _exit(int status)
 {
+    connect_idle_child();
     if (is_traced_process()) {
         end_run(FT_END_OS_EXIT, status & 0xff, 0);
     }
@@ -178,6 +194,7 @@ atfork_child(void)
     ft_flush_atfork_child();
     ft_codes_atfork_child();
     exc_type[0] = exc_msg[0] = '\0';
+    fork_child_pid = (pid_t)syscall(SYS_getpid);
     __atomic_store_n(&ft_fork_pending, 1, __ATOMIC_SEQ_CST);
 }
 
