@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -560,6 +561,28 @@ how_name(int how)
     }
 }
 
+/* "signal SIGTERM": which signal ended the process, for the calls it left open. */
+static const char *
+signal_reason(int signo)
+{
+    static const struct {
+        int signo;
+        const char *text;
+    } names[] = {
+        {SIGHUP, "signal SIGHUP"},   {SIGINT, "signal SIGINT"},   {SIGQUIT, "signal SIGQUIT"},
+        {SIGILL, "signal SIGILL"},   {SIGABRT, "signal SIGABRT"}, {SIGBUS, "signal SIGBUS"},
+        {SIGFPE, "signal SIGFPE"},   {SIGKILL, "signal SIGKILL"}, {SIGSEGV, "signal SIGSEGV"},
+        {SIGPIPE, "signal SIGPIPE"}, {SIGALRM, "signal SIGALRM"}, {SIGTERM, "signal SIGTERM"},
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i].signo == signo) {
+            return names[i].text;
+        }
+    }
+    return "signal";
+}
+
 /* Why calls still open at the end are incomplete. */
 static const char *
 open_call_reason(const struct ft_run *r, const char *reason)
@@ -568,6 +591,8 @@ open_call_reason(const struct ft_run *r, const char *reason)
         return reason;
     }
     switch (r->how) {
+    case FT_END_SIGNAL:
+        return signal_reason(r->signal);
     case FT_END_EXIT:
     case FT_END_EXCEPTION:
         return "process exited";
