@@ -765,6 +765,7 @@ write_tree(struct ft_run *r)
         return -ENOMEM;
     }
     if ((err = ft_sink_close(&s)) != 0) {
+        unlink(tmp); /* a tree cut short is no tree */
         return err;
     }
     return rename(tmp, final) == 0 ? 0 : -errno;
@@ -784,7 +785,7 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
     }
     if (r->how == 0) {
         r->how = r->exec_path != NULL ? FT_END_EXEC : how_if_open;
-        if (reason != NULL) {
+        if (reason != NULL && r->end_reason == NULL) {
             r->end_reason = strdup(reason);
         }
     }

@@ -80,6 +80,11 @@ void ft_run_fail(struct ft_run *r, int err);
 /* Records of this run's stream that will never be applied (a dropped backlog). */
 void ft_run_add_discarded(struct ft_run *r, uint64_t records);
 
+/* The run is rebuilt from the spool of a writer that died: records the process says it
+ * sent (END: SENT) but the spool lacks count as lost, and reason (copied) is recorded
+ * as the run's endReason. Call before the first frame. */
+void ft_run_set_recovered(struct ft_run *r, const char *reason);
+
 void ft_run_free(struct ft_run *r);
 
 #endif

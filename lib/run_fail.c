@@ -27,6 +27,15 @@ ft_run_add_discarded(struct ft_run *r, uint64_t records)
     r->discarded += records;
 }
 
+void
+ft_run_set_recovered(struct ft_run *r, const char *reason)
+{
+    r->recovered = 1;
+    if (reason != NULL && r->end_reason == NULL) {
+        r->end_reason = strdup(reason);
+    }
+}
+
 /* A frame after the output failed: its records are counted, nothing else is kept. The
  * stream is still checked: a malformed frame is an error as before. */
 int
