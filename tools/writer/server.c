@@ -70,13 +70,21 @@ say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 say(const char *fmt, ...)
 {
+    char line[1200];
     va_list ap;
+    int n = snprintf(line, sizeof(line), "flowtrace-writer: ");
 
-    fprintf(stderr, "flowtrace-writer: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (n > (int)sizeof(line) - 2) {
+        n = (int)sizeof(line) - 2;
+    }
+    line[n++] = '\n';
+    /* One write: the traced programs share this stderr, and lines must not interleave. */
+    if (write(2, line, (size_t)n) < 0) {
+        return;
+    }
 }
 
 /* The one line about a run whose output failed, once its counts are final. */
