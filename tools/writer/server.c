@@ -277,6 +277,12 @@ bad_stream(struct conn *c, int err, uint64_t offset)
     }
     snprintf(reason, sizeof(reason), "stream error: %s", ft_strerror(err));
     say("%s; connection closed, other runs continue", line);
+    /* The run keeps every frame that came before the bad one: what is still spooled
+     * is formatted first (a spool that hit the error itself stops there again). */
+    if (c->spooling && !c->failed) {
+        uint64_t off;
+        ft_spool_format(&c->spool, c->run, SIZE_MAX, &off);
+    }
     if (!c->eof) {
         tell_process(c, line);
     }
@@ -431,6 +437,8 @@ receive(struct conn *c)
             if (err == 1) {
                 return 1; /* not traced (FLOWTRACE_CHILDREN=0) */
             }
+        } else if (f.hdr.type == FT_FRAME_HELLO || f.hdr.type == FT_FRAME_ACK) {
+            err = FT_EORDER; /* a second HELLO, or a frame only the writer sends */
         } else {
             err = ft_spool_append(&c->spool, &f);
         }
