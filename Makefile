@@ -49,7 +49,8 @@ CLI    := $(O)/flowtrace
 
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
-.PHONY: all deps test unit unit-san integration demo bench install clean help check-abi
+.PHONY: all deps test unit unit-san integration demo bench install clean help check-abi \
+        fuzz fuzz-short
 
 all: $(SO) $(WRITER) $(CLI)
 
@@ -111,6 +112,7 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory unit-san
+	$(Q)$(MAKE) --no-print-directory fuzz-short
 	$(Q)$(MAKE) --no-print-directory check-abi
 	$(Q)$(MAKE) --no-print-directory integration
 
@@ -129,6 +131,45 @@ $(FAULTFS): tests/integration/faultfs.c
 
 integration: all $(FAULTFS)
 	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
+
+# ---- Fuzzing: the writer's frame decoder and run builder fed arbitrary bytes ----------
+# libFuzzer (clang) with ASan, UBSan and leak checks. `make fuzz` runs FUZZ_TIME seconds
+# (the corpus it grows stays in build-fuzz/corpus); `make test` runs FUZZ_SHORT seconds.
+# Seeds: real streams (tests/fuzz/corpus, see real_seeds.sh) and synthetic ones.
+FUZZ_CC    ?= clang
+FUZZ_O     := build-fuzz
+FUZZ_TIME  ?= 600
+FUZZ_SHORT ?= 20
+FUZZ_WARN  := $(filter-out -Wimplicit-fallthrough=3,$(WARN)) -Wimplicit-fallthrough
+FUZZ_FLAGS := -std=gnu11 -O1 -g -I. $(FUZZ_WARN) -fno-omit-frame-pointer \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZER     := $(FUZZ_O)/fuzz_stream
+
+$(FUZZER): tests/fuzz/fuzz_stream.c $(LIB_SRCS) $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS)
+
+$(FUZZ_O)/make_seeds: tests/fuzz/make_seeds.c tests/unit/stream.h $(CORE)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ tests/fuzz/make_seeds.c $(CORE)
+
+define fuzz-run
+	@mkdir -p $(FUZZ_O)/corpus $(FUZZ_O)/seeds $(FUZZ_O)/artifacts
+	$(Q)$(FUZZ_O)/make_seeds $(FUZZ_O)/seeds
+	@echo "  FUZZ    $(FUZZER) for $(1) s"
+	$(Q)$(FUZZER) -max_total_time=$(1) -artifact_prefix=$(FUZZ_O)/artifacts/ \
+	    -print_final_stats=1 $(FUZZ_O)/corpus tests/fuzz/corpus $(FUZZ_O)/seeds \
+	    >$(FUZZ_O)/last.log 2>&1 || { tail -40 $(FUZZ_O)/last.log; exit 1; }
+	@grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' $(FUZZ_O)/last.log | \
+	    sed 's/^/  FUZZ    /'
+endef
+
+fuzz: $(FUZZER) $(FUZZ_O)/make_seeds
+	$(call fuzz-run,$(FUZZ_TIME))
+
+fuzz-short: $(FUZZER) $(FUZZ_O)/make_seeds
+	$(call fuzz-run,$(FUZZ_SHORT))
 
 check-abi: $(SO)
 	@bad=$$(nm -D --undefined-only $(SO) | grep -E ' _?Py' || true); \
@@ -157,7 +198,7 @@ install: all
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/flowtrace-run
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 help:
 	@echo "FlowTrace make targets:"
@@ -169,9 +210,12 @@ help:
 	@echo "  unit-san     unit tests under AddressSanitizer and UBSan (into build-san/)"
 	@echo "  integration  pytest suite: real interpreters under the preload"
 	@echo "  check-abi    the preload library links no CPython symbol and exports only _exit"
+	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"
+	@echo "  fuzz-short   the same for FUZZ_SHORT s (20; part of test)"
 	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
 	@echo "  install      install under PREFIX (default /usr/local)"
 	@echo "  clean        remove build/ and build-san/"
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
+	@echo "         FUZZ_TIME=s  FUZZ_SHORT=s  FUZZ_CC=clang"
 
 -include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
