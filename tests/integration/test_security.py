@@ -37,7 +37,14 @@ def owner_only(path):
 
 
 def test_runs_are_files_0600_in_directories_0700(tmp_path):
-    os.umask(0o022)  # a usual umask: what FlowTrace creates must be private anyway
+    old = os.umask(0o022)  # a usual umask: what FlowTrace creates must be private anyway
+    try:
+        check_modes(tmp_path)
+    finally:
+        os.umask(old)
+
+
+def check_modes(tmp_path):
     proc, runs = trace("/usr/bin/python3", [PROGRAMS / "procs.py", "fork"], tmp_path,
                        wrapper_args=["--keep-raw"])
     assert proc.returncode == 0 and len(runs) == 2
