@@ -43,7 +43,7 @@ static int flusher_running;
 static int stop_flusher;        /* atomic */
 static uint32_t wake_word;      /* futex */
 static uint64_t lost_unsent;    /* records lost when shipping failed (not by their owner) */
-static uint64_t unshipped;      /* committed records that never went out (all kinds) */
+static uint64_t unshipped;      /* committed events (as t->events counts them) not sent */
 static char lost_reason[128];
 static int end_signal;          /* atomic: a signal handler asks the flusher to end the run */
 static uint32_t end_done;       /* futex: the flusher has ended the run */

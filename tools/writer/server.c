@@ -55,7 +55,6 @@ static struct {
     unsigned nconns;
     int draining;
     unsigned bad_streams;
-    unsigned failed_runs;
 } S;
 
 /* The ACK frame is constant: static storage outlives every write request. */
@@ -317,7 +316,6 @@ conn_fail(struct conn *c, int err)
         snprintf(line, sizeof(line), "cannot write run %s: %s", info.path, ft_strerror(err));
     }
     send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, 0);
-    S.failed_runs++;
 }
 
 /* FLOWTRACE_CHILDREN=0: a process started by a traced one is told so and let go. */
