@@ -99,7 +99,7 @@ ft_codetab_add(struct ft_codetab *t, const struct ft_def_view *d)
 {
     struct ft_code *c;
 
-    if (d->id == 0 || d->id > FT_CODE_ID_MAX) {
+    if (d->id == 0 || d->id > FT_CODE_ID_MAX || d->id > t->count + FT_CODE_ID_SLACK) {
         return FT_EBADFRAME;
     }
     if (ensure_cap(t, d->id) != 0) {
