@@ -1,12 +1,10 @@
 """Helpers for tests that start, signal and kill traced processes (and their writer)."""
 import json
-import os
 import re
 import resource
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 from conftest import BUILD, LIB, RUN, clean_env
 

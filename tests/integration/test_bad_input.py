@@ -6,8 +6,6 @@ import socket
 import struct
 import subprocess
 
-import pytest
-
 from conftest import PROGRAMS, balanced, runs_in
 from procs_util import Writer, wait_ready
 

@@ -1,16 +1,15 @@
 """Every way a traced process can end: valid files with every event up to the end, the
 calls left open closed with how the run ended, and the exit status the caller would have
 seen without tracing (death by the same signal included)."""
+import os
 import signal
+import subprocess
 import time
 
 import pytest
 
-from conftest import PROGRAMS, balanced, runs_in
+from conftest import PROGRAMS, balanced, clean_env, runs_in
 from procs_util import no_core, start_traced, untraced, wait_ready, wrapper_cmd
-import subprocess
-
-from conftest import clean_env
 
 ENDS = PROGRAMS / "ends.py"
 WARMUP = ["warmup", "warmup", "warmup"]
@@ -90,7 +89,6 @@ def untraced_signalled(python, tmp_path, how, send):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_termination_signal_ships_the_trace_and_kills_as_before(python, tmp_path, sig):
     def send(pid, proc):
-        import os
         os.kill(pid, sig)
 
     how = "sigterm" if sig == signal.SIGTERM else "sighup"
@@ -106,7 +104,6 @@ def test_a_termination_signal_ships_the_trace_and_kills_as_before(python, tmp_pa
 
 def test_ctrl_c_on_the_wrapper_ends_the_run_as_keyboard_interrupt(python, tmp_path):
     def ctrl_c(pid, proc):
-        import os
         os.killpg(proc.pid, signal.SIGINT)  # the whole foreground group, as a terminal does
 
     assert untraced_signalled(python, tmp_path, "sigint", ctrl_c) == -signal.SIGINT
@@ -121,7 +118,6 @@ def test_ctrl_c_on_the_wrapper_ends_the_run_as_keyboard_interrupt(python, tmp_pa
 
 def test_sigkill_keeps_everything_flushed_before_it(python, tmp_path):
     def kill9(pid, proc):
-        import os
         time.sleep(1.0)  # twenty flush intervals: everything before "ready" has left
         os.kill(pid, signal.SIGKILL)
 

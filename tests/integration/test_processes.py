@@ -3,7 +3,7 @@ in the same output directory, through the same writer; nothing is written twice;
 programs are untouched; --no-children traces only the first process."""
 import pytest
 
-from conftest import PROGRAMS, balanced, clean_env, runs_in, trace
+from conftest import PROGRAMS, balanced, trace
 from procs_util import untraced
 
 PROCS = PROGRAMS / "procs.py"
