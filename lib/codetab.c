@@ -105,6 +105,11 @@ ft_codetab_add(struct ft_codetab *t, const struct ft_def_view *d)
     if (ensure_cap(t, d->id) != 0) {
         return -ENOMEM;
     }
+    /* An id is defined once per stream: calls still open point at their definition, so
+     * a second one would pull it from under them (found by the fuzzer). */
+    if (t->v[d->id] != NULL) {
+        return FT_EBADFRAME;
+    }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return -ENOMEM;
@@ -119,10 +124,7 @@ ft_codetab_add(struct ft_codetab *t, const struct ft_def_view *d)
         code_free(c);
         return -ENOMEM;
     }
-    if (t->v[d->id] == NULL) {
-        t->count++;
-    }
-    code_free(t->v[d->id]);
+    t->count++;
     t->v[d->id] = c;
     return 0;
 }

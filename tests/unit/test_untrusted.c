@@ -42,11 +42,28 @@ code_ids_far_beyond_those_defined_are_rejected(void **state)
     ft_codetab_free(&t);
 }
 
+static void
+a_code_id_defined_twice_is_rejected_and_the_first_stays(void **state)
+{
+    struct ft_codetab t;
+    struct ft_def_view d = def(1);
+    const struct ft_code *first;
+
+    (void)state;
+    ft_codetab_init(&t);
+    assert_int_equal(ft_codetab_add(&t, &d), 0);
+    first = ft_codetab_get(&t, 1);
+    assert_int_equal(ft_codetab_add(&t, &d), FT_EBADFRAME);
+    assert_ptr_equal(ft_codetab_get(&t, 1), first); /* open calls may point at it */
+    ft_codetab_free(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(code_ids_far_beyond_those_defined_are_rejected),
+        cmocka_unit_test(a_code_id_defined_twice_is_rejected_and_the_first_stays),
     };
     return cmocka_run_group_tests_name("untrusted", tests, NULL, NULL);
 }
