@@ -114,6 +114,7 @@ def test_ctrl_c_on_the_wrapper_ends_the_run_as_keyboard_interrupt(python, tmp_pa
     # KeyboardInterrupt unwinds the frames: they end by the exception, not cut off.
     expect_calls(run, "EXCEPTION")
     balanced(run.events)
+    assert run.tree["tracer"]["lost"] == 0
 
 
 def test_sigkill_keeps_everything_flushed_before_it(python, tmp_path):
@@ -126,3 +127,4 @@ def test_sigkill_keeps_everything_flushed_before_it(python, tmp_path):
     assert run.tree["ended"] == "killed" and run.tree["exitCode"] is None
     expect_calls(run, "killed")
     balanced(run.events)
+    assert run.tree["tracer"]["lost"] == 0  # nothing was left unshipped at the kill
