@@ -49,7 +49,8 @@ CLI    := $(O)/flowtrace
 
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
-.PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi
+.PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi \
+        fuzz fuzz-short
 
 all: $(SO) $(WRITER) $(CLI)
 
@@ -114,6 +115,8 @@ UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
 $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
 UNIT_LIBS_test_walk := -lm
+$(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
+$(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
 
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
@@ -149,6 +152,7 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory unit-san
+	$(Q)$(MAKE) --no-print-directory fuzz-short
 	$(Q)$(MAKE) --no-print-directory check-abi
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory viewer-test
@@ -159,13 +163,59 @@ unit: $(UNIT_BINS)
 unit-san:
 	$(Q)$(MAKE) --no-print-directory O=build-san SAN=address,undefined OPT="-O1 -g" unit
 
-integration: all
+# File-system faults for the integration tests (preloaded into the writer only).
+FAULTFS := $(O)/tests/libfaultfs.so
+$(FAULTFS): tests/integration/faultfs.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) -fPIC -shared -o $@ $< -ldl
+
+integration: all $(FAULTFS)
 	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
 
 # The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included.
 viewer-test: all
 	$(Q)cd $(VIEWER_TEST_DIR) && FLOWTRACE_BUILD=$(abspath $(O)) PYTHON=$(PYTHON) \
 	    node --test --test-reporter=spec viewer.test.mjs
+
+# ---- Fuzzing: the writer's frame decoder and run builder fed arbitrary bytes ----------
+# libFuzzer (clang) with ASan, UBSan and leak checks. `make fuzz` runs FUZZ_TIME seconds
+# (the corpus it grows stays in build-fuzz/corpus); `make test` runs FUZZ_SHORT seconds.
+# Seeds: real streams (tests/fuzz/corpus, see real_seeds.sh) and synthetic ones.
+FUZZ_CC    ?= clang
+FUZZ_O     := build-fuzz
+FUZZ_TIME  ?= 600
+FUZZ_SHORT ?= 20
+FUZZ_WARN  := $(filter-out -Wimplicit-fallthrough=3,$(WARN)) -Wimplicit-fallthrough
+FUZZ_FLAGS := -std=gnu11 -O1 -g -I. $(FUZZ_WARN) -fno-omit-frame-pointer \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZER     := $(FUZZ_O)/fuzz_stream
+
+$(FUZZER): tests/fuzz/fuzz_stream.c $(LIB_SRCS) $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS)
+
+$(FUZZ_O)/make_seeds: tests/fuzz/make_seeds.c tests/unit/stream.h $(CORE)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ tests/fuzz/make_seeds.c $(CORE)
+
+define fuzz-run
+	@mkdir -p $(FUZZ_O)/corpus $(FUZZ_O)/seeds $(FUZZ_O)/artifacts
+	$(Q)$(FUZZ_O)/make_seeds $(FUZZ_O)/seeds
+	@echo "  FUZZ    $(FUZZER) for $(1) s"
+	$(Q)$(FUZZER) -max_total_time=$(1) -artifact_prefix=$(FUZZ_O)/artifacts/ \
+	    -print_final_stats=1 $(FUZZ_O)/corpus tests/fuzz/corpus $(FUZZ_O)/seeds \
+	    >$(FUZZ_O)/last.log 2>&1 || { tail -40 $(FUZZ_O)/last.log; exit 1; }
+	@grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' $(FUZZ_O)/last.log | \
+	    sed 's/^/  FUZZ    /'
+endef
+
+fuzz: $(FUZZER) $(FUZZ_O)/make_seeds
+	$(call fuzz-run,$(FUZZ_TIME))
+
+fuzz-short: $(FUZZER) $(FUZZ_O)/make_seeds
+	$(call fuzz-run,$(FUZZ_SHORT))
 
 check-abi: $(SO)
 	@bad=$$(nm -D --undefined-only $(SO) | grep -E ' _?Py' || true); \
@@ -194,7 +244,7 @@ install: all
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/flowtrace-run
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 help:
 	@echo "FlowTrace make targets:"
@@ -208,9 +258,12 @@ help:
 	@echo "  integration  pytest suite: real interpreters under the preload"
 	@echo "  viewer-test  the HTML viewer in headless chromium (playwright-core), 1M-call run included"
 	@echo "  check-abi    the preload library links no CPython symbol and exports only _exit"
+	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"
+	@echo "  fuzz-short   the same for FUZZ_SHORT s (20; part of test)"
 	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
 	@echo "  install      install under PREFIX (default /usr/local)"
 	@echo "  clean        remove build/ and build-san/"
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
+	@echo "         FUZZ_TIME=s  FUZZ_SHORT=s  FUZZ_CC=clang"
 
 -include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -155,7 +155,9 @@ spawn_writer(char *why, size_t cap)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    /* O_NOFOLLOW: in a shared output directory another user could plant a link. */
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
+                                     0600);
     /* The program's pipes must not stay open in the writer: a caller reading them
      * would wait for the writer to exit. */
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);

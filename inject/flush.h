@@ -59,9 +59,15 @@ void ft_flush_exec(const char *path);
 /* Records why events are being lost, for the next LOST frame. Any thread. */
 void ft_flush_note_lost(const char *reason);
 
-/* Best effort from a fatal-signal handler: ships the calling thread's records and END
- * (signal) if no send is in progress. */
-void ft_flush_signal(int signo);
+/* In a signal handler (signals.h): asks the flusher thread to ship every thread's
+ * records and END (signal), and to wait for the writer's ACK; returns when it has, or
+ * at once if there is no flusher (or this is it). Never takes a lock itself. */
+void ft_flush_end_by_signal(int signo);
+
+/* After HELLO with FLOWTRACE_CHILDREN=0: waits for the writer's verdict. Returns 0 if
+ * this process is traced, else -ECANCELED (a child of a traced process) or another
+ * -errno; the connection is then closed and the process stays untraced. GIL held. */
+int ft_flush_wait_admission(void);
 
 /* In a forked child: forgets the parent's connection and flusher thread. */
 void ft_flush_atfork_child(void);

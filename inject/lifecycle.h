@@ -4,7 +4,8 @@
  * hook activates tracing on the interpreter's cpython.run_* event: after initialisation,
  * before the first line of the program. Every way a process can end is covered:
  * exit() and sys.exit (on_exit), the end of finalisation (Py_AtExit), os._exit (an
- * interposed _exit), exec (the os.exec audit event), and fatal signals (best effort).
+ * interposed _exit), exec (the os.exec audit event), and signals (signals.h). A forked
+ * child connects as its own run on its first record, or when it exits.
  */
 #ifndef FT_INJECT_LIFECYCLE_H
 #define FT_INJECT_LIFECYCLE_H

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,17 +24,16 @@
 #include "log.h"
 #include "pyapi.h"
 #include "record.h"
+#include "signals.h"
 #include "tstate.h"
 
 int ft_fork_pending;
 
 static int activated;            /* cpython.run_* seen */
 static pid_t traced_pid;         /* the process whose connection is open; 0 = none */
+static pid_t fork_child_pid;     /* set in a forked child of a traced process */
 static const struct ft_engine *engine;
 static char exc_type[256], exc_module[256], exc_msg[1024]; /* uncaught exception, from sys.excepthook */
-
-static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-static struct sigaction old_actions[sizeof(fatal_signals) / sizeof(fatal_signals[0])];
 
 /* ---- Ends -------------------------------------------------------------------------- */
 
@@ -52,11 +52,25 @@ end_run(int how, int status, int signo)
     traced_pid = 0;
 }
 
+/* A forked child connects on its first record. One that recorded nothing (an idle pool
+ * worker, say) still becomes a run when it ends, since it was a process of the program;
+ * one that execs never does (the new image is traced, or is not Python). */
+static void
+connect_idle_child(void)
+{
+    /* Not from a vfork child of such a process: it shares the memory, and has another pid. */
+    if (__atomic_load_n(&ft_fork_pending, __ATOMIC_SEQ_CST) && ft_self != NULL &&
+        fork_child_pid == (pid_t)syscall(SYS_getpid)) {
+        ft_child_resume();
+    }
+}
+
 /* Called by exit() (and by returning from main) with the exit status. */
 static void
 at_exit(int status, void *arg)
 {
     (void)arg;
+    connect_idle_child();
     if (is_traced_process()) {
         end_run(exc_type[0] && status != 0 ? FT_END_EXCEPTION : FT_END_EXIT, status & 0xff, 0);
     }
@@ -83,40 +97,12 @@ at_py_finalized(void)
 __attribute__((visibility("default"), noreturn)) void
 _exit(int status)
 {
+    connect_idle_child();
     if (is_traced_process()) {
         end_run(FT_END_OS_EXIT, status & 0xff, 0);
     }
     for (;;) {
         syscall(SYS_exit_group, status);
-    }
-}
-
-static void
-fatal_handler(int signo)
-{
-    for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
-        if (fatal_signals[i] == signo) {
-            sigaction(signo, &old_actions[i], NULL);
-        }
-    }
-    if (is_traced_process()) {
-        ft_flush_signal(signo);
-    }
-    /* Delivered when we return, to the previous handler or the default action. */
-    raise(signo);
-}
-
-static void
-install_fatal_handlers(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = fatal_handler;
-    sa.sa_flags = SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
-        sigaction(fatal_signals[i], &sa, &old_actions[i]);
     }
 }
 
@@ -134,6 +120,15 @@ connect_writer(void)
     }
     if ((err = ft_flush_hello(fd, engine->name)) != 0) {
         ft_warn("cannot send to the writer: %s; the program runs untraced", strerror(-err));
+        return err;
+    }
+    /* FLOWTRACE_CHILDREN=0: the writer knows which processes are traced, so it decides
+     * whether this one was started by one of them (fork, spawn, exec, a shell between).
+     * The environment is left as it is: nothing the program can see changes. */
+    if (!ft_cfg.children && (err = ft_flush_wait_admission()) != 0) {
+        if (err != -ECANCELED) {
+            ft_warn("no answer from the writer (%s); the program runs untraced", strerror(-err));
+        }
         return err;
     }
     if ((err = ft_flush_start()) != 0) {
@@ -171,7 +166,7 @@ activate(const char *event)
     }
     ft_py.Py_AtExit(at_py_finalized);
     on_exit(at_exit, NULL);
-    install_fatal_handlers();
+    ft_signals_install();
 }
 
 int
@@ -200,6 +195,7 @@ atfork_child(void)
     ft_flush_atfork_child();
     ft_codes_atfork_child();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
+    fork_child_pid = (pid_t)syscall(SYS_getpid);
     __atomic_store_n(&ft_fork_pending, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -285,6 +281,12 @@ flowtrace_init(void)
 
     /* Not CPython (or older than 3.8): do nothing at all. */
     if (ft_pyapi_resolve() != 0) {
+        return;
+    }
+    /* A set-user-ID, set-group-ID or capability-raising program (the loader only lets
+     * us in from a trusted path): its environment is not to be trusted, and FlowTrace
+     * would start programs (FLOWTRACE_WRITER) and write files with its privileges. */
+    if (getauxval(AT_SECURE) != 0) {
         return;
     }
     if (ft_config_load(msg, sizeof(msg)) != 0) {

@@ -13,6 +13,7 @@
 #include "flush.h"
 #include "lib/clock.h"
 #include "lifecycle.h"
+#include "signals.h"
 
 __thread struct ft_thread *ft_self __attribute__((tls_model("initial-exec")));
 
@@ -28,6 +29,21 @@ static uint64_t blocked_ns; /* atomic */
 static uint64_t gone_events, gone_lost; /* of exited threads; under reg_lock */
 
 static void thread_exit(void *p);
+
+/* The registry lock is a FlowTrace section (signals.h). */
+static void
+lock_reg(void)
+{
+    ft_crit_enter();
+    pthread_mutex_lock(&reg_lock);
+}
+
+static void
+unlock_reg(void)
+{
+    pthread_mutex_unlock(&reg_lock);
+    ft_crit_leave();
+}
 
 int
 ft_tstate_init(void)
@@ -91,10 +107,10 @@ ft_thread_register(const char *name)
     t->idx = __atomic_add_fetch(&next_idx, 1, __ATOMIC_RELAXED);
     t->tid = (uint64_t)syscall(SYS_gettid);
     strncpy(t->name, name, sizeof(t->name) - 1);
-    pthread_mutex_lock(&reg_lock);
+    lock_reg();
     t->next = threads;
     threads = t;
-    pthread_mutex_unlock(&reg_lock);
+    unlock_reg();
     pthread_setspecific(exit_key, t);
     ft_self = t;
     return t;
@@ -111,7 +127,7 @@ thread_exit(void *p)
         ft_self = NULL;
     }
     ft_flush_thread_end(t);
-    pthread_mutex_lock(&reg_lock);
+    lock_reg();
     for (struct ft_thread **pp = &threads; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == t) {
             *pp = t->next;
@@ -120,7 +136,7 @@ thread_exit(void *p)
     }
     gone_events += t->events;
     gone_lost += t->lost;
-    pthread_mutex_unlock(&reg_lock);
+    unlock_reg();
     munmap(t->data, ft_cfg.buffer_size);
     free(t->scratch);
     free(t);
@@ -129,11 +145,11 @@ thread_exit(void *p)
 void
 ft_threads_foreach(void (*fn)(struct ft_thread *t, void *arg), void *arg)
 {
-    pthread_mutex_lock(&reg_lock);
+    lock_reg();
     for (struct ft_thread *t = threads; t != NULL; t = t->next) {
         fn(t, arg);
     }
-    pthread_mutex_unlock(&reg_lock);
+    unlock_reg();
 }
 
 static uint64_t
@@ -141,12 +157,12 @@ sum_threads(int lost)
 {
     uint64_t n;
 
-    pthread_mutex_lock(&reg_lock);
+    lock_reg();
     n = lost ? gone_lost : gone_events;
     for (struct ft_thread *t = threads; t != NULL; t = t->next) {
         n += __atomic_load_n(lost ? &t->lost : &t->events, __ATOMIC_RELAXED);
     }
-    pthread_mutex_unlock(&reg_lock);
+    unlock_reg();
     return n;
 }
 

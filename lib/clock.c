@@ -88,10 +88,35 @@ ft_clockconv_anchor(struct ft_clockconv *c, const struct ft_anchor *a)
         return; /* anchors only move forward; ignore a stale one */
     }
     c->last = *a;
-    if (c->kind == FT_CLOCK_TSC && c->last.mono_ns - c->first.mono_ns > 1000000000u) {
-        c->ns_per_tick = (double)(c->last.mono_ns - c->first.mono_ns) /
-                         (double)(c->last.ticks - c->first.ticks);
+    if (c->kind == FT_CLOCK_TSC && c->last.mono_ns > c->first.mono_ns &&
+        c->last.mono_ns - c->first.mono_ns > 1000000000u && c->last.ticks > c->first.ticks) {
+        double rate = (double)(c->last.mono_ns - c->first.mono_ns) /
+                      (double)(c->last.ticks - c->first.ticks);
+        /* Anchors come from the stream: a rate no TSC has (1 MHz to 1 THz) is not used. */
+        if (rate > 0.001 && rate < 1000.0) {
+            c->ns_per_tick = rate;
+        }
     }
+}
+
+/* double -> integer without undefined behaviour: out-of-range values saturate (a hostile
+ * stream can make any tick count). */
+static int64_t
+to_i64(double v)
+{
+    if (!(v > -9.2e18)) {
+        return v != v ? 0 : INT64_MIN;
+    }
+    return v < 9.2e18 ? (int64_t)v : INT64_MAX;
+}
+
+static uint64_t
+to_u64(double v)
+{
+    if (!(v > 0)) {
+        return 0;
+    }
+    return v < 1.8e19 ? (uint64_t)v : UINT64_MAX;
 }
 
 uint64_t
@@ -104,9 +129,12 @@ ft_clockconv_real_ns(const struct ft_clockconv *c, uint64_t ticks)
     }
     /* Only the offset goes through floating point: epoch nanoseconds (about 2^61) do not
      * fit a double's mantissa, and the sum must stay exact. */
-    d = (int64_t)((double)(int64_t)(ticks - c->first.ticks) * c->ns_per_tick);
-    if (d < 0 && (uint64_t)-d > c->first.real_ns) {
+    d = to_i64((double)(int64_t)(ticks - c->first.ticks) * c->ns_per_tick);
+    if (d < 0 && (d == INT64_MIN || (uint64_t)-d > c->first.real_ns)) {
         return 0;
+    }
+    if (d > 0 && (uint64_t)d > UINT64_MAX - c->first.real_ns) {
+        return UINT64_MAX;
     }
     return c->first.real_ns + (uint64_t)d;
 }
@@ -117,5 +145,5 @@ ft_clockconv_span_ns(const struct ft_clockconv *c, uint64_t start, uint64_t end)
     if (end <= start) {
         return 0;
     }
-    return (uint64_t)((double)(end - start) * c->ns_per_tick + 0.5);
+    return to_u64((double)(end - start) * c->ns_per_tick + 0.5);
 }

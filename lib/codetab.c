@@ -139,11 +139,16 @@ ft_codetab_add(struct ft_codetab *t, const struct ft_def_view *d)
 {
     struct ft_code *c;
 
-    if (d->id == 0 || d->id > FT_CODE_ID_MAX) {
+    if (d->id == 0 || d->id > FT_CODE_ID_MAX || d->id > t->count + FT_CODE_ID_SLACK) {
         return FT_EBADFRAME;
     }
     if (ensure_cap(t, d->id) != 0) {
         return -ENOMEM;
+    }
+    /* An id is defined once per stream: calls still open point at their definition, so
+     * a second one would pull it from under them (found by the fuzzer). */
+    if (t->v[d->id] != NULL) {
+        return FT_EBADFRAME;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -160,10 +165,7 @@ ft_codetab_add(struct ft_codetab *t, const struct ft_def_view *d)
         code_free(c);
         return -ENOMEM;
     }
-    if (t->v[d->id] == NULL) {
-        t->count++;
-    }
-    code_free(t->v[d->id]);
+    t->count++;
     t->v[d->id] = c;
     return 0;
 }

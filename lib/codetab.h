@@ -13,6 +13,10 @@
 #include "wire.h"
 
 #define FT_CODE_ID_MAX (1u << 26) /* ids above this are rejected as malformed */
+/* The library numbers its definitions 1, 2, 3, ... (threads may send a few out of
+ * order): an id further than this beyond the number defined so far is rejected, so the
+ * table, indexed by id, stays proportional to what the stream defined. */
+#define FT_CODE_ID_SLACK 4096u
 
 struct ft_code {
     uint64_t id;

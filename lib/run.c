@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,7 @@ start_outputs(struct ft_run *r)
     if ((err = ft_sink_open(&r->jsonl, path, 0)) != 0) {
         return err;
     }
+    r->jsonl.mark_src = &r->records; /* records whose lines are in the file */
     ft_buf_init(&b);
     ft_buf_puts(&b, ",\"pid\":");
     ft_buf_put_u64(&b, r->pid);
@@ -314,10 +316,11 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
     if (min_ns > 0) {
         r->min_ticks = (uint64_t)((double)min_ns / r->clock.ns_per_tick) + 1;
     }
+    r->state = FT_RS_RUNNING;
     if ((err = start_outputs(r)) != 0) {
+        ft_run_fail(r, err); /* the caller decides whether to go on counting */
         return err;
     }
-    r->state = FT_RS_RUNNING;
     return 0;
 }
 
@@ -450,6 +453,10 @@ on_end(struct ft_run *r, const struct ft_frame *f)
         case FT_TAG_LOST:
             err = ft_tlv_u64(val, len, &r->lib_lost);
             break;
+        case FT_TAG_SENT:
+            err = ft_tlv_u64(val, len, &r->lib_sent);
+            r->have_sent = 1;
+            break;
         case FT_TAG_EXC_TYPE:
             err = set_str(&r->exc_type, val, len);
             break;
@@ -522,6 +529,9 @@ ft_run_frame(struct ft_run *r, const struct ft_frame *f)
     }
     if (r->how != 0 && f->hdr.type != FT_FRAME_NOTE) {
         return FT_EORDER; /* nothing but notes may follow END */
+    }
+    if (r->fail_err != 0 && f->hdr.type != FT_FRAME_END) {
+        return ft__run_discard(r, f);
     }
     switch (f->hdr.type) {
     case FT_FRAME_CLOCK:
@@ -606,6 +616,28 @@ how_name(int how)
     }
 }
 
+/* "signal SIGTERM": which signal ended the process, for the calls it left open. */
+static const char *
+signal_reason(int signo)
+{
+    static const struct {
+        int signo;
+        const char *text;
+    } names[] = {
+        {SIGHUP, "signal SIGHUP"},   {SIGINT, "signal SIGINT"},   {SIGQUIT, "signal SIGQUIT"},
+        {SIGILL, "signal SIGILL"},   {SIGABRT, "signal SIGABRT"}, {SIGBUS, "signal SIGBUS"},
+        {SIGFPE, "signal SIGFPE"},   {SIGKILL, "signal SIGKILL"}, {SIGSEGV, "signal SIGSEGV"},
+        {SIGPIPE, "signal SIGPIPE"}, {SIGALRM, "signal SIGALRM"}, {SIGTERM, "signal SIGTERM"},
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i].signo == signo) {
+            return names[i].text;
+        }
+    }
+    return "signal";
+}
+
 /* Why calls still open at the end are incomplete. */
 static const char *
 open_call_reason(const struct ft_run *r, const char *reason)
@@ -614,6 +646,8 @@ open_call_reason(const struct ft_run *r, const char *reason)
         return reason;
     }
     switch (r->how) {
+    case FT_END_SIGNAL:
+        return signal_reason(r->signal);
     case FT_END_EXIT:
     case FT_END_EXCEPTION:
         return "process exited";
@@ -645,6 +679,7 @@ static void
 put_tree_head(struct ft_run *r, struct ft_buf *b)
 {
     uint64_t dur_ns = ft_clockconv_span_ns(&r->clock, r->start_ticks, r->last_ticks);
+    uint64_t events, lost;
 
     ft_buf_puts(b, "{\"run\":");
     ft_json_put_cstr(b, r->id);
@@ -693,12 +728,18 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
         ft_json_put_cstr(b, r->exc_msg ? r->exc_msg : "");
         ft_buf_putc(b, '}');
     }
+    if (r->fail_err != 0) {
+        ft_buf_puts(b, ",\"outputError\":");
+        ft_json_put_cstr(b, ft_strerror(r->fail_err));
+    }
+    ft__run_accounting(r, &events, &lost);
     ft_buf_printf(b,
                   ",\"tracer\":{\"engine\":\"%s\",\"events\":%llu,\"lost\":%llu,"
                   "\"cpuMicros\":%llu,\"blockedMicros\":%llu,\"calls\":%llu}",
-                  r->engine ? r->engine : "", (unsigned long long)r->records,
-                  (unsigned long long)r->lib_lost, (unsigned long long)r->cpu_us,
-                  (unsigned long long)r->blocked_us, (unsigned long long)r->calls);
+                  r->engine ? r->engine : "", (unsigned long long)events,
+                  (unsigned long long)lost, (unsigned long long)r->cpu_us,
+                  (unsigned long long)r->blocked_us,
+                  (unsigned long long)(r->fail_err ? 0 : r->calls));
     ft_buf_puts(b, ",\"threads\":[");
 }
 
@@ -761,9 +802,10 @@ write_tree(struct ft_run *r)
         }
         ft_buf_puts(&s.b, first ? "{\"name\":" : ",{\"name\":");
         first = 0;
-        ft_json_put_cstr(&s.b, t->name);
+        ft_json_put_cstr(&s.b, t->name ? t->name : "Thread");
         ft_buf_printf(&s.b, ",\"tid\":%llu,\"calls\":[", (unsigned long long)t->tid);
-        if (t->tree_open) {
+        /* After an output error the thread's part is cut short: no nodes at all. */
+        if (t->tree_open && r->fail_err == 0) {
             ft__run_note_write_err(r, ft_sink_close(&t->tree));
             t->tree_open = 0;
             if ((err = ft_sink_flush(&s)) == 0) {
@@ -782,6 +824,7 @@ write_tree(struct ft_run *r)
         return -ENOMEM;
     }
     if ((err = ft_sink_close(&s)) != 0) {
+        unlink(tmp); /* a tree cut short is no tree */
         return err;
     }
     return rename(tmp, final) == 0 ? 0 : -errno;
@@ -795,15 +838,20 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
     if (r->state == FT_RS_DONE) {
         return r->write_err;
     }
-    if (r->state == FT_RS_HELLO) {
+    if (r->state == FT_RS_HELLO || r->path == NULL) {
         r->state = FT_RS_DONE;
-        return 0;
+        return r->fail_err;
     }
     if (r->how == 0) {
         r->how = r->exec_path != NULL ? FT_END_EXEC : how_if_open;
-        if (reason != NULL) {
+        if (reason != NULL && r->end_reason == NULL) {
             r->end_reason = strdup(reason);
         }
+    }
+    /* After an output error the calls still open are closed in events.jsonl (if it can
+     * still be written) where the output stopped. */
+    if (r->fail_err != 0) {
+        reason = "output error";
     }
     for (size_t i = 0; i < r->threads_cap; i++) {
         if (r->threads[i] != NULL) {
@@ -839,7 +887,13 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
     info->status = r->status;
     info->signal = r->signal;
     info->calls = r->calls;
-    info->events = r->records;
-    info->lost = r->lib_lost;
-    info->write_err = r->write_err;
+    ft__run_accounting(r, &info->events, &info->lost);
+    /* A file's first write error, as soon as it happens (not only once finished). */
+    info->write_err = r->write_err != 0 ? r->write_err : r->jsonl.err;
+    for (size_t i = 0; i < r->threads_cap && info->write_err == 0; i++) {
+        if (r->threads[i] != NULL && r->threads[i]->tree_open) {
+            info->write_err = r->threads[i]->tree.err;
+        }
+    }
+    info->fail_err = r->fail_err;
 }

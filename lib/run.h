@@ -42,6 +42,7 @@ struct ft_run_info {
     uint64_t events;      /* event records received */
     uint64_t lost;        /* records the tracer reported lost, plus any the writer lost */
     int write_err;        /* first output error (negative errno), 0 if none */
+    int fail_err;         /* the error that stopped the run's output (ft_run_fail), or 0 */
 };
 
 /* Allocates a run. Returns NULL only on -ENOMEM. */
@@ -67,6 +68,22 @@ void ft_run_set_parent(struct ft_run *r, const char *parent_id);
 int ft_run_finish(struct ft_run *r, int how_if_open, const char *reason);
 
 void ft_run_get_info(const struct ft_run *r, struct ft_run_info *info);
+
+/* The run's output failed with err (-ENOSPC, -EACCES, ...; the first call wins): nothing
+ * more is written. Later frames are checked and their records counted as lost; END is
+ * still applied. ft_run_finish() then writes, if it can, a tree.json without call nodes
+ * that says why ("outputError") and how many records the files lack (tracer.lost).
+ * events.jsonl keeps its whole lines up to the last write that succeeded. Also valid
+ * for a run whose HELLO could not create its directory: then nothing is written. */
+void ft_run_fail(struct ft_run *r, int err);
+
+/* Records of this run's stream that will never be applied (a dropped backlog). */
+void ft_run_add_discarded(struct ft_run *r, uint64_t records);
+
+/* The run is rebuilt from the spool of a writer that died: records the process says it
+ * sent (END: SENT) but the spool lacks count as lost, and reason (copied) is recorded
+ * as the run's endReason. Call before the first frame. */
+void ft_run_set_recovered(struct ft_run *r, const char *reason);
 
 void ft_run_free(struct ft_run *r);
 

@@ -119,7 +119,26 @@ struct ft_run {
     uint64_t cpu_us, blocked_us, lib_events, lib_lost;
     char *exc_type, *exc_module, *exc_msg, *exec_path, *end_reason;
     int write_err;
+    /* Output failure and loss accounting (run_fail.c). */
+    int fail_err;         /* the output stopped after this error (-ENOSPC, ...); 0 if not */
+    uint64_t discarded;   /* records received but never applied (after fail_err) */
+    uint64_t lib_sent;    /* END: records that left the process */
+    int have_sent;
+    int recovered;        /* rebuilt from a spool after the writer died: trust lib_sent */
 };
+
+/* Whether a record counts in r->records (and so in tracer.events and tracer.lost). Must
+ * match what ft__run_events counts. */
+static inline int
+ft__rec_counted(unsigned kind)
+{
+    (void)kind;
+    return 1;
+}
+
+/* run_fail.c */
+int ft__run_discard(struct ft_run *r, const struct ft_frame *f);
+void ft__run_accounting(const struct ft_run *r, uint64_t *events, uint64_t *lost);
 
 /* calls.c */
 int ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t n);

@@ -34,6 +34,8 @@ ft_sink_open(struct ft_sink *s, const char *path, int truncate)
     s->written = 0;
     s->dropped = 0;
     s->mirror[0] = s->mirror[1] = -1;
+    s->mark_src = NULL;
+    s->mark = 0;
     s->fd = open(path, flags, 0600);
     if (s->fd < 0) {
         return -errno;
@@ -51,8 +53,16 @@ ft_sink_flush(struct ft_sink *s)
         int err = ft_write_all(s->fd, s->b.p, s->b.len);
         if (err == 0) {
             s->written += s->b.len;
+            if (s->mark_src != NULL) {
+                s->mark = *s->mark_src;
+            }
         } else {
             s->err = err;
+            /* Part of this flush may be in the file: cut it off (shrinking needs no
+             * space, so this works on a full disk too). */
+            if (ftruncate(s->fd, (off_t)s->written) != 0) {
+                s->err = err;
+            }
         }
     }
     if (s->err != 0) {

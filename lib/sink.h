@@ -2,7 +2,9 @@
  *
  * The sink owns its fd and its buffer. Write errors are sticky: after the first one
  * (for example ENOSPC) the sink drops data and keeps counting it, so the caller can
- * report exactly what was lost. ft_sink_close() releases everything in all cases.
+ * report exactly what was lost, and the file is cut back to the end of the last flush
+ * that succeeded, so it never ends with part of a flush. ft_sink_close() releases
+ * everything in all cases.
  */
 #ifndef FT_LIB_SINK_H
 #define FT_LIB_SINK_H
@@ -20,6 +22,8 @@ struct ft_sink {
     uint64_t dropped;  /* bytes dropped after an error */
     int mirror[2];     /* fds that get a copy of every byte written (-1: none); not owned */
     struct ft_buf b;   /* pending bytes; append to it directly */
+    const uint64_t *mark_src; /* optional: a counter sampled into mark by each good flush */
+    uint64_t mark;     /* *mark_src when the last flush succeeded: what the file holds */
 };
 
 /* Creates path (O_EXCL unless truncate is set) with mode 0600. Returns 0 or -errno. */

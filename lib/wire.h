@@ -36,8 +36,10 @@ enum ft_frame_type {
     FT_FRAME_FINALIZED = 8,  /* the interpreter finished; no more events will follow */
     FT_FRAME_END = 9,        /* TLVs: how the process ended; the writer answers with ACK */
     FT_FRAME_THREAD_END = 10, /* thread hdr.thread has exited */
-    FT_FRAME_ACK = 11,       /* writer -> process: the run is completely written */
-    FT_FRAME_NOTE = 12,      /* TLVs: a diagnostic the tracer wants recorded in the run */
+    FT_FRAME_ACK = 11,       /* writer -> process: empty: the run is completely written (END
+                              * acknowledged); with TLV PATH: HELLO accepted, the run's dir */
+    FT_FRAME_NOTE = 12,      /* writer -> process, TLV REASON: the writer stopped recording
+                              * this run (the connection may stay open for END) */
     FT_FRAME_TYPE_MAX = 12,
 };
 
@@ -69,7 +71,7 @@ enum ft_tag {
     FT_TAG_EVENTS = 17,    /* u64: records the hooks produced */
     FT_TAG_LOST = 18,      /* u64: records lost */
     FT_TAG_REASON = 19,    /* str: why (for LOST and NOTE) */
-    FT_TAG_PATH = 20,      /* str: exec target */
+    FT_TAG_PATH = 20,      /* str: exec target (EXEC); the run directory (ACK of HELLO) */
     FT_TAG_ENGINE = 21,    /* str: hook engine name, e.g. "profile" */
     FT_TAG_EXC_TYPE = 22,  /* str: uncaught exception type (qualified name) */
     FT_TAG_EXC_MSG = 23,   /* str: uncaught exception message */
@@ -80,6 +82,11 @@ enum ft_tag {
     FT_TAG_MIRROR_STDOUT = 28, /* u64 1: writer copies JSONL lines to the process's stdout */
     FT_TAG_LOGFILE = 29,   /* str: writer appends JSONL lines to this file too */
     FT_TAG_EXC_MODULE = 30, /* str: module of the uncaught exception's type */
+    FT_TAG_STARTTIME = 31, /* u64 (HELLO): process start, clock ticks after boot (1.1) */
+    FT_TAG_CHILDREN = 32,  /* u64 (HELLO): 0 = trace only if no traced process started this
+                            * one; the writer answers ACK (traced) or NOTE (not) (1.1) */
+    FT_TAG_SENT = 33,      /* u64 (END): event records that left the process, counted as
+                            * tracer.events counts them (1.1) */
 };
 
 enum ft_clock_kind {

@@ -176,4 +176,21 @@ stream_end(struct stream *s, int how, int status, uint64_t end_ticks)
     stream_frame(s, FT_FRAME_END, 0, b, pos);
 }
 
+/* END as the library sends it since 1.1: with its own counts of records lost and sent. */
+static inline void
+stream_end_counts(struct stream *s, int how, int status, uint64_t end_ticks, uint64_t lost,
+                  uint64_t sent)
+{
+    uint8_t b[512];
+    size_t pos = 0;
+    struct ft_anchor a = {end_ticks, end_ticks, TEST_REAL_NS + (end_ticks - TEST_MONO_NS)};
+
+    ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_HOW, (uint64_t)how);
+    ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_STATUS, (uint64_t)status);
+    ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_LOST, lost);
+    ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_SENT, sent);
+    ft_put_tlv_str(b, sizeof(b), &pos, FT_TAG_ANCHOR, &a, sizeof(a));
+    stream_frame(s, FT_FRAME_END, 0, b, pos);
+}
+
 #endif

@@ -3,6 +3,7 @@
  *   flowtrace-writer --dir DIR --socket PATH [--runs-file F] [--idle-exit S]
  *                    [--drain-timeout S] [--keep-raw] [--detach]
  *   flowtrace-writer --dir DIR --convert STREAM.ftb [--run-id ID]
+ *   flowtrace-writer --dir DIR --recover
  *
  * This is the only place that prints and chooses the exit status.
  */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -24,11 +26,13 @@
 #include "lib/wire.h"
 #include "index.h"
 #include "runs.h"
+#include "recover.h"
 #include "server.h"
 
 static const char usage[] =
     "usage: flowtrace-writer --dir DIR --socket PATH [options]\n"
     "       flowtrace-writer --dir DIR --convert STREAM.ftb [--run-id ID]\n"
+    "       flowtrace-writer --dir DIR --recover\n"
     "\n"
     "Receives the event streams of processes traced by libflowtrace.so and writes one\n"
     "run per process under DIR (events.jsonl, tree.json). Normally started by\n"
@@ -44,6 +48,8 @@ static const char usage[] =
     "  --detach             run in the background once the socket is ready\n"
     "  --convert FILE       write the run of a saved raw stream and exit\n"
     "  --run-id ID          the run id to use with --convert\n"
+    "  --recover            finish the runs a writer that died left in DIR (those whose\n"
+    "                       process has ended); prints PATH TAB EVENTS TAB LOST for each\n"
     "  --null-sink          benchmarks only: receive and decode, write nothing\n"
     "  -h, --help           show this help\n";
 
@@ -138,6 +144,23 @@ convert(const char *dir, const char *file, const char *run_id, double rate)
     return err != 0 ? 1 : 0;
 }
 
+static int recover_failures;
+
+static void
+report_recovered(const struct ft_recovered *r)
+{
+    if (r->running) {
+        return; /* its process still runs: not ours to finish */
+    }
+    if (r->err != 0) {
+        fprintf(stderr, "flowtrace-writer: cannot rebuild run %s: %s\n", r->path,
+                ft_strerror(r->err));
+        recover_failures++;
+        return;
+    }
+    printf("%s\t%llu\t%llu\n", r->path, r->events, r->lost);
+}
+
 /* Forks: the parent exits once the socket is listening, the child serves. */
 static void
 detach(uv_loop_t *loop)
@@ -163,17 +186,31 @@ main(int argc, char **argv)
         {"drain-timeout", required_argument, NULL, 't'}, {"keep-raw", no_argument, NULL, 'k'},
         {"detach", no_argument, NULL, 'D'},          {"convert", required_argument, NULL, 'c'},
         {"run-id", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
-        {"null-sink", no_argument, NULL, 'N'},
+        {"null-sink", no_argument, NULL, 'N'},       {"recover", no_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     struct ft_server_opts opts = {0};
     const char *convert_file = NULL, *run_id = NULL;
-    int opt, do_detach = 0, err, clock_kind;
+    int opt, do_detach = 0, do_recover = 0, err, clock_kind;
     uv_loop_t *loop = uv_default_loop();
 
     opts.drain_timeout = 30;
     /* A process may go away before reading its ACK: that must not kill the writer and
-     * every other run with it. */
+     * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
+     * that run, not the end of the writer. */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+    {
+        struct sigaction old;
+        opts.ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+    }
+    /* Each traced process holds a few descriptors here (socket, spool, outputs). */
+    {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
@@ -210,6 +247,9 @@ main(int argc, char **argv)
         case 'N':
             opts.null_sink = 1;
             break;
+        case 'C':
+            do_recover = 1;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -218,7 +258,8 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (opts.dir == NULL || (convert_file == NULL && opts.socket_path == NULL) || optind != argc) {
+    if (opts.dir == NULL || (convert_file == NULL && !do_recover && opts.socket_path == NULL) ||
+        optind != argc) {
         fputs(usage, stderr);
         return 2;
     }
@@ -228,6 +269,13 @@ main(int argc, char **argv)
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
     if (convert_file != NULL) {
         return convert(opts.dir, convert_file, run_id, ft_clock_calibrate(clock_kind, 20));
+    }
+    if (do_recover) {
+        err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);
+        if (err < 0) {
+            return fail("cannot read '%s'", opts.dir, strerror(-err));
+        }
+        return recover_failures > 0 ? 1 : 0;
     }
     if ((err = ft_server_listen(loop, &opts)) != 0) {
         if (err == UV_EADDRINUSE) {

@@ -19,6 +19,7 @@
 #include "lib/run.h"
 #include "lib/wire.h"
 #include "index.h"
+#include "procs.h"
 #include "runs.h"
 #include "spool.h"
 
@@ -35,7 +36,10 @@ struct conn {
     int ending;     /* END received: format the rest, finish, ACK */
     int eof;        /* the process is gone without END: format the rest, finish */
     int acking;     /* files complete, ACK on its way */
+    int failed;     /* the run's output failed: frames are counted, not written */
+    int refused;    /* FLOWTRACE_CHILDREN=0 and a child: told so, then closed */
     int closing;
+    struct ft_hello_id id;
     struct conn *next, *prev;
     char *rbuf;
 };
@@ -66,13 +70,36 @@ say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 say(const char *fmt, ...)
 {
+    char line[1200];
     va_list ap;
+    int n = snprintf(line, sizeof(line), "flowtrace-writer: ");
 
-    fprintf(stderr, "flowtrace-writer: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (n > (int)sizeof(line) - 2) {
+        n = (int)sizeof(line) - 2;
+    }
+    line[n++] = '\n';
+    /* One write: the traced programs share this stderr, and lines must not interleave. */
+    if (write(2, line, (size_t)n) < 0) {
+        return;
+    }
+}
+
+/* The one line about a run whose output failed, once its counts are final. */
+static void
+say_failed(struct conn *c, const struct ft_run_info *info)
+{
+    if (info->path == NULL) {
+        say("pid %llu: no run written in %s (%s); %llu events lost",
+            (unsigned long long)c->id.pid, S.opts.dir, ft_strerror(info->fail_err),
+            (unsigned long long)info->lost);
+    } else {
+        say("run %s (pid %llu): output stopped (%s); %llu events written, %llu lost",
+            info->id, (unsigned long long)info->pid, ft_strerror(info->fail_err),
+            (unsigned long long)info->events, (unsigned long long)info->lost);
+    }
 }
 
 static void
@@ -110,10 +137,12 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
     if (c->run != NULL && !S.opts.null_sink) {
         int err = ft_run_finish(c->run, how_if_open, reason);
         ft_run_get_info(c->run, &info);
-        if (err != 0 && info.path != NULL) {
+        if (c->failed) {
+            say_failed(c, &info);
+        } else if (err != 0 && info.path != NULL) {
             say("run %s: cannot write its files: %s", info.id, ft_strerror(err));
         }
-        if (info.id != NULL) {
+        if (info.id != NULL && info.path != NULL) {
             ft_runs_finished(&info, S.opts.runs_file);
             index_run(&info);
         }
@@ -176,6 +205,54 @@ send_ack(struct conn *c)
     }
 }
 
+struct out_req {
+    uv_write_t req;
+    struct conn *c;
+    int close_after;
+    uint8_t buf[700];
+};
+
+static void
+out_written(uv_write_t *req, int status)
+{
+    struct out_req *o = (struct out_req *)req;
+
+    (void)status;
+    if (o->close_after) {
+        conn_end(o->c, FT_END_KILLED, NULL);
+    }
+    free(o);
+}
+
+/* Sends a small frame to the process: ACK with the run directory, or a NOTE that stays
+ * open. Closes the connection afterwards if close_after. */
+static void
+send_to_process(struct conn *c, unsigned type, uint32_t tag, const char *text, int close_after)
+{
+    struct out_req *o = calloc(1, sizeof(*o));
+    size_t pos = 0;
+    uv_buf_t b;
+
+    if (o == NULL) {
+        if (close_after) {
+            conn_end(c, FT_END_KILLED, NULL);
+        }
+        return;
+    }
+    o->c = c;
+    o->close_after = close_after;
+    ft_put_hdr(o->buf, sizeof(o->buf), &pos, type, 0, 0);
+    ft_put_tlv_str(o->buf, sizeof(o->buf), &pos, tag, text, strnlen(text, 600));
+    ft_patch_len(o->buf, 0, pos);
+    b = uv_buf_init((char *)o->buf, (unsigned)pos);
+    if (uv_write(&o->req, (uv_stream_t *)&c->pipe, &b, 1, out_written) != 0) {
+        free(o);
+        if (close_after) {
+            conn_end(c, FT_END_KILLED, NULL);
+        }
+    }
+}
+
 /* Tells the process why its connection ends (best effort, never blocks): the library
  * prints it, so the one line the program shows says what went wrong. */
 static void
@@ -213,6 +290,12 @@ bad_stream(struct conn *c, int err, uint64_t offset)
     }
     snprintf(reason, sizeof(reason), "stream error: %s", ft_strerror(err));
     say("%s; connection closed, other runs continue", line);
+    /* The run keeps every frame that came before the bad one: what is still spooled
+     * is formatted first (a spool that hit the error itself stops there again). */
+    if (c->spooling && !c->failed) {
+        uint64_t off;
+        ft_spool_format(&c->spool, c->run, SIZE_MAX, &off);
+    }
     if (!c->eof) {
         tell_process(c, line);
     }
@@ -220,11 +303,62 @@ bad_stream(struct conn *c, int err, uint64_t offset)
     conn_end(c, FT_END_KILLED, reason);
 }
 
+/* The run's files cannot be written (disk full, directory gone or unwritable): stop
+ * writing, tell the process (it stops recording, says so in one line, and still sends
+ * END with its counts), and count from now on what the files lack. */
+static void
+conn_fail(struct conn *c, int err)
+{
+    struct ft_run_info info;
+    char line[700];
+
+    if (c->failed) {
+        return;
+    }
+    c->failed = 1;
+    ft_run_fail(c->run, err);
+    if (c->spooling) {
+        ft_spool_discard(&c->spool, c->run);
+        ft_spool_close(&c->spool); /* frees its disk space unless --keep-raw */
+        c->spooling = 0;
+    }
+    ft_run_get_info(c->run, &info);
+    if (info.path == NULL) {
+        snprintf(line, sizeof(line), "cannot create a run in %s: %s", S.opts.dir,
+                 ft_strerror(err));
+    } else {
+        snprintf(line, sizeof(line), "cannot write run %s: %s", info.path, ft_strerror(err));
+    }
+    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, 0);
+}
+
+/* FLOWTRACE_CHILDREN=0: a process started by a traced one is told so and let go. */
+static int
+refuse_child(struct conn *c, uint64_t ancestor)
+{
+    char line[200];
+
+    snprintf(line, sizeof(line), "started by traced process %llu (FLOWTRACE_CHILDREN=0)",
+             (unsigned long long)ancestor);
+    c->refused = 1;
+    uv_read_stop((uv_stream_t *)&c->pipe);
+    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, 1);
+    return 1;
+}
+
 static void
 link_parent(struct conn *c)
 {
     struct ft_run_info me, other;
+    uint64_t ancestor;
+    const char *parent = ft_procs_traced_ancestor(c->id.pid, c->id.starttime, &ancestor);
 
+    /* The closest traced process it is an exec'd image of, or descends from, by /proc. */
+    if (parent != NULL) {
+        ft_run_set_parent(c->run, parent);
+        return;
+    }
+    /* Else (the process is gone already) by pid alone. */
     ft_run_get_info(c->run, &me);
     for (struct conn *o = S.conns; o != NULL; o = o->next) {
         if (o == c || o->run == NULL) {
@@ -244,18 +378,35 @@ link_parent(struct conn *c)
     }
 }
 
-/* HELLO is applied at once: it creates the run's directory, where the spool lives. */
+/* HELLO is applied at once: it creates the run's directory, where the spool lives, and
+ * the process learns where its run is. Returns 0, 1 if the process is not to be traced,
+ * or an error: a stream error (FT_E*) or an output error (-errno). */
 static int
 start_run(struct conn *c, const struct ft_frame *f)
 {
     struct ft_run_info info;
+    uint64_t ppid, ancestor;
     int err;
 
-    if ((err = ft_run_frame(c->run, f)) != 0) {
-        return err;
+    ft_procs_hello(f, &c->id);
+    if (c->id.starttime == 0) {
+        ft_procs_stat(c->id.pid, &ppid, &c->id.starttime);
+    }
+    if (c->id.only_first &&
+        ft_procs_traced_ancestor(c->id.pid, c->id.starttime, &ancestor) != NULL) {
+        return refuse_child(c, ancestor);
+    }
+    err = ft_run_frame(c->run, f);
+    ft_run_get_info(c->run, &info);
+    if (info.id == NULL) {
+        return err != 0 ? err : FT_EBADFRAME; /* not a HELLO we can use */
     }
     link_parent(c);
-    ft_run_get_info(c->run, &info);
+    ft_procs_add(c->id.pid, c->id.starttime, info.id);
+    if (err != 0) {
+        return err;
+    }
+    send_to_process(c, FT_FRAME_ACK, FT_TAG_PATH, info.path, 0);
     if ((err = ft_spool_open(&c->spool, info.path, S.opts.keep_raw)) != 0) {
         ft_spool_close(&c->spool);
         return err;
@@ -280,10 +431,34 @@ receive(struct conn *c)
             }
             continue;
         }
+        if (c->failed) {
+            /* Nothing is written any more: frames are checked and counted. */
+            if ((err = ft_run_frame(c->run, &f)) != 0) {
+                return err;
+            }
+            if (f.hdr.type == FT_FRAME_END) {
+                c->ending = 1;
+                uv_read_stop((uv_stream_t *)&c->pipe);
+                send_ack(c);
+                return 1;
+            }
+            continue;
+        }
         if (!c->spooling) {
             err = f.hdr.type == FT_FRAME_HELLO ? start_run(c, &f) : FT_EORDER;
+            if (err == 1) {
+                return 1; /* not traced (FLOWTRACE_CHILDREN=0) */
+            }
+        } else if (f.hdr.type == FT_FRAME_HELLO || f.hdr.type == FT_FRAME_ACK) {
+            err = FT_EORDER; /* a second HELLO, or a frame only the writer sends */
         } else {
             err = ft_spool_append(&c->spool, &f);
+        }
+        if (err != 0 && err > -4000) {
+            /* An output error: this run stops being written; the connection goes on. The
+             * frame is in the spool's memory, which conn_fail hands to the run. */
+            conn_fail(c, err);
+            err = 0;
         }
         if (err != 0) {
             return err;
@@ -291,7 +466,11 @@ receive(struct conn *c)
         if (f.hdr.type == FT_FRAME_END) {
             c->ending = 1;
             uv_read_stop((uv_stream_t *)&c->pipe);
-            schedule_format(0);
+            if (c->failed) {
+                send_ack(c);
+            } else {
+                schedule_format(0);
+            }
             return 1;
         }
     }
@@ -312,6 +491,20 @@ format_slice(struct conn *c)
         return;
     }
     err = ft_spool_format(&c->spool, c->run, SLICE_BYTES, &offset);
+    if (err == 0) {
+        struct ft_run_info info;
+        ft_run_get_info(c->run, &info);
+        err = info.write_err;
+    }
+    if (err != 0 && err > -4000) {
+        conn_fail(c, err); /* the files cannot be written; the process goes on */
+        if (c->eof) {
+            conn_end(c, FT_END_KILLED, NULL);
+        } else if (c->ending) {
+            send_ack(c);
+        }
+        return;
+    }
     if (err != 0) {
         bad_stream(c, err, offset);
         return;
@@ -388,7 +581,7 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     int err;
 
     (void)buf;
-    if (n == 0 || c->closing) {
+    if (n == 0 || c->closing || c->refused) {
         return;
     }
     if (n < 0) {
@@ -422,6 +615,27 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
 }
 
+/* Only processes of this user may send events (and root, who may do anything anyway).
+ * The socket's directory and mode already keep others out; this does not rely on them. */
+static int
+peer_allowed(uv_pipe_t *p)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    uv_os_fd_t fd;
+
+    if (uv_fileno((uv_handle_t *)p, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+        return 0;
+    }
+    if (cred.uid != geteuid() && cred.uid != 0) {
+        say("refused a connection from pid %d: user %u is not user %u", (int)cred.pid,
+            (unsigned)cred.uid, (unsigned)geteuid());
+        return 0;
+    }
+    return 1;
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
@@ -442,7 +656,7 @@ on_connection(uv_stream_t *server, int status)
     }
     ft_wire_decoder_init(&c->dec);
     uv_pipe_init(S.loop, &c->pipe, 0);
-    if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+    if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 || !peer_allowed(&c->pipe)) {
         ft_run_free(c->run);
         c->run = NULL;
         uv_close((uv_handle_t *)&c->pipe, conn_closed);
@@ -556,7 +770,12 @@ ft_server_start(void)
     uv_signal_init(S.loop, &S.sigterm);
     uv_signal_init(S.loop, &S.sigint);
     uv_signal_start(&S.sigterm, on_signal, SIGTERM);
-    uv_signal_start(&S.sigint, on_signal, SIGINT);
+    /* Started in the background by a shell (flowtrace-run), the writer inherits SIGINT
+     * ignored: Ctrl+C is for the program, and the writer must outlive it to write the
+     * program's runs. Only a writer run by hand stops on Ctrl+C. */
+    if (!S.opts.ignore_sigint) {
+        uv_signal_start(&S.sigint, on_signal, SIGINT);
+    }
     if (S.opts.idle_exit > 0) {
         uv_timer_start(&S.idle, (uv_timer_cb)stop_everything,
                        (uint64_t)(S.opts.idle_exit * 1000), 0);

@@ -19,6 +19,7 @@ struct ft_server_opts {
     double drain_timeout;     /* longest wait for open connections after SIGTERM */
     int keep_raw;             /* also keep each run's raw stream as raw.ftb */
     int null_sink;            /* bench only: decode frames, write nothing (ACK still sent) */
+    int ignore_sigint;        /* SIGINT was ignored when the writer started: keep it so */
 };
 
 /* Binds and listens (before any fork, so a detaching writer is ready when its parent

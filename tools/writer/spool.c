@@ -111,6 +111,43 @@ ft_spool_format(struct ft_spool *s, struct ft_run *run, size_t max_bytes, uint64
     return 0;
 }
 
+static int
+apply_frames(struct ft_wire_decoder *d, struct ft_run *run)
+{
+    struct ft_frame f;
+    int err = 0;
+
+    while (err == 0 && ft_wire_next_frame(d, &f) == 1) {
+        if (f.hdr.type != FT_FRAME_HELLO) {
+            err = ft_run_frame(run, &f);
+        }
+    }
+    return err;
+}
+
+void
+ft_spool_discard(struct ft_spool *s, struct ft_run *run)
+{
+    int err = 0;
+
+    while (err == 0 && s->rbuf != NULL && s->formatted < s->written) {
+        uint64_t want = s->written - s->formatted;
+        ssize_t got = pread(s->fd, s->rbuf, want < READ_CHUNK ? (size_t)want : READ_CHUNK,
+                            (off_t)s->formatted);
+        if (got <= 0 || ft_wire_decoder_feed(&s->dec, s->rbuf, (size_t)got) != 0) {
+            break;
+        }
+        s->formatted += (uint64_t)got;
+        err = apply_frames(&s->dec, run);
+    }
+    if (err == 0 && s->pending.len > 0 &&
+        ft_wire_decoder_feed(&s->dec, s->pending.p, s->pending.len) == 0) {
+        apply_frames(&s->dec, run);
+    }
+    s->pending.len = 0;
+    s->formatted = s->written;
+}
+
 void
 ft_spool_close(struct ft_spool *s)
 {

@@ -44,6 +44,11 @@ uint64_t ft_spool_backlog(const struct ft_spool *s);
  * offset of the bad frame in *offset. */
 int ft_spool_format(struct ft_spool *s, struct ft_run *run, size_t max_bytes, uint64_t *offset);
 
+/* The run's output failed (ft_run_fail): feeds it the frames received but not yet
+ * applied, on disk and in memory, so that it counts their records and sees END. Best
+ * effort: what cannot be read is not counted (END still says how many were sent). */
+void ft_spool_discard(struct ft_spool *s, struct ft_run *run);
+
 /* Closes, and removes raw.ftb unless keep. */
 void ft_spool_close(struct ft_spool *s);
 

@@ -1,0 +1,53 @@
+/* signals.h - signals that end a traced process: its trace is shipped before it dies.
+ *
+ * At activation FlowTrace installs a handler for the fatal signals (SIGSEGV, SIGBUS,
+ * SIGILL, SIGFPE, SIGABRT; chained to any handler already there, such as faulthandler's)
+ * and for the termination requests whose disposition is still the default (SIGTERM,
+ * SIGHUP, SIGQUIT; the interpreter leaves them alone, so without a handler such a
+ * signal would kill the process with its last records unsent). Python code cannot see
+ * the difference: the signal module reads dispositions once, at interpreter start,
+ * before activation, so signal.getsignal() still says SIG_DFL, and a handler the
+ * program installs later simply replaces ours.
+ *
+ * The handler does no sending itself: it asks the flusher thread to ship every
+ * thread's records and END (signal) and to wait for the writer's ACK, waits for that
+ * (bounded), then restores the previous disposition and raises the signal again, so the
+ * process dies exactly as it would have without tracing. If the signalled thread is
+ * inside one of FlowTrace's locked sections (ft_crit_enter), a termination request is
+ * deferred to the end of that section, and a fatal signal is re-raised at once.
+ */
+#ifndef FT_INJECT_SIGNALS_H
+#define FT_INJECT_SIGNALS_H
+
+/* Depth of FlowTrace's locked sections on this thread (send lock, thread registry). */
+extern __thread volatile int ft_crit __attribute__((tls_model("initial-exec")));
+
+/* A termination signal that arrived while this thread was inside a section, or 0. */
+extern __thread volatile int ft_sig_deferred __attribute__((tls_model("initial-exec")));
+
+/* GIL held, main thread, at activation. */
+void ft_signals_install(void);
+
+/* Any thread, leaving a section: ends the run and dies of a deferred signal. */
+void ft_signals_run_deferred(void);
+
+/* Any thread: before taking one of FlowTrace's locks. */
+static inline void
+ft_crit_enter(void)
+{
+    ft_crit = ft_crit + 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Any thread: after releasing it. */
+static inline void
+ft_crit_leave(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    ft_crit = ft_crit - 1;
+    if (__builtin_expect(ft_crit == 0 && ft_sig_deferred != 0, 0)) {
+        ft_signals_run_deferred();
+    }
+}
+
+#endif

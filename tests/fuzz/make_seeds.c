@@ -1,0 +1,65 @@
+/* make_seeds.c - writes the fuzzer's synthetic seeds (streams built like the unit tests'
+ * in tests/unit/stream.h) into the directory given as argv[1]. */
+#include <stdio.h>
+
+#include "tests/unit/stream.h"
+
+static void
+save(const char *dir, const char *name, unsigned char ctl, const struct stream *s)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((f = fopen(path, "wb")) == NULL) {
+        perror(path);
+        return;
+    }
+    fputc(ctl, f);
+    fwrite(s->p, 1, s->len, f);
+    fclose(f);
+}
+
+static void
+base(struct stream *s)
+{
+    memset(s, 0, sizeof(*s));
+    stream_hello(s, 42, "python3\0app.py", 14);
+    stream_thread(s, 1, "MainThread");
+    stream_thread(s, 2, "worker");
+    stream_def(s, 1, "app", "main", "/app.py", 1);
+    stream_def(s, 2, "app", "Inventory.add", "/app.py", 5);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct stream s;
+    struct recs r = {.n = 0}, w = {.n = 0};
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: make_seeds DIR\n");
+        return 2;
+    }
+    base(&s);
+    rec2(&r, FT_REC_CALL, 1, TEST_MONO_NS + 1000);
+    rec2(&r, FT_REC_CALL, 2, TEST_MONO_NS + 2000);
+    rec2(&r, FT_REC_RETURN, 2, TEST_MONO_NS + 3000);
+    rec2(&w, FT_REC_CALL, 2, TEST_MONO_NS + 2500);
+    rec2(&w, FT_REC_GAP, 3, TEST_MONO_NS + 2600);
+    rec2(&w, FT_REC_UNWIND, 2, TEST_MONO_NS + 2700);
+    stream_events(&s, 1, &r);
+    stream_events(&s, 2, &w);
+    stream_frame(&s, FT_FRAME_THREAD_END, 2, NULL, 0);
+    save(argv[1], "synthetic-open-call", 0x00, &s);
+    save(argv[1], "synthetic-open-call-chunked", 0x03, &s);
+    r.n = 0;
+    rec2(&r, FT_REC_UNWIND, 1, TEST_MONO_NS + 4000);
+    stream_events(&s, 1, &r);
+    stream_end_counts(&s, FT_END_EXCEPTION, 1, TEST_MONO_NS + 5000, 3, 9);
+    save(argv[1], "synthetic-complete", 0x00, &s);
+    save(argv[1], "synthetic-output-fails", 0x80, &s);
+    save(argv[1], "synthetic-recovered", 0x40, &s);
+    free(s.p);
+    return 0;
+}

@@ -1,0 +1,148 @@
+"""The writer under stress: a slow disk slows the program down and loses nothing; a
+writer that dies, a full disk or an unwritable directory leave the program untouched,
+say so in one line, and the run counts exactly what it lacks; a hundred processes at
+once all get their runs."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+from conftest import PROGRAMS, balanced, clean_env, runs_in, trace
+from procs_util import (FAULTFS, flowtrace_lines, lines_valid, no_core, records,
+                        untraced, wait_ready, wrapper_cmd)
+
+CALLS = PROGRAMS / "calls.py"
+
+
+def produced(n):
+    """Event records calls.py N produces: a call and a return each for f() x N, main()
+    and the module."""
+    return 2 * (n + 2)
+
+
+def faulty(rules):
+    return clean_env(LD_PRELOAD=FAULTFS, FT_FAULT=rules)
+
+
+def check_untouched(python, tmp_path, proc, args):
+    plain = untraced(python, args, tmp_path)
+    assert (proc.returncode, proc.stdout) == (plain.returncode, plain.stdout)
+
+
+def test_a_slow_disk_slows_the_program_and_loses_nothing(python, tmp_path):
+    n = 150_000
+    # Every spool write takes 100 ms: the writer takes at most 2.5 MB/s.
+    proc, [run] = trace(python, [CALLS, n], tmp_path, env=faulty("write:raw.ftb:delay:100"))
+    check_untouched(python, tmp_path, proc, [CALLS, n])
+    assert flowtrace_lines(proc.stderr) == []
+    tracer = run.tree["tracer"]
+    assert (tracer["events"], tracer["lost"]) == (produced(n), 0)
+    assert tracer["blockedMicros"] > 0  # the program waited for the writer
+    assert balanced(run.events) == n + 2
+
+
+def children_of(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return kids
+
+
+def test_the_writer_dying_leaves_the_program_untouched_and_the_run_counted(python, tmp_path):
+    n = 300_000
+    proc = subprocess.Popen(wrapper_cmd(tmp_path / "out", python, [CALLS, n, "wait"]),
+                            cwd=tmp_path, env=clean_env(), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=no_core)
+    wait_ready(proc)
+    [writer] = [p for p in children_of(proc.pid)
+                if b"flowtrace-writer" in open(f"/proc/{p}/cmdline", "rb").read()]
+    time.sleep(0.7)  # the first half reaches the writer (flush interval 0.5 s)
+    os.kill(writer, signal.SIGKILL)
+    out, err = proc.communicate("go\n", timeout=300)
+    plain = untraced(python, [CALLS, n, "wait"], tmp_path, input="go\n")
+    assert (proc.returncode, "ready\n" + out) == (plain.returncode, plain.stdout)
+    assert plain.stdout == "ready\ndone\n"
+    [line] = flowtrace_lines(err)
+    assert "lost the connection to flowtrace-writer" in line
+    # The wrapper rebuilt the run from the dead writer's spool and the process's END.
+    assert "flowtrace-writer stopped during the run (signal 9); rebuilt 1 run(s)" in err
+    [run] = runs_in(tmp_path / "out")
+    assert run.tree["ended"] == "exit" and run.tree["exitCode"] == 0
+    assert "rebuilt" in run.tree["endReason"]
+    tracer = run.tree["tracer"]
+    assert tracer["events"] + tracer["lost"] == produced(n)
+    assert 0 < tracer["lost"] and 0 < tracer["events"] == records(run)
+    balanced(run.events)
+    assert sorted(os.listdir(run.path)) == ["events.jsonl", "tree.json"]
+
+
+def test_a_full_disk_stops_the_run_and_counts_what_it_lacks(python, tmp_path):
+    n = 100_000
+    proc, [run] = trace(python, [CALLS, n], tmp_path,
+                        env=faulty("write:events.jsonl:enospc:2000000"))
+    check_untouched(python, tmp_path, proc, [CALLS, n])
+    [line] = flowtrace_lines(proc.stderr)
+    assert "stopped recording this run" in line and "No space left on device" in line
+    tree = run.tree
+    assert tree["outputError"] == "No space left on device"
+    assert tree["ended"] == "exit" and tree["exitCode"] == 0
+    # Whole lines up to the failure, each a record; everything else is counted as lost.
+    assert tree["tracer"]["events"] == records(run) == len(run.events) > 0
+    assert tree["tracer"]["events"] + tree["tracer"]["lost"] == produced(n)
+    assert all(t["calls"] == [] for t in tree["threads"])
+
+
+def test_when_nothing_can_be_written_the_writer_says_what_was_lost(python, tmp_path):
+    n = 100_000
+    proc, runs = trace(python, [CALLS, n], tmp_path, env=faulty("write:/out/:enospc:3000000"))
+    check_untouched(python, tmp_path, proc, [CALLS, n])
+    assert runs == []  # no room even for tree.json
+    assert len(flowtrace_lines(proc.stderr)) == 1, proc.stderr
+    [line] = flowtrace_lines(proc.stderr)
+    assert "No space left on device" in line
+    m = re.search(r"flowtrace-writer: run (\S+) \(pid \d+\): output stopped \(No space left on "
+                  r"device\); (\d+) events written, (\d+) lost", proc.stderr)
+    assert m, proc.stderr
+    written, lost = int(m.group(2)), int(m.group(3))
+    assert written + lost == produced(n)
+    run_dir = tmp_path / "out" / m.group(1)
+    lines = lines_valid(run_dir / "events.jsonl")  # whole lines only
+    assert len(lines) == written
+    assert not (run_dir / ".tree.json.tmp").exists()
+
+
+def test_an_unwritable_output_directory_leaves_the_program_untouched(python, tmp_path):
+    n = 50_000
+    proc, runs = trace(python, [CALLS, n], tmp_path, env=faulty("mkdir:/out/:eacces"))
+    check_untouched(python, tmp_path, proc, [CALLS, n])
+    assert runs == []
+    [line] = flowtrace_lines(proc.stderr)
+    assert "cannot create a run in" in line and "Permission denied" in line
+    assert re.search(r"flowtrace-writer: pid \d+: no run written in \S+ \(Permission denied\); "
+                     rf"{produced(n)} events lost", proc.stderr), proc.stderr
+    # An output directory the wrapper cannot even create: the command runs untraced.
+    proc = subprocess.run(wrapper_cmd("/etc/hostname/out", python, [CALLS, 10]), cwd=tmp_path,
+                          env=clean_env(), capture_output=True, text=True)
+    check_untouched(python, tmp_path, proc, [CALLS, 10])
+    assert proc.stderr == ("flowtrace-run: cannot create output directory '/etc/hostname/out';"
+                           " running the command untraced\n")
+
+
+def test_a_hundred_processes_at_once_all_get_their_runs(python, tmp_path):
+    proc, runs = trace(python, [PROGRAMS / "many.py", 100, 200], tmp_path, timeout=600)
+    assert proc.returncode == 0 and proc.stdout == "children 100 failed 0\n", proc.stderr
+    assert len(runs) == 101
+    [root] = [r for r in runs if r.tree["parentRun"] is None]
+    children = [r for r in runs if r is not root]
+    assert {c.tree["parentRun"] for c in children} == {root.tree["run"]}
+    for c in children:
+        assert c.tree["ended"] == "exit" and c.tree["tracer"]["lost"] == 0
+        assert balanced(c.events) == 201  # <module> and 200 step() calls

@@ -1,0 +1,165 @@
+/* test_recover.c - finishing the runs of a writer that died: spool + the process's END. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "stream.h"
+#include "tools/writer/recover.h"
+
+#define T0 TEST_MONO_NS
+
+static char dir[64];
+static struct ft_recovered last;
+static int reports;
+
+static void
+report(const struct ft_recovered *r)
+{
+    last = *r;
+    reports++;
+}
+
+static void
+put(const char *run, const char *name, const void *p, size_t n)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, run);
+    mkdir(path, 0700);
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, run, name);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static int
+has(const char *run, const char *name)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, run, name);
+    return access(path, F_OK) == 0;
+}
+
+static char *
+slurp(const char *run, const char *name)
+{
+    char path[256];
+    FILE *f;
+    char *buf = calloc(1, 65536);
+
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, run, name);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_true(fread(buf, 1, 65535, f) > 0);
+    fclose(f);
+    return buf;
+}
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/ft-test-recover.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    reports = 0;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[128];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+static void
+a_run_is_rebuilt_from_its_spool_and_the_end_its_process_left(void **state)
+{
+    struct stream spool = {0}, end = {0};
+    struct recs r = {.n = 0};
+    char *tree;
+
+    (void)state;
+    /* pid 999999999 runs nowhere: the process has ended. */
+    stream_hello(&spool, 999999999, "python3\0app.py", 14);
+    stream_thread(&spool, 1, "MainThread");
+    stream_def(&spool, 1, "app", "f", "/app.py", 1);
+    rec2(&r, FT_REC_CALL, 1, T0 + 100);
+    rec2(&r, FT_REC_RETURN, 1, T0 + 200);
+    rec2(&r, FT_REC_CALL, 1, T0 + 300);
+    stream_events(&spool, 1, &r);
+    spool.len -= 5; /* the dead writer's last write was cut short */
+    /* The process sent 10 records in all and dropped 2 after the writer was gone. */
+    stream_end_counts(&end, FT_END_EXIT, 0, T0 + 1000, 2, 10);
+    put("20231114-221320-1", "raw.ftb", spool.p, spool.len);
+    put("20231114-221320-1", "end.ftb", end.p, end.len);
+    put("20231114-221320-1", ".thread-1.part", "{\"id\":1", 7);
+
+    assert_int_equal(ft_recover_dir(dir, 1.0, report), 1);
+    assert_int_equal(reports, 1);
+    assert_int_equal(last.err, 0);
+    assert_int_equal(last.stream_err, FT_ETRUNCATED);
+    /* The spool's whole frames before the cut: the events frame was the cut one. */
+    assert_int_equal(last.events, 0);
+    assert_int_equal(last.lost, 2 + 10);
+    assert_true(has("20231114-221320-1", "tree.json"));
+    assert_true(has("20231114-221320-1", "events.jsonl"));
+    assert_false(has("20231114-221320-1", "raw.ftb"));
+    assert_false(has("20231114-221320-1", "end.ftb"));
+    assert_false(has("20231114-221320-1", ".thread-1.part"));
+    assert_false(has("20231114-221320-1", ".recover"));
+    tree = slurp("20231114-221320-1", "tree.json");
+    assert_non_null(strstr(tree, "\"run\":\"20231114-221320-1\""));
+    assert_non_null(strstr(tree, "\"exitCode\":0,\"ended\":\"exit\","
+                                 "\"endReason\":\"rebuilt from the spool of a writer that stopped\""));
+    assert_non_null(strstr(tree, "\"events\":0,\"lost\":12,"));
+    free(tree);
+    /* Done once: nothing left to rebuild. */
+    assert_int_equal(ft_recover_dir(dir, 1.0, report), 0);
+    free(spool.p);
+    free(end.p);
+}
+
+static void
+runs_of_live_processes_and_finished_runs_are_left_alone(void **state)
+{
+    struct stream s = {0};
+
+    (void)state;
+    stream_hello(&s, (uint64_t)getpid(), "python3\0app.py", 14); /* this process: alive */
+    put("live", "raw.ftb", s.p, s.len);
+    put("done", "raw.ftb", s.p, s.len);
+    put("done", "tree.json", "{}", 2); /* complete, spool kept by --keep-raw */
+    assert_int_equal(ft_recover_dir(dir, 1.0, report), 0);
+    assert_int_equal(reports, 1);
+    assert_int_equal(last.running, 1);
+    assert_true(has("live", "raw.ftb"));
+    assert_false(has("live", "tree.json"));
+    free(s.p);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_run_is_rebuilt_from_its_spool_and_the_end_its_process_left,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(runs_of_live_processes_and_finished_runs_are_left_alone,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests_name("recover", tests, NULL, NULL);
+}

@@ -1,0 +1,211 @@
+/* recover.c - rebuilding runs left unfinished by a writer that died (see recover.h). */
+#define _GNU_SOURCE
+#include "recover.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/run.h"
+#include "lib/wire.h"
+#include "procs.h"
+
+static int
+exists(const char *dir, const char *name)
+{
+    char path[4200];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return lstat(path, &st) == 0;
+}
+
+/* Feeds every whole frame of file to run. Returns 0, the first stream error, or
+ * FT_ETRUNCATED if the file ends inside a frame. A missing file is not an error. */
+static int
+feed_file(struct ft_run *run, const char *path, int *saw_hello)
+{
+    struct ft_wire_decoder dec;
+    struct ft_frame f;
+    char buf[65536];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0, err = 0;
+    ssize_t n;
+
+    if (fd < 0) {
+        return errno == ENOENT ? 0 : -errno;
+    }
+    ft_wire_decoder_init(&dec);
+    while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+        err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
+        while (err == 0 && (rc = ft_wire_next_frame(&dec, &f)) == 1) {
+            if (f.hdr.type == FT_FRAME_HELLO) {
+                *saw_hello = 1;
+            }
+            err = ft_run_frame(run, &f);
+        }
+        if (err == 0 && rc < 0) {
+            err = rc;
+        }
+    }
+    if (err == 0 && ft_wire_decoder_pending(&dec) > 0) {
+        err = FT_ETRUNCATED;
+    }
+    ft_wire_decoder_close(&dec);
+    close(fd);
+    return err;
+}
+
+/* Whether the process that wrote this spool still runs: its HELLO's pid and start time
+ * name a live process. */
+static int
+still_running(const char *spool)
+{
+    struct ft_wire_decoder dec;
+    struct ft_hello_id id;
+    struct ft_frame f;
+    uint8_t buf[65536];
+    uint64_t ppid, st;
+    int fd = open(spool, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), running = 0;
+    ssize_t n;
+
+    if (fd < 0) {
+        return 0;
+    }
+    ft_wire_decoder_init(&dec);
+    n = read(fd, buf, sizeof(buf));
+    if (n > 0 && ft_wire_decoder_feed(&dec, buf, (size_t)n) == 0 &&
+        ft_wire_next_frame(&dec, &f) == 1 && f.hdr.type == FT_FRAME_HELLO) {
+        ft_procs_hello(&f, &id);
+        running = id.pid != 0 && ft_procs_stat(id.pid, &ppid, &st) == 0 &&
+                  (id.starttime == 0 || st == id.starttime);
+    }
+    ft_wire_decoder_close(&dec);
+    close(fd);
+    return running;
+}
+
+static int
+move_out(const char *from_dir, const char *to_dir, const char *name)
+{
+    char from[4400], to[4400];
+
+    snprintf(from, sizeof(from), "%s/%s", from_dir, name);
+    snprintf(to, sizeof(to), "%s/%s", to_dir, name);
+    return rename(from, to) == 0 ? 0 : -errno;
+}
+
+/* Removes what the dead writer left beside the rebuilt files: its spool, the process's
+ * END, partial tree parts. */
+static void
+clean_run_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    char p[4400];
+
+    if (d == NULL) {
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, "raw.ftb") == 0 || strcmp(e->d_name, "end.ftb") == 0 ||
+            strcmp(e->d_name, ".tree.json.tmp") == 0 ||
+            (strncmp(e->d_name, ".thread-", 8) == 0 && strstr(e->d_name, ".part") != NULL)) {
+            snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+            unlink(p);
+        }
+    }
+    closedir(d);
+}
+
+/* Rebuilds one run into path/.recover/<id>, then moves its files into path. */
+static void
+rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
+{
+    char tmp[3500], built[3800], spool[3500], end[3500];
+    struct ft_run_opts ro = {tmp, id, rate};
+    struct ft_run *run;
+    struct ft_run_info info;
+    int hello = 0, err;
+
+    snprintf(tmp, sizeof(tmp), "%s/.recover", path);
+    snprintf(spool, sizeof(spool), "%s/raw.ftb", path);
+    snprintf(end, sizeof(end), "%s/end.ftb", path);
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+        out->err = -errno;
+        return;
+    }
+    if ((run = ft_run_new(&ro)) == NULL) {
+        out->err = -ENOMEM;
+        return;
+    }
+    ft_run_set_recovered(run, "rebuilt from the spool of a writer that stopped");
+    out->stream_err = feed_file(run, spool, &hello);
+    if (hello && !ft_run_ended(run)) {
+        /* What the process sent after the spool's last whole frame is lost; its END
+         * (if it could leave one) still says how it ended and how much it sent. */
+        feed_file(run, end, &hello);
+    }
+    err = ft_run_finish(run, FT_END_DETACHED, "the writer stopped before the process ended");
+    ft_run_get_info(run, &info);
+    out->events = info.events;
+    out->lost = info.lost;
+    ft_run_free(run);
+    snprintf(built, sizeof(built), "%s/%s", tmp, id);
+    if (!hello) {
+        err = FT_EFOREIGN;
+    }
+    if (err == 0 && (err = move_out(built, path, "events.jsonl")) == 0) {
+        err = move_out(built, path, "tree.json");
+    }
+    out->err = err;
+    if (err == 0) {
+        clean_run_dir(path);
+    }
+    clean_run_dir(built);
+    rmdir(built);
+    rmdir(tmp);
+}
+
+int
+ft_recover_dir(const char *dir, double tsc_ns_per_tick,
+               void (*report)(const struct ft_recovered *r))
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[3400], spool[3500];
+    int n = 0;
+
+    if (d == NULL) {
+        return -errno;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct ft_recovered r;
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        if ((size_t)snprintf(path, sizeof(path), "%s/%.255s", dir, e->d_name) >= sizeof(path)) {
+            continue;
+        }
+        if (!exists(path, "raw.ftb") || exists(path, "tree.json")) {
+            continue;
+        }
+        memset(&r, 0, sizeof(r));
+        r.path = path;
+        snprintf(spool, sizeof(spool), "%s/raw.ftb", path);
+        if (still_running(spool)) {
+            r.running = 1;
+        } else {
+            rebuild(path, e->d_name, tsc_ns_per_tick, &r);
+            n += r.err == 0;
+        }
+        report(&r);
+    }
+    closedir(d);
+    return n;
+}
