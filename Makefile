@@ -50,7 +50,7 @@ CLI    := $(O)/flowtrace
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 .PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi \
-        fuzz fuzz-short
+        fuzz fuzz-short pythons
 
 all: $(SO) $(WRITER) $(CLI)
 
@@ -126,7 +126,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 
 # ---- Dependencies -------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
-                python3-pytest clang chromium
+                python3-pytest clang chromium patchelf debian-archive-keyring
 VIEWER_TEST_DIR := tests/viewer
 
 # Debian packages first (node and npm only if the machine has no node of its own), then
@@ -154,6 +154,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory unit-san
 	$(Q)$(MAKE) --no-print-directory fuzz-short
 	$(Q)$(MAKE) --no-print-directory check-abi
+	$(Q)$(MAKE) --no-print-directory pythons
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory viewer-test
 
@@ -162,6 +163,21 @@ unit: $(UNIT_BINS)
 
 unit-san:
 	$(Q)$(MAKE) --no-print-directory O=build-san SAN=address,undefined OPT="-O1 -g" unit
+
+# Debian's python3.13 (trixie) and python3.14 (sid), unpacked under $(O)/pythons/ with a
+# private apt configuration (tests/pythons.sh); the integration tests find them there.
+# Cached; an unreachable archive skips them loudly, any other failure fails the build.
+PYTHONS := 3.13:trixie 3.14:sid
+pythons:
+	@for spec in $(PYTHONS); do \
+	    v=$${spec%%:*}; suite=$${spec#*:}; \
+	    sh tests/pythons.sh $(O)/pythons/$$v $$v $$suite >/dev/null; rc=$$?; \
+	    if [ $$rc = 0 ]; then echo "  PYTHON  $(O)/pythons/$$v/python"; \
+	    elif [ $$rc = 3 ]; then \
+	        echo "*** make pythons: Debian's archive ($$suite) cannot be reached:" >&2; \
+	        echo "*** the integration tests run WITHOUT python$$v" >&2; \
+	    else exit 1; fi; \
+	done
 
 # File-system faults for the integration tests (preloaded into the writer only).
 FAULTFS := $(O)/tests/libfaultfs.so
@@ -251,11 +267,12 @@ help:
 	@echo "  all          build build/libflowtrace.so, build/flowtrace-writer, build/flowtrace (default)"
 	@echo "  deps         apt-get install missing Debian packages (run as root)"
 	@echo "  demo         build, trace a sample program, print its call tree"
-	@echo "  test         deps + build + unit tests (plain and ASan/UBSan) + check-abi + integration"
-	@echo "               + viewer-test"
+	@echo "  test         deps + build + unit tests (plain and ASan/UBSan) + fuzz-short + check-abi"
+	@echo "               + pythons + integration + viewer-test"
 	@echo "  unit         cmocka unit tests"
 	@echo "  unit-san     unit tests under AddressSanitizer and UBSan (into build-san/)"
-	@echo "  integration  pytest suite: real interpreters under the preload"
+	@echo "  pythons      Debian's python3.13 and 3.14 unpacked into build/pythons (cached)"
+	@echo "  integration  pytest suite: every interpreter found, under the preload"
 	@echo "  viewer-test  the HTML viewer in headless chromium (playwright-core), 1M-call run included"
 	@echo "  check-abi    the preload library links no CPython symbol and exports only _exit"
 	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"

@@ -181,6 +181,19 @@ in_scope(const char *module, const char *name, const char *file, long co_flags)
     return ft_cfg.all || default_scope(module, file);
 }
 
+/* Functions the compiler wrote, not the program: 3.14's __annotate__(format, /) (PEP 649),
+ * run when something reads a class's or function's annotations. Like class bodies they
+ * only add noise, and they would make the same program's trees differ by version. */
+static int
+generated(PyObject *code, const char *qualname)
+{
+    const char *dot = strrchr(qualname, '.');
+    const char *name = dot != NULL ? dot + 1 : qualname;
+
+    return !ft_cfg.all && ft_py.minor >= 14 && strcmp(name, "__annotate__") == 0 &&
+           ft_py_attr_long(code, "co_posonlyargcount", 0) == 1;
+}
+
 /* ---- Parameters ----------------------------------------------------------------------- */
 
 /* Reads co_varnames and lays out the parameters to capture; appends their names, NUL-
@@ -353,7 +366,8 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
         /* Not traced, but watched: it says which call created each task. */
         ci->probe = FT_PROBE_SPAWN;
         layout_params(ci, code, name, params, sizeof(params), &plen);
-    } else if (in_scope(module, name, file, co_flags) && (ci = calloc(1, sizeof(*ci))) != NULL) {
+    } else if (in_scope(module, name, file, co_flags) && !generated(code, name) &&
+               (ci = calloc(1, sizeof(*ci))) != NULL) {
         ci->traced = 1;
         ci->flags = def_flags(co_flags);
         ci->is_gen = (ci->flags & (FT_DEF_GENERATOR | FT_DEF_COROUTINE | FT_DEF_ASYNCGEN)) != 0;

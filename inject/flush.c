@@ -291,9 +291,9 @@ count_unshipped(const uint8_t *p, size_t n)
     uint64_t count = 0;
 
     while (ft_rec_next(p, n, &pos, &r) == 1) {
-        count += r.kind != FT_REC_GAP && r.kind < FT_REC_VALUE;
-        unshipped += r.kind < FT_REC_VALUE; /* what t->events counts: one per event */
+        count += ft_rec_is_event(r.kind); /* what t->events counts */
     }
+    unshipped += count;
     return count;
 }
 
@@ -374,7 +374,7 @@ ft_flush_ship_full(struct ft_thread *t)
 }
 
 void
-ft_flush_ship_big(struct ft_thread *t, const void *data, size_t len)
+ft_flush_ship_big(struct ft_thread *t, const void *data, size_t len, int event)
 {
     lock_send();
     lost_unsent += ship(t, 0);
@@ -386,7 +386,7 @@ ft_flush_ship_big(struct ft_thread *t, const void *data, size_t len)
     }
     if (!usable() || send_frame(FT_FRAME_EVENTS, t->idx, data, len) != 0) {
         lost_unsent += count_unshipped(data, len);
-    } else {
+    } else if (event) {
         __atomic_store_n(&t->events, t->events + 1, __ATOMIC_RELAXED);
     }
     unlock_send();

@@ -28,7 +28,7 @@ uint64_t ft_flush_ship_full(struct ft_thread *t);
 
 /* Ships what t has committed, then data (one or more whole records too big for a
  * buffer) as a frame of its own, keeping the thread's order. */
-void ft_flush_ship_big(struct ft_thread *t, const void *data, size_t len);
+void ft_flush_ship_big(struct ft_thread *t, const void *data, size_t len, int event);
 
 /* Ships what t has committed now (--flush-every-call). */
 void ft_flush_ship_now(struct ft_thread *t);

@@ -112,7 +112,7 @@ emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsig
         memcpy(big + fixed, &vw0, 8);
         memcpy(big + fixed + 8, data, len);
         memset(big + fixed + 8 + len, 0, PAD8(len) - len);
-        ft_flush_ship_big(t, big, total);
+        ft_flush_ship_big(t, big, total, ft_rec_is_event((unsigned)(w0 & 0xff)));
         free(big);
         return;
     }
@@ -129,7 +129,11 @@ emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsig
         memcpy(p + fixed + 8, data, len);
         memset(p + fixed + 8 + len, 0, PAD8(len) - len);
     }
-    ft_thread_commit(t, p + total);
+    if (ft_rec_is_event((unsigned)(w0 & 0xff))) {
+        ft_thread_commit(t, p + total);
+    } else {
+        ft_thread_publish(t, p + total);
+    }
 }
 
 /* A variable record on its own (values that follow an event already written). */
@@ -146,7 +150,7 @@ emit_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
             memcpy(big, &vw0, 8);
             memcpy(big + 8, data, len);
             memset(big + 8 + len, 0, PAD8(len) - len);
-            ft_flush_ship_big(t, big, total);
+            ft_flush_ship_big(t, big, total, 0);
             free(big);
         }
         return;
@@ -159,9 +163,7 @@ emit_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
     memcpy(p, &vw0, 8);
     memcpy(p + 8, data, len);
     memset(p + 8 + len, 0, PAD8(len) - len);
-    /* Not an event: publish without counting one. */
-    t->pos = p + total;
-    __atomic_store_n(&t->committed, (size_t)(t->pos - t->data), __ATOMIC_RELEASE);
+    ft_thread_publish(t, p + total); /* not an event: not counted */
 }
 
 static void

@@ -64,7 +64,7 @@ put_gap(struct ft_thread *t)
 
     memcpy(t->pos, w, sizeof(w));
     t->gap = 0;
-    ft_thread_commit(t, t->pos + sizeof(w));
+    ft_thread_publish(t, t->pos + sizeof(w)); /* bookkeeping, not an event */
 }
 
 uint8_t *

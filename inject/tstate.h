@@ -29,7 +29,7 @@ struct ft_thread {
     uint8_t *end;
     uint8_t *data;       /* the buffer */
     size_t committed;    /* atomic: bytes of data holding whole records */
-    uint64_t events;     /* atomic (relaxed): records written */
+    uint64_t events;     /* atomic (relaxed): events written (ft_rec_is_event) */
     uint64_t lost;       /* atomic (relaxed): records dropped */
     uint64_t gap;        /* records dropped since the last GAP record; owner only */
 
@@ -69,14 +69,22 @@ ft_thread_reserve(struct ft_thread *t, size_t n)
     return ft_thread_refill(t, n);
 }
 
-/* Hot path: publishes the bytes written up to p. */
+/* Hot path: publishes the bytes written up to p (records that are not events). */
+static inline void
+ft_thread_publish(struct ft_thread *t, uint8_t *p)
+{
+    t->pos = p;
+    __atomic_store_n(&t->committed, (size_t)(p - t->data), __ATOMIC_RELEASE);
+}
+
+/* Hot path: publishes the bytes written up to p, which end with one event record
+ * (ft_rec_is_event). */
 static inline void
 ft_thread_commit(struct ft_thread *t, uint8_t *p)
 {
-    t->pos = p;
     /* Relaxed atomics: plain moves on x86, but readable by the flusher without a race. */
     __atomic_store_n(&t->events, t->events + 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&t->committed, (size_t)(p - t->data), __ATOMIC_RELEASE);
+    ft_thread_publish(t, p);
 }
 
 /* Hot path: appends a two-word record (word0, ticks). */

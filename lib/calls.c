@@ -248,7 +248,11 @@ put_common_tail(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
         ft_buf_puts(b, n->exc ? n->exc : "{\"type\":null,\"module\":null,\"message\":null}");
     }
     if (n->gen) {
-        ft_buf_printf(b, ",\"resumes\":%u,\"activeMicros\":", n->resumes);
+        /* A close() that only unwound the frame is not a resumption: from 3.12 CPython
+         * does not even run a frame without a handler at its yield to close it, so
+         * counting it would make the same program's trees differ by version. */
+        unsigned resumes = n->resumes - (closed_by_caller(n) && n->unwound && n->idle_end);
+        ft_buf_printf(b, ",\"resumes\":%u,\"activeMicros\":", resumes);
         ft_buf_put_milli(b, ft_clockconv_span_ns(&r->clock, 0, n->active));
     }
     if (n->incomplete != NULL) {
@@ -751,7 +755,11 @@ flush_enter(struct ft_run *r, struct ft_rthread *t)
     struct ft_tnode *n = t->pend_enter;
 
     t->pend_enter = NULL;
-    if (n == NULL || n->tentative) {
+    if (n == NULL) {
+        return;
+    }
+    r->settled++;
+    if (n->tentative) {
         return;
     }
     if (!n->entered) {
@@ -825,6 +833,7 @@ flush_leave(struct ft_run *r, struct ft_rthread *t)
 
     t->pend_leave = NULL;
     if (n != NULL) {
+        r->settled++;
         finish_node(r, t, n);
     }
 }
@@ -833,6 +842,7 @@ static void
 flush_unwinds(struct ft_run *r, struct ft_rthread *t)
 {
     for (size_t i = 0; i < t->nunwinds; i++) {
+        r->settled++;
         finish_node(r, t, t->unwinds[i]);
     }
     t->nunwinds = 0;
@@ -905,6 +915,7 @@ on_enter(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
         }
     }
     t->pend_enter = n;
+    r->settled -= n != NULL; /* counted again when its line is written (flush_enter) */
     return push_frame(t, n, code->id);
 }
 
@@ -921,6 +932,7 @@ on_resume(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
     }
     g->resumes++;
     g->resumed_at = rec->ticks;
+    g->resume_mark = r->next_call_id;
     return push_frame(t, g, g->code->id);
 }
 
@@ -979,6 +991,7 @@ on_leave(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
     n->end = rec->ticks;
     if (rec->kind == FT_REC_UNWIND || rec->kind == FT_REC_C_RAISE) {
         n->unwound = 1;
+        n->idle_end = n->gen && n->resumes > 0 && r->next_call_id == n->resume_mark;
         if (t->nunwinds == t->capunwinds) {
             size_t cap = t->capunwinds ? t->capunwinds * 2 : 8;
             struct ft_tnode **nu = realloc(t->unwinds, cap * sizeof(*nu));
@@ -990,8 +1003,10 @@ on_leave(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
             t->capunwinds = cap;
         }
         t->unwinds[t->nunwinds++] = n;
+        r->settled--; /* counted again in flush_unwinds */
     } else {
         t->pend_leave = n;
+        r->settled--; /* counted again in flush_leave */
     }
 }
 
@@ -1072,7 +1087,8 @@ ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t 
             }
             continue;
         }
-        r->records += rec.kind != FT_REC_GAP && rec.kind != FT_REC_SPAWN;
+        unsigned counted = (unsigned)ft__rec_counted(rec.kind);
+        r->records += counted;
         if (rec.ticks > r->last_ticks) {
             r->last_ticks = rec.ticks;
         }
@@ -1115,6 +1131,7 @@ ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t 
         default:
             break; /* kinds this reader does not render are skipped whole */
         }
+        r->settled += counted; /* unless it waits: those sites took it back */
         if (err != 0) {
             return err;
         }

@@ -201,7 +201,7 @@ start_outputs(struct ft_run *r)
     if ((err = ft_sink_open(&r->jsonl, path, 0)) != 0) {
         return err;
     }
-    r->jsonl.mark_src = &r->records; /* records whose lines are in the file */
+    r->jsonl.mark_src = &r->settled; /* records whose lines are in the file */
     ft_buf_init(&b);
     ft_buf_puts(&b, ",\"pid\":");
     ft_buf_put_u64(&b, r->pid);

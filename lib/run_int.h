@@ -28,6 +28,7 @@ struct ft_tnode {
     uint64_t active, resumed_at;    /* generators: ticks spent running; start of this run */
     uint64_t instance;              /* self of a method, or 0 */
     uint64_t ident;                 /* generators: frame identity (key in the gens map) */
+    uint64_t resume_mark;           /* generators: the run's last call id at the last resume */
     uint32_t resumes;
     uint32_t depth;
     uint32_t pending;               /* children not yet complete */
@@ -43,6 +44,7 @@ struct ft_tnode {
     uint8_t tentative; /* --min-duration: not yet known to be long enough */
     uint8_t unwound;   /* ended by an exception */
     uint8_t dropped;   /* generator: freed or finalized while suspended, no event told */
+    uint8_t idle_end;  /* generator: its last resume made no call before it unwound */
     uint8_t queued;    /* in its parent's queue */
     uint8_t spawner;   /* referenced by the spawn map */
 };
@@ -99,6 +101,10 @@ struct ft_run {
     size_t threads_cap;
     uint64_t next_call_id;
     uint64_t calls, records;
+    /* Records whose output is settled: their line is in the JSONL buffer (or they have
+     * none). Lags `records` by the events waiting for their values; the sink samples it,
+     * so that after an output failure the file's lines are exactly this many records. */
+    uint64_t settled;
     struct ft_sink jsonl;
     char *run_frag; /* ,"pid":P,"run":"ID" */
     size_t run_frag_len;
@@ -132,8 +138,7 @@ struct ft_run {
 static inline int
 ft__rec_counted(unsigned kind)
 {
-    (void)kind;
-    return 1;
+    return ft_rec_is_event(kind);
 }
 
 /* run_fail.c */

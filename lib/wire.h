@@ -171,6 +171,15 @@ ft_rec_word0(unsigned kind, uint64_t payload)
     return (payload << 8) | (uint64_t)kind;
 }
 
+/* Whether a record is an event: one JSONL line, one count in tracer.events, END's EVENTS
+ * and SENT and the lost totals. GAP (a count of records lost) and SPAWN (a link between
+ * coroutines) are bookkeeping; value records belong to the event before them. */
+static inline int
+ft_rec_is_event(unsigned kind)
+{
+    return kind < FT_REC_VALUE && kind != FT_REC_GAP && kind != FT_REC_SPAWN;
+}
+
 /* ---- Reading ---------------------------------------------------------------------- */
 
 /* Incremental frame decoder: feed it bytes as they arrive, take out whole frames. The

@@ -56,6 +56,18 @@ def python(request):
     return request.param
 
 
+_VERSIONS = {}
+
+
+def version_of(python):
+    """(major, minor) of an interpreter, for what legitimately differs between versions."""
+    if python not in _VERSIONS:
+        out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"],
+                             capture_output=True, text=True, check=True, env=clean_env())
+        _VERSIONS[python] = tuple(int(x) for x in out.stdout.split())
+    return _VERSIONS[python]
+
+
 def clean_env(**extra):
     """The environment a user would have, without any FlowTrace setting of ours."""
     env = {k: v for k, v in os.environ.items()
