@@ -247,8 +247,10 @@ demo: deps
 	$(Q)tools/flowtrace-run -o $(O)/demo-out $(PYTHON) tests/integration/programs/shop.py --customer "ana maria" --coffee 3
 	$(Q)$(CLI) show -d $(O)/demo-out
 
+# Debian's 3.11, and 3.13 when `make pythons` has fetched it (the sys.monitoring engine).
 bench: all
-	$(Q)$(PYTHON) bench/run.py --build $(abspath $(O))
+	$(Q)$(PYTHON) bench/run.py --build $(abspath $(O)) --python /usr/bin/python3.11 \
+	    $(if $(wildcard $(O)/pythons/3.13/python),--python $(abspath $(O))/pythons/3.13/python)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/flowtrace

@@ -5,7 +5,9 @@ For each workload, the variants run alternately, round after round, in one proce
 this script, so machine noise hits them alike; each cell is the median over rounds of
 (variant / untraced in the same round). Variants:
 
-  floor      an empty C profile hook installed the way FlowTrace installs its own
+  floor      an empty C function called for the events FlowTrace takes, installed the
+             way FlowTrace installs its own: a profile function up to 3.11, sys.monitoring
+             callbacks from 3.12 (bench/floor.c)
   ft-cpu     FlowTrace's traced process: its CPU time (tree.json tracer.cpuMicros)
   ft-null    the same process with a writer that discards everything (--null-sink):
              FlowTrace's in-process cost alone
@@ -13,11 +15,13 @@ this script, so machine noise hits them alike; each cell is the median over roun
   no-capture ft-null without arguments and results (--skip-inputs --skip-outputs)
   no-exc     ft-null without exception details (--no-exception-details; on 3.11 these
              cost a trace function armed while an exception unwinds)
-  cProfile   python -m cProfile (aggregates only, for scale)
+  cProfile   python -m cProfile (aggregates only, for scale; sys.monitoring from 3.12)
 
 Then the writer alone: a saved raw stream replayed through flowtrace-writer --convert,
 in events per second into events.jsonl + tree.json, and output bytes per event.
-This is a measurement, not a test: it never fails on a number.
+One table per interpreter (--python, repeatable: make bench passes Debian's 3.11 and,
+when `make pythons` fetched it, 3.13). This is a measurement, not a test: it never fails
+on a number.
 """
 import argparse
 import json
@@ -145,38 +149,45 @@ def bench_writer(python, build, rounds):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--build", default=str(ROOT / "build"))
-    ap.add_argument("--python", default="/usr/bin/python3.11")
+    ap.add_argument("--python", action="append",
+                    help="interpreter to measure (repeatable; default /usr/bin/python3.11)")
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 5)))
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     args = ap.parse_args()
     build = Path(args.build)
     floor = build_floor(build)
-    py = args.python
+    pythons = args.python or ["/usr/bin/python3.11"]
+    writer, null_sock, null_dir = start_null_writer(build)
+    try:
+        for py in pythons:
+            bench_python(py, args, build, floor, null_sock)
+    finally:
+        writer.terminate()
+        writer.wait()
+        shutil.rmtree(null_dir, ignore_errors=True)
+    py = pythons[0]
+    events, secs, size = bench_writer(py, build, max(3, args.rounds // 2))
+    print(f"\nWriter (--convert of the recursion run's raw stream, {py}): {events:,} events in "
+          f"{secs:.3f}s = {events / secs / 1e6:.2f} M events/s into events.jsonl + tree.json; "
+          f"{size / events:.0f} output bytes per event")
+
+
+def bench_python(py, args, build, floor, null_sock):
     version = subprocess.run([py, "-c", "import sys; print(sys.version.split()[0])"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    print(f"FlowTrace bench: Python {version} ({py}), {args.rounds} alternating rounds, "
+    print(f"\nFlowTrace bench: Python {version} ({py}), {args.rounds} alternating rounds, "
           f"medians of ratios to the untraced run in the same round\n")
     print("| workload | untraced CPU | floor | FlowTrace CPU | FlowTrace CPU, null writer "
           "| FlowTrace e2e | cProfile | CPU / floor | null / floor | e2e / floor "
           "| null, no capture / floor | null, no exc. details / floor | calls traced |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    writer, null_sock, null_dir = start_null_writer(build)
-    try:
-        for name in args.workloads.split(","):
-            base, med, tracer = bench_workload(py, name, build, floor, null_sock, args.rounds)
-            print(f"| {name} | {base:.3f}s | {med['floor']:.2f}x | {med['ft-cpu']:.2f}x "
-                  f"| {med['ft-null']:.2f}x | {med['ft-e2e']:.2f}x | {med['cProfile']:.2f}x "
-                  f"| {med['ft/floor']:.2f} | {med['null/floor']:.2f} | {med['e2e/floor']:.2f} "
-                  f"| {med['nocap/floor']:.2f} | {med['noexc/floor']:.2f} "
-                  f"| {tracer['calls']:,} |", flush=True)
-    finally:
-        writer.terminate()
-        writer.wait()
-        shutil.rmtree(null_dir, ignore_errors=True)
-    events, secs, size = bench_writer(py, build, max(3, args.rounds // 2))
-    print(f"\nWriter (--convert of the recursion run's raw stream): {events:,} events in "
-          f"{secs:.3f}s = {events / secs / 1e6:.2f} M events/s into events.jsonl + tree.json; "
-          f"{size / events:.0f} output bytes per event")
+    for name in args.workloads.split(","):
+        base, med, tracer = bench_workload(py, name, build, floor, null_sock, args.rounds)
+        print(f"| {name} | {base:.3f}s | {med['floor']:.2f}x | {med['ft-cpu']:.2f}x "
+              f"| {med['ft-null']:.2f}x | {med['ft-e2e']:.2f}x | {med['cProfile']:.2f}x "
+              f"| {med['ft/floor']:.2f} | {med['null/floor']:.2f} | {med['e2e/floor']:.2f} "
+              f"| {med['nocap/floor']:.2f} | {med['noexc/floor']:.2f} "
+              f"| {tracer['calls']:,} |", flush=True)
 
 
 if __name__ == "__main__":

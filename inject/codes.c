@@ -181,16 +181,26 @@ in_scope(const char *module, const char *name, const char *file, long co_flags)
     return ft_cfg.all || default_scope(module, file);
 }
 
-/* Functions the compiler wrote, not the program: 3.14's __annotate__(format, /) (PEP 649),
- * run when something reads a class's or function's annotations. Like class bodies they
- * only add noise, and they would make the same program's trees differ by version. */
+/* Functions the compiler wrote, not the program. Like class bodies they only add noise,
+ * and they would make the same program's trees differ by version (--all keeps them):
+ * - up to 3.11, list, dict and set comprehensions run as functions of their own; 3.12
+ *   inlines them (PEP 709), so their calls are left out here too (calls made inside them
+ *   go to the enclosing function, as from 3.12);
+ * - 3.14's __annotate__(format, /) (PEP 649), run when annotations are read. */
 static int
 generated(PyObject *code, const char *qualname)
 {
     const char *dot = strrchr(qualname, '.');
     const char *name = dot != NULL ? dot + 1 : qualname;
 
-    return !ft_cfg.all && ft_py.minor >= 14 && strcmp(name, "__annotate__") == 0 &&
+    if (ft_cfg.all) {
+        return 0;
+    }
+    if (ft_py.minor <= 11) {
+        return strcmp(name, "<listcomp>") == 0 || strcmp(name, "<dictcomp>") == 0 ||
+               strcmp(name, "<setcomp>") == 0;
+    }
+    return ft_py.minor >= 14 && strcmp(name, "__annotate__") == 0 &&
            ft_py_attr_long(code, "co_posonlyargcount", 0) == 1;
 }
 
