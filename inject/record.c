@@ -21,7 +21,7 @@
 static int statm_fd = -1;
 static long page_size;
 static PyObject *get_traced_memory; /* tracemalloc.get_traced_memory, new ref kept */
-static PyObject *cfunc_type;
+static PyObject *cfunc_type, *mdescr_type;
 
 /* ---- Setup ---------------------------------------------------------------------------- */
 
@@ -64,6 +64,7 @@ ft_record_init(void)
         }
     }
     *(void **)&cfunc_type = dlsym(RTLD_DEFAULT, "PyCFunction_Type");
+    *(void **)&mdescr_type = dlsym(RTLD_DEFAULT, "PyMethodDescr_Type");
 }
 
 /* ---- Writing records -------------------------------------------------------------------- */
@@ -472,12 +473,19 @@ static struct {
     uint64_t id;
 } cfuncs[CFUNCS];
 
-/* A PyCFunctionObject: PyObject_HEAD, then m_ml, m_self, m_module (stable since 3.x). */
+/* The builtin's PyMethodDef, and what owns it (a module or an instance; NULL for a method
+ * descriptor, whose type is passed instead). Layouts, stable since 3.x:
+ *   PyCFunctionObject: PyObject_HEAD, m_ml (16), m_self (24), m_module;
+ *   PyMethodDescrObject: PyObject_HEAD, d_type (16), d_name, d_qualname, d_method (40).
+ * A bound method (3.11's profile events: `l.append`) and the unbound descriptor that
+ * 3.12+'s CALL event passes (`list.append`, self as the first argument) name the same
+ * builtin alike: `list` owns `append` either way. */
 static uint64_t
-cfunc_id(PyObject *f)
+cfunc_id(PyObject *f, int descr)
 {
-    const void *ml = *(void **)((char *)f + 16);
-    PyObject *self = *(PyObject **)((char *)f + 24);
+    const void *ml = *(void **)((char *)f + (descr ? 40 : 16));
+    PyObject *self = descr ? NULL : *(PyObject **)((char *)f + 24);
+    PyObject *dtype = descr ? *(PyObject **)((char *)f + 16) : NULL;
     uintptr_t h = ((uintptr_t)ml >> 3) * 0x9e3779b97f4a7c15ull;
     unsigned i = (unsigned)(h >> 52) & (CFUNCS - 1);
     char owner[160], name[256];
@@ -494,7 +502,10 @@ cfunc_id(PyObject *f)
     /* First sight of this builtin: name it after its owner (module or type). */
     ml_name = *(const char **)ml;
     owner[0] = '\0';
-    if (self != NULL && self != ft_py.None) {
+    if (dtype != NULL) {
+        ft_py_attr_text(dtype, "__qualname__", owner, sizeof(owner));
+        ft_py.PyErr_Clear();
+    } else if (self != NULL && self != ft_py.None) {
         PyObject *mod = ft_py.PyObject_GetAttrString(f, "__module__"); /* new ref */
         if (mod != NULL && mod != ft_py.None) {
             ft_py_text(mod, owner, sizeof(owner));
@@ -519,8 +530,10 @@ cfunc_id(PyObject *f)
 void
 ft_record_c(struct ft_thread *t, unsigned kind, PyObject *cfunc)
 {
-    if (cfunc == NULL || *(PyObject **)((char *)cfunc + 8) != cfunc_type) {
+    PyObject *type = cfunc != NULL ? *(PyObject **)((char *)cfunc + 8) : NULL;
+
+    if (type == NULL || (type != cfunc_type && (type != mdescr_type || mdescr_type == NULL))) {
         return; /* only builtin functions and methods */
     }
-    emit_with(t, ft_rec_word0(kind, cfunc_id(cfunc)), 0, 0, 0, NULL, 0);
+    emit_with(t, ft_rec_word0(kind, cfunc_id(cfunc, type == mdescr_type)), 0, 0, 0, NULL, 0);
 }

@@ -357,7 +357,11 @@ def test_builtin_calls_on_request(python, tmp_path):
         len()
       by_length(word='bb') -> 2
         len()
+    join()
     as_point(obj={'x': 1, 'y': 2}) -> (1, 2)"""
+    # A builtin is named after what owns it: its module, or the type of a method.
+    owners = {(e["module"], e["function"]) for e in run.events if e["file"] == "<builtin>"}
+    assert owners == {("builtins", "sorted"), ("builtins", "len"), ("str", "join")}
 
 
 def test_flush_every_call_and_log_flushes(python, tmp_path):

@@ -12,6 +12,7 @@ def as_point(obj):
 
 def main():
     words = sorted(["ccc", "a", "bb"], key=by_length)
+    ",".join(words)  # a method of a builtin type (3.12+ report it unbound)
     point = json.loads('{"x": 1, "y": 2}', object_hook=as_point)
     return words, point
 
