@@ -147,3 +147,11 @@ ft_clockconv_span_ns(const struct ft_clockconv *c, uint64_t start, uint64_t end)
     }
     return to_u64((double)(end - start) * c->ns_per_tick + 0.5);
 }
+
+uint64_t
+ft_clockconv_ticks_in(const struct ft_clockconv *c, uint64_t ns)
+{
+    uint64_t t = to_u64((double)ns / c->ns_per_tick);
+
+    return t < UINT64_MAX ? t + 1 : t;
+}

@@ -74,4 +74,8 @@ uint64_t ft_clockconv_real_ns(const struct ft_clockconv *c, uint64_t ticks);
 /* Nanoseconds between two tick values (0 if end precedes start). */
 uint64_t ft_clockconv_span_ns(const struct ft_clockconv *c, uint64_t start, uint64_t end);
 
+/* Ticks in a number of nanoseconds, rounded up; saturates at UINT64_MAX (any rate and
+ * duration a stream gives are safe). */
+uint64_t ft_clockconv_ticks_in(const struct ft_clockconv *c, uint64_t ns);
+
 #endif

@@ -314,7 +314,7 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
         }
     }
     if (min_ns > 0) {
-        r->min_ticks = (uint64_t)((double)min_ns / r->clock.ns_per_tick) + 1;
+        r->min_ticks = ft_clockconv_ticks_in(&r->clock, min_ns);
     }
     r->state = FT_RS_RUNNING;
     if ((err = start_outputs(r)) != 0) {
