@@ -91,6 +91,18 @@ scratch_reserve(struct ft_thread *t, size_t need)
 
 /* A fixed record (word0, ticks[, extra]) followed by a variable record of vkind carrying
  * data, written and committed together so they are always shipped together. */
+/* Copies len bytes to p and zeroes the padding up to PAD8(len): one 8-byte store, written
+ * first and partly overwritten, instead of a memset call of a few bytes per record. */
+static inline void
+put_padded(uint8_t *p, const void *data, size_t len)
+{
+    if (len > 0) {
+        uint64_t zero = 0;
+        memcpy(p + PAD8(len) - 8, &zero, 8);
+        memcpy(p, data, len);
+    }
+}
+
 static void
 emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsigned vkind,
           const void *data, size_t len)
@@ -127,8 +139,7 @@ emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsig
     if (vkind) {
         uint64_t vw0 = ft_rec_word0(vkind, len);
         memcpy(p + fixed, &vw0, 8);
-        memcpy(p + fixed + 8, data, len);
-        memset(p + fixed + 8 + len, 0, PAD8(len) - len);
+        put_padded(p + fixed + 8, data, len);
     }
     if (ft_rec_is_event((unsigned)(w0 & 0xff))) {
         ft_thread_commit(t, p + total);
@@ -162,8 +173,7 @@ emit_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
     }
     uint64_t vw0 = ft_rec_word0(vkind, len);
     memcpy(p, &vw0, 8);
-    memcpy(p + 8, data, len);
-    memset(p + 8 + len, 0, PAD8(len) - len);
+    put_padded(p + 8, data, len);
     ft_thread_publish(t, p + total); /* not an event: not counted */
 }
 
