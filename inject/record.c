@@ -15,6 +15,7 @@
 #include "flush.h"
 #include "lib/clock.h"
 #include "log.h"
+#include "units.h"
 
 #define PAD8(n) (((n) + 7u) & ~(size_t)7u)
 
@@ -162,6 +163,12 @@ emit_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
     /* Not an event: publish without counting one. */
     t->pos = p + total;
     __atomic_store_n(&t->committed, (size_t)(t->pos - t->data), __ATOMIC_RELEASE);
+}
+
+void
+ft_record_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
+{
+    emit_values(t, vkind, data, len);
 }
 
 static void
@@ -338,6 +345,9 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     if (ft_cfg.memory && kind != FT_REC_RESUME) {
         emit_memory(t);
     }
+    if (__builtin_expect(ci->unit != 0, 0) && kind != FT_REC_RESUME) {
+        ft_unit_enter(t, ci, locals, frame);
+    }
     after_event(t);
 }
 
@@ -404,6 +414,9 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     }
     if (ft_cfg.memory && kind == FT_REC_RETURN) {
         emit_memory(t);
+    }
+    if (__builtin_expect(ci->unit != 0, 0) && kind == FT_REC_RETURN) {
+        ft_unit_leave(t, ci, retval);
     }
     after_event(t);
 }
