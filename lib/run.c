@@ -894,7 +894,9 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
     info->signal = r->signal;
     info->calls = r->calls;
     info->units = r->nrows;
+    info->nrows = r->nrows;
     info->units_failed = r->units_failed;
+    info->rows = r->rows;
     ft__run_accounting(r, &info->events, &info->lost);
     /* A file's first write error, as soon as it happens (not only once finished). */
     info->write_err = r->write_err != 0 ? r->write_err : r->jsonl.err;
