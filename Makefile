@@ -126,7 +126,8 @@ $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 
 # ---- Dependencies -------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
-                python3-pytest clang chromium patchelf debian-archive-keyring
+                python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
+                python3-httpx clang chromium patchelf debian-archive-keyring
 VIEWER_TEST_DIR := tests/viewer
 
 # Debian packages first (node and npm only if the machine has no node of its own), then

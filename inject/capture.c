@@ -42,6 +42,7 @@ static struct {
     PyObject *(*PyCell_Get)(PyObject *);
     const char *(*PyModule_GetName)(PyObject *);
     unsigned long (*PyType_GetFlags)(PyObject *);
+    PyObject *(*PyObject_GenericGetDict)(PyObject *, void *);
     int ready;
 } P;
 
@@ -98,6 +99,7 @@ ft_capture_init(void)
     SYM(PyType_GetFlags, "PyType_GetFlags");
 #undef SYM
     *(void **)&P._PySet_NextEntry = dlsym(RTLD_DEFAULT, "_PySet_NextEntry");
+    *(void **)&P.PyObject_GenericGetDict = dlsym(RTLD_DEFAULT, "PyObject_GenericGetDict");
     /* The object header layout (ob_type at offset 8) is checked, not assumed: free-
      * threaded builds differ. */
     if (type_of(ft_py.None) != P.none_t || type_of(P.long_t) != P.type_t) {
@@ -602,6 +604,179 @@ ft_capture_is_secret(const char *name)
         }
     }
     return 0;
+}
+
+const char *
+ft_capture_str(PyObject *v, size_t *len)
+{
+    Py_ssize_t n = 0;
+    const char *s;
+
+    if (v == NULL || !P.ready || type_of(v) != P.str_t) {
+        return NULL;
+    }
+    s = ft_py.PyUnicode_AsUTF8AndSize(v, &n);
+    if (s == NULL) {
+        ft_py.PyErr_Clear(); /* lone surrogates */
+        return NULL;
+    }
+    *len = (size_t)n;
+    return s;
+}
+
+const char *
+ft_capture_bytes(PyObject *v, size_t *len)
+{
+    char *s = NULL;
+    Py_ssize_t n = 0;
+
+    if (v == NULL || !P.ready || type_of(v) != P.bytes_t ||
+        ft_py.PyBytes_AsStringAndSize(v, &s, &n) != 0) {
+        return NULL;
+    }
+    *len = (size_t)n;
+    return s;
+}
+
+int
+ft_capture_long(PyObject *v, long *out)
+{
+    int overflow = 0;
+    long long x;
+
+    if (v == NULL || !P.ready || type_of(v) != P.long_t) {
+        return 0;
+    }
+    x = P.PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow != 0 || (x == -1 && ft_py.PyErr_Occurred() != NULL)) {
+        ft_py.PyErr_Clear();
+        return 0;
+    }
+    *out = (long)x;
+    return 1;
+}
+
+Py_ssize_t
+ft_capture_seq_len(PyObject *v)
+{
+    if (v == NULL || !P.ready) {
+        return -1;
+    }
+    if (type_of(v) == P.list_t) {
+        return P.PyList_Size(v);
+    }
+    return type_of(v) == P.tuple_t ? ft_py.PyTuple_Size(v) : -1;
+}
+
+PyObject *
+ft_capture_seq_item(PyObject *v, Py_ssize_t i)
+{
+    return type_of(v) == P.list_t ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
+}
+
+PyObject *
+ft_capture_dict_get(PyObject *d, const char *key)
+{
+    PyObject *v;
+
+    if (d == NULL || !P.ready || type_of(d) != P.dict_t) {
+        return NULL;
+    }
+    v = ft_py.PyDict_GetItemString(d, key);
+    ft_py.PyErr_Clear();
+    return v;
+}
+
+PyObject *
+ft_capture_instance_dict(PyObject *o)
+{
+    PyObject *d; /* new ref */
+
+    if (o == NULL || !P.ready || P.PyObject_GenericGetDict == NULL) {
+        return NULL;
+    }
+    d = P.PyObject_GenericGetDict(o, NULL);
+    if (d == NULL) {
+        ft_py.PyErr_Clear();
+        return NULL;
+    }
+    /* The object keeps its dict alive: a borrowed reference is safe while o lives. */
+    ft_py.Py_DecRef(d);
+    return type_of(d) == P.dict_t ? d : NULL;
+}
+
+/* A member descriptor (a __slots__ entry): PyDescr_COMMON is PyObject_HEAD, d_type, d_name
+ * and d_qualname, then the PyMemberDef pointer; a PyMemberDef is {name, int type, offset,
+ * ...}. Stable from 3.3 to 3.14. */
+#define DESCR_MEMBER_OFF 40
+#define MEMBER_TYPE_OFF 8
+#define MEMBER_OFFSET_OFF 16
+#define T_OBJECT 6
+#define T_OBJECT_EX 16
+
+static PyObject *
+slot_value(PyObject *o, const char *name)
+{
+    PyObject *desc = ft_py.PyObject_GetAttrString(type_of(o), name); /* new ref */
+    PyObject *v = NULL;
+    const char *tn;
+
+    if (desc == NULL) {
+        ft_py.PyErr_Clear();
+        return NULL;
+    }
+    tn = tp_name(type_of(desc));
+    if (tn != NULL && strcmp(tn, "member_descriptor") == 0) {
+        const char *def = *(const char **)((char *)desc + DESCR_MEMBER_OFF);
+        int type = *(const int *)(def + MEMBER_TYPE_OFF);
+        Py_ssize_t off = *(const Py_ssize_t *)(def + MEMBER_OFFSET_OFF);
+        if ((type == T_OBJECT || type == T_OBJECT_EX) && off > 0) {
+            v = *(PyObject **)((char *)o + off); /* borrowed from o */
+        }
+    }
+    ft_py.Py_DecRef(desc);
+    return v;
+}
+
+PyObject *
+ft_capture_plain_attr(PyObject *o, const char *name)
+{
+    PyObject *v;
+
+    if (o == NULL || !P.ready) {
+        return NULL;
+    }
+    v = ft_capture_dict_get(ft_capture_instance_dict(o), name);
+    return v != NULL ? v : slot_value(o, name);
+}
+
+void
+ft_capture_type_names(PyObject *o, char *module, size_t mcap, char *qualname, size_t qcap)
+{
+    PyObject *type = type_of(o);
+    PyObject *d = ft_py.PyObject_GetAttrString(type, "__dict__"); /* new ref: a proxy */
+    PyObject *m = NULL;                                           /* new ref */
+    size_t n;
+    const char *s;
+
+    module[0] = qualname[0] = '\0';
+    if (d != NULL) {
+        PyObject *key = ft_py.PyUnicode_FromString ? ft_py.PyUnicode_FromString("__module__") : NULL;
+        m = key != NULL ? ft_py.PyObject_GetItem(d, key) : NULL;
+        if (key != NULL) {
+            ft_py.Py_DecRef(key);
+        }
+        ft_py.Py_DecRef(d);
+    }
+    if ((s = ft_capture_str(m, &n)) != NULL) {
+        snprintf(module, mcap, "%.*s", (int)n, s);
+    }
+    if (m != NULL) {
+        ft_py.Py_DecRef(m);
+    }
+    ft_py.PyErr_Clear();
+    /* A heap type's qualified name is a C-level slot (ht_qualname) behind a getset. */
+    ft_py_attr_text(type, "__qualname__", qualname, qcap);
 }
 
 int

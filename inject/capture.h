@@ -51,6 +51,36 @@ int ft_capture_is_dict(PyObject *v);
 /* Whether v is an exact list, dict, set or bytearray (may change in place). */
 int ft_capture_is_mutable(PyObject *v);
 
+/* Peeking at built-in values without running Python code (units.c reads requests and
+ * test reports with these). Each returns 0/NULL when v is not of the exact type. */
+
+/* An exact str: its UTF-8 text and length (borrowed from the object). */
+const char *ft_capture_str(PyObject *v, size_t *len);
+
+/* An exact bytes object: its bytes and length (borrowed). */
+const char *ft_capture_bytes(PyObject *v, size_t *len);
+
+/* An exact int that fits a long: 1 with *out set, else 0. */
+int ft_capture_long(PyObject *v, long *out);
+
+/* An exact list or tuple: its length (-1 otherwise) and its items (borrowed). */
+Py_ssize_t ft_capture_seq_len(PyObject *v);
+PyObject *ft_capture_seq_item(PyObject *v, Py_ssize_t i);
+
+/* d[key] for an exact dict d and a str key (borrowed), or NULL. */
+PyObject *ft_capture_dict_get(PyObject *d, const char *key);
+
+/* The instance dict of o (borrowed: vars(o) read through the C API, never through a
+ * descriptor of o's class), or NULL. */
+PyObject *ft_capture_instance_dict(PyObject *o);
+
+/* o.name when it is a plain value: in o's instance dict, or in a __slots__ slot (read at
+ * its offset), never through a property or __getattr__. Borrowed, or NULL. */
+PyObject *ft_capture_plain_attr(PyObject *o, const char *name);
+
+/* type(o).__module__ and type(o).__qualname__, read from the type's own dict. */
+void ft_capture_type_names(PyObject *o, char *module, size_t mcap, char *qualname, size_t qcap);
+
 /* Appends the exception's type name, its module and its message, each as a u32 length
  * and bytes (the payload of an EXC record). exc is the exception instance. */
 void ft_capture_exception(struct ft_text *out, PyObject *exc);

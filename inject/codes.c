@@ -13,6 +13,7 @@
 #include "config.h"
 #include "lib/wire.h"
 #include "log.h"
+#include "units.h"
 
 #define DEFS_CHUNK (1u << 20) /* bytes of definitions per DEFS frame, at most */
 #define CO_VARARGS     0x0004
@@ -364,6 +365,7 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
     struct ft_def_view v;
     size_t plen = 0;
     long co_flags;
+    int unit, probe = 0, scope;
 
     /* Runs under the GIL, so the static scratch space is not shared. */
     ft_py_exc_save(&exc);
@@ -371,14 +373,21 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
     ft_py_attr_text(code, ft_py.minor >= 11 ? "co_qualname" : "co_name", name, sizeof(name));
     module_of(frame, module, sizeof(module));
     co_flags = ft_py_attr_long(code, "co_flags", 0);
+    unit = ft_units_classify(code, module, name, co_flags, &probe);
+    scope = unit != 0 || in_scope(module, name, file, co_flags);
     if (strcmp(module, "asyncio.base_events") == 0 &&
-        strcmp(name, "BaseEventLoop.create_task") == 0 && (ci = calloc(1, sizeof(*ci))) != NULL) {
-        /* Not traced, but watched: it says which call created each task. */
-        ci->probe = FT_PROBE_SPAWN;
+        strcmp(name, "BaseEventLoop.create_task") == 0) {
+        probe = FT_PROBE_SPAWN;
+    }
+    if (probe != 0 && unit == 0 && (ci = calloc(1, sizeof(*ci))) != NULL) {
+        /* Not traced, but watched: it says which call created each task, or a response's
+         * status (even with --all, where it would be in scope). */
+        ci->probe = (uint8_t)probe;
         layout_params(ci, code, name, params, sizeof(params), &plen);
-    } else if (in_scope(module, name, file, co_flags) && !generated(code, name) &&
+    } else if (scope && (unit != 0 || !generated(code, name)) &&
                (ci = calloc(1, sizeof(*ci))) != NULL) {
         ci->traced = 1;
+        ci->unit = unit != FT_UNITS_TRACE ? (uint8_t)unit : 0;
         ci->flags = def_flags(co_flags);
         ci->is_gen = (ci->flags & (FT_DEF_GENERATOR | FT_DEF_COROUTINE | FT_DEF_ASYNCGEN)) != 0;
         layout_params(ci, code, name, params, sizeof(params), &plen);

@@ -24,6 +24,7 @@ struct ft_code_info {
     uint8_t traced;
     uint8_t is_gen;    /* generator, coroutine or async generator */
     uint8_t probe;     /* FT_PROBE_*: out-of-scope code whose calls tell us something */
+    uint8_t unit;      /* enum ft_unit_kind: each call is a unit of work (units.h), or 0 */
     uint16_t first;    /* index of the first captured local (1 after self/cls) */
     uint8_t has_self;  /* the first local is self: its identity is the call's instance */
     uint16_t nparams;  /* parameters captured (self/cls excluded) */

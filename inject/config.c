@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/wire.h"
 
 struct ft_config ft_cfg;
 
@@ -155,6 +157,39 @@ static const char default_redact[] =
     "password,passwd,pwd,secret,token,api_key,apikey,authorization,auth_header,credential,"
     "private_key,access_key,session_key,cookie";
 
+/* A CI system says so with CI set to anything but empty, 0 or false. */
+static int
+in_ci(void)
+{
+    const char *v = getenv("CI");
+
+    return v != NULL && *v != '\0' && strcmp(v, "0") != 0 && strcasecmp(v, "false") != 0;
+}
+
+static int
+load_units(struct ft_config *c, char *msg, size_t cap)
+{
+    const char *v = getenv("FLOWTRACE_KEEP");
+
+    if (v == NULL || *v == '\0') {
+        c->keep = in_ci() ? FT_KEEP_FAILED : FT_KEEP_ALL;
+    } else if (strcmp(v, "all") == 0) {
+        c->keep = FT_KEEP_ALL;
+    } else if (strcmp(v, "failed") == 0) {
+        c->keep = FT_KEEP_FAILED;
+    } else {
+        return bad(msg, cap, "FLOWTRACE_KEEP", v, "'all' or 'failed'");
+    }
+    split(&c->units, getenv("FLOWTRACE_UNIT"), 0);
+    for (int i = 0; i < c->units.n; i++) {
+        const char *colon = strchr(c->units.item[i], ':');
+        if (colon == NULL || colon == c->units.item[i] || colon[1] == '\0') {
+            return bad(msg, cap, "FLOWTRACE_UNIT", c->units.item[i], "MODULE:FUNCTION");
+        }
+    }
+    return 0;
+}
+
 static int
 load_capture(struct ft_config *c, char *msg, size_t cap)
 {
@@ -205,7 +240,7 @@ load_capture(struct ft_config *c, char *msg, size_t cap)
     }
     v = getenv("FLOWTRACE_LOGFILE");
     snprintf(c->logfile, sizeof(c->logfile), "%s", v ? v : "");
-    return 0;
+    return load_units(c, msg, cap);
 }
 
 int

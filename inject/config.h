@@ -58,6 +58,11 @@ struct ft_config {
     uint64_t min_duration_ns; /* FLOWTRACE_MIN_DURATION, microseconds */
     int mirror_stdout;       /* FLOWTRACE_STDOUT=1: JSONL lines also on this stdout */
     char logfile[4096];      /* FLOWTRACE_LOGFILE: JSONL lines also appended here */
+    int keep;                /* FLOWTRACE_KEEP=all|failed (enum ft_keep); default failed
+                              * when CI is set, else all */
+
+    /* Units of work (issue 7). */
+    struct ft_list units;    /* FLOWTRACE_UNIT: MODULE:FUNCTION names whose calls are units */
 };
 
 enum ft_engine_kind { FT_ENGINE_AUTO, FT_ENGINE_PROFILE, FT_ENGINE_MONITORING };

@@ -645,6 +645,7 @@ ft_flush_hello(int fd, const char *engine)
     if (ft_cfg.logfile[0] != '\0') {
         ft_put_tlv_str(buf, cap, &pos, FT_TAG_LOGFILE, ft_cfg.logfile, strlen(ft_cfg.logfile));
     }
+    ft_put_tlv_u64(buf, cap, &pos, FT_TAG_KEEP, (uint64_t)ft_cfg.keep);
     ft_put_tlv_u64(buf, cap, &pos, FT_TAG_STARTTIME, proc_starttime());
     if (!ft_cfg.children) {
         /* Only the first process is traced: the writer says whether this is one. */

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "pyapi.h"
 #include "record.h"
+#include "units.h"
 #include "tstate.h"
 
 enum mon_event { E_START, E_RESUME, E_RETURN, E_YIELD, E_UNWIND, E_THROW, E_CALL, E_C_RETURN,
@@ -204,6 +205,12 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             }
             RETURN_NONE;
         }
+        if (__builtin_expect(ci->probe != 0, 0) && (t = this_thread()) != NULL) {
+            /* A WSGI start_response or an ASGI send: the response's status. */
+            locals = locals_of(current_iframe(), ci, tmp);
+            ft_unit_probe(t, ci, locals, frame_if_needed(locals));
+            RETURN_NONE;
+        }
         return disable_location();
     }
     if ((t = this_thread()) == NULL) {
@@ -213,7 +220,7 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         validate(code);
     }
     if (!ci->is_gen && ((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) &&
-        !ft_cfg.memory && !ft_cfg.flush_every_call) {
+        !ft_cfg.memory && !ft_cfg.flush_every_call && !ci->unit) {
         /* The common fast path: one 16-byte record. */
         ft_emit(t, ft_rec_word0(FT_REC_CALL, ci->id), ft_clock_ticks(ft_cfg.clock));
         RETURN_NONE;
@@ -277,7 +284,7 @@ leave(PyObject *const *args, unsigned kind)
         RETURN_NONE;
     }
     if (kind == FT_REC_RETURN && ft_cfg.skip_outputs && (ci->nparams == 0 || ft_cfg.skip_inputs) &&
-        !ft_cfg.memory && !ft_cfg.flush_every_call) {
+        !ft_cfg.memory && !ft_cfg.flush_every_call && !ci->unit) {
         ft_emit(t, ft_rec_word0(FT_REC_RETURN, ci->id), ft_clock_ticks(ft_cfg.clock));
         RETURN_NONE;
     }

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "pyapi.h"
 #include "record.h"
+#include "units.h"
 #include "tstate.h"
 
 /* How to get at a frame's insides. CPython's layouts are fixed within a minor version, so
@@ -245,7 +246,8 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
     }
 }
 
-/* create_task(self, coro, ...): the task about to be created nests under this call. */
+/* create_task(self, coro, ...): the task about to be created nests under this call; or a
+ * response's status (units.h). */
 static void
 probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame)
 {
@@ -253,6 +255,8 @@ probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame)
 
     if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
         ft_record_task(t, locals[1]);
+    } else if (ci->probe != FT_PROBE_SPAWN) {
+        ft_unit_probe(t, ci, locals, locals != NULL ? NULL : frame);
     }
 }
 
@@ -296,7 +300,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (ci->is_gen && frame_mode == FRAME_PY311) {
         on_generator(t, ci, frame, what, arg);
     } else if (what == PyTrace_CALL) {
-        if ((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) {
+        if (((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) && !ci->unit) {
             /* The common fast path: one 16-byte record. */
             if (!ft_cfg.memory && !ft_cfg.flush_every_call) {
                 ft_emit(t, ft_rec_word0(FT_REC_CALL, ci->id), ft_clock_ticks(ft_cfg.clock));
@@ -310,7 +314,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         arm(t);
     } else {
         if (ft_cfg.skip_outputs && (ci->nparams == 0 || ft_cfg.skip_inputs) && !ft_cfg.memory &&
-            !ft_cfg.flush_every_call) {
+            !ft_cfg.flush_every_call && !ci->unit) {
             ft_emit(t, ft_rec_word0(FT_REC_RETURN, ci->id), ft_clock_ticks(ft_cfg.clock));
             return 0;
         }

@@ -15,6 +15,7 @@
 #include "flush.h"
 #include "lib/clock.h"
 #include "log.h"
+#include "units.h"
 
 #define PAD8(n) (((n) + 7u) & ~(size_t)7u)
 
@@ -175,6 +176,12 @@ emit_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
     memcpy(p, &vw0, 8);
     put_padded(p + 8, data, len);
     ft_thread_publish(t, p + total); /* not an event: not counted */
+}
+
+void
+ft_record_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
+{
+    emit_values(t, vkind, data, len);
 }
 
 static void
@@ -351,6 +358,9 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     if (ft_cfg.memory && kind != FT_REC_RESUME) {
         emit_memory(t);
     }
+    if (__builtin_expect(ci->unit != 0, 0) && kind != FT_REC_RESUME) {
+        ft_unit_enter(t, ci, locals, frame);
+    }
     after_event(t);
 }
 
@@ -417,6 +427,9 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     }
     if (ft_cfg.memory && kind == FT_REC_RETURN) {
         emit_memory(t);
+    }
+    if (__builtin_expect(ci->unit != 0, 0) && kind == FT_REC_RETURN) {
+        ft_unit_leave(t, ci, retval);
     }
     after_event(t);
 }

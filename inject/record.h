@@ -12,6 +12,7 @@
 #ifndef FT_INJECT_RECORD_H
 #define FT_INJECT_RECORD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "codes.h"
@@ -60,6 +61,10 @@ ft_frame_ident(PyFrameObject *f)
 {
     return (uint64_t)(uintptr_t) * (void **)((char *)f + 24);
 }
+
+/* A value record of vkind on its own, attached by the writer to what precedes it (units.c's
+ * UNIT, UNIT_END and STATUS records). */
+void ft_record_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len);
 
 /* A builtin call from traced code (--c-calls): kind FT_REC_C_CALL/C_RETURN/C_RAISE. */
 void ft_record_c(struct ft_thread *t, unsigned kind, PyObject *cfunc);

@@ -262,13 +262,21 @@ put_common_tail(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
 }
 
 /* {"event":"KIND","timestamp":T,<thread>,<code>,"pid":P,"run":"R","id":I,"parent":Q */
+/* Where a call's JSONL lines go: its unit's events.jsonl, or the run's. */
+static struct ft_sink *
+jsonl_of(struct ft_run *r, const struct ft_tnode *n)
+{
+    return n->unit != NULL ? &n->unit->jsonl : &r->jsonl;
+}
+
 static void
 put_line_head(struct ft_run *r, struct ft_rthread *t, const struct ft_tnode *n, const char *kind,
               uint64_t ticks)
 {
-    struct ft_buf *b = &r->jsonl.b;
+    struct ft_buf *b = &jsonl_of(r, n)->b;
 
-    if (ft_buf_reserve(b, LINE_SLACK + t->frag_len + n->code->frag_len + r->run_frag_len) != 0) {
+    if (ft_buf_reserve(b, LINE_SLACK + t->frag_len + n->code->frag_len + r->run_frag_len +
+                              (n->unit ? n->unit->frag_len : 0)) != 0) {
         return;
     }
     ft_buf_puts(b, "{\"event\":\"");
@@ -280,6 +288,9 @@ put_line_head(struct ft_run *r, struct ft_rthread *t, const struct ft_tnode *n, 
     ft_buf_putc(b, ',');
     ft_buf_put(b, n->code->frag, n->code->frag_len);
     ft_buf_put(b, r->run_frag, r->run_frag_len);
+    if (n->unit != NULL) {
+        ft_buf_put(b, n->unit->frag, n->unit->frag_len);
+    }
     ft_buf_puts(b, ",\"id\":");
     ft_buf_put_u64(b, n->id);
     ft_buf_puts(b, ",\"parent\":");
@@ -293,7 +304,7 @@ put_line_head(struct ft_run *r, struct ft_rthread *t, const struct ft_tnode *n, 
 static void
 enter_line(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
 {
-    struct ft_buf *b = &r->jsonl.b;
+    struct ft_buf *b = &jsonl_of(r, n)->b;
 
     put_line_head(r, t, n, "ENTER", n->start);
     if (n->args != NULL) {
@@ -308,14 +319,14 @@ enter_line(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
         put_memory(b, n->mem_before);
     }
     ft_buf_puts(b, "}\n");
-    ft_sink_maybe_flush(&r->jsonl);
+    ft_sink_maybe_flush(jsonl_of(r, n));
     n->entered = 1;
 }
 
 static void
 exit_line(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
 {
-    struct ft_buf *b = &r->jsonl.b;
+    struct ft_buf *b = &jsonl_of(r, n)->b;
     uint64_t ns = ft_clockconv_span_ns(&r->clock, n->start, n->end);
 
     put_line_head(r, t, n, n->unwound && !closed_by_caller(n) ? "EXCEPTION" : "EXIT", n->end);
@@ -329,7 +340,7 @@ exit_line(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
         put_memory(b, n->mem_after);
     }
     ft_buf_puts(b, "}\n");
-    ft_sink_maybe_flush(&r->jsonl);
+    ft_sink_maybe_flush(jsonl_of(r, n));
 }
 
 static void
@@ -381,11 +392,15 @@ container(struct ft_tnode *n)
     return n->parent != NULL ? n->parent : &n->owner->top;
 }
 
+/* Where n's subtree is written: its unit's tree, or its thread's part of the run's. */
 static struct ft_sink *
 sink_of(struct ft_run *r, struct ft_tnode *n)
 {
     struct ft_rthread *o = n->owner;
 
+    if (n->unit != NULL) {
+        return n->unit->tree_open ? &n->unit->tree : NULL;
+    }
     if (!o->tree_open && open_tree_part(r, o) != 0) {
         return NULL;
     }
@@ -419,14 +434,36 @@ unqueue_head(struct ft_tnode *p)
 }
 
 /* Writes a held node and everything under it (all complete). */
+static void serialize(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n);
+
+/* A unit's root, complete and never streamed: written whole into the unit's own tree,
+ * which is then done. */
+static void
+serialize_unit(struct ft_run *r, struct ft_tnode *n)
+{
+    struct ft_unit *u = n->unit;
+
+    if (u->tree_open) {
+        serialize(r, &u->tree.b, n);
+    }
+    ft__unit_done(r, u);
+}
+
 static void
 serialize(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
 {
+    int first = 1;
+
     put_node_head(r, b, n);
-    for (const struct ft_tnode *k = n->qhead; k != NULL; k = k->next) {
-        if (k != n->qhead) {
+    for (struct ft_tnode *k = n->qhead; k != NULL; k = k->next) {
+        if (k->unit_root) {
+            serialize_unit(r, k);
+            continue;
+        }
+        if (!first) {
             ft_buf_putc(b, ',');
         }
+        first = 0;
         serialize(r, b, k);
     }
     put_node_tail(r, b, n);
@@ -443,7 +480,9 @@ drain(struct ft_run *r, struct ft_tnode *p)
 
     while ((h = p->qhead) != NULL && h->done) {
         unqueue_head(p);
-        if (!h->streamed && s != NULL) {
+        if (!h->streamed && h->unit_root) {
+            serialize_unit(r, h);
+        } else if (!h->streamed && s != NULL) {
             if (p->nwritten++ > 0) {
                 ft_buf_putc(&s->b, ',');
             }
@@ -467,6 +506,9 @@ became_done(struct ft_run *r, struct ft_tnode *n)
         if (s != NULL) {
             put_node_tail(r, &s->b, n);
             ft_sink_maybe_flush(s);
+        }
+        if (n->unit_root) {
+            ft__unit_done(r, n->unit);
         }
         if (!n->queued) {
             node_free(r, n);
@@ -502,8 +544,8 @@ try_stream(struct ft_run *r, struct ft_tnode *n)
     if (n->queued) {
         unqueue_head(p);
     }
-    if (p->nwritten++ > 0) {
-        ft_buf_putc(&s->b, ',');
+    if (!n->unit_root && p->nwritten++ > 0) {
+        ft_buf_putc(&s->b, ','); /* a unit's root is alone in its own tree */
     }
     put_node_head(r, &s->b, n);
     ft_sink_maybe_flush(s);
@@ -568,6 +610,10 @@ open_node(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, ui
     n->depth = depth;
     n->gen = (uint8_t)gen;
     n->tentative = r->min_ticks > 0;
+    n->unit = parent != NULL ? parent->unit : NULL;
+    if (n->unit != NULL) {
+        n->unit->calls++;
+    }
     container(n)->pending++;
     /* Order is decided now: behind anything already waiting, it must wait too. */
     if (gen || n->tentative || !container(n)->streamed || container(n)->qhead != NULL) {
@@ -816,6 +862,9 @@ finish_node(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
         n->tentative = 0;
         enter_line(r, t, n);
     }
+    if (n->unit != NULL) {
+        ft__unit_call_ended(r, n, n->unwound && !closed_by_caller(n));
+    }
     exit_line(r, t, n);
     n->closed = 1;
     if (n->pending == 0) {
@@ -1061,6 +1110,17 @@ on_values(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
         free(exc);
         flush_unwinds(r, t);
         return 0;
+    }
+    case FT_REC_UNIT:
+        return t->pend_enter ? ft__unit_begin(r, t, t->pend_enter, rec->data, len) : 0;
+    case FT_REC_UNIT_END:
+        if (t->pend_leave != NULL && t->pend_leave->unit_root) {
+            return ft__unit_end_values(t->pend_leave->unit, rec->data, len);
+        }
+        return 0;
+    case FT_REC_STATUS: {
+        struct ft_tnode *cur = current(t);
+        return cur != NULL && cur->unit != NULL ? ft__unit_status(cur->unit, rec->data, len) : 0;
     }
     case FT_REC_MEMORY:
         if (t->pend_enter != NULL) {

@@ -52,6 +52,7 @@ ft_run_free(struct ft_run *r)
         ft_sink_close(&r->jsonl);
     }
     free_threads(r);
+    ft__units_free(r);
     ft__idmap_free(&r->gens);
     ft__idmap_free(&r->spawns);
     if (r->mirror_fd >= 0) {
@@ -287,6 +288,10 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
             break;
         case FT_TAG_LOGFILE:
             err = set_str(&r->logfile, val, len);
+            break;
+        case FT_TAG_KEEP:
+            err = ft_tlv_u64(val, len, &v);
+            r->keep = v == FT_KEEP_FAILED ? FT_KEEP_FAILED : FT_KEEP_ALL;
             break;
         default:
             break;
@@ -860,6 +865,7 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
     }
     ft__run_close_generators(r, r->how == FT_END_EXIT || r->how == FT_END_EXCEPTION,
                              "not finished");
+    ft__units_finish(r);
     ft__run_note_write_err(r, ft_sink_close(&r->jsonl));
     err = write_tree(r);
     ft__run_note_write_err(r, err);
@@ -887,6 +893,10 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
     info->status = r->status;
     info->signal = r->signal;
     info->calls = r->calls;
+    info->units = r->nrows;
+    info->nrows = r->nrows;
+    info->units_failed = r->units_failed;
+    info->rows = r->rows;
     ft__run_accounting(r, &info->events, &info->lost);
     /* A file's first write error, as soon as it happens (not only once finished). */
     info->write_err = r->write_err != 0 ? r->write_err : r->jsonl.err;

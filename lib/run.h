@@ -22,6 +22,23 @@ struct ft_run_opts {
     double tsc_ns_per_tick; /* the writer's TSC calibration, used until anchors span 1 s */
 };
 
+/* A finished unit of work (a test, a request, a --unit call): its row in units.jsonl and in
+ * the index. Strings are owned by the run; paths are relative to the run's directory and
+ * NULL when the unit's files were not kept. */
+struct ft_unit_row {
+    uint64_t id;
+    const char *kind;     /* pytest, unittest, wsgi, asgi, function */
+    const char *name;
+    const char *outcome;  /* passed, failed, skipped, error (tests); ok, failed (others) */
+    int failed;           /* outcome is failed or error */
+    uint64_t start_us, duration_us, calls;
+    const char *tree, *events;
+    int status;           /* HTTP status, 0 if none */
+    const char *request_id, *method, *path;
+    const char *error;       /* "Type: message" of the exception that failed it, or NULL */
+    const char *error_path;  /* the calls down to where it was raised, "a > b > c" */
+};
+
 /* A read-only view of a run's state, for the index, the CLI and messages. */
 struct ft_run_info {
     const char *id;       /* NULL until HELLO has been processed */
@@ -42,8 +59,15 @@ struct ft_run_info {
     uint64_t events;      /* event records received */
     uint64_t lost;        /* records the tracer reported lost, plus any the writer lost */
     int write_err;        /* first output error (negative errno), 0 if none */
+    uint64_t units;       /* units of work finished */
+    uint64_t units_failed; /* ... that failed (outcome failed or error) */
+    const struct ft_unit_row *rows; /* their rows (ft_run_units) */
+    size_t nrows;
     int fail_err;         /* the error that stopped the run's output (ft_run_fail), or 0 */
 };
+
+/* The units finished so far, in order of their end. Valid until the next frame. */
+void ft_run_units(const struct ft_run *r, const struct ft_unit_row **rows, size_t *n);
 
 /* Allocates a run. Returns NULL only on -ENOMEM. */
 struct ft_run *ft_run_new(const struct ft_run_opts *opts);

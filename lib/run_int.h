@@ -47,6 +47,33 @@ struct ft_tnode {
     uint8_t idle_end;  /* generator: its last resume made no call before it unwound */
     uint8_t queued;    /* in its parent's queue */
     uint8_t spawner;   /* referenced by the spawn map */
+    uint8_t unit_root; /* the call a unit of work hangs from */
+    struct ft_unit *unit; /* the unit this call belongs to (its own, or its caller's), or NULL */
+};
+
+/* A unit of work being written (units.c): the subtree of its root call goes to its own
+ * DIR/<run>/units/<id>/ files instead of the run's. */
+struct ft_unit {
+    uint64_t id;
+    int kind;                /* enum ft_unit_kind */
+    char *name, *method, *path, *remote, *agent, *request_id, *outcome;
+    uint64_t counts0[5], counts1[5]; /* unittest result counts at the start and the end */
+    int have_end;
+    int status;              /* HTTP status, 0 while unknown */
+    struct ft_tnode *root;   /* until the unit is done */
+    struct ft_rthread *thread;
+    uint64_t start, end;     /* ticks */
+    uint64_t calls;
+    int unwound;             /* an exception escaped the root call */
+    const char *incomplete;  /* the root call never returned: why */
+    char *dir;               /* DIR/<run>/units/<id> */
+    struct ft_sink tree, jsonl;
+    int tree_open, jsonl_open;
+    char *frag;              /* ,"unit":N[,"request_id":"..."] for its JSONL lines */
+    size_t frag_len;
+    char *exc, *exc_path;    /* the latest exception chain's deepest call */
+    uint64_t chain_next;     /* call id that continues that chain if it unwinds too */
+    struct ft_unit *prev, *next; /* the run's open units */
 };
 
 /* A frame executing on a thread; node is NULL for frames below --max-depth. */
@@ -131,6 +158,15 @@ struct ft_run {
     uint64_t lib_sent;    /* END: records that left the process */
     int have_sent;
     int recovered;        /* rebuilt from a spool after the writer died: trust lib_sent */
+    /* Units of work (units.c). */
+    int keep;             /* enum ft_keep, from HELLO; FT_KEEP_ALL without it */
+    uint64_t next_unit_id;
+    struct ft_unit *units; /* open units */
+    struct ft_sink units_file; /* units.jsonl, opened with the first finished unit */
+    int units_open;
+    struct ft_unit_row *rows;  /* finished units, for the index */
+    size_t nrows, caprows;
+    uint64_t units_failed;
 };
 
 /* Whether a record counts in r->records (and so in tracer.events and tracer.lost). Must
@@ -144,6 +180,16 @@ ft__rec_counted(unsigned kind)
 /* run_fail.c */
 int ft__run_discard(struct ft_run *r, const struct ft_frame *f);
 void ft__run_accounting(const struct ft_run *r, uint64_t *events, uint64_t *lost);
+
+/* units.c */
+int ft__unit_begin(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n, const uint8_t *p,
+                   size_t len);
+int ft__unit_end_values(struct ft_unit *u, const uint8_t *p, size_t len);
+int ft__unit_status(struct ft_unit *u, const uint8_t *p, size_t len);
+void ft__unit_call_ended(struct ft_run *r, struct ft_tnode *n, int by_exception);
+void ft__unit_done(struct ft_run *r, struct ft_unit *u);
+void ft__units_finish(struct ft_run *r);
+void ft__units_free(struct ft_run *r);
 
 /* calls.c */
 int ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t n);

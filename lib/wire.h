@@ -14,7 +14,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 1
+#define FT_WIRE_MINOR 2
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -87,6 +87,8 @@ enum ft_tag {
                             * one; the writer answers ACK (traced) or NOTE (not) (1.1) */
     FT_TAG_SENT = 33,      /* u64 (END): event records that left the process, counted as
                             * tracer.events counts them (1.1) */
+    FT_TAG_KEEP = 34,      /* u64 (HELLO): enum ft_keep, which units' files the writer
+                            * keeps (1.2) */
 };
 
 enum ft_clock_kind {
@@ -109,6 +111,40 @@ enum ft_end_how {
     FT_END_EXEC = 5,      /* exec replaced the process image */
     FT_END_KILLED = 6,    /* writer-side: the stream ended without END (killed) */
     FT_END_DETACHED = 7,  /* the tracer stopped early (writer lost, timeout) */
+};
+
+/* Which units' trees and events the writer keeps (HELLO KEEP). */
+enum ft_keep {
+    FT_KEEP_ALL = 1,    /* every unit's */
+    FT_KEEP_FAILED = 2, /* only those of units that failed; every unit keeps its summary */
+};
+
+/* Units of work (UNIT, UNIT_END, STATUS records): their payload is TLVs with these tags. */
+enum ft_unit_kind {
+    FT_UNIT_PYTEST = 1,   /* a pytest item (_pytest.runner.runtestprotocol) */
+    FT_UNIT_UNITTEST = 2, /* a unittest test method (TestCase.run) */
+    FT_UNIT_WSGI = 3,     /* a WSGI request: app(environ, start_response) */
+    FT_UNIT_ASGI = 4,     /* an ASGI HTTP request: app(scope, receive, send) */
+    FT_UNIT_FUNCTION = 5, /* a call of a --unit MODULE:FUNCTION */
+    FT_UNIT_KIND_MAX = 5,
+};
+
+enum ft_unit_tag {
+    FT_UTAG_KIND = 1,       /* u64: enum ft_unit_kind (UNIT) */
+    FT_UTAG_NAME = 2,       /* str: the test's node id, the function's name (UNIT) */
+    FT_UTAG_METHOD = 3,     /* str: HTTP method (UNIT) */
+    FT_UTAG_PATH = 4,       /* str: HTTP path (UNIT) */
+    FT_UTAG_REMOTE = 5,     /* str: client address (UNIT) */
+    FT_UTAG_AGENT = 6,      /* str: User-Agent (UNIT) */
+    FT_UTAG_REQUEST_ID = 7, /* str: the request's X-Request-ID header, if it has one (UNIT) */
+    FT_UTAG_OUTCOME = 8,    /* str: passed, failed, skipped, error (UNIT_END of pytest) */
+    FT_UTAG_STATUS = 9,     /* u64: HTTP status code (STATUS) */
+    /* unittest: the result's counts when the test starts (UNIT) and ends (UNIT_END). */
+    FT_UTAG_FAILURES = 10,
+    FT_UTAG_ERRORS = 11,
+    FT_UTAG_SKIPPED = 12,
+    FT_UTAG_XFAILS = 13,    /* expectedFailures */
+    FT_UTAG_XPASSES = 14,   /* unexpectedSuccesses */
 };
 
 /* A code definition inside a DEFS frame: this header, then module, qualified name, file
@@ -156,6 +192,9 @@ enum ft_rec_kind {
     FT_REC_RESULT = 0x42,   /* after RETURN: the rendered return value */
     FT_REC_EXC = 0x43,      /* the exception of the preceding UNWIND records: u32-length-
                              * prefixed type name, module, message */
+    FT_REC_UNIT = 0x46,     /* after CALL/START: this call is a unit of work; unit fields */
+    FT_REC_UNIT_END = 0x47, /* after RETURN of a unit's call: unit fields (outcome, counts) */
+    FT_REC_STATUS = 0x48,   /* alone: the HTTP status of the current unit; unit fields */
     FT_REC_ARGS_AFTER = 0x44, /* after RETURN: u32 parameter index, u32 length, text; for
                              * mutable arguments, as they are when the call returns */
     FT_REC_MEMORY = 0x45,   /* after CALL (before) and RETURN (after): u64 rss, tracemalloc

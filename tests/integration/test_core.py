@@ -154,14 +154,21 @@ def test_a_ci_pytest_run_is_traced_without_code_changes(tmp_path):
         "def test_add():\n    assert add(1, 2) == 3\n\n"
         "def test_fails():\n    assert add(1, 1) == 3\n")
     proc, runs = trace("/usr/bin/python3", ["-m", "pytest", "-q", "-p", "no:cacheprovider", suite],
-                       tmp_path, wrapper_args=["--"])
+                       tmp_path, wrapper_args=["--keep", "all", "--"])
     assert proc.returncode == 1, proc.stdout + proc.stderr  # pytest's own status
     assert "1 failed, 1 passed" in proc.stdout
     [run] = runs
-    names = {e["function"] for e in run.events}
+    # Each test is a unit of work: its calls are in its own events (every unit kept), under pytest's runtestprotocol and the phases, not in the run's events.
+    events = []
+    for unit in sorted((run.path / "units").iterdir(), key=lambda p: int(p.name)):
+        with open(unit / "events.jsonl") as f:
+            events += [json.loads(line) for line in f]
+    names = {e["function"] for e in events}
     assert {"test_add", "test_fails", "add"} <= names
+    assert {e["module"] for e in events if e["module"].startswith("_pytest")} == {"_pytest.runner"}
     assert not any(e["module"].startswith("_pytest") for e in run.events)
     balanced(run.events)
+    balanced(events)
 
 
 def test_show_prints_the_tree(tmp_path):

@@ -246,7 +246,7 @@ a_newer_schema_with_more_columns_and_tables_is_still_read_and_written(void **sta
     assert_int_equal(sqlite3_open(path_of(FT_INDEX_FILE), &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "ALTER TABLE runs ADD COLUMN later TEXT;"
-                                  "CREATE TABLE units (run_id TEXT, name TEXT);"
+                                  "CREATE TABLE spans (run_id TEXT, name TEXT);"
                                   "PRAGMA user_version = 7",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

@@ -83,5 +83,6 @@ int ft_cmd_show(int argc, char **argv);
 int ft_cmd_stats(int argc, char **argv);
 int ft_cmd_html(int argc, char **argv);
 int ft_cmd_export(int argc, char **argv);
+int ft_cmd_report(int argc, char **argv);
 
 #endif

@@ -14,12 +14,13 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "units.h"
 #include "tree.h"
 #include "viewer.h"
 #include "walk.h"
 
 static const char html_usage[] =
-    "usage: flowtrace html [-d DIR] [-o FILE] [RUN]\n"
+    "usage: flowtrace html [-d DIR] [-o FILE] [--unit ID|NAME] [RUN]\n"
     "\n"
     "Writes RUN (default: the latest run) as one HTML file that needs nothing else (no\n"
     "network, no other files): the call tree with expand/collapse, search across function\n"
@@ -28,6 +29,7 @@ static const char html_usage[] =
     "\n"
     "  -d, --dir DIR       output directory (default $FLOWTRACE_DIR or ./flowtrace-out)\n"
     "  -o, --output FILE   where to write (default: RUN.html in the current directory)\n"
+    "  --unit ID|NAME      one unit of work of the run (a test, a request): its tree\n"
     "  -h, --help          show this help\n";
 
 /* ---- Growable columns and tables ------------------------------------------------------ */
@@ -489,9 +491,10 @@ ft_cmd_html(int argc, char **argv)
 {
     static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                              {"output", required_argument, NULL, 'o'},
+                                             {"unit", required_argument, NULL, 'u'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *dir = NULL, *output = NULL;
+    const char *dir = NULL, *output = NULL, *unit = NULL;
     char defpath[512];
     struct html h = {0};
     struct ft_tree *t;
@@ -508,6 +511,9 @@ ft_cmd_html(int argc, char **argv)
         case 'o':
             output = optarg;
             break;
+        case 'u':
+            unit = optarg;
+            break;
         case 'h':
             fputs(html_usage, stdout);
             return FT_EXIT_OK;
@@ -519,8 +525,8 @@ ft_cmd_html(int argc, char **argv)
         ft_cli_err("html", "one RUN at most (see 'flowtrace html --help')");
         return FT_EXIT_USAGE;
     }
-    if ((rc = ft_cli_load_tree("html", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                               &t)) != FT_EXIT_OK) {
+    if ((rc = ft_units_load_tree("html", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                                 unit, 0, &t)) != FT_EXIT_OK) {
         return rc;
     }
     if (output == NULL) {

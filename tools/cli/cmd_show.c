@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "units.h"
 #include "group.h"
 #include "tree.h"
 
@@ -29,6 +30,9 @@ static const char show_usage[] =
     "                         and everything those calls did\n"
     "  --min-duration TIME    hide calls shorter than TIME (e.g. 500us, 2ms, 1s)\n"
     "  --errors               only the paths to calls that raised an exception\n"
+    "  --unit ID|NAME         the tree of one unit of work of the run (a test, a request;\n"
+    "                         see 'flowtrace ls --units')\n"
+    "  --failed               the first failed unit, only the paths to its exceptions\n"
     "  --no-group             print every call on its own line\n"
     "  --color WHEN           always, never or auto (default: colour on a terminal)\n"
     "  -h, --help             show this help\n";
@@ -38,6 +42,8 @@ enum { M_MATCH = 1, M_TO_MATCH = 2, M_TO_ERROR = 4 };
 struct show {
     FILE *out;
     int color, group, errors;
+    const char *unit; /* --unit */
+    int failed;       /* --failed */
     long max_depth;
     double min_us;
     const char *match;
@@ -391,6 +397,7 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
         {"thread", required_argument, NULL, 't'},  {"match", required_argument, NULL, 'm'},
         {"min-duration", required_argument, NULL, 'M'}, {"errors", no_argument, NULL, 'e'},
         {"no-group", no_argument, NULL, 'G'},      {"color", required_argument, NULL, 'c'},
+        {"unit", required_argument, NULL, 'u'},    {"failed", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     int opt;
     char *end;
@@ -425,6 +432,13 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
         case 'e':
             s->errors = 1;
             break;
+        case 'u':
+            s->unit = optarg;
+            break;
+        case 'f':
+            s->failed = 1;
+            s->errors = 1;
+            break;
         case 'G':
             s->group = 0;
             break;
@@ -451,7 +465,7 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
 int
 ft_cmd_show(int argc, char **argv)
 {
-    struct show s = {stdout, ft_cli_color(NULL), 1, 0, -1, 0, NULL, 0, NULL, 0, 0, {0}};
+    struct show s = {stdout, ft_cli_color(NULL), 1, 0, NULL, 0, -1, 0, NULL, 0, NULL, 0, 0, {0}};
     const char *dir = NULL, *thread = NULL;
     struct ft_tree *t;
     size_t shown = 0;
@@ -460,8 +474,8 @@ ft_cmd_show(int argc, char **argv)
     if (rc != FT_EXIT_OK) {
         return rc < 0 ? FT_EXIT_OK : rc;
     }
-    if ((rc = ft_cli_load_tree("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                               &t)) != FT_EXIT_OK) {
+    if ((rc = ft_units_load_tree("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                                 s.unit, s.failed && s.unit == NULL, &t)) != FT_EXIT_OK) {
         return rc;
     }
     ft_buf_init(&s.line);

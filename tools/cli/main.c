@@ -9,6 +9,7 @@ static const struct ft_cli_cmd commands[] = {
     {"show", ft_cmd_show, "print a run's call tree"},
     {"stats", ft_cmd_stats, "top functions of a run by total and self time"},
     {"html", ft_cmd_html, "write a run as one self-contained HTML viewer"},
+    {"report", ft_cmd_report, "a run's tests or requests as JUnit XML or Markdown, for CI"},
     {"export", ft_cmd_export, "write a run for Perfetto (Chrome JSON) or OpenTelemetry (OTLP)"},
 };
 

@@ -37,6 +37,23 @@ static const char schema_v1[] =
     "CREATE INDEX IF NOT EXISTS runs_by_start ON runs(start_us);"
     "CREATE INDEX IF NOT EXISTS runs_by_parent ON runs(parent_run);";
 
+/* Version 2: units of work inside runs (tests, requests), one row each. */
+static const char schema_v2[] =
+    "CREATE TABLE IF NOT EXISTS units ("
+    " run_id TEXT, unit_id INTEGER,"
+    " kind TEXT, name TEXT, outcome TEXT,"
+    " start_us INTEGER, duration_us INTEGER, calls INTEGER,"
+    " tree TEXT, events_file TEXT,"
+    " status_code INTEGER, request_id TEXT, method TEXT, path TEXT,"
+    " error TEXT, error_path TEXT,"
+    " PRIMARY KEY (run_id, unit_id));"
+    "CREATE INDEX IF NOT EXISTS units_by_outcome ON units(outcome);";
+
+static const char insert_unit_sql[] =
+    "INSERT OR REPLACE INTO units (run_id, unit_id, kind, name, outcome, start_us, duration_us,"
+    " calls, tree, events_file, status_code, request_id, method, path, error, error_path)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+
 static const char insert_sql[] =
     "INSERT OR REPLACE INTO runs (id, parent_run, pid, ppid, script, argv, cwd, python,"
     " start_us, duration_us, ended, exit_code, signal, calls, events, lost, write_error,"
@@ -132,7 +149,8 @@ ensure_schema(sqlite3 *db)
     if (app == APP_ID && version >= FT_INDEX_VERSION) {
         return SQLITE_OK; /* a newer writer's schema holds every column we write */
     }
-    if ((rc = sqlite3_exec(db, schema_v1, NULL, NULL, NULL)) != SQLITE_OK) {
+    if ((rc = sqlite3_exec(db, schema_v1, NULL, NULL, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_exec(db, schema_v2, NULL, NULL, NULL)) != SQLITE_OK) {
         return rc;
     }
     snprintf(sql, sizeof(sql), "PRAGMA application_id=%d; PRAGMA user_version=%d", APP_ID,
@@ -207,8 +225,59 @@ insert(sqlite3 *db, const struct ft_run_info *info, const char *script, const ch
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* One attempt: schema and row in one IMMEDIATE transaction (the write lock is taken
- * first, so two writers never deadlock upgrading a read lock). */
+static int
+insert_unit(sqlite3_stmt *st, const char *run_dir, const struct ft_unit_row *u)
+{
+    char tree[512], events[512];
+
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)u->id);
+    bind_text(st, 3, u->kind);
+    bind_text(st, 4, u->name);
+    bind_text(st, 5, u->outcome);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)u->start_us);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)u->duration_us);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)u->calls);
+    snprintf(tree, sizeof(tree), "%s/%s", run_dir, u->tree ? u->tree : "");
+    snprintf(events, sizeof(events), "%s/%s", run_dir, u->events ? u->events : "");
+    bind_text(st, 9, u->tree ? tree : NULL);
+    bind_text(st, 10, u->events ? events : NULL);
+    if (u->status > 0) {
+        sqlite3_bind_int(st, 11, u->status);
+    } else {
+        sqlite3_bind_null(st, 11);
+    }
+    bind_text(st, 12, u->request_id);
+    bind_text(st, 13, u->method);
+    bind_text(st, 14, u->path);
+    bind_text(st, 15, u->error);
+    bind_text(st, 16, u->error_path);
+    return sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(sqlite3_db_handle(st));
+}
+
+static int
+insert_units(sqlite3 *db, const struct ft_run_info *info)
+{
+    const char *dir = info->path != NULL ? base_name(info->path) : info->id;
+    sqlite3_stmt *st;
+    int rc;
+
+    if (info->nrows == 0) {
+        return SQLITE_OK;
+    }
+    if ((rc = sqlite3_prepare_v2(db, insert_unit_sql, -1, &st, NULL)) != SQLITE_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < info->nrows && rc == SQLITE_OK; i++) {
+        bind_text(st, 1, info->id);
+        rc = insert_unit(st, dir, &info->rows[i]);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* One attempt: schema, the run's row and its units' in one IMMEDIATE transaction (the
+ * write lock is taken first, so two writers never deadlock upgrading a read lock). */
 static int
 put_once(sqlite3 *db, const struct ft_run_info *info, const char *script, const char *argv_json)
 {
@@ -217,8 +286,9 @@ put_once(sqlite3 *db, const struct ft_run_info *info, const char *script, const 
     if (rc != SQLITE_OK) {
         return rc;
     }
-    if ((rc = ensure_schema(db)) == SQLITE_OK && (rc = insert(db, info, script, argv_json)) ==
-                                                     SQLITE_OK) {
+    if ((rc = ensure_schema(db)) == SQLITE_OK &&
+        (rc = insert(db, info, script, argv_json)) == SQLITE_OK &&
+        (rc = insert_units(db, info)) == SQLITE_OK) {
         rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK) {

@@ -20,7 +20,7 @@
 #include "lib/run.h"
 
 #define FT_INDEX_FILE "index.sqlite"
-#define FT_INDEX_VERSION 1   /* PRAGMA user_version written by this code */
+#define FT_INDEX_VERSION 2   /* PRAGMA user_version written by this code */
 #define FT_INDEX_BUSY_MS 5000
 
 /* One indexed run. Strings are owned by the list that holds the row. */

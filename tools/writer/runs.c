@@ -55,6 +55,40 @@ ft_runs_script_name(const char *argv, uint64_t len, char *out, size_t cap)
     }
 }
 
+/* s without tabs and newlines (they separate fields and lines), cut to cap. */
+static const char *
+one_field(const char *s, char *out, size_t cap)
+{
+    size_t i = 0;
+
+    for (; s != NULL && s[i] != '\0' && i + 1 < cap; i++) {
+        out[i] = s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
+    }
+    out[i] = '\0';
+    return i > 0 ? out : "-";
+}
+
+/* One line per failed unit: "unit", outcome, its tree (or its run's directory when its
+ * files were not written), name, and the error that failed it. */
+static void
+put_failed_units(int fd, const struct ft_run_info *info)
+{
+    char line[8192], name[2048], error[2048];
+
+    for (size_t i = 0; i < info->nrows; i++) {
+        const struct ft_unit_row *u = &info->rows[i];
+        int n;
+        if (!u->failed) {
+            continue;
+        }
+        n = snprintf(line, sizeof(line), "unit\t%s\t%s%s%s\t%s\t%s\n", u->outcome, info->path,
+                     u->tree ? "/" : "", u->tree ? u->tree : "",
+                     one_field(u->name, name, sizeof(name)),
+                     one_field(u->error, error, sizeof(error)));
+        ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    }
+}
+
 void
 ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
 {
@@ -81,6 +115,7 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
     fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {
         ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        put_failed_units(fd, info);
         close(fd);
     }
 }

@@ -1,0 +1,52 @@
+/* units.h - units of work recognised in an unmodified program: a test, a request, a job.
+ *
+ * Recognition is decided once per code object, at first sight (ft_units_classify), from
+ * its module, qualified name and parameter names:
+ *   pytest    _pytest.runner.runtestprotocol(item, ...): one unit per test item; its
+ *             phases (_pytest.runner.call_and_report) are traced inside it;
+ *   unittest  unittest.case.TestCase.run(self, result) (and async_case's);
+ *   WSGI      any function whose parameters are (environ, start_response);
+ *   ASGI      any coroutine function whose parameters are (scope, receive, send);
+ *   function  every MODULE:FUNCTION named in FLOWTRACE_UNIT.
+ * Such code is traced even when out of scope, so that its call is a node that the unit's
+ * tree hangs from. Two more are watched without being traced: a WSGI start_response(status,
+ * ...) and an ASGI server's send(message), which say the response's status.
+ *
+ * At a unit's boundaries only (its CALL and its RETURN), ft_unit_enter and ft_unit_leave
+ * read what names the unit and says how it ended (the test's node id and pytest's
+ * reports, the WSGI environ or ASGI scope, the unittest result's counts) and append a
+ * UNIT or UNIT_END record. They read built-in values and instance dicts only, through
+ * the C API, and never call Python code; whatever they cannot read is left out. The
+ * writer decides the rest (nesting, outcome, what is kept). GIL held throughout.
+ */
+#ifndef FT_INJECT_UNITS_H
+#define FT_INJECT_UNITS_H
+
+#include "codes.h"
+#include "pyapi.h"
+#include "tstate.h"
+
+/* ft_units_classify's answer besides a unit kind (enum ft_unit_kind, 1..5). */
+#define FT_UNITS_TRACE 0x100 /* not a unit, but traced (a pytest phase) */
+
+/* WSGI start_response(status, ...) and an ASGI server's send(message): probes. */
+#define FT_PROBE_STATUS_WSGI 2
+#define FT_PROBE_STATUS_ASGI 3
+
+/* First sight: what this code is to units. Returns a unit kind, FT_UNITS_TRACE, or 0,
+ * and sets *probe to an FT_PROBE_STATUS_* for the status probes (else leaves it). */
+int ft_units_classify(PyObject *code, const char *module, const char *qualname, long co_flags,
+                      int *probe);
+
+/* A unit's call (ci->unit) has started: appends its UNIT record. */
+void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
+                   PyFrameObject *frame);
+
+/* A unit's call returned retval: appends UNIT_END when there is something to say. */
+void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval);
+
+/* A status probe was called: appends STATUS if the call carries one. */
+void ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
+                   PyFrameObject *frame);
+
+#endif

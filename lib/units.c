@@ -1,0 +1,707 @@
+/* units.c - units of work inside a run: their files, outcome, and what is kept.
+ *
+ * A UNIT record after a call makes that call the root of a unit (unless it is already
+ * inside one: the outermost wins). From then on every call under it, and every JSONL line
+ * of those calls, goes to DIR/<run>/units/<id>/ (tree.json, events.jsonl) instead of the
+ * run's files; calls.c asks node->unit where to write. When the root call's subtree has
+ * been written the unit is done: its outcome is decided, its files are kept or removed
+ * (--keep failed keeps only failed units'), and its row is appended to units.jsonl and to
+ * the rows the writer puts in the index. Only open units take memory beyond their row.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "run_int.h"
+
+#define PATH_DEPTH_MAX 48 /* calls named in an exception path (the innermost ones) */
+
+static const char *const kind_names[] = {"?", "pytest", "unittest", "wsgi", "asgi", "function"};
+
+static int
+is_http(const struct ft_unit *u)
+{
+    return u->kind == FT_UNIT_WSGI || u->kind == FT_UNIT_ASGI;
+}
+
+static uint64_t
+micros(const struct ft_run *r, uint64_t ticks)
+{
+    return ft_clockconv_real_ns(&r->clock, ticks) / 1000;
+}
+
+/* ---- Start ---------------------------------------------------------------------------- */
+
+static int
+dup_field(char **slot, const uint8_t *val, uint32_t len)
+{
+    char *s = strndup((const char *)val, len);
+
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    free(*slot);
+    *slot = s;
+    return 0;
+}
+
+/* The fields of a UNIT or UNIT_END record. */
+static int
+take_fields(struct ft_unit *u, const uint8_t *p, size_t n, uint64_t *counts)
+{
+    size_t pos = 0;
+    uint32_t tag, len;
+    const uint8_t *val;
+    uint64_t v;
+    int rc, err = 0;
+
+    while (err == 0 && (rc = ft_tlv_next(p, n, &pos, &tag, &val, &len)) == 1) {
+        switch (tag) {
+        case FT_UTAG_KIND:
+            err = ft_tlv_u64(val, len, &v) != 0 || v == 0 || v > FT_UNIT_KIND_MAX ? FT_EBADRECORD
+                                                                                   : 0;
+            u->kind = (int)v;
+            break;
+        case FT_UTAG_NAME:
+            err = dup_field(&u->name, val, len);
+            break;
+        case FT_UTAG_METHOD:
+            err = dup_field(&u->method, val, len);
+            break;
+        case FT_UTAG_PATH:
+            err = dup_field(&u->path, val, len);
+            break;
+        case FT_UTAG_REMOTE:
+            err = dup_field(&u->remote, val, len);
+            break;
+        case FT_UTAG_AGENT:
+            err = dup_field(&u->agent, val, len);
+            break;
+        case FT_UTAG_REQUEST_ID:
+            err = dup_field(&u->request_id, val, len);
+            break;
+        case FT_UTAG_OUTCOME:
+            err = dup_field(&u->outcome, val, len);
+            break;
+        case FT_UTAG_FAILURES:
+        case FT_UTAG_ERRORS:
+        case FT_UTAG_SKIPPED:
+        case FT_UTAG_XFAILS:
+        case FT_UTAG_XPASSES:
+            err = ft_tlv_u64(val, len, &counts[tag - FT_UTAG_FAILURES]) != 0 ? FT_EBADRECORD : 0;
+            break;
+        default:
+            break; /* a field this reader does not know */
+        }
+    }
+    return err != 0 ? err : rc < 0 ? FT_EBADRECORD : 0;
+}
+
+/* A request without an X-Request-ID gets a random (version 4) UUID. */
+static int
+make_request_id(struct ft_unit *u)
+{
+    uint8_t b[16] = {0};
+    char s[40];
+
+    if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+        uint64_t x = (uint64_t)(uintptr_t)u ^ u->start ^ ((uint64_t)getpid() << 32);
+        memcpy(b, &x, 8);
+        memcpy(b + 8, &u->id, 8);
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(s, sizeof(s),
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    u->request_id = strdup(s);
+    return u->request_id == NULL ? -ENOMEM : 0;
+}
+
+static int
+name_unit(struct ft_unit *u, const struct ft_tnode *root)
+{
+    char buf[4096];
+
+    if (u->name != NULL && u->name[0] != '\0') {
+        return 0;
+    }
+    if (is_http(u)) {
+        snprintf(buf, sizeof(buf), "%s %s", u->method ? u->method : "?", u->path ? u->path : "?");
+    } else {
+        snprintf(buf, sizeof(buf), "%s:%s", root->code->module, root->code->name);
+    }
+    free(u->name);
+    u->name = strdup(buf);
+    return u->name == NULL ? -ENOMEM : 0;
+}
+
+static void
+put_opt_field(struct ft_buf *b, const char *key, const char *v)
+{
+    ft_buf_puts(b, key);
+    if (v != NULL) {
+        ft_json_put_cstr(b, v);
+    } else {
+        ft_buf_puts(b, "null");
+    }
+}
+
+/* {"event":"KIND","timestamp":T,"thread":...,"pid":P,"run":"R","unit":N,"request_id":..., */
+static void
+http_line_head(struct ft_run *r, struct ft_unit *u, const char *event, uint64_t ticks)
+{
+    struct ft_buf *b = &u->jsonl.b;
+
+    ft_buf_puts(b, "{\"event\":\"");
+    ft_buf_puts(b, event);
+    ft_buf_puts(b, "\",\"timestamp\":");
+    ft_buf_put_u64(b, micros(r, ticks));
+    ft_buf_putc(b, ',');
+    ft_buf_put(b, u->thread->frag, u->thread->frag_len);
+    ft_buf_put(b, r->run_frag, r->run_frag_len);
+    ft_buf_put(b, u->frag, u->frag_len);
+    put_opt_field(b, ",\"method\":", u->method);
+    put_opt_field(b, ",\"path\":", u->path);
+}
+
+static int
+open_files(struct ft_run *r, struct ft_unit *u)
+{
+    char path[4200];
+    int err;
+
+    snprintf(path, sizeof(path), "%s/units", r->path);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        return -errno;
+    }
+    snprintf(path, sizeof(path), "%s/units/%llu", r->path, (unsigned long long)u->id);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        return -errno;
+    }
+    if ((u->dir = strdup(path)) == NULL) {
+        return -ENOMEM;
+    }
+    snprintf(path, sizeof(path), "%s/.tree.json.part", u->dir);
+    if ((err = ft_sink_open(&u->tree, path, 1)) != 0) {
+        return err;
+    }
+    u->tree_open = 1;
+    snprintf(path, sizeof(path), "%s/events.jsonl", u->dir);
+    if ((err = ft_sink_open(&u->jsonl, path, 1)) != 0) {
+        return err;
+    }
+    u->jsonl_open = 1;
+    u->jsonl.mirror[0] = r->jsonl.mirror[0];
+    u->jsonl.mirror[1] = r->jsonl.mirror[1];
+    return 0;
+}
+
+/* The unit's tree.json starts as a run's does, so that readers of runs read it too. */
+static void
+tree_head(struct ft_run *r, struct ft_unit *u)
+{
+    struct ft_buf *b = &u->tree.b;
+
+    ft_buf_puts(b, "{\"run\":");
+    ft_json_put_cstr(b, r->id);
+    ft_buf_printf(b, ",\"unit\":%llu,\"kind\":\"%s\",\"name\":", (unsigned long long)u->id,
+                  kind_names[u->kind]);
+    ft_json_put_cstr(b, u->name);
+    ft_buf_printf(b, ",\"pid\":%llu,\"python\":", (unsigned long long)r->pid);
+    ft_json_put_cstr(b, r->python ? r->python : "");
+    ft_buf_puts(b, ",\"start\":");
+    ft_buf_put_u64(b, micros(r, r->start_ticks));
+    ft_buf_puts(b, ",\"threads\":[{\"name\":");
+    ft_json_put_cstr(b, u->thread->name ? u->thread->name : "Thread");
+    ft_buf_printf(b, ",\"tid\":%llu,\"calls\":[", (unsigned long long)u->thread->tid);
+}
+
+static int
+make_frag(struct ft_unit *u)
+{
+    struct ft_buf b;
+
+    ft_buf_init(&b);
+    ft_buf_printf(&b, ",\"unit\":%llu", (unsigned long long)u->id);
+    if (u->request_id != NULL) {
+        ft_buf_puts(&b, ",\"request_id\":");
+        ft_json_put_cstr(&b, u->request_id);
+    }
+    if (b.oom) {
+        ft_buf_free(&b);
+        return -ENOMEM;
+    }
+    u->frag = b.p;
+    u->frag_len = b.len;
+    return 0;
+}
+
+static void
+unit_free(struct ft_unit *u)
+{
+    if (u->tree_open) {
+        ft_sink_close(&u->tree);
+    }
+    if (u->jsonl_open) {
+        ft_sink_close(&u->jsonl);
+    }
+    free(u->name);
+    free(u->method);
+    free(u->path);
+    free(u->remote);
+    free(u->agent);
+    free(u->request_id);
+    free(u->outcome);
+    free(u->dir);
+    free(u->frag);
+    free(u->exc);
+    free(u->exc_path);
+    free(u);
+}
+
+int
+ft__unit_begin(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n, const uint8_t *p,
+               size_t len)
+{
+    struct ft_unit *u;
+    int err;
+
+    if (n->unit != NULL || r->fail_err != 0) {
+        return 0; /* inside a unit already: the outermost is the unit */
+    }
+    if ((u = calloc(1, sizeof(*u))) == NULL) {
+        return -ENOMEM;
+    }
+    u->tree.fd = u->jsonl.fd = -1;
+    if ((err = take_fields(u, p, len, u->counts0)) != 0 || u->kind == 0) {
+        unit_free(u);
+        return err != 0 ? err : FT_EBADRECORD;
+    }
+    u->id = ++r->next_unit_id;
+    u->root = n;
+    u->thread = t;
+    u->start = n->start;
+    u->calls = 1;
+    if ((err = name_unit(u, n)) != 0 || (is_http(u) && u->request_id == NULL &&
+                                         (err = make_request_id(u)) != 0) ||
+        (err = make_frag(u)) != 0) {
+        unit_free(u);
+        return err;
+    }
+    if ((err = open_files(r, u)) != 0) {
+        /* The unit's files cannot be written: its calls stay in the run's tree. */
+        ft__run_note_write_err(r, err);
+        if (u->dir != NULL) {
+            rmdir(u->dir);
+        }
+        unit_free(u);
+        return 0;
+    }
+    tree_head(r, u);
+    if (is_http(u)) {
+        http_line_head(r, u, "HTTP_REQUEST", n->start);
+        put_opt_field(&u->jsonl.b, ",\"remote_addr\":", u->remote);
+        put_opt_field(&u->jsonl.b, ",\"user_agent\":", u->agent);
+        ft_buf_puts(&u->jsonl.b, "}\n");
+    }
+    n->unit = u;
+    n->unit_root = 1;
+    n->tentative = 0; /* a unit's call is always kept, however short */
+    u->next = r->units;
+    if (r->units != NULL) {
+        r->units->prev = u;
+    }
+    r->units = u;
+    return 0;
+}
+
+int
+ft__unit_end_values(struct ft_unit *u, const uint8_t *p, size_t len)
+{
+    int err = take_fields(u, p, len, u->counts1);
+
+    u->have_end = 1;
+    return err;
+}
+
+int
+ft__unit_status(struct ft_unit *u, const uint8_t *p, size_t len)
+{
+    size_t pos = 0;
+    uint32_t tag, vlen;
+    const uint8_t *val;
+    uint64_t v;
+    int rc;
+
+    while ((rc = ft_tlv_next(p, len, &pos, &tag, &val, &vlen)) == 1) {
+        if (tag == FT_UTAG_STATUS) {
+            if (ft_tlv_u64(val, vlen, &v) != 0) {
+                return FT_EBADRECORD;
+            }
+            u->status = v < 1000 ? (int)v : 0;
+        }
+    }
+    return rc < 0 ? FT_EBADRECORD : 0;
+}
+
+/* ---- Calls inside ----------------------------------------------------------------------- */
+
+/* "a > b > c": the calls from the unit's root down to n. */
+static char *
+path_to(const struct ft_tnode *n)
+{
+    const struct ft_tnode *chain[PATH_DEPTH_MAX];
+    struct ft_unit *u = n->unit;
+    struct ft_buf b;
+    int k = 0, cut = 0;
+
+    for (; n != NULL && n->unit == u; n = n->parent) {
+        if (k == PATH_DEPTH_MAX) {
+            cut = 1;
+            break;
+        }
+        chain[k++] = n;
+    }
+    ft_buf_init(&b);
+    if (cut) {
+        ft_buf_puts(&b, "... > ");
+    }
+    while (k-- > 0) {
+        ft_buf_puts(&b, chain[k]->code->name);
+        if (k > 0) {
+            ft_buf_puts(&b, " > ");
+        }
+    }
+    ft_buf_putc(&b, '\0');
+    return b.oom ? (ft_buf_free(&b), NULL) : b.p;
+}
+
+void
+ft__unit_call_ended(struct ft_run *r, struct ft_tnode *n, int by_exception)
+{
+    struct ft_unit *u = n->unit;
+
+    (void)r;
+    if (by_exception) {
+        if (u->exc_path == NULL || u->chain_next != n->id) {
+            /* A new exception chain starts at its deepest call. */
+            free(u->exc_path);
+            free(u->exc);
+            u->exc_path = path_to(n);
+            u->exc = n->exc != NULL ? strdup(n->exc) : NULL;
+        }
+        u->chain_next = n->parent != NULL ? n->parent->id : 0;
+    }
+    if (n->unit_root) {
+        u->end = n->end;
+        u->unwound = by_exception;
+        u->incomplete = n->incomplete;
+    }
+}
+
+/* ---- End -------------------------------------------------------------------------------- */
+
+static const char *
+outcome_of(const struct ft_unit *u)
+{
+    const uint64_t *a = u->counts0, *b = u->counts1;
+
+    switch (u->kind) {
+    case FT_UNIT_PYTEST:
+        if (u->outcome != NULL && (!strcmp(u->outcome, "passed") || !strcmp(u->outcome, "failed") ||
+                                   !strcmp(u->outcome, "skipped") || !strcmp(u->outcome, "error"))) {
+            return u->outcome;
+        }
+        return "error"; /* no report: an exception escaped the test protocol */
+    case FT_UNIT_UNITTEST:
+        if (!u->have_end || u->unwound || u->incomplete != NULL || b[1] > a[1]) {
+            return "error";
+        }
+        if (b[0] > a[0] || b[4] > a[4]) {
+            return "failed"; /* a failure, or an unexpected success */
+        }
+        return b[2] > a[2] || b[3] > a[3] ? "skipped" : "passed";
+    default:
+        return u->unwound || u->incomplete != NULL || u->status >= 500 ? "failed" : "ok";
+    }
+}
+
+/* "Type: message" from the node's exception JSON, for the index and summaries. */
+static char *
+error_text(const char *exc_json)
+{
+    const char *t, *m;
+    struct ft_buf b;
+
+    if (exc_json == NULL || (t = strstr(exc_json, "\"type\":")) == NULL) {
+        return NULL;
+    }
+    ft_buf_init(&b);
+    /* The JSON was written by take_exc: {"type":"..","module":"..","message":".."}. */
+    t += 7;
+    m = strstr(exc_json, ",\"message\":");
+    if (*t == '"') {
+        const char *e = strstr(t + 1, "\",\"module\"");
+        ft_buf_put(&b, t + 1, e != NULL ? (size_t)(e - t - 1) : 0);
+    } else {
+        ft_buf_puts(&b, "?");
+    }
+    if (m != NULL && m[11] == '"') {
+        size_t l = strlen(m + 12);
+        ft_buf_puts(&b, ": ");
+        ft_buf_put(&b, m + 12, l >= 2 ? l - 2 : 0); /* without the closing quote and brace */
+    }
+    ft_buf_putc(&b, '\0');
+    return b.oom ? (ft_buf_free(&b), NULL) : b.p;
+}
+
+static void
+put_summary(struct ft_run *r, struct ft_buf *b, const struct ft_unit *u, const char *outcome)
+{
+    uint64_t ns = ft_clockconv_span_ns(&r->clock, u->start, u->end);
+
+    ft_buf_printf(b, ",\"outcome\":\"%s\",\"start\":", outcome);
+    ft_buf_put_u64(b, micros(r, u->start));
+    ft_buf_puts(b, ",\"durationMicros\":");
+    ft_buf_put_milli(b, ns);
+    ft_buf_printf(b, ",\"calls\":%llu", (unsigned long long)u->calls);
+    if (is_http(u)) {
+        ft_buf_puts(b, ",\"request_id\":");
+        ft_json_put_cstr(b, u->request_id);
+        put_opt_field(b, ",\"method\":", u->method);
+        put_opt_field(b, ",\"path\":", u->path);
+        put_opt_field(b, ",\"remote_addr\":", u->remote);
+        put_opt_field(b, ",\"user_agent\":", u->agent);
+        ft_buf_puts(b, ",\"status_code\":");
+        if (u->status > 0) {
+            ft_buf_printf(b, "%d", u->status);
+        } else {
+            ft_buf_puts(b, "null");
+        }
+    }
+    if (u->exc_path != NULL) {
+        ft_buf_puts(b, ",\"exception\":");
+        ft_buf_puts(b, u->exc ? u->exc : "{\"type\":null,\"module\":null,\"message\":null}");
+        ft_buf_puts(b, ",\"exceptionPath\":");
+        ft_json_put_cstr(b, u->exc_path);
+    }
+    if (u->incomplete != NULL) {
+        ft_buf_puts(b, ",\"incomplete\":");
+        ft_json_put_cstr(b, u->incomplete);
+    }
+}
+
+/* Closes the unit's files; keeps them, or removes them and the directory. Returns 1 if
+ * they were kept. */
+static int
+close_files(struct ft_run *r, struct ft_unit *u, const char *outcome, int keep)
+{
+    char part[4200], final[4200];
+    int err = 0, whole = u->tree_open; /* the tree was written to its end */
+
+    snprintf(part, sizeof(part), "%s/.tree.json.part", u->dir);
+    snprintf(final, sizeof(final), "%s/tree.json", u->dir);
+    if (u->tree_open) {
+        ft_buf_puts(&u->tree.b, "]}]");
+        put_summary(r, &u->tree.b, u, outcome);
+        ft_buf_puts(&u->tree.b, "}\n");
+        err = u->tree.b.oom ? -ENOMEM : 0;
+        err = ft_sink_close(&u->tree) ?: err;
+        u->tree_open = 0;
+    }
+    if (u->jsonl_open) {
+        if (keep && is_http(u)) {
+            uint64_t ns = ft_clockconv_span_ns(&r->clock, u->start, u->end);
+            http_line_head(r, u, "HTTP_RESPONSE", u->end);
+            ft_buf_puts(&u->jsonl.b, ",\"status_code\":");
+            if (u->status > 0) {
+                ft_buf_printf(&u->jsonl.b, "%d", u->status);
+            } else {
+                ft_buf_puts(&u->jsonl.b, "null");
+            }
+            ft_buf_puts(&u->jsonl.b, ",\"durationMicros\":");
+            ft_buf_put_milli(&u->jsonl.b, ns);
+            ft_buf_puts(&u->jsonl.b, ",\"durationMillis\":");
+            ft_buf_put_milli(&u->jsonl.b, ns / 1000);
+            ft_buf_puts(&u->jsonl.b, "}\n");
+        }
+        if (!keep) {
+            u->jsonl.mirror[0] = u->jsonl.mirror[1] = -1; /* nothing of it goes anywhere */
+            u->jsonl.b.len = 0;
+        }
+        err = ft_sink_close(&u->jsonl) ?: err;
+        u->jsonl_open = 0;
+    }
+    if (keep && whole && err == 0 && rename(part, final) == 0) {
+        return 1;
+    }
+    ft__run_note_write_err(r, keep ? err : 0);
+    unlink(part);
+    snprintf(final, sizeof(final), "%s/events.jsonl", u->dir);
+    unlink(final);
+    rmdir(u->dir);
+    return 0;
+}
+
+static int
+add_row(struct ft_run *r, const struct ft_unit *u, const char *outcome, int kept, char *error)
+{
+    struct ft_unit_row *w;
+    char rel[128];
+
+    if (r->nrows == r->caprows) {
+        size_t cap = r->caprows ? r->caprows * 2 : 64;
+        struct ft_unit_row *nr = realloc(r->rows, cap * sizeof(*nr));
+        if (nr == NULL) {
+            free(error);
+            return -ENOMEM;
+        }
+        r->rows = nr;
+        r->caprows = cap;
+    }
+    w = &r->rows[r->nrows++];
+    memset(w, 0, sizeof(*w));
+    w->id = u->id;
+    w->kind = kind_names[u->kind];
+    w->name = strdup(u->name);
+    w->outcome = outcome; /* static strings, or u->outcome moved below */
+    w->failed = !strcmp(outcome, "failed") || !strcmp(outcome, "error");
+    w->start_us = micros(r, u->start);
+    w->duration_us = ft_clockconv_span_ns(&r->clock, u->start, u->end) / 1000;
+    w->calls = u->calls;
+    if (kept) {
+        snprintf(rel, sizeof(rel), "units/%llu/tree.json", (unsigned long long)u->id);
+        w->tree = strdup(rel);
+        snprintf(rel, sizeof(rel), "units/%llu/events.jsonl", (unsigned long long)u->id);
+        w->events = strdup(rel);
+    }
+    w->status = u->status;
+    w->request_id = u->request_id ? strdup(u->request_id) : NULL;
+    w->method = u->method ? strdup(u->method) : NULL;
+    w->path = u->path ? strdup(u->path) : NULL;
+    w->error = error;
+    w->error_path = u->exc_path ? strdup(u->exc_path) : NULL;
+    return 0;
+}
+
+static void
+append_line(struct ft_run *r, const struct ft_unit *u, const char *outcome, int kept)
+{
+    char path[4200];
+    struct ft_buf *b;
+
+    if (!r->units_open) {
+        snprintf(path, sizeof(path), "%s/units.jsonl", r->path);
+        if (ft_sink_open(&r->units_file, path, 1) != 0) {
+            return;
+        }
+        r->units_open = 1;
+    }
+    b = &r->units_file.b;
+    ft_buf_printf(b, "{\"unit\":%llu,\"run\":", (unsigned long long)u->id);
+    ft_json_put_cstr(b, r->id);
+    ft_buf_printf(b, ",\"kind\":\"%s\",\"name\":", kind_names[u->kind]);
+    ft_json_put_cstr(b, u->name);
+    ft_buf_puts(b, ",\"thread\":");
+    ft_json_put_cstr(b, u->thread->name ? u->thread->name : "Thread");
+    put_summary(r, b, u, outcome);
+    if (kept) {
+        ft_buf_printf(b, ",\"tree\":\"units/%llu/tree.json\",\"events\":\"units/%llu/events.jsonl\"}\n",
+                      (unsigned long long)u->id, (unsigned long long)u->id);
+    } else {
+        ft_buf_puts(b, ",\"tree\":null,\"events\":null}\n");
+    }
+    ft_sink_maybe_flush(&r->units_file);
+}
+
+void
+ft__unit_done(struct ft_run *r, struct ft_unit *u)
+{
+    const char *outcome = outcome_of(u);
+    int failed = !strcmp(outcome, "failed") || !strcmp(outcome, "error");
+    int kept = close_files(r, u, outcome, failed || r->keep != FT_KEEP_FAILED);
+
+    if (outcome == u->outcome) {
+        outcome = !strcmp(outcome, "passed") ? "passed" : !strcmp(outcome, "failed") ? "failed"
+                  : !strcmp(outcome, "skipped") ? "skipped" : "error";
+    }
+    append_line(r, u, outcome, kept);
+    ft__run_note_write_err(r, add_row(r, u, outcome, kept, error_text(u->exc)));
+    r->units_failed += (uint64_t)failed;
+    if (u->root != NULL) {
+        u->root->unit = NULL;
+        u->root->unit_root = 0;
+    }
+    if (u->prev != NULL) {
+        u->prev->next = u->next;
+    } else {
+        r->units = u->next;
+    }
+    if (u->next != NULL) {
+        u->next->prev = u->prev;
+    }
+    unit_free(u);
+}
+
+/* At the run's end every unit's root has ended; one that was never written (an output
+ * error) is removed. */
+void
+ft__units_finish(struct ft_run *r)
+{
+    while (r->units != NULL) {
+        struct ft_unit *u = r->units;
+        if (u->tree_open) {
+            u->tree.b.len = 0; /* a tree cut short is no tree */
+            ft_sink_close(&u->tree);
+            u->tree_open = 0;
+        }
+        u->incomplete = u->incomplete ? u->incomplete : "not written";
+        ft__unit_done(r, u);
+    }
+    if (r->units_open) {
+        ft__run_note_write_err(r, ft_sink_close(&r->units_file));
+        r->units_open = 0;
+    }
+}
+
+void
+ft__units_free(struct ft_run *r)
+{
+    while (r->units != NULL) {
+        struct ft_unit *u = r->units;
+        r->units = u->next;
+        unit_free(u);
+    }
+    if (r->units_open) {
+        ft_sink_close(&r->units_file);
+    }
+    for (size_t i = 0; i < r->nrows; i++) {
+        struct ft_unit_row *w = &r->rows[i];
+        free((char *)w->name);
+        free((char *)w->tree);
+        free((char *)w->events);
+        free((char *)w->request_id);
+        free((char *)w->method);
+        free((char *)w->path);
+        free((char *)w->error);
+        free((char *)w->error_path);
+    }
+    free(r->rows);
+}
+
+void
+ft_run_units(const struct ft_run *r, const struct ft_unit_row **rows, size_t *n)
+{
+    *rows = r->rows;
+    *n = r->nrows;
+}

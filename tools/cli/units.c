@@ -1,0 +1,197 @@
+/* units.c - a run's units of work, read from RUN/units.jsonl (units.h). */
+#define _GNU_SOURCE
+#include "units.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "cli.h"
+
+static char *str_path(yajl_val o, const char **path);
+
+static char *
+str_at(yajl_val o, const char *key)
+{
+    const char *path[] = {key, NULL};
+
+    return str_path(o, path);
+}
+
+static char *
+str_path(yajl_val o, const char **path)
+{
+    yajl_val v = yajl_tree_get(o, path, yajl_t_string);
+    const char *s = v != NULL ? YAJL_GET_STRING(v) : NULL;
+
+    return s != NULL ? strdup(s) : NULL;
+}
+
+static double
+num_at(yajl_val o, const char *k1, const char *k2)
+{
+    const char *path[] = {k1, k2, NULL};
+    yajl_val v = yajl_tree_get(o, path, yajl_t_number);
+
+    return v != NULL ? YAJL_GET_DOUBLE(v) : 0;
+}
+
+static int
+add_entry(struct ft_units *out, size_t *cap, yajl_val o, const char *rundir)
+{
+    const char *path[] = {"exception", "type", NULL};
+    const char *mpath[] = {"exception", "message", NULL};
+    struct ft_unit_ent *e;
+    char *tree;
+
+    if (out->n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        struct ft_unit_ent *nv = realloc(out->v, nc * sizeof(*nv));
+        if (nv == NULL) {
+            return -ENOMEM;
+        }
+        out->v = nv;
+        *cap = nc;
+    }
+    e = &out->v[out->n++];
+    memset(e, 0, sizeof(*e));
+    e->id = (uint64_t)num_at(o, "unit", NULL);
+    e->kind = str_at(o, "kind");
+    e->name = str_at(o, "name");
+    e->outcome = str_at(o, "outcome");
+    e->duration_us = num_at(o, "durationMicros", NULL);
+    e->calls = (uint64_t)num_at(o, "calls", NULL);
+    e->status = (long)num_at(o, "status_code", NULL);
+    e->request_id = str_at(o, "request_id");
+    e->exc_path = str_at(o, "exceptionPath");
+    e->exc_type = str_path(o, path);
+    e->exc_msg = str_path(o, mpath);
+    tree = str_at(o, "tree");
+    if (tree != NULL && asprintf(&e->tree, "%s/%s", rundir, tree) < 0) {
+        e->tree = NULL;
+    }
+    free(tree);
+    e->failed = e->outcome != NULL &&
+                (strcmp(e->outcome, "failed") == 0 || strcmp(e->outcome, "error") == 0);
+    return e->name != NULL && e->outcome != NULL ? 0 : -EINVAL;
+}
+
+int
+ft_units_read(const char *rundir, struct ft_units *out, char *err, size_t cap)
+{
+    char path[4200], *line = NULL;
+    size_t lcap = 0, vcap = 0, lineno = 0;
+    ssize_t n;
+    FILE *f;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(path, sizeof(path), "%s/units.jsonl", rundir);
+    if ((f = fopen(path, "re")) == NULL) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        snprintf(err, cap, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && (n = getline(&line, &lcap, f)) > 0) {
+        char ebuf[256];
+        yajl_val o = yajl_tree_parse(line, ebuf, sizeof(ebuf));
+        lineno++;
+        if (o == NULL || !YAJL_IS_OBJECT(o) || add_entry(out, &vcap, o, rundir) != 0) {
+            snprintf(err, cap, "%s:%zu: not a unit", path, lineno);
+            rc = -1;
+        }
+        yajl_tree_free(o);
+    }
+    free(line);
+    fclose(f);
+    if (rc != 0) {
+        ft_units_free(out);
+    }
+    return rc;
+}
+
+void
+ft_units_free(struct ft_units *u)
+{
+    for (size_t i = 0; i < u->n; i++) {
+        struct ft_unit_ent *e = &u->v[i];
+        free(e->kind);
+        free(e->name);
+        free(e->outcome);
+        free(e->tree);
+        free(e->exc_type);
+        free(e->exc_msg);
+        free(e->exc_path);
+        free(e->request_id);
+    }
+    free(u->v);
+    memset(u, 0, sizeof(*u));
+}
+
+const struct ft_unit_ent *
+ft_units_pick(const struct ft_units *u, const char *spec)
+{
+    char *end;
+    unsigned long long id = spec != NULL ? strtoull(spec, &end, 10) : 0;
+    int by_id = spec != NULL && *spec != '\0' && *end == '\0';
+
+    for (size_t i = 0; i < u->n; i++) {
+        const struct ft_unit_ent *e = &u->v[i];
+        if (spec == NULL ? e->failed : by_id ? e->id == id : strcmp(e->name, spec) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+int
+ft_units_tree_path(const char *cmd, const char *dir, const char *run, const char *spec,
+                   char *out, size_t cap)
+{
+    char rundir[4096], err[4400];
+    struct ft_units u;
+    const struct ft_unit_ent *e;
+    int rc = ft_cli_find_run(cmd, dir, run, rundir, sizeof(rundir));
+
+    if (rc != FT_EXIT_OK) {
+        return rc;
+    }
+    if (ft_units_read(rundir, &u, err, sizeof(err)) != 0) {
+        ft_cli_err(cmd, "%s", err);
+        return FT_EXIT_FAIL;
+    }
+    e = ft_units_pick(&u, spec);
+    if (e == NULL) {
+        ft_cli_err(cmd, spec ? "no unit '%s' in %s" : "no failed unit in %s%s", spec ? spec : "",
+                   rundir);
+        rc = FT_EXIT_FAIL;
+    } else if (e->tree == NULL) {
+        ft_cli_err(cmd, "unit %llu (%s, %s) has no tree: only failed units' are kept (--keep all "
+                   "keeps every one)", (unsigned long long)e->id, e->name, e->outcome);
+        rc = FT_EXIT_FAIL;
+    } else {
+        snprintf(out, cap, "%s", e->tree);
+    }
+    ft_units_free(&u);
+    return rc;
+}
+
+int
+ft_units_load_tree(const char *cmd, const char *dir, const char *run, const char *unit,
+                   int failed, struct ft_tree **t)
+{
+    char path[4096];
+    int rc;
+
+    if (unit == NULL && !failed) {
+        return ft_cli_load_tree(cmd, dir, run, t);
+    }
+    if ((rc = ft_units_tree_path(cmd, dir, run, unit, path, sizeof(path))) != FT_EXIT_OK) {
+        return rc;
+    }
+    return ft_cli_load_tree(cmd, dir, path, t);
+}
