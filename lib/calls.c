@@ -570,7 +570,22 @@ push_frame(struct ft_rthread *t, struct ft_tnode *n, uint64_t code_id)
     t->stack[t->depth].node = n;
     t->stack[t->depth].code_id = code_id;
     t->depth++;
+    if (n != NULL) {
+        n->frames++;
+    }
     return 0;
+}
+
+/* The top frame's node (NULL below --max-depth), taken off the stack. */
+static struct ft_tnode *
+pop_frame(struct ft_rthread *t)
+{
+    struct ft_tnode *n = t->stack[--t->depth].node;
+
+    if (n != NULL) {
+        n->frames--;
+    }
+    return n;
 }
 
 /* The innermost visible call executing on t, or NULL. */
@@ -944,13 +959,19 @@ on_enter(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
     }
     if (gen) {
         struct ft_tnode *old = idmap_get(&r->gens, rec->extra);
-        struct ft_tnode *spawner = idmap_get(&r->spawns, rec->extra);
+        struct ft_tnode *spawner;
         if (old != NULL) {
-            /* The frame of a suspended generator was reused: it was freed, closed. */
-            old->dropped = 1;
             idmap_del(&r->gens, rec->extra);
-            finish_node(r, old->owner, old);
+            if (old->frames == 0) {
+                /* The frame of a suspended generator was reused: it was freed, closed. */
+                old->dropped = 1;
+                finish_node(r, old->owner, old);
+                parent = current(t);
+            }
+            /* else a stream that starts a frame still running (not CPython's): the old
+             * node ends with its frame, as any call whose return is not seen. */
         }
+        spawner = idmap_get(&r->spawns, rec->extra); /* after finish_node, which may free */
         if (spawner != NULL) {
             parent = spawner;
             idmap_del(&r->spawns, rec->extra);
@@ -1000,7 +1021,7 @@ match_frame(struct ft_run *r, struct ft_rthread *t, uint64_t code_id, uint64_t t
         return -1;
     }
     while (t->depth > i) {
-        struct ft_tnode *n = t->stack[--t->depth].node;
+        struct ft_tnode *n = pop_frame(t);
         if (n != NULL && !n->gen) {
             n->end = ticks;
             n->incomplete = "return not seen";
@@ -1020,7 +1041,7 @@ on_leave(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
     if (match_frame(r, t, rec->payload, rec->ticks) < 0) {
         return;
     }
-    n = t->stack[--t->depth].node;
+    n = pop_frame(t);
     if (t->committed_below > t->depth) {
         t->committed_below = t->depth;
     }
@@ -1209,7 +1230,7 @@ ft__run_close_open_calls(struct ft_run *r, struct ft_rthread *t, const char *rea
 {
     flush_pending(r, t);
     while (t->depth > 0) {
-        struct ft_tnode *n = t->stack[--t->depth].node;
+        struct ft_tnode *n = pop_frame(t);
         if (n == NULL) {
             continue;
         }

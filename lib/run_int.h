@@ -30,6 +30,7 @@ struct ft_tnode {
     uint64_t ident;                 /* generators: frame identity (key in the gens map) */
     uint64_t resume_mark;           /* generators: the run's last call id at the last resume */
     uint32_t resumes;
+    uint32_t frames;                /* entries on thread stacks that point here (running) */
     uint32_t depth;
     uint32_t pending;               /* children not yet complete */
     uint32_t nwritten;              /* children written into a streamed node (commas) */
