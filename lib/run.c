@@ -172,6 +172,9 @@ open_mirrors(struct ft_run *r)
 {
     char path[4200];
 
+    if (!r->opts.copies) {
+        return;
+    }
     if (r->want_stdout) {
         snprintf(path, sizeof(path), "/proc/%llu/fd/1", (unsigned long long)r->pid);
         r->mirror_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);

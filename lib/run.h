@@ -20,6 +20,8 @@ struct ft_run_opts {
     const char *dir;        /* output root; must exist. Borrowed for the run's life. */
     const char *run_id;     /* NULL: derived from the start time and pid */
     double tsc_ns_per_tick; /* the writer's TSC calibration, used until anchors span 1 s */
+    int copies;             /* honour HELLO's MIRROR_STDOUT and LOGFILE: only for a live
+                             * process (not a conversion, a rebuild, or a fuzzer's input) */
 };
 
 /* A finished unit of work (a test, a request, a --unit call): its row in units.jsonl and in

@@ -49,7 +49,7 @@ run_file(const char *run, const char *name)
 static void
 run_stream(const char *run_id, struct stream *s)
 {
-    struct ft_run_opts o = {dir, run_id, 1.0};
+    struct ft_run_opts o = {dir, run_id, 1.0, 0};
     struct ft_run *r = ft_run_new(&o);
     struct ft_wire_decoder d;
     struct ft_frame f;

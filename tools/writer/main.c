@@ -96,7 +96,7 @@ make_dirs(const char *path)
 static int
 convert(const char *dir, const char *file, const char *run_id, double rate)
 {
-    struct ft_run_opts ro = {dir, run_id, rate};
+    struct ft_run_opts ro = {dir, run_id, rate, 0};
     struct ft_wire_decoder dec;
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
