@@ -134,7 +134,14 @@ put(struct ft_text *o, const void *s, size_t n)
         n = o->cap - o->len;
         o->cut = 1;
     }
-    memcpy(o->p + o->len, s, n);
+    if (n <= 16) {
+        /* Most pieces are a few bytes (digits, quotes, ", "): no call for those. */
+        for (size_t i = 0; i < n; i++) {
+            o->p[o->len + i] = ((const char *)s)[i];
+        }
+    } else {
+        memcpy(o->p + o->len, s, n);
+    }
     o->len += n;
 }
 
@@ -230,10 +237,10 @@ static void
 put_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
 {
     char q = pick_quote(s, n < o->cap ? n : o->cap);
-    size_t run = 0;
+    size_t start = 0, i;
 
     put(o, &q, 1);
-    for (size_t i = 0; i < n && !o->cut; i++) {
+    for (i = 0; i < n && !o->cut; i++) {
         unsigned c = s[i];
         const char *esc = NULL;
         char hex[5];
@@ -252,14 +259,20 @@ put_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
             esc = hex;
         }
         if (esc == NULL) {
-            run++;
+            if (i + 1 - start >= o->cap - o->len) {
+                i++; /* the output is full: the rest of a long string is never read */
+                break;
+            }
             continue;
         }
-        put(o, s + i - run, run);
-        run = 0;
+        put(o, s + start, i - start);
+        start = i + 1;
         puts_(o, esc);
     }
-    put(o, s + n - run, run);
+    put(o, s + start, i - start);
+    if (i < n) {
+        o->cut = 1;
+    }
     put(o, &q, 1);
 }
 
@@ -783,6 +796,22 @@ int
 ft_capture_is_cell(PyObject *v)
 {
     return v != NULL && P.ready && type_of(v) == P.cell_t;
+}
+
+int
+ft_capture_small_int(PyObject *v, int64_t *x)
+{
+    int overflow = 0;
+
+    if (v == NULL || !P.ready || type_of(v) != P.long_t) {
+        return 0;
+    }
+    *x = (int64_t)P.PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow || (*x == -1 && ft_py.PyErr_Occurred() != NULL)) {
+        ft_py.PyErr_Clear();
+        return 0;
+    }
+    return 1;
 }
 
 int

@@ -45,6 +45,10 @@ int ft_capture_is_secret(const char *name);
 /* Whether v is a cell (a parameter captured by a closure, in the fast locals). */
 int ft_capture_is_cell(PyObject *v);
 
+/* Whether v is exactly an int that fits an int64; stores it in *x. Never leaves an
+ * exception set. */
+int ft_capture_small_int(PyObject *v, int64_t *x);
+
 /* v is exactly a dict. */
 int ft_capture_is_dict(PyObject *v);
 

@@ -100,7 +100,11 @@ put_padded(uint8_t *p, const void *data, size_t len)
     if (len > 0) {
         uint64_t zero = 0;
         memcpy(p + PAD8(len) - 8, &zero, 8);
-        memcpy(p, data, len);
+        if (len == 8) {
+            memcpy(p, data, 8); /* an int (RESULT_INT): a store, not a call */
+        } else {
+            memcpy(p, data, len);
+        }
     }
 }
 
@@ -113,7 +117,7 @@ emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsig
     size_t total = fixed + (vkind ? 8 + PAD8(len) : 0);
     uint8_t *p;
 
-    if (total > ft_tstate_buffer_size() / 2) {
+    if (total > ft_cfg.buffer_size / 2) {
         /* A value bigger than half a buffer travels as a frame of its own. */
         uint8_t *big = malloc(total);
         if (big == NULL) {
@@ -136,7 +140,10 @@ emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsig
         t->gap++;
         return;
     }
-    memcpy(p, words, fixed);
+    memcpy(p, words, 16); /* constant sizes: stores, not a call */
+    if (has_extra) {
+        memcpy(p + 16, &extra, 8);
+    }
     if (vkind) {
         uint64_t vw0 = ft_rec_word0(vkind, len);
         memcpy(p + fixed, &vw0, 8);
@@ -156,7 +163,7 @@ emit_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
     size_t total = 8 + PAD8(len);
     uint8_t *p;
 
-    if (total > ft_tstate_buffer_size() / 2) {
+    if (total > ft_cfg.buffer_size / 2) {
         uint8_t *big = malloc(total);
         if (big != NULL) {
             uint64_t vw0 = ft_rec_word0(vkind, len);
@@ -293,7 +300,16 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **local
         } else if (i == ci->varkw) {
             ft_capture_kwargs(&o, param(ci, locals, flocals, i));
         } else {
-            ft_capture_value(&o, param(ci, locals, flocals, i));
+            PyObject *v = param(ci, locals, flocals, i);
+            int64_t x;
+            if (ft_capture_small_int(v, &x)) {
+                uint32_t tag = FT_ARG_INT | 8;
+                memcpy(o.p + at, &tag, 4);
+                memcpy(o.p + o.len, &x, 8);
+                o.len += 8;
+                continue;
+            }
+            ft_capture_value(&o, v);
         }
         put_len_prefixed(&o, at);
     }
@@ -371,9 +387,20 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **l
                 PyFrameObject *frame)
 {
     size_t per = ft_capture_value_cap() + 8;
-    PyObject *flocals = frame_locals(locals, frame); /* new ref or NULL */
+    PyObject *flocals;
     struct ft_text o;
 
+    if (locals != NULL) {
+        /* The common case, arguments that cannot change in place: done without setup. */
+        unsigned k = 0;
+        while (k < ci->nparams && !ft_capture_is_mutable(locals[ci->first + k])) {
+            k++;
+        }
+        if (k == ci->nparams) {
+            return;
+        }
+    }
+    flocals = frame_locals(locals, frame); /* new ref or NULL */
     if (scratch_reserve(t, per * ci->nparams) != 0) {
         goto out;
     }
@@ -410,9 +437,12 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
     struct ft_text o;
+    int64_t x;
 
-    if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_ready() &&
-        scratch_reserve(t, ft_capture_value_cap()) == 0) {
+    if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_small_int(retval, &x)) {
+        emit_with(t, w0, 0, 0, FT_REC_RESULT_INT, &x, 8);
+    } else if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_ready() &&
+               scratch_reserve(t, ft_capture_value_cap()) == 0) {
         o.p = t->scratch;
         o.len = 0;
         o.cap = t->scratch_cap;

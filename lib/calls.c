@@ -653,6 +653,18 @@ text_dup(char **slot, struct ft_buf *b)
 }
 
 /* ARGS: u64 instance, then per parameter u32 length + text. */
+/* An int sent as 8 bytes (FT_ARG_INT, RESULT_INT), as the JSON string repr() gives. */
+static void
+put_int_text(struct ft_buf *b, const uint8_t *p)
+{
+    int64_t x;
+
+    memcpy(&x, p, 8);
+    ft_buf_putc(b, '"');
+    ft_buf_put_i64(b, x);
+    ft_buf_putc(b, '"');
+}
+
 static int
 take_args(struct ft_tnode *n, const uint8_t *p, size_t len)
 {
@@ -677,10 +689,6 @@ take_args(struct ft_tnode *n, const uint8_t *p, size_t len)
         }
         memcpy(&vlen, p + pos, 4);
         pos += 4;
-        if (vlen > len - pos) {
-            ft_buf_free(&b);
-            return FT_EBADRECORD;
-        }
         if (i > 0) {
             ft_buf_putc(&b, ',');
         }
@@ -688,6 +696,20 @@ take_args(struct ft_tnode *n, const uint8_t *p, size_t len)
             ft_buf_put(&b, n->code->keys[i], n->code->keylens[i]);
         } else {
             ft_buf_printf(&b, "\"arg%u\":", i);
+        }
+        if (vlen & FT_ARG_INT) {
+            if (vlen != (FT_ARG_INT | 8) || len - pos < 8) {
+                ft_buf_free(&b);
+                return FT_EBADRECORD;
+            }
+            put_int_text(&b, p + pos);
+            pos += 8;
+            i++;
+            continue;
+        }
+        if (vlen > len - pos) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
         }
         ft_json_put_str(&b, (const char *)p + pos, vlen);
         pos += vlen;
@@ -1102,6 +1124,17 @@ on_values(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
             struct ft_buf b;
             ft_buf_init(&b);
             ft_json_put_str(&b, (const char *)rec->data, len);
+            return text_dup(&t->pend_leave->result, &b);
+        }
+        return 0;
+    case FT_REC_RESULT_INT:
+        if (len != 8) {
+            return FT_EBADRECORD;
+        }
+        if (t->pend_leave != NULL) {
+            struct ft_buf b;
+            ft_buf_init(&b);
+            put_int_text(&b, rec->data);
             return text_dup(&t->pend_leave->result, &b);
         }
         return 0;

@@ -14,7 +14,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 2
+#define FT_WIRE_MINOR 3
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -188,18 +188,25 @@ enum ft_rec_kind {
                              * is extra (an asyncio task): it nests there when it runs */
     FT_REC_VALUE = 0x40,    /* reserved */
     FT_REC_ARGS = 0x41,     /* after CALL/START: u64 instance (self, or 0), then per parameter
-                             * u32 length + rendered text */
+                             * u32 length + rendered text, or FT_ARG_INT | 8 + an int64 */
     FT_REC_RESULT = 0x42,   /* after RETURN: the rendered return value */
     FT_REC_EXC = 0x43,      /* the exception of the preceding UNWIND records: u32-length-
                              * prefixed type name, module, message */
     FT_REC_UNIT = 0x46,     /* after CALL/START: this call is a unit of work; unit fields */
     FT_REC_UNIT_END = 0x47, /* after RETURN of a unit's call: unit fields (outcome, counts) */
     FT_REC_STATUS = 0x48,   /* alone: the HTTP status of the current unit; unit fields */
+    FT_REC_RESULT_INT = 0x49, /* after RETURN: the return value, an int that fits an int64,
+                             * as 8 bytes; the writer renders it (1.3) */
     FT_REC_ARGS_AFTER = 0x44, /* after RETURN: u32 parameter index, u32 length, text; for
                              * mutable arguments, as they are when the call returns */
     FT_REC_MEMORY = 0x45,   /* after CALL (before) and RETURN (after): u64 rss, tracemalloc
                              * current, tracemalloc peak (UINT64_MAX when unknown) */
 };
+
+/* In an ARGS record, a length with this bit set says the value is an int64 (8 bytes) for
+ * the writer to render, rather than text (1.3): ints are the commonest arguments, and
+ * their digits cost less in the writer than in the traced thread. */
+#define FT_ARG_INT 0x80000000u
 
 #define FT_REC_FIXED_MAX 0x1f
 #define FT_REC_EXTRA_MAX 0x3f

@@ -137,6 +137,79 @@ arguments_results_and_exceptions_are_attached_to_their_calls(void **state)
     free(tree);
 }
 
+/* Ints travel as 8 bytes (FT_ARG_INT, RESULT_INT) and are written as their text was. */
+static size_t
+put_int_arg(uint8_t *p, size_t n, int64_t x)
+{
+    uint32_t tag = FT_ARG_INT | 8;
+
+    memcpy(p + n, &tag, 4);
+    memcpy(p + n + 4, &x, 8);
+    return n + 12;
+}
+
+static void
+ints_sent_as_binary_are_written_as_their_text(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    uint8_t args[64];
+    int64_t big = INT64_MIN, res = -20;
+    size_t n;
+    char *jsonl;
+
+    (void)state;
+    begin(&s, 0, 0);
+    memset(args, 0, 8);
+    n = lp(args, 8, "'coffee'");
+    n = put_int_arg(args, n, big);
+    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
+    recv_(&r, FT_REC_ARGS, args, n);
+    rec2(&r, FT_REC_RETURN, 2, T0 + 2000);
+    recv_(&r, FT_REC_RESULT_INT, &res, 8);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
+    run_stream("ints", &s);
+
+    jsonl = run_file("ints", "events.jsonl");
+    assert_non_null(strstr(jsonl, "\"args\":{\"item\":\"'coffee'\","
+                                  "\"count\":\"-9223372036854775808\"}}\n"));
+    assert_non_null(strstr(jsonl, "\"result\":\"-20\"}\n"));
+    free(jsonl);
+}
+
+static void
+an_int_argument_of_the_wrong_size_is_malformed(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    uint8_t args[64];
+    uint32_t tag = FT_ARG_INT | 4;
+    struct ft_run_opts o = {dir, "bad-int", 1.0, 0};
+    struct ft_run *run = ft_run_new(&o);
+    struct ft_wire_decoder d;
+    struct ft_frame f;
+    int err = 0;
+
+    (void)state;
+    begin(&s, 0, 0);
+    memset(args, 0, sizeof(args));
+    memcpy(args + 8, &tag, 4);
+    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
+    recv_(&r, FT_REC_ARGS, args, 16);
+    stream_events(&s, 1, &r);
+    ft_wire_decoder_init(&d);
+    ft_wire_decoder_feed(&d, s.p, s.len);
+    while (err == 0 && ft_wire_next_frame(&d, &f) == 1) {
+        err = ft_run_frame(run, &f);
+    }
+    assert_int_equal(err, FT_EBADRECORD);
+    ft_run_finish(run, FT_END_KILLED, NULL);
+    ft_run_free(run);
+    ft_wire_decoder_close(&d);
+    free(s.p);
+}
+
 static void
 one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it(void **state)
 {
@@ -369,6 +442,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arguments_results_and_exceptions_are_attached_to_their_calls),
+        cmocka_unit_test(ints_sent_as_binary_are_written_as_their_text),
+        cmocka_unit_test(an_int_argument_of_the_wrong_size_is_malformed),
         cmocka_unit_test(one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it),
         cmocka_unit_test(a_generator_is_one_node_with_its_resumptions_in_start_order),
         cmocka_unit_test(a_suspended_generator_ends_closed_at_its_last_yield),
