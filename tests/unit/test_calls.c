@@ -93,6 +93,17 @@ outline(const char *tree, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* A call of code 2 with its ARGS, returning with the value record rkind. */
+static void
+call_with_values(struct recs *r, const uint8_t *args, size_t n, unsigned rkind, const void *res,
+                 size_t rlen)
+{
+    rec2(r, FT_REC_CALL, 2, T0 + 1000);
+    recv_(r, FT_REC_ARGS, args, n);
+    rec2(r, FT_REC_RETURN, 2, T0 + 2000);
+    recv_(r, rkind, res, rlen);
+}
+
 static void
 arguments_results_and_exceptions_are_attached_to_their_calls(void **state)
 {
@@ -108,10 +119,7 @@ arguments_results_and_exceptions_are_attached_to_their_calls(void **state)
     memcpy(args, &inst, 8);
     n = lp(args, 8, "'coffee'");
     n = lp(args, n, "2");
-    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
-    recv_(&r, FT_REC_ARGS, args, n);
-    rec2(&r, FT_REC_RETURN, 2, T0 + 2000);
-    recv_(&r, FT_REC_RESULT, "20", 2);
+    call_with_values(&r, args, n, FT_REC_RESULT, "20", 2);
     rec2(&r, FT_REC_CALL, 4, T0 + 3000);
     rec2(&r, FT_REC_UNWIND, 4, T0 + 4000);
     n = lp(exc, 0, "ValueError");
@@ -163,10 +171,7 @@ ints_sent_as_binary_are_written_as_their_text(void **state)
     memset(args, 0, 8);
     n = lp(args, 8, "'coffee'");
     n = put_int_arg(args, n, big);
-    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
-    recv_(&r, FT_REC_ARGS, args, n);
-    rec2(&r, FT_REC_RETURN, 2, T0 + 2000);
-    recv_(&r, FT_REC_RESULT_INT, &res, 8);
+    call_with_values(&r, args, n, FT_REC_RESULT_INT, &res, 8);
     stream_events(&s, 1, &r);
     stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
     run_stream("ints", &s);
