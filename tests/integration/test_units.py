@@ -187,6 +187,16 @@ def test_flask_requests_are_units_and_the_5xx_is_kept(tmp_path):
     assert len({u["request_id"] for u in units}) == 3  # generated, one per request
 
 
+@pytest.mark.skipif(not has("django"), reason="python3-django not installed")
+def test_django_requests_are_units_and_the_5xx_is_kept(tmp_path):
+    # Django's WSGIHandler under wsgiref: the same units as Flask's, from another framework.
+    proc, [run] = trace(DEBIAN, [HERE / "django_app.py"], tmp_path, env=clean_env(CI="1"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "/ok 200\n/boom 500\n/ok 200\n"
+    units = check_requests(run, "wsgi")
+    assert len({u["request_id"] for u in units}) == 3
+
+
 @pytest.mark.skipif(not has("fastapi") or not has("uvicorn"), reason="fastapi/uvicorn missing")
 def test_fastapi_requests_are_units_with_their_request_ids(tmp_path):
     proc, [run] = trace(DEBIAN, [HERE / "fastapi_app.py"], tmp_path, env=clean_env(CI="1"))
