@@ -1,7 +1,9 @@
-/* slurp.h - reads a file a run wrote, for unit tests (include after cmocka.h).
+/* slurp.h - the files of runs, for unit tests (include after cmocka.h).
  *
  * slurp(dir, run, name) returns DIR/RUN/NAME's bytes, NUL-terminated, malloc'd (the
- * caller frees), or NULL if the file does not exist.
+ * caller frees), or NULL if the file does not exist; slurp_must() fails the test then.
+ * test_dir_make(dir, cap, tag) creates a fresh /tmp/ft-test-TAG.XXXXXX into dir;
+ * test_dir_remove(dir) removes it (or, with KEEP set, prints it and leaves it).
  */
 #ifndef FT_TESTS_SLURP_H
 #define FT_TESTS_SLURP_H
@@ -29,6 +31,31 @@ slurp(const char *dir, const char *run, const char *name)
     assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
     fclose(f);
     return buf;
+}
+
+static inline char *
+slurp_must(const char *dir, const char *run, const char *name)
+{
+    char *text = slurp(dir, run, name);
+
+    assert_non_null(text);
+    return text;
+}
+
+static inline void
+test_dir_make(char *dir, size_t cap, const char *tag)
+{
+    snprintf(dir, cap, "/tmp/ft-test-%s.XXXXXX", tag);
+    assert_non_null(mkdtemp(dir));
+}
+
+static inline void
+test_dir_remove(const char *dir)
+{
+    char cmd[4200];
+
+    snprintf(cmd, sizeof(cmd), "%s '%s'", getenv("KEEP") ? "echo" : "rm -rf", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 #endif

@@ -21,29 +21,16 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/ft-test-calls.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    test_dir_make(dir, sizeof(dir), "calls");
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    char cmd[128];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "%s %s", getenv("KEEP") ? "echo" : "rm -rf", dir);
-    assert_int_equal(system(cmd), 0);
+    test_dir_remove(dir);
     return 0;
-}
-
-static char *
-run_file(const char *run, const char *name)
-{
-    char *text = slurp(dir, run, name);
-
-    assert_non_null(text);
-    return text;
 }
 
 static void
@@ -130,14 +117,14 @@ arguments_results_and_exceptions_are_attached_to_their_calls(void **state)
     stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
     run_stream("r1", &s);
 
-    jsonl = run_file("r1", "events.jsonl");
+    jsonl = slurp_must(dir, "r1", "events.jsonl");
     assert_non_null(strstr(jsonl, "\"id\":1,\"parent\":null,\"args\":{\"item\":\"'coffee'\","
                                   "\"count\":\"2\"},\"instance\":\"0x7f00beef\"}\n"));
     assert_non_null(strstr(jsonl, "\"durationMillis\":0.001,\"result\":\"20\"}\n"));
     assert_non_null(strstr(jsonl, "{\"event\":\"EXCEPTION\""));
     assert_non_null(strstr(jsonl, "\"exception\":{\"type\":\"ValueError\",\"module\":\"builtins\","
                                   "\"message\":\"bad \\\"input\\\"\"}}\n"));
-    tree = run_file("r1", "tree.json");
+    tree = slurp_must(dir, "r1", "tree.json");
     assert_non_null(strstr(tree, "\"caller\":null,\"instance\":\"0x7f00beef\",\"args\":{\"item\":"
                                  "\"'coffee'\",\"count\":\"2\"},\"children\":[],"
                                  "\"durationMicros\":1.000,\"result\":\"20\"}"));
@@ -176,7 +163,7 @@ ints_sent_as_binary_are_written_as_their_text(void **state)
     stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
     run_stream("ints", &s);
 
-    jsonl = run_file("ints", "events.jsonl");
+    jsonl = slurp_must(dir, "ints", "events.jsonl");
     assert_non_null(strstr(jsonl, "\"args\":{\"item\":\"'coffee'\","
                                   "\"count\":\"-9223372036854775808\"}}\n"));
     assert_non_null(strstr(jsonl, "\"result\":\"-20\"}\n"));
@@ -240,7 +227,7 @@ one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it(void **s
     stream_events(&s, 1, &r);
     stream_end(&s, FT_END_EXIT, 0, T0 + 7000);
     run_stream("r2", &s);
-    jsonl = run_file("r2", "events.jsonl");
+    jsonl = slurp_must(dir, "r2", "events.jsonl");
     /* leaf and gen ended by the KeyError; main returned normally. */
     assert_non_null(strstr(jsonl, "\"function\":\"leaf\",\"file\":\"/app.py\",\"line\":12,\"pid\":42,"
                                   "\"run\":\"r2\",\"id\":3,\"parent\":2,\"durationMicros\":1.000,"
@@ -275,12 +262,12 @@ a_generator_is_one_node_with_its_resumptions_in_start_order(void **state)
     stream_events(&s, 1, &r);
     stream_end(&s, FT_END_EXIT, 0, T0 + 8000);
     run_stream("r3", &s);
-    tree = run_file("r3", "tree.json");
+    tree = slurp_must(dir, "r3", "tree.json");
     outline(tree, shape, sizeof(shape));
     /* gen, with both leaves, comes before add: the order in which they started. */
     assert_string_equal(shape, "main gen leaf leaf Inventory.add ");
     assert_non_null(strstr(tree, "\"durationMicros\":4.000,\"resumes\":1,\"activeMicros\":2.000}"));
-    jsonl = run_file("r3", "events.jsonl");
+    jsonl = slurp_must(dir, "r3", "events.jsonl");
     assert_non_null(strstr(jsonl, "\"function\":\"leaf\",\"file\":\"/app.py\",\"line\":12,"
                                   "\"pid\":42,\"run\":\"r3\",\"id\":5,\"parent\":2}"));
     free(jsonl);
@@ -310,7 +297,7 @@ a_task_nests_under_the_call_that_created_it(void **state)
     stream_events(&s, 1, &r);
     stream_end(&s, FT_END_EXIT, 0, T0 + 6000);
     run_stream("r4", &s);
-    tree = run_file("r4", "tree.json");
+    tree = slurp_must(dir, "r4", "tree.json");
     outline(tree, shape, sizeof(shape));
     assert_string_equal(shape, "main gen gen leaf ");
     assert_non_null(strstr(tree, "\"caller\":\"gen\",\"children\":[{\"id\":4"));
@@ -344,7 +331,7 @@ a_suspended_generator_ends_closed_at_its_last_yield(void **state)
         stream_events(&s, 1, &r);
         stream_end(&s, hows[k], 0, T0 + 6000);
         run_stream(runs[k], &s);
-        tree = run_file(runs[k], "tree.json");
+        tree = slurp_must(dir, runs[k], "tree.json");
         /* The first: closed when its frame was reused, whatever happened later. */
         assert_non_null(strstr(tree, "\"startMicros\":2.000,\"caller\":\"main\",\"children\":[],"
                                      "\"durationMicros\":0.500,\"closed\":true"));
@@ -380,10 +367,10 @@ calls_below_max_depth_are_left_out(void **state)
     stream_events(&s, 1, &r);
     stream_end(&s, FT_END_EXIT, 0, T0 + 7000);
     run_stream("r5", &s);
-    tree = run_file("r5", "tree.json");
+    tree = slurp_must(dir, "r5", "tree.json");
     outline(tree, shape, sizeof(shape));
     assert_string_equal(shape, "main Inventory.add ");
-    jsonl = run_file("r5", "events.jsonl");
+    jsonl = slurp_must(dir, "r5", "events.jsonl");
     assert_null(strstr(jsonl, "leaf"));
     free(jsonl);
     free(tree);
@@ -409,11 +396,11 @@ calls_shorter_than_min_duration_are_left_out(void **state)
     stream_events(&s, 1, &r);
     stream_end(&s, FT_END_EXIT, 0, T0 + 22000);
     run_stream("r6", &s);
-    tree = run_file("r6", "tree.json");
+    tree = slurp_must(dir, "r6", "tree.json");
     outline(tree, shape, sizeof(shape));
     assert_string_equal(shape, "main Inventory.add ");
     assert_non_null(strstr(tree, "\"calls\":2}"));
-    jsonl = run_file("r6", "events.jsonl");
+    jsonl = slurp_must(dir, "r6", "events.jsonl");
     assert_null(strstr(jsonl, "leaf"));
     assert_non_null(strstr(jsonl, "\"function\":\"Inventory.add\",\"file\":\"/app.py\",\"line\":5,"
                                   "\"pid\":42,\"run\":\"r6\",\"id\":3,\"parent\":1}"));
@@ -436,7 +423,7 @@ a_gap_ends_the_calls_that_were_open(void **state)
     stream_events(&s, 1, &r);
     stream_end(&s, FT_END_EXIT, 0, T0 + 4000);
     run_stream("r7", &s);
-    jsonl = run_file("r7", "events.jsonl");
+    jsonl = slurp_must(dir, "r7", "events.jsonl");
     assert_non_null(strstr(jsonl, "\"incomplete\":\"events lost\"}\n"));
     assert_null(strstr(jsonl + strlen(jsonl) - 200, "\"event\":\"ENTER\""));
     free(jsonl);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "slurp.h"
 #include "stream.h"
 #include "tools/writer/recover.h"
 
@@ -50,27 +51,11 @@ has(const char *run, const char *name)
     return access(path, F_OK) == 0;
 }
 
-static char *
-slurp(const char *run, const char *name)
-{
-    char path[256];
-    FILE *f;
-    char *buf = calloc(1, 65536);
-
-    snprintf(path, sizeof(path), "%s/%s/%s", dir, run, name);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    assert_true(fread(buf, 1, 65535, f) > 0);
-    fclose(f);
-    return buf;
-}
-
 static int
 setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/ft-test-recover.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    test_dir_make(dir, sizeof(dir), "recover");
     reports = 0;
     return 0;
 }
@@ -78,11 +63,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char cmd[128];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    test_dir_remove(dir);
     return 0;
 }
 
@@ -122,7 +104,7 @@ a_run_is_rebuilt_from_its_spool_and_the_end_its_process_left(void **state)
     assert_false(has("20231114-221320-1", "end.ftb"));
     assert_false(has("20231114-221320-1", ".thread-1.part"));
     assert_false(has("20231114-221320-1", ".recover"));
-    tree = slurp("20231114-221320-1", "tree.json");
+    tree = slurp_must(dir, "20231114-221320-1", "tree.json");
     assert_non_null(strstr(tree, "\"run\":\"20231114-221320-1\""));
     assert_non_null(strstr(tree, "\"exitCode\":0,\"ended\":\"exit\","
                                  "\"endReason\":\"rebuilt from the spool of a writer that stopped\""));

@@ -12,6 +12,7 @@
 
 #include "lib/err.h"
 #include "lib/run.h"
+#include "slurp.h"
 #include "stream.h"
 
 #define T0 TEST_MONO_NS
@@ -22,41 +23,16 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/ft-test-run-fail.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    test_dir_make(dir, sizeof(dir), "run-fail");
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    char cmd[128];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    test_dir_remove(dir);
     return 0;
-}
-
-static char *
-slurp(const char *run, const char *name)
-{
-    char path[256];
-    FILE *f;
-    char *buf;
-    long n;
-
-    snprintf(path, sizeof(path), "%s/%s/%s", dir, run, name);
-    if ((f = fopen(path, "r")) == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return buf;
 }
 
 /* Feeds the frames of s to r; after `fail_after` frames the run's output fails. */
@@ -124,11 +100,11 @@ output_failure_keeps_what_was_written_and_counts_the_rest_as_lost(void **state)
     assert_int_equal(info.fail_err, -ENOSPC);
     ft_run_free(r);
 
-    jsonl = slurp("r1", "events.jsonl");
+    jsonl = slurp(dir, "r1", "events.jsonl");
     assert_int_equal(strlen(jsonl) > 0, 1);
     assert_int_equal(jsonl[strlen(jsonl) - 1], '\n');
     assert_null(strstr(jsonl, "\"id\":4,")); /* nothing after the failure */
-    tree = slurp("r1", "tree.json");
+    tree = slurp(dir, "r1", "tree.json");
     assert_non_null(strstr(tree, "\"ended\":\"exit\",\"outputError\":\"No space left on device\","
                                  "\"tracer\":{\"engine\":\"profile\",\"events\":6,\"lost\":17,"));
     assert_non_null(strstr(tree, "\"calls\":0}"));
