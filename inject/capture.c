@@ -48,10 +48,37 @@ static struct {
 
 #define Py_TPFLAGS_HEAPTYPE (1UL << 9)
 
-static inline PyObject *
-type_of(PyObject *o)
+struct ft_capture_hot ft_capture_hot;
+
+/* Chooses the direct int read for the running version and checks it on values at every
+ * digit boundary, both signs. Any disagreement leaves the C API in charge. */
+static void
+int_layout_init(void)
 {
-    return *(PyObject **)((char *)o + 8);
+    static const long long probe[] = {0, 1, -1, 7, -7, (1LL << 30) - 1, 1LL << 30,
+                                      -(1LL << 30), (1LL << 30) + 5, (1LL << 60) - 1,
+                                      -((1LL << 60) - 1), 1LL << 60, INT64_MAX, INT64_MIN};
+    PyObject *(*from)(long long) =
+        (PyObject * (*)(long long)) dlsym(RTLD_DEFAULT, "PyLong_FromLongLong");
+    int ok = from != NULL;
+
+    ft_capture_hot.long_t = P.long_t;
+    ft_capture_hot.int_tagged = ft_py.minor >= 12;
+    ft_capture_hot.int_direct = ok;
+    for (size_t i = 0; ok && i < sizeof(probe) / sizeof(probe[0]); i++) {
+        PyObject *v = from(probe[i]); /* new ref */
+        int64_t direct = 0, api = 0;
+        if (v == NULL) {
+            ft_py.PyErr_Clear();
+            ok = 0;
+            break;
+        }
+        ok = ft_capture_small_int(v, &direct) && ft_capture_small_int_api(v, &api) &&
+             direct == api && api == probe[i];
+        ft_py.Py_DecRef(v);
+    }
+    ft_capture_hot.int_direct = ok;
+    ft_debug(ok ? "ints read in place" : "int layout check failed; reading ints through the C API");
 }
 
 int
@@ -102,18 +129,18 @@ ft_capture_init(void)
     *(void **)&P.PyObject_GenericGetDict = dlsym(RTLD_DEFAULT, "PyObject_GenericGetDict");
     /* The object header layout (ob_type at offset 8) is checked, not assumed: free-
      * threaded builds differ. */
-    if (type_of(ft_py.None) != P.none_t || type_of(P.long_t) != P.type_t) {
+    if (ft_type_of(ft_py.None) != P.none_t || ft_type_of(P.long_t) != P.type_t) {
         ft_debug("capture off: unexpected object layout");
         return -ENOENT;
     }
     P.ready = 1;
+    int_layout_init();
+    ft_capture_hot.list_t = P.list_t;
+    ft_capture_hot.dict_t = P.dict_t;
+    ft_capture_hot.set_t = P.set_t;
+    ft_capture_hot.bytearray_t = P.bytearray_t;
+    ft_capture_hot.ready = 1;
     return 0;
-}
-
-int
-ft_capture_ready(void)
-{
-    return P.ready;
 }
 
 size_t
@@ -134,13 +161,22 @@ put(struct ft_text *o, const void *s, size_t n)
         n = o->cap - o->len;
         o->cut = 1;
     }
-    if (n <= 16) {
-        /* Most pieces are a few bytes (digits, quotes, ", "): no call for those. */
+    /* Most pieces are a few bytes (digits, quotes, ", ", a type's name): two overlapping
+     * fixed-size copies for those, no call. */
+    char *d = o->p + o->len;
+    const char *c = s;
+    if (n >= 8 && n <= 16) {
+        memcpy(d, c, 8);
+        memcpy(d + n - 8, c + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(d, c, 4);
+        memcpy(d + n - 4, c + n - 4, 4);
+    } else if (n < 4) {
         for (size_t i = 0; i < n; i++) {
-            o->p[o->len + i] = ((const char *)s)[i];
+            d[i] = c[i];
         }
     } else {
-        memcpy(o->p + o->len, s, n);
+        memcpy(d, c, n);
     }
     o->len += n;
 }
@@ -177,7 +213,10 @@ static struct {
     PyObject *type;
     const char *tp_name; /* to notice a type freed and another allocated at its address */
     int slow_repr;
+    size_t name_len;
+    size_t qual_at;      /* where Qualname starts in name */
     char name[168];      /* module.Qualname, or Qualname for builtins */
+    char module[128];    /* type.__module__ ("builtins" when it has none) */
 } types[TYPE_CACHE];
 
 static const char *
@@ -191,7 +230,8 @@ type_slot(PyObject *type)
 {
     uintptr_t h = ((uintptr_t)type >> 4) * 0x9e3779b97f4a7c15ull;
     int i = (int)(h >> 54) & (TYPE_CACHE - 1);
-    char mod[64], qual[100];
+    char mod[sizeof(types[0].module)], qual[100];
+    int n;
 
     if (types[i].type == type && types[i].tp_name == tp_name(type)) {
         return i;
@@ -204,9 +244,18 @@ type_slot(PyObject *type)
         snprintf(qual, sizeof(qual), "%s", tp_name(type));
     }
     if (mod[0] == '\0' || strcmp(mod, "builtins") == 0) {
-        snprintf(types[i].name, sizeof(types[i].name), "%s", qual);
+        snprintf(mod, sizeof(mod), "builtins");
+        n = snprintf(types[i].name, sizeof(types[i].name), "%s", qual);
+        types[i].qual_at = 0;
     } else {
-        snprintf(types[i].name, sizeof(types[i].name), "%s.%s", mod, qual);
+        n = snprintf(types[i].name, sizeof(types[i].name), "%s.%s", mod, qual);
+        types[i].qual_at = strlen(mod) + 1;
+    }
+    memcpy(types[i].module, mod, sizeof(mod));
+    types[i].name_len = n < 0 ? 0 : (size_t)n < sizeof(types[i].name) ? (size_t)n
+                                                                       : sizeof(types[i].name) - 1;
+    if (types[i].qual_at > types[i].name_len) {
+        types[i].qual_at = types[i].name_len;
     }
     types[i].type = type;
     types[i].tp_name = tp_name(type);
@@ -231,13 +280,34 @@ pick_quote(const unsigned char *s, size_t n)
     return single && !dbl ? '"' : '\'';
 }
 
+/* Bytes that need more than a copy between single quotes: the quote itself, the
+ * backslash and control characters; in bytes also those >= 0x80. */
+static const unsigned char plain_not[2][256] = {
+    {[0 ... 0x1f] = 1, ['\''] = 1, ['\\'] = 1, [0x7f] = 1},
+    {[0 ... 0x1f] = 1, ['\''] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1},
+};
+
 /* Escapes as repr() does for ASCII; bytes >= 0x80 are kept (str: UTF-8 text) or
  * escaped (bytes). */
 static void
 put_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
 {
-    char q = pick_quote(s, n < o->cap ? n : o->cap);
+    char q;
     size_t start = 0, i;
+
+    if (n + 2 <= o->cap - o->len) {
+        /* The common case, text with nothing to escape that fits: one scan, one copy. */
+        const unsigned char *special = plain_not[is_bytes != 0];
+        for (i = 0; i < n && !special[s[i]]; i++) {
+        }
+        if (i == n) {
+            put(o, "'", 1);
+            put(o, s, n);
+            put(o, "'", 1);
+            return;
+        }
+    }
+    q = pick_quote(s, n < o->cap ? n : o->cap);
 
     put(o, &q, 1);
     for (i = 0; i < n && !o->cut; i++) {
@@ -307,12 +377,11 @@ render_bytes(struct ft_text *o, const char *s, size_t n, int bytearray)
 static void
 render_int(struct ft_text *o, PyObject *v)
 {
-    int overflow = 0;
-    long long x = P.PyLong_AsLongLongAndOverflow(v, &overflow);
+    int64_t x;
     char buf[24], *p = buf + sizeof(buf);
     unsigned long long u;
 
-    if (!overflow && !(x == -1 && ft_py.PyErr_Occurred() != NULL)) {
+    if (ft_capture_small_int(v, &x)) {
         /* Digits right to left: snprintf's generality is most of a small call's cost. */
         u = x < 0 ? 0 - (unsigned long long)x : (unsigned long long)x;
         do {
@@ -457,6 +526,22 @@ render_repr(struct ft_text *o, PyObject *v, int slot)
     ft_py_exc_restore(&saved);
 }
 
+/* An address as %p writes it: 0x and lowercase hex digits. */
+static void
+put_address(struct ft_text *o, const void *p)
+{
+    char buf[18], *end = buf + sizeof(buf), *q = end;
+    uintptr_t x = (uintptr_t)p;
+
+    do {
+        *--q = "0123456789abcdef"[x & 15];
+        x >>= 4;
+    } while (x != 0);
+    *--q = 'x';
+    *--q = '0';
+    put(o, q, (size_t)(end - q));
+}
+
 static void
 render_other(struct ft_text *o, PyObject *v, PyObject *type)
 {
@@ -483,7 +568,13 @@ render_other(struct ft_text *o, PyObject *v, PyObject *type)
         render_repr(o, v, slot);
         return;
     }
-    putf(o, "<%s object at %p>", types[slot].name, (void *)v);
+    /* What object.__repr__ writes, without printf: every call with an object argument
+     * comes here. */
+    put(o, "<", 1);
+    put(o, types[slot].name, types[slot].name_len);
+    put(o, " object at ", 11);
+    put_address(o, v);
+    put(o, ">", 1);
 }
 
 static void
@@ -498,7 +589,7 @@ render(struct ft_text *o, PyObject *v, int depth)
         puts_(o, "<NULL>");
         return;
     }
-    t = type_of(v);
+    t = ft_type_of(v);
     if (v == ft_py.None) {
         puts_(o, "None");
     } else if (t == P.bool_t) {
@@ -541,7 +632,7 @@ render(struct ft_text *o, PyObject *v, int depth)
 static void
 marker(struct ft_text *o, PyObject *v)
 {
-    PyObject *t = type_of(v);
+    PyObject *t = ft_type_of(v);
     long long n;
     const char *unit = "items";
 
@@ -625,7 +716,7 @@ ft_capture_str(PyObject *v, size_t *len)
     Py_ssize_t n = 0;
     const char *s;
 
-    if (v == NULL || !P.ready || type_of(v) != P.str_t) {
+    if (v == NULL || !P.ready || ft_type_of(v) != P.str_t) {
         return NULL;
     }
     s = ft_py.PyUnicode_AsUTF8AndSize(v, &n);
@@ -643,7 +734,7 @@ ft_capture_bytes(PyObject *v, size_t *len)
     char *s = NULL;
     Py_ssize_t n = 0;
 
-    if (v == NULL || !P.ready || type_of(v) != P.bytes_t ||
+    if (v == NULL || !P.ready || ft_type_of(v) != P.bytes_t ||
         ft_py.PyBytes_AsStringAndSize(v, &s, &n) != 0) {
         return NULL;
     }
@@ -657,7 +748,7 @@ ft_capture_long(PyObject *v, long *out)
     int overflow = 0;
     long long x;
 
-    if (v == NULL || !P.ready || type_of(v) != P.long_t) {
+    if (v == NULL || !P.ready || ft_type_of(v) != P.long_t) {
         return 0;
     }
     x = P.PyLong_AsLongLongAndOverflow(v, &overflow);
@@ -675,16 +766,16 @@ ft_capture_seq_len(PyObject *v)
     if (v == NULL || !P.ready) {
         return -1;
     }
-    if (type_of(v) == P.list_t) {
+    if (ft_type_of(v) == P.list_t) {
         return P.PyList_Size(v);
     }
-    return type_of(v) == P.tuple_t ? ft_py.PyTuple_Size(v) : -1;
+    return ft_type_of(v) == P.tuple_t ? ft_py.PyTuple_Size(v) : -1;
 }
 
 PyObject *
 ft_capture_seq_item(PyObject *v, Py_ssize_t i)
 {
-    return type_of(v) == P.list_t ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
+    return ft_type_of(v) == P.list_t ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
 }
 
 PyObject *
@@ -692,7 +783,7 @@ ft_capture_dict_get(PyObject *d, const char *key)
 {
     PyObject *v;
 
-    if (d == NULL || !P.ready || type_of(d) != P.dict_t) {
+    if (d == NULL || !P.ready || ft_type_of(d) != P.dict_t) {
         return NULL;
     }
     v = ft_py.PyDict_GetItemString(d, key);
@@ -715,7 +806,7 @@ ft_capture_instance_dict(PyObject *o)
     }
     /* The object keeps its dict alive: a borrowed reference is safe while o lives. */
     ft_py.Py_DecRef(d);
-    return type_of(d) == P.dict_t ? d : NULL;
+    return ft_type_of(d) == P.dict_t ? d : NULL;
 }
 
 /* A member descriptor (a __slots__ entry): PyDescr_COMMON is PyObject_HEAD, d_type, d_name
@@ -730,7 +821,7 @@ ft_capture_instance_dict(PyObject *o)
 static PyObject *
 slot_value(PyObject *o, const char *name)
 {
-    PyObject *desc = ft_py.PyObject_GetAttrString(type_of(o), name); /* new ref */
+    PyObject *desc = ft_py.PyObject_GetAttrString(ft_type_of(o), name); /* new ref */
     PyObject *v = NULL;
     const char *tn;
 
@@ -738,7 +829,7 @@ slot_value(PyObject *o, const char *name)
         ft_py.PyErr_Clear();
         return NULL;
     }
-    tn = tp_name(type_of(desc));
+    tn = tp_name(ft_type_of(desc));
     if (tn != NULL && strcmp(tn, "member_descriptor") == 0) {
         const char *def = *(const char **)((char *)desc + DESCR_MEMBER_OFF);
         int type = *(const int *)(def + MEMBER_TYPE_OFF);
@@ -766,7 +857,7 @@ ft_capture_plain_attr(PyObject *o, const char *name)
 void
 ft_capture_type_names(PyObject *o, char *module, size_t mcap, char *qualname, size_t qcap)
 {
-    PyObject *type = type_of(o);
+    PyObject *type = ft_type_of(o);
     PyObject *d = ft_py.PyObject_GetAttrString(type, "__dict__"); /* new ref: a proxy */
     PyObject *m = NULL;                                           /* new ref */
     size_t n;
@@ -795,15 +886,15 @@ ft_capture_type_names(PyObject *o, char *module, size_t mcap, char *qualname, si
 int
 ft_capture_is_cell(PyObject *v)
 {
-    return v != NULL && P.ready && type_of(v) == P.cell_t;
+    return v != NULL && P.ready && ft_type_of(v) == P.cell_t;
 }
 
 int
-ft_capture_small_int(PyObject *v, int64_t *x)
+ft_capture_small_int_api(PyObject *v, int64_t *x)
 {
     int overflow = 0;
 
-    if (v == NULL || !P.ready || type_of(v) != P.long_t) {
+    if (v == NULL || !P.ready || ft_type_of(v) != P.long_t) {
         return 0;
     }
     *x = (int64_t)P.PyLong_AsLongLongAndOverflow(v, &overflow);
@@ -817,19 +908,7 @@ ft_capture_small_int(PyObject *v, int64_t *x)
 int
 ft_capture_is_dict(PyObject *v)
 {
-    return v != NULL && P.ready && type_of(v) == P.dict_t;
-}
-
-int
-ft_capture_is_mutable(PyObject *v)
-{
-    PyObject *t;
-
-    if (v == NULL) {
-        return 0;
-    }
-    t = type_of(v);
-    return t == P.list_t || t == P.dict_t || t == P.set_t || t == P.bytearray_t;
+    return v != NULL && P.ready && ft_type_of(v) == P.dict_t;
 }
 
 void
@@ -841,7 +920,7 @@ ft_capture_kwargs(struct ft_text *out, PyObject *kwargs)
     PyObject *k, *v; /* borrowed */
     int first = 1;
 
-    if (kwargs == NULL || type_of(kwargs) != P.dict_t || ft_cfg.redact.n == 0) {
+    if (kwargs == NULL || ft_type_of(kwargs) != P.dict_t || ft_cfg.redact.n == 0) {
         ft_capture_value(out, kwargs);
         return;
     }
@@ -853,7 +932,7 @@ ft_capture_kwargs(struct ft_text *out, PyObject *kwargs)
     out->cut = 0;
     put(out, "{", 1);
     while (!out->cut && P.PyDict_Next(kwargs, &pos, &k, &v)) {
-        const char *name = type_of(k) == P.str_t ? ft_py.PyUnicode_AsUTF8AndSize(k, NULL) : NULL;
+        const char *name = ft_type_of(k) == P.str_t ? ft_py.PyUnicode_AsUTF8AndSize(k, NULL) : NULL;
         if (!first) {
             put(out, ", ", 2);
         }
@@ -890,7 +969,6 @@ void
 ft_capture_exception(struct ft_text *out, PyObject *exc)
 {
     PyObject *type, *args; /* borrowed / new ref */
-    char mod[128];
     struct ft_text msg;
     char buf[4096];
     int slot;
@@ -901,18 +979,12 @@ ft_capture_exception(struct ft_text *out, PyObject *exc)
         put_field(out, "", 0);
         return;
     }
-    type = type_of(exc);
+    type = ft_type_of(exc);
     slot = type_slot(type);
-    ft_py_attr_text(type, "__module__", mod, sizeof(mod));
-    {
-        /* The qualified name without the module (the module is its own field). */
-        const char *name = types[slot].name, *m = strlen(mod) ? strstr(name, mod) : NULL;
-        if (m == name && name[strlen(mod)] == '.') {
-            name += strlen(mod) + 1;
-        }
-        put_field(out, name, strlen(name));
-    }
-    put_field(out, mod[0] ? mod : "builtins", strlen(mod[0] ? mod : "builtins"));
+    /* The qualified name without the module (the module is its own field). */
+    put_field(out, types[slot].name + types[slot].qual_at,
+              types[slot].name_len - types[slot].qual_at);
+    put_field(out, types[slot].module, strlen(types[slot].module));
     msg.p = buf;
     msg.len = 0;
     msg.cap = sizeof(buf);
@@ -936,10 +1008,10 @@ ft_capture_exception(struct ft_text *out, PyObject *exc)
         /* A class of the program's: render its args as BaseException.__str__ would,
          * without calling a __str__ it may define. */
         args = ft_py.PyObject_GetAttrString(exc, "args");
-        if (args != NULL && type_of(args) == P.tuple_t) {
+        if (args != NULL && ft_type_of(args) == P.tuple_t) {
             Py_ssize_t n = ft_py.PyTuple_Size(args);
             PyObject *a0 = n == 1 ? ft_py.PyTuple_GetItem(args, 0) : NULL;
-            if (n == 1 && type_of(a0) == P.str_t) {
+            if (n == 1 && ft_type_of(a0) == P.str_t) {
                 Py_ssize_t len;
                 const char *t = ft_py.PyUnicode_AsUTF8AndSize(a0, &len);
                 if (t != NULL) {

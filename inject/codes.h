@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pyapi.h"
 
@@ -59,6 +60,10 @@ extern struct ft_code_info ft_code_skip;
 
 extern Py_ssize_t ft_code_extra_index;
 
+/* Where PyCodeObject keeps its extras block ({Py_ssize_t size; void *extras[size]}, the
+ * same since 3.6), or 0 while that is not known: then lookups go through the C API. */
+extern Py_ssize_t ft_code_extra_offset;
+
 /* GIL held, once: reserves the extra slot and learns where the standard library is.
  * Returns 0 or -ENOENT. */
 int ft_codes_init(void);
@@ -72,6 +77,21 @@ ft_code_lookup(PyObject *code)
 {
     void *extra = NULL;
 
+    if (__builtin_expect(ft_code_extra_offset != 0, 1)) {
+        /* A read instead of a call: 40 instructions less per event. */
+        const char *block = *(const char *const *)((const char *)code + ft_code_extra_offset);
+        Py_ssize_t size;
+        if (block == NULL) {
+            return NULL;
+        }
+        memcpy(&size, block, sizeof(size));
+        if (ft_code_extra_index >= size) {
+            return NULL;
+        }
+        memcpy(&extra, block + sizeof(size) + sizeof(void *) * (size_t)ft_code_extra_index,
+               sizeof(extra));
+        return (struct ft_code_info *)extra;
+    }
     ft_py.Code_GetExtra(code, ft_code_extra_index, &extra);
     return (struct ft_code_info *)extra;
 }

@@ -134,10 +134,8 @@ emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsig
         free(big);
         return;
     }
-    p = ft_thread_reserve(t, total);
+    p = ft_thread_reserve_event(t, total);
     if (p == NULL) {
-        __atomic_store_n(&t->lost, t->lost + 1, __ATOMIC_RELAXED);
-        t->gap++;
         return;
     }
     memcpy(p, words, 16); /* constant sizes: stores, not a call */
@@ -354,6 +352,82 @@ emit_memory(struct ft_thread *t)
 
 /* ---- Events ----------------------------------------------------------------------------- */
 
+#define FAST_INTS 8 /* parameters a call may have and still take the all-int path */
+
+/* The commonest call in call-heavy code passes only ints: its event record and its value
+ * record are written straight into the thread's buffer, each int as 8 bytes for the
+ * writer to render, with no scratch space and no rendering: ARGS_INTS (8 bytes per
+ * parameter) for a function, ARGS with the instance and FT_ARG_INT lengths for a method.
+ * Returns 0, having written nothing, when a parameter is anything else (the general path
+ * then handles the call). */
+static inline int
+enter_ints(struct ft_thread *t, const struct ft_code_info *ci, uint64_t w0, int has_extra,
+           uint64_t ident, PyObject **locals)
+{
+    unsigned n = ci->nparams;
+    size_t fixed = has_extra ? 24 : 16;
+    size_t len = ci->has_self ? 8 + 12 * (size_t)n : 8 * (size_t)n;
+    size_t total = fixed + 8 + PAD8(len);
+    int64_t x[FAST_INTS];
+    uint64_t vw0, ticks;
+    uint32_t tag = FT_ARG_INT | 8;
+    uint8_t *p, *q;
+
+    if (locals == NULL || n > FAST_INTS || ci->redact != 0) {
+        return 0;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        if (!ft_capture_small_int(locals[ci->first + ft_code_param_at(ci, k)], &x[k])) {
+            return 0;
+        }
+    }
+    ticks = ft_clock_ticks(ft_cfg.clock);
+    p = ft_thread_reserve_event(t, total);
+    if (p == NULL) {
+        return 1;
+    }
+    memcpy(p, &w0, 8);
+    memcpy(p + 8, &ticks, 8);
+    memcpy(p + 16, &ident, 8); /* overwritten by the value record when there is no extra */
+    q = p + fixed;
+    if (!ci->has_self) {
+        vw0 = ft_rec_word0(FT_REC_ARGS_INTS, len);
+        memcpy(q, &vw0, 8);
+        memcpy(q + 8, x, len);
+    } else {
+        uint64_t inst = (uint64_t)(uintptr_t)locals[0];
+        vw0 = ft_rec_word0(FT_REC_ARGS, len);
+        memcpy(q + total - fixed - 8, &(uint64_t){0}, 8); /* padding */
+        memcpy(q, &vw0, 8);
+        memcpy(q + 8, &inst, 8);
+        q += 16;
+        for (unsigned k = 0; k < n; k++, q += 12) {
+            memcpy(q, &tag, 4);
+            memcpy(q + 4, &x[k], 8);
+        }
+    }
+    ft_thread_commit(t, p + total);
+    return 1;
+}
+
+/* A return whose value is an int that fits an int64: RETURN and RESULT_INT, written
+ * straight into the thread's buffer. */
+static inline void
+leave_int(struct ft_thread *t, uint64_t w0, int64_t x)
+{
+    uint64_t ticks = ft_clock_ticks(ft_cfg.clock), vw0 = ft_rec_word0(FT_REC_RESULT_INT, 8);
+    uint8_t *p = ft_thread_reserve_event(t, 32);
+
+    if (p == NULL) {
+        return;
+    }
+    memcpy(p, &w0, 8);
+    memcpy(p + 8, &ticks, 8);
+    memcpy(p + 16, &vw0, 8);
+    memcpy(p + 24, &x, 8);
+    ft_thread_commit(t, p + 32);
+}
+
 void
 ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind,
                 uint64_t ident, PyObject **locals, PyFrameObject *frame)
@@ -364,6 +438,9 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
 
     if (kind != FT_REC_RESUME && !ft_cfg.skip_inputs && (ci->nparams > 0 || ci->has_self) &&
         ft_capture_ready()) {
+        if (enter_ints(t, ci, w0, has_extra, ident, locals)) {
+            goto written;
+        }
         len = render_args(t, ci, locals, frame);
     }
     if (len > 0) {
@@ -371,6 +448,7 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     } else {
         emit_with(t, w0, has_extra, ident, 0, NULL, 0);
     }
+written:
     if (ft_cfg.memory && kind != FT_REC_RESUME) {
         emit_memory(t);
     }
@@ -386,7 +464,7 @@ static void
 emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
                 PyFrameObject *frame)
 {
-    size_t per = ft_capture_value_cap() + 8;
+    size_t per;
     PyObject *flocals;
     struct ft_text o;
 
@@ -401,6 +479,7 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **l
         }
     }
     flocals = frame_locals(locals, frame); /* new ref or NULL */
+    per = ft_capture_value_cap() + 8;
     if (scratch_reserve(t, per * ci->nparams) != 0) {
         goto out;
     }
@@ -440,7 +519,7 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     int64_t x;
 
     if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_small_int(retval, &x)) {
-        emit_with(t, w0, 0, 0, FT_REC_RESULT_INT, &x, 8);
+        leave_int(t, w0, x);
     } else if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_ready() &&
                scratch_reserve(t, ft_capture_value_cap()) == 0) {
         o.p = t->scratch;

@@ -57,6 +57,34 @@ ft_tstate_buffer_size(void)
     return ft_cfg.buffer_size;
 }
 
+#define FT_BUFFER_FAST_NS 25000000u /* filled within 25 ms: more than 2.5 MB/s of records */
+#define FT_BUFFER_GROWTH 16
+#define FT_BUFFER_GROW_MAX (1u << 20)
+
+/* The most a thread's buffer may grow to: the address range reserved for it. */
+static size_t
+buffer_max(void)
+{
+    size_t max = ft_cfg.buffer_size * FT_BUFFER_GROWTH;
+
+    if (max > FT_BUFFER_GROW_MAX) {
+        max = FT_BUFFER_GROW_MAX;
+    }
+    return max > ft_cfg.buffer_size ? max : ft_cfg.buffer_size;
+}
+
+/* The buffer just started over: doubled if it filled fast. */
+static void
+maybe_grow(struct ft_thread *t)
+{
+    uint64_t now = ft_clock_ns(CLOCK_MONOTONIC);
+
+    if (now - t->filled_ns < FT_BUFFER_FAST_NS && t->cap * 2 <= buffer_max()) {
+        t->cap *= 2;
+    }
+    t->filled_ns = now;
+}
+
 static void
 put_gap(struct ft_thread *t)
 {
@@ -79,8 +107,9 @@ ft_thread_refill(struct ft_thread *t, size_t n)
     }
     /* Ship the full buffer (waiting for the writer if it is behind), or count it lost. */
     t->gap += ft_flush_ship_full(t);
+    maybe_grow(t);
     t->pos = t->data;
-    t->end = t->data + ft_cfg.buffer_size;
+    t->end = t->data + t->cap;
     if (t->gap != 0) {
         put_gap(t);
     }
@@ -96,14 +125,16 @@ ft_thread_register(const char *name)
         return NULL;
     }
     /* Page-aligned and private, so the buffer shares no cache line with the heap. */
-    t->data = mmap(NULL, ft_cfg.buffer_size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    t->data = mmap(NULL, buffer_max(), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (t->data == MAP_FAILED) {
         free(t);
         return NULL;
     }
+    t->cap = ft_cfg.buffer_size;
+    t->filled_ns = ft_clock_ns(CLOCK_MONOTONIC);
     t->pos = t->data;
-    t->end = t->data + ft_cfg.buffer_size;
+    t->end = t->data + t->cap;
     t->idx = __atomic_add_fetch(&next_idx, 1, __ATOMIC_RELAXED);
     t->tid = (uint64_t)syscall(SYS_gettid);
     strncpy(t->name, name, sizeof(t->name) - 1);
@@ -137,7 +168,7 @@ thread_exit(void *p)
     gone_events += t->events;
     gone_lost += t->lost;
     unlock_reg();
-    munmap(t->data, ft_cfg.buffer_size);
+    munmap(t->data, buffer_max());
     free(t->scratch);
     free(t);
 }
@@ -217,7 +248,7 @@ ft_tstate_atfork_child(void)
     detached = 0;
     if (t != NULL) {
         t->pos = t->data;
-        t->end = t->data + ft_cfg.buffer_size;
+        t->end = t->data + t->cap;
         t->committed = 0;
         t->sent = 0;
         t->announced = 0;

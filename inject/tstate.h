@@ -11,8 +11,15 @@
  *
  * Back-pressure: shipping blocks while the writer is behind (bounded by
  * FLOWTRACE_WAIT_TIMEOUT). In drop mode a buffer that cannot be shipped at once is
- * counted as lost and a GAP record marks the hole. Memory: one FLOWTRACE_BUFFER_KB
- * buffer per traced thread.
+ * counted as lost and a GAP record marks the hole.
+ *
+ * Memory: one buffer per traced thread, FLOWTRACE_BUFFER_KB (64 KiB) to begin with. A
+ * thread that fills its buffer within FT_BUFFER_FAST_NS gets it doubled, up to 16 times
+ * that size and at most 1 MiB (unless FLOWTRACE_BUFFER_KB is bigger): a call-heavy
+ * thread then ships 1 MiB per sendmsg, which costs the traced process a tenth less
+ * kernel time than 64 KiB on a call-heavy program (waking the writer, once per send,
+ * is most of a send's cost). The address range for the largest size is reserved at
+ * once, so a buffer grows in place and only the pages used are ever backed.
  */
 #ifndef FT_INJECT_TSTATE_H
 #define FT_INJECT_TSTATE_H
@@ -34,6 +41,8 @@ struct ft_thread {
     uint64_t gap;        /* records dropped since the last GAP record; owner only */
 
     /* Cold. */
+    size_t cap;          /* bytes of data in use: grows for a busy thread (tstate.c) */
+    uint64_t filled_ns;  /* CLOCK_MONOTONIC when the buffer last started over */
     char *scratch;       /* where values are rendered before they are written */
     size_t scratch_cap;
     int exc_armed;       /* 3.8-3.11: a trace function waits for this exception's details */
@@ -87,15 +96,27 @@ ft_thread_commit(struct ft_thread *t, uint8_t *p)
     ft_thread_publish(t, p);
 }
 
-/* Hot path: appends a two-word record (word0, ticks). */
-static inline void
-ft_emit(struct ft_thread *t, uint64_t w0, uint64_t ticks)
+/* Hot path: room for an event's n bytes, or NULL with the event counted as lost (a GAP
+ * record will mark the hole). */
+static inline uint8_t *
+ft_thread_reserve_event(struct ft_thread *t, size_t n)
 {
-    uint8_t *p = ft_thread_reserve(t, 16);
+    uint8_t *p = ft_thread_reserve(t, n);
 
     if (__builtin_expect(p == NULL, 0)) {
         __atomic_store_n(&t->lost, t->lost + 1, __ATOMIC_RELAXED);
         t->gap++;
+    }
+    return p;
+}
+
+/* Hot path: appends a two-word record (word0, ticks). */
+static inline void
+ft_emit(struct ft_thread *t, uint64_t w0, uint64_t ticks)
+{
+    uint8_t *p = ft_thread_reserve_event(t, 16);
+
+    if (p == NULL) {
         return;
     }
     memcpy(p, &w0, 8);

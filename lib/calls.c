@@ -665,6 +665,20 @@ put_int_text(struct ft_buf *b, const uint8_t *p)
     ft_buf_putc(b, '"');
 }
 
+/* ,"name": of the i-th argument in an args object ("argN" past the definition's names). */
+static void
+put_arg_key(struct ft_buf *b, const struct ft_tnode *n, uint32_t i)
+{
+    if (i > 0) {
+        ft_buf_putc(b, ',');
+    }
+    if (i < n->code->nparams) {
+        ft_buf_put(b, n->code->keys[i], n->code->keylens[i]);
+    } else {
+        ft_buf_printf(b, "\"arg%u\":", i);
+    }
+}
+
 static int
 take_args(struct ft_tnode *n, const uint8_t *p, size_t len)
 {
@@ -689,14 +703,7 @@ take_args(struct ft_tnode *n, const uint8_t *p, size_t len)
         }
         memcpy(&vlen, p + pos, 4);
         pos += 4;
-        if (i > 0) {
-            ft_buf_putc(&b, ',');
-        }
-        if (i < n->code->nparams) {
-            ft_buf_put(&b, n->code->keys[i], n->code->keylens[i]);
-        } else {
-            ft_buf_printf(&b, "\"arg%u\":", i);
-        }
+        put_arg_key(&b, n, i);
         if (vlen & FT_ARG_INT) {
             if (vlen != (FT_ARG_INT | 8) || len - pos < 8) {
                 ft_buf_free(&b);
@@ -714,6 +721,26 @@ take_args(struct ft_tnode *n, const uint8_t *p, size_t len)
         ft_json_put_str(&b, (const char *)p + pos, vlen);
         pos += vlen;
         i++;
+    }
+    ft_buf_putc(&b, '}');
+    return text_dup(&n->args, &b);
+}
+
+/* ARGS_INTS: one int64 per parameter, the instance 0. */
+static int
+take_args_ints(struct ft_tnode *n, const uint8_t *p, size_t len)
+{
+    struct ft_buf b;
+
+    if (len % 8 != 0) {
+        return FT_EBADRECORD;
+    }
+    n->instance = 0;
+    ft_buf_init(&b);
+    ft_buf_putc(&b, '{');
+    for (uint32_t i = 0; i < len / 8; i++) {
+        put_arg_key(&b, n, i);
+        put_int_text(&b, p + 8 * (size_t)i);
     }
     ft_buf_putc(&b, '}');
     return text_dup(&n->args, &b);
@@ -1119,6 +1146,8 @@ on_values(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
     switch (rec->kind) {
     case FT_REC_ARGS:
         return t->pend_enter ? take_args(t->pend_enter, rec->data, len) : 0;
+    case FT_REC_ARGS_INTS:
+        return t->pend_enter ? take_args_ints(t->pend_enter, rec->data, len) : 0;
     case FT_REC_RESULT:
         if (t->pend_leave != NULL) {
             struct ft_buf b;

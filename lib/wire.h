@@ -14,7 +14,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 3
+#define FT_WIRE_MINOR 4
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -197,6 +197,9 @@ enum ft_rec_kind {
     FT_REC_STATUS = 0x48,   /* alone: the HTTP status of the current unit; unit fields */
     FT_REC_RESULT_INT = 0x49, /* after RETURN: the return value, an int that fits an int64,
                              * as 8 bytes; the writer renders it (1.3) */
+    FT_REC_ARGS_INTS = 0x4a, /* after CALL/START of a function without self whose arguments
+                             * are all ints that fit an int64: one int64 per parameter, as
+                             * ARGS lists them (1.4: half the bytes of ARGS for them) */
     FT_REC_ARGS_AFTER = 0x44, /* after RETURN: u32 parameter index, u32 length, text; for
                              * mutable arguments, as they are when the call returns */
     FT_REC_MEMORY = 0x45,   /* after CALL (before) and RETURN (after): u64 rss, tracemalloc

@@ -69,9 +69,11 @@ def version_of(python):
 
 
 def clean_env(**extra):
-    """The environment a user would have, without any FlowTrace setting of ours."""
+    """The environment a user would have, without any FlowTrace setting of ours, but with
+    FLOWTRACE_BUILD naming the build under test, so that flowtrace-run loads that one."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FLOWTRACE_") and k != "LD_PRELOAD" and not k.startswith("PYTEST")}
+    env["FLOWTRACE_BUILD"] = str(BUILD)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -374,3 +374,21 @@ def test_flush_every_call_and_log_flushes(python, tmp_path):
     # A shipment after every event: at least one per call and one per return.
     assert len(flushes) >= len(run.events)
     assert run.details().splitlines()[1] == "  main() -> (['a', 'bb', 'ccc'], (1, 2))"
+
+
+def test_ints_of_every_size_and_what_only_looks_like_one(python, tmp_path):
+    # Ints that fit 64 bits travel as 8 bytes (read from their digits in place) and the
+    # writer renders them; the rest are rendered in the process. Both read alike.
+    run = traced(python, tmp_path, "ints.py")
+    assert run.details() == """\
+[MainThread]
+  main() -> None
+    add(a=0, b=-1) -> -1
+    add(a=1073741823, b=1) -> 1073741824
+    add(a=1152921504606846975, b=1) -> 1152921504606846976
+    add(a=4611686018427387904, b=4611686018427387903) -> 9223372036854775807
+    neg(x=-9223372036854775808) -> 9223372036854775808
+    add(a=1000000000000000000000000000000, b=1) -> 1000000000000000000000000000001
+    flag(on=True) -> False
+    neg(x=<__main__.Level object at 0x…>) -> -3
+    Counter.step(by=5, times=-2) -> -10 @obj1"""

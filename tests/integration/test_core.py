@@ -111,18 +111,29 @@ def test_wrapper_keeps_status_and_passes_arguments_untouched(python, tmp_path):
 
 
 def test_a_million_calls_give_a_million_enter_lines_each_closed(python, tmp_path):
-    proc, [run] = trace(python, [PROGRAMS / "million.py"], tmp_path, timeout=600)
+    proc, [run] = trace(python, [PROGRAMS / "million.py"], tmp_path, timeout=600,
+                        wrapper_args=["--log-flushes"])
     assert proc.returncode == 0, proc.stderr
     opened, closed = set(), set()
+    last = {}
     with open(run.path / "events.jsonl", "rb") as f:
         for line in f:
-            ident = int(line[line.rindex(b'"id":') + 5:].split(b",", 1)[0].rstrip(b"}\n"))
+            ident = int(line[line.index(b'"id":') + 5:].split(b",", 1)[0].rstrip(b"}\n"))
             if line.startswith(b'{"event":"ENTER"'):
                 opened.add(ident)
             else:
                 assert ident not in closed
                 closed.add(ident)
+            if b'"function":"leaf"' in line:
+                last[line[:16]] = line
     assert len(opened) == 1_000_000
+    # The leaves' ints travel as 8 bytes each way and read as their text.
+    enter, exit_ = json.loads(last[b'{"event":"ENTER"']), json.loads(last[b'{"event":"EXIT",'])
+    assert (enter["args"], exit_["result"]) == ({"i": "999997"}, "999997")
+    # A thread this busy ships ever bigger buffers: 64 KiB at first, 1 MiB at most.
+    sizes = [int(m) for m in re.findall(r"flush #\d+: (\d+) bytes", proc.stderr)]
+    assert 512 * 1024 < max(sizes) <= 1024 * 1024, sorted(set(sizes))[-5:]
+    assert min(sizes[:2]) <= 64 * 1024
     assert opened == closed
     assert run.tree["tracer"]["calls"] == 1_000_000
     assert run.tree["tracer"]["events"] == 2_000_000

@@ -143,10 +143,22 @@ put_int_arg(uint8_t *p, size_t n, int64_t x)
     return n + 12;
 }
 
+/* Runs r's records as thread 1 of a run that ends cleanly; returns its events.jsonl. */
+static char *
+run_recs(const char *run_id, struct recs *r)
+{
+    struct stream s;
+
+    begin(&s, 0, 0);
+    stream_events(&s, 1, r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
+    run_stream(run_id, &s);
+    return slurp_must(dir, run_id, "events.jsonl");
+}
+
 static void
 ints_sent_as_binary_are_written_as_their_text(void **state)
 {
-    struct stream s;
     struct recs r = {.n = 0};
     uint8_t args[64];
     int64_t big = INT64_MIN, res = -20;
@@ -154,52 +166,83 @@ ints_sent_as_binary_are_written_as_their_text(void **state)
     char *jsonl;
 
     (void)state;
-    begin(&s, 0, 0);
     memset(args, 0, 8);
     n = lp(args, 8, "'coffee'");
     n = put_int_arg(args, n, big);
     call_with_values(&r, args, n, FT_REC_RESULT_INT, &res, 8);
-    stream_events(&s, 1, &r);
-    stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
-    run_stream("ints", &s);
-
-    jsonl = slurp_must(dir, "ints", "events.jsonl");
+    jsonl = run_recs("ints", &r);
     assert_non_null(strstr(jsonl, "\"args\":{\"item\":\"'coffee'\","
                                   "\"count\":\"-9223372036854775808\"}}\n"));
     assert_non_null(strstr(jsonl, "\"result\":\"-20\"}\n"));
     free(jsonl);
 }
 
-static void
-an_int_argument_of_the_wrong_size_is_malformed(void **state)
+/* Feeds a call of code 2 carrying one value record to a run: the first error. */
+static int
+call_value_error(const char *run_id, unsigned vkind, const void *value, size_t len)
 {
     struct stream s;
     struct recs r = {.n = 0};
-    uint8_t args[64];
-    uint32_t tag = FT_ARG_INT | 4;
-    struct ft_run_opts o = {dir, "bad-int", 1.0, 0};
+    struct ft_run_opts o = {dir, run_id, 1.0, 0};
     struct ft_run *run = ft_run_new(&o);
     struct ft_wire_decoder d;
     struct ft_frame f;
     int err = 0;
 
-    (void)state;
     begin(&s, 0, 0);
-    memset(args, 0, sizeof(args));
-    memcpy(args + 8, &tag, 4);
     rec2(&r, FT_REC_CALL, 2, T0 + 1000);
-    recv_(&r, FT_REC_ARGS, args, 16);
+    recv_(&r, vkind, value, len);
     stream_events(&s, 1, &r);
     ft_wire_decoder_init(&d);
     ft_wire_decoder_feed(&d, s.p, s.len);
     while (err == 0 && ft_wire_next_frame(&d, &f) == 1) {
         err = ft_run_frame(run, &f);
     }
-    assert_int_equal(err, FT_EBADRECORD);
     ft_run_finish(run, FT_END_KILLED, NULL);
     ft_run_free(run);
     ft_wire_decoder_close(&d);
     free(s.p);
+    return err;
+}
+
+static void
+an_int_argument_of_the_wrong_size_is_malformed(void **state)
+{
+    uint8_t args[16] = {0};
+    uint32_t tag = FT_ARG_INT | 4;
+
+    (void)state;
+    memcpy(args + 8, &tag, 4);
+    assert_int_equal(call_value_error("bad-int", FT_REC_ARGS, args, 16), FT_EBADRECORD);
+}
+
+/* ARGS_INTS (1.4): a call whose arguments are all ints, 8 bytes each, no instance. */
+static void
+all_int_arguments_are_written_as_their_text(void **state)
+{
+    struct recs r = {.n = 0};
+    int64_t args[2] = {-7, INT64_MAX}, res = 3;
+    char *jsonl;
+
+    (void)state;
+    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
+    recv_(&r, FT_REC_ARGS_INTS, args, sizeof(args));
+    rec2(&r, FT_REC_RETURN, 2, T0 + 2000);
+    recv_(&r, FT_REC_RESULT_INT, &res, 8);
+    jsonl = run_recs("all-ints", &r);
+    assert_non_null(strstr(jsonl, "\"parent\":null,\"args\":{\"item\":\"-7\","
+                                  "\"count\":\"9223372036854775807\"}}\n"));
+    assert_null(strstr(jsonl, "instance"));
+    free(jsonl);
+}
+
+static void
+all_int_arguments_of_a_partial_size_are_malformed(void **state)
+{
+    uint8_t args[12] = {0};
+
+    (void)state;
+    assert_int_equal(call_value_error("bad-ints", FT_REC_ARGS_INTS, args, 12), FT_EBADRECORD);
 }
 
 static void
@@ -436,6 +479,8 @@ main(void)
         cmocka_unit_test(arguments_results_and_exceptions_are_attached_to_their_calls),
         cmocka_unit_test(ints_sent_as_binary_are_written_as_their_text),
         cmocka_unit_test(an_int_argument_of_the_wrong_size_is_malformed),
+        cmocka_unit_test(all_int_arguments_are_written_as_their_text),
+        cmocka_unit_test(all_int_arguments_of_a_partial_size_are_malformed),
         cmocka_unit_test(one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it),
         cmocka_unit_test(a_generator_is_one_node_with_its_resumptions_in_start_order),
         cmocka_unit_test(a_suspended_generator_ends_closed_at_its_last_yield),
