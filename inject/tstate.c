@@ -61,12 +61,17 @@ ft_tstate_buffer_size(void)
 #define FT_BUFFER_GROWTH 16
 #define FT_BUFFER_GROW_MAX (1u << 20)
 
-/* The most a thread's buffer may grow to: the address range reserved for it. */
+/* The most a thread's buffer may grow to: the address range reserved for it. In drop
+ * mode a full buffer is shipped only if it fits the socket at once, so it keeps the size
+ * it was given. */
 static size_t
 buffer_max(void)
 {
     size_t max = ft_cfg.buffer_size * FT_BUFFER_GROWTH;
 
+    if (ft_cfg.drop) {
+        return ft_cfg.buffer_size;
+    }
     if (max > FT_BUFFER_GROW_MAX) {
         max = FT_BUFFER_GROW_MAX;
     }
