@@ -48,7 +48,11 @@ static struct {
 
 #define Py_TPFLAGS_HEAPTYPE (1UL << 9)
 
-struct ft_capture_hot ft_capture_hot;
+/* Until capture is ready no object matches a type here, whatever its header holds (a
+ * free-threaded build's word at offset 8 may well be 0). */
+static const char no_type;
+#define NO_TYPE ((PyObject *)(uintptr_t)&no_type)
+struct ft_capture_hot ft_capture_hot = {NO_TYPE, NO_TYPE, NO_TYPE, NO_TYPE, NO_TYPE, 0, 0, 0};
 
 /* Chooses the direct int read for the running version and checks it on values at every
  * digit boundary, both signs. Any disagreement leaves the C API in charge. */

@@ -45,7 +45,7 @@ int ft_capture_is_secret(const char *name);
 int ft_capture_is_cell(PyObject *v);
 
 /* What the hot path needs from capture, read inline. Set up by ft_capture_init; every
- * type is NULL (so no object matches) until capture is ready.
+ * type is an address no object's type can be until capture is ready.
  *
  * Ints are read straight from their digits, with a layout chosen from the running
  * version and trusted only once it has agreed with PyLong_AsLongLongAndOverflow on

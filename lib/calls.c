@@ -1049,6 +1049,12 @@ on_resume(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
         start.kind = FT_REC_START;
         return on_enter(r, t, &start);
     }
+    if (g->frames > 0) {
+        /* Resumed while it runs: CPython raises "generator already executing", so only
+         * a malformed stream says so. Ignored, so that the node never ends while a
+         * frame still points at it. */
+        return 0;
+    }
     g->resumes++;
     g->resumed_at = rec->ticks;
     g->resume_mark = r->next_call_id;
@@ -1076,7 +1082,9 @@ match_frame(struct ft_run *r, struct ft_rthread *t, uint64_t code_id, uint64_t t
             n->incomplete = "return not seen";
             finish_node(r, t, n);
         } else if (n != NULL) {
-            n->active += ticks - n->resumed_at; /* a generator left without its yield seen */
+            /* A generator left without its yield seen: suspended there, as far as we know. */
+            n->active += ticks - n->resumed_at;
+            n->end = ticks;
         }
     }
     return (long)i - 1;

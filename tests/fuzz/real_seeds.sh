@@ -10,8 +10,8 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 for py in "$@"; do
     n=$((n + 1))
-    for prog in nested.py threads.py "ends.py exception" "procs.py fork"; do
-        out=$tmp/$n-$(echo "$prog" | tr ' .' '--')
+    for prog in nested.py threads.py "ends.py exception" "procs.py fork" capture/ints.py; do
+        out=$tmp/$n-$(echo "$prog" | tr ' ./' '---')
         # shellcheck disable=SC2086
         (cd "$root/tests/integration/programs" &&
             "$root/tools/flowtrace-run" -q --keep-raw -o "$out" "$py" $prog >/dev/null 2>&1) || true

@@ -317,6 +317,35 @@ a_generator_is_one_node_with_its_resumptions_in_start_order(void **state)
     free(tree);
 }
 
+/* A malformed stream (the fuzzer's): a generator resumed while it runs, which CPython
+ * refuses. That resumption is ignored; the generator suspends, resumes and ends once. */
+static void
+a_generator_resumed_while_it_runs_is_resumed_once(void **state)
+{
+    struct recs r = {.n = 0};
+    char *jsonl, *tree;
+
+    (void)state;
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);
+    rec3(&r, FT_REC_START, 3, T0 + 2000, 77);
+    rec3(&r, FT_REC_RESUME, 3, T0 + 2500, 77); /* while it runs */
+    rec2(&r, FT_REC_YIELD, 3, T0 + 3000);
+    rec3(&r, FT_REC_RESUME, 3, T0 + 3500, 77);
+    rec2(&r, FT_REC_RETURN, 3, T0 + 4000);
+    rec2(&r, FT_REC_RETURN, 1, T0 + 5000);
+    jsonl = run_recs("resumed-running", &r);
+    tree = slurp_must(dir, "resumed-running", "tree.json");
+    assert_non_null(strstr(tree, "\"function\":\"gen\",\"file\":\"/app.py\",\"line\":9,"
+                                 "\"startMicros\":2.000,\"caller\":\"main\",\"children\":[],"
+                                 "\"durationMicros\":2.000,\"resumes\":1,"
+                                 "\"activeMicros\":1.500}"));
+    assert_non_null(strstr(jsonl, "\"id\":2,\"parent\":1,\"durationMicros\":2.000,"
+                                  "\"durationMillis\":0.002,\"resumes\":1,"
+                                  "\"activeMicros\":1.500}\n"));
+    free(jsonl);
+    free(tree);
+}
+
 static void
 a_task_nests_under_the_call_that_created_it(void **state)
 {
@@ -484,6 +513,7 @@ main(void)
         cmocka_unit_test(one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it),
         cmocka_unit_test(a_generator_is_one_node_with_its_resumptions_in_start_order),
         cmocka_unit_test(a_suspended_generator_ends_closed_at_its_last_yield),
+        cmocka_unit_test(a_generator_resumed_while_it_runs_is_resumed_once),
         cmocka_unit_test(a_task_nests_under_the_call_that_created_it),
         cmocka_unit_test(calls_below_max_depth_are_left_out),
         cmocka_unit_test(calls_shorter_than_min_duration_are_left_out),
