@@ -21,6 +21,11 @@ struct ft_engine {
 extern const struct ft_engine ft_engine_profile;
 extern const struct ft_engine ft_engine_monitor;
 
+/* The audit hook saw "sys.settrace" (sys.settrace, threading's, PyEval_SetTrace: anyone's,
+ * also before activation). GIL held. Until someone other than FlowTrace sets a trace
+ * function, the profile engine need not ask whether one is set (hook_profile.c). */
+void ft_engine_trace_set(void);
+
 /* Whether sys.monitoring can be used: 3.12+, and a tool id is free (hook_monitor.c). */
 int ft_engine_monitor_usable(void);
 

@@ -102,11 +102,30 @@ locals_of(PyFrameObject *f)
  * installed costs ~30% of the floor (3.11 then tracks lines on every instruction), so it
  * is armed only when a traced frame unwinds, and disarmed at its first event. */
 
+static int settrace_seen; /* a trace function was set by someone else (GIL held) */
+static int settrace_ours; /* our own PyEval_SetTrace is running */
+
+void
+ft_engine_trace_set(void)
+{
+    if (!settrace_ours) {
+        settrace_seen = 1;
+    }
+}
+
+static void
+set_trace(Py_tracefunc f)
+{
+    settrace_ours = 1;
+    ft_py.PyEval_SetTrace(f, NULL);
+    settrace_ours = 0;
+}
+
 static void
 disarm(struct ft_thread *t)
 {
     t->exc_armed = 0;
-    ft_py.PyEval_SetTrace(NULL, NULL);
+    set_trace(NULL);
 }
 
 static int
@@ -128,13 +147,19 @@ exc_trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     return 0;
 }
 
-/* Another tracer (a debugger, coverage) owns the trace function: then we leave it be. */
+/* Another tracer (a debugger, coverage) owns the trace function: then we leave it be.
+ * Only asked (a Python call, ~600 instructions per exception) once someone else has set
+ * a trace function, which the audit hook tells. */
 static int
 foreign_tracer(void)
 {
-    PyObject *gettrace = ft_py.PySys_GetObject("gettrace"); /* borrowed */
-    PyObject *r;                                             /* new ref */
+    PyObject *gettrace, *r; /* borrowed, new ref */
     int foreign;
+
+    if (!settrace_seen) {
+        return 0;
+    }
+    gettrace = ft_py.PySys_GetObject("gettrace");
 
     if (gettrace == NULL) {
         ft_py.PyErr_Clear();
@@ -157,7 +182,7 @@ arm(struct ft_thread *t)
     }
     if (!foreign_tracer()) {
         t->exc_armed = 1;
-        ft_py.PyEval_SetTrace(exc_trace_cb, NULL);
+        set_trace(exc_trace_cb);
     }
 }
 

@@ -244,6 +244,10 @@ audit_hook(const char *event, PyObject *args, void *data)
     if (event[0] != 'c' && event[0] != 'o' && event[0] != 's' && event[0] != '_') {
         return 0;
     }
+    if (event[0] == 's' && strcmp(event, "sys.settrace") == 0) {
+        ft_engine_trace_set();
+        return 0;
+    }
     if (!activated) {
         if (strncmp(event, "cpython.run_", 12) == 0) {
             activate(event);

@@ -393,7 +393,9 @@ enter_ints(struct ft_thread *t, const struct ft_code_info *ci, uint64_t w0, int 
     if (!ci->has_self) {
         vw0 = ft_rec_word0(FT_REC_ARGS_INTS, len);
         memcpy(q, &vw0, 8);
-        memcpy(q + 8, x, len);
+        for (unsigned k = 0; k < n; k++) {
+            memcpy(q + 8 + 8 * (size_t)k, &x[k], 8); /* stores, not a call */
+        }
     } else {
         uint64_t inst = (uint64_t)(uintptr_t)locals[0];
         vw0 = ft_rec_word0(FT_REC_ARGS, len);

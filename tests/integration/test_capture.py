@@ -392,3 +392,23 @@ def test_ints_of_every_size_and_what_only_looks_like_one(python, tmp_path):
     flag(on=True) -> False
     neg(x=<__main__.Level object at 0x…>) -> -3
     Counter.step(by=5, times=-2) -> -10 @obj1"""
+
+
+def test_a_trace_function_of_the_programs_own_is_left_alone(python, tmp_path):
+    # Up to 3.11 exception details come from a trace function FlowTrace sets while an
+    # exception unwinds. It asks first whether another one is set (only once the program
+    # has called sys.settrace), and leaves that one be: the program's tracer sees what it
+    # saw untraced, and FlowTrace records the fact of the exception without its details.
+    program = CAPTURE / "own_tracer.py"
+    plain = subprocess.run([python, program], capture_output=True, text=True, env=clean_env())
+    assert plain.stdout == "[('fail', 'ValueError'), ('catch', 'ValueError')]\n"
+    proc, [run] = trace(python, [program], tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout)
+    middle = "!ValueError(builtins): boom" if version_of(python) >= (3, 12) else "!None(None): None"
+    assert run.details().splitlines()[2:] == [
+        "    catch() -> 'caught'",
+        "      fail(x='boom') !ValueError(builtins): boom",
+        "    catch() -> 'caught'",
+        "      fail(x='boom') " + middle,
+        "    catch() -> 'caught'",
+        "      fail(x='boom') !ValueError(builtins): boom"]
