@@ -155,7 +155,8 @@ ft_capture_value_cap(void)
 
 /* ---- Output ---------------------------------------------------------------------- */
 
-static void
+/* Inlined everywhere: most calls pass a constant size, which folds the branches. */
+static inline __attribute__((always_inline)) void
 put(struct ft_text *o, const void *s, size_t n)
 {
     if (o->cut) {
