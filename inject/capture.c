@@ -750,18 +750,12 @@ ft_capture_bytes(PyObject *v, size_t *len)
 int
 ft_capture_long(PyObject *v, long *out)
 {
-    int overflow = 0;
-    long long x;
+    int64_t x;
 
-    if (v == NULL || !P.ready || ft_type_of(v) != P.long_t) {
+    if (!ft_capture_small_int(v, &x)) {
         return 0;
     }
-    x = P.PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (overflow != 0 || (x == -1 && ft_py.PyErr_Occurred() != NULL)) {
-        ft_py.PyErr_Clear();
-        return 0;
-    }
-    *out = (long)x;
+    *out = (long)x; /* 64-bit: the object layouts read here are */
     return 1;
 }
 

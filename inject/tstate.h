@@ -17,7 +17,7 @@
  * thread that fills its buffer within FT_BUFFER_FAST_NS gets it doubled, up to 16 times
  * that size and at most 1 MiB (unless FLOWTRACE_BUFFER_KB is bigger; never in drop
  * mode, where a buffer is shipped only if it fits the socket at once): a call-heavy
- * thread then ships 1 MiB per sendmsg, which costs the traced process a tenth less
+ * thread then ships 1 MiB per sendmsg, which costs the traced process a fifth less
  * kernel time than 64 KiB on a call-heavy program (waking the writer, once per send,
  * is most of a send's cost). The address range for the largest size is reserved at
  * once, so a buffer grows in place and only the pages used are ever backed.
