@@ -97,7 +97,7 @@ floor_init(void)
 {
     int (*add_hook)(int (*)(const char *, PyObject *, void *), void *) =
         (int (*)(int (*)(const char *, PyObject *, void *), void *))dlsym(RTLD_DEFAULT,
-                                                                            "PySys_AddAuditHook");
+                                                                          "PySys_AddAuditHook");
 
     *(void **)&set_profile = dlsym(RTLD_DEFAULT, "PyEval_SetProfile");
     *(void **)&sys_get = dlsym(RTLD_DEFAULT, "PySys_GetObject");

@@ -16,16 +16,16 @@
 #include "lib/pyfmt.h"
 #include "log.h"
 
-#define MAX_DEPTH 4          /* containers nested deeper render as [...] */
-#define MARKER_ROOM 48       /* "…[truncated from 18446744073709551615 items]" */
-#define UNLIMITED (1u << 20) /* what "no limit" means: one MiB of text per value */
+#define MAX_DEPTH    4          /* containers nested deeper render as [...] */
+#define MARKER_ROOM  48         /* "…[truncated from 18446744073709551615 items]" */
+#define UNLIMITED    (1u << 20) /* what "no limit" means: one MiB of text per value */
 #define SLOW_REPR_NS 50000000u
 
 /* Type objects and functions we need beyond ft_py (all optional in pyapi terms: if one
  * is missing, capture stays off). */
 static struct {
-    PyObject *long_t, *float_t, *str_t, *bytes_t, *bytearray_t, *bool_t, *list_t, *tuple_t,
-        *dict_t, *set_t, *frozenset_t, *none_t, *cell_t, *func_t, *type_t, *module_t;
+    PyObject *long_t, *float_t, *str_t, *bytes_t, *bytearray_t, *bool_t, *list_t, *tuple_t, *dict_t,
+        *set_t, *frozenset_t, *none_t, *cell_t, *func_t, *type_t, *module_t;
     PyObject *true_o, *false_o;
     long long (*PyLong_AsLongLongAndOverflow)(PyObject *, int *);
     double (*PyFloat_AsDouble)(PyObject *);
@@ -59,9 +59,20 @@ struct ft_capture_hot ft_capture_hot = {NO_TYPE, NO_TYPE, NO_TYPE, NO_TYPE, NO_T
 static void
 int_layout_init(void)
 {
-    static const long long probe[] = {0, 1, -1, 7, -7, (1LL << 30) - 1, 1LL << 30,
-                                      -(1LL << 30), (1LL << 30) + 5, (1LL << 60) - 1,
-                                      -((1LL << 60) - 1), 1LL << 60, INT64_MAX, INT64_MIN};
+    static const long long probe[] = {0,
+                                      1,
+                                      -1,
+                                      7,
+                                      -7,
+                                      (1LL << 30) - 1,
+                                      1LL << 30,
+                                      -(1LL << 30),
+                                      (1LL << 30) + 5,
+                                      (1LL << 60) - 1,
+                                      -((1LL << 60) - 1),
+                                      1LL << 60,
+                                      INT64_MAX,
+                                      INT64_MIN};
     PyObject *(*from)(long long) =
         (PyObject * (*)(long long)) dlsym(RTLD_DEFAULT, "PyLong_FromLongLong");
     int ok = from != NULL;
@@ -88,13 +99,13 @@ int_layout_init(void)
 int
 ft_capture_init(void)
 {
-#define SYM(field, name)                                                                     \
-    do {                                                                                     \
-        *(void **)&P.field = dlsym(RTLD_DEFAULT, name);                                      \
-        if (P.field == NULL) {                                                               \
-            ft_debug("capture off: %s not found", name);                                     \
-            return -ENOENT;                                                                  \
-        }                                                                                    \
+#define SYM(field, name)                                                                           \
+    do {                                                                                           \
+        *(void **)&P.field = dlsym(RTLD_DEFAULT, name);                                            \
+        if (P.field == NULL) {                                                                     \
+            ft_debug("capture off: %s not found", name);                                           \
+            return -ENOENT;                                                                        \
+        }                                                                                          \
     } while (0)
     SYM(long_t, "PyLong_Type");
     SYM(float_t, "PyFloat_Type");
@@ -192,8 +203,7 @@ puts_(struct ft_text *o, const char *s)
     put(o, s, strlen(s));
 }
 
-static void
-putf(struct ft_text *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct ft_text *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 putf(struct ft_text *o, const char *fmt, ...)
@@ -219,9 +229,9 @@ static struct {
     const char *tp_name; /* to notice a type freed and another allocated at its address */
     int slow_repr;
     size_t name_len;
-    size_t qual_at;      /* where Qualname starts in name */
-    char name[168];      /* module.Qualname, or Qualname for builtins */
-    char module[128];    /* type.__module__ ("builtins" when it has none) */
+    size_t qual_at;   /* where Qualname starts in name */
+    char name[168];   /* module.Qualname, or Qualname for builtins */
+    char module[128]; /* type.__module__ ("builtins" when it has none) */
 } types[TYPE_CACHE];
 
 static const char *
@@ -257,8 +267,9 @@ type_slot(PyObject *type)
         types[i].qual_at = strlen(mod) + 1;
     }
     memcpy(types[i].module, mod, sizeof(mod));
-    types[i].name_len = n < 0 ? 0 : (size_t)n < sizeof(types[i].name) ? (size_t)n
-                                                                       : sizeof(types[i].name) - 1;
+    types[i].name_len = n < 0                               ? 0
+                        : (size_t)n < sizeof(types[i].name) ? (size_t)n
+                                                            : sizeof(types[i].name) - 1;
     if (types[i].qual_at > types[i].name_len) {
         types[i].qual_at = types[i].name_len;
     }
@@ -811,11 +822,11 @@ ft_capture_instance_dict(PyObject *o)
 /* A member descriptor (a __slots__ entry): PyDescr_COMMON is PyObject_HEAD, d_type, d_name
  * and d_qualname, then the PyMemberDef pointer; a PyMemberDef is {name, int type, offset,
  * ...}. Stable from 3.3 to 3.14. */
-#define DESCR_MEMBER_OFF 40
-#define MEMBER_TYPE_OFF 8
+#define DESCR_MEMBER_OFF  40
+#define MEMBER_TYPE_OFF   8
 #define MEMBER_OFFSET_OFF 16
-#define T_OBJECT 6
-#define T_OBJECT_EX 16
+#define T_OBJECT          6
+#define T_OBJECT_EX       16
 
 static PyObject *
 slot_value(PyObject *o, const char *name)
@@ -864,7 +875,8 @@ ft_capture_type_names(PyObject *o, char *module, size_t mcap, char *qualname, si
 
     module[0] = qualname[0] = '\0';
     if (d != NULL) {
-        PyObject *key = ft_py.PyUnicode_FromString ? ft_py.PyUnicode_FromString("__module__") : NULL;
+        PyObject *key =
+            ft_py.PyUnicode_FromString ? ft_py.PyUnicode_FromString("__module__") : NULL;
         m = key != NULL ? ft_py.PyObject_GetItem(d, key) : NULL;
         if (key != NULL) {
             ft_py.Py_DecRef(key);

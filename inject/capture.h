@@ -116,13 +116,12 @@ ft_capture_is_mutable(PyObject *v)
         return 0;
     }
     t = ft_type_of(v);
-    return t == ft_capture_hot.list_t || t == ft_capture_hot.dict_t ||
-           t == ft_capture_hot.set_t || t == ft_capture_hot.bytearray_t;
+    return t == ft_capture_hot.list_t || t == ft_capture_hot.dict_t || t == ft_capture_hot.set_t ||
+           t == ft_capture_hot.bytearray_t;
 }
 
 /* v is exactly a dict. */
 int ft_capture_is_dict(PyObject *v);
-
 
 /* Peeking at built-in values without running Python code (units.c reads requests and
  * test reports with these). Each returns 0/NULL when v is not of the exact type. */

@@ -15,7 +15,7 @@
 #include "log.h"
 #include "units.h"
 
-#define DEFS_CHUNK (1u << 20) /* bytes of definitions per DEFS frame, at most */
+#define DEFS_CHUNK     (1u << 20) /* bytes of definitions per DEFS frame, at most */
 #define CO_VARARGS     0x0004
 #define CO_VARKEYWORDS 0x0008
 
@@ -117,11 +117,21 @@ ft_codes_init(void)
         return -ENOENT;
     }
     switch (ft_py.minor) {
-    case 11: extra_offset_guess = 176; break;
-    case 12: extra_offset_guess = 184; break;
-    case 13: extra_offset_guess = 192; break;
-    case 14: extra_offset_guess = 200; break;
-    default: extra_offset_guess = 0; break;
+    case 11:
+        extra_offset_guess = 176;
+        break;
+    case 12:
+        extra_offset_guess = 184;
+        break;
+    case 13:
+        extra_offset_guess = 192;
+        break;
+    case 14:
+        extra_offset_guess = 200;
+        break;
+    default:
+        extra_offset_guess = 0;
+        break;
     }
     /* The directory of os.py is the standard library, in every installation layout. */
     if (os != NULL) {
@@ -182,8 +192,8 @@ path_match(const char *pat, const char *file)
 }
 
 static int
-any(const struct ft_list *l, int (*match)(const char *, const char *, const char *),
-    const char *a, const char *b)
+any(const struct ft_list *l, int (*match)(const char *, const char *, const char *), const char *a,
+    const char *b)
 {
     for (int i = 0; i < l->n; i++) {
         if (match(l->item[i], a, b)) {

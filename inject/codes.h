@@ -20,20 +20,20 @@
 #define FT_NO_PARAM 0xffffu
 
 struct ft_code_info {
-    uint64_t id;       /* code id on the wire; 0 when not traced */
-    uint32_t flags;    /* FT_DEF_* */
+    uint64_t id;    /* code id on the wire; 0 when not traced */
+    uint32_t flags; /* FT_DEF_* */
     uint8_t traced;
-    uint8_t is_gen;    /* generator, coroutine or async generator */
-    uint8_t probe;     /* FT_PROBE_*: out-of-scope code whose calls tell us something */
-    uint8_t unit;      /* enum ft_unit_kind: each call is a unit of work (units.h), or 0 */
-    uint16_t first;    /* index of the first captured local (1 after self/cls) */
-    uint8_t has_self;  /* the first local is self: its identity is the call's instance */
-    uint16_t nparams;  /* parameters captured (self/cls excluded) */
-    uint16_t npos;     /* positional ones among them */
-    uint16_t varargs;  /* position of *args among them, or FT_NO_PARAM */
-    uint16_t varkw;    /* position of **kwargs among them, or FT_NO_PARAM */
-    uint64_t redact;   /* bit i: parameter i's name looks like a secret */
-    char **names;      /* parameter names (for interpreters without fast-locals access) */
+    uint8_t is_gen;   /* generator, coroutine or async generator */
+    uint8_t probe;    /* FT_PROBE_*: out-of-scope code whose calls tell us something */
+    uint8_t unit;     /* enum ft_unit_kind: each call is a unit of work (units.h), or 0 */
+    uint16_t first;   /* index of the first captured local (1 after self/cls) */
+    uint8_t has_self; /* the first local is self: its identity is the call's instance */
+    uint16_t nparams; /* parameters captured (self/cls excluded) */
+    uint16_t npos;    /* positional ones among them */
+    uint16_t varargs; /* position of *args among them, or FT_NO_PARAM */
+    uint16_t varkw;   /* position of **kwargs among them, or FT_NO_PARAM */
+    uint64_t redact;  /* bit i: parameter i's name looks like a secret */
+    char **names;     /* parameter names (for interpreters without fast-locals access) */
 };
 
 /* Positions above are in the code's locals order (positional, keyword-only, *args,

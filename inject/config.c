@@ -52,7 +52,8 @@ get_seconds(const char *name, double dflt, int allow_zero, uint64_t *out, char *
         errno = 0;
         d = strtod(v, &end);
         if (errno != 0 || *end != '\0' || isnan(d) || d > 1e6 || (!allow_zero && d <= 0)) {
-            return bad(msg, cap, name, v, allow_zero ? "a number of seconds" : "a positive number of seconds");
+            return bad(msg, cap, name, v,
+                       allow_zero ? "a number of seconds" : "a positive number of seconds");
         }
     }
     *out = d <= 0 ? 0 : (uint64_t)(d * 1e9);

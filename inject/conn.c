@@ -125,8 +125,8 @@ static int
 spawn_writer(char *why, size_t cap)
 {
     char exe[4096], log[4200];
-    static char a0[] = "flowtrace-writer", a1[] = "--dir", a3[] = "--socket",
-                a5[] = "--idle-exit", a6[] = "2", a7[] = "--detach";
+    static char a0[] = "flowtrace-writer", a1[] = "--dir", a3[] = "--socket", a5[] = "--idle-exit",
+                a6[] = "2", a7[] = "--detach";
     char *argv[] = {a0, a1, ft_cfg.dir, a3, ft_cfg.socket, a5, a6, a7, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -156,14 +156,13 @@ spawn_writer(char *why, size_t cap)
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     /* O_NOFOLLOW: in a shared output directory another user could plant a link. */
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
-                                     0600);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
     /* The program's pipes must not stay open in the writer: a caller reading them
      * would wait for the writer to exit. */
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     {
         sigset_t none, all;
         sigemptyset(&none);
@@ -196,12 +195,10 @@ ft_conn_open(char *why, size_t cap)
         return fd;
     }
     if (ft_cfg.socket_given) {
-        snprintf(why, cap, "cannot connect to the writer at %s: %s", ft_cfg.socket,
-                 strerror(-fd));
+        snprintf(why, cap, "cannot connect to the writer at %s: %s", ft_cfg.socket, strerror(-fd));
         return fd;
     }
-    if ((err = private_dir(ft_cfg.sockdir, why, cap)) != 0 ||
-        (err = spawn_writer(why, cap)) != 0) {
+    if ((err = private_dir(ft_cfg.sockdir, why, cap)) != 0 || (err = spawn_writer(why, cap)) != 0) {
         return err;
     }
     for (int i = 0; i < 200; i++) {

@@ -33,31 +33,31 @@
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 
 static int conn_fd = -1;
-static pid_t conn_pid;          /* process that owns conn_fd */
-static int broken;              /* the writer went away, or stopped taking events */
-static int ended;               /* END sent (or given up) */
-static int sndbuf;              /* the socket's send buffer, for drop mode */
+static pid_t conn_pid; /* process that owns conn_fd */
+static int broken;     /* the writer went away, or stopped taking events */
+static int ended;      /* END sent (or given up) */
+static int sndbuf;     /* the socket's send buffer, for drop mode */
 static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t flusher;
 static int flusher_running;
-static int stop_flusher;        /* atomic */
-static uint32_t wake_word;      /* futex */
-static uint64_t lost_unsent;    /* records lost when shipping failed (not by their owner) */
-static uint64_t unshipped;      /* committed events (as t->events counts them) not sent */
+static int stop_flusher;     /* atomic */
+static uint32_t wake_word;   /* futex */
+static uint64_t lost_unsent; /* records lost when shipping failed (not by their owner) */
+static uint64_t unshipped;   /* committed events (as t->events counts them) not sent */
 static char lost_reason[128];
-static int end_signal;          /* atomic: a signal handler asks the flusher to end the run */
-static uint32_t end_done;       /* futex: the flusher has ended the run */
+static int end_signal;    /* atomic: a signal handler asks the flusher to end the run */
+static uint32_t end_done; /* futex: the flusher has ended the run */
 
 /* What the writer sent us: frames are small and rare (ACKs, NOTE). */
 static struct {
     uint8_t buf[4096];
     size_t len;
-    int admitted;             /* HELLO acknowledged: the run exists */
-    int end_acked;            /* END acknowledged: the run's files are complete */
-    int stopped;              /* NOTE: the writer stopped recording this run */
+    int admitted;  /* HELLO acknowledged: the run exists */
+    int end_acked; /* END acknowledged: the run's files are complete */
+    int stopped;   /* NOTE: the writer stopped recording this run */
     int eof;
-    char run_path[4096];      /* the run's directory, from the HELLO acknowledgement */
-    char reason[600];         /* the writer's NOTE */
+    char run_path[4096]; /* the run's directory, from the HELLO acknowledgement */
+    char reason[600];    /* the writer's NOTE */
 } rx;
 
 /* ---- Sending ----------------------------------------------------------------------- */
@@ -145,7 +145,8 @@ note_stopped(void)
     if (rx.stopped == 1) {
         rx.stopped = 2;
         ft_warn("flowtrace-writer stopped recording this run (%s); the program is not "
-                "affected, the events not recorded are counted as lost", rx.reason);
+                "affected, the events not recorded are counted as lost",
+                rx.reason);
         ft_tstate_detach();
     }
 }
@@ -166,7 +167,8 @@ mark_broken(int err)
                 (double)ft_cfg.wait_ns / 1e9);
     } else {
         ft_warn("lost the connection to flowtrace-writer (%s); the program continues "
-                "untraced and the lost events are counted", strerror(-err));
+                "untraced and the lost events are counted",
+                strerror(-err));
     }
     ft_tstate_detach();
 }
@@ -351,8 +353,8 @@ ship(struct ft_thread *t, int may_drop)
         lost = count_unshipped(t->data + t->sent, c - t->sent);
     } else if (ft_cfg.log_flushes) {
         static unsigned long flushes;
-        ft_warn("flush #%lu: %zu bytes of thread %s to the writer", ++flushes,
-                c - t->sent, t->name);
+        ft_warn("flush #%lu: %zu bytes of thread %s to the writer", ++flushes, c - t->sent,
+                t->name);
     }
     t->sent = c;
     return lost;
@@ -483,8 +485,8 @@ flusher_main(void *arg)
         struct timespec ts = {(time_t)(ft_cfg.flush_ns / 1000000000u),
                               (long)(ft_cfg.flush_ns % 1000000000u)};
         /* With no flush interval this thread only waits for the end or a signal. */
-        syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen,
-                ft_cfg.flush_ns ? &ts : NULL, NULL, 0);
+        syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, ft_cfg.flush_ns ? &ts : NULL, NULL,
+                0);
         if (LOAD(&end_signal) != 0) {
             end_for_signal(LOAD(&end_signal));
             return NULL;

@@ -38,8 +38,8 @@ void ft_flush_thread_end(struct ft_thread *t);
 
 /* What ended the process, for the END frame. */
 struct ft_end {
-    int how;        /* enum ft_end_how */
-    int status;     /* exit status, or -1 if unknown */
+    int how;    /* enum ft_end_how */
+    int status; /* exit status, or -1 if unknown */
     int signal;
     const char *exc_type, *exc_module, *exc_msg; /* uncaught exception, or NULL */
 };

@@ -29,12 +29,22 @@
 #include "units.h"
 #include "tstate.h"
 
-enum mon_event { E_START, E_RESUME, E_RETURN, E_YIELD, E_UNWIND, E_THROW, E_CALL, E_C_RETURN,
-                 E_C_RAISE, E_COUNT };
+enum mon_event {
+    E_START,
+    E_RESUME,
+    E_RETURN,
+    E_YIELD,
+    E_UNWIND,
+    E_THROW,
+    E_CALL,
+    E_C_RETURN,
+    E_C_RAISE,
+    E_COUNT
+};
 
 static const char *const event_names[E_COUNT] = {
-    "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "PY_UNWIND", "PY_THROW",
-    "CALL",     "C_RETURN",  "C_RAISE",
+    "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "PY_UNWIND",
+    "PY_THROW", "CALL",      "C_RETURN",  "C_RAISE",
 };
 
 enum frame_mode { FRAME_API, FRAME_CFRAME, FRAME_CURRENT };
@@ -42,7 +52,7 @@ enum frame_mode { FRAME_API, FRAME_CFRAME, FRAME_CURRENT };
 #define MAX_DIRECT 64 /* parameters untagged on the stack (3.14); more: f_locals */
 
 static int tool = -1;
-static PyObject *disable;       /* sys.monitoring.DISABLE (a reference kept) */
+static PyObject *disable; /* sys.monitoring.DISABLE (a reference kept) */
 static int frame_mode = FRAME_API;
 static size_t ts_frame_off, locals_off;
 static uintptr_t ref_mask = ~(uintptr_t)0;
@@ -84,8 +94,7 @@ validate(PyObject *code)
 {
     char *fast = current_iframe(), *slow = iframe_by_api();
 
-    if (fast != slow || slow == NULL ||
-        (PyObject *)(*(uintptr_t *)slow & ref_mask) != code) {
+    if (fast != slow || slow == NULL || (PyObject *)(*(uintptr_t *)slow & ref_mask) != code) {
         ft_debug("frame layout check failed; using PyEval_GetFrame and f_locals");
         frame_mode = FRAME_API;
         locals_direct = 0;

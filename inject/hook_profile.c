@@ -22,9 +22,9 @@
  *   3.8-3.10: PyFrameObject.f_code at offset 32. */
 enum frame_mode { FRAME_API, FRAME_PY38, FRAME_PY311 };
 
-#define IF_CODE 32
-#define IF_PREV_INSTR 56
-#define IF_LOCALS 72
+#define IF_CODE           32
+#define IF_PREV_INSTR     56
+#define IF_LOCALS         72
 #define OP311_YIELD_VALUE 86 /* opcode.opmap["YIELD_VALUE"] on 3.11 */
 
 static int frame_mode = FRAME_API;

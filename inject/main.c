@@ -29,11 +29,12 @@
 
 int ft_fork_pending;
 
-static int activated;            /* cpython.run_* seen */
-static pid_t traced_pid;         /* the process whose connection is open; 0 = none */
-static pid_t fork_child_pid;     /* set in a forked child of a traced process */
+static int activated;        /* cpython.run_* seen */
+static pid_t traced_pid;     /* the process whose connection is open; 0 = none */
+static pid_t fork_child_pid; /* set in a forked child of a traced process */
 static const struct ft_engine *engine;
-static char exc_type[256], exc_module[256], exc_msg[1024]; /* uncaught exception, from sys.excepthook */
+static char exc_type[256], exc_module[256],
+    exc_msg[1024]; /* uncaught exception, from sys.excepthook */
 
 /* ---- Ends -------------------------------------------------------------------------- */
 

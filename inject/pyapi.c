@@ -11,13 +11,13 @@
 struct ft_pyapi ft_py;
 static const char *missing;
 
-#define REQUIRE(field, sym)                                                                  \
-    do {                                                                                     \
-        *(void **)&ft_py.field = dlsym(RTLD_DEFAULT, sym);                                   \
-        if (ft_py.field == NULL) {                                                           \
-            missing = sym;                                                                   \
-            return -ENOENT;                                                                  \
-        }                                                                                    \
+#define REQUIRE(field, sym)                                                                        \
+    do {                                                                                           \
+        *(void **)&ft_py.field = dlsym(RTLD_DEFAULT, sym);                                         \
+        if (ft_py.field == NULL) {                                                                 \
+            missing = sym;                                                                         \
+            return -ENOENT;                                                                        \
+        }                                                                                          \
     } while (0)
 
 #define OPTIONAL(field, sym) (*(void **)&ft_py.field = dlsym(RTLD_DEFAULT, sym))
@@ -244,7 +244,7 @@ xdecref(PyObject *o)
 void
 ft_py_thread_name(char *out, size_t cap)
 {
-    PyObject *threading = ft_py_module("threading"); /* new ref */
+    PyObject *threading = ft_py_module("threading");                       /* new ref */
     PyObject *active = NULL, *get_ident = NULL, *ident = NULL, *th = NULL; /* new refs */
     struct ft_py_exc exc;
 

@@ -87,16 +87,16 @@ struct ft_pyapi {
     int (*Code_SetExtra)(PyObject *code, Py_ssize_t index, void *extra);
 
     /* Optional: a missing one switches off the feature that needs it. */
-    PyObject *(*PyFrame_GetCode)(PyFrameObject *f);     /* 3.9+ */
-    PyObject *(*PyFrame_GetGlobals)(PyFrameObject *f);  /* 3.11+ */
-    PyObject *(*PyEval_GetGlobals)(void);               /* borrowed */
+    PyObject *(*PyFrame_GetCode)(PyFrameObject *f);    /* 3.9+ */
+    PyObject *(*PyFrame_GetGlobals)(PyFrameObject *f); /* 3.11+ */
+    PyObject *(*PyEval_GetGlobals)(void);              /* borrowed */
     void (*PyEval_SetTrace)(Py_tracefunc func, PyObject *obj);
-    PyObject *(*PyImport_GetModule)(PyObject *name);    /* 3.7+ */
+    PyObject *(*PyImport_GetModule)(PyObject *name); /* 3.7+ */
     PyObject *(*PyUnicode_FromString)(const char *s);
     int (*Py_IsInitialized)(void);
     PyObject *(*PyLong_FromLong)(long v);
-    void *(*PyThreadState_Get)(void);                   /* PyThreadState * */
-    PyFrameObject *(*PyEval_GetFrame)(void);            /* borrowed */
+    void *(*PyThreadState_Get)(void);        /* PyThreadState * */
+    PyFrameObject *(*PyEval_GetFrame)(void); /* borrowed */
     PyObject *(*PyDict_New)(void);
     int (*PyDict_Update)(PyObject *a, PyObject *b);
     PyObject *(*PyObject_GetItem)(PyObject *o, PyObject *key);

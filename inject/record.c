@@ -29,8 +29,8 @@ static PyObject *cfunc_type, *mdescr_type;
 static void
 start_tracemalloc(void)
 {
-    PyObject *(*import)(const char *) = (PyObject * (*)(const char *)) dlsym(RTLD_DEFAULT,
-                                                                           "PyImport_ImportModule");
+    PyObject *(*import)(const char *) =
+        (PyObject * (*)(const char *)) dlsym(RTLD_DEFAULT, "PyImport_ImportModule");
     PyObject *mod, *start, *r; /* new refs */
 
     if (import == NULL || (mod = import("tracemalloc")) == NULL) {
@@ -431,8 +431,8 @@ leave_int(struct ft_thread *t, uint64_t w0, int64_t x)
 }
 
 void
-ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind,
-                uint64_t ident, PyObject **locals, PyFrameObject *frame)
+ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind, uint64_t ident,
+                PyObject **locals, PyFrameObject *frame)
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
     int has_extra = kind >= 0x20;
@@ -513,8 +513,8 @@ out:
 }
 
 void
-ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind,
-                PyObject *retval, PyObject **locals, PyFrameObject *frame)
+ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind, PyObject *retval,
+                PyObject **locals, PyFrameObject *frame)
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
     struct ft_text o;

@@ -25,8 +25,7 @@ void ft_record_init(void);
 /* First sight of code with parameters: whether the fast locals an engine reads directly
  * hold what frame.f_locals says (a parameter captured by a closure is a cell there).
  * Returns 0, or -1 on a mismatch (then the engine should stop reading them). GIL. */
-int ft_record_check_locals(const struct ft_code_info *ci, PyObject **locals,
-                           PyFrameObject *frame);
+int ft_record_check_locals(const struct ft_code_info *ci, PyObject **locals, PyFrameObject *frame);
 
 /* A call of ci starts (kind FT_REC_CALL), or a generator/coroutine starts (FT_REC_START)
  * or resumes (FT_REC_RESUME) with `ident` its frame identity. Arguments are captured on

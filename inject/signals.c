@@ -16,16 +16,20 @@ __thread volatile int ft_sig_deferred __attribute__((tls_model("initial-exec")))
 
 struct watched {
     int signo;
-    int fatal;     /* synchronous or unrecoverable: cannot wait for the end of a section */
+    int fatal; /* synchronous or unrecoverable: cannot wait for the end of a section */
     int installed;
     struct sigaction old;
 };
 
 static struct watched watched[] = {
-    {.signo = SIGSEGV, .fatal = 1}, {.signo = SIGBUS, .fatal = 1},
-    {.signo = SIGILL, .fatal = 1},  {.signo = SIGFPE, .fatal = 1},
-    {.signo = SIGABRT, .fatal = 1}, {.signo = SIGTERM},
-    {.signo = SIGHUP},              {.signo = SIGQUIT},
+    {.signo = SIGSEGV, .fatal = 1},
+    {.signo = SIGBUS, .fatal = 1},
+    {.signo = SIGILL, .fatal = 1},
+    {.signo = SIGFPE, .fatal = 1},
+    {.signo = SIGABRT, .fatal = 1},
+    {.signo = SIGTERM},
+    {.signo = SIGHUP},
+    {.signo = SIGQUIT},
 };
 
 #define NWATCHED (sizeof(watched) / sizeof(watched[0]))
@@ -59,8 +63,7 @@ end_and_reraise(struct watched *w)
 {
     int expected = 0;
 
-    if (__atomic_compare_exchange_n(&ending, &expected, 1, 0, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_SEQ_CST)) {
+    if (__atomic_compare_exchange_n(&ending, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
         ft_flush_end_by_signal(w->signo);
     } else if (w->fatal) {
         /* Another thread is ending the run for an earlier signal, which will end the

@@ -22,10 +22,10 @@ __thread struct ft_thread *ft_self __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ft_thread *threads;
-static uint32_t next_idx;   /* atomic */
+static uint32_t next_idx; /* atomic */
 static pthread_key_t exit_key;
-static int detached;        /* atomic */
-static uint64_t blocked_ns; /* atomic */
+static int detached;                    /* atomic */
+static uint64_t blocked_ns;             /* atomic */
 static uint64_t gone_events, gone_lost; /* of exited threads; under reg_lock */
 
 static void thread_exit(void *p);
@@ -57,8 +57,8 @@ ft_tstate_buffer_size(void)
     return ft_cfg.buffer_size;
 }
 
-#define FT_BUFFER_FAST_NS 25000000u /* filled within 25 ms: more than 2.5 MB/s of records */
-#define FT_BUFFER_GROWTH 16
+#define FT_BUFFER_FAST_NS  25000000u /* filled within 25 ms: more than 2.5 MB/s of records */
+#define FT_BUFFER_GROWTH   16
 #define FT_BUFFER_GROW_MAX (1u << 20)
 
 /* The most a thread's buffer may grow to: the address range reserved for it. In drop

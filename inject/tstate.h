@@ -35,21 +35,21 @@ struct ft_thread {
     /* Hot: touched by the owning thread on every event. */
     uint8_t *pos;
     uint8_t *end;
-    uint8_t *data;       /* the buffer */
-    size_t committed;    /* atomic: bytes of data holding whole records */
-    uint64_t events;     /* atomic (relaxed): events written (ft_rec_is_event) */
-    uint64_t lost;       /* atomic (relaxed): records dropped */
-    uint64_t gap;        /* records dropped since the last GAP record; owner only */
+    uint8_t *data;    /* the buffer */
+    size_t committed; /* atomic: bytes of data holding whole records */
+    uint64_t events;  /* atomic (relaxed): events written (ft_rec_is_event) */
+    uint64_t lost;    /* atomic (relaxed): records dropped */
+    uint64_t gap;     /* records dropped since the last GAP record; owner only */
 
     /* Cold. */
-    size_t cap;          /* bytes of data in use: grows for a busy thread (tstate.c) */
-    uint64_t filled_ns;  /* CLOCK_MONOTONIC when the buffer last started over */
-    char *scratch;       /* where values are rendered before they are written */
+    size_t cap;         /* bytes of data in use: grows for a busy thread (tstate.c) */
+    uint64_t filled_ns; /* CLOCK_MONOTONIC when the buffer last started over */
+    char *scratch;      /* where values are rendered before they are written */
     size_t scratch_cap;
-    int exc_armed;       /* 3.8-3.11: a trace function waits for this exception's details */
-    size_t sent;         /* bytes of data already shipped; under the send lock */
-    uint32_t idx;        /* 1.. within the process */
-    int announced;       /* THREAD frame sent; under the send lock */
+    int exc_armed; /* 3.8-3.11: a trace function waits for this exception's details */
+    size_t sent;   /* bytes of data already shipped; under the send lock */
+    uint32_t idx;  /* 1.. within the process */
+    int announced; /* THREAD frame sent; under the send lock */
     uint64_t tid;
     char name[128];
     struct ft_thread *next; /* registry link, under the registry lock */

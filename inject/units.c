@@ -87,7 +87,8 @@ ft_units_classify(PyObject *code, const char *module, const char *qualname, long
     if (strncmp(module, "asyncio", 7) == 0 || strncmp(module, "importlib", 9) == 0) {
         return 0;
     }
-    if (!coro && (co_flags & (CO_GENERATOR | CO_ASYNC_GENERATOR)) == 0 && params_are(code, wsgi, 2)) {
+    if (!coro && (co_flags & (CO_GENERATOR | CO_ASYNC_GENERATOR)) == 0 &&
+        params_are(code, wsgi, 2)) {
         return FT_UNIT_WSGI;
     }
     if (coro && params_are(code, asgi, 3)) {
@@ -213,8 +214,8 @@ asgi_request(struct fields *f, PyObject *scope)
     for (Py_ssize_t i = 0; i < nh; i++) {
         PyObject *h = ft_capture_seq_item(headers, i);
         const char *k;
-        if (ft_capture_seq_len(h) != 2 || (k = ft_capture_bytes(ft_capture_seq_item(h, 0), &n)) ==
-                                              NULL) {
+        if (ft_capture_seq_len(h) != 2 ||
+            (k = ft_capture_bytes(ft_capture_seq_item(h, 0), &n)) == NULL) {
             continue;
         }
         if (n == 10 && strncasecmp(k, "user-agent", 10) == 0) {

@@ -18,7 +18,7 @@
 #include "run_int.h"
 
 #define LINE_SLACK 512 /* room for the fixed keys and numbers of one line */
-#define PAD8(n) (((n) + 7u) & ~(size_t)7u)
+#define PAD8(n)    (((n) + 7u) & ~(size_t)7u)
 
 void
 ft__run_note_write_err(struct ft_run *r, int err)
@@ -608,8 +608,8 @@ open_node(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, ui
     uint32_t depth = parent ? parent->depth + 1 : 1;
 
     /* Below --max-depth: inside a hidden frame, or deeper than allowed. */
-    if (r->max_depth && (depth > r->max_depth ||
-                         (t->depth > 0 && t->stack[t->depth - 1].node == NULL))) {
+    if (r->max_depth &&
+        (depth > r->max_depth || (t->depth > 0 && t->stack[t->depth - 1].node == NULL))) {
         return NULL;
     }
     n = calloc(1, sizeof(*n));

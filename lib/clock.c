@@ -90,8 +90,8 @@ ft_clockconv_anchor(struct ft_clockconv *c, const struct ft_anchor *a)
     c->last = *a;
     if (c->kind == FT_CLOCK_TSC && c->last.mono_ns > c->first.mono_ns &&
         c->last.mono_ns - c->first.mono_ns > 1000000000u && c->last.ticks > c->first.ticks) {
-        double rate = (double)(c->last.mono_ns - c->first.mono_ns) /
-                      (double)(c->last.ticks - c->first.ticks);
+        double rate =
+            (double)(c->last.mono_ns - c->first.mono_ns) / (double)(c->last.ticks - c->first.ticks);
         /* Anchors come from the stream: a rate no TSC has (1 MHz to 1 THz) is not used. */
         if (rate > 0.001 && rate < 1000.0) {
             c->ns_per_tick = rate;

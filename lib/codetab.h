@@ -22,13 +22,13 @@ struct ft_code {
     uint64_t id;
     uint32_t flags; /* FT_DEF_* */
     uint32_t line;
-    char *module;   /* NUL-terminated copies */
-    char *name;     /* qualified name */
+    char *module; /* NUL-terminated copies */
+    char *name;   /* qualified name */
     char *file;
-    char *frag;     /* JSON fragment, not NUL-terminated */
+    char *frag; /* JSON fragment, not NUL-terminated */
     size_t frag_len;
     uint32_t nparams;
-    char **keys;    /* per captured parameter: its name as a JSON key, `"name":` */
+    char **keys; /* per captured parameter: its name as a JSON key, `"name":` */
     size_t *keylens;
 };
 

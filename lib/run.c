@@ -744,9 +744,8 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
     ft_buf_printf(b,
                   ",\"tracer\":{\"engine\":\"%s\",\"events\":%llu,\"lost\":%llu,"
                   "\"cpuMicros\":%llu,\"blockedMicros\":%llu,\"calls\":%llu}",
-                  r->engine ? r->engine : "", (unsigned long long)events,
-                  (unsigned long long)lost, (unsigned long long)r->cpu_us,
-                  (unsigned long long)r->blocked_us,
+                  r->engine ? r->engine : "", (unsigned long long)events, (unsigned long long)lost,
+                  (unsigned long long)r->cpu_us, (unsigned long long)r->blocked_us,
                   (unsigned long long)(r->fail_err ? 0 : r->calls));
     ft_buf_puts(b, ",\"threads\":[");
 }

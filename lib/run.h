@@ -29,43 +29,43 @@ struct ft_run_opts {
  * NULL when the unit's files were not kept. */
 struct ft_unit_row {
     uint64_t id;
-    const char *kind;     /* pytest, unittest, wsgi, asgi, function */
+    const char *kind; /* pytest, unittest, wsgi, asgi, function */
     const char *name;
-    const char *outcome;  /* passed, failed, skipped, error (tests); ok, failed (others) */
-    int failed;           /* outcome is failed or error */
+    const char *outcome; /* passed, failed, skipped, error (tests); ok, failed (others) */
+    int failed;          /* outcome is failed or error */
     uint64_t start_us, duration_us, calls;
     const char *tree, *events;
-    int status;           /* HTTP status, 0 if none */
+    int status; /* HTTP status, 0 if none */
     const char *request_id, *method, *path;
-    const char *error;       /* "Type: message" of the exception that failed it, or NULL */
-    const char *error_path;  /* the calls down to where it was raised, "a > b > c" */
+    const char *error;      /* "Type: message" of the exception that failed it, or NULL */
+    const char *error_path; /* the calls down to where it was raised, "a > b > c" */
 };
 
 /* A read-only view of a run's state, for the index, the CLI and messages. */
 struct ft_run_info {
-    const char *id;       /* NULL until HELLO has been processed */
-    const char *path;     /* DIR/<id> */
-    const char *argv;     /* NUL-separated */
+    const char *id;   /* NULL until HELLO has been processed */
+    const char *path; /* DIR/<id> */
+    const char *argv; /* NUL-separated */
     uint64_t argv_len;
     const char *python;
     const char *cwd;
     const char *parent_run;
     uint64_t pid, ppid;
-    uint64_t start_us;    /* wall clock, microseconds since the epoch */
+    uint64_t start_us; /* wall clock, microseconds since the epoch */
     uint64_t duration_us;
-    int how;              /* enum ft_end_how, 0 while running */
+    int how; /* enum ft_end_how, 0 while running */
     int have_status;
     int status;
     int signal;
-    uint64_t calls;       /* ENTER lines written */
-    uint64_t events;      /* event records received */
-    uint64_t lost;        /* records the tracer reported lost, plus any the writer lost */
-    int write_err;        /* first output error (negative errno), 0 if none */
-    uint64_t units;       /* units of work finished */
-    uint64_t units_failed; /* ... that failed (outcome failed or error) */
+    uint64_t calls;                 /* ENTER lines written */
+    uint64_t events;                /* event records received */
+    uint64_t lost;                  /* records the tracer reported lost, plus any the writer lost */
+    int write_err;                  /* first output error (negative errno), 0 if none */
+    uint64_t units;                 /* units of work finished */
+    uint64_t units_failed;          /* ... that failed (outcome failed or error) */
     const struct ft_unit_row *rows; /* their rows (ft_run_units) */
     size_t nrows;
-    int fail_err;         /* the error that stopped the run's output (ft_run_fail), or 0 */
+    int fail_err; /* the error that stopped the run's output (ft_run_fail), or 0 */
 };
 
 /* The units finished so far, in order of their end. Valid until the next frame. */

@@ -70,6 +70,6 @@ ft__run_accounting(const struct ft_run *r, uint64_t *events, uint64_t *lost)
     }
     *events = written;
     /* The process's own count comes from the stream: a hostile one must not wrap. */
-    *lost = r->lib_lost > UINT64_MAX - (sent - written) ? UINT64_MAX
-                                                        : r->lib_lost + (sent - written);
+    *lost =
+        r->lib_lost > UINT64_MAX - (sent - written) ? UINT64_MAX : r->lib_lost + (sent - written);
 }

@@ -30,25 +30,25 @@ struct ft_tnode {
     uint64_t ident;                 /* generators: frame identity (key in the gens map) */
     uint64_t resume_mark;           /* generators: the run's last call id at the last resume */
     uint32_t resumes;
-    uint32_t frames;                /* entries on thread stacks that point here (running) */
+    uint32_t frames; /* entries on thread stacks that point here (running) */
     uint32_t depth;
-    uint32_t pending;               /* children not yet complete */
-    uint32_t nwritten;              /* children written into a streamed node (commas) */
+    uint32_t pending;  /* children not yet complete */
+    uint32_t nwritten; /* children written into a streamed node (commas) */
     char *args, *result, *after, *exc, *mem_before, *mem_after; /* JSON texts, or NULL */
     const char *incomplete;
-    uint8_t streamed;  /* head written */
-    uint8_t closed;    /* end known */
-    uint8_t done;      /* closed and everything under it complete */
+    uint8_t streamed; /* head written */
+    uint8_t closed;   /* end known */
+    uint8_t done;     /* closed and everything under it complete */
     uint8_t held;
     uint8_t gen;
-    uint8_t entered;   /* ENTER line written */
-    uint8_t tentative; /* --min-duration: not yet known to be long enough */
-    uint8_t unwound;   /* ended by an exception */
-    uint8_t dropped;   /* generator: freed or finalized while suspended, no event told */
-    uint8_t idle_end;  /* generator: its last resume made no call before it unwound */
-    uint8_t queued;    /* in its parent's queue */
-    uint8_t spawner;   /* referenced by the spawn map */
-    uint8_t unit_root; /* the call a unit of work hangs from */
+    uint8_t entered;      /* ENTER line written */
+    uint8_t tentative;    /* --min-duration: not yet known to be long enough */
+    uint8_t unwound;      /* ended by an exception */
+    uint8_t dropped;      /* generator: freed or finalized while suspended, no event told */
+    uint8_t idle_end;     /* generator: its last resume made no call before it unwound */
+    uint8_t queued;       /* in its parent's queue */
+    uint8_t spawner;      /* referenced by the spawn map */
+    uint8_t unit_root;    /* the call a unit of work hangs from */
     struct ft_unit *unit; /* the unit this call belongs to (its own, or its caller's), or NULL */
 };
 
@@ -56,24 +56,24 @@ struct ft_tnode {
  * DIR/<run>/units/<id>/ files instead of the run's. */
 struct ft_unit {
     uint64_t id;
-    int kind;                /* enum ft_unit_kind */
+    int kind; /* enum ft_unit_kind */
     char *name, *method, *path, *remote, *agent, *request_id, *outcome;
     uint64_t counts0[5], counts1[5]; /* unittest result counts at the start and the end */
     int have_end;
-    int status;              /* HTTP status, 0 while unknown */
-    struct ft_tnode *root;   /* until the unit is done */
+    int status;            /* HTTP status, 0 while unknown */
+    struct ft_tnode *root; /* until the unit is done */
     struct ft_rthread *thread;
-    uint64_t start, end;     /* ticks */
+    uint64_t start, end; /* ticks */
     uint64_t calls;
-    int unwound;             /* an exception escaped the root call */
-    const char *incomplete;  /* the root call never returned: why */
-    char *dir;               /* DIR/<run>/units/<id> */
+    int unwound;            /* an exception escaped the root call */
+    const char *incomplete; /* the root call never returned: why */
+    char *dir;              /* DIR/<run>/units/<id> */
     struct ft_sink tree, jsonl;
     int tree_open, jsonl_open;
-    char *frag;              /* ,"unit":N[,"request_id":"..."] for its JSONL lines */
+    char *frag; /* ,"unit":N[,"request_id":"..."] for its JSONL lines */
     size_t frag_len;
-    char *exc, *exc_path;    /* the latest exception chain's deepest call */
-    uint64_t chain_next;     /* call id that continues that chain if it unwinds too */
+    char *exc, *exc_path;        /* the latest exception chain's deepest call */
+    uint64_t chain_next;         /* call id that continues that chain if it unwinds too */
     struct ft_unit *prev, *next; /* the run's open units */
 };
 
@@ -94,7 +94,7 @@ struct ft_rthread {
     size_t committed_below; /* --min-duration: frames below this index are committed */
     struct ft_tnode top;    /* the thread's top level: always streamed, never closed */
     int tree_open;
-    struct ft_sink tree;    /* part file holding this thread's top-level nodes */
+    struct ft_sink tree; /* part file holding this thread's top-level nodes */
     char *tree_path;
     /* Output waiting for the value records that follow an event. */
     struct ft_tnode *pend_enter, *pend_leave;
@@ -140,8 +140,8 @@ struct ft_run {
     struct ft_idmap spawns; /* coroutines created but not started: their creator */
     uint64_t max_depth;     /* writer-side filters, from HELLO */
     uint64_t min_ticks;
-    int mirror_fd;          /* JSONL lines copied here too (FLOWTRACE_STDOUT), or -1 */
-    int logfile_fd;         /* ... and here (FLOWTRACE_LOGFILE), or -1 */
+    int mirror_fd;  /* JSONL lines copied here too (FLOWTRACE_STDOUT), or -1 */
+    int logfile_fd; /* ... and here (FLOWTRACE_LOGFILE), or -1 */
     int want_stdout;
     char *logfile;
     /* How the process ended. */
@@ -154,18 +154,18 @@ struct ft_run {
     char *exc_type, *exc_module, *exc_msg, *exec_path, *end_reason;
     int write_err;
     /* Output failure and loss accounting (run_fail.c). */
-    int fail_err;         /* the output stopped after this error (-ENOSPC, ...); 0 if not */
-    uint64_t discarded;   /* records received but never applied (after fail_err) */
-    uint64_t lib_sent;    /* END: records that left the process */
+    int fail_err;       /* the output stopped after this error (-ENOSPC, ...); 0 if not */
+    uint64_t discarded; /* records received but never applied (after fail_err) */
+    uint64_t lib_sent;  /* END: records that left the process */
     int have_sent;
-    int recovered;        /* rebuilt from a spool after the writer died: trust lib_sent */
+    int recovered; /* rebuilt from a spool after the writer died: trust lib_sent */
     /* Units of work (units.c). */
-    int keep;             /* enum ft_keep, from HELLO; FT_KEEP_ALL without it */
+    int keep; /* enum ft_keep, from HELLO; FT_KEEP_ALL without it */
     uint64_t next_unit_id;
-    struct ft_unit *units; /* open units */
+    struct ft_unit *units;     /* open units */
     struct ft_sink units_file; /* units.jsonl, opened with the first finished unit */
     int units_open;
-    struct ft_unit_row *rows;  /* finished units, for the index */
+    struct ft_unit_row *rows; /* finished units, for the index */
     size_t nrows, caprows;
     uint64_t units_failed;
 };

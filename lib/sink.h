@@ -17,13 +17,13 @@
 
 struct ft_sink {
     int fd;
-    int err;           /* first write error (negative errno), 0 if none */
-    uint64_t written;  /* bytes that reached the file */
-    uint64_t dropped;  /* bytes dropped after an error */
-    int mirror[2];     /* fds that get a copy of every byte written (-1: none); not owned */
-    struct ft_buf b;   /* pending bytes; append to it directly */
+    int err;                  /* first write error (negative errno), 0 if none */
+    uint64_t written;         /* bytes that reached the file */
+    uint64_t dropped;         /* bytes dropped after an error */
+    int mirror[2];            /* fds that get a copy of every byte written (-1: none); not owned */
+    struct ft_buf b;          /* pending bytes; append to it directly */
     const uint64_t *mark_src; /* optional: a counter sampled into mark by each good flush */
-    uint64_t mark;     /* *mark_src when the last flush succeeded: what the file holds */
+    uint64_t mark;            /* *mark_src when the last flush succeeded: what the file holds */
 };
 
 /* Creates path (O_EXCL unless truncate is set) with mode 0600. Returns 0 or -errno. */

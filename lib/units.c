@@ -66,8 +66,8 @@ take_fields(struct ft_unit *u, const uint8_t *p, size_t n, uint64_t *counts)
     while (err == 0 && (rc = ft_tlv_next(p, n, &pos, &tag, &val, &len)) == 1) {
         switch (tag) {
         case FT_UTAG_KIND:
-            err = ft_tlv_u64(val, len, &v) != 0 || v == 0 || v > FT_UNIT_KIND_MAX ? FT_EBADRECORD
-                                                                                   : 0;
+            err =
+                ft_tlv_u64(val, len, &v) != 0 || v == 0 || v > FT_UNIT_KIND_MAX ? FT_EBADRECORD : 0;
             u->kind = (int)v;
             break;
         case FT_UTAG_NAME:
@@ -119,10 +119,9 @@ make_request_id(struct ft_unit *u)
     }
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(s, sizeof(s),
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(s, sizeof(s), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
     u->request_id = strdup(s);
     return u->request_id == NULL ? -ENOMEM : 0;
 }
@@ -292,8 +291,8 @@ ft__unit_begin(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n, const
     u->thread = t;
     u->start = n->start;
     u->calls = 1;
-    if ((err = name_unit(u, n)) != 0 || (is_http(u) && u->request_id == NULL &&
-                                         (err = make_request_id(u)) != 0) ||
+    if ((err = name_unit(u, n)) != 0 ||
+        (is_http(u) && u->request_id == NULL && (err = make_request_id(u)) != 0) ||
         (err = make_frag(u)) != 0) {
         unit_free(u);
         return err;
@@ -418,8 +417,9 @@ outcome_of(const struct ft_unit *u)
 
     switch (u->kind) {
     case FT_UNIT_PYTEST:
-        if (u->outcome != NULL && (!strcmp(u->outcome, "passed") || !strcmp(u->outcome, "failed") ||
-                                   !strcmp(u->outcome, "skipped") || !strcmp(u->outcome, "error"))) {
+        if (u->outcome != NULL &&
+            (!strcmp(u->outcome, "passed") || !strcmp(u->outcome, "failed") ||
+             !strcmp(u->outcome, "skipped") || !strcmp(u->outcome, "error"))) {
             return u->outcome;
         }
         return "error"; /* no report: an exception escaped the test protocol */
@@ -616,8 +616,9 @@ append_line(struct ft_run *r, const struct ft_unit *u, const char *outcome, int 
     ft_json_put_cstr(b, u->thread->name ? u->thread->name : "Thread");
     put_summary(r, b, u, outcome);
     if (kept) {
-        ft_buf_printf(b, ",\"tree\":\"units/%llu/tree.json\",\"events\":\"units/%llu/events.jsonl\"}\n",
-                      (unsigned long long)u->id, (unsigned long long)u->id);
+        ft_buf_printf(
+            b, ",\"tree\":\"units/%llu/tree.json\",\"events\":\"units/%llu/events.jsonl\"}\n",
+            (unsigned long long)u->id, (unsigned long long)u->id);
     } else {
         ft_buf_puts(b, ",\"tree\":null,\"events\":null}\n");
     }
@@ -632,8 +633,10 @@ ft__unit_done(struct ft_run *r, struct ft_unit *u)
     int kept = close_files(r, u, outcome, failed || r->keep != FT_KEEP_FAILED);
 
     if (outcome == u->outcome) {
-        outcome = !strcmp(outcome, "passed") ? "passed" : !strcmp(outcome, "failed") ? "failed"
-                  : !strcmp(outcome, "skipped") ? "skipped" : "error";
+        outcome = !strcmp(outcome, "passed")    ? "passed"
+                  : !strcmp(outcome, "failed")  ? "failed"
+                  : !strcmp(outcome, "skipped") ? "skipped"
+                                                : "error";
     }
     append_line(r, u, outcome, kept);
     ft__run_note_write_err(r, add_row(r, u, outcome, kept, error_text(u->exc)));

@@ -258,8 +258,8 @@ ft_put_tlv_u64(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, uint64_t v)
 int
 ft_put_def(uint8_t *out, size_t cap, size_t *pos, const struct ft_def_view *v)
 {
-    struct ft_def d = {v->id, v->flags, v->line, v->module_len, v->name_len, v->file_len,
-                       v->params_len};
+    struct ft_def d = {v->id,       v->flags,    v->line,      v->module_len,
+                       v->name_len, v->file_len, v->params_len};
     size_t sz = ft_def_size(v->module_len, v->name_len, v->file_len, v->params_len);
     uint8_t *p;
 

@@ -26,19 +26,19 @@ struct ft_frame_hdr {
 };
 
 enum ft_frame_type {
-    FT_FRAME_HELLO = 1,      /* TLVs: process identity, version, clock anchor */
-    FT_FRAME_CLOCK = 2,      /* struct ft_anchor: a fresh (ticks, monotonic, realtime) sample */
-    FT_FRAME_THREAD = 3,     /* TLVs: a new thread (index in hdr.thread) */
-    FT_FRAME_DEFS = 4,       /* code definitions (struct ft_def + strings), any number */
-    FT_FRAME_EVENTS = 5,     /* event records of thread hdr.thread */
-    FT_FRAME_LOST = 6,       /* TLVs: events lost and why */
-    FT_FRAME_EXEC = 7,       /* TLVs: the process is about to exec (everything before is sent) */
-    FT_FRAME_FINALIZED = 8,  /* the interpreter finished; no more events will follow */
-    FT_FRAME_END = 9,        /* TLVs: how the process ended; the writer answers with ACK */
+    FT_FRAME_HELLO = 1,       /* TLVs: process identity, version, clock anchor */
+    FT_FRAME_CLOCK = 2,       /* struct ft_anchor: a fresh (ticks, monotonic, realtime) sample */
+    FT_FRAME_THREAD = 3,      /* TLVs: a new thread (index in hdr.thread) */
+    FT_FRAME_DEFS = 4,        /* code definitions (struct ft_def + strings), any number */
+    FT_FRAME_EVENTS = 5,      /* event records of thread hdr.thread */
+    FT_FRAME_LOST = 6,        /* TLVs: events lost and why */
+    FT_FRAME_EXEC = 7,        /* TLVs: the process is about to exec (everything before is sent) */
+    FT_FRAME_FINALIZED = 8,   /* the interpreter finished; no more events will follow */
+    FT_FRAME_END = 9,         /* TLVs: how the process ended; the writer answers with ACK */
     FT_FRAME_THREAD_END = 10, /* thread hdr.thread has exited */
-    FT_FRAME_ACK = 11,       /* writer -> process: empty: the run is completely written (END
+    FT_FRAME_ACK = 11,        /* writer -> process: empty: the run is completely written (END
                               * acknowledged); with TLV PATH: HELLO accepted, the run's dir */
-    FT_FRAME_NOTE = 12,      /* writer -> process, TLV REASON: the writer stopped recording
+    FT_FRAME_NOTE = 12,       /* writer -> process, TLV REASON: the writer stopped recording
                               * this run (the connection may stay open for END) */
     FT_FRAME_TYPE_MAX = 12,
 };
@@ -52,42 +52,42 @@ struct ft_tlv_hdr {
 };
 
 enum ft_tag {
-    FT_TAG_VERSION = 1,    /* u64: major << 32 | minor */
-    FT_TAG_PID = 2,        /* u64 */
-    FT_TAG_PPID = 3,       /* u64 */
-    FT_TAG_PYVERSION = 4,  /* str: sys.version's first word, e.g. "3.11.2" */
-    FT_TAG_ARGV = 5,       /* str: arguments separated by NUL bytes */
-    FT_TAG_CWD = 6,        /* str */
-    FT_TAG_EXE = 7,        /* str: the executable (/proc/self/exe) */
-    FT_TAG_CLOCK = 8,      /* u64: enum ft_clock_kind */
-    FT_TAG_ANCHOR = 9,     /* struct ft_anchor (24 bytes) */
-    FT_TAG_TID = 10,       /* u64: kernel thread id */
-    FT_TAG_NAME = 11,      /* str: thread name */
-    FT_TAG_STATUS = 12,    /* u64: exit status (low 8 bits meaningful) */
-    FT_TAG_HOW = 13,       /* u64: enum ft_end_how */
-    FT_TAG_SIGNAL = 14,    /* u64: signal number for FT_END_SIGNAL */
-    FT_TAG_CPU_US = 15,    /* u64: user+system CPU time of the process, microseconds */
-    FT_TAG_BLOCKED_US = 16, /* u64: time threads waited for a free buffer, microseconds */
-    FT_TAG_EVENTS = 17,    /* u64: records the hooks produced */
-    FT_TAG_LOST = 18,      /* u64: records lost */
-    FT_TAG_REASON = 19,    /* str: why (for LOST and NOTE) */
-    FT_TAG_PATH = 20,      /* str: exec target (EXEC); the run directory (ACK of HELLO) */
-    FT_TAG_ENGINE = 21,    /* str: hook engine name, e.g. "profile" */
-    FT_TAG_EXC_TYPE = 22,  /* str: uncaught exception type (qualified name) */
-    FT_TAG_EXC_MSG = 23,   /* str: uncaught exception message */
-    FT_TAG_IDENT = 24,     /* u64: threading.get_ident() of a thread */
-    FT_TAG_PARENT_RUN = 25, /* str: run id of the process that started this one */
-    FT_TAG_MAX_DEPTH = 26, /* u64: writer keeps calls at most this deep (0: all) */
-    FT_TAG_MIN_DURATION = 27, /* u64 ns: writer leaves out shorter calls */
+    FT_TAG_VERSION = 1,        /* u64: major << 32 | minor */
+    FT_TAG_PID = 2,            /* u64 */
+    FT_TAG_PPID = 3,           /* u64 */
+    FT_TAG_PYVERSION = 4,      /* str: sys.version's first word, e.g. "3.11.2" */
+    FT_TAG_ARGV = 5,           /* str: arguments separated by NUL bytes */
+    FT_TAG_CWD = 6,            /* str */
+    FT_TAG_EXE = 7,            /* str: the executable (/proc/self/exe) */
+    FT_TAG_CLOCK = 8,          /* u64: enum ft_clock_kind */
+    FT_TAG_ANCHOR = 9,         /* struct ft_anchor (24 bytes) */
+    FT_TAG_TID = 10,           /* u64: kernel thread id */
+    FT_TAG_NAME = 11,          /* str: thread name */
+    FT_TAG_STATUS = 12,        /* u64: exit status (low 8 bits meaningful) */
+    FT_TAG_HOW = 13,           /* u64: enum ft_end_how */
+    FT_TAG_SIGNAL = 14,        /* u64: signal number for FT_END_SIGNAL */
+    FT_TAG_CPU_US = 15,        /* u64: user+system CPU time of the process, microseconds */
+    FT_TAG_BLOCKED_US = 16,    /* u64: time threads waited for a free buffer, microseconds */
+    FT_TAG_EVENTS = 17,        /* u64: records the hooks produced */
+    FT_TAG_LOST = 18,          /* u64: records lost */
+    FT_TAG_REASON = 19,        /* str: why (for LOST and NOTE) */
+    FT_TAG_PATH = 20,          /* str: exec target (EXEC); the run directory (ACK of HELLO) */
+    FT_TAG_ENGINE = 21,        /* str: hook engine name, e.g. "profile" */
+    FT_TAG_EXC_TYPE = 22,      /* str: uncaught exception type (qualified name) */
+    FT_TAG_EXC_MSG = 23,       /* str: uncaught exception message */
+    FT_TAG_IDENT = 24,         /* u64: threading.get_ident() of a thread */
+    FT_TAG_PARENT_RUN = 25,    /* str: run id of the process that started this one */
+    FT_TAG_MAX_DEPTH = 26,     /* u64: writer keeps calls at most this deep (0: all) */
+    FT_TAG_MIN_DURATION = 27,  /* u64 ns: writer leaves out shorter calls */
     FT_TAG_MIRROR_STDOUT = 28, /* u64 1: writer copies JSONL lines to the process's stdout */
-    FT_TAG_LOGFILE = 29,   /* str: writer appends JSONL lines to this file too */
-    FT_TAG_EXC_MODULE = 30, /* str: module of the uncaught exception's type */
-    FT_TAG_STARTTIME = 31, /* u64 (HELLO): process start, clock ticks after boot (1.1) */
-    FT_TAG_CHILDREN = 32,  /* u64 (HELLO): 0 = trace only if no traced process started this
+    FT_TAG_LOGFILE = 29,       /* str: writer appends JSONL lines to this file too */
+    FT_TAG_EXC_MODULE = 30,    /* str: module of the uncaught exception's type */
+    FT_TAG_STARTTIME = 31,     /* u64 (HELLO): process start, clock ticks after boot (1.1) */
+    FT_TAG_CHILDREN = 32,      /* u64 (HELLO): 0 = trace only if no traced process started this
                             * one; the writer answers ACK (traced) or NOTE (not) (1.1) */
-    FT_TAG_SENT = 33,      /* u64 (END): event records that left the process, counted as
+    FT_TAG_SENT = 33,          /* u64 (END): event records that left the process, counted as
                             * tracer.events counts them (1.1) */
-    FT_TAG_KEEP = 34,      /* u64 (HELLO): enum ft_keep, which units' files the writer
+    FT_TAG_KEEP = 34,          /* u64 (HELLO): enum ft_keep, which units' files the writer
                             * keeps (1.2) */
 };
 
@@ -143,27 +143,27 @@ enum ft_unit_tag {
     FT_UTAG_FAILURES = 10,
     FT_UTAG_ERRORS = 11,
     FT_UTAG_SKIPPED = 12,
-    FT_UTAG_XFAILS = 13,    /* expectedFailures */
-    FT_UTAG_XPASSES = 14,   /* unexpectedSuccesses */
+    FT_UTAG_XFAILS = 13,  /* expectedFailures */
+    FT_UTAG_XPASSES = 14, /* unexpectedSuccesses */
 };
 
 /* A code definition inside a DEFS frame: this header, then module, qualified name, file
  * and parameter-name bytes, then zero padding to a multiple of 8. The parameter names are
  * those whose values ARGS records carry, in that order, separated by NUL bytes. */
 struct ft_def {
-    uint64_t id;      /* code id used by event records; nonzero */
-    uint32_t flags;   /* FT_DEF_* */
-    uint32_t line;    /* first line */
+    uint64_t id;    /* code id used by event records; nonzero */
+    uint32_t flags; /* FT_DEF_* */
+    uint32_t line;  /* first line */
     uint32_t module_len;
     uint32_t name_len;
     uint32_t file_len;
     uint32_t params_len; /* since 1.1 (was reserved, 0) */
 };
 
-#define FT_DEF_GENERATOR 0x1u /* co_flags CO_GENERATOR */
-#define FT_DEF_COROUTINE 0x2u /* CO_COROUTINE or CO_ITERABLE_COROUTINE */
-#define FT_DEF_ASYNCGEN  0x4u /* CO_ASYNC_GENERATOR */
-#define FT_DEF_CFUNC     0x8u /* a builtin (C) function rather than a code object */
+#define FT_DEF_GENERATOR 0x1u  /* co_flags CO_GENERATOR */
+#define FT_DEF_COROUTINE 0x2u  /* CO_COROUTINE or CO_ITERABLE_COROUTINE */
+#define FT_DEF_ASYNCGEN  0x4u  /* CO_ASYNC_GENERATOR */
+#define FT_DEF_CFUNC     0x8u  /* a builtin (C) function rather than a code object */
 #define FT_DEF_METHOD    0x10u /* its first parameter (self/cls) is not captured */
 
 /* Event records inside an EVENTS frame are sequences of 8-byte words. Word 0 holds the
@@ -173,36 +173,36 @@ struct ft_def {
  *   0x40..0xff  variable:    word0 (payload = byte length n), n bytes, padding to 8
  */
 enum ft_rec_kind {
-    FT_REC_CALL = 0x01,     /* a traced function started */
-    FT_REC_RETURN = 0x02,   /* it returned normally */
-    FT_REC_UNWIND = 0x03,   /* it ended by an exception */
-    FT_REC_C_CALL = 0x04,   /* a builtin was called (payload: builtin def id) */
+    FT_REC_CALL = 0x01,   /* a traced function started */
+    FT_REC_RETURN = 0x02, /* it returned normally */
+    FT_REC_UNWIND = 0x03, /* it ended by an exception */
+    FT_REC_C_CALL = 0x04, /* a builtin was called (payload: builtin def id) */
     FT_REC_C_RETURN = 0x05,
     FT_REC_C_RAISE = 0x06,
-    FT_REC_YIELD = 0x07,    /* a generator/coroutine suspended (payload: code id) */
-    FT_REC_GAP = 0x08,      /* records were dropped here (payload: how many); the stack is
+    FT_REC_YIELD = 0x07,      /* a generator/coroutine suspended (payload: code id) */
+    FT_REC_GAP = 0x08,        /* records were dropped here (payload: how many); the stack is
                              * unreliable until it unwinds */
-    FT_REC_RESUME = 0x20,   /* a generator/coroutine resumed; extra: its frame identity */
-    FT_REC_START = 0x21,    /* a generator/coroutine started; extra: its frame identity */
-    FT_REC_SPAWN = 0x22,    /* the current call created the coroutine whose frame identity
+    FT_REC_RESUME = 0x20,     /* a generator/coroutine resumed; extra: its frame identity */
+    FT_REC_START = 0x21,      /* a generator/coroutine started; extra: its frame identity */
+    FT_REC_SPAWN = 0x22,      /* the current call created the coroutine whose frame identity
                              * is extra (an asyncio task): it nests there when it runs */
-    FT_REC_VALUE = 0x40,    /* reserved */
-    FT_REC_ARGS = 0x41,     /* after CALL/START: u64 instance (self, or 0), then per parameter
+    FT_REC_VALUE = 0x40,      /* reserved */
+    FT_REC_ARGS = 0x41,       /* after CALL/START: u64 instance (self, or 0), then per parameter
                              * u32 length + rendered text, or FT_ARG_INT | 8 + an int64 */
-    FT_REC_RESULT = 0x42,   /* after RETURN: the rendered return value */
-    FT_REC_EXC = 0x43,      /* the exception of the preceding UNWIND records: u32-length-
+    FT_REC_RESULT = 0x42,     /* after RETURN: the rendered return value */
+    FT_REC_EXC = 0x43,        /* the exception of the preceding UNWIND records: u32-length-
                              * prefixed type name, module, message */
-    FT_REC_UNIT = 0x46,     /* after CALL/START: this call is a unit of work; unit fields */
-    FT_REC_UNIT_END = 0x47, /* after RETURN of a unit's call: unit fields (outcome, counts) */
-    FT_REC_STATUS = 0x48,   /* alone: the HTTP status of the current unit; unit fields */
+    FT_REC_UNIT = 0x46,       /* after CALL/START: this call is a unit of work; unit fields */
+    FT_REC_UNIT_END = 0x47,   /* after RETURN of a unit's call: unit fields (outcome, counts) */
+    FT_REC_STATUS = 0x48,     /* alone: the HTTP status of the current unit; unit fields */
     FT_REC_RESULT_INT = 0x49, /* after RETURN: the return value, an int that fits an int64,
                              * as 8 bytes; the writer renders it (1.3) */
-    FT_REC_ARGS_INTS = 0x4a, /* after CALL/START of a function without self whose arguments
+    FT_REC_ARGS_INTS = 0x4a,  /* after CALL/START of a function without self whose arguments
                              * are all ints that fit an int64: one int64 per parameter, as
                              * ARGS lists them (1.4: half the bytes of ARGS for them) */
     FT_REC_ARGS_AFTER = 0x44, /* after RETURN: u32 parameter index, u32 length, text; for
                              * mutable arguments, as they are when the call returns */
-    FT_REC_MEMORY = 0x45,   /* after CALL (before) and RETURN (after): u64 rss, tracemalloc
+    FT_REC_MEMORY = 0x45,     /* after CALL (before) and RETURN (after): u64 rss, tracemalloc
                              * current, tracemalloc peak (UINT64_MAX when unknown) */
 };
 
@@ -236,11 +236,11 @@ ft_rec_is_event(unsigned kind)
  * next call to ft_wire_decoder_feed() or ft_wire_decoder_close(). */
 struct ft_wire_decoder {
     uint8_t *buf;
-    size_t len;     /* bytes held */
-    size_t off;     /* start of the first unconsumed frame */
+    size_t len; /* bytes held */
+    size_t off; /* start of the first unconsumed frame */
     size_t cap;
     uint64_t consumed; /* stream offset of buf[0], for error messages */
-    int err;        /* sticky error, 0 if none */
+    int err;           /* sticky error, 0 if none */
 };
 
 struct ft_frame {
@@ -277,10 +277,10 @@ int ft_tlv_u64(const uint8_t *val, uint32_t len, uint64_t *out);
 /* One decoded event record. */
 struct ft_rec {
     unsigned kind;
-    uint64_t payload;      /* code id, or byte length for variable kinds */
-    uint64_t ticks;        /* fixed kinds only */
-    uint64_t extra;        /* 0x20..0x3f kinds only */
-    const uint8_t *data;   /* variable kinds only: payload bytes */
+    uint64_t payload;    /* code id, or byte length for variable kinds */
+    uint64_t ticks;      /* fixed kinds only */
+    uint64_t extra;      /* 0x20..0x3f kinds only */
+    const uint8_t *data; /* variable kinds only: payload bytes */
 };
 
 /* Decodes the record at p[*pos..n). Returns 1 and advances *pos, 0 at the end, or
@@ -304,11 +304,9 @@ int ft_def_next(const uint8_t *p, size_t n, size_t *pos, struct ft_def_view *v);
 /* ---- Writing (no allocation: the caller owns the buffer) --------------------------- */
 
 /* Each writer appends at out[*pos], never past cap, and returns 0 or -ENOSPC. */
-int ft_put_hdr(uint8_t *out, size_t cap, size_t *pos, unsigned type, uint32_t thread,
-               uint32_t len);
+int ft_put_hdr(uint8_t *out, size_t cap, size_t *pos, unsigned type, uint32_t thread, uint32_t len);
 int ft_put_tlv_u64(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, uint64_t v);
-int ft_put_tlv_str(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, const void *s,
-                   size_t n);
+int ft_put_tlv_str(uint8_t *out, size_t cap, size_t *pos, uint32_t tag, const void *s, size_t n);
 int ft_put_def(uint8_t *out, size_t cap, size_t *pos, const struct ft_def_view *v);
 
 /* Size a DEFS entry takes on the wire. */

@@ -45,9 +45,8 @@ stream_frame(struct stream *s, unsigned type, uint32_t thread, const void *paylo
     s->len += sizeof(struct ft_frame_hdr) + n;
 }
 
-static inline void
-stream_hello_opts(struct stream *s, uint64_t pid, const char *argv, size_t argv_len,
-                  uint64_t max_depth, uint64_t min_ns);
+static inline void stream_hello_opts(struct stream *s, uint64_t pid, const char *argv,
+                                     size_t argv_len, uint64_t max_depth, uint64_t min_ns);
 
 static inline void
 stream_hello(struct stream *s, uint64_t pid, const char *argv, size_t argv_len)
@@ -63,7 +62,8 @@ stream_hello_opts(struct stream *s, uint64_t pid, const char *argv, size_t argv_
     size_t pos = 0;
     struct ft_anchor a = {TEST_MONO_NS, TEST_MONO_NS, TEST_REAL_NS};
 
-    ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_VERSION, ((uint64_t)FT_WIRE_MAJOR << 32) | FT_WIRE_MINOR);
+    ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_VERSION,
+                   ((uint64_t)FT_WIRE_MAJOR << 32) | FT_WIRE_MINOR);
     ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_PID, pid);
     ft_put_tlv_u64(b, sizeof(b), &pos, FT_TAG_PPID, 1);
     ft_put_tlv_str(b, sizeof(b), &pos, FT_TAG_PYVERSION, "3.11.2", 6);
@@ -100,8 +100,17 @@ stream_def_params(struct stream *s, uint64_t id, const char *module, const char 
 {
     uint8_t b[4096];
     size_t pos = 0;
-    struct ft_def_view v = {id, flags, line, module, name, file, (uint32_t)strlen(module),
-                            (uint32_t)strlen(name), (uint32_t)strlen(file), params, params_len};
+    struct ft_def_view v = {id,
+                            flags,
+                            line,
+                            module,
+                            name,
+                            file,
+                            (uint32_t)strlen(module),
+                            (uint32_t)strlen(name),
+                            (uint32_t)strlen(file),
+                            params,
+                            params_len};
 
     ft_put_def(b, sizeof(b), &pos, &v);
     stream_frame(s, FT_FRAME_DEFS, 0, b, pos);

@@ -59,8 +59,7 @@ begin(struct stream *s, uint64_t max_depth, uint64_t min_ns)
     stream_hello_opts(s, 42, "python3\0app.py", 14, max_depth, min_ns);
     stream_thread(s, 1, "MainThread");
     stream_def_params(s, 1, "app", "main", "/app.py", 1, 0, NULL, 0);
-    stream_def_params(s, 2, "app", "Inventory.add", "/app.py", 5, FT_DEF_METHOD,
-                      "item\0count", 10);
+    stream_def_params(s, 2, "app", "Inventory.add", "/app.py", 5, FT_DEF_METHOD, "item\0count", 10);
     stream_def_params(s, 3, "app", "gen", "/app.py", 9, FT_DEF_GENERATOR, NULL, 0);
     stream_def_params(s, 4, "app", "leaf", "/app.py", 12, 0, NULL, 0);
 }
@@ -259,9 +258,9 @@ one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it(void **s
     n = lp(exc, 0, "KeyError");
     n = lp(exc, n, "builtins");
     n = lp(exc, n, "'tea'");
-    rec2(&r, FT_REC_CALL, 1, T0 + 1000);  /* main catches */
-    rec2(&r, FT_REC_CALL, 3, T0 + 2000);  /* (id 3 as a plain call here) */
-    rec2(&r, FT_REC_CALL, 4, T0 + 3000);  /* leaf raises */
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000); /* main catches */
+    rec2(&r, FT_REC_CALL, 3, T0 + 2000); /* (id 3 as a plain call here) */
+    rec2(&r, FT_REC_CALL, 4, T0 + 3000); /* leaf raises */
     rec2(&r, FT_REC_UNWIND, 4, T0 + 4000);
     recv_(&r, FT_REC_EXC, exc, n);
     rec2(&r, FT_REC_UNWIND, 3, T0 + 5000);
@@ -272,12 +271,14 @@ one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it(void **s
     run_stream("r2", &s);
     jsonl = slurp_must(dir, "r2", "events.jsonl");
     /* leaf and gen ended by the KeyError; main returned normally. */
-    assert_non_null(strstr(jsonl, "\"function\":\"leaf\",\"file\":\"/app.py\",\"line\":12,\"pid\":42,"
-                                  "\"run\":\"r2\",\"id\":3,\"parent\":2,\"durationMicros\":1.000,"
-                                  "\"durationMillis\":0.001,\"exception\":{\"type\":\"KeyError\""));
+    assert_non_null(strstr(jsonl,
+                           "\"function\":\"leaf\",\"file\":\"/app.py\",\"line\":12,\"pid\":42,"
+                           "\"run\":\"r2\",\"id\":3,\"parent\":2,\"durationMicros\":1.000,"
+                           "\"durationMillis\":0.001,\"exception\":{\"type\":\"KeyError\""));
     assert_non_null(strstr(jsonl, "{\"event\":\"EXCEPTION\",\"timestamp\":1700000000000005"));
-    assert_non_null(strstr(jsonl, "{\"event\":\"EXIT\",\"timestamp\":1700000000000006,"
-                                  "\"thread\":\"MainThread\",\"module\":\"app\",\"function\":\"main\""));
+    assert_non_null(strstr(jsonl,
+                           "{\"event\":\"EXIT\",\"timestamp\":1700000000000006,"
+                           "\"thread\":\"MainThread\",\"module\":\"app\",\"function\":\"main\""));
     free(jsonl);
 }
 
@@ -290,17 +291,17 @@ a_generator_is_one_node_with_its_resumptions_in_start_order(void **state)
 
     (void)state;
     begin(&s, 0, 0);
-    rec2(&r, FT_REC_CALL, 1, T0 + 1000);        /* main */
-    rec3(&r, FT_REC_START, 3, T0 + 2000, 77);   /* gen starts */
-    rec2(&r, FT_REC_CALL, 4, T0 + 2100);        /*   leaf */
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);      /* main */
+    rec3(&r, FT_REC_START, 3, T0 + 2000, 77); /* gen starts */
+    rec2(&r, FT_REC_CALL, 4, T0 + 2100);      /*   leaf */
     rec2(&r, FT_REC_RETURN, 4, T0 + 2200);
-    rec2(&r, FT_REC_YIELD, 3, T0 + 3000);       /* gen suspends */
-    rec2(&r, FT_REC_CALL, 2, T0 + 4000);        /* main calls add meanwhile */
+    rec2(&r, FT_REC_YIELD, 3, T0 + 3000); /* gen suspends */
+    rec2(&r, FT_REC_CALL, 2, T0 + 4000);  /* main calls add meanwhile */
     rec2(&r, FT_REC_RETURN, 2, T0 + 4500);
-    rec3(&r, FT_REC_RESUME, 3, T0 + 5000, 77);  /* gen resumes */
-    rec2(&r, FT_REC_CALL, 4, T0 + 5100);        /*   leaf */
+    rec3(&r, FT_REC_RESUME, 3, T0 + 5000, 77); /* gen resumes */
+    rec2(&r, FT_REC_CALL, 4, T0 + 5100);       /*   leaf */
     rec2(&r, FT_REC_RETURN, 4, T0 + 5200);
-    rec2(&r, FT_REC_RETURN, 3, T0 + 6000);      /* gen ends */
+    rec2(&r, FT_REC_RETURN, 3, T0 + 6000); /* gen ends */
     rec2(&r, FT_REC_RETURN, 1, T0 + 7000);
     stream_events(&s, 1, &r);
     stream_end(&s, FT_END_EXIT, 0, T0 + 8000);
@@ -355,11 +356,11 @@ a_task_nests_under_the_call_that_created_it(void **state)
 
     (void)state;
     begin(&s, 0, 0);
-    rec2(&r, FT_REC_CALL, 1, T0 + 1000);        /* <module>-like caller */
-    rec3(&r, FT_REC_START, 3, T0 + 2000, 10);   /* the main coroutine */
-    rec3(&r, FT_REC_SPAWN, 0, T0 + 2100, 20);   /* it creates a task */
-    rec2(&r, FT_REC_YIELD, 3, T0 + 2200);       /* and awaits it */
-    rec3(&r, FT_REC_START, 3, T0 + 3000, 20);   /* the loop runs the task */
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);      /* <module>-like caller */
+    rec3(&r, FT_REC_START, 3, T0 + 2000, 10); /* the main coroutine */
+    rec3(&r, FT_REC_SPAWN, 0, T0 + 2100, 20); /* it creates a task */
+    rec2(&r, FT_REC_YIELD, 3, T0 + 2200);     /* and awaits it */
+    rec3(&r, FT_REC_START, 3, T0 + 3000, 20); /* the loop runs the task */
     rec2(&r, FT_REC_CALL, 4, T0 + 3100);
     rec2(&r, FT_REC_RETURN, 4, T0 + 3200);
     rec2(&r, FT_REC_RETURN, 3, T0 + 3300);
@@ -392,12 +393,12 @@ a_suspended_generator_ends_closed_at_its_last_yield(void **state)
         char *tree;
 
         begin(&s, 0, 0);
-        rec2(&r, FT_REC_CALL, 1, T0 + 1000);       /* main */
-        rec3(&r, FT_REC_START, 3, T0 + 2000, 77);  /*   gen, dropped after one yield */
+        rec2(&r, FT_REC_CALL, 1, T0 + 1000);      /* main */
+        rec3(&r, FT_REC_START, 3, T0 + 2000, 77); /*   gen, dropped after one yield */
         rec2(&r, FT_REC_YIELD, 3, T0 + 2500);
-        rec3(&r, FT_REC_START, 3, T0 + 3000, 78);  /*   gen, left suspended */
+        rec3(&r, FT_REC_START, 3, T0 + 3000, 78); /*   gen, left suspended */
         rec2(&r, FT_REC_YIELD, 3, T0 + 3100);
-        rec3(&r, FT_REC_START, 3, T0 + 4000, 77);  /*   gen, in the first one's frame */
+        rec3(&r, FT_REC_START, 3, T0 + 4000, 77); /*   gen, in the first one's frame */
         rec2(&r, FT_REC_RETURN, 3, T0 + 4100);
         rec2(&r, FT_REC_RETURN, 1, T0 + 5000);
         stream_events(&s, 1, &r);
@@ -408,12 +409,14 @@ a_suspended_generator_ends_closed_at_its_last_yield(void **state)
         assert_non_null(strstr(tree, "\"startMicros\":2.000,\"caller\":\"main\",\"children\":[],"
                                      "\"durationMicros\":0.500,\"closed\":true"));
         if (hows[k] == FT_END_EXIT) {
-            assert_non_null(strstr(tree, "\"startMicros\":3.000,\"caller\":\"main\",\"children\":[],"
-                                         "\"durationMicros\":0.100,\"closed\":true"));
+            assert_non_null(strstr(tree,
+                                   "\"startMicros\":3.000,\"caller\":\"main\",\"children\":[],"
+                                   "\"durationMicros\":0.100,\"closed\":true"));
         } else {
-            assert_non_null(strstr(tree, "\"startMicros\":3.000,\"caller\":\"main\",\"children\":[],"
-                                         "\"durationMicros\":3.000,\"resumes\":0,\"activeMicros\":0.100,"
-                                         "\"incomplete\":\"not finished\""));
+            assert_non_null(strstr(tree,
+                                   "\"startMicros\":3.000,\"caller\":\"main\",\"children\":[],"
+                                   "\"durationMicros\":3.000,\"resumes\":0,\"activeMicros\":0.100,"
+                                   "\"incomplete\":\"not finished\""));
         }
         free(tree);
     }
@@ -457,11 +460,11 @@ calls_shorter_than_min_duration_are_left_out(void **state)
 
     (void)state;
     begin(&s, 0, 5000);
-    rec2(&r, FT_REC_CALL, 1, T0 + 1000);        /* main: 20 us */
-    rec2(&r, FT_REC_CALL, 4, T0 + 2000);        /* leaf: 1 us, out */
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000); /* main: 20 us */
+    rec2(&r, FT_REC_CALL, 4, T0 + 2000); /* leaf: 1 us, out */
     rec2(&r, FT_REC_RETURN, 4, T0 + 3000);
-    rec2(&r, FT_REC_CALL, 2, T0 + 4000);        /* add: 10 us, kept */
-    rec2(&r, FT_REC_CALL, 4, T0 + 5000);        /*   leaf: 0.5 us, out */
+    rec2(&r, FT_REC_CALL, 2, T0 + 4000); /* add: 10 us, kept */
+    rec2(&r, FT_REC_CALL, 4, T0 + 5000); /*   leaf: 0.5 us, out */
     rec2(&r, FT_REC_RETURN, 4, T0 + 5500);
     rec2(&r, FT_REC_RETURN, 2, T0 + 14000);
     rec2(&r, FT_REC_RETURN, 1, T0 + 21000);

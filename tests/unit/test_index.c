@@ -101,7 +101,8 @@ a_run_put_is_listed_with_every_field(void **state)
     assert_string_equal(r->id, "20261122-101530-4242");
     assert_string_equal(r->parent_run, "20261122-101529-4200");
     assert_string_equal(r->script, "app.py");
-    assert_string_equal(r->argv_json, "[\"/usr/bin/python3\",\"app.py\",\"--flag\",\"x \\\"y\\\"\"]");
+    assert_string_equal(r->argv_json,
+                        "[\"/usr/bin/python3\",\"app.py\",\"--flag\",\"x \\\"y\\\"\"]");
     assert_string_equal(r->cwd, "/work");
     assert_string_equal(r->python, "3.11.2");
     assert_string_equal(r->dir, "20261122-101530-4242"); /* relative to DIR */
@@ -301,13 +302,11 @@ main(void)
         cmocka_unit_test_setup_teardown(
             runs_are_listed_newest_first_and_a_rewritten_run_replaces_its_row, setup, teardown),
         cmocka_unit_test_setup_teardown(no_file_or_an_empty_file_is_no_index, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_foreign_file_is_reported_and_left_alone, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(a_foreign_file_is_reported_and_left_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(another_programs_database_is_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(a_truncated_index_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            a_newer_schema_with_more_columns_and_tables_is_still_read_and_written, setup,
-            teardown),
+            a_newer_schema_with_more_columns_and_tables_is_still_read_and_written, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers_record_every_run, setup, teardown),
     };
 

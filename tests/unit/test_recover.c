@@ -106,8 +106,9 @@ a_run_is_rebuilt_from_its_spool_and_the_end_its_process_left(void **state)
     assert_false(has("20231114-221320-1", ".recover"));
     tree = slurp_must(dir, "20231114-221320-1", "tree.json");
     assert_non_null(strstr(tree, "\"run\":\"20231114-221320-1\""));
-    assert_non_null(strstr(tree, "\"exitCode\":0,\"ended\":\"exit\","
-                                 "\"endReason\":\"rebuilt from the spool of a writer that stopped\""));
+    assert_non_null(strstr(tree,
+                           "\"exitCode\":0,\"ended\":\"exit\","
+                           "\"endReason\":\"rebuilt from the spool of a writer that stopped\""));
     assert_non_null(strstr(tree, "\"events\":0,\"lost\":12,"));
     free(tree);
     /* Done once: nothing left to rebuild. */
@@ -138,8 +139,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(a_run_is_rebuilt_from_its_spool_and_the_end_its_process_left,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_run_is_rebuilt_from_its_spool_and_the_end_its_process_left, setup, teardown),
         cmocka_unit_test_setup_teardown(runs_of_live_processes_and_finished_runs_are_left_alone,
                                         setup, teardown),
     };

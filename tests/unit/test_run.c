@@ -76,9 +76,9 @@ start(struct stream *s)
 }
 
 #define HEAD(ev, ts) "{\"event\":\"" ev "\",\"timestamp\":" ts ",\"thread\":\"MainThread\","
-#define MAIN "\"module\":\"app\",\"function\":\"main\",\"file\":\"/app.py\",\"line\":1"
-#define ADD  "\"module\":\"app\",\"function\":\"Inventory.add\",\"file\":\"/app.py\",\"line\":5"
-#define RUN  ",\"pid\":42,\"run\":\"r1\""
+#define MAIN         "\"module\":\"app\",\"function\":\"main\",\"file\":\"/app.py\",\"line\":1"
+#define ADD          "\"module\":\"app\",\"function\":\"Inventory.add\",\"file\":\"/app.py\",\"line\":5"
+#define RUN          ",\"pid\":42,\"run\":\"r1\""
 
 static void
 nested_calls_give_exact_jsonl_and_tree(void **state)
@@ -99,18 +99,19 @@ nested_calls_give_exact_jsonl_and_tree(void **state)
 
     jsonl = slurp(fx->dir, "r1", "events.jsonl");
     assert_string_equal(
-        jsonl,
-        HEAD("ENTER", "1700000000000001") MAIN RUN ",\"id\":1,\"parent\":null}\n"
-        HEAD("ENTER", "1700000000000002") ADD RUN ",\"id\":2,\"parent\":1}\n"
-        HEAD("EXIT", "1700000000000005") ADD RUN ",\"id\":2,\"parent\":1,"
-            "\"durationMicros\":3.500,\"durationMillis\":0.003}\n"
-        HEAD("EXCEPTION", "1700000000000009") MAIN RUN ",\"id\":1,\"parent\":null,"
-            "\"durationMicros\":8.000,\"durationMillis\":0.008,"
-            "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}\n");
+        jsonl, HEAD("ENTER", "1700000000000001") MAIN RUN
+        ",\"id\":1,\"parent\":null}\n" HEAD("ENTER", "1700000000000002") ADD RUN
+        ",\"id\":2,\"parent\":1}\n" HEAD("EXIT", "1700000000000005") ADD RUN
+        ",\"id\":2,\"parent\":1,"
+        "\"durationMicros\":3.500,\"durationMillis\":0.003}\n" HEAD("EXCEPTION", "1700000000000009")
+            MAIN RUN ",\"id\":1,\"parent\":null,"
+                     "\"durationMicros\":8.000,\"durationMillis\":0.008,"
+                     "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}\n");
     tree = slurp(fx->dir, "r1", "tree.json");
     assert_string_equal(
         tree,
-        "{\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":[\"python3\",\"app.py\"],"
+        "{\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":[\"python3\",\"app.py\"]"
+        ","
         "\"cwd\":\"/work\",\"executable\":\"\",\"python\":\"3.11.2\",\"start\":1700000000000000,"
         "\"durationMicros\":10.000,\"exitCode\":0,\"ended\":\"exit\","
         "\"tracer\":{\"engine\":\"profile\",\"events\":4,\"lost\":0,\"cpuMicros\":1234,"
@@ -167,8 +168,8 @@ stream_without_end_closes_open_calls_as_killed(void **state)
     tree = slurp(fx->dir, "r1", "tree.json");
     /* Both calls are closed, innermost first, at the last known time. */
     assert_non_null(strstr(jsonl, "\"id\":2,\"parent\":1,\"durationMicros\":0.000,"
-                                  "\"durationMillis\":0.000,\"incomplete\":\"killed\"}\n"
-                                  HEAD("EXIT", "1700000000000002")));
+                                  "\"durationMillis\":0.000,\"incomplete\":\"killed\"}\n" HEAD(
+                                      "EXIT", "1700000000000002")));
     assert_non_null(strstr(tree, "\"exitCode\":null,\"ended\":\"killed\""));
     assert_non_null(strstr(tree, "\"durationMicros\":1.000,\"incomplete\":\"killed\"}"));
     free(jsonl);
@@ -236,8 +237,10 @@ each_thread_gets_its_own_calls(void **state)
     stream_end(&s, FT_END_EXIT, 0, T0 + 4000);
     assert_int_equal(feed(fx->dir, "r1", &s, FT_END_KILLED), 0);
     tree = slurp(fx->dir, "r1", "tree.json");
-    assert_non_null(strstr(tree, "{\"name\":\"MainThread\",\"tid\":101,\"calls\":[{\"id\":2," MAIN));
-    assert_non_null(strstr(tree, "{\"name\":\"worker \\\"1\\\"\",\"tid\":102,\"calls\":[{\"id\":1," ADD));
+    assert_non_null(
+        strstr(tree, "{\"name\":\"MainThread\",\"tid\":101,\"calls\":[{\"id\":2," MAIN));
+    assert_non_null(
+        strstr(tree, "{\"name\":\"worker \\\"1\\\"\",\"tid\":102,\"calls\":[{\"id\":1," ADD));
     free(tree);
 }
 
@@ -246,10 +249,12 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(nested_calls_give_exact_jsonl_and_tree, setup, teardown),
-        cmocka_unit_test_setup_teardown(missed_return_closes_inner_calls_as_incomplete, setup, teardown),
-        cmocka_unit_test_setup_teardown(stream_without_end_closes_open_calls_as_killed, setup, teardown),
-        cmocka_unit_test_setup_teardown(undefined_code_id_is_an_error_and_earlier_frames_are_kept, setup,
+        cmocka_unit_test_setup_teardown(missed_return_closes_inner_calls_as_incomplete, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(stream_without_end_closes_open_calls_as_killed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(undefined_code_id_is_an_error_and_earlier_frames_are_kept,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(protocol_order_is_enforced, setup, teardown),
         cmocka_unit_test_setup_teardown(each_thread_gets_its_own_calls, setup, teardown),
     };

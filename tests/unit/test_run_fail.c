@@ -108,7 +108,8 @@ output_failure_keeps_what_was_written_and_counts_the_rest_as_lost(void **state)
     assert_non_null(strstr(tree, "\"ended\":\"exit\",\"outputError\":\"No space left on device\","
                                  "\"tracer\":{\"engine\":\"profile\",\"events\":6,\"lost\":17,"));
     assert_non_null(strstr(tree, "\"calls\":0}"));
-    assert_non_null(strstr(tree, "\"threads\":[{\"name\":\"MainThread\",\"tid\":101,\"calls\":[]}]"));
+    assert_non_null(
+        strstr(tree, "\"threads\":[{\"name\":\"MainThread\",\"tid\":101,\"calls\":[]}]"));
     free(jsonl);
     free(tree);
     free(s.p);
@@ -193,8 +194,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             output_failure_keeps_what_was_written_and_counts_the_rest_as_lost, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            a_live_run_counts_what_it_received_and_the_process_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_live_run_counts_what_it_received_and_the_process_dropped,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_run_that_cannot_create_its_directory_counts_everything_and_writes_nothing, setup,
             teardown),

@@ -208,7 +208,9 @@ bad_files_are_one_clear_line(void **state)
     expect_error(cut, FT_EFOREIGN, "is truncated");
     expect_error("[{\"run\":\"x\"}]", FT_EFOREIGN, "not a JSON object");
     expect_error("{\"run\": 5, \"threads\": []}", FT_EFOREIGN, "no \"run\"");
-    expect_error("\x7f" "ELF\x02\x01", FT_EFOREIGN, "is not a FlowTrace tree (");
+    expect_error("\x7f"
+                 "ELF\x02\x01",
+                 FT_EFOREIGN, "is not a FlowTrace tree (");
     expect_error("{\"run\":\"r\"} trailing", FT_EFOREIGN, "is not a FlowTrace tree (");
 }
 

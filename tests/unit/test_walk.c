@@ -59,10 +59,10 @@ calls_come_in_pre_order_with_depths_and_exact_times(void **state)
 static void
 times_that_do_not_nest_are_clamped(void **state)
 {
-    struct ft_node *a = mk(0, 1.0, 10.0, NULL, NULL);   /* [1000, 11000] */
-    struct ft_node *b = mk(1, 0.999, 20.0, a, NULL);    /* starts before, ends after a */
-    mk(2, 5.0, 1.0, a, b);                              /* starts inside b */
-    mk(3, 0.5, 1.0, NULL, a);                           /* before the previous top call */
+    struct ft_node *a = mk(0, 1.0, 10.0, NULL, NULL); /* [1000, 11000] */
+    struct ft_node *b = mk(1, 0.999, 20.0, a, NULL);  /* starts before, ends after a */
+    mk(2, 5.0, 1.0, a, b);                            /* starts inside b */
+    mk(3, 0.5, 1.0, NULL, a);                         /* before the previous top call */
     struct ft_walk w;
     struct ft_walk_call c;
     const int64_t expect[4][2] = {{1000, 11000}, {1000, 11000}, {11000, 11000}, {11000, 11000}};

@@ -15,22 +15,22 @@
 
 struct ft_run_entry {
     char *id;
-    char *path;        /* the run's directory: DIR/<dir> */
-    char *parent_run;  /* NULL for a run no traced process started */
-    char **argv;       /* argc strings */
+    char *path;       /* the run's directory: DIR/<dir> */
+    char *parent_run; /* NULL for a run no traced process started */
+    char **argv;      /* argc strings */
     size_t argc;
     char *python;
-    char *ended;       /* exit, exception, os._exit, signal, exec, killed, detached; or NULL */
+    char *ended; /* exit, exception, os._exit, signal, exec, killed, detached; or NULL */
     uint64_t pid;
     uint64_t start_us, duration_us, calls, lost;
     int have_exit_code, exit_code, signal;
-    int complete;      /* tree.json exists */
+    int complete; /* tree.json exists */
 };
 
 struct ft_catalog {
     struct ft_run_entry *runs; /* newest first */
     size_t n;
-    int indexed;               /* an index was read */
+    int indexed; /* an index was read */
 };
 
 /* Lists the runs of dir. Returns 0 (possibly with no runs), or a negative code with a

@@ -148,8 +148,9 @@ export_chrome(struct exporter *e)
     ft_buf_printf(b, ",\"startMicros\":%.0f,\"python\":", t->start_us);
     ft_json_put_cstr(b, t->python ? t->python : "");
     ft_buf_puts(b, "},\n\"traceEvents\":[");
-    ft_buf_printf(b, "{\"ph\":\"M\",\"pid\":%llu,\"tid\":%llu,\"name\":\"process_name\","
-                     "\"args\":{\"name\":",
+    ft_buf_printf(b,
+                  "{\"ph\":\"M\",\"pid\":%llu,\"tid\":%llu,\"name\":\"process_name\","
+                  "\"args\":{\"name\":",
                   (unsigned long long)t->pid, (unsigned long long)t->pid);
     ft_json_put_cstr(b, pname);
     ft_buf_puts(b, "}}");
@@ -309,8 +310,8 @@ otlp_span_start(struct exporter *e, struct otlp *o, uint64_t id, const uint64_t 
  * event's exception.type is the class's qualified name, as the semantic conventions ask
  * (builtins stay bare: "ValueError"). */
 static void
-otlp_span_end(struct ft_buf *b, const struct otlp *o, const char *exc_type,
-              const char *exc_module, const char *exc_msg, int64_t at_ns)
+otlp_span_end(struct ft_buf *b, const struct otlp *o, const char *exc_type, const char *exc_module,
+              const char *exc_msg, int64_t at_ns)
 {
     ft_buf_putc(b, ']');
     if (exc_type != NULL) {
@@ -321,8 +322,9 @@ otlp_span_end(struct ft_buf *b, const struct otlp *o, const char *exc_type,
         } else {
             snprintf(type, sizeof(type), "%s", known ? exc_type : "unknown");
         }
-        ft_buf_printf(b, ",\"events\":[{\"timeUnixNano\":\"%lld\",\"name\":\"exception\","
-                         "\"attributes\":[",
+        ft_buf_printf(b,
+                      ",\"events\":[{\"timeUnixNano\":\"%lld\",\"name\":\"exception\","
+                      "\"attributes\":[",
                       (long long)(o->start_ns + at_ns));
         attr_str(b, &first, "exception.type", type);
         if (exc_msg != NULL) {

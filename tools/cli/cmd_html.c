@@ -237,8 +237,8 @@ collect_extra(struct html *h, int64_t idx, const struct ft_node *n)
 {
     const struct ft_node_extra *x = n->x;
 
-    push_arg_list(h, &h->arg_n, &h->args, x ? x->args : NULL, x ? x->nargs : 0,
-                  x && x->have_args, &h->have_args);
+    push_arg_list(h, &h->arg_n, &h->args, x ? x->args : NULL, x ? x->nargs : 0, x && x->have_args,
+                  &h->have_args);
     push_arg_list(h, &h->after_n, &h->after, x ? x->after : NULL, x ? x->nafter : 0,
                   x && x->nafter > 0, &h->have_after);
     push(h, &h->result, opt_str(h, x ? x->result : NULL, &h->have_result));
@@ -352,8 +352,9 @@ put_run(struct html *h)
     ft_cli_json_str(b, t->python ? t->python : "?");
     ft_buf_puts(b, ",\"ended\":");
     ft_cli_json_str(b, t->ended ? t->ended : "?");
-    ft_buf_printf(b, ",\"signal\":%d,\"pid\":%llu,\"start\":%.0f,\"durationMicros\":%.3f,"
-                     "\"lost\":%llu,\"exitCode\":",
+    ft_buf_printf(b,
+                  ",\"signal\":%d,\"pid\":%llu,\"start\":%.0f,\"durationMicros\":%.3f,"
+                  "\"lost\":%llu,\"exitCode\":",
                   t->signal, (unsigned long long)t->pid, t->start_us, t->dur_us,
                   (unsigned long long)t->lost);
     if (t->have_exit_code) {
@@ -473,9 +474,9 @@ put_page(struct html *h, const int64_t *thread_first)
 static void
 html_free(struct html *h)
 {
-    struct col *cols[] = {&h->code,   &h->size,  &h->start, &h->dur, &h->arg_n,
-                          &h->args,   &h->after_n, &h->after, &h->result, &h->inst,
-                          &h->exc,    &h->inc,   &h->mem,   &h->gen, &h->caller};
+    struct col *cols[] = {&h->code, &h->size,    &h->start, &h->dur,    &h->arg_n,
+                          &h->args, &h->after_n, &h->after, &h->result, &h->inst,
+                          &h->exc,  &h->inc,     &h->mem,   &h->gen,    &h->caller};
 
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
         free(cols[i]->v);
@@ -525,8 +526,8 @@ ft_cmd_html(int argc, char **argv)
         ft_cli_err("html", "one RUN at most (see 'flowtrace html --help')");
         return FT_EXIT_USAGE;
     }
-    if ((rc = ft_units_load_tree("html", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                                 unit, 0, &t)) != FT_EXIT_OK) {
+    if ((rc = ft_units_load_tree("html", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL, unit,
+                                 0, &t)) != FT_EXIT_OK) {
         return rc;
     }
     if (output == NULL) {

@@ -69,8 +69,9 @@ junit(struct ft_buf *b, const char *run, const struct ft_units *u)
     }
     ft_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"");
     put_xml(b, run);
-    ft_buf_printf(b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.6f\">\n",
-                  u->n, failures, errors, skipped, total / 1e6);
+    ft_buf_printf(
+        b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.6f\">\n",
+        u->n, failures, errors, skipped, total / 1e6);
     for (size_t i = 0; i < u->n; i++) {
         const struct ft_unit_ent *e = &u->v[i];
         const char *sep = strstr(e->name, "::");
@@ -143,8 +144,8 @@ markdown(struct ft_buf *b, const char *run, const struct ft_units *u)
     ft_buf_printf(b, "### FlowTrace: %s %zu of %zu units failed\n\nRun `", bad ? "❌" : "✅", bad,
                   u->n);
     put_md(b, run);
-    ft_buf_printf(b, "`: %zu passed, %zu failed, %zu errors, %zu skipped, %zu others.\n",
-                  counts[0], counts[2], counts[3], counts[1],
+    ft_buf_printf(b, "`: %zu passed, %zu failed, %zu errors, %zu skipped, %zu others.\n", counts[0],
+                  counts[2], counts[3], counts[1],
                   u->n - counts[0] - counts[1] - counts[2] - counts[3]);
     if (bad == 0) {
         return;

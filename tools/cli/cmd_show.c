@@ -392,13 +392,18 @@ print_header(struct show *s, const struct ft_tree *t)
 static int
 parse_args(int argc, char **argv, struct show *s, const char **dir, const char **thread)
 {
-    static const struct option longopts[] = {
-        {"dir", required_argument, NULL, 'd'},     {"depth", required_argument, NULL, 'D'},
-        {"thread", required_argument, NULL, 't'},  {"match", required_argument, NULL, 'm'},
-        {"min-duration", required_argument, NULL, 'M'}, {"errors", no_argument, NULL, 'e'},
-        {"no-group", no_argument, NULL, 'G'},      {"color", required_argument, NULL, 'c'},
-        {"unit", required_argument, NULL, 'u'},    {"failed", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
+                                             {"depth", required_argument, NULL, 'D'},
+                                             {"thread", required_argument, NULL, 't'},
+                                             {"match", required_argument, NULL, 'm'},
+                                             {"min-duration", required_argument, NULL, 'M'},
+                                             {"errors", no_argument, NULL, 'e'},
+                                             {"no-group", no_argument, NULL, 'G'},
+                                             {"color", required_argument, NULL, 'c'},
+                                             {"unit", required_argument, NULL, 'u'},
+                                             {"failed", no_argument, NULL, 'f'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     int opt;
     char *end;
 

@@ -157,8 +157,8 @@ compare(const void *a, const void *b)
         dx = (double)x->errors, dy = (double)y->errors;
         break;
     case 'n':
-        return strcmp(x->fn->function ? x->fn->function : "", y->fn->function ? y->fn->function
-                                                                                : "");
+        return strcmp(x->fn->function ? x->fn->function : "",
+                      y->fn->function ? y->fn->function : "");
     default:
         dx = x->self_us, dy = y->self_us;
         break;
@@ -182,8 +182,8 @@ print(const struct ft_tree *t, struct stats *st, long top)
     ft_cli_fmt_duration(st->all_self_us, all, sizeof(all));
     printf("Run %s · %llu calls of %zu functions · %llu raised · %s in calls\n\n", t->run,
            (unsigned long long)st->calls, st->n, (unsigned long long)st->errors, all);
-    printf("%9s %7s %10s %10s %6s %10s  %s\n", "CALLS", "RAISED", "TOTAL", "SELF", "SELF%",
-           "AVG", "FUNCTION");
+    printf("%9s %7s %10s %10s %6s %10s  %s\n", "CALLS", "RAISED", "TOTAL", "SELF", "SELF%", "AVG",
+           "FUNCTION");
     for (size_t i = 0; i < st->n && (top == 0 || (long)i < top); i++) {
         const struct fstat *f = &st->f[i];
         const char *file = f->fn->file ? strrchr(f->fn->file, '/') : NULL;
@@ -197,19 +197,20 @@ print(const struct ft_tree *t, struct stats *st, long top)
         printf(" %5.1f%% ", st->all_self_us > 0 ? 100.0 * f->self_us / st->all_self_us : 0.0);
         ft_cli_put_col(stdout, avg, 10);
         printf("  %s  %s:%u\n", f->fn->function ? f->fn->function : "?",
-               file ? file + 1 : f->fn->file ? f->fn->file : "?", f->fn->line);
+               file          ? file + 1
+               : f->fn->file ? f->fn->file
+                             : "?",
+               f->fn->line);
     }
 }
 
 int
 ft_cmd_stats(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
-                                             {"sort", required_argument, NULL, 's'},
-                                             {"top", required_argument, NULL, 'n'},
-                                             {"thread", required_argument, NULL, 't'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"dir", required_argument, NULL, 'd'}, {"sort", required_argument, NULL, 's'},
+        {"top", required_argument, NULL, 'n'}, {"thread", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
     const char *dir = NULL, *thread = NULL;
     struct stats st = {0};
     struct ft_tree *t;

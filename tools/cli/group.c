@@ -20,8 +20,8 @@ count_kept(struct ft_node *const *chains, size_t nchains, ft_group_keep_fn keep,
 }
 
 int
-ft_group_siblings(struct ft_node *const *chains, size_t nchains, int merge,
-                  ft_group_keep_fn keep, void *ctx, struct ft_groups *out)
+ft_group_siblings(struct ft_node *const *chains, size_t nchains, int merge, ft_group_keep_fn keep,
+                  void *ctx, struct ft_groups *out)
 {
     size_t total = count_kept(chains, nchains, keep, ctx), slots = 16, k = 0;
     size_t *index = NULL, *fill = NULL, *group_of = NULL; /* slot -> group + 1 */

@@ -17,8 +17,8 @@
 struct ft_group {
     struct ft_node **members; /* n calls, in the order they were made */
     size_t n;
-    double total_us;          /* sum of the members' durations */
-    size_t nfailed;           /* members that ended by an exception */
+    double total_us; /* sum of the members' durations */
+    size_t nfailed;  /* members that ended by an exception */
     const struct ft_node *first_failed;
 };
 

@@ -751,7 +751,7 @@ scalar(struct loader *l, struct scalar *v)
         break;
     case C_ARGS:
         if (l->nargs > 0) {
-            l->args[l->nargs - 1].value = v->is_str ? str_or_oom(l, intern(p, v->s, v->n))
+            l->args[l->nargs - 1].value = v->is_str    ? str_or_oom(l, intern(p, v->s, v->n))
                                           : v->is_null ? "None"
                                                        : text;
         }
@@ -823,8 +823,8 @@ on_bool(void *ctx, int b)
 }
 
 static const yajl_callbacks callbacks = {
-    on_null, on_bool, NULL, NULL, on_number, on_string,
-    on_start_map, on_key, on_end_map, on_start_array, on_end_array,
+    on_null,      on_bool, NULL,       NULL,           on_number,    on_string,
+    on_start_map, on_key,  on_end_map, on_start_array, on_end_array,
 };
 
 void
@@ -850,8 +850,8 @@ ft_tree_free(struct ft_tree *t)
 
 /* One line on what is wrong with a file yajl stopped on. */
 static int
-describe_parse_error(struct loader *l, yajl_handle h, yajl_status st, int at_end,
-                     uint64_t bytes, const char *path, char *err, size_t cap)
+describe_parse_error(struct loader *l, yajl_handle h, yajl_status st, int at_end, uint64_t bytes,
+                     const char *path, char *err, size_t cap)
 {
     if (l->oom) {
         snprintf(err, cap, "%s: out of memory", path);
@@ -894,8 +894,7 @@ load(const char *path, int header_only, struct ft_tree **out, char *err, size_t 
     ssize_t n = 0;
 
     *out = NULL;
-    if (l == NULL || t == NULL || buf == NULL ||
-        (t->priv = calloc(1, sizeof(*t->priv))) == NULL) {
+    if (l == NULL || t == NULL || buf == NULL || (t->priv = calloc(1, sizeof(*t->priv))) == NULL) {
         rc = -ENOMEM;
         snprintf(err, cap, "%s: out of memory", path);
         goto done;

@@ -25,16 +25,16 @@ struct ft_mem {
 
 /* What a call may carry besides its identity and timing (absent in older files). */
 struct ft_node_extra {
-    struct ft_arg *args;     /* nargs entries, in the call's order */
+    struct ft_arg *args; /* nargs entries, in the call's order */
     uint32_t nargs;
-    int have_args;           /* "args" was present (possibly empty) */
-    struct ft_arg *after;    /* "argsAfter": the arguments the call changed, at its end */
+    int have_args;        /* "args" was present (possibly empty) */
+    struct ft_arg *after; /* "argsAfter": the arguments the call changed, at its end */
     uint32_t nafter;
-    const char *result;      /* rendered return value, or NULL */
-    const char *caller;      /* qualified name of the caller, or NULL */
-    const char *instance;    /* identity of self for methods (hex text), or NULL */
-    uint64_t resumes;        /* generators and coroutines: times resumed */
-    double active_us;        /* generators and coroutines: time spent running, or -1 */
+    const char *result;   /* rendered return value, or NULL */
+    const char *caller;   /* qualified name of the caller, or NULL */
+    const char *instance; /* identity of self for methods (hex text), or NULL */
+    uint64_t resumes;     /* generators and coroutines: times resumed */
+    double active_us;     /* generators and coroutines: time spent running, or -1 */
     int have_memory;
     struct ft_mem mem_before, mem_after;
 };
@@ -46,13 +46,13 @@ struct ft_node {
     const char *file;     /* interned */
     uint32_t line;
     uint32_t nchildren;
-    uint32_t mark;        /* 0 when loaded; free for a command's own flags */
-    double start_us;      /* since the run started */
+    uint32_t mark;   /* 0 when loaded; free for a command's own flags */
+    double start_us; /* since the run started */
     double dur_us;
     const char *exc_type; /* NULL unless the call ended by an exception ("?" if unknown) */
     const char *exc_msg;
     const char *exc_module;
-    const char *incomplete; /* why the call never ended, or NULL */
+    const char *incomplete;  /* why the call never ended, or NULL */
     struct ft_node_extra *x; /* NULL when the call has none of the optional fields */
     struct ft_node *parent, *first_child, *last_child, *next;
 };

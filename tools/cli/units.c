@@ -149,8 +149,8 @@ ft_units_pick(const struct ft_units *u, const char *spec)
 }
 
 int
-ft_units_tree_path(const char *cmd, const char *dir, const char *run, const char *spec,
-                   char *out, size_t cap)
+ft_units_tree_path(const char *cmd, const char *dir, const char *run, const char *spec, char *out,
+                   size_t cap)
 {
     char rundir[4096], err[4400];
     struct ft_units u;
@@ -170,8 +170,10 @@ ft_units_tree_path(const char *cmd, const char *dir, const char *run, const char
                    rundir);
         rc = FT_EXIT_FAIL;
     } else if (e->tree == NULL) {
-        ft_cli_err(cmd, "unit %llu (%s, %s) has no tree: only failed units' are kept (--keep all "
-                   "keeps every one)", (unsigned long long)e->id, e->name, e->outcome);
+        ft_cli_err(cmd,
+                   "unit %llu (%s, %s) has no tree: only failed units' are kept (--keep all "
+                   "keeps every one)",
+                   (unsigned long long)e->id, e->name, e->outcome);
         rc = FT_EXIT_FAIL;
     } else {
         snprintf(out, cap, "%s", e->tree);
@@ -181,8 +183,8 @@ ft_units_tree_path(const char *cmd, const char *dir, const char *run, const char
 }
 
 int
-ft_units_load_tree(const char *cmd, const char *dir, const char *run, const char *unit,
-                   int failed, struct ft_tree **t)
+ft_units_load_tree(const char *cmd, const char *dir, const char *run, const char *unit, int failed,
+                   struct ft_tree **t)
 {
     char path[4096];
     int rc;

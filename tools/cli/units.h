@@ -16,11 +16,11 @@ struct ft_unit_ent {
     char *kind, *name, *outcome;
     double duration_us;
     uint64_t calls;
-    char *tree;       /* path of its tree.json (absolute, via the run's directory), or NULL */
+    char *tree; /* path of its tree.json (absolute, via the run's directory), or NULL */
     char *exc_type, *exc_msg, *exc_path;
-    long status;      /* HTTP status, 0 if none */
+    long status; /* HTTP status, 0 if none */
     char *request_id;
-    int failed;       /* outcome failed or error */
+    int failed; /* outcome failed or error */
 };
 
 struct ft_units {

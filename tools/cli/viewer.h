@@ -12,8 +12,8 @@ extern const char ft_viewer_html[];
 extern const char ft_viewer_css[];
 extern const char ft_viewer_js[];
 
-#define FT_VIEWER_MARK_CSS "/*FT_CSS*/"
+#define FT_VIEWER_MARK_CSS  "/*FT_CSS*/"
 #define FT_VIEWER_MARK_DATA "/*FT_DATA*/"
-#define FT_VIEWER_MARK_JS "/*FT_JS*/"
+#define FT_VIEWER_MARK_JS   "/*FT_JS*/"
 
 #endif

@@ -21,7 +21,7 @@ struct ft_walk_level {
 struct ft_walk {
     struct ft_node *next;
     struct ft_walk_level *stack;
-    size_t depth, cap;      /* open ancestors of next */
+    size_t depth, cap;       /* open ancestors of next */
     int64_t top_last_end_ns; /* the end of the latest top-level call */
     int oom;
 };

@@ -18,36 +18,34 @@
 #include "lib/wire.h"
 
 /* "FTrx" in PRAGMA application_id tells our file from any other SQLite database. */
-#define APP_ID 0x46547278
+#define APP_ID    0x46547278
 #define PUT_TRIES 5
 
 /* Version 1. A later version adds tables or columns here, each statement idempotent. */
-static const char schema_v1[] =
-    "CREATE TABLE IF NOT EXISTS runs ("
-    " id TEXT PRIMARY KEY,"
-    " parent_run TEXT,"
-    " pid INTEGER, ppid INTEGER,"
-    " script TEXT, argv TEXT, cwd TEXT, python TEXT,"
-    " start_us INTEGER, duration_us INTEGER,"
-    " ended TEXT, exit_code INTEGER, signal INTEGER,"
-    " calls INTEGER, events INTEGER, lost INTEGER,"
-    " write_error TEXT,"
-    " dir TEXT, tree TEXT, events_file TEXT,"
-    " indexed_us INTEGER);"
-    "CREATE INDEX IF NOT EXISTS runs_by_start ON runs(start_us);"
-    "CREATE INDEX IF NOT EXISTS runs_by_parent ON runs(parent_run);";
+static const char schema_v1[] = "CREATE TABLE IF NOT EXISTS runs ("
+                                " id TEXT PRIMARY KEY,"
+                                " parent_run TEXT,"
+                                " pid INTEGER, ppid INTEGER,"
+                                " script TEXT, argv TEXT, cwd TEXT, python TEXT,"
+                                " start_us INTEGER, duration_us INTEGER,"
+                                " ended TEXT, exit_code INTEGER, signal INTEGER,"
+                                " calls INTEGER, events INTEGER, lost INTEGER,"
+                                " write_error TEXT,"
+                                " dir TEXT, tree TEXT, events_file TEXT,"
+                                " indexed_us INTEGER);"
+                                "CREATE INDEX IF NOT EXISTS runs_by_start ON runs(start_us);"
+                                "CREATE INDEX IF NOT EXISTS runs_by_parent ON runs(parent_run);";
 
 /* Version 2: units of work inside runs (tests, requests), one row each. */
-static const char schema_v2[] =
-    "CREATE TABLE IF NOT EXISTS units ("
-    " run_id TEXT, unit_id INTEGER,"
-    " kind TEXT, name TEXT, outcome TEXT,"
-    " start_us INTEGER, duration_us INTEGER, calls INTEGER,"
-    " tree TEXT, events_file TEXT,"
-    " status_code INTEGER, request_id TEXT, method TEXT, path TEXT,"
-    " error TEXT, error_path TEXT,"
-    " PRIMARY KEY (run_id, unit_id));"
-    "CREATE INDEX IF NOT EXISTS units_by_outcome ON units(outcome);";
+static const char schema_v2[] = "CREATE TABLE IF NOT EXISTS units ("
+                                " run_id TEXT, unit_id INTEGER,"
+                                " kind TEXT, name TEXT, outcome TEXT,"
+                                " start_us INTEGER, duration_us INTEGER, calls INTEGER,"
+                                " tree TEXT, events_file TEXT,"
+                                " status_code INTEGER, request_id TEXT, method TEXT, path TEXT,"
+                                " error TEXT, error_path TEXT,"
+                                " PRIMARY KEY (run_id, unit_id));"
+                                "CREATE INDEX IF NOT EXISTS units_by_outcome ON units(outcome);";
 
 static const char insert_unit_sql[] =
     "INSERT OR REPLACE INTO units (run_id, unit_id, kind, name, outcome, start_us, duration_us,"
@@ -69,8 +67,8 @@ static const char select_sql[] =
 const char *
 ft_index_how_name(int how)
 {
-    static const char *names[] = {"running", "exit", "exception", "os._exit", "signal",
-                                  "exec", "killed", "detached"};
+    static const char *names[] = {"running", "exit", "exception", "os._exit",
+                                  "signal",  "exec", "killed",    "detached"};
 
     return how >= 0 && how <= FT_END_DETACHED ? names[how] : "unknown";
 }
@@ -104,8 +102,8 @@ fail(sqlite3 *db, int rc, const char *path, char *err, size_t cap)
 {
     int code = code_of(rc);
     const char *why = db != NULL && sqlite3_errcode(db) == rc ? sqlite3_errmsg(db)
-                      : rc == SQLITE_NOTADB ? "another program's SQLite database"
-                                            : sqlite3_errstr(rc);
+                      : rc == SQLITE_NOTADB                   ? "another program's SQLite database"
+                                                              : sqlite3_errstr(rc);
 
     if (code == FT_EFOREIGN) {
         snprintf(err, cap, "%s is not a FlowTrace runs index (%s)", path, why);
@@ -316,8 +314,8 @@ argv_to_json(const struct ft_run_info *info, struct ft_buf *b)
 }
 
 int
-ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script,
-                 char *err, size_t cap)
+ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script, char *err,
+                 size_t cap)
 {
     char path[4096];
     struct ft_buf argv;

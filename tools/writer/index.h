@@ -19,25 +19,25 @@
 
 #include "lib/run.h"
 
-#define FT_INDEX_FILE "index.sqlite"
-#define FT_INDEX_VERSION 2   /* PRAGMA user_version written by this code */
+#define FT_INDEX_FILE    "index.sqlite"
+#define FT_INDEX_VERSION 2 /* PRAGMA user_version written by this code */
 #define FT_INDEX_BUSY_MS 5000
 
 /* One indexed run. Strings are owned by the list that holds the row. */
 struct ft_index_run {
     const char *id;
-    const char *parent_run;   /* NULL for a root run */
-    const char *script;       /* what a person calls the program: "app.py", "-m pytest" */
-    const char *argv_json;    /* JSON array of the command line */
+    const char *parent_run; /* NULL for a root run */
+    const char *script;     /* what a person calls the program: "app.py", "-m pytest" */
+    const char *argv_json;  /* JSON array of the command line */
     const char *cwd, *python;
-    const char *dir;          /* the run's directory, relative to DIR */
-    const char *ended;        /* exit, exception, os._exit, signal, exec, killed, detached */
+    const char *dir;   /* the run's directory, relative to DIR */
+    const char *ended; /* exit, exception, os._exit, signal, exec, killed, detached */
     uint64_t pid, ppid;
     uint64_t start_us, duration_us;
     int have_exit_code, exit_code;
     int signal;
     uint64_t calls, events, lost;
-    const char *write_error;  /* NULL unless the writer could not write every file */
+    const char *write_error; /* NULL unless the writer could not write every file */
 };
 
 struct ft_index_list {
@@ -50,8 +50,8 @@ struct ft_index_list {
  * replacing an earlier row with the same id. script is what a person calls the program
  * (ft_runs_script_name). Returns 0, or a negative code with err set: -EBUSY (still
  * locked after the retries), -EIO, FT_EFOREIGN (the file is not a runs index). */
-int ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script,
-                     char *err, size_t cap);
+int ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script, char *err,
+                     size_t cap);
 
 /* Reads every run of DIR/index.sqlite, newest first, into list (which the caller frees
  * with ft_index_list_free). Returns 0; FT_ENOTFOUND when there is no index (no file, an

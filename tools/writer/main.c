@@ -180,14 +180,19 @@ detach(uv_loop_t *loop)
 int
 main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"dir", required_argument, NULL, 'd'},       {"socket", required_argument, NULL, 's'},
-        {"runs-file", required_argument, NULL, 'r'}, {"idle-exit", required_argument, NULL, 'i'},
-        {"drain-timeout", required_argument, NULL, 't'}, {"keep-raw", no_argument, NULL, 'k'},
-        {"detach", no_argument, NULL, 'D'},          {"convert", required_argument, NULL, 'c'},
-        {"run-id", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
-        {"null-sink", no_argument, NULL, 'N'},       {"recover", no_argument, NULL, 'C'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
+                                             {"socket", required_argument, NULL, 's'},
+                                             {"runs-file", required_argument, NULL, 'r'},
+                                             {"idle-exit", required_argument, NULL, 'i'},
+                                             {"drain-timeout", required_argument, NULL, 't'},
+                                             {"keep-raw", no_argument, NULL, 'k'},
+                                             {"detach", no_argument, NULL, 'D'},
+                                             {"convert", required_argument, NULL, 'c'},
+                                             {"run-id", required_argument, NULL, 'R'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"null-sink", no_argument, NULL, 'N'},
+                                             {"recover", no_argument, NULL, 'C'},
+                                             {NULL, 0, NULL, 0}};
     struct ft_server_opts opts = {0};
     const char *convert_file = NULL, *run_id = NULL;
     int opt, do_detach = 0, do_recover = 0, err, clock_kind;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #define TRACED_MAX 4096
-#define DEPTH_MAX 64
+#define DEPTH_MAX  64
 
 static struct {
     uint64_t pid, starttime;

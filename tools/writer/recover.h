@@ -14,10 +14,10 @@
 
 /* One rebuilt (or skipped) run, for the caller to report. */
 struct ft_recovered {
-    const char *path;   /* DIR/<run> */
-    int err;            /* 0, or why the run could not be rebuilt */
-    int running;        /* its process still runs: left alone */
-    int stream_err;     /* the spool ended in a bad or cut frame (kept up to it) */
+    const char *path; /* DIR/<run> */
+    int err;          /* 0, or why the run could not be rebuilt */
+    int running;      /* its process still runs: left alone */
+    int stream_err;   /* the spool ended in a bad or cut frame (kept up to it) */
     unsigned long long events, lost;
 };
 

@@ -23,21 +23,21 @@
 #include "runs.h"
 #include "spool.h"
 
-#define READ_BUF (256u << 10)
-#define IDLE_MS 20              /* input pause after which spooled frames are formatted */
-#define SLICE_BYTES (2u << 20)  /* raw bytes formatted per turn (~10 ms) */
+#define READ_BUF    (256u << 10)
+#define IDLE_MS     20         /* input pause after which spooled frames are formatted */
+#define SLICE_BYTES (2u << 20) /* raw bytes formatted per turn (~10 ms) */
 
 struct conn {
     uv_pipe_t pipe; /* first member: the handle is the connection */
     struct ft_wire_decoder dec;
     struct ft_run *run;
     struct ft_spool spool;
-    int spooling;   /* HELLO applied, spool open */
-    int ending;     /* END received: format the rest, finish, ACK */
-    int eof;        /* the process is gone without END: format the rest, finish */
-    int acking;     /* files complete, ACK on its way */
-    int failed;     /* the run's output failed: frames are counted, not written */
-    int refused;    /* FLOWTRACE_CHILDREN=0 and a child: told so, then closed */
+    int spooling; /* HELLO applied, spool open */
+    int ending;   /* END received: format the rest, finish, ACK */
+    int eof;      /* the process is gone without END: format the rest, finish */
+    int acking;   /* files complete, ACK on its way */
+    int failed;   /* the run's output failed: frames are counted, not written */
+    int refused;  /* FLOWTRACE_CHILDREN=0 and a child: told so, then closed */
     int closing;
     struct ft_hello_id id;
     struct conn *next, *prev;
@@ -51,7 +51,7 @@ static struct {
     int listening;
     uv_signal_t sigterm, sigint;
     uv_timer_t idle, drain, format;
-    uint64_t last_input;  /* uv_now() of the last bytes received */
+    uint64_t last_input; /* uv_now() of the last bytes received */
     struct conn *conns;
     unsigned nconns;
     int draining;
@@ -64,8 +64,7 @@ static const struct ft_frame_hdr ack_hdr = {FT_WIRE_MAGIC, FT_FRAME_ACK, 0, 0, 0
 static void stop_everything(void);
 static void schedule_format(uint64_t delay_ms);
 
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 say(const char *fmt, ...)
@@ -92,12 +91,11 @@ static void
 say_failed(struct conn *c, const struct ft_run_info *info)
 {
     if (info->path == NULL) {
-        say("pid %llu: no run written in %s (%s); %llu events lost",
-            (unsigned long long)c->id.pid, S.opts.dir, ft_strerror(info->fail_err),
-            (unsigned long long)info->lost);
+        say("pid %llu: no run written in %s (%s); %llu events lost", (unsigned long long)c->id.pid,
+            S.opts.dir, ft_strerror(info->fail_err), (unsigned long long)info->lost);
     } else {
-        say("run %s (pid %llu): output stopped (%s); %llu events written, %llu lost",
-            info->id, (unsigned long long)info->pid, ft_strerror(info->fail_err),
+        say("run %s (pid %llu): output stopped (%s); %llu events written, %llu lost", info->id,
+            (unsigned long long)info->pid, ft_strerror(info->fail_err),
             (unsigned long long)info->events, (unsigned long long)info->lost);
     }
 }
@@ -278,11 +276,10 @@ bad_stream(struct conn *c, int err, uint64_t offset)
     ft_run_get_info(c->run, &info);
     if (info.id == NULL && err > -4000) {
         /* The run could not even start: its directory cannot be created. */
-        snprintf(line, sizeof(line), "cannot create a run in %s: %s", S.opts.dir,
-                 ft_strerror(err));
+        snprintf(line, sizeof(line), "cannot create a run in %s: %s", S.opts.dir, ft_strerror(err));
     } else if (err > -4000) {
-        snprintf(line, sizeof(line), "run %s (pid %llu): cannot write its files in %s: %s",
-                 info.id, (unsigned long long)info.pid, S.opts.dir, ft_strerror(err));
+        snprintf(line, sizeof(line), "run %s (pid %llu): cannot write its files in %s: %s", info.id,
+                 (unsigned long long)info.pid, S.opts.dir, ft_strerror(err));
     } else {
         snprintf(line, sizeof(line), "%s%s (pid %llu): %s at byte %llu",
                  info.id ? "run " : "connection", info.id ? info.id : "",
@@ -324,8 +321,7 @@ conn_fail(struct conn *c, int err)
     }
     ft_run_get_info(c->run, &info);
     if (info.path == NULL) {
-        snprintf(line, sizeof(line), "cannot create a run in %s: %s", S.opts.dir,
-                 ft_strerror(err));
+        snprintf(line, sizeof(line), "cannot create a run in %s: %s", S.opts.dir, ft_strerror(err));
     } else {
         snprintf(line, sizeof(line), "cannot write run %s: %s", info.path, ft_strerror(err));
     }
@@ -777,8 +773,8 @@ ft_server_start(void)
         uv_signal_start(&S.sigint, on_signal, SIGINT);
     }
     if (S.opts.idle_exit > 0) {
-        uv_timer_start(&S.idle, (uv_timer_cb)stop_everything,
-                       (uint64_t)(S.opts.idle_exit * 1000), 0);
+        uv_timer_start(&S.idle, (uv_timer_cb)stop_everything, (uint64_t)(S.opts.idle_exit * 1000),
+                       0);
     }
     return 0;
 }

@@ -11,15 +11,15 @@
 #include <uv.h>
 
 struct ft_server_opts {
-    const char *dir;          /* output root (exists) */
-    const char *socket_path;  /* where to listen */
-    const char *runs_file;    /* if set, one line per finished run is appended */
+    const char *dir;         /* output root (exists) */
+    const char *socket_path; /* where to listen */
+    const char *runs_file;   /* if set, one line per finished run is appended */
     double tsc_ns_per_tick;
-    double idle_exit;         /* > 0: stop after this many seconds without connections */
-    double drain_timeout;     /* longest wait for open connections after SIGTERM */
-    int keep_raw;             /* also keep each run's raw stream as raw.ftb */
-    int null_sink;            /* bench only: decode frames, write nothing (ACK still sent) */
-    int ignore_sigint;        /* SIGINT was ignored when the writer started: keep it so */
+    double idle_exit;     /* > 0: stop after this many seconds without connections */
+    double drain_timeout; /* longest wait for open connections after SIGTERM */
+    int keep_raw;         /* also keep each run's raw stream as raw.ftb */
+    int null_sink;        /* bench only: decode frames, write nothing (ACK still sent) */
+    int ignore_sigint;    /* SIGINT was ignored when the writer started: keep it so */
 };
 
 /* Binds and listens (before any fork, so a detaching writer is ready when its parent

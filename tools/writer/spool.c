@@ -13,7 +13,7 @@
 #include "lib/sink.h"
 
 #define SPOOL_FLUSH_AT (256u << 10)
-#define READ_CHUNK (1u << 20)
+#define READ_CHUNK     (1u << 20)
 
 int
 ft_spool_open(struct ft_spool *s, const char *run_dir, int keep)

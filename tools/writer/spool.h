@@ -21,11 +21,11 @@
 struct ft_spool {
     int fd;
     char *path;
-    int keep;               /* leave raw.ftb in place when closed */
-    int err;                /* first write error (negative errno), sticky */
-    struct ft_buf pending;  /* appended bytes not yet written */
-    uint64_t written;       /* bytes in the file */
-    uint64_t formatted;     /* bytes of the file applied to the run */
+    int keep;              /* leave raw.ftb in place when closed */
+    int err;               /* first write error (negative errno), sticky */
+    struct ft_buf pending; /* appended bytes not yet written */
+    uint64_t written;      /* bytes in the file */
+    uint64_t formatted;    /* bytes of the file applied to the run */
     struct ft_wire_decoder dec;
     char *rbuf;
 };
