@@ -50,7 +50,7 @@ CLI    := $(O)/flowtrace
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 .PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi \
-        fuzz fuzz-short pythons
+        fuzz fuzz-short pythons lint format format-check tidy cppcheck
 
 all: $(SO) $(WRITER) $(CLI)
 
@@ -127,7 +127,8 @@ $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 # ---- Dependencies -------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
                 python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
-                python3-httpx clang chromium patchelf debian-archive-keyring
+                python3-httpx clang chromium patchelf debian-archive-keyring clang-format clang-tidy \
+                cppcheck
 VIEWER_TEST_DIR := tests/viewer
 
 # Debian packages first (node and npm only if the machine has no node of its own), then
@@ -241,6 +242,32 @@ check-abi: $(SO)
 	if [ -n "$$extra" ]; then echo "check-abi: $(SO) exports more than _exit:"; echo "$$extra"; exit 1; fi
 	@echo "  ABI     $(SO): no CPython link, exports only _exit"
 
+# ---- Lint: formatting, clang-tidy, cppcheck, the ABI (STYLE.md B.5) -------------------
+C_FILES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+TIDY_SRCS = $(filter lib/%.c inject/%.c tools/%.c,$(C_FILES))
+TIDY_FLAGS := -std=gnu11 -I. -I$(O)/tools/viewer -Wno-unknown-warning-option
+
+format:
+	$(Q)clang-format -i $(C_FILES)
+
+format-check:
+	$(Q)clang-format --dry-run -Werror $(C_FILES)
+	@echo "  FORMAT  clean"
+
+tidy: $(VIEWER_CSTR)
+	$(Q)out=$$(printf '%s\n' $(TIDY_SRCS) | xargs -P2 -n6 sh -c \
+	    'clang-tidy --quiet "$$@" -- $(TIDY_FLAGS) 2>&1 || echo TIDY-FAILED' tidy); \
+	    printf '%s\n' "$$out" | grep -v -E '^[0-9]+ warnings? (and [0-9]+ errors? )?generated|^$$|^TIDY-FAILED'; \
+	    case "$$out" in *TIDY-FAILED*) exit 1;; esac
+	@echo "  TIDY    clean"
+
+cppcheck:
+	$(Q)cppcheck --enable=warning,style,performance,portability --error-exitcode=1 --inline-suppr \
+	    --std=c11 -q -I. -Ilib -Iinject lib inject tools
+	@echo "  CPPCHK  clean"
+
+lint: format-check tidy cppcheck check-abi
+
 # ---- Demo, bench, install -----------------------------------------------------------
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -278,6 +305,8 @@ help:
 	@echo "  integration  pytest suite: every interpreter found, under the preload"
 	@echo "  viewer-test  the HTML viewer in headless chromium (playwright-core), 1M-call run included"
 	@echo "  check-abi    the preload library links no CPython symbol and exports only _exit"
+	@echo "  lint         format-check + tidy (clang-tidy) + cppcheck + check-abi"
+	@echo "  format       clang-format -i every C file (formatting-only commits)"
 	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"
 	@echo "  fuzz-short   the same for FUZZ_SHORT s (20; part of test)"
 	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
