@@ -34,25 +34,28 @@ LIB_SRCS    := $(wildcard lib/*.c)
 INJECT_SRCS := $(wildcard inject/*.c)
 WRITER_SRCS := $(wildcard tools/writer/*.c)
 CLI_SRCS    := $(wildcard tools/cli/*.c)
+RUN_SRCS    := $(wildcard tools/run/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
 INJECT_OBJS := $(INJECT_SRCS:%.c=$(O)/%.o)
 WRITER_OBJS := $(WRITER_SRCS:%.c=$(O)/%.o)
 CLI_OBJS    := $(CLI_SRCS:%.c=$(O)/%.o)
+RUN_OBJS    := $(RUN_SRCS:%.c=$(O)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 CORE   := $(O)/libftcore.a
 SO     := $(O)/libflowtrace.so
 WRITER := $(O)/flowtrace-writer
 CLI    := $(O)/flowtrace
+RUNNER := $(O)/flowtrace-run
 
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 .PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi \
         fuzz fuzz-short pythons lint format format-check tidy cppcheck
 
-all: $(SO) $(WRITER) $(CLI)
+all: $(SO) $(WRITER) $(CLI) $(RUNNER)
 
 $(O)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
@@ -99,6 +102,11 @@ $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3
 
+# The wrapper: no library beyond libc and the core (settings).
+$(RUNNER): $(RUN_OBJS) $(CORE)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) -o $@ $(RUN_OBJS) $(CORE) $(LDFLAGS_SAN) -lm
+
 # The CLI reads the runs index, and names scripts, with the writer's own modules: one
 # schema, one rule.
 CLI_WRITER_OBJS := $(O)/tools/writer/index.o $(O)/tools/writer/runs.o
@@ -117,6 +125,7 @@ $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
+$(O)/tests/unit/test_run_opts: $(O)/tools/run/opts.o
 
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
@@ -272,7 +281,7 @@ lint: format-check tidy cppcheck check-abi
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)rm -rf $(O)/demo-out
-	$(Q)tools/flowtrace-run -o $(O)/demo-out $(PYTHON) tests/integration/programs/shop.py --customer "ana maria" --coffee 3
+	$(Q)$(RUNNER) -o $(O)/demo-out $(PYTHON) tests/integration/programs/shop.py --customer "ana maria" --coffee 3
 	$(Q)$(CLI) show -d $(O)/demo-out
 
 # Debian's 3.11, and 3.13 when `make pythons` has fetched it (the sys.monitoring engine).
@@ -285,16 +294,15 @@ install: all
 	install -m 0644 $(SO) $(DESTDIR)$(PREFIX)/lib/flowtrace/libflowtrace.so
 	install -m 0755 $(WRITER) $(DESTDIR)$(PREFIX)/lib/flowtrace/flowtrace-writer
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/flowtrace
-	sed 's|^FLOWTRACE_LIBDIR=.*|FLOWTRACE_LIBDIR=$(PREFIX)/lib/flowtrace|' tools/flowtrace-run \
-	    > $(DESTDIR)$(PREFIX)/bin/flowtrace-run
-	chmod 0755 $(DESTDIR)$(PREFIX)/bin/flowtrace-run
+	install -m 0755 $(RUNNER) $(DESTDIR)$(PREFIX)/bin/flowtrace-run
 
 clean:
 	rm -rf build build-san build-fuzz
 
 help:
 	@echo "FlowTrace make targets:"
-	@echo "  all          build build/libflowtrace.so, build/flowtrace-writer, build/flowtrace (default)"
+	@echo "  all          build build/libflowtrace.so, build/flowtrace-writer, build/flowtrace,"
+	@echo "               build/flowtrace-run (default)"
 	@echo "  deps         apt-get install missing Debian packages (run as root)"
 	@echo "  demo         build, trace a sample program, print its call tree"
 	@echo "  test         deps + build + unit tests (plain and ASan/UBSan) + fuzz-short + check-abi"
@@ -315,4 +323,5 @@ help:
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
 	@echo "         FUZZ_TIME=s  FUZZ_SHORT=s  FUZZ_CC=clang"
 
--include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d) \
+         $(RUN_OBJS:.o=.d)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dirs.h"
 #include "err.h"
 #include "json.h"
 #include "run_int.h"
@@ -105,25 +106,6 @@ set_str(char **slot, const uint8_t *val, uint32_t len)
     return 0;
 }
 
-/* mkdir -p, mode 0700. */
-static int
-make_root(const char *dir)
-{
-    char tmp[4096];
-
-    snprintf(tmp, sizeof(tmp), "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -errno;
-}
-
 static int
 make_run_dir(struct ft_run *r, uint64_t real_ns)
 {
@@ -146,7 +128,7 @@ make_run_dir(struct ft_run *r, uint64_t real_ns)
         if (mkdir(path, 0700) == 0) {
             break;
         }
-        if (errno == ENOENT && !recreated && make_root(r->opts.dir) == 0) {
+        if (errno == ENOENT && !recreated && ft_dirs_make(r->opts.dir) == 0) {
             recreated = 1; /* the output directory was removed while the writer ran */
             n = 0;
             continue;

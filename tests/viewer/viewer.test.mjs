@@ -35,7 +35,7 @@ function traceProgram(name, args = []) {
   const out = join(tmp, name);
   const env = { ...process.env, FLOWTRACE_BUILD: BUILD };
   for (const k of Object.keys(env)) if (k.startsWith('FLOWTRACE_') && k !== 'FLOWTRACE_BUILD') delete env[k];
-  run(join(ROOT, 'tools/flowtrace-run'), ['-q', '-o', out, PYTHON,
+  run(join(BUILD, 'flowtrace-run'), ['-q', '-o', out, PYTHON,
     join(ROOT, 'tests/integration/programs', name), ...args], { env });
   return out;
 }
