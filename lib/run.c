@@ -13,6 +13,7 @@
 #include "dirs.h"
 #include "err.h"
 #include "json.h"
+#include "ownfile.h"
 #include "run_int.h"
 
 struct ft_run *
@@ -167,7 +168,9 @@ open_mirrors(struct ft_run *r)
         } else {
             snprintf(path, sizeof(path), "%s/%s", r->cwd, r->logfile);
         }
-        r->logfile_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        /* The process names the file: never through a link, never another user's. */
+        r->logfile_fd = ft_ownfile_open(path, O_WRONLY | O_APPEND | O_CREAT, 0600, r->copy_error,
+                                        sizeof(r->copy_error));
     }
     r->jsonl.mirror[0] = r->mirror_fd;
     r->jsonl.mirror[1] = r->logfile_fd;
@@ -884,6 +887,7 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
     ft__run_accounting(r, &info->events, &info->lost);
     /* A file's first write error, as soon as it happens (not only once finished). */
     info->write_err = r->write_err != 0 ? r->write_err : r->jsonl.err;
+    info->copy_error = r->copy_error[0] != '\0' ? r->copy_error : NULL;
     for (size_t i = 0; i < r->threads_cap && info->write_err == 0; i++) {
         if (r->threads[i] != NULL && r->threads[i]->tree_open) {
             info->write_err = r->threads[i]->tree.err;

@@ -144,6 +144,7 @@ struct ft_run {
     int logfile_fd; /* ... and here (FLOWTRACE_LOGFILE), or -1 */
     int want_stdout;
     char *logfile;
+    char copy_error[512]; /* why the logfile was passed over, or "" */
     /* How the process ended. */
     int how;
     int have_status;

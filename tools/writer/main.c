@@ -103,6 +103,24 @@ remove_orphaned(const struct ft_server_opts *opts)
     }
 }
 
+/* Another user's directory could hold links or files prepared for the writer (and its
+ * owner would read the runs): only the user's own is used. */
+static int
+own_dir(const char *path, char *why, size_t cap)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        snprintf(why, cap, "%s", strerror(errno));
+        return -errno;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(why, cap, "it belongs to another user (uid %u)", (unsigned)st.st_uid);
+        return -EPERM;
+    }
+    return 0;
+}
+
 static int
 convert(const char *dir, const char *file, const char *run_id, double rate)
 {
@@ -289,6 +307,12 @@ main(int argc, char **argv)
     if ((err = ft_dirs_make(opts.dir)) != 0 ||
         (err = access(opts.dir, W_OK | X_OK) == 0 ? 0 : -errno) != 0) {
         return fail("cannot use output directory '%s'", opts.dir, strerror(-err));
+    }
+    {
+        char why[128];
+        if (own_dir(opts.dir, why, sizeof(why)) != 0) {
+            return fail("cannot use output directory '%s'", opts.dir, why);
+        }
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
     if (convert_file != NULL) {

@@ -145,6 +145,9 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         } else if (err != 0 && info.path != NULL) {
             say("run %s: cannot write its files: %s", info.id, ft_strerror(err));
         }
+        if (info.copy_error != NULL) {
+            say("run %s: --logfile: %s", info.id, info.copy_error);
+        }
         if (info.id != NULL && info.path != NULL) {
             ft_runs_finished(&info, S.opts.runs_file);
             index_run(&info);
