@@ -67,28 +67,6 @@ base_name(const char *path)
     return s ? s + 1 : path ? path : "?";
 }
 
-/* Appends s cut to at most max characters (UTF-8 code points), with "…" when cut. */
-static void
-put_abbrev(struct ft_buf *b, const char *s, size_t max)
-{
-    size_t chars = 0;
-    const char *p = s;
-
-    while (*p != '\0' && chars < max) {
-        p++;
-        while ((*p & 0xc0) == 0x80) {
-            p++;
-        }
-        chars++;
-    }
-    for (const char *q = s; q < p; q++) {
-        ft_buf_putc(b, *q == '\n' ? ' ' : *q); /* one call, one line */
-    }
-    if (*p != '\0') {
-        ft_buf_puts(b, "…");
-    }
-}
-
 static void
 put_call(struct show *s, struct ft_buf *b, const struct ft_node *n, size_t count)
 {
@@ -110,13 +88,13 @@ put_call(struct show *s, struct ft_buf *b, const struct ft_node *n, size_t count
                 break;
             }
             ft_buf_printf(b, "%s%s=", i ? ", " : "", x->args[i].name ? x->args[i].name : "?");
-            put_abbrev(b, x->args[i].value ? x->args[i].value : "?", 40);
+            ft_cli_put_abbrev(b, x->args[i].value ? x->args[i].value : "?", 40);
         }
         ft_buf_putc(b, ')');
     }
     if (x != NULL && x->result != NULL && strcmp(x->result, "None") != 0) {
         ft_buf_puts(b, " → ");
-        put_abbrev(b, x->result, 60);
+        ft_cli_put_abbrev(b, x->result, 60);
     }
 }
 
@@ -158,7 +136,7 @@ print_group(struct show *s, const struct ft_group *g, int last, int root)
         }
         if (f->exc_msg != NULL && *f->exc_msg != '\0') {
             ft_buf_puts(b, ": ");
-            put_abbrev(b, f->exc_msg, 80);
+            ft_cli_put_abbrev(b, f->exc_msg, 80);
         }
         ft_buf_puts(b, paint(s, "\033[0m"));
     }
