@@ -116,6 +116,7 @@ $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
 $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
 $(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
 $(O)/tests/unit/test_diff: $(O)/tools/cli/diff.o
+$(O)/tests/unit/test_pylit: $(O)/tools/cli/pylit.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o

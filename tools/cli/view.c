@@ -22,32 +22,10 @@ load(const char *cmd, const char *path, struct ft_tree **t)
     return FT_EXIT_OK;
 }
 
-/* The unit spec names: its id or exact name (units.h), else the one unit whose name ends
- * with spec after "::", "/" or a space (a test's name without its file: test_x[2]). */
-static const struct ft_unit_ent *
-pick(const struct ft_units *u, const char *spec)
-{
-    const struct ft_unit_ent *e = ft_units_pick(u, *spec ? spec : NULL), *found = NULL;
-    size_t n = strlen(spec);
-
-    for (size_t i = 0; e == NULL && n > 0 && i < u->n; i++) {
-        const char *name = u->v[i].name;
-        size_t len = strlen(name);
-        if (len > n && strcmp(name + len - n, spec) == 0 &&
-            strchr(":/ ", name[len - n - 1]) != NULL) {
-            if (found != NULL) {
-                return NULL; /* more than one: the user must say which */
-            }
-            found = &u->v[i];
-        }
-    }
-    return e != NULL ? e : found;
-}
-
 static int
 load_unit(const char *cmd, struct ft_view *v, const char *spec)
 {
-    const struct ft_unit_ent *e = pick(&v->units, spec);
+    const struct ft_unit_ent *e = ft_units_pick(&v->units, *spec ? spec : NULL);
     size_t k;
 
     if (e == NULL) {
