@@ -53,7 +53,7 @@ CLI    := $(O)/flowtrace
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 .PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi \
-        fuzz fuzz-short pythons lint format format-check tidy cppcheck wheel
+        fuzz fuzz-short pythons lint format format-check tidy cppcheck bench-instr wheel
 
 all: $(SO) $(WRITER) $(CLI)
 
@@ -302,6 +302,13 @@ bench: all
 	$(Q)$(PYTHON) bench/run.py --build $(abspath $(O)) --python /usr/bin/python3.11 \
 	    $(if $(wildcard $(O)/pythons/3.13/python),--python $(abspath $(O))/pythons/3.13/python)
 
+# The same costs in instructions (callgrind): deterministic on a loaded machine. Ratios to
+# the empty-hook floor for fib, the library-heavy workload and a pytest suite; the
+# writer's instructions per event; bytes per call. BENCH_FT passes flowtrace-run options.
+bench-instr: all
+	$(Q)$(PYTHON) bench/instr.py --build $(abspath $(O)) --python /usr/bin/python3.11 \
+	    $(if $(BENCH_FT),--ft $(BENCH_FT))
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/flowtrace
 	install -m 0644 $(SO) $(DESTDIR)$(PREFIX)/lib/flowtrace/libflowtrace.so
@@ -332,6 +339,8 @@ help:
 	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"
 	@echo "  fuzz-short   the same for FUZZ_SHORT s (20; part of test)"
 	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
+	@echo "  bench-instr  the same in instructions (callgrind): traced process, writer per event,"
+	@echo "               end to end, bytes per call (BENCH_FT='--compress' passes options)"
 	@echo "  install      install under PREFIX (default /usr/local)"
 	@echo "  wheel        build/dist/flowtrace-VERSION-py3-none-PLATFORM.whl (pip install --no-index)"
 	@echo "  clean        remove build/ and build-san/"
