@@ -6,6 +6,8 @@ The wrapper's behaviour does not depend on the interpreter: these tests use Debi
 python3 only (the library's own signal handling is tested on every interpreter in
 test_endings.py)."""
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
@@ -310,10 +312,12 @@ def test_a_missing_tmpdir_is_passed_over(tmp_path, tmpdir_env):
 
 
 def test_a_relative_tmpdir_is_made_absolute(tmp_path, tmpdir_env):
-    (tmp_path / "rel").mkdir()
-    socket = traced_socket(tmp_path, env_for("rel"))
-    assert socket.startswith(str(tmp_path / "rel") + "/")
-    assert list((tmp_path / "rel").iterdir()) == []
+    cwd = tmpdir_env / "c"  # short enough for a socket path under it
+    (cwd / "rel").mkdir(parents=True)
+    socket = traced_socket(tmp_path, env_for("rel"), cwd=cwd)
+    assert socket.startswith(str(cwd / "rel") + "/")
+    assert list((cwd / "rel").iterdir()) == []
+    shutil.rmtree(cwd)
 
 
 def test_no_mktemp_needed(tmp_path, tmpdir_env):
@@ -337,3 +341,80 @@ def test_a_read_only_tmp_is_passed_over(tmp_path):
         assert len(runs_in(out / "out")) == 1
     finally:
         shutil.rmtree(out)
+
+
+# ---- A terminal: an interactive shell's job ------------------------------------------------
+
+class Terminal:
+    """An interactive bash on a pseudo-terminal, as a person would have it."""
+
+    def __init__(self, cwd, tmpdir):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.chdir(cwd)
+            env = env_for(tmpdir, PS1="$ ")
+            os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"], env)
+        self.seen = ""
+
+    def type(self, text):
+        os.write(self.fd, text.encode())
+
+    def expect(self, what, seconds=60):
+        """Reads until `what` has been printed (it must be, in time); returns what was
+        printed up to it, and forgets that."""
+        deadline = time.monotonic() + seconds
+        while what not in self.seen:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {what!r} in {self.seen!r}"
+            if select.select([self.fd], [], [], left)[0]:
+                try:
+                    self.seen += os.read(self.fd, 4096).decode(errors="replace")
+                except OSError:
+                    break
+        end = self.seen.index(what) + len(what)
+        done, self.seen = self.seen[:end], self.seen[end:]
+        return done
+
+    def close(self):
+        self.type("exit\n")
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+@pytest.fixture
+def terminal(tmp_path, tmpdir_env):
+    t = Terminal(tmp_path, tmpdir_env)
+    yield t
+    t.close()
+
+
+def test_ctrl_c_in_a_terminal_reaches_the_program_once(tmp_path, terminal):
+    terminal.type(f"{RUN} -o out {PY} {WAITS} count SIGINT\n")
+    terminal.expect("ready")
+    terminal.type("\x03")  # the terminal sends SIGINT to its foreground group
+    assert "got 1" in terminal.expect("Profiling finished")  # not again from the wrapper
+    terminal.type("echo status=$?\n")
+    terminal.expect("status=0")
+    terminal.type(f"{RUN} -o out {PY} {WAITS} wait\n")
+    terminal.expect("ready")
+    terminal.type("\x03")
+    terminal.expect("Profiling finished")
+    terminal.type("echo status=$?\n")
+    terminal.expect("status=130")  # bash's way of saying: ended by SIGINT
+    runs = runs_in(tmp_path / "out")
+    assert runs[-1].tree["ended"] == "signal" and runs[-1].tree["signal"] == signal.SIGINT
+
+
+def test_ctrl_z_and_fg_in_a_terminal_stop_and_continue_the_job(tmp_path, terminal):
+    (tmp_path / "q.py").write_text("input('go? ')\nprint('went on')\n")
+    terminal.type(f"{RUN} -o out {PY} q.py\n")
+    terminal.expect("go? ")
+    terminal.type("\x1a")  # SIGTSTP to the foreground group: the job stops, whole
+    terminal.expect("Stopped")
+    terminal.type("fg\n")  # the job continues in the foreground and reads the terminal
+    terminal.type("yes\n")
+    assert "went on" in terminal.expect("Profiling finished")
+    terminal.type("echo status=$?\n")
+    terminal.expect("status=0")
+    [run] = runs_in(tmp_path / "out")
+    assert run.tree["ended"] == "exit"

@@ -122,20 +122,20 @@ ft_watch_started(struct ft_watch *w, pid_t cmd)
     }
 }
 
-/* Whether the command got this signal already, or sent it itself. */
-static int
-reached_it_already(const struct ft_watch *w, const struct signalfd_siginfo *si)
+int
+ft_watch_passes_on(enum ft_group_plan plan, int code, pid_t from, pid_t from_pgid, pid_t cmd,
+                   pid_t cmd_pgid)
 {
-    pid_t from = (pid_t)si->ssi_pid;
-
-    if (si->ssi_code == SI_KERNEL) {
-        return 1; /* from the terminal, to the foreground group: it is in it */
+    if (code == SI_KERNEL) {
+        return 0; /* from the terminal, to the foreground group: the command is in it */
     }
-    if (from == w->cmd) {
-        return 1;
+    if (from == cmd) {
+        return 0; /* it signalled itself, or its group (which we share or are out of) */
     }
-    /* In SHARE and OWN, a process of the command's group signalling its group. */
-    return w->plan != FT_GROUP_LEAVE && from > 0 && getpgid(from) == getpgid(w->cmd);
+    /* In SHARE and OWN, a process of the command's group signalling its group reached it
+     * too; in LEAVE that group is the caller's, whose members signal us on purpose
+     * (timeout, a test runner). */
+    return plan == FT_GROUP_LEAVE || from <= 0 || from_pgid != cmd_pgid;
 }
 
 static void
@@ -146,7 +146,9 @@ on_signal(struct ft_watch *w, const struct signalfd_siginfo *si)
     if (w->cmd == 0) {
         sigaddset(&w->early, sig);
     } else if (!w->cmd_done) {
-        if (!reached_it_already(w, si)) {
+        pid_t from = (pid_t)si->ssi_pid;
+        if (ft_watch_passes_on(w->plan, si->ssi_code, from, from > 0 ? getpgid(from) : -1, w->cmd,
+                               getpgid(w->cmd))) {
             pass_on(w, sig);
         }
     } else if (sig != SIGWINCH) {

@@ -58,6 +58,13 @@ void ft_watch_started(struct ft_watch *w, pid_t cmd);
  * signals passed on, the writer's stderr copied to ours, children reaped. */
 void ft_watch_step(struct ft_watch *w, int timeout_ms);
 
+/* Whether a signal received with siginfo code `code`, sent by `from` (0: the kernel) of
+ * group from_pgid (-1: unknown), is to be passed on to the command `cmd` of group
+ * cmd_pgid under `plan`: not if the command got it already (the terminal's signals to
+ * the foreground group; its own group's signals, in SHARE and OWN) or sent it. */
+int ft_watch_passes_on(enum ft_group_plan plan, int code, pid_t from, pid_t from_pgid, pid_t cmd,
+                       pid_t cmd_pgid);
+
 /* Ends flowtrace-run as a process ending with wait status `status` would: the same exit
  * status, or death by the same signal (no core dump of flowtrace-run's own). */
 _Noreturn void ft_exit_as(int status);

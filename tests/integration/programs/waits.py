@@ -1,12 +1,13 @@
 """Waits for the test to act on it, the way argv[1] says; for the wrapper's tests.
 
   wait           prints "ready PID", then sleeps in waiting() (default dispositions)
-  count SIGNAME  counts SIGNAME with a handler; prints "ready PID"; once one has come,
+  count SIGNAME  counts deliveries of SIGNAME; prints "ready PID"; once one has come,
                  gives a duplicate half a second to arrive, prints "got N" and exits 0
   stdin          prints "ready PID", then echoes one line read from stdin and exits 0
   env NAME...    prints each FLOWTRACE_* NAME's value (or -) on one line, and exits 0
 """
 import os
+import select
 import signal
 import sys
 import time
@@ -17,16 +18,26 @@ def waiting():
 
 
 def count(name):
+    """Counts each delivery of the signal: CPython's C handler writes one byte to the
+    wakeup fd per delivery, where two Python-level calls could merge into one."""
     sig = getattr(signal, name)
-    got = []
-    signal.signal(sig, lambda *_: got.append(1))
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w)
+    signal.signal(sig, lambda *_: None)
     print("ready", os.getpid(), flush=True)
+    got = b""
     for _ in range(600):
-        if got:
+        if select.select([r], [], [], 0.1)[0]:
+            got += os.read(r, 64)
             break
-        time.sleep(0.1)
     time.sleep(0.5)
-    print("got", len(got), flush=True)
+    os.set_blocking(r, False)
+    try:
+        got += os.read(r, 64)
+    except BlockingIOError:
+        pass
+    print("got", got.count(bytes([sig])), flush=True)
 
 
 def echo():
