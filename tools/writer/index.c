@@ -320,9 +320,9 @@ own_companions(const char *path, char *err, size_t cap)
 {
     static const char *suffix[] = {"-wal", "-shm", "-journal"};
     char other[4200];
-    int rc;
 
     for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        int rc;
         snprintf(other, sizeof(other), "%s%s", path, suffix[i]);
         if ((rc = ft_ownfile_check(other, err, cap)) != 0) {
             return rc;
