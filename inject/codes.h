@@ -33,7 +33,6 @@ struct ft_code_info {
     uint16_t varargs; /* position of *args among them, or FT_NO_PARAM */
     uint16_t varkw;   /* position of **kwargs among them, or FT_NO_PARAM */
     uint64_t redact;  /* bit i: parameter i's name looks like a secret */
-    char **names;     /* parameter names (for interpreters without fast-locals access) */
 };
 
 /* Positions above are in the code's locals order (positional, keyword-only, *args,

@@ -23,6 +23,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "pyapi.h"
+#include "pylayout.h"
 #include "record.h"
 #include "signals.h"
 #include "tstate.h"
@@ -158,6 +159,7 @@ activate(const char *event)
         ft_warn("cannot start tracing: %s", strerror(-err));
         return;
     }
+    ft_pylayout_init();
     if (connect_writer() != 0) {
         return;
     }

@@ -100,6 +100,9 @@ ft_pyapi_resolve(void)
     OPTIONAL(PyDict_New, "PyDict_New");
     OPTIONAL(PyDict_Update, "PyDict_Update");
     OPTIONAL(PyObject_GetItem, "PyObject_GetItem");
+    OPTIONAL(Py_CompileString, "Py_CompileString");
+    OPTIONAL(PyEval_EvalCode, "PyEval_EvalCode");
+    OPTIONAL(PyFunction_GetCode, "PyFunction_GetCode");
     return 0;
 }
 

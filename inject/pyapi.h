@@ -100,6 +100,9 @@ struct ft_pyapi {
     PyObject *(*PyDict_New)(void);
     int (*PyDict_Update)(PyObject *a, PyObject *b);
     PyObject *(*PyObject_GetItem)(PyObject *o, PyObject *key);
+    PyObject *(*Py_CompileString)(const char *src, const char *file, int start);
+    PyObject *(*PyEval_EvalCode)(PyObject *code, PyObject *globals, PyObject *locals);
+    PyObject *(*PyFunction_GetCode)(PyObject *fn); /* borrowed */
 };
 
 extern struct ft_pyapi ft_py;

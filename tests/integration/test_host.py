@@ -1,0 +1,49 @@
+"""A tracer must never change or take down its host.
+
+Each test runs a program that is sensitive to what a tracer could disturb (its frames,
+Python's development mode, __repr__ methods that change what is being rendered) once
+untraced and once traced, on every interpreter, and asserts that what the program does
+(its output, its exit status) is the same, and that the trace holds what was asked for
+(so a test cannot pass by tracing nothing)."""
+import subprocess
+
+import pytest
+
+from conftest import PROGRAMS, balanced, clean_env, trace, version_of
+
+HOST = PROGRAMS / "host"
+
+
+def untraced(python, program, *args, env=None):
+    return subprocess.run([python, str(HOST / program), *args], cwd=HOST, env=env or clean_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+ENGINES = [pytest.param({}, id="default-engine"),
+           pytest.param({"FLOWTRACE_ENGINE": "profile"}, id="profile-engine")]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_frames_look_the_same_to_the_program_traced_and_untraced(python, tmp_path, engine):
+    if engine and version_of(python) < (3, 12):
+        pytest.skip("the profile engine is the default before 3.12")
+    plain = untraced(python, "frames.py")
+    assert plain.returncode == 0, plain.stderr
+    assert "the import hook saw: ['NoneType', 'NoneType']" in plain.stdout
+    proc, [run] = trace(python, [HOST / "frames.py"], tmp_path, env=clean_env(**engine),
+                        cwd=HOST)
+    # An import hook written as click's sees the locals CPython passes (None from a
+    # function), locals() and f_locals hold what they hold untraced.
+    assert proc.stdout == plain.stdout
+    assert proc.returncode == 0, proc.stderr
+    balanced(run.events)
+    details = run.details()
+    # The arguments were captured, read in place.
+    assert "lazy_json(value=[1, 2]) -> '[1, 2]'" in details
+    assert "tracking_import(module='json', locals={" in details
+    assert "snapshot(a=1, b=2) -> (['a', 'b'], 3)" in details
+    assert "counting(n=2)" in details
+    if version_of(python) >= (3, 11):
+        assert "Box.peek(extra=2) -> ['extra', 'self'] @obj" in details
+    else:  # no co_qualname before 3.11: a method is named as a function
+        assert "peek(self=<__main__.Box object at 0x…>, extra=2) -> ['extra', 'self']" in details
