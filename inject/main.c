@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audithook.h"
 #include "codes.h"
 #include "config.h"
 #include "conn.h"
@@ -251,6 +252,10 @@ audit_hook(const char *event, PyObject *args, void *data)
         ft_engine_trace_set();
         return 0;
     }
+    if (event[0] == 'c' && strcmp(event, "cpython._PySys_ClearAuditHooks") == 0) {
+        ft_audithook_clearing();
+        return 0;
+    }
     if (!activated) {
         if (strncmp(event, "cpython.run_", 12) == 0) {
             activate(event);
@@ -303,7 +308,7 @@ flowtrace_init(void)
     if (ft_cfg.disabled) {
         return;
     }
-    if (ft_py.PySys_AddAuditHook(audit_hook, NULL) != 0) {
+    if (ft_audithook_add(audit_hook) != 0) {
         ft_debug("PySys_AddAuditHook failed; staying inert");
         return;
     }

@@ -103,6 +103,8 @@ ft_pyapi_resolve(void)
     OPTIONAL(Py_CompileString, "Py_CompileString");
     OPTIONAL(PyEval_EvalCode, "PyEval_EvalCode");
     OPTIONAL(PyFunction_GetCode, "PyFunction_GetCode");
+    OPTIONAL(PyMem_GetAllocator, "PyMem_GetAllocator");
+    OPTIONAL(PyMem_SetAllocator, "PyMem_SetAllocator");
     return 0;
 }
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import PROGRAMS, balanced, clean_env, trace, version_of
+from conftest import LIB, PROGRAMS, balanced, clean_env, trace, version_of
 
 HOST = PROGRAMS / "host"
 
@@ -47,3 +47,39 @@ def test_frames_look_the_same_to_the_program_traced_and_untraced(python, tmp_pat
         assert "Box.peek(extra=2) -> ['extra', 'self'] @obj" in details
     else:  # no co_qualname before 3.11: a method is named as a function
         assert "peek(self=<__main__.Box object at 0x…>, extra=2) -> ['extra', 'self']" in details
+
+
+# Each way to turn on Python's debug memory allocator: the audit hook's entry, made before
+# the interpreter chose it, must be freed by the allocator that made it.
+DEV_MODES = [
+    pytest.param(["-X", "dev"], {}, id="X-dev"),
+    pytest.param([], {"PYTHONDEVMODE": "1"}, id="PYTHONDEVMODE"),
+    pytest.param([], {"PYTHONMALLOC": "debug"}, id="PYTHONMALLOC-debug"),
+    pytest.param([], {"PYTHONMALLOC": "malloc_debug"}, id="PYTHONMALLOC-malloc_debug"),
+]
+
+
+@pytest.mark.parametrize("flags, env", DEV_MODES)
+def test_development_mode_traced_runs_and_exits_as_untraced(python, tmp_path, flags, env):
+    plain = subprocess.run([python, *flags, str(HOST / "devmode.py")], env=clean_env(**env),
+                           capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    proc, [run] = trace(python, [*flags, HOST / "devmode.py"], tmp_path, env=clean_env(**env))
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
+    assert "Fatal Python error" not in proc.stderr
+    balanced(run.events)
+    assert run.outline().splitlines()[1:4] == [
+        "  main devmode.py:18", "    numbers devmode.py:10", "    fail devmode.py:14 !ValueError"]
+
+
+@pytest.mark.parametrize("flags, env", DEV_MODES)
+def test_development_mode_with_no_writer_reachable_exits_as_untraced(python, tmp_path, flags,
+                                                                     env):
+    plain = subprocess.run([python, *flags, str(HOST / "devmode.py")], env=clean_env(**env),
+                           capture_output=True, text=True, timeout=120)
+    env = clean_env(**env, LD_PRELOAD=LIB, FLOWTRACE_SOCKET=tmp_path / "no-writer.sock")
+    proc = subprocess.run([python, *flags, str(HOST / "devmode.py")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
+    assert "Fatal Python error" not in proc.stderr
+    assert "cannot connect to the writer" in proc.stderr
