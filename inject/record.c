@@ -209,6 +209,42 @@ param(const struct ft_code_info *ci, PyObject **locals, unsigned i)
     return locals[ci->first + i];
 }
 
+/* With --repr, rendering one parameter may run the program's code, which can rebind
+ * another parameter (3.13+: through the frame's f_locals) and so free the value read
+ * from the fast locals: then the parameters are copied, each held by a reference, and
+ * rendered from the copy (as they were at the call). Without --repr no Python code runs
+ * and the fast locals are read in place. Returns the array to read, or NULL. */
+static PyObject **
+hold_params(const struct ft_code_info *ci, PyObject **locals, PyObject **buf)
+{
+    unsigned n = ci->first + ci->nparams;
+    PyObject **held;
+
+    if (!ft_cfg.repr) {
+        return locals;
+    }
+    held = n <= FT_LOCALS_MAX ? buf : malloc(n * sizeof(*held));
+    for (unsigned i = 0; held != NULL && i < n; i++) {
+        held[i] = locals[i];
+        ft_py.Py_IncRef(held[i]);
+    }
+    return held;
+}
+
+static void
+release_params(const struct ft_code_info *ci, PyObject **held, PyObject **buf)
+{
+    if (!ft_cfg.repr || held == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < ci->first + ci->nparams; i++) {
+        ft_py.Py_DecRef(held[i]);
+    }
+    if (held != buf) {
+        free(held);
+    }
+}
+
 static void
 put_len_prefixed(struct ft_text *o, size_t at)
 {
@@ -219,13 +255,15 @@ put_len_prefixed(struct ft_text *o, size_t at)
 
 /* ARGS payload: u64 instance, then per parameter u32 length + text. */
 static size_t
-render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
+render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
 {
     size_t per = ft_capture_value_cap() + 4;
     struct ft_text o;
     uint64_t inst = 0;
+    PyObject *buf[FT_LOCALS_MAX], **locals;
 
-    if (scratch_reserve(t, 8 + per * ci->nparams) != 0) {
+    if (scratch_reserve(t, 8 + per * ci->nparams) != 0 ||
+        (locals = hold_params(ci, fast, buf)) == NULL) {
         return 0;
     }
     o.p = t->scratch;
@@ -259,6 +297,7 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **local
         }
         put_len_prefixed(&o, at);
     }
+    release_params(ci, locals, buf);
     return o.len;
 }
 
@@ -408,21 +447,23 @@ written:
 /* Arguments that may have changed in place (exact list, dict, set, bytearray), re-read
  * at return: the writer keeps those that differ from the call. */
 static void
-emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
+emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
 {
     size_t per;
     struct ft_text o;
     unsigned m = 0;
+    PyObject *buf[FT_LOCALS_MAX], **locals;
 
     /* The common case, arguments that cannot change in place: done without setup. */
-    while (m < ci->nparams && !ft_capture_is_mutable(locals[ci->first + m])) {
+    while (m < ci->nparams && !ft_capture_is_mutable(fast[ci->first + m])) {
         m++;
     }
     if (m == ci->nparams) {
         return;
     }
     per = ft_capture_value_cap() + 8;
-    if (scratch_reserve(t, per * ci->nparams) != 0) {
+    if (scratch_reserve(t, per * ci->nparams) != 0 ||
+        (locals = hold_params(ci, fast, buf)) == NULL) {
         return;
     }
     o.p = t->scratch;
@@ -443,6 +484,7 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **l
         ft_capture_value(&o, v);
         put_len_prefixed(&o, at);
     }
+    release_params(ci, locals, buf);
     if (o.len > 0) {
         emit_values(t, FT_REC_ARGS_AFTER, o.p, o.len);
     }

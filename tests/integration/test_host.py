@@ -83,3 +83,28 @@ def test_development_mode_with_no_writer_reachable_exits_as_untraced(python, tmp
     assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
     assert "Fatal Python error" not in proc.stderr
     assert "cannot connect to the writer" in proc.stderr
+
+
+def test_a_repr_that_changes_what_is_being_rendered_cannot_crash_the_program(python, tmp_path):
+    # The debug allocator overwrites freed memory: a use after free crashes for certain.
+    env = clean_env(PYTHONMALLOC="debug")
+    proc, [run] = trace(python, [HOST / "mutating_repr.py"], tmp_path, wrapper_args=["--repr"],
+                        env=env, cwd=HOST)
+    assert proc.returncode == 0, proc.stderr
+    assert "Error" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()] == [
+        "dict", "dict keys", "list", "growing list", "set", "rebound"]
+    balanced(run.events)
+    calls = {}
+    for e in run.events:
+        if e["event"] in ("ENTER", "EXIT"):
+            calls.setdefault(e["function"], []).append(e)
+    # A container that changed while its items were rendered says so, where it changed.
+    [enter, leave] = calls["count_keys"]
+    assert enter["args"] == {"d": "{Clears(): 'a key whose repr clears its dict'"
+                                  "…[changed while rendered]}"}
+    assert leave["argsAfter"] == {"d": "{}"}
+    assert calls["size"][4]["args"] == {"container": "[Grows()]"}
+    assert calls["size"][5]["argsAfter"] == {"container": "[Grows()…[changed while rendered]]"}
+    assert "…[changed while rendered]}" in calls["size"][6]["args"]["container"]
+    assert calls["held"][0]["args"] == {"box": "[Rebinds(), {'k': Rebinds()}]"}
