@@ -114,6 +114,9 @@ $(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
 UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
 $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
+$(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
+$(O)/tests/unit/test_diff: $(O)/tools/cli/diff.o
+$(O)/tests/unit/test_pylit: $(O)/tools/cli/pylit.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
@@ -191,10 +194,11 @@ $(FAULTFS): tests/integration/faultfs.c
 integration: all $(FAULTFS)
 	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
 
-# The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included.
+# The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included:
+# every tests/viewer/*.test.mjs, one browser each.
 viewer-test: all
 	$(Q)cd $(VIEWER_TEST_DIR) && FLOWTRACE_BUILD=$(abspath $(O)) PYTHON=$(PYTHON) \
-	    node --test --test-reporter=spec viewer.test.mjs
+	    node --test --test-reporter=spec $(notdir $(wildcard $(VIEWER_TEST_DIR)/*.test.mjs))
 
 # ---- Fuzzing: the writer's frame decoder and run builder fed arbitrary bytes ----------
 # libFuzzer (clang) with ASan, UBSan and leak checks. `make fuzz` runs FUZZ_TIME seconds
