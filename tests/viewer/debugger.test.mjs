@@ -38,7 +38,10 @@ test('time travel: keys step into, over, out, back and forward across threads; s
   // Back over (Shift+O): the previous call the caller made... none for charge: its caller.
   c = await press(page, 'Shift+O');
   assert.equal(c.fn, 'checkout');
-  assert.match(await page.textContent('#current'), /card'visa-2'/);
+  cur = await page.textContent('#current');
+  assert.match(cur, /card'visa-2'/);
+  // Its exception came from below: the path down to where it was raised, each a link.
+  assert.match(cur, /Raised atcharge checkout\.py:18/);
   c = await press(page, 'Shift+O');
   assert.equal(c.fn, 'checkout');
   assert.match(await page.textContent('#current'), /card'visa-1'/);
