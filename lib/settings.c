@@ -34,6 +34,13 @@ const struct ft_setting ft_settings[] = {
     TEXT("--logfile", "FLOWTRACE_LOGFILE"),
     CHOICE("--keep", "FLOWTRACE_KEEP", "failed|all"),
     ROW("--unit", "FLOWTRACE_UNIT", FT_SET_UNITS, .flags = FT_SET_APPEND),
+    /* Sampling and live export of units (issue 14), recording only in regions (issue 15):
+     * their help lines come with the code that reads them. */
+    ROW("--sample", "FLOWTRACE_SAMPLE", FT_SET_NUMBER, .lo = 0, .hi = 1, .unit = NULL),
+    ROW("--otlp", "FLOWTRACE_OTLP", FT_SET_TEXT, .flags = FT_SET_OPTVAL),
+    /* Recording only inside regions (flowtrace.record() and friends). */
+    ROW("--manual", "FLOWTRACE_START", FT_SET_ENUM, .choices = "auto|manual",
+        .flags = FT_SET_SWITCH),
     /* What is traced. */
     TEXT("--include", "FLOWTRACE_INCLUDE"),
     TEXT(NULL, "FLOWTRACE_PACKAGE_PREFIX"),
@@ -259,8 +266,8 @@ ft_setting_want(const struct ft_setting *s, char *out, size_t cap)
         snprintf(out, cap, "a whole number from %s to %s", lo, hi);
         break;
     case FT_SET_NUMBER:
-        snprintf(out, cap, "%sa number of %s from %s to %s",
-                 s->flags & FT_SET_ZEROOFF ? "0 or " : "", s->unit, lo, hi);
+        snprintf(out, cap, "%sa number%s%s from %s to %s", s->flags & FT_SET_ZEROOFF ? "0 or " : "",
+                 s->unit ? " of " : "", s->unit ? s->unit : "", lo, hi);
         break;
     case FT_SET_ENUM:
         want_choices(s->choices, out, cap);
@@ -283,6 +290,9 @@ ft_setting_takes(const struct ft_setting *s, const char *text)
 {
     char *end;
 
+    if (s->flags & (FT_SET_SWITCH | FT_SET_OPTVAL)) {
+        return 0;
+    }
     switch (s->kind) {
     case FT_SET_ENUM:
         return choice_of(s->choices, text) >= 0;
@@ -298,4 +308,11 @@ ft_setting_takes(const struct ft_setting *s, const char *text)
         return 0;
     }
     return 0;
+}
+
+int
+ft_setting_is_switch(const struct ft_setting *s)
+{
+    return s->kind == FT_SET_BOOL || s->kind == FT_SET_COMMAND ||
+           (s->flags & (FT_SET_SWITCH | FT_SET_OPTVAL)) != 0;
 }

@@ -25,6 +25,12 @@ enum ft_setting_kind {
 #define FT_SET_INVERT  1u /* the option sets the variable to the opposite (--no-children) */
 #define FT_SET_APPEND  2u /* repeatable: values are joined with commas */
 #define FT_SET_ZEROOFF 4u /* NUMBER: 0 or less means "off", whatever lo says */
+#define FT_SET_SWITCH                                                                              \
+    8u /* ENUM: the option alone sets the last choice (--manual:
+                           * FLOWTRACE_START=manual); =true/=false the last/the first */
+#define FT_SET_OPTVAL                                                                              \
+    16u /* TEXT: the option alone sets "1"; a value only as --name=VALUE
+                            * (--otlp, --otlp=URL), so it never takes the command */
 
 struct ft_setting {
     const char *option;  /* "--max-depth"; NULL: environment only */
@@ -62,6 +68,10 @@ int ft_setting_parse(const struct ft_setting *s, const char *text, struct ft_set
 /* What a value of s must be, for messages: "a whole number from 0 to 1000000",
  * "'failed' or 'all'". Returns out. */
 const char *ft_setting_want(const struct ft_setting *s, char *out, size_t cap);
+
+/* Whether the option of s stands alone (a switch: --drop, --manual, --otlp): a value only
+ * as --name=VALUE. */
+int ft_setting_is_switch(const struct ft_setting *s);
 
 /* Whether text may be the value of s when it follows the option as the next argument
  * (`--keep failed`, `--max-depth 3`): a choice of an ENUM, something that starts like a

@@ -100,6 +100,27 @@ later_options_win_and_units_add_up(void **state)
 }
 
 static void
+switches_with_a_value_of_their_own(void **state)
+{
+    (void)state;
+    /* --manual is FLOWTRACE_START=manual; --otlp alone is 1, --otlp=URL the URL; neither
+     * ever takes the next argument. */
+    assert_int_equal(PARSE(NULL, "--manual", "--otlp", "x"), FT_ARGS_RUN);
+    assert_string_equal(env("FLOWTRACE_START"), "manual");
+    assert_string_equal(env("FLOWTRACE_OTLP"), "1");
+    assert_string_equal(a.cmd[0], "x");
+    assert_int_equal(PARSE(NULL, "--manual=false", "--otlp=http://c:4318", "x"), FT_ARGS_RUN);
+    assert_string_equal(env("FLOWTRACE_START"), "auto");
+    assert_string_equal(env("FLOWTRACE_OTLP"), "http://c:4318");
+    assert_int_equal(PARSE(NULL, "--manual=maybe", "x"), FT_ARGS_RUN);
+    assert_string_equal(a.bad, "--manual=maybe: not 'true' or 'false'");
+    assert_int_equal(PARSE(NULL, "--sample", "0.01", "x"), FT_ARGS_RUN);
+    assert_string_equal(env("FLOWTRACE_SAMPLE"), "0.01");
+    assert_int_equal(PARSE(NULL, "--sample", "2", "x"), FT_ARGS_RUN);
+    assert_string_equal(a.bad, "--sample 2: not a number from 0 to 1");
+}
+
+static void
 usage_errors_help_and_version(void **state)
 {
     (void)state;
@@ -134,6 +155,7 @@ main(void)
         cmocka_unit_test(a_command_is_never_taken_for_a_value),
         cmocka_unit_test(bad_values_are_remembered_once_and_set_nothing),
         cmocka_unit_test(later_options_win_and_units_add_up),
+        cmocka_unit_test(switches_with_a_value_of_their_own),
         cmocka_unit_test(usage_errors_help_and_version),
     };
     return cmocka_run_group_tests_name("run_opts", tests, NULL, teardown);

@@ -37,6 +37,7 @@ const char ft_run_usage[] =
     "                            when CI is set, else all)\n"
     "  --unit MODULE:FUNCTION    every call of this function is a unit too (repeatable)\n"
     "                            [FLOWTRACE_UNIT, comma-separated]\n"
+
     "\n"
     "What is traced (default: the program's own code, not the standard library nor\n"
     "site-/dist-packages; a callback from library code still appears):\n"
@@ -164,6 +165,31 @@ append_env(struct ft_run_args *a, const char *name, const char *value, const cha
     put_env(a, name, value);
 }
 
+/* --manual (an ENUM switch: alone or =true its last choice, =false its first) and --otlp
+ * (an optional value: alone "1", else --otlp=VALUE). */
+static void
+apply_switch(struct ft_run_args *a, const struct ft_setting *s, const char *name, const char *val)
+{
+    static const struct ft_setting as_bool = {.kind = FT_SET_BOOL};
+    struct ft_setting_value v = {0};
+    const char *last;
+
+    if (s->flags & FT_SET_OPTVAL) {
+        put_env(a, s->env, val != NULL ? val : "1");
+        return;
+    }
+    last = strrchr(s->choices, '|') != NULL ? strrchr(s->choices, '|') + 1 : s->choices;
+    if (val == NULL || (ft_setting_parse(&as_bool, val, &v) == 0 && v.on)) {
+        put_env(a, s->env, last);
+    } else if (ft_setting_parse(&as_bool, val, &v) == 0) {
+        char first[64];
+        snprintf(first, sizeof(first), "%.*s", (int)strcspn(s->choices, "|"), s->choices);
+        put_env(a, s->env, first);
+    } else {
+        note_bad(a, "%s=%s: not 'true' or 'false'", name, val);
+    }
+}
+
 /* Applies option `name` of setting s with value val (NULL: a switch given alone). */
 static void
 apply(struct ft_run_args *a, const struct ft_setting *s, const char *name, const char *val,
@@ -171,6 +197,10 @@ apply(struct ft_run_args *a, const struct ft_setting *s, const char *name, const
 {
     struct ft_setting_value v = {0};
 
+    if (s->flags & (FT_SET_SWITCH | FT_SET_OPTVAL)) {
+        apply_switch(a, s, name, val);
+        return;
+    }
     if (val != NULL && ft_setting_parse(s, val, &v) != 0) {
         char want[128];
         note_bad(a, "%s%s%s: not %s", name, with_eq ? "=" : " ", val,
@@ -272,7 +302,7 @@ ft_run_args_parse(int argc, char **argv, const char *inherited_units, struct ft_
         }
         if (eq != NULL) {
             val = eq + 1;
-        } else if (s->kind != FT_SET_BOOL) {
+        } else if (!ft_setting_is_switch(s)) {
             if (i < argc && takes(s, argv[i])) {
                 val = argv[i++];
             } else {
