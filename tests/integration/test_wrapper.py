@@ -351,6 +351,10 @@ class Terminal:
     def __init__(self, cwd, tmpdir):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
+            # A terminal's shell starts with the default dispositions, whatever the suite
+            # was started with (a shell's background ignores SIGINT, and bash keeps that).
+            for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
+                signal.signal(sig, signal.SIG_DFL)
             os.chdir(cwd)
             env = env_for(tmpdir, PS1="$ ")
             os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"], env)
