@@ -1,37 +1,50 @@
-/* pylayout.h - the raw facts about CPython's memory layout that FlowTrace relies on.
+/* pylayout.h - every raw fact about CPython's memory layout that FlowTrace relies on.
  *
- * FlowTrace reads a few of CPython's structures in place, where the C API would cost
- * too much on the hot path or would change the program (frame.f_locals materialises a
- * dict in the frame on 3.8-3.12, which IMPORT_NAME then passes to __import__). Every
- * such fact is chosen here from the running interpreter's version, never from headers,
- * and is trusted only once it has been checked against the C API: adding a CPython
- * version means editing this module.
+ * FlowTrace reads a few of CPython's structures in place, where the C API would cost too
+ * much on the hot path or would change the program (frame.f_locals materialises a dict in
+ * the frame on 3.8-3.12, which IMPORT_NAME then passes to __import__). Every such fact is
+ * chosen here from the running interpreter's version, never from headers, and is trusted
+ * only once it has been checked against the C API. A new CPython version means editing
+ * this module (pylayout.c's choose()) and nothing else. Offsets are in bytes, for 64-bit
+ * builds with the GIL; any other build fails the checks and the C API is used instead.
  *
- * Frames (sizes and offsets in bytes, 64-bit builds):
- *   3.8-3.10  PyFrameObject holds everything: f_code at 32, the fast locals
- *             (f_localsplus) at type(frame).__basicsize__ - 8 (360 on 3.8/3.9, 352 on 3.10).
- *   3.11+     PyFrameObject.f_frame (24) points to the _PyInterpreterFrame:
- *             3.11       f_code 32, frame_obj 40, prev_instr 56, localsplus 72;
- *             3.12, 3.13 f_code / f_executable 0, frame_obj 48, localsplus 72;
- *             3.14       f_executable 0, frame_obj 48, localsplus 80, as tagged references
- *                        (the low two bits are tags).
- *   The thread state's running frame (the sys.monitoring engine's way to it):
- *             3.12       PyThreadState.cframe (56) -> _PyCFrame.current_frame (0);
- *             3.13, 3.14 PyThreadState.current_frame (72).
+ *   objects  ob_type at 8 (every version); a type's tp_name at 24.
+ *   ints     3.8-3.11: ob_size at 16 is the digit count, negative for a negative int;
+ *            3.12+: lv_tag at 16 is digit count << 3 | sign (0 +, 1 zero, 2 -);
+ *            30-bit digits, each in a uint32, from 24.
+ *   frames   3.8-3.10: PyFrameObject holds everything: f_code at 32, the fast locals
+ *            (f_localsplus) at type(frame).__basicsize__ - 8 (360 on 3.8/3.9, 352 on 3.10).
+ *            3.11+: PyFrameObject.f_frame (24) points to the _PyInterpreterFrame:
+ *              3.11       f_code 32, frame_obj 40, prev_instr 56, localsplus 72;
+ *              3.12, 3.13 f_code / f_executable 0, frame_obj 48, localsplus 72;
+ *              3.14       f_executable 0, frame_obj 48, localsplus 80, as tagged
+ *                         references (the low two bits are tags).
+ *            The thread state's running frame: 3.12 PyThreadState.cframe (56) ->
+ *            _PyCFrame.current_frame (0); 3.13, 3.14 PyThreadState.current_frame (72).
+ *            3.11 generators: the opcode at prev_instr says suspended (YIELD_VALUE, 86)
+ *            or started (RESUME with oparg 0).
+ *   code     co_extra (the extras block {Py_ssize_t size; void *extras[size]}): 3.11 176,
+ *            3.12 184, 3.13 192, 3.14 200.
+ *   builtins PyCFunctionObject: m_ml 16, m_self 24. PyMethodDescrObject: d_type 16,
+ *            d_method 40. A member descriptor (a __slots__ entry): d_member 40, and a
+ *            PyMemberDef is {name, int type at 8, Py_ssize_t offset at 16}.
  *
- * Checks: at activation (ft_pylayout_init), a generator of FlowTrace's own is created
- * from code compiled privately (its body never runs, nobody else sees it) and its frame
- * read at these offsets: the code, the frame object's back pointer and the arguments must
- * be what the C API says they are (gi_code, gi_frame, f_locals of that private frame).
- * The engines check their per-event reads against the API on the first events too.
- * Anything that disagrees is not used: arguments are then not captured, never read
- * through f_locals.
+ * Checks (ft_pylayout_init, at activation): the object header on None and int; tp_name
+ * on int; ints on values around every digit boundary, both signs, against
+ * PyLong_AsLongLongAndOverflow; frames on a frame of FlowTrace's own (a private two-line
+ * function, compiled and run by pylayout.c, calls back into C while it runs: the code
+ * object, the frame object's back pointer, the thread state's frame and both arguments
+ * must be what the C API says, and its yield must be YIELD_VALUE); builtins on len and
+ * list.append; members on slice.start. co_extra is checked where it is first written
+ * (ft_pylayout_code_extra_seen). The engines check their per-event reads against the
+ * API on their first events too. Anything that disagrees is not used.
  */
 #ifndef FT_INJECT_PYLAYOUT_H
 #define FT_INJECT_PYLAYOUT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pyapi.h"
 
@@ -45,7 +58,10 @@ enum ft_frames {
 };
 
 struct ft_pylayout {
-    enum ft_frames frames;
+    int header_ok;            /* ob_type and tp_name read in place: checked */
+    int int_tagged;           /* 3.12+ lv_tag */
+    int int_ok;               /* ints read in place: checked */
+    enum ft_frames frames;    /* how frames are read; FT_FRAMES_NONE: not at all */
     int locals_ok;            /* fast locals read in place: checked */
     size_t frame_code;        /* 3.8-3.10: PyFrameObject.f_code */
     size_t frame_locals;      /* 3.8-3.10: PyFrameObject.f_localsplus */
@@ -55,17 +71,65 @@ struct ft_pylayout {
     size_t iframe_prev_instr; /* 3.11 only (generators' state), else 0 */
     size_t iframe_locals;     /* 3.11+: _PyInterpreterFrame.localsplus */
     uintptr_t ref_mask;       /* applied to every reference read from a frame */
-    size_t ts_frame;          /* 3.12+: PyThreadState's way to the running frame */
+    size_t ts_frame;          /* 3.12+: PyThreadState's way to the running frame, or 0 */
     int ts_cframe;            /* 3.12: ts_frame leads to a _PyCFrame first */
+    unsigned op_yield_value;  /* 3.11: YIELD_VALUE's opcode */
+    Py_ssize_t code_extra;    /* PyCodeObject.co_extra once checked, else 0 */
+    int builtins_ok;          /* builtin functions and method descriptors: checked */
+    int members_ok;           /* member descriptors: checked */
 };
 
 extern struct ft_pylayout ft_pylayout;
 
-/* GIL held, at activation, before any hook is installed: chooses the layout for the
- * running version and checks it (see above). Returns 0 when frames can be read in place
- * (ft_pylayout.frames != FT_FRAMES_NONE), -ENOTSUP otherwise; locals_ok says whether the
- * fast locals can. Never raises, never runs the program's code. */
+/* GIL held, at activation, before any hook is installed: chooses the layouts for the
+ * running version and checks them (see above). Never raises, never runs the program's
+ * code. Returns 0 when frames can be read in place, -ENOTSUP otherwise. */
 int ft_pylayout_init(void);
+
+/* ---- Objects ---------------------------------------------------------------------- */
+
+/* An object's type (borrowed). Every version's header: checked (header_ok). */
+static inline PyObject *
+ft_type_of(PyObject *o)
+{
+    return *(PyObject **)((char *)o + 8);
+}
+
+/* A type's tp_name (borrowed from the type). */
+static inline const char *
+ft_type_name(PyObject *type)
+{
+    return *(const char **)((char *)type + 24);
+}
+
+/* ---- Ints ------------------------------------------------------------------------- */
+
+/* An int of at most two digits (|x| < 2**60) read from its digits; 0 when it has more
+ * (then the C API must be asked). v must be an exact int; int_ok must be set. */
+static inline int
+ft_pylong_read(PyObject *v, int64_t *x)
+{
+    const uint32_t *d = (const uint32_t *)((const char *)v + 24);
+    uint64_t head, n, m;
+    int neg;
+
+    memcpy(&head, (const char *)v + 16, 8);
+    if (ft_pylayout.int_tagged) {
+        n = head >> 3;
+        neg = (head & 3) == 2;
+    } else {
+        neg = (int64_t)head < 0;
+        n = neg ? 0 - head : head;
+    }
+    if (n > 2) {
+        return 0;
+    }
+    m = n == 0 ? 0 : n == 1 ? d[0] : d[0] | (uint64_t)d[1] << 30;
+    *x = neg ? -(int64_t)m : (int64_t)m;
+    return 1;
+}
+
+/* ---- Frames ----------------------------------------------------------------------- */
 
 /* 3.11+: the interpreter frame of a frame object. */
 static inline char *
@@ -140,6 +204,29 @@ ft_frame_ident(PyFrameObject *f)
     return (uint64_t)(uintptr_t)f;
 }
 
+/* 3.11 (iframe_prev_instr != 0): whether a generator's frame, at a call event, starts
+ * for the first time (RESUME with oparg 0, not resumed by throw() at its YIELD_VALUE),
+ * and, at a return event, whether it suspends (left by YIELD_VALUE). */
+static inline const unsigned char *
+ft_frame_prev_instr(PyFrameObject *f)
+{
+    return *(const unsigned char **)(ft_iframe_of(f) + ft_pylayout.iframe_prev_instr);
+}
+
+static inline int
+ft_gen_started(PyFrameObject *f)
+{
+    const unsigned char *ins = ft_frame_prev_instr(f);
+
+    return ins[0] != ft_pylayout.op_yield_value && ins[1] == 0;
+}
+
+static inline int
+ft_gen_suspended(PyFrameObject *f)
+{
+    return ft_frame_prev_instr(f)[0] == ft_pylayout.op_yield_value;
+}
+
 /* 3.12+: the interpreter frame running on the calling thread, read from its thread state
  * (ts_frame != 0), else NULL. */
 static inline char *
@@ -155,6 +242,77 @@ ft_ts_iframe(void)
         return **(char ***)(ts + ft_pylayout.ts_frame);
     }
     return *(char **)(ts + ft_pylayout.ts_frame);
+}
+
+/* ---- Code objects' extras -------------------------------------------------------------- */
+
+/* Hot path (code_extra != 0): the extra slot `index` of a code object, read in place. */
+static inline void *
+ft_code_extra_get(PyObject *code, Py_ssize_t index)
+{
+    const char *block = *(const char *const *)((const char *)code + ft_pylayout.code_extra);
+    Py_ssize_t size;
+    void *extra;
+
+    if (block == NULL) {
+        return NULL;
+    }
+    memcpy(&size, block, sizeof(size));
+    if (index >= size) {
+        return NULL;
+    }
+    memcpy(&extra, block + sizeof(size) + sizeof(void *) * (size_t)index, sizeof(extra));
+    return extra;
+}
+
+/* Around the C API's Code_SetExtra(code, index, value): the word at the guessed co_extra
+ * before it, then whether the guess now holds an extras block with value at index. The
+ * first agreement makes code_extra the guess; any disagreement ends reading in place. */
+void *ft_pylayout_code_extra_before(PyObject *code);
+void ft_pylayout_code_extra_seen(PyObject *code, void *before, Py_ssize_t index, const void *value);
+
+/* ---- Builtins ------------------------------------------------------------------------ */
+
+/* A builtin function object's PyMethodDef, and what it is bound to (a module or an
+ * instance; borrowed). builtins_ok. */
+static inline const PyMethodDef *
+ft_cfunc_def(PyObject *f)
+{
+    return *(const PyMethodDef **)((char *)f + 16);
+}
+
+static inline PyObject *
+ft_cfunc_self(PyObject *f)
+{
+    return *(PyObject **)((char *)f + 24);
+}
+
+/* A method descriptor's type (borrowed) and PyMethodDef. builtins_ok. */
+static inline PyObject *
+ft_mdescr_type(PyObject *d)
+{
+    return *(PyObject **)((char *)d + 16);
+}
+
+static inline const PyMethodDef *
+ft_mdescr_def(PyObject *d)
+{
+    return *(const PyMethodDef **)((char *)d + 40);
+}
+
+/* A member descriptor's slot: where an object-valued member sits in an instance, or -1
+ * when it is not an object member (T_OBJECT, T_OBJECT_EX). members_ok, and desc is
+ * exactly a member_descriptor. */
+static inline Py_ssize_t
+ft_member_object_offset(PyObject *desc)
+{
+    const char *def = *(const char **)((char *)desc + 40);
+    int type;
+    Py_ssize_t off;
+
+    memcpy(&type, def + 8, sizeof(type));
+    memcpy(&off, def + 16, sizeof(off));
+    return (type == 6 || type == 16) && off > 0 ? off : -1;
 }
 
 #endif

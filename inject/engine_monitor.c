@@ -1,4 +1,4 @@
-/* hook_monitor.c - the sys.monitoring engine (PEP 669), Python 3.12+.
+/* engine_monitor.c - the sys.monitoring engine (PEP 669), Python 3.12+.
  *
  * Callbacks are builtin functions (METH_FASTCALL) registered under a tool id of our own,
  * for every thread of the interpreter at once. Code outside the scope answers DISABLE
@@ -18,7 +18,8 @@
 #include "capture.h"
 #include "codes.h"
 #include "config.h"
-#include "hook.h"
+#include "emit.h"
+#include "engine.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
@@ -77,7 +78,7 @@ current_iframe(void)
 /* The first events: the direct read must agree with the API, and the frame must be
  * running the code the event names. */
 static void
-validate(PyObject *code)
+validate(const PyObject *code)
 {
     char *fast = current_iframe(), *slow = iframe_by_api();
 
