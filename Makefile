@@ -6,6 +6,8 @@ SAN     ?=
 PYTHON  ?= /usr/bin/python3
 PREFIX  ?= /usr/local
 O       ?= build
+# The one version of FlowTrace: every command's --version and the wheel read VERSION.
+FT_VERSION := $(shell cat VERSION)
 
 ifeq ($(V),1)
 Q :=
@@ -22,7 +24,8 @@ WARN += -Wimplicit-fallthrough
 endif
 
 OPT      ?= -O2 -g
-CFLAGS_COMMON := -std=gnu11 $(OPT) $(WARN) -I. -MMD -MP -fno-omit-frame-pointer
+CFLAGS_COMMON := -std=gnu11 $(OPT) $(WARN) -I. -MMD -MP -fno-omit-frame-pointer \
+                 -DFT_VERSION='"$(FT_VERSION)"'
 ifneq ($(SAN),)
 CFLAGS_COMMON += -fsanitize=$(SAN) -fno-sanitize-recover=all
 LDFLAGS_SAN   := -fsanitize=$(SAN)
@@ -50,7 +53,7 @@ CLI    := $(O)/flowtrace
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 .PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi \
-        fuzz fuzz-short pythons lint format format-check tidy cppcheck
+        fuzz fuzz-short pythons lint format format-check tidy cppcheck bench-instr wheel
 
 all: $(SO) $(WRITER) $(CLI)
 
@@ -114,6 +117,9 @@ $(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
 UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
 $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
+$(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
+$(O)/tests/unit/test_diff: $(O)/tools/cli/diff.o
+$(O)/tests/unit/test_pylit: $(O)/tools/cli/pylit.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
@@ -140,7 +146,8 @@ $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
                 python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
                 python3-httpx clang chromium patchelf debian-archive-keyring clang-format clang-tidy \
-                cppcheck
+                cppcheck python3-build python3-wheel python3-setuptools python3-venv \
+                python3-pytest-xdist gdb
 VIEWER_TEST_DIR := tests/viewer
 
 # Debian packages first (node and npm only if the machine has no node of its own), then
@@ -200,13 +207,14 @@ $(FAULTFS): tests/integration/faultfs.c
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) -fPIC -shared -o $@ $< -ldl
 
-integration: all $(FAULTFS)
+integration: all $(FAULTFS) wheel
 	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
 
-# The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included.
+# The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included:
+# every tests/viewer/*.test.mjs, one browser each.
 viewer-test: all
 	$(Q)cd $(VIEWER_TEST_DIR) && FLOWTRACE_BUILD=$(abspath $(O)) PYTHON=$(PYTHON) \
-	    node --test --test-reporter=spec viewer.test.mjs
+	    node --test --test-reporter=spec $(notdir $(wildcard $(VIEWER_TEST_DIR)/*.test.mjs))
 
 # ---- Fuzzing: the writer's frame decoder and run builder fed arbitrary bytes ----------
 # libFuzzer (clang) with ASan, UBSan and leak checks. `make fuzz` runs FUZZ_TIME seconds
@@ -280,6 +288,24 @@ cppcheck:
 
 lint: format-check tidy cppcheck check-abi
 
+# ---- The wheel: the Python package (python/) with the native parts in flowtrace/_bin ----
+# Staged under $(O)/wheel (the binaries copied and stripped, VERSION beside the package),
+# then built by Debian's python3-build without isolation (setuptools, wheel; no PyPI).
+WHEEL_STAGE := $(O)/wheel
+PY_SRCS     := $(wildcard python/flowtrace/*.py) python/pyproject.toml python/setup.py
+
+wheel: $(SO) $(WRITER) $(CLI) tools/flowtrace-run $(PY_SRCS) VERSION
+	@[ "$(V)" = 1 ] || echo "  WHEEL   $(O)/dist/flowtrace-$(FT_VERSION)-py3-none-*.whl"
+	$(Q)rm -rf $(WHEEL_STAGE) $(O)/dist && mkdir -p $(WHEEL_STAGE)/flowtrace/_bin $(O)/dist
+	$(Q)cp python/pyproject.toml python/setup.py README.md $(WHEEL_STAGE)/
+	$(Q)cp python/flowtrace/*.py $(WHEEL_STAGE)/flowtrace/
+	$(Q)cp VERSION $(WHEEL_STAGE)/flowtrace/VERSION
+	$(Q)install -m 0755 $(SO) $(WRITER) $(CLI) tools/flowtrace-run $(WHEEL_STAGE)/flowtrace/_bin/
+	$(Q)strip --strip-unneeded $(WHEEL_STAGE)/flowtrace/_bin/libflowtrace.so \
+	    $(WHEEL_STAGE)/flowtrace/_bin/flowtrace-writer $(WHEEL_STAGE)/flowtrace/_bin/flowtrace
+	$(Q)cd $(WHEEL_STAGE) && $(PYTHON) -m build --wheel --no-isolation \
+	    --outdir $(abspath $(O))/dist . >build.log 2>&1 || { tail -20 build.log; exit 1; }
+
 # ---- Demo, bench, install -----------------------------------------------------------
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -291,6 +317,13 @@ demo: deps
 bench: all
 	$(Q)$(PYTHON) bench/run.py --build $(abspath $(O)) --python /usr/bin/python3.11 \
 	    $(if $(wildcard $(O)/pythons/3.13/python),--python $(abspath $(O))/pythons/3.13/python)
+
+# The same costs in instructions (callgrind): deterministic on a loaded machine. Ratios to
+# the empty-hook floor for fib, the library-heavy workload and a pytest suite; the
+# writer's instructions per event; bytes per call. BENCH_FT passes flowtrace-run options.
+bench-instr: all
+	$(Q)$(PYTHON) bench/instr.py --build $(abspath $(O)) --python /usr/bin/python3.11 \
+	    $(if $(BENCH_FT),--ft $(BENCH_FT))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/flowtrace
@@ -322,7 +355,10 @@ help:
 	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"
 	@echo "  fuzz-short   the same for FUZZ_SHORT s (20; part of test)"
 	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
+	@echo "  bench-instr  the same in instructions (callgrind): traced process, writer per event,"
+	@echo "               end to end, bytes per call (BENCH_FT='--compress' passes options)"
 	@echo "  install      install under PREFIX (default /usr/local)"
+	@echo "  wheel        build/dist/flowtrace-VERSION-py3-none-PLATFORM.whl (pip install --no-index)"
 	@echo "  clean        remove build/ and build-san/"
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
 	@echo "         FUZZ_TIME=s  FUZZ_SHORT=s  FUZZ_CC=clang"

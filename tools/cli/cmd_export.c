@@ -2,35 +2,50 @@
  * OTLP/JSON (OpenTelemetry). */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "export_pft.h"
 #include "lib/json.h"
 #include "tools/writer/runs.h"
 #include "tree.h"
+#include "units.h"
 #include "walk.h"
 
 static const char export_usage[] =
-    "usage: flowtrace export [-d DIR] --format chrome|otlp [-o FILE] [RUN]\n"
+    "usage: flowtrace export [-d DIR] --format chrome|otlp|pytraceflow [-o FILE]\n"
+    "                        [--unit ID|NAME] [RUN]\n"
     "\n"
-    "Writes RUN (default: the latest run) in another tool's format:\n"
-    "  chrome   Chrome trace event JSON: one complete (\"X\") event per call on its\n"
-    "           thread's track, arguments, result and exception in \"args\". Open it in\n"
-    "           https://ui.perfetto.dev or chrome://tracing.\n"
-    "  otlp     OpenTelemetry OTLP/JSON (JSON lines of TracesData), for a Collector's\n"
-    "           otlpjsonfile receiver: one span per call under one span for the process,\n"
-    "           code.* attributes, exception events, status ERROR on calls that raised.\n"
+    "Writes RUN (default: the latest run), or one of its units, in another tool's format:\n"
+    "  chrome       Chrome trace event JSON: one complete (\"X\") event per call on its\n"
+    "               thread's track (asyncio tasks and generators that ran concurrently on\n"
+    "               tracks of their own), arguments, result and exception in \"args\".\n"
+    "               Open it in https://ui.perfetto.dev or chrome://tracing.\n"
+    "  otlp         OpenTelemetry OTLP/JSON (JSON lines of TracesData), for a Collector's\n"
+    "               otlpjsonfile receiver: one span per call under one span for the\n"
+    "               process, code.* attributes, exception events, status ERROR on calls\n"
+    "               that raised.\n"
+    "  pytraceflow  the PyTraceFlow seed's hierarchical JSON (callable, module, called,\n"
+    "               caller, instance_id, inputs, inputs_after, output, error, duration_ms,\n"
+    "               memory_before/after, calls), for its HTML viewer and PyCharm plugin.\n"
     "\n"
     "  -d, --dir DIR       output directory (default $FLOWTRACE_DIR or ./flowtrace-out)\n"
-    "  -f, --format FMT    chrome or otlp\n"
+    "  -f, --format FMT    chrome, otlp or pytraceflow\n"
     "  -o, --output FILE   where to write (default: standard output)\n"
+    "  --unit ID|NAME      one unit of work of the run (a test, a request) instead\n"
     "  --service NAME      otlp: service.name of the resource (default: the script)\n"
     "  -h, --help          show this help\n";
 
 #define OTLP_SPANS_PER_LINE 5000
+
+/* Tracks of the lanes of concurrent calls: ids far above any OS thread id (pid_max is at
+ * most 2^22), a block per thread. */
+#define CHROME_LANE_TIDS        (1ull << 30)
+#define CHROME_LANES_PER_THREAD 65536u
 
 struct exporter {
     const struct ft_tree *t;
@@ -135,6 +150,30 @@ chrome_meta(struct ft_buf *b, uint64_t pid, uint64_t tid, const char *name, cons
     ft_buf_puts(b, "}}");
 }
 
+/* The track of a lane: the thread's own for lane 0; for a lane of calls that ran
+ * concurrently with the thread's (asyncio tasks, generators), a track of its own, named
+ * after the thread and sorted right after it. */
+static uint64_t
+chrome_lane_track(struct exporter *e, const struct ft_tree_thread *th, size_t ti,
+                  const struct ft_walk_call *c)
+{
+    uint64_t tid;
+
+    if (c->lane == 0) {
+        return th->tid;
+    }
+    tid = CHROME_LANE_TIDS + (uint64_t)ti * CHROME_LANES_PER_THREAD +
+          c->lane % CHROME_LANES_PER_THREAD;
+    if (c->new_lane) {
+        char name[512];
+        snprintf(name, sizeof(name), "%s · concurrent %u", th->name ? th->name : "?", c->lane);
+        chrome_meta(&e->o.b, e->t->pid, tid, "thread_name", "name", name, 0);
+        chrome_meta(&e->o.b, e->t->pid, tid, "thread_sort_index", "sort_index", NULL,
+                    (long)(ti * CHROME_LANES_PER_THREAD + c->lane));
+    }
+    return tid;
+}
+
 static int
 export_chrome(struct exporter *e)
 {
@@ -159,15 +198,17 @@ export_chrome(struct exporter *e)
         struct ft_walk w;
         struct ft_walk_call c;
         chrome_meta(b, t->pid, th->tid, "thread_name", "name", th->name ? th->name : "?", 0);
-        chrome_meta(b, t->pid, th->tid, "thread_sort_index", "sort_index", NULL, (long)i);
+        chrome_meta(b, t->pid, th->tid, "thread_sort_index", "sort_index", NULL,
+                    (long)(i * CHROME_LANES_PER_THREAD));
         ft_walk_init(&w, th->first);
         while (ft_walk_next(&w, &c)) {
+            uint64_t tid = chrome_lane_track(e, th, i, &c);
             ft_buf_puts(b, ",\n{\"ph\":\"X\",\"name\":");
             ft_json_put_cstr(b, c.n->function ? c.n->function : "?");
             ft_buf_puts(b, ",\"cat\":");
             ft_json_put_cstr(b, c.n->module ? c.n->module : "");
             ft_buf_printf(b, ",\"pid\":%llu,\"tid\":%llu,\"ts\":", (unsigned long long)t->pid,
-                          (unsigned long long)th->tid);
+                          (unsigned long long)tid);
             ft_buf_put_milli(b, (uint64_t)c.start_ns);
             ft_buf_puts(b, ",\"dur\":");
             ft_buf_put_milli(b, (uint64_t)(c.end_ns - c.start_ns));
@@ -301,8 +342,9 @@ otlp_span_start(struct exporter *e, struct otlp *o, uint64_t id, const uint64_t 
     }
     ft_buf_puts(b, ",\"name\":");
     ft_json_put_cstr(b, name);
-    ft_buf_printf(b, ",\"kind\":1,\"startTimeUnixNano\":\"%lld\",\"endTimeUnixNano\":\"%lld\"",
-                  (long long)(o->start_ns + start_ns), (long long)(o->start_ns + end_ns));
+    ft_buf_printf(
+        b, ",\"kind\":1,\"startTimeUnixNano\":\"%" PRId64 "\",\"endTimeUnixNano\":\"%" PRId64 "\"",
+        o->start_ns + start_ns, o->start_ns + end_ns);
     ft_buf_puts(b, ",\"attributes\":[");
 }
 
@@ -323,9 +365,9 @@ otlp_span_end(struct ft_buf *b, const struct otlp *o, const char *exc_type, cons
             snprintf(type, sizeof(type), "%s", known ? exc_type : "unknown");
         }
         ft_buf_printf(b,
-                      ",\"events\":[{\"timeUnixNano\":\"%lld\",\"name\":\"exception\","
+                      ",\"events\":[{\"timeUnixNano\":\"%" PRId64 "\",\"name\":\"exception\","
                       "\"attributes\":[",
-                      (long long)(o->start_ns + at_ns));
+                      o->start_ns + at_ns);
         attr_str(b, &first, "exception.type", type);
         if (exc_msg != NULL) {
             attr_str(b, &first, "exception.message", exc_msg);
@@ -425,11 +467,14 @@ export_otlp(struct exporter *e)
 int
 ft_cmd_export(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"dir", required_argument, NULL, 'd'},    {"format", required_argument, NULL, 'f'},
-        {"output", required_argument, NULL, 'o'}, {"service", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *dir = NULL, *format = NULL, *output = "-";
+    static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
+                                             {"format", required_argument, NULL, 'f'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"service", required_argument, NULL, 's'},
+                                             {"unit", required_argument, NULL, 'u'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *dir = NULL, *format = NULL, *output = "-", *unit = NULL;
     struct exporter e = {0};
     struct ft_tree *t;
     int opt, rc;
@@ -450,6 +495,9 @@ ft_cmd_export(int argc, char **argv)
         case 's':
             e.service = optarg;
             break;
+        case 'u':
+            unit = optarg;
+            break;
         case 'h':
             fputs(export_usage, stdout);
             return FT_EXIT_OK;
@@ -457,22 +505,26 @@ ft_cmd_export(int argc, char **argv)
             return ft_cli_bad_option("export", opt, argv);
         }
     }
-    if (format == NULL || (strcmp(format, "chrome") != 0 && strcmp(format, "otlp") != 0)) {
-        ft_cli_err("export", "--format must be chrome or otlp (see 'flowtrace export --help')");
+    if (format == NULL || (strcmp(format, "chrome") != 0 && strcmp(format, "otlp") != 0 &&
+                           strcmp(format, "pytraceflow") != 0)) {
+        ft_cli_err("export",
+                   "--format must be chrome, otlp or pytraceflow (see 'flowtrace export --help')");
         return FT_EXIT_USAGE;
     }
     if (argc - optind > 1) {
         ft_cli_err("export", "one RUN at most (see 'flowtrace export --help')");
         return FT_EXIT_USAGE;
     }
-    if ((rc = ft_cli_load_tree("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                               &t)) != FT_EXIT_OK) {
+    if ((rc = ft_units_load_tree("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                                 unit, 0, &t)) != FT_EXIT_OK) {
         return rc;
     }
     e.t = t;
     script_name(t, e.script, sizeof(e.script));
     if ((rc = ft_cli_out_open("export", output, &e.o)) == FT_EXIT_OK) {
-        int ok = (strcmp(format, "chrome") == 0 ? export_chrome(&e) : export_otlp(&e)) == 0;
+        int ok = (strcmp(format, "chrome") == 0 ? export_chrome(&e)
+                  : strcmp(format, "otlp") == 0 ? export_otlp(&e)
+                                                : ft_export_pytraceflow(&e.o, t, e.script)) == 0;
         if (!ok) {
             ft_cli_err("export", "out of memory");
         }
