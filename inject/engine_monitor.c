@@ -65,7 +65,7 @@ iframe_by_api(void)
     if (f == NULL) {
         return NULL;
     }
-    return ft_pylayout.frames == FT_FRAMES_INTERP ? ft_iframe_of(f) : (char *)f;
+    return ft_pylayout.frames >= FT_FRAMES_311 ? ft_iframe_of(f) : (char *)f;
 }
 
 /* The interpreter frame running on this thread (the one the event is about). */

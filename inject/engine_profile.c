@@ -281,7 +281,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         }
         return 0;
     }
-    if (ci->is_gen && frame_mode == FRAME_DIRECT && ft_pylayout.iframe_prev_instr != 0) {
+    if (ci->is_gen && frame_mode == FRAME_DIRECT && ft_pylayout.gen_state) {
         on_generator(t, ci, frame, what, arg);
     } else if (what == PyTrace_CALL) {
         if (((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) && !ci->unit) {

@@ -8,7 +8,7 @@
 
 #include "log.h"
 
-struct ft_pylayout ft_pylayout = {.ref_mask = ~(uintptr_t)0};
+struct ft_pylayout ft_pylayout;
 
 #define PY_FILE_INPUT 257 /* Py_file_input, the same in every CPython 3 */
 
@@ -20,30 +20,16 @@ static int code_extra_checks = 8;   /* code objects on which it is checked again
 static void
 choose_frames(struct ft_pylayout *l, int minor)
 {
-    l->ref_mask = ~(uintptr_t)0;
-    if (minor >= 8 && minor <= 10) {
-        l->frames = FT_FRAMES_OBJECT;
-        l->frame_code = 32;
-        l->frame_locals = 0; /* type(frame).__basicsize__ - 8, read from the probe */
-        return;
-    }
-    if (minor < 11 || minor > 14) {
-        l->frames = FT_FRAMES_NONE;
-        return;
-    }
-    l->frames = FT_FRAMES_INTERP;
-    l->frame_iframe = 24;
-    l->iframe_code = minor == 11 ? 32 : 0;
-    l->iframe_frame_obj = minor == 11 ? 40 : 48;
-    l->iframe_prev_instr = minor == 11 ? 56 : 0;
-    l->op_yield_value = minor == 11 ? 86 : 0;
-    l->iframe_locals = minor == 14 ? 80 : 72;
-    if (minor == 14) {
-        l->ref_mask = ~(uintptr_t)3;
-    }
-    if (minor >= 12 && ft_py.PyThreadState_Get != NULL) {
-        l->ts_frame = minor == 12 ? 56 : 72;
-        l->ts_cframe = minor == 12;
+    l->frames = minor >= 8 && minor <= 10    ? FT_FRAMES_38
+                : minor == 11                ? FT_FRAMES_311
+                : minor == 12 || minor == 13 ? FT_FRAMES_312
+                : minor == 14                ? FT_FRAMES_314
+                                             : FT_FRAMES_NONE;
+    l->frame_locals = 0; /* 3.8-3.10: type(frame).__basicsize__ - 8, read from the probe */
+    l->gen_state = minor == 11;
+    l->ts_frame = minor == 12 ? 312 : minor == 13 || minor == 14 ? 313 : 0;
+    if (ft_py.PyThreadState_Get == NULL) {
+        l->ts_frame = 0;
     }
 }
 
@@ -175,14 +161,13 @@ check_running_frame(PyFrameObject *frame)
     struct ft_pylayout *l = &ft_pylayout;
     PyObject *tmp[3], **locals;
 
-    if (frame == NULL || (l->frames == FT_FRAMES_OBJECT &&
+    if (frame == NULL || (l->frames == FT_FRAMES_38 &&
                           (l->frame_locals = object_frame_locals((PyObject *)frame)) == 0)) {
         l->frames = FT_FRAMES_NONE;
         return;
     }
     if (ft_frame_code(frame) != probe.code ||
-        (l->frames == FT_FRAMES_INTERP &&
-         *(PyFrameObject **)(ft_iframe_of(frame) + l->iframe_frame_obj) != frame)) {
+        (l->frames != FT_FRAMES_38 && ft_iframe_frame_obj(ft_iframe_of(frame)) != frame)) {
         l->frames = FT_FRAMES_NONE;
         return;
     }
@@ -262,10 +247,9 @@ check_frames(void)
     y = gen != NULL ? ft_py.PyIter_Next(gen) : NULL;
     if (y == NULL || probe.frame == NULL) {
         ft_pylayout.frames = FT_FRAMES_NONE;
-    } else if (ft_pylayout.op_yield_value != 0 && ft_pylayout.frames == FT_FRAMES_INTERP &&
-               !ft_gen_suspended(probe.frame)) {
+    } else if (ft_pylayout.gen_state && !ft_gen_suspended(probe.frame)) {
         /* The probe stands at its yield: the opcode there must be YIELD_VALUE. */
-        ft_pylayout.op_yield_value = 0;
+        ft_pylayout.gen_state = 0;
     }
     PyObject *drop[] = {y, gen, (PyObject *)probe.frame, probe.a, probe.b};
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
@@ -274,11 +258,9 @@ check_frames(void)
         }
     }
     memset(&probe, 0, sizeof(probe));
-    if (ft_pylayout.frames == FT_FRAMES_NONE || ft_pylayout.op_yield_value == 0) {
-        /* Without YIELD_VALUE known, 3.11 generators are traced as plain calls. */
-        ft_pylayout.iframe_prev_instr = 0;
-    }
     if (ft_pylayout.frames == FT_FRAMES_NONE) {
+        /* Without YIELD_VALUE known, 3.11 generators are traced as plain calls. */
+        ft_pylayout.gen_state = 0;
         ft_pylayout.locals_ok = 0;
         ft_pylayout.ts_frame = 0;
     }
@@ -361,9 +343,9 @@ ft_pylayout_init(void)
              ft_py.minor < 12       ? "n/a"
              : ft_pylayout.ts_frame ? "ok"
                                     : "no",
-             ft_py.minor != 11               ? "n/a"
-             : ft_pylayout.iframe_prev_instr ? "ok"
-                                             : "no",
+             ft_py.minor != 11       ? "n/a"
+             : ft_pylayout.gen_state ? "ok"
+                                     : "no",
              ft_pylayout.builtins_ok ? "ok" : "no", ft_pylayout.members_ok ? "ok" : "no");
     return ft_pylayout.frames == FT_FRAMES_NONE ? -ENOTSUP : 0;
 }

@@ -51,32 +51,47 @@
 /* At most this many fast locals are untagged into a caller's array (3.14). */
 #define FT_LOCALS_MAX 64
 
+/* The frame layouts known, each read with constant offsets (the hot path's switch on the
+ * kind costs what a branch costs; loading offsets from memory cost more, measured). */
 enum ft_frames {
-    FT_FRAMES_NONE,   /* unknown layout: frames only through the C API */
-    FT_FRAMES_OBJECT, /* 3.8-3.10: the frame object holds code and locals */
-    FT_FRAMES_INTERP, /* 3.11+: the frame object points to an interpreter frame */
+    FT_FRAMES_NONE, /* unknown layout: frames only through the C API */
+    FT_FRAMES_38,   /* 3.8-3.10: the frame object holds code and locals */
+    FT_FRAMES_311,  /* 3.11: the frame object points to an interpreter frame */
+    FT_FRAMES_312,  /* 3.12, 3.13 */
+    FT_FRAMES_314,  /* 3.14: tagged references */
 };
 
+/* The offsets of each kind (bytes). */
+enum {
+    FT_F38_CODE = 32,            /* PyFrameObject.f_code, 3.8-3.10 */
+    FT_F_IFRAME = 24,            /* PyFrameObject.f_frame, 3.11+ */
+    FT_IF311_CODE = 32,          /* _PyInterpreterFrame.f_code */
+    FT_IF311_FRAME_OBJ = 40,     /* .frame_obj */
+    FT_IF311_PREV_INSTR = 56,    /* .prev_instr */
+    FT_IF311_LOCALS = 72,        /* .localsplus */
+    FT_IF312_CODE = 0,           /* .f_code (3.12), .f_executable (3.13, 3.14) */
+    FT_IF312_FRAME_OBJ = 48,     /* .frame_obj */
+    FT_IF312_LOCALS = 72,        /* .localsplus (3.12, 3.13) */
+    FT_IF314_LOCALS = 80,        /* .localsplus (3.14), tagged */
+    FT_TS312_CFRAME = 56,        /* PyThreadState.cframe -> _PyCFrame.current_frame (0) */
+    FT_TS313_CURRENT_FRAME = 72, /* PyThreadState.current_frame (3.13, 3.14) */
+    FT_OP311_YIELD_VALUE = 86,   /* opcode.opmap["YIELD_VALUE"] on 3.11 */
+};
+
+#define FT_REF_TAGS ((uintptr_t)3) /* 3.14's tag bits */
+
 struct ft_pylayout {
-    int header_ok;            /* ob_type and tp_name read in place: checked */
-    int int_tagged;           /* 3.12+ lv_tag */
-    int int_ok;               /* ints read in place: checked */
-    enum ft_frames frames;    /* how frames are read; FT_FRAMES_NONE: not at all */
-    int locals_ok;            /* fast locals read in place: checked */
-    size_t frame_code;        /* 3.8-3.10: PyFrameObject.f_code */
-    size_t frame_locals;      /* 3.8-3.10: PyFrameObject.f_localsplus */
-    size_t frame_iframe;      /* 3.11+: PyFrameObject.f_frame */
-    size_t iframe_code;       /* 3.11+: _PyInterpreterFrame's code object */
-    size_t iframe_frame_obj;  /* 3.11+: _PyInterpreterFrame.frame_obj */
-    size_t iframe_prev_instr; /* 3.11 only (generators' state), else 0 */
-    size_t iframe_locals;     /* 3.11+: _PyInterpreterFrame.localsplus */
-    uintptr_t ref_mask;       /* applied to every reference read from a frame */
-    size_t ts_frame;          /* 3.12+: PyThreadState's way to the running frame, or 0 */
-    int ts_cframe;            /* 3.12: ts_frame leads to a _PyCFrame first */
-    unsigned op_yield_value;  /* 3.11: YIELD_VALUE's opcode */
-    Py_ssize_t code_extra;    /* PyCodeObject.co_extra once checked, else 0 */
-    int builtins_ok;          /* builtin functions and method descriptors: checked */
-    int members_ok;           /* member descriptors: checked */
+    int header_ok;         /* ob_type and tp_name read in place: checked */
+    int int_tagged;        /* 3.12+ lv_tag */
+    int int_ok;            /* ints read in place: checked */
+    enum ft_frames frames; /* how frames are read; FT_FRAMES_NONE: not at all */
+    int locals_ok;         /* fast locals read in place: checked */
+    size_t frame_locals;   /* 3.8-3.10: PyFrameObject.f_localsplus (from the frame type) */
+    int ts_frame;          /* the thread state's running frame: 0 no, 312 cframe, 313 */
+    int gen_state;         /* 3.11 generators' state read from prev_instr: checked */
+    Py_ssize_t code_extra; /* PyCodeObject.co_extra once checked, else 0 */
+    int builtins_ok;       /* builtin functions and method descriptors: checked */
+    int members_ok;        /* member descriptors: checked */
 };
 
 extern struct ft_pylayout ft_pylayout;
@@ -135,25 +150,40 @@ ft_pylong_read(PyObject *v, int64_t *x)
 static inline char *
 ft_iframe_of(PyFrameObject *f)
 {
-    return *(char **)((char *)f + ft_pylayout.frame_iframe);
+    return *(char **)((char *)f + FT_F_IFRAME);
 }
 
 /* 3.11+: the code object an interpreter frame runs (borrowed). */
 static inline PyObject *
 ft_iframe_code(const char *iframe)
 {
-    return (PyObject *)(*(const uintptr_t *)(iframe + ft_pylayout.iframe_code) &
-                        ft_pylayout.ref_mask);
+    switch (ft_pylayout.frames) {
+    case FT_FRAMES_311:
+        return *(PyObject *const *)(iframe + FT_IF311_CODE);
+    case FT_FRAMES_314:
+        return (PyObject *)(*(const uintptr_t *)(iframe + FT_IF312_CODE) & ~FT_REF_TAGS);
+    default:
+        return *(PyObject *const *)(iframe + FT_IF312_CODE);
+    }
+}
+
+/* 3.11+: the frame object an interpreter frame has (borrowed), or NULL. */
+static inline PyFrameObject *
+ft_iframe_frame_obj(const char *iframe)
+{
+    size_t off = ft_pylayout.frames == FT_FRAMES_311 ? FT_IF311_FRAME_OBJ : FT_IF312_FRAME_OBJ;
+
+    return *(PyFrameObject *const *)(iframe + off);
 }
 
 /* The code object of a frame (borrowed), read in place; frames != FT_FRAMES_NONE. */
 static inline PyObject *
 ft_frame_code(PyFrameObject *f)
 {
-    if (ft_pylayout.frames == FT_FRAMES_INTERP) {
-        return ft_iframe_code(ft_iframe_of(f));
+    if (ft_pylayout.frames == FT_FRAMES_38) {
+        return *(PyObject **)((char *)f + FT_F38_CODE);
     }
-    return *(PyObject **)((char *)f + ft_pylayout.frame_code);
+    return ft_iframe_code(ft_iframe_of(f));
 }
 
 /* The first n fast locals of an interpreter frame (borrowed; a slot may be NULL), or NULL
@@ -162,20 +192,25 @@ ft_frame_code(PyFrameObject *f)
 static inline PyObject **
 ft_iframe_locals(char *iframe, unsigned n, PyObject **tmp)
 {
-    uintptr_t *refs;
+    const uintptr_t *refs;
 
     if (!ft_pylayout.locals_ok || iframe == NULL) {
         return NULL;
     }
-    refs = (uintptr_t *)(iframe + ft_pylayout.iframe_locals);
-    if (ft_pylayout.ref_mask == ~(uintptr_t)0) {
-        return (PyObject **)refs;
+    switch (ft_pylayout.frames) {
+    case FT_FRAMES_311:
+        return (PyObject **)(iframe + FT_IF311_LOCALS);
+    case FT_FRAMES_312:
+        return (PyObject **)(iframe + FT_IF312_LOCALS);
+    default:
+        break;
     }
     if (n > FT_LOCALS_MAX) {
         return NULL;
     }
+    refs = (const uintptr_t *)(iframe + FT_IF314_LOCALS);
     for (unsigned i = 0; i < n; i++) {
-        tmp[i] = (PyObject *)(refs[i] & ft_pylayout.ref_mask);
+        tmp[i] = (PyObject *)(refs[i] & ~FT_REF_TAGS);
     }
     return tmp;
 }
@@ -184,13 +219,10 @@ ft_iframe_locals(char *iframe, unsigned n, PyObject **tmp)
 static inline PyObject **
 ft_frame_locals(PyFrameObject *f, unsigned n, PyObject **tmp)
 {
-    if (ft_pylayout.frames == FT_FRAMES_INTERP) {
-        return ft_iframe_locals(ft_iframe_of(f), n, tmp);
+    if (ft_pylayout.frames == FT_FRAMES_38) {
+        return ft_pylayout.locals_ok ? (PyObject **)((char *)f + ft_pylayout.frame_locals) : NULL;
     }
-    if (!ft_pylayout.locals_ok) {
-        return NULL;
-    }
-    return (PyObject **)((char *)f + ft_pylayout.frame_locals);
+    return ft_iframe_locals(ft_iframe_of(f), n, tmp);
 }
 
 /* The identity of a generator's or coroutine's frame, stable for the object's life: its
@@ -198,19 +230,19 @@ ft_frame_locals(PyFrameObject *f, unsigned n, PyObject **tmp)
 static inline uint64_t
 ft_frame_ident(PyFrameObject *f)
 {
-    if (ft_pylayout.frames == FT_FRAMES_INTERP) {
-        return (uint64_t)(uintptr_t)ft_iframe_of(f);
+    if (ft_pylayout.frames == FT_FRAMES_NONE || ft_pylayout.frames == FT_FRAMES_38) {
+        return (uint64_t)(uintptr_t)f;
     }
-    return (uint64_t)(uintptr_t)f;
+    return (uint64_t)(uintptr_t)ft_iframe_of(f);
 }
 
-/* 3.11 (iframe_prev_instr != 0): whether a generator's frame, at a call event, starts
- * for the first time (RESUME with oparg 0, not resumed by throw() at its YIELD_VALUE),
- * and, at a return event, whether it suspends (left by YIELD_VALUE). */
+/* 3.11 (gen_state): whether a generator's frame, at a call event, starts for the first
+ * time (RESUME with oparg 0, not resumed by throw() at its YIELD_VALUE), and, at a return
+ * event, whether it suspends (left by YIELD_VALUE). */
 static inline const unsigned char *
 ft_frame_prev_instr(PyFrameObject *f)
 {
-    return *(const unsigned char **)(ft_iframe_of(f) + ft_pylayout.iframe_prev_instr);
+    return *(const unsigned char **)(ft_iframe_of(f) + FT_IF311_PREV_INSTR);
 }
 
 static inline int
@@ -218,17 +250,17 @@ ft_gen_started(PyFrameObject *f)
 {
     const unsigned char *ins = ft_frame_prev_instr(f);
 
-    return ins[0] != ft_pylayout.op_yield_value && ins[1] == 0;
+    return ins[0] != FT_OP311_YIELD_VALUE && ins[1] == 0;
 }
 
 static inline int
 ft_gen_suspended(PyFrameObject *f)
 {
-    return ft_frame_prev_instr(f)[0] == ft_pylayout.op_yield_value;
+    return ft_frame_prev_instr(f)[0] == FT_OP311_YIELD_VALUE;
 }
 
 /* 3.12+: the interpreter frame running on the calling thread, read from its thread state
- * (ts_frame != 0), else NULL. */
+ * (ts_frame), else NULL. */
 static inline char *
 ft_ts_iframe(void)
 {
@@ -238,10 +270,10 @@ ft_ts_iframe(void)
         return NULL;
     }
     ts = ft_py.PyThreadState_Get();
-    if (ft_pylayout.ts_cframe) {
-        return **(char ***)(ts + ft_pylayout.ts_frame);
+    if (ft_pylayout.ts_frame == 312) {
+        return **(char ***)(ts + FT_TS312_CFRAME);
     }
-    return *(char **)(ts + ft_pylayout.ts_frame);
+    return *(char **)(ts + FT_TS313_CURRENT_FRAME);
 }
 
 /* ---- Code objects' extras -------------------------------------------------------------- */

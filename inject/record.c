@@ -317,23 +317,28 @@ written:
     ft_emit_done(t);
 }
 
-/* Arguments that may have changed in place (exact list, dict, set, bytearray), re-read
- * at return: the writer keeps those that differ from the call. */
-static void
+/* Whether a parameter may have changed in place (an exact list, dict, set, bytearray).
+ * The common case, none: decided inline, without setup. */
+static inline int
+any_mutable(const struct ft_code_info *ci, PyObject **fast)
+{
+    for (unsigned m = 0; m < ci->nparams; m++) {
+        if (ft_capture_is_mutable(fast[ci->first + m])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Arguments that may have changed in place, re-read at return: the writer keeps those
+ * that differ from the call. */
+static __attribute__((noinline)) void
 emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
 {
     size_t per;
     struct ft_text o;
-    unsigned m = 0;
     PyObject *buf[FT_LOCALS_MAX], **locals;
 
-    /* The common case, arguments that cannot change in place: done without setup. */
-    while (m < ci->nparams && !ft_capture_is_mutable(fast[ci->first + m])) {
-        m++;
-    }
-    if (m == ci->nparams) {
-        return;
-    }
     per = ft_capture_value_cap() + 8;
     if (ft_thread_scratch(t, per * ci->nparams) != 0 ||
         (locals = hold_params(ci, fast, buf)) == NULL) {
@@ -385,7 +390,7 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
         ft_emit_with(t, w0, 0, 0, 0, NULL, 0);
     }
     if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0 && locals != NULL &&
-        ft_capture_ready()) {
+        ft_capture_ready() && any_mutable(ci, locals)) {
         emit_args_after(t, ci, locals);
     }
     if (ft_cfg.memory && kind == FT_REC_RETURN) {
