@@ -100,3 +100,11 @@ ft_deflog_atfork_child(void)
     pthread_mutex_init(&defs.lock, NULL);
     defs.sent = 0;
 }
+
+void
+ft_deflog_resend(void)
+{
+    pthread_mutex_lock(&defs.lock);
+    defs.sent = 0;
+    pthread_mutex_unlock(&defs.lock);
+}

@@ -29,4 +29,8 @@ int ft_deflog_send(int (*send)(const uint8_t *p, size_t n, void *arg), void *arg
 /* In a forked child: every definition must be sent again on the new connection. */
 void ft_deflog_atfork_child(void);
 
+/* The same in this process, for its next connection (recording started again after a
+ * stop: control.h). */
+void ft_deflog_resend(void);
+
 #endif

@@ -77,6 +77,12 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, PyIter_Next), "PyIter_Next", 0},
     {offsetof(struct ft_pyapi, PyMem_GetAllocator), "PyMem_GetAllocator", 0},
     {offsetof(struct ft_pyapi, PyMem_SetAllocator), "PyMem_SetAllocator", 0},
+    /* Starting in a running interpreter (control.h): every thread's profile function. */
+    {offsetof(struct ft_pyapi, PyInterpreterState_Get), "PyInterpreterState_Get", 0},
+    {offsetof(struct ft_pyapi, PyInterpreterState_ThreadHead), "PyInterpreterState_ThreadHead", 0},
+    {offsetof(struct ft_pyapi, PyThreadState_Next), "PyThreadState_Next", 0},
+    {offsetof(struct ft_pyapi, _PyEval_SetProfile), "_PyEval_SetProfile", 0},
+    {offsetof(struct ft_pyapi, PyEval_SetProfileAllThreads), "PyEval_SetProfileAllThreads", 0},
 };
 
 /* Looks name up into the table's field at off. Returns 0, or -ENOENT when required. */

@@ -117,6 +117,12 @@ struct ft_pyapi {
     PyObject *(*PyIter_Next)(PyObject *it);
     void (*PyMem_GetAllocator)(int domain, PyMemAllocatorEx *allocator);
     void (*PyMem_SetAllocator)(int domain, PyMemAllocatorEx *allocator);
+    /* Starting in a running interpreter (control.h): every thread's profile function. */
+    void *(*PyInterpreterState_Get)(void);                /* PyInterpreterState * */
+    void *(*PyInterpreterState_ThreadHead)(void *interp); /* PyThreadState * */
+    void *(*PyThreadState_Next)(void *tstate);            /* PyThreadState * */
+    int (*_PyEval_SetProfile)(void *tstate, Py_tracefunc func, PyObject *obj); /* -3.11 */
+    void (*PyEval_SetProfileAllThreads)(Py_tracefunc func, PyObject *obj);     /* 3.12+ */
 };
 
 extern struct ft_pyapi ft_py;

@@ -421,6 +421,16 @@ ft_session_end_by_signal(int signo)
 }
 
 void
+ft_session_restart(void)
+{
+    ft_ship_restart();
+    ended = 0;
+    STORE(&stop_flusher, 0);
+    STORE(&end_signal, 0);
+    STORE(&end_done, 0);
+}
+
+void
 ft_session_atfork_child(void)
 {
     /* The parent keeps its connection and flusher; the child has neither. */

@@ -47,6 +47,10 @@ void ft_session_exec(const char *path);
  * no flusher (or this is it). Never takes a lock itself. */
 void ft_session_end_by_signal(int signo);
 
+/* After ft_session_end, before a new ft_session_hello in the same process (recording
+ * started again after a stop: control.h): forgets the ended connection. GIL held. */
+void ft_session_restart(void);
+
 /* In a forked child: forgets the parent's connection and flusher thread. */
 void ft_session_atfork_child(void);
 

@@ -484,6 +484,18 @@ ft_ship_unshipped(void)
 }
 
 void
+ft_ship_restart(void)
+{
+    ft_ship_lock();
+    ft_ship_forget();
+    broken = 0;
+    lost_unsent = 0;
+    unshipped = 0;
+    memset(&rx, 0, sizeof(rx));
+    ft_ship_unlock();
+}
+
+void
 ft_ship_atfork_child(void)
 {
     /* The parent keeps its connection; the child has none. Closing our copy of the

@@ -87,6 +87,9 @@ void ft_ship_big(struct ft_thread *t, const void *data, size_t len, int event);
 void ft_ship_now(struct ft_thread *t);
 void ft_ship_thread_end(struct ft_thread *t);
 
+/* Before a new connection in the same process: the ended one is forgotten. */
+void ft_ship_restart(void);
+
 /* In a forked child: the parent's connection is not ours. */
 void ft_ship_atfork_child(void);
 

@@ -23,4 +23,8 @@
  * signal deferred by a FlowTrace section when the section ends (crit.h). */
 void ft_signals_install(void);
 
+/* When recording stops in a running process (control.h): the dispositions found at
+ * install are back, where ours is still in place. */
+void ft_signals_uninstall(void);
+
 #endif
