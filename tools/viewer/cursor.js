@@ -89,7 +89,9 @@ function raiseSites() {
   return ORIGINS;
 }
 /* From a call that raised, down to where its exception came from: the latest call under
- * it that raised the same type, and so on. */
+ * it that raised the same type, and so on. A call whose calls raised only other types
+ * raised its own (raise ... from): it is the place, its causes show there. When the types
+ * were not recorded, any call under it that raised leads on. */
 function raiseSiteOf(c) {
   for (;;) {
     var ty = EXC.get(c)[0], same = -1, any = -1;
@@ -98,7 +100,7 @@ function raiseSiteOf(c) {
       any = j;
       if (EXC.get(j)[0] === ty) same = j;
     }
-    var next = same >= 0 ? same : any;
+    var next = same >= 0 ? same : ty < 0 ? any : -1;
     if (next < 0) return c;
     c = next;
   }

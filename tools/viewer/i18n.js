@@ -44,7 +44,9 @@ var I18N = {
     noFailedUnit: 'no failed test or request in this run', task: 'task', endOfThread: 'end of the thread',
     raiseSite: 'Raised at', locals: 'Locals', cause: 'Caused by', context: 'During the handling of',
     shortcuts: 'Keys: e exception · t test · [ ] time · i o u step · / search',
-    diff: 'Where A and B parted', alike: 'calls alike', divergences: 'divergences'
+    diff: 'Where A and B parted', alike: 'calls alike', divergences: 'divergences',
+    leftAt: 'Left this call at', leftLine: 'the exception left the call here',
+    generated: 'code the program did not write (generated)'
   },
   es: {
     expandAll: 'Expandir todo', collapseAll: 'Colapsar todo', toLight: '☀ Claro', toDark: '☾ Oscuro',
@@ -88,7 +90,9 @@ var I18N = {
     noFailedUnit: 'ninguna prueba o petición fallida', task: 'tarea', endOfThread: 'fin del hilo',
     raiseSite: 'Lanzada en', locals: 'Variables locales', cause: 'Causada por', context: 'Mientras se manejaba',
     shortcuts: 'Teclas: e excepción · t prueba · [ ] tiempo · i o u pasos · / buscar',
-    diff: 'Dónde se separaron A y B', alike: 'llamadas iguales', divergences: 'diferencias'
+    diff: 'Dónde se separaron A y B', alike: 'llamadas iguales', divergences: 'diferencias',
+    leftAt: 'Salió de esta llamada en', leftLine: 'la excepción salió de la llamada aquí',
+    generated: 'código que el programa no escribió (generado)'
   }
 };
 var lang = 'en';
