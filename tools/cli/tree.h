@@ -108,6 +108,12 @@ int ft_tree_load(const char *path, struct ft_tree **out, char *err, size_t cap);
 /* Like ft_tree_load, but stops before "threads": the run's fields only, no calls. */
 int ft_tree_load_header(const char *path, struct ft_tree **out, char *err, size_t cap);
 
+/* ft_tree_load with what to leave out: FT_TREE_HEADER_ONLY (ft_tree_load_header), or
+ * FT_TREE_NO_VALUES (no args, argsAfter, result, instance or caller: a command that
+ * needs only names and times holds a fifth of the memory). */
+enum { FT_TREE_HEADER_ONLY = 1, FT_TREE_NO_VALUES = 2 };
+int ft_tree_load_flags(const char *path, int flags, struct ft_tree **out, char *err, size_t cap);
+
 void ft_tree_free(struct ft_tree *t);
 
 #endif
