@@ -113,6 +113,7 @@ UNIT_LIBS_test_index := -lsqlite3
 $(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
 UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
+$(O)/tests/unit/test_term: $(O)/tools/cli/term.o
 $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
 $(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
 UNIT_LIBS_test_walk := -lm

@@ -89,12 +89,18 @@ def test_ls_lists_runs_newest_first_from_the_index_and_without_it(tmp_path):
     (b"these are not the runs you are looking for\n" * 100, "file is not a database"),
     (b"SQLite format 3\x00" + b"\x00" * 50, "is not a FlowTrace runs index"),
 ])
-def test_ls_reports_a_foreign_index_in_one_line(tmp_path, content, why):
+def test_a_foreign_or_corrupt_index_costs_no_run(tmp_path, content, why):
+    # The runs are found by reading their directories, and a line says why (issue 17).
     traced(tmp_path, PROGRAMS / "endings.py", "ok")
+    [run] = [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()]
     (tmp_path / "out" / "index.sqlite").write_bytes(content)
-    line = one_error_line(cli("ls", "-d", tmp_path / "out"))
-    assert line.startswith(f"flowtrace ls: {tmp_path}/out/index.sqlite")
-    assert why in line
+    for args in (["ls"], ["show", run], ["show", run[:-2]], ["stats"], ["ls", "--units", run]):
+        proc = cli(*args, "-d", tmp_path / "out")
+        line = one_error_line(proc, status=0)
+        assert line.startswith(f"flowtrace {args[0]}: warning: {tmp_path}/out/index.sqlite")
+        assert why in line and line.endswith("; runs found by reading their directories")
+    assert run in cli("ls", "-d", tmp_path / "out").stdout
+    assert "leaf(how='ok')" in cli("show", "-d", tmp_path / "out", run).stdout
 
 
 def test_writers_sharing_a_directory_all_record_their_runs(tmp_path):

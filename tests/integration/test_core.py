@@ -192,7 +192,7 @@ def test_show_prints_the_tree(tmp_path):
     assert lines[1:] == [
         "Thread MainThread (14 calls)",
         "✅ <module>  nested.py:1",
-        "├── ✅ <module>  __init__.py:1",
+        "├── ✅ <module>  pkg/__init__.py:1",
         "├── ✅ <module>  pricing.py:1",
         "└── ✅ main  nested.py:32",
         "    ├── ✅ Inventory.__init__  nested.py:9",

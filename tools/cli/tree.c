@@ -152,7 +152,9 @@ struct loader {
     yajl_gen gen;
     int oom;
     int header_only, header_done;
-    int no_values; /* FT_TREE_NO_VALUES */
+    int no_values;              /* FT_TREE_NO_VALUES */
+    int shallow;                /* FT_TREE_SHALLOW */
+    struct ft_tree_priv *names; /* where names are interned: this tree's, or a shared one */
     uint64_t events; /* parser callbacks so far: a read that adds none holds one token */
     int saw_value; /* the file holds at least one JSON value */
 };
@@ -485,6 +487,10 @@ on_start_array(void *ctx)
         return push(l, C_CALLS, NULL);
     }
     if (f != NULL && f->ctx == C_NODE && key_is(l, "children")) {
+        /* FT_TREE_SHALLOW: the children of top-level calls, not theirs. */
+        if (l->shallow && f->node->parent != NULL) {
+            return push_skip(l);
+        }
         return push(l, C_CALLS, f->node);
     }
     if (f != NULL && (slot = capture_slot(l, f)) != NULL) {
@@ -528,7 +534,7 @@ add_arg(struct loader *l, const unsigned char *k, size_t n)
         l->args = na;
         l->args_cap = cap;
     }
-    l->args[l->nargs].name = str_or_oom(l, intern(l->t->priv, k, n));
+    l->args[l->nargs].name = str_or_oom(l, intern(l->names, k, n));
     l->args[l->nargs].value = NULL;
     l->nargs++;
     return 1;
@@ -643,7 +649,7 @@ tracer_scalar(struct loader *l, const struct scalar *v)
 static void
 node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v)
 {
-    struct ft_tree_priv *p = l->t->priv;
+    struct ft_tree_priv *p = l->names;
 
     if (key_is(l, "function") && v->is_str) {
         nd->function = str_or_oom(l, intern(p, v->s, v->n));
@@ -653,9 +659,9 @@ node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v)
         nd->file = str_or_oom(l, intern(p, v->s, v->n));
     } else if (key_is(l, "incomplete") && v->is_str) {
         nd->incomplete = text_of(l, v);
-    } else if (l->no_values && (key_is(l, "result") || key_is(l, "caller") ||
-                                key_is(l, "instance"))) {
-        return;
+    } else if (l->no_values && (key_is(l, "result") || key_is(l, "instance") ||
+                                (key_is(l, "caller") && nd->parent != NULL))) {
+        return; /* a top-level call's caller places a unit in its run (graft.h) */
     } else if (key_is(l, "result") && !v->is_null) {
         if (extra(l, nd) != NULL) {
             nd->x->result = text_of(l, v);
@@ -690,11 +696,11 @@ exc_scalar(struct loader *l, const char **type, const char **msg, const char **m
            const struct scalar *v)
 {
     if (key_is(l, "type") && v->is_str) {
-        *type = str_or_oom(l, intern(l->t->priv, v->s, v->n));
+        *type = str_or_oom(l, intern(l->names, v->s, v->n));
     } else if (key_is(l, "message") && v->is_str) {
         *msg = text_of(l, v);
     } else if (key_is(l, "module") && v->is_str) {
-        *module = str_or_oom(l, intern(l->t->priv, v->s, v->n));
+        *module = str_or_oom(l, intern(l->names, v->s, v->n));
     }
 }
 
@@ -736,7 +742,7 @@ arg_scalar(struct loader *l, const struct scalar *v)
     struct ft_arg *a = &l->args[l->nargs - 1];
 
     if (v->is_str) {
-        a->value = str_or_oom(l, intern(l->t->priv, v->s, v->n));
+        a->value = str_or_oom(l, intern(l->names, v->s, v->n));
     } else {
         a->value = v->is_null ? "None" : text_of(l, v);
     }
@@ -999,6 +1005,13 @@ done:
 int
 ft_tree_load_flags(const char *path, int flags, struct ft_tree **out, char *err, size_t cap)
 {
+    return ft_tree_load_shared(path, flags, NULL, out, err, cap);
+}
+
+int
+ft_tree_load_shared(const char *path, int flags, struct ft_tree *names, struct ft_tree **out,
+                    char *err, size_t cap)
+{
     struct loader *l = calloc(1, sizeof(*l));
     struct ft_tree *t = calloc(1, sizeof(*t));
     int rc;
@@ -1010,8 +1023,10 @@ ft_tree_load_flags(const char *path, int flags, struct ft_tree **out, char *err,
         snprintf(err, cap, "%s: out of memory", path);
     } else {
         l->t = t;
+        l->names = names != NULL ? names->priv : t->priv;
         l->header_only = (flags & FT_TREE_HEADER_ONLY) != 0;
         l->no_values = (flags & FT_TREE_NO_VALUES) != 0;
+        l->shallow = (flags & FT_TREE_SHALLOW) != 0;
         rc = parse_file(l, path, err, cap);
     }
     if (l != NULL) {
