@@ -66,6 +66,10 @@ void ft_cli_fmt_duration(double us, char *out, size_t cap);
  * aligned for width > 0, left aligned for width < 0. */
 void ft_cli_put_col(struct ft_buf *b, const char *s, int width);
 
+/* Appends s cut to at most max characters (UTF-8 code points), with "…" when cut, made
+ * safe for a terminal (term.h: a newline is written \n, so one call stays one line). */
+void ft_cli_put_abbrev(struct ft_buf *b, const char *s, size_t max);
+
 /* Appends a command line as a shell would need it typed: the interpreter by its name,
  * arguments quoted when they hold anything special, control characters escaped ($'..'). */
 void ft_cli_put_argv(struct ft_buf *b, const char *const *argv, size_t argc);
@@ -99,5 +103,7 @@ int ft_cmd_stats(int argc, char **argv);
 int ft_cmd_html(int argc, char **argv);
 int ft_cmd_export(int argc, char **argv);
 int ft_cmd_report(int argc, char **argv);
+int ft_cmd_attach(int argc, char **argv);
+int ft_cmd_diff(int argc, char **argv);
 
 #endif

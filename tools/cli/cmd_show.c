@@ -19,6 +19,7 @@
 /* Levels of indentation drawn; deeper calls (a recursion 50,000 deep) are drawn at this
  * indentation with their depth written out, so a line stays short. */
 #define MAX_INDENT 48
+#include "tree_json.h"
 
 static const char show_usage[] =
     "usage: flowtrace show [-d DIR] [options] [RUN]\n"
@@ -41,6 +42,7 @@ static const char show_usage[] =
     "                         see 'flowtrace ls --units')\n"
     "  --failed               the first failed unit, only the paths to its exceptions\n"
     "  --no-group             print every call on its own line\n"
+    "  --json                 the (filtered) tree as JSON, in tree.json's schema\n"
     "  --color WHEN           always, never or auto (default: colour on a terminal)\n"
     "  -h, --help             show this help\n";
 
@@ -49,8 +51,10 @@ enum { M_MATCH = 1, M_TO_MATCH = 2, M_TO_ERROR = 4 };
 struct show {
     FILE *out;
     int color, group, errors;
-    const char *unit; /* --unit */
-    int failed;       /* --failed */
+    const char *unit;   /* --unit */
+    int failed;         /* --failed */
+    int json;           /* --json */
+    const char *thread; /* --thread */
     long max_depth;
     double min_us;
     const char *match;
@@ -450,6 +454,7 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
                                              {"color", required_argument, NULL, 'c'},
                                              {"unit", required_argument, NULL, 'u'},
                                              {"failed", no_argument, NULL, 'f'},
+                                             {"json", no_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
@@ -495,6 +500,9 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
         case 'G':
             s->group = 0;
             break;
+        case 'j':
+            s->json = 1;
+            break;
         case 'c':
             if ((s->color = ft_cli_color(optarg)) < 0) {
                 ft_cli_err("show", "--color '%s' must be always, never or auto", optarg);
@@ -513,6 +521,46 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
         return FT_EXIT_USAGE;
     }
     return FT_EXIT_OK;
+}
+
+/* --json: the threads and calls show would print, ungrouped, as tree.json. */
+static int
+json_thread(void *ctx, const struct ft_tree_thread *th)
+{
+    struct show *s = ctx;
+
+    if (s->thread != NULL && fnmatch(s->thread, th->name ? th->name : "", 0) != 0) {
+        return 0;
+    }
+    mark_paths(s, th->first);
+    return !(s->match != NULL || s->errors || s->min_us > 0) || any_kept(s, th->first);
+}
+
+static int
+json_keep(void *ctx, const struct ft_node *n, int *inside)
+{
+    struct show *s = ctx;
+
+    s->inside_match = *inside;
+    *inside = *inside || (n->mark & M_MATCH);
+    return keep(n, s);
+}
+
+static int
+print_json(struct show *s, const struct ft_tree *t)
+{
+    struct ft_tree_json_filter f = {s, json_thread, json_keep, s->max_depth};
+    struct ft_out o;
+    int rc = ft_cli_out_open("show", "-", &o);
+
+    if (rc == FT_EXIT_OK) {
+        int ok = ft_tree_json_write(&o, t, &f) == 0;
+        if (!ok) {
+            ft_cli_err("show", "out of memory");
+        }
+        rc = ft_cli_out_close("show", &o, ok);
+    }
+    return rc;
 }
 
 static int
@@ -547,7 +595,7 @@ print_threads(struct show *s, const struct ft_tree *t, const char *thread)
 int
 ft_cmd_show(int argc, char **argv)
 {
-    struct show s = {stdout, ft_cli_color(NULL), 1, 0, NULL, 0, -1, 0, NULL, 0, NULL, 0, 0, {0}};
+    struct show s = {.out = stdout, .color = ft_cli_color(NULL), .group = 1, .max_depth = -1};
     const char *dir = NULL, *thread = NULL;
     struct ft_view v;
     int rc = parse_args(argc, argv, &s, &dir, &thread);
@@ -558,6 +606,12 @@ ft_cmd_show(int argc, char **argv)
     rc = ft_view_load("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
                       s.unit != NULL ? s.unit : s.failed ? "" : NULL, &v);
     if (rc != FT_EXIT_OK) {
+        ft_view_free(&v);
+        return rc;
+    }
+    if (s.json) {
+        s.thread = thread;
+        rc = print_json(&s, v.t);
         ft_view_free(&v);
         return rc;
     }

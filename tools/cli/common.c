@@ -424,3 +424,9 @@ ft_cli_json_str(struct ft_buf *b, const char *s)
     ft_json_put_raw_escaped(b, s, strlen(s));
     ft_buf_putc(b, '"');
 }
+
+void
+ft_cli_put_abbrev(struct ft_buf *b, const char *s, size_t max)
+{
+    ft_term_put(b, s, max);
+}

@@ -5,10 +5,6 @@
 
 #include "cli.h"
 
-#ifndef FT_VERSION
-#define FT_VERSION "unknown"
-#endif
-
 static const struct ft_cli_cmd commands[] = {
     {"ls", ft_cmd_ls, "list the runs, newest first"},
     {"show", ft_cmd_show, "print a run's call tree"},
@@ -16,6 +12,8 @@ static const struct ft_cli_cmd commands[] = {
     {"html", ft_cmd_html, "write a run as one self-contained HTML viewer"},
     {"report", ft_cmd_report, "a run's tests or requests as JUnit XML or Markdown, for CI"},
     {"export", ft_cmd_export, "write a run for Perfetto (Chrome JSON) or OpenTelemetry (OTLP)"},
+    {"attach", ft_cmd_attach, "record a running Python process for a while, then detach"},
+    {"diff", ft_cmd_diff, "where two runs or two tests parted: the first different call"},
 };
 
 static void

@@ -53,8 +53,9 @@ int ft_units_of_family(const struct ft_catalog *c, const struct ft_run_entry *ro
 
 void ft_units_free(struct ft_units *u);
 
-/* The unit named by spec (an id, or an exact name), or with spec NULL the first failed
- * one; NULL if there is none. An id given in several runs names the first. */
+/* The unit named by spec (an id, an exact name, or the end of one name after "::", "/"
+ * or a space: test_x[2]), or with spec NULL the first failed one; NULL if there is none.
+ * An id given in several runs names the first. */
 const struct ft_unit_ent *ft_units_pick(const struct ft_units *u, const char *spec);
 
 /* ft_units_pick that tells an id found in several runs apart: returns 0 and sets *out,

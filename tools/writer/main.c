@@ -23,6 +23,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/run.h"
+#include "lib/runfiles.h"
 #include "lib/wire.h"
 #include "index.h"
 #include "runs.h"
@@ -51,7 +52,8 @@ static const char usage[] =
     "  --recover            finish the runs a writer that died left in DIR (those whose\n"
     "                       process has ended); prints PATH TAB EVENTS TAB LOST for each\n"
     "  --null-sink          benchmarks only: receive and decode, write nothing\n"
-    "  -h, --help           show this help\n";
+    "  -h, --help           show this help\n"
+    "  --version            print the version\n";
 
 static int
 fail(const char *fmt, const char *arg, const char *why)
@@ -75,22 +77,12 @@ parse_seconds(const char *s, double *out)
 static int
 make_dirs(const char *path)
 {
-    char tmp[4096];
+    int err = ft_runfiles_mkdirs(path);
 
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
+    if (err != 0) {
+        return err;
     }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-        return -errno;
-    }
-    return access(tmp, W_OK | X_OK) == 0 ? 0 : -errno;
+    return access(path, W_OK | X_OK) == 0 ? 0 : -errno;
 }
 
 static int
@@ -192,6 +184,7 @@ main(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {"null-sink", no_argument, NULL, 'N'},
                                              {"recover", no_argument, NULL, 'C'},
+                                             {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     struct ft_server_opts opts = {0};
     const char *convert_file = NULL, *run_id = NULL;
@@ -257,6 +250,9 @@ main(int argc, char **argv)
             break;
         case 'h':
             fputs(usage, stdout);
+            return 0;
+        case 'V':
+            printf("flowtrace-writer %s\n", FT_VERSION);
             return 0;
         default:
             fputs(usage, stderr);
