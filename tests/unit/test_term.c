@@ -30,7 +30,11 @@ terminal_sequences_are_written_as_escapes(void **state)
     assert_string_equal(term(&b, "ok\rFAKE\x7f", 0), "ok\\rFAKE\\x7f");
     assert_string_equal(term(&b, "a\nb\tc", 0), "a\\nb\\tc");
     /* C1 controls (8-bit CSI U+009B) and bytes that are not UTF-8. */
-    assert_string_equal(term(&b, "\xc2\x9b" "2J", 0), "\\u009b2J");
+    assert_string_equal(term(&b,
+                             "\xc2\x9b"
+                             "2J",
+                             0),
+                        "\\u009b2J");
     assert_string_equal(term(&b, "\xff\xc3(", 0), "\\xff\\xc3(");
     assert_true(ft_term_needs_escape("x\033"));
     assert_true(ft_term_needs_escape("\xc2\x85"));

@@ -64,7 +64,7 @@ argv_from_json(struct ft_run_entry *e, const char *json, int *oom)
 {
     yajl_val v = json != NULL ? yajl_tree_parse(json, NULL, 0) : NULL;
 
-    if (v != NULL && YAJL_IS_ARRAY(v) && v->u.array.len > 0) {
+    if (YAJL_IS_ARRAY(v) && v->u.array.len > 0) {
         e->argv = calloc(v->u.array.len, sizeof(*e->argv));
         for (size_t i = 0; e->argv != NULL && i < v->u.array.len; i++) {
             const char *s = YAJL_GET_STRING(v->u.array.values[i]);
@@ -382,10 +382,13 @@ int
 ft_catalog_descends(const struct ft_catalog *c, const struct ft_run_entry *r,
                     const struct ft_run_entry *root)
 {
+    const struct ft_run_entry *p = r;
+
     /* Parent links come from files: a loop among them ends after c->n steps. */
-    for (size_t steps = 0; r != NULL && steps <= c->n; steps++) {
-        if ((r = ft_catalog_parent(c, r)) == root) {
-            return 1;
+    for (size_t steps = 0; steps <= c->n; steps++) {
+        p = ft_catalog_parent(c, p);
+        if (p == NULL || p == root) {
+            return p == root;
         }
     }
     return 0;

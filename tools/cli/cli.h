@@ -59,6 +59,10 @@ int ft_cli_color(const char *when);
  * microseconds. Returns 0, or -1 if it is not one. */
 int ft_cli_parse_duration(const char *s, double *us);
 
+/* Parses a count (a number of levels, runs, functions): a decimal integer >= 0. Returns
+ * 0, or -1 if s is not one. */
+int ft_cli_parse_count(const char *s, long *out);
+
 /* Formats a duration for people: 12.3µs, 4.56ms, 7.890s. */
 void ft_cli_fmt_duration(double us, char *out, size_t cap);
 

@@ -131,7 +131,6 @@ ft_cmd_ls(int argc, char **argv)
     const char *dir = NULL;
     struct ft_catalog c;
     struct ft_buf b;
-    char *end;
     long limit = -1;
     int opt, color = ft_cli_color(NULL), units = 0, failed = 0;
 
@@ -143,8 +142,7 @@ ft_cmd_ls(int argc, char **argv)
             dir = optarg;
             break;
         case 'n':
-            limit = strtol(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || limit < 0) {
+            if (ft_cli_parse_count(optarg, &limit) != 0) {
                 ft_cli_err("ls", "--limit '%s' is not a number of runs", optarg);
                 return FT_EXIT_USAGE;
             }

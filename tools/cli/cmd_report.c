@@ -54,8 +54,10 @@ put_md(struct ft_buf *b, const char *s)
     for (; s != NULL && *s != '\0'; s++) {
         if (*s == '|') {
             ft_buf_puts(b, "\\|");
+        } else if (*s == '\n') {
+            ft_buf_putc(b, ' ');
         } else {
-            ft_buf_putc(b, *s == '\n' ? ' ' : *s);
+            ft_buf_putc(b, *s);
         }
     }
 }
@@ -271,7 +273,7 @@ markdown(struct ft_buf *b, const char *rundir, const struct ft_units *u, const s
     size_t bad = k.failed + k.errors;
     const char *slash = strrchr(rundir, '/');
 
-    ft_buf_printf(b, "### FlowTrace: %s ", bad + k.outside ? "❌" : "✅");
+    ft_buf_printf(b, "### FlowTrace: %s ", (bad + k.outside) > 0 ? "❌" : "✅");
     if (k.outside > 0) {
         ft_buf_printf(b, "%zu failure%s outside any unit; ", k.outside, k.outside == 1 ? "" : "s");
     }
@@ -288,8 +290,8 @@ markdown(struct ft_buf *b, const char *rundir, const struct ft_units *u, const s
 }
 
 static int
-write_report(const char *format, const char *output, const char *rundir,
-             const struct ft_units *u, const struct ft_verdict *v)
+write_report(const char *format, const char *output, const char *rundir, const struct ft_units *u,
+             const struct ft_verdict *v)
 {
     struct ft_out o;
     int rc = ft_cli_out_open("report", output, &o);

@@ -165,6 +165,10 @@ print_group(struct show *s, const struct ft_group *g, int last, long depth)
     if (n->x != NULL && n->x->resumes > 0 && g->n == 1) {
         ft_buf_printf(b, "  resumed %llu×", (unsigned long long)n->x->resumes);
     }
+    if (n->x != NULL && n->x->thread != NULL) {
+        ft_buf_puts(b, "  in thread ");
+        ft_term_put(b, n->x->thread, 0); /* work handed to another thread */
+    }
     ft_buf_putc(b, '\n');
     fwrite(b->p, 1, b->len, s->out);
 }
@@ -217,7 +221,7 @@ struct level {
 static int
 open_level(struct show *s, const struct ft_group *g, struct level *l)
 {
-    struct ft_node **chains = malloc(g->n * sizeof(*chains));
+    struct ft_node **chains = malloc(g->n * sizeof(struct ft_node *));
     size_t n = 0;
     int rc;
 
@@ -280,8 +284,7 @@ print_thread(struct show *s, struct ft_node *first)
         memset(child, 0, sizeof(*child));
         child->depth = l->depth + 1;
         child->inside_match = l->inside_match || (g->members[0]->mark & M_MATCH);
-        if (!root && l->depth < MAX_INDENT &&
-            (rc = push_prefix(s, last ? "    " : "│   ")) != 0) {
+        if (!root && l->depth < MAX_INDENT && (rc = push_prefix(s, last ? "    " : "│   ")) != 0) {
             break;
         }
         child->plen = s->plen;
@@ -458,7 +461,6 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
-    char *end;
 
     optind = 1;
     opterr = 0;
@@ -468,8 +470,7 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
             *dir = optarg;
             break;
         case 'D':
-            s->max_depth = strtol(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || s->max_depth < 0) {
+            if (ft_cli_parse_count(optarg, &s->max_depth) != 0) {
                 ft_cli_err("show", "--depth '%s' is not a number of levels", optarg);
                 return FT_EXIT_USAGE;
             }
@@ -604,7 +605,10 @@ ft_cmd_show(int argc, char **argv)
         return rc < 0 ? FT_EXIT_OK : rc;
     }
     rc = ft_view_load("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                      s.unit != NULL ? s.unit : s.failed ? "" : NULL, &v);
+                      s.unit != NULL ? s.unit
+                      : s.failed     ? ""
+                                     : NULL,
+                      &v);
     if (rc != FT_EXIT_OK) {
         ft_view_free(&v);
         return rc;

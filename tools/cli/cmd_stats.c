@@ -270,7 +270,6 @@ parse_args(int argc, char **argv, struct stats_opts *o)
         {"unit", required_argument, NULL, 'u'}, {"failed", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     int opt;
-    char *end;
 
     optind = 1;
     opterr = 0;
@@ -286,8 +285,7 @@ parse_args(int argc, char **argv, struct stats_opts *o)
             }
             break;
         case 'n':
-            o->top = strtol(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || o->top < 0) {
+            if (ft_cli_parse_count(optarg, &o->top) != 0) {
                 ft_cli_err("stats", "--top '%s' is not a number of functions", optarg);
                 return FT_EXIT_USAGE;
             }

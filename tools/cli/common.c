@@ -107,6 +107,24 @@ ft_cli_parse_duration(const char *s, double *us)
     return -1;
 }
 
+int
+ft_cli_parse_count(const char *s, long *out)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || v < 0 || errno != 0) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 void
 ft_cli_fmt_duration(double us, char *out, size_t cap)
 {
@@ -245,6 +263,24 @@ ft_cli_load_catalog(const char *cmd, const char *dir, struct ft_catalog *c)
     return FT_EXIT_OK;
 }
 
+/* The line for a run without a tree.json that reads: what is wrong with the file, when
+ * there is one. */
+static void
+not_complete(const char *cmd, const struct ft_run_entry *e)
+{
+    char tree[PATH_MAX + 16], err[PATH_MAX + 256];
+    struct ft_tree *t = NULL;
+
+    snprintf(tree, sizeof(tree), "%s/tree.json", e->path);
+    if (is_file(tree) && ft_tree_load_header(tree, &t, err, sizeof(err)) != 0) {
+        ft_cli_err(cmd, "%s", err);
+        return;
+    }
+    ft_tree_free(t); /* it reads now: finished since the catalog was made */
+    ft_cli_err(cmd, "run %s is not complete: %s/tree.json is missing or unreadable", e->id,
+               e->path);
+}
+
 int
 ft_cli_find_run_in(const char *cmd, const char *dir, const char *run, struct ft_catalog *c,
                    const struct ft_run_entry **e)
@@ -270,19 +306,7 @@ ft_cli_find_run_in(const char *cmd, const char *dir, const char *run, struct ft_
         return rc == FT_EBADUSAGE ? FT_EXIT_USAGE : FT_EXIT_FAIL;
     }
     if (!(*e)->complete) {
-        char tree[PATH_MAX + 16];
-        struct ft_tree *t;
-        /* A tree.json that is there but does not read: what is wrong with it. */
-        snprintf(tree, sizeof(tree), "%s/tree.json", (*e)->path);
-        if (is_file(tree) && ft_tree_load_header(tree, &t, err, sizeof(err)) != 0) {
-            ft_cli_err(cmd, "%s", err);
-        } else {
-            if (is_file(tree)) {
-                ft_tree_free(t); /* it reads now: finished since the catalog was made */
-            }
-            ft_cli_err(cmd, "run %s is not complete: %s/tree.json is missing or unreadable",
-                       (*e)->id, (*e)->path);
-        }
+        not_complete(cmd, *e);
         ft_catalog_free(c);
         return FT_EXIT_FAIL;
     }

@@ -32,6 +32,8 @@ struct ft_node_extra {
     uint32_t nafter;
     const char *result;   /* rendered return value, or NULL */
     const char *caller;   /* qualified name of the caller, or NULL */
+    const char *thread;   /* the thread that ran it, when not its parent's (work a unit
+                             handed to another thread), or NULL; interned */
     const char *instance; /* identity of self for methods (hex text), or NULL */
     uint64_t resumes;     /* generators and coroutines: times resumed */
     double active_us;     /* generators and coroutines: time spent running, or -1 */

@@ -73,8 +73,7 @@ failed_imports(const struct ft_run_entry *r, struct ft_verdict *v)
     int rc = 0;
 
     snprintf(path, sizeof(path), "%s/tree.json", r->path);
-    if (ft_tree_load_flags(path, FT_TREE_NO_VALUES | FT_TREE_SHALLOW, &t, err, sizeof(err)) !=
-        0) {
+    if (ft_tree_load_flags(path, FT_TREE_NO_VALUES | FT_TREE_SHALLOW, &t, err, sizeof(err)) != 0) {
         return 0;
     }
     for (size_t i = 0; i < t->nthreads && rc == 0; i++) {
