@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,13 +264,26 @@ ft_cli_load_catalog(const char *cmd, const char *dir, struct ft_catalog *c)
     return FT_EXIT_OK;
 }
 
-/* The line for a run without a tree.json that reads: what is wrong with the file, when
- * there is one. */
+/* The process id in a run id (YYYYMMDD-HHMMSS-PID[.N]), or 0. */
+static long
+pid_of(const char *id)
+{
+    const char *p = strrchr(id, '-');
+    char *end;
+    long pid = p != NULL ? strtol(p + 1, &end, 10) : 0;
+
+    return p != NULL && end != p + 1 && (*end == '\0' || *end == '.') && pid > 0 ? pid : 0;
+}
+
+/* The line for a run without a tree.json that reads: what is wrong with the file when
+ * there is one; else whether its process still runs (its tree is written when it ends)
+ * or the run was left unfinished (a writer that stopped: --recover finishes it). */
 static void
-not_complete(const char *cmd, const struct ft_run_entry *e)
+not_complete(const char *cmd, const char *dir, const struct ft_run_entry *e)
 {
     char tree[PATH_MAX + 16], err[PATH_MAX + 256];
     struct ft_tree *t = NULL;
+    long pid = pid_of(e->id);
 
     snprintf(tree, sizeof(tree), "%s/tree.json", e->path);
     if (is_file(tree) && ft_tree_load_header(tree, &t, err, sizeof(err)) != 0) {
@@ -277,8 +291,31 @@ not_complete(const char *cmd, const struct ft_run_entry *e)
         return;
     }
     ft_tree_free(t); /* it reads now: finished since the catalog was made */
-    ft_cli_err(cmd, "run %s is not complete: %s/tree.json is missing or unreadable", e->id,
-               e->path);
+    if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+        ft_cli_err(cmd, "run %s has not finished: process %ld is still running (its tree is "
+                        "written when it ends)", e->id, pid);
+    } else {
+        ft_cli_err(cmd, "run %s did not finish: %s has no tree.json (if its writer stopped, "
+                        "'flowtrace-writer --dir %s --recover' finishes it)", e->id, e->path, dir);
+    }
+}
+
+/* With no RUN given: a line when a newer run has not finished, so that the run shown is
+ * not taken for the one still going. */
+static void
+note_newer_unfinished(const char *cmd, const struct ft_catalog *c, const struct ft_run_entry *e)
+{
+    /* An unfinished run's start is known to the second only (its id). */
+    uint64_t second = e->start_us / 1000000u * 1000000u;
+
+    for (size_t i = 0; i < c->n; i++) {
+        const struct ft_run_entry *r = &c->runs[i];
+        if (!r->complete && r->start_us >= second) {
+            ft_cli_err(cmd, "note: run %s has not finished; this is the latest complete run, %s",
+                       r->id, e->id);
+            return;
+        }
+    }
 }
 
 int
@@ -301,12 +338,17 @@ ft_cli_find_run_in(const char *cmd, const char *dir, const char *run, struct ft_
     }
     rc = ft_catalog_find(c, run, e, err, sizeof(err));
     if (rc != 0) {
-        ft_cli_err(cmd, "%s in %s", err, dir);
+        ft_cli_err(cmd, "%s in %s%s%s%s", err, dir, run == NULL && c->n > 0 ? " (run " : "",
+                   run == NULL && c->n > 0 ? c->runs[0].id : "",
+                   run == NULL && c->n > 0 ? " has not finished)" : "");
         ft_catalog_free(c);
         return rc == FT_EBADUSAGE ? FT_EXIT_USAGE : FT_EXIT_FAIL;
     }
+    if (run == NULL) {
+        note_newer_unfinished(cmd, c, *e);
+    }
     if (!(*e)->complete) {
-        not_complete(cmd, *e);
+        not_complete(cmd, dir, *e);
         ft_catalog_free(c);
         return FT_EXIT_FAIL;
     }
