@@ -156,8 +156,10 @@ write_chain(int n)
     assert_non_null(f);
     fputs("{\"run\":\"r\",\"threads\":[{\"name\":\"M\",\"tid\":1,\"calls\":[", f);
     for (int i = n; i > 0; i--) {
-        fprintf(f, "{\"id\":%d,\"function\":\"f\",\"file\":\"/a.py\",\"line\":1,"
-                   "\"children\":[", i);
+        fprintf(f,
+                "{\"id\":%d,\"function\":\"f\",\"file\":\"/a.py\",\"line\":1,"
+                "\"children\":[",
+                i);
     }
     for (int i = 0; i < n; i++) {
         fputs("]}", f);

@@ -292,11 +292,15 @@ not_complete(const char *cmd, const char *dir, const struct ft_run_entry *e)
     }
     ft_tree_free(t); /* it reads now: finished since the catalog was made */
     if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
-        ft_cli_err(cmd, "run %s has not finished: process %ld is still running (its tree is "
-                        "written when it ends)", e->id, pid);
+        ft_cli_err(cmd,
+                   "run %s has not finished: process %ld is still running (its tree is "
+                   "written when it ends)",
+                   e->id, pid);
     } else {
-        ft_cli_err(cmd, "run %s did not finish: %s has no tree.json (if its writer stopped, "
-                        "'flowtrace-writer --dir %s --recover' finishes it)", e->id, e->path, dir);
+        ft_cli_err(cmd,
+                   "run %s did not finish: %s has no tree.json (if its writer stopped, "
+                   "'flowtrace-writer --dir %s --recover' finishes it)",
+                   e->id, e->path, dir);
     }
 }
 
