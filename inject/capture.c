@@ -427,6 +427,37 @@ render_int(struct ft_text *o, PyObject *v)
     ft_py.Py_DecRef(s);
 }
 
+/* With --repr, rendering an item may run the program's code (a __repr__), which can
+ * change or free the container being rendered, or the item itself: then every item is
+ * held by a reference while it is rendered, sizes are read again after each one, and a
+ * container whose size changed is cut with a marker. Without --repr no Python code
+ * runs during a rendering, and borrowed items are safe. */
+#define CHANGED "…[changed while rendered]"
+
+static inline void
+hold(PyObject *v)
+{
+    if (ft_cfg.repr) {
+        ft_py.Py_IncRef(v);
+    }
+}
+
+static inline void
+release(PyObject *v)
+{
+    if (ft_cfg.repr) {
+        ft_py.Py_DecRef(v);
+    }
+}
+
+static inline void
+render_item(struct ft_text *o, PyObject *it, int depth)
+{
+    hold(it);
+    render(o, it, depth);
+    release(it);
+}
+
 static void
 render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
 {
@@ -437,12 +468,16 @@ render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
         puts_(o, "...");
     } else {
         for (Py_ssize_t i = 0; i < n && !o->cut; i++) {
-            /* Borrowed items; no Python code runs, so the container cannot change. */
+            if (is_list && ft_cfg.repr && P.PyList_Size(v) != n) {
+                puts_(o, CHANGED);
+                break;
+            }
+            /* Borrowed; i is within the size just read. */
             PyObject *it = is_list ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
             if (i > 0) {
                 put(o, ", ", 2);
             }
-            render(o, it, depth + 1);
+            render_item(o, it, depth + 1);
         }
         if (!is_list && n == 1) {
             put(o, ",", 1);
@@ -454,22 +489,31 @@ render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
 static void
 render_dict(struct ft_text *o, PyObject *v, int depth)
 {
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = 0, n = P.PyDict_Size(v);
     PyObject *k, *val; /* borrowed */
     int first = 1;
 
     put(o, "{", 1);
-    if (depth >= MAX_DEPTH && P.PyDict_Size(v) > 0) {
+    if (depth >= MAX_DEPTH && n > 0) {
         puts_(o, "...");
     } else {
+        /* PyDict_Next reads the dict's current table at each step: safe after a change. */
         while (!o->cut && P.PyDict_Next(v, &pos, &k, &val)) {
             if (!first) {
                 put(o, ", ", 2);
             }
             first = 0;
+            hold(k);
+            hold(val);
             render(o, k, depth + 1);
             put(o, ": ", 2);
             render(o, val, depth + 1);
+            release(val);
+            release(k);
+            if (ft_cfg.repr && P.PyDict_Size(v) != n) {
+                puts_(o, CHANGED);
+                break;
+            }
         }
     }
     put(o, "}", 1);
@@ -491,12 +535,17 @@ render_set(struct ft_text *o, PyObject *v, int depth, int frozen)
     if (depth >= MAX_DEPTH || P._PySet_NextEntry == NULL) {
         puts_(o, "...");
     } else {
+        /* _PySet_NextEntry reads the set's current table at each step. */
         while (!o->cut && P._PySet_NextEntry(v, &pos, &k, &hash)) {
             if (!first) {
                 put(o, ", ", 2);
             }
             first = 0;
-            render(o, k, depth + 1);
+            render_item(o, k, depth + 1);
+            if (ft_cfg.repr && P.PySet_Size(v) != n) {
+                puts_(o, CHANGED);
+                break;
+            }
         }
     }
     puts_(o, frozen ? "})" : "}");
@@ -694,6 +743,9 @@ ft_capture_value(struct ft_text *out, PyObject *o)
         out->cap -= MARKER_ROOM;
     }
     out->cut = 0;
+    /* With --repr the program's code may run, and drop the last reference the caller
+     * borrowed (3.13+ frames' f_locals write through to the fast locals). */
+    hold(o);
     render(out, o, 0);
     out->cap = cap;
     if (out->cut) {
@@ -706,6 +758,7 @@ ft_capture_value(struct ft_text *out, PyObject *o)
         }
         marker(out, o);
     }
+    release(o);
 }
 
 int
@@ -927,7 +980,7 @@ ft_capture_kwargs(struct ft_text *out, PyObject *kwargs)
 {
     size_t limit = ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED;
     size_t start = out->len, cap = out->cap;
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = 0, n;
     PyObject *k, *v; /* borrowed */
     int first = 1;
 
@@ -941,6 +994,8 @@ ft_capture_kwargs(struct ft_text *out, PyObject *kwargs)
         out->cap -= MARKER_ROOM;
     }
     out->cut = 0;
+    n = P.PyDict_Size(kwargs);
+    hold(kwargs);
     put(out, "{", 1);
     while (!out->cut && P.PyDict_Next(kwargs, &pos, &k, &v)) {
         const char *name = ft_type_of(k) == P.str_t ? ft_py.PyUnicode_AsUTF8AndSize(k, NULL) : NULL;
@@ -948,12 +1003,20 @@ ft_capture_kwargs(struct ft_text *out, PyObject *kwargs)
             put(out, ", ", 2);
         }
         first = 0;
+        hold(k);
+        hold(v);
         render(out, k, 1);
         put(out, ": ", 2);
         if (name != NULL && ft_capture_is_secret(name)) {
             puts_(out, "<redacted>");
         } else {
             render(out, v, 1);
+        }
+        release(v);
+        release(k);
+        if (ft_cfg.repr && P.PyDict_Size(kwargs) != n) {
+            puts_(out, CHANGED);
+            break;
         }
     }
     ft_py.PyErr_Clear();
@@ -965,6 +1028,7 @@ ft_capture_kwargs(struct ft_text *out, PyObject *kwargs)
         }
         marker(out, kwargs);
     }
+    release(kwargs);
 }
 
 static void
