@@ -225,6 +225,10 @@ collect_postmortem(struct ft_html_cols *h, int64_t idx, const struct ft_node_ext
     if (x->generated) {
         push(h, &h->generated, idx);
     }
+    if (x->thread != NULL) {
+        push(h, &h->ran, idx);
+        push(h, &h->ran, ft_html_cols_str(h, x->thread));
+    }
 }
 
 static void
@@ -403,6 +407,7 @@ ft_html_cols_put(struct ft_html_cols *h, struct ft_out *o)
         {"cause", &h->cause, h->cause.n > 0},
         {"locals", &h->locals, h->locals.n > 0},
         {"generated", &h->generated, h->generated.n > 0},
+        {"ran", &h->ran, h->ran.n > 0},
     };
 
     put_threads(h, o); /* adds the threads' names to the strings */
@@ -429,7 +434,7 @@ ft_html_cols_free(struct ft_html_cols *h)
                              &h->arg_n,   &h->args,  &h->after_n,      &h->after,        &h->result,
                              &h->inst,    &h->exc,   &h->inc,          &h->mem,          &h->gen,
                              &h->caller,  &h->lane,  &h->thread_first, &h->thread_lanes, &h->raise,
-                             &h->left_at, &h->cause, &h->locals,       &h->generated};
+                             &h->left_at, &h->cause, &h->locals,       &h->generated,    &h->ran};
 
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
         free(cols[i]->v);

@@ -48,6 +48,8 @@ struct ft_html_cols {
     /* sparse, issue 18's post-mortem fields: JSON text as a string index (raise, cause,
      * locals), a line (leftAt), the call alone (generated) */
     struct ft_col raise, left_at, cause, locals, generated;
+    /* sparse: a call that ran in another thread than its caller, and that thread's name */
+    struct ft_col ran;
     struct ft_col thread_first, thread_lanes;
     int have_args, have_after, have_result, have_inst;
     int oom;

@@ -33,7 +33,7 @@ function setCursor(i) {
 function updateCursorLabel() {
   if (cursor < 0) { cursorLabelEl.textContent = t('noCursor'); return; }
   cursorLabelEl.textContent = fnOf(cursor) + ' · ' + (rankOf(cursor) + 1) + '/' + N + ' ' + t('ofTime') +
-    ' · ' + t('thread') + ' ' + S[D.threads[THREAD[cursor]][0]];
+    ' · ' + t('thread') + ' ' + threadNameOf(cursor);
 }
 function flash(msg) {
   cursorLabelEl.textContent = msg;
@@ -156,10 +156,11 @@ function showStack(i) {
   chain.reverse();
   var h = '<div class="stack-thread">' + esc(t('thread')) + ' ' + esc(S[D.threads[THREAD[i]][0]]) + '</div><ol>';
   chain.forEach(function (x, k) {
-    var spawned = k > 0 && LANE[x] !== LANE[chain[k - 1]];
+    var spawned = k > 0 && LANE[x] !== LANE[chain[k - 1]], handed = RAN.has(x);
     var file = fileOf(x), base = file.slice(file.lastIndexOf('/') + 1);
     h += '<li class="' + (x === i ? 'cur' : '') + (EXC.has(x) ? ' failed' : '') + '" data-call="' + x + '">' +
-      (spawned ? '<span class="badge lane">⇉ ' + esc(t('task')) + '</span> ' : '') +
+      (handed ? '<span class="badge lane">⇉ ' + esc(S[RAN.get(x)[0]]) + '</span> '
+        : spawned ? '<span class="badge lane">⇉ ' + esc(t('task')) + '</span> ' : '') +
       '<span class="fn">' + esc(fnOf(x)) + '</span> <span class="where">' + esc(base + ':' + lineOf(x)) + '</span>' +
       (EXC.has(x) ? ' <span class="st-err">✗</span>' : '') + '</li>';
   });

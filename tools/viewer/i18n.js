@@ -46,7 +46,7 @@ var I18N = {
     shortcuts: 'Keys: e exception · t test · [ ] time · i o u step · / search',
     diff: 'Where A and B parted', alike: 'calls alike', divergences: 'divergences',
     leftAt: 'Left this call at', leftLine: 'the exception left the call here',
-    generated: 'code the program did not write (generated)'
+    generated: 'code the program did not write (generated)', handedFrom: 'handed over by'
   },
   es: {
     expandAll: 'Expandir todo', collapseAll: 'Colapsar todo', toLight: '☀ Claro', toDark: '☾ Oscuro',
@@ -92,7 +92,7 @@ var I18N = {
     shortcuts: 'Teclas: e excepción · t prueba · [ ] tiempo · i o u pasos · / buscar',
     diff: 'Dónde se separaron A y B', alike: 'llamadas iguales', divergences: 'diferencias',
     leftAt: 'Salió de esta llamada en', leftLine: 'la excepción salió de la llamada aquí',
-    generated: 'código que el programa no escribió (generado)'
+    generated: 'código que el programa no escribió (generado)', handedFrom: 'entregada por'
   }
 };
 var lang = 'en';

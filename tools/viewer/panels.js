@@ -13,7 +13,8 @@ function callDetails(i) {
   h += kv(t('status'), status, e ? 'err' : '');
   h += kv(t('module'), esc(modOf(i)));
   h += kv(t('file'), esc(fileOf(i) + ':' + lineOf(i)));
-  h += kv(t('thread'), esc(S[D.threads[THREAD[i]][0]]));
+  h += kv(t('thread'), esc(threadNameOf(i)) + (RAN.has(i) ? ' <span class="dim">(' + esc(t('handedFrom')) + ' ' +
+    esc(PARENT[i] >= 0 ? threadNameOf(PARENT[i]) : S[D.threads[THREAD[i]][0]]) + ')</span>' : ''));
   var caller = callerOf(i);
   h += kv(t('caller'), caller ? '<span class="link" data-open="' + visibleParent(i) + '">' + esc(caller) + '</span>' : esc(t('callerTop')));
   h += kv(t('start'), '+' + fmtDur(START[i]));
