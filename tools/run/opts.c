@@ -37,6 +37,8 @@ const char ft_run_usage[] =
     "                            when CI is set, else all)\n"
     "  --unit MODULE:FUNCTION    every call of this function is a unit too (repeatable)\n"
     "                            [FLOWTRACE_UNIT, comma-separated]\n"
+    "  --manual                  record nothing outside the regions the program marks\n"
+    "                            (flowtrace.record, flowtrace.trace) [FLOWTRACE_START=manual]\n"
 
     "\n"
     "What is traced (default: the program's own code, not the standard library nor\n"
