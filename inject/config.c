@@ -152,12 +152,6 @@ split(struct ft_list *l, const char *v, int append)
     }
 }
 
-/* Secrets are not written to trace files unless asked: these name fragments are
- * matched case-insensitively against parameter names and keyword-argument keys. */
-static const char default_redact[] =
-    "password,passwd,pwd,secret,token,api_key,apikey,authorization,auth_header,credential,"
-    "private_key,access_key,session_key,cookie";
-
 /* A CI system says so with CI set to anything but empty, 0 or false. */
 static int
 in_ci(void)
@@ -233,12 +227,9 @@ load_capture(struct ft_config *c, char *msg, size_t cap)
     split(&c->exclude, getenv("FLOWTRACE_EXCLUDE"), 0);
     split(&c->include_path, getenv("FLOWTRACE_INCLUDE_PATH"), 0);
     split(&c->exclude_path, getenv("FLOWTRACE_EXCLUDE_PATH"), 0);
-    v = getenv("FLOWTRACE_REDACT");
-    if (v != NULL && (strcmp(v, "none") == 0 || *v == '\0')) {
-        c->redact.n = 0;
-    } else {
-        split(&c->redact, v != NULL ? v : default_redact, 0);
-    }
+    /* Secrets are not written unless asked: FLOWTRACE_REDACT adds names to the defaults,
+     * "none" drops those before it. */
+    ft_redact_init(&c->redact, getenv("FLOWTRACE_REDACT"));
     v = getenv("FLOWTRACE_LOGFILE");
     snprintf(c->logfile, sizeof(c->logfile), "%s", v ? v : "");
     return load_units(c, msg, cap);
