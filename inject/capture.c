@@ -485,6 +485,37 @@ secret_key(PyObject *k)
     return ft_redact_name(&ft_cfg.redact, s, (size_t)n);
 }
 
+/* With --repr, rendering an item may run the program's code (a __repr__), which can
+ * change or free the container being rendered, or the item itself: then every item is
+ * held by a reference while it is rendered, sizes are read again after each one, and a
+ * container whose size changed is cut with a marker. Without --repr no Python code
+ * runs during a rendering, and borrowed items are safe. */
+#define CHANGED "…[changed while rendered]"
+
+static inline void
+hold(PyObject *v)
+{
+    if (ft_cfg.repr) {
+        ft_py.Py_IncRef(v);
+    }
+}
+
+static inline void
+release(PyObject *v)
+{
+    if (ft_cfg.repr) {
+        ft_py.Py_DecRef(v);
+    }
+}
+
+static inline void
+render_item(struct ft_text *o, PyObject *it, int depth)
+{
+    hold(it);
+    render(o, it, depth);
+    release(it);
+}
+
 static void
 render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
 {
@@ -495,7 +526,11 @@ render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
         puts_(o, "...");
     } else {
         for (Py_ssize_t i = 0; i < n && !o->cut; i++) {
-            /* Borrowed items; no Python code runs, so the container cannot change. */
+            if (is_list && ft_cfg.repr && P.PyList_Size(v) != n) {
+                puts_(o, CHANGED);
+                break;
+            }
+            /* Borrowed; i is within the size just read. */
             PyObject *it = is_list ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
             if (i > 0) {
                 put(o, ", ", 2);
@@ -507,7 +542,7 @@ render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
                 puts_(o, FT_REDACTED);
                 continue;
             }
-            render(o, it, depth + 1);
+            render_item(o, it, depth + 1);
         }
         if (!is_list && n == 1) {
             put(o, ",", 1);
@@ -519,25 +554,34 @@ render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
 static void
 render_dict(struct ft_text *o, PyObject *v, int depth)
 {
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = 0, n = P.PyDict_Size(v);
     PyObject *k, *val; /* borrowed */
     int first = 1;
 
     put(o, "{", 1);
-    if (depth >= MAX_DEPTH && P.PyDict_Size(v) > 0) {
+    if (depth >= MAX_DEPTH && n > 0) {
         puts_(o, "...");
     } else {
+        /* PyDict_Next reads the dict's current table at each step: safe after a change. */
         while (!o->cut && P.PyDict_Next(v, &pos, &k, &val)) {
             if (!first) {
                 put(o, ", ", 2);
             }
             first = 0;
+            hold(k);
+            hold(val);
             render(o, k, depth + 1);
             put(o, ": ", 2);
             if (secret_key(k)) {
                 puts_(o, FT_REDACTED); /* by its key, at any depth */
             } else {
                 render(o, val, depth + 1);
+            }
+            release(val);
+            release(k);
+            if (ft_cfg.repr && P.PyDict_Size(v) != n) {
+                puts_(o, CHANGED);
+                break;
             }
         }
     }
@@ -560,12 +604,17 @@ render_set(struct ft_text *o, PyObject *v, int depth, int frozen)
     if (depth >= MAX_DEPTH || P._PySet_NextEntry == NULL) {
         puts_(o, "...");
     } else {
+        /* _PySet_NextEntry reads the set's current table at each step. */
         while (!o->cut && P._PySet_NextEntry(v, &pos, &k, &hash)) {
             if (!first) {
                 put(o, ", ", 2);
             }
             first = 0;
-            render(o, k, depth + 1);
+            render_item(o, k, depth + 1);
+            if (ft_cfg.repr && P.PySet_Size(v) != n) {
+                puts_(o, CHANGED);
+                break;
+            }
         }
     }
     puts_(o, frozen ? "})" : "}");
@@ -767,6 +816,9 @@ ft_capture_value(struct ft_text *out, PyObject *o)
         out->cap -= MARKER_ROOM;
     }
     out->cut = 0;
+    /* With --repr the program's code may run, and drop the last reference the caller
+     * borrowed (3.13+ frames' f_locals write through to the fast locals). */
+    hold(o);
     render(out, o, 0);
     out->cap = cap;
     if (out->cut) {
@@ -779,6 +831,7 @@ ft_capture_value(struct ft_text *out, PyObject *o)
         }
         marker(out, o);
     }
+    release(o);
 }
 
 int

@@ -88,12 +88,6 @@ static void
 info_free(struct ft_code_info *ci)
 {
     if (ci != NULL && ci != &ft_code_skip) {
-        if (ci->names != NULL) {
-            for (uint16_t i = 0; i < ci->nparams; i++) {
-                free(ci->names[i]);
-            }
-            free(ci->names);
-        }
         free(ci);
     }
 }
@@ -285,7 +279,7 @@ layout_params(struct ft_code_info *ci, PyObject *code, const char *qualname, cha
     long flags = ft_py_attr_long(code, "co_flags", 0);
     long total = argc + kwonly + ((flags & CO_VARARGS) != 0) + ((flags & CO_VARKEYWORDS) != 0);
     PyObject *names = ft_py.PyObject_GetAttrString(code, "co_varnames"); /* new ref */
-    char name[128];
+    char name[128], **pnames = NULL;                                     /* in locals order */
 
     ci->varargs = ci->varkw = FT_NO_PARAM;
     *plen = 0;
@@ -312,20 +306,20 @@ layout_params(struct ft_code_info *ci, PyObject *code, const char *qualname, cha
     if (flags & CO_VARKEYWORDS) {
         ci->varkw = (uint16_t)(argc + kwonly - ci->first + ((flags & CO_VARARGS) != 0));
     }
-    ci->names = calloc(ci->nparams ? ci->nparams : 1, sizeof(char *));
-    if (ci->names == NULL) {
+    pnames = calloc(ci->nparams ? ci->nparams : 1, sizeof(char *));
+    if (pnames == NULL) {
         ci->nparams = 0; /* out of memory: the calls are traced without arguments */
     }
-    for (long i = ci->first; i < total && ci->names != NULL; i++) {
+    for (long i = ci->first; i < total && pnames != NULL; i++) {
         uint16_t k = (uint16_t)(i - ci->first);
         ft_py_text(ft_py.PyTuple_GetItem(names, i), name, sizeof(name));
-        ci->names[k] = strdup(name);
+        pnames[k] = strdup(name);
         if (k < 64 && ft_capture_is_secret(name)) {
             ci->redact |= 1ull << k;
         }
     }
-    for (unsigned k = 0; k < ci->nparams && ci->names != NULL; k++) {
-        const char *nm = ci->names[ft_code_param_at(ci, k)];
+    for (unsigned k = 0; k < ci->nparams && pnames != NULL; k++) {
+        const char *nm = pnames[ft_code_param_at(ci, k)];
         size_t n = nm != NULL ? strlen(nm) : 0;
         if (*plen + n + 1 <= cap) {
             memcpy(params + *plen, nm != NULL ? nm : "", n + 1);
@@ -333,6 +327,10 @@ layout_params(struct ft_code_info *ci, PyObject *code, const char *qualname, cha
         }
     }
 out:
+    for (unsigned k = 0; k < ci->nparams && pnames != NULL; k++) {
+        free(pnames[k]);
+    }
+    free(pnames);
     if (names != NULL) {
         ft_py.Py_DecRef(names);
     }
@@ -530,4 +528,12 @@ ft_codes_atfork_child(void)
 {
     pthread_mutex_init(&defs.lock, NULL);
     defs.sent = 0;
+}
+
+void
+ft_codes_resend(void)
+{
+    pthread_mutex_lock(&defs.lock);
+    defs.sent = 0;
+    pthread_mutex_unlock(&defs.lock);
 }

@@ -33,7 +33,6 @@ struct ft_code_info {
     uint16_t varargs; /* position of *args among them, or FT_NO_PARAM */
     uint16_t varkw;   /* position of **kwargs among them, or FT_NO_PARAM */
     uint64_t redact;  /* bit i: parameter i's name looks like a secret */
-    char **names;     /* parameter names (for interpreters without fast-locals access) */
 };
 
 /* Positions above are in the code's locals order (positional, keyword-only, *args,
@@ -111,5 +110,8 @@ int ft_codes_send(int (*send)(const uint8_t *p, size_t n, void *arg), void *arg)
 
 /* In a forked child: every definition must be sent again on the new connection. */
 void ft_codes_atfork_child(void);
+
+/* The same in this process, for its next connection (control.h). */
+void ft_codes_resend(void);
 
 #endif

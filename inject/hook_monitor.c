@@ -6,13 +6,10 @@
  * their exception, so exceptions need no trace-function trick here.
  *
  * Frames: a callback gets the code object, not the frame. The frame executing it (for
- * arguments, and for the identity of a generator) is read from the thread state at the
- * running version's offsets, checked against PyEval_GetFrame() before they are trusted:
- *   3.12: PyThreadState.cframe (56) -> _PyCFrame.current_frame (0); locals at 72.
- *   3.13: PyThreadState.current_frame (72); locals at 72.
- *   3.14: PyThreadState.current_frame (72); locals at 80, as tagged references (the low
- *         two bits are tags).
- * Any mismatch switches to PyEval_GetFrame() and frame.f_locals (slower, still right).
+ * arguments, and for the identity of a generator) is read from the thread state
+ * (pylayout.h), checked against PyEval_GetFrame() on the first events; on a mismatch
+ * PyEval_GetFrame() gives it. Arguments are read in place from its fast locals, never
+ * through frame.f_locals.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +22,7 @@
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
+#include "pylayout.h"
 #include "record.h"
 #include "units.h"
 #include "tstate.h"
@@ -47,44 +45,33 @@ static const char *const event_names[E_COUNT] = {
     "PY_THROW", "CALL",      "C_RETURN",  "C_RAISE",
 };
 
-enum frame_mode { FRAME_API, FRAME_CFRAME, FRAME_CURRENT };
-
-#define MAX_DIRECT 64 /* parameters untagged on the stack (3.14); more: f_locals */
+enum frame_mode { FRAME_API, FRAME_DIRECT };
 
 static int tool = -1;
 static PyObject *disable; /* sys.monitoring.DISABLE (a reference kept) */
 static int frame_mode = FRAME_API;
-static size_t ts_frame_off, locals_off;
-static uintptr_t ref_mask = ~(uintptr_t)0;
 static int validate_left;
-static int locals_direct;
 
 /* ---- Frames ------------------------------------------------------------------------- */
 
+/* Through the API: the frame object's interpreter frame, or, where that layout is not
+ * known, the frame object itself (then only an identity: no locals are read from it). */
 static char *
 iframe_by_api(void)
 {
     PyFrameObject *f = ft_py.PyEval_GetFrame(); /* borrowed */
 
-    return f != NULL ? *(char **)((char *)f + 24) : NULL;
+    if (f == NULL) {
+        return NULL;
+    }
+    return ft_pylayout.frames == FT_FRAMES_INTERP ? ft_iframe_of(f) : (char *)f;
 }
 
 /* The interpreter frame running on this thread (the one the event is about). */
 static inline char *
 current_iframe(void)
 {
-    char *ts;
-
-    switch (frame_mode) {
-    case FRAME_CFRAME:
-        ts = ft_py.PyThreadState_Get();
-        return **(char ***)(ts + ts_frame_off);
-    case FRAME_CURRENT:
-        ts = ft_py.PyThreadState_Get();
-        return *(char **)(ts + ts_frame_off);
-    default:
-        return iframe_by_api();
-    }
+    return frame_mode == FRAME_DIRECT ? ft_ts_iframe() : iframe_by_api();
 }
 
 /* The first events: the direct read must agree with the API, and the frame must be
@@ -94,44 +81,21 @@ validate(PyObject *code)
 {
     char *fast = current_iframe(), *slow = iframe_by_api();
 
-    if (fast != slow || slow == NULL || (PyObject *)(*(uintptr_t *)slow & ref_mask) != code) {
-        ft_debug("frame layout check failed; using PyEval_GetFrame and f_locals");
+    if (fast != slow || slow == NULL || ft_iframe_code(slow) != code) {
+        ft_debug("frame layout check failed; using PyEval_GetFrame");
         frame_mode = FRAME_API;
-        locals_direct = 0;
         validate_left = 0;
         return;
     }
     validate_left--;
 }
 
-/* The fast locals of iframe as PyObject pointers, or NULL (then f_locals is used). */
+/* The fast locals of iframe (the first and the parameters of ci), or NULL: then no
+ * argument is captured. */
 static inline PyObject **
 locals_of(char *iframe, const struct ft_code_info *ci, PyObject **tmp)
 {
-    uintptr_t *refs;
-    unsigned n = ci->first + ci->nparams;
-
-    if (!locals_direct || iframe == NULL) {
-        return NULL;
-    }
-    refs = (uintptr_t *)(iframe + locals_off);
-    if (ref_mask == ~(uintptr_t)0) {
-        return (PyObject **)refs;
-    }
-    if (n > MAX_DIRECT) {
-        return NULL;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        tmp[i] = (PyObject *)(refs[i] & ref_mask);
-    }
-    return tmp;
-}
-
-/* The frame object, for the slow path only (it may have to be created). */
-static inline PyFrameObject *
-frame_if_needed(PyObject **locals)
-{
-    return locals == NULL ? ft_py.PyEval_GetFrame() : NULL;
+    return ft_iframe_locals(iframe, ci->first + ci->nparams, tmp);
 }
 
 /* ---- Thread and code ----------------------------------------------------------------- */
@@ -158,17 +122,9 @@ static struct ft_code_info *
 first_sight(PyObject *code)
 {
     struct ft_code_info *ci = ft_code_intern(code, NULL);
-    PyObject *tmp[MAX_DIRECT];
 
     if (ci->traced && validate_left > 0) {
         validate(code);
-    }
-    if (ci->traced && locals_direct && ci->nparams > 0) {
-        char *iframe = current_iframe();
-        if (ft_record_check_locals(ci, locals_of(iframe, ci, tmp), ft_py.PyEval_GetFrame()) != 0) {
-            ft_debug("fast-locals check failed; reading arguments through f_locals");
-            locals_direct = 0;
-        }
     }
     return ci;
 }
@@ -199,7 +155,7 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *code = args[0];
     struct ft_code_info *ci = code_info(code);
     struct ft_thread *t;
-    PyObject *tmp[MAX_DIRECT], **locals;
+    PyObject *tmp[FT_LOCALS_MAX], **locals;
     char *iframe;
 
     (void)self;
@@ -217,7 +173,7 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (__builtin_expect(ci->probe != 0, 0) && (t = this_thread()) != NULL) {
             /* A WSGI start_response or an ASGI send: the response's status. */
             locals = locals_of(current_iframe(), ci, tmp);
-            ft_unit_probe(t, ci, locals, frame_if_needed(locals));
+            ft_unit_probe(t, ci, locals);
             RETURN_NONE;
         }
         return disable_location();
@@ -237,7 +193,7 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     iframe = current_iframe();
     locals = locals_of(iframe, ci, tmp);
     ft_record_enter(t, ci, ci->is_gen ? FT_REC_START : FT_REC_CALL, (uint64_t)(uintptr_t)iframe,
-                    locals, frame_if_needed(locals));
+                    locals);
     RETURN_NONE;
 }
 
@@ -254,7 +210,7 @@ resume(PyObject *code, PyObject *thrown)
         }
         RETURN_NONE;
     }
-    ft_record_enter(t, ci, FT_REC_RESUME, (uint64_t)(uintptr_t)current_iframe(), NULL, NULL);
+    ft_record_enter(t, ci, FT_REC_RESUME, (uint64_t)(uintptr_t)current_iframe(), NULL);
     if (thrown != NULL) {
         /* Kept on the generator in case it ends by it (close(): GeneratorExit). */
         ft_record_exception(t, thrown);
@@ -284,7 +240,7 @@ leave(PyObject *const *args, unsigned kind)
     PyObject *code = args[0];
     struct ft_code_info *ci = code_info(code);
     struct ft_thread *t;
-    PyObject *tmp[MAX_DIRECT], **locals = NULL;
+    PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
 
     if (!ci->traced) {
         return disable_location();
@@ -300,7 +256,7 @@ leave(PyObject *const *args, unsigned kind)
     if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0) {
         locals = locals_of(current_iframe(), ci, tmp); /* for arguments changed in place */
     }
-    ft_record_leave(t, ci, kind, args[2], locals, frame_if_needed(locals));
+    ft_record_leave(t, ci, kind, args[2], locals);
     RETURN_NONE;
 }
 
@@ -467,29 +423,18 @@ ft_engine_monitor_usable(void)
 static void
 choose_frame_mode(void)
 {
-    if (ft_py.minor == 12) {
-        frame_mode = FRAME_CFRAME;
-        ts_frame_off = 56;
-        locals_off = 72;
-    } else if (ft_py.minor == 13) {
-        frame_mode = FRAME_CURRENT;
-        ts_frame_off = 72;
-        locals_off = 72;
-    } else if (ft_py.minor == 14) {
-        frame_mode = FRAME_CURRENT;
-        ts_frame_off = 72;
-        locals_off = 80;
-        ref_mask = ~(uintptr_t)3;
-    }
-    locals_direct = frame_mode != FRAME_API;
+    frame_mode = ft_pylayout.ts_frame != 0 ? FRAME_DIRECT : FRAME_API;
     validate_left = frame_mode != FRAME_API ? 64 : 0;
 }
+
+static long ev[E_COUNT]; /* the events' numbers, once installed */
+static int nev;          /* how many of them have a callback */
 
 static int
 monitor_install(void)
 {
     PyObject *monitoring = monitoring_ns(), *events, *r, *fn;
-    long ev[E_COUNT], mask = 0;
+    long mask = 0;
     int n = ft_cfg.c_calls ? E_COUNT : E_CALL;
 
     if (monitoring == NULL || (tool = free_tool_id(monitoring)) < 0) {
@@ -530,6 +475,7 @@ monitor_install(void)
         }
         ft_py.Py_DecRef(r);
         mask |= ev[i];
+        nev = i + 1;
     }
     r = call(monitoring, "set_events", tool, mask, NULL);
     if (r == NULL) {
@@ -537,7 +483,7 @@ monitor_install(void)
     }
     ft_py.Py_DecRef(r);
     ft_debug("sys.monitoring tool id %d, frames %s", tool,
-             frame_mode == FRAME_API ? "through the API" : "read directly");
+             frame_mode == FRAME_API ? "through PyEval_GetFrame" : "read directly");
     return 0;
 }
 
@@ -547,8 +493,43 @@ monitor_thread_starting(void)
     /* Every thread is monitored already. */
 }
 
+static int
+monitor_install_running(void)
+{
+    return 0; /* events are the interpreter's: every thread is monitored already */
+}
+
+/* No events, no callbacks, the tool id given back: as if FlowTrace had never used it. */
+static void
+monitor_uninstall(void)
+{
+    PyObject *monitoring = monitoring_ns(), *r;
+
+    if (monitoring == NULL || tool < 0) {
+        return;
+    }
+    r = call(monitoring, "set_events", tool, 0, NULL);
+    if (r != NULL) {
+        ft_py.Py_DecRef(r);
+    }
+    for (int i = 0; i < nev; i++) {
+        r = call(monitoring, "register_callback", tool, ev[i], ft_py.None);
+        if (r != NULL) {
+            ft_py.Py_DecRef(r);
+        }
+    }
+    r = call(monitoring, "free_tool_id", tool, -1, NULL);
+    if (r != NULL) {
+        ft_py.Py_DecRef(r);
+    }
+    tool = -1;
+    nev = 0;
+}
+
 const struct ft_engine ft_engine_monitor = {
     .name = "monitoring",
     .install = monitor_install,
     .thread_starting = monitor_thread_starting,
+    .install_running = monitor_install_running,
+    .uninstall = monitor_uninstall,
 };

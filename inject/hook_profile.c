@@ -1,4 +1,5 @@
 /* hook_profile.c - the legacy engine: a native C profile function on every thread. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,28 +10,23 @@
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
+#include "pylayout.h"
 #include "record.h"
 #include "units.h"
 #include "tstate.h"
 
-/* How to get at a frame's insides. CPython's layouts are fixed within a minor version, so
- * direct reads are chosen from the running version and checked against the C API before
- * they are trusted (the API calls cost ~10% of the empty-hook floor on a call-heavy
- * program).
- *   3.11: PyFrameObject.f_frame (offset 24) -> _PyInterpreterFrame: f_code at 32,
- *         prev_instr at 56, localsplus at 72.
- *   3.8-3.10: PyFrameObject.f_code at offset 32. */
-enum frame_mode { FRAME_API, FRAME_PY38, FRAME_PY311 };
+/* Frames are read in place at the running version's offsets (pylayout.h: the API calls
+ * cost ~10% of the empty-hook floor on a call-heavy program), and checked against the C
+ * API on the first events. */
+enum frame_mode { FRAME_API, FRAME_DIRECT };
 
-#define IF_CODE           32
-#define IF_PREV_INSTR     56
-#define IF_LOCALS         72
 #define OP311_YIELD_VALUE 86 /* opcode.opmap["YIELD_VALUE"] on 3.11 */
 
 static int frame_mode = FRAME_API;
 static int validate_left;
-static int locals_direct; /* 3.11 fast-locals reads checked and trusted */
+static int locals_direct; /* fast locals read in place (pylayout.h) */
 static int threading_hooked;
+static int late_threads; /* installed into running threads: they register on first event */
 
 /* The code of a frame through the C API (3.9+) or f_code (3.8). Borrowed: the frame
  * holds a reference for as long as the callback runs. */
@@ -52,24 +48,11 @@ code_by_api(PyFrameObject *f)
     return c;
 }
 
-static inline char *
-iframe_of(PyFrameObject *f)
-{
-    return *(char **)((char *)f + 24);
-}
-
 /* Hot path. */
 static inline PyObject *
 code_of(PyFrameObject *f)
 {
-    switch (frame_mode) {
-    case FRAME_PY311:
-        return *(PyObject **)(iframe_of(f) + IF_CODE);
-    case FRAME_PY38:
-        return *(PyObject **)((char *)f + 32);
-    default:
-        return code_by_api(f);
-    }
+    return frame_mode == FRAME_DIRECT ? ft_frame_code(f) : code_by_api(f);
 }
 
 static PyObject *
@@ -88,11 +71,12 @@ validate(PyFrameObject *f, PyObject *fast)
     return fast;
 }
 
-/* 3.11: the fast-locals array of the frame, or NULL (then frame.f_locals is used). */
+/* The fast locals of the frame (the first and the parameters of ci), or NULL: then no
+ * argument is captured. */
 static inline PyObject **
-locals_of(PyFrameObject *f)
+locals_of(PyFrameObject *f, const struct ft_code_info *ci, PyObject **tmp)
 {
-    return locals_direct ? (PyObject **)(iframe_of(f) + IF_LOCALS) : NULL;
+    return locals_direct ? ft_frame_locals(f, ci->first + ci->nparams, tmp) : NULL;
 }
 
 /* ---- Exceptions on 3.8-3.11 ---------------------------------------------------------
@@ -136,6 +120,7 @@ exc_trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     (void)obj;
     (void)frame;
     if (t == NULL || !t->exc_armed) {
+        set_trace(NULL); /* ours, left over from before a stop */
         return 0;
     }
     if (what == PyTrace_EXCEPTION && arg != NULL) {
@@ -196,29 +181,26 @@ static void hook_threading(void);
 static struct ft_code_info *
 first_sight(PyObject *code, PyFrameObject *frame)
 {
-    struct ft_code_info *ci;
-
     if (!threading_hooked) {
         hook_threading();
     }
-    ci = ft_code_intern(code, frame);
-    if (locals_direct && ci->traced) {
-        if (ft_record_check_locals(ci, locals_of(frame), frame) != 0) {
-            ft_debug("fast-locals check failed; reading arguments through f_locals");
-            locals_direct = 0;
-        }
-    }
-    return ci;
+    return ft_code_intern(code, frame);
 }
 
 /* 3.11 generators and coroutines: at a call event prev_instr is the RESUME being executed
  * (oparg 0: the first start; 1-3: after yield, yield from, await), or the YIELD_VALUE it
  * was suspended at when resumed by throw(). At a return event it is the instruction that
  * left the frame: YIELD_VALUE suspends, RETURN_VALUE ends. */
+static inline const unsigned char *
+prev_instr(PyFrameObject *f)
+{
+    return *(const unsigned char **)(ft_iframe_of(f) + ft_pylayout.iframe_prev_instr);
+}
+
 static inline int
 gen_started(PyFrameObject *f)
 {
-    const unsigned char *ins = *(const unsigned char **)(iframe_of(f) + IF_PREV_INSTR);
+    const unsigned char *ins = prev_instr(f);
 
     return ins[0] != OP311_YIELD_VALUE && ins[1] == 0;
 }
@@ -226,7 +208,7 @@ gen_started(PyFrameObject *f)
 static inline int
 gen_suspended(PyFrameObject *f)
 {
-    const unsigned char *ins = *(const unsigned char **)(iframe_of(f) + IF_PREV_INSTR);
+    const unsigned char *ins = prev_instr(f);
 
     return ins[0] == OP311_YIELD_VALUE;
 }
@@ -251,11 +233,12 @@ static void
 on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
              PyObject *arg)
 {
-    uint64_t ident = (uint64_t)(uintptr_t)iframe_of(frame);
+    uint64_t ident = (uint64_t)(uintptr_t)ft_iframe_of(frame);
+    PyObject *tmp[FT_LOCALS_MAX];
 
     if (what == PyTrace_CALL) {
         ft_record_enter(t, ci, gen_started(frame) ? FT_REC_START : FT_REC_RESUME, ident,
-                        locals_of(frame), frame);
+                        locals_of(frame, ci, tmp));
         if (gen_suspended(frame)) {
             /* Resumed by throw() or close(): the frame reports the exception to a trace
              * function first, and if it ends by it, often no other frame will (close()
@@ -267,7 +250,7 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
         arm(t);
     } else {
         ft_record_leave(t, ci, gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
-                        locals_of(frame), frame);
+                        locals_of(frame, ci, tmp));
     }
 }
 
@@ -276,13 +259,29 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
 static void
 probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame)
 {
-    PyObject **locals = locals_of(frame);
+    static const struct ft_code_info self_and_coro = {.nparams = 2};
+    PyObject *tmp[FT_LOCALS_MAX];
+    PyObject **locals = locals_of(frame, ci->probe == FT_PROBE_SPAWN ? &self_and_coro : ci, tmp);
 
     if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
         ft_record_task(t, locals[1]);
     } else if (ci->probe != FT_PROBE_SPAWN) {
-        ft_unit_probe(t, ci, locals, locals != NULL ? NULL : frame);
+        ft_unit_probe(t, ci, locals);
     }
+}
+
+/* A thread that was running before recording started in a running interpreter
+ * (control.h), on its first event. */
+static struct ft_thread *
+late_thread(void)
+{
+    char name[128];
+
+    if (!late_threads || ft_tstate_detached()) {
+        return NULL;
+    }
+    ft_py_thread_name(name, sizeof(name));
+    return ft_thread_register(name);
 }
 
 static int
@@ -290,10 +289,10 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     struct ft_thread *t = ft_self;
     struct ft_code_info *ci;
-    PyObject *code;
+    PyObject *code, *tmp[FT_LOCALS_MAX];
 
     (void)obj;
-    if (__builtin_expect(t == NULL, 0)) {
+    if (__builtin_expect(t == NULL, 0) && (t = late_thread()) == NULL) {
         return 0;
     }
     if (__builtin_expect(t->exc_armed, 0)) {
@@ -322,7 +321,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         }
         return 0;
     }
-    if (ci->is_gen && frame_mode == FRAME_PY311) {
+    if (ci->is_gen && frame_mode == FRAME_DIRECT && ft_pylayout.iframe_prev_instr != 0) {
         on_generator(t, ci, frame, what, arg);
     } else if (what == PyTrace_CALL) {
         if (((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) && !ci->unit) {
@@ -332,7 +331,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
                 return 0;
             }
         }
-        ft_record_enter(t, ci, FT_REC_CALL, 0, locals_of(frame), frame);
+        ft_record_enter(t, ci, FT_REC_CALL, 0, locals_of(frame, ci, tmp));
     } else if (arg == NULL) {
         /* Left by an exception: its details come from the frame that receives it. */
         ft_record_unwind(t, ci, NULL);
@@ -343,7 +342,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             ft_emit(t, ft_rec_word0(FT_REC_RETURN, ci->id), ft_clock_ticks(ft_cfg.clock));
             return 0;
         }
-        ft_record_leave(t, ci, FT_REC_RETURN, arg, locals_of(frame), frame);
+        ft_record_leave(t, ci, FT_REC_RETURN, arg, locals_of(frame, ci, tmp));
     }
     return 0;
 }
@@ -383,41 +382,35 @@ bootstrap(PyObject *self, PyObject *args)
 static PyMethodDef bootstrap_def = {"_flowtrace_thread_bootstrap", (void *)bootstrap, METH_VARARGS,
                                     NULL};
 
-/* threading.setprofile(bootstrap), once threading is imported. We never import it
- * ourselves: that would change the program (gevent must patch before it is imported). */
-static void
-hook_threading(void)
+/* threading.setprofile(fn) (a new reference, or None). Returns 0 or -1 (threading not
+ * imported, or setprofile not there yet: while threading is being imported). Never
+ * raises. */
+static int
+threading_setprofile(PyObject *fn)
 {
-    PyObject *threading, *setprofile = NULL, *fn = NULL, *args = NULL, *r = NULL; /* new refs */
+    PyObject *threading = ft_py_module("threading"); /* new refs */
+    PyObject *setprofile = NULL, *args = NULL, *r = NULL;
     struct ft_py_exc exc;
 
-    if (threading_hooked) {
-        return;
-    }
-    threading = ft_py_module("threading");
-    if (threading == NULL) {
-        return;
+    if (threading == NULL || fn == NULL) {
+        if (threading != NULL) {
+            ft_py.Py_DecRef(threading);
+        }
+        return -1;
     }
     ft_py_exc_save(&exc);
-    /* While threading is being imported, setprofile may not exist yet: try again later. */
     setprofile = ft_py.PyObject_GetAttrString(threading, "setprofile");
-    fn = ft_py.PyCFunction_NewEx(&bootstrap_def, NULL, NULL);
     args = ft_py.PyTuple_New(1);
-    if (setprofile != NULL && fn != NULL && args != NULL) {
+    if (setprofile != NULL && args != NULL) {
         ft_py.Py_IncRef(fn);
         ft_py.PyTuple_SetItem(args, 0, fn); /* steals the extra reference */
         r = ft_py.PyObject_CallObject(setprofile, args);
     }
     if (r != NULL) {
-        threading_hooked = 1;
         ft_py.Py_DecRef(r);
-        ft_debug("threading.setprofile installed");
     }
     if (args != NULL) {
         ft_py.Py_DecRef(args);
-    }
-    if (fn != NULL) {
-        ft_py.Py_DecRef(fn);
     }
     if (setprofile != NULL) {
         ft_py.Py_DecRef(setprofile);
@@ -425,26 +418,96 @@ hook_threading(void)
     ft_py.Py_DecRef(threading);
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
+    return r != NULL ? 0 : -1;
+}
+
+/* threading.setprofile(bootstrap), once threading is imported. We never import it
+ * ourselves: that would change the program (gevent must patch before it is imported). */
+static void
+hook_threading(void)
+{
+    PyObject *fn; /* new ref */
+
+    if (threading_hooked) {
+        return;
+    }
+    fn = ft_py.PyCFunction_NewEx(&bootstrap_def, NULL, NULL);
+    if (threading_setprofile(fn) == 0) {
+        threading_hooked = 1;
+        ft_debug("threading.setprofile installed");
+    }
+    if (fn != NULL) {
+        ft_py.Py_DecRef(fn);
+    }
 }
 
 static int
 profile_install(void)
 {
-    if (ft_py.minor == 11) {
-        frame_mode = FRAME_PY311;
-        locals_direct = 1;
-    } else if (ft_py.minor >= 8 && ft_py.minor <= 10) {
-        frame_mode = FRAME_PY38;
-    }
-    validate_left = frame_mode == FRAME_API ? 0 : 64;
+    frame_mode = ft_pylayout.frames != FT_FRAMES_NONE ? FRAME_DIRECT : FRAME_API;
+    locals_direct = frame_mode == FRAME_DIRECT && ft_pylayout.locals_ok;
+    /* 3.8 has no PyFrame_GetCode, and reading f_code raises an audit event the program
+     * could see: there the activation check (pylayout.c) is the only one. */
+    validate_left = frame_mode == FRAME_API || ft_py.PyFrame_GetCode == NULL ? 0 : 64;
     ft_record_init();
     ft_py.PyEval_SetProfile(profile_cb, NULL);
     hook_threading();
     return 0;
 }
 
+/* Sets (or clears) the profile function of every thread of the interpreter: 3.12+ has
+ * an API for it; up to 3.11 each thread state is set as PyEval_SetProfile sets the
+ * current one. GIL held: the other threads are not running Python code. */
+static int
+set_all_threads(Py_tracefunc f)
+{
+    void *ts;
+
+    if (ft_py.PyEval_SetProfileAllThreads != NULL) {
+        ft_py.PyEval_SetProfileAllThreads(f, NULL);
+        return 0;
+    }
+    if (ft_py._PyEval_SetProfile == NULL || ft_py.PyInterpreterState_Get == NULL ||
+        ft_py.PyInterpreterState_ThreadHead == NULL || ft_py.PyThreadState_Next == NULL) {
+        return -ENOSYS;
+    }
+    ts = ft_py.PyInterpreterState_ThreadHead(ft_py.PyInterpreterState_Get());
+    for (; ts != NULL; ts = ft_py.PyThreadState_Next(ts)) {
+        ft_py._PyEval_SetProfile(ts, f, NULL);
+    }
+    ft_py.PyErr_Clear();
+    return 0;
+}
+
+static int
+profile_install_running(void)
+{
+    late_threads = 1;
+    return set_all_threads(profile_cb);
+}
+
+/* threading.setprofile(None): threads started from now on are not recorded. */
+static void
+unhook_threading(void)
+{
+    threading_hooked = 0;
+    threading_setprofile(ft_py.None);
+}
+
+static void
+profile_uninstall(void)
+{
+    late_threads = 0;
+    unhook_threading();
+    if (set_all_threads(NULL) != 0) {
+        ft_py.PyEval_SetProfile(NULL, NULL);
+    }
+}
+
 const struct ft_engine ft_engine_profile = {
     .name = "profile",
     .install = profile_install,
     .thread_starting = hook_threading,
+    .install_running = profile_install_running,
+    .uninstall = profile_uninstall,
 };

@@ -15,6 +15,7 @@
 #include "flush.h"
 #include "lib/clock.h"
 #include "log.h"
+#include "pylayout.h"
 #include "units.h"
 
 #define PAD8(n) (((n) + 7u) & ~(size_t)7u)
@@ -199,61 +200,49 @@ after_event(struct ft_thread *t)
 
 /* ---- Values ----------------------------------------------------------------------------- */
 
-/* Parameter i of a call: from the fast locals, or by name from frame.f_locals. */
-static PyObject *
-param(const struct ft_code_info *ci, PyObject **locals, PyObject *flocals, unsigned i)
+/* Parameter i of a call (in the code's locals order), read in place from the fast locals:
+ * never through frame.f_locals, which would materialise a dict in the frame that the
+ * program can see (IMPORT_NAME passes it to __import__ on 3.11). */
+static inline PyObject *
+param(const struct ft_code_info *ci, PyObject **locals, unsigned i)
 {
-    if (locals != NULL) {
-        return locals[ci->first + i];
-    }
-    if (flocals == NULL || ci->names == NULL || ci->names[i] == NULL) {
-        return NULL;
-    }
-    return ft_py.PyDict_GetItemString(flocals, ci->names[i]);
+    return locals[ci->first + i];
 }
 
-static PyObject *
-frame_locals(PyObject **locals, PyFrameObject *frame)
+/* With --repr, rendering one parameter may run the program's code, which can rebind
+ * another parameter (3.13+: through the frame's f_locals) and so free the value read
+ * from the fast locals: then the parameters are copied, each held by a reference, and
+ * rendered from the copy (as they were at the call). Without --repr no Python code runs
+ * and the fast locals are read in place. Returns the array to read, or NULL. */
+static PyObject **
+hold_params(const struct ft_code_info *ci, PyObject **locals, PyObject **buf)
 {
-    PyObject *d; /* new ref */
+    unsigned n = ci->first + ci->nparams;
+    PyObject **held;
 
-    if (locals != NULL || frame == NULL) {
-        return NULL;
+    if (!ft_cfg.repr) {
+        return locals;
     }
-    d = ft_py.PyObject_GetAttrString((PyObject *)frame, "f_locals");
-    if (d != NULL && !ft_capture_is_dict(d)) {
-        /* 3.13+: a write-through proxy of the frame; a dict copy reads by name. */
-        PyObject *copy = ft_py.PyDict_New ? ft_py.PyDict_New() : NULL; /* new ref */
-        if (copy != NULL && ft_py.PyDict_Update(copy, d) != 0) {
-            ft_py.Py_DecRef(copy);
-            copy = NULL;
-        }
-        ft_py.Py_DecRef(d);
-        d = copy;
+    held = n <= FT_LOCALS_MAX ? buf : malloc(n * sizeof(*held));
+    for (unsigned i = 0; held != NULL && i < n; i++) {
+        held[i] = locals[i];
+        ft_py.Py_IncRef(held[i]);
     }
-    if (d == NULL) {
-        ft_py.PyErr_Clear();
-    }
-    return d;
+    return held;
 }
 
-int
-ft_record_check_locals(const struct ft_code_info *ci, PyObject **locals, PyFrameObject *frame)
+static void
+release_params(const struct ft_code_info *ci, PyObject **held, PyObject **buf)
 {
-    PyObject *d, *v; /* new ref / borrowed */
-    int bad = 0;
-
-    if (ci->nparams == 0 || ci->names == NULL || locals == NULL ||
-        (d = frame_locals(NULL, frame)) == NULL) {
-        return 0;
+    if (!ft_cfg.repr || held == NULL) {
+        return;
     }
-    for (unsigned i = 0; i < ci->nparams && !bad; i++) {
-        PyObject *fast = locals[ci->first + i];
-        v = ci->names[i] ? ft_py.PyDict_GetItemString(d, ci->names[i]) : NULL;
-        bad = v != NULL && v != fast && !ft_capture_is_cell(fast);
+    for (unsigned i = 0; i < ci->first + ci->nparams; i++) {
+        ft_py.Py_DecRef(held[i]);
     }
-    ft_py.Py_DecRef(d);
-    return bad ? -1 : 0;
+    if (held != buf) {
+        free(held);
+    }
 }
 
 static void
@@ -266,25 +255,22 @@ put_len_prefixed(struct ft_text *o, size_t at)
 
 /* ARGS payload: u64 instance, then per parameter u32 length + text. */
 static size_t
-render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-            PyFrameObject *frame)
+render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
 {
     size_t per = ft_capture_value_cap() + 4;
     struct ft_text o;
-    PyObject *flocals = frame_locals(locals, frame); /* new ref or NULL */
     uint64_t inst = 0;
+    PyObject *buf[FT_LOCALS_MAX], **locals;
 
-    if (scratch_reserve(t, 8 + per * ci->nparams) != 0) {
-        if (flocals != NULL) {
-            ft_py.Py_DecRef(flocals);
-        }
+    if (scratch_reserve(t, 8 + per * ci->nparams) != 0 ||
+        (locals = hold_params(ci, fast, buf)) == NULL) {
         return 0;
     }
     o.p = t->scratch;
     o.len = 8;
     o.cap = t->scratch_cap;
     o.cut = 0;
-    if (ci->has_self && locals != NULL) {
+    if (ci->has_self) {
         inst = (uint64_t)(uintptr_t)locals[0];
     }
     memcpy(o.p, &inst, 8);
@@ -296,7 +282,7 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **local
             memcpy(o.p + o.len, "<redacted>", 10);
             o.len += 10;
         } else {
-            PyObject *v = param(ci, locals, flocals, i);
+            PyObject *v = param(ci, locals, i);
             int64_t x;
             if (ft_capture_small_int(v, &x)) {
                 uint32_t tag = FT_ARG_INT | 8;
@@ -309,9 +295,7 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **local
         }
         put_len_prefixed(&o, at);
     }
-    if (flocals != NULL) {
-        ft_py.Py_DecRef(flocals);
-    }
+    release_params(ci, locals, buf);
     return o.len;
 }
 
@@ -430,18 +414,18 @@ leave_int(struct ft_thread *t, uint64_t w0, int64_t x)
 
 void
 ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind, uint64_t ident,
-                PyObject **locals, PyFrameObject *frame)
+                PyObject **locals)
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
     int has_extra = kind >= 0x20;
     size_t len = 0;
 
     if (kind != FT_REC_RESUME && !ft_cfg.skip_inputs && (ci->nparams > 0 || ci->has_self) &&
-        ft_capture_ready()) {
+        locals != NULL && ft_capture_ready()) {
         if (enter_ints(t, ci, w0, has_extra, ident, locals)) {
             goto written;
         }
-        len = render_args(t, ci, locals, frame);
+        len = render_args(t, ci, locals);
     }
     if (len > 0) {
         emit_with(t, w0, has_extra, ident, FT_REC_ARGS, t->scratch, len);
@@ -453,7 +437,7 @@ written:
         emit_memory(t);
     }
     if (__builtin_expect(ci->unit != 0, 0) && kind != FT_REC_RESUME) {
-        ft_unit_enter(t, ci, locals, frame);
+        ft_unit_enter(t, ci, locals);
     }
     after_event(t);
 }
@@ -461,27 +445,24 @@ written:
 /* Arguments that may have changed in place (exact list, dict, set, bytearray), re-read
  * at return: the writer keeps those that differ from the call. */
 static void
-emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-                PyFrameObject *frame)
+emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
 {
     size_t per;
-    PyObject *flocals;
     struct ft_text o;
+    unsigned m = 0;
+    PyObject *buf[FT_LOCALS_MAX], **locals;
 
-    if (locals != NULL) {
-        /* The common case, arguments that cannot change in place: done without setup. */
-        unsigned k = 0;
-        while (k < ci->nparams && !ft_capture_is_mutable(locals[ci->first + k])) {
-            k++;
-        }
-        if (k == ci->nparams) {
-            return;
-        }
+    /* The common case, arguments that cannot change in place: done without setup. */
+    while (m < ci->nparams && !ft_capture_is_mutable(fast[ci->first + m])) {
+        m++;
     }
-    flocals = frame_locals(locals, frame); /* new ref or NULL */
+    if (m == ci->nparams) {
+        return;
+    }
     per = ft_capture_value_cap() + 8;
-    if (scratch_reserve(t, per * ci->nparams) != 0) {
-        goto out;
+    if (scratch_reserve(t, per * ci->nparams) != 0 ||
+        (locals = hold_params(ci, fast, buf)) == NULL) {
+        return;
     }
     o.p = t->scratch;
     o.len = 0;
@@ -489,7 +470,7 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **l
     o.cut = 0;
     for (unsigned k = 0; k < ci->nparams; k++) {
         unsigned i = ft_code_param_at(ci, k);
-        PyObject *v = param(ci, locals, flocals, i);
+        PyObject *v = param(ci, locals, i);
         uint32_t idx = k; /* in signature order, as the definition lists names */
         if (!ft_capture_is_mutable(v) || (i < 64 && (ci->redact >> i) & 1)) {
             continue;
@@ -501,18 +482,15 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **l
         ft_capture_value(&o, v);
         put_len_prefixed(&o, at);
     }
+    release_params(ci, locals, buf);
     if (o.len > 0) {
         emit_values(t, FT_REC_ARGS_AFTER, o.p, o.len);
-    }
-out:
-    if (flocals != NULL) {
-        ft_py.Py_DecRef(flocals);
     }
 }
 
 void
 ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind, PyObject *retval,
-                PyObject **locals, PyFrameObject *frame)
+                PyObject **locals)
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
     struct ft_text o;
@@ -531,8 +509,9 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     } else {
         emit_with(t, w0, 0, 0, 0, NULL, 0);
     }
-    if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0 && ft_capture_ready()) {
-        emit_args_after(t, ci, locals, frame);
+    if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0 && locals != NULL &&
+        ft_capture_ready()) {
+        emit_args_after(t, ci, locals);
     }
     if (ft_cfg.memory && kind == FT_REC_RETURN) {
         emit_memory(t);

@@ -105,48 +105,31 @@ ft_units_classify(PyObject *code, const char *module, const char *qualname, long
 
 /* ---- Reading a call's values ---------------------------------------------------------- */
 
-/* The call's parameter i (after self), as a new reference, or NULL. */
+/* The call's parameter i (after self), as a new reference, or NULL. Read in place from
+ * the fast locals (pylayout.h), never through frame.f_locals. */
 static PyObject *
-arg_of(const struct ft_code_info *ci, PyObject **locals, PyFrameObject *frame, unsigned i)
+arg_of(const struct ft_code_info *ci, PyObject **locals, unsigned i)
 {
-    PyObject *fl, *key, *v = NULL; /* new refs */
+    PyObject *v; /* borrowed */
 
-    if (locals != NULL) {
-        v = locals[ci->first + i];
-        if (v != NULL && !ft_capture_is_cell(v)) {
-            ft_py.Py_IncRef(v);
-            return v;
-        }
+    if (locals == NULL) {
         return NULL;
     }
-    if (frame == NULL || ci->names == NULL || i >= ci->nparams || ci->names[i] == NULL ||
-        ft_py.PyUnicode_FromString == NULL || ft_py.PyObject_GetItem == NULL) {
+    v = locals[ci->first + i];
+    if (v == NULL || ft_capture_is_cell(v)) {
         return NULL;
     }
-    fl = ft_py.PyObject_GetAttrString((PyObject *)frame, "f_locals");
-    key = ft_py.PyUnicode_FromString(ci->names[i]);
-    if (fl != NULL && key != NULL) {
-        v = ft_py.PyObject_GetItem(fl, key);
-    }
-    if (key != NULL) {
-        ft_py.Py_DecRef(key);
-    }
-    if (fl != NULL) {
-        ft_py.Py_DecRef(fl);
-    }
-    ft_py.PyErr_Clear();
+    ft_py.Py_IncRef(v);
     return v;
 }
 
 /* self of a method call, as a new reference, or NULL. */
 static PyObject *
-self_of(PyObject **locals, PyFrameObject *frame)
+self_of(PyObject **locals)
 {
-    static char self_name[] = "self";
-    static char *names[] = {self_name};
-    struct ft_code_info ci = {.nparams = 1, .names = names};
+    static const struct ft_code_info ci = {.nparams = 1};
 
-    return arg_of(&ci, locals, frame, 0);
+    return arg_of(&ci, locals, 0);
 }
 
 /* ---- Unit records --------------------------------------------------------------------- */
@@ -256,8 +239,7 @@ unittest_name(struct fields *f, PyObject *self)
 }
 
 void
-ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-              PyFrameObject *frame)
+ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
 {
     struct fields f;
     struct ft_py_exc exc;
@@ -271,14 +253,14 @@ ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
     ft_py_exc_save(&exc);
     f.len = 0;
     put_u64(&f, FT_UTAG_KIND, ci->unit);
-    a0 = ci->nparams > 0 ? arg_of(ci, locals, frame, 0) : NULL;
+    a0 = ci->nparams > 0 ? arg_of(ci, locals, 0) : NULL;
     switch (ci->unit) {
     case FT_UNIT_PYTEST:
         s = ft_capture_str(ft_capture_plain_attr(a0, "_nodeid"), &n);
         put_text(&f, FT_UTAG_NAME, s, n);
         break;
     case FT_UNIT_UNITTEST:
-        if ((self = self_of(locals, frame)) != NULL) {
+        if ((self = self_of(locals)) != NULL) {
             unittest_name(&f, self);
         }
         result_counts(&f, a0);
@@ -361,8 +343,7 @@ ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retv
 }
 
 void
-ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-              PyFrameObject *frame)
+ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
 {
     struct fields f;
     struct ft_py_exc exc;
@@ -375,7 +356,7 @@ ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
         return;
     }
     ft_py_exc_save(&exc);
-    a0 = arg_of(ci, locals, frame, 0);
+    a0 = arg_of(ci, locals, 0);
     if (ci->probe == FT_PROBE_STATUS_WSGI && (s = ft_capture_str(a0, &n)) != NULL) {
         status = strtol(s, NULL, 10); /* "500 INTERNAL SERVER ERROR" */
     } else if (ci->probe == FT_PROBE_STATUS_ASGI) {

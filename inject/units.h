@@ -38,15 +38,14 @@
 int ft_units_classify(PyObject *code, const char *module, const char *qualname, long co_flags,
                       int *probe);
 
-/* A unit's call (ci->unit) has started: appends its UNIT record. */
-void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-                   PyFrameObject *frame);
+/* A unit's call (ci->unit) has started: appends its UNIT record. locals: the call's fast
+ * locals (pylayout.h), or NULL when they cannot be read. */
+void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals);
 
 /* A unit's call returned retval: appends UNIT_END when there is something to say. */
 void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval);
 
 /* A status probe was called: appends STATUS if the call carries one. */
-void ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-                   PyFrameObject *frame);
+void ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals);
 
 #endif

@@ -1,143 +1,83 @@
-/* calls.c - event records -> JSONL lines and a thread's call tree.
- *
- * Output for an event is deferred until the thread's next event record, so the value
- * records that follow it (arguments, result, exception, memory) are attached first.
- * Nodes stream into the thread's tree file as they start and end, except generators and
- * coroutines (one logical call across resumptions) and what follows them: those are
- * held in memory and written, in order, once everything under them has ended.
- */
+/* calls.c - event records -> the call tree, its JSONL lines and its nodes. */
 #define _GNU_SOURCE
+#include "calls.h"
+
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "err.h"
 #include "json.h"
-#include "run_int.h"
-
-#define LINE_SLACK 512 /* room for the fixed keys and numbers of one line */
-#define PAD8(n)    (((n) + 7u) & ~(size_t)7u)
-
-void
-ft__run_note_write_err(struct ft_run *r, int err)
-{
-    if (err != 0 && r->write_err == 0) {
-        r->write_err = err;
-    }
-}
-
-/* ---- Identity maps ------------------------------------------------------------------- */
-
-static size_t
-idmap_slot(const struct ft_idmap *m, uint64_t key)
-{
-    return (size_t)((key >> 4) * 0x9e3779b97f4a7c15ull >> 32) & (m->cap - 1);
-}
-
-static struct ft_tnode *
-idmap_get(const struct ft_idmap *m, uint64_t key)
-{
-    if (m->cap == 0) {
-        return NULL;
-    }
-    for (size_t i = idmap_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == key) {
-            return m->vals[i];
-        }
-        if (m->keys[i] == 0) {
-            return NULL;
-        }
-    }
-}
-
-static int
-idmap_put(struct ft_idmap *m, uint64_t key, struct ft_tnode *v)
-{
-    if ((m->n + 1) * 2 > m->cap) {
-        struct ft_idmap nm = {0};
-        nm.cap = m->cap ? m->cap * 2 : 64;
-        nm.keys = calloc(nm.cap, sizeof(*nm.keys));
-        nm.vals = calloc(nm.cap, sizeof(*nm.vals));
-        if (nm.keys == NULL || nm.vals == NULL) {
-            free(nm.keys);
-            free(nm.vals);
-            return -ENOMEM;
-        }
-        for (size_t i = 0; i < m->cap; i++) {
-            if (m->keys[i] != 0 && m->vals[i] != NULL) {
-                idmap_put(&nm, m->keys[i], m->vals[i]);
-            }
-        }
-        ft__idmap_free(m);
-        *m = nm;
-    }
-    size_t i = idmap_slot(m, key);
-    while (m->keys[i] != 0 && m->keys[i] != key) {
-        i = (i + 1) & (m->cap - 1);
-    }
-    if (m->keys[i] == 0) {
-        m->n++;
-    }
-    m->keys[i] = key;
-    m->vals[i] = v;
-    return 0;
-}
-
-/* Deletion keeps the key as a tombstone with no value (probes continue past it). */
-static void
-idmap_del(struct ft_idmap *m, uint64_t key)
-{
-    if (m->cap == 0) {
-        return;
-    }
-    for (size_t i = idmap_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == key) {
-            m->vals[i] = NULL;
-            return;
-        }
-        if (m->keys[i] == 0) {
-            return;
-        }
-    }
-}
-
-/* Forgets every entry pointing to n (a spawner about to be freed). */
-static void
-idmap_purge(struct ft_idmap *m, const struct ft_tnode *n)
-{
-    for (size_t i = 0; i < m->cap; i++) {
-        if (m->vals[i] == n) {
-            m->vals[i] = NULL;
-        }
-    }
-}
-
-void
-ft__idmap_free(struct ft_idmap *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof(*m));
-}
+#include "values.h"
 
 /* ---- Threads --------------------------------------------------------------------------- */
 
-void
-ft__rthread_init(struct ft_rthread *t)
+struct ft_cthread *
+ft_calls_find_thread(const struct ft_calls *c, uint32_t idx)
 {
-    memset(&t->top, 0, sizeof(t->top));
-    t->top.streamed = 1;
-    t->top.owner = t;
-    t->tree.fd = -1;
+    return idx < c->threads_cap ? c->threads[idx] : NULL;
+}
+
+struct ft_cthread *
+ft_calls_thread(struct ft_calls *c, uint32_t idx)
+{
+    struct ft_cthread *t;
+
+    if (idx >= c->threads_cap) {
+        size_t cap = c->threads_cap ? c->threads_cap : 16;
+        while (cap <= idx) {
+            cap *= 2;
+        }
+        struct ft_cthread **nt = realloc(c->threads, cap * sizeof(struct ft_cthread *));
+        if (nt == NULL) {
+            return NULL;
+        }
+        memset(nt + c->threads_cap, 0, (cap - c->threads_cap) * sizeof(struct ft_cthread *));
+        c->threads = nt;
+        c->threads_cap = cap;
+    }
+    if ((t = c->threads[idx]) == NULL) {
+        if ((t = calloc(1, sizeof(*t))) == NULL) {
+            return NULL;
+        }
+        t->idx = idx;
+        t->top.streamed = 1;
+        t->top.owner = t;
+        c->threads[idx] = t;
+    }
+    return t;
+}
+
+int
+ft_calls_name_thread(struct ft_cthread *t, uint64_t tid, const char *name, size_t len)
+{
+    struct ft_buf b;
+    char *s = name != NULL ? strndup(name, len) : strdup("Thread");
+
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    free(t->name);
+    t->name = s;
+    t->tid = tid;
+    ft_buf_init(&b);
+    ft_buf_puts(&b, "\"thread\":");
+    ft_json_put_cstr(&b, t->name);
+    if (b.oom) {
+        ft_buf_free(&b);
+        return -ENOMEM;
+    }
+    free(t->frag);
+    t->frag = b.p;
+    t->frag_len = b.len;
+    return 0;
 }
 
 static void
-node_free(struct ft_run *r, struct ft_tnode *n)
+node_free(struct ft_calls *c, struct ft_call *n)
 {
     if (n->spawner) {
-        idmap_purge(&r->spawns, n);
+        ft_idmap_purge(&c->spawns, n);
     }
     free(n->args);
     free(n->result);
@@ -150,265 +90,88 @@ node_free(struct ft_run *r, struct ft_tnode *n)
 
 /* Frees a held node and everything queued under it. */
 static void
-free_tree(struct ft_run *r, struct ft_tnode *n)
+free_tree(struct ft_calls *c, struct ft_call *n)
 {
-    struct ft_tnode *k = n->qhead, *next;
+    struct ft_call *k = n->qhead, *next;
 
     while (k != NULL) {
         next = k->next;
-        free_tree(r, k);
+        free_tree(c, k);
         k = next;
     }
-    node_free(r, n);
+    node_free(c, n);
 }
 
 void
-ft__rthread_free(struct ft_rthread *t)
+ft_calls_free(struct ft_calls *c)
 {
-    if (t == NULL) {
-        return;
+    for (size_t i = 0; i < c->threads_cap; i++) {
+        struct ft_cthread *t = c->threads[i];
+        if (t == NULL) {
+            continue;
+        }
+        free(t->name);
+        free(t->frag);
+        free(t->stack);
+        free(t->unwinds);
+        free(t);
     }
-    if (t->tree_open) {
-        ft_sink_close(&t->tree);
-    }
-    if (t->tree_path != NULL) {
-        unlink(t->tree_path);
-    }
-    free(t->tree_path);
-    free(t->name);
-    free(t->frag);
-    free(t->stack);
-    free(t->unwinds);
-    free(t);
+    free(c->threads);
+    c->threads = NULL;
+    c->threads_cap = 0;
+    ft_idmap_free(&c->gens);
+    ft_idmap_free(&c->spawns);
 }
 
-static int
-open_tree_part(struct ft_run *r, struct ft_rthread *t)
-{
-    char path[4096];
-    int err;
+/* ---- Where text goes --------------------------------------------------------------------- */
 
-    snprintf(path, sizeof(path), "%s/.thread-%u.part", r->path, t->idx);
-    t->tree_path = strdup(path);
-    if (t->tree_path == NULL) {
-        return -ENOMEM;
-    }
-    err = ft_sink_open(&t->tree, path, 1);
-    if (err != 0) {
-        return err;
-    }
-    t->tree_open = 1;
-    return 0;
-}
-
-/* ---- Text ------------------------------------------------------------------------------- */
-
-static uint64_t
-micros_since_epoch(const struct ft_run *r, uint64_t ticks)
-{
-    return ft_clockconv_real_ns(&r->clock, ticks) / 1000;
-}
-
-static void
-put_memory(struct ft_buf *b, const char *json)
-{
-    ft_buf_puts(b, json);
-}
-
-/* A generator or coroutine ended by close() (GeneratorExit thrown in at its yield, as
- * when a partly consumed generator is dropped) ended normally, not by an error. From 3.12
- * CPython closes one with no handler at its yield without running it, so no event says
- * so: it is known closed when its frame is reused, or when the interpreter finished. */
-static int
-closed_by_caller(const struct ft_tnode *n)
-{
-    static const char genexit[] = "{\"type\":\"GeneratorExit\",\"module\":\"builtins\",";
-
-    return n->gen && (n->dropped || (n->unwound && n->exc != NULL &&
-                                     strncmp(n->exc, genexit, sizeof(genexit) - 1) == 0));
-}
-
-static void
-put_common_tail(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
-{
-    if (n->result != NULL) {
-        ft_buf_puts(b, ",\"result\":");
-        ft_buf_puts(b, n->result);
-    }
-    if (n->after != NULL) {
-        ft_buf_puts(b, ",\"argsAfter\":");
-        ft_buf_puts(b, n->after);
-    }
-    if (closed_by_caller(n)) {
-        ft_buf_puts(b, ",\"closed\":true");
-    } else if (n->unwound) {
-        /* null: the exception was taken by native code before its details could be read
-         * (or FLOWTRACE_EXCEPTIONS=0). */
-        ft_buf_puts(b, ",\"exception\":");
-        ft_buf_puts(b, n->exc ? n->exc : "{\"type\":null,\"module\":null,\"message\":null}");
-    }
-    if (n->gen) {
-        /* A close() that only unwound the frame is not a resumption: from 3.12 CPython
-         * does not even run a frame without a handler at its yield to close it, so
-         * counting it would make the same program's trees differ by version. */
-        unsigned resumes = n->resumes - (closed_by_caller(n) && n->unwound && n->idle_end);
-        ft_buf_printf(b, ",\"resumes\":%u,\"activeMicros\":", resumes);
-        ft_buf_put_milli(b, ft_clockconv_span_ns(&r->clock, 0, n->active));
-    }
-    if (n->incomplete != NULL) {
-        ft_buf_puts(b, ",\"incomplete\":");
-        ft_json_put_cstr(b, n->incomplete);
-    }
-}
-
-/* {"event":"KIND","timestamp":T,<thread>,<code>,"pid":P,"run":"R","id":I,"parent":Q */
-/* Where a call's JSONL lines go: its unit's events.jsonl, or the run's. */
+/* A call's lines: its destination's, or the run's events.jsonl. */
 static struct ft_sink *
-jsonl_of(struct ft_run *r, const struct ft_tnode *n)
+jsonl_of(struct ft_calls *c, const struct ft_call *n)
 {
-    return n->unit != NULL ? &n->unit->jsonl : &r->jsonl;
+    return n->dest != NULL ? n->dest->jsonl : &c->files->jsonl;
 }
 
 static void
-put_line_head(struct ft_run *r, struct ft_rthread *t, const struct ft_tnode *n, const char *kind,
-              uint64_t ticks)
+enter_line(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
 {
-    struct ft_buf *b = &jsonl_of(r, n)->b;
+    struct ft_sink *s = jsonl_of(c, n);
 
-    if (ft_buf_reserve(b, LINE_SLACK + t->frag_len + n->code->frag_len + r->run_frag_len +
-                              (n->unit ? n->unit->frag_len : 0)) != 0) {
-        return;
-    }
-    ft_buf_puts(b, "{\"event\":\"");
-    ft_buf_puts(b, kind);
-    ft_buf_puts(b, "\",\"timestamp\":");
-    ft_buf_put_u64(b, micros_since_epoch(r, ticks));
-    ft_buf_putc(b, ',');
-    ft_buf_put(b, t->frag, t->frag_len);
-    ft_buf_putc(b, ',');
-    ft_buf_put(b, n->code->frag, n->code->frag_len);
-    ft_buf_put(b, r->run_frag, r->run_frag_len);
-    if (n->unit != NULL) {
-        ft_buf_put(b, n->unit->frag, n->unit->frag_len);
-    }
-    ft_buf_puts(b, ",\"id\":");
-    ft_buf_put_u64(b, n->id);
-    ft_buf_puts(b, ",\"parent\":");
-    if (n->parent != NULL) {
-        ft_buf_put_u64(b, n->parent->id);
-    } else {
-        ft_buf_puts(b, "null");
-    }
-}
-
-static void
-enter_line(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
-{
-    struct ft_buf *b = &jsonl_of(r, n)->b;
-
-    put_line_head(r, t, n, "ENTER", n->start);
-    if (n->args != NULL) {
-        ft_buf_puts(b, ",\"args\":");
-        ft_buf_puts(b, n->args);
-    }
-    if (n->instance != 0) {
-        ft_buf_printf(b, ",\"instance\":\"0x%llx\"", (unsigned long long)n->instance);
-    }
-    if (n->mem_before != NULL) {
-        ft_buf_puts(b, ",\"memory\":");
-        put_memory(b, n->mem_before);
-    }
-    ft_buf_puts(b, "}\n");
-    ft_sink_maybe_flush(jsonl_of(r, n));
+    ft_emit_enter(c->emit, &s->b, t, n);
+    ft_sink_maybe_flush(s);
     n->entered = 1;
 }
 
 static void
-exit_line(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
+exit_line(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
 {
-    struct ft_buf *b = &jsonl_of(r, n)->b;
-    uint64_t ns = ft_clockconv_span_ns(&r->clock, n->start, n->end);
+    struct ft_sink *s = jsonl_of(c, n);
 
-    put_line_head(r, t, n, n->unwound && !closed_by_caller(n) ? "EXCEPTION" : "EXIT", n->end);
-    ft_buf_puts(b, ",\"durationMicros\":");
-    ft_buf_put_milli(b, ns);
-    ft_buf_puts(b, ",\"durationMillis\":");
-    ft_buf_put_milli(b, ns / 1000);
-    put_common_tail(r, b, n);
-    if (n->mem_after != NULL) {
-        ft_buf_puts(b, ",\"memory\":");
-        put_memory(b, n->mem_after);
-    }
-    ft_buf_puts(b, "}\n");
-    ft_sink_maybe_flush(jsonl_of(r, n));
-}
-
-static void
-put_node_head(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
-{
-    ft_buf_puts(b, "{\"id\":");
-    ft_buf_put_u64(b, n->id);
-    ft_buf_putc(b, ',');
-    ft_buf_put(b, n->code->frag, n->code->frag_len);
-    ft_buf_puts(b, ",\"startMicros\":");
-    ft_buf_put_milli(b, ft_clockconv_span_ns(&r->clock, r->start_ticks, n->start));
-    ft_buf_puts(b, ",\"caller\":");
-    if (n->parent != NULL) {
-        ft_json_put_cstr(b, n->parent->code->name);
-    } else {
-        ft_buf_puts(b, "null");
-    }
-    if (n->instance != 0) {
-        ft_buf_printf(b, ",\"instance\":\"0x%llx\"", (unsigned long long)n->instance);
-    }
-    if (n->args != NULL) {
-        ft_buf_puts(b, ",\"args\":");
-        ft_buf_puts(b, n->args);
-    }
-    ft_buf_puts(b, ",\"children\":[");
-}
-
-static void
-put_node_tail(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
-{
-    ft_buf_puts(b, "],\"durationMicros\":");
-    ft_buf_put_milli(b, ft_clockconv_span_ns(&r->clock, n->start, n->end));
-    put_common_tail(r, b, n);
-    if (n->mem_before != NULL || n->mem_after != NULL) {
-        ft_buf_puts(b, ",\"memory\":{\"before\":");
-        ft_buf_puts(b, n->mem_before ? n->mem_before : "null");
-        ft_buf_puts(b, ",\"after\":");
-        ft_buf_puts(b, n->mem_after ? n->mem_after : "null");
-        ft_buf_putc(b, '}');
-    }
-    ft_buf_putc(b, '}');
+    ft_emit_exit(c->emit, &s->b, t, n);
+    ft_sink_maybe_flush(s);
 }
 
 /* ---- The tree ------------------------------------------------------------------------------ */
 
-static struct ft_tnode *
-container(struct ft_tnode *n)
+static struct ft_call *
+container(struct ft_call *n)
 {
     return n->parent != NULL ? n->parent : &n->owner->top;
 }
 
-/* Where n's subtree is written: its unit's tree, or its thread's part of the run's. */
+/* Where n's subtree is written: its destination's tree, or its thread's part of the
+ * run's; NULL when it is not written. */
 static struct ft_sink *
-sink_of(struct ft_run *r, struct ft_tnode *n)
+sink_of(struct ft_calls *c, struct ft_call *n)
 {
-    struct ft_rthread *o = n->owner;
-
-    if (n->unit != NULL) {
-        return n->unit->tree_open ? &n->unit->tree : NULL;
+    if (n->dest != NULL) {
+        return n->dest->tree;
     }
-    if (!o->tree_open && open_tree_part(r, o) != 0) {
-        return NULL;
-    }
-    return &o->tree;
+    return ft_runfiles_part(c->files, n->owner->idx);
 }
 
 static void
-enqueue(struct ft_tnode *p, struct ft_tnode *n)
+enqueue(struct ft_call *p, struct ft_call *n)
 {
     n->next = NULL;
     if (p->qtail != NULL) {
@@ -421,9 +184,9 @@ enqueue(struct ft_tnode *p, struct ft_tnode *n)
 }
 
 static void
-unqueue_head(struct ft_tnode *p)
+unqueue_head(struct ft_call *p)
 {
-    struct ft_tnode *h = p->qhead;
+    struct ft_call *h = p->qhead;
 
     p->qhead = h->next;
     if (p->qhead == NULL) {
@@ -433,108 +196,109 @@ unqueue_head(struct ft_tnode *p)
     h->queued = 0;
 }
 
-/* Writes a held node and everything under it (all complete). */
-static void serialize(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n);
+static void serialize(struct ft_calls *c, struct ft_buf *b, struct ft_call *n);
 
-/* A unit's root, complete and never streamed: written whole into the unit's own tree,
+/* A destination's root, complete and never streamed: written whole into its own tree,
  * which is then done. */
 static void
-serialize_unit(struct ft_run *r, struct ft_tnode *n)
+serialize_root(struct ft_calls *c, struct ft_call *n)
 {
-    struct ft_unit *u = n->unit;
-
-    if (u->tree_open) {
-        serialize(r, &u->tree.b, n);
+    if (n->dest->tree != NULL) {
+        serialize(c, &n->dest->tree->b, n);
     }
-    ft__unit_done(r, u);
+    c->obs.root_done(c->obs.ctx, n);
+    n->dest = NULL;
+    n->dest_root = 0;
 }
 
+/* Writes a held node and everything under it (all complete). */
 static void
-serialize(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
+serialize(struct ft_calls *c, struct ft_buf *b, struct ft_call *n)
 {
     int first = 1;
 
-    put_node_head(r, b, n);
-    for (struct ft_tnode *k = n->qhead; k != NULL; k = k->next) {
-        if (k->unit_root) {
-            serialize_unit(r, k);
+    ft_emit_node_head(c->emit, b, n);
+    for (struct ft_call *k = n->qhead; k != NULL; k = k->next) {
+        if (k->dest_root) {
+            serialize_root(c, k);
             continue;
         }
         if (!first) {
             ft_buf_putc(b, ',');
         }
         first = 0;
-        serialize(r, b, k);
+        serialize(c, b, k);
     }
-    put_node_tail(r, b, n);
+    ft_emit_node_tail(c->emit, b, n);
 }
 
-static void became_done(struct ft_run *r, struct ft_tnode *n);
+static void became_done(struct ft_calls *c, struct ft_call *n);
 
 /* Writes out the complete children at the head of a streamed node's queue. */
 static void
-drain(struct ft_run *r, struct ft_tnode *p)
+drain(struct ft_calls *c, struct ft_call *p)
 {
-    struct ft_sink *s = sink_of(r, p);
-    struct ft_tnode *h;
+    struct ft_sink *s = sink_of(c, p);
+    struct ft_call *h;
 
     while ((h = p->qhead) != NULL && h->done) {
         unqueue_head(p);
-        if (!h->streamed && h->unit_root) {
-            serialize_unit(r, h);
+        if (!h->streamed && h->dest_root) {
+            serialize_root(c, h);
         } else if (!h->streamed && s != NULL) {
             if (p->nwritten++ > 0) {
                 ft_buf_putc(&s->b, ',');
             }
-            serialize(r, &s->b, h);
+            serialize(c, &s->b, h);
             ft_sink_maybe_flush(s);
         }
-        free_tree(r, h);
+        free_tree(c, h);
     }
 }
 
 /* n has ended and so has everything under it. */
 static void
-became_done(struct ft_run *r, struct ft_tnode *n)
+became_done(struct ft_calls *c, struct ft_call *n)
 {
-    struct ft_tnode *p = container(n);
+    struct ft_call *p = container(n);
 
     n->done = 1;
     if (n->streamed) {
-        struct ft_sink *s = sink_of(r, n);
-        drain(r, n);
+        struct ft_sink *s = sink_of(c, n);
+        drain(c, n);
         if (s != NULL) {
-            put_node_tail(r, &s->b, n);
+            ft_emit_node_tail(c->emit, &s->b, n);
             ft_sink_maybe_flush(s);
         }
-        if (n->unit_root) {
-            ft__unit_done(r, n->unit);
+        if (n->dest_root) {
+            c->obs.root_done(c->obs.ctx, n);
+            n->dest = NULL;
+            n->dest_root = 0;
         }
         if (!n->queued) {
-            node_free(r, n);
-            n = NULL;
+            node_free(c, n); /* else drain(p) frees it below */
         }
     }
     if (p->pending > 0) {
         p->pending--;
     }
     if (p->streamed) {
-        drain(r, p); /* frees n if it was queued */
+        drain(c, p); /* frees n if it was queued */
     }
     if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
-        became_done(r, p);
+        became_done(c, p);
     }
 }
 
 /* A held (or tentative) node that may now stream: when nothing before it is waiting. */
 static void
-try_stream(struct ft_run *r, struct ft_tnode *n)
+try_stream(struct ft_calls *c, struct ft_call *n)
 {
-    struct ft_tnode *p = container(n);
+    struct ft_call *p = container(n);
     struct ft_sink *s;
 
     if (n->gen || n->tentative || !p->streamed || (n->queued && p->qhead != n) ||
-        (!n->queued && p->qhead != NULL) || (s = sink_of(r, n)) == NULL) {
+        (!n->queued && p->qhead != NULL) || (s = sink_of(c, n)) == NULL) {
         if (!n->queued && !n->streamed) {
             n->held = 1;
             enqueue(p, n);
@@ -544,19 +308,27 @@ try_stream(struct ft_run *r, struct ft_tnode *n)
     if (n->queued) {
         unqueue_head(p);
     }
-    if (!n->unit_root && p->nwritten++ > 0) {
-        ft_buf_putc(&s->b, ','); /* a unit's root is alone in its own tree */
+    if (!n->dest_root && p->nwritten++ > 0) {
+        ft_buf_putc(&s->b, ','); /* a destination's root is alone in its tree */
     }
-    put_node_head(r, &s->b, n);
+    ft_emit_node_head(c->emit, &s->b, n);
     ft_sink_maybe_flush(s);
     n->streamed = 1;
     n->held = 0;
 }
 
-/* ---- Events ------------------------------------------------------------------------------ */
+void
+ft_calls_set_dest(struct ft_call *n, struct ft_dest *dest)
+{
+    n->dest = dest;
+    n->dest_root = 1;
+    n->tentative = 0; /* a unit's call is always kept, however short */
+}
+
+/* ---- Stacks ------------------------------------------------------------------------------ */
 
 static int
-push_frame(struct ft_rthread *t, struct ft_tnode *n, uint64_t code_id)
+push_frame(struct ft_cthread *t, struct ft_call *n, uint64_t code_id)
 {
     if (t->depth == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
@@ -577,10 +349,10 @@ push_frame(struct ft_rthread *t, struct ft_tnode *n, uint64_t code_id)
 }
 
 /* The top frame's node (NULL below --max-depth), taken off the stack. */
-static struct ft_tnode *
-pop_frame(struct ft_rthread *t)
+static struct ft_call *
+pop_frame(struct ft_cthread *t)
 {
-    struct ft_tnode *n = t->stack[--t->depth].node;
+    struct ft_call *n = t->stack[--t->depth].node;
 
     if (n != NULL) {
         n->frames--;
@@ -589,8 +361,8 @@ pop_frame(struct ft_rthread *t)
 }
 
 /* The innermost visible call executing on t, or NULL. */
-static struct ft_tnode *
-current(struct ft_rthread *t)
+static struct ft_call *
+current(struct ft_cthread *t)
 {
     for (size_t i = t->depth; i > 0; i--) {
         if (t->stack[i - 1].node != NULL) {
@@ -600,23 +372,23 @@ current(struct ft_rthread *t)
     return NULL;
 }
 
-static struct ft_tnode *
-open_node(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, uint64_t ticks,
-          struct ft_tnode *parent, int gen)
+static struct ft_call *
+open_node(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, uint64_t ticks,
+          struct ft_call *parent, int gen)
 {
-    struct ft_tnode *n;
+    struct ft_call *n;
     uint32_t depth = parent ? parent->depth + 1 : 1;
 
     /* Below --max-depth: inside a hidden frame, or deeper than allowed. */
-    if (r->max_depth &&
-        (depth > r->max_depth || (t->depth > 0 && t->stack[t->depth - 1].node == NULL))) {
+    if (c->max_depth &&
+        (depth > c->max_depth || (t->depth > 0 && t->stack[t->depth - 1].node == NULL))) {
         return NULL;
     }
     n = calloc(1, sizeof(*n));
     if (n == NULL) {
         return NULL;
     }
-    n->id = ++r->next_call_id;
+    n->id = ++c->next_call_id;
     n->code = code;
     n->parent = parent;
     n->owner = parent != NULL ? parent->owner : t;
@@ -624,10 +396,10 @@ open_node(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, ui
     n->resumed_at = ticks;
     n->depth = depth;
     n->gen = (uint8_t)gen;
-    n->tentative = r->min_ticks > 0;
-    n->unit = parent != NULL ? parent->unit : NULL;
-    if (n->unit != NULL) {
-        n->unit->calls++;
+    n->tentative = c->min_ticks > 0;
+    n->dest = parent != NULL ? parent->dest : NULL;
+    if (n->dest != NULL) {
+        n->dest->calls++;
     }
     container(n)->pending++;
     /* Order is decided now: behind anything already waiting, it must wait too. */
@@ -635,304 +407,93 @@ open_node(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, ui
         n->held = 1;
         enqueue(container(n), n);
     }
-    r->calls++;
+    c->calls++;
     return n;
-}
-
-static int
-text_dup(char **slot, struct ft_buf *b)
-{
-    if (b->oom) {
-        ft_buf_free(b);
-        return -ENOMEM;
-    }
-    ft_buf_putc(b, '\0');
-    free(*slot);
-    *slot = b->p;
-    return 0;
-}
-
-/* ARGS: u64 instance, then per parameter u32 length + text. */
-/* An int sent as 8 bytes (FT_ARG_INT, RESULT_INT), as the JSON string repr() gives. */
-static void
-put_int_text(struct ft_buf *b, const uint8_t *p)
-{
-    int64_t x;
-
-    memcpy(&x, p, 8);
-    ft_buf_putc(b, '"');
-    ft_buf_put_i64(b, x);
-    ft_buf_putc(b, '"');
-}
-
-/* ,"name": of the i-th argument in an args object ("argN" past the definition's names). */
-static void
-put_arg_key(struct ft_buf *b, const struct ft_tnode *n, uint32_t i)
-{
-    if (i > 0) {
-        ft_buf_putc(b, ',');
-    }
-    if (i < n->code->nparams) {
-        ft_buf_put(b, n->code->keys[i], n->code->keylens[i]);
-    } else {
-        ft_buf_printf(b, "\"arg%u\":", i);
-    }
-}
-
-static int
-take_args(struct ft_tnode *n, const uint8_t *p, size_t len)
-{
-    struct ft_buf b;
-    size_t pos = 8;
-    uint32_t i = 0;
-
-    if (len < 8) {
-        return FT_EBADRECORD;
-    }
-    memcpy(&n->instance, p, 8);
-    if (len == 8) {
-        return 0; /* a method with no parameter but self: its instance only */
-    }
-    ft_buf_init(&b);
-    ft_buf_putc(&b, '{');
-    while (pos < len) {
-        uint32_t vlen;
-        if (len - pos < 4) {
-            ft_buf_free(&b);
-            return FT_EBADRECORD;
-        }
-        memcpy(&vlen, p + pos, 4);
-        pos += 4;
-        put_arg_key(&b, n, i);
-        if (vlen & FT_ARG_INT) {
-            if (vlen != (FT_ARG_INT | 8) || len - pos < 8) {
-                ft_buf_free(&b);
-                return FT_EBADRECORD;
-            }
-            put_int_text(&b, p + pos);
-            pos += 8;
-            i++;
-            continue;
-        }
-        if (vlen > len - pos) {
-            ft_buf_free(&b);
-            return FT_EBADRECORD;
-        }
-        ft_json_put_str(&b, (const char *)p + pos, vlen);
-        pos += vlen;
-        i++;
-    }
-    ft_buf_putc(&b, '}');
-    return text_dup(&n->args, &b);
-}
-
-/* ARGS_INTS: one int64 per parameter, the instance 0. */
-static int
-take_args_ints(struct ft_tnode *n, const uint8_t *p, size_t len)
-{
-    struct ft_buf b;
-
-    if (len % 8 != 0) {
-        return FT_EBADRECORD;
-    }
-    n->instance = 0;
-    ft_buf_init(&b);
-    ft_buf_putc(&b, '{');
-    for (uint32_t i = 0; i < len / 8; i++) {
-        put_arg_key(&b, n, i);
-        put_int_text(&b, p + 8 * (size_t)i);
-    }
-    ft_buf_putc(&b, '}');
-    return text_dup(&n->args, &b);
-}
-
-/* The text argument i had at the call, from the node's args JSON (for argsAfter). */
-static int
-same_as_entry(const struct ft_tnode *n, uint32_t i, const char *text, size_t len)
-{
-    struct ft_buf b;
-    int same;
-
-    if (n->args == NULL || i >= n->code->nparams) {
-        return 0;
-    }
-    ft_buf_init(&b);
-    ft_buf_put(&b, n->code->keys[i], n->code->keylens[i]);
-    ft_json_put_str(&b, text, len);
-    same = !b.oom && memmem(n->args, strlen(n->args), b.p, b.len) != NULL;
-    ft_buf_free(&b);
-    return same;
-}
-
-/* ARGS_AFTER: u32 index, u32 length, text; kept where the value changed. */
-static int
-take_after(struct ft_tnode *n, const uint8_t *p, size_t len)
-{
-    struct ft_buf b;
-    size_t pos = 0;
-    int any = 0;
-
-    ft_buf_init(&b);
-    ft_buf_putc(&b, '{');
-    while (pos < len) {
-        uint32_t idx, vlen;
-        if (len - pos < 8) {
-            ft_buf_free(&b);
-            return FT_EBADRECORD;
-        }
-        memcpy(&idx, p + pos, 4);
-        memcpy(&vlen, p + pos + 4, 4);
-        pos += 8;
-        if (vlen > len - pos) {
-            ft_buf_free(&b);
-            return FT_EBADRECORD;
-        }
-        if (!same_as_entry(n, idx, (const char *)p + pos, vlen) && idx < n->code->nparams) {
-            if (any++) {
-                ft_buf_putc(&b, ',');
-            }
-            ft_buf_put(&b, n->code->keys[idx], n->code->keylens[idx]);
-            ft_json_put_str(&b, (const char *)p + pos, vlen);
-        }
-        pos += vlen;
-    }
-    ft_buf_putc(&b, '}');
-    if (!any) {
-        ft_buf_free(&b);
-        return 0;
-    }
-    return text_dup(&n->after, &b);
-}
-
-/* EXC: type, module, message, each u32-length-prefixed. */
-static int
-take_exc(char **slot, const uint8_t *p, size_t len)
-{
-    static const char *keys[3] = {"{\"type\":", ",\"module\":", ",\"message\":"};
-    struct ft_buf b;
-    size_t pos = 0;
-
-    ft_buf_init(&b);
-    for (int i = 0; i < 3; i++) {
-        uint32_t n;
-        if (len - pos < 4) {
-            ft_buf_free(&b);
-            return FT_EBADRECORD;
-        }
-        memcpy(&n, p + pos, 4);
-        pos += 4;
-        if (n > len - pos) {
-            ft_buf_free(&b);
-            return FT_EBADRECORD;
-        }
-        ft_buf_puts(&b, keys[i]);
-        ft_json_put_str(&b, (const char *)p + pos, n);
-        pos += n;
-    }
-    ft_buf_putc(&b, '}');
-    return text_dup(slot, &b);
-}
-
-static int
-take_memory(char **slot, const uint8_t *p, size_t len)
-{
-    uint64_t m[3];
-    struct ft_buf b;
-    static const char *keys[3] = {"{\"rss\":", ",\"tracemalloc\":", ",\"peak\":"};
-
-    if (len != sizeof(m)) {
-        return FT_EBADRECORD;
-    }
-    memcpy(m, p, sizeof(m));
-    ft_buf_init(&b);
-    for (int i = 0; i < 3; i++) {
-        ft_buf_puts(&b, keys[i]);
-        if (m[i] == UINT64_MAX) {
-            ft_buf_puts(&b, "null");
-        } else {
-            ft_buf_put_u64(&b, m[i]);
-        }
-    }
-    ft_buf_putc(&b, '}');
-    return text_dup(slot, &b);
 }
 
 /* ---- Deferred output ------------------------------------------------------------------------ */
 
 static void
-flush_enter(struct ft_run *r, struct ft_rthread *t)
+flush_enter(struct ft_calls *c, struct ft_cthread *t)
 {
-    struct ft_tnode *n = t->pend_enter;
+    struct ft_call *n = t->pend_enter;
 
     t->pend_enter = NULL;
     if (n == NULL) {
         return;
     }
-    r->settled++;
+    c->ledger->settled++;
     if (n->tentative) {
         return;
     }
     if (!n->entered) {
-        enter_line(r, t, n);
+        enter_line(c, t, n);
     }
     if (!n->held) {
-        try_stream(r, n);
+        try_stream(c, n);
+    }
+}
+
+/* --min-duration: n ended too soon; it leaves the tree and its children (if any remain)
+ * move up to its parent, in its place. */
+static void
+leave_out(struct ft_calls *c, struct ft_call *n)
+{
+    struct ft_call *p = container(n);
+    struct ft_call *k = n->qhead;
+
+    if (n->queued) {
+        struct ft_call **pp = &p->qhead, *prev = NULL;
+        while (*pp != n) {
+            prev = *pp;
+            pp = &(*pp)->next;
+        }
+        if (k != NULL) {
+            *pp = k;
+            n->qtail->next = n->next;
+            if (p->qtail == n) {
+                p->qtail = n->qtail;
+            }
+            for (struct ft_call *x = k; x != n->next; x = x->next) {
+                x->parent = n->parent;
+            }
+        } else {
+            *pp = n->next;
+            if (p->qtail == n) {
+                p->qtail = prev;
+            }
+        }
+    }
+    p->pending = p->pending - 1 + n->pending;
+    c->calls--;
+    node_free(c, n);
+    if (p->streamed) {
+        drain(c, p);
+    }
+    if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
+        became_done(c, p);
     }
 }
 
 /* The end of n is known and its values are attached: lines, then the tree. */
 static void
-finish_node(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
+finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
 {
     if (n->tentative) {
-        if (n->end - n->start < r->min_ticks) {
-            /* Too short: leave it out; its children (if any remain) move up. */
-            struct ft_tnode *p = container(n);
-            struct ft_tnode *k = n->qhead;
-            if (n->queued) {
-                /* Remove n from p's queue, putting its children in its place. */
-                struct ft_tnode **pp = &p->qhead, *prev = NULL;
-                while (*pp != n) {
-                    prev = *pp;
-                    pp = &(*pp)->next;
-                }
-                if (k != NULL) {
-                    *pp = k;
-                    n->qtail->next = n->next;
-                    if (p->qtail == n) {
-                        p->qtail = n->qtail;
-                    }
-                    for (struct ft_tnode *c = k; c != n->next; c = c->next) {
-                        c->parent = n->parent;
-                    }
-                } else {
-                    *pp = n->next;
-                    if (p->qtail == n) {
-                        p->qtail = prev;
-                    }
-                }
-            }
-            p->pending = p->pending - 1 + n->pending;
-            r->calls--;
-            node_free(r, n);
-            if (p->streamed) {
-                drain(r, p);
-            }
-            if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
-                became_done(r, p);
-            }
+        if (n->end - n->start < c->min_ticks) {
+            leave_out(c, n);
             return;
         }
         n->tentative = 0;
-        enter_line(r, t, n);
+        enter_line(c, t, n);
     }
-    if (n->unit != NULL) {
-        ft__unit_call_ended(r, n, n->unwound && !closed_by_caller(n));
+    if (n->dest != NULL) {
+        c->obs.call_ended(c->obs.ctx, n, n->unwound && !ft_call_closed_by_caller(n));
     }
-    exit_line(r, t, n);
+    exit_line(c, t, n);
     n->closed = 1;
     if (n->pending == 0) {
-        became_done(r, n);
+        became_done(c, n);
     } else if (n->streamed && !n->queued) {
         /* Its tail waits for children that outlive it: what follows must wait too. */
         enqueue(container(n), n);
@@ -940,114 +501,114 @@ finish_node(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
 }
 
 static void
-flush_leave(struct ft_run *r, struct ft_rthread *t)
+flush_leave(struct ft_calls *c, struct ft_cthread *t)
 {
-    struct ft_tnode *n = t->pend_leave;
+    struct ft_call *n = t->pend_leave;
 
     t->pend_leave = NULL;
     if (n != NULL) {
-        r->settled++;
-        finish_node(r, t, n);
+        c->ledger->settled++;
+        finish_node(c, t, n);
     }
 }
 
 static void
-flush_unwinds(struct ft_run *r, struct ft_rthread *t)
+flush_unwinds(struct ft_calls *c, struct ft_cthread *t)
 {
     for (size_t i = 0; i < t->nunwinds; i++) {
-        r->settled++;
-        finish_node(r, t, t->unwinds[i]);
+        c->ledger->settled++;
+        finish_node(c, t, t->unwinds[i]);
     }
     t->nunwinds = 0;
 }
 
 static void
-flush_pending(struct ft_run *r, struct ft_rthread *t)
+flush_pending(struct ft_calls *c, struct ft_cthread *t)
 {
-    flush_enter(r, t);
-    flush_leave(r, t);
-    flush_unwinds(r, t);
+    flush_enter(c, t);
+    flush_leave(c, t);
+    flush_unwinds(c, t);
 }
 
 /* --min-duration: a call running for longer than the minimum is kept; commit it now so
  * it streams (frames below committed_below are committed; starts grow with depth). */
 static void
-commit_long_enough(struct ft_run *r, struct ft_rthread *t, uint64_t now)
+commit_long_enough(struct ft_calls *c, struct ft_cthread *t, uint64_t now)
 {
-    if (r->min_ticks == 0) {
+    if (c->min_ticks == 0) {
         return;
     }
     while (t->committed_below < t->depth) {
-        struct ft_tnode *n = t->stack[t->committed_below].node;
+        struct ft_call *n = t->stack[t->committed_below].node;
         if (n != NULL && n->tentative) {
-            if (now - n->start < r->min_ticks) {
+            if (now - n->start < c->min_ticks) {
                 break;
             }
             n->tentative = 0;
-            enter_line(r, t, n);
+            enter_line(c, t, n);
             if (!n->gen) {
                 n->held = 0;
-                try_stream(r, n);
+                try_stream(c, n);
             }
         }
         t->committed_below++;
     }
 }
 
-/* ---- Record handling ---------------------------------------------------------------------- */
+/* ---- Records ------------------------------------------------------------------------------ */
 
 static int
-on_enter(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
+on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
-    const struct ft_code *code = ft_codetab_get(&r->codes, rec->payload);
-    struct ft_tnode *n, *parent = current(t);
+    const struct ft_code *code = ft_codetab_get(c->codes, rec->payload);
+    struct ft_call *n, *parent = current(t);
     int gen = rec->kind == FT_REC_START;
 
     if (code == NULL) {
         return FT_EUNDEFCODE;
     }
     if (gen) {
-        struct ft_tnode *old = idmap_get(&r->gens, rec->extra);
-        struct ft_tnode *spawner;
+        struct ft_call *old = ft_idmap_get(&c->gens, rec->extra);
+        struct ft_call *spawner;
         if (old != NULL) {
-            idmap_del(&r->gens, rec->extra);
+            ft_idmap_del(&c->gens, rec->extra);
             if (old->frames == 0) {
                 /* The frame of a suspended generator was reused: it was freed, closed. */
                 old->dropped = 1;
-                finish_node(r, old->owner, old);
+                finish_node(c, old->owner, old);
                 parent = current(t);
             }
             /* else a stream that starts a frame still running (not CPython's): the old
              * node ends with its frame, as any call whose return is not seen. */
         }
-        spawner = idmap_get(&r->spawns, rec->extra); /* after finish_node, which may free */
+        spawner = ft_idmap_get(&c->spawns, rec->extra); /* after finish_node, which may free */
         if (spawner != NULL) {
             parent = spawner;
-            idmap_del(&r->spawns, rec->extra);
+            ft_idmap_del(&c->spawns, rec->extra);
         }
     }
-    n = open_node(r, t, code, rec->ticks, parent, gen);
+    n = open_node(c, t, code, rec->ticks, parent, gen);
     if (gen && n != NULL) {
         n->ident = rec->extra;
-        if (idmap_put(&r->gens, rec->extra, n) != 0) {
+        if (ft_idmap_put(&c->gens, rec->extra, n) != 0) {
             return -ENOMEM;
         }
     }
     t->pend_enter = n;
-    r->settled -= n != NULL; /* counted again when its line is written (flush_enter) */
+    c->ledger->settled -= n != NULL; /* counted again when its line is written (flush_enter) */
     return push_frame(t, n, code->id);
 }
 
 static int
-on_resume(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
+on_resume(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
-    struct ft_tnode *g = idmap_get(&r->gens, rec->extra);
+    struct ft_call *g = ft_idmap_get(&c->gens, rec->extra);
 
     if (g == NULL) {
         /* Started before tracing (or its start was lost): a logical call from here. */
         struct ft_rec start = *rec;
         start.kind = FT_REC_START;
-        return on_enter(r, t, &start);
+        return on_enter(c, t, &start);
     }
     if (g->frames > 0) {
         /* Resumed while it runs: CPython raises "generator already executing", so only
@@ -1057,7 +618,7 @@ on_resume(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
     }
     g->resumes++;
     g->resumed_at = rec->ticks;
-    g->resume_mark = r->next_call_id;
+    g->resume_mark = c->next_call_id;
     return push_frame(t, g, g->code->id);
 }
 
@@ -1065,7 +626,7 @@ on_resume(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
  * incomplete). A return with no matching frame belongs to a call that started before
  * tracing did, and is ignored. Returns the frame index, or -1. */
 static long
-match_frame(struct ft_run *r, struct ft_rthread *t, uint64_t code_id, uint64_t ticks)
+match_frame(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks)
 {
     size_t i = t->depth;
 
@@ -1076,11 +637,11 @@ match_frame(struct ft_run *r, struct ft_rthread *t, uint64_t code_id, uint64_t t
         return -1;
     }
     while (t->depth > i) {
-        struct ft_tnode *n = pop_frame(t);
+        struct ft_call *n = pop_frame(t);
         if (n != NULL && !n->gen) {
             n->end = ticks;
             n->incomplete = "return not seen";
-            finish_node(r, t, n);
+            finish_node(c, t, n);
         } else if (n != NULL) {
             /* A generator left without its yield seen: suspended there, as far as we know. */
             n->active += ticks - n->resumed_at;
@@ -1091,11 +652,11 @@ match_frame(struct ft_run *r, struct ft_rthread *t, uint64_t code_id, uint64_t t
 }
 
 static void
-on_leave(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
+on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
-    struct ft_tnode *n;
+    struct ft_call *n;
 
-    if (match_frame(r, t, rec->payload, rec->ticks) < 0) {
+    if (match_frame(c, t, rec->payload, rec->ticks) < 0) {
         return;
     }
     n = pop_frame(t);
@@ -1113,181 +674,173 @@ on_leave(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
             n->end = rec->ticks; /* its end if it is never resumed */
             return;              /* suspended: the logical call goes on */
         }
-        idmap_del(&r->gens, n->ident);
+        ft_idmap_del(&c->gens, n->ident);
     }
     n->end = rec->ticks;
     if (rec->kind == FT_REC_UNWIND || rec->kind == FT_REC_C_RAISE) {
         n->unwound = 1;
-        n->idle_end = n->gen && n->resumes > 0 && r->next_call_id == n->resume_mark;
+        n->idle_end = n->gen && n->resumes > 0 && c->next_call_id == n->resume_mark;
         if (t->nunwinds == t->capunwinds) {
             size_t cap = t->capunwinds ? t->capunwinds * 2 : 8;
-            struct ft_tnode **nu = realloc(t->unwinds, cap * sizeof(*nu));
+            struct ft_call **nu = realloc(t->unwinds, cap * sizeof(struct ft_call *));
             if (nu == NULL) {
-                finish_node(r, t, n);
+                finish_node(c, t, n);
                 return;
             }
             t->unwinds = nu;
             t->capunwinds = cap;
         }
         t->unwinds[t->nunwinds++] = n;
-        r->settled--; /* counted again in flush_unwinds */
+        c->ledger->settled--; /* counted again in flush_unwinds */
     } else {
         t->pend_leave = n;
-        r->settled--; /* counted again in flush_leave */
+        c->ledger->settled--; /* counted again in flush_leave */
     }
 }
 
-static void
-on_gap(struct ft_run *r, struct ft_rthread *t)
+/* EXC: the exception of the UNWIND records waiting for it, or one thrown into a
+ * suspended generator (throw(), close()), kept on it in case it ends by it where no
+ * other frame reports it. */
+static int
+on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
-    /* Records were dropped here: nothing open on this thread can be trusted to end. */
-    ft__run_close_open_calls(r, t, "events lost");
+    char *exc = NULL;
+    int err = ft_values_exc(&exc, rec->data, rec->payload);
+
+    if (err != 0) {
+        return err;
+    }
+    if (t->nunwinds == 0) {
+        struct ft_call *top = t->depth > 0 ? t->stack[t->depth - 1].node : NULL;
+        if (top != NULL && top->gen) {
+            free(top->exc);
+            top->exc = exc;
+            return 0;
+        }
+    }
+    /* One exception unwound all the frames waiting for it. */
+    for (size_t i = 0; i < t->nunwinds; i++) {
+        free(t->unwinds[i]->exc);
+        t->unwinds[i]->exc = strdup(exc);
+    }
+    free(exc);
+    flush_unwinds(c, t);
+    return 0;
 }
 
 /* A value record attaches to the event just before it. */
 static int
-on_values(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
+on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
-    struct ft_tnode *last = t->nunwinds ? t->unwinds[t->nunwinds - 1] : t->pend_leave;
+    struct ft_call *last = t->nunwinds ? t->unwinds[t->nunwinds - 1] : t->pend_leave;
+    struct ft_call *enter = t->pend_enter, *leave = t->pend_leave;
     size_t len = rec->payload;
 
     switch (rec->kind) {
     case FT_REC_ARGS:
-        return t->pend_enter ? take_args(t->pend_enter, rec->data, len) : 0;
+        return enter ? ft_values_args(enter, rec->data, len) : 0;
     case FT_REC_ARGS_INTS:
-        return t->pend_enter ? take_args_ints(t->pend_enter, rec->data, len) : 0;
+        return enter ? ft_values_args_ints(enter, rec->data, len) : 0;
     case FT_REC_RESULT:
-        if (t->pend_leave != NULL) {
-            struct ft_buf b;
-            ft_buf_init(&b);
-            ft_json_put_str(&b, (const char *)rec->data, len);
-            return text_dup(&t->pend_leave->result, &b);
-        }
-        return 0;
+        return leave ? ft_values_result(leave, rec->data, len) : 0;
     case FT_REC_RESULT_INT:
         if (len != 8) {
             return FT_EBADRECORD;
         }
-        if (t->pend_leave != NULL) {
-            struct ft_buf b;
-            ft_buf_init(&b);
-            put_int_text(&b, rec->data);
-            return text_dup(&t->pend_leave->result, &b);
-        }
-        return 0;
+        return leave ? ft_values_result_int(leave, rec->data, len) : 0;
     case FT_REC_ARGS_AFTER:
-        return t->pend_leave ? take_after(t->pend_leave, rec->data, len) : 0;
-    case FT_REC_EXC: {
-        char *exc = NULL;
-        int err = take_exc(&exc, rec->data, len);
-        if (err != 0) {
-            return err;
-        }
-        if (t->nunwinds == 0) {
-            /* Thrown into a suspended generator (throw(), close()): kept on it in case it
-             * ends by it where no other frame reports it. */
-            struct ft_tnode *top = t->depth > 0 ? t->stack[t->depth - 1].node : NULL;
-            if (top != NULL && top->gen) {
-                free(top->exc);
-                top->exc = exc;
-                return 0;
-            }
-        }
-        /* One exception unwound all the frames waiting for it. */
-        for (size_t i = 0; i < t->nunwinds; i++) {
-            free(t->unwinds[i]->exc);
-            t->unwinds[i]->exc = strdup(exc);
-        }
-        free(exc);
-        flush_unwinds(r, t);
-        return 0;
-    }
-    case FT_REC_UNIT:
-        return t->pend_enter ? ft__unit_begin(r, t, t->pend_enter, rec->data, len) : 0;
-    case FT_REC_UNIT_END:
-        if (t->pend_leave != NULL && t->pend_leave->unit_root) {
-            return ft__unit_end_values(t->pend_leave->unit, rec->data, len);
-        }
-        return 0;
-    case FT_REC_STATUS: {
-        struct ft_tnode *cur = current(t);
-        return cur != NULL && cur->unit != NULL ? ft__unit_status(cur->unit, rec->data, len) : 0;
-    }
+        return leave ? ft_values_after(leave, rec->data, len) : 0;
+    case FT_REC_EXC:
+        return on_exc(c, t, rec);
     case FT_REC_MEMORY:
-        if (t->pend_enter != NULL) {
-            return take_memory(&t->pend_enter->mem_before, rec->data, len);
+        if (enter != NULL) {
+            return ft_values_memory(&enter->mem_before, rec->data, len);
         }
-        return last ? take_memory(&last->mem_after, rec->data, len) : 0;
-    default:
-        return 0; /* a value kind this reader does not know: skipped whole */
+        return last ? ft_values_memory(&last->mem_after, rec->data, len) : 0;
+    default: {
+        /* Units of work, and kinds this reader does not know (skipped whole). */
+        struct ft_calls_at at = {t, enter, leave, current(t)};
+        return c->obs.value != NULL ? c->obs.value(c->obs.ctx, &at, rec) : 0;
     }
-    (void)r;
+    }
+}
+
+static void
+on_gap(struct ft_calls *c, struct ft_cthread *t)
+{
+    /* Records were dropped here: nothing open on this thread can be trusted to end. */
+    ft_calls_close_thread(c, t, "events lost");
+}
+
+static int
+on_event(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    switch (rec->kind) {
+    case FT_REC_CALL:
+    case FT_REC_START:
+    case FT_REC_C_CALL:
+        return on_enter(c, t, rec);
+    case FT_REC_RESUME:
+        return on_resume(c, t, rec);
+    case FT_REC_RETURN:
+    case FT_REC_UNWIND:
+    case FT_REC_YIELD:
+    case FT_REC_C_RETURN:
+    case FT_REC_C_RAISE:
+        on_leave(c, t, rec);
+        return 0;
+    case FT_REC_GAP:
+        on_gap(c, t);
+        return 0;
+    case FT_REC_SPAWN: {
+        struct ft_call *cur = current(t);
+        if (cur != NULL) {
+            cur->spawner = 1;
+            return ft_idmap_put(&c->spawns, rec->extra, cur);
+        }
+        return 0;
+    }
+    default:
+        return 0; /* kinds this reader does not render are skipped whole */
+    }
 }
 
 int
-ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t n)
+ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n)
 {
     size_t pos = 0;
     struct ft_rec rec;
-    int rc, err = 0;
+    int rc, err;
 
     while ((rc = ft_rec_next(p, n, &pos, &rec)) == 1) {
         if (rec.kind >= FT_REC_VALUE) {
-            if ((err = on_values(r, t, &rec)) != 0) {
+            if ((err = on_values(c, t, &rec)) != 0) {
                 return err;
             }
             continue;
         }
-        unsigned counted = (unsigned)ft__rec_counted(rec.kind);
-        r->records += counted;
-        if (rec.ticks > r->last_ticks) {
-            r->last_ticks = rec.ticks;
+        unsigned counted = (unsigned)ft_ledger_counted(rec.kind);
+        c->ledger->records += counted;
+        if (rec.ticks > *c->last_ticks) {
+            *c->last_ticks = rec.ticks;
         }
         if (rec.kind == FT_REC_UNWIND || rec.kind == FT_REC_C_RAISE) {
             /* The same exception leaving the next frame too: one EXC will describe the
              * whole chain when no frame in between reported it. */
-            flush_enter(r, t);
-            flush_leave(r, t);
+            flush_enter(c, t);
+            flush_leave(c, t);
         } else {
-            flush_pending(r, t);
+            flush_pending(c, t);
         }
-        commit_long_enough(r, t, rec.ticks);
-        switch (rec.kind) {
-        case FT_REC_CALL:
-        case FT_REC_START:
-        case FT_REC_C_CALL:
-            err = on_enter(r, t, &rec);
-            break;
-        case FT_REC_RESUME:
-            err = on_resume(r, t, &rec);
-            break;
-        case FT_REC_RETURN:
-        case FT_REC_UNWIND:
-        case FT_REC_YIELD:
-        case FT_REC_C_RETURN:
-        case FT_REC_C_RAISE:
-            on_leave(r, t, &rec);
-            break;
-        case FT_REC_GAP:
-            on_gap(r, t);
-            break;
-        case FT_REC_SPAWN: {
-            struct ft_tnode *cur = current(t);
-            if (cur != NULL) {
-                cur->spawner = 1;
-                err = idmap_put(&r->spawns, rec.extra, cur);
-            }
-            break;
-        }
-        default:
-            break; /* kinds this reader does not render are skipped whole */
-        }
-        r->settled += counted; /* unless it waits: those sites took it back */
+        commit_long_enough(c, t, rec.ticks);
+        err = on_event(c, t, &rec);
+        c->ledger->settled += counted; /* unless it waits: those sites took it back */
         if (err != 0) {
             return err;
         }
     }
-    if (r->jsonl.b.oom || (t->tree_open && t->tree.b.oom)) {
+    struct ft_part *part = t->idx < c->files->nparts ? c->files->parts[t->idx] : NULL;
+    if (c->files->jsonl.b.oom || (part != NULL && part->open && part->sink.b.oom)) {
         return -ENOMEM;
     }
     return rc;
@@ -1296,50 +849,48 @@ ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t 
 /* ---- Ends ---------------------------------------------------------------------------------- */
 
 void
-ft__run_close_open_calls(struct ft_run *r, struct ft_rthread *t, const char *reason)
+ft_calls_close_thread(struct ft_calls *c, struct ft_cthread *t, const char *reason)
 {
-    flush_pending(r, t);
+    flush_pending(c, t);
     while (t->depth > 0) {
-        struct ft_tnode *n = pop_frame(t);
+        struct ft_call *n = pop_frame(t);
         if (n == NULL) {
             continue;
         }
         if (n->gen) {
-            n->active += r->last_ticks - n->resumed_at;
-            idmap_del(&r->gens, n->ident);
+            n->active += *c->last_ticks - n->resumed_at;
+            ft_idmap_del(&c->gens, n->ident);
         }
-        n->end = r->last_ticks;
+        n->end = *c->last_ticks;
         n->incomplete = reason;
         if (n->tentative) {
             n->tentative = 0;
-            enter_line(r, t, n);
+            enter_line(c, t, n);
         }
-        finish_node(r, t, n);
+        finish_node(c, t, n);
     }
     t->committed_below = 0;
 }
 
-/* Generators and coroutines still suspended at the end: the interpreter closed them when
- * it finished (finalized), else they never finished (reason). */
 void
-ft__run_close_generators(struct ft_run *r, int finalized, const char *reason)
+ft_calls_close_generators(struct ft_calls *c, int finalized, const char *reason)
 {
-    for (size_t i = 0; i < r->gens.cap; i++) {
-        struct ft_tnode *g = r->gens.vals ? r->gens.vals[i] : NULL;
+    for (size_t i = 0; i < c->gens.cap; i++) {
+        struct ft_call *g = c->gens.vals ? c->gens.vals[i] : NULL;
         if (g == NULL) {
             continue;
         }
-        r->gens.vals[i] = NULL;
+        c->gens.vals[i] = NULL;
         if (finalized) {
             g->dropped = 1; /* ends at its last yield */
         } else {
-            g->end = r->last_ticks;
+            g->end = *c->last_ticks;
             g->incomplete = reason;
         }
         if (g->tentative) {
             g->tentative = 0;
-            enter_line(r, g->owner, g);
+            enter_line(c, g->owner, g);
         }
-        finish_node(r, g->owner, g);
+        finish_node(c, g->owner, g);
     }
 }

@@ -96,6 +96,14 @@ int ft_run_finish(struct ft_run *r, int how_if_open, const char *reason);
 
 void ft_run_get_info(const struct ft_run *r, struct ft_run_info *info);
 
+/* Writes out what the run's files hold in memory: events.jsonl (and its copies), the
+ * lines of the units running, units.jsonl. Readers then see every event applied so far
+ * as whole lines. Errors are kept for ft_run_error(). */
+void ft_run_flush(struct ft_run *r);
+
+/* The first output error of the run's files (negative errno), or 0. Cheap. */
+int ft_run_error(const struct ft_run *r);
+
 /* The run's output failed with err (-ENOSPC, -EACCES, ...; the first call wins): nothing
  * more is written. Later frames are checked and their records counted as lost; END is
  * still applied. ft_run_finish() then writes, if it can, a tree.json without call nodes

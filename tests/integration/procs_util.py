@@ -13,8 +13,12 @@ FAULTFS = BUILD / "tests" / "libfaultfs.so"
 
 
 def no_core():
-    """preexec_fn: crashing on purpose must not leave core files behind."""
+    """preexec_fn: crashing on purpose must not leave core files behind; and the signals a
+    test sends have their default dispositions, as in a terminal, even when the suite runs
+    under nohup or in a shell's background (SIGHUP, SIGINT, SIGQUIT ignored)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def untraced(python, args, cwd, **kw):

@@ -56,7 +56,8 @@ static const char usage[] =
     "  --recover            finish the runs a writer that died left in DIR (those whose\n"
     "                       process has ended); prints PATH TAB EVENTS TAB LOST for each\n"
     "  --null-sink          benchmarks only: receive and decode, write nothing\n"
-    "  -h, --help           show this help\n";
+    "  -h, --help           show this help\n"
+    "  --version            print the version\n";
 
 static int
 fail(const char *fmt, const char *arg, const char *why)
@@ -221,6 +222,7 @@ main(int argc, char **argv)
                                              {"null-sink", no_argument, NULL, 'N'},
                                              {"recover", no_argument, NULL, 'C'},
                                              {"parent-fd", required_argument, NULL, 'P'},
+                                             {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     struct ft_server_opts opts = {0};
     const char *convert_file = NULL, *run_id = NULL;
@@ -293,6 +295,9 @@ main(int argc, char **argv)
             break;
         case 'h':
             fputs(usage, stdout);
+            return 0;
+        case 'V':
+            printf("flowtrace-writer %s\n", FT_VERSION);
             return 0;
         default:
             fputs(usage, stderr);
