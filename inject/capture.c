@@ -328,6 +328,41 @@ put_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
     put(o, &q, 1);
 }
 
+/* Whether text (n bytes) may hold a secret (lib/redact.h): a secret's name, an HTTP
+ * credential, a URL's password. Nothing is redacted with FLOWTRACE_REDACT=none. */
+static int
+may_hold_secret(const void *text, size_t n)
+{
+    return ft_cfg.redact.n > 0 && ft_redact_text_may(&ft_cfg.redact, text, n);
+}
+
+/* put_quoted() of text whose secrets are first replaced by <redacted>: the redacted text
+ * is written to the upper half of the output's room, then quoted into the lower half
+ * (never overlapping it: escaping only grows text). */
+static void
+put_quoted_redacted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
+{
+    size_t cap = o->cap, mid = o->len + (cap - o->len) / 2, room = cap - mid, len;
+
+    len = ft_redact_text(&ft_cfg.redact, (const char *)s, n, o->p + mid, room, NULL);
+    o->cap = mid;
+    put_quoted(o, (const unsigned char *)o->p + mid, len, is_bytes);
+    o->cap = cap;
+    if (len + FT_REDACTED_LEN >= room) {
+        o->cut = 1; /* the redacted text may have been cut short: say so */
+    }
+}
+
+static void
+put_text_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
+{
+    if (may_hold_secret(s, n)) {
+        put_quoted_redacted(o, s, n, is_bytes);
+    } else {
+        put_quoted(o, s, n, is_bytes);
+    }
+}
+
 static void
 render_str(struct ft_text *o, PyObject *v)
 {
@@ -340,7 +375,7 @@ render_str(struct ft_text *o, PyObject *v)
         puts_(o, "<str with surrogates>");
         return;
     }
-    put_quoted(o, (const unsigned char *)s, (size_t)n, 0);
+    put_text_quoted(o, (const unsigned char *)s, (size_t)n, 0);
 }
 
 static void
@@ -350,7 +385,7 @@ render_bytes(struct ft_text *o, const char *s, size_t n, int bytearray)
         puts_(o, "bytearray(");
     }
     put(o, "b", 1);
-    put_quoted(o, (const unsigned char *)s, n, 1);
+    put_text_quoted(o, (const unsigned char *)s, n, 1);
     if (bytearray) {
         put(o, ")", 1);
     }
@@ -390,6 +425,29 @@ render_int(struct ft_text *o, PyObject *v)
     }
     ft_py.PyErr_Clear();
     ft_py.Py_DecRef(s);
+}
+
+/* Whether k, a dict key or the first of a pair, names a secret (a str or bytes). */
+static int
+secret_key(PyObject *k)
+{
+    PyObject *t = ft_type_of(k);
+    Py_ssize_t n = 0;
+    char *s = NULL;
+
+    if (ft_cfg.redact.n == 0) {
+        return 0;
+    }
+    if (t == P.str_t) {
+        s = (char *)ft_py.PyUnicode_AsUTF8AndSize(k, &n);
+    } else if (t == P.bytes_t && ft_py.PyBytes_AsStringAndSize(k, &s, &n) != 0) {
+        s = NULL;
+    }
+    if (s == NULL) {
+        ft_py.PyErr_Clear();
+        return 0;
+    }
+    return ft_redact_name(&ft_cfg.redact, s, (size_t)n);
 }
 
 /* With --repr, rendering an item may run the program's code (a __repr__), which can
@@ -442,6 +500,13 @@ render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
             if (i > 0) {
                 put(o, ", ", 2);
             }
+            /* A (name, value) pair, as in an ASGI scope's headers: a secret's name hides
+             * its value. */
+            if (i == 1 && n == 2 &&
+                secret_key(is_list ? P.PyList_GetItem(v, 0) : ft_py.PyTuple_GetItem(v, 0))) {
+                puts_(o, FT_REDACTED);
+                continue;
+            }
             render_item(o, it, depth + 1);
         }
         if (!is_list && n == 1) {
@@ -472,7 +537,11 @@ render_dict(struct ft_text *o, PyObject *v, int depth)
             hold(val);
             render(o, k, depth + 1);
             put(o, ": ", 2);
-            render(o, val, depth + 1);
+            if (secret_key(k)) {
+                puts_(o, FT_REDACTED); /* by its key, at any depth */
+            } else {
+                render(o, val, depth + 1);
+            }
             release(val);
             release(k);
             if (ft_cfg.repr && P.PyDict_Size(v) != n) {
@@ -530,7 +599,11 @@ render_repr(struct ft_text *o, PyObject *v, int slot)
     if (r != NULL) {
         Py_ssize_t n;
         const char *s = ft_py.PyUnicode_AsUTF8AndSize(r, &n);
-        if (s != NULL) {
+        if (s != NULL && may_hold_secret(s, (size_t)n)) {
+            /* The program's own text: a request's URL, a headers object's items. */
+            o->len +=
+                ft_redact_text(&ft_cfg.redact, s, (size_t)n, o->p + o->len, o->cap - o->len, NULL);
+        } else if (s != NULL) {
             put(o, s, (size_t)n);
         }
         ft_py.Py_DecRef(r);
@@ -729,19 +802,7 @@ ft_capture_value(struct ft_text *out, PyObject *o)
 int
 ft_capture_is_secret(const char *name)
 {
-    char low[128];
-    size_t i;
-
-    for (i = 0; i < sizeof(low) - 1 && name[i]; i++) {
-        low[i] = (char)tolower((unsigned char)name[i]);
-    }
-    low[i] = '\0';
-    for (int k = 0; k < ft_cfg.redact.n; k++) {
-        if (strstr(low, ft_cfg.redact.item[k]) != NULL) {
-            return 1;
-        }
-    }
-    return 0;
+    return ft_redact_name(&ft_cfg.redact, name, strlen(name));
 }
 
 const char *
@@ -930,62 +991,6 @@ ft_capture_is_dict(PyObject *v)
     return v != NULL && P.ready && ft_type_of(v) == P.dict_t;
 }
 
-void
-ft_capture_kwargs(struct ft_text *out, PyObject *kwargs)
-{
-    size_t limit = ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED;
-    size_t start = out->len, cap = out->cap;
-    Py_ssize_t pos = 0, n;
-    PyObject *k, *v; /* borrowed */
-    int first = 1;
-
-    if (kwargs == NULL || ft_type_of(kwargs) != P.dict_t || ft_cfg.redact.n == 0) {
-        ft_capture_value(out, kwargs);
-        return;
-    }
-    if (out->cap - out->len > limit) {
-        out->cap = out->len + limit;
-    } else if (out->cap - out->len > MARKER_ROOM) {
-        out->cap -= MARKER_ROOM;
-    }
-    out->cut = 0;
-    n = P.PyDict_Size(kwargs);
-    hold(kwargs);
-    put(out, "{", 1);
-    while (!out->cut && P.PyDict_Next(kwargs, &pos, &k, &v)) {
-        const char *name = ft_type_of(k) == P.str_t ? ft_py.PyUnicode_AsUTF8AndSize(k, NULL) : NULL;
-        if (!first) {
-            put(out, ", ", 2);
-        }
-        first = 0;
-        hold(k);
-        hold(v);
-        render(out, k, 1);
-        put(out, ": ", 2);
-        if (name != NULL && ft_capture_is_secret(name)) {
-            puts_(out, "<redacted>");
-        } else {
-            render(out, v, 1);
-        }
-        release(v);
-        release(k);
-        if (ft_cfg.repr && P.PyDict_Size(kwargs) != n) {
-            puts_(out, CHANGED);
-            break;
-        }
-    }
-    ft_py.PyErr_Clear();
-    put(out, "}", 1);
-    out->cap = cap;
-    if (out->cut) {
-        while (out->len > start && ((unsigned char)out->p[out->len - 1] & 0xc0) == 0x80) {
-            out->len--;
-        }
-        marker(out, kwargs);
-    }
-    release(kwargs);
-}
-
 static void
 put_field(struct ft_text *o, const char *s, size_t n)
 {
@@ -1048,6 +1053,19 @@ out:
     ft_py.PyErr_Clear();
 }
 
+/* An exception's message, with what looks like a secret in it redacted. */
+static void
+put_message(struct ft_text *out, const char *msg, size_t n)
+{
+    char clean[4096 + 256];
+
+    if (may_hold_secret(msg, n)) {
+        put_field(out, clean, ft_redact_text(&ft_cfg.redact, msg, n, clean, sizeof(clean), NULL));
+    } else {
+        put_field(out, msg, n);
+    }
+}
+
 void
 ft_capture_exception(struct ft_text *out, PyObject *exc)
 {
@@ -1077,5 +1095,5 @@ ft_capture_exception(struct ft_text *out, PyObject *exc)
     } else {
         message_from_args(&msg, exc);
     }
-    put_field(out, buf, msg.len);
+    put_message(out, buf, msg.len);
 }

@@ -31,12 +31,12 @@ struct ft_text {
     int cut;
 };
 
-/* Appends the rendering of o (borrowed; NULL renders as "<NULL>"). */
+/* Appends the rendering of o (borrowed; NULL renders as "<NULL>"). Secrets are rendered
+ * as <redacted> (lib/redact.h): the value of a dict key or of a (name, value) pair whose
+ * name is a secret's, at any depth, and in text (str, bytes, repr() with --repr) the
+ * values after secret names (query strings, "--password=x"), HTTP credentials ("Bearer
+ * ...") and URL passwords. */
 void ft_capture_value(struct ft_text *out, PyObject *o);
-
-/* Appends a **kwargs dict like ft_capture_value, but with the values of secret-looking
- * keys (ft_capture_is_secret) rendered as <redacted>. */
-void ft_capture_kwargs(struct ft_text *out, PyObject *kwargs);
 
 /* Whether a parameter or keyword name looks like a secret (FLOWTRACE_REDACT fragments,
  * case-insensitive). */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/settings.h"
 #include "lib/wire.h"
 
 struct ft_config ft_cfg;
@@ -42,62 +43,67 @@ bad(char *msg, size_t cap, const char *name, const char *val, const char *want)
     return -EINVAL;
 }
 
+/* The value of variable name, parsed by its row of lib/settings.c (the kinds and ranges
+ * flowtrace-run checks its options with): *set is 0 if it is unset or empty. */
+static int
+get(const char *name, struct ft_setting_value *v, int *set, char *msg, size_t cap)
+{
+    const struct ft_setting *s = ft_setting_by_env(name);
+    const char *text = setting(name);
+    char want[128];
+
+    *set = 0;
+    if (text == NULL || *text == '\0') {
+        return 0;
+    }
+    if (s != NULL && ft_setting_parse(s, text, v) != 0) {
+        return bad(msg, cap, name, text, ft_setting_want(s, want, sizeof(want)));
+    }
+    *set = s != NULL;
+    return 0;
+}
+
 static int
 get_bool(const char *name, int dflt, int *out, char *msg, size_t cap)
 {
-    const char *v = setting(name);
+    struct ft_setting_value v;
+    int set, err = get(name, &v, &set, msg, cap);
 
-    if (v == NULL || *v == '\0') {
-        *out = dflt;
-    } else if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes")) {
-        *out = 1;
-    } else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no")) {
-        *out = 0;
-    } else {
-        return bad(msg, cap, name, v, "0 or 1");
-    }
-    return 0;
+    *out = set ? v.on : dflt;
+    return err;
 }
 
-/* Seconds as a decimal number into nanoseconds; negative means 0 where allowed. */
+/* Seconds into nanoseconds (0: off, where the setting allows it). */
 static int
-get_seconds(const char *name, double dflt, int allow_zero, uint64_t *out, char *msg, size_t cap)
+get_seconds(const char *name, double dflt, uint64_t *out, char *msg, size_t cap)
 {
-    const char *v = setting(name);
-    double d = dflt;
-    char *end;
+    struct ft_setting_value v;
+    int set, err = get(name, &v, &set, msg, cap);
+    double d = set ? v.d : dflt;
 
-    if (v != NULL && *v != '\0') {
-        errno = 0;
-        d = strtod(v, &end);
-        if (errno != 0 || *end != '\0' || isnan(d) || d > 1e6 || (!allow_zero && d <= 0)) {
-            return bad(msg, cap, name, v,
-                       allow_zero ? "a number of seconds" : "a positive number of seconds");
-        }
-    }
     *out = d <= 0 ? 0 : (uint64_t)(d * 1e9);
-    return 0;
+    return err;
 }
 
 static int
-get_uint(const char *name, unsigned long dflt, unsigned long lo, unsigned long hi,
-         unsigned long *out, char *msg, size_t cap)
+get_uint(const char *name, unsigned long dflt, unsigned long *out, char *msg, size_t cap)
 {
-    const char *v = setting(name);
-    char *end;
-    unsigned long n = dflt;
+    struct ft_setting_value v;
+    int set, err = get(name, &v, &set, msg, cap);
 
-    if (v != NULL && *v != '\0') {
-        errno = 0;
-        n = strtoul(v, &end, 10);
-        if (errno != 0 || *end != '\0' || *v == '-' || n < lo || n > hi) {
-            char want[96];
-            snprintf(want, sizeof(want), "an integer from %lu to %lu", lo, hi);
-            return bad(msg, cap, name, v, want);
-        }
-    }
-    *out = n;
-    return 0;
+    *out = set ? (unsigned long)v.u : dflt;
+    return err;
+}
+
+/* The index of the value among its row's choices, or dflt if unset. */
+static int
+get_choice(const char *name, int dflt, int *out, char *msg, size_t cap)
+{
+    struct ft_setting_value v;
+    int set, err = get(name, &v, &set, msg, cap);
+
+    *out = set ? v.choice : dflt;
+    return err;
 }
 
 static int
@@ -171,12 +177,6 @@ split(struct ft_list *l, const char *v, int append)
     }
 }
 
-/* Secrets are not written to trace files unless asked: these name fragments are
- * matched case-insensitively against parameter names and keyword-argument keys. */
-static const char default_redact[] =
-    "password,passwd,pwd,secret,token,api_key,apikey,authorization,auth_header,credential,"
-    "private_key,access_key,session_key,cookie";
-
 /* A CI system says so with CI set to anything but empty, 0 or false. */
 static int
 in_ci(void)
@@ -189,24 +189,18 @@ in_ci(void)
 static int
 load_units(struct ft_config *c, char *msg, size_t cap)
 {
-    const char *v = setting("FLOWTRACE_KEEP");
+    struct ft_setting_value v;
+    int keep, set, err;
 
-    if (v == NULL || *v == '\0') {
-        c->keep = in_ci() ? FT_KEEP_FAILED : FT_KEEP_ALL;
-    } else if (strcmp(v, "all") == 0) {
-        c->keep = FT_KEEP_ALL;
-    } else if (strcmp(v, "failed") == 0) {
-        c->keep = FT_KEEP_FAILED;
-    } else {
-        return bad(msg, cap, "FLOWTRACE_KEEP", v, "'all' or 'failed'");
+    /* "failed|all" in the table's order. */
+    if ((err = get_choice("FLOWTRACE_KEEP", -1, &keep, msg, cap)) != 0 ||
+        (err = get("FLOWTRACE_UNIT", &v, &set, msg, cap)) != 0) {
+        return err;
     }
-    split(&c->units, setting("FLOWTRACE_UNIT"), 0);
-    for (int i = 0; i < c->units.n; i++) {
-        const char *colon = strchr(c->units.item[i], ':');
-        if (colon == NULL || colon == c->units.item[i] || colon[1] == '\0') {
-            return bad(msg, cap, "FLOWTRACE_UNIT", c->units.item[i], "MODULE:FUNCTION");
-        }
-    }
+    c->keep = keep < 0    ? (in_ci() ? FT_KEEP_FAILED : FT_KEEP_ALL)
+              : keep == 0 ? FT_KEEP_FAILED
+                          : FT_KEEP_ALL;
+    split(&c->units, set ? v.text : NULL, 0);
     return 0;
 }
 
@@ -217,7 +211,7 @@ load_capture(struct ft_config *c, char *msg, size_t cap)
     int err, no_memory = 0, no_tracemalloc = 0;
     const char *v;
 
-    if ((err = get_uint("FLOWTRACE_MAX_ARG_LENGTH", 1000, 0, 100000000, &n, msg, cap)) != 0 ||
+    if ((err = get_uint("FLOWTRACE_MAX_ARG_LENGTH", 1000, &n, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_REPR", 0, &c->repr, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_SKIP_INPUTS", 0, &c->skip_inputs, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_SKIP_OUTPUTS", 0, &c->skip_outputs, msg, cap)) != 0 ||
@@ -234,30 +228,26 @@ load_capture(struct ft_config *c, char *msg, size_t cap)
     c->max_arg_length = n;
     c->memory = c->memory && !no_memory;
     c->tracemalloc = c->memory && !no_tracemalloc;
-    if ((err = get_uint("FLOWTRACE_MAX_DEPTH", 0, 0, 1000000, &n, msg, cap)) != 0) {
+    if ((err = get_uint("FLOWTRACE_MAX_DEPTH", 0, &n, msg, cap)) != 0) {
         return err;
     }
     c->max_depth = n;
-    v = setting("FLOWTRACE_MIN_DURATION");
-    if (v != NULL && *v != '\0') {
-        char *end;
-        double us = strtod(v, &end);
-        if (*end != '\0' || !(us >= 0) || us > 1e12) {
-            return bad(msg, cap, "FLOWTRACE_MIN_DURATION", v, "a number of microseconds");
+    {
+        struct ft_setting_value us;
+        int set;
+        if ((err = get("FLOWTRACE_MIN_DURATION", &us, &set, msg, cap)) != 0) {
+            return err;
         }
-        c->min_duration_ns = (uint64_t)(us * 1000);
+        c->min_duration_ns = set ? (uint64_t)(us.d * 1000) : 0;
     }
     split(&c->include, setting("FLOWTRACE_INCLUDE"), 0);
     split(&c->include, setting("FLOWTRACE_PACKAGE_PREFIX"), 1);
     split(&c->exclude, setting("FLOWTRACE_EXCLUDE"), 0);
     split(&c->include_path, setting("FLOWTRACE_INCLUDE_PATH"), 0);
     split(&c->exclude_path, setting("FLOWTRACE_EXCLUDE_PATH"), 0);
-    v = setting("FLOWTRACE_REDACT");
-    if (v != NULL && (strcmp(v, "none") == 0 || *v == '\0')) {
-        c->redact.n = 0;
-    } else {
-        split(&c->redact, v != NULL ? v : default_redact, 0);
-    }
+    /* Secrets are not written unless asked: FLOWTRACE_REDACT adds names to the defaults,
+     * "none" drops those before it. */
+    ft_redact_init(&c->redact, setting("FLOWTRACE_REDACT"));
     v = setting("FLOWTRACE_LOGFILE");
     snprintf(c->logfile, sizeof(c->logfile), "%s", v ? v : "");
     return load_units(c, msg, cap);
@@ -296,7 +286,7 @@ ft_config_load_with(const char *settings, char *msg, size_t cap)
     struct ft_config *c = &ft_cfg;
     unsigned long kb, nbuf;
     const char *v;
-    int err;
+    int err, clock_choice;
 
     if ((err = take_settings(settings, msg, cap)) != 0) {
         return err;
@@ -307,11 +297,11 @@ ft_config_load_with(const char *settings, char *msg, size_t cap)
         (err = get_bool("FLOWTRACE_DROP", 0, &c->drop, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_ALL", 0, &c->all, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_CHILDREN", 1, &c->children, msg, cap)) != 0 ||
-        (err = get_seconds("FLOWTRACE_FLUSH_INTERVAL", 0.5, 1, &c->flush_ns, msg, cap)) != 0 ||
-        (err = get_seconds("FLOWTRACE_WAIT_TIMEOUT", 60, 0, &c->wait_ns, msg, cap)) != 0 ||
-        (err = get_seconds("FLOWTRACE_ACK_TIMEOUT", 60, 0, &c->ack_ns, msg, cap)) != 0 ||
-        (err = get_uint("FLOWTRACE_BUFFER_KB", 64, 4, 16384, &kb, msg, cap)) != 0 ||
-        (err = get_uint("FLOWTRACE_BUFFERS", 256, 4, 65536, &nbuf, msg, cap)) != 0 ||
+        (err = get_seconds("FLOWTRACE_FLUSH_INTERVAL", 0.5, &c->flush_ns, msg, cap)) != 0 ||
+        (err = get_seconds("FLOWTRACE_WAIT_TIMEOUT", 60, &c->wait_ns, msg, cap)) != 0 ||
+        (err = get_seconds("FLOWTRACE_ACK_TIMEOUT", 60, &c->ack_ns, msg, cap)) != 0 ||
+        (err = get_uint("FLOWTRACE_BUFFER_KB", 64, &kb, msg, cap)) != 0 ||
+        (err = get_uint("FLOWTRACE_BUFFERS", 256, &nbuf, msg, cap)) != 0 ||
         (err = get_dir(c->dir, sizeof(c->dir), msg, cap)) != 0) {
         return err;
     }
@@ -330,32 +320,24 @@ ft_config_load_with(const char *settings, char *msg, size_t cap)
     if ((err = load_capture(c, msg, cap)) != 0) {
         return err;
     }
-    v = setting("FLOWTRACE_START");
-    if (v != NULL && *v != '\0' && strcmp(v, "auto") != 0 && strcmp(v, "manual") != 0) {
-        return bad(msg, cap, "FLOWTRACE_START", v, "'auto' or 'manual'");
+    /* "auto|manual": 1 records nothing outside regions. */
+    if ((err = get_choice("FLOWTRACE_START", 0, &c->manual, msg, cap)) != 0) {
+        return err;
     }
-    c->manual = v != NULL && strcmp(v, "manual") == 0;
-    v = setting("FLOWTRACE_ENGINE");
-    if (v == NULL || *v == '\0' || !strcmp(v, "auto")) {
-        c->engine = FT_ENGINE_AUTO;
-    } else if (!strcmp(v, "profile")) {
-        c->engine = FT_ENGINE_PROFILE;
-    } else if (!strcmp(v, "monitoring")) {
-        c->engine = FT_ENGINE_MONITORING;
-    } else {
-        return bad(msg, cap, "FLOWTRACE_ENGINE", v, "'auto', 'profile' or 'monitoring'");
+    /* "auto|profile|monitoring", as enum ft_engine_kind. */
+    if ((err = get_choice("FLOWTRACE_ENGINE", FT_ENGINE_AUTO, &c->engine, msg, cap)) != 0) {
+        return err;
     }
     v = setting("FLOWTRACE_WRITER");
     snprintf(c->writer, sizeof(c->writer), "%s", v ? v : "");
-    v = setting("FLOWTRACE_CLOCK");
-    if (v == NULL || *v == '\0') {
+    /* "tsc|monotonic"; unset: the TSC if it can be trusted. */
+    if ((err = get_choice("FLOWTRACE_CLOCK", -1, &clock_choice, msg, cap)) != 0) {
+        return err;
+    }
+    if (clock_choice < 0) {
         c->clock = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
-    } else if (!strcmp(v, "tsc")) {
-        c->clock = FT_HAVE_TSC ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
-    } else if (!strcmp(v, "monotonic")) {
-        c->clock = FT_CLOCK_MONOTONIC;
     } else {
-        return bad(msg, cap, "FLOWTRACE_CLOCK", v, "'tsc' or 'monotonic'");
+        c->clock = clock_choice == 0 && FT_HAVE_TSC ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
     }
     return 0;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/redact.h"
+
 /* A comma-separated setting, split. */
 #define FT_LIST_MAX 64
 struct ft_list {
@@ -52,7 +54,7 @@ struct ft_config {
     struct ft_list exclude;      /* FLOWTRACE_EXCLUDE: module/function patterns */
     struct ft_list include_path; /* FLOWTRACE_INCLUDE_PATH: path prefixes or suffixes */
     struct ft_list exclude_path; /* FLOWTRACE_EXCLUDE_PATH */
-    struct ft_list redact; /* FLOWTRACE_REDACT: parameter-name fragments shown as <redacted> */
+    struct ft_redact redact; /* secret names: the defaults and FLOWTRACE_REDACT's (lib/redact.h) */
 
     /* Applied by the writer; sent in HELLO. */
     uint64_t max_depth;       /* FLOWTRACE_MAX_DEPTH, 0 = no limit */

@@ -73,6 +73,22 @@ is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Someone else's directory could hold links planted for the writer, and its owner would
+ * read every run: only the user's own is used (nothing is created in it, not even the
+ * writer's log). */
+static int
+own_dir(const char *dir, char *why, size_t cap)
+{
+    struct stat st;
+
+    if (stat(dir, &st) == 0 && st.st_uid != geteuid()) {
+        snprintf(why, cap, "output directory %s belongs to another user (uid %u)", dir,
+                 (unsigned)st.st_uid);
+        return -EPERM;
+    }
+    return 0;
+}
+
 static int
 find_writer(char *out, size_t cap)
 {
@@ -146,6 +162,9 @@ spawn_writer(char *why, size_t cap)
         int e = is_dir(ft_cfg.dir) ? errno : ENOTDIR;
         snprintf(why, cap, "cannot write to output directory %s: %s", ft_cfg.dir, strerror(e));
         return -e;
+    }
+    if ((err = own_dir(ft_cfg.dir, why, cap)) != 0) {
+        return err;
     }
     snprintf(log, sizeof(log), "%s/writer.log", ft_cfg.dir);
     env = writer_env();

@@ -151,8 +151,6 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
         if (i < 64 && (ci->redact >> i) & 1) {
             memcpy(o.p + o.len, "<redacted>", 10);
             o.len += 10;
-        } else if (i == ci->varkw) {
-            ft_capture_kwargs(&o, param(ci, locals, i));
         } else {
             PyObject *v = param(ci, locals, i);
             int64_t x;

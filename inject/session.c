@@ -19,6 +19,7 @@
 #include "config.h"
 #include "crit.h"
 #include "lib/clock.h"
+#include "lib/redact.h"
 #include "lib/wire.h"
 #include "log.h"
 #include "pyapi.h"
@@ -154,6 +155,19 @@ proc_starttime(void)
     return strtoull(p, NULL, 10);
 }
 
+/* The command line as the run will show it: "--password x" and the like redacted. */
+static void
+put_argv(uint8_t *buf, size_t cap, size_t *pos, const char *argv, size_t len)
+{
+    static char clean[32768 + 4096];
+
+    if (ft_cfg.redact.n > 0) {
+        len = ft_redact_argv(&ft_cfg.redact, argv, len, clean, sizeof(clean));
+        argv = clean;
+    }
+    ft_put_tlv_str(buf, cap, pos, FT_TAG_ARGV, argv, len);
+}
+
 int
 ft_session_hello(int fd, const char *engine)
 {
@@ -189,7 +203,7 @@ ft_session_hello(int fd, const char *engine)
     ft_put_tlv_u64(buf, cap, &pos, FT_TAG_PID, (uint64_t)getpid());
     ft_put_tlv_u64(buf, cap, &pos, FT_TAG_PPID, (uint64_t)getppid());
     ft_put_tlv_str(buf, cap, &pos, FT_TAG_PYVERSION, ver, strlen(ver));
-    ft_put_tlv_str(buf, cap, &pos, FT_TAG_ARGV, argv, argv_len);
+    put_argv(buf, cap, &pos, argv, argv_len);
     ft_put_tlv_str(buf, cap, &pos, FT_TAG_CWD, cwd, strlen(cwd));
     ft_put_tlv_str(buf, cap, &pos, FT_TAG_EXE, exe, strlen(exe));
     ft_put_tlv_str(buf, cap, &pos, FT_TAG_ENGINE, engine, strlen(engine));

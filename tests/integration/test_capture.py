@@ -47,7 +47,12 @@ def test_every_kind_of_parameter_by_name_and_the_return_value(python, tmp_path):
 
 
 def test_redaction_is_configurable(python, tmp_path):
+    # --redact adds names to the defaults; "none" drops those before it.
     run = traced(python, tmp_path, "calls.py", "--redact", "user")
+    assert run.details().splitlines()[-1] == \
+        "    login(user=<redacted>, password=<redacted>, api_key=<redacted>) -> 'ana:ok'"
+    (tmp_path / "only").mkdir()
+    run = traced(python, tmp_path / "only", "calls.py", "--redact", "none,user")
     assert run.details().splitlines()[-1] == \
         "    login(user=<redacted>, password='hunter2', api_key='k-123') -> 'ana:ok'"
     (tmp_path / "none").mkdir()

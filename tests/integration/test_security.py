@@ -186,6 +186,21 @@ def test_an_output_directory_of_another_user_is_not_used(tmp_path, other_user):
     assert list(out.iterdir()) == []
 
 
+def test_a_bare_preload_does_not_use_another_users_directory(tmp_path, other_user):
+    out = tmp_path / "out"
+    out.mkdir()
+    os.chown(out, *other_user)
+    out.chmod(0o777)
+    env = clean_env(TMPDIR=tempfile.mkdtemp(prefix="ft", dir="/tmp"))  # a short socket path
+    proc = preload("/usr/bin/python3", ["-c", "print('ran')"], tmp_path, env=env)
+    shutil.rmtree(env["TMPDIR"])
+    assert (proc.returncode, proc.stdout) == (0, "ran\n")
+    assert proc.stderr.count("\n") == 1
+    assert f"output directory {out} belongs to another user (uid {other_user[0]}); the " \
+        "program runs untraced" in proc.stderr
+    assert list(out.iterdir()) == []  # not even the writer's log
+
+
 def test_an_index_planted_by_another_user_is_not_written(tmp_path, other_user):
     out = tmp_path / "out"
     out.mkdir(mode=0o700)

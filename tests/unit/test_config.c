@@ -102,13 +102,16 @@ static void
 a_bad_value_is_one_message_naming_it(void **state)
 {
     static const char *const bad[][3] = {
-        {"FLOWTRACE_DROP", "maybe", "FLOWTRACE_DROP='maybe' is not 0 or 1"},
-        {"FLOWTRACE_WAIT_TIMEOUT", "0", "FLOWTRACE_WAIT_TIMEOUT='0' is not a positive number"},
-        {"FLOWTRACE_FLUSH_INTERVAL", "soon", "FLOWTRACE_FLUSH_INTERVAL='soon' is not a number"},
-        {"FLOWTRACE_BUFFER_KB", "2", "FLOWTRACE_BUFFER_KB='2' is not an integer from 4 to"},
+        {"FLOWTRACE_DROP", "maybe", "FLOWTRACE_DROP='maybe' is not 'true' or 'false'"},
+        {"FLOWTRACE_WAIT_TIMEOUT", "0",
+         "FLOWTRACE_WAIT_TIMEOUT='0' is not a number of seconds from"},
+        {"FLOWTRACE_FLUSH_INTERVAL", "soon",
+         "FLOWTRACE_FLUSH_INTERVAL='soon' is not 0 or a number of seconds"},
+        {"FLOWTRACE_BUFFER_KB", "2", "FLOWTRACE_BUFFER_KB='2' is not a whole number from 4 to"},
         {"FLOWTRACE_ENGINE", "fast", "FLOWTRACE_ENGINE='fast' is not 'auto'"},
         {"FLOWTRACE_UNIT", "nocolon", "FLOWTRACE_UNIT='nocolon' is not MODULE:FUNCTION"},
-        {"FLOWTRACE_KEEP", "some", "FLOWTRACE_KEEP='some' is not 'all' or 'failed'"},
+        {"FLOWTRACE_KEEP", "some", "FLOWTRACE_KEEP='some' is not 'failed' or 'all'"},
+        {"FLOWTRACE_START", "later", "FLOWTRACE_START='later' is not 'auto' or 'manual'"},
     };
     char msg[256];
 
