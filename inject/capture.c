@@ -1057,9 +1057,8 @@ out:
 static void
 put_message(struct ft_text *out, const char *msg, size_t n)
 {
-    char clean[4096 + 256];
-
     if (may_hold_secret(msg, n)) {
+        char clean[4096 + 256];
         put_field(out, clean, ft_redact_text(&ft_cfg.redact, msg, n, clean, sizeof(clean), NULL));
     } else {
         put_field(out, msg, n);

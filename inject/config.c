@@ -50,13 +50,13 @@ get(const char *name, struct ft_setting_value *v, int *set, char *msg, size_t ca
 {
     const struct ft_setting *s = ft_setting_by_env(name);
     const char *text = setting(name);
-    char want[128];
 
     *set = 0;
     if (text == NULL || *text == '\0') {
         return 0;
     }
     if (s != NULL && ft_setting_parse(s, text, v) != 0) {
+        char want[128];
         return bad(msg, cap, name, text, ft_setting_want(s, want, sizeof(want)));
     }
     *set = s != NULL;
