@@ -181,6 +181,51 @@ def test_fast_commands_never_report_a_writer_that_stopped(tmp_path, tmpdir_env):
         assert "no Python process was traced" in proc.stderr
 
 
+# ---- What the summary says ---------------------------------------------------------------
+
+def outside_lines(stderr, out):
+    return [l.replace(str(out), "OUT") for l in stderr.splitlines() if "outside any unit" in l]
+
+
+@pytest.mark.parametrize("source,args,status,says", [
+    ("import sys\nsys.exit(3)\n", [], 3, "exit status 3"),
+    ("raise SystemExit('no config')\n", [], 1, "exit status 1"),
+    ("import os\nos._exit(5)\n", [], 5, "os._exit(5)"),
+    ("raise ValueError('x')\n", [], 1, "an uncaught exception"),
+    # pytest that never ran a test: a module that does not import, a usage error
+    ("import no_such_module\ndef test_x():\n    pass\n", ["-m", "pytest", "-p",
+                                                         "no:cacheprovider"], 2,
+     "exit status 2"),
+    ("def test_x():\n    pass\n", ["-m", "pytest", "-p", "no:cacheprovider",
+                                    "--no-such-option"], 4, "exit status 4"),
+])
+def test_a_root_run_that_failed_with_no_unit_to_explain_it_is_one_failed_line(
+        tmp_path, tmpdir_env, source, args, status, says):
+    (tmp_path / "test_app.py").write_text(source)
+    proc = wrapper(tmp_path, tmpdir_env, PY, *(args or []), "test_app.py")
+    assert proc.returncode == status, proc.stderr
+    [run] = runs_in(tmp_path / "out")
+    assert outside_lines(proc.stderr, tmp_path / "out") == [
+        f"[FlowTrace] FAILED outside any unit: {says} -> OUT/{run.path.name} "
+        f"(flowtrace report -d OUT for details)"]
+
+
+def test_a_failed_unit_explains_the_run_s_status_alone(tmp_path, tmpdir_env):
+    (tmp_path / "test_app.py").write_text("def test_x():\n    assert 1 == 2\n")
+    proc = wrapper(tmp_path, tmpdir_env, PY, "-m", "pytest", "-p", "no:cacheprovider",
+                   "test_app.py")
+    assert proc.returncode == 1
+    assert "[FlowTrace] FAILED: test_app.py::test_x" in proc.stderr
+    assert outside_lines(proc.stderr, tmp_path / "out") == []
+
+
+def test_a_run_that_went_well_has_no_failed_line(tmp_path, tmpdir_env):
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    proc = wrapper(tmp_path, tmpdir_env, PY, "app.py")
+    assert proc.returncode == 0
+    assert "FAILED" not in proc.stderr
+
+
 # ---- Signals ----------------------------------------------------------------------------
 
 def start(tmp_path, tmpdir, *args, session=False, stdin=subprocess.DEVNULL):

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FIELDS 8
+#define MAX_FIELDS  8
+#define MAX_OUTSIDE 4
 
 /* Splits line at tabs into at most MAX_FIELDS fields (in place); returns their number. */
 static int
@@ -63,6 +64,33 @@ print_unit(FILE *f, char *fl[MAX_FIELDS])
     fputc('\n', f);
 }
 
+/* How a root run ended badly, in words (from the runs file's how and status fields), or
+ * NULL if it ended well or as no failure: exit 0, exec'd into another run, detached. */
+static const char *
+bad_end(const char *how, const char *status, char *buf, size_t cap)
+{
+    if (strcmp(how, "exit") == 0) {
+        if (strcmp(status, "0") == 0 || strcmp(status, "-") == 0) {
+            return NULL;
+        }
+        snprintf(buf, cap, "exit status %s", status);
+    } else if (strcmp(how, "os._exit") == 0) {
+        if (strcmp(status, "0") == 0) {
+            return NULL;
+        }
+        snprintf(buf, cap, "os._exit(%s)", status);
+    } else if (strcmp(how, "exception") == 0) {
+        snprintf(buf, cap, "an uncaught exception");
+    } else if (strcmp(how, "signal") == 0) {
+        snprintf(buf, cap, "killed by a signal");
+    } else if (strcmp(how, "killed") == 0) {
+        snprintf(buf, cap, "ended without a word (killed)");
+    } else {
+        return NULL;
+    }
+    return buf;
+}
+
 void
 ft_summary_print(FILE *f, const char *runs_file, const char *out, double seconds, int rebuilt_any)
 {
@@ -70,7 +98,8 @@ ft_summary_print(FILE *f, const char *runs_file, const char *out, double seconds
     char *line = NULL, *unit_lines = NULL;
     size_t cap = 0, units_len = 0;
     ssize_t len;
-    int runs = 0, roots = 0;
+    int runs = 0, roots = 0, failed_units = 0, outside = 0;
+    char outside_line[MAX_OUTSIDE][4096 + 128], why[64];
 
     /* The failed units come after the runs, as they did before. */
     units = open_memstream(&unit_lines, &units_len);
@@ -88,6 +117,7 @@ ft_summary_print(FILE *f, const char *runs_file, const char *out, double seconds
         if (strcmp(fl[0], "unit") == 0) {
             if (n == 5) {
                 print_unit(units, fl);
+                failed_units++;
             }
             continue;
         }
@@ -100,6 +130,9 @@ ft_summary_print(FILE *f, const char *runs_file, const char *out, double seconds
             roots++;
             fprintf(f, "[FlowTrace] Profiling finished in %.3fs (script=%s) -> %s\n", seconds,
                     fl[7], fl[1]);
+            if (outside < MAX_OUTSIDE && bad_end(fl[4], fl[5], why, sizeof(why)) != NULL) {
+                snprintf(outside_line[outside++], sizeof(outside_line[0]), "%s -> %s", why, fl[1]);
+            }
         }
     }
     free(line);
@@ -110,6 +143,14 @@ ft_summary_print(FILE *f, const char *runs_file, const char *out, double seconds
         fclose(units);
         fwrite(unit_lines, 1, units_len, f);
         free(unit_lines);
+    }
+    /* A run that failed before or outside its units (pytest that could not collect, a
+     * script that exited 2) must not read as green in a CI log. */
+    for (int i = 0; failed_units == 0 && i < outside; i++) {
+        fprintf(f,
+                "[FlowTrace] FAILED outside any unit: %s (flowtrace report -d %s for "
+                "details)\n",
+                outside_line[i], out);
     }
     if (runs > roots) {
         fprintf(f, "[FlowTrace] %d more run(s) of child processes in %s\n", runs - roots, out);

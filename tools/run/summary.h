@@ -12,8 +12,9 @@ void ft_summary_rebuilt(FILE *f, int sig, const char *rebuilt);
 
 /* Prints the summary from the runs file (lines described in tools/writer/runs.h):
  * "Profiling finished in Ts (script=S) -> PATH" per run no traced process started, one
- * line per failed unit, how many runs of child processes there are besides, or that no
- * Python process was traced (unless `rebuilt_any`). */
+ * line per failed unit, "FAILED outside any unit" for a root run that ended badly (exit
+ * status not 0, an uncaught exception, a signal) when no unit failed, how many runs of child
+ * processes there are besides, or that no Python process was traced (unless `rebuilt_any`). */
 void ft_summary_print(FILE *f, const char *runs_file, const char *out, double seconds,
                       int rebuilt_any);
 
