@@ -1,5 +1,5 @@
-"""Secrets never reach any output: every shape in programs/secrets.py (a parameter, keyword
-arguments changed in the call, dict keys at any depth, dict(os.environ), a WSGI environ, an
+"""Secrets never reach any output: every shape in programs/secret_shapes.py (a parameter,
+keyword arguments changed in the call, dict keys at any depth, dict(os.environ), a WSGI environ, an
 ASGI scope's header pairs and query string, a URL's password, a query string, a Bearer
 value, a result, an exception's message, command-line options) is <redacted> in events,
 trees, the index, --stdout, --logfile, the raw stream, and everything the CLI makes of them.
@@ -9,9 +9,12 @@ import json
 import sqlite3
 import subprocess
 
+import pytest
+
 from conftest import CLI, PROGRAMS, clean_env, trace
 
-SECRETS = PROGRAMS / "secrets.py"
+SECRETS = PROGRAMS / "secret_shapes.py"
+REQUESTS = PROGRAMS / "secret_requests.py"
 ARGV = ["--password", "S3CR-argv-1", "--api-key=S3CR-argv-2", "--user", "bob"]
 
 
@@ -114,3 +117,31 @@ def test_redaction_can_be_extended_or_turned_off(python, tmp_path):
     enter = {e["function"]: e for e in all_events(run) if e["event"] == "ENTER"}
     assert enter["login"]["args"] == {"user": "<redacted>", "password": "'S3CR-param'"}
     assert "S3CR-argv-1" in run.tree["argv"]
+
+
+def leaks_in(tmp_path, out):
+    """The outputs holding the marker: every file, and what the CLI makes of the run."""
+    seen = every_byte_written(out)
+    for args in (["show"], ["show", "--json"], ["report", "--format", "junit"]):
+        seen[" ".join(args)] = cli(out, *args).encode()
+    html = tmp_path / "run.html"
+    cli(out, "html", "-o", html)
+    seen[html] = html.read_bytes()
+    return {str(k): v.count(b"S3CR") for k, v in seen.items() if b"S3CR" in v}
+
+
+@pytest.mark.parametrize("repr_", [False, True], ids=["plain", "repr"])
+@pytest.mark.parametrize("framework", ["flask", "django", "starlette"])
+def test_a_framework_s_request_object_leaks_no_secret(tmp_path, framework, repr_):
+    # Debian's python3 has the frameworks (make deps).
+    proc, [run] = trace("/usr/bin/python3", [REQUESTS, framework], tmp_path,
+                        wrapper_args=["--keep", "all", "--keep-raw", "--max-arg-length", "0",
+                                      *(["--repr"] if repr_ else [])])
+    assert proc.returncode == 0 and proc.stdout == "served\n", proc.stderr
+    assert leaks_in(tmp_path, tmp_path / "out") == {}
+    enter = [e for e in all_events(run) if e["event"] == "ENTER"]
+    shown = [e["args"] for e in enter if e["function"] in ("handle", "headers_of")]
+    assert len(shown) == 3, [e["function"] for e in enter]  # the views ran traced
+    if repr_:  # the framework's own repr() of its headers, redacted as text
+        assert "<redacted>" in shown[1]["headers"], shown[1]
+    assert "<redacted>" in shown[2]["headers"], shown[2]
