@@ -100,14 +100,13 @@ const char ft_run_usage[] =
 static void
 note_bad(struct ft_run_args *a, const char *fmt, ...)
 {
-    va_list ap;
-
-    if (a->bad[0] != '\0') {
-        return; /* one line: the first bad value */
+    /* one line: the first bad value */
+    if (a->bad[0] == '\0') {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(a->bad, sizeof(a->bad), fmt, ap);
+        va_end(ap);
     }
-    va_start(ap, fmt);
-    vsnprintf(a->bad, sizeof(a->bad), fmt, ap);
-    va_end(ap);
 }
 
 /* Sets NAME=value for the command; a later option replaces an earlier one. */
