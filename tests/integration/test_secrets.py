@@ -122,7 +122,8 @@ def test_redaction_can_be_extended_or_turned_off(python, tmp_path):
 def leaks_in(tmp_path, out):
     """The outputs holding the marker: every file, and what the CLI makes of the run."""
     seen = every_byte_written(out)
-    for args in (["show"], ["show", "--json"], ["report", "--format", "junit"]):
+    for args in (["show"], ["show", "--json"], ["ls", "--units"],
+                 ["report", "--format", "junit"]):
         seen[" ".join(args)] = cli(out, *args).encode()
     html = tmp_path / "run.html"
     cli(out, "html", "-o", html)
