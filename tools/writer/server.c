@@ -428,6 +428,12 @@ apply(struct conn *c, const struct ft_frame *f)
         conn_fail(c, err);
         err = 0;
     }
+    /* A file that could not be written (events.jsonl, a part, a unit's) fails the run now,
+     * not at its end: the process is told, and stops recording. */
+    if (err == 0 && !c->failed && (err = ft_run_error(c->run)) != 0) {
+        conn_fail(c, err);
+        err = 0;
+    }
     return err;
 }
 
@@ -574,7 +580,8 @@ peer_allowed(uv_pipe_t *p)
 static void
 on_connection(uv_stream_t *server, int status)
 {
-    struct ft_run_opts ro = {S.opts.dir, NULL, S.opts.tsc_ns_per_tick, 1};
+    struct ft_run_opts ro = {S.opts.dir, NULL, S.opts.tsc_ns_per_tick, 1, S.opts.compress,
+                             S.opts.zlevel};
     struct conn *c;
 
     if (status < 0) {
