@@ -580,8 +580,7 @@ peer_allowed(uv_pipe_t *p)
 static void
 on_connection(uv_stream_t *server, int status)
 {
-    struct ft_run_opts ro = {S.opts.dir, NULL, S.opts.tsc_ns_per_tick, 1, S.opts.compress,
-                             S.opts.zlevel};
+    struct ft_run_opts ro = {S.opts.dir, NULL, S.opts.tsc_ns_per_tick, 1};
     struct conn *c;
 
     if (status < 0) {
