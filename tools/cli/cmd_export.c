@@ -171,6 +171,8 @@ chrome_lane_track(struct exporter *e, const struct ft_tree_thread *th, size_t ti
         if (ran != NULL) { /* work handed to another thread: named after where it ran */
             snprintf(name, sizeof(name), "%s · in %s (%u)", th->name ? th->name : "?", ran,
                      c->lane);
+        } else if (c->n->x != NULL && c->n->x->task) {
+            snprintf(name, sizeof(name), "%s · task %u", th->name ? th->name : "?", c->lane);
         } else {
             snprintf(name, sizeof(name), "%s · concurrent %u", th->name ? th->name : "?", c->lane);
         }

@@ -121,6 +121,9 @@ put_postmortem(struct ft_buf *b, const struct ft_node_extra *x)
     if (x->generated) {
         ft_buf_puts(b, ",\"generated\":true");
     }
+    if (x->task) {
+        ft_buf_puts(b, ",\"task\":true");
+    }
     if (x->thread != NULL) {
         key_str(b, "thread", x->thread);
     }
