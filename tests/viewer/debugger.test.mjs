@@ -162,11 +162,14 @@ test('tests: "Failing test" goes to each failed test, "Exception" to where its e
   assert.match(units[0], /^✓ pytest_suite\.py::test_pass · passed · /);
   assert.match(units[1], /^✗ pytest_suite\.py::test_fail · failed · /);
   assert.match(units[3], /^○ .*test_skip · skipped/);
+  // "Failing test": the test's own function (the unit begins in pytest's runtestprotocol).
   let c = await press(page, 't');
-  assert.equal(c.fn, 'runtestprotocol');
+  assert.equal(c.fn, 'test_fail');
   assert.match(await page.textContent('#current'), /Unitpytest_suite\.py::test_fail · failed/);
-  assert.match(await page.textContent('#rows .row.cur'), /test_fail · failed/);
+  assert.equal(await page.$eval('#rows .row.cur .name', (e) => e.textContent), 'test_fail');
+  // A test whose fixture broke never ran: the unit's call.
   c = await press(page, 't');
+  assert.equal(c.fn, 'runtestprotocol');
   assert.match(await page.textContent('#current'), /test_error · error/);
   c = await press(page, 'e');
   assert.equal(c.fn, 'helper');
