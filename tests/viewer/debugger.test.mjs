@@ -6,7 +6,7 @@
 // `flowtrace diff --html` opens on where two tests parted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, rmSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, SHOTS, CLI, ctx, run, setup, traceProgram, traceScript, writeHtml, openPage, cursorOf, press, PROGRAMS } from './helpers.mjs';
 
@@ -16,6 +16,14 @@ setup();
 // test names are the same wherever the checkout and the temporary directory are.
 const UNITS = join(ROOT, 'tests/integration/units');
 const pytestArgs = (suite) => ['pytest', '-q', '-p', 'no:cacheprovider', '--rootdir', UNITS, join(UNITS, suite)];
+
+/* The first call of out's run (tree.json) for which pred holds. */
+function findCall(out, pred) {
+  const [run] = readdirSync(out).filter((d) => /^\d{8}-/.test(d));
+  const tree = JSON.parse(readFileSync(join(out, run, 'tree.json'), 'utf8'));
+  const walk = (n) => (pred(n) ? n : n.children.map(walk).find((x) => x));
+  return tree.threads.flatMap((t) => t.calls).map(walk).find((x) => x);
+}
 
 const stackNames = (page) => page.$$eval('#stack li .fn', (els) => els.map((e) => e.textContent));
 
@@ -45,8 +53,10 @@ test('time travel: keys step into, over, out, back and forward across threads; s
   assert.equal(c.fn, 'checkout');
   cur = await page.textContent('#current');
   assert.match(cur, /card'visa-2'/);
-  // Its exception came from below: the path down to where it was raised, each a link.
-  assert.match(cur, /Raised atcharge checkout\.py:18/);
+  // Its exception came from below: the path down to where it was raised, each a link, and
+  // the raise line when the run recorded it (else where charge begins).
+  const raised = findCall(out, (n) => n.function === 'charge' && n.exception);
+  assert.match(cur, new RegExp('Raised atcharge checkout\\.py:' + (raised.raise ? raised.raise.line : 18)));
   c = await press(page, 'Shift+O');
   assert.equal(c.fn, 'checkout');
   assert.match(await page.textContent('#current'), /card'visa-1'/);
@@ -228,7 +238,9 @@ test('flowtrace diff --html: B\'s page starts on where it parted from A, each ro
   assert.match(pane, /B run \S+ · unit 2 · calc_suite\.py::test_report\[4,-5,6\] · failed/);
   const rows = await page.$$eval('#diff li', (els) => els.map((e) => e.textContent.trim()));
   assert.ok(rows.includes("- test_report(text='1,2,3') → None"), rows.join('\n'));
-  assert.ok(rows.includes("+ test_report(text='4,-5,6')  ✗ ValueError: negative value in '4,-5,6'"), rows.join('\n'));
+  // (with " (line N)" when the run recorded the line the exception left the call at)
+  assert.ok(rows.some((r) => r.startsWith("+ test_report(text='4,-5,6')  ✗ ValueError: negative value in '4,-5,6'")),
+    rows.join('\n'));
   // The cursor starts on B's call where they parted; B's page is the failing unit's.
   assert.equal((await cursorOf(page)).fn, 'test_report');
   assert.match(await page.textContent('#current'), /text'4,-5,6'/);
