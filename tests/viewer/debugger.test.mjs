@@ -196,6 +196,20 @@ test('a server run shows its requests; a request\'s page is headed by it, not by
   try { execFileSyncQuiet(); } catch { t.skip('python3-flask is not installed'); return; }
   const out = traceScript(join(ROOT, 'tests/integration/units/flask_app.py'), [], { name: 'flask', cwd: join(ROOT, 'tests/integration/units') });
   const { page, errors } = await openPage(writeHtml(out, 'flask.html'));
+  // The timeline opens on the requests (milliseconds of a process that ran for seconds):
+  // from the first one's start to the last one's end, give or take 2%.
+  const [run] = readdirSync(out).filter((d) => /^\d{8}-/.test(d));
+  const reqs = readdirSync(join(out, run, 'units')).map((u) =>
+    JSON.parse(readFileSync(join(out, run, 'units', u, 'tree.json'), 'utf8')).threads[0].calls[0]);
+  const r0 = Math.min(...reqs.map((c) => c.startMicros)) * 1000;
+  const r1 = Math.max(...reqs.map((c) => c.startMicros + c.durationMicros)) * 1000;
+  const view = async () => (await page.$eval('#timeline', (e) => e.dataset.view)).split(',').map(Number);
+  const [v0, v1] = await view();
+  assert.ok(Math.abs(v0 - (r0 - (r1 - r0) * 0.02)) < 1000 && Math.abs(v1 - (r1 + (r1 - r0) * 0.02)) < 1000,
+    `view ${v0},${v1}; requests ${r0},${r1}`);
+  await page.click('#tl-fit'); // every call: the whole server's life
+  const [f0, f1] = await view();
+  assert.ok(f0 < v0 && f1 > v1 && (v1 - v0) < (f1 - f0) / 2, `${f0},${f1}`);
   const units = await page.$$eval('#units li', (els) => els.map((e) => e.textContent));
   // (in the order the writer saw them end: the request threads' buffers may come in any order)
   assert.deepEqual(units.map((u) => u.replace(/ · [\d.]+[µm]?s$/, '')).sort(),

@@ -45,6 +45,14 @@ var TL = { rows: [], off: null, calls: null, t0: 0, t1: 1, scroll: 0, rowH: 18, 
   TL.runStart = Math.min(first, TL.runEnd - 1);
   TL.t0 = TL.runStart;
   TL.t1 = TL.runEnd;
+  /* A run with tests or requests opens on them: a server's requests are milliseconds of a
+   * process that ran for seconds. "Every call" shows the rest. */
+  var u0 = Infinity, u1 = -Infinity;
+  if (!UNIT) UNITS.forEach(function (u) { if (u.call >= 0) { u0 = Math.min(u0, START[u.call]); u1 = Math.max(u1, END[u.call]); } });
+  if (u1 > u0) {
+    TL.t0 = Math.max(TL.runStart, u0 - (u1 - u0) * 0.02);
+    TL.t1 = Math.min(TL.runEnd, u1 + (u1 - u0) * 0.02);
+  }
   /* The geometry, for tests and tools that point at a row: rows top to bottom as
    * thread:lane:depth. */
   tlEl.dataset.geometry = JSON.stringify({ rowH: TL.rowH, axisH: TL.axisH, labelW: TL.labelW,
