@@ -92,7 +92,8 @@ def main():
     except PermissionError:
         pass
     connect("db", "INNOCENT-TOKEN")
-    print("done", " ".join(a for a in sys.argv[1:] if S not in a))
+    # One write: with --stdout the writer's lines share the pipe.
+    sys.stdout.write("done " + " ".join(a for a in sys.argv[1:] if S not in a) + "\n")
 
 
 main()
