@@ -54,6 +54,7 @@ ft_code_param_at(const struct ft_code_info *ci, unsigned k)
 
 /* asyncio's BaseEventLoop.create_task(coro): the current call creates that task. */
 #define FT_PROBE_SPAWN 1
+/* 2 and 3: a response's status (units.h); 4 and up: work handed to threads (handoff.h). */
 
 /* The slot value of code outside the scope. */
 extern struct ft_code_info ft_code_skip;

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "pyapi.h"
 #include "record.h"
+#include "handoff.h"
 #include "units.h"
 #include "tstate.h"
 
@@ -150,8 +151,10 @@ this_thread(void)
     if (ft_tstate_detached()) {
         return NULL;
     }
-    ft_py_thread_name(name, sizeof(name));
-    return ft_thread_register(name);
+    uint64_t thread = ft_py_thread_name(name, sizeof(name));
+    t = ft_thread_register(name);
+    ft_handoff_thread_started(t, thread);
+    return t;
 }
 
 static struct ft_code_info *
@@ -211,6 +214,18 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             locals = locals_of(current_iframe(), &self_and_coro, tmp);
             if (locals != NULL && locals[1] != NULL) {
                 ft_record_task(t, locals[1]);
+            }
+            RETURN_NONE;
+        }
+        if (__builtin_expect(ci->probe >= FT_PROBE_HANDOFF_SELF, 0)) {
+            /* Work handed to another thread, or taken up here (handoff.h); a mark is
+             * never needed again once seen. */
+            if (ft_handoff_is_mark(ci->probe)) {
+                return disable_location();
+            }
+            if ((t = this_thread()) != NULL) {
+                locals = locals_of(current_iframe(), ci, tmp);
+                ft_handoff_call(t, ci, locals, NULL);
             }
             RETURN_NONE;
         }
@@ -287,6 +302,12 @@ leave(PyObject *const *args, unsigned kind)
     PyObject *tmp[MAX_DIRECT], **locals = NULL;
 
     if (!ci->traced) {
+        if (__builtin_expect(ft_handoff_wants_return(ci->probe), 0)) {
+            if (kind == FT_REC_RETURN && (t = this_thread()) != NULL) {
+                ft_handoff_return(t, ci, args[2], NULL);
+            }
+            RETURN_NONE;
+        }
         return disable_location();
     }
     if ((t = this_thread()) == NULL) {
@@ -331,6 +352,8 @@ on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     (void)self;
     if (ci->traced && (t = this_thread()) != NULL) {
         ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL);
+    } else if (ci->probe == FT_PROBE_ADOPT_SELF && (t = this_thread()) != NULL) {
+        ft_handoff_return(t, ci, NULL, NULL); /* the work is over, however it ended */
     }
     RETURN_NONE;
 }

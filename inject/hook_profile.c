@@ -10,6 +10,7 @@
 #include "log.h"
 #include "pyapi.h"
 #include "record.h"
+#include "handoff.h"
 #include "units.h"
 #include "tstate.h"
 
@@ -271,14 +272,23 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
     }
 }
 
-/* create_task(self, coro, ...): the task about to be created nests under this call; or a
- * response's status (units.h). */
+/* create_task(self, coro, ...): the task about to be created nests under this call; a
+ * response's status (units.h); work handed to another thread (handoff.h). */
 static void
-probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame)
+probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
+      PyObject *arg)
 {
     PyObject **locals = locals_of(frame);
 
-    if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
+    if (ci->probe >= FT_PROBE_HANDOFF_SELF) {
+        if (what == PyTrace_CALL) {
+            ft_handoff_call(t, ci, locals, frame);
+        } else if (ft_handoff_wants_return(ci->probe)) {
+            ft_handoff_return(t, ci, arg, frame);
+        }
+    } else if (what != PyTrace_CALL) {
+        return;
+    } else if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
         ft_record_task(t, locals[1]);
     } else if (ci->probe != FT_PROBE_SPAWN) {
         ft_unit_probe(t, ci, locals, locals != NULL ? NULL : frame);
@@ -317,8 +327,8 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ci = first_sight(code, frame);
     }
     if (!ci->traced) {
-        if (__builtin_expect(ci->probe != 0, 0) && what == PyTrace_CALL) {
-            probe(t, ci, frame);
+        if (__builtin_expect(ci->probe != 0, 0)) {
+            probe(t, ci, frame, what, arg);
         }
         return 0;
     }
@@ -364,8 +374,8 @@ bootstrap(PyObject *self, PyObject *args)
     (void)self;
     ft_py_exc_save(&exc);
     if (ft_self == NULL && !ft_tstate_detached()) {
-        ft_py_thread_name(name, sizeof(name));
-        ft_thread_register(name);
+        uint64_t thread = ft_py_thread_name(name, sizeof(name));
+        ft_handoff_thread_started(ft_thread_register(name), thread);
     }
     ft_py.PyEval_SetProfile(profile_cb, NULL);
     frame = ft_py.PyTuple_GetItem(args, 0);

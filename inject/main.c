@@ -18,6 +18,7 @@
 #include "config.h"
 #include "conn.h"
 #include "flush.h"
+#include "handoff.h"
 #include "hook.h"
 #include "lib/wire.h"
 #include "lifecycle.h"
@@ -195,6 +196,7 @@ atfork_child(void)
     ft_tstate_atfork_child();
     ft_flush_atfork_child();
     ft_codes_atfork_child();
+    ft_handoff_atfork_child();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     fork_child_pid = (pid_t)syscall(SYS_getpid);
     __atomic_store_n(&ft_fork_pending, 1, __ATOMIC_SEQ_CST);

@@ -88,6 +88,7 @@ ft_pyapi_resolve(void)
         REQUIRE(Code_SetExtra, "_PyCode_SetExtra");
     }
     OPTIONAL(PyFrame_GetCode, "PyFrame_GetCode");
+    OPTIONAL(PyFrame_GetBack, "PyFrame_GetBack");
     OPTIONAL(PyFrame_GetGlobals, "PyFrame_GetGlobals");
     OPTIONAL(PyEval_GetGlobals, "PyEval_GetGlobals");
     OPTIONAL(PyEval_SetTrace, "PyEval_SetTrace");
@@ -241,16 +242,17 @@ xdecref(PyObject *o)
     }
 }
 
-void
+uint64_t
 ft_py_thread_name(char *out, size_t cap)
 {
     PyObject *threading = ft_py_module("threading");                       /* new ref */
     PyObject *active = NULL, *get_ident = NULL, *ident = NULL, *th = NULL; /* new refs */
     struct ft_py_exc exc;
+    uint64_t identity = 0;
 
     snprintf(out, cap, "Thread");
     if (threading == NULL) {
-        return;
+        return 0;
     }
     ft_py_exc_save(&exc);
     active = ft_py.PyObject_GetAttrString(threading, "_active");
@@ -263,6 +265,7 @@ ft_py_thread_name(char *out, size_t cap)
     }
     if (th != NULL) {
         ft_py_attr_text(th, "name", out, cap);
+        identity = (uint64_t)(uintptr_t)th;
     }
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
@@ -271,4 +274,5 @@ ft_py_thread_name(char *out, size_t cap)
     xdecref(get_ident);
     xdecref(active);
     xdecref(threading);
+    return identity;
 }

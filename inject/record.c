@@ -454,8 +454,11 @@ written:
     if (ft_cfg.memory && kind != FT_REC_RESUME) {
         emit_memory(t);
     }
-    if (__builtin_expect(ci->unit != 0, 0) && kind != FT_REC_RESUME) {
-        ft_unit_enter(t, ci, locals, frame);
+    if (__builtin_expect(ci->unit != 0, 0)) {
+        t->unit_frames++; /* inside a unit: work handed off from here is its (handoff.h) */
+        if (kind != FT_REC_RESUME) {
+            ft_unit_enter(t, ci, locals, frame);
+        }
     }
     after_event(t);
 }
@@ -539,8 +542,11 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     if (ft_cfg.memory && kind == FT_REC_RETURN) {
         emit_memory(t);
     }
-    if (__builtin_expect(ci->unit != 0, 0) && kind == FT_REC_RETURN) {
-        ft_unit_leave(t, ci, retval);
+    if (__builtin_expect(ci->unit != 0, 0)) {
+        t->unit_frames -= t->unit_frames > 0;
+        if (kind == FT_REC_RETURN) {
+            ft_unit_leave(t, ci, retval);
+        }
     }
     after_event(t);
 }
@@ -549,6 +555,7 @@ void
 ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc)
 {
     emit_with(t, ft_rec_word0(FT_REC_UNWIND, ci->id), 0, 0, 0, NULL, 0);
+    t->unit_frames -= ci->unit != 0 && t->unit_frames > 0;
     if (exc != NULL) {
         ft_record_exception(t, exc);
     }
@@ -578,6 +585,12 @@ void
 ft_record_spawn(struct ft_thread *t, uint64_t ident)
 {
     emit_with(t, ft_rec_word0(FT_REC_SPAWN, 0), 1, ident, 0, NULL, 0);
+}
+
+void
+ft_record_mark(struct ft_thread *t, unsigned kind, uint64_t extra)
+{
+    emit_with(t, ft_rec_word0(kind, 0), kind > FT_REC_FIXED_MAX, extra, 0, NULL, 0);
 }
 
 void

@@ -48,6 +48,9 @@ void ft_record_exception(struct ft_thread *t, PyObject *exc);
  * when it runs it nests under this call. */
 void ft_record_spawn(struct ft_thread *t, uint64_t ident);
 
+/* A bookkeeping record of kind (HANDOFF, ADOPT: extra is the work's key; ADOPT_END). */
+void ft_record_mark(struct ft_thread *t, unsigned kind, uint64_t extra);
+
 /* create_task(coro) is being called: records SPAWN for coro's frame (a coroutine's frame
  * is embedded in it, so its identity is stable for its whole life). */
 void ft_record_task(struct ft_thread *t, PyObject *coro);

@@ -5,9 +5,15 @@
  * Nodes stream into the thread's tree file as they start and end, except generators and
  * coroutines (one logical call across resumptions) and what follows them: those are
  * held in memory and written, in order, once everything under them has ended.
+ *
+ * Transparent nodes have no level of their own: framework code that only delimits a
+ * request (FT_DEF_BOUNDARY) inside a unit, and the work another thread adopted from a
+ * call of a unit (HANDOFF, ADOPT): their children are written in their place. An
+ * adoption's children stream into a part file, spliced in when they have all ended.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +39,9 @@ ft__run_note_write_err(struct ft_run *r, int err)
 static size_t
 idmap_slot(const struct ft_idmap *m, uint64_t key)
 {
-    return (size_t)((key >> 4) * 0x9e3779b97f4a7c15ull >> 32) & (m->cap - 1);
+    /* Frame addresses (aligned) and hand-off numbers (consecutive) alike: the high bits
+     * of the product mix every bit of the key. */
+    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
 }
 
 static struct ft_tnode *
@@ -134,10 +142,27 @@ ft__rthread_init(struct ft_rthread *t)
 }
 
 static void
+adoption_free(struct ft_adoption *a)
+{
+    if (a->open) {
+        ft_sink_close(&a->part);
+    }
+    if (a->path != NULL) {
+        unlink(a->path);
+    }
+    free(a->path);
+    free(a);
+}
+
+static void
 node_free(struct ft_run *r, struct ft_tnode *n)
 {
     if (n->spawner) {
         idmap_purge(&r->spawns, n);
+        idmap_purge(&r->handoffs, n);
+    }
+    if (n->adoption != NULL) {
+        adoption_free(n->adoption);
     }
     free(n->args);
     free(n->result);
@@ -261,6 +286,18 @@ put_common_tail(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
     }
 }
 
+/* The caller as the output shows it: the nearest ancestor with a level of its own. */
+static const struct ft_tnode *
+visible_parent(const struct ft_tnode *n)
+{
+    const struct ft_tnode *p = n->parent;
+
+    while (p != NULL && p->transparent) {
+        p = p->parent;
+    }
+    return p;
+}
+
 /* {"event":"KIND","timestamp":T,<thread>,<code>,"pid":P,"run":"R","id":I,"parent":Q */
 /* Where a call's JSONL lines go: its unit's events.jsonl, or the run's. */
 static struct ft_sink *
@@ -294,8 +331,8 @@ put_line_head(struct ft_run *r, struct ft_rthread *t, const struct ft_tnode *n, 
     ft_buf_puts(b, ",\"id\":");
     ft_buf_put_u64(b, n->id);
     ft_buf_puts(b, ",\"parent\":");
-    if (n->parent != NULL) {
-        ft_buf_put_u64(b, n->parent->id);
+    if (visible_parent(n) != NULL) {
+        ft_buf_put_u64(b, visible_parent(n)->id);
     } else {
         ft_buf_puts(b, "null");
     }
@@ -353,10 +390,16 @@ put_node_head(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
     ft_buf_puts(b, ",\"startMicros\":");
     ft_buf_put_milli(b, ft_clockconv_span_ns(&r->clock, r->start_ticks, n->start));
     ft_buf_puts(b, ",\"caller\":");
-    if (n->parent != NULL) {
-        ft_json_put_cstr(b, n->parent->code->name);
+    if (visible_parent(n) != NULL) {
+        ft_json_put_cstr(b, visible_parent(n)->code->name);
     } else {
         ft_buf_puts(b, "null");
+    }
+    if (n->parent != NULL && n->parent->adoption != NULL) {
+        /* Work handed over: the thread that ran it, under the call that handed it. */
+        const char *name = n->parent->adoption->thread->name;
+        ft_buf_puts(b, ",\"thread\":");
+        ft_json_put_cstr(b, name != NULL ? name : "Thread");
     }
     if (n->instance != 0) {
         ft_buf_printf(b, ",\"instance\":\"0x%llx\"", (unsigned long long)n->instance);
@@ -392,12 +435,29 @@ container(struct ft_tnode *n)
     return n->parent != NULL ? n->parent : &n->owner->top;
 }
 
-/* Where n's subtree is written: its unit's tree, or its thread's part of the run's. */
+/* The node whose children array receives p's children in the output: p itself, or for a
+ * transparent p the nearest ancestor with an array of its own (an adoption's is its part
+ * file). Its nwritten counts the elements written there (for the commas). */
+static struct ft_tnode *
+array_of(struct ft_tnode *p)
+{
+    while (p->transparent && (p->adoption == NULL || !p->adoption->open)) {
+        p = container(p);
+    }
+    return p;
+}
+
+/* Where n's subtree is written: the part file of the adoption it belongs to, its unit's
+ * tree, or its thread's part of the run's. */
 static struct ft_sink *
 sink_of(struct ft_run *r, struct ft_tnode *n)
 {
     struct ft_rthread *o = n->owner;
 
+    if (n->part_owner != NULL) {
+        struct ft_adoption *a = n->part_owner->adoption;
+        return a->open ? &a->part : NULL;
+    }
     if (n->unit != NULL) {
         return n->unit->tree_open ? &n->unit->tree : NULL;
     }
@@ -433,8 +493,9 @@ unqueue_head(struct ft_tnode *p)
     h->queued = 0;
 }
 
-/* Writes a held node and everything under it (all complete). */
-static void serialize(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n);
+/* Writes a held node and everything under it (all complete) into s, as elements of the
+ * array whose element count is *count. */
+static void serialize(struct ft_run *r, struct ft_sink *s, struct ft_tnode *n, uint32_t *count);
 
 /* A unit's root, complete and never streamed: written whole into the unit's own tree,
  * which is then done. */
@@ -442,31 +503,76 @@ static void
 serialize_unit(struct ft_run *r, struct ft_tnode *n)
 {
     struct ft_unit *u = n->unit;
+    uint32_t none = 0;
 
     if (u->tree_open) {
-        serialize(r, &u->tree.b, n);
+        serialize(r, &u->tree, n, &none);
     }
     ft__unit_done(r, u);
 }
 
+/* An ended adoption: its part file (the calls the other thread made, comma-separated) is
+ * copied into s where the adoption stands, then removed. */
 static void
-serialize(struct ft_run *r, struct ft_buf *b, const struct ft_tnode *n)
+splice_part(struct ft_run *r, struct ft_sink *s, struct ft_tnode *n, uint32_t *count)
 {
-    int first = 1;
+    struct ft_adoption *a = n->adoption;
+    uint64_t bytes;
+    char buf[65536];
+    ssize_t got = 0;
+    int fd, err;
 
-    put_node_head(r, b, n);
+    bytes = a->part.written + a->part.b.len;
+    err = ft_sink_close(&a->part);
+    a->open = 0;
+    if (err != 0 || bytes == 0) {
+        ft__run_note_write_err(r, err); /* its calls are missing from the tree */
+        return;
+    }
+    fd = open(a->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ft__run_note_write_err(r, -errno);
+        return;
+    }
+    if ((*count)++ > 0) {
+        ft_buf_putc(&s->b, ',');
+    }
+    while ((got = read(fd, buf, sizeof(buf))) > 0) {
+        ft_buf_put(&s->b, buf, (size_t)got);
+        ft_sink_maybe_flush(s);
+    }
+    if (got < 0) {
+        ft__run_note_write_err(r, -errno);
+    }
+    close(fd);
+}
+
+static void
+serialize(struct ft_run *r, struct ft_sink *s, struct ft_tnode *n, uint32_t *count)
+{
+    uint32_t mine = 0;
+
+    if (n->adoption != NULL && n->adoption->open) {
+        splice_part(r, s, n, count);
+        return;
+    }
+    if (!n->transparent) {
+        if ((*count)++ > 0) {
+            ft_buf_putc(&s->b, ',');
+        }
+        put_node_head(r, &s->b, n);
+        count = &mine;
+    }
     for (struct ft_tnode *k = n->qhead; k != NULL; k = k->next) {
         if (k->unit_root) {
             serialize_unit(r, k);
             continue;
         }
-        if (!first) {
-            ft_buf_putc(b, ',');
-        }
-        first = 0;
-        serialize(r, b, k);
+        serialize(r, s, k, count);
     }
-    put_node_tail(r, b, n);
+    if (!n->transparent) {
+        put_node_tail(r, &s->b, n);
+    }
 }
 
 static void became_done(struct ft_run *r, struct ft_tnode *n);
@@ -476,17 +582,18 @@ static void
 drain(struct ft_run *r, struct ft_tnode *p)
 {
     struct ft_sink *s = sink_of(r, p);
-    struct ft_tnode *h;
+    struct ft_tnode *h, *a = array_of(p);
 
     while ((h = p->qhead) != NULL && h->done) {
         unqueue_head(p);
-        if (!h->streamed && h->unit_root) {
+        if (h->adoption != NULL && h->adoption->open) {
+            if (s != NULL) {
+                splice_part(r, s, h, &a->nwritten);
+            }
+        } else if (!h->streamed && h->unit_root) {
             serialize_unit(r, h);
         } else if (!h->streamed && s != NULL) {
-            if (p->nwritten++ > 0) {
-                ft_buf_putc(&s->b, ',');
-            }
-            serialize(r, &s->b, h);
+            serialize(r, s, h, &a->nwritten);
             ft_sink_maybe_flush(s);
         }
         free_tree(r, h);
@@ -503,7 +610,7 @@ became_done(struct ft_run *r, struct ft_tnode *n)
     if (n->streamed) {
         struct ft_sink *s = sink_of(r, n);
         drain(r, n);
-        if (s != NULL) {
+        if (s != NULL && !n->transparent) {
             put_node_tail(r, &s->b, n);
             ft_sink_maybe_flush(s);
         }
@@ -544,11 +651,14 @@ try_stream(struct ft_run *r, struct ft_tnode *n)
     if (n->queued) {
         unqueue_head(p);
     }
-    if (!n->unit_root && p->nwritten++ > 0) {
-        ft_buf_putc(&s->b, ','); /* a unit's root is alone in its own tree */
+    if (!n->transparent) {
+        struct ft_tnode *a = array_of(p);
+        if (!n->unit_root && a->nwritten++ > 0) {
+            ft_buf_putc(&s->b, ','); /* a unit's root is alone in its own tree */
+        }
+        put_node_head(r, &s->b, n);
+        ft_sink_maybe_flush(s);
     }
-    put_node_head(r, &s->b, n);
-    ft_sink_maybe_flush(s);
     n->streamed = 1;
     n->held = 0;
 }
@@ -588,16 +698,20 @@ pop_frame(struct ft_rthread *t)
     return n;
 }
 
-/* The innermost visible call executing on t, or NULL. */
+/* The innermost visible call executing on t, or the work t adopted when no call of its
+ * own has been opened since; NULL if none. */
 static struct ft_tnode *
 current(struct ft_rthread *t)
 {
     for (size_t i = t->depth; i > 0; i--) {
+        if (t->adopt != NULL && i == t->adopt_depth) {
+            return t->adopt;
+        }
         if (t->stack[i - 1].node != NULL) {
             return t->stack[i - 1].node;
         }
     }
-    return NULL;
+    return t->adopt;
 }
 
 static struct ft_tnode *
@@ -605,7 +719,10 @@ open_node(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, ui
           struct ft_tnode *parent, int gen)
 {
     struct ft_tnode *n;
-    uint32_t depth = parent ? parent->depth + 1 : 1;
+    /* Framework code that delimits a request adds no level inside one. */
+    int transparent =
+        (code->flags & FT_DEF_BOUNDARY) != 0 && parent != NULL && parent->unit != NULL;
+    uint32_t depth = parent ? parent->depth + (uint32_t)!transparent : 1;
 
     /* Below --max-depth: inside a hidden frame, or deeper than allowed. */
     if (r->max_depth &&
@@ -624,9 +741,11 @@ open_node(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, ui
     n->resumed_at = ticks;
     n->depth = depth;
     n->gen = (uint8_t)gen;
-    n->tentative = r->min_ticks > 0;
+    n->transparent = (uint8_t)transparent;
+    n->tentative = r->min_ticks > 0 && !transparent;
     n->unit = parent != NULL ? parent->unit : NULL;
-    if (n->unit != NULL) {
+    n->part_owner = parent != NULL ? parent->part_owner : NULL;
+    if (n->unit != NULL && !transparent) {
         n->unit->calls++;
     }
     container(n)->pending++;
@@ -635,7 +754,7 @@ open_node(struct ft_run *r, struct ft_rthread *t, const struct ft_code *code, ui
         n->held = 1;
         enqueue(container(n), n);
     }
-    r->calls++;
+    r->calls += (uint64_t)!transparent;
     return n;
 }
 
@@ -872,7 +991,7 @@ flush_enter(struct ft_run *r, struct ft_rthread *t)
     if (n->tentative) {
         return;
     }
-    if (!n->entered) {
+    if (!n->entered && !n->transparent) {
         enter_line(r, t, n);
     }
     if (!n->held) {
@@ -929,7 +1048,9 @@ finish_node(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
     if (n->unit != NULL) {
         ft__unit_call_ended(r, n, n->unwound && !closed_by_caller(n));
     }
-    exit_line(r, t, n);
+    if (!n->transparent) {
+        exit_line(r, t, n);
+    }
     n->closed = 1;
     if (n->pending == 0) {
         became_done(r, n);
@@ -991,6 +1112,117 @@ commit_long_enough(struct ft_run *r, struct ft_rthread *t, uint64_t now)
             }
         }
         t->committed_below++;
+    }
+}
+
+/* ---- Work handed to other threads ---------------------------------------------------------- */
+
+/* The adoption node x has ended: ADOPT_END, its thread left the frame it adopted the
+ * work in or ended, or (never adopted) the run ended. */
+static void
+adoption_over(struct ft_run *r, struct ft_tnode *x, uint64_t ticks)
+{
+    x->end = ticks;
+    x->closed = 1;
+    if (x->pending == 0 && !x->done) {
+        became_done(r, x);
+    }
+}
+
+/* HANDOFF: the current call hands work to another thread. Only what a unit hands off is
+ * followed (it belongs to the unit): a transparent node takes the work's place among the
+ * call's children now, so that it keeps its order and the call stays open until the work
+ * is over, whenever a thread adopts it. */
+static int
+on_handoff(struct ft_run *r, struct ft_rthread *t, uint64_t key, uint64_t ticks)
+{
+    struct ft_tnode *cur = current(t), *old, *x;
+    struct ft_adoption *a;
+
+    if (cur == NULL || cur->unit == NULL || key == 0) {
+        return 0;
+    }
+    if ((old = idmap_get(&r->handoffs, key)) != NULL) {
+        idmap_del(&r->handoffs, key); /* never adopted, and its key is used again */
+        adoption_over(r, old, old->start);
+    }
+    x = calloc(1, sizeof(*x));
+    a = calloc(1, sizeof(*a));
+    if (x == NULL || a == NULL) {
+        free(x);
+        free(a);
+        return -ENOMEM;
+    }
+    a->part.fd = -1;
+    x->code = cur->code; /* never written: transparent */
+    x->parent = cur;
+    x->owner = cur->owner;
+    x->start = x->end = ticks;
+    x->depth = cur->depth;
+    x->unit = cur->unit;
+    x->part_owner = cur->part_owner;
+    x->transparent = 1;
+    x->held = 1;
+    x->spawner = 1; /* in the hand-off map until adopted */
+    x->adoption = a;
+    cur->pending++;
+    enqueue(cur, x);
+    return idmap_put(&r->handoffs, key, x);
+}
+
+/* ADOPT_END, or the adopting thread left the frame it adopted the work in, or ended. */
+static void
+adopt_end(struct ft_run *r, struct ft_rthread *t, uint64_t ticks)
+{
+    struct ft_tnode *x = t->adopt;
+
+    if (x != NULL) {
+        t->adopt = NULL;
+        adoption_over(r, x, ticks);
+    }
+}
+
+/* ADOPT: this thread starts the work handed off under key. The calls it makes meanwhile
+ * go under the adoption node, streamed to a part file of their own (they run beside the
+ * handing thread's), or held in memory if that file cannot be opened. */
+static int
+on_adopt(struct ft_run *r, struct ft_rthread *t, uint64_t key, uint64_t ticks)
+{
+    struct ft_tnode *x = key != 0 ? idmap_get(&r->handoffs, key) : NULL;
+    struct ft_adoption *a;
+    char path[4200];
+
+    adopt_end(r, t, ticks);
+    if (x == NULL) {
+        return 0; /* not work a unit handed off: the thread's calls stay its own */
+    }
+    idmap_del(&r->handoffs, key);
+    a = x->adoption;
+    a->thread = t;
+    x->spawner = 0; /* out of the hand-off map */
+    if (x->unit->dir != NULL && x->unit->tree_open) {
+        snprintf(path, sizeof(path), "%s/.handoff-%llu.part", x->unit->dir,
+                 (unsigned long long)++r->next_part);
+        if ((a->path = strdup(path)) != NULL && ft_sink_open(&a->part, path, 1) == 0) {
+            a->open = 1;
+            x->part_owner = x;
+            x->streamed = 1;
+        }
+    }
+    t->adopt = x;
+    t->adopt_depth = t->depth;
+    return 0;
+}
+
+void
+ft__run_release_handoffs(struct ft_run *r)
+{
+    for (size_t i = 0; i < r->handoffs.cap; i++) {
+        struct ft_tnode *x = r->handoffs.vals[i];
+        if (x != NULL) {
+            r->handoffs.vals[i] = NULL;
+            adoption_over(r, x, x->start); /* never adopted: nothing to show */
+        }
     }
 }
 
@@ -1101,6 +1333,9 @@ on_leave(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
     n = pop_frame(t);
     if (t->committed_below > t->depth) {
         t->committed_below = t->depth;
+    }
+    if (t->adopt != NULL && t->depth < t->adopt_depth) {
+        adopt_end(r, t, rec->ticks); /* the frame it adopted the work in has ended */
     }
     if (n == NULL) {
         return; /* below --max-depth */
@@ -1279,6 +1514,15 @@ ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t 
             }
             break;
         }
+        case FT_REC_HANDOFF:
+            err = on_handoff(r, t, rec.extra, rec.ticks);
+            break;
+        case FT_REC_ADOPT:
+            err = on_adopt(r, t, rec.extra, rec.ticks);
+            break;
+        case FT_REC_ADOPT_END:
+            adopt_end(r, t, rec.ticks);
+            break;
         default:
             break; /* kinds this reader does not render are skipped whole */
         }
@@ -1317,6 +1561,7 @@ ft__run_close_open_calls(struct ft_run *r, struct ft_rthread *t, const char *rea
         finish_node(r, t, n);
     }
     t->committed_below = 0;
+    adopt_end(r, t, r->last_ticks);
 }
 
 /* Generators and coroutines still suspended at the end: the interpreter closed them when

@@ -55,6 +55,7 @@ ft_run_free(struct ft_run *r)
     ft__units_free(r);
     ft__idmap_free(&r->gens);
     ft__idmap_free(&r->spawns);
+    ft__idmap_free(&r->handoffs);
     if (r->mirror_fd >= 0) {
         close(r->mirror_fd);
     }
@@ -865,6 +866,7 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
             ft__run_close_open_calls(r, r->threads[i], open_call_reason(r, reason));
         }
     }
+    ft__run_release_handoffs(r);
     ft__run_close_generators(r, r->how == FT_END_EXIT || r->how == FT_END_EXCEPTION,
                              "not finished");
     ft__units_finish(r);

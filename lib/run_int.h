@@ -47,9 +47,24 @@ struct ft_tnode {
     uint8_t dropped;      /* generator: freed or finalized while suspended, no event told */
     uint8_t idle_end;     /* generator: its last resume made no call before it unwound */
     uint8_t queued;       /* in its parent's queue */
-    uint8_t spawner;      /* referenced by the spawn map */
+    uint8_t spawner;      /* referenced by the spawn or hand-off map */
     uint8_t unit_root;    /* the call a unit of work hangs from */
+    uint8_t transparent;  /* written without a level of its own: its children take its place
+                           * (framework code inside a unit, FT_DEF_BOUNDARY; an adoption) */
     struct ft_unit *unit; /* the unit this call belongs to (its own, or its caller's), or NULL */
+    struct ft_adoption *adoption; /* set on the node standing for work another thread adopted */
+    struct ft_tnode *part_owner;  /* the adoption whose part file holds this subtree, or NULL */
+};
+
+/* Work a call handed to another thread (HANDOFF), as that thread runs it (ADOPT ..
+ * ADOPT_END): a transparent node under the handing call whose children, the calls the
+ * thread made meanwhile, stream into a part file of their own (threads run side by side)
+ * and are spliced into the handing call's children when all of them have ended. */
+struct ft_adoption {
+    struct ft_rthread *thread; /* the thread that ran it: its children say so ("thread") */
+    struct ft_sink part;
+    char *path; /* NULL when the part could not be opened: the subtree is held instead */
+    int open;
 };
 
 /* A unit of work being written (units.c): the subtree of its root call goes to its own
@@ -101,6 +116,8 @@ struct ft_rthread {
     struct ft_tnode **unwinds; /* ended by an exception, waiting for its EXC record */
     size_t nunwinds, capunwinds;
     int ended;
+    struct ft_tnode *adopt; /* work handed over by another thread, being run here, or NULL */
+    size_t adopt_depth;     /* stack depth at ADOPT: calls opened there go under adopt */
 };
 
 /* A map from a frame identity (generators, spawned coroutines) to a node. */
@@ -136,9 +153,12 @@ struct ft_run {
     struct ft_sink jsonl;
     char *run_frag; /* ,"pid":P,"run":"ID" */
     size_t run_frag_len;
-    struct ft_idmap gens;   /* suspended generators and coroutines, by frame identity */
-    struct ft_idmap spawns; /* coroutines created but not started: their creator */
-    uint64_t max_depth;     /* writer-side filters, from HELLO */
+    struct ft_idmap gens;     /* suspended generators and coroutines, by frame identity */
+    struct ft_idmap spawns;   /* coroutines created but not started: their creator */
+    struct ft_idmap handoffs; /* work handed to another thread, not yet adopted: the handing
+                               * call, kept open (pending) until then */
+    uint64_t next_part;       /* names adoption part files */
+    uint64_t max_depth;       /* writer-side filters, from HELLO */
     uint64_t min_ticks;
     int mirror_fd;  /* JSONL lines copied here too (FLOWTRACE_STDOUT), or -1 */
     int logfile_fd; /* ... and here (FLOWTRACE_LOGFILE), or -1 */
@@ -196,6 +216,7 @@ void ft__units_free(struct ft_run *r);
 int ft__run_events(struct ft_run *r, struct ft_rthread *t, const uint8_t *p, size_t n);
 void ft__run_close_open_calls(struct ft_run *r, struct ft_rthread *t, const char *reason);
 void ft__run_close_generators(struct ft_run *r, int finalized, const char *reason);
+void ft__run_release_handoffs(struct ft_run *r);
 void ft__rthread_init(struct ft_rthread *t);
 void ft__rthread_free(struct ft_rthread *t);
 void ft__run_note_write_err(struct ft_run *r, int err);

@@ -355,7 +355,16 @@ ft__unit_status(struct ft_unit *u, const uint8_t *p, size_t len)
 
 /* ---- Calls inside ----------------------------------------------------------------------- */
 
-/* "a > b > c": the calls from the unit's root down to n. */
+/* Whether n is a call the unit's tree shows: not framework code that only delimits a
+ * request (the root of a request stands for the request itself), not an adoption. */
+static int
+shown(const struct ft_tnode *n)
+{
+    return !n->transparent && (n->code->flags & FT_DEF_BOUNDARY) == 0;
+}
+
+/* "a > b > c": the calls from the unit's root down to n (the request's framework code
+ * left out, unless nothing else is there). */
 static char *
 path_to(const struct ft_tnode *n)
 {
@@ -369,7 +378,9 @@ path_to(const struct ft_tnode *n)
             cut = 1;
             break;
         }
-        chain[k++] = n;
+        if (shown(n) || (k == 0 && n->unit_root)) {
+            chain[k++] = n;
+        }
     }
     ft_buf_init(&b);
     if (cut) {
@@ -392,14 +403,19 @@ ft__unit_call_ended(struct ft_run *r, struct ft_tnode *n, int by_exception)
 
     (void)r;
     if (by_exception) {
-        if (u->exc_path == NULL || u->chain_next != n->id) {
-            /* A new exception chain starts at its deepest call. */
+        const struct ft_tnode *next = n->parent;
+        if (u->exc_path == NULL || (u->chain_next != n->id && shown(n))) {
+            /* A new exception chain starts at its deepest call (framework code only
+             * passes on what the application raised, or starts one when nothing did). */
             free(u->exc_path);
             free(u->exc);
             u->exc_path = path_to(n);
             u->exc = n->exc != NULL ? strdup(n->exc) : NULL;
         }
-        u->chain_next = n->parent != NULL ? n->parent->id : 0;
+        while (next != NULL && next->adoption != NULL) {
+            next = next->parent; /* raised in work handed over: it goes on in the caller */
+        }
+        u->chain_next = next != NULL ? next->id : 0;
     }
     if (n->unit_root) {
         u->end = n->end;

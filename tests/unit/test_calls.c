@@ -36,20 +36,7 @@ teardown(void **state)
 static void
 run_stream(const char *run_id, struct stream *s)
 {
-    struct ft_run_opts o = {dir, run_id, 1.0, 0};
-    struct ft_run *r = ft_run_new(&o);
-    struct ft_wire_decoder d;
-    struct ft_frame f;
-
-    ft_wire_decoder_init(&d);
-    ft_wire_decoder_feed(&d, s->p, s->len);
-    while (ft_wire_next_frame(&d, &f) == 1) {
-        assert_int_equal(ft_run_frame(r, &f), 0);
-    }
-    assert_int_equal(ft_run_finish(r, FT_END_KILLED, NULL), 0);
-    ft_run_free(r);
-    ft_wire_decoder_close(&d);
-    free(s->p);
+    test_run_stream(dir, run_id, s, FT_END_KILLED);
 }
 
 static void
