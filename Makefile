@@ -50,7 +50,7 @@ CLI    := $(O)/flowtrace
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 .PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi \
-        fuzz fuzz-short pythons lint format format-check tidy cppcheck
+        fuzz fuzz-short pythons lint format format-check tidy cppcheck bench-instr
 
 all: $(SO) $(WRITER) $(CLI)
 
@@ -114,6 +114,7 @@ $(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
 UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
 $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
+$(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
@@ -191,10 +192,11 @@ $(FAULTFS): tests/integration/faultfs.c
 integration: all $(FAULTFS)
 	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
 
-# The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included.
+# The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included:
+# every tests/viewer/*.test.mjs, one browser each.
 viewer-test: all
 	$(Q)cd $(VIEWER_TEST_DIR) && FLOWTRACE_BUILD=$(abspath $(O)) PYTHON=$(PYTHON) \
-	    node --test --test-reporter=spec viewer.test.mjs
+	    node --test --test-reporter=spec $(notdir $(wildcard $(VIEWER_TEST_DIR)/*.test.mjs))
 
 # ---- Fuzzing: the writer's frame decoder and run builder fed arbitrary bytes ----------
 # libFuzzer (clang) with ASan, UBSan and leak checks. `make fuzz` runs FUZZ_TIME seconds
@@ -280,6 +282,13 @@ bench: all
 	$(Q)$(PYTHON) bench/run.py --build $(abspath $(O)) --python /usr/bin/python3.11 \
 	    $(if $(wildcard $(O)/pythons/3.13/python),--python $(abspath $(O))/pythons/3.13/python)
 
+# The same costs in instructions (callgrind): deterministic on a loaded machine. Ratios to
+# the empty-hook floor for fib, the library-heavy workload and a pytest suite; the
+# writer's instructions per event; bytes per call. BENCH_FT passes flowtrace-run options.
+bench-instr: all
+	$(Q)$(PYTHON) bench/instr.py --build $(abspath $(O)) --python /usr/bin/python3.11 \
+	    $(if $(BENCH_FT),--ft $(BENCH_FT))
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/flowtrace
 	install -m 0644 $(SO) $(DESTDIR)$(PREFIX)/lib/flowtrace/libflowtrace.so
@@ -310,6 +319,8 @@ help:
 	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"
 	@echo "  fuzz-short   the same for FUZZ_SHORT s (20; part of test)"
 	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
+	@echo "  bench-instr  the same in instructions (callgrind): traced process, writer per event,"
+	@echo "               end to end, bytes per call (BENCH_FT='--compress' passes options)"
 	@echo "  install      install under PREFIX (default /usr/local)"
 	@echo "  clean        remove build/ and build-san/"
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."

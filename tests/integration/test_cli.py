@@ -384,8 +384,9 @@ def test_html_embeds_the_run_as_columns_that_rebuild_the_tree(tmp_path):
         start += data["start"][i]
         assert data["dur"][i] >= 0
     assert "\n".join(["[MainThread]"] + lines) == run.outline(skip=())
+    # [name, tid, first call, calls, lanes]: one lane, nothing ran concurrently.
     assert data["threads"] == [[strings.index("MainThread"), run.thread()["tid"], 0,
-                                run.tree["tracer"]["calls"]]]
+                                run.tree["tracer"]["calls"], 1]]
     # The captured arguments and results travel too.
     add = data["code"].index(next(c for c in range(len(codes) // 4)
                                   if strings[codes[c * 4]] == "Inventory.add"))

@@ -86,6 +86,37 @@ def test_chrome_export_of_threads_nests_per_thread_with_names_and_args(tmp_path)
     assert doc["otherData"]["run"] == run.tree["run"]
 
 
+def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their_own(tmp_path):
+    """asyncio.gather's tasks run at once: each keeps its real start and duration (they used
+    to be laid end to end, the last one shrunk to nothing), on a track of its own named
+    after the thread, with the calls it made; the thread's own track nests as before."""
+    proc, [run] = trace("/usr/bin/python3", [PROGRAMS / "gather.py"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    tracks, names = check_chrome(json.loads(export("chrome", "-d", tmp_path / "out")))
+    main = run.thread()["calls"][0]["children"][0]
+    nodes = {n["result"]: n for n in main["children"]}
+    assert sorted(nodes) == ["'A'", "'B'", "'C'"]
+    works = [e for events in tracks.values() for e in events if e["name"] == "work"]
+    assert len(works) == 3
+    for e in works:
+        node = nodes[e["args"]["result"]]
+        assert e["ts"] == pytest.approx(node["startMicros"], abs=0.002)
+        assert e["dur"] == pytest.approx(node["durationMicros"], abs=0.002)
+        [lane] = [events for events in tracks.values() if e in events]
+        assert [x["name"] for x in lane] == ["work", "step"]
+        assert names[("thread_name", e["tid"])]["name"].startswith("MainThread · concurrent ")
+    # They overlapped: b, the longest (40 ms of sleep), spans the other two.
+    by_result = {e["args"]["result"]: e for e in works}
+    b = by_result["'B'"]
+    for other in ("'A'", "'C'"):
+        o = by_result[other]
+        assert b["ts"] < o["ts"] + o["dur"] < b["ts"] + b["dur"]
+    assert len({e["tid"] for e in works}) == 3
+    [thread] = [events for (_, tid), events in tracks.items()
+                if names[("thread_name", tid)]["name"] == "MainThread"]
+    assert [e["name"] for e in thread] == ["<module>", "main"]
+
+
 def test_chrome_export_of_a_million_calls_nests(tmp_path, million):
     out = tmp_path / "trace.json"
     export("chrome", "-d", million, "-o", out)
@@ -96,7 +127,8 @@ def test_chrome_export_of_a_million_calls_nests(tmp_path, million):
 
 def test_chrome_export_clamps_times_that_would_not_nest(tmp_path):
     """Rounded times can put a child a nanosecond outside its parent, or siblings over
-    each other: the export keeps every call inside its parent."""
+    each other: the export keeps every ordinary call inside its parent (a generator left
+    outside its clamped parent goes on a track of its own, where it nests too)."""
     run = tmp_path / "out" / "20261122-101530-4242"
     shutil.copytree(CAPTURE / "20261122-101530-4242", run)
     tree = json.loads((run / "tree.json").read_text())
@@ -107,7 +139,7 @@ def test_chrome_export_clamps_times_that_would_not_nest(tmp_path):
     order["startMicros"] = seed["startMicros"] + 1.0         # over its previous sibling
     (run / "tree.json").write_text(json.dumps(tree))
     tracks, _ = check_chrome(json.loads(export("chrome", "-d", tmp_path / "out")))
-    [events] = tracks.values()
+    events = sorted((e for evs in tracks.values() for e in evs), key=lambda e: e["args"]["id"])
     assert len(events) == 11
     args = events[7]["args"]
     assert args["args"] == {"name": "'cake'", "count": "3"}

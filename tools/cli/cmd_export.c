@@ -2,6 +2,7 @@
  * OTLP/JSON (OpenTelemetry). */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,9 @@ static const char export_usage[] =
     "\n"
     "Writes RUN (default: the latest run) in another tool's format:\n"
     "  chrome   Chrome trace event JSON: one complete (\"X\") event per call on its\n"
-    "           thread's track, arguments, result and exception in \"args\". Open it in\n"
-    "           https://ui.perfetto.dev or chrome://tracing.\n"
+    "           thread's track (asyncio tasks and generators that ran concurrently on\n"
+    "           tracks of their own), arguments, result and exception in \"args\". Open\n"
+    "           it in https://ui.perfetto.dev or chrome://tracing.\n"
     "  otlp     OpenTelemetry OTLP/JSON (JSON lines of TracesData), for a Collector's\n"
     "           otlpjsonfile receiver: one span per call under one span for the process,\n"
     "           code.* attributes, exception events, status ERROR on calls that raised.\n"
@@ -31,6 +33,11 @@ static const char export_usage[] =
     "  -h, --help          show this help\n";
 
 #define OTLP_SPANS_PER_LINE 5000
+
+/* Tracks of the lanes of concurrent calls: ids far above any OS thread id (pid_max is at
+ * most 2^22), a block per thread. */
+#define CHROME_LANE_TIDS        (1ull << 30)
+#define CHROME_LANES_PER_THREAD 65536u
 
 struct exporter {
     const struct ft_tree *t;
@@ -135,6 +142,30 @@ chrome_meta(struct ft_buf *b, uint64_t pid, uint64_t tid, const char *name, cons
     ft_buf_puts(b, "}}");
 }
 
+/* The track of a lane: the thread's own for lane 0; for a lane of calls that ran
+ * concurrently with the thread's (asyncio tasks, generators), a track of its own, named
+ * after the thread and sorted right after it. */
+static uint64_t
+chrome_lane_track(struct exporter *e, const struct ft_tree_thread *th, size_t ti,
+                  const struct ft_walk_call *c)
+{
+    uint64_t tid;
+
+    if (c->lane == 0) {
+        return th->tid;
+    }
+    tid = CHROME_LANE_TIDS + (uint64_t)ti * CHROME_LANES_PER_THREAD +
+          c->lane % CHROME_LANES_PER_THREAD;
+    if (c->new_lane) {
+        char name[512];
+        snprintf(name, sizeof(name), "%s · concurrent %u", th->name ? th->name : "?", c->lane);
+        chrome_meta(&e->o.b, e->t->pid, tid, "thread_name", "name", name, 0);
+        chrome_meta(&e->o.b, e->t->pid, tid, "thread_sort_index", "sort_index", NULL,
+                    (long)(ti * CHROME_LANES_PER_THREAD + c->lane));
+    }
+    return tid;
+}
+
 static int
 export_chrome(struct exporter *e)
 {
@@ -159,15 +190,17 @@ export_chrome(struct exporter *e)
         struct ft_walk w;
         struct ft_walk_call c;
         chrome_meta(b, t->pid, th->tid, "thread_name", "name", th->name ? th->name : "?", 0);
-        chrome_meta(b, t->pid, th->tid, "thread_sort_index", "sort_index", NULL, (long)i);
+        chrome_meta(b, t->pid, th->tid, "thread_sort_index", "sort_index", NULL,
+                    (long)(i * CHROME_LANES_PER_THREAD));
         ft_walk_init(&w, th->first);
         while (ft_walk_next(&w, &c)) {
+            uint64_t tid = chrome_lane_track(e, th, i, &c);
             ft_buf_puts(b, ",\n{\"ph\":\"X\",\"name\":");
             ft_json_put_cstr(b, c.n->function ? c.n->function : "?");
             ft_buf_puts(b, ",\"cat\":");
             ft_json_put_cstr(b, c.n->module ? c.n->module : "");
             ft_buf_printf(b, ",\"pid\":%llu,\"tid\":%llu,\"ts\":", (unsigned long long)t->pid,
-                          (unsigned long long)th->tid);
+                          (unsigned long long)tid);
             ft_buf_put_milli(b, (uint64_t)c.start_ns);
             ft_buf_puts(b, ",\"dur\":");
             ft_buf_put_milli(b, (uint64_t)(c.end_ns - c.start_ns));
@@ -301,8 +334,9 @@ otlp_span_start(struct exporter *e, struct otlp *o, uint64_t id, const uint64_t 
     }
     ft_buf_puts(b, ",\"name\":");
     ft_json_put_cstr(b, name);
-    ft_buf_printf(b, ",\"kind\":1,\"startTimeUnixNano\":\"%lld\",\"endTimeUnixNano\":\"%lld\"",
-                  (long long)(o->start_ns + start_ns), (long long)(o->start_ns + end_ns));
+    ft_buf_printf(
+        b, ",\"kind\":1,\"startTimeUnixNano\":\"%" PRId64 "\",\"endTimeUnixNano\":\"%" PRId64 "\"",
+        o->start_ns + start_ns, o->start_ns + end_ns);
     ft_buf_puts(b, ",\"attributes\":[");
 }
 
@@ -323,9 +357,9 @@ otlp_span_end(struct ft_buf *b, const struct otlp *o, const char *exc_type, cons
             snprintf(type, sizeof(type), "%s", known ? exc_type : "unknown");
         }
         ft_buf_printf(b,
-                      ",\"events\":[{\"timeUnixNano\":\"%lld\",\"name\":\"exception\","
+                      ",\"events\":[{\"timeUnixNano\":\"%" PRId64 "\",\"name\":\"exception\","
                       "\"attributes\":[",
-                      (long long)(o->start_ns + at_ns));
+                      o->start_ns + at_ns);
         attr_str(b, &first, "exception.type", type);
         if (exc_msg != NULL) {
             attr_str(b, &first, "exception.message", exc_msg);

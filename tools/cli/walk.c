@@ -1,21 +1,34 @@
-/* walk.c - pre-order walk of a thread's calls with times clamped to nest exactly. */
+/* walk.c - pre-order walk of a thread's calls, on lanes, with times that nest exactly. */
 #include "walk.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* How far a call may cross its parent or its previous sibling and still be taken for
+ * the rounding of three-decimal microseconds (or a clock's jitter), not for a call that
+ * ran concurrently: a microsecond. */
+#define OVERLAP_TOLERANCE_NS 1000
+
 void
 ft_walk_init(struct ft_walk *w, struct ft_node *first)
 {
     memset(w, 0, sizeof(*w));
     w->next = first;
-    w->top_last_end_ns = INT64_MIN;
+    w->top_last_end_ns = INT64_MIN / 2; /* far below any time, with room to subtract */
+    w->top_sib_end_ns = INT64_MIN / 2;
+    w->nlanes = 1;
+}
+
+int
+ft_walk_suspends(const struct ft_node *n)
+{
+    return n->x != NULL && (n->x->resumes > 0 || n->x->active_us >= 0);
 }
 
 /* Opens the level of a call's children: they start after it did and end before it. */
 static int
-push(struct ft_walk *w, int64_t start_ns, int64_t end_ns)
+push(struct ft_walk *w, const struct ft_walk_call *c)
 {
     if (w->depth == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 64;
@@ -27,45 +40,112 @@ push(struct ft_walk *w, int64_t start_ns, int64_t end_ns)
         w->stack = ns;
         w->cap = cap;
     }
-    w->stack[w->depth].end_ns = end_ns;
-    w->stack[w->depth].last_end_ns = start_ns;
+    w->stack[w->depth].end_ns = c->end_ns;
+    w->stack[w->depth].last_end_ns = c->start_ns;
+    w->stack[w->depth].sib_end_ns = c->start_ns;
+    w->stack[w->depth].lane = c->lane;
+    w->stack[w->depth].lane_depth = (uint32_t)c->lane_depth;
     w->depth++;
     return 0;
+}
+
+/* A lane free from start on (the first whose calls all ended by then), or a new one. */
+static uint32_t
+take_lane(struct ft_walk *w, int64_t start, int64_t end, int *fresh)
+{
+    uint32_t k;
+
+    *fresh = 0;
+    for (k = 1; k < w->nlanes; k++) {
+        if (w->lane_end[k] <= start) {
+            w->lane_end[k] = end;
+            return k;
+        }
+    }
+    if (w->nlanes >= w->lanes_cap) {
+        uint32_t cap = w->lanes_cap ? w->lanes_cap * 2 : 8;
+        int64_t *nl = realloc(w->lane_end, cap * sizeof(*nl));
+        if (nl == NULL) {
+            w->oom = 1;
+            return 0;
+        }
+        w->lane_end = nl;
+        w->lanes_cap = cap;
+    }
+    w->lane_end[w->nlanes] = end;
+    *fresh = 1;
+    return w->nlanes++;
+}
+
+/* Whether a generator or coroutine fits its parent's lane: inside the parent, after every
+ * previous sibling (on any lane: tasks started together all get lanes), and ended before
+ * the next sibling started. */
+static int
+fits(const struct ft_walk_level *up, int64_t sib_end, const struct ft_node *n, int64_t start,
+     int64_t end)
+{
+    if (start < sib_end - OVERLAP_TOLERANCE_NS) {
+        return 0;
+    }
+    if (up != NULL && end > up->end_ns + OVERLAP_TOLERANCE_NS) {
+        return 0;
+    }
+    return n->next == NULL || end <= llround(n->next->start_us * 1000.0) + OVERLAP_TOLERANCE_NS;
+}
+
+/* Places c->n: on a lane of its own, or clamped into its parent on the parent's lane. */
+static void
+place(struct ft_walk *w, struct ft_walk_call *c)
+{
+    struct ft_walk_level *up = w->depth > 0 ? &w->stack[w->depth - 1] : NULL;
+    int64_t *last = up != NULL ? &up->last_end_ns : &w->top_last_end_ns;
+    int64_t *sib = up != NULL ? &up->sib_end_ns : &w->top_sib_end_ns;
+    int64_t sib_end = *sib;
+
+    if (c->end_ns > *sib) {
+        *sib = c->end_ns;
+    }
+    if (ft_walk_suspends(c->n) && !fits(up, sib_end, c->n, c->start_ns, c->end_ns)) {
+        c->lane = take_lane(w, c->start_ns, c->end_ns, &c->new_lane);
+        c->lane_depth = 0;
+        return;
+    }
+    if (c->start_ns < *last) {
+        c->start_ns = *last;
+    }
+    if (up != NULL && c->start_ns > up->end_ns) {
+        c->start_ns = up->end_ns;
+    }
+    if (up != NULL && c->end_ns > up->end_ns) {
+        c->end_ns = up->end_ns;
+    }
+    if (c->end_ns < c->start_ns) {
+        c->end_ns = c->start_ns;
+    }
+    *last = c->end_ns;
+    c->lane = up != NULL ? up->lane : 0;
+    c->lane_depth = up != NULL ? up->lane_depth + 1 : 0;
 }
 
 int
 ft_walk_next(struct ft_walk *w, struct ft_walk_call *c)
 {
     struct ft_node *n = w->next;
-    int64_t start, end, *last;
 
     if (n == NULL || w->oom) {
         return 0;
     }
-    start = llround(n->start_us * 1000.0);
-    end = start + llround(n->dur_us * 1000.0);
-    /* Inside the parent, after the previous sibling (top-level calls: after the
-     * previous top-level call). */
-    last = w->depth > 0 ? &w->stack[w->depth - 1].last_end_ns : &w->top_last_end_ns;
-    if (start < *last) {
-        start = *last;
-    }
-    if (w->depth > 0 && start > w->stack[w->depth - 1].end_ns) {
-        start = w->stack[w->depth - 1].end_ns;
-    }
-    if (w->depth > 0 && end > w->stack[w->depth - 1].end_ns) {
-        end = w->stack[w->depth - 1].end_ns;
-    }
-    if (end < start) {
-        end = start;
-    }
-    *last = end;
+    memset(c, 0, sizeof(*c));
     c->n = n;
     c->depth = w->depth;
-    c->start_ns = start;
-    c->end_ns = end;
+    c->start_ns = llround(n->start_us * 1000.0);
+    c->end_ns = c->start_ns + llround(n->dur_us * 1000.0);
+    if (c->end_ns < c->start_ns) {
+        c->end_ns = c->start_ns;
+    }
+    place(w, c);
     if (n->first_child != NULL) {
-        push(w, start, end);
+        push(w, c);
         w->next = n->first_child;
         return !w->oom;
     }
@@ -75,12 +155,13 @@ ft_walk_next(struct ft_walk *w, struct ft_walk_call *c)
         w->depth -= w->depth > 0;
     }
     w->next = n != NULL ? n->next : NULL;
-    return 1;
+    return !w->oom;
 }
 
 void
 ft_walk_close(struct ft_walk *w)
 {
     free(w->stack);
+    free(w->lane_end);
     memset(w, 0, sizeof(*w));
 }

@@ -1,77 +1,14 @@
-// The HTML viewer in a real browser: Debian's chromium driven by playwright-core.
-//
-// Each test traces a real program (or takes a hand-made tree with the capture fields),
-// writes the page with `flowtrace html`, and does what a person would: search, open
-// the hit's ancestors, open and move panels, switch language and theme. Screenshots go
-// to build/viewer/ (look at them). Run: make viewer-test (FLOWTRACE_BUILD, CHROMIUM).
-import { test, before, after } from 'node:test';
+// The HTML viewer's call tree in a real browser (Debian's chromium, playwright-core): search
+// opens the hit's ancestors, floating panels, capture fields, badges, groups, internals,
+// language and theme, a page that fetches nothing. Screenshots go to build/viewer/.
+// Run: make viewer-test (FLOWTRACE_BUILD, CHROMIUM, PYTHON).
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, statSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, SHOTS, setup, traceProgram, writeHtml, openPage, rowNames } from './helpers.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILD = process.env.FLOWTRACE_BUILD || join(ROOT, 'build');
-const CLI = join(BUILD, 'flowtrace');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PYTHON = process.env.PYTHON || '/usr/bin/python3';
-const SHOTS = join(BUILD, 'viewer');
-// The bound for opening a 1,000,000-call run (a 38 MB page), from navigation to the first
-// rows drawn: measured 2.9 to 4.5 s on the 2-core VM this was written on (with other jobs
-// running), so the bound leaves room for a slower machine, not for a regression to one DOM
-// node per call.
-const MILLION_LOAD_BOUND_MS = 15000;
-
-let tmp, browser;
-
-function run(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-}
-
-function traceProgram(name, args = []) {
-  const out = join(tmp, name);
-  const env = { ...process.env, FLOWTRACE_BUILD: BUILD };
-  for (const k of Object.keys(env)) if (k.startsWith('FLOWTRACE_') && k !== 'FLOWTRACE_BUILD') delete env[k];
-  run(join(ROOT, 'tools/flowtrace-run'), ['-q', '-o', out, PYTHON,
-    join(ROOT, 'tests/integration/programs', name), ...args], { env });
-  return out;
-}
-
-function writeHtml(dir, name) {
-  const file = join(tmp, name);
-  run(CLI, ['html', '-d', dir, '-o', file]);
-  return file;
-}
-
-async function openPage(file, viewport = { width: 1400, height: 820 }) {
-  const page = await browser.newPage({ viewport });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('requestfailed', (r) => errors.push('request ' + r.url()));
-  page.on('request', (r) => { if (!r.url().startsWith('file:')) errors.push('network ' + r.url()); });
-  await page.goto('file://' + file);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 60000 });
-  return { page, errors };
-}
-
-const rowNames = (page) => page.$$eval('#rows .row .name', (els) => els.map((e) => e.textContent));
-
-before(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'ft-viewer-'));
-  mkdirSync(SHOTS, { recursive: true });
-});
-
-before(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+setup();
 
 test('search opens the hit\'s ancestors, panels float, language and theme switch', { timeout: 120000 }, async () => {
   const out = traceProgram('shop.py', ['--coffee', '3']);
@@ -143,7 +80,7 @@ test('search opens the hit\'s ancestors, panels float, language and theme switch
   await page.selectOption('#lang', 'es');
   assert.equal(await page.textContent('#expand-all'), 'Expandir todo');
   assert.match(await page.textContent('.panel-body'), /Estado✗ lanzó/);
-  assert.equal(await page.getAttribute('#search', 'placeholder'), 'Buscar funciones y clases…');
+  assert.equal(await page.getAttribute('#search', 'placeholder'), 'Buscar nombres, valores, excepciones…');
   await page.click('#theme');
   assert.ok(await page.$('body.light'));
   assert.equal(await page.textContent('#theme'), '☾ Oscuro');
@@ -159,7 +96,14 @@ test('capture fields: inputs, output, error, memory; objects, badges and interna
   const file = writeHtml(join(ROOT, 'tests/fixtures/capture'), 'capture.html');
   const { page, errors } = await openPage(file);
   await page.click('#expand-all');
-  // Method calls on one object gather under it, as the seed viewer's instances did.
+  // By default a function's calls show as they are (gathered by object they would hide
+  // behind a closed row)...
+  assert.doesNotMatch(await page.textContent('#rows'), /◆/);
+  assert.match(await page.textContent('#rows'), /Inventory\.take\(x2\)/);
+  // ...and on request, method calls on one object gather under it, as the seed viewer's
+  // instances did.
+  await page.click('#objects');
+  await page.click('#expand-all');
   const names = await rowNames(page);
   assert.deepEqual(names.slice(0, 6), ['<module>', 'main', 'seed_inventory', '◆ Inventory', 'Inventory.add', 'Inventory.add']);
   const objects = await page.$$eval('#rows .row.object', (els) => els.map((e) => e.textContent));
@@ -167,10 +111,6 @@ test('capture fields: inputs, output, error, memory; objects, badges and interna
   assert.match(objects[0], /^▾✓◆ Inventory0x7f3a2c1b9d50\(2 calls\)/);
   assert.match(objects[1], /^▾✗◆ Inventory0x7f3a2c1b9d50\(2 calls\).*1× raised$/);
   assert.match(await page.textContent('#rows'), /\(name='coffee', count=20\) → 20/);
-  // Without objects, the repeated calls merge by function instead.
-  await page.click('#objects');
-  assert.doesNotMatch(await page.textContent('#rows'), /◆/);
-  assert.match(await page.textContent('#rows'), /Inventory\.take\(x2\)/);
   await page.click('#objects');
 
   await page.fill('#search', 'inventory.add');
@@ -212,39 +152,6 @@ test('capture fields: inputs, output, error, memory; objects, badges and interna
   assert.equal(hidden[0], 'main');
   assert.ok(hidden.includes('describe'));
   await page.screenshot({ path: join(SHOTS, 'capture.png') });
-  assert.deepEqual(errors, []);
-  await page.close();
-});
-
-test('a run of 1,000,000 calls opens within the bound and stays responsive', { timeout: 180000 }, async () => {
-  const out = traceProgram('million.py');
-  const file = writeHtml(out, 'million.html');
-  const mb = statSync(file).size / 1e6;
-  const { page, errors } = await openPage(file);
-  const readyMs = Number(await page.getAttribute('body', 'data-ready-ms'));
-  console.log(`# million.html: ${mb.toFixed(1)} MB, ready ${readyMs} ms after navigation (bound ${MILLION_LOAD_BOUND_MS} ms)`);
-  assert.ok(readyMs < MILLION_LOAD_BOUND_MS, `ready after ${readyMs} ms`);
-  assert.match(await page.textContent('#status-line'), /^1000000 calls/);
-  assert.match(await page.textContent('#rows'), /leaf\(x999998\)/);
-
-  // Every leaf in the page's list, yet only a screenful of rows in the document.
-  let t0 = Date.now();
-  await page.click('#expand-all');
-  const expandMs = Date.now() - t0;
-  assert.ok((await page.$$('#rows .row')).length < 80);
-  t0 = Date.now();
-  await page.$eval('#tree', (e) => { e.scrollTop = e.scrollHeight; });
-  await page.waitForFunction(() => /leaf/.test(document.querySelector('#rows').textContent));
-  const scrollMs = Date.now() - t0;
-  t0 = Date.now();
-  await page.fill('#search', 'leaf');
-  await page.waitForFunction(() => document.querySelector('#counter').textContent === '1/999998');
-  await page.click('#prev');
-  await page.waitForFunction(() => document.querySelector('#counter').textContent === '999998/999998');
-  const searchMs = Date.now() - t0;
-  // Reported, not asserted: on a shared machine only the load has a stated bound.
-  console.log(`# million: expand all ${expandMs} ms, scroll to the end ${scrollMs} ms, search + last hit ${searchMs} ms`);
-  await page.screenshot({ path: join(SHOTS, 'million.png') });
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -1,0 +1,1 @@
+"""An empty program: Python's start-up, subtracted from every instruction count."""

@@ -1,0 +1,202 @@
+// The viewer as a post-mortem debugger, driven as a person would: keys and buttons move a
+// cursor through a real run (checkout.py: two threads and an uncaught exception) in time
+// order and along the calls; the call stack, the current call's values and its source
+// follow; "Exception" and "Failing test" jump where it went wrong; the tests and requests
+// of a run are listed and lead to their calls, and a unit's page is headed by the unit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, rmSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, SHOTS, ctx, setup, traceProgram, traceScript, writeHtml, openPage, cursorOf, press, PROGRAMS } from './helpers.mjs';
+
+setup();
+
+const stackNames = (page) => page.$$eval('#stack li .fn', (els) => els.map((e) => e.textContent));
+
+test('time travel: keys step into, over, out, back and forward across threads; stack, values, source follow', { timeout: 120000 }, async () => {
+  const out = traceProgram('checkout.py');
+  const { page, errors } = await openPage(writeHtml(out, 'checkout.html'));
+  assert.match(await page.textContent('#cursor-label'), /No call selected/);
+
+  // From the start, "e": where the exception that ended the run was raised.
+  let c = await press(page, 'e');
+  assert.equal(c.fn, 'charge');
+  assert.deepEqual(await stackNames(page), ['<module>', 'main', 'checkout', 'charge']);
+  let cur = await page.textContent('#current');
+  assert.match(cur, /Status✗ raised/);
+  assert.match(cur, /Inputscard'visa-2'amount14/);
+  assert.match(cur, /Errorbuiltins\.ValueErrorcard visa-2 declined for 14/);
+  // Its source, from the file on disk, its first line marked.
+  assert.match(await page.textContent('#source .src-head'), /checkout\.py:18 from the file on disk/);
+  assert.equal(await page.textContent('#source .ln.cur'), '18def charge(card, amount):');
+  assert.match(await page.textContent('#source pre'), /raise ValueError/);
+  // The tree shows it: its row is the cursor's, its ancestors open.
+  assert.equal(await page.$eval('#rows .row.cur .name', (e) => e.textContent), 'charge');
+  await page.screenshot({ path: join(SHOTS, 'checkout-exception.png') });
+
+  // Back over (Shift+O): the previous call the caller made... none for charge: its caller.
+  c = await press(page, 'Shift+O');
+  assert.equal(c.fn, 'checkout');
+  assert.match(await page.textContent('#current'), /card'visa-2'/);
+  c = await press(page, 'Shift+O');
+  assert.equal(c.fn, 'checkout');
+  assert.match(await page.textContent('#current'), /card'visa-1'/);
+  // Into: the first call checkout makes in its thread (the pricer thread's are not its).
+  c = await press(page, 'i');
+  assert.equal(c.fn, 'charge');
+  assert.match(await page.textContent('#current'), /card'visa-1'amount2.*Output→'ok'/s);
+  // Out: the next call after checkout returned: the second checkout.
+  c = await press(page, 'u');
+  assert.equal(c.fn, 'checkout');
+  assert.match(await page.textContent('#current'), /card'visa-2'/);
+  // Back in time: the call that started before, in another thread (the first pricer's).
+  c = await press(page, '[');
+  assert.equal(c.fn, 'charge');
+  c = await press(page, '[');
+  assert.equal(c.fn, 'price');
+  assert.match(await page.textContent('#cursor-label'), /Thread pricer/);
+  assert.deepEqual(await stackNames(page), ['worker', 'subtotal', 'subtotal.<locals>.<genexpr>', 'price']);
+  // Forward twice: charge again (main thread), then the second checkout.
+  c = await press(page, ']');
+  assert.equal(c.fn, 'charge');
+  c = await press(page, '.');
+  assert.equal(c.fn, 'checkout');
+  // Forward into the second pricer, then step over its two prices.
+  c = await press(page, ']');
+  assert.equal(c.fn, 'worker');
+  assert.match(await page.textContent('#current'), /cart\{'tea': 1, 'cake': 3\}/);
+  for (const fn of ['subtotal', 'subtotal.<locals>.<genexpr>', 'price']) assert.equal((await press(page, 'i')).fn, fn);
+  assert.match(await page.textContent('#current'), /item'tea'qty1Output→2/);
+  c = await press(page, 'o');
+  assert.match(await page.textContent('#current'), /item'cake'qty3Output→12/);
+  // Past the last call of the thread: the cursor stays and says so.
+  await press(page, 'o');
+  assert.match(await page.textContent('#cursor-label'), /end of the thread/);
+  assert.match(await page.textContent('#current'), /item'cake'/);
+  // F-keys, as in IDEs: F10 over, F11 into, Shift+F11 out; and the buttons.
+  await page.click('#stack li:nth-child(1)');
+  assert.equal((await cursorOf(page)).fn, 'worker');
+  assert.equal((await press(page, 'F11')).fn, 'subtotal');
+  await page.click('button[data-step="into"]');
+  assert.equal((await cursorOf(page)).fn, 'subtotal.<locals>.<genexpr>');
+  await page.click('button[data-step="back"]');
+  assert.equal((await cursorOf(page)).fn, 'subtotal');
+  // A click on a row moves the cursor there.
+  await page.click('#rows .row:has(.name:text-is("main")) .icon');
+  assert.equal((await cursorOf(page)).fn, 'main');
+  await page.screenshot({ path: join(SHOTS, 'checkout-stepped.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('search finds values and exception messages, and each hit becomes the cursor', { timeout: 60000 }, async () => {
+  const out = traceProgram('checkout.py', [], { name: 'checkout-search' });
+  const { page, errors } = await openPage(writeHtml(out, 'checkout-search.html'));
+  // Everything: the arguments of the second checkout and charge, and the message of the
+  // exception that left charge, checkout, main and <module>.
+  await page.fill('#search', 'visa-2');
+  await page.waitForFunction(() => document.querySelector('#counter').textContent === '1/4');
+  assert.equal((await cursorOf(page)).fn, '<module>');
+  // Only values: the two calls that had it as an argument.
+  await page.selectOption('#scope', 'values');
+  await page.waitForFunction(() => document.querySelector('#counter').textContent === '1/2');
+  assert.equal((await cursorOf(page)).fn, 'checkout');
+  await page.click('#next');
+  assert.equal((await cursorOf(page)).fn, 'charge');
+  assert.equal(await page.$eval('#rows .row.hit-current .name', (e) => e.textContent), 'charge');
+  // Only exceptions: the message; only names: nothing is called visa.
+  await page.selectOption('#scope', 'errors');
+  await page.fill('#search', 'declined');
+  await page.waitForFunction(() => document.querySelector('#counter').textContent === '1/4');
+  assert.match(await page.textContent('#current'), /declined for 14/);
+  await page.selectOption('#scope', 'names');
+  await page.fill('#search', 'visa');
+  await page.waitForFunction(() => document.querySelector('#counter').textContent === '0/0');
+  // Results too: price returned 12 once.
+  await page.selectOption('#scope', 'values');
+  await page.fill('#search', '12');
+  await page.waitForFunction(() => document.querySelector('#counter').textContent === '1/1');
+  assert.match(await page.textContent('#current'), /Output→12/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('source: kept from disk, marked when the file changed since the run, absent when it is gone', { timeout: 60000 }, async () => {
+  const script = join(ctx.tmp, 'gone.py');
+  copyFileSync(join(PROGRAMS, 'checkout.py'), script);
+  const out = traceScript(script, [], { name: 'gone' });
+  const { page } = await openPage(writeHtml(out, 'fresh.html'));
+  await press(page, 'e');
+  assert.match(await page.textContent('#source .src-head'), /gone\.py:18 from the file on disk$/);
+  await page.close();
+  // Edited after the run: still shown, with a warning.
+  writeFileSync(script, '# edited\n' + readFileSync(script, 'utf8'));
+  const changed = await openPage(writeHtml(out, 'changed.html'));
+  await press(changed.page, 'e');
+  assert.match(await changed.page.textContent('#source .src-head'), /changed since the run: lines may have moved/);
+  await changed.page.close();
+  rmSync(script);
+  const gone = await openPage(writeHtml(out, 'gone.html'));
+  await press(gone.page, 'e');
+  assert.match(await gone.page.textContent('#source'), /source not kept, and the file is gone/);
+  assert.equal(await gone.page.$('#source pre'), null);
+  await gone.page.close();
+});
+
+test('tests: "Failing test" goes to each failed test, "Exception" to where its exception was raised', { timeout: 120000 }, async () => {
+  const out = traceScript('-m', ['pytest', '-q', '-p', 'no:cacheprovider', join(ROOT, 'tests/integration/units/pytest_suite.py')],
+    { name: 'suite', wrapper: ['--keep', 'all'] });
+  const { page, errors } = await openPage(writeHtml(out, 'suite.html'));
+  // Every test is listed, where it ran in the run, with its outcome.
+  const units = await page.$$eval('#units li', (els) => els.map((e) => e.textContent));
+  assert.equal(units.length, 4);
+  assert.match(units[0], /^✓ .*pytest_suite\.py::test_pass · passed · /);
+  assert.match(units[1], /^✗ .*pytest_suite\.py::test_fail · failed · /);
+  assert.match(units[3], /^○ .*test_skip · skipped/);
+  let c = await press(page, 't');
+  assert.equal(c.fn, 'runtestprotocol');
+  assert.match(await page.textContent('#current'), /Unitpytest_suite\.py::test_fail · failed/);
+  assert.match(await page.textContent('#rows .row.cur'), /test_fail · failed/);
+  c = await press(page, 't');
+  assert.match(await page.textContent('#current'), /test_error · error/);
+  c = await press(page, 'e');
+  assert.equal(c.fn, 'helper');
+  assert.match(await page.textContent('#current'), /Inputsx2/);
+  assert.match(await page.textContent('#current'), /too big: 2/);
+  // A unit in the list leads to its call.
+  await page.click('#units li:nth-child(1)');
+  assert.match(await page.textContent('#current'), /test_pass · passed/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a server run shows its requests; a request\'s page is headed by it, not by "Uncaught"', { timeout: 120000 }, async (t) => {
+  try { execFileSyncQuiet(); } catch { t.skip('python3-flask is not installed'); return; }
+  const out = traceScript(join(ROOT, 'tests/integration/units/flask_app.py'), [], { name: 'flask', cwd: join(ROOT, 'tests/integration/units') });
+  const { page, errors } = await openPage(writeHtml(out, 'flask.html'));
+  const units = await page.$$eval('#units li', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(units.map((u) => u.replace(/ · [\d.]+[µm]?s$/, '')), ['✓ GET /ok -> 200', '✗ GET /boom -> 500', '✓ GET /ok -> 200']);
+  // The requests are in the run's tree, in their threads, each headed by its headline.
+  assert.match(await page.textContent('#rows'), /Flask\.__call__GET \/boom -> 500 · /);
+  await page.click('#units li:nth-child(2)');
+  assert.equal((await cursorOf(page)).fn, 'Flask.__call__');
+  assert.match(await page.textContent('#cursor-label'), /Thread Thread-\d+ \(process_request_thread\)/);
+  assert.equal((await press(page, 'e')).fn, 'load');
+  assert.match(await page.textContent('#current'), /ZeroDivisionErrorno items/);
+  assert.doesNotMatch(await page.textContent('#run-title'), /Uncaught/);
+  await page.close();
+  const unit = await openPage(writeHtml(out, 'boom.html', ['--unit', 'GET /boom']));
+  const title = await unit.page.textContent('#run-title');
+  assert.match(title, /^Unit 2 · GET \/boom -> 500 · [\d.]+ms · /);
+  assert.match(title, /Raised ZeroDivisionError: no items/);
+  assert.doesNotMatch(title, /Uncaught/);
+  assert.equal(await unit.page.textContent('#run-status'), '✗');
+  await unit.page.screenshot({ path: join(SHOTS, 'flask-unit.png') });
+  assert.deepEqual([...errors, ...unit.errors], []);
+  await unit.page.close();
+});
+
+function execFileSyncQuiet() {
+  // Flask comes from Debian (python3-flask); without it the test says so and skips.
+  return readFileSync('/usr/lib/python3/dist-packages/flask/__init__.py');
+}
