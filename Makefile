@@ -97,7 +97,7 @@ $(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
 
 $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lcurl
 
 # The CLI reads the runs index, and names scripts, with the writer's own modules: one
 # schema, one rule.
@@ -127,6 +127,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 
 # ---- Dependencies -------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
+                libcurl4-openssl-dev \
                 python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
                 python3-httpx clang chromium patchelf debian-archive-keyring clang-format clang-tidy \
                 cppcheck

@@ -351,7 +351,10 @@ on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
     (void)self;
     if (ci->traced && (t = this_thread()) != NULL) {
-        ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL);
+        PyObject *tmp[MAX_DIRECT],
+            **locals = ci->unit ? locals_of(current_iframe(), ci, tmp) : NULL;
+        ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL, locals,
+                         ci->unit ? frame_if_needed(locals) : NULL);
     } else if (ci->probe == FT_PROBE_ADOPT_SELF && (t = this_thread()) != NULL) {
         ft_handoff_return(t, ci, NULL, NULL); /* the work is over, however it ended */
     }

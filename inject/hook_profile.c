@@ -264,7 +264,7 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
             arm(t);
         }
     } else if (arg == NULL) {
-        ft_record_unwind(t, ci, NULL);
+        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame) : NULL, frame);
         arm(t);
     } else {
         ft_record_leave(t, ci, gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
@@ -345,7 +345,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ft_record_enter(t, ci, FT_REC_CALL, 0, locals_of(frame), frame);
     } else if (arg == NULL) {
         /* Left by an exception: its details come from the frame that receives it. */
-        ft_record_unwind(t, ci, NULL);
+        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame) : NULL, frame);
         arm(t);
     } else {
         if (ft_cfg.skip_outputs && (ci->nparams == 0 || ft_cfg.skip_inputs) && !ft_cfg.memory &&

@@ -545,17 +545,21 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     if (__builtin_expect(ci->unit != 0, 0)) {
         t->unit_frames -= t->unit_frames > 0;
         if (kind == FT_REC_RETURN) {
-            ft_unit_leave(t, ci, retval);
+            ft_unit_leave(t, ci, retval, locals, frame);
         }
     }
     after_event(t);
 }
 
 void
-ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc)
+ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc,
+                 PyObject **locals, PyFrameObject *frame)
 {
     emit_with(t, ft_rec_word0(FT_REC_UNWIND, ci->id), 0, 0, 0, NULL, 0);
-    t->unit_frames -= ci->unit != 0 && t->unit_frames > 0;
+    if (__builtin_expect(ci->unit != 0, 0)) {
+        t->unit_frames -= t->unit_frames > 0;
+        ft_unit_leave(t, ci, NULL, locals, frame); /* before EXC, which ends the unwinding */
+    }
     if (exc != NULL) {
         ft_record_exception(t, exc);
     }

@@ -38,8 +38,10 @@ void ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigne
                      PyObject *retval, PyObject **locals, PyFrameObject *frame);
 
 /* The call ends by an exception; exc (borrowed) when the engine knows it, else NULL and
- * the engine reports it later with ft_record_exception(). */
-void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc);
+ * the engine reports it later with ft_record_exception(). locals/frame as for enter, for
+ * a unit's call only (else NULL). */
+void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc,
+                      PyObject **locals, PyFrameObject *frame);
 
 /* The exception that unwound the preceding UNWIND records of this thread. */
 void ft_record_exception(struct ft_thread *t, PyObject *exc);

@@ -55,6 +55,7 @@ struct ft_thread {
      * off (handoff.h). Work handed off from here belongs to a unit when either is set. */
     uint32_t unit_frames;
     uint8_t adopted;
+    void *environ; /* the outermost WSGI request's environ during its call (borrowed) */
     uint64_t tid;
     char name[128];
     struct ft_thread *next; /* registry link, under the registry lock */

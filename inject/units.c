@@ -152,7 +152,7 @@ self_of(PyObject **locals, PyFrameObject *frame)
 /* ---- Unit records --------------------------------------------------------------------- */
 
 struct fields {
-    uint8_t p[6 * (FIELD_MAX + 8) + 16 * 8];
+    uint8_t p[8 * (FIELD_MAX + 8) + 16 * 8];
     size_t len;
 };
 
@@ -190,6 +190,8 @@ wsgi_request(struct fields *f, PyObject *environ)
     put_value(f, FT_UTAG_REMOTE, ft_capture_dict_get(environ, "REMOTE_ADDR"));
     put_value(f, FT_UTAG_AGENT, ft_capture_dict_get(environ, "HTTP_USER_AGENT"));
     put_value(f, FT_UTAG_REQUEST_ID, ft_capture_dict_get(environ, "HTTP_X_REQUEST_ID"));
+    put_value(f, FT_UTAG_TRACEPARENT, ft_capture_dict_get(environ, "HTTP_TRACEPARENT"));
+    put_value(f, FT_UTAG_TRACESTATE, ft_capture_dict_get(environ, "HTTP_TRACESTATE"));
 }
 
 /* An ASGI HTTP scope; returns 0 for other scopes (lifespan), which are not units. */
@@ -222,6 +224,10 @@ asgi_request(struct fields *f, PyObject *scope)
             put_value(f, FT_UTAG_AGENT, ft_capture_seq_item(h, 1));
         } else if (n == 12 && strncasecmp(k, "x-request-id", 12) == 0) {
             put_value(f, FT_UTAG_REQUEST_ID, ft_capture_seq_item(h, 1));
+        } else if (n == 11 && strncasecmp(k, "traceparent", 11) == 0) {
+            put_value(f, FT_UTAG_TRACEPARENT, ft_capture_seq_item(h, 1));
+        } else if (n == 10 && strncasecmp(k, "tracestate", 10) == 0) {
+            put_value(f, FT_UTAG_TRACESTATE, ft_capture_seq_item(h, 1));
         }
     }
     return 1;
@@ -285,6 +291,9 @@ ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
         break;
     case FT_UNIT_WSGI:
         wsgi_request(&f, a0);
+        if (t->unit_frames == 1) {
+            t->environ = a0; /* the route is there while the response starts (ft_unit_probe) */
+        }
         break;
     case FT_UNIT_ASGI:
         if (!asgi_request(&f, a0)) {
@@ -334,19 +343,57 @@ pytest_outcome(PyObject *reports)
     return outcome;
 }
 
+/* The route template a framework matched, left in the ASGI scope (Starlette: its route,
+ * or the router's route whose endpoint it ran) or the WSGI environ (Werkzeug's request's
+ * url_rule); plain attributes and dict items only. */
+static void
+put_route(struct fields *f, const struct ft_code_info *ci, PyObject *a0)
+{
+    PyObject *route = NULL, *endpoint, *routes;
+
+    if (ci->unit == FT_UNIT_ASGI) {
+        route = ft_capture_dict_get(a0, "route");
+        endpoint = ft_capture_dict_get(a0, "endpoint");
+        routes = ft_capture_plain_attr(ft_capture_dict_get(a0, "router"), "routes");
+        for (Py_ssize_t i = 0; route == NULL && endpoint != NULL && i < ft_capture_seq_len(routes);
+             i++) {
+            PyObject *r = ft_capture_seq_item(routes, i);
+            if (ft_capture_plain_attr(r, "endpoint") == endpoint) {
+                route = r;
+            }
+        }
+        put_value(f, FT_UTAG_ROUTE, ft_capture_plain_attr(route, "path"));
+    } else {
+        route = ft_capture_plain_attr(ft_capture_dict_get(a0, "werkzeug.request"), "url_rule");
+        put_value(f, FT_UTAG_ROUTE, ft_capture_plain_attr(route, "rule"));
+    }
+}
+
 void
-ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval)
+ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
+              PyObject **locals, PyFrameObject *frame)
 {
     struct fields f;
     struct ft_py_exc exc;
     const char *outcome;
+    PyObject *a0; /* new ref */
 
-    if (!ft_capture_ready() || (ci->unit != FT_UNIT_PYTEST && ci->unit != FT_UNIT_UNITTEST)) {
+    if (!ft_capture_ready() || ci->unit == FT_UNIT_FUNCTION) {
         return;
     }
     ft_py_exc_save(&exc);
     f.len = 0;
-    if (ci->unit == FT_UNIT_PYTEST) {
+    if (ci->unit == FT_UNIT_WSGI && t->unit_frames == 0) {
+        t->environ = NULL;
+    }
+    if (ci->unit == FT_UNIT_WSGI || ci->unit == FT_UNIT_ASGI) {
+        if ((a0 = arg_of(ci, locals, frame, 0)) != NULL) {
+            put_route(&f, ci, a0);
+            ft_py.Py_DecRef(a0);
+        }
+    } else if (retval == NULL) {
+        /* Raised: no outcome or counts to read. */
+    } else if (ci->unit == FT_UNIT_PYTEST) {
         if ((outcome = pytest_outcome(retval)) != NULL) {
             put_text(&f, FT_UTAG_OUTCOME, outcome, strlen(outcome));
         }
@@ -388,6 +435,11 @@ ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
     if (status >= 100 && status <= 999) {
         f.len = 0;
         put_u64(&f, FT_UTAG_STATUS, (uint64_t)status);
+        if (ci->probe == FT_PROBE_STATUS_WSGI && t->environ != NULL) {
+            /* Flask forgets its request once the response is sent: its route is read now. */
+            static const struct ft_code_info wsgi = {.unit = FT_UNIT_WSGI};
+            put_route(&f, &wsgi, t->environ);
+        }
         ft_record_values(t, FT_REC_STATUS, f.p, f.len);
     }
     if (a0 != NULL) {

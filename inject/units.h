@@ -42,8 +42,10 @@ int ft_units_classify(PyObject *code, const char *module, const char *qualname, 
 void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
                    PyFrameObject *frame);
 
-/* A unit's call returned retval: appends UNIT_END when there is something to say. */
-void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval);
+/* A unit's call returned retval: appends UNIT_END when there is something to say (a
+ * test's outcome; a request's route, read from its scope or environ once routed). */
+void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
+                   PyObject **locals, PyFrameObject *frame);
 
 /* A status probe was called: appends STATUS if the call carries one. */
 void ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,

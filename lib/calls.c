@@ -1047,6 +1047,8 @@ finish_node(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n)
     }
     if (n->unit != NULL) {
         ft__unit_call_ended(r, n, n->unwound && !closed_by_caller(n));
+    } else if (r->opts.span_limit > 0 && !n->transparent) {
+        ft__offer_span(r, &r->spans, n);
     }
     if (!n->transparent) {
         exit_line(r, t, n);
@@ -1440,8 +1442,9 @@ on_values(struct ft_run *r, struct ft_rthread *t, const struct ft_rec *rec)
     case FT_REC_UNIT:
         return t->pend_enter ? ft__unit_begin(r, t, t->pend_enter, rec->data, len) : 0;
     case FT_REC_UNIT_END:
-        if (t->pend_leave != NULL && t->pend_leave->unit_root) {
-            return ft__unit_end_values(t->pend_leave->unit, rec->data, len);
+        /* After the RETURN of a unit's call, or its UNWIND (a request that raised). */
+        if (last != NULL && last->unit_root) {
+            return ft__unit_end_values(last->unit, rec->data, len);
         }
         return 0;
     case FT_REC_STATUS: {

@@ -23,6 +23,7 @@ ft_run_new(const struct ft_run_opts *opts)
         return NULL;
     }
     r->opts = *opts;
+    ft_spans_init(&r->spans, opts->span_limit);
     r->state = FT_RS_HELLO;
     r->jsonl.fd = -1;
     r->mirror_fd = -1;
@@ -56,6 +57,7 @@ ft_run_free(struct ft_run *r)
     ft__idmap_free(&r->gens);
     ft__idmap_free(&r->spawns);
     ft__idmap_free(&r->handoffs);
+    ft_spans_free(&r->spans);
     if (r->mirror_fd >= 0) {
         close(r->mirror_fd);
     }
@@ -877,6 +879,25 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
     return r->write_err;
 }
 
+const struct ft_spans *
+ft_run_spans(struct ft_run *r)
+{
+    if (r->opts.span_limit == 0) {
+        return NULL;
+    }
+    if (!r->spans_sorted) {
+        ft_spans_sort(&r->spans);
+        r->spans_sorted = 1;
+    }
+    return &r->spans;
+}
+
+uint64_t
+ft_run_real_ns(const struct ft_run *r, uint64_t ticks)
+{
+    return ft_clockconv_real_ns(&r->clock, ticks);
+}
+
 void
 ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
 {
@@ -910,4 +931,7 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
         }
     }
     info->fail_err = r->fail_err;
+    info->exc_type = r->exc_type;
+    info->exc_module = r->exc_module;
+    info->exc_msg = r->exc_msg;
 }

@@ -87,9 +87,11 @@ struct ft_unit {
     int tree_open, jsonl_open;
     char *frag; /* ,"unit":N[,"request_id":"..."] for its JSONL lines */
     size_t frag_len;
-    char *exc, *exc_path;        /* the latest exception chain's deepest call */
-    uint64_t chain_next;         /* call id that continues that chain if it unwinds too */
-    struct ft_unit *prev, *next; /* the run's open units */
+    char *exc, *exc_path; /* the latest exception chain's deepest call */
+    uint64_t chain_next;  /* call id that continues that chain if it unwinds too */
+    char *traceparent, *tracestate, *route; /* W3C trace context and route of a request */
+    struct ft_spans spans;                  /* calls kept for exporters (opts.span_limit) */
+    struct ft_unit *prev, *next;            /* the run's open units */
 };
 
 /* A frame executing on a thread; node is NULL for frames below --max-depth. */
@@ -188,6 +190,8 @@ struct ft_run {
     struct ft_unit_row *rows; /* finished units, for the index */
     size_t nrows, caprows;
     uint64_t units_failed;
+    struct ft_spans spans; /* calls outside units kept for exporters (opts.span_limit) */
+    int spans_sorted;
 };
 
 /* Whether a record counts in r->records (and so in tracer.events and tracer.lost). Must
@@ -208,6 +212,7 @@ int ft__unit_begin(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n, c
 int ft__unit_end_values(struct ft_unit *u, const uint8_t *p, size_t len);
 int ft__unit_status(struct ft_unit *u, const uint8_t *p, size_t len);
 void ft__unit_call_ended(struct ft_run *r, struct ft_tnode *n, int by_exception);
+void ft__offer_span(struct ft_run *r, struct ft_spans *s, const struct ft_tnode *n);
 void ft__unit_done(struct ft_run *r, struct ft_unit *u);
 void ft__units_finish(struct ft_run *r);
 void ft__units_free(struct ft_run *r);

@@ -91,6 +91,15 @@ take_fields(struct ft_unit *u, const uint8_t *p, size_t n, uint64_t *counts)
         case FT_UTAG_OUTCOME:
             err = dup_field(&u->outcome, val, len);
             break;
+        case FT_UTAG_TRACEPARENT:
+            err = dup_field(&u->traceparent, val, len);
+            break;
+        case FT_UTAG_TRACESTATE:
+            err = dup_field(&u->tracestate, val, len);
+            break;
+        case FT_UTAG_ROUTE:
+            err = dup_field(&u->route, val, len);
+            break;
         case FT_UTAG_FAILURES:
         case FT_UTAG_ERRORS:
         case FT_UTAG_SKIPPED:
@@ -265,6 +274,10 @@ unit_free(struct ft_unit *u)
     free(u->frag);
     free(u->exc);
     free(u->exc_path);
+    free(u->traceparent);
+    free(u->tracestate);
+    free(u->route);
+    ft_spans_free(&u->spans);
     free(u);
 }
 
@@ -287,6 +300,7 @@ ft__unit_begin(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n, const
         return err != 0 ? err : FT_EBADRECORD;
     }
     u->id = ++r->next_unit_id;
+    ft_spans_init(&u->spans, r->opts.span_limit);
     u->root = n;
     u->thread = t;
     u->start = n->start;
@@ -348,6 +362,8 @@ ft__unit_status(struct ft_unit *u, const uint8_t *p, size_t len)
                 return FT_EBADRECORD;
             }
             u->status = v < 1000 ? (int)v : 0;
+        } else if (tag == FT_UTAG_ROUTE && dup_field(&u->route, val, vlen) != 0) {
+            return -ENOMEM;
         }
     }
     return rc < 0 ? FT_EBADRECORD : 0;
@@ -421,7 +437,30 @@ ft__unit_call_ended(struct ft_run *r, struct ft_tnode *n, int by_exception)
         u->end = n->end;
         u->unwound = by_exception;
         u->incomplete = n->incomplete;
+    } else if (r->opts.span_limit > 0 && !n->transparent) {
+        ft__offer_span(r, &u->spans, n);
     }
+}
+
+void
+ft__offer_span(struct ft_run *r, struct ft_spans *s, const struct ft_tnode *n)
+{
+    const struct ft_tnode *p = n->parent;
+    struct ft_span sp = {0};
+
+    while (p != NULL && p->transparent) {
+        p = p->parent;
+    }
+    sp.id = n->id;
+    sp.parent = p != NULL ? p->id : 0;
+    sp.code = n->code;
+    sp.thread =
+        n->parent != NULL && n->parent->adoption != NULL ? n->parent->adoption->thread->name : NULL;
+    sp.start = n->start;
+    sp.end = n->end;
+    sp.exc = n->unwound ? n->exc : NULL;
+    sp.depth = n->depth;
+    ft__run_note_write_err(r, ft_spans_offer(s, &sp));
 }
 
 /* ---- End -------------------------------------------------------------------------------- */
@@ -496,6 +535,9 @@ put_summary(struct ft_run *r, struct ft_buf *b, const struct ft_unit *u, const c
         ft_json_put_cstr(b, u->request_id);
         put_opt_field(b, ",\"method\":", u->method);
         put_opt_field(b, ",\"path\":", u->path);
+        if (u->route != NULL) {
+            put_opt_field(b, ",\"route\":", u->route);
+        }
         put_opt_field(b, ",\"remote_addr\":", u->remote);
         put_opt_field(b, ",\"user_agent\":", u->agent);
         ft_buf_puts(b, ",\"status_code\":");
@@ -641,12 +683,35 @@ append_line(struct ft_run *r, const struct ft_unit *u, const char *outcome, int 
     ft_sink_maybe_flush(&r->units_file);
 }
 
+/* Tells the exporter (opts.on_unit) about the unit just finished. */
+static void
+export_unit(struct ft_run *r, struct ft_unit *u)
+{
+    struct ft_unit_export e = {0};
+
+    ft_spans_sort(&u->spans);
+    e.row = &r->rows[r->nrows - 1];
+    e.root = u->root != NULL ? u->root->id : 0;
+    e.start_ns = ft_clockconv_real_ns(&r->clock, u->start);
+    e.end_ns = ft_clockconv_real_ns(&r->clock, u->end);
+    e.thread = u->thread->name ? u->thread->name : "Thread";
+    e.exc = u->exc;
+    e.remote = u->remote;
+    e.agent = u->agent;
+    e.traceparent = u->traceparent;
+    e.tracestate = u->tracestate;
+    e.route = u->route;
+    e.spans = &u->spans;
+    r->opts.on_unit(r->opts.ctx, r, &e);
+}
+
 void
 ft__unit_done(struct ft_run *r, struct ft_unit *u)
 {
     const char *outcome = outcome_of(u);
     int failed = !strcmp(outcome, "failed") || !strcmp(outcome, "error");
     int kept = close_files(r, u, outcome, failed || r->keep != FT_KEEP_FAILED);
+    int err;
 
     if (outcome == u->outcome) {
         outcome = !strcmp(outcome, "passed")    ? "passed"
@@ -655,7 +720,11 @@ ft__unit_done(struct ft_run *r, struct ft_unit *u)
                                                 : "error";
     }
     append_line(r, u, outcome, kept);
-    ft__run_note_write_err(r, add_row(r, u, outcome, kept, error_text(u->exc)));
+    err = add_row(r, u, outcome, kept, error_text(u->exc));
+    ft__run_note_write_err(r, err);
+    if (err == 0 && r->opts.on_unit != NULL) {
+        export_unit(r, u);
+    }
     r->units_failed += (uint64_t)failed;
     if (u->root != NULL) {
         u->root->unit = NULL;

@@ -143,8 +143,11 @@ enum ft_unit_tag {
     FT_UTAG_FAILURES = 10,
     FT_UTAG_ERRORS = 11,
     FT_UTAG_SKIPPED = 12,
-    FT_UTAG_XFAILS = 13,  /* expectedFailures */
-    FT_UTAG_XPASSES = 14, /* unexpectedSuccesses */
+    FT_UTAG_XFAILS = 13,      /* expectedFailures */
+    FT_UTAG_XPASSES = 14,     /* unexpectedSuccesses */
+    FT_UTAG_TRACEPARENT = 15, /* str: the request's W3C traceparent header (UNIT, 1.5) */
+    FT_UTAG_TRACESTATE = 16,  /* str: its tracestate header (UNIT, 1.5) */
+    FT_UTAG_ROUTE = 17,       /* str: the route template that served it (UNIT_END or STATUS, 1.5) */
 };
 
 /* A code definition inside a DEFS frame: this header, then module, qualified name, file

@@ -6,7 +6,7 @@
  * test_dir_remove(dir) removes it (or, with KEEP set, prints it and leaves it).
  * test_run_stream(dir, run_id, s, how) feeds a built stream (stream.h) through a run as
  * the writer does, every frame accepted, and finishes it (how: the end when no END frame
- * came); the stream is freed.
+ * came); the stream is freed. test_run_stream_opts does the same with options of one's own.
  */
 #ifndef FT_TESTS_SLURP_H
 #define FT_TESTS_SLURP_H
@@ -65,10 +65,9 @@ test_dir_remove(const char *dir)
 }
 
 static inline void
-test_run_stream(const char *dir, const char *run_id, struct stream *s, int how)
+test_run_stream_opts(const struct ft_run_opts *o, struct stream *s, int how)
 {
-    struct ft_run_opts o = {dir, run_id, 1.0, 0};
-    struct ft_run *r = ft_run_new(&o);
+    struct ft_run *r = ft_run_new(o);
     struct ft_wire_decoder d;
     struct ft_frame f;
 
@@ -81,6 +80,14 @@ test_run_stream(const char *dir, const char *run_id, struct stream *s, int how)
     ft_run_free(r);
     ft_wire_decoder_close(&d);
     free(s->p);
+}
+
+static inline void
+test_run_stream(const char *dir, const char *run_id, struct stream *s, int how)
+{
+    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0, .copies = 0};
+
+    test_run_stream_opts(&o, s, how);
 }
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "lib/codetab.h"
 #include "lib/err.h"
 #include "lib/run.h"
 #include "slurp.h"
@@ -359,6 +360,77 @@ a_request_tree_is_the_request_then_the_application(void **state)
     free(events);
 }
 
+/* What an exporter is told of each unit (ft_run_opts.on_unit): the row, the trace
+ * context, and at most span_limit calls, callers before callees, the handed-off calls with
+ * their thread. */
+struct seen {
+    char text[1024];
+    size_t n;
+};
+
+static void
+on_unit(void *ctx, const struct ft_run *r, const struct ft_unit_export *u)
+{
+    struct seen *seen = ctx;
+
+    (void)r;
+    seen->n += (size_t)snprintf(seen->text + seen->n, sizeof(seen->text) - seen->n,
+                                "%s tp=%s root=%llu left=%llu:", u->row->name,
+                                u->traceparent ? u->traceparent : "-", (unsigned long long)u->root,
+                                (unsigned long long)(u->spans->offered - u->spans->n));
+    for (size_t i = 0; i < u->spans->n; i++) {
+        const struct ft_span *sp = &u->spans->v[i];
+        seen->n += (size_t)snprintf(seen->text + seen->n, sizeof(seen->text) - seen->n,
+                                    " %s<%llu%s%s", sp->code->name, (unsigned long long)sp->parent,
+                                    sp->thread ? "@" : "", sp->thread ? sp->thread : "");
+    }
+}
+
+static void
+an_exporter_gets_each_unit_with_its_shallowest_calls(void **state)
+{
+    struct stream s;
+    struct recs a = {.n = 0}, b = {.n = 0};
+    struct seen seen = {.n = 0};
+    struct ft_run_opts o = {.dir = dir, .run_id = "h6", .tsc_ns_per_tick = 1.0};
+    uint8_t u[256];
+    size_t pos = 0;
+
+    (void)state;
+    o.span_limit = 3;
+    o.on_unit = on_unit;
+    o.ctx = &seen;
+    begin(&s);
+    rec2(&a, FT_REC_CALL, OUTER, T0 + 1000);
+    ft_put_tlv_u64(u, sizeof(u), &pos, FT_UTAG_KIND, FT_UNIT_ASGI);
+    ft_put_tlv_str(u, sizeof(u), &pos, FT_UTAG_METHOD, "GET", 3);
+    ft_put_tlv_str(u, sizeof(u), &pos, FT_UTAG_PATH, "/x", 2);
+    ft_put_tlv_str(u, sizeof(u), &pos, FT_UTAG_TRACEPARENT, "00-ab-cd-01", 11);
+    recv_(&a, FT_REC_UNIT, u, pos);
+    rec2(&a, FT_REC_CALL, VIEW, T0 + 1100);
+    rec3(&a, FT_REC_HANDOFF, 0, T0 + 1150, 7);
+    stream_events(&s, 1, &a);
+    rec3(&b, FT_REC_ADOPT, 0, T0 + 1200, 7);
+    rec2(&b, FT_REC_CALL, HANDS, T0 + 1300);
+    for (int i = 0; i < 4; i++) {
+        rec2(&b, FT_REC_CALL, LEAF, T0 + 1400 + 10 * (uint64_t)i);
+        rec2(&b, FT_REC_RETURN, LEAF, T0 + 1405 + 10 * (uint64_t)i);
+    }
+    rec2(&b, FT_REC_RETURN, HANDS, T0 + 1500);
+    rec2(&b, FT_REC_ADOPT_END, 0, T0 + 1600);
+    stream_events(&s, 2, &b);
+    a.n = 0;
+    rec2(&a, FT_REC_RETURN, VIEW, T0 + 1700);
+    rec2(&a, FT_REC_RETURN, OUTER, T0 + 1800);
+    stream_events(&s, 1, &a);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
+    test_run_stream_opts(&o, &s, FT_END_EXIT);
+    /* view (depth 2), submit_work (3, its thread named), the first leaf (4) of four. */
+    assert_string_equal(seen.text,
+                        "GET /x tp=00-ab-cd-01 root=1 left=3: view<1 submit_work<2@worker"
+                        " leaf<3");
+}
+
 /* No part file may outlive its unit: kept or not, the unit's directory holds its two
  * files only (or is gone). */
 static void
@@ -392,6 +464,7 @@ main(void)
         cmocka_unit_test(concurrent_hand_offs_keep_to_their_units),
         cmocka_unit_test(a_request_tree_is_the_request_then_the_application),
         cmocka_unit_test(no_part_file_is_left_behind),
+        cmocka_unit_test(an_exporter_gets_each_unit_with_its_shallowest_calls),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,7 +1,7 @@
 /* main.c - flowtrace-writer: receives traced processes' streams and writes their runs.
  *
  *   flowtrace-writer --dir DIR --socket PATH [--runs-file F] [--idle-exit S]
- *                    [--drain-timeout S] [--keep-raw] [--detach]
+ *                    [--drain-timeout S] [--keep-raw] [--detach] [--otlp[=URL]]
  *   flowtrace-writer --dir DIR --convert STREAM.ftb [--run-id ID]
  *   flowtrace-writer --dir DIR --recover
  *
@@ -25,6 +25,7 @@
 #include "lib/run.h"
 #include "lib/wire.h"
 #include "index.h"
+#include "otlp.h"
 #include "runs.h"
 #include "recover.h"
 #include "server.h"
@@ -46,6 +47,9 @@ static const char usage[] =
     "                       (default 30)\n"
     "  --keep-raw           also keep each run's raw stream as raw.ftb\n"
     "  --detach             run in the background once the socket is ready\n"
+    "  --otlp[=URL]         send each finished unit and run to an OpenTelemetry\n"
+    "                       collector (OTLP/HTTP JSON; also FLOWTRACE_OTLP=1|URL; the\n"
+    "                       OTEL_EXPORTER_OTLP_* variables; docs/cli.md)\n"
     "  --convert FILE       write the run of a saved raw stream and exit\n"
     "  --run-id ID          the run id to use with --convert\n"
     "  --recover            finish the runs a writer that died left in DIR (those whose\n"
@@ -96,7 +100,7 @@ make_dirs(const char *path)
 static int
 convert(const char *dir, const char *file, const char *run_id, double rate)
 {
-    struct ft_run_opts ro = {dir, run_id, rate, 0};
+    struct ft_run_opts ro = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = rate, .copies = 0};
     struct ft_wire_decoder dec;
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
@@ -177,6 +181,31 @@ detach(uv_loop_t *loop)
     uv_loop_fork(loop);
 }
 
+static void
+export_run(void *ctx, struct ft_run *r)
+{
+    (void)ctx;
+    ft_otlp_run(r);
+}
+
+/* Live OpenTelemetry export (otlp.h): a bad setting costs the export only. */
+static void
+start_export(uv_loop_t *loop, int asked, const char *url)
+{
+    char why[512] = "";
+    int rc;
+
+    if (asked && url == NULL) {
+        url = ""; /* --otlp alone: the OTEL_* variables, else the default collector */
+    }
+    rc = ft_otlp_start(loop, url, why, sizeof(why));
+    if (rc < 0) {
+        fprintf(stderr, "flowtrace-writer: OTLP export off: %s\n", why);
+    } else if (rc > 0) {
+        ft_server_set_exporter(ft_otlp_span_limit(), ft_otlp_unit, export_run, NULL);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -192,9 +221,11 @@ main(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {"null-sink", no_argument, NULL, 'N'},
                                              {"recover", no_argument, NULL, 'C'},
+                                             {"otlp", optional_argument, NULL, 'O'},
                                              {NULL, 0, NULL, 0}};
     struct ft_server_opts opts = {0};
-    const char *convert_file = NULL, *run_id = NULL;
+    const char *convert_file = NULL, *run_id = NULL, *otlp_url = NULL;
+    int otlp = 0;
     int opt, do_detach = 0, do_recover = 0, err, clock_kind;
     uv_loop_t *loop = uv_default_loop();
 
@@ -255,6 +286,10 @@ main(int argc, char **argv)
         case 'C':
             do_recover = 1;
             break;
+        case 'O':
+            otlp = 1;
+            otlp_url = optarg; /* NULL: FLOWTRACE_OTLP and OTEL_* say where */
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -291,12 +326,14 @@ main(int argc, char **argv)
     if (do_detach) {
         detach(loop);
     }
+    start_export(loop, otlp, otlp_url);
     /* Measure the time-stamp counter once; runs refine it with their own anchors. */
     opts.tsc_ns_per_tick = ft_clock_calibrate(clock_kind, 20);
     ft_server_set_rate(opts.tsc_ns_per_tick);
     ft_server_start();
     uv_run(loop, UV_RUN_DEFAULT);
     ft_server_close();
+    ft_otlp_stop(); /* after the last run: what is left gets its last chance */
     uv_loop_close(loop);
     return ft_server_bad_streams() > 0 ? 1 : 0;
 }
