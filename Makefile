@@ -6,6 +6,8 @@ SAN     ?=
 PYTHON  ?= /usr/bin/python3
 PREFIX  ?= /usr/local
 O       ?= build
+# The one version of FlowTrace: every command's --version and the wheel read VERSION.
+FT_VERSION := $(shell cat VERSION)
 
 ifeq ($(V),1)
 Q :=
@@ -22,7 +24,8 @@ WARN += -Wimplicit-fallthrough
 endif
 
 OPT      ?= -O2 -g
-CFLAGS_COMMON := -std=gnu11 $(OPT) $(WARN) -I. -MMD -MP -fno-omit-frame-pointer
+CFLAGS_COMMON := -std=gnu11 $(OPT) $(WARN) -I. -MMD -MP -fno-omit-frame-pointer \
+                 -DFT_VERSION='"$(FT_VERSION)"'
 ifneq ($(SAN),)
 CFLAGS_COMMON += -fsanitize=$(SAN) -fno-sanitize-recover=all
 LDFLAGS_SAN   := -fsanitize=$(SAN)
@@ -50,7 +53,7 @@ CLI    := $(O)/flowtrace
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 .PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi \
-        fuzz fuzz-short pythons lint format format-check tidy cppcheck bench-instr
+        fuzz fuzz-short pythons lint format format-check tidy cppcheck bench-instr wheel
 
 all: $(SO) $(WRITER) $(CLI)
 
@@ -115,6 +118,8 @@ UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
 $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
 $(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
+$(O)/tests/unit/test_diff: $(O)/tools/cli/diff.o
+$(O)/tests/unit/test_pylit: $(O)/tools/cli/pylit.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
@@ -130,7 +135,8 @@ DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-d
                 libcurl4-openssl-dev \
                 python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
                 python3-httpx clang chromium patchelf debian-archive-keyring clang-format clang-tidy \
-                cppcheck
+                cppcheck python3-build python3-wheel python3-setuptools python3-venv \
+                python3-pytest-xdist gdb
 VIEWER_TEST_DIR := tests/viewer
 
 # Debian packages first (node and npm only if the machine has no node of its own), then
@@ -190,7 +196,7 @@ $(FAULTFS): tests/integration/faultfs.c
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) -fPIC -shared -o $@ $< -ldl
 
-integration: all $(FAULTFS)
+integration: all $(FAULTFS) wheel
 	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
 
 # The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included:
@@ -271,6 +277,24 @@ cppcheck:
 
 lint: format-check tidy cppcheck check-abi
 
+# ---- The wheel: the Python package (python/) with the native parts in flowtrace/_bin ----
+# Staged under $(O)/wheel (the binaries copied and stripped, VERSION beside the package),
+# then built by Debian's python3-build without isolation (setuptools, wheel; no PyPI).
+WHEEL_STAGE := $(O)/wheel
+PY_SRCS     := $(wildcard python/flowtrace/*.py) python/pyproject.toml python/setup.py
+
+wheel: $(SO) $(WRITER) $(CLI) tools/flowtrace-run $(PY_SRCS) VERSION
+	@[ "$(V)" = 1 ] || echo "  WHEEL   $(O)/dist/flowtrace-$(FT_VERSION)-py3-none-*.whl"
+	$(Q)rm -rf $(WHEEL_STAGE) $(O)/dist && mkdir -p $(WHEEL_STAGE)/flowtrace/_bin $(O)/dist
+	$(Q)cp python/pyproject.toml python/setup.py README.md $(WHEEL_STAGE)/
+	$(Q)cp python/flowtrace/*.py $(WHEEL_STAGE)/flowtrace/
+	$(Q)cp VERSION $(WHEEL_STAGE)/flowtrace/VERSION
+	$(Q)install -m 0755 $(SO) $(WRITER) $(CLI) tools/flowtrace-run $(WHEEL_STAGE)/flowtrace/_bin/
+	$(Q)strip --strip-unneeded $(WHEEL_STAGE)/flowtrace/_bin/libflowtrace.so \
+	    $(WHEEL_STAGE)/flowtrace/_bin/flowtrace-writer $(WHEEL_STAGE)/flowtrace/_bin/flowtrace
+	$(Q)cd $(WHEEL_STAGE) && $(PYTHON) -m build --wheel --no-isolation \
+	    --outdir $(abspath $(O))/dist . >build.log 2>&1 || { tail -20 build.log; exit 1; }
+
 # ---- Demo, bench, install -----------------------------------------------------------
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -323,6 +347,7 @@ help:
 	@echo "  bench-instr  the same in instructions (callgrind): traced process, writer per event,"
 	@echo "               end to end, bytes per call (BENCH_FT='--compress' passes options)"
 	@echo "  install      install under PREFIX (default /usr/local)"
+	@echo "  wheel        build/dist/flowtrace-VERSION-py3-none-PLATFORM.whl (pip install --no-index)"
 	@echo "  clean        remove build/ and build-san/"
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
 	@echo "         FUZZ_TIME=s  FUZZ_SHORT=s  FUZZ_CC=clang"

@@ -1,18 +1,57 @@
-/* run.c - a run's frames: process metadata, threads, definitions, and the final files. */
+/* run.c - a run's frames: process metadata, threads, definitions; the parts that do the
+ * rest (calls.h, units.h, runfiles.h, ledger.h) put together; tree.json's fields. */
 #define _GNU_SOURCE
+#include "run.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "calls.h"
+#include "clock.h"
+#include "codetab.h"
+#include "emit.h"
 #include "err.h"
 #include "json.h"
-#include "run_int.h"
+#include "ledger.h"
+#include "runfiles.h"
+#include "units.h"
+
+enum ft_run_state { FT_RS_HELLO, FT_RS_RUNNING, FT_RS_DONE };
+
+struct ft_run {
+    struct ft_run_opts opts;
+    int state;
+    /* The process, from HELLO and END. */
+    uint64_t pid, ppid;
+    char *python, *cwd, *exe, *engine, *parent_run;
+    char *argv; /* NUL-separated */
+    size_t argv_len;
+    int clock_kind;
+    struct ft_clockconv clock;
+    uint64_t last_ticks; /* the latest time seen */
+    int want_stdout;     /* HELLO: copy the JSONL lines to the process's stdout */
+    char *logfile;       /* HELLO: ... and to this file */
+    int keep;            /* enum ft_keep, from HELLO; FT_KEEP_ALL without it */
+    int how;             /* enum ft_end_how, 0 while running */
+    int have_status;
+    int status;
+    int signal;
+    int finalized;
+    uint64_t cpu_us, blocked_us, lib_events;
+    char *exc_type, *exc_module, *exc_msg, *exec_path, *end_reason;
+    /* The parts, each the owner of its state. */
+    struct ft_codetab codes;
+    struct ft_ledger ledger;
+    struct ft_runfiles files;
+    struct ft_emit emit;
+    struct ft_calls calls;
+    struct ft_units units;
+    struct ft_spans spans; /* calls outside units kept for exporters (opts.span_limit) */
+    int spans_sorted;
+};
 
 struct ft_run *
 ft_run_new(const struct ft_run_opts *opts)
@@ -23,24 +62,22 @@ ft_run_new(const struct ft_run_opts *opts)
         return NULL;
     }
     r->opts = *opts;
-    ft_spans_init(&r->spans, opts->span_limit);
     r->state = FT_RS_HELLO;
-    r->jsonl.fd = -1;
-    r->mirror_fd = -1;
-    r->logfile_fd = -1;
+    r->keep = FT_KEEP_ALL;
     ft_codetab_init(&r->codes);
-    return r;
-}
-
-static void
-free_threads(struct ft_run *r)
-{
-    for (size_t i = 0; i < r->threads_cap; i++) {
-        ft__rthread_free(r->threads[i]);
+    ft_runfiles_init(&r->files);
+    r->emit.clock = &r->clock;
+    r->calls.codes = &r->codes;
+    r->calls.emit = &r->emit;
+    r->calls.files = &r->files;
+    r->calls.ledger = &r->ledger;
+    r->calls.last_ticks = &r->last_ticks;
+    r->ledger.jsonl_mark = &r->files.jsonl.mark;
+    ft_spans_init(&r->spans, opts->span_limit);
+    if (opts->span_limit > 0) {
+        r->calls.spans = &r->spans;
     }
-    free(r->threads);
-    r->threads = NULL;
-    r->threads_cap = 0;
+    return r;
 }
 
 void
@@ -49,31 +86,19 @@ ft_run_free(struct ft_run *r)
     if (r == NULL) {
         return;
     }
-    if (r->jsonl.fd >= 0) {
-        ft_sink_close(&r->jsonl);
-    }
-    free_threads(r);
-    ft__units_free(r);
-    ft__idmap_free(&r->gens);
-    ft__idmap_free(&r->spawns);
-    ft__idmap_free(&r->handoffs);
+    ft_units_free(&r->units);
+    ft_calls_free(&r->calls);
     ft_spans_free(&r->spans);
-    if (r->mirror_fd >= 0) {
-        close(r->mirror_fd);
-    }
-    if (r->logfile_fd >= 0) {
-        close(r->logfile_fd);
-    }
+    ft_runfiles_free(&r->files);
+    ft_emit_free(&r->emit);
     free(r->logfile);
     ft_codetab_free(&r->codes);
-    free(r->path);
     free(r->python);
     free(r->cwd);
     free(r->exe);
     free(r->engine);
     free(r->parent_run);
     free(r->argv);
-    free(r->run_frag);
     free(r->exc_type);
     free(r->exc_module);
     free(r->exc_msg);
@@ -108,208 +133,123 @@ set_str(char **slot, const uint8_t *val, uint32_t len)
     return 0;
 }
 
-/* mkdir -p, mode 0700. */
-static int
-make_root(const char *dir)
-{
-    char tmp[4096];
-
-    snprintf(tmp, sizeof(tmp), "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -errno;
-}
-
-static int
-make_run_dir(struct ft_run *r, uint64_t real_ns)
-{
-    char base[64], path[4096];
-    time_t sec = (time_t)(real_ns / 1000000000u);
-    struct tm tm;
-
-    if (r->opts.run_id != NULL) {
-        snprintf(r->id, sizeof(r->id), "%s", r->opts.run_id);
-    } else {
-        localtime_r(&sec, &tm);
-        strftime(base, sizeof(base), "%Y%m%d-%H%M%S", &tm);
-        snprintf(r->id, sizeof(r->id), "%s-%llu", base, (unsigned long long)r->pid);
-    }
-    int recreated = 0;
-
-    /* Never reuse a directory: an exec keeps the pid, and runs may share a second. */
-    for (int n = 1;; n++) {
-        snprintf(path, sizeof(path), "%s/%s", r->opts.dir, r->id);
-        if (mkdir(path, 0700) == 0) {
-            break;
-        }
-        if (errno == ENOENT && !recreated && make_root(r->opts.dir) == 0) {
-            recreated = 1; /* the output directory was removed while the writer ran */
-            n = 0;
-            continue;
-        }
-        if (errno != EEXIST || n > 1000) {
-            return -errno;
-        }
-        char *dash = n > 1 ? strrchr(r->id, '.') : NULL;
-        if (dash != NULL) {
-            *dash = '\0';
-        }
-        size_t l = strlen(r->id);
-        snprintf(r->id + l, sizeof(r->id) - l, ".%d", n + 1);
-    }
-    r->path = strdup(path);
-    return r->path == NULL ? -ENOMEM : 0;
-}
-
-/* FLOWTRACE_STDOUT and FLOWTRACE_LOGFILE: JSONL lines copied to the process's stdout
- * (reopened through /proc while the process runs) and to a file of its choosing. */
-static void
-open_mirrors(struct ft_run *r)
-{
-    char path[4200];
-
-    if (!r->opts.copies) {
-        return;
-    }
-    if (r->want_stdout) {
-        snprintf(path, sizeof(path), "/proc/%llu/fd/1", (unsigned long long)r->pid);
-        r->mirror_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
-    }
-    if (r->logfile != NULL && r->logfile[0] != '\0') {
-        if (r->logfile[0] == '/' || r->cwd == NULL) {
-            snprintf(path, sizeof(path), "%s", r->logfile);
-        } else {
-            snprintf(path, sizeof(path), "%s/%s", r->cwd, r->logfile);
-        }
-        r->logfile_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    }
-    r->jsonl.mirror[0] = r->mirror_fd;
-    r->jsonl.mirror[1] = r->logfile_fd;
-}
-
+/* HELLO applied: the run's directory and its events.jsonl, and the parts that write
+ * into them set up. */
 static int
 start_outputs(struct ft_run *r)
 {
-    char path[4096];
-    struct ft_buf b;
     int err;
 
-    if ((err = make_run_dir(r, r->clock.first.real_ns)) != 0) {
+    if ((err = ft_runfiles_create(&r->files, r->opts.dir, r->opts.run_id, r->pid,
+                                  r->clock.first.real_ns)) != 0 ||
+        (err = ft_runfiles_open_events(&r->files, &r->ledger.settled)) != 0 ||
+        (err = ft_emit_set_run(&r->emit, r->pid, r->files.id)) != 0) {
         return err;
     }
-    snprintf(path, sizeof(path), "%s/events.jsonl", r->path);
-    if ((err = ft_sink_open(&r->jsonl, path, 0)) != 0) {
-        return err;
+    if (r->opts.copies) {
+        ft_runfiles_open_copies(&r->files, r->pid, r->want_stdout, r->logfile, r->cwd);
     }
-    r->jsonl.mark_src = &r->settled; /* records whose lines are in the file */
-    ft_buf_init(&b);
-    ft_buf_puts(&b, ",\"pid\":");
-    ft_buf_put_u64(&b, r->pid);
-    ft_buf_puts(&b, ",\"run\":");
-    ft_json_put_cstr(&b, r->id);
-    if (b.oom) {
-        ft_buf_free(&b);
-        return -ENOMEM;
-    }
-    r->run_frag = b.p;
-    r->run_frag_len = b.len;
-    open_mirrors(r);
+    ft_units_start(&r->units, &r->calls, &r->emit, &r->files, &r->ledger, r->pid, r->python,
+                   r->keep);
+    r->units.span_limit = r->opts.span_limit;
+    r->units.on_unit = r->opts.on_unit;
+    r->units.on_unit_ctx = r->opts.ctx;
+    r->units.run = r;
     return 0;
+}
+
+/* What HELLO says besides its anchors, checked. */
+struct hello {
+    int have_version, have_anchor;
+    uint64_t min_ns;
+};
+
+/* The process's identity (pid, argv, ...) from one HELLO field. */
+static int
+hello_identity(struct ft_run *r, uint32_t tag, const uint8_t *val, uint32_t len)
+{
+    switch (tag) {
+    case FT_TAG_PID:
+        return ft_tlv_u64(val, len, &r->pid);
+    case FT_TAG_PPID:
+        return ft_tlv_u64(val, len, &r->ppid);
+    case FT_TAG_PYVERSION:
+        return set_str(&r->python, val, len);
+    case FT_TAG_CWD:
+        return set_str(&r->cwd, val, len);
+    case FT_TAG_EXE:
+        return set_str(&r->exe, val, len);
+    case FT_TAG_ENGINE:
+        return set_str(&r->engine, val, len);
+    case FT_TAG_PARENT_RUN:
+        return set_str(&r->parent_run, val, len);
+    case FT_TAG_ARGV:
+        r->argv_len = len;
+        return set_str(&r->argv, val, len);
+    default:
+        return 0;
+    }
+}
+
+/* One HELLO field: the stream's version and clock, what the writer applies, or the
+ * process's identity. */
+static int
+hello_field(struct ft_run *r, struct hello *h, uint32_t tag, const uint8_t *val, uint32_t len)
+{
+    uint64_t v = 0;
+    int err;
+
+    switch (tag) {
+    case FT_TAG_VERSION:
+        if (ft_tlv_u64(val, len, &v) != 0) {
+            return FT_EBADFRAME;
+        }
+        h->have_version = 1;
+        return (v >> 32) != FT_WIRE_MAJOR ? FT_EBADVERSION : 0;
+    case FT_TAG_CLOCK:
+        err = ft_tlv_u64(val, len, &v);
+        r->clock_kind = (int)v;
+        return err == 0 && v != FT_CLOCK_MONOTONIC && v != FT_CLOCK_TSC ? FT_EBADFRAME : err;
+    case FT_TAG_ANCHOR:
+        h->have_anchor = 1;
+        return len != sizeof(struct ft_anchor) ? FT_EBADFRAME : 0;
+    case FT_TAG_MAX_DEPTH:
+        return ft_tlv_u64(val, len, &r->calls.max_depth);
+    case FT_TAG_MIN_DURATION:
+        return ft_tlv_u64(val, len, &h->min_ns);
+    case FT_TAG_MIRROR_STDOUT:
+        err = ft_tlv_u64(val, len, &v);
+        r->want_stdout = v != 0;
+        return err;
+    case FT_TAG_LOGFILE:
+        return set_str(&r->logfile, val, len);
+    case FT_TAG_KEEP:
+        err = ft_tlv_u64(val, len, &v);
+        r->keep = v == FT_KEEP_FAILED ? FT_KEEP_FAILED : FT_KEEP_ALL;
+        return err;
+    default:
+        return hello_identity(r, tag, val, len);
+    }
 }
 
 static int
 on_hello(struct ft_run *r, const struct ft_frame *f)
 {
+    struct hello h = {0};
     size_t pos = 0;
     uint32_t tag, len;
     const uint8_t *val;
-    uint64_t v = 0, min_ns = 0;
-    int rc, have_version = 0, have_anchor = 0, err = 0;
+    int rc, err;
 
     while ((rc = ft_tlv_next(f->payload, f->hdr.len, &pos, &tag, &val, &len)) == 1) {
-        switch (tag) {
-        case FT_TAG_VERSION:
-            if (ft_tlv_u64(val, len, &v) != 0) {
-                return FT_EBADFRAME;
-            }
-            if ((v >> 32) != FT_WIRE_MAJOR) {
-                return FT_EBADVERSION;
-            }
-            have_version = 1;
-            break;
-        case FT_TAG_PID:
-            err = ft_tlv_u64(val, len, &r->pid);
-            break;
-        case FT_TAG_PPID:
-            err = ft_tlv_u64(val, len, &r->ppid);
-            break;
-        case FT_TAG_CLOCK:
-            err = ft_tlv_u64(val, len, &v);
-            if (err == 0 && v != FT_CLOCK_MONOTONIC && v != FT_CLOCK_TSC) {
-                err = FT_EBADFRAME;
-            }
-            r->clock_kind = (int)v;
-            break;
-        case FT_TAG_ANCHOR:
-            if (len != sizeof(struct ft_anchor)) {
-                return FT_EBADFRAME;
-            }
-            have_anchor = 1;
-            break;
-        case FT_TAG_PYVERSION:
-            err = set_str(&r->python, val, len);
-            break;
-        case FT_TAG_CWD:
-            err = set_str(&r->cwd, val, len);
-            break;
-        case FT_TAG_EXE:
-            err = set_str(&r->exe, val, len);
-            break;
-        case FT_TAG_ENGINE:
-            err = set_str(&r->engine, val, len);
-            break;
-        case FT_TAG_PARENT_RUN:
-            err = set_str(&r->parent_run, val, len);
-            break;
-        case FT_TAG_ARGV:
-            err = set_str(&r->argv, val, len);
-            r->argv_len = len;
-            break;
-        case FT_TAG_MAX_DEPTH:
-            err = ft_tlv_u64(val, len, &r->max_depth);
-            break;
-        case FT_TAG_MIN_DURATION:
-            err = ft_tlv_u64(val, len, &min_ns);
-            break;
-        case FT_TAG_MIRROR_STDOUT:
-            err = ft_tlv_u64(val, len, &v);
-            r->want_stdout = v != 0;
-            break;
-        case FT_TAG_LOGFILE:
-            err = set_str(&r->logfile, val, len);
-            break;
-        case FT_TAG_KEEP:
-            err = ft_tlv_u64(val, len, &v);
-            r->keep = v == FT_KEEP_FAILED ? FT_KEEP_FAILED : FT_KEEP_ALL;
-            break;
-        default:
-            break;
-        }
-        if (err != 0) {
+        if ((err = hello_field(r, &h, tag, val, len)) != 0) {
             return err;
         }
     }
     if (rc < 0) {
         return rc;
     }
-    if (!have_version || !have_anchor || r->pid == 0) {
+    if (!h.have_version || !h.have_anchor || r->pid == 0) {
         return FT_EBADFRAME;
     }
     /* The anchor is applied after the clock kind is known, whatever the TLV order. */
@@ -320,12 +260,12 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
             struct ft_anchor a;
             memcpy(&a, val, sizeof(a));
             ft_clockconv_anchor(&r->clock, &a);
-            r->start_ticks = a.ticks;
+            r->emit.start_ticks = a.ticks;
             r->last_ticks = a.ticks;
         }
     }
-    if (min_ns > 0) {
-        r->min_ticks = ft_clockconv_ticks_in(&r->clock, min_ns);
+    if (h.min_ns > 0) {
+        r->calls.min_ticks = ft_clockconv_ticks_in(&r->clock, h.min_ns);
     }
     r->state = FT_RS_RUNNING;
     if ((err = start_outputs(r)) != 0) {
@@ -335,70 +275,26 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
     return 0;
 }
 
-static struct ft_rthread *
-get_thread(struct ft_run *r, uint32_t idx)
-{
-    return idx < r->threads_cap ? r->threads[idx] : NULL;
-}
-
-static int
-make_thread_frag(struct ft_rthread *t)
-{
-    struct ft_buf b;
-
-    ft_buf_init(&b);
-    ft_buf_puts(&b, "\"thread\":");
-    ft_json_put_cstr(&b, t->name);
-    if (b.oom) {
-        ft_buf_free(&b);
-        return -ENOMEM;
-    }
-    free(t->frag);
-    t->frag = b.p;
-    t->frag_len = b.len;
-    return 0;
-}
-
 static int
 on_thread(struct ft_run *r, const struct ft_frame *f)
 {
     uint32_t idx = f->hdr.thread, tag, len;
-    struct ft_rthread *t;
+    struct ft_cthread *t;
     size_t pos = 0;
-    const uint8_t *val;
+    const uint8_t *val, *name = NULL;
+    uint32_t name_len = 0;
+    uint64_t tid = 0;
     int rc, err = 0;
 
     if (idx == 0 || idx >= FT_THREAD_IDX_MAX) {
         return FT_EBADFRAME;
     }
-    if (idx >= r->threads_cap) {
-        size_t cap = r->threads_cap ? r->threads_cap : 16;
-        while (cap <= idx) {
-            cap *= 2;
-        }
-        struct ft_rthread **nt = realloc(r->threads, cap * sizeof(*nt));
-        if (nt == NULL) {
-            return -ENOMEM;
-        }
-        memset(nt + r->threads_cap, 0, (cap - r->threads_cap) * sizeof(*nt));
-        r->threads = nt;
-        r->threads_cap = cap;
-    }
-    t = r->threads[idx];
-    if (t == NULL) {
-        t = calloc(1, sizeof(*t));
-        if (t == NULL) {
-            return -ENOMEM;
-        }
-        t->idx = idx;
-        ft__rthread_init(t);
-        r->threads[idx] = t;
-    }
     while ((rc = ft_tlv_next(f->payload, f->hdr.len, &pos, &tag, &val, &len)) == 1) {
         if (tag == FT_TAG_TID) {
-            err = ft_tlv_u64(val, len, &t->tid);
+            err = ft_tlv_u64(val, len, &tid);
         } else if (tag == FT_TAG_NAME) {
-            err = set_str(&t->name, val, len);
+            name = val;
+            name_len = len;
         }
         if (err != 0) {
             return err;
@@ -407,10 +303,14 @@ on_thread(struct ft_run *r, const struct ft_frame *f)
     if (rc < 0) {
         return rc;
     }
-    if (t->name == NULL && (t->name = strdup("Thread")) == NULL) {
+    if ((t = ft_calls_thread(&r->calls, idx)) == NULL) {
         return -ENOMEM;
     }
-    return make_thread_frag(t);
+    if (name == NULL && t->name != NULL) {
+        /* A THREAD frame again without a name keeps the one it had. */
+        return ft_calls_name_thread(t, tid ? tid : t->tid, t->name, strlen(t->name));
+    }
+    return ft_calls_name_thread(t, tid ? tid : t->tid, (const char *)name, name_len);
 }
 
 static int
@@ -418,10 +318,11 @@ on_defs(struct ft_run *r, const struct ft_frame *f)
 {
     size_t pos = 0;
     struct ft_def_view d;
-    int rc, err;
+    int rc;
 
     while ((rc = ft_def_next(f->payload, f->hdr.len, &pos, &d)) == 1) {
-        if ((err = ft_codetab_add(&r->codes, &d)) != 0) {
+        int err = ft_codetab_add(&r->codes, &d);
+        if (err != 0) {
             return err;
         }
     }
@@ -462,11 +363,11 @@ on_end(struct ft_run *r, const struct ft_frame *f)
             err = ft_tlv_u64(val, len, &r->lib_events);
             break;
         case FT_TAG_LOST:
-            err = ft_tlv_u64(val, len, &r->lib_lost);
+            err = ft_tlv_u64(val, len, &r->ledger.lib_lost);
             break;
         case FT_TAG_SENT:
-            err = ft_tlv_u64(val, len, &r->lib_sent);
-            r->have_sent = 1;
+            err = ft_tlv_u64(val, len, &r->ledger.lib_sent);
+            r->ledger.have_sent = 1;
             break;
         case FT_TAG_EXC_TYPE:
             err = set_str(&r->exc_type, val, len);
@@ -530,7 +431,7 @@ on_tlv_str(const struct ft_frame *f, uint32_t want, char **slot, uint64_t *count
 int
 ft_run_frame(struct ft_run *r, const struct ft_frame *f)
 {
-    struct ft_rthread *t;
+    struct ft_cthread *t;
 
     if (r->state == FT_RS_DONE) {
         return FT_EORDER;
@@ -541,8 +442,8 @@ ft_run_frame(struct ft_run *r, const struct ft_frame *f)
     if (r->how != 0 && f->hdr.type != FT_FRAME_NOTE) {
         return FT_EORDER; /* nothing but notes may follow END */
     }
-    if (r->fail_err != 0 && f->hdr.type != FT_FRAME_END) {
-        return ft__run_discard(r, f);
+    if (r->ledger.fail_err != 0 && f->hdr.type != FT_FRAME_END) {
+        return ft_ledger_discard(&r->ledger, f);
     }
     switch (f->hdr.type) {
     case FT_FRAME_CLOCK:
@@ -558,21 +459,21 @@ ft_run_frame(struct ft_run *r, const struct ft_frame *f)
     case FT_FRAME_DEFS:
         return on_defs(r, f);
     case FT_FRAME_EVENTS:
-        t = get_thread(r, f->hdr.thread);
+        t = ft_calls_find_thread(&r->calls, f->hdr.thread);
         if (t == NULL || t->ended) {
             return FT_EORDER;
         }
-        return ft__run_events(r, t, f->payload, f->hdr.len);
+        return ft_calls_events(&r->calls, t, f->payload, f->hdr.len);
     case FT_FRAME_THREAD_END:
-        t = get_thread(r, f->hdr.thread);
+        t = ft_calls_find_thread(&r->calls, f->hdr.thread);
         if (t == NULL) {
             return FT_EORDER;
         }
-        ft__run_close_open_calls(r, t, "thread ended");
+        ft_calls_close_thread(&r->calls, t, "thread ended");
         t->ended = 1;
         return 0;
     case FT_FRAME_LOST:
-        return on_tlv_str(f, FT_TAG_REASON, NULL, &r->lib_lost);
+        return on_tlv_str(f, FT_TAG_REASON, NULL, &r->ledger.lib_lost);
     case FT_FRAME_EXEC:
         return on_tlv_str(f, FT_TAG_PATH, &r->exec_path, NULL);
     case FT_FRAME_FINALIZED:
@@ -689,11 +590,13 @@ put_argv(struct ft_buf *b, const char *argv, size_t len)
 static void
 put_tree_head(struct ft_run *r, struct ft_buf *b)
 {
-    uint64_t dur_ns = ft_clockconv_span_ns(&r->clock, r->start_ticks, r->last_ticks);
+    uint64_t start = r->emit.start_ticks;
+    uint64_t dur_ns = ft_clockconv_span_ns(&r->clock, start, r->last_ticks);
     uint64_t events, lost;
+    int fail_err = r->ledger.fail_err;
 
     ft_buf_puts(b, "{\"run\":");
-    ft_json_put_cstr(b, r->id);
+    ft_json_put_cstr(b, r->files.id);
     ft_buf_puts(b, ",\"parentRun\":");
     if (r->parent_run != NULL) {
         ft_json_put_cstr(b, r->parent_run);
@@ -710,7 +613,7 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
     ft_buf_puts(b, ",\"python\":");
     ft_json_put_cstr(b, r->python ? r->python : "");
     ft_buf_puts(b, ",\"start\":");
-    ft_buf_put_u64(b, ft_clockconv_real_ns(&r->clock, r->start_ticks) / 1000);
+    ft_buf_put_u64(b, ft_clockconv_real_ns(&r->clock, start) / 1000);
     ft_buf_puts(b, ",\"durationMicros\":");
     ft_buf_put_milli(b, dur_ns);
     ft_buf_puts(b, ",\"exitCode\":");
@@ -739,118 +642,60 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
         ft_json_put_cstr(b, r->exc_msg ? r->exc_msg : "");
         ft_buf_putc(b, '}');
     }
-    if (r->fail_err != 0) {
+    if (fail_err != 0) {
         ft_buf_puts(b, ",\"outputError\":");
-        ft_json_put_cstr(b, ft_strerror(r->fail_err));
+        ft_json_put_cstr(b, ft_strerror(fail_err));
     }
-    ft__run_accounting(r, &events, &lost);
+    ft_ledger_totals(&r->ledger, &events, &lost);
     ft_buf_printf(b,
                   ",\"tracer\":{\"engine\":\"%s\",\"events\":%llu,\"lost\":%llu,"
                   "\"cpuMicros\":%llu,\"blockedMicros\":%llu,\"calls\":%llu}",
                   r->engine ? r->engine : "", (unsigned long long)events, (unsigned long long)lost,
                   (unsigned long long)r->cpu_us, (unsigned long long)r->blocked_us,
-                  (unsigned long long)(r->fail_err ? 0 : r->calls));
+                  (unsigned long long)(fail_err ? 0 : r->calls.calls));
     ft_buf_puts(b, ",\"threads\":[");
-}
-
-/* Appends the part file's bytes to out, in the kernel when it can. */
-static int
-append_file(int out, const char *path)
-{
-    int in = open(path, O_RDONLY | O_CLOEXEC);
-    char buf[65536];
-    int err = 0;
-
-    if (in < 0) {
-        return -errno;
-    }
-    for (;;) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
-        if (n > 0) {
-            continue;
-        }
-        if (n == 0) {
-            break;
-        }
-        if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
-            err = -errno;
-            goto out;
-        }
-        /* Fall back to plain copying for what remains. */
-        while ((n = read(in, buf, sizeof(buf))) > 0) {
-            if ((err = ft_write_all(out, buf, (size_t)n)) != 0) {
-                goto out;
-            }
-        }
-        if (n < 0) {
-            err = -errno;
-        }
-        break;
-    }
-out:
-    close(in);
-    return err;
 }
 
 static int
 write_tree(struct ft_run *r)
 {
-    char tmp[4096], final[4096];
-    struct ft_sink s;
-    int err, first = 1;
+    struct ft_tree_thread *list = calloc(r->calls.threads_cap + 1, sizeof(*list));
+    struct ft_buf head;
+    size_t n = 0;
+    int err;
 
-    snprintf(tmp, sizeof(tmp), "%s/.tree.json.tmp", r->path);
-    snprintf(final, sizeof(final), "%s/tree.json", r->path);
-    if ((err = ft_sink_open(&s, tmp, 1)) != 0) {
-        return err;
-    }
-    put_tree_head(r, &s.b);
-    for (size_t i = 0; i < r->threads_cap; i++) {
-        struct ft_rthread *t = r->threads[i];
-        if (t == NULL) {
-            continue;
-        }
-        ft_buf_puts(&s.b, first ? "{\"name\":" : ",{\"name\":");
-        first = 0;
-        ft_json_put_cstr(&s.b, t->name ? t->name : "Thread");
-        ft_buf_printf(&s.b, ",\"tid\":%llu,\"calls\":[", (unsigned long long)t->tid);
-        /* After an output error the thread's part is cut short: no nodes at all. */
-        if (t->tree_open && r->fail_err == 0) {
-            ft__run_note_write_err(r, ft_sink_close(&t->tree));
-            t->tree_open = 0;
-            if ((err = ft_sink_flush(&s)) == 0) {
-                err = append_file(s.fd, t->tree_path);
-            }
-            if (err != 0) {
-                ft_sink_close(&s);
-                return err;
-            }
-        }
-        ft_buf_puts(&s.b, "]}");
-    }
-    ft_buf_puts(&s.b, "]}\n");
-    if (s.b.oom) {
-        ft_sink_close(&s);
+    ft_buf_init(&head);
+    put_tree_head(r, &head);
+    if (list == NULL || head.oom) {
+        free(list);
+        ft_buf_free(&head);
         return -ENOMEM;
     }
-    if ((err = ft_sink_close(&s)) != 0) {
-        unlink(tmp); /* a tree cut short is no tree */
-        return err;
+    for (size_t i = 0; i < r->calls.threads_cap; i++) {
+        const struct ft_cthread *t = r->calls.threads[i];
+        if (t != NULL) {
+            list[n].idx = t->idx;
+            list[n].name = t->name;
+            list[n].tid = t->tid;
+            n++;
+        }
     }
-    return rename(tmp, final) == 0 ? 0 : -errno;
+    err = ft_runfiles_write_tree(&r->files, head.p, head.len, list, n, r->ledger.fail_err == 0, "",
+                                 0);
+    free(list);
+    ft_buf_free(&head);
+    return err;
 }
 
 int
 ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
 {
-    int err;
-
     if (r->state == FT_RS_DONE) {
-        return r->write_err;
+        return r->files.write_err;
     }
-    if (r->state == FT_RS_HELLO || r->path == NULL) {
+    if (r->state == FT_RS_HELLO || r->files.path == NULL) {
         r->state = FT_RS_DONE;
-        return r->fail_err;
+        return r->ledger.fail_err;
     }
     if (r->how == 0) {
         r->how = r->exec_path != NULL ? FT_END_EXEC : how_if_open;
@@ -860,23 +705,57 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
     }
     /* After an output error the calls still open are closed in events.jsonl (if it can
      * still be written) where the output stopped. */
-    if (r->fail_err != 0) {
+    if (r->ledger.fail_err != 0) {
         reason = "output error";
     }
-    for (size_t i = 0; i < r->threads_cap; i++) {
-        if (r->threads[i] != NULL) {
-            ft__run_close_open_calls(r, r->threads[i], open_call_reason(r, reason));
+    for (size_t i = 0; i < r->calls.threads_cap; i++) {
+        if (r->calls.threads[i] != NULL) {
+            ft_calls_close_thread(&r->calls, r->calls.threads[i], open_call_reason(r, reason));
         }
     }
-    ft__run_release_handoffs(r);
-    ft__run_close_generators(r, r->how == FT_END_EXIT || r->how == FT_END_EXCEPTION,
-                             "not finished");
-    ft__units_finish(r);
-    ft__run_note_write_err(r, ft_sink_close(&r->jsonl));
-    err = write_tree(r);
-    ft__run_note_write_err(r, err);
+    ft_calls_release_handoffs(&r->calls);
+    ft_calls_close_generators(&r->calls, r->how == FT_END_EXIT || r->how == FT_END_EXCEPTION,
+                              "not finished");
+    ft_units_finish(&r->units);
+    ft_runfiles_close_events(&r->files);
+    ft_runfiles_note(&r->files, write_tree(r));
     r->state = FT_RS_DONE;
-    return r->write_err;
+    return r->files.write_err;
+}
+
+void
+ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
+{
+    uint64_t start = r->emit.start_ticks;
+
+    memset(info, 0, sizeof(*info));
+    info->id = r->state == FT_RS_HELLO ? NULL : r->files.id;
+    info->path = r->files.path;
+    info->argv = r->argv;
+    info->argv_len = r->argv_len;
+    info->python = r->python;
+    info->cwd = r->cwd;
+    info->parent_run = r->parent_run;
+    info->pid = r->pid;
+    info->ppid = r->ppid;
+    info->start_us = ft_clockconv_real_ns(&r->clock, start) / 1000;
+    info->duration_us = ft_clockconv_span_ns(&r->clock, start, r->last_ticks) / 1000;
+    info->how = r->how;
+    info->have_status = r->have_status;
+    info->status = r->status;
+    info->signal = r->signal;
+    info->calls = r->calls.calls;
+    info->units = r->units.nrows;
+    info->nrows = r->units.nrows;
+    info->units_failed = r->units.failed;
+    info->rows = r->units.rows;
+    ft_ledger_totals(&r->ledger, &info->events, &info->lost);
+    /* A file's first write error, as soon as it happens (not only once finished). */
+    info->write_err = ft_runfiles_error(&r->files);
+    info->fail_err = r->ledger.fail_err;
+    info->exc_type = r->exc_type;
+    info->exc_module = r->exc_module;
+    info->exc_msg = r->exc_msg;
 }
 
 const struct ft_spans *
@@ -899,39 +778,50 @@ ft_run_real_ns(const struct ft_run *r, uint64_t ticks)
 }
 
 void
-ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
+ft_run_flush(struct ft_run *r)
 {
-    memset(info, 0, sizeof(*info));
-    info->id = r->state == FT_RS_HELLO ? NULL : r->id;
-    info->path = r->path;
-    info->argv = r->argv;
-    info->argv_len = r->argv_len;
-    info->python = r->python;
-    info->cwd = r->cwd;
-    info->parent_run = r->parent_run;
-    info->pid = r->pid;
-    info->ppid = r->ppid;
-    info->start_us = ft_clockconv_real_ns(&r->clock, r->start_ticks) / 1000;
-    info->duration_us = ft_clockconv_span_ns(&r->clock, r->start_ticks, r->last_ticks) / 1000;
-    info->how = r->how;
-    info->have_status = r->have_status;
-    info->status = r->status;
-    info->signal = r->signal;
-    info->calls = r->calls;
-    info->units = r->nrows;
-    info->nrows = r->nrows;
-    info->units_failed = r->units_failed;
-    info->rows = r->rows;
-    ft__run_accounting(r, &info->events, &info->lost);
-    /* A file's first write error, as soon as it happens (not only once finished). */
-    info->write_err = r->write_err != 0 ? r->write_err : r->jsonl.err;
-    for (size_t i = 0; i < r->threads_cap && info->write_err == 0; i++) {
-        if (r->threads[i] != NULL && r->threads[i]->tree_open) {
-            info->write_err = r->threads[i]->tree.err;
-        }
+    if (r->state != FT_RS_RUNNING || r->ledger.fail_err != 0) {
+        return;
     }
-    info->fail_err = r->fail_err;
-    info->exc_type = r->exc_type;
-    info->exc_module = r->exc_module;
-    info->exc_msg = r->exc_msg;
+    if (r->files.jsonl_open) {
+        ft_sink_flush(&r->files.jsonl);
+    }
+    ft_units_flush(&r->units);
+}
+
+int
+ft_run_error(const struct ft_run *r)
+{
+    return ft_runfiles_error(&r->files);
+}
+
+void
+ft_run_units(const struct ft_run *r, const struct ft_unit_row **rows, size_t *n)
+{
+    *rows = r->units.rows;
+    *n = r->units.nrows;
+}
+
+void
+ft_run_fail(struct ft_run *r, int err)
+{
+    if (r->ledger.fail_err == 0) {
+        r->ledger.fail_err = err != 0 ? err : -EIO;
+        ft_runfiles_note(&r->files, r->ledger.fail_err);
+    }
+}
+
+void
+ft_run_add_discarded(struct ft_run *r, uint64_t records)
+{
+    r->ledger.discarded += records;
+}
+
+void
+ft_run_set_recovered(struct ft_run *r, const char *reason)
+{
+    r->ledger.recovered = 1;
+    if (reason != NULL && r->end_reason == NULL) {
+        r->end_reason = strdup(reason);
+    }
 }

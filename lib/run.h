@@ -25,7 +25,7 @@ struct ft_run_opts {
     int copies;             /* honour HELLO's MIRROR_STDOUT and LOGFILE: only for a live
                              * process (not a conversion, a rebuild, or a fuzzer's input) */
     /* Exporters (OTLP): each finished unit is passed to on_unit(ctx, ...) with up to
-     * span_limit of its calls (spans.h), and ft_run_export() gives the run's calls
+     * span_limit of its calls (spans.h), and ft_run_spans() gives the run's calls
      * outside units once it is finished. 0: nothing is collected, at no cost. */
     size_t span_limit;
     void (*on_unit)(void *ctx, const struct ft_run *r, const struct ft_unit_export *u);
@@ -123,6 +123,14 @@ void ft_run_set_parent(struct ft_run *r, const char *parent_id);
 int ft_run_finish(struct ft_run *r, int how_if_open, const char *reason);
 
 void ft_run_get_info(const struct ft_run *r, struct ft_run_info *info);
+
+/* Writes out what the run's files hold in memory: events.jsonl (and its copies), the
+ * lines of the units running, units.jsonl. Readers then see every event applied so far
+ * as whole lines. Errors are kept for ft_run_error(). */
+void ft_run_flush(struct ft_run *r);
+
+/* The first output error of the run's files (negative errno), or 0. Cheap. */
+int ft_run_error(const struct ft_run *r);
 
 /* The run's output failed with err (-ENOSPC, -EACCES, ...; the first call wins): nothing
  * more is written. Later frames are checked and their records counted as lost; END is

@@ -1,14 +1,7 @@
-/* units.c - units of work inside a run: their files, outcome, and what is kept.
- *
- * A UNIT record after a call makes that call the root of a unit (unless it is already
- * inside one: the outermost wins). From then on every call under it, and every JSONL line
- * of those calls, goes to DIR/<run>/units/<id>/ (tree.json, events.jsonl) instead of the
- * run's files; calls.c asks node->unit where to write. When the root call's subtree has
- * been written the unit is done: its outcome is decided, its files are kept or removed
- * (--keep failed keeps only failed units'), and its row is appended to units.jsonl and to
- * the rows the writer puts in the index. Only open units take memory beyond their row.
- */
+/* units.c - units of work: the call tree's observer that writes them apart. */
 #define _GNU_SOURCE
+#include "units.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,7 +13,40 @@
 
 #include "err.h"
 #include "json.h"
-#include "run_int.h"
+
+/* A unit of work being written: the subtree of its root call goes to its own
+ * DIR/<run>/units/<id>/ files instead of the run's. */
+struct ft_unit {
+    struct ft_dest dest; /* first: a call's destination is its unit */
+    uint64_t id;
+    int kind; /* enum ft_unit_kind */
+    char *name, *method, *path, *remote, *agent, *request_id, *outcome;
+    uint64_t counts0[5], counts1[5]; /* unittest result counts at the start and the end */
+    int have_end;
+    int status;           /* HTTP status, 0 while unknown */
+    struct ft_call *root; /* until the unit is done */
+    struct ft_cthread *thread;
+    uint64_t start, end;    /* ticks */
+    int unwound;            /* an exception escaped the root call */
+    const char *incomplete; /* the root call never returned: why */
+    char *dir;              /* DIR/<run>/units/<id> */
+    struct ft_sink tree, jsonl;
+    int tree_open, jsonl_open;
+    char *frag; /* ,"unit":N[,"request_id":"..."] for its JSONL lines */
+    size_t frag_len;
+    char *exc, *exc_path; /* the latest exception chain's deepest call */
+    uint64_t chain_next;  /* call id that continues that chain if it unwinds too */
+    char *traceparent, *tracestate, *route; /* W3C trace context and route of a request */
+    struct ft_spans spans;                  /* calls kept for the exporter (span_limit) */
+    struct ft_unit *prev, *next;            /* the run's open units */
+};
+
+/* Every destination in the tree is a unit's. */
+static struct ft_unit *
+unit_of(const struct ft_call *n)
+{
+    return (struct ft_unit *)n->dest;
+}
 
 #define PATH_DEPTH_MAX 48 /* calls named in an exception path (the innermost ones) */
 
@@ -33,9 +59,9 @@ is_http(const struct ft_unit *u)
 }
 
 static uint64_t
-micros(const struct ft_run *r, uint64_t ticks)
+micros(const struct ft_units *us, uint64_t ticks)
 {
-    return ft_clockconv_real_ns(&r->clock, ticks) / 1000;
+    return ft_emit_micros(us->emit, ticks);
 }
 
 /* ---- Start ---------------------------------------------------------------------------- */
@@ -136,7 +162,7 @@ make_request_id(struct ft_unit *u)
 }
 
 static int
-name_unit(struct ft_unit *u, const struct ft_tnode *root)
+name_unit(struct ft_unit *u, const struct ft_call *root)
 {
     char buf[4096];
 
@@ -166,33 +192,33 @@ put_opt_field(struct ft_buf *b, const char *key, const char *v)
 
 /* {"event":"KIND","timestamp":T,"thread":...,"pid":P,"run":"R","unit":N,"request_id":..., */
 static void
-http_line_head(struct ft_run *r, struct ft_unit *u, const char *event, uint64_t ticks)
+http_line_head(struct ft_units *us, struct ft_unit *u, const char *event, uint64_t ticks)
 {
     struct ft_buf *b = &u->jsonl.b;
 
     ft_buf_puts(b, "{\"event\":\"");
     ft_buf_puts(b, event);
     ft_buf_puts(b, "\",\"timestamp\":");
-    ft_buf_put_u64(b, micros(r, ticks));
+    ft_buf_put_u64(b, micros(us, ticks));
     ft_buf_putc(b, ',');
     ft_buf_put(b, u->thread->frag, u->thread->frag_len);
-    ft_buf_put(b, r->run_frag, r->run_frag_len);
+    ft_buf_put(b, us->emit->run_frag, us->emit->run_frag_len);
     ft_buf_put(b, u->frag, u->frag_len);
     put_opt_field(b, ",\"method\":", u->method);
     put_opt_field(b, ",\"path\":", u->path);
 }
 
 static int
-open_files(struct ft_run *r, struct ft_unit *u)
+open_files(struct ft_units *us, struct ft_unit *u)
 {
     char path[4200];
     int err;
 
-    snprintf(path, sizeof(path), "%s/units", r->path);
+    snprintf(path, sizeof(path), "%s/units", us->files->path);
     if (mkdir(path, 0700) != 0 && errno != EEXIST) {
         return -errno;
     }
-    snprintf(path, sizeof(path), "%s/units/%llu", r->path, (unsigned long long)u->id);
+    snprintf(path, sizeof(path), "%s/units/%llu", us->files->path, (unsigned long long)u->id);
     if (mkdir(path, 0700) != 0 && errno != EEXIST) {
         return -errno;
     }
@@ -209,26 +235,28 @@ open_files(struct ft_run *r, struct ft_unit *u)
         return err;
     }
     u->jsonl_open = 1;
-    u->jsonl.mirror[0] = r->jsonl.mirror[0];
-    u->jsonl.mirror[1] = r->jsonl.mirror[1];
+    u->dest.tree = &u->tree;
+    u->dest.jsonl = &u->jsonl;
+    u->jsonl.mirror[0] = us->files->jsonl.mirror[0];
+    u->jsonl.mirror[1] = us->files->jsonl.mirror[1];
     return 0;
 }
 
 /* The unit's tree.json starts as a run's does, so that readers of runs read it too. */
 static void
-tree_head(struct ft_run *r, struct ft_unit *u)
+tree_head(struct ft_units *us, struct ft_unit *u)
 {
     struct ft_buf *b = &u->tree.b;
 
     ft_buf_puts(b, "{\"run\":");
-    ft_json_put_cstr(b, r->id);
+    ft_json_put_cstr(b, us->files->id);
     ft_buf_printf(b, ",\"unit\":%llu,\"kind\":\"%s\",\"name\":", (unsigned long long)u->id,
                   kind_names[u->kind]);
     ft_json_put_cstr(b, u->name);
-    ft_buf_printf(b, ",\"pid\":%llu,\"python\":", (unsigned long long)r->pid);
-    ft_json_put_cstr(b, r->python ? r->python : "");
+    ft_buf_printf(b, ",\"pid\":%llu,\"python\":", (unsigned long long)us->pid);
+    ft_json_put_cstr(b, us->python ? us->python : "");
     ft_buf_puts(b, ",\"start\":");
-    ft_buf_put_u64(b, micros(r, r->start_ticks));
+    ft_buf_put_u64(b, micros(us, us->emit->start_ticks));
     ft_buf_puts(b, ",\"threads\":[{\"name\":");
     ft_json_put_cstr(b, u->thread->name ? u->thread->name : "Thread");
     ft_buf_printf(b, ",\"tid\":%llu,\"calls\":[", (unsigned long long)u->thread->tid);
@@ -281,14 +309,14 @@ unit_free(struct ft_unit *u)
     free(u);
 }
 
-int
-ft__unit_begin(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n, const uint8_t *p,
-               size_t len)
+static int
+unit_begin(struct ft_units *us, struct ft_cthread *t, struct ft_call *n, const uint8_t *p,
+           size_t len)
 {
     struct ft_unit *u;
     int err;
 
-    if (n->unit != NULL || r->fail_err != 0) {
+    if (n->dest != NULL || us->ledger->fail_err != 0) {
         return 0; /* inside a unit already: the outermost is the unit */
     }
     if ((u = calloc(1, sizeof(*u))) == NULL) {
@@ -299,47 +327,47 @@ ft__unit_begin(struct ft_run *r, struct ft_rthread *t, struct ft_tnode *n, const
         unit_free(u);
         return err != 0 ? err : FT_EBADRECORD;
     }
-    u->id = ++r->next_unit_id;
-    ft_spans_init(&u->spans, r->opts.span_limit);
+    u->id = ++us->next_id;
+    ft_spans_init(&u->spans, us->span_limit);
     u->root = n;
     u->thread = t;
     u->start = n->start;
-    u->calls = 1;
+    u->dest.calls = 1;
     if ((err = name_unit(u, n)) != 0 ||
         (is_http(u) && u->request_id == NULL && (err = make_request_id(u)) != 0) ||
         (err = make_frag(u)) != 0) {
         unit_free(u);
         return err;
     }
-    if ((err = open_files(r, u)) != 0) {
+    if ((err = open_files(us, u)) != 0) {
         /* The unit's files cannot be written: its calls stay in the run's tree. */
-        ft__run_note_write_err(r, err);
+        ft_runfiles_note(us->files, err);
         if (u->dir != NULL) {
             rmdir(u->dir);
         }
         unit_free(u);
         return 0;
     }
-    tree_head(r, u);
+    tree_head(us, u);
     if (is_http(u)) {
-        http_line_head(r, u, "HTTP_REQUEST", n->start);
+        http_line_head(us, u, "HTTP_REQUEST", n->start);
         put_opt_field(&u->jsonl.b, ",\"remote_addr\":", u->remote);
         put_opt_field(&u->jsonl.b, ",\"user_agent\":", u->agent);
         ft_buf_puts(&u->jsonl.b, "}\n");
     }
-    n->unit = u;
-    n->unit_root = 1;
-    n->tentative = 0; /* a unit's call is always kept, however short */
-    u->next = r->units;
-    if (r->units != NULL) {
-        r->units->prev = u;
+    u->dest.frag = u->frag;
+    u->dest.frag_len = u->frag_len;
+    ft_calls_set_dest(n, &u->dest);
+    u->next = us->open;
+    if (us->open != NULL) {
+        us->open->prev = u;
     }
-    r->units = u;
+    us->open = u;
     return 0;
 }
 
-int
-ft__unit_end_values(struct ft_unit *u, const uint8_t *p, size_t len)
+static int
+unit_end_values(struct ft_unit *u, const uint8_t *p, size_t len)
 {
     int err = take_fields(u, p, len, u->counts1);
 
@@ -347,8 +375,8 @@ ft__unit_end_values(struct ft_unit *u, const uint8_t *p, size_t len)
     return err;
 }
 
-int
-ft__unit_status(struct ft_unit *u, const uint8_t *p, size_t len)
+static int
+unit_status(struct ft_unit *u, const uint8_t *p, size_t len)
 {
     size_t pos = 0;
     uint32_t tag, vlen;
@@ -374,7 +402,7 @@ ft__unit_status(struct ft_unit *u, const uint8_t *p, size_t len)
 /* Whether n is a call the unit's tree shows: not framework code that only delimits a
  * request (the root of a request stands for the request itself), not an adoption. */
 static int
-shown(const struct ft_tnode *n)
+shown(const struct ft_call *n)
 {
     return !n->transparent && (n->code->flags & FT_DEF_BOUNDARY) == 0;
 }
@@ -382,19 +410,19 @@ shown(const struct ft_tnode *n)
 /* "a > b > c": the calls from the unit's root down to n (the request's framework code
  * left out, unless nothing else is there). */
 static char *
-path_to(const struct ft_tnode *n)
+path_to(const struct ft_call *n)
 {
-    const struct ft_tnode *chain[PATH_DEPTH_MAX];
-    struct ft_unit *u = n->unit;
+    const struct ft_call *chain[PATH_DEPTH_MAX];
+    struct ft_unit *u = unit_of(n);
     struct ft_buf b;
     int k = 0, cut = 0;
 
-    for (; n != NULL && n->unit == u; n = n->parent) {
+    for (; n != NULL && n->dest == &u->dest; n = n->parent) {
         if (k == PATH_DEPTH_MAX) {
             cut = 1;
             break;
         }
-        if (shown(n) || (k == 0 && n->unit_root)) {
+        if (shown(n) || (k == 0 && n->dest_root)) {
             chain[k++] = n;
         }
     }
@@ -412,14 +440,14 @@ path_to(const struct ft_tnode *n)
     return b.oom ? (ft_buf_free(&b), NULL) : b.p;
 }
 
-void
-ft__unit_call_ended(struct ft_run *r, struct ft_tnode *n, int by_exception)
+static void
+call_ended(void *ctx, struct ft_call *n, int by_exception)
 {
-    struct ft_unit *u = n->unit;
+    struct ft_units *us = ctx;
+    struct ft_unit *u = unit_of(n);
 
-    (void)r;
     if (by_exception) {
-        const struct ft_tnode *next = n->parent;
+        const struct ft_call *next = n->parent;
         if (u->exc_path == NULL || (u->chain_next != n->id && shown(n))) {
             /* A new exception chain starts at its deepest call (framework code only
              * passes on what the application raised, or starts one when nothing did). */
@@ -433,34 +461,15 @@ ft__unit_call_ended(struct ft_run *r, struct ft_tnode *n, int by_exception)
         }
         u->chain_next = next != NULL ? next->id : 0;
     }
-    if (n->unit_root) {
+    if (n->dest_root) {
         u->end = n->end;
         u->unwound = by_exception;
         u->incomplete = n->incomplete;
-    } else if (r->opts.span_limit > 0 && !n->transparent) {
-        ft__offer_span(r, &u->spans, n);
+    } else if (us->span_limit > 0 && !n->transparent) {
+        struct ft_span sp;
+        ft_calls_span(n, &sp);
+        ft_runfiles_note(us->files, ft_spans_offer(&u->spans, &sp));
     }
-}
-
-void
-ft__offer_span(struct ft_run *r, struct ft_spans *s, const struct ft_tnode *n)
-{
-    const struct ft_tnode *p = n->parent;
-    struct ft_span sp = {0};
-
-    while (p != NULL && p->transparent) {
-        p = p->parent;
-    }
-    sp.id = n->id;
-    sp.parent = p != NULL ? p->id : 0;
-    sp.code = n->code;
-    sp.thread =
-        n->parent != NULL && n->parent->adoption != NULL ? n->parent->adoption->thread->name : NULL;
-    sp.start = n->start;
-    sp.end = n->end;
-    sp.exc = n->unwound ? n->exc : NULL;
-    sp.depth = n->depth;
-    ft__run_note_write_err(r, ft_spans_offer(s, &sp));
 }
 
 /* ---- End -------------------------------------------------------------------------------- */
@@ -521,15 +530,15 @@ error_text(const char *exc_json)
 }
 
 static void
-put_summary(struct ft_run *r, struct ft_buf *b, const struct ft_unit *u, const char *outcome)
+put_summary(struct ft_units *us, struct ft_buf *b, const struct ft_unit *u, const char *outcome)
 {
-    uint64_t ns = ft_clockconv_span_ns(&r->clock, u->start, u->end);
+    uint64_t ns = ft_clockconv_span_ns(us->emit->clock, u->start, u->end);
 
     ft_buf_printf(b, ",\"outcome\":\"%s\",\"start\":", outcome);
-    ft_buf_put_u64(b, micros(r, u->start));
+    ft_buf_put_u64(b, micros(us, u->start));
     ft_buf_puts(b, ",\"durationMicros\":");
     ft_buf_put_milli(b, ns);
-    ft_buf_printf(b, ",\"calls\":%llu", (unsigned long long)u->calls);
+    ft_buf_printf(b, ",\"calls\":%llu", (unsigned long long)u->dest.calls);
     if (is_http(u)) {
         ft_buf_puts(b, ",\"request_id\":");
         ft_json_put_cstr(b, u->request_id);
@@ -562,7 +571,7 @@ put_summary(struct ft_run *r, struct ft_buf *b, const struct ft_unit *u, const c
 /* Closes the unit's files; keeps them, or removes them and the directory. Returns 1 if
  * they were kept. */
 static int
-close_files(struct ft_run *r, struct ft_unit *u, const char *outcome, int keep)
+close_files(struct ft_units *us, struct ft_unit *u, const char *outcome, int keep)
 {
     char part[4200], final[4200];
     int err = 0, whole = u->tree_open; /* the tree was written to its end */
@@ -571,16 +580,17 @@ close_files(struct ft_run *r, struct ft_unit *u, const char *outcome, int keep)
     snprintf(final, sizeof(final), "%s/tree.json", u->dir);
     if (u->tree_open) {
         ft_buf_puts(&u->tree.b, "]}]");
-        put_summary(r, &u->tree.b, u, outcome);
+        put_summary(us, &u->tree.b, u, outcome);
         ft_buf_puts(&u->tree.b, "}\n");
-        err = u->tree.b.oom ? -ENOMEM : 0;
-        err = ft_sink_close(&u->tree) ?: err;
+        int oom = u->tree.b.oom, cerr = ft_sink_close(&u->tree);
+        err = cerr != 0 ? cerr : oom ? -ENOMEM : 0;
         u->tree_open = 0;
+        u->dest.tree = NULL;
     }
     if (u->jsonl_open) {
         if (keep && is_http(u)) {
-            uint64_t ns = ft_clockconv_span_ns(&r->clock, u->start, u->end);
-            http_line_head(r, u, "HTTP_RESPONSE", u->end);
+            uint64_t ns = ft_clockconv_span_ns(us->emit->clock, u->start, u->end);
+            http_line_head(us, u, "HTTP_RESPONSE", u->end);
             ft_buf_puts(&u->jsonl.b, ",\"status_code\":");
             if (u->status > 0) {
                 ft_buf_printf(&u->jsonl.b, "%d", u->status);
@@ -597,13 +607,14 @@ close_files(struct ft_run *r, struct ft_unit *u, const char *outcome, int keep)
             u->jsonl.mirror[0] = u->jsonl.mirror[1] = -1; /* nothing of it goes anywhere */
             u->jsonl.b.len = 0;
         }
-        err = ft_sink_close(&u->jsonl) ?: err;
+        int cerr = ft_sink_close(&u->jsonl);
+        err = cerr != 0 ? cerr : err;
         u->jsonl_open = 0;
     }
     if (keep && whole && err == 0 && rename(part, final) == 0) {
         return 1;
     }
-    ft__run_note_write_err(r, keep ? err : 0);
+    ft_runfiles_note(us->files, keep ? err : 0);
     unlink(part);
     snprintf(final, sizeof(final), "%s/events.jsonl", u->dir);
     unlink(final);
@@ -612,32 +623,32 @@ close_files(struct ft_run *r, struct ft_unit *u, const char *outcome, int keep)
 }
 
 static int
-add_row(struct ft_run *r, const struct ft_unit *u, const char *outcome, int kept, char *error)
+add_row(struct ft_units *us, const struct ft_unit *u, const char *outcome, int kept, char *error)
 {
     struct ft_unit_row *w;
-    char rel[128];
 
-    if (r->nrows == r->caprows) {
-        size_t cap = r->caprows ? r->caprows * 2 : 64;
-        struct ft_unit_row *nr = realloc(r->rows, cap * sizeof(*nr));
+    if (us->nrows == us->caprows) {
+        size_t cap = us->caprows ? us->caprows * 2 : 64;
+        struct ft_unit_row *nr = realloc(us->rows, cap * sizeof(*nr));
         if (nr == NULL) {
             free(error);
             return -ENOMEM;
         }
-        r->rows = nr;
-        r->caprows = cap;
+        us->rows = nr;
+        us->caprows = cap;
     }
-    w = &r->rows[r->nrows++];
+    w = &us->rows[us->nrows++];
     memset(w, 0, sizeof(*w));
     w->id = u->id;
     w->kind = kind_names[u->kind];
     w->name = strdup(u->name);
     w->outcome = outcome; /* static strings, or u->outcome moved below */
     w->failed = !strcmp(outcome, "failed") || !strcmp(outcome, "error");
-    w->start_us = micros(r, u->start);
-    w->duration_us = ft_clockconv_span_ns(&r->clock, u->start, u->end) / 1000;
-    w->calls = u->calls;
+    w->start_us = micros(us, u->start);
+    w->duration_us = ft_clockconv_span_ns(us->emit->clock, u->start, u->end) / 1000;
+    w->calls = u->dest.calls;
     if (kept) {
+        char rel[128];
         snprintf(rel, sizeof(rel), "units/%llu/tree.json", (unsigned long long)u->id);
         w->tree = strdup(rel);
         snprintf(rel, sizeof(rel), "units/%llu/events.jsonl", (unsigned long long)u->id);
@@ -653,26 +664,26 @@ add_row(struct ft_run *r, const struct ft_unit *u, const char *outcome, int kept
 }
 
 static void
-append_line(struct ft_run *r, const struct ft_unit *u, const char *outcome, int kept)
+append_line(struct ft_units *us, const struct ft_unit *u, const char *outcome, int kept)
 {
-    char path[4200];
     struct ft_buf *b;
 
-    if (!r->units_open) {
-        snprintf(path, sizeof(path), "%s/units.jsonl", r->path);
-        if (ft_sink_open(&r->units_file, path, 1) != 0) {
+    if (!us->file_open) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/units.jsonl", us->files->path);
+        if (ft_sink_open(&us->file, path, 1) != 0) {
             return;
         }
-        r->units_open = 1;
+        us->file_open = 1;
     }
-    b = &r->units_file.b;
+    b = &us->file.b;
     ft_buf_printf(b, "{\"unit\":%llu,\"run\":", (unsigned long long)u->id);
-    ft_json_put_cstr(b, r->id);
+    ft_json_put_cstr(b, us->files->id);
     ft_buf_printf(b, ",\"kind\":\"%s\",\"name\":", kind_names[u->kind]);
     ft_json_put_cstr(b, u->name);
     ft_buf_puts(b, ",\"thread\":");
     ft_json_put_cstr(b, u->thread->name ? u->thread->name : "Thread");
-    put_summary(r, b, u, outcome);
+    put_summary(us, b, u, outcome);
     if (kept) {
         ft_buf_printf(
             b, ",\"tree\":\"units/%llu/tree.json\",\"events\":\"units/%llu/events.jsonl\"}\n",
@@ -680,20 +691,20 @@ append_line(struct ft_run *r, const struct ft_unit *u, const char *outcome, int 
     } else {
         ft_buf_puts(b, ",\"tree\":null,\"events\":null}\n");
     }
-    ft_sink_maybe_flush(&r->units_file);
+    ft_sink_maybe_flush(&us->file);
 }
 
-/* Tells the exporter (opts.on_unit) about the unit just finished. */
+/* Tells the exporter (on_unit) about the unit just finished. */
 static void
-export_unit(struct ft_run *r, struct ft_unit *u)
+export_unit(struct ft_units *us, struct ft_unit *u)
 {
     struct ft_unit_export e = {0};
 
     ft_spans_sort(&u->spans);
-    e.row = &r->rows[r->nrows - 1];
+    e.row = &us->rows[us->nrows - 1];
     e.root = u->root != NULL ? u->root->id : 0;
-    e.start_ns = ft_clockconv_real_ns(&r->clock, u->start);
-    e.end_ns = ft_clockconv_real_ns(&r->clock, u->end);
+    e.start_ns = ft_clockconv_real_ns(us->emit->clock, u->start);
+    e.end_ns = ft_clockconv_real_ns(us->emit->clock, u->end);
     e.thread = u->thread->name ? u->thread->name : "Thread";
     e.exc = u->exc;
     e.remote = u->remote;
@@ -702,15 +713,15 @@ export_unit(struct ft_run *r, struct ft_unit *u)
     e.tracestate = u->tracestate;
     e.route = u->route;
     e.spans = &u->spans;
-    r->opts.on_unit(r->opts.ctx, r, &e);
+    us->on_unit(us->on_unit_ctx, us->run, &e);
 }
 
-void
-ft__unit_done(struct ft_run *r, struct ft_unit *u)
+static void
+unit_done(struct ft_units *us, struct ft_unit *u)
 {
     const char *outcome = outcome_of(u);
     int failed = !strcmp(outcome, "failed") || !strcmp(outcome, "error");
-    int kept = close_files(r, u, outcome, failed || r->keep != FT_KEEP_FAILED);
+    int kept = close_files(us, u, outcome, failed || us->keep != FT_KEEP_FAILED);
     int err;
 
     if (outcome == u->outcome) {
@@ -719,21 +730,18 @@ ft__unit_done(struct ft_run *r, struct ft_unit *u)
                   : !strcmp(outcome, "skipped") ? "skipped"
                                                 : "error";
     }
-    append_line(r, u, outcome, kept);
-    err = add_row(r, u, outcome, kept, error_text(u->exc));
-    ft__run_note_write_err(r, err);
-    if (err == 0 && r->opts.on_unit != NULL) {
-        export_unit(r, u);
+    append_line(us, u, outcome, kept);
+    err = add_row(us, u, outcome, kept, error_text(u->exc));
+    ft_runfiles_note(us->files, err);
+    if (err == 0 && us->on_unit != NULL) {
+        export_unit(us, u);
     }
-    r->units_failed += (uint64_t)failed;
-    if (u->root != NULL) {
-        u->root->unit = NULL;
-        u->root->unit_root = 0;
-    }
+    us->failed += (uint64_t)failed;
+    u->root = NULL;
     if (u->prev != NULL) {
         u->prev->next = u->next;
     } else {
-        r->units = u->next;
+        us->open = u->next;
     }
     if (u->next != NULL) {
         u->next->prev = u->prev;
@@ -744,37 +752,51 @@ ft__unit_done(struct ft_run *r, struct ft_unit *u)
 /* At the run's end every unit's root has ended; one that was never written (an output
  * error) is removed. */
 void
-ft__units_finish(struct ft_run *r)
+ft_units_finish(struct ft_units *us)
 {
-    while (r->units != NULL) {
-        struct ft_unit *u = r->units;
+    while (us->open != NULL) {
+        struct ft_unit *u = us->open;
         if (u->tree_open) {
             u->tree.b.len = 0; /* a tree cut short is no tree */
             ft_sink_close(&u->tree);
             u->tree_open = 0;
+            u->dest.tree = NULL;
         }
         u->incomplete = u->incomplete ? u->incomplete : "not written";
-        ft__unit_done(r, u);
+        unit_done(us, u);
     }
-    if (r->units_open) {
-        ft__run_note_write_err(r, ft_sink_close(&r->units_file));
-        r->units_open = 0;
+    if (us->file_open) {
+        ft_runfiles_note(us->files, ft_sink_close(&us->file));
+        us->file_open = 0;
     }
 }
 
 void
-ft__units_free(struct ft_run *r)
+ft_units_flush(struct ft_units *us)
 {
-    while (r->units != NULL) {
-        struct ft_unit *u = r->units;
-        r->units = u->next;
+    for (struct ft_unit *u = us->open; u != NULL; u = u->next) {
+        if (u->jsonl_open) {
+            ft_sink_flush(&u->jsonl);
+        }
+    }
+    if (us->file_open) {
+        ft_sink_flush(&us->file);
+    }
+}
+
+void
+ft_units_free(struct ft_units *us)
+{
+    while (us->open != NULL) {
+        struct ft_unit *u = us->open;
+        us->open = u->next;
         unit_free(u);
     }
-    if (r->units_open) {
-        ft_sink_close(&r->units_file);
+    if (us->file_open) {
+        ft_sink_close(&us->file);
     }
-    for (size_t i = 0; i < r->nrows; i++) {
-        struct ft_unit_row *w = &r->rows[i];
+    for (size_t i = 0; i < us->nrows; i++) {
+        struct ft_unit_row *w = &us->rows[i];
         free((char *)w->name);
         free((char *)w->tree);
         free((char *)w->events);
@@ -784,12 +806,49 @@ ft__units_free(struct ft_run *r)
         free((char *)w->error);
         free((char *)w->error_path);
     }
-    free(r->rows);
+    free(us->rows);
+}
+
+static void
+root_done(void *ctx, struct ft_call *n)
+{
+    unit_done(ctx, unit_of(n));
+}
+
+static int
+on_value(void *ctx, const struct ft_calls_at *at, const struct ft_rec *rec)
+{
+    switch (rec->kind) {
+    case FT_REC_UNIT:
+        return at->enter ? unit_begin(ctx, at->thread, at->enter, rec->data, rec->payload) : 0;
+    case FT_REC_UNIT_END:
+        if (at->leave != NULL && at->leave->dest_root) {
+            return unit_end_values(unit_of(at->leave), rec->data, rec->payload);
+        }
+        return 0;
+    case FT_REC_STATUS:
+        if (at->cur != NULL && at->cur->dest != NULL) {
+            return unit_status(unit_of(at->cur), rec->data, rec->payload);
+        }
+        return 0;
+    default:
+        return 0; /* a value kind this reader does not know: skipped whole */
+    }
 }
 
 void
-ft_run_units(const struct ft_run *r, const struct ft_unit_row **rows, size_t *n)
+ft_units_start(struct ft_units *us, struct ft_calls *c, const struct ft_emit *emit,
+               struct ft_runfiles *files, const struct ft_ledger *ledger, uint64_t pid,
+               const char *python, int keep)
 {
-    *rows = r->rows;
-    *n = r->nrows;
+    us->emit = emit;
+    us->files = files;
+    us->ledger = ledger;
+    us->pid = pid;
+    us->python = python;
+    us->keep = keep;
+    c->obs.ctx = us;
+    c->obs.value = on_value;
+    c->obs.call_ended = call_ended;
+    c->obs.root_done = root_done;
 }

@@ -209,3 +209,46 @@ def balanced(events):
             closed[e["id"]] = e
     assert opened.keys() == closed.keys()
     return len(opened)
+
+
+# ---- The wheel (make wheel), installed as a user would: offline, into a fresh venv ----
+
+DIST = BUILD / "dist"
+
+
+class Installed:
+    """The flowtrace wheel installed into a venv of /usr/bin/python3 (pip install
+    --no-index). env() is a user's environment with the venv's bin first on PATH and no
+    FLOWTRACE_BUILD: the commands must find their own parts."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.bin = self.root / "bin"
+        self.python = str(self.bin / "python3")
+
+    def env(self, **extra):
+        env = clean_env(**extra)
+        if "FLOWTRACE_BUILD" not in extra:
+            del env["FLOWTRACE_BUILD"]
+        env["PATH"] = f"{self.bin}:{env.get('PATH', '/usr/bin:/bin')}"
+        return env
+
+
+def the_wheel():
+    wheels = sorted(DIST.glob("flowtrace-*.whl"))
+    assert len(wheels) == 1, f"expected one wheel in {DIST} (run 'make wheel'): {wheels}"
+    return wheels[0]
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory):
+    """One venv per test run with the wheel installed offline. The venv is made without
+    pip (ensurepip costs ~10 s here) and Debian's pip installs into it: the same pip, the
+    same wheel, the same files as `venv/bin/pip install --no-index`. It sees Debian's
+    packages (pytest, pytest-xdist), as a venv of a Debian user who has no PyPI would."""
+    root = tmp_path_factory.mktemp("venv") / "v"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", "--system-site-packages", str(root)], check=True)
+    subprocess.run(["/usr/bin/python3", "-m", "pip", "--python", str(root / "bin" / "python3"),
+                    "install", "--quiet", "--no-index", "--no-cache-dir", str(the_wheel())],
+                   check=True, env=clean_env())
+    return Installed(root)

@@ -475,7 +475,7 @@ def test_every_reader_reports_a_missing_or_unfinished_run_in_one_line(tmp_path, 
      "flowtrace show: --min-duration '5 parsecs' is not a duration (e.g. 500us, 2ms)"),
     (["stats", "--sort", "speed"],
      "flowtrace stats: --sort 'speed' must be self, total, calls, errors or name"),
-    (["export"], "flowtrace export: --format must be chrome or otlp "
+    (["export"], "flowtrace export: --format must be chrome, otlp or pytraceflow "
                  "(see 'flowtrace export --help')"),
     (["ls", "a", "b"], "flowtrace ls: unexpected argument 'a' (see 'flowtrace ls --help')"),
     (["frobnicate"], "flowtrace: unknown command 'frobnicate' (see 'flowtrace --help')"),

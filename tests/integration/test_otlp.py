@@ -161,11 +161,12 @@ def test_an_unreachable_collector_costs_a_counted_loss_and_nothing_else(tmp_path
 
 
 def test_a_rejected_batch_is_lost_at_once_and_said(tmp_path):
-    receiver = Receiver(fail=[400])
+    receiver = Receiver(fail=[400] * 10)
     try:
         proc, [run] = run_jobs(tmp_path, FLOWTRACE_OTLP=receiver.url)
     finally:
         receiver.close()
     assert proc.returncode == 0
-    assert receiver.answers == [400]
+    assert set(receiver.answers) == {400}  # each batch once: a 400 is never retried
+    assert len(receiver.answers) <= 2  # the units', and the run's if it came later
     assert "HTTP 400" in proc.stderr and "spans not delivered" in proc.stderr

@@ -2,12 +2,13 @@
 // cursor through a real run (checkout.py: two threads and an uncaught exception) in time
 // order and along the calls; the call stack, the current call's values and its source
 // follow; "Exception" and "Failing test" jump where it went wrong; the tests and requests
-// of a run are listed and lead to their calls, and a unit's page is headed by the unit.
+// of a run are listed and lead to their calls, and a unit's page is headed by the unit;
+// `flowtrace diff --html` opens on where two tests parted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, rmSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SHOTS, ctx, setup, traceProgram, traceScript, writeHtml, openPage, cursorOf, press, PROGRAMS } from './helpers.mjs';
+import { ROOT, SHOTS, CLI, ctx, run, setup, traceProgram, traceScript, writeHtml, openPage, cursorOf, press, PROGRAMS } from './helpers.mjs';
 
 setup();
 
@@ -200,3 +201,28 @@ function execFileSyncQuiet() {
   // Flask comes from Debian (python3-flask); without it the test says so and skips.
   return readFileSync('/usr/lib/python3/dist-packages/flask/__init__.py');
 }
+
+test('flowtrace diff --html: B\'s page starts on where it parted from A, each row leads to B\'s call', { timeout: 120000 }, async () => {
+  const out = traceScript('-m', ['pytest', '-q', '-p', 'no:cacheprovider', join(ROOT, 'tests/integration/units/calc_suite.py')],
+    { name: 'calc', wrapper: ['--keep', 'all'] });
+  const file = join(ctx.tmp, 'diff.html');
+  run(CLI, ['diff', '-d', out, '--unit', 'test_report[1,2,3]', '--unit', 'test_report[4,-5,6]', '--html', file]);
+  const { page, errors } = await openPage(file);
+  const pane = await page.textContent('#diff');
+  assert.match(pane, /^Where A and B parted/);
+  assert.match(pane, /A run \S+ · unit 1 · calc_suite\.py::test_report\[1,2,3\] · passed/);
+  assert.match(pane, /B run \S+ · unit 2 · calc_suite\.py::test_report\[4,-5,6\] · failed/);
+  const rows = await page.$$eval('#diff li', (els) => els.map((e) => e.textContent.trim()));
+  assert.ok(rows.includes("- test_report(text='1,2,3') → None"), rows.join('\n'));
+  assert.ok(rows.includes("+ test_report(text='4,-5,6')  ✗ ValueError: negative value in '4,-5,6'"), rows.join('\n'));
+  // The cursor starts on B's call where they parted; B's page is the failing unit's.
+  assert.equal((await cursorOf(page)).fn, 'test_report');
+  assert.match(await page.textContent('#current'), /text'4,-5,6'/);
+  assert.match(await page.textContent('#run-title'), /^Unit 2 · calc_suite\.py::test_report\[4,-5,6\] · failed/);
+  // A context row leads to its call in B.
+  await page.click('#diff li:first-child');
+  assert.equal((await cursorOf(page)).fn, 'runtestprotocol');
+  await page.screenshot({ path: join(SHOTS, 'diff.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -52,6 +52,10 @@ void ft_cli_fmt_duration(double us, char *out, size_t cap);
  * aligned for width > 0, left aligned for width < 0. */
 void ft_cli_put_col(FILE *f, const char *s, int width);
 
+/* Appends s cut to at most max characters (UTF-8 code points), with "…" when cut, and
+ * newlines as spaces (one call, one line). */
+void ft_cli_put_abbrev(struct ft_buf *b, const char *s, size_t max);
+
 /* Prints a command line as a shell would need it typed: the interpreter by its name,
  * arguments quoted when they hold anything special. */
 void ft_cli_put_argv(FILE *f, const char *const *argv, size_t argc);
@@ -84,5 +88,6 @@ int ft_cmd_stats(int argc, char **argv);
 int ft_cmd_html(int argc, char **argv);
 int ft_cmd_export(int argc, char **argv);
 int ft_cmd_report(int argc, char **argv);
+int ft_cmd_diff(int argc, char **argv);
 
 #endif

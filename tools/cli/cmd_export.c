@@ -9,26 +9,34 @@
 #include <string.h>
 
 #include "cli.h"
+#include "export_pft.h"
 #include "lib/json.h"
 #include "tools/writer/runs.h"
 #include "tree.h"
+#include "units.h"
 #include "walk.h"
 
 static const char export_usage[] =
-    "usage: flowtrace export [-d DIR] --format chrome|otlp [-o FILE] [RUN]\n"
+    "usage: flowtrace export [-d DIR] --format chrome|otlp|pytraceflow [-o FILE]\n"
+    "                        [--unit ID|NAME] [RUN]\n"
     "\n"
-    "Writes RUN (default: the latest run) in another tool's format:\n"
-    "  chrome   Chrome trace event JSON: one complete (\"X\") event per call on its\n"
-    "           thread's track (asyncio tasks and generators that ran concurrently on\n"
-    "           tracks of their own), arguments, result and exception in \"args\". Open\n"
-    "           it in https://ui.perfetto.dev or chrome://tracing.\n"
-    "  otlp     OpenTelemetry OTLP/JSON (JSON lines of TracesData), for a Collector's\n"
-    "           otlpjsonfile receiver: one span per call under one span for the process,\n"
-    "           code.* attributes, exception events, status ERROR on calls that raised.\n"
+    "Writes RUN (default: the latest run), or one of its units, in another tool's format:\n"
+    "  chrome       Chrome trace event JSON: one complete (\"X\") event per call on its\n"
+    "               thread's track (asyncio tasks and generators that ran concurrently on\n"
+    "               tracks of their own), arguments, result and exception in \"args\".\n"
+    "               Open it in https://ui.perfetto.dev or chrome://tracing.\n"
+    "  otlp         OpenTelemetry OTLP/JSON (JSON lines of TracesData), for a Collector's\n"
+    "               otlpjsonfile receiver: one span per call under one span for the\n"
+    "               process, code.* attributes, exception events, status ERROR on calls\n"
+    "               that raised.\n"
+    "  pytraceflow  the PyTraceFlow seed's hierarchical JSON (callable, module, called,\n"
+    "               caller, instance_id, inputs, inputs_after, output, error, duration_ms,\n"
+    "               memory_before/after, calls), for its HTML viewer and PyCharm plugin.\n"
     "\n"
     "  -d, --dir DIR       output directory (default $FLOWTRACE_DIR or ./flowtrace-out)\n"
-    "  -f, --format FMT    chrome or otlp\n"
+    "  -f, --format FMT    chrome, otlp or pytraceflow\n"
     "  -o, --output FILE   where to write (default: standard output)\n"
+    "  --unit ID|NAME      one unit of work of the run (a test, a request) instead\n"
     "  --service NAME      otlp: service.name of the resource (default: the script)\n"
     "  -h, --help          show this help\n";
 
@@ -459,11 +467,14 @@ export_otlp(struct exporter *e)
 int
 ft_cmd_export(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"dir", required_argument, NULL, 'd'},    {"format", required_argument, NULL, 'f'},
-        {"output", required_argument, NULL, 'o'}, {"service", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *dir = NULL, *format = NULL, *output = "-";
+    static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
+                                             {"format", required_argument, NULL, 'f'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"service", required_argument, NULL, 's'},
+                                             {"unit", required_argument, NULL, 'u'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *dir = NULL, *format = NULL, *output = "-", *unit = NULL;
     struct exporter e = {0};
     struct ft_tree *t;
     int opt, rc;
@@ -484,6 +495,9 @@ ft_cmd_export(int argc, char **argv)
         case 's':
             e.service = optarg;
             break;
+        case 'u':
+            unit = optarg;
+            break;
         case 'h':
             fputs(export_usage, stdout);
             return FT_EXIT_OK;
@@ -491,22 +505,26 @@ ft_cmd_export(int argc, char **argv)
             return ft_cli_bad_option("export", opt, argv);
         }
     }
-    if (format == NULL || (strcmp(format, "chrome") != 0 && strcmp(format, "otlp") != 0)) {
-        ft_cli_err("export", "--format must be chrome or otlp (see 'flowtrace export --help')");
+    if (format == NULL || (strcmp(format, "chrome") != 0 && strcmp(format, "otlp") != 0 &&
+                           strcmp(format, "pytraceflow") != 0)) {
+        ft_cli_err("export",
+                   "--format must be chrome, otlp or pytraceflow (see 'flowtrace export --help')");
         return FT_EXIT_USAGE;
     }
     if (argc - optind > 1) {
         ft_cli_err("export", "one RUN at most (see 'flowtrace export --help')");
         return FT_EXIT_USAGE;
     }
-    if ((rc = ft_cli_load_tree("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                               &t)) != FT_EXIT_OK) {
+    if ((rc = ft_units_load_tree("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                                 unit, 0, &t)) != FT_EXIT_OK) {
         return rc;
     }
     e.t = t;
     script_name(t, e.script, sizeof(e.script));
     if ((rc = ft_cli_out_open("export", output, &e.o)) == FT_EXIT_OK) {
-        int ok = (strcmp(format, "chrome") == 0 ? export_chrome(&e) : export_otlp(&e)) == 0;
+        int ok = (strcmp(format, "chrome") == 0 ? export_chrome(&e)
+                  : strcmp(format, "otlp") == 0 ? export_otlp(&e)
+                                                : ft_export_pytraceflow(&e.o, t, e.script)) == 0;
         if (!ok) {
             ft_cli_err("export", "out of memory");
         }

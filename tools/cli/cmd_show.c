@@ -13,6 +13,7 @@
 #include "units.h"
 #include "group.h"
 #include "tree.h"
+#include "tree_json.h"
 
 static const char show_usage[] =
     "usage: flowtrace show [-d DIR] [options] [RUN]\n"
@@ -34,6 +35,7 @@ static const char show_usage[] =
     "                         see 'flowtrace ls --units')\n"
     "  --failed               the first failed unit, only the paths to its exceptions\n"
     "  --no-group             print every call on its own line\n"
+    "  --json                 the (filtered) tree as JSON, in tree.json's schema\n"
     "  --color WHEN           always, never or auto (default: colour on a terminal)\n"
     "  -h, --help             show this help\n";
 
@@ -42,8 +44,10 @@ enum { M_MATCH = 1, M_TO_MATCH = 2, M_TO_ERROR = 4 };
 struct show {
     FILE *out;
     int color, group, errors;
-    const char *unit; /* --unit */
-    int failed;       /* --failed */
+    const char *unit;   /* --unit */
+    int failed;         /* --failed */
+    int json;           /* --json */
+    const char *thread; /* --thread */
     long max_depth;
     double min_us;
     const char *match;
@@ -67,28 +71,6 @@ base_name(const char *path)
     return s ? s + 1 : path ? path : "?";
 }
 
-/* Appends s cut to at most max characters (UTF-8 code points), with "…" when cut. */
-static void
-put_abbrev(struct ft_buf *b, const char *s, size_t max)
-{
-    size_t chars = 0;
-    const char *p = s;
-
-    while (*p != '\0' && chars < max) {
-        p++;
-        while ((*p & 0xc0) == 0x80) {
-            p++;
-        }
-        chars++;
-    }
-    for (const char *q = s; q < p; q++) {
-        ft_buf_putc(b, *q == '\n' ? ' ' : *q); /* one call, one line */
-    }
-    if (*p != '\0') {
-        ft_buf_puts(b, "…");
-    }
-}
-
 static void
 put_call(struct show *s, struct ft_buf *b, const struct ft_node *n, size_t count)
 {
@@ -110,13 +92,13 @@ put_call(struct show *s, struct ft_buf *b, const struct ft_node *n, size_t count
                 break;
             }
             ft_buf_printf(b, "%s%s=", i ? ", " : "", x->args[i].name ? x->args[i].name : "?");
-            put_abbrev(b, x->args[i].value ? x->args[i].value : "?", 40);
+            ft_cli_put_abbrev(b, x->args[i].value ? x->args[i].value : "?", 40);
         }
         ft_buf_putc(b, ')');
     }
     if (x != NULL && x->result != NULL && strcmp(x->result, "None") != 0) {
         ft_buf_puts(b, " → ");
-        put_abbrev(b, x->result, 60);
+        ft_cli_put_abbrev(b, x->result, 60);
     }
 }
 
@@ -158,7 +140,7 @@ print_group(struct show *s, const struct ft_group *g, int last, int root)
         }
         if (f->exc_msg != NULL && *f->exc_msg != '\0') {
             ft_buf_puts(b, ": ");
-            put_abbrev(b, f->exc_msg, 80);
+            ft_cli_put_abbrev(b, f->exc_msg, 80);
         }
         ft_buf_puts(b, paint(s, "\033[0m"));
     }
@@ -402,6 +384,7 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
                                              {"color", required_argument, NULL, 'c'},
                                              {"unit", required_argument, NULL, 'u'},
                                              {"failed", no_argument, NULL, 'f'},
+                                             {"json", no_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
@@ -447,6 +430,9 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
         case 'G':
             s->group = 0;
             break;
+        case 'j':
+            s->json = 1;
+            break;
         case 'c':
             if ((s->color = ft_cli_color(optarg)) < 0) {
                 ft_cli_err("show", "--color '%s' must be always, never or auto", optarg);
@@ -467,10 +453,50 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
     return FT_EXIT_OK;
 }
 
+/* --json: the threads and calls show would print, ungrouped, as tree.json. */
+static int
+json_thread(void *ctx, const struct ft_tree_thread *th)
+{
+    struct show *s = ctx;
+
+    if (s->thread != NULL && fnmatch(s->thread, th->name ? th->name : "", 0) != 0) {
+        return 0;
+    }
+    mark_paths(s, th->first);
+    return !(s->match != NULL || s->errors) || any_kept(s, th->first);
+}
+
+static int
+json_keep(void *ctx, const struct ft_node *n, int *inside)
+{
+    struct show *s = ctx;
+
+    s->inside_match = *inside;
+    *inside = *inside || (n->mark & M_MATCH);
+    return keep(n, s);
+}
+
+static int
+print_json(struct show *s, const struct ft_tree *t)
+{
+    struct ft_tree_json_filter f = {s, json_thread, json_keep, s->max_depth};
+    struct ft_out o;
+    int rc = ft_cli_out_open("show", "-", &o);
+
+    if (rc == FT_EXIT_OK) {
+        int ok = ft_tree_json_write(&o, t, &f) == 0;
+        if (!ok) {
+            ft_cli_err("show", "out of memory");
+        }
+        rc = ft_cli_out_close("show", &o, ok);
+    }
+    return rc;
+}
+
 int
 ft_cmd_show(int argc, char **argv)
 {
-    struct show s = {stdout, ft_cli_color(NULL), 1, 0, NULL, 0, -1, 0, NULL, 0, NULL, 0, 0, {0}};
+    struct show s = {.out = stdout, .color = ft_cli_color(NULL), .group = 1, .max_depth = -1};
     const char *dir = NULL, *thread = NULL;
     struct ft_tree *t;
     size_t shown = 0;
@@ -481,6 +507,12 @@ ft_cmd_show(int argc, char **argv)
     }
     if ((rc = ft_units_load_tree("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
                                  s.unit, s.failed && s.unit == NULL, &t)) != FT_EXIT_OK) {
+        return rc;
+    }
+    if (s.json) {
+        s.thread = thread;
+        rc = print_json(&s, t);
+        ft_tree_free(t);
         return rc;
     }
     ft_buf_init(&s.line);

@@ -335,3 +335,28 @@ ft_cli_json_str(struct ft_buf *b, const char *s)
     ft_json_put_raw_escaped(b, s, strlen(s));
     ft_buf_putc(b, '"');
 }
+
+void
+ft_cli_put_abbrev(struct ft_buf *b, const char *s, size_t max)
+{
+    size_t chars = 0;
+    const char *p = s;
+
+    while (*p != '\0' && chars < max) {
+        p++;
+        while ((*p & 0xc0) == 0x80) {
+            p++;
+        }
+        chars++;
+    }
+    for (const char *q = s; q < p; q++) {
+        if (*q == '\n') {
+            ft_buf_putc(b, ' ');
+        } else {
+            ft_buf_putc(b, *q);
+        }
+    }
+    if (*p != '\0') {
+        ft_buf_puts(b, "…");
+    }
+}

@@ -11,6 +11,7 @@ static const struct ft_cli_cmd commands[] = {
     {"html", ft_cmd_html, "write a run as one self-contained HTML viewer"},
     {"report", ft_cmd_report, "a run's tests or requests as JUnit XML or Markdown, for CI"},
     {"export", ft_cmd_export, "write a run for Perfetto (Chrome JSON) or OpenTelemetry (OTLP)"},
+    {"diff", ft_cmd_diff, "where two runs or two tests parted: the first different call"},
 };
 
 static void

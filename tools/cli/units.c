@@ -132,6 +132,28 @@ ft_units_free(struct ft_units *u)
     memset(u, 0, sizeof(*u));
 }
 
+/* The one unit whose name ends with spec after "::", "/" or a space (a test named without
+ * its file: test_x[2]); NULL when none or several do. */
+static const struct ft_unit_ent *
+pick_by_end(const struct ft_units *u, const char *spec)
+{
+    const struct ft_unit_ent *found = NULL;
+    size_t n = strlen(spec);
+
+    for (size_t i = 0; n > 0 && i < u->n; i++) {
+        const char *name = u->v[i].name;
+        size_t len = strlen(name);
+        if (len > n && strcmp(name + len - n, spec) == 0 &&
+            strchr(":/ ", name[len - n - 1]) != NULL) {
+            if (found != NULL) {
+                return NULL;
+            }
+            found = &u->v[i];
+        }
+    }
+    return found;
+}
+
 const struct ft_unit_ent *
 ft_units_pick(const struct ft_units *u, const char *spec)
 {
@@ -145,7 +167,7 @@ ft_units_pick(const struct ft_units *u, const char *spec)
             return e;
         }
     }
-    return NULL;
+    return spec != NULL && !by_id ? pick_by_end(u, spec) : NULL;
 }
 
 int

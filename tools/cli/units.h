@@ -34,8 +34,8 @@ int ft_units_read(const char *rundir, struct ft_units *out, char *err, size_t ca
 
 void ft_units_free(struct ft_units *u);
 
-/* The unit named by spec (an id, or an exact name), or with spec NULL the first failed
- * one; NULL if there is none. */
+/* The unit named by spec (an id, an exact name, or the end of one name after "::", "/"
+ * or a space: test_x[2]), or with spec NULL the first failed one; NULL if there is none. */
 const struct ft_unit_ent *ft_units_pick(const struct ft_units *u, const char *spec);
 
 /* For show/html: finds RUN in dir and the unit named by spec (NULL: the first failed),

@@ -30,7 +30,7 @@ struct ft_view {
 };
 
 /* Loads RUN from dir (cli.h's rules), whole with its units, or only the unit named by
- * unit (an id or a name; "" for the first failed one). Returns FT_EXIT_OK, or prints one
+ * unit (an id, a name, the end of a name after "::" or "/"; "" for the first failed one). Returns FT_EXIT_OK, or prints one
  * line and returns FT_EXIT_FAIL or FT_EXIT_USAGE. */
 int ft_view_load(const char *cmd, const char *dir, const char *run, const char *unit,
                  struct ft_view *v);

@@ -42,12 +42,15 @@ static const char js_cursor[] =
 static const char js_units[] =
 #include "units.js.cstr"
     "";
+static const char js_diff[] =
+#include "diff.js.cstr"
+    "";
 static const char js_main[] =
 #include "main.js.cstr"
     "";
 
 /* In dependency order: each file uses only what the ones before it define at load time
  * (functions of later files are called only after main.js has run). */
-const char *const ft_viewer_js[] = {js_i18n,   js_data,   js_format, js_tree,
-                                    js_search, js_panels, js_source, js_timeline,
-                                    js_cursor, js_units,  js_main,   NULL};
+const char *const ft_viewer_js[] = {js_i18n,   js_data,   js_format,   js_tree,   js_search,
+                                    js_panels, js_source, js_timeline, js_cursor, js_units,
+                                    js_diff,   js_main,   NULL};

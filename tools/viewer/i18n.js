@@ -43,7 +43,8 @@ var I18N = {
     raiseLine: 'raised here', defLine: 'the call starts here', noException: 'no exception in this run',
     noFailedUnit: 'no failed test or request in this run', task: 'task', endOfThread: 'end of the thread',
     raiseSite: 'Raised at', locals: 'Locals', cause: 'Caused by', context: 'During the handling of',
-    shortcuts: 'Keys: e exception · t test · [ ] time · i o u step · / search'
+    shortcuts: 'Keys: e exception · t test · [ ] time · i o u step · / search',
+    diff: 'Where A and B parted', alike: 'calls alike', divergences: 'divergences'
   },
   es: {
     expandAll: 'Expandir todo', collapseAll: 'Colapsar todo', toLight: '☀ Claro', toDark: '☾ Oscuro',
@@ -86,7 +87,8 @@ var I18N = {
     raiseLine: 'lanzada aquí', defLine: 'la llamada empieza aquí', noException: 'ninguna excepción en esta ejecución',
     noFailedUnit: 'ninguna prueba o petición fallida', task: 'tarea', endOfThread: 'fin del hilo',
     raiseSite: 'Lanzada en', locals: 'Variables locales', cause: 'Causada por', context: 'Mientras se manejaba',
-    shortcuts: 'Teclas: e excepción · t prueba · [ ] tiempo · i o u pasos · / buscar'
+    shortcuts: 'Teclas: e excepción · t prueba · [ ] tiempo · i o u pasos · / buscar',
+    diff: 'Dónde se separaron A y B', alike: 'llamadas iguales', divergences: 'diferencias'
   }
 };
 var lang = 'en';

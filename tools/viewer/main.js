@@ -1,6 +1,7 @@
 /* main.js - the controls (tree clicks and keys, search box, toggles, badges, theme,
  * language) and the start: the first levels of the tree open, no cursor yet (the debug
- * bar's buttons and keys place it). Uses every file before it. */
+ * bar's buttons and keys place it; a diff's page starts on its first divergence). Uses
+ * every file before it. */
 rowsEl.addEventListener('click', function (ev) {
   var rowEl = ev.target.closest('.row');
   if (!rowEl) return;
@@ -91,6 +92,7 @@ function setLang(l) {
   panels.forEach(function (p, i) { fillPanel(p, i); });
   header();
   showUnits();
+  showDiff();
   if (cursor >= 0) setCursor(cursor); else updateCursorLabel();
   render();
   try { localStorage.setItem('flowtrace.lang', lang); } catch (e) { /* file:// */ }
@@ -121,6 +123,7 @@ setBadges();
 setLang(savedLang || 'en');
 layout();
 drawTimeline();
+startOnDiff();
 loadMs = performance.now() - T0;
 header();
 document.body.dataset.ready = '1';

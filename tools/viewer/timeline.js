@@ -36,10 +36,12 @@ var TL = { rows: [], off: null, calls: null, t0: 0, t1: 1, scroll: 0, rowH: 18, 
   TL.calls = new Int32Array(count[r]);
   TL.rowOf = rowOf;
   for (i = 0; i < N; i++) if (rowOf[i] >= 0) TL.calls[count[rowOf[i]]++] = i;
-  var end = 0;
-  for (i = 0; i < N; i++) if (END[i] > end) end = END[i];
-  TL.runEnd = Math.max(end, D.run.durationMicros * 1000, 1);
-  TL.t0 = 0;
+  /* The calls' extent: a run's from its start, a unit's (on its run's clock) its own. */
+  var end = 0, first = N ? Infinity : 0;
+  for (i = 0; i < N; i++) { if (END[i] > end) end = END[i]; if (START[i] < first) first = START[i]; }
+  TL.runEnd = Math.max(end, UNIT ? 1 : D.run.durationMicros * 1000, 1);
+  TL.runStart = UNIT ? Math.min(first, TL.runEnd - 1) : 0;
+  TL.t0 = TL.runStart;
   TL.t1 = TL.runEnd;
   /* The geometry, for tests and tools that point at a row: rows top to bottom as
    * thread:lane:depth. */
@@ -173,9 +175,9 @@ function scheduleTimeline() {
 }
 function maxScroll() { return Math.max(0, TL.rows.length * TL.rowH - (tlCanvas.clientHeight - TL.axisH)); }
 function setView(t0, t1) {
-  var span = Math.max(100, t1 - t0); /* no closer than 100 ns across */
-  if (span > TL.runEnd * 1.05) span = TL.runEnd * 1.05;
-  t0 = Math.max(-TL.runEnd * 0.025, Math.min(t0, TL.runEnd * 1.025 - span));
+  var whole = TL.runEnd - TL.runStart, span = Math.max(100, t1 - t0); /* no closer than 100 ns */
+  if (span > whole * 1.05) span = whole * 1.05;
+  t0 = Math.max(TL.runStart - whole * 0.025, Math.min(t0, TL.runEnd + whole * 0.025 - span));
   TL.t0 = t0; TL.t1 = t0 + span;
   scheduleTimeline();
 }
@@ -240,7 +242,7 @@ function callAt(x, y) {
   });
   document.getElementById('tl-in').onclick = function () { zoomAt(TL.labelW + tlWidth() / 2, 0.5); };
   document.getElementById('tl-out').onclick = function () { zoomAt(TL.labelW + tlWidth() / 2, 2); };
-  document.getElementById('tl-fit').onclick = function () { setView(0, TL.runEnd); };
+  document.getElementById('tl-fit').onclick = function () { setView(TL.runStart, TL.runEnd); };
   document.getElementById('tl-call').onclick = function () {
     if (cursor >= 0) setView(START[cursor] - DUR[cursor] * 0.05 - 50, END[cursor] + DUR[cursor] * 0.05 + 50);
   };

@@ -17,6 +17,7 @@ function header() {
     if (R.lost) parts.push(R.lost + ' ' + t('lost'));
     if (R.exception) parts.push(t('uncaught') + ' ' + R.exception.type + ': ' + R.exception.message);
   }
+  parts = parts.filter(function (p) { return p; });
   st.textContent = ok ? '✓' : '✗';
   st.className = 'status ' + (ok ? 'st-ok' : 'st-err');
   document.getElementById('run-title').textContent = parts.join(' · ');

@@ -23,6 +23,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/run.h"
+#include "lib/runfiles.h"
 #include "lib/wire.h"
 #include "index.h"
 #include "otlp.h"
@@ -79,22 +80,12 @@ parse_seconds(const char *s, double *out)
 static int
 make_dirs(const char *path)
 {
-    char tmp[4096];
+    int err = ft_runfiles_mkdirs(path);
 
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
+    if (err != 0) {
+        return err;
     }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-        return -errno;
-    }
-    return access(tmp, W_OK | X_OK) == 0 ? 0 : -errno;
+    return access(path, W_OK | X_OK) == 0 ? 0 : -errno;
 }
 
 static int

@@ -1,4 +1,4 @@
-/* test_run_fail.c - a run whose output fails, and exact accounting of lost records. */
+/* test_ledger.c - a run whose output fails, and exact accounting of lost records (ledger.h). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -203,5 +203,5 @@ main(void)
         cmocka_unit_test_setup_teardown(malformed_frames_are_still_errors_after_a_failure, setup,
                                         teardown),
     };
-    return cmocka_run_group_tests_name("run_fail", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }

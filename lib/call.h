@@ -1,0 +1,137 @@
+/* call.h - the call tree's data: a call (node), a thread's stack, an output destination.
+ *
+ * Data only: the call tree (calls.c) builds and frees these; the text writer (emit.c)
+ * and the units observer (units.c) read them. A node's destination says where its
+ * lines and its subtree go: NULL for the run's own files (events.jsonl and the owner
+ * thread's part of tree.json), else a destination someone else owns (a unit of work's
+ * files), inherited by every call under it.
+ *
+ * A transparent node has no level of its own in the output: its children are written in
+ * its place (framework code that only delimits a request, FT_DEF_BOUNDARY, inside a
+ * destination; and the work another thread adopted from a call of a destination, which
+ * streams into a part file of its own: struct ft_adoption).
+ */
+#ifndef FT_LIB_CALL_H
+#define FT_LIB_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "codetab.h"
+#include "sink.h"
+
+/* Where the text of a subtree goes instead of the run's files. */
+struct ft_dest {
+    struct ft_sink *jsonl; /* its JSONL lines */
+    struct ft_sink *tree;  /* its root node and everything under it, or NULL: not written */
+    const char *frag;      /* fields added to each of its lines: ,"unit":N... */
+    size_t frag_len;
+    uint64_t calls; /* calls opened under it, its root included */
+};
+
+/* A call in the tree. Streamed nodes are written as they happen (their head when they
+ * start, their tail when they end); held nodes (generators and coroutines, which outlive
+ * the frame that started them, and the siblings that follow them) stay in memory until
+ * everything under them has ended, then are written whole, in order. */
+struct ft_call {
+    uint64_t id;
+    const struct ft_code *code;
+    struct ft_call *parent;        /* NULL at a thread's top level */
+    struct ft_cthread *owner;      /* the thread whose part of the tree holds this node */
+    struct ft_call *qhead, *qtail; /* children not yet completely written, in order */
+    struct ft_call *next;          /* link in the parent's queue */
+    uint64_t start, end;           /* ticks */
+    uint64_t active, resumed_at;   /* generators: ticks spent running; start of this run */
+    uint64_t instance;             /* self of a method, or 0 */
+    uint64_t ident;                /* generators: frame identity (key in the gens map) */
+    uint64_t resume_mark;          /* generators: the run's last call id at the last resume */
+    uint32_t resumes;
+    uint32_t frames; /* entries on thread stacks that point here (running) */
+    uint32_t depth;
+    uint32_t pending;  /* children not yet complete */
+    uint32_t nwritten; /* children written into a streamed node (commas) */
+    char *args, *result, *after, *exc, *mem_before, *mem_after; /* JSON texts, or NULL */
+    const char *incomplete;
+    uint8_t streamed; /* head written */
+    uint8_t closed;   /* end known */
+    uint8_t done;     /* closed and everything under it complete */
+    uint8_t held;
+    uint8_t gen;
+    uint8_t entered;              /* ENTER line written */
+    uint8_t tentative;            /* --min-duration: not yet known to be long enough */
+    uint8_t unwound;              /* ended by an exception */
+    uint8_t dropped;              /* generator: freed or finalized while suspended, no event told */
+    uint8_t idle_end;             /* generator: its last resume made no call before it unwound */
+    uint8_t queued;               /* in its parent's queue */
+    uint8_t spawner;              /* referenced by the spawn map */
+    uint8_t dest_root;            /* the first call of its destination (a unit's call) */
+    uint8_t transparent;          /* no level of its own: its children take its place */
+    struct ft_dest *dest;         /* where it is written, NULL: the run's files */
+    struct ft_adoption *adoption; /* set on the node standing for work a thread adopted */
+    struct ft_call *part_owner;   /* the adoption whose part file holds this subtree, or NULL */
+};
+
+/* Work a call of a destination handed to another thread (HANDOFF), as that thread runs it
+ * (ADOPT .. ADOPT_END): a transparent node among the handing call's children, placed when
+ * the work was handed off; the calls the thread made meanwhile are its children, which
+ * stream into a part file of their own (they run beside the handing thread's calls), or
+ * are held in memory when it cannot be opened, and take its place once all have ended. */
+struct ft_adoption {
+    struct ft_cthread *thread; /* the thread that ran it (its children name it), NULL: none yet */
+    struct ft_sink part;
+    char *path;
+    int open;
+};
+
+/* A frame executing on a thread; node is NULL for frames below --max-depth. */
+struct ft_rframe {
+    struct ft_call *node;
+    uint64_t code_id;
+};
+
+struct ft_cthread {
+    uint32_t idx;
+    uint64_t tid;
+    char *name;
+    char *frag; /* "thread":"<name>" */
+    size_t frag_len;
+    struct ft_rframe *stack;
+    size_t depth, cap;
+    size_t committed_below; /* --min-duration: frames below this index are committed */
+    struct ft_call top;     /* the thread's top level: always streamed, never closed */
+    /* Output waiting for the value records that follow an event. */
+    struct ft_call *pend_enter, *pend_leave;
+    struct ft_call **unwinds; /* ended by an exception, waiting for its EXC record */
+    size_t nunwinds, capunwinds;
+    int ended;
+    struct ft_call *adopt; /* work handed over by another thread, being run here, or NULL */
+    size_t adopt_depth;    /* stack depth at ADOPT: calls opened there go under adopt */
+};
+
+/* The caller as the output shows it: the nearest ancestor with a level of its own. */
+static inline const struct ft_call *
+ft_call_visible_parent(const struct ft_call *n)
+{
+    const struct ft_call *p = n->parent;
+
+    while (p != NULL && p->transparent) {
+        p = p->parent;
+    }
+    return p;
+}
+
+/* A generator or coroutine ended by close() (GeneratorExit thrown in at its yield, as
+ * when a partly consumed generator is dropped) ended normally, not by an error. From 3.12
+ * CPython closes one with no handler at its yield without running it, so no event says
+ * so: it is known closed when its frame is reused, or when the interpreter finished. */
+static inline int
+ft_call_closed_by_caller(const struct ft_call *n)
+{
+    static const char genexit[] = "{\"type\":\"GeneratorExit\",\"module\":\"builtins\",";
+
+    return n->gen && (n->dropped || (n->unwound && n->exc != NULL &&
+                                     strncmp(n->exc, genexit, sizeof(genexit) - 1) == 0));
+}
+
+#endif

@@ -1,0 +1,44 @@
+/* emit.h - the text of calls: events.jsonl lines and tree.json nodes.
+ *
+ * Each function appends one piece of text to a buffer and writes nothing else: the call
+ * tree decides when and where (calls.c). Lines and nodes reuse the fragments escaped
+ * once per code object (codetab.h), per thread (its name) and per run (pid and id).
+ */
+#ifndef FT_LIB_EMIT_H
+#define FT_LIB_EMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "call.h"
+#include "clock.h"
+
+struct ft_emit {
+    const struct ft_clockconv *clock; /* borrowed: the run's tick conversion */
+    uint64_t start_ticks;             /* the run's start: tree times are relative to it */
+    char *run_frag;                   /* ,"pid":P,"run":"ID" (owned) */
+    size_t run_frag_len;
+};
+
+/* Sets run_frag from the run's pid and id. Returns 0 or -ENOMEM. */
+int ft_emit_set_run(struct ft_emit *e, uint64_t pid, const char *run_id);
+
+void ft_emit_free(struct ft_emit *e);
+
+/* The ENTER line of n, and its EXIT or EXCEPTION line (n's end known), with its
+ * destination's fields (a unit's) when it has one. */
+void ft_emit_enter(const struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
+                   const struct ft_call *n);
+void ft_emit_exit(const struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
+                  const struct ft_call *n);
+
+/* A tree node: its head up to and including "children":[, and its tail from the
+ * closing ] on. */
+void ft_emit_node_head(const struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
+void ft_emit_node_tail(const struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
+
+/* Microseconds since the epoch of ticks. */
+uint64_t ft_emit_micros(const struct ft_emit *e, uint64_t ticks);
+
+#endif

@@ -1,0 +1,337 @@
+/* runfiles.c - a run's directory, its events.jsonl, the tree's parts and tree.json. */
+#define _GNU_SOURCE
+#include "runfiles.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+
+void
+ft_runfiles_init(struct ft_runfiles *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->jsonl.fd = -1;
+    f->mirror_fd = -1;
+    f->logfile_fd = -1;
+}
+
+void
+ft_runfiles_note(struct ft_runfiles *f, int err)
+{
+    if (err != 0 && f->write_err == 0) {
+        f->write_err = err;
+    }
+}
+
+int
+ft_runfiles_mkdirs(const char *dir)
+{
+    char tmp[4096];
+
+    snprintf(tmp, sizeof(tmp), "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+                return -errno;
+            }
+            *p = '/';
+        }
+    }
+    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+int
+ft_runfiles_create(struct ft_runfiles *f, const char *dir, const char *run_id, uint64_t pid,
+                   uint64_t real_ns)
+{
+    char path[4096];
+    time_t sec = (time_t)(real_ns / 1000000000u);
+    struct tm tm;
+    int recreated = 0;
+
+    if (run_id != NULL) {
+        snprintf(f->id, sizeof(f->id), "%s", run_id);
+    } else {
+        char base[64];
+        localtime_r(&sec, &tm);
+        strftime(base, sizeof(base), "%Y%m%d-%H%M%S", &tm);
+        snprintf(f->id, sizeof(f->id), "%s-%llu", base, (unsigned long long)pid);
+    }
+    /* Never reuse a directory: an exec keeps the pid, and runs may share a second. */
+    for (int n = 1;; n++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, f->id);
+        if (mkdir(path, 0700) == 0) {
+            break;
+        }
+        if (errno == ENOENT && !recreated && ft_runfiles_mkdirs(dir) == 0) {
+            recreated = 1; /* the output directory was removed while the writer ran */
+            n = 0;
+            continue;
+        }
+        if (errno != EEXIST || n > 1000) {
+            return -errno;
+        }
+        char *dot = n > 1 ? strrchr(f->id, '.') : NULL;
+        if (dot != NULL) {
+            *dot = '\0';
+        }
+        size_t l = strlen(f->id);
+        snprintf(f->id + l, sizeof(f->id) - l, ".%d", n + 1);
+    }
+    f->path = strdup(path);
+    return f->path == NULL ? -ENOMEM : 0;
+}
+
+int
+ft_runfiles_open_events(struct ft_runfiles *f, const uint64_t *settled)
+{
+    char path[4200];
+    int err;
+
+    snprintf(path, sizeof(path), "%s/events.jsonl", f->path);
+    if ((err = ft_sink_open(&f->jsonl, path, 0)) != 0) {
+        return err;
+    }
+    f->jsonl_open = 1;
+    f->jsonl.mark_src = settled; /* records whose lines are in the file */
+    f->jsonl.mirror[0] = f->mirror_fd;
+    f->jsonl.mirror[1] = f->logfile_fd;
+    return 0;
+}
+
+void
+ft_runfiles_open_copies(struct ft_runfiles *f, uint64_t pid, int want_stdout, const char *logfile,
+                        const char *cwd)
+{
+    char path[4200];
+
+    if (want_stdout) {
+        snprintf(path, sizeof(path), "/proc/%llu/fd/1", (unsigned long long)pid);
+        f->mirror_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+    }
+    if (logfile != NULL && logfile[0] != '\0') {
+        if (logfile[0] == '/' || cwd == NULL) {
+            snprintf(path, sizeof(path), "%s", logfile);
+        } else {
+            snprintf(path, sizeof(path), "%s/%s", cwd, logfile);
+        }
+        f->logfile_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    }
+    f->jsonl.mirror[0] = f->mirror_fd;
+    f->jsonl.mirror[1] = f->logfile_fd;
+}
+
+struct ft_sink *
+ft_runfiles_part(struct ft_runfiles *f, uint32_t idx)
+{
+    char path[4200];
+    struct ft_part *p;
+    int err;
+
+    if (idx >= f->nparts) {
+        size_t cap = f->nparts ? f->nparts : 16;
+        while (cap <= idx) {
+            cap *= 2;
+        }
+        struct ft_part **np = realloc(f->parts, cap * sizeof(struct ft_part *));
+        if (np == NULL) {
+            ft_runfiles_note(f, -ENOMEM);
+            return NULL;
+        }
+        memset(np + f->nparts, 0, (cap - f->nparts) * sizeof(struct ft_part *));
+        f->parts = np;
+        f->nparts = cap;
+    }
+    if ((p = f->parts[idx]) == NULL) {
+        if ((p = calloc(1, sizeof(*p))) == NULL) {
+            ft_runfiles_note(f, -ENOMEM);
+            return NULL;
+        }
+        p->sink.fd = -1;
+        f->parts[idx] = p;
+    }
+    if (p->open) {
+        return &p->sink;
+    }
+    if (p->path != NULL || f->path == NULL) {
+        return NULL; /* tried once and failed, or closed */
+    }
+    snprintf(path, sizeof(path), "%s/.thread-%u.part", f->path, idx);
+    if ((p->path = strdup(path)) == NULL) {
+        ft_runfiles_note(f, -ENOMEM);
+        return NULL;
+    }
+    if ((err = ft_sink_open(&p->sink, path, 1)) != 0) {
+        ft_runfiles_note(f, err);
+        return NULL;
+    }
+    p->open = 1;
+    return &p->sink;
+}
+
+int
+ft_runfiles_error(const struct ft_runfiles *f)
+{
+    if (f->write_err != 0) {
+        return f->write_err;
+    }
+    if (f->jsonl_open && f->jsonl.err != 0) {
+        return f->jsonl.err;
+    }
+    for (size_t i = 0; i < f->nparts; i++) {
+        if (f->parts[i] != NULL && f->parts[i]->open && f->parts[i]->sink.err != 0) {
+            return f->parts[i]->sink.err;
+        }
+    }
+    return 0;
+}
+
+void
+ft_runfiles_close_events(struct ft_runfiles *f)
+{
+    if (f->jsonl_open) {
+        ft_runfiles_note(f, ft_sink_close(&f->jsonl));
+        f->jsonl_open = 0;
+    }
+}
+
+/* Appends the part file's bytes to out, in the kernel when it can. */
+static int
+append_file(int out, const char *path)
+{
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    char buf[65536];
+    int err = 0;
+
+    if (in < 0) {
+        return -errno;
+    }
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
+        if (n > 0) {
+            continue;
+        }
+        if (n == 0) {
+            break;
+        }
+        if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+            err = -errno;
+            goto out;
+        }
+        /* Fall back to plain copying for what remains. */
+        while ((n = read(in, buf, sizeof(buf))) > 0) {
+            if ((err = ft_write_all(out, buf, (size_t)n)) != 0) {
+                goto out;
+            }
+        }
+        if (n < 0) {
+            err = -errno;
+        }
+        break;
+    }
+out:
+    close(in);
+    return err;
+}
+
+/* Closes thread idx's part and copies it into s. */
+static int
+append_part(struct ft_runfiles *f, struct ft_sink *s, uint32_t idx)
+{
+    struct ft_part *p = idx < f->nparts ? f->parts[idx] : NULL;
+    int err;
+
+    if (p == NULL || !p->open) {
+        return 0;
+    }
+    ft_runfiles_note(f, ft_sink_close(&p->sink));
+    p->open = 0;
+    if ((err = ft_sink_flush(s)) == 0) {
+        err = append_file(s->fd, p->path);
+    }
+    return err;
+}
+
+int
+ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
+                       const struct ft_tree_thread *threads, size_t n, int with_calls,
+                       const char *tail, size_t tail_len)
+{
+    char tmp[4200], final[4200];
+    struct ft_sink s;
+    int err;
+
+    snprintf(tmp, sizeof(tmp), "%s/.tree.json.tmp", f->path);
+    snprintf(final, sizeof(final), "%s/tree.json", f->path);
+    if ((err = ft_sink_open(&s, tmp, 1)) != 0) {
+        return err;
+    }
+    ft_buf_put(&s.b, head, head_len);
+    for (size_t i = 0; i < n; i++) {
+        const struct ft_tree_thread *t = &threads[i];
+        ft_buf_puts(&s.b, i == 0 ? "{\"name\":" : ",{\"name\":");
+        ft_json_put_cstr(&s.b, t->name ? t->name : "Thread");
+        ft_buf_puts(&s.b, ",\"tid\":");
+        ft_buf_put_u64(&s.b, t->tid);
+        ft_buf_puts(&s.b, ",\"calls\":[");
+        /* After an output error a thread's part is cut short: no calls at all. */
+        if (with_calls && (err = append_part(f, &s, t->idx)) != 0) {
+            ft_sink_close(&s);
+            unlink(tmp);
+            return err;
+        }
+        ft_buf_puts(&s.b, "]}");
+    }
+    ft_buf_putc(&s.b, ']');
+    ft_buf_put(&s.b, tail, tail_len);
+    ft_buf_puts(&s.b, "}\n");
+    if (s.b.oom) {
+        ft_sink_close(&s);
+        unlink(tmp);
+        return -ENOMEM;
+    }
+    if ((err = ft_sink_close(&s)) != 0) {
+        unlink(tmp); /* a tree cut short is no tree */
+        return err;
+    }
+    return rename(tmp, final) == 0 ? 0 : -errno;
+}
+
+void
+ft_runfiles_free(struct ft_runfiles *f)
+{
+    if (f->jsonl_open) {
+        ft_sink_close(&f->jsonl);
+    }
+    for (size_t i = 0; i < f->nparts; i++) {
+        struct ft_part *p = f->parts[i];
+        if (p == NULL) {
+            continue;
+        }
+        if (p->open) {
+            ft_sink_close(&p->sink);
+        }
+        if (p->path != NULL) {
+            unlink(p->path);
+        }
+        free(p->path);
+        free(p);
+    }
+    free(f->parts);
+    if (f->mirror_fd >= 0) {
+        close(f->mirror_fd);
+    }
+    if (f->logfile_fd >= 0) {
+        close(f->logfile_fd);
+    }
+    free(f->path);
+    ft_runfiles_init(f);
+}

@@ -1,0 +1,88 @@
+/* runfiles.h - a run's directory and files: DIR/<run-id>/, events.jsonl and its copies
+ * (the process's stdout, a log file), each thread's part of the tree, tree.json.
+ *
+ * The run id is chosen when the directory is created (never reusing one: an exec keeps
+ * the pid). Each thread's top-level calls stream into a part file of their own while the
+ * run is live, so memory follows call depth; tree.json is assembled from the parts when
+ * the run ends, written to a temporary name and renamed into place, so a tree.json is
+ * always whole. The first output error is remembered (write_err). Nothing here knows
+ * about calls or process metadata: the run passes the texts in.
+ */
+#ifndef FT_LIB_RUNFILES_H
+#define FT_LIB_RUNFILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sink.h"
+
+struct ft_part {
+    struct ft_sink sink;
+    char *path;
+    int open;
+};
+
+struct ft_runfiles {
+    char id[96];
+    char *path;           /* DIR/<id>, NULL until created */
+    struct ft_sink jsonl; /* events.jsonl */
+    int jsonl_open;
+    int mirror_fd;          /* FLOWTRACE_STDOUT: the process's stdout, or -1 */
+    int logfile_fd;         /* FLOWTRACE_LOGFILE, or -1 */
+    struct ft_part **parts; /* by thread index */
+    size_t nparts;
+    int write_err; /* the first output error (negative errno), 0 if none */
+};
+
+/* What tree.json says of one thread: its calls are its part file's content. */
+struct ft_tree_thread {
+    uint32_t idx;
+    const char *name;
+    uint64_t tid;
+};
+
+void ft_runfiles_init(struct ft_runfiles *f);
+
+/* mkdir -p dir, each directory created with mode 0700. Returns 0 or -errno. */
+int ft_runfiles_mkdirs(const char *dir);
+
+/* Creates DIR/<id> (mode 0700): run_id if given, else YYYYMMDD-HHMMSS-<pid> from
+ * real_ns, with .2, .3, ... appended while taken. Recreates dir if it was removed.
+ * Returns 0 or -errno. */
+int ft_runfiles_create(struct ft_runfiles *f, const char *dir, const char *run_id, uint64_t pid,
+                       uint64_t real_ns);
+
+/* Opens events.jsonl; its sink samples *settled into its mark at each good write. */
+int ft_runfiles_open_events(struct ft_runfiles *f, const uint64_t *settled);
+
+/* FLOWTRACE_STDOUT and FLOWTRACE_LOGFILE: every byte of events.jsonl is copied to the
+ * process's stdout (reopened through /proc while it runs) and appended to logfile
+ * (relative to cwd). Best effort. */
+void ft_runfiles_open_copies(struct ft_runfiles *f, uint64_t pid, int want_stdout,
+                             const char *logfile, const char *cwd);
+
+/* Thread idx's part of the tree, opened on first use; NULL if it cannot be (the error is
+ * noted). Valid until ft_runfiles_free(). */
+struct ft_sink *ft_runfiles_part(struct ft_runfiles *f, uint32_t idx);
+
+/* Remembers err (negative errno) if it is the first output error. */
+void ft_runfiles_note(struct ft_runfiles *f, int err);
+
+/* The first write error of any file still open, or write_err. */
+int ft_runfiles_error(const struct ft_runfiles *f);
+
+/* Closes events.jsonl (flushing it); the error is noted. */
+void ft_runfiles_close_events(struct ft_runfiles *f);
+
+/* Writes tree.json: head (the run's fields up to "threads":[), then each thread with the
+ * content of its part (no calls at all when with_calls is 0: after an output error), then
+ * "]" and tail (the fields after the threads, starting with a comma, or empty) and "}".
+ * Returns 0 or the error; a tree cut short is removed, never left. */
+int ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
+                           const struct ft_tree_thread *threads, size_t n, int with_calls,
+                           const char *tail, size_t tail_len);
+
+/* Closes every file; removes the parts. */
+void ft_runfiles_free(struct ft_runfiles *f);
+
+#endif

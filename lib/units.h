@@ -1,0 +1,64 @@
+/* units.h - units of work inside a run: their files, outcome, and what is kept.
+ *
+ * An observer of the call tree (calls.h). A UNIT record after a call makes that call the
+ * root of a unit (unless it is already inside one: the outermost wins): the unit gives
+ * it a destination (call.h), so every call under it, and every JSONL line of those
+ * calls, goes to DIR/<run>/units/<id>/ (tree.json, events.jsonl) instead of the run's
+ * files. When the root call's subtree has been written the unit is done: its outcome is
+ * decided, its files are kept or removed (--keep failed keeps only failed units'), and
+ * its row is appended to units.jsonl and to the rows the writer puts in the index. Only
+ * open units take memory beyond their row.
+ */
+#ifndef FT_LIB_UNITS_H
+#define FT_LIB_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calls.h"
+#include "emit.h"
+#include "ledger.h"
+#include "run.h"
+#include "runfiles.h"
+
+struct ft_unit;
+
+struct ft_units {
+    /* Borrowed from the run; set by ft_units_start. */
+    const struct ft_emit *emit;
+    struct ft_runfiles *files;
+    const struct ft_ledger *ledger;
+    uint64_t pid;
+    const char *python;
+    int keep; /* enum ft_keep */
+    /* An exporter (run.h's ft_run_opts), or none: each unit, with up to span_limit of its
+     * calls, is passed to on_unit(on_unit_ctx, run, ...) when it is done. */
+    size_t span_limit;
+    void (*on_unit)(void *ctx, const struct ft_run *r, const struct ft_unit_export *u);
+    void *on_unit_ctx;
+    const struct ft_run *run;
+    /* Owned. */
+    uint64_t next_id;
+    struct ft_unit *open; /* units still running */
+    struct ft_sink file;  /* units.jsonl, opened with the first finished unit */
+    int file_open;
+    struct ft_unit_row *rows; /* finished units, for the index */
+    size_t nrows, caprows;
+    uint64_t failed; /* finished units whose outcome is failed or error */
+};
+
+/* Registers the units as c's observer, with the run's state they read. */
+void ft_units_start(struct ft_units *u, struct ft_calls *c, const struct ft_emit *emit,
+                    struct ft_runfiles *files, const struct ft_ledger *ledger, uint64_t pid,
+                    const char *python, int keep);
+
+/* At the run's end every unit's root has ended; one that was never written (an output
+ * error) is removed. Closes units.jsonl. */
+void ft_units_finish(struct ft_units *u);
+
+/* Writes out the lines of the units running and units.jsonl. */
+void ft_units_flush(struct ft_units *u);
+
+void ft_units_free(struct ft_units *u);
+
+#endif

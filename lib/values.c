@@ -1,0 +1,248 @@
+/* values.c - value records of the stream as the JSON texts a call carries. */
+#define _GNU_SOURCE
+#include "values.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "json.h"
+#include "wire.h"
+
+static int
+text_dup(char **slot, struct ft_buf *b)
+{
+    if (b->oom) {
+        ft_buf_free(b);
+        return -ENOMEM;
+    }
+    ft_buf_putc(b, '\0');
+    free(*slot);
+    *slot = b->p;
+    return 0;
+}
+
+/* An int sent as 8 bytes (FT_ARG_INT, RESULT_INT), as the JSON string repr() gives. */
+static void
+put_int_text(struct ft_buf *b, const uint8_t *p)
+{
+    int64_t x;
+
+    memcpy(&x, p, 8);
+    ft_buf_putc(b, '"');
+    ft_buf_put_i64(b, x);
+    ft_buf_putc(b, '"');
+}
+
+/* ,"name": of the i-th argument in an args object ("argN" past the definition's names). */
+static void
+put_arg_key(struct ft_buf *b, const struct ft_call *n, uint32_t i)
+{
+    if (i > 0) {
+        ft_buf_putc(b, ',');
+    }
+    if (i < n->code->nparams) {
+        ft_buf_put(b, n->code->keys[i], n->code->keylens[i]);
+    } else {
+        ft_buf_printf(b, "\"arg%u\":", i);
+    }
+}
+
+int
+ft_values_args(struct ft_call *n, const uint8_t *p, size_t len)
+{
+    struct ft_buf b;
+    size_t pos = 8;
+    uint32_t i = 0;
+
+    if (len < 8) {
+        return FT_EBADRECORD;
+    }
+    memcpy(&n->instance, p, 8);
+    if (len == 8) {
+        return 0; /* a method with no parameter but self: its instance only */
+    }
+    ft_buf_init(&b);
+    ft_buf_putc(&b, '{');
+    while (pos < len) {
+        uint32_t vlen;
+        if (len - pos < 4) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        memcpy(&vlen, p + pos, 4);
+        pos += 4;
+        put_arg_key(&b, n, i);
+        if (vlen & FT_ARG_INT) {
+            if (vlen != (FT_ARG_INT | 8) || len - pos < 8) {
+                ft_buf_free(&b);
+                return FT_EBADRECORD;
+            }
+            put_int_text(&b, p + pos);
+            pos += 8;
+            i++;
+            continue;
+        }
+        if (vlen > len - pos) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        ft_json_put_str(&b, (const char *)p + pos, vlen);
+        pos += vlen;
+        i++;
+    }
+    ft_buf_putc(&b, '}');
+    return text_dup(&n->args, &b);
+}
+
+int
+ft_values_args_ints(struct ft_call *n, const uint8_t *p, size_t len)
+{
+    struct ft_buf b;
+
+    if (len % 8 != 0) {
+        return FT_EBADRECORD;
+    }
+    n->instance = 0;
+    ft_buf_init(&b);
+    ft_buf_putc(&b, '{');
+    for (uint32_t i = 0; i < len / 8; i++) {
+        put_arg_key(&b, n, i);
+        put_int_text(&b, p + 8 * (size_t)i);
+    }
+    ft_buf_putc(&b, '}');
+    return text_dup(&n->args, &b);
+}
+
+int
+ft_values_result(struct ft_call *n, const uint8_t *p, size_t len)
+{
+    struct ft_buf b;
+
+    ft_buf_init(&b);
+    ft_json_put_str(&b, (const char *)p, len);
+    return text_dup(&n->result, &b);
+}
+
+int
+ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len)
+{
+    struct ft_buf b;
+
+    if (len != 8) {
+        return FT_EBADRECORD;
+    }
+    ft_buf_init(&b);
+    put_int_text(&b, p);
+    return text_dup(&n->result, &b);
+}
+
+/* Whether text is what argument i was at the call, from the node's args JSON. */
+static int
+same_as_entry(const struct ft_call *n, uint32_t i, const char *text, size_t len)
+{
+    struct ft_buf b;
+    int same;
+
+    if (n->args == NULL || i >= n->code->nparams) {
+        return 0;
+    }
+    ft_buf_init(&b);
+    ft_buf_put(&b, n->code->keys[i], n->code->keylens[i]);
+    ft_json_put_str(&b, text, len);
+    same = !b.oom && memmem(n->args, strlen(n->args), b.p, b.len) != NULL;
+    ft_buf_free(&b);
+    return same;
+}
+
+int
+ft_values_after(struct ft_call *n, const uint8_t *p, size_t len)
+{
+    struct ft_buf b;
+    size_t pos = 0;
+    int any = 0;
+
+    ft_buf_init(&b);
+    ft_buf_putc(&b, '{');
+    while (pos < len) {
+        uint32_t idx, vlen;
+        if (len - pos < 8) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        memcpy(&idx, p + pos, 4);
+        memcpy(&vlen, p + pos + 4, 4);
+        pos += 8;
+        if (vlen > len - pos) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        if (!same_as_entry(n, idx, (const char *)p + pos, vlen) && idx < n->code->nparams) {
+            if (any++) {
+                ft_buf_putc(&b, ',');
+            }
+            ft_buf_put(&b, n->code->keys[idx], n->code->keylens[idx]);
+            ft_json_put_str(&b, (const char *)p + pos, vlen);
+        }
+        pos += vlen;
+    }
+    ft_buf_putc(&b, '}');
+    if (!any) {
+        ft_buf_free(&b);
+        return 0;
+    }
+    return text_dup(&n->after, &b);
+}
+
+int
+ft_values_exc(char **slot, const uint8_t *p, size_t len)
+{
+    static const char *keys[3] = {"{\"type\":", ",\"module\":", ",\"message\":"};
+    struct ft_buf b;
+    size_t pos = 0;
+
+    ft_buf_init(&b);
+    for (int i = 0; i < 3; i++) {
+        uint32_t n;
+        if (len - pos < 4) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        memcpy(&n, p + pos, 4);
+        pos += 4;
+        if (n > len - pos) {
+            ft_buf_free(&b);
+            return FT_EBADRECORD;
+        }
+        ft_buf_puts(&b, keys[i]);
+        ft_json_put_str(&b, (const char *)p + pos, n);
+        pos += n;
+    }
+    ft_buf_putc(&b, '}');
+    return text_dup(slot, &b);
+}
+
+int
+ft_values_memory(char **slot, const uint8_t *p, size_t len)
+{
+    static const char *keys[3] = {"{\"rss\":", ",\"tracemalloc\":", ",\"peak\":"};
+    uint64_t m[3];
+    struct ft_buf b;
+
+    if (len != sizeof(m)) {
+        return FT_EBADRECORD;
+    }
+    memcpy(m, p, sizeof(m));
+    ft_buf_init(&b);
+    for (int i = 0; i < 3; i++) {
+        ft_buf_puts(&b, keys[i]);
+        if (m[i] == UINT64_MAX) {
+            ft_buf_puts(&b, "null");
+        } else {
+            ft_buf_put_u64(&b, m[i]);
+        }
+    }
+    ft_buf_putc(&b, '}');
+    return text_dup(slot, &b);
+}

@@ -1,0 +1,26 @@
+/* export_pft.h - a run (or a unit) in the hierarchical JSON of the PyTraceFlow seed
+ * (palices/flowtrace, /work/shared/research/seeds.md 000.2), so that its HTML viewer and
+ * its PyCharm plugin read FlowTrace runs: `flowtrace export --format pytraceflow`.
+ *
+ * A JSON array holding one root node for the program (callable and called: its name),
+ * with every call nested in "calls", each with the seed's field names and order: id,
+ * callable (the function's own name), module, called (the class of a method, else the
+ * function), caller ("called::callable" of the caller), instance_id (id(self) as an
+ * integer), inputs, calls, memory_before, inputs_after (every argument at the end: the
+ * recorded ones, with the values of those the call changed), output, error (the
+ * exception as repr() shows it, ValueError('...')), duration_ms, memory_after. Values
+ * are JSON values where they are literals (pylit.h), else their rendering. As the seed
+ * did, <module>, <genexpr>, <listcomp>, <lambda> and other <...> code is left out and its
+ * calls hang from its caller; the main thread's calls are the root's, another thread's
+ * hang from a node named after it (callable: the thread's name, called: "Thread").
+ */
+#ifndef FT_CLI_EXPORT_PFT_H
+#define FT_CLI_EXPORT_PFT_H
+
+struct ft_tree;
+struct ft_out;
+
+/* Writes t to o, the root named name. Returns 0, or -ENOMEM. */
+int ft_export_pytraceflow(struct ft_out *o, const struct ft_tree *t, const char *name);
+
+#endif
