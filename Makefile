@@ -244,12 +244,16 @@ fuzz: $(FUZZER) $(FUZZ_O)/make_seeds
 fuzz-short: $(FUZZER) $(FUZZ_O)/make_seeds
 	$(call fuzz-run,$(FUZZ_SHORT))
 
+# The library's whole ABI: the _exit interposer and control.h's entry points.
+ABI_EXPORTS := _exit flowtrace_start flowtrace_stop
 check-abi: $(SO)
 	@bad=$$(nm -D --undefined-only $(SO) | grep -E ' _?Py' || true); \
 	if [ -n "$$bad" ]; then echo "check-abi: $(SO) links CPython symbols:"; echo "$$bad"; exit 1; fi
-	@extra=$$(nm -D --defined-only $(SO) | awk '{print $$3}' | grep -v -x -e _exit || true); \
-	if [ -n "$$extra" ]; then echo "check-abi: $(SO) exports more than _exit:"; echo "$$extra"; exit 1; fi
-	@echo "  ABI     $(SO): no CPython link, exports only _exit"
+	@extra=$$(nm -D --defined-only $(SO) | awk '{print $$3}' | grep -v -x $(ABI_EXPORTS:%=-e %) || true); \
+	if [ -n "$$extra" ]; then echo "check-abi: $(SO) exports more than $(ABI_EXPORTS):"; echo "$$extra"; exit 1; fi
+	@for s in $(ABI_EXPORTS); do nm -D --defined-only $(SO) | awk '{print $$3}' | grep -q -x "$$s" || \
+	    { echo "check-abi: $(SO) does not export $$s"; exit 1; }; done
+	@echo "  ABI     $(SO): no CPython link, exports only $(ABI_EXPORTS)"
 
 # ---- Lint: formatting, clang-tidy, cppcheck, the ABI (STYLE.md B.5) -------------------
 C_FILES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
@@ -338,7 +342,8 @@ help:
 	@echo "  pythons      Debian's python3.13 and 3.14 unpacked into build/pythons (cached)"
 	@echo "  integration  pytest suite: every interpreter found, under the preload"
 	@echo "  viewer-test  the HTML viewer in headless chromium (playwright-core), 1M-call run included"
-	@echo "  check-abi    the preload library links no CPython symbol and exports only _exit"
+	@echo "  check-abi    the preload library links no CPython symbol and exports only _exit and"
+	@echo "               inject/control.h's entry points"
 	@echo "  lint         format-check + tidy (clang-tidy) + cppcheck + check-abi"
 	@echo "  format       clang-format -i every C file (formatting-only commits)"
 	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"

@@ -538,3 +538,11 @@ ft_codes_atfork_child(void)
     pthread_mutex_init(&defs.lock, NULL);
     defs.sent = 0;
 }
+
+void
+ft_codes_resend(void)
+{
+    pthread_mutex_lock(&defs.lock);
+    defs.sent = 0;
+    pthread_mutex_unlock(&defs.lock);
+}

@@ -113,4 +113,7 @@ int ft_codes_send(int (*send)(const uint8_t *p, size_t n, void *arg), void *arg)
 /* In a forked child: every definition must be sent again on the new connection. */
 void ft_codes_atfork_child(void);
 
+/* The same in this process, for its next connection (control.h). */
+void ft_codes_resend(void);
+
 #endif

@@ -16,6 +16,25 @@
 
 struct ft_config ft_cfg;
 
+/* Settings given to ft_config_load_with ("NAME=value" lines), consulted before the
+ * environment: a copy whose newlines are NULs, valid until the next load. */
+static char *given;
+static size_t given_len;
+
+/* The value of a setting: the given one, else the environment's (the only getenv). */
+static const char *
+setting(const char *name)
+{
+    size_t n = strlen(name);
+
+    for (size_t i = 0; given != NULL && i < given_len; i += strlen(given + i) + 1) {
+        if (strncmp(given + i, name, n) == 0 && given[i + n] == '=') {
+            return given + i + n + 1;
+        }
+    }
+    return getenv(name);
+}
+
 static int
 bad(char *msg, size_t cap, const char *name, const char *val, const char *want)
 {
@@ -26,7 +45,7 @@ bad(char *msg, size_t cap, const char *name, const char *val, const char *want)
 static int
 get_bool(const char *name, int dflt, int *out, char *msg, size_t cap)
 {
-    const char *v = getenv(name);
+    const char *v = setting(name);
 
     if (v == NULL || *v == '\0') {
         *out = dflt;
@@ -44,7 +63,7 @@ get_bool(const char *name, int dflt, int *out, char *msg, size_t cap)
 static int
 get_seconds(const char *name, double dflt, int allow_zero, uint64_t *out, char *msg, size_t cap)
 {
-    const char *v = getenv(name);
+    const char *v = setting(name);
     double d = dflt;
     char *end;
 
@@ -64,7 +83,7 @@ static int
 get_uint(const char *name, unsigned long dflt, unsigned long lo, unsigned long hi,
          unsigned long *out, char *msg, size_t cap)
 {
-    const char *v = getenv(name);
+    const char *v = setting(name);
     char *end;
     unsigned long n = dflt;
 
@@ -84,7 +103,7 @@ get_uint(const char *name, unsigned long dflt, unsigned long lo, unsigned long h
 static int
 get_dir(char *out, size_t cap, char *msg, size_t mcap)
 {
-    const char *v = getenv("FLOWTRACE_DIR");
+    const char *v = setting("FLOWTRACE_DIR");
     char cwd[4096];
 
     if (v == NULL || *v == '\0') {
@@ -109,7 +128,7 @@ get_dir(char *out, size_t cap, char *msg, size_t mcap)
 static int
 derive_socket(struct ft_config *c, char *msg, size_t cap)
 {
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = setting("TMPDIR");
     uint64_t h = 1469598103934665603ull; /* FNV-1a of the output directory */
 
     if (tmp == NULL || tmp[0] != '/' || strlen(tmp) > 60) {
@@ -162,7 +181,7 @@ static const char default_redact[] =
 static int
 in_ci(void)
 {
-    const char *v = getenv("CI");
+    const char *v = setting("CI");
 
     return v != NULL && *v != '\0' && strcmp(v, "0") != 0 && strcasecmp(v, "false") != 0;
 }
@@ -170,7 +189,7 @@ in_ci(void)
 static int
 load_units(struct ft_config *c, char *msg, size_t cap)
 {
-    const char *v = getenv("FLOWTRACE_KEEP");
+    const char *v = setting("FLOWTRACE_KEEP");
 
     if (v == NULL || *v == '\0') {
         c->keep = in_ci() ? FT_KEEP_FAILED : FT_KEEP_ALL;
@@ -181,7 +200,7 @@ load_units(struct ft_config *c, char *msg, size_t cap)
     } else {
         return bad(msg, cap, "FLOWTRACE_KEEP", v, "'all' or 'failed'");
     }
-    split(&c->units, getenv("FLOWTRACE_UNIT"), 0);
+    split(&c->units, setting("FLOWTRACE_UNIT"), 0);
     for (int i = 0; i < c->units.n; i++) {
         const char *colon = strchr(c->units.item[i], ':');
         if (colon == NULL || colon == c->units.item[i] || colon[1] == '\0') {
@@ -219,7 +238,7 @@ load_capture(struct ft_config *c, char *msg, size_t cap)
         return err;
     }
     c->max_depth = n;
-    v = getenv("FLOWTRACE_MIN_DURATION");
+    v = setting("FLOWTRACE_MIN_DURATION");
     if (v != NULL && *v != '\0') {
         char *end;
         double us = strtod(v, &end);
@@ -228,18 +247,18 @@ load_capture(struct ft_config *c, char *msg, size_t cap)
         }
         c->min_duration_ns = (uint64_t)(us * 1000);
     }
-    split(&c->include, getenv("FLOWTRACE_INCLUDE"), 0);
-    split(&c->include, getenv("FLOWTRACE_PACKAGE_PREFIX"), 1);
-    split(&c->exclude, getenv("FLOWTRACE_EXCLUDE"), 0);
-    split(&c->include_path, getenv("FLOWTRACE_INCLUDE_PATH"), 0);
-    split(&c->exclude_path, getenv("FLOWTRACE_EXCLUDE_PATH"), 0);
-    v = getenv("FLOWTRACE_REDACT");
+    split(&c->include, setting("FLOWTRACE_INCLUDE"), 0);
+    split(&c->include, setting("FLOWTRACE_PACKAGE_PREFIX"), 1);
+    split(&c->exclude, setting("FLOWTRACE_EXCLUDE"), 0);
+    split(&c->include_path, setting("FLOWTRACE_INCLUDE_PATH"), 0);
+    split(&c->exclude_path, setting("FLOWTRACE_EXCLUDE_PATH"), 0);
+    v = setting("FLOWTRACE_REDACT");
     if (v != NULL && (strcmp(v, "none") == 0 || *v == '\0')) {
         c->redact.n = 0;
     } else {
         split(&c->redact, v != NULL ? v : default_redact, 0);
     }
-    v = getenv("FLOWTRACE_LOGFILE");
+    v = setting("FLOWTRACE_LOGFILE");
     snprintf(c->logfile, sizeof(c->logfile), "%s", v ? v : "");
     return load_units(c, msg, cap);
 }
@@ -247,11 +266,41 @@ load_capture(struct ft_config *c, char *msg, size_t cap)
 int
 ft_config_load(char *msg, size_t cap)
 {
+    return ft_config_load_with(NULL, msg, cap);
+}
+
+/* Keeps a copy of settings for setting(), one NUL-terminated line after another. */
+static int
+take_settings(const char *settings, char *msg, size_t cap)
+{
+    free(given);
+    given = NULL;
+    given_len = 0;
+    if (settings == NULL) {
+        return 0;
+    }
+    given_len = strlen(settings) + 1;
+    if ((given = strdup(settings)) == NULL) {
+        snprintf(msg, cap, "out of memory");
+        return -ENOMEM;
+    }
+    for (char *p = given; (p = strchr(p, '\n')) != NULL; p++) {
+        *p = '\0';
+    }
+    return 0;
+}
+
+int
+ft_config_load_with(const char *settings, char *msg, size_t cap)
+{
     struct ft_config *c = &ft_cfg;
     unsigned long kb, nbuf;
     const char *v;
     int err;
 
+    if ((err = take_settings(settings, msg, cap)) != 0) {
+        return err;
+    }
     memset(c, 0, sizeof(*c));
     if ((err = get_bool("FLOWTRACE_DISABLE", 0, &c->disabled, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_DEBUG", 0, &c->debug, msg, cap)) != 0 ||
@@ -268,7 +317,7 @@ ft_config_load(char *msg, size_t cap)
     }
     c->buffer_size = kb * 1024;
     c->max_buffers = (unsigned)nbuf;
-    v = getenv("FLOWTRACE_SOCKET");
+    v = setting("FLOWTRACE_SOCKET");
     if (v != NULL && *v != '\0') {
         if (strlen(v) >= sizeof(c->socket)) {
             return bad(msg, cap, "FLOWTRACE_SOCKET", v, "shorter than 108 bytes");
@@ -281,7 +330,7 @@ ft_config_load(char *msg, size_t cap)
     if ((err = load_capture(c, msg, cap)) != 0) {
         return err;
     }
-    v = getenv("FLOWTRACE_ENGINE");
+    v = setting("FLOWTRACE_ENGINE");
     if (v == NULL || *v == '\0' || !strcmp(v, "auto")) {
         c->engine = FT_ENGINE_AUTO;
     } else if (!strcmp(v, "profile")) {
@@ -291,9 +340,9 @@ ft_config_load(char *msg, size_t cap)
     } else {
         return bad(msg, cap, "FLOWTRACE_ENGINE", v, "'auto', 'profile' or 'monitoring'");
     }
-    v = getenv("FLOWTRACE_WRITER");
+    v = setting("FLOWTRACE_WRITER");
     snprintf(c->writer, sizeof(c->writer), "%s", v ? v : "");
-    v = getenv("FLOWTRACE_CLOCK");
+    v = setting("FLOWTRACE_CLOCK");
     if (v == NULL || *v == '\0') {
         c->clock = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
     } else if (!strcmp(v, "tsc")) {

@@ -73,4 +73,9 @@ extern struct ft_config ft_cfg;
  * the offending variable. Runs before the interpreter exists: no Python calls. */
 int ft_config_load(char *msg, size_t cap);
 
+/* The same, with settings ("FLOWTRACE_NAME=value" lines, or NULL) taking the place of
+ * the environment's for the names they give: how flowtrace_start (control.h) is
+ * configured without changing the program's environment. */
+int ft_config_load_with(const char *settings, char *msg, size_t cap);
+
 #endif

@@ -870,6 +870,27 @@ ft_flush_end_by_signal(int signo)
 }
 
 void
+ft_flush_restart(void)
+{
+    lock_send();
+    if (conn_fd >= 0) {
+        close(conn_fd);
+    }
+    conn_fd = -1;
+    conn_pid = 0;
+    broken = 0;
+    ended = 0;
+    lost_unsent = 0;
+    unshipped = 0;
+    STORE(&stop_flusher, 0);
+    STORE(&end_signal, 0);
+    STORE(&end_done, 0);
+    lost_reason[0] = '\0';
+    memset(&rx, 0, sizeof(rx));
+    unlock_send();
+}
+
+void
 ft_flush_atfork_child(void)
 {
     /* The parent keeps its connection and flusher; the child has neither. Closing our

@@ -69,6 +69,10 @@ void ft_flush_end_by_signal(int signo);
  * -errno; the connection is then closed and the process stays untraced. GIL held. */
 int ft_flush_wait_admission(void);
 
+/* After ft_flush_end, before a new ft_flush_hello in the same process (control.h):
+ * forgets the ended connection. GIL held. */
+void ft_flush_restart(void);
+
 /* In a forked child: forgets the parent's connection and flusher thread. */
 void ft_flush_atfork_child(void);
 

@@ -16,6 +16,13 @@ struct ft_engine {
     int (*install)(void);
     /* GIL held: a thread is about to be started through _thread.start_new_thread. */
     void (*thread_starting)(void);
+    /* GIL held, when recording starts in a running interpreter (control.h): start
+     * recording the threads that are running already too (a thread registers on its
+     * first event). Returns 0 or -errno. */
+    int (*install_running)(void);
+    /* GIL held, any thread: stop recording in every thread (control.h). The engine may
+     * be installed again later. */
+    void (*uninstall)(void);
 };
 
 extern const struct ft_engine ft_engine_profile;

@@ -511,11 +511,14 @@ choose_frame_mode(void)
     validate_left = frame_mode != FRAME_API ? 64 : 0;
 }
 
+static long ev[E_COUNT]; /* the events' numbers, once installed */
+static int nev;          /* how many of them have a callback */
+
 static int
 monitor_install(void)
 {
     PyObject *monitoring = monitoring_ns(), *events, *r, *fn;
-    long ev[E_COUNT], mask = 0;
+    long mask = 0;
     int n = ft_cfg.c_calls ? E_COUNT : E_CALL;
 
     if (monitoring == NULL || (tool = free_tool_id(monitoring)) < 0) {
@@ -556,6 +559,7 @@ monitor_install(void)
         }
         ft_py.Py_DecRef(r);
         mask |= ev[i];
+        nev = i + 1;
     }
     r = call(monitoring, "set_events", tool, mask, NULL);
     if (r == NULL) {
@@ -573,8 +577,43 @@ monitor_thread_starting(void)
     /* Every thread is monitored already. */
 }
 
+static int
+monitor_install_running(void)
+{
+    return 0; /* events are the interpreter's: every thread is monitored already */
+}
+
+/* No events, no callbacks, the tool id given back: as if FlowTrace had never used it. */
+static void
+monitor_uninstall(void)
+{
+    PyObject *monitoring = monitoring_ns(), *r;
+
+    if (monitoring == NULL || tool < 0) {
+        return;
+    }
+    r = call(monitoring, "set_events", tool, 0, NULL);
+    if (r != NULL) {
+        ft_py.Py_DecRef(r);
+    }
+    for (int i = 0; i < nev; i++) {
+        r = call(monitoring, "register_callback", tool, ev[i], ft_py.None);
+        if (r != NULL) {
+            ft_py.Py_DecRef(r);
+        }
+    }
+    r = call(monitoring, "free_tool_id", tool, -1, NULL);
+    if (r != NULL) {
+        ft_py.Py_DecRef(r);
+    }
+    tool = -1;
+    nev = 0;
+}
+
 const struct ft_engine ft_engine_monitor = {
     .name = "monitoring",
     .install = monitor_install,
     .thread_starting = monitor_thread_starting,
+    .install_running = monitor_install_running,
+    .uninstall = monitor_uninstall,
 };

@@ -1,4 +1,5 @@
 /* hook_profile.c - the legacy engine: a native C profile function on every thread. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ static int frame_mode = FRAME_API;
 static int validate_left;
 static int locals_direct; /* 3.11 fast-locals reads checked and trusted */
 static int threading_hooked;
+static int late_threads; /* installed into running threads: they register on first event */
 
 /* The code of a frame through the C API (3.9+) or f_code (3.8). Borrowed: the frame
  * holds a reference for as long as the callback runs. */
@@ -137,6 +139,7 @@ exc_trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     (void)obj;
     (void)frame;
     if (t == NULL || !t->exc_armed) {
+        set_trace(NULL); /* ours, left over from before a stop */
         return 0;
     }
     if (what == PyTrace_EXCEPTION && arg != NULL) {
@@ -295,6 +298,20 @@ probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, 
     }
 }
 
+/* A thread that was running before recording started in a running interpreter
+ * (control.h), on its first event. */
+static struct ft_thread *
+late_thread(void)
+{
+    char name[128];
+
+    if (!late_threads || ft_tstate_detached()) {
+        return NULL;
+    }
+    ft_py_thread_name(name, sizeof(name));
+    return ft_thread_register(name);
+}
+
 static int
 profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
@@ -303,7 +320,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     PyObject *code;
 
     (void)obj;
-    if (__builtin_expect(t == NULL, 0)) {
+    if (__builtin_expect(t == NULL, 0) && (t = late_thread()) == NULL) {
         return 0;
     }
     if (__builtin_expect(t->exc_armed, 0)) {
@@ -393,41 +410,35 @@ bootstrap(PyObject *self, PyObject *args)
 static PyMethodDef bootstrap_def = {"_flowtrace_thread_bootstrap", (void *)bootstrap, METH_VARARGS,
                                     NULL};
 
-/* threading.setprofile(bootstrap), once threading is imported. We never import it
- * ourselves: that would change the program (gevent must patch before it is imported). */
-static void
-hook_threading(void)
+/* threading.setprofile(fn) (a new reference, or None). Returns 0 or -1 (threading not
+ * imported, or setprofile not there yet: while threading is being imported). Never
+ * raises. */
+static int
+threading_setprofile(PyObject *fn)
 {
-    PyObject *threading, *setprofile = NULL, *fn = NULL, *args = NULL, *r = NULL; /* new refs */
+    PyObject *threading = ft_py_module("threading"); /* new refs */
+    PyObject *setprofile = NULL, *args = NULL, *r = NULL;
     struct ft_py_exc exc;
 
-    if (threading_hooked) {
-        return;
-    }
-    threading = ft_py_module("threading");
-    if (threading == NULL) {
-        return;
+    if (threading == NULL || fn == NULL) {
+        if (threading != NULL) {
+            ft_py.Py_DecRef(threading);
+        }
+        return -1;
     }
     ft_py_exc_save(&exc);
-    /* While threading is being imported, setprofile may not exist yet: try again later. */
     setprofile = ft_py.PyObject_GetAttrString(threading, "setprofile");
-    fn = ft_py.PyCFunction_NewEx(&bootstrap_def, NULL, NULL);
     args = ft_py.PyTuple_New(1);
-    if (setprofile != NULL && fn != NULL && args != NULL) {
+    if (setprofile != NULL && args != NULL) {
         ft_py.Py_IncRef(fn);
         ft_py.PyTuple_SetItem(args, 0, fn); /* steals the extra reference */
         r = ft_py.PyObject_CallObject(setprofile, args);
     }
     if (r != NULL) {
-        threading_hooked = 1;
         ft_py.Py_DecRef(r);
-        ft_debug("threading.setprofile installed");
     }
     if (args != NULL) {
         ft_py.Py_DecRef(args);
-    }
-    if (fn != NULL) {
-        ft_py.Py_DecRef(fn);
     }
     if (setprofile != NULL) {
         ft_py.Py_DecRef(setprofile);
@@ -435,6 +446,27 @@ hook_threading(void)
     ft_py.Py_DecRef(threading);
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
+    return r != NULL ? 0 : -1;
+}
+
+/* threading.setprofile(bootstrap), once threading is imported. We never import it
+ * ourselves: that would change the program (gevent must patch before it is imported). */
+static void
+hook_threading(void)
+{
+    PyObject *fn; /* new ref */
+
+    if (threading_hooked) {
+        return;
+    }
+    fn = ft_py.PyCFunction_NewEx(&bootstrap_def, NULL, NULL);
+    if (threading_setprofile(fn) == 0) {
+        threading_hooked = 1;
+        ft_debug("threading.setprofile installed");
+    }
+    if (fn != NULL) {
+        ft_py.Py_DecRef(fn);
+    }
 }
 
 static int
@@ -453,8 +485,59 @@ profile_install(void)
     return 0;
 }
 
+/* Sets (or clears) the profile function of every thread of the interpreter: 3.12+ has
+ * an API for it; up to 3.11 each thread state is set as PyEval_SetProfile sets the
+ * current one. GIL held: the other threads are not running Python code. */
+static int
+set_all_threads(Py_tracefunc f)
+{
+    void *ts;
+
+    if (ft_py.PyEval_SetProfileAllThreads != NULL) {
+        ft_py.PyEval_SetProfileAllThreads(f, NULL);
+        return 0;
+    }
+    if (ft_py._PyEval_SetProfile == NULL || ft_py.PyInterpreterState_Get == NULL ||
+        ft_py.PyInterpreterState_ThreadHead == NULL || ft_py.PyThreadState_Next == NULL) {
+        return -ENOSYS;
+    }
+    ts = ft_py.PyInterpreterState_ThreadHead(ft_py.PyInterpreterState_Get());
+    for (; ts != NULL; ts = ft_py.PyThreadState_Next(ts)) {
+        ft_py._PyEval_SetProfile(ts, f, NULL);
+    }
+    ft_py.PyErr_Clear();
+    return 0;
+}
+
+static int
+profile_install_running(void)
+{
+    late_threads = 1;
+    return set_all_threads(profile_cb);
+}
+
+/* threading.setprofile(None): threads started from now on are not recorded. */
+static void
+unhook_threading(void)
+{
+    threading_hooked = 0;
+    threading_setprofile(ft_py.None);
+}
+
+static void
+profile_uninstall(void)
+{
+    late_threads = 0;
+    unhook_threading();
+    if (set_all_threads(NULL) != 0) {
+        ft_py.PyEval_SetProfile(NULL, NULL);
+    }
+}
+
 const struct ft_engine ft_engine_profile = {
     .name = "profile",
     .install = profile_install,
     .thread_starting = hook_threading,
+    .install_running = profile_install_running,
+    .uninstall = profile_uninstall,
 };

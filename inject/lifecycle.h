@@ -10,6 +10,18 @@
 #ifndef FT_INJECT_LIFECYCLE_H
 #define FT_INJECT_LIFECYCLE_H
 
+#include <stddef.h>
+
+/* GIL held, any thread of a running interpreter: connects to the writer (settings as
+ * ft_config_load_with) and starts recording every thread. Returns 0, or -errno with a
+ * one-line reason in why (-EALREADY: recording already). */
+int ft_lifecycle_start(const char *settings, char *why, size_t cap);
+
+/* GIL held, any thread: stops recording in every thread, ships everything, ends the run
+ * (ended "detached") and waits for the writer to have written it. The program runs on
+ * untraced; ft_lifecycle_start may start a new run. Returns 0 or -ENOTCONN. */
+int ft_lifecycle_stop(void);
+
 /* Set in a forked child until it has its own connection (atomic). */
 extern int ft_fork_pending;
 

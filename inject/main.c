@@ -31,6 +31,8 @@
 int ft_fork_pending;
 
 static int activated;        /* cpython.run_* seen */
+static int gate_passed;      /* CPython, and not a privileged program */
+static int audit_hooked;     /* our audit hook is registered */
 static pid_t traced_pid;     /* the process whose connection is open; 0 = none */
 static pid_t fork_child_pid; /* set in a forked child of a traced process */
 static const struct ft_engine *engine;
@@ -141,34 +143,55 @@ connect_writer(void)
     return 0;
 }
 
+/* Connects and installs the engine: at activation (the main thread, before the program's
+ * first line), or in a running interpreter (ft_lifecycle_start: any thread, other threads
+ * running too). Returns 0 or -errno, having said why. */
+static int
+start_tracing(int running)
+{
+    static int prepared, exits_hooked;
+    char name[128] = "MainThread";
+    int err;
+
+    engine = ft_engine_select();
+    if (!prepared) {
+        if ((err = ft_tstate_init()) != 0 || (err = ft_codes_init()) != 0) {
+            ft_warn("cannot start tracing: %s", strerror(-err));
+            return err;
+        }
+        prepared = 1;
+    }
+    if ((err = connect_writer()) != 0) {
+        return err;
+    }
+    if (running) {
+        ft_py_thread_name(name, sizeof(name));
+    }
+    if ((ft_self == NULL && ft_thread_register(name) == NULL) || engine->install() != 0 ||
+        (running && engine->install_running() != 0)) {
+        ft_warn("cannot install the %s hook; the program runs untraced", engine->name);
+        return -ENOSYS;
+    }
+    if (!exits_hooked) {
+        ft_py.Py_AtExit(at_py_finalized);
+        on_exit(at_exit, NULL);
+        exits_hooked = 1;
+    }
+    ft_signals_install();
+    return 0;
+}
+
 static void
 activate(const char *event)
 {
-    int err;
-
     activated = 1;
-    engine = ft_engine_select();
-    ft_debug("activating on %s (Python %d.%d, engine %s)", event, (int)(ft_py.version >> 24),
-             ft_py.minor, engine->name);
+    ft_debug("activating on %s (Python %d.%d)", event, (int)(ft_py.version >> 24), ft_py.minor);
     if (strcmp(event, "cpython.run_command") == 0) {
         ft_codes_set_main_source("<string>");
     } else if (strcmp(event, "cpython.run_stdin") == 0) {
         ft_codes_set_main_source("<stdin>");
     }
-    if ((err = ft_tstate_init()) != 0 || (err = ft_codes_init()) != 0) {
-        ft_warn("cannot start tracing: %s", strerror(-err));
-        return;
-    }
-    if (connect_writer() != 0) {
-        return;
-    }
-    if (ft_thread_register("MainThread") == NULL || engine->install() != 0) {
-        ft_warn("cannot install the %s hook; the program runs untraced", engine->name);
-        return;
-    }
-    ft_py.Py_AtExit(at_py_finalized);
-    on_exit(at_exit, NULL);
-    ft_signals_install();
+    start_tracing(0);
 }
 
 int
@@ -279,6 +302,69 @@ audit_hook(const char *event, PyObject *args, void *data)
     return 0;
 }
 
+/* ---- Starting and stopping on request (control.h) ------------------------------------ */
+
+int
+ft_lifecycle_start(const char *settings, char *why, size_t cap)
+{
+    int err;
+
+    if (!gate_passed) {
+        snprintf(why, cap, "not a CPython process FlowTrace can trace");
+        return -ENOSYS;
+    }
+    if (is_traced_process()) {
+        snprintf(why, cap, "FlowTrace is recording this process already");
+        return -EALREADY;
+    }
+    if (fork_child_pid != 0 || __atomic_load_n(&ft_fork_pending, __ATOMIC_SEQ_CST)) {
+        snprintf(why, cap, "a forked child of a traced process is traced as it is");
+        return -EBUSY;
+    }
+    if ((err = ft_config_load_with(settings, why, cap)) != 0) {
+        return err;
+    }
+    if (ft_cfg.disabled) {
+        snprintf(why, cap, "FLOWTRACE_DISABLE is set");
+        return -ECANCELED;
+    }
+    /* Exec, the uncaught exception and other tracers are seen through the audit hook;
+     * one added now is called like one added before the interpreter started. */
+    if (!audit_hooked) {
+        if (ft_py.PySys_AddAuditHook(audit_hook, NULL) != 0) {
+            ft_py.PyErr_Clear();
+            snprintf(why, cap, "cannot add an audit hook");
+            return -EPERM;
+        }
+        audit_hooked = 1;
+        pthread_atfork(NULL, NULL, atfork_child);
+    }
+    /* After a stop: a new connection, a new run, every definition sent again. */
+    ft_flush_restart();
+    ft_tstate_restart();
+    ft_codes_resend();
+    exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
+    activated = 1;
+    if ((err = start_tracing(1)) != 0) {
+        snprintf(why, cap, "cannot start recording (%s); see the line above", strerror(-err));
+        ft_tstate_detach();
+        return err;
+    }
+    return 0;
+}
+
+int
+ft_lifecycle_stop(void)
+{
+    if (!gate_passed || !is_traced_process()) {
+        return -ENOTCONN;
+    }
+    engine->uninstall();
+    ft_signals_uninstall();
+    end_run(FT_END_DETACHED, -1, 0);
+    return 0;
+}
+
 /* ---- The gate ---------------------------------------------------------------------- */
 
 __attribute__((constructor)) static void
@@ -296,6 +382,7 @@ flowtrace_init(void)
     if (getauxval(AT_SECURE) != 0) {
         return;
     }
+    gate_passed = 1;
     if (ft_config_load(msg, sizeof(msg)) != 0) {
         ft_warn("%s; the program runs untraced", msg);
         return;
@@ -307,6 +394,7 @@ flowtrace_init(void)
         ft_debug("PySys_AddAuditHook failed; staying inert");
         return;
     }
+    audit_hooked = 1;
     pthread_atfork(NULL, NULL, atfork_child);
     ft_debug("waiting for the interpreter (Python %s)", ft_py.Py_GetVersion());
 }

@@ -38,6 +38,17 @@ parse_version(const char *s)
     return (major << 24) | (minor << 16) | (micro << 8) | 0xf0;
 }
 
+/* What starting in a running interpreter needs (control.h): every thread's profile. */
+static void
+resolve_running(void)
+{
+    OPTIONAL(PyInterpreterState_Get, "PyInterpreterState_Get");
+    OPTIONAL(PyInterpreterState_ThreadHead, "PyInterpreterState_ThreadHead");
+    OPTIONAL(PyThreadState_Next, "PyThreadState_Next");
+    OPTIONAL(_PyEval_SetProfile, "_PyEval_SetProfile");
+    OPTIONAL(PyEval_SetProfileAllThreads, "PyEval_SetProfileAllThreads");
+}
+
 int
 ft_pyapi_resolve(void)
 {
@@ -101,6 +112,7 @@ ft_pyapi_resolve(void)
     OPTIONAL(PyDict_New, "PyDict_New");
     OPTIONAL(PyDict_Update, "PyDict_Update");
     OPTIONAL(PyObject_GetItem, "PyObject_GetItem");
+    resolve_running();
     return 0;
 }
 

@@ -101,6 +101,12 @@ struct ft_pyapi {
     PyObject *(*PyDict_New)(void);
     int (*PyDict_Update)(PyObject *a, PyObject *b);
     PyObject *(*PyObject_GetItem)(PyObject *o, PyObject *key);
+    /* Starting in a running interpreter (control.h): every thread's profile function. */
+    void *(*PyInterpreterState_Get)(void);                /* PyInterpreterState * */
+    void *(*PyInterpreterState_ThreadHead)(void *interp); /* PyThreadState * */
+    void *(*PyThreadState_Next)(void *tstate);            /* PyThreadState * */
+    int (*_PyEval_SetProfile)(void *tstate, Py_tracefunc func, PyObject *obj); /* -3.11 */
+    void (*PyEval_SetProfileAllThreads)(Py_tracefunc func, PyObject *obj);     /* 3.12+ */
 };
 
 extern struct ft_pyapi ft_py;

@@ -135,3 +135,18 @@ ft_signals_install(void)
     }
     ft_debug("signal handlers installed");
 }
+
+void
+ft_signals_uninstall(void)
+{
+    for (size_t i = 0; i < NWATCHED; i++) {
+        struct watched *w = &watched[i];
+        struct sigaction now;
+        /* Only where ours is still the handler: one the program set since stays. */
+        if (w->installed && sigaction(w->signo, NULL, &now) == 0 && !(now.sa_flags & SA_SIGINFO) &&
+            now.sa_handler == handler) {
+            sigaction(w->signo, &w->old, NULL);
+        }
+        w->installed = 0;
+    }
+}

@@ -28,6 +28,10 @@ extern __thread volatile int ft_sig_deferred __attribute__((tls_model("initial-e
 /* GIL held, main thread, at activation. */
 void ft_signals_install(void);
 
+/* When recording stops in a running process (control.h): the dispositions found at
+ * install are back, where ours is still in place. */
+void ft_signals_uninstall(void);
+
 /* Any thread, leaving a section: ends the run and dies of a deferred signal. */
 void ft_signals_run_deferred(void);
 

@@ -239,6 +239,26 @@ ft_tstate_detached(void)
 }
 
 void
+ft_tstate_restart(void)
+{
+    lock_reg();
+    for (struct ft_thread *t = threads; t != NULL; t = t->next) {
+        t->pos = t->data;
+        t->end = t->data + t->cap;
+        __atomic_store_n(&t->committed, 0, __ATOMIC_RELEASE);
+        t->sent = 0;
+        t->announced = 0;
+        __atomic_store_n(&t->events, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&t->lost, 0, __ATOMIC_RELAXED);
+        t->gap = 0;
+    }
+    gone_events = gone_lost = 0;
+    STORE(&blocked_ns, 0);
+    STORE(&detached, 0);
+    unlock_reg();
+}
+
+void
 ft_tstate_atfork_child(void)
 {
     struct ft_thread *t = ft_self;

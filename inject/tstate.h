@@ -149,6 +149,11 @@ uint64_t ft_tstate_blocked_ns(void);
 void ft_tstate_detach(void);
 int ft_tstate_detached(void);
 
+/* Before a new connection in the same process (control.h: recording started again after
+ * a stop): every thread's buffer is empty, counts start from 0, nothing is announced.
+ * GIL held, after END (nothing is being shipped). */
+void ft_tstate_restart(void);
+
 /* After fork, in the child (async-signal-safe): forget the parent's other threads; the
  * calling thread keeps its state with an empty buffer. */
 void ft_tstate_atfork_child(void);

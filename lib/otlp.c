@@ -133,7 +133,7 @@ ft_otlp_span(struct ft_buf *b, const struct ft_otlp_span *s, int first)
 /* ---- Texts ----------------------------------------------------------------------------- */
 
 static int
-hex_value(char c)
+hex_value(int c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';

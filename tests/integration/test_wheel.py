@@ -64,3 +64,21 @@ def test_installed_library_preloaded_starts_its_own_writer(installed, tmp_path):
     [run] = runs_in(tmp_path / "out")
     assert run.details() == "[MainThread]\n  double(x=5) -> 10"
     assert json.loads((run.path / "tree.json").read_text())["exitCode"] == 0
+
+
+def test_every_command_answers_version(installed, tmp_path):
+    """One version, defined once (VERSION), in every command and in the package."""
+    from conftest import ROOT
+
+    version = (ROOT / "VERSION").read_text().strip()
+    assert the_wheel().name.startswith(f"flowtrace-{version}-")
+    env = installed.env()
+    bundle = next(Path(installed.root).glob("lib/python3*/site-packages/flowtrace/_bin"))
+    for cmd in (["flowtrace"], ["flowtrace-run"], [str(bundle / "flowtrace-writer")]):
+        proc = subprocess.run([*cmd, "--version"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (
+            0, f"{Path(cmd[0]).name} {version}\n", ""), cmd
+    proc = subprocess.run([installed.python, "-c", "import flowtrace; print(flowtrace.__version__)"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.stdout == f"{version}\n"

@@ -88,6 +88,7 @@ int ft_cmd_stats(int argc, char **argv);
 int ft_cmd_html(int argc, char **argv);
 int ft_cmd_export(int argc, char **argv);
 int ft_cmd_report(int argc, char **argv);
+int ft_cmd_attach(int argc, char **argv);
 int ft_cmd_diff(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ static const struct ft_cli_cmd commands[] = {
     {"html", ft_cmd_html, "write a run as one self-contained HTML viewer"},
     {"report", ft_cmd_report, "a run's tests or requests as JUnit XML or Markdown, for CI"},
     {"export", ft_cmd_export, "write a run for Perfetto (Chrome JSON) or OpenTelemetry (OTLP)"},
+    {"attach", ft_cmd_attach, "record a running Python process for a while, then detach"},
     {"diff", ft_cmd_diff, "where two runs or two tests parted: the first different call"},
 };
 
@@ -24,7 +25,8 @@ usage(FILE *f)
     fprintf(f, "\nEvery command reads the output directory given by -d DIR (default\n"
                "$FLOWTRACE_DIR, else ./flowtrace-out). RUN is a run id, a unique prefix of\n"
                "one, or omitted for the latest run. 'flowtrace COMMAND --help' for details.\n"
-               "Exit status: 0 done, 1 failed, 2 bad usage.\n");
+               "Exit status: 0 done, 1 failed, 2 bad usage. 'flowtrace --version' prints the\n"
+               "version.\n");
 }
 
 int
@@ -33,6 +35,10 @@ main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return FT_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("flowtrace %s\n", FT_VERSION);
+        return FT_EXIT_OK;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -56,7 +56,8 @@ static const char usage[] =
     "  --recover            finish the runs a writer that died left in DIR (those whose\n"
     "                       process has ended); prints PATH TAB EVENTS TAB LOST for each\n"
     "  --null-sink          benchmarks only: receive and decode, write nothing\n"
-    "  -h, --help           show this help\n";
+    "  -h, --help           show this help\n"
+    "  --version            print the version\n";
 
 static int
 fail(const char *fmt, const char *arg, const char *why)
@@ -122,7 +123,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate)
     ft_run_get_info(run, &info);
     if (err != 0) {
         fprintf(stderr, "flowtrace-writer: %s: %s at byte %llu; every frame before it was kept\n",
-                file, ft_strerror(err), (unsigned long long)(dec.consumed + dec.off));
+                file, ft_strerror(err), (unsigned long long)dec.consumed + dec.off);
     } else if (info.id != NULL) {
         printf("%s\n", info.path);
     }
@@ -179,17 +180,14 @@ export_run(void *ctx, struct ft_run *r)
     ft_otlp_run(r);
 }
 
-/* Live OpenTelemetry export (otlp.h): a bad setting costs the export only. */
+/* Live OpenTelemetry export (otlp.h), if --otlp (url) or FLOWTRACE_OTLP asks for it: a
+ * bad setting costs the export only. */
 static void
-start_export(uv_loop_t *loop, int asked, const char *url)
+start_export(uv_loop_t *loop, const char *url)
 {
     char why[512] = "";
-    int rc;
+    int rc = ft_otlp_start(loop, url, why, sizeof(why));
 
-    if (asked && url == NULL) {
-        url = ""; /* --otlp alone: the OTEL_* variables, else the default collector */
-    }
-    rc = ft_otlp_start(loop, url, why, sizeof(why));
     if (rc < 0) {
         fprintf(stderr, "flowtrace-writer: OTLP export off: %s\n", why);
     } else if (rc > 0) {
@@ -197,8 +195,35 @@ start_export(uv_loop_t *loop, int asked, const char *url)
     }
 }
 
-int
-main(int argc, char **argv)
+/* What a writer's process needs whatever it does. */
+static void
+prepare_process(struct ft_server_opts *opts)
+{
+    struct sigaction old;
+    struct rlimit rl;
+
+    /* A process may go away before reading its ACK: that must not kill the writer and
+     * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
+     * that run, not the end of the writer. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+    opts->ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+    /* Each traced process holds a few descriptors here (socket, spool, outputs). */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* What the command line asks for besides the server's options. */
+struct args {
+    const char *convert_file, *run_id, *otlp_url;
+    int detach, recover;
+};
+
+/* Reads the options into opts and a. Returns -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
 {
     static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                              {"socket", required_argument, NULL, 's'},
@@ -213,95 +238,92 @@ main(int argc, char **argv)
                                              {"null-sink", no_argument, NULL, 'N'},
                                              {"recover", no_argument, NULL, 'C'},
                                              {"otlp", optional_argument, NULL, 'O'},
+                                             {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
-    struct ft_server_opts opts = {0};
-    const char *convert_file = NULL, *run_id = NULL, *otlp_url = NULL;
-    int otlp = 0;
-    int opt, do_detach = 0, do_recover = 0, err, clock_kind;
-    uv_loop_t *loop = uv_default_loop();
+    int opt;
 
-    opts.drain_timeout = 30;
-    /* A process may go away before reading its ACK: that must not kill the writer and
-     * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
-     * that run, not the end of the writer. */
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGXFSZ, SIG_IGN);
-    {
-        struct sigaction old;
-        opts.ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
-    }
-    /* Each traced process holds a few descriptors here (socket, spool, outputs). */
-    {
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
-    }
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
-            opts.dir = optarg;
+            opts->dir = optarg;
             break;
         case 's':
-            opts.socket_path = optarg;
+            opts->socket_path = optarg;
             break;
         case 'r':
-            opts.runs_file = optarg;
+            opts->runs_file = optarg;
             break;
         case 'i':
-            if (parse_seconds(optarg, &opts.idle_exit) != 0) {
+            if (parse_seconds(optarg, &opts->idle_exit) != 0) {
                 return fail("bad --idle-exit '%s'", optarg, "not a number of seconds") + 1;
             }
             break;
         case 't':
-            if (parse_seconds(optarg, &opts.drain_timeout) != 0) {
+            if (parse_seconds(optarg, &opts->drain_timeout) != 0) {
                 return fail("bad --drain-timeout '%s'", optarg, "not a number of seconds") + 1;
             }
             break;
         case 'k':
-            opts.keep_raw = 1;
+            opts->keep_raw = 1;
             break;
         case 'D':
-            do_detach = 1;
+            a->detach = 1;
             break;
         case 'c':
-            convert_file = optarg;
+            a->convert_file = optarg;
             break;
         case 'R':
-            run_id = optarg;
+            a->run_id = optarg;
             break;
         case 'N':
-            opts.null_sink = 1;
+            opts->null_sink = 1;
             break;
         case 'C':
-            do_recover = 1;
+            a->recover = 1;
             break;
         case 'O':
-            otlp = 1;
-            otlp_url = optarg; /* NULL: FLOWTRACE_OTLP and OTEL_* say where */
+            a->otlp_url = optarg != NULL ? optarg : ""; /* "": the OTEL_* variables say where */
             break;
         case 'h':
             fputs(usage, stdout);
+            return 0;
+        case 'V':
+            printf("flowtrace-writer %s\n", FT_VERSION);
             return 0;
         default:
             fputs(usage, stderr);
             return 2;
         }
     }
-    if (opts.dir == NULL || (convert_file == NULL && !do_recover && opts.socket_path == NULL) ||
-        optind != argc) {
+    if (opts->dir == NULL ||
+        (a->convert_file == NULL && !a->recover && opts->socket_path == NULL) || optind != argc) {
         fputs(usage, stderr);
         return 2;
+    }
+    return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct ft_server_opts opts = {0};
+    struct args a = {0};
+    int err, clock_kind;
+    uv_loop_t *loop = uv_default_loop();
+
+    opts.drain_timeout = 30;
+    prepare_process(&opts);
+    if ((err = parse_args(argc, argv, &opts, &a)) >= 0) {
+        return err;
     }
     if ((err = make_dirs(opts.dir)) != 0) {
         return fail("cannot use output directory '%s'", opts.dir, strerror(-err));
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
-    if (convert_file != NULL) {
-        return convert(opts.dir, convert_file, run_id, ft_clock_calibrate(clock_kind, 20));
+    if (a.convert_file != NULL) {
+        return convert(opts.dir, a.convert_file, a.run_id, ft_clock_calibrate(clock_kind, 20));
     }
-    if (do_recover) {
+    if (a.recover) {
         err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);
         if (err < 0) {
             return fail("cannot read '%s'", opts.dir, strerror(-err));
@@ -314,10 +336,10 @@ main(int argc, char **argv)
         }
         return fail("cannot listen on '%s'", opts.socket_path, uv_strerror(err));
     }
-    if (do_detach) {
+    if (a.detach) {
         detach(loop);
     }
-    start_export(loop, otlp, otlp_url);
+    start_export(loop, a.otlp_url);
     /* Measure the time-stamp counter once; runs refine it with their own anchors. */
     opts.tsc_ns_per_tick = ft_clock_calibrate(clock_kind, 20);
     ft_server_set_rate(opts.tsc_ns_per_tick);

@@ -696,8 +696,9 @@ ft_otlp_stop(void)
         unlink_body(X.head);
     }
     if (X.lost > 0) {
+        uint64_t all = X.lost + X.sent;
         fprintf(stderr, "flowtrace-writer: OTLP: %llu of %llu spans not delivered to %s (%s)\n",
-                (unsigned long long)X.lost, (unsigned long long)(X.lost + X.sent), X.url, X.why);
+                (unsigned long long)X.lost, (unsigned long long)all, X.url, X.why);
     }
     curl_multi_cleanup(X.multi); /* closes its connections: their polls close too */
     X.multi = NULL;

@@ -88,6 +88,52 @@ hex4(const char *p)
     return v;
 }
 
+/* One escape sequence (p at the backslash) decoded into out; p moves to its last byte.
+ * Returns the bytes written (at most 4). */
+static size_t
+unescape(const char **pp, char *out)
+{
+    const char *p = *pp + 1;
+    size_t k = 1;
+
+    switch (*p) {
+    case 'n':
+        out[0] = '\n';
+        break;
+    case 't':
+        out[0] = '\t';
+        break;
+    case 'r':
+        out[0] = '\r';
+        break;
+    case 'b':
+        out[0] = '\b';
+        break;
+    case 'f':
+        out[0] = '\f';
+        break;
+    case 'u': {
+        unsigned cp = strlen(p) >= 5 ? hex4(p + 1) : 0xfffd;
+        p += strlen(p) >= 5 ? 4 : 0;
+        if (cp >= 0xd800 && cp < 0xdc00 && p[1] == '\\' && p[2] == 'u' && strlen(p) >= 7) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + 3) - 0xdc00);
+            p += 6;
+        }
+        k = put_utf8(out, cp);
+        break;
+    }
+    case '\0':
+        p--;
+        k = 0;
+        break;
+    default:
+        out[0] = *p; /* \" \\ \/ */
+        break;
+    }
+    *pp = p;
+    return k;
+}
+
 /* The string value of "key" in JSON the writer made ({"type":..,"message":..}), decoded,
  * into out; NULL when absent or null. */
 static const char *
@@ -104,41 +150,8 @@ json_text(const char *json, const char *key, char *out, size_t cap)
     for (p += strlen(pat); *p != '\0' && *p != '"' && k + 5 < cap; p++) {
         if (*p != '\\') {
             out[k++] = *p;
-            continue;
-        }
-        p++;
-        switch (*p) {
-        case 'n':
-            out[k++] = '\n';
-            break;
-        case 't':
-            out[k++] = '\t';
-            break;
-        case 'r':
-            out[k++] = '\r';
-            break;
-        case 'b':
-            out[k++] = '\b';
-            break;
-        case 'f':
-            out[k++] = '\f';
-            break;
-        case 'u': {
-            unsigned cp = strlen(p) >= 5 ? hex4(p + 1) : 0xfffd;
-            p += strlen(p) >= 5 ? 4 : 0;
-            if (cp >= 0xd800 && cp < 0xdc00 && p[1] == '\\' && p[2] == 'u' && strlen(p) >= 7) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + 3) - 0xdc00);
-                p += 6;
-            }
-            k += put_utf8(out + k, cp);
-            break;
-        }
-        case '\0':
-            p--;
-            break;
-        default:
-            out[k++] = *p; /* \" \\ \/ */
-            break;
+        } else {
+            k += unescape(&p, out + k);
         }
     }
     out[k] = '\0';
@@ -250,6 +263,46 @@ test_status(const char *outcome)
     return !strcmp(outcome, "skipped") ? "skipped" : "fail";
 }
 
+/* A request's SERVER span: its trace (the caller's, from traceparent, or its own), name
+ * (in name, cap bytes) and semantic-convention attributes (reason holds error.type's
+ * text). Returns the attributes set in a. */
+static size_t
+http_span(struct ft_otlp_span *sp, struct ft_otlp_attr *a, char *name, size_t cap, uint64_t seed,
+          uint64_t salt, const struct ft_unit_export *u, char reason[16])
+{
+    const struct ft_unit_row *w = u->row;
+    uint8_t flags;
+    size_t n = 0;
+
+    if (u->traceparent == NULL || ft_otlp_traceparent(u->traceparent, strlen(u->traceparent),
+                                                      sp->trace_id, sp->parent_id, &flags) != 0) {
+        /* No caller: a trace of its own. */
+        memset(sp->parent_id, 0, 8);
+        trace_id(seed ^ ft_otlp_mix(u->root), salt, sp->trace_id);
+    } else {
+        sp->trace_state = u->tracestate;
+    }
+    snprintf(name, cap, "%s%s%s", w->method ? w->method : "HTTP", u->route ? " " : "",
+             u->route ? u->route : "");
+    sp->kind = FT_OTLP_SERVER;
+    a[n++] = (struct ft_otlp_attr){"http.request.method", FT_OTLP_STR, w->method, 0};
+    a[n++] = (struct ft_otlp_attr){"url.path", FT_OTLP_STR, w->path, 0};
+    a[n++] = (struct ft_otlp_attr){"http.route", FT_OTLP_STR, u->route, 0};
+    if (w->status > 0) {
+        a[n++] = (struct ft_otlp_attr){"http.response.status_code", FT_OTLP_INT, NULL, w->status};
+    }
+    a[n++] = (struct ft_otlp_attr){"client.address", FT_OTLP_STR, u->remote, 0};
+    a[n++] = (struct ft_otlp_attr){"user_agent.original", FT_OTLP_STR, u->agent, 0};
+    a[n++] = (struct ft_otlp_attr){"flowtrace.request_id", FT_OTLP_STR, w->request_id, 0};
+    if (w->status >= 500 || (w->failed && w->status == 0)) {
+        sp->status = FT_OTLP_ERROR;
+        snprintf(reason, 16, "%d", w->status);
+        a[n++] = (struct ft_otlp_attr){"error.type", FT_OTLP_STR,
+                                       w->status >= 500 ? reason : "exception", 0};
+    }
+    return n;
+}
+
 size_t
 ft_otlp_map_unit(struct ft_buf *b, const struct ft_otlp_resource *res, const struct ft_run *r,
                  const struct ft_unit_export *u)
@@ -260,8 +313,8 @@ ft_otlp_map_unit(struct ft_buf *b, const struct ft_otlp_resource *res, const str
     struct ft_otlp_span sp = {0};
     struct ft_run_info info;
     struct exc_text x;
-    uint8_t flags, run_trace[16];
-    char name[1100], reason[64];
+    uint8_t run_trace[16];
+    char name[1100], reason[16];
     uint64_t seed;
     size_t n = 0;
 
@@ -270,33 +323,7 @@ ft_otlp_map_unit(struct ft_buf *b, const struct ft_otlp_resource *res, const str
     trace_id(seed, res->salt, run_trace);
     span_id(seed, u->root, sp.span_id);
     if (http) {
-        if (u->traceparent == NULL || ft_otlp_traceparent(u->traceparent, strlen(u->traceparent),
-                                                          sp.trace_id, sp.parent_id, &flags) != 0) {
-            /* No caller: a trace of its own. */
-            memset(sp.parent_id, 0, 8);
-            trace_id(seed ^ ft_otlp_mix(u->root), res->salt, sp.trace_id);
-        } else {
-            sp.trace_state = u->tracestate;
-        }
-        snprintf(name, sizeof(name), "%s%s%s", w->method ? w->method : "HTTP", u->route ? " " : "",
-                 u->route ? u->route : "");
-        sp.kind = FT_OTLP_SERVER;
-        a[n++] = (struct ft_otlp_attr){"http.request.method", FT_OTLP_STR, w->method, 0};
-        a[n++] = (struct ft_otlp_attr){"url.path", FT_OTLP_STR, w->path, 0};
-        a[n++] = (struct ft_otlp_attr){"http.route", FT_OTLP_STR, u->route, 0};
-        if (w->status > 0) {
-            a[n++] =
-                (struct ft_otlp_attr){"http.response.status_code", FT_OTLP_INT, NULL, w->status};
-        }
-        a[n++] = (struct ft_otlp_attr){"client.address", FT_OTLP_STR, u->remote, 0};
-        a[n++] = (struct ft_otlp_attr){"user_agent.original", FT_OTLP_STR, u->agent, 0};
-        a[n++] = (struct ft_otlp_attr){"flowtrace.request_id", FT_OTLP_STR, w->request_id, 0};
-        if (w->status >= 500 || (w->failed && w->status == 0)) {
-            sp.status = FT_OTLP_ERROR;
-            snprintf(reason, sizeof(reason), "%d", w->status);
-            a[n++] = (struct ft_otlp_attr){"error.type", FT_OTLP_STR,
-                                           w->status >= 500 ? reason : "exception", 0};
-        }
+        n = http_span(&sp, a, name, sizeof(name), seed, res->salt, u, reason);
     } else {
         memcpy(sp.trace_id, run_trace, 16);
         span_id(seed, 0, sp.parent_id);
