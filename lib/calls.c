@@ -80,10 +80,7 @@ static void
 adoption_free(struct ft_adoption *a)
 {
     if (a->open) {
-        ft_sink_close(&a->part);
-    }
-    if (a->path != NULL) {
-        unlink(a->path);
+        ft_sink_discard(&a->part); /* removes its file, if it had one */
     }
     free(a->path);
     free(a);
@@ -263,6 +260,19 @@ splice_part(struct ft_calls *c, struct ft_sink *s, struct ft_call *n, uint32_t *
     ssize_t got = 0;
     int fd, err;
 
+    if (a->part.fd < 0 && a->part.err == 0) {
+        /* Never written out (under a flush's worth): its text is all in memory. */
+        if (bytes > 0) {
+            if ((*count)++ > 0) {
+                ft_buf_putc(&s->b, ',');
+            }
+            ft_buf_put(&s->b, a->part.b.p, a->part.b.len);
+            ft_sink_maybe_flush(s);
+        }
+        ft_sink_discard(&a->part);
+        a->open = 0;
+        return;
+    }
     err = ft_sink_close(&a->part);
     a->open = 0;
     if (err != 0 || bytes == 0) {
@@ -745,7 +755,7 @@ on_adopt(struct ft_calls *c, struct ft_cthread *t, uint64_t key, uint64_t ticks)
     if (c->files->path != NULL && x->dest->tree != NULL) {
         snprintf(path, sizeof(path), "%s/.handoff-%llu.part", c->files->path,
                  (unsigned long long)++c->next_part);
-        if ((a->path = strdup(path)) != NULL && ft_sink_open(&a->part, path, 1) == 0) {
+        if ((a->path = strdup(path)) != NULL && ft_sink_open_lazy(&a->part, path) == 0) {
             a->open = 1;
             x->part_owner = x;
             x->streamed = 1;

@@ -152,6 +152,8 @@ start_outputs(struct ft_run *r)
     ft_units_start(&r->units, &r->calls, &r->emit, &r->files, &r->ledger, r->pid, r->python,
                    r->keep);
     r->units.span_limit = r->opts.span_limit;
+    r->units.sampling = r->opts.sampling;
+    r->units.sample_ppm = r->opts.sample_ppm;
     r->units.on_unit = r->opts.on_unit;
     r->units.on_unit_ctx = r->opts.ctx;
     r->units.run = r;

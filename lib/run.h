@@ -30,6 +30,11 @@ struct ft_run_opts {
     size_t span_limit;
     void (*on_unit)(void *ctx, const struct ft_run *r, const struct ft_unit_export *u);
     void *ctx;
+    /* --sample RATE (FLOWTRACE_SAMPLE): keep the files of sample_ppm in a million of the
+     * units that did not fail, and of every failed one (units.h); 0 sampling: keep
+     * says. */
+    int sampling;
+    uint32_t sample_ppm;
 };
 
 /* A finished unit of work (a test, a request, a --unit call): its row in units.jsonl and in

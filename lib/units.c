@@ -37,6 +37,7 @@ struct ft_unit {
     char *exc, *exc_path; /* the latest exception chain's deepest call */
     uint64_t chain_next;  /* call id that continues that chain if it unwinds too */
     char *traceparent, *tracestate, *route; /* W3C trace context and route of a request */
+    int sampled;                            /* kept even if it passes (sampling) */
     struct ft_spans spans;                  /* calls kept for the exporter (span_limit) */
     struct ft_unit *prev, *next;            /* the run's open units */
 };
@@ -208,30 +209,35 @@ http_line_head(struct ft_units *us, struct ft_unit *u, const char *event, uint64
     put_opt_field(b, ",\"path\":", u->path);
 }
 
+/* The unit's files. lazy: they may well be thrown away (not known to be kept): created
+ * only once the unit's text outgrows the sinks' buffers, or at its end if it is kept. */
 static int
-open_files(struct ft_units *us, struct ft_unit *u)
+open_files(struct ft_units *us, struct ft_unit *u, int lazy)
 {
     char path[4200];
     int err;
 
     snprintf(path, sizeof(path), "%s/units", us->files->path);
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        return -errno;
+    if (!us->dir_made) {
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            return -errno;
+        }
+        us->dir_made = 1;
     }
     snprintf(path, sizeof(path), "%s/units/%llu", us->files->path, (unsigned long long)u->id);
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+    if (!lazy && mkdir(path, 0700) != 0 && errno != EEXIST) {
         return -errno;
     }
     if ((u->dir = strdup(path)) == NULL) {
         return -ENOMEM;
     }
     snprintf(path, sizeof(path), "%s/.tree.json.part", u->dir);
-    if ((err = ft_sink_open(&u->tree, path, 1)) != 0) {
+    if ((err = lazy ? ft_sink_open_lazy(&u->tree, path) : ft_sink_open(&u->tree, path, 1)) != 0) {
         return err;
     }
     u->tree_open = 1;
     snprintf(path, sizeof(path), "%s/events.jsonl", u->dir);
-    if ((err = ft_sink_open(&u->jsonl, path, 1)) != 0) {
+    if ((err = lazy ? ft_sink_open_lazy(&u->jsonl, path) : ft_sink_open(&u->jsonl, path, 1)) != 0) {
         return err;
     }
     u->jsonl_open = 1;
@@ -285,11 +291,16 @@ make_frag(struct ft_unit *u)
 static void
 unit_free(struct ft_unit *u)
 {
-    if (u->tree_open) {
+    /* What was written stays (the unit is left unfinished); what was not, is not. */
+    if (u->tree_open && u->tree.fd >= 0) {
         ft_sink_close(&u->tree);
+    } else if (u->tree_open) {
+        ft_sink_discard(&u->tree);
     }
-    if (u->jsonl_open) {
+    if (u->jsonl_open && u->jsonl.fd >= 0) {
         ft_sink_close(&u->jsonl);
+    } else if (u->jsonl_open) {
+        ft_sink_discard(&u->jsonl);
     }
     free(u->name);
     free(u->method);
@@ -307,6 +318,29 @@ unit_free(struct ft_unit *u)
     free(u->route);
     ft_spans_free(&u->spans);
     free(u);
+}
+
+/* A random number for sampling (splitmix64 over a state seeded once per run). */
+static uint32_t
+next_random(struct ft_units *us)
+{
+    uint64_t x;
+
+    if (us->sample_state == 0 && getrandom(&us->sample_state, sizeof(us->sample_state),
+                                           GRND_NONBLOCK) != (ssize_t)sizeof(us->sample_state)) {
+        us->sample_state = (uint64_t)(uintptr_t)us ^ us->pid;
+    }
+    x = (us->sample_state += 0x9e3779b97f4a7c15ull);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return (uint32_t)((x ^ (x >> 31)) >> 32);
+}
+
+/* Whether the unit's files are kept whatever its outcome. */
+static int
+kept_anyway(const struct ft_units *us, const struct ft_unit *u)
+{
+    return us->sampling ? u->sampled : us->keep != FT_KEEP_FAILED;
 }
 
 static int
@@ -339,7 +373,11 @@ unit_begin(struct ft_units *us, struct ft_cthread *t, struct ft_call *n, const u
         unit_free(u);
         return err;
     }
-    if ((err = open_files(us, u)) != 0) {
+    if (us->sampling) {
+        /* Decided now, so that a unit kept by nothing but its failure costs no file. */
+        u->sampled = next_random(us) % 1000000u < us->sample_ppm;
+    }
+    if ((err = open_files(us, u, !kept_anyway(us, u))) != 0) {
         /* The unit's files cannot be written: its calls stay in the run's tree. */
         ft_runfiles_note(us->files, err);
         if (u->dir != NULL) {
@@ -568,6 +606,22 @@ put_summary(struct ft_units *us, struct ft_buf *b, const struct ft_unit *u, cons
     }
 }
 
+/* Drops the unit's files, and its directory: nothing of it goes anywhere. */
+static void
+discard_files(struct ft_unit *u)
+{
+    if (u->tree_open) {
+        ft_sink_discard(&u->tree);
+        u->tree_open = 0;
+        u->dest.tree = NULL;
+    }
+    if (u->jsonl_open) {
+        ft_sink_discard(&u->jsonl);
+        u->jsonl_open = 0;
+    }
+    rmdir(u->dir);
+}
+
 /* Closes the unit's files; keeps them, or removes them and the directory. Returns 1 if
  * they were kept. */
 static int
@@ -576,6 +630,10 @@ close_files(struct ft_units *us, struct ft_unit *u, const char *outcome, int kee
     char part[4200], final[4200];
     int err = 0, whole = u->tree_open; /* the tree was written to its end */
 
+    if (!keep) {
+        discard_files(u);
+        return 0;
+    }
     snprintf(part, sizeof(part), "%s/.tree.json.part", u->dir);
     snprintf(final, sizeof(final), "%s/tree.json", u->dir);
     if (u->tree_open) {
@@ -588,7 +646,7 @@ close_files(struct ft_units *us, struct ft_unit *u, const char *outcome, int kee
         u->dest.tree = NULL;
     }
     if (u->jsonl_open) {
-        if (keep && is_http(u)) {
+        if (is_http(u)) {
             uint64_t ns = ft_clockconv_span_ns(us->emit->clock, u->start, u->end);
             http_line_head(us, u, "HTTP_RESPONSE", u->end);
             ft_buf_puts(&u->jsonl.b, ",\"status_code\":");
@@ -603,18 +661,14 @@ close_files(struct ft_units *us, struct ft_unit *u, const char *outcome, int kee
             ft_buf_put_milli(&u->jsonl.b, ns / 1000);
             ft_buf_puts(&u->jsonl.b, "}\n");
         }
-        if (!keep) {
-            u->jsonl.mirror[0] = u->jsonl.mirror[1] = -1; /* nothing of it goes anywhere */
-            u->jsonl.b.len = 0;
-        }
         int cerr = ft_sink_close(&u->jsonl);
         err = cerr != 0 ? cerr : err;
         u->jsonl_open = 0;
     }
-    if (keep && whole && err == 0 && rename(part, final) == 0) {
+    if (whole && err == 0 && rename(part, final) == 0) {
         return 1;
     }
-    ft_runfiles_note(us->files, keep ? err : 0);
+    ft_runfiles_note(us->files, err);
     unlink(part);
     snprintf(final, sizeof(final), "%s/events.jsonl", u->dir);
     unlink(final);
@@ -721,7 +775,7 @@ unit_done(struct ft_units *us, struct ft_unit *u)
 {
     const char *outcome = outcome_of(u);
     int failed = !strcmp(outcome, "failed") || !strcmp(outcome, "error");
-    int kept = close_files(us, u, outcome, failed || us->keep != FT_KEEP_FAILED);
+    int kept = close_files(us, u, outcome, failed || kept_anyway(us, u));
     int err;
 
     if (outcome == u->outcome) {

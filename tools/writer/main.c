@@ -195,6 +195,30 @@ start_export(uv_loop_t *loop, const char *url)
     }
 }
 
+/* FLOWTRACE_SAMPLE=RATE: keep the trees of that fraction of the units that did not fail
+ * (every failed one's too). A bad value is said, and every unit is kept as --keep says. */
+static void
+read_sample(struct ft_server_opts *opts)
+{
+    const char *v = getenv("FLOWTRACE_SAMPLE");
+    char *end;
+    double rate;
+
+    if (v == NULL || v[0] == '\0') {
+        return;
+    }
+    rate = strtod(v, &end);
+    if (*end != '\0' || !(rate >= 0 && rate <= 1)) {
+        fprintf(stderr,
+                "flowtrace-writer: bad FLOWTRACE_SAMPLE '%s': not a rate from 0 to 1; units are "
+                "kept as --keep says\n",
+                v);
+        return;
+    }
+    opts->sampling = 1;
+    opts->sample_ppm = (uint32_t)(rate * 1e6 + 0.5);
+}
+
 /* What a writer's process needs whatever it does. */
 static void
 prepare_process(struct ft_server_opts *opts)
@@ -313,6 +337,7 @@ main(int argc, char **argv)
 
     opts.drain_timeout = 30;
     prepare_process(&opts);
+    read_sample(&opts);
     if ((err = parse_args(argc, argv, &opts, &a)) >= 0) {
         return err;
     }

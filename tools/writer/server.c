@@ -646,6 +646,8 @@ on_connection(uv_stream_t *server, int status)
         return;
     }
     ro.span_limit = S.opts.span_limit; /* an exporter's, if any */
+    ro.sampling = S.opts.sampling;
+    ro.sample_ppm = S.opts.sample_ppm;
     ro.on_unit = S.opts.on_unit;
     ro.ctx = S.opts.ctx;
     c = calloc(1, sizeof(*c));

@@ -29,6 +29,8 @@ struct ft_server_opts {
     void (*on_unit)(void *ctx, const struct ft_run *r, const struct ft_unit_export *u);
     void (*on_run)(void *ctx, struct ft_run *r);
     void *ctx;
+    int sampling; /* FLOWTRACE_SAMPLE: lib/run.h's ft_run_opts.sampling, sample_ppm */
+    uint32_t sample_ppm;
 };
 
 /* Binds and listens (before any fork, so a detaching writer is ready when its parent
