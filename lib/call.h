@@ -44,7 +44,7 @@ struct ft_call {
     uint64_t start, end;           /* ticks */
     uint64_t active, resumed_at;   /* generators: ticks spent running; start of this run */
     uint64_t instance;             /* self of a method, or 0 */
-    uint64_t ident;                /* generators: frame identity (key in the gens map) */
+    uint64_t ident;                /* generators: key in the gens map (frame identity, thread) */
     uint64_t resume_mark;          /* generators: the run's last call id at the last resume */
     uint32_t resumes;
     uint32_t frames; /* entries on thread stacks that point here (running) */

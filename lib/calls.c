@@ -800,6 +800,17 @@ ft_calls_span(const struct ft_call *n, struct ft_span *out)
 
 /* ---- Records ------------------------------------------------------------------------------ */
 
+/* A generator's key in the gens and spawns maps: its frame's address and the thread it
+ * runs in. An address is used again once its frame is freed, and each thread's records
+ * reach the writer in their own order, not in the order they happened: only within one
+ * thread does a start at an address mean that what was there before is gone. (User-space
+ * addresses stay below 2^48; threads beyond 2^16 share the plain address.) */
+static uint64_t
+gen_key(const struct ft_cthread *t, uint64_t ident)
+{
+    return t->idx < (1u << 16) ? ident ^ ((uint64_t)t->idx << 48) : ident;
+}
+
 static int
 on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
@@ -811,10 +822,11 @@ on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         return FT_EUNDEFCODE;
     }
     if (gen) {
-        struct ft_call *old = ft_idmap_get(&c->gens, rec->extra);
+        uint64_t key = gen_key(t, rec->extra);
+        struct ft_call *old = ft_idmap_get(&c->gens, key);
         struct ft_call *spawner;
         if (old != NULL) {
-            ft_idmap_del(&c->gens, rec->extra);
+            ft_idmap_del(&c->gens, key);
             if (old->frames == 0) {
                 /* The frame of a suspended generator was reused: it was freed, closed. */
                 old->dropped = 1;
@@ -824,16 +836,16 @@ on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
             /* else a stream that starts a frame still running (not CPython's): the old
              * node ends with its frame, as any call whose return is not seen. */
         }
-        spawner = ft_idmap_get(&c->spawns, rec->extra); /* after finish_node, which may free */
+        spawner = ft_idmap_get(&c->spawns, key); /* after finish_node, which may free */
         if (spawner != NULL) {
             parent = spawner;
-            ft_idmap_del(&c->spawns, rec->extra);
+            ft_idmap_del(&c->spawns, key);
         }
     }
     n = open_node(c, t, code, rec->ticks, parent, gen);
     if (gen && n != NULL) {
-        n->ident = rec->extra;
-        if (ft_idmap_put(&c->gens, rec->extra, n) != 0) {
+        n->ident = gen_key(t, rec->extra);
+        if (ft_idmap_put(&c->gens, n->ident, n) != 0) {
             return -ENOMEM;
         }
     }
@@ -842,11 +854,33 @@ on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     return push_frame(t, n, code->id);
 }
 
+/* A generator suspended in another thread, resumed here (a generator shared by threads):
+ * the one at that address whose last yield came before this resumption. Rare, so the
+ * threads are searched; it moves to this thread's key. */
+static struct ft_call *
+moved_generator(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    for (size_t i = 0; i < c->threads_cap; i++) {
+        struct ft_cthread *o = c->threads[i];
+        struct ft_call *g =
+            o != NULL && o != t ? ft_idmap_get(&c->gens, gen_key(o, rec->extra)) : NULL;
+        if (g != NULL && g->frames == 0 && g->end <= rec->ticks) {
+            ft_idmap_del(&c->gens, g->ident);
+            g->ident = gen_key(t, rec->extra);
+            return ft_idmap_put(&c->gens, g->ident, g) == 0 ? g : NULL;
+        }
+    }
+    return NULL;
+}
+
 static int
 on_resume(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
-    struct ft_call *g = ft_idmap_get(&c->gens, rec->extra);
+    struct ft_call *g = ft_idmap_get(&c->gens, gen_key(t, rec->extra));
 
+    if (g == NULL) {
+        g = moved_generator(c, t, rec);
+    }
     if (g == NULL) {
         /* Started before tracing (or its start was lost): a logical call from here. */
         struct ft_rec start = *rec;
@@ -1043,7 +1077,7 @@ on_event(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         struct ft_call *cur = current(t);
         if (cur != NULL) {
             cur->spawner = 1;
-            return ft_idmap_put(&c->spawns, rec->extra, cur);
+            return ft_idmap_put(&c->spawns, gen_key(t, rec->extra), cur);
         }
         return 0;
     }
