@@ -597,6 +597,27 @@ ft_record_mark(struct ft_thread *t, unsigned kind, uint64_t extra)
     emit_with(t, ft_rec_word0(kind, 0), kind > FT_REC_FIXED_MAX, extra, 0, NULL, 0);
 }
 
+/* Whether the coroutine running in frame f is traced. A task of code outside the scope
+ * never starts in the trace: its SPAWN would stay unmatched until another coroutine
+ * happened to reuse its frame's address, and would then be taken for that one's. */
+static int
+traced_coroutine(PyFrameObject *f)
+{
+    PyObject *code = ft_py.PyFrame_GetCode != NULL ? ft_py.PyFrame_GetCode(f) : NULL; /* new */
+    const struct ft_code_info *ci;
+
+    if (code == NULL) {
+        ft_py.PyErr_Clear();
+        return 1; /* cannot tell: as before */
+    }
+    ci = ft_code_lookup(code);
+    if (ci == NULL) {
+        ci = ft_code_intern(code, f); /* first sight now rather than at its start */
+    }
+    ft_py.Py_DecRef(code);
+    return ci->traced;
+}
+
 void
 ft_record_task(struct ft_thread *t, PyObject *coro)
 {
@@ -605,7 +626,7 @@ ft_record_task(struct ft_thread *t, PyObject *coro)
 
     ft_py_exc_save(&exc);
     cf = ft_py.PyObject_GetAttrString(coro, "cr_frame");
-    if (cf != NULL && cf != ft_py.None) {
+    if (cf != NULL && cf != ft_py.None && traced_coroutine((PyFrameObject *)cf)) {
         ft_record_spawn(t, ft_frame_ident((PyFrameObject *)cf));
     }
     if (cf != NULL) {
