@@ -130,3 +130,20 @@ def test_every_kind_of_hand_off_in_a_server_stays_in_its_request(tmp_path):
     ]
     # Nothing of the requests is left in the workers' own threads.
     assert all(not t["calls"] for t in run.tree["threads"] if t["name"] != "MainThread")
+
+
+@pytest.mark.skipif(not has(DEBIAN, "fastapi", "uvicorn"), reason="python3-fastapi/uvicorn missing")
+def test_concurrent_requests_each_keep_their_own_calls(tmp_path):
+    proc, [run] = trace(DEBIAN, [HERE / "concurrent_app.py"], tmp_path, env=clean_env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "200 1000\n"
+    units = units_of(run)
+    assert len(units) == 1000 and all(u["outcome"] == "ok" for u in units)
+    for u in units:
+        # the endpoint, basket, its generator expression and n calls of price
+        n = int(u["path"].rsplit("/", 1)[1])
+        assert u["calls"] == 1 + 3 + n, u
+        shape = unit_shape(run, u)
+        sync = u["path"].startswith("/items")
+        head = ("items[AnyIO worker thread]" if sync else "async_items")
+        assert shape.startswith("ProxyHeadersMiddleware.__call__(" + head + "(basket("), shape
