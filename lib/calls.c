@@ -230,6 +230,24 @@ unqueue_head(struct ft_call *p)
     h->queued = 0;
 }
 
+/* Takes n out of p's queue, wherever it is. */
+static void
+unqueue(struct ft_call *p, struct ft_call *n)
+{
+    struct ft_call **pp = &p->qhead, *prev = NULL;
+
+    while (*pp != n) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    *pp = n->next;
+    if (p->qtail == n) {
+        p->qtail = prev;
+    }
+    n->next = NULL;
+    n->queued = 0;
+}
+
 /* Writes a held node and everything under it (all complete) into s, as elements of the
  * array whose element count is *count. */
 static void serialize(struct ft_calls *c, struct ft_sink *s, struct ft_call *n, uint32_t *count);
@@ -372,6 +390,13 @@ became_done(struct ft_calls *c, struct ft_call *n)
         if (!n->queued) {
             node_free(c, n); /* else drain(p) frees it below */
         }
+    } else if (n->dest_root && n->queued) {
+        /* A destination's root is written in its own tree, not in p's children: it waits
+         * for nothing before it there (a server's requests wait for no other request,
+         * nor for the coroutine that serves them all). */
+        unqueue(p, n);
+        serialize_root(c, n);
+        free_tree(c, n);
     }
     if (p->pending > 0) {
         p->pending--;

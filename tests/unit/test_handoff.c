@@ -360,6 +360,52 @@ a_request_tree_is_the_request_then_the_application(void **state)
     free(events);
 }
 
+/* A request coroutine whose caller is still running another coroutine (the server's,
+ * which serves them all until the end) is written as soon as it ends: its tree does not
+ * wait for its siblings. */
+static void
+a_finished_request_waits_for_no_sibling(void **state)
+{
+    struct stream s;
+    struct recs a = {.n = 0};
+    struct ft_run_opts o = {.dir = dir, .run_id = "h7", .tsc_ns_per_tick = 1.0};
+    struct ft_wire_decoder d;
+    struct ft_frame f;
+    struct ft_run *r;
+    char *tree;
+
+    (void)state;
+    begin(&s);
+    stream_def_params(&s, 20, "app", "serve", "/app.py", 30, FT_DEF_COROUTINE, NULL, 0);
+    stream_def_params(&s, 21, "server", "App.__call__", "/srv.py", 1,
+                      FT_DEF_METHOD | FT_DEF_COROUTINE | FT_DEF_BOUNDARY, "scope\0receive\0send",
+                      19);
+    rec2(&a, FT_REC_CALL, MAIN, T0 + 1000);
+    rec3(&a, FT_REC_START, 20, T0 + 1100, 0x100); /* the server's coroutine */
+    rec2(&a, FT_REC_YIELD, 20, T0 + 1200);        /* ... serving */
+    rec3(&a, FT_REC_START, 21, T0 + 1300, 0x200); /* a request */
+    unit_rec(&a, FT_UNIT_WSGI);
+    rec2(&a, FT_REC_CALL, VIEW, T0 + 1400);
+    rec2(&a, FT_REC_RETURN, VIEW, T0 + 1500);
+    rec2(&a, FT_REC_RETURN, 21, T0 + 1600);
+    rec2(&a, FT_REC_CALL, LEAF, T0 + 1700); /* a next event: the return's output is due */
+    stream_events(&s, 1, &a);
+    r = ft_run_new(&o);
+    ft_wire_decoder_init(&d);
+    ft_wire_decoder_feed(&d, s.p, s.len);
+    while (ft_wire_next_frame(&d, &f) == 1) {
+        assert_int_equal(ft_run_frame(r, &f), 0);
+    }
+    tree = unit_file("h7", 1, "tree.json"); /* the server still runs */
+    assert_non_null(tree);
+    assert_non_null(strstr(tree, "\"function\":\"view\""));
+    free(tree);
+    assert_int_equal(ft_run_finish(r, FT_END_KILLED, NULL), 0);
+    ft_run_free(r);
+    ft_wire_decoder_close(&d);
+    free(s.p);
+}
+
 /* What an exporter is told of each unit (ft_run_opts.on_unit): the row, the trace
  * context, and at most span_limit calls, callers before callees, the handed-off calls with
  * their thread. */
@@ -467,6 +513,7 @@ main(void)
         cmocka_unit_test(concurrent_hand_offs_keep_to_their_units),
         cmocka_unit_test(a_request_tree_is_the_request_then_the_application),
         cmocka_unit_test(no_part_file_is_left_behind),
+        cmocka_unit_test(a_finished_request_waits_for_no_sibling),
         cmocka_unit_test(an_exporter_gets_each_unit_with_its_shallowest_calls),
     };
 
