@@ -438,8 +438,10 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     int has_extra = kind >= 0x20;
     size_t len = 0;
 
+    /* A request's framework code (FT_DEF_BOUNDARY) has no level in its tree, so its values
+     * would never be written: the request's own fields (units.h) say what it was. */
     if (kind != FT_REC_RESUME && !ft_cfg.skip_inputs && (ci->nparams > 0 || ci->has_self) &&
-        ft_capture_ready()) {
+        !(ci->flags & FT_DEF_BOUNDARY) && ft_capture_ready()) {
         if (enter_ints(t, ci, w0, has_extra, ident, locals)) {
             goto written;
         }
@@ -520,12 +522,13 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
                 PyObject **locals, PyFrameObject *frame)
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
+    int values = kind == FT_REC_RETURN && !(ci->flags & FT_DEF_BOUNDARY); /* as at entry */
     struct ft_text o;
     int64_t x;
 
-    if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_small_int(retval, &x)) {
+    if (values && !ft_cfg.skip_outputs && ft_capture_small_int(retval, &x)) {
         leave_int(t, w0, x);
-    } else if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_ready() &&
+    } else if (values && !ft_cfg.skip_outputs && ft_capture_ready() &&
                scratch_reserve(t, ft_capture_value_cap()) == 0) {
         o.p = t->scratch;
         o.len = 0;
@@ -536,7 +539,7 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     } else {
         emit_with(t, w0, 0, 0, 0, NULL, 0);
     }
-    if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0 && ft_capture_ready()) {
+    if (values && !ft_cfg.skip_inputs && ci->nparams > 0 && ft_capture_ready()) {
         emit_args_after(t, ci, locals, frame);
     }
     if (ft_cfg.memory && kind == FT_REC_RETURN) {
