@@ -132,7 +132,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 
 # ---- Dependencies -------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
-                libcurl4-openssl-dev \
+                libcurl4-openssl-dev wrk \
                 python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
                 python3-httpx clang chromium patchelf debian-archive-keyring clang-format clang-tidy \
                 cppcheck python3-build python3-wheel python3-setuptools python3-venv \
@@ -310,6 +310,7 @@ demo: deps
 bench: all
 	$(Q)$(PYTHON) bench/run.py --build $(abspath $(O)) --python /usr/bin/python3.11 \
 	    $(if $(wildcard $(O)/pythons/3.13/python),--python $(abspath $(O))/pythons/3.13/python)
+	$(Q)$(PYTHON) bench/server.py --build $(abspath $(O)) --python /usr/bin/python3.11
 
 # The same costs in instructions (callgrind): deterministic on a loaded machine. Ratios to
 # the empty-hook floor for fib, the library-heavy workload and a pytest suite; the
@@ -348,7 +349,8 @@ help:
 	@echo "  format       clang-format -i every C file (formatting-only commits)"
 	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"
 	@echo "  fuzz-short   the same for FUZZ_SHORT s (20; part of test)"
-	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
+	@echo "  bench        overhead ratios against an untraced run and an empty profile hook; a"
+	@echo "               FastAPI server under wrk: untraced, traced, --sample 0.01 --keep failed"
 	@echo "  bench-instr  the same in instructions (callgrind): traced process, writer per event,"
 	@echo "               end to end, bytes per call (BENCH_FT='--compress' passes options)"
 	@echo "  install      install under PREFIX (default /usr/local)"
