@@ -124,6 +124,18 @@ UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
 
+# A unit test of an inject/ module links the objects of the layers it stands on (the pure
+# parts of the preloaded library: no Python needed, or a few fakes in the test).
+INJECT_BASE := $(O)/inject/config.o $(O)/inject/log.o $(O)/inject/crit.o
+$(O)/tests/unit/test_crit: $(O)/inject/crit.o
+$(O)/tests/unit/test_deflog: $(O)/inject/deflog.o
+$(O)/tests/unit/test_scope: $(O)/inject/scope.o $(INJECT_BASE)
+$(O)/tests/unit/test_config: $(INJECT_BASE)
+$(O)/tests/unit/test_tstate: $(O)/inject/tstate.o $(O)/inject/emit.o $(INJECT_BASE)
+$(O)/tests/unit/test_ship: $(O)/inject/ship.o $(O)/inject/tstate.o $(O)/inject/emit.o \
+    $(O)/inject/deflog.o $(INJECT_BASE)
+$(O)/tests/unit/test_pylayout: $(O)/inject/pylayout.o $(O)/inject/pyapi.o $(INJECT_BASE)
+
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"

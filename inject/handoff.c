@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "flush.h"
+#include "codes.h"
 #include "lib/wire.h"
 #include "record.h"
 
@@ -82,7 +82,7 @@ handoff(struct ft_thread *t, uint64_t key)
     ft_record_mark(t, FT_REC_HANDOFF, remember(key));
     /* Shipped before the work can start elsewhere: that thread's ADOPT must not reach
      * the writer first (each thread's buffer travels on its own). */
-    ft_flush_ship_now(t);
+    ft_thread_ship_now(t);
 }
 
 static void
@@ -91,6 +91,9 @@ adopt_end(struct ft_thread *t)
     if (t->adopted) {
         t->adopted = 0;
         ft_record_mark(t, FT_REC_ADOPT_END, 0);
+        /* The unit that handed the work over ends in the writer only once it has this:
+         * a pool's thread may sit idle until the next flush. */
+        ft_thread_ship_now(t);
     }
 }
 
@@ -109,43 +112,9 @@ adopt(struct ft_thread *t, uint64_t key)
 
 /* The identity of the probe's local at position i (0: self), or 0. */
 static uint64_t
-local_identity(const struct ft_code_info *ci, PyObject **locals, PyFrameObject *frame, unsigned i)
+local_identity(PyObject **locals, unsigned i)
 {
-    PyObject *fl, *key, *v = NULL; /* new refs */
-    const char *name;
-    uint64_t id;
-
-    if (locals != NULL) {
-        return (uint64_t)(uintptr_t)locals[i];
-    }
-    name = i == 0 && ci->has_self ? "self"
-           : i >= ci->first && i - ci->first < ci->nparams && ci->names != NULL
-               ? ci->names[i - ci->first]
-               : NULL;
-    if (frame == NULL) {
-        frame = ft_py.PyEval_GetFrame(); /* borrowed */
-    }
-    if (name == NULL || frame == NULL || ft_py.PyUnicode_FromString == NULL ||
-        ft_py.PyObject_GetItem == NULL) {
-        return 0;
-    }
-    fl = ft_py.PyObject_GetAttrString((PyObject *)frame, "f_locals");
-    key = ft_py.PyUnicode_FromString(name);
-    if (fl != NULL && key != NULL) {
-        v = ft_py.PyObject_GetItem(fl, key);
-    }
-    id = (uint64_t)(uintptr_t)v;
-    if (v != NULL) {
-        ft_py.Py_DecRef(v); /* only its identity is kept: fl keeps it alive meanwhile */
-    }
-    if (key != NULL) {
-        ft_py.Py_DecRef(key);
-    }
-    if (fl != NULL) {
-        ft_py.Py_DecRef(fl);
-    }
-    ft_py.PyErr_Clear();
-    return id;
+    return locals != NULL ? (uint64_t)(uintptr_t)locals[i] : 0;
 }
 
 /* Whether the code calling the probe (frame, or the current frame) is marked mark. */
@@ -183,14 +152,14 @@ ft_handoff_call(struct ft_thread *t, const struct ft_code_info *ci, PyObject **l
     ft_py_exc_save(&exc);
     switch (ci->probe) {
     case FT_PROBE_HANDOFF_SELF:
-        handoff(t, local_identity(ci, locals, frame, 0));
+        handoff(t, local_identity(locals, 0));
         break;
     case FT_PROBE_ADOPT_SELF:
-        adopt(t, local_identity(ci, locals, frame, 0));
+        adopt(t, local_identity(locals, 0));
         break;
     case FT_PROBE_HANDOFF_ITEM:
         if ((t->unit_frames > 0 || t->adopted) && called_from(frame, FT_PROBE_ANYIO_SUBMIT)) {
-            handoff(t, local_identity(ci, locals, frame, ci->first));
+            handoff(t, local_identity(locals, ci->first));
         }
         break;
     case FT_PROBE_ADOPT_ITEM:
@@ -232,33 +201,4 @@ void
 ft_handoff_atfork_child(void)
 {
     memset(keys, 0, sizeof(keys));
-}
-
-/* ---- First sight ----------------------------------------------------------------------- */
-
-int
-ft_handoff_classify(const char *module, const char *qualname)
-{
-    static const struct {
-        const char *module, *qualname;
-        int probe;
-    } table[] = {
-        {"concurrent.futures.thread", "_WorkItem.__init__", FT_PROBE_HANDOFF_SELF},
-        {"concurrent.futures.thread", "_WorkItem.run", FT_PROBE_ADOPT_SELF},
-        {"threading", "Thread.start", FT_PROBE_HANDOFF_SELF},
-        {"threading", "Thread.run", FT_PROBE_THREAD_RUN},
-        {"queue", "Queue.put_nowait", FT_PROBE_HANDOFF_ITEM},
-        {"queue", "Queue.get", FT_PROBE_ADOPT_ITEM},
-        {"anyio._backends._asyncio", "run_sync_in_worker_thread", FT_PROBE_ANYIO_SUBMIT},
-        {"anyio._backends._asyncio", "AsyncIOBackend.run_sync_in_worker_thread",
-         FT_PROBE_ANYIO_SUBMIT},
-        {"anyio._backends._asyncio", "WorkerThread.run", FT_PROBE_ANYIO_WORKER},
-    };
-
-    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-        if (strcmp(module, table[i].module) == 0 && strcmp(qualname, table[i].qualname) == 0) {
-            return table[i].probe;
-        }
-    }
-    return 0;
 }

@@ -10,9 +10,10 @@
  * and ships its buffer at once, so that the writer has it before the ADOPT of the thread
  * that picks the work up. That thread finds the number from the work's key (the identity
  * of the object that carries the work), records ADOPT with it when it starts the work and
- * ADOPT_END when it is done; the writer puts the calls made in between under the handing
- * call (lib/calls.c). The hand-offs recognised, each by a probe (out-of-scope code whose
- * calls are watched, not traced):
+ * ADOPT_END when it is done (shipped at once too: the unit ends in the writer only when
+ * its work has, and a pool's thread may then sit idle); the writer puts the calls made in
+ * between under the handing call (lib/calls.c). The hand-offs recognised, each by a probe (out-of-scope code whose
+ * calls are watched, not traced; enum ft_probe in codeinfo.h, found by units.c):
  *
  *   concurrent.futures  _WorkItem.__init__ (key: the work item), _WorkItem.run: every
  *                       ThreadPoolExecutor, so loop.run_in_executor, asyncio.to_thread
@@ -33,24 +34,9 @@
 
 #include <stdint.h>
 
-#include "codes.h"
+#include "codeinfo.h"
 #include "pyapi.h"
 #include "tstate.h"
-
-#define FT_PROBE_HANDOFF_SELF 4 /* its self is work for another thread: HANDOFF */
-#define FT_PROBE_ADOPT_SELF   5 /* runs the work its self is: ADOPT; ADOPT_END at its return */
-#define FT_PROBE_HANDOFF_ITEM 6 /* Queue.put_nowait by anyio's submitter: HANDOFF of the item */
-#define FT_PROBE_ADOPT_ITEM                                                                        \
-    7                           /* Queue.get in anyio's worker: ADOPT of the item it returns;
-                                 * ADOPT_END when the worker calls it again */
-#define FT_PROBE_ANYIO_SUBMIT 8 /* marks the callers the two above look for: not probes */
-#define FT_PROBE_ANYIO_WORKER 9
-#define FT_PROBE_THREAD_RUN                                                                        \
-    10 /* threading.Thread.run: an engine that meets threads at their
-                                  * first traced event meets this one at its start */
-
-/* First sight: the probe kind of this code (module, qualified name), or 0. */
-int ft_handoff_classify(const char *module, const char *qualname);
 
 /* Whether probes of this kind are told the return too (ft_handoff_return). */
 static inline int
@@ -66,8 +52,8 @@ ft_handoff_is_mark(int probe)
     return probe == FT_PROBE_ANYIO_SUBMIT || probe == FT_PROBE_ANYIO_WORKER;
 }
 
-/* A probe (ci->probe >= FT_PROBE_HANDOFF_SELF) is called. locals as record.h says;
- * frame is the probe's frame, or NULL for the current one. */
+/* A probe (ci->probe >= FT_PROBE_HANDOFF_SELF) is called. locals as record.h says
+ * (NULL: the work is not known); frame is the probe's frame, or NULL for the current one. */
 void ft_handoff_call(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
                      PyFrameObject *frame);
 

@@ -14,21 +14,23 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audithook.h"
 #include "codes.h"
 #include "config.h"
 #include "conn.h"
-#include "flush.h"
+#include "deflog.h"
+#include "engines.h"
 #include "handoff.h"
-#include "hook.h"
 #include "lib/wire.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "pyapi.h"
+#include "pylayout.h"
 #include "record.h"
+#include "session.h"
+#include "ship.h"
 #include "signals.h"
 #include "tstate.h"
-
-int ft_fork_pending;
 
 static int activated;        /* cpython.run_* seen */
 static int gate_passed;      /* CPython, and not a privileged program */
@@ -52,7 +54,7 @@ end_run(int how, int status, int signo)
 {
     struct ft_end e = {how, status, signo, exc_type[0] ? exc_type : NULL, exc_module, exc_msg};
 
-    ft_flush_end(&e);
+    ft_session_end(&e);
     traced_pid = 0;
 }
 
@@ -63,9 +65,9 @@ static void
 connect_idle_child(void)
 {
     /* Not from a vfork child of such a process: it shares the memory, and has another pid. */
-    if (__atomic_load_n(&ft_fork_pending, __ATOMIC_SEQ_CST) && ft_self != NULL &&
+    if (ft_tstate_fork_pending() && ft_self != NULL &&
         fork_child_pid == (pid_t)syscall(SYS_getpid)) {
-        ft_child_resume();
+        ft_tstate_child_connect();
     }
 }
 
@@ -93,7 +95,7 @@ at_py_finalized(void)
         end_run(FT_END_SIGNAL, -1, SIGINT);
         return;
     }
-    ft_flush_finalized();
+    ft_session_finalized();
 }
 
 /* os._exit() and any other caller of _exit(): flush everything, then leave exactly as
@@ -122,26 +124,45 @@ connect_writer(void)
         ft_warn("%s; the program runs untraced", why);
         return fd;
     }
-    if ((err = ft_flush_hello(fd, engine->name)) != 0) {
+    if ((err = ft_session_hello(fd, engine->name)) != 0) {
         ft_warn("cannot send to the writer: %s; the program runs untraced", strerror(-err));
         return err;
     }
     /* FLOWTRACE_CHILDREN=0: the writer knows which processes are traced, so it decides
      * whether this one was started by one of them (fork, spawn, exec, a shell between).
      * The environment is left as it is: nothing the program can see changes. */
-    if (!ft_cfg.children && (err = ft_flush_wait_admission()) != 0) {
+    if (!ft_cfg.children && (err = ft_session_wait_admission()) != 0) {
         if (err != -ECANCELED) {
             ft_warn("no answer from the writer (%s); the program runs untraced", strerror(-err));
         }
         return err;
     }
-    if ((err = ft_flush_start()) != 0) {
+    if ((err = ft_session_start_flusher()) != 0) {
         ft_warn("cannot start the flusher thread: %s", strerror(-err));
         return err;
     }
     traced_pid = getpid();
     return 0;
 }
+
+/* A forked child's first record (or its end): it becomes a run of its own. */
+static int
+child_connect(void)
+{
+    if (!ft_cfg.children) {
+        return -ECANCELED;
+    }
+    return connect_writer() != 0 ? -ENOTCONN : 0;
+}
+
+/* How the buffers reach the connection and the lifecycle (tstate.h). */
+static const struct ft_tstate_hooks tstate_hooks = {
+    .ship_full = ft_ship_full,
+    .ship_big = ft_ship_big,
+    .ship_now = ft_ship_now,
+    .thread_end = ft_ship_thread_end,
+    .child_connect = child_connect,
+};
 
 /* Connects and installs the engine: at activation (the main thread, before the program's
  * first line), or in a running interpreter (ft_lifecycle_start: any thread, other threads
@@ -155,10 +176,11 @@ start_tracing(int running)
 
     engine = ft_engine_select();
     if (!prepared) {
-        if ((err = ft_tstate_init()) != 0 || (err = ft_codes_init()) != 0) {
+        if ((err = ft_tstate_init(&tstate_hooks)) != 0 || (err = ft_codes_init()) != 0) {
             ft_warn("cannot start tracing: %s", strerror(-err));
             return err;
         }
+        ft_pylayout_init();
         prepared = 1;
     }
     if ((err = connect_writer()) != 0) {
@@ -194,21 +216,6 @@ activate(const char *event)
     start_tracing(0);
 }
 
-int
-ft_child_resume(void)
-{
-    __atomic_store_n(&ft_fork_pending, 0, __ATOMIC_SEQ_CST);
-    if (!ft_cfg.children) {
-        ft_tstate_detach();
-        return -ECANCELED;
-    }
-    if (connect_writer() != 0) {
-        ft_tstate_detach();
-        return -ENOTCONN;
-    }
-    return 0;
-}
-
 static void
 atfork_child(void)
 {
@@ -217,12 +224,11 @@ atfork_child(void)
     }
     traced_pid = 0;
     ft_tstate_atfork_child();
-    ft_flush_atfork_child();
-    ft_codes_atfork_child();
+    ft_session_atfork_child();
+    ft_deflog_atfork_child();
     ft_handoff_atfork_child();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     fork_child_pid = (pid_t)syscall(SYS_getpid);
-    __atomic_store_n(&ft_fork_pending, 1, __ATOMIC_SEQ_CST);
 }
 
 /* ---- Audit events ------------------------------------------------------------------- */
@@ -256,7 +262,7 @@ on_exec(PyObject *args)
 
     ft_py_text(path, p, sizeof(p));
     ft_py.PyErr_Clear();
-    ft_flush_exec(p);
+    ft_session_exec(p);
 }
 
 static int
@@ -272,6 +278,10 @@ audit_hook(const char *event, PyObject *args, void *data)
     }
     if (event[0] == 's' && strcmp(event, "sys.settrace") == 0) {
         ft_engine_trace_set();
+        return 0;
+    }
+    if (event[0] == 'c' && strcmp(event, "cpython._PySys_ClearAuditHooks") == 0) {
+        ft_audithook_clearing();
         return 0;
     }
     if (!activated) {
@@ -317,7 +327,7 @@ ft_lifecycle_start(const char *settings, char *why, size_t cap)
         snprintf(why, cap, "FlowTrace is recording this process already");
         return -EALREADY;
     }
-    if (fork_child_pid != 0 || __atomic_load_n(&ft_fork_pending, __ATOMIC_SEQ_CST)) {
+    if (fork_child_pid != 0 || ft_tstate_fork_pending()) {
         snprintf(why, cap, "a forked child of a traced process is traced as it is");
         return -EBUSY;
     }
@@ -340,9 +350,9 @@ ft_lifecycle_start(const char *settings, char *why, size_t cap)
         pthread_atfork(NULL, NULL, atfork_child);
     }
     /* After a stop: a new connection, a new run, every definition sent again. */
-    ft_flush_restart();
+    ft_session_restart();
     ft_tstate_restart();
-    ft_codes_resend();
+    ft_deflog_resend();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     activated = 1;
     if ((err = start_tracing(1)) != 0) {
@@ -390,7 +400,7 @@ flowtrace_init(void)
     if (ft_cfg.disabled) {
         return;
     }
-    if (ft_py.PySys_AddAuditHook(audit_hook, NULL) != 0) {
+    if (ft_audithook_add(audit_hook) != 0) {
         ft_debug("PySys_AddAuditHook failed; staying inert");
         return;
     }

@@ -23,6 +23,17 @@ typedef int (*Py_AuditHookFunction)(const char *event, PyObject *args, void *dat
 typedef PyObject *(*PyCFunction)(PyObject *self, PyObject *args);
 typedef void (*freefunc)(void *);
 
+/* Stable since 3.5 (cpython/pymem.h). */
+typedef struct {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+} PyMemAllocatorEx;
+
+#define PYMEM_DOMAIN_RAW 0
+
 /* Stable ABI layout (unchanged since Python 2). */
 typedef struct PyMethodDef {
     const char *ml_name;
@@ -101,6 +112,12 @@ struct ft_pyapi {
     PyObject *(*PyDict_New)(void);
     int (*PyDict_Update)(PyObject *a, PyObject *b);
     PyObject *(*PyObject_GetItem)(PyObject *o, PyObject *key);
+    PyObject *(*Py_CompileString)(const char *src, const char *file, int start);
+    PyObject *(*PyEval_EvalCode)(PyObject *code, PyObject *globals, PyObject *locals);
+    PyObject *(*PyFunction_GetCode)(PyObject *fn); /* borrowed */
+    PyObject *(*PyIter_Next)(PyObject *it);
+    void (*PyMem_GetAllocator)(int domain, PyMemAllocatorEx *allocator);
+    void (*PyMem_SetAllocator)(int domain, PyMemAllocatorEx *allocator);
     /* Starting in a running interpreter (control.h): every thread's profile function. */
     void *(*PyInterpreterState_Get)(void);                /* PyInterpreterState * */
     void *(*PyInterpreterState_ThreadHead)(void *interp); /* PyThreadState * */

@@ -12,12 +12,12 @@
 
 #include "capture.h"
 #include "config.h"
-#include "flush.h"
+#include "deflog.h"
+#include "emit.h"
 #include "lib/clock.h"
 #include "log.h"
+#include "pylayout.h"
 #include "units.h"
-
-#define PAD8(n) (((n) + 7u) & ~(size_t)7u)
 
 static int statm_fd = -1;
 static long page_size;
@@ -68,192 +68,51 @@ ft_record_init(void)
     *(void **)&mdescr_type = dlsym(RTLD_DEFAULT, "PyMethodDescr_Type");
 }
 
-/* ---- Writing records -------------------------------------------------------------------- */
-
-static int
-scratch_reserve(struct ft_thread *t, size_t need)
-{
-    if (t->scratch_cap >= need) {
-        return 0;
-    }
-    /* Grows only for the biggest parameter list seen so far: in practice, at first sight. */
-    size_t cap = t->scratch_cap ? t->scratch_cap : 4096;
-    while (cap < need) {
-        cap *= 2;
-    }
-    char *p = realloc(t->scratch, cap);
-    if (p == NULL) {
-        return -ENOMEM;
-    }
-    t->scratch = p;
-    t->scratch_cap = cap;
-    return 0;
-}
-
-/* A fixed record (word0, ticks[, extra]) followed by a variable record of vkind carrying
- * data, written and committed together so they are always shipped together. */
-/* Copies len bytes to p and zeroes the padding up to PAD8(len): one 8-byte store, written
- * first and partly overwritten, instead of a memset call of a few bytes per record. */
-static inline void
-put_padded(uint8_t *p, const void *data, size_t len)
-{
-    if (len > 0) {
-        uint64_t zero = 0;
-        memcpy(p + PAD8(len) - 8, &zero, 8);
-        if (len == 8) {
-            memcpy(p, data, 8); /* an int (RESULT_INT): a store, not a call */
-        } else {
-            memcpy(p, data, len);
-        }
-    }
-}
-
-static void
-emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsigned vkind,
-          const void *data, size_t len)
-{
-    uint64_t words[3] = {w0, ft_clock_ticks(ft_cfg.clock), extra};
-    size_t fixed = has_extra ? 24 : 16;
-    size_t total = fixed + (vkind ? 8 + PAD8(len) : 0);
-    uint8_t *p;
-
-    if (total > ft_cfg.buffer_size / 2) {
-        /* A value bigger than half a buffer travels as a frame of its own. */
-        uint8_t *big = malloc(total);
-        if (big == NULL) {
-            __atomic_store_n(&t->lost, t->lost + 1, __ATOMIC_RELAXED);
-            t->gap++;
-            return;
-        }
-        memcpy(big, words, fixed);
-        uint64_t vw0 = ft_rec_word0(vkind, len);
-        memcpy(big + fixed, &vw0, 8);
-        memcpy(big + fixed + 8, data, len);
-        memset(big + fixed + 8 + len, 0, PAD8(len) - len);
-        ft_flush_ship_big(t, big, total, ft_rec_is_event((unsigned)(w0 & 0xff)));
-        free(big);
-        return;
-    }
-    p = ft_thread_reserve_event(t, total);
-    if (p == NULL) {
-        return;
-    }
-    memcpy(p, words, 16); /* constant sizes: stores, not a call */
-    if (has_extra) {
-        memcpy(p + 16, &extra, 8);
-    }
-    if (vkind) {
-        uint64_t vw0 = ft_rec_word0(vkind, len);
-        memcpy(p + fixed, &vw0, 8);
-        put_padded(p + fixed + 8, data, len);
-    }
-    if (ft_rec_is_event((unsigned)(w0 & 0xff))) {
-        ft_thread_commit(t, p + total);
-    } else {
-        ft_thread_publish(t, p + total);
-    }
-}
-
-/* A variable record on its own (values that follow an event already written). */
-static void
-emit_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
-{
-    size_t total = 8 + PAD8(len);
-    uint8_t *p;
-
-    if (total > ft_cfg.buffer_size / 2) {
-        uint8_t *big = malloc(total);
-        if (big != NULL) {
-            uint64_t vw0 = ft_rec_word0(vkind, len);
-            memcpy(big, &vw0, 8);
-            memcpy(big + 8, data, len);
-            memset(big + 8 + len, 0, PAD8(len) - len);
-            ft_flush_ship_big(t, big, total, 0);
-            free(big);
-        }
-        return;
-    }
-    p = ft_thread_reserve(t, total);
-    if (p == NULL) {
-        return;
-    }
-    uint64_t vw0 = ft_rec_word0(vkind, len);
-    memcpy(p, &vw0, 8);
-    put_padded(p + 8, data, len);
-    ft_thread_publish(t, p + total); /* not an event: not counted */
-}
-
-void
-ft_record_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
-{
-    emit_values(t, vkind, data, len);
-}
-
-static void
-after_event(struct ft_thread *t)
-{
-    if (__builtin_expect(ft_cfg.flush_every_call, 0)) {
-        ft_flush_ship_now(t);
-    }
-}
-
 /* ---- Values ----------------------------------------------------------------------------- */
 
-/* Parameter i of a call: from the fast locals, or by name from frame.f_locals. */
-static PyObject *
-param(const struct ft_code_info *ci, PyObject **locals, PyObject *flocals, unsigned i)
+/* Parameter i of a call (in the code's locals order), read in place from the fast locals:
+ * never through frame.f_locals, which would materialise a dict in the frame that the
+ * program can see (IMPORT_NAME passes it to __import__ on 3.11). */
+static inline PyObject *
+param(const struct ft_code_info *ci, PyObject **locals, unsigned i)
 {
-    if (locals != NULL) {
-        return locals[ci->first + i];
-    }
-    if (flocals == NULL || ci->names == NULL || ci->names[i] == NULL) {
-        return NULL;
-    }
-    return ft_py.PyDict_GetItemString(flocals, ci->names[i]);
+    return locals[ci->first + i];
 }
 
-static PyObject *
-frame_locals(PyObject **locals, PyFrameObject *frame)
+/* With --repr, rendering one parameter may run the program's code, which can rebind
+ * another parameter (3.13+: through the frame's f_locals) and so free the value read
+ * from the fast locals: then the parameters are copied, each held by a reference, and
+ * rendered from the copy (as they were at the call). Without --repr no Python code runs
+ * and the fast locals are read in place. Returns the array to read, or NULL. */
+static PyObject **
+hold_params(const struct ft_code_info *ci, PyObject **locals, PyObject **buf)
 {
-    PyObject *d; /* new ref */
+    unsigned n = ci->first + ci->nparams;
+    PyObject **held;
 
-    if (locals != NULL || frame == NULL) {
-        return NULL;
+    if (!ft_cfg.repr) {
+        return locals;
     }
-    d = ft_py.PyObject_GetAttrString((PyObject *)frame, "f_locals");
-    if (d != NULL && !ft_capture_is_dict(d)) {
-        /* 3.13+: a write-through proxy of the frame; a dict copy reads by name. */
-        PyObject *copy = ft_py.PyDict_New ? ft_py.PyDict_New() : NULL; /* new ref */
-        if (copy != NULL && ft_py.PyDict_Update(copy, d) != 0) {
-            ft_py.Py_DecRef(copy);
-            copy = NULL;
-        }
-        ft_py.Py_DecRef(d);
-        d = copy;
+    held = n <= FT_LOCALS_MAX ? buf : calloc(n, sizeof(void *)); /* an array of pointers */
+    for (unsigned i = 0; held != NULL && i < n; i++) {
+        held[i] = locals[i];
+        ft_py.Py_IncRef(held[i]);
     }
-    if (d == NULL) {
-        ft_py.PyErr_Clear();
-    }
-    return d;
+    return held;
 }
 
-int
-ft_record_check_locals(const struct ft_code_info *ci, PyObject **locals, PyFrameObject *frame)
+static void
+release_params(const struct ft_code_info *ci, PyObject **held, PyObject **buf)
 {
-    PyObject *d, *v; /* new ref / borrowed */
-    int bad = 0;
-
-    if (ci->nparams == 0 || ci->names == NULL || locals == NULL ||
-        (d = frame_locals(NULL, frame)) == NULL) {
-        return 0;
+    if (!ft_cfg.repr || held == NULL) {
+        return;
     }
-    for (unsigned i = 0; i < ci->nparams && !bad; i++) {
-        PyObject *fast = locals[ci->first + i];
-        v = ci->names[i] ? ft_py.PyDict_GetItemString(d, ci->names[i]) : NULL;
-        bad = v != NULL && v != fast && !ft_capture_is_cell(fast);
+    for (unsigned i = 0; i < ci->first + ci->nparams; i++) {
+        ft_py.Py_DecRef(held[i]);
     }
-    ft_py.Py_DecRef(d);
-    return bad ? -1 : 0;
+    if (held != buf) {
+        free(held);
+    }
 }
 
 static void
@@ -266,25 +125,22 @@ put_len_prefixed(struct ft_text *o, size_t at)
 
 /* ARGS payload: u64 instance, then per parameter u32 length + text. */
 static size_t
-render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-            PyFrameObject *frame)
+render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
 {
     size_t per = ft_capture_value_cap() + 4;
     struct ft_text o;
-    PyObject *flocals = frame_locals(locals, frame); /* new ref or NULL */
     uint64_t inst = 0;
+    PyObject *buf[FT_LOCALS_MAX], **locals;
 
-    if (scratch_reserve(t, 8 + per * ci->nparams) != 0) {
-        if (flocals != NULL) {
-            ft_py.Py_DecRef(flocals);
-        }
+    if (ft_thread_scratch(t, 8 + per * ci->nparams) != 0 ||
+        (locals = hold_params(ci, fast, buf)) == NULL) {
         return 0;
     }
     o.p = t->scratch;
     o.len = 8;
     o.cap = t->scratch_cap;
     o.cut = 0;
-    if (ci->has_self && locals != NULL) {
+    if (ci->has_self) {
         inst = (uint64_t)(uintptr_t)locals[0];
     }
     memcpy(o.p, &inst, 8);
@@ -296,9 +152,9 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **local
             memcpy(o.p + o.len, "<redacted>", 10);
             o.len += 10;
         } else if (i == ci->varkw) {
-            ft_capture_kwargs(&o, param(ci, locals, flocals, i));
+            ft_capture_kwargs(&o, param(ci, locals, i));
         } else {
-            PyObject *v = param(ci, locals, flocals, i);
+            PyObject *v = param(ci, locals, i);
             int64_t x;
             if (ft_capture_small_int(v, &x)) {
                 uint32_t tag = FT_ARG_INT | 8;
@@ -311,9 +167,7 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **local
         }
         put_len_prefixed(&o, at);
     }
-    if (flocals != NULL) {
-        ft_py.Py_DecRef(flocals);
-    }
+    release_params(ci, locals, buf);
     return o.len;
 }
 
@@ -321,14 +175,17 @@ static void
 emit_memory(struct ft_thread *t)
 {
     uint64_t m[3] = {UINT64_MAX, UINT64_MAX, UINT64_MAX};
-    char buf[128];
 
     if (statm_fd >= 0) {
+        char buf[128];
         ssize_t n = pread(statm_fd, buf, sizeof(buf) - 1, 0);
         if (n > 0) {
-            unsigned long size, resident;
+            /* "size resident shared ...", in pages: the second field. */
+            char *end;
             buf[n] = '\0';
-            if (sscanf(buf, "%lu %lu", &size, &resident) == 2) {
+            strtoul(buf, &end, 10);
+            unsigned long resident = strtoul(end, &end, 10);
+            if (end != buf && (*end == ' ' || *end == '\n')) {
                 m[0] = (uint64_t)resident * (uint64_t)page_size;
             }
         }
@@ -347,7 +204,7 @@ emit_memory(struct ft_thread *t)
         ft_py.PyErr_Clear();
         ft_py_exc_restore(&saved);
     }
-    emit_values(t, FT_REC_MEMORY, m, sizeof(m));
+    ft_emit_values(t, FT_REC_MEMORY, m, sizeof(m));
 }
 
 /* ---- Events ----------------------------------------------------------------------------- */
@@ -367,7 +224,7 @@ enter_ints(struct ft_thread *t, const struct ft_code_info *ci, uint64_t w0, int 
     unsigned n = ci->nparams;
     size_t fixed = has_extra ? 24 : 16;
     size_t len = ci->has_self ? 8 + 12 * (size_t)n : 8 * (size_t)n;
-    size_t total = fixed + 8 + PAD8(len);
+    size_t total = fixed + 8 + FT_PAD8(len);
     int64_t x[FAST_INTS];
     uint64_t vw0, ticks;
     uint32_t tag = FT_ARG_INT | 8;
@@ -432,7 +289,7 @@ leave_int(struct ft_thread *t, uint64_t w0, int64_t x)
 
 void
 ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind, uint64_t ident,
-                PyObject **locals, PyFrameObject *frame)
+                PyObject **locals)
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
     int has_extra = kind >= 0x20;
@@ -441,16 +298,16 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     /* A request's framework code (FT_DEF_BOUNDARY) has no level in its tree, so its values
      * would never be written: the request's own fields (units.h) say what it was. */
     if (kind != FT_REC_RESUME && !ft_cfg.skip_inputs && (ci->nparams > 0 || ci->has_self) &&
-        !(ci->flags & FT_DEF_BOUNDARY) && ft_capture_ready()) {
+        locals != NULL && !(ci->flags & FT_DEF_BOUNDARY) && ft_capture_ready()) {
         if (enter_ints(t, ci, w0, has_extra, ident, locals)) {
             goto written;
         }
-        len = render_args(t, ci, locals, frame);
+        len = render_args(t, ci, locals);
     }
     if (len > 0) {
-        emit_with(t, w0, has_extra, ident, FT_REC_ARGS, t->scratch, len);
+        ft_emit_with(t, w0, has_extra, ident, FT_REC_ARGS, t->scratch, len);
     } else {
-        emit_with(t, w0, has_extra, ident, 0, NULL, 0);
+        ft_emit_with(t, w0, has_extra, ident, 0, NULL, 0);
     }
 written:
     if (ft_cfg.memory && kind != FT_REC_RESUME) {
@@ -459,36 +316,38 @@ written:
     if (__builtin_expect(ci->unit != 0, 0)) {
         t->unit_frames++; /* inside a unit: work handed off from here is its (handoff.h) */
         if (kind != FT_REC_RESUME) {
-            ft_unit_enter(t, ci, locals, frame);
+            ft_unit_enter(t, ci, locals);
         }
     }
-    after_event(t);
+    ft_emit_done(t);
 }
 
-/* Arguments that may have changed in place (exact list, dict, set, bytearray), re-read
- * at return: the writer keeps those that differ from the call. */
-static void
-emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-                PyFrameObject *frame)
+/* Whether a parameter may have changed in place (an exact list, dict, set, bytearray).
+ * The common case, none: decided inline, without setup. */
+static inline int
+any_mutable(const struct ft_code_info *ci, PyObject **fast)
 {
-    size_t per;
-    PyObject *flocals;
-    struct ft_text o;
-
-    if (locals != NULL) {
-        /* The common case, arguments that cannot change in place: done without setup. */
-        unsigned k = 0;
-        while (k < ci->nparams && !ft_capture_is_mutable(locals[ci->first + k])) {
-            k++;
-        }
-        if (k == ci->nparams) {
-            return;
+    for (unsigned m = 0; m < ci->nparams; m++) {
+        if (ft_capture_is_mutable(fast[ci->first + m])) {
+            return 1;
         }
     }
-    flocals = frame_locals(locals, frame); /* new ref or NULL */
+    return 0;
+}
+
+/* Arguments that may have changed in place, re-read at return: the writer keeps those
+ * that differ from the call. */
+static __attribute__((noinline)) void
+emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
+{
+    size_t per;
+    struct ft_text o;
+    PyObject *buf[FT_LOCALS_MAX], **locals;
+
     per = ft_capture_value_cap() + 8;
-    if (scratch_reserve(t, per * ci->nparams) != 0) {
-        goto out;
+    if (ft_thread_scratch(t, per * ci->nparams) != 0 ||
+        (locals = hold_params(ci, fast, buf)) == NULL) {
+        return;
     }
     o.p = t->scratch;
     o.len = 0;
@@ -496,7 +355,7 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **l
     o.cut = 0;
     for (unsigned k = 0; k < ci->nparams; k++) {
         unsigned i = ft_code_param_at(ci, k);
-        PyObject *v = param(ci, locals, flocals, i);
+        PyObject *v = param(ci, locals, i);
         uint32_t idx = k; /* in signature order, as the definition lists names */
         if (!ft_capture_is_mutable(v) || (i < 64 && (ci->redact >> i) & 1)) {
             continue;
@@ -508,18 +367,15 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **l
         ft_capture_value(&o, v);
         put_len_prefixed(&o, at);
     }
+    release_params(ci, locals, buf);
     if (o.len > 0) {
-        emit_values(t, FT_REC_ARGS_AFTER, o.p, o.len);
-    }
-out:
-    if (flocals != NULL) {
-        ft_py.Py_DecRef(flocals);
+        ft_emit_values(t, FT_REC_ARGS_AFTER, o.p, o.len);
     }
 }
 
 void
 ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind, PyObject *retval,
-                PyObject **locals, PyFrameObject *frame)
+                PyObject **locals)
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
     int values = kind == FT_REC_RETURN && !(ci->flags & FT_DEF_BOUNDARY); /* as at entry */
@@ -529,18 +385,19 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     if (values && !ft_cfg.skip_outputs && ft_capture_small_int(retval, &x)) {
         leave_int(t, w0, x);
     } else if (values && !ft_cfg.skip_outputs && ft_capture_ready() &&
-               scratch_reserve(t, ft_capture_value_cap()) == 0) {
+               ft_thread_scratch(t, ft_capture_value_cap()) == 0) {
         o.p = t->scratch;
         o.len = 0;
         o.cap = t->scratch_cap;
         o.cut = 0;
         ft_capture_value(&o, retval);
-        emit_with(t, w0, 0, 0, FT_REC_RESULT, o.p, o.len);
+        ft_emit_with(t, w0, 0, 0, FT_REC_RESULT, o.p, o.len);
     } else {
-        emit_with(t, w0, 0, 0, 0, NULL, 0);
+        ft_emit_with(t, w0, 0, 0, 0, NULL, 0);
     }
-    if (values && !ft_cfg.skip_inputs && ci->nparams > 0 && ft_capture_ready()) {
-        emit_args_after(t, ci, locals, frame);
+    if (values && !ft_cfg.skip_inputs && ci->nparams > 0 && locals != NULL && ft_capture_ready() &&
+        any_mutable(ci, locals)) {
+        emit_args_after(t, ci, locals);
     }
     if (ft_cfg.memory && kind == FT_REC_RETURN) {
         emit_memory(t);
@@ -548,20 +405,20 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     if (__builtin_expect(ci->unit != 0, 0)) {
         t->unit_frames -= t->unit_frames > 0;
         if (kind == FT_REC_RETURN) {
-            ft_unit_leave(t, ci, retval, locals, frame);
+            ft_unit_leave(t, ci, retval, locals);
         }
     }
-    after_event(t);
+    ft_emit_done(t);
 }
 
 void
 ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc,
-                 PyObject **locals, PyFrameObject *frame)
+                 PyObject **locals)
 {
-    emit_with(t, ft_rec_word0(FT_REC_UNWIND, ci->id), 0, 0, 0, NULL, 0);
+    ft_emit_with(t, ft_rec_word0(FT_REC_UNWIND, ci->id), 0, 0, 0, NULL, 0);
     if (__builtin_expect(ci->unit != 0, 0)) {
         t->unit_frames -= t->unit_frames > 0;
-        ft_unit_leave(t, ci, NULL, locals, frame); /* before EXC, which ends the unwinding */
+        ft_unit_leave(t, ci, NULL, locals); /* before EXC, which ends the unwinding */
     }
     if (exc != NULL) {
         ft_record_exception(t, exc);
@@ -569,7 +426,7 @@ ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *e
     if (ft_cfg.memory) {
         emit_memory(t);
     }
-    after_event(t);
+    ft_emit_done(t);
 }
 
 void
@@ -577,7 +434,7 @@ ft_record_exception(struct ft_thread *t, PyObject *exc)
 {
     struct ft_text o;
 
-    if (!ft_capture_ready() || scratch_reserve(t, 3 * (ft_capture_value_cap() + 4) + 512) != 0) {
+    if (!ft_capture_ready() || ft_thread_scratch(t, 3 * (ft_capture_value_cap() + 4) + 512) != 0) {
         return;
     }
     o.p = t->scratch;
@@ -585,19 +442,19 @@ ft_record_exception(struct ft_thread *t, PyObject *exc)
     o.cap = t->scratch_cap;
     o.cut = 0;
     ft_capture_exception(&o, exc);
-    emit_values(t, FT_REC_EXC, o.p, o.len);
+    ft_emit_values(t, FT_REC_EXC, o.p, o.len);
 }
 
 void
 ft_record_spawn(struct ft_thread *t, uint64_t ident)
 {
-    emit_with(t, ft_rec_word0(FT_REC_SPAWN, 0), 1, ident, 0, NULL, 0);
+    ft_emit_with(t, ft_rec_word0(FT_REC_SPAWN, 0), 1, ident, 0, NULL, 0);
 }
 
 void
 ft_record_mark(struct ft_thread *t, unsigned kind, uint64_t extra)
 {
-    emit_with(t, ft_rec_word0(kind, 0), kind > FT_REC_FIXED_MAX, extra, 0, NULL, 0);
+    ft_emit_with(t, ft_rec_word0(kind, 0), kind > FT_REC_FIXED_MAX, extra, 0, NULL, 0);
 }
 
 /* Whether the coroutine running in frame f is traced. A task of code outside the scope
@@ -644,23 +501,20 @@ ft_record_task(struct ft_thread *t, PyObject *coro)
 #define CFUNCS 4096
 
 static struct {
-    const void *key;
+    const PyMethodDef *key;
     uint64_t id;
 } cfuncs[CFUNCS];
 
 /* The builtin's PyMethodDef, and what owns it (a module or an instance; NULL for a method
- * descriptor, whose type is passed instead). Layouts, stable since 3.x:
- *   PyCFunctionObject: PyObject_HEAD, m_ml (16), m_self (24), m_module;
- *   PyMethodDescrObject: PyObject_HEAD, d_type (16), d_name, d_qualname, d_method (40).
- * A bound method (3.11's profile events: `l.append`) and the unbound descriptor that
+ * descriptor, whose type is passed instead), read in place (pylayout.h). A bound method (3.11's profile events: `l.append`) and the unbound descriptor that
  * 3.12+'s CALL event passes (`list.append`, self as the first argument) name the same
  * builtin alike: `list` owns `append` either way. */
 static uint64_t
 cfunc_id(PyObject *f, int descr)
 {
-    const void *ml = *(void **)((char *)f + (descr ? 40 : 16));
-    PyObject *self = descr ? NULL : *(PyObject **)((char *)f + 24);
-    PyObject *dtype = descr ? *(PyObject **)((char *)f + 16) : NULL;
+    const PyMethodDef *ml = descr ? ft_mdescr_def(f) : ft_cfunc_def(f);
+    PyObject *self = descr ? NULL : ft_cfunc_self(f);
+    PyObject *dtype = descr ? ft_mdescr_type(f) : NULL;
     uintptr_t h = ((uintptr_t)ml >> 3) * 0x9e3779b97f4a7c15ull;
     unsigned i = (unsigned)(h >> 52) & (CFUNCS - 1);
     char owner[160], name[256];
@@ -675,7 +529,7 @@ cfunc_id(PyObject *f, int descr)
         }
     }
     /* First sight of this builtin: name it after its owner (module or type). */
-    ml_name = *(const char **)ml;
+    ml_name = ml->ml_name;
     owner[0] = '\0';
     if (dtype != NULL) {
         ft_py_attr_text(dtype, "__qualname__", owner, sizeof(owner));
@@ -685,7 +539,7 @@ cfunc_id(PyObject *f, int descr)
         if (mod != NULL && mod != ft_py.None) {
             ft_py_text(mod, owner, sizeof(owner));
         } else {
-            PyObject *type = *(PyObject **)((char *)self + 8);
+            PyObject *type = ft_type_of(self);
             ft_py_attr_text(type, "__qualname__", owner, sizeof(owner));
         }
         if (mod != NULL) {
@@ -694,7 +548,7 @@ cfunc_id(PyObject *f, int descr)
         ft_py.PyErr_Clear();
     }
     snprintf(name, sizeof(name), "%s", ml_name ? ml_name : "?");
-    uint64_t id = ft_code_define_cfunc(ml, owner[0] ? owner : "builtins", name);
+    uint64_t id = ft_deflog_define_cfunc(owner[0] ? owner : "builtins", name);
     if (cfuncs[i].key == NULL || cfuncs[i].key == ml) {
         cfuncs[i].key = ml;
         cfuncs[i].id = id;
@@ -705,10 +559,10 @@ cfunc_id(PyObject *f, int descr)
 void
 ft_record_c(struct ft_thread *t, unsigned kind, PyObject *cfunc)
 {
-    PyObject *type = cfunc != NULL ? *(PyObject **)((char *)cfunc + 8) : NULL;
+    PyObject *type = cfunc != NULL ? ft_type_of(cfunc) : NULL;
 
-    if (type == NULL || (type != cfunc_type && (type != mdescr_type || mdescr_type == NULL))) {
+    if (!ft_pylayout.builtins_ok || type == NULL || (type != cfunc_type && type != mdescr_type)) {
         return; /* only builtin functions and methods */
     }
-    emit_with(t, ft_rec_word0(kind, cfunc_id(cfunc, type == mdescr_type)), 0, 0, 0, NULL, 0);
+    ft_emit_with(t, ft_rec_word0(kind, cfunc_id(cfunc, type == mdescr_type)), 0, 0, 0, NULL, 0);
 }

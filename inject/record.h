@@ -6,8 +6,10 @@
  * they render the values (capture.h) into the thread's scratch space and write the
  * values' record in the same commit as the event it belongs to.
  *
- * `locals` is the frame's fast-locals array when the engine can reach it cheaply, else
- * NULL and `frame` is used (slower: through frame.f_locals).
+ * `locals` is the frame's fast-locals array (pylayout.h), or NULL when it cannot be read
+ * in place: then no argument is captured. Values are never read through frame.f_locals,
+ * which would change the frame (a materialised f_locals dict is what IMPORT_NAME passes
+ * to __import__ on 3.8-3.12).
  */
 #ifndef FT_INJECT_RECORD_H
 #define FT_INJECT_RECORD_H
@@ -22,26 +24,21 @@
 /* Sets up what recording needs once per process (capture types, memory probes). GIL. */
 void ft_record_init(void);
 
-/* First sight of code with parameters: whether the fast locals an engine reads directly
- * hold what frame.f_locals says (a parameter captured by a closure is a cell there).
- * Returns 0, or -1 on a mismatch (then the engine should stop reading them). GIL. */
-int ft_record_check_locals(const struct ft_code_info *ci, PyObject **locals, PyFrameObject *frame);
-
 /* A call of ci starts (kind FT_REC_CALL), or a generator/coroutine starts (FT_REC_START)
  * or resumes (FT_REC_RESUME) with `ident` its frame identity. Arguments are captured on
  * CALL and START. */
 void ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind,
-                     uint64_t ident, PyObject **locals, PyFrameObject *frame);
+                     uint64_t ident, PyObject **locals);
 
 /* The call returns retval (FT_REC_RETURN), or the generator suspends (FT_REC_YIELD). */
 void ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind,
-                     PyObject *retval, PyObject **locals, PyFrameObject *frame);
+                     PyObject *retval, PyObject **locals);
 
 /* The call ends by an exception; exc (borrowed) when the engine knows it, else NULL and
- * the engine reports it later with ft_record_exception(). locals/frame as for enter, for
- * a unit's call only (else NULL). */
+ * the engine reports it later with ft_record_exception(). locals as for enter, for a
+ * unit's call only (else NULL). */
 void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc,
-                      PyObject **locals, PyFrameObject *frame);
+                      PyObject **locals);
 
 /* The exception that unwound the preceding UNWIND records of this thread. */
 void ft_record_exception(struct ft_thread *t, PyObject *exc);
@@ -50,25 +47,13 @@ void ft_record_exception(struct ft_thread *t, PyObject *exc);
  * when it runs it nests under this call. */
 void ft_record_spawn(struct ft_thread *t, uint64_t ident);
 
-/* A bookkeeping record of kind (HANDOFF, ADOPT: extra is the work's key; ADOPT_END). */
+/* A bookkeeping record of kind (HANDOFF, ADOPT: extra is the hand-off's number;
+ * ADOPT_END). */
 void ft_record_mark(struct ft_thread *t, unsigned kind, uint64_t extra);
 
 /* create_task(coro) is being called: records SPAWN for coro's frame (a coroutine's frame
  * is embedded in it, so its identity is stable for its whole life). */
 void ft_record_task(struct ft_thread *t, PyObject *coro);
-
-/* The identity of a generator's or coroutine's frame, given its frame object: the
- * address of the interpreter frame it points to (PyFrameObject.f_frame, at offset 24 in
- * 3.11-3.14). */
-static inline uint64_t
-ft_frame_ident(PyFrameObject *f)
-{
-    return (uint64_t)(uintptr_t) * (void **)((char *)f + 24);
-}
-
-/* A value record of vkind on its own, attached by the writer to what precedes it (units.c's
- * UNIT, UNIT_END and STATUS records). */
-void ft_record_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len);
 
 /* A builtin call from traced code (--c-calls): kind FT_REC_C_CALL/C_RETURN/C_RAISE. */
 void ft_record_c(struct ft_thread *t, unsigned kind, PyObject *cfunc);

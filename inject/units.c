@@ -7,8 +7,8 @@
 
 #include "capture.h"
 #include "config.h"
+#include "emit.h"
 #include "lib/wire.h"
-#include "record.h"
 
 #define FIELD_MAX 1024 /* longest text field of a unit record */
 
@@ -58,6 +58,34 @@ named_unit(const char *module, const char *qualname)
     return 0;
 }
 
+/* Work handed to other threads (handoff.h): the probe of this code, or 0. */
+static int
+handoff_probe(const char *module, const char *qualname)
+{
+    static const struct {
+        const char *module, *qualname;
+        int probe;
+    } table[] = {
+        {"concurrent.futures.thread", "_WorkItem.__init__", FT_PROBE_HANDOFF_SELF},
+        {"concurrent.futures.thread", "_WorkItem.run", FT_PROBE_ADOPT_SELF},
+        {"threading", "Thread.start", FT_PROBE_HANDOFF_SELF},
+        {"threading", "Thread.run", FT_PROBE_THREAD_RUN},
+        {"queue", "Queue.put_nowait", FT_PROBE_HANDOFF_ITEM},
+        {"queue", "Queue.get", FT_PROBE_ADOPT_ITEM},
+        {"anyio._backends._asyncio", "run_sync_in_worker_thread", FT_PROBE_ANYIO_SUBMIT},
+        {"anyio._backends._asyncio", "AsyncIOBackend.run_sync_in_worker_thread",
+         FT_PROBE_ANYIO_SUBMIT},
+        {"anyio._backends._asyncio", "WorkerThread.run", FT_PROBE_ANYIO_WORKER},
+    };
+
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (strcmp(module, table[i].module) == 0 && strcmp(qualname, table[i].qualname) == 0) {
+            return table[i].probe;
+        }
+    }
+    return 0;
+}
+
 int
 ft_units_classify(PyObject *code, const char *module, const char *qualname, long co_flags,
                   int *probe)
@@ -84,6 +112,9 @@ ft_units_classify(PyObject *code, const char *module, const char *qualname, long
          strcmp(qualname, "IsolatedAsyncioTestCase.run") == 0)) {
         return FT_UNIT_UNITTEST;
     }
+    if ((*probe = handoff_probe(module, qualname)) != 0) {
+        return 0;
+    }
     if (strncmp(module, "asyncio", 7) == 0 || strncmp(module, "importlib", 9) == 0) {
         return 0;
     }
@@ -105,48 +136,31 @@ ft_units_classify(PyObject *code, const char *module, const char *qualname, long
 
 /* ---- Reading a call's values ---------------------------------------------------------- */
 
-/* The call's parameter i (after self), as a new reference, or NULL. */
+/* The call's parameter i (after self), as a new reference, or NULL. Read in place from
+ * the fast locals (pylayout.h), never through frame.f_locals. */
 static PyObject *
-arg_of(const struct ft_code_info *ci, PyObject **locals, PyFrameObject *frame, unsigned i)
+arg_of(const struct ft_code_info *ci, PyObject **locals, unsigned i)
 {
-    PyObject *fl, *key, *v = NULL; /* new refs */
+    PyObject *v; /* borrowed */
 
-    if (locals != NULL) {
-        v = locals[ci->first + i];
-        if (v != NULL && !ft_capture_is_cell(v)) {
-            ft_py.Py_IncRef(v);
-            return v;
-        }
+    if (locals == NULL) {
         return NULL;
     }
-    if (frame == NULL || ci->names == NULL || i >= ci->nparams || ci->names[i] == NULL ||
-        ft_py.PyUnicode_FromString == NULL || ft_py.PyObject_GetItem == NULL) {
+    v = locals[ci->first + i];
+    if (v == NULL || ft_capture_is_cell(v)) {
         return NULL;
     }
-    fl = ft_py.PyObject_GetAttrString((PyObject *)frame, "f_locals");
-    key = ft_py.PyUnicode_FromString(ci->names[i]);
-    if (fl != NULL && key != NULL) {
-        v = ft_py.PyObject_GetItem(fl, key);
-    }
-    if (key != NULL) {
-        ft_py.Py_DecRef(key);
-    }
-    if (fl != NULL) {
-        ft_py.Py_DecRef(fl);
-    }
-    ft_py.PyErr_Clear();
+    ft_py.Py_IncRef(v);
     return v;
 }
 
 /* self of a method call, as a new reference, or NULL. */
 static PyObject *
-self_of(PyObject **locals, PyFrameObject *frame)
+self_of(PyObject **locals)
 {
-    static char self_name[] = "self";
-    static char *names[] = {self_name};
-    struct ft_code_info ci = {.nparams = 1, .names = names};
+    static const struct ft_code_info ci = {.nparams = 1};
 
-    return arg_of(&ci, locals, frame, 0);
+    return arg_of(&ci, locals, 0);
 }
 
 /* ---- Unit records --------------------------------------------------------------------- */
@@ -262,8 +276,7 @@ unittest_name(struct fields *f, PyObject *self)
 }
 
 void
-ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-              PyFrameObject *frame)
+ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
 {
     struct fields f;
     struct ft_py_exc exc;
@@ -277,14 +290,14 @@ ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
     ft_py_exc_save(&exc);
     f.len = 0;
     put_u64(&f, FT_UTAG_KIND, ci->unit);
-    a0 = ci->nparams > 0 ? arg_of(ci, locals, frame, 0) : NULL;
+    a0 = ci->nparams > 0 ? arg_of(ci, locals, 0) : NULL;
     switch (ci->unit) {
     case FT_UNIT_PYTEST:
         s = ft_capture_str(ft_capture_plain_attr(a0, "_nodeid"), &n);
         put_text(&f, FT_UTAG_NAME, s, n);
         break;
     case FT_UNIT_UNITTEST:
-        if ((self = self_of(locals, frame)) != NULL) {
+        if ((self = self_of(locals)) != NULL) {
             unittest_name(&f, self);
         }
         result_counts(&f, a0);
@@ -304,7 +317,7 @@ ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
         break; /* a function unit: the writer names it after its code */
     }
     if (f.len > 0) {
-        ft_record_values(t, FT_REC_UNIT, f.p, f.len);
+        ft_emit_values(t, FT_REC_UNIT, f.p, f.len);
     }
     if (a0 != NULL) {
         ft_py.Py_DecRef(a0);
@@ -371,11 +384,10 @@ put_route(struct fields *f, const struct ft_code_info *ci, PyObject *a0)
 
 void
 ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
-              PyObject **locals, PyFrameObject *frame)
+              PyObject **locals)
 {
     struct fields f;
     struct ft_py_exc exc;
-    const char *outcome;
     PyObject *a0; /* new ref */
 
     if (!ft_capture_ready() || ci->unit == FT_UNIT_FUNCTION) {
@@ -387,29 +399,29 @@ ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retv
         t->environ = NULL;
     }
     if (ci->unit == FT_UNIT_WSGI || ci->unit == FT_UNIT_ASGI) {
-        if ((a0 = arg_of(ci, locals, frame, 0)) != NULL) {
+        if ((a0 = arg_of(ci, locals, 0)) != NULL) {
             put_route(&f, ci, a0);
             ft_py.Py_DecRef(a0);
         }
     } else if (retval == NULL) {
         /* Raised: no outcome or counts to read. */
     } else if (ci->unit == FT_UNIT_PYTEST) {
-        if ((outcome = pytest_outcome(retval)) != NULL) {
+        const char *outcome = pytest_outcome(retval);
+        if (outcome != NULL) {
             put_text(&f, FT_UTAG_OUTCOME, outcome, strlen(outcome));
         }
     } else {
         result_counts(&f, retval);
     }
     if (f.len > 0) {
-        ft_record_values(t, FT_REC_UNIT_END, f.p, f.len);
+        ft_emit_values(t, FT_REC_UNIT_END, f.p, f.len);
     }
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
 }
 
 void
-ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-              PyFrameObject *frame)
+ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
 {
     struct fields f;
     struct ft_py_exc exc;
@@ -422,7 +434,7 @@ ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
         return;
     }
     ft_py_exc_save(&exc);
-    a0 = arg_of(ci, locals, frame, 0);
+    a0 = arg_of(ci, locals, 0);
     if (ci->probe == FT_PROBE_STATUS_WSGI && (s = ft_capture_str(a0, &n)) != NULL) {
         status = strtol(s, NULL, 10); /* "500 INTERNAL SERVER ERROR" */
     } else if (ci->probe == FT_PROBE_STATUS_ASGI) {
@@ -440,7 +452,7 @@ ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
             static const struct ft_code_info wsgi = {.unit = FT_UNIT_WSGI};
             put_route(&f, &wsgi, t->environ);
         }
-        ft_record_values(t, FT_REC_STATUS, f.p, f.len);
+        ft_emit_values(t, FT_REC_STATUS, f.p, f.len);
     }
     if (a0 != NULL) {
         ft_py.Py_DecRef(a0);

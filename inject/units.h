@@ -10,7 +10,8 @@
  *   function  every MODULE:FUNCTION named in FLOWTRACE_UNIT.
  * Such code is traced even when out of scope, so that its call is a node that the unit's
  * tree hangs from. Two more are watched without being traced: a WSGI start_response(status,
- * ...) and an ASGI server's send(message), which say the response's status.
+ * ...) and an ASGI server's send(message), which say the response's status; and so are
+ * the calls that hand work to other threads or take it up there (handoff.h).
  *
  * At a unit's boundaries only (its CALL and its RETURN), ft_unit_enter and ft_unit_leave
  * read what names the unit and says how it ended (the test's node id and pytest's
@@ -22,33 +23,30 @@
 #ifndef FT_INJECT_UNITS_H
 #define FT_INJECT_UNITS_H
 
-#include "codes.h"
+#include "codeinfo.h"
 #include "pyapi.h"
 #include "tstate.h"
 
 /* ft_units_classify's answer besides a unit kind (enum ft_unit_kind, 1..5). */
 #define FT_UNITS_TRACE 0x100 /* not a unit, but traced (a pytest phase) */
 
-/* WSGI start_response(status, ...) and an ASGI server's send(message): probes. */
-#define FT_PROBE_STATUS_WSGI 2
-#define FT_PROBE_STATUS_ASGI 3
-
 /* First sight: what this code is to units. Returns a unit kind, FT_UNITS_TRACE, or 0,
- * and sets *probe to an FT_PROBE_STATUS_* for the status probes (else leaves it). */
+ * and sets *probe to the probe (codeinfo.h) of code whose calls are watched: the status
+ * probes and the hand-offs' (handoff.h). */
 int ft_units_classify(PyObject *code, const char *module, const char *qualname, long co_flags,
                       int *probe);
 
-/* A unit's call (ci->unit) has started: appends its UNIT record. */
-void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-                   PyFrameObject *frame);
+/* A unit's call (ci->unit) has started: appends its UNIT record. locals: the call's fast
+ * locals (pylayout.h), or NULL when they cannot be read. */
+void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals);
 
-/* A unit's call returned retval: appends UNIT_END when there is something to say (a
- * test's outcome; a request's route, read from its scope or environ once routed). */
+/* A unit's call returned retval (NULL: it raised): appends UNIT_END when there is
+ * something to say (a test's outcome; a request's route, read from its scope or environ
+ * once routed). locals as for ft_unit_enter. */
 void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
-                   PyObject **locals, PyFrameObject *frame);
+                   PyObject **locals);
 
 /* A status probe was called: appends STATUS if the call carries one. */
-void ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
-                   PyFrameObject *frame);
+void ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals);
 
 #endif

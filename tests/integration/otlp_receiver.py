@@ -79,6 +79,7 @@ class Receiver:
         self.fail = list(fail)
         self.retry_after = retry_after
         self.spans, self.requests, self.errors, self.answers = [], [], [], []
+        self.bodies = []  # every request's body, as received
         self.lock = threading.Lock()
         rec = self
 
@@ -90,6 +91,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with rec.lock:
                     rec.requests.append((self.path, dict(self.headers)))
+                    rec.bodies.append(body)
                     status = rec.fail.pop(0) if rec.fail else 200
                     rec.answers.append(status)
                     if status == 200:

@@ -145,19 +145,19 @@ def test_bad_arguments_are_usage_errors(tmp_path):
 
 # ---- Other users (root creates two for the test and removes them after) ----------------
 
-USERS = ("ftattach-a", "ftattach-b")
-
-
 @pytest.fixture(scope="module")
 def users():
+    """Two users, named for this test process (pytest-xdist workers make their own), as
+    {name: uid} in order."""
     if os.geteuid() != 0 or shutil.which("useradd") is None or shutil.which("setpriv") is None:
         pytest.skip("needs root, useradd and setpriv to make test users")
-    for u in USERS:
+    names = (f"fta{os.getpid()}a", f"fta{os.getpid()}b")
+    for u in names:
         subprocess.run(["userdel", u], capture_output=True)
         subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", u],
                        check=True, capture_output=True)
-    yield {u: pwd.getpwnam(u).pw_uid for u in USERS}
-    for u in USERS:
+    yield {u: pwd.getpwnam(u).pw_uid for u in names}
+    for u in names:
         subprocess.run(["userdel", u], capture_output=True)
 
 
@@ -174,7 +174,7 @@ PY = "/usr/bin/python3"
 
 
 def test_another_users_process_is_refused_with_a_clear_error(users, shared_dir):
-    a, b = USERS
+    a, b = users
     proc = start_target(PY, shared_dir / "t", user=a)
     try:
         r = attach(proc.pid, shared_dir / "out", "--duration", "0.3", user=b)
@@ -190,7 +190,7 @@ def test_another_users_process_is_refused_with_a_clear_error(users, shared_dir):
 
 def test_a_process_that_may_not_be_traced_is_refused_with_a_clear_error(users, shared_dir):
     """Not dumpable (as after a setuid, or by prctl): its own user may not ptrace it."""
-    a, _ = USERS
+    a, _ = users
     nodump = "import ctypes\nctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"  # PR_SET_DUMPABLE 0
     proc = start_target(PY, shared_dir / "t", user=a, extra=nodump)
     try:
@@ -204,7 +204,7 @@ def test_a_process_that_may_not_be_traced_is_refused_with_a_clear_error(users, s
 
 
 def test_root_attaches_to_another_users_process_and_the_trace_is_theirs(users, shared_dir):
-    a, _ = USERS
+    a, _ = users
     proc = start_target(PY, shared_dir / "t", user=a)
     try:
         r = attach(proc.pid, shared_dir / "out", "--duration", "0.5")

@@ -24,8 +24,11 @@ def has(python, *modules):
 
 
 def units_of(run):
+    """By id: rows are written as units end, and a unit whose work a pool thread did
+    ends when that thread's buffer reaches the writer (ids follow the UNIT records of
+    the thread that starts the units, here in the order the jobs ran)."""
     with open(run.path / "units.jsonl") as f:
-        return [json.loads(line) for line in f]
+        return sorted((json.loads(line) for line in f), key=lambda u: u["unit"])
 
 
 def shape(node):

@@ -142,7 +142,8 @@ def test_a_failing_collector_gets_retries_with_back_off(tmp_path):
     assert "OTLP" not in proc.stderr
     assert receiver.answers[:3] == [503, 503, 200]
     units = [s for s in receiver.spans if s["attrs"].get("flowtrace.unit.kind") == "function"]
-    assert [s["name"] for s in units] == ["__main__:" + j for j in JOBS]
+    # (in the order the units' last records reached the writer)
+    assert sorted(s["name"] for s in units) == sorted("__main__:" + j for j in JOBS)
 
 
 def test_an_unreachable_collector_costs_a_counted_loss_and_nothing_else(tmp_path):
@@ -157,7 +158,7 @@ def test_an_unreachable_collector_costs_a_counted_loss_and_nothing_else(tmp_path
     assert url in lost[0] and "Couldn't connect" in lost[0]
     # The run is written as ever.
     units = [json.loads(line) for line in open(run.path / "units.jsonl")]
-    assert [u["name"] for u in units] == ["__main__:" + j for j in JOBS]
+    assert sorted(u["name"] for u in units) == sorted("__main__:" + j for j in JOBS)
 
 
 def test_a_rejected_batch_is_lost_at_once_and_said(tmp_path):
@@ -167,6 +168,7 @@ def test_a_rejected_batch_is_lost_at_once_and_said(tmp_path):
     finally:
         receiver.close()
     assert proc.returncode == 0
-    assert set(receiver.answers) == {400}  # each batch once: a 400 is never retried
-    assert len(receiver.answers) <= 2  # the units', and the run's if it came later
+    assert set(receiver.answers) == {400}
+    # Each batch once: a 400 is never retried.
+    assert len(set(receiver.bodies)) == len(receiver.bodies)
     assert "HTTP 400" in proc.stderr and "spans not delivered" in proc.stderr

@@ -1,4 +1,4 @@
-/* hook_profile.c - the legacy engine: a native C profile function on every thread. */
+/* engine_profile.c - the legacy engine: a native C profile function on every thread. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,32 +6,25 @@
 #include "capture.h"
 #include "codes.h"
 #include "config.h"
-#include "hook.h"
+#include "emit.h"
+#include "engine.h"
+#include "handoff.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
+#include "pylayout.h"
 #include "record.h"
-#include "handoff.h"
 #include "units.h"
 #include "tstate.h"
 
-/* How to get at a frame's insides. CPython's layouts are fixed within a minor version, so
- * direct reads are chosen from the running version and checked against the C API before
- * they are trusted (the API calls cost ~10% of the empty-hook floor on a call-heavy
- * program).
- *   3.11: PyFrameObject.f_frame (offset 24) -> _PyInterpreterFrame: f_code at 32,
- *         prev_instr at 56, localsplus at 72.
- *   3.8-3.10: PyFrameObject.f_code at offset 32. */
-enum frame_mode { FRAME_API, FRAME_PY38, FRAME_PY311 };
-
-#define IF_CODE           32
-#define IF_PREV_INSTR     56
-#define IF_LOCALS         72
-#define OP311_YIELD_VALUE 86 /* opcode.opmap["YIELD_VALUE"] on 3.11 */
+/* Frames are read in place at the running version's offsets (pylayout.h: the API calls
+ * cost ~10% of the empty-hook floor on a call-heavy program), and checked against the C
+ * API on the first events. */
+enum frame_mode { FRAME_API, FRAME_DIRECT };
 
 static int frame_mode = FRAME_API;
 static int validate_left;
-static int locals_direct; /* 3.11 fast-locals reads checked and trusted */
+static int locals_direct; /* fast locals read in place (pylayout.h) */
 static int threading_hooked;
 static int late_threads; /* installed into running threads: they register on first event */
 
@@ -55,24 +48,11 @@ code_by_api(PyFrameObject *f)
     return c;
 }
 
-static inline char *
-iframe_of(PyFrameObject *f)
-{
-    return *(char **)((char *)f + 24);
-}
-
 /* Hot path. */
 static inline PyObject *
 code_of(PyFrameObject *f)
 {
-    switch (frame_mode) {
-    case FRAME_PY311:
-        return *(PyObject **)(iframe_of(f) + IF_CODE);
-    case FRAME_PY38:
-        return *(PyObject **)((char *)f + 32);
-    default:
-        return code_by_api(f);
-    }
+    return frame_mode == FRAME_DIRECT ? ft_frame_code(f) : code_by_api(f);
 }
 
 static PyObject *
@@ -91,11 +71,12 @@ validate(PyFrameObject *f, PyObject *fast)
     return fast;
 }
 
-/* 3.11: the fast-locals array of the frame, or NULL (then frame.f_locals is used). */
+/* The fast locals of the frame (the first and the parameters of ci), or NULL: then no
+ * argument is captured. */
 static inline PyObject **
-locals_of(PyFrameObject *f)
+locals_of(PyFrameObject *f, const struct ft_code_info *ci, PyObject **tmp)
 {
-    return locals_direct ? (PyObject **)(iframe_of(f) + IF_LOCALS) : NULL;
+    return locals_direct ? ft_frame_locals(f, ci->first + ci->nparams, tmp) : NULL;
 }
 
 /* ---- Exceptions on 3.8-3.11 ---------------------------------------------------------
@@ -200,41 +181,16 @@ static void hook_threading(void);
 static struct ft_code_info *
 first_sight(PyObject *code, PyFrameObject *frame)
 {
-    struct ft_code_info *ci;
-
     if (!threading_hooked) {
         hook_threading();
     }
-    ci = ft_code_intern(code, frame);
-    if (locals_direct && ci->traced) {
-        if (ft_record_check_locals(ci, locals_of(frame), frame) != 0) {
-            ft_debug("fast-locals check failed; reading arguments through f_locals");
-            locals_direct = 0;
-        }
-    }
-    return ci;
+    return ft_code_intern(code, frame);
 }
 
-/* 3.11 generators and coroutines: at a call event prev_instr is the RESUME being executed
- * (oparg 0: the first start; 1-3: after yield, yield from, await), or the YIELD_VALUE it
- * was suspended at when resumed by throw(). At a return event it is the instruction that
- * left the frame: YIELD_VALUE suspends, RETURN_VALUE ends. */
-static inline int
-gen_started(PyFrameObject *f)
-{
-    const unsigned char *ins = *(const unsigned char **)(iframe_of(f) + IF_PREV_INSTR);
-
-    return ins[0] != OP311_YIELD_VALUE && ins[1] == 0;
-}
-
-static inline int
-gen_suspended(PyFrameObject *f)
-{
-    const unsigned char *ins = *(const unsigned char **)(iframe_of(f) + IF_PREV_INSTR);
-
-    return ins[0] == OP311_YIELD_VALUE;
-}
-
+/* 3.11 generators and coroutines: at a call event the frame stands at the RESUME being
+ * executed (a first start), or at the YIELD_VALUE it was suspended at when resumed by
+ * throw(); at a return event, at the instruction that left it: YIELD_VALUE suspends,
+ * RETURN_VALUE ends (pylayout.h). */
 static void
 on_c_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg)
 {
@@ -255,46 +211,53 @@ static void
 on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
              PyObject *arg)
 {
-    uint64_t ident = (uint64_t)(uintptr_t)iframe_of(frame);
+    uint64_t ident = ft_frame_ident(frame);
+    PyObject *tmp[FT_LOCALS_MAX];
 
     if (what == PyTrace_CALL) {
-        ft_record_enter(t, ci, gen_started(frame) ? FT_REC_START : FT_REC_RESUME, ident,
-                        locals_of(frame), frame);
-        if (gen_suspended(frame)) {
+        ft_record_enter(t, ci, ft_gen_started(frame) ? FT_REC_START : FT_REC_RESUME, ident,
+                        locals_of(frame, ci, tmp));
+        if (ft_gen_suspended(frame)) {
             /* Resumed by throw() or close(): the frame reports the exception to a trace
              * function first, and if it ends by it, often no other frame will (close()
              * swallows GeneratorExit). */
             arm(t);
         }
     } else if (arg == NULL) {
-        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame) : NULL, frame);
+        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame, ci, tmp) : NULL);
         arm(t);
     } else {
-        ft_record_leave(t, ci, gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
-                        locals_of(frame), frame);
+        ft_record_leave(t, ci, ft_gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
+                        locals_of(frame, ci, tmp));
     }
 }
 
 /* create_task(self, coro, ...): the task about to be created nests under this call; a
- * response's status (units.h); work handed to another thread (handoff.h). */
+ * response's status (units.h); work handed to another thread (handoff.h). what and arg
+ * are the profile event's. */
 static void
 probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
       PyObject *arg)
 {
-    PyObject **locals = locals_of(frame);
+    static const struct ft_code_info self_and_coro = {.nparams = 2};
+    PyObject *tmp[FT_LOCALS_MAX], **locals;
 
     if (ci->probe >= FT_PROBE_HANDOFF_SELF) {
         if (what == PyTrace_CALL) {
-            ft_handoff_call(t, ci, locals, frame);
+            ft_handoff_call(t, ci, locals_of(frame, ci, tmp), frame);
         } else if (ft_handoff_wants_return(ci->probe)) {
             ft_handoff_return(t, ci, arg, frame);
         }
-    } else if (what != PyTrace_CALL) {
         return;
-    } else if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
+    }
+    if (what != PyTrace_CALL) {
+        return;
+    }
+    locals = locals_of(frame, ci->probe == FT_PROBE_SPAWN ? &self_and_coro : ci, tmp);
+    if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
         ft_record_task(t, locals[1]);
     } else if (ci->probe != FT_PROBE_SPAWN) {
-        ft_unit_probe(t, ci, locals, locals != NULL ? NULL : frame);
+        ft_unit_probe(t, ci, locals);
     }
 }
 
@@ -308,8 +271,10 @@ late_thread(void)
     if (!late_threads || ft_tstate_detached()) {
         return NULL;
     }
-    ft_py_thread_name(name, sizeof(name));
-    return ft_thread_register(name);
+    uint64_t thread = ft_py_thread_name(name, sizeof(name));
+    struct ft_thread *t = ft_thread_register(name);
+    ft_handoff_thread_started(t, thread);
+    return t;
 }
 
 static int
@@ -317,7 +282,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     struct ft_thread *t = ft_self;
     struct ft_code_info *ci;
-    PyObject *code;
+    PyObject *code, *tmp[FT_LOCALS_MAX];
 
     (void)obj;
     if (__builtin_expect(t == NULL, 0) && (t = late_thread()) == NULL) {
@@ -349,7 +314,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         }
         return 0;
     }
-    if (ci->is_gen && frame_mode == FRAME_PY311) {
+    if (ci->is_gen && frame_mode == FRAME_DIRECT && ft_pylayout.gen_state) {
         on_generator(t, ci, frame, what, arg);
     } else if (what == PyTrace_CALL) {
         if (((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) && !ci->unit) {
@@ -359,10 +324,10 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
                 return 0;
             }
         }
-        ft_record_enter(t, ci, FT_REC_CALL, 0, locals_of(frame), frame);
+        ft_record_enter(t, ci, FT_REC_CALL, 0, locals_of(frame, ci, tmp));
     } else if (arg == NULL) {
         /* Left by an exception: its details come from the frame that receives it. */
-        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame) : NULL, frame);
+        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame, ci, tmp) : NULL);
         arm(t);
     } else {
         if (ft_cfg.skip_outputs && (ci->nparams == 0 || ft_cfg.skip_inputs) && !ft_cfg.memory &&
@@ -370,7 +335,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             ft_emit(t, ft_rec_word0(FT_REC_RETURN, ci->id), ft_clock_ticks(ft_cfg.clock));
             return 0;
         }
-        ft_record_leave(t, ci, FT_REC_RETURN, arg, locals_of(frame), frame);
+        ft_record_leave(t, ci, FT_REC_RETURN, arg, locals_of(frame, ci, tmp));
     }
     return 0;
 }
@@ -386,11 +351,11 @@ bootstrap(PyObject *self, PyObject *args)
     PyObject *frame, *event; /* borrowed */
     struct ft_py_exc exc;
     const char *ev;
-    char name[128];
 
     (void)self;
     ft_py_exc_save(&exc);
     if (ft_self == NULL && !ft_tstate_detached()) {
+        char name[128];
         uint64_t thread = ft_py_thread_name(name, sizeof(name));
         ft_handoff_thread_started(ft_thread_register(name), thread);
     }
@@ -472,13 +437,11 @@ hook_threading(void)
 static int
 profile_install(void)
 {
-    if (ft_py.minor == 11) {
-        frame_mode = FRAME_PY311;
-        locals_direct = 1;
-    } else if (ft_py.minor >= 8 && ft_py.minor <= 10) {
-        frame_mode = FRAME_PY38;
-    }
-    validate_left = frame_mode == FRAME_API ? 0 : 64;
+    frame_mode = ft_pylayout.frames != FT_FRAMES_NONE ? FRAME_DIRECT : FRAME_API;
+    locals_direct = frame_mode == FRAME_DIRECT && ft_pylayout.locals_ok;
+    /* 3.8 has no PyFrame_GetCode, and reading f_code raises an audit event the program
+     * could see: there the activation check (pylayout.c) is the only one. */
+    validate_left = frame_mode == FRAME_API || ft_py.PyFrame_GetCode == NULL ? 0 : 64;
     ft_record_init();
     ft_py.PyEval_SetProfile(profile_cb, NULL);
     hook_threading();

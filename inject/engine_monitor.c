@@ -1,4 +1,4 @@
-/* hook_monitor.c - the sys.monitoring engine (PEP 669), Python 3.12+.
+/* engine_monitor.c - the sys.monitoring engine (PEP 669), Python 3.12+.
  *
  * Callbacks are builtin functions (METH_FASTCALL) registered under a tool id of our own,
  * for every thread of the interpreter at once. Code outside the scope answers DISABLE
@@ -6,13 +6,10 @@
  * their exception, so exceptions need no trace-function trick here.
  *
  * Frames: a callback gets the code object, not the frame. The frame executing it (for
- * arguments, and for the identity of a generator) is read from the thread state at the
- * running version's offsets, checked against PyEval_GetFrame() before they are trusted:
- *   3.12: PyThreadState.cframe (56) -> _PyCFrame.current_frame (0); locals at 72.
- *   3.13: PyThreadState.current_frame (72); locals at 72.
- *   3.14: PyThreadState.current_frame (72); locals at 80, as tagged references (the low
- *         two bits are tags).
- * Any mismatch switches to PyEval_GetFrame() and frame.f_locals (slower, still right).
+ * arguments, and for the identity of a generator) is read from the thread state
+ * (pylayout.h), checked against PyEval_GetFrame() on the first events; on a mismatch
+ * PyEval_GetFrame() gives it. Arguments are read in place from its fast locals, never
+ * through frame.f_locals.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,12 +18,14 @@
 #include "capture.h"
 #include "codes.h"
 #include "config.h"
-#include "hook.h"
+#include "emit.h"
+#include "engine.h"
+#include "handoff.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
+#include "pylayout.h"
 #include "record.h"
-#include "handoff.h"
 #include "units.h"
 #include "tstate.h"
 
@@ -48,91 +47,57 @@ static const char *const event_names[E_COUNT] = {
     "PY_THROW", "CALL",      "C_RETURN",  "C_RAISE",
 };
 
-enum frame_mode { FRAME_API, FRAME_CFRAME, FRAME_CURRENT };
-
-#define MAX_DIRECT 64 /* parameters untagged on the stack (3.14); more: f_locals */
+enum frame_mode { FRAME_API, FRAME_DIRECT };
 
 static int tool = -1;
 static PyObject *disable; /* sys.monitoring.DISABLE (a reference kept) */
 static int frame_mode = FRAME_API;
-static size_t ts_frame_off, locals_off;
-static uintptr_t ref_mask = ~(uintptr_t)0;
 static int validate_left;
-static int locals_direct;
 
 /* ---- Frames ------------------------------------------------------------------------- */
 
+/* Through the API: the frame object's interpreter frame, or, where that layout is not
+ * known, the frame object itself (then only an identity: no locals are read from it). */
 static char *
 iframe_by_api(void)
 {
     PyFrameObject *f = ft_py.PyEval_GetFrame(); /* borrowed */
 
-    return f != NULL ? *(char **)((char *)f + 24) : NULL;
+    if (f == NULL) {
+        return NULL;
+    }
+    return ft_pylayout.frames >= FT_FRAMES_311 ? ft_iframe_of(f) : (char *)f;
 }
 
 /* The interpreter frame running on this thread (the one the event is about). */
 static inline char *
 current_iframe(void)
 {
-    char *ts;
-
-    switch (frame_mode) {
-    case FRAME_CFRAME:
-        ts = ft_py.PyThreadState_Get();
-        return **(char ***)(ts + ts_frame_off);
-    case FRAME_CURRENT:
-        ts = ft_py.PyThreadState_Get();
-        return *(char **)(ts + ts_frame_off);
-    default:
-        return iframe_by_api();
-    }
+    return frame_mode == FRAME_DIRECT ? ft_ts_iframe() : iframe_by_api();
 }
 
 /* The first events: the direct read must agree with the API, and the frame must be
  * running the code the event names. */
 static void
-validate(PyObject *code)
+validate(const PyObject *code)
 {
     char *fast = current_iframe(), *slow = iframe_by_api();
 
-    if (fast != slow || slow == NULL || (PyObject *)(*(uintptr_t *)slow & ref_mask) != code) {
-        ft_debug("frame layout check failed; using PyEval_GetFrame and f_locals");
+    if (fast != slow || slow == NULL || ft_iframe_code(slow) != code) {
+        ft_debug("frame layout check failed; using PyEval_GetFrame");
         frame_mode = FRAME_API;
-        locals_direct = 0;
         validate_left = 0;
         return;
     }
     validate_left--;
 }
 
-/* The fast locals of iframe as PyObject pointers, or NULL (then f_locals is used). */
+/* The fast locals of iframe (the first and the parameters of ci), or NULL: then no
+ * argument is captured. */
 static inline PyObject **
 locals_of(char *iframe, const struct ft_code_info *ci, PyObject **tmp)
 {
-    uintptr_t *refs;
-    unsigned n = ci->first + ci->nparams;
-
-    if (!locals_direct || iframe == NULL) {
-        return NULL;
-    }
-    refs = (uintptr_t *)(iframe + locals_off);
-    if (ref_mask == ~(uintptr_t)0) {
-        return (PyObject **)refs;
-    }
-    if (n > MAX_DIRECT) {
-        return NULL;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        tmp[i] = (PyObject *)(refs[i] & ref_mask);
-    }
-    return tmp;
-}
-
-/* The frame object, for the slow path only (it may have to be created). */
-static inline PyFrameObject *
-frame_if_needed(PyObject **locals)
-{
-    return locals == NULL ? ft_py.PyEval_GetFrame() : NULL;
+    return ft_iframe_locals(iframe, ci->first + ci->nparams, tmp);
 }
 
 /* ---- Thread and code ----------------------------------------------------------------- */
@@ -161,17 +126,9 @@ static struct ft_code_info *
 first_sight(PyObject *code)
 {
     struct ft_code_info *ci = ft_code_intern(code, NULL);
-    PyObject *tmp[MAX_DIRECT];
 
     if (ci->traced && validate_left > 0) {
         validate(code);
-    }
-    if (ci->traced && locals_direct && ci->nparams > 0) {
-        char *iframe = current_iframe();
-        if (ft_record_check_locals(ci, locals_of(iframe, ci, tmp), ft_py.PyEval_GetFrame()) != 0) {
-            ft_debug("fast-locals check failed; reading arguments through f_locals");
-            locals_direct = 0;
-        }
     }
     return ci;
 }
@@ -202,7 +159,7 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *code = args[0];
     struct ft_code_info *ci = code_info(code);
     struct ft_thread *t;
-    PyObject *tmp[MAX_DIRECT], **locals;
+    PyObject *tmp[FT_LOCALS_MAX], **locals;
     char *iframe;
 
     (void)self;
@@ -232,7 +189,7 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (__builtin_expect(ci->probe != 0, 0) && (t = this_thread()) != NULL) {
             /* A WSGI start_response or an ASGI send: the response's status. */
             locals = locals_of(current_iframe(), ci, tmp);
-            ft_unit_probe(t, ci, locals, frame_if_needed(locals));
+            ft_unit_probe(t, ci, locals);
             RETURN_NONE;
         }
         return disable_location();
@@ -252,7 +209,7 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     iframe = current_iframe();
     locals = locals_of(iframe, ci, tmp);
     ft_record_enter(t, ci, ci->is_gen ? FT_REC_START : FT_REC_CALL, (uint64_t)(uintptr_t)iframe,
-                    locals, frame_if_needed(locals));
+                    locals);
     RETURN_NONE;
 }
 
@@ -269,7 +226,7 @@ resume(PyObject *code, PyObject *thrown)
         }
         RETURN_NONE;
     }
-    ft_record_enter(t, ci, FT_REC_RESUME, (uint64_t)(uintptr_t)current_iframe(), NULL, NULL);
+    ft_record_enter(t, ci, FT_REC_RESUME, (uint64_t)(uintptr_t)current_iframe(), NULL);
     if (thrown != NULL) {
         /* Kept on the generator in case it ends by it (close(): GeneratorExit). */
         ft_record_exception(t, thrown);
@@ -299,7 +256,7 @@ leave(PyObject *const *args, unsigned kind)
     PyObject *code = args[0];
     struct ft_code_info *ci = code_info(code);
     struct ft_thread *t;
-    PyObject *tmp[MAX_DIRECT], **locals = NULL;
+    PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
 
     if (!ci->traced) {
         if (__builtin_expect(ft_handoff_wants_return(ci->probe), 0)) {
@@ -318,10 +275,11 @@ leave(PyObject *const *args, unsigned kind)
         ft_emit(t, ft_rec_word0(FT_REC_RETURN, ci->id), ft_clock_ticks(ft_cfg.clock));
         RETURN_NONE;
     }
-    if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0) {
-        locals = locals_of(current_iframe(), ci, tmp); /* for arguments changed in place */
+    if (kind == FT_REC_RETURN && ((!ft_cfg.skip_inputs && ci->nparams > 0) || ci->unit)) {
+        /* For arguments changed in place; a request's route (units.h). */
+        locals = locals_of(current_iframe(), ci, tmp);
     }
-    ft_record_leave(t, ci, kind, args[2], locals, frame_if_needed(locals));
+    ft_record_leave(t, ci, kind, args[2], locals);
     RETURN_NONE;
 }
 
@@ -351,10 +309,9 @@ on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
     (void)self;
     if (ci->traced && (t = this_thread()) != NULL) {
-        PyObject *tmp[MAX_DIRECT],
+        PyObject *tmp[FT_LOCALS_MAX],
             **locals = ci->unit ? locals_of(current_iframe(), ci, tmp) : NULL;
-        ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL, locals,
-                         ci->unit ? frame_if_needed(locals) : NULL);
+        ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL, locals);
     } else if (ci->probe == FT_PROBE_ADOPT_SELF && (t = this_thread()) != NULL) {
         ft_handoff_return(t, ci, NULL, NULL); /* the work is over, however it ended */
     }
@@ -493,21 +450,7 @@ ft_engine_monitor_usable(void)
 static void
 choose_frame_mode(void)
 {
-    if (ft_py.minor == 12) {
-        frame_mode = FRAME_CFRAME;
-        ts_frame_off = 56;
-        locals_off = 72;
-    } else if (ft_py.minor == 13) {
-        frame_mode = FRAME_CURRENT;
-        ts_frame_off = 72;
-        locals_off = 72;
-    } else if (ft_py.minor == 14) {
-        frame_mode = FRAME_CURRENT;
-        ts_frame_off = 72;
-        locals_off = 80;
-        ref_mask = ~(uintptr_t)3;
-    }
-    locals_direct = frame_mode != FRAME_API;
+    frame_mode = ft_pylayout.ts_frame != 0 ? FRAME_DIRECT : FRAME_API;
     validate_left = frame_mode != FRAME_API ? 64 : 0;
 }
 
@@ -567,7 +510,7 @@ monitor_install(void)
     }
     ft_py.Py_DecRef(r);
     ft_debug("sys.monitoring tool id %d, frames %s", tool,
-             frame_mode == FRAME_API ? "through the API" : "read directly");
+             frame_mode == FRAME_API ? "through PyEval_GetFrame" : "read directly");
     return 0;
 }
 

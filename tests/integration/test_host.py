@@ -1,0 +1,110 @@
+"""A tracer must never change or take down its host.
+
+Each test runs a program that is sensitive to what a tracer could disturb (its frames,
+Python's development mode, __repr__ methods that change what is being rendered) once
+untraced and once traced, on every interpreter, and asserts that what the program does
+(its output, its exit status) is the same, and that the trace holds what was asked for
+(so a test cannot pass by tracing nothing)."""
+import subprocess
+
+import pytest
+
+from conftest import LIB, PROGRAMS, balanced, clean_env, trace, version_of
+
+HOST = PROGRAMS / "host"
+
+
+def untraced(python, program, *args, env=None):
+    return subprocess.run([python, str(HOST / program), *args], cwd=HOST, env=env or clean_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+ENGINES = [pytest.param({}, id="default-engine"),
+           pytest.param({"FLOWTRACE_ENGINE": "profile"}, id="profile-engine")]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_frames_look_the_same_to_the_program_traced_and_untraced(python, tmp_path, engine):
+    if engine and version_of(python) < (3, 12):
+        pytest.skip("the profile engine is the default before 3.12")
+    plain = untraced(python, "frames.py")
+    assert plain.returncode == 0, plain.stderr
+    assert "the import hook saw: ['NoneType', 'NoneType']" in plain.stdout
+    proc, [run] = trace(python, [HOST / "frames.py"], tmp_path, env=clean_env(**engine),
+                        cwd=HOST)
+    # An import hook written as click's sees the locals CPython passes (None from a
+    # function), locals() and f_locals hold what they hold untraced.
+    assert proc.stdout == plain.stdout
+    assert proc.returncode == 0, proc.stderr
+    balanced(run.events)
+    details = run.details()
+    # The arguments were captured, read in place.
+    assert "lazy_json(value=[1, 2]) -> '[1, 2]'" in details
+    assert "tracking_import(module='json', locals={" in details
+    assert "snapshot(a=1, b=2) -> (['a', 'b'], 3)" in details
+    assert "counting(n=2)" in details
+    if version_of(python) >= (3, 11):
+        assert "Box.peek(extra=2) -> ['extra', 'self'] @obj" in details
+    else:  # no co_qualname before 3.11: a method is named as a function
+        assert "peek(self=<__main__.Box object at 0x…>, extra=2) -> ['extra', 'self']" in details
+
+
+# Each way to turn on Python's debug memory allocator: the audit hook's entry, made before
+# the interpreter chose it, must be freed by the allocator that made it.
+DEV_MODES = [
+    pytest.param(["-X", "dev"], {}, id="X-dev"),
+    pytest.param([], {"PYTHONDEVMODE": "1"}, id="PYTHONDEVMODE"),
+    pytest.param([], {"PYTHONMALLOC": "debug"}, id="PYTHONMALLOC-debug"),
+    pytest.param([], {"PYTHONMALLOC": "malloc_debug"}, id="PYTHONMALLOC-malloc_debug"),
+]
+
+
+@pytest.mark.parametrize("flags, env", DEV_MODES)
+def test_development_mode_traced_runs_and_exits_as_untraced(python, tmp_path, flags, env):
+    plain = subprocess.run([python, *flags, str(HOST / "devmode.py")], env=clean_env(**env),
+                           capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    proc, [run] = trace(python, [*flags, HOST / "devmode.py"], tmp_path, env=clean_env(**env))
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
+    assert "Fatal Python error" not in proc.stderr
+    balanced(run.events)
+    assert run.outline().splitlines()[1:4] == [
+        "  main devmode.py:18", "    numbers devmode.py:10", "    fail devmode.py:14 !ValueError"]
+
+
+@pytest.mark.parametrize("flags, env", DEV_MODES)
+def test_development_mode_with_no_writer_reachable_exits_as_untraced(python, tmp_path, flags,
+                                                                     env):
+    plain = subprocess.run([python, *flags, str(HOST / "devmode.py")], env=clean_env(**env),
+                           capture_output=True, text=True, timeout=120)
+    env = clean_env(**env, LD_PRELOAD=LIB, FLOWTRACE_SOCKET=tmp_path / "no-writer.sock")
+    proc = subprocess.run([python, *flags, str(HOST / "devmode.py")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
+    assert "Fatal Python error" not in proc.stderr
+    assert "cannot connect to the writer" in proc.stderr
+
+
+def test_a_repr_that_changes_what_is_being_rendered_cannot_crash_the_program(python, tmp_path):
+    # The debug allocator overwrites freed memory: a use after free crashes for certain.
+    env = clean_env(PYTHONMALLOC="debug")
+    proc, [run] = trace(python, [HOST / "mutating_repr.py"], tmp_path, wrapper_args=["--repr"],
+                        env=env, cwd=HOST)
+    assert proc.returncode == 0, proc.stderr
+    assert "Error" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()] == [
+        "dict", "dict keys", "list", "growing list", "set", "rebound"]
+    balanced(run.events)
+    calls = {}
+    for e in run.events:
+        if e["event"] in ("ENTER", "EXIT"):
+            calls.setdefault(e["function"], []).append(e)
+    # A container that changed while its items were rendered says so, where it changed.
+    [enter, leave] = calls["count_keys"]
+    assert enter["args"] == {"d": "{Clears(): 'a key whose repr clears its dict'"
+                                  "…[changed while rendered]}"}
+    assert leave["argsAfter"] == {"d": "{}"}
+    assert calls["size"][4]["args"] == {"container": "[Grows()]"}
+    assert calls["size"][5]["argsAfter"] == {"container": "[Grows()…[changed while rendered]]"}
+    assert "…[changed while rendered]}" in calls["size"][6]["args"]["container"]
+    assert calls["held"][0]["args"] == {"box": "[Rebinds(), {'k': Rebinds()}]"}
