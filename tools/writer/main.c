@@ -232,7 +232,7 @@ prepare_process(struct ft_server_opts *opts)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
     opts->ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
-    /* Each traced process holds a few descriptors here (socket, spool, outputs). */
+    /* Each traced process holds a few descriptors here (socket, journal, outputs). */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
