@@ -102,10 +102,10 @@ hold_params(const struct ft_code_info *ci, PyObject **locals, PyObject **buf)
 }
 
 static void
-release_params(const struct ft_code_info *ci, PyObject **held, PyObject **buf)
+release_params(const struct ft_code_info *ci, PyObject **held, PyObject **fast, PyObject **buf)
 {
-    if (!ft_cfg.repr || held == NULL) {
-        return;
+    if (held == fast || held == NULL) {
+        return; /* not held (no --repr) */
     }
     for (unsigned i = 0; i < ci->first + ci->nparams; i++) {
         ft_py.Py_DecRef(held[i]);
@@ -167,7 +167,7 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
         }
         put_len_prefixed(&o, at);
     }
-    release_params(ci, locals, buf);
+    release_params(ci, locals, fast, buf);
     return o.len;
 }
 
@@ -367,7 +367,7 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **f
         ft_capture_value(&o, v);
         put_len_prefixed(&o, at);
     }
-    release_params(ci, locals, buf);
+    release_params(ci, locals, fast, buf);
     if (o.len > 0) {
         ft_emit_values(t, FT_REC_ARGS_AFTER, o.p, o.len);
     }

@@ -362,12 +362,12 @@ pytest_outcome(PyObject *reports)
 static void
 put_route(struct fields *f, const struct ft_code_info *ci, PyObject *a0)
 {
-    PyObject *route = NULL, *endpoint, *routes;
+    PyObject *route;
 
     if (ci->unit == FT_UNIT_ASGI) {
+        PyObject *endpoint = ft_capture_dict_get(a0, "endpoint");
         route = ft_capture_dict_get(a0, "route");
-        endpoint = ft_capture_dict_get(a0, "endpoint");
-        routes = ft_capture_plain_attr(ft_capture_dict_get(a0, "router"), "routes");
+        PyObject *routes = ft_capture_plain_attr(ft_capture_dict_get(a0, "router"), "routes");
         for (Py_ssize_t i = 0; route == NULL && endpoint != NULL && i < ft_capture_seq_len(routes);
              i++) {
             PyObject *r = ft_capture_seq_item(routes, i);
@@ -388,8 +388,6 @@ ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retv
 {
     struct fields f;
     struct ft_py_exc exc;
-    PyObject *a0; /* new ref */
-
     if (!ft_capture_ready() || ci->unit == FT_UNIT_FUNCTION) {
         return;
     }
@@ -399,7 +397,8 @@ ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retv
         t->environ = NULL;
     }
     if (ci->unit == FT_UNIT_WSGI || ci->unit == FT_UNIT_ASGI) {
-        if ((a0 = arg_of(ci, locals, 0)) != NULL) {
+        PyObject *a0 = arg_of(ci, locals, 0); /* new ref */
+        if (a0 != NULL) {
             put_route(&f, ci, a0);
             ft_py.Py_DecRef(a0);
         }

@@ -259,7 +259,7 @@ serialize_root(struct ft_calls *c, struct ft_call *n)
 {
     uint32_t none = 0;
 
-    if (n->dest->tree != NULL) {
+    if (n->dest != NULL && n->dest->tree != NULL) { /* (a root always has its destination) */
         serialize(c, n->dest->tree, n, &none);
     }
     c->obs.root_done(c->obs.ctx, n);
@@ -767,7 +767,6 @@ on_adopt(struct ft_calls *c, struct ft_cthread *t, uint64_t key, uint64_t ticks)
 {
     struct ft_call *x = key != 0 ? ft_idmap_get(&c->handoffs, key) : NULL;
     struct ft_adoption *a;
-    char path[4200];
 
     adopt_end(c, t, ticks);
     if (x == NULL) {
@@ -778,6 +777,7 @@ on_adopt(struct ft_calls *c, struct ft_cthread *t, uint64_t key, uint64_t ticks)
     a = x->adoption;
     a->thread = t;
     if (c->files->path != NULL && x->dest->tree != NULL) {
+        char path[4200];
         snprintf(path, sizeof(path), "%s/.handoff-%llu.part", c->files->path,
                  (unsigned long long)++c->next_part);
         if ((a->path = strdup(path)) != NULL && ft_sink_open_lazy(&a->part, path) == 0) {

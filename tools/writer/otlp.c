@@ -314,7 +314,6 @@ finished(struct xfer *x, CURLcode rc)
 {
     struct body *b = x->body;
     long status = 0;
-    char why[256];
 
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(X.multi, x->easy);
@@ -338,6 +337,7 @@ finished(struct xfer *x, CURLcode rc)
         }
         unlink_body(b);
     } else {
+        char why[256];
         if (rc != CURLE_OK) {
             snprintf(why, sizeof(why), "%s", curl_easy_strerror(rc));
         } else {

@@ -314,7 +314,8 @@ ft_otlp_map_unit(struct ft_buf *b, const struct ft_otlp_resource *res, const str
     struct ft_run_info info;
     struct exc_text x;
     uint8_t run_trace[16];
-    char name[1100], reason[16];
+    char name[1100];
+    char reason[16]; /* cppcheck-suppress variableScope ; a[] points into it below */
     uint64_t seed;
     size_t n = 0;
 
@@ -380,7 +381,8 @@ ft_otlp_map_run(struct ft_buf *b, const struct ft_otlp_resource *res, struct ft_
     struct ft_otlp_attr a[8], ev[2];
     struct ft_otlp_span sp = {0};
     struct ft_run_info info;
-    char script[512], type[800];
+    char script[512];
+    char type[800]; /* cppcheck-suppress variableScope ; ev[] points into it below */
     uint64_t seed;
     size_t n = 0;
 
