@@ -264,7 +264,7 @@ start(struct body *b)
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, b->data);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, X.headers);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "FlowTrace-OTLP/1.5");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "flowtrace-writer/" FT_VERSION);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, X.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, X.timeout_ms < 5000 ? X.timeout_ms : 5000L);
