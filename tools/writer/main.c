@@ -73,6 +73,9 @@ parse_seconds(const char *s, double *out)
 {
     char *end;
 
+    if (s == NULL) {
+        return -1;
+    }
     *out = strtod(s, &end);
     return *end == '\0' && *out >= 0 ? 0 : -1;
 }
