@@ -293,13 +293,13 @@ splice_part(struct ft_calls *c, struct ft_sink *s, struct ft_call *n, uint32_t *
     }
     err = ft_sink_close(&a->part);
     a->open = 0;
-    if (err != 0 || bytes == 0) {
-        ft_runfiles_note(c->files, err); /* its calls are missing from the tree */
-        return;
+    fd = err == 0 && bytes > 0 ? open(a->path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0 && err == 0 && bytes > 0) {
+        err = -errno;
     }
-    fd = open(a->path, O_RDONLY | O_CLOEXEC);
+    unlink(a->path); /* open or not, the part's text is the tree's now */
     if (fd < 0) {
-        ft_runfiles_note(c->files, -errno);
+        ft_runfiles_note(c->files, err); /* its calls are missing from the tree */
         return;
     }
     if ((*count)++ > 0) {

@@ -150,3 +150,27 @@ def test_concurrent_requests_each_keep_their_own_calls(tmp_path):
         sync = u["path"].startswith("/items")
         head = ("items[AnyIO worker thread]" if sync else "async_items")
         assert shape.startswith("ProxyHeadersMiddleware.__call__(" + head + "(basket("), shape
+
+
+@pytest.mark.parametrize("keep", ["all", "failed"])
+def test_big_hand_offs_leave_no_part_files(tmp_path, keep):
+    """Work too big to hold in memory is streamed to a part file while it runs; the part
+    is copied into its unit's tree and removed, and a unit not kept keeps nothing."""
+    proc, [run] = trace(DEBIAN, [HERE / "big_threads.py"], tmp_path,
+                        wrapper_args=["--keep", keep, "--unit", "__main__:job,__main__:failing"],
+                        env=clean_env())
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in run.path.iterdir()) == [
+        "events.jsonl", "tree.json", "units", "units.jsonl"]
+    units = units_of(run)
+    assert [(u["name"], u["outcome"], u["calls"]) for u in units] == [
+        ("__main__:job", "ok", 3 + 3 * 20000 + 2), ("__main__:failing", "failed", 3 + 3 * 20000 + 2)]
+    kept = [u for u in units if u["tree"] is not None]
+    assert [u["name"] for u in kept] == (["__main__:job"] if keep == "all" else []) + [
+        "__main__:failing"]
+    for u in kept:
+        tree = json.loads((run.path / u["tree"]).read_text())
+        calls = list(every_call(tree["threads"][0]["calls"]))
+        assert len(calls) == u["calls"]
+        assert sorted({c.get("thread") for c in calls if "thread" in c}) == [
+            "worker_0", "worker_1", "worker_2"]
