@@ -116,6 +116,7 @@ UNIT_LIBS_test_index := -lsqlite3
 $(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
 UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
+$(O)/tests/unit/test_term: $(O)/tools/cli/term.o
 $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
 $(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
 $(O)/tests/unit/test_diff: $(O)/tools/cli/diff.o
@@ -257,7 +258,7 @@ fuzz-short: $(FUZZER) $(FUZZ_O)/make_seeds
 	$(call fuzz-run,$(FUZZ_SHORT))
 
 # The library's whole ABI: the _exit interposer and control.h's entry points.
-ABI_EXPORTS := _exit flowtrace_start flowtrace_stop
+ABI_EXPORTS := _exit flowtrace_start flowtrace_stop flowtrace_region_begin flowtrace_region_end
 check-abi: $(SO)
 	@bad=$$(nm -D --undefined-only $(SO) | grep -E ' _?Py' || true); \
 	if [ -n "$$bad" ]; then echo "check-abi: $(SO) links CPython symbols:"; echo "$$bad"; exit 1; fi

@@ -35,6 +35,8 @@
 
 #include "lib/wire.h"
 
+#define FT_REGION_DEPTH 32 /* regions marked per thread, nested; deeper ones only count */
+
 struct ft_thread {
     /* Hot: touched by the owning thread on every event. */
     uint8_t *pos;
@@ -51,9 +53,12 @@ struct ft_thread {
     char *scratch;      /* where values are rendered before they are written */
     size_t scratch_cap;
     int exc_armed; /* 3.8-3.11: a trace function waits for this exception's details */
-    size_t sent;   /* bytes of data already shipped; under the send lock */
-    uint32_t idx;  /* 1.. within the process */
-    int announced; /* THREAD frame sent; under the send lock */
+    int region;    /* regions open on this thread (region.h); FLOWTRACE_START=manual records
+                    * only while > 0 */
+    uint64_t region_id[FT_REGION_DEPTH]; /* their code ids, innermost last */
+    size_t sent;                         /* bytes of data already shipped; under the send lock */
+    uint32_t idx;                        /* 1.. within the process */
+    int announced;                       /* THREAD frame sent; under the send lock */
     /* Units (owner only): frames of unit code executing here (a unit's call and the
      * framework calls it goes through), and whether the thread runs work a unit handed
      * off (handoff.h). Work handed off from here belongs to a unit when either is set. */

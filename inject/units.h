@@ -40,6 +40,9 @@ int ft_units_classify(PyObject *code, const char *module, const char *qualname, 
  * locals (pylayout.h), or NULL when they cannot be read. */
 void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals);
 
+/* A region the program marked (region.h) has started: appends its UNIT record. */
+void ft_unit_region(struct ft_thread *t, const char *name);
+
 /* A unit's call returned retval (NULL: it raised): appends UNIT_END when there is
  * something to say (a test's outcome; a request's route, read from its scope or environ
  * once routed). locals as for ft_unit_enter. */

@@ -14,7 +14,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 5
+#define FT_WIRE_MINOR 6
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -126,7 +126,8 @@ enum ft_unit_kind {
     FT_UNIT_WSGI = 3,     /* a WSGI request: app(environ, start_response) */
     FT_UNIT_ASGI = 4,     /* an ASGI HTTP request: app(scope, receive, send) */
     FT_UNIT_FUNCTION = 5, /* a call of a --unit MODULE:FUNCTION */
-    FT_UNIT_KIND_MAX = 5,
+    FT_UNIT_REGION = 6,   /* a region the program marked (flowtrace.record/trace; 1.5) */
+    FT_UNIT_KIND_MAX = 6,
 };
 
 enum ft_unit_tag {
@@ -145,9 +146,9 @@ enum ft_unit_tag {
     FT_UTAG_SKIPPED = 12,
     FT_UTAG_XFAILS = 13,      /* expectedFailures */
     FT_UTAG_XPASSES = 14,     /* unexpectedSuccesses */
-    FT_UTAG_TRACEPARENT = 15, /* str: the request's W3C traceparent header (UNIT, 1.5) */
-    FT_UTAG_TRACESTATE = 16,  /* str: its tracestate header (UNIT, 1.5) */
-    FT_UTAG_ROUTE = 17,       /* str: the route template that served it (UNIT_END or STATUS, 1.5) */
+    FT_UTAG_TRACEPARENT = 15, /* str: the request's W3C traceparent header (UNIT, 1.6) */
+    FT_UTAG_TRACESTATE = 16,  /* str: its tracestate header (UNIT, 1.6) */
+    FT_UTAG_ROUTE = 17,       /* str: the route template that served it (UNIT_END or STATUS, 1.6) */
 };
 
 /* A code definition inside a DEFS frame: this header, then module, qualified name, file
@@ -171,7 +172,7 @@ struct ft_def {
 #define FT_DEF_BOUNDARY                                                                            \
     0x20u /* framework code outside the scope, traced only because it
                                 * delimits a request (WSGI/ASGI app): inside a unit it adds
-                                * no level to the tree (1.5) */
+                                * no level to the tree (1.6) */
 
 /* Event records inside an EVENTS frame are sequences of 8-byte words. Word 0 holds the
  * kind in its low 8 bits and a 56-bit payload above. The kind decides the size:
@@ -189,15 +190,15 @@ enum ft_rec_kind {
     FT_REC_YIELD = 0x07,      /* a generator/coroutine suspended (payload: code id) */
     FT_REC_GAP = 0x08,        /* records were dropped here (payload: how many); the stack is
                              * unreliable until it unwinds */
-    FT_REC_ADOPT_END = 0x09,  /* the work this thread adopted (ADOPT) is over (1.5) */
+    FT_REC_ADOPT_END = 0x09,  /* the work this thread adopted (ADOPT) is over (1.6) */
     FT_REC_RESUME = 0x20,     /* a generator/coroutine resumed; extra: its frame identity */
     FT_REC_START = 0x21,      /* a generator/coroutine started; extra: its frame identity */
     FT_REC_SPAWN = 0x22,      /* the current call created the coroutine whose frame identity
                              * is extra (an asyncio task): it nests there when it runs */
     FT_REC_HANDOFF = 0x23,    /* the current call hands work to another thread; extra: the
-                             * hand-off's number (nonzero, used once in a process) (1.5) */
+                             * hand-off's number (nonzero, used once in a process) (1.6) */
     FT_REC_ADOPT = 0x24,      /* this thread starts the work of hand-off number extra: its
-                             * calls until ADOPT_END belong under the handing call (1.5) */
+                             * calls until ADOPT_END belong under the handing call (1.6) */
     FT_REC_VALUE = 0x40,      /* reserved */
     FT_REC_ARGS = 0x41,       /* after CALL/START: u64 instance (self, or 0), then per parameter
                              * u32 length + rendered text, or FT_ARG_INT | 8 + an int64 */
