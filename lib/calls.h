@@ -57,7 +57,7 @@ struct ft_calls_observer {
 struct ft_calls {
     /* Borrowed from the run. */
     const struct ft_codetab *codes;
-    const struct ft_emit *emit;
+    struct ft_emit *emit;
     struct ft_runfiles *files;
     struct ft_ledger *ledger;
     uint64_t *last_ticks; /* the run's latest time: records move it forward */
@@ -71,7 +71,11 @@ struct ft_calls {
                                * its adoption node, by hand-off number */
     uint64_t next_part;       /* names adoption part files */
     struct ft_spans *spans;   /* borrowed, or NULL: calls outside destinations, for exporters */
+    struct ft_call *free_nodes; /* nodes to reuse */
+    struct ft_buf scratch;      /* value texts are built here */
     uint64_t next_call_id;
+    char next_id_text[24]; /* next_call_id + 1 in decimal, counted up as text */
+    uint8_t next_id_len;
     uint64_t calls;     /* nodes in the tree */
     uint64_t max_depth; /* writer-side filters, from HELLO */
     uint64_t min_ticks;
