@@ -4,12 +4,13 @@ asyncio.to_thread, sync_to_async), threading.Thread, AnyIO's worker threads (Sta
 run_in_threadpool: FastAPI's sync endpoints). A request's tree is the request, then the
 application's code: the server's and framework's own calls add no level."""
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import clean_env, trace
+from conftest import CLI, clean_env, trace
 
 HERE = Path(__file__).parent / "units"
 DEBIAN = "/usr/bin/python3"
@@ -113,6 +114,21 @@ def test_a_request_tree_is_the_request_then_the_application(tmp_path):
     assert units[5]["exceptionPath"] == "boom_route > work > leaf"
     assert units[5]["exception"]["type"] == "ValueError"
     assert units[5]["calls"] == 4
+    # The request's headline: method, path, status and duration, in show, ls and reports.
+    out = str(tmp_path / "out")
+    headline = r"GET /boom -> 500 · [0-9.]+(µs|ms|s)"
+
+    def cli(*args):
+        p = subprocess.run([CLI, *args, "-d", out], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+    assert re.search(r"^Unit 6 · %s · failed · 4 calls · run " % headline,
+                     cli("show", "--unit", "6", "--color", "never"))
+    assert re.search(r" 6 failed +asgi .*  %s  " % headline,
+                     cli("ls", "--units", "--color", "never"))
+    assert re.search(r" 1 ok +asgi .*  GET /sync -> 200 · ", cli("ls", "--units"))
+    assert re.search(r"^\| `%s` \| failed \| `boom_route > work > leaf`" % headline,
+                     cli("report", "--format", "markdown"), re.M)
 
 
 @pytest.mark.skipif(not has(DEBIAN, "fastapi", "uvicorn", "asgiref"),
