@@ -286,6 +286,21 @@ ft_unit_region(struct ft_thread *t, const char *name)
     ft_emit_values(t, FT_REC_UNIT, f.p, f.len);
 }
 
+/* A request's start and end are shipped at once: the writer numbers units as their
+ * UNIT records reach it, and each thread's buffer travels on its own (a server's thread
+ * may sit idle after its request until the next flush), so requests one after the other
+ * would otherwise be numbered out of order. (Their rows are listed as the writer ends
+ * them: it writes a frame's last event when that thread's next one arrives, or after
+ * three quiet ticks, so rows of requests close in time may still swap.) Tests and
+ * function units run one after the other in one thread: no need there. */
+static void
+ship_request(struct ft_thread *t, const struct ft_code_info *ci)
+{
+    if ((ci->unit == FT_UNIT_WSGI || ci->unit == FT_UNIT_ASGI) && t->unit_frames <= 1) {
+        ft_thread_ship_now(t);
+    }
+}
+
 void
 ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
 {
@@ -338,6 +353,7 @@ ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
     }
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
+    ship_request(t, ci);
 }
 
 /* pytest's outcome for an item, from the reports runtestprotocol returns: a failed setup
@@ -428,6 +444,9 @@ ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retv
     }
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
+    if (retval != NULL) {
+        ship_request(t, ci); /* its RETURN and UNIT_END (an EXC follows an UNWIND) */
+    }
 }
 
 void
