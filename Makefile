@@ -271,7 +271,7 @@ check-abi: $(SO)
 # ---- Lint: formatting, clang-tidy, cppcheck, the ABI (STYLE.md B.5) -------------------
 C_FILES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 TIDY_SRCS = $(filter lib/%.c inject/%.c tools/%.c,$(C_FILES))
-TIDY_FLAGS := -std=gnu11 -I. -I$(O)/tools/viewer -Wno-unknown-warning-option -DFT_VERSION='"$(FT_VERSION)"'
+TIDY_FLAGS := -std=gnu11 -I. -I$(O)/tools/viewer -Wno-unknown-warning-option -DFT_VERSION=\"$(FT_VERSION)\"
 
 format:
 	$(Q)clang-format -i $(C_FILES)
