@@ -190,3 +190,28 @@ def test_big_hand_offs_leave_no_part_files(tmp_path, keep):
         assert len(calls) == u["calls"]
         assert sorted({c.get("thread") for c in calls if "thread" in c}) == [
             "worker_0", "worker_1", "worker_2"]
+
+
+@pytest.mark.skipif(not has(DEBIAN, "pytest"), reason="python3-pytest missing")
+def test_under_ci_a_suite_keeps_only_its_failed_tests_threads(tmp_path):
+    """Issue 16: the calls a test makes in threads and executors it starts are the test's,
+    so under CI (--keep failed) the passed tests' threads leave nothing behind."""
+    (tmp_path / "test_suite.py").write_text((HERE / "thread_suite.py").read_text())
+    proc, [run] = trace(DEBIAN, ["-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                 "test_suite.py"], tmp_path, env=clean_env(CI="true"))
+    assert proc.returncode == 1, proc.stdout
+    units = units_of(run)
+    assert [(u["name"].split("::")[1], u["outcome"], u["tree"] is not None) for u in units] == [
+        ("test_threads_pass", "passed", False), ("test_executor_passes", "passed", False),
+        ("test_executor_fails", "failed", True)]
+    assert units[0]["calls"] > 6000 and units[1]["calls"] > 6000  # 2 x 3000 leaf calls
+    # The failed test's tree has its pool's calls, under the call that handed them over.
+    tree = json.loads((run.path / units[2]["tree"]).read_text())
+    threads = {c["thread"] for c in every_call(tree["threads"][0]["calls"]) if "thread" in c}
+    assert threads and all(t.startswith("pool") for t in threads)
+    assert sum(c["function"] == "leaf" for c in every_call(tree["threads"][0]["calls"])) == 30
+    # Nothing of the tests' threads at the run level, and nothing else on disk.
+    assert all(c["function"] not in ("work", "leaf")
+               for t in run.tree["threads"] for c in every_call(t["calls"]))
+    size = sum(p.stat().st_size for p in run.path.rglob("*") if p.is_file())
+    assert size < 2_000_000, size
