@@ -17,10 +17,13 @@ setup();
 const UNITS = join(ROOT, 'tests/integration/units');
 const pytestArgs = (suite) => ['pytest', '-q', '-p', 'no:cacheprovider', '--rootdir', UNITS, join(UNITS, suite)];
 
+/* The directory of out's run, and its tree.json. */
+const runDir = (out) => join(out, readdirSync(out).find((d) => /^\d{8}-/.test(d)));
+const runTree = (out) => JSON.parse(readFileSync(join(runDir(out), 'tree.json'), 'utf8'));
+
 /* The first call of out's run (tree.json) for which pred holds. */
 function findCall(out, pred) {
-  const [run] = readdirSync(out).filter((d) => /^\d{8}-/.test(d));
-  const tree = JSON.parse(readFileSync(join(out, run, 'tree.json'), 'utf8'));
+  const tree = runTree(out);
   const walk = (n) => (pred(n) ? n : n.children.map(walk).find((x) => x));
   return tree.threads.flatMap((t) => t.calls).map(walk).find((x) => x);
 }
@@ -40,8 +43,9 @@ test('time travel: keys step into, over, out, back and forward across threads; s
   assert.match(cur, /Status✗ raised/);
   assert.match(cur, /Inputscard'visa-2'amount14/);
   assert.match(cur, /Errorbuiltins\.ValueErrorcard visa-2 declined for 14/);
-  // Its source, from the file on disk, its first line marked.
-  assert.match(await page.textContent('#source .src-head'), /checkout\.py:18 from the file on disk/);
+  // Its source, kept with the run (else from the file on disk), its first line marked.
+  assert.match(await page.textContent('#source .src-head'),
+    runTree(out).sources ? /checkout\.py:18 kept with the run$/ : /checkout\.py:18 from the file on disk$/);
   assert.equal(await page.textContent('#source .ln.cur'), '18def charge(card, amount):');
   assert.match(await page.textContent('#source pre'), /raise ValueError/);
   // The tree shows it: its row is the cursor's, its ancestors open.
@@ -140,10 +144,13 @@ test('search finds values and exception messages, and each hit becomes the curso
   await page.close();
 });
 
-test('source: kept from disk, marked when the file changed since the run, absent when it is gone', { timeout: 60000 }, async () => {
+test('source: from the disk when not kept, marked when the file changed since the run, absent when it is gone', { timeout: 60000 }, async () => {
   const script = join(ctx.tmp, 'gone.py');
   copyFileSync(join(PROGRAMS, 'checkout.py'), script);
   const out = traceScript(script, [], { name: 'gone' });
+  // Without the copies kept with the run (an older run, or a source that could not be
+  // kept), the viewer reads the file on disk when it writes the page.
+  rmSync(join(runDir(out), 'sources'), { recursive: true, force: true });
   const { page } = await openPage(writeHtml(out, 'fresh.html'));
   await press(page, 'e');
   assert.match(await page.textContent('#source .src-head'), /gone\.py:18 from the file on disk$/);
@@ -185,8 +192,9 @@ test('tests: "Failing test" goes to each failed test, "Exception" to where its e
   assert.equal(c.fn, 'helper');
   assert.match(await page.textContent('#current'), /Inputsx2/);
   assert.match(await page.textContent('#current'), /too big: 2/);
-  // A unit in the list leads to its call.
+  // A unit in the list leads to its call: a test's own function.
   await page.click('#units li:nth-child(1)');
+  assert.equal((await cursorOf(page)).fn, 'test_pass');
   assert.match(await page.textContent('#current'), /test_pass · passed/);
   assert.deepEqual(errors, []);
   await page.close();
