@@ -146,6 +146,15 @@ def test_a_failing_collector_gets_retries_with_back_off(tmp_path):
     assert sorted(s["name"] for s in units) == sorted("__main__:" + j for j in JOBS)
 
 
+def test_the_wrappers_otlp_option_sends_there(tmp_path, receiver):
+    proc, [run] = trace(DEBIAN, [HERE / "handoff_jobs.py"], tmp_path,
+                        wrapper_args=["--otlp=" + receiver.url, "--unit", "__main__:job_pool"],
+                        env=clean_env())
+    assert proc.returncode == 0, proc.stderr
+    assert [s["name"] for s in receiver.spans if s["name"] == "__main__:job_pool"] == [
+        "__main__:job_pool"]
+
+
 def test_an_unreachable_collector_costs_a_counted_loss_and_nothing_else(tmp_path):
     receiver = Receiver()
     url = receiver.url

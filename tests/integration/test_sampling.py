@@ -11,9 +11,10 @@ HERE = Path(__file__).parent / "units"
 FAILED = {i + 1 for i in range(200) if i % 10 == 3}  # unit ids of the failing calls
 
 
-def sampled(tmp_path, python, **env):
+def sampled(tmp_path, python, *wrapper_args, **env):
     proc, [run] = trace(python, [HERE / "sample_jobs.py"], tmp_path,
-                        wrapper_args=["--unit", "__main__:job"], env=clean_env(**env))
+                        wrapper_args=["--unit", "__main__:job", *wrapper_args],
+                        env=clean_env(**env))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "done\n"
     units = [json.loads(line) for line in open(run.path / "units.jsonl")]
@@ -33,6 +34,10 @@ def sampled(tmp_path, python, **env):
 
 def test_sample_0_keeps_only_the_failed_units(python, tmp_path):
     assert sampled(tmp_path, python, FLOWTRACE_SAMPLE="0") == FAILED  # CI unset: keep all
+
+
+def test_the_wrappers_sample_option_is_the_variable(python, tmp_path):
+    assert sampled(tmp_path, python, "--sample", "0") == FAILED
 
 
 def test_sample_1_keeps_every_unit_even_under_ci(python, tmp_path):
