@@ -426,6 +426,9 @@ ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *e
     if (ft_cfg.memory) {
         emit_memory(t);
     }
+    if (__builtin_expect(ci->unit != 0, 0)) {
+        ft_unit_raised(t, ci); /* its EXC too */
+    }
     ft_emit_done(t);
 }
 

@@ -445,8 +445,14 @@ ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retv
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
     if (retval != NULL) {
-        ship_request(t, ci); /* its RETURN and UNIT_END (an EXC follows an UNWIND) */
+        ship_request(t, ci); /* its RETURN and UNIT_END (after an UNWIND: ft_unit_raised) */
     }
+}
+
+void
+ft_unit_raised(struct ft_thread *t, const struct ft_code_info *ci)
+{
+    ship_request(t, ci);
 }
 
 void

@@ -49,6 +49,11 @@ void ft_unit_region(struct ft_thread *t, const char *name);
 void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
                    PyObject **locals);
 
+/* A unit's call raised and its EXC is recorded: a request's end is shipped at once (the
+ * writer would otherwise end the unit without its exception if the flusher shipped the
+ * UNWIND and the EXC waited for the next flush). */
+void ft_unit_raised(struct ft_thread *t, const struct ft_code_info *ci);
+
 /* A status probe was called: appends STATUS if the call carries one. */
 void ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals);
 
