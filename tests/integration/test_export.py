@@ -328,9 +328,12 @@ def test_otlp_export_follows_the_protobuf_json_mapping(tmp_path):
     assert int(root["startTimeUnixNano"]) == run.tree["start"] * 1000
     add = next(s for s in spans if s["name"] == "Inventory.add")
     a = attrs(add["attributes"])
-    assert a["code.function"] == "add" and a["code.namespace"] == "__main__.Inventory"
-    assert a["code.filepath"] == str(PROGRAMS / "shop.py") and a["code.lineno"] == 16
-    assert a["thread.name"] == "MainThread"
+    # The semantic conventions' current names (the writer's live export uses the same).
+    assert a["code.function.name"] == "__main__.Inventory.add"
+    assert a["code.file.path"] == str(PROGRAMS / "shop.py") and a["code.line.number"] == 16
+    assert a["thread.name"] == "MainThread" and a["thread.id"] == run.thread()["tid"]
+    assert not {"code.function", "code.namespace", "code.filepath", "code.lineno"} & set(a)
+    assert resource["telemetry.sdk.name"] == "flowtrace"
     assert by_id[add["parentSpanId"]]["name"] == "seed_inventory"
     # Real times: the call's start in the run, in unix nanoseconds.
     node = run.thread()["calls"][0]["children"][0]["children"][1]["children"][1]
@@ -356,7 +359,8 @@ def test_otlp_export_carries_args_exceptions_and_splits_long_runs_into_lines(tmp
         "exception.type": "ValueError", "exception.message": "only 2 cake left"}
     gen = next(s for s in spans if s["name"].endswith("<genexpr>"))
     assert attrs(gen["attributes"])["flowtrace.resumes"] == 3
-    assert attrs(gen["attributes"])["code.namespace"] == "__main__.OrderService.order.<locals>"
+    assert attrs(gen["attributes"])["code.function.name"] == \
+        "__main__.OrderService.order.<locals>.<genexpr>"
 
     out = tmp_path / "million.otlp.jsonl"
     export("otlp", "-d", million, "-o", out)
@@ -365,6 +369,25 @@ def test_otlp_export_carries_args_exceptions_and_splits_long_runs_into_lines(tmp
     assert len(lines) == 201  # 1,000,001 spans, 5,000 a line
     resource, spans = otlp_spans("".join(lines[:1] + lines[-1:]))
     assert len(spans) == 5001 and spans[0]["name"] == "million.py"
+
+
+def test_otlp_exception_event_has_the_traceback_down_to_where_it_was_raised():
+    """When the run recorded where each exception was raised and the line it left each
+    call at, a call's exception event carries exception.stacktrace as Python prints it."""
+    resource, spans = otlp_spans(export("otlp", "-d", FIXTURES / "postmortem"))
+    check_trace(spans)
+    ev = {s["name"]: attrs(s["events"][0]["attributes"]) for s in spans if s.get("events")}
+    app = "/srv/gone/app.py"
+    assert ev["main"]["exception.stacktrace"] == (
+        "Traceback (most recent call last):\n"
+        f'  File "{app}", line 14, in main\n'
+        f'  File "{app}", line 10, in load\n'
+        "KeyError: 'cfg:x'")
+    # load raised its own KeyError from parse's ValueError: its traceback ends in load.
+    assert ev["load"]["exception.stacktrace"].splitlines()[1:] == [
+        f'  File "{app}", line 10, in load', "KeyError: 'cfg:x'"]
+    assert ev["parse"]["exception.type"] == "ValueError"
+    assert ev["parse"]["exception.stacktrace"].splitlines()[1] == f'  File "{app}", line 2, in parse'
 
 
 def test_otlp_exception_type_is_the_qualified_class_name(tmp_path):
@@ -379,7 +402,9 @@ def test_otlp_exception_type_is_the_qualified_class_name(tmp_path):
     assert resource["service.name"] == "parse.py"  # the script, past the option's value
     [failed] = [s for s in spans if s.get("events")]
     assert failed["name"] == "parse"
-    assert attrs(failed["events"][0]["attributes"]) == {
+    event = attrs(failed["events"][0]["attributes"])
+    event.pop("exception.stacktrace", None)  # where the run recorded where it was raised
+    assert event == {
         "exception.type": "json.decoder.JSONDecodeError",
         "exception.message": "Expecting property name enclosed in double quotes: "
                              "line 1 column 2 (char 1)"}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "export_otlp.h"
 #include "export_pft.h"
 #include "lib/json.h"
 #include "tools/writer/runs.h"
@@ -40,8 +41,6 @@ static const char export_usage[] =
     "  --unit ID|NAME      one unit of work of the run (a test, a request) instead\n"
     "  --service NAME      otlp: service.name of the resource (default: the script)\n"
     "  -h, --help          show this help\n";
-
-#define OTLP_SPANS_PER_LINE 5000
 
 /* Tracks of the lanes of concurrent calls: ids far above any OS thread id (pid_max is at
  * most 2^22), a block per thread. */
@@ -256,246 +255,6 @@ export_chrome(struct exporter *e)
     return 0;
 }
 
-/* ---- OTLP/JSON ------------------------------------------------------------------------ */
-
-static uint64_t
-fnv64(const char *s, uint64_t h)
-{
-    for (; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    }
-    return h;
-}
-
-/* A bijection of 64-bit values (splitmix64's finaliser): distinct call ids give distinct
- * span ids that look random, as the trace context specification asks. */
-static uint64_t
-mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-struct otlp {
-    uint64_t trace_hi, trace_lo, salt;
-    int64_t start_ns; /* the run's start, unix ns */
-    size_t in_line;   /* spans written on the current line */
-};
-
-static void
-put_hex64(struct ft_buf *b, uint64_t v)
-{
-    ft_buf_printf(b, "%016llx", (unsigned long long)v);
-}
-
-static uint64_t
-span_id(const struct otlp *o, uint64_t call_id)
-{
-    uint64_t id = mix64(call_id ^ o->salt);
-
-    return id != 0 ? id : 1;
-}
-
-static void
-attr_str(struct ft_buf *b, int *first, const char *key, const char *value)
-{
-    ft_buf_puts(b, *first ? "{\"key\":" : ",{\"key\":");
-    *first = 0;
-    ft_json_put_cstr(b, key);
-    ft_buf_puts(b, ",\"value\":{\"stringValue\":");
-    ft_json_put_cstr(b, value);
-    ft_buf_puts(b, "}}");
-}
-
-static void
-attr_int(struct ft_buf *b, int *first, const char *key, int64_t value)
-{
-    ft_buf_puts(b, *first ? "{\"key\":" : ",{\"key\":");
-    *first = 0;
-    ft_json_put_cstr(b, key);
-    ft_buf_printf(b, ",\"value\":{\"intValue\":\"%lld\"}}", (long long)value);
-}
-
-static void
-otlp_resource(struct exporter *e, struct ft_buf *b)
-{
-    const struct ft_tree *t = e->t;
-    int first = 1;
-
-    ft_buf_puts(b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
-    attr_str(b, &first, "service.name", e->service ? e->service : e->script);
-    attr_int(b, &first, "process.pid", (int64_t)t->pid);
-    attr_int(b, &first, "process.parent_pid", (int64_t)t->ppid);
-    attr_str(b, &first, "process.runtime.name", "CPython");
-    attr_str(b, &first, "process.runtime.version", t->python ? t->python : "");
-    if (t->exe != NULL) {
-        attr_str(b, &first, "process.executable.path", t->exe);
-    }
-    ft_buf_puts(b, ",{\"key\":\"process.command_args\",\"value\":{\"arrayValue\":{\"values\":[");
-    for (size_t i = 0; i < t->argc; i++) {
-        ft_buf_puts(b, i ? ",{\"stringValue\":" : "{\"stringValue\":");
-        ft_json_put_cstr(b, t->argv[i]);
-        ft_buf_putc(b, '}');
-    }
-    ft_buf_puts(b, "]}}}");
-    attr_str(b, &first, "flowtrace.run.id", t->run);
-    if (t->parent_run != NULL) {
-        attr_str(b, &first, "flowtrace.run.parent", t->parent_run);
-    }
-    ft_buf_puts(b, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"flowtrace\",\"version\":\"1\"},"
-                   "\"spans\":[");
-}
-
-/* Starts a span: ids, name, times. The caller adds attributes, then otlp_span_end. */
-static void
-otlp_span_start(struct exporter *e, struct otlp *o, uint64_t id, const uint64_t *parent,
-                const char *name, int64_t start_ns, int64_t end_ns)
-{
-    struct ft_buf *b = &e->o.b;
-
-    if (o->in_line == OTLP_SPANS_PER_LINE) {
-        ft_buf_puts(b, "]}]}]}\n");
-        o->in_line = 0;
-    }
-    if (o->in_line == 0) {
-        otlp_resource(e, b);
-    }
-    ft_buf_puts(b, o->in_line++ ? ",{\"traceId\":\"" : "{\"traceId\":\"");
-    put_hex64(b, o->trace_hi);
-    put_hex64(b, o->trace_lo);
-    ft_buf_puts(b, "\",\"spanId\":\"");
-    put_hex64(b, id);
-    ft_buf_putc(b, '"');
-    if (parent != NULL) {
-        ft_buf_puts(b, ",\"parentSpanId\":\"");
-        put_hex64(b, *parent);
-        ft_buf_putc(b, '"');
-    }
-    ft_buf_puts(b, ",\"name\":");
-    ft_json_put_cstr(b, name);
-    ft_buf_printf(
-        b, ",\"kind\":1,\"startTimeUnixNano\":\"%" PRId64 "\",\"endTimeUnixNano\":\"%" PRId64 "\"",
-        o->start_ns + start_ns, o->start_ns + end_ns);
-    ft_buf_puts(b, ",\"attributes\":[");
-}
-
-/* Closes the attributes, adds the exception event and status, and ends the span. The
- * event's exception.type is the class's qualified name, as the semantic conventions ask
- * (builtins stay bare: "ValueError"). */
-static void
-otlp_span_end(struct ft_buf *b, const struct otlp *o, const char *exc_type, const char *exc_module,
-              const char *exc_msg, int64_t at_ns)
-{
-    ft_buf_putc(b, ']');
-    if (exc_type != NULL) {
-        int first = 1, known = strcmp(exc_type, "?") != 0;
-        char status[1024], type[512];
-        if (known && exc_module != NULL && *exc_module && strcmp(exc_module, "builtins") != 0) {
-            snprintf(type, sizeof(type), "%s.%s", exc_module, exc_type);
-        } else {
-            snprintf(type, sizeof(type), "%s", known ? exc_type : "unknown");
-        }
-        ft_buf_printf(b,
-                      ",\"events\":[{\"timeUnixNano\":\"%" PRId64 "\",\"name\":\"exception\","
-                      "\"attributes\":[",
-                      o->start_ns + at_ns);
-        attr_str(b, &first, "exception.type", type);
-        if (exc_msg != NULL) {
-            attr_str(b, &first, "exception.message", exc_msg);
-        }
-        snprintf(status, sizeof(status), "%s%s%s", exc_type, exc_msg ? ": " : "",
-                 exc_msg ? exc_msg : "");
-        ft_buf_puts(b, "]}],\"status\":{\"code\":2,\"message\":");
-        ft_json_put_cstr(b, status);
-        ft_buf_putc(b, '}');
-    }
-    ft_buf_putc(b, '}');
-}
-
-static void
-otlp_call_attrs(struct ft_buf *b, const struct ft_tree_thread *th, const struct ft_node *n)
-{
-    const char *fn = n->function ? n->function : "?", *dot = strrchr(fn, '.');
-    char ns[1024];
-    int first = 1;
-
-    /* code.function is the name, code.namespace what it is defined in: the module, and
-     * the class (or enclosing function) of a qualified name. */
-    if (dot != NULL) {
-        snprintf(ns, sizeof(ns), "%s.%.*s", n->module ? n->module : "", (int)(dot - fn), fn);
-    } else {
-        snprintf(ns, sizeof(ns), "%s", n->module ? n->module : "");
-    }
-    attr_str(b, &first, "code.function", dot ? dot + 1 : fn);
-    attr_str(b, &first, "code.namespace", ns);
-    attr_str(b, &first, "code.filepath", n->file ? n->file : "");
-    attr_int(b, &first, "code.lineno", n->line);
-    attr_str(b, &first, "thread.name", th->name ? th->name : "");
-    attr_int(b, &first, "thread.id", (int64_t)th->tid);
-    attr_int(b, &first, "flowtrace.call.id", (int64_t)n->id);
-    if (n->x != NULL) {
-        char key[256];
-        for (uint32_t i = 0; n->x->have_args && i < n->x->nargs; i++) {
-            snprintf(key, sizeof(key), "flowtrace.arg.%s", n->x->args[i].name);
-            attr_str(b, &first, key, n->x->args[i].value ? n->x->args[i].value : "");
-        }
-        if (n->x->result != NULL) {
-            attr_str(b, &first, "flowtrace.result", n->x->result);
-        }
-        if (n->x->resumes > 0) {
-            attr_int(b, &first, "flowtrace.resumes", (int64_t)n->x->resumes);
-        }
-    }
-    if (n->incomplete != NULL) {
-        attr_str(b, &first, "flowtrace.incomplete", n->incomplete);
-    }
-}
-
-static int
-export_otlp(struct exporter *e)
-{
-    const struct ft_tree *t = e->t;
-    struct ft_buf *b = &e->o.b;
-    struct otlp o = {0};
-    uint64_t root;
-    int64_t run_end = (int64_t)(t->dur_us * 1000.0);
-    int first = 1;
-
-    o.trace_hi = fnv64(t->run, 1469598103934665603ull);
-    o.trace_lo = mix64(fnv64(t->run, 0x9e3779b97f4a7c15ull));
-    o.salt = o.trace_lo ^ o.trace_hi;
-    o.start_ns = (int64_t)t->start_us * 1000;
-    root = span_id(&o, 0); /* call ids start at 1: 0 is the process */
-    otlp_span_start(e, &o, root, NULL, e->script, 0, run_end);
-    attr_str(b, &first, "flowtrace.run.id", t->run);
-    attr_str(b, &first, "flowtrace.ended", t->ended ? t->ended : "");
-    if (t->have_exit_code) {
-        attr_int(b, &first, "process.exit.code", t->exit_code);
-    }
-    otlp_span_end(b, &o, t->exc_type, t->exc_module, t->exc_msg, run_end);
-    for (size_t i = 0; i < t->nthreads; i++) {
-        const struct ft_tree_thread *th = &t->threads[i];
-        struct ft_walk w;
-        struct ft_walk_call c;
-        ft_walk_init(&w, th->first);
-        while (ft_walk_next(&w, &c)) {
-            uint64_t parent = c.n->parent ? span_id(&o, c.n->parent->id) : root;
-            otlp_span_start(e, &o, span_id(&o, c.n->id), &parent,
-                            c.n->function ? c.n->function : "?", c.start_ns, c.end_ns);
-            otlp_call_attrs(b, th, c.n);
-            otlp_span_end(b, &o, c.n->exc_type, c.n->exc_module, c.n->exc_msg, c.end_ns);
-            ft_cli_out_flush(&e->o, 0);
-        }
-        ft_walk_close(&w);
-        if (w.oom) {
-            return -1;
-        }
-    }
-    ft_buf_puts(b, "]}]}]}\n");
-    return 0;
-}
-
 int
 ft_cmd_export(int argc, char **argv)
 {
@@ -559,7 +318,7 @@ ft_cmd_export(int argc, char **argv)
     script_name(t, e.script, sizeof(e.script));
     if ((rc = ft_cli_out_open("export", output, &e.o)) == FT_EXIT_OK) {
         int ok = (strcmp(format, "chrome") == 0 ? export_chrome(&e)
-                  : strcmp(format, "otlp") == 0 ? export_otlp(&e)
+                  : strcmp(format, "otlp") == 0 ? ft_export_otlp(&e.o, t, e.script, e.service)
                                                 : ft_export_pytraceflow(&e.o, t, e.script)) == 0;
         if (!ok) {
             ft_cli_err("export", "out of memory");
