@@ -67,12 +67,6 @@ is_alnum(unsigned char c)
     return cls[c] & C_ALNUM;
 }
 
-static inline int
-is_alpha(unsigned char c)
-{
-    return (cls[c] & C_ALNUM) && c > '9';
-}
-
 static inline unsigned char
 norm(unsigned char c)
 {
