@@ -86,11 +86,11 @@ def test_chrome_export_of_threads_nests_per_thread_with_names_and_args(tmp_path)
     assert doc["otherData"]["run"] == run.tree["run"]
 
 
-def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their_own(tmp_path):
+def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their_own(python, tmp_path):
     """asyncio.gather's tasks run at once: each keeps its real start and duration (they used
     to be laid end to end, the last one shrunk to nothing), on a track of its own named
     after the thread, with the calls it made; the thread's own track nests as before."""
-    proc, [run] = trace("/usr/bin/python3", [PROGRAMS / "gather.py"], tmp_path)
+    proc, [run] = trace(python, [PROGRAMS / "gather.py"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     tracks, names = check_chrome(json.loads(export("chrome", "-d", tmp_path / "out")))
     main = run.thread()["calls"][0]["children"][0]
@@ -115,6 +115,19 @@ def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their
     [thread] = [events for (_, tid), events in tracks.items()
                 if names[("thread_name", tid)]["name"] == "MainThread"]
     assert [e["name"] for e in thread] == ["<module>", "main"]
+
+
+def test_chrome_export_puts_work_handed_to_another_thread_on_a_track_named_after_it():
+    """A call that ran in another thread than its caller (tree.json "thread": work a
+    request handed to a thread pool) goes, with its calls, on a track of its own named
+    after that thread, at its real times, even though it lies within its caller's time."""
+    tracks, names = check_chrome(json.loads(export("chrome", "-d", FIXTURES / "handoff")))
+    by_name = {names[("thread_name", tid)]["name"]: [e["name"] for e in events]
+               for (_, tid), events in tracks.items()}
+    assert by_name == {"MainThread": ["<module>", "handler", "render"],
+                       "MainThread · in AnyIO worker thread 1 (1)": ["blocking_io", "read_config"]}
+    [blocking] = [e for events in tracks.values() for e in events if e["name"] == "blocking_io"]
+    assert (blocking["ts"], blocking["dur"]) == (20.0, 50.0)
 
 
 def test_chrome_export_of_a_million_calls_nests(tmp_path, million):
