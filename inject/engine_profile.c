@@ -85,8 +85,9 @@ locals_of(PyFrameObject *f, const struct ft_code_info *ci, PyObject **tmp)
  * installed costs ~30% of the floor (3.11 then tracks lines on every instruction), so it
  * is armed only when a traced frame unwinds, and disarmed at its first event. */
 
-static int settrace_seen; /* a trace function was set by someone else (GIL held) */
-static int settrace_ours; /* our own PyEval_SetTrace is running */
+static int settrace_seen;   /* a trace function was set by someone else (GIL held) */
+static int setprofile_ours; /* our own PyEval_SetProfile is running */
+static int settrace_ours;   /* our own PyEval_SetTrace is running */
 
 void
 ft_engine_trace_set(void)
@@ -104,11 +105,24 @@ set_trace(Py_tracefunc f)
     settrace_ours = 0;
 }
 
+/* Our profile function (or none) on this thread, not seen as the program's own. */
+static void
+set_profile(Py_tracefunc f, PyObject *obj)
+{
+    setprofile_ours++;
+    ft_py.PyEval_SetProfile(f, obj);
+    setprofile_ours--;
+}
+
+static void check_profile(struct ft_thread *t);
+
 static void
 disarm(struct ft_thread *t)
 {
     t->exc_armed = 0;
-    set_trace(NULL);
+    if (!t->profile_check) {
+        set_trace(NULL);
+    }
 }
 
 static int
@@ -118,9 +132,18 @@ exc_trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 
     (void)obj;
     (void)frame;
-    if (t == NULL || !t->exc_armed) {
+    if (t == NULL || (!t->exc_armed && !t->profile_check)) {
         set_trace(NULL); /* ours, left over from before a stop */
         return 0;
+    }
+    if (t->profile_check) {
+        /* The first event after the program set a profile function (below). */
+        t->profile_check = 0;
+        check_profile(t);
+        if (!t->exc_armed) {
+            set_trace(NULL);
+            return 0;
+        }
     }
     if (what == PyTrace_EXCEPTION && arg != NULL) {
         ft_record_exception(t, ft_py.PyTuple_GetItem(arg, 1));
@@ -166,7 +189,9 @@ arm(struct ft_thread *t)
     }
     if (!foreign_tracer()) {
         t->exc_armed = 1;
-        set_trace(exc_trace_cb);
+        if (!t->profile_check) {
+            set_trace(exc_trace_cb);
+        }
     }
 }
 
@@ -328,6 +353,92 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     return 0;
 }
 
+/* ---- A profiler of the program's own (3.11) ---------------------------------------------
+ * A thread has one profile function: a program that calls sys.setprofile (cProfile,
+ * yappi, pyinstrument, coverage tools), or starts threads with threading.setprofile,
+ * replaces FlowTrace's. The audit hook tells when anyone sets one ("sys.setprofile",
+ * raised in the thread, before it is set); FlowTrace then arms its trace function on that
+ * thread (as it does for an exception), whose first event comes right after the setting,
+ * and looks at what is set now (pylayout.h, ts_profile): another's function is chained
+ * behind ours (FlowTrace's function first, then theirs with their object, which stays the
+ * thread's profile object, so sys.getprofile() answers as before); none at all (the
+ * other profiler stopped) gets ours back. Only when that cannot be done (a tracer of the
+ * program's owns the trace function, an unchecked layout) does FlowTrace say, once per
+ * thread, that it records no more of that thread's calls. */
+
+static int installed; /* the engine is installed (GIL held) */
+
+static int
+chain_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    struct ft_thread *t = ft_self;
+    Py_tracefunc f = t != NULL ? t->their_profile : NULL;
+
+    profile_cb(NULL, frame, what, arg);
+    return f != NULL ? f(obj, frame, what, arg) : 0;
+}
+
+/* Right after the program set a profile function on t's thread: what is set now? */
+static void
+check_profile(struct ft_thread *t)
+{
+    void *ts = ft_py.PyThreadState_Get();
+    Py_tracefunc f = ft_ts_profilefunc(ts);
+    PyObject *obj; /* borrowed from the thread state */
+
+    if (!installed || f == profile_cb || f == chain_cb) {
+        return;
+    }
+    if (f == NULL) {
+        /* The program's profiler stopped: ours again, alone. */
+        t->their_profile = NULL;
+        set_profile(profile_cb, NULL);
+        ft_debug("thread %s: the program's profile function was removed", t->name);
+        return;
+    }
+    t->their_profile = f;
+    obj = ft_ts_profileobj(ts);
+    /* PyEval_SetProfile drops the old object before it takes the new one (3.11): the
+     * same object must be held across, or the thread's only reference is dropped. */
+    ft_py.Py_IncRef(obj);
+    set_profile(chain_cb, obj);
+    ft_py.Py_DecRef(obj);
+    ft_debug("thread %s: the program's profile function is chained after FlowTrace's", t->name);
+}
+
+void
+ft_engine_profile_set(void)
+{
+    struct ft_thread *t = ft_self;
+
+    if (setprofile_ours || !installed || ft_tstate_detached()) {
+        return;
+    }
+    if (t == NULL) {
+        /* A thread started with threading.setprofile(the program's): our bootstrap was
+         * replaced; the thread is recorded from here. */
+        char name[128];
+        ft_py_thread_name(name, sizeof(name));
+        if ((t = ft_thread_register(name)) == NULL) {
+            return;
+        }
+    }
+    if (t->profile_lost || t->profile_check) {
+        return;
+    }
+    if (ft_pylayout.ts_profile && ft_py.PyEval_SetTrace != NULL && !foreign_tracer()) {
+        t->profile_check = 1;
+        if (!t->exc_armed) {
+            set_trace(exc_trace_cb);
+        }
+        return;
+    }
+    t->profile_lost = 1;
+    ft_warn("the program set a profile function of its own (sys.setprofile: a profiler?) "
+            "in thread %s; FlowTrace records no more of that thread's calls",
+            t->name);
+}
+
 /* ---- Threads ------------------------------------------------------------------------- */
 
 /* Given to threading.setprofile(): runs once in each new thread, on its first event,
@@ -347,7 +458,7 @@ bootstrap(PyObject *self, PyObject *args)
         ft_py_thread_name(name, sizeof(name));
         ft_thread_register(name);
     }
-    ft_py.PyEval_SetProfile(profile_cb, NULL);
+    set_profile(profile_cb, NULL);
     frame = ft_py.PyTuple_GetItem(args, 0);
     event = ft_py.PyTuple_GetItem(args, 1);
     ev = event ? ft_py.PyUnicode_AsUTF8AndSize(event, NULL) : NULL;
@@ -431,7 +542,9 @@ profile_install(void)
      * could see: there the activation check (pylayout.c) is the only one. */
     validate_left = frame_mode == FRAME_API || ft_py.PyFrame_GetCode == NULL ? 0 : 64;
     ft_record_init();
-    ft_py.PyEval_SetProfile(profile_cb, NULL);
+    set_profile(profile_cb, NULL);
+    ft_pylayout_check_profile(profile_cb);
+    installed = 1;
     hook_threading();
     return 0;
 }
@@ -444,18 +557,22 @@ set_all_threads(Py_tracefunc f)
 {
     void *ts;
 
+    setprofile_ours++;
     if (ft_py.PyEval_SetProfileAllThreads != NULL) {
         ft_py.PyEval_SetProfileAllThreads(f, NULL);
+        setprofile_ours--;
         return 0;
     }
     if (ft_py._PyEval_SetProfile == NULL || ft_py.PyInterpreterState_Get == NULL ||
         ft_py.PyInterpreterState_ThreadHead == NULL || ft_py.PyThreadState_Next == NULL) {
+        setprofile_ours--;
         return -ENOSYS;
     }
     ts = ft_py.PyInterpreterState_ThreadHead(ft_py.PyInterpreterState_Get());
     for (; ts != NULL; ts = ft_py.PyThreadState_Next(ts)) {
         ft_py._PyEval_SetProfile(ts, f, NULL);
     }
+    setprofile_ours--;
     ft_py.PyErr_Clear();
     return 0;
 }
@@ -479,9 +596,10 @@ static void
 profile_uninstall(void)
 {
     late_threads = 0;
+    installed = 0;
     unhook_threading();
     if (set_all_threads(NULL) != 0) {
-        ft_py.PyEval_SetProfile(NULL, NULL);
+        set_profile(NULL, NULL);
     }
 }
 

@@ -83,6 +83,7 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, PyThreadState_Next), "PyThreadState_Next", 0},
     {offsetof(struct ft_pyapi, _PyEval_SetProfile), "_PyEval_SetProfile", 0},
     {offsetof(struct ft_pyapi, PyEval_SetProfileAllThreads), "PyEval_SetProfileAllThreads", 0},
+    {offsetof(struct ft_pyapi, Py_AddPendingCall), "Py_AddPendingCall", 0},
 };
 
 /* Looks name up into the table's field at off. Returns 0, or -ENOENT when required. */

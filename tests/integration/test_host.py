@@ -108,3 +108,32 @@ def test_a_repr_that_changes_what_is_being_rendered_cannot_crash_the_program(pyt
     assert calls["size"][5]["argsAfter"] == {"container": "[Grows()…[changed while rendered]]"}
     assert "…[changed while rendered]}" in calls["size"][6]["args"]["container"]
     assert calls["held"][0]["args"] == {"box": "[Rebinds(), {'k': Rebinds()}]"}
+
+
+def test_a_profiler_of_the_programs_own_and_flowtrace_both_see_every_call(python, tmp_path):
+    # 3.11 has one profile function per thread: cProfile's and sys.setprofile's replaced
+    # FlowTrace's, which then recorded nothing more. Now both see every call.
+    plain = untraced(python, "profilers.py")
+    assert plain.returncode == 0, plain.stderr
+    proc, [run] = trace(python, [HOST / "profilers.py"], tmp_path, cwd=HOST)
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout)
+    assert "cProfile saw step: True" in proc.stdout and "getprofile after: None" in proc.stdout
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("flowtrace[")]
+    balanced(run.events)
+    steps = [line for line in run.details().splitlines() if line.strip().startswith("step(")]
+    assert [s.split("->")[0].strip() for s in steps] == [
+        "step(name='before')", "step(name='during cProfile')", "step(name='after cProfile')",
+        "step(name='during mine')", "step(name='after mine')"]
+    assert sum(" leaf(" in line for line in run.details().splitlines()) == 15
+
+
+def test_threads_with_profile_functions_of_the_programs_own_are_recorded_too(python, tmp_path):
+    plain = untraced(python, "profilers_threads.py")
+    assert plain.returncode == 0, plain.stderr
+    proc, [run] = trace(python, [HOST / "profilers_threads.py"], tmp_path, cwd=HOST)
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout)
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("flowtrace[")]
+    steps = sorted(line.strip().split(" ->")[0] for line in run.details().splitlines()
+                   if line.strip().startswith("step("))
+    assert steps == ["step(name='started with a profile function')",
+                     "step(name='thread, after')", "step(name='thread, profiled')"]
