@@ -60,6 +60,7 @@ struct ft_thread {
     int profile_lost;  /* the program's own profile function replaced ours for good */
     int profile_check; /* 3.11: see, at the next trace event, what profile function is set */
     Py_tracefunc their_profile; /* the program's profile function, chained after ours */
+    int profile_skip;           /* 3.11: theirs is not given sys.setprofile's c_return */
     size_t sent;                /* bytes of data already shipped; under the send lock */
     uint32_t idx;               /* 1.. within the process */
     int announced;              /* THREAD frame sent; under the send lock */
