@@ -20,8 +20,10 @@ def has(module):
 
 
 def units_of(run):
+    """By id: ids follow the order units started; rows are listed as the writer ends
+    units, and requests close in time may swap there."""
     with open(run.path / "units.jsonl") as f:
-        return [json.loads(line) for line in f]
+        return sorted((json.loads(line) for line in f), key=lambda u: u["unit"])
 
 
 def events_of(run, unit):
@@ -159,9 +161,11 @@ def test_unit_option_makes_each_call_a_unit(python, tmp_path):
         ("function", "__main__:job", "failed"), ("function", "__main__:job", "ok")]
     assert kept(run) == [3]
     assert units[2]["exception"]["type"] == "KeyError"
-    bad = subprocess.run([str(RUN), "--unit", "nocolon",
-                          python, "-c", "pass"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "MODULE:FUNCTION" in bad.stderr
+    bad = subprocess.run([str(RUN), "--unit", "nocolon", python, "-c", "print('ran')"],
+                         capture_output=True, text=True, env=clean_env())
+    assert (bad.returncode, bad.stdout) == (0, "ran\n")  # untraced, with one line saying why
+    assert bad.stderr == ("flowtrace-run: --unit nocolon: not MODULE:FUNCTION; "
+                          "running the command untraced\n")
 
 
 def check_requests(run, kind):
@@ -208,3 +212,13 @@ def test_fastapi_requests_are_units_with_their_request_ids(tmp_path):
     assert proc.stdout == "/ok 200\n/boom 500\n/ok 200\n"
     units = check_requests(run, "asgi")
     assert [u["request_id"] for u in units] == ["req-ok", "req-boom", "req-ok"]  # X-Request-ID
+
+
+def test_requests_are_numbered_in_the_order_they_ran(python, tmp_path):
+    # A request's unit is numbered in the order the requests started, whichever of their
+    # threads reaches the writer first.
+    proc, [run] = trace(python, [HERE / "request_order.py"], tmp_path,
+                        env=clean_env(FLOWTRACE_FLUSH_INTERVAL="0"))
+    assert (proc.returncode, proc.stdout) == (0, "served\n"), proc.stderr
+    assert sorted((u["unit"], u["name"]) for u in units_of(run)) == [(1, "GET /first"),
+                                                                     (2, "GET /second")]
