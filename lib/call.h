@@ -91,8 +91,8 @@ struct ft_call {
     struct ft_dest *dest;         /* where it is written, NULL: the run's files */
     struct ft_adoption *adoption; /* set on the node standing for work a thread adopted */
     struct ft_call *part_owner;   /* the adoption whose part file holds this subtree, or NULL */
-    uint8_t id_len;       /* id in decimal, written once: lines and nodes copy it */
-    uint8_t dur_len;      /* dur_ns in decimal, once the end is known */
+    uint8_t id_len;               /* id in decimal, written once: lines and nodes copy it */
+    uint8_t dur_len;              /* dur_ns in decimal, once the end is known */
     char id_text[24];
     char dur_text[24];
     uint16_t inl_used; /* bytes of inl taken by texts */

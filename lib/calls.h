@@ -65,12 +65,12 @@ struct ft_calls {
     /* Owned. */
     struct ft_cthread **threads; /* by thread index */
     size_t threads_cap;
-    struct ft_idmap gens;     /* suspended generators and coroutines, by frame identity */
-    struct ft_idmap spawns;   /* coroutines created but not started: their creator */
-    struct ft_idmap handoffs; /* work handed off by a destination's call, not yet adopted:
+    struct ft_idmap gens;       /* suspended generators and coroutines, by frame identity */
+    struct ft_idmap spawns;     /* coroutines created but not started: their creator */
+    struct ft_idmap handoffs;   /* work handed off by a destination's call, not yet adopted:
                                * its adoption node, by hand-off number */
-    uint64_t next_part;       /* names adoption part files */
-    struct ft_spans *spans;   /* borrowed, or NULL: calls outside destinations, for exporters */
+    uint64_t next_part;         /* names adoption part files */
+    struct ft_spans *spans;     /* borrowed, or NULL: calls outside destinations, for exporters */
     struct ft_call *free_nodes; /* nodes to reuse */
     struct ft_buf scratch;      /* value texts are built here */
     uint64_t next_call_id;

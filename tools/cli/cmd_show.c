@@ -405,7 +405,6 @@ print_header(struct show *s, const struct ft_view *v)
     const struct ft_unit_ent *u = v->unit;
     const char *exc_type = u ? u->exc_type : t->exc_type, *exc_msg = u ? u->exc_msg : t->exc_msg;
     struct ft_buf *b = &s->line;
-    char dur[32];
 
     b->len = 0;
     if (u != NULL) {
@@ -418,6 +417,8 @@ print_header(struct show *s, const struct ft_view *v)
         ft_buf_printf(b, " · %zu calls · run ", t->nodes);
         ft_term_put(b, t->run, 0);
     } else {
+        char dur[32];
+
         ft_cli_fmt_duration(t->dur_us, dur, sizeof(dur));
         ft_buf_puts(b, "Run ");
         ft_term_put(b, t->run, 0);

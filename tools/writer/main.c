@@ -89,8 +89,12 @@ static int
 parse_fd(const char *s)
 {
     char *end;
-    long fd = strtol(s, &end, 10);
+    long fd;
 
+    if (s == NULL) {
+        return -1;
+    }
+    fd = strtol(s, &end, 10);
     return *end == '\0' && fd >= 0 && fd < 65536 && fcntl((int)fd, F_GETFD) >= 0 ? (int)fd : -1;
 }
 
@@ -286,26 +290,28 @@ struct args {
     int detach, recover;
 };
 
+/* The long options parse_args reads. */
+static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
+                                         {"socket", required_argument, NULL, 's'},
+                                         {"runs-file", required_argument, NULL, 'r'},
+                                         {"idle-exit", required_argument, NULL, 'i'},
+                                         {"drain-timeout", required_argument, NULL, 't'},
+                                         {"keep-raw", no_argument, NULL, 'k'},
+                                         {"detach", no_argument, NULL, 'D'},
+                                         {"convert", required_argument, NULL, 'c'},
+                                         {"run-id", required_argument, NULL, 'R'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"null-sink", no_argument, NULL, 'N'},
+                                         {"recover", no_argument, NULL, 'C'},
+                                         {"otlp", optional_argument, NULL, 'O'},
+                                         {"parent-fd", required_argument, NULL, 'P'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
+
 /* Reads the options into opts and a. Returns -1 to go on, else the exit status. */
 static int
 parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
 {
-    static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
-                                             {"socket", required_argument, NULL, 's'},
-                                             {"runs-file", required_argument, NULL, 'r'},
-                                             {"idle-exit", required_argument, NULL, 'i'},
-                                             {"drain-timeout", required_argument, NULL, 't'},
-                                             {"keep-raw", no_argument, NULL, 'k'},
-                                             {"detach", no_argument, NULL, 'D'},
-                                             {"convert", required_argument, NULL, 'c'},
-                                             {"run-id", required_argument, NULL, 'R'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"null-sink", no_argument, NULL, 'N'},
-                                             {"recover", no_argument, NULL, 'C'},
-                                             {"otlp", optional_argument, NULL, 'O'},
-                                             {"parent-fd", required_argument, NULL, 'P'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
     int opt;
 
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {

@@ -31,7 +31,7 @@ struct ft_server_opts {
     void *ctx;
     int sampling; /* FLOWTRACE_SAMPLE: lib/run.h's ft_run_opts.sampling, sample_ppm */
     uint32_t sample_ppm;
-    int parent_fd;        /* >= 0: a pipe from the process that started the writer
+    int parent_fd; /* >= 0: a pipe from the process that started the writer
                            * (flowtrace-run): 'q' then its end asks for an orderly stop,
                            * as SIGTERM does; its end alone means that process died: the
                            * writer serves on until no process is connected for
