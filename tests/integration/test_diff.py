@@ -7,11 +7,13 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from conftest import CLI, PROGRAMS, RUN, clean_env
 
 SUITE = Path(__file__).parent / "units" / "calc_suite.py"
+# pytest with the suite's directory as rootdir: test names do not depend on where the
+# checkout and the temporary directory are.
+PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", SUITE.parent, SUITE]
 DEBIAN = "/usr/bin/python3"
 
 
@@ -37,7 +39,7 @@ def masked(text):
 
 
 def test_a_test_that_passes_with_one_input_and_fails_with_another(tmp_path):
-    _, [run] = traced(tmp_path, ["-m", "pytest", "-q", "-p", "no:cacheprovider", SUITE])
+    _, [run] = traced(tmp_path, PYTEST)
     out = diff("-d", tmp_path / "out", "--unit", "test_report[1,2,3]", "--unit",
                "test_report[4,-5,6]").stdout
     lines = masked(out).splitlines()
@@ -62,8 +64,8 @@ def test_a_test_that_passes_with_one_input_and_fails_with_another(tmp_path):
 
 
 def test_the_same_test_passing_in_one_run_and_failing_in_the_next(tmp_path):
-    _, [a] = traced(tmp_path, ["-m", "pytest", "-q", "-p", "no:cacheprovider", SUITE], out="a")
-    _, [b] = traced(tmp_path, ["-m", "pytest", "-q", "-p", "no:cacheprovider", SUITE], out="b",
+    _, [a] = traced(tmp_path, PYTEST, out="a")
+    _, [b] = traced(tmp_path, PYTEST, out="b",
                     env={"CALC_BROKEN": "1"})
     out = masked(diff("--unit", "test_scale", a, b).stdout)
     assert "unit 3 · calc_suite.py::test_scale · passed" in out.splitlines()[0]
@@ -105,7 +107,7 @@ def test_two_runs_that_do_the_same_have_no_difference(tmp_path):
 
 
 def test_html_shows_the_divergence_in_the_viewer_and_bad_usage_is_one_line(tmp_path):
-    traced(tmp_path, ["-m", "pytest", "-q", "-p", "no:cacheprovider", SUITE])
+    traced(tmp_path, PYTEST)
     page = tmp_path / "d.html"
     proc = diff("-d", tmp_path / "out", "--unit", "1", "--unit", "2", "--html", page)
     assert proc.stdout.endswith(f"\n{page}\n")

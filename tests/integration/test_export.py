@@ -86,11 +86,11 @@ def test_chrome_export_of_threads_nests_per_thread_with_names_and_args(tmp_path)
     assert doc["otherData"]["run"] == run.tree["run"]
 
 
-def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their_own(tmp_path):
+def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their_own(python, tmp_path):
     """asyncio.gather's tasks run at once: each keeps its real start and duration (they used
     to be laid end to end, the last one shrunk to nothing), on a track of its own named
     after the thread, with the calls it made; the thread's own track nests as before."""
-    proc, [run] = trace("/usr/bin/python3", [PROGRAMS / "gather.py"], tmp_path)
+    proc, [run] = trace(python, [PROGRAMS / "gather.py"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     tracks, names = check_chrome(json.loads(export("chrome", "-d", tmp_path / "out")))
     main = run.thread()["calls"][0]["children"][0]

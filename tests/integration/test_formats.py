@@ -8,6 +8,9 @@ from pathlib import Path
 from conftest import CLI, PROGRAMS, RUN, clean_env, trace
 
 SUITE = Path(__file__).parent / "units" / "calc_suite.py"
+# pytest with the suite's directory as rootdir: test names do not depend on where the
+# checkout and the temporary directory are.
+PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", SUITE.parent, SUITE]
 DEBIAN = "/usr/bin/python3"
 # The seed's field order for a call (samples/basic/fwt_basic.json of palices/flowtrace).
 PFT_FIELDS = ["id", "callable", "module", "called", "caller", "instance_id", "inputs", "calls",
@@ -114,7 +117,7 @@ def test_pytraceflow_puts_other_threads_under_nodes_named_after_them(tmp_path):
 
 def test_export_unit_writes_one_unit_in_every_format(tmp_path):
     subprocess.run([str(RUN), "-q", "-o", str(tmp_path / "out"), "--keep", "all", DEBIAN, "-m",
-                    "pytest", "-q", "-p", "no:cacheprovider", str(SUITE)],
+                    *map(str, PYTEST[1:])],
                    env=clean_env(), capture_output=True, cwd=tmp_path)
     d = tmp_path / "out"
     chrome = json.loads(cli("export", "--format", "chrome", "--unit", "test_report[4,-5,6]", "-d", d))

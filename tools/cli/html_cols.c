@@ -239,8 +239,8 @@ collect_extra(struct ft_html_cols *h, int64_t idx, const struct ft_node *n)
     }
 }
 
-/* One call: its columns; its lane when it starts one (a call on another lane than its
- * parent's: the page derives the others). */
+/* One call: its columns; its lane when it begins one (a call at the top of a lane below
+ * another call: the page derives the others from their parents). */
 static void
 collect_call(struct ft_html_cols *h, const struct ft_walk_call *c, uint32_t parent_lane,
              int64_t *prev_start)
@@ -253,7 +253,9 @@ collect_call(struct ft_html_cols *h, const struct ft_walk_call *c, uint32_t pare
     push(h, &h->start, c->start_ns - *prev_start);
     push(h, &h->dur, c->end_ns - c->start_ns);
     *prev_start = c->start_ns;
-    if (c->lane != parent_lane) {
+    /* A call that begins a lane, also one reused by its parent's lane number after that
+     * lane's calls ended (a task that ran after its creator returned). */
+    if (c->lane != parent_lane || (c->depth > 0 && c->lane_depth == 0)) {
         push(h, &h->lane, idx);
         push(h, &h->lane, c->lane);
     }

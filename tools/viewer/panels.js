@@ -50,7 +50,7 @@ function callDetails(i) {
     h += '<h4>' + esc(t('error')) + '</h4><div class="kv">';
     h += str(e[0]) ? kv((str(e[2]) ? str(e[2]) + '.' : '') + str(e[0]), esc(str(e[1]) || ''), 'err')
       : kv(t('raised'), esc(str(e[1]) || t('excUnknown')), 'err');
-    h += '</div>';
+    h += raisedIn(i) + '</div>';
   }
   var m = MEM.get(i);
   if (m) {
@@ -80,6 +80,20 @@ function callDetails(i) {
     h += '</ul>';
   } else h += '<div class="empty">' + esc(t('none')) + '</div>';
   h += '<p><button data-reveal="' + i + '">' + esc(t('reveal')) + '</button></p>';
+  return h;
+}
+/* Where call i's exception came from: the calls it passed through below i, down to the
+ * one that raised it (each a link), and the line, when the run recorded it. */
+function raisedIn(i) {
+  var origin = raiseSiteOf(i), path = [], line = raiseLineOf(origin), h = '';
+  for (var x = origin; x !== i && x >= 0; x = PARENT[x]) path.push(x);
+  if (path.length) {
+    h += kv(t('raiseSite'), path.reverse().map(function (x) {
+      return '<span class="link" data-open="' + x + '">' + esc(fnOf(x)) + '</span>';
+    }).join(' › ') + ' <span class="dim">' + esc(fileOf(origin).split('/').pop() + ':' + (line ? line.line : lineOf(origin))) + '</span>');
+  } else if (line) {
+    h += kv(t('raiseSite'), esc(S[line.file].split('/').pop() + ':' + line.line));
+  }
   return h;
 }
 /* A heading and up to 100 calls, each a link that opens its panel. */
