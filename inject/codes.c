@@ -28,6 +28,10 @@ static void
 info_free(struct ft_code_info *ci)
 {
     if (ci != NULL && ci != &ft_code_skip) {
+        for (unsigned i = 0; ci->local_names != NULL && i < ci->nlocals; i++) {
+            free(ci->local_names[i]);
+        }
+        free(ci->local_names);
         free(ci);
     }
 }
@@ -319,4 +323,75 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
     }
     ft_py_exc_restore(&exc);
     return ci;
+}
+
+/* ---- Local variables, for the frames an exception leaves ----------------------------- */
+
+static int
+in_tuple(PyObject *tuple, const char *name)
+{
+    char other[256];
+    Py_ssize_t n = ft_py.PyTuple_Size(tuple);
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        ft_py_text(ft_py.PyTuple_GetItem(tuple, i), other, sizeof(other));
+        if (strcmp(other, name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Appends the names of tuple attribute attr of code (skipping those in `skip`). */
+static unsigned
+add_names(char **out, unsigned k, unsigned max, PyObject *code, const char *attr, PyObject *skip)
+{
+    PyObject *names = ft_py.PyObject_GetAttrString(code, attr); /* new ref */
+    char name[256];
+    Py_ssize_t n;
+
+    if (names == NULL) {
+        ft_py.PyErr_Clear();
+        return k;
+    }
+    n = ft_py.PyTuple_Size(names);
+    for (Py_ssize_t i = 0; i < n && k < max; i++) {
+        ft_py_text(ft_py.PyTuple_GetItem(names, i), name, sizeof(name));
+        if (skip == NULL || !in_tuple(skip, name)) {
+            out[k++] = strdup(name);
+        }
+    }
+    ft_py.Py_DecRef(names);
+    ft_py.PyErr_Clear();
+    return k;
+}
+
+#define LOCALS_MAX 64 /* locals rendered per frame, at most */
+
+unsigned
+ft_code_local_names(struct ft_code_info *ci, PyObject *code)
+{
+    PyObject *varnames; /* new ref */
+    char **names;
+    unsigned k;
+
+    if (ci->locals_known) {
+        return ci->nlocals;
+    }
+    ci->locals_known = 1;
+    /* 3.8-3.10 keep cells apart from the fast locals: their locals are not read. */
+    if (ft_py.minor < 11 || (names = calloc(LOCALS_MAX, sizeof(char *))) == NULL) {
+        return 0;
+    }
+    varnames = ft_py.PyObject_GetAttrString(code, "co_varnames");
+    k = add_names(names, 0, LOCALS_MAX, code, "co_varnames", NULL);
+    k = add_names(names, k, LOCALS_MAX, code, "co_cellvars", varnames);
+    k = add_names(names, k, LOCALS_MAX, code, "co_freevars", NULL);
+    if (varnames != NULL) {
+        ft_py.Py_DecRef(varnames);
+    }
+    ft_py.PyErr_Clear();
+    ci->local_names = names;
+    ci->nlocals = (uint16_t)k;
+    return k;
 }

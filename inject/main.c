@@ -248,7 +248,7 @@ on_excepthook(PyObject *args)
     ft_py_text(value, exc_msg, sizeof(exc_msg));
     /* The frames that unwound to the top get the details too. */
     if (ft_self != NULL) {
-        ft_record_exception(ft_self, value);
+        ft_record_exception(ft_self, value, ft_py.PyTuple_GetItem(args, 3));
     }
 }
 

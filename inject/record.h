@@ -35,11 +35,15 @@ void ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigne
                      PyObject *retval, PyObject **locals);
 
 /* The call ends by an exception; exc (borrowed) when the engine knows it, else NULL and
- * the engine reports it later with ft_record_exception(). */
-void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc);
+ * the engine reports it later with ft_record_exception(). line: the line the frame was at
+ * when the exception left it (0: unknown); locals: its nlocals fast locals (named in
+ * ci->local_names, codes.h), or NULL. */
+void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc, int line,
+                      PyObject **locals, unsigned nlocals);
 
-/* The exception that unwound the preceding UNWIND records of this thread. */
-void ft_record_exception(struct ft_thread *t, PyObject *exc);
+/* The exception that unwound the preceding UNWIND records of this thread; tb its
+ * traceback when the engine has it apart (else NULL: exc.__traceback__). */
+void ft_record_exception(struct ft_thread *t, PyObject *exc, PyObject *tb);
 
 /* The current call created a coroutine (an asyncio task) whose frame identity is ident:
  * when it runs it nests under this call. */

@@ -47,6 +47,9 @@ struct ft_call {
     uint32_t pending;  /* children not yet complete */
     uint32_t nwritten; /* children written into a streamed node (commas) */
     char *args, *result, *after, *exc, *mem_before, *mem_after; /* JSON texts, or NULL */
+    char *exc_site;   /* ,"cause":[..],"raise":{..} of its exception, or NULL */
+    char *locals;     /* JSON object: its locals as an exception left it, or NULL */
+    uint32_t left_at; /* the line an exception left it at, or 0 */
     const char *incomplete;
     uint8_t streamed; /* head written */
     uint8_t closed;   /* end known */

@@ -83,6 +83,8 @@ node_free(struct ft_calls *c, struct ft_call *n)
     free(n->result);
     free(n->after);
     free(n->exc);
+    free(n->exc_site);
+    free(n->locals);
     free(n->mem_before);
     free(n->mem_after);
     free(n);
@@ -670,7 +672,8 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         n->active += rec->ticks - n->resumed_at;
         if (rec->kind == FT_REC_YIELD) {
             free(n->exc); /* an exception thrown in was handled */
-            n->exc = NULL;
+            free(n->exc_site);
+            n->exc = n->exc_site = NULL;
             n->end = rec->ticks; /* its end if it is never resumed */
             return;              /* suspended: the logical call goes on */
         }
@@ -704,8 +707,8 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 static int
 on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
-    char *exc = NULL;
-    int err = ft_values_exc(&exc, rec->data, rec->payload);
+    char *exc = NULL, *site = NULL;
+    int err = ft_values_exc(&exc, &site, rec->data, rec->payload);
 
     if (err != 0) {
         return err;
@@ -714,16 +717,22 @@ on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         struct ft_call *top = t->depth > 0 ? t->stack[t->depth - 1].node : NULL;
         if (top != NULL && top->gen) {
             free(top->exc);
+            free(top->exc_site);
             top->exc = exc;
+            top->exc_site = site;
             return 0;
         }
     }
     /* One exception unwound all the frames waiting for it. */
     for (size_t i = 0; i < t->nunwinds; i++) {
-        free(t->unwinds[i]->exc);
-        t->unwinds[i]->exc = strdup(exc);
+        struct ft_call *n = t->unwinds[i];
+        free(n->exc);
+        free(n->exc_site);
+        n->exc = strdup(exc);
+        n->exc_site = site != NULL ? strdup(site) : NULL;
     }
     free(exc);
+    free(site);
     flush_unwinds(c, t);
     return 0;
 }
@@ -752,6 +761,16 @@ on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         return leave ? ft_values_after(leave, rec->data, len) : 0;
     case FT_REC_EXC:
         return on_exc(c, t, rec);
+    case FT_REC_LEFT_AT:
+        if (len != 4) {
+            return FT_EBADRECORD;
+        }
+        if (last != NULL && last->unwound) {
+            memcpy(&last->left_at, rec->data, 4);
+        }
+        return 0;
+    case FT_REC_LOCALS:
+        return last != NULL && last->unwound ? ft_values_locals(&last->locals, rec->data, len) : 0;
     case FT_REC_MEMORY:
         if (enter != NULL) {
             return ft_values_memory(&enter->mem_before, rec->data, len);

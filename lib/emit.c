@@ -60,6 +60,17 @@ put_common_tail(const struct ft_emit *e, struct ft_buf *b, const struct ft_call 
          * (or FLOWTRACE_EXCEPTIONS=0). */
         ft_buf_puts(b, ",\"exception\":");
         ft_buf_puts(b, n->exc ? n->exc : "{\"type\":null,\"module\":null,\"message\":null}");
+        if (n->exc_site != NULL) {
+            ft_buf_puts(b, n->exc_site);
+        }
+        if (n->left_at != 0) {
+            ft_buf_puts(b, ",\"leftAt\":");
+            ft_buf_put_u64(b, n->left_at);
+        }
+        if (n->locals != NULL) {
+            ft_buf_puts(b, ",\"locals\":");
+            ft_buf_puts(b, n->locals);
+        }
     }
     if (n->gen) {
         /* A close() that only unwound the frame is not a resumption: from 3.12 CPython

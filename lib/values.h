@@ -29,8 +29,15 @@ int ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len);
 int ft_values_after(struct ft_call *n, const uint8_t *p, size_t len);
 
 /* EXC: type, module and message, each u32-length-prefixed, into *slot as
- * {"type":..,"module":..,"message":..}. */
-int ft_values_exc(char **slot, const uint8_t *p, size_t len);
+ * {"type":..,"module":..,"message":..}; its optional fields (enum ft_exc_field) into
+ * *site (NULL if none) as members of the call, each after a comma:
+ * ,"cause":[{"type","module","message","file","line","via":"cause"|"context"},...]
+ * ,"raise":{"file":..,"line":N}. Unknown fields are skipped. */
+int ft_values_exc(char **slot, char **site, const uint8_t *p, size_t len);
+
+/* LOCALS: u32 count, then per local a u32-length-prefixed name and a value as in ARGS,
+ * into *slot as {"name":"text",...}. */
+int ft_values_locals(char **slot, const uint8_t *p, size_t len);
 
 /* MEMORY: u64 rss, tracemalloc current and peak (UINT64_MAX: unknown) into *slot. */
 int ft_values_memory(char **slot, const uint8_t *p, size_t len);

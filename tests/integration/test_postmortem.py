@@ -1,0 +1,63 @@
+"""Where and why it failed: every call an exception left records where the exception was
+raised (also inside C code, also when it was caught further up), the chain of its
+causes, the line the frame was at when the exception left it, and the frame's locals,
+read without side effects and rendered as arguments are. One set of expected values for
+3.11 (both builds), 3.13 and 3.14."""
+from conftest import PROGRAMS, balanced, trace
+
+POSTMORTEM = PROGRAMS / "postmortem.py"
+
+
+def failed_calls(run):
+    out = []
+
+    def walk(node):
+        if "exception" in node:
+            e = node["exception"]
+            raised = node.get("raise") or {}
+            out.append((node["function"], e["type"], raised.get("file", "").rsplit("/", 1)[-1],
+                        raised.get("line"),
+                        [(c["type"], c["line"], c["via"]) for c in node.get("cause", [])],
+                        node.get("leftAt"), node.get("locals")))
+        for c in node["children"]:
+            walk(c)
+
+    for t in run.tree["threads"]:
+        for n in t["calls"]:
+            walk(n)
+    return out
+
+
+EXPECTED = [
+    # parse() raised inside C (int()): the raise site is the Python line that called it.
+    ("parse", "ValueError", "postmortem.py", 8, [], 8,
+     {"text": "'xcfg'", "api_key": "<redacted>", "width": "4"}),
+    ("load", "RuntimeError", "postmortem.py", 16, [("ValueError", 8, "cause")], 16,
+     {"path": "'cfg'", "data": "'xcfg'"}),
+    # Caught further up (swallowed): still where and why.
+    ("check", "KeyError", "postmortem.py", 21, [], 21, {"n": "5"}),
+    ("check", "KeyError", "postmortem.py", 21, [], 21, {"n": "9"}),
+    # Thrown into the context manager's generator at its yield: raised in check().
+    ("guard", "KeyError", "postmortem.py", 21, [], 34, {"name": "'g'"}),
+    ("inside", "KeyError", "postmortem.py", 21, [], 39, None),
+]
+
+
+def test_raise_site_causes_line_left_and_locals_of_every_failed_call(python, tmp_path):
+    proc, [run] = trace(python, [POSTMORTEM], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    balanced(run.events)
+    assert sorted(failed_calls(run), key=str) == sorted(EXPECTED, key=str)
+    # The same in events.jsonl's EXCEPTION lines.
+    [load] = [e for e in run.events if e["event"] == "EXCEPTION" and e["function"] == "load"]
+    assert load["leftAt"] == 16 and load["locals"] == {"path": "'cfg'", "data": "'xcfg'"}
+    assert load["raise"]["line"] == 16 and load["cause"][0]["type"] == "ValueError"
+    assert "k-123" not in (run.path / "events.jsonl").read_text()
+
+
+def test_no_locals_leaves_them_out(python, tmp_path):
+    proc, [run] = trace(python, [POSTMORTEM], tmp_path, wrapper_args=["--no-locals"])
+    assert proc.returncode == 0, proc.stderr
+    # Everything else is as with locals.
+    assert sorted(failed_calls(run), key=str) == sorted(
+        [e[:6] + (None,) for e in EXPECTED], key=str)
