@@ -116,6 +116,7 @@ UNIT_LIBS_test_index := -lsqlite3
 $(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
 UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
+$(O)/tests/unit/test_term: $(O)/tools/cli/term.o
 $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
 $(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
 $(O)/tests/unit/test_diff: $(O)/tools/cli/diff.o

@@ -87,6 +87,7 @@ struct ft_cthread {
     struct ft_call *pend_enter, *pend_leave;
     struct ft_call **unwinds; /* ended by an exception, waiting for its EXC record */
     size_t nunwinds, capunwinds;
+    uint32_t quiet; /* writer ticks since its last EVENTS frame (ft_calls_tick) */
     int ended;
 };
 

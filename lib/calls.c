@@ -831,6 +831,7 @@ ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size
     struct ft_rec rec;
     int rc, err;
 
+    t->quiet = 0;
     while ((rc = ft_rec_next(p, n, &pos, &rec)) == 1) {
         if (rec.kind >= FT_REC_VALUE) {
             if ((err = on_values(c, t, &rec)) != 0) {
@@ -863,6 +864,23 @@ ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size
         return -ENOMEM;
     }
     return rc;
+}
+
+void
+ft_calls_tick(struct ft_calls *c, uint32_t quiet_ticks)
+{
+    for (size_t i = 0; i < c->threads_cap; i++) {
+        struct ft_cthread *t = c->threads[i];
+        if (t == NULL) {
+            continue;
+        }
+        if (t->quiet < UINT32_MAX) {
+            t->quiet++;
+        }
+        if (t->quiet >= quiet_ticks && (t->pend_enter || t->pend_leave || t->nunwinds)) {
+            flush_pending(c, t);
+        }
+    }
 }
 
 /* ---- Ends ---------------------------------------------------------------------------------- */

@@ -83,6 +83,13 @@ int ft_calls_name_thread(struct ft_cthread *t, uint64_t tid, const char *name, s
  * (FT_EBADRECORD, FT_EUNDEFCODE, ...) or -ENOMEM. */
 int ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n);
 
+/* A tick of the writer's clock. A thread that sent nothing for quiet_ticks ticks has
+ * nothing more on its way (the library ships what a thread committed at every flush
+ * interval, and quiet_ticks spans more than one): the output its last events were
+ * waiting with (for value records that could still follow) is written now, so that a
+ * program that pauses has all it did on disk. */
+void ft_calls_tick(struct ft_calls *c, uint32_t quiet_ticks);
+
 /* Ends every call open on t, as incomplete for reason (a static string). */
 void ft_calls_close_thread(struct ft_calls *c, struct ft_cthread *t, const char *reason);
 

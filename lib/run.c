@@ -755,6 +755,14 @@ ft_run_flush(struct ft_run *r)
     ft_units_flush(&r->units);
 }
 
+void
+ft_run_tick(struct ft_run *r, uint32_t quiet_ticks)
+{
+    if (r->state == FT_RS_RUNNING && r->ledger.fail_err == 0) {
+        ft_calls_tick(&r->calls, quiet_ticks);
+    }
+}
+
 int
 ft_run_error(const struct ft_run *r)
 {
@@ -774,6 +782,9 @@ ft_run_fail(struct ft_run *r, int err)
     if (r->ledger.fail_err == 0) {
         r->ledger.fail_err = err != 0 ? err : -EIO;
         ft_runfiles_note(&r->files, r->ledger.fail_err);
+        /* events.jsonl holds the lines of its last good write (the ledger's mark), and
+         * no more: what is still in memory is counted as lost, not written later. */
+        r->files.jsonl.b.len = 0;
     }
 }
 

@@ -100,6 +100,10 @@ void ft_run_get_info(const struct ft_run *r, struct ft_run_info *info);
  * as whole lines. Errors are kept for ft_run_error(). */
 void ft_run_flush(struct ft_run *r);
 
+/* A tick of the writer's clock (see ft_calls_tick): the last events of threads quiet for
+ * quiet_ticks ticks are written. */
+void ft_run_tick(struct ft_run *r, uint32_t quiet_ticks);
+
 /* The first output error of the run's files (negative errno), or 0. Cheap. */
 int ft_run_error(const struct ft_run *r);
 

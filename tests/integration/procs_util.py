@@ -13,8 +13,14 @@ FAULTFS = BUILD / "tests" / "libfaultfs.so"
 
 
 def no_core():
-    """preexec_fn: crashing on purpose must not leave core files behind."""
+    """preexec_fn: crashing on purpose must not leave core files behind; and the child
+    starts as a terminal's foreground job does, with default signal dispositions and
+    nothing blocked, however the test run was started (a `&` in a script or nohup leave
+    SIGINT or SIGHUP ignored, and an ignored signal stays ignored across exec)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
 def untraced(python, args, cwd, **kw):

@@ -89,12 +89,18 @@ def test_ls_lists_runs_newest_first_from_the_index_and_without_it(tmp_path):
     (b"these are not the runs you are looking for\n" * 100, "file is not a database"),
     (b"SQLite format 3\x00" + b"\x00" * 50, "is not a FlowTrace runs index"),
 ])
-def test_ls_reports_a_foreign_index_in_one_line(tmp_path, content, why):
+def test_a_foreign_or_corrupt_index_costs_no_run(tmp_path, content, why):
+    # The runs are found by reading their directories, and a line says why (issue 17).
     traced(tmp_path, PROGRAMS / "endings.py", "ok")
+    [run] = [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()]
     (tmp_path / "out" / "index.sqlite").write_bytes(content)
-    line = one_error_line(cli("ls", "-d", tmp_path / "out"))
-    assert line.startswith(f"flowtrace ls: {tmp_path}/out/index.sqlite")
-    assert why in line
+    for args in (["ls"], ["show", run], ["show", run[:-2]], ["stats"], ["ls", "--units", run]):
+        proc = cli(*args, "-d", tmp_path / "out")
+        line = one_error_line(proc, status=0)
+        assert line.startswith(f"flowtrace {args[0]}: warning: {tmp_path}/out/index.sqlite")
+        assert why in line and line.endswith("; runs found by reading their directories")
+    assert run in cli("ls", "-d", tmp_path / "out").stdout
+    assert "leaf(how='ok')" in cli("show", "-d", tmp_path / "out", run).stdout
 
 
 def test_writers_sharing_a_directory_all_record_their_runs(tmp_path):
@@ -452,17 +458,47 @@ def test_every_reader_reports_a_bad_tree_in_one_line(tmp_path, bad, cmd):
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: "-".join(c[:3:2]))
 def test_every_reader_reports_a_missing_or_unfinished_run_in_one_line(tmp_path, cmd):
-    run = tmp_path / "out" / "20261122-101530-4242"
+    run = tmp_path / "out" / "20261122-101530-999999999"  # no such process
     run.mkdir(parents=True)
     (run / "events.jsonl").write_text("")
     proc = cli(cmd[0], "-d", tmp_path / "out", *cmd[1:], cwd=tmp_path)
-    assert one_error_line(proc) == f"flowtrace {cmd[0]}: no complete runs in {tmp_path}/out"
+    assert one_error_line(proc) == (f"flowtrace {cmd[0]}: no complete runs in {tmp_path}/out "
+                                    "(run 20261122-101530-999999999 has not finished)")
     proc = cli(cmd[0], "-d", tmp_path / "out", *cmd[1:], "20261122", cwd=tmp_path)
-    assert one_error_line(proc) == (f"flowtrace {cmd[0]}: run 20261122-101530-4242 is not "
-                                    f"complete: {run}/tree.json is missing or unreadable")
+    assert one_error_line(proc) == (
+        f"flowtrace {cmd[0]}: run 20261122-101530-999999999 did not finish: {run} has no "
+        f"tree.json (if its writer stopped, 'flowtrace-writer --dir {tmp_path}/out --recover' "
+        "finishes it)")
     ls = cli("ls", "-d", tmp_path / "out")
-    assert ls.returncode == 0 and ls.stdout.startswith("⏳ 20261122-101530-4242")
+    assert ls.returncode == 0 and ls.stdout.startswith("⏳ 20261122-101530-999999999")
     assert "unfinished" in ls.stdout
+
+
+def test_a_run_still_going_is_said_to_be_running(tmp_path):
+    traced(tmp_path, PROGRAMS / "endings.py", "ok")  # an earlier run, complete
+    out = tmp_path / "out"
+    (tmp_path / "wait.py").write_text("import sys\ndef f():\n    return sys.stdin.read()\nf()\n")
+    proc = subprocess.Popen([str(RUN), "-q", "-o", str(out), PY, "wait.py"], cwd=tmp_path,
+                            stdin=subprocess.PIPE, env=clean_env())
+    try:
+        def unfinished():
+            return [p.name for p in out.iterdir() if p.is_dir() and not (p / "tree.json").exists()]
+        deadline = time.time() + 60
+        while not unfinished() and time.time() < deadline:
+            time.sleep(0.05)  # the writer makes the run's directory when the process starts
+        [live] = unfinished()
+        pid = int(live.rsplit("-", 1)[1].split(".")[0])
+        line = one_error_line(cli("show", "-d", out, live))
+        assert line == (f"flowtrace show: run {live} has not finished: process {pid} is still "
+                        "running (its tree is written when it ends)")
+        latest = cli("show", "-d", out)
+        assert latest.returncode == 0 and "leaf(how='ok')" in latest.stdout
+        assert latest.stderr.startswith(f"flowtrace show: note: run {live} has not finished; "
+                                        "this is the latest complete run, ")
+    finally:
+        proc.communicate(b"", timeout=60)
+    done = cli("show", "-d", out, live)
+    assert done.returncode == 0 and done.stderr == "" and "└── ✅ f → ''  wait.py:2" in done.stdout
 
 
 @pytest.mark.parametrize("args,line", [

@@ -135,9 +135,9 @@ def test_a_million_calls_give_a_million_enter_lines_each_closed(python, tmp_path
     assert 512 * 1024 < max(sizes) <= 1024 * 1024, sorted(set(sizes))[-5:]
     assert min(sizes[:2]) <= 64 * 1024
     assert opened == closed
-    assert run.tree["tracer"]["calls"] == 1_000_000
-    assert run.tree["tracer"]["events"] == 2_000_000
-    assert run.tree["tracer"]["lost"] == 0
+    assert run.header["tracer"]["calls"] == 1_000_000
+    assert run.header["tracer"]["events"] == 2_000_000
+    assert run.header["tracer"]["lost"] == 0
 
 
 def test_bare_preload_without_wrapper_is_traced_and_written(python, tmp_path):
@@ -192,7 +192,7 @@ def test_show_prints_the_tree(tmp_path):
     assert lines[1:] == [
         "Thread MainThread (14 calls)",
         "✅ <module>  nested.py:1",
-        "├── ✅ <module>  __init__.py:1",
+        "├── ✅ <module>  pkg/__init__.py:1",
         "├── ✅ <module>  pricing.py:1",
         "└── ✅ main  nested.py:32",
         "    ├── ✅ Inventory.__init__  nested.py:9",

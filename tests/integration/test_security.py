@@ -100,7 +100,10 @@ def test_another_user_can_neither_reach_nor_use_the_socket(tmp_path):
                "except OSError:\n    print('closed')\n")
     # The socket is the writer's user's only (0600); its directory is ours to open up.
     assert owner_only(w.socket)
-    opened = [p for p in [tmp_path, *tmp_path.parents] if str(p).startswith("/tmp/pytest")]
+    # Every directory from pytest's base temporary directory ("pytest-of-USER", 0700)
+    # down, wherever TMPDIR put it.
+    opened = [p for p in [tmp_path, *tmp_path.parents]
+              if any(q.name.startswith("pytest-of-") for q in [p, *p.parents])]
     saved = {p: p.stat().st_mode for p in opened}
     try:
         for p in opened:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, clean_env, trace
+from conftest import BUILD, RUN, clean_env, trace
 
 HERE = Path(__file__).parent / "units"
 DEBIAN = "/usr/bin/python3"  # the interpreter Debian's pytest, Flask and FastAPI are for
@@ -155,7 +155,7 @@ def test_unit_option_makes_each_call_a_unit(python, tmp_path):
         ("function", "__main__:job", "failed"), ("function", "__main__:job", "ok")]
     assert kept(run) == [3]
     assert units[2]["exception"]["type"] == "KeyError"
-    bad = subprocess.run([str(BUILD.parent / "tools" / "flowtrace-run"), "--unit", "nocolon",
+    bad = subprocess.run([str(RUN), "--unit", "nocolon",
                           python, "-c", "pass"], capture_output=True, text=True)
     assert bad.returncode == 2 and "MODULE:FUNCTION" in bad.stderr
 

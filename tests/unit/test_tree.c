@@ -60,7 +60,7 @@ static const char full[] =
     "\"startMicros\":1.5,\"args\":{\"x\":\"'a'\",\"n\":\"2\",\"odd\":[1,{\"k\":null}],\"b\":true},"
     "\"caller\":null,\"instance\":\"0x7f\",\"children\":["
     "{\"id\":2,\"module\":\"m\",\"function\":\"g\",\"file\":\"/a.py\",\"line\":9,"
-    "\"startMicros\":2,\"children\":[],\"durationMicros\":1,"
+    "\"startMicros\":2,\"children\":[],\"durationMicros\":1,\"thread\":\"pool_0\","
     "\"exception\":{\"type\":\"ValueError\",\"module\":\"builtins\",\"message\":\"bad\"},"
     "\"resumes\":3,\"activeMicros\":0.5,\"incomplete\":\"killed\",\"unknown\":[[]]}],"
     "\"durationMicros\":4.25,\"result\":\"'done'\",\"argsAfter\":{\"x\":\"'b'\"},"
@@ -119,6 +119,93 @@ every_field_is_read_and_unknown_keys_are_skipped(void **state)
     assert_true(g->x->active_us == 0.5);
     assert_ptr_equal(g->parent, f);
     assert_ptr_equal(g->file, f->file); /* interned */
+    assert_string_equal(g->x->thread, "pool_0");
+    assert_null(f->x->thread);
+    ft_tree_free(t);
+}
+
+static void
+flags_leave_out_values_and_deeper_calls(void **state)
+{
+    struct ft_tree *t, *u;
+    char err[256];
+
+    (void)state;
+    write_text(full);
+    assert_int_equal(ft_tree_load_flags(path, FT_TREE_NO_VALUES, &t, err, sizeof(err)), 0);
+    const struct ft_node *f = t->threads[0].first, *g = f->first_child;
+    assert_string_equal(f->function, "C.f");
+    assert_true(f->x == NULL || (!f->x->have_args && f->x->result == NULL &&
+                                 f->x->instance == NULL && f->x->nafter == 0));
+    assert_string_equal(g->exc_msg, "bad");
+    assert_int_equal(t->nodes, 2);
+    /* Names of a tree loaded with another's tables are the same pointers. */
+    assert_int_equal(ft_tree_load_shared(path, FT_TREE_SHALLOW, t, &u, err, sizeof(err)), 0);
+    assert_ptr_equal(u->threads[0].first->function, f->function);
+    assert_ptr_equal(u->threads[0].first->first_child->file, g->file);
+    ft_tree_free(u);
+    ft_tree_free(t);
+}
+
+/* A tree as deep as n: f(n) > f(n-1) > ... > f(1). */
+static void
+write_chain(int n)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs("{\"run\":\"r\",\"threads\":[{\"name\":\"M\",\"tid\":1,\"calls\":[", f);
+    for (int i = n; i > 0; i--) {
+        fprintf(f,
+                "{\"id\":%d,\"function\":\"f\",\"file\":\"/a.py\",\"line\":1,"
+                "\"children\":[",
+                i);
+    }
+    for (int i = 0; i < n; i++) {
+        fputs("]}", f);
+    }
+    fputs("]}]}", f);
+    fclose(f);
+}
+
+static void
+shallow_keeps_two_levels(void **state)
+{
+    struct ft_tree *t;
+    char err[256];
+
+    (void)state;
+    write_chain(5);
+    assert_int_equal(ft_tree_load_flags(path, FT_TREE_SHALLOW, &t, err, sizeof(err)), 0);
+    assert_int_equal(t->nodes, 2);
+    assert_int_equal(t->threads[0].first->id, 5);
+    assert_int_equal(t->threads[0].first->first_child->id, 4);
+    assert_null(t->threads[0].first->first_child->first_child);
+    ft_tree_free(t);
+}
+
+/* Issue 18's post-mortem fields: kept as JSON text (the viewer parses them), leftAt and
+ * generated as values, the run's source map as JSON text. */
+static void
+raise_site_cause_locals_and_sources_are_read(void **state)
+{
+    struct ft_tree *t;
+    char err[256];
+
+    (void)state;
+    write_text("{\"run\":\"r\",\"sources\":{\"/a.py\":\"ab12\"},\"threads\":[{\"name\":\"M\","
+               "\"tid\":1,\"calls\":[{\"id\":1,\"function\":\"f\",\"startMicros\":0,"
+               "\"durationMicros\":1,\"exception\":{\"type\":\"E\"},\"raise\":{\"file\":\"/a.py\","
+               "\"line\":7},\"leftAt\":5,\"cause\":[{\"type\":\"K\",\"via\":\"cause\"}],"
+               "\"locals\":{\"n\":\"0\",\"s\":\"'x'\"},\"generated\":true,\"children\":[]}]}]}");
+    assert_int_equal(ft_tree_load(path, &t, err, sizeof(err)), 0);
+    const struct ft_node *f = t->threads[0].first;
+    assert_string_equal(t->sources, "{\"/a.py\":\"ab12\"}");
+    assert_string_equal(f->x->raise, "{\"file\":\"/a.py\",\"line\":7}");
+    assert_int_equal(f->x->left_at, 5);
+    assert_string_equal(f->x->cause, "[{\"type\":\"K\",\"via\":\"cause\"}]");
+    assert_string_equal(f->x->locals, "{\"n\":\"0\",\"s\":\"'x'\"}");
+    assert_true(f->x->generated);
     ft_tree_free(t);
 }
 
@@ -230,7 +317,10 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_field_is_read_and_unknown_keys_are_skipped),
+        cmocka_unit_test(flags_leave_out_values_and_deeper_calls),
+        cmocka_unit_test(shallow_keeps_two_levels),
         cmocka_unit_test(an_older_file_has_no_extras),
+        cmocka_unit_test(raise_site_cause_locals_and_sources_are_read),
         cmocka_unit_test(a_deep_tree_loads),
         cmocka_unit_test(the_header_is_read_without_the_calls),
         cmocka_unit_test(bad_files_are_one_clear_line),

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ argv_from_json(struct ft_run_entry *e, const char *json, int *oom)
 {
     yajl_val v = json != NULL ? yajl_tree_parse(json, NULL, 0) : NULL;
 
-    if (v != NULL && YAJL_IS_ARRAY(v) && v->u.array.len > 0) {
+    if (YAJL_IS_ARRAY(v) && v->u.array.len > 0) {
         e->argv = calloc(v->u.array.len, sizeof(*e->argv));
         for (size_t i = 0; e->argv != NULL && i < v->u.array.len; i++) {
             const char *s = YAJL_GET_STRING(v->u.array.values[i]);
@@ -234,8 +235,12 @@ ft_catalog_load(const char *dir, struct ft_catalog *c, char *err, size_t cap)
         c->indexed = 1;
         rc = from_index(c, &rcap, dir, &list);
         ft_index_list_free(&list);
-    } else if (rc == FT_ENOTFOUND) {
-        rc = 0;
+    } else if (rc != -ENOMEM) {
+        if (rc != FT_ENOTFOUND && (c->index_error = strdup(err)) == NULL) {
+            rc = -ENOMEM;
+        } else {
+            rc = 0; /* no index, or one that does not read: the scan finds every run */
+        }
     }
     if (rc == 0) {
         rc = scan(c, &rcap, dir, d);
@@ -270,6 +275,7 @@ ft_catalog_free(struct ft_catalog *c)
         free(e->argv);
     }
     free(c->runs);
+    free(c->index_error);
     memset(c, 0, sizeof(*c));
 }
 
@@ -356,4 +362,44 @@ ft_catalog_ok(const struct ft_run_entry *r)
     }
     return (strcmp(r->ended, "exit") == 0 || strcmp(r->ended, "os._exit") == 0) &&
            r->have_exit_code && r->exit_code == 0;
+}
+
+const struct ft_run_entry *
+ft_catalog_parent(const struct ft_catalog *c, const struct ft_run_entry *r)
+{
+    if (r->parent_run == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->runs[i].id, r->parent_run) == 0) {
+            return &c->runs[i];
+        }
+    }
+    return NULL;
+}
+
+int
+ft_catalog_descends(const struct ft_catalog *c, const struct ft_run_entry *r,
+                    const struct ft_run_entry *root)
+{
+    const struct ft_run_entry *p = r;
+
+    /* Parent links come from files: a loop among them ends after c->n steps. */
+    for (size_t steps = 0; steps <= c->n; steps++) {
+        p = ft_catalog_parent(c, p);
+        if (p == NULL || p == root) {
+            return p == root;
+        }
+    }
+    return 0;
+}
+
+int
+ft_catalog_stopped_by_parent(const struct ft_catalog *c, const struct ft_run_entry *r)
+{
+    const struct ft_run_entry *p = ft_catalog_parent(c, r);
+
+    return r->complete && r->ended != NULL && strcmp(r->ended, "signal") == 0 &&
+           r->signal == SIGTERM && p != NULL && ft_catalog_ok(p) &&
+           r->start_us + r->duration_us <= p->start_us + p->duration_us;
 }

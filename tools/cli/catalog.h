@@ -30,12 +30,15 @@ struct ft_run_entry {
 struct ft_catalog {
     struct ft_run_entry *runs; /* newest first */
     size_t n;
-    int indexed; /* an index was read */
+    int indexed;       /* an index was read */
+    char *index_error; /* why DIR/index.sqlite could not be read (the runs were then
+                          found by the scan alone), or NULL */
 };
 
 /* Lists the runs of dir. Returns 0 (possibly with no runs), or a negative code with a
- * one-line description in err: -errno when dir cannot be read, FT_EFOREIGN or another
- * code when DIR/index.sqlite exists but cannot be read. */
+ * one-line description in err: -errno when dir cannot be read, -ENOMEM. An index that
+ * exists but cannot be read (foreign, corrupt, unreadable) costs no run: every run is
+ * then found by the scan, and c->index_error says what was wrong with the index. */
 int ft_catalog_load(const char *dir, struct ft_catalog *c, char *err, size_t cap);
 
 void ft_catalog_free(struct ft_catalog *c);
@@ -51,5 +54,18 @@ void ft_catalog_status(const struct ft_run_entry *r, char *out, size_t cap);
 
 /* Whether the run went well: ended normally with status 0 (or by exec). */
 int ft_catalog_ok(const struct ft_run_entry *r);
+
+/* The run that started r (its parentRun), or NULL if none is in the catalog. */
+const struct ft_run_entry *ft_catalog_parent(const struct ft_catalog *c,
+                                             const struct ft_run_entry *r);
+
+/* Whether r descends from root: root started it, or started a run that did, ... */
+int ft_catalog_descends(const struct ft_catalog *c, const struct ft_run_entry *r,
+                        const struct ft_run_entry *root);
+
+/* Whether r was stopped by the process that started it, as part of a run that went
+ * well: ended by SIGTERM before its parent run, which went well (ft_catalog_ok). This is
+ * how multiprocessing.Pool ends its workers; such a run did not fail. */
+int ft_catalog_stopped_by_parent(const struct ft_catalog *c, const struct ft_run_entry *r);
 
 #endif

@@ -14,6 +14,7 @@
 #include "tools/writer/runs.h"
 #include "tree.h"
 #include "units.h"
+#include "view.h"
 #include "walk.h"
 
 static const char export_usage[] =
@@ -166,7 +167,13 @@ chrome_lane_track(struct exporter *e, const struct ft_tree_thread *th, size_t ti
           c->lane % CHROME_LANES_PER_THREAD;
     if (c->new_lane) {
         char name[512];
-        snprintf(name, sizeof(name), "%s · concurrent %u", th->name ? th->name : "?", c->lane);
+        const char *ran = c->n->x != NULL ? c->n->x->thread : NULL;
+        if (ran != NULL) { /* work handed to another thread: named after where it ran */
+            snprintf(name, sizeof(name), "%s · in %s (%u)", th->name ? th->name : "?", ran,
+                     c->lane);
+        } else {
+            snprintf(name, sizeof(name), "%s · concurrent %u", th->name ? th->name : "?", c->lane);
+        }
         chrome_meta(&e->o.b, e->t->pid, tid, "thread_name", "name", name, 0);
         chrome_meta(&e->o.b, e->t->pid, tid, "thread_sort_index", "sort_index", NULL,
                     (long)(ti * CHROME_LANES_PER_THREAD + c->lane));
@@ -477,6 +484,7 @@ ft_cmd_export(int argc, char **argv)
     const char *dir = NULL, *format = NULL, *output = "-", *unit = NULL;
     struct exporter e = {0};
     struct ft_tree *t;
+    struct ft_view v;
     int opt, rc;
 
     optind = 1;
@@ -515,10 +523,13 @@ ft_cmd_export(int argc, char **argv)
         ft_cli_err("export", "one RUN at most (see 'flowtrace export --help')");
         return FT_EXIT_USAGE;
     }
-    if ((rc = ft_units_load_tree("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                                 unit, 0, &t)) != FT_EXIT_OK) {
+    /* The whole run, its units put back where they ran (view.h), or one unit. */
+    if ((rc = ft_view_load("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL, unit,
+                           &v)) != FT_EXIT_OK) {
+        ft_view_free(&v);
         return rc;
     }
+    t = v.t;
     e.t = t;
     script_name(t, e.script, sizeof(e.script));
     if ((rc = ft_cli_out_open("export", output, &e.o)) == FT_EXIT_OK) {
@@ -530,6 +541,6 @@ ft_cmd_export(int argc, char **argv)
         }
         rc = ft_cli_out_close("export", &e.o, ok);
     }
-    ft_tree_free(t);
+    ft_view_free(&v);
     return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "cli.h"
+#include "term.h"
 #include "units.h"
 
 static const char ls_usage[] =
@@ -25,48 +26,68 @@ static const char ls_usage[] =
     "  --color WHEN      always, never or auto (default: colour on a terminal)\n"
     "  -h, --help        show this help\n";
 
-/* ls --units: one line per unit of the run. */
+/* ls --units: one line per unit of the run and of the runs it started (pytest-xdist's
+ * workers), with the run each ran in when there are several. */
+static void
+print_unit(struct ft_buf *b, const struct ft_units *u, const struct ft_unit_ent *e, int color)
+{
+    char dur[32];
+    int bad = e->failed;
+
+    ft_cli_fmt_duration(e->duration_us, dur, sizeof(dur));
+    ft_buf_printf(b, "%s %4llu ", bad ? "❌" : "✅", (unsigned long long)e->id);
+    if (u->nruns > 1) {
+        ft_term_put(b, e->run, 0);
+        ft_buf_putc(b, ' ');
+    }
+    ft_buf_printf(b, "%s%-8s%s ", color && bad ? "\033[31m" : "", e->outcome,
+                  color && bad ? "\033[0m" : "");
+    ft_term_put(b, e->kind ? e->kind : "?", 0);
+    ft_buf_printf(b, "%*s", e->kind && strlen(e->kind) < 9 ? (int)(9 - strlen(e->kind)) : 0, "");
+    ft_buf_putc(b, ' ');
+    ft_cli_put_col(b, dur, 10);
+    ft_buf_printf(b, " %7llu  ", (unsigned long long)e->calls);
+    ft_term_put(b, e->name, 0);
+    if (e->status > 0) {
+        ft_buf_printf(b, " [%ld]", e->status);
+    }
+    ft_buf_puts(b, "  ");
+    ft_term_put(b, e->tree ? e->tree : "-", 0);
+    ft_buf_putc(b, '\n');
+}
+
 static int
 list_units(const char *dir, const char *run, int failed_only, int color)
 {
-    char rundir[4096], err[4400], dur[32];
+    char rundir[4096];
     struct ft_units u;
+    struct ft_buf b;
+    int rc = ft_units_read_family("ls", dir, run, rundir, sizeof(rundir), &u);
 
-    if (ft_cli_find_run("ls", dir, run, rundir, sizeof(rundir)) != FT_EXIT_OK) {
-        return FT_EXIT_FAIL;
+    if (rc != FT_EXIT_OK) {
+        return rc;
     }
-    if (ft_units_read(rundir, &u, err, sizeof(err)) != 0) {
-        ft_cli_err("ls", "%s", err);
-        return FT_EXIT_FAIL;
-    }
+    ft_buf_init(&b);
     for (size_t i = 0; i < u.n; i++) {
-        const struct ft_unit_ent *e = &u.v[i];
-        int bad = e->failed;
-        if (failed_only && !bad) {
-            continue;
+        if (!failed_only || u.v[i].failed) {
+            b.len = 0;
+            print_unit(&b, &u, &u.v[i], color);
+            fwrite(b.p, 1, b.len, stdout);
         }
-        ft_cli_fmt_duration(e->duration_us, dur, sizeof(dur));
-        printf("%s %4llu %s%-8s%s %-9s ", bad ? "❌" : "✅", (unsigned long long)e->id,
-               color && bad ? "\033[31m" : "", e->outcome, color && bad ? "\033[0m" : "", e->kind);
-        ft_cli_put_col(stdout, dur, 10);
-        printf(" %7llu  %s", (unsigned long long)e->calls, e->name);
-        if (e->status > 0) {
-            printf(" [%ld]", e->status);
-        }
-        printf("  %s\n", e->tree ? e->tree : "-");
     }
+    ft_buf_free(&b);
     ft_units_free(&u);
     return FT_EXIT_OK;
 }
 
 static void
-print_run(FILE *out, const struct ft_run_entry *r, int color)
+print_run(struct ft_buf *b, const struct ft_catalog *c, const struct ft_run_entry *r, int color)
 {
     char when[32] = "?", dur[32] = "", status[48], calls[24] = "";
     time_t t = (time_t)(r->start_us / 1000000u);
     struct tm tm;
-    int ok = ft_catalog_ok(r);
-    const char *icon = !r->complete ? "⏳" : ok ? "✅" : "❌";
+    int ok = ft_catalog_ok(r), stopped = !ok && ft_catalog_stopped_by_parent(c, r);
+    const char *icon = !r->complete ? "⏳" : ok || stopped ? "✅" : "❌";
 
     if (r->start_us > 0 && localtime_r(&t, &tm) != NULL) {
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
@@ -75,17 +96,26 @@ print_run(FILE *out, const struct ft_run_entry *r, int color)
         ft_cli_fmt_duration((double)r->duration_us, dur, sizeof(dur));
         snprintf(calls, sizeof(calls), "%llu", (unsigned long long)r->calls);
     }
-    ft_catalog_status(r, status, sizeof(status));
-    fprintf(out, "%s %-24s %-19s ", icon, r->id, when);
-    ft_cli_put_col(out, dur, 10);
-    fprintf(out, " %9s  %s%-11s%s ", calls, color && !ok ? "\033[31m" : "", status,
-            color && !ok ? "\033[0m" : "");
-    ft_cli_put_argv(out, (const char *const *)r->argv, r->argc);
-    if (r->lost > 0) {
-        fprintf(out, "  %s(%llu events lost)%s", color ? "\033[33m" : "",
-                (unsigned long long)r->lost, color ? "\033[0m" : "");
+    if (stopped) {
+        snprintf(status, sizeof(status), "stopped");
+    } else {
+        ft_catalog_status(r, status, sizeof(status));
     }
-    fputc('\n', out);
+    ok = ok || stopped;
+    ft_buf_printf(b, "%s ", icon);
+    for (size_t w = ft_term_put(b, r->id, 0); w < 24; w++) {
+        ft_buf_putc(b, ' ');
+    }
+    ft_buf_printf(b, " %-19s ", when);
+    ft_cli_put_col(b, dur, 10);
+    ft_buf_printf(b, " %9s  %s%-11s%s ", calls, color && !ok ? "\033[31m" : "", status,
+                  color && !ok ? "\033[0m" : "");
+    ft_cli_put_argv(b, (const char *const *)r->argv, r->argc);
+    if (r->lost > 0) {
+        ft_buf_printf(b, "  %s(%llu events lost)%s", color ? "\033[33m" : "",
+                      (unsigned long long)r->lost, color ? "\033[0m" : "");
+    }
+    ft_buf_putc(b, '\n');
 }
 
 int
@@ -100,7 +130,7 @@ ft_cmd_ls(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     const char *dir = NULL;
     struct ft_catalog c;
-    char err[1024], *end;
+    struct ft_buf b;
     long limit = -1;
     int opt, color = ft_cli_color(NULL), units = 0, failed = 0;
 
@@ -112,8 +142,7 @@ ft_cmd_ls(int argc, char **argv)
             dir = optarg;
             break;
         case 'n':
-            limit = strtol(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || limit < 0) {
+            if (ft_cli_parse_count(optarg, &limit) != 0) {
                 ft_cli_err("ls", "--limit '%s' is not a number of runs", optarg);
                 return FT_EXIT_USAGE;
             }
@@ -146,13 +175,16 @@ ft_cmd_ls(int argc, char **argv)
         return FT_EXIT_USAGE;
     }
     dir = ft_cli_dir(dir);
-    if (ft_catalog_load(dir, &c, err, sizeof(err)) != 0) {
-        ft_cli_err("ls", "%s", err);
+    if (ft_cli_load_catalog("ls", dir, &c) != FT_EXIT_OK) {
         return FT_EXIT_FAIL;
     }
+    ft_buf_init(&b);
     for (size_t i = 0; i < c.n && (limit < 0 || (long)i < limit); i++) {
-        print_run(stdout, &c.runs[i], color);
+        b.len = 0;
+        print_run(&b, &c, &c.runs[i], color);
+        fwrite(b.p, 1, b.len, stdout);
     }
+    ft_buf_free(&b);
     ft_catalog_free(&c);
     if (fflush(stdout) != 0) {
         ft_cli_err("ls", "cannot write the output");

@@ -1,4 +1,5 @@
-/* cmd_show.c - `flowtrace show`: a run's call tree in the terminal. */
+/* cmd_show.c - `flowtrace show`: a run's call tree in the terminal, its units of work
+ * included, or one unit's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fnmatch.h>
@@ -10,15 +11,21 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "units.h"
 #include "group.h"
+#include "term.h"
 #include "tree.h"
+#include "view.h"
+
+/* Levels of indentation drawn; deeper calls (a recursion 50,000 deep) are drawn at this
+ * indentation with their depth written out, so a line stays short. */
+#define MAX_INDENT 48
 #include "tree_json.h"
 
 static const char show_usage[] =
     "usage: flowtrace show [-d DIR] [options] [RUN]\n"
     "\n"
-    "Prints the call tree of RUN (default: the latest run), thread by thread: status\n"
+    "Prints the call tree of RUN (default: the latest run), its units of work (tests,\n"
+    "requests) where they ran, thread by thread: status\n"
     "(✅ returned, ❌ raised, ⏳ never returned), function with its arguments and result\n"
     "when the trace has them, file:line and duration. Calls of one function under the\n"
     "same parent are merged into one line, `fn ×N`, with their total duration.\n"
@@ -63,21 +70,13 @@ paint(const struct show *s, const char *code)
     return s->color ? code : "";
 }
 
-static const char *
-base_name(const char *path)
-{
-    const char *s = path ? strrchr(path, '/') : NULL;
-
-    return s ? s + 1 : path ? path : "?";
-}
-
 static void
 put_call(struct show *s, struct ft_buf *b, const struct ft_node *n, size_t count)
 {
     const struct ft_node_extra *x = n->x;
 
     ft_buf_puts(b, paint(s, "\033[1m"));
-    ft_buf_puts(b, n->function ? n->function : "?");
+    ft_term_put(b, n->function ? n->function : "?", 0);
     ft_buf_puts(b, paint(s, "\033[0m"));
     if (count > 1) {
         ft_buf_printf(b, " %s×%zu%s", paint(s, "\033[36m"), count, paint(s, "\033[0m"));
@@ -91,19 +90,45 @@ put_call(struct show *s, struct ft_buf *b, const struct ft_node *n, size_t count
                 ft_buf_puts(b, ", …");
                 break;
             }
-            ft_buf_printf(b, "%s%s=", i ? ", " : "", x->args[i].name ? x->args[i].name : "?");
-            ft_cli_put_abbrev(b, x->args[i].value ? x->args[i].value : "?", 40);
+            ft_buf_puts(b, i ? ", " : "");
+            ft_term_put(b, x->args[i].name ? x->args[i].name : "?", 0);
+            ft_buf_putc(b, '=');
+            ft_term_put(b, x->args[i].value ? x->args[i].value : "?", 40);
         }
         ft_buf_putc(b, ')');
     }
     if (x != NULL && x->result != NULL && strcmp(x->result, "None") != 0) {
         ft_buf_puts(b, " → ");
-        ft_cli_put_abbrev(b, x->result, 60);
+        ft_term_put(b, x->result, 60);
     }
 }
 
+/* ", N raised, first Type: message" after a group with failed calls. */
 static void
-print_group(struct show *s, const struct ft_group *g, int last, int root)
+put_failure(struct show *s, struct ft_buf *b, const struct ft_group *g)
+{
+    const struct ft_node *f = g->first_failed;
+    int known = strcmp(f->exc_type, "?") != 0;
+
+    ft_buf_puts(b, "  ");
+    ft_buf_puts(b, paint(s, "\033[31m"));
+    if (g->n > 1) {
+        ft_buf_printf(b, "%zu raised%s", g->nfailed, known ? ", first " : "");
+    } else if (!known) {
+        ft_buf_puts(b, "raised");
+    }
+    if (known) {
+        ft_term_put(b, f->exc_type, 0);
+    }
+    if (f->exc_msg != NULL && *f->exc_msg != '\0') {
+        ft_buf_puts(b, ": ");
+        ft_term_put(b, f->exc_msg, 80);
+    }
+    ft_buf_puts(b, paint(s, "\033[0m"));
+}
+
+static void
+print_group(struct show *s, const struct ft_group *g, int last, long depth)
 {
     const struct ft_node *n = g->members[0];
     const char *icon = n->incomplete && g->n == 1 ? "⏳" : g->nfailed ? "❌" : "✅";
@@ -114,41 +139,35 @@ print_group(struct show *s, const struct ft_group *g, int last, int root)
     if (s->plen > 0) {
         ft_buf_put(b, s->prefix, s->plen);
     }
-    if (!root) {
+    if (depth > 0) {
         ft_buf_puts(b, last ? "└── " : "├── ");
+    }
+    if (depth > MAX_INDENT) {
+        ft_buf_printf(b, "%s[depth %ld]%s ", paint(s, "\033[2m"), depth, paint(s, "\033[0m"));
     }
     ft_buf_printf(b, "%s ", icon);
     put_call(s, b, n, g->n);
     ft_cli_fmt_duration(g->total_us, dur, sizeof(dur));
-    ft_buf_printf(b, "  %s:%u  %s%s%s", base_name(n->file), n->line, paint(s, "\033[2m"), dur,
-                  paint(s, "\033[0m"));
+    ft_buf_puts(b, "  ");
+    ft_term_where(b, n->file, n->line);
+    ft_buf_printf(b, "  %s%s%s", paint(s, "\033[2m"), dur, paint(s, "\033[0m"));
     if (g->n > 1) {
         ft_buf_puts(b, " total");
     }
     if (g->nfailed > 0) {
-        const struct ft_node *f = g->first_failed;
-        ft_buf_puts(b, "  ");
-        int known = strcmp(f->exc_type, "?") != 0;
-        ft_buf_puts(b, paint(s, "\033[31m"));
-        if (g->n > 1) {
-            ft_buf_printf(b, "%zu raised%s", g->nfailed, known ? ", first " : "");
-        } else if (!known) {
-            ft_buf_puts(b, "raised");
-        }
-        if (known) {
-            ft_buf_puts(b, f->exc_type);
-        }
-        if (f->exc_msg != NULL && *f->exc_msg != '\0') {
-            ft_buf_puts(b, ": ");
-            ft_cli_put_abbrev(b, f->exc_msg, 80);
-        }
-        ft_buf_puts(b, paint(s, "\033[0m"));
+        put_failure(s, b, g);
     }
     if (n->incomplete != NULL && g->n == 1) {
-        ft_buf_printf(b, "  (unfinished: %s)", n->incomplete);
+        ft_buf_puts(b, "  (unfinished: ");
+        ft_term_put(b, n->incomplete, 0);
+        ft_buf_putc(b, ')');
     }
     if (n->x != NULL && n->x->resumes > 0 && g->n == 1) {
         ft_buf_printf(b, "  resumed %llu×", (unsigned long long)n->x->resumes);
+    }
+    if (n->x != NULL && n->x->thread != NULL) {
+        ft_buf_puts(b, "  in thread ");
+        ft_term_put(b, n->x->thread, 0); /* work handed to another thread */
     }
     ft_buf_putc(b, '\n');
     fwrite(b->p, 1, b->len, s->out);
@@ -202,7 +221,7 @@ struct level {
 static int
 open_level(struct show *s, const struct ft_group *g, struct level *l)
 {
-    struct ft_node **chains = malloc(g->n * sizeof(*chains));
+    struct ft_node **chains = malloc(g->n * sizeof(struct ft_node *));
     size_t n = 0;
     int rc;
 
@@ -248,7 +267,7 @@ print_thread(struct show *s, struct ft_node *first)
         const struct ft_group *g = &l->gs.g[l->next++];
         int last = l->next == l->gs.n, root = l->depth == 0;
         s->plen = l->plen;
-        print_group(s, g, last, root);
+        print_group(s, g, last, l->depth);
         if (s->max_depth >= 0 && l->depth >= s->max_depth) {
             continue;
         }
@@ -265,7 +284,7 @@ print_thread(struct show *s, struct ft_node *first)
         memset(child, 0, sizeof(*child));
         child->depth = l->depth + 1;
         child->inside_match = l->inside_match || (g->members[0]->mark & M_MATCH);
-        if (!root && (rc = push_prefix(s, last ? "    " : "│   ")) != 0) {
+        if (!root && l->depth < MAX_INDENT && (rc = push_prefix(s, last ? "    " : "│   ")) != 0) {
             break;
         }
         child->plen = s->plen;
@@ -343,32 +362,86 @@ any_kept(struct show *s, const struct ft_node *first)
     return 0;
 }
 
+/* How the run ended, as ls says it. */
 static void
-print_header(struct show *s, const struct ft_tree *t)
+put_end(struct ft_buf *b, const struct ft_tree *t)
 {
+    if (t->ended != NULL && strcmp(t->ended, "signal") == 0) {
+        ft_buf_printf(b, "signal %d", t->signal);
+    } else if (t->have_exit_code) {
+        ft_buf_printf(b, "exit %d", t->exit_code);
+    } else {
+        ft_term_put(b, t->ended ? t->ended : "?", 0);
+    }
+}
+
+/* "· 4 units: 1 failed, 1 error, 2 passed" */
+static void
+put_units(struct ft_buf *b, const struct ft_units *u)
+{
+    static const char *const outcomes[] = {"failed", "error", "passed", "skipped", "ok"};
+    size_t others = u->n;
+
+    ft_buf_printf(b, " · %zu unit%s:", u->n, u->n == 1 ? "" : "s");
+    for (size_t k = 0; k < sizeof(outcomes) / sizeof(outcomes[0]); k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < u->n; i++) {
+            n += strcmp(u->v[i].outcome, outcomes[k]) == 0;
+        }
+        if (n > 0) {
+            ft_buf_printf(b, "%s %zu %s", others < u->n ? "," : "", n, outcomes[k]);
+            others -= n;
+        }
+    }
+    if (others > 0) {
+        ft_buf_printf(b, "%s %zu other", others < u->n ? "," : "", others);
+    }
+}
+
+static void
+print_header(struct show *s, const struct ft_view *v)
+{
+    const struct ft_tree *t = v->t;
+    const struct ft_unit_ent *u = v->unit;
+    const char *exc_type = u ? u->exc_type : t->exc_type, *exc_msg = u ? u->exc_msg : t->exc_msg;
+    struct ft_buf *b = &s->line;
     char dur[32];
 
-    ft_cli_fmt_duration(t->dur_us, dur, sizeof(dur));
-    fprintf(s->out, "Run %s · ", t->run);
-    ft_cli_put_argv(s->out, t->argv, t->argc);
-    fprintf(s->out, " · Python %s · ", t->python ? t->python : "?");
-    if (t->ended != NULL && strcmp(t->ended, "signal") == 0) {
-        fprintf(s->out, "signal %d", t->signal);
-    } else if (t->have_exit_code) {
-        fprintf(s->out, "exit %d", t->exit_code);
+    b->len = 0;
+    if (u != NULL) {
+        ft_cli_fmt_duration(u->duration_us, dur, sizeof(dur));
+        ft_buf_printf(b, "Unit %llu · ", (unsigned long long)u->id);
+        ft_term_put(b, u->name, 0);
+        ft_buf_printf(b, " · %s · %s · %zu calls · run ", u->outcome, dur, t->nodes);
+        ft_term_put(b, t->run, 0);
     } else {
-        fprintf(s->out, "%s", t->ended ? t->ended : "?");
+        ft_cli_fmt_duration(t->dur_us, dur, sizeof(dur));
+        ft_buf_puts(b, "Run ");
+        ft_term_put(b, t->run, 0);
+        ft_buf_puts(b, " · ");
+        ft_cli_put_argv(b, t->argv, t->argc);
+        ft_buf_puts(b, " · Python ");
+        ft_term_put(b, t->python ? t->python : "?", 0);
+        ft_buf_puts(b, " · ");
+        put_end(b, t);
+        ft_buf_printf(b, " · %s · %zu calls", dur, t->nodes);
+        if (v->units.n > 0) {
+            put_units(b, &v->units);
+        }
     }
-    fprintf(s->out, " · %s · %llu calls", dur, (unsigned long long)t->nodes);
     if (t->lost > 0) {
-        fprintf(s->out, " · %s%llu events LOST%s", paint(s, "\033[33m"),
-                (unsigned long long)t->lost, paint(s, "\033[0m"));
+        ft_buf_printf(b, " · %s%llu events LOST%s", paint(s, "\033[33m"),
+                      (unsigned long long)t->lost, paint(s, "\033[0m"));
     }
-    fputc('\n', s->out);
-    if (t->exc_type != NULL) {
-        fprintf(s->out, "%sUncaught %s: %s%s\n", paint(s, "\033[31m"), t->exc_type,
-                t->exc_msg ? t->exc_msg : "", paint(s, "\033[0m"));
+    ft_buf_putc(b, '\n');
+    if (exc_type != NULL) {
+        ft_buf_printf(b, "%s%s ", paint(s, "\033[31m"), u != NULL ? "Failed by" : "Uncaught");
+        ft_term_put(b, exc_type, 0);
+        ft_buf_puts(b, ": ");
+        ft_term_put(b, exc_msg ? exc_msg : "", 0);
+        ft_buf_printf(b, "%s\n", paint(s, "\033[0m"));
     }
+    fwrite(b->p, 1, b->len, s->out);
 }
 
 static int
@@ -388,7 +461,6 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
-    char *end;
 
     optind = 1;
     opterr = 0;
@@ -398,8 +470,7 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
             *dir = optarg;
             break;
         case 'D':
-            s->max_depth = strtol(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || s->max_depth < 0) {
+            if (ft_cli_parse_count(optarg, &s->max_depth) != 0) {
                 ft_cli_err("show", "--depth '%s' is not a number of levels", optarg);
                 return FT_EXIT_USAGE;
             }
@@ -463,7 +534,7 @@ json_thread(void *ctx, const struct ft_tree_thread *th)
         return 0;
     }
     mark_paths(s, th->first);
-    return !(s->match != NULL || s->errors) || any_kept(s, th->first);
+    return !(s->match != NULL || s->errors || s->min_us > 0) || any_kept(s, th->first);
 }
 
 static int
@@ -493,54 +564,72 @@ print_json(struct show *s, const struct ft_tree *t)
     return rc;
 }
 
-int
-ft_cmd_show(int argc, char **argv)
+static int
+print_threads(struct show *s, const struct ft_tree *t, const char *thread)
 {
-    struct show s = {.out = stdout, .color = ft_cli_color(NULL), .group = 1, .max_depth = -1};
-    const char *dir = NULL, *thread = NULL;
-    struct ft_tree *t;
     size_t shown = 0;
-    int rc = parse_args(argc, argv, &s, &dir, &thread);
+    int rc = 0;
 
-    if (rc != FT_EXIT_OK) {
-        return rc < 0 ? FT_EXIT_OK : rc;
-    }
-    if ((rc = ft_units_load_tree("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                                 s.unit, s.failed && s.unit == NULL, &t)) != FT_EXIT_OK) {
-        return rc;
-    }
-    if (s.json) {
-        s.thread = thread;
-        rc = print_json(&s, t);
-        ft_tree_free(t);
-        return rc;
-    }
-    ft_buf_init(&s.line);
-    print_header(&s, t);
     for (size_t i = 0; i < t->nthreads && rc == 0; i++) {
         const struct ft_tree_thread *th = &t->threads[i];
         if (thread != NULL && fnmatch(thread, th->name ? th->name : "", 0) != 0) {
             continue;
         }
-        mark_paths(&s, th->first);
-        if ((s.match != NULL || s.errors) && !any_kept(&s, th->first)) {
+        mark_paths(s, th->first);
+        if ((s->match != NULL || s->errors || s->min_us > 0) && !any_kept(s, th->first)) {
             continue; /* nothing of this thread passes the filters */
         }
-        fprintf(s.out, "%sThread %s%s (%zu calls)\n", paint(&s, "\033[36m"),
-                th->name ? th->name : "?", paint(&s, "\033[0m"), th->ncalls);
-        rc = print_thread(&s, th->first);
+        s->line.len = 0;
+        ft_buf_printf(&s->line, "%sThread ", paint(s, "\033[36m"));
+        ft_term_put(&s->line, th->name ? th->name : "?", 0);
+        ft_buf_printf(&s->line, "%s (%zu calls)\n", paint(s, "\033[0m"), th->ncalls);
+        fwrite(s->line.p, 1, s->line.len, s->out);
+        rc = print_thread(s, th->first);
         shown++;
     }
     if (shown == 0 && rc == 0) {
-        fprintf(s.out, "(no calls match)\n");
+        fprintf(s->out, "(no calls match)\n");
     }
+    return rc;
+}
+
+int
+ft_cmd_show(int argc, char **argv)
+{
+    struct show s = {.out = stdout, .color = ft_cli_color(NULL), .group = 1, .max_depth = -1};
+    const char *dir = NULL, *thread = NULL;
+    struct ft_view v;
+    int rc = parse_args(argc, argv, &s, &dir, &thread);
+
+    if (rc != FT_EXIT_OK) {
+        return rc < 0 ? FT_EXIT_OK : rc;
+    }
+    rc = ft_view_load("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                      s.unit != NULL ? s.unit
+                      : s.failed     ? ""
+                                     : NULL,
+                      &v);
+    if (rc != FT_EXIT_OK) {
+        ft_view_free(&v);
+        return rc;
+    }
+    if (s.json) {
+        s.thread = thread;
+        rc = print_json(&s, v.t);
+        ft_view_free(&v);
+        return rc;
+    }
+    ft_buf_init(&s.line);
+    print_header(&s, &v);
+    rc = print_threads(&s, v.t, thread);
     free(s.prefix);
-    ft_buf_free(&s.line);
-    ft_tree_free(t);
+    ft_view_free(&v);
     if (rc != 0 || s.line.oom) {
+        ft_buf_free(&s.line);
         ft_cli_err("show", "out of memory");
         return FT_EXIT_FAIL;
     }
+    ft_buf_free(&s.line);
     if (fflush(stdout) != 0) {
         ft_cli_err("show", "cannot write the output");
         return FT_EXIT_FAIL;

@@ -9,19 +9,25 @@
 #include <string.h>
 
 #include "cli.h"
+#include "term.h"
 #include "tree.h"
+#include "view.h"
 
 static const char stats_usage[] =
-    "usage: flowtrace stats [-d DIR] [--sort KEY] [--top N] [--thread NAME] [RUN]\n"
+    "usage: flowtrace stats [-d DIR] [--sort KEY] [--top N] [--thread NAME]\n"
+    "                       [--unit ID|NAME | --failed] [RUN]\n"
     "\n"
-    "Prints the functions of RUN (default: the latest run) with their number of calls,\n"
-    "calls that raised, total time (with everything they called; a recursive function is\n"
-    "counted once per outermost call), self time (in their own code), and average.\n"
+    "Prints the functions of RUN (default: the latest run), its units of work (tests,\n"
+    "requests) included, with their number of calls, calls that raised, total time (with\n"
+    "everything they called; a recursive function is counted once per outermost call),\n"
+    "self time (in their own code), and average.\n"
     "\n"
     "  -d, --dir DIR     output directory (default $FLOWTRACE_DIR or ./flowtrace-out)\n"
     "  --sort KEY        self (default), total, calls, errors or name\n"
     "  --top N           the first N functions (default 20; 0 for all)\n"
     "  --thread NAME     only the threads whose name matches NAME (a glob)\n"
+    "  --unit ID|NAME    one unit of work of the run (see 'flowtrace ls --units')\n"
+    "  --failed          the first failed unit\n"
     "  -h, --help        show this help\n";
 
 struct fstat {
@@ -169,54 +175,101 @@ compare(const void *a, const void *b)
     return x->self_us < y->self_us ? 1 : x->self_us > y->self_us ? -1 : 0;
 }
 
+/* The heading: the run (its units included) or the unit, and the totals. */
 static void
-print(const struct ft_tree *t, struct stats *st, long top)
+print_heading(const struct ft_view *v, const struct stats *st)
 {
-    char total[32], self[32], avg[32], all[32];
+    struct ft_buf b;
+    char all[32];
+
+    ft_buf_init(&b);
+    ft_cli_fmt_duration(st->all_self_us, all, sizeof(all));
+    if (v->unit != NULL) {
+        ft_buf_printf(&b, "Unit %llu ", (unsigned long long)v->unit->id);
+        ft_term_put(&b, v->unit->name, 0);
+        ft_buf_printf(&b, " (%s) of run ", v->unit->outcome);
+    } else {
+        ft_buf_puts(&b, "Run ");
+    }
+    ft_term_put(&b, v->t->run, 0);
+    if (v->unit == NULL && v->units.n > 0) {
+        ft_buf_printf(&b, " with its %zu units", v->units.n);
+    }
+    ft_buf_printf(&b, " · %llu calls of %zu functions · %llu raised · %s in calls\n\n",
+                  (unsigned long long)st->calls, st->n, (unsigned long long)st->errors, all);
+    fwrite(b.p, 1, b.len, stdout);
+    ft_buf_free(&b);
+}
+
+static void
+print(const struct ft_view *v, struct stats *st, long top)
+{
+    char total[32], self[32], avg[32];
+    struct ft_buf b;
 
     for (size_t i = 0; i < st->n; i++) {
         st->all_self_us += st->f[i].self_us;
         st->calls += st->f[i].calls;
         st->errors += st->f[i].errors;
     }
-    ft_cli_fmt_duration(st->all_self_us, all, sizeof(all));
-    printf("Run %s · %llu calls of %zu functions · %llu raised · %s in calls\n\n", t->run,
-           (unsigned long long)st->calls, st->n, (unsigned long long)st->errors, all);
+    print_heading(v, st);
     printf("%9s %7s %10s %10s %6s %10s  %s\n", "CALLS", "RAISED", "TOTAL", "SELF", "SELF%", "AVG",
            "FUNCTION");
+    ft_buf_init(&b);
     for (size_t i = 0; i < st->n && (top == 0 || (long)i < top); i++) {
         const struct fstat *f = &st->f[i];
-        const char *file = f->fn->file ? strrchr(f->fn->file, '/') : NULL;
         ft_cli_fmt_duration(f->total_us, total, sizeof(total));
         ft_cli_fmt_duration(f->self_us, self, sizeof(self));
         ft_cli_fmt_duration(f->total_us / (double)f->calls, avg, sizeof(avg));
-        printf("%9llu %7llu ", (unsigned long long)f->calls, (unsigned long long)f->errors);
-        ft_cli_put_col(stdout, total, 10);
-        fputc(' ', stdout);
-        ft_cli_put_col(stdout, self, 10);
-        printf(" %5.1f%% ", st->all_self_us > 0 ? 100.0 * f->self_us / st->all_self_us : 0.0);
-        ft_cli_put_col(stdout, avg, 10);
-        printf("  %s  %s:%u\n", f->fn->function ? f->fn->function : "?",
-               file          ? file + 1
-               : f->fn->file ? f->fn->file
-                             : "?",
-               f->fn->line);
+        b.len = 0;
+        ft_buf_printf(&b, "%9llu %7llu ", (unsigned long long)f->calls,
+                      (unsigned long long)f->errors);
+        ft_cli_put_col(&b, total, 10);
+        ft_buf_putc(&b, ' ');
+        ft_cli_put_col(&b, self, 10);
+        ft_buf_printf(&b, " %5.1f%% ",
+                      st->all_self_us > 0 ? 100.0 * f->self_us / st->all_self_us : 0.0);
+        ft_cli_put_col(&b, avg, 10);
+        ft_buf_puts(&b, "  ");
+        ft_term_put(&b, f->fn->function ? f->fn->function : "?", 0);
+        ft_buf_puts(&b, "  ");
+        ft_term_where(&b, f->fn->file, f->fn->line);
+        ft_buf_putc(&b, '\n');
+        fwrite(b.p, 1, b.len, stdout);
     }
+    ft_buf_free(&b);
 }
 
-int
-ft_cmd_stats(int argc, char **argv)
+struct stats_opts {
+    const char *dir, *thread, *unit;
+    long top;
+};
+
+static int
+parse_sort(const char *arg)
+{
+    static const char *const keys[] = {"self", "total", "calls", "errors", "name"};
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(arg, keys[i]) == 0) {
+            sort_key = (unsigned char)arg[0];
+            return FT_EXIT_OK;
+        }
+    }
+    ft_cli_err("stats", "--sort '%s' must be self, total, calls, errors or name", arg);
+    return FT_EXIT_USAGE;
+}
+
+/* Returns FT_EXIT_OK, FT_EXIT_USAGE, or -1 after --help. */
+static int
+parse_args(int argc, char **argv, struct stats_opts *o)
 {
     static const struct option longopts[] = {
-        {"dir", required_argument, NULL, 'd'}, {"sort", required_argument, NULL, 's'},
-        {"top", required_argument, NULL, 'n'}, {"thread", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
-    const char *dir = NULL, *thread = NULL;
-    struct stats st = {0};
-    struct ft_tree *t;
-    long top = 20;
-    int opt, rc = 0;
-    char *end;
+        {"dir", required_argument, NULL, 'd'},  {"sort", required_argument, NULL, 's'},
+        {"top", required_argument, NULL, 'n'},  {"thread", required_argument, NULL, 't'},
+        {"unit", required_argument, NULL, 'u'}, {"failed", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+    int opt;
 
     optind = 1;
     opterr = 0;
@@ -224,31 +277,31 @@ ft_cmd_stats(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
-            dir = optarg;
+            o->dir = optarg;
             break;
         case 's':
-            if (strcmp(optarg, "self") != 0 && strcmp(optarg, "total") != 0 &&
-                strcmp(optarg, "calls") != 0 && strcmp(optarg, "errors") != 0 &&
-                strcmp(optarg, "name") != 0) {
-                ft_cli_err("stats", "--sort '%s' must be self, total, calls, errors or name",
-                           optarg);
+            if (parse_sort(optarg) != FT_EXIT_OK) {
                 return FT_EXIT_USAGE;
             }
-            sort_key = optarg[0];
             break;
         case 'n':
-            top = strtol(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || top < 0) {
+            if (ft_cli_parse_count(optarg, &o->top) != 0) {
                 ft_cli_err("stats", "--top '%s' is not a number of functions", optarg);
                 return FT_EXIT_USAGE;
             }
             break;
         case 't':
-            thread = optarg;
+            o->thread = optarg;
+            break;
+        case 'u':
+            o->unit = optarg;
+            break;
+        case 'f':
+            o->unit = o->unit != NULL ? o->unit : "";
             break;
         case 'h':
             fputs(stats_usage, stdout);
-            return FT_EXIT_OK;
+            return -1;
         default:
             return ft_cli_bad_option("stats", opt, argv);
         }
@@ -257,13 +310,28 @@ ft_cmd_stats(int argc, char **argv)
         ft_cli_err("stats", "one RUN at most (see 'flowtrace stats --help')");
         return FT_EXIT_USAGE;
     }
-    if ((rc = ft_cli_load_tree("stats", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                               &t)) != FT_EXIT_OK) {
+    return FT_EXIT_OK;
+}
+
+int
+ft_cmd_stats(int argc, char **argv)
+{
+    struct stats_opts o = {NULL, NULL, NULL, 20};
+    struct stats st = {0};
+    struct ft_view v;
+    int rc = parse_args(argc, argv, &o);
+
+    if (rc != FT_EXIT_OK) {
+        return rc < 0 ? FT_EXIT_OK : rc;
+    }
+    if ((rc = ft_view_load_flags("stats", ft_cli_dir(o.dir), optind < argc ? argv[optind] : NULL,
+                                 o.unit, FT_TREE_NO_VALUES, &v)) != FT_EXIT_OK) {
+        ft_view_free(&v);
         return rc;
     }
-    for (size_t i = 0; i < t->nthreads && rc == 0; i++) {
-        const struct ft_tree_thread *th = &t->threads[i];
-        if (thread == NULL || fnmatch(thread, th->name ? th->name : "", 0) == 0) {
+    for (size_t i = 0; i < v.t->nthreads && rc == 0; i++) {
+        const struct ft_tree_thread *th = &v.t->threads[i];
+        if (o.thread == NULL || fnmatch(o.thread, th->name ? th->name : "", 0) == 0) {
             rc = walk(&st, th->first);
         }
     }
@@ -271,11 +339,11 @@ ft_cmd_stats(int argc, char **argv)
         if (st.n > 0) {
             qsort(st.f, st.n, sizeof(*st.f), compare);
         }
-        print(t, &st, top);
+        print(&v, &st, o.top);
     }
     free(st.f);
     free(st.slots);
-    ft_tree_free(t);
+    ft_view_free(&v);
     if (rc != 0) {
         ft_cli_err("stats", "out of memory");
         return FT_EXIT_FAIL;

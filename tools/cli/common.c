@@ -2,8 +2,10 @@
  * output files, and the one line an error prints. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "cli.h"
 #include "lib/err.h"
 #include "lib/json.h"
+#include "term.h"
 #include "tree.h"
 
 void
@@ -45,6 +48,15 @@ ft_cli_bad_option(const char *cmd, int opt, char **argv)
     return FT_EXIT_USAGE;
 }
 
+/* -d DIR given before the command. */
+static const char *global_dir;
+
+void
+ft_cli_set_dir(const char *dir)
+{
+    global_dir = dir;
+}
+
 const char *
 ft_cli_dir(const char *opt)
 {
@@ -52,6 +64,9 @@ ft_cli_dir(const char *opt)
 
     if (opt != NULL) {
         return opt;
+    }
+    if (global_dir != NULL) {
+        return global_dir;
     }
     return env != NULL && *env ? env : "flowtrace-out";
 }
@@ -93,6 +108,24 @@ ft_cli_parse_duration(const char *s, double *us)
     return -1;
 }
 
+int
+ft_cli_parse_count(const char *s, long *out)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || v < 0 || errno != 0) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 void
 ft_cli_fmt_duration(double us, char *out, size_t cap)
 {
@@ -108,7 +141,7 @@ ft_cli_fmt_duration(double us, char *out, size_t cap)
 }
 
 void
-ft_cli_put_col(FILE *f, const char *s, int width)
+ft_cli_put_col(struct ft_buf *b, const char *s, int width)
 {
     int chars = 0, w = width < 0 ? -width : width;
 
@@ -116,37 +149,53 @@ ft_cli_put_col(FILE *f, const char *s, int width)
         chars += (*p & 0xc0) != 0x80;
     }
     if (width < 0) {
-        fputs(s, f);
+        ft_buf_puts(b, s);
     }
     for (int i = chars; i < w; i++) {
-        fputc(' ', f);
+        ft_buf_putc(b, ' ');
     }
     if (width > 0) {
-        fputs(s, f);
+        ft_buf_puts(b, s);
     }
 }
 
-/* An argument as a shell would need it: quoted when it holds anything special. */
+/* An argument as a shell would need it typed: as it is; in single quotes when it holds
+ * anything special; as $'...' (bash, zsh, ksh) when it holds control characters, which
+ * are then written as escapes (term.h) and cannot reach the terminal. */
 static void
-put_arg(FILE *out, const char *a)
+put_arg(struct ft_buf *b, const char *a)
 {
-    if (*a != '\0' && strpbrk(a, " \t\n'\"\\$`*?[]{}()<>|&;!#~") == NULL) {
-        fputs(a, out);
+    if (ft_term_needs_escape(a)) {
+        ft_buf_puts(b, "$'");
+        for (const char *p = a; *p; p++) {
+            if (*p == '\'' || *p == '\\') {
+                ft_buf_putc(b, '\\');
+                ft_buf_putc(b, *p);
+            } else {
+                char one[2] = {*p, '\0'};
+                ft_term_put(b, one, 0); /* a byte at a time: escapes as \xHH */
+            }
+        }
+        ft_buf_putc(b, '\'');
         return;
     }
-    fputc('\'', out);
+    if (*a != '\0' && strpbrk(a, " \t\n'\"\\$`*?[]{}()<>|&;!#~") == NULL) {
+        ft_buf_puts(b, a);
+        return;
+    }
+    ft_buf_putc(b, '\'');
     for (; *a; a++) {
         if (*a == '\'') {
-            fputs("'\\''", out);
+            ft_buf_puts(b, "'\\''");
         } else {
-            fputc(*a, out);
+            ft_buf_putc(b, *a);
         }
     }
-    fputc('\'', out);
+    ft_buf_putc(b, '\'');
 }
 
 void
-ft_cli_put_argv(FILE *f, const char *const *argv, size_t argc)
+ft_cli_put_argv(struct ft_buf *b, const char *const *argv, size_t argc)
 {
     for (size_t i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -154,9 +203,9 @@ ft_cli_put_argv(FILE *f, const char *const *argv, size_t argc)
             a = strrchr(a, '/') + 1; /* the interpreter by its name */
         }
         if (i > 0) {
-            fputc(' ', f);
+            ft_buf_putc(b, ' ');
         }
-        put_arg(f, a);
+        put_arg(b, a);
     }
 }
 
@@ -181,6 +230,9 @@ run_from_path(const char *run, char *out, size_t cap)
     snprintf(tree, sizeof(tree), "%s/tree.json", run);
     if (is_file(tree)) {
         snprintf(out, cap, "%s", run);
+        while (n > 1 && out[n - 1] == '/' && n <= cap) {
+            out[--n] = '\0'; /* "out/RUN/" is "out/RUN" */
+        }
         return 1;
     }
     if (n >= 9 && strcmp(run + n - 9, "tree.json") == 0 && is_file(run)) {
@@ -190,36 +242,135 @@ run_from_path(const char *run, char *out, size_t cap)
     return 0;
 }
 
+/* The catalog's one line about an index it could not read (it listed by scanning). */
+static void
+warn_index(const char *cmd, const struct ft_catalog *c)
+{
+    if (c->index_error != NULL) {
+        ft_cli_err(cmd, "warning: %s; runs found by reading their directories", c->index_error);
+    }
+}
+
+int
+ft_cli_load_catalog(const char *cmd, const char *dir, struct ft_catalog *c)
+{
+    char err[1024];
+
+    if (ft_catalog_load(dir, c, err, sizeof(err)) != 0) {
+        ft_cli_err(cmd, "%s", err);
+        return FT_EXIT_FAIL;
+    }
+    warn_index(cmd, c);
+    return FT_EXIT_OK;
+}
+
+/* The process id in a run id (YYYYMMDD-HHMMSS-PID[.N]), or 0. */
+static long
+pid_of(const char *id)
+{
+    const char *p = strrchr(id, '-');
+    char *end;
+    long pid = p != NULL ? strtol(p + 1, &end, 10) : 0;
+
+    return p != NULL && end != p + 1 && (*end == '\0' || *end == '.') && pid > 0 ? pid : 0;
+}
+
+/* The line for a run without a tree.json that reads: what is wrong with the file when
+ * there is one; else whether its process still runs (its tree is written when it ends)
+ * or the run was left unfinished (a writer that stopped: --recover finishes it). */
+static void
+not_complete(const char *cmd, const char *dir, const struct ft_run_entry *e)
+{
+    char tree[PATH_MAX + 16], err[PATH_MAX + 256];
+    struct ft_tree *t = NULL;
+    long pid = pid_of(e->id);
+
+    snprintf(tree, sizeof(tree), "%s/tree.json", e->path);
+    if (is_file(tree) && ft_tree_load_header(tree, &t, err, sizeof(err)) != 0) {
+        ft_cli_err(cmd, "%s", err);
+        return;
+    }
+    ft_tree_free(t); /* it reads now: finished since the catalog was made */
+    if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+        ft_cli_err(cmd,
+                   "run %s has not finished: process %ld is still running (its tree is "
+                   "written when it ends)",
+                   e->id, pid);
+    } else {
+        ft_cli_err(cmd,
+                   "run %s did not finish: %s has no tree.json (if its writer stopped, "
+                   "'flowtrace-writer --dir %s --recover' finishes it)",
+                   e->id, e->path, dir);
+    }
+}
+
+/* With no RUN given: a line when a newer run has not finished, so that the run shown is
+ * not taken for the one still going. */
+static void
+note_newer_unfinished(const char *cmd, const struct ft_catalog *c, const struct ft_run_entry *e)
+{
+    /* An unfinished run's start is known to the second only (its id). */
+    uint64_t second = e->start_us / 1000000u * 1000000u;
+
+    for (size_t i = 0; i < c->n; i++) {
+        const struct ft_run_entry *r = &c->runs[i];
+        if (!r->complete && r->start_us >= second) {
+            ft_cli_err(cmd, "note: run %s has not finished; this is the latest complete run, %s",
+                       r->id, e->id);
+            return;
+        }
+    }
+}
+
+int
+ft_cli_find_run_in(const char *cmd, const char *dir, const char *run, struct ft_catalog *c,
+                   const struct ft_run_entry **e)
+{
+    char path[PATH_MAX + 16], err[PATH_MAX + 256];
+    const char *slash;
+    int rc;
+
+    /* RUN given as a path: looked up in the directory it is in. */
+    if (run != NULL && run_from_path(run, path, sizeof(path))) {
+        slash = strrchr(path, '/');
+        run = slash + 1;
+        *(char *)slash = '\0';
+        dir = path[0] != '\0' ? path : "/";
+    }
+    if ((rc = ft_cli_load_catalog(cmd, dir, c)) != FT_EXIT_OK) {
+        return rc;
+    }
+    rc = ft_catalog_find(c, run, e, err, sizeof(err));
+    if (rc != 0) {
+        ft_cli_err(cmd, "%s in %s%s%s%s", err, dir, run == NULL && c->n > 0 ? " (run " : "",
+                   run == NULL && c->n > 0 ? c->runs[0].id : "",
+                   run == NULL && c->n > 0 ? " has not finished)" : "");
+        ft_catalog_free(c);
+        return rc == FT_EBADUSAGE ? FT_EXIT_USAGE : FT_EXIT_FAIL;
+    }
+    if (run == NULL) {
+        note_newer_unfinished(cmd, c, *e);
+    }
+    if (!(*e)->complete) {
+        not_complete(cmd, dir, *e);
+        ft_catalog_free(c);
+        return FT_EXIT_FAIL;
+    }
+    return FT_EXIT_OK;
+}
+
 int
 ft_cli_find_run(const char *cmd, const char *dir, const char *run, char *out, size_t cap)
 {
     const struct ft_run_entry *e;
     struct ft_catalog c;
-    char err[1024];
-    int rc;
+    int rc = ft_cli_find_run_in(cmd, dir, run, &c, &e);
 
-    if (run != NULL && run_from_path(run, out, cap)) {
-        return FT_EXIT_OK;
-    }
-    if ((rc = ft_catalog_load(dir, &c, err, sizeof(err))) != 0) {
-        ft_cli_err(cmd, "%s", err);
-        return FT_EXIT_FAIL;
-    }
-    rc = ft_catalog_find(&c, run, &e, err, sizeof(err));
-    if (rc != 0) {
-        ft_cli_err(cmd, "%s in %s", err, dir);
+    if (rc == FT_EXIT_OK) {
+        snprintf(out, cap, "%s", e->path);
         ft_catalog_free(&c);
-        return rc == FT_EBADUSAGE ? FT_EXIT_USAGE : FT_EXIT_FAIL;
     }
-    if (!e->complete) {
-        ft_cli_err(cmd, "run %s is not complete: %s/tree.json is missing or unreadable", e->id,
-                   e->path);
-        ft_catalog_free(&c);
-        return FT_EXIT_FAIL;
-    }
-    snprintf(out, cap, "%s", e->path);
-    ft_catalog_free(&c);
-    return FT_EXIT_OK;
+    return rc;
 }
 
 int
@@ -259,9 +410,17 @@ ft_cli_out_open(const char *cmd, const char *path, struct ft_out *o)
         o->direct = 1;
         return FT_EXIT_OK;
     }
+    /* The whole trace goes in: readable by its owner only (0600, whatever the umask), and
+     * never through a link someone left at the temporary name (O_EXCL). */
     snprintf(o->tmp, sizeof(o->tmp), "%s.tmp-%ld", path, (long)getpid());
-    if ((o->f = fopen(o->tmp, "we")) == NULL) {
-        ft_cli_err(cmd, "cannot create '%s': %s", path, strerror(errno));
+    int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0 || (o->f = fdopen(fd, "w")) == NULL) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(o->tmp);
+        }
+        ft_cli_err(cmd, "cannot create '%s': %s", path, strerror(e));
         return FT_EXIT_FAIL;
     }
     return FT_EXIT_OK;
@@ -339,24 +498,5 @@ ft_cli_json_str(struct ft_buf *b, const char *s)
 void
 ft_cli_put_abbrev(struct ft_buf *b, const char *s, size_t max)
 {
-    size_t chars = 0;
-    const char *p = s;
-
-    while (*p != '\0' && chars < max) {
-        p++;
-        while ((*p & 0xc0) == 0x80) {
-            p++;
-        }
-        chars++;
-    }
-    for (const char *q = s; q < p; q++) {
-        if (*q == '\n') {
-            ft_buf_putc(b, ' ');
-        } else {
-            ft_buf_putc(b, *q);
-        }
-    }
-    if (*p != '\0') {
-        ft_buf_puts(b, "…");
-    }
+    ft_term_put(b, s, max);
 }

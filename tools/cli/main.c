@@ -1,4 +1,5 @@
-/* main.c - the flowtrace command: dispatch to subcommands and the overall usage. */
+/* main.c - the flowtrace command: options every command shares, given before the command
+ * (`flowtrace -d DIR show`), --version, and dispatch to the subcommands. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,38 +19,80 @@ static const struct ft_cli_cmd commands[] = {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: flowtrace COMMAND [options] [RUN]\n\nCommands:\n");
+    fprintf(f, "usage: flowtrace [-d DIR] COMMAND [options] [RUN]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     }
-    fprintf(f, "\nEvery command reads the output directory given by -d DIR (default\n"
-               "$FLOWTRACE_DIR, else ./flowtrace-out). RUN is a run id, a unique prefix of\n"
-               "one, or omitted for the latest run. 'flowtrace COMMAND --help' for details.\n"
-               "Exit status: 0 done, 1 failed, 2 bad usage. 'flowtrace --version' prints the\n"
-               "version.\n");
+    fprintf(f, "\nEvery command reads the output directory given by -d DIR, before or after\n"
+               "the command (default $FLOWTRACE_DIR, else ./flowtrace-out). RUN is a run id,\n"
+               "a unique prefix of one, or omitted for the latest run.\n"
+               "'flowtrace COMMAND --help' for details; 'flowtrace --version'.\n"
+               "Exit status: 0 done, 1 failed, 2 bad usage.\n");
+}
+
+/* Options before the command: -d DIR, --dir DIR, --dir=DIR. Returns how many argv
+ * entries they took, or -1 (a line printed) when one lacks its value. */
+static int
+global_options(int argc, char **argv)
+{
+    int i = 1;
+
+    while (i < argc) {
+        const char *a = argv[i];
+        if (strncmp(a, "--dir=", 6) == 0) {
+            ft_cli_set_dir(a + 6);
+            i++;
+        } else if (strcmp(a, "-d") == 0 || strcmp(a, "--dir") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "flowtrace: option '%s' needs a value (see 'flowtrace --help')\n",
+                        a);
+                return -1;
+            }
+            ft_cli_set_dir(argv[i + 1]);
+            i += 2;
+        } else if (strncmp(a, "-d", 2) == 0) {
+            ft_cli_set_dir(a + 2);
+            i++;
+        } else {
+            break;
+        }
+    }
+    return i - 1;
 }
 
 int
 main(int argc, char **argv)
 {
+    int skip = global_options(argc, argv);
+
+    if (skip < 0) {
+        return FT_EXIT_USAGE;
+    }
+    argc -= skip;
+    argv += skip;
     if (argc < 2) {
         usage(stderr);
         return FT_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("flowtrace %s\n", FT_VERSION);
-        return FT_EXIT_OK;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return FT_EXIT_OK;
     }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
+        strcmp(argv[1], "version") == 0) {
+        printf("flowtrace %s\n", FT_VERSION);
+        return fflush(stdout) == 0 ? FT_EXIT_OK : FT_EXIT_FAIL;
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
             return commands[i].fn(argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "flowtrace: unknown command '%s' (see 'flowtrace --help')\n", argv[1]);
+    if (argv[1][0] == '-') {
+        fprintf(stderr, "flowtrace: unknown option '%s' (see 'flowtrace --help')\n", argv[1]);
+    } else {
+        fprintf(stderr, "flowtrace: unknown command '%s' (see 'flowtrace --help')\n", argv[1]);
+    }
     return FT_EXIT_USAGE;
 }

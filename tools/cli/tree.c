@@ -71,30 +71,39 @@ hash(const unsigned char *s, size_t n)
     return h;
 }
 
+/* Doubles the intern table. Returns 0 or -ENOMEM. */
+static int
+intern_grow(struct ft_tree_priv *p)
+{
+    size_t cap = p->cap ? p->cap * 2 : 1024;
+    const char **ns = calloc(cap, sizeof(const char *));
+
+    if (ns == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t j = 0; j < p->cap; j++) {
+        if (p->strs[j] != NULL) {
+            const char *o = p->strs[j];
+            size_t k = hash((const unsigned char *)o, strlen(o)) & (cap - 1);
+            while (ns[k] != NULL) {
+                k = (k + 1) & (cap - 1);
+            }
+            ns[k] = o;
+        }
+    }
+    free(p->strs);
+    p->strs = ns;
+    p->cap = cap;
+    return 0;
+}
+
 static const char *
 intern(struct ft_tree_priv *p, const unsigned char *s, size_t n)
 {
     size_t i;
 
-    if (p->nstrs * 2 >= p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 1024;
-        const char **ns = calloc(cap, sizeof(*ns));
-        if (ns == NULL) {
-            return NULL;
-        }
-        for (size_t j = 0; j < p->cap; j++) {
-            if (p->strs[j] != NULL) {
-                const char *o = p->strs[j];
-                size_t k = hash((const unsigned char *)o, strlen(o)) & (cap - 1);
-                while (ns[k] != NULL) {
-                    k = (k + 1) & (cap - 1);
-                }
-                ns[k] = o;
-            }
-        }
-        free(p->strs);
-        p->strs = ns;
-        p->cap = cap;
+    if (p->nstrs * 2 >= p->cap && intern_grow(p) != 0) {
+        return NULL;
     }
     i = hash(s, n) & (p->cap - 1);
     while (p->strs[i] != NULL) {
@@ -107,6 +116,10 @@ intern(struct ft_tree_priv *p, const unsigned char *s, size_t n)
     p->nstrs++;
     return p->strs[i];
 }
+
+/* Reads of the file: 256 KiB, doubled while one token spans them, up to 1 GiB. */
+#define FEED_MIN ((size_t)1 << 18)
+#define FEED_MAX ((size_t)1 << 30)
 
 /* ---- Parser state ------------------------------------------------------------------- */
 
@@ -148,7 +161,11 @@ struct loader {
     yajl_gen gen;
     int oom;
     int header_only, header_done;
-    int saw_value; /* the file holds at least one JSON value */
+    int no_values;              /* FT_TREE_NO_VALUES */
+    int shallow;                /* FT_TREE_SHALLOW */
+    struct ft_tree_priv *names; /* where names are interned: this tree's, or a shared one */
+    uint64_t events;            /* parser callbacks so far: a read that adds none holds one token */
+    int saw_value;              /* the file holds at least one JSON value */
 };
 
 static struct frame *
@@ -160,7 +177,7 @@ top(struct loader *l)
 static int
 push(struct loader *l, enum ctx c, struct ft_node *node)
 {
-    if (l->sp == l->cap) {
+    if (l->sp == l->cap || l->stack == NULL) {
         int cap = l->cap ? l->cap * 2 : 256;
         struct frame *ns = realloc(l->stack, (size_t)cap * sizeof(*ns));
         if (ns == NULL) {
@@ -302,9 +319,19 @@ new_node(struct loader *l, struct ft_node *parent)
 static const char **
 capture_slot(struct loader *l, struct frame *f)
 {
-    if (f->ctx == C_NODE && key_is(l, "result")) {
+    if (f->ctx == C_NODE && key_is(l, "result") && !l->no_values) {
         struct ft_node_extra *x = extra(l, f->node);
         return x != NULL ? &x->result : NULL;
+    }
+    if (f->ctx == C_NODE && (key_is(l, "raise") || key_is(l, "cause") || key_is(l, "locals"))) {
+        struct ft_node_extra *x = extra(l, f->node);
+        return x == NULL            ? NULL
+               : key_is(l, "raise") ? &x->raise
+               : key_is(l, "cause") ? &x->cause
+                                    : &x->locals;
+    }
+    if (f->ctx == C_ROOT && key_is(l, "sources")) {
+        return &l->t->sources;
     }
     if (f->ctx == C_ARGS && l->nargs > 0) {
         return &l->args[l->nargs - 1].value;
@@ -337,6 +364,7 @@ on_start_map(void *ctx)
     struct frame *f = top(l);
     const char **slot;
 
+    l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_map_open(l->gen);
     }
@@ -366,7 +394,7 @@ on_start_map(void *ctx)
         if (key_is(l, "exception")) {
             return push(l, C_EXC, f->node);
         }
-        if (key_is(l, "args") || key_is(l, "argsAfter")) {
+        if ((key_is(l, "args") || key_is(l, "argsAfter")) && !l->no_values) {
             int after = key_is(l, "argsAfter");
             l->nargs = 0;
             if (extra(l, f->node) == NULL || !push(l, C_ARGS, f->node)) {
@@ -434,6 +462,7 @@ on_end_map(void *ctx)
     struct loader *l = ctx;
     struct frame *f = top(l);
 
+    l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_map_close(l->gen);
     }
@@ -446,6 +475,9 @@ on_end_map(void *ctx)
     if (f != NULL && f->ctx == C_ARGS) {
         end_args(l, f->node, f->after);
     }
+    if (f != NULL && f->ctx == C_EXC && f->node->exc_type == NULL) {
+        f->node->exc_type = "?"; /* the fact is known even without its details */
+    }
     l->sp--;
     return 1;
 }
@@ -457,6 +489,7 @@ on_start_array(void *ctx)
     struct frame *f = top(l);
     const char **slot;
 
+    l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_array_open(l->gen);
     }
@@ -473,6 +506,10 @@ on_start_array(void *ctx)
         return push(l, C_CALLS, NULL);
     }
     if (f != NULL && f->ctx == C_NODE && key_is(l, "children")) {
+        /* FT_TREE_SHALLOW: the children of top-level calls, not theirs. */
+        if (l->shallow && f->node->parent != NULL) {
+            return push_skip(l);
+        }
         return push(l, C_CALLS, f->node);
     }
     if (f != NULL && (slot = capture_slot(l, f)) != NULL) {
@@ -492,6 +529,7 @@ on_end_array(void *ctx)
     struct loader *l = ctx;
     struct frame *f = top(l);
 
+    l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_array_close(l->gen);
     }
@@ -515,7 +553,7 @@ add_arg(struct loader *l, const unsigned char *k, size_t n)
         l->args = na;
         l->args_cap = cap;
     }
-    l->args[l->nargs].name = str_or_oom(l, intern(l->t->priv, k, n));
+    l->args[l->nargs].name = str_or_oom(l, intern(l->names, k, n));
     l->args[l->nargs].value = NULL;
     l->nargs++;
     return 1;
@@ -527,6 +565,7 @@ on_key(void *ctx, const unsigned char *k, size_t n)
     struct loader *l = ctx;
     struct frame *f = top(l);
 
+    l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_string(l->gen, k, n);
         return 1;
@@ -558,24 +597,35 @@ struct scalar {
     double d;
 };
 
-static void
-root_scalar(struct loader *l, const struct scalar *v, const char *str)
+/* A scalar's text, copied into the tree; NULL for null. Only values the tree keeps are
+ * copied: ids, times and names (interned) are not. */
+static const char *
+text_of(struct loader *l, const struct scalar *v)
 {
+    return v->is_null ? NULL : str_or_oom(l, arena_str(l->t->priv, v->s, v->n));
+}
+
+static void
+root_scalar(struct loader *l, const struct scalar *v)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } strs[] = {{"run", offsetof(struct ft_tree, run)},
+                {"parentRun", offsetof(struct ft_tree, parent_run)},
+                {"python", offsetof(struct ft_tree, python)},
+                {"ended", offsetof(struct ft_tree, ended)},
+                {"cwd", offsetof(struct ft_tree, cwd)},
+                {"executable", offsetof(struct ft_tree, exe)}};
     struct ft_tree *t = l->t;
 
-    if (key_is(l, "run") && v->is_str) {
-        t->run = str;
-    } else if (key_is(l, "parentRun") && v->is_str) {
-        t->parent_run = str;
-    } else if (key_is(l, "python") && v->is_str) {
-        t->python = str;
-    } else if (key_is(l, "ended") && v->is_str) {
-        t->ended = str;
-    } else if (key_is(l, "cwd") && v->is_str) {
-        t->cwd = str;
-    } else if (key_is(l, "executable") && v->is_str) {
-        t->exe = str;
-    } else if (v->is_str || v->is_null) {
+    for (size_t i = 0; v->is_str && i < sizeof(strs) / sizeof(strs[0]); i++) {
+        if (key_is(l, strs[i].key)) {
+            *(const char **)((char *)t + strs[i].off) = text_of(l, v);
+            return;
+        }
+    }
+    if (v->is_str || v->is_null) {
         return;
     } else if (key_is(l, "pid")) {
         t->pid = (uint64_t)v->d;
@@ -594,12 +644,12 @@ root_scalar(struct loader *l, const struct scalar *v, const char *str)
 }
 
 static void
-tracer_scalar(struct loader *l, const struct scalar *v, const char *str)
+tracer_scalar(struct loader *l, const struct scalar *v)
 {
     struct ft_tree *t = l->t;
 
     if (key_is(l, "engine") && v->is_str) {
-        t->engine = str;
+        t->engine = text_of(l, v);
     } else if (v->is_str || v->is_null) {
         return;
     } else if (key_is(l, "events")) {
@@ -616,9 +666,9 @@ tracer_scalar(struct loader *l, const struct scalar *v, const char *str)
 }
 
 static void
-node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v, const char *text)
+node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v)
 {
-    struct ft_tree_priv *p = l->t->priv;
+    struct ft_tree_priv *p = l->names;
 
     if (key_is(l, "function") && v->is_str) {
         nd->function = str_or_oom(l, intern(p, v->s, v->n));
@@ -627,18 +677,25 @@ node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v, const 
     } else if (key_is(l, "file") && v->is_str) {
         nd->file = str_or_oom(l, intern(p, v->s, v->n));
     } else if (key_is(l, "incomplete") && v->is_str) {
-        nd->incomplete = text;
+        nd->incomplete = text_of(l, v);
+    } else if (l->no_values && (key_is(l, "result") || key_is(l, "instance") ||
+                                (key_is(l, "caller") && nd->parent != NULL))) {
+        return; /* a top-level call's caller places a unit in its run (graft.h) */
     } else if (key_is(l, "result") && !v->is_null) {
         if (extra(l, nd) != NULL) {
-            nd->x->result = text;
+            nd->x->result = text_of(l, v);
         }
     } else if (key_is(l, "caller") && v->is_str) {
         if (extra(l, nd) != NULL) {
             nd->x->caller = str_or_oom(l, intern(p, v->s, v->n));
         }
+    } else if (key_is(l, "thread") && v->is_str) {
+        if (extra(l, nd) != NULL) {
+            nd->x->thread = str_or_oom(l, intern(p, v->s, v->n));
+        }
     } else if (key_is(l, "instance") && v->is_str) {
         if (extra(l, nd) != NULL) {
-            nd->x->instance = text;
+            nd->x->instance = text_of(l, v);
         }
     } else if (v->is_str || v->is_null) {
         return;
@@ -654,21 +711,23 @@ node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v, const 
         nd->x->resumes = (uint64_t)v->d;
     } else if (key_is(l, "activeMicros") && extra(l, nd) != NULL) {
         nd->x->active_us = v->d;
+    } else if (key_is(l, "leftAt") && extra(l, nd) != NULL) {
+        nd->x->left_at = (uint32_t)v->d;
+    } else if (key_is(l, "generated") && v->n == 4 && extra(l, nd) != NULL) {
+        nd->x->generated = 1; /* true (booleans come as "True"/"False") */
     }
 }
 
 static void
-exc_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v, const char *str)
+exc_scalar(struct loader *l, const char **type, const char **msg, const char **module,
+           const struct scalar *v)
 {
     if (key_is(l, "type") && v->is_str) {
-        nd->exc_type = str;
+        *type = str_or_oom(l, intern(l->names, v->s, v->n));
     } else if (key_is(l, "message") && v->is_str) {
-        nd->exc_msg = str;
+        *msg = text_of(l, v);
     } else if (key_is(l, "module") && v->is_str) {
-        nd->exc_module = str;
-    }
-    if (nd->exc_type == NULL) {
-        nd->exc_type = "?"; /* the fact is known even without details */
+        *module = str_or_oom(l, intern(l->names, v->s, v->n));
     }
 }
 
@@ -688,12 +747,38 @@ mem_scalar(struct loader *l, struct ft_mem *m, const struct scalar *v)
 }
 
 static int
+argv_scalar(struct loader *l, const struct scalar *v)
+{
+    if (l->t->argc == l->argv_cap) {
+        size_t cap = l->argv_cap ? l->argv_cap * 2 : 8;
+        const char **na = realloc(l->t->argv, cap * sizeof(*na));
+        if (na == NULL) {
+            l->oom = 1;
+            return 0;
+        }
+        l->t->argv = na;
+        l->argv_cap = cap;
+    }
+    l->t->argv[l->t->argc++] = v->is_str ? text_of(l, v) : "";
+    return 1;
+}
+
+static void
+arg_scalar(struct loader *l, const struct scalar *v)
+{
+    struct ft_arg *a = &l->args[l->nargs - 1];
+
+    if (v->is_str) {
+        a->value = str_or_oom(l, intern(l->names, v->s, v->n));
+    } else {
+        a->value = v->is_null ? "None" : text_of(l, v);
+    }
+}
+
+static int
 scalar(struct loader *l, struct scalar *v)
 {
     struct frame *f = top(l);
-    struct ft_tree_priv *p = l->t->priv;
-    const char *text;
-    char num[64];
 
     if (f == NULL) {
         l->saw_value = 1;
@@ -703,57 +788,38 @@ scalar(struct loader *l, struct scalar *v)
         return 1;
     }
     if (!v->is_str && !v->is_null) {
+        char num[64];
         snprintf(num, sizeof(num), "%.*s", (int)(v->n < 63 ? v->n : 63), (const char *)v->s);
         v->d = strtod(num, NULL);
     }
-    text = v->is_null ? NULL : str_or_oom(l, arena_str(p, v->s, v->n));
     switch (f->ctx) {
     case C_ROOT:
-        root_scalar(l, v, text);
+        root_scalar(l, v);
         break;
     case C_ROOT_EXC:
-        if (key_is(l, "type") && v->is_str) {
-            l->t->exc_type = text;
-        } else if (key_is(l, "message") && v->is_str) {
-            l->t->exc_msg = text;
-        } else if (key_is(l, "module") && v->is_str) {
-            l->t->exc_module = text;
-        }
+        exc_scalar(l, &l->t->exc_type, &l->t->exc_msg, &l->t->exc_module, v);
         break;
     case C_TRACER:
-        tracer_scalar(l, v, text);
+        tracer_scalar(l, v);
         break;
     case C_ARGV:
-        if (l->t->argc == l->argv_cap) {
-            size_t cap = l->argv_cap ? l->argv_cap * 2 : 8;
-            const char **na = realloc(l->t->argv, cap * sizeof(*na));
-            if (na == NULL) {
-                l->oom = 1;
-                return 0;
-            }
-            l->t->argv = na;
-            l->argv_cap = cap;
-        }
-        l->t->argv[l->t->argc++] = v->is_str ? text : "";
-        break;
+        return argv_scalar(l, v);
     case C_THREAD:
         if (key_is(l, "name") && v->is_str) {
-            l->thread->name = text;
+            l->thread->name = text_of(l, v);
         } else if (key_is(l, "tid") && !v->is_str && !v->is_null) {
             l->thread->tid = (uint64_t)v->d;
         }
         break;
     case C_NODE:
-        node_scalar(l, f->node, v, text);
+        node_scalar(l, f->node, v);
         break;
     case C_EXC:
-        exc_scalar(l, f->node, v, text);
+        exc_scalar(l, &f->node->exc_type, &f->node->exc_msg, &f->node->exc_module, v);
         break;
     case C_ARGS:
         if (l->nargs > 0) {
-            l->args[l->nargs - 1].value = v->is_str    ? str_or_oom(l, intern(p, v->s, v->n))
-                                          : v->is_null ? "None"
-                                                       : text;
+            arg_scalar(l, v);
         }
         break;
     case C_MEM_SIDE:
@@ -772,6 +838,7 @@ on_string(void *ctx, const unsigned char *s, size_t n)
     struct frame *f = top(l);
     struct scalar v = {s, n, 1, 0, 0};
 
+    l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_string(l->gen, s, n);
         return 1;
@@ -786,6 +853,7 @@ on_number(void *ctx, const char *s, size_t n)
     struct frame *f = top(l);
     struct scalar v = {(const unsigned char *)s, n, 0, 0, 0};
 
+    l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_number(l->gen, s, n);
         return 1;
@@ -800,6 +868,7 @@ on_null(void *ctx)
     struct frame *f = top(l);
     struct scalar v = {(const unsigned char *)"", 0, 0, 1, 0};
 
+    l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_null(l->gen);
         return 1;
@@ -815,6 +884,7 @@ on_bool(void *ctx, int b)
     /* As Python shows them: a value rendered as a JSON boolean still reads naturally. */
     struct scalar v = {(const unsigned char *)(b ? "True" : "False"), b ? 4u : 5u, 0, 0, 0};
 
+    l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
         yajl_gen_bool(l->gen, b);
         return 1;
@@ -881,48 +951,66 @@ describe_parse_error(struct loader *l, yajl_handle h, yajl_status st, int at_end
     return FT_EFOREIGN;
 }
 
+/* Feeds the file to yajl. A token that spans reads (a long string) is lexed again from
+ * its start on every read (yajl keeps it whole), so a read that produced no event doubles
+ * the next one: a string of n bytes costs O(n), not O(n^2 / read size). */
 static int
-load(const char *path, int header_only, struct ft_tree **out, char *err, size_t cap)
+feed(struct loader *l, yajl_handle h, int fd, uint64_t *bytes, yajl_status *st)
 {
-    struct loader *l = calloc(1, sizeof(*l));
-    struct ft_tree *t = calloc(1, sizeof(*t));
-    unsigned char *buf = malloc(1u << 18);
-    yajl_handle h = NULL;
-    yajl_status st = yajl_status_ok;
-    uint64_t bytes = 0;
-    int fd = -1, rc = 0, at_end = 0;
+    size_t size = FEED_MIN;
+    unsigned char *buf = malloc(size);
     ssize_t n = 0;
 
-    *out = NULL;
-    if (l == NULL || t == NULL || buf == NULL || (t->priv = calloc(1, sizeof(*t->priv))) == NULL) {
-        rc = -ENOMEM;
-        snprintf(err, cap, "%s: out of memory", path);
-        goto done;
+    if (buf == NULL) {
+        return -ENOMEM;
     }
-    l->t = t;
-    l->header_only = header_only;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        snprintf(err, cap, "cannot read %s: %s", path, strerror(errno));
-        goto done;
-    }
-    l->gen = yajl_gen_alloc(NULL);
-    h = yajl_alloc(&callbacks, NULL, l);
-    if (l->gen == NULL || h == NULL) {
-        rc = -ENOMEM;
-        snprintf(err, cap, "%s: out of memory", path);
-        goto done;
-    }
-    while ((n = read(fd, buf, 1u << 18)) > 0) {
-        bytes += (uint64_t)n;
-        if ((st = yajl_parse(h, buf, (size_t)n)) != yajl_status_ok) {
+    for (;;) {
+        uint64_t before = l->events;
+        int progress;
+        if ((n = read(fd, buf, size)) <= 0) {
             break;
         }
+        *bytes += (uint64_t)n;
+        if ((*st = yajl_parse(h, buf, (size_t)n)) != yajl_status_ok) {
+            break;
+        }
+        /* yajl's callbacks (ctx l) count l->events, which cppcheck cannot see. */
+        // cppcheck-suppress knownConditionTrueFalse
+        progress = l->events != before;
+        // cppcheck-suppress knownConditionTrueFalse
+        if (progress) {
+            size = FEED_MIN; /* the buffer stays allocated; reads shrink back */
+            continue;
+        }
+        if ((size_t)n == size && size < FEED_MAX) {
+            unsigned char *nb = realloc(buf, size * 2);
+            if (nb == NULL) {
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = nb;
+            size *= 2;
+        }
     }
-    if (n < 0) {
-        rc = -errno;
-        snprintf(err, cap, "cannot read %s: %s", path, strerror(errno));
+    free(buf);
+    return n < 0 ? -errno : 0;
+}
+
+static int
+parse_file(struct loader *l, const char *path, char *err, size_t cap)
+{
+    yajl_handle h = yajl_alloc(&callbacks, NULL, l);
+    yajl_status st = yajl_status_ok;
+    uint64_t bytes = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0, at_end = 0;
+
+    if (fd < 0 || h == NULL) {
+        rc = fd < 0 ? -errno : -ENOMEM;
+        snprintf(err, cap, "cannot read %s: %s", path, strerror(-rc));
+        goto done;
+    }
+    if ((rc = feed(l, h, fd, &bytes, &st)) != 0) {
+        snprintf(err, cap, "cannot read %s: %s", path, strerror(-rc));
         goto done;
     }
     if (st == yajl_status_ok) {
@@ -934,7 +1022,7 @@ load(const char *path, int header_only, struct ft_tree **out, char *err, size_t 
     }
     if (st != yajl_status_ok || l->oom || bytes == 0) {
         rc = describe_parse_error(l, h, st, at_end, bytes, path, err, cap);
-    } else if (t->run == NULL) {
+    } else if (l->t->run == NULL) {
         rc = FT_EFOREIGN;
         snprintf(err, cap, "%s is not a FlowTrace tree (no \"run\")", path);
     }
@@ -942,18 +1030,47 @@ done:
     if (h != NULL) {
         yajl_free(h);
     }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return rc;
+}
+
+int
+ft_tree_load_flags(const char *path, int flags, struct ft_tree **out, char *err, size_t cap)
+{
+    return ft_tree_load_shared(path, flags, NULL, out, err, cap);
+}
+
+int
+ft_tree_load_shared(const char *path, int flags, struct ft_tree *names, struct ft_tree **out,
+                    char *err, size_t cap)
+{
+    struct loader *l = calloc(1, sizeof(*l));
+    struct ft_tree *t = calloc(1, sizeof(*t));
+    int rc;
+
+    *out = NULL;
+    if (l == NULL || t == NULL || (t->priv = calloc(1, sizeof(*t->priv))) == NULL ||
+        (l->gen = yajl_gen_alloc(NULL)) == NULL) {
+        rc = -ENOMEM;
+        snprintf(err, cap, "%s: out of memory", path);
+    } else {
+        l->t = t;
+        l->names = names != NULL ? names->priv : t->priv;
+        l->header_only = (flags & FT_TREE_HEADER_ONLY) != 0;
+        l->no_values = (flags & FT_TREE_NO_VALUES) != 0;
+        l->shallow = (flags & FT_TREE_SHALLOW) != 0;
+        rc = parse_file(l, path, err, cap);
+    }
     if (l != NULL) {
         if (l->gen != NULL) {
             yajl_gen_free(l->gen);
         }
         free(l->stack);
         free(l->args);
+        free(l);
     }
-    if (fd >= 0) {
-        close(fd);
-    }
-    free(buf);
-    free(l);
     if (rc != 0) {
         ft_tree_free(t);
         return rc;
@@ -965,11 +1082,11 @@ done:
 int
 ft_tree_load(const char *path, struct ft_tree **out, char *err, size_t cap)
 {
-    return load(path, 0, out, err, cap);
+    return ft_tree_load_flags(path, 0, out, err, cap);
 }
 
 int
 ft_tree_load_header(const char *path, struct ft_tree **out, char *err, size_t cap)
 {
-    return load(path, 1, out, err, cap);
+    return ft_tree_load_flags(path, FT_TREE_HEADER_ONLY, out, err, cap);
 }

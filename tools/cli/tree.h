@@ -32,11 +32,18 @@ struct ft_node_extra {
     uint32_t nafter;
     const char *result;   /* rendered return value, or NULL */
     const char *caller;   /* qualified name of the caller, or NULL */
+    const char *thread;   /* the thread that ran it, when not its parent's (work a unit
+                             handed to another thread), or NULL; interned */
     const char *instance; /* identity of self for methods (hex text), or NULL */
     uint64_t resumes;     /* generators and coroutines: times resumed */
     double active_us;     /* generators and coroutines: time spent running, or -1 */
     int have_memory;
     struct ft_mem mem_before, mem_after;
+    /* Where an exception that left the call came from (docs/format.md): kept as their
+     * JSON text, NULL when absent: "raise" {"file","line"}, "cause" [...], "locals" {...}. */
+    const char *raise, *cause, *locals;
+    uint32_t left_at; /* "leftAt": the line the call was at when the exception left it, or 0 */
+    int generated;    /* "generated": code the program did not write (attrs, exec'd strings) */
 };
 
 struct ft_node {
@@ -76,6 +83,7 @@ struct ft_tree {
     int signal;
     uint64_t events, lost, calls, cpu_us, blocked_us;
     const char *engine;
+    const char *sources; /* "sources": {"/abs/file.py": "<sha256>"} as JSON text, or NULL */
     struct ft_tree_thread *threads;
     size_t nthreads;
     size_t nodes;
@@ -107,6 +115,21 @@ int ft_tree_load(const char *path, struct ft_tree **out, char *err, size_t cap);
 
 /* Like ft_tree_load, but stops before "threads": the run's fields only, no calls. */
 int ft_tree_load_header(const char *path, struct ft_tree **out, char *err, size_t cap);
+
+/* ft_tree_load with what to leave out: FT_TREE_HEADER_ONLY (ft_tree_load_header);
+ * FT_TREE_NO_VALUES (no args, argsAfter, result, instance, nor caller below a thread's
+ * top level: a command that needs only names and times holds half the memory);
+ * FT_TREE_SHALLOW (only each thread's top-level calls and their children: the calls a
+ * program's main script made, say). */
+enum { FT_TREE_HEADER_ONLY = 1, FT_TREE_NO_VALUES = 2, FT_TREE_SHALLOW = 4 };
+int ft_tree_load_flags(const char *path, int flags, struct ft_tree **out, char *err, size_t cap);
+
+/* ft_tree_load_flags with the names (function, module, file, caller, argument names,
+ * string values) interned in the tables of names, a tree loaded before: calls of the
+ * two trees then compare with ft_node_same_function, as when a unit's tree is grafted
+ * into its run's (graft.h). names must be freed after the new tree. */
+int ft_tree_load_shared(const char *path, int flags, struct ft_tree *names, struct ft_tree **out,
+                        char *err, size_t cap);
 
 void ft_tree_free(struct ft_tree *t);
 

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "catalog.h"
 #include "cli.h"
+#include "lib/err.h"
 
 static char *str_path(yajl_val o, const char **path);
 
@@ -39,25 +41,32 @@ num_at(yajl_val o, const char *k1, const char *k2)
 }
 
 static int
-add_entry(struct ft_units *out, size_t *cap, yajl_val o, const char *rundir)
+add_entry(struct ft_units *out, yajl_val o, const char *rundir)
 {
     const char *path[] = {"exception", "type", NULL};
     const char *mpath[] = {"exception", "message", NULL};
     struct ft_unit_ent *e;
     char *tree;
 
-    if (out->n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
+    const char *slash = strrchr(rundir, '/');
+
+    if (out->n == out->cap) {
+        size_t nc = out->cap ? out->cap * 2 : 64;
         struct ft_unit_ent *nv = realloc(out->v, nc * sizeof(*nv));
         if (nv == NULL) {
             return -ENOMEM;
         }
         out->v = nv;
-        *cap = nc;
+        out->cap = nc;
     }
     e = &out->v[out->n++];
     memset(e, 0, sizeof(*e));
     e->id = (uint64_t)num_at(o, "unit", NULL);
+    e->run = str_at(o, "run");
+    if (e->run == NULL) {
+        e->run = strdup(slash != NULL ? slash + 1 : rundir);
+    }
+    e->start_us = num_at(o, "start", NULL);
     e->kind = str_at(o, "kind");
     e->name = str_at(o, "name");
     e->outcome = str_at(o, "outcome");
@@ -75,19 +84,18 @@ add_entry(struct ft_units *out, size_t *cap, yajl_val o, const char *rundir)
     free(tree);
     e->failed = e->outcome != NULL &&
                 (strcmp(e->outcome, "failed") == 0 || strcmp(e->outcome, "error") == 0);
-    return e->name != NULL && e->outcome != NULL ? 0 : -EINVAL;
+    return e->name != NULL && e->outcome != NULL && e->run != NULL ? 0 : -EINVAL;
 }
 
-int
-ft_units_read(const char *rundir, struct ft_units *out, char *err, size_t cap)
+/* Appends the units of rundir/units.jsonl to out. */
+static int
+append(const char *rundir, struct ft_units *out, char *err, size_t cap)
 {
     char path[4200], *line = NULL;
-    size_t lcap = 0, vcap = 0, lineno = 0;
-    ssize_t n;
+    size_t lcap = 0, lineno = 0;
     FILE *f;
     int rc = 0;
 
-    memset(out, 0, sizeof(*out));
     snprintf(path, sizeof(path), "%s/units.jsonl", rundir);
     if ((f = fopen(path, "re")) == NULL) {
         if (errno == ENOENT) {
@@ -96,11 +104,12 @@ ft_units_read(const char *rundir, struct ft_units *out, char *err, size_t cap)
         snprintf(err, cap, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    while (rc == 0 && (n = getline(&line, &lcap, f)) > 0) {
+    out->nruns++;
+    while (rc == 0 && getline(&line, &lcap, f) > 0) {
         char ebuf[256];
         yajl_val o = yajl_tree_parse(line, ebuf, sizeof(ebuf));
         lineno++;
-        if (o == NULL || !YAJL_IS_OBJECT(o) || add_entry(out, &vcap, o, rundir) != 0) {
+        if (o == NULL || !YAJL_IS_OBJECT(o) || add_entry(out, o, rundir) != 0) {
             snprintf(err, cap, "%s:%zu: not a unit", path, lineno);
             rc = -1;
         }
@@ -108,9 +117,78 @@ ft_units_read(const char *rundir, struct ft_units *out, char *err, size_t cap)
     }
     free(line);
     fclose(f);
-    if (rc != 0) {
+    return rc;
+}
+
+int
+ft_units_read(const char *rundir, struct ft_units *out, char *err, size_t cap)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = append(rundir, out, err, cap)) != 0) {
         ft_units_free(out);
     }
+    return rc;
+}
+
+static int
+by_start(const void *a, const void *b)
+{
+    const struct ft_unit_ent *x = a, *y = b;
+
+    if (x->start_us != y->start_us) {
+        return x->start_us < y->start_us ? -1 : 1;
+    }
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int
+ft_units_of_family(const struct ft_catalog *c, const struct ft_run_entry *root,
+                   struct ft_units *out, char *err, size_t cap)
+{
+    size_t own;
+
+    memset(out, 0, sizeof(*out));
+    if (append(root->path, out, err, cap) != 0) {
+        goto fail;
+    }
+    own = out->n;
+    /* The catalog is newest first: descendants are read oldest first. */
+    for (size_t i = c->n; i-- > 0;) {
+        const struct ft_run_entry *r = &c->runs[i];
+        if (r->complete && ft_catalog_descends(c, r, root) && append(r->path, out, err, cap) != 0) {
+            goto fail;
+        }
+    }
+    if (out->n > own) {
+        qsort(out->v + own, out->n - own, sizeof(*out->v), by_start);
+    }
+    return 0;
+fail:
+    ft_units_free(out);
+    return -1;
+}
+
+int
+ft_units_read_family(const char *cmd, const char *dir, const char *run, char *rundir, size_t cap,
+                     struct ft_units *out)
+{
+    const struct ft_run_entry *root;
+    struct ft_catalog c;
+    char err[4400];
+    int rc = ft_cli_find_run_in(cmd, dir, run, &c, &root);
+
+    memset(out, 0, sizeof(*out));
+    if (rc != FT_EXIT_OK) {
+        return rc;
+    }
+    snprintf(rundir, cap, "%s", root->path);
+    if (ft_units_of_family(&c, root, out, err, sizeof(err)) != 0) {
+        ft_cli_err(cmd, "%s", err);
+        rc = FT_EXIT_FAIL;
+    }
+    ft_catalog_free(&c);
     return rc;
 }
 
@@ -119,6 +197,7 @@ ft_units_free(struct ft_units *u)
 {
     for (size_t i = 0; i < u->n; i++) {
         struct ft_unit_ent *e = &u->v[i];
+        free(e->run);
         free(e->kind);
         free(e->name);
         free(e->outcome);
@@ -171,51 +250,19 @@ ft_units_pick(const struct ft_units *u, const char *spec)
 }
 
 int
-ft_units_tree_path(const char *cmd, const char *dir, const char *run, const char *spec, char *out,
-                   size_t cap)
+ft_units_find(const struct ft_units *u, const char *spec, const struct ft_unit_ent **out)
 {
-    char rundir[4096], err[4400];
-    struct ft_units u;
-    const struct ft_unit_ent *e;
-    int rc = ft_cli_find_run(cmd, dir, run, rundir, sizeof(rundir));
+    char *end;
+    unsigned long long id = spec != NULL ? strtoull(spec, &end, 10) : 0;
+    int by_id = spec != NULL && *spec != '\0' && *end == '\0';
+    size_t found = 0;
 
-    if (rc != FT_EXIT_OK) {
-        return rc;
+    *out = ft_units_pick(u, spec);
+    if (*out == NULL) {
+        return FT_ENOTFOUND;
     }
-    if (ft_units_read(rundir, &u, err, sizeof(err)) != 0) {
-        ft_cli_err(cmd, "%s", err);
-        return FT_EXIT_FAIL;
+    for (size_t i = 0; by_id && i < u->n; i++) {
+        found += u->v[i].id == id;
     }
-    e = ft_units_pick(&u, spec);
-    if (e == NULL) {
-        ft_cli_err(cmd, spec ? "no unit '%s' in %s" : "no failed unit in %s%s", spec ? spec : "",
-                   rundir);
-        rc = FT_EXIT_FAIL;
-    } else if (e->tree == NULL) {
-        ft_cli_err(cmd,
-                   "unit %llu (%s, %s) has no tree: only failed units' are kept (--keep all "
-                   "keeps every one)",
-                   (unsigned long long)e->id, e->name, e->outcome);
-        rc = FT_EXIT_FAIL;
-    } else {
-        snprintf(out, cap, "%s", e->tree);
-    }
-    ft_units_free(&u);
-    return rc;
-}
-
-int
-ft_units_load_tree(const char *cmd, const char *dir, const char *run, const char *unit, int failed,
-                   struct ft_tree **t)
-{
-    char path[4096];
-    int rc;
-
-    if (unit == NULL && !failed) {
-        return ft_cli_load_tree(cmd, dir, run, t);
-    }
-    if ((rc = ft_units_tree_path(cmd, dir, run, unit, path, sizeof(path))) != FT_EXIT_OK) {
-        return rc;
-    }
-    return ft_cli_load_tree(cmd, dir, path, t);
+    return found > 1 ? FT_EBADUSAGE : 0;
 }

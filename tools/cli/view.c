@@ -8,14 +8,15 @@
 
 #include "cli.h"
 #include "graft.h"
+#include "lib/err.h"
 #include "tree.h"
 
 static int
-load(const char *cmd, const char *path, struct ft_tree **t)
+load(const char *cmd, const char *path, int flags, struct ft_tree **t)
 {
     char err[PATH_MAX + 256];
 
-    if (ft_tree_load(path, t, err, sizeof(err)) != 0) {
+    if (ft_tree_load_flags(path, flags, t, err, sizeof(err)) != 0) {
         ft_cli_err(cmd, "%s", err);
         return FT_EXIT_FAIL;
     }
@@ -23,12 +24,18 @@ load(const char *cmd, const char *path, struct ft_tree **t)
 }
 
 static int
-load_unit(const char *cmd, struct ft_view *v, const char *spec)
+load_unit(const char *cmd, struct ft_view *v, const char *spec, int flags)
 {
-    const struct ft_unit_ent *e = ft_units_pick(&v->units, *spec ? spec : NULL);
+    const struct ft_unit_ent *e;
+    int rc = ft_units_find(&v->units, *spec ? spec : NULL, &e);
     size_t k;
 
-    if (e == NULL) {
+    if (rc == FT_EBADUSAGE) {
+        ft_cli_err(cmd, "unit %s is in several runs of %s: give its name, or the run it is in",
+                   spec, v->rundir);
+        return FT_EXIT_USAGE;
+    }
+    if (rc != 0) {
         ft_cli_err(cmd, *spec ? "no unit '%s' in %s" : "no failed unit in %s%s", spec, v->rundir);
         return FT_EXIT_FAIL;
     }
@@ -39,7 +46,7 @@ load_unit(const char *cmd, struct ft_view *v, const char *spec)
                    (unsigned long long)e->id, e->name, e->outcome);
         return FT_EXIT_FAIL;
     }
-    if (load(cmd, e->tree, &v->t) != FT_EXIT_OK) {
+    if (load(cmd, e->tree, flags, &v->t) != FT_EXIT_OK) {
         return FT_EXIT_FAIL;
     }
     k = (size_t)(e - v->units.v);
@@ -54,7 +61,7 @@ load_unit(const char *cmd, struct ft_view *v, const char *spec)
 /* Every kept unit's tree, grafted into the run's. A tree that cannot be read (removed
  * since) leaves its unit without a call. */
 static int
-graft_units(const char *cmd, struct ft_view *v)
+graft_units(const char *cmd, struct ft_view *v, int flags)
 {
     v->parts = calloc(v->units.n + 1, sizeof(struct ft_tree *));
     if (v->parts == NULL) {
@@ -64,8 +71,9 @@ graft_units(const char *cmd, struct ft_view *v)
     for (size_t i = 0; i < v->units.n; i++) {
         char err[PATH_MAX + 256];
         struct ft_tree *u;
-        if (v->units.v[i].tree == NULL ||
-            ft_tree_load(v->units.v[i].tree, &u, err, sizeof(err)) != 0) {
+        /* Units of the runs this run started (pytest-xdist's workers) ran elsewhere. */
+        if (v->units.v[i].tree == NULL || strcmp(v->units.v[i].run, v->t->run) != 0 ||
+            ft_tree_load_shared(v->units.v[i].tree, flags, v->t, &u, err, sizeof(err)) != 0) {
             continue;
         }
         v->parts[v->nparts++] = u;
@@ -80,16 +88,20 @@ graft_units(const char *cmd, struct ft_view *v)
 int
 ft_view_load(const char *cmd, const char *dir, const char *run, const char *unit, struct ft_view *v)
 {
-    char err[PATH_MAX + 256], path[PATH_MAX + 16];
+    return ft_view_load_flags(cmd, dir, run, unit, 0, v);
+}
+
+int
+ft_view_load_flags(const char *cmd, const char *dir, const char *run, const char *unit, int flags,
+                   struct ft_view *v)
+{
+    char path[PATH_MAX + 16];
     int rc;
 
     memset(v, 0, sizeof(*v));
-    if ((rc = ft_cli_find_run(cmd, dir, run, v->rundir, sizeof(v->rundir))) != FT_EXIT_OK) {
+    rc = ft_units_read_family(cmd, dir, run, v->rundir, sizeof(v->rundir), &v->units);
+    if (rc != FT_EXIT_OK) {
         return rc;
-    }
-    if (ft_units_read(v->rundir, &v->units, err, sizeof(err)) != 0) {
-        ft_cli_err(cmd, "%s", err);
-        return FT_EXIT_FAIL;
     }
     v->roots = calloc(v->units.n + 1, sizeof(struct ft_node *));
     if (v->roots == NULL) {
@@ -97,24 +109,25 @@ ft_view_load(const char *cmd, const char *dir, const char *run, const char *unit
         return FT_EXIT_FAIL;
     }
     if (unit != NULL) {
-        return load_unit(cmd, v, unit);
+        return load_unit(cmd, v, unit, flags);
     }
     snprintf(path, sizeof(path), "%s/tree.json", v->rundir);
-    if ((rc = load(cmd, path, &v->t)) != FT_EXIT_OK) {
+    if ((rc = load(cmd, path, flags, &v->t)) != FT_EXIT_OK) {
         return rc;
     }
-    return graft_units(cmd, v);
+    return graft_units(cmd, v, flags);
 }
 
 void
 ft_view_free(struct ft_view *v)
 {
-    /* The run's tree links nodes of the units' trees: freed first, nothing walks it after. */
-    if (v->t != NULL) {
-        ft_tree_free(v->t);
-    }
+    /* The units' trees hold nodes the run's tree links, and their names are in the run
+     * tree's tables (ft_tree_load_shared): all go together, nothing walks them after. */
     for (size_t i = 0; i < v->nparts; i++) {
         ft_tree_free(v->parts[i]);
+    }
+    if (v->t != NULL) {
+        ft_tree_free(v->t);
     }
     free(v->parts);
     free(v->roots);

@@ -21,7 +21,8 @@ struct ft_node;
 
 struct ft_view {
     struct ft_tree *t;              /* the run (its units grafted in), or the unit */
-    struct ft_units units;          /* the run's units, in units.jsonl's order */
+    struct ft_units units;          /* the run's units, in units.jsonl's order, then those
+                                       of the runs it started (ft_units_read_family) */
     struct ft_node **roots;         /* per unit: its first call in t, or NULL */
     const struct ft_unit_ent *unit; /* the unit viewed alone, or NULL for the run */
     struct ft_tree **parts;         /* the units' trees, loaded (their nodes are in t) */
@@ -34,6 +35,10 @@ struct ft_view {
  * line and returns FT_EXIT_FAIL or FT_EXIT_USAGE. */
 int ft_view_load(const char *cmd, const char *dir, const char *run, const char *unit,
                  struct ft_view *v);
+
+/* ft_view_load with tree.h's load flags (FT_TREE_NO_VALUES) for every tree it reads. */
+int ft_view_load_flags(const char *cmd, const char *dir, const char *run, const char *unit,
+                       int flags, struct ft_view *v);
 
 void ft_view_free(struct ft_view *v);
 

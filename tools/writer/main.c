@@ -201,7 +201,7 @@ main(int argc, char **argv)
         struct sigaction old;
         opts.ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
     }
-    /* Each traced process holds a few descriptors here (socket, spool, outputs). */
+    /* Each traced process holds a few descriptors here (socket, journal, outputs). */
     {
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

@@ -61,17 +61,17 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
     return err;
 }
 
-/* Whether the process that wrote this spool still runs: its HELLO's pid and start time
+/* Whether the process that wrote this journal still runs: its HELLO's pid and start time
  * name a live process. */
 static int
-still_running(const char *spool)
+still_running(const char *journal)
 {
     struct ft_wire_decoder dec;
     struct ft_hello_id id;
     struct ft_frame f;
     uint8_t buf[65536];
     uint64_t ppid, st;
-    int fd = open(spool, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), running = 0;
+    int fd = open(journal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), running = 0;
     ssize_t n;
 
     if (fd < 0) {
@@ -100,7 +100,7 @@ move_out(const char *from_dir, const char *to_dir, const char *name)
     return rename(from, to) == 0 ? 0 : -errno;
 }
 
-/* Removes what the dead writer left beside the rebuilt files: its spool, the process's
+/* Removes what the dead writer left beside the rebuilt files: its journal, the process's
  * END, partial tree parts. */
 static void
 clean_run_dir(const char *path)
@@ -127,14 +127,14 @@ clean_run_dir(const char *path)
 static void
 rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
 {
-    char tmp[3500], built[3800], spool[3500], end[3500];
+    char tmp[3500], built[3800], journal[3500], end[3500];
     struct ft_run_opts ro = {tmp, id, rate, 0};
     struct ft_run *run;
     struct ft_run_info info;
     int hello = 0, err;
 
     snprintf(tmp, sizeof(tmp), "%s/.recover", path);
-    snprintf(spool, sizeof(spool), "%s/raw.ftb", path);
+    snprintf(journal, sizeof(journal), "%s/raw.ftb", path);
     snprintf(end, sizeof(end), "%s/end.ftb", path);
     if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
         out->err = -errno;
@@ -145,9 +145,9 @@ rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
         return;
     }
     ft_run_set_recovered(run, "rebuilt from the spool of a writer that stopped");
-    out->stream_err = feed_file(run, spool, &hello);
+    out->stream_err = feed_file(run, journal, &hello);
     if (hello && !ft_run_ended(run)) {
-        /* What the process sent after the spool's last whole frame is lost; its END
+        /* What the process sent after the journal's last whole frame is lost; its END
          * (if it could leave one) still says how it ended and how much it sent. */
         feed_file(run, end, &hello);
     }
@@ -178,7 +178,7 @@ ft_recover_dir(const char *dir, double tsc_ns_per_tick,
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    char path[3400], spool[3500];
+    char path[3400], journal[3500];
     int n = 0;
 
     if (d == NULL) {
@@ -197,8 +197,8 @@ ft_recover_dir(const char *dir, double tsc_ns_per_tick,
         }
         memset(&r, 0, sizeof(r));
         r.path = path;
-        snprintf(spool, sizeof(spool), "%s/raw.ftb", path);
-        if (still_running(spool)) {
+        snprintf(journal, sizeof(journal), "%s/raw.ftb", path);
+        if (still_running(journal)) {
             r.running = 1;
         } else {
             rebuild(path, e->d_name, tsc_ns_per_tick, &r);

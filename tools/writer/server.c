@@ -1,5 +1,6 @@
-/* server.c - flowtrace-writer's connections: frames in, spooled, formatted when there
- * is time, ACK back once a run's files are complete. */
+/* server.c - flowtrace-writer's connections: frames in, applied to their run at once
+ * (and journaled), output flushed within a tick, ACK back once a run's files are
+ * complete. */
 #define _GNU_SOURCE
 #include "server.h"
 
@@ -21,27 +22,29 @@
 #include "index.h"
 #include "procs.h"
 #include "runs.h"
-#include "spool.h"
+#include "journal.h"
 
-#define READ_BUF    (256u << 10)
-#define IDLE_MS     20         /* input pause after which spooled frames are formatted */
-#define SLICE_BYTES (2u << 20) /* raw bytes formatted per turn (~10 ms) */
+#define READ_BUF (256u << 10)
+#define TICK_MS  250 /* output reaches the files (and the index) at least this often */
+/* A thread quiet for this many ticks has nothing more on its way: the library ships what
+ * it committed every flush interval (0.5 s by default), so a value record that follows
+ * an event arrives within one interval of it. */
+#define QUIET_TICKS 3
 
 struct conn {
     uv_pipe_t pipe; /* first member: the handle is the connection */
     struct ft_wire_decoder dec;
     struct ft_run *run;
-    struct ft_spool spool;
-    int spooling; /* HELLO applied, spool open */
-    int ending;   /* END received: format the rest, finish, ACK */
-    int eof;      /* the process is gone without END: format the rest, finish */
-    int acking;   /* files complete, ACK on its way */
-    int failed;   /* the run's output failed: frames are counted, not written */
-    int refused;  /* FLOWTRACE_CHILDREN=0 and a child: told so, then closed */
+    struct ft_journal journal;
+    int running; /* HELLO applied, journal open */
+    int ending;  /* END received: finish, ACK */
+    int eof;     /* the process is gone without END */
+    int acking;  /* files complete, ACK on its way */
+    int failed;  /* the run's output failed: frames are counted, not written */
+    int refused; /* FLOWTRACE_CHILDREN=0 and a child: told so, then closed */
     int closing;
     struct ft_hello_id id;
     struct conn *next, *prev;
-    char *rbuf;
 };
 
 static struct {
@@ -50,8 +53,7 @@ static struct {
     uv_pipe_t listener;
     int listening;
     uv_signal_t sigterm, sigint;
-    uv_timer_t idle, drain, format;
-    uint64_t last_input; /* uv_now() of the last bytes received */
+    uv_timer_t idle, drain, tick;
     struct conn *conns;
     unsigned nconns;
     int draining;
@@ -61,8 +63,10 @@ static struct {
 /* The ACK frame is constant: static storage outlives every write request. */
 static const struct ft_frame_hdr ack_hdr = {FT_WIRE_MAGIC, FT_FRAME_ACK, 0, 0, 0};
 
+/* One read buffer for every connection: what a read brings is applied before the next. */
+static char read_buf[READ_BUF];
+
 static void stop_everything(void);
-static void schedule_format(uint64_t delay_ms);
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -106,7 +110,6 @@ conn_closed(uv_handle_t *h)
     struct conn *c = (struct conn *)h;
 
     ft_wire_decoder_close(&c->dec);
-    free(c->rbuf);
     free(c);
 }
 
@@ -147,9 +150,9 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
     }
     ft_run_free(c->run);
     c->run = NULL;
-    if (c->spooling) {
-        ft_spool_close(&c->spool);
-        c->spooling = 0;
+    if (c->running) {
+        ft_journal_close(&c->journal);
+        c->running = 0;
     }
     if (c->prev) {
         c->prev->next = c->next;
@@ -287,12 +290,7 @@ bad_stream(struct conn *c, int err, uint64_t offset)
     }
     snprintf(reason, sizeof(reason), "stream error: %s", ft_strerror(err));
     say("%s; connection closed, other runs continue", line);
-    /* The run keeps every frame that came before the bad one: what is still spooled
-     * is formatted first (a spool that hit the error itself stops there again). */
-    if (c->spooling && !c->failed) {
-        uint64_t off;
-        ft_spool_format(&c->spool, c->run, SIZE_MAX, &off);
-    }
+    /* The run keeps every frame that came before the bad one: all were applied. */
     if (!c->eof) {
         tell_process(c, line);
     }
@@ -314,10 +312,9 @@ conn_fail(struct conn *c, int err)
     }
     c->failed = 1;
     ft_run_fail(c->run, err);
-    if (c->spooling) {
-        ft_spool_discard(&c->spool, c->run);
-        ft_spool_close(&c->spool); /* frees its disk space unless --keep-raw */
-        c->spooling = 0;
+    if (c->running) {
+        ft_journal_close(&c->journal); /* frees its disk space unless --keep-raw */
+        c->running = 0;
     }
     ft_run_get_info(c->run, &info);
     if (info.path == NULL) {
@@ -374,7 +371,7 @@ link_parent(struct conn *c)
     }
 }
 
-/* HELLO is applied at once: it creates the run's directory, where the spool lives, and
+/* HELLO is applied at once: it creates the run's directory, where the journal lives, and
  * the process learns where its run is. Returns 0, 1 if the process is not to be traced,
  * or an error: a stream error (FT_E*) or an output error (-errno). */
 static int
@@ -403,15 +400,38 @@ start_run(struct conn *c, const struct ft_frame *f)
         return err;
     }
     send_to_process(c, FT_FRAME_ACK, FT_TAG_PATH, info.path, 0);
-    if ((err = ft_spool_open(&c->spool, info.path, S.opts.keep_raw)) != 0) {
-        ft_spool_close(&c->spool);
+    if ((err = ft_journal_open(&c->journal, info.path, S.opts.keep_raw)) != 0) {
+        ft_journal_close(&c->journal);
         return err;
     }
-    c->spooling = 1;
-    return ft_spool_append(&c->spool, f);
+    c->running = 1;
+    return ft_journal_append(&c->journal, f);
 }
 
-/* Frames as they arrive: checked (header), spooled, and END noted. */
+/* One frame of a running process: journaled, then applied. An output error (the journal
+ * or the run's files cannot be written) stops the run's output, and the connection goes
+ * on: later records are counted as what the files lack. Returns 0 or a stream error
+ * (FT_E*: the frame is malformed or out of order). */
+static int
+apply(struct conn *c, const struct ft_frame *f)
+{
+    int err;
+
+    if (f->hdr.type == FT_FRAME_HELLO || f->hdr.type == FT_FRAME_ACK) {
+        return FT_EORDER; /* a second HELLO, or a frame only the writer sends */
+    }
+    if (c->running && (err = ft_journal_append(&c->journal, f)) != 0) {
+        conn_fail(c, err);
+    }
+    err = ft_run_frame(c->run, f);
+    if (err != 0 && err > -4000) {
+        conn_fail(c, err);
+        err = 0;
+    }
+    return err;
+}
+
+/* Frames as they arrive: checked, journaled and applied; END noted. */
 static int
 receive(struct conn *c)
 {
@@ -440,21 +460,17 @@ receive(struct conn *c)
             }
             continue;
         }
-        if (!c->spooling) {
+        if (!c->running) {
             err = f.hdr.type == FT_FRAME_HELLO ? start_run(c, &f) : FT_EORDER;
             if (err == 1) {
                 return 1; /* not traced (FLOWTRACE_CHILDREN=0) */
             }
-        } else if (f.hdr.type == FT_FRAME_HELLO || f.hdr.type == FT_FRAME_ACK) {
-            err = FT_EORDER; /* a second HELLO, or a frame only the writer sends */
+            if (err != 0 && err > -4000) {
+                conn_fail(c, err); /* no run directory, or no journal in it */
+                err = 0;
+            }
         } else {
-            err = ft_spool_append(&c->spool, &f);
-        }
-        if (err != 0 && err > -4000) {
-            /* An output error: this run stops being written; the connection goes on. The
-             * frame is in the spool's memory, which conn_fail hands to the run. */
-            conn_fail(c, err);
-            err = 0;
+            err = apply(c, &f);
         }
         if (err != 0) {
             return err;
@@ -462,112 +478,44 @@ receive(struct conn *c)
         if (f.hdr.type == FT_FRAME_END) {
             c->ending = 1;
             uv_read_stop((uv_stream_t *)&c->pipe);
-            if (c->failed) {
-                send_ack(c);
-            } else {
-                schedule_format(0);
-            }
+            send_ack(c);
             return 1;
         }
     }
     return rc;
 }
 
-/* Formats one slice of c's backlog; ends the connection when it is done and over. */
+/* Every tick: what the runs wrote reaches their files (events.jsonl, its copies, units,
+ * the journal), and a run whose files failed stops being written. */
 static void
-format_slice(struct conn *c)
+on_tick(uv_timer_t *t)
 {
-    uint64_t offset = 0;
-    int err;
-
-    if (!c->spooling) {
-        if (c->eof) {
-            conn_end(c, FT_END_KILLED, NULL);
-        }
-        return;
-    }
-    err = ft_spool_format(&c->spool, c->run, SLICE_BYTES, &offset);
-    if (err == 0) {
-        struct ft_run_info info;
-        ft_run_get_info(c->run, &info);
-        err = info.write_err;
-    }
-    if (err != 0 && err > -4000) {
-        conn_fail(c, err); /* the files cannot be written; the process goes on */
-        if (c->eof) {
-            conn_end(c, FT_END_KILLED, NULL);
-        } else if (c->ending) {
-            send_ack(c);
-        }
-        return;
-    }
-    if (err != 0) {
-        bad_stream(c, err, offset);
-        return;
-    }
-    if (ft_spool_backlog(&c->spool) > 0) {
-        return;
-    }
-    if (c->ending) {
-        send_ack(c);
-    } else if (c->eof) {
-        conn_end(c, FT_END_KILLED, NULL);
-    }
-}
-
-/* Formatting runs in slices between I/O. Processes that ended go first; the others are
- * formatted once input has paused for IDLE_MS, so a busy program is not slowed down by
- * its own trace being formatted on the machine's other core. */
-static void
-on_format(uv_timer_t *t)
-{
-    uint64_t now = uv_now(S.loop);
-    int idle = now - S.last_input >= IDLE_MS, more = 0, urgent = 0;
     struct conn *c, *next;
+    int err;
 
     (void)t;
     for (c = S.conns; c != NULL; c = next) {
         next = c->next;
-        if (c->closing || c->acking || (!c->ending && !c->eof && !idle)) {
+        if (c->closing || c->acking || c->failed || !c->running) {
             continue;
         }
-        if (c->ending || c->eof || ft_spool_backlog(&c->spool) > 0) {
-            format_slice(c);
+        ft_run_tick(c->run, QUIET_TICKS);
+        ft_run_flush(c->run);
+        if ((err = ft_journal_flush(&c->journal)) == 0) {
+            err = ft_run_error(c->run);
         }
-    }
-    for (c = S.conns; c != NULL; c = c->next) {
-        if (c->closing || c->acking || !c->spooling) {
-            continue;
+        if (err != 0) {
+            conn_fail(c, err);
         }
-        if (c->ending || c->eof) {
-            urgent = 1;
-        } else if (ft_spool_backlog(&c->spool) > 0) {
-            more = 1;
-        }
-    }
-    if (urgent || (more && idle)) {
-        schedule_format(0);
-    } else if (more) {
-        schedule_format(IDLE_MS - (now - S.last_input));
-    }
-}
-
-static void
-schedule_format(uint64_t delay_ms)
-{
-    if (delay_ms == 0 || !uv_is_active((uv_handle_t *)&S.format) ||
-        uv_timer_get_due_in(&S.format) > delay_ms) {
-        uv_timer_start(&S.format, on_format, delay_ms, 0);
     }
 }
 
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    struct conn *c = (struct conn *)h;
-
+    (void)h;
     (void)suggested;
-    *buf = uv_buf_init(c->rbuf, READ_BUF);
+    *buf = uv_buf_init(read_buf, READ_BUF);
 }
 
 static void
@@ -585,29 +533,20 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         uv_read_stop(s);
         c->eof = 1;
         if (ft_wire_decoder_pending(&c->dec) > 0) {
-            /* Format what came before the cut, then report it. */
-            if (c->spooling) {
-                uint64_t off;
-                ft_spool_format(&c->spool, c->run, SIZE_MAX, &off);
-            }
+            /* Everything before the cut was applied; the cut is reported. */
             bad_stream(c, FT_ETRUNCATED, c->dec.consumed + c->dec.off);
         } else {
-            schedule_format(0);
+            conn_end(c, FT_END_KILLED, NULL);
         }
         return;
     }
-    S.last_input = uv_now(S.loop);
-    if ((err = ft_wire_decoder_feed(&c->dec, c->rbuf, (size_t)n)) != 0) {
+    if ((err = ft_wire_decoder_feed(&c->dec, read_buf, (size_t)n)) != 0) {
         bad_stream(c, err, c->dec.consumed + c->dec.len);
         return;
     }
     err = receive(c);
     if (err < 0) {
         bad_stream(c, err, c->dec.consumed + c->dec.off);
-        return;
-    }
-    if (c->spooling && !c->ending) {
-        schedule_format(IDLE_MS);
     }
 }
 
@@ -642,12 +581,9 @@ on_connection(uv_stream_t *server, int status)
         return;
     }
     c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->rbuf = malloc(READ_BUF)) == NULL || (c->run = ft_run_new(&ro)) == NULL) {
+    if (c == NULL || (c->run = ft_run_new(&ro)) == NULL) {
         say("out of memory accepting a connection");
-        if (c != NULL) {
-            free(c->rbuf);
-            free(c);
-        }
+        free(c);
         return;
     }
     ft_wire_decoder_init(&c->dec);
@@ -721,10 +657,6 @@ drain_expired(uv_timer_t *t)
     (void)t;
     while (S.conns != NULL) {
         struct conn *c = S.conns;
-        uint64_t off;
-        if (c->spooling) {
-            ft_spool_format(&c->spool, c->run, SIZE_MAX, &off);
-        }
         if (c->eof || c->ending) {
             conn_end(c, FT_END_KILLED, NULL);
         } else {
@@ -762,7 +694,8 @@ ft_server_start(void)
 {
     uv_timer_init(S.loop, &S.idle);
     uv_timer_init(S.loop, &S.drain);
-    uv_timer_init(S.loop, &S.format);
+    uv_timer_init(S.loop, &S.tick);
+    uv_timer_start(&S.tick, on_tick, TICK_MS, TICK_MS);
     uv_signal_init(S.loop, &S.sigterm);
     uv_signal_init(S.loop, &S.sigint);
     uv_signal_start(&S.sigterm, on_signal, SIGTERM);
@@ -789,6 +722,7 @@ stop_everything(void)
     }
     uv_timer_stop(&S.idle);
     uv_timer_stop(&S.drain);
+    uv_timer_stop(&S.tick);
     uv_signal_stop(&S.sigterm);
     uv_signal_stop(&S.sigint);
     uv_stop(S.loop);
@@ -805,7 +739,7 @@ ft_server_close(void)
     }
     uv_close((uv_handle_t *)&S.idle, NULL);
     uv_close((uv_handle_t *)&S.drain, NULL);
-    uv_close((uv_handle_t *)&S.format, NULL);
+    uv_close((uv_handle_t *)&S.tick, NULL);
     uv_close((uv_handle_t *)&S.sigterm, NULL);
     uv_close((uv_handle_t *)&S.sigint, NULL);
     uv_run(S.loop, UV_RUN_DEFAULT);

@@ -1,0 +1,71 @@
+"""The house: the repository's top level holds only what the developers' guide lists, and
+the README's source tour names every source file, so a newcomer finds each one."""
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# GUIDE.md, "Non-negotiables": the top level, and the tools' own files.
+TOP_LEVEL = {"lib", "inject", "tools", "tests", "Makefile", "README.md", "docs", ".ci", "bench",
+             "python", "VERSION", ".clang-format", ".clang-tidy", ".gitignore"}
+# Sources the tour must name one by one (a directory row does not stand for them).
+SOURCES = re.compile(r"^(lib|inject|tools|bench(?!/workloads/)|python/flowtrace)/.*\.(c|h|js|py)$"
+                     r"|^tools/flowtrace-run$")
+
+
+def tracked():
+    try:
+        out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return [p for p in out.splitlines() if (ROOT / p).exists()]
+
+
+def tour_names():
+    """The paths the README's source tour names: `dir/file`, and `file` alone after a
+    `dir/...` in the same cell (`tools/cli/cmd_ls.c`, `cmd_show.c`)."""
+    text = (ROOT / "README.md").read_text()
+    tour = text.split("## Source tour", 1)[1].split("\n## ", 1)[0]
+    names = set()
+    for row in tour.splitlines():
+        if not row.startswith("| `"):
+            continue
+        cells = row.split(" | ")
+        directory = ""
+        for item in re.findall(r"`([^`]+)`", cells[0] + " | " + cells[1]):
+            if "/" in item:
+                directory = item.rsplit("/", 1)[0] + "/"
+                names.add(item)
+            elif directory:
+                names.add(directory + item)
+    return names
+
+
+def test_the_top_level_holds_only_what_the_guide_lists():
+    top = {p.split("/", 1)[0] for p in tracked()}
+    assert top <= TOP_LEVEL, sorted(top - TOP_LEVEL)
+
+
+def test_the_source_tour_names_every_source_file():
+    names = tour_names()
+    missing = []
+    for path in tracked():
+        if not SOURCES.match(path) or path in names:
+            continue
+        # A header goes with its .c file: `lib/run.c` stands for `lib/run.h` too.
+        if path.endswith(".h") and path[:-2] + ".c" in names:
+            continue
+        missing.append(path)
+    assert missing == [], "README.md's source tour does not name: " + ", ".join(missing)
+
+
+def test_the_source_tour_names_no_file_that_is_gone():
+    files = set(tracked())
+    gone = sorted(n for n in tour_names()
+                  if not n.endswith("/") and n not in files and SOURCES.match(n))
+    assert gone == [], "README.md's source tour names files that do not exist: " + \
+        ", ".join(gone)
