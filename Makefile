@@ -257,7 +257,7 @@ fuzz-short: $(FUZZER) $(FUZZ_O)/make_seeds
 	$(call fuzz-run,$(FUZZ_SHORT))
 
 # The library's whole ABI: the _exit interposer and control.h's entry points.
-ABI_EXPORTS := _exit flowtrace_start flowtrace_stop
+ABI_EXPORTS := _exit flowtrace_start flowtrace_stop flowtrace_region_begin flowtrace_region_end
 check-abi: $(SO)
 	@bad=$$(nm -D --undefined-only $(SO) | grep -E ' _?Py' || true); \
 	if [ -n "$$bad" ]; then echo "check-abi: $(SO) links CPython symbols:"; echo "$$bad"; exit 1; fi

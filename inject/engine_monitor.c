@@ -116,14 +116,19 @@ this_thread(void)
     struct ft_thread *t = ft_self;
     char name[128];
 
-    if (__builtin_expect(t != NULL, 1)) {
-        return t;
+    if (__builtin_expect(t == NULL, 0)) {
+        if (ft_tstate_detached()) {
+            return NULL;
+        }
+        ft_py_thread_name(name, sizeof(name));
+        t = ft_thread_register(name);
     }
-    if (ft_tstate_detached()) {
+    /* FLOWTRACE_START=manual: nothing outside the thread's regions (region.h). The
+     * callers then return None, never DISABLE: the code may run in a region later. */
+    if (__builtin_expect(ft_cfg.manual, 0) && t != NULL && t->region == 0) {
         return NULL;
     }
-    ft_py_thread_name(name, sizeof(name));
-    return ft_thread_register(name);
+    return t;
 }
 
 static struct ft_code_info *

@@ -312,6 +312,10 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (__builtin_expect(t == NULL, 0) && (t = late_thread()) == NULL) {
         return 0;
     }
+    /* FLOWTRACE_START=manual: nothing outside the thread's regions (region.h). */
+    if (__builtin_expect(ft_cfg.manual, 0) && t->region == 0) {
+        return 0;
+    }
     if (__builtin_expect(t->exc_armed, 0)) {
         disarm(t); /* the exception never reached a Python frame (a builtin took it) */
     }

@@ -21,4 +21,7 @@ int ft_lifecycle_start(const char *settings, char *why, size_t cap);
  * untraced; ft_lifecycle_start may start a new run. Returns 0 or -ENOTCONN. */
 int ft_lifecycle_stop(void);
 
+/* Whether this process is being recorded now (regions may be marked). */
+int ft_lifecycle_recording(void);
+
 #endif

@@ -368,6 +368,12 @@ ft_lifecycle_start(const char *settings, char *why, size_t cap)
 }
 
 int
+ft_lifecycle_recording(void)
+{
+    return gate_passed && is_traced_process();
+}
+
+int
 ft_lifecycle_stop(void)
 {
     if (!gate_passed || !is_traced_process()) {

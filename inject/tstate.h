@@ -36,6 +36,8 @@
 #include "lib/wire.h"
 #include "pyapi.h"
 
+#define FT_REGION_DEPTH 32 /* regions marked per thread, nested; deeper ones only count */
+
 struct ft_thread {
     /* Hot: touched by the owning thread on every event. */
     uint8_t *pos;
@@ -55,9 +57,12 @@ struct ft_thread {
     int profile_lost;  /* the program's own profile function replaced ours for good */
     int profile_check; /* 3.11: see, at the next trace event, what profile function is set */
     Py_tracefunc their_profile; /* the program's profile function, chained after ours */
-    size_t sent;                /* bytes of data already shipped; under the send lock */
-    uint32_t idx;               /* 1.. within the process */
-    int announced;              /* THREAD frame sent; under the send lock */
+    int region; /* regions open on this thread (region.h); FLOWTRACE_START=manual records
+                 * only while > 0 */
+    uint64_t region_id[FT_REGION_DEPTH]; /* their code ids, innermost last */
+    size_t sent;                         /* bytes of data already shipped; under the send lock */
+    uint32_t idx;                        /* 1.. within the process */
+    int announced;                       /* THREAD frame sent; under the send lock */
     uint64_t tid;
     char name[128];
     struct ft_thread *next; /* registry link, under the registry lock */

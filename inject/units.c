@@ -239,6 +239,17 @@ unittest_name(struct fields *f, PyObject *self)
 }
 
 void
+ft_unit_region(struct ft_thread *t, const char *name)
+{
+    struct fields f;
+
+    f.len = 0;
+    put_u64(&f, FT_UTAG_KIND, FT_UNIT_REGION);
+    put_text(&f, FT_UTAG_NAME, name, strlen(name));
+    ft_emit_values(t, FT_REC_UNIT, f.p, f.len);
+}
+
+void
 ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
 {
     struct fields f;

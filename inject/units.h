@@ -39,6 +39,9 @@ int ft_units_classify(PyObject *code, const char *module, const char *qualname, 
  * locals (pylayout.h), or NULL when they cannot be read. */
 void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals);
 
+/* A region the program marked (region.h) has started: appends its UNIT record. */
+void ft_unit_region(struct ft_thread *t, const char *name);
+
 /* A unit's call returned retval: appends UNIT_END when there is something to say. */
 void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval);
 
