@@ -263,6 +263,43 @@ module_of(PyFrameObject *frame, char *out, size_t cap)
     ft_py.Py_DecRef(globals);
 }
 
+/* Code generated at run time (attrs' and dataclasses' methods, exec'd text), not the main
+ * program read from -c or stdin. */
+static int
+is_generated(const char *module, const char *file)
+{
+    return ft_scope_generated_file(file) &&
+           !(main_source != NULL && strcmp(module, "__main__") == 0 &&
+             strcmp(file, main_source) == 0);
+}
+
+/* Generated code is named by the function that runs it: libraries set its __qualname__
+ * (attrs and dataclasses: Class.__init__), while the code keeps the name it was compiled
+ * under (__init__, __create_fn__.<locals>.__init__). The function is read from the
+ * frame in place (func_ok) and checked to run this code; name is kept otherwise. */
+static void
+name_by_function(PyObject *code, PyFrameObject *frame, char *name, size_t cap)
+{
+    char *iframe;
+    PyObject *fn; /* borrowed */
+    char qualname[1024];
+
+    if (!ft_pylayout.func_ok) {
+        return;
+    }
+    iframe = frame != NULL ? ft_iframe_of(frame) : ft_ts_iframe();
+    if (iframe == NULL || ft_iframe_code(iframe) != code || (fn = ft_iframe_func(iframe)) == NULL) {
+        return;
+    }
+    if (ft_py.PyFunction_GetCode(fn) != code) {
+        ft_py.PyErr_Clear(); /* not a function */
+        return;
+    }
+    if (ft_py_attr_text(fn, "__qualname__", qualname, sizeof(qualname)) > 0) {
+        snprintf(name, cap, "%s", qualname);
+    }
+}
+
 struct ft_code_info *
 ft_code_intern(PyObject *code, PyFrameObject *frame)
 {
@@ -296,6 +333,10 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
         ci->traced = 1;
         ci->unit = unit != FT_UNITS_TRACE ? (uint8_t)unit : 0;
         ci->flags = def_flags(co_flags);
+        if (is_generated(module, file)) {
+            ci->flags |= FT_DEF_GENERATED;
+            name_by_function(code, frame, name, sizeof(name));
+        }
         ci->is_gen = (ci->flags & (FT_DEF_GENERATOR | FT_DEF_COROUTINE | FT_DEF_ASYNCGEN)) != 0;
         layout_params(ci, code, name, params, sizeof(params), &plen);
         memset(&v, 0, sizeof(v));

@@ -122,6 +122,7 @@ static const char probe_src[] = "def _flowtrace_probe(alpha, beta, check):\n"
 
 static struct {
     PyObject *a, *b, *code; /* the arguments passed, the probe's code (borrowed) */
+    PyObject *fn;           /* the probe's function (borrowed, alive while it runs) */
     PyFrameObject *frame;   /* the probe's frame (a reference held), once it has run */
 } probe;
 
@@ -178,6 +179,7 @@ check_running_frame(PyFrameObject *frame)
     if (l->ts_frame != 0 && ft_ts_iframe() != ft_iframe_of(frame)) {
         l->ts_frame = 0;
     }
+    l->func_ok = l->frames != FT_FRAMES_38 && ft_iframe_func(ft_iframe_of(frame)) == probe.fn;
     l->locals_ok = 1;
     locals = ft_frame_locals(frame, 2, tmp);
     l->locals_ok = locals != NULL && locals[0] == probe.a && locals[1] == probe.b &&
@@ -232,6 +234,7 @@ make_probe(void)
     args = cb != NULL ? ft_py.PyTuple_New(3) : NULL;
     if (args != NULL) {
         probe.code = ft_py.PyFunction_GetCode(fn); /* the generator's frame holds it */
+        probe.fn = fn;
         ft_py.Py_IncRef(probe.a);
         ft_py.PyTuple_SetItem(args, 0, probe.a); /* steals the new reference */
         ft_py.Py_IncRef(probe.b);
@@ -283,6 +286,7 @@ check_frames(void)
         /* Without YIELD_VALUE known, 3.11 generators are traced as plain calls. */
         ft_pylayout.gen_state = 0;
         ft_pylayout.locals_ok = 0;
+        ft_pylayout.func_ok = 0;
         ft_pylayout.ts_frame = 0;
     }
 }
@@ -357,7 +361,7 @@ ft_pylayout_init(void)
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
     ft_debug("layouts: objects %s, ints %s, frames %s, fast locals %s, thread state's frame "
-             "%s, generators' state %s, builtins %s, members %s, tracebacks %s",
+             "%s, generators' state %s, builtins %s, members %s, tracebacks %s, functions %s",
              ft_pylayout.header_ok ? "ok" : "no", ft_pylayout.int_ok ? "ok" : "no",
              ft_pylayout.frames == FT_FRAMES_NONE ? "no" : "ok",
              ft_pylayout.locals_ok ? "ok" : "no",
@@ -368,7 +372,7 @@ ft_pylayout_init(void)
              : ft_pylayout.gen_state ? "ok"
                                      : "no",
              ft_pylayout.builtins_ok ? "ok" : "no", ft_pylayout.members_ok ? "ok" : "no",
-             ft_pylayout.tb_ok ? "ok" : "no");
+             ft_pylayout.tb_ok ? "ok" : "no", ft_pylayout.func_ok ? "ok" : "no");
     return ft_pylayout.frames == FT_FRAMES_NONE ? -ENOTSUP : 0;
 }
 

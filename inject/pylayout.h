@@ -69,11 +69,13 @@ enum ft_frames {
 enum {
     FT_F38_CODE = 32,            /* PyFrameObject.f_code, 3.8-3.10 */
     FT_F_IFRAME = 24,            /* PyFrameObject.f_frame, 3.11+ */
+    FT_IF311_FUNC = 0,           /* _PyInterpreterFrame.f_func */
     FT_IF311_CODE = 32,          /* _PyInterpreterFrame.f_code */
     FT_IF311_FRAME_OBJ = 40,     /* .frame_obj */
     FT_IF311_PREV_INSTR = 56,    /* .prev_instr */
     FT_IF311_LOCALS = 72,        /* .localsplus */
     FT_IF312_CODE = 0,           /* .f_code (3.12), .f_executable (3.13, 3.14) */
+    FT_IF312_FUNC = 16,          /* .f_funcobj (tagged on 3.14) */
     FT_IF312_FRAME_OBJ = 48,     /* .frame_obj */
     FT_IF312_LOCALS = 72,        /* .localsplus (3.12, 3.13) */
     FT_IF314_LOCALS = 80,        /* .localsplus (3.14), tagged */
@@ -102,6 +104,7 @@ struct ft_pylayout {
     int members_ok;        /* member descriptors: checked */
     int ts_profile;        /* 3.11: a thread state's profile function and object: checked */
     int tb_ok;             /* traceback objects' tb_next and tb_frame: checked */
+    int func_ok;           /* 3.11+: an interpreter frame's function object: checked */
 };
 
 extern struct ft_pylayout ft_pylayout;
@@ -163,18 +166,33 @@ ft_iframe_of(PyFrameObject *f)
     return *(char **)((char *)f + FT_F_IFRAME);
 }
 
+/* 3.11+: an object reference of an interpreter frame at off311 (3.11) or off312 (3.12+,
+ * tagged on 3.14), borrowed. */
+static inline PyObject *
+ft_iframe_ref(const char *iframe, size_t off311, size_t off312)
+{
+    switch (ft_pylayout.frames) {
+    case FT_FRAMES_311:
+        return *(PyObject *const *)(iframe + off311);
+    case FT_FRAMES_314:
+        return (PyObject *)(*(const uintptr_t *)(iframe + off312) & ~FT_REF_TAGS);
+    default:
+        return *(PyObject *const *)(iframe + off312);
+    }
+}
+
 /* 3.11+: the code object an interpreter frame runs (borrowed). */
 static inline PyObject *
 ft_iframe_code(const char *iframe)
 {
-    switch (ft_pylayout.frames) {
-    case FT_FRAMES_311:
-        return *(PyObject *const *)(iframe + FT_IF311_CODE);
-    case FT_FRAMES_314:
-        return (PyObject *)(*(const uintptr_t *)(iframe + FT_IF312_CODE) & ~FT_REF_TAGS);
-    default:
-        return *(PyObject *const *)(iframe + FT_IF312_CODE);
-    }
+    return ft_iframe_ref(iframe, FT_IF311_CODE, FT_IF312_CODE);
+}
+
+/* 3.11+ (func_ok): the function object an interpreter frame runs (borrowed). */
+static inline PyObject *
+ft_iframe_func(const char *iframe)
+{
+    return ft_iframe_ref(iframe, FT_IF311_FUNC, FT_IF312_FUNC);
 }
 
 /* 3.11+: the frame object an interpreter frame has (borrowed), or NULL. */

@@ -8,10 +8,24 @@ from conftest import PROGRAMS, balanced, trace
 POSTMORTEM = PROGRAMS / "postmortem.py"
 
 
-def failed_calls(run):
+def nodes(run):
+    """Every node of the run's tree, in order."""
     out = []
 
     def walk(node):
+        out.append(node)
+        for c in node["children"]:
+            walk(c)
+
+    for t in run.tree["threads"]:
+        for n in t["calls"]:
+            walk(n)
+    return out
+
+
+def failed_calls(run):
+    out = []
+    for node in nodes(run):
         if "exception" in node:
             e = node["exception"]
             raised = node.get("raise") or {}
@@ -19,12 +33,6 @@ def failed_calls(run):
                         raised.get("line"),
                         [(c["type"], c["line"], c["via"]) for c in node.get("cause", [])],
                         node.get("leftAt"), node.get("locals")))
-        for c in node["children"]:
-            walk(c)
-
-    for t in run.tree["threads"]:
-        for n in t["calls"]:
-            walk(n)
     return out
 
 
@@ -61,3 +69,32 @@ def test_no_locals_leaves_them_out(python, tmp_path):
     # Everything else is as with locals.
     assert sorted(failed_calls(run), key=str) == sorted(
         [e[:6] + (None,) for e in EXPECTED], key=str)
+
+
+GENERATED = PROGRAMS / "generated.py"
+
+
+def test_generated_code_is_out_of_the_default_scope(python, tmp_path):
+    # attrs' file-less module code was shown as "<module> ×43  :1" (3.11, dist-packages).
+    proc, [run] = trace(python, [GENERATED], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(n["function"] for n in nodes(run)) == ["<module>", "main", "make_init"]
+
+
+def test_generated_code_traced_is_named_by_its_function_and_marked(python, tmp_path):
+    proc, [run] = trace(python, [GENERATED], tmp_path, wrapper_args=["--include", "__main__"])
+    assert proc.returncode == 0, proc.stderr
+    # The text's module code (exec) and the method it defined, named after its class.
+    gen = [(n["function"], n["module"], n["file"]) for n in nodes(run) if n.get("generated")]
+    assert gen == [("<module>", "__main__", "<generated init Point>"),
+                   ("Point.__init__", "__main__", "<generated init Point>")]
+    [init] = [n for n in nodes(run) if n["function"] == "Point.__init__"]
+    [enter] = [e for e in run.events if e["event"] == "ENTER" and e["id"] == init["id"]]
+    assert enter["function"] == "Point.__init__" and enter["generated"] is True
+
+
+def test_file_less_code_traced_with_all_is_marked(python, tmp_path):
+    proc, [run] = trace(python, [GENERATED], tmp_path, wrapper_args=["--all"])
+    assert proc.returncode == 0, proc.stderr
+    fileless = [n for n in nodes(run) if n["file"] == ""]
+    assert fileless and all(n.get("generated") is True for n in fileless)
