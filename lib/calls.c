@@ -719,8 +719,8 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         if (rec->kind == FT_REC_YIELD) {
             ft_values_drop(&n->exc); /* an exception thrown in was handled */
             ft_values_drop(&n->exc_site);
-            n->end = rec->ticks;     /* its end if it is never resumed */
-            return;                  /* suspended: the logical call goes on */
+            n->end = rec->ticks; /* its end if it is never resumed */
+            return;              /* suspended: the logical call goes on */
         }
         ft_idmap_del(&c->gens, n->ident);
     }
@@ -820,9 +820,8 @@ on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         }
         return 0;
     case FT_REC_LOCALS:
-        return last != NULL && last->unwound
-                   ? ft_values_locals(&c->scratch, last, rec->data, len)
-                   : 0;
+        return last != NULL && last->unwound ? ft_values_locals(&c->scratch, last, rec->data, len)
+                                             : 0;
     case FT_REC_MEMORY:
         if (enter != NULL) {
             return ft_values_memory(&c->scratch, enter, &enter->mem_before, rec->data, len);
