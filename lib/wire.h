@@ -17,7 +17,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 5
+#define FT_WIRE_MINOR 6
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -41,11 +41,9 @@ enum ft_frame_type {
     FT_FRAME_THREAD_END = 10, /* thread hdr.thread has exited */
     FT_FRAME_ACK = 11,        /* writer -> process: empty: the run is completely written (END
                               * acknowledged); with TLV PATH: HELLO accepted, the run's dir */
-    FT_FRAME_SOURCE = 13,     /* TLVs PATH and CONTENT: the text of a file with traced code,
-                               * read once by the process (1.x) */
     FT_FRAME_NOTE = 12,       /* writer -> process, TLV REASON: the writer stopped recording
                               * this run (the connection may stay open for END) */
-    FT_FRAME_TYPE_MAX = 13,
+    FT_FRAME_TYPE_MAX = 12,
 };
 
 /* TLV fields inside HELLO, THREAD, LOST, EXEC, END and NOTE payloads: a u32 tag, a u32
@@ -200,7 +198,7 @@ enum ft_rec_kind {
                              * u32 length + rendered text, or FT_ARG_INT | 8 + an int64 */
     FT_REC_RESULT = 0x42,     /* after RETURN: the rendered return value */
     FT_REC_EXC = 0x43,        /* the exception of the preceding UNWIND records: u32-length-
-                             * prefixed type name, module, message; then (1.x) optional
+                             * prefixed type name, module, message; then (1.6) optional
                              * fields (enum ft_exc_field) until the end of the payload */
     FT_REC_UNIT = 0x46,       /* after CALL/START: this call is a unit of work; unit fields */
     FT_REC_UNIT_END = 0x47,   /* after RETURN of a unit's call: unit fields (outcome, counts) */
