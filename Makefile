@@ -100,7 +100,7 @@ $(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
 
 $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lmd
 
 # The CLI reads the runs index, and names scripts, with the writer's own modules: one
 # schema, one rule.
@@ -134,13 +134,14 @@ $(O)/tests/unit/test_scope: $(O)/inject/scope.o $(INJECT_BASE)
 $(O)/tests/unit/test_config: $(INJECT_BASE)
 $(O)/tests/unit/test_tstate: $(O)/inject/tstate.o $(O)/inject/emit.o $(INJECT_BASE)
 $(O)/tests/unit/test_ship: $(O)/inject/ship.o $(O)/inject/tstate.o $(O)/inject/emit.o \
-    $(O)/inject/deflog.o $(INJECT_BASE)
+    $(O)/inject/deflog.o $(O)/inject/srclog.o $(INJECT_BASE)
+$(O)/tests/unit/test_srclog: $(O)/inject/srclog.o
 $(O)/tests/unit/test_pylayout: $(O)/inject/pylayout.o $(O)/inject/pyapi.o $(INJECT_BASE)
 
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka -lm \
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka -lm -lmd \
 	    $(UNIT_LIBS_$*)
 
 # ---- Dependencies -------------------------------------------------------------------
@@ -148,7 +149,7 @@ DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-d
                 python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
                 python3-httpx clang chromium patchelf debian-archive-keyring clang-format clang-tidy \
                 cppcheck python3-build python3-wheel python3-setuptools python3-venv \
-                python3-pytest-xdist gdb
+                python3-pytest-xdist gdb libmd-dev
 VIEWER_TEST_DIR := tests/viewer
 
 # Debian packages first (node and npm only if the machine has no node of its own), then

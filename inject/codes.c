@@ -13,6 +13,7 @@
 #include "lib/wire.h"
 #include "log.h"
 #include "scope.h"
+#include "srclog.h"
 #include "units.h"
 
 #define CO_VARARGS     0x0004
@@ -349,6 +350,9 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
         v.params_len = (uint32_t)plen;
         if (ft_deflog_define(&v) == 0) {
             ci->id = v.id;
+            if (!(ci->flags & FT_DEF_GENERATED)) {
+                ft_srclog_note(file); /* its text goes with the run, once */
+            }
         } else {
             info_free(ci);
             ci = &ft_code_skip;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "conn.h"
 #include "deflog.h"
+#include "srclog.h"
 #include "engines.h"
 #include "lib/wire.h"
 #include "lifecycle.h"
@@ -225,6 +226,7 @@ atfork_child(void)
     ft_tstate_atfork_child();
     ft_session_atfork_child();
     ft_deflog_atfork_child();
+    ft_srclog_atfork_child();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     fork_child_pid = (pid_t)syscall(SYS_getpid);
 }
@@ -357,6 +359,7 @@ ft_lifecycle_start(const char *settings, char *why, size_t cap)
     ft_session_restart();
     ft_tstate_restart();
     ft_deflog_resend();
+    ft_srclog_resend();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     activated = 1;
     if ((err = start_tracing(1)) != 0) {

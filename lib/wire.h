@@ -17,7 +17,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 6
+#define FT_WIRE_MINOR 7
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -43,7 +43,9 @@ enum ft_frame_type {
                               * acknowledged); with TLV PATH: HELLO accepted, the run's dir */
     FT_FRAME_NOTE = 12,       /* writer -> process, TLV REASON: the writer stopped recording
                               * this run (the connection may stay open for END) */
-    FT_FRAME_TYPE_MAX = 12,
+    FT_FRAME_SOURCE = 13,     /* TLVs PATH and CONTENT: the text of a file with traced code,
+                              * sent once per file (1.7) */
+    FT_FRAME_TYPE_MAX = 13,
 };
 
 /* TLV fields inside HELLO, THREAD, LOST, EXEC, END and NOTE payloads: a u32 tag, a u32
@@ -92,6 +94,7 @@ enum ft_tag {
                             * tracer.events counts them (1.1) */
     FT_TAG_KEEP = 34,          /* u64 (HELLO): enum ft_keep, which units' files the writer
                             * keeps (1.2) */
+    FT_TAG_CONTENT = 35,       /* bytes (SOURCE): a file's text (1.7) */
 };
 
 enum ft_clock_kind {

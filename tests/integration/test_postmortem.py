@@ -3,7 +3,11 @@ raised (also inside C code, also when it was caught further up), the chain of it
 causes, the line the frame was at when the exception left it, and the frame's locals,
 read without side effects and rendered as arguments are. One set of expected values for
 3.11 (both builds), 3.13 and 3.14."""
-from conftest import PROGRAMS, balanced, trace
+import hashlib
+import shutil
+import subprocess
+
+from conftest import CLI, PROGRAMS, balanced, clean_env, trace
 
 POSTMORTEM = PROGRAMS / "postmortem.py"
 
@@ -98,3 +102,23 @@ def test_file_less_code_traced_with_all_is_marked(python, tmp_path):
     assert proc.returncode == 0, proc.stderr
     fileless = [n for n in nodes(run) if n["file"] == ""]
     assert fileless and all(n.get("generated") is True for n in fileless)
+
+
+def test_source_kept_with_the_run_is_shown_after_the_checkout_is_gone(python, tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    shutil.copy(POSTMORTEM, app / "postmortem.py")
+    text = (app / "postmortem.py").read_bytes()
+    proc, [run] = trace(python, [app / "postmortem.py"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    # Only the files with traced calls (not the standard library's), by content hash.
+    sha = hashlib.sha256(text).hexdigest()
+    assert run.tree["sources"] == {str(app / "postmortem.py"): sha}
+    assert (run.path / "sources" / sha).read_bytes() == text
+    shutil.rmtree(app)
+    show = subprocess.run([str(CLI), "-d", str(tmp_path / "out"), "show", "--source",
+                           "--color", "never"], capture_output=True, text=True,
+                          env=clean_env(), timeout=60)
+    assert show.returncode == 0, show.stderr
+    assert '↳ 16 │ raise RuntimeError("cannot load " + path) from e' in show.stdout
+    assert "↳ 8 │ return int(text)" in show.stdout
