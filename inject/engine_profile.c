@@ -1,6 +1,7 @@
 /* engine_profile.c - the legacy engine: a native C profile function on every thread. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "capture.h"
@@ -13,6 +14,7 @@
 #include "pyapi.h"
 #include "pylayout.h"
 #include "record.h"
+#include "standin.h"
 #include "units.h"
 #include "tstate.h"
 
@@ -102,7 +104,9 @@ unwind(struct ft_thread *t, struct ft_code_info *ci, PyFrameObject *frame)
 
 static int settrace_seen;   /* a trace function was set by someone else (GIL held) */
 static int setprofile_ours; /* our own PyEval_SetProfile is running */
-static int settrace_ours;   /* our own PyEval_SetTrace is running */
+/* Our sys.setprofile (below) is setting the program's function: it looks for itself. */
+static __thread int setprofile_direct __attribute__((tls_model("initial-exec")));
+static int settrace_ours; /* our own PyEval_SetTrace is running */
 
 void
 ft_engine_trace_set(void)
@@ -381,7 +385,9 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
  * program's owns the trace function, an unchecked layout) does FlowTrace say, once per
  * thread, that it records no more of that thread's calls. */
 
-static int installed; /* the engine is installed (GIL held) */
+static int installed;                    /* the engine is installed (GIL held) */
+static PyObject *bootstrap_fn;           /* threading's hook for new threads (below), held */
+static struct ft_standin sys_setprofile; /* our sys.setprofile (below) */
 
 static int
 chain_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
@@ -390,6 +396,14 @@ chain_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     Py_tracefunc f = t != NULL ? t->their_profile : NULL;
 
     profile_cb(NULL, frame, what, arg);
+    if (__builtin_expect(t != NULL && t->profile_skip, 0)) {
+        /* Right after sys.setprofile chained theirs: the interpreter now reports that
+         * call's return, because ours was set when it began; untraced, none was. */
+        t->profile_skip = 0;
+        if (what == PyTrace_C_RETURN && arg == sys_setprofile.ours) {
+            return 0;
+        }
+    }
     return f != NULL ? f(obj, frame, what, arg) : 0;
 }
 
@@ -404,6 +418,10 @@ check_profile(struct ft_thread *t)
     if (!installed || f == profile_cb || f == chain_cb) {
         return;
     }
+    obj = ft_ts_profileobj(ts);
+    if (f != NULL && obj != NULL && obj == bootstrap_fn) {
+        return; /* threading's hook for FlowTrace: it puts ours in its place */
+    }
     if (f == NULL) {
         /* The program's profiler stopped: ours again, alone. */
         t->their_profile = NULL;
@@ -412,7 +430,6 @@ check_profile(struct ft_thread *t)
         return;
     }
     t->their_profile = f;
-    obj = ft_ts_profileobj(ts);
     /* PyEval_SetProfile drops the old object before it takes the new one (3.11): the
      * same object must be held across, or the thread's only reference is dropped. */
     ft_py.Py_IncRef(obj);
@@ -421,22 +438,28 @@ check_profile(struct ft_thread *t)
     ft_debug("thread %s: the program's profile function is chained after FlowTrace's", t->name);
 }
 
+/* The calling thread, registered if it started without our bootstrap: a thread started
+ * with threading.setprofile(the program's) is recorded from the moment it sets that. */
+static struct ft_thread *
+this_thread(void)
+{
+    char name[128];
+
+    if (ft_self != NULL) {
+        return ft_self;
+    }
+    ft_py_thread_name(name, sizeof(name));
+    return ft_thread_register(name);
+}
+
 void
 ft_engine_profile_set(void)
 {
-    struct ft_thread *t = ft_self;
+    struct ft_thread *t;
 
-    if (setprofile_ours || !installed || ft_tstate_detached()) {
+    if (setprofile_ours || setprofile_direct || !installed || ft_tstate_detached() ||
+        (t = this_thread()) == NULL) {
         return;
-    }
-    if (t == NULL) {
-        /* A thread started with threading.setprofile(the program's): our bootstrap was
-         * replaced; the thread is recorded from here. */
-        char name[128];
-        ft_py_thread_name(name, sizeof(name));
-        if ((t = ft_thread_register(name)) == NULL) {
-            return;
-        }
     }
     if (t->profile_lost || t->profile_check) {
         return;
@@ -452,6 +475,43 @@ ft_engine_profile_set(void)
     ft_warn("the program set a profile function of its own (sys.setprofile: a profiler?) "
             "in thread %s; FlowTrace records no more of that thread's calls",
             t->name);
+}
+
+/* sys.setprofile, stood in for while the engine is installed (standin.h): the
+ * interpreter's does the setting, then the program's function is chained at once, and the
+ * c_return of this very call, which the interpreter reports to the function set now
+ * because ours was set when the call began, is not passed on (untraced there is none: the
+ * stdlib's profile module fails an assertion on it). Only on 3.11 (ts_profile); elsewhere
+ * it only keeps threading's hook for FlowTrace from being taken for the program's. C
+ * profilers (cProfile, yappi) set theirs with PyEval_SetProfile: the audit hook's way. */
+static PyObject *our_setprofile(PyObject *self, PyObject *func);
+
+static struct ft_standin sys_setprofile = {
+    .module = "sys",
+    .bound = 1,
+    .def = {"setprofile", (void *)our_setprofile, METH_O, NULL},
+};
+
+static PyObject *
+our_setprofile(PyObject *self, PyObject *func)
+{
+    void *ts = ft_py.PyThreadState_Get();
+    int chain = ft_pylayout.ts_profile && func != bootstrap_fn && installed;
+    Py_tracefunc before = chain ? ft_ts_profilefunc(ts) : NULL;
+    /* Registered first: naming a thread runs Python code, not theirs to see. */
+    struct ft_thread *t = chain && !ft_tstate_detached() ? this_thread() : NULL;
+    PyObject *r;
+
+    (void)self;
+    setprofile_direct = func == bootstrap_fn || ft_pylayout.ts_profile;
+    r = ft_standin_call(&sys_setprofile, func);
+    setprofile_direct = 0;
+    if (r != NULL && t != NULL) {
+        t->profile_lost = 0;
+        check_profile(t);
+        t->profile_skip = before == profile_cb && ft_ts_profilefunc(ts) == chain_cb;
+    }
+    return r;
 }
 
 /* ---- Threads ------------------------------------------------------------------------- */
@@ -489,12 +549,72 @@ bootstrap(PyObject *self, PyObject *args)
 static PyMethodDef bootstrap_def = {"_flowtrace_thread_bootstrap", (void *)bootstrap, METH_VARARGS,
                                     NULL};
 
+/* threading.setprofile, stood in for once threading is hooked: the program's
+ * threading.setprofile(None) (yappi.stop(), a profiler's stop) would take our hook away
+ * too, and the threads started from then on would go unrecorded, silently (3.11 has no
+ * audit event for thread starts): ours is put back. */
+static PyObject *our_threading_setprofile(PyObject *self, PyObject *func);
+
+static struct ft_standin threading_setprofile_standin = {
+    .module = "threading",
+    .signature = "(func)",
+    .def = {"setprofile", (void *)our_threading_setprofile, METH_O, NULL},
+};
+
+static PyObject *
+our_threading_setprofile(PyObject *self, PyObject *func)
+{
+    PyObject *r = ft_standin_call(&threading_setprofile_standin, func);
+
+    (void)self;
+    if (r != NULL && func == ft_py.None && threading_hooked && bootstrap_fn != NULL) {
+        ft_py.Py_DecRef(r);
+        ft_debug("threading.setprofile(None) by the program: ours put back");
+        r = ft_standin_call(&threading_setprofile_standin, bootstrap_fn);
+    }
+    return r;
+}
+
+/* threading.getprofile (3.10+), stood in for with threading.setprofile: our hook is not
+ * the program's to see (None, as untraced). */
+static PyObject *our_threading_getprofile(PyObject *self, PyObject *unused);
+
+static struct ft_standin threading_getprofile_standin = {
+    .module = "threading",
+    .signature = "()",
+    .def = {"getprofile", (void *)our_threading_getprofile, METH_NOARGS, NULL},
+};
+
+static PyObject *
+our_threading_getprofile(PyObject *self, PyObject *unused)
+{
+    PyObject *r = ft_standin_call(&threading_getprofile_standin, NULL);
+
+    (void)self;
+    (void)unused;
+    if (r != NULL && r == bootstrap_fn) {
+        ft_py.Py_DecRef(r);
+        ft_py.Py_IncRef(ft_py.None);
+        r = ft_py.None;
+    }
+    return r;
+}
+
 /* threading.setprofile(fn) (a new reference, or None). Returns 0 or -1 (threading not
  * imported, or setprofile not there yet: while threading is being imported). Never
  * raises. */
 static int
 threading_setprofile(PyObject *fn)
 {
+    if (threading_setprofile_standin.ours != NULL) {
+        PyObject *r = ft_standin_call(&threading_setprofile_standin, fn);
+        if (r != NULL) {
+            ft_py.Py_DecRef(r);
+        }
+        ft_py.PyErr_Clear();
+        return r != NULL ? 0 : -1;
+    }
+
     PyObject *threading = ft_py_module("threading"); /* new refs */
     PyObject *setprofile = NULL, *args = NULL, *r = NULL;
     struct ft_py_exc exc;
@@ -533,18 +653,17 @@ threading_setprofile(PyObject *fn)
 static void
 hook_threading(void)
 {
-    PyObject *fn; /* new ref */
-
     if (threading_hooked) {
         return;
     }
-    fn = ft_py.PyCFunction_NewEx(&bootstrap_def, NULL, NULL);
-    if (threading_setprofile(fn) == 0) {
-        threading_hooked = 1;
-        ft_debug("threading.setprofile installed");
+    if (bootstrap_fn == NULL) {
+        bootstrap_fn = ft_py.PyCFunction_NewEx(&bootstrap_def, NULL, NULL); /* kept */
     }
-    if (fn != NULL) {
-        ft_py.Py_DecRef(fn);
+    if (threading_setprofile(bootstrap_fn) == 0) {
+        threading_hooked = 1;
+        ft_standin_put(&threading_setprofile_standin);
+        ft_standin_put(&threading_getprofile_standin);
+        ft_debug("threading.setprofile installed");
     }
 }
 
@@ -560,6 +679,7 @@ profile_install(void)
     set_profile(profile_cb, NULL);
     ft_pylayout_check_profile(profile_cb);
     installed = 1;
+    ft_standin_put(&sys_setprofile);
     hook_threading();
     return 0;
 }
@@ -596,6 +716,7 @@ static int
 profile_install_running(void)
 {
     late_threads = 1;
+    ft_standin_put(&sys_setprofile);
     return set_all_threads(profile_cb);
 }
 
@@ -605,6 +726,8 @@ unhook_threading(void)
 {
     threading_hooked = 0;
     threading_setprofile(ft_py.None);
+    ft_standin_take_back(&threading_setprofile_standin);
+    ft_standin_take_back(&threading_getprofile_standin);
 }
 
 static void
@@ -612,6 +735,7 @@ profile_uninstall(void)
 {
     late_threads = 0;
     installed = 0;
+    ft_standin_take_back(&sys_setprofile);
     unhook_threading();
     if (set_all_threads(NULL) != 0) {
         set_profile(NULL, NULL);

@@ -67,6 +67,7 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, Py_IsInitialized), "Py_IsInitialized", 0},
     {offsetof(struct ft_pyapi, PyLong_FromLong), "PyLong_FromLong", 0},
     {offsetof(struct ft_pyapi, PyThreadState_Get), "PyThreadState_Get", 0},
+    {offsetof(struct ft_pyapi, PyObject_SetAttrString), "PyObject_SetAttrString", 0},
     {offsetof(struct ft_pyapi, PyEval_GetFrame), "PyEval_GetFrame", 0},
     {offsetof(struct ft_pyapi, PyDict_New), "PyDict_New", 0},
     {offsetof(struct ft_pyapi, PyDict_Update), "PyDict_Update", 0},

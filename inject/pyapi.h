@@ -129,6 +129,7 @@ struct ft_pyapi {
     PyObject *(*PyException_GetContext)(PyObject *exc);   /* new ref */
     int (*PyFrame_GetLineNumber)(PyFrameObject *f);
     int (*PyCode_Addr2Line)(PyObject *code, int offset);
+    int (*PyObject_SetAttrString)(PyObject *o, const char *name, PyObject *v);
 };
 
 extern struct ft_pyapi ft_py;

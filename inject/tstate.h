@@ -53,16 +53,17 @@ struct ft_thread {
     uint64_t filled_ns; /* CLOCK_MONOTONIC when the buffer last started over */
     char *scratch;      /* where values are rendered before they are written */
     size_t scratch_cap;
-    int exc_armed;     /* 3.8-3.11: a trace function waits for this exception's details */
+    int exc_armed; /* 3.8-3.11: a trace function waits for this exception's details */
+    int region;    /* regions open on this thread (region.h); FLOWTRACE_START=manual records
+                    * only while > 0 */
+    uint64_t region_id[FT_REGION_DEPTH]; /* their code ids, innermost last */
     int profile_lost;  /* the program's own profile function replaced ours for good */
     int profile_check; /* 3.11: see, at the next trace event, what profile function is set */
     Py_tracefunc their_profile; /* the program's profile function, chained after ours */
-    int region; /* regions open on this thread (region.h); FLOWTRACE_START=manual records
-                 * only while > 0 */
-    uint64_t region_id[FT_REGION_DEPTH]; /* their code ids, innermost last */
-    size_t sent;                         /* bytes of data already shipped; under the send lock */
-    uint32_t idx;                        /* 1.. within the process */
-    int announced;                       /* THREAD frame sent; under the send lock */
+    int profile_skip;           /* 3.11: theirs is not given sys.setprofile's c_return */
+    size_t sent;                /* bytes of data already shipped; under the send lock */
+    uint32_t idx;               /* 1.. within the process */
+    int announced;              /* THREAD frame sent; under the send lock */
     uint64_t tid;
     char name[128];
     struct ft_thread *next; /* registry link, under the registry lock */
