@@ -45,8 +45,10 @@ test('time travel: keys step into, over, out, back and forward across threads; s
   assert.equal(c.fn, 'checkout');
   cur = await page.textContent('#current');
   assert.match(cur, /card'visa-2'/);
-  // Its exception came from below: the path down to where it was raised, each a link.
-  assert.match(cur, /Raised atcharge checkout\.py:18/);
+  // Its exception came from below: the path down to where it was raised (the raise
+  // statement's line, recorded by the run), each a link; and the line it left checkout at.
+  assert.match(cur, /Raised atcharge checkout\.py:20/);
+  assert.match(cur, /Left this call atcheckout\.py:29/);
   c = await press(page, 'Shift+O');
   assert.equal(c.fn, 'checkout');
   assert.match(await page.textContent('#current'), /card'visa-1'/);
