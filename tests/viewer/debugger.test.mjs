@@ -6,7 +6,7 @@
 // `flowtrace diff --html` opens on where two tests parted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, rmSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, SHOTS, CLI, ctx, run, setup, traceProgram, traceScript, writeHtml, openPage, cursorOf, press, PROGRAMS } from './helpers.mjs';
 
@@ -32,8 +32,8 @@ test('time travel: keys step into, over, out, back and forward across threads; s
   assert.match(cur, /Status✗ raised/);
   assert.match(cur, /Inputscard'visa-2'amount14/);
   assert.match(cur, /Errorbuiltins\.ValueErrorcard visa-2 declined for 14/);
-  // Its source, from the file on disk, its first line marked.
-  assert.match(await page.textContent('#source .src-head'), /checkout\.py:18 from the file on disk/);
+  // Its source, kept with the run, its first line marked.
+  assert.match(await page.textContent('#source .src-head'), /checkout\.py:18 kept with the run/);
   assert.equal(await page.textContent('#source .ln.cur'), '18def charge(card, amount):');
   assert.match(await page.textContent('#source pre'), /raise ValueError/);
   // The tree shows it: its row is the cursor's, its ancestors open.
@@ -132,16 +132,19 @@ test('search finds values and exception messages, and each hit becomes the curso
   await page.close();
 });
 
-test('source: kept from disk, marked when the file changed since the run, absent when it is gone', { timeout: 60000 }, async () => {
+test('source: kept with the run whatever happens to the file; without the kept copy, from disk, marked when changed, absent when gone', { timeout: 60000 }, async () => {
   const script = join(ctx.tmp, 'gone.py');
   copyFileSync(join(PROGRAMS, 'checkout.py'), script);
   const out = traceScript(script, [], { name: 'gone' });
+  // Edited after the run: the code as it ran, from the run.
+  writeFileSync(script, '# edited\n' + readFileSync(script, 'utf8'));
   const { page } = await openPage(writeHtml(out, 'fresh.html'));
   await press(page, 'e');
-  assert.match(await page.textContent('#source .src-head'), /gone\.py:18 from the file on disk$/);
+  assert.match(await page.textContent('#source .src-head'), /gone\.py:18 kept with the run$/);
   await page.close();
-  // Edited after the run: still shown, with a warning.
-  writeFileSync(script, '# edited\n' + readFileSync(script, 'utf8'));
+  // A run without its copy (written before sources were kept): the file on disk.
+  const [rundir] = readdirSync(out).filter((d) => statSync(join(out, d)).isDirectory());
+  rmSync(join(out, rundir, 'sources'), { recursive: true });
   const changed = await openPage(writeHtml(out, 'changed.html'));
   await press(changed.page, 'e');
   assert.match(await changed.page.textContent('#source .src-head'), /changed since the run: lines may have moved/);
