@@ -279,7 +279,7 @@ is_generated(const char *module, const char *file)
  * under (__init__, __create_fn__.<locals>.__init__). The function is read from the
  * frame in place (func_ok) and checked to run this code; name is kept otherwise. */
 static void
-name_by_function(PyObject *code, PyFrameObject *frame, char *name, size_t cap)
+name_by_function(const PyObject *code, PyFrameObject *frame, char *name, size_t cap)
 {
     char *iframe;
     PyObject *fn; /* borrowed */

@@ -192,7 +192,7 @@ check_running_frame(PyFrameObject *frame)
 /* The exception the probe raised and caught in its own frame: its traceback has one
  * entry, that frame. */
 static void
-check_traceback(PyFrameObject *frame, PyObject *exc)
+check_traceback(const PyFrameObject *frame, PyObject *exc)
 {
     PyObject *(*get_tb)(PyObject *) = (PyObject * (*)(PyObject *)) sym("PyException_GetTraceback");
     PyObject *tb = get_tb != NULL ? get_tb(exc) : NULL; /* new ref */

@@ -143,32 +143,25 @@ ft_sources_add(struct ft_sources *s, const char *run_dir, const uint8_t *p, size
 static int
 by_path(const void *a, const void *b)
 {
-    return strcmp((*(const struct ft_source *const *)a)->path,
-                  (*(const struct ft_source *const *)b)->path);
+    return strcmp(((const struct ft_source *)a)->path, ((const struct ft_source *)b)->path);
 }
 
 void
-ft_sources_put_json(const struct ft_sources *s, struct ft_buf *b)
+ft_sources_put_json(struct ft_sources *s, struct ft_buf *b)
 {
-    const struct ft_source **order;
-
-    if (s->n == 0 || (order = malloc(s->n * sizeof(*order))) == NULL) {
+    if (s->n == 0) {
         return;
     }
-    for (size_t i = 0; i < s->n; i++) {
-        order[i] = &s->v[i];
-    }
-    qsort(order, s->n, sizeof(*order), by_path);
+    qsort(s->v, s->n, sizeof(s->v[0]), by_path); /* lookups do not depend on the order */
     ft_buf_puts(b, ",\"sources\":{");
     for (size_t i = 0; i < s->n; i++) {
         if (i > 0) {
             ft_buf_putc(b, ',');
         }
-        ft_json_put_cstr(b, order[i]->path);
+        ft_json_put_cstr(b, s->v[i].path);
         ft_buf_puts(b, ":\"");
-        ft_buf_puts(b, order[i]->sha);
+        ft_buf_puts(b, s->v[i].sha);
         ft_buf_putc(b, '"');
     }
     ft_buf_putc(b, '}');
-    free(order);
 }

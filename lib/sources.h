@@ -39,7 +39,8 @@ void ft_sources_free(struct ft_sources *s);
  * -errno of a write (the run's output error). */
 int ft_sources_add(struct ft_sources *s, const char *run_dir, const uint8_t *p, size_t len);
 
-/* ,"sources":{"path":"sha256",...} in path order, or nothing when there are none. */
-void ft_sources_put_json(const struct ft_sources *s, struct ft_buf *b);
+/* ,"sources":{"path":"sha256",...} in path order (s is sorted so), or nothing when there
+ * are none. */
+void ft_sources_put_json(struct ft_sources *s, struct ft_buf *b);
 
 #endif

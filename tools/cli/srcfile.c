@@ -86,11 +86,10 @@ ft_srcfile_read(const struct ft_srcfile_from *from, const char *path, size_t bud
                 size_t *len)
 {
     char kept[4096];
-    const char *origin;
 
     *len = 0;
     if (kept_path(from, path, kept, sizeof(kept))) {
-        origin = read_source(kept, -1, budget, text, len);
+        const char *origin = read_source(kept, -1, budget, text, len);
         if (*text != NULL) {
             return origin;
         }
