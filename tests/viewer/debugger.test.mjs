@@ -192,8 +192,9 @@ test('tests: "Failing test" goes to each failed test, "Exception" to where its e
   assert.equal(c.fn, 'helper');
   assert.match(await page.textContent('#current'), /Inputsx2/);
   assert.match(await page.textContent('#current'), /too big: 2/);
-  // A unit in the list leads to its call.
+  // A unit in the list leads to its call: a test's own function.
   await page.click('#units li:nth-child(1)');
+  assert.equal((await cursorOf(page)).fn, 'test_pass');
   assert.match(await page.textContent('#current'), /test_pass · passed/);
   assert.deepEqual(errors, []);
   await page.close();
