@@ -9,6 +9,7 @@
 #include "config.h"
 #include "emit.h"
 #include "engine.h"
+#include "handoff.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
@@ -81,16 +82,19 @@ locals_of(PyFrameObject *f, const struct ft_code_info *ci, PyObject **tmp)
 }
 
 /* A frame left by an exception: UNWIND, with the line it was at and its locals (read in
- * place, never through f_locals). */
+ * place, never through f_locals); a unit's call also reads its parameters from them. */
 static void
 unwind(struct ft_thread *t, struct ft_code_info *ci, PyFrameObject *frame)
 {
     PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
     int line = ft_py.PyFrame_GetLineNumber != NULL ? ft_py.PyFrame_GetLineNumber(frame) : 0;
-    unsigned n = 0;
+    unsigned n = 0, need = ci->unit ? ci->first + ci->nparams : 0;
 
-    if (ft_cfg.locals && locals_direct && (n = ft_code_local_names(ci, code_of(frame))) > 0) {
-        locals = ft_frame_locals(frame, n, tmp);
+    if (ft_cfg.locals && locals_direct) {
+        n = ft_code_local_names(ci, code_of(frame));
+    }
+    if (locals_direct && (n > 0 || need > 0)) {
+        locals = ft_frame_locals(frame, n > need ? n : need, tmp);
     }
     ft_record_unwind(t, ci, NULL, line, locals, n);
 }
@@ -275,15 +279,28 @@ on_generator(struct ft_thread *t, struct ft_code_info *ci, PyFrameObject *frame,
     }
 }
 
-/* create_task(self, coro, ...): the task about to be created nests under this call; or a
- * response's status (units.h). */
+/* create_task(self, coro, ...): the task about to be created nests under this call; a
+ * response's status (units.h); work handed to another thread (handoff.h). what and arg
+ * are the profile event's. */
 static void
-probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame)
+probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
+      PyObject *arg)
 {
     static const struct ft_code_info self_and_coro = {.nparams = 2};
-    PyObject *tmp[FT_LOCALS_MAX];
-    PyObject **locals = locals_of(frame, ci->probe == FT_PROBE_SPAWN ? &self_and_coro : ci, tmp);
+    PyObject *tmp[FT_LOCALS_MAX], **locals;
 
+    if (ci->probe >= FT_PROBE_HANDOFF_SELF) {
+        if (what == PyTrace_CALL) {
+            ft_handoff_call(t, ci, locals_of(frame, ci, tmp), frame);
+        } else if (ft_handoff_wants_return(ci->probe)) {
+            ft_handoff_return(t, ci, arg, frame);
+        }
+        return;
+    }
+    if (what != PyTrace_CALL) {
+        return;
+    }
+    locals = locals_of(frame, ci->probe == FT_PROBE_SPAWN ? &self_and_coro : ci, tmp);
     if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
         ft_record_task(t, locals[1]);
     } else if (ci->probe != FT_PROBE_SPAWN) {
@@ -301,8 +318,10 @@ late_thread(void)
     if (!late_threads || ft_tstate_detached()) {
         return NULL;
     }
-    ft_py_thread_name(name, sizeof(name));
-    return ft_thread_register(name);
+    uint64_t thread = ft_py_thread_name(name, sizeof(name));
+    struct ft_thread *t = ft_thread_register(name);
+    ft_handoff_thread_started(t, thread);
+    return t;
 }
 
 static int
@@ -341,8 +360,8 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ci = first_sight(code, frame);
     }
     if (!ci->traced) {
-        if (__builtin_expect(ci->probe != 0, 0) && what == PyTrace_CALL) {
-            probe(t, ci, frame);
+        if (__builtin_expect(ci->probe != 0, 0)) {
+            probe(t, ci, frame, what, arg);
         }
         return 0;
     }
@@ -530,8 +549,8 @@ bootstrap(PyObject *self, PyObject *args)
     ft_py_exc_save(&exc);
     if (ft_self == NULL && !ft_tstate_detached()) {
         char name[128];
-        ft_py_thread_name(name, sizeof(name));
-        ft_thread_register(name);
+        uint64_t thread = ft_py_thread_name(name, sizeof(name));
+        ft_handoff_thread_started(ft_thread_register(name), thread);
     }
     set_profile(profile_cb, NULL);
     frame = ft_py.PyTuple_GetItem(args, 0);

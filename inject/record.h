@@ -36,8 +36,9 @@ void ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigne
 
 /* The call ends by an exception; exc (borrowed) when the engine knows it, else NULL and
  * the engine reports it later with ft_record_exception(). line: the line the frame was at
- * when the exception left it (0: unknown); locals: its nlocals fast locals (named in
- * ci->local_names, codes.h), or NULL. */
+ * when the exception left it (0: unknown); locals: the frame's first nlocals fast locals
+ * (named in ci->local_names, codes.h), also those a unit's call reads as at its entry
+ * (first + nparams of them), or NULL. */
 void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc, int line,
                       PyObject **locals, unsigned nlocals);
 
@@ -48,6 +49,10 @@ void ft_record_exception(struct ft_thread *t, PyObject *exc, PyObject *tb);
 /* The current call created a coroutine (an asyncio task) whose frame identity is ident:
  * when it runs it nests under this call. */
 void ft_record_spawn(struct ft_thread *t, uint64_t ident);
+
+/* A bookkeeping record of kind (HANDOFF, ADOPT: extra is the hand-off's number;
+ * ADOPT_END). */
+void ft_record_mark(struct ft_thread *t, unsigned kind, uint64_t extra);
 
 /* create_task(coro) is being called: records SPAWN for coro's frame (a coroutine's frame
  * is embedded in it, so its identity is stable for its whole life). */

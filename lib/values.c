@@ -309,7 +309,7 @@ put_cause(struct ft_buf *b, const uint8_t *p, size_t len)
     return 0;
 }
 
-/* The optional fields after the three texts (wire 1.6), as JSON members of the call,
+/* The optional fields after the three texts (wire 1.7), as JSON members of the call,
  * each after a comma. */
 static int
 put_exc_fields(struct ft_buf *b, const uint8_t *p, size_t len, size_t pos)

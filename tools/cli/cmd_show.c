@@ -444,10 +444,13 @@ print_header(struct show *s, const struct ft_view *v)
 
     b->len = 0;
     if (u != NULL) {
-        ft_cli_fmt_duration(u->duration_us, dur, sizeof(dur));
         ft_buf_printf(b, "Unit %llu · ", (unsigned long long)u->id);
         ft_term_put(b, u->name, 0);
-        ft_buf_printf(b, " · %s · %s · %zu calls · run ", u->outcome, dur, t->nodes);
+        ft_unit_put_outcome(b, u); /* GET /boom -> 500 · 3.20ms, or name · failed · 2.10ms */
+        if (u->status > 0) {
+            ft_buf_printf(b, " · %s", u->outcome);
+        }
+        ft_buf_printf(b, " · %zu calls · run ", t->nodes);
         ft_term_put(b, t->run, 0);
     } else {
         ft_cli_fmt_duration(t->dur_us, dur, sizeof(dur));

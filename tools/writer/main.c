@@ -2,6 +2,7 @@
  *
  *   flowtrace-writer --dir DIR --socket PATH [--runs-file F] [--idle-exit S]
  *                    [--drain-timeout S] [--keep-raw] [--detach] [--parent-fd FD]
+ *                    [--otlp[=URL]]
  *   flowtrace-writer --dir DIR --convert STREAM.ftb [--run-id ID]
  *   flowtrace-writer --dir DIR --recover
  *
@@ -26,6 +27,7 @@
 #include "lib/run.h"
 #include "lib/wire.h"
 #include "index.h"
+#include "otlp.h"
 #include "runs.h"
 #include "recover.h"
 #include "server.h"
@@ -51,6 +53,9 @@ static const char usage[] =
     "                       its end stops the writer as SIGTERM does; its end alone (that\n"
     "                       process died) makes it leave once no process is connected,\n"
     "                       removing the runs file and the socket's directory if empty\n"
+    "  --otlp[=URL]         send each finished unit and run to an OpenTelemetry\n"
+    "                       collector (OTLP/HTTP JSON; also FLOWTRACE_OTLP=1|URL; the\n"
+    "                       OTEL_EXPORTER_OTLP_* variables; docs/cli.md)\n"
     "  --convert FILE       write the run of a saved raw stream and exit\n"
     "  --run-id ID          the run id to use with --convert\n"
     "  --recover            finish the runs a writer that died left in DIR (those whose\n"
@@ -73,6 +78,9 @@ parse_seconds(const char *s, double *out)
 {
     char *end;
 
+    if (s == NULL) {
+        return -1;
+    }
     *out = strtod(s, &end);
     return *end == '\0' && *out >= 0 ? 0 : -1;
 }
@@ -125,7 +133,7 @@ own_dir(const char *path, char *why, size_t cap)
 static int
 convert(const char *dir, const char *file, const char *run_id, double rate)
 {
-    struct ft_run_opts ro = {dir, run_id, rate, 0};
+    struct ft_run_opts ro = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = rate, .copies = 0};
     struct ft_wire_decoder dec;
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
@@ -156,7 +164,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate)
     ft_run_get_info(run, &info);
     if (err != 0) {
         fprintf(stderr, "flowtrace-writer: %s: %s at byte %llu; every frame before it was kept\n",
-                file, ft_strerror(err), (unsigned long long)(dec.consumed + dec.off));
+                file, ft_strerror(err), (unsigned long long)dec.consumed + dec.off);
     } else if (info.id != NULL) {
         printf("%s\n", info.path);
     }
@@ -206,8 +214,81 @@ detach(uv_loop_t *loop)
     uv_loop_fork(loop);
 }
 
-int
-main(int argc, char **argv)
+static void
+export_run(void *ctx, struct ft_run *r)
+{
+    (void)ctx;
+    ft_otlp_run(r);
+}
+
+/* Live OpenTelemetry export (otlp.h), if --otlp (url) or FLOWTRACE_OTLP asks for it: a
+ * bad setting costs the export only. */
+static void
+start_export(uv_loop_t *loop, const char *url)
+{
+    char why[512] = "";
+    int rc = ft_otlp_start(loop, url, why, sizeof(why));
+
+    if (rc < 0) {
+        fprintf(stderr, "flowtrace-writer: OTLP export off: %s\n", why);
+    } else if (rc > 0) {
+        ft_server_set_exporter(ft_otlp_span_limit(), ft_otlp_unit, export_run, NULL);
+    }
+}
+
+/* FLOWTRACE_SAMPLE=RATE: keep the trees of that fraction of the units that did not fail
+ * (every failed one's too). A bad value is said, and every unit is kept as --keep says. */
+static void
+read_sample(struct ft_server_opts *opts)
+{
+    const char *v = getenv("FLOWTRACE_SAMPLE");
+    char *end;
+    double rate;
+
+    if (v == NULL || v[0] == '\0') {
+        return;
+    }
+    rate = strtod(v, &end);
+    if (*end != '\0' || !(rate >= 0 && rate <= 1)) {
+        fprintf(stderr,
+                "flowtrace-writer: bad FLOWTRACE_SAMPLE '%s': not a rate from 0 to 1; units are "
+                "kept as --keep says\n",
+                v);
+        return;
+    }
+    opts->sampling = 1;
+    opts->sample_ppm = (uint32_t)(rate * 1e6 + 0.5);
+}
+
+/* What a writer's process needs whatever it does. */
+static void
+prepare_process(struct ft_server_opts *opts)
+{
+    struct sigaction old;
+    struct rlimit rl;
+
+    /* A process may go away before reading its ACK: that must not kill the writer and
+     * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
+     * that run, not the end of the writer. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+    opts->ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+    /* Each traced process holds a few descriptors here (socket, journal, outputs). */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* What the command line asks for besides the server's options. */
+struct args {
+    const char *convert_file, *run_id, *otlp_url;
+    int detach, recover;
+};
+
+/* Reads the options into opts and a. Returns -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
 {
     static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                              {"socket", required_argument, NULL, 's'},
@@ -221,75 +302,57 @@ main(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {"null-sink", no_argument, NULL, 'N'},
                                              {"recover", no_argument, NULL, 'C'},
+                                             {"otlp", optional_argument, NULL, 'O'},
                                              {"parent-fd", required_argument, NULL, 'P'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
-    struct ft_server_opts opts = {0};
-    const char *convert_file = NULL, *run_id = NULL;
-    int opt, do_detach = 0, do_recover = 0, err, clock_kind;
-    uv_loop_t *loop = uv_default_loop();
+    int opt;
 
-    opts.drain_timeout = 30;
-    opts.parent_fd = -1;
-    /* A process may go away before reading its ACK: that must not kill the writer and
-     * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
-     * that run, not the end of the writer. */
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGXFSZ, SIG_IGN);
-    {
-        struct sigaction old;
-        opts.ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
-    }
-    /* Each traced process holds a few descriptors here (socket, journal, outputs). */
-    {
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
-    }
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
-            opts.dir = optarg;
+            opts->dir = optarg;
             break;
         case 's':
-            opts.socket_path = optarg;
+            opts->socket_path = optarg;
             break;
         case 'r':
-            opts.runs_file = optarg;
+            opts->runs_file = optarg;
             break;
         case 'i':
-            if (parse_seconds(optarg, &opts.idle_exit) != 0) {
+            if (parse_seconds(optarg, &opts->idle_exit) != 0) {
                 return fail("bad --idle-exit '%s'", optarg, "not a number of seconds") + 1;
             }
             break;
         case 't':
-            if (parse_seconds(optarg, &opts.drain_timeout) != 0) {
+            if (parse_seconds(optarg, &opts->drain_timeout) != 0) {
                 return fail("bad --drain-timeout '%s'", optarg, "not a number of seconds") + 1;
             }
             break;
         case 'k':
-            opts.keep_raw = 1;
+            opts->keep_raw = 1;
             break;
         case 'D':
-            do_detach = 1;
+            a->detach = 1;
             break;
         case 'c':
-            convert_file = optarg;
+            a->convert_file = optarg;
             break;
         case 'R':
-            run_id = optarg;
+            a->run_id = optarg;
             break;
         case 'N':
-            opts.null_sink = 1;
+            opts->null_sink = 1;
             break;
         case 'C':
-            do_recover = 1;
+            a->recover = 1;
+            break;
+        case 'O':
+            a->otlp_url = optarg != NULL ? optarg : ""; /* "": the OTEL_* variables say where */
             break;
         case 'P':
-            opts.parent_fd = parse_fd(optarg);
-            if (opts.parent_fd < 0) {
+            opts->parent_fd = parse_fd(optarg);
+            if (opts->parent_fd < 0) {
                 return fail("bad --parent-fd '%s'", optarg, "not an open descriptor") + 1;
             }
             break;
@@ -304,10 +367,28 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (opts.dir == NULL || (convert_file == NULL && !do_recover && opts.socket_path == NULL) ||
-        optind != argc) {
+    if (opts->dir == NULL ||
+        (a->convert_file == NULL && !a->recover && opts->socket_path == NULL) || optind != argc) {
         fputs(usage, stderr);
         return 2;
+    }
+    return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct ft_server_opts opts = {0};
+    struct args a = {0};
+    int err, clock_kind;
+    uv_loop_t *loop = uv_default_loop();
+
+    opts.drain_timeout = 30;
+    opts.parent_fd = -1;
+    prepare_process(&opts);
+    read_sample(&opts);
+    if ((err = parse_args(argc, argv, &opts, &a)) >= 0) {
+        return err;
     }
     if ((err = ft_dirs_make(opts.dir)) != 0 ||
         (err = access(opts.dir, W_OK | X_OK) == 0 ? 0 : -errno) != 0) {
@@ -320,10 +401,10 @@ main(int argc, char **argv)
         }
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
-    if (convert_file != NULL) {
-        return convert(opts.dir, convert_file, run_id, ft_clock_calibrate(clock_kind, 20));
+    if (a.convert_file != NULL) {
+        return convert(opts.dir, a.convert_file, a.run_id, ft_clock_calibrate(clock_kind, 20));
     }
-    if (do_recover) {
+    if (a.recover) {
         err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);
         if (err < 0) {
             return fail("cannot read '%s'", opts.dir, strerror(-err));
@@ -336,15 +417,17 @@ main(int argc, char **argv)
         }
         return fail("cannot listen on '%s'", opts.socket_path, uv_strerror(err));
     }
-    if (do_detach) {
+    if (a.detach) {
         detach(loop);
     }
+    start_export(loop, a.otlp_url);
     /* Measure the time-stamp counter once; runs refine it with their own anchors. */
     opts.tsc_ns_per_tick = ft_clock_calibrate(clock_kind, 20);
     ft_server_set_rate(opts.tsc_ns_per_tick);
     ft_server_start();
     uv_run(loop, UV_RUN_DEFAULT);
     ft_server_close();
+    ft_otlp_stop(); /* after the last run: what is left gets its last chance */
     uv_loop_close(loop);
     if (ft_server_orphaned()) {
         remove_orphaned(&opts);
