@@ -245,11 +245,11 @@ FUZZER     := $(FUZZ_O)/fuzz_stream
 $(FUZZER): tests/fuzz/fuzz_stream.c $(LIB_SRCS) $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS) -lmd
 
 $(FUZZ_O)/make_seeds: tests/fuzz/make_seeds.c tests/unit/stream.h $(CORE)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ tests/fuzz/make_seeds.c $(CORE)
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ tests/fuzz/make_seeds.c $(CORE) -lmd
 
 define fuzz-run
 	@mkdir -p $(FUZZ_O)/corpus $(FUZZ_O)/seeds $(FUZZ_O)/artifacts
