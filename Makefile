@@ -103,7 +103,7 @@ $(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
 
 $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lcurl
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lcurl -lmd
 
 # The wrapper: no library beyond libc and the core (settings).
 $(RUNNER): $(RUN_OBJS) $(CORE)
@@ -144,13 +144,14 @@ $(O)/tests/unit/test_scope: $(O)/inject/scope.o $(INJECT_BASE)
 $(O)/tests/unit/test_config: $(INJECT_BASE)
 $(O)/tests/unit/test_tstate: $(O)/inject/tstate.o $(O)/inject/emit.o $(INJECT_BASE)
 $(O)/tests/unit/test_ship: $(O)/inject/ship.o $(O)/inject/tstate.o $(O)/inject/emit.o \
-    $(O)/inject/deflog.o $(INJECT_BASE)
+    $(O)/inject/deflog.o $(O)/inject/srclog.o $(INJECT_BASE)
+$(O)/tests/unit/test_srclog: $(O)/inject/srclog.o
 $(O)/tests/unit/test_pylayout: $(O)/inject/pylayout.o $(O)/inject/pyapi.o $(INJECT_BASE)
 
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka -lm \
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka -lm -lmd \
 	    $(UNIT_LIBS_$*)
 
 # ---- Dependencies -------------------------------------------------------------------
@@ -159,7 +160,7 @@ DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-d
                 python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
                 python3-httpx clang chromium patchelf debian-archive-keyring clang-format clang-tidy \
                 cppcheck python3-build python3-wheel python3-setuptools python3-venv \
-                python3-pytest-xdist gdb
+                python3-pytest-xdist gdb libmd-dev
 VIEWER_TEST_DIR := tests/viewer
 
 # Debian packages first (node and npm only if the machine has no node of its own), then
@@ -244,11 +245,11 @@ FUZZER     := $(FUZZ_O)/fuzz_stream
 $(FUZZER): tests/fuzz/fuzz_stream.c $(LIB_SRCS) $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS) -lmd
 
 $(FUZZ_O)/make_seeds: tests/fuzz/make_seeds.c tests/unit/stream.h $(CORE)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ tests/fuzz/make_seeds.c $(CORE)
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ tests/fuzz/make_seeds.c $(CORE) -lmd
 
 define fuzz-run
 	@mkdir -p $(FUZZ_O)/corpus $(FUZZ_O)/seeds $(FUZZ_O)/artifacts

@@ -48,6 +48,7 @@ static struct capture_api {
 } P;
 
 #define Py_TPFLAGS_HEAPTYPE (1UL << 9)
+#define Py_TPFLAGS_BASE_EXC (1UL << 30) /* a BaseException subclass */
 
 /* Until capture is ready no object matches a type here, whatever its header holds (a
  * free-threaded build's word at offset 8 may well be 0). */
@@ -1065,34 +1066,179 @@ put_message(struct ft_text *out, const char *msg, size_t n)
     }
 }
 
-void
-ft_capture_exception(struct ft_text *out, PyObject *exc)
+/* type, module, message: three u32-length-prefixed fields, the message at most mcap. */
+static void
+exception_fields(struct ft_text *out, PyObject *exc, char *buf, size_t mcap)
 {
-    PyObject *type; /* borrowed */
-    struct ft_text msg;
-    char buf[4096];
-    int slot;
+    PyObject *type = ft_type_of(exc); /* borrowed */
+    int slot = type_slot(type);
+    struct ft_text msg = {buf, 0, mcap, 0};
 
-    if (exc == NULL) {
-        put_field(out, "", 0);
-        put_field(out, "", 0);
-        put_field(out, "", 0);
-        return;
-    }
-    type = ft_type_of(exc);
-    slot = type_slot(type);
     /* The qualified name without the module (the module is its own field). */
     put_field(out, types[slot].name + types[slot].qual_at,
               types[slot].name_len - types[slot].qual_at);
     put_field(out, types[slot].module, strlen(types[slot].module));
-    msg.p = buf;
-    msg.len = 0;
-    msg.cap = sizeof(buf);
-    msg.cut = 0;
     if (ft_cfg.repr || !(P.PyType_GetFlags(type) & Py_TPFLAGS_HEAPTYPE)) {
         message_by_str(&msg, exc);
     } else {
         message_from_args(&msg, exc);
     }
     put_message(out, buf, msg.len);
+}
+
+static int
+is_exception(PyObject *o)
+{
+    return o != NULL && o != ft_py.None && (P.PyType_GetFlags(ft_type_of(o)) & Py_TPFLAGS_BASE_EXC);
+}
+
+/* The innermost entry of the exception's traceback (the frame where it was raised, or
+ * the Python frame that called into C where it was): its file, into file, and its line;
+ * 0 when there is none. No Python code runs: tb_frame is read in place (pylayout.h). */
+static long
+raise_site(PyObject *exc, PyObject *given_tb, char *file, size_t cap)
+{
+    PyObject *tb, *last, *next, *code; /* new, borrowed, borrowed, new */
+    long line;
+
+    file[0] = '\0';
+    if (!ft_pylayout.tb_ok || ft_py.PyFrame_GetCode == NULL) {
+        return 0;
+    }
+    if (given_tb != NULL && given_tb != ft_py.None) {
+        tb = given_tb;
+        ft_py.Py_IncRef(tb);
+    } else if (ft_py.PyException_GetTraceback == NULL ||
+               (tb = ft_py.PyException_GetTraceback(exc)) == NULL) {
+        return 0;
+    }
+    for (last = tb; (next = ft_tb_next(last)) != NULL && next != ft_py.None;) {
+        last = next;
+    }
+    code = ft_py.PyFrame_GetCode(ft_tb_frame(last));
+    ft_py_attr_text(code, "co_filename", file, cap);
+    line = ft_py_attr_long(last, "tb_lineno", 0);
+    ft_py.Py_DecRef(code);
+    ft_py.Py_DecRef(tb);
+    ft_py.PyErr_Clear();
+    return line;
+}
+
+int
+ft_capture_tb_line(PyObject *exc)
+{
+    PyObject *tb; /* new ref */
+    long line;
+
+    if (!is_exception(exc) || ft_py.PyException_GetTraceback == NULL ||
+        (tb = ft_py.PyException_GetTraceback(exc)) == NULL) {
+        return 0;
+    }
+    line = ft_py_attr_long(tb, "tb_lineno", 0);
+    ft_py.Py_DecRef(tb);
+    ft_py.PyErr_Clear();
+    return (int)line;
+}
+
+static void
+put_tag(struct ft_text *out, uint32_t tag, const void *p, size_t n)
+{
+    uint32_t len = (uint32_t)n;
+
+    put(out, &tag, 4);
+    put(out, &len, 4);
+    put(out, p, n);
+}
+
+/* The exception's __cause__, else its __context__ unless suppressed (a new reference),
+ * or NULL; *via says which (1, 2). */
+static PyObject *
+chained(PyObject *exc, uint8_t *via)
+{
+    PyObject *next = ft_py.PyException_GetCause(exc); /* new ref */
+
+    *via = 1;
+    if (next != NULL && next != ft_py.None) {
+        return next;
+    }
+    if (next != NULL) {
+        ft_py.Py_DecRef(next);
+    }
+    if (ft_py_attr_long(exc, "__suppress_context__", 0)) {
+        return NULL;
+    }
+    *via = 2;
+    next = ft_py.PyException_GetContext(exc);
+    if (next != NULL && next == ft_py.None) {
+        ft_py.Py_DecRef(next);
+        next = NULL;
+    }
+    return next;
+}
+
+#define CHAIN_MAX 8
+
+/* FT_EXC_CAUSE fields: the chain of exceptions behind exc, nearest first, at most
+ * CHAIN_MAX, stopping at a loop. */
+static void
+put_chain(struct ft_text *out, PyObject *exc)
+{
+    PyObject *seen[CHAIN_MAX + 1]; /* new refs, but for seen[0] */
+    char buf[1024], file[1024];
+    static uint8_t rec[3 * 1100 + 2048];
+    int n = 0;
+
+    if (ft_py.PyException_GetCause == NULL || ft_py.PyException_GetContext == NULL) {
+        return;
+    }
+    seen[n++] = exc;
+    while (n <= CHAIN_MAX) {
+        uint8_t via;
+        PyObject *next = chained(seen[n - 1], &via);
+        int loop = 0;
+        for (int i = 0; i < n && next != NULL; i++) {
+            loop |= seen[i] == next;
+        }
+        if (next == NULL || loop || !is_exception(next)) {
+            if (next != NULL) {
+                ft_py.Py_DecRef(next);
+            }
+            break;
+        }
+        seen[n++] = next;
+        struct ft_text r = {(char *)rec, 0, sizeof(rec), 0};
+        uint32_t line = (uint32_t)raise_site(next, NULL, file, sizeof(file));
+        put(&r, &via, 1);
+        put(&r, &line, 4);
+        exception_fields(&r, next, buf, sizeof(buf));
+        put_field(&r, file, strlen(file));
+        if (!r.cut) {
+            put_tag(out, FT_EXC_CAUSE, rec, r.len);
+        }
+    }
+    for (int i = 1; i < n; i++) {
+        ft_py.Py_DecRef(seen[i]);
+    }
+    ft_py.PyErr_Clear();
+}
+
+void
+ft_capture_exception(struct ft_text *out, PyObject *exc, PyObject *tb)
+{
+    char buf[4096], file[4096];
+    uint32_t line;
+
+    if (exc == NULL || !is_exception(exc)) {
+        put_field(out, "", 0);
+        put_field(out, "", 0);
+        put_field(out, "", 0);
+        return;
+    }
+    exception_fields(out, exc, buf, sizeof(buf));
+    line = (uint32_t)raise_site(exc, tb, file, sizeof(file));
+    if (line > 0) {
+        put_tag(out, FT_EXC_RAISE_FILE, file, strlen(file));
+        put_tag(out, FT_EXC_RAISE_LINE, &line, 4);
+    }
+    put_chain(out, exc);
 }

@@ -126,9 +126,16 @@ PyObject *ft_capture_plain_attr(PyObject *o, const char *name);
 /* type(o).__module__ and type(o).__qualname__, read from the type's own dict. */
 void ft_capture_type_names(PyObject *o, char *module, size_t mcap, char *qualname, size_t qcap);
 
-/* Appends the exception's type name, its module and its message, each as a u32 length
- * and bytes (the payload of an EXC record). exc is the exception instance. */
-void ft_capture_exception(struct ft_text *out, PyObject *exc);
+/* Appends the payload of an EXC record: the exception's type name, its module and its
+ * message, each as a u32 length and bytes, then its optional fields (lib/wire.h: where it
+ * was raised, the chain of its causes). exc is the exception instance; tb its traceback
+ * when the caller has it (3.11's trace event gives it before exc.__traceback__ is set),
+ * else NULL. */
+void ft_capture_exception(struct ft_text *out, PyObject *exc, PyObject *tb);
+
+/* The line of the first entry of the exception's traceback (the frame it is leaving, at
+ * an unwind), or 0. */
+int ft_capture_tb_line(PyObject *exc);
 
 /* Bytes an output area needs for one value at the configured limit (the limit plus the
  * truncation marker); the caller sizes scratch space with it. */

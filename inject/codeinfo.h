@@ -44,6 +44,11 @@ struct ft_code_info {
     uint16_t varargs; /* position of *args among them, or FT_NO_PARAM */
     uint16_t varkw;   /* position of **kwargs among them, or FT_NO_PARAM */
     uint64_t redact;  /* bit i: parameter i's name looks like a secret */
+    /* The names of all its fast locals, in the frame's order (codes.c, at the first
+     * exception that leaves a frame of it): nlocals of them, or none. */
+    uint16_t nlocals;
+    uint8_t locals_known;
+    char **local_names;
 };
 
 /* The locals position of the k-th parameter in signature order. */

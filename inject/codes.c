@@ -13,6 +13,7 @@
 #include "lib/wire.h"
 #include "log.h"
 #include "scope.h"
+#include "srclog.h"
 #include "units.h"
 
 #define CO_VARARGS     0x0004
@@ -28,6 +29,10 @@ static void
 info_free(struct ft_code_info *ci)
 {
     if (ci != NULL && ci != &ft_code_skip) {
+        for (unsigned i = 0; ci->local_names != NULL && i < ci->nlocals; i++) {
+            free(ci->local_names[i]);
+        }
+        free(ci->local_names);
         free(ci);
     }
 }
@@ -259,6 +264,43 @@ module_of(PyFrameObject *frame, char *out, size_t cap)
     ft_py.Py_DecRef(globals);
 }
 
+/* Code generated at run time (attrs' and dataclasses' methods, exec'd text), not the main
+ * program read from -c or stdin. */
+static int
+is_generated(const char *module, const char *file)
+{
+    return ft_scope_generated_file(file) &&
+           !(main_source != NULL && strcmp(module, "__main__") == 0 &&
+             strcmp(file, main_source) == 0);
+}
+
+/* Generated code is named by the function that runs it: libraries set its __qualname__
+ * (attrs and dataclasses: Class.__init__), while the code keeps the name it was compiled
+ * under (__init__, __create_fn__.<locals>.__init__). The function is read from the
+ * frame in place (func_ok) and checked to run this code; name is kept otherwise. */
+static void
+name_by_function(const PyObject *code, PyFrameObject *frame, char *name, size_t cap)
+{
+    char *iframe;
+    PyObject *fn; /* borrowed */
+    char qualname[1024];
+
+    if (!ft_pylayout.func_ok) {
+        return;
+    }
+    iframe = frame != NULL ? ft_iframe_of(frame) : ft_ts_iframe();
+    if (iframe == NULL || ft_iframe_code(iframe) != code || (fn = ft_iframe_func(iframe)) == NULL) {
+        return;
+    }
+    if (ft_py.PyFunction_GetCode(fn) != code) {
+        ft_py.PyErr_Clear(); /* not a function */
+        return;
+    }
+    if (ft_py_attr_text(fn, "__qualname__", qualname, sizeof(qualname)) > 0) {
+        snprintf(name, cap, "%s", qualname);
+    }
+}
+
 struct ft_code_info *
 ft_code_intern(PyObject *code, PyFrameObject *frame)
 {
@@ -297,6 +339,10 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
         ci->traced = 1;
         ci->unit = unit != FT_UNITS_TRACE ? (uint8_t)unit : 0;
         ci->flags = def_flags(co_flags) | (boundary ? FT_DEF_BOUNDARY : 0);
+        if (is_generated(module, file)) {
+            ci->flags |= FT_DEF_GENERATED;
+            name_by_function(code, frame, name, sizeof(name));
+        }
         ci->is_gen = (ci->flags & (FT_DEF_GENERATOR | FT_DEF_COROUTINE | FT_DEF_ASYNCGEN)) != 0;
         layout_params(ci, code, name, params, sizeof(params), &plen);
         memset(&v, 0, sizeof(v));
@@ -309,6 +355,9 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
         v.params_len = (uint32_t)plen;
         if (ft_deflog_define(&v) == 0) {
             ci->id = v.id;
+            if (!(ci->flags & FT_DEF_GENERATED)) {
+                ft_srclog_note(file); /* its text goes with the run, once */
+            }
         } else {
             info_free(ci);
             ci = &ft_code_skip;
@@ -324,4 +373,75 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
     }
     ft_py_exc_restore(&exc);
     return ci;
+}
+
+/* ---- Local variables, for the frames an exception leaves ----------------------------- */
+
+static int
+in_tuple(PyObject *tuple, const char *name)
+{
+    char other[256];
+    Py_ssize_t n = ft_py.PyTuple_Size(tuple);
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        ft_py_text(ft_py.PyTuple_GetItem(tuple, i), other, sizeof(other));
+        if (strcmp(other, name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Appends the names of tuple attribute attr of code (skipping those in `skip`). */
+static unsigned
+add_names(char **out, unsigned k, unsigned max, PyObject *code, const char *attr, PyObject *skip)
+{
+    PyObject *names = ft_py.PyObject_GetAttrString(code, attr); /* new ref */
+    char name[256];
+    Py_ssize_t n;
+
+    if (names == NULL) {
+        ft_py.PyErr_Clear();
+        return k;
+    }
+    n = ft_py.PyTuple_Size(names);
+    for (Py_ssize_t i = 0; i < n && k < max; i++) {
+        ft_py_text(ft_py.PyTuple_GetItem(names, i), name, sizeof(name));
+        if (skip == NULL || !in_tuple(skip, name)) {
+            out[k++] = strdup(name);
+        }
+    }
+    ft_py.Py_DecRef(names);
+    ft_py.PyErr_Clear();
+    return k;
+}
+
+#define LOCALS_MAX 64 /* locals rendered per frame, at most */
+
+unsigned
+ft_code_local_names(struct ft_code_info *ci, PyObject *code)
+{
+    PyObject *varnames; /* new ref */
+    char **names;
+    unsigned k;
+
+    if (ci->locals_known) {
+        return ci->nlocals;
+    }
+    ci->locals_known = 1;
+    /* 3.8-3.10 keep cells apart from the fast locals: their locals are not read. */
+    if (ft_py.minor < 11 || (names = calloc(LOCALS_MAX, sizeof(char *))) == NULL) {
+        return 0;
+    }
+    varnames = ft_py.PyObject_GetAttrString(code, "co_varnames");
+    k = add_names(names, 0, LOCALS_MAX, code, "co_varnames", NULL);
+    k = add_names(names, k, LOCALS_MAX, code, "co_cellvars", varnames);
+    k = add_names(names, k, LOCALS_MAX, code, "co_freevars", NULL);
+    if (varnames != NULL) {
+        ft_py.Py_DecRef(varnames);
+    }
+    ft_py.PyErr_Clear();
+    ci->local_names = names;
+    ci->nlocals = (uint16_t)k;
+    return k;
 }

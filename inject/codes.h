@@ -45,6 +45,12 @@ ft_code_lookup(PyObject *code)
     return (struct ft_code_info *)extra;
 }
 
+/* The names of the fast locals of code (ci's code object), in the frame's order (3.11+:
+ * co_varnames, then the co_cellvars that are not among them, then co_freevars), learnt
+ * once and kept in ci. Returns their number (ci->local_names), 0 when unknown. GIL held,
+ * on the exception path only. */
+unsigned ft_code_local_names(struct ft_code_info *ci, PyObject *code);
+
 /* First sight (GIL held, may allocate and call the C API, never raises): decides scope,
  * defines the code, stores and returns its info. frame (borrowed, may be NULL) gives the
  * module name through its globals; without it the current frame's globals are used. */

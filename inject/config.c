@@ -216,6 +216,7 @@ load_capture(struct ft_config *c, char *msg, size_t cap)
         (err = get_bool("FLOWTRACE_SKIP_INPUTS", 0, &c->skip_inputs, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_SKIP_OUTPUTS", 0, &c->skip_outputs, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_EXCEPTIONS", 1, &c->exceptions, msg, cap)) != 0 ||
+        (err = get_bool("FLOWTRACE_LOCALS", 1, &c->locals, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_C_CALLS", 0, &c->c_calls, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_WITH_MEMORY", 0, &c->memory, msg, cap)) != 0 ||
         (err = get_bool("FLOWTRACE_NO_MEMORY", 0, &no_memory, msg, cap)) != 0 ||

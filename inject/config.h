@@ -45,6 +45,7 @@ struct ft_config {
     int skip_inputs;             /* FLOWTRACE_SKIP_INPUTS=1 */
     int skip_outputs;            /* FLOWTRACE_SKIP_OUTPUTS=1 */
     int exceptions;              /* FLOWTRACE_EXCEPTIONS=0: no exception details on 3.8-3.11 */
+    int locals;                  /* FLOWTRACE_LOCALS=0 (--no-locals): no locals at unwinds */
     int c_calls;                 /* FLOWTRACE_C_CALLS=1: builtin calls too */
     int memory;                  /* FLOWTRACE_WITH_MEMORY=1 (and not FLOWTRACE_NO_MEMORY) */
     int tracemalloc;             /* with memory: tracemalloc too (not FLOWTRACE_NO_TRACEMALLOC) */

@@ -92,6 +92,13 @@ validate(const PyObject *code)
     validate_left--;
 }
 
+/* The first n fast locals of iframe, or NULL. */
+static inline PyObject **
+locals_of_n(char *iframe, unsigned n, PyObject **tmp)
+{
+    return ft_iframe_locals(iframe, n, tmp);
+}
+
 /* The fast locals of iframe (the first and the parameters of ci), or NULL: then no
  * argument is captured. */
 static inline PyObject **
@@ -233,7 +240,7 @@ resume(PyObject *code, PyObject *thrown)
     ft_record_enter(t, ci, FT_REC_RESUME, (uint64_t)(uintptr_t)current_iframe(), NULL);
     if (thrown != NULL) {
         /* Kept on the generator in case it ends by it (close(): GeneratorExit). */
-        ft_record_exception(t, thrown);
+        ft_record_exception(t, thrown, NULL);
     }
     RETURN_NONE;
 }
@@ -313,9 +320,27 @@ on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
     (void)self;
     if (ci->traced && (t = this_thread()) != NULL) {
-        PyObject *tmp[FT_LOCALS_MAX],
-            **locals = ci->unit ? locals_of(current_iframe(), ci, tmp) : NULL;
-        ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL, locals);
+        PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
+        int64_t offset = 0;
+        int line = 0;
+        unsigned n = 0, need = ci->unit ? ci->first + ci->nparams : 0;
+        /* args[1]: the offset of the instruction the exception left the frame at (the
+         * line of cleanup code can be unknown: then the exception's traceback, whose
+         * first entry is this frame's, says it). */
+        if (nargs > 1 && ft_capture_small_int(args[1], &offset) && ft_py.PyCode_Addr2Line) {
+            line = ft_py.PyCode_Addr2Line(args[0], (int)offset);
+        }
+        if (line <= 0 && nargs > 2) {
+            line = ft_capture_tb_line(args[2]);
+        }
+        if (ft_cfg.locals) {
+            n = ft_code_local_names(ci, args[0]);
+        }
+        if (n > 0 || need > 0) {
+            /* Its locals; a unit's call also reads its parameters from them. */
+            locals = locals_of_n(current_iframe(), n > need ? n : need, tmp);
+        }
+        ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL, line, locals, n);
     } else if (ci->probe == FT_PROBE_ADOPT_SELF && (t = this_thread()) != NULL) {
         ft_handoff_return(t, ci, NULL, NULL); /* the work is over, however it ended */
     }

@@ -81,6 +81,24 @@ locals_of(PyFrameObject *f, const struct ft_code_info *ci, PyObject **tmp)
     return locals_direct ? ft_frame_locals(f, ci->first + ci->nparams, tmp) : NULL;
 }
 
+/* A frame left by an exception: UNWIND, with the line it was at and its locals (read in
+ * place, never through f_locals); a unit's call also reads its parameters from them. */
+static void
+unwind(struct ft_thread *t, struct ft_code_info *ci, PyFrameObject *frame)
+{
+    PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
+    int line = ft_py.PyFrame_GetLineNumber != NULL ? ft_py.PyFrame_GetLineNumber(frame) : 0;
+    unsigned n = 0, need = ci->unit ? ci->first + ci->nparams : 0;
+
+    if (ft_cfg.locals && locals_direct) {
+        n = ft_code_local_names(ci, code_of(frame));
+    }
+    if (locals_direct && (n > 0 || need > 0)) {
+        locals = ft_frame_locals(frame, n > need ? n : need, tmp);
+    }
+    ft_record_unwind(t, ci, NULL, line, locals, n);
+}
+
 /* ---- Exceptions on 3.8-3.11 ---------------------------------------------------------
  * A profile function sees a frame left by an exception as a return with a NULL arg, and
  * nothing more. The frame that receives the exception next reports it to a *trace*
@@ -151,7 +169,7 @@ exc_trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         }
     }
     if (what == PyTrace_EXCEPTION && arg != NULL) {
-        ft_record_exception(t, ft_py.PyTuple_GetItem(arg, 1));
+        ft_record_exception(t, ft_py.PyTuple_GetItem(arg, 1), ft_py.PyTuple_GetItem(arg, 2));
         ft_py.PyErr_Clear();
     }
     /* Whatever it was (an exception event, or other code running first), we are done. */
@@ -237,7 +255,7 @@ on_c_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg)
 }
 
 static void
-on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
+on_generator(struct ft_thread *t, struct ft_code_info *ci, PyFrameObject *frame, int what,
              PyObject *arg)
 {
     uint64_t ident = ft_frame_ident(frame);
@@ -253,7 +271,7 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
             arm(t);
         }
     } else if (arg == NULL) {
-        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame, ci, tmp) : NULL);
+        unwind(t, ci, frame);
         arm(t);
     } else {
         ft_record_leave(t, ci, ft_gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
@@ -360,7 +378,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ft_record_enter(t, ci, FT_REC_CALL, 0, locals_of(frame, ci, tmp));
     } else if (arg == NULL) {
         /* Left by an exception: its details come from the frame that receives it. */
-        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame, ci, tmp) : NULL);
+        unwind(t, ci, frame);
         arm(t);
     } else {
         if (ft_cfg.skip_outputs && (ci->nparams == 0 || ft_cfg.skip_inputs) && !ft_cfg.memory &&

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "conn.h"
 #include "deflog.h"
+#include "srclog.h"
 #include "engines.h"
 #include "handoff.h"
 #include "lib/wire.h"
@@ -226,6 +227,7 @@ atfork_child(void)
     ft_tstate_atfork_child();
     ft_session_atfork_child();
     ft_deflog_atfork_child();
+    ft_srclog_atfork_child();
     ft_handoff_atfork_child();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     fork_child_pid = (pid_t)syscall(SYS_getpid);
@@ -250,7 +252,7 @@ on_excepthook(PyObject *args)
     ft_py_text(value, exc_msg, sizeof(exc_msg));
     /* The frames that unwound to the top get the details too. */
     if (ft_self != NULL) {
-        ft_record_exception(ft_self, value);
+        ft_record_exception(ft_self, value, ft_py.PyTuple_GetItem(args, 3));
     }
 }
 
@@ -359,6 +361,7 @@ ft_lifecycle_start(const char *settings, char *why, size_t cap)
     ft_session_restart();
     ft_tstate_restart();
     ft_deflog_resend();
+    ft_srclog_resend();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     activated = 1;
     if ((err = start_tracing(1)) != 0) {

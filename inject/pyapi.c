@@ -86,6 +86,11 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, _PyEval_SetProfile), "_PyEval_SetProfile", 0},
     {offsetof(struct ft_pyapi, PyEval_SetProfileAllThreads), "PyEval_SetProfileAllThreads", 0},
     {offsetof(struct ft_pyapi, Py_AddPendingCall), "Py_AddPendingCall", 0},
+    {offsetof(struct ft_pyapi, PyException_GetTraceback), "PyException_GetTraceback", 0},
+    {offsetof(struct ft_pyapi, PyException_GetCause), "PyException_GetCause", 0},
+    {offsetof(struct ft_pyapi, PyException_GetContext), "PyException_GetContext", 0},
+    {offsetof(struct ft_pyapi, PyFrame_GetLineNumber), "PyFrame_GetLineNumber", 0},
+    {offsetof(struct ft_pyapi, PyCode_Addr2Line), "PyCode_Addr2Line", 0},
 };
 
 /* Looks name up into the table's field at off. Returns 0, or -ENOENT when required. */

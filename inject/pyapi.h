@@ -125,6 +125,11 @@ struct ft_pyapi {
     int (*_PyEval_SetProfile)(void *tstate, Py_tracefunc func, PyObject *obj); /* -3.11 */
     void (*PyEval_SetProfileAllThreads)(Py_tracefunc func, PyObject *obj);     /* 3.12+ */
     int (*Py_AddPendingCall)(int (*func)(void *), void *arg);
+    PyObject *(*PyException_GetTraceback)(PyObject *exc); /* new ref */
+    PyObject *(*PyException_GetCause)(PyObject *exc);     /* new ref */
+    PyObject *(*PyException_GetContext)(PyObject *exc);   /* new ref */
+    int (*PyFrame_GetLineNumber)(PyFrameObject *f);
+    int (*PyCode_Addr2Line)(PyObject *code, int offset);
     int (*PyObject_SetAttrString)(PyObject *o, const char *name, PyObject *v);
 };
 

@@ -114,10 +114,15 @@ check_ints(void)
 /* A generator function of FlowTrace's own that calls back into C with its frame running,
  * then yields: the frame is read in place and through the API while it runs, and its
  * suspension point once it has yielded. */
-static const char probe_src[] = "def _flowtrace_probe(alpha, beta, check):\n    yield check()\n";
+static const char probe_src[] = "def _flowtrace_probe(alpha, beta, check):\n"
+                                "    try:\n"
+                                "        raise KeyError(alpha)\n"
+                                "    except KeyError as e:\n"
+                                "        yield check(e)\n";
 
 static struct {
     PyObject *a, *b, *code; /* the arguments passed, the probe's code (borrowed) */
+    PyObject *fn;           /* the probe's function (borrowed, alive while it runs) */
     PyFrameObject *frame;   /* the probe's frame (a reference held), once it has run */
 } probe;
 
@@ -174,6 +179,7 @@ check_running_frame(PyFrameObject *frame)
     if (l->ts_frame != 0 && ft_ts_iframe() != ft_iframe_of(frame)) {
         l->ts_frame = 0;
     }
+    l->func_ok = l->frames != FT_FRAMES_38 && ft_iframe_func(ft_iframe_of(frame)) == probe.fn;
     l->locals_ok = 1;
     locals = ft_frame_locals(frame, 2, tmp);
     l->locals_ok = locals != NULL && locals[0] == probe.a && locals[1] == probe.b &&
@@ -183,18 +189,35 @@ check_running_frame(PyFrameObject *frame)
     probe.frame = frame;
 }
 
-static PyObject *
-probe_check(PyObject *self, PyObject *unused)
+/* The exception the probe raised and caught in its own frame: its traceback has one
+ * entry, that frame. */
+static void
+check_traceback(const PyFrameObject *frame, PyObject *exc)
 {
+    PyObject *(*get_tb)(PyObject *) = (PyObject * (*)(PyObject *)) sym("PyException_GetTraceback");
+    PyObject *tb = get_tb != NULL ? get_tb(exc) : NULL; /* new ref */
+
+    ft_pylayout.tb_ok = tb != NULL && frame != NULL && ft_pylayout.header_ok &&
+                        strcmp(ft_type_name(ft_type_of(tb)), "traceback") == 0 &&
+                        ft_tb_frame(tb) == frame && ft_tb_next(tb) == NULL;
+    if (tb != NULL) {
+        ft_py.Py_DecRef(tb);
+    }
+}
+
+static PyObject *
+probe_check(PyObject *self, PyObject *exc)
+{
+    PyFrameObject *frame = ft_py.PyEval_GetFrame(); /* borrowed */
+
     (void)self;
-    (void)unused;
-    check_running_frame(ft_py.PyEval_GetFrame());
+    check_running_frame(frame);
+    check_traceback(frame, exc);
     ft_py.Py_IncRef(ft_py.None);
     return ft_py.None;
 }
 
-static PyMethodDef probe_check_def = {"_flowtrace_probe_check", (void *)probe_check, METH_NOARGS,
-                                      NULL};
+static PyMethodDef probe_check_def = {"_flowtrace_probe_check", (void *)probe_check, METH_O, NULL};
 
 /* A new reference to the probe generator, called with (a, b, probe_check), or NULL. */
 static PyObject *
@@ -211,6 +234,7 @@ make_probe(void)
     args = cb != NULL ? ft_py.PyTuple_New(3) : NULL;
     if (args != NULL) {
         probe.code = ft_py.PyFunction_GetCode(fn); /* the generator's frame holds it */
+        probe.fn = fn;
         ft_py.Py_IncRef(probe.a);
         ft_py.PyTuple_SetItem(args, 0, probe.a); /* steals the new reference */
         ft_py.Py_IncRef(probe.b);
@@ -262,6 +286,7 @@ check_frames(void)
         /* Without YIELD_VALUE known, 3.11 generators are traced as plain calls. */
         ft_pylayout.gen_state = 0;
         ft_pylayout.locals_ok = 0;
+        ft_pylayout.func_ok = 0;
         ft_pylayout.ts_frame = 0;
     }
 }
@@ -336,7 +361,7 @@ ft_pylayout_init(void)
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
     ft_debug("layouts: objects %s, ints %s, frames %s, fast locals %s, thread state's frame "
-             "%s, generators' state %s, builtins %s, members %s",
+             "%s, generators' state %s, builtins %s, members %s, tracebacks %s, functions %s",
              ft_pylayout.header_ok ? "ok" : "no", ft_pylayout.int_ok ? "ok" : "no",
              ft_pylayout.frames == FT_FRAMES_NONE ? "no" : "ok",
              ft_pylayout.locals_ok ? "ok" : "no",
@@ -346,7 +371,8 @@ ft_pylayout_init(void)
              ft_py.minor != 11       ? "n/a"
              : ft_pylayout.gen_state ? "ok"
                                      : "no",
-             ft_pylayout.builtins_ok ? "ok" : "no", ft_pylayout.members_ok ? "ok" : "no");
+             ft_pylayout.builtins_ok ? "ok" : "no", ft_pylayout.members_ok ? "ok" : "no",
+             ft_pylayout.tb_ok ? "ok" : "no", ft_pylayout.func_ok ? "ok" : "no");
     return ft_pylayout.frames == FT_FRAMES_NONE ? -ENOTSUP : 0;
 }
 

@@ -26,6 +26,7 @@
  *            c_profileobj 80 (checked when the profile engine installs its function).
  *   code     co_extra (the extras block {Py_ssize_t size; void *extras[size]}): 3.11 176,
  *            3.12 184, 3.13 192, 3.14 200.
+ *   tracebacks  PyTracebackObject: tb_next 16, tb_frame 24 (every version).
  *   builtins PyCFunctionObject: m_ml 16, m_self 24. PyMethodDescrObject: d_type 16,
  *            d_method 40. A member descriptor (a __slots__ entry): d_member 40, and a
  *            PyMemberDef is {name, int type at 8, Py_ssize_t offset at 16}.
@@ -33,9 +34,11 @@
  * Checks (ft_pylayout_init, at activation): the object header on None and int; tp_name
  * on int; ints on values around every digit boundary, both signs, against
  * PyLong_AsLongLongAndOverflow; frames on a frame of FlowTrace's own (a private two-line
- * function, compiled and run by pylayout.c, calls back into C while it runs: the code
- * object, the frame object's back pointer, the thread state's frame and both arguments
- * must be what the C API says, and its yield must be YIELD_VALUE); builtins on len and
+ * function, compiled and run by pylayout.c, calls back into C while it runs, from the
+ * except clause of an exception it raised: the code object, the frame object's back
+ * pointer, the thread state's frame and both arguments must be what the C API says, the
+ * exception's traceback must hold that frame and end there, and its yield must be
+ * YIELD_VALUE); builtins on len and
  * list.append; members on slice.start. co_extra is checked where it is first written
  * (ft_pylayout_code_extra_seen). The engines check their per-event reads against the
  * API on their first events too. Anything that disagrees is not used.
@@ -66,17 +69,21 @@ enum ft_frames {
 enum {
     FT_F38_CODE = 32,            /* PyFrameObject.f_code, 3.8-3.10 */
     FT_F_IFRAME = 24,            /* PyFrameObject.f_frame, 3.11+ */
+    FT_IF311_FUNC = 0,           /* _PyInterpreterFrame.f_func */
     FT_IF311_CODE = 32,          /* _PyInterpreterFrame.f_code */
     FT_IF311_FRAME_OBJ = 40,     /* .frame_obj */
     FT_IF311_PREV_INSTR = 56,    /* .prev_instr */
     FT_IF311_LOCALS = 72,        /* .localsplus */
     FT_IF312_CODE = 0,           /* .f_code (3.12), .f_executable (3.13, 3.14) */
+    FT_IF312_FUNC = 16,          /* .f_funcobj (tagged on 3.14) */
     FT_IF312_FRAME_OBJ = 48,     /* .frame_obj */
     FT_IF312_LOCALS = 72,        /* .localsplus (3.12, 3.13) */
     FT_IF314_LOCALS = 80,        /* .localsplus (3.14), tagged */
     FT_TS312_CFRAME = 56,        /* PyThreadState.cframe -> _PyCFrame.current_frame (0) */
     FT_TS313_CURRENT_FRAME = 72, /* PyThreadState.current_frame (3.13, 3.14) */
     FT_OP311_YIELD_VALUE = 86,   /* opcode.opmap["YIELD_VALUE"] on 3.11 */
+    FT_TB_NEXT = 16,             /* PyTracebackObject.tb_next (every version) */
+    FT_TB_FRAME = 24,            /* PyTracebackObject.tb_frame */
     FT_TS311_PROFILEFUNC = 64,   /* PyThreadState.c_profilefunc on 3.11 */
     FT_TS311_PROFILEOBJ = 80,    /* PyThreadState.c_profileobj on 3.11 */
 };
@@ -96,6 +103,8 @@ struct ft_pylayout {
     int builtins_ok;       /* builtin functions and method descriptors: checked */
     int members_ok;        /* member descriptors: checked */
     int ts_profile;        /* 3.11: a thread state's profile function and object: checked */
+    int tb_ok;             /* traceback objects' tb_next and tb_frame: checked */
+    int func_ok;           /* 3.11+: an interpreter frame's function object: checked */
 };
 
 extern struct ft_pylayout ft_pylayout;
@@ -157,18 +166,33 @@ ft_iframe_of(PyFrameObject *f)
     return *(char **)((char *)f + FT_F_IFRAME);
 }
 
+/* 3.11+: an object reference of an interpreter frame at off311 (3.11) or off312 (3.12+,
+ * tagged on 3.14), borrowed. */
+static inline PyObject *
+ft_iframe_ref(const char *iframe, size_t off311, size_t off312)
+{
+    switch (ft_pylayout.frames) {
+    case FT_FRAMES_311:
+        return *(PyObject *const *)(iframe + off311);
+    case FT_FRAMES_314:
+        return (PyObject *)(*(const uintptr_t *)(iframe + off312) & ~FT_REF_TAGS);
+    default:
+        return *(PyObject *const *)(iframe + off312);
+    }
+}
+
 /* 3.11+: the code object an interpreter frame runs (borrowed). */
 static inline PyObject *
 ft_iframe_code(const char *iframe)
 {
-    switch (ft_pylayout.frames) {
-    case FT_FRAMES_311:
-        return *(PyObject *const *)(iframe + FT_IF311_CODE);
-    case FT_FRAMES_314:
-        return (PyObject *)(*(const uintptr_t *)(iframe + FT_IF312_CODE) & ~FT_REF_TAGS);
-    default:
-        return *(PyObject *const *)(iframe + FT_IF312_CODE);
-    }
+    return ft_iframe_ref(iframe, FT_IF311_CODE, FT_IF312_CODE);
+}
+
+/* 3.11+ (func_ok): the function object an interpreter frame runs (borrowed). */
+static inline PyObject *
+ft_iframe_func(const char *iframe)
+{
+    return ft_iframe_ref(iframe, FT_IF311_FUNC, FT_IF312_FUNC);
 }
 
 /* 3.11+: the frame object an interpreter frame has (borrowed), or NULL. */
@@ -299,6 +323,21 @@ ft_ts_profileobj(void *ts)
 /* Called by the profile engine right after PyEval_SetProfile(f, NULL) on this thread: on
  * 3.11, reading the thread state's profile function is trusted if it reads f and NULL. */
 void ft_pylayout_check_profile(Py_tracefunc f);
+
+/* ---- Tracebacks (tb_ok) ----------------------------------------------------------------
+ * Read in place: the attribute tb_frame raises an audit event the program could see. */
+
+static inline PyObject *
+ft_tb_next(PyObject *tb)
+{
+    return *(PyObject **)((char *)tb + FT_TB_NEXT);
+}
+
+static inline PyFrameObject *
+ft_tb_frame(PyObject *tb)
+{
+    return *(PyFrameObject **)((char *)tb + FT_TB_FRAME);
+}
 
 /* ---- Code objects' extras -------------------------------------------------------------- */
 

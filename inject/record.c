@@ -409,17 +409,86 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     ft_emit_done(t);
 }
 
+/* LOCALS: the frame's local variables as the exception left it, rendered as arguments are
+ * (bounded, secret-looking names redacted, no Python code unless --repr), unbound ones
+ * left out. */
+static void
+emit_locals(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast, unsigned n)
+{
+    size_t per = ft_capture_value_cap() + 8;
+    PyObject *held[FT_LOCALS_MAX];
+    struct ft_text o;
+    uint32_t count = 0;
+
+    if (n > FT_LOCALS_MAX || ft_thread_scratch(t, 4 + n * (per + 4 + 256)) != 0) {
+        return;
+    }
+    /* With --repr, rendering one may run code that rebinds another: render a held copy. */
+    for (unsigned i = 0; i < n; i++) {
+        held[i] = fast[i];
+        if (ft_cfg.repr) {
+            ft_py.Py_IncRef(held[i]);
+        }
+    }
+    o.p = t->scratch;
+    o.len = 4;
+    o.cap = t->scratch_cap;
+    o.cut = 0;
+    for (unsigned i = 0; i < n; i++) {
+        const char *name = ci->local_names[i];
+        uint32_t nlen = (uint32_t)strlen(name);
+        int64_t x;
+        size_t at;
+        if (held[i] == NULL || nlen > 255) {
+            continue; /* unbound */
+        }
+        memcpy(o.p + o.len, &nlen, 4);
+        memcpy(o.p + o.len + 4, name, nlen);
+        o.len += 4 + nlen;
+        at = o.len;
+        o.len += 4;
+        count++;
+        if (ft_capture_is_secret(name)) {
+            memcpy(o.p + o.len, "<redacted>", 10);
+            o.len += 10;
+        } else if (ft_capture_small_int(held[i], &x)) {
+            uint32_t tag = FT_ARG_INT | 8;
+            memcpy(o.p + at, &tag, 4);
+            memcpy(o.p + o.len, &x, 8);
+            o.len += 8;
+            continue;
+        } else {
+            ft_capture_value(&o, held[i]);
+        }
+        put_len_prefixed(&o, at);
+    }
+    for (unsigned i = 0; ft_cfg.repr && i < n; i++) {
+        ft_py.Py_DecRef(held[i]);
+    }
+    memcpy(o.p, &count, 4);
+    if (count > 0) {
+        ft_emit_values(t, FT_REC_LOCALS, o.p, o.len);
+    }
+}
+
 void
-ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc,
-                 PyObject **locals)
+ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc, int line,
+                 PyObject **locals, unsigned nlocals)
 {
     ft_emit_with(t, ft_rec_word0(FT_REC_UNWIND, ci->id), 0, 0, 0, NULL, 0);
+    if (line > 0) {
+        uint32_t l = (uint32_t)line;
+        ft_emit_values(t, FT_REC_LEFT_AT, &l, sizeof(l));
+    }
+    if (locals != NULL && nlocals > 0 && ft_cfg.locals && ft_capture_ready()) {
+        emit_locals(t, ci, locals, nlocals);
+    }
     if (__builtin_expect(ci->unit != 0, 0)) {
         t->unit_frames -= t->unit_frames > 0;
         ft_unit_leave(t, ci, NULL, locals); /* before EXC, which ends the unwinding */
     }
     if (exc != NULL) {
-        ft_record_exception(t, exc);
+        ft_record_exception(t, exc, NULL);
     }
     if (ft_cfg.memory) {
         emit_memory(t);
@@ -431,18 +500,19 @@ ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *e
 }
 
 void
-ft_record_exception(struct ft_thread *t, PyObject *exc)
+ft_record_exception(struct ft_thread *t, PyObject *exc, PyObject *tb)
 {
     struct ft_text o;
 
-    if (!ft_capture_ready() || ft_thread_scratch(t, 3 * (ft_capture_value_cap() + 4) + 512) != 0) {
+    /* Three texts and the raise site (4 KiB each at most), the chain (3.3 KiB a link). */
+    if (!ft_capture_ready() || ft_thread_scratch(t, 5 * 4200 + 8 * 3500) != 0) {
         return;
     }
     o.p = t->scratch;
     o.len = 0;
     o.cap = t->scratch_cap;
     o.cut = 0;
-    ft_capture_exception(&o, exc);
+    ft_capture_exception(&o, exc, tb);
     ft_emit_values(t, FT_REC_EXC, o.p, o.len);
 }
 

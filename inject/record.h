@@ -35,13 +35,16 @@ void ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigne
                      PyObject *retval, PyObject **locals);
 
 /* The call ends by an exception; exc (borrowed) when the engine knows it, else NULL and
- * the engine reports it later with ft_record_exception(). locals as for enter, for a
- * unit's call only (else NULL). */
-void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc,
-                      PyObject **locals);
+ * the engine reports it later with ft_record_exception(). line: the line the frame was at
+ * when the exception left it (0: unknown); locals: the frame's first nlocals fast locals
+ * (named in ci->local_names, codes.h), also those a unit's call reads as at its entry
+ * (first + nparams of them), or NULL. */
+void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc, int line,
+                      PyObject **locals, unsigned nlocals);
 
-/* The exception that unwound the preceding UNWIND records of this thread. */
-void ft_record_exception(struct ft_thread *t, PyObject *exc);
+/* The exception that unwound the preceding UNWIND records of this thread; tb its
+ * traceback when the engine has it apart (else NULL: exc.__traceback__). */
+void ft_record_exception(struct ft_thread *t, PyObject *exc, PyObject *tb);
 
 /* The current call created a coroutine (an asyncio task) whose frame identity is ident:
  * when it runs it nests under this call. */

@@ -59,13 +59,14 @@ path_match3(const char *pat, const char *file, const char *unused)
 }
 
 /* The program's own code: not the standard library, installed packages, frozen modules
- * or generated <...> code (except the main program's, read from -c or stdin). */
+ * or generated code, whose file is <...> or empty (except the main program's, read from
+ * -c or stdin). */
 static int
 default_scope(const struct ft_scope *s, const char *module, const char *file)
 {
     size_t stdlib_len = s->stdlib_dir != NULL ? strlen(s->stdlib_dir) : 0;
 
-    if (file[0] == '<') {
+    if (ft_scope_generated_file(file)) {
         return s->main_source != NULL && strcmp(module, "__main__") == 0 &&
                strcmp(file, s->main_source) == 0;
     }
@@ -73,6 +74,12 @@ default_scope(const struct ft_scope *s, const char *module, const char *file)
         return 0;
     }
     return strstr(file, "/site-packages/") == NULL && strstr(file, "/dist-packages/") == NULL;
+}
+
+int
+ft_scope_generated_file(const char *file)
+{
+    return file[0] == '<' || file[0] == '\0';
 }
 
 int

@@ -1,8 +1,8 @@
 /* scope.h - which code is traced, from its module, qualified name and file.
  *
  * By default the program's own code: not the standard library, nothing under
- * site-packages or dist-packages, no frozen or generated <...> code (but the main
- * program's, read from -c or stdin), no class bodies. The scope settings change that:
+ * site-packages or dist-packages, no frozen or generated code (file <...> or empty; but
+ * the main program's, read from -c or stdin), no class bodies. The scope settings change that:
  * --exclude and --exclude-path always win; --include and --include-path select code
  * (the main program stays in); --all takes everything. Module patterns are dotted
  * prefixes (`app` is app and app.x, not apple) or globs, matched against the module and
@@ -25,5 +25,9 @@ struct ft_scope {
  * namespace of its own (a function; not a class body or a module). */
 int ft_scope_in(const struct ft_scope *s, const char *module, const char *qualname,
                 const char *file, int newlocals);
+
+/* Whether code of this file was generated at run time (exec'd or compiled text: attrs'
+ * and dataclasses' methods, namedtuple's): its file is <...> or empty. */
+int ft_scope_generated_file(const char *file);
 
 #endif

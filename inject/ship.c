@@ -16,6 +16,7 @@
 #include "config.h"
 #include "crit.h"
 #include "deflog.h"
+#include "srclog.h"
 #include "lib/clock.h"
 #include "lib/wire.h"
 #include "log.h"
@@ -402,6 +403,22 @@ send_defs(const uint8_t *p, size_t n, void *arg)
     return ft_ship_frame(FT_FRAME_DEFS, 0, p, n);
 }
 
+static int
+send_source(const uint8_t *p, size_t n, void *arg)
+{
+    (void)arg;
+    return ft_ship_frame(FT_FRAME_SOURCE, 0, p, n);
+}
+
+/* Definitions not yet sent, then the files of traced code not yet sent (srclog.h). */
+static void
+send_defs_and_sources(void)
+{
+    if (ft_deflog_send(send_defs, NULL) == 0) {
+        ft_srclog_send(send_source, NULL);
+    }
+}
+
 /* The event records in a byte range (what t->events counts). */
 static uint64_t
 count_events(const uint8_t *p, size_t n)
@@ -475,7 +492,7 @@ ship(struct ft_thread *t, int may_drop)
      * after `committed` (acquire) include every one the range refers to. Sending them
      * before reading `committed` could ship a call ahead of its definition. */
     if (taking_events()) {
-        ft_deflog_send(send_defs, NULL);
+        send_defs_and_sources();
     }
     if (!taking_events() || (may_drop && !fits_now(c - t->sent)) ||
         send_frame(FT_FRAME_EVENTS, t->idx, t->data + t->sent, c - t->sent,
@@ -513,7 +530,7 @@ ft_ship_big(struct ft_thread *t, const void *data, size_t len, int event)
     __atomic_store_n(&t->committed, 0, __ATOMIC_RELEASE);
     t->pos = t->data;
     if (ft_ship_usable()) {
-        ft_deflog_send(send_defs, NULL);
+        send_defs_and_sources();
     }
     if (!ft_ship_usable() ||
         send_frame(FT_FRAME_EVENTS, t->idx, data, len, count_events(data, len)) != 0) {

@@ -65,6 +65,9 @@ struct ft_call {
     uint32_t pending;  /* children not yet complete */
     uint32_t nwritten; /* children written into a streamed node (commas) */
     struct ft_text args, result, after, exc, mem_before, mem_after; /* JSON texts */
+    struct ft_text exc_site; /* ,"cause":[..],"raise":{..} of its exception */
+    struct ft_text locals;   /* JSON object: its locals as an exception left it */
+    uint32_t left_at;        /* the line an exception left it at, or 0 */
     /* Ints sent as 8 bytes are kept as numbers and written straight into each line and
      * node (cheaper than text made once and copied): args when nints > 0 (ARGS_INTS of
      * up to FT_CALL_INTS parameters), the result when has_result_int. */

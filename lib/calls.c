@@ -1023,8 +1023,9 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         n->active += rec->ticks - n->resumed_at;
         if (rec->kind == FT_REC_YIELD) {
             ft_values_drop(&n->exc); /* an exception thrown in was handled */
-            n->end = rec->ticks;     /* its end if it is never resumed */
-            return;                  /* suspended: the logical call goes on */
+            ft_values_drop(&n->exc_site);
+            n->end = rec->ticks; /* its end if it is never resumed */
+            return;              /* suspended: the logical call goes on */
         }
         ft_idmap_del(&c->gens, n->ident);
     }
@@ -1050,6 +1051,20 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     }
 }
 
+/* A call's exception: scratch's first exc_len bytes, then its optional members (raise
+ * site, causes) up to len. */
+static int
+set_exc(struct ft_call *n, const char *s, size_t exc_len, size_t len)
+{
+    int err = ft_values_set(n, &n->exc, s, exc_len);
+
+    if (err == 0 && len > exc_len) {
+        return ft_values_set(n, &n->exc_site, s + exc_len, len - exc_len);
+    }
+    ft_values_drop(&n->exc_site);
+    return err;
+}
+
 /* EXC: the exception of the UNWIND records waiting for it, or one thrown into a
  * suspended generator (throw(), close()), kept on it in case it ends by it where no
  * other frame reports it. */
@@ -1057,7 +1072,8 @@ static int
 on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
     struct ft_buf *b = &c->scratch;
-    int err = ft_values_exc(b, rec->data, rec->payload);
+    size_t exc_len = 0;
+    int err = ft_values_exc(b, &exc_len, rec->data, rec->payload);
 
     if (err != 0) {
         return err;
@@ -1065,12 +1081,12 @@ on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     if (t->nunwinds == 0) {
         struct ft_call *top = t->depth > 0 ? t->stack[t->depth - 1].node : NULL;
         if (top != NULL && top->gen) {
-            return ft_values_set(top, &top->exc, b->p, b->len);
+            return set_exc(top, b->p, exc_len, b->len);
         }
     }
     /* One exception unwound all the frames waiting for it. */
     for (size_t i = 0; i < t->nunwinds && err == 0; i++) {
-        err = ft_values_set(t->unwinds[i], &t->unwinds[i]->exc, b->p, b->len);
+        err = set_exc(t->unwinds[i], b->p, exc_len, b->len);
     }
     flush_unwinds(c, t);
     return err;
@@ -1100,6 +1116,17 @@ on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         return leave ? ft_values_after(&c->scratch, leave, rec->data, len) : 0;
     case FT_REC_EXC:
         return on_exc(c, t, rec);
+    case FT_REC_LEFT_AT:
+        if (len != 4) {
+            return FT_EBADRECORD;
+        }
+        if (last != NULL && last->unwound) {
+            memcpy(&last->left_at, rec->data, 4);
+        }
+        return 0;
+    case FT_REC_LOCALS:
+        return last != NULL && last->unwound ? ft_values_locals(&c->scratch, last, rec->data, len)
+                                             : 0;
     case FT_REC_MEMORY:
         if (enter != NULL) {
             return ft_values_memory(&c->scratch, enter, &enter->mem_before, rec->data, len);

@@ -69,6 +69,9 @@ build_frag(struct ft_code *c)
     ft_json_put_cstr(&b, c->file);
     ft_buf_puts(&b, ",\"line\":");
     ft_buf_put_u64(&b, c->line);
+    if (c->flags & FT_DEF_GENERATED) {
+        ft_buf_puts(&b, ",\"generated\":true"); /* exec'd or compiled text (wire 1.7) */
+    }
     ft_buf_reserve(&b, FT_TEXT_PAD);
     if (b.oom) {
         ft_buf_free(&b);

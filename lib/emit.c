@@ -193,7 +193,8 @@ args_room(const struct ft_call *n)
 static size_t
 tail_room(const struct ft_call *n)
 {
-    return n->result.len + n->after.len + n->exc.len + sizeof(exc_unknown) +
+    return n->result.len + n->after.len + n->exc.len + sizeof(exc_unknown) + n->exc_site.len +
+           n->locals.len + 32 /* ,"leftAt":N,"locals": */ +
            (n->incomplete ? 2 * strlen(n->incomplete) + 16 : 0);
 }
 
@@ -219,6 +220,17 @@ put_common_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_ca
          * (or FLOWTRACE_EXCEPTIONS=0). */
         o = PUT_LIT(o, ",\"exception\":");
         o = n->exc.p ? put_text(o, &n->exc) : PUT_LIT(o, exc_unknown);
+        if (n->exc_site.p != NULL) {
+            o = put_text(o, &n->exc_site);
+        }
+        if (n->left_at != 0) {
+            o = PUT_LIT(o, ",\"leftAt\":");
+            o = put_u64(o, n->left_at);
+        }
+        if (n->locals.p != NULL) {
+            o = PUT_LIT(o, ",\"locals\":");
+            o = put_text(o, &n->locals);
+        }
     }
     if (n->gen) {
         /* A close() that only unwound the frame is not a resumption: from 3.12 CPython

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "ledger.h"
 #include "runfiles.h"
+#include "sources.h"
 #include "units.h"
 
 enum ft_run_state { FT_RS_HELLO, FT_RS_RUNNING, FT_RS_DONE };
@@ -46,6 +47,7 @@ struct ft_run {
     struct ft_codetab codes;
     struct ft_ledger ledger;
     struct ft_runfiles files;
+    struct ft_sources sources; /* RUN/sources/ and tree.json's "sources" */
     struct ft_emit emit;
     struct ft_calls calls;
     struct ft_units units;
@@ -66,6 +68,7 @@ ft_run_new(const struct ft_run_opts *opts)
     r->keep = FT_KEEP_ALL;
     ft_codetab_init(&r->codes);
     ft_runfiles_init(&r->files);
+    ft_sources_init(&r->sources);
     r->emit.clock = &r->clock;
     r->calls.codes = &r->codes;
     r->calls.emit = &r->emit;
@@ -90,6 +93,7 @@ ft_run_free(struct ft_run *r)
     ft_calls_free(&r->calls);
     ft_spans_free(&r->spans);
     ft_runfiles_free(&r->files);
+    ft_sources_free(&r->sources);
     ft_emit_free(&r->emit);
     free(r->logfile);
     ft_codetab_free(&r->codes);
@@ -435,6 +439,7 @@ int
 ft_run_frame(struct ft_run *r, const struct ft_frame *f)
 {
     struct ft_cthread *t;
+    int err;
 
     if (r->state == FT_RS_DONE) {
         return FT_EORDER;
@@ -486,6 +491,12 @@ ft_run_frame(struct ft_run *r, const struct ft_frame *f)
         return on_end(r, f);
     case FT_FRAME_NOTE:
         return 0;
+    case FT_FRAME_SOURCE:
+        /* Best effort: a source that cannot be written is not kept; the run goes on. */
+        err = r->files.path != NULL
+                  ? ft_sources_add(&r->sources, r->files.path, f->payload, f->hdr.len)
+                  : 0;
+        return err == FT_EBADFRAME ? err : 0;
     default:
         return FT_EORDER; /* HELLO twice, or ACK from a process */
     }
@@ -656,6 +667,7 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
                   r->engine ? r->engine : "", (unsigned long long)events, (unsigned long long)lost,
                   (unsigned long long)r->cpu_us, (unsigned long long)r->blocked_us,
                   (unsigned long long)(fail_err ? 0 : r->calls.calls));
+    ft_sources_put_json(&r->sources, b);
     ft_buf_puts(b, ",\"threads\":[");
 }
 

@@ -60,6 +60,7 @@ const struct ft_setting ft_settings[] = {
     ON("--skip-outputs", "FLOWTRACE_SKIP_OUTPUTS"),
     TEXT("--redact", "FLOWTRACE_REDACT"),
     OFF("--no-exception-details", "FLOWTRACE_EXCEPTIONS"),
+    OFF("--no-locals", "FLOWTRACE_LOCALS"),
     ON("--with-memory", "FLOWTRACE_WITH_MEMORY"),
     ON("--no-memory", "FLOWTRACE_NO_MEMORY"),
     ON("--no-tracemalloc", "FLOWTRACE_NO_TRACEMALLOC"),

@@ -54,11 +54,14 @@ ft_values_clear(struct ft_call *n)
     ft_values_drop(&n->result);
     ft_values_drop(&n->after);
     ft_values_drop(&n->exc);
+    ft_values_drop(&n->exc_site);
+    ft_values_drop(&n->locals);
     ft_values_drop(&n->mem_before);
     ft_values_drop(&n->mem_after);
     n->inl_used = 0;
     n->nints = 0;
     n->has_result_int = 0;
+    n->left_at = 0;
 }
 
 /* scratch's text into slot. */
@@ -237,28 +240,135 @@ ft_values_after(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t le
     return any ? keep(b, n, &n->after) : 0;
 }
 
-int
-ft_values_exc(struct ft_buf *b, const uint8_t *p, size_t len)
+/* A u32-length-prefixed text at p[*pos..len): its bytes and length, or NULL (malformed). */
+static const char *
+take_text(const uint8_t *p, size_t len, size_t *pos, uint32_t *n)
 {
-    static const char *keys[3] = {"{\"type\":", ",\"module\":", ",\"message\":"};
-    size_t pos = 0;
+    const char *s;
 
-    b->len = 0;
+    if (len - *pos < 4) {
+        return NULL;
+    }
+    memcpy(n, p + *pos, 4);
+    *pos += 4;
+    if (*n > len - *pos) {
+        return NULL;
+    }
+    s = (const char *)p + *pos;
+    *pos += *n;
+    return s;
+}
+
+/* "type","module","message" fields (the keys after the first prefixed by a comma). */
+static int
+put_exc_texts(struct ft_buf *b, const uint8_t *p, size_t len, size_t *pos)
+{
+    static const char *keys[3] = {"\"type\":", ",\"module\":", ",\"message\":"};
+
     for (int i = 0; i < 3; i++) {
         uint32_t n;
-        if (len - pos < 4) {
-            return FT_EBADRECORD;
-        }
-        memcpy(&n, p + pos, 4);
-        pos += 4;
-        if (n > len - pos) {
+        const char *s = take_text(p, len, pos, &n);
+        if (s == NULL) {
             return FT_EBADRECORD;
         }
         ft_buf_puts(b, keys[i]);
-        ft_json_put_str(b, (const char *)p + pos, n);
+        ft_json_put_str(b, s, n);
+    }
+    return 0;
+}
+
+/* One FT_EXC_CAUSE field: u8 via, u32 line, type/module/message/file. */
+static int
+put_cause(struct ft_buf *b, const uint8_t *p, size_t len)
+{
+    size_t pos = 5;
+    uint32_t line, n;
+    const char *file;
+
+    if (len < 5) {
+        return FT_EBADRECORD;
+    }
+    memcpy(&line, p + 1, 4);
+    ft_buf_putc(b, '{');
+    if (put_exc_texts(b, p, len, &pos) != 0 || (file = take_text(p, len, &pos, &n)) == NULL) {
+        return FT_EBADRECORD;
+    }
+    ft_buf_puts(b, ",\"file\":");
+    if (n > 0) {
+        ft_json_put_str(b, file, n);
+    } else {
+        ft_buf_puts(b, "null");
+    }
+    ft_buf_puts(b, ",\"line\":");
+    if (line > 0) {
+        ft_buf_put_u64(b, line);
+    } else {
+        ft_buf_puts(b, "null");
+    }
+    ft_buf_puts(b, p[0] == 1 ? ",\"via\":\"cause\"}" : ",\"via\":\"context\"}");
+    return 0;
+}
+
+/* The optional fields after the three texts (wire 1.7), as JSON members of the call,
+ * each after a comma. */
+static int
+put_exc_fields(struct ft_buf *b, const uint8_t *p, size_t len, size_t pos)
+{
+    const char *file = NULL;
+    uint32_t file_len = 0, line = 0, ncause = 0;
+
+    while (pos < len) {
+        uint32_t tag, n;
+        if (len - pos < 8) {
+            return FT_EBADRECORD;
+        }
+        memcpy(&tag, p + pos, 4);
+        memcpy(&n, p + pos + 4, 4);
+        pos += 8;
+        if (n > len - pos) {
+            return FT_EBADRECORD;
+        }
+        if (tag == FT_EXC_RAISE_FILE) {
+            file = (const char *)p + pos;
+            file_len = n;
+        } else if (tag == FT_EXC_RAISE_LINE && n == 4) {
+            memcpy(&line, p + pos, 4);
+        } else if (tag == FT_EXC_CAUSE) {
+            ft_buf_puts(b, ncause++ == 0 ? ",\"cause\":[" : ",");
+            if (put_cause(b, p + pos, n) != 0) {
+                return FT_EBADRECORD;
+            }
+        }
         pos += n;
     }
+    if (ncause > 0) {
+        ft_buf_putc(b, ']');
+    }
+    if (file != NULL && line > 0) {
+        ft_buf_puts(b, ",\"raise\":{\"file\":");
+        ft_json_put_str(b, file, file_len);
+        ft_buf_puts(b, ",\"line\":");
+        ft_buf_put_u64(b, line);
+        ft_buf_putc(b, '}');
+    }
+    return 0;
+}
+
+int
+ft_values_exc(struct ft_buf *b, size_t *exc_len, const uint8_t *p, size_t len)
+{
+    size_t pos = 0;
+
+    b->len = 0;
+    ft_buf_putc(b, '{');
+    if (put_exc_texts(b, p, len, &pos) != 0) {
+        return FT_EBADRECORD;
+    }
     ft_buf_putc(b, '}');
+    *exc_len = b->len;
+    if (put_exc_fields(b, p, len, pos) != 0) {
+        return FT_EBADRECORD;
+    }
     ft_buf_putc(b, '\0');
     if (b->oom) {
         b->oom = 0;
@@ -267,6 +377,51 @@ ft_values_exc(struct ft_buf *b, const uint8_t *p, size_t len)
     }
     b->len--; /* the NUL is not part of the text */
     return 0;
+}
+
+int
+ft_values_locals(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t len)
+{
+    size_t pos = 4;
+    uint32_t count;
+
+    if (len < 4) {
+        return FT_EBADRECORD;
+    }
+    memcpy(&count, p, 4);
+    b->len = 0;
+    ft_buf_putc(b, '{');
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t nlen, vlen;
+        const char *name = take_text(p, len, &pos, &nlen);
+        if (name == NULL || len - pos < 4) {
+            return FT_EBADRECORD;
+        }
+        if (i > 0) {
+            ft_buf_putc(b, ',');
+        }
+        ft_json_put_str(b, name, nlen);
+        ft_buf_putc(b, ':');
+        memcpy(&vlen, p + pos, 4);
+        if (vlen & FT_ARG_INT) {
+            if (vlen != (FT_ARG_INT | 8) || len - pos < 12) {
+                return FT_EBADRECORD;
+            }
+            put_int_text(b, p + pos + 4);
+            pos += 12;
+            continue;
+        }
+        const char *v = take_text(p, len, &pos, &vlen);
+        if (v == NULL) {
+            return FT_EBADRECORD;
+        }
+        ft_json_put_str(b, v, vlen);
+    }
+    if (pos != len) {
+        return FT_EBADRECORD;
+    }
+    ft_buf_putc(b, '}');
+    return keep(b, n, &n->locals);
 }
 
 int

@@ -42,8 +42,15 @@ int ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len);
 int ft_values_after(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
 
 /* EXC: type, module and message, each u32-length-prefixed, rendered into scratch as
- * {"type":..,"module":..,"message":..} (scratch's contents, NUL-terminated). */
-int ft_values_exc(struct ft_buf *scratch, const uint8_t *p, size_t len);
+ * {"type":..,"module":..,"message":..} (its first *exc_len bytes), followed by its
+ * optional fields (enum ft_exc_field) as members of the call, each after a comma:
+ * ,"cause":[{"type","module","message","file","line","via":"cause"|"context"},...]
+ * ,"raise":{"file":..,"line":N}. Unknown fields are skipped. Scratch is NUL-terminated. */
+int ft_values_exc(struct ft_buf *scratch, size_t *exc_len, const uint8_t *p, size_t len);
+
+/* LOCALS: u32 count, then per local a u32-length-prefixed name and a value as in ARGS,
+ * into n's locals as {"name":"text",...}. */
+int ft_values_locals(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
 
 /* MEMORY: u64 rss, tracemalloc current and peak (UINT64_MAX: unknown) into slot. */
 int ft_values_memory(struct ft_buf *scratch, struct ft_call *n, struct ft_text *slot,

@@ -10,8 +10,8 @@
  * (address, undefined, leaks) turn any memory error, UB or leak into a crash.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,34 +44,22 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* Removes what a run left in the scratch directory (run directories hold files only). */
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    if (ftw->level > 0) {
+        remove(path);
+    }
+    return 0;
+}
+
+/* Removes what a run left in the scratch directory (its files, sources/ and units/). */
 static void
 clear_scratch(void)
 {
-    DIR *d = opendir(scratch), *r;
-    struct dirent *e, *f;
-    char run[512], file[1024];
-
-    if (d == NULL) {
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        snprintf(run, sizeof(run), "%s/%s", scratch, e->d_name);
-        if ((r = opendir(run)) != NULL) {
-            while ((f = readdir(r)) != NULL) {
-                snprintf(file, sizeof(file), "%s/%s", run, f->d_name);
-                unlink(file);
-            }
-            closedir(r);
-        }
-        if (rmdir(run) != 0) {
-            unlink(run);
-        }
-    }
-    closedir(d);
+    nftw(scratch, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int

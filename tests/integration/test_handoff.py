@@ -177,7 +177,7 @@ def test_big_hand_offs_leave_no_part_files(tmp_path, keep):
                         env=clean_env())
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in run.path.iterdir()) == [
-        "events.jsonl", "tree.json", "units", "units.jsonl"]
+        "events.jsonl", "sources", "tree.json", "units", "units.jsonl"]
     units = units_of(run)
     assert [(u["name"], u["outcome"], u["calls"]) for u in units] == [
         ("__main__:job", "ok", 3 + 3 * 20000 + 2), ("__main__:failing", "failed", 3 + 3 * 20000 + 2)]

@@ -81,7 +81,9 @@ def test_the_writer_dying_leaves_the_program_untouched_and_the_run_counted(pytho
     assert tracer["events"] + tracer["lost"] == produced(n)
     assert 0 < tracer["lost"] and 0 < tracer["events"] == records(run)
     balanced(run.events)
-    assert sorted(os.listdir(run.path)) == ["events.jsonl", "tree.json"]
+    # Nothing of the dead writer's left; the program's source kept, as in any run.
+    assert sorted(os.listdir(run.path)) == ["events.jsonl", "sources", "tree.json"]
+    assert list(run.tree["sources"]) == [str(CALLS)]
 
 
 def test_a_full_disk_stops_the_run_and_counts_what_it_lacks(python, tmp_path):

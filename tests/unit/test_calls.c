@@ -119,6 +119,68 @@ arguments_results_and_exceptions_are_attached_to_their_calls(void **state)
     free(tree);
 }
 
+/* An optional EXC field: tag, length, bytes. */
+static size_t
+exc_field(uint8_t *out, size_t pos, uint32_t tag, const void *p, uint32_t n)
+{
+    memcpy(out + pos, &tag, 4);
+    memcpy(out + pos + 4, &n, 4);
+    memcpy(out + pos + 8, p, n);
+    return pos + 8 + n;
+}
+
+static void
+where_an_exception_was_raised_its_causes_the_line_and_locals_of_each_frame_it_left(void **state)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    uint8_t exc[512], cause[256], locals[128];
+    uint32_t line = 3, left = 7, count = 2, via_line = 12;
+    size_t n, cn, ln;
+    char *jsonl, *tree;
+
+    (void)state;
+    begin(&s, 0, 0);
+    rec2(&r, FT_REC_CALL, 4, T0 + 1000);
+    rec2(&r, FT_REC_UNWIND, 4, T0 + 2000);
+    recv_(&r, FT_REC_LEFT_AT, &left, 4);
+    memcpy(locals, &count, 4);
+    ln = lp(locals, 4, "path");
+    ln = lp(locals, ln, "'cfg'");
+    ln = lp(locals, ln, "password");
+    ln = lp(locals, ln, "<redacted>");
+    recv_(&r, FT_REC_LOCALS, locals, ln);
+    n = lp(exc, 0, "RuntimeError");
+    n = lp(exc, n, "builtins");
+    n = lp(exc, n, "cannot load");
+    n = exc_field(exc, n, FT_EXC_RAISE_FILE, "/src/app.py", 11);
+    n = exc_field(exc, n, FT_EXC_RAISE_LINE, &line, 4);
+    n = exc_field(exc, n, 99, "later", 5); /* unknown fields are skipped */
+    cause[0] = 1;
+    memcpy(cause + 1, &via_line, 4);
+    cn = lp(cause, 5, "ValueError");
+    cn = lp(cause, cn, "builtins");
+    cn = lp(cause, cn, "bad");
+    cn = lp(cause, cn, "/src/parse.py");
+    n = exc_field(exc, n, FT_EXC_CAUSE, cause, (uint32_t)cn);
+    recv_(&r, FT_REC_EXC, exc, n);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
+    run_stream("r20", &s);
+
+    jsonl = slurp_must(dir, "r20", "events.jsonl");
+    assert_non_null(strstr(
+        jsonl, "\"exception\":{\"type\":\"RuntimeError\",\"module\":\"builtins\",\"message\":"
+               "\"cannot load\"},\"cause\":[{\"type\":\"ValueError\",\"module\":\"builtins\","
+               "\"message\":\"bad\",\"file\":\"/src/parse.py\",\"line\":12,\"via\":\"cause\"}],"
+               "\"raise\":{\"file\":\"/src/app.py\",\"line\":3},\"leftAt\":7,\"locals\":{"
+               "\"path\":\"'cfg'\",\"password\":\"<redacted>\"}}\n"));
+    tree = slurp_must(dir, "r20", "tree.json");
+    assert_non_null(strstr(tree, "\"leftAt\":7,\"locals\":{\"path\":\"'cfg'\""));
+    free(jsonl);
+    free(tree);
+}
+
 /* Ints travel as 8 bytes (FT_ARG_INT, RESULT_INT) and are written as their text was. */
 static size_t
 put_int_arg(uint8_t *p, size_t n, int64_t x)
@@ -543,6 +605,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arguments_results_and_exceptions_are_attached_to_their_calls),
+        cmocka_unit_test(
+            where_an_exception_was_raised_its_causes_the_line_and_locals_of_each_frame_it_left),
         cmocka_unit_test(ints_sent_as_binary_are_written_as_their_text),
         cmocka_unit_test(an_int_argument_of_the_wrong_size_is_malformed),
         cmocka_unit_test(all_int_arguments_are_written_as_their_text),

@@ -1,5 +1,6 @@
 /* test_pylayout.c - reading CPython's layouts in place, on memory laid out as CPython
- * would: ints of both layouts, code objects' extras, and the co_extra check. */
+ * would: ints of both layouts, interpreter frames' code and function, code objects'
+ * extras, and the co_extra check. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +54,37 @@ ints_of_up_to_two_digits_are_read_in_both_layouts(void **state)
         make_int(mem, tagged, 0, d, 3);
         assert_false(ft_pylong_read((PyObject *)mem, &x));
     }
+}
+
+/* An interpreter frame as each version lays it out: code and function at their offsets
+ * (3.11: f_func 0, f_code 32; 3.12, 3.13: f_code/f_executable 0, f_funcobj 16; 3.14 the
+ * same as tagged references, low bits set). */
+static void
+frames_give_their_code_and_function_in_every_layout(void **state)
+{
+    _Alignas(16) uint8_t code[32], func[32];
+    uintptr_t iframe[16];
+    uintptr_t c = (uintptr_t)code, f = (uintptr_t)func;
+
+    (void)state;
+    memset(iframe, 0, sizeof(iframe));
+    ft_pylayout.frames = FT_FRAMES_311;
+    iframe[FT_IF311_FUNC / 8] = f;
+    iframe[FT_IF311_CODE / 8] = c;
+    assert_ptr_equal(ft_iframe_code((const char *)iframe), code);
+    assert_ptr_equal(ft_iframe_func((const char *)iframe), func);
+    memset(iframe, 0, sizeof(iframe));
+    ft_pylayout.frames = FT_FRAMES_312;
+    iframe[FT_IF312_CODE / 8] = c;
+    iframe[FT_IF312_FUNC / 8] = f;
+    assert_ptr_equal(ft_iframe_code((const char *)iframe), code);
+    assert_ptr_equal(ft_iframe_func((const char *)iframe), func);
+    ft_pylayout.frames = FT_FRAMES_314;
+    iframe[FT_IF312_CODE / 8] = c | 1; /* a deferred reference */
+    iframe[FT_IF312_FUNC / 8] = f | 1;
+    assert_ptr_equal(ft_iframe_code((const char *)iframe), code);
+    assert_ptr_equal(ft_iframe_func((const char *)iframe), func);
+    ft_pylayout.frames = FT_FRAMES_NONE;
 }
 
 /* A code object with an extras block at co_extra (176 on 3.11). */
@@ -161,6 +193,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ints_of_up_to_two_digits_are_read_in_both_layouts),
+        cmocka_unit_test(frames_give_their_code_and_function_in_every_layout),
         cmocka_unit_test(extras_are_read_from_the_block_and_missing_ones_are_null),
         cmocka_unit_test(
             without_the_api_nothing_is_trusted_and_co_extra_is_checked_where_it_is_written),

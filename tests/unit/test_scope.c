@@ -73,6 +73,24 @@ the_main_program_from_c_or_stdin_is_in_scope(void **state)
 }
 
 static void
+generated_code_is_out_unless_included(void **state)
+{
+    struct ft_scope s = scope();
+
+    (void)state;
+    /* attrs' _make_attr_tuple_class compiles module code with an empty file name. */
+    assert_true(ft_scope_generated_file(""));
+    assert_true(ft_scope_generated_file("<attrs generated init app.C>"));
+    assert_false(ft_scope_generated_file("/src/app/a.py"));
+    assert_false(ft_scope_in(&s, "", "<module>", "", 0));
+    assert_false(ft_scope_in(&s, "app", "C.__init__", "<attrs generated init app.C>", 1));
+    s.main_source = "<string>";
+    assert_false(ft_scope_in(&s, "__main__", "<module>", "", 0));
+    s.all = 1;
+    assert_true(ft_scope_in(&s, "", "<module>", "", 0));
+}
+
+static void
 include_selects_by_dotted_prefix_or_glob_and_keeps_main(void **state)
 {
     struct ft_scope s = scope();
@@ -141,6 +159,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(by_default_the_programs_own_code_only, setup),
         cmocka_unit_test_setup(the_main_program_from_c_or_stdin_is_in_scope, setup),
+        cmocka_unit_test_setup(generated_code_is_out_unless_included, setup),
         cmocka_unit_test_setup(include_selects_by_dotted_prefix_or_glob_and_keeps_main, setup),
         cmocka_unit_test_setup(exclude_wins_and_names_modules_classes_or_functions, setup),
         cmocka_unit_test_setup(paths_are_prefixes_when_absolute_else_suffixes, setup),

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "group.h"
+#include "srcfile.h"
 #include "term.h"
 #include "tree.h"
 #include "view.h"
@@ -41,6 +42,9 @@ static const char show_usage[] =
     "  --unit ID|NAME         the tree of one unit of work of the run (a test, a request;\n"
     "                         see 'flowtrace ls --units')\n"
     "  --failed               the first failed unit, only the paths to its exceptions\n"
+    "  --source               under each call an exception left, the line of code it\n"
+    "                         left at (the copy of the code kept with the run, else the\n"
+    "                         file on disk)\n"
     "  --no-group             print every call on its own line\n"
     "  --json                 the (filtered) tree as JSON, in tree.json's schema\n"
     "  --color WHEN           always, never or auto (default: colour on a terminal)\n"
@@ -51,10 +55,12 @@ enum { M_MATCH = 1, M_TO_MATCH = 2, M_TO_ERROR = 4 };
 struct show {
     FILE *out;
     int color, group, errors;
-    const char *unit;   /* --unit */
-    int failed;         /* --failed */
-    int json;           /* --json */
-    const char *thread; /* --thread */
+    const char *unit;             /* --unit */
+    int failed;                   /* --failed */
+    int json;                     /* --json */
+    int source;                   /* --source */
+    struct ft_srcfile_cache *src; /* its files, once the run is loaded */
+    const char *thread;           /* --thread */
     long max_depth;
     double min_us;
     const char *match;
@@ -127,6 +133,32 @@ put_failure(struct show *s, struct ft_buf *b, const struct ft_group *g)
     ft_buf_puts(b, paint(s, "\033[0m"));
 }
 
+/* --source: "│   │ ↳ 16 │ raise RuntimeError(...)", the line an exception left n at,
+ * drawn inside the tree's lines. */
+static void
+put_source_line(struct show *s, struct ft_buf *b, const struct ft_node *n, int last, long depth)
+{
+    size_t len = 0;
+    const char *text = ft_srcfile_line(s->src, n->file, n->x->left_at, &len);
+    char *line;
+
+    if (text == NULL || (line = strndup(text, len)) == NULL) {
+        return;
+    }
+    if (s->plen > 0) {
+        ft_buf_put(b, s->prefix, s->plen);
+    }
+    if (depth > 0) {
+        ft_buf_puts(b, last ? "    " : "│   ");
+    }
+    ft_buf_puts(b,
+                n->first_child != NULL && (s->max_depth < 0 || depth < s->max_depth) ? "│ " : "  ");
+    ft_buf_printf(b, "%s↳ %u │ ", paint(s, "\033[2m"), n->x->left_at);
+    ft_term_put(b, line + strspn(line, " \t"), 100);
+    ft_buf_printf(b, "%s\n", paint(s, "\033[0m"));
+    free(line);
+}
+
 static void
 print_group(struct show *s, const struct ft_group *g, int last, long depth)
 {
@@ -170,6 +202,9 @@ print_group(struct show *s, const struct ft_group *g, int last, long depth)
         ft_term_put(b, n->x->thread, 0); /* work handed to another thread */
     }
     ft_buf_putc(b, '\n');
+    if (s->src != NULL && g->n == 1 && n->exc_type != NULL && n->x != NULL && n->x->left_at > 0) {
+        put_source_line(s, b, n, last, depth);
+    }
     fwrite(b->p, 1, b->len, s->out);
 }
 
@@ -462,6 +497,7 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
                                              {"unit", required_argument, NULL, 'u'},
                                              {"failed", no_argument, NULL, 'f'},
                                              {"json", no_argument, NULL, 'j'},
+                                             {"source", no_argument, NULL, 'S'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
@@ -507,6 +543,9 @@ parse_args(int argc, char **argv, struct show *s, const char **dir, const char *
             break;
         case 'j':
             s->json = 1;
+            break;
+        case 'S':
+            s->source = 1;
             break;
         case 'c':
             if ((s->color = ft_cli_color(optarg)) < 0) {
@@ -597,6 +636,27 @@ print_threads(struct show *s, const struct ft_tree *t, const char *thread)
     return rc;
 }
 
+/* print_threads, with the files of --source read as they are needed. */
+static int
+print_threads_with_source(struct show *s, const struct ft_view *v, const char *thread)
+{
+    struct ft_srcfile_cache cache;
+    yajl_val map = s->source && v->t->sources ? yajl_tree_parse(v->t->sources, NULL, 0) : NULL;
+    struct ft_srcfile_from from = {v->rundir, &map, 1, v->t->start_us};
+    int rc;
+
+    if (!s->source) {
+        return print_threads(s, v->t, thread);
+    }
+    ft_srcfile_cache_init(&cache, &from);
+    s->src = &cache;
+    rc = print_threads(s, v->t, thread);
+    s->src = NULL;
+    ft_srcfile_cache_free(&cache);
+    yajl_tree_free(map);
+    return rc;
+}
+
 int
 ft_cmd_show(int argc, char **argv)
 {
@@ -625,7 +685,7 @@ ft_cmd_show(int argc, char **argv)
     }
     ft_buf_init(&s.line);
     print_header(&s, &v);
-    rc = print_threads(&s, v.t, thread);
+    rc = print_threads_with_source(&s, &v, thread);
     free(s.prefix);
     ft_view_free(&v);
     if (rc != 0 || s.line.oom) {

@@ -83,6 +83,8 @@ const char ft_run_usage[] =
     "  --no-exception-details    on Python <= 3.11, do not capture the type and message of\n"
     "                            exceptions that pass through calls (saves their cost)\n"
     "                            [FLOWTRACE_EXCEPTIONS=0]\n"
+    "  --no-locals               do not record the local variables of the frames an\n"
+    "                            exception leaves [FLOWTRACE_LOCALS=0]\n"
     "  --with-memory             RSS and tracemalloc current/peak before and after each call\n"
     "                            [FLOWTRACE_WITH_MEMORY=1]\n"
     "  --no-memory               no memory figures (the default) [FLOWTRACE_NO_MEMORY=1]\n"

@@ -123,6 +123,38 @@ clean_run_dir(const char *path)
     closedir(d);
 }
 
+/* The rebuilt run's kept sources (sources/<sha256>) into path's: a file the dead writer
+ * already wrote has the same name because it has the same content. */
+static void
+move_sources(const char *built, const char *path)
+{
+    char from[4400], to[4400], f[4700], t[4700];
+    struct dirent *e;
+    DIR *d;
+
+    snprintf(from, sizeof(from), "%s/sources", built);
+    snprintf(to, sizeof(to), "%s/sources", path);
+    if ((d = opendir(from)) == NULL) {
+        return;
+    }
+    if (mkdir(to, 0700) != 0 && errno != EEXIST) {
+        closedir(d);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(f, sizeof(f), "%s/%s", from, e->d_name);
+        snprintf(t, sizeof(t), "%s/%s", to, e->d_name);
+        if (access(t, F_OK) == 0 || rename(f, t) != 0) {
+            unlink(f);
+        }
+    }
+    closedir(d);
+    rmdir(from);
+}
+
 /* Rebuilds one run into path/.recover/<id>, then moves its files into path. */
 static void
 rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
@@ -167,6 +199,7 @@ rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
     if (err == 0) {
         clean_run_dir(path);
     }
+    move_sources(built, path);
     clean_run_dir(built);
     rmdir(built);
     rmdir(tmp);
