@@ -64,15 +64,6 @@ static const char select_sql[] =
     " ended, exit_code, signal, calls, events, lost, write_error, dir"
     " FROM runs ORDER BY start_us DESC, id DESC";
 
-const char *
-ft_index_how_name(int how)
-{
-    static const char *names[] = {"running", "exit", "exception", "os._exit",
-                                  "signal",  "exec", "killed",    "detached"};
-
-    return how >= 0 && how <= FT_END_DETACHED ? names[how] : "unknown";
-}
-
 static int
 code_of(int rc)
 {
@@ -199,7 +190,7 @@ insert(sqlite3 *db, const struct ft_run_info *info, const char *script, const ch
     bind_text(st, 8, info->python);
     sqlite3_bind_int64(st, 9, (sqlite3_int64)info->start_us);
     sqlite3_bind_int64(st, 10, (sqlite3_int64)info->duration_us);
-    bind_text(st, 11, ft_index_how_name(info->how));
+    bind_text(st, 11, ft_wire_end_name(info->how));
     if (info->have_status) {
         sqlite3_bind_int(st, 12, info->status);
     } else {

@@ -55,13 +55,14 @@ static const char usage[] =
     "  -h, --help           show this help\n"
     "  --version            print the version\n";
 
+/* The one line of an error, then status, the exit status to return (lib/err.h). */
 static int
-fail(const char *fmt, const char *arg, const char *why)
+fail(int status, const char *fmt, const char *arg, const char *why)
 {
     fprintf(stderr, "flowtrace-writer: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, ": %s\n", why);
-    return 1;
+    return status;
 }
 
 static int
@@ -99,7 +100,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate)
 
     if (fd < 0) {
         ft_run_free(run);
-        return fail("cannot open '%s'", file, strerror(errno));
+        return fail(FT_EXIT_FAIL, "cannot open '%s'", file, strerror(errno));
     }
     ft_wire_decoder_init(&dec);
     while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
@@ -222,12 +223,14 @@ main(int argc, char **argv)
             break;
         case 'i':
             if (parse_seconds(optarg, &opts.idle_exit) != 0) {
-                return fail("bad --idle-exit '%s'", optarg, "not a number of seconds") + 1;
+                return fail(FT_EXIT_USAGE, "bad --idle-exit '%s'", optarg,
+                            "not a number of seconds");
             }
             break;
         case 't':
             if (parse_seconds(optarg, &opts.drain_timeout) != 0) {
-                return fail("bad --drain-timeout '%s'", optarg, "not a number of seconds") + 1;
+                return fail(FT_EXIT_USAGE, "bad --drain-timeout '%s'", optarg,
+                            "not a number of seconds");
             }
             break;
         case 'k':
@@ -250,22 +253,22 @@ main(int argc, char **argv)
             break;
         case 'h':
             fputs(usage, stdout);
-            return 0;
+            return FT_EXIT_OK;
         case 'V':
             printf("flowtrace-writer %s\n", FT_VERSION);
-            return 0;
+            return FT_EXIT_OK;
         default:
             fputs(usage, stderr);
-            return 2;
+            return FT_EXIT_USAGE;
         }
     }
     if (opts.dir == NULL || (convert_file == NULL && !do_recover && opts.socket_path == NULL) ||
         optind != argc) {
         fputs(usage, stderr);
-        return 2;
+        return FT_EXIT_USAGE;
     }
     if ((err = make_dirs(opts.dir)) != 0) {
-        return fail("cannot use output directory '%s'", opts.dir, strerror(-err));
+        return fail(FT_EXIT_FAIL, "cannot use output directory '%s'", opts.dir, strerror(-err));
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
     if (convert_file != NULL) {
@@ -274,15 +277,15 @@ main(int argc, char **argv)
     if (do_recover) {
         err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);
         if (err < 0) {
-            return fail("cannot read '%s'", opts.dir, strerror(-err));
+            return fail(FT_EXIT_FAIL, "cannot read '%s'", opts.dir, strerror(-err));
         }
-        return recover_failures > 0 ? 1 : 0;
+        return recover_failures > 0 ? FT_EXIT_FAIL : FT_EXIT_OK;
     }
     if ((err = ft_server_listen(loop, &opts)) != 0) {
         if (err == UV_EADDRINUSE) {
-            return 0; /* another writer serves this socket: nothing to do */
+            return FT_EXIT_OK; /* another writer serves this socket: nothing to do */
         }
-        return fail("cannot listen on '%s'", opts.socket_path, uv_strerror(err));
+        return fail(FT_EXIT_FAIL, "cannot listen on '%s'", opts.socket_path, uv_strerror(err));
     }
     if (do_detach) {
         detach(loop);
@@ -294,5 +297,5 @@ main(int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     ft_server_close();
     uv_loop_close(loop);
-    return ft_server_bad_streams() > 0 ? 1 : 0;
+    return ft_server_bad_streams() > 0 ? FT_EXIT_FAIL : FT_EXIT_OK;
 }

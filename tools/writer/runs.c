@@ -110,7 +110,7 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
     }
     n = snprintf(line, sizeof(line), "%s\t%s\t%llu\t%s\t%s\t%s\t%llu\t%s\n", info->id, info->path,
                  (unsigned long long)info->pid, info->parent_run ? info->parent_run : "-",
-                 ft_index_how_name(info->how), status, (unsigned long long)info->calls, script);
+                 ft_wire_end_name(info->how), status, (unsigned long long)info->calls, script);
     fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {
         ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
