@@ -466,8 +466,13 @@ ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t cap
     }
     ft_buf_init(&list->priv->strs);
     rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    /* One read transaction for the checks and the rows: read apart, a first writer could
+     * commit in between (no application id yet, then its tables: "foreign"). */
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(db, FT_INDEX_BUSY_MS);
+        rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK) {
         rc = exec_int(db, "PRAGMA application_id", &app);
     }
     if (rc == SQLITE_OK) {
@@ -496,6 +501,7 @@ ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t cap
         ft_index_list_free(list);
         return rc;
     }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose if it fails */
     sqlite3_close(db);
     fix_strings(list);
     return 0;
