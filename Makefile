@@ -125,6 +125,18 @@ UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
 
+# A unit test of an inject/ module links the objects of the layers it stands on (the pure
+# parts of the preloaded library: no Python needed, or a few fakes in the test).
+INJECT_BASE := $(O)/inject/config.o $(O)/inject/log.o $(O)/inject/crit.o
+$(O)/tests/unit/test_crit: $(O)/inject/crit.o
+$(O)/tests/unit/test_deflog: $(O)/inject/deflog.o
+$(O)/tests/unit/test_scope: $(O)/inject/scope.o $(INJECT_BASE)
+$(O)/tests/unit/test_config: $(INJECT_BASE)
+$(O)/tests/unit/test_tstate: $(O)/inject/tstate.o $(O)/inject/emit.o $(INJECT_BASE)
+$(O)/tests/unit/test_ship: $(O)/inject/ship.o $(O)/inject/tstate.o $(O)/inject/emit.o \
+    $(O)/inject/deflog.o $(INJECT_BASE)
+$(O)/tests/unit/test_pylayout: $(O)/inject/pylayout.o $(O)/inject/pyapi.o $(INJECT_BASE)
+
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
@@ -245,7 +257,7 @@ fuzz-short: $(FUZZER) $(FUZZ_O)/make_seeds
 	$(call fuzz-run,$(FUZZ_SHORT))
 
 # The library's whole ABI: the _exit interposer and control.h's entry points.
-ABI_EXPORTS := _exit flowtrace_start flowtrace_stop
+ABI_EXPORTS := _exit flowtrace_start flowtrace_stop flowtrace_region_begin flowtrace_region_end
 check-abi: $(SO)
 	@bad=$$(nm -D --undefined-only $(SO) | grep -E ' _?Py' || true); \
 	if [ -n "$$bad" ]; then echo "check-abi: $(SO) links CPython symbols:"; echo "$$bad"; exit 1; fi

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@
 
 /* Type objects and functions we need beyond ft_py (all optional in pyapi terms: if one
  * is missing, capture stays off). */
-static struct {
+static struct capture_api {
     PyObject *long_t, *float_t, *str_t, *bytes_t, *bytearray_t, *bool_t, *list_t, *tuple_t, *dict_t,
         *set_t, *frozenset_t, *none_t, *cell_t, *func_t, *type_t, *module_t;
     PyObject *true_o, *false_o;
@@ -52,104 +53,68 @@ static struct {
  * free-threaded build's word at offset 8 may well be 0). */
 static const char no_type;
 #define NO_TYPE ((PyObject *)(uintptr_t)&no_type)
-struct ft_capture_hot ft_capture_hot = {NO_TYPE, NO_TYPE, NO_TYPE, NO_TYPE, NO_TYPE, 0, 0, 0};
+struct ft_capture_hot ft_capture_hot = {NO_TYPE, NO_TYPE, NO_TYPE, NO_TYPE, NO_TYPE, 0, 0};
 
-/* Chooses the direct int read for the running version and checks it on values at every
- * digit boundary, both signs. Any disagreement leaves the C API in charge. */
-static void
-int_layout_init(void)
-{
-    static const long long probe[] = {0,
-                                      1,
-                                      -1,
-                                      7,
-                                      -7,
-                                      (1LL << 30) - 1,
-                                      1LL << 30,
-                                      -(1LL << 30),
-                                      (1LL << 30) + 5,
-                                      (1LL << 60) - 1,
-                                      -((1LL << 60) - 1),
-                                      1LL << 60,
-                                      INT64_MAX,
-                                      INT64_MIN};
-    PyObject *(*from)(long long) =
-        (PyObject * (*)(long long)) dlsym(RTLD_DEFAULT, "PyLong_FromLongLong");
-    int ok = from != NULL;
-
-    ft_capture_hot.long_t = P.long_t;
-    ft_capture_hot.int_tagged = ft_py.minor >= 12;
-    ft_capture_hot.int_direct = ok;
-    for (size_t i = 0; ok && i < sizeof(probe) / sizeof(probe[0]); i++) {
-        PyObject *v = from(probe[i]); /* new ref */
-        int64_t direct = 0, api = 0;
-        if (v == NULL) {
-            ft_py.PyErr_Clear();
-            ok = 0;
-            break;
-        }
-        ok = ft_capture_small_int(v, &direct) && ft_capture_small_int_api(v, &api) &&
-             direct == api && api == probe[i];
-        ft_py.Py_DecRef(v);
-    }
-    ft_capture_hot.int_direct = ok;
-    ft_debug(ok ? "ints read in place" : "int layout check failed; reading ints through the C API");
-}
+/* What ft_capture_init looks up into P, by CPython name: all needed. */
+static const struct {
+    size_t field; /* offset in P */
+    const char *name;
+} symbols[] = {
+    {offsetof(struct capture_api, long_t), "PyLong_Type"},
+    {offsetof(struct capture_api, float_t), "PyFloat_Type"},
+    {offsetof(struct capture_api, str_t), "PyUnicode_Type"},
+    {offsetof(struct capture_api, bytes_t), "PyBytes_Type"},
+    {offsetof(struct capture_api, bytearray_t), "PyByteArray_Type"},
+    {offsetof(struct capture_api, bool_t), "PyBool_Type"},
+    {offsetof(struct capture_api, list_t), "PyList_Type"},
+    {offsetof(struct capture_api, tuple_t), "PyTuple_Type"},
+    {offsetof(struct capture_api, dict_t), "PyDict_Type"},
+    {offsetof(struct capture_api, set_t), "PySet_Type"},
+    {offsetof(struct capture_api, frozenset_t), "PyFrozenSet_Type"},
+    {offsetof(struct capture_api, none_t), "_PyNone_Type"},
+    {offsetof(struct capture_api, cell_t), "PyCell_Type"},
+    {offsetof(struct capture_api, func_t), "PyFunction_Type"},
+    {offsetof(struct capture_api, type_t), "PyType_Type"},
+    {offsetof(struct capture_api, module_t), "PyModule_Type"},
+    {offsetof(struct capture_api, true_o), "_Py_TrueStruct"},
+    {offsetof(struct capture_api, false_o), "_Py_FalseStruct"},
+    {offsetof(struct capture_api, PyLong_AsLongLongAndOverflow), "PyLong_AsLongLongAndOverflow"},
+    {offsetof(struct capture_api, PyFloat_AsDouble), "PyFloat_AsDouble"},
+    {offsetof(struct capture_api, PyUnicode_GetLength), "PyUnicode_GetLength"},
+    {offsetof(struct capture_api, PyByteArray_AsString), "PyByteArray_AsString"},
+    {offsetof(struct capture_api, PyByteArray_Size), "PyByteArray_Size"},
+    {offsetof(struct capture_api, PyList_Size), "PyList_Size"},
+    {offsetof(struct capture_api, PyList_GetItem), "PyList_GetItem"},
+    {offsetof(struct capture_api, PyDict_Next), "PyDict_Next"},
+    {offsetof(struct capture_api, PyDict_Size), "PyDict_Size"},
+    {offsetof(struct capture_api, PySet_Size), "PySet_Size"},
+    {offsetof(struct capture_api, PyObject_Repr), "PyObject_Repr"},
+    {offsetof(struct capture_api, PyCell_Get), "PyCell_Get"},
+    {offsetof(struct capture_api, PyModule_GetName), "PyModule_GetName"},
+    {offsetof(struct capture_api, PyType_GetFlags), "PyType_GetFlags"},
+};
 
 int
 ft_capture_init(void)
 {
-#define SYM(field, name)                                                                           \
-    do {                                                                                           \
-        *(void **)&P.field = dlsym(RTLD_DEFAULT, name);                                            \
-        if (P.field == NULL) {                                                                     \
-            ft_debug("capture off: %s not found", name);                                           \
-            return -ENOENT;                                                                        \
-        }                                                                                          \
-    } while (0)
-    SYM(long_t, "PyLong_Type");
-    SYM(float_t, "PyFloat_Type");
-    SYM(str_t, "PyUnicode_Type");
-    SYM(bytes_t, "PyBytes_Type");
-    SYM(bytearray_t, "PyByteArray_Type");
-    SYM(bool_t, "PyBool_Type");
-    SYM(list_t, "PyList_Type");
-    SYM(tuple_t, "PyTuple_Type");
-    SYM(dict_t, "PyDict_Type");
-    SYM(set_t, "PySet_Type");
-    SYM(frozenset_t, "PyFrozenSet_Type");
-    SYM(none_t, "_PyNone_Type");
-    SYM(cell_t, "PyCell_Type");
-    SYM(func_t, "PyFunction_Type");
-    SYM(type_t, "PyType_Type");
-    SYM(module_t, "PyModule_Type");
-    SYM(true_o, "_Py_TrueStruct");
-    SYM(false_o, "_Py_FalseStruct");
-    SYM(PyLong_AsLongLongAndOverflow, "PyLong_AsLongLongAndOverflow");
-    SYM(PyFloat_AsDouble, "PyFloat_AsDouble");
-    SYM(PyUnicode_GetLength, "PyUnicode_GetLength");
-    SYM(PyByteArray_AsString, "PyByteArray_AsString");
-    SYM(PyByteArray_Size, "PyByteArray_Size");
-    SYM(PyList_Size, "PyList_Size");
-    SYM(PyList_GetItem, "PyList_GetItem");
-    SYM(PyDict_Next, "PyDict_Next");
-    SYM(PyDict_Size, "PyDict_Size");
-    SYM(PySet_Size, "PySet_Size");
-    SYM(PyObject_Repr, "PyObject_Repr");
-    SYM(PyCell_Get, "PyCell_Get");
-    SYM(PyModule_GetName, "PyModule_GetName");
-    SYM(PyType_GetFlags, "PyType_GetFlags");
-#undef SYM
+    for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
+        void *p = dlsym(RTLD_DEFAULT, symbols[i].name);
+        if (p == NULL) {
+            ft_debug("capture off: %s not found", symbols[i].name);
+            return -ENOENT;
+        }
+        memcpy((char *)&P + symbols[i].field, &p, sizeof(p));
+    }
     *(void **)&P._PySet_NextEntry = dlsym(RTLD_DEFAULT, "_PySet_NextEntry");
     *(void **)&P.PyObject_GenericGetDict = dlsym(RTLD_DEFAULT, "PyObject_GenericGetDict");
-    /* The object header layout (ob_type at offset 8) is checked, not assumed: free-
-     * threaded builds differ. */
-    if (ft_type_of(ft_py.None) != P.none_t || ft_type_of(P.long_t) != P.type_t) {
+    /* The object header layout is checked, not assumed: free-threaded builds differ. */
+    if (!ft_pylayout.header_ok) {
         ft_debug("capture off: unexpected object layout");
         return -ENOENT;
     }
     P.ready = 1;
-    int_layout_init();
+    ft_capture_hot.long_t = P.long_t;
+    ft_capture_hot.int_direct = ft_pylayout.int_ok;
     ft_capture_hot.list_t = P.list_t;
     ft_capture_hot.dict_t = P.dict_t;
     ft_capture_hot.set_t = P.set_t;
@@ -213,6 +178,7 @@ putf(struct ft_text *o, const char *fmt, ...)
     int n;
 
     va_start(ap, fmt);
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is just above. */
     n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     if (n > 0) {
@@ -237,7 +203,7 @@ static struct {
 static const char *
 tp_name(PyObject *type)
 {
-    return *(const char **)((char *)type + 24);
+    return ft_type_name(type);
 }
 
 static int
@@ -395,11 +361,10 @@ render_int(struct ft_text *o, PyObject *v)
 {
     int64_t x;
     char buf[24], *p = buf + sizeof(buf);
-    unsigned long long u;
 
     if (ft_capture_small_int(v, &x)) {
         /* Digits right to left: snprintf's generality is most of a small call's cost. */
-        u = x < 0 ? 0 - (unsigned long long)x : (unsigned long long)x;
+        unsigned long long u = x < 0 ? 0 - (unsigned long long)x : (unsigned long long)x;
         do {
             *--p = (char)('0' + u % 10);
             u /= 10;
@@ -491,12 +456,12 @@ render_dict(struct ft_text *o, PyObject *v, int depth)
 {
     Py_ssize_t pos = 0, n = P.PyDict_Size(v);
     PyObject *k, *val; /* borrowed */
-    int first = 1;
 
     put(o, "{", 1);
     if (depth >= MAX_DEPTH && n > 0) {
         puts_(o, "...");
     } else {
+        int first = 1;
         /* PyDict_Next reads the dict's current table at each step: safe after a change. */
         while (!o->cut && P.PyDict_Next(v, &pos, &k, &val)) {
             if (!first) {
@@ -525,7 +490,6 @@ render_set(struct ft_text *o, PyObject *v, int depth, int frozen)
     Py_ssize_t n = P.PySet_Size(v), pos = 0;
     PyObject *k; /* borrowed */
     long hash;
-    int first = 1;
 
     if (n == 0) {
         puts_(o, frozen ? "frozenset()" : "set()");
@@ -535,6 +499,7 @@ render_set(struct ft_text *o, PyObject *v, int depth, int frozen)
     if (depth >= MAX_DEPTH || P._PySet_NextEntry == NULL) {
         puts_(o, "...");
     } else {
+        int first = 1;
         /* _PySet_NextEntry reads the set's current table at each step. */
         while (!o->cut && P._PySet_NextEntry(v, &pos, &k, &hash)) {
             if (!first) {
@@ -558,7 +523,6 @@ render_repr(struct ft_text *o, PyObject *v, int slot)
     struct ft_py_exc saved;
     PyObject *r, *t, *val, *tb; /* new refs */
     uint64_t t0 = ft_clock_ns(CLOCK_MONOTONIC), dt;
-    char msg[200];
 
     ft_py_exc_save(&saved);
     r = P.PyObject_Repr(v);
@@ -572,6 +536,7 @@ render_repr(struct ft_text *o, PyObject *v, int slot)
         ft_py.Py_DecRef(r);
         ft_py.PyErr_Clear();
     } else {
+        char msg[200];
         ft_py.PyErr_Fetch(&t, &val, &tb);
         ft_py_attr_text(t, "__name__", msg, sizeof(msg));
         putf(o, "<repr() of %s object raised %s", types[slot].name, msg);
@@ -610,10 +575,10 @@ put_address(struct ft_text *o, const void *p)
 static void
 render_other(struct ft_text *o, PyObject *v, PyObject *type)
 {
-    char name[160];
     int slot;
 
     if (type == P.func_t) {
+        char name[160];
         ft_py_attr_text(v, "__qualname__", name, sizeof(name));
         putf(o, "<function %s at %p>", name, (void *)v);
         return;
@@ -767,7 +732,7 @@ ft_capture_is_secret(const char *name)
     char low[128];
     size_t i;
 
-    for (i = 0; name[i] && i < sizeof(low) - 1; i++) {
+    for (i = 0; i < sizeof(low) - 1 && name[i]; i++) {
         low[i] = (char)tolower((unsigned char)name[i]);
     }
     low[i] = '\0';
@@ -794,6 +759,7 @@ ft_capture_str(PyObject *v, size_t *len)
         return NULL;
     }
     *len = (size_t)n;
+    /* cppcheck-suppress returnDanglingLifetime ; s is the str's own UTF-8, n its length */
     return s;
 }
 
@@ -872,15 +838,6 @@ ft_capture_instance_dict(PyObject *o)
     return ft_type_of(d) == P.dict_t ? d : NULL;
 }
 
-/* A member descriptor (a __slots__ entry): PyDescr_COMMON is PyObject_HEAD, d_type, d_name
- * and d_qualname, then the PyMemberDef pointer; a PyMemberDef is {name, int type, offset,
- * ...}. Stable from 3.3 to 3.14. */
-#define DESCR_MEMBER_OFF  40
-#define MEMBER_TYPE_OFF   8
-#define MEMBER_OFFSET_OFF 16
-#define T_OBJECT          6
-#define T_OBJECT_EX       16
-
 static PyObject *
 slot_value(PyObject *o, const char *name)
 {
@@ -893,11 +850,9 @@ slot_value(PyObject *o, const char *name)
         return NULL;
     }
     tn = tp_name(ft_type_of(desc));
-    if (tn != NULL && strcmp(tn, "member_descriptor") == 0) {
-        const char *def = *(const char **)((char *)desc + DESCR_MEMBER_OFF);
-        int type = *(const int *)(def + MEMBER_TYPE_OFF);
-        Py_ssize_t off = *(const Py_ssize_t *)(def + MEMBER_OFFSET_OFF);
-        if ((type == T_OBJECT || type == T_OBJECT_EX) && off > 0) {
+    if (ft_pylayout.members_ok && tn != NULL && strcmp(tn, "member_descriptor") == 0) {
+        Py_ssize_t off = ft_member_object_offset(desc);
+        if (off > 0) {
             v = *(PyObject **)((char *)o + off); /* borrowed from o */
         }
     }
@@ -1040,10 +995,63 @@ put_field(struct ft_text *o, const char *s, size_t n)
     put(o, s, n);
 }
 
+/* str(exc): built-in exception types format their message in C (OSError, KeyError...). */
+static void
+message_by_str(struct ft_text *msg, PyObject *exc)
+{
+    struct ft_py_exc saved;
+    PyObject *s; /* new ref */
+
+    ft_py_exc_save(&saved);
+    s = ft_py.PyObject_Str(exc);
+    if (s != NULL) {
+        Py_ssize_t n;
+        const char *t = ft_py.PyUnicode_AsUTF8AndSize(s, &n);
+        if (t != NULL) {
+            put(msg, t, (size_t)n);
+        }
+        ft_py.Py_DecRef(s);
+    }
+    ft_py.PyErr_Clear();
+    ft_py_exc_restore(&saved);
+}
+
+/* A class of the program's: its args rendered as BaseException.__str__ would, without
+ * calling a __str__ it may define. */
+static void
+message_from_args(struct ft_text *msg, PyObject *exc)
+{
+    PyObject *args = ft_py.PyObject_GetAttrString(exc, "args"); /* new ref */
+    PyObject *a0;                                               /* borrowed */
+    Py_ssize_t n, len;
+    const char *t;
+
+    if (args == NULL || ft_type_of(args) != P.tuple_t) {
+        goto out;
+    }
+    n = ft_py.PyTuple_Size(args);
+    a0 = n == 1 ? ft_py.PyTuple_GetItem(args, 0) : NULL;
+    if (a0 != NULL && ft_type_of(a0) == P.str_t) {
+        t = ft_py.PyUnicode_AsUTF8AndSize(a0, &len);
+        if (t != NULL) {
+            put(msg, t, (size_t)len);
+        }
+    } else if (n == 1) {
+        render(msg, a0, 0);
+    } else if (n > 1) {
+        render(msg, args, 0);
+    }
+out:
+    if (args != NULL) {
+        ft_py.Py_DecRef(args);
+    }
+    ft_py.PyErr_Clear();
+}
+
 void
 ft_capture_exception(struct ft_text *out, PyObject *exc)
 {
-    PyObject *type, *args; /* borrowed / new ref */
+    PyObject *type; /* borrowed */
     struct ft_text msg;
     char buf[4096];
     int slot;
@@ -1065,43 +1073,9 @@ ft_capture_exception(struct ft_text *out, PyObject *exc)
     msg.cap = sizeof(buf);
     msg.cut = 0;
     if (ft_cfg.repr || !(P.PyType_GetFlags(type) & Py_TPFLAGS_HEAPTYPE)) {
-        /* Built-in exception types format their message in C (OSError, KeyError...). */
-        struct ft_py_exc saved;
-        ft_py_exc_save(&saved);
-        PyObject *s = ft_py.PyObject_Str(exc); /* new ref */
-        if (s != NULL) {
-            Py_ssize_t n;
-            const char *t = ft_py.PyUnicode_AsUTF8AndSize(s, &n);
-            if (t != NULL) {
-                put(&msg, t, (size_t)n);
-            }
-            ft_py.Py_DecRef(s);
-        }
-        ft_py.PyErr_Clear();
-        ft_py_exc_restore(&saved);
+        message_by_str(&msg, exc);
     } else {
-        /* A class of the program's: render its args as BaseException.__str__ would,
-         * without calling a __str__ it may define. */
-        args = ft_py.PyObject_GetAttrString(exc, "args");
-        if (args != NULL && ft_type_of(args) == P.tuple_t) {
-            Py_ssize_t n = ft_py.PyTuple_Size(args);
-            PyObject *a0 = n == 1 ? ft_py.PyTuple_GetItem(args, 0) : NULL;
-            if (n == 1 && ft_type_of(a0) == P.str_t) {
-                Py_ssize_t len;
-                const char *t = ft_py.PyUnicode_AsUTF8AndSize(a0, &len);
-                if (t != NULL) {
-                    put(&msg, t, (size_t)len);
-                }
-            } else if (n == 1) {
-                render(&msg, a0, 0);
-            } else if (n > 1) {
-                render(&msg, args, 0);
-            }
-        }
-        if (args != NULL) {
-            ft_py.Py_DecRef(args);
-        }
-        ft_py.PyErr_Clear();
+        message_from_args(&msg, exc);
     }
     put_field(out, buf, msg.len);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "pyapi.h"
+#include "pylayout.h"
 
 /* Looks up the type objects the renderer recognises. Returns 0 or -ENOENT (capture
  * then stays off). GIL held, once. */
@@ -44,28 +45,15 @@ int ft_capture_is_secret(const char *name);
 /* Whether v is a cell (a parameter captured by a closure, in the fast locals). */
 int ft_capture_is_cell(PyObject *v);
 
-/* What the hot path needs from capture, read inline. Set up by ft_capture_init; every
- * type is an address no object's type can be until capture is ready.
- *
- * Ints are read straight from their digits, with a layout chosen from the running
- * version and trusted only once it has agreed with PyLong_AsLongLongAndOverflow on
- * values around every digit boundary, both signs:
- *   3.8-3.11: ob_size (offset 16) is the digit count, negative for a negative int;
- *   3.12+:    lv_tag (offset 16) is digit count << 3 | sign (0 +, 1 zero, 2 -).
- * Digits (30 bits in a uint32) start at offset 24 in both. */
+/* What the hot path needs from capture, read inline: the exact types it tests for. Set up
+ * by ft_capture_init; every type is an address no object's type can be until capture is
+ * ready. */
 struct ft_capture_hot {
     PyObject *long_t, *list_t, *dict_t, *set_t, *bytearray_t;
     int ready;
-    int int_tagged; /* 3.12+ lv_tag */
-    int int_direct; /* direct int reads checked and trusted */
+    int int_direct; /* ints read in place (pylayout.h) */
 };
 extern struct ft_capture_hot ft_capture_hot;
-
-static inline PyObject *
-ft_type_of(PyObject *o)
-{
-    return *(PyObject **)((char *)o + 8);
-}
 
 /* Whether ft_capture_init succeeded. */
 static inline int
@@ -85,23 +73,8 @@ ft_capture_small_int(PyObject *v, int64_t *x)
     if (v == NULL || ft_type_of(v) != ft_capture_hot.long_t) {
         return 0;
     }
-    if (__builtin_expect(ft_capture_hot.int_direct, 1)) {
-        uint64_t head, n, m;
-        const uint32_t *d = (const uint32_t *)((const char *)v + 24);
-        int neg;
-        memcpy(&head, (const char *)v + 16, 8);
-        if (ft_capture_hot.int_tagged) {
-            n = head >> 3;
-            neg = (head & 3) == 2;
-        } else {
-            neg = (int64_t)head < 0;
-            n = neg ? 0 - head : head;
-        }
-        if (n <= 2) {
-            m = n == 0 ? 0 : n == 1 ? d[0] : d[0] | (uint64_t)d[1] << 30;
-            *x = neg ? -(int64_t)m : (int64_t)m;
-            return 1;
-        }
+    if (__builtin_expect(ft_capture_hot.int_direct, 1) && ft_pylong_read(v, x)) {
+        return 1;
     }
     return ft_capture_small_int_api(v, x);
 }

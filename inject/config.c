@@ -330,6 +330,11 @@ ft_config_load_with(const char *settings, char *msg, size_t cap)
     if ((err = load_capture(c, msg, cap)) != 0) {
         return err;
     }
+    v = setting("FLOWTRACE_START");
+    if (v != NULL && *v != '\0' && strcmp(v, "auto") != 0 && strcmp(v, "manual") != 0) {
+        return bad(msg, cap, "FLOWTRACE_START", v, "'auto' or 'manual'");
+    }
+    c->manual = v != NULL && strcmp(v, "manual") == 0;
     v = setting("FLOWTRACE_ENGINE");
     if (v == NULL || *v == '\0' || !strcmp(v, "auto")) {
         c->engine = FT_ENGINE_AUTO;

@@ -35,6 +35,7 @@ struct ft_config {
     int all;              /* FLOWTRACE_ALL=1: trace the standard library too */
     int children;         /* FLOWTRACE_CHILDREN=0 traces only the first process */
     int engine;           /* FLOWTRACE_ENGINE=auto|profile|monitoring (enum ft_engine_kind) */
+    int manual;           /* FLOWTRACE_START=manual: nothing recorded outside regions */
 
     /* What is captured (issue 3). */
     size_t max_arg_length;       /* FLOWTRACE_MAX_ARG_LENGTH, default 1000; 0 = no limit */

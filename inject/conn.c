@@ -26,7 +26,7 @@ static int
 try_connect(const char *path)
 {
     struct sockaddr_un sa;
-    int fd, err;
+    int fd;
 
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
@@ -36,7 +36,7 @@ try_connect(const char *path)
         return -errno;
     }
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        err = -errno;
+        int err = -errno;
         close(fd);
         return err;
     }

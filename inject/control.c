@@ -1,7 +1,12 @@
 /* control.c - the exported entry points of control.h. */
 #include "control.h"
 
+#include <errno.h>
+
 #include "lifecycle.h"
+#include "pyapi.h"
+#include "region.h"
+#include "tstate.h"
 
 int
 flowtrace_start(const char *settings, char *why, size_t cap)
@@ -20,4 +25,31 @@ int
 flowtrace_stop(void)
 {
     return ft_lifecycle_stop();
+}
+
+int
+flowtrace_region_begin(const char *name, uint64_t ident, int resumed)
+{
+    struct ft_thread *t = ft_self;
+    char tname[128];
+
+    if (!ft_lifecycle_recording()) {
+        return -ENOTCONN;
+    }
+    if (t == NULL) {
+        ft_py_thread_name(tname, sizeof(tname));
+        if ((t = ft_thread_register(tname)) == NULL) {
+            return -ENOMEM;
+        }
+    }
+    return ft_region_begin(t, name, ident, resumed);
+}
+
+int
+flowtrace_region_end(int suspended)
+{
+    if (!ft_lifecycle_recording() || ft_self == NULL) {
+        return -ENOTCONN;
+    }
+    return ft_region_end(ft_self, suspended);
 }

@@ -11,6 +11,7 @@
 #define FT_INJECT_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define FT_EXPORT __attribute__((visibility("default")))
 
@@ -21,6 +22,18 @@
  * in why (NUL-terminated, cap bytes): -EALREADY if this process is recorded already,
  * -ENOSYS if this is not a CPython FlowTrace can trace, -EINVAL for a bad setting. */
 FT_EXPORT int flowtrace_start(const char *settings, char *why, size_t cap);
+
+/* Opens a region named name (NULL: "region") on the calling thread: a node of its own
+ * in the trace and a unit of kind region; with FLOWTRACE_START=manual only what runs
+ * inside regions is recorded. ident 0 marks a plain region; another value a step of a
+ * suspendable one (a generator or coroutine driven step by step), started once and then
+ * resumed (resumed != 0) under the same ident. Returns 0, or -ENOTCONN when this
+ * process is not being recorded. */
+FT_EXPORT int flowtrace_region_begin(const char *name, uint64_t ident, int resumed);
+
+/* Closes the calling thread's innermost region; suspended != 0 when it is a step that
+ * will be resumed. Returns 0, or -ENOTCONN / -EINVAL (none open). */
+FT_EXPORT int flowtrace_region_end(int suspended);
 
 /* Stops recording: every thread's hook removed, every record shipped, the run ended
  * ("detached") and written before it returns. The program runs on as it would have

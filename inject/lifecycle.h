@@ -1,11 +1,10 @@
-/* lifecycle.h - activation, fork and the ends of a traced process (inject/main.c).
+/* lifecycle.h - main.c's entry points for the exported controls (control.c).
  *
- * The constructor only checks that this is CPython and registers an audit hook. The
- * hook activates tracing on the interpreter's cpython.run_* event: after initialisation,
- * before the first line of the program. Every way a process can end is covered:
- * exit() and sys.exit (on_exit), the end of finalisation (Py_AtExit), os._exit (an
- * interposed _exit), exec (the os.exec audit event), and signals (signals.h). A forked
- * child connects as its own run on its first record, or when it exits.
+ * main.c owns a traced process's lifecycle: the constructor only checks that this is
+ * CPython and registers an audit hook, which activates tracing on the interpreter's
+ * cpython.run_* event (after initialisation, before the first line of the program);
+ * every way a process can end is covered there. These two start and stop recording on
+ * request in an interpreter that is already running.
  */
 #ifndef FT_INJECT_LIFECYCLE_H
 #define FT_INJECT_LIFECYCLE_H
@@ -22,11 +21,7 @@ int ft_lifecycle_start(const char *settings, char *why, size_t cap);
  * untraced; ft_lifecycle_start may start a new run. Returns 0 or -ENOTCONN. */
 int ft_lifecycle_stop(void);
 
-/* Set in a forked child until it has its own connection (atomic). */
-extern int ft_fork_pending;
-
-/* GIL held, in a forked child, on its first record: connects the child as a new run.
- * Returns 0, or -errno (the child then stays untraced). */
-int ft_child_resume(void);
+/* Whether this process is being recorded now (regions may be marked). */
+int ft_lifecycle_recording(void);
 
 #endif

@@ -16,6 +16,7 @@ vlog(const char *fmt, va_list ap)
     if (n < 0) {
         return;
     }
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): the callers' va_start. */
     n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     if (n >= (int)sizeof(line)) {
         n = (int)sizeof(line) - 1;

@@ -18,18 +18,18 @@
 #include "codes.h"
 #include "config.h"
 #include "conn.h"
-#include "flush.h"
-#include "hook.h"
+#include "deflog.h"
+#include "engines.h"
 #include "lib/wire.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "pyapi.h"
 #include "pylayout.h"
 #include "record.h"
+#include "session.h"
+#include "ship.h"
 #include "signals.h"
 #include "tstate.h"
-
-int ft_fork_pending;
 
 static int activated;        /* cpython.run_* seen */
 static int gate_passed;      /* CPython, and not a privileged program */
@@ -53,7 +53,7 @@ end_run(int how, int status, int signo)
 {
     struct ft_end e = {how, status, signo, exc_type[0] ? exc_type : NULL, exc_module, exc_msg};
 
-    ft_flush_end(&e);
+    ft_session_end(&e);
     traced_pid = 0;
 }
 
@@ -64,9 +64,9 @@ static void
 connect_idle_child(void)
 {
     /* Not from a vfork child of such a process: it shares the memory, and has another pid. */
-    if (__atomic_load_n(&ft_fork_pending, __ATOMIC_SEQ_CST) && ft_self != NULL &&
+    if (ft_tstate_fork_pending() && ft_self != NULL &&
         fork_child_pid == (pid_t)syscall(SYS_getpid)) {
-        ft_child_resume();
+        ft_tstate_child_connect();
     }
 }
 
@@ -94,7 +94,7 @@ at_py_finalized(void)
         end_run(FT_END_SIGNAL, -1, SIGINT);
         return;
     }
-    ft_flush_finalized();
+    ft_session_finalized();
 }
 
 /* os._exit() and any other caller of _exit(): flush everything, then leave exactly as
@@ -123,26 +123,45 @@ connect_writer(void)
         ft_warn("%s; the program runs untraced", why);
         return fd;
     }
-    if ((err = ft_flush_hello(fd, engine->name)) != 0) {
+    if ((err = ft_session_hello(fd, engine->name)) != 0) {
         ft_warn("cannot send to the writer: %s; the program runs untraced", strerror(-err));
         return err;
     }
     /* FLOWTRACE_CHILDREN=0: the writer knows which processes are traced, so it decides
      * whether this one was started by one of them (fork, spawn, exec, a shell between).
      * The environment is left as it is: nothing the program can see changes. */
-    if (!ft_cfg.children && (err = ft_flush_wait_admission()) != 0) {
+    if (!ft_cfg.children && (err = ft_session_wait_admission()) != 0) {
         if (err != -ECANCELED) {
             ft_warn("no answer from the writer (%s); the program runs untraced", strerror(-err));
         }
         return err;
     }
-    if ((err = ft_flush_start()) != 0) {
+    if ((err = ft_session_start_flusher()) != 0) {
         ft_warn("cannot start the flusher thread: %s", strerror(-err));
         return err;
     }
     traced_pid = getpid();
     return 0;
 }
+
+/* A forked child's first record (or its end): it becomes a run of its own. */
+static int
+child_connect(void)
+{
+    if (!ft_cfg.children) {
+        return -ECANCELED;
+    }
+    return connect_writer() != 0 ? -ENOTCONN : 0;
+}
+
+/* How the buffers reach the connection and the lifecycle (tstate.h). */
+static const struct ft_tstate_hooks tstate_hooks = {
+    .ship_full = ft_ship_full,
+    .ship_big = ft_ship_big,
+    .ship_now = ft_ship_now,
+    .thread_end = ft_ship_thread_end,
+    .child_connect = child_connect,
+};
 
 /* Connects and installs the engine: at activation (the main thread, before the program's
  * first line), or in a running interpreter (ft_lifecycle_start: any thread, other threads
@@ -156,7 +175,7 @@ start_tracing(int running)
 
     engine = ft_engine_select();
     if (!prepared) {
-        if ((err = ft_tstate_init()) != 0 || (err = ft_codes_init()) != 0) {
+        if ((err = ft_tstate_init(&tstate_hooks)) != 0 || (err = ft_codes_init()) != 0) {
             ft_warn("cannot start tracing: %s", strerror(-err));
             return err;
         }
@@ -196,21 +215,6 @@ activate(const char *event)
     start_tracing(0);
 }
 
-int
-ft_child_resume(void)
-{
-    __atomic_store_n(&ft_fork_pending, 0, __ATOMIC_SEQ_CST);
-    if (!ft_cfg.children) {
-        ft_tstate_detach();
-        return -ECANCELED;
-    }
-    if (connect_writer() != 0) {
-        ft_tstate_detach();
-        return -ENOTCONN;
-    }
-    return 0;
-}
-
 static void
 atfork_child(void)
 {
@@ -219,11 +223,10 @@ atfork_child(void)
     }
     traced_pid = 0;
     ft_tstate_atfork_child();
-    ft_flush_atfork_child();
-    ft_codes_atfork_child();
+    ft_session_atfork_child();
+    ft_deflog_atfork_child();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     fork_child_pid = (pid_t)syscall(SYS_getpid);
-    __atomic_store_n(&ft_fork_pending, 1, __ATOMIC_SEQ_CST);
 }
 
 /* ---- Audit events ------------------------------------------------------------------- */
@@ -257,7 +260,7 @@ on_exec(PyObject *args)
 
     ft_py_text(path, p, sizeof(p));
     ft_py.PyErr_Clear();
-    ft_flush_exec(p);
+    ft_session_exec(p);
 }
 
 static int
@@ -322,7 +325,7 @@ ft_lifecycle_start(const char *settings, char *why, size_t cap)
         snprintf(why, cap, "FlowTrace is recording this process already");
         return -EALREADY;
     }
-    if (fork_child_pid != 0 || __atomic_load_n(&ft_fork_pending, __ATOMIC_SEQ_CST)) {
+    if (fork_child_pid != 0 || ft_tstate_fork_pending()) {
         snprintf(why, cap, "a forked child of a traced process is traced as it is");
         return -EBUSY;
     }
@@ -345,9 +348,9 @@ ft_lifecycle_start(const char *settings, char *why, size_t cap)
         pthread_atfork(NULL, NULL, atfork_child);
     }
     /* After a stop: a new connection, a new run, every definition sent again. */
-    ft_flush_restart();
+    ft_session_restart();
     ft_tstate_restart();
-    ft_codes_resend();
+    ft_deflog_resend();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     activated = 1;
     if ((err = start_tracing(1)) != 0) {
@@ -356,6 +359,12 @@ ft_lifecycle_start(const char *settings, char *why, size_t cap)
         return err;
     }
     return 0;
+}
+
+int
+ft_lifecycle_recording(void)
+{
+    return gate_passed && is_traced_process();
 }
 
 int

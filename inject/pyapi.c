@@ -4,23 +4,13 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct ft_pyapi ft_py;
 static const char *missing;
-
-#define REQUIRE(field, sym)                                                                        \
-    do {                                                                                           \
-        *(void **)&ft_py.field = dlsym(RTLD_DEFAULT, sym);                                         \
-        if (ft_py.field == NULL) {                                                                 \
-            missing = sym;                                                                         \
-            return -ENOENT;                                                                        \
-        }                                                                                          \
-    } while (0)
-
-#define OPTIONAL(field, sym) (*(void **)&ft_py.field = dlsym(RTLD_DEFAULT, sym))
 
 /* "3.11.2 (main, ...)" -> 0x030b02f0 (the release level is taken as final). */
 static unsigned long
@@ -38,27 +28,90 @@ parse_version(const char *s)
     return (major << 24) | (minor << 16) | (micro << 8) | 0xf0;
 }
 
-/* What starting in a running interpreter needs (control.h): every thread's profile. */
-static void
-resolve_running(void)
+/* Every function and object of the table, by its CPython name; required ones first.
+ * The code-extra functions and the gate's two are resolved apart. */
+static const struct symbol {
+    size_t field; /* offset in struct ft_pyapi */
+    const char *name;
+    int required; /* without it the library stays inert */
+} symbols[] = {
+    {offsetof(struct ft_pyapi, Py_IncRef), "Py_IncRef", 1},
+    {offsetof(struct ft_pyapi, Py_DecRef), "Py_DecRef", 1},
+    {offsetof(struct ft_pyapi, PyErr_Fetch), "PyErr_Fetch", 1},
+    {offsetof(struct ft_pyapi, PyErr_Restore), "PyErr_Restore", 1},
+    {offsetof(struct ft_pyapi, PyErr_Clear), "PyErr_Clear", 1},
+    {offsetof(struct ft_pyapi, PyErr_Occurred), "PyErr_Occurred", 1},
+    {offsetof(struct ft_pyapi, PyEval_SetProfile), "PyEval_SetProfile", 1},
+    {offsetof(struct ft_pyapi, PyObject_GetAttrString), "PyObject_GetAttrString", 1},
+    {offsetof(struct ft_pyapi, PyObject_CallObject), "PyObject_CallObject", 1},
+    {offsetof(struct ft_pyapi, PyObject_Str), "PyObject_Str", 1},
+    {offsetof(struct ft_pyapi, PyUnicode_AsUTF8AndSize), "PyUnicode_AsUTF8AndSize", 1},
+    {offsetof(struct ft_pyapi, PyUnicode_AsEncodedString), "PyUnicode_AsEncodedString", 1},
+    {offsetof(struct ft_pyapi, PyBytes_AsStringAndSize), "PyBytes_AsStringAndSize", 1},
+    {offsetof(struct ft_pyapi, PyLong_AsLong), "PyLong_AsLong", 1},
+    {offsetof(struct ft_pyapi, PyTuple_New), "PyTuple_New", 1},
+    {offsetof(struct ft_pyapi, PyTuple_SetItem), "PyTuple_SetItem", 1},
+    {offsetof(struct ft_pyapi, PyTuple_GetItem), "PyTuple_GetItem", 1},
+    {offsetof(struct ft_pyapi, PyTuple_Size), "PyTuple_Size", 1},
+    {offsetof(struct ft_pyapi, PyDict_GetItemString), "PyDict_GetItemString", 1},
+    {offsetof(struct ft_pyapi, PySys_GetObject), "PySys_GetObject", 1},
+    {offsetof(struct ft_pyapi, PyCFunction_NewEx), "PyCFunction_NewEx", 1},
+    {offsetof(struct ft_pyapi, Py_AtExit), "Py_AtExit", 1},
+    {offsetof(struct ft_pyapi, None), "_Py_NoneStruct", 1},
+    {offsetof(struct ft_pyapi, PyFrame_GetCode), "PyFrame_GetCode", 0},
+    {offsetof(struct ft_pyapi, PyFrame_GetGlobals), "PyFrame_GetGlobals", 0},
+    {offsetof(struct ft_pyapi, PyEval_GetGlobals), "PyEval_GetGlobals", 0},
+    {offsetof(struct ft_pyapi, PyEval_SetTrace), "PyEval_SetTrace", 0},
+    {offsetof(struct ft_pyapi, PyImport_GetModule), "PyImport_GetModule", 0},
+    {offsetof(struct ft_pyapi, PyUnicode_FromString), "PyUnicode_FromString", 0},
+    {offsetof(struct ft_pyapi, Py_IsInitialized), "Py_IsInitialized", 0},
+    {offsetof(struct ft_pyapi, PyLong_FromLong), "PyLong_FromLong", 0},
+    {offsetof(struct ft_pyapi, PyThreadState_Get), "PyThreadState_Get", 0},
+    {offsetof(struct ft_pyapi, PyEval_GetFrame), "PyEval_GetFrame", 0},
+    {offsetof(struct ft_pyapi, PyDict_New), "PyDict_New", 0},
+    {offsetof(struct ft_pyapi, PyDict_Update), "PyDict_Update", 0},
+    {offsetof(struct ft_pyapi, PyObject_GetItem), "PyObject_GetItem", 0},
+    {offsetof(struct ft_pyapi, Py_CompileString), "Py_CompileString", 0},
+    {offsetof(struct ft_pyapi, PyEval_EvalCode), "PyEval_EvalCode", 0},
+    {offsetof(struct ft_pyapi, PyFunction_GetCode), "PyFunction_GetCode", 0},
+    {offsetof(struct ft_pyapi, PyIter_Next), "PyIter_Next", 0},
+    {offsetof(struct ft_pyapi, PyMem_GetAllocator), "PyMem_GetAllocator", 0},
+    {offsetof(struct ft_pyapi, PyMem_SetAllocator), "PyMem_SetAllocator", 0},
+    /* Starting in a running interpreter (control.h): every thread's profile function. */
+    {offsetof(struct ft_pyapi, PyInterpreterState_Get), "PyInterpreterState_Get", 0},
+    {offsetof(struct ft_pyapi, PyInterpreterState_ThreadHead), "PyInterpreterState_ThreadHead", 0},
+    {offsetof(struct ft_pyapi, PyThreadState_Next), "PyThreadState_Next", 0},
+    {offsetof(struct ft_pyapi, _PyEval_SetProfile), "_PyEval_SetProfile", 0},
+    {offsetof(struct ft_pyapi, PyEval_SetProfileAllThreads), "PyEval_SetProfileAllThreads", 0},
+};
+
+/* Looks name up into the table's field at off. Returns 0, or -ENOENT when required. */
+static int
+resolve(size_t off, const char *name, int required)
 {
-    OPTIONAL(PyInterpreterState_Get, "PyInterpreterState_Get");
-    OPTIONAL(PyInterpreterState_ThreadHead, "PyInterpreterState_ThreadHead");
-    OPTIONAL(PyThreadState_Next, "PyThreadState_Next");
-    OPTIONAL(_PyEval_SetProfile, "_PyEval_SetProfile");
-    OPTIONAL(PyEval_SetProfileAllThreads, "PyEval_SetProfileAllThreads");
+    void *p = dlsym(RTLD_DEFAULT, name);
+
+    memcpy((char *)&ft_py + off, &p, sizeof(p));
+    if (p == NULL && required) {
+        missing = name;
+        return -ENOENT;
+    }
+    return 0;
 }
 
 int
 ft_pyapi_resolve(void)
 {
     const unsigned long *py_version;
+    int v12;
 
     memset(&ft_py, 0, sizeof(ft_py));
     /* The audit-hook API is the cheapest sign of a CPython >= 3.8: check it first so a
      * shell or compiler pays for one failed lookup only. */
-    REQUIRE(PySys_AddAuditHook, "PySys_AddAuditHook");
-    REQUIRE(Py_GetVersion, "Py_GetVersion");
+    if (resolve(offsetof(struct ft_pyapi, PySys_AddAuditHook), "PySys_AddAuditHook", 1) != 0 ||
+        resolve(offsetof(struct ft_pyapi, Py_GetVersion), "Py_GetVersion", 1) != 0) {
+        return -ENOENT;
+    }
     py_version = dlsym(RTLD_DEFAULT, "Py_Version");
     ft_py.version = py_version ? *py_version : parse_version(ft_py.Py_GetVersion());
     ft_py.minor = (int)((ft_py.version >> 16) & 0xff);
@@ -66,57 +119,22 @@ ft_pyapi_resolve(void)
         missing = "Python >= 3.8";
         return -ENOENT;
     }
-    REQUIRE(Py_IncRef, "Py_IncRef");
-    REQUIRE(Py_DecRef, "Py_DecRef");
-    REQUIRE(PyErr_Fetch, "PyErr_Fetch");
-    REQUIRE(PyErr_Restore, "PyErr_Restore");
-    REQUIRE(PyErr_Clear, "PyErr_Clear");
-    REQUIRE(PyErr_Occurred, "PyErr_Occurred");
-    REQUIRE(PyEval_SetProfile, "PyEval_SetProfile");
-    REQUIRE(PyObject_GetAttrString, "PyObject_GetAttrString");
-    REQUIRE(PyObject_CallObject, "PyObject_CallObject");
-    REQUIRE(PyObject_Str, "PyObject_Str");
-    REQUIRE(PyUnicode_AsUTF8AndSize, "PyUnicode_AsUTF8AndSize");
-    REQUIRE(PyUnicode_AsEncodedString, "PyUnicode_AsEncodedString");
-    REQUIRE(PyBytes_AsStringAndSize, "PyBytes_AsStringAndSize");
-    REQUIRE(PyLong_AsLong, "PyLong_AsLong");
-    REQUIRE(PyTuple_New, "PyTuple_New");
-    REQUIRE(PyTuple_SetItem, "PyTuple_SetItem");
-    REQUIRE(PyTuple_GetItem, "PyTuple_GetItem");
-    REQUIRE(PyTuple_Size, "PyTuple_Size");
-    REQUIRE(PyDict_GetItemString, "PyDict_GetItemString");
-    REQUIRE(PySys_GetObject, "PySys_GetObject");
-    REQUIRE(PyCFunction_NewEx, "PyCFunction_NewEx");
-    REQUIRE(Py_AtExit, "Py_AtExit");
-    REQUIRE(None, "_Py_NoneStruct");
-    if (ft_py.minor >= 12) {
-        REQUIRE(RequestCodeExtraIndex, "PyUnstable_Eval_RequestCodeExtraIndex");
-        REQUIRE(Code_GetExtra, "PyUnstable_Code_GetExtra");
-        REQUIRE(Code_SetExtra, "PyUnstable_Code_SetExtra");
-    } else {
-        REQUIRE(RequestCodeExtraIndex, "_PyEval_RequestCodeExtraIndex");
-        REQUIRE(Code_GetExtra, "_PyCode_GetExtra");
-        REQUIRE(Code_SetExtra, "_PyCode_SetExtra");
+    for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
+        if (resolve(symbols[i].field, symbols[i].name, symbols[i].required) != 0) {
+            return -ENOENT;
+        }
     }
-    OPTIONAL(PyFrame_GetCode, "PyFrame_GetCode");
-    OPTIONAL(PyFrame_GetGlobals, "PyFrame_GetGlobals");
-    OPTIONAL(PyEval_GetGlobals, "PyEval_GetGlobals");
-    OPTIONAL(PyEval_SetTrace, "PyEval_SetTrace");
-    OPTIONAL(PyImport_GetModule, "PyImport_GetModule");
-    OPTIONAL(PyUnicode_FromString, "PyUnicode_FromString");
-    OPTIONAL(Py_IsInitialized, "Py_IsInitialized");
-    OPTIONAL(PyLong_FromLong, "PyLong_FromLong");
-    OPTIONAL(PyThreadState_Get, "PyThreadState_Get");
-    OPTIONAL(PyEval_GetFrame, "PyEval_GetFrame");
-    OPTIONAL(PyDict_New, "PyDict_New");
-    OPTIONAL(PyDict_Update, "PyDict_Update");
-    OPTIONAL(PyObject_GetItem, "PyObject_GetItem");
-    OPTIONAL(Py_CompileString, "Py_CompileString");
-    OPTIONAL(PyEval_EvalCode, "PyEval_EvalCode");
-    OPTIONAL(PyFunction_GetCode, "PyFunction_GetCode");
-    OPTIONAL(PyMem_GetAllocator, "PyMem_GetAllocator");
-    OPTIONAL(PyMem_SetAllocator, "PyMem_SetAllocator");
-    resolve_running();
+    /* Code-object extra slots: _PyCode_* up to 3.11, PyUnstable_* from 3.12. */
+    v12 = ft_py.minor >= 12;
+    if (resolve(offsetof(struct ft_pyapi, RequestCodeExtraIndex),
+                v12 ? "PyUnstable_Eval_RequestCodeExtraIndex" : "_PyEval_RequestCodeExtraIndex",
+                1) != 0 ||
+        resolve(offsetof(struct ft_pyapi, Code_GetExtra),
+                v12 ? "PyUnstable_Code_GetExtra" : "_PyCode_GetExtra", 1) != 0 ||
+        resolve(offsetof(struct ft_pyapi, Code_SetExtra),
+                v12 ? "PyUnstable_Code_SetExtra" : "_PyCode_SetExtra", 1) != 0) {
+        return -ENOENT;
+    }
     return 0;
 }
 
@@ -159,9 +177,8 @@ copy_out(const char *s, size_t n, char *out, size_t cap)
 size_t
 ft_py_text(PyObject *o, char *out, size_t cap)
 {
-    PyObject *str /* new ref */, *bytes /* new ref */;
+    PyObject *str; /* new ref */
     const char *s;
-    char *bs;
     Py_ssize_t n;
     size_t len = 0;
 
@@ -181,8 +198,9 @@ ft_py_text(PyObject *o, char *out, size_t cap)
         len = copy_out(s, (size_t)n, out, cap);
     } else {
         /* Lone surrogates (undecodable file names) cannot be UTF-8: replace them. */
+        char *bs;
         ft_py.PyErr_Clear();
-        bytes = ft_py.PyUnicode_AsEncodedString(str, "utf-8", "replace");
+        PyObject *bytes = ft_py.PyUnicode_AsEncodedString(str, "utf-8", "replace"); /* new */
         if (bytes != NULL && ft_py.PyBytes_AsStringAndSize(bytes, &bs, &n) == 0) {
             len = copy_out(bs, (size_t)n, out, cap);
         }

@@ -114,6 +114,7 @@ struct ft_pyapi {
     PyObject *(*Py_CompileString)(const char *src, const char *file, int start);
     PyObject *(*PyEval_EvalCode)(PyObject *code, PyObject *globals, PyObject *locals);
     PyObject *(*PyFunction_GetCode)(PyObject *fn); /* borrowed */
+    PyObject *(*PyIter_Next)(PyObject *it);
     void (*PyMem_GetAllocator)(int domain, PyMemAllocatorEx *allocator);
     void (*PyMem_SetAllocator)(int domain, PyMemAllocatorEx *allocator);
     /* Starting in a running interpreter (control.h): every thread's profile function. */

@@ -1,51 +1,125 @@
 /* pylayout.c - CPython layout facts per version, and their checks against the C API. */
+#define _GNU_SOURCE
 #include "pylayout.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 
 #include "log.h"
 
-struct ft_pylayout ft_pylayout = {.ref_mask = ~(uintptr_t)0};
+struct ft_pylayout ft_pylayout;
 
 #define PY_FILE_INPUT 257 /* Py_file_input, the same in every CPython 3 */
 
-/* The private probe: a function of FlowTrace's own that calls back into C with its
- * frame running, so that the frame can be read both in place and through the API. */
-static const char probe_src[] = "def _flowtrace_probe(alpha, beta, check):\n    return check()\n";
+/* ---- The facts, per version ---------------------------------------------------------- */
 
-static struct {
-    PyObject *a, *b, *code; /* the arguments passed, the probe's code (borrowed) */
-} probe;
+static Py_ssize_t code_extra_guess; /* co_extra for the running version, until checked */
+static int code_extra_checks = 8;   /* code objects on which it is checked again */
+
+static void
+choose_frames(struct ft_pylayout *l, int minor)
+{
+    l->frames = minor >= 8 && minor <= 10    ? FT_FRAMES_38
+                : minor == 11                ? FT_FRAMES_311
+                : minor == 12 || minor == 13 ? FT_FRAMES_312
+                : minor == 14                ? FT_FRAMES_314
+                                             : FT_FRAMES_NONE;
+    l->frame_locals = 0; /* 3.8-3.10: type(frame).__basicsize__ - 8, read from the probe */
+    l->gen_state = minor == 11;
+    l->ts_frame = minor == 12 ? 312 : minor == 13 || minor == 14 ? 313 : 0;
+    if (ft_py.PyThreadState_Get == NULL) {
+        l->ts_frame = 0;
+    }
+}
 
 static void
 choose(void)
 {
-    struct ft_pylayout *l = &ft_pylayout;
+    int minor = ft_py.minor;
 
-    l->ref_mask = ~(uintptr_t)0;
-    if (ft_py.minor >= 8 && ft_py.minor <= 10) {
-        l->frames = FT_FRAMES_OBJECT;
-        l->frame_code = 32;
-        l->frame_locals = 0; /* type(frame).__basicsize__ - 8, read from the probe */
-    } else if (ft_py.minor >= 11 && ft_py.minor <= 14) {
-        l->frames = FT_FRAMES_INTERP;
-        l->frame_iframe = 24;
-        l->iframe_code = ft_py.minor == 11 ? 32 : 0;
-        l->iframe_frame_obj = ft_py.minor == 11 ? 40 : 48;
-        l->iframe_prev_instr = ft_py.minor == 11 ? 56 : 0;
-        l->iframe_locals = ft_py.minor == 14 ? 80 : 72;
-        if (ft_py.minor == 14) {
-            l->ref_mask = ~(uintptr_t)3;
-        }
-        if (ft_py.minor >= 12 && ft_py.PyThreadState_Get != NULL) {
-            l->ts_frame = ft_py.minor == 12 ? 56 : 72;
-            l->ts_cframe = ft_py.minor == 12;
-        }
-    } else {
-        l->frames = FT_FRAMES_NONE;
-    }
+    ft_pylayout.int_tagged = minor >= 12;
+    choose_frames(&ft_pylayout, minor);
+    code_extra_guess = minor == 11   ? 176
+                       : minor == 12 ? 184
+                       : minor == 13 ? 192
+                       : minor == 14 ? 200
+                                     : 0;
 }
+
+/* ---- Objects and ints -------------------------------------------------------------------- */
+
+static void *
+sym(const char *name)
+{
+    return dlsym(RTLD_DEFAULT, name);
+}
+
+static void
+check_header(void)
+{
+    PyObject *none_t = sym("_PyNone_Type"), *type_t = sym("PyType_Type");
+    PyObject *long_t = sym("PyLong_Type");
+
+    ft_pylayout.header_ok = none_t != NULL && type_t != NULL && long_t != NULL &&
+                            ft_type_of(ft_py.None) == none_t && ft_type_of(long_t) == type_t &&
+                            ft_type_name(long_t) != NULL &&
+                            strcmp(ft_type_name(long_t), "int") == 0;
+}
+
+/* Values at every digit boundary, both signs: read in place and through the API. */
+static void
+check_ints(void)
+{
+    static const long long probe_values[] = {0,
+                                             1,
+                                             -1,
+                                             7,
+                                             -7,
+                                             (1LL << 30) - 1,
+                                             1LL << 30,
+                                             -(1LL << 30),
+                                             (1LL << 30) + 5,
+                                             (1LL << 60) - 1,
+                                             -((1LL << 60) - 1),
+                                             1LL << 60,
+                                             INT64_MAX,
+                                             INT64_MIN};
+    PyObject *(*from)(long long) = (PyObject * (*)(long long)) sym("PyLong_FromLongLong");
+    long long (*as)(PyObject *, int *) =
+        (long long (*)(PyObject *, int *))sym("PyLong_AsLongLongAndOverflow");
+    int ok = from != NULL && as != NULL && ft_pylayout.header_ok;
+
+    for (size_t i = 0; ok && i < sizeof(probe_values) / sizeof(probe_values[0]); i++) {
+        PyObject *v = from(probe_values[i]); /* new ref */
+        int64_t direct = 0;
+        int overflow = 0;
+        if (v == NULL) {
+            ok = 0;
+            break;
+        }
+        long long api = as(v, &overflow);
+        int small = ft_pylong_read(v, &direct);
+        /* Two digits or fewer must be read exactly; more must be declined. */
+        int expect_small = api > -(1LL << 60) && api < (1LL << 60);
+        ok = overflow == 0 && api == probe_values[i] && small == expect_small &&
+             (!small || direct == api);
+        ft_py.Py_DecRef(v);
+    }
+    ft_pylayout.int_ok = ok;
+}
+
+/* ---- Frames: the private probe --------------------------------------------------------- */
+
+/* A generator function of FlowTrace's own that calls back into C with its frame running,
+ * then yields: the frame is read in place and through the API while it runs, and its
+ * suspension point once it has yielded. */
+static const char probe_src[] = "def _flowtrace_probe(alpha, beta, check):\n    yield check()\n";
+
+static struct {
+    PyObject *a, *b, *code; /* the arguments passed, the probe's code (borrowed) */
+    PyFrameObject *frame;   /* the probe's frame (a reference held), once it has run */
+} probe;
 
 /* The value of name in the frame's f_locals (a dict, or 3.13+'s proxy), borrowed from
  * the frame (which holds it), or NULL. Only ever asked of the probe's own frame. */
@@ -75,27 +149,25 @@ probe_local(PyObject *frame, const char *name)
 static size_t
 object_frame_locals(PyObject *frame)
 {
-    PyObject *type = *(PyObject **)((char *)frame + 8); /* ob_type, borrowed */
-    long size = ft_py_attr_long(type, "__basicsize__", 0);
+    long size = ft_py_attr_long(ft_type_of(frame), "__basicsize__", 0);
 
     return size > 64 ? (size_t)size - sizeof(void *) : 0;
 }
 
 /* Reads the running probe's frame at the chosen offsets; what the API says must match. */
 static void
-check(PyFrameObject *frame)
+check_running_frame(PyFrameObject *frame)
 {
     struct ft_pylayout *l = &ft_pylayout;
-    PyObject *tmp[2], **locals;
+    PyObject *tmp[3], **locals;
 
-    if (frame == NULL || (l->frames == FT_FRAMES_OBJECT &&
+    if (frame == NULL || (l->frames == FT_FRAMES_38 &&
                           (l->frame_locals = object_frame_locals((PyObject *)frame)) == 0)) {
         l->frames = FT_FRAMES_NONE;
         return;
     }
     if (ft_frame_code(frame) != probe.code ||
-        (l->frames == FT_FRAMES_INTERP &&
-         *(PyFrameObject **)(ft_iframe_of(frame) + l->iframe_frame_obj) != frame)) {
+        (l->frames != FT_FRAMES_38 && ft_iframe_frame_obj(ft_iframe_of(frame)) != frame)) {
         l->frames = FT_FRAMES_NONE;
         return;
     }
@@ -107,6 +179,8 @@ check(PyFrameObject *frame)
     l->locals_ok = locals != NULL && locals[0] == probe.a && locals[1] == probe.b &&
                    probe_local((PyObject *)frame, "alpha") == probe.a &&
                    probe_local((PyObject *)frame, "beta") == probe.b;
+    ft_py.Py_IncRef((PyObject *)frame);
+    probe.frame = frame;
 }
 
 static PyObject *
@@ -114,7 +188,7 @@ probe_check(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    check(ft_py.PyEval_GetFrame());
+    check_running_frame(ft_py.PyEval_GetFrame());
     ft_py.Py_IncRef(ft_py.None);
     return ft_py.None;
 }
@@ -122,19 +196,13 @@ probe_check(PyObject *self, PyObject *unused)
 static PyMethodDef probe_check_def = {"_flowtrace_probe_check", (void *)probe_check, METH_NOARGS,
                                       NULL};
 
-/* Compiles the probe and runs it with (a, b, probe_check): 0, or -1 if it could not run. */
-static int
-run_probe(void)
+/* A new reference to the probe generator, called with (a, b, probe_check), or NULL. */
+static PyObject *
+make_probe(void)
 {
-    PyObject *code = NULL, *globals = NULL, *r = NULL, *args = NULL, *cb = NULL; /* new */
-    PyObject *fn, *drop[5];                                                      /* borrowed */
-    int ok = 0;
+    PyObject *code, *globals = NULL, *r = NULL, *args = NULL, *cb = NULL, *gen = NULL; /* new */
+    PyObject *fn; /* borrowed */
 
-    if (ft_py.Py_CompileString == NULL || ft_py.PyEval_EvalCode == NULL ||
-        ft_py.PyFunction_GetCode == NULL || ft_py.PyDict_New == NULL ||
-        ft_py.PyEval_GetFrame == NULL) {
-        return -1;
-    }
     code = ft_py.Py_CompileString(probe_src, "<flowtrace>", PY_FILE_INPUT);
     globals = code != NULL ? ft_py.PyDict_New() : NULL;
     r = globals != NULL ? ft_py.PyEval_EvalCode(code, globals, globals) : NULL;
@@ -142,26 +210,113 @@ run_probe(void)
     cb = fn != NULL ? ft_py.PyCFunction_NewEx(&probe_check_def, NULL, NULL) : NULL;
     args = cb != NULL ? ft_py.PyTuple_New(3) : NULL;
     if (args != NULL) {
-        probe.code = ft_py.PyFunction_GetCode(fn);
+        probe.code = ft_py.PyFunction_GetCode(fn); /* the generator's frame holds it */
         ft_py.Py_IncRef(probe.a);
         ft_py.PyTuple_SetItem(args, 0, probe.a); /* steals the new reference */
         ft_py.Py_IncRef(probe.b);
         ft_py.PyTuple_SetItem(args, 1, probe.b);
         ft_py.Py_IncRef(cb);
         ft_py.PyTuple_SetItem(args, 2, cb);
-        PyObject *res = ft_py.PyObject_CallObject(fn, args); /* new ref */
-        if (res != NULL) {
-            ok = 1;
-            ft_py.Py_DecRef(res);
-        }
+        gen = ft_py.PyObject_CallObject(fn, args);
     }
-    drop[0] = args, drop[1] = cb, drop[2] = r, drop[3] = globals, drop[4] = code;
+    PyObject *drop[] = {args, cb, r, globals, code};
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
         if (drop[i] != NULL) {
             ft_py.Py_DecRef(drop[i]);
         }
     }
-    return ok ? 0 : -1;
+    return gen;
+}
+
+/* Runs the probe to its yield (the check runs inside), then checks where it stopped. */
+static void
+check_frames(void)
+{
+    PyObject *gen, *y; /* new refs */
+
+    if (ft_py.Py_CompileString == NULL || ft_py.PyEval_EvalCode == NULL ||
+        ft_py.PyFunction_GetCode == NULL || ft_py.PyDict_New == NULL ||
+        ft_py.PyEval_GetFrame == NULL || ft_py.PyIter_Next == NULL) {
+        ft_pylayout.frames = FT_FRAMES_NONE;
+        return;
+    }
+    /* Two objects nobody else holds: found in the frame, they can only be ours. */
+    probe.a = ft_py.PyDict_New();
+    probe.b = ft_py.PyDict_New();
+    gen = probe.a != NULL && probe.b != NULL ? make_probe() : NULL;
+    y = gen != NULL ? ft_py.PyIter_Next(gen) : NULL;
+    if (y == NULL || probe.frame == NULL) {
+        ft_pylayout.frames = FT_FRAMES_NONE;
+    } else if (ft_pylayout.gen_state && !ft_gen_suspended(probe.frame)) {
+        /* The probe stands at its yield: the opcode there must be YIELD_VALUE. */
+        ft_pylayout.gen_state = 0;
+    }
+    PyObject *drop[] = {y, gen, (PyObject *)probe.frame, probe.a, probe.b};
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        if (drop[i] != NULL) {
+            ft_py.Py_DecRef(drop[i]);
+        }
+    }
+    memset(&probe, 0, sizeof(probe));
+    if (ft_pylayout.frames == FT_FRAMES_NONE) {
+        /* Without YIELD_VALUE known, 3.11 generators are traced as plain calls. */
+        ft_pylayout.gen_state = 0;
+        ft_pylayout.locals_ok = 0;
+        ft_pylayout.ts_frame = 0;
+    }
+}
+
+/* ---- Builtins and members ----------------------------------------------------------------- */
+
+/* len: a builtin function bound to the builtins module; list.append: a method descriptor
+ * of list. */
+static void
+check_builtins(void)
+{
+    PyObject *cfunc_t = sym("PyCFunction_Type"), *mdescr_t = sym("PyMethodDescr_Type");
+    PyObject *list_t = sym("PyList_Type");
+    PyObject *builtins = ft_py_module("builtins"); /* new refs */
+    PyObject *len = builtins ? ft_py.PyObject_GetAttrString(builtins, "len") : NULL;
+    PyObject *append = list_t ? ft_py.PyObject_GetAttrString(list_t, "append") : NULL;
+    const PyMethodDef *ml;
+    int ok = ft_pylayout.header_ok && len != NULL && append != NULL && cfunc_t != NULL &&
+             mdescr_t != NULL && ft_type_of(len) == cfunc_t && ft_type_of(append) == mdescr_t;
+
+    ok = ok && (ml = ft_cfunc_def(len)) != NULL && ml->ml_name != NULL &&
+         strcmp(ml->ml_name, "len") == 0 && ft_cfunc_self(len) == builtins;
+    ok = ok && (ml = ft_mdescr_def(append)) != NULL && ml->ml_name != NULL &&
+         strcmp(ml->ml_name, "append") == 0 && ft_mdescr_type(append) == list_t;
+    ft_pylayout.builtins_ok = ok;
+    PyObject *drop[] = {append, len, builtins};
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        if (drop[i] != NULL) {
+            ft_py.Py_DecRef(drop[i]);
+        }
+    }
+}
+
+/* slice.start: an object member; in slice(a, b) it holds a. */
+static void
+check_members(void)
+{
+    PyObject *slice_t = sym("PySlice_Type");
+    PyObject *(*slice_new)(PyObject *, PyObject *, PyObject *) =
+        (PyObject * (*)(PyObject *, PyObject *, PyObject *)) sym("PySlice_New");
+    PyObject *desc = slice_t ? ft_py.PyObject_GetAttrString(slice_t, "start") : NULL; /* new */
+    PyObject *a = ft_py.PyDict_New ? ft_py.PyDict_New() : NULL;                       /* new */
+    PyObject *s = a != NULL && slice_new != NULL ? slice_new(a, ft_py.None, NULL) : NULL;
+    Py_ssize_t off;
+    int ok = ft_pylayout.header_ok && desc != NULL && s != NULL &&
+             strcmp(ft_type_name(ft_type_of(desc)), "member_descriptor") == 0;
+
+    ok = ok && (off = ft_member_object_offset(desc)) > 0 && *(PyObject **)((char *)s + off) == a;
+    ft_pylayout.members_ok = ok;
+    PyObject *drop[] = {s, a, desc};
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        if (drop[i] != NULL) {
+            ft_py.Py_DecRef(drop[i]);
+        }
+    }
 }
 
 int
@@ -171,30 +326,78 @@ ft_pylayout_init(void)
 
     ft_py_exc_save(&exc);
     choose();
+    check_header();
+    check_ints();
     if (ft_pylayout.frames != FT_FRAMES_NONE) {
-        /* Two objects nobody else holds: found in the frame, they can only be ours. */
-        probe.a = ft_py.PyDict_New ? ft_py.PyDict_New() : NULL;
-        probe.b = ft_py.PyDict_New ? ft_py.PyDict_New() : NULL;
-        if (probe.a == NULL || probe.b == NULL || run_probe() != 0) {
-            ft_pylayout.frames = FT_FRAMES_NONE;
-        }
-        if (probe.a != NULL) {
-            ft_py.Py_DecRef(probe.a);
-        }
-        if (probe.b != NULL) {
-            ft_py.Py_DecRef(probe.b);
-        }
-        memset(&probe, 0, sizeof(probe));
+        check_frames();
     }
-    if (ft_pylayout.frames == FT_FRAMES_NONE) {
-        ft_pylayout.locals_ok = 0;
-        ft_pylayout.ts_frame = 0;
-    }
+    check_builtins();
+    check_members();
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
-    ft_debug("frames %s, fast locals %s, thread state's frame %s",
-             ft_pylayout.frames == FT_FRAMES_NONE ? "through the C API" : "read in place",
-             ft_pylayout.locals_ok ? "read in place" : "not readable (arguments not captured)",
-             ft_pylayout.ts_frame ? "read in place" : "not used");
+    ft_debug("layouts: objects %s, ints %s, frames %s, fast locals %s, thread state's frame "
+             "%s, generators' state %s, builtins %s, members %s",
+             ft_pylayout.header_ok ? "ok" : "no", ft_pylayout.int_ok ? "ok" : "no",
+             ft_pylayout.frames == FT_FRAMES_NONE ? "no" : "ok",
+             ft_pylayout.locals_ok ? "ok" : "no",
+             ft_py.minor < 12       ? "n/a"
+             : ft_pylayout.ts_frame ? "ok"
+                                    : "no",
+             ft_py.minor != 11       ? "n/a"
+             : ft_pylayout.gen_state ? "ok"
+                                     : "no",
+             ft_pylayout.builtins_ok ? "ok" : "no", ft_pylayout.members_ok ? "ok" : "no");
     return ft_pylayout.frames == FT_FRAMES_NONE ? -ENOTSUP : 0;
+}
+
+/* ---- Code objects' extras ------------------------------------------------------------------ */
+
+void *
+ft_pylayout_code_extra_before(PyObject *code)
+{
+    void *w = NULL;
+
+    if (code_extra_guess != 0 && code_extra_checks > 0) {
+        memcpy(&w, (const char *)code + code_extra_guess, sizeof(w));
+    }
+    return w;
+}
+
+static void
+code_extra_wrong(void)
+{
+    ft_debug("code extras layout check failed; looking code objects up through the C API");
+    code_extra_guess = 0;
+    ft_pylayout.code_extra = 0;
+}
+
+void
+ft_pylayout_code_extra_seen(PyObject *code, void *before, Py_ssize_t index, const void *value)
+{
+    const char *block;
+    Py_ssize_t size;
+    void *ours;
+
+    if (code_extra_guess == 0 || code_extra_checks <= 0) {
+        return;
+    }
+    memcpy(&block, (const char *)code + code_extra_guess, sizeof(block));
+    if (block == NULL) {
+        code_extra_wrong(); /* the extras are somewhere else */
+        return;
+    }
+    if (block == before) {
+        return; /* unchanged: the block already existed; this code proves nothing */
+    }
+    memcpy(&size, block, sizeof(size));
+    memcpy(&ours, block + sizeof(size) + sizeof(void *) * (size_t)index, sizeof(ours));
+    if (size <= index || ours != value) {
+        code_extra_wrong();
+        return;
+    }
+    if (ft_pylayout.code_extra == 0) {
+        ft_debug("code objects looked up in place (extras at offset %zd)", code_extra_guess);
+    }
+    code_extra_checks--;
+    ft_pylayout.code_extra = code_extra_guess;
 }

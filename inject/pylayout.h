@@ -1,95 +1,189 @@
-/* pylayout.h - the raw facts about CPython's memory layout that FlowTrace relies on.
+/* pylayout.h - every raw fact about CPython's memory layout that FlowTrace relies on.
  *
- * FlowTrace reads a few of CPython's structures in place, where the C API would cost
- * too much on the hot path or would change the program (frame.f_locals materialises a
- * dict in the frame on 3.8-3.12, which IMPORT_NAME then passes to __import__). Every
- * such fact is chosen here from the running interpreter's version, never from headers,
- * and is trusted only once it has been checked against the C API: adding a CPython
- * version means editing this module.
+ * FlowTrace reads a few of CPython's structures in place, where the C API would cost too
+ * much on the hot path or would change the program (frame.f_locals materialises a dict in
+ * the frame on 3.8-3.12, which IMPORT_NAME then passes to __import__). Every such fact is
+ * chosen here from the running interpreter's version, never from headers, and is trusted
+ * only once it has been checked against the C API. A new CPython version means editing
+ * this module (pylayout.c's choose()) and nothing else. Offsets are in bytes, for 64-bit
+ * builds with the GIL; any other build fails the checks and the C API is used instead.
  *
- * Frames (sizes and offsets in bytes, 64-bit builds):
- *   3.8-3.10  PyFrameObject holds everything: f_code at 32, the fast locals
- *             (f_localsplus) at type(frame).__basicsize__ - 8 (360 on 3.8/3.9, 352 on 3.10).
- *   3.11+     PyFrameObject.f_frame (24) points to the _PyInterpreterFrame:
- *             3.11       f_code 32, frame_obj 40, prev_instr 56, localsplus 72;
- *             3.12, 3.13 f_code / f_executable 0, frame_obj 48, localsplus 72;
- *             3.14       f_executable 0, frame_obj 48, localsplus 80, as tagged references
- *                        (the low two bits are tags).
- *   The thread state's running frame (the sys.monitoring engine's way to it):
- *             3.12       PyThreadState.cframe (56) -> _PyCFrame.current_frame (0);
- *             3.13, 3.14 PyThreadState.current_frame (72).
+ *   objects  ob_type at 8 (every version); a type's tp_name at 24.
+ *   ints     3.8-3.11: ob_size at 16 is the digit count, negative for a negative int;
+ *            3.12+: lv_tag at 16 is digit count << 3 | sign (0 +, 1 zero, 2 -);
+ *            30-bit digits, each in a uint32, from 24.
+ *   frames   3.8-3.10: PyFrameObject holds everything: f_code at 32, the fast locals
+ *            (f_localsplus) at type(frame).__basicsize__ - 8 (360 on 3.8/3.9, 352 on 3.10).
+ *            3.11+: PyFrameObject.f_frame (24) points to the _PyInterpreterFrame:
+ *              3.11       f_code 32, frame_obj 40, prev_instr 56, localsplus 72;
+ *              3.12, 3.13 f_code / f_executable 0, frame_obj 48, localsplus 72;
+ *              3.14       f_executable 0, frame_obj 48, localsplus 80, as tagged
+ *                         references (the low two bits are tags).
+ *            The thread state's running frame: 3.12 PyThreadState.cframe (56) ->
+ *            _PyCFrame.current_frame (0); 3.13, 3.14 PyThreadState.current_frame (72).
+ *            3.11 generators: the opcode at prev_instr says suspended (YIELD_VALUE, 86)
+ *            or started (RESUME with oparg 0).
+ *   code     co_extra (the extras block {Py_ssize_t size; void *extras[size]}): 3.11 176,
+ *            3.12 184, 3.13 192, 3.14 200.
+ *   builtins PyCFunctionObject: m_ml 16, m_self 24. PyMethodDescrObject: d_type 16,
+ *            d_method 40. A member descriptor (a __slots__ entry): d_member 40, and a
+ *            PyMemberDef is {name, int type at 8, Py_ssize_t offset at 16}.
  *
- * Checks: at activation (ft_pylayout_init), a generator of FlowTrace's own is created
- * from code compiled privately (its body never runs, nobody else sees it) and its frame
- * read at these offsets: the code, the frame object's back pointer and the arguments must
- * be what the C API says they are (gi_code, gi_frame, f_locals of that private frame).
- * The engines check their per-event reads against the API on the first events too.
- * Anything that disagrees is not used: arguments are then not captured, never read
- * through f_locals.
+ * Checks (ft_pylayout_init, at activation): the object header on None and int; tp_name
+ * on int; ints on values around every digit boundary, both signs, against
+ * PyLong_AsLongLongAndOverflow; frames on a frame of FlowTrace's own (a private two-line
+ * function, compiled and run by pylayout.c, calls back into C while it runs: the code
+ * object, the frame object's back pointer, the thread state's frame and both arguments
+ * must be what the C API says, and its yield must be YIELD_VALUE); builtins on len and
+ * list.append; members on slice.start. co_extra is checked where it is first written
+ * (ft_pylayout_code_extra_seen). The engines check their per-event reads against the
+ * API on their first events too. Anything that disagrees is not used.
  */
 #ifndef FT_INJECT_PYLAYOUT_H
 #define FT_INJECT_PYLAYOUT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pyapi.h"
 
 /* At most this many fast locals are untagged into a caller's array (3.14). */
 #define FT_LOCALS_MAX 64
 
+/* The frame layouts known, each read with constant offsets (the hot path's switch on the
+ * kind costs what a branch costs; loading offsets from memory cost more, measured). */
 enum ft_frames {
-    FT_FRAMES_NONE,   /* unknown layout: frames only through the C API */
-    FT_FRAMES_OBJECT, /* 3.8-3.10: the frame object holds code and locals */
-    FT_FRAMES_INTERP, /* 3.11+: the frame object points to an interpreter frame */
+    FT_FRAMES_NONE, /* unknown layout: frames only through the C API */
+    FT_FRAMES_38,   /* 3.8-3.10: the frame object holds code and locals */
+    FT_FRAMES_311,  /* 3.11: the frame object points to an interpreter frame */
+    FT_FRAMES_312,  /* 3.12, 3.13 */
+    FT_FRAMES_314,  /* 3.14: tagged references */
 };
 
+/* The offsets of each kind (bytes). */
+enum {
+    FT_F38_CODE = 32,            /* PyFrameObject.f_code, 3.8-3.10 */
+    FT_F_IFRAME = 24,            /* PyFrameObject.f_frame, 3.11+ */
+    FT_IF311_CODE = 32,          /* _PyInterpreterFrame.f_code */
+    FT_IF311_FRAME_OBJ = 40,     /* .frame_obj */
+    FT_IF311_PREV_INSTR = 56,    /* .prev_instr */
+    FT_IF311_LOCALS = 72,        /* .localsplus */
+    FT_IF312_CODE = 0,           /* .f_code (3.12), .f_executable (3.13, 3.14) */
+    FT_IF312_FRAME_OBJ = 48,     /* .frame_obj */
+    FT_IF312_LOCALS = 72,        /* .localsplus (3.12, 3.13) */
+    FT_IF314_LOCALS = 80,        /* .localsplus (3.14), tagged */
+    FT_TS312_CFRAME = 56,        /* PyThreadState.cframe -> _PyCFrame.current_frame (0) */
+    FT_TS313_CURRENT_FRAME = 72, /* PyThreadState.current_frame (3.13, 3.14) */
+    FT_OP311_YIELD_VALUE = 86,   /* opcode.opmap["YIELD_VALUE"] on 3.11 */
+};
+
+#define FT_REF_TAGS ((uintptr_t)3) /* 3.14's tag bits */
+
 struct ft_pylayout {
-    enum ft_frames frames;
-    int locals_ok;            /* fast locals read in place: checked */
-    size_t frame_code;        /* 3.8-3.10: PyFrameObject.f_code */
-    size_t frame_locals;      /* 3.8-3.10: PyFrameObject.f_localsplus */
-    size_t frame_iframe;      /* 3.11+: PyFrameObject.f_frame */
-    size_t iframe_code;       /* 3.11+: _PyInterpreterFrame's code object */
-    size_t iframe_frame_obj;  /* 3.11+: _PyInterpreterFrame.frame_obj */
-    size_t iframe_prev_instr; /* 3.11 only (generators' state), else 0 */
-    size_t iframe_locals;     /* 3.11+: _PyInterpreterFrame.localsplus */
-    uintptr_t ref_mask;       /* applied to every reference read from a frame */
-    size_t ts_frame;          /* 3.12+: PyThreadState's way to the running frame */
-    int ts_cframe;            /* 3.12: ts_frame leads to a _PyCFrame first */
+    int header_ok;         /* ob_type and tp_name read in place: checked */
+    int int_tagged;        /* 3.12+ lv_tag */
+    int int_ok;            /* ints read in place: checked */
+    enum ft_frames frames; /* how frames are read; FT_FRAMES_NONE: not at all */
+    int locals_ok;         /* fast locals read in place: checked */
+    size_t frame_locals;   /* 3.8-3.10: PyFrameObject.f_localsplus (from the frame type) */
+    int ts_frame;          /* the thread state's running frame: 0 no, 312 cframe, 313 */
+    int gen_state;         /* 3.11 generators' state read from prev_instr: checked */
+    Py_ssize_t code_extra; /* PyCodeObject.co_extra once checked, else 0 */
+    int builtins_ok;       /* builtin functions and method descriptors: checked */
+    int members_ok;        /* member descriptors: checked */
 };
 
 extern struct ft_pylayout ft_pylayout;
 
-/* GIL held, at activation, before any hook is installed: chooses the layout for the
- * running version and checks it (see above). Returns 0 when frames can be read in place
- * (ft_pylayout.frames != FT_FRAMES_NONE), -ENOTSUP otherwise; locals_ok says whether the
- * fast locals can. Never raises, never runs the program's code. */
+/* GIL held, at activation, before any hook is installed: chooses the layouts for the
+ * running version and checks them (see above). Never raises, never runs the program's
+ * code. Returns 0 when frames can be read in place, -ENOTSUP otherwise. */
 int ft_pylayout_init(void);
+
+/* ---- Objects ---------------------------------------------------------------------- */
+
+/* An object's type (borrowed). Every version's header: checked (header_ok). */
+static inline PyObject *
+ft_type_of(PyObject *o)
+{
+    return *(PyObject **)((char *)o + 8);
+}
+
+/* A type's tp_name (borrowed from the type). */
+static inline const char *
+ft_type_name(PyObject *type)
+{
+    return *(const char **)((char *)type + 24);
+}
+
+/* ---- Ints ------------------------------------------------------------------------- */
+
+/* An int of at most two digits (|x| < 2**60) read from its digits; 0 when it has more
+ * (then the C API must be asked). v must be an exact int; int_ok must be set. */
+static inline int
+ft_pylong_read(PyObject *v, int64_t *x)
+{
+    const uint32_t *d = (const uint32_t *)((const char *)v + 24);
+    uint64_t head, n, m;
+    int neg;
+
+    memcpy(&head, (const char *)v + 16, 8);
+    if (ft_pylayout.int_tagged) {
+        n = head >> 3;
+        neg = (head & 3) == 2;
+    } else {
+        neg = (int64_t)head < 0;
+        n = neg ? 0 - head : head;
+    }
+    if (n > 2) {
+        return 0;
+    }
+    m = n == 0 ? 0 : n == 1 ? d[0] : d[0] | (uint64_t)d[1] << 30;
+    *x = neg ? -(int64_t)m : (int64_t)m;
+    return 1;
+}
+
+/* ---- Frames ----------------------------------------------------------------------- */
 
 /* 3.11+: the interpreter frame of a frame object. */
 static inline char *
 ft_iframe_of(PyFrameObject *f)
 {
-    return *(char **)((char *)f + ft_pylayout.frame_iframe);
+    return *(char **)((char *)f + FT_F_IFRAME);
 }
 
 /* 3.11+: the code object an interpreter frame runs (borrowed). */
 static inline PyObject *
 ft_iframe_code(const char *iframe)
 {
-    return (PyObject *)(*(const uintptr_t *)(iframe + ft_pylayout.iframe_code) &
-                        ft_pylayout.ref_mask);
+    switch (ft_pylayout.frames) {
+    case FT_FRAMES_311:
+        return *(PyObject *const *)(iframe + FT_IF311_CODE);
+    case FT_FRAMES_314:
+        return (PyObject *)(*(const uintptr_t *)(iframe + FT_IF312_CODE) & ~FT_REF_TAGS);
+    default:
+        return *(PyObject *const *)(iframe + FT_IF312_CODE);
+    }
+}
+
+/* 3.11+: the frame object an interpreter frame has (borrowed), or NULL. */
+static inline PyFrameObject *
+ft_iframe_frame_obj(const char *iframe)
+{
+    size_t off = ft_pylayout.frames == FT_FRAMES_311 ? FT_IF311_FRAME_OBJ : FT_IF312_FRAME_OBJ;
+
+    return *(PyFrameObject *const *)(iframe + off);
 }
 
 /* The code object of a frame (borrowed), read in place; frames != FT_FRAMES_NONE. */
 static inline PyObject *
 ft_frame_code(PyFrameObject *f)
 {
-    if (ft_pylayout.frames == FT_FRAMES_INTERP) {
-        return ft_iframe_code(ft_iframe_of(f));
+    if (ft_pylayout.frames == FT_FRAMES_38) {
+        return *(PyObject **)((char *)f + FT_F38_CODE);
     }
-    return *(PyObject **)((char *)f + ft_pylayout.frame_code);
+    return ft_iframe_code(ft_iframe_of(f));
 }
 
 /* The first n fast locals of an interpreter frame (borrowed; a slot may be NULL), or NULL
@@ -98,20 +192,25 @@ ft_frame_code(PyFrameObject *f)
 static inline PyObject **
 ft_iframe_locals(char *iframe, unsigned n, PyObject **tmp)
 {
-    uintptr_t *refs;
+    const uintptr_t *refs;
 
     if (!ft_pylayout.locals_ok || iframe == NULL) {
         return NULL;
     }
-    refs = (uintptr_t *)(iframe + ft_pylayout.iframe_locals);
-    if (ft_pylayout.ref_mask == ~(uintptr_t)0) {
-        return (PyObject **)refs;
+    switch (ft_pylayout.frames) {
+    case FT_FRAMES_311:
+        return (PyObject **)(iframe + FT_IF311_LOCALS);
+    case FT_FRAMES_312:
+        return (PyObject **)(iframe + FT_IF312_LOCALS);
+    default:
+        break;
     }
     if (n > FT_LOCALS_MAX) {
         return NULL;
     }
+    refs = (const uintptr_t *)(iframe + FT_IF314_LOCALS);
     for (unsigned i = 0; i < n; i++) {
-        tmp[i] = (PyObject *)(refs[i] & ft_pylayout.ref_mask);
+        tmp[i] = (PyObject *)(refs[i] & ~FT_REF_TAGS);
     }
     return tmp;
 }
@@ -120,13 +219,10 @@ ft_iframe_locals(char *iframe, unsigned n, PyObject **tmp)
 static inline PyObject **
 ft_frame_locals(PyFrameObject *f, unsigned n, PyObject **tmp)
 {
-    if (ft_pylayout.frames == FT_FRAMES_INTERP) {
-        return ft_iframe_locals(ft_iframe_of(f), n, tmp);
+    if (ft_pylayout.frames == FT_FRAMES_38) {
+        return ft_pylayout.locals_ok ? (PyObject **)((char *)f + ft_pylayout.frame_locals) : NULL;
     }
-    if (!ft_pylayout.locals_ok) {
-        return NULL;
-    }
-    return (PyObject **)((char *)f + ft_pylayout.frame_locals);
+    return ft_iframe_locals(ft_iframe_of(f), n, tmp);
 }
 
 /* The identity of a generator's or coroutine's frame, stable for the object's life: its
@@ -134,14 +230,37 @@ ft_frame_locals(PyFrameObject *f, unsigned n, PyObject **tmp)
 static inline uint64_t
 ft_frame_ident(PyFrameObject *f)
 {
-    if (ft_pylayout.frames == FT_FRAMES_INTERP) {
-        return (uint64_t)(uintptr_t)ft_iframe_of(f);
+    if (ft_pylayout.frames == FT_FRAMES_NONE || ft_pylayout.frames == FT_FRAMES_38) {
+        return (uint64_t)(uintptr_t)f;
     }
-    return (uint64_t)(uintptr_t)f;
+    return (uint64_t)(uintptr_t)ft_iframe_of(f);
+}
+
+/* 3.11 (gen_state): whether a generator's frame, at a call event, starts for the first
+ * time (RESUME with oparg 0, not resumed by throw() at its YIELD_VALUE), and, at a return
+ * event, whether it suspends (left by YIELD_VALUE). */
+static inline const unsigned char *
+ft_frame_prev_instr(PyFrameObject *f)
+{
+    return *(const unsigned char **)(ft_iframe_of(f) + FT_IF311_PREV_INSTR);
+}
+
+static inline int
+ft_gen_started(PyFrameObject *f)
+{
+    const unsigned char *ins = ft_frame_prev_instr(f);
+
+    return ins[0] != FT_OP311_YIELD_VALUE && ins[1] == 0;
+}
+
+static inline int
+ft_gen_suspended(PyFrameObject *f)
+{
+    return ft_frame_prev_instr(f)[0] == FT_OP311_YIELD_VALUE;
 }
 
 /* 3.12+: the interpreter frame running on the calling thread, read from its thread state
- * (ts_frame != 0), else NULL. */
+ * (ts_frame), else NULL. */
 static inline char *
 ft_ts_iframe(void)
 {
@@ -151,10 +270,81 @@ ft_ts_iframe(void)
         return NULL;
     }
     ts = ft_py.PyThreadState_Get();
-    if (ft_pylayout.ts_cframe) {
-        return **(char ***)(ts + ft_pylayout.ts_frame);
+    if (ft_pylayout.ts_frame == 312) {
+        return **(char ***)(ts + FT_TS312_CFRAME);
     }
-    return *(char **)(ts + ft_pylayout.ts_frame);
+    return *(char **)(ts + FT_TS313_CURRENT_FRAME);
+}
+
+/* ---- Code objects' extras -------------------------------------------------------------- */
+
+/* Hot path (code_extra != 0): the extra slot `index` of a code object, read in place. */
+static inline void *
+ft_code_extra_get(PyObject *code, Py_ssize_t index)
+{
+    const char *block = *(const char *const *)((const char *)code + ft_pylayout.code_extra);
+    Py_ssize_t size;
+    void *extra;
+
+    if (block == NULL) {
+        return NULL;
+    }
+    memcpy(&size, block, sizeof(size));
+    if (index >= size) {
+        return NULL;
+    }
+    memcpy(&extra, block + sizeof(size) + sizeof(void *) * (size_t)index, sizeof(extra));
+    return extra;
+}
+
+/* Around the C API's Code_SetExtra(code, index, value): the word at the guessed co_extra
+ * before it, then whether the guess now holds an extras block with value at index. The
+ * first agreement makes code_extra the guess; any disagreement ends reading in place. */
+void *ft_pylayout_code_extra_before(PyObject *code);
+void ft_pylayout_code_extra_seen(PyObject *code, void *before, Py_ssize_t index, const void *value);
+
+/* ---- Builtins ------------------------------------------------------------------------ */
+
+/* A builtin function object's PyMethodDef, and what it is bound to (a module or an
+ * instance; borrowed). builtins_ok. */
+static inline const PyMethodDef *
+ft_cfunc_def(PyObject *f)
+{
+    return *(const PyMethodDef **)((char *)f + 16);
+}
+
+static inline PyObject *
+ft_cfunc_self(PyObject *f)
+{
+    return *(PyObject **)((char *)f + 24);
+}
+
+/* A method descriptor's type (borrowed) and PyMethodDef. builtins_ok. */
+static inline PyObject *
+ft_mdescr_type(PyObject *d)
+{
+    return *(PyObject **)((char *)d + 16);
+}
+
+static inline const PyMethodDef *
+ft_mdescr_def(PyObject *d)
+{
+    return *(const PyMethodDef **)((char *)d + 40);
+}
+
+/* A member descriptor's slot: where an object-valued member sits in an instance, or -1
+ * when it is not an object member (T_OBJECT, T_OBJECT_EX). members_ok, and desc is
+ * exactly a member_descriptor. */
+static inline Py_ssize_t
+ft_member_object_offset(PyObject *desc)
+{
+    const char *def = *(const char **)((char *)desc + 40);
+    int type;
+    Py_ssize_t off;
+
+    memcpy(&type, def + 8, sizeof(type));
+    memcpy(&off, def + 16, sizeof(off));
+    return (type == 6 || type == 16) && off > 0 ? off : -1;
 }
 
 #endif

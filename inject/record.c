@@ -12,13 +12,12 @@
 
 #include "capture.h"
 #include "config.h"
-#include "flush.h"
+#include "deflog.h"
+#include "emit.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pylayout.h"
 #include "units.h"
-
-#define PAD8(n) (((n) + 7u) & ~(size_t)7u)
 
 static int statm_fd = -1;
 static long page_size;
@@ -69,135 +68,6 @@ ft_record_init(void)
     *(void **)&mdescr_type = dlsym(RTLD_DEFAULT, "PyMethodDescr_Type");
 }
 
-/* ---- Writing records -------------------------------------------------------------------- */
-
-static int
-scratch_reserve(struct ft_thread *t, size_t need)
-{
-    if (t->scratch_cap >= need) {
-        return 0;
-    }
-    /* Grows only for the biggest parameter list seen so far: in practice, at first sight. */
-    size_t cap = t->scratch_cap ? t->scratch_cap : 4096;
-    while (cap < need) {
-        cap *= 2;
-    }
-    char *p = realloc(t->scratch, cap);
-    if (p == NULL) {
-        return -ENOMEM;
-    }
-    t->scratch = p;
-    t->scratch_cap = cap;
-    return 0;
-}
-
-/* A fixed record (word0, ticks[, extra]) followed by a variable record of vkind carrying
- * data, written and committed together so they are always shipped together. */
-/* Copies len bytes to p and zeroes the padding up to PAD8(len): one 8-byte store, written
- * first and partly overwritten, instead of a memset call of a few bytes per record. */
-static inline void
-put_padded(uint8_t *p, const void *data, size_t len)
-{
-    if (len > 0) {
-        uint64_t zero = 0;
-        memcpy(p + PAD8(len) - 8, &zero, 8);
-        if (len == 8) {
-            memcpy(p, data, 8); /* an int (RESULT_INT): a store, not a call */
-        } else {
-            memcpy(p, data, len);
-        }
-    }
-}
-
-static void
-emit_with(struct ft_thread *t, uint64_t w0, int has_extra, uint64_t extra, unsigned vkind,
-          const void *data, size_t len)
-{
-    uint64_t words[3] = {w0, ft_clock_ticks(ft_cfg.clock), extra};
-    size_t fixed = has_extra ? 24 : 16;
-    size_t total = fixed + (vkind ? 8 + PAD8(len) : 0);
-    uint8_t *p;
-
-    if (total > ft_cfg.buffer_size / 2) {
-        /* A value bigger than half a buffer travels as a frame of its own. */
-        uint8_t *big = malloc(total);
-        if (big == NULL) {
-            __atomic_store_n(&t->lost, t->lost + 1, __ATOMIC_RELAXED);
-            t->gap++;
-            return;
-        }
-        memcpy(big, words, fixed);
-        uint64_t vw0 = ft_rec_word0(vkind, len);
-        memcpy(big + fixed, &vw0, 8);
-        memcpy(big + fixed + 8, data, len);
-        memset(big + fixed + 8 + len, 0, PAD8(len) - len);
-        ft_flush_ship_big(t, big, total, ft_rec_is_event((unsigned)(w0 & 0xff)));
-        free(big);
-        return;
-    }
-    p = ft_thread_reserve_event(t, total);
-    if (p == NULL) {
-        return;
-    }
-    memcpy(p, words, 16); /* constant sizes: stores, not a call */
-    if (has_extra) {
-        memcpy(p + 16, &extra, 8);
-    }
-    if (vkind) {
-        uint64_t vw0 = ft_rec_word0(vkind, len);
-        memcpy(p + fixed, &vw0, 8);
-        put_padded(p + fixed + 8, data, len);
-    }
-    if (ft_rec_is_event((unsigned)(w0 & 0xff))) {
-        ft_thread_commit(t, p + total);
-    } else {
-        ft_thread_publish(t, p + total);
-    }
-}
-
-/* A variable record on its own (values that follow an event already written). */
-static void
-emit_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
-{
-    size_t total = 8 + PAD8(len);
-    uint8_t *p;
-
-    if (total > ft_cfg.buffer_size / 2) {
-        uint8_t *big = malloc(total);
-        if (big != NULL) {
-            uint64_t vw0 = ft_rec_word0(vkind, len);
-            memcpy(big, &vw0, 8);
-            memcpy(big + 8, data, len);
-            memset(big + 8 + len, 0, PAD8(len) - len);
-            ft_flush_ship_big(t, big, total, 0);
-            free(big);
-        }
-        return;
-    }
-    p = ft_thread_reserve(t, total);
-    if (p == NULL) {
-        return;
-    }
-    uint64_t vw0 = ft_rec_word0(vkind, len);
-    memcpy(p, &vw0, 8);
-    put_padded(p + 8, data, len);
-    ft_thread_publish(t, p + total); /* not an event: not counted */
-}
-
-void
-ft_record_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len)
-{
-    emit_values(t, vkind, data, len);
-}
-
-static void
-after_event(struct ft_thread *t)
-{
-    if (__builtin_expect(ft_cfg.flush_every_call, 0)) {
-        ft_flush_ship_now(t);
-    }
-}
-
 /* ---- Values ----------------------------------------------------------------------------- */
 
 /* Parameter i of a call (in the code's locals order), read in place from the fast locals:
@@ -223,7 +93,7 @@ hold_params(const struct ft_code_info *ci, PyObject **locals, PyObject **buf)
     if (!ft_cfg.repr) {
         return locals;
     }
-    held = n <= FT_LOCALS_MAX ? buf : malloc(n * sizeof(*held));
+    held = n <= FT_LOCALS_MAX ? buf : calloc(n, sizeof(void *)); /* an array of pointers */
     for (unsigned i = 0; held != NULL && i < n; i++) {
         held[i] = locals[i];
         ft_py.Py_IncRef(held[i]);
@@ -262,7 +132,7 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
     uint64_t inst = 0;
     PyObject *buf[FT_LOCALS_MAX], **locals;
 
-    if (scratch_reserve(t, 8 + per * ci->nparams) != 0 ||
+    if (ft_thread_scratch(t, 8 + per * ci->nparams) != 0 ||
         (locals = hold_params(ci, fast, buf)) == NULL) {
         return 0;
     }
@@ -305,14 +175,17 @@ static void
 emit_memory(struct ft_thread *t)
 {
     uint64_t m[3] = {UINT64_MAX, UINT64_MAX, UINT64_MAX};
-    char buf[128];
 
     if (statm_fd >= 0) {
+        char buf[128];
         ssize_t n = pread(statm_fd, buf, sizeof(buf) - 1, 0);
         if (n > 0) {
-            unsigned long size, resident;
+            /* "size resident shared ...", in pages: the second field. */
+            char *end;
             buf[n] = '\0';
-            if (sscanf(buf, "%lu %lu", &size, &resident) == 2) {
+            strtoul(buf, &end, 10);
+            unsigned long resident = strtoul(end, &end, 10);
+            if (end != buf && (*end == ' ' || *end == '\n')) {
                 m[0] = (uint64_t)resident * (uint64_t)page_size;
             }
         }
@@ -331,7 +204,7 @@ emit_memory(struct ft_thread *t)
         ft_py.PyErr_Clear();
         ft_py_exc_restore(&saved);
     }
-    emit_values(t, FT_REC_MEMORY, m, sizeof(m));
+    ft_emit_values(t, FT_REC_MEMORY, m, sizeof(m));
 }
 
 /* ---- Events ----------------------------------------------------------------------------- */
@@ -351,7 +224,7 @@ enter_ints(struct ft_thread *t, const struct ft_code_info *ci, uint64_t w0, int 
     unsigned n = ci->nparams;
     size_t fixed = has_extra ? 24 : 16;
     size_t len = ci->has_self ? 8 + 12 * (size_t)n : 8 * (size_t)n;
-    size_t total = fixed + 8 + PAD8(len);
+    size_t total = fixed + 8 + FT_PAD8(len);
     int64_t x[FAST_INTS];
     uint64_t vw0, ticks;
     uint32_t tag = FT_ARG_INT | 8;
@@ -430,9 +303,9 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
         len = render_args(t, ci, locals);
     }
     if (len > 0) {
-        emit_with(t, w0, has_extra, ident, FT_REC_ARGS, t->scratch, len);
+        ft_emit_with(t, w0, has_extra, ident, FT_REC_ARGS, t->scratch, len);
     } else {
-        emit_with(t, w0, has_extra, ident, 0, NULL, 0);
+        ft_emit_with(t, w0, has_extra, ident, 0, NULL, 0);
     }
 written:
     if (ft_cfg.memory && kind != FT_REC_RESUME) {
@@ -441,28 +314,33 @@ written:
     if (__builtin_expect(ci->unit != 0, 0) && kind != FT_REC_RESUME) {
         ft_unit_enter(t, ci, locals);
     }
-    after_event(t);
+    ft_emit_done(t);
 }
 
-/* Arguments that may have changed in place (exact list, dict, set, bytearray), re-read
- * at return: the writer keeps those that differ from the call. */
-static void
+/* Whether a parameter may have changed in place (an exact list, dict, set, bytearray).
+ * The common case, none: decided inline, without setup. */
+static inline int
+any_mutable(const struct ft_code_info *ci, PyObject **fast)
+{
+    for (unsigned m = 0; m < ci->nparams; m++) {
+        if (ft_capture_is_mutable(fast[ci->first + m])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Arguments that may have changed in place, re-read at return: the writer keeps those
+ * that differ from the call. */
+static __attribute__((noinline)) void
 emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
 {
     size_t per;
     struct ft_text o;
-    unsigned m = 0;
     PyObject *buf[FT_LOCALS_MAX], **locals;
 
-    /* The common case, arguments that cannot change in place: done without setup. */
-    while (m < ci->nparams && !ft_capture_is_mutable(fast[ci->first + m])) {
-        m++;
-    }
-    if (m == ci->nparams) {
-        return;
-    }
     per = ft_capture_value_cap() + 8;
-    if (scratch_reserve(t, per * ci->nparams) != 0 ||
+    if (ft_thread_scratch(t, per * ci->nparams) != 0 ||
         (locals = hold_params(ci, fast, buf)) == NULL) {
         return;
     }
@@ -486,7 +364,7 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **f
     }
     release_params(ci, locals, buf);
     if (o.len > 0) {
-        emit_values(t, FT_REC_ARGS_AFTER, o.p, o.len);
+        ft_emit_values(t, FT_REC_ARGS_AFTER, o.p, o.len);
     }
 }
 
@@ -501,18 +379,18 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_small_int(retval, &x)) {
         leave_int(t, w0, x);
     } else if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_ready() &&
-               scratch_reserve(t, ft_capture_value_cap()) == 0) {
+               ft_thread_scratch(t, ft_capture_value_cap()) == 0) {
         o.p = t->scratch;
         o.len = 0;
         o.cap = t->scratch_cap;
         o.cut = 0;
         ft_capture_value(&o, retval);
-        emit_with(t, w0, 0, 0, FT_REC_RESULT, o.p, o.len);
+        ft_emit_with(t, w0, 0, 0, FT_REC_RESULT, o.p, o.len);
     } else {
-        emit_with(t, w0, 0, 0, 0, NULL, 0);
+        ft_emit_with(t, w0, 0, 0, 0, NULL, 0);
     }
     if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0 && locals != NULL &&
-        ft_capture_ready()) {
+        ft_capture_ready() && any_mutable(ci, locals)) {
         emit_args_after(t, ci, locals);
     }
     if (ft_cfg.memory && kind == FT_REC_RETURN) {
@@ -521,20 +399,20 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     if (__builtin_expect(ci->unit != 0, 0) && kind == FT_REC_RETURN) {
         ft_unit_leave(t, ci, retval);
     }
-    after_event(t);
+    ft_emit_done(t);
 }
 
 void
 ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc)
 {
-    emit_with(t, ft_rec_word0(FT_REC_UNWIND, ci->id), 0, 0, 0, NULL, 0);
+    ft_emit_with(t, ft_rec_word0(FT_REC_UNWIND, ci->id), 0, 0, 0, NULL, 0);
     if (exc != NULL) {
         ft_record_exception(t, exc);
     }
     if (ft_cfg.memory) {
         emit_memory(t);
     }
-    after_event(t);
+    ft_emit_done(t);
 }
 
 void
@@ -542,7 +420,7 @@ ft_record_exception(struct ft_thread *t, PyObject *exc)
 {
     struct ft_text o;
 
-    if (!ft_capture_ready() || scratch_reserve(t, 3 * (ft_capture_value_cap() + 4) + 512) != 0) {
+    if (!ft_capture_ready() || ft_thread_scratch(t, 3 * (ft_capture_value_cap() + 4) + 512) != 0) {
         return;
     }
     o.p = t->scratch;
@@ -550,13 +428,13 @@ ft_record_exception(struct ft_thread *t, PyObject *exc)
     o.cap = t->scratch_cap;
     o.cut = 0;
     ft_capture_exception(&o, exc);
-    emit_values(t, FT_REC_EXC, o.p, o.len);
+    ft_emit_values(t, FT_REC_EXC, o.p, o.len);
 }
 
 void
 ft_record_spawn(struct ft_thread *t, uint64_t ident)
 {
-    emit_with(t, ft_rec_word0(FT_REC_SPAWN, 0), 1, ident, 0, NULL, 0);
+    ft_emit_with(t, ft_rec_word0(FT_REC_SPAWN, 0), 1, ident, 0, NULL, 0);
 }
 
 void
@@ -582,23 +460,20 @@ ft_record_task(struct ft_thread *t, PyObject *coro)
 #define CFUNCS 4096
 
 static struct {
-    const void *key;
+    const PyMethodDef *key;
     uint64_t id;
 } cfuncs[CFUNCS];
 
 /* The builtin's PyMethodDef, and what owns it (a module or an instance; NULL for a method
- * descriptor, whose type is passed instead). Layouts, stable since 3.x:
- *   PyCFunctionObject: PyObject_HEAD, m_ml (16), m_self (24), m_module;
- *   PyMethodDescrObject: PyObject_HEAD, d_type (16), d_name, d_qualname, d_method (40).
- * A bound method (3.11's profile events: `l.append`) and the unbound descriptor that
+ * descriptor, whose type is passed instead), read in place (pylayout.h). A bound method (3.11's profile events: `l.append`) and the unbound descriptor that
  * 3.12+'s CALL event passes (`list.append`, self as the first argument) name the same
  * builtin alike: `list` owns `append` either way. */
 static uint64_t
 cfunc_id(PyObject *f, int descr)
 {
-    const void *ml = *(void **)((char *)f + (descr ? 40 : 16));
-    PyObject *self = descr ? NULL : *(PyObject **)((char *)f + 24);
-    PyObject *dtype = descr ? *(PyObject **)((char *)f + 16) : NULL;
+    const PyMethodDef *ml = descr ? ft_mdescr_def(f) : ft_cfunc_def(f);
+    PyObject *self = descr ? NULL : ft_cfunc_self(f);
+    PyObject *dtype = descr ? ft_mdescr_type(f) : NULL;
     uintptr_t h = ((uintptr_t)ml >> 3) * 0x9e3779b97f4a7c15ull;
     unsigned i = (unsigned)(h >> 52) & (CFUNCS - 1);
     char owner[160], name[256];
@@ -613,7 +488,7 @@ cfunc_id(PyObject *f, int descr)
         }
     }
     /* First sight of this builtin: name it after its owner (module or type). */
-    ml_name = *(const char **)ml;
+    ml_name = ml->ml_name;
     owner[0] = '\0';
     if (dtype != NULL) {
         ft_py_attr_text(dtype, "__qualname__", owner, sizeof(owner));
@@ -623,7 +498,7 @@ cfunc_id(PyObject *f, int descr)
         if (mod != NULL && mod != ft_py.None) {
             ft_py_text(mod, owner, sizeof(owner));
         } else {
-            PyObject *type = *(PyObject **)((char *)self + 8);
+            PyObject *type = ft_type_of(self);
             ft_py_attr_text(type, "__qualname__", owner, sizeof(owner));
         }
         if (mod != NULL) {
@@ -632,7 +507,7 @@ cfunc_id(PyObject *f, int descr)
         ft_py.PyErr_Clear();
     }
     snprintf(name, sizeof(name), "%s", ml_name ? ml_name : "?");
-    uint64_t id = ft_code_define_cfunc(ml, owner[0] ? owner : "builtins", name);
+    uint64_t id = ft_deflog_define_cfunc(owner[0] ? owner : "builtins", name);
     if (cfuncs[i].key == NULL || cfuncs[i].key == ml) {
         cfuncs[i].key = ml;
         cfuncs[i].id = id;
@@ -643,10 +518,10 @@ cfunc_id(PyObject *f, int descr)
 void
 ft_record_c(struct ft_thread *t, unsigned kind, PyObject *cfunc)
 {
-    PyObject *type = cfunc != NULL ? *(PyObject **)((char *)cfunc + 8) : NULL;
+    PyObject *type = cfunc != NULL ? ft_type_of(cfunc) : NULL;
 
-    if (type == NULL || (type != cfunc_type && (type != mdescr_type || mdescr_type == NULL))) {
+    if (!ft_pylayout.builtins_ok || type == NULL || (type != cfunc_type && type != mdescr_type)) {
         return; /* only builtin functions and methods */
     }
-    emit_with(t, ft_rec_word0(kind, cfunc_id(cfunc, type == mdescr_type)), 0, 0, 0, NULL, 0);
+    ft_emit_with(t, ft_rec_word0(kind, cfunc_id(cfunc, type == mdescr_type)), 0, 0, 0, NULL, 0);
 }

@@ -49,10 +49,6 @@ void ft_record_spawn(struct ft_thread *t, uint64_t ident);
  * is embedded in it, so its identity is stable for its whole life). */
 void ft_record_task(struct ft_thread *t, PyObject *coro);
 
-/* A value record of vkind on its own, attached by the writer to what precedes it (units.c's
- * UNIT, UNIT_END and STATUS records). */
-void ft_record_values(struct ft_thread *t, unsigned vkind, const void *data, size_t len);
-
 /* A builtin call from traced code (--c-calls): kind FT_REC_C_CALL/C_RETURN/C_RAISE. */
 void ft_record_c(struct ft_thread *t, unsigned kind, PyObject *cfunc);
 

@@ -8,11 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "flush.h"
+#include "crit.h"
 #include "log.h"
-
-__thread volatile int ft_crit __attribute__((tls_model("initial-exec")));
-__thread volatile int ft_sig_deferred __attribute__((tls_model("initial-exec")));
+#include "session.h"
 
 struct watched {
     int signo;
@@ -64,7 +62,7 @@ end_and_reraise(struct watched *w)
     int expected = 0;
 
     if (__atomic_compare_exchange_n(&ending, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-        ft_flush_end_by_signal(w->signo);
+        ft_session_end_by_signal(w->signo);
     } else if (w->fatal) {
         /* Another thread is ending the run for an earlier signal, which will end the
          * process: this thread stops here rather than fault again. */
@@ -99,8 +97,9 @@ handler(int signo)
     errno = saved;
 }
 
-void
-ft_signals_run_deferred(void)
+/* Leaving a section with a termination signal deferred (crit.h). */
+static void
+run_deferred(void)
 {
     int signo = __atomic_exchange_n(&ft_sig_deferred, 0, __ATOMIC_SEQ_CST);
     struct watched *w = find(signo);
@@ -115,6 +114,7 @@ ft_signals_install(void)
 {
     struct sigaction sa;
 
+    ft_crit_set_deferred(run_deferred);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = handler;
     sa.sa_flags = SA_ONSTACK | SA_RESTART;

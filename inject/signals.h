@@ -14,44 +14,17 @@
  * (bounded), then restores the previous disposition and raises the signal again, so the
  * process dies exactly as it would have without tracing. If the signalled thread is
  * inside one of FlowTrace's locked sections (ft_crit_enter), a termination request is
- * deferred to the end of that section, and a fatal signal is re-raised at once.
+ * deferred to the end of that section (crit.h), and a fatal signal is re-raised at once.
  */
 #ifndef FT_INJECT_SIGNALS_H
 #define FT_INJECT_SIGNALS_H
 
-/* Depth of FlowTrace's locked sections on this thread (send lock, thread registry). */
-extern __thread volatile int ft_crit __attribute__((tls_model("initial-exec")));
-
-/* A termination signal that arrived while this thread was inside a section, or 0. */
-extern __thread volatile int ft_sig_deferred __attribute__((tls_model("initial-exec")));
-
-/* GIL held, main thread, at activation. */
+/* GIL held, main thread, at activation: installs the handlers, and runs a termination
+ * signal deferred by a FlowTrace section when the section ends (crit.h). */
 void ft_signals_install(void);
 
 /* When recording stops in a running process (control.h): the dispositions found at
  * install are back, where ours is still in place. */
 void ft_signals_uninstall(void);
-
-/* Any thread, leaving a section: ends the run and dies of a deferred signal. */
-void ft_signals_run_deferred(void);
-
-/* Any thread: before taking one of FlowTrace's locks. */
-static inline void
-ft_crit_enter(void)
-{
-    ft_crit = ft_crit + 1;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
-
-/* Any thread: after releasing it. */
-static inline void
-ft_crit_leave(void)
-{
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    ft_crit = ft_crit - 1;
-    if (__builtin_expect(ft_crit == 0 && ft_sig_deferred != 0, 0)) {
-        ft_signals_run_deferred();
-    }
-}
 
 #endif

@@ -10,10 +10,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "flush.h"
+#include "crit.h"
 #include "lib/clock.h"
-#include "lifecycle.h"
-#include "signals.h"
 
 __thread struct ft_thread *ft_self __attribute__((tls_model("initial-exec")));
 
@@ -27,6 +25,8 @@ static pthread_key_t exit_key;
 static int detached;                    /* atomic */
 static uint64_t blocked_ns;             /* atomic */
 static uint64_t gone_events, gone_lost; /* of exited threads; under reg_lock */
+static int fork_pending;                /* atomic: a forked child not connected yet */
+static struct ft_tstate_hooks hooks;
 
 static void thread_exit(void *p);
 
@@ -46,15 +46,10 @@ unlock_reg(void)
 }
 
 int
-ft_tstate_init(void)
+ft_tstate_init(const struct ft_tstate_hooks *h)
 {
+    hooks = *h;
     return pthread_key_create(&exit_key, thread_exit) == 0 ? 0 : -ENOMEM;
-}
-
-size_t
-ft_tstate_buffer_size(void)
-{
-    return ft_cfg.buffer_size;
 }
 
 #define FT_BUFFER_FAST_NS  25000000u /* filled within 25 ms: more than 2.5 MB/s of records */
@@ -104,14 +99,16 @@ uint8_t *
 ft_thread_refill(struct ft_thread *t, size_t n)
 {
     /* A forked child connects as its own run on its first record. */
-    if (__builtin_expect(LOAD(&ft_fork_pending), 0) && ft_child_resume() != 0) {
+    if (__builtin_expect(LOAD(&fork_pending), 0) && ft_tstate_child_connect() != 0) {
         return NULL;
     }
     if (LOAD(&detached) || n > ft_cfg.buffer_size / 2) {
         return NULL;
     }
     /* Ship the full buffer (waiting for the writer if it is behind), or count it lost. */
-    t->gap += ft_flush_ship_full(t);
+    uint64_t lost = hooks.ship_full(t);
+    __atomic_store_n(&t->lost, t->lost + lost, __ATOMIC_RELAXED);
+    t->gap += lost;
     maybe_grow(t);
     t->pos = t->data;
     t->end = t->data + t->cap;
@@ -162,7 +159,7 @@ thread_exit(void *p)
     if (ft_self == t) {
         ft_self = NULL;
     }
-    ft_flush_thread_end(t);
+    hooks.thread_end(t);
     lock_reg();
     for (struct ft_thread **pp = &threads; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == t) {
@@ -176,6 +173,39 @@ thread_exit(void *p)
     munmap(t->data, buffer_max());
     free(t->scratch);
     free(t);
+}
+
+int
+ft_thread_scratch(struct ft_thread *t, size_t need)
+{
+    size_t cap = t->scratch_cap ? t->scratch_cap : 4096;
+    char *p;
+
+    if (t->scratch_cap >= need) {
+        return 0;
+    }
+    while (cap < need) {
+        cap *= 2;
+    }
+    p = realloc(t->scratch, cap);
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    t->scratch = p;
+    t->scratch_cap = cap;
+    return 0;
+}
+
+void
+ft_thread_ship_big(struct ft_thread *t, const void *data, size_t len, int event)
+{
+    hooks.ship_big(t, data, len, event);
+}
+
+void
+ft_thread_ship_now(struct ft_thread *t)
+{
+    hooks.ship_now(t);
 }
 
 void
@@ -284,4 +314,24 @@ ft_tstate_atfork_child(void)
         /* Force the first record through the slow path, where the child connects. */
         t->end = t->pos;
     }
+    STORE(&fork_pending, 1);
+}
+
+int
+ft_tstate_fork_pending(void)
+{
+    return LOAD(&fork_pending);
+}
+
+int
+ft_tstate_child_connect(void)
+{
+    int err;
+
+    STORE(&fork_pending, 0);
+    err = hooks.child_connect();
+    if (err != 0) {
+        ft_tstate_detach();
+    }
+    return err;
 }

@@ -3,7 +3,7 @@
  * Each traced thread owns a struct ft_thread (reached through TLS) and one buffer. The
  * hot path appends records at pos without any lock, then publishes the buffer's
  * `committed` length with a release store. When the buffer is full the thread ships it
- * to the writer itself (flush.h) and starts over in the same, cache-warm buffer; the
+ * to the writer itself (the ship_full hook: ship.h) and starts over in the same, cache-warm buffer; the
  * flusher thread only wakes every FLOWTRACE_FLUSH_INTERVAL to ship what idle threads
  * have committed. (A flusher woken for every full buffer cost 1.45x the empty-hook floor
  * on a call-heavy program on two cores, shipping from the thread itself 1.20x: see
@@ -12,6 +12,10 @@
  * Back-pressure: shipping blocks while the writer is behind (bounded by
  * FLOWTRACE_WAIT_TIMEOUT). In drop mode a buffer that cannot be shipped at once is
  * counted as lost and a GAP record marks the hole.
+ *
+ * The buffers know nothing of the connection: what shipping and the process's lifecycle
+ * must do when a buffer fills or a thread ends comes in through ft_tstate_set_hooks, at
+ * activation (ship.c, main.c).
  *
  * Memory: one buffer per traced thread, FLOWTRACE_BUFFER_KB (64 KiB) to begin with. A
  * thread that fills its buffer within FT_BUFFER_FAST_NS gets it doubled, up to 16 times
@@ -31,6 +35,8 @@
 
 #include "lib/wire.h"
 
+#define FT_REGION_DEPTH 32 /* regions marked per thread, nested; deeper ones only count */
+
 struct ft_thread {
     /* Hot: touched by the owning thread on every event. */
     uint8_t *pos;
@@ -47,9 +53,12 @@ struct ft_thread {
     char *scratch;      /* where values are rendered before they are written */
     size_t scratch_cap;
     int exc_armed; /* 3.8-3.11: a trace function waits for this exception's details */
-    size_t sent;   /* bytes of data already shipped; under the send lock */
-    uint32_t idx;  /* 1.. within the process */
-    int announced; /* THREAD frame sent; under the send lock */
+    int region;    /* regions open on this thread (region.h); FLOWTRACE_START=manual records
+                    * only while > 0 */
+    uint64_t region_id[FT_REGION_DEPTH]; /* their code ids, innermost last */
+    size_t sent;                         /* bytes of data already shipped; under the send lock */
+    uint32_t idx;                        /* 1.. within the process */
+    int announced;                       /* THREAD frame sent; under the send lock */
     uint64_t tid;
     char name[128];
     struct ft_thread *next; /* registry link, under the registry lock */
@@ -58,8 +67,28 @@ struct ft_thread {
 /* The calling thread's state, or NULL. */
 extern __thread struct ft_thread *ft_self __attribute__((tls_model("initial-exec")));
 
-/* Sets up thread-exit handling. Returns 0 or -ENOMEM. */
-int ft_tstate_init(void);
+/* What the buffers need from the layers above them. */
+struct ft_tstate_hooks {
+    /* The owner's buffer is full: ships it, waiting for the writer if it is behind (in
+     * drop mode only if it fits at once), and returns the number of events that could
+     * not be shipped (the buffers count them lost and mark the hole with a GAP record).
+     * The buffer is empty afterwards either way. */
+    uint64_t (*ship_full)(struct ft_thread *t);
+    /* Ships what t has committed, then data (whole records too big for a buffer) as a
+     * frame of its own; event: data ends with an event record. */
+    void (*ship_big)(struct ft_thread *t, const void *data, size_t len, int event);
+    /* Ships what t has committed, now (--flush-every-call). */
+    void (*ship_now)(struct ft_thread *t);
+    /* The OS thread is ending: its last records and THREAD_END. */
+    void (*thread_end)(struct ft_thread *t);
+    /* A forked child records for the first time: connect it as a new run. Returns 0, or
+     * -errno (then the child stays untraced). GIL held. */
+    int (*child_connect)(void);
+};
+
+/* Sets up thread-exit handling and the hooks (copied). Returns 0 or -ENOMEM. GIL held,
+ * at activation, before any thread registers. */
+int ft_tstate_init(const struct ft_tstate_hooks *hooks);
 
 /* Registers the calling thread (GIL held; once per thread, allocates its buffer).
  * Returns the state, also stored in ft_self, or NULL on -ENOMEM. */
@@ -111,27 +140,18 @@ ft_thread_reserve_event(struct ft_thread *t, size_t n)
     return p;
 }
 
-/* Hot path: appends a two-word record (word0, ticks). */
-static inline void
-ft_emit(struct ft_thread *t, uint64_t w0, uint64_t ticks)
-{
-    uint8_t *p = ft_thread_reserve_event(t, 16);
+/* At least need bytes of scratch space for rendering values (t->scratch). Returns 0 or
+ * -ENOMEM. Grows only for the biggest parameter list seen so far. */
+int ft_thread_scratch(struct ft_thread *t, size_t need);
 
-    if (p == NULL) {
-        return;
-    }
-    memcpy(p, &w0, 8);
-    memcpy(p + 8, &ticks, 8);
-    ft_thread_commit(t, p + 16);
-}
+/* The ship_big and ship_now hooks (emit.h uses them). */
+void ft_thread_ship_big(struct ft_thread *t, const void *data, size_t len, int event);
+void ft_thread_ship_now(struct ft_thread *t);
 
-/* ---- For the flusher (all under the send lock) ------------------------------------- */
+/* ---- For shipping and the lifecycle --------------------------------------------------- */
 
 /* Calls fn for every registered thread, under the registry lock. */
 void ft_threads_foreach(void (*fn)(struct ft_thread *t, void *arg), void *arg);
-
-/* Buffer capacity in bytes (the same for every thread). */
-size_t ft_tstate_buffer_size(void);
 
 /* Totals across live and exited threads. */
 uint64_t ft_tstate_events(void);
@@ -149,7 +169,15 @@ int ft_tstate_detached(void);
 void ft_tstate_restart(void);
 
 /* After fork, in the child (async-signal-safe): forget the parent's other threads; the
- * calling thread keeps its state with an empty buffer. */
+ * calling thread keeps its state with an empty buffer, and its next record calls the
+ * child_connect hook first. */
 void ft_tstate_atfork_child(void);
+
+/* Whether this is a forked child that has not connected yet (any thread). */
+int ft_tstate_fork_pending(void);
+
+/* A forked child connects now (its first record, or its end): the child_connect hook,
+ * once. Returns 0, or -errno with recording detached. GIL held. */
+int ft_tstate_child_connect(void);
 
 #endif

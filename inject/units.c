@@ -7,8 +7,8 @@
 
 #include "capture.h"
 #include "config.h"
+#include "emit.h"
 #include "lib/wire.h"
-#include "record.h"
 
 #define FIELD_MAX 1024 /* longest text field of a unit record */
 
@@ -239,6 +239,17 @@ unittest_name(struct fields *f, PyObject *self)
 }
 
 void
+ft_unit_region(struct ft_thread *t, const char *name)
+{
+    struct fields f;
+
+    f.len = 0;
+    put_u64(&f, FT_UTAG_KIND, FT_UNIT_REGION);
+    put_text(&f, FT_UTAG_NAME, name, strlen(name));
+    ft_emit_values(t, FT_REC_UNIT, f.p, f.len);
+}
+
+void
 ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
 {
     struct fields f;
@@ -277,7 +288,7 @@ ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
         break; /* a function unit: the writer names it after its code */
     }
     if (f.len > 0) {
-        ft_record_values(t, FT_REC_UNIT, f.p, f.len);
+        ft_emit_values(t, FT_REC_UNIT, f.p, f.len);
     }
     if (a0 != NULL) {
         ft_py.Py_DecRef(a0);
@@ -321,7 +332,6 @@ ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retv
 {
     struct fields f;
     struct ft_py_exc exc;
-    const char *outcome;
 
     if (!ft_capture_ready() || (ci->unit != FT_UNIT_PYTEST && ci->unit != FT_UNIT_UNITTEST)) {
         return;
@@ -329,14 +339,15 @@ ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retv
     ft_py_exc_save(&exc);
     f.len = 0;
     if (ci->unit == FT_UNIT_PYTEST) {
-        if ((outcome = pytest_outcome(retval)) != NULL) {
+        const char *outcome = pytest_outcome(retval);
+        if (outcome != NULL) {
             put_text(&f, FT_UTAG_OUTCOME, outcome, strlen(outcome));
         }
     } else {
         result_counts(&f, retval);
     }
     if (f.len > 0) {
-        ft_record_values(t, FT_REC_UNIT_END, f.p, f.len);
+        ft_emit_values(t, FT_REC_UNIT_END, f.p, f.len);
     }
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
@@ -369,7 +380,7 @@ ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
     if (status >= 100 && status <= 999) {
         f.len = 0;
         put_u64(&f, FT_UTAG_STATUS, (uint64_t)status);
-        ft_record_values(t, FT_REC_STATUS, f.p, f.len);
+        ft_emit_values(t, FT_REC_STATUS, f.p, f.len);
     }
     if (a0 != NULL) {
         ft_py.Py_DecRef(a0);

@@ -22,25 +22,25 @@
 #ifndef FT_INJECT_UNITS_H
 #define FT_INJECT_UNITS_H
 
-#include "codes.h"
+#include "codeinfo.h"
 #include "pyapi.h"
 #include "tstate.h"
 
 /* ft_units_classify's answer besides a unit kind (enum ft_unit_kind, 1..5). */
 #define FT_UNITS_TRACE 0x100 /* not a unit, but traced (a pytest phase) */
 
-/* WSGI start_response(status, ...) and an ASGI server's send(message): probes. */
-#define FT_PROBE_STATUS_WSGI 2
-#define FT_PROBE_STATUS_ASGI 3
-
 /* First sight: what this code is to units. Returns a unit kind, FT_UNITS_TRACE, or 0,
- * and sets *probe to an FT_PROBE_STATUS_* for the status probes (else leaves it). */
+ * and sets *probe to an FT_PROBE_STATUS_* (codeinfo.h) for the status probes (else
+ * leaves it). */
 int ft_units_classify(PyObject *code, const char *module, const char *qualname, long co_flags,
                       int *probe);
 
 /* A unit's call (ci->unit) has started: appends its UNIT record. locals: the call's fast
  * locals (pylayout.h), or NULL when they cannot be read. */
 void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals);
+
+/* A region the program marked (region.h) has started: appends its UNIT record. */
+void ft_unit_region(struct ft_thread *t, const char *name);
 
 /* A unit's call returned retval: appends UNIT_END when there is something to say. */
 void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval);

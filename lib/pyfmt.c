@@ -31,13 +31,13 @@ shortest(double d, char digits[20], int *exp10)
         n--;
     }
     digits[n] = '\0';
-    *exp10 = atoi(e + 1);
+    *exp10 = (int)strtol(e + 1, NULL, 10);
 }
 
 size_t
 ft_fmt_pyfloat(double d, char out[FT_PYFLOAT_MAX])
 {
-    char digits[20], *o = out;
+    char digits[20] = {0}, *o = out;
     int e;
     size_t nd;
 
@@ -52,7 +52,7 @@ ft_fmt_pyfloat(double d, char out[FT_PYFLOAT_MAX])
         d = -d;
     }
     if (d == 0) {
-        strcpy(o, "0.0");
+        memcpy(o, "0.0", 4);
         return (size_t)(o - out) + 3;
     }
     shortest(d, digits, &e);
@@ -78,7 +78,11 @@ ft_fmt_pyfloat(double d, char out[FT_PYFLOAT_MAX])
     } else {
         /* DDD.DDD, with ".0" when integral */
         for (int i = 0; i <= e; i++) {
-            *o++ = (size_t)i < nd ? digits[i] : '0';
+            char c = '0';
+            if ((size_t)i < nd) {
+                c = digits[i];
+            }
+            *o++ = c;
         }
         *o++ = '.';
         if ((size_t)e + 1 < nd) {

@@ -48,7 +48,8 @@ unit_of(const struct ft_call *n)
 
 #define PATH_DEPTH_MAX 48 /* calls named in an exception path (the innermost ones) */
 
-static const char *const kind_names[] = {"?", "pytest", "unittest", "wsgi", "asgi", "function"};
+static const char *const kind_names[] = {"?",    "pytest",   "unittest", "wsgi",
+                                         "asgi", "function", "region"};
 
 static int
 is_http(const struct ft_unit *u)

@@ -14,7 +14,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 4
+#define FT_WIRE_MINOR 5
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -131,7 +131,8 @@ enum ft_unit_kind {
     FT_UNIT_WSGI = 3,     /* a WSGI request: app(environ, start_response) */
     FT_UNIT_ASGI = 4,     /* an ASGI HTTP request: app(scope, receive, send) */
     FT_UNIT_FUNCTION = 5, /* a call of a --unit MODULE:FUNCTION */
-    FT_UNIT_KIND_MAX = 5,
+    FT_UNIT_REGION = 6,   /* a region the program marked (flowtrace.record/trace; 1.5) */
+    FT_UNIT_KIND_MAX = 6,
 };
 
 enum ft_unit_tag {

@@ -117,6 +117,19 @@ def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their
     assert [e["name"] for e in thread] == ["<module>", "main"]
 
 
+def test_chrome_export_puts_work_handed_to_another_thread_on_a_track_named_after_it():
+    """A call that ran in another thread than its caller (tree.json "thread": work a
+    request handed to a thread pool) goes, with its calls, on a track of its own named
+    after that thread, at its real times, even though it lies within its caller's time."""
+    tracks, names = check_chrome(json.loads(export("chrome", "-d", FIXTURES / "handoff")))
+    by_name = {names[("thread_name", tid)]["name"]: [e["name"] for e in events]
+               for (_, tid), events in tracks.items()}
+    assert by_name == {"MainThread": ["<module>", "handler", "render"],
+                       "MainThread · in AnyIO worker thread 1 (1)": ["blocking_io", "read_config"]}
+    [blocking] = [e for events in tracks.values() for e in events if e["name"] == "blocking_io"]
+    assert (blocking["ts"], blocking["dur"]) == (20.0, 50.0)
+
+
 def test_chrome_export_of_a_million_calls_nests(tmp_path, million):
     out = tmp_path / "trace.json"
     export("chrome", "-d", million, "-o", out)

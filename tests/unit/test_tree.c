@@ -184,6 +184,31 @@ shallow_keeps_two_levels(void **state)
     ft_tree_free(t);
 }
 
+/* Issue 18's post-mortem fields: kept as JSON text (the viewer parses them), leftAt and
+ * generated as values, the run's source map as JSON text. */
+static void
+raise_site_cause_locals_and_sources_are_read(void **state)
+{
+    struct ft_tree *t;
+    char err[256];
+
+    (void)state;
+    write_text("{\"run\":\"r\",\"sources\":{\"/a.py\":\"ab12\"},\"threads\":[{\"name\":\"M\","
+               "\"tid\":1,\"calls\":[{\"id\":1,\"function\":\"f\",\"startMicros\":0,"
+               "\"durationMicros\":1,\"exception\":{\"type\":\"E\"},\"raise\":{\"file\":\"/a.py\","
+               "\"line\":7},\"leftAt\":5,\"cause\":[{\"type\":\"K\",\"via\":\"cause\"}],"
+               "\"locals\":{\"n\":\"0\",\"s\":\"'x'\"},\"generated\":true,\"children\":[]}]}]}");
+    assert_int_equal(ft_tree_load(path, &t, err, sizeof(err)), 0);
+    const struct ft_node *f = t->threads[0].first;
+    assert_string_equal(t->sources, "{\"/a.py\":\"ab12\"}");
+    assert_string_equal(f->x->raise, "{\"file\":\"/a.py\",\"line\":7}");
+    assert_int_equal(f->x->left_at, 5);
+    assert_string_equal(f->x->cause, "[{\"type\":\"K\",\"via\":\"cause\"}]");
+    assert_string_equal(f->x->locals, "{\"n\":\"0\",\"s\":\"'x'\"}");
+    assert_true(f->x->generated);
+    ft_tree_free(t);
+}
+
 static void
 an_older_file_has_no_extras(void **state)
 {
@@ -295,6 +320,7 @@ main(void)
         cmocka_unit_test(flags_leave_out_values_and_deeper_calls),
         cmocka_unit_test(shallow_keeps_two_levels),
         cmocka_unit_test(an_older_file_has_no_extras),
+        cmocka_unit_test(raise_site_cause_locals_and_sources_are_read),
         cmocka_unit_test(a_deep_tree_loads),
         cmocka_unit_test(the_header_is_read_without_the_calls),
         cmocka_unit_test(bad_files_are_one_clear_line),

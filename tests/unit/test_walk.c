@@ -178,6 +178,28 @@ a_task_outliving_its_creator_keeps_its_end_and_lanes_are_reused(void **state)
     walk_expecting(top, e, 5);
 }
 
+/* Work handed to a thread pool ran in another thread, inside its caller's time: a lane of
+ * its own anyway, its calls with it. */
+static void
+work_handed_to_another_thread_goes_on_a_lane_of_its_own(void **state)
+{
+    static struct ft_node_extra handed = {.active_us = -1, .thread = "AnyIO worker thread"};
+    struct ft_node *h = mk(0, 0.0, 100.0, NULL, NULL);
+    struct ft_node *w = mk(1, 10.0, 50.0, h, NULL);
+    const struct expect e[] = {
+        {0, 0, 0, 0, 0, 0, 100000},
+        {1, 1, 1, 0, 1, 10000, 60000},
+        {2, 2, 1, 1, 0, 20000, 30000},
+        {3, 1, 0, 1, 0, 70000, 71000},
+    };
+
+    (void)state;
+    w->x = &handed;
+    mk(2, 20.0, 10.0, w, NULL);
+    mk(3, 70.0, 1.0, h, w);
+    walk_expecting(h, e, 4);
+}
+
 int
 main(void)
 {
@@ -187,6 +209,7 @@ main(void)
         cmocka_unit_test(gathered_coroutines_keep_their_times_on_lanes_of_their_own),
         cmocka_unit_test(a_generator_overlapping_its_callers_calls_moves_to_a_lane),
         cmocka_unit_test(a_task_outliving_its_creator_keeps_its_end_and_lanes_are_reused),
+        cmocka_unit_test(work_handed_to_another_thread_goes_on_a_lane_of_its_own),
     };
 
     return cmocka_run_group_tests_name("walk", tests, NULL, NULL);

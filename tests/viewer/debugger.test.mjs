@@ -237,3 +237,32 @@ test('flowtrace diff --html: B\'s page starts on where it parted from A, each ro
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('post-mortem fields: the raise line and the line each call was left at, causes, locals, the source kept with the run', { timeout: 60000 }, async () => {
+  // A hand-made run (tests/fixtures/postmortem) with what the tracer records for an
+  // exception: where it was raised, where it left each call, its cause, the locals; its
+  // checkout is gone (/srv/gone), only the source kept with the run shows the code.
+  const { page, errors } = await openPage(writeHtml(join(ROOT, 'tests/fixtures/postmortem'), 'postmortem.html'));
+  const c = await press(page, 'e');
+  assert.equal(c.fn, 'load'); // KeyError was raised in load, from parse's ValueError
+  const cur = await page.textContent('#current');
+  assert.match(cur, /Errorbuiltins\.KeyError'cfg:x'/);
+  assert.match(cur, /Raised atapp\.py:10/);
+  assert.match(cur, /Caused byValueError: invalid literal for int\(\) with base 10: 'x' \(app\.py:2\)/);
+  assert.match(cur, /Localspath'cfg:x'raw'x'errValueError/);
+  assert.match(await page.textContent('#source .src-head'), /app\.py:5 kept with the run$/);
+  assert.equal(await page.textContent('#source .ln.raise .no'), '10');
+  assert.match(await page.textContent('#source .ln.raise'), /raise KeyError\(path\) from err ← KeyError: 'cfg:x'/);
+  // Into parse: its own raise line; up to main: where the exception left it.
+  assert.equal((await press(page, 'i')).fn, 'parse');
+  assert.equal(await page.textContent('#source .ln.raise .no'), '2');
+  await page.click('#stack li:nth-child(2)');
+  assert.equal((await cursorOf(page)).fn, 'main');
+  const main = await page.textContent('#current');
+  assert.match(main, /Raised atload app\.py:10/);
+  assert.match(main, /Left this call atapp\.py:14/);
+  assert.equal(await page.textContent('#source .ln.raise .no'), '14');
+  await page.screenshot({ path: join(SHOTS, 'postmortem.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -1,11 +1,12 @@
 // The timeline: a flame chart by time with a lane per thread and per asyncio task. The tasks
 // of asyncio.gather ran at once and keep their real start and end (they used to be laid
 // end to end); zoom and pan move the view; a click on a bar puts the cursor on that call.
+// Work handed to another thread gets a lane named after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHOTS, setup, traceProgram, writeHtml, openPage, cursorOf } from './helpers.mjs';
+import { ROOT, SHOTS, setup, traceProgram, writeHtml, openPage, cursorOf } from './helpers.mjs';
 
 setup();
 
@@ -62,6 +63,33 @@ test('asyncio.gather: each task on its own lane at its real times; zoom, pan, cl
   await page.click('#tl-toggle');
   assert.ok(await page.$eval('#timeline', (e) => e.hidden));
   await page.click('#tl-toggle');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('work handed to another thread: a lane of its own, named after the thread it ran in; the details say so', { timeout: 60000 }, async () => {
+  // A hand-made run (tests/fixtures/handoff): a request handler hands blocking_io to
+  // "AnyIO worker thread 1" and renders after it.
+  const { page, errors } = await openPage(writeHtml(join(ROOT, 'tests/fixtures/handoff'), 'handoff.html'));
+  const geo = JSON.parse(await page.getAttribute('#timeline', 'data-geometry'));
+  assert.deepEqual(geo.rows, ['0:0:0', '0:0:1', '0:0:2', '0:1:0', '0:1:1', '1:0:0']);
+  await page.fill('#search', 'blocking_io');
+  await page.waitForFunction(() => document.querySelector('#counter').textContent === '1/1');
+  assert.equal((await cursorOf(page)).fn, 'blocking_io');
+  assert.match(await page.textContent('#current'), /ThreadAnyIO worker thread 1 \(handed over by MainThread\)/);
+  assert.match(await page.textContent('#cursor-label'), /Thread AnyIO worker thread 1$/);
+  assert.match(await page.textContent('#stack'), /⇉ AnyIO worker thread 1 blocking_io/);
+  // Its call runs there too; the handler's next call is back in the main thread.
+  const c = await cursorOf(page);
+  await page.focus('#tree'); // keys in the search box are the search's
+  await page.keyboard.press('i');
+  await page.waitForFunction((b) => Number(document.body.dataset.cursor) !== b, c.call);
+  assert.equal((await cursorOf(page)).fn, 'read_config');
+  assert.match(await page.textContent('#cursor-label'), /Thread AnyIO worker thread 1$/);
+  await page.keyboard.press('o');
+  await page.waitForFunction(() => document.querySelector('#current h3').textContent === 'render');
+  assert.match(await page.textContent('#cursor-label'), /Thread MainThread$/);
+  await page.screenshot({ path: join(SHOTS, 'handoff.png') });
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -167,7 +167,13 @@ chrome_lane_track(struct exporter *e, const struct ft_tree_thread *th, size_t ti
           c->lane % CHROME_LANES_PER_THREAD;
     if (c->new_lane) {
         char name[512];
-        snprintf(name, sizeof(name), "%s · concurrent %u", th->name ? th->name : "?", c->lane);
+        const char *ran = c->n->x != NULL ? c->n->x->thread : NULL;
+        if (ran != NULL) { /* work handed to another thread: named after where it ran */
+            snprintf(name, sizeof(name), "%s · in %s (%u)", th->name ? th->name : "?", ran,
+                     c->lane);
+        } else {
+            snprintf(name, sizeof(name), "%s · concurrent %u", th->name ? th->name : "?", c->lane);
+        }
         chrome_meta(&e->o.b, e->t->pid, tid, "thread_name", "name", name, 0);
         chrome_meta(&e->o.b, e->t->pid, tid, "thread_sort_index", "sort_index", NULL,
                     (long)(ti * CHROME_LANES_PER_THREAD + c->lane));

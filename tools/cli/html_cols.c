@@ -202,6 +202,35 @@ collect_outcome(struct ft_html_cols *h, int64_t idx, const struct ft_node *n)
     }
 }
 
+/* Where an exception came from (issue 18): the JSON texts go as strings, parsed by the
+ * page when it shows them. */
+static void
+collect_postmortem(struct ft_html_cols *h, int64_t idx, const struct ft_node_extra *x)
+{
+    const struct {
+        struct ft_col *c;
+        const char *text;
+    } texts[] = {{&h->raise, x->raise}, {&h->cause, x->cause}, {&h->locals, x->locals}};
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        if (texts[i].text != NULL) {
+            push(h, texts[i].c, idx);
+            push(h, texts[i].c, ft_html_cols_str(h, texts[i].text));
+        }
+    }
+    if (x->left_at > 0) {
+        push(h, &h->left_at, idx);
+        push(h, &h->left_at, x->left_at);
+    }
+    if (x->generated) {
+        push(h, &h->generated, idx);
+    }
+    if (x->thread != NULL) {
+        push(h, &h->ran, idx);
+        push(h, &h->ran, ft_html_cols_str(h, x->thread));
+    }
+}
+
 static void
 collect_extra(struct ft_html_cols *h, int64_t idx, const struct ft_node *n)
 {
@@ -237,6 +266,7 @@ collect_extra(struct ft_html_cols *h, int64_t idx, const struct ft_node *n)
         push(h, &h->gen, (int64_t)x->resumes);
         push(h, &h->gen, x->active_us >= 0 ? (int64_t)(x->active_us * 1000.0) : -1);
     }
+    collect_postmortem(h, idx, x);
 }
 
 /* One call: its columns; its lane when it begins one (a call at the top of a lane below
@@ -372,6 +402,12 @@ ft_html_cols_put(struct ft_html_cols *h, struct ft_out *o)
         {"after", &h->after, h->have_after},
         {"result", &h->result, h->have_result},
         {"inst", &h->inst, h->have_inst},
+        {"raise", &h->raise, h->raise.n > 0},
+        {"leftAt", &h->left_at, h->left_at.n > 0},
+        {"cause", &h->cause, h->cause.n > 0},
+        {"locals", &h->locals, h->locals.n > 0},
+        {"generated", &h->generated, h->generated.n > 0},
+        {"ran", &h->ran, h->ran.n > 0},
     };
 
     put_threads(h, o); /* adds the threads' names to the strings */
@@ -394,10 +430,11 @@ ft_html_cols_put(struct ft_html_cols *h, struct ft_out *o)
 void
 ft_html_cols_free(struct ft_html_cols *h)
 {
-    struct ft_col *cols[] = {&h->codes,  &h->code, &h->size,         &h->start,       &h->dur,
-                             &h->arg_n,  &h->args, &h->after_n,      &h->after,       &h->result,
-                             &h->inst,   &h->exc,  &h->inc,          &h->mem,         &h->gen,
-                             &h->caller, &h->lane, &h->thread_first, &h->thread_lanes};
+    struct ft_col *cols[] = {&h->codes,   &h->code,  &h->size,         &h->start,        &h->dur,
+                             &h->arg_n,   &h->args,  &h->after_n,      &h->after,        &h->result,
+                             &h->inst,    &h->exc,   &h->inc,          &h->mem,          &h->gen,
+                             &h->caller,  &h->lane,  &h->thread_first, &h->thread_lanes, &h->raise,
+                             &h->left_at, &h->cause, &h->locals,       &h->generated,    &h->ran};
 
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
         free(cols[i]->v);

@@ -45,6 +45,11 @@ struct ft_html_cols {
     struct ft_col code, size, start, dur, arg_n, args, after_n, after, result, inst;
     /* sparse: the call's index, then its values */
     struct ft_col exc, inc, mem, gen, caller, lane;
+    /* sparse, issue 18's post-mortem fields: JSON text as a string index (raise, cause,
+     * locals), a line (leftAt), the call alone (generated) */
+    struct ft_col raise, left_at, cause, locals, generated;
+    /* sparse: a call that ran in another thread than its caller, and that thread's name */
+    struct ft_col ran;
     struct ft_col thread_first, thread_lanes;
     int have_args, have_after, have_result, have_inst;
     int oom;

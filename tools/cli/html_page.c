@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -118,6 +119,28 @@ put_units(struct ft_out *o, const struct ft_view *v)
     ft_buf_putc(b, ']');
 }
 
+/* The source of the calls: kept with the run (the maps of the run's and the units'
+ * trees), else from disk. */
+static void
+put_sources(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h)
+{
+    const char **maps = calloc(v->nparts + 1, sizeof(*maps));
+    struct ft_html_src_from from = {v->rundir, maps, 0, v->t->start_us};
+
+    if (maps == NULL) {
+        h->oom = 1;
+        return;
+    }
+    maps[from.nmaps++] = v->t->sources;
+    for (size_t i = 0; i < v->nparts; i++) {
+        if (v->parts[i]->sources != NULL) {
+            maps[from.nmaps++] = v->parts[i]->sources;
+        }
+    }
+    ft_html_src_put(h, o, &from);
+    free((void *)maps);
+}
+
 static void
 put_data(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h, ft_html_extra_fn extra,
          void *ctx)
@@ -128,7 +151,7 @@ put_data(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h, ft_h
     if (extra != NULL) {
         extra(ctx, h, o);
     }
-    ft_html_src_put(h, o, v->t->start_us);
+    put_sources(o, v, h);
     ft_html_cols_put(h, o);
     ft_buf_puts(&o->b, "}");
 }

@@ -323,6 +323,16 @@ capture_slot(struct loader *l, struct frame *f)
         struct ft_node_extra *x = extra(l, f->node);
         return x != NULL ? &x->result : NULL;
     }
+    if (f->ctx == C_NODE && (key_is(l, "raise") || key_is(l, "cause") || key_is(l, "locals"))) {
+        struct ft_node_extra *x = extra(l, f->node);
+        return x == NULL            ? NULL
+               : key_is(l, "raise") ? &x->raise
+               : key_is(l, "cause") ? &x->cause
+                                    : &x->locals;
+    }
+    if (f->ctx == C_ROOT && key_is(l, "sources")) {
+        return &l->t->sources;
+    }
     if (f->ctx == C_ARGS && l->nargs > 0) {
         return &l->args[l->nargs - 1].value;
     }
@@ -671,6 +681,10 @@ node_number(struct loader *l, struct ft_node *nd, const struct scalar *v)
         nd->x->resumes = (uint64_t)v->d;
     } else if (key_is(l, "activeMicros") && extra(l, nd) != NULL) {
         nd->x->active_us = v->d;
+    } else if (key_is(l, "leftAt") && extra(l, nd) != NULL) {
+        nd->x->left_at = (uint32_t)v->d;
+    } else if (key_is(l, "generated") && v->n == 4 && extra(l, nd) != NULL) {
+        nd->x->generated = 1; /* true (booleans come as "True"/"False") */
     }
 }
 

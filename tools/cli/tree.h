@@ -39,6 +39,11 @@ struct ft_node_extra {
     double active_us;     /* generators and coroutines: time spent running, or -1 */
     int have_memory;
     struct ft_mem mem_before, mem_after;
+    /* Where an exception that left the call came from (docs/format.md): kept as their
+     * JSON text, NULL when absent: "raise" {"file","line"}, "cause" [...], "locals" {...}. */
+    const char *raise, *cause, *locals;
+    uint32_t left_at; /* "leftAt": the line the call was at when the exception left it, or 0 */
+    int generated;    /* "generated": code the program did not write (attrs, exec'd strings) */
 };
 
 struct ft_node {
@@ -78,6 +83,7 @@ struct ft_tree {
     int signal;
     uint64_t events, lost, calls, cpu_us, blocked_us;
     const char *engine;
+    const char *sources; /* "sources": {"/abs/file.py": "<sha256>"} as JSON text, or NULL */
     struct ft_tree_thread *threads;
     size_t nthreads;
     size_t nodes;

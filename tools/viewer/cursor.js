@@ -33,7 +33,7 @@ function setCursor(i) {
 function updateCursorLabel() {
   if (cursor < 0) { cursorLabelEl.textContent = t('noCursor'); return; }
   cursorLabelEl.textContent = fnOf(cursor) + ' · ' + (rankOf(cursor) + 1) + '/' + N + ' ' + t('ofTime') +
-    ' · ' + t('thread') + ' ' + S[D.threads[THREAD[cursor]][0]];
+    ' · ' + t('thread') + ' ' + threadNameOf(cursor);
 }
 function flash(msg) {
   cursorLabelEl.textContent = msg;
@@ -89,7 +89,9 @@ function raiseSites() {
   return ORIGINS;
 }
 /* From a call that raised, down to where its exception came from: the latest call under
- * it that raised the same type, and so on. */
+ * it that raised the same type, and so on. A call whose calls raised only other types
+ * raised its own (raise ... from): it is the place, its causes show there. When the types
+ * were not recorded, any call under it that raised leads on. */
 function raiseSiteOf(c) {
   for (;;) {
     var ty = EXC.get(c)[0], same = -1, any = -1;
@@ -98,7 +100,7 @@ function raiseSiteOf(c) {
       any = j;
       if (EXC.get(j)[0] === ty) same = j;
     }
-    var next = same >= 0 ? same : any;
+    var next = same >= 0 ? same : ty < 0 ? any : -1;
     if (next < 0) return c;
     c = next;
   }
@@ -154,10 +156,11 @@ function showStack(i) {
   chain.reverse();
   var h = '<div class="stack-thread">' + esc(t('thread')) + ' ' + esc(S[D.threads[THREAD[i]][0]]) + '</div><ol>';
   chain.forEach(function (x, k) {
-    var spawned = k > 0 && LANE[x] !== LANE[chain[k - 1]];
+    var spawned = k > 0 && LANE[x] !== LANE[chain[k - 1]], handed = RAN.has(x);
     var file = fileOf(x), base = file.slice(file.lastIndexOf('/') + 1);
     h += '<li class="' + (x === i ? 'cur' : '') + (EXC.has(x) ? ' failed' : '') + '" data-call="' + x + '">' +
-      (spawned ? '<span class="badge lane">⇉ ' + esc(t('task')) + '</span> ' : '') +
+      (handed ? '<span class="badge lane">⇉ ' + esc(S[RAN.get(x)[0]]) + '</span> '
+        : spawned ? '<span class="badge lane">⇉ ' + esc(t('task')) + '</span> ' : '') +
       '<span class="fn">' + esc(fnOf(x)) + '</span> <span class="where">' + esc(base + ':' + lineOf(x)) + '</span>' +
       (EXC.has(x) ? ' <span class="st-err">✗</span>' : '') + '</li>';
   });

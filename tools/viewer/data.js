@@ -2,7 +2,7 @@
  * decoded into typed arrays. Defines: D, S, N, CODE, SIZE, DUR, START, END, PARENT, DEPTH,
  * THREAD, LANE, LDEPTH, the sparse maps (EXC, INC, MEM, GEN, CALLER), UNITS, SOURCES, the
  * accessors (fnOf, modOf, fileOf, lineOf, argsOf, argsAfterOf, resultOf, callerOf,
- * instanceOf, classOf, callsOnObject, threadEnd, nextSibling), and the time order
+ * instanceOf, classOf, callsOnObject, threadEnd, nextSibling, threadNameOf), and the time order
  * (timeOrder(), rankOf(i)). */
 var D = JSON.parse(document.getElementById('ft-data').textContent);
 var S = D.strings, N = D.code.length, CODE = D.code, SIZE = D.size, DUR = D.dur;
@@ -47,6 +47,13 @@ UNITS.forEach(function (u) { if (u.call >= 0) UNIT_OF.set(u.call, u); });
 var SOURCES = new Map();
 (D.sources || []).forEach(function (s) { SOURCES.set(s[0], { origin: s[1], text: s[2], lines: null }); });
 function str(i) { return i >= 0 ? S[i] : null; }
+/* The thread a call ran in: its tree thread's, unless it or a caller of it was work handed
+ * to another thread (D.ran: call, thread name). */
+var RAN = sparse(D.ran, 2);
+function threadNameOf(i) {
+  for (var x = i; x >= 0; x = PARENT[x]) if (RAN.has(x)) return S[RAN.get(x)[0]];
+  return S[D.threads[THREAD[i]][0]];
+}
 function fnOf(i) { return FN[CODE[i]]; }
 function modOf(i) { return S[D.codes[CODE[i] * 4 + 1]]; }
 function fileIdx(i) { return D.codes[CODE[i] * 4 + 2]; }

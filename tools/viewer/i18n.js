@@ -33,7 +33,7 @@ var I18N = {
     keyOut: 'Step out: the next call after its caller returns (u or Shift+F11)',
     noCursor: 'No call selected: click one, or jump to the exception',
     ofTime: 'in time', stack: 'Call stack', current: 'Current call', source: 'Source',
-    timeline: 'Timeline', fit: 'Fit', zoomIn: 'Zoom in', zoomOut: 'Zoom out', fitCall: 'Zoom to the call',
+    timeline: 'Timeline', fit: 'The whole run', zoomIn: 'Zoom in', zoomOut: 'Zoom out', fitCall: 'Zoom to the call',
     timelineHelp: 'Wheel: zoom · drag: pan · Shift+wheel: scroll lanes · click: set the cursor',
     lane: 'concurrent', units: 'Tests and requests', notKept: 'tree not kept',
     srcDisk: 'from the file on disk', srcChanged: 'from the file on disk, changed since the run: lines may have moved',
@@ -44,7 +44,9 @@ var I18N = {
     noFailedUnit: 'no failed test or request in this run', task: 'task', endOfThread: 'end of the thread',
     raiseSite: 'Raised at', locals: 'Locals', cause: 'Caused by', context: 'During the handling of',
     shortcuts: 'Keys: e exception · t test · [ ] time · i o u step · / search',
-    diff: 'Where A and B parted', alike: 'calls alike', divergences: 'divergences'
+    diff: 'Where A and B parted', alike: 'calls alike', divergences: 'divergences',
+    leftAt: 'Left this call at', leftLine: 'the exception left the call here',
+    generated: 'code the program did not write (generated)', handedFrom: 'handed over by'
   },
   es: {
     expandAll: 'Expandir todo', collapseAll: 'Colapsar todo', toLight: '☀ Claro', toDark: '☾ Oscuro',
@@ -77,7 +79,7 @@ var I18N = {
     keyOut: 'Salir: la siguiente llamada tras volver su llamador (u o Mayús+F11)',
     noCursor: 'Ninguna llamada elegida: haga clic en una, o vaya a la excepción',
     ofTime: 'en el tiempo', stack: 'Pila de llamadas', current: 'Llamada actual', source: 'Código',
-    timeline: 'Línea de tiempo', fit: 'Ajustar', zoomIn: 'Acercar', zoomOut: 'Alejar', fitCall: 'Ajustar a la llamada',
+    timeline: 'Línea de tiempo', fit: 'Toda la ejecución', zoomIn: 'Acercar', zoomOut: 'Alejar', fitCall: 'Ajustar a la llamada',
     timelineHelp: 'Rueda: zoom · arrastrar: desplazar · Mayús+rueda: carriles · clic: mover el cursor',
     lane: 'concurrente', units: 'Pruebas y peticiones', notKept: 'árbol no guardado',
     srcDisk: 'del archivo en disco', srcChanged: 'del archivo en disco, cambiado tras la ejecución: las líneas pueden haberse movido',
@@ -88,7 +90,9 @@ var I18N = {
     noFailedUnit: 'ninguna prueba o petición fallida', task: 'tarea', endOfThread: 'fin del hilo',
     raiseSite: 'Lanzada en', locals: 'Variables locales', cause: 'Causada por', context: 'Mientras se manejaba',
     shortcuts: 'Teclas: e excepción · t prueba · [ ] tiempo · i o u pasos · / buscar',
-    diff: 'Dónde se separaron A y B', alike: 'llamadas iguales', divergences: 'diferencias'
+    diff: 'Dónde se separaron A y B', alike: 'llamadas iguales', divergences: 'diferencias',
+    leftAt: 'Salió de esta llamada en', leftLine: 'la excepción salió de la llamada aquí',
+    generated: 'código que el programa no escribió (generado)', handedFrom: 'entregada por'
   }
 };
 var lang = 'en';

@@ -13,7 +13,8 @@ function callDetails(i) {
   h += kv(t('status'), status, e ? 'err' : '');
   h += kv(t('module'), esc(modOf(i)));
   h += kv(t('file'), esc(fileOf(i) + ':' + lineOf(i)));
-  h += kv(t('thread'), esc(S[D.threads[THREAD[i]][0]]));
+  h += kv(t('thread'), esc(threadNameOf(i)) + (RAN.has(i) ? ' <span class="dim">(' + esc(t('handedFrom')) + ' ' +
+    esc(PARENT[i] >= 0 ? threadNameOf(PARENT[i]) : S[D.threads[THREAD[i]][0]]) + ')</span>' : ''));
   var caller = callerOf(i);
   h += kv(t('caller'), caller ? '<span class="link" data-open="' + visibleParent(i) + '">' + esc(caller) + '</span>' : esc(t('callerTop')));
   h += kv(t('start'), '+' + fmtDur(START[i]));
@@ -30,6 +31,7 @@ function callDetails(i) {
   if (inst) h += kv(t('instance'), esc(inst));
   var u = UNIT_OF.get(i);
   if (u) h += kv(t('unit'), esc(unitHeadline(u)), unitFailed(u) ? 'err' : '');
+  if (GENERATED.has(i)) h += kv(t('file'), esc(t('generated')));
   h += '</div><h4>' + esc(t('inputs')) + '</h4>';
   var a = argsOf(i);
   if (a && a.length) {
@@ -50,7 +52,7 @@ function callDetails(i) {
     h += '<h4>' + esc(t('error')) + '</h4><div class="kv">';
     h += str(e[0]) ? kv((str(e[2]) ? str(e[2]) + '.' : '') + str(e[0]), esc(str(e[1]) || ''), 'err')
       : kv(t('raised'), esc(str(e[1]) || t('excUnknown')), 'err');
-    h += raisedIn(i) + '</div>';
+    h += raisedIn(i) + '</div>' + localsOf(i);
   }
   var m = MEM.get(i);
   if (m) {
@@ -85,16 +87,49 @@ function callDetails(i) {
 /* Where call i's exception came from: the calls it passed through below i, down to the
  * one that raised it (each a link), and the line, when the run recorded it. */
 function raisedIn(i) {
-  var origin = raiseSiteOf(i), path = [], line = raiseLineOf(origin), h = '';
+  var origin = raiseSiteOf(i), path = [], line = raiseLineOf(origin) || raiseLineOf(i), h = '';
+  var where = line ? (line.file || fileOf(origin)).split('/').pop() + ':' + line.line
+    : fileOf(origin).split('/').pop() + ':' + lineOf(origin);
   for (var x = origin; x !== i && x >= 0; x = PARENT[x]) path.push(x);
   if (path.length) {
     h += kv(t('raiseSite'), path.reverse().map(function (x) {
       return '<span class="link" data-open="' + x + '">' + esc(fnOf(x)) + '</span>';
-    }).join(' › ') + ' <span class="dim">' + esc(fileOf(origin).split('/').pop() + ':' + (line ? line.line : lineOf(origin))) + '</span>');
+    }).join(' › ') + ' <span class="dim">' + esc(where) + '</span>');
   } else if (line) {
-    h += kv(t('raiseSite'), esc(S[line.file].split('/').pop() + ':' + line.line));
+    h += kv(t('raiseSite'), esc(where));
   }
+  var left = leftAtOf(i);
+  if (left && path.length) h += kv(t('leftAt'), esc(fileOf(i).split('/').pop() + ':' + left));
+  return h + causesOf(i);
+}
+/* Post-mortem fields of newer runs, as JSON text per call (see docs/format.md). */
+var LOCALS = sparse(D.locals, 2), CAUSE = sparse(D.cause, 2), GENERATED = new Set(D.generated || []);
+function parsed(map, i) {
+  var r = map.get(i);
+  if (!r) return null;
+  try { return JSON.parse(S[r[0]]); } catch (e) { return null; }
+}
+/* The exceptions this one came from: "Caused by" (raise ... from) or "During the handling
+ * of" (raised while handling another), nearest first. */
+function causesOf(i) {
+  var c = parsed(CAUSE, i), h = '';
+  if (!Array.isArray(c)) return h;
+  c.forEach(function (x) {
+    var where = x.file ? ' (' + String(x.file).split('/').pop() + ':' + x.line + ')' : '';
+    h += kv(t(x.via === 'context' ? 'context' : 'cause'), esc((x.type || '?') + (x.message ? ': ' + x.message : '') + where), 'err');
+  });
   return h;
+}
+/* The local variables the call had when the exception left it. */
+function localsOf(i) {
+  var l = parsed(LOCALS, i);
+  if (!l || typeof l !== 'object') return '';
+  var h = '<h4>' + esc(t('locals')) + '</h4><div class="kv">';
+  Object.keys(l).forEach(function (k) {
+    var v = l[k];
+    h += kv(k, esc(typeof v === 'string' ? v : JSON.stringify(v)));
+  });
+  return h + '</div>';
 }
 /* A heading and up to 100 calls, each a link that opens its panel. */
 function linkList(title, calls) {

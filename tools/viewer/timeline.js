@@ -96,7 +96,9 @@ function rowLabel(r) {
   var row = TL.rows[r];
   if (row.depth > 0) return '';
   if (row.lane === 0) return S[D.threads[row.thread][0]];
-  return '⇉ ' + (TL.off[r + 1] > TL.off[r] ? fnOf(TL.calls[TL.off[r]]) : t('lane') + ' ' + row.lane);
+  if (TL.off[r + 1] === TL.off[r]) return '⇉ ' + t('lane') + ' ' + row.lane;
+  var first = TL.calls[TL.off[r]];
+  return '⇉ ' + (RAN.has(first) ? S[RAN.get(first)[0]] + ': ' : '') + fnOf(first);
 }
 function drawRow(r, y, w) {
   var ctx = tlCtx, lo = TL.off[r], hi = TL.off[r + 1], h = TL.rowH - 2, lastPx = -1;

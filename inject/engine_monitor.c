@@ -1,4 +1,4 @@
-/* hook_monitor.c - the sys.monitoring engine (PEP 669), Python 3.12+.
+/* engine_monitor.c - the sys.monitoring engine (PEP 669), Python 3.12+.
  *
  * Callbacks are builtin functions (METH_FASTCALL) registered under a tool id of our own,
  * for every thread of the interpreter at once. Code outside the scope answers DISABLE
@@ -18,7 +18,8 @@
 #include "capture.h"
 #include "codes.h"
 #include "config.h"
-#include "hook.h"
+#include "emit.h"
+#include "engine.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
@@ -64,7 +65,7 @@ iframe_by_api(void)
     if (f == NULL) {
         return NULL;
     }
-    return ft_pylayout.frames == FT_FRAMES_INTERP ? ft_iframe_of(f) : (char *)f;
+    return ft_pylayout.frames >= FT_FRAMES_311 ? ft_iframe_of(f) : (char *)f;
 }
 
 /* The interpreter frame running on this thread (the one the event is about). */
@@ -77,7 +78,7 @@ current_iframe(void)
 /* The first events: the direct read must agree with the API, and the frame must be
  * running the code the event names. */
 static void
-validate(PyObject *code)
+validate(const PyObject *code)
 {
     char *fast = current_iframe(), *slow = iframe_by_api();
 
@@ -108,14 +109,19 @@ this_thread(void)
     struct ft_thread *t = ft_self;
     char name[128];
 
-    if (__builtin_expect(t != NULL, 1)) {
-        return t;
+    if (__builtin_expect(t == NULL, 0)) {
+        if (ft_tstate_detached()) {
+            return NULL;
+        }
+        ft_py_thread_name(name, sizeof(name));
+        t = ft_thread_register(name);
     }
-    if (ft_tstate_detached()) {
+    /* FLOWTRACE_START=manual: nothing outside the thread's regions (region.h). The
+     * callers then return None, never DISABLE: the code may run in a region later. */
+    if (__builtin_expect(ft_cfg.manual, 0) && t != NULL && t->region == 0) {
         return NULL;
     }
-    ft_py_thread_name(name, sizeof(name));
-    return ft_thread_register(name);
+    return t;
 }
 
 static struct ft_code_info *

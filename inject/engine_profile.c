@@ -1,4 +1,4 @@
-/* hook_profile.c - the legacy engine: a native C profile function on every thread. */
+/* engine_profile.c - the legacy engine: a native C profile function on every thread. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,7 +6,8 @@
 #include "capture.h"
 #include "codes.h"
 #include "config.h"
-#include "hook.h"
+#include "emit.h"
+#include "engine.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
@@ -19,8 +20,6 @@
  * cost ~10% of the empty-hook floor on a call-heavy program), and checked against the C
  * API on the first events. */
 enum frame_mode { FRAME_API, FRAME_DIRECT };
-
-#define OP311_YIELD_VALUE 86 /* opcode.opmap["YIELD_VALUE"] on 3.11 */
 
 static int frame_mode = FRAME_API;
 static int validate_left;
@@ -187,32 +186,10 @@ first_sight(PyObject *code, PyFrameObject *frame)
     return ft_code_intern(code, frame);
 }
 
-/* 3.11 generators and coroutines: at a call event prev_instr is the RESUME being executed
- * (oparg 0: the first start; 1-3: after yield, yield from, await), or the YIELD_VALUE it
- * was suspended at when resumed by throw(). At a return event it is the instruction that
- * left the frame: YIELD_VALUE suspends, RETURN_VALUE ends. */
-static inline const unsigned char *
-prev_instr(PyFrameObject *f)
-{
-    return *(const unsigned char **)(ft_iframe_of(f) + ft_pylayout.iframe_prev_instr);
-}
-
-static inline int
-gen_started(PyFrameObject *f)
-{
-    const unsigned char *ins = prev_instr(f);
-
-    return ins[0] != OP311_YIELD_VALUE && ins[1] == 0;
-}
-
-static inline int
-gen_suspended(PyFrameObject *f)
-{
-    const unsigned char *ins = prev_instr(f);
-
-    return ins[0] == OP311_YIELD_VALUE;
-}
-
+/* 3.11 generators and coroutines: at a call event the frame stands at the RESUME being
+ * executed (a first start), or at the YIELD_VALUE it was suspended at when resumed by
+ * throw(); at a return event, at the instruction that left it: YIELD_VALUE suspends,
+ * RETURN_VALUE ends (pylayout.h). */
 static void
 on_c_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg)
 {
@@ -233,13 +210,13 @@ static void
 on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
              PyObject *arg)
 {
-    uint64_t ident = (uint64_t)(uintptr_t)ft_iframe_of(frame);
+    uint64_t ident = ft_frame_ident(frame);
     PyObject *tmp[FT_LOCALS_MAX];
 
     if (what == PyTrace_CALL) {
-        ft_record_enter(t, ci, gen_started(frame) ? FT_REC_START : FT_REC_RESUME, ident,
+        ft_record_enter(t, ci, ft_gen_started(frame) ? FT_REC_START : FT_REC_RESUME, ident,
                         locals_of(frame, ci, tmp));
-        if (gen_suspended(frame)) {
+        if (ft_gen_suspended(frame)) {
             /* Resumed by throw() or close(): the frame reports the exception to a trace
              * function first, and if it ends by it, often no other frame will (close()
              * swallows GeneratorExit). */
@@ -249,7 +226,7 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
         ft_record_unwind(t, ci, NULL);
         arm(t);
     } else {
-        ft_record_leave(t, ci, gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
+        ft_record_leave(t, ci, ft_gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
                         locals_of(frame, ci, tmp));
     }
 }
@@ -295,6 +272,10 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (__builtin_expect(t == NULL, 0) && (t = late_thread()) == NULL) {
         return 0;
     }
+    /* FLOWTRACE_START=manual: nothing outside the thread's regions (region.h). */
+    if (__builtin_expect(ft_cfg.manual, 0) && t->region == 0) {
+        return 0;
+    }
     if (__builtin_expect(t->exc_armed, 0)) {
         disarm(t); /* the exception never reached a Python frame (a builtin took it) */
     }
@@ -321,7 +302,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         }
         return 0;
     }
-    if (ci->is_gen && frame_mode == FRAME_DIRECT && ft_pylayout.iframe_prev_instr != 0) {
+    if (ci->is_gen && frame_mode == FRAME_DIRECT && ft_pylayout.gen_state) {
         on_generator(t, ci, frame, what, arg);
     } else if (what == PyTrace_CALL) {
         if (((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) && !ci->unit) {
@@ -358,11 +339,11 @@ bootstrap(PyObject *self, PyObject *args)
     PyObject *frame, *event; /* borrowed */
     struct ft_py_exc exc;
     const char *ev;
-    char name[128];
 
     (void)self;
     ft_py_exc_save(&exc);
     if (ft_self == NULL && !ft_tstate_detached()) {
+        char name[128];
         ft_py_thread_name(name, sizeof(name));
         ft_thread_register(name);
     }

@@ -1,5 +1,5 @@
-/* hook.c - choosing the engine for the running interpreter. */
-#include "hook.h"
+/* engines.c - choosing the engine for the running interpreter. */
+#include "engines.h"
 
 #include "config.h"
 #include "log.h"

@@ -1,13 +1,13 @@
-/* hook.h - the one small interface between FlowTrace and an interpreter's call hooks.
+/* engine.h - the one small interface between FlowTrace and an interpreter's call hooks.
  *
  * An engine turns the interpreter's call/return notifications into records for the
- * calling thread (ft_emit). The legacy engine uses PyEval_SetProfile per thread (3.8 to
+ * calling thread (record.h). The legacy engine uses PyEval_SetProfile per thread (3.8 to
  * 3.11; it also works, more slowly, on 3.12+ where it is a shim over sys.monitoring);
  * the monitoring engine uses sys.monitoring (PEP 669) on 3.12+. The choice is made once,
  * at activation, from the running interpreter's version.
  */
-#ifndef FT_INJECT_HOOK_H
-#define FT_INJECT_HOOK_H
+#ifndef FT_INJECT_ENGINE_H
+#define FT_INJECT_ENGINE_H
 
 struct ft_engine {
     const char *name;
@@ -30,15 +30,10 @@ extern const struct ft_engine ft_engine_monitor;
 
 /* The audit hook saw "sys.settrace" (sys.settrace, threading's, PyEval_SetTrace: anyone's,
  * also before activation). GIL held. Until someone other than FlowTrace sets a trace
- * function, the profile engine need not ask whether one is set (hook_profile.c). */
+ * function, the profile engine need not ask whether one is set (engine_profile.c). */
 void ft_engine_trace_set(void);
 
-/* Whether sys.monitoring can be used: 3.12+, and a tool id is free (hook_monitor.c). */
+/* Whether sys.monitoring can be used: 3.12+, and a tool id is free (engine_monitor.c). */
 int ft_engine_monitor_usable(void);
-
-/* The engine for the running interpreter (GIL held, at activation): sys.monitoring on
- * 3.12+ when a tool id is free, else the profile hook; FLOWTRACE_ENGINE=profile forces
- * the profile hook. */
-const struct ft_engine *ft_engine_select(void);
 
 #endif

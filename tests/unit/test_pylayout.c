@@ -1,0 +1,169 @@
+/* test_pylayout.c - reading CPython's layouts in place, on memory laid out as CPython
+ * would: ints of both layouts, code objects' extras, and the co_extra check. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "inject/pylayout.h"
+
+/* An int object as 3.8-3.11 lay it out (ob_size at 16 signed digit count) or 3.12+
+ * (lv_tag at 16: count << 3 | sign), with 30-bit digits from 24. */
+static void
+make_int(uint8_t *mem, int tagged, int neg, const uint32_t *digits, uint64_t n)
+{
+    uint64_t head;
+
+    memset(mem, 0, 64);
+    if (tagged) {
+        head = n << 3 | (n == 0 ? 1u : neg ? 2u : 0u);
+    } else {
+        head = neg ? 0 - n : n;
+    }
+    memcpy(mem + 16, &head, 8);
+    memcpy(mem + 24, digits, n * 4);
+}
+
+static void
+ints_of_up_to_two_digits_are_read_in_both_layouts(void **state)
+{
+    uint8_t mem[64];
+    uint32_t d[3] = {5, 3, 1};
+    int64_t x;
+
+    (void)state;
+    for (int tagged = 0; tagged <= 1; tagged++) {
+        ft_pylayout.int_tagged = tagged;
+        make_int(mem, tagged, 0, d, 0);
+        assert_true(ft_pylong_read((PyObject *)mem, &x));
+        assert_int_equal(x, 0);
+        make_int(mem, tagged, 1, d, 1);
+        assert_true(ft_pylong_read((PyObject *)mem, &x));
+        assert_int_equal(x, -5);
+        make_int(mem, tagged, 0, d, 2);
+        assert_true(ft_pylong_read((PyObject *)mem, &x));
+        assert_int_equal(x, 5 + (3LL << 30));
+        make_int(mem, tagged, 1, d, 2);
+        assert_true(ft_pylong_read((PyObject *)mem, &x));
+        assert_int_equal(x, -(5 + (3LL << 30)));
+        /* Three digits: the C API's job. */
+        make_int(mem, tagged, 0, d, 3);
+        assert_false(ft_pylong_read((PyObject *)mem, &x));
+    }
+}
+
+/* A code object with an extras block at co_extra (176 on 3.11). */
+static struct {
+    uint8_t code[256];
+    struct {
+        Py_ssize_t size;
+        void *extras[4];
+    } block;
+} fake;
+
+static void
+put_block(void *block)
+{
+    memcpy(fake.code + 176, &block, sizeof(block));
+}
+
+static void
+extras_are_read_from_the_block_and_missing_ones_are_null(void **state)
+{
+    int ours;
+
+    (void)state;
+    ft_pylayout.code_extra = 176;
+    put_block(NULL);
+    assert_null(ft_code_extra_get((PyObject *)fake.code, 1));
+    fake.block.size = 2;
+    fake.block.extras[1] = &ours;
+    put_block(&fake.block);
+    assert_ptr_equal(ft_code_extra_get((PyObject *)fake.code, 1), &ours);
+    assert_null(ft_code_extra_get((PyObject *)fake.code, 2)); /* beyond its size */
+    ft_pylayout.code_extra = 0;
+}
+
+/* ft_pylayout_init with an API that has nothing: every check fails, no crash; 3.11's
+ * co_extra guess is then checked as code objects are interned. */
+static void
+nothing(void)
+{
+}
+static void
+fetch(PyObject **t, PyObject **v, PyObject **tb)
+{
+    *t = *v = *tb = NULL;
+}
+static void
+restore(PyObject *t, PyObject *v, PyObject *tb)
+{
+    (void)t;
+    (void)v;
+    (void)tb;
+}
+static PyObject *
+no_object(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
+static void
+without_the_api_nothing_is_trusted_and_co_extra_is_checked_where_it_is_written(void **state)
+{
+    int ci, other;
+    void *before;
+
+    (void)state;
+    ft_py.minor = 11;
+    ft_py.PyErr_Clear = nothing;
+    ft_py.PyErr_Fetch = fetch;
+    ft_py.PyErr_Restore = restore;
+    ft_py.PySys_GetObject = no_object;
+    assert_int_equal(ft_pylayout_init(), -ENOTSUP);
+    assert_false(ft_pylayout.header_ok);
+    assert_false(ft_pylayout.int_ok);
+    assert_false(ft_pylayout.locals_ok);
+    assert_false(ft_pylayout.builtins_ok);
+    assert_int_equal(ft_pylayout.code_extra, 0);
+
+    /* The block did not exist: it appears at the guess, holding our value. */
+    put_block(NULL);
+    before = ft_pylayout_code_extra_before((PyObject *)fake.code);
+    fake.block.size = 1;
+    fake.block.extras[0] = &ci;
+    put_block(&fake.block);
+    ft_pylayout_code_extra_seen((PyObject *)fake.code, before, 0, &ci);
+    assert_int_equal(ft_pylayout.code_extra, 176);
+
+    /* Another code object whose block holds something else at our index: wrong guess,
+     * and reading in place stops for good. */
+    put_block(NULL);
+    before = ft_pylayout_code_extra_before((PyObject *)fake.code);
+    fake.block.extras[0] = &other;
+    put_block(&fake.block);
+    ft_pylayout_code_extra_seen((PyObject *)fake.code, before, 0, &ci);
+    assert_int_equal(ft_pylayout.code_extra, 0);
+    put_block(NULL);
+    before = ft_pylayout_code_extra_before((PyObject *)fake.code);
+    fake.block.extras[0] = &ci;
+    put_block(&fake.block);
+    ft_pylayout_code_extra_seen((PyObject *)fake.code, before, 0, &ci);
+    assert_int_equal(ft_pylayout.code_extra, 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ints_of_up_to_two_digits_are_read_in_both_layouts),
+        cmocka_unit_test(extras_are_read_from_the_block_and_missing_ones_are_null),
+        cmocka_unit_test(
+            without_the_api_nothing_is_trusted_and_co_extra_is_checked_where_it_is_written),
+    };
+    return cmocka_run_group_tests_name("pylayout", tests, NULL, NULL);
+}
