@@ -439,13 +439,38 @@ fix_strings(struct ft_index_list *list)
     }
 }
 
+/* Opens the read transaction that the checks and the rows share (read apart, a first
+ * writer could commit in between: no application id yet, then its tables, "foreign"),
+ * and checks the file is ours: *tables is 1 when it holds our runs table, 0 when it has
+ * no table yet. Returns an SQLite code; SQLITE_NOTADB for someone else's database. */
+static int
+begin_read(sqlite3 *db, int *tables)
+{
+    int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), app = 0, any = 0;
+
+    if (rc == SQLITE_OK) {
+        rc = exec_int(db, "PRAGMA application_id", &app);
+    }
+    if (rc == SQLITE_OK) {
+        rc = exec_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'", tables);
+    }
+    if (rc == SQLITE_OK && app != APP_ID) {
+        rc = exec_int(db, "SELECT count(*) FROM sqlite_master", &any);
+        if (rc == SQLITE_OK && any > 0) {
+            rc = SQLITE_NOTADB;
+        }
+        *tables = 0;
+    }
+    return rc;
+}
+
 int
 ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t cap)
 {
     char path[4096];
     struct stat sb;
     sqlite3 *db = NULL;
-    int rc, app = 0, tables = 0;
+    int rc, tables = 0;
 
     memset(list, 0, sizeof(*list));
     snprintf(path, sizeof(path), "%s/%s", dir, FT_INDEX_FILE);
@@ -466,26 +491,9 @@ ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t cap
     }
     ft_buf_init(&list->priv->strs);
     rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    /* One read transaction for the checks and the rows: read apart, a first writer could
-     * commit in between (no application id yet, then its tables: "foreign"). */
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(db, FT_INDEX_BUSY_MS);
-        rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    }
-    if (rc == SQLITE_OK) {
-        rc = exec_int(db, "PRAGMA application_id", &app);
-    }
-    if (rc == SQLITE_OK) {
-        rc = exec_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'", &tables);
-    }
-    if (rc == SQLITE_OK && app != APP_ID) {
-        int any = 0;
-        rc = exec_int(db, "SELECT count(*) FROM sqlite_master", &any);
-        if (rc == SQLITE_OK && any > 0) {
-            rc = SQLITE_NOTADB;
-        } else if (rc == SQLITE_OK) {
-            tables = 0;
-        }
+        rc = begin_read(db, &tables);
     }
     if (rc == SQLITE_OK && tables == 0) {
         sqlite3_close(db);
