@@ -16,6 +16,11 @@ from pathlib import Path
 
 import pytest
 
+# A CI machine sets CI=true, and under it FlowTrace keeps only failed units' trees
+# (--keep failed). Each test gets the defaults a user has outside CI; the tests of that
+# behaviour set CI themselves (clean_env(CI=...)).
+os.environ.pop("CI", None)
+
 # Trees nest as deep as the traced recursion went; json needs the room.
 sys.setrecursionlimit(100_000)
 
