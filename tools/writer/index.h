@@ -61,5 +61,4 @@ int ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t
 
 void ft_index_list_free(struct ft_index_list *list);
 
-
 #endif
