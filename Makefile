@@ -278,7 +278,8 @@ check-abi: $(SO)
 # ---- Lint: formatting, clang-tidy, cppcheck, the ABI (STYLE.md B.5) -------------------
 C_FILES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 TIDY_SRCS = $(filter lib/%.c inject/%.c tools/%.c,$(C_FILES))
-TIDY_FLAGS := -std=gnu11 -I. -I$(O)/tools/viewer -Wno-unknown-warning-option
+TIDY_FLAGS := -std=gnu11 -I. -I$(O)/tools/viewer -Wno-unknown-warning-option \
+              -DFT_VERSION=\"$(FT_VERSION)\"
 
 format:
 	$(Q)clang-format -i $(C_FILES)
@@ -288,7 +289,7 @@ format-check:
 	@echo "  FORMAT  clean"
 
 tidy: $(VIEWER_CSTR)
-	$(Q)out=$$(printf '%s\n' $(TIDY_SRCS) | xargs -P2 -n6 sh -c \
+	$(Q)out=$$(printf '%s\n' $(TIDY_SRCS) | xargs -P2 -n1 sh -c \
 	    'clang-tidy --quiet "$$@" -- $(TIDY_FLAGS) 2>&1 || echo TIDY-FAILED' tidy); \
 	    printf '%s\n' "$$out" | grep -v -E '^[0-9]+ warnings? (and [0-9]+ errors? )?generated|^$$|^TIDY-FAILED'; \
 	    case "$$out" in *TIDY-FAILED*) exit 1;; esac

@@ -55,7 +55,7 @@ ft_fmt_u64(char *out, uint64_t v)
         unsigned r = (unsigned)(v % 100);
         v /= 100;
         i -= 2;
-        memcpy(tmp + i, digit_pairs + 2 * r, 2);
+        memcpy(tmp + i, digit_pairs + (size_t)2 * r, 2);
     }
     if (v >= 10) {
         i -= 2;

@@ -89,11 +89,11 @@ ensure_cap(struct ft_codetab *t, uint64_t id)
     while (cap <= id) {
         cap *= 2;
     }
-    nv = realloc(t->v, cap * sizeof(*nv));
+    nv = realloc(t->v, cap * sizeof(void *)); /* an array of pointers */
     if (nv == NULL) {
         return -ENOMEM;
     }
-    memset(nv + t->cap, 0, (cap - t->cap) * sizeof(*nv));
+    memset(nv + t->cap, 0, (cap - t->cap) * sizeof(void *));
     t->v = nv;
     t->cap = cap;
     return 0;

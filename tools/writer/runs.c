@@ -62,7 +62,10 @@ one_field(const char *s, char *out, size_t cap)
     size_t i = 0;
 
     for (; s != NULL && s[i] != '\0' && i + 1 < cap; i++) {
-        out[i] = s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
+        out[i] = s[i];
+        if (out[i] == '\t' || out[i] == '\n' || out[i] == '\r') {
+            out[i] = ' ';
+        }
     }
     out[i] = '\0';
     return i > 0 ? out : "-";
@@ -122,15 +125,13 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
 const char *
 ft_runs_recent_parent(uint64_t pid, uint64_t ppid)
 {
-    unsigned n = recent_next < RECENT ? recent_next : RECENT;
-
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < RECENT && i < recent_next; i++) {
         unsigned k = (recent_next - 1 - i) % RECENT;
         if (recent[k].pid == pid && recent[k].how == FT_END_EXEC) {
             return recent[k].id;
         }
     }
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < RECENT && i < recent_next; i++) {
         unsigned k = (recent_next - 1 - i) % RECENT;
         if (recent[k].pid == ppid) {
             return recent[k].id;
