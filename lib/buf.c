@@ -1,6 +1,8 @@
 /* buf.c - growable byte buffer and number formatting. */
 #include "buf.h"
 
+#include "dec.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,33 +40,36 @@ ft_buf_grow(struct ft_buf *b, size_t n)
     return 0;
 }
 
-static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324"
-                                  "25262728293031323334353637383940414243444546474849"
-                                  "50515253545556575859606162636465666768697071727374"
-                                  "75767778798081828384858687888990919293949596979899";
+const char ft_dec_pairs[200] = "00010203040506070809101112131415161718192021222324"
+                               "25262728293031323334353637383940414243444546474849"
+                               "50515253545556575859606162636465666768697071727374"
+                               "75767778798081828384858687888990919293949596979899";
+
+size_t
+ft_dec_big(char *out, uint64_t v)
+{
+    return ft_dec_big_inline(out, v);
+}
 
 size_t
 ft_fmt_u64(char *out, uint64_t v)
 {
-    char tmp[20];
-    size_t i = sizeof(tmp);
-    size_t n;
+    unsigned n = ft_dec_len(v);
+    char *p = out + n;
 
-    /* Two digits per division: this runs for every number of every output line. */
+    /* Two digits per division, written in place from the end: this runs for every number
+     * of every output line. */
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
-        i -= 2;
-        memcpy(tmp + i, digit_pairs + (size_t)2 * r, 2);
+        p -= 2;
+        memcpy(p, ft_dec_pairs + 2 * (size_t)r, 2);
     }
     if (v >= 10) {
-        i -= 2;
-        memcpy(tmp + i, digit_pairs + 2 * v, 2);
+        memcpy(p - 2, ft_dec_pairs + 2 * (size_t)v, 2);
     } else {
-        tmp[--i] = (char)('0' + v);
+        p[-1] = (char)('0' + v);
     }
-    n = sizeof(tmp) - i;
-    memcpy(out, tmp + i, n);
     return n;
 }
 
@@ -98,17 +103,17 @@ ft_buf_put_milli(struct ft_buf *b, uint64_t v)
 void
 ft_buf_printf(struct ft_buf *b, const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, aq;
     int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || ft_buf_reserve(b, (size_t)n + 1) != 0) {
-        return;
+    va_copy(aq, ap);
+    /* clang-analyzer 14 loses track of va_copy here: aq is initialised. */
+    n = vsnprintf(NULL, 0, fmt, aq); // NOLINT(clang-analyzer-valist.Uninitialized)
+    va_end(aq);
+    if (n >= 0 && ft_buf_reserve(b, (size_t)n + 1) == 0) {
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+        b->len += (size_t)n;
     }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    b->len += (size_t)n;
 }

@@ -11,6 +11,11 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Texts the writer's inner loop copies (code fragments, a call's values) have this many
+ * readable bytes past their end, so that they are copied in 16-byte steps without a call
+ * (emit.c put_padded). */
+#define FT_TEXT_PAD 16
+
 struct ft_buf {
     char *p;
     size_t len;

@@ -16,6 +16,18 @@
 #include "codetab.h"
 #include "sink.h"
 
+/* A JSON text a call carries (its arguments, result, ...): NUL-terminated, in the call's
+ * own inline space when it fits (most do: "{\"n\":\"22\"}"), else on the heap. p is NULL
+ * when absent. Set and dropped with ft_values_set/ft_values_clear (values.h). */
+struct ft_text {
+    char *p;
+    uint32_t len;
+    uint8_t heap;
+};
+
+#define FT_CALL_INLINE 72 /* bytes of text a call holds without an allocation */
+#define FT_CALL_INTS   4  /* int arguments a call holds as numbers (ARGS_INTS) */
+
 /* Where the text of a subtree goes instead of the run's files. */
 struct ft_dest {
     struct ft_sink *jsonl; /* its JSONL lines */
@@ -37,6 +49,7 @@ struct ft_call {
     struct ft_call *qhead, *qtail; /* children not yet completely written, in order */
     struct ft_call *next;          /* link in the parent's queue */
     uint64_t start, end;           /* ticks */
+    uint64_t start_real;           /* start as nanoseconds since the epoch */
     uint64_t active, resumed_at;   /* generators: ticks spent running; start of this run */
     uint64_t instance;             /* self of a method, or 0 */
     uint64_t ident;                /* generators: frame identity (key in the gens map) */
@@ -46,8 +59,16 @@ struct ft_call {
     uint32_t depth;
     uint32_t pending;  /* children not yet complete */
     uint32_t nwritten; /* children written into a streamed node (commas) */
-    char *args, *result, *after, *exc, *mem_before, *mem_after; /* JSON texts, or NULL */
+    struct ft_text args, result, after, exc, mem_before, mem_after; /* JSON texts */
+    /* Ints sent as 8 bytes are kept as numbers and written straight into each line and
+     * node (cheaper than text made once and copied): args when nints > 0 (ARGS_INTS of
+     * up to FT_CALL_INTS parameters), the result when has_result_int. */
+    int64_t ints[FT_CALL_INTS];
+    int64_t result_int;
+    uint8_t nints;
+    uint8_t has_result_int;
     const char *incomplete;
+    uint64_t dur_ns;  /* end - start, once the end is known */
     uint8_t streamed; /* head written */
     uint8_t closed;   /* end known */
     uint8_t done;     /* closed and everything under it complete */
@@ -62,6 +83,13 @@ struct ft_call {
     uint8_t spawner;      /* referenced by the spawn map */
     uint8_t dest_root;    /* the first call of its destination (a unit's call) */
     struct ft_dest *dest; /* where it is written, NULL: the run's files */
+    uint8_t id_len;       /* id in decimal, written once: lines and nodes copy it */
+    uint8_t dur_len;      /* dur_ns in decimal, once the end is known */
+    char id_text[24];
+    char dur_text[24];
+    uint16_t inl_used; /* bytes of inl taken by texts */
+    char inl[FT_CALL_INLINE];
+    char inl_pad[FT_TEXT_PAD]; /* texts in inl are read this far past their end */
 };
 
 /* A frame executing on a thread; node is NULL for frames below --max-depth. */
@@ -84,7 +112,9 @@ struct ft_cthread {
     struct ft_call *pend_enter, *pend_leave;
     struct ft_call **unwinds; /* ended by an exception, waiting for its EXC record */
     size_t nunwinds, capunwinds;
-    uint32_t quiet; /* writer ticks since its last EVENTS frame (ft_calls_tick) */
+    uint32_t quiet;       /* writer ticks since its last EVENTS frame (ft_calls_tick) */
+    struct ft_sink *part; /* its part of the run's tree (runfiles.h), once opened */
+    int part_failed;      /* ... or it could not be */
     int ended;
 };
 
@@ -97,8 +127,8 @@ ft_call_closed_by_caller(const struct ft_call *n)
 {
     static const char genexit[] = "{\"type\":\"GeneratorExit\",\"module\":\"builtins\",";
 
-    return n->gen && (n->dropped || (n->unwound && n->exc != NULL &&
-                                     strncmp(n->exc, genexit, sizeof(genexit) - 1) == 0));
+    return n->gen && (n->dropped || (n->unwound && n->exc.p != NULL &&
+                                     strncmp(n->exc.p, genexit, sizeof(genexit) - 1) == 0));
 }
 
 #endif

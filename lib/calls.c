@@ -3,9 +3,11 @@
 #include "calls.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dec.h"
 #include "err.h"
 #include "json.h"
 #include "values.h"
@@ -73,19 +75,29 @@ ft_calls_name_thread(struct ft_cthread *t, uint64_t tid, const char *name, size_
     return 0;
 }
 
+/* A call's node back to the free list: the steady state allocates nothing. */
 static void
 node_free(struct ft_calls *c, struct ft_call *n)
 {
     if (n->spawner) {
         ft_idmap_purge(&c->spawns, n);
     }
-    free(n->args);
-    free(n->result);
-    free(n->after);
-    free(n->exc);
-    free(n->mem_before);
-    free(n->mem_after);
-    free(n);
+    ft_values_clear(n);
+    n->next = c->free_nodes;
+    c->free_nodes = n;
+}
+
+static struct ft_call *
+node_new(struct ft_calls *c)
+{
+    struct ft_call *n = c->free_nodes;
+
+    if (n == NULL) {
+        return calloc(1, sizeof(*n));
+    }
+    c->free_nodes = n->next;
+    memset(n, 0, offsetof(struct ft_call, inl)); /* texts are absent: inl is not read */
+    return n;
 }
 
 /* Frees a held node and everything queued under it. */
@@ -119,6 +131,12 @@ ft_calls_free(struct ft_calls *c)
     free(c->threads);
     c->threads = NULL;
     c->threads_cap = 0;
+    while (c->free_nodes != NULL) {
+        struct ft_call *n = c->free_nodes;
+        c->free_nodes = n->next;
+        free(n);
+    }
+    ft_buf_free(&c->scratch);
     ft_idmap_free(&c->gens);
     ft_idmap_free(&c->spawns);
 }
@@ -164,10 +182,16 @@ container(struct ft_call *n)
 static struct ft_sink *
 sink_of(struct ft_calls *c, struct ft_call *n)
 {
+    struct ft_cthread *o = n->owner;
+
     if (n->dest != NULL) {
         return n->dest->tree;
     }
-    return ft_runfiles_part(c->files, n->owner->idx);
+    if (o->part == NULL && !o->part_failed) {
+        o->part = ft_runfiles_part(c->files, o->idx);
+        o->part_failed = o->part == NULL;
+    }
+    return o->part;
 }
 
 static void
@@ -372,6 +396,30 @@ current(struct ft_cthread *t)
     return NULL;
 }
 
+/* The new call's id as text, from the counter kept as text: one digit changes most of the
+ * time, so this is a copy and an increment instead of a conversion. */
+static void
+next_id(struct ft_calls *c, struct ft_call *n)
+{
+    int i;
+
+    if (c->next_id_len == 0) {
+        c->next_id_len = (uint8_t)ft_dec_u64(c->next_id_text, n->id);
+    }
+    memcpy(n->id_text, c->next_id_text, sizeof(n->id_text));
+    n->id_len = c->next_id_len;
+    for (i = c->next_id_len - 1; i >= 0 && c->next_id_text[i] == '9'; i--) {
+        c->next_id_text[i] = '0';
+    }
+    if (i >= 0) {
+        c->next_id_text[i]++;
+    } else {
+        memmove(c->next_id_text + 1, c->next_id_text, c->next_id_len);
+        c->next_id_text[0] = '1';
+        c->next_id_len++;
+    }
+}
+
 static struct ft_call *
 open_node(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, uint64_t ticks,
           struct ft_call *parent, int gen)
@@ -384,15 +432,16 @@ open_node(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, 
         (depth > c->max_depth || (t->depth > 0 && t->stack[t->depth - 1].node == NULL))) {
         return NULL;
     }
-    n = calloc(1, sizeof(*n));
-    if (n == NULL) {
+    if ((n = node_new(c)) == NULL) {
         return NULL;
     }
     n->id = ++c->next_call_id;
+    next_id(c, n);
     n->code = code;
     n->parent = parent;
     n->owner = parent != NULL ? parent->owner : t;
     n->start = ticks;
+    n->start_real = ft_clockconv_real_ns(c->emit->clock, ticks);
     n->resumed_at = ticks;
     n->depth = depth;
     n->gen = (uint8_t)gen;
@@ -413,7 +462,7 @@ open_node(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, 
 
 /* ---- Deferred output ------------------------------------------------------------------------ */
 
-static void
+static inline void
 flush_enter(struct ft_calls *c, struct ft_cthread *t)
 {
     struct ft_call *n = t->pend_enter;
@@ -487,6 +536,8 @@ finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
         n->tentative = 0;
         enter_line(c, t, n);
     }
+    n->dur_ns = ft_clockconv_span_ns(c->emit->clock, n->start, n->end);
+    n->dur_len = (uint8_t)ft_dec_u64(n->dur_text, n->dur_ns);
     if (n->dest != NULL) {
         c->obs.call_ended(c->obs.ctx, n, n->unwound && !ft_call_closed_by_caller(n));
     }
@@ -500,7 +551,7 @@ finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
     }
 }
 
-static void
+static inline void
 flush_leave(struct ft_calls *c, struct ft_cthread *t)
 {
     struct ft_call *n = t->pend_leave;
@@ -512,7 +563,7 @@ flush_leave(struct ft_calls *c, struct ft_cthread *t)
     }
 }
 
-static void
+static inline void
 flush_unwinds(struct ft_calls *c, struct ft_cthread *t)
 {
     for (size_t i = 0; i < t->nunwinds; i++) {
@@ -522,7 +573,7 @@ flush_unwinds(struct ft_calls *c, struct ft_cthread *t)
     t->nunwinds = 0;
 }
 
-static void
+static inline void
 flush_pending(struct ft_calls *c, struct ft_cthread *t)
 {
     flush_enter(c, t);
@@ -535,9 +586,6 @@ flush_pending(struct ft_calls *c, struct ft_cthread *t)
 static void
 commit_long_enough(struct ft_calls *c, struct ft_cthread *t, uint64_t now)
 {
-    if (c->min_ticks == 0) {
-        return;
-    }
     while (t->committed_below < t->depth) {
         struct ft_call *n = t->stack[t->committed_below].node;
         if (n != NULL && n->tentative) {
@@ -669,10 +717,9 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     if (n->gen) {
         n->active += rec->ticks - n->resumed_at;
         if (rec->kind == FT_REC_YIELD) {
-            free(n->exc); /* an exception thrown in was handled */
-            n->exc = NULL;
-            n->end = rec->ticks; /* its end if it is never resumed */
-            return;              /* suspended: the logical call goes on */
+            ft_values_drop(&n->exc); /* an exception thrown in was handled */
+            n->end = rec->ticks;     /* its end if it is never resumed */
+            return;                  /* suspended: the logical call goes on */
         }
         ft_idmap_del(&c->gens, n->ident);
     }
@@ -704,8 +751,8 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 static int
 on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
-    char *exc = NULL;
-    int err = ft_values_exc(&exc, rec->data, rec->payload);
+    struct ft_buf *b = &c->scratch;
+    int err = ft_values_exc(b, rec->data, rec->payload);
 
     if (err != 0) {
         return err;
@@ -713,19 +760,15 @@ on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     if (t->nunwinds == 0) {
         struct ft_call *top = t->depth > 0 ? t->stack[t->depth - 1].node : NULL;
         if (top != NULL && top->gen) {
-            free(top->exc);
-            top->exc = exc;
-            return 0;
+            return ft_values_set(top, &top->exc, b->p, b->len);
         }
     }
     /* One exception unwound all the frames waiting for it. */
-    for (size_t i = 0; i < t->nunwinds; i++) {
-        free(t->unwinds[i]->exc);
-        t->unwinds[i]->exc = strdup(exc);
+    for (size_t i = 0; i < t->nunwinds && err == 0; i++) {
+        err = ft_values_set(t->unwinds[i], &t->unwinds[i]->exc, b->p, b->len);
     }
-    free(exc);
     flush_unwinds(c, t);
-    return 0;
+    return err;
 }
 
 /* A value record attaches to the event just before it. */
@@ -738,25 +781,25 @@ on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 
     switch (rec->kind) {
     case FT_REC_ARGS:
-        return enter ? ft_values_args(enter, rec->data, len) : 0;
+        return enter ? ft_values_args(&c->scratch, enter, rec->data, len) : 0;
     case FT_REC_ARGS_INTS:
-        return enter ? ft_values_args_ints(enter, rec->data, len) : 0;
+        return enter ? ft_values_args_ints(&c->scratch, enter, rec->data, len) : 0;
     case FT_REC_RESULT:
-        return leave ? ft_values_result(leave, rec->data, len) : 0;
+        return leave ? ft_values_result(&c->scratch, leave, rec->data, len) : 0;
     case FT_REC_RESULT_INT:
         if (len != 8) {
             return FT_EBADRECORD;
         }
         return leave ? ft_values_result_int(leave, rec->data, len) : 0;
     case FT_REC_ARGS_AFTER:
-        return leave ? ft_values_after(leave, rec->data, len) : 0;
+        return leave ? ft_values_after(&c->scratch, leave, rec->data, len) : 0;
     case FT_REC_EXC:
         return on_exc(c, t, rec);
     case FT_REC_MEMORY:
         if (enter != NULL) {
-            return ft_values_memory(&enter->mem_before, rec->data, len);
+            return ft_values_memory(&c->scratch, enter, &enter->mem_before, rec->data, len);
         }
-        return last ? ft_values_memory(&last->mem_after, rec->data, len) : 0;
+        return last ? ft_values_memory(&c->scratch, last, &last->mem_after, rec->data, len) : 0;
     default: {
         /* Units of work, and kinds this reader does not know (skipped whole). */
         struct ft_calls_at at = {t, enter, leave, current(t)};
@@ -833,7 +876,9 @@ ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size
         } else {
             flush_pending(c, t);
         }
-        commit_long_enough(c, t, rec.ticks);
+        if (c->min_ticks != 0) {
+            commit_long_enough(c, t, rec.ticks);
+        }
         err = on_event(c, t, &rec);
         c->ledger->settled += counted; /* unless it waits: those sites took it back */
         if (err != 0) {

@@ -51,7 +51,7 @@ struct ft_calls_observer {
 struct ft_calls {
     /* Borrowed from the run. */
     const struct ft_codetab *codes;
-    const struct ft_emit *emit;
+    struct ft_emit *emit;
     struct ft_runfiles *files;
     struct ft_ledger *ledger;
     uint64_t *last_ticks; /* the run's latest time: records move it forward */
@@ -59,9 +59,13 @@ struct ft_calls {
     /* Owned. */
     struct ft_cthread **threads; /* by thread index */
     size_t threads_cap;
-    struct ft_idmap gens;   /* suspended generators and coroutines, by frame identity */
-    struct ft_idmap spawns; /* coroutines created but not started: their creator */
+    struct ft_idmap gens;       /* suspended generators and coroutines, by frame identity */
+    struct ft_idmap spawns;     /* coroutines created but not started: their creator */
+    struct ft_call *free_nodes; /* nodes to reuse */
+    struct ft_buf scratch;      /* value texts are built here */
     uint64_t next_call_id;
+    char next_id_text[24]; /* next_call_id + 1 in decimal, counted up as text */
+    uint8_t next_id_len;
     uint64_t calls;     /* nodes in the tree */
     uint64_t max_depth; /* writer-side filters, from HELLO */
     uint64_t min_ticks;

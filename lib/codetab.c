@@ -28,6 +28,7 @@ code_free(struct ft_code *c)
         free(c->name);
         free(c->file);
         free(c->frag);
+        free(c->line_frag);
         free(c);
     }
 }
@@ -68,6 +69,7 @@ build_frag(struct ft_code *c)
     ft_json_put_cstr(&b, c->file);
     ft_buf_puts(&b, ",\"line\":");
     ft_buf_put_u64(&b, c->line);
+    ft_buf_reserve(&b, FT_TEXT_PAD);
     if (b.oom) {
         ft_buf_free(&b);
         return -ENOMEM;
@@ -89,11 +91,11 @@ ensure_cap(struct ft_codetab *t, uint64_t id)
     while (cap <= id) {
         cap *= 2;
     }
-    nv = realloc(t->v, cap * sizeof(void *)); /* an array of pointers */
+    nv = realloc(t->v, cap * sizeof(struct ft_code *));
     if (nv == NULL) {
         return -ENOMEM;
     }
-    memset(nv + t->cap, 0, (cap - t->cap) * sizeof(void *));
+    memset(nv + t->cap, 0, (cap - t->cap) * sizeof(struct ft_code *));
     t->v = nv;
     t->cap = cap;
     return 0;
@@ -122,6 +124,7 @@ build_keys(struct ft_code *c, const char *params, size_t len)
         ft_buf_init(&b);
         ft_json_put_str(&b, params + i, n);
         ft_buf_putc(&b, ':');
+        ft_buf_reserve(&b, FT_TEXT_PAD);
         if (b.oom) {
             ft_buf_free(&b);
             return -ENOMEM;

@@ -30,6 +30,11 @@ struct ft_code {
     uint32_t nparams;
     char **keys; /* per captured parameter: its name as a JSON key, `"name":` */
     size_t *keylens;
+    /* The text writer's cache (emit.c): the middle of this code's lines for the thread
+     * and destination it last wrote them for. Owned by the table. */
+    char *line_frag;
+    size_t line_frag_len;
+    const void *line_thread, *line_dest;
 };
 
 struct ft_codetab {

@@ -1,12 +1,21 @@
-/* emit.c - events.jsonl lines and tree.json nodes of calls. */
+/* emit.c - events.jsonl lines and tree.json nodes of calls.
+ *
+ * This is the writer's inner loop (two lines and a node per call), so each piece is
+ * written with one bound check: the room a line can take is reserved first, then the
+ * parts are copied in with a cursor, constant keys as fixed-size copies.
+ */
 #include "emit.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
+#include "dec.h"
 #include "json.h"
 
-#define LINE_SLACK 512 /* room for the fixed keys and numbers of one line */
+/* Room for a line's fixed keys and numbers (not its texts and fragments). */
+#define LINE_FIXED 400
+
+static const char exc_unknown[] = "{\"type\":null,\"module\":null,\"message\":null}";
 
 int
 ft_emit_set_run(struct ft_emit *e, uint64_t pid, const char *run_id)
@@ -42,148 +51,393 @@ ft_emit_micros(const struct ft_emit *e, uint64_t ticks)
     return ft_clockconv_real_ns(e->clock, ticks) / 1000;
 }
 
-static void
-put_common_tail(const struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
+/* ---- The cursor: o points into reserved room ------------------------------------------ */
+
+#define PUT_LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
+
+static inline char *
+put_mem(char *o, const void *s, size_t n)
 {
-    if (n->result != NULL) {
-        ft_buf_puts(b, ",\"result\":");
-        ft_buf_puts(b, n->result);
+    memcpy(o, s, n);
+    return o + n;
+}
+
+/* n bytes of a text with FT_TEXT_PAD readable bytes past its end, in 16-byte steps. */
+static inline char *
+put_padded(char *o, const char *s, size_t n)
+{
+    char *end = o + n;
+
+    do {
+        memcpy(o, s, 16);
+        o += 16;
+        s += 16;
+    } while (o < end);
+    return end;
+}
+
+static inline char *
+put_u64(char *o, uint64_t v)
+{
+    return o + ft_dec_u64(o, v);
+}
+
+/* v / 1000 with exactly three decimals ("12.345"): ns -> us, us -> ms. */
+static inline char *
+put_milli(char *o, uint64_t v)
+{
+    o = put_u64(o, v / 1000);
+    *o = '.';
+    return o + 1 + ft_dec_tail(o + 1, (uint32_t)(v % 1000), 3);
+}
+
+/* Microseconds since the epoch: successive timestamps share their seconds, so those
+ * digits are formatted once per second, the six below each time. */
+static char *
+put_timestamp(struct ft_emit *e, char *o, uint64_t us)
+{
+    uint64_t sec = us / 1000000;
+    unsigned low = (unsigned)(us % 1000000);
+
+    if (sec == 0) {
+        return put_u64(o, us);
     }
-    if (n->after != NULL) {
-        ft_buf_puts(b, ",\"argsAfter\":");
-        ft_buf_puts(b, n->after);
+    if (sec != e->ts_sec || e->ts_len == 0) {
+        e->ts_sec = sec;
+        e->ts_len = (uint8_t)ft_fmt_u64(e->ts_text, sec);
+    }
+    memcpy(o, e->ts_text, sizeof(e->ts_text)); /* a fixed-size copy; the room is reserved */
+    o += e->ts_len;
+    return o + ft_dec_tail(o, low, 6);
+}
+
+/* A number kept as text on the call (at most 24 bytes, copied whole: the room is
+ * reserved). */
+static inline char *
+put_digits(char *o, const char text[24], unsigned len)
+{
+    memcpy(o, text, 24);
+    return o + len;
+}
+
+/* A call's duration in microseconds (milli 0) or milliseconds (1), with exactly three
+ * decimals as put_milli writes it ("4224.818", "0.010"), from its digits in nanoseconds
+ * (dur_text). */
+static char *
+put_scaled(char *o, const struct ft_call *n, int milli)
+{
+    uint64_t v = milli ? n->dur_ns / 1000 : n->dur_ns; /* in thousandths of the unit */
+    const char *digits = n->dur_text;
+    unsigned m = n->dur_len - (milli ? 3 : 0); /* its digits */
+
+    if (v < 1000) {
+        o[0] = '0';
+        o[1] = '.';
+        o[2] = (char)('0' + v / 100);
+        memcpy(o + 3, ft_dec_pairs + 2 * (v % 100), 2);
+        return o + 5;
+    }
+    memcpy(o, digits, 24); /* fixed sizes: stores, not calls; the room is reserved */
+    o += m - 3;
+    *o = '.';
+    memcpy(o + 1, digits + m - 3, 4);
+    return o + 4;
+}
+
+static inline char *
+put_text(char *o, const struct ft_text *t)
+{
+    return put_padded(o, t->p, t->len);
+}
+
+/* An int of the stream as the JSON string repr() gives: "-12". */
+static inline char *
+put_int_text(char *o, int64_t x)
+{
+    *o++ = '"';
+    if (x < 0) {
+        *o++ = '-';
+    }
+    o = put_u64(o, x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x);
+    *o++ = '"';
+    return o;
+}
+
+/* ,"args":{...} of a call whose arguments are all ints (nints > 0). */
+static char *
+put_args_ints(char *o, const struct ft_call *n)
+{
+    o = PUT_LIT(o, ",\"args\":{");
+    for (unsigned i = 0; i < n->nints; i++) {
+        if (i > 0) {
+            *o++ = ',';
+        }
+        o = put_padded(o, n->code->keys[i], n->code->keylens[i]);
+        o = put_int_text(o, n->ints[i]);
+    }
+    *o++ = '}';
+    return o;
+}
+
+static size_t
+args_room(const struct ft_call *n)
+{
+    size_t room = n->args.len;
+
+    for (unsigned i = 0; i < n->nints; i++) {
+        room += n->code->keylens[i] + 48;
+    }
+    return room;
+}
+
+static size_t
+tail_room(const struct ft_call *n)
+{
+    return n->result.len + n->after.len + n->exc.len + sizeof(exc_unknown) +
+           (n->incomplete ? 2 * strlen(n->incomplete) + 16 : 0);
+}
+
+/* ,"result":..,"argsAfter":..,"closed"/"exception",generators' counts,"incomplete" */
+static char *
+put_common_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_call *n)
+{
+    if (n->has_result_int) {
+        o = PUT_LIT(o, ",\"result\":");
+        o = put_int_text(o, n->result_int);
+    } else if (n->result.p != NULL) {
+        o = PUT_LIT(o, ",\"result\":");
+        o = put_text(o, &n->result);
+    }
+    if (n->after.p != NULL) {
+        o = PUT_LIT(o, ",\"argsAfter\":");
+        o = put_text(o, &n->after);
     }
     if (ft_call_closed_by_caller(n)) {
-        ft_buf_puts(b, ",\"closed\":true");
+        o = PUT_LIT(o, ",\"closed\":true");
     } else if (n->unwound) {
         /* null: the exception was taken by native code before its details could be read
          * (or FLOWTRACE_EXCEPTIONS=0). */
-        ft_buf_puts(b, ",\"exception\":");
-        ft_buf_puts(b, n->exc ? n->exc : "{\"type\":null,\"module\":null,\"message\":null}");
+        o = PUT_LIT(o, ",\"exception\":");
+        o = n->exc.p ? put_text(o, &n->exc) : PUT_LIT(o, exc_unknown);
     }
     if (n->gen) {
         /* A close() that only unwound the frame is not a resumption: from 3.12 CPython
          * does not even run a frame without a handler at its yield to close it, so
          * counting it would make the same program's trees differ by version. */
         unsigned resumes = n->resumes - (ft_call_closed_by_caller(n) && n->unwound && n->idle_end);
-        ft_buf_printf(b, ",\"resumes\":%u,\"activeMicros\":", resumes);
-        ft_buf_put_milli(b, ft_clockconv_span_ns(e->clock, 0, n->active));
+        o = PUT_LIT(o, ",\"resumes\":");
+        o = put_u64(o, resumes);
+        o = PUT_LIT(o, ",\"activeMicros\":");
+        o = put_milli(o, ft_clockconv_span_ns(e->clock, 0, n->active));
     }
     if (n->incomplete != NULL) {
+        b->len = (size_t)(o - b->p);
         ft_buf_puts(b, ",\"incomplete\":");
         ft_json_put_cstr(b, n->incomplete);
+        o = b->p + b->len;
     }
+    return o;
+}
+
+/* The middle of a line, the same for every line of a code object in one thread and
+ * destination: ,<thread>,<code>,"pid":P,"run":"R"<dest>. Kept on the code, rebuilt when
+ * the thread or destination changes; NULL if it cannot be. */
+static const struct ft_code *
+line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n)
+{
+    struct ft_code *c = (struct ft_code *)n->code; /* the cache is the emitter's */
+    const struct ft_dest *d = n->dest;
+    size_t len;
+    char *p;
+
+    if (c->line_frag != NULL && c->line_thread == t && c->line_dest == d) {
+        return c;
+    }
+    len = 2 + t->frag_len + c->frag_len + e->run_frag_len + (d ? d->frag_len : 0);
+    if ((p = realloc(c->line_frag, len + FT_TEXT_PAD)) == NULL) {
+        return NULL;
+    }
+    c->line_frag = p;
+    *p++ = ',';
+    p = put_mem(p, t->frag, t->frag_len);
+    *p++ = ',';
+    p = put_mem(p, c->frag, c->frag_len);
+    p = put_mem(p, e->run_frag, e->run_frag_len);
+    if (d != NULL) {
+        put_mem(p, d->frag, d->frag_len);
+    }
+    c->line_frag_len = len;
+    c->line_thread = t;
+    c->line_dest = d;
+    return c;
 }
 
 /* {"event":"KIND","timestamp":T,<thread>,<code>,"pid":P,"run":"R"<dest>,"id":I,"parent":Q */
-static void
-put_line_head(const struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
-              const struct ft_call *n, const char *kind, uint64_t ticks)
+static char *
+put_line_head(struct ft_emit *e, char *o, const struct ft_cthread *t, const struct ft_call *n,
+              uint64_t micros)
 {
+    const struct ft_code *c = line_frag(e, t, n);
     const struct ft_dest *d = n->dest;
 
-    if (ft_buf_reserve(b, LINE_SLACK + t->frag_len + n->code->frag_len + e->run_frag_len +
-                              (d ? d->frag_len : 0)) != 0) {
-        return;
-    }
-    ft_buf_puts(b, "{\"event\":\"");
-    ft_buf_puts(b, kind);
-    ft_buf_puts(b, "\",\"timestamp\":");
-    ft_buf_put_u64(b, ft_emit_micros(e, ticks));
-    ft_buf_putc(b, ',');
-    ft_buf_put(b, t->frag, t->frag_len);
-    ft_buf_putc(b, ',');
-    ft_buf_put(b, n->code->frag, n->code->frag_len);
-    ft_buf_put(b, e->run_frag, e->run_frag_len);
-    if (d != NULL) {
-        ft_buf_put(b, d->frag, d->frag_len);
-    }
-    ft_buf_puts(b, ",\"id\":");
-    ft_buf_put_u64(b, n->id);
-    ft_buf_puts(b, ",\"parent\":");
-    if (n->parent != NULL) {
-        ft_buf_put_u64(b, n->parent->id);
+    o = PUT_LIT(o, "\",\"timestamp\":");
+    o = put_timestamp(e, o, micros);
+    if (c != NULL) {
+        o = put_padded(o, c->line_frag, c->line_frag_len);
     } else {
-        ft_buf_puts(b, "null");
+        *o++ = ',';
+        o = put_mem(o, t->frag, t->frag_len);
+        *o++ = ',';
+        o = put_mem(o, n->code->frag, n->code->frag_len);
+        o = put_mem(o, e->run_frag, e->run_frag_len);
+        if (d != NULL) {
+            o = put_mem(o, d->frag, d->frag_len);
+        }
     }
+    o = PUT_LIT(o, ",\"id\":");
+    o = put_digits(o, n->id_text, n->id_len);
+    o = PUT_LIT(o, ",\"parent\":");
+    if (n->parent == NULL) {
+        return PUT_LIT(o, "null");
+    }
+    return put_digits(o, n->parent->id_text, n->parent->id_len);
+}
+
+static size_t
+line_room(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n)
+{
+    return LINE_FIXED + t->frag_len + n->code->frag_len + e->run_frag_len +
+           (n->dest ? n->dest->frag_len : 0) + args_room(n) + n->mem_before.len + n->mem_after.len;
+}
+
+static char *
+put_instance(char *o, uint64_t instance)
+{
+    static const char hex[] = "0123456789abcdef";
+    char tmp[16];
+    int k = 0;
+
+    o = PUT_LIT(o, ",\"instance\":\"0x");
+    do {
+        tmp[k++] = hex[instance & 15];
+        instance >>= 4;
+    } while (instance != 0);
+    while (k > 0) {
+        *o++ = tmp[--k];
+    }
+    *o++ = '"';
+    return o;
 }
 
 void
-ft_emit_enter(const struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
+ft_emit_enter(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
               const struct ft_call *n)
 {
-    put_line_head(e, b, t, n, "ENTER", n->start);
-    if (n->args != NULL) {
-        ft_buf_puts(b, ",\"args\":");
-        ft_buf_puts(b, n->args);
+    char *o;
+
+    if (ft_buf_reserve(b, line_room(e, t, n)) != 0) {
+        return;
+    }
+    o = PUT_LIT(b->p + b->len, "{\"event\":\"ENTER");
+    o = put_line_head(e, o, t, n, n->start_real / 1000);
+    if (n->nints > 0) {
+        o = put_args_ints(o, n);
+    } else if (n->args.p != NULL) {
+        o = PUT_LIT(o, ",\"args\":");
+        o = put_text(o, &n->args);
     }
     if (n->instance != 0) {
-        ft_buf_printf(b, ",\"instance\":\"0x%llx\"", (unsigned long long)n->instance);
+        o = put_instance(o, n->instance);
     }
-    if (n->mem_before != NULL) {
-        ft_buf_puts(b, ",\"memory\":");
-        ft_buf_puts(b, n->mem_before);
+    if (n->mem_before.p != NULL) {
+        o = PUT_LIT(o, ",\"memory\":");
+        o = put_text(o, &n->mem_before);
     }
-    ft_buf_puts(b, "}\n");
+    o = PUT_LIT(o, "}\n");
+    b->len = (size_t)(o - b->p);
 }
 
 void
-ft_emit_exit(const struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
+ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
              const struct ft_call *n)
 {
-    uint64_t ns = ft_clockconv_span_ns(e->clock, n->start, n->end);
+    int exc = n->unwound && !ft_call_closed_by_caller(n);
+    char *o;
 
-    put_line_head(e, b, t, n, n->unwound && !ft_call_closed_by_caller(n) ? "EXCEPTION" : "EXIT",
-                  n->end);
-    ft_buf_puts(b, ",\"durationMicros\":");
-    ft_buf_put_milli(b, ns);
-    ft_buf_puts(b, ",\"durationMillis\":");
-    ft_buf_put_milli(b, ns / 1000);
-    put_common_tail(e, b, n);
-    if (n->mem_after != NULL) {
-        ft_buf_puts(b, ",\"memory\":");
-        ft_buf_puts(b, n->mem_after);
+    if (ft_buf_reserve(b, line_room(e, t, n) + tail_room(n)) != 0) {
+        return;
     }
-    ft_buf_puts(b, "}\n");
+    o = b->p + b->len;
+    o = exc ? PUT_LIT(o, "{\"event\":\"EXCEPTION") : PUT_LIT(o, "{\"event\":\"EXIT");
+    o = put_line_head(e, o, t, n, ft_emit_micros(e, n->end));
+    o = PUT_LIT(o, ",\"durationMicros\":");
+    o = put_scaled(o, n, 0);
+    o = PUT_LIT(o, ",\"durationMillis\":");
+    o = put_scaled(o, n, 1);
+    o = put_common_tail(e, b, o, n);
+    if (n->mem_after.p != NULL) {
+        o = PUT_LIT(o, ",\"memory\":");
+        o = put_text(o, &n->mem_after);
+    }
+    o = PUT_LIT(o, "}\n");
+    b->len = (size_t)(o - b->p);
 }
 
 void
-ft_emit_node_head(const struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
+ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
 {
-    ft_buf_puts(b, "{\"id\":");
-    ft_buf_put_u64(b, n->id);
-    ft_buf_putc(b, ',');
-    ft_buf_put(b, n->code->frag, n->code->frag_len);
-    ft_buf_puts(b, ",\"startMicros\":");
-    ft_buf_put_milli(b, ft_clockconv_span_ns(e->clock, e->start_ticks, n->start));
-    ft_buf_puts(b, ",\"caller\":");
-    if (n->parent != NULL) {
+    char *o;
+
+    if (ft_buf_reserve(b, LINE_FIXED + n->code->frag_len + args_room(n)) != 0) {
+        return;
+    }
+    o = PUT_LIT(b->p + b->len, "{\"id\":");
+    o = put_digits(o, n->id_text, n->id_len);
+    *o++ = ',';
+    o = put_padded(o, n->code->frag, n->code->frag_len);
+    o = PUT_LIT(o, ",\"startMicros\":");
+    /* The run's start is converted once (HELLO), each call's start once (open). */
+    o = put_milli(o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
+    /* A node's caller is its parent's function; only the first call of a destination (a
+     * unit's, alone in its own tree) says whose call it was. */
+    if (n->dest_root && n->parent != NULL) {
+        b->len = (size_t)(o - b->p);
+        ft_buf_puts(b, ",\"caller\":");
         ft_json_put_cstr(b, n->parent->code->name);
-    } else {
-        ft_buf_puts(b, "null");
+        ft_buf_reserve(b, LINE_FIXED);
+        o = b->p + b->len;
     }
     if (n->instance != 0) {
-        ft_buf_printf(b, ",\"instance\":\"0x%llx\"", (unsigned long long)n->instance);
+        o = put_instance(o, n->instance);
     }
-    if (n->args != NULL) {
-        ft_buf_puts(b, ",\"args\":");
-        ft_buf_puts(b, n->args);
+    if (n->nints > 0) {
+        o = put_args_ints(o, n);
+    } else if (n->args.p != NULL) {
+        o = PUT_LIT(o, ",\"args\":");
+        o = put_text(o, &n->args);
     }
-    ft_buf_puts(b, ",\"children\":[");
+    o = PUT_LIT(o, ",\"children\":[");
+    b->len = (size_t)(o - b->p);
 }
 
 void
-ft_emit_node_tail(const struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
+ft_emit_node_tail(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
 {
-    ft_buf_puts(b, "],\"durationMicros\":");
-    ft_buf_put_milli(b, ft_clockconv_span_ns(e->clock, n->start, n->end));
-    put_common_tail(e, b, n);
-    if (n->mem_before != NULL || n->mem_after != NULL) {
-        ft_buf_puts(b, ",\"memory\":{\"before\":");
-        ft_buf_puts(b, n->mem_before ? n->mem_before : "null");
-        ft_buf_puts(b, ",\"after\":");
-        ft_buf_puts(b, n->mem_after ? n->mem_after : "null");
-        ft_buf_putc(b, '}');
+    char *o;
+
+    if (ft_buf_reserve(b, LINE_FIXED + tail_room(n) + n->mem_before.len + n->mem_after.len) != 0) {
+        return;
     }
-    ft_buf_putc(b, '}');
+    o = PUT_LIT(b->p + b->len, "],\"durationMicros\":");
+    o = put_scaled(o, n, 0);
+    o = put_common_tail(e, b, o, n);
+    if (n->mem_before.p != NULL || n->mem_after.p != NULL) {
+        o = PUT_LIT(o, ",\"memory\":{\"before\":");
+        o = n->mem_before.p ? put_text(o, &n->mem_before) : PUT_LIT(o, "null");
+        o = PUT_LIT(o, ",\"after\":");
+        o = n->mem_after.p ? put_text(o, &n->mem_after) : PUT_LIT(o, "null");
+        *o++ = '}';
+    }
+    *o++ = '}';
+    b->len = (size_t)(o - b->p);
 }

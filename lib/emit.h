@@ -17,8 +17,13 @@
 struct ft_emit {
     const struct ft_clockconv *clock; /* borrowed: the run's tick conversion */
     uint64_t start_ticks;             /* the run's start: tree times are relative to it */
+    uint64_t start_real;              /* ... as nanoseconds since the epoch */
     char *run_frag;                   /* ,"pid":P,"run":"ID" (owned) */
     size_t run_frag_len;
+    /* The seconds of the last timestamp written, and their digits. */
+    uint64_t ts_sec;
+    char ts_text[24];
+    uint8_t ts_len;
 };
 
 /* Sets run_frag from the run's pid and id. Returns 0 or -ENOMEM. */
@@ -28,15 +33,16 @@ void ft_emit_free(struct ft_emit *e);
 
 /* The ENTER line of n, and its EXIT or EXCEPTION line (n's end known), with its
  * destination's fields (a unit's) when it has one. */
-void ft_emit_enter(const struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
+void ft_emit_enter(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
                    const struct ft_call *n);
-void ft_emit_exit(const struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
+void ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
                   const struct ft_call *n);
 
 /* A tree node: its head up to and including "children":[, and its tail from the
- * closing ] on. */
-void ft_emit_node_head(const struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
-void ft_emit_node_tail(const struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
+ * closing ] on (n's end and duration known). Output format 2: a node says who called it
+ * ("caller") only when its parent is not in the same tree (a unit's call). */
+void ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
+void ft_emit_node_tail(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
 
 /* Microseconds since the epoch of ticks. */
 uint64_t ft_emit_micros(const struct ft_emit *e, uint64_t ticks);

@@ -250,6 +250,7 @@ on_hello(struct ft_run *r, const struct ft_frame *f)
             memcpy(&a, val, sizeof(a));
             ft_clockconv_anchor(&r->clock, &a);
             r->emit.start_ticks = a.ticks;
+            r->emit.start_real = ft_clockconv_real_ns(&r->clock, a.ticks);
             r->last_ticks = a.ticks;
         }
     }
@@ -561,7 +562,7 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
     uint64_t events, lost;
     int fail_err = r->ledger.fail_err;
 
-    ft_buf_puts(b, "{\"run\":");
+    ft_buf_puts(b, "{\"format\":" FT_OUTPUT_FORMAT_S ",\"run\":");
     ft_json_put_cstr(b, r->files.id);
     ft_buf_puts(b, ",\"parentRun\":");
     if (r->parent_run != NULL) {

@@ -16,6 +16,11 @@
 
 struct ft_run;
 
+/* The version of the output files (docs/format.md): tree.json says it ("format"). 2: a
+ * node's "caller" is written only where its parent is not in the same tree. */
+#define FT_OUTPUT_FORMAT   2
+#define FT_OUTPUT_FORMAT_S "2"
+
 struct ft_run_opts {
     const char *dir;        /* output root; must exist. Borrowed for the run's life. */
     const char *run_id;     /* NULL: derived from the start time and pid */

@@ -238,7 +238,7 @@ tree_head(struct ft_units *us, struct ft_unit *u)
 {
     struct ft_buf *b = &u->tree.b;
 
-    ft_buf_puts(b, "{\"run\":");
+    ft_buf_puts(b, "{\"format\":" FT_OUTPUT_FORMAT_S ",\"run\":");
     ft_json_put_cstr(b, us->files->id);
     ft_buf_printf(b, ",\"unit\":%llu,\"kind\":\"%s\",\"name\":", (unsigned long long)u->id,
                   kind_names[u->kind]);
@@ -424,7 +424,7 @@ call_ended(void *ctx, struct ft_call *n, int by_exception)
             free(u->exc_path);
             free(u->exc);
             u->exc_path = path_to(n);
-            u->exc = n->exc != NULL ? strdup(n->exc) : NULL;
+            u->exc = n->exc.p != NULL ? strdup(n->exc.p) : NULL;
         }
         u->chain_next = n->parent != NULL ? n->parent->id : 0;
     }

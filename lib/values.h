@@ -1,9 +1,12 @@
-/* values.h - value records (what a call took and gave) turned into JSON texts.
+/* values.h - value records (what a call took and gave) turned into the JSON texts a call
+ * carries.
  *
  * The traced process renders values as text, or sends ints as 8 bytes (wire 1.3, 1.4);
  * these functions check a record's payload and store its JSON on the call: arguments,
- * result, the arguments a call changed, the exception, memory figures. Each returns 0,
- * FT_EBADRECORD for a malformed payload, or -ENOMEM; the node keeps its old text then.
+ * result, the arguments a call changed, the exception, memory figures. The text is built
+ * in scratch (a buffer the caller owns and reuses, so that steady state allocates
+ * nothing) and kept in the call's inline space when it fits. Each returns 0,
+ * FT_EBADRECORD for a malformed payload, or -ENOMEM; the call keeps its old text then.
  */
 #ifndef FT_LIB_VALUES_H
 #define FT_LIB_VALUES_H
@@ -11,28 +14,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "call.h"
+
+/* Sets n's text in slot (one of n's ft_text fields) to a copy of s. */
+int ft_values_set(struct ft_call *n, struct ft_text *slot, const char *s, size_t len);
+
+/* Makes one text absent. */
+void ft_values_drop(struct ft_text *t);
+
+/* Frees what n's texts hold on the heap; n's texts are all absent afterwards. */
+void ft_values_clear(struct ft_call *n);
 
 /* ARGS: u64 instance, then per parameter a u32 length and the text, or FT_ARG_INT | 8 and
  * an int64. Keys are the definition's parameter names. */
-int ft_values_args(struct ft_call *n, const uint8_t *p, size_t len);
+int ft_values_args(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
 
 /* ARGS_INTS: one int64 per parameter; no instance. */
-int ft_values_args_ints(struct ft_call *n, const uint8_t *p, size_t len);
+int ft_values_args_ints(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
 
 /* RESULT (text) and RESULT_INT (an int64). */
-int ft_values_result(struct ft_call *n, const uint8_t *p, size_t len);
+int ft_values_result(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
 int ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len);
 
 /* ARGS_AFTER: u32 index, u32 length, text per argument; kept where it differs from the
  * text at the call. */
-int ft_values_after(struct ft_call *n, const uint8_t *p, size_t len);
+int ft_values_after(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
 
-/* EXC: type, module and message, each u32-length-prefixed, into *slot as
- * {"type":..,"module":..,"message":..}. */
-int ft_values_exc(char **slot, const uint8_t *p, size_t len);
+/* EXC: type, module and message, each u32-length-prefixed, rendered into scratch as
+ * {"type":..,"module":..,"message":..} (scratch's contents, NUL-terminated). */
+int ft_values_exc(struct ft_buf *scratch, const uint8_t *p, size_t len);
 
-/* MEMORY: u64 rss, tracemalloc current and peak (UINT64_MAX: unknown) into *slot. */
-int ft_values_memory(char **slot, const uint8_t *p, size_t len);
+/* MEMORY: u64 rss, tracemalloc current and peak (UINT64_MAX: unknown) into slot. */
+int ft_values_memory(struct ft_buf *scratch, struct ft_call *n, struct ft_text *slot,
+                     const uint8_t *p, size_t len);
 
 #endif

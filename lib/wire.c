@@ -137,48 +137,6 @@ ft_tlv_u64(const uint8_t *val, uint32_t len, uint64_t *out)
     return 0;
 }
 
-int
-ft_rec_next(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *r)
-{
-    uint64_t w0;
-    size_t left;
-
-    if (*pos == n) {
-        return 0;
-    }
-    left = n - *pos;
-    if (left < 8) {
-        return FT_EBADRECORD;
-    }
-    memcpy(&w0, p + *pos, 8);
-    r->kind = (unsigned)(w0 & 0xff);
-    r->payload = w0 >> 8;
-    r->ticks = 0;
-    r->extra = 0;
-    r->data = NULL;
-    if (r->kind == 0) {
-        return FT_EBADRECORD;
-    }
-    if (r->kind <= FT_REC_EXTRA_MAX) {
-        size_t sz = r->kind <= FT_REC_FIXED_MAX ? 16 : 24;
-        if (left < sz) {
-            return FT_EBADRECORD;
-        }
-        memcpy(&r->ticks, p + *pos + 8, 8);
-        if (sz == 24) {
-            memcpy(&r->extra, p + *pos + 16, 8);
-        }
-        *pos += sz;
-        return 1;
-    }
-    if (r->payload > left - 8 || PAD8(r->payload) > left - 8) {
-        return FT_EBADRECORD;
-    }
-    r->data = p + *pos + 8;
-    *pos += 8 + PAD8(r->payload);
-    return 1;
-}
-
 size_t
 ft_def_size(size_t module_len, size_t name_len, size_t file_len, size_t params_len)
 {

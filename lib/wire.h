@@ -11,6 +11,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "err.h"
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
@@ -291,7 +294,47 @@ struct ft_rec {
 
 /* Decodes the record at p[*pos..n). Returns 1 and advances *pos, 0 at the end, or
  * FT_EBADRECORD if the record is truncated or of kind 0. */
-int ft_rec_next(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *r);
+static inline int
+ft_rec_next(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *r)
+{
+    uint64_t w0;
+    size_t left;
+
+    if (*pos == n) {
+        return 0;
+    }
+    left = n - *pos;
+    if (left < 8) {
+        return FT_EBADRECORD;
+    }
+    memcpy(&w0, p + *pos, 8);
+    r->kind = (unsigned)(w0 & 0xff);
+    r->payload = w0 >> 8;
+    r->ticks = 0;
+    r->extra = 0;
+    r->data = NULL;
+    if (r->kind == 0) {
+        return FT_EBADRECORD;
+    }
+    if (r->kind <= FT_REC_EXTRA_MAX) {
+        size_t sz = r->kind <= FT_REC_FIXED_MAX ? 16 : 24;
+        if (left < sz) {
+            return FT_EBADRECORD;
+        }
+        memcpy(&r->ticks, p + *pos + 8, 8);
+        if (sz == 24) {
+            memcpy(&r->extra, p + *pos + 16, 8);
+        }
+        *pos += sz;
+        return 1;
+    }
+    if (r->payload > left - 8 || ((r->payload + 7u) & ~(uint64_t)7u) > left - 8) {
+        return FT_EBADRECORD;
+    }
+    r->data = p + *pos + 8;
+    *pos += 8 + ((r->payload + 7u) & ~(uint64_t)7u);
+    return 1;
+}
 
 /* Decodes a DEFS payload entry at p[*pos..n). Strings point into p. */
 struct ft_def_view {

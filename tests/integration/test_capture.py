@@ -41,8 +41,10 @@ def test_every_kind_of_parameter_by_name_and_the_return_value(python, tmp_path):
         "item": "'tea'", "qty": "1", "gift": "False"}
     assert put[1]["event"] == "EXIT" and put[1]["result"] == "1"
     main = run.thread()["calls"][0]["children"][0]
-    assert {c["caller"] for c in main["children"]} == {"main"}
-    assert main["children"][2]["children"][0]["caller"] == "Basket.empty"
+    # Output format 2: a call's caller is the node it is in (no "caller" repeats it).
+    assert run.tree["format"] == 2 and main["function"] == "main"
+    assert all("caller" not in c for c in main["children"])
+    assert main["children"][2]["function"] == "Basket.empty"
     assert "hunter2" not in (run.path / "events.jsonl").read_text()
 
 

@@ -110,15 +110,16 @@ nested_calls_give_exact_jsonl_and_tree(void **state)
     tree = slurp(fx->dir, "r1", "tree.json");
     assert_string_equal(
         tree,
-        "{\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":[\"python3\",\"app.py\"]"
+        "{\"format\":2,\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":["
+        "\"python3\",\"app.py\"]"
         ","
         "\"cwd\":\"/work\",\"executable\":\"\",\"python\":\"3.11.2\",\"start\":1700000000000000,"
         "\"durationMicros\":10.000,\"exitCode\":0,\"ended\":\"exit\","
         "\"tracer\":{\"engine\":\"profile\",\"events\":4,\"lost\":0,\"cpuMicros\":1234,"
         "\"blockedMicros\":0,\"calls\":2},"
         "\"threads\":[{\"name\":\"MainThread\",\"tid\":101,\"calls\":["
-        "{\"id\":1," MAIN ",\"startMicros\":1.000,\"caller\":null,\"children\":["
-        "{\"id\":2," ADD ",\"startMicros\":2.000,\"caller\":\"main\",\"children\":[],"
+        "{\"id\":1," MAIN ",\"startMicros\":1.000,\"children\":["
+        "{\"id\":2," ADD ",\"startMicros\":2.000,\"children\":[],"
         "\"durationMicros\":3.500}"
         "],\"durationMicros\":8.000,"
         "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}"

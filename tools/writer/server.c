@@ -428,6 +428,12 @@ apply(struct conn *c, const struct ft_frame *f)
         conn_fail(c, err);
         err = 0;
     }
+    /* A file that could not be written (events.jsonl, a part, a unit's) fails the run now,
+     * not at its end: the process is told, and stops recording. */
+    if (err == 0 && !c->failed && (err = ft_run_error(c->run)) != 0) {
+        conn_fail(c, err);
+        err = 0;
+    }
     return err;
 }
 
