@@ -172,8 +172,35 @@ detach(uv_loop_t *loop)
     uv_loop_fork(loop);
 }
 
-int
-main(int argc, char **argv)
+/* What a writer's process needs whatever it does. */
+static void
+prepare_process(struct ft_server_opts *opts)
+{
+    struct sigaction old;
+    struct rlimit rl;
+
+    /* A process may go away before reading its ACK: that must not kill the writer and
+     * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
+     * that run, not the end of the writer. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+    opts->ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+    /* Each traced process holds a few descriptors here (socket, journal, outputs). */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* What the command line asks for besides the server's options. */
+struct args {
+    const char *convert_file, *run_id;
+    int detach, recover;
+};
+
+/* Reads the options into opts and a. Returns -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
 {
     static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                              {"socket", required_argument, NULL, 's'},
@@ -189,69 +216,48 @@ main(int argc, char **argv)
                                              {"recover", no_argument, NULL, 'C'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
-    struct ft_server_opts opts = {0};
-    const char *convert_file = NULL, *run_id = NULL;
-    int opt, do_detach = 0, do_recover = 0, err, clock_kind;
-    uv_loop_t *loop = uv_default_loop();
+    int opt;
 
-    opts.drain_timeout = 30;
-    /* A process may go away before reading its ACK: that must not kill the writer and
-     * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
-     * that run, not the end of the writer. */
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGXFSZ, SIG_IGN);
-    {
-        struct sigaction old;
-        opts.ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
-    }
-    /* Each traced process holds a few descriptors here (socket, journal, outputs). */
-    {
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
-    }
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
-            opts.dir = optarg;
+            opts->dir = optarg;
             break;
         case 's':
-            opts.socket_path = optarg;
+            opts->socket_path = optarg;
             break;
         case 'r':
-            opts.runs_file = optarg;
+            opts->runs_file = optarg;
             break;
         case 'i':
-            if (parse_seconds(optarg, &opts.idle_exit) != 0) {
+            if (parse_seconds(optarg, &opts->idle_exit) != 0) {
                 return fail(FT_EXIT_USAGE, "bad --idle-exit '%s'", optarg,
                             "not a number of seconds");
             }
             break;
         case 't':
-            if (parse_seconds(optarg, &opts.drain_timeout) != 0) {
+            if (parse_seconds(optarg, &opts->drain_timeout) != 0) {
                 return fail(FT_EXIT_USAGE, "bad --drain-timeout '%s'", optarg,
                             "not a number of seconds");
             }
             break;
         case 'k':
-            opts.keep_raw = 1;
+            opts->keep_raw = 1;
             break;
         case 'D':
-            do_detach = 1;
+            a->detach = 1;
             break;
         case 'c':
-            convert_file = optarg;
+            a->convert_file = optarg;
             break;
         case 'R':
-            run_id = optarg;
+            a->run_id = optarg;
             break;
         case 'N':
-            opts.null_sink = 1;
+            opts->null_sink = 1;
             break;
         case 'C':
-            do_recover = 1;
+            a->recover = 1;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -264,19 +270,35 @@ main(int argc, char **argv)
             return FT_EXIT_USAGE;
         }
     }
-    if (opts.dir == NULL || (convert_file == NULL && !do_recover && opts.socket_path == NULL) ||
-        optind != argc) {
+    if (opts->dir == NULL ||
+        (a->convert_file == NULL && !a->recover && opts->socket_path == NULL) || optind != argc) {
         fputs(usage, stderr);
         return FT_EXIT_USAGE;
+    }
+    return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct ft_server_opts opts = {0};
+    struct args a = {0};
+    int err, clock_kind;
+    uv_loop_t *loop = uv_default_loop();
+
+    opts.drain_timeout = 30;
+    prepare_process(&opts);
+    if ((err = parse_args(argc, argv, &opts, &a)) >= 0) {
+        return err;
     }
     if ((err = make_dirs(opts.dir)) != 0) {
         return fail(FT_EXIT_FAIL, "cannot use output directory '%s'", opts.dir, strerror(-err));
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
-    if (convert_file != NULL) {
-        return convert(opts.dir, convert_file, run_id, ft_clock_calibrate(clock_kind, 20));
+    if (a.convert_file != NULL) {
+        return convert(opts.dir, a.convert_file, a.run_id, ft_clock_calibrate(clock_kind, 20));
     }
-    if (do_recover) {
+    if (a.recover) {
         err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);
         if (err < 0) {
             return fail(FT_EXIT_FAIL, "cannot read '%s'", opts.dir, strerror(-err));
@@ -289,7 +311,7 @@ main(int argc, char **argv)
         }
         return fail(FT_EXIT_FAIL, "cannot listen on '%s'", opts.socket_path, uv_strerror(err));
     }
-    if (do_detach) {
+    if (a.detach) {
         detach(loop);
     }
     /* Measure the time-stamp counter once; runs refine it with their own anchors. */
