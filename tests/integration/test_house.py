@@ -88,3 +88,12 @@ def test_names_and_codes_are_written_once():
     assert where == ["lib/err.h"], where
     # Exit statuses are named (lib/err.h FT_EXIT_*), not computed.
     assert ") + 1;" not in (ROOT / "tools/writer/main.c").read_text()
+
+
+def test_make_test_runs_lint():
+    # issue 16: `make lint` (clang-format, clang-tidy, cppcheck, the ABI check) is part of
+    # `make test`, so CI fails on a finding.
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ntest: ", 1)[1].split("\n\n", 1)[0]
+    steps = re.findall(r"\$\(MAKE\) --no-print-directory ([\w -]+)", recipe)
+    assert "lint" in " ".join(steps).split(), steps
