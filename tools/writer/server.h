@@ -20,6 +20,11 @@ struct ft_server_opts {
     int keep_raw;         /* also keep each run's raw stream as raw.ftb */
     int null_sink;        /* bench only: decode frames, write nothing (ACK still sent) */
     int ignore_sigint;    /* SIGINT was ignored when the writer started: keep it so */
+    int parent_fd;        /* >= 0: a pipe from the process that started the writer
+                           * (flowtrace-run): 'q' then its end asks for an orderly stop,
+                           * as SIGTERM does; its end alone means that process died: the
+                           * writer serves on until no process is connected for
+                           * idle_exit seconds (2 if not set), then stops */
 };
 
 /* Binds and listens (before any fork, so a detaching writer is ready when its parent
@@ -37,5 +42,8 @@ void ft_server_close(void);
 
 /* Counts of the server's life, for the exit status. */
 unsigned ft_server_bad_streams(void);
+
+/* Whether the process behind parent_fd died before asking the writer to stop. */
+int ft_server_orphaned(void);
 
 #endif
