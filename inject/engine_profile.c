@@ -8,6 +8,7 @@
 #include "config.h"
 #include "emit.h"
 #include "engine.h"
+#include "handoff.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
@@ -223,7 +224,7 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
             arm(t);
         }
     } else if (arg == NULL) {
-        ft_record_unwind(t, ci, NULL);
+        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame, ci, tmp) : NULL);
         arm(t);
     } else {
         ft_record_leave(t, ci, ft_gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
@@ -231,15 +232,28 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
     }
 }
 
-/* create_task(self, coro, ...): the task about to be created nests under this call; or a
- * response's status (units.h). */
+/* create_task(self, coro, ...): the task about to be created nests under this call; a
+ * response's status (units.h); work handed to another thread (handoff.h). what and arg
+ * are the profile event's. */
 static void
-probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame)
+probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
+      PyObject *arg)
 {
     static const struct ft_code_info self_and_coro = {.nparams = 2};
-    PyObject *tmp[FT_LOCALS_MAX];
-    PyObject **locals = locals_of(frame, ci->probe == FT_PROBE_SPAWN ? &self_and_coro : ci, tmp);
+    PyObject *tmp[FT_LOCALS_MAX], **locals;
 
+    if (ci->probe >= FT_PROBE_HANDOFF_SELF) {
+        if (what == PyTrace_CALL) {
+            ft_handoff_call(t, ci, locals_of(frame, ci, tmp), frame);
+        } else if (ft_handoff_wants_return(ci->probe)) {
+            ft_handoff_return(t, ci, arg, frame);
+        }
+        return;
+    }
+    if (what != PyTrace_CALL) {
+        return;
+    }
+    locals = locals_of(frame, ci->probe == FT_PROBE_SPAWN ? &self_and_coro : ci, tmp);
     if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
         ft_record_task(t, locals[1]);
     } else if (ci->probe != FT_PROBE_SPAWN) {
@@ -257,8 +271,10 @@ late_thread(void)
     if (!late_threads || ft_tstate_detached()) {
         return NULL;
     }
-    ft_py_thread_name(name, sizeof(name));
-    return ft_thread_register(name);
+    uint64_t thread = ft_py_thread_name(name, sizeof(name));
+    struct ft_thread *t = ft_thread_register(name);
+    ft_handoff_thread_started(t, thread);
+    return t;
 }
 
 static int
@@ -297,8 +313,8 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ci = first_sight(code, frame);
     }
     if (!ci->traced) {
-        if (__builtin_expect(ci->probe != 0, 0) && what == PyTrace_CALL) {
-            probe(t, ci, frame);
+        if (__builtin_expect(ci->probe != 0, 0)) {
+            probe(t, ci, frame, what, arg);
         }
         return 0;
     }
@@ -315,7 +331,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ft_record_enter(t, ci, FT_REC_CALL, 0, locals_of(frame, ci, tmp));
     } else if (arg == NULL) {
         /* Left by an exception: its details come from the frame that receives it. */
-        ft_record_unwind(t, ci, NULL);
+        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame, ci, tmp) : NULL);
         arm(t);
     } else {
         if (ft_cfg.skip_outputs && (ci->nparams == 0 || ft_cfg.skip_inputs) && !ft_cfg.memory &&
@@ -344,8 +360,8 @@ bootstrap(PyObject *self, PyObject *args)
     ft_py_exc_save(&exc);
     if (ft_self == NULL && !ft_tstate_detached()) {
         char name[128];
-        ft_py_thread_name(name, sizeof(name));
-        ft_thread_register(name);
+        uint64_t thread = ft_py_thread_name(name, sizeof(name));
+        ft_handoff_thread_started(ft_thread_register(name), thread);
     }
     ft_py.PyEval_SetProfile(profile_cb, NULL);
     frame = ft_py.PyTuple_GetItem(args, 0);

@@ -59,6 +59,7 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, Py_AtExit), "Py_AtExit", 1},
     {offsetof(struct ft_pyapi, None), "_Py_NoneStruct", 1},
     {offsetof(struct ft_pyapi, PyFrame_GetCode), "PyFrame_GetCode", 0},
+    {offsetof(struct ft_pyapi, PyFrame_GetBack), "PyFrame_GetBack", 0},
     {offsetof(struct ft_pyapi, PyFrame_GetGlobals), "PyFrame_GetGlobals", 0},
     {offsetof(struct ft_pyapi, PyEval_GetGlobals), "PyEval_GetGlobals", 0},
     {offsetof(struct ft_pyapi, PyEval_SetTrace), "PyEval_SetTrace", 0},
@@ -276,16 +277,17 @@ xdecref(PyObject *o)
     }
 }
 
-void
+uint64_t
 ft_py_thread_name(char *out, size_t cap)
 {
     PyObject *threading = ft_py_module("threading");                       /* new ref */
     PyObject *active = NULL, *get_ident = NULL, *ident = NULL, *th = NULL; /* new refs */
     struct ft_py_exc exc;
+    uint64_t identity = 0;
 
     snprintf(out, cap, "Thread");
     if (threading == NULL) {
-        return;
+        return 0;
     }
     ft_py_exc_save(&exc);
     active = ft_py.PyObject_GetAttrString(threading, "_active");
@@ -298,6 +300,7 @@ ft_py_thread_name(char *out, size_t cap)
     }
     if (th != NULL) {
         ft_py_attr_text(th, "name", out, cap);
+        identity = (uint64_t)(uintptr_t)th; /* threading._active keeps it alive */
     }
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
@@ -306,4 +309,5 @@ ft_py_thread_name(char *out, size_t cap)
     xdecref(get_ident);
     xdecref(active);
     xdecref(threading);
+    return identity;
 }

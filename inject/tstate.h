@@ -59,6 +59,12 @@ struct ft_thread {
     size_t sent;                         /* bytes of data already shipped; under the send lock */
     uint32_t idx;                        /* 1.. within the process */
     int announced;                       /* THREAD frame sent; under the send lock */
+    /* Units (owner only): frames of unit code executing here (a unit's call and the
+     * framework calls it goes through), and whether the thread runs work a unit handed
+     * off (handoff.h). Work handed off from here belongs to a unit when either is set. */
+    uint32_t unit_frames;
+    uint8_t adopted;
+    void *environ; /* the outermost WSGI request's environ during its call (borrowed) */
     uint64_t tid;
     char name[128];
     struct ft_thread *next; /* registry link, under the registry lock */

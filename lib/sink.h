@@ -4,7 +4,8 @@
  * (for example ENOSPC) the sink drops data and keeps counting it, so the caller can
  * report exactly what was lost, and the file is cut back to the end of the last flush
  * that succeeded, so it never ends with part of a flush. ft_sink_close() releases
- * everything in all cases.
+ * everything in all cases. A lazy sink (ft_sink_open_lazy) creates its file only when it
+ * first writes out: one dropped before that (ft_sink_discard) costs no system call.
  */
 #ifndef FT_LIB_SINK_H
 #define FT_LIB_SINK_H
@@ -24,10 +25,20 @@ struct ft_sink {
     struct ft_buf b;          /* pending bytes; append to it directly */
     const uint64_t *mark_src; /* optional: a counter sampled into mark by each good flush */
     uint64_t mark;            /* *mark_src when the last flush succeeded: what the file holds */
+    char *path;               /* a lazy sink's file (owned), created at its first write */
 };
 
 /* Creates path (O_EXCL unless truncate is set) with mode 0600. Returns 0 or -errno. */
 int ft_sink_open(struct ft_sink *s, const char *path, int truncate);
+
+/* Like ft_sink_open(s, path, 1), but the file is created (with its parent directory, 0700,
+ * if that is missing) only when bytes are first written out, or at ft_sink_close. path is
+ * copied. Returns 0 or -ENOMEM. */
+int ft_sink_open_lazy(struct ft_sink *s, const char *path);
+
+/* Drops the sink: its buffered bytes, and its file if it was created (a lazy sink's).
+ * Frees everything. */
+void ft_sink_discard(struct ft_sink *s);
 
 /* Writes out all buffered bytes. Returns 0 or the sticky error. */
 int ft_sink_flush(struct ft_sink *s);

@@ -224,6 +224,7 @@ static _Noreturn void
 traced(struct ft_run_args *a, struct files *f)
 {
     struct ft_writer_proc wp = {0, -1, -1};
+    struct ft_writer_cmd wc = {f->out, f->sockdir, a->keep_raw, a->env, a->nenv};
     struct ft_watch w;
     char why[PATH_MAX + 256], **env;
     double start, end;
@@ -234,8 +235,7 @@ traced(struct ft_run_args *a, struct files *f)
         ft_sockdir_remove(f->sockdir);
         run_untraced(NULL, a->cmd, "cannot watch for signals");
     }
-    if (ft_spawn_writer(&w, f->writer, f->out, f->sockdir, a->keep_raw, &wp, why, sizeof(why)) !=
-        0) {
+    if (ft_spawn_writer(&w, f->writer, &wc, &wp, why, sizeof(why)) != 0) {
         ft_sockdir_remove(f->sockdir);
         run_untraced(&w, a->cmd, why);
     }

@@ -2,6 +2,7 @@
  *
  *   flowtrace-writer --dir DIR --socket PATH [--runs-file F] [--idle-exit S]
  *                    [--drain-timeout S] [--keep-raw] [--detach] [--parent-fd FD]
+ *                    [--otlp[=URL]]
  *   flowtrace-writer --dir DIR --convert STREAM.ftb [--run-id ID]
  *   flowtrace-writer --dir DIR --recover
  *
@@ -26,6 +27,7 @@
 #include "lib/run.h"
 #include "lib/wire.h"
 #include "index.h"
+#include "otlp.h"
 #include "runs.h"
 #include "recover.h"
 #include "server.h"
@@ -51,6 +53,9 @@ static const char usage[] =
     "                       its end stops the writer as SIGTERM does; its end alone (that\n"
     "                       process died) makes it leave once no process is connected,\n"
     "                       removing the runs file and the socket's directory if empty\n"
+    "  --otlp[=URL]         send each finished unit and run to an OpenTelemetry\n"
+    "                       collector (OTLP/HTTP JSON; also FLOWTRACE_OTLP=1|URL; the\n"
+    "                       OTEL_EXPORTER_OTLP_* variables; docs/cli.md)\n"
     "  --convert FILE       write the run of a saved raw stream and exit\n"
     "  --run-id ID          the run id to use with --convert\n"
     "  --recover            finish the runs a writer that died left in DIR (those whose\n"
@@ -59,14 +64,13 @@ static const char usage[] =
     "  -h, --help           show this help\n"
     "  --version            print the version\n";
 
-/* The one line of an error, then status, the exit status to return (lib/err.h). */
 static int
-fail(int status, const char *fmt, const char *arg, const char *why)
+fail(const char *fmt, const char *arg, const char *why)
 {
     fprintf(stderr, "flowtrace-writer: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, ": %s\n", why);
-    return status;
+    return 1;
 }
 
 static int
@@ -74,6 +78,9 @@ parse_seconds(const char *s, double *out)
 {
     char *end;
 
+    if (s == NULL) {
+        return -1;
+    }
     *out = strtod(s, &end);
     return *end == '\0' && *out >= 0 ? 0 : -1;
 }
@@ -82,8 +89,12 @@ static int
 parse_fd(const char *s)
 {
     char *end;
-    long fd = strtol(s, &end, 10);
+    long fd;
 
+    if (s == NULL) {
+        return -1;
+    }
+    fd = strtol(s, &end, 10);
     return *end == '\0' && fd >= 0 && fd < 65536 && fcntl((int)fd, F_GETFD) >= 0 ? (int)fd : -1;
 }
 
@@ -126,29 +137,27 @@ own_dir(const char *path, char *why, size_t cap)
 static int
 convert(const char *dir, const char *file, const char *run_id, double rate)
 {
-    struct ft_run_opts ro = {dir, run_id, rate, 0};
+    struct ft_run_opts ro = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = rate, .copies = 0};
     struct ft_wire_decoder dec;
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
     struct ft_run_info info;
     char buf[65536];
-    int fd = open(file, O_RDONLY | O_CLOEXEC), err = 0;
+    int fd = open(file, O_RDONLY | O_CLOEXEC), rc = 0, err = 0;
     ssize_t n;
 
     if (fd < 0) {
         ft_run_free(run);
-        return fail(FT_EXIT_FAIL, "cannot open '%s'", file, strerror(errno));
+        return fail("cannot open '%s'", file, strerror(errno));
     }
     ft_wire_decoder_init(&dec);
     while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
         err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
-        while (err == 0) {
-            int rc = ft_wire_next_frame(&dec, &f);
-            if (rc != 1) {
-                err = rc < 0 ? rc : 0;
-                break;
-            }
+        while (err == 0 && (rc = ft_wire_next_frame(&dec, &f)) == 1) {
             err = ft_run_frame(run, &f);
+        }
+        if (rc < 0) {
+            err = rc;
         }
     }
     if (err == 0 && ft_wire_decoder_pending(&dec) > 0) {
@@ -209,6 +218,52 @@ detach(uv_loop_t *loop)
     uv_loop_fork(loop);
 }
 
+static void
+export_run(void *ctx, struct ft_run *r)
+{
+    (void)ctx;
+    ft_otlp_run(r);
+}
+
+/* Live OpenTelemetry export (otlp.h), if --otlp (url) or FLOWTRACE_OTLP asks for it: a
+ * bad setting costs the export only. */
+static void
+start_export(uv_loop_t *loop, const char *url)
+{
+    char why[512] = "";
+    int rc = ft_otlp_start(loop, url, why, sizeof(why));
+
+    if (rc < 0) {
+        fprintf(stderr, "flowtrace-writer: OTLP export off: %s\n", why);
+    } else if (rc > 0) {
+        ft_server_set_exporter(ft_otlp_span_limit(), ft_otlp_unit, export_run, NULL);
+    }
+}
+
+/* FLOWTRACE_SAMPLE=RATE: keep the trees of that fraction of the units that did not fail
+ * (every failed one's too). A bad value is said, and every unit is kept as --keep says. */
+static void
+read_sample(struct ft_server_opts *opts)
+{
+    const char *v = getenv("FLOWTRACE_SAMPLE");
+    char *end;
+    double rate;
+
+    if (v == NULL || v[0] == '\0') {
+        return;
+    }
+    rate = strtod(v, &end);
+    if (*end != '\0' || !(rate >= 0 && rate <= 1)) {
+        fprintf(stderr,
+                "flowtrace-writer: bad FLOWTRACE_SAMPLE '%s': not a rate from 0 to 1; units are "
+                "kept as --keep says\n",
+                v);
+        return;
+    }
+    opts->sampling = 1;
+    opts->sample_ppm = (uint32_t)(rate * 1e6 + 0.5);
+}
+
 /* What a writer's process needs whatever it does. */
 static void
 prepare_process(struct ft_server_opts *opts)
@@ -231,10 +286,11 @@ prepare_process(struct ft_server_opts *opts)
 
 /* What the command line asks for besides the server's options. */
 struct args {
-    const char *convert_file, *run_id;
+    const char *convert_file, *run_id, *otlp_url;
     int detach, recover;
 };
 
+/* The long options parse_args reads. */
 static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"socket", required_argument, NULL, 's'},
                                          {"runs-file", required_argument, NULL, 'r'},
@@ -247,6 +303,7 @@ static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"null-sink", no_argument, NULL, 'N'},
                                          {"recover", no_argument, NULL, 'C'},
+                                         {"otlp", optional_argument, NULL, 'O'},
                                          {"parent-fd", required_argument, NULL, 'P'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -270,14 +327,12 @@ parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
             break;
         case 'i':
             if (parse_seconds(optarg, &opts->idle_exit) != 0) {
-                return fail(FT_EXIT_USAGE, "bad --idle-exit '%s'", optarg,
-                            "not a number of seconds");
+                return fail("bad --idle-exit '%s'", optarg, "not a number of seconds") + 1;
             }
             break;
         case 't':
             if (parse_seconds(optarg, &opts->drain_timeout) != 0) {
-                return fail(FT_EXIT_USAGE, "bad --drain-timeout '%s'", optarg,
-                            "not a number of seconds");
+                return fail("bad --drain-timeout '%s'", optarg, "not a number of seconds") + 1;
             }
             break;
         case 'k':
@@ -298,28 +353,30 @@ parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
         case 'C':
             a->recover = 1;
             break;
+        case 'O':
+            a->otlp_url = optarg != NULL ? optarg : ""; /* "": the OTEL_* variables say where */
+            break;
         case 'P':
             opts->parent_fd = parse_fd(optarg);
             if (opts->parent_fd < 0) {
-                return fail(FT_EXIT_USAGE, "bad --parent-fd '%s'", optarg,
-                            "not an open descriptor");
+                return fail("bad --parent-fd '%s'", optarg, "not an open descriptor") + 1;
             }
             break;
         case 'h':
             fputs(usage, stdout);
-            return FT_EXIT_OK;
+            return 0;
         case 'V':
             printf("flowtrace-writer %s\n", FT_VERSION);
-            return FT_EXIT_OK;
+            return 0;
         default:
             fputs(usage, stderr);
-            return FT_EXIT_USAGE;
+            return 2;
         }
     }
     if (opts->dir == NULL ||
         (a->convert_file == NULL && !a->recover && opts->socket_path == NULL) || optind != argc) {
         fputs(usage, stderr);
-        return FT_EXIT_USAGE;
+        return 2;
     }
     return -1;
 }
@@ -335,17 +392,18 @@ main(int argc, char **argv)
     opts.drain_timeout = 30;
     opts.parent_fd = -1;
     prepare_process(&opts);
+    read_sample(&opts);
     if ((err = parse_args(argc, argv, &opts, &a)) >= 0) {
         return err;
     }
     if ((err = ft_dirs_make(opts.dir)) != 0 ||
         (err = access(opts.dir, W_OK | X_OK) == 0 ? 0 : -errno) != 0) {
-        return fail(FT_EXIT_FAIL, "cannot use output directory '%s'", opts.dir, strerror(-err));
+        return fail("cannot use output directory '%s'", opts.dir, strerror(-err));
     }
     {
         char why[128];
         if (own_dir(opts.dir, why, sizeof(why)) != 0) {
-            return fail(FT_EXIT_FAIL, "cannot use output directory '%s'", opts.dir, why);
+            return fail("cannot use output directory '%s'", opts.dir, why);
         }
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
@@ -355,28 +413,30 @@ main(int argc, char **argv)
     if (a.recover) {
         err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);
         if (err < 0) {
-            return fail(FT_EXIT_FAIL, "cannot read '%s'", opts.dir, strerror(-err));
+            return fail("cannot read '%s'", opts.dir, strerror(-err));
         }
-        return recover_failures > 0 ? FT_EXIT_FAIL : FT_EXIT_OK;
+        return recover_failures > 0 ? 1 : 0;
     }
     if ((err = ft_server_listen(loop, &opts)) != 0) {
         if (err == UV_EADDRINUSE) {
-            return FT_EXIT_OK; /* another writer serves this socket: nothing to do */
+            return 0; /* another writer serves this socket: nothing to do */
         }
-        return fail(FT_EXIT_FAIL, "cannot listen on '%s'", opts.socket_path, uv_strerror(err));
+        return fail("cannot listen on '%s'", opts.socket_path, uv_strerror(err));
     }
     if (a.detach) {
         detach(loop);
     }
+    start_export(loop, a.otlp_url);
     /* Measure the time-stamp counter once; runs refine it with their own anchors. */
     opts.tsc_ns_per_tick = ft_clock_calibrate(clock_kind, 20);
     ft_server_set_rate(opts.tsc_ns_per_tick);
     ft_server_start();
     uv_run(loop, UV_RUN_DEFAULT);
     ft_server_close();
+    ft_otlp_stop(); /* after the last run: what is left gets its last chance */
     uv_loop_close(loop);
     if (ft_server_orphaned()) {
         remove_orphaned(&opts);
     }
-    return ft_server_bad_streams() > 0 ? FT_EXIT_FAIL : FT_EXIT_OK;
+    return ft_server_bad_streams() > 0 ? 1 : 0;
 }
