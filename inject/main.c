@@ -280,6 +280,12 @@ audit_hook(const char *event, PyObject *args, void *data)
         ft_engine_trace_set();
         return 0;
     }
+    if (event[0] == 's' && strcmp(event, "sys.setprofile") == 0) {
+        if (engine == &ft_engine_profile) {
+            ft_engine_profile_set();
+        }
+        return 0;
+    }
     if (event[0] == 'c' && strcmp(event, "cpython._PySys_ClearAuditHooks") == 0) {
         ft_audithook_clearing();
         return 0;

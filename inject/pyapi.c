@@ -68,6 +68,7 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, Py_IsInitialized), "Py_IsInitialized", 0},
     {offsetof(struct ft_pyapi, PyLong_FromLong), "PyLong_FromLong", 0},
     {offsetof(struct ft_pyapi, PyThreadState_Get), "PyThreadState_Get", 0},
+    {offsetof(struct ft_pyapi, PyObject_SetAttrString), "PyObject_SetAttrString", 0},
     {offsetof(struct ft_pyapi, PyEval_GetFrame), "PyEval_GetFrame", 0},
     {offsetof(struct ft_pyapi, PyDict_New), "PyDict_New", 0},
     {offsetof(struct ft_pyapi, PyDict_Update), "PyDict_Update", 0},
@@ -84,6 +85,7 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, PyThreadState_Next), "PyThreadState_Next", 0},
     {offsetof(struct ft_pyapi, _PyEval_SetProfile), "_PyEval_SetProfile", 0},
     {offsetof(struct ft_pyapi, PyEval_SetProfileAllThreads), "PyEval_SetProfileAllThreads", 0},
+    {offsetof(struct ft_pyapi, Py_AddPendingCall), "Py_AddPendingCall", 0},
 };
 
 /* Looks name up into the table's field at off. Returns 0, or -ENOENT when required. */

@@ -124,6 +124,8 @@ struct ft_pyapi {
     void *(*PyThreadState_Next)(void *tstate);            /* PyThreadState * */
     int (*_PyEval_SetProfile)(void *tstate, Py_tracefunc func, PyObject *obj); /* -3.11 */
     void (*PyEval_SetProfileAllThreads)(Py_tracefunc func, PyObject *obj);     /* 3.12+ */
+    int (*Py_AddPendingCall)(int (*func)(void *), void *arg);
+    int (*PyObject_SetAttrString)(PyObject *o, const char *name, PyObject *v);
 };
 
 extern struct ft_pyapi ft_py;
