@@ -64,13 +64,14 @@ static const char usage[] =
     "  -h, --help           show this help\n"
     "  --version            print the version\n";
 
+/* The one line of an error, then status, the exit status to return (lib/err.h). */
 static int
-fail(const char *fmt, const char *arg, const char *why)
+fail(int status, const char *fmt, const char *arg, const char *why)
 {
     fprintf(stderr, "flowtrace-writer: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, ": %s\n", why);
-    return 1;
+    return status;
 }
 
 static int
@@ -143,21 +144,23 @@ convert(const char *dir, const char *file, const char *run_id, double rate)
     struct ft_frame f;
     struct ft_run_info info;
     char buf[65536];
-    int fd = open(file, O_RDONLY | O_CLOEXEC), rc = 0, err = 0;
+    int fd = open(file, O_RDONLY | O_CLOEXEC), err = 0;
     ssize_t n;
 
     if (fd < 0) {
         ft_run_free(run);
-        return fail("cannot open '%s'", file, strerror(errno));
+        return fail(FT_EXIT_FAIL, "cannot open '%s'", file, strerror(errno));
     }
     ft_wire_decoder_init(&dec);
     while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
         err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
-        while (err == 0 && (rc = ft_wire_next_frame(&dec, &f)) == 1) {
+        while (err == 0) {
+            int rc = ft_wire_next_frame(&dec, &f);
+            if (rc != 1) {
+                err = rc < 0 ? rc : 0;
+                break;
+            }
             err = ft_run_frame(run, &f);
-        }
-        if (rc < 0) {
-            err = rc;
         }
     }
     if (err == 0 && ft_wire_decoder_pending(&dec) > 0) {
@@ -327,12 +330,14 @@ parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
             break;
         case 'i':
             if (parse_seconds(optarg, &opts->idle_exit) != 0) {
-                return fail("bad --idle-exit '%s'", optarg, "not a number of seconds") + 1;
+                return fail(FT_EXIT_USAGE, "bad --idle-exit '%s'", optarg,
+                            "not a number of seconds");
             }
             break;
         case 't':
             if (parse_seconds(optarg, &opts->drain_timeout) != 0) {
-                return fail("bad --drain-timeout '%s'", optarg, "not a number of seconds") + 1;
+                return fail(FT_EXIT_USAGE, "bad --drain-timeout '%s'", optarg,
+                            "not a number of seconds");
             }
             break;
         case 'k':
@@ -359,24 +364,25 @@ parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
         case 'P':
             opts->parent_fd = parse_fd(optarg);
             if (opts->parent_fd < 0) {
-                return fail("bad --parent-fd '%s'", optarg, "not an open descriptor") + 1;
+                return fail(FT_EXIT_USAGE, "bad --parent-fd '%s'", optarg,
+                            "not an open descriptor");
             }
             break;
         case 'h':
             fputs(usage, stdout);
-            return 0;
+            return FT_EXIT_OK;
         case 'V':
             printf("flowtrace-writer %s\n", FT_VERSION);
-            return 0;
+            return FT_EXIT_OK;
         default:
             fputs(usage, stderr);
-            return 2;
+            return FT_EXIT_USAGE;
         }
     }
     if (opts->dir == NULL ||
         (a->convert_file == NULL && !a->recover && opts->socket_path == NULL) || optind != argc) {
         fputs(usage, stderr);
-        return 2;
+        return FT_EXIT_USAGE;
     }
     return -1;
 }
@@ -398,12 +404,12 @@ main(int argc, char **argv)
     }
     if ((err = ft_dirs_make(opts.dir)) != 0 ||
         (err = access(opts.dir, W_OK | X_OK) == 0 ? 0 : -errno) != 0) {
-        return fail("cannot use output directory '%s'", opts.dir, strerror(-err));
+        return fail(FT_EXIT_FAIL, "cannot use output directory '%s'", opts.dir, strerror(-err));
     }
     {
         char why[128];
         if (own_dir(opts.dir, why, sizeof(why)) != 0) {
-            return fail("cannot use output directory '%s'", opts.dir, why);
+            return fail(FT_EXIT_FAIL, "cannot use output directory '%s'", opts.dir, why);
         }
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
@@ -413,15 +419,15 @@ main(int argc, char **argv)
     if (a.recover) {
         err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);
         if (err < 0) {
-            return fail("cannot read '%s'", opts.dir, strerror(-err));
+            return fail(FT_EXIT_FAIL, "cannot read '%s'", opts.dir, strerror(-err));
         }
-        return recover_failures > 0 ? 1 : 0;
+        return recover_failures > 0 ? FT_EXIT_FAIL : FT_EXIT_OK;
     }
     if ((err = ft_server_listen(loop, &opts)) != 0) {
         if (err == UV_EADDRINUSE) {
-            return 0; /* another writer serves this socket: nothing to do */
+            return FT_EXIT_OK; /* another writer serves this socket: nothing to do */
         }
-        return fail("cannot listen on '%s'", opts.socket_path, uv_strerror(err));
+        return fail(FT_EXIT_FAIL, "cannot listen on '%s'", opts.socket_path, uv_strerror(err));
     }
     if (a.detach) {
         detach(loop);
@@ -438,5 +444,5 @@ main(int argc, char **argv)
     if (ft_server_orphaned()) {
         remove_orphaned(&opts);
     }
-    return ft_server_bad_streams() > 0 ? 1 : 0;
+    return ft_server_bad_streams() > 0 ? FT_EXIT_FAIL : FT_EXIT_OK;
 }

@@ -34,7 +34,7 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
     struct ft_wire_decoder dec;
     struct ft_frame f;
     char buf[65536];
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0, err = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), err = 0;
     ssize_t n;
 
     if (fd < 0) {
@@ -43,14 +43,16 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
     ft_wire_decoder_init(&dec);
     while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
         err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
-        while (err == 0 && (rc = ft_wire_next_frame(&dec, &f)) == 1) {
+        while (err == 0) {
+            int rc = ft_wire_next_frame(&dec, &f);
+            if (rc != 1) {
+                err = rc < 0 ? rc : 0;
+                break;
+            }
             if (f.hdr.type == FT_FRAME_HELLO) {
                 *saw_hello = 1;
             }
             err = ft_run_frame(run, &f);
-        }
-        if (err == 0 && rc < 0) {
-            err = rc;
         }
     }
     if (err == 0 && ft_wire_decoder_pending(&dec) > 0) {
