@@ -56,6 +56,15 @@ def test_no_secret_reaches_any_output(python, tmp_path):
     assert b"INNOCENT-TOKEN" in seen[run.path / "tree.json"]
 
 
+def nodes(tree):
+    """Every call node of a tree, depth first."""
+    todo = [n for t in tree["threads"] for n in t["calls"]]
+    while todo:
+        n = todo.pop()
+        todo += n["children"]
+        yield n
+
+
 def all_events(run):
     """The run's events and its units' (a WSGI or ASGI request is a unit of its own)."""
     events = list(run.events)
@@ -97,6 +106,12 @@ def test_each_shape_is_redacted_where_it_was(python, tmp_path):
     assert ended["make_headers"]["result"] == "{'Authorization': <redacted>, 'Accept': '*/*'}"
     assert ended["reject"]["exception"]["message"] == "rejected Authorization: <redacted>"
     assert enter["connect"]["args"]["value"] == "'INNOCENT-TOKEN'"  # not known to be one
+    # An exception left unlock(): its locals by name and value, its cause's message.
+    [unlock] = [n for n in nodes(run.tree) if n["function"] == "unlock"]
+    assert unlock["locals"]["password"] == "<redacted>"
+    assert unlock["locals"]["settings"] == "{'api_key': <redacted>, 'user': 'bob'}"
+    [cause] = unlock["cause"]
+    assert cause["type"] == "KeyError" and "Authorization: <redacted>" in cause["message"]
     argv = run.tree["argv"]
     assert argv[-5:] == ["--password", "<redacted>", "--api-key=<redacted>", "--user", "bob"]
     db = sqlite3.connect(tmp_path / "out" / "index.sqlite")

@@ -57,6 +57,15 @@ def reject(header):  # a secret in an exception's message
     raise PermissionError(f"rejected Authorization: Bearer {S}-exception")
 
 
+def unlock(vault):  # an exception leaves: its locals and its cause's message
+    password = f"{S}-local"
+    settings = {"api_key": f"{S}-local-dict", "user": "bob"}
+    try:
+        raise KeyError(f"Authorization: Bearer {S}-cause")
+    except KeyError as e:
+        raise RuntimeError(f"{vault} locked for {settings['user']} ({len(password)})") from e
+
+
 def connect(host, value):  # not known to be a secret
     return host
 
@@ -90,6 +99,10 @@ def main():
     try:
         reject("x")
     except PermissionError:
+        pass
+    try:
+        unlock("v")
+    except RuntimeError:
         pass
     connect("db", "INNOCENT-TOKEN")
     # One write: with --stdout the writer's lines share the pipe.
