@@ -27,7 +27,12 @@ struct ft_run_opts {
     double tsc_ns_per_tick; /* the writer's TSC calibration, used until anchors span 1 s */
     int copies;             /* honour HELLO's MIRROR_STDOUT and LOGFILE: only for a live
                              * process (not a conversion, a rebuild, or a fuzzer's input) */
+    int compress;           /* write events.jsonl.zst and tree.json.zst (zstd) ... */
+    int zlevel;             /* ... at this level */
 };
+
+/* The zstd level of --compress when none is given: chosen by measurement (docs/format.md). */
+#define FT_ZLEVEL_DEFAULT 1
 
 /* A finished unit of work (a test, a request, a --unit call): its row in units.jsonl and in
  * the index. Strings are owned by the run; paths are relative to the run's directory and

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <zstd.h>
 
 int
 ft_write_all(int fd, const void *data, size_t n)
@@ -36,6 +37,9 @@ ft_sink_open(struct ft_sink *s, const char *path, int truncate)
     s->mirror[0] = s->mirror[1] = -1;
     s->mark_src = NULL;
     s->mark = 0;
+    s->zc = NULL;
+    s->zframe = 0;
+    ft_buf_init(&s->z);
     s->fd = open(path, flags, 0600);
     if (s->fd < 0) {
         return -errno;
@@ -44,15 +48,62 @@ ft_sink_open(struct ft_sink *s, const char *path, int truncate)
 }
 
 int
-ft_sink_flush(struct ft_sink *s)
+ft_sink_compress(struct ft_sink *s, int level)
 {
-    if (s->b.len == 0) {
+    ZSTD_CCtx *zc = ZSTD_createCCtx();
+
+    if (zc == NULL) {
+        return -ENOMEM;
+    }
+    /* No checksum: a stream cut at a flush must still read up to there. */
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 0))) {
+        ZSTD_freeCCtx(zc);
+        return -EINVAL;
+    }
+    s->zc = zc;
+    return 0;
+}
+
+/* The buffered bytes compressed into s->z; the frame ended if end. */
+static int
+compress(struct ft_sink *s, int end)
+{
+    ZSTD_inBuffer in = {s->b.p, s->b.len, 0};
+    size_t left;
+
+    s->z.len = 0;
+    do {
+        if (ft_buf_reserve(&s->z, ZSTD_CStreamOutSize()) != 0) {
+            return -ENOMEM;
+        }
+        ZSTD_outBuffer out = {s->z.p + s->z.len, s->z.cap - s->z.len, 0};
+        left = ZSTD_compressStream2(s->zc, &out, &in, end ? ZSTD_e_end : ZSTD_e_flush);
+        if (ZSTD_isError(left)) {
+            return -EIO;
+        }
+        s->z.len += out.pos;
+    } while (left != 0 || in.pos < in.size);
+    return 0;
+}
+
+/* Writes the buffer (compressed when the sink compresses; end: and ends the frame). */
+static int
+flush(struct ft_sink *s, int end)
+{
+    if (s->b.len == 0 && !(end && s->zframe)) {
         return s->err;
     }
     if (s->err == 0 && s->fd >= 0) {
-        int err = ft_write_all(s->fd, s->b.p, s->b.len);
+        int err = s->zc != NULL ? compress(s, end) : 0;
+        s->zframe = s->zc != NULL && !end;
+        const char *p = s->zc != NULL ? s->z.p : s->b.p;
+        size_t n = s->zc != NULL ? s->z.len : s->b.len;
         if (err == 0) {
-            s->written += s->b.len;
+            err = ft_write_all(s->fd, p, n);
+        }
+        if (err == 0) {
+            s->written += n;
             if (s->mark_src != NULL) {
                 s->mark = *s->mark_src;
             }
@@ -79,9 +130,21 @@ ft_sink_flush(struct ft_sink *s)
 }
 
 int
+ft_sink_flush(struct ft_sink *s)
+{
+    return flush(s, 0);
+}
+
+int
+ft_sink_end_frame(struct ft_sink *s)
+{
+    return flush(s, 1);
+}
+
+int
 ft_sink_close(struct ft_sink *s)
 {
-    int err = ft_sink_flush(s);
+    int err = flush(s, 1);
 
     if (s->fd >= 0 && close(s->fd) != 0 && err == 0) {
         err = -errno;
@@ -89,5 +152,8 @@ ft_sink_close(struct ft_sink *s)
     }
     s->fd = -1;
     ft_buf_free(&s->b);
+    ft_buf_free(&s->z);
+    ZSTD_freeCCtx(s->zc); /* accepts NULL */
+    s->zc = NULL;
     return err;
 }

@@ -5,6 +5,13 @@
  * report exactly what was lost, and the file is cut back to the end of the last flush
  * that succeeded, so it never ends with part of a flush. ft_sink_close() releases
  * everything in all cases.
+ *
+ * A sink may compress (ft_sink_compress): what is appended is then written as zstd, one
+ * block per flush, so the file is a valid zstd stream up to its last good flush (`zstd
+ * -dc` reads it; a reader of a run still going gets every flushed line), and its frame
+ * is ended at close (or by ft_sink_end_frame, after which other frames may be appended:
+ * concatenated zstd frames read as the concatenation of their contents). Copies to the
+ * mirrors stay plain.
  */
 #ifndef FT_LIB_SINK_H
 #define FT_LIB_SINK_H
@@ -24,10 +31,21 @@ struct ft_sink {
     struct ft_buf b;          /* pending bytes; append to it directly */
     const uint64_t *mark_src; /* optional: a counter sampled into mark by each good flush */
     uint64_t mark;            /* *mark_src when the last flush succeeded: what the file holds */
+    void *zc;                 /* ZSTD_CCtx when compressing, else NULL */
+    int zframe;               /* a zstd frame is open (data since it began) */
+    struct ft_buf z;          /* compressed bytes of one flush */
 };
 
 /* Creates path (O_EXCL unless truncate is set) with mode 0600. Returns 0 or -errno. */
 int ft_sink_open(struct ft_sink *s, const char *path, int truncate);
+
+/* From now on the sink writes zstd at level (libzstd's levels; 0 means its default).
+ * Returns 0 or -ENOMEM. */
+int ft_sink_compress(struct ft_sink *s, int level);
+
+/* Compressing: writes out what is buffered and ends the zstd frame. Returns 0 or the
+ * sticky error. */
+int ft_sink_end_frame(struct ft_sink *s);
 
 /* Writes out all buffered bytes. Returns 0 or the sticky error. */
 int ft_sink_flush(struct ft_sink *s);

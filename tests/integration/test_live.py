@@ -3,10 +3,11 @@ events.jsonl, in --logfile and on --stdout, soon after it happened (the writer a
 frames as they arrive and writes its files at every tick), not when the program ends."""
 import json
 import queue
+import subprocess
 import threading
 import time
 
-from conftest import PROGRAMS
+from conftest import CLI, PROGRAMS, clean_env
 from procs_util import start_traced, wait_ready
 
 CALLS = PROGRAMS / "calls.py"
@@ -67,3 +68,40 @@ def test_stdout_gets_the_events_while_the_program_runs(python, tmp_path):
     proc.stdin.write("go\n")
     proc.stdin.close()
     assert proc.wait(timeout=120) == 0
+
+
+def cli(out, *args):
+    return subprocess.run([str(CLI), "-d", str(out), *map(str, args)], capture_output=True,
+                          text=True, env=clean_env())
+
+
+def until(check):
+    """check()'s first truthy answer within PATIENCE seconds, else its last one."""
+    deadline = time.monotonic() + PATIENCE
+    while (got := check()) is None or not got:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return got
+
+
+def test_a_run_still_going_is_listed_shown_and_read(python, tmp_path):
+    out = tmp_path / "out"
+    proc = start_traced(python, [CALLS, 10, "wait"], tmp_path)
+    wait_ready(proc)
+    # The tree so far: main() and five calls of f, main still running.
+    show = until(lambda: (lambda s: s if s.returncode == 0 and "f ×5" in s.stdout else None)(
+        cli(out, "show")))
+    assert show, cli(out, "show")
+    assert "running" in show.stdout.splitlines()[0], show.stdout
+    ls = cli(out, "ls")
+    assert ls.returncode == 0 and "running" in ls.stdout, ls
+    stats = cli(out, "stats")
+    assert stats.returncode == 0 and " f" in stats.stdout, stats
+    page = cli(out, "html", "-o", tmp_path / "now.html")
+    assert page.returncode == 0 and (tmp_path / "now.html").stat().st_size > 0, page.stderr
+    assert proc.poll() is None  # all of it while the program still runs
+    proc.communicate("go\n", timeout=120)
+    assert proc.returncode == 0
+    # Finished: the same commands read its tree.json.
+    assert "f ×10" in cli(out, "show").stdout

@@ -46,6 +46,8 @@ static const char usage[] =
     "  --drain-timeout S    after SIGTERM, wait this long for processes still sending\n"
     "                       (default 30)\n"
     "  --keep-raw           also keep each run's raw stream as raw.ftb\n"
+    "  --compress[=LEVEL]   write events.jsonl.zst and tree.json.zst (zstd, default level 1;\n"
+    "                       also FLOWTRACE_COMPRESS=1)\n"
     "  --detach             run in the background once the socket is ready\n"
     "  --convert FILE       write the run of a saved raw stream and exit\n"
     "  --run-id ID          the run id to use with --convert\n"
@@ -73,6 +75,20 @@ parse_seconds(const char *s, double *out)
     return *end == '\0' && *out >= 0 ? 0 : -1;
 }
 
+/* A zstd level: -7 (fastest) to 19. */
+static int
+parse_level(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (*s == '\0' || *end != '\0' || v < -7 || v > 19) {
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 /* mkdir -p with mode 0700 for the directories we create. */
 static int
 make_dirs(const char *path)
@@ -86,15 +102,16 @@ make_dirs(const char *path)
 }
 
 static int
-convert(const char *dir, const char *file, const char *run_id, double rate)
+convert(const char *dir, const char *file, const char *run_id, double rate,
+        const struct ft_server_opts *o)
 {
-    struct ft_run_opts ro = {dir, run_id, rate, 0};
+    struct ft_run_opts ro = {dir, run_id, rate, 0, o->compress, o->zlevel};
     struct ft_wire_decoder dec;
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
     struct ft_run_info info;
     char buf[65536];
-    int fd = open(file, O_RDONLY | O_CLOEXEC), rc = 0, err = 0;
+    int fd = open(file, O_RDONLY | O_CLOEXEC), err = 0;
     ssize_t n;
 
     if (fd < 0) {
@@ -103,6 +120,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate)
     }
     ft_wire_decoder_init(&dec);
     while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+        int rc = 0;
         err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
         while (err == 0 && (rc = ft_wire_next_frame(&dec, &f)) == 1) {
             err = ft_run_frame(run, &f);
@@ -119,7 +137,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate)
     ft_run_get_info(run, &info);
     if (err != 0) {
         fprintf(stderr, "flowtrace-writer: %s: %s at byte %llu; every frame before it was kept\n",
-                file, ft_strerror(err), (unsigned long long)(dec.consumed + dec.off));
+                file, ft_strerror(err), (unsigned long long)dec.consumed + dec.off);
     } else if (info.id != NULL) {
         printf("%s\n", info.path);
     }
@@ -178,6 +196,7 @@ main(int argc, char **argv)
                                              {"idle-exit", required_argument, NULL, 'i'},
                                              {"drain-timeout", required_argument, NULL, 't'},
                                              {"keep-raw", no_argument, NULL, 'k'},
+                                             {"compress", optional_argument, NULL, 'z'},
                                              {"detach", no_argument, NULL, 'D'},
                                              {"convert", required_argument, NULL, 'c'},
                                              {"run-id", required_argument, NULL, 'R'},
@@ -187,11 +206,15 @@ main(int argc, char **argv)
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     struct ft_server_opts opts = {0};
+    const char *env_z = getenv("FLOWTRACE_COMPRESS");
     const char *convert_file = NULL, *run_id = NULL;
     int opt, do_detach = 0, do_recover = 0, err, clock_kind;
     uv_loop_t *loop = uv_default_loop();
 
     opts.drain_timeout = 30;
+    opts.zlevel = FT_ZLEVEL_DEFAULT;
+    /* The library's setting, for a writer it started (or the wrapper's, exported). */
+    opts.compress = env_z != NULL && env_z[0] != '\0' && strcmp(env_z, "0") != 0;
     /* A process may go away before reading its ACK: that must not kill the writer and
      * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
      * that run, not the end of the writer. */
@@ -233,6 +256,12 @@ main(int argc, char **argv)
         case 'k':
             opts.keep_raw = 1;
             break;
+        case 'z':
+            opts.compress = 1;
+            if (optarg != NULL && parse_level(optarg, &opts.zlevel) != 0) {
+                return fail("bad --compress '%s'", optarg, "not a zstd level (-7..19)") + 1;
+            }
+            break;
         case 'D':
             do_detach = 1;
             break;
@@ -269,7 +298,7 @@ main(int argc, char **argv)
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
     if (convert_file != NULL) {
-        return convert(opts.dir, convert_file, run_id, ft_clock_calibrate(clock_kind, 20));
+        return convert(opts.dir, convert_file, run_id, ft_clock_calibrate(clock_kind, 20), &opts);
     }
     if (do_recover) {
         err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);

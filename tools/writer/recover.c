@@ -34,7 +34,7 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
     struct ft_wire_decoder dec;
     struct ft_frame f;
     char buf[65536];
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0, err = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), err = 0;
     ssize_t n;
 
     if (fd < 0) {
@@ -42,6 +42,7 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
     }
     ft_wire_decoder_init(&dec);
     while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+        int rc = 0;
         err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
         while (err == 0 && (rc = ft_wire_next_frame(&dec, &f)) == 1) {
             if (f.hdr.type == FT_FRAME_HELLO) {
@@ -101,7 +102,7 @@ move_out(const char *from_dir, const char *to_dir, const char *name)
 }
 
 /* Removes what the dead writer left beside the rebuilt files: its journal, the process's
- * END, partial tree parts. */
+ * END, partial tree parts, what it said to readers of the run going (.live). */
 static void
 clean_run_dir(const char *path)
 {
@@ -114,7 +115,8 @@ clean_run_dir(const char *path)
     }
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, "raw.ftb") == 0 || strcmp(e->d_name, "end.ftb") == 0 ||
-            strcmp(e->d_name, ".tree.json.tmp") == 0 ||
+            strcmp(e->d_name, ".tree.json.tmp") == 0 || strcmp(e->d_name, ".live") == 0 ||
+            strcmp(e->d_name, ".live.tmp") == 0 ||
             (strncmp(e->d_name, ".thread-", 8) == 0 && strstr(e->d_name, ".part") != NULL)) {
             snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
             unlink(p);
@@ -128,11 +130,16 @@ static void
 rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
 {
     char tmp[3500], built[3800], journal[3500], end[3500];
-    struct ft_run_opts ro = {tmp, id, rate, 0};
+    struct ft_run_opts ro = {tmp, id, rate, 0, 0, FT_ZLEVEL_DEFAULT};
     struct ft_run *run;
     struct ft_run_info info;
     int hello = 0, err;
+    const char *z;
 
+    /* The dead writer's run was compressed if its events are: the rebuilt one is too. */
+    snprintf(journal, sizeof(journal), "%s/events.jsonl.zst", path);
+    ro.compress = access(journal, F_OK) == 0;
+    z = ro.compress ? ".zst" : "";
     snprintf(tmp, sizeof(tmp), "%s/.recover", path);
     snprintf(journal, sizeof(journal), "%s/raw.ftb", path);
     snprintf(end, sizeof(end), "%s/end.ftb", path);
@@ -160,8 +167,13 @@ rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
     if (!hello) {
         err = FT_EFOREIGN;
     }
-    if (err == 0 && (err = move_out(built, path, "events.jsonl")) == 0) {
-        err = move_out(built, path, "tree.json");
+    if (err == 0) {
+        char ev[32], tr[32];
+        snprintf(ev, sizeof(ev), "events.jsonl%s", z);
+        snprintf(tr, sizeof(tr), "tree.json%s", z);
+        if ((err = move_out(built, path, ev)) == 0) {
+            err = move_out(built, path, tr);
+        }
     }
     out->err = err;
     if (err == 0) {

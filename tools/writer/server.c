@@ -580,7 +580,8 @@ peer_allowed(uv_pipe_t *p)
 static void
 on_connection(uv_stream_t *server, int status)
 {
-    struct ft_run_opts ro = {S.opts.dir, NULL, S.opts.tsc_ns_per_tick, 1};
+    struct ft_run_opts ro = {S.opts.dir,      NULL,         S.opts.tsc_ns_per_tick, 1,
+                             S.opts.compress, S.opts.zlevel};
     struct conn *c;
 
     if (status < 0) {

@@ -20,6 +20,8 @@ struct ft_server_opts {
     int keep_raw;         /* also keep each run's raw stream as raw.ftb */
     int null_sink;        /* bench only: decode frames, write nothing (ACK still sent) */
     int ignore_sigint;    /* SIGINT was ignored when the writer started: keep it so */
+    int compress;         /* zstd runs (events.jsonl.zst, tree.json.zst) ... */
+    int zlevel;           /* ... at this level */
 };
 
 /* Binds and listens (before any fork, so a detaching writer is ready when its parent
