@@ -58,7 +58,8 @@ def test_a_compressed_run_holds_what_a_plain_one_does(tmp_path):
     assert tree["tracer"]["lost"] == 0
 
 
-@pytest.mark.parametrize("command", [["show"], ["stats"], ["ls"], ["show", "--json"]])
+@pytest.mark.parametrize("command", [["show"], ["stats"], ["ls"], ["show", "--json"],
+                                     ["tail", "-n", "0"]])
 def test_every_command_reads_a_compressed_run_as_a_plain_one(tmp_path, command):
     plain_out, _ = run_shop(tmp_path, name="plain")
     packed_out, _ = run_shop(tmp_path, "--compress", name="packed")

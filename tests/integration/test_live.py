@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from conftest import CLI, PROGRAMS, clean_env
+from conftest import CLI, PROGRAMS, RUN, clean_env
 from procs_util import start_traced, wait_ready
 
 CALLS = PROGRAMS / "calls.py"
@@ -105,3 +105,54 @@ def test_a_run_still_going_is_listed_shown_and_read(python, tmp_path):
     assert proc.returncode == 0
     # Finished: the same commands read its tree.json.
     assert "f ×10" in cli(out, "show").stdout
+
+
+def tail(out, *args):
+    return cli(out, "tail", *args)
+
+
+def test_tail_prints_the_last_calls_of_a_run_still_going(python, tmp_path):
+    out = tmp_path / "out"
+    proc = start_traced(python, [CALLS, 10, "wait"], tmp_path)
+    wait_ready(proc)
+    every = until(lambda: (lambda t: t if t.stdout.count("<- f = ") == 5 else None)(
+        tail(out, "-n", "0")))
+    assert every and every.returncode == 0, every
+    assert [l.split("<- f = ")[1].split()[0] for l in every.stdout.splitlines()
+            if "<- f = " in l] == ["0", "1", "2", "3", "4"]
+    assert "-> main(" in every.stdout
+    last = tail(out, "-n", "2")
+    assert last.stdout.splitlines() == every.stdout.splitlines()[-2:]
+    assert proc.poll() is None  # all of it while the program still runs
+    proc.communicate("go\n", timeout=120)
+    assert proc.returncode == 0
+
+
+def test_tail_follows_a_run_to_its_end(python, tmp_path):
+    out = tmp_path / "out"
+    proc = start_traced(python, [CALLS, 10, "wait"], tmp_path)
+    wait_ready(proc)
+    assert until(lambda: list(out.glob("*/.live")))
+    follow = subprocess.Popen([str(CLI), "-d", str(out), "tail", "-f", "-n", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=clean_env())
+    proc.communicate("go\n", timeout=120)
+    got, err = follow.communicate(timeout=120)  # it stops once the run is complete
+    assert follow.returncode == 0, err
+    assert got.count("<- f = ") == 10 and "<- main" in got, got
+
+
+def test_tail_units_prints_each_test_with_its_outcome(tmp_path):
+    out = tmp_path / "out"
+    units = PROGRAMS.parent / "units"
+    subprocess.run([str(RUN), "-q", "--keep", "failed", "-o", str(out), "/usr/bin/python3", "-m",
+                    "pytest", "-q", "-p", "no:cacheprovider", str(units / "pytest_suite.py")],
+                   capture_output=True, env=clean_env(), cwd=units, timeout=300)
+    got = tail(out, "--units", "-n", "0")
+    assert got.returncode == 0, got.stderr
+    lines = sorted(l.split()[1:3] for l in got.stdout.splitlines())
+    assert lines == [["ERROR", "pytest_suite.py::test_error"],
+                     ["FAILED", "pytest_suite.py::test_fail"],
+                     ["PASSED", "pytest_suite.py::test_pass"],
+                     ["SKIPPED", "pytest_suite.py::test_skip"]]
+    assert "ValueError: too big: 2  -> units/2/tree.json" in got.stdout
