@@ -36,7 +36,7 @@ teardown(void **state)
 static void
 run_stream(const char *run_id, struct stream *s)
 {
-    struct ft_run_opts o = {dir, run_id, 1.0, 0};
+    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0};
     struct ft_run *r = ft_run_new(&o);
     struct ft_wire_decoder d;
     struct ft_frame f;
@@ -183,7 +183,7 @@ call_value_error(const char *run_id, unsigned vkind, const void *value, size_t l
 {
     struct stream s;
     struct recs r = {.n = 0};
-    struct ft_run_opts o = {dir, run_id, 1.0, 0};
+    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0};
     struct ft_run *run = ft_run_new(&o);
     struct ft_wire_decoder d;
     struct ft_frame f;
