@@ -37,25 +37,28 @@ LIB_SRCS    := $(wildcard lib/*.c)
 INJECT_SRCS := $(wildcard inject/*.c)
 WRITER_SRCS := $(wildcard tools/writer/*.c)
 CLI_SRCS    := $(wildcard tools/cli/*.c)
+RUN_SRCS    := $(wildcard tools/run/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
 INJECT_OBJS := $(INJECT_SRCS:%.c=$(O)/%.o)
 WRITER_OBJS := $(WRITER_SRCS:%.c=$(O)/%.o)
 CLI_OBJS    := $(CLI_SRCS:%.c=$(O)/%.o)
+RUN_OBJS    := $(RUN_SRCS:%.c=$(O)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 CORE   := $(O)/libftcore.a
 SO     := $(O)/libflowtrace.so
 WRITER := $(O)/flowtrace-writer
 CLI    := $(O)/flowtrace
+RUNNER := $(O)/flowtrace-run
 
 UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 .PHONY: all deps test unit unit-san integration viewer-test demo bench install clean help check-abi \
         fuzz fuzz-short pythons lint format format-check tidy cppcheck bench-instr wheel
 
-all: $(SO) $(WRITER) $(CLI)
+all: $(SO) $(WRITER) $(CLI) $(RUNNER)
 
 $(O)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
@@ -102,6 +105,11 @@ $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lzstd
 
+# The wrapper: no library beyond libc and the core (settings).
+$(RUNNER): $(RUN_OBJS) $(CORE)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) -o $@ $(RUN_OBJS) $(CORE) $(LDFLAGS_SAN) -lm
+
 # The CLI reads the runs index, and names scripts, with the writer's own modules: one
 # schema, one rule.
 CLI_WRITER_OBJS := $(O)/tools/writer/index.o $(O)/tools/writer/runs.o
@@ -124,6 +132,8 @@ $(O)/tests/unit/test_pylit: $(O)/tools/cli/pylit.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
+$(O)/tests/unit/test_run_opts: $(O)/tools/run/opts.o
+$(O)/tests/unit/test_run_watch: $(O)/tools/run/watch.o
 
 # A unit test of an inject/ module links the objects of the layers it stands on (the pure
 # parts of the preloaded library: no Python needed, or a few fakes in the test).
@@ -300,13 +310,13 @@ lint: format-check tidy cppcheck check-abi
 WHEEL_STAGE := $(O)/wheel
 PY_SRCS     := $(wildcard python/flowtrace/*.py) python/pyproject.toml python/setup.py
 
-wheel: $(SO) $(WRITER) $(CLI) tools/flowtrace-run $(PY_SRCS) VERSION
+wheel: $(SO) $(WRITER) $(CLI) $(RUNNER) $(PY_SRCS) VERSION
 	@[ "$(V)" = 1 ] || echo "  WHEEL   $(O)/dist/flowtrace-$(FT_VERSION)-py3-none-*.whl"
 	$(Q)rm -rf $(WHEEL_STAGE) $(O)/dist && mkdir -p $(WHEEL_STAGE)/flowtrace/_bin $(O)/dist
 	$(Q)cp python/pyproject.toml python/setup.py README.md $(WHEEL_STAGE)/
 	$(Q)cp python/flowtrace/*.py $(WHEEL_STAGE)/flowtrace/
 	$(Q)cp VERSION $(WHEEL_STAGE)/flowtrace/VERSION
-	$(Q)install -m 0755 $(SO) $(WRITER) $(CLI) tools/flowtrace-run $(WHEEL_STAGE)/flowtrace/_bin/
+	$(Q)install -m 0755 $(SO) $(WRITER) $(CLI) $(RUNNER) $(WHEEL_STAGE)/flowtrace/_bin/
 	$(Q)strip --strip-unneeded $(WHEEL_STAGE)/flowtrace/_bin/libflowtrace.so \
 	    $(WHEEL_STAGE)/flowtrace/_bin/flowtrace-writer $(WHEEL_STAGE)/flowtrace/_bin/flowtrace
 	$(Q)cd $(WHEEL_STAGE) && $(PYTHON) -m build --wheel --no-isolation \
@@ -316,7 +326,7 @@ wheel: $(SO) $(WRITER) $(CLI) tools/flowtrace-run $(PY_SRCS) VERSION
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)rm -rf $(O)/demo-out
-	$(Q)tools/flowtrace-run -o $(O)/demo-out $(PYTHON) tests/integration/programs/shop.py --customer "ana maria" --coffee 3
+	$(Q)$(RUNNER) -o $(O)/demo-out $(PYTHON) tests/integration/programs/shop.py --customer "ana maria" --coffee 3
 	$(Q)$(CLI) show -d $(O)/demo-out
 
 # Debian's 3.11, and 3.13 when `make pythons` has fetched it (the sys.monitoring engine).
@@ -336,16 +346,15 @@ install: all
 	install -m 0644 $(SO) $(DESTDIR)$(PREFIX)/lib/flowtrace/libflowtrace.so
 	install -m 0755 $(WRITER) $(DESTDIR)$(PREFIX)/lib/flowtrace/flowtrace-writer
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/flowtrace
-	sed 's|^FLOWTRACE_LIBDIR=.*|FLOWTRACE_LIBDIR=$(PREFIX)/lib/flowtrace|' tools/flowtrace-run \
-	    > $(DESTDIR)$(PREFIX)/bin/flowtrace-run
-	chmod 0755 $(DESTDIR)$(PREFIX)/bin/flowtrace-run
+	install -m 0755 $(RUNNER) $(DESTDIR)$(PREFIX)/bin/flowtrace-run
 
 clean:
 	rm -rf build build-san build-fuzz
 
 help:
 	@echo "FlowTrace make targets:"
-	@echo "  all          build build/libflowtrace.so, build/flowtrace-writer, build/flowtrace (default)"
+	@echo "  all          build build/libflowtrace.so, build/flowtrace-writer, build/flowtrace,"
+	@echo "               build/flowtrace-run (default)"
 	@echo "  deps         apt-get install missing Debian packages (run as root)"
 	@echo "  demo         build, trace a sample program, print its call tree"
 	@echo "  test         deps + build + unit tests (plain and ASan/UBSan) + fuzz-short + check-abi"
@@ -370,4 +379,5 @@ help:
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
 	@echo "         FUZZ_TIME=s  FUZZ_SHORT=s  FUZZ_CC=clang"
 
--include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d) \
+         $(RUN_OBJS:.o=.d)

@@ -9,7 +9,7 @@ counts do not. For each workload this runs, under valgrind's callgrind:
   floor      the workload with an empty hook (bench/floor.c), installed as FlowTrace
              installs its own: the cost of being called at all
   cProfile   python -m cProfile (aggregates only), for scale
-  FlowTrace  the workload through tools/flowtrace-run, every process counted
+  FlowTrace  the workload through build/flowtrace-run, every process counted
              (--trace-children): the traced process, flowtrace-writer, and the wrapper
              with its helper commands (sleep excepted: waiting is not work)
 
@@ -104,7 +104,7 @@ def measure(python, name, build, floor, tmp, ft_args):
     cpr = total(callgrind([python, "-m", "cProfile", "-o", os.devnull] + args, tmp / "cprof",
                           env_clean(), cwd, ok)) if name != "pytest" else None
     out = tmp / "out"
-    rows = callgrind([ROOT / "tools" / "flowtrace-run", "-q", "-o", out] + ft_args +
+    rows = callgrind([build / "flowtrace-run", "-q", "-o", out] + ft_args +
                      [python] + args, tmp / "ft", env_clean(FLOWTRACE_BUILD=str(build)),
                      cwd, ok, children=True)
     writer = sum(n for c, n in rows if "flowtrace-writer" in c)

@@ -68,7 +68,7 @@ def timed(cmd, env):
 
 def run_flowtrace(python, script, build, keep_raw=None):
     out = Path(tempfile.mkdtemp(prefix="ft-bench-"))
-    cmd = [ROOT / "tools" / "flowtrace-run", "-q", "-o", out]
+    cmd = [build / "flowtrace-run", "-q", "-o", out]
     if keep_raw:
         cmd.append("--keep-raw")
     cmd += [python, script]

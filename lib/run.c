@@ -781,6 +781,7 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
     memset(info, 0, sizeof(*info));
     info->id = r->state == FT_RS_HELLO ? NULL : r->files.id;
     info->path = r->files.path;
+    info->copy_error = r->files.copy_error[0] != '\0' ? r->files.copy_error : NULL;
     info->argv = r->argv;
     info->argv_len = r->argv_len;
     info->python = r->python;

@@ -75,7 +75,8 @@ struct ft_run_info {
     uint64_t units_failed;          /* ... that failed (outcome failed or error) */
     const struct ft_unit_row *rows; /* their rows (ft_run_units) */
     size_t nrows;
-    int fail_err; /* the error that stopped the run's output (ft_run_fail), or 0 */
+    int fail_err;           /* the error that stopped the run's output (ft_run_fail), or 0 */
+    const char *copy_error; /* why --logfile was not written (not the user's, a link), or NULL */
 };
 
 /* The units finished so far, in order of their end. Valid until the next frame. */

@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dirs.h"
 #include "json.h"
+#include "ownfile.h"
 
 void
 ft_runfiles_init(struct ft_runfiles *f)
@@ -59,24 +61,6 @@ ft_runfiles_note(struct ft_runfiles *f, int err)
 }
 
 int
-ft_runfiles_mkdirs(const char *dir)
-{
-    char tmp[4096];
-
-    snprintf(tmp, sizeof(tmp), "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -errno;
-}
-
-int
 ft_runfiles_create(struct ft_runfiles *f, const char *dir, const char *run_id, uint64_t pid,
                    uint64_t real_ns)
 {
@@ -99,7 +83,7 @@ ft_runfiles_create(struct ft_runfiles *f, const char *dir, const char *run_id, u
         if (mkdir(path, 0700) == 0) {
             break;
         }
-        if (errno == ENOENT && !recreated && ft_runfiles_mkdirs(dir) == 0) {
+        if (errno == ENOENT && !recreated && ft_dirs_make(dir) == 0) {
             recreated = 1; /* the output directory was removed while the writer ran */
             n = 0;
             continue;
@@ -154,7 +138,9 @@ ft_runfiles_open_copies(struct ft_runfiles *f, uint64_t pid, int want_stdout, co
         } else {
             snprintf(path, sizeof(path), "%s/%s", cwd, logfile);
         }
-        f->logfile_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        /* The process names the file: never through a link, never another user's. */
+        f->logfile_fd = ft_ownfile_open(path, O_WRONLY | O_APPEND | O_CREAT, 0600, f->copy_error,
+                                        sizeof(f->copy_error));
     }
     f->jsonl.mirror[0] = f->mirror_fd;
     f->jsonl.mirror[1] = f->logfile_fd;

@@ -34,6 +34,7 @@ struct ft_runfiles {
     int jsonl_open;
     int mirror_fd;          /* FLOWTRACE_STDOUT: the process's stdout, or -1 */
     int logfile_fd;         /* FLOWTRACE_LOGFILE, or -1 */
+    char copy_error[512];   /* why the logfile was passed over, or "" */
     struct ft_part **parts; /* by thread index */
     size_t nparts;
     int write_err;    /* the first output error (negative errno), 0 if none */
@@ -59,9 +60,6 @@ void ft_runfiles_set_compress(struct ft_runfiles *f, int level);
 int ft_runfiles_sink(const struct ft_runfiles *f, struct ft_sink *s, const char *path,
                      int truncate);
 
-/* mkdir -p dir, each directory created with mode 0700. Returns 0 or -errno. */
-int ft_runfiles_mkdirs(const char *dir);
-
 /* Creates DIR/<id> (mode 0700): run_id if given, else YYYYMMDD-HHMMSS-<pid> from
  * real_ns, with .2, .3, ... appended while taken. Recreates dir if it was removed.
  * Returns 0 or -errno. */
@@ -73,7 +71,8 @@ int ft_runfiles_open_events(struct ft_runfiles *f, const uint64_t *settled);
 
 /* FLOWTRACE_STDOUT and FLOWTRACE_LOGFILE: every byte of events.jsonl is copied to the
  * process's stdout (reopened through /proc while it runs) and appended to logfile
- * (relative to cwd). Best effort. */
+ * (relative to cwd), which is used only if it is absent or a regular file of this user,
+ * reached by its own name (lib/ownfile.h); copy_error then says why not. Best effort. */
 void ft_runfiles_open_copies(struct ft_runfiles *f, uint64_t pid, int want_stdout,
                              const char *logfile, const char *cwd);
 

@@ -2,7 +2,7 @@
 
 Installed from the wheel they sit in this package's _bin directory. In a source checkout
 (python/flowtrace, used by the tests) they are the build directory's: $FLOWTRACE_BUILD,
-else the checkout's build/ (flowtrace-run then lives in tools/).
+else the checkout's build/.
 """
 
 import os
@@ -23,10 +23,7 @@ def bin_dir():
 
 def path(name):
     """The path of one native part (it may not exist: callers report that)."""
-    d = bin_dir()
-    if name == "flowtrace-run" and not os.path.exists(os.path.join(d, name)):
-        return os.path.join(os.path.dirname(d), "tools", name)
-    return os.path.join(d, name)
+    return os.path.join(bin_dir(), name)
 
 
 def version():

@@ -22,5 +22,5 @@ def flowtrace():
 
 
 def flowtrace_run():
-    """`flowtrace-run [options] COMMAND ...`: the wrapper (a POSIX sh script)."""
-    _exec("flowtrace-run", ["/bin/sh", _bundle.path("flowtrace-run")] + sys.argv[1:])
+    """`flowtrace-run [options] COMMAND ...`: the wrapper."""
+    _exec("flowtrace-run", [_bundle.path("flowtrace-run")] + sys.argv[1:])

@@ -78,9 +78,7 @@ def _rerun_traced(early_config, ns):
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        if os.access(run, os.X_OK):
-            os.execv(run, ["flowtrace-run"] + options + ["--"] + argv)
-        os.execv("/bin/sh", ["flowtrace-run", run] + options + ["--"] + argv)
+        os.execv(run, ["flowtrace-run"] + options + ["--"] + argv)
     except OSError as e:
         # Tracing never costs the test run: say why, and go on untraced.
         sys.stderr.write("pytest --flowtrace: cannot run %s (%s); the tests run untraced\n"

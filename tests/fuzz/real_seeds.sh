@@ -14,7 +14,7 @@ for py in "$@"; do
         out=$tmp/$n-$(echo "$prog" | tr ' ./' '---')
         # shellcheck disable=SC2086
         (cd "$root/tests/integration/programs" &&
-            "$root/tools/flowtrace-run" -q --keep-raw -o "$out" "$py" $prog >/dev/null 2>&1) || true
+            "$root/build/flowtrace-run" -q --keep-raw -o "$out" "$py" $prog >/dev/null 2>&1) || true
         for raw in "$out"/*/raw.ftb; do
             [ -f "$raw" ] || continue
             name=real-$(basename "$out")-$(basename "$(dirname "$raw")" | tr -dc 0-9 | tail -c 6)

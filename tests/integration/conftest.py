@@ -27,7 +27,7 @@ sys.setrecursionlimit(100_000)
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("FLOWTRACE_BUILD", ROOT / "build"))
 LIB = BUILD / "libflowtrace.so"
-RUN = ROOT / "tools" / "flowtrace-run"
+RUN = BUILD / "flowtrace-run"
 CLI = BUILD / "flowtrace"
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 
@@ -76,7 +76,7 @@ def version_of(python):
 
 def clean_env(**extra):
     """The environment a user would have, without any FlowTrace setting of ours, but with
-    FLOWTRACE_BUILD naming the build under test, so that flowtrace-run loads that one."""
+    FLOWTRACE_BUILD naming the build under test (for the tools that look for it)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FLOWTRACE_") and k != "LD_PRELOAD" and not k.startswith("PYTEST")}
     env["FLOWTRACE_BUILD"] = str(BUILD)

@@ -302,20 +302,6 @@ def test_environment_variables_work_under_a_bare_preload(python, tmp_path):
     assert run_enter["args"] == {"n": "3"}
 
 
-@pytest.mark.parametrize("flag,value,message", [
-    ("--max-depth", "two", "--max-depth 'two' is not a whole number"),
-    ("--min-duration", "-5", "--min-duration '-5' must not be negative"),
-    ("--max-arg-length", "1e3", "--max-arg-length '1e3' is not a whole number"),
-    ("--flush-interval", "soon", "--flush-interval 'soon' is not a number"),
-])
-def test_a_bad_option_value_is_one_clear_error(tmp_path, flag, value, message):
-    proc = subprocess.run([RUN, "-o", tmp_path / "out", flag, value, "python3", "-c", "1"],
-                          capture_output=True, text=True, env=clean_env())
-    assert proc.returncode == 2
-    assert proc.stderr == f"flowtrace-run: {message}\n"
-    assert not (tmp_path / "out").exists()
-
-
 def test_a_bad_environment_value_leaves_the_program_untraced_and_says_why(python, tmp_path):
     env = clean_env(FLOWTRACE_MAX_DEPTH="deep")
     proc = preload(python, ["-c", "print('hi')"], tmp_path, env=env)

@@ -130,6 +130,31 @@ def test_chrome_export_puts_work_handed_to_another_thread_on_a_track_named_after
     assert (blocking["ts"], blocking["dur"]) == (20.0, 50.0)
 
 
+def test_chrome_export_says_where_each_exception_came_from():
+    """A call an exception left carries, in its event's args, where the exception was
+    raised, the line it left the call at, its causes and the call's locals, as tree.json."""
+    [tree_file] = (FIXTURES / "postmortem").glob("*/tree.json")
+    tree = json.loads(tree_file.read_text())
+    want = {}
+
+    def walk(n):
+        want[n["function"]] = n
+        for c in n["children"]:
+            walk(c)
+    for t in tree["threads"]:
+        for n in t["calls"]:
+            walk(n)
+    tracks, _ = check_chrome(json.loads(export("chrome", "-d", FIXTURES / "postmortem")))
+    got = {e["name"]: e["args"] for events in tracks.values() for e in events}
+    assert set(got) == set(want)
+    for name, n in want.items():
+        exc = got[name]["exception"]
+        assert exc["raise"] == n["raise"] and exc["leftAt"] == n["leftAt"], name
+        assert exc.get("cause") == n.get("cause") and got[name].get("locals") == n.get("locals")
+    assert got["load"]["exception"]["cause"][0]["type"] == "ValueError"
+    assert got["load"]["locals"]["path"] == "'cfg:x'"
+
+
 def test_chrome_export_of_a_million_calls_nests(tmp_path, million):
     out = tmp_path / "trace.json"
     export("chrome", "-d", million, "-o", out)

@@ -24,6 +24,11 @@ def cli(*args):
     return proc.stdout
 
 
+# What a call an exception left says about it, and where handed-off work ran (docs/format.md).
+POSTMORTEM_KEYS = ("raise", "leftAt", "cause", "locals", "generated", "thread")
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
 def nodes(calls):
     for n in calls:
         yield n
@@ -43,7 +48,7 @@ def test_show_json_is_the_tree_in_tree_json_schema_and_filters_as_show_does(tmp_
     assert len(mine) == len(theirs) == tree["tracer"]["calls"]
     for m, t in zip(mine, theirs):
         for key in ("id", "module", "function", "file", "line", "args", "result", "exception",
-                    "instance", "argsAfter", "resumes"):
+                    "instance", "argsAfter", "resumes") + POSTMORTEM_KEYS:
             assert m.get(key) == t.get(key), (key, m, t)
         assert abs(m["startMicros"] - t["startMicros"]) < 0.001
         assert abs(m["durationMicros"] - t["durationMicros"]) < 0.001
@@ -58,6 +63,21 @@ def test_show_json_is_the_tree_in_tree_json_schema_and_filters_as_show_does(tmp_
     assert max(len(list(nodes([c]))) for c in shallow["threads"][0]["calls"]) <= 1 + \
         len(shallow["threads"][0]["calls"][0]["children"])
     assert all(c["children"] == [] for c in shallow["threads"][0]["calls"][0]["children"])
+
+
+def test_show_json_keeps_where_exceptions_came_from_the_sources_and_handed_off_threads():
+    for fixture in ("postmortem", "handoff"):
+        [tree_file] = (FIXTURES / fixture).glob("*/tree.json")
+        tree = json.loads(tree_file.read_text())
+        shown = json.loads(cli("show", "--json", "-d", FIXTURES / fixture))
+        assert shown.get("sources") == tree.get("sources")
+        mine = list(nodes(c for t in shown["threads"] for c in t["calls"]))
+        theirs = list(nodes(c for t in tree["threads"] for c in t["calls"]))
+        assert len(mine) == len(theirs)
+        for m, t in zip(mine, theirs):
+            for key in POSTMORTEM_KEYS:
+                assert m.get(key) == t.get(key), (fixture, key, m, t)
+        assert any(key in t for t in theirs for key in POSTMORTEM_KEYS), fixture
 
 
 def test_pytraceflow_has_the_seeds_fields_and_typed_values(tmp_path):

@@ -1,16 +1,19 @@
 """Traces hold the program's data: files are 0600 in 0700 directories, the writer's socket
 is in a private directory, and no other user can connect to it or send it events."""
 import os
+import pwd
 import shutil
 import stat
 import subprocess
 import tempfile
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from conftest import PROGRAMS, clean_env, preload, runs_in, trace
-from procs_util import Writer
+from procs_util import WRITER, Writer
 
 NOBODY = 65534
 
@@ -128,3 +131,109 @@ def nobody_connects(w, connect):
     refused = subprocess.run(["/usr/bin/python3", "-c", connect, w.socket], input=hello,
                              capture_output=True, preexec_fn=as_nobody, timeout=60)
     return denied.stdout, refused.stdout
+
+
+# ---- Output directories someone else owns or prepared -----------------------------------
+# A second user, made by the test, plants what it can: FlowTrace must use only what the
+# user owns, follow no link it did not make, and say in one line what it passed over.
+
+@pytest.fixture
+def other_user():
+    """(uid, gid) of a system user made for this test, removed afterwards."""
+    if os.geteuid() != 0 or not shutil.which("useradd"):
+        pytest.skip("needs root and useradd to make a second user")
+    name = "ft" + uuid.uuid4().hex[:12]
+    for _ in range(50):  # useradd fails while another holds /etc/passwd's lock
+        made = subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                               "/usr/sbin/nologin", name], capture_output=True, text=True)
+        if made.returncode == 0:
+            break
+        time.sleep(0.1)
+    assert made.returncode == 0, made.stderr
+    try:
+        entry = pwd.getpwnam(name)
+        yield entry.pw_uid, entry.pw_gid
+    finally:
+        for _ in range(50):
+            if subprocess.run(["userdel", name], capture_output=True).returncode in (0, 6):
+                break
+            time.sleep(0.1)
+
+
+def planted(path, owner, content=b"", mode=0o666):
+    path.write_bytes(content)
+    os.chown(path, *owner)
+    path.chmod(mode)
+    return path
+
+
+def one_traced_run(tmp_path, *wrapper_args):
+    proc, runs = trace("/usr/bin/python3", [PROGRAMS / "nested.py"], tmp_path,
+                       wrapper_args=wrapper_args)
+    assert proc.returncode == 0 and len(runs) == 1, proc.stderr
+    return proc
+
+
+def test_an_output_directory_of_another_user_is_not_used(tmp_path, other_user):
+    out = tmp_path / "out"
+    out.mkdir()
+    os.chown(out, *other_user)
+    out.chmod(0o777)  # even open to everyone: its owner would read what is written there
+    proc, runs = trace("/usr/bin/python3", ["-c", "print('ran')"], tmp_path)
+    assert (proc.returncode, proc.stdout, runs) == (0, "ran\n", [])
+    assert proc.stderr == (f"flowtrace-run: output directory '{out}' belongs to another user "
+                           f"(uid {other_user[0]}); running the command untraced\n")
+    assert list(out.iterdir()) == []
+
+
+def test_an_index_planted_by_another_user_is_not_written(tmp_path, other_user):
+    out = tmp_path / "out"
+    out.mkdir(mode=0o700)
+    index = planted(out / "index.sqlite", other_user)
+    proc = one_traced_run(tmp_path)
+    assert index.read_bytes() == b""  # its owner learns no argv
+    assert f"index.sqlite belongs to another user (uid {other_user[0]}); not used" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"])
+def test_a_symlinked_index_is_not_followed(tmp_path, name):
+    out = tmp_path / "out"
+    out.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    (out / name).symlink_to(victim)
+    proc = one_traced_run(tmp_path)
+    assert not victim.exists()
+    assert f"{name} is a symbolic link; not followed" in proc.stderr
+
+
+def test_a_symlinked_logfile_is_not_followed(tmp_path):
+    victim = tmp_path / "victim.jsonl"
+    (tmp_path / "log.jsonl").symlink_to(victim)
+    proc = one_traced_run(tmp_path, "--logfile", "log.jsonl")
+    assert not victim.exists()
+    assert "log.jsonl is a symbolic link; not followed" in proc.stderr
+
+
+def test_a_logfile_of_another_user_is_not_written(tmp_path, other_user):
+    log = planted(tmp_path / "log.jsonl", other_user)
+    proc = one_traced_run(tmp_path, "--logfile", "log.jsonl")
+    assert log.read_bytes() == b""
+    assert f"log.jsonl belongs to another user (uid {other_user[0]}); not used" in proc.stderr
+
+
+def test_a_run_directory_prepared_in_advance_is_not_used(tmp_path):
+    # The run's name is known in advance with --run-id: a link planted under it is passed
+    # over for a fresh directory.
+    proc, [run] = trace("/usr/bin/python3", [PROGRAMS / "nested.py"], tmp_path,
+                        wrapper_args=["--keep-raw"])
+    raw = run.path / "raw.ftb"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out2"
+    out.mkdir(mode=0o700)
+    (out / "planted").symlink_to(elsewhere)
+    made = subprocess.run([str(WRITER), "--dir", str(out), "--convert", str(raw), "--run-id",
+                           "planted"], capture_output=True, text=True, env=clean_env())
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == str(out / "planted.2")
+    assert list(elsewhere.iterdir()) == []

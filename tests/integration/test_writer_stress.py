@@ -132,8 +132,8 @@ def test_an_unwritable_output_directory_leaves_the_program_untouched(python, tmp
     proc = subprocess.run(wrapper_cmd("/etc/hostname/out", python, [CALLS, 10]), cwd=tmp_path,
                           env=clean_env(), capture_output=True, text=True)
     check_untouched(python, tmp_path, proc, [CALLS, 10])
-    assert proc.stderr == ("flowtrace-run: cannot create output directory '/etc/hostname/out';"
-                           " running the command untraced\n")
+    assert proc.stderr == ("flowtrace-run: cannot create output directory '/etc/hostname/out': "
+                           "Not a directory; running the command untraced\n")
 
 
 def test_a_hundred_processes_at_once_all_get_their_runs(python, tmp_path):

@@ -197,7 +197,8 @@ raise_site_cause_locals_and_sources_are_read(void **state)
                "\"tid\":1,\"calls\":[{\"id\":1,\"function\":\"f\",\"startMicros\":0,"
                "\"durationMicros\":1,\"exception\":{\"type\":\"E\"},\"raise\":{\"file\":\"/a.py\","
                "\"line\":7},\"leftAt\":5,\"cause\":[{\"type\":\"K\",\"via\":\"cause\"}],"
-               "\"locals\":{\"n\":\"0\",\"s\":\"'x'\"},\"generated\":true,\"children\":[]}]}]}");
+               "\"locals\":{\"n\":\"0\",\"s\":\"'x'\"},\"generated\":true,\"task\":true,"
+               "\"children\":[]}]}]}");
     assert_int_equal(ft_tree_load(path, &t, err, sizeof(err)), 0);
     const struct ft_node *f = t->threads[0].first;
     assert_string_equal(t->sources, "{\"/a.py\":\"ab12\"}");
@@ -206,6 +207,7 @@ raise_site_cause_locals_and_sources_are_read(void **state)
     assert_string_equal(f->x->cause, "[{\"type\":\"K\",\"via\":\"cause\"}]");
     assert_string_equal(f->x->locals, "{\"n\":\"0\",\"s\":\"'x'\"}");
     assert_true(f->x->generated);
+    assert_true(f->x->task);
     ft_tree_free(t);
 }
 

@@ -200,6 +200,28 @@ work_handed_to_another_thread_goes_on_a_lane_of_its_own(void **state)
     walk_expecting(h, e, 4);
 }
 
+/* An asyncio task created and awaited at once overlaps nothing, yet it ran as a task of
+ * its own: a lane of its own, like a plain coroutine awaited in place is not. */
+static void
+a_task_that_overlaps_nothing_still_has_a_lane_of_its_own(void **state)
+{
+    static struct ft_node_extra task = {.active_us = 1.0, .task = 1};
+    struct ft_node *top = mk(0, 0.0, 100.0, NULL, NULL);
+    struct ft_node *t = mk(1, 10.0, 20.0, top, NULL);
+    const struct expect e[] = {
+        {0, 0, 0, 0, 0, 0, 100000},
+        {1, 1, 1, 0, 1, 10000, 30000},
+        {2, 2, 1, 1, 0, 12000, 14000},
+        {3, 1, 0, 1, 0, 40000, 60000},
+    };
+
+    (void)state;
+    t->x = &task;
+    mk(2, 12.0, 2.0, t, NULL);
+    suspends(mk(3, 40.0, 20.0, top, t));
+    walk_expecting(top, e, 4);
+}
+
 int
 main(void)
 {
@@ -210,6 +232,7 @@ main(void)
         cmocka_unit_test(a_generator_overlapping_its_callers_calls_moves_to_a_lane),
         cmocka_unit_test(a_task_outliving_its_creator_keeps_its_end_and_lanes_are_reused),
         cmocka_unit_test(work_handed_to_another_thread_goes_on_a_lane_of_its_own),
+        cmocka_unit_test(a_task_that_overlaps_nothing_still_has_a_lane_of_its_own),
     };
 
     return cmocka_run_group_tests_name("walk", tests, NULL, NULL);

@@ -6,7 +6,7 @@
 // `flowtrace diff --html` opens on where two tests parted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, rmSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, SHOTS, CLI, ctx, run, setup, traceProgram, traceScript, writeHtml, openPage, cursorOf, press, PROGRAMS } from './helpers.mjs';
 
@@ -16,6 +16,17 @@ setup();
 // test names are the same wherever the checkout and the temporary directory are.
 const UNITS = join(ROOT, 'tests/integration/units');
 const pytestArgs = (suite) => ['pytest', '-q', '-p', 'no:cacheprovider', '--rootdir', UNITS, join(UNITS, suite)];
+
+/* The directory of out's run, and its tree.json. */
+const runDir = (out) => join(out, readdirSync(out).find((d) => /^\d{8}-/.test(d)));
+const runTree = (out) => JSON.parse(readFileSync(join(runDir(out), 'tree.json'), 'utf8'));
+
+/* The first call of out's run (tree.json) for which pred holds. */
+function findCall(out, pred) {
+  const tree = runTree(out);
+  const walk = (n) => (pred(n) ? n : n.children.map(walk).find((x) => x));
+  return tree.threads.flatMap((t) => t.calls).map(walk).find((x) => x);
+}
 
 const stackNames = (page) => page.$$eval('#stack li .fn', (els) => els.map((e) => e.textContent));
 
@@ -32,8 +43,9 @@ test('time travel: keys step into, over, out, back and forward across threads; s
   assert.match(cur, /Status✗ raised/);
   assert.match(cur, /Inputscard'visa-2'amount14/);
   assert.match(cur, /Errorbuiltins\.ValueErrorcard visa-2 declined for 14/);
-  // Its source, from the file on disk, its first line marked.
-  assert.match(await page.textContent('#source .src-head'), /checkout\.py:18 from the file on disk/);
+  // Its source, kept with the run (else from the file on disk), its first line marked.
+  assert.match(await page.textContent('#source .src-head'),
+    runTree(out).sources ? /checkout\.py:18 kept with the run$/ : /checkout\.py:18 from the file on disk$/);
   assert.equal(await page.textContent('#source .ln.cur'), '18def charge(card, amount):');
   assert.match(await page.textContent('#source pre'), /raise ValueError/);
   // The tree shows it: its row is the cursor's, its ancestors open.
@@ -45,8 +57,10 @@ test('time travel: keys step into, over, out, back and forward across threads; s
   assert.equal(c.fn, 'checkout');
   cur = await page.textContent('#current');
   assert.match(cur, /card'visa-2'/);
-  // Its exception came from below: the path down to where it was raised, each a link.
-  assert.match(cur, /Raised atcharge checkout\.py:18/);
+  // Its exception came from below: the path down to where it was raised, each a link, and
+  // the raise line when the run recorded it (else where charge begins).
+  const raised = findCall(out, (n) => n.function === 'charge' && n.exception);
+  assert.match(cur, new RegExp('Raised atcharge checkout\\.py:' + (raised.raise ? raised.raise.line : 18)));
   c = await press(page, 'Shift+O');
   assert.equal(c.fn, 'checkout');
   assert.match(await page.textContent('#current'), /card'visa-1'/);
@@ -130,10 +144,13 @@ test('search finds values and exception messages, and each hit becomes the curso
   await page.close();
 });
 
-test('source: kept from disk, marked when the file changed since the run, absent when it is gone', { timeout: 60000 }, async () => {
+test('source: from the disk when not kept, marked when the file changed since the run, absent when it is gone', { timeout: 60000 }, async () => {
   const script = join(ctx.tmp, 'gone.py');
   copyFileSync(join(PROGRAMS, 'checkout.py'), script);
   const out = traceScript(script, [], { name: 'gone' });
+  // Without the copies kept with the run (an older run, or a source that could not be
+  // kept), the viewer reads the file on disk when it writes the page.
+  rmSync(join(runDir(out), 'sources'), { recursive: true, force: true });
   const { page } = await openPage(writeHtml(out, 'fresh.html'));
   await press(page, 'e');
   assert.match(await page.textContent('#source .src-head'), /gone\.py:18 from the file on disk$/);
@@ -162,18 +179,22 @@ test('tests: "Failing test" goes to each failed test, "Exception" to where its e
   assert.match(units[0], /^✓ pytest_suite\.py::test_pass · passed · /);
   assert.match(units[1], /^✗ pytest_suite\.py::test_fail · failed · /);
   assert.match(units[3], /^○ .*test_skip · skipped/);
+  // "Failing test": the test's own function (the unit begins in pytest's runtestprotocol).
   let c = await press(page, 't');
-  assert.equal(c.fn, 'runtestprotocol');
+  assert.equal(c.fn, 'test_fail');
   assert.match(await page.textContent('#current'), /Unitpytest_suite\.py::test_fail · failed/);
-  assert.match(await page.textContent('#rows .row.cur'), /test_fail · failed/);
+  assert.equal(await page.$eval('#rows .row.cur .name', (e) => e.textContent), 'test_fail');
+  // A test whose fixture broke never ran: the unit's call.
   c = await press(page, 't');
+  assert.equal(c.fn, 'runtestprotocol');
   assert.match(await page.textContent('#current'), /test_error · error/);
   c = await press(page, 'e');
   assert.equal(c.fn, 'helper');
   assert.match(await page.textContent('#current'), /Inputsx2/);
   assert.match(await page.textContent('#current'), /too big: 2/);
-  // A unit in the list leads to its call.
+  // A unit in the list leads to its call: a test's own function.
   await page.click('#units li:nth-child(1)');
+  assert.equal((await cursorOf(page)).fn, 'test_pass');
   assert.match(await page.textContent('#current'), /test_pass · passed/);
   assert.deepEqual(errors, []);
   await page.close();
@@ -183,6 +204,20 @@ test('a server run shows its requests; a request\'s page is headed by it, not by
   try { execFileSyncQuiet(); } catch { t.skip('python3-flask is not installed'); return; }
   const out = traceScript(join(ROOT, 'tests/integration/units/flask_app.py'), [], { name: 'flask', cwd: join(ROOT, 'tests/integration/units') });
   const { page, errors } = await openPage(writeHtml(out, 'flask.html'));
+  // The timeline opens on the requests (milliseconds of a process that ran for seconds):
+  // from the first one's start to the last one's end, give or take 2%.
+  const [run] = readdirSync(out).filter((d) => /^\d{8}-/.test(d));
+  const reqs = readdirSync(join(out, run, 'units')).map((u) =>
+    JSON.parse(readFileSync(join(out, run, 'units', u, 'tree.json'), 'utf8')).threads[0].calls[0]);
+  const r0 = Math.min(...reqs.map((c) => c.startMicros)) * 1000;
+  const r1 = Math.max(...reqs.map((c) => c.startMicros + c.durationMicros)) * 1000;
+  const view = async () => (await page.$eval('#timeline', (e) => e.dataset.view)).split(',').map(Number);
+  const [v0, v1] = await view();
+  assert.ok(Math.abs(v0 - (r0 - (r1 - r0) * 0.02)) < 1000 && Math.abs(v1 - (r1 + (r1 - r0) * 0.02)) < 1000,
+    `view ${v0},${v1}; requests ${r0},${r1}`);
+  await page.click('#tl-fit'); // every call: the whole server's life
+  const [f0, f1] = await view();
+  assert.ok(f0 < v0 && f1 > v1 && (v1 - v0) < (f1 - f0) / 2, `${f0},${f1}`);
   const units = await page.$$eval('#units li', (els) => els.map((e) => e.textContent));
   // (in the order the writer saw them end: the request threads' buffers may come in any order)
   assert.deepEqual(units.map((u) => u.replace(/ · [\d.]+[µm]?s$/, '')).sort(),
@@ -225,7 +260,9 @@ test('flowtrace diff --html: B\'s page starts on where it parted from A, each ro
   assert.match(pane, /B run \S+ · unit 2 · calc_suite\.py::test_report\[4,-5,6\] · failed/);
   const rows = await page.$$eval('#diff li', (els) => els.map((e) => e.textContent.trim()));
   assert.ok(rows.includes("- test_report(text='1,2,3') → None"), rows.join('\n'));
-  assert.ok(rows.includes("+ test_report(text='4,-5,6')  ✗ ValueError: negative value in '4,-5,6'"), rows.join('\n'));
+  // (with " (line N)" when the run recorded the line the exception left the call at)
+  assert.ok(rows.some((r) => r.startsWith("+ test_report(text='4,-5,6')  ✗ ValueError: negative value in '4,-5,6'")),
+    rows.join('\n'));
   // The cursor starts on B's call where they parted; B's page is the failing unit's.
   assert.equal((await cursorOf(page)).fn, 'test_report');
   assert.match(await page.textContent('#current'), /text'4,-5,6'/);

@@ -46,7 +46,7 @@ export function cleanEnv(extra = {}) {
 export function traceScript(script, args = [], { name = null, wrapper = [], env = {}, cwd } = {}) {
   const out = join(ctx.tmp, name || script.split('/').pop() + '-' + Math.random().toString(36).slice(2, 8));
   try {
-    run(join(ROOT, 'tools/flowtrace-run'), ['-q', '-o', out, ...wrapper, PYTHON, script, ...args],
+    run(join(BUILD, 'flowtrace-run'), ['-q', '-o', out, ...wrapper, PYTHON, script, ...args],
       { env: cleanEnv(env), cwd: cwd || ctx.tmp });
   } catch (e) {
     if (e.status === undefined) throw e; // the program may fail: its trace is what we want

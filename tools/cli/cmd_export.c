@@ -96,6 +96,25 @@ chrome_arg_map(struct ft_buf *b, const char *key, const struct ft_arg *a, uint32
     ft_buf_putc(b, '}');
 }
 
+/* Inside a call's "exception": where it was raised, the line it left the call at, its
+ * causes, as tree.json has them. */
+static void
+chrome_postmortem(struct ft_buf *b, const struct ft_node_extra *x)
+{
+    if (x == NULL) {
+        return;
+    }
+    if (x->raise != NULL) {
+        ft_buf_printf(b, ",\"raise\":%s", x->raise);
+    }
+    if (x->left_at > 0) {
+        ft_buf_printf(b, ",\"leftAt\":%u", x->left_at);
+    }
+    if (x->cause != NULL) {
+        ft_buf_printf(b, ",\"cause\":%s", x->cause);
+    }
+}
+
 static void
 chrome_args(struct ft_buf *b, const struct ft_node *n)
 {
@@ -125,7 +144,11 @@ chrome_args(struct ft_buf *b, const struct ft_node *n)
         ft_json_put_cstr(b, n->exc_type);
         ft_buf_puts(b, ",\"message\":");
         ft_json_put_cstr(b, n->exc_msg ? n->exc_msg : "");
+        chrome_postmortem(b, x);
         ft_buf_putc(b, '}');
+    }
+    if (x != NULL && x->locals != NULL) {
+        ft_buf_printf(b, ",\"locals\":%s", x->locals);
     }
     if (n->incomplete != NULL) {
         ft_buf_puts(b, ",\"incomplete\":");
@@ -171,6 +194,8 @@ chrome_lane_track(struct exporter *e, const struct ft_tree_thread *th, size_t ti
         if (ran != NULL) { /* work handed to another thread: named after where it ran */
             snprintf(name, sizeof(name), "%s · in %s (%u)", th->name ? th->name : "?", ran,
                      c->lane);
+        } else if (c->n->x != NULL && c->n->x->task) {
+            snprintf(name, sizeof(name), "%s · task %u", th->name ? th->name : "?", c->lane);
         } else {
             snprintf(name, sizeof(name), "%s · concurrent %u", th->name ? th->name : "?", c->lane);
         }

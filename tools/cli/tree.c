@@ -717,6 +717,8 @@ node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v)
         nd->x->left_at = (uint32_t)v->d;
     } else if (key_is(l, "generated") && v->n == 4 && extra(l, nd) != NULL) {
         nd->x->generated = 1; /* true (booleans come as "True"/"False") */
+    } else if (key_is(l, "task") && v->n == 4 && extra(l, nd) != NULL) {
+        nd->x->task = 1;
     }
 }
 

@@ -44,6 +44,7 @@ struct ft_node_extra {
     const char *raise, *cause, *locals;
     uint32_t left_at; /* "leftAt": the line the call was at when the exception left it, or 0 */
     int generated;    /* "generated": code the program did not write (attrs, exec'd strings) */
+    int task;         /* "task": an asyncio task, nested under the call that created it */
 };
 
 struct ft_node {

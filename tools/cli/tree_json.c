@@ -99,6 +99,36 @@ put_extra(struct ft_buf *b, const struct ft_node_extra *x)
     }
 }
 
+/* A JSON value kept as its text (the loader's "raise", "cause", "locals", "sources"). */
+static void
+key_raw(struct ft_buf *b, const char *key, const char *json)
+{
+    if (json != NULL) {
+        ft_buf_printf(b, ",\"%s\":%s", key, json);
+    }
+}
+
+/* Where the exception that left a call came from, and where the call ran (docs/format.md). */
+static void
+put_postmortem(struct ft_buf *b, const struct ft_node_extra *x)
+{
+    key_raw(b, "raise", x->raise);
+    if (x->left_at > 0) {
+        ft_buf_printf(b, ",\"leftAt\":%u", x->left_at);
+    }
+    key_raw(b, "cause", x->cause);
+    key_raw(b, "locals", x->locals);
+    if (x->generated) {
+        ft_buf_puts(b, ",\"generated\":true");
+    }
+    if (x->task) {
+        ft_buf_puts(b, ",\"task\":true");
+    }
+    if (x->thread != NULL) {
+        key_str(b, "thread", x->thread);
+    }
+}
+
 /* A call's fields, up to its children (left open). */
 static void
 put_node_head(struct ft_buf *b, const struct ft_node *n)
@@ -115,6 +145,9 @@ put_node_head(struct ft_buf *b, const struct ft_node *n)
         key_str(b, "caller", n->parent ? n->parent->function : NULL);
     }
     put_exception(b, n->exc_type, n->exc_module, n->exc_msg);
+    if (n->x != NULL) {
+        put_postmortem(b, n->x);
+    }
     if (n->incomplete != NULL) {
         key_str(b, "incomplete", n->incomplete);
     }
@@ -206,6 +239,7 @@ put_header(struct ft_buf *b, const struct ft_tree *t)
         ft_buf_printf(b, ",\"signal\":%d", t->signal);
     }
     put_exception(b, t->exc_type, t->exc_module, t->exc_msg);
+    key_raw(b, "sources", t->sources);
     ft_buf_printf(b,
                   ",\"tracer\":{\"engine\":%s%s%s,\"events\":%llu,\"lost\":%llu,"
                   "\"cpuMicros\":%llu,\"blockedMicros\":%llu,\"calls\":%llu}",

@@ -105,10 +105,10 @@ place(struct ft_walk *w, struct ft_walk_call *c)
     if (c->end_ns > *sib) {
         *sib = c->end_ns;
     }
-    /* Work handed to another thread ran there, beside its caller's thread: a lane of its
-     * own too, whether or not it overlaps. */
-    int handed = up != NULL && c->n->x != NULL && c->n->x->thread != NULL;
-    if (handed || (ft_walk_suspends(c->n) && !fits(up, sib_end, c->n, c->start_ns, c->end_ns))) {
+    /* Work handed to another thread ran there, beside its caller's thread, and an asyncio
+     * task ran beside its creator: a lane of its own too, whether or not it overlaps. */
+    int own = up != NULL && c->n->x != NULL && (c->n->x->thread != NULL || c->n->x->task);
+    if (own || (ft_walk_suspends(c->n) && !fits(up, sib_end, c->n, c->start_ns, c->end_ns))) {
         c->lane = take_lane(w, c->start_ns, c->end_ns, &c->new_lane);
         c->lane_depth = 0;
         return;

@@ -13,7 +13,8 @@
  * created and left running). Such a call keeps its real times and goes, with everything
  * it called, on a lane of its own: lane 0 is the thread's, lanes 1, 2, ... hold the
  * calls that ran concurrently with it. So does a call that ran in another thread than its
- * caller (work handed to a thread pool: its node has "thread"). A lane is reused once
+ * caller (work handed to a thread pool: its node has "thread"), and an asyncio task even
+ * when it did not overlap anything (created and awaited at once: its node has "task"). A lane is reused once
  * everything on it ended, so a thread has as many lanes as calls it had in flight at
  * once. Nothing here allocates per call except the depth stack and the lane table.
  */

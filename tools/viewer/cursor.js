@@ -146,7 +146,24 @@ function jumpToTest() {
   var failed = UNITS.filter(function (u) { return unitFailed(u) && u.call >= 0; });
   if (!failed.length) { flash(t('noFailedUnit')); return; }
   testPos = (testPos + 1) % failed.length;
-  setCursor(failed[testPos].call);
+  setCursor(testCallOf(failed[testPos]));
+}
+/* A test's own function when it ran (a pytest or unittest unit begins in the framework:
+ * runtestprotocol, TestCase.run): the first call under the unit named as the test's last
+ * part (`file.py::Class::test_x[2]`, `module.Class.test_x`); else the unit's call. */
+function testCallOf(u) {
+  var parts = (u.name || '').replace(/\[.*\]$/, '').split(/::|\.| /), last = parts[parts.length - 1];
+  if (!last || fnOf(u.call) === last) return u.call;
+  for (var i = u.call + 1; i <= u.call + SIZE[u.call]; i++) {
+    var f = fnOf(i);
+    if (f === last || f.endsWith('.' + last)) return i;
+  }
+  return u.call;
+}
+/* The unit call i is part of (the nearest call above it, or itself, that is a unit's). */
+function unitAround(i) {
+  for (var x = i; x >= 0; x = PARENT[x]) if (UNIT_OF.has(x)) return UNIT_OF.get(x);
+  return null;
 }
 
 /* ---- The call stack ------------------------------------------------------------------------ */

@@ -29,7 +29,7 @@ function callDetails(i) {
   }
   var inst = instanceOf(i);
   if (inst) h += kv(t('instance'), esc(inst));
-  var u = UNIT_OF.get(i);
+  var u = unitAround(i);
   if (u) h += kv(t('unit'), esc(unitHeadline(u)), unitFailed(u) ? 'err' : '');
   if (GENERATED.has(i)) h += kv(t('file'), esc(t('generated')));
   h += '</div><h4>' + esc(t('inputs')) + '</h4>';

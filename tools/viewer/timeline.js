@@ -36,13 +36,23 @@ var TL = { rows: [], off: null, calls: null, t0: 0, t1: 1, scroll: 0, rowH: 18, 
   TL.calls = new Int32Array(count[r]);
   TL.rowOf = rowOf;
   for (i = 0; i < N; i++) if (rowOf[i] >= 0) TL.calls[count[rowOf[i]]++] = i;
-  /* The calls' extent: a run's from its start, a unit's (on its run's clock) its own. */
+  /* The calls' extent, on the run's clock: what the interpreter did before the first
+   * traced call and after the last (starting up, importing untraced modules, a test
+   * runner's report) would leave the calls a sliver at one side. */
   var end = 0, first = N ? Infinity : 0;
   for (i = 0; i < N; i++) { if (END[i] > end) end = END[i]; if (START[i] < first) first = START[i]; }
-  TL.runEnd = Math.max(end, UNIT ? 1 : D.run.durationMicros * 1000, 1);
-  TL.runStart = UNIT ? Math.min(first, TL.runEnd - 1) : 0;
+  TL.runEnd = Math.max(end, N ? 1 : D.run.durationMicros * 1000, 1);
+  TL.runStart = Math.min(first, TL.runEnd - 1);
   TL.t0 = TL.runStart;
   TL.t1 = TL.runEnd;
+  /* A run with tests or requests opens on them: a server's requests are milliseconds of a
+   * process that ran for seconds. "Every call" shows the rest. */
+  var u0 = Infinity, u1 = -Infinity;
+  if (!UNIT) UNITS.forEach(function (u) { if (u.call >= 0) { u0 = Math.min(u0, START[u.call]); u1 = Math.max(u1, END[u.call]); } });
+  if (u1 > u0) {
+    TL.t0 = Math.max(TL.runStart, u0 - (u1 - u0) * 0.02);
+    TL.t1 = Math.min(TL.runEnd, u1 + (u1 - u0) * 0.02);
+  }
   /* The geometry, for tests and tools that point at a row: rows top to bottom as
    * thread:lane:depth. */
   tlEl.dataset.geometry = JSON.stringify({ rowH: TL.rowH, axisH: TL.axisH, labelW: TL.labelW,

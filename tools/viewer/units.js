@@ -1,7 +1,7 @@
 /* units.js - the run's header and its tests and requests: a list where each unit (its
  * headline, `GET /boom -> 500 · 3.72ms`) leads to its call in the run. A page of one
  * unit is headed by the unit, not by the run's "Uncaught" exception. Defines: header,
- * showUnits. Uses: data.js, format.js, cursor.js (setCursor). */
+ * showUnits. Uses: data.js, format.js, cursor.js (setCursor, testCallOf). */
 var unitsEl = document.getElementById('units');
 function header() {
   var R = D.run, ok = R.ended === 'exec' || ((R.ended === 'exit' || R.ended === 'os._exit') && R.exitCode === 0);
@@ -39,5 +39,5 @@ function showUnits() {
 }
 unitsEl.addEventListener('click', function (ev) {
   var li = ev.target.closest('[data-unit-call]');
-  if (li && +li.dataset.unitCall >= 0) setCursor(+li.dataset.unitCall);
+  if (li && +li.dataset.unitCall >= 0) setCursor(testCallOf(UNIT_OF.get(+li.dataset.unitCall)));
 });

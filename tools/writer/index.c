@@ -15,6 +15,7 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/json.h"
+#include "lib/ownfile.h"
 #include "lib/wire.h"
 
 /* "FTrx" in PRAGMA application_id tells our file from any other SQLite database. */
@@ -313,6 +314,23 @@ argv_to_json(const struct ft_run_info *info, struct ft_buf *b)
     ft_buf_putc(b, '\0');
 }
 
+/* SQLite's own files beside the index: absent, or the user's. */
+static int
+own_companions(const char *path, char *err, size_t cap)
+{
+    static const char *suffix[] = {"-wal", "-shm", "-journal"};
+    char other[4200];
+
+    for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        int rc;
+        snprintf(other, sizeof(other), "%s%s", path, suffix[i]);
+        if ((rc = ft_ownfile_check(other, err, cap)) != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int
 ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script, char *err,
                  size_t cap)
@@ -324,15 +342,18 @@ ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *sc
 
     snprintf(path, sizeof(path), "%s/%s", dir, FT_INDEX_FILE);
     /* Created here first so that it, and the -wal/-shm files SQLite derives from it,
-     * get the mode of every other output file. */
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+     * get the mode of every other output file; only the user's own files, never through
+     * a link (lib/ownfile.h): the index holds every run's argv. */
+    if ((rc = own_companions(path, err, cap)) != 0) {
+        return rc;
+    }
+    fd = ft_ownfile_open(path, O_RDWR | O_CREAT, 0600, err, cap);
     if (fd < 0) {
-        int e = errno;
-        snprintf(err, cap, "cannot create %s: %s", path, strerror(e));
-        return -e;
+        return fd;
     }
     close(fd);
-    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc != SQLITE_OK) {
         rc = fail(db, rc, path, err, cap);
         sqlite3_close(db);

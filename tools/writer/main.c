@@ -1,7 +1,7 @@
 /* main.c - flowtrace-writer: receives traced processes' streams and writes their runs.
  *
  *   flowtrace-writer --dir DIR --socket PATH [--runs-file F] [--idle-exit S]
- *                    [--drain-timeout S] [--keep-raw] [--detach]
+ *                    [--drain-timeout S] [--keep-raw] [--detach] [--parent-fd FD]
  *   flowtrace-writer --dir DIR --convert STREAM.ftb [--run-id ID]
  *   flowtrace-writer --dir DIR --recover
  *
@@ -21,9 +21,9 @@
 #include <uv.h>
 
 #include "lib/clock.h"
+#include "lib/dirs.h"
 #include "lib/err.h"
 #include "lib/run.h"
-#include "lib/runfiles.h"
 #include "lib/wire.h"
 #include "index.h"
 #include "runs.h"
@@ -49,6 +49,10 @@ static const char usage[] =
     "  --compress[=LEVEL]   write events.jsonl.zst and tree.json.zst (zstd, default level 1;\n"
     "                       also FLOWTRACE_COMPRESS=1)\n"
     "  --detach             run in the background once the socket is ready\n"
+    "  --parent-fd FD       a pipe from the process that started the writer: 'q' then\n"
+    "                       its end stops the writer as SIGTERM does; its end alone (that\n"
+    "                       process died) makes it leave once no process is connected,\n"
+    "                       removing the runs file and the socket's directory if empty\n"
     "  --convert FILE       write the run of a saved raw stream and exit\n"
     "  --run-id ID          the run id to use with --convert\n"
     "  --recover            finish the runs a writer that died left in DIR (those whose\n"
@@ -89,16 +93,49 @@ parse_level(const char *s, int *out)
     return 0;
 }
 
-/* mkdir -p with mode 0700 for the directories we create. */
 static int
-make_dirs(const char *path)
+parse_fd(const char *s)
 {
-    int err = ft_runfiles_mkdirs(path);
+    char *end;
+    long fd = strtol(s, &end, 10);
 
-    if (err != 0) {
-        return err;
+    return *end == '\0' && fd >= 0 && fd < 65536 && fcntl((int)fd, F_GETFD) >= 0 ? (int)fd : -1;
+}
+
+/* A writer whose parent (flowtrace-run) died removes what it was given to use in that
+ * parent's private directory: nobody else will. */
+static void
+remove_orphaned(const struct ft_server_opts *opts)
+{
+    char dir[4096], *slash;
+
+    if (opts->runs_file != NULL) {
+        unlink(opts->runs_file);
     }
-    return access(path, W_OK | X_OK) == 0 ? 0 : -errno;
+    snprintf(dir, sizeof(dir), "%s", opts->socket_path);
+    slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        rmdir(dir); /* only if empty */
+    }
+}
+
+/* Another user's directory could hold links or files prepared for the writer (and its
+ * owner would read the runs): only the user's own is used. */
+static int
+own_dir(const char *path, char *why, size_t cap)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        snprintf(why, cap, "%s", strerror(errno));
+        return -errno;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(why, cap, "it belongs to another user (uid %u)", (unsigned)st.st_uid);
+        return -EPERM;
+    }
+    return 0;
 }
 
 static int
@@ -203,6 +240,7 @@ main(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {"null-sink", no_argument, NULL, 'N'},
                                              {"recover", no_argument, NULL, 'C'},
+                                             {"parent-fd", required_argument, NULL, 'P'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     struct ft_server_opts opts = {0};
@@ -215,6 +253,7 @@ main(int argc, char **argv)
     opts.zlevel = FT_ZLEVEL_DEFAULT;
     /* The library's setting, for a writer it started (or the wrapper's, exported). */
     opts.compress = env_z != NULL && env_z[0] != '\0' && strcmp(env_z, "0") != 0;
+    opts.parent_fd = -1;
     /* A process may go away before reading its ACK: that must not kill the writer and
      * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
      * that run, not the end of the writer. */
@@ -277,6 +316,12 @@ main(int argc, char **argv)
         case 'C':
             do_recover = 1;
             break;
+        case 'P':
+            opts.parent_fd = parse_fd(optarg);
+            if (opts.parent_fd < 0) {
+                return fail("bad --parent-fd '%s'", optarg, "not an open descriptor") + 1;
+            }
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -293,8 +338,15 @@ main(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    if ((err = make_dirs(opts.dir)) != 0) {
+    if ((err = ft_dirs_make(opts.dir)) != 0 ||
+        (err = access(opts.dir, W_OK | X_OK) == 0 ? 0 : -errno) != 0) {
         return fail("cannot use output directory '%s'", opts.dir, strerror(-err));
+    }
+    {
+        char why[128];
+        if (own_dir(opts.dir, why, sizeof(why)) != 0) {
+            return fail("cannot use output directory '%s'", opts.dir, why);
+        }
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
     if (convert_file != NULL) {
@@ -323,5 +375,8 @@ main(int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     ft_server_close();
     uv_loop_close(loop);
+    if (ft_server_orphaned()) {
+        remove_orphaned(&opts);
+    }
     return ft_server_bad_streams() > 0 ? 1 : 0;
 }

@@ -54,6 +54,10 @@ static struct {
     int listening;
     uv_signal_t sigterm, sigint;
     uv_timer_t idle, drain, tick;
+    uv_pipe_t parent; /* opts.parent_fd, while open */
+    int parent_open;
+    int stop_asked; /* the parent sent 'q' */
+    int orphaned;   /* the parent's pipe ended without 'q' */
     struct conn *conns;
     unsigned nconns;
     int draining;
@@ -67,6 +71,7 @@ static const struct ft_frame_hdr ack_hdr = {FT_WIRE_MAGIC, FT_FRAME_ACK, 0, 0, 0
 static char read_buf[READ_BUF];
 
 static void stop_everything(void);
+static void arm_idle_exit(void);
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -143,6 +148,9 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         } else if (err != 0 && info.path != NULL) {
             say("run %s: cannot write its files: %s", info.id, ft_strerror(err));
         }
+        if (info.copy_error != NULL) {
+            say("run %s: --logfile: %s", info.id, info.copy_error);
+        }
         if (info.id != NULL && info.path != NULL) {
             ft_runs_finished(&info, S.opts.runs_file);
             index_run(&info);
@@ -167,9 +175,8 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
     if (S.nconns == 0) {
         if (S.draining) {
             stop_everything();
-        } else if (S.opts.idle_exit > 0) {
-            uv_timer_start(&S.idle, (uv_timer_cb)stop_everything,
-                           (uint64_t)(S.opts.idle_exit * 1000), 0);
+        } else {
+            arm_idle_exit();
         }
     }
 }
@@ -673,6 +680,18 @@ drain_expired(uv_timer_t *t)
     stop_everything();
 }
 
+/* With no process connected: stop after --idle-exit seconds, or 2 once the parent that
+ * would have stopped us is gone. */
+static void
+arm_idle_exit(void)
+{
+    double secs = S.opts.idle_exit > 0 ? S.opts.idle_exit : S.orphaned ? 2 : 0;
+
+    if (secs > 0 && S.nconns == 0) {
+        uv_timer_start(&S.idle, (uv_timer_cb)stop_everything, (uint64_t)(secs * 1000), 0);
+    }
+}
+
 static void
 on_signal(uv_signal_t *s, int signo)
 {
@@ -696,6 +715,62 @@ on_signal(uv_signal_t *s, int signo)
     }
 }
 
+static void
+parent_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char byte[16];
+
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(byte, sizeof(byte));
+}
+
+static void
+on_parent(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    if (n > 0) {
+        if (!S.stop_asked && memchr(buf->base, 'q', (size_t)n) != NULL) {
+            S.stop_asked = 1;
+            if (!S.draining) {
+                on_signal(NULL, SIGTERM); /* an orderly stop, without SIGTERM's start-up race */
+            }
+        }
+        return;
+    }
+    if (n == 0) {
+        return;
+    }
+    /* The pipe ended (or failed). Without 'q', the process that would stop us is gone:
+     * its program may still run, so serve it, and leave once nothing is connected. */
+    uv_read_stop(s);
+    uv_close((uv_handle_t *)s, NULL);
+    S.parent_open = 0;
+    if (!S.stop_asked && !S.draining) {
+        S.orphaned = 1;
+        arm_idle_exit();
+    }
+}
+
+static void
+watch_parent(void)
+{
+    if (S.opts.parent_fd < 0 || uv_pipe_init(S.loop, &S.parent, 0) != 0) {
+        return;
+    }
+    if (uv_pipe_open(&S.parent, S.opts.parent_fd) != 0 ||
+        uv_read_start((uv_stream_t *)&S.parent, parent_alloc, on_parent) != 0) {
+        uv_close((uv_handle_t *)&S.parent, NULL);
+        return;
+    }
+    S.parent_open = 1;
+}
+
+int
+ft_server_orphaned(void)
+{
+    return S.orphaned;
+}
+
 int
 ft_server_start(void)
 {
@@ -712,10 +787,8 @@ ft_server_start(void)
     if (!S.opts.ignore_sigint) {
         uv_signal_start(&S.sigint, on_signal, SIGINT);
     }
-    if (S.opts.idle_exit > 0) {
-        uv_timer_start(&S.idle, (uv_timer_cb)stop_everything, (uint64_t)(S.opts.idle_exit * 1000),
-                       0);
-    }
+    watch_parent();
+    arm_idle_exit();
     return 0;
 }
 
@@ -732,6 +805,10 @@ stop_everything(void)
     uv_timer_stop(&S.tick);
     uv_signal_stop(&S.sigterm);
     uv_signal_stop(&S.sigint);
+    if (S.parent_open) {
+        S.parent_open = 0;
+        uv_close((uv_handle_t *)&S.parent, NULL);
+    }
     uv_stop(S.loop);
 }
 

@@ -22,6 +22,11 @@ struct ft_server_opts {
     int ignore_sigint;    /* SIGINT was ignored when the writer started: keep it so */
     int compress;         /* zstd runs (events.jsonl.zst, tree.json.zst) ... */
     int zlevel;           /* ... at this level */
+    int parent_fd;        /* >= 0: a pipe from the process that started the writer
+                           * (flowtrace-run): 'q' then its end asks for an orderly stop,
+                           * as SIGTERM does; its end alone means that process died: the
+                           * writer serves on until no process is connected for
+                           * idle_exit seconds (2 if not set), then stops */
 };
 
 /* Binds and listens (before any fork, so a detaching writer is ready when its parent
@@ -39,5 +44,8 @@ void ft_server_close(void);
 
 /* Counts of the server's life, for the exit status. */
 unsigned ft_server_bad_streams(void);
+
+/* Whether the process behind parent_fd died before asking the writer to stop. */
+int ft_server_orphaned(void);
 
 #endif
