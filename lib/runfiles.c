@@ -310,8 +310,8 @@ append_part(struct ft_runfiles *f, struct ft_sink *s, uint32_t idx)
     }
     ft_runfiles_note(f, ft_sink_close(&p->sink));
     p->open = 0;
-    /* Compressed, the part is whole zstd frames: the tree's frame ends before it. */
-    if ((err = ft_sink_end_frame(s)) == 0) {
+    /* Compressed, the part is whole zstd frames, as the tree's writes are. */
+    if ((err = ft_sink_flush(s)) == 0) {
         char zpath[4300];
         snprintf(zpath, sizeof(zpath), "%s%s", p->path, f->zext);
         err = append_file(s->fd, zpath);

@@ -37,9 +37,8 @@ ft_sink_open(struct ft_sink *s, const char *path, int truncate)
     s->mirror[0] = s->mirror[1] = -1;
     s->mark_src = NULL;
     s->mark = 0;
-    s->zc = NULL;
-    s->zframe = 0;
-    ft_buf_init(&s->z);
+    s->compress = 0;
+    s->zlevel = 0;
     s->fd = open(path, flags, 0600);
     if (s->fd < 0) {
         return -errno;
@@ -50,55 +49,52 @@ ft_sink_open(struct ft_sink *s, const char *path, int truncate)
 int
 ft_sink_compress(struct ft_sink *s, int level)
 {
-    ZSTD_CCtx *zc = ZSTD_createCCtx();
+    s->zlevel = level;
+    s->compress = 1;
+    return 0;
+}
 
-    if (zc == NULL) {
+/* One compression context and output buffer for every sink: each write is a zstd frame
+ * of its own, so no sink keeps compression state between writes and the writer's memory
+ * does not grow with the number of files it writes at once. (One thread writes.) */
+static ZSTD_CCtx *zctx;
+static struct ft_buf zout;
+
+/* The buffered bytes as one zstd frame, in zout. */
+static int
+compress(const struct ft_sink *s)
+{
+    size_t n;
+
+    zout.len = 0;
+    if ((zctx == NULL && (zctx = ZSTD_createCCtx()) == NULL) ||
+        ft_buf_reserve(&zout, ZSTD_compressBound(s->b.len)) != 0) {
         return -ENOMEM;
     }
-    /* No checksum: a stream cut at a flush must still read up to there. */
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 0))) {
-        ZSTD_freeCCtx(zc);
+    /* No checksum: a file cut after any write reads up to there. */
+    ZSTD_CCtx_reset(zctx, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(zctx, ZSTD_c_compressionLevel, s->zlevel)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zctx, ZSTD_c_checksumFlag, 0))) {
         return -EINVAL;
     }
-    s->zc = zc;
+    n = ZSTD_compress2(zctx, zout.p, zout.cap, s->b.p, s->b.len);
+    if (ZSTD_isError(n)) {
+        return -EIO;
+    }
+    zout.len = n;
     return 0;
 }
 
-/* The buffered bytes compressed into s->z; the frame ended if end. */
-static int
-compress(struct ft_sink *s, int end)
+int
+ft_sink_flush(struct ft_sink *s)
 {
-    ZSTD_inBuffer in = {s->b.p, s->b.len, 0};
-    size_t left;
-
-    s->z.len = 0;
-    do {
-        if (ft_buf_reserve(&s->z, ZSTD_CStreamOutSize()) != 0) {
-            return -ENOMEM;
-        }
-        ZSTD_outBuffer out = {s->z.p + s->z.len, s->z.cap - s->z.len, 0};
-        left = ZSTD_compressStream2(s->zc, &out, &in, end ? ZSTD_e_end : ZSTD_e_flush);
-        if (ZSTD_isError(left)) {
-            return -EIO;
-        }
-        s->z.len += out.pos;
-    } while (left != 0 || in.pos < in.size);
-    return 0;
-}
-
-/* Writes the buffer (compressed when the sink compresses; end: and ends the frame). */
-static int
-flush(struct ft_sink *s, int end)
-{
-    if (s->b.len == 0 && !(end && s->zframe)) {
+    if (s->b.len == 0) {
         return s->err;
     }
     if (s->err == 0 && s->fd >= 0) {
-        int err = s->zc != NULL ? compress(s, end) : 0;
-        s->zframe = s->zc != NULL && !end;
-        const char *p = s->zc != NULL ? s->z.p : s->b.p;
-        size_t n = s->zc != NULL ? s->z.len : s->b.len;
+        int err = s->compress ? compress(s) : 0;
+        const char *p = s->compress ? zout.p : s->b.p;
+        size_t n = s->compress ? zout.len : s->b.len;
         if (err == 0) {
             err = ft_write_all(s->fd, p, n);
         }
@@ -130,21 +126,9 @@ flush(struct ft_sink *s, int end)
 }
 
 int
-ft_sink_flush(struct ft_sink *s)
-{
-    return flush(s, 0);
-}
-
-int
-ft_sink_end_frame(struct ft_sink *s)
-{
-    return flush(s, 1);
-}
-
-int
 ft_sink_close(struct ft_sink *s)
 {
-    int err = flush(s, 1);
+    int err = ft_sink_flush(s);
 
     if (s->fd >= 0 && close(s->fd) != 0 && err == 0) {
         err = -errno;
@@ -152,8 +136,5 @@ ft_sink_close(struct ft_sink *s)
     }
     s->fd = -1;
     ft_buf_free(&s->b);
-    ft_buf_free(&s->z);
-    ZSTD_freeCCtx(s->zc); /* accepts NULL */
-    s->zc = NULL;
     return err;
 }

@@ -6,12 +6,11 @@
  * that succeeded, so it never ends with part of a flush. ft_sink_close() releases
  * everything in all cases.
  *
- * A sink may compress (ft_sink_compress): what is appended is then written as zstd, one
- * block per flush, so the file is a valid zstd stream up to its last good flush (`zstd
- * -dc` reads it; a reader of a run still going gets every flushed line), and its frame
- * is ended at close (or by ft_sink_end_frame, after which other frames may be appended:
- * concatenated zstd frames read as the concatenation of their contents). Copies to the
- * mirrors stay plain.
+ * A sink may compress (ft_sink_compress): each write (a flush) is then one whole zstd
+ * frame, so the file is a valid zstd stream up to its last good write (`zstd -dc` reads
+ * it; concatenated frames read as the concatenation of their contents; a reader of a run
+ * still going gets every line written), and one compression context serves every sink:
+ * the memory of a sink does not depend on compressing. Copies to the mirrors stay plain.
  */
 #ifndef FT_LIB_SINK_H
 #define FT_LIB_SINK_H
@@ -20,7 +19,7 @@
 
 #include "buf.h"
 
-#define FT_SINK_FLUSH_AT (1u << 20)
+#define FT_SINK_FLUSH_AT (128u << 10)
 
 struct ft_sink {
     int fd;
@@ -31,21 +30,16 @@ struct ft_sink {
     struct ft_buf b;          /* pending bytes; append to it directly */
     const uint64_t *mark_src; /* optional: a counter sampled into mark by each good flush */
     uint64_t mark;            /* *mark_src when the last flush succeeded: what the file holds */
-    void *zc;                 /* ZSTD_CCtx when compressing, else NULL */
-    int zframe;               /* a zstd frame is open (data since it began) */
-    struct ft_buf z;          /* compressed bytes of one flush */
+    int compress;             /* each write is a zstd frame ... */
+    int zlevel;               /* ... at this level */
 };
 
 /* Creates path (O_EXCL unless truncate is set) with mode 0600. Returns 0 or -errno. */
 int ft_sink_open(struct ft_sink *s, const char *path, int truncate);
 
 /* From now on the sink writes zstd at level (libzstd's levels; 0 means its default).
- * Returns 0 or -ENOMEM. */
+ * Returns 0. */
 int ft_sink_compress(struct ft_sink *s, int level);
-
-/* Compressing: writes out what is buffered and ends the zstd frame. Returns 0 or the
- * sticky error. */
-int ft_sink_end_frame(struct ft_sink *s);
 
 /* Writes out all buffered bytes. Returns 0 or the sticky error. */
 int ft_sink_flush(struct ft_sink *s);
