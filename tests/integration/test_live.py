@@ -156,3 +156,22 @@ def test_tail_units_prints_each_test_with_its_outcome(tmp_path):
                      ["PASSED", "pytest_suite.py::test_pass"],
                      ["SKIPPED", "pytest_suite.py::test_skip"]]
     assert "ValueError: too big: 2  -> units/2/tree.json" in got.stdout
+
+
+def test_a_finished_unit_has_its_row_and_tree_while_the_program_runs(tmp_path):
+    (tmp_path / "job.py").write_text(
+        "import sys\ndef job():\n    raise ValueError('boom')\ntry:\n    job()\n"
+        "except ValueError:\n    pass\nprint('ready', flush=True)\nsys.stdin.readline()\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([str(RUN), "-o", str(out), "--unit", "__main__:job",
+                             "/usr/bin/python3", "job.py"], cwd=tmp_path, env=clean_env(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "ready\n"
+    rows = until(lambda: [json.loads(l) for l in p.read_text().splitlines()]
+                 if (p := next(out.glob("*/units.jsonl"), None)) else [])
+    assert [(r["name"], r["outcome"]) for r in rows] == [("__main__:job", "failed")], rows
+    tree = rows[0]["tree"]
+    assert json.loads((next(out.glob("*/units.jsonl")).parent / tree).read_text())["unit"]
+    assert proc.poll() is None  # all of it while the program still runs
+    proc.communicate("\n", timeout=120)
