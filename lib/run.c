@@ -741,6 +741,8 @@ write_tree(struct ft_run *r)
 int
 ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
 {
+    int err;
+
     if (r->state == FT_RS_DONE) {
         return r->files.write_err;
     }
@@ -768,7 +770,14 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
                               "not finished");
     ft_units_finish(&r->units);
     ft_runfiles_close_events(&r->files);
-    ft_runfiles_note(&r->files, write_tree(r));
+    err = write_tree(r);
+    ft_runfiles_note(&r->files, err);
+    if (err != 0 && r->files.jsonl.mark == 0) {
+        /* Nothing of it reached the disk (a full disk from the start): no directory is
+         * left to be listed as an unfinished run forever; the writer's line says what
+         * was lost. */
+        ft_runfiles_discard(&r->files);
+    }
     r->state = FT_RS_DONE;
     return r->files.write_err;
 }
@@ -781,6 +790,7 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
     memset(info, 0, sizeof(*info));
     info->id = r->state == FT_RS_HELLO ? NULL : r->files.id;
     info->path = r->files.path;
+    info->discarded = r->files.discarded;
     info->copy_error = r->files.copy_error[0] != '\0' ? r->files.copy_error : NULL;
     info->argv = r->argv;
     info->argv_len = r->argv_len;

@@ -76,6 +76,8 @@ struct ft_run_info {
     const struct ft_unit_row *rows; /* their rows (ft_run_units) */
     size_t nrows;
     int fail_err;           /* the error that stopped the run's output (ft_run_fail), or 0 */
+    int discarded;          /* nothing of it could be written: no files left (path is where
+                             * they were, its directory removed once empty) */
     const char *copy_error; /* why --logfile was not written (not the user's, a link), or NULL */
 };
 

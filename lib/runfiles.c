@@ -259,6 +259,37 @@ ft_runfiles_close_events(struct ft_runfiles *f)
     }
 }
 
+void
+ft_runfiles_discard(struct ft_runfiles *f)
+{
+    static const char *const names[] = {".live", ".live.tmp", ".tree.json.tmp"};
+    char path[4300];
+
+    if (f->path == NULL) {
+        return;
+    }
+    ft_runfiles_close_events(f);
+    snprintf(path, sizeof(path), "%s/events.jsonl%s", f->path, f->zext);
+    unlink(path);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", f->path, names[i]);
+        unlink(path);
+    }
+    for (size_t i = 0; i < f->nparts; i++) {
+        struct ft_part *p = f->parts[i];
+        if (p != NULL && p->path != NULL) {
+            if (p->open) {
+                ft_sink_close(&p->sink);
+                p->open = 0;
+            }
+            snprintf(path, sizeof(path), "%s%s", p->path, f->zext);
+            unlink(path);
+        }
+    }
+    f->discarded = 1;
+    rmdir(f->path); /* only when nothing else is left in it */
+}
+
 /* Appends the part file's bytes to out, in the kernel when it can. */
 static int
 append_file(int out, const char *path)

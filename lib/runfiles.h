@@ -38,6 +38,7 @@ struct ft_runfiles {
     struct ft_part **parts; /* by thread index */
     size_t nparts;
     int write_err;    /* the first output error (negative errno), 0 if none */
+    int discarded;    /* nothing could be written: its files were removed (discard) */
     int compress;     /* zstd: events.jsonl.zst and tree.json.zst (ft_runfiles_init sets 0) */
     int zlevel;       /* ... at this level */
     const char *zext; /* ".zst" when compressing, else "" */
@@ -93,6 +94,10 @@ void ft_runfiles_write_live(struct ft_runfiles *f, const char *head, size_t head
 
 /* Writes out what the thread parts hold (for readers of the run while it goes). */
 void ft_runfiles_flush_parts(struct ft_runfiles *f);
+
+/* Removes the run's files and its directory (when nothing else is in it): for a run of
+ * which nothing could be written, which would otherwise be listed unfinished forever. */
+void ft_runfiles_discard(struct ft_runfiles *f);
 
 /* Closes events.jsonl (flushing it); the error is noted. */
 void ft_runfiles_close_events(struct ft_runfiles *f);

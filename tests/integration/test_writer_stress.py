@@ -176,3 +176,19 @@ def test_the_writers_memory_stays_small_with_forty_busy_processes_at_once(tmp_pa
         writer.wait(timeout=120)
     assert len(list(out.glob("*/tree.json.zst"))) == 40
     assert peak < 32, f"the writer peaked at {peak} MiB"
+
+
+def test_a_run_of_which_nothing_could_be_written_is_not_left_unfinished(python, tmp_path):
+    n = 1_000
+    proc, runs = trace(python, [CALLS, n], tmp_path, env=faulty("write:/out/:enospc:0"))
+    check_untouched(python, tmp_path, proc, [CALLS, n])
+    assert runs == []
+    m = re.search(r"flowtrace-writer: pid \d+: no run written in \S+ \(No space left on "
+                  r"device\); (\d+) events lost", proc.stderr)
+    assert m and int(m.group(1)) == produced(n), proc.stderr
+    # No directory is left to be listed as a run that never finishes.
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()] == []
+    from conftest import CLI
+    ls = subprocess.run([str(CLI), "ls", "-d", str(tmp_path / "out")], capture_output=True,
+                        text=True, env=clean_env())
+    assert "unfinished" not in ls.stdout, ls.stdout
