@@ -183,13 +183,15 @@ deps:
 
 # ---- Tests --------------------------------------------------------------------------
 test: deps
+	$(Q)sh tests/house.sh snapshot $(O)/house.before
 	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory lint
 	$(Q)$(MAKE) --no-print-directory unit-san
 	$(Q)$(MAKE) --no-print-directory fuzz-short
-	$(Q)$(MAKE) --no-print-directory check-abi
 	$(Q)$(MAKE) --no-print-directory pythons
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory viewer-test
+	$(Q)sh tests/house.sh check $(O)/house.before
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
@@ -219,8 +221,14 @@ $(FAULTFS): tests/integration/faultfs.c
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) -fPIC -shared -o $@ $< -ldl
 
+# Under pytest-xdist, JOBS workers (default: twice the cores, since most tests wait on the
+# processes they trace); JOBS=1 runs the suite in one process. Nothing is written into the
+# tree: no bytecode caches, no .pytest_cache.
+JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+PYTEST_JOBS = $(if $(filter 1,$(JOBS)),,-n $(JOBS))
 integration: all $(FAULTFS) wheel
-	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q tests/integration
+	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider $(PYTEST_JOBS) --durations=10 tests/integration
 
 # The HTML viewer in Debian's chromium (playwright-core), the 1,000,000-call run included:
 # every tests/viewer/*.test.mjs, one browser each.
@@ -281,7 +289,8 @@ check-abi: $(SO)
 # ---- Lint: formatting, clang-tidy, cppcheck, the ABI (STYLE.md B.5) -------------------
 C_FILES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 TIDY_SRCS = $(filter lib/%.c inject/%.c tools/%.c,$(C_FILES))
-TIDY_FLAGS := -std=gnu11 -I. -I$(O)/tools/viewer -Wno-unknown-warning-option
+TIDY_FLAGS := -std=gnu11 -I. -I$(O)/tools/viewer -Wno-unknown-warning-option \
+              -DFT_VERSION=\"$(FT_VERSION)\"
 
 format:
 	$(Q)clang-format -i $(C_FILES)
@@ -291,7 +300,7 @@ format-check:
 	@echo "  FORMAT  clean"
 
 tidy: $(VIEWER_CSTR)
-	$(Q)out=$$(printf '%s\n' $(TIDY_SRCS) | xargs -P2 -n6 sh -c \
+	$(Q)out=$$(printf '%s\n' $(TIDY_SRCS) | xargs -P2 -n1 sh -c \
 	    'clang-tidy --quiet "$$@" -- $(TIDY_FLAGS) 2>&1 || echo TIDY-FAILED' tidy); \
 	    printf '%s\n' "$$out" | grep -v -E '^[0-9]+ warnings? (and [0-9]+ errors? )?generated|^$$|^TIDY-FAILED'; \
 	    case "$$out" in *TIDY-FAILED*) exit 1;; esac
@@ -358,7 +367,8 @@ help:
 	@echo "  deps         apt-get install missing Debian packages (run as root)"
 	@echo "  demo         build, trace a sample program, print its call tree"
 	@echo "  test         deps + build + unit tests (plain and ASan/UBSan) + fuzz-short + check-abi"
-	@echo "               + pythons + integration + viewer-test"
+	@echo "               + pythons + integration (xdist, JOBS) + viewer-test; the source tree"
+	@echo "               must be as it was before (tests/house.sh)"
 	@echo "  unit         cmocka unit tests"
 	@echo "  unit-san     unit tests under AddressSanitizer and UBSan (into build-san/)"
 	@echo "  pythons      Debian's python3.13 and 3.14 unpacked into build/pythons (cached)"
@@ -377,6 +387,7 @@ help:
 	@echo "  wheel        build/dist/flowtrace-VERSION-py3-none-PLATFORM.whl (pip install --no-index)"
 	@echo "  clean        remove build/ and build-san/"
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
+	@echo "         JOBS=n (integration test workers; default twice the cores, 1: no xdist)"
 	@echo "         FUZZ_TIME=s  FUZZ_SHORT=s  FUZZ_CC=clang"
 
 -include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d) \

@@ -31,12 +31,12 @@ int
 flowtrace_region_begin(const char *name, uint64_t ident, int resumed)
 {
     struct ft_thread *t = ft_self;
-    char tname[128];
 
     if (!ft_lifecycle_recording()) {
         return -ENOTCONN;
     }
     if (t == NULL) {
+        char tname[128];
         ft_py_thread_name(tname, sizeof(tname));
         if ((t = ft_thread_register(tname)) == NULL) {
             return -ENOMEM;

@@ -107,9 +107,9 @@ static inline struct ft_thread *
 this_thread(void)
 {
     struct ft_thread *t = ft_self;
-    char name[128];
 
     if (__builtin_expect(t == NULL, 0)) {
+        char name[128];
         if (ft_tstate_detached()) {
             return NULL;
         }

@@ -32,7 +32,7 @@ ft_strerror(int code)
     default:
         break;
     }
-    if (code < 0 && code > -4000) {
+    if (ft_err_is_errno(code)) {
         return strerror(-code);
     }
     return "unknown error";

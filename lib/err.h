@@ -19,7 +19,18 @@
 #define FT_ENOTFOUND   (-4009) /* a named run, unit or file does not exist */
 #define FT_EFOREIGN    (-4010) /* a file is not a FlowTrace file */
 
+/* Whether code is a negative errno value (the system's), not one of our FT_E* codes. */
+static inline int
+ft_err_is_errno(int code)
+{
+    return code < 0 && code > FT_EBADMAGIC;
+}
+
 /* Returns a static, human-readable description of code (negative), never NULL. */
 const char *ft_strerror(int code);
+
+/* Exit statuses of every FlowTrace command (flowtrace, flowtrace-writer): done, failed,
+ * bad usage. */
+enum { FT_EXIT_OK = 0, FT_EXIT_FAIL = 1, FT_EXIT_USAGE = 2 };
 
 #endif

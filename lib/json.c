@@ -13,19 +13,18 @@ utf8_seq_len(const unsigned char *s, size_t n)
     size_t len;
     uint32_t cp;
 
-    if (c < 0xc2) {
-        return 0; /* continuation byte or overlong 2-byte lead */
-    } else if (c < 0xe0) {
+    if (c < 0xc2 || c >= 0xf5) {
+        return 0; /* continuation byte, overlong 2-byte lead, or past U+10FFFF */
+    }
+    if (c < 0xe0) {
         len = 2;
         cp = c & 0x1f;
     } else if (c < 0xf0) {
         len = 3;
         cp = c & 0x0f;
-    } else if (c < 0xf5) {
+    } else {
         len = 4;
         cp = c & 0x07;
-    } else {
-        return 0;
     }
     if (n < len) {
         return 0;

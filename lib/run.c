@@ -511,29 +511,6 @@ ft_run_set_parent(struct ft_run *r, const char *parent_id)
     }
 }
 
-static const char *
-how_name(int how)
-{
-    switch (how) {
-    case FT_END_EXIT:
-        return "exit";
-    case FT_END_EXCEPTION:
-        return "exception";
-    case FT_END_OS_EXIT:
-        return "os._exit";
-    case FT_END_SIGNAL:
-        return "signal";
-    case FT_END_EXEC:
-        return "exec";
-    case FT_END_KILLED:
-        return "killed";
-    case FT_END_DETACHED:
-        return "detached";
-    default:
-        return "unknown";
-    }
-}
-
 /* "signal SIGTERM": which signal ended the process, for the calls it left open. */
 static const char *
 signal_reason(int signo)
@@ -570,7 +547,7 @@ open_call_reason(const struct ft_run *r, const char *reason)
     case FT_END_EXCEPTION:
         return "process exited";
     default:
-        return how_name(r->how);
+        return ft_wire_end_name(r->how);
     }
 }
 
@@ -636,7 +613,7 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
         ft_buf_puts(b, "null");
     }
     ft_buf_puts(b, ",\"ended\":");
-    ft_json_put_cstr(b, how_name(r->how));
+    ft_json_put_cstr(b, ft_wire_end_name(r->how));
     if (r->how == FT_END_SIGNAL && r->signal > 0) {
         ft_buf_printf(b, ",\"signal\":%d", r->signal);
     }

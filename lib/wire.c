@@ -249,3 +249,12 @@ ft_patch_len(uint8_t *out, size_t hdr_pos, size_t end)
 
     memcpy(out + hdr_pos + offsetof(struct ft_frame_hdr, len), &len, sizeof(len));
 }
+
+const char *
+ft_wire_end_name(int how)
+{
+    static const char *const names[] = {"running", "exit", "exception", "os._exit",
+                                        "signal",  "exec", "killed",    "detached"};
+
+    return how >= 0 && how <= FT_END_DETACHED ? names[how] : "unknown";
+}

@@ -116,6 +116,11 @@ enum ft_end_how {
     FT_END_DETACHED = 7,  /* the tracer stopped early (writer lost, timeout) */
 };
 
+/* How a run ended, as tree.json's "ended" and the index say it: "exit", "exception",
+ * "os._exit", "signal", "exec", "killed", "detached"; "running" for 0 (not known yet),
+ * "unknown" out of range. The one table of these names. */
+const char *ft_wire_end_name(int how);
+
 /* Which units' trees and events the writer keeps (HELLO KEEP). */
 enum ft_keep {
     FT_KEEP_ALL = 1,    /* every unit's */

@@ -145,3 +145,17 @@ def test_pool_workers_the_pool_stops_are_not_failures(tmp_path):
     # Pool.terminate() ends its workers by SIGTERM: ended as designed, not failed.
     assert all(l.startswith("✅") for l in lines), lines
     assert any(" stopped " in l for l in lines), lines
+
+
+def test_a_detached_run_is_a_failure_only_when_it_lost_events(tmp_path):
+    # flowtrace attach and the region API stop recording before the process ends.
+    out = tmp_path / "out"
+    for name, lost in (("20261122-101530-1", 0), ("20261122-101531-2", 7)):
+        (out / name).mkdir(parents=True)
+        (out / name / "tree.json").write_text(
+            '{"run": "%s", "pid": 1, "argv": ["python3", "app.py"], "start": 1, '
+            '"durationMicros": 5.0, "exitCode": null, "ended": "detached", '
+            '"tracer": {"calls": 0, "events": 0, "lost": %d}, "threads": []}' % (name, lost))
+    lines = sorted(cli("ls", "-d", out).stdout.splitlines(), key=lambda l: l.split()[1])
+    assert lines[0].startswith("✅ 20261122-101530-1") and " detached " in lines[0]
+    assert lines[1].startswith("❌ 20261122-101531-2") and lines[1].endswith("(7 events lost)")

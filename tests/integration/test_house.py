@@ -69,3 +69,31 @@ def test_the_source_tour_names_no_file_that_is_gone():
                   if not n.endswith("/") and n not in files and SOURCES.match(n))
     assert gone == [], "README.md's source tour names files that do not exist: " + \
         ", ".join(gone)
+
+
+def c_sources(*dirs):
+    return [ROOT / p for p in tracked() if p.split("/", 1)[0] in dirs or
+            any(p.startswith(d + "/") for d in dirs) if p.endswith((".c", ".h"))]
+
+
+def test_names_and_codes_are_written_once():
+    # How a run ended: one table (lib/wire.c ft_wire_end_name), for tree.json and the index.
+    for name in ("os._exit", "detached", "killed"):
+        where = [p.relative_to(ROOT).as_posix() for p in c_sources("lib", "tools/writer")
+                 if p.suffix == ".c" and f'"{name}"' in p.read_text()]
+        assert where == ["lib/wire.c"], (name, where)
+    # Our error codes begin at FT_EBADMAGIC: "is it an errno?" is ft_err_is_errno.
+    where = [p.relative_to(ROOT).as_posix() for p in c_sources("lib", "inject", "tools")
+             if "-4000" in p.read_text()]
+    assert where == ["lib/err.h"], where
+    # Exit statuses are named (lib/err.h FT_EXIT_*), not computed.
+    assert ") + 1;" not in (ROOT / "tools/writer/main.c").read_text()
+
+
+def test_make_test_runs_lint():
+    # issue 16: `make lint` (clang-format, clang-tidy, cppcheck, the ABI check) is part of
+    # `make test`, so CI fails on a finding.
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ntest: ", 1)[1].split("\n\n", 1)[0]
+    steps = re.findall(r"\$\(MAKE\) --no-print-directory ([\w -]+)", recipe)
+    assert "lint" in " ".join(steps).split(), steps

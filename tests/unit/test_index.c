@@ -294,6 +294,40 @@ concurrent_writers_record_every_run(void **state)
     ft_index_list_free(&list);
 }
 
+/* A reader that races the writer creating the index sees no index, or the runs; never "a
+ * foreign file" (its checks and its rows are read in one snapshot). */
+static void
+a_reader_racing_the_first_writer_sees_no_index_or_its_rows(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 300; round++) {
+        struct ft_index_list list;
+        char err[512] = "";
+        int status, rc = FT_ENOTFOUND;
+        pid_t pid;
+        unlink(path_of("index.sqlite"));
+        unlink(path_of("index.sqlite-wal"));
+        unlink(path_of("index.sqlite-shm"));
+        if ((pid = fork()) == 0) {
+            put("r", 1);
+            _exit(0);
+        }
+        while (rc == FT_ENOTFOUND || (rc == 0 && list.n == 0)) {
+            if (rc == 0) {
+                ft_index_list_free(&list);
+            }
+            rc = ft_index_list(dir, &list, err, sizeof(err));
+            if (rc != 0 && rc != FT_ENOTFOUND) {
+                fail_msg("round %d: %s", round, err);
+            }
+        }
+        assert_int_equal(list.n, 1);
+        ft_index_list_free(&list);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+}
+
 int
 main(void)
 {
@@ -308,6 +342,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             a_newer_schema_with_more_columns_and_tables_is_still_read_and_written, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers_record_every_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_reader_racing_the_first_writer_sees_no_index_or_its_rows,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests_name("index", tests, NULL, NULL);

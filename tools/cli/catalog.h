@@ -53,7 +53,8 @@ int ft_catalog_find(const struct ft_catalog *c, const char *run, const struct ft
 /* What ended the run, in a few words: "exit 0", "exception", "signal 15", "unfinished". */
 void ft_catalog_status(const struct ft_run_entry *r, char *out, size_t cap);
 
-/* Whether the run went well: ended normally with status 0 (or by exec). */
+/* Whether the run went well: ended normally with status 0, by exec, or detached (the
+ * recording stopped before the process ended: flowtrace attach) with nothing lost. */
 int ft_catalog_ok(const struct ft_run_entry *r);
 
 /* The run that started r (its parentRun), or NULL if none is in the catalog. */

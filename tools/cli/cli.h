@@ -7,11 +7,11 @@
 #include <stdio.h>
 
 #include "lib/buf.h"
+#include "lib/err.h"
 
 struct ft_tree;
 
-/* Exit statuses of every command. */
-enum { FT_EXIT_OK = 0, FT_EXIT_FAIL = 1, FT_EXIT_USAGE = 2 };
+/* Exit statuses of every command: FT_EXIT_OK, FT_EXIT_FAIL, FT_EXIT_USAGE (lib/err.h). */
 
 struct ft_cli_cmd {
     const char *name;

@@ -667,41 +667,11 @@ tracer_scalar(struct loader *l, const struct scalar *v)
     }
 }
 
+/* A node's number: id, line, times, generator figures. */
 static void
-node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v)
+node_number(struct loader *l, struct ft_node *nd, const struct scalar *v)
 {
-    struct ft_tree_priv *p = l->names;
-
-    if (key_is(l, "function") && v->is_str) {
-        nd->function = str_or_oom(l, intern(p, v->s, v->n));
-    } else if (key_is(l, "module") && v->is_str) {
-        nd->module = str_or_oom(l, intern(p, v->s, v->n));
-    } else if (key_is(l, "file") && v->is_str) {
-        nd->file = str_or_oom(l, intern(p, v->s, v->n));
-    } else if (key_is(l, "incomplete") && v->is_str) {
-        nd->incomplete = text_of(l, v);
-    } else if (l->no_values && (key_is(l, "result") || key_is(l, "instance") ||
-                                (key_is(l, "caller") && nd->parent != NULL))) {
-        return; /* a top-level call's caller places a unit in its run (graft.h) */
-    } else if (key_is(l, "result") && !v->is_null) {
-        if (extra(l, nd) != NULL) {
-            nd->x->result = text_of(l, v);
-        }
-    } else if (key_is(l, "caller") && v->is_str) {
-        if (extra(l, nd) != NULL) {
-            nd->x->caller = str_or_oom(l, intern(p, v->s, v->n));
-        }
-    } else if (key_is(l, "thread") && v->is_str) {
-        if (extra(l, nd) != NULL) {
-            nd->x->thread = str_or_oom(l, intern(p, v->s, v->n));
-        }
-    } else if (key_is(l, "instance") && v->is_str) {
-        if (extra(l, nd) != NULL) {
-            nd->x->instance = text_of(l, v);
-        }
-    } else if (v->is_str || v->is_null) {
-        return;
-    } else if (key_is(l, "id")) {
+    if (key_is(l, "id")) {
         nd->id = (uint64_t)v->d;
     } else if (key_is(l, "line")) {
         nd->line = (uint32_t)v->d;
@@ -720,6 +690,56 @@ node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v)
     } else if (key_is(l, "task") && v->n == 4 && extra(l, nd) != NULL) {
         nd->x->task = 1;
     }
+}
+
+/* Where a node's string goes: a name (interned) or a text of its own; NULL to drop it.
+ * FT_TREE_NO_VALUES drops the values, but a top-level call's caller places a unit in
+ * its run (graft.h). */
+static const char **
+node_string_slot(struct loader *l, struct ft_node *nd, int *is_name)
+{
+    static const char *const names[] = {"function", "module", "file"};
+    const char **slots[] = {&nd->function, &nd->module, &nd->file};
+    int value = key_is(l, "result") || key_is(l, "instance");
+
+    *is_name = 1;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (key_is(l, names[i])) {
+            return slots[i];
+        }
+    }
+    *is_name = 0;
+    if (key_is(l, "incomplete")) {
+        return &nd->incomplete;
+    }
+    if ((l->no_values && (value || (key_is(l, "caller") && nd->parent != NULL))) ||
+        !(value || key_is(l, "caller") || key_is(l, "thread")) || extra(l, nd) == NULL) {
+        return NULL;
+    }
+    *is_name = !value;
+    return key_is(l, "result")     ? &nd->x->result
+           : key_is(l, "instance") ? &nd->x->instance
+           : key_is(l, "caller")   ? &nd->x->caller
+                                   : &nd->x->thread;
+}
+
+static void
+node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v)
+{
+    const char **slot;
+    int is_name;
+
+    if (!v->is_str && !v->is_null) {
+        /* A number; a result may be one too (a JSON number rendered as it is). */
+        if (!(key_is(l, "result") && !l->no_values)) {
+            node_number(l, nd, v);
+            return;
+        }
+    }
+    if (v->is_null || (slot = node_string_slot(l, nd, &is_name)) == NULL) {
+        return;
+    }
+    *slot = is_name ? str_or_oom(l, intern(l->names, v->s, v->n)) : text_of(l, v);
 }
 
 static void

@@ -63,6 +63,19 @@ import_failed(const struct ft_node *n)
                          p->module != NULL && strcmp(p->module, "__main__") == 0);
 }
 
+static int
+add_import(struct ft_verdict *v, const struct ft_node *n)
+{
+    int known;
+
+    if (!import_failed(n) || known_file(v, n->file)) {
+        return 0;
+    }
+    known = strcmp(n->exc_type, "?") != 0;
+    return add(v, 1, n->module, n->file, known ? n->exc_type : "ImportError",
+               known ? n->exc_msg : "the import raised (details not recorded)");
+}
+
 /* The modules of one run's tree whose import failed, outside any unit. Units' calls are
  * not in the run's tree.json: every call read here is outside them. */
 static int
@@ -78,13 +91,9 @@ failed_imports(const struct ft_run_entry *r, struct ft_verdict *v)
     }
     for (size_t i = 0; i < t->nthreads && rc == 0; i++) {
         for (const struct ft_node *top = t->threads[i].first; top && rc == 0; top = top->next) {
-            for (const struct ft_node *n = top; n != NULL && rc == 0;
-                 n = n == top ? top->first_child : n->next) {
-                if (import_failed(n) && !known_file(v, n->file)) {
-                    int known = strcmp(n->exc_type, "?") != 0;
-                    rc = add(v, 1, n->module, n->file, known ? n->exc_type : "ImportError",
-                             known ? n->exc_msg : "the import raised (details not recorded)");
-                }
+            rc = add_import(v, top);
+            for (const struct ft_node *n = top->first_child; n != NULL && rc == 0; n = n->next) {
+                rc = add_import(v, n);
             }
         }
     }

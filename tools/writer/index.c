@@ -65,15 +65,6 @@ static const char select_sql[] =
     " ended, exit_code, signal, calls, events, lost, write_error, dir"
     " FROM runs ORDER BY start_us DESC, id DESC";
 
-const char *
-ft_index_how_name(int how)
-{
-    static const char *names[] = {"running", "exit", "exception", "os._exit",
-                                  "signal",  "exec", "killed",    "detached"};
-
-    return how >= 0 && how <= FT_END_DETACHED ? names[how] : "unknown";
-}
-
 static int
 code_of(int rc)
 {
@@ -200,7 +191,7 @@ insert(sqlite3 *db, const struct ft_run_info *info, const char *script, const ch
     bind_text(st, 8, info->python);
     sqlite3_bind_int64(st, 9, (sqlite3_int64)info->start_us);
     sqlite3_bind_int64(st, 10, (sqlite3_int64)info->duration_us);
-    bind_text(st, 11, ft_index_how_name(info->how));
+    bind_text(st, 11, ft_wire_end_name(info->how));
     if (info->have_status) {
         sqlite3_bind_int(st, 12, info->status);
     } else {
@@ -469,13 +460,38 @@ fix_strings(struct ft_index_list *list)
     }
 }
 
+/* Opens the read transaction that the checks and the rows share (read apart, a first
+ * writer could commit in between: no application id yet, then its tables, "foreign"),
+ * and checks the file is ours: *tables is 1 when it holds our runs table, 0 when it has
+ * no table yet. Returns an SQLite code; SQLITE_NOTADB for someone else's database. */
+static int
+begin_read(sqlite3 *db, int *tables)
+{
+    int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), app = 0, any = 0;
+
+    if (rc == SQLITE_OK) {
+        rc = exec_int(db, "PRAGMA application_id", &app);
+    }
+    if (rc == SQLITE_OK) {
+        rc = exec_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'", tables);
+    }
+    if (rc == SQLITE_OK && app != APP_ID) {
+        rc = exec_int(db, "SELECT count(*) FROM sqlite_master", &any);
+        if (rc == SQLITE_OK && any > 0) {
+            rc = SQLITE_NOTADB;
+        }
+        *tables = 0;
+    }
+    return rc;
+}
+
 int
 ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t cap)
 {
     char path[4096];
     struct stat sb;
     sqlite3 *db = NULL;
-    int rc, app = 0, tables = 0;
+    int rc, tables = 0;
 
     memset(list, 0, sizeof(*list));
     snprintf(path, sizeof(path), "%s/%s", dir, FT_INDEX_FILE);
@@ -498,19 +514,7 @@ ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t cap
     rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(db, FT_INDEX_BUSY_MS);
-        rc = exec_int(db, "PRAGMA application_id", &app);
-    }
-    if (rc == SQLITE_OK) {
-        rc = exec_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'", &tables);
-    }
-    if (rc == SQLITE_OK && app != APP_ID) {
-        int any = 0;
-        rc = exec_int(db, "SELECT count(*) FROM sqlite_master", &any);
-        if (rc == SQLITE_OK && any > 0) {
-            rc = SQLITE_NOTADB;
-        } else if (rc == SQLITE_OK) {
-            tables = 0;
-        }
+        rc = begin_read(db, &tables);
     }
     if (rc == SQLITE_OK && tables == 0) {
         sqlite3_close(db);
@@ -526,6 +530,7 @@ ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t cap
         ft_index_list_free(list);
         return rc;
     }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose if it fails */
     sqlite3_close(db);
     fix_strings(list);
     return 0;

@@ -61,7 +61,4 @@ int ft_index_list(const char *dir, struct ft_index_list *list, char *err, size_t
 
 void ft_index_list_free(struct ft_index_list *list);
 
-/* The name of an end (enum ft_end_how), "unknown" when out of range. */
-const char *ft_index_how_name(int how);
-
 #endif

@@ -46,8 +46,9 @@ static const char usage[] =
     "  --drain-timeout S    after SIGTERM, wait this long for processes still sending\n"
     "                       (default 30)\n"
     "  --keep-raw           also keep each run's raw stream as raw.ftb\n"
-    "  --compress[=LEVEL]   write events.jsonl.zst and tree.json.zst (zstd, default level 1;\n"
-    "                       also FLOWTRACE_COMPRESS=1)\n"
+    "  --compress           write events.jsonl.zst and tree.json.zst (zstd; also\n"
+    "                       FLOWTRACE_COMPRESS=1)\n"
+    "  --compress-level N   ... at zstd level N, -7 to 19 (default 1)\n"
     "  --detach             run in the background once the socket is ready\n"
     "  --parent-fd FD       a pipe from the process that started the writer: 'q' then\n"
     "                       its end stops the writer as SIGTERM does; its end alone (that\n"
@@ -61,13 +62,14 @@ static const char usage[] =
     "  -h, --help           show this help\n"
     "  --version            print the version\n";
 
+/* The one line of an error, then status, the exit status to return (lib/err.h). */
 static int
-fail(const char *fmt, const char *arg, const char *why)
+fail(int status, const char *fmt, const char *arg, const char *why)
 {
     fprintf(stderr, "flowtrace-writer: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, ": %s\n", why);
-    return 1;
+    return status;
 }
 
 static int
@@ -91,6 +93,15 @@ parse_level(const char *s, int *out)
     }
     *out = (int)v;
     return 0;
+}
+
+/* Whether environment variable name is set to something other than "" or "0". */
+static int
+env_on(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
 }
 
 static int
@@ -142,7 +153,11 @@ static int
 convert(const char *dir, const char *file, const char *run_id, double rate,
         const struct ft_server_opts *o)
 {
-    struct ft_run_opts ro = {dir, run_id, rate, 0, o->compress, o->zlevel};
+    struct ft_run_opts ro = {.dir = dir,
+                             .run_id = run_id,
+                             .tsc_ns_per_tick = rate,
+                             .compress = o->compress,
+                             .zlevel = o->zlevel};
     struct ft_wire_decoder dec;
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
@@ -153,17 +168,18 @@ convert(const char *dir, const char *file, const char *run_id, double rate,
 
     if (fd < 0) {
         ft_run_free(run);
-        return fail("cannot open '%s'", file, strerror(errno));
+        return fail(FT_EXIT_FAIL, "cannot open '%s'", file, strerror(errno));
     }
     ft_wire_decoder_init(&dec);
     while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
-        int rc = 0;
         err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
-        while (err == 0 && (rc = ft_wire_next_frame(&dec, &f)) == 1) {
+        while (err == 0) {
+            int rc = ft_wire_next_frame(&dec, &f);
+            if (rc != 1) {
+                err = rc < 0 ? rc : 0;
+                break;
+            }
             err = ft_run_frame(run, &f);
-        }
-        if (rc < 0) {
-            err = rc;
         }
     }
     if (err == 0 && ft_wire_decoder_pending(&dec) > 0) {
@@ -224,148 +240,179 @@ detach(uv_loop_t *loop)
     uv_loop_fork(loop);
 }
 
-int
-main(int argc, char **argv)
+/* What a writer's process needs whatever it does. */
+static void
+prepare_process(struct ft_server_opts *opts)
 {
-    static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
-                                             {"socket", required_argument, NULL, 's'},
-                                             {"runs-file", required_argument, NULL, 'r'},
-                                             {"idle-exit", required_argument, NULL, 'i'},
-                                             {"drain-timeout", required_argument, NULL, 't'},
-                                             {"keep-raw", no_argument, NULL, 'k'},
-                                             {"compress", optional_argument, NULL, 'z'},
-                                             {"detach", no_argument, NULL, 'D'},
-                                             {"convert", required_argument, NULL, 'c'},
-                                             {"run-id", required_argument, NULL, 'R'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"null-sink", no_argument, NULL, 'N'},
-                                             {"recover", no_argument, NULL, 'C'},
-                                             {"parent-fd", required_argument, NULL, 'P'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
-    struct ft_server_opts opts = {0};
-    const char *env_z = getenv("FLOWTRACE_COMPRESS");
-    const char *convert_file = NULL, *run_id = NULL;
-    int opt, do_detach = 0, do_recover = 0, err, clock_kind;
-    uv_loop_t *loop = uv_default_loop();
+    struct sigaction old;
+    struct rlimit rl;
 
-    opts.drain_timeout = 30;
-    opts.zlevel = FT_ZLEVEL_DEFAULT;
-    /* The library's setting, for a writer it started (or the wrapper's, exported). */
-    opts.compress = env_z != NULL && env_z[0] != '\0' && strcmp(env_z, "0") != 0;
-    opts.parent_fd = -1;
     /* A process may go away before reading its ACK: that must not kill the writer and
      * every other run with it. A file over RLIMIT_FSIZE is an output error (EFBIG) for
      * that run, not the end of the writer. */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
-    {
-        struct sigaction old;
-        opts.ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
-    }
+    opts->ignore_sigint = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
     /* Each traced process holds a few descriptors here (socket, journal, outputs). */
-    {
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+/* What the command line asks for besides the server's options. */
+struct args {
+    const char *convert_file, *run_id;
+    int detach, recover;
+};
+
+static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
+                                         {"socket", required_argument, NULL, 's'},
+                                         {"runs-file", required_argument, NULL, 'r'},
+                                         {"idle-exit", required_argument, NULL, 'i'},
+                                         {"drain-timeout", required_argument, NULL, 't'},
+                                         {"keep-raw", no_argument, NULL, 'k'},
+                                         {"compress", no_argument, NULL, 'z'},
+                                         {"compress-level", required_argument, NULL, 'Z'},
+                                         {"detach", no_argument, NULL, 'D'},
+                                         {"convert", required_argument, NULL, 'c'},
+                                         {"run-id", required_argument, NULL, 'R'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"null-sink", no_argument, NULL, 'N'},
+                                         {"recover", no_argument, NULL, 'C'},
+                                         {"parent-fd", required_argument, NULL, 'P'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
+
+/* Reads the options into opts and a. Returns -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
+{
+    int opt;
+
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
-            opts.dir = optarg;
+            opts->dir = optarg;
             break;
         case 's':
-            opts.socket_path = optarg;
+            opts->socket_path = optarg;
             break;
         case 'r':
-            opts.runs_file = optarg;
+            opts->runs_file = optarg;
             break;
         case 'i':
-            if (parse_seconds(optarg, &opts.idle_exit) != 0) {
-                return fail("bad --idle-exit '%s'", optarg, "not a number of seconds") + 1;
+            if (parse_seconds(optarg, &opts->idle_exit) != 0) {
+                return fail(FT_EXIT_USAGE, "bad --idle-exit '%s'", optarg,
+                            "not a number of seconds");
             }
             break;
         case 't':
-            if (parse_seconds(optarg, &opts.drain_timeout) != 0) {
-                return fail("bad --drain-timeout '%s'", optarg, "not a number of seconds") + 1;
+            if (parse_seconds(optarg, &opts->drain_timeout) != 0) {
+                return fail(FT_EXIT_USAGE, "bad --drain-timeout '%s'", optarg,
+                            "not a number of seconds");
             }
             break;
         case 'k':
-            opts.keep_raw = 1;
+            opts->keep_raw = 1;
             break;
         case 'z':
-            opts.compress = 1;
-            if (optarg != NULL && parse_level(optarg, &opts.zlevel) != 0) {
-                return fail("bad --compress '%s'", optarg, "not a zstd level (-7..19)") + 1;
+            opts->compress = 1;
+            break;
+        case 'Z':
+            opts->compress = 1;
+            if (parse_level(optarg, &opts->zlevel) != 0) {
+                return fail(FT_EXIT_USAGE, "bad --compress-level '%s'", optarg,
+                            "not a zstd level (-7..19)");
             }
             break;
         case 'D':
-            do_detach = 1;
+            a->detach = 1;
             break;
         case 'c':
-            convert_file = optarg;
+            a->convert_file = optarg;
             break;
         case 'R':
-            run_id = optarg;
+            a->run_id = optarg;
             break;
         case 'N':
-            opts.null_sink = 1;
+            opts->null_sink = 1;
             break;
         case 'C':
-            do_recover = 1;
+            a->recover = 1;
             break;
         case 'P':
-            opts.parent_fd = parse_fd(optarg);
-            if (opts.parent_fd < 0) {
-                return fail("bad --parent-fd '%s'", optarg, "not an open descriptor") + 1;
+            opts->parent_fd = parse_fd(optarg);
+            if (opts->parent_fd < 0) {
+                return fail(FT_EXIT_USAGE, "bad --parent-fd '%s'", optarg,
+                            "not an open descriptor");
             }
             break;
         case 'h':
             fputs(usage, stdout);
-            return 0;
+            return FT_EXIT_OK;
         case 'V':
             printf("flowtrace-writer %s\n", FT_VERSION);
-            return 0;
+            return FT_EXIT_OK;
         default:
             fputs(usage, stderr);
-            return 2;
+            return FT_EXIT_USAGE;
         }
     }
-    if (opts.dir == NULL || (convert_file == NULL && !do_recover && opts.socket_path == NULL) ||
-        optind != argc) {
+    if (opts->dir == NULL ||
+        (a->convert_file == NULL && !a->recover && opts->socket_path == NULL) || optind != argc) {
         fputs(usage, stderr);
-        return 2;
+        return FT_EXIT_USAGE;
+    }
+    return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct ft_server_opts opts = {0};
+    struct args a = {0};
+    int err, clock_kind;
+    uv_loop_t *loop = uv_default_loop();
+
+    opts.drain_timeout = 30;
+    opts.parent_fd = -1;
+    opts.zlevel = FT_ZLEVEL_DEFAULT;
+    /* The library's setting, for a writer it started (or the wrapper's, passed on). */
+    opts.compress = env_on("FLOWTRACE_COMPRESS");
+    prepare_process(&opts);
+    if ((err = parse_args(argc, argv, &opts, &a)) >= 0) {
+        return err;
     }
     if ((err = ft_dirs_make(opts.dir)) != 0 ||
         (err = access(opts.dir, W_OK | X_OK) == 0 ? 0 : -errno) != 0) {
-        return fail("cannot use output directory '%s'", opts.dir, strerror(-err));
+        return fail(FT_EXIT_FAIL, "cannot use output directory '%s'", opts.dir, strerror(-err));
     }
     {
         char why[128];
         if (own_dir(opts.dir, why, sizeof(why)) != 0) {
-            return fail("cannot use output directory '%s'", opts.dir, why);
+            return fail(FT_EXIT_FAIL, "cannot use output directory '%s'", opts.dir, why);
         }
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
-    if (convert_file != NULL) {
-        return convert(opts.dir, convert_file, run_id, ft_clock_calibrate(clock_kind, 20), &opts);
+    if (a.convert_file != NULL) {
+        return convert(opts.dir, a.convert_file, a.run_id, ft_clock_calibrate(clock_kind, 20),
+                       &opts);
     }
-    if (do_recover) {
+    if (a.recover) {
         err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);
         if (err < 0) {
-            return fail("cannot read '%s'", opts.dir, strerror(-err));
+            return fail(FT_EXIT_FAIL, "cannot read '%s'", opts.dir, strerror(-err));
         }
-        return recover_failures > 0 ? 1 : 0;
+        return recover_failures > 0 ? FT_EXIT_FAIL : FT_EXIT_OK;
     }
     if ((err = ft_server_listen(loop, &opts)) != 0) {
         if (err == UV_EADDRINUSE) {
-            return 0; /* another writer serves this socket: nothing to do */
+            return FT_EXIT_OK; /* another writer serves this socket: nothing to do */
         }
-        return fail("cannot listen on '%s'", opts.socket_path, uv_strerror(err));
+        return fail(FT_EXIT_FAIL, "cannot listen on '%s'", opts.socket_path, uv_strerror(err));
     }
-    if (do_detach) {
+    if (a.detach) {
         detach(loop);
     }
     /* Measure the time-stamp counter once; runs refine it with their own anchors. */
@@ -378,5 +425,5 @@ main(int argc, char **argv)
     if (ft_server_orphaned()) {
         remove_orphaned(&opts);
     }
-    return ft_server_bad_streams() > 0 ? 1 : 0;
+    return ft_server_bad_streams() > 0 ? FT_EXIT_FAIL : FT_EXIT_OK;
 }

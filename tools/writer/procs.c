@@ -65,9 +65,7 @@ ft_procs_add(uint64_t pid, uint64_t starttime, const char *run_id)
 static const char *
 find_traced(uint64_t pid, uint64_t starttime)
 {
-    unsigned n = ntraced < TRACED_MAX ? ntraced : TRACED_MAX;
-
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < TRACED_MAX && i < ntraced; i++) {
         unsigned k = (ntraced - 1 - i) % TRACED_MAX;
         if (traced[k].pid == pid && traced[k].starttime == starttime) {
             return traced[k].id;
@@ -116,8 +114,7 @@ ft_procs_stat(uint64_t pid, uint64_t *ppid, uint64_t *starttime)
 const char *
 ft_procs_traced_ancestor(uint64_t pid, uint64_t starttime, uint64_t *traced_pid)
 {
-    uint64_t ppid, st;
-    const char *id;
+    uint64_t ppid = 0, st = 0;
 
     for (int depth = 0; pid > 1 && depth < DEPTH_MAX; depth++) {
         if (ft_procs_stat(pid, &ppid, &st) != 0) {
@@ -126,7 +123,8 @@ ft_procs_traced_ancestor(uint64_t pid, uint64_t starttime, uint64_t *traced_pid)
         if (depth == 0 && starttime != 0 && st != starttime) {
             return NULL; /* not the process that said hello */
         }
-        if ((id = find_traced(pid, st)) != NULL) {
+        const char *id = find_traced(pid, st);
+        if (id != NULL) {
             *traced_pid = pid;
             return id;
         }

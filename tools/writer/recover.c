@@ -42,16 +42,17 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
     }
     ft_wire_decoder_init(&dec);
     while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
-        int rc = 0;
         err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
-        while (err == 0 && (rc = ft_wire_next_frame(&dec, &f)) == 1) {
+        while (err == 0) {
+            int rc = ft_wire_next_frame(&dec, &f);
+            if (rc != 1) {
+                err = rc < 0 ? rc : 0;
+                break;
+            }
             if (f.hdr.type == FT_FRAME_HELLO) {
                 *saw_hello = 1;
             }
             err = ft_run_frame(run, &f);
-        }
-        if (err == 0 && rc < 0) {
-            err = rc;
         }
     }
     if (err == 0 && ft_wire_decoder_pending(&dec) > 0) {

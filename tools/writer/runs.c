@@ -62,7 +62,10 @@ one_field(const char *s, char *out, size_t cap)
     size_t i = 0;
 
     for (; s != NULL && s[i] != '\0' && i + 1 < cap; i++) {
-        out[i] = s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
+        out[i] = s[i];
+        if (out[i] == '\t' || out[i] == '\n' || out[i] == '\r') {
+            out[i] = ' ';
+        }
     }
     out[i] = '\0';
     return i > 0 ? out : "-";
@@ -110,7 +113,7 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
     }
     n = snprintf(line, sizeof(line), "%s\t%s\t%llu\t%s\t%s\t%s\t%llu\t%s\n", info->id, info->path,
                  (unsigned long long)info->pid, info->parent_run ? info->parent_run : "-",
-                 ft_index_how_name(info->how), status, (unsigned long long)info->calls, script);
+                 ft_wire_end_name(info->how), status, (unsigned long long)info->calls, script);
     fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {
         ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
@@ -122,15 +125,13 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
 const char *
 ft_runs_recent_parent(uint64_t pid, uint64_t ppid)
 {
-    unsigned n = recent_next < RECENT ? recent_next : RECENT;
-
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < RECENT && i < recent_next; i++) {
         unsigned k = (recent_next - 1 - i) % RECENT;
         if (recent[k].pid == pid && recent[k].how == FT_END_EXEC) {
             return recent[k].id;
         }
     }
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < RECENT && i < recent_next; i++) {
         unsigned k = (recent_next - 1 - i) % RECENT;
         if (recent[k].pid == ppid) {
             return recent[k].id;

@@ -292,10 +292,10 @@ bad_stream(struct conn *c, int err, uint64_t offset)
     char reason[160], line[700];
 
     ft_run_get_info(c->run, &info);
-    if (info.id == NULL && err > -4000) {
+    if (info.id == NULL && ft_err_is_errno(err)) {
         /* The run could not even start: its directory cannot be created. */
         snprintf(line, sizeof(line), "cannot create a run in %s: %s", S.opts.dir, ft_strerror(err));
-    } else if (err > -4000) {
+    } else if (ft_err_is_errno(err)) {
         snprintf(line, sizeof(line), "run %s (pid %llu): cannot write its files in %s: %s", info.id,
                  (unsigned long long)info.pid, S.opts.dir, ft_strerror(err));
     } else {
@@ -439,7 +439,7 @@ apply(struct conn *c, const struct ft_frame *f)
         conn_fail(c, err);
     }
     err = ft_run_frame(c->run, f);
-    if (err != 0 && err > -4000) {
+    if (ft_err_is_errno(err)) {
         conn_fail(c, err);
         err = 0;
     }
@@ -486,7 +486,7 @@ receive(struct conn *c)
             if (err == 1) {
                 return 1; /* not traced (FLOWTRACE_CHILDREN=0) */
             }
-            if (err != 0 && err > -4000) {
+            if (ft_err_is_errno(err)) {
                 conn_fail(c, err); /* no run directory, or no journal in it */
                 err = 0;
             }
