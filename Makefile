@@ -103,7 +103,7 @@ $(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
 
 $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lzstd
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lcurl -lzstd
 
 # The wrapper: no library beyond libc and the core (settings).
 $(RUNNER): $(RUN_OBJS) $(CORE)
@@ -156,6 +156,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 # ---- Dependencies -------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
                 libzstd-dev zstd valgrind \
+                libcurl4-openssl-dev wrk \
                 python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
                 python3-httpx clang chromium patchelf debian-archive-keyring clang-format clang-tidy \
                 cppcheck python3-build python3-wheel python3-setuptools python3-venv \
@@ -289,8 +290,7 @@ check-abi: $(SO)
 # ---- Lint: formatting, clang-tidy, cppcheck, the ABI (STYLE.md B.5) -------------------
 C_FILES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 TIDY_SRCS = $(filter lib/%.c inject/%.c tools/%.c,$(C_FILES))
-TIDY_FLAGS := -std=gnu11 -I. -I$(O)/tools/viewer -Wno-unknown-warning-option \
-              -DFT_VERSION=\"$(FT_VERSION)\"
+TIDY_FLAGS := -std=gnu11 -I. -I$(O)/tools/viewer -Wno-unknown-warning-option -DFT_VERSION=\"$(FT_VERSION)\"
 
 format:
 	$(Q)clang-format -i $(C_FILES)
@@ -342,6 +342,7 @@ demo: deps
 bench: all
 	$(Q)$(PYTHON) bench/run.py --build $(abspath $(O)) --python /usr/bin/python3.11 \
 	    $(if $(wildcard $(O)/pythons/3.13/python),--python $(abspath $(O))/pythons/3.13/python)
+	$(Q)$(PYTHON) bench/server.py --build $(abspath $(O)) --python /usr/bin/python3.11
 
 # The same costs in instructions (callgrind): deterministic on a loaded machine. Ratios to
 # the empty-hook floor for fib, the library-heavy workload and a pytest suite; the
@@ -380,7 +381,8 @@ help:
 	@echo "  format       clang-format -i every C file (formatting-only commits)"
 	@echo "  fuzz         libFuzzer on the frame decoder and run builder for FUZZ_TIME s (600)"
 	@echo "  fuzz-short   the same for FUZZ_SHORT s (20; part of test)"
-	@echo "  bench        overhead ratios against an untraced run and an empty profile hook"
+	@echo "  bench        overhead ratios against an untraced run and an empty profile hook; a"
+	@echo "               FastAPI server under wrk: untraced, traced, --sample 0.01 --keep failed"
 	@echo "  bench-instr  the same in instructions (callgrind): traced process, writer per event,"
 	@echo "               end to end, bytes per call (BENCH_FT='--compress' passes options)"
 	@echo "  install      install under PREFIX (default /usr/local)"

@@ -18,6 +18,16 @@ enum ft_probe {
     FT_PROBE_SPAWN,       /* asyncio's BaseEventLoop.create_task(coro): a task is made */
     FT_PROBE_STATUS_WSGI, /* a WSGI start_response(status, ...) */
     FT_PROBE_STATUS_ASGI, /* an ASGI server's send(message) */
+    /* Work handed to another thread and taken up there (handoff.h), from here on. */
+    FT_PROBE_HANDOFF_SELF, /* its self is work for another thread: HANDOFF */
+    FT_PROBE_ADOPT_SELF,   /* runs the work its self is: ADOPT; ADOPT_END at its return */
+    FT_PROBE_HANDOFF_ITEM, /* Queue.put_nowait by anyio's submitter: HANDOFF of the item */
+    FT_PROBE_ADOPT_ITEM,   /* Queue.get in anyio's worker: ADOPT of the item it returns;
+                            * ADOPT_END when the worker calls it again */
+    FT_PROBE_ANYIO_SUBMIT, /* marks the callers the two above look for: not probes */
+    FT_PROBE_ANYIO_WORKER,
+    FT_PROBE_THREAD_RUN, /* threading.Thread.run: an engine that meets threads at their first
+                          * traced event meets this one at its start */
 };
 
 struct ft_code_info {

@@ -268,7 +268,7 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
     struct ft_def_view v;
     size_t plen = 0;
     long co_flags;
-    int unit, probe = 0, scope;
+    int unit, probe = 0, scope, boundary;
 
     /* Runs under the GIL, so the static scratch space is not shared. */
     ft_py_exc_save(&exc);
@@ -277,21 +277,26 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
     module_of(frame, module, sizeof(module));
     co_flags = ft_py_attr_long(code, "co_flags", 0);
     unit = ft_units_classify(code, module, name, co_flags, &probe);
-    scope = unit != 0 || in_scope(module, name, file, co_flags);
+    scope = in_scope(module, name, file, co_flags);
+    /* A server's or framework's app outside the scope, traced only because it delimits a
+     * request: inside one the writer gives it no level (FT_DEF_BOUNDARY). */
+    boundary = !scope && (unit == FT_UNIT_WSGI || unit == FT_UNIT_ASGI);
+    scope = scope || unit != 0;
     if (strcmp(module, "asyncio.base_events") == 0 &&
         strcmp(name, "BaseEventLoop.create_task") == 0) {
         probe = FT_PROBE_SPAWN;
     }
     if (probe != 0 && unit == 0 && (ci = calloc(1, sizeof(*ci))) != NULL) {
-        /* Not traced, but watched: it says which call created each task, or a response's
-         * status (even with --all, where it would be in scope). */
+        /* Not traced, but watched: it says which call created each task, a response's
+         * status, or work handed to another thread (even with --all, where it would be in
+         * scope). */
         ci->probe = (uint8_t)probe;
         layout_params(ci, code, name, params, sizeof(params), &plen);
     } else if (scope && (unit != 0 || !generated(code, name)) &&
                (ci = calloc(1, sizeof(*ci))) != NULL) {
         ci->traced = 1;
         ci->unit = unit != FT_UNITS_TRACE ? (uint8_t)unit : 0;
-        ci->flags = def_flags(co_flags);
+        ci->flags = def_flags(co_flags) | (boundary ? FT_DEF_BOUNDARY : 0);
         ci->is_gen = (ci->flags & (FT_DEF_GENERATOR | FT_DEF_COROUTINE | FT_DEF_ASYNCGEN)) != 0;
         layout_params(ci, code, name, params, sizeof(params), &plen);
         memset(&v, 0, sizeof(v));

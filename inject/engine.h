@@ -33,6 +33,11 @@ extern const struct ft_engine ft_engine_monitor;
  * function, the profile engine need not ask whether one is set (engine_profile.c). */
 void ft_engine_trace_set(void);
 
+/* The audit hook saw "sys.setprofile" (anyone's: sys.setprofile, threading's, cProfile's
+ * PyEval_SetProfile), before it is set. GIL held. The profile engine keeps its function
+ * on the thread, or says it cannot (engine_profile.c). */
+void ft_engine_profile_set(void);
+
 /* Whether sys.monitoring can be used: 3.12+, and a tool id is free (engine_monitor.c). */
 int ft_engine_monitor_usable(void);
 

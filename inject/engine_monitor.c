@@ -20,6 +20,7 @@
 #include "config.h"
 #include "emit.h"
 #include "engine.h"
+#include "handoff.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
@@ -113,8 +114,9 @@ this_thread(void)
         if (ft_tstate_detached()) {
             return NULL;
         }
-        ft_py_thread_name(name, sizeof(name));
+        uint64_t thread = ft_py_thread_name(name, sizeof(name));
         t = ft_thread_register(name);
+        ft_handoff_thread_started(t, thread);
     }
     /* FLOWTRACE_START=manual: nothing outside the thread's regions (region.h). The
      * callers then return None, never DISABLE: the code may run in a region later. */
@@ -173,6 +175,18 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             locals = locals_of(current_iframe(), &self_and_coro, tmp);
             if (locals != NULL && locals[1] != NULL) {
                 ft_record_task(t, locals[1]);
+            }
+            RETURN_NONE;
+        }
+        if (__builtin_expect(ci->probe >= FT_PROBE_HANDOFF_SELF, 0)) {
+            /* Work handed to another thread, or taken up here (handoff.h); a mark is
+             * never needed again once seen. */
+            if (ft_handoff_is_mark(ci->probe)) {
+                return disable_location();
+            }
+            if ((t = this_thread()) != NULL) {
+                locals = locals_of(current_iframe(), ci, tmp);
+                ft_handoff_call(t, ci, locals, NULL);
             }
             RETURN_NONE;
         }
@@ -249,6 +263,12 @@ leave(PyObject *const *args, unsigned kind)
     PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
 
     if (!ci->traced) {
+        if (__builtin_expect(ft_handoff_wants_return(ci->probe), 0)) {
+            if (kind == FT_REC_RETURN && (t = this_thread()) != NULL) {
+                ft_handoff_return(t, ci, args[2], NULL);
+            }
+            RETURN_NONE;
+        }
         return disable_location();
     }
     if ((t = this_thread()) == NULL) {
@@ -259,8 +279,9 @@ leave(PyObject *const *args, unsigned kind)
         ft_emit(t, ft_rec_word0(FT_REC_RETURN, ci->id), ft_clock_ticks(ft_cfg.clock));
         RETURN_NONE;
     }
-    if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0) {
-        locals = locals_of(current_iframe(), ci, tmp); /* for arguments changed in place */
+    if (kind == FT_REC_RETURN && ((!ft_cfg.skip_inputs && ci->nparams > 0) || ci->unit)) {
+        /* For arguments changed in place; a request's route (units.h). */
+        locals = locals_of(current_iframe(), ci, tmp);
     }
     ft_record_leave(t, ci, kind, args[2], locals);
     RETURN_NONE;
@@ -292,7 +313,11 @@ on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
     (void)self;
     if (ci->traced && (t = this_thread()) != NULL) {
-        ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL);
+        PyObject *tmp[FT_LOCALS_MAX],
+            **locals = ci->unit ? locals_of(current_iframe(), ci, tmp) : NULL;
+        ft_record_unwind(t, ci, nargs > 2 ? args[2] : NULL, locals);
+    } else if (ci->probe == FT_PROBE_ADOPT_SELF && (t = this_thread()) != NULL) {
+        ft_handoff_return(t, ci, NULL, NULL); /* the work is over, however it ended */
     }
     RETURN_NONE;
 }

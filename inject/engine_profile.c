@@ -1,6 +1,7 @@
 /* engine_profile.c - the legacy engine: a native C profile function on every thread. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "capture.h"
@@ -8,11 +9,13 @@
 #include "config.h"
 #include "emit.h"
 #include "engine.h"
+#include "handoff.h"
 #include "lib/clock.h"
 #include "log.h"
 #include "pyapi.h"
 #include "pylayout.h"
 #include "record.h"
+#include "standin.h"
 #include "units.h"
 #include "tstate.h"
 
@@ -85,7 +88,10 @@ locals_of(PyFrameObject *f, const struct ft_code_info *ci, PyObject **tmp)
  * installed costs ~30% of the floor (3.11 then tracks lines on every instruction), so it
  * is armed only when a traced frame unwinds, and disarmed at its first event. */
 
-static int settrace_seen; /* a trace function was set by someone else (GIL held) */
+static int settrace_seen;   /* a trace function was set by someone else (GIL held) */
+static int setprofile_ours; /* our own PyEval_SetProfile is running */
+/* Our sys.setprofile (below) is setting the program's function: it looks for itself. */
+static __thread int setprofile_direct __attribute__((tls_model("initial-exec")));
 static int settrace_ours; /* our own PyEval_SetTrace is running */
 
 void
@@ -104,11 +110,24 @@ set_trace(Py_tracefunc f)
     settrace_ours = 0;
 }
 
+/* Our profile function (or none) on this thread, not seen as the program's own. */
+static void
+set_profile(Py_tracefunc f, PyObject *obj)
+{
+    setprofile_ours++;
+    ft_py.PyEval_SetProfile(f, obj);
+    setprofile_ours--;
+}
+
+static void check_profile(struct ft_thread *t);
+
 static void
 disarm(struct ft_thread *t)
 {
     t->exc_armed = 0;
-    set_trace(NULL);
+    if (!t->profile_check) {
+        set_trace(NULL);
+    }
 }
 
 static int
@@ -118,9 +137,18 @@ exc_trace_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 
     (void)obj;
     (void)frame;
-    if (t == NULL || !t->exc_armed) {
+    if (t == NULL || (!t->exc_armed && !t->profile_check)) {
         set_trace(NULL); /* ours, left over from before a stop */
         return 0;
+    }
+    if (t->profile_check) {
+        /* The first event after the program set a profile function (below). */
+        t->profile_check = 0;
+        check_profile(t);
+        if (!t->exc_armed) {
+            set_trace(NULL);
+            return 0;
+        }
     }
     if (what == PyTrace_EXCEPTION && arg != NULL) {
         ft_record_exception(t, ft_py.PyTuple_GetItem(arg, 1));
@@ -166,7 +194,9 @@ arm(struct ft_thread *t)
     }
     if (!foreign_tracer()) {
         t->exc_armed = 1;
-        set_trace(exc_trace_cb);
+        if (!t->profile_check) {
+            set_trace(exc_trace_cb);
+        }
     }
 }
 
@@ -223,7 +253,7 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
             arm(t);
         }
     } else if (arg == NULL) {
-        ft_record_unwind(t, ci, NULL);
+        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame, ci, tmp) : NULL);
         arm(t);
     } else {
         ft_record_leave(t, ci, ft_gen_suspended(frame) ? FT_REC_YIELD : FT_REC_RETURN, arg,
@@ -231,15 +261,28 @@ on_generator(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *
     }
 }
 
-/* create_task(self, coro, ...): the task about to be created nests under this call; or a
- * response's status (units.h). */
+/* create_task(self, coro, ...): the task about to be created nests under this call; a
+ * response's status (units.h); work handed to another thread (handoff.h). what and arg
+ * are the profile event's. */
 static void
-probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame)
+probe(struct ft_thread *t, const struct ft_code_info *ci, PyFrameObject *frame, int what,
+      PyObject *arg)
 {
     static const struct ft_code_info self_and_coro = {.nparams = 2};
-    PyObject *tmp[FT_LOCALS_MAX];
-    PyObject **locals = locals_of(frame, ci->probe == FT_PROBE_SPAWN ? &self_and_coro : ci, tmp);
+    PyObject *tmp[FT_LOCALS_MAX], **locals;
 
+    if (ci->probe >= FT_PROBE_HANDOFF_SELF) {
+        if (what == PyTrace_CALL) {
+            ft_handoff_call(t, ci, locals_of(frame, ci, tmp), frame);
+        } else if (ft_handoff_wants_return(ci->probe)) {
+            ft_handoff_return(t, ci, arg, frame);
+        }
+        return;
+    }
+    if (what != PyTrace_CALL) {
+        return;
+    }
+    locals = locals_of(frame, ci->probe == FT_PROBE_SPAWN ? &self_and_coro : ci, tmp);
     if (ci->probe == FT_PROBE_SPAWN && locals != NULL && locals[1] != NULL) {
         ft_record_task(t, locals[1]);
     } else if (ci->probe != FT_PROBE_SPAWN) {
@@ -257,8 +300,10 @@ late_thread(void)
     if (!late_threads || ft_tstate_detached()) {
         return NULL;
     }
-    ft_py_thread_name(name, sizeof(name));
-    return ft_thread_register(name);
+    uint64_t thread = ft_py_thread_name(name, sizeof(name));
+    struct ft_thread *t = ft_thread_register(name);
+    ft_handoff_thread_started(t, thread);
+    return t;
 }
 
 static int
@@ -297,8 +342,8 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ci = first_sight(code, frame);
     }
     if (!ci->traced) {
-        if (__builtin_expect(ci->probe != 0, 0) && what == PyTrace_CALL) {
-            probe(t, ci, frame);
+        if (__builtin_expect(ci->probe != 0, 0)) {
+            probe(t, ci, frame, what, arg);
         }
         return 0;
     }
@@ -315,7 +360,7 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ft_record_enter(t, ci, FT_REC_CALL, 0, locals_of(frame, ci, tmp));
     } else if (arg == NULL) {
         /* Left by an exception: its details come from the frame that receives it. */
-        ft_record_unwind(t, ci, NULL);
+        ft_record_unwind(t, ci, NULL, ci->unit ? locals_of(frame, ci, tmp) : NULL);
         arm(t);
     } else {
         if (ft_cfg.skip_outputs && (ci->nparams == 0 || ft_cfg.skip_inputs) && !ft_cfg.memory &&
@@ -326,6 +371,152 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ft_record_leave(t, ci, FT_REC_RETURN, arg, locals_of(frame, ci, tmp));
     }
     return 0;
+}
+
+/* ---- A profiler of the program's own (3.11) ---------------------------------------------
+ * A thread has one profile function: a program that calls sys.setprofile (cProfile,
+ * yappi, pyinstrument, coverage tools), or starts threads with threading.setprofile,
+ * replaces FlowTrace's. The audit hook tells when anyone sets one ("sys.setprofile",
+ * raised in the thread, before it is set); FlowTrace then arms its trace function on that
+ * thread (as it does for an exception), whose first event comes right after the setting,
+ * and looks at what is set now (pylayout.h, ts_profile): another's function is chained
+ * behind ours (FlowTrace's function first, then theirs with their object, which stays the
+ * thread's profile object, so sys.getprofile() answers as before); none at all (the
+ * other profiler stopped) gets ours back. Only when that cannot be done (a tracer of the
+ * program's owns the trace function, an unchecked layout) does FlowTrace say, once per
+ * thread, that it records no more of that thread's calls. */
+
+static int installed;                    /* the engine is installed (GIL held) */
+static PyObject *bootstrap_fn;           /* threading's hook for new threads (below), held */
+static struct ft_standin sys_setprofile; /* our sys.setprofile (below) */
+
+static int
+chain_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    struct ft_thread *t = ft_self;
+    Py_tracefunc f = t != NULL ? t->their_profile : NULL;
+
+    profile_cb(NULL, frame, what, arg);
+    if (__builtin_expect(t != NULL && t->profile_skip, 0)) {
+        /* Right after sys.setprofile chained theirs: the interpreter now reports that
+         * call's return, because ours was set when it began; untraced, none was. */
+        t->profile_skip = 0;
+        if (what == PyTrace_C_RETURN && arg == sys_setprofile.ours) {
+            return 0;
+        }
+    }
+    return f != NULL ? f(obj, frame, what, arg) : 0;
+}
+
+/* Right after the program set a profile function on t's thread: what is set now? */
+static void
+check_profile(struct ft_thread *t)
+{
+    void *ts = ft_py.PyThreadState_Get();
+    Py_tracefunc f = ft_ts_profilefunc(ts);
+    PyObject *obj; /* borrowed from the thread state */
+
+    if (!installed || f == profile_cb || f == chain_cb) {
+        return;
+    }
+    obj = ft_ts_profileobj(ts);
+    if (f != NULL && obj != NULL && obj == bootstrap_fn) {
+        return; /* threading's hook for FlowTrace: it puts ours in its place */
+    }
+    if (f == NULL) {
+        /* The program's profiler stopped: ours again, alone. */
+        t->their_profile = NULL;
+        set_profile(profile_cb, NULL);
+        ft_debug("thread %s: the program's profile function was removed", t->name);
+        return;
+    }
+    t->their_profile = f;
+    /* PyEval_SetProfile drops the old object before it takes the new one (3.11): the
+     * same object must be held across, or the thread's only reference is dropped. */
+    ft_py.Py_IncRef(obj);
+    set_profile(chain_cb, obj);
+    ft_py.Py_DecRef(obj);
+    ft_debug("thread %s: the program's profile function is chained after FlowTrace's", t->name);
+}
+
+/* The calling thread, registered if it started without our bootstrap: a thread started
+ * with threading.setprofile(the program's) is recorded from the moment it sets that. */
+static struct ft_thread *
+this_thread(void)
+{
+    char name[128];
+    uint64_t thread;
+    struct ft_thread *t;
+
+    if (ft_self != NULL) {
+        return ft_self;
+    }
+    thread = ft_py_thread_name(name, sizeof(name));
+    t = ft_thread_register(name);
+    ft_handoff_thread_started(t, thread);
+    return t;
+}
+
+void
+ft_engine_profile_set(void)
+{
+    struct ft_thread *t;
+
+    if (setprofile_ours || setprofile_direct || !installed || ft_tstate_detached() ||
+        (t = this_thread()) == NULL) {
+        return;
+    }
+    if (t->profile_lost || t->profile_check) {
+        return;
+    }
+    if (ft_pylayout.ts_profile && ft_py.PyEval_SetTrace != NULL && !foreign_tracer()) {
+        t->profile_check = 1;
+        if (!t->exc_armed) {
+            set_trace(exc_trace_cb);
+        }
+        return;
+    }
+    t->profile_lost = 1;
+    ft_warn("the program set a profile function of its own (sys.setprofile: a profiler?) "
+            "in thread %s; FlowTrace records no more of that thread's calls",
+            t->name);
+}
+
+/* sys.setprofile, stood in for while the engine is installed (standin.h): the
+ * interpreter's does the setting, then the program's function is chained at once, and the
+ * c_return of this very call, which the interpreter reports to the function set now
+ * because ours was set when the call began, is not passed on (untraced there is none: the
+ * stdlib's profile module fails an assertion on it). Only on 3.11 (ts_profile); elsewhere
+ * it only keeps threading's hook for FlowTrace from being taken for the program's. C
+ * profilers (cProfile, yappi) set theirs with PyEval_SetProfile: the audit hook's way. */
+static PyObject *our_setprofile(PyObject *self, PyObject *func);
+
+static struct ft_standin sys_setprofile = {
+    .module = "sys",
+    .bound = 1,
+    .def = {"setprofile", (void *)our_setprofile, METH_O, NULL},
+};
+
+static PyObject *
+our_setprofile(PyObject *self, PyObject *func)
+{
+    void *ts = ft_py.PyThreadState_Get();
+    int chain = ft_pylayout.ts_profile && func != bootstrap_fn && installed;
+    Py_tracefunc before = chain ? ft_ts_profilefunc(ts) : NULL;
+    /* Registered first: naming a thread runs Python code, not theirs to see. */
+    struct ft_thread *t = chain && !ft_tstate_detached() ? this_thread() : NULL;
+    PyObject *r;
+
+    (void)self;
+    setprofile_direct = func == bootstrap_fn || ft_pylayout.ts_profile;
+    r = ft_standin_call(&sys_setprofile, func);
+    setprofile_direct = 0;
+    if (r != NULL && t != NULL) {
+        t->profile_lost = 0;
+        check_profile(t);
+        t->profile_skip = before == profile_cb && ft_ts_profilefunc(ts) == chain_cb;
+    }
+    return r;
 }
 
 /* ---- Threads ------------------------------------------------------------------------- */
@@ -344,10 +535,10 @@ bootstrap(PyObject *self, PyObject *args)
     ft_py_exc_save(&exc);
     if (ft_self == NULL && !ft_tstate_detached()) {
         char name[128];
-        ft_py_thread_name(name, sizeof(name));
-        ft_thread_register(name);
+        uint64_t thread = ft_py_thread_name(name, sizeof(name));
+        ft_handoff_thread_started(ft_thread_register(name), thread);
     }
-    ft_py.PyEval_SetProfile(profile_cb, NULL);
+    set_profile(profile_cb, NULL);
     frame = ft_py.PyTuple_GetItem(args, 0);
     event = ft_py.PyTuple_GetItem(args, 1);
     ev = event ? ft_py.PyUnicode_AsUTF8AndSize(event, NULL) : NULL;
@@ -363,12 +554,72 @@ bootstrap(PyObject *self, PyObject *args)
 static PyMethodDef bootstrap_def = {"_flowtrace_thread_bootstrap", (void *)bootstrap, METH_VARARGS,
                                     NULL};
 
+/* threading.setprofile, stood in for once threading is hooked: the program's
+ * threading.setprofile(None) (yappi.stop(), a profiler's stop) would take our hook away
+ * too, and the threads started from then on would go unrecorded, silently (3.11 has no
+ * audit event for thread starts): ours is put back. */
+static PyObject *our_threading_setprofile(PyObject *self, PyObject *func);
+
+static struct ft_standin threading_setprofile_standin = {
+    .module = "threading",
+    .signature = "(func)",
+    .def = {"setprofile", (void *)our_threading_setprofile, METH_O, NULL},
+};
+
+static PyObject *
+our_threading_setprofile(PyObject *self, PyObject *func)
+{
+    PyObject *r = ft_standin_call(&threading_setprofile_standin, func);
+
+    (void)self;
+    if (r != NULL && func == ft_py.None && threading_hooked && bootstrap_fn != NULL) {
+        ft_py.Py_DecRef(r);
+        ft_debug("threading.setprofile(None) by the program: ours put back");
+        r = ft_standin_call(&threading_setprofile_standin, bootstrap_fn);
+    }
+    return r;
+}
+
+/* threading.getprofile (3.10+), stood in for with threading.setprofile: our hook is not
+ * the program's to see (None, as untraced). */
+static PyObject *our_threading_getprofile(PyObject *self, PyObject *unused);
+
+static struct ft_standin threading_getprofile_standin = {
+    .module = "threading",
+    .signature = "()",
+    .def = {"getprofile", (void *)our_threading_getprofile, METH_NOARGS, NULL},
+};
+
+static PyObject *
+our_threading_getprofile(PyObject *self, PyObject *unused)
+{
+    PyObject *r = ft_standin_call(&threading_getprofile_standin, NULL);
+
+    (void)self;
+    (void)unused;
+    if (r != NULL && r == bootstrap_fn) {
+        ft_py.Py_DecRef(r);
+        ft_py.Py_IncRef(ft_py.None);
+        r = ft_py.None;
+    }
+    return r;
+}
+
 /* threading.setprofile(fn) (a new reference, or None). Returns 0 or -1 (threading not
  * imported, or setprofile not there yet: while threading is being imported). Never
  * raises. */
 static int
 threading_setprofile(PyObject *fn)
 {
+    if (threading_setprofile_standin.ours != NULL) {
+        PyObject *r = ft_standin_call(&threading_setprofile_standin, fn);
+        if (r != NULL) {
+            ft_py.Py_DecRef(r);
+        }
+        ft_py.PyErr_Clear();
+        return r != NULL ? 0 : -1;
+    }
+
     PyObject *threading = ft_py_module("threading"); /* new refs */
     PyObject *setprofile = NULL, *args = NULL, *r = NULL;
     struct ft_py_exc exc;
@@ -407,18 +658,17 @@ threading_setprofile(PyObject *fn)
 static void
 hook_threading(void)
 {
-    PyObject *fn; /* new ref */
-
     if (threading_hooked) {
         return;
     }
-    fn = ft_py.PyCFunction_NewEx(&bootstrap_def, NULL, NULL);
-    if (threading_setprofile(fn) == 0) {
-        threading_hooked = 1;
-        ft_debug("threading.setprofile installed");
+    if (bootstrap_fn == NULL) {
+        bootstrap_fn = ft_py.PyCFunction_NewEx(&bootstrap_def, NULL, NULL); /* kept */
     }
-    if (fn != NULL) {
-        ft_py.Py_DecRef(fn);
+    if (threading_setprofile(bootstrap_fn) == 0) {
+        threading_hooked = 1;
+        ft_standin_put(&threading_setprofile_standin);
+        ft_standin_put(&threading_getprofile_standin);
+        ft_debug("threading.setprofile installed");
     }
 }
 
@@ -431,7 +681,10 @@ profile_install(void)
      * could see: there the activation check (pylayout.c) is the only one. */
     validate_left = frame_mode == FRAME_API || ft_py.PyFrame_GetCode == NULL ? 0 : 64;
     ft_record_init();
-    ft_py.PyEval_SetProfile(profile_cb, NULL);
+    set_profile(profile_cb, NULL);
+    ft_pylayout_check_profile(profile_cb);
+    installed = 1;
+    ft_standin_put(&sys_setprofile);
     hook_threading();
     return 0;
 }
@@ -444,18 +697,22 @@ set_all_threads(Py_tracefunc f)
 {
     void *ts;
 
+    setprofile_ours++;
     if (ft_py.PyEval_SetProfileAllThreads != NULL) {
         ft_py.PyEval_SetProfileAllThreads(f, NULL);
+        setprofile_ours--;
         return 0;
     }
     if (ft_py._PyEval_SetProfile == NULL || ft_py.PyInterpreterState_Get == NULL ||
         ft_py.PyInterpreterState_ThreadHead == NULL || ft_py.PyThreadState_Next == NULL) {
+        setprofile_ours--;
         return -ENOSYS;
     }
     ts = ft_py.PyInterpreterState_ThreadHead(ft_py.PyInterpreterState_Get());
     for (; ts != NULL; ts = ft_py.PyThreadState_Next(ts)) {
         ft_py._PyEval_SetProfile(ts, f, NULL);
     }
+    setprofile_ours--;
     ft_py.PyErr_Clear();
     return 0;
 }
@@ -464,6 +721,7 @@ static int
 profile_install_running(void)
 {
     late_threads = 1;
+    ft_standin_put(&sys_setprofile);
     return set_all_threads(profile_cb);
 }
 
@@ -473,15 +731,19 @@ unhook_threading(void)
 {
     threading_hooked = 0;
     threading_setprofile(ft_py.None);
+    ft_standin_take_back(&threading_setprofile_standin);
+    ft_standin_take_back(&threading_getprofile_standin);
 }
 
 static void
 profile_uninstall(void)
 {
     late_threads = 0;
+    installed = 0;
+    ft_standin_take_back(&sys_setprofile);
     unhook_threading();
     if (set_all_threads(NULL) != 0) {
-        ft_py.PyEval_SetProfile(NULL, NULL);
+        set_profile(NULL, NULL);
     }
 }
 

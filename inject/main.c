@@ -20,6 +20,7 @@
 #include "conn.h"
 #include "deflog.h"
 #include "engines.h"
+#include "handoff.h"
 #include "lib/wire.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -225,6 +226,7 @@ atfork_child(void)
     ft_tstate_atfork_child();
     ft_session_atfork_child();
     ft_deflog_atfork_child();
+    ft_handoff_atfork_child();
     exc_type[0] = exc_module[0] = exc_msg[0] = '\0';
     fork_child_pid = (pid_t)syscall(SYS_getpid);
 }
@@ -276,6 +278,12 @@ audit_hook(const char *event, PyObject *args, void *data)
     }
     if (event[0] == 's' && strcmp(event, "sys.settrace") == 0) {
         ft_engine_trace_set();
+        return 0;
+    }
+    if (event[0] == 's' && strcmp(event, "sys.setprofile") == 0) {
+        if (engine == &ft_engine_profile) {
+            ft_engine_profile_set();
+        }
         return 0;
     }
     if (event[0] == 'c' && strcmp(event, "cpython._PySys_ClearAuditHooks") == 0) {

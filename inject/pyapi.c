@@ -59,6 +59,7 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, Py_AtExit), "Py_AtExit", 1},
     {offsetof(struct ft_pyapi, None), "_Py_NoneStruct", 1},
     {offsetof(struct ft_pyapi, PyFrame_GetCode), "PyFrame_GetCode", 0},
+    {offsetof(struct ft_pyapi, PyFrame_GetBack), "PyFrame_GetBack", 0},
     {offsetof(struct ft_pyapi, PyFrame_GetGlobals), "PyFrame_GetGlobals", 0},
     {offsetof(struct ft_pyapi, PyEval_GetGlobals), "PyEval_GetGlobals", 0},
     {offsetof(struct ft_pyapi, PyEval_SetTrace), "PyEval_SetTrace", 0},
@@ -67,6 +68,7 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, Py_IsInitialized), "Py_IsInitialized", 0},
     {offsetof(struct ft_pyapi, PyLong_FromLong), "PyLong_FromLong", 0},
     {offsetof(struct ft_pyapi, PyThreadState_Get), "PyThreadState_Get", 0},
+    {offsetof(struct ft_pyapi, PyObject_SetAttrString), "PyObject_SetAttrString", 0},
     {offsetof(struct ft_pyapi, PyEval_GetFrame), "PyEval_GetFrame", 0},
     {offsetof(struct ft_pyapi, PyDict_New), "PyDict_New", 0},
     {offsetof(struct ft_pyapi, PyDict_Update), "PyDict_Update", 0},
@@ -83,6 +85,7 @@ static const struct symbol {
     {offsetof(struct ft_pyapi, PyThreadState_Next), "PyThreadState_Next", 0},
     {offsetof(struct ft_pyapi, _PyEval_SetProfile), "_PyEval_SetProfile", 0},
     {offsetof(struct ft_pyapi, PyEval_SetProfileAllThreads), "PyEval_SetProfileAllThreads", 0},
+    {offsetof(struct ft_pyapi, Py_AddPendingCall), "Py_AddPendingCall", 0},
 };
 
 /* Looks name up into the table's field at off. Returns 0, or -ENOENT when required. */
@@ -276,16 +279,17 @@ xdecref(PyObject *o)
     }
 }
 
-void
+uint64_t
 ft_py_thread_name(char *out, size_t cap)
 {
     PyObject *threading = ft_py_module("threading");                       /* new ref */
     PyObject *active = NULL, *get_ident = NULL, *ident = NULL, *th = NULL; /* new refs */
     struct ft_py_exc exc;
+    uint64_t identity = 0;
 
     snprintf(out, cap, "Thread");
     if (threading == NULL) {
-        return;
+        return 0;
     }
     ft_py_exc_save(&exc);
     active = ft_py.PyObject_GetAttrString(threading, "_active");
@@ -298,6 +302,7 @@ ft_py_thread_name(char *out, size_t cap)
     }
     if (th != NULL) {
         ft_py_attr_text(th, "name", out, cap);
+        identity = (uint64_t)(uintptr_t)th; /* threading._active keeps it alive */
     }
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
@@ -306,4 +311,5 @@ ft_py_thread_name(char *out, size_t cap)
     xdecref(get_ident);
     xdecref(active);
     xdecref(threading);
+    return identity;
 }

@@ -98,9 +98,10 @@ struct ft_pyapi {
     int (*Code_SetExtra)(PyObject *code, Py_ssize_t index, void *extra);
 
     /* Optional: a missing one switches off the feature that needs it. */
-    PyObject *(*PyFrame_GetCode)(PyFrameObject *f);    /* 3.9+ */
-    PyObject *(*PyFrame_GetGlobals)(PyFrameObject *f); /* 3.11+ */
-    PyObject *(*PyEval_GetGlobals)(void);              /* borrowed */
+    PyObject *(*PyFrame_GetCode)(PyFrameObject *f);      /* 3.9+ */
+    PyFrameObject *(*PyFrame_GetBack)(PyFrameObject *f); /* 3.9+, new reference */
+    PyObject *(*PyFrame_GetGlobals)(PyFrameObject *f);   /* 3.11+ */
+    PyObject *(*PyEval_GetGlobals)(void);                /* borrowed */
     void (*PyEval_SetTrace)(Py_tracefunc func, PyObject *obj);
     PyObject *(*PyImport_GetModule)(PyObject *name); /* 3.7+ */
     PyObject *(*PyUnicode_FromString)(const char *s);
@@ -123,6 +124,8 @@ struct ft_pyapi {
     void *(*PyThreadState_Next)(void *tstate);            /* PyThreadState * */
     int (*_PyEval_SetProfile)(void *tstate, Py_tracefunc func, PyObject *obj); /* -3.11 */
     void (*PyEval_SetProfileAllThreads)(Py_tracefunc func, PyObject *obj);     /* 3.12+ */
+    int (*Py_AddPendingCall)(int (*func)(void *), void *arg);
+    int (*PyObject_SetAttrString)(PyObject *o, const char *name, PyObject *v);
 };
 
 extern struct ft_pyapi ft_py;
@@ -152,8 +155,9 @@ long ft_py_attr_long(PyObject *o, const char *name, long dflt);
 PyObject *ft_py_module(const char *name);
 
 /* The calling thread's threading.Thread name, from threading._active (no Thread object
- * is created for a thread threading does not know), else "Thread". Never raises. */
-void ft_py_thread_name(char *out, size_t cap);
+ * is created for a thread threading does not know), else "Thread". Returns the Thread
+ * object's identity (its address; 0 if there is none). Never raises. */
+uint64_t ft_py_thread_name(char *out, size_t cap);
 
 /* Saves and restores the pending exception around code that may raise. */
 struct ft_py_exc {

@@ -350,6 +350,15 @@ ft_pylayout_init(void)
     return ft_pylayout.frames == FT_FRAMES_NONE ? -ENOTSUP : 0;
 }
 
+void
+ft_pylayout_check_profile(Py_tracefunc f)
+{
+    void *ts = ft_py.minor == 11 && ft_py.PyThreadState_Get ? ft_py.PyThreadState_Get() : NULL;
+
+    ft_pylayout.ts_profile =
+        ts != NULL && ft_ts_profilefunc(ts) == f && ft_ts_profileobj(ts) == NULL;
+}
+
 /* ---- Code objects' extras ------------------------------------------------------------------ */
 
 void *

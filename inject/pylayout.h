@@ -22,7 +22,8 @@
  *            The thread state's running frame: 3.12 PyThreadState.cframe (56) ->
  *            _PyCFrame.current_frame (0); 3.13, 3.14 PyThreadState.current_frame (72).
  *            3.11 generators: the opcode at prev_instr says suspended (YIELD_VALUE, 86)
- *            or started (RESUME with oparg 0).
+ *            or started (RESUME with oparg 0). 3.11 PyThreadState.c_profilefunc 64,
+ *            c_profileobj 80 (checked when the profile engine installs its function).
  *   code     co_extra (the extras block {Py_ssize_t size; void *extras[size]}): 3.11 176,
  *            3.12 184, 3.13 192, 3.14 200.
  *   builtins PyCFunctionObject: m_ml 16, m_self 24. PyMethodDescrObject: d_type 16,
@@ -76,6 +77,8 @@ enum {
     FT_TS312_CFRAME = 56,        /* PyThreadState.cframe -> _PyCFrame.current_frame (0) */
     FT_TS313_CURRENT_FRAME = 72, /* PyThreadState.current_frame (3.13, 3.14) */
     FT_OP311_YIELD_VALUE = 86,   /* opcode.opmap["YIELD_VALUE"] on 3.11 */
+    FT_TS311_PROFILEFUNC = 64,   /* PyThreadState.c_profilefunc on 3.11 */
+    FT_TS311_PROFILEOBJ = 80,    /* PyThreadState.c_profileobj on 3.11 */
 };
 
 #define FT_REF_TAGS ((uintptr_t)3) /* 3.14's tag bits */
@@ -92,6 +95,7 @@ struct ft_pylayout {
     Py_ssize_t code_extra; /* PyCodeObject.co_extra once checked, else 0 */
     int builtins_ok;       /* builtin functions and method descriptors: checked */
     int members_ok;        /* member descriptors: checked */
+    int ts_profile;        /* 3.11: a thread state's profile function and object: checked */
 };
 
 extern struct ft_pylayout ft_pylayout;
@@ -275,6 +279,26 @@ ft_ts_iframe(void)
     }
     return *(char **)(ts + FT_TS313_CURRENT_FRAME);
 }
+
+/* 3.11 (ts_profile): the profile function and object of a thread state (borrowed). */
+static inline Py_tracefunc
+ft_ts_profilefunc(void *ts)
+{
+    Py_tracefunc f;
+
+    memcpy(&f, (char *)ts + FT_TS311_PROFILEFUNC, sizeof(f));
+    return f;
+}
+
+static inline PyObject *
+ft_ts_profileobj(void *ts)
+{
+    return *(PyObject **)((char *)ts + FT_TS311_PROFILEOBJ);
+}
+
+/* Called by the profile engine right after PyEval_SetProfile(f, NULL) on this thread: on
+ * 3.11, reading the thread state's profile function is trusted if it reads f and NULL. */
+void ft_pylayout_check_profile(Py_tracefunc f);
 
 /* ---- Code objects' extras -------------------------------------------------------------- */
 

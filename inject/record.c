@@ -102,10 +102,10 @@ hold_params(const struct ft_code_info *ci, PyObject **locals, PyObject **buf)
 }
 
 static void
-release_params(const struct ft_code_info *ci, PyObject **held, PyObject **buf)
+release_params(const struct ft_code_info *ci, PyObject **held, PyObject **fast, PyObject **buf)
 {
-    if (!ft_cfg.repr || held == NULL) {
-        return;
+    if (held == fast || held == NULL) {
+        return; /* not held (no --repr) */
     }
     for (unsigned i = 0; i < ci->first + ci->nparams; i++) {
         ft_py.Py_DecRef(held[i]);
@@ -167,7 +167,7 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
         }
         put_len_prefixed(&o, at);
     }
-    release_params(ci, locals, buf);
+    release_params(ci, locals, fast, buf);
     return o.len;
 }
 
@@ -295,8 +295,10 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     int has_extra = kind >= 0x20;
     size_t len = 0;
 
+    /* A request's framework code (FT_DEF_BOUNDARY) has no level in its tree, so its values
+     * would never be written: the request's own fields (units.h) say what it was. */
     if (kind != FT_REC_RESUME && !ft_cfg.skip_inputs && (ci->nparams > 0 || ci->has_self) &&
-        locals != NULL && ft_capture_ready()) {
+        locals != NULL && !(ci->flags & FT_DEF_BOUNDARY) && ft_capture_ready()) {
         if (enter_ints(t, ci, w0, has_extra, ident, locals)) {
             goto written;
         }
@@ -311,8 +313,11 @@ written:
     if (ft_cfg.memory && kind != FT_REC_RESUME) {
         emit_memory(t);
     }
-    if (__builtin_expect(ci->unit != 0, 0) && kind != FT_REC_RESUME) {
-        ft_unit_enter(t, ci, locals);
+    if (__builtin_expect(ci->unit != 0, 0)) {
+        t->unit_frames++; /* inside a unit: work handed off from here is its (handoff.h) */
+        if (kind != FT_REC_RESUME) {
+            ft_unit_enter(t, ci, locals);
+        }
     }
     ft_emit_done(t);
 }
@@ -362,7 +367,7 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **f
         ft_capture_value(&o, v);
         put_len_prefixed(&o, at);
     }
-    release_params(ci, locals, buf);
+    release_params(ci, locals, fast, buf);
     if (o.len > 0) {
         ft_emit_values(t, FT_REC_ARGS_AFTER, o.p, o.len);
     }
@@ -373,12 +378,13 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
                 PyObject **locals)
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
+    int values = kind == FT_REC_RETURN && !(ci->flags & FT_DEF_BOUNDARY); /* as at entry */
     struct ft_text o;
     int64_t x;
 
-    if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_small_int(retval, &x)) {
+    if (values && !ft_cfg.skip_outputs && ft_capture_small_int(retval, &x)) {
         leave_int(t, w0, x);
-    } else if (kind == FT_REC_RETURN && !ft_cfg.skip_outputs && ft_capture_ready() &&
+    } else if (values && !ft_cfg.skip_outputs && ft_capture_ready() &&
                ft_thread_scratch(t, ft_capture_value_cap()) == 0) {
         o.p = t->scratch;
         o.len = 0;
@@ -389,28 +395,39 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     } else {
         ft_emit_with(t, w0, 0, 0, 0, NULL, 0);
     }
-    if (kind == FT_REC_RETURN && !ft_cfg.skip_inputs && ci->nparams > 0 && locals != NULL &&
-        ft_capture_ready() && any_mutable(ci, locals)) {
+    if (values && !ft_cfg.skip_inputs && ci->nparams > 0 && locals != NULL && ft_capture_ready() &&
+        any_mutable(ci, locals)) {
         emit_args_after(t, ci, locals);
     }
     if (ft_cfg.memory && kind == FT_REC_RETURN) {
         emit_memory(t);
     }
-    if (__builtin_expect(ci->unit != 0, 0) && kind == FT_REC_RETURN) {
-        ft_unit_leave(t, ci, retval);
+    if (__builtin_expect(ci->unit != 0, 0)) {
+        t->unit_frames -= t->unit_frames > 0;
+        if (kind == FT_REC_RETURN) {
+            ft_unit_leave(t, ci, retval, locals);
+        }
     }
     ft_emit_done(t);
 }
 
 void
-ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc)
+ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc,
+                 PyObject **locals)
 {
     ft_emit_with(t, ft_rec_word0(FT_REC_UNWIND, ci->id), 0, 0, 0, NULL, 0);
+    if (__builtin_expect(ci->unit != 0, 0)) {
+        t->unit_frames -= t->unit_frames > 0;
+        ft_unit_leave(t, ci, NULL, locals); /* before EXC, which ends the unwinding */
+    }
     if (exc != NULL) {
         ft_record_exception(t, exc);
     }
     if (ft_cfg.memory) {
         emit_memory(t);
+    }
+    if (__builtin_expect(ci->unit != 0, 0)) {
+        ft_unit_raised(t, ci); /* its EXC too */
     }
     ft_emit_done(t);
 }
@@ -438,6 +455,33 @@ ft_record_spawn(struct ft_thread *t, uint64_t ident)
 }
 
 void
+ft_record_mark(struct ft_thread *t, unsigned kind, uint64_t extra)
+{
+    ft_emit_with(t, ft_rec_word0(kind, 0), kind > FT_REC_FIXED_MAX, extra, 0, NULL, 0);
+}
+
+/* Whether the coroutine running in frame f is traced. A task of code outside the scope
+ * never starts in the trace: its SPAWN would stay unmatched until another coroutine
+ * happened to reuse its frame's address, and would then be taken for that one's. */
+static int
+traced_coroutine(PyFrameObject *f)
+{
+    PyObject *code = ft_py.PyFrame_GetCode != NULL ? ft_py.PyFrame_GetCode(f) : NULL; /* new */
+    const struct ft_code_info *ci;
+
+    if (code == NULL) {
+        ft_py.PyErr_Clear();
+        return 1; /* cannot tell: as before */
+    }
+    ci = ft_code_lookup(code);
+    if (ci == NULL) {
+        ci = ft_code_intern(code, f); /* first sight now rather than at its start */
+    }
+    ft_py.Py_DecRef(code);
+    return ci->traced;
+}
+
+void
 ft_record_task(struct ft_thread *t, PyObject *coro)
 {
     PyObject *cf; /* new ref */
@@ -445,7 +489,7 @@ ft_record_task(struct ft_thread *t, PyObject *coro)
 
     ft_py_exc_save(&exc);
     cf = ft_py.PyObject_GetAttrString(coro, "cr_frame");
-    if (cf != NULL && cf != ft_py.None) {
+    if (cf != NULL && cf != ft_py.None && traced_coroutine((PyFrameObject *)cf)) {
         ft_record_spawn(t, ft_frame_ident((PyFrameObject *)cf));
     }
     if (cf != NULL) {

@@ -35,8 +35,10 @@ void ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigne
                      PyObject *retval, PyObject **locals);
 
 /* The call ends by an exception; exc (borrowed) when the engine knows it, else NULL and
- * the engine reports it later with ft_record_exception(). */
-void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc);
+ * the engine reports it later with ft_record_exception(). locals as for enter, for a
+ * unit's call only (else NULL). */
+void ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *exc,
+                      PyObject **locals);
 
 /* The exception that unwound the preceding UNWIND records of this thread. */
 void ft_record_exception(struct ft_thread *t, PyObject *exc);
@@ -44,6 +46,10 @@ void ft_record_exception(struct ft_thread *t, PyObject *exc);
 /* The current call created a coroutine (an asyncio task) whose frame identity is ident:
  * when it runs it nests under this call. */
 void ft_record_spawn(struct ft_thread *t, uint64_t ident);
+
+/* A bookkeeping record of kind (HANDOFF, ADOPT: extra is the hand-off's number;
+ * ADOPT_END). */
+void ft_record_mark(struct ft_thread *t, unsigned kind, uint64_t extra);
 
 /* create_task(coro) is being called: records SPAWN for coro's frame (a coroutine's frame
  * is embedded in it, so its identity is stable for its whole life). */

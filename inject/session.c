@@ -319,15 +319,16 @@ send_raw(const uint8_t *p, size_t n)
     return ft_ship_iov(&iov, 1);
 }
 
-/* The writer is gone: the END it did not get goes next to the run's spool, so that
- * `flowtrace-writer --recover` can finish the run with the process's own counts. */
+/* The writer is gone or did not read: the END it did not get goes next to the run's
+ * spool, so that `flowtrace-writer --recover` can finish the run with the process's own
+ * counts. */
 static void
 leave_end(const uint8_t *p, size_t n)
 {
     char path[4200];
     int fd;
 
-    if (ft_ship_received()->run_path[0] == '\0' || !ft_ship_broken()) {
+    if (ft_ship_received()->run_path[0] == '\0') {
         return;
     }
     snprintf(path, sizeof(path), "%s/end.ftb", ft_ship_received()->run_path);
@@ -360,7 +361,9 @@ ft_session_end(const struct ft_end *e)
         return;
     }
     ended = 1;
+    ft_ship_ending();
     ft_ship_all();
+    ft_ship_settle();
     ft_put_hdr(buf, sizeof(buf), &pos, FT_FRAME_END, 0, 0);
     put_end_tlvs(buf, sizeof(buf), &pos, e);
     ft_patch_len(buf, 0, pos);

@@ -26,9 +26,18 @@ static pid_t conn_pid; /* process that owns conn_fd */
 static int broken;     /* the writer went away, or stopped taking events */
 static int sndbuf;     /* the socket's send buffer, for drop mode */
 static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t lost_unsent; /* records lost when shipping failed (not by their owner) */
-static uint64_t unshipped;   /* committed events (as t->events counts them) not sent */
-static struct ft_ship_rx rx; /* what the writer sent */
+static uint64_t lost_unsent;  /* records lost when shipping failed (not by their owner) */
+static uint64_t unshipped;    /* committed events (as t->events counts them) not sent */
+static struct ft_ship_rx rx;  /* what the writer sent */
+static int stalled;           /* the writer took nothing for FLOWTRACE_WAIT_TIMEOUT */
+static uint64_t end_deadline; /* the end: every send may wait until then; else 0 */
+static struct {
+    uint8_t *p;      /* the unsent tail of a frame whose beginning went out, or NULL */
+    size_t len, off; /* its bytes, and those sent since */
+    uint64_t events; /* event records in that frame */
+} backlog;
+
+static void drop_backlog(void);
 
 /* ---- Receiving ----------------------------------------------------------------------- */
 
@@ -128,18 +137,32 @@ mark_broken(int err)
         return;
     }
     broken = 1;
+    drop_backlog();
     ft_ship_rx_pump(0);
     if (rx.stopped) {
         ft_ship_note_stopped(); /* the writer said why; that is the one line */
-    } else if (err == -EAGAIN) {
-        ft_warn("flowtrace-writer took no events for %.0f s (FLOWTRACE_WAIT_TIMEOUT); the "
-                "program continues untraced and the lost events are counted",
-                (double)ft_cfg.wait_ns / 1e9);
-    } else {
+    } else if (!stalled) {
         ft_warn("lost the connection to flowtrace-writer (%s); the program continues "
                 "untraced and the lost events are counted",
                 strerror(-err));
     }
+    ft_tstate_detach();
+}
+
+/* The writer took nothing for FLOWTRACE_WAIT_TIMEOUT: the program stops waiting for it
+ * and runs on untraced, every event from now on counted as lost. The connection stays:
+ * what is in flight goes out when the writer reads again, and so does END, with the
+ * counts, so the run says exactly what it lacks. */
+static void
+mark_stalled(void)
+{
+    if (stalled || broken) {
+        return;
+    }
+    stalled = 1;
+    ft_warn("flowtrace-writer took no events for %g s (FLOWTRACE_WAIT_TIMEOUT); the "
+            "program continues untraced and the lost events are counted",
+            (double)ft_cfg.wait_ns / 1e9);
     ft_tstate_detach();
 }
 
@@ -172,77 +195,204 @@ ft_ship_unlock(void)
     ft_crit_leave();
 }
 
-/* Waits until the writer can take more, counting the time as blocked. Returns 0, or
- * -EAGAIN if it took no events for the wait bound. */
-static int
-wait_writable(void)
+void
+ft_ship_ending(void)
 {
-    struct pollfd p = {conn_fd, POLLOUT, 0};
-    uint64_t t0, waited;
-    int r;
+    end_deadline = ft_clock_ns(CLOCK_MONOTONIC) + ft_cfg.wait_ns;
+}
 
-    if (poll(&p, 1, 0) != 0) {
+/* Until when a send may wait for the writer: each frame up to FLOWTRACE_WAIT_TIMEOUT
+ * (back-pressure, lossless), not at all in drop mode or once the writer has stalled,
+ * and at the end until one deadline for everything left. 0: no waiting. */
+static uint64_t
+send_deadline(void)
+{
+    if (end_deadline != 0) {
+        return end_deadline;
+    }
+    if (ft_cfg.drop || stalled) {
         return 0;
     }
-    t0 = ft_clock_ns(CLOCK_MONOTONIC);
+    return ft_clock_ns(CLOCK_MONOTONIC) + ft_cfg.wait_ns;
+}
+
+/* Waits until the writer can take more or the deadline passes, counting the time as
+ * blocked. Returns 0 (try again), or -EAGAIN at the deadline. */
+static int
+wait_writable(uint64_t deadline)
+{
+    struct pollfd p = {conn_fd, POLLOUT, 0};
+    uint64_t t0 = ft_clock_ns(CLOCK_MONOTONIC);
+    int r;
+
+    if (deadline <= t0) {
+        return -EAGAIN;
+    }
     do {
-        r = poll(&p, 1, (int)(ft_cfg.wait_ns / 1000000u) + 1);
+        r = poll(&p, 1, (int)((deadline - t0) / 1000000u) + 1);
     } while (r < 0 && errno == EINTR);
-    waited = ft_clock_ns(CLOCK_MONOTONIC) - t0;
-    ft_tstate_add_blocked(waited);
+    ft_tstate_add_blocked(ft_clock_ns(CLOCK_MONOTONIC) - t0);
     return r > 0 ? 0 : -EAGAIN;
 }
 
-int
-ft_ship_iov(struct iovec *iov, int n)
+/* Sends as much of iov as the socket takes, never blocking in the kernel. Returns the
+ * bytes sent, or -errno (-EAGAIN: nothing could go now). */
+static ssize_t
+send_some(struct iovec *iov, int n)
 {
     struct msghdr msg;
-    int err = 0;
+    ssize_t w;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = (size_t)n;
+    do {
+        w = sendmsg(conn_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0) {
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    return w;
+}
+
+/* Advances iov past w bytes; returns the entries left. */
+static int
+consume(struct iovec **iov, int n, size_t w)
+{
+    while (n > 0 && w >= (*iov)->iov_len) {
+        w -= (*iov)->iov_len;
+        (*iov)++;
+        n--;
+    }
+    if (n > 0) {
+        (*iov)->iov_base = (char *)(*iov)->iov_base + w;
+        (*iov)->iov_len -= w;
+    }
+    return n;
+}
+
+/* The tail of a frame whose beginning went out: the stream can only go on once it has. */
+static int
+keep_backlog(struct iovec *iov, int n, uint64_t events)
+{
+    size_t len = 0;
+
+    for (int i = 0; i < n; i++) {
+        len += iov[i].iov_len;
+    }
+    backlog.p = malloc(len);
+    if (backlog.p == NULL) {
+        return -ENOMEM;
+    }
+    backlog.len = 0;
+    for (int i = 0; i < n; i++) {
+        memcpy(backlog.p + backlog.len, iov[i].iov_base, iov[i].iov_len);
+        backlog.len += iov[i].iov_len;
+    }
+    backlog.off = 0;
+    backlog.events = events;
+    return 0;
+}
+
+/* The backlog will never go out (the connection broke, or the process ends without the
+ * writer having read it): its events are lost. */
+static void
+drop_backlog(void)
+{
+    if (backlog.p == NULL) {
+        return;
+    }
+    lost_unsent += backlog.events;
+    unshipped += backlog.events;
+    free(backlog.p);
+    memset(&backlog, 0, sizeof(backlog));
+}
+
+/* Sends what is left of the backlog, waiting until the deadline. Returns 0 once it is
+ * all out, -EAGAIN if not yet, or -errno (broken). */
+static int
+drain_backlog(uint64_t deadline)
+{
+    while (backlog.p != NULL) {
+        struct iovec iov = {backlog.p + backlog.off, backlog.len - backlog.off};
+        ssize_t w = send_some(&iov, 1);
+        if (w >= 0) {
+            backlog.off += (size_t)w;
+            if (backlog.off == backlog.len) {
+                free(backlog.p);
+                memset(&backlog, 0, sizeof(backlog));
+            }
+            continue;
+        }
+        if (w != -EAGAIN) {
+            return (int)w;
+        }
+        if (wait_writable(deadline) != 0) {
+            return -EAGAIN;
+        }
+    }
+    return 0;
+}
+
+/* One frame (the iov) holding `events` event records. Returns 0 when it is sent or on
+ * its way (its tail in the backlog), else -errno and nothing of it went out: -EAGAIN
+ * when the writer took nothing until the deadline (the connection then stalls, unless no
+ * wait was allowed), -EPIPE or another error when the writer is gone. */
+static int
+send_frame_iov(struct iovec *iov, int n, uint64_t events)
+{
+    uint64_t deadline = send_deadline();
+    size_t sent = 0;
+    int err;
 
     if (!ft_ship_usable()) {
         return -EPIPE;
     }
-    if ((err = wait_writable()) != 0) {
-        goto out;
-    }
-    while (n > 0) {
-        memset(&msg, 0, sizeof(msg));
-        msg.msg_iov = iov;
-        msg.msg_iovlen = (size_t)n;
-        /* SO_SNDTIMEO bounds this: a writer that stops reading cannot hang the program. */
-        ssize_t w = sendmsg(conn_fd, &msg, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            err = errno == EWOULDBLOCK ? -EAGAIN : -errno;
-            goto out;
-        }
-        while (n > 0 && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
+    err = drain_backlog(deadline);
+    while (err == 0 && n > 0) {
+        ssize_t w = send_some(iov, n);
+        if (w >= 0) {
+            sent += (size_t)w;
+            n = consume(&iov, n, (size_t)w);
+        } else if (w != -EAGAIN) {
+            err = (int)w;
+        } else if (wait_writable(deadline) != 0) {
+            /* The writer reads no more. What went out of this frame stays in the stream:
+             * its tail follows when the writer reads again. */
+            err = sent > 0 ? keep_backlog(iov, n, events) : -EAGAIN;
+            break;
         }
     }
-out:
-    if (err != 0) {
-        /* Part of a frame may be out: the stream cannot continue. */
+    if (err == -EAGAIN || (err == 0 && backlog.p != NULL)) {
+        if (deadline != 0) {
+            mark_stalled();
+        }
+    } else if (err != 0) {
         mark_broken(err);
     }
     return err;
 }
 
 int
-ft_ship_frame(unsigned type, uint32_t thread, const void *p, size_t len)
+ft_ship_iov(struct iovec *iov, int n)
+{
+    return send_frame_iov(iov, n, 0);
+}
+
+/* A frame with its header. */
+static int
+send_frame(unsigned type, uint32_t thread, const void *p, size_t len, uint64_t events)
 {
     struct ft_frame_hdr h = {FT_WIRE_MAGIC, (uint16_t)type, 0, (uint32_t)len, thread};
     struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)p, len}};
 
-    return ft_ship_iov(iov, len > 0 ? 2 : 1);
+    return send_frame_iov(iov, len > 0 ? 2 : 1, events);
+}
+
+int
+ft_ship_frame(unsigned type, uint32_t thread, const void *p, size_t len)
+{
+    return send_frame(type, thread, p, len, 0);
 }
 
 static int
@@ -252,19 +402,28 @@ send_defs(const uint8_t *p, size_t n, void *arg)
     return ft_ship_frame(FT_FRAME_DEFS, 0, p, n);
 }
 
-/* Records in a byte range that will not be shipped: returns the count for the lost
- * totals (GAP records carry counts already included there) and adds every record to
- * `unshipped`, so that END can say how many records left the process. */
+/* The event records in a byte range (what t->events counts). */
 static uint64_t
-count_unshipped(const uint8_t *p, size_t n)
+count_events(const uint8_t *p, size_t n)
 {
     struct ft_rec r;
     size_t pos = 0;
     uint64_t count = 0;
 
     while (ft_rec_next(p, n, &pos, &r) == 1) {
-        count += ft_rec_is_event(r.kind); /* what t->events counts */
+        count += ft_rec_is_event(r.kind);
     }
+    return count;
+}
+
+/* Records in a byte range that will not be shipped: returns the count for the lost
+ * totals (GAP records carry counts already included there) and adds every record to
+ * `unshipped`, so that END can say how many records left the process. */
+static uint64_t
+count_unshipped(const uint8_t *p, size_t n)
+{
+    uint64_t count = count_events(p, n);
+
     unshipped += count;
     return count;
 }
@@ -319,7 +478,8 @@ ship(struct ft_thread *t, int may_drop)
         ft_deflog_send(send_defs, NULL);
     }
     if (!taking_events() || (may_drop && !fits_now(c - t->sent)) ||
-        ft_ship_frame(FT_FRAME_EVENTS, t->idx, t->data + t->sent, c - t->sent) != 0) {
+        send_frame(FT_FRAME_EVENTS, t->idx, t->data + t->sent, c - t->sent,
+                   count_events(t->data + t->sent, c - t->sent)) != 0) {
         lost = count_unshipped(t->data + t->sent, c - t->sent);
     } else if (ft_cfg.log_flushes) {
         static unsigned long flushes;
@@ -355,7 +515,8 @@ ft_ship_big(struct ft_thread *t, const void *data, size_t len, int event)
     if (ft_ship_usable()) {
         ft_deflog_send(send_defs, NULL);
     }
-    if (!ft_ship_usable() || ft_ship_frame(FT_FRAME_EVENTS, t->idx, data, len) != 0) {
+    if (!ft_ship_usable() ||
+        send_frame(FT_FRAME_EVENTS, t->idx, data, len, count_events(data, len)) != 0) {
         lost_unsent += count_unshipped(data, len);
     } else if (event) {
         __atomic_store_n(&t->events, t->events + 1, __ATOMIC_RELAXED);
@@ -413,22 +574,32 @@ ft_ship_all(void)
 
 /* ---- The connection ---------------------------------------------------------------- */
 
+/* Forgets the connection's state (not the socket). */
+static void
+reset_state(void)
+{
+    broken = 0;
+    stalled = 0;
+    end_deadline = 0;
+    lost_unsent = 0;
+    unshipped = 0;
+    free(backlog.p);
+    memset(&backlog, 0, sizeof(backlog));
+    memset(&rx, 0, sizeof(rx));
+}
+
 void
 ft_ship_open(int fd)
 {
-    struct timeval tv = {(time_t)(ft_cfg.wait_ns / 1000000000u),
-                         (long)(ft_cfg.wait_ns % 1000000000u / 1000u)};
     socklen_t len = sizeof(sndbuf);
 
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    /* Every send is non-blocking (MSG_DONTWAIT); waits are polls with a deadline. */
     if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0) {
         sndbuf = 0;
     }
     conn_fd = fd;
     conn_pid = getpid();
-    broken = 0;
-    unshipped = 0;
-    memset(&rx, 0, sizeof(rx));
+    reset_state();
 }
 
 void
@@ -488,11 +659,23 @@ ft_ship_restart(void)
 {
     ft_ship_lock();
     ft_ship_forget();
-    broken = 0;
-    lost_unsent = 0;
-    unshipped = 0;
-    memset(&rx, 0, sizeof(rx));
+    reset_state();
     ft_ship_unlock();
+}
+
+int
+ft_ship_settle(void)
+{
+    int err = drain_backlog(end_deadline != 0 ? end_deadline : send_deadline());
+
+    if (err == 0) {
+        return 0;
+    }
+    /* A frame's tail cannot follow: nothing else can either. */
+    mark_stalled();
+    drop_backlog();
+    mark_broken(err);
+    return err;
 }
 
 void
@@ -502,8 +685,5 @@ ft_ship_atfork_child(void)
      * socket keeps the writer's view of the parent intact. */
     ft_ship_forget();
     pthread_mutex_init(&send_lock, NULL);
-    broken = 0;
-    lost_unsent = 0;
-    unshipped = 0;
-    memset(&rx, 0, sizeof(rx));
+    reset_state();
 }

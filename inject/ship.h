@@ -3,7 +3,7 @@
  * A thread ships its own buffer when it fills (ft_ship_full), records too big for a
  * buffer go as frames of their own (ft_ship_big); the session (session.c) ships every
  * thread's committed records from the flusher thread and at the end (ft_ship_all).
- * Definitions pending in the log (deflog.h) are sent before any range of records. The
+ * Definitions pending in the log (deflog.h) are sent
  * writer's frames (ACKs, NOTE) are read here too. A failed send (the writer died, or
  * took nothing for FLOWTRACE_WAIT_TIMEOUT) breaks the connection for good: recording
  * detaches, the program runs on, and what could not be shipped is counted.
@@ -64,6 +64,14 @@ int ft_ship_iov(struct iovec *iov, int n);
 
 /* Ships every thread's committed records, after a CLOCK frame. Lock held. */
 void ft_ship_all(void);
+
+/* The process ends (lock held): every send from now on may wait until one deadline,
+ * FLOWTRACE_WAIT_TIMEOUT from now. */
+void ft_ship_ending(void);
+
+/* Before END (lock held): the backlog has gone out. Returns 0, or -errno with the backlog
+ * counted as lost and the connection broken (END cannot follow a cut frame). */
+int ft_ship_settle(void);
 
 /* Reads what the writer sent, waiting up to timeout_ms (0: not at all), and applies
  * every whole frame. Returns 1 if a frame arrived, 0 if not, -1 once the writer closed.

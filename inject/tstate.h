@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "lib/wire.h"
+#include "pyapi.h"
 
 #define FT_REGION_DEPTH 32 /* regions marked per thread, nested; deeper ones only count */
 
@@ -56,9 +57,19 @@ struct ft_thread {
     int region;    /* regions open on this thread (region.h); FLOWTRACE_START=manual records
                     * only while > 0 */
     uint64_t region_id[FT_REGION_DEPTH]; /* their code ids, innermost last */
-    size_t sent;                         /* bytes of data already shipped; under the send lock */
-    uint32_t idx;                        /* 1.. within the process */
-    int announced;                       /* THREAD frame sent; under the send lock */
+    int profile_lost;  /* the program's own profile function replaced ours for good */
+    int profile_check; /* 3.11: see, at the next trace event, what profile function is set */
+    Py_tracefunc their_profile; /* the program's profile function, chained after ours */
+    int profile_skip;           /* 3.11: theirs is not given sys.setprofile's c_return */
+    size_t sent;                /* bytes of data already shipped; under the send lock */
+    uint32_t idx;               /* 1.. within the process */
+    int announced;              /* THREAD frame sent; under the send lock */
+    /* Units (owner only): frames of unit code executing here (a unit's call and the
+     * framework calls it goes through), and whether the thread runs work a unit handed
+     * off (handoff.h). Work handed off from here belongs to a unit when either is set. */
+    uint32_t unit_frames;
+    uint8_t adopted;
+    void *environ; /* the outermost WSGI request's environ during its call (borrowed) */
     uint64_t tid;
     char name[128];
     struct ft_thread *next; /* registry link, under the registry lock */

@@ -58,6 +58,34 @@ named_unit(const char *module, const char *qualname)
     return 0;
 }
 
+/* Work handed to other threads (handoff.h): the probe of this code, or 0. */
+static int
+handoff_probe(const char *module, const char *qualname)
+{
+    static const struct {
+        const char *module, *qualname;
+        int probe;
+    } table[] = {
+        {"concurrent.futures.thread", "_WorkItem.__init__", FT_PROBE_HANDOFF_SELF},
+        {"concurrent.futures.thread", "_WorkItem.run", FT_PROBE_ADOPT_SELF},
+        {"threading", "Thread.start", FT_PROBE_HANDOFF_SELF},
+        {"threading", "Thread.run", FT_PROBE_THREAD_RUN},
+        {"queue", "Queue.put_nowait", FT_PROBE_HANDOFF_ITEM},
+        {"queue", "Queue.get", FT_PROBE_ADOPT_ITEM},
+        {"anyio._backends._asyncio", "run_sync_in_worker_thread", FT_PROBE_ANYIO_SUBMIT},
+        {"anyio._backends._asyncio", "AsyncIOBackend.run_sync_in_worker_thread",
+         FT_PROBE_ANYIO_SUBMIT},
+        {"anyio._backends._asyncio", "WorkerThread.run", FT_PROBE_ANYIO_WORKER},
+    };
+
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (strcmp(module, table[i].module) == 0 && strcmp(qualname, table[i].qualname) == 0) {
+            return table[i].probe;
+        }
+    }
+    return 0;
+}
+
 int
 ft_units_classify(PyObject *code, const char *module, const char *qualname, long co_flags,
                   int *probe)
@@ -83,6 +111,9 @@ ft_units_classify(PyObject *code, const char *module, const char *qualname, long
         (strcmp(module, "unittest.async_case") == 0 &&
          strcmp(qualname, "IsolatedAsyncioTestCase.run") == 0)) {
         return FT_UNIT_UNITTEST;
+    }
+    if ((*probe = handoff_probe(module, qualname)) != 0) {
+        return 0;
     }
     if (strncmp(module, "asyncio", 7) == 0 || strncmp(module, "importlib", 9) == 0) {
         return 0;
@@ -135,7 +166,7 @@ self_of(PyObject **locals)
 /* ---- Unit records --------------------------------------------------------------------- */
 
 struct fields {
-    uint8_t p[6 * (FIELD_MAX + 8) + 16 * 8];
+    uint8_t p[8 * (FIELD_MAX + 8) + 16 * 8];
     size_t len;
 };
 
@@ -173,6 +204,8 @@ wsgi_request(struct fields *f, PyObject *environ)
     put_value(f, FT_UTAG_REMOTE, ft_capture_dict_get(environ, "REMOTE_ADDR"));
     put_value(f, FT_UTAG_AGENT, ft_capture_dict_get(environ, "HTTP_USER_AGENT"));
     put_value(f, FT_UTAG_REQUEST_ID, ft_capture_dict_get(environ, "HTTP_X_REQUEST_ID"));
+    put_value(f, FT_UTAG_TRACEPARENT, ft_capture_dict_get(environ, "HTTP_TRACEPARENT"));
+    put_value(f, FT_UTAG_TRACESTATE, ft_capture_dict_get(environ, "HTTP_TRACESTATE"));
 }
 
 /* An ASGI HTTP scope; returns 0 for other scopes (lifespan), which are not units. */
@@ -205,6 +238,10 @@ asgi_request(struct fields *f, PyObject *scope)
             put_value(f, FT_UTAG_AGENT, ft_capture_seq_item(h, 1));
         } else if (n == 12 && strncasecmp(k, "x-request-id", 12) == 0) {
             put_value(f, FT_UTAG_REQUEST_ID, ft_capture_seq_item(h, 1));
+        } else if (n == 11 && strncasecmp(k, "traceparent", 11) == 0) {
+            put_value(f, FT_UTAG_TRACEPARENT, ft_capture_seq_item(h, 1));
+        } else if (n == 10 && strncasecmp(k, "tracestate", 10) == 0) {
+            put_value(f, FT_UTAG_TRACESTATE, ft_capture_seq_item(h, 1));
         }
     }
     return 1;
@@ -249,6 +286,21 @@ ft_unit_region(struct ft_thread *t, const char *name)
     ft_emit_values(t, FT_REC_UNIT, f.p, f.len);
 }
 
+/* A request's start and end are shipped at once: the writer numbers units as their
+ * UNIT records reach it, and each thread's buffer travels on its own (a server's thread
+ * may sit idle after its request until the next flush), so requests one after the other
+ * would otherwise be numbered out of order. (Their rows are listed as the writer ends
+ * them: it writes a frame's last event when that thread's next one arrives, or after
+ * three quiet ticks, so rows of requests close in time may still swap.) Tests and
+ * function units run one after the other in one thread: no need there. */
+static void
+ship_request(struct ft_thread *t, const struct ft_code_info *ci)
+{
+    if ((ci->unit == FT_UNIT_WSGI || ci->unit == FT_UNIT_ASGI) && t->unit_frames <= 1) {
+        ft_thread_ship_now(t);
+    }
+}
+
 void
 ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals)
 {
@@ -278,6 +330,9 @@ ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
         break;
     case FT_UNIT_WSGI:
         wsgi_request(&f, a0);
+        if (t->unit_frames == 1) {
+            t->environ = a0; /* the route is there while the response starts (ft_unit_probe) */
+        }
         break;
     case FT_UNIT_ASGI:
         if (!asgi_request(&f, a0)) {
@@ -298,6 +353,7 @@ ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
     }
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
+    ship_request(t, ci);
 }
 
 /* pytest's outcome for an item, from the reports runtestprotocol returns: a failed setup
@@ -327,18 +383,55 @@ pytest_outcome(PyObject *reports)
     return outcome;
 }
 
+/* The route template a framework matched, left in the ASGI scope (Starlette: its route,
+ * or the router's route whose endpoint it ran) or the WSGI environ (Werkzeug's request's
+ * url_rule); plain attributes and dict items only. */
+static void
+put_route(struct fields *f, const struct ft_code_info *ci, PyObject *a0)
+{
+    PyObject *route;
+
+    if (ci->unit == FT_UNIT_ASGI) {
+        PyObject *endpoint = ft_capture_dict_get(a0, "endpoint");
+        route = ft_capture_dict_get(a0, "route");
+        PyObject *routes = ft_capture_plain_attr(ft_capture_dict_get(a0, "router"), "routes");
+        for (Py_ssize_t i = 0; route == NULL && endpoint != NULL && i < ft_capture_seq_len(routes);
+             i++) {
+            PyObject *r = ft_capture_seq_item(routes, i);
+            if (ft_capture_plain_attr(r, "endpoint") == endpoint) {
+                route = r;
+            }
+        }
+        put_value(f, FT_UTAG_ROUTE, ft_capture_plain_attr(route, "path"));
+    } else {
+        route = ft_capture_plain_attr(ft_capture_dict_get(a0, "werkzeug.request"), "url_rule");
+        put_value(f, FT_UTAG_ROUTE, ft_capture_plain_attr(route, "rule"));
+    }
+}
+
 void
-ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval)
+ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
+              PyObject **locals)
 {
     struct fields f;
     struct ft_py_exc exc;
-
-    if (!ft_capture_ready() || (ci->unit != FT_UNIT_PYTEST && ci->unit != FT_UNIT_UNITTEST)) {
+    if (!ft_capture_ready() || ci->unit == FT_UNIT_FUNCTION) {
         return;
     }
     ft_py_exc_save(&exc);
     f.len = 0;
-    if (ci->unit == FT_UNIT_PYTEST) {
+    if (ci->unit == FT_UNIT_WSGI && t->unit_frames == 0) {
+        t->environ = NULL;
+    }
+    if (ci->unit == FT_UNIT_WSGI || ci->unit == FT_UNIT_ASGI) {
+        PyObject *a0 = arg_of(ci, locals, 0); /* new ref */
+        if (a0 != NULL) {
+            put_route(&f, ci, a0);
+            ft_py.Py_DecRef(a0);
+        }
+    } else if (retval == NULL) {
+        /* Raised: no outcome or counts to read. */
+    } else if (ci->unit == FT_UNIT_PYTEST) {
         const char *outcome = pytest_outcome(retval);
         if (outcome != NULL) {
             put_text(&f, FT_UTAG_OUTCOME, outcome, strlen(outcome));
@@ -351,6 +444,15 @@ ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retv
     }
     ft_py.PyErr_Clear();
     ft_py_exc_restore(&exc);
+    if (retval != NULL) {
+        ship_request(t, ci); /* its RETURN and UNIT_END (after an UNWIND: ft_unit_raised) */
+    }
+}
+
+void
+ft_unit_raised(struct ft_thread *t, const struct ft_code_info *ci)
+{
+    ship_request(t, ci);
 }
 
 void
@@ -380,6 +482,11 @@ ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **loc
     if (status >= 100 && status <= 999) {
         f.len = 0;
         put_u64(&f, FT_UTAG_STATUS, (uint64_t)status);
+        if (ci->probe == FT_PROBE_STATUS_WSGI && t->environ != NULL) {
+            /* Flask forgets its request once the response is sent: its route is read now. */
+            static const struct ft_code_info wsgi = {.unit = FT_UNIT_WSGI};
+            put_route(&f, &wsgi, t->environ);
+        }
         ft_emit_values(t, FT_REC_STATUS, f.p, f.len);
     }
     if (a0 != NULL) {

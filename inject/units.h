@@ -10,7 +10,8 @@
  *   function  every MODULE:FUNCTION named in FLOWTRACE_UNIT.
  * Such code is traced even when out of scope, so that its call is a node that the unit's
  * tree hangs from. Two more are watched without being traced: a WSGI start_response(status,
- * ...) and an ASGI server's send(message), which say the response's status.
+ * ...) and an ASGI server's send(message), which say the response's status; and so are
+ * the calls that hand work to other threads or take it up there (handoff.h).
  *
  * At a unit's boundaries only (its CALL and its RETURN), ft_unit_enter and ft_unit_leave
  * read what names the unit and says how it ended (the test's node id and pytest's
@@ -30,8 +31,8 @@
 #define FT_UNITS_TRACE 0x100 /* not a unit, but traced (a pytest phase) */
 
 /* First sight: what this code is to units. Returns a unit kind, FT_UNITS_TRACE, or 0,
- * and sets *probe to an FT_PROBE_STATUS_* (codeinfo.h) for the status probes (else
- * leaves it). */
+ * and sets *probe to the probe (codeinfo.h) of code whose calls are watched: the status
+ * probes and the hand-offs' (handoff.h). */
 int ft_units_classify(PyObject *code, const char *module, const char *qualname, long co_flags,
                       int *probe);
 
@@ -42,8 +43,16 @@ void ft_unit_enter(struct ft_thread *t, const struct ft_code_info *ci, PyObject 
 /* A region the program marked (region.h) has started: appends its UNIT record. */
 void ft_unit_region(struct ft_thread *t, const char *name);
 
-/* A unit's call returned retval: appends UNIT_END when there is something to say. */
-void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval);
+/* A unit's call returned retval (NULL: it raised): appends UNIT_END when there is
+ * something to say (a test's outcome; a request's route, read from its scope or environ
+ * once routed). locals as for ft_unit_enter. */
+void ft_unit_leave(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
+                   PyObject **locals);
+
+/* A unit's call raised and its EXC is recorded: a request's end is shipped at once (the
+ * writer would otherwise end the unit without its exception if the flusher shipped the
+ * UNWIND and the EXC waited for the next flush). */
+void ft_unit_raised(struct ft_thread *t, const struct ft_code_info *ci);
 
 /* A status probe was called: appends STATUS if the call carries one. */
 void ft_unit_probe(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals);

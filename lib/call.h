@@ -5,6 +5,11 @@
  * lines and its subtree go: NULL for the run's own files (events.jsonl and the owner
  * thread's part of tree.json), else a destination someone else owns (a unit of work's
  * files), inherited by every call under it.
+ *
+ * A transparent node has no level of its own in the output: its children are written in
+ * its place (framework code that only delimits a request, FT_DEF_BOUNDARY, inside a
+ * destination; and the work another thread adopted from a call of a destination, which
+ * streams into a part file of its own: struct ft_adoption).
  */
 #ifndef FT_LIB_CALL_H
 #define FT_LIB_CALL_H
@@ -52,7 +57,7 @@ struct ft_call {
     uint64_t start_real;           /* start as nanoseconds since the epoch */
     uint64_t active, resumed_at;   /* generators: ticks spent running; start of this run */
     uint64_t instance;             /* self of a method, or 0 */
-    uint64_t ident;                /* generators: frame identity (key in the gens map) */
+    uint64_t ident;                /* generators: key in the gens map (frame identity, thread) */
     uint64_t resume_mark;          /* generators: the run's last call id at the last resume */
     uint32_t resumes;
     uint32_t frames; /* entries on thread stacks that point here (running) */
@@ -74,22 +79,37 @@ struct ft_call {
     uint8_t done;     /* closed and everything under it complete */
     uint8_t held;
     uint8_t gen;
-    uint8_t entered;      /* ENTER line written */
-    uint8_t tentative;    /* --min-duration: not yet known to be long enough */
-    uint8_t unwound;      /* ended by an exception */
-    uint8_t dropped;      /* generator: freed or finalized while suspended, no event told */
-    uint8_t idle_end;     /* generator: its last resume made no call before it unwound */
-    uint8_t queued;       /* in its parent's queue */
-    uint8_t spawner;      /* referenced by the spawn map */
-    uint8_t dest_root;    /* the first call of its destination (a unit's call) */
-    struct ft_dest *dest; /* where it is written, NULL: the run's files */
-    uint8_t id_len;       /* id in decimal, written once: lines and nodes copy it */
-    uint8_t dur_len;      /* dur_ns in decimal, once the end is known */
+    uint8_t entered;              /* ENTER line written */
+    uint8_t tentative;            /* --min-duration: not yet known to be long enough */
+    uint8_t unwound;              /* ended by an exception */
+    uint8_t dropped;              /* generator: freed or finalized while suspended, no event told */
+    uint8_t idle_end;             /* generator: its last resume made no call before it unwound */
+    uint8_t queued;               /* in its parent's queue */
+    uint8_t spawner;              /* referenced by the spawn map */
+    uint8_t dest_root;            /* the first call of its destination (a unit's call) */
+    uint8_t transparent;          /* no level of its own: its children take its place */
+    struct ft_dest *dest;         /* where it is written, NULL: the run's files */
+    struct ft_adoption *adoption; /* set on the node standing for work a thread adopted */
+    struct ft_call *part_owner;   /* the adoption whose part file holds this subtree, or NULL */
+    uint8_t id_len;               /* id in decimal, written once: lines and nodes copy it */
+    uint8_t dur_len;              /* dur_ns in decimal, once the end is known */
     char id_text[24];
     char dur_text[24];
     uint16_t inl_used; /* bytes of inl taken by texts */
     char inl[FT_CALL_INLINE];
     char inl_pad[FT_TEXT_PAD]; /* texts in inl are read this far past their end */
+};
+
+/* Work a call of a destination handed to another thread (HANDOFF), as that thread runs it
+ * (ADOPT .. ADOPT_END): a transparent node among the handing call's children, placed when
+ * the work was handed off; the calls the thread made meanwhile are its children, which
+ * stream into a part file of their own (they run beside the handing thread's calls), or
+ * are held in memory when it cannot be opened, and take its place once all have ended. */
+struct ft_adoption {
+    struct ft_cthread *thread; /* the thread that ran it (its children name it), NULL: none yet */
+    struct ft_sink part;
+    char *path;
+    int open;
 };
 
 /* A frame executing on a thread; node is NULL for frames below --max-depth. */
@@ -116,7 +136,21 @@ struct ft_cthread {
     struct ft_sink *part; /* its part of the run's tree (runfiles.h), once opened */
     int part_failed;      /* ... or it could not be */
     int ended;
+    struct ft_call *adopt; /* work handed over by another thread, being run here, or NULL */
+    size_t adopt_depth;    /* stack depth at ADOPT: calls opened there go under adopt */
 };
+
+/* The caller as the output shows it: the nearest ancestor with a level of its own. */
+static inline const struct ft_call *
+ft_call_visible_parent(const struct ft_call *n)
+{
+    const struct ft_call *p = n->parent;
+
+    while (p != NULL && p->transparent) {
+        p = p->parent;
+    }
+    return p;
+}
 
 /* A generator or coroutine ended by close() (GeneratorExit thrown in at its yield, as
  * when a partly consumed generator is dropped) ended normally, not by an error. From 3.12

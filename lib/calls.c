@@ -3,9 +3,12 @@
 #include "calls.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dec.h"
 #include "err.h"
@@ -77,10 +80,24 @@ ft_calls_name_thread(struct ft_cthread *t, uint64_t tid, const char *name, size_
 
 /* A call's node back to the free list: the steady state allocates nothing. */
 static void
+adoption_free(struct ft_adoption *a)
+{
+    if (a->open) {
+        ft_sink_discard(&a->part); /* removes its file, if it had one */
+    }
+    free(a->path);
+    free(a);
+}
+
+static void
 node_free(struct ft_calls *c, struct ft_call *n)
 {
     if (n->spawner) {
         ft_idmap_purge(&c->spawns, n);
+        ft_idmap_purge(&c->handoffs, n);
+    }
+    if (n->adoption != NULL) {
+        adoption_free(n->adoption);
     }
     ft_values_clear(n);
     n->next = c->free_nodes;
@@ -139,6 +156,7 @@ ft_calls_free(struct ft_calls *c)
     ft_buf_free(&c->scratch);
     ft_idmap_free(&c->gens);
     ft_idmap_free(&c->spawns);
+    ft_idmap_free(&c->handoffs);
 }
 
 /* ---- Where text goes --------------------------------------------------------------------- */
@@ -177,13 +195,29 @@ container(struct ft_call *n)
     return n->parent != NULL ? n->parent : &n->owner->top;
 }
 
-/* Where n's subtree is written: its destination's tree, or its thread's part of the
- * run's; NULL when it is not written. */
+/* The node whose children array receives p's children in the output: p itself, or for a
+ * transparent p the nearest ancestor with an array of its own (an adoption's is its part
+ * file). Its nwritten counts the elements written there (for the commas). */
+static struct ft_call *
+array_of(struct ft_call *p)
+{
+    while (p->transparent && (p->adoption == NULL || !p->adoption->open)) {
+        p = container(p);
+    }
+    return p;
+}
+
+/* Where n's subtree is written: the part file of the adoption it is in, its
+ * destination's tree, or its thread's part of the run's; NULL when it is not written. */
 static struct ft_sink *
 sink_of(struct ft_calls *c, struct ft_call *n)
 {
     struct ft_cthread *o = n->owner;
 
+    if (n->part_owner != NULL) {
+        struct ft_adoption *a = n->part_owner->adoption;
+        return a->open ? &a->part : NULL;
+    }
     if (n->dest != NULL) {
         return n->dest->tree;
     }
@@ -220,40 +254,117 @@ unqueue_head(struct ft_call *p)
     h->queued = 0;
 }
 
-static void serialize(struct ft_calls *c, struct ft_buf *b, struct ft_call *n);
+/* Takes n out of p's queue, wherever it is. */
+static void
+unqueue(struct ft_call *p, struct ft_call *n)
+{
+    struct ft_call **pp = &p->qhead, *prev = NULL;
+
+    while (*pp != n) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    *pp = n->next;
+    if (p->qtail == n) {
+        p->qtail = prev;
+    }
+    n->next = NULL;
+    n->queued = 0;
+}
+
+/* Writes a held node and everything under it (all complete) into s, as elements of the
+ * array whose element count is *count. */
+static void serialize(struct ft_calls *c, struct ft_sink *s, struct ft_call *n, uint32_t *count);
 
 /* A destination's root, complete and never streamed: written whole into its own tree,
  * which is then done. */
 static void
 serialize_root(struct ft_calls *c, struct ft_call *n)
 {
-    if (n->dest->tree != NULL) {
-        serialize(c, &n->dest->tree->b, n);
+    uint32_t none = 0;
+
+    if (n->dest != NULL && n->dest->tree != NULL) { /* (a root always has its destination) */
+        serialize(c, n->dest->tree, n, &none);
     }
     c->obs.root_done(c->obs.ctx, n);
     n->dest = NULL;
     n->dest_root = 0;
 }
 
-/* Writes a held node and everything under it (all complete). */
+/* An ended adoption: its part file (the calls the other thread made, comma-separated) is
+ * copied into s where the adoption stands, then removed. */
 static void
-serialize(struct ft_calls *c, struct ft_buf *b, struct ft_call *n)
+splice_part(struct ft_calls *c, struct ft_sink *s, struct ft_call *n, uint32_t *count)
 {
-    int first = 1;
+    struct ft_adoption *a = n->adoption;
+    uint64_t bytes = a->part.written + a->part.b.len;
+    char buf[65536];
+    ssize_t got = 0;
+    int fd, err;
 
-    ft_emit_node_head(c->emit, b, n);
+    if (a->part.fd < 0 && a->part.err == 0) {
+        /* Never written out (under a flush's worth): its text is all in memory. */
+        if (bytes > 0) {
+            if ((*count)++ > 0) {
+                ft_buf_putc(&s->b, ',');
+            }
+            ft_buf_put(&s->b, a->part.b.p, a->part.b.len);
+            ft_sink_maybe_flush(s);
+        }
+        ft_sink_discard(&a->part);
+        a->open = 0;
+        return;
+    }
+    err = ft_sink_close(&a->part);
+    a->open = 0;
+    fd = err == 0 && bytes > 0 ? open(a->path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0 && err == 0 && bytes > 0) {
+        err = -errno;
+    }
+    unlink(a->path); /* open or not, the part's text is the tree's now */
+    if (fd < 0) {
+        ft_runfiles_note(c->files, err); /* its calls are missing from the tree */
+        return;
+    }
+    if ((*count)++ > 0) {
+        ft_buf_putc(&s->b, ',');
+    }
+    while ((got = read(fd, buf, sizeof(buf))) > 0) {
+        ft_buf_put(&s->b, buf, (size_t)got);
+        ft_sink_maybe_flush(s);
+    }
+    if (got < 0) {
+        ft_runfiles_note(c->files, -errno);
+    }
+    close(fd);
+}
+
+static void
+serialize(struct ft_calls *c, struct ft_sink *s, struct ft_call *n, uint32_t *count)
+{
+    uint32_t mine = 0;
+
+    if (n->adoption != NULL && n->adoption->open) {
+        splice_part(c, s, n, count);
+        return;
+    }
+    if (!n->transparent) {
+        if ((*count)++ > 0) {
+            ft_buf_putc(&s->b, ',');
+        }
+        ft_emit_node_head(c->emit, &s->b, n);
+        count = &mine;
+    }
     for (struct ft_call *k = n->qhead; k != NULL; k = k->next) {
         if (k->dest_root) {
             serialize_root(c, k);
             continue;
         }
-        if (!first) {
-            ft_buf_putc(b, ',');
-        }
-        first = 0;
-        serialize(c, b, k);
+        serialize(c, s, k, count);
     }
-    ft_emit_node_tail(c->emit, b, n);
+    if (!n->transparent) {
+        ft_emit_node_tail(c->emit, &s->b, n);
+    }
 }
 
 static void became_done(struct ft_calls *c, struct ft_call *n);
@@ -263,17 +374,18 @@ static void
 drain(struct ft_calls *c, struct ft_call *p)
 {
     struct ft_sink *s = sink_of(c, p);
-    struct ft_call *h;
+    struct ft_call *h, *a = array_of(p);
 
     while ((h = p->qhead) != NULL && h->done) {
         unqueue_head(p);
-        if (!h->streamed && h->dest_root) {
+        if (h->adoption != NULL && h->adoption->open) {
+            if (s != NULL) {
+                splice_part(c, s, h, &a->nwritten);
+            }
+        } else if (!h->streamed && h->dest_root) {
             serialize_root(c, h);
         } else if (!h->streamed && s != NULL) {
-            if (p->nwritten++ > 0) {
-                ft_buf_putc(&s->b, ',');
-            }
-            serialize(c, &s->b, h);
+            serialize(c, s, h, &a->nwritten);
             ft_sink_maybe_flush(s);
         }
         free_tree(c, h);
@@ -290,7 +402,7 @@ became_done(struct ft_calls *c, struct ft_call *n)
     if (n->streamed) {
         struct ft_sink *s = sink_of(c, n);
         drain(c, n);
-        if (s != NULL) {
+        if (s != NULL && !n->transparent) {
             ft_emit_node_tail(c->emit, &s->b, n);
             ft_sink_maybe_flush(s);
         }
@@ -302,6 +414,13 @@ became_done(struct ft_calls *c, struct ft_call *n)
         if (!n->queued) {
             node_free(c, n); /* else drain(p) frees it below */
         }
+    } else if (n->dest_root && n->queued) {
+        /* A destination's root is written in its own tree, not in p's children: it waits
+         * for nothing before it there (a server's requests wait for no other request,
+         * nor for the coroutine that serves them all). */
+        unqueue(p, n);
+        serialize_root(c, n);
+        free_tree(c, n);
     }
     if (p->pending > 0) {
         p->pending--;
@@ -332,11 +451,14 @@ try_stream(struct ft_calls *c, struct ft_call *n)
     if (n->queued) {
         unqueue_head(p);
     }
-    if (!n->dest_root && p->nwritten++ > 0) {
-        ft_buf_putc(&s->b, ','); /* a destination's root is alone in its tree */
+    if (!n->transparent) {
+        struct ft_call *a = array_of(p);
+        if (!n->dest_root && a->nwritten++ > 0) {
+            ft_buf_putc(&s->b, ','); /* a destination's root is alone in its tree */
+        }
+        ft_emit_node_head(c->emit, &s->b, n);
+        ft_sink_maybe_flush(s);
     }
-    ft_emit_node_head(c->emit, &s->b, n);
-    ft_sink_maybe_flush(s);
     n->streamed = 1;
     n->held = 0;
 }
@@ -384,16 +506,20 @@ pop_frame(struct ft_cthread *t)
     return n;
 }
 
-/* The innermost visible call executing on t, or NULL. */
+/* The innermost visible call executing on t, or the work t adopted when no call of its
+ * own has been opened since; NULL if none. */
 static struct ft_call *
 current(struct ft_cthread *t)
 {
     for (size_t i = t->depth; i > 0; i--) {
+        if (t->adopt != NULL && i == t->adopt_depth) {
+            return t->adopt;
+        }
         if (t->stack[i - 1].node != NULL) {
             return t->stack[i - 1].node;
         }
     }
-    return NULL;
+    return t->adopt;
 }
 
 /* The new call's id as text, from the counter kept as text: one digit changes most of the
@@ -425,7 +551,10 @@ open_node(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, 
           struct ft_call *parent, int gen)
 {
     struct ft_call *n;
-    uint32_t depth = parent ? parent->depth + 1 : 1;
+    /* Framework code that delimits a request adds no level inside one. */
+    int transparent =
+        (code->flags & FT_DEF_BOUNDARY) != 0 && parent != NULL && parent->dest != NULL;
+    uint32_t depth = parent ? parent->depth + (uint32_t)!transparent : 1;
 
     /* Below --max-depth: inside a hidden frame, or deeper than allowed. */
     if (c->max_depth &&
@@ -445,9 +574,11 @@ open_node(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, 
     n->resumed_at = ticks;
     n->depth = depth;
     n->gen = (uint8_t)gen;
-    n->tentative = c->min_ticks > 0;
+    n->transparent = (uint8_t)transparent;
+    n->tentative = c->min_ticks > 0 && !transparent;
     n->dest = parent != NULL ? parent->dest : NULL;
-    if (n->dest != NULL) {
+    n->part_owner = parent != NULL ? parent->part_owner : NULL;
+    if (n->dest != NULL && !transparent) {
         n->dest->calls++;
     }
     container(n)->pending++;
@@ -456,7 +587,7 @@ open_node(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, 
         n->held = 1;
         enqueue(container(n), n);
     }
-    c->calls++;
+    c->calls += (uint64_t)!transparent;
     return n;
 }
 
@@ -475,7 +606,7 @@ flush_enter(struct ft_calls *c, struct ft_cthread *t)
     if (n->tentative) {
         return;
     }
-    if (!n->entered) {
+    if (!n->entered && !n->transparent) {
         enter_line(c, t, n);
     }
     if (!n->held) {
@@ -540,8 +671,14 @@ finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
     n->dur_len = (uint8_t)ft_dec_u64(n->dur_text, n->dur_ns);
     if (n->dest != NULL) {
         c->obs.call_ended(c->obs.ctx, n, n->unwound && !ft_call_closed_by_caller(n));
+    } else if (c->spans != NULL && !n->transparent) {
+        struct ft_span sp;
+        ft_calls_span(n, &sp);
+        ft_runfiles_note(c->files, ft_spans_offer(c->spans, &sp));
     }
-    exit_line(c, t, n);
+    if (!n->transparent) {
+        exit_line(c, t, n);
+    }
     n->closed = 1;
     if (n->pending == 0) {
         became_done(c, n);
@@ -603,7 +740,149 @@ commit_long_enough(struct ft_calls *c, struct ft_cthread *t, uint64_t now)
     }
 }
 
+/* ---- Work handed to other threads ---------------------------------------------------------- */
+
+/* The adoption node x has ended: ADOPT_END, its thread left the frame it adopted the
+ * work in or ended, or (never adopted) the run ended. */
+static void
+adoption_over(struct ft_calls *c, struct ft_call *x, uint64_t ticks)
+{
+    x->end = ticks;
+    x->closed = 1;
+    if (x->pending == 0 && !x->done) {
+        became_done(c, x);
+    }
+}
+
+/* HANDOFF: the current call hands work to another thread. Only what a destination's call
+ * hands off is followed (it belongs to the unit): a transparent node takes the work's
+ * place among the call's children now, so that it keeps its order and the call stays
+ * open until the work is over, whenever a thread adopts it. */
+static int
+on_handoff(struct ft_calls *c, struct ft_cthread *t, uint64_t key, uint64_t ticks)
+{
+    struct ft_call *cur = current(t), *old, *x;
+    struct ft_adoption *a;
+
+    if (cur == NULL || cur->dest == NULL || key == 0) {
+        return 0;
+    }
+    if ((old = ft_idmap_get(&c->handoffs, key)) != NULL) {
+        ft_idmap_del(&c->handoffs, key); /* a number used twice: a malformed stream */
+        adoption_over(c, old, old->start);
+    }
+    x = calloc(1, sizeof(*x));
+    a = calloc(1, sizeof(*a));
+    if (x == NULL || a == NULL) {
+        free(x);
+        free(a);
+        return -ENOMEM;
+    }
+    a->part.fd = -1;
+    x->code = cur->code; /* never written: transparent */
+    x->parent = cur;
+    x->owner = cur->owner;
+    x->start = x->end = ticks;
+    x->depth = cur->depth;
+    x->dest = cur->dest;
+    x->part_owner = cur->part_owner;
+    x->transparent = 1;
+    x->held = 1;
+    x->spawner = 1; /* in the hand-off map until adopted */
+    x->adoption = a;
+    cur->pending++;
+    enqueue(cur, x);
+    return ft_idmap_put(&c->handoffs, key, x);
+}
+
+/* ADOPT_END, or the adopting thread left the frame it adopted the work in, or ended. */
+static void
+adopt_end(struct ft_calls *c, struct ft_cthread *t, uint64_t ticks)
+{
+    struct ft_call *x = t->adopt;
+
+    if (x != NULL) {
+        t->adopt = NULL;
+        adoption_over(c, x, ticks);
+    }
+}
+
+/* ADOPT: this thread starts the work of hand-off key. The calls it makes meanwhile go
+ * under the adoption node, streamed to a part file of their own in the run's directory
+ * (they run beside the handing thread's), or held in memory if it cannot be opened. */
+static int
+on_adopt(struct ft_calls *c, struct ft_cthread *t, uint64_t key, uint64_t ticks)
+{
+    struct ft_call *x = key != 0 ? ft_idmap_get(&c->handoffs, key) : NULL;
+    struct ft_adoption *a;
+
+    adopt_end(c, t, ticks);
+    if (x == NULL) {
+        return 0; /* not work a unit handed off: the thread's calls stay its own */
+    }
+    ft_idmap_del(&c->handoffs, key);
+    x->spawner = 0;
+    a = x->adoption;
+    a->thread = t;
+    if (c->files->path != NULL && x->dest->tree != NULL) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/.handoff-%llu.part", c->files->path,
+                 (unsigned long long)++c->next_part);
+        if ((a->path = strdup(path)) != NULL && ft_sink_open_lazy(&a->part, path) == 0) {
+            a->open = 1;
+            x->part_owner = x;
+            x->streamed = 1;
+        }
+    }
+    t->adopt = x;
+    t->adopt_depth = t->depth;
+    return 0;
+}
+
+void
+ft_calls_release_handoffs(struct ft_calls *c)
+{
+    for (size_t i = 0; i < c->handoffs.cap; i++) {
+        struct ft_call *x = c->handoffs.vals[i];
+        if (x != NULL) {
+            c->handoffs.vals[i] = NULL;
+            x->spawner = 0;
+            adoption_over(c, x, x->start); /* never adopted: nothing to show */
+        }
+    }
+}
+
+void
+ft_calls_span(const struct ft_call *n, struct ft_span *out)
+{
+    const struct ft_call *p = ft_call_visible_parent(n);
+
+    memset(out, 0, sizeof(*out));
+    out->id = n->id;
+    out->parent = p != NULL ? p->id : 0;
+    out->code = n->code;
+    out->thread =
+        n->parent != NULL && n->parent->adoption != NULL && n->parent->adoption->thread != NULL
+            ? n->parent->adoption->thread->name
+            : NULL;
+    out->start = n->start;
+    out->end = n->end;
+    out->exc = n->unwound ? n->exc.p : NULL;
+    out->depth = n->depth;
+}
+
 /* ---- Records ------------------------------------------------------------------------------ */
+
+/* A generator's key in the gens and spawns maps: its frame's address and the thread it
+ * runs in. An address is used again once its frame is freed, and each thread's records
+ * reach the writer in their own order, not in the order they happened: only within one
+ * thread does a start at an address mean that what was there before is gone. (User-space
+ * addresses stay below 2^48; threads beyond 2^16 share the plain address.) */
+static uint64_t
+gen_key(const struct ft_cthread *t, uint64_t ident)
+{
+    return t->idx < (1u << 16) ? ident ^ ((uint64_t)t->idx << 48) : ident;
+}
 
 static int
 on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
@@ -616,10 +895,11 @@ on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         return FT_EUNDEFCODE;
     }
     if (gen) {
-        struct ft_call *old = ft_idmap_get(&c->gens, rec->extra);
+        uint64_t key = gen_key(t, rec->extra);
+        struct ft_call *old = ft_idmap_get(&c->gens, key);
         struct ft_call *spawner;
         if (old != NULL) {
-            ft_idmap_del(&c->gens, rec->extra);
+            ft_idmap_del(&c->gens, key);
             if (old->frames == 0) {
                 /* The frame of a suspended generator was reused: it was freed, closed. */
                 old->dropped = 1;
@@ -629,16 +909,16 @@ on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
             /* else a stream that starts a frame still running (not CPython's): the old
              * node ends with its frame, as any call whose return is not seen. */
         }
-        spawner = ft_idmap_get(&c->spawns, rec->extra); /* after finish_node, which may free */
+        spawner = ft_idmap_get(&c->spawns, key); /* after finish_node, which may free */
         if (spawner != NULL) {
             parent = spawner;
-            ft_idmap_del(&c->spawns, rec->extra);
+            ft_idmap_del(&c->spawns, key);
         }
     }
     n = open_node(c, t, code, rec->ticks, parent, gen);
     if (gen && n != NULL) {
-        n->ident = rec->extra;
-        if (ft_idmap_put(&c->gens, rec->extra, n) != 0) {
+        n->ident = gen_key(t, rec->extra);
+        if (ft_idmap_put(&c->gens, n->ident, n) != 0) {
             return -ENOMEM;
         }
     }
@@ -647,11 +927,33 @@ on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     return push_frame(t, n, code->id);
 }
 
+/* A generator suspended in another thread, resumed here (a generator shared by threads):
+ * the one at that address whose last yield came before this resumption. Rare, so the
+ * threads are searched; it moves to this thread's key. */
+static struct ft_call *
+moved_generator(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    for (size_t i = 0; i < c->threads_cap; i++) {
+        struct ft_cthread *o = c->threads[i];
+        struct ft_call *g =
+            o != NULL && o != t ? ft_idmap_get(&c->gens, gen_key(o, rec->extra)) : NULL;
+        if (g != NULL && g->frames == 0 && g->end <= rec->ticks) {
+            ft_idmap_del(&c->gens, g->ident);
+            g->ident = gen_key(t, rec->extra);
+            return ft_idmap_put(&c->gens, g->ident, g) == 0 ? g : NULL;
+        }
+    }
+    return NULL;
+}
+
 static int
 on_resume(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
-    struct ft_call *g = ft_idmap_get(&c->gens, rec->extra);
+    struct ft_call *g = ft_idmap_get(&c->gens, gen_key(t, rec->extra));
 
+    if (g == NULL) {
+        g = moved_generator(c, t, rec);
+    }
     if (g == NULL) {
         /* Started before tracing (or its start was lost): a logical call from here. */
         struct ft_rec start = *rec;
@@ -710,6 +1012,9 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     n = pop_frame(t);
     if (t->committed_below > t->depth) {
         t->committed_below = t->depth;
+    }
+    if (t->adopt != NULL && t->depth < t->adopt_depth) {
+        adopt_end(c, t, rec->ticks); /* the frame it adopted the work in has ended */
     }
     if (n == NULL) {
         return; /* below --max-depth */
@@ -801,8 +1106,9 @@ on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         }
         return last ? ft_values_memory(&c->scratch, last, &last->mem_after, rec->data, len) : 0;
     default: {
-        /* Units of work, and kinds this reader does not know (skipped whole). */
-        struct ft_calls_at at = {t, enter, leave, current(t)};
+        /* Units of work, and kinds this reader does not know (skipped whole). UNIT_END
+         * follows the RETURN of a unit's call, or its UNWIND (a request that raised). */
+        struct ft_calls_at at = {t, enter, last, current(t)};
         return c->obs.value != NULL ? c->obs.value(c->obs.ctx, &at, rec) : 0;
     }
     }
@@ -839,10 +1145,17 @@ on_event(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         struct ft_call *cur = current(t);
         if (cur != NULL) {
             cur->spawner = 1;
-            return ft_idmap_put(&c->spawns, rec->extra, cur);
+            return ft_idmap_put(&c->spawns, gen_key(t, rec->extra), cur);
         }
         return 0;
     }
+    case FT_REC_HANDOFF:
+        return on_handoff(c, t, rec->extra, rec->ticks);
+    case FT_REC_ADOPT:
+        return on_adopt(c, t, rec->extra, rec->ticks);
+    case FT_REC_ADOPT_END:
+        adopt_end(c, t, rec->ticks);
+        return 0;
     default:
         return 0; /* kinds this reader does not render are skipped whole */
     }
@@ -933,6 +1246,7 @@ ft_calls_close_thread(struct ft_calls *c, struct ft_cthread *t, const char *reas
         finish_node(c, t, n);
     }
     t->committed_below = 0;
+    adopt_end(c, t, *c->last_ticks);
 }
 
 void

@@ -13,6 +13,11 @@
  * before the first event: value records the tree does not know, the end of a call that
  * has a destination, and the moment a destination's root call is completely written. The
  * tree never calls an observer otherwise.
+ *
+ * Work a call of a destination hands to another thread (HANDOFF) becomes a transparent
+ * adoption node among its children, which the adopting thread's calls (ADOPT ..
+ * ADOPT_END) go under (call.h); out-of-scope framework code that delimits a request
+ * (FT_DEF_BOUNDARY) is transparent inside a destination.
  */
 #ifndef FT_LIB_CALLS_H
 #define FT_LIB_CALLS_H
@@ -26,6 +31,7 @@
 #include "idmap.h"
 #include "ledger.h"
 #include "runfiles.h"
+#include "spans.h"
 #include "wire.h"
 
 #define FT_THREAD_IDX_MAX (1u << 20)
@@ -61,6 +67,10 @@ struct ft_calls {
     size_t threads_cap;
     struct ft_idmap gens;       /* suspended generators and coroutines, by frame identity */
     struct ft_idmap spawns;     /* coroutines created but not started: their creator */
+    struct ft_idmap handoffs;   /* work handed off by a destination's call, not yet adopted:
+                               * its adoption node, by hand-off number */
+    uint64_t next_part;         /* names adoption part files */
+    struct ft_spans *spans;     /* borrowed, or NULL: calls outside destinations, for exporters */
     struct ft_call *free_nodes; /* nodes to reuse */
     struct ft_buf scratch;      /* value texts are built here */
     uint64_t next_call_id;
@@ -104,5 +114,13 @@ void ft_calls_close_generators(struct ft_calls *c, int finalized, const char *re
 /* Makes n, a call being entered, the root of dest: it and everything under it go there,
  * and it is kept whatever --min-duration says. */
 void ft_calls_set_dest(struct ft_call *n, struct ft_dest *dest);
+
+/* Work handed off and never adopted ends with the run (before the threads are closed,
+ * so that the calls that handed it can end). */
+void ft_calls_release_handoffs(struct ft_calls *c);
+
+/* n, ended, as a span for exporters (spans.h): its visible caller, the thread that ran it
+ * when it was handed over, its exception. */
+void ft_calls_span(const struct ft_call *n, struct ft_span *out);
 
 #endif

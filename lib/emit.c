@@ -279,6 +279,7 @@ put_line_head(struct ft_emit *e, char *o, const struct ft_cthread *t, const stru
 {
     const struct ft_code *c = line_frag(e, t, n);
     const struct ft_dest *d = n->dest;
+    const struct ft_call *p;
 
     o = PUT_LIT(o, "\",\"timestamp\":");
     o = put_timestamp(e, o, micros);
@@ -297,10 +298,10 @@ put_line_head(struct ft_emit *e, char *o, const struct ft_cthread *t, const stru
     o = PUT_LIT(o, ",\"id\":");
     o = put_digits(o, n->id_text, n->id_len);
     o = PUT_LIT(o, ",\"parent\":");
-    if (n->parent == NULL) {
+    if ((p = ft_call_visible_parent(n)) == NULL) {
         return PUT_LIT(o, "null");
     }
-    return put_digits(o, n->parent->id_text, n->parent->id_len);
+    return put_digits(o, p->id_text, p->id_len);
 }
 
 static size_t
@@ -386,6 +387,7 @@ ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
 void
 ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
 {
+    const struct ft_call *p;
     char *o;
 
     if (ft_buf_reserve(b, LINE_FIXED + n->code->frag_len + args_room(n)) != 0) {
@@ -400,11 +402,20 @@ ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
     o = put_milli(o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
     /* A node's caller is its parent's function; only the first call of a destination (a
      * unit's, alone in its own tree) says whose call it was. */
-    if (n->dest_root && n->parent != NULL) {
+    if (n->dest_root && (p = ft_call_visible_parent(n)) != NULL) {
         b->len = (size_t)(o - b->p);
         ft_buf_puts(b, ",\"caller\":");
-        ft_json_put_cstr(b, n->parent->code->name);
-        ft_buf_reserve(b, LINE_FIXED);
+        ft_json_put_cstr(b, p->code->name);
+        ft_buf_reserve(b, LINE_FIXED + args_room(n));
+        o = b->p + b->len;
+    }
+    if (n->parent != NULL && n->parent->adoption != NULL && n->parent->adoption->thread != NULL) {
+        /* Work handed over: the thread that ran it, under the call that handed it. */
+        const char *name = n->parent->adoption->thread->name;
+        b->len = (size_t)(o - b->p);
+        ft_buf_puts(b, ",\"thread\":");
+        ft_json_put_cstr(b, name != NULL ? name : "Thread");
+        ft_buf_reserve(b, LINE_FIXED + args_room(n));
         o = b->p + b->len;
     }
     if (n->instance != 0) {

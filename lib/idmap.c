@@ -8,7 +8,9 @@
 static size_t
 slot(const struct ft_idmap *m, uint64_t key)
 {
-    return (size_t)((key >> 4) * 0x9e3779b97f4a7c15ull >> 32) & (m->cap - 1);
+    /* Frame addresses (aligned) and hand-off numbers (consecutive) alike: the high bits
+     * of the product mix every bit of the key. */
+    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
 }
 
 void *

@@ -53,6 +53,8 @@ struct ft_run {
     struct ft_emit emit;
     struct ft_calls calls;
     struct ft_units units;
+    struct ft_spans spans; /* calls outside units kept for exporters (opts.span_limit) */
+    int spans_sorted;
 };
 
 struct ft_run *
@@ -75,6 +77,10 @@ ft_run_new(const struct ft_run_opts *opts)
     r->calls.ledger = &r->ledger;
     r->calls.last_ticks = &r->last_ticks;
     r->ledger.jsonl_mark = &r->files.jsonl.mark;
+    ft_spans_init(&r->spans, opts->span_limit);
+    if (opts->span_limit > 0) {
+        r->calls.spans = &r->spans;
+    }
     return r;
 }
 
@@ -86,6 +92,7 @@ ft_run_free(struct ft_run *r)
     }
     ft_units_free(&r->units);
     ft_calls_free(&r->calls);
+    ft_spans_free(&r->spans);
     ft_runfiles_free(&r->files);
     ft_emit_free(&r->emit);
     free(r->logfile);
@@ -158,6 +165,12 @@ start_outputs(struct ft_run *r)
     }
     ft_units_start(&r->units, &r->calls, &r->emit, &r->files, &r->ledger, r->pid, r->python,
                    r->keep);
+    r->units.span_limit = r->opts.span_limit;
+    r->units.sampling = r->opts.sampling;
+    r->units.sample_ppm = r->opts.sample_ppm;
+    r->units.on_unit = r->opts.on_unit;
+    r->units.on_unit_ctx = r->opts.ctx;
+    r->units.run = r;
     return 0;
 }
 
@@ -743,6 +756,7 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
             ft_calls_close_thread(&r->calls, r->calls.threads[i], open_call_reason(r, reason));
         }
     }
+    ft_calls_release_handoffs(&r->calls);
     ft_calls_close_generators(&r->calls, r->how == FT_END_EXIT || r->how == FT_END_EXCEPTION,
                               "not finished");
     ft_units_finish(&r->units);
@@ -791,6 +805,28 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
     /* A file's first write error, as soon as it happens (not only once finished). */
     info->write_err = ft_runfiles_error(&r->files);
     info->fail_err = r->ledger.fail_err;
+    info->exc_type = r->exc_type;
+    info->exc_module = r->exc_module;
+    info->exc_msg = r->exc_msg;
+}
+
+const struct ft_spans *
+ft_run_spans(struct ft_run *r)
+{
+    if (r->opts.span_limit == 0) {
+        return NULL;
+    }
+    if (!r->spans_sorted) {
+        ft_spans_sort(&r->spans);
+        r->spans_sorted = 1;
+    }
+    return &r->spans;
+}
+
+uint64_t
+ft_run_real_ns(const struct ft_run *r, uint64_t ticks)
+{
+    return ft_clockconv_real_ns(&r->clock, ticks);
 }
 
 void

@@ -12,9 +12,11 @@
 
 #include <stdint.h>
 
+#include "spans.h"
 #include "wire.h"
 
 struct ft_run;
+struct ft_unit_export;
 
 /* The version of the output files (docs/format.md): tree.json says it ("format"). 2: a
  * node's "caller" is written only where its parent is not in the same tree. */
@@ -29,6 +31,17 @@ struct ft_run_opts {
                              * process (not a conversion, a rebuild, or a fuzzer's input) */
     int compress;           /* write events.jsonl.zst and tree.json.zst (zstd) ... */
     int zlevel;             /* ... at this level */
+    /* Exporters (OTLP): each finished unit is passed to on_unit(ctx, ...) with up to
+     * span_limit of its calls (spans.h), and ft_run_spans() gives the run's calls
+     * outside units once it is finished. 0: nothing is collected, at no cost. */
+    size_t span_limit;
+    void (*on_unit)(void *ctx, const struct ft_run *r, const struct ft_unit_export *u);
+    void *ctx;
+    /* --sample RATE (FLOWTRACE_SAMPLE): keep the files of sample_ppm in a million of the
+     * units that did not fail, and of every failed one (units.h); 0 sampling: keep
+     * says. */
+    int sampling;
+    uint32_t sample_ppm;
 };
 
 /* The zstd level of --compress when none is given: chosen by measurement (docs/format.md). */
@@ -79,10 +92,31 @@ struct ft_run_info {
     int discarded;          /* nothing of it could be written: no files left (path is where
                              * they were, its directory removed once empty) */
     const char *copy_error; /* why --logfile was not written (not the user's, a link), or NULL */
+    const char *exc_type, *exc_module, *exc_msg; /* the uncaught exception that ended it */
 };
 
 /* The units finished so far, in order of their end. Valid until the next frame. */
 void ft_run_units(const struct ft_run *r, const struct ft_unit_row **rows, size_t *n);
+
+/* A finished unit as an exporter sees it (ft_run_opts.on_unit); valid during the call. */
+struct ft_unit_export {
+    const struct ft_unit_row *row;
+    uint64_t root;             /* the unit's call id: spans whose parent it is hang from it */
+    uint64_t start_ns, end_ns; /* since the epoch */
+    const char *thread;        /* the thread it ran in */
+    const char *exc;           /* {"type","module","message"} of the exception that failed it */
+    const char *remote, *agent;
+    const char *traceparent, *tracestate; /* the request's W3C trace context, or NULL */
+    const char *route;                    /* the request's route template, if known */
+    const struct ft_spans *spans;         /* its calls kept (sorted); offered - n left out */
+};
+
+/* The run's calls outside its units, for exporters, once ft_run_finish() has run (NULL
+ * if none were collected). Valid until ft_run_free(). */
+const struct ft_spans *ft_run_spans(struct ft_run *r);
+
+/* A tick of this run's clock (a span's start or end) as nanoseconds since the epoch. */
+uint64_t ft_run_real_ns(const struct ft_run *r, uint64_t ticks);
 
 /* Allocates a run. Returns NULL only on -ENOMEM. */
 struct ft_run *ft_run_new(const struct ft_run_opts *opts);

@@ -35,21 +35,18 @@ ft_runfiles_set_compress(struct ft_runfiles *f, int level)
 }
 
 int
-ft_runfiles_sink(const struct ft_runfiles *f, struct ft_sink *s, const char *path, int truncate)
+ft_runfiles_sink(const struct ft_runfiles *f, struct ft_sink *s, const char *path, int truncate,
+                 int lazy)
 {
     char zpath[4300];
     int err;
 
     snprintf(zpath, sizeof(zpath), "%s%s", path, f->zext);
-    if ((err = ft_sink_open(s, zpath, truncate)) != 0) {
-        return err;
+    err = lazy ? ft_sink_open_lazy(s, zpath) : ft_sink_open(s, zpath, truncate);
+    if (err == 0 && f->compress) {
+        err = ft_sink_compress(s, f->zlevel);
     }
-    if (f->compress && (err = ft_sink_compress(s, f->zlevel)) != 0) {
-        ft_sink_close(s);
-        unlink(zpath);
-        return err;
-    }
-    return 0;
+    return err;
 }
 
 void
@@ -109,7 +106,7 @@ ft_runfiles_open_events(struct ft_runfiles *f, const uint64_t *settled)
     int err;
 
     snprintf(path, sizeof(path), "%s/events.jsonl", f->path);
-    if ((err = ft_runfiles_sink(f, &f->jsonl, path, 0)) != 0) {
+    if ((err = ft_runfiles_sink(f, &f->jsonl, path, 0, 0)) != 0) {
         return err;
     }
     f->jsonl_open = 1;
@@ -186,7 +183,7 @@ ft_runfiles_part(struct ft_runfiles *f, uint32_t idx)
         ft_runfiles_note(f, -ENOMEM);
         return NULL;
     }
-    if ((err = ft_runfiles_sink(f, &p->sink, path, 1)) != 0) {
+    if ((err = ft_runfiles_sink(f, &p->sink, path, 1, 0)) != 0) {
         ft_runfiles_note(f, err);
         return NULL;
     }

@@ -56,10 +56,10 @@ void ft_runfiles_init(struct ft_runfiles *f);
 /* The run's files are zstd (names end in .zst) at level; set before any is opened. */
 void ft_runfiles_set_compress(struct ft_runfiles *f, int level);
 
-/* Opens path as s, compressing if the run's files are (the name given has no .zst: it is
- * added). Returns 0 or -errno. */
-int ft_runfiles_sink(const struct ft_runfiles *f, struct ft_sink *s, const char *path,
-                     int truncate);
+/* Opens path as s (lazy: ft_sink_open_lazy), compressing if the run's files are (the
+ * name given has no .zst: it is added). Returns 0 or -errno. */
+int ft_runfiles_sink(const struct ft_runfiles *f, struct ft_sink *s, const char *path, int truncate,
+                     int lazy);
 
 /* Creates DIR/<id> (mode 0700): run_id if given, else YYYYMMDD-HHMMSS-<pid> from
  * real_ns, with .2, .3, ... appended while taken. Recreates dir if it was removed.

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -39,6 +42,7 @@ ft_sink_open(struct ft_sink *s, const char *path, int truncate)
     s->mark = 0;
     s->compress = 0;
     s->zlevel = 0;
+    s->path = NULL;
     s->fd = open(path, flags, 0600);
     if (s->fd < 0) {
         return -errno;
@@ -86,10 +90,67 @@ compress(const struct ft_sink *s)
 }
 
 int
+ft_sink_open_lazy(struct ft_sink *s, const char *path)
+{
+    ft_buf_init(&s->b);
+    s->fd = -1;
+    s->err = 0;
+    s->written = 0;
+    s->dropped = 0;
+    s->mirror[0] = s->mirror[1] = -1;
+    s->mark_src = NULL;
+    s->mark = 0;
+    s->compress = 0;
+    s->zlevel = 0;
+    s->path = strdup(path);
+    return s->path != NULL ? 0 : -ENOMEM;
+}
+
+/* A lazy sink's file, now: its directory too if missing. */
+static int
+create_lazy(struct ft_sink *s)
+{
+    int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+    char *slash;
+
+    s->fd = open(s->path, flags, 0600);
+    if (s->fd < 0 && errno == ENOENT && (slash = strrchr(s->path, '/')) != NULL) {
+        *slash = '\0';
+        int made = mkdir(s->path, 0700) == 0 || errno == EEXIST;
+        *slash = '/';
+        if (made) {
+            s->fd = open(s->path, flags, 0600);
+        }
+    }
+    if (s->fd < 0) {
+        s->err = -errno;
+    }
+    return s->err;
+}
+
+void
+ft_sink_discard(struct ft_sink *s)
+{
+    if (s->fd >= 0) {
+        close(s->fd);
+        if (s->path != NULL) {
+            unlink(s->path);
+        }
+    }
+    s->fd = -1;
+    ft_buf_free(&s->b);
+    free(s->path);
+    s->path = NULL;
+}
+
+int
 ft_sink_flush(struct ft_sink *s)
 {
     if (s->b.len == 0) {
         return s->err;
+    }
+    if (s->err == 0 && s->fd < 0 && s->path != NULL) {
+        create_lazy(s);
     }
     if (s->err == 0 && s->fd >= 0) {
         int err = s->compress ? compress(s) : 0;
@@ -128,8 +189,14 @@ ft_sink_flush(struct ft_sink *s)
 int
 ft_sink_close(struct ft_sink *s)
 {
-    int err = ft_sink_flush(s);
+    int err;
 
+    if (s->err == 0 && s->fd < 0 && s->path != NULL) {
+        create_lazy(s); /* an empty file is still a file */
+    }
+    err = ft_sink_flush(s);
+    free(s->path);
+    s->path = NULL;
     if (s->fd >= 0 && close(s->fd) != 0 && err == 0) {
         err = -errno;
         s->err = err;

@@ -4,7 +4,8 @@
  * (for example ENOSPC) the sink drops data and keeps counting it, so the caller can
  * report exactly what was lost, and the file is cut back to the end of the last flush
  * that succeeded, so it never ends with part of a flush. ft_sink_close() releases
- * everything in all cases.
+ * everything in all cases. A lazy sink (ft_sink_open_lazy) creates its file only when it
+ * first writes out: one dropped before that (ft_sink_discard) costs no system call.
  *
  * A sink may compress (ft_sink_compress): each write (a flush) is then one whole zstd
  * frame, so the file is a valid zstd stream up to its last good write (`zstd -dc` reads
@@ -32,6 +33,7 @@ struct ft_sink {
     uint64_t mark;            /* *mark_src when the last flush succeeded: what the file holds */
     int compress;             /* each write is a zstd frame ... */
     int zlevel;               /* ... at this level */
+    char *path;               /* a lazy sink's file (owned), created at its first write */
 };
 
 /* Creates path (O_EXCL unless truncate is set) with mode 0600. Returns 0 or -errno. */
@@ -40,6 +42,15 @@ int ft_sink_open(struct ft_sink *s, const char *path, int truncate);
 /* From now on the sink writes zstd at level (libzstd's levels; 0 means its default).
  * Returns 0. */
 int ft_sink_compress(struct ft_sink *s, int level);
+
+/* Like ft_sink_open(s, path, 1), but the file is created (with its parent directory, 0700,
+ * if that is missing) only when bytes are first written out, or at ft_sink_close. path is
+ * copied. Returns 0 or -ENOMEM. */
+int ft_sink_open_lazy(struct ft_sink *s, const char *path);
+
+/* Drops the sink: its buffered bytes, and its file if it was created (a lazy sink's).
+ * Frees everything. */
+void ft_sink_discard(struct ft_sink *s);
 
 /* Writes out all buffered bytes. Returns 0 or the sticky error. */
 int ft_sink_flush(struct ft_sink *s);

@@ -34,9 +34,12 @@ struct ft_unit {
     int tree_open, jsonl_open;
     char *frag; /* ,"unit":N[,"request_id":"..."] for its JSONL lines */
     size_t frag_len;
-    char *exc, *exc_path;        /* the latest exception chain's deepest call */
-    uint64_t chain_next;         /* call id that continues that chain if it unwinds too */
-    struct ft_unit *prev, *next; /* the run's open units */
+    char *exc, *exc_path; /* the latest exception chain's deepest call */
+    uint64_t chain_next;  /* call id that continues that chain if it unwinds too */
+    char *traceparent, *tracestate, *route; /* W3C trace context and route of a request */
+    int sampled;                            /* kept even if it passes (sampling) */
+    struct ft_spans spans;                  /* calls kept for the exporter (span_limit) */
+    struct ft_unit *prev, *next;            /* the run's open units */
 };
 
 /* Every destination in the tree is a unit's. */
@@ -115,6 +118,15 @@ take_fields(struct ft_unit *u, const uint8_t *p, size_t n, uint64_t *counts)
             break;
         case FT_UTAG_OUTCOME:
             err = dup_field(&u->outcome, val, len);
+            break;
+        case FT_UTAG_TRACEPARENT:
+            err = dup_field(&u->traceparent, val, len);
+            break;
+        case FT_UTAG_TRACESTATE:
+            err = dup_field(&u->tracestate, val, len);
+            break;
+        case FT_UTAG_ROUTE:
+            err = dup_field(&u->route, val, len);
             break;
         case FT_UTAG_FAILURES:
         case FT_UTAG_ERRORS:
@@ -198,30 +210,35 @@ http_line_head(struct ft_units *us, struct ft_unit *u, const char *event, uint64
     put_opt_field(b, ",\"path\":", u->path);
 }
 
+/* The unit's files. lazy: they may well be thrown away (not known to be kept): created
+ * only once the unit's text outgrows the sinks' buffers, or at its end if it is kept. */
 static int
-open_files(struct ft_units *us, struct ft_unit *u)
+open_files(struct ft_units *us, struct ft_unit *u, int lazy)
 {
     char path[4200];
     int err;
 
     snprintf(path, sizeof(path), "%s/units", us->files->path);
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        return -errno;
+    if (!us->dir_made) {
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            return -errno;
+        }
+        us->dir_made = 1;
     }
     snprintf(path, sizeof(path), "%s/units/%llu", us->files->path, (unsigned long long)u->id);
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+    if (!lazy && mkdir(path, 0700) != 0 && errno != EEXIST) {
         return -errno;
     }
     if ((u->dir = strdup(path)) == NULL) {
         return -ENOMEM;
     }
     snprintf(path, sizeof(path), "%s/.tree.json.part", u->dir);
-    if ((err = ft_runfiles_sink(us->files, &u->tree, path, 1)) != 0) {
+    if ((err = ft_runfiles_sink(us->files, &u->tree, path, 1, lazy)) != 0) {
         return err;
     }
     u->tree_open = 1;
     snprintf(path, sizeof(path), "%s/events.jsonl", u->dir);
-    if ((err = ft_runfiles_sink(us->files, &u->jsonl, path, 1)) != 0) {
+    if ((err = ft_runfiles_sink(us->files, &u->jsonl, path, 1, lazy)) != 0) {
         return err;
     }
     u->jsonl_open = 1;
@@ -275,11 +292,16 @@ make_frag(struct ft_unit *u)
 static void
 unit_free(struct ft_unit *u)
 {
-    if (u->tree_open) {
+    /* What was written stays (the unit is left unfinished); what was not, is not. */
+    if (u->tree_open && u->tree.fd >= 0) {
         ft_sink_close(&u->tree);
+    } else if (u->tree_open) {
+        ft_sink_discard(&u->tree);
     }
-    if (u->jsonl_open) {
+    if (u->jsonl_open && u->jsonl.fd >= 0) {
         ft_sink_close(&u->jsonl);
+    } else if (u->jsonl_open) {
+        ft_sink_discard(&u->jsonl);
     }
     free(u->name);
     free(u->method);
@@ -292,7 +314,34 @@ unit_free(struct ft_unit *u)
     free(u->frag);
     free(u->exc);
     free(u->exc_path);
+    free(u->traceparent);
+    free(u->tracestate);
+    free(u->route);
+    ft_spans_free(&u->spans);
     free(u);
+}
+
+/* A random number for sampling (splitmix64 over a state seeded once per run). */
+static uint32_t
+next_random(struct ft_units *us)
+{
+    uint64_t x;
+
+    if (us->sample_state == 0 && getrandom(&us->sample_state, sizeof(us->sample_state),
+                                           GRND_NONBLOCK) != (ssize_t)sizeof(us->sample_state)) {
+        us->sample_state = (uint64_t)(uintptr_t)us ^ us->pid;
+    }
+    x = (us->sample_state += 0x9e3779b97f4a7c15ull);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return (uint32_t)((x ^ (x >> 31)) >> 32);
+}
+
+/* Whether the unit's files are kept whatever its outcome. */
+static int
+kept_anyway(const struct ft_units *us, const struct ft_unit *u)
+{
+    return us->sampling ? u->sampled : us->keep != FT_KEEP_FAILED;
 }
 
 static int
@@ -314,6 +363,7 @@ unit_begin(struct ft_units *us, struct ft_cthread *t, struct ft_call *n, const u
         return err != 0 ? err : FT_EBADRECORD;
     }
     u->id = ++us->next_id;
+    ft_spans_init(&u->spans, us->span_limit);
     u->root = n;
     u->thread = t;
     u->start = n->start;
@@ -324,7 +374,11 @@ unit_begin(struct ft_units *us, struct ft_cthread *t, struct ft_call *n, const u
         unit_free(u);
         return err;
     }
-    if ((err = open_files(us, u)) != 0) {
+    if (us->sampling) {
+        /* Decided now, so that a unit kept by nothing but its failure costs no file. */
+        u->sampled = next_random(us) % 1000000u < us->sample_ppm;
+    }
+    if ((err = open_files(us, u, !kept_anyway(us, u))) != 0) {
         /* The unit's files cannot be written: its calls stay in the run's tree. */
         ft_runfiles_note(us->files, err);
         if (u->dir != NULL) {
@@ -375,6 +429,8 @@ unit_status(struct ft_unit *u, const uint8_t *p, size_t len)
                 return FT_EBADRECORD;
             }
             u->status = v < 1000 ? (int)v : 0;
+        } else if (tag == FT_UTAG_ROUTE && dup_field(&u->route, val, vlen) != 0) {
+            return -ENOMEM;
         }
     }
     return rc < 0 ? FT_EBADRECORD : 0;
@@ -382,7 +438,16 @@ unit_status(struct ft_unit *u, const uint8_t *p, size_t len)
 
 /* ---- Calls inside ----------------------------------------------------------------------- */
 
-/* "a > b > c": the calls from the unit's root down to n. */
+/* Whether n is a call the unit's tree shows: not framework code that only delimits a
+ * request (the root of a request stands for the request itself), not an adoption. */
+static int
+shown(const struct ft_call *n)
+{
+    return !n->transparent && (n->code->flags & FT_DEF_BOUNDARY) == 0;
+}
+
+/* "a > b > c": the calls from the unit's root down to n (the request's framework code
+ * left out, unless nothing else is there). */
 static char *
 path_to(const struct ft_call *n)
 {
@@ -396,7 +461,9 @@ path_to(const struct ft_call *n)
             cut = 1;
             break;
         }
-        chain[k++] = n;
+        if (shown(n) || (k == 0 && n->dest_root)) {
+            chain[k++] = n;
+        }
     }
     ft_buf_init(&b);
     if (cut) {
@@ -415,23 +482,32 @@ path_to(const struct ft_call *n)
 static void
 call_ended(void *ctx, struct ft_call *n, int by_exception)
 {
+    struct ft_units *us = ctx;
     struct ft_unit *u = unit_of(n);
 
-    (void)ctx;
     if (by_exception) {
-        if (u->exc_path == NULL || u->chain_next != n->id) {
-            /* A new exception chain starts at its deepest call. */
+        const struct ft_call *next = n->parent;
+        if (u->exc_path == NULL || (u->chain_next != n->id && shown(n))) {
+            /* A new exception chain starts at its deepest call (framework code only
+             * passes on what the application raised, or starts one when nothing did). */
             free(u->exc_path);
             free(u->exc);
             u->exc_path = path_to(n);
             u->exc = n->exc.p != NULL ? strdup(n->exc.p) : NULL;
         }
-        u->chain_next = n->parent != NULL ? n->parent->id : 0;
+        while (next != NULL && next->adoption != NULL) {
+            next = next->parent; /* raised in work handed over: it goes on in the caller */
+        }
+        u->chain_next = next != NULL ? next->id : 0;
     }
     if (n->dest_root) {
         u->end = n->end;
         u->unwound = by_exception;
         u->incomplete = n->incomplete;
+    } else if (us->span_limit > 0 && !n->transparent) {
+        struct ft_span sp;
+        ft_calls_span(n, &sp);
+        ft_runfiles_note(us->files, ft_spans_offer(&u->spans, &sp));
     }
 }
 
@@ -507,6 +583,9 @@ put_summary(struct ft_units *us, struct ft_buf *b, const struct ft_unit *u, cons
         ft_json_put_cstr(b, u->request_id);
         put_opt_field(b, ",\"method\":", u->method);
         put_opt_field(b, ",\"path\":", u->path);
+        if (u->route != NULL) {
+            put_opt_field(b, ",\"route\":", u->route);
+        }
         put_opt_field(b, ",\"remote_addr\":", u->remote);
         put_opt_field(b, ",\"user_agent\":", u->agent);
         ft_buf_puts(b, ",\"status_code\":");
@@ -528,16 +607,35 @@ put_summary(struct ft_units *us, struct ft_buf *b, const struct ft_unit *u, cons
     }
 }
 
+/* Drops the unit's files, and its directory: nothing of it goes anywhere. */
+static void
+discard_files(struct ft_unit *u)
+{
+    if (u->tree_open) {
+        ft_sink_discard(&u->tree);
+        u->tree_open = 0;
+        u->dest.tree = NULL;
+    }
+    if (u->jsonl_open) {
+        ft_sink_discard(&u->jsonl);
+        u->jsonl_open = 0;
+    }
+    rmdir(u->dir);
+}
+
 /* Closes the unit's files; keeps them, or removes them and the directory. Returns 1 if
  * they were kept. */
 static int
 close_files(struct ft_units *us, struct ft_unit *u, const char *outcome, int keep)
 {
     char part[4200], final[4200];
+    const char *z = us->files->zext;
     int err = 0, whole = u->tree_open; /* the tree was written to its end */
 
-    const char *z = us->files->zext;
-
+    if (!keep) {
+        discard_files(u);
+        return 0;
+    }
     snprintf(part, sizeof(part), "%s/.tree.json.part%s", u->dir, z);
     snprintf(final, sizeof(final), "%s/tree.json%s", u->dir, z);
     if (u->tree_open) {
@@ -550,7 +648,7 @@ close_files(struct ft_units *us, struct ft_unit *u, const char *outcome, int kee
         u->dest.tree = NULL;
     }
     if (u->jsonl_open) {
-        if (keep && is_http(u)) {
+        if (is_http(u)) {
             uint64_t ns = ft_clockconv_span_ns(us->emit->clock, u->start, u->end);
             http_line_head(us, u, "HTTP_RESPONSE", u->end);
             ft_buf_puts(&u->jsonl.b, ",\"status_code\":");
@@ -565,18 +663,14 @@ close_files(struct ft_units *us, struct ft_unit *u, const char *outcome, int kee
             ft_buf_put_milli(&u->jsonl.b, ns / 1000);
             ft_buf_puts(&u->jsonl.b, "}\n");
         }
-        if (!keep) {
-            u->jsonl.mirror[0] = u->jsonl.mirror[1] = -1; /* nothing of it goes anywhere */
-            u->jsonl.b.len = 0;
-        }
         int cerr = ft_sink_close(&u->jsonl);
         err = cerr != 0 ? cerr : err;
         u->jsonl_open = 0;
     }
-    if (keep && whole && err == 0 && rename(part, final) == 0) {
+    if (whole && err == 0 && rename(part, final) == 0) {
         return 1;
     }
-    ft_runfiles_note(us->files, keep ? err : 0);
+    ft_runfiles_note(us->files, err);
     unlink(part);
     snprintf(final, sizeof(final), "%s/events.jsonl%s", u->dir, z);
     unlink(final);
@@ -659,12 +753,35 @@ append_line(struct ft_units *us, const struct ft_unit *u, const char *outcome, i
     ft_sink_maybe_flush(&us->file);
 }
 
+/* Tells the exporter (on_unit) about the unit just finished. */
+static void
+export_unit(struct ft_units *us, struct ft_unit *u)
+{
+    struct ft_unit_export e = {0};
+
+    ft_spans_sort(&u->spans);
+    e.row = &us->rows[us->nrows - 1];
+    e.root = u->root != NULL ? u->root->id : 0;
+    e.start_ns = ft_clockconv_real_ns(us->emit->clock, u->start);
+    e.end_ns = ft_clockconv_real_ns(us->emit->clock, u->end);
+    e.thread = u->thread->name ? u->thread->name : "Thread";
+    e.exc = u->exc;
+    e.remote = u->remote;
+    e.agent = u->agent;
+    e.traceparent = u->traceparent;
+    e.tracestate = u->tracestate;
+    e.route = u->route;
+    e.spans = &u->spans;
+    us->on_unit(us->on_unit_ctx, us->run, &e);
+}
+
 static void
 unit_done(struct ft_units *us, struct ft_unit *u)
 {
     const char *outcome = outcome_of(u);
     int failed = !strcmp(outcome, "failed") || !strcmp(outcome, "error");
-    int kept = close_files(us, u, outcome, failed || us->keep != FT_KEEP_FAILED);
+    int kept = close_files(us, u, outcome, failed || kept_anyway(us, u));
+    int err;
 
     if (outcome == u->outcome) {
         outcome = !strcmp(outcome, "passed")    ? "passed"
@@ -673,7 +790,11 @@ unit_done(struct ft_units *us, struct ft_unit *u)
                                                 : "error";
     }
     append_line(us, u, outcome, kept);
-    ft_runfiles_note(us->files, add_row(us, u, outcome, kept, error_text(u->exc)));
+    err = add_row(us, u, outcome, kept, error_text(u->exc));
+    ft_runfiles_note(us->files, err);
+    if (err == 0 && us->on_unit != NULL) {
+        export_unit(us, u);
+    }
     us->failed += (uint64_t)failed;
     u->root = NULL;
     if (u->prev != NULL) {

@@ -31,6 +31,21 @@ struct ft_units {
     uint64_t pid;
     const char *python;
     int keep; /* enum ft_keep */
+    /* An exporter (run.h's ft_run_opts), or none: each unit, with up to span_limit of its
+     * calls, is passed to on_unit(on_unit_ctx, run, ...) when it is done. */
+    size_t span_limit;
+    void (*on_unit)(void *ctx, const struct ft_run *r, const struct ft_unit_export *u);
+    void *on_unit_ctx;
+    const struct ft_run *run;
+    /* Sampling (run.h's ft_run_opts.sample): each unit is sampled with probability
+     * sample_ppm / 1e6, decided when it starts; then a unit's files are kept if it
+     * failed or was sampled, whatever keep says. A unit not known at its start to be kept
+     * writes its files only once its text outgrows its buffers, so one that ends kept by
+     * nothing costs no file at all. */
+    int sampling;
+    uint32_t sample_ppm;
+    uint64_t sample_state;
+    int dir_made; /* DIR/<run>/units exists */
     /* Owned. */
     uint64_t next_id;
     struct ft_unit *open; /* units still running */

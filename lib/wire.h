@@ -17,7 +17,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 5
+#define FT_WIRE_MINOR 6
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -152,8 +152,11 @@ enum ft_unit_tag {
     FT_UTAG_FAILURES = 10,
     FT_UTAG_ERRORS = 11,
     FT_UTAG_SKIPPED = 12,
-    FT_UTAG_XFAILS = 13,  /* expectedFailures */
-    FT_UTAG_XPASSES = 14, /* unexpectedSuccesses */
+    FT_UTAG_XFAILS = 13,      /* expectedFailures */
+    FT_UTAG_XPASSES = 14,     /* unexpectedSuccesses */
+    FT_UTAG_TRACEPARENT = 15, /* str: the request's W3C traceparent header (UNIT, 1.6) */
+    FT_UTAG_TRACESTATE = 16,  /* str: its tracestate header (UNIT, 1.6) */
+    FT_UTAG_ROUTE = 17,       /* str: the route template that served it (UNIT_END or STATUS, 1.6) */
 };
 
 /* A code definition inside a DEFS frame: this header, then module, qualified name, file
@@ -174,6 +177,10 @@ struct ft_def {
 #define FT_DEF_ASYNCGEN  0x4u  /* CO_ASYNC_GENERATOR */
 #define FT_DEF_CFUNC     0x8u  /* a builtin (C) function rather than a code object */
 #define FT_DEF_METHOD    0x10u /* its first parameter (self/cls) is not captured */
+#define FT_DEF_BOUNDARY                                                                            \
+    0x20u /* framework code outside the scope, traced only because it
+                                * delimits a request (WSGI/ASGI app): inside a unit it adds
+                                * no level to the tree (1.6) */
 
 /* Event records inside an EVENTS frame are sequences of 8-byte words. Word 0 holds the
  * kind in its low 8 bits and a 56-bit payload above. The kind decides the size:
@@ -191,10 +198,15 @@ enum ft_rec_kind {
     FT_REC_YIELD = 0x07,      /* a generator/coroutine suspended (payload: code id) */
     FT_REC_GAP = 0x08,        /* records were dropped here (payload: how many); the stack is
                              * unreliable until it unwinds */
+    FT_REC_ADOPT_END = 0x09,  /* the work this thread adopted (ADOPT) is over (1.6) */
     FT_REC_RESUME = 0x20,     /* a generator/coroutine resumed; extra: its frame identity */
     FT_REC_START = 0x21,      /* a generator/coroutine started; extra: its frame identity */
     FT_REC_SPAWN = 0x22,      /* the current call created the coroutine whose frame identity
                              * is extra (an asyncio task): it nests there when it runs */
+    FT_REC_HANDOFF = 0x23,    /* the current call hands work to another thread; extra: the
+                             * hand-off's number (nonzero, used once in a process) (1.6) */
+    FT_REC_ADOPT = 0x24,      /* this thread starts the work of hand-off number extra: its
+                             * calls until ADOPT_END belong under the handing call (1.6) */
     FT_REC_VALUE = 0x40,      /* reserved */
     FT_REC_ARGS = 0x41,       /* after CALL/START: u64 instance (self, or 0), then per parameter
                              * u32 length + rendered text, or FT_ARG_INT | 8 + an int64 */
@@ -230,12 +242,14 @@ ft_rec_word0(unsigned kind, uint64_t payload)
 }
 
 /* Whether a record is an event: one JSONL line, one count in tracer.events, END's EVENTS
- * and SENT and the lost totals. GAP (a count of records lost) and SPAWN (a link between
- * coroutines) are bookkeeping; value records belong to the event before them. */
+ * and SENT and the lost totals. GAP (a count of records lost), SPAWN (a link between
+ * coroutines) and HANDOFF, ADOPT, ADOPT_END (work passed between threads) are
+ * bookkeeping; value records belong to the event before them. */
 static inline int
 ft_rec_is_event(unsigned kind)
 {
-    return kind < FT_REC_VALUE && kind != FT_REC_GAP && kind != FT_REC_SPAWN;
+    return kind < FT_REC_VALUE && kind != FT_REC_GAP && kind != FT_REC_SPAWN &&
+           kind != FT_REC_HANDOFF && kind != FT_REC_ADOPT && kind != FT_REC_ADOPT_END;
 }
 
 /* ---- Reading ---------------------------------------------------------------------- */

@@ -77,7 +77,8 @@ clear_scratch(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct ft_run_opts opts = {.dir = scratch, .run_id = "fuzz", .tsc_ns_per_tick = 1.0};
+    struct ft_run_opts opts = {
+        .dir = scratch, .run_id = "fuzz", .tsc_ns_per_tick = 1.0, .copies = 0};
     struct ft_wire_decoder dec;
     struct ft_run_info info;
     struct ft_run *run;

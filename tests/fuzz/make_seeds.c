@@ -61,5 +61,32 @@ main(int argc, char **argv)
     save(argv[1], "synthetic-output-fails", 0x80, &s);
     save(argv[1], "synthetic-recovered", 0x40, &s);
     free(s.p);
+    /* A unit whose call hands work to the worker thread (1.5). */
+    base(&s);
+    r.n = w.n = 0;
+    rec2(&r, FT_REC_CALL, 1, TEST_MONO_NS + 1000);
+    {
+        uint8_t u[64];
+        size_t pos = 0;
+        ft_put_tlv_u64(u, sizeof(u), &pos, FT_UTAG_KIND, FT_UNIT_FUNCTION);
+        recv_(&r, FT_REC_UNIT, u, pos);
+    }
+    rec3(&r, FT_REC_HANDOFF, 0, TEST_MONO_NS + 1100, 1);
+    rec3(&r, FT_REC_HANDOFF, 0, TEST_MONO_NS + 1200, 2);
+    rec3(&w, FT_REC_ADOPT, 0, TEST_MONO_NS + 1300, 1);
+    rec2(&w, FT_REC_CALL, 2, TEST_MONO_NS + 1400);
+    rec2(&w, FT_REC_RETURN, 2, TEST_MONO_NS + 1500);
+    rec2(&w, FT_REC_ADOPT_END, 0, TEST_MONO_NS + 1600);
+    rec3(&w, FT_REC_ADOPT, 0, TEST_MONO_NS + 1700, 2);
+    rec2(&w, FT_REC_CALL, 2, TEST_MONO_NS + 1800);
+    stream_events(&s, 1, &r);
+    stream_events(&s, 2, &w);
+    r.n = 0;
+    rec2(&r, FT_REC_RETURN, 1, TEST_MONO_NS + 4000);
+    stream_events(&s, 1, &r);
+    stream_end_counts(&s, FT_END_EXIT, 0, TEST_MONO_NS + 5000, 0, 6);
+    save(argv[1], "synthetic-handoff", 0x00, &s);
+    save(argv[1], "synthetic-handoff-chunked", 0x03, &s);
+    free(s.p);
     return 0;
 }

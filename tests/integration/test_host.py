@@ -108,3 +108,60 @@ def test_a_repr_that_changes_what_is_being_rendered_cannot_crash_the_program(pyt
     assert calls["size"][5]["argsAfter"] == {"container": "[Grows()…[changed while rendered]]"}
     assert "…[changed while rendered]}" in calls["size"][6]["args"]["container"]
     assert calls["held"][0]["args"] == {"box": "[Rebinds(), {'k': Rebinds()}]"}
+
+
+def test_a_profiler_of_the_programs_own_and_flowtrace_both_see_every_call(python, tmp_path):
+    # 3.11 has one profile function per thread: cProfile's and sys.setprofile's replaced
+    # FlowTrace's, which then recorded nothing more. Now both see every call, and the
+    # program's profilers report what they report untraced (the stdlib's profile module
+    # failed an assertion on a c_return it never gets untraced).
+    plain = untraced(python, "profilers.py")
+    assert plain.returncode == 0, plain.stderr
+    assert "profile: step" in plain.stdout and "cProfile: leaf" in plain.stdout
+    proc, [run] = trace(python, [HOST / "profilers.py"], tmp_path, cwd=HOST)
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
+    assert "cProfile saw step: True" in proc.stdout and "getprofile after: None" in proc.stdout
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("flowtrace[")]
+    balanced(run.events)
+    steps = [line for line in run.details().splitlines() if line.strip().startswith("step(")]
+    assert [s.split("->")[0].strip() for s in steps] == [
+        "step(name='before')", "step(name='during cProfile')", "step(name='after cProfile')",
+        "step(name='during profile')", "step(name='during mine')", "step(name='after mine')"]
+    assert sum(" leaf(" in line for line in run.details().splitlines()) == 18
+
+
+def test_threads_with_profile_functions_of_the_programs_own_are_recorded_too(python, tmp_path):
+    plain = untraced(python, "profilers_threads.py")
+    assert plain.returncode == 0, plain.stderr
+    proc, [run] = trace(python, [HOST / "profilers_threads.py"], tmp_path, cwd=HOST)
+    # The program's profile functions got every event they get untraced, in order.
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("flowtrace[")]
+    balanced(run.events)
+    details = run.details().splitlines()
+    steps = sorted(line.strip().split(" ->")[0] for line in details
+                   if line.strip().startswith("step("))
+    assert steps == ["step(name=\"a Thread subclass's run\")",
+                     "step(name='a thread started after threading.setprofile(None)')",
+                     "step(name='started with a profile function')",
+                     "step(name='thread, after')", "step(name='thread, profiled')"]
+    # Recorded once (FlowTrace's own thread hook was once taken for the program's and
+    # chained: the run() call was recorded twice, once never closed).
+    assert sum(line.strip().startswith("Stepper.run") for line in details) == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_threads_started_by_flowtraces_own_hook_are_recorded_once_and_silently(python, tmp_path,
+                                                                               engine):
+    if engine and version_of(python) < (3, 12):
+        pytest.skip("the profile engine is the default before 3.12")
+    plain = untraced(python, "threads_plain.py")
+    proc, [run] = trace(python, [HOST / "threads_plain.py"], tmp_path, env=clean_env(**engine),
+                        cwd=HOST)
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
+    # The profile engine's own threading.setprofile hook is not a profiler of the program's.
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("flowtrace[")]
+    balanced(run.events)
+    details = run.details().splitlines()
+    assert sum(line.strip().startswith("Stepper.run") for line in details) == 2
+    assert sum(line.strip().startswith("leaf(") for line in details) == 2

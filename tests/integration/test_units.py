@@ -20,8 +20,10 @@ def has(module):
 
 
 def units_of(run):
+    """By id: ids follow the order units started; rows are listed as the writer ends
+    units, and requests close in time may swap there."""
     with open(run.path / "units.jsonl") as f:
-        return [json.loads(line) for line in f]
+        return sorted((json.loads(line) for line in f), key=lambda u: u["unit"])
 
 
 def events_of(run, unit):
@@ -210,3 +212,13 @@ def test_fastapi_requests_are_units_with_their_request_ids(tmp_path):
     assert proc.stdout == "/ok 200\n/boom 500\n/ok 200\n"
     units = check_requests(run, "asgi")
     assert [u["request_id"] for u in units] == ["req-ok", "req-boom", "req-ok"]  # X-Request-ID
+
+
+def test_requests_are_numbered_in_the_order_they_ran(python, tmp_path):
+    # A request's unit is numbered in the order the requests started, whichever of their
+    # threads reaches the writer first.
+    proc, [run] = trace(python, [HERE / "request_order.py"], tmp_path,
+                        env=clean_env(FLOWTRACE_FLUSH_INTERVAL="0"))
+    assert (proc.returncode, proc.stdout) == (0, "served\n"), proc.stderr
+    assert sorted((u["unit"], u["name"]) for u in units_of(run)) == [(1, "GET /first"),
+                                                                     (2, "GET /second")]

@@ -4,12 +4,18 @@
  * caller frees), or NULL if the file does not exist; slurp_must() fails the test then.
  * test_dir_make(dir, cap, tag) creates a fresh /tmp/ft-test-TAG.XXXXXX into dir;
  * test_dir_remove(dir) removes it (or, with KEEP set, prints it and leaves it).
+ * test_run_stream(dir, run_id, s, how) feeds a built stream (stream.h) through a run as
+ * the writer does, every frame accepted, and finishes it (how: the end when no END frame
+ * came); the stream is freed. test_run_stream_opts does the same with options of one's own.
  */
 #ifndef FT_TESTS_SLURP_H
 #define FT_TESTS_SLURP_H
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "lib/run.h"
+#include "stream.h"
 
 static inline char *
 slurp(const char *dir, const char *run, const char *name)
@@ -56,6 +62,32 @@ test_dir_remove(const char *dir)
 
     snprintf(cmd, sizeof(cmd), "%s '%s'", getenv("KEEP") ? "echo" : "rm -rf", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+static inline void
+test_run_stream_opts(const struct ft_run_opts *o, struct stream *s, int how)
+{
+    struct ft_run *r = ft_run_new(o);
+    struct ft_wire_decoder d;
+    struct ft_frame f;
+
+    ft_wire_decoder_init(&d);
+    ft_wire_decoder_feed(&d, s->p, s->len);
+    while (ft_wire_next_frame(&d, &f) == 1) {
+        assert_int_equal(ft_run_frame(r, &f), 0);
+    }
+    assert_int_equal(ft_run_finish(r, how, NULL), 0);
+    ft_run_free(r);
+    ft_wire_decoder_close(&d);
+    free(s->p);
+}
+
+static inline void
+test_run_stream(const char *dir, const char *run_id, struct stream *s, int how)
+{
+    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0, .copies = 0};
+
+    test_run_stream_opts(&o, s, how);
 }
 
 #endif

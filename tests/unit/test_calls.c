@@ -36,20 +36,7 @@ teardown(void **state)
 static void
 run_stream(const char *run_id, struct stream *s)
 {
-    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0};
-    struct ft_run *r = ft_run_new(&o);
-    struct ft_wire_decoder d;
-    struct ft_frame f;
-
-    ft_wire_decoder_init(&d);
-    ft_wire_decoder_feed(&d, s->p, s->len);
-    while (ft_wire_next_frame(&d, &f) == 1) {
-        assert_int_equal(ft_run_frame(r, &f), 0);
-    }
-    assert_int_equal(ft_run_finish(r, FT_END_KILLED, NULL), 0);
-    ft_run_free(r);
-    ft_wire_decoder_close(&d);
-    free(s->p);
+    test_run_stream(dir, run_id, s, FT_END_KILLED);
 }
 
 static void
@@ -183,7 +170,7 @@ call_value_error(const char *run_id, unsigned vkind, const void *value, size_t l
 {
     struct stream s;
     struct recs r = {.n = 0};
-    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0};
+    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0, .copies = 0};
     struct ft_run *run = ft_run_new(&o);
     struct ft_wire_decoder d;
     struct ft_frame f;
@@ -379,6 +366,52 @@ a_task_nests_under_the_call_that_created_it(void **state)
     free(tree);
 }
 
+/* A frame's address is used again once it is freed, and threads' records reach the
+ * writer in their own order: a generator of another thread at the same address, whose
+ * records arrive later though they happened earlier, is another generator, not a reuse
+ * of this one's frame. A generator one thread yields and another resumes stays one. */
+static void
+threads_reusing_a_frame_address_keep_their_own_generators(void **state)
+{
+    struct stream s;
+    struct recs a = {.n = 0}, b = {.n = 0}, c = {.n = 0};
+    char *tree, shape[512];
+
+    (void)state;
+    begin(&s, 0, 0);
+    stream_thread(&s, 2, "worker");
+    rec2(&a, FT_REC_CALL, 1, T0 + 1000);
+    rec3(&a, FT_REC_START, 3, T0 + 5000, 40); /* main's coroutine, at address 40 */
+    rec2(&a, FT_REC_YIELD, 3, T0 + 5100);     /* suspended */
+    stream_events(&s, 1, &a);
+    rec3(&b, FT_REC_START, 3, T0 + 2000, 40); /* the worker's, earlier, same address */
+    rec2(&b, FT_REC_CALL, 4, T0 + 2100);
+    rec2(&b, FT_REC_RETURN, 4, T0 + 2200);
+    rec2(&b, FT_REC_RETURN, 3, T0 + 2300);
+    rec3(&b, FT_REC_START, 3, T0 + 6000, 50); /* one the worker yields... */
+    rec2(&b, FT_REC_YIELD, 3, T0 + 6100);
+    stream_events(&s, 2, &b);
+    a.n = 0;
+    rec3(&a, FT_REC_RESUME, 3, T0 + 7000, 40); /* main's goes on */
+    rec2(&a, FT_REC_CALL, 4, T0 + 7100);
+    rec2(&a, FT_REC_RETURN, 4, T0 + 7200);
+    rec2(&a, FT_REC_RETURN, 3, T0 + 7300);
+    stream_events(&s, 1, &a);
+    rec3(&c, FT_REC_RESUME, 3, T0 + 8000, 50); /* ...and main resumes and ends */
+    rec2(&c, FT_REC_RETURN, 3, T0 + 8100);
+    rec2(&c, FT_REC_RETURN, 1, T0 + 9000);
+    stream_events(&s, 1, &c);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 9500);
+    run_stream("r10", &s);
+    tree = slurp_must(dir, "r10", "tree.json");
+    outline(tree, shape, sizeof(shape));
+    assert_string_equal(shape, "main gen leaf gen leaf gen "); /* MainThread, then worker */
+    assert_non_null(strstr(tree, "\"startMicros\":5.000,\"children\":[{"));
+    assert_null(strstr(tree, "\"closed\":true"));    /* no generator taken for dropped */
+    assert_non_null(strstr(tree, "\"resumes\":1,")); /* the worker's second: resumed by main */
+    free(tree);
+}
+
 /* 3.12+ closes a generator without a handler at its yield silently: it ends at its last
  * yield, closed, once its frame is reused or the interpreter has finished; a process
  * killed before that leaves it unfinished. */
@@ -519,6 +552,7 @@ main(void)
         cmocka_unit_test(a_suspended_generator_ends_closed_at_its_last_yield),
         cmocka_unit_test(a_generator_resumed_while_it_runs_is_resumed_once),
         cmocka_unit_test(a_task_nests_under_the_call_that_created_it),
+        cmocka_unit_test(threads_reusing_a_frame_address_keep_their_own_generators),
         cmocka_unit_test(calls_below_max_depth_are_left_out),
         cmocka_unit_test(calls_shorter_than_min_duration_are_left_out),
         cmocka_unit_test(a_gap_ends_the_calls_that_were_open),

@@ -79,7 +79,7 @@ start(struct stream *s)
 static void
 output_failure_keeps_what_was_written_and_counts_the_rest_as_lost(void **state)
 {
-    struct ft_run_opts o = {.dir = dir, .run_id = "r1", .tsc_ns_per_tick = 1.0};
+    struct ft_run_opts o = {.dir = dir, .run_id = "r1", .tsc_ns_per_tick = 1.0, .copies = 0};
     struct ft_run *r = ft_run_new(&o);
     struct ft_run_info info;
     struct stream s;
@@ -118,7 +118,7 @@ output_failure_keeps_what_was_written_and_counts_the_rest_as_lost(void **state)
 static void
 a_live_run_counts_what_it_received_and_the_process_dropped(void **state)
 {
-    struct ft_run_opts o = {.dir = dir, .run_id = "r2", .tsc_ns_per_tick = 1.0};
+    struct ft_run_opts o = {.dir = dir, .run_id = "r2", .tsc_ns_per_tick = 1.0, .copies = 0};
     struct ft_run *r = ft_run_new(&o);
     struct ft_run_info info;
     struct stream s;
@@ -141,7 +141,7 @@ static void
 a_run_that_cannot_create_its_directory_counts_everything_and_writes_nothing(void **state)
 {
     struct ft_run_opts o = {
-        .dir = "/proc/self/no-such-dir", .run_id = "r3", .tsc_ns_per_tick = 1.0};
+        .dir = "/proc/self/no-such-dir", .run_id = "r3", .tsc_ns_per_tick = 1.0, .copies = 0};
     struct ft_run *r = ft_run_new(&o);
     struct ft_run_info info;
     struct stream s;
@@ -175,7 +175,7 @@ a_run_that_cannot_create_its_directory_counts_everything_and_writes_nothing(void
 static void
 malformed_frames_are_still_errors_after_a_failure(void **state)
 {
-    struct ft_run_opts o = {.dir = dir, .run_id = "r4", .tsc_ns_per_tick = 1.0};
+    struct ft_run_opts o = {.dir = dir, .run_id = "r4", .tsc_ns_per_tick = 1.0, .copies = 0};
     struct ft_run *r = ft_run_new(&o);
     struct stream s;
     uint64_t bad[3] = {ft_rec_word0(FT_REC_CALL, 1), 0, 0};

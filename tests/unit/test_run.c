@@ -47,7 +47,7 @@ teardown(void **state)
 static int
 feed(const char *dir, const char *run_id, struct stream *s, int how_if_open)
 {
-    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0};
+    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0, .copies = 0};
     struct ft_run *r = ft_run_new(&o);
     struct ft_wire_decoder d;
     struct ft_frame f;

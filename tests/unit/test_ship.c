@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -86,6 +87,7 @@ setup(void **state)
     (void)state;
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     writer = sv[1];
+    ft_tstate_restart(); /* recording again, counts from 0 */
     ft_ship_open(sv[0]);
     memset(&got, 0, sizeof(got));
     rlen = 0;
@@ -185,6 +187,88 @@ when_the_writer_is_gone_recording_detaches_and_the_loss_is_counted(void **state)
     writer = open("/dev/null", O_RDONLY); /* for teardown */
 }
 
+/* Reads everything the writer's end holds until the process's end is sent, from another
+ * thread (the test's own thread sends). */
+static void *
+reader_main(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 400; i++) { /* up to 4 s */
+        receive();
+        usleep(10000);
+    }
+    return NULL;
+}
+
+static uint64_t
+received_events(void)
+{
+    uint64_t n = 0;
+
+    for (int i = 0; i < got.n; i++) {
+        n += got.events[i];
+    }
+    return n;
+}
+
+/* Emits n call events as fast as the buffers take them. */
+static void
+emit_calls(int n)
+{
+    for (int i = 0; i < n; i++) {
+        ft_emit(ft_self, ft_rec_word0(FT_REC_CALL, 1), (uint64_t)i);
+    }
+}
+
+static void
+a_stalled_writer_detaches_recording_and_the_end_counts_every_loss(void **state)
+{
+    uint64_t ev0 = ft_tstate_events(), lost0 = ft_tstate_lost() + ft_ship_lost_unsent();
+    pthread_t reader;
+    int n = 60000; /* about a megabyte of records: more than the socket holds */
+
+    (void)state;
+    ft_cfg.wait_ns = 100000000; /* 0.1 s */
+    emit_calls(n);              /* nobody reads: the socket fills, the writer has stalled */
+    assert_true(ft_tstate_detached());
+    assert_false(ft_ship_broken()); /* the connection stays */
+    /* The writer reads again; the end sends what is in flight, then could send END. */
+    assert_int_equal(pthread_create(&reader, NULL, reader_main, NULL), 0);
+    ft_ship_lock();
+    ft_ship_ending();
+    ft_ship_all();
+    assert_int_equal(ft_ship_settle(), 0);
+    ft_ship_unlock();
+    pthread_join(reader, NULL);
+    receive();
+    /* Every frame arrived whole (receive() checks), and every event is either there or
+     * counted lost: exactly what END will say (LOST; SENT = EVENTS - unshipped). */
+    assert_true(received_events() > 0);
+    assert_int_equal(received_events() + ft_tstate_lost() + ft_ship_lost_unsent() - lost0, n);
+    assert_int_equal(ft_tstate_events() - ev0 - (ft_ship_unshipped()), received_events());
+}
+
+static void
+in_drop_mode_the_program_never_waits_and_every_drop_is_counted(void **state)
+{
+    uint64_t lost0 = ft_tstate_lost() + ft_ship_lost_unsent(), blocked0 = ft_tstate_blocked_ns();
+
+    (void)state;
+    ft_cfg.drop = 1;
+    ft_cfg.wait_ns = 60000000000u;                      /* a wait would be noticed */
+    emit_calls(60000);                                  /* nobody reads */
+    assert_int_equal(ft_tstate_blocked_ns(), blocked0); /* never waited */
+    assert_false(ft_tstate_detached());                 /* drops, goes on */
+    receive();
+    ft_ship_lock();
+    ft_ship_all();
+    ft_ship_unlock();
+    receive();
+    assert_true(ft_tstate_lost() + ft_ship_lost_unsent() - lost0 > 0);
+    assert_int_equal(received_events() + ft_tstate_lost() + ft_ship_lost_unsent() - lost0, 60000);
+    ft_cfg.drop = 0;
+}
+
 int
 main(void)
 {
@@ -196,6 +280,10 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             when_the_writer_is_gone_recording_detaches_and_the_loss_is_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_stalled_writer_detaches_recording_and_the_end_counts_every_loss, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            in_drop_mode_the_program_never_waits_and_every_drop_is_counted, setup, teardown),
     };
     return cmocka_run_group_tests_name("ship", tests, setup_all, NULL);
 }

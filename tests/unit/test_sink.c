@@ -69,12 +69,50 @@ a_flush_cut_short_is_removed_and_the_mark_stays_at_the_last_good_flush(void **st
     unlink(path);
 }
 
+/* A lazy sink makes its file (and the directory it goes in) only when it writes out: one
+ * discarded before that leaves nothing, one discarded after removes its file. */
+static void
+a_lazy_sink_writes_its_file_only_when_it_must(void **state)
+{
+    char dir[] = "/tmp/ft-test-lazy.XXXXXX", path[128], sub[128];
+    struct ft_sink s;
+    struct stat st;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof(sub), "%s/units", dir);
+    snprintf(path, sizeof(path), "%s/units/f", dir);
+    assert_int_equal(ft_sink_open_lazy(&s, path), 0);
+    ft_buf_puts(&s.b, "kept in memory\n");
+    ft_sink_maybe_flush(&s);
+    ft_sink_discard(&s);
+    assert_int_equal(stat(sub, &st), -1); /* not even the directory */
+    assert_int_equal(ft_sink_open_lazy(&s, path), 0);
+    ft_buf_puts(&s.b, "out\n");
+    assert_int_equal(ft_sink_flush(&s), 0); /* now it is created, directory and all */
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 4);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    ft_sink_discard(&s);
+    assert_int_equal(stat(path, &st), -1);
+    assert_int_equal(ft_sink_open_lazy(&s, path), 0);
+    assert_int_equal(ft_sink_close(&s), 0); /* closed empty: an empty file */
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(stat(sub, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    unlink(path);
+    rmdir(sub);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(full_device_gives_enospc_and_counts_dropped_bytes),
         cmocka_unit_test(a_flush_cut_short_is_removed_and_the_mark_stays_at_the_last_good_flush),
+        cmocka_unit_test(a_lazy_sink_writes_its_file_only_when_it_must),
     };
     return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
 }

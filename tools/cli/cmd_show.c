@@ -405,16 +405,20 @@ print_header(struct show *s, const struct ft_view *v)
     const struct ft_unit_ent *u = v->unit;
     const char *exc_type = u ? u->exc_type : t->exc_type, *exc_msg = u ? u->exc_msg : t->exc_msg;
     struct ft_buf *b = &s->line;
-    char dur[32];
 
     b->len = 0;
     if (u != NULL) {
-        ft_cli_fmt_duration(u->duration_us, dur, sizeof(dur));
         ft_buf_printf(b, "Unit %llu · ", (unsigned long long)u->id);
         ft_term_put(b, u->name, 0);
-        ft_buf_printf(b, " · %s · %s · %zu calls · run ", u->outcome, dur, t->nodes);
+        ft_unit_put_outcome(b, u); /* GET /boom -> 500 · 3.20ms, or name · failed · 2.10ms */
+        if (u->status > 0) {
+            ft_buf_printf(b, " · %s", u->outcome);
+        }
+        ft_buf_printf(b, " · %zu calls · run ", t->nodes);
         ft_term_put(b, t->run, 0);
     } else {
+        char dur[32];
+
         ft_cli_fmt_duration(t->dur_us, dur, sizeof(dur));
         ft_buf_puts(b, "Run ");
         ft_term_put(b, t->run, 0);

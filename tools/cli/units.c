@@ -10,6 +10,7 @@
 
 #include "catalog.h"
 #include "cli.h"
+#include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/rfile.h"
 
@@ -301,4 +302,17 @@ ft_units_find(const struct ft_units *u, const char *spec, const struct ft_unit_e
         found += u->v[i].id == id;
     }
     return found > 1 ? FT_EBADUSAGE : 0;
+}
+
+void
+ft_unit_put_outcome(struct ft_buf *b, const struct ft_unit_ent *e)
+{
+    char dur[32];
+
+    ft_cli_fmt_duration(e->duration_us, dur, sizeof(dur));
+    if (e->status > 0) {
+        ft_buf_printf(b, " -> %ld · %s", e->status, dur);
+    } else {
+        ft_buf_printf(b, " · %s · %s", e->outcome ? e->outcome : "?", dur);
+    }
 }

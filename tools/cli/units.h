@@ -6,7 +6,7 @@
  * ft_units_read_family adds the units of every run the run started, directly or not:
  * pytest-xdist runs its tests in worker processes, and the session is one report.
  * ft_units_find finds the unit a user names: its id, its exact name, or the first failed
- * one.
+ * one. ft_unit_put_outcome writes what follows a unit's name in its headline.
  */
 #ifndef FT_CLI_UNITS_H
 #define FT_CLI_UNITS_H
@@ -52,6 +52,12 @@ int ft_units_of_family(const struct ft_catalog *c, const struct ft_run_entry *ro
                        struct ft_units *out, char *err, size_t cap);
 
 void ft_units_free(struct ft_units *u);
+
+/* What follows a unit's name in its headline: for a request its status and duration
+ * ("GET /boom" + " -> 500 · 3.20ms"), for another unit its outcome and duration
+ * (" · failed · 2.10ms"). */
+struct ft_buf;
+void ft_unit_put_outcome(struct ft_buf *b, const struct ft_unit_ent *e);
 
 /* The unit named by spec (an id, an exact name, or the end of one name after "::", "/"
  * or a space: test_x[2]), or with spec NULL the first failed one; NULL if there is none.

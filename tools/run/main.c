@@ -220,24 +220,11 @@ finish_writer(struct ft_watch *w, struct ft_writer_proc *wp)
     }
 }
 
-/* The writer writes as the command's settings say (--compress puts FLOWTRACE_COMPRESS
- * there; the writer reads it from its own environment, which is ours). */
-static void
-writer_env(const struct ft_run_args *a)
-{
-    static const char name[] = "FLOWTRACE_COMPRESS=";
-
-    for (int i = 0; i < a->nenv; i++) {
-        if (strncmp(a->env[i], name, sizeof(name) - 1) == 0) {
-            setenv("FLOWTRACE_COMPRESS", a->env[i] + sizeof(name) - 1, 1);
-        }
-    }
-}
-
 static _Noreturn void
 traced(struct ft_run_args *a, struct files *f)
 {
     struct ft_writer_proc wp = {0, -1, -1};
+    struct ft_writer_cmd wc = {f->out, f->sockdir, a->keep_raw, a->env, a->nenv};
     struct ft_watch w;
     char why[PATH_MAX + 256], **env;
     double start, end;
@@ -248,9 +235,7 @@ traced(struct ft_run_args *a, struct files *f)
         ft_sockdir_remove(f->sockdir);
         run_untraced(NULL, a->cmd, "cannot watch for signals");
     }
-    writer_env(a);
-    if (ft_spawn_writer(&w, f->writer, f->out, f->sockdir, a->keep_raw, &wp, why, sizeof(why)) !=
-        0) {
+    if (ft_spawn_writer(&w, f->writer, &wc, &wp, why, sizeof(why)) != 0) {
         ft_sockdir_remove(f->sockdir);
         run_untraced(&w, a->cmd, why);
     }

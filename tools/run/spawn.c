@@ -32,29 +32,33 @@ close_from(int lowest)
     }
 }
 
-/* In the writer's child: its session, descriptors and arguments; never returns. */
+/* In the writer's child: its session, descriptors, arguments and the command's settings
+ * (the writer reads those it acts on: FLOWTRACE_SAMPLE, FLOWTRACE_OTLP); never returns. */
 static void
-exec_writer(const struct ft_watch *w, const char *exe, const char *out, const char *sockdir,
-            int keep_raw, int err_w, int ctl_r)
+exec_writer(const struct ft_watch *w, const char *exe, const struct ft_writer_cmd *c, int err_w,
+            int ctl_r)
 {
     char sock[4200], runs[4200];
     const char *argv[] = {"flowtrace-writer",
                           "--dir",
-                          out,
+                          c->out,
                           "--socket",
                           sock,
                           "--runs-file",
                           runs,
                           "--parent-fd",
                           "3",
-                          keep_raw ? "--keep-raw" : NULL,
+                          c->keep_raw ? "--keep-raw" : NULL,
                           NULL};
     int null = open("/dev/null", O_RDWR);
 
+    for (int i = 0; i < c->nenv; i++) {
+        putenv(c->env[i]);
+    }
     setsid();
     ft_watch_restore(w);
-    snprintf(sock, sizeof(sock), "%s/%s", sockdir, FT_SOCKDIR_SOCKET);
-    snprintf(runs, sizeof(runs), "%s/%s", sockdir, FT_SOCKDIR_RUNS);
+    snprintf(sock, sizeof(sock), "%s/%s", c->sockdir, FT_SOCKDIR_SOCKET);
+    snprintf(runs, sizeof(runs), "%s/%s", c->sockdir, FT_SOCKDIR_RUNS);
     move_fd(err_w, 2);
     move_fd(ctl_r, 3);
     if (null >= 0) {
@@ -68,8 +72,8 @@ exec_writer(const struct ft_watch *w, const char *exe, const char *out, const ch
 }
 
 int
-ft_spawn_writer(const struct ft_watch *w, const char *exe, const char *out, const char *sockdir,
-                int keep_raw, struct ft_writer_proc *wp, char *why, size_t cap)
+ft_spawn_writer(const struct ft_watch *w, const char *exe, const struct ft_writer_cmd *c,
+                struct ft_writer_proc *wp, char *why, size_t cap)
 {
     int err[2], ctl[2];
     pid_t pid;
@@ -87,7 +91,7 @@ ft_spawn_writer(const struct ft_watch *w, const char *exe, const char *out, cons
     }
     pid = fork();
     if (pid == 0) {
-        exec_writer(w, exe, out, sockdir, keep_raw, err[1], ctl[0]);
+        exec_writer(w, exe, c, err[1], ctl[0]);
     }
     close(err[1]);
     close(ctl[0]);

@@ -21,10 +21,20 @@ struct ft_writer_proc {
     int err; /* the read end of its stderr */
 };
 
+/* What the writer is started with: the output directory, the socket's directory,
+ * --keep-raw, and the command's settings ("FLOWTRACE_X=value", borrowed), which the
+ * writer finds in its environment too. */
+struct ft_writer_cmd {
+    const char *out, *sockdir;
+    int keep_raw;
+    char *const *env;
+    int nenv;
+};
+
 /* Starts `exe --dir out --socket DIR/writer.sock --runs-file DIR/runs --parent-fd 3`
  * (and --keep-raw). Returns 0, or a negative errno with why (cap bytes). */
-int ft_spawn_writer(const struct ft_watch *w, const char *exe, const char *out, const char *sockdir,
-                    int keep_raw, struct ft_writer_proc *wp, char *why, size_t cap);
+int ft_spawn_writer(const struct ft_watch *w, const char *exe, const struct ft_writer_cmd *c,
+                    struct ft_writer_proc *wp, char *why, size_t cap);
 
 /* Asks the writer to finish the runs and stop (idempotent). */
 void ft_writer_stop(struct ft_writer_proc *wp);

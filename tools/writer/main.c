@@ -2,6 +2,7 @@
  *
  *   flowtrace-writer --dir DIR --socket PATH [--runs-file F] [--idle-exit S]
  *                    [--drain-timeout S] [--keep-raw] [--detach] [--parent-fd FD]
+ *                    [--otlp[=URL]]
  *   flowtrace-writer --dir DIR --convert STREAM.ftb [--run-id ID]
  *   flowtrace-writer --dir DIR --recover
  *
@@ -26,6 +27,7 @@
 #include "lib/run.h"
 #include "lib/wire.h"
 #include "index.h"
+#include "otlp.h"
 #include "runs.h"
 #include "recover.h"
 #include "server.h"
@@ -54,6 +56,9 @@ static const char usage[] =
     "                       its end stops the writer as SIGTERM does; its end alone (that\n"
     "                       process died) makes it leave once no process is connected,\n"
     "                       removing the runs file and the socket's directory if empty\n"
+    "  --otlp[=URL]         send each finished unit and run to an OpenTelemetry\n"
+    "                       collector (OTLP/HTTP JSON; also FLOWTRACE_OTLP=1|URL; the\n"
+    "                       OTEL_EXPORTER_OTLP_* variables; docs/cli.md)\n"
     "  --convert FILE       write the run of a saved raw stream and exit\n"
     "  --run-id ID          the run id to use with --convert\n"
     "  --recover            finish the runs a writer that died left in DIR (those whose\n"
@@ -77,6 +82,9 @@ parse_seconds(const char *s, double *out)
 {
     char *end;
 
+    if (s == NULL) {
+        return -1;
+    }
     *out = strtod(s, &end);
     return *end == '\0' && *out >= 0 ? 0 : -1;
 }
@@ -108,8 +116,12 @@ static int
 parse_fd(const char *s)
 {
     char *end;
-    long fd = strtol(s, &end, 10);
+    long fd;
 
+    if (s == NULL) {
+        return -1;
+    }
+    fd = strtol(s, &end, 10);
     return *end == '\0' && fd >= 0 && fd < 65536 && fcntl((int)fd, F_GETFD) >= 0 ? (int)fd : -1;
 }
 
@@ -240,6 +252,52 @@ detach(uv_loop_t *loop)
     uv_loop_fork(loop);
 }
 
+static void
+export_run(void *ctx, struct ft_run *r)
+{
+    (void)ctx;
+    ft_otlp_run(r);
+}
+
+/* Live OpenTelemetry export (otlp.h), if --otlp (url) or FLOWTRACE_OTLP asks for it: a
+ * bad setting costs the export only. */
+static void
+start_export(uv_loop_t *loop, const char *url)
+{
+    char why[512] = "";
+    int rc = ft_otlp_start(loop, url, why, sizeof(why));
+
+    if (rc < 0) {
+        fprintf(stderr, "flowtrace-writer: OTLP export off: %s\n", why);
+    } else if (rc > 0) {
+        ft_server_set_exporter(ft_otlp_span_limit(), ft_otlp_unit, export_run, NULL);
+    }
+}
+
+/* FLOWTRACE_SAMPLE=RATE: keep the trees of that fraction of the units that did not fail
+ * (every failed one's too). A bad value is said, and every unit is kept as --keep says. */
+static void
+read_sample(struct ft_server_opts *opts)
+{
+    const char *v = getenv("FLOWTRACE_SAMPLE");
+    char *end;
+    double rate;
+
+    if (v == NULL || v[0] == '\0') {
+        return;
+    }
+    rate = strtod(v, &end);
+    if (*end != '\0' || !(rate >= 0 && rate <= 1)) {
+        fprintf(stderr,
+                "flowtrace-writer: bad FLOWTRACE_SAMPLE '%s': not a rate from 0 to 1; units are "
+                "kept as --keep says\n",
+                v);
+        return;
+    }
+    opts->sampling = 1;
+    opts->sample_ppm = (uint32_t)(rate * 1e6 + 0.5);
+}
+
 /* What a writer's process needs whatever it does. */
 static void
 prepare_process(struct ft_server_opts *opts)
@@ -262,10 +320,11 @@ prepare_process(struct ft_server_opts *opts)
 
 /* What the command line asks for besides the server's options. */
 struct args {
-    const char *convert_file, *run_id;
+    const char *convert_file, *run_id, *otlp_url;
     int detach, recover;
 };
 
+/* The long options parse_args reads. */
 static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"socket", required_argument, NULL, 's'},
                                          {"runs-file", required_argument, NULL, 'r'},
@@ -280,6 +339,7 @@ static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"null-sink", no_argument, NULL, 'N'},
                                          {"recover", no_argument, NULL, 'C'},
+                                         {"otlp", optional_argument, NULL, 'O'},
                                          {"parent-fd", required_argument, NULL, 'P'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -341,6 +401,9 @@ parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
         case 'C':
             a->recover = 1;
             break;
+        case 'O':
+            a->otlp_url = optarg != NULL ? optarg : ""; /* "": the OTEL_* variables say where */
+            break;
         case 'P':
             opts->parent_fd = parse_fd(optarg);
             if (opts->parent_fd < 0) {
@@ -381,6 +444,7 @@ main(int argc, char **argv)
     /* The library's setting, for a writer it started (or the wrapper's, passed on). */
     opts.compress = env_on("FLOWTRACE_COMPRESS");
     prepare_process(&opts);
+    read_sample(&opts);
     if ((err = parse_args(argc, argv, &opts, &a)) >= 0) {
         return err;
     }
@@ -415,12 +479,14 @@ main(int argc, char **argv)
     if (a.detach) {
         detach(loop);
     }
+    start_export(loop, a.otlp_url);
     /* Measure the time-stamp counter once; runs refine it with their own anchors. */
     opts.tsc_ns_per_tick = ft_clock_calibrate(clock_kind, 20);
     ft_server_set_rate(opts.tsc_ns_per_tick);
     ft_server_start();
     uv_run(loop, UV_RUN_DEFAULT);
     ft_server_close();
+    ft_otlp_stop(); /* after the last run: what is left gets its last chance */
     uv_loop_close(loop);
     if (ft_server_orphaned()) {
         remove_orphaned(&opts);

@@ -131,7 +131,8 @@ static void
 rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
 {
     char tmp[3500], built[3800], journal[3500], end[3500];
-    struct ft_run_opts ro = {tmp, id, rate, 0, 0, FT_ZLEVEL_DEFAULT};
+    struct ft_run_opts ro = {
+        .dir = tmp, .run_id = id, .tsc_ns_per_tick = rate, .zlevel = FT_ZLEVEL_DEFAULT};
     struct ft_run *run;
     struct ft_run_info info;
     int hello = 0, err;

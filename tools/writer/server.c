@@ -159,6 +159,9 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         if (info.id != NULL && info.path != NULL && !info.discarded) {
             ft_runs_finished(&info, S.opts.runs_file);
             index_run(&info);
+            if (S.opts.on_run != NULL) {
+                S.opts.on_run(S.opts.ctx, c->run);
+            }
         }
     }
     ft_run_free(c->run);
@@ -595,13 +598,21 @@ peer_allowed(uv_pipe_t *p)
 static void
 on_connection(uv_stream_t *server, int status)
 {
-    struct ft_run_opts ro = {S.opts.dir,      NULL,         S.opts.tsc_ns_per_tick, 1,
-                             S.opts.compress, S.opts.zlevel};
+    struct ft_run_opts ro = {.dir = S.opts.dir,
+                             .tsc_ns_per_tick = S.opts.tsc_ns_per_tick,
+                             .copies = 1,
+                             .compress = S.opts.compress,
+                             .zlevel = S.opts.zlevel};
     struct conn *c;
 
     if (status < 0) {
         return;
     }
+    ro.span_limit = S.opts.span_limit; /* an exporter's, if any */
+    ro.sampling = S.opts.sampling;
+    ro.sample_ppm = S.opts.sample_ppm;
+    ro.on_unit = S.opts.on_unit;
+    ro.ctx = S.opts.ctx;
     c = calloc(1, sizeof(*c));
     if (c == NULL || (c->run = ft_run_new(&ro)) == NULL) {
         say("out of memory accepting a connection");
@@ -841,6 +852,18 @@ void
 ft_server_set_rate(double ns_per_tick)
 {
     S.opts.tsc_ns_per_tick = ns_per_tick;
+}
+
+void
+ft_server_set_exporter(size_t span_limit,
+                       void (*on_unit)(void *, const struct ft_run *,
+                                       const struct ft_unit_export *),
+                       void (*on_run)(void *, struct ft_run *), void *ctx)
+{
+    S.opts.span_limit = span_limit;
+    S.opts.on_unit = on_unit;
+    S.opts.on_run = on_run;
+    S.opts.ctx = ctx;
 }
 
 unsigned

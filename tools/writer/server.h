@@ -8,7 +8,10 @@
 #ifndef FT_WRITER_SERVER_H
 #define FT_WRITER_SERVER_H
 
+#include <stddef.h>
 #include <uv.h>
+
+#include "lib/run.h"
 
 struct ft_server_opts {
     const char *dir;         /* output root (exists) */
@@ -22,7 +25,15 @@ struct ft_server_opts {
     int ignore_sigint;    /* SIGINT was ignored when the writer started: keep it so */
     int compress;         /* zstd runs (events.jsonl.zst, tree.json.zst) ... */
     int zlevel;           /* ... at this level */
-    int parent_fd;        /* >= 0: a pipe from the process that started the writer
+    /* An exporter (otlp.h), or none: units as they finish (lib/run.h's ft_run_opts), runs
+     * once finished and written. */
+    size_t span_limit;
+    void (*on_unit)(void *ctx, const struct ft_run *r, const struct ft_unit_export *u);
+    void (*on_run)(void *ctx, struct ft_run *r);
+    void *ctx;
+    int sampling; /* FLOWTRACE_SAMPLE: lib/run.h's ft_run_opts.sampling, sample_ppm */
+    uint32_t sample_ppm;
+    int parent_fd; /* >= 0: a pipe from the process that started the writer
                            * (flowtrace-run): 'q' then its end asks for an orderly stop,
                            * as SIGTERM does; its end alone means that process died: the
                            * writer serves on until no process is connected for
@@ -35,6 +46,12 @@ int ft_server_listen(uv_loop_t *loop, const struct ft_server_opts *opts);
 
 /* Sets the writer's TSC calibration for runs accepted from now on. */
 void ft_server_set_rate(double ns_per_tick);
+
+/* Sets the exporter for runs accepted from now on (the fields of ft_server_opts). */
+void ft_server_set_exporter(size_t span_limit,
+                            void (*on_unit)(void *, const struct ft_run *,
+                                            const struct ft_unit_export *),
+                            void (*on_run)(void *, struct ft_run *), void *ctx);
 
 /* Starts accepting and the signal/idle watchers. */
 int ft_server_start(void);
