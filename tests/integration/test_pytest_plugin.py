@@ -130,8 +130,6 @@ def test_plugin_with_xdist_workers_gives_what_the_wrapper_gives(installed, suite
     assert rows == unit_rows(out2)
     assert sorted(r[1] for r in rows) == ["test_shop.py::test_skipped", "test_shop.py::test_total",
                                           "test_shop.py::test_total_wrong"]
-    # Which worker ran which test, and so the units' order and ids, is xdist's scheduling:
-    # the two runs' reports hold the same lines, in an order of their own.
     for fmt in ("junit", "markdown"):
         assert unordered(report(installed, out1, fmt)) == unordered(report(installed, out2, fmt))
 

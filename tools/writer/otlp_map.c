@@ -7,6 +7,7 @@
 
 #include "lib/codetab.h"
 #include "lib/otlp.h"
+#include "lib/wire.h"
 #include "runs.h"
 
 #define MAX_ATTRS (16 + 64) /* a span's own, or a resource's with OTEL_RESOURCE_ATTRIBUTES */
@@ -365,15 +366,6 @@ ft_otlp_map_unit(struct ft_buf *b, const struct ft_otlp_resource *res, const str
     return 1 + u->spans->n;
 }
 
-static const char *
-ended_name(int how)
-{
-    static const char *const names[] = {"?",      "exit", "exception", "os._exit",
-                                        "signal", "exec", "killed",    "detached"};
-
-    return how > 0 && how < (int)(sizeof(names) / sizeof(names[0])) ? names[how] : "?";
-}
-
 size_t
 ft_otlp_map_run(struct ft_buf *b, const struct ft_otlp_resource *res, struct ft_run *r)
 {
@@ -397,7 +389,7 @@ ft_otlp_map_run(struct ft_buf *b, const struct ft_otlp_resource *res, struct ft_
     if (info.have_status) {
         a[n++] = (struct ft_otlp_attr){"process.exit.code", FT_OTLP_INT, NULL, info.status};
     }
-    a[n++] = (struct ft_otlp_attr){"flowtrace.ended", FT_OTLP_STR, ended_name(info.how), 0};
+    a[n++] = (struct ft_otlp_attr){"flowtrace.ended", FT_OTLP_STR, ft_wire_end_name(info.how), 0};
     a[n++] = (struct ft_otlp_attr){"flowtrace.calls", FT_OTLP_INT, NULL, (int64_t)info.calls};
     a[n++] = (struct ft_otlp_attr){"flowtrace.units", FT_OTLP_INT, NULL, (int64_t)info.units};
     a[n++] = (struct ft_otlp_attr){"flowtrace.units_failed", FT_OTLP_INT, NULL,
