@@ -93,10 +93,10 @@ parse_seconds(const char *s, double *out)
 static int
 parse_level(const char *s, int *out)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
+    char *end = NULL;
+    long v = s != NULL ? strtol(s, &end, 10) : 0;
 
-    if (*s == '\0' || *end != '\0' || v < -7 || v > 19) {
+    if (s == NULL || *s == '\0' || *end != '\0' || v < -7 || v > 19) {
         return -1;
     }
     *out = (int)v;
@@ -376,12 +376,10 @@ parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
         case 'k':
             opts->keep_raw = 1;
             break;
-        case 'z':
+        case 'z': /* --compress */
+        case 'Z': /* --compress-level N */
             opts->compress = 1;
-            break;
-        case 'Z':
-            opts->compress = 1;
-            if (parse_level(optarg, &opts->zlevel) != 0) {
+            if (opt == 'Z' && parse_level(optarg, &opts->zlevel) != 0) {
                 return fail(FT_EXIT_USAGE, "bad --compress-level '%s'", optarg,
                             "not a zstd level (-7..19)");
             }
