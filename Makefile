@@ -103,7 +103,7 @@ $(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
 
 $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lcurl -lmd
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lcurl -lzstd -lmd
 
 # The wrapper: no library beyond libc and the core (settings).
 $(RUNNER): $(RUN_OBJS) $(CORE)
@@ -116,7 +116,7 @@ CLI_WRITER_OBJS := $(O)/tools/writer/index.o $(O)/tools/writer/runs.o
 $(CLI): $(CLI_OBJS) $(CLI_WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) -o $@ $(CLI_OBJS) $(CLI_WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) -lyajl \
-	    -lsqlite3 -lm
+	    -lsqlite3 -lzstd -lm
 
 # A unit test of a tools/ module links that module's object and libraries too.
 $(O)/tests/unit/test_index: $(O)/tools/writer/index.o
@@ -151,11 +151,12 @@ $(O)/tests/unit/test_pylayout: $(O)/inject/pylayout.o $(O)/inject/pyapi.o $(INJE
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka -lm -lmd \
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< $(filter %.o,$^) $(CORE) $(LDFLAGS_SAN) -lcmocka -lzstd -lmd -lm \
 	    $(UNIT_LIBS_$*)
 
 # ---- Dependencies -------------------------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libcmocka-dev libsqlite3-dev libyajl-dev \
+                libzstd-dev zstd valgrind \
                 libcurl4-openssl-dev wrk \
                 python3-pytest python3-flask python3-django python3-fastapi python3-uvicorn \
                 python3-httpx clang chromium patchelf debian-archive-keyring clang-format clang-tidy \
@@ -253,11 +254,11 @@ FUZZER     := $(FUZZ_O)/fuzz_stream
 $(FUZZER): tests/fuzz/fuzz_stream.c $(LIB_SRCS) $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS) -lmd
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS) -lzstd -lmd
 
 $(FUZZ_O)/make_seeds: tests/fuzz/make_seeds.c tests/unit/stream.h $(CORE)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ tests/fuzz/make_seeds.c $(CORE) -lmd
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ tests/fuzz/make_seeds.c $(CORE) -lzstd -lmd
 
 define fuzz-run
 	@mkdir -p $(FUZZ_O)/corpus $(FUZZ_O)/seeds $(FUZZ_O)/artifacts

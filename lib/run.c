@@ -43,6 +43,10 @@ struct ft_run {
     int finalized;
     uint64_t cpu_us, blocked_us, lib_events;
     char *exc_type, *exc_module, *exc_msg, *exec_path, *end_reason;
+    /* What .live last said (events + 1: 0 is never written), and whether the head or
+     * the threads changed since. */
+    uint64_t live_events, live_calls;
+    int live_dirty;
     /* The parts, each the owner of its state. */
     struct ft_codetab codes;
     struct ft_ledger ledger;
@@ -139,14 +143,24 @@ set_str(char **slot, const uint8_t *val, uint32_t len)
 
 /* HELLO applied: the run's directory and its events.jsonl, and the parts that write
  * into them set up. */
+static void write_live(struct ft_run *r);
+
 static int
 start_outputs(struct ft_run *r)
 {
     int err;
 
+    if (r->opts.compress) {
+        ft_runfiles_set_compress(&r->files, r->opts.zlevel);
+    }
     if ((err = ft_runfiles_create(&r->files, r->opts.dir, r->opts.run_id, r->pid,
-                                  r->clock.first.real_ns)) != 0 ||
-        (err = ft_runfiles_open_events(&r->files, &r->ledger.settled)) != 0 ||
+                                  r->clock.first.real_ns)) != 0) {
+        return err;
+    }
+    /* .live before the lock: a reader that finds the run going finds its head too. */
+    r->live_dirty = 1;
+    write_live(r);
+    if ((err = ft_runfiles_open_events(&r->files, &r->ledger.settled)) != 0 ||
         (err = ft_emit_set_run(&r->emit, r->pid, r->files.id)) != 0) {
         return err;
     }
@@ -313,6 +327,7 @@ on_thread(struct ft_run *r, const struct ft_frame *f)
     if ((t = ft_calls_thread(&r->calls, idx)) == NULL) {
         return -ENOMEM;
     }
+    r->live_dirty = 1;
     if (name == NULL && t->name != NULL) {
         /* A THREAD frame again without a name keeps the one it had. */
         return ft_calls_name_thread(t, tid ? tid : t->tid, t->name, strlen(t->name));
@@ -516,6 +531,7 @@ ft_run_set_parent(struct ft_run *r, const char *parent_id)
     if (parent_id == NULL || s != NULL) {
         free(r->parent_run);
         r->parent_run = s;
+        r->live_dirty = 1;
     }
 }
 
@@ -578,14 +594,10 @@ put_argv(struct ft_buf *b, const char *argv, size_t len)
     ft_buf_putc(b, ']');
 }
 
+/* tree.json's fields known from HELLO on: {"format":.. up to "start":N (no comma). */
 static void
-put_tree_head(struct ft_run *r, struct ft_buf *b)
+put_head_start(const struct ft_run *r, struct ft_buf *b)
 {
-    uint64_t start = r->emit.start_ticks;
-    uint64_t dur_ns = ft_clockconv_span_ns(&r->clock, start, r->last_ticks);
-    uint64_t events, lost;
-    int fail_err = r->ledger.fail_err;
-
     ft_buf_puts(b, "{\"format\":" FT_OUTPUT_FORMAT_S ",\"run\":");
     ft_json_put_cstr(b, r->files.id);
     ft_buf_puts(b, ",\"parentRun\":");
@@ -604,7 +616,18 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
     ft_buf_puts(b, ",\"python\":");
     ft_json_put_cstr(b, r->python ? r->python : "");
     ft_buf_puts(b, ",\"start\":");
-    ft_buf_put_u64(b, ft_clockconv_real_ns(&r->clock, start) / 1000);
+    ft_buf_put_u64(b, ft_clockconv_real_ns(&r->clock, r->emit.start_ticks) / 1000);
+}
+
+static void
+put_tree_head(struct ft_run *r, struct ft_buf *b)
+{
+    uint64_t start = r->emit.start_ticks;
+    uint64_t dur_ns = ft_clockconv_span_ns(&r->clock, start, r->last_ticks);
+    uint64_t events, lost;
+    int fail_err = r->ledger.fail_err;
+
+    put_head_start(r, b);
     ft_buf_puts(b, ",\"durationMicros\":");
     ft_buf_put_milli(b, dur_ns);
     ft_buf_puts(b, ",\"exitCode\":");
@@ -648,29 +671,67 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
     ft_buf_puts(b, ",\"threads\":[");
 }
 
+/* The run's threads for tree.json and .live, in index order (the caller frees it). */
+static struct ft_tree_thread *
+thread_list(const struct ft_run *r, size_t *n)
+{
+    struct ft_tree_thread *list = calloc(r->calls.threads_cap + 1, sizeof(*list));
+
+    *n = 0;
+    for (size_t i = 0; list != NULL && i < r->calls.threads_cap; i++) {
+        const struct ft_cthread *t = r->calls.threads[i];
+        if (t != NULL) {
+            list[*n].idx = t->idx;
+            list[*n].name = t->name;
+            list[*n].tid = t->tid;
+            (*n)++;
+        }
+    }
+    return list;
+}
+
+/* .live, for readers of the run while it goes: when something it says has changed. */
+static void
+write_live(struct ft_run *r)
+{
+    uint64_t events, lost, dur;
+    struct ft_tree_thread *list;
+    struct ft_buf head;
+    size_t n;
+
+    ft_ledger_totals(&r->ledger, &events, &lost);
+    if (r->live_events == events + 1 && r->live_calls == r->calls.calls && !r->live_dirty) {
+        return;
+    }
+    ft_buf_init(&head);
+    put_head_start(r, &head);
+    list = thread_list(r, &n);
+    dur = ft_clockconv_span_ns(&r->clock, r->emit.start_ticks, r->last_ticks) / 1000;
+    if (list != NULL && !head.oom) {
+        ft_runfiles_write_live(&r->files, head.p, head.len, dur, events, r->calls.calls, list, n);
+        r->live_events = events + 1;
+        r->live_calls = r->calls.calls;
+        r->live_dirty = 0;
+    }
+    free(list);
+    ft_buf_free(&head);
+}
+
 static int
 write_tree(struct ft_run *r)
 {
-    struct ft_tree_thread *list = calloc(r->calls.threads_cap + 1, sizeof(*list));
+    struct ft_tree_thread *list;
     struct ft_buf head;
     size_t n = 0;
     int err;
 
     ft_buf_init(&head);
     put_tree_head(r, &head);
+    list = thread_list(r, &n);
     if (list == NULL || head.oom) {
         free(list);
         ft_buf_free(&head);
         return -ENOMEM;
-    }
-    for (size_t i = 0; i < r->calls.threads_cap; i++) {
-        const struct ft_cthread *t = r->calls.threads[i];
-        if (t != NULL) {
-            list[n].idx = t->idx;
-            list[n].name = t->name;
-            list[n].tid = t->tid;
-            n++;
-        }
     }
     err = ft_runfiles_write_tree(&r->files, head.p, head.len, list, n, r->ledger.fail_err == 0, "",
                                  0);
@@ -682,6 +743,8 @@ write_tree(struct ft_run *r)
 int
 ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
 {
+    int err;
+
     if (r->state == FT_RS_DONE) {
         return r->files.write_err;
     }
@@ -710,7 +773,14 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
                               "not finished");
     ft_units_finish(&r->units);
     ft_runfiles_close_events(&r->files);
-    ft_runfiles_note(&r->files, write_tree(r));
+    err = write_tree(r);
+    ft_runfiles_note(&r->files, err);
+    if (err != 0 && r->files.jsonl.mark == 0) {
+        /* Nothing of it reached the disk (a full disk from the start): no directory is
+         * left to be listed as an unfinished run forever; the writer's line says what
+         * was lost. */
+        ft_runfiles_discard(&r->files);
+    }
     r->state = FT_RS_DONE;
     return r->files.write_err;
 }
@@ -723,6 +793,7 @@ ft_run_get_info(const struct ft_run *r, struct ft_run_info *info)
     memset(info, 0, sizeof(*info));
     info->id = r->state == FT_RS_HELLO ? NULL : r->files.id;
     info->path = r->files.path;
+    info->discarded = r->files.discarded;
     info->copy_error = r->files.copy_error[0] != '\0' ? r->files.copy_error : NULL;
     info->argv = r->argv;
     info->argv_len = r->argv_len;
@@ -779,7 +850,9 @@ ft_run_flush(struct ft_run *r)
     if (r->files.jsonl_open) {
         ft_sink_flush(&r->files.jsonl);
     }
+    ft_runfiles_flush_parts(&r->files);
     ft_units_flush(&r->units);
+    write_live(r);
 }
 
 void

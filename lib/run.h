@@ -29,6 +29,8 @@ struct ft_run_opts {
     double tsc_ns_per_tick; /* the writer's TSC calibration, used until anchors span 1 s */
     int copies;             /* honour HELLO's MIRROR_STDOUT and LOGFILE: only for a live
                              * process (not a conversion, a rebuild, or a fuzzer's input) */
+    int compress;           /* write events.jsonl.zst and tree.json.zst (zstd) ... */
+    int zlevel;             /* ... at this level */
     /* Exporters (OTLP): each finished unit is passed to on_unit(ctx, ...) with up to
      * span_limit of its calls (spans.h), and ft_run_spans() gives the run's calls
      * outside units once it is finished. 0: nothing is collected, at no cost. */
@@ -41,6 +43,9 @@ struct ft_run_opts {
     int sampling;
     uint32_t sample_ppm;
 };
+
+/* The zstd level of --compress when none is given: chosen by measurement (docs/format.md). */
+#define FT_ZLEVEL_DEFAULT 1
 
 /* A finished unit of work (a test, a request, a --unit call): its row in units.jsonl and in
  * the index. Strings are owned by the run; paths are relative to the run's directory and
@@ -84,6 +89,8 @@ struct ft_run_info {
     const struct ft_unit_row *rows; /* their rows (ft_run_units) */
     size_t nrows;
     int fail_err;           /* the error that stopped the run's output (ft_run_fail), or 0 */
+    int discarded;          /* nothing of it could be written: no files left (path is where
+                             * they were, its directory removed once empty) */
     const char *copy_error; /* why --logfile was not written (not the user's, a link), or NULL */
     const char *exc_type, *exc_module, *exc_msg; /* the uncaught exception that ended it */
 };

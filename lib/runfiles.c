@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,9 +20,33 @@ void
 ft_runfiles_init(struct ft_runfiles *f)
 {
     memset(f, 0, sizeof(*f));
+    f->zext = "";
     f->jsonl.fd = -1;
     f->mirror_fd = -1;
     f->logfile_fd = -1;
+}
+
+void
+ft_runfiles_set_compress(struct ft_runfiles *f, int level)
+{
+    f->compress = 1;
+    f->zlevel = level;
+    f->zext = ".zst";
+}
+
+int
+ft_runfiles_sink(const struct ft_runfiles *f, struct ft_sink *s, const char *path, int truncate,
+                 int lazy)
+{
+    char zpath[4300];
+    int err;
+
+    snprintf(zpath, sizeof(zpath), "%s%s", path, f->zext);
+    err = lazy ? ft_sink_open_lazy(s, zpath) : ft_sink_open(s, zpath, truncate);
+    if (err == 0 && f->compress) {
+        err = ft_sink_compress(s, f->zlevel);
+    }
+    return err;
 }
 
 void
@@ -81,10 +106,13 @@ ft_runfiles_open_events(struct ft_runfiles *f, const uint64_t *settled)
     int err;
 
     snprintf(path, sizeof(path), "%s/events.jsonl", f->path);
-    if ((err = ft_sink_open(&f->jsonl, path, 0)) != 0) {
+    if ((err = ft_runfiles_sink(f, &f->jsonl, path, 0, 0)) != 0) {
         return err;
     }
     f->jsonl_open = 1;
+    /* Held while the run is written: readers tell a run going from one whose writer is
+     * gone (the kernel drops the lock with the writer). */
+    flock(f->jsonl.fd, LOCK_EX | LOCK_NB);
     f->jsonl.mark_src = settled; /* records whose lines are in the file */
     f->jsonl.mirror[0] = f->mirror_fd;
     f->jsonl.mirror[1] = f->logfile_fd;
@@ -155,7 +183,7 @@ ft_runfiles_part(struct ft_runfiles *f, uint32_t idx)
         ft_runfiles_note(f, -ENOMEM);
         return NULL;
     }
-    if ((err = ft_sink_open(&p->sink, path, 1)) != 0) {
+    if ((err = ft_runfiles_sink(f, &p->sink, path, 1, 0)) != 0) {
         ft_runfiles_note(f, err);
         return NULL;
     }
@@ -181,12 +209,82 @@ ft_runfiles_error(const struct ft_runfiles *f)
 }
 
 void
+ft_runfiles_write_live(struct ft_runfiles *f, const char *head, size_t head_len,
+                       uint64_t duration_us, uint64_t events, uint64_t calls,
+                       const struct ft_tree_thread *threads, size_t n)
+{
+    char tmp[4200], final[4200];
+    struct ft_sink s;
+
+    if (f->path == NULL) {
+        return;
+    }
+    snprintf(tmp, sizeof(tmp), "%s/.live.tmp", f->path);
+    snprintf(final, sizeof(final), "%s/.live", f->path);
+    if (ft_sink_open(&s, tmp, 1) != 0) {
+        return;
+    }
+    ft_buf_put(&s.b, head, head_len);
+    ft_buf_printf(&s.b, "\n%llu %llu %llu\n", (unsigned long long)duration_us,
+                  (unsigned long long)events, (unsigned long long)calls);
+    for (size_t i = 0; i < n; i++) {
+        ft_buf_printf(&s.b, "%u %llu ", threads[i].idx, (unsigned long long)threads[i].tid);
+        ft_json_put_cstr(&s.b, threads[i].name ? threads[i].name : "Thread");
+        ft_buf_putc(&s.b, '\n');
+    }
+    if (ft_sink_close(&s) != 0 || rename(tmp, final) != 0) {
+        unlink(tmp); /* best effort: a reader then sees the run as it was */
+    }
+}
+
+void
+ft_runfiles_flush_parts(struct ft_runfiles *f)
+{
+    for (size_t i = 0; i < f->nparts; i++) {
+        if (f->parts[i] != NULL && f->parts[i]->open) {
+            ft_sink_flush(&f->parts[i]->sink);
+        }
+    }
+}
+
+void
 ft_runfiles_close_events(struct ft_runfiles *f)
 {
     if (f->jsonl_open) {
         ft_runfiles_note(f, ft_sink_close(&f->jsonl));
         f->jsonl_open = 0;
     }
+}
+
+void
+ft_runfiles_discard(struct ft_runfiles *f)
+{
+    static const char *const names[] = {".live", ".live.tmp", ".tree.json.tmp"};
+    char path[4300];
+
+    if (f->path == NULL) {
+        return;
+    }
+    ft_runfiles_close_events(f);
+    snprintf(path, sizeof(path), "%s/events.jsonl%s", f->path, f->zext);
+    unlink(path);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", f->path, names[i]);
+        unlink(path);
+    }
+    for (size_t i = 0; i < f->nparts; i++) {
+        struct ft_part *p = f->parts[i];
+        if (p != NULL && p->path != NULL) {
+            if (p->open) {
+                ft_sink_close(&p->sink);
+                p->open = 0;
+            }
+            snprintf(path, sizeof(path), "%s%s", p->path, f->zext);
+            unlink(path);
+        }
+    }
+    f->discarded = 1;
+    rmdir(f->path); /* only when nothing else is left in it */
 }
 
 /* Appends the part file's bytes to out, in the kernel when it can. */
@@ -240,8 +338,12 @@ append_part(struct ft_runfiles *f, struct ft_sink *s, uint32_t idx)
     }
     ft_runfiles_note(f, ft_sink_close(&p->sink));
     p->open = 0;
+    /* Compressed, the part is whole zstd frames, as the tree's writes are. */
     if ((err = ft_sink_flush(s)) == 0) {
-        err = append_file(s->fd, p->path);
+        char zpath[4300];
+        snprintf(zpath, sizeof(zpath), "%s%s", p->path, f->zext);
+        err = append_file(s->fd, zpath);
+        s->written = (uint64_t)lseek(s->fd, 0, SEEK_CUR);
     }
     return err;
 }
@@ -256,8 +358,13 @@ ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
     int err;
 
     snprintf(tmp, sizeof(tmp), "%s/.tree.json.tmp", f->path);
-    snprintf(final, sizeof(final), "%s/tree.json", f->path);
+    snprintf(final, sizeof(final), "%s/tree.json%s", f->path, f->zext);
     if ((err = ft_sink_open(&s, tmp, 1)) != 0) {
+        return err;
+    }
+    if (f->compress && (err = ft_sink_compress(&s, f->zlevel)) != 0) {
+        ft_sink_close(&s);
+        unlink(tmp);
         return err;
     }
     ft_buf_put(&s.b, head, head_len);
@@ -288,7 +395,12 @@ ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
         unlink(tmp); /* a tree cut short is no tree */
         return err;
     }
-    return rename(tmp, final) == 0 ? 0 : -errno;
+    if (rename(tmp, final) != 0) {
+        return -errno;
+    }
+    snprintf(tmp, sizeof(tmp), "%s/.live", f->path);
+    unlink(tmp); /* the run is complete: readers read tree.json */
+    return 0;
 }
 
 void
@@ -306,7 +418,9 @@ ft_runfiles_free(struct ft_runfiles *f)
             ft_sink_close(&p->sink);
         }
         if (p->path != NULL) {
-            unlink(p->path);
+            char zpath[4300];
+            snprintf(zpath, sizeof(zpath), "%s%s", p->path, f->zext);
+            unlink(zpath);
         }
         free(p->path);
         free(p);

@@ -7,6 +7,11 @@
  * the run ends, written to a temporary name and renamed into place, so a tree.json is
  * always whole. The first output error is remembered (write_err). Nothing here knows
  * about calls or process metadata: the run passes the texts in.
+ *
+ * While the run is written its writer holds an exclusive lock (flock) on events.jsonl,
+ * and keeps DIR/<id>/.live up to date for readers of a run still going (rfile.h): its
+ * first line is tree.json's head up to "start" (no closing brace), its second
+ * "durationMicros events calls", then one line per thread: index, tid, name (JSON).
  */
 #ifndef FT_LIB_RUNFILES_H
 #define FT_LIB_RUNFILES_H
@@ -32,7 +37,11 @@ struct ft_runfiles {
     char copy_error[512];   /* why the logfile was passed over, or "" */
     struct ft_part **parts; /* by thread index */
     size_t nparts;
-    int write_err; /* the first output error (negative errno), 0 if none */
+    int write_err;    /* the first output error (negative errno), 0 if none */
+    int discarded;    /* nothing could be written: its files were removed (discard) */
+    int compress;     /* zstd: events.jsonl.zst and tree.json.zst (ft_runfiles_init sets 0) */
+    int zlevel;       /* ... at this level */
+    const char *zext; /* ".zst" when compressing, else "" */
 };
 
 /* What tree.json says of one thread: its calls are its part file's content. */
@@ -43,6 +52,14 @@ struct ft_tree_thread {
 };
 
 void ft_runfiles_init(struct ft_runfiles *f);
+
+/* The run's files are zstd (names end in .zst) at level; set before any is opened. */
+void ft_runfiles_set_compress(struct ft_runfiles *f, int level);
+
+/* Opens path as s (lazy: ft_sink_open_lazy), compressing if the run's files are (the
+ * name given has no .zst: it is added). Returns 0 or -errno. */
+int ft_runfiles_sink(const struct ft_runfiles *f, struct ft_sink *s, const char *path, int truncate,
+                     int lazy);
 
 /* Creates DIR/<id> (mode 0700): run_id if given, else YYYYMMDD-HHMMSS-<pid> from
  * real_ns, with .2, .3, ... appended while taken. Recreates dir if it was removed.
@@ -69,6 +86,18 @@ void ft_runfiles_note(struct ft_runfiles *f, int err);
 
 /* The first write error of any file still open, or write_err. */
 int ft_runfiles_error(const struct ft_runfiles *f);
+
+/* Writes .live (a temporary name, then renamed): the head, the figures, the threads. */
+void ft_runfiles_write_live(struct ft_runfiles *f, const char *head, size_t head_len,
+                            uint64_t duration_us, uint64_t events, uint64_t calls,
+                            const struct ft_tree_thread *threads, size_t n);
+
+/* Writes out what the thread parts hold (for readers of the run while it goes). */
+void ft_runfiles_flush_parts(struct ft_runfiles *f);
+
+/* Removes the run's files and its directory (when nothing else is in it): for a run of
+ * which nothing could be written, which would otherwise be listed unfinished forever. */
+void ft_runfiles_discard(struct ft_runfiles *f);
 
 /* Closes events.jsonl (flushing it); the error is noted. */
 void ft_runfiles_close_events(struct ft_runfiles *f);

@@ -32,6 +32,7 @@ const struct ft_setting ft_settings[] = {
     /* Output and units of work. */
     ON("--stdout", "FLOWTRACE_STDOUT"),
     TEXT("--logfile", "FLOWTRACE_LOGFILE"),
+    ON("--compress", "FLOWTRACE_COMPRESS"),
     CHOICE("--keep", "FLOWTRACE_KEEP", "failed|all"),
     ROW("--unit", "FLOWTRACE_UNIT", FT_SET_UNITS, .flags = FT_SET_APPEND),
     /* Sampling and live export of units (issue 14), recording only in regions (issue 15):

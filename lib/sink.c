@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 int
 ft_write_all(int fd, const void *data, size_t n)
@@ -39,11 +40,52 @@ ft_sink_open(struct ft_sink *s, const char *path, int truncate)
     s->mirror[0] = s->mirror[1] = -1;
     s->mark_src = NULL;
     s->mark = 0;
+    s->compress = 0;
+    s->zlevel = 0;
     s->path = NULL;
     s->fd = open(path, flags, 0600);
     if (s->fd < 0) {
         return -errno;
     }
+    return 0;
+}
+
+int
+ft_sink_compress(struct ft_sink *s, int level)
+{
+    s->zlevel = level;
+    s->compress = 1;
+    return 0;
+}
+
+/* One compression context and output buffer for every sink: each write is a zstd frame
+ * of its own, so no sink keeps compression state between writes and the writer's memory
+ * does not grow with the number of files it writes at once. (One thread writes.) */
+static ZSTD_CCtx *zctx;
+static struct ft_buf zout;
+
+/* The buffered bytes as one zstd frame, in zout. */
+static int
+compress(const struct ft_sink *s)
+{
+    size_t n;
+
+    zout.len = 0;
+    if ((zctx == NULL && (zctx = ZSTD_createCCtx()) == NULL) ||
+        ft_buf_reserve(&zout, ZSTD_compressBound(s->b.len)) != 0) {
+        return -ENOMEM;
+    }
+    /* No checksum: a file cut after any write reads up to there. */
+    ZSTD_CCtx_reset(zctx, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(zctx, ZSTD_c_compressionLevel, s->zlevel)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zctx, ZSTD_c_checksumFlag, 0))) {
+        return -EINVAL;
+    }
+    n = ZSTD_compress2(zctx, zout.p, zout.cap, s->b.p, s->b.len);
+    if (ZSTD_isError(n)) {
+        return -EIO;
+    }
+    zout.len = n;
     return 0;
 }
 
@@ -58,6 +100,8 @@ ft_sink_open_lazy(struct ft_sink *s, const char *path)
     s->mirror[0] = s->mirror[1] = -1;
     s->mark_src = NULL;
     s->mark = 0;
+    s->compress = 0;
+    s->zlevel = 0;
     s->path = strdup(path);
     return s->path != NULL ? 0 : -ENOMEM;
 }
@@ -109,9 +153,14 @@ ft_sink_flush(struct ft_sink *s)
         create_lazy(s);
     }
     if (s->err == 0 && s->fd >= 0) {
-        int err = ft_write_all(s->fd, s->b.p, s->b.len);
+        int err = s->compress ? compress(s) : 0;
+        const char *p = s->compress ? zout.p : s->b.p;
+        size_t n = s->compress ? zout.len : s->b.len;
         if (err == 0) {
-            s->written += s->b.len;
+            err = ft_write_all(s->fd, p, n);
+        }
+        if (err == 0) {
+            s->written += n;
             if (s->mark_src != NULL) {
                 s->mark = *s->mark_src;
             }
@@ -148,7 +197,6 @@ ft_sink_close(struct ft_sink *s)
     err = ft_sink_flush(s);
     free(s->path);
     s->path = NULL;
-
     if (s->fd >= 0 && close(s->fd) != 0 && err == 0) {
         err = -errno;
         s->err = err;

@@ -6,6 +6,12 @@
  * that succeeded, so it never ends with part of a flush. ft_sink_close() releases
  * everything in all cases. A lazy sink (ft_sink_open_lazy) creates its file only when it
  * first writes out: one dropped before that (ft_sink_discard) costs no system call.
+ *
+ * A sink may compress (ft_sink_compress): each write (a flush) is then one whole zstd
+ * frame, so the file is a valid zstd stream up to its last good write (`zstd -dc` reads
+ * it; concatenated frames read as the concatenation of their contents; a reader of a run
+ * still going gets every line written), and one compression context serves every sink:
+ * the memory of a sink does not depend on compressing. Copies to the mirrors stay plain.
  */
 #ifndef FT_LIB_SINK_H
 #define FT_LIB_SINK_H
@@ -14,7 +20,7 @@
 
 #include "buf.h"
 
-#define FT_SINK_FLUSH_AT (1u << 20)
+#define FT_SINK_FLUSH_AT (128u << 10)
 
 struct ft_sink {
     int fd;
@@ -25,11 +31,17 @@ struct ft_sink {
     struct ft_buf b;          /* pending bytes; append to it directly */
     const uint64_t *mark_src; /* optional: a counter sampled into mark by each good flush */
     uint64_t mark;            /* *mark_src when the last flush succeeded: what the file holds */
+    int compress;             /* each write is a zstd frame ... */
+    int zlevel;               /* ... at this level */
     char *path;               /* a lazy sink's file (owned), created at its first write */
 };
 
 /* Creates path (O_EXCL unless truncate is set) with mode 0600. Returns 0 or -errno. */
 int ft_sink_open(struct ft_sink *s, const char *path, int truncate);
+
+/* From now on the sink writes zstd at level (libzstd's levels; 0 means its default).
+ * Returns 0. */
+int ft_sink_compress(struct ft_sink *s, int level);
 
 /* Like ft_sink_open(s, path, 1), but the file is created (with its parent directory, 0700,
  * if that is missing) only when bytes are first written out, or at ft_sink_close. path is

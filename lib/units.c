@@ -233,12 +233,12 @@ open_files(struct ft_units *us, struct ft_unit *u, int lazy)
         return -ENOMEM;
     }
     snprintf(path, sizeof(path), "%s/.tree.json.part", u->dir);
-    if ((err = lazy ? ft_sink_open_lazy(&u->tree, path) : ft_sink_open(&u->tree, path, 1)) != 0) {
+    if ((err = ft_runfiles_sink(us->files, &u->tree, path, 1, lazy)) != 0) {
         return err;
     }
     u->tree_open = 1;
     snprintf(path, sizeof(path), "%s/events.jsonl", u->dir);
-    if ((err = lazy ? ft_sink_open_lazy(&u->jsonl, path) : ft_sink_open(&u->jsonl, path, 1)) != 0) {
+    if ((err = ft_runfiles_sink(us->files, &u->jsonl, path, 1, lazy)) != 0) {
         return err;
     }
     u->jsonl_open = 1;
@@ -629,14 +629,15 @@ static int
 close_files(struct ft_units *us, struct ft_unit *u, const char *outcome, int keep)
 {
     char part[4200], final[4200];
+    const char *z = us->files->zext;
     int err = 0, whole = u->tree_open; /* the tree was written to its end */
 
     if (!keep) {
         discard_files(u);
         return 0;
     }
-    snprintf(part, sizeof(part), "%s/.tree.json.part", u->dir);
-    snprintf(final, sizeof(final), "%s/tree.json", u->dir);
+    snprintf(part, sizeof(part), "%s/.tree.json.part%s", u->dir, z);
+    snprintf(final, sizeof(final), "%s/tree.json%s", u->dir, z);
     if (u->tree_open) {
         ft_buf_puts(&u->tree.b, "]}]");
         put_summary(us, &u->tree.b, u, outcome);
@@ -671,7 +672,7 @@ close_files(struct ft_units *us, struct ft_unit *u, const char *outcome, int kee
     }
     ft_runfiles_note(us->files, err);
     unlink(part);
-    snprintf(final, sizeof(final), "%s/events.jsonl", u->dir);
+    snprintf(final, sizeof(final), "%s/events.jsonl%s", u->dir, z);
     unlink(final);
     rmdir(u->dir);
     return 0;
@@ -704,9 +705,11 @@ add_row(struct ft_units *us, const struct ft_unit *u, const char *outcome, int k
     w->calls = u->dest.calls;
     if (kept) {
         char rel[128];
-        snprintf(rel, sizeof(rel), "units/%llu/tree.json", (unsigned long long)u->id);
+        snprintf(rel, sizeof(rel), "units/%llu/tree.json%s", (unsigned long long)u->id,
+                 us->files->zext);
         w->tree = strdup(rel);
-        snprintf(rel, sizeof(rel), "units/%llu/events.jsonl", (unsigned long long)u->id);
+        snprintf(rel, sizeof(rel), "units/%llu/events.jsonl%s", (unsigned long long)u->id,
+                 us->files->zext);
         w->events = strdup(rel);
     }
     w->status = u->status;
@@ -740,9 +743,10 @@ append_line(struct ft_units *us, const struct ft_unit *u, const char *outcome, i
     ft_json_put_cstr(b, u->thread->name ? u->thread->name : "Thread");
     put_summary(us, b, u, outcome);
     if (kept) {
+        const char *z = us->files->zext;
         ft_buf_printf(
-            b, ",\"tree\":\"units/%llu/tree.json\",\"events\":\"units/%llu/events.jsonl\"}\n",
-            (unsigned long long)u->id, (unsigned long long)u->id);
+            b, ",\"tree\":\"units/%llu/tree.json%s\",\"events\":\"units/%llu/events.jsonl%s\"}\n",
+            (unsigned long long)u->id, z, (unsigned long long)u->id, z);
     } else {
         ft_buf_puts(b, ",\"tree\":null,\"events\":null}\n");
     }

@@ -474,10 +474,11 @@ def test_every_reader_reports_a_missing_or_unfinished_run_in_one_line(tmp_path, 
     assert "unfinished" in ls.stdout
 
 
-def test_a_run_still_going_is_said_to_be_running(tmp_path):
+def test_a_run_still_going_reads_as_its_tree_so_far(tmp_path):
     traced(tmp_path, PROGRAMS / "endings.py", "ok")  # an earlier run, complete
     out = tmp_path / "out"
-    (tmp_path / "wait.py").write_text("import sys\ndef f():\n    return sys.stdin.read()\nf()\n")
+    (tmp_path / "wait.py").write_text("import sys\ndef g():\n    return 1\n"
+                                      "def f():\n    g()\n    return sys.stdin.read()\nf()\n")
     proc = subprocess.Popen([str(RUN), "-q", "-o", str(out), PY, "wait.py"], cwd=tmp_path,
                             stdin=subprocess.PIPE, env=clean_env())
     try:
@@ -487,18 +488,25 @@ def test_a_run_still_going_is_said_to_be_running(tmp_path):
         while not unfinished() and time.time() < deadline:
             time.sleep(0.05)  # the writer makes the run's directory when the process starts
         [live] = unfinished()
-        pid = int(live.rsplit("-", 1)[1].split(".")[0])
-        line = one_error_line(cli("show", "-d", out, live))
-        assert line == (f"flowtrace show: run {live} has not finished: process {pid} is still "
-                        "running (its tree is written when it ends)")
-        latest = cli("show", "-d", out)
-        assert latest.returncode == 0 and "leaf(how='ok')" in latest.stdout
-        assert latest.stderr.startswith(f"flowtrace show: note: run {live} has not finished; "
-                                        "this is the latest complete run, ")
+        shown = cli("show", "-d", out, live)
+        assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+        assert f"Run {live} · python3 wait.py · " in shown.stdout
+        assert " · running · " in shown.stdout.splitlines()[0]
+        deadline = time.time() + 60  # g's end is on disk about a second after it happened
+        while "g → 1" not in shown.stdout and time.time() < deadline:
+            time.sleep(0.1)
+            shown = cli("show", "-d", out, live)
+        assert "⏳ f  wait.py:4" in shown.stdout and "(unfinished: running)" in shown.stdout
+        assert "✅ g → 1  wait.py:2" in shown.stdout
+        latest = cli("show", "-d", out)  # the latest run is the one going
+        assert latest.returncode == 0 and f"Run {live} " in latest.stdout, latest.stderr
+        listed = cli("ls", "-d", out)
+        assert any(l.startswith(f"⏳ {live}") and " running " in l
+                   for l in listed.stdout.splitlines()), listed.stdout
     finally:
         proc.communicate(b"", timeout=60)
     done = cli("show", "-d", out, live)
-    assert done.returncode == 0 and done.stderr == "" and "└── ✅ f → ''  wait.py:2" in done.stdout
+    assert done.returncode == 0 and done.stderr == "" and "└── ✅ f → ''  wait.py:4" in done.stdout
 
 
 @pytest.mark.parametrize("args,line", [

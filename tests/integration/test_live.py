@@ -3,10 +3,11 @@ events.jsonl, in --logfile and on --stdout, soon after it happened (the writer a
 frames as they arrive and writes its files at every tick), not when the program ends."""
 import json
 import queue
+import subprocess
 import threading
 import time
 
-from conftest import PROGRAMS
+from conftest import CLI, PROGRAMS, RUN, clean_env
 from procs_util import start_traced, wait_ready
 
 CALLS = PROGRAMS / "calls.py"
@@ -67,3 +68,110 @@ def test_stdout_gets_the_events_while_the_program_runs(python, tmp_path):
     proc.stdin.write("go\n")
     proc.stdin.close()
     assert proc.wait(timeout=120) == 0
+
+
+def cli(out, *args):
+    return subprocess.run([str(CLI), "-d", str(out), *map(str, args)], capture_output=True,
+                          text=True, env=clean_env())
+
+
+def until(check):
+    """check()'s first truthy answer within PATIENCE seconds, else its last one."""
+    deadline = time.monotonic() + PATIENCE
+    while (got := check()) is None or not got:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return got
+
+
+def test_a_run_still_going_is_listed_shown_and_read(python, tmp_path):
+    out = tmp_path / "out"
+    proc = start_traced(python, [CALLS, 10, "wait"], tmp_path)
+    wait_ready(proc)
+    # The tree so far: main() and five calls of f, main still running.
+    show = until(lambda: (lambda s: s if s.returncode == 0 and "f ×5" in s.stdout else None)(
+        cli(out, "show")))
+    assert show, cli(out, "show")
+    assert "running" in show.stdout.splitlines()[0], show.stdout
+    ls = cli(out, "ls")
+    assert ls.returncode == 0 and "running" in ls.stdout, ls
+    stats = cli(out, "stats")
+    assert stats.returncode == 0 and " f" in stats.stdout, stats
+    page = cli(out, "html", "-o", tmp_path / "now.html")
+    assert page.returncode == 0 and (tmp_path / "now.html").stat().st_size > 0, page.stderr
+    assert proc.poll() is None  # all of it while the program still runs
+    proc.communicate("go\n", timeout=120)
+    assert proc.returncode == 0
+    # Finished: the same commands read its tree.json.
+    assert "f ×10" in cli(out, "show").stdout
+
+
+def tail(out, *args):
+    return cli(out, "tail", *args)
+
+
+def test_tail_prints_the_last_calls_of_a_run_still_going(python, tmp_path):
+    out = tmp_path / "out"
+    proc = start_traced(python, [CALLS, 10, "wait"], tmp_path)
+    wait_ready(proc)
+    every = until(lambda: (lambda t: t if t.stdout.count("<- f = ") == 5 else None)(
+        tail(out, "-n", "0")))
+    assert every and every.returncode == 0, every
+    assert [l.split("<- f = ")[1].split()[0] for l in every.stdout.splitlines()
+            if "<- f = " in l] == ["0", "1", "2", "3", "4"]
+    assert "-> main(" in every.stdout
+    last = tail(out, "-n", "2")
+    assert last.stdout.splitlines() == every.stdout.splitlines()[-2:]
+    assert proc.poll() is None  # all of it while the program still runs
+    proc.communicate("go\n", timeout=120)
+    assert proc.returncode == 0
+
+
+def test_tail_follows_a_run_to_its_end(python, tmp_path):
+    out = tmp_path / "out"
+    proc = start_traced(python, [CALLS, 10, "wait"], tmp_path)
+    wait_ready(proc)
+    assert until(lambda: list(out.glob("*/.live")))
+    follow = subprocess.Popen([str(CLI), "-d", str(out), "tail", "-f", "-n", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=clean_env())
+    proc.communicate("go\n", timeout=120)
+    got, err = follow.communicate(timeout=120)  # it stops once the run is complete
+    assert follow.returncode == 0, err
+    assert got.count("<- f = ") == 10 and "<- main" in got, got
+
+
+def test_tail_units_prints_each_test_with_its_outcome(tmp_path):
+    out = tmp_path / "out"
+    units = PROGRAMS.parent / "units"
+    subprocess.run([str(RUN), "-q", "--keep", "failed", "-o", str(out), "/usr/bin/python3", "-m",
+                    "pytest", "-q", "-p", "no:cacheprovider", str(units / "pytest_suite.py")],
+                   capture_output=True, env=clean_env(), cwd=units, timeout=300)
+    got = tail(out, "--units", "-n", "0")
+    assert got.returncode == 0, got.stderr
+    lines = sorted(l.split()[1:3] for l in got.stdout.splitlines())
+    assert lines == [["ERROR", "pytest_suite.py::test_error"],
+                     ["FAILED", "pytest_suite.py::test_fail"],
+                     ["PASSED", "pytest_suite.py::test_pass"],
+                     ["SKIPPED", "pytest_suite.py::test_skip"]]
+    assert "ValueError: too big: 2  -> units/2/tree.json" in got.stdout
+
+
+def test_a_finished_unit_has_its_row_and_tree_while_the_program_runs(tmp_path):
+    (tmp_path / "job.py").write_text(
+        "import sys\ndef job():\n    raise ValueError('boom')\ntry:\n    job()\n"
+        "except ValueError:\n    pass\nprint('ready', flush=True)\nsys.stdin.readline()\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([str(RUN), "-o", str(out), "--unit", "__main__:job",
+                             "/usr/bin/python3", "job.py"], cwd=tmp_path, env=clean_env(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "ready\n"
+    rows = until(lambda: [json.loads(l) for l in p.read_text().splitlines()]
+                 if (p := next(out.glob("*/units.jsonl"), None)) else [])
+    assert [(r["name"], r["outcome"]) for r in rows] == [("__main__:job", "failed")], rows
+    tree = rows[0]["tree"]
+    assert json.loads((next(out.glob("*/units.jsonl")).parent / tree).read_text())["unit"]
+    assert proc.poll() is None  # all of it while the program still runs
+    proc.communicate("\n", timeout=120)

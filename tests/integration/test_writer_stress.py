@@ -148,3 +148,49 @@ def test_a_hundred_processes_at_once_all_get_their_runs(python, tmp_path):
     for c in children:
         assert c.tree["ended"] == "exit" and c.tree["tracer"]["lost"] == 0
         assert balanced(c.events) == 201  # <module> and 200 step() calls
+
+
+def test_the_writers_memory_stays_small_with_forty_busy_processes_at_once(tmp_path):
+    """Each connection costs the writer its decoder's frame and small file buffers, with
+    --compress too (one zstd context for all): 40 processes writing at once stay under
+    64 MiB (about 45 MiB; with 1 MiB buffers and a zstd context per file they took 150)."""
+    from conftest import BUILD, LIB
+    sock, out = tmp_path / "w.sock", tmp_path / "out"
+    writer = subprocess.Popen([str(BUILD / "flowtrace-writer"), "--dir", str(out), "--socket",
+                               str(sock), "--idle-exit", "600", "--compress"], env=clean_env())
+    try:
+        deadline = time.monotonic() + 60
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        code = ("import time\ndef leaf(i): return i\nfor i in range(20000): leaf(i)\n"
+                "time.sleep(2)\nfor i in range(20000): leaf(i)\n")
+        procs = [subprocess.Popen(["/usr/bin/python3", "-c", code], stderr=subprocess.PIPE,
+                                  env=clean_env(LD_PRELOAD=str(LIB), FLOWTRACE_SOCKET=str(sock)))
+                 for _ in range(40)]
+        assert [p.communicate(timeout=600)[1] for p in procs] == [b""] * 40
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("*/tree.json.zst"))) < 40 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with open(f"/proc/{writer.pid}/status") as f:
+            peak = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1)) // 1024
+    finally:
+        writer.terminate()
+        writer.wait(timeout=120)
+    assert len(list(out.glob("*/tree.json.zst"))) == 40
+    assert peak < 64, f"the writer peaked at {peak} MiB"
+
+
+def test_a_run_of_which_nothing_could_be_written_is_not_left_unfinished(python, tmp_path):
+    n = 1_000
+    proc, runs = trace(python, [CALLS, n], tmp_path, env=faulty("write:/out/:enospc:0"))
+    check_untouched(python, tmp_path, proc, [CALLS, n])
+    assert runs == []
+    m = re.search(r"flowtrace-writer: pid \d+: no run written in \S+ \(No space left on "
+                  r"device\); (\d+) events lost", proc.stderr)
+    assert m and int(m.group(1)) == produced(n), proc.stderr
+    # No directory is left to be listed as a run that never finishes.
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()] == []
+    from conftest import CLI
+    ls = subprocess.run([str(CLI), "ls", "-d", str(tmp_path / "out")], capture_output=True,
+                        text=True, env=clean_env())
+    assert "unfinished" not in ls.stdout, ls.stdout

@@ -14,6 +14,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "lib/err.h"
+#include "lib/rfile.h"
 #include "tools/writer/index.h"
 #include "tree.h"
 
@@ -48,14 +49,14 @@ dup_or_null(const char *s, int *oom)
     return d;
 }
 
+/* Whether the run dir/name has file, plain or zstd (file.zst). */
 static int
 is_file(const char *dir, const char *name, const char *file)
 {
-    char path[PATH_MAX];
-    struct stat st;
+    char path[PATH_MAX], found[PATH_MAX + 8];
 
-    snprintf(path, sizeof(path), "%s/%s/%s", dir, name, file);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return ft_rfile_find(path, file, found, sizeof(found)) == 0;
 }
 
 /* argv from the index: a JSON array of strings. */
@@ -196,10 +197,14 @@ scan(struct ft_catalog *c, size_t *cap, const char *dir, DIR *d)
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
         e->id = dup_or_null(de->d_name, &oom);
         e->path = dup_or_null(path, &oom);
-        if (!complete || from_tree_head(e, path) != 0) {
+        /* A run still being written reads as its tree so far (lib/rfile.h). */
+        e->running = !complete && ft_rfile_state(path) == FT_RUN_RUNNING;
+        if ((!complete && !e->running) || from_tree_head(e, path) != 0) {
             /* Unfinished, or a tree.json that does not read: listed, never opened. */
             e->complete = 0;
             e->start_us = start_from_id(de->d_name);
+        } else if (e->running) {
+            e->complete = 0;
         }
     }
     return oom ? -ENOMEM : 0;
@@ -286,7 +291,7 @@ latest(const struct ft_catalog *c)
 
     for (size_t i = 0; i < c->n; i++) {
         const struct ft_run_entry *e = &c->runs[i];
-        if (!e->complete) {
+        if (!e->complete && !e->running) {
             continue;
         }
         if (e->parent_run == NULL) {
@@ -338,7 +343,9 @@ ft_catalog_find(const struct ft_catalog *c, const char *run, const struct ft_run
 void
 ft_catalog_status(const struct ft_run_entry *r, char *out, size_t cap)
 {
-    if (!r->complete) {
+    if (r->running) {
+        snprintf(out, cap, "running");
+    } else if (!r->complete) {
         snprintf(out, cap, "unfinished");
     } else if (r->ended != NULL && strcmp(r->ended, "signal") == 0) {
         snprintf(out, cap, "signal %d", r->signal);

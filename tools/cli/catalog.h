@@ -25,6 +25,7 @@ struct ft_run_entry {
     uint64_t start_us, duration_us, calls, lost;
     int have_exit_code, exit_code, signal;
     int complete; /* tree.json exists */
+    int running;  /* its writer is writing it: its tree so far reads (lib/rfile.h) */
 };
 
 struct ft_catalog {
@@ -43,8 +44,8 @@ int ft_catalog_load(const char *dir, struct ft_catalog *c, char *err, size_t cap
 
 void ft_catalog_free(struct ft_catalog *c);
 
-/* Finds run: an id, or a unique prefix of one; NULL for the latest complete run that no
- * other traced process started (else the latest complete run). Returns 0 and sets *out,
+/* Finds run: an id, or a unique prefix of one; NULL for the latest complete or running
+ * run that no other traced process started (else the latest complete or running run). Returns 0 and sets *out,
  * or FT_ENOTFOUND / FT_EBADUSAGE (an ambiguous prefix) with err set. */
 int ft_catalog_find(const struct ft_catalog *c, const char *run, const struct ft_run_entry **out,
                     char *err, size_t cap);

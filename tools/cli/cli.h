@@ -109,5 +109,6 @@ int ft_cmd_export(int argc, char **argv);
 int ft_cmd_report(int argc, char **argv);
 int ft_cmd_attach(int argc, char **argv);
 int ft_cmd_diff(int argc, char **argv);
+int ft_cmd_tail(int argc, char **argv);
 
 #endif

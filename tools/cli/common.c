@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "lib/err.h"
 #include "lib/json.h"
+#include "lib/rfile.h"
 #include "term.h"
 #include "tree.h"
 
@@ -228,7 +229,8 @@ run_from_path(const char *run, char *out, size_t cap)
         return 0;
     }
     snprintf(tree, sizeof(tree), "%s/tree.json", run);
-    if (is_file(tree)) {
+    if (is_file(tree) || ft_rfile_find(run, "tree.json", tree, sizeof(tree)) == 0 ||
+        ft_rfile_state(run) == FT_RUN_RUNNING) {
         snprintf(out, cap, "%s", run);
         while (n > 1 && out[n - 1] == '/' && n <= cap) {
             out[--n] = '\0'; /* "out/RUN/" is "out/RUN" */
@@ -314,7 +316,7 @@ note_newer_unfinished(const char *cmd, const struct ft_catalog *c, const struct 
 
     for (size_t i = 0; i < c->n; i++) {
         const struct ft_run_entry *r = &c->runs[i];
-        if (!r->complete && r->start_us >= second) {
+        if (!r->complete && !r->running && r->start_us >= second) {
             ft_cli_err(cmd, "note: run %s has not finished; this is the latest complete run, %s",
                        r->id, e->id);
             return;
@@ -351,7 +353,7 @@ ft_cli_find_run_in(const char *cmd, const char *dir, const char *run, struct ft_
     if (run == NULL) {
         note_newer_unfinished(cmd, c, *e);
     }
-    if (!(*e)->complete) {
+    if (!(*e)->complete && !(*e)->running) {
         not_complete(cmd, dir, *e);
         ft_catalog_free(c);
         return FT_EXIT_FAIL;

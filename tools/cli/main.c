@@ -14,6 +14,7 @@ static const struct ft_cli_cmd commands[] = {
     {"export", ft_cmd_export, "write a run for Perfetto (Chrome JSON) or OpenTelemetry (OTLP)"},
     {"attach", ft_cmd_attach, "record a running Python process for a while, then detach"},
     {"diff", ft_cmd_diff, "where two runs or two tests parted: the first different call"},
+    {"tail", ft_cmd_tail, "a run's calls and units as they happen (-f: follow it)"},
 };
 
 static void

@@ -11,6 +11,8 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+#include "lib/rfile.h"
+
 #include "lib/err.h"
 
 /* ---- Arena and string interning ---------------------------------------------------- */
@@ -977,7 +979,7 @@ describe_parse_error(struct loader *l, yajl_handle h, yajl_status st, int at_end
  * its start on every read (yajl keeps it whole), so a read that produced no event doubles
  * the next one: a string of n bytes costs O(n), not O(n^2 / read size). */
 static int
-feed(struct loader *l, yajl_handle h, int fd, uint64_t *bytes, yajl_status *st)
+feed(struct loader *l, yajl_handle h, struct ft_rfile *f, uint64_t *bytes, yajl_status *st)
 {
     size_t size = FEED_MIN;
     unsigned char *buf = malloc(size);
@@ -989,7 +991,7 @@ feed(struct loader *l, yajl_handle h, int fd, uint64_t *bytes, yajl_status *st)
     for (;;) {
         uint64_t before = l->events;
         int progress;
-        if ((n = read(fd, buf, size)) <= 0) {
+        if ((n = ft_rfile_read(f, buf, size)) <= 0) {
             break;
         }
         *bytes += (uint64_t)n;
@@ -1015,7 +1017,7 @@ feed(struct loader *l, yajl_handle h, int fd, uint64_t *bytes, yajl_status *st)
         }
     }
     free(buf);
-    return n < 0 ? -errno : 0;
+    return n < 0 ? (int)n : 0;
 }
 
 static int
@@ -1024,14 +1026,16 @@ parse_file(struct loader *l, const char *path, char *err, size_t cap)
     yajl_handle h = yajl_alloc(&callbacks, NULL, l);
     yajl_status st = yajl_status_ok;
     uint64_t bytes = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0, at_end = 0;
+    /* tree.json or tree.json.zst; of a run still going, the tree so far (lib/rfile.h). */
+    struct ft_rfile *f = NULL;
+    int rc = ft_rfile_open_path(&f, path), at_end = 0;
 
-    if (fd < 0 || h == NULL) {
-        rc = fd < 0 ? -errno : -ENOMEM;
+    if (rc != 0 || h == NULL) {
+        rc = rc != 0 ? rc : -ENOMEM;
         snprintf(err, cap, "cannot read %s: %s", path, strerror(-rc));
         goto done;
     }
-    if ((rc = feed(l, h, fd, &bytes, &st)) != 0) {
+    if ((rc = feed(l, h, f, &bytes, &st)) != 0) {
         snprintf(err, cap, "cannot read %s: %s", path, strerror(-rc));
         goto done;
     }
@@ -1052,9 +1056,7 @@ done:
     if (h != NULL) {
         yajl_free(h);
     }
-    if (fd >= 0) {
-        close(fd);
-    }
+    ft_rfile_close(f);
     return rc;
 }
 

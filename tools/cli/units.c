@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "lib/buf.h"
 #include "lib/err.h"
+#include "lib/rfile.h"
 
 static char *str_path(yajl_val o, const char **path);
 
@@ -88,21 +89,56 @@ add_entry(struct ft_units *out, yajl_val o, const char *rundir)
     return e->name != NULL && e->outcome != NULL && e->run != NULL ? 0 : -EINVAL;
 }
 
+static ssize_t
+rfile_reader(void *cookie, char *buf, size_t n)
+{
+    ssize_t got = ft_rfile_read(cookie, buf, n);
+
+    return got < 0 ? -1 : got;
+}
+
+static int
+rfile_closer(void *cookie)
+{
+    ft_rfile_close(cookie);
+    return 0;
+}
+
+/* A stdio stream reading rf (which it owns from then on). */
+static FILE *
+rfile_stream(struct ft_rfile *rf)
+{
+    cookie_io_functions_t io = {rfile_reader, NULL, NULL, rfile_closer};
+    FILE *f = fopencookie(rf, "r", io);
+
+    if (f == NULL) {
+        ft_rfile_close(rf);
+    }
+    return f;
+}
+
 /* Appends the units of rundir/units.jsonl to out. */
 static int
 append(const char *rundir, struct ft_units *out, char *err, size_t cap)
 {
     char path[4200], *line = NULL;
     size_t lcap = 0, lineno = 0;
+    struct ft_rfile *rf;
     FILE *f;
     int rc = 0;
 
+    /* units.jsonl or units.jsonl.zst (lib/rfile.h), read whole into a stream. */
     snprintf(path, sizeof(path), "%s/units.jsonl", rundir);
-    if ((f = fopen(path, "re")) == NULL) {
-        if (errno == ENOENT) {
+    if ((rc = ft_rfile_open(&rf, rundir, "units.jsonl")) != 0) {
+        if (rc == -ENOENT) {
             return 0;
         }
-        snprintf(err, cap, "cannot read %s: %s", path, strerror(errno));
+        snprintf(err, cap, "cannot read %s: %s", path, strerror(-rc));
+        return -1;
+    }
+    f = rfile_stream(rf);
+    if (f == NULL) {
+        snprintf(err, cap, "cannot read %s: %s", path, strerror(ENOMEM));
         return -1;
     }
     out->nruns++;

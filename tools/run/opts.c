@@ -27,6 +27,8 @@ const char ft_run_usage[] =
     "                            [FLOWTRACE_STDOUT=1]\n"
     "  --logfile FILE            also append each JSONL event to FILE [FLOWTRACE_LOGFILE]\n"
     "  --keep-raw                also keep each run's raw event stream (raw.ftb)\n"
+    "  --compress                write events.jsonl.zst and tree.json.zst (zstd; every\n"
+    "                            flowtrace command reads them) [FLOWTRACE_COMPRESS=1]\n"
     "  --otlp[=URL]              also send each finished request, test and run to an\n"
     "                            OpenTelemetry collector (OTLP/HTTP JSON; without URL, where\n"
     "                            the OTEL_EXPORTER_OTLP_* variables say, default\n"

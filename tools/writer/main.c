@@ -48,6 +48,9 @@ static const char usage[] =
     "  --drain-timeout S    after SIGTERM, wait this long for processes still sending\n"
     "                       (default 30)\n"
     "  --keep-raw           also keep each run's raw stream as raw.ftb\n"
+    "  --compress           write events.jsonl.zst and tree.json.zst (zstd; also\n"
+    "                       FLOWTRACE_COMPRESS=1)\n"
+    "  --compress-level N   ... at zstd level N, -7 to 19 (default 1)\n"
     "  --detach             run in the background once the socket is ready\n"
     "  --parent-fd FD       a pipe from the process that started the writer: 'q' then\n"
     "                       its end stops the writer as SIGTERM does; its end alone (that\n"
@@ -84,6 +87,29 @@ parse_seconds(const char *s, double *out)
     }
     *out = strtod(s, &end);
     return *end == '\0' && *out >= 0 ? 0 : -1;
+}
+
+/* A zstd level: -7 (fastest) to 19. */
+static int
+parse_level(const char *s, int *out)
+{
+    char *end = NULL;
+    long v = s != NULL ? strtol(s, &end, 10) : 0;
+
+    if (s == NULL || *s == '\0' || *end != '\0' || v < -7 || v > 19) {
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Whether environment variable name is set to something other than "" or "0". */
+static int
+env_on(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
 }
 
 static int
@@ -136,9 +162,14 @@ own_dir(const char *path, char *why, size_t cap)
 }
 
 static int
-convert(const char *dir, const char *file, const char *run_id, double rate)
+convert(const char *dir, const char *file, const char *run_id, double rate,
+        const struct ft_server_opts *o)
 {
-    struct ft_run_opts ro = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = rate, .copies = 0};
+    struct ft_run_opts ro = {.dir = dir,
+                             .run_id = run_id,
+                             .tsc_ns_per_tick = rate,
+                             .compress = o->compress,
+                             .zlevel = o->zlevel};
     struct ft_wire_decoder dec;
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
@@ -300,6 +331,8 @@ static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"idle-exit", required_argument, NULL, 'i'},
                                          {"drain-timeout", required_argument, NULL, 't'},
                                          {"keep-raw", no_argument, NULL, 'k'},
+                                         {"compress", no_argument, NULL, 'z'},
+                                         {"compress-level", required_argument, NULL, 'Z'},
                                          {"detach", no_argument, NULL, 'D'},
                                          {"convert", required_argument, NULL, 'c'},
                                          {"run-id", required_argument, NULL, 'R'},
@@ -342,6 +375,14 @@ parse_args(int argc, char **argv, struct ft_server_opts *opts, struct args *a)
             break;
         case 'k':
             opts->keep_raw = 1;
+            break;
+        case 'z': /* --compress */
+        case 'Z': /* --compress-level N */
+            opts->compress = 1;
+            if (opt == 'Z' && parse_level(optarg, &opts->zlevel) != 0) {
+                return fail(FT_EXIT_USAGE, "bad --compress-level '%s'", optarg,
+                            "not a zstd level (-7..19)");
+            }
             break;
         case 'D':
             a->detach = 1;
@@ -397,6 +438,9 @@ main(int argc, char **argv)
 
     opts.drain_timeout = 30;
     opts.parent_fd = -1;
+    opts.zlevel = FT_ZLEVEL_DEFAULT;
+    /* The library's setting, for a writer it started (or the wrapper's, passed on). */
+    opts.compress = env_on("FLOWTRACE_COMPRESS");
     prepare_process(&opts);
     read_sample(&opts);
     if ((err = parse_args(argc, argv, &opts, &a)) >= 0) {
@@ -414,7 +458,8 @@ main(int argc, char **argv)
     }
     clock_kind = ft_clock_tsc_usable() ? FT_CLOCK_TSC : FT_CLOCK_MONOTONIC;
     if (a.convert_file != NULL) {
-        return convert(opts.dir, a.convert_file, a.run_id, ft_clock_calibrate(clock_kind, 20));
+        return convert(opts.dir, a.convert_file, a.run_id, ft_clock_calibrate(clock_kind, 20),
+                       &opts);
     }
     if (a.recover) {
         err = ft_recover_dir(opts.dir, ft_clock_calibrate(clock_kind, 20), report_recovered);

@@ -103,7 +103,7 @@ move_out(const char *from_dir, const char *to_dir, const char *name)
 }
 
 /* Removes what the dead writer left beside the rebuilt files: its journal, the process's
- * END, partial tree parts. */
+ * END, partial tree parts, what it said to readers of the run going (.live). */
 static void
 clean_run_dir(const char *path)
 {
@@ -116,7 +116,8 @@ clean_run_dir(const char *path)
     }
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, "raw.ftb") == 0 || strcmp(e->d_name, "end.ftb") == 0 ||
-            strcmp(e->d_name, ".tree.json.tmp") == 0 ||
+            strcmp(e->d_name, ".tree.json.tmp") == 0 || strcmp(e->d_name, ".live") == 0 ||
+            strcmp(e->d_name, ".live.tmp") == 0 ||
             (strncmp(e->d_name, ".thread-", 8) == 0 && strstr(e->d_name, ".part") != NULL)) {
             snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
             unlink(p);
@@ -162,11 +163,17 @@ static void
 rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
 {
     char tmp[3500], built[3800], journal[3500], end[3500];
-    struct ft_run_opts ro = {.dir = tmp, .run_id = id, .tsc_ns_per_tick = rate, .copies = 0};
+    struct ft_run_opts ro = {
+        .dir = tmp, .run_id = id, .tsc_ns_per_tick = rate, .zlevel = FT_ZLEVEL_DEFAULT};
     struct ft_run *run;
     struct ft_run_info info;
     int hello = 0, err;
+    const char *z;
 
+    /* The dead writer's run was compressed if its events are: the rebuilt one is too. */
+    snprintf(journal, sizeof(journal), "%s/events.jsonl.zst", path);
+    ro.compress = access(journal, F_OK) == 0;
+    z = ro.compress ? ".zst" : "";
     snprintf(tmp, sizeof(tmp), "%s/.recover", path);
     snprintf(journal, sizeof(journal), "%s/raw.ftb", path);
     snprintf(end, sizeof(end), "%s/end.ftb", path);
@@ -194,8 +201,13 @@ rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
     if (!hello) {
         err = FT_EFOREIGN;
     }
-    if (err == 0 && (err = move_out(built, path, "events.jsonl")) == 0) {
-        err = move_out(built, path, "tree.json");
+    if (err == 0) {
+        char ev[32], tr[32];
+        snprintf(ev, sizeof(ev), "events.jsonl%s", z);
+        snprintf(tr, sizeof(tr), "tree.json%s", z);
+        if ((err = move_out(built, path, ev)) == 0) {
+            err = move_out(built, path, tr);
+        }
     }
     out->err = err;
     if (err == 0) {

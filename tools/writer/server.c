@@ -99,7 +99,7 @@ say(const char *fmt, ...)
 static void
 say_failed(struct conn *c, const struct ft_run_info *info)
 {
-    if (info->path == NULL) {
+    if (info->path == NULL || info->discarded) {
         say("pid %llu: no run written in %s (%s); %llu events lost", (unsigned long long)c->id.pid,
             S.opts.dir, ft_strerror(info->fail_err), (unsigned long long)info->lost);
     } else {
@@ -135,6 +135,7 @@ static void
 conn_end(struct conn *c, int how_if_open, const char *reason)
 {
     struct ft_run_info info;
+    char dir[4200] = "";
 
     if (c->closing) {
         return;
@@ -143,7 +144,11 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
     if (c->run != NULL && !S.opts.null_sink) {
         int err = ft_run_finish(c->run, how_if_open, reason);
         ft_run_get_info(c->run, &info);
-        if (c->failed) {
+        if (info.path != NULL) {
+            snprintf(dir, sizeof(dir), "%s", info.path);
+        }
+        if (c->failed || info.discarded) {
+            info.fail_err = info.fail_err != 0 ? info.fail_err : err;
             say_failed(c, &info);
         } else if (err != 0 && info.path != NULL) {
             say("run %s: cannot write its files: %s", info.id, ft_strerror(err));
@@ -151,7 +156,7 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         if (info.copy_error != NULL) {
             say("run %s: --logfile: %s", info.id, info.copy_error);
         }
-        if (info.id != NULL && info.path != NULL) {
+        if (info.id != NULL && info.path != NULL && !info.discarded) {
             ft_runs_finished(&info, S.opts.runs_file);
             index_run(&info);
             if (S.opts.on_run != NULL) {
@@ -164,6 +169,9 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
     if (c->running) {
         ft_journal_close(&c->journal);
         c->running = 0;
+    }
+    if (dir[0] != '\0') {
+        rmdir(dir); /* a run of which nothing could be written (run.c) leaves it empty */
     }
     if (c->prev) {
         c->prev->next = c->next;
@@ -590,8 +598,11 @@ peer_allowed(uv_pipe_t *p)
 static void
 on_connection(uv_stream_t *server, int status)
 {
-    struct ft_run_opts ro = {
-        .dir = S.opts.dir, .run_id = NULL, .tsc_ns_per_tick = S.opts.tsc_ns_per_tick, .copies = 1};
+    struct ft_run_opts ro = {.dir = S.opts.dir,
+                             .tsc_ns_per_tick = S.opts.tsc_ns_per_tick,
+                             .copies = 1,
+                             .compress = S.opts.compress,
+                             .zlevel = S.opts.zlevel};
     struct conn *c;
 
     if (status < 0) {

@@ -23,6 +23,8 @@ struct ft_server_opts {
     int keep_raw;         /* also keep each run's raw stream as raw.ftb */
     int null_sink;        /* bench only: decode frames, write nothing (ACK still sent) */
     int ignore_sigint;    /* SIGINT was ignored when the writer started: keep it so */
+    int compress;         /* zstd runs (events.jsonl.zst, tree.json.zst) ... */
+    int zlevel;           /* ... at this level */
     /* An exporter (otlp.h), or none: units as they finish (lib/run.h's ft_run_opts), runs
      * once finished and written. */
     size_t span_limit;
