@@ -1,11 +1,13 @@
 // The viewer on what the tracer records when an exception leaves a call (issue 18), on a
 // real run (tests/integration/programs/postmortem.py): where each exception was raised
 // (inside C too: the Python line that called it), its causes, the line each call was
-// left at, the call's locals (redacted names stay redacted).
+// left at, the call's locals (redacted names stay redacted), and the source kept with
+// the run once the checkout is gone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHOTS, setup, traceScript, writeHtml, openPage, cursorOf, press, PROGRAMS } from './helpers.mjs';
+import { SHOTS, ctx, setup, traceScript, writeHtml, openPage, cursorOf, press, PROGRAMS } from './helpers.mjs';
 
 setup();
 
@@ -45,6 +47,22 @@ test('a real run: raise line, causes, locals and the line each call was left at'
   assert.match(cur, /Left this call atpostmortem\.py:39/);
   assert.equal(await raiseLine(page), '39');
   await page.screenshot({ path: join(SHOTS, 'postmortem-real.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a real run whose checkout is gone: the source kept with the run is shown', { timeout: 60000 }, async () => {
+  const dir = join(ctx.tmp, 'checkout');
+  mkdirSync(dir);
+  const script = join(dir, 'postmortem.py');
+  copyFileSync(join(PROGRAMS, 'postmortem.py'), script);
+  const out = traceScript(script, [], { cwd: dir });
+  rmSync(dir, { recursive: true });
+  const { page, errors } = await openPage(writeHtml(out, 'postmortem-gone.html'));
+  assert.equal((await press(page, 'e')).fn, 'parse');
+  assert.match(await page.textContent('#source .src-head'), /postmortem\.py:6 kept with the run$/);
+  assert.equal(await raiseLine(page), '8');
+  assert.match(await page.textContent('#source pre'), /def parse\(text, api_key\):/);
   assert.deepEqual(errors, []);
   await page.close();
 });
