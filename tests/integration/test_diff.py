@@ -53,7 +53,9 @@ def test_a_test_that_passes_with_one_input_and_fails_with_another(tmp_path):
                         "in runtestprotocol > call_and_report > test_report")
     body = "\n".join(lines[4:])
     assert "\n-     test_report(text='1,2,3') → None\n" in body
-    assert "\n+     test_report(text='4,-5,6')  ✗ ValueError: negative value in '4,-5,6'\n" in body
+    # A call an exception left says the line it left it at.
+    assert "\n+     test_report(text='4,-5,6')  ✗ ValueError: negative value in '4,-5,6' (line 26)\n" \
+        in body
     assert "      (different arguments, result, exception)\n" in body
     assert "\n-       report(text='1,2,3') → 2.0\n" in body
     assert lines[-1] == "4 calls alike in all; 4 divergences (--all shows every one)."
@@ -73,7 +75,8 @@ def test_the_same_test_passing_in_one_run_and_failing_in_the_next(tmp_path):
             "or modulo by zero") in out.splitlines()[1]
     # parse agrees; scale is where they part: it raised in B.
     assert ("\n        parse(text='2,4') → [2, 4]\n-       scale(values=[2, 4]) → [1, 2]\n"
-            "+       scale(values=[2, 4])  ✗ ZeroDivisionError: integer division or modulo by zero\n"
+            "+       scale(values=[2, 4])  ✗ ZeroDivisionError: integer division or modulo by zero"
+            " (line 31)\n"
             ) in out
     assert "(different result, exception)" in out
 
@@ -91,7 +94,8 @@ def test_two_runs_of_a_script_with_other_arguments(tmp_path):
     assert "then the first difference" in out and "in <module> > main > OrderService.order\n" in out
     assert "-     OrderService.order(customer='ana', wanted={'coffee': 1, 'cake': 1}, tax=0.21)" in out
     assert "+     OrderService.order(customer='ana', wanted={'coffee': 1, 'cake': 3}, tax=0.21)" in out
-    assert "+       Inventory.take(name='cake', count=3)  ✗ ValueError: only 2 cake left" in out
+    assert "+       Inventory.take(name='cake', count=3)  ✗ ValueError: only 2 cake left (line 22)" \
+        in out
     assert "Where they part" in out
 
 

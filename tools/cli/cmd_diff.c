@@ -46,7 +46,8 @@ struct diff_cmd {
 
 /* ---- A call in one line ---------------------------------------------------------------- */
 
-/* "fn(a=1, b='x') → result" and, for a call that raised, "✗ Type: message". */
+/* "fn(a=1, b='x') → result" and, for a call that raised, "✗ Type: message", with the line
+ * the exception left the call at when the run recorded it ("(line 12)"). */
 static void
 put_call(struct ft_buf *b, const struct ft_node *n)
 {
@@ -70,6 +71,9 @@ put_call(struct ft_buf *b, const struct ft_node *n)
         if (n->exc_msg != NULL && *n->exc_msg) {
             ft_buf_puts(b, ": ");
             ft_cli_put_abbrev(b, n->exc_msg, 80);
+        }
+        if (x != NULL && x->left_at > 0) {
+            ft_buf_printf(b, " (line %u)", x->left_at);
         }
     }
     if (n->incomplete != NULL) {

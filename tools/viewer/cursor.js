@@ -75,30 +75,44 @@ function firstCall() { return N ? timeOrder()[0] : -1; }
 
 /* ---- Exceptions and failed units ---------------------------------------------------------- */
 var ORIGINS = null;
-/* Where each exception was raised: calls that raised while none of their calls did, in
- * time order. */
+/* Where each exception was raised, in the order they were raised (the raising call's
+ * end): the calls that raised it themselves (raisedHere). */
 function raiseSites() {
   if (!ORIGINS) {
     ORIGINS = [];
-    EXC.forEach(function (e, i) {
-      for (var j = i + 1; j <= i + SIZE[i]; j += SIZE[j] + 1) if (EXC.has(j)) return;
-      ORIGINS.push(i);
-    });
-    ORIGINS.sort(function (a, b) { return START[a] - START[b] || a - b; });
+    EXC.forEach(function (e, i) { if (raisedHere(i)) ORIGINS.push(i); });
+    ORIGINS.sort(function (a, b) { return END[a] - END[b] || a - b; });
   }
   return ORIGINS;
 }
+/* Whether call c raised its exception itself: no call under it raised that exception
+ * (raiseSiteOf), and, when the run recorded where it was raised and the line it left c
+ * at, c was left at that very line (a generator the exception was thrown into was left
+ * at its yield, a call that re-raised one it caught at its raise). */
+function raisedHere(c) {
+  var r = raiseLineOf(c), left = leftAtOf(c);
+  if (r && left > 0 && (left !== r.line || (r.file !== null && r.file !== fileOf(c)))) return false;
+  return raiseSiteOf(c) === c;
+}
+/* Whether call j's exception can be the one call c raised: the same type, and raised at
+ * the same place when the run recorded where (a call that caught one KeyError and raised
+ * another raised its own). */
+function sameException(c, j) {
+  if (EXC.get(j)[0] !== EXC.get(c)[0]) return false;
+  var rc = raiseLineOf(c), rj = raiseLineOf(j);
+  return !rc || !rj || (rc.line === rj.line && rc.file === rj.file);
+}
 /* From a call that raised, down to where its exception came from: the latest call under
- * it that raised the same type, and so on. A call whose calls raised only other types
- * raised its own (raise ... from): it is the place, its causes show there. When the types
- * were not recorded, any call under it that raised leads on. */
+ * it that raised the same exception, and so on. A call whose calls raised only other
+ * ones raised its own (raise ... from): it is the place, its causes show there. When the
+ * types were not recorded, any call under it that raised leads on. */
 function raiseSiteOf(c) {
   for (;;) {
     var ty = EXC.get(c)[0], same = -1, any = -1;
     for (var j = c + 1; j <= c + SIZE[c]; j += SIZE[j] + 1) {
       if (!EXC.has(j)) continue;
       any = j;
-      if (EXC.get(j)[0] === ty) same = j;
+      if (sameException(c, j)) same = j;
     }
     var next = same >= 0 ? same : ty < 0 ? any : -1;
     if (next < 0) return c;
@@ -136,7 +150,7 @@ function jumpToException(dir) {
   var at = sites.indexOf(cursor), k;
   if (at >= 0) k = at + dir;
   else {
-    for (k = 0; k < sites.length && START[sites[k]] <= START[cursor]; k++);
+    for (k = 0; k < sites.length && END[sites[k]] <= START[cursor]; k++);
     if (dir < 0) k--;
   }
   setCursor(sites[(k + sites.length) % sites.length]);
