@@ -165,3 +165,25 @@ def test_threads_started_by_flowtraces_own_hook_are_recorded_once_and_silently(p
     details = run.details().splitlines()
     assert sum(line.strip().startswith("Stepper.run") for line in details) == 2
     assert sum(line.strip().startswith("leaf(") for line in details) == 2
+
+def test_a_program_with_its_own_tracer_and_profilers_is_recorded_as_far_as_it_can_be(python,
+                                                                                     tmp_path):
+    plain = untraced(python, "profilers_traced.py")
+    assert plain.returncode == 0, plain.stderr
+    proc, [run] = trace(python, [HOST / "profilers_traced.py"], tmp_path, cwd=HOST)
+    # The program's tracer and profile functions get what they get untraced.
+    assert (proc.returncode, proc.stdout) == (0, plain.stdout), proc.stderr
+    steps = sorted(line.strip().split(" ->")[0] for line in run.details().splitlines()
+                   if line.strip().startswith("step("))
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("flowtrace[")]
+    if version_of(python) >= (3, 12):  # sys.monitoring: no conflict at all
+        assert warnings == []
+        assert steps == ["step(name='after')", "step(name='cProfile under a tracer')",
+                         "step(name='profiled under a tracer')"]
+        return
+    # 3.11: sys.setprofile is seen at once (FlowTrace stands in for it), so the tracer does
+    # not matter; cProfile's PyEval_SetProfile can only be seen through FlowTrace's trace
+    # function, which the program's tracer holds: FlowTrace says it records no more.
+    assert steps == ["step(name='after')", "step(name='profiled under a tracer')"]
+    [warning] = warnings
+    assert "FlowTrace records no more of that thread's calls" in warning
