@@ -91,6 +91,8 @@ struct ft_call {
     uint8_t spawner;              /* referenced by the spawn map */
     uint8_t dest_root;            /* the first call of its destination (a unit's call) */
     uint8_t transparent;          /* no level of its own: its children take its place */
+    uint8_t task;                 /* a coroutine another call spawned (an asyncio task): placed
+                                   * under its creator, run on its own */
     struct ft_dest *dest;         /* where it is written, NULL: the run's files */
     struct ft_adoption *adoption; /* set on the node standing for work a thread adopted */
     struct ft_call *part_owner;   /* the adoption whose part file holds this subtree, or NULL */

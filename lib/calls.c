@@ -890,6 +890,7 @@ on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     const struct ft_code *code = ft_codetab_get(c->codes, rec->payload);
     struct ft_call *n, *parent = current(t);
     int gen = rec->kind == FT_REC_START;
+    int spawned = 0;
 
     if (code == NULL) {
         return FT_EUNDEFCODE;
@@ -912,11 +913,13 @@ on_enter(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         spawner = ft_idmap_get(&c->spawns, key); /* after finish_node, which may free */
         if (spawner != NULL) {
             parent = spawner;
+            spawned = 1;
             ft_idmap_del(&c->spawns, key);
         }
     }
     n = open_node(c, t, code, rec->ticks, parent, gen);
     if (gen && n != NULL) {
+        n->task = (uint8_t)spawned;
         n->ident = gen_key(t, rec->extra);
         if (ft_idmap_put(&c->gens, n->ident, n) != 0) {
             return -ENOMEM;

@@ -430,6 +430,10 @@ ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
         ft_buf_reserve(b, LINE_FIXED + args_room(n));
         o = b->p + b->len;
     }
+    if (n->task) {
+        /* An asyncio task: under the call that created it, but running on its own. */
+        o = PUT_LIT(o, ",\"task\":true");
+    }
     if (n->instance != 0) {
         o = put_instance(o, n->instance);
     }

@@ -30,8 +30,9 @@ test('asyncio.gather: each task on its own lane at its real times; zoom, pan, cl
   const [i0, i1] = await view(page);
   assert.ok(first > 1e5, `the first call starts after the interpreter did: ${first} ns`);
   assert.ok(Math.abs(i0 - first) < 1000 && Math.abs(i1 - last) < 1000, `${i0},${i1} vs ${first},${last}`);
-  // The thread's lane (<module>, main) and one lane per task, each task with its step.
-  assert.deepEqual(geo.rows, ['0:0:0', '0:0:1', '0:1:0', '0:1:1', '0:2:0', '0:2:1', '0:3:0', '0:3:1']);
+  // The thread's lane (<module>) and one lane per asyncio task: main (asyncio.run runs it
+  // as a task), then each gathered task with its step.
+  assert.deepEqual(geo.rows, ['0:0:0', '0:1:0', '0:2:0', '0:2:1', '0:3:0', '0:3:1', '0:4:0', '0:4:1']);
   const box = await page.locator('#tl-canvas').boundingBox();
 
   // Zoomed to main: each task's bar is where its real times say, on its own lane.
