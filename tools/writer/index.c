@@ -353,11 +353,15 @@ ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *sc
     sqlite3_busy_timeout(db, FT_INDEX_BUSY_MS);
     ft_buf_init(&argv);
     argv_to_json(info, &argv);
-    rc = argv.oom ? SQLITE_NOMEM
-                  : sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL,
-                                 NULL, NULL);
+    rc = argv.oom ? SQLITE_NOMEM : SQLITE_OK;
     for (int i = 0; rc == SQLITE_OK; i++) {
-        rc = put_once(db, info, script, argv.p);
+        /* Switching a new index to WAL answers SQLITE_BUSY at once, without the busy
+         * handler, while another writer holds it: retried like a busy transaction. */
+        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
+                          NULL);
+        if (rc == SQLITE_OK) {
+            rc = put_once(db, info, script, argv.p);
+        }
         if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || i + 1 == PUT_TRIES) {
             break;
         }
