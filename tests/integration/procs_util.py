@@ -73,7 +73,11 @@ class Writer:
         self.proc = subprocess.Popen([str(WRITER), "--dir", str(self.dir), "--socket",
                                       str(self.socket), *args], env=env or clean_env(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
+                                     text=True, start_new_session=True)
+        # In a session of its own, as flowtrace-run starts it: a test that stops it
+        # (SIGSTOP) must not leave a stopped process in the suite's own group, which the
+        # kernel hangs up whole (SIGHUP) when that group becomes orphaned (make test run
+        # by a CI runner or under setsid: the suite died by SIGHUP at test_stall).
         for _ in range(500):
             if self.socket.exists():
                 break
