@@ -64,7 +64,7 @@ def test_a_bad_setting_is_one_clear_line_and_the_program_runs(tmp_path):
                        text=True)
     assert (p.returncode, p.stdout) == (0, "1\n")
     assert p.stderr.count("\n") == 1
-    assert "FLOWTRACE_FLUSH_INTERVAL='soon' is not a number of seconds" in p.stderr
+    assert "FLOWTRACE_FLUSH_INTERVAL='soon' is not 0 or a number of seconds" in p.stderr
 
 
 def test_wrapper_rejects_bad_flags_and_unwritable_dirs(tmp_path):

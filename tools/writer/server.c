@@ -171,7 +171,12 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         c->running = 0;
     }
     if (dir[0] != '\0') {
-        rmdir(dir); /* a run of which nothing could be written (run.c) leaves it empty */
+        /* A run of which nothing could be written (run.c) leaves it empty, but for the
+         * directory its kept sources would have gone to (lib/sources.c). */
+        char sources[4200];
+        snprintf(sources, sizeof(sources), "%s/sources", dir);
+        rmdir(sources);
+        rmdir(dir);
     }
     if (c->prev) {
         c->prev->next = c->next;
