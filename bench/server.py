@@ -139,7 +139,7 @@ def one_round(variant, args, work):
     env["FLOWTRACE_BUILD"] = str(args.build)
     cmd = [args.python, str(APP), str(portfile)]
     if variant != "untraced":
-        cmd = [str(ROOT / "tools" / "flowtrace-run"), "-q", "-o", str(out)] + cmd
+        cmd = [str(args.build / "flowtrace-run"), "-q", "-o", str(out)] + cmd
         if variant == "sampled":
             env.update(FLOWTRACE_SAMPLE="0.01", CI="1")
         else:
@@ -195,6 +195,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=8)
     args = ap.parse_args()
+    args.build = args.build.resolve()  # the servers run in a directory of their own
     if shutil.which("wrk") is None:
         print("bench/server.py: wrk not found (Debian's wrk): skipped")
         return
