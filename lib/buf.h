@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dec.h"
+
 /* Texts the writer's inner loop copies (code fragments, a call's values) have this many
  * readable bytes past their end, so that they are copied in 16-byte steps without a call
  * (emit.c put_padded). */
@@ -60,9 +62,6 @@ ft_buf_putc(struct ft_buf *b, char c)
         b->p[b->len++] = c;
     }
 }
-
-/* Writes v in decimal at out (which has room for 20 bytes); returns the length. */
-size_t ft_fmt_u64(char *out, uint64_t v);
 
 static inline void
 ft_buf_put_u64(struct ft_buf *b, uint64_t v)

@@ -12,8 +12,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "buf.h"
-
 /* v < 10^8 as eight ASCII digits (leading zeros), the first in the lowest byte: v split
  * into 4-digit halves in 32-bit lanes, then 2-digit pairs in 16-bit lanes, then digits in
  * bytes, each step one multiply-shift (x / 100 == x * 10486 >> 20 for x < 43699; x / 10
@@ -71,6 +69,9 @@ ft_dec_tail(char *out, uint32_t v, unsigned n)
 /* Two digits "00".."99" of each i < 100. */
 extern const char ft_dec_pairs[200];
 
+/* Writes v in decimal at out (which has room for 20 bytes); returns the length. */
+size_t ft_fmt_u64(char *out, uint64_t v);
+
 /* ft_dec_u64 for v >= 10000 (out of line: the common small numbers stay inline). */
 size_t ft_dec_big(char *out, uint64_t v);
 
@@ -100,7 +101,7 @@ ft_dec_u64(char *out, uint64_t v)
     return ft_dec_big(out, v);
 }
 
-/* In buf.c. */
+/* In dec.c. */
 static inline size_t
 ft_dec_big_inline(char *out, uint64_t v)
 {
