@@ -328,13 +328,14 @@ int
 ft_cli_find_run_in(const char *cmd, const char *dir, const char *run, struct ft_catalog *c,
                    const struct ft_run_entry **e)
 {
-    char path[PATH_MAX + 16], given[PATH_MAX + 16], err[PATH_MAX + 256];
+    char path[PATH_MAX + 16], err[PATH_MAX + 256];
     const char *slash;
     int rc;
 
     /* -d given a run's own directory (the path flowtrace-run prints) and no RUN: that
      * run, looked up in the directory it is in. */
     if (run == NULL) {
+        static char given[PATH_MAX + 16];
         snprintf(given, sizeof(given), "%s%s", strchr(dir, '/') != NULL ? "" : "./", dir);
         run = run_from_path(given, path, sizeof(path)) ? given : NULL;
     }
