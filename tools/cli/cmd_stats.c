@@ -1,4 +1,6 @@
-/* cmd_stats.c - `flowtrace stats`: a run's functions by total and self time. */
+/* cmd_stats.c - `flowtrace stats`: a run's functions by total and self time, counted as the
+ * calls stream from the files (viewstream.h): memory grows with the functions, not the
+ * calls. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fnmatch.h>
@@ -12,6 +14,7 @@
 #include "term.h"
 #include "tree.h"
 #include "view.h"
+#include "viewstream.h"
 
 static const char stats_usage[] =
     "usage: flowtrace stats [-d DIR] [--sort KEY] [--top N] [--thread NAME]\n"
@@ -31,7 +34,7 @@ static const char stats_usage[] =
     "  -h, --help        show this help\n";
 
 struct fstat {
-    const struct ft_node *fn; /* a call of the function: its names and place */
+    struct ft_node fn; /* the function's names and place (a copy: calls are not kept) */
     uint64_t calls, errors;
     uint64_t active; /* calls of it on the current stack */
     double total_us, self_us;
@@ -44,6 +47,13 @@ struct stats {
     size_t nslots;
     double all_self_us;
     uint64_t calls, errors;
+    /* the calls entered and not left: their function, and their children's time so far */
+    struct open {
+        size_t f;
+        double children_us;
+    } * open;
+    size_t depth, open_cap;
+    const char *thread; /* --thread: only threads whose name matches */
 };
 
 static int
@@ -63,7 +73,7 @@ grow(struct stats *st)
     st->f = f;
     st->cap = nslots / 2;
     for (size_t i = 0; i < st->n; i++) {
-        size_t s = ft_node_function_hash(st->f[i].fn) & (nslots - 1);
+        size_t s = ft_node_function_hash(&st->f[i].fn) & (nslots - 1);
         while (slots[s] != 0) {
             s = (s + 1) & (nslots - 1);
         }
@@ -85,61 +95,76 @@ lookup(struct stats *st, const struct ft_node *n)
     }
     s = ft_node_function_hash(n) & (st->nslots - 1);
     while (st->slots[s] != 0) {
-        if (ft_node_same_function(st->f[st->slots[s] - 1].fn, n)) {
+        if (ft_node_same_function(&st->f[st->slots[s] - 1].fn, n)) {
             return &st->f[st->slots[s] - 1];
         }
         s = (s + 1) & (st->nslots - 1);
     }
     st->slots[s] = ++st->n;
     memset(&st->f[st->n - 1], 0, sizeof(st->f[0]));
-    st->f[st->n - 1].fn = n;
+    st->f[st->n - 1].fn.module = n->module; /* interned: they outlive the call */
+    st->f[st->n - 1].fn.function = n->function;
+    st->f[st->n - 1].fn.file = n->file;
+    st->f[st->n - 1].fn.line = n->line;
     return &st->f[st->n - 1];
 }
 
 static int
-enter(struct stats *st, struct ft_node *n)
+counted(const struct stats *st, const struct ft_tree_thread *th)
 {
-    struct fstat *f = lookup(st, n);
-    double children = 0;
+    return st->thread == NULL ||
+           fnmatch(st->thread, th != NULL && th->name ? th->name : "", 0) == 0;
+}
 
-    if (f == NULL) {
+/* A call begins: its function is on the stack once more. */
+static int
+enter(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
+{
+    struct stats *st = ctx;
+    struct fstat *f;
+
+    if (!counted(st, th)) {
+        return 0;
+    }
+    if (st->depth == st->open_cap) {
+        size_t cap = st->open_cap ? st->open_cap * 2 : 256;
+        struct open *o = realloc(st->open, cap * sizeof(*o));
+        if (o == NULL) {
+            return -ENOMEM;
+        }
+        st->open = o;
+        st->open_cap = cap;
+    }
+    if ((f = lookup(st, n)) == NULL) {
         return -ENOMEM;
     }
-    n->mark = (uint32_t)(f - st->f) + 1; /* found again on the way out */
-    for (const struct ft_node *c = n->first_child; c != NULL; c = c->next) {
-        children += c->dur_us;
-    }
     f->calls++;
-    f->errors += n->exc_type != NULL;
-    f->self_us += n->dur_us > children ? n->dur_us - children : 0;
-    if (f->active++ == 0) {
-        f->total_us += n->dur_us;
-    }
+    f->active++;
+    st->open[st->depth++] = (struct open){(size_t)(f - st->f), 0};
     return 0;
 }
 
-/* One pre-order walk with enter and leave, without recursion. */
+/* A call ends, after its children: its self time is what they did not take; its total
+ * counts once per outermost call of a recursive function. */
 static int
-walk(struct stats *st, struct ft_node *first)
+leave(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
 {
-    struct ft_node *n = first;
+    struct stats *st = ctx;
+    struct open o;
+    struct fstat *f;
 
-    while (n != NULL) {
-        if (enter(st, n) != 0) {
-            return -ENOMEM;
-        }
-        if (n->first_child != NULL) {
-            n = n->first_child;
-            continue;
-        }
-        while (n != NULL) {
-            st->f[n->mark - 1].active--;
-            if (n->next != NULL) {
-                n = n->next;
-                break;
-            }
-            n = n->parent;
-        }
+    if (!counted(st, th) || st->depth == 0) {
+        return 0;
+    }
+    o = st->open[--st->depth];
+    f = &st->f[o.f];
+    f->errors += n->exc_type != NULL;
+    f->self_us += n->dur_us > o.children_us ? n->dur_us - o.children_us : 0;
+    if (--f->active == 0) {
+        f->total_us += n->dur_us;
+    }
+    if (st->depth > 0) {
+        st->open[st->depth - 1].children_us += n->dur_us;
     }
     return 0;
 }
@@ -163,8 +188,7 @@ compare(const void *a, const void *b)
         dx = (double)x->errors, dy = (double)y->errors;
         break;
     case 'n':
-        return strcmp(x->fn->function ? x->fn->function : "",
-                      y->fn->function ? y->fn->function : "");
+        return strcmp(x->fn.function ? x->fn.function : "", y->fn.function ? y->fn.function : "");
     default:
         dx = x->self_us, dy = y->self_us;
         break;
@@ -231,9 +255,9 @@ print(const struct ft_view *v, struct stats *st, long top)
                       st->all_self_us > 0 ? 100.0 * f->self_us / st->all_self_us : 0.0);
         ft_cli_put_col(&b, avg, 10);
         ft_buf_puts(&b, "  ");
-        ft_term_put(&b, f->fn->function ? f->fn->function : "?", 0);
+        ft_term_put(&b, f->fn.function ? f->fn.function : "?", 0);
         ft_buf_puts(&b, "  ");
-        ft_term_where(&b, f->fn->file, f->fn->line);
+        ft_term_where(&b, f->fn.file, f->fn.line);
         ft_buf_putc(&b, '\n');
         fwrite(b.p, 1, b.len, stdout);
     }
@@ -318,24 +342,17 @@ ft_cmd_stats(int argc, char **argv)
 {
     struct stats_opts o = {NULL, NULL, NULL, 20};
     struct stats st = {0};
+    struct ft_tree_visit visit = {&st, enter, leave};
     struct ft_view v;
     int rc = parse_args(argc, argv, &o);
 
     if (rc != FT_EXIT_OK) {
         return rc < 0 ? FT_EXIT_OK : rc;
     }
-    if ((rc = ft_view_load_flags("stats", ft_cli_dir(o.dir), optind < argc ? argv[optind] : NULL,
-                                 o.unit, FT_TREE_NO_VALUES, &v)) != FT_EXIT_OK) {
-        ft_view_free(&v);
-        return rc;
-    }
-    for (size_t i = 0; i < v.t->nthreads && rc == 0; i++) {
-        const struct ft_tree_thread *th = &v.t->threads[i];
-        if (o.thread == NULL || fnmatch(o.thread, th->name ? th->name : "", 0) == 0) {
-            rc = walk(&st, th->first);
-        }
-    }
-    if (rc == 0) {
+    st.thread = o.thread;
+    rc = ft_view_stream("stats", ft_cli_dir(o.dir), optind < argc ? argv[optind] : NULL, o.unit,
+                        FT_TREE_NO_VALUES, &visit, &v);
+    if (rc == FT_EXIT_OK) {
         if (st.n > 0) {
             qsort(st.f, st.n, sizeof(*st.f), compare);
         }
@@ -343,10 +360,10 @@ ft_cmd_stats(int argc, char **argv)
     }
     free(st.f);
     free(st.slots);
+    free(st.open);
     ft_view_free(&v);
-    if (rc != 0) {
-        ft_cli_err("stats", "out of memory");
-        return FT_EXIT_FAIL;
+    if (rc != FT_EXIT_OK) {
+        return rc;
     }
     if (fflush(stdout) != 0) {
         ft_cli_err("stats", "cannot write the output");

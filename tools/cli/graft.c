@@ -36,11 +36,17 @@ thread_for(struct ft_tree *run, const struct ft_tree_thread *ut)
     return nt;
 }
 
+int
+ft_graft_holds(const struct ft_node *c, double start_us, double dur_us)
+{
+    return c->start_us <= start_us + SLACK_US &&
+           start_us + dur_us <= c->start_us + c->dur_us + SLACK_US;
+}
+
 static int
 holds(const struct ft_node *c, const struct ft_node *n)
 {
-    return c->start_us <= n->start_us + SLACK_US &&
-           n->start_us + n->dur_us <= c->start_us + c->dur_us + SLACK_US;
+    return ft_graft_holds(c, n->start_us, n->dur_us);
 }
 
 /* The call n ran under: NULL for the thread's top level (n has no caller); else the

@@ -19,4 +19,8 @@ struct ft_node;
  * threads before it were moved, the others were not). */
 int ft_graft_unit(struct ft_tree *run, struct ft_tree *unit, struct ft_node **root);
 
+/* Whether call c's time span holds the span [start_us, start_us + dur_us] (the rule
+ * above, with its slack for rounding). */
+int ft_graft_holds(const struct ft_node *c, double start_us, double dur_us);
+
 #endif

@@ -149,6 +149,7 @@ struct frame {
     const char **slot;    /* C_CAPTURE: where the captured text goes */
     struct ft_mem *mem;   /* C_MEM_SIDE: the snapshot being read */
     int after;            /* C_ARGS: this is "argsAfter" */
+    int entered;          /* C_NODE, streaming: the visitor's enter() has seen the node */
 };
 
 struct loader {
@@ -168,6 +169,11 @@ struct loader {
     struct ft_tree_priv *names; /* where names are interned: this tree's, or a shared one */
     uint64_t events;            /* parser callbacks so far: a read that adds none holds one token */
     int saw_value;              /* the file holds at least one JSON value */
+    /* ft_tree_stream: the visitor, and the nodes and extras it is done with, reused */
+    const struct ft_tree_visit *visit;
+    struct ft_node *spare;
+    struct ft_node_extra **spare_x;
+    size_t nspare_x, spare_x_cap;
 };
 
 static struct frame *
@@ -189,7 +195,7 @@ push(struct loader *l, enum ctx c, struct ft_node *node)
         l->stack = ns;
         l->cap = cap;
     }
-    l->stack[l->sp] = (struct frame){c, 0, node, NULL, NULL, 0};
+    l->stack[l->sp] = (struct frame){c, 0, node, NULL, NULL, 0, 0};
     l->sp++;
     l->key[0] = '\0';
     return 1;
@@ -225,7 +231,7 @@ static struct ft_node_extra *
 extra(struct loader *l, struct ft_node *n)
 {
     if (n->x == NULL) {
-        n->x = arena_alloc(l->t->priv, sizeof(*n->x));
+        n->x = l->nspare_x > 0 ? l->spare_x[--l->nspare_x] : arena_alloc(l->t->priv, sizeof(*n->x));
         if (n->x == NULL) {
             l->oom = 1;
             return NULL;
@@ -283,17 +289,51 @@ nested(struct loader *l, int open, int close)
     return 1;
 }
 
+/* Streaming: a node the visitor has left, kept for the next call (and its extra). */
+static void
+recycle(struct loader *l, struct ft_node *n)
+{
+    if (n->x != NULL) {
+        if (l->nspare_x == l->spare_x_cap) {
+            size_t cap = l->spare_x_cap ? l->spare_x_cap * 2 : 64;
+            struct ft_node_extra **v = realloc(l->spare_x, cap * sizeof(struct ft_node_extra *));
+            if (v == NULL) {
+                l->oom = 1;
+                return;
+            }
+            l->spare_x = v;
+            l->spare_x_cap = cap;
+        }
+        l->spare_x[l->nspare_x++] = n->x;
+    }
+    n->next = l->spare;
+    l->spare = n;
+}
+
 static struct ft_node *
 new_node(struct loader *l, struct ft_node *parent)
 {
-    struct ft_node *n = arena_alloc(l->t->priv, sizeof(*n));
+    struct ft_node *n = l->spare != NULL ? l->spare : arena_alloc(l->t->priv, sizeof(*n));
 
     if (n == NULL) {
         l->oom = 1;
         return NULL;
     }
+    if (n == l->spare) {
+        l->spare = n->next;
+    }
     memset(n, 0, sizeof(*n));
     n->parent = parent;
+    if (l->visit != NULL) { /* streaming: the visitor sees it; nothing links it */
+        if (parent != NULL) {
+            parent->nchildren++;
+        }
+        if (l->thread != NULL) {
+            l->thread->ncalls++;
+        }
+        l->t->nodes++;
+        return n;
+    }
     if (parent != NULL) {
         if (parent->last_child) {
             parent->last_child->next = n;
@@ -458,6 +498,21 @@ end_args(struct loader *l, struct ft_node *n, int after)
     l->nargs = 0;
 }
 
+/* Streaming: the node of frame f is complete; the visitor sees it, then it is reused. */
+static int
+leave_node(struct loader *l, struct frame *f)
+{
+    const struct ft_tree_visit *v = l->visit;
+
+    if ((!f->entered && v->enter(v->ctx, l->thread, f->node) != 0) ||
+        v->leave(v->ctx, l->thread, f->node) != 0) {
+        l->oom = 1;
+        return 0;
+    }
+    recycle(l, f->node);
+    return !l->oom;
+}
+
 static int
 on_end_map(void *ctx)
 {
@@ -479,6 +534,9 @@ on_end_map(void *ctx)
     }
     if (f != NULL && f->ctx == C_EXC && f->node->exc_type == NULL) {
         f->node->exc_type = "?"; /* the fact is known even without its details */
+    }
+    if (f != NULL && f->ctx == C_NODE && l->visit != NULL && !leave_node(l, f)) {
+        return 0;
     }
     l->sp--;
     return 1;
@@ -508,6 +566,13 @@ on_start_array(void *ctx)
         return push(l, C_CALLS, NULL);
     }
     if (f != NULL && f->ctx == C_NODE && key_is(l, "children")) {
+        if (l->visit != NULL && !f->entered) {
+            f->entered = 1;
+            if (l->visit->enter(l->visit->ctx, l->thread, f->node) != 0) {
+                l->oom = 1;
+                return 0;
+            }
+        }
         /* FT_TREE_SHALLOW: the children of top-level calls, not theirs. */
         if (l->shallow && f->node->parent != NULL) {
             return push_skip(l);
@@ -1070,6 +1135,13 @@ int
 ft_tree_load_shared(const char *path, int flags, struct ft_tree *names, struct ft_tree **out,
                     char *err, size_t cap)
 {
+    return ft_tree_stream(path, flags, names, NULL, out, err, cap);
+}
+
+int
+ft_tree_stream(const char *path, int flags, struct ft_tree *names,
+               const struct ft_tree_visit *visit, struct ft_tree **out, char *err, size_t cap)
+{
     struct loader *l = calloc(1, sizeof(*l));
     struct ft_tree *t = calloc(1, sizeof(*t));
     int rc;
@@ -1085,6 +1157,7 @@ ft_tree_load_shared(const char *path, int flags, struct ft_tree *names, struct f
         l->header_only = (flags & FT_TREE_HEADER_ONLY) != 0;
         l->no_values = (flags & FT_TREE_NO_VALUES) != 0;
         l->shallow = (flags & FT_TREE_SHALLOW) != 0;
+        l->visit = visit;
         rc = parse_file(l, path, err, cap);
     }
     if (l != NULL) {
@@ -1093,6 +1166,7 @@ ft_tree_load_shared(const char *path, int flags, struct ft_tree *names, struct f
         }
         free(l->stack);
         free(l->args);
+        free(l->spare_x);
         free(l);
     }
     if (rc != 0) {

@@ -132,6 +132,25 @@ int ft_tree_load_flags(const char *path, int flags, struct ft_tree **out, char *
 int ft_tree_load_shared(const char *path, int flags, struct ft_tree *names, struct ft_tree **out,
                         char *err, size_t cap);
 
+/* Streaming: the calls of path are given to a visitor as they are read instead of being
+ * held, so memory stays bounded by the depth of the calls and the distinct names, however
+ * many calls the file has. enter() sees a call once its identity and start are read
+ * (before its children), leave() once it is complete (after its children's leave). A
+ * node's parent is set (an entered, not yet left call); children, next and the threads'
+ * first/last are not linked. A node, its extra and the texts in them are reused after
+ * leave() returns; names are interned and stay. A callback returning non-zero stops the
+ * read (-ENOMEM). */
+struct ft_tree_visit {
+    void *ctx;
+    int (*enter)(void *ctx, const struct ft_tree_thread *th, struct ft_node *n);
+    int (*leave)(void *ctx, const struct ft_tree_thread *th, struct ft_node *n);
+};
+
+/* ft_tree_load_shared with a visitor (names may be NULL): *out holds the run's fields and
+ * its threads (with their ncalls), without calls. */
+int ft_tree_stream(const char *path, int flags, struct ft_tree *names,
+                   const struct ft_tree_visit *visit, struct ft_tree **out, char *err, size_t cap);
+
 void ft_tree_free(struct ft_tree *t);
 
 #endif

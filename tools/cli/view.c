@@ -23,13 +23,12 @@ load(const char *cmd, const char *path, int flags, struct ft_tree **t)
     return FT_EXIT_OK;
 }
 
-static int
-load_unit(const char *cmd, struct ft_view *v, const char *spec, int flags)
+int
+ft_view_find_unit(const char *cmd, const struct ft_view *v, const char *spec,
+                  const struct ft_unit_ent **out)
 {
     const struct ft_unit_ent *e;
     int rc = ft_units_find(&v->units, *spec ? spec : NULL, &e);
-    char path[PATH_MAX + 16], err[PATH_MAX + 256];
-    size_t k;
 
     if (rc == FT_EBADUSAGE) {
         ft_cli_err(cmd, "unit %s is in several runs of %s: give its name, or the run it is in",
@@ -46,6 +45,21 @@ load_unit(const char *cmd, struct ft_view *v, const char *spec, int flags)
                    "keeps every one)",
                    (unsigned long long)e->id, e->name, e->outcome);
         return FT_EXIT_FAIL;
+    }
+    *out = e;
+    return FT_EXIT_OK;
+}
+
+static int
+load_unit(const char *cmd, struct ft_view *v, const char *spec, int flags)
+{
+    const struct ft_unit_ent *e;
+    char path[PATH_MAX + 16], err[PATH_MAX + 256];
+    int rc = ft_view_find_unit(cmd, v, spec, &e);
+    size_t k;
+
+    if (rc != FT_EXIT_OK) {
+        return rc;
     }
     if (load(cmd, e->tree, flags, &v->t) != FT_EXIT_OK) {
         return FT_EXIT_FAIL;

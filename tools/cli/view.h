@@ -43,6 +43,11 @@ int ft_view_load(const char *cmd, const char *dir, const char *run, const char *
 int ft_view_load_flags(const char *cmd, const char *dir, const char *run, const char *unit,
                        int flags, struct ft_view *v);
 
+/* The unit of v->units that spec names (as ft_view_load's unit), with a kept tree. Returns
+ * FT_EXIT_OK, or prints one line and returns FT_EXIT_FAIL or FT_EXIT_USAGE. */
+int ft_view_find_unit(const char *cmd, const struct ft_view *v, const char *spec,
+                      const struct ft_unit_ent **out);
+
 void ft_view_free(struct ft_view *v);
 
 #endif
