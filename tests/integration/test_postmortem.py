@@ -122,3 +122,21 @@ def test_source_kept_with_the_run_is_shown_after_the_checkout_is_gone(python, tm
     assert show.returncode == 0, show.stderr
     assert '↳ 16 │ raise RuntimeError("cannot load " + path) from e' in show.stdout
     assert "↳ 8 │ return int(text)" in show.stdout
+
+
+def test_a_unit_alone_shows_the_source_kept_with_its_run(tmp_path):
+    # A unit's tree has no "sources" map: `show --unit X --source` read the files on disk.
+    app = tmp_path / "app.py"
+    app.write_text("def job(n):\n    raise ValueError('kept %d' % n)\n\n\n"
+                   "try:\n    job(1)\nexcept ValueError:\n    pass\n")
+    proc, [run] = trace("/usr/bin/python3", [app], tmp_path,
+                        wrapper_args=["--unit", "__main__:job"])
+    assert proc.returncode == 0, proc.stderr
+    app.write_text("# the checkout moved on\n" * 5)
+    for args in (["--unit", "1"], ["--failed"]):
+        show = subprocess.run([str(CLI), "-d", str(tmp_path / "out"), "show", "--source",
+                               "--color", "never", *args], capture_output=True, text=True,
+                              env=clean_env(), timeout=60)
+        assert show.returncode == 0, show.stderr
+        assert "raise ValueError('kept %d' % n)" in show.stdout, show.stdout
+        assert "checkout moved on" not in show.stdout

@@ -12,7 +12,7 @@
 #include "export_otlp.h"
 #include "export_pft.h"
 #include "lib/json.h"
-#include "tools/writer/runs.h"
+#include "lib/script.h"
 #include "tree.h"
 #include "units.h"
 #include "view.h"
@@ -65,7 +65,7 @@ script_name(const struct ft_tree *t, char *out, size_t cap)
     for (size_t i = 0; i < t->argc; i++) {
         ft_buf_put(&argv, t->argv[i], strlen(t->argv[i]) + 1);
     }
-    ft_runs_script_name(argv.oom ? NULL : argv.p, argv.oom ? 0 : argv.len, out, cap);
+    ft_script_name(argv.oom ? NULL : argv.p, argv.oom ? 0 : argv.len, out, cap);
     ft_buf_free(&argv);
 }
 

@@ -641,7 +641,7 @@ static int
 print_threads_with_source(struct show *s, const struct ft_view *v, const char *thread)
 {
     struct ft_srcfile_cache cache;
-    yajl_val map = s->source && v->t->sources ? yajl_tree_parse(v->t->sources, NULL, 0) : NULL;
+    yajl_val map = s->source && v->sources ? yajl_tree_parse(v->sources, NULL, 0) : NULL;
     struct ft_srcfile_from from = {v->rundir, &map, 1, v->t->start_us};
     int rc;
 

@@ -131,7 +131,7 @@ put_sources(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h)
         h->oom = 1;
         return;
     }
-    maps[from.nmaps++] = v->t->sources;
+    maps[from.nmaps++] = v->sources;
     for (size_t i = 0; i < v->nparts; i++) {
         if (v->parts[i]->sources != NULL) {
             maps[from.nmaps++] = v->parts[i]->sources;

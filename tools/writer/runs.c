@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "index.h"
+#include "lib/script.h"
 #include "lib/sink.h"
 #include "lib/wire.h"
 
@@ -18,42 +18,6 @@ static struct {
     char id[96];
 } recent[RECENT];
 static unsigned recent_next;
-
-void
-ft_runs_script_name(const char *argv, uint64_t len, char *out, size_t cap)
-{
-    const char *p = argv, *end = argv + len;
-    int first = 1;
-
-    snprintf(out, cap, "?");
-    while (argv != NULL && p < end) {
-        const char *a = p;
-        p += strnlen(p, (size_t)(end - p)) + 1;
-        if (first) { /* the interpreter itself */
-            first = 0;
-            continue;
-        }
-        if (strcmp(a, "-m") == 0 && p < end) {
-            snprintf(out, cap, "-m %s", p);
-            return;
-        }
-        if (strcmp(a, "-c") == 0) {
-            snprintf(out, cap, "-c");
-            return;
-        }
-        if (a[0] != '-') {
-            const char *slash = strrchr(a, '/');
-            snprintf(out, cap, "%s", slash ? slash + 1 : a);
-            return;
-        }
-        if (strcmp(a, "-W") == 0 || strcmp(a, "-X") == 0) {
-            p += p < end ? strnlen(p, (size_t)(end - p)) + 1 : 0; /* skip the option's value */
-        }
-    }
-    if (argv != NULL && len > 0) {
-        snprintf(out, cap, "%s", "<stdin>");
-    }
-}
 
 /* s without tabs and newlines (they separate fields and lines), cut to cap. */
 static const char *
@@ -105,7 +69,7 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
     if (runs_file == NULL) {
         return;
     }
-    ft_runs_script_name(info->argv, info->argv_len, script, sizeof(script));
+    ft_script_name(info->argv, info->argv_len, script, sizeof(script));
     if (info->have_status) {
         snprintf(status, sizeof(status), "%d", info->status);
     } else {

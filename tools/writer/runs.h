@@ -19,8 +19,4 @@ void ft_runs_finished(const struct ft_run_info *info, const char *runs_file);
  * else one whose pid is ppid. NULL if none. Valid until the next ft_runs_finished(). */
 const char *ft_runs_recent_parent(uint64_t pid, uint64_t ppid);
 
-/* What a person calls the program: the script, "-m module", or "-c", from argv
- * (NUL-separated). Writes at most cap bytes including the NUL. */
-void ft_runs_script_name(const char *argv, uint64_t len, char *out, size_t cap);
-
 #endif

@@ -17,9 +17,10 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/index.h"
 #include "lib/run.h"
+#include "lib/script.h"
 #include "lib/wire.h"
-#include "index.h"
 #include "procs.h"
 #include "runs.h"
 #include "journal.h"
@@ -124,7 +125,7 @@ index_run(const struct ft_run_info *info)
 {
     char script[512], err[768];
 
-    ft_runs_script_name(info->argv, info->argv_len, script, sizeof(script));
+    ft_script_name(info->argv, info->argv_len, script, sizeof(script));
     if (ft_index_put_run(S.opts.dir, info, script, err, sizeof(err)) != 0) {
         say("run %s: not recorded in the runs index: %s", info->id, err);
     }
