@@ -1010,6 +1010,13 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     struct ft_call *n;
 
     if (match_frame(c, t, rec->payload, rec->ticks) < 0) {
+        if (t->holed) {
+            /* The end of a call a hole closed ("events lost"): no line stands for it, so
+             * it is not in the files (the ledger counts it lost). */
+            c->ledger->records--;
+            c->ledger->settled--; /* the caller counts it settled after this */
+            c->ledger->unplaced++;
+        }
         return;
     }
     n = pop_frame(t);
@@ -1149,6 +1156,7 @@ on_gap(struct ft_calls *c, struct ft_cthread *t)
 {
     /* Records were dropped here: nothing open on this thread can be trusted to end. */
     ft_calls_close_thread(c, t, "events lost");
+    t->holed = 1;
 }
 
 static int
