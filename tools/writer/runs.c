@@ -35,24 +35,23 @@ one_field(const char *s, char *out, size_t cap)
     return i > 0 ? out : "-";
 }
 
-/* One line per failed unit: "unit", outcome, its tree (or its run's directory when its
- * files were not written), name, and the error that failed it. */
-static void
-put_failed_units(int fd, const struct ft_run_info *info)
+void
+ft_runs_unit_ended(const char *run_path, const struct ft_unit_row *u, const char *runs_file)
 {
     char line[8192], name[2048], error[2048];
+    int fd, n;
 
-    for (size_t i = 0; i < info->nrows; i++) {
-        const struct ft_unit_row *u = &info->rows[i];
-        int n;
-        if (!u->failed) {
-            continue;
-        }
-        n = snprintf(line, sizeof(line), "unit\t%s\t%s%s%s\t%s\t%s\n", u->outcome, info->path,
-                     u->tree ? "/" : "", u->tree ? u->tree : "",
-                     one_field(u->name, name, sizeof(name)),
-                     one_field(u->error, error, sizeof(error)));
+    if (runs_file == NULL || !u->failed) {
+        return;
+    }
+    n = snprintf(line, sizeof(line), "unit\t%s\t%s%s%s\t%s\t%s\n", u->outcome, run_path,
+                 u->tree ? "/" : "", u->tree ? u->tree : "", one_field(u->name, name, sizeof(name)),
+                 one_field(u->error, error, sizeof(error)));
+    fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        /* One write of a whole line: flowtrace-run reads the file while it grows. */
         ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        close(fd);
     }
 }
 
@@ -81,7 +80,6 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
     fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {
         ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-        put_failed_units(fd, info);
         close(fd);
     }
 }
