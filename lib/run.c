@@ -653,6 +653,23 @@ put_head_start(const struct ft_run *r, struct ft_buf *b)
     ft_buf_put_u64(b, ft_clockconv_real_ns(&r->clock, r->emit.start_ticks) / 1000);
 }
 
+/* ,"notices":[...]: what the process said it could not follow; nothing if none. */
+static void
+put_notices(const struct ft_run *r, struct ft_buf *b)
+{
+    if (r->nnotices == 0) {
+        return;
+    }
+    ft_buf_puts(b, ",\"notices\":[");
+    for (size_t i = 0; i < r->nnotices; i++) {
+        if (i > 0) {
+            ft_buf_putc(b, ',');
+        }
+        ft_json_put_cstr(b, r->notices[i]);
+    }
+    ft_buf_putc(b, ']');
+}
+
 static void
 put_tree_head(struct ft_run *r, struct ft_buf *b)
 {
@@ -701,17 +718,8 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
                   r->engine ? r->engine : "", (unsigned long long)events, (unsigned long long)lost,
                   (unsigned long long)r->cpu_us, (unsigned long long)r->blocked_us,
                   (unsigned long long)(fail_err ? 0 : r->calls.calls));
-    if (r->nnotices > 0) {
-        ft_buf_puts(b, ",\"notices\":[");
-        for (size_t i = 0; i < r->nnotices; i++) {
-            if (i > 0) {
-                ft_buf_putc(b, ',');
-            }
-            ft_json_put_cstr(b, r->notices[i]);
-        }
-        ft_buf_putc(b, ']');
-    }
     ft_sources_put_json(&r->sources, b);
+    put_notices(r, b);
     ft_buf_puts(b, ",\"threads\":[");
 }
 
