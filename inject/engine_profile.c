@@ -15,6 +15,7 @@
 #include "pyapi.h"
 #include "pylayout.h"
 #include "record.h"
+#include "session.h"
 #include "standin.h"
 #include "units.h"
 #include "tstate.h"
@@ -495,9 +496,13 @@ ft_engine_profile_set(void)
         return;
     }
     t->profile_lost = 1;
-    ft_warn("the program set a profile function of its own (sys.setprofile: a profiler?) "
-            "in thread %s; FlowTrace records no more of that thread's calls",
-            t->name);
+    char line[300];
+    snprintf(line, sizeof(line),
+             "the program set a profile function of its own (sys.setprofile: a profiler?) "
+             "in thread %s; FlowTrace records no more of that thread's calls",
+             t->name);
+    ft_warn("%s", line);
+    ft_session_notice(t->idx, line); /* and the run says so */
 }
 
 /* sys.setprofile, stood in for while the engine is installed (standin.h): the

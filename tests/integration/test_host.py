@@ -180,6 +180,7 @@ def test_a_program_with_its_own_tracer_and_profilers_is_recorded_as_far_as_it_ca
         assert warnings == []
         assert steps == ["step(name='after')", "step(name='cProfile under a tracer')",
                          "step(name='profiled under a tracer')"]
+        assert "notices" not in run.tree
         return
     # 3.11: sys.setprofile is seen at once (FlowTrace stands in for it), so the tracer does
     # not matter; cProfile's PyEval_SetProfile can only be seen through FlowTrace's trace
@@ -187,3 +188,7 @@ def test_a_program_with_its_own_tracer_and_profilers_is_recorded_as_far_as_it_ca
     assert steps == ["step(name='after')", "step(name='profiled under a tracer')"]
     [warning] = warnings
     assert "FlowTrace records no more of that thread's calls" in warning
+    # ... in the run too: the line is in tree.json's notices, and the calls the thread had
+    # open end "not followed" (not as if the process had exited in them).
+    assert run.tree["notices"] == [warning.split(": ", 1)[1]]
+    assert {e["incomplete"] for e in run.events if "incomplete" in e} == {"not followed"}
