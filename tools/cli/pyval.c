@@ -35,6 +35,22 @@ struct rd {
 
 static int value(struct rd *r);
 
+/* ft_buf_put of n bytes; nothing for none (a buffer not yet grown has no memory to
+ * copy into, even nothing). */
+static void
+put(struct ft_buf *b, const void *s, size_t n)
+{
+    if (n > 0) {
+        ft_buf_put(b, s, n);
+    }
+}
+
+static void
+put_str(struct ft_buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
 static void
 skip_space(struct rd *r)
 {
@@ -76,18 +92,18 @@ put_utf8(struct ft_buf *b, uint32_t cp)
     } else if (cp < 0x800) {
         o[0] = (char)(0xc0 | (cp >> 6));
         o[1] = (char)(0x80 | (cp & 0x3f));
-        ft_buf_put(b, o, 2);
+        put(b, o, 2);
     } else if (cp < 0x10000) {
         o[0] = (char)(0xe0 | (cp >> 12));
         o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
         o[2] = (char)(0x80 | (cp & 0x3f));
-        ft_buf_put(b, o, 3);
+        put(b, o, 3);
     } else {
         o[0] = (char)(0xf0 | (cp >> 18));
         o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
         o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
         o[3] = (char)(0x80 | (cp & 0x3f));
-        ft_buf_put(b, o, 4);
+        put(b, o, 4);
     }
 }
 
@@ -152,7 +168,7 @@ string(struct rd *r, struct ft_buf *out)
             r->p++;
         }
         if (out != NULL) {
-            ft_buf_put(out, run, (size_t)(r->p - run));
+            put(out, run, (size_t)(r->p - run));
         }
         if (r->p < r->end && *r->p == '\\') {
             struct ft_buf sink;
@@ -196,11 +212,11 @@ ft_pyval_put_str(struct ft_buf *b, const char *s, size_t n)
         if (esc == hex) {
             snprintf(hex, sizeof(hex), "\\x%02x", u[i]);
         }
-        ft_buf_put(b, s + start, i - start);
-        ft_buf_puts(b, esc);
+        put(b, s + start, i - start);
+        put_str(b, esc);
         start = i + 1;
     }
-    ft_buf_put(b, s + start, n - start);
+    put(b, s + start, n - start);
     ft_buf_putc(b, q);
 }
 
@@ -218,9 +234,9 @@ string_value(struct rd *r, int is_key)
         if (string(r, NULL) != 0) {
             return -1;
         }
-        ft_buf_puts(r->b, any ? "{\"stringValue\":" : "");
-        ft_buf_put(r->b, at, (size_t)(r->p - at));
-        ft_buf_puts(r->b, any ? "}" : "");
+        put_str(r->b, any ? "{\"stringValue\":" : "");
+        put(r->b, at, (size_t)(r->p - at));
+        put_str(r->b, any ? "}" : "");
         return 0;
     }
     ft_buf_init(&s);
@@ -248,9 +264,9 @@ scalar(struct rd *r)
         size_t n = strlen(words[i].json);
         if ((size_t)(r->end - r->p) >= n && memcmp(r->p, words[i].json, n) == 0) {
             r->p += n;
-            ft_buf_puts(r->b, r->mode == SHOW   ? words[i].py
-                              : r->mode == OTLP ? words[i].otlp
-                                                : words[i].json);
+            put_str(r->b, r->mode == SHOW   ? words[i].py
+                          : r->mode == OTLP ? words[i].otlp
+                                            : words[i].json);
             return 0;
         }
     }
@@ -263,11 +279,11 @@ scalar(struct rd *r)
     }
     if (r->mode == OTLP) {
         /* Whole numbers are within 2^53 (bigger ones are described): an int64. */
-        ft_buf_puts(r->b, whole ? "{\"intValue\":\"" : "{\"doubleValue\":");
+        put_str(r->b, whole ? "{\"intValue\":\"" : "{\"doubleValue\":");
     }
-    ft_buf_put(r->b, at, (size_t)(r->p - at));
+    put(r->b, at, (size_t)(r->p - at));
     if (r->mode == OTLP) {
-        ft_buf_puts(r->b, whole ? "\"}" : "}");
+        put_str(r->b, whole ? "\"}" : "}");
     }
     return 0;
 }
@@ -342,7 +358,7 @@ container(struct rd *r, char close)
     const struct syntax *sx = &syntax[r->mode];
     int first = 1, obj = close == '}';
 
-    ft_buf_puts(r->b, obj ? sx->obj_open : sx->arr_open);
+    put_str(r->b, obj ? sx->obj_open : sx->arr_open);
     r->p++;
     skip_space(r);
     while (r->p < r->end && *r->p != close) {
@@ -352,11 +368,11 @@ container(struct rd *r, char close)
             }
             r->p++;
             skip_space(r);
-            ft_buf_puts(r->b, sx->sep);
+            put_str(r->b, sx->sep);
         }
         first = 0;
         if (obj) {
-            ft_buf_puts(r->b, sx->key_open);
+            put_str(r->b, sx->key_open);
             if (string_value(r, 1) != 0) {
                 return -1;
             }
@@ -365,18 +381,18 @@ container(struct rd *r, char close)
                 return -1;
             }
             r->p++;
-            ft_buf_puts(r->b, sx->key_sep);
+            put_str(r->b, sx->key_sep);
         }
         if (value(r) != 0) {
             return -1;
         }
-        ft_buf_puts(r->b, obj ? sx->member_close : "");
+        put_str(r->b, obj ? sx->member_close : "");
         skip_space(r);
     }
     if (r->p >= r->end) {
         return -1;
     }
-    ft_buf_puts(r->b, obj ? sx->obj_close : sx->arr_close);
+    put_str(r->b, obj ? sx->obj_close : sx->arr_close);
     r->p++;
     return 0;
 }
