@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_tree.h>
 
 #include "cli.h"
+#include "lib/json.h"
 #include "lib/otlp.h"
 #include "tree.h"
 #include "walk.h"
@@ -26,6 +28,7 @@ struct otlp {
     struct ft_otlp_attr *attrs; /* room for a call's attributes */
     size_t attrs_cap;
     char (*arg_keys)[256]; /* "flowtrace.arg.NAME", one per argument */
+    struct ft_buf vals;    /* a call's typed values as AnyValue texts, NUL-separated */
     struct ft_buf stack;   /* an exception's traceback */
 };
 
@@ -223,6 +226,78 @@ set_exception(struct otlp *x, struct ft_otlp_span *s, const struct ft_node *n, c
     s->status_msg = status;
 }
 
+/* A format-3 value as an OTLP AnyValue: JSON's types as OTLP's (int, double, bool, string,
+ * array, kvlist); null, a described value and nesting past the bound as the text shown. */
+static void
+any_value(struct ft_buf *b, yajl_val v, int depth)
+{
+    if (YAJL_IS_STRING(v) || YAJL_IS_NULL(v) || depth > 64) {
+        const char *s = YAJL_GET_STRING(v); /* NULL unless a string */
+        ft_buf_puts(b, "{\"stringValue\":");
+        ft_json_put_cstr(b, s != NULL ? s : depth > 64 ? "..." : "None");
+    } else if (YAJL_IS_NUMBER(v)) {
+        ft_buf_puts(b, YAJL_IS_INTEGER(v) ? "{\"intValue\":\"" : "{\"doubleValue\":");
+        ft_buf_puts(b, YAJL_GET_NUMBER(v));
+        ft_buf_puts(b, YAJL_IS_INTEGER(v) ? "\"" : "");
+    } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+        ft_buf_puts(b, YAJL_IS_TRUE(v) ? "{\"boolValue\":true" : "{\"boolValue\":false");
+    } else if (YAJL_IS_ARRAY(v)) {
+        ft_buf_puts(b, "{\"arrayValue\":{\"values\":[");
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            ft_buf_puts(b, i ? "," : "");
+            any_value(b, v->u.array.values[i], depth + 1);
+        }
+        ft_buf_puts(b, "]}");
+    } else {
+        const char *path[] = {"repr", NULL};
+        yajl_val repr = yajl_tree_get(v, path, yajl_t_string);
+        const char *text = YAJL_GET_STRING(repr);
+        if (text != NULL) {
+            ft_buf_puts(b, "{\"stringValue\":");
+            ft_json_put_cstr(b, text);
+        } else {
+            ft_buf_puts(b, "{\"kvlistValue\":{\"values\":[");
+            for (size_t i = 0; i < v->u.object.len; i++) {
+                ft_buf_puts(b, i ? ",{\"key\":" : "{\"key\":");
+                ft_json_put_cstr(b, v->u.object.keys[i]);
+                ft_buf_puts(b, ",\"value\":");
+                any_value(b, v->u.object.values[i], depth + 1);
+                ft_buf_putc(b, '}');
+            }
+            ft_buf_puts(b, "]}");
+        }
+    }
+    ft_buf_putc(b, '}');
+}
+
+/* An attribute for a value: an older run's repr as a string; a format-3 value typed, its
+ * AnyValue kept in x->vals at the offset left in a->i until set_value_texts(). */
+static void
+value_attr(struct otlp *x, struct ft_otlp_attr *a, const char *key, const char *v)
+{
+    yajl_val tree = x->t->format >= 3 ? yajl_tree_parse(v, NULL, 0) : NULL;
+
+    *a = (struct ft_otlp_attr){key, FT_OTLP_STR, v, 0};
+    if (tree != NULL) {
+        a->type = FT_OTLP_ANY;
+        a->i = (int64_t)x->vals.len;
+        any_value(&x->vals, tree, 0);
+        ft_buf_putc(&x->vals, '\0');
+        yajl_tree_free(tree);
+    }
+}
+
+/* The typed values' texts, once x->vals no longer moves. */
+static void
+set_value_texts(struct otlp *x, struct ft_otlp_attr *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].type == FT_OTLP_ANY) {
+            a[i].s = x->vals.oom ? NULL : x->vals.p + a[i].i;
+        }
+    }
+}
+
 static int
 room_for(struct otlp *x, uint32_t nargs)
 {
@@ -259,6 +334,7 @@ put_call(struct otlp *x, const struct ft_tree_thread *th, const struct ft_walk_c
     if (room_for(x, nargs) != 0) {
         return -ENOMEM;
     }
+    x->vals.len = 0;
     struct ft_otlp_attr *a = x->attrs;
     snprintf(fn, sizeof(fn), "%s.%s", n->module ? n->module : "?", n->function ? n->function : "?");
     a[k++] = (struct ft_otlp_attr){"code.function.name", FT_OTLP_STR, fn, 0};
@@ -270,11 +346,10 @@ put_call(struct otlp *x, const struct ft_tree_thread *th, const struct ft_walk_c
     for (uint32_t i = 0; i < nargs; i++) {
         snprintf(x->arg_keys[i], sizeof(x->arg_keys[i]), "flowtrace.arg.%s",
                  e->args[i].name ? e->args[i].name : "?");
-        a[k++] = (struct ft_otlp_attr){x->arg_keys[i], FT_OTLP_STR,
-                                       e->args[i].value ? e->args[i].value : "", 0};
+        value_attr(x, &a[k++], x->arg_keys[i], e->args[i].value ? e->args[i].value : "");
     }
     if (e != NULL && e->result != NULL) {
-        a[k++] = (struct ft_otlp_attr){"flowtrace.result", FT_OTLP_STR, e->result, 0};
+        value_attr(x, &a[k++], "flowtrace.result", e->result);
     }
     if (e != NULL && e->resumes > 0) {
         a[k++] = (struct ft_otlp_attr){"flowtrace.resumes", FT_OTLP_INT, NULL, (int64_t)e->resumes};
@@ -287,6 +362,7 @@ put_call(struct otlp *x, const struct ft_tree_thread *th, const struct ft_walk_c
     s.kind = FT_OTLP_INTERNAL;
     s.start_ns = x->start_ns + (uint64_t)c->start_ns;
     s.end_ns = x->start_ns + (uint64_t)c->end_ns;
+    set_value_texts(x, a, k);
     s.attrs = a;
     s.nattrs = k;
     set_exception(x, &s, n, n->exc_type, n->exc_module, n->exc_msg, ev, qtype, status,
@@ -351,6 +427,7 @@ ft_export_otlp(struct ft_out *o, const struct ft_tree *t, const char *script, co
     end_line(&x);
     free(x.attrs);
     free(x.arg_keys);
+    ft_buf_free(&x.vals);
     ft_buf_free(&x.stack);
     return rc;
 }
