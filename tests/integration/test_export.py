@@ -95,7 +95,7 @@ def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their
     tracks, names = check_chrome(json.loads(export("chrome", "-d", tmp_path / "out")))
     main = run.thread()["calls"][0]["children"][0]
     nodes = {n["result"]: n for n in main["children"]}
-    assert sorted(nodes) == ["'A'", "'B'", "'C'"]
+    assert sorted(nodes) == ["A", "B", "C"]  # typed values (format 3)
     works = [e for events in tracks.values() for e in events if e["name"] == "work"]
     assert len(works) == 3
     for e in works:
@@ -107,8 +107,8 @@ def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their
         assert names[("thread_name", e["tid"])]["name"].startswith("MainThread · task ")
     # They overlapped: b, the longest (40 ms of sleep), spans the other two.
     by_result = {e["args"]["result"]: e for e in works}
-    b = by_result["'B'"]
-    for other in ("'A'", "'C'"):
+    b = by_result["B"]
+    for other in ("A", "C"):
         o = by_result[other]
         assert b["ts"] < o["ts"] + o["dur"] < b["ts"] + b["dur"]
     assert len({e["tid"] for e in works}) == 3

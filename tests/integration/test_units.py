@@ -61,7 +61,7 @@ def test_pytest_items_are_units_and_only_failed_trees_are_kept(tmp_path):
     assert failed["format"] == 3 and "caller" not in root
     assert all("caller" not in c for c in root["children"])
     phases = [c["args"]["when"] for c in root["children"]]
-    assert phases == ["'setup'", "'call'", "'teardown'"]
+    assert phases == ["setup", "call", "teardown"]
     assert units[1]["exceptionPath"] == "runtestprotocol > call_and_report > test_fail > helper"
     assert units[1]["exception"]["message"] == "too big: 2"
     assert units[2]["exceptionPath"] == "runtestprotocol > call_and_report > broken"
