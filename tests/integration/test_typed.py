@@ -181,6 +181,8 @@ def test_otlp_export_gives_plain_values_their_anyvalue_type(tmp_path):
         {"key": "user", "value": {"stringValue": "ana"}},
         {"key": "when", "value": {"stringValue": "datetime.datetime(2026, 1, 2, 0, 0)"}}]}}
     assert k["flowtrace.arg.huge"] == {"stringValue": "12345678901234567890"}
+    assert k["flowtrace.arg.ctl"] == {"stringValue": "a\tb\x00"}
+    assert k["flowtrace.arg.neg"] == {"doubleValue": -0.0}
 
 
 def test_pytraceflow_export_gives_the_same_inputs_from_either_format(tmp_path):

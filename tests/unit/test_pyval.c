@@ -12,17 +12,24 @@
 
 #define CASES "tests/values/cases.tsv"
 
+/* fn(json) appends want to a buffer that held "x" already. */
 static void
-shows(const char *json, const char *want)
+writes(int (*fn)(struct ft_buf *, const char *, size_t), const char *json, const char *want)
 {
     struct ft_buf b;
 
     ft_buf_init(&b);
     ft_buf_puts(&b, "x");
-    assert_int_equal(ft_pyval_show(&b, json, strlen(json)), 0);
+    assert_int_equal(fn(&b, json, strlen(json)), 0);
     ft_buf_putc(&b, '\0');
     assert_string_equal(b.p + 1, want);
     ft_buf_free(&b);
+}
+
+static void
+shows(const char *json, const char *want)
+{
+    writes(ft_pyval_show, json, want);
 }
 
 static void
@@ -40,13 +47,7 @@ refused(const char *json)
 static void
 plain_is(const char *json, const char *want)
 {
-    struct ft_buf b;
-
-    ft_buf_init(&b);
-    assert_int_equal(ft_pyval_plain(&b, json, strlen(json)), 0);
-    ft_buf_putc(&b, '\0');
-    assert_string_equal(b.p, want);
-    ft_buf_free(&b);
+    writes(ft_pyval_plain, json, want);
 }
 
 static void
@@ -116,6 +117,32 @@ plain_keeps_json_and_puts_reprs_for_described_values(void **state)
 }
 
 static void
+otlp_is(const char *json, const char *want)
+{
+    writes(ft_pyval_otlp, json, want);
+}
+
+static void
+otlp_gives_json_types_their_anyvalue(void **state)
+{
+    (void)state;
+    otlp_is("115", "{\"intValue\":\"115\"}");
+    otlp_is("-0.0", "{\"doubleValue\":-0.0}");
+    otlp_is("1e+16", "{\"doubleValue\":1e+16}");
+    otlp_is("true", "{\"boolValue\":true}");
+    otlp_is("null", "{\"stringValue\":\"None\"}");
+    otlp_is("\"a\\u0000b\"", "{\"stringValue\":\"a\\u0000b\"}");
+    otlp_is("[1, \"a\"]",
+            "{\"arrayValue\":{\"values\":[{\"intValue\":\"1\"},{\"stringValue\":\"a\"}]}}");
+    otlp_is(
+        "{\"k\": [], \"o\": {\"type\": \"T\", \"repr\": \"<T>\"}}",
+        "{\"kvlistValue\":{\"values\":[{\"key\":\"k\",\"value\":{\"arrayValue\":{\"values\":[]}}},"
+        "{\"key\":\"o\",\"value\":{\"stringValue\":\"<T>\"}}]}}");
+    otlp_is("{\"type\": \"int\", \"repr\": \"12345678901234567890\"}",
+            "{\"stringValue\":\"12345678901234567890\"}");
+}
+
+static void
 a_map_of_values_is_not_a_value(void **state)
 {
     struct ft_buf b;
@@ -167,6 +194,7 @@ main(void)
         cmocka_unit_test(whitespace_and_nesting_are_read_as_json),
         cmocka_unit_test(text_that_is_not_one_json_value_is_refused),
         cmocka_unit_test(plain_keeps_json_and_puts_reprs_for_described_values),
+        cmocka_unit_test(otlp_gives_json_types_their_anyvalue),
         cmocka_unit_test(a_map_of_values_is_not_a_value),
         cmocka_unit_test(described_finds_the_repr_member),
         cmocka_unit_test(str_is_quoted_as_the_tracer_quotes_it),

@@ -6,11 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_tree.h>
 
 #include "cli.h"
-#include "lib/json.h"
 #include "lib/otlp.h"
+#include "pyval.h"
 #include "tree.h"
 #include "walk.h"
 
@@ -226,64 +225,18 @@ set_exception(struct otlp *x, struct ft_otlp_span *s, const struct ft_node *n, c
     s->status_msg = status;
 }
 
-/* A format-3 value as an OTLP AnyValue: JSON's types as OTLP's (int, double, bool, string,
- * array, kvlist); null, a described value and nesting past the bound as the text shown. */
-static void
-any_value(struct ft_buf *b, yajl_val v, int depth)
-{
-    if (YAJL_IS_STRING(v) || YAJL_IS_NULL(v) || depth > 64) {
-        const char *s = YAJL_GET_STRING(v); /* NULL unless a string */
-        ft_buf_puts(b, "{\"stringValue\":");
-        ft_json_put_cstr(b, s != NULL ? s : depth > 64 ? "..." : "None");
-    } else if (YAJL_IS_NUMBER(v)) {
-        ft_buf_puts(b, YAJL_IS_INTEGER(v) ? "{\"intValue\":\"" : "{\"doubleValue\":");
-        ft_buf_puts(b, YAJL_GET_NUMBER(v));
-        ft_buf_puts(b, YAJL_IS_INTEGER(v) ? "\"" : "");
-    } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-        ft_buf_puts(b, YAJL_IS_TRUE(v) ? "{\"boolValue\":true" : "{\"boolValue\":false");
-    } else if (YAJL_IS_ARRAY(v)) {
-        ft_buf_puts(b, "{\"arrayValue\":{\"values\":[");
-        for (size_t i = 0; i < v->u.array.len; i++) {
-            ft_buf_puts(b, i ? "," : "");
-            any_value(b, v->u.array.values[i], depth + 1);
-        }
-        ft_buf_puts(b, "]}");
-    } else {
-        const char *path[] = {"repr", NULL};
-        yajl_val repr = yajl_tree_get(v, path, yajl_t_string);
-        const char *text = YAJL_GET_STRING(repr);
-        if (text != NULL) {
-            ft_buf_puts(b, "{\"stringValue\":");
-            ft_json_put_cstr(b, text);
-        } else {
-            ft_buf_puts(b, "{\"kvlistValue\":{\"values\":[");
-            for (size_t i = 0; i < v->u.object.len; i++) {
-                ft_buf_puts(b, i ? ",{\"key\":" : "{\"key\":");
-                ft_json_put_cstr(b, v->u.object.keys[i]);
-                ft_buf_puts(b, ",\"value\":");
-                any_value(b, v->u.object.values[i], depth + 1);
-                ft_buf_putc(b, '}');
-            }
-            ft_buf_puts(b, "]}");
-        }
-    }
-    ft_buf_putc(b, '}');
-}
-
 /* An attribute for a value: an older run's repr as a string; a format-3 value typed, its
  * AnyValue kept in x->vals at the offset left in a->i until set_value_texts(). */
 static void
 value_attr(struct otlp *x, struct ft_otlp_attr *a, const char *key, const char *v)
 {
-    yajl_val tree = x->t->format >= 3 ? yajl_tree_parse(v, NULL, 0) : NULL;
+    size_t at = x->vals.len;
 
     *a = (struct ft_otlp_attr){key, FT_OTLP_STR, v, 0};
-    if (tree != NULL) {
+    if (x->t->format >= 3 && ft_pyval_otlp(&x->vals, v, strlen(v)) == 0) {
         a->type = FT_OTLP_ANY;
-        a->i = (int64_t)x->vals.len;
-        any_value(&x->vals, tree, 0);
+        a->i = (int64_t)at;
         ft_buf_putc(&x->vals, '\0');
-        yajl_tree_free(tree);
     }
 }
 

@@ -9,15 +9,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What is written for the value read: the repr (ft_pyval_show), JSON without described
+ * values (ft_pyval_plain), an OTLP AnyValue (ft_pyval_otlp). */
+enum mode { SHOW, PLAIN, OTLP };
+
+/* How each mode writes containers: around an array, around an object, between items,
+ * around a member's key (then its value), after a member. */
+static const struct syntax {
+    const char *arr_open, *arr_close, *obj_open, *obj_close, *sep, *key_open, *key_sep,
+        *member_close;
+} syntax[] = {
+    [SHOW] = {"[", "]", "{", "}", ", ", "", ": ", ""},
+    [PLAIN] = {"[", "]", "{", "}", ",", "", ":", ""},
+    [OTLP] = {"{\"arrayValue\":{\"values\":[", "]}}", "{\"kvlistValue\":{\"values\":[", "]}}", ",",
+              "{\"key\":", ",\"value\":", "}"},
+};
+
 /* The JSON text being read; mode says what is written for it. */
 struct rd {
     const char *p, *end;
     struct ft_buf *b;
     int depth;
-    int plain; /* ft_pyval_plain: JSON out; else the repr */
+    enum mode mode;
 };
 
 static int value(struct rd *r);
+
+/* ft_buf_put of n bytes; nothing for none (a buffer not yet grown has no memory to
+ * copy into, even nothing). */
+static void
+put(struct ft_buf *b, const void *s, size_t n)
+{
+    if (n > 0) {
+        ft_buf_put(b, s, n);
+    }
+}
+
+static void
+put_str(struct ft_buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
 
 static void
 skip_space(struct rd *r)
@@ -60,18 +92,18 @@ put_utf8(struct ft_buf *b, uint32_t cp)
     } else if (cp < 0x800) {
         o[0] = (char)(0xc0 | (cp >> 6));
         o[1] = (char)(0x80 | (cp & 0x3f));
-        ft_buf_put(b, o, 2);
+        put(b, o, 2);
     } else if (cp < 0x10000) {
         o[0] = (char)(0xe0 | (cp >> 12));
         o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
         o[2] = (char)(0x80 | (cp & 0x3f));
-        ft_buf_put(b, o, 3);
+        put(b, o, 3);
     } else {
         o[0] = (char)(0xf0 | (cp >> 18));
         o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
         o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
         o[3] = (char)(0x80 | (cp & 0x3f));
-        ft_buf_put(b, o, 4);
+        put(b, o, 4);
     }
 }
 
@@ -136,7 +168,7 @@ string(struct rd *r, struct ft_buf *out)
             r->p++;
         }
         if (out != NULL) {
-            ft_buf_put(out, run, (size_t)(r->p - run));
+            put(out, run, (size_t)(r->p - run));
         }
         if (r->p < r->end && *r->p == '\\') {
             struct ft_buf sink;
@@ -180,27 +212,31 @@ ft_pyval_put_str(struct ft_buf *b, const char *s, size_t n)
         if (esc == hex) {
             snprintf(hex, sizeof(hex), "\\x%02x", u[i]);
         }
-        ft_buf_put(b, s + start, i - start);
-        ft_buf_puts(b, esc);
+        put(b, s + start, i - start);
+        put_str(b, esc);
         start = i + 1;
     }
-    ft_buf_put(b, s + start, n - start);
+    put(b, s + start, n - start);
     ft_buf_putc(b, q);
 }
 
-/* A string value: shown quoted, or copied as JSON text. */
+/* A string: shown quoted, or copied as JSON text (an OTLP string value, not a key, in
+ * its AnyValue). */
 static int
-string_value(struct rd *r)
+string_value(struct rd *r, int is_key)
 {
     const char *at = r->p;
     struct ft_buf s;
     int rc;
 
-    if (r->plain) {
+    if (r->mode != SHOW) {
+        int any = r->mode == OTLP && !is_key;
         if (string(r, NULL) != 0) {
             return -1;
         }
-        ft_buf_put(r->b, at, (size_t)(r->p - at));
+        put_str(r->b, any ? "{\"stringValue\":" : "");
+        put(r->b, at, (size_t)(r->p - at));
+        put_str(r->b, any ? "}" : "");
         return 0;
     }
     ft_buf_init(&s);
@@ -211,31 +247,44 @@ string_value(struct rd *r)
     return rc;
 }
 
-/* A number, true, false or null: its text (as Python writes the last three unless
- * plain). */
+/* A number, true, false or null: its text (as Python writes the last three when shown;
+ * in OTLP an intValue, a doubleValue, a boolValue, and None's text). */
 static int
 scalar(struct rd *r)
 {
     static const struct {
-        const char *json, *py;
-    } words[] = {{"null", "None"}, {"true", "True"}, {"false", "False"}};
+        const char *json, *py, *otlp;
+    } words[] = {{"null", "None", "{\"stringValue\":\"None\"}"},
+                 {"true", "True", "{\"boolValue\":true}"},
+                 {"false", "False", "{\"boolValue\":false}"}};
     const char *at = r->p;
+    int whole = 1;
 
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         size_t n = strlen(words[i].json);
         if ((size_t)(r->end - r->p) >= n && memcmp(r->p, words[i].json, n) == 0) {
             r->p += n;
-            ft_buf_puts(r->b, r->plain ? words[i].json : words[i].py);
+            put_str(r->b, r->mode == SHOW   ? words[i].py
+                          : r->mode == OTLP ? words[i].otlp
+                                            : words[i].json);
             return 0;
         }
     }
     while (r->p < r->end && (strchr("+-.eE", *r->p) != NULL || (*r->p >= '0' && *r->p <= '9'))) {
+        whole &= strchr(".eE", *r->p) == NULL;
         r->p++;
     }
     if (r->p == at || !(at[0] == '-' || (at[0] >= '0' && at[0] <= '9'))) {
         return -1;
     }
-    ft_buf_put(r->b, at, (size_t)(r->p - at));
+    if (r->mode == OTLP) {
+        /* Whole numbers are within 2^53 (bigger ones are described): an int64. */
+        put_str(r->b, whole ? "{\"intValue\":\"" : "{\"doubleValue\":");
+    }
+    put(r->b, at, (size_t)(r->p - at));
+    if (r->mode == OTLP) {
+        put_str(r->b, whole ? "\"}" : "}");
+    }
     return 0;
 }
 
@@ -306,9 +355,10 @@ find_repr(struct rd *r, const char **repr)
 static int
 container(struct rd *r, char close)
 {
-    int first = 1;
+    const struct syntax *sx = &syntax[r->mode];
+    int first = 1, obj = close == '}';
 
-    ft_buf_putc(r->b, r->p[0]);
+    put_str(r->b, obj ? sx->obj_open : sx->arr_open);
     r->p++;
     skip_space(r);
     while (r->p < r->end && *r->p != close) {
@@ -318,11 +368,12 @@ container(struct rd *r, char close)
             }
             r->p++;
             skip_space(r);
-            ft_buf_puts(r->b, r->plain ? "," : ", ");
+            put_str(r->b, sx->sep);
         }
         first = 0;
-        if (close == '}') {
-            if (string_value(r) != 0) {
+        if (obj) {
+            put_str(r->b, sx->key_open);
+            if (string_value(r, 1) != 0) {
                 return -1;
             }
             skip_space(r);
@@ -330,17 +381,18 @@ container(struct rd *r, char close)
                 return -1;
             }
             r->p++;
-            ft_buf_puts(r->b, r->plain ? ":" : ": ");
+            put_str(r->b, sx->key_sep);
         }
         if (value(r) != 0) {
             return -1;
         }
+        put_str(r->b, obj ? sx->member_close : "");
         skip_space(r);
     }
     if (r->p >= r->end) {
         return -1;
     }
-    ft_buf_putc(r->b, close);
+    put_str(r->b, obj ? sx->obj_close : sx->arr_close);
     r->p++;
     return 0;
 }
@@ -358,11 +410,10 @@ object(struct rd *r)
     }
     if (found) {
         r->p = repr;
-        if (r->plain) {
-            if (string(r, NULL) != 0) {
+        if (r->mode != SHOW) {
+            if (string_value(r, 0) != 0) {
                 return -1;
             }
-            ft_buf_put(r->b, repr, (size_t)(r->p - repr));
         } else if (string(r, r->b) != 0) {
             return -1;
         }
@@ -385,7 +436,7 @@ value(struct rd *r)
     r->depth++;
     switch (*r->p) {
     case '"':
-        rc = string_value(r);
+        rc = string_value(r, 0);
         break;
     case '[':
         rc = container(r, ']');
@@ -403,9 +454,9 @@ value(struct rd *r)
 
 /* The whole text as one value (or, map set, as an object of values). */
 static int
-read_whole(struct ft_buf *b, const char *json, size_t n, int plain, int map)
+read_whole(struct ft_buf *b, const char *json, size_t n, enum mode mode, int map)
 {
-    struct rd r = {json, json + n, b, 0, plain};
+    struct rd r = {json, json + n, b, 0, mode};
     size_t len = b->len;
 
     skip_space(&r);
@@ -422,26 +473,32 @@ read_whole(struct ft_buf *b, const char *json, size_t n, int plain, int map)
 int
 ft_pyval_show(struct ft_buf *b, const char *json, size_t n)
 {
-    return read_whole(b, json, n, 0, 0);
+    return read_whole(b, json, n, SHOW, 0);
 }
 
 int
 ft_pyval_plain(struct ft_buf *b, const char *json, size_t n)
 {
-    return read_whole(b, json, n, 1, 0);
+    return read_whole(b, json, n, PLAIN, 0);
+}
+
+int
+ft_pyval_otlp(struct ft_buf *b, const char *json, size_t n)
+{
+    return read_whole(b, json, n, OTLP, 0);
 }
 
 int
 ft_pyval_plain_map(struct ft_buf *b, const char *json, size_t n)
 {
-    return read_whole(b, json, n, 1, 1);
+    return read_whole(b, json, n, PLAIN, 1);
 }
 
 int
 ft_pyval_described(const char *json, size_t n, const char **repr, size_t *len)
 {
     struct ft_buf sink;
-    struct rd r = {json, json + n, &sink, 0, 0};
+    struct rd r = {json, json + n, &sink, 0, SHOW};
     const char *at = NULL;
     int found;
 

@@ -1,5 +1,6 @@
 /* pyval.h - a recorded value (output format 3, docs/format.md "Showing a value") as the
- * text the CLI shows: the Python repr the value stands for.
+ * text the CLI shows: the Python repr the value stands for; and, for exports, as JSON
+ * or OTLP values without described values.
  *
  * From format 3 on a value is a JSON value: null, booleans, numbers, strings, arrays and
  * objects stand for themselves (None, True, 115, 'ana', [1, 'a'], {'k': 2}); an object
@@ -33,6 +34,12 @@ void ft_pyval_put_str(struct ft_buf *b, const char *s, size_t n);
  * string (for targets that take JSON but know nothing of described values: exports).
  * Returns 0, or -1 when json is not one JSON value (b is then left as it was). */
 int ft_pyval_plain(struct ft_buf *b, const char *json, size_t n);
+
+/* Appends json[0..n) as an OTLP/JSON AnyValue: JSON's types as OTLP's (intValue as a
+ * decimal string, doubleValue, boolValue, stringValue, arrayValue, kvlistValue); null and
+ * a described value as the stringValue of their text shown. Returns 0, or -1 when json
+ * is not one JSON value (b is then left as it was). */
+int ft_pyval_otlp(struct ft_buf *b, const char *json, size_t n);
 
 /* ft_pyval_plain of a map of values (a call's "locals": {name: value}): the object's
  * members are values, the object itself is not one (a variable may be named "repr"). */
