@@ -1104,7 +1104,7 @@ on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 
 /* A value record attaches to the event just before it. */
 static int
-on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+apply_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
     struct ft_call *last = t->nunwinds ? t->unwinds[t->nunwinds - 1] : t->pend_leave;
     struct ft_call *enter = t->pend_enter, *leave = t->pend_leave;
@@ -1116,7 +1116,10 @@ on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     case FT_REC_ARGS_INTS:
         return enter ? ft_values_args_ints(&c->scratch, enter, rec->data, len) : 0;
     case FT_REC_RESULT:
-        return leave ? ft_values_result(&c->scratch, leave, rec->data, len) : 0;
+    case FT_REC_RESULT_JSON:
+        return leave ? ft_values_result(&c->scratch, leave, rec->data, len,
+                                        rec->kind == FT_REC_RESULT_JSON)
+                     : 0;
     case FT_REC_RESULT_INT:
         if (len != 8) {
             return FT_EBADRECORD;
@@ -1149,6 +1152,19 @@ on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         return c->obs.value != NULL ? c->obs.value(c->obs.ctx, &at, rec) : 0;
     }
     }
+}
+
+/* Values the library sent as JSON that were not are kept described and counted. */
+static int
+on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    int err = apply_values(c, t, rec);
+
+    if (err > 0) {
+        c->malformed_values += (uint64_t)err;
+        err = 0;
+    }
+    return err;
 }
 
 static void

@@ -718,6 +718,12 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
                   r->engine ? r->engine : "", (unsigned long long)events, (unsigned long long)lost,
                   (unsigned long long)r->cpu_us, (unsigned long long)r->blocked_us,
                   (unsigned long long)(fail_err ? 0 : r->calls.calls));
+    if (r->calls.malformed_values > 0) {
+        /* Inside "tracer": its closing brace is taken back. */
+        b->len--;
+        ft_buf_printf(b, ",\"malformedValues\":%llu}",
+                      (unsigned long long)r->calls.malformed_values);
+    }
     ft_sources_put_json(&r->sources, b);
     put_notices(r, b);
     ft_buf_puts(b, ",\"threads\":[");

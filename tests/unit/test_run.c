@@ -114,7 +114,7 @@ nested_calls_give_exact_jsonl_and_tree(void **state)
     tree_unpad(tree);
     assert_string_equal(
         tree,
-        "{\"format\":2,\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":["
+        "{\"format\":3,\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":["
         "\"python3\",\"app.py\"]"
         ","
         "\"cwd\":\"/work\",\"executable\":\"\",\"python\":\"3.11.2\",\"start\":1700000000000000,"
