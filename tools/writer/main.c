@@ -202,7 +202,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate,
     ft_run_get_info(run, &info);
     if (err != 0) {
         fprintf(stderr, "flowtrace-writer: %s: %s at byte %llu; every frame before it was kept\n",
-                file, ft_strerror(err), (unsigned long long)dec.consumed + dec.off);
+                file, ft_strerror(err), (unsigned long long)ft_wire_decoder_offset(&dec));
     } else if (info.id != NULL) {
         printf("%s\n", info.path);
     }
