@@ -108,19 +108,17 @@ ft_wire_check_hdr(const struct ft_frame_hdr *h)
     return 0;
 }
 
-/* The size of the record starting with word w0; SIZE_MAX for kind 0 (malformed). */
-static size_t
+/* The size of the record starting with word w0; SIZE_MAX for kind 0 (malformed). Once
+ * per record of a frame that comes out in pieces: kept to a few instructions. */
+static inline size_t
 rec_size(uint64_t w0)
 {
     unsigned kind = (unsigned)(w0 & 0xff);
 
-    if (kind == 0) {
-        return SIZE_MAX;
-    }
-    if (kind <= FT_REC_EXTRA_MAX) {
+    if (kind - 1u < FT_REC_EXTRA_MAX) {
         return kind <= FT_REC_FIXED_MAX ? 16 : 24;
     }
-    return (w0 >> 8) > FT_FRAME_MAX ? SIZE_MAX : 8 + PAD8(w0 >> 8);
+    return kind == 0 || (w0 >> 8) > FT_FRAME_MAX ? SIZE_MAX : 8 + PAD8(w0 >> 8);
 }
 
 /* The next piece of the EVENTS frame coming out in pieces: the whole records held, or
@@ -135,11 +133,10 @@ next_piece(struct ft_wire_decoder *d, struct ft_frame *f)
         uint64_t w0;
         memcpy(&w0, p + take, 8);
         size_t sz = rec_size(w0);
-        if (sz > d->rest - take) {
-            take = lim; /* malformed: the reader reports the record */
-            break;
-        }
         if (sz > lim - take) {
+            if (sz > d->rest - take) {
+                take = lim; /* malformed: the reader reports the record */
+            }
             break;
         }
         take += sz;
