@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 
@@ -93,6 +94,26 @@ ft_wire_decoder_commit(struct ft_wire_decoder *d, size_t n)
     d->len += n;
 }
 
+ssize_t
+ft_wire_decoder_read(struct ft_wire_decoder *d, int fd)
+{
+    size_t room = 0;
+    uint8_t *at = ft_wire_decoder_space(d, &room);
+    ssize_t n;
+
+    if (at == NULL) {
+        return -ENOMEM;
+    }
+    do {
+        n = read(fd, at, room);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return -errno;
+    }
+    ft_wire_decoder_commit(d, (size_t)n);
+    return n;
+}
+
 int
 ft_wire_check_hdr(const struct ft_frame_hdr *h)
 {
@@ -115,10 +136,13 @@ rec_size(uint64_t w0)
 {
     unsigned kind = (unsigned)(w0 & 0xff);
 
-    if (kind - 1u < FT_REC_EXTRA_MAX) {
+    if (kind == 0) {
+        return SIZE_MAX;
+    }
+    if (kind <= FT_REC_EXTRA_MAX) {
         return kind <= FT_REC_FIXED_MAX ? 16 : 24;
     }
-    return kind == 0 || (w0 >> 8) > FT_FRAME_MAX ? SIZE_MAX : 8 + PAD8(w0 >> 8);
+    return (w0 >> 8) > FT_FRAME_MAX ? SIZE_MAX : 8 + PAD8(w0 >> 8);
 }
 
 /* The next piece of the EVENTS frame coming out in pieces: the whole records held, or

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -323,6 +324,10 @@ int ft_wire_decoder_feed(struct ft_wire_decoder *d, const void *data, size_t n);
  * back to that size after it). Returns NULL if out of memory. */
 uint8_t *ft_wire_decoder_space(struct ft_wire_decoder *d, size_t *n);
 void ft_wire_decoder_commit(struct ft_wire_decoder *d, size_t n);
+
+/* Reads once from fd into the decoder's space. Returns the bytes read, 0 at the end of
+ * the file, or -errno (-ENOMEM: no room could be had). */
+ssize_t ft_wire_decoder_read(struct ft_wire_decoder *d, int fd);
 
 /* Takes the next frame (or piece of one, see above). Returns 1 with *f filled, 0 if
  * more bytes are needed, or a negative error (FT_EBADMAGIC, FT_EBADFRAME, FT_ETOOBIG),
