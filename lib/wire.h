@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -283,37 +284,67 @@ ft_rec_is_event(unsigned kind)
 
 /* ---- Reading ---------------------------------------------------------------------- */
 
-/* Incremental frame decoder: feed it bytes as they arrive, take out whole frames. The
- * decoder owns an internal buffer; frames returned point into it and are valid until the
- * next call to ft_wire_decoder_feed() or ft_wire_decoder_close(). */
+/* Incremental frame decoder: give it bytes as they arrive, take out frames. Memory stays
+ * bounded whatever the frames' size: an EVENTS frame longer than FT_WIRE_HOLD comes out
+ * in pieces as its bytes arrive, each piece an EVENTS frame of the same thread holding
+ * whole records (a piece's hdr.len is its own length), so a reader never holds more of
+ * it than one read and one record; every other frame comes out whole. A piece that
+ * ends in a record overrunning its frame carries that record's bytes, so the reader's
+ * ft_rec_next reports it where a whole frame would have. Frames returned point into the
+ * decoder's buffer and are valid until the next ft_wire_decoder_feed(),
+ * ft_wire_decoder_space() or ft_wire_decoder_close(). */
+#define FT_WIRE_HOLD       (32u << 10) /* longest EVENTS frame always returned whole */
+#define FT_WIRE_DECODE_BUF (64u << 10) /* the buffer ft_wire_decoder_space() keeps */
+
 struct ft_wire_decoder {
     uint8_t *buf;
     size_t len; /* bytes held */
-    size_t off; /* start of the first unconsumed frame */
+    size_t off; /* start of the first unconsumed byte */
     size_t cap;
+    size_t need;       /* bytes from off the next frame or record needs to come out */
     uint64_t consumed; /* stream offset of buf[0], for error messages */
     int err;           /* sticky error, 0 if none */
+    /* The EVENTS frame coming out in pieces: its header and payload bytes still due. */
+    struct ft_frame_hdr cur;
+    uint64_t cur_offset;
+    uint32_t rest;
 };
 
 struct ft_frame {
     struct ft_frame_hdr hdr;
     const uint8_t *payload;
-    uint64_t offset; /* stream offset of the frame header */
+    uint64_t offset; /* stream offset of the frame header (a piece's: its frame's) */
 };
 
 void ft_wire_decoder_init(struct ft_wire_decoder *d);
 void ft_wire_decoder_close(struct ft_wire_decoder *d);
 
-/* Appends n bytes to the decoder. Returns 0 or -ENOMEM. */
+/* Appends n bytes to the decoder. Returns 0 or -ENOMEM. The buffer grows to hold them:
+ * for bounded memory feed at most FT_WIRE_HOLD bytes between ft_wire_next_frame()
+ * loops, or read into ft_wire_decoder_space(). */
 int ft_wire_decoder_feed(struct ft_wire_decoder *d, const void *data, size_t n);
 
-/* Takes the next complete frame. Returns 1 with *f filled, 0 if more bytes are needed,
- * or a negative error (FT_EBADMAGIC, FT_EBADFRAME, FT_ETOOBIG), after which the decoder
- * returns the same error forever. */
+/* Where the next bytes read go, for reading straight into the decoder: returns a place
+ * for *n (> 0) bytes, then say how many came with ft_wire_decoder_commit(). The buffer
+ * is FT_WIRE_DECODE_BUF bytes, more only while a frame returned whole needs more (and
+ * back to that size after it). Returns NULL if out of memory. */
+uint8_t *ft_wire_decoder_space(struct ft_wire_decoder *d, size_t *n);
+void ft_wire_decoder_commit(struct ft_wire_decoder *d, size_t n);
+
+/* Reads once from fd into the decoder's space. Returns the bytes read, 0 at the end of
+ * the file, or -errno (-ENOMEM: no room could be had). */
+ssize_t ft_wire_decoder_read(struct ft_wire_decoder *d, int fd);
+
+/* Takes the next frame (or piece of one, see above). Returns 1 with *f filled, 0 if
+ * more bytes are needed, or a negative error (FT_EBADMAGIC, FT_EBADFRAME, FT_ETOOBIG),
+ * after which the decoder returns the same error forever. */
 int ft_wire_next_frame(struct ft_wire_decoder *d, struct ft_frame *f);
 
-/* Bytes held that do not yet form a whole frame (nonzero at EOF means truncation). */
+/* Bytes of a begun frame still held or due (nonzero at EOF means truncation). */
 size_t ft_wire_decoder_pending(const struct ft_wire_decoder *d);
+
+/* The stream offset of the first byte not yet returned, for error messages. */
+uint64_t ft_wire_decoder_offset(const struct ft_wire_decoder *d);
 
 /* Checks a header on its own: magic, known type, length bound. Returns 0 or an error. */
 int ft_wire_check_hdr(const struct ft_frame_hdr *h);

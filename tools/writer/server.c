@@ -25,8 +25,7 @@
 #include "runs.h"
 #include "journal.h"
 
-#define READ_BUF (256u << 10)
-#define TICK_MS  250 /* output reaches the files (and the index) at least this often */
+#define TICK_MS 250 /* output reaches the files (and the index) at least this often */
 /* A thread quiet for this many ticks has nothing more on its way: the library ships what
  * it committed every flush interval (0.5 s by default), so a value record that follows
  * an event arrives within one interval of it. */
@@ -69,7 +68,6 @@ static struct {
 static const struct ft_frame_hdr ack_hdr = {FT_WIRE_MAGIC, FT_FRAME_ACK, 0, 0, 0};
 
 /* One read buffer for every connection: what a read brings is applied before the next. */
-static char read_buf[READ_BUF];
 
 static void stop_everything(void);
 static void arm_idle_exit(void);
@@ -577,12 +575,18 @@ on_tick(uv_timer_t *t)
     }
 }
 
+/* A connection reads straight into its decoder's buffer, which stays FT_WIRE_DECODE_BUF
+ * bytes: a process's 1 MiB frames are applied in pieces as they arrive, never held
+ * whole, so a hundred busy connections cost a few MiB, not a hundred. */
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
+    struct conn *c = (struct conn *)h;
+    size_t n = 0;
+    uint8_t *p = ft_wire_decoder_space(&c->dec, &n);
+
     (void)suggested;
-    *buf = uv_buf_init(read_buf, READ_BUF);
+    *buf = uv_buf_init((char *)p, p != NULL ? (unsigned)n : 0); /* none: UV_ENOBUFS */
 }
 
 static void
@@ -595,25 +599,26 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (n == 0 || c->closing || c->refused) {
         return;
     }
+    if (n == UV_ENOBUFS) {
+        bad_stream(c, -ENOMEM, ft_wire_decoder_offset(&c->dec));
+        return;
+    }
     if (n < 0) {
         /* EOF without END: the process was killed, or exec'd (EXEC frame seen). */
         uv_read_stop(s);
         c->eof = 1;
         if (ft_wire_decoder_pending(&c->dec) > 0) {
             /* Everything before the cut was applied; the cut is reported. */
-            bad_stream(c, FT_ETRUNCATED, c->dec.consumed + c->dec.off);
+            bad_stream(c, FT_ETRUNCATED, ft_wire_decoder_offset(&c->dec));
         } else {
             conn_end(c, FT_END_KILLED, NULL);
         }
         return;
     }
-    if ((err = ft_wire_decoder_feed(&c->dec, read_buf, (size_t)n)) != 0) {
-        bad_stream(c, err, c->dec.consumed + c->dec.len);
-        return;
-    }
+    ft_wire_decoder_commit(&c->dec, (size_t)n);
     err = receive(c);
     if (err < 0) {
-        bad_stream(c, err, c->dec.consumed + c->dec.off);
+        bad_stream(c, err, ft_wire_decoder_offset(&c->dec));
     }
 }
 
