@@ -17,6 +17,7 @@
 #include "lib/clock.h"
 #include "log.h"
 #include "pylayout.h"
+#include "record_fast.h"
 #include "units.h"
 
 static int statm_fd = -1;
@@ -50,6 +51,8 @@ start_tracemalloc(void)
     ft_py.PyErr_Clear();
 }
 
+int ft_record_fast_settings;
+
 void
 ft_record_init(void)
 {
@@ -57,6 +60,10 @@ ft_record_init(void)
         ft_warn("cannot render values in this interpreter; arguments and results are not "
                 "captured");
     }
+    /* The fast path writes what the general one writes with these settings only. */
+    ft_record_fast_settings = ft_capture_ready() && ft_capture_hot.int_direct &&
+                              !ft_cfg.skip_inputs && !ft_cfg.skip_outputs && !ft_cfg.memory &&
+                              !ft_cfg.flush_every_call && !ft_cfg.manual;
     if (ft_cfg.memory) {
         statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
         page_size = sysconf(_SC_PAGESIZE);

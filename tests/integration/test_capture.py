@@ -393,6 +393,51 @@ def test_ints_of_every_size_and_what_only_looks_like_one(python, tmp_path):
     Counter.step(by=5, times=-2) -> -10 @obj1"""
 
 
+PLAIN = """\
+[MainThread]
+  main() -> None
+    nothing() -> None
+    fib(n=3) -> 2
+      fib(n=2) -> 1
+        fib(n=1) -> 1
+        fib(n=0) -> 0
+      fib(n=1) -> 1
+    eight(a=1, b=2, c=3, d=4, e=5, f=6, g=7, h=-8) -> 20
+    nine(a=1, b=2, c=3, d=4, e=5, f=6, g=7, h=8, i=9) -> 45
+    keywords(a=3, b=2) -> 6
+    keywords(a=3, b=-1) -> -3
+    rebinds(n=5) -> 2 after(n=[5, 0])
+    deletes(n=4) -> 1
+    captured(n=6) -> 6
+      captured.<locals>.<lambda>() -> 6
+    counts(items=[], n=2) -> 2 after(items=[2])
+    keywords(a=1099511627776, b=2) -> 2199023255552
+    fib(n=-2305843009213693952) -> -2305843009213693952"""
+
+
+def test_plain_int_functions_read_as_with_every_setting(python, tmp_path):
+    # Calls of plain functions of small ints take the library's fast path; with
+    # --flush-every-call every call takes the general one. Both record the same.
+    (tmp_path / "fast").mkdir()
+    (tmp_path / "general").mkdir()
+    fast = traced(python, tmp_path / "fast", "plain.py")
+    general = traced(python, tmp_path / "general", "plain.py", "--flush-every-call")
+
+    def after_warm_up(text):
+        lines, skipping = [], False
+        for line in text.splitlines():
+            skipping = line.startswith("    warm_up()") or (skipping and line.startswith(" " * 6))
+            if not skipping:
+                lines.append(line)
+        return "\n".join(lines)
+
+    assert after_warm_up(fast.details()) == PLAIN
+    assert fast.details() == general.details()
+    fields = ("event", "function", "args", "result", "argsAfter")
+    assert ([tuple(e.get(f) for f in fields) for e in fast.events] ==
+            [tuple(e.get(f) for f in fields) for e in general.events])
+
+
 def test_a_trace_function_of_the_programs_own_is_left_alone(python, tmp_path):
     # Up to 3.11 exception details come from a trace function FlowTrace sets while an
     # exception unwinds. It asks first whether another one is set (only once the program
