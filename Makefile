@@ -103,7 +103,7 @@ $(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
 
 $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lcurl -lzstd -lmd
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lzstd -lmd
 
 # The wrapper: no library beyond libc and the core (settings).
 $(RUNNER): $(RUN_OBJS) $(CORE)
@@ -119,7 +119,7 @@ $(CLI): $(CLI_OBJS) $(CORE)
 
 # A unit test of a tools/ module links that module's object and libraries too.
 UNIT_LIBS_test_index := -lsqlite3
-$(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
+$(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o $(O)/tools/cli/pyval.o
 UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
 $(O)/tests/unit/test_term: $(O)/tools/cli/term.o
@@ -127,6 +127,7 @@ $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
 $(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
 $(O)/tests/unit/test_diff: $(O)/tools/cli/diff.o
 $(O)/tests/unit/test_pylit: $(O)/tools/cli/pylit.o
+$(O)/tests/unit/test_pyval: $(O)/tools/cli/pyval.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o

@@ -14,9 +14,9 @@
 #include "dec.h"
 
 /* Texts the writer's inner loop copies (code fragments, a call's values) have this many
- * readable bytes past their end, so that they are copied in 16-byte steps without a call
+ * readable bytes past their end, so that they are copied in 32-byte steps without a call
  * (emit.c put_padded). */
-#define FT_TEXT_PAD 16
+#define FT_TEXT_PAD 32
 
 struct ft_buf {
     char *p;

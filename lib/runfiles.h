@@ -39,6 +39,7 @@ struct ft_runfiles {
     size_t nparts;
     int write_err;    /* the first output error (negative errno), 0 if none */
     int discarded;    /* nothing could be written: its files were removed (discard) */
+    int stopped;      /* ft_runfiles_stop: no call text is written any more */
     int compress;     /* zstd: events.jsonl.zst and tree.json.zst (ft_runfiles_init sets 0) */
     int zlevel;       /* ... at this level */
     const char *zext; /* ".zst" when compressing, else "" */
@@ -81,6 +82,12 @@ void ft_runfiles_open_copies(struct ft_runfiles *f, uint64_t pid, int want_stdou
  * noted). Valid until ft_runfiles_free(). */
 struct ft_sink *ft_runfiles_part(struct ft_runfiles *f, uint32_t idx);
 
+/* The run's output failed with err: events.jsonl (after writing out what it holds, if it
+ * still can), its copies and every thread's part stop (ft_sink_stop), and parts of threads seen
+ * later are not opened (ft_runfiles_part gives NULL). tree.json and .live are still
+ * written when asked. */
+void ft_runfiles_stop(struct ft_runfiles *f, int err);
+
 /* Remembers err (negative errno) if it is the first output error. */
 void ft_runfiles_note(struct ft_runfiles *f, int err);
 
@@ -105,7 +112,10 @@ void ft_runfiles_close_events(struct ft_runfiles *f);
 /* Writes tree.json: head (the run's fields up to "threads":[), then each thread with the
  * content of its part (no calls at all when with_calls is 0: after an output error), then
  * "]" and tail (the fields after the threads, starting with a comma, or empty) and "}".
- * Returns 0 or the error; a tree cut short is removed, never left. */
+ * Where the file system allows, the first thread's part becomes tree.json (the head, with
+ * spaces before "threads" up to whole blocks, inserted in front of it), so that its calls
+ * are never on the disk twice; each other part is removed once copied. Returns 0 or the
+ * error; a tree cut short is removed, never left. */
 int ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
                            const struct ft_tree_thread *threads, size_t n, int with_calls,
                            const char *tail, size_t tail_len);

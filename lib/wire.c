@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 
@@ -26,31 +27,91 @@ ft_wire_decoder_close(struct ft_wire_decoder *d)
     memset(d, 0, sizeof(*d));
 }
 
-int
-ft_wire_decoder_feed(struct ft_wire_decoder *d, const void *data, size_t n)
+/* Drops the bytes already returned. */
+static void
+compact(struct ft_wire_decoder *d)
 {
-    if (d->off > 0 && (d->off == d->len || d->off > d->cap / 2)) {
-        /* Drop consumed bytes before growing, so the buffer stays about one frame big. */
+    if (d->off > 0) {
         memmove(d->buf, d->buf + d->off, d->len - d->off);
         d->len -= d->off;
         d->consumed += d->off;
         d->off = 0;
+    }
+}
+
+static int
+resize(struct ft_wire_decoder *d, size_t cap)
+{
+    uint8_t *nb = realloc(d->buf, cap);
+
+    if (nb == NULL) {
+        return -ENOMEM;
+    }
+    d->buf = nb;
+    d->cap = cap;
+    return 0;
+}
+
+int
+ft_wire_decoder_feed(struct ft_wire_decoder *d, const void *data, size_t n)
+{
+    if (d->off > 0 && (d->off == d->len || d->off > d->cap / 2)) {
+        compact(d); /* before growing, so the buffer stays about one read big */
     }
     if (d->len + n > d->cap) {
         size_t cap = d->cap ? d->cap : 65536;
         while (cap < d->len + n) {
             cap *= 2;
         }
-        uint8_t *nb = realloc(d->buf, cap);
-        if (nb == NULL) {
+        if (resize(d, cap) != 0) {
             return -ENOMEM;
         }
-        d->buf = nb;
-        d->cap = cap;
     }
     memcpy(d->buf + d->len, data, n);
     d->len += n;
     return 0;
+}
+
+uint8_t *
+ft_wire_decoder_space(struct ft_wire_decoder *d, size_t *n)
+{
+    /* Room for what the next frame or record needs, and a read's worth more. */
+    size_t want = d->need + 4096 > FT_WIRE_DECODE_BUF ? d->need + 4096 : FT_WIRE_DECODE_BUF;
+
+    compact(d);
+    if (d->cap < want || (d->cap > want && d->len < want)) {
+        if (resize(d, want) != 0 && d->cap < want) {
+            return NULL; /* failing to shrink is harmless */
+        }
+    }
+    *n = d->cap - d->len;
+    return d->buf + d->len;
+}
+
+void
+ft_wire_decoder_commit(struct ft_wire_decoder *d, size_t n)
+{
+    d->len += n;
+}
+
+ssize_t
+ft_wire_decoder_read(struct ft_wire_decoder *d, int fd)
+{
+    size_t room = 0;
+    uint8_t *at = ft_wire_decoder_space(d, &room);
+    ssize_t n;
+
+    if (at == NULL) {
+        return -ENOMEM;
+    }
+    do {
+        n = read(fd, at, room);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return -errno;
+    }
+    ft_wire_decoder_commit(d, (size_t)n);
+    return n;
 }
 
 int
@@ -68,6 +129,63 @@ ft_wire_check_hdr(const struct ft_frame_hdr *h)
     return 0;
 }
 
+/* The size of the record starting with word w0; SIZE_MAX for kind 0 (malformed). Once
+ * per record of a frame that comes out in pieces: kept to a few instructions. */
+static inline size_t
+rec_size(uint64_t w0)
+{
+    unsigned kind = (unsigned)(w0 & 0xff);
+
+    if (kind == 0) {
+        return SIZE_MAX;
+    }
+    if (kind <= FT_REC_EXTRA_MAX) {
+        return kind <= FT_REC_FIXED_MAX ? 16 : 24;
+    }
+    return (w0 >> 8) > FT_FRAME_MAX ? SIZE_MAX : 8 + PAD8(w0 >> 8);
+}
+
+/* The next piece of the EVENTS frame coming out in pieces: the whole records held, or
+ * (a record overrunning the frame) the bytes held up to the frame's end. */
+static int
+next_piece(struct ft_wire_decoder *d, struct ft_frame *f)
+{
+    size_t avail = d->len - d->off, lim = avail < d->rest ? avail : d->rest, take = 0;
+    const uint8_t *p = d->buf + d->off;
+
+    while (lim - take >= 8) {
+        uint64_t w0;
+        memcpy(&w0, p + take, 8);
+        size_t sz = rec_size(w0);
+        if (sz > lim - take) {
+            if (sz > d->rest - take) {
+                take = lim; /* malformed: the reader reports the record */
+            }
+            break;
+        }
+        take += sz;
+    }
+    if (take == 0 && lim == d->rest) {
+        take = lim; /* a last record shorter than a word: malformed, reported likewise */
+    }
+    if (take == 0) {
+        uint64_t w0 = 0;
+        if (lim >= 8) {
+            memcpy(&w0, p, 8);
+        }
+        d->need = lim >= 8 ? rec_size(w0) : 8;
+        return 0;
+    }
+    f->hdr = d->cur;
+    f->hdr.len = (uint32_t)take;
+    f->payload = p;
+    f->offset = d->cur_offset;
+    d->off += take;
+    d->rest -= (uint32_t)take;
+    d->need = 0;
+    return 1;
+}
+
 int
 ft_wire_next_frame(struct ft_wire_decoder *d, struct ft_frame *f)
 {
@@ -78,8 +196,12 @@ ft_wire_next_frame(struct ft_wire_decoder *d, struct ft_frame *f)
     if (d->err) {
         return d->err;
     }
+    if (d->rest > 0) {
+        return next_piece(d, f);
+    }
     avail = d->len - d->off;
     if (avail < sizeof(h)) {
+        d->need = sizeof(h);
         return 0;
     }
     memcpy(&h, d->buf + d->off, sizeof(h));
@@ -89,19 +211,34 @@ ft_wire_next_frame(struct ft_wire_decoder *d, struct ft_frame *f)
         return err;
     }
     if (avail - sizeof(h) < h.len) {
+        if (h.type == FT_FRAME_EVENTS && h.len > FT_WIRE_HOLD) {
+            d->cur = h;
+            d->cur_offset = d->consumed + d->off;
+            d->rest = h.len;
+            d->off += sizeof(h);
+            return next_piece(d, f);
+        }
+        d->need = sizeof(h) + h.len;
         return 0;
     }
     f->hdr = h;
     f->payload = d->buf + d->off + sizeof(h);
     f->offset = d->consumed + d->off;
     d->off += sizeof(h) + h.len;
+    d->need = 0;
     return 1;
 }
 
 size_t
 ft_wire_decoder_pending(const struct ft_wire_decoder *d)
 {
-    return d->len - d->off;
+    return d->len - d->off + d->rest;
+}
+
+uint64_t
+ft_wire_decoder_offset(const struct ft_wire_decoder *d)
+{
+    return d->rest > 0 ? d->cur_offset : d->consumed + d->off;
 }
 
 int

@@ -12,12 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "err.h"
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 7
+#define FT_WIRE_MINOR 8
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -201,42 +202,43 @@ enum ft_rec_kind {
     FT_REC_C_CALL = 0x04, /* a builtin was called (payload: builtin def id) */
     FT_REC_C_RETURN = 0x05,
     FT_REC_C_RAISE = 0x06,
-    FT_REC_YIELD = 0x07,      /* a generator/coroutine suspended (payload: code id) */
-    FT_REC_GAP = 0x08,        /* records were dropped here (payload: how many); the stack is
+    FT_REC_YIELD = 0x07,       /* a generator/coroutine suspended (payload: code id) */
+    FT_REC_GAP = 0x08,         /* records were dropped here (payload: how many); the stack is
                              * unreliable until it unwinds */
-    FT_REC_ADOPT_END = 0x09,  /* the work this thread adopted (ADOPT) is over (1.6) */
-    FT_REC_RESUME = 0x20,     /* a generator/coroutine resumed; extra: its frame identity */
-    FT_REC_START = 0x21,      /* a generator/coroutine started; extra: its frame identity */
-    FT_REC_SPAWN = 0x22,      /* the current call created the coroutine whose frame identity
+    FT_REC_ADOPT_END = 0x09,   /* the work this thread adopted (ADOPT) is over (1.6) */
+    FT_REC_RESUME = 0x20,      /* a generator/coroutine resumed; extra: its frame identity */
+    FT_REC_START = 0x21,       /* a generator/coroutine started; extra: its frame identity */
+    FT_REC_SPAWN = 0x22,       /* the current call created the coroutine whose frame identity
                              * is extra (an asyncio task): it nests there when it runs */
-    FT_REC_HANDOFF = 0x23,    /* the current call hands work to another thread; extra: the
+    FT_REC_HANDOFF = 0x23,     /* the current call hands work to another thread; extra: the
                              * hand-off's number (nonzero, used once in a process) (1.6) */
-    FT_REC_ADOPT = 0x24,      /* this thread starts the work of hand-off number extra: its
+    FT_REC_ADOPT = 0x24,       /* this thread starts the work of hand-off number extra: its
                              * calls until ADOPT_END belong under the handing call (1.6) */
-    FT_REC_VALUE = 0x40,      /* reserved */
-    FT_REC_ARGS = 0x41,       /* after CALL/START: u64 instance (self, or 0), then per parameter
+    FT_REC_VALUE = 0x40,       /* reserved */
+    FT_REC_ARGS = 0x41,        /* after CALL/START: u64 instance (self, or 0), then per parameter
                              * u32 length + rendered text, or FT_ARG_INT | 8 + an int64 */
-    FT_REC_RESULT = 0x42,     /* after RETURN: the rendered return value */
-    FT_REC_EXC = 0x43,        /* the exception of the preceding UNWIND records: u32-length-
+    FT_REC_RESULT = 0x42,      /* after RETURN: the rendered return value */
+    FT_REC_EXC = 0x43,         /* the exception of the preceding UNWIND records: u32-length-
                              * prefixed type name, module, message; then (1.7) optional
                              * fields (enum ft_exc_field) until the end of the payload */
-    FT_REC_UNIT = 0x46,       /* after CALL/START: this call is a unit of work; unit fields */
-    FT_REC_UNIT_END = 0x47,   /* after RETURN of a unit's call: unit fields (outcome, counts) */
-    FT_REC_STATUS = 0x48,     /* alone: the HTTP status of the current unit; unit fields */
-    FT_REC_RESULT_INT = 0x49, /* after RETURN: the return value, an int that fits an int64,
+    FT_REC_UNIT = 0x46,        /* after CALL/START: this call is a unit of work; unit fields */
+    FT_REC_UNIT_END = 0x47,    /* after RETURN of a unit's call: unit fields (outcome, counts) */
+    FT_REC_STATUS = 0x48,      /* alone: the HTTP status of the current unit; unit fields */
+    FT_REC_RESULT_INT = 0x49,  /* after RETURN: the return value, an int that fits an int64,
                              * as 8 bytes; the writer renders it (1.3) */
-    FT_REC_ARGS_INTS = 0x4a,  /* after CALL/START of a function without self whose arguments
+    FT_REC_ARGS_INTS = 0x4a,   /* after CALL/START of a function without self whose arguments
                              * are all ints that fit an int64: one int64 per parameter, as
                              * ARGS lists them (1.4: half the bytes of ARGS for them) */
-    FT_REC_ARGS_AFTER = 0x44, /* after RETURN: u32 parameter index, u32 length, text; for
+    FT_REC_ARGS_AFTER = 0x44,  /* after RETURN: u32 parameter index, u32 length, text; for
                              * mutable arguments, as they are when the call returns */
-    FT_REC_MEMORY = 0x45,     /* after CALL (before) and RETURN (after): u64 rss, tracemalloc
+    FT_REC_MEMORY = 0x45,      /* after CALL (before) and RETURN (after): u64 rss, tracemalloc
                              * current, tracemalloc peak (UINT64_MAX when unknown) */
-    FT_REC_LOCALS = 0x4b,     /* after UNWIND: the frame's local variables as the exception
+    FT_REC_LOCALS = 0x4b,      /* after UNWIND: the frame's local variables as the exception
                              * left it: u32 count, then per local u32 name length + name,
                              * u32 length (or FT_ARG_INT | 8) + rendered text (or int64) */
-    FT_REC_LEFT_AT = 0x4c,    /* after UNWIND: u32, the line the frame was at when the
+    FT_REC_LEFT_AT = 0x4c,     /* after UNWIND: u32, the line the frame was at when the
                              * exception left it */
+    FT_REC_RESULT_JSON = 0x4d, /* after RETURN: the return value's format-3 JSON (1.8) */
 };
 
 /* The optional fields of an EXC record, after its three texts: each a u32 tag, a u32
@@ -254,6 +256,11 @@ enum ft_exc_field {
  * the writer to render, rather than text (1.3): ints are the commonest arguments, and
  * their digits cost less in the writer than in the traced thread. */
 #define FT_ARG_INT 0x80000000u
+
+/* In ARGS, ARGS_AFTER and LOCALS, a length with this bit set says the text is the value's
+ * format-3 JSON (docs/format.md "Rendered values"), which the writer checks and copies;
+ * text without it (streams before 1.8) is a rendering, shown as {"repr": text} (1.8). */
+#define FT_ARG_JSON 0x40000000u
 
 #define FT_REC_FIXED_MAX 0x1f
 #define FT_REC_EXTRA_MAX 0x3f
@@ -277,37 +284,67 @@ ft_rec_is_event(unsigned kind)
 
 /* ---- Reading ---------------------------------------------------------------------- */
 
-/* Incremental frame decoder: feed it bytes as they arrive, take out whole frames. The
- * decoder owns an internal buffer; frames returned point into it and are valid until the
- * next call to ft_wire_decoder_feed() or ft_wire_decoder_close(). */
+/* Incremental frame decoder: give it bytes as they arrive, take out frames. Memory stays
+ * bounded whatever the frames' size: an EVENTS frame longer than FT_WIRE_HOLD comes out
+ * in pieces as its bytes arrive, each piece an EVENTS frame of the same thread holding
+ * whole records (a piece's hdr.len is its own length), so a reader never holds more of
+ * it than one read and one record; every other frame comes out whole. A piece that
+ * ends in a record overrunning its frame carries that record's bytes, so the reader's
+ * ft_rec_next reports it where a whole frame would have. Frames returned point into the
+ * decoder's buffer and are valid until the next ft_wire_decoder_feed(),
+ * ft_wire_decoder_space() or ft_wire_decoder_close(). */
+#define FT_WIRE_HOLD       (32u << 10) /* longest EVENTS frame always returned whole */
+#define FT_WIRE_DECODE_BUF (64u << 10) /* the buffer ft_wire_decoder_space() keeps */
+
 struct ft_wire_decoder {
     uint8_t *buf;
     size_t len; /* bytes held */
-    size_t off; /* start of the first unconsumed frame */
+    size_t off; /* start of the first unconsumed byte */
     size_t cap;
+    size_t need;       /* bytes from off the next frame or record needs to come out */
     uint64_t consumed; /* stream offset of buf[0], for error messages */
     int err;           /* sticky error, 0 if none */
+    /* The EVENTS frame coming out in pieces: its header and payload bytes still due. */
+    struct ft_frame_hdr cur;
+    uint64_t cur_offset;
+    uint32_t rest;
 };
 
 struct ft_frame {
     struct ft_frame_hdr hdr;
     const uint8_t *payload;
-    uint64_t offset; /* stream offset of the frame header */
+    uint64_t offset; /* stream offset of the frame header (a piece's: its frame's) */
 };
 
 void ft_wire_decoder_init(struct ft_wire_decoder *d);
 void ft_wire_decoder_close(struct ft_wire_decoder *d);
 
-/* Appends n bytes to the decoder. Returns 0 or -ENOMEM. */
+/* Appends n bytes to the decoder. Returns 0 or -ENOMEM. The buffer grows to hold them:
+ * for bounded memory feed at most FT_WIRE_HOLD bytes between ft_wire_next_frame()
+ * loops, or read into ft_wire_decoder_space(). */
 int ft_wire_decoder_feed(struct ft_wire_decoder *d, const void *data, size_t n);
 
-/* Takes the next complete frame. Returns 1 with *f filled, 0 if more bytes are needed,
- * or a negative error (FT_EBADMAGIC, FT_EBADFRAME, FT_ETOOBIG), after which the decoder
- * returns the same error forever. */
+/* Where the next bytes read go, for reading straight into the decoder: returns a place
+ * for *n (> 0) bytes, then say how many came with ft_wire_decoder_commit(). The buffer
+ * is FT_WIRE_DECODE_BUF bytes, more only while a frame returned whole needs more (and
+ * back to that size after it). Returns NULL if out of memory. */
+uint8_t *ft_wire_decoder_space(struct ft_wire_decoder *d, size_t *n);
+void ft_wire_decoder_commit(struct ft_wire_decoder *d, size_t n);
+
+/* Reads once from fd into the decoder's space. Returns the bytes read, 0 at the end of
+ * the file, or -errno (-ENOMEM: no room could be had). */
+ssize_t ft_wire_decoder_read(struct ft_wire_decoder *d, int fd);
+
+/* Takes the next frame (or piece of one, see above). Returns 1 with *f filled, 0 if
+ * more bytes are needed, or a negative error (FT_EBADMAGIC, FT_EBADFRAME, FT_ETOOBIG),
+ * after which the decoder returns the same error forever. */
 int ft_wire_next_frame(struct ft_wire_decoder *d, struct ft_frame *f);
 
-/* Bytes held that do not yet form a whole frame (nonzero at EOF means truncation). */
+/* Bytes of a begun frame still held or due (nonzero at EOF means truncation). */
 size_t ft_wire_decoder_pending(const struct ft_wire_decoder *d);
+
+/* The stream offset of the first byte not yet returned, for error messages. */
+uint64_t ft_wire_decoder_offset(const struct ft_wire_decoder *d);
 
 /* Checks a header on its own: magic, known type, length bound. Returns 0 or an error. */
 int ft_wire_check_hdr(const struct ft_frame_hdr *h);

@@ -43,7 +43,7 @@ def test_events_are_whole_lines_in_the_files_while_the_program_runs(python, tmp_
     wait_ready(proc)  # five calls of f done; the program now waits for us
     [run] = poll(lambda: list((tmp_path / "out").glob("*/events.jsonl")), 1)
     events = poll(lambda: f_exits(run.read_text().splitlines()), 5)
-    assert [e["result"] for e in events] == ["0", "1", "2", "3", "4"]
+    assert [e["result"] for e in events] == [0, 1, 2, 3, 4]
     assert run.read_text().endswith("\n")  # whole lines only
     assert len(poll(lambda: f_exits(log.read_text().splitlines()), 5)) == 5
     assert proc.poll() is None  # all of it while the program still runs
@@ -63,7 +63,7 @@ def test_stdout_gets_the_events_while_the_program_runs(python, tmp_path):
         except queue.Empty:
             pass
     assert "ready\n" in got
-    assert [e["result"] for e in f_exits(got)] == ["0", "1", "2", "3", "4"]
+    assert [e["result"] for e in f_exits(got)] == [0, 1, 2, 3, 4]
     assert proc.poll() is None
     proc.stdin.write("go\n")
     proc.stdin.close()

@@ -178,6 +178,206 @@ defs_round_trip_and_reject_overruns(void **state)
     assert_int_equal(ft_def_next(b, pos - 8, &rp, &out), FT_EBADFRAME);
 }
 
+/* ---- Bounded memory: a big EVENTS frame comes out in pieces as its bytes arrive ---------- */
+
+#define BIG_CALLS 30000 /* 30,000 CALL + RETURN pairs and 300 ARGS: about 1 MiB */
+
+/* Appends one EVENTS frame of thread 1 holding BIG_CALLS calls (ticks 1, 2, ...), an ARGS
+ * record of 1..13 bytes after every 100th CALL. Returns the payload's length. */
+static size_t
+stream_big_events(struct stream *s)
+{
+    size_t cap = BIG_CALLS * 32 + (BIG_CALLS / 100) * 24, n = 0;
+    uint8_t *p = calloc(1, cap);
+
+    for (uint64_t i = 0; i < BIG_CALLS; i++) {
+        uint64_t w[2] = {ft_rec_word0(FT_REC_CALL, 7), 2 * i + 1};
+        memcpy(p + n, w, 16);
+        n += 16;
+        if (i % 100 == 0) {
+            uint64_t w0 = ft_rec_word0(FT_REC_ARGS, i % 13 + 1);
+            memcpy(p + n, &w0, 8);
+            n += 8 + (i % 13 + 1 + 7) / 8 * 8;
+        }
+        w[0] = ft_rec_word0(FT_REC_RETURN, 7);
+        w[1] = 2 * i + 2;
+        memcpy(p + n, w, 16);
+        n += 16;
+    }
+    stream_frame(s, FT_FRAME_EVENTS, 1, p, n);
+    free(p);
+    return n;
+}
+
+/* HELLO, THREAD, the big EVENTS frame, END. Returns the EVENTS payload's length. */
+static size_t
+big_stream(struct stream *s)
+{
+    size_t payload;
+
+    stream_hello(s, 42, "python3", 7);
+    stream_thread(s, 1, "MainThread");
+    payload = stream_big_events(s);
+    stream_end(s, FT_END_EXIT, 0, 10);
+    return payload;
+}
+
+struct seen {
+    unsigned types[8];
+    int nframes;    /* frames other than pieces of the big one */
+    size_t pieces;  /* frames of thread 1's EVENTS */
+    uint64_t bytes; /* their payload bytes */
+    uint64_t calls, returns, args, last_ticks;
+    size_t max_cap;
+};
+
+static void
+take_frames(struct ft_wire_decoder *d, struct seen *v)
+{
+    struct ft_frame f;
+    int rc;
+
+    while ((rc = ft_wire_next_frame(d, &f)) == 1) {
+        if (f.hdr.type != FT_FRAME_EVENTS || f.hdr.thread != 1) {
+            v->types[v->nframes++] = f.hdr.type;
+            continue;
+        }
+        if (v->pieces++ == 0) {
+            v->types[v->nframes++] = f.hdr.type;
+        }
+        v->bytes += f.hdr.len;
+        struct ft_rec r;
+        size_t pos = 0;
+        while ((rc = ft_rec_next(f.payload, f.hdr.len, &pos, &r)) == 1) {
+            if (r.kind == FT_REC_ARGS) {
+                v->args++;
+                continue;
+            }
+            assert_int_equal(r.ticks, v->last_ticks + 1); /* every record, in order */
+            v->last_ticks = r.ticks;
+            v->calls += r.kind == FT_REC_CALL;
+            v->returns += r.kind == FT_REC_RETURN;
+        }
+        assert_int_equal(rc, 0); /* a piece holds whole records only */
+    }
+    assert_int_equal(rc, 0);
+    if (d->cap > v->max_cap) {
+        v->max_cap = d->cap;
+    }
+}
+
+static void
+check_big(const struct seen *v, size_t payload)
+{
+    assert_int_equal(v->nframes, 4);
+    assert_int_equal(v->types[0], FT_FRAME_HELLO);
+    assert_int_equal(v->types[1], FT_FRAME_THREAD);
+    assert_int_equal(v->types[2], FT_FRAME_EVENTS);
+    assert_int_equal(v->types[3], FT_FRAME_END);
+    assert_int_equal(v->bytes, payload);
+    assert_true(v->pieces > 1);
+    assert_int_equal(v->calls, BIG_CALLS);
+    assert_int_equal(v->returns, BIG_CALLS);
+    assert_int_equal(v->args, BIG_CALLS / 100);
+}
+
+static void
+a_megabyte_frame_fed_in_reads_is_decoded_in_a_bounded_buffer(void **state)
+{
+    struct stream s = {0};
+    struct ft_wire_decoder d;
+    struct seen v = {.nframes = 0};
+    size_t payload;
+
+    (void)state;
+    payload = big_stream(&s);
+    ft_wire_decoder_init(&d);
+    for (size_t i = 0; i < s.len; i += 4093) {
+        size_t n = s.len - i < 4093 ? s.len - i : 4093;
+        assert_int_equal(ft_wire_decoder_feed(&d, s.p + i, n), 0);
+        take_frames(&d, &v);
+    }
+    check_big(&v, payload);
+    assert_true(v.max_cap <= FT_WIRE_DECODE_BUF); /* was the whole frame: 2 MiB */
+    assert_int_equal(ft_wire_decoder_pending(&d), 0);
+    ft_wire_decoder_close(&d);
+    free(s.p);
+}
+
+static void
+reading_into_the_decoder_keeps_its_buffer_at_sixty_four_kib(void **state)
+{
+    struct stream s = {0};
+    struct ft_wire_decoder d;
+    struct seen v = {.nframes = 0};
+    size_t payload, i = 0;
+
+    (void)state;
+    payload = big_stream(&s);
+    ft_wire_decoder_init(&d);
+    while (i < s.len) {
+        size_t room = 0;
+        uint8_t *p = ft_wire_decoder_space(&d, &room);
+        assert_non_null(p);
+        assert_true(room > 0);
+        size_t n = s.len - i < room ? s.len - i : room; /* a read fills what it is given */
+        memcpy(p, s.p + i, n);
+        ft_wire_decoder_commit(&d, n);
+        i += n;
+        take_frames(&d, &v);
+    }
+    check_big(&v, payload);
+    assert_int_equal(v.max_cap, FT_WIRE_DECODE_BUF);
+    assert_int_equal(ft_wire_decoder_pending(&d), 0);
+    ft_wire_decoder_close(&d);
+    free(s.p);
+}
+
+static void
+a_frame_cut_or_overrun_while_streamed_is_reported_at_its_record(void **state)
+{
+    struct stream s = {0};
+    struct ft_wire_decoder d;
+    struct ft_frame f;
+    uint64_t w[2] = {ft_rec_word0(FT_REC_CALL, 7), 1}, bad = ft_rec_word0(FT_REC_ARGS, 1u << 20);
+    uint8_t *p = calloc(1, 100 << 10);
+    size_t hello_len, n = 0, good = 0, pos = 0;
+    struct ft_rec r;
+    int rc;
+
+    (void)state;
+    stream_hello(&s, 42, "python3", 7);
+    hello_len = s.len;
+    while (n < (64 << 10)) {
+        memcpy(p + n, w, 16);
+        n += 16;
+    }
+    memcpy(p + n, &bad, 8); /* an ARGS record of 1 MiB in a 100 KiB frame */
+    stream_frame(&s, FT_FRAME_EVENTS, 1, p, 100 << 10);
+    ft_wire_decoder_init(&d);
+    /* Cut: the first 70 KiB of the frame came, then the stream ended. */
+    assert_int_equal(ft_wire_decoder_feed(&d, s.p, hello_len + (70 << 10)), 0);
+    assert_int_equal(ft_wire_next_frame(&d, &f), 1);
+    while ((rc = ft_wire_next_frame(&d, &f)) == 1) {
+        assert_int_equal(f.offset, hello_len); /* a piece says where its frame began */
+        pos = 0;
+        while ((rc = ft_rec_next(f.payload, f.hdr.len, &pos, &r)) == 1) {
+            good++;
+        }
+        if (rc < 0) {
+            break;
+        }
+    }
+    /* Every whole call came out; the overrunning record is the reader's error. */
+    assert_int_equal(good, (64 << 10) / 16);
+    assert_int_equal(rc, FT_EBADRECORD);
+    assert_true(ft_wire_decoder_pending(&d) > 0);
+    assert_int_equal(ft_wire_decoder_offset(&d), hello_len);
+    ft_wire_decoder_close(&d);
+    free(p);
+    free(s.p);
+}
+
 int
 main(void)
 {
@@ -189,6 +389,9 @@ main(void)
         cmocka_unit_test(truncated_records_and_zero_kind_are_errors),
         cmocka_unit_test(tlv_overrunning_its_payload_is_an_error),
         cmocka_unit_test(defs_round_trip_and_reject_overruns),
+        cmocka_unit_test(a_megabyte_frame_fed_in_reads_is_decoded_in_a_bounded_buffer),
+        cmocka_unit_test(reading_into_the_decoder_keeps_its_buffer_at_sixty_four_kib),
+        cmocka_unit_test(a_frame_cut_or_overrun_while_streamed_is_reported_at_its_record),
     };
     return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }

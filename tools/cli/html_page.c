@@ -32,7 +32,7 @@ put_exception(struct ft_buf *b, const char *type, const char *module, const char
 static void
 put_run(struct ft_buf *b, const struct ft_tree *t)
 {
-    ft_buf_puts(b, "\"run\":{\"id\":");
+    ft_buf_printf(b, "\"run\":{\"format\":%d,\"id\":", t->format);
     ft_cli_json_str(b, t->run ? t->run : "?");
     ft_buf_puts(b, ",\"argv\":[");
     for (size_t i = 0; i < t->argc; i++) {

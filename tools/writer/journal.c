@@ -11,7 +11,7 @@
 
 #include "lib/sink.h"
 
-#define JOURNAL_FLUSH_AT (64u << 10)
+#define JOURNAL_FLUSH_AT (32u << 10)
 
 int
 ft_journal_open(struct ft_journal *j, const char *run_dir, int keep)

@@ -175,17 +175,14 @@ convert(const char *dir, const char *file, const char *run_id, double rate,
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
     struct ft_run_info info;
-    char buf[65536];
     int fd = open(file, O_RDONLY | O_CLOEXEC), err = 0;
-    ssize_t n;
 
     if (fd < 0) {
         ft_run_free(run);
         return fail(FT_EXIT_FAIL, "cannot open '%s'", file, strerror(errno));
     }
     ft_wire_decoder_init(&dec);
-    while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
-        err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
+    while (err == 0 && ft_wire_decoder_read(&dec, fd) > 0) {
         while (err == 0) {
             int rc = ft_wire_next_frame(&dec, &f);
             if (rc != 1) {
@@ -203,7 +200,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate,
     ft_run_get_info(run, &info);
     if (err != 0) {
         fprintf(stderr, "flowtrace-writer: %s: %s at byte %llu; every frame before it was kept\n",
-                file, ft_strerror(err), (unsigned long long)dec.consumed + dec.off);
+                file, ft_strerror(err), (unsigned long long)ft_wire_decoder_offset(&dec));
     } else if (info.id != NULL) {
         printf("%s\n", info.path);
     }

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "otlp.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "lib/buf.h"
 #include "lib/otlp.h"
+#include "curlso.h"
 #include "otlp_map.h"
 
 #define BATCH_BYTES    (512u << 10) /* a request's body, about */
@@ -606,6 +606,9 @@ ft_otlp_start(uv_loop_t *loop, const char *opt_url, char *why, size_t cap)
 
     if (opt_url == NULL && (v == NULL || v[0] == '\0' || strcmp(v, "0") == 0)) {
         return 0;
+    }
+    if (ft_curl_open(why, cap) != 0) {
+        return -1;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(why, cap, "libcurl cannot start");

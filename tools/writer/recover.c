@@ -33,16 +33,13 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
 {
     struct ft_wire_decoder dec;
     struct ft_frame f;
-    char buf[65536];
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), err = 0;
-    ssize_t n;
 
     if (fd < 0) {
         return errno == ENOENT ? 0 : -errno;
     }
     ft_wire_decoder_init(&dec);
-    while (err == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
-        err = ft_wire_decoder_feed(&dec, buf, (size_t)n);
+    while (err == 0 && ft_wire_decoder_read(&dec, fd) > 0) {
         while (err == 0) {
             int rc = ft_wire_next_frame(&dec, &f);
             if (rc != 1) {

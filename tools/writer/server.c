@@ -25,8 +25,7 @@
 #include "runs.h"
 #include "journal.h"
 
-#define READ_BUF (256u << 10)
-#define TICK_MS  250 /* output reaches the files (and the index) at least this often */
+#define TICK_MS 250 /* output reaches the files (and the index) at least this often */
 /* A thread quiet for this many ticks has nothing more on its way: the library ships what
  * it committed every flush interval (0.5 s by default), so a value record that follows
  * an event arrives within one interval of it. */
@@ -69,7 +68,6 @@ static struct {
 static const struct ft_frame_hdr ack_hdr = {FT_WIRE_MAGIC, FT_FRAME_ACK, 0, 0, 0};
 
 /* One read buffer for every connection: what a read brings is applied before the next. */
-static char read_buf[READ_BUF];
 
 static void stop_everything(void);
 static void arm_idle_exit(void);
@@ -266,12 +264,17 @@ out_written(uv_write_t *req, int status)
     free(o);
 }
 
+/* send_to_process flags: close the connection once it is written; the NOTE says that the
+ * process should keep sending (KEEP 1: the run's units are still followed). */
+enum { SEND_CLOSE = 1, SEND_KEEP = 2 };
+
 /* Sends a small frame to the process: ACK with the run directory, or a NOTE that stays
- * open. Closes the connection afterwards if close_after. */
+ * open. */
 static void
-send_to_process(struct conn *c, unsigned type, uint32_t tag, const char *text, int close_after)
+send_to_process(struct conn *c, unsigned type, uint32_t tag, const char *text, int flags)
 {
     struct out_req *o = calloc(1, sizeof(*o));
+    int close_after = (flags & SEND_CLOSE) != 0;
     size_t pos = 0;
     uv_buf_t b;
 
@@ -285,6 +288,9 @@ send_to_process(struct conn *c, unsigned type, uint32_t tag, const char *text, i
     o->close_after = close_after;
     ft_put_hdr(o->buf, sizeof(o->buf), &pos, type, 0, 0);
     ft_put_tlv_str(o->buf, sizeof(o->buf), &pos, tag, text, strnlen(text, 600));
+    if (flags & SEND_KEEP) {
+        ft_put_tlv_u64(o->buf, sizeof(o->buf), &pos, FT_TAG_KEEP, 1);
+    }
     ft_patch_len(o->buf, 0, pos);
     b = uv_buf_init((char *)o->buf, (unsigned)pos);
     if (uv_write(&o->req, (uv_stream_t *)&c->pipe, &b, 1, out_written) != 0) {
@@ -363,7 +369,9 @@ conn_fail(struct conn *c, int err)
     } else {
         snprintf(line, sizeof(line), "cannot write run %s: %s", info.path, ft_strerror(err));
     }
-    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, 0);
+    /* A run with a directory still follows its units (their rows): the process goes on
+     * sending. Without one nothing is kept: it stops. */
+    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, info.path != NULL ? SEND_KEEP : 0);
 }
 
 /* FLOWTRACE_CHILDREN=0: a process started by a traced one is told so and let go. */
@@ -376,7 +384,7 @@ refuse_child(struct conn *c, uint64_t ancestor)
              (unsigned long long)ancestor);
     c->refused = 1;
     uv_read_stop((uv_stream_t *)&c->pipe);
-    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, 1);
+    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, SEND_CLOSE);
     return 1;
 }
 
@@ -495,8 +503,9 @@ receive(struct conn *c)
             continue;
         }
         if (c->failed) {
-            /* Nothing is written any more: frames are checked and counted. */
-            if ((err = ft_run_frame(c->run, &f)) != 0) {
+            /* No call is written any more: frames are applied for the units' rows (or
+             * only checked and counted, without a run directory). */
+            if ((err = ft_run_frame(c->run, &f)) != 0 && !ft_err_is_errno(err)) {
                 return err;
             }
             if (f.hdr.type == FT_FRAME_END) {
@@ -543,7 +552,16 @@ on_tick(uv_timer_t *t)
     (void)t;
     for (c = S.conns; c != NULL; c = next) {
         next = c->next;
-        if (c->closing || c->acking || c->failed || !c->running) {
+        if (c->closing || c->acking) {
+            continue;
+        }
+        if (c->failed && c->run != NULL) {
+            /* Its calls are not written, its units' rows are (units.jsonl). */
+            ft_run_tick(c->run, QUIET_TICKS);
+            ft_run_flush(c->run);
+            continue;
+        }
+        if (c->failed || !c->running) {
             continue;
         }
         ft_run_tick(c->run, QUIET_TICKS);
@@ -557,12 +575,18 @@ on_tick(uv_timer_t *t)
     }
 }
 
+/* A connection reads straight into its decoder's buffer, which stays FT_WIRE_DECODE_BUF
+ * bytes: a process's 1 MiB frames are applied in pieces as they arrive, never held
+ * whole, so a hundred busy connections cost a few MiB, not a hundred. */
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
+    struct conn *c = (struct conn *)h;
+    size_t n = 0;
+    uint8_t *p = ft_wire_decoder_space(&c->dec, &n);
+
     (void)suggested;
-    *buf = uv_buf_init(read_buf, READ_BUF);
+    *buf = uv_buf_init((char *)p, p != NULL ? (unsigned)n : 0); /* none: UV_ENOBUFS */
 }
 
 static void
@@ -575,25 +599,26 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (n == 0 || c->closing || c->refused) {
         return;
     }
+    if (n == UV_ENOBUFS) {
+        bad_stream(c, -ENOMEM, ft_wire_decoder_offset(&c->dec));
+        return;
+    }
     if (n < 0) {
         /* EOF without END: the process was killed, or exec'd (EXEC frame seen). */
         uv_read_stop(s);
         c->eof = 1;
         if (ft_wire_decoder_pending(&c->dec) > 0) {
             /* Everything before the cut was applied; the cut is reported. */
-            bad_stream(c, FT_ETRUNCATED, c->dec.consumed + c->dec.off);
+            bad_stream(c, FT_ETRUNCATED, ft_wire_decoder_offset(&c->dec));
         } else {
             conn_end(c, FT_END_KILLED, NULL);
         }
         return;
     }
-    if ((err = ft_wire_decoder_feed(&c->dec, read_buf, (size_t)n)) != 0) {
-        bad_stream(c, err, c->dec.consumed + c->dec.len);
-        return;
-    }
+    ft_wire_decoder_commit(&c->dec, (size_t)n);
     err = receive(c);
     if (err < 0) {
-        bad_stream(c, err, c->dec.consumed + c->dec.off);
+        bad_stream(c, err, ft_wire_decoder_offset(&c->dec));
     }
 }
 
