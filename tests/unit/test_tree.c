@@ -147,6 +147,70 @@ flags_leave_out_values_and_deeper_calls(void **state)
     ft_tree_free(t);
 }
 
+/* What a visitor saw: "+name" on enter, "-name" on leave, with the parent's name. */
+struct seen {
+    char log[512];
+    const struct ft_node *first_node;
+    int reused;
+};
+
+static int
+saw_enter(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
+{
+    struct seen *s = ctx;
+    size_t len = strlen(s->log);
+
+    snprintf(s->log + len, sizeof(s->log) - len, "+%s<%s/%s ", n->function,
+             n->parent ? n->parent->function : "-", th->name);
+    if (s->first_node == NULL) {
+        s->first_node = n;
+    } else if (n == s->first_node) {
+        s->reused = 1;
+    }
+    return 0;
+}
+
+static int
+saw_leave(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
+{
+    struct seen *s = ctx;
+    size_t len = strlen(s->log);
+
+    (void)th;
+    snprintf(s->log + len, sizeof(s->log) - len, "-%s:%.2f%s ", n->function, n->dur_us,
+             n->exc_type ? "!" : "");
+    return 0;
+}
+
+static void
+a_stream_gives_each_call_and_reuses_its_node(void **state)
+{
+    struct ft_tree_visit visit = {NULL, saw_enter, saw_leave};
+    struct seen s = {{0}, NULL, 0};
+    struct ft_tree *t;
+    char err[256];
+
+    (void)state;
+    write_text("{\"run\":\"r\",\"threads\":[{\"name\":\"T\",\"tid\":1,\"calls\":["
+               "{\"function\":\"a\",\"startMicros\":0,\"children\":["
+               "{\"function\":\"b\",\"startMicros\":1,\"children\":[],\"durationMicros\":1},"
+               "{\"function\":\"c\",\"startMicros\":2,\"durationMicros\":0.5,"
+               "\"exception\":{\"type\":\"E\"}}],\"durationMicros\":3},"
+               "{\"function\":\"d\",\"startMicros\":4,\"children\":[],\"durationMicros\":1}]}]}");
+    visit.ctx = &s;
+    assert_int_equal(ft_tree_stream(path, FT_TREE_NO_VALUES, NULL, &visit, &t, err, sizeof(err)),
+                     0);
+    /* Pre-order enters, post-order leaves; a call without "children" is entered when it
+     * ends. A node left is reused: memory does not grow with the calls. */
+    assert_string_equal(s.log, "+a<-/T +b<a/T -b:1.00 +c<a/T -c:0.50! -a:3.00 +d<-/T -d:1.00 ");
+    assert_true(s.reused);
+    assert_string_equal(t->run, "r");
+    assert_int_equal(t->nthreads, 1);
+    assert_int_equal(t->threads[0].ncalls, 4);
+    assert_null(t->threads[0].first);
+    ft_tree_free(t);
+}
+
 /* A tree as deep as n: f(n) > f(n-1) > ... > f(1). */
 static void
 write_chain(int n)
@@ -368,6 +432,7 @@ main(void)
         cmocka_unit_test(an_older_file_has_no_extras),
         cmocka_unit_test(raise_site_cause_locals_and_sources_are_read),
         cmocka_unit_test(a_deep_tree_loads),
+        cmocka_unit_test(a_stream_gives_each_call_and_reuses_its_node),
         cmocka_unit_test(the_header_is_read_without_the_calls),
         cmocka_unit_test(format_3_values_are_kept_as_shown_or_as_json),
         cmocka_unit_test(bad_files_are_one_clear_line),
