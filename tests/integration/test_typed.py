@@ -5,9 +5,11 @@ raised. Where the values are the same, every command gives the same text."""
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import CLI
+from procs_util import start_traced, wait_ready
 from values import shown, shown_args
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -235,3 +237,28 @@ def test_html_shows_a_format_3_run_s_values_as_their_reprs(tmp_path):
                  "{'user': 'ana', 'when': datetime.datetime(2026, 1, 2, 0, 0)}"):
         assert json.dumps(text)[1:-1].replace("<", "\\u003c") in new, text
     assert '"format":3' in new.replace(" ", "")
+
+
+def test_a_run_still_going_shows_its_values_as_reprs(python, tmp_path):
+    """tail and show of a running run take its format from the .live file's head (there is
+    no tree.json yet): a string argument shows quoted, a dict result as Python writes it."""
+    script = tmp_path / "going.py"
+    script.write_text("import sys\n"
+                      "def f(n, name):\n    return {'n': n, 'name': name, 'ok': None}\n"
+                      "f(1, \"it's ana\")\nprint('ready', flush=True)\nsys.stdin.readline()\n")
+    proc = start_traced(python, [script], tmp_path)
+    wait_ready(proc)
+    want_tail = ("-> f(n=1, name=\"it's ana\")", "<- f = {'n': 1, 'name': \"it's ana\", 'ok': None}")
+    want_show = "f(n=1, name=\"it's ana\") → {'n': 1, 'name': \"it's ana\", 'ok': None}"
+    deadline, tail, show = time.monotonic() + 60, "", ""
+    while time.monotonic() < deadline:  # the writer puts events on disk at its next tick
+        tail = cli("tail", "-n", "0", "-d", tmp_path / "out", check=False)
+        show = cli("show", "--color", "never", "-d", tmp_path / "out", check=False)
+        if all(w in tail for w in want_tail) and want_show in show:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None  # all of it while the program still runs
+    assert all(w in tail for w in want_tail), tail
+    assert want_show in show and "running" in show.splitlines()[0], show
+    proc.communicate("go\n", timeout=120)
+    assert proc.returncode == 0
