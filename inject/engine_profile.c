@@ -410,8 +410,8 @@ profile_general(PyFrameObject *frame, int what, PyObject *arg)
 }
 
 /* A call or return of a plain function taking and giving small ints (or nothing),
- * written by the fast path (record_fast.h); 0 when it is not one. v311: 3.11's layout,
- * a constant. */
+ * written by the fast path (record_fast.h), or of code out of the scope (nothing to
+ * write); 0 when it is neither. v311: 3.11's layout, a constant. */
 FT_FAST_INLINE int
 fast_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg, int v311)
 {
@@ -420,8 +420,11 @@ fast_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg, i
     struct ft_code_info *ci;
 
     ci = ft_code_lookup(v311 ? *(PyObject **)(iframe + FT_IF311_CODE) : ft_frame_code(frame));
-    if (ci == NULL || !ci->fast) {
+    if (ci == NULL) {
         return 0;
+    }
+    if (!ci->fast) {
+        return !ci->traced && ci->probe == 0; /* out of scope: nothing to record */
     }
     locals = v311 ? (PyObject **)(iframe + FT_IF311_LOCALS)
                   : ft_frame_locals(frame, ci->first + ci->nparams, tmp);
@@ -438,11 +441,15 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     struct ft_thread *t = ft_self;
 
     (void)obj;
-    if (__builtin_expect(fast_ok != FAST_OFF, 1) && t != NULL && !t->exc_armed &&
-        (what == PyTrace_CALL || (what == PyTrace_RETURN && arg != NULL)) &&
-        (fast_ok == FAST_311 ? fast_event(t, frame, what, arg, 1)
-                             : fast_event(t, frame, what, arg, 0))) {
-        return 0;
+    if (__builtin_expect(fast_ok != FAST_OFF, 1) && t != NULL && !t->exc_armed) {
+        if (what == PyTrace_CALL || (what == PyTrace_RETURN && arg != NULL)) {
+            if (fast_ok == FAST_311 ? fast_event(t, frame, what, arg, 1)
+                                    : fast_event(t, frame, what, arg, 0)) {
+                return 0;
+            }
+        } else if (what >= PyTrace_C_CALL && !ft_cfg.c_calls) {
+            return 0; /* a builtin's call or return: not recorded */
+        }
     }
     return profile_general(frame, what, arg);
 }
