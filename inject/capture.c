@@ -1111,6 +1111,38 @@ describe_whole(struct ft_text *out, PyObject *v, size_t start, size_t end)
     put(out, "}", 1);
 }
 
+/* Whether v is described as a whole without trying its JSON first, so that it is rendered
+ * once: a value that is not plain at all (bytes, a set, an object), and one whose JSON
+ * surely passes `room` bytes (a str of more characters; a list, tuple or dict of more
+ * items than each one's shortest JSON, "0, " or "\"\": 0, ", allows). */
+static int
+described_whole(PyObject *v, size_t room)
+{
+    PyObject *t;
+    size_t n;
+
+    if (v == NULL) {
+        return 0; /* described in place by render_json */
+    }
+    t = ft_type_of(v);
+    if (v == ft_py.None || t == P.bool_t || t == P.long_t || t == P.float_t || t == P.cell_t) {
+        return 0;
+    }
+    if (t == P.str_t) {
+        n = (size_t)P.PyUnicode_GetLength(v) + 2;
+    } else if (t == P.list_t) {
+        n = 3 * (size_t)P.PyList_Size(v);
+    } else if (t == P.tuple_t) {
+        n = 3 * (size_t)ft_py.PyTuple_Size(v);
+    } else if (t == P.dict_t) {
+        n = 7 * (size_t)P.PyDict_Size(v);
+    } else {
+        return 1;
+    }
+    ft_py.PyErr_Clear();
+    return n > room;
+}
+
 void
 ft_capture_json(struct ft_text *out, PyObject *o)
 {
@@ -1122,9 +1154,13 @@ ft_capture_json(struct ft_text *out, PyObject *o)
     out->cap = end - start > 3 * limit ? start + limit : start + (end - start) / 3;
     out->cut = 0;
     hold(o);
-    render_json(out, o, 0);
-    if (out->cut) {
+    if (described_whole(o, out->cap - start)) {
         describe_whole(out, o, start, end);
+    } else {
+        render_json(out, o, 0);
+        if (out->cut) {
+            describe_whole(out, o, start, end);
+        }
     }
     out->cap = end;
     out->cut = 0;

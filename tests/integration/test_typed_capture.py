@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import PROGRAMS, balanced, trace
+from conftest import BUILD, PROGRAMS, ROOT, balanced, trace
 from values import shown
 
 ADDR = re.compile(r"0x[0-9a-f]+")
@@ -126,3 +126,22 @@ def test_jq_reads_an_amount_as_a_number(python, tmp_path):
                      '[.args.amount, (.args.amount | type), .args.card, .args.amount + 1]',
          str(run.path / "events.jsonl")], capture_output=True, text=True, check=True)
     assert out.stdout == '[115,"number","4111-1111",116]\n'
+
+
+def test_a_run_recovered_from_an_older_stream_is_format_3_with_its_texts_described(tmp_path):
+    # A raw.ftb spooled by a library before wire 1.8 (the fuzzer's seed from
+    # capture/ints.py): ints sent as 8 bytes become numbers, rendered text is described by
+    # its repr, and the run says format 3.
+    seed = ROOT / "tests" / "fuzz" / "corpus" / "real-1-capture-ints-py-111893"
+    run = tmp_path / "out" / "20261101-000000-111893"
+    run.mkdir(parents=True)
+    (run / "raw.ftb").write_bytes(seed.read_bytes()[1:])  # its first byte is the fuzzer's
+    subprocess.run([BUILD / "flowtrace-writer", "--dir", tmp_path / "out", "--recover"], check=True,
+                   capture_output=True, timeout=60)
+    tree = json.loads((run / "tree.json").read_text())
+    assert tree["format"] == 3
+    adds = [n for n in walk(tree["threads"][0]["calls"]) if n["function"] == "add"]
+    assert (adds[0]["args"], adds[0]["result"]) == ({"a": 0, "b": -1}, -1)
+    big = [n for n in adds if n["args"]["a"] == {"repr": "1000000000000000000000000000000"}]
+    assert big and big[0]["result"] == {"repr": "1000000000000000000000000000001"}
+    assert shown(big[0]["result"]) == "1000000000000000000000000000001"
