@@ -110,18 +110,16 @@ $(RUNNER): $(RUN_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) -o $@ $(RUN_OBJS) $(CORE) $(LDFLAGS_SAN) -lm
 
-# The CLI reads the runs index, and names scripts, with the writer's own modules: one
-# schema, one rule.
-CLI_WRITER_OBJS := $(O)/tools/writer/index.o $(O)/tools/writer/runs.o
-$(CLI): $(CLI_OBJS) $(CLI_WRITER_OBJS) $(CORE)
+# The CLI reads the runs index and names scripts as the writer does, through lib/ (index.c,
+# script.c): one schema, one rule.
+$(CLI): $(CLI_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(CLI_OBJS) $(CLI_WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) -lyajl \
+	$(Q)$(CC) -o $@ $(CLI_OBJS) $(CORE) $(LDFLAGS_SAN) -lyajl \
 	    -lsqlite3 -lzstd -lm
 
 # A unit test of a tools/ module links that module's object and libraries too.
-$(O)/tests/unit/test_index: $(O)/tools/writer/index.o
 UNIT_LIBS_test_index := -lsqlite3
-$(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o
+$(O)/tests/unit/test_tree: $(O)/tools/cli/tree.o $(O)/tools/cli/pyval.o
 UNIT_LIBS_test_tree := -lyajl
 $(O)/tests/unit/test_group: $(O)/tools/cli/group.o
 $(O)/tests/unit/test_term: $(O)/tools/cli/term.o
@@ -129,6 +127,7 @@ $(O)/tests/unit/test_walk: $(O)/tools/cli/walk.o
 $(O)/tests/unit/test_graft: $(O)/tools/cli/graft.o
 $(O)/tests/unit/test_diff: $(O)/tools/cli/diff.o
 $(O)/tests/unit/test_pylit: $(O)/tools/cli/pylit.o
+$(O)/tests/unit/test_pyval: $(O)/tools/cli/pyval.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
@@ -254,7 +253,7 @@ FUZZER     := $(FUZZ_O)/fuzz_stream
 $(FUZZER): tests/fuzz/fuzz_stream.c $(LIB_SRCS) $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS) -lzstd -lmd
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS) -lzstd -lmd -lsqlite3
 
 $(FUZZ_O)/make_seeds: tests/fuzz/make_seeds.c tests/unit/stream.h $(CORE)
 	@mkdir -p $(@D)

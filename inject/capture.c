@@ -127,7 +127,9 @@ ft_capture_init(void)
 size_t
 ft_capture_value_cap(void)
 {
-    return (ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED) + MARKER_ROOM;
+    /* A value's JSON (at most the limit), or its rendering escaped (at most twice the
+     * rendering) with the rendering itself as work room (ft_capture_json). */
+    return 3 * ((ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED) + MARKER_ROOM) + 256;
 }
 
 /* ---- Output ---------------------------------------------------------------------- */
@@ -732,8 +734,8 @@ render(struct ft_text *o, PyObject *v, int depth)
     }
 }
 
-/* The size of v in its natural unit, for the truncation marker. */
-static void
+/* The size of v in its natural unit, for the truncation marker; returns it. */
+static long long
 marker(struct ft_text *o, PyObject *v)
 {
     PyObject *t = ft_type_of(v);
@@ -767,11 +769,14 @@ marker(struct ft_text *o, PyObject *v)
     ft_py.PyErr_Clear();
     o->cut = 0;
     putf(o, "…[truncated from %lld %s]", n, unit);
+    return n;
 }
 
-void
-ft_capture_value(struct ft_text *out, PyObject *o)
+/* ft_capture_value; returns N of its truncation marker, or -1 when it was not cut. */
+static long long
+render_bounded(struct ft_text *out, PyObject *o)
 {
+    long long truncated = -1;
     size_t limit = ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED;
     size_t start = out->len, cap = out->cap;
 
@@ -795,8 +800,334 @@ ft_capture_value(struct ft_text *out, PyObject *o)
         if (out->len > start && (unsigned char)out->p[out->len - 1] >= 0xc0) {
             out->len--;
         }
-        marker(out, o);
+        truncated = marker(out, o);
     }
+    release(o);
+    return truncated;
+}
+
+void
+ft_capture_value(struct ft_text *out, PyObject *o)
+{
+    render_bounded(out, o);
+}
+
+/* ---- Format-3 JSON (docs/format.md "Rendered values") --------------------------------
+ *
+ * Plain values (None, bool, int within 2^53, finite float, str, list, tuple, dict with str
+ * keys) are written as JSON; any other value, in place, as {"type": T, "repr": R} where R
+ * is its rendering above. Separators are ", " and ": " so that a value's JSON is about as
+ * long as its repr: --max-arg-length bounds both alike. A value whose JSON does not fit is
+ * described as a whole, with "truncated": N when its repr was cut. */
+
+#define JSON_INT_MAX  ((((int64_t)1) << 53) - 1)
+#define JSON_REDACTED "{\"redacted\": true, \"repr\": \"<redacted>\"}"
+
+static void render_json(struct ft_text *o, PyObject *v, int depth);
+
+/* Bytes a JSON string escapes: the quote, the backslash, control characters. */
+static const unsigned char json_special[256] = {[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1};
+
+/* One escape of c as JSON writes it, whole or not at all. */
+static void
+put_json_escape(struct ft_text *o, unsigned c)
+{
+    char esc[8];
+    size_t n = 2;
+
+    static const char short_form[128] = {
+        ['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+
+    esc[0] = '\\';
+    esc[1] = 0;
+    if (c < 128) {
+        esc[1] = short_form[c];
+    }
+    if (esc[1] == 0) {
+        n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c);
+    }
+    if (o->cap - o->len < n) {
+        o->cut = 1;
+        return;
+    }
+    put(o, esc, n);
+}
+
+/* s (n bytes of UTF-8) as the inside of a JSON string. Cut only between characters and
+ * escapes, so that what was written is valid JSON once closed. */
+static void
+put_json_chars(struct ft_text *o, const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && !o->cut) {
+        size_t room = o->cap - o->len, stop = n - i > room ? i + room : n, j = i;
+        while (j < stop && !json_special[s[j]]) {
+            j++;
+        }
+        if (j == stop && stop < n) {
+            /* Full: keep whole characters only. */
+            while (j > i && (s[j] & 0xc0) == 0x80) {
+                j--;
+            }
+            put(o, s + i, j - i);
+            o->cut = 1;
+            return;
+        }
+        put(o, s + i, j - i);
+        if (j < n) {
+            put_json_escape(o, s[j]);
+            j++;
+        }
+        i = j;
+    }
+}
+
+/* A JSON string of text, secrets replaced by <redacted> (as put_text_quoted). */
+static void
+put_json_str(struct ft_text *o, const unsigned char *s, size_t n)
+{
+    put(o, "\"", 1);
+    if (may_hold_secret(s, n)) {
+        size_t cap = o->cap, mid = o->len + (cap - o->len) / 2, room = cap - mid, len;
+        len = ft_redact_text(&ft_cfg.redact, (const char *)s, n, o->p + mid, room, NULL);
+        o->cap = mid;
+        put_json_chars(o, (const unsigned char *)o->p + mid, len);
+        o->cap = cap;
+        if (len + FT_REDACTED_LEN >= room) {
+            o->cut = 1;
+        }
+    } else {
+        put_json_chars(o, s, n);
+    }
+    put(o, "\"", 1);
+}
+
+/* {"type": T, "repr": " of v. */
+static void
+put_described_head(struct ft_text *o, PyObject *v)
+{
+    put(o, "{\"type\": \"", 10);
+    if (v == NULL) {
+        put(o, "NULL", 4);
+    } else {
+        int slot = type_slot(ft_type_of(v));
+        put_json_chars(o, (const unsigned char *)types[slot].name, types[slot].name_len);
+    }
+    put(o, "\", \"repr\": \"", 12);
+}
+
+/* v described in place: its rendering, made in the free room at the end of the output
+ * area (o->end; everything past o->cap is free), then escaped into place. A rendering that
+ * does not fit cuts the whole value. */
+static void
+describe(struct ft_text *o, PyObject *v, int depth)
+{
+    size_t room = o->cap - o->len;
+    struct ft_text r = {o->p + o->end - room, 0, room, 0, room};
+
+    if (o->cut || o->end - room < o->cap) {
+        o->cut = 1;
+        return;
+    }
+    render(&r, v, depth);
+    if (r.cut) {
+        o->cut = 1;
+        return;
+    }
+    put_described_head(o, v);
+    put_json_chars(o, (const unsigned char *)r.p, r.len);
+    put(o, "\"}", 2);
+}
+
+static void
+render_json_int(struct ft_text *o, PyObject *v)
+{
+    int64_t x;
+
+    if (ft_capture_small_int(v, &x) && x <= JSON_INT_MAX && x >= -(JSON_INT_MAX)) {
+        render_int(o, v);
+    } else {
+        ft_py.PyErr_Clear();
+        describe(o, v, 0);
+    }
+}
+
+static void
+render_json_str(struct ft_text *o, PyObject *v)
+{
+    Py_ssize_t n;
+    const char *s = ft_py.PyUnicode_AsUTF8AndSize(v, &n);
+
+    if (s == NULL) {
+        ft_py.PyErr_Clear(); /* lone surrogates: described */
+        describe(o, v, 0);
+        return;
+    }
+    put_json_str(o, (const unsigned char *)s, (size_t)n);
+}
+
+static void
+render_json_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
+{
+    Py_ssize_t n = is_list ? P.PyList_Size(v) : ft_py.PyTuple_Size(v);
+
+    if (depth >= MAX_DEPTH && n > 0) {
+        describe(o, v, depth);
+        return;
+    }
+    put(o, "[", 1);
+    for (Py_ssize_t i = 0; i < n && !o->cut; i++) {
+        if (is_list && ft_cfg.repr && P.PyList_Size(v) != n) {
+            o->cut = 1; /* changed while rendered: described as a whole */
+            return;
+        }
+        PyObject *it = is_list ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
+        if (i > 0) {
+            put(o, ", ", 2);
+        }
+        if (i == 1 && n == 2 &&
+            secret_key(is_list ? P.PyList_GetItem(v, 0) : ft_py.PyTuple_GetItem(v, 0))) {
+            puts_(o, JSON_REDACTED);
+            continue;
+        }
+        hold(it);
+        render_json(o, it, depth + 1);
+        release(it);
+    }
+    put(o, "]", 1);
+}
+
+/* Whether k is an exact str other than "repr": a key a JSON object can hold. */
+static int
+plain_key(PyObject *k, const char **s, Py_ssize_t *n)
+{
+    if (ft_type_of(k) != P.str_t || (*s = ft_py.PyUnicode_AsUTF8AndSize(k, n)) == NULL) {
+        ft_py.PyErr_Clear();
+        return 0;
+    }
+    return !(*n == 4 && memcmp(*s, "repr", 4) == 0);
+}
+
+static void
+render_json_dict(struct ft_text *o, PyObject *v, int depth)
+{
+    Py_ssize_t pos = 0, n = P.PyDict_Size(v), klen;
+    PyObject *k, *val; /* borrowed */
+    size_t at = o->len;
+    const char *ks;
+
+    if (depth >= MAX_DEPTH && n > 0) {
+        describe(o, v, depth);
+        return;
+    }
+    put(o, "{", 1);
+    for (int first = 1; !o->cut && P.PyDict_Next(v, &pos, &k, &val); first = 0) {
+        if (!plain_key(k, &ks, &klen)) {
+            o->len = at; /* a key JSON cannot hold: the dict is described */
+            describe(o, v, depth);
+            return;
+        }
+        if (!first) {
+            put(o, ", ", 2);
+        }
+        hold(k);
+        hold(val);
+        put_json_str(o, (const unsigned char *)ks, (size_t)klen);
+        put(o, ": ", 2);
+        if (secret_key(k)) {
+            puts_(o, JSON_REDACTED);
+        } else {
+            render_json(o, val, depth + 1);
+        }
+        release(val);
+        release(k);
+        if (ft_cfg.repr && P.PyDict_Size(v) != n) {
+            o->cut = 1;
+        }
+    }
+    put(o, "}", 1);
+}
+
+static void
+render_json(struct ft_text *o, PyObject *v, int depth)
+{
+    PyObject *t;
+
+    if (o->cut) {
+        return;
+    }
+    t = v == NULL ? NULL : ft_type_of(v);
+    if (v == ft_py.None) {
+        put(o, "null", 4);
+    } else if (t == P.bool_t) {
+        puts_(o, v == P.true_o ? "true" : "false");
+    } else if (t == P.long_t) {
+        render_json_int(o, v);
+    } else if (t == P.float_t && __builtin_isfinite(P.PyFloat_AsDouble(v))) {
+        char buf[FT_PYFLOAT_MAX];
+        put(o, buf, ft_fmt_pyfloat(P.PyFloat_AsDouble(v), buf));
+    } else if (t == P.str_t) {
+        render_json_str(o, v);
+    } else if (t == P.list_t || t == P.tuple_t) {
+        render_json_seq(o, v, depth, t == P.list_t);
+    } else if (t == P.dict_t) {
+        render_json_dict(o, v, depth);
+    } else if (t == P.cell_t) {
+        PyObject *c = P.PyCell_Get(v); /* new ref */
+        ft_py.PyErr_Clear();
+        if (c != NULL) {
+            render_json(o, c, depth);
+            ft_py.Py_DecRef(c);
+        } else {
+            describe(o, c, depth);
+        }
+    } else {
+        describe(o, v, depth);
+    }
+}
+
+/* v described as a whole: its rendering as ft_capture_value writes it (cut and marked at
+ * the limit), made in the last third of the area, escaped into the first two. */
+static void
+describe_whole(struct ft_text *out, PyObject *v, size_t start, size_t end)
+{
+    size_t third = (end - start) / 3;
+    struct ft_text r = {out->p + end - third, 0, third, 0, third};
+    long long truncated;
+
+    out->len = start;
+    out->cut = 0;
+    out->cap = end - third - 32; /* room for ", "truncated": N}" */
+    truncated = render_bounded(&r, v);
+    put_described_head(out, v);
+    put_json_chars(out, (const unsigned char *)r.p, r.len);
+    out->cut = 0;
+    out->cap = end;
+    put(out, "\"", 1);
+    if (truncated >= 0) {
+        putf(out, ", \"truncated\": %lld", truncated);
+    }
+    put(out, "}", 1);
+}
+
+void
+ft_capture_json(struct ft_text *out, PyObject *o)
+{
+    size_t limit = ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED;
+    size_t start = out->len, end = out->cap;
+
+    /* The JSON text takes at most `limit` bytes; the rest of the area is work room. */
+    out->end = end;
+    out->cap = end - start > 3 * limit ? start + limit : start + (end - start) / 3;
+    out->cut = 0;
+    hold(o);
+    render_json(out, o, 0);
+    if (out->cut) {
+        describe_whole(out, o, start, end);
+    }
+    out->cap = end;
+    out->cut = 0;
     release(o);
 }
 
@@ -1072,7 +1403,7 @@ exception_fields(struct ft_text *out, PyObject *exc, char *buf, size_t mcap)
 {
     PyObject *type = ft_type_of(exc); /* borrowed */
     int slot = type_slot(type);
-    struct ft_text msg = {buf, 0, mcap, 0};
+    struct ft_text msg = {buf, 0, mcap, 0, 0};
 
     /* The qualified name without the module (the module is its own field). */
     put_field(out, types[slot].name + types[slot].qual_at,
@@ -1206,7 +1537,7 @@ put_chain(struct ft_text *out, PyObject *exc)
             break;
         }
         seen[n++] = next;
-        struct ft_text r = {(char *)rec, 0, sizeof(rec), 0};
+        struct ft_text r = {(char *)rec, 0, sizeof(rec), 0, 0};
         uint32_t line = (uint32_t)raise_site(next, NULL, file, sizeof(file));
         put(&r, &via, 1);
         put(&r, &line, 4);

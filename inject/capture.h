@@ -29,6 +29,7 @@ struct ft_text {
     char *p;
     size_t len, cap;
     int cut;
+    size_t end; /* ft_capture_json's own: the end of its work room */
 };
 
 /* Appends the rendering of o (borrowed; NULL renders as "<NULL>"). Secrets are rendered
@@ -37,6 +38,14 @@ struct ft_text {
  * values after secret names (query strings, "--password=x"), HTTP credentials ("Bearer
  * ...") and URL passwords. */
 void ft_capture_value(struct ft_text *out, PyObject *o);
+
+/* Appends o's format-3 JSON (docs/format.md "Rendered values"): None, bool, int within
+ * 2^53, finite float, str, and list, tuple, dict with str keys of them as JSON; any other
+ * value, in place, as {"type": T, "repr": R} with R what ft_capture_value writes; a value
+ * cut at the limit as a whole, with "truncated": N. Secrets as ft_capture_value hides
+ * them, a hidden value as {"redacted": true, "repr": "<redacted>"}. The area needs
+ * ft_capture_value_cap() bytes. */
+void ft_capture_json(struct ft_text *out, PyObject *o);
 
 /* Whether a parameter or keyword name looks like a secret (FLOWTRACE_REDACT fragments,
  * case-insensitive). */

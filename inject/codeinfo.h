@@ -10,7 +10,8 @@
 
 #include <stdint.h>
 
-#define FT_NO_PARAM 0xffffu
+#define FT_NO_PARAM    0xffffu
+#define FT_FAST_PARAMS 8 /* parameters a call may have and take the fast path (record_fast.h) */
 
 /* Out-of-scope code whose calls tell something (ft_code_info.probe). */
 enum ft_probe {
@@ -44,6 +45,7 @@ struct ft_code_info {
     uint16_t varargs; /* position of *args among them, or FT_NO_PARAM */
     uint16_t varkw;   /* position of **kwargs among them, or FT_NO_PARAM */
     uint64_t redact;  /* bit i: parameter i's name looks like a secret */
+    uint8_t fast;     /* its calls may take the engines' fast path (record_fast.h) */
     /* The names of all its fast locals, in the frame's order (codes.c, at the first
      * exception that leaves a frame of it): nlocals of them, or none. */
     uint16_t nlocals;

@@ -26,6 +26,7 @@
 #include "pyapi.h"
 #include "pylayout.h"
 #include "record.h"
+#include "record_fast.h"
 #include "units.h"
 #include "tstate.h"
 
@@ -53,6 +54,23 @@ static int tool = -1;
 static PyObject *disable; /* sys.monitoring.DISABLE (a reference kept) */
 static int frame_mode = FRAME_API;
 static int validate_left;
+/* Whether the callbacks may take the fast path (record_fast.h): the running frame and its
+ * fast locals are read in place, checked, and the settings allow it; FAST_313 with 3.13's
+ * layout, which the fast path then reads at constant offsets. */
+enum { FAST_OFF, FAST_ANY, FAST_313 };
+static int fast_ok;
+
+static void
+choose_fast(void)
+{
+    fast_ok = frame_mode != FRAME_DIRECT || validate_left > 0 || !ft_pylayout.locals_ok ||
+                      !ft_record_fast_on()
+                  ? FAST_OFF
+              : ft_pylayout.frames == FT_FRAMES_312 && ft_pylayout.ts_frame == 313 &&
+                      ft_pylayout.int_tagged
+                  ? FAST_313
+                  : FAST_ANY;
+}
 
 /* ---- Frames ------------------------------------------------------------------------- */
 
@@ -87,9 +105,12 @@ validate(const PyObject *code)
         ft_debug("frame layout check failed; using PyEval_GetFrame");
         frame_mode = FRAME_API;
         validate_left = 0;
+        fast_ok = FAST_OFF;
         return;
     }
-    validate_left--;
+    if (--validate_left == 0) {
+        choose_fast();
+    }
 }
 
 /* The first n fast locals of iframe, or NULL. */
@@ -164,17 +185,58 @@ disable_location(void)
 
 /* ---- Callbacks (GIL held; args[0] is the code object) ------------------------------------ */
 
-static PyObject *
-on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* The fast locals of the running frame for the fast path (record_fast.h): v313, 3.13's
+ * layout (a constant), read at constant offsets. */
+FT_FAST_INLINE PyObject **
+fast_locals(const struct ft_code_info *ci, PyObject **tmp, int v313)
 {
-    PyObject *code = args[0];
+    char *iframe;
+
+    if (!v313) {
+        return locals_of(current_iframe(), ci, tmp);
+    }
+    iframe = *(char **)((char *)ft_py.PyThreadState_Get() + FT_TS313_CURRENT_FRAME);
+    return iframe != NULL ? (PyObject **)(iframe + FT_IF312_LOCALS) : NULL;
+}
+
+/* A call (PY_START) or return (PY_RETURN: retval) of a plain function taking and giving
+ * small ints (or nothing), written by the fast path; 0 when it is not one. */
+FT_FAST_INLINE int
+fast_event(struct ft_thread *t, PyObject *code, PyObject *retval, int v313)
+{
+    struct ft_code_info *ci = ft_code_lookup(code);
+    PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
+    int tagged = v313 ? 1 : ft_pylayout.int_tagged;
+
+    if (ci == NULL || !ci->fast) {
+        return 0;
+    }
+    if (ci->nparams > 0 && (locals = fast_locals(ci, tmp, v313)) == NULL) {
+        return 0;
+    }
+    return retval == NULL ? ft_record_fast_call(t, ci, locals, tagged)
+                          : ft_record_fast_return(t, ci, retval, locals, tagged);
+}
+
+/* Hot path: whether the fast path recorded this PY_START (retval NULL) or PY_RETURN. */
+FT_FAST_INLINE int
+fast_path(PyObject *code, PyObject *retval)
+{
+    struct ft_thread *t = ft_self;
+
+    return __builtin_expect(fast_ok != FAST_OFF, 1) && t != NULL &&
+           (fast_ok == FAST_313 ? fast_event(t, code, retval, 1) : fast_event(t, code, retval, 0));
+}
+
+/* PY_START, when the fast path did not take it. */
+static __attribute__((noinline)) PyObject *
+start_general(PyObject *code)
+{
     struct ft_code_info *ci = code_info(code);
     struct ft_thread *t;
     PyObject *tmp[FT_LOCALS_MAX], **locals;
     char *iframe;
 
-    (void)self;
-    (void)nargs;
     if (!ci->traced) {
         if (__builtin_expect(ci->probe == FT_PROBE_SPAWN, 0) && (t = this_thread()) != NULL) {
             /* BaseEventLoop.create_task(self, coro, ...): the task nests here. */
@@ -224,6 +286,17 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     RETURN_NONE;
 }
 
+static PyObject *
+on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)nargs;
+    if (fast_path(args[0], NULL)) {
+        RETURN_NONE;
+    }
+    return start_general(args[0]);
+}
+
 /* PY_RESUME (next/send) and PY_THROW (throw/close): a generator or coroutine goes on. */
 static PyObject *
 resume(PyObject *code, PyObject *thrown)
@@ -261,7 +334,7 @@ on_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* PY_RETURN and PY_YIELD: args[2] is the value. */
-static PyObject *
+static __attribute__((noinline)) PyObject *
 leave(PyObject *const *args, unsigned kind)
 {
     PyObject *code = args[0];
@@ -299,6 +372,9 @@ on_return(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
+    if (fast_path(args[0], args[2])) {
+        RETURN_NONE;
+    }
     return leave(args, FT_REC_RETURN);
 }
 
@@ -517,6 +593,7 @@ monitor_install(void)
     ft_py.Py_DecRef(r);
     choose_frame_mode();
     ft_record_init();
+    choose_fast();
     for (int i = 0; i < n; i++) {
         if (ev[i] <= 0) {
             return -ENOENT;

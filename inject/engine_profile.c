@@ -15,6 +15,8 @@
 #include "pyapi.h"
 #include "pylayout.h"
 #include "record.h"
+#include "record_fast.h"
+#include "session.h"
 #include "standin.h"
 #include "units.h"
 #include "tstate.h"
@@ -27,6 +29,19 @@ enum frame_mode { FRAME_API, FRAME_DIRECT };
 static int frame_mode = FRAME_API;
 static int validate_left;
 static int locals_direct; /* fast locals read in place (pylayout.h) */
+/* Whether profile_cb may take the fast path (record_fast.h): frames and fast locals are
+ * read in place, checked, and the settings allow it; FAST_311 with 3.11's layout, which
+ * the fast path then reads at constant offsets. */
+enum { FAST_OFF, FAST_ANY, FAST_311 };
+static int fast_ok;
+
+static void
+choose_fast(void)
+{
+    fast_ok = validate_left > 0 || !locals_direct || !ft_record_fast_on() ? FAST_OFF
+              : ft_pylayout.frames == FT_FRAMES_311                       ? FAST_311
+                                                                          : FAST_ANY;
+}
 static int threading_hooked;
 static int late_threads; /* installed into running threads: they register on first event */
 
@@ -67,9 +82,12 @@ validate(PyFrameObject *f, PyObject *fast)
         frame_mode = FRAME_API;
         locals_direct = 0;
         validate_left = 0;
+        fast_ok = FAST_OFF;
         return slow;
     }
-    validate_left--;
+    if (--validate_left == 0) {
+        choose_fast();
+    }
     return fast;
 }
 
@@ -324,14 +342,14 @@ late_thread(void)
     return t;
 }
 
-static int
-profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+/* Every event the fast path does not take (below). */
+static __attribute__((noinline)) int
+profile_general(PyFrameObject *frame, int what, PyObject *arg)
 {
     struct ft_thread *t = ft_self;
     struct ft_code_info *ci;
     PyObject *code, *tmp[FT_LOCALS_MAX];
 
-    (void)obj;
     if (__builtin_expect(t == NULL, 0) && (t = late_thread()) == NULL) {
         return 0;
     }
@@ -389,6 +407,44 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ft_record_leave(t, ci, FT_REC_RETURN, arg, locals_of(frame, ci, tmp));
     }
     return 0;
+}
+
+/* A call or return of a plain function taking and giving small ints (or nothing),
+ * written by the fast path (record_fast.h); 0 when it is not one. v311: 3.11's layout,
+ * a constant. */
+FT_FAST_INLINE int
+fast_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg, int v311)
+{
+    char *iframe = v311 ? ft_iframe_of(frame) : NULL;
+    PyObject *tmp[FT_LOCALS_MAX], **locals;
+    struct ft_code_info *ci;
+
+    ci = ft_code_lookup(v311 ? *(PyObject **)(iframe + FT_IF311_CODE) : ft_frame_code(frame));
+    if (ci == NULL || !ci->fast) {
+        return 0;
+    }
+    locals = v311 ? (PyObject **)(iframe + FT_IF311_LOCALS)
+                  : ft_frame_locals(frame, ci->first + ci->nparams, tmp);
+    if (what == PyTrace_CALL) {
+        return ft_record_fast_call(t, ci, locals, v311 ? 0 : ft_pylayout.int_tagged);
+    }
+    return ft_record_fast_return(t, ci, arg, locals, v311 ? 0 : ft_pylayout.int_tagged);
+}
+
+/* Hot path: the fast path's events here, everything else in profile_general. */
+static int
+profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    struct ft_thread *t = ft_self;
+
+    (void)obj;
+    if (__builtin_expect(fast_ok != FAST_OFF, 1) && t != NULL && !t->exc_armed &&
+        (what == PyTrace_CALL || (what == PyTrace_RETURN && arg != NULL)) &&
+        (fast_ok == FAST_311 ? fast_event(t, frame, what, arg, 1)
+                             : fast_event(t, frame, what, arg, 0))) {
+        return 0;
+    }
+    return profile_general(frame, what, arg);
 }
 
 /* ---- A profiler of the program's own (3.11) ---------------------------------------------
@@ -495,9 +551,13 @@ ft_engine_profile_set(void)
         return;
     }
     t->profile_lost = 1;
-    ft_warn("the program set a profile function of its own (sys.setprofile: a profiler?) "
-            "in thread %s; FlowTrace records no more of that thread's calls",
-            t->name);
+    char line[300];
+    snprintf(line, sizeof(line),
+             "the program set a profile function of its own (sys.setprofile: a profiler?) "
+             "in thread %s; FlowTrace records no more of that thread's calls",
+             t->name);
+    ft_warn("%s", line);
+    ft_session_notice(t->idx, line); /* and the run says so */
 }
 
 /* sys.setprofile, stood in for while the engine is installed (standin.h): the
@@ -699,6 +759,7 @@ profile_install(void)
      * could see: there the activation check (pylayout.c) is the only one. */
     validate_left = frame_mode == FRAME_API || ft_py.PyFrame_GetCode == NULL ? 0 : 64;
     ft_record_init();
+    choose_fast();
     set_profile(profile_cb, NULL);
     ft_pylayout_check_profile(profile_cb);
     installed = 1;

@@ -133,16 +133,17 @@ ft_type_name(PyObject *type)
 /* ---- Ints ------------------------------------------------------------------------- */
 
 /* An int of at most two digits (|x| < 2**60) read from its digits; 0 when it has more
- * (then the C API must be asked). v must be an exact int; int_ok must be set. */
+ * (then the C API must be asked). v must be an exact int; int_ok must be set; tagged:
+ * int_tagged, a constant where the caller knows the version (record_fast.h). */
 static inline int
-ft_pylong_read(PyObject *v, int64_t *x)
+ft_pylong_read_as(PyObject *v, int64_t *x, int tagged)
 {
     const uint32_t *d = (const uint32_t *)((const char *)v + 24);
     uint64_t head, n, m;
     int neg;
 
     memcpy(&head, (const char *)v + 16, 8);
-    if (ft_pylayout.int_tagged) {
+    if (tagged) {
         n = head >> 3;
         neg = (head & 3) == 2;
     } else {
@@ -155,6 +156,12 @@ ft_pylong_read(PyObject *v, int64_t *x)
     m = n == 0 ? 0 : n == 1 ? d[0] : d[0] | (uint64_t)d[1] << 30;
     *x = neg ? -(int64_t)m : (int64_t)m;
     return 1;
+}
+
+static inline int
+ft_pylong_read(PyObject *v, int64_t *x)
+{
+    return ft_pylong_read_as(v, x, ft_pylayout.int_tagged);
 }
 
 /* ---- Frames ----------------------------------------------------------------------- */

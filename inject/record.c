@@ -17,6 +17,7 @@
 #include "lib/clock.h"
 #include "log.h"
 #include "pylayout.h"
+#include "record_fast.h"
 #include "units.h"
 
 static int statm_fd = -1;
@@ -50,6 +51,8 @@ start_tracemalloc(void)
     ft_py.PyErr_Clear();
 }
 
+int ft_record_fast_settings;
+
 void
 ft_record_init(void)
 {
@@ -57,6 +60,10 @@ ft_record_init(void)
         ft_warn("cannot render values in this interpreter; arguments and results are not "
                 "captured");
     }
+    /* The fast path writes what the general one writes with these settings only. */
+    ft_record_fast_settings = ft_capture_ready() && ft_capture_hot.int_direct &&
+                              !ft_cfg.skip_inputs && !ft_cfg.skip_outputs && !ft_cfg.memory &&
+                              !ft_cfg.flush_every_call && !ft_cfg.manual;
     if (ft_cfg.memory) {
         statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
         page_size = sysconf(_SC_PAGESIZE);
@@ -115,12 +122,23 @@ release_params(const struct ft_code_info *ci, PyObject **held, PyObject **fast, 
     }
 }
 
+/* The length word at `at` of the JSON text that follows it (FT_ARG_JSON). */
 static void
-put_len_prefixed(struct ft_text *o, size_t at)
+put_json_len(struct ft_text *o, size_t at)
 {
-    uint32_t n = (uint32_t)(o->len - at - 4);
+    uint32_t n = (uint32_t)(o->len - at - 4) | FT_ARG_JSON;
 
     memcpy(o->p + at, &n, 4);
+}
+
+/* A value hidden by its name, as format 3 writes it. */
+#define REDACTED_JSON "{\"redacted\": true, \"repr\": \"<redacted>\"}"
+
+static void
+put_redacted(struct ft_text *o)
+{
+    memcpy(o->p + o->len, REDACTED_JSON, sizeof(REDACTED_JSON) - 1);
+    o->len += sizeof(REDACTED_JSON) - 1;
 }
 
 /* ARGS payload: u64 instance, then per parameter u32 length + text. */
@@ -140,6 +158,7 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
     o.len = 8;
     o.cap = t->scratch_cap;
     o.cut = 0;
+    o.end = 0;
     if (ci->has_self) {
         inst = (uint64_t)(uintptr_t)locals[0];
     }
@@ -149,8 +168,7 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
         size_t at = o.len;
         o.len += 4;
         if (i < 64 && (ci->redact >> i) & 1) {
-            memcpy(o.p + o.len, "<redacted>", 10);
-            o.len += 10;
+            put_redacted(&o);
         } else {
             PyObject *v = param(ci, locals, i);
             int64_t x;
@@ -161,9 +179,9 @@ render_args(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast)
                 o.len += 8;
                 continue;
             }
-            ft_capture_value(&o, v);
+            ft_capture_json(&o, v);
         }
-        put_len_prefixed(&o, at);
+        put_json_len(&o, at);
     }
     release_params(ci, locals, fast, buf);
     return o.len;
@@ -351,6 +369,7 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **f
     o.len = 0;
     o.cap = t->scratch_cap;
     o.cut = 0;
+    o.end = 0;
     for (unsigned k = 0; k < ci->nparams; k++) {
         unsigned i = ft_code_param_at(ci, k);
         PyObject *v = param(ci, locals, i);
@@ -362,8 +381,8 @@ emit_args_after(struct ft_thread *t, const struct ft_code_info *ci, PyObject **f
         o.len += 4;
         size_t at = o.len;
         o.len += 4;
-        ft_capture_value(&o, v);
-        put_len_prefixed(&o, at);
+        ft_capture_json(&o, v);
+        put_json_len(&o, at);
     }
     release_params(ci, locals, fast, buf);
     if (o.len > 0) {
@@ -388,8 +407,9 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
         o.len = 0;
         o.cap = t->scratch_cap;
         o.cut = 0;
-        ft_capture_value(&o, retval);
-        ft_emit_with(t, w0, 0, 0, FT_REC_RESULT, o.p, o.len);
+        o.end = 0;
+        ft_capture_json(&o, retval);
+        ft_emit_with(t, w0, 0, 0, FT_REC_RESULT_JSON, o.p, o.len);
     } else {
         ft_emit_with(t, w0, 0, 0, 0, NULL, 0);
     }
@@ -434,6 +454,7 @@ emit_locals(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast,
     o.len = 4;
     o.cap = t->scratch_cap;
     o.cut = 0;
+    o.end = 0;
     for (unsigned i = 0; i < n; i++) {
         const char *name = ci->local_names[i];
         uint32_t nlen = (uint32_t)strlen(name);
@@ -449,8 +470,7 @@ emit_locals(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast,
         o.len += 4;
         count++;
         if (ft_capture_is_secret(name)) {
-            memcpy(o.p + o.len, "<redacted>", 10);
-            o.len += 10;
+            put_redacted(&o);
         } else if (ft_capture_small_int(held[i], &x)) {
             uint32_t tag = FT_ARG_INT | 8;
             memcpy(o.p + at, &tag, 4);
@@ -458,9 +478,9 @@ emit_locals(struct ft_thread *t, const struct ft_code_info *ci, PyObject **fast,
             o.len += 8;
             continue;
         } else {
-            ft_capture_value(&o, held[i]);
+            ft_capture_json(&o, held[i]);
         }
-        put_len_prefixed(&o, at);
+        put_json_len(&o, at);
     }
     for (unsigned i = 0; ft_cfg.repr && i < n; i++) {
         ft_py.Py_DecRef(held[i]);
@@ -512,6 +532,7 @@ ft_record_exception(struct ft_thread *t, PyObject *exc, PyObject *tb)
     o.len = 0;
     o.cap = t->scratch_cap;
     o.cut = 0;
+    o.end = 0;
     ft_capture_exception(&o, exc, tb);
     ft_emit_values(t, FT_REC_EXC, o.p, o.len);
 }

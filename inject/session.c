@@ -417,6 +417,20 @@ ft_session_exec(const char *path)
 }
 
 void
+ft_session_notice(uint32_t idx, const char *text)
+{
+    ft_ship_lock();
+    if (!ended && ft_ship_usable()) {
+        uint8_t buf[700];
+        size_t pos = 0;
+        ft_ship_all();
+        ft_put_tlv_str(buf, sizeof(buf), &pos, FT_TAG_REASON, text, strnlen(text, 600));
+        ft_ship_frame(FT_FRAME_NOTE, idx, buf, pos);
+    }
+    ft_ship_unlock();
+}
+
+void
 ft_session_end_by_signal(int signo)
 {
     uint64_t deadline;

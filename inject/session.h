@@ -11,6 +11,8 @@
 #ifndef FT_INJECT_SESSION_H
 #define FT_INJECT_SESSION_H
 
+#include <stdint.h>
+
 /* Takes ownership of the connected fd and sends HELLO. GIL held. Returns 0 or -errno. */
 int ft_session_hello(int fd, const char *engine);
 
@@ -41,6 +43,11 @@ void ft_session_finalized(void);
 
 /* Ships everything and an EXEC frame before the process image is replaced. */
 void ft_session_exec(const char *path);
+
+/* Ships everything and a NOTE for thread idx (0: the process): FlowTrace records no more
+ * of that thread's calls, and text (the line said on stderr) says why. The run lists it
+ * (tree.json's notices). */
+void ft_session_notice(uint32_t idx, const char *text);
 
 /* In a signal handler: asks the flusher thread to ship every thread's records and END
  * (signal), and to wait for the writer's ACK; returns when it has, or at once if there is

@@ -141,6 +141,8 @@ struct ft_cthread {
     struct ft_sink *part; /* its part of the run's tree (runfiles.h), once opened */
     int part_failed;      /* ... or it could not be */
     int ended;
+    int holed;             /* a hole in its stream (GAP) closed the calls it had open */
+    int unfollowed;        /* the process said it records no more of it (NOTE) */
     struct ft_call *adopt; /* work handed over by another thread, being run here, or NULL */
     size_t adopt_depth;    /* stack depth at ADOPT: calls opened there go under adopt */
 };

@@ -1010,6 +1010,13 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     struct ft_call *n;
 
     if (match_frame(c, t, rec->payload, rec->ticks) < 0) {
+        if (t->holed) {
+            /* The end of a call a hole closed ("events lost"): no line stands for it, so
+             * it is not in the files (the ledger counts it lost). */
+            c->ledger->records--;
+            c->ledger->settled--; /* the caller counts it settled after this */
+            c->ledger->unplaced++;
+        }
         return;
     }
     n = pop_frame(t);
@@ -1097,7 +1104,7 @@ on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 
 /* A value record attaches to the event just before it. */
 static int
-on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+apply_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 {
     struct ft_call *last = t->nunwinds ? t->unwinds[t->nunwinds - 1] : t->pend_leave;
     struct ft_call *enter = t->pend_enter, *leave = t->pend_leave;
@@ -1109,7 +1116,10 @@ on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     case FT_REC_ARGS_INTS:
         return enter ? ft_values_args_ints(&c->scratch, enter, rec->data, len) : 0;
     case FT_REC_RESULT:
-        return leave ? ft_values_result(&c->scratch, leave, rec->data, len) : 0;
+    case FT_REC_RESULT_JSON:
+        return leave ? ft_values_result(&c->scratch, leave, rec->data, len,
+                                        rec->kind == FT_REC_RESULT_JSON)
+                     : 0;
     case FT_REC_RESULT_INT:
         if (len != 8) {
             return FT_EBADRECORD;
@@ -1144,11 +1154,25 @@ on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     }
 }
 
+/* Values the library sent as JSON that were not are kept described and counted. */
+static int
+on_values(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    int err = apply_values(c, t, rec);
+
+    if (err > 0) {
+        c->malformed_values += (uint64_t)err;
+        err = 0;
+    }
+    return err;
+}
+
 static void
 on_gap(struct ft_calls *c, struct ft_cthread *t)
 {
     /* Records were dropped here: nothing open on this thread can be trusted to end. */
     ft_calls_close_thread(c, t, "events lost");
+    t->holed = 1;
 }
 
 static int

@@ -76,8 +76,9 @@ struct ft_calls {
     uint64_t next_call_id;
     char next_id_text[24]; /* next_call_id + 1 in decimal, counted up as text */
     uint8_t next_id_len;
-    uint64_t calls;     /* nodes in the tree */
-    uint64_t max_depth; /* writer-side filters, from HELLO */
+    uint64_t calls;            /* nodes in the tree */
+    uint64_t malformed_values; /* values sent as JSON that were not (values.h) */
+    uint64_t max_depth;        /* writer-side filters, from HELLO */
     uint64_t min_ticks;
 };
 

@@ -153,16 +153,23 @@ put_text(char *o, const struct ft_text *t)
     return put_padded(o, t->p, t->len);
 }
 
-/* An int of the stream as the JSON string repr() gives: "-12". */
+/* An int of the stream as a JSON number, or past 2^53 - 1 (where JSON readers lose
+ * digits) described: {"type": "int", "repr": "-12..."} (at most 47 bytes). */
 static inline char *
 put_int_text(char *o, int64_t x)
 {
-    *o++ = '"';
+    int big = x > FT_JSON_INT_MAX || x < -FT_JSON_INT_MAX;
+
+    if (__builtin_expect(big, 0)) {
+        o = PUT_LIT(o, "{\"type\": \"int\", \"repr\": \"");
+    }
     if (x < 0) {
         *o++ = '-';
     }
     o = put_u64(o, x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x);
-    *o++ = '"';
+    if (__builtin_expect(big, 0)) {
+        o = PUT_LIT(o, "\"}");
+    }
     return o;
 }
 

@@ -7,8 +7,13 @@
 #define FT_LIB_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
+
+/* The largest int a JSON number carries exactly to every reader (2^53 - 1: jq and
+ * JavaScript read numbers as doubles); format 3 describes bigger ones. */
+#define FT_JSON_INT_MAX ((int64_t)9007199254740991)
 
 /* Appends s[0..n) as a quoted JSON string. */
 void ft_json_put_str(struct ft_buf *b, const char *s, size_t n);

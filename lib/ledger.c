@@ -20,7 +20,7 @@ ft_ledger_discard(struct ft_ledger *l, const struct ft_frame *f)
 void
 ft_ledger_totals(const struct ft_ledger *l, uint64_t *events, uint64_t *lost)
 {
-    uint64_t received = l->records + l->discarded;
+    uint64_t received = l->records + l->discarded + l->unplaced;
     /* A live writer receives everything the process sends until END. Only a run rebuilt
      * from the spool of a writer that died may lack records the process sent. */
     uint64_t sent = l->recovered && l->have_sent && l->lib_sent > received ? l->lib_sent : received;

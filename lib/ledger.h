@@ -3,12 +3,13 @@
  *
  * Every event record the process produced is either in the files or counted as lost:
  * the process reports what it dropped (END: LOST); the writer counts what it received
- * and applied (records), what it received after the output failed (discarded), and
+ * and applied (records), what it received but could not apply (discarded: no run
+ * directory; unplaced: the end of a call already closed at a hole in the stream), and
  * knows what reached events.jsonl: the records whose lines were in the buffer when its
  * last write succeeded (the sink samples `settled`). A run rebuilt after its writer died
  * also trusts the process's count of what it sent (END: SENT), since the dead writer may
  * have lost some of it. The ledger is plain counters, owned by the run; the call tree
- * moves `records` and `settled`, the run the rest.
+ * moves `records`, `settled` and `unplaced`, the run the rest.
  */
 #ifndef FT_LIB_LEDGER_H
 #define FT_LIB_LEDGER_H
@@ -22,7 +23,9 @@ struct ft_ledger {
     /* Records whose output is settled: their line is in the JSONL buffer (or they have
      * none). Lags `records` by the events waiting for their values. */
     uint64_t settled;
-    uint64_t discarded;         /* received but never applied (after the output failed) */
+    uint64_t discarded;         /* received but never applied (no run directory) */
+    uint64_t unplaced;          /* applied to nothing: the end of a call that a hole in the
+                                 * stream (GAP) had closed; in no line, so lost */
     uint64_t lib_lost;          /* the process's own count of records it dropped */
     uint64_t lib_sent;          /* END: records that left the process */
     int have_sent;              /* END carried SENT */

@@ -37,7 +37,7 @@ put_attrs(struct ft_buf *b, const struct ft_otlp_attr *a, size_t n)
 
     ft_buf_putc(b, '[');
     for (size_t i = 0; i < n; i++) {
-        if (a[i].type == FT_OTLP_STR && a[i].s == NULL) {
+        if ((a[i].type == FT_OTLP_STR || a[i].type == FT_OTLP_ANY) && a[i].s == NULL) {
             continue;
         }
         ft_buf_puts(b, first ? "{\"key\":" : ",{\"key\":");
@@ -52,6 +52,11 @@ put_attrs(struct ft_buf *b, const struct ft_otlp_attr *a, size_t n)
         case FT_OTLP_BOOL:
             ft_buf_puts(b, a[i].i ? ",\"value\":{\"boolValue\":true}}"
                                   : ",\"value\":{\"boolValue\":false}}");
+            break;
+        case FT_OTLP_ANY:
+            ft_buf_puts(b, ",\"value\":");
+            ft_buf_puts(b, a[i].s);
+            ft_buf_putc(b, '}');
             break;
         default:
             ft_buf_puts(b, ",\"value\":{\"stringValue\":");

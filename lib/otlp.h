@@ -15,14 +15,16 @@
 
 #include "buf.h"
 
-enum ft_otlp_type { FT_OTLP_STR, FT_OTLP_INT, FT_OTLP_BOOL };
+/* FT_OTLP_ANY: s is an AnyValue as OTLP/JSON text ({"doubleValue":2.5},
+ * {"arrayValue":{"values":[...]}}), written as it is. */
+enum ft_otlp_type { FT_OTLP_STR, FT_OTLP_INT, FT_OTLP_BOOL, FT_OTLP_ANY };
 
 struct ft_otlp_attr {
     const char *key;
-    int type; /* enum ft_otlp_type */
-    const char
-        *s;    /* FT_OTLP_STR: the value (NUL-terminated); attributes with s NULL are left out */
-    int64_t i; /* FT_OTLP_INT, FT_OTLP_BOOL */
+    int type;      /* enum ft_otlp_type */
+    const char *s; /* FT_OTLP_STR, FT_OTLP_ANY: the value (NUL-terminated); attributes with s NULL
+                  are left out */
+    int64_t i;     /* FT_OTLP_INT, FT_OTLP_BOOL */
 };
 
 enum ft_otlp_kind { FT_OTLP_INTERNAL = 1, FT_OTLP_SERVER = 2 };

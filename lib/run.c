@@ -22,6 +22,8 @@
 
 enum ft_run_state { FT_RS_HELLO, FT_RS_RUNNING, FT_RS_DONE };
 
+#define FT_RUN_NOTICES_MAX 16
+
 struct ft_run {
     struct ft_run_opts opts;
     int state;
@@ -58,6 +60,9 @@ struct ft_run {
     struct ft_spans spans; /* calls outside units kept for exporters (opts.span_limit) */
     int spans_sorted;
     int followed; /* its outputs were set up: frames are applied, even after a failure */
+    /* What the process said it could not follow (NOTE frames): tree.json's notices. */
+    char *notices[FT_RUN_NOTICES_MAX];
+    size_t nnotices;
 };
 
 struct ft_run *
@@ -113,6 +118,9 @@ ft_run_free(struct ft_run *r)
     free(r->exc_msg);
     free(r->exec_path);
     free(r->end_reason);
+    for (size_t i = 0; i < r->nnotices; i++) {
+        free(r->notices[i]);
+    }
     free(r);
 }
 
@@ -452,6 +460,30 @@ on_tlv_str(const struct ft_frame *f, uint32_t want, char **slot, uint64_t *count
     return rc;
 }
 
+/* NOTE from the process: it records no more of a thread's calls (or of all, thread 0),
+ * and why (REASON). Listed in tree.json; that thread's open calls end "not followed". */
+static int
+on_note(struct ft_run *r, const struct ft_frame *f)
+{
+    struct ft_cthread *t = ft_calls_find_thread(&r->calls, f->hdr.thread);
+    char *text = NULL;
+    int err = on_tlv_str(f, FT_TAG_REASON, &text, NULL);
+
+    if (err != 0 || text == NULL) {
+        free(text);
+        return err;
+    }
+    if (t != NULL) {
+        t->unfollowed = 1;
+    }
+    if (r->nnotices < FT_RUN_NOTICES_MAX) {
+        r->notices[r->nnotices++] = text;
+    } else {
+        free(text);
+    }
+    return 0;
+}
+
 int
 ft_run_frame(struct ft_run *r, const struct ft_frame *f)
 {
@@ -507,7 +539,7 @@ ft_run_frame(struct ft_run *r, const struct ft_frame *f)
     case FT_FRAME_END:
         return on_end(r, f);
     case FT_FRAME_NOTE:
-        return 0;
+        return on_note(r, f);
     case FT_FRAME_SOURCE:
         /* Best effort: a source that cannot be written is not kept; the run goes on. */
         err = r->files.path != NULL
@@ -621,6 +653,23 @@ put_head_start(const struct ft_run *r, struct ft_buf *b)
     ft_buf_put_u64(b, ft_clockconv_real_ns(&r->clock, r->emit.start_ticks) / 1000);
 }
 
+/* ,"notices":[...]: what the process said it could not follow; nothing if none. */
+static void
+put_notices(const struct ft_run *r, struct ft_buf *b)
+{
+    if (r->nnotices == 0) {
+        return;
+    }
+    ft_buf_puts(b, ",\"notices\":[");
+    for (size_t i = 0; i < r->nnotices; i++) {
+        if (i > 0) {
+            ft_buf_putc(b, ',');
+        }
+        ft_json_put_cstr(b, r->notices[i]);
+    }
+    ft_buf_putc(b, ']');
+}
+
 static void
 put_tree_head(struct ft_run *r, struct ft_buf *b)
 {
@@ -669,7 +718,14 @@ put_tree_head(struct ft_run *r, struct ft_buf *b)
                   r->engine ? r->engine : "", (unsigned long long)events, (unsigned long long)lost,
                   (unsigned long long)r->cpu_us, (unsigned long long)r->blocked_us,
                   (unsigned long long)(fail_err ? 0 : r->calls.calls));
+    if (r->calls.malformed_values > 0) {
+        /* Inside "tracer": its closing brace is taken back. */
+        b->len--;
+        ft_buf_printf(b, ",\"malformedValues\":%llu}",
+                      (unsigned long long)r->calls.malformed_values);
+    }
     ft_sources_put_json(&r->sources, b);
+    put_notices(r, b);
     ft_buf_puts(b, ",\"threads\":[");
 }
 
@@ -766,8 +822,10 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
         reason = "output error";
     }
     for (size_t i = 0; i < r->calls.threads_cap; i++) {
-        if (r->calls.threads[i] != NULL) {
-            ft_calls_close_thread(&r->calls, r->calls.threads[i], open_call_reason(r, reason));
+        struct ft_cthread *t = r->calls.threads[i];
+        if (t != NULL) {
+            ft_calls_close_thread(&r->calls, t,
+                                  t->unfollowed ? "not followed" : open_call_reason(r, reason));
         }
     }
     ft_calls_release_handoffs(&r->calls);

@@ -19,9 +19,10 @@ struct ft_run;
 struct ft_unit_export;
 
 /* The version of the output files (docs/format.md): tree.json says it ("format"). 2: a
- * node's "caller" is written only where its parent is not in the same tree. */
-#define FT_OUTPUT_FORMAT   2
-#define FT_OUTPUT_FORMAT_S "2"
+ * node's "caller" is written only where its parent is not in the same tree. 3: values are
+ * typed (plain JSON values, or described ones with "type" and "repr"). */
+#define FT_OUTPUT_FORMAT   3
+#define FT_OUTPUT_FORMAT_S "3"
 
 struct ft_run_opts {
     const char *dir;        /* output root; must exist. Borrowed for the run's life. */

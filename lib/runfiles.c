@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,7 +345,8 @@ out:
     return err;
 }
 
-/* Closes thread idx's part and copies it into s. */
+/* Closes thread idx's part, copies it into s and removes it (the tree has it now: the
+ * disk holds each call once more only while its part is copied). */
 static int
 append_part(struct ft_runfiles *f, struct ft_sink *s, uint32_t idx)
 {
@@ -362,8 +364,72 @@ append_part(struct ft_runfiles *f, struct ft_sink *s, uint32_t idx)
         snprintf(zpath, sizeof(zpath), "%s%s", p->path, f->zext);
         err = append_file(s->fd, zpath);
         s->written = (uint64_t)lseek(s->fd, 0, SEEK_CUR);
+        unlink(zpath);
     }
     return err;
+}
+
+/* "{"name":...,"tid":N,"calls":[": a thread's entry in tree.json up to its calls. */
+static void
+put_thread_head(struct ft_buf *b, const struct ft_tree_thread *t, int first)
+{
+    ft_buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
+    ft_json_put_cstr(b, t->name ? t->name : "Thread");
+    ft_buf_puts(b, ",\"tid\":");
+    ft_buf_put_u64(b, t->tid);
+    ft_buf_puts(b, ",\"calls\":[");
+}
+
+#define THREADS_KEY "\"threads\":["
+
+/* tree.json made in the first thread's part itself, so that its calls (most of a run, or
+ * all) are never on the disk twice: the head, padded with spaces to whole file-system
+ * blocks (whitespace between two fields, as JSON allows), is inserted in front of them without moving a
+ * byte (FALLOC_FL_INSERT_RANGE: ext4, xfs); the rest is appended. Returns the part's sink
+ * holding the tree so far, or NULL where that cannot be done (compressed, no such part,
+ * a file system without it): the tree is then copied together. */
+static struct ft_sink *
+tree_in_place(struct ft_runfiles *f, const char *head, size_t head_len,
+              const struct ft_tree_thread *t0)
+{
+    struct ft_part *p = t0->idx < f->nparts ? f->parts[t0->idx] : NULL;
+    const size_t key = sizeof(THREADS_KEY) - 1;
+    size_t split, len, pad;
+    struct ft_buf b;
+    struct stat st;
+
+    if (f->compress || p == NULL || !p->open || p->sink.err != 0 || ft_sink_flush(&p->sink) != 0 ||
+        fstat(p->sink.fd, &st) != 0 || st.st_size == 0 || st.st_blksize <= 0) {
+        return NULL;
+    }
+    /* The spaces go between the head's last two fields, before "threads". */
+    split = head_len >= key && !memcmp(head + head_len - key, THREADS_KEY, key) ? head_len - key
+                                                                                : head_len;
+    ft_buf_init(&b);
+    put_thread_head(&b, t0, 1);
+    len = head_len + b.len;
+    pad = (len + (size_t)st.st_blksize - 1) / (size_t)st.st_blksize * (size_t)st.st_blksize - len;
+    len += pad;
+    b.len = 0;
+    ft_buf_put(&b, head, split);
+    for (size_t i = 0; i < pad; i++) {
+        ft_buf_putc(&b, ' ');
+    }
+    ft_buf_put(&b, head + split, head_len - split);
+    put_thread_head(&b, t0, 1);
+    if (b.oom || b.len != len ||
+        fallocate(p->sink.fd, FALLOC_FL_INSERT_RANGE, 0, (off_t)len) != 0) {
+        ft_buf_free(&b);
+        return NULL;
+    }
+    /* From here the part is the tree: a failure removes it, as a tree cut short. */
+    if (pwrite(p->sink.fd, b.p, len, 0) != (ssize_t)len ||
+        lseek(p->sink.fd, 0, SEEK_END) != st.st_size + (off_t)len) {
+        p->sink.err = errno != 0 ? -errno : -EIO;
+    }
+    p->sink.written = (uint64_t)(st.st_size + (off_t)len);
+    ft_buf_free(&b);
+    return &p->sink;
 }
 
 int
@@ -372,44 +438,49 @@ ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
                        const char *tail, size_t tail_len)
 {
     char tmp[4200], final[4200];
-    struct ft_sink s;
+    struct ft_sink own, *s = NULL;
+    size_t i = 0;
     int err;
 
     snprintf(tmp, sizeof(tmp), "%s/.tree.json.tmp", f->path);
     snprintf(final, sizeof(final), "%s/tree.json%s", f->path, f->zext);
-    if ((err = ft_sink_open(&s, tmp, 1)) != 0) {
-        return err;
-    }
-    if (f->compress && (err = ft_sink_compress(&s, f->zlevel)) != 0) {
-        ft_sink_close(&s);
-        unlink(tmp);
-        return err;
-    }
-    ft_buf_put(&s.b, head, head_len);
-    for (size_t i = 0; i < n; i++) {
-        const struct ft_tree_thread *t = &threads[i];
-        ft_buf_puts(&s.b, i == 0 ? "{\"name\":" : ",{\"name\":");
-        ft_json_put_cstr(&s.b, t->name ? t->name : "Thread");
-        ft_buf_puts(&s.b, ",\"tid\":");
-        ft_buf_put_u64(&s.b, t->tid);
-        ft_buf_puts(&s.b, ",\"calls\":[");
-        /* After an output error a thread's part is cut short: no calls at all. */
-        if (with_calls && (err = append_part(f, &s, t->idx)) != 0) {
-            ft_sink_close(&s);
+    /* After an output error a thread's part is cut short: no calls at all. */
+    if (with_calls && n > 0 && (s = tree_in_place(f, head, head_len, &threads[0])) != NULL) {
+        struct ft_part *p = f->parts[threads[0].idx];
+        snprintf(tmp, sizeof(tmp), "%s", p->path);
+        p->open = 0; /* its sink is the tree's now */
+        ft_buf_puts(&s->b, "]}");
+        i = 1;
+    } else {
+        s = &own;
+        if ((err = ft_sink_open(s, tmp, 1)) != 0) {
+            return err;
+        }
+        if (f->compress && (err = ft_sink_compress(s, f->zlevel)) != 0) {
+            ft_sink_close(s);
             unlink(tmp);
             return err;
         }
-        ft_buf_puts(&s.b, "]}");
+        ft_buf_put(&s->b, head, head_len);
     }
-    ft_buf_putc(&s.b, ']');
-    ft_buf_put(&s.b, tail, tail_len);
-    ft_buf_puts(&s.b, "}\n");
-    if (s.b.oom) {
-        ft_sink_close(&s);
+    for (; i < n; i++) {
+        put_thread_head(&s->b, &threads[i], i == 0);
+        if (with_calls && (err = append_part(f, s, threads[i].idx)) != 0) {
+            ft_sink_close(s);
+            unlink(tmp);
+            return err;
+        }
+        ft_buf_puts(&s->b, "]}");
+    }
+    ft_buf_putc(&s->b, ']');
+    ft_buf_put(&s->b, tail, tail_len);
+    ft_buf_puts(&s->b, "}\n");
+    if (s->b.oom) {
+        ft_sink_close(s);
         unlink(tmp);
         return -ENOMEM;
     }
-    if ((err = ft_sink_close(&s)) != 0) {
+    if ((err = ft_sink_close(s)) != 0) {
         unlink(tmp); /* a tree cut short is no tree */
         return err;
     }

@@ -112,7 +112,10 @@ void ft_runfiles_close_events(struct ft_runfiles *f);
 /* Writes tree.json: head (the run's fields up to "threads":[), then each thread with the
  * content of its part (no calls at all when with_calls is 0: after an output error), then
  * "]" and tail (the fields after the threads, starting with a comma, or empty) and "}".
- * Returns 0 or the error; a tree cut short is removed, never left. */
+ * Where the file system allows, the first thread's part becomes tree.json (the head, with
+ * spaces before "threads" up to whole blocks, inserted in front of it), so that its calls
+ * are never on the disk twice; each other part is removed once copied. Returns 0 or the
+ * error; a tree cut short is removed, never left. */
 int ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
                            const struct ft_tree_thread *threads, size_t n, int with_calls,
                            const char *tail, size_t tail_len);

@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "json.h"
+#include "jsonval.h"
 #include "wire.h"
 
 int
@@ -76,16 +77,37 @@ keep(struct ft_buf *b, struct ft_call *n, struct ft_text *slot)
     return ft_values_set(n, slot, b->p, b->len);
 }
 
-/* An int sent as 8 bytes (FT_ARG_INT, RESULT_INT), as the JSON string repr() gives. */
+/* An int sent as 8 bytes (FT_ARG_INT, ARGS_INTS): a JSON number, or past 2^53 (where
+ * JSON readers lose digits) a described value. */
 static void
 put_int_text(struct ft_buf *b, const uint8_t *p)
 {
     int64_t x;
 
     memcpy(&x, p, 8);
-    ft_buf_putc(b, '"');
+    if (x > FT_JSON_INT_MAX || x < -FT_JSON_INT_MAX) {
+        ft_buf_puts(b, "{\"type\": \"int\", \"repr\": \"");
+        ft_buf_put_i64(b, x);
+        ft_buf_puts(b, "\"}");
+        return;
+    }
     ft_buf_put_i64(b, x);
-    ft_buf_putc(b, '"');
+}
+
+/* A value's text: flagged FT_ARG_JSON (or a RESULT_JSON), checked and copied, or when
+ * malformed described as {"repr": the bytes} and counted; unflagged text (a stream before
+ * 1.8) is a rendering, described as {"repr": text}. Returns 1 when malformed, else 0. */
+static int
+put_value(struct ft_buf *b, const uint8_t *s, size_t n, int json)
+{
+    if (json && ft_jsonval_check((const char *)s, n)) {
+        ft_buf_put(b, s, n);
+        return 0;
+    }
+    ft_buf_puts(b, "{\"repr\": ");
+    ft_json_put_str(b, (const char *)s, n);
+    ft_buf_putc(b, '}');
+    return json;
 }
 
 /* ,"name": of the i-th argument in an args object ("argN" past the definition's names). */
@@ -107,6 +129,7 @@ ft_values_args(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t len
 {
     size_t pos = 8;
     uint32_t i = 0;
+    int bad = 0, err;
 
     if (len < 8) {
         return FT_EBADRECORD;
@@ -135,15 +158,18 @@ ft_values_args(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t len
             i++;
             continue;
         }
+        uint32_t json = vlen & FT_ARG_JSON;
+        vlen &= ~FT_ARG_JSON;
         if (vlen > len - pos) {
             return FT_EBADRECORD;
         }
-        ft_json_put_str(b, (const char *)p + pos, vlen);
+        bad += put_value(b, p + pos, vlen, json != 0);
         pos += vlen;
         i++;
     }
     ft_buf_putc(b, '}');
-    return keep(b, n, &n->args);
+    err = keep(b, n, &n->args);
+    return err != 0 ? err : bad;
 }
 
 int
@@ -170,12 +196,15 @@ ft_values_args_ints(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_
 }
 
 int
-ft_values_result(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t len)
+ft_values_result(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t len, int json)
 {
+    int bad, err;
+
     n->has_result_int = 0;
     b->len = 0;
-    ft_json_put_str(b, (const char *)p, len);
-    return keep(b, n, &n->result);
+    bad = put_value(b, p, len, json);
+    err = keep(b, n, &n->result);
+    return err != 0 ? err : bad;
 }
 
 int
@@ -190,54 +219,62 @@ ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len)
     return 0;
 }
 
-/* Whether text is what argument i was at the call, from the call's args JSON. */
+/* Whether a value's JSON (at v, vlen bytes of b) is what argument i was at the call,
+ * from the call's args JSON. */
 static int
-same_as_entry(const struct ft_call *n, uint32_t i, const char *text, size_t len)
+same_as_entry(const struct ft_call *n, uint32_t i, const struct ft_buf *b, size_t v)
 {
-    struct ft_buf b;
-    int same;
+    size_t klen;
 
-    if (n->args.p == NULL || i >= n->code->nparams) {
+    if (n->args.p == NULL || i >= n->code->nparams || b->oom) {
         return 0;
     }
-    ft_buf_init(&b);
-    ft_buf_put(&b, n->code->keys[i], n->code->keylens[i]);
-    ft_json_put_str(&b, text, len);
-    same = !b.oom && memmem(n->args.p, n->args.len, b.p, b.len) != NULL;
-    ft_buf_free(&b);
-    return same;
+    /* The key is written just before the value (put_after_member). */
+    klen = n->code->keylens[i];
+    return memmem(n->args.p, n->args.len, b->p + v - klen, b->len - v + klen) != NULL;
 }
 
 int
 ft_values_after(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t len)
 {
     size_t pos = 0;
-    int any = 0;
+    int any = 0, bad = 0, err;
 
     b->len = 0;
     ft_buf_putc(b, '{');
     while (pos < len) {
-        uint32_t idx, vlen;
+        uint32_t idx, vlen, json;
         if (len - pos < 8) {
             return FT_EBADRECORD;
         }
         memcpy(&idx, p + pos, 4);
         memcpy(&vlen, p + pos + 4, 4);
         pos += 8;
+        json = vlen & FT_ARG_JSON;
+        vlen &= ~FT_ARG_JSON;
         if (vlen > len - pos) {
             return FT_EBADRECORD;
         }
-        if (!same_as_entry(n, idx, (const char *)p + pos, vlen) && idx < n->code->nparams) {
-            if (any++) {
+        if (idx < n->code->nparams) {
+            /* The member, taken back when it is what the call had. */
+            size_t at = b->len, v;
+            if (any) {
                 ft_buf_putc(b, ',');
             }
             ft_buf_put(b, n->code->keys[idx], n->code->keylens[idx]);
-            ft_json_put_str(b, (const char *)p + pos, vlen);
+            v = b->len;
+            bad += put_value(b, p + pos, vlen, json != 0);
+            if (same_as_entry(n, idx, b, v)) {
+                b->len = at;
+            } else {
+                any++;
+            }
         }
         pos += vlen;
     }
     ft_buf_putc(b, '}');
-    return any ? keep(b, n, &n->after) : 0;
+    err = any ? keep(b, n, &n->after) : 0;
+    return err != 0 ? err : bad;
 }
 
 /* A u32-length-prefixed text at p[*pos..len): its bytes and length, or NULL (malformed). */
@@ -384,6 +421,7 @@ ft_values_locals(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t l
 {
     size_t pos = 4;
     uint32_t count;
+    int bad = 0, err;
 
     if (len < 4) {
         return FT_EBADRECORD;
@@ -411,17 +449,21 @@ ft_values_locals(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t l
             pos += 12;
             continue;
         }
-        const char *v = take_text(p, len, &pos, &vlen);
-        if (v == NULL) {
+        uint32_t json = vlen & FT_ARG_JSON;
+        vlen &= ~FT_ARG_JSON;
+        pos += 4;
+        if (vlen > len - pos) {
             return FT_EBADRECORD;
         }
-        ft_json_put_str(b, v, vlen);
+        bad += put_value(b, p + pos, vlen, json != 0);
+        pos += vlen;
     }
     if (pos != len) {
         return FT_EBADRECORD;
     }
     ft_buf_putc(b, '}');
-    return keep(b, n, &n->locals);
+    err = keep(b, n, &n->locals);
+    return err != 0 ? err : bad;
 }
 
 int

@@ -7,6 +7,13 @@
  * in scratch (a buffer the caller owns and reuses, so that steady state allocates
  * nothing) and kept in the call's inline space when it fits. Each returns 0,
  * FT_EBADRECORD for a malformed payload, or -ENOMEM; the call keeps its old text then.
+ *
+ * Values are format-3 JSON (docs/format.md "Rendered values"): ints sent as 8 bytes
+ * become numbers (beyond 2^53 - 1, {"type": "int", "repr": digits}); text flagged
+ * FT_ARG_JSON (RESULT_JSON) is checked (jsonval.h) and copied; unflagged text, from a
+ * stream before 1.8, is a rendering: {"repr": text}. A flagged text that is not JSON is
+ * stored as {"repr": its bytes} too, and the functions that take texts return how many
+ * were (a positive count) rather than 0, for the run to count.
  */
 #ifndef FT_LIB_VALUES_H
 #define FT_LIB_VALUES_H
@@ -33,8 +40,9 @@ int ft_values_args(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, 
 /* ARGS_INTS: one int64 per parameter; no instance. */
 int ft_values_args_ints(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
 
-/* RESULT (text) and RESULT_INT (an int64). */
-int ft_values_result(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
+/* RESULT (text; json: RESULT_JSON) and RESULT_INT (an int64). */
+int ft_values_result(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len,
+                     int json);
 int ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len);
 
 /* ARGS_AFTER: u32 index, u32 length, text per argument; kept where it differs from the

@@ -18,7 +18,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 7
+#define FT_WIRE_MINOR 8
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -202,42 +202,43 @@ enum ft_rec_kind {
     FT_REC_C_CALL = 0x04, /* a builtin was called (payload: builtin def id) */
     FT_REC_C_RETURN = 0x05,
     FT_REC_C_RAISE = 0x06,
-    FT_REC_YIELD = 0x07,      /* a generator/coroutine suspended (payload: code id) */
-    FT_REC_GAP = 0x08,        /* records were dropped here (payload: how many); the stack is
+    FT_REC_YIELD = 0x07,       /* a generator/coroutine suspended (payload: code id) */
+    FT_REC_GAP = 0x08,         /* records were dropped here (payload: how many); the stack is
                              * unreliable until it unwinds */
-    FT_REC_ADOPT_END = 0x09,  /* the work this thread adopted (ADOPT) is over (1.6) */
-    FT_REC_RESUME = 0x20,     /* a generator/coroutine resumed; extra: its frame identity */
-    FT_REC_START = 0x21,      /* a generator/coroutine started; extra: its frame identity */
-    FT_REC_SPAWN = 0x22,      /* the current call created the coroutine whose frame identity
+    FT_REC_ADOPT_END = 0x09,   /* the work this thread adopted (ADOPT) is over (1.6) */
+    FT_REC_RESUME = 0x20,      /* a generator/coroutine resumed; extra: its frame identity */
+    FT_REC_START = 0x21,       /* a generator/coroutine started; extra: its frame identity */
+    FT_REC_SPAWN = 0x22,       /* the current call created the coroutine whose frame identity
                              * is extra (an asyncio task): it nests there when it runs */
-    FT_REC_HANDOFF = 0x23,    /* the current call hands work to another thread; extra: the
+    FT_REC_HANDOFF = 0x23,     /* the current call hands work to another thread; extra: the
                              * hand-off's number (nonzero, used once in a process) (1.6) */
-    FT_REC_ADOPT = 0x24,      /* this thread starts the work of hand-off number extra: its
+    FT_REC_ADOPT = 0x24,       /* this thread starts the work of hand-off number extra: its
                              * calls until ADOPT_END belong under the handing call (1.6) */
-    FT_REC_VALUE = 0x40,      /* reserved */
-    FT_REC_ARGS = 0x41,       /* after CALL/START: u64 instance (self, or 0), then per parameter
+    FT_REC_VALUE = 0x40,       /* reserved */
+    FT_REC_ARGS = 0x41,        /* after CALL/START: u64 instance (self, or 0), then per parameter
                              * u32 length + rendered text, or FT_ARG_INT | 8 + an int64 */
-    FT_REC_RESULT = 0x42,     /* after RETURN: the rendered return value */
-    FT_REC_EXC = 0x43,        /* the exception of the preceding UNWIND records: u32-length-
+    FT_REC_RESULT = 0x42,      /* after RETURN: the rendered return value */
+    FT_REC_EXC = 0x43,         /* the exception of the preceding UNWIND records: u32-length-
                              * prefixed type name, module, message; then (1.7) optional
                              * fields (enum ft_exc_field) until the end of the payload */
-    FT_REC_UNIT = 0x46,       /* after CALL/START: this call is a unit of work; unit fields */
-    FT_REC_UNIT_END = 0x47,   /* after RETURN of a unit's call: unit fields (outcome, counts) */
-    FT_REC_STATUS = 0x48,     /* alone: the HTTP status of the current unit; unit fields */
-    FT_REC_RESULT_INT = 0x49, /* after RETURN: the return value, an int that fits an int64,
+    FT_REC_UNIT = 0x46,        /* after CALL/START: this call is a unit of work; unit fields */
+    FT_REC_UNIT_END = 0x47,    /* after RETURN of a unit's call: unit fields (outcome, counts) */
+    FT_REC_STATUS = 0x48,      /* alone: the HTTP status of the current unit; unit fields */
+    FT_REC_RESULT_INT = 0x49,  /* after RETURN: the return value, an int that fits an int64,
                              * as 8 bytes; the writer renders it (1.3) */
-    FT_REC_ARGS_INTS = 0x4a,  /* after CALL/START of a function without self whose arguments
+    FT_REC_ARGS_INTS = 0x4a,   /* after CALL/START of a function without self whose arguments
                              * are all ints that fit an int64: one int64 per parameter, as
                              * ARGS lists them (1.4: half the bytes of ARGS for them) */
-    FT_REC_ARGS_AFTER = 0x44, /* after RETURN: u32 parameter index, u32 length, text; for
+    FT_REC_ARGS_AFTER = 0x44,  /* after RETURN: u32 parameter index, u32 length, text; for
                              * mutable arguments, as they are when the call returns */
-    FT_REC_MEMORY = 0x45,     /* after CALL (before) and RETURN (after): u64 rss, tracemalloc
+    FT_REC_MEMORY = 0x45,      /* after CALL (before) and RETURN (after): u64 rss, tracemalloc
                              * current, tracemalloc peak (UINT64_MAX when unknown) */
-    FT_REC_LOCALS = 0x4b,     /* after UNWIND: the frame's local variables as the exception
+    FT_REC_LOCALS = 0x4b,      /* after UNWIND: the frame's local variables as the exception
                              * left it: u32 count, then per local u32 name length + name,
                              * u32 length (or FT_ARG_INT | 8) + rendered text (or int64) */
-    FT_REC_LEFT_AT = 0x4c,    /* after UNWIND: u32, the line the frame was at when the
+    FT_REC_LEFT_AT = 0x4c,     /* after UNWIND: u32, the line the frame was at when the
                              * exception left it */
+    FT_REC_RESULT_JSON = 0x4d, /* after RETURN: the return value's format-3 JSON (1.8) */
 };
 
 /* The optional fields of an EXC record, after its three texts: each a u32 tag, a u32
@@ -255,6 +256,11 @@ enum ft_exc_field {
  * the writer to render, rather than text (1.3): ints are the commonest arguments, and
  * their digits cost less in the writer than in the traced thread. */
 #define FT_ARG_INT 0x80000000u
+
+/* In ARGS, ARGS_AFTER and LOCALS, a length with this bit set says the text is the value's
+ * format-3 JSON (docs/format.md "Rendered values"), which the writer checks and copies;
+ * text without it (streams before 1.8) is a rendering, shown as {"repr": text} (1.8). */
+#define FT_ARG_JSON 0x40000000u
 
 #define FT_REC_FIXED_MAX 0x1f
 #define FT_REC_EXTRA_MAX 0x3f

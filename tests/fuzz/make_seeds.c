@@ -31,6 +31,53 @@ base(struct stream *s)
     stream_def(s, 2, "app", "Inventory.add", "/app.py", 5);
 }
 
+/* A value's text with FT_ARG_JSON in its length word (1.8). */
+static size_t
+lpj(uint8_t *out, size_t pos, const char *json)
+{
+    uint32_t n = (uint32_t)strlen(json), word = n | FT_ARG_JSON;
+
+    memcpy(out + pos, &word, 4);
+    memcpy(out + pos + 4, json, n);
+    return pos + 4 + n;
+}
+
+/* Format-3 values (1.8): JSON arguments, a described result, JSON locals, one malformed
+ * value, and an old-style unflagged text. */
+static void
+typed_values(const char *dir)
+{
+    static const char result[] = "{\"type\": \"app.Order\", \"repr\": \"<app.Order object>\"}";
+    struct stream s;
+    struct recs r = {.n = 0};
+    uint8_t args[256] = {0}, locals[128];
+    uint32_t count = 2;
+    size_t n, ln;
+
+    base(&s);
+    n = lpj(args, 8, "{\"user\": \"ana\", \"n\": [1, 2.5, null, true]}");
+    n = lpj(args, n, "\"say \\\"hi\\\" \\u0001\"");
+    n = lpj(args, n, "[1, \"unclosed]");
+    n = lp(args, n, "'old text'");
+    rec2(&r, FT_REC_CALL, 2, TEST_MONO_NS + 1000);
+    recv_(&r, FT_REC_ARGS, args, n);
+    rec2(&r, FT_REC_RETURN, 2, TEST_MONO_NS + 2000);
+    recv_(&r, FT_REC_RESULT_JSON, result, sizeof(result) - 1);
+    memcpy(locals, &count, 4);
+    ln = lp(locals, 4, "path");
+    ln = lpj(locals, ln, "\"cfg\"");
+    ln = lp(locals, ln, "password");
+    ln = lpj(locals, ln, "{\"redacted\": true, \"repr\": \"<redacted>\"}");
+    rec2(&r, FT_REC_CALL, 1, TEST_MONO_NS + 3000);
+    rec2(&r, FT_REC_UNWIND, 1, TEST_MONO_NS + 4000);
+    recv_(&r, FT_REC_LOCALS, locals, ln);
+    stream_events(&s, 1, &r);
+    stream_end_counts(&s, FT_END_EXIT, 0, TEST_MONO_NS + 5000, 0, 4);
+    save(dir, "synthetic-typed-values", 0x00, &s);
+    save(dir, "synthetic-typed-values-chunked", 0x03, &s);
+    free(s.p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -88,5 +135,6 @@ main(int argc, char **argv)
     save(argv[1], "synthetic-handoff", 0x00, &s);
     save(argv[1], "synthetic-handoff-chunked", 0x03, &s);
     free(s.p);
+    typed_values(argv[1]);
     return 0;
 }

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from values import shown
 
 # A CI machine sets CI=true, and under it FlowTrace keeps only failed units' trees
 # (--keep failed). Each test gets the defaults a user has outside CI; the tests of that
@@ -174,12 +175,13 @@ def details(tree, *, skip=("<module>",)):
         name(param=value, ...) -> result | !Type(module): message | closed
             [@objN] [resumes=N] [after(param=value)]
 
-    Addresses inside values become 0x…; instance identities become @obj1, @obj2, ... in
+    Values are shown as the repr they stand for (values.shown); addresses inside them
+    become 0x…; instance identities become @obj1, @obj2, ... in
     order of appearance, so that calls on the same object can be told apart."""
     objects = {}
 
     def line_of(node):
-        args = ", ".join(f"{k}={v}" for k, v in node.get("args", {}).items())
+        args = ", ".join(f"{k}={shown(v)}" for k, v in node.get("args", {}).items())
         line = f"{node['function']}({args})"
         if node.get("closed"):
             line += " closed"
@@ -187,13 +189,13 @@ def details(tree, *, skip=("<module>",)):
             e = node["exception"]
             line += f" !{e['type']}({e['module']}): {e['message']}"
         elif "result" in node:
-            line += f" -> {node['result']}"
+            line += f" -> {shown(node['result'])}"
         if "instance" in node:
             line += " @obj%d" % objects.setdefault(node["instance"], len(objects) + 1)
         if node.get("resumes"):
             line += f" resumes={node['resumes']}"
         if "argsAfter" in node:
-            line += " after(" + ", ".join(f"{k}={v}" for k, v in node["argsAfter"].items()) + ")"
+            line += " after(" + ", ".join(f"{k}={shown(v)}" for k, v in node["argsAfter"].items()) + ")"
         return ADDRESS.sub("0x…", line)
 
     return render_tree(tree, line_of, skip=skip)

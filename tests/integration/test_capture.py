@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from values import shown
+
 from conftest import PROGRAMS, RUN, balanced, clean_env, preload, runs_in, trace, version_of
 
 CAPTURE = PROGRAMS / "capture"
@@ -26,8 +28,8 @@ def test_every_kind_of_parameter_by_name_and_the_return_value(python, tmp_path):
     assert run.details() == """\
 [MainThread]
   main() -> None
-    describe(a=1, b=2, rest=(), sep='-', extra={}) -> '1-2'
-    describe(a=1, b='two', rest=(3.5, None), sep='+', extra={'x': b'\\x00y', 'y': True}) -> '1+two+3.5+None+x+y'
+    describe(a=1, b=2, rest=[], sep='-', extra={}) -> '1-2'
+    describe(a=1, b='two', rest=[3.5, None], sep='+', extra={'x': b'\\x00y', 'y': True}) -> '1+two+3.5+None+x+y'
     Basket.empty(owner='ana') -> <__main__.Basket object at 0x…>
       Basket.__init__(owner='ana') -> None @obj1
     Basket.put(item='tea', qty=1, gift=False) -> 1 @obj1
@@ -35,14 +37,15 @@ def test_every_kind_of_parameter_by_name_and_the_return_value(python, tmp_path):
     Basket.tax(amount=10) -> 2.1
     fill(bag=[0], n=2) -> None after(bag=[0, 0, 1])
     login(user='ana', password=<redacted>, api_key=<redacted>) -> 'ana:ok'"""
-    # JSONL: args on ENTER and result on EXIT are real JSON, not JSON encoded twice.
+    # JSONL: args on ENTER and result on EXIT are typed JSON values (format 3): a str is a
+    # string of its content, an int a number, a bool a boolean; a tuple reads as an array.
     put = [e for e in run.events if e["function"] == "Basket.put"]
     assert put[0]["event"] == "ENTER" and put[0]["args"] == {
-        "item": "'tea'", "qty": "1", "gift": "False"}
-    assert put[1]["event"] == "EXIT" and put[1]["result"] == "1"
+        "item": "tea", "qty": 1, "gift": False}
+    assert put[1]["event"] == "EXIT" and put[1]["result"] == 1
     main = run.thread()["calls"][0]["children"][0]
-    # Output format 2: a call's caller is the node it is in (no "caller" repeats it).
-    assert run.tree["format"] == 2 and main["function"] == "main"
+    # Output format 2 on: a call's caller is the node it is in (no "caller" repeats it).
+    assert run.tree["format"] == 3 and main["function"] == "main"
     assert all("caller" not in c for c in main["children"])
     assert main["children"][2]["function"] == "Basket.empty"
     assert "hunter2" not in (run.path / "events.jsonl").read_text()
@@ -90,12 +93,15 @@ def test_a_repr_that_raises_or_recurses_is_recorded_not_propagated(python, tmp_p
 def test_a_10mb_string_argument_is_bounded_and_says_how_long_it_was(python, tmp_path):
     run = traced(python, tmp_path, "reprs.py")
     [size] = [e for e in run.events if e["function"] == "size" and e["event"] == "ENTER"]
-    assert size["args"]["text"] == "'" + "x" * 999 + "…[truncated from 10000000 chars]"
+    # A cut value is described whole: its repr as format 2 showed it, and how long it was.
+    assert size["args"]["text"] == {
+        "type": "str", "repr": "'" + "x" * 999 + "…[truncated from 10000000 chars]",
+        "truncated": 10000000}
     assert (run.path / "events.jsonl").stat().st_size < 16_000
     (tmp_path / "n").mkdir()
     run = traced(python, tmp_path / "n", "reprs.py", "--max-arg-length", "10")
     [size] = [e for e in run.events if e["function"] == "size" and e["event"] == "ENTER"]
-    assert size["args"]["text"] == "'xxxxxxxxx…[truncated from 10000000 chars]"
+    assert shown(size["args"]["text"]) == "'xxxxxxxxx…[truncated from 10000000 chars]"
 
 
 def test_exceptions_caught_up_the_stack_and_uncaught(python, tmp_path):
@@ -162,7 +168,7 @@ def test_asyncio_tasks_nest_under_the_coroutine_that_started_them(python, tmp_pa
     run = traced(python, tmp_path, "tasks.py")
     assert run.details() == """\
 [MainThread]
-  main() -> ('A', 'B') resumes=1
+  main() -> ['A', 'B'] resumes=1
     fetch(name='a', delay=0.02) -> 'A' resumes=1
       parse(name='a') -> 'A'
     fetch(name='b', delay=0.01) -> 'B' resumes=1
@@ -179,11 +185,11 @@ def test_callbacks_from_a_builtin_and_the_standard_library_appear_under_their_ca
     run = traced(python, tmp_path, "callbacks.py")
     assert run.details() == """\
 [MainThread]
-  main() -> (['a', 'bb', 'ccc'], (1, 2))
+  main() -> [['a', 'bb', 'ccc'], [1, 2]]
     by_length(word='ccc') -> 3
     by_length(word='a') -> 1
     by_length(word='bb') -> 2
-    as_point(obj={'x': 1, 'y': 2}) -> (1, 2)"""
+    as_point(obj={'x': 1, 'y': 2}) -> [1, 2]"""
 
 
 SCOPED = "scoped/main.py"
@@ -302,9 +308,9 @@ def test_environment_variables_work_under_a_bare_preload(python, tmp_path):
     last = [e for e in run.events if e["function"] == "quick"][-1]
     assert next(e for e in run.events if e["id"] == last["parent"])["function"] == "run"
     quick = next(e for e in run.events if e["function"] == "quick")
-    assert quick["args"] == {"i": "0"} and "result" not in quick
+    assert quick["args"] == {"i": 0} and "result" not in quick
     run_enter = next(e for e in run.events if e["function"] == "run")
-    assert run_enter["args"] == {"n": "3"}
+    assert run_enter["args"] == {"n": 3}
 
 
 def test_a_bad_environment_value_leaves_the_program_untraced_and_says_why(python, tmp_path):
@@ -342,7 +348,7 @@ def test_builtin_calls_on_request(python, tmp_path):
     run = traced(python, tmp_path, "callbacks.py", "--c-calls")
     assert run.details() == """\
 [MainThread]
-  main() -> (['a', 'bb', 'ccc'], (1, 2))
+  main() -> [['a', 'bb', 'ccc'], [1, 2]]
     sorted()
       by_length(word='ccc') -> 3
         len()
@@ -351,7 +357,7 @@ def test_builtin_calls_on_request(python, tmp_path):
       by_length(word='bb') -> 2
         len()
     join()
-    as_point(obj={'x': 1, 'y': 2}) -> (1, 2)"""
+    as_point(obj={'x': 1, 'y': 2}) -> [1, 2]"""
     # A builtin is named after what owns it: its module, or the type of a method.
     owners = {(e["module"], e["function"]) for e in run.events if e["file"] == "<builtin>"}
     assert owners == {("builtins", "sorted"), ("builtins", "len"), ("str", "join")}
@@ -366,7 +372,7 @@ def test_flush_every_call_and_log_flushes(python, tmp_path):
                             r"to the writer", line) for line in flushes), flushes
     # A shipment after every event: at least one per call and one per return.
     assert len(flushes) >= len(run.events)
-    assert run.details().splitlines()[1] == "  main() -> (['a', 'bb', 'ccc'], (1, 2))"
+    assert run.details().splitlines()[1] == "  main() -> [['a', 'bb', 'ccc'], [1, 2]]"
 
 
 def test_ints_of_every_size_and_what_only_looks_like_one(python, tmp_path):
@@ -385,6 +391,51 @@ def test_ints_of_every_size_and_what_only_looks_like_one(python, tmp_path):
     flag(on=True) -> False
     neg(x=<__main__.Level object at 0x…>) -> -3
     Counter.step(by=5, times=-2) -> -10 @obj1"""
+
+
+PLAIN = """\
+[MainThread]
+  main() -> None
+    nothing() -> None
+    fib(n=3) -> 2
+      fib(n=2) -> 1
+        fib(n=1) -> 1
+        fib(n=0) -> 0
+      fib(n=1) -> 1
+    eight(a=1, b=2, c=3, d=4, e=5, f=6, g=7, h=-8) -> 20
+    nine(a=1, b=2, c=3, d=4, e=5, f=6, g=7, h=8, i=9) -> 45
+    keywords(a=3, b=2) -> 6
+    keywords(a=3, b=-1) -> -3
+    rebinds(n=5) -> 2 after(n=[5, 0])
+    deletes(n=4) -> 1
+    captured(n=6) -> 6
+      captured.<locals>.<lambda>() -> 6
+    counts(items=[], n=2) -> 2 after(items=[2])
+    keywords(a=1099511627776, b=2) -> 2199023255552
+    fib(n=-2305843009213693952) -> -2305843009213693952"""
+
+
+def test_plain_int_functions_read_as_with_every_setting(python, tmp_path):
+    # Calls of plain functions of small ints take the library's fast path; with
+    # --flush-every-call every call takes the general one. Both record the same.
+    (tmp_path / "fast").mkdir()
+    (tmp_path / "general").mkdir()
+    fast = traced(python, tmp_path / "fast", "plain.py")
+    general = traced(python, tmp_path / "general", "plain.py", "--flush-every-call")
+
+    def after_warm_up(text):
+        lines, skipping = [], False
+        for line in text.splitlines():
+            skipping = line.startswith("    warm_up()") or (skipping and line.startswith(" " * 6))
+            if not skipping:
+                lines.append(line)
+        return "\n".join(lines)
+
+    assert after_warm_up(fast.details()) == PLAIN
+    assert fast.details() == general.details()
+    fields = ("event", "function", "args", "result", "argsAfter")
+    assert ([tuple(e.get(f) for f in fields) for e in fast.events] ==
+            [tuple(e.get(f) for f in fields) for e in general.events])
 
 
 def test_a_trace_function_of_the_programs_own_is_left_alone(python, tmp_path):

@@ -543,3 +543,19 @@ def test_an_output_file_that_cannot_be_written_is_one_line(tmp_path):
     proc = cli("export", "-d", CAPTURE, "--format", "chrome", "-o", "/dev/full")
     line = one_error_line(proc)
     assert line.startswith("flowtrace export: cannot ") and "No space left on device" in line
+
+
+def test_a_run_directory_given_as_dir_is_that_run(tmp_path):
+    # flowtrace-run prints "-> OUT/RUN"; `flowtrace html -d OUT/RUN` said "no complete runs".
+    proc, out = traced(tmp_path, PROGRAMS / "endings.py", "ok")
+    traced(tmp_path, PROGRAMS / "endings.py", "exit3")  # a newer run beside it
+    first = sorted(p for p in out.iterdir() if p.is_dir())[0]
+    for args in (["html", "-o", tmp_path / "page.html"], ["show"], ["stats"],
+                 ["export", "--format", "chrome", "-o", tmp_path / "t.json"]):
+        for d in (first, str(first) + "/"):
+            r = cli(args[0], "-d", d, *args[1:])
+            assert r.returncode == 0, (args, r.stderr)
+    assert first.name in cli("show", "-d", first).stdout
+    # Relative, as typed in the output directory.
+    r = cli("show", "-d", first.name, cwd=out)
+    assert r.returncode == 0 and first.name in r.stdout, r.stderr

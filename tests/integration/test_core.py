@@ -49,7 +49,7 @@ def test_jsonl_events_follow_the_seed_agent_schema(python, tmp_path):
     enter = next(e for e in run.events if e["function"] == "Inventory.add")
     assert set(enter) == {"event", "timestamp", "thread", "module", "function", "file", "line",
                           "pid", "run", "id", "parent", "args", "instance"}
-    assert enter["args"] == {"item": "'coffee'", "count": "2"}
+    assert enter["args"] == {"item": "coffee", "count": 2}  # typed values (format 3)
     assert enter["event"] == "ENTER" and enter["thread"] == "MainThread"
     assert enter["module"] == "__main__" and enter["line"] == 12
     assert enter["file"] == str(PROGRAMS / "nested.py")
@@ -127,9 +127,9 @@ def test_a_million_calls_give_a_million_enter_lines_each_closed(python, tmp_path
             if b'"function":"leaf"' in line:
                 last[line[:16]] = line
     assert len(opened) == 1_000_000
-    # The leaves' ints travel as 8 bytes each way and read as their text.
+    # The leaves' ints travel as 8 bytes each way and read as JSON numbers.
     enter, exit_ = json.loads(last[b'{"event":"ENTER"']), json.loads(last[b'{"event":"EXIT",'])
-    assert (enter["args"], exit_["result"]) == ({"i": "999997"}, "999997")
+    assert (enter["args"], exit_["result"]) == ({"i": 999997}, 999997)
     # A thread this busy ships ever bigger buffers: 64 KiB at first, 1 MiB at most.
     sizes = [int(m) for m in re.findall(r"flush #\d+: (\d+) bytes", proc.stderr)]
     assert 512 * 1024 < max(sizes) <= 1024 * 1024, sorted(set(sizes))[-5:]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CLI, PROGRAMS, RUN, clean_env, trace
+from values import shown
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CAPTURE = FIXTURES / "capture"
@@ -94,19 +95,20 @@ def test_chrome_export_keeps_the_real_times_of_gathered_tasks_on_tracks_of_their
     assert proc.returncode == 0, proc.stderr
     tracks, names = check_chrome(json.loads(export("chrome", "-d", tmp_path / "out")))
     main = run.thread()["calls"][0]["children"][0]
-    nodes = {n["result"]: n for n in main["children"]}
+    fmt = run.tree.get("format", 1)
+    nodes = {shown(n["result"], fmt): n for n in main["children"]}
     assert sorted(nodes) == ["'A'", "'B'", "'C'"]
     works = [e for events in tracks.values() for e in events if e["name"] == "work"]
     assert len(works) == 3
     for e in works:
-        node = nodes[e["args"]["result"]]
+        node = nodes[shown(e["args"]["result"], fmt)]
         assert e["ts"] == pytest.approx(node["startMicros"], abs=0.002)
         assert e["dur"] == pytest.approx(node["durationMicros"], abs=0.002)
         [lane] = [events for events in tracks.values() if e in events]
         assert [x["name"] for x in lane] == ["work", "step"]
         assert names[("thread_name", e["tid"])]["name"].startswith("MainThread · task ")
     # They overlapped: b, the longest (40 ms of sleep), spans the other two.
-    by_result = {e["args"]["result"]: e for e in works}
+    by_result = {shown(e["args"]["result"], fmt): e for e in works}
     b = by_result["'B'"]
     for other in ("'A'", "'C'"):
         o = by_result[other]

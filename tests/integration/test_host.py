@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from values import shown_args
+
 from conftest import LIB, PROGRAMS, balanced, clean_env, trace, version_of
 
 HOST = PROGRAMS / "host"
@@ -41,7 +43,7 @@ def test_frames_look_the_same_to_the_program_traced_and_untraced(python, tmp_pat
     # The arguments were captured, read in place.
     assert "lazy_json(value=[1, 2]) -> '[1, 2]'" in details
     assert "tracking_import(module='json', locals={" in details
-    assert "snapshot(a=1, b=2) -> (['a', 'b'], 3)" in details
+    assert "snapshot(a=1, b=2) -> [['a', 'b'], 3]" in details
     assert "counting(n=2)" in details
     if version_of(python) >= (3, 11):
         assert "Box.peek(extra=2) -> ['extra', 'self'] @obj" in details
@@ -101,13 +103,14 @@ def test_a_repr_that_changes_what_is_being_rendered_cannot_crash_the_program(pyt
             calls.setdefault(e["function"], []).append(e)
     # A container that changed while its items were rendered says so, where it changed.
     [enter, leave] = calls["count_keys"]
-    assert enter["args"] == {"d": "{Clears(): 'a key whose repr clears its dict'"
-                                  "…[changed while rendered]}"}
-    assert leave["argsAfter"] == {"d": "{}"}
-    assert calls["size"][4]["args"] == {"container": "[Grows()]"}
-    assert calls["size"][5]["argsAfter"] == {"container": "[Grows()…[changed while rendered]]"}
-    assert "…[changed while rendered]}" in calls["size"][6]["args"]["container"]
-    assert calls["held"][0]["args"] == {"box": "[Rebinds(), {'k': Rebinds()}]"}
+    assert shown_args(enter["args"]) == {"d": "{Clears(): 'a key whose repr clears its dict'"
+                                              "…[changed while rendered]}"}
+    assert shown_args(leave["argsAfter"]) == {"d": "{}"}
+    assert shown_args(calls["size"][4]["args"]) == {"container": "[Grows()]"}
+    assert shown_args(calls["size"][5]["argsAfter"]) == {
+        "container": "[Grows()…[changed while rendered]]"}
+    assert "…[changed while rendered]}" in shown_args(calls["size"][6]["args"])["container"]
+    assert shown_args(calls["held"][0]["args"]) == {"box": "[Rebinds(), {'k': Rebinds()}]"}
 
 
 def test_a_profiler_of_the_programs_own_and_flowtrace_both_see_every_call(python, tmp_path):
@@ -180,6 +183,7 @@ def test_a_program_with_its_own_tracer_and_profilers_is_recorded_as_far_as_it_ca
         assert warnings == []
         assert steps == ["step(name='after')", "step(name='cProfile under a tracer')",
                          "step(name='profiled under a tracer')"]
+        assert "notices" not in run.tree
         return
     # 3.11: sys.setprofile is seen at once (FlowTrace stands in for it), so the tracer does
     # not matter; cProfile's PyEval_SetProfile can only be seen through FlowTrace's trace
@@ -187,3 +191,7 @@ def test_a_program_with_its_own_tracer_and_profilers_is_recorded_as_far_as_it_ca
     assert steps == ["step(name='after')", "step(name='profiled under a tracer')"]
     [warning] = warnings
     assert "FlowTrace records no more of that thread's calls" in warning
+    # ... in the run too: the line is in tree.json's notices, and the calls the thread had
+    # open end "not followed" (not as if the process had exited in them).
+    assert run.tree["notices"] == [warning.split(": ", 1)[1]]
+    assert {e["incomplete"] for e in run.events if "incomplete" in e} == {"not followed"}

@@ -97,3 +97,30 @@ def test_make_test_runs_lint():
     recipe = makefile.split("\ntest: ", 1)[1].split("\n\n", 1)[0]
     steps = re.findall(r"\$\(MAKE\) --no-print-directory ([\w -]+)", recipe)
     assert "lint" in " ".join(steps).split(), steps
+
+
+def includes_of(path):
+    return re.findall(r'^#include "([^"]+)"', path.read_text(), re.M)
+
+
+def test_three_floors_and_each_program_its_own_part():
+    # GUIDE.md: inject/ and tools/ stand on lib/, nothing points up, and a program's part
+    # uses no other program's files (issue 12, "the house": the CLI linked the writer's
+    # index.o and runs.o). What two programs share lives in lib/.
+    wrong = []
+    for p in c_sources("lib", "inject", "tools"):
+        rel = p.relative_to(ROOT).as_posix()
+        part = "lib" if rel.startswith("lib/") else "/".join(rel.split("/")[:2])
+        for inc in includes_of(p):
+            if "/" not in inc:
+                continue  # the part's own header
+            if inc.startswith("lib/") or inc.startswith(part + "/"):
+                continue
+            wrong.append(f"{rel} -> {inc}")
+    assert wrong == [], wrong
+    makefile = (ROOT / "Makefile").read_text()
+    for program, own in (("CLI", "tools/cli/"), ("WRITER", "tools/writer/"),
+                         ("RUNNER", "tools/run/"), ("SO", "inject/")):
+        rule = re.search(r"^\$\(%s\):([^\n]*)" % program, makefile, re.M).group(1)
+        objs = [o for o in re.findall(r"\$\(O\)/([\w/]+)\.o", rule) if not o.startswith(own)]
+        assert objs == [] and "$(CLI_WRITER_OBJS)" not in rule, (program, rule)

@@ -43,7 +43,7 @@ def test_events_are_whole_lines_in_the_files_while_the_program_runs(python, tmp_
     wait_ready(proc)  # five calls of f done; the program now waits for us
     [run] = poll(lambda: list((tmp_path / "out").glob("*/events.jsonl")), 1)
     events = poll(lambda: f_exits(run.read_text().splitlines()), 5)
-    assert [e["result"] for e in events] == ["0", "1", "2", "3", "4"]
+    assert [e["result"] for e in events] == [0, 1, 2, 3, 4]
     assert run.read_text().endswith("\n")  # whole lines only
     assert len(poll(lambda: f_exits(log.read_text().splitlines()), 5)) == 5
     assert proc.poll() is None  # all of it while the program still runs
@@ -63,7 +63,7 @@ def test_stdout_gets_the_events_while_the_program_runs(python, tmp_path):
         except queue.Empty:
             pass
     assert "ready\n" in got
-    assert [e["result"] for e in f_exits(got)] == ["0", "1", "2", "3", "4"]
+    assert [e["result"] for e in f_exits(got)] == [0, 1, 2, 3, 4]
     assert proc.poll() is None
     proc.stdin.write("go\n")
     proc.stdin.close()
@@ -158,15 +158,22 @@ def test_tail_units_prints_each_test_with_its_outcome(tmp_path):
     assert "ValueError: too big: 2  -> units/2/tree.json" in got.stdout
 
 
-def test_a_finished_unit_has_its_row_and_tree_while_the_program_runs(tmp_path):
+def start_job(tmp_path, after=""):
+    """A program whose unit __main__:job fails, then prints 'ready' and waits for a line on
+    stdin (then runs `after`), traced by flowtrace-run with all three pipes."""
     (tmp_path / "job.py").write_text(
-        "import sys\ndef job():\n    raise ValueError('boom')\ntry:\n    job()\n"
-        "except ValueError:\n    pass\nprint('ready', flush=True)\nsys.stdin.readline()\n")
-    out = tmp_path / "out"
-    proc = subprocess.Popen([str(RUN), "-o", str(out), "--unit", "__main__:job",
+        "import sys\ndef job(n):\n    raise ValueError('boom %d' % n)\ntry:\n    job(1)\n"
+        "except ValueError:\n    pass\nprint('ready', flush=True)\nsys.stdin.readline()\n" +
+        after)
+    return subprocess.Popen([str(RUN), "-o", str(tmp_path / "out"), "--unit", "__main__:job",
                              "/usr/bin/python3", "job.py"], cwd=tmp_path, env=clean_env(),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def test_a_finished_unit_has_its_row_and_tree_while_the_program_runs(tmp_path):
+    out = tmp_path / "out"
+    proc = start_job(tmp_path)
     assert proc.stdout.readline() == "ready\n"
     rows = until(lambda: [json.loads(l) for l in p.read_text().splitlines()]
                  if (p := next(out.glob("*/units.jsonl"), None)) else [])
@@ -175,3 +182,41 @@ def test_a_finished_unit_has_its_row_and_tree_while_the_program_runs(tmp_path):
     assert json.loads((next(out.glob("*/units.jsonl")).parent / tree).read_text())["unit"]
     assert proc.poll() is None  # all of it while the program still runs
     proc.communicate("\n", timeout=120)
+
+
+def test_the_wrapper_prints_a_failed_unit_while_the_program_runs(tmp_path):
+    # issue 12: flowtrace-run's FAILED line when the unit ends, not at exit. The program
+    # waits for the test, which answers only once it has read the line.
+    out = tmp_path / "out"
+    proc = start_job(tmp_path, "print('done', flush=True)\nsys.exit(3)\n")
+    try:
+        lines = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(l) for l in proc.stderr], daemon=True)
+        reader.start()
+        assert proc.stdout.readline() == "ready\n"
+        seen = []
+        deadline = time.monotonic() + PATIENCE
+        while not any(l.startswith("[FlowTrace] FAILED:") for l in seen):
+            try:
+                seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        assert proc.poll() is None  # the program still runs: it waits for us
+        [run] = [p for p in out.iterdir() if p.is_dir()]
+        assert seen[-1:] == ["[FlowTrace] FAILED: __main__:job -> %s/units/1/tree.json "
+                             "(ValueError: boom 1)\n" % run], seen
+        proc.stdin.write("\n")
+        proc.stdin.close()
+        rest = proc.stdout.read()
+        proc.wait(timeout=120)
+        reader.join(timeout=60)
+        while not lines.empty():
+            seen.append(lines.get())
+        # The program's own output and status are its own; the line is not printed again.
+        assert rest == "done\n" and proc.returncode == 3
+        flowtrace = [l.split(":")[0].split(" in ")[0] for l in seen if l.startswith("[FlowTrace]")]
+        assert flowtrace == ["[FlowTrace] FAILED", "[FlowTrace] Profiling finished"], seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

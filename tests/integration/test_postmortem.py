@@ -7,6 +7,8 @@ import hashlib
 import shutil
 import subprocess
 
+from values import shown_args
+
 from conftest import CLI, PROGRAMS, balanced, clean_env, trace
 
 POSTMORTEM = PROGRAMS / "postmortem.py"
@@ -36,14 +38,15 @@ def failed_calls(run):
             out.append((node["function"], e["type"], raised.get("file", "").rsplit("/", 1)[-1],
                         raised.get("line"),
                         [(c["type"], c["line"], c["via"]) for c in node.get("cause", [])],
-                        node.get("leftAt"), node.get("locals")))
+                        node.get("leftAt"),
+                        shown_args(node["locals"]) if "locals" in node else None))
     return out
 
 
 EXPECTED = [
     # parse() raised inside C (int()): the raise site is the Python line that called it.
     ("parse", "ValueError", "postmortem.py", 8, [], 8,
-     {"text": "'xcfg'", "api_key": "<redacted>", "width": "4"}),
+     {"text": "'xcfg'", "api_key": "<redacted>", "width": "4"}),  # as shown
     ("load", "RuntimeError", "postmortem.py", 16, [("ValueError", 8, "cause")], 16,
      {"path": "'cfg'", "data": "'xcfg'"}),
     # Caught further up (swallowed): still where and why.
@@ -62,7 +65,7 @@ def test_raise_site_causes_line_left_and_locals_of_every_failed_call(python, tmp
     assert sorted(failed_calls(run), key=str) == sorted(EXPECTED, key=str)
     # The same in events.jsonl's EXCEPTION lines.
     [load] = [e for e in run.events if e["event"] == "EXCEPTION" and e["function"] == "load"]
-    assert load["leftAt"] == 16 and load["locals"] == {"path": "'cfg'", "data": "'xcfg'"}
+    assert load["leftAt"] == 16 and load["locals"] == {"path": "cfg", "data": "xcfg"}
     assert load["raise"]["line"] == 16 and load["cause"][0]["type"] == "ValueError"
     assert "k-123" not in (run.path / "events.jsonl").read_text()
 
@@ -122,3 +125,21 @@ def test_source_kept_with_the_run_is_shown_after_the_checkout_is_gone(python, tm
     assert show.returncode == 0, show.stderr
     assert '↳ 16 │ raise RuntimeError("cannot load " + path) from e' in show.stdout
     assert "↳ 8 │ return int(text)" in show.stdout
+
+
+def test_a_unit_alone_shows_the_source_kept_with_its_run(tmp_path):
+    # A unit's tree has no "sources" map: `show --unit X --source` read the files on disk.
+    app = tmp_path / "app.py"
+    app.write_text("def job(n):\n    raise ValueError('kept %d' % n)\n\n\n"
+                   "try:\n    job(1)\nexcept ValueError:\n    pass\n")
+    proc, [run] = trace("/usr/bin/python3", [app], tmp_path,
+                        wrapper_args=["--unit", "__main__:job"])
+    assert proc.returncode == 0, proc.stderr
+    app.write_text("# the checkout moved on\n" * 5)
+    for args in (["--unit", "1"], ["--failed"]):
+        show = subprocess.run([str(CLI), "-d", str(tmp_path / "out"), "show", "--source",
+                               "--color", "never", *args], capture_output=True, text=True,
+                              env=clean_env(), timeout=60)
+        assert show.returncode == 0, show.stderr
+        assert "raise ValueError('kept %d' % n)" in show.stdout, show.stdout
+        assert "checkout moved on" not in show.stdout

@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from values import shown
+
 from conftest import RUN, render_tree, runs_in, version_of
 
 PROGRAM = """\
@@ -75,10 +77,10 @@ REGIONS = {
 
 
 def line_of(node):
-    args = ", ".join(f"{k}={v}" for k, v in node.get("args", {}).items())
+    args = ", ".join(f"{k}={shown(v)}" for k, v in node.get("args", {}).items())
     text = node["function"] if node.get("file") == "<region>" else f"{node['function']}({args})"
-    if "result" in node and node.get("file") != "<region>" and node["result"] != "None":
-        text += f" -> {node['result']}"
+    if "result" in node and node.get("file") != "<region>" and node["result"] is not None:
+        text += f" -> {shown(node['result'])}"
     if node.get("resumes"):
         text += f" resumes={node['resumes']}"
     return text

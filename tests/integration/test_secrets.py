@@ -11,6 +11,8 @@ import subprocess
 
 import pytest
 
+from values import shown, shown_args
+
 from conftest import CLI, PROGRAMS, clean_env, trace
 
 SECRETS = PROGRAMS / "secret_shapes.py"
@@ -83,33 +85,35 @@ def test_each_shape_is_redacted_where_it_was(python, tmp_path):
         calls.setdefault(e["function"], []).append(e)
     enter = {f: next(e for e in es if e["event"] == "ENTER") for f, es in calls.items()}
     ended = {f: es[-1] for f, es in calls.items()}
-    assert enter["login"]["args"] == {"user": "'bob'", "password": "<redacted>"}
-    assert enter["handler"]["args"]["kwargs"] == "{'token': <redacted>, 'user': 'bob'}"
+    # Values are compared as a user reads them (values.shown: the repr each stands for).
+    assert shown_args(enter["login"]["args"]) == {"user": "'bob'", "password": "<redacted>"}
+    assert enter["login"]["args"]["password"] == {"redacted": True, "repr": "<redacted>"}
+    assert shown(enter["handler"]["args"]["kwargs"]) == "{'token': <redacted>, 'user': 'bob'}"
     # The call added a key: argsAfter shows the change, and still no token.
-    assert ended["handler"]["argsAfter"]["kwargs"] == \
+    assert shown(ended["handler"]["argsAfter"]["kwargs"]) == \
         "{'token': <redacted>, 'user': 'bob', 'seen': True}"
-    config = enter["configure"]["args"]["config"]
+    config = shown(enter["configure"]["args"]["config"])
     assert "'password': <redacted>" in config and "'api_key': <redacted>" in config
     assert "'Authorization': <redacted>" in config and "'X-Api-Key': <redacted>" in config
     assert "'Cookie': <redacted>" in config and "'host': 'h'" in config
-    assert "'MY_SECRET_TOKEN': <redacted>" in enter["environment"]["args"]["env"]
-    environ = enter["wsgi_app"]["args"]["environ"]
+    assert "'MY_SECRET_TOKEN': <redacted>" in shown(enter["environment"]["args"]["env"])
+    environ = shown(enter["wsgi_app"]["args"]["environ"])
     assert "'QUERY_STRING': 'token=<redacted>&p=2'" in environ
     assert "'HTTP_AUTHORIZATION': <redacted>" in environ and "'PATH_INFO': '/ok'" in environ
-    scope = enter["asgi_app"]["args"]["scope"]
-    assert "(b'authorization', <redacted>)" in scope and "(b'cookie', <redacted>)" in scope
+    scope = shown(enter["asgi_app"]["args"]["scope"])  # its header pairs are arrays
+    assert "[b'authorization', <redacted>]" in scope and "[b'cookie', <redacted>]" in scope
     assert "'query_string': b'api_key=<redacted>&x=1'" in scope
-    urls = [e["args"]["url"] for e in calls["fetch"] if e["event"] == "ENTER"]
+    urls = [shown(e["args"]["url"]) for e in calls["fetch"] if e["event"] == "ENTER"]
     assert urls == ["'postgres://bob:<redacted>@db/x'",
                     "'https://example.com/p?x=1&access_token=<redacted>'"]
-    assert enter["authenticate"]["args"]["header"] == "'Bearer <redacted>'"
-    assert ended["make_headers"]["result"] == "{'Authorization': <redacted>, 'Accept': '*/*'}"
+    assert shown(enter["authenticate"]["args"]["header"]) == "'Bearer <redacted>'"
+    assert shown(ended["make_headers"]["result"]) == "{'Authorization': <redacted>, 'Accept': '*/*'}"
     assert ended["reject"]["exception"]["message"] == "rejected Authorization: <redacted>"
-    assert enter["connect"]["args"]["value"] == "'INNOCENT-TOKEN'"  # not known to be one
+    assert shown(enter["connect"]["args"]["value"]) == "'INNOCENT-TOKEN'"  # not known to be one
     # An exception left unlock(): its locals by name and value, its cause's message.
     [unlock] = [n for n in nodes(run.tree) if n["function"] == "unlock"]
-    assert unlock["locals"]["password"] == "<redacted>"
-    assert unlock["locals"]["settings"] == "{'api_key': <redacted>, 'user': 'bob'}"
+    assert shown(unlock["locals"]["password"]) == "<redacted>"
+    assert shown(unlock["locals"]["settings"]) == "{'api_key': <redacted>, 'user': 'bob'}"
     [cause] = unlock["cause"]
     assert cause["type"] == "KeyError" and "Authorization: <redacted>" in cause["message"]
     argv = run.tree["argv"]
@@ -124,13 +128,13 @@ def test_redaction_can_be_extended_or_turned_off(python, tmp_path):
     proc, [run] = trace(python, [SECRETS, *ARGV], tmp_path, wrapper_args=["--redact", "value"])
     assert proc.returncode == 0, proc.stderr
     enter = {e["function"]: e for e in all_events(run) if e["event"] == "ENTER"}
-    assert enter["connect"]["args"]["value"] == "<redacted>"
-    assert enter["login"]["args"] == {"user": "'bob'", "password": "<redacted>"}
+    assert shown(enter["connect"]["args"]["value"]) == "<redacted>"
+    assert shown_args(enter["login"]["args"]) == {"user": "'bob'", "password": "<redacted>"}
     (tmp_path / "out").rename(tmp_path / "first")
     proc, [run] = trace(python, [SECRETS, *ARGV], tmp_path,
                         wrapper_args=["--redact", "none,user"])
     enter = {e["function"]: e for e in all_events(run) if e["event"] == "ENTER"}
-    assert enter["login"]["args"] == {"user": "<redacted>", "password": "'S3CR-param'"}
+    assert shown_args(enter["login"]["args"]) == {"user": "<redacted>", "password": "'S3CR-param'"}
     assert "S3CR-argv-1" in run.tree["argv"]
 
 
@@ -156,8 +160,8 @@ def test_a_framework_s_request_object_leaks_no_secret(tmp_path, framework, repr_
     assert proc.returncode == 0 and proc.stdout == "served\n", proc.stderr
     assert leaks_in(tmp_path, tmp_path / "out") == {}
     enter = [e for e in all_events(run) if e["event"] == "ENTER"]
-    shown = [e["args"] for e in enter if e["function"] in ("handle", "headers_of")]
-    assert len(shown) == 3, [e["function"] for e in enter]  # the views ran traced
+    args = [shown_args(e["args"]) for e in enter if e["function"] in ("handle", "headers_of")]
+    assert len(args) == 3, [e["function"] for e in enter]  # the views ran traced
     if repr_:  # the framework's own repr() of its headers, redacted as text
-        assert "<redacted>" in shown[1]["headers"], shown[1]
-    assert "<redacted>" in shown[2]["headers"], shown[2]
+        assert "<redacted>" in args[1]["headers"], args[1]
+    assert "<redacted>" in args[2]["headers"], args[2]

@@ -2,6 +2,7 @@
  *
  * slurp(dir, run, name) returns DIR/RUN/NAME's bytes, NUL-terminated, malloc'd (the
  * caller frees), or NULL if the file does not exist; slurp_must() fails the test then.
+ * tree_unpad(tree) takes out the spaces a tree made in place has before "threads".
  * test_dir_make(dir, cap, tag) creates a fresh /tmp/ft-test-TAG.XXXXXX into dir;
  * test_dir_remove(dir) removes it (or, with KEEP set, prints it and leaves it).
  * test_run_stream(dir, run_id, s, how) feeds a built stream (stream.h) through a run as
@@ -37,6 +38,24 @@ slurp(const char *dir, const char *run, const char *name)
     assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
     fclose(f);
     return buf;
+}
+
+/* tree.json without the spaces a run may pad its head with, before "threads" (runfiles.h:
+ * the tree made in place). Returns how many there were. */
+static inline size_t
+tree_unpad(char *tree)
+{
+    char *key = strstr(tree, "\"threads\":[");
+    char *p = key;
+
+    while (p != NULL && p > tree && p[-1] == ' ') {
+        p--;
+    }
+    if (p == NULL || p == key) {
+        return 0;
+    }
+    memmove(p, key, strlen(key) + 1);
+    return (size_t)(key - p);
 }
 
 static inline char *

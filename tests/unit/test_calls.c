@@ -66,6 +66,20 @@ outline(const char *tree, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* A value's format-3 JSON as the library sends it: length word with FT_ARG_JSON. */
+static size_t
+lpj(uint8_t *out, size_t pos, const char *json)
+{
+    uint32_t n = (uint32_t)strlen(json), word = n | FT_ARG_JSON;
+
+    memcpy(out + pos, &word, 4);
+    memcpy(out + pos + 4, json, n);
+    return pos + 4 + n;
+}
+
+#define ORDER    "{\"type\": \"app.Order\", \"repr\": \"<app.Order object at 0x1>\"}"
+#define REDACTED "{\"redacted\": true, \"repr\": \"<redacted>\"}"
+
 /* A call of code 2 with its ARGS, returning with the value record rkind. */
 static void
 call_with_values(struct recs *r, const uint8_t *args, size_t n, unsigned rkind, const void *res,
@@ -90,9 +104,9 @@ arguments_results_and_exceptions_are_attached_to_their_calls(void **state)
     (void)state;
     begin(&s, 0, 0);
     memcpy(args, &inst, 8);
-    n = lp(args, 8, "'coffee'");
-    n = lp(args, n, "2");
-    call_with_values(&r, args, n, FT_REC_RESULT, "20", 2);
+    n = lpj(args, 8, "\"coffee\"");
+    n = lpj(args, n, "[2, 2.5]");
+    call_with_values(&r, args, n, FT_REC_RESULT_JSON, ORDER, strlen(ORDER));
     rec2(&r, FT_REC_CALL, 4, T0 + 3000);
     rec2(&r, FT_REC_UNWIND, 4, T0 + 4000);
     n = lp(exc, 0, "ValueError");
@@ -104,17 +118,17 @@ arguments_results_and_exceptions_are_attached_to_their_calls(void **state)
     run_stream("r1", &s);
 
     jsonl = slurp_must(dir, "r1", "events.jsonl");
-    assert_non_null(strstr(jsonl, "\"id\":1,\"parent\":null,\"args\":{\"item\":\"'coffee'\","
-                                  "\"count\":\"2\"},\"instance\":\"0x7f00beef\"}\n"));
-    assert_non_null(strstr(jsonl, "\"durationMillis\":0.001,\"result\":\"20\"}\n"));
+    assert_non_null(strstr(jsonl, "\"id\":1,\"parent\":null,\"args\":{\"item\":\"coffee\","
+                                  "\"count\":[2, 2.5]},\"instance\":\"0x7f00beef\"}\n"));
+    assert_non_null(strstr(jsonl, "\"durationMillis\":0.001,\"result\":" ORDER "}\n"));
     assert_non_null(strstr(jsonl, "{\"event\":\"EXCEPTION\""));
     assert_non_null(strstr(jsonl, "\"exception\":{\"type\":\"ValueError\",\"module\":\"builtins\","
                                   "\"message\":\"bad \\\"input\\\"\"}}\n"));
     tree = slurp_must(dir, "r1", "tree.json");
     assert_non_null(strstr(tree,
                            "\"startMicros\":1.000,\"instance\":\"0x7f00beef\",\"args\":{\"item\":"
-                           "\"'coffee'\",\"count\":\"2\"},\"children\":[],"
-                           "\"durationMicros\":1.000,\"result\":\"20\"}"));
+                           "\"coffee\",\"count\":[2, 2.5]},\"children\":[],"
+                           "\"durationMicros\":1.000,\"result\":" ORDER "}"));
     free(jsonl);
     free(tree);
 }
@@ -146,9 +160,9 @@ where_an_exception_was_raised_its_causes_the_line_and_locals_of_each_frame_it_le
     recv_(&r, FT_REC_LEFT_AT, &left, 4);
     memcpy(locals, &count, 4);
     ln = lp(locals, 4, "path");
-    ln = lp(locals, ln, "'cfg'");
+    ln = lpj(locals, ln, "\"cfg\"");
     ln = lp(locals, ln, "password");
-    ln = lp(locals, ln, "<redacted>");
+    ln = lpj(locals, ln, REDACTED);
     recv_(&r, FT_REC_LOCALS, locals, ln);
     n = lp(exc, 0, "RuntimeError");
     n = lp(exc, n, "builtins");
@@ -174,14 +188,15 @@ where_an_exception_was_raised_its_causes_the_line_and_locals_of_each_frame_it_le
                "\"cannot load\"},\"cause\":[{\"type\":\"ValueError\",\"module\":\"builtins\","
                "\"message\":\"bad\",\"file\":\"/src/parse.py\",\"line\":12,\"via\":\"cause\"}],"
                "\"raise\":{\"file\":\"/src/app.py\",\"line\":3},\"leftAt\":7,\"locals\":{"
-               "\"path\":\"'cfg'\",\"password\":\"<redacted>\"}}\n"));
+               "\"path\":\"cfg\",\"password\":" REDACTED "}}\n"));
     tree = slurp_must(dir, "r20", "tree.json");
-    assert_non_null(strstr(tree, "\"leftAt\":7,\"locals\":{\"path\":\"'cfg'\""));
+    assert_non_null(strstr(tree, "\"leftAt\":7,\"locals\":{\"path\":\"cfg\""));
     free(jsonl);
     free(tree);
 }
 
-/* Ints travel as 8 bytes (FT_ARG_INT, RESULT_INT) and are written as their text was. */
+/* Ints travel as 8 bytes (FT_ARG_INT, RESULT_INT) and are written as JSON numbers, or
+ * described past 2^53 - 1 (JSON readers would lose their digits). */
 static size_t
 put_int_arg(uint8_t *p, size_t n, int64_t x)
 {
@@ -206,7 +221,7 @@ run_recs(const char *run_id, struct recs *r)
 }
 
 static void
-ints_sent_as_binary_are_written_as_their_text(void **state)
+ints_sent_as_binary_are_written_as_numbers(void **state)
 {
     struct recs r = {.n = 0};
     uint8_t args[64];
@@ -216,14 +231,39 @@ ints_sent_as_binary_are_written_as_their_text(void **state)
 
     (void)state;
     memset(args, 0, 8);
-    n = lp(args, 8, "'coffee'");
+    n = lpj(args, 8, "\"coffee\"");
     n = put_int_arg(args, n, big);
     call_with_values(&r, args, n, FT_REC_RESULT_INT, &res, 8);
     jsonl = run_recs("ints", &r);
-    assert_non_null(strstr(jsonl, "\"args\":{\"item\":\"'coffee'\","
-                                  "\"count\":\"-9223372036854775808\"}}\n"));
-    assert_non_null(strstr(jsonl, "\"result\":\"-20\"}\n"));
+    assert_non_null(strstr(jsonl, "\"args\":{\"item\":\"coffee\",\"count\":{\"type\": \"int\", "
+                                  "\"repr\": \"-9223372036854775808\"}}}\n"));
+    assert_non_null(strstr(jsonl, "\"result\":-20}\n"));
     free(jsonl);
+}
+
+/* Text without FT_ARG_JSON (a stream before 1.8: a rendering) is shown by its repr; text
+ * flagged JSON that is not (broken quoting, bad UTF-8) is too, and the run counts it. */
+static void
+text_of_an_older_stream_and_malformed_json_are_described(void **state)
+{
+    struct recs r = {.n = 0};
+    uint8_t args[64] = {0};
+    size_t n;
+    char *jsonl, *tree;
+
+    (void)state;
+    n = lp(args, 8, "'coffee'");
+    n = lpj(args, n, "[1, \"unclosed]");
+    call_with_values(&r, args, n, FT_REC_RESULT_JSON, "\"\xff\"", 3);
+    jsonl = run_recs("old-and-bad", &r);
+    assert_non_null(strstr(jsonl, "\"args\":{\"item\":{\"repr\": \"'coffee'\"},"
+                                  "\"count\":{\"repr\": \"[1, \\\"unclosed]\"}}}\n"));
+    assert_non_null(strstr(jsonl, "\"result\":{\"repr\": \"\\\"\xef\xbf\xbd\\\"\"}}\n"));
+    tree = slurp_must(dir, "old-and-bad", "tree.json");
+    assert_non_null(strstr(tree, "\"format\":3,"));
+    assert_non_null(strstr(tree, "\"calls\":1,\"malformedValues\":2}"));
+    free(jsonl);
+    free(tree);
 }
 
 /* Feeds a call of code 2 carrying one value record to a run: the first error. */
@@ -267,10 +307,10 @@ an_int_argument_of_the_wrong_size_is_malformed(void **state)
 
 /* ARGS_INTS (1.4): a call whose arguments are all ints, 8 bytes each, no instance. */
 static void
-all_int_arguments_are_written_as_their_text(void **state)
+all_int_arguments_are_written_as_numbers(void **state)
 {
     struct recs r = {.n = 0};
-    int64_t args[2] = {-7, INT64_MAX}, res = 3;
+    int64_t args[2] = {-7, 9007199254740991}, res = 3;
     char *jsonl;
 
     (void)state;
@@ -279,8 +319,8 @@ all_int_arguments_are_written_as_their_text(void **state)
     rec2(&r, FT_REC_RETURN, 2, T0 + 2000);
     recv_(&r, FT_REC_RESULT_INT, &res, 8);
     jsonl = run_recs("all-ints", &r);
-    assert_non_null(strstr(jsonl, "\"parent\":null,\"args\":{\"item\":\"-7\","
-                                  "\"count\":\"9223372036854775807\"}}\n"));
+    assert_non_null(strstr(jsonl, "\"parent\":null,\"args\":{\"item\":-7,"
+                                  "\"count\":9007199254740991}}\n"));
     assert_null(strstr(jsonl, "instance"));
     free(jsonl);
 }
@@ -607,9 +647,10 @@ main(void)
         cmocka_unit_test(arguments_results_and_exceptions_are_attached_to_their_calls),
         cmocka_unit_test(
             where_an_exception_was_raised_its_causes_the_line_and_locals_of_each_frame_it_left),
-        cmocka_unit_test(ints_sent_as_binary_are_written_as_their_text),
+        cmocka_unit_test(ints_sent_as_binary_are_written_as_numbers),
+        cmocka_unit_test(text_of_an_older_stream_and_malformed_json_are_described),
         cmocka_unit_test(an_int_argument_of_the_wrong_size_is_malformed),
-        cmocka_unit_test(all_int_arguments_are_written_as_their_text),
+        cmocka_unit_test(all_int_arguments_are_written_as_numbers),
         cmocka_unit_test(all_int_arguments_of_a_partial_size_are_malformed),
         cmocka_unit_test(one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it),
         cmocka_unit_test(a_generator_is_one_node_with_its_resumptions_in_start_order),

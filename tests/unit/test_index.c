@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/index.h"
 #include "lib/wire.h"
-#include "tools/writer/index.h"
 
 static char dir[64];
 

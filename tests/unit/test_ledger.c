@@ -148,6 +148,57 @@ a_live_run_counts_what_it_received_and_the_process_dropped(void **state)
     free(s.p);
 }
 
+/* Lines that stand for a record: not the ends the writer made up for open calls. */
+static int
+record_lines(const char *s)
+{
+    int n = 0;
+
+    for (const char *l = s; *l != '\0';) {
+        const char *e = strchr(l, '\n');
+        size_t len = e != NULL ? (size_t)(e - l) : strlen(l);
+        n += memmem(l, len, "\"incomplete\"", 12) == NULL;
+        l += len + (e != NULL);
+    }
+    return n;
+}
+
+static void
+a_return_after_a_hole_whose_call_the_hole_closed_counts_as_lost(void **state)
+{
+    struct ft_run_opts o = {.dir = dir, .run_id = "r5", .tsc_ns_per_tick = 1.0, .copies = 0};
+    struct ft_run *r = ft_run_new(&o);
+    struct recs rs = {.n = 0};
+    struct ft_run_info info;
+    struct stream s;
+    char *jsonl;
+
+    (void)state;
+    start(&s);
+    /* What a stalled writer's process sends: a buffer lost (3 events, a GAP) while an
+     * inner call ran, then the return that filled the next buffer: its call was closed
+     * as "events lost" at the hole, so this return has no line. */
+    rec2(&rs, FT_REC_CALL, 1, T0 + 100);
+    rec2(&rs, FT_REC_CALL, 1, T0 + 110);
+    rec2(&rs, FT_REC_GAP, 3, T0 + 120);
+    rec2(&rs, FT_REC_RETURN, 1, T0 + 130);
+    rec2(&rs, FT_REC_CALL, 1, T0 + 140);
+    rec2(&rs, FT_REC_RETURN, 1, T0 + 150);
+    stream_events(&s, 1, &rs);
+    stream_end_counts(&s, FT_END_EXIT, 0, T0 + 5000, 3, 5);
+    assert_int_equal(feed(r, &s, -1), 0);
+    assert_int_equal(ft_run_finish(r, FT_END_KILLED, NULL), 0);
+    ft_run_get_info(r, &info);
+    ft_run_free(r);
+    jsonl = slurp(dir, "r5", "events.jsonl");
+    /* Every record is a line of events.jsonl or counted lost: 5 received + 3 dropped. */
+    assert_int_equal(record_lines(jsonl), 4);
+    assert_int_equal(info.events, 4);
+    assert_int_equal(info.lost, 3 + 1);
+    free(jsonl);
+    free(s.p);
+}
+
 static void
 a_run_that_cannot_create_its_directory_counts_everything_and_writes_nothing(void **state)
 {
@@ -213,6 +264,8 @@ main(void)
             teardown),
         cmocka_unit_test_setup_teardown(malformed_frames_are_still_errors_after_a_failure, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            a_return_after_a_hole_whose_call_the_hole_closed_counts_as_lost, setup, teardown),
     };
     return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }

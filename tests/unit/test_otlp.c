@@ -152,11 +152,30 @@ key_value_lists_are_split_trimmed_and_decoded(void **state)
     assert_int_equal(ft_otlp_pairs(NULL, collect, NULL), 0);
 }
 
+static void
+an_any_value_attribute_is_written_as_given(void **state)
+{
+    struct ft_buf b;
+    struct ft_otlp_attr attrs[] = {{"flowtrace.arg.r", FT_OTLP_ANY, "{\"doubleValue\":2.5}", 0},
+                                   {"absent", FT_OTLP_ANY, NULL, 0}};
+    struct ft_otlp_span s = {.name = "f", .attrs = attrs, .nattrs = 2};
+
+    (void)state;
+    ft_buf_init(&b);
+    ft_otlp_span(&b, &s, 1);
+    ft_buf_putc(&b, '\0');
+    assert_non_null(strstr(b.p, "\"attributes\":[{\"key\":\"flowtrace.arg.r\",\"value\":"
+                                "{\"doubleValue\":2.5}}]"));
+    assert_null(strstr(b.p, "absent"));
+    ft_buf_free(&b);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_span_is_encoded_as_the_json_mapping_says),
+        cmocka_unit_test(an_any_value_attribute_is_written_as_given),
         cmocka_unit_test(a_traceparent_is_read_as_w3c_says),
         cmocka_unit_test(the_endpoint_follows_the_option_then_otel_variables),
         cmocka_unit_test(key_value_lists_are_split_trimmed_and_decoded),

@@ -118,10 +118,10 @@ a_running_run_reads_as_its_tree_so_far(void **state)
     (void)state;
     /* The writer's .live and thread parts: main() done with one child, run() open with a
      * finished child and one whose head only is written. */
-    write_file(".live.tmp", "{\"format\":2,\"run\":\"r\",\"start\":17", 0, 0);
+    write_file(".live.tmp", "{\"format\":3,\"run\":\"r\",\"start\":17", 0, 0);
     snprintf(path, sizeof(path), "%s/.live", dir);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(dprintf(fd, "{\"format\":2,\"run\":\"r\",\"start\":17\n2500 7 4\n"
+    assert_true(dprintf(fd, "{\"format\":3,\"run\":\"r\",\"start\":17\n2500 7 4\n"
                             "1 4242 \"MainThread\"\n2 4243 \"w [x]\"\n") > 0);
     close(fd);
     write_file(".thread-1.part.zst",
@@ -134,7 +134,7 @@ a_running_run_reads_as_its_tree_so_far(void **state)
     tree = read_all("tree.json");
     assert_string_equal(
         tree,
-        "{\"format\":2,\"run\":\"r\",\"start\":17,\"durationMicros\":2500.000,\"exitCode\":null,"
+        "{\"format\":3,\"run\":\"r\",\"start\":17,\"durationMicros\":2500.000,\"exitCode\":null,"
         "\"ended\":\"running\",\"tracer\":{\"events\":7,\"lost\":0,\"calls\":4},\"threads\":["
         "{\"name\":\"MainThread\",\"tid\":4242,\"calls\":["
         "{\"id\":1,\"function\":\"main\",\"args\":{\"s\":\"'}]'\"},\"children\":["

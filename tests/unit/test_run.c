@@ -5,7 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -108,9 +111,10 @@ nested_calls_give_exact_jsonl_and_tree(void **state)
                      "\"durationMicros\":8.000,\"durationMillis\":0.008,"
                      "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}\n");
     tree = slurp(fx->dir, "r1", "tree.json");
+    tree_unpad(tree);
     assert_string_equal(
         tree,
-        "{\"format\":2,\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":["
+        "{\"format\":3,\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":["
         "\"python3\",\"app.py\"]"
         ","
         "\"cwd\":\"/work\",\"executable\":\"\",\"python\":\"3.11.2\",\"start\":1700000000000000,"
@@ -245,6 +249,79 @@ each_thread_gets_its_own_calls(void **state)
     free(tree);
 }
 
+/* Whether dir's file system can insert a range at a file's start (ext4, xfs; not tmpfs). */
+static int
+can_insert_range(const char *dir)
+{
+    char path[128];
+    int fd, ok;
+
+    snprintf(path, sizeof(path), "%s/probe", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    ok = ftruncate(fd, 1 << 16) == 0 && fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, 1 << 12) == 0;
+    close(fd);
+    unlink(path);
+    return ok;
+}
+
+static void
+the_tree_is_made_in_the_first_threads_part_without_a_copy(void **state)
+{
+    struct fixture *fx = *state;
+    struct ft_run_opts o = {.dir = fx->dir, .run_id = "r1", .tsc_ns_per_tick = 1.0};
+    struct ft_run *r = ft_run_new(&o);
+    struct recs a = {.n = 0}, b = {.n = 0};
+    struct ft_wire_decoder d;
+    struct stat part, tree;
+    struct ft_frame f;
+    struct stream s;
+    char path[256], *text;
+    size_t pad;
+
+    start(&s);
+    stream_thread(&s, 2, "worker");
+    for (int i = 0; i < 300; i++) { /* more than a block of calls */
+        rec2(&a, FT_REC_CALL, 2, T0 + 1000 + (uint64_t)i * 2);
+        rec2(&a, FT_REC_RETURN, 2, T0 + 1001 + (uint64_t)i * 2);
+    }
+    rec2(&b, FT_REC_CALL, 1, T0 + 1000);
+    rec2(&b, FT_REC_RETURN, 1, T0 + 9000);
+    stream_events(&s, 1, &a);
+    stream_events(&s, 2, &b);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 10000);
+    ft_wire_decoder_init(&d);
+    ft_wire_decoder_feed(&d, s.p, s.len);
+    while (ft_wire_next_frame(&d, &f) == 1) {
+        assert_int_equal(ft_run_frame(r, &f), 0);
+    }
+    ft_run_flush(r);
+    snprintf(path, sizeof(path), "%s/r1/.thread-1.part", fx->dir);
+    assert_int_equal(stat(path, &part), 0);
+    assert_int_equal(ft_run_finish(r, FT_END_KILLED, NULL), 0);
+    ft_run_free(r);
+    ft_wire_decoder_close(&d);
+    free(s.p);
+    snprintf(path, sizeof(path), "%s/r1/tree.json", fx->dir);
+    assert_int_equal(stat(path, &tree), 0);
+    text = slurp_must(fx->dir, "r1", "tree.json");
+    pad = tree_unpad(text);
+    if (can_insert_range(fx->dir)) {
+        /* The first thread's part became tree.json: its calls were never copied. */
+        assert_int_equal(tree.st_ino, part.st_ino);
+        assert_int_equal((strstr(text, "{\"id\":1,") - text + pad) % (size_t)tree.st_blksize, 0);
+    } else {
+        assert_int_equal(pad, 0);
+    }
+    assert_null(slurp(fx->dir, "r1", ".thread-1.part"));
+    assert_null(slurp(fx->dir, "r1", ".thread-2.part"));
+    assert_non_null(strstr(text, "\"threads\":[{\"name\":\"MainThread\",\"tid\":101,\"calls\":["
+                                 "{\"id\":1,"));
+    assert_non_null(strstr(text, "]},{\"name\":\"worker\",\"tid\":102,\"calls\":[{\"id\":301,"));
+    assert_non_null(strstr(text, "\"durationMicros\":8.000}]}]}\n"));
+    free(text);
+}
+
 int
 main(void)
 {
@@ -258,6 +335,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(protocol_order_is_enforced, setup, teardown),
         cmocka_unit_test_setup_teardown(each_thread_gets_its_own_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_tree_is_made_in_the_first_threads_part_without_a_copy,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name("run", tests, NULL, NULL);
 }

@@ -211,6 +211,50 @@ raise_site_cause_locals_and_sources_are_read(void **state)
     ft_tree_free(t);
 }
 
+static const char typed[] =
+    "{\"format\":3,\"run\":\"r\",\"threads\":[{\"name\":\"M\",\"tid\":1,\"calls\":["
+    "{\"id\":1,\"function\":\"f\",\"args\":{\"s\":\"it's\",\"n\":1.0,\"z\":null,\"b\":true,"
+    "\"l\":[1,{\"k\":\"v\"}],\"o\":{\"type\":\"app.O\",\"repr\":\"<app.O>\"}},"
+    "\"argsAfter\":{\"l\":[]},\"result\":null,\"children\":["
+    "{\"id\":2,\"function\":\"g\",\"result\":{\"a\":\"b\"},\"children\":[]}]}]}]}";
+
+static void
+format_3_values_are_kept_as_shown_or_as_json(void **state)
+{
+    struct ft_tree *t;
+    char err[256];
+    static const char *const shown[] = {"\"it's\"",        "1.0",    "None", "True",
+                                        "[1, {'k': 'v'}]", "<app.O>"};
+    static const char *const json[] = {"\"it's\"",
+                                       "1.0",
+                                       "null",
+                                       "true",
+                                       "[1,{\"k\":\"v\"}]",
+                                       "{\"type\":\"app.O\",\"repr\":\"<app.O>\"}"};
+
+    (void)state;
+    write_text(typed);
+    for (int mode = 0; mode < 2; mode++) {
+        const char *const *want = mode ? json : shown;
+        assert_int_equal(
+            ft_tree_load_flags(path, mode ? FT_TREE_JSON_VALUES : 0, &t, err, sizeof(err)), 0);
+        const struct ft_node *f = t->threads[0].first;
+        assert_int_equal(t->format, 3);
+        assert_int_equal(f->x->nargs, 6);
+        for (int i = 0; i < 6; i++) {
+            assert_string_equal(f->x->args[i].value, want[i]);
+        }
+        assert_string_equal(f->x->after[0].value, "[]");
+        assert_string_equal(f->x->result, mode ? "null" : "None");
+        assert_string_equal(f->first_child->x->result, mode ? "{\"a\":\"b\"}" : "{'a': 'b'}");
+        ft_tree_free(t);
+    }
+    write_text("{\"run\":\"r\",\"threads\":[]}");
+    assert_int_equal(ft_tree_load(path, &t, err, sizeof(err)), 0);
+    assert_int_equal(t->format, 1); /* no "format": format 1 */
+    ft_tree_free(t);
+}
+
 static void
 an_older_file_has_no_extras(void **state)
 {
@@ -325,6 +369,7 @@ main(void)
         cmocka_unit_test(raise_site_cause_locals_and_sources_are_read),
         cmocka_unit_test(a_deep_tree_loads),
         cmocka_unit_test(the_header_is_read_without_the_calls),
+        cmocka_unit_test(format_3_values_are_kept_as_shown_or_as_json),
         cmocka_unit_test(bad_files_are_one_clear_line),
         cmocka_unit_test(a_missing_file_is_an_errno),
     };

@@ -2,11 +2,12 @@
 // Debian's chromium (playwright-core), and collect what went wrong on the page.
 import { before, after } from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import vm from 'node:vm';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUILD = process.env.FLOWTRACE_BUILD || join(ROOT, 'build');
@@ -17,6 +18,13 @@ export const PROGRAMS = join(ROOT, 'tests/integration/programs');
 export const SHOTS = join(BUILD, 'viewer');
 
 export const ctx = { tmp: null, browser: null };
+
+/* A value read from a run's tree.json as the viewer shows it (tools/viewer/format.js):
+ * format 3's JSON value as its repr, an older run's repr string as it is. */
+const viewerText = vm.createContext({});
+vm.runInContext(readFileSync(join(ROOT, 'tools/viewer/format.js'), 'utf8'), viewerText);
+export const shown = (v, format = 3) =>
+  format < 3 && typeof v === 'string' ? v : viewerText.shownJson(JSON.stringify(v));
 
 /* Call once per test file: a temporary directory and a browser for its tests. */
 export function setup() {

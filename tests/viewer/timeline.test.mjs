@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SHOTS, setup, traceProgram, writeHtml, openPage, cursorOf } from './helpers.mjs';
+import { ROOT, SHOTS, setup, traceProgram, writeHtml, openPage, cursorOf, shown } from './helpers.mjs';
 
 setup();
 
@@ -17,7 +17,8 @@ test('asyncio.gather: each task on its own lane at its real times; zoom, pan, cl
   const [run] = readdirSync(out).filter((d) => /^\d{8}-/.test(d));
   const tree = JSON.parse(readFileSync(join(out, run, 'tree.json'), 'utf8'));
   const works = tree.threads[0].calls[0].children[0].children; // <module> > main > work x3
-  assert.deepEqual(works.map((w) => w.result), ["'A'", "'B'", "'C'"]);
+  const results = works.map((w) => shown(w.result, tree.format || 1));
+  assert.deepEqual(results, ["'A'", "'B'", "'C'"]);
   const { page, errors } = await openPage(writeHtml(out, 'gather.html'));
   const geo = JSON.parse(await page.getAttribute('#timeline', 'data-geometry'));
   // The first view: every call, from the first's start to the last's end (not the
@@ -45,7 +46,7 @@ test('asyncio.gather: each task on its own lane at its real times; zoom, pan, cl
   for (const [k, w] of works.entries()) {
     // Just inside its end: a task laid end to end after the others would not be there.
     await page.mouse.click(xOf(w.startMicros + w.durationMicros * 0.97), yOf(2 + 2 * k));
-    await page.waitForFunction((r) => document.querySelector('#current')?.textContent.includes('Output→' + r), w.result);
+    await page.waitForFunction((r) => document.querySelector('#current')?.textContent.includes('Output→' + r), results[k]);
     assert.equal((await cursorOf(page)).fn, 'work');
   }
   // The longest (b, 40 ms) spans the other two: the chart shows them overlapping.

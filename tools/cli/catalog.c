@@ -14,8 +14,8 @@
 #include <yajl/yajl_tree.h>
 
 #include "lib/err.h"
+#include "lib/index.h"
 #include "lib/rfile.h"
-#include "tools/writer/index.h"
 #include "tree.h"
 
 static int

@@ -1,6 +1,6 @@
 /* catalog.h - the runs of an output directory, as the CLI sees them.
  *
- * Rows come from the runs index (DIR/index.sqlite, tools/writer/index.h) when there is
+ * Rows come from the runs index (DIR/index.sqlite, lib/index.h) when there is
  * one; run directories the index does not know (written before the index existed, or
  * by a writer that could not record them) are found by scanning DIR and reading the
  * head of their tree.json. A run whose directory has no tree.json yet is listed as

@@ -12,7 +12,8 @@
 #include "export_otlp.h"
 #include "export_pft.h"
 #include "lib/json.h"
-#include "tools/writer/runs.h"
+#include "lib/script.h"
+#include "pyval.h"
 #include "tree.h"
 #include "units.h"
 #include "view.h"
@@ -65,7 +66,7 @@ script_name(const struct ft_tree *t, char *out, size_t cap)
     for (size_t i = 0; i < t->argc; i++) {
         ft_buf_put(&argv, t->argv[i], strlen(t->argv[i]) + 1);
     }
-    ft_runs_script_name(argv.oom ? NULL : argv.p, argv.oom ? 0 : argv.len, out, cap);
+    ft_script_name(argv.oom ? NULL : argv.p, argv.oom ? 0 : argv.len, out, cap);
     ft_buf_free(&argv);
 }
 
@@ -78,9 +79,19 @@ put_key(struct ft_buf *b, const char *k)
 
 /* ---- Chrome trace events ------------------------------------------------------------ */
 
+/* A value: format 3's JSON as it is, a described value as its repr (Chrome's args take
+ * any JSON); an older run's repr string as it is. */
+static void
+chrome_value(struct ft_buf *b, int format, const char *v)
+{
+    if (format < 3 || ft_pyval_plain(b, v, strlen(v)) != 0) {
+        ft_json_put_cstr(b, v);
+    }
+}
+
 /* ,"key":{"name":"value",...} */
 static void
-chrome_arg_map(struct ft_buf *b, const char *key, const struct ft_arg *a, uint32_t n)
+chrome_arg_map(struct ft_buf *b, int format, const char *key, const struct ft_arg *a, uint32_t n)
 {
     ft_buf_putc(b, ',');
     put_key(b, key);
@@ -90,7 +101,7 @@ chrome_arg_map(struct ft_buf *b, const char *key, const struct ft_arg *a, uint32
             ft_buf_putc(b, ',');
         }
         put_key(b, a[i].name ? a[i].name : "?");
-        ft_json_put_cstr(b, a[i].value ? a[i].value : "");
+        chrome_value(b, format, a[i].value ? a[i].value : "");
     }
     ft_buf_putc(b, '}');
 }
@@ -115,7 +126,7 @@ chrome_postmortem(struct ft_buf *b, const struct ft_node_extra *x)
 }
 
 static void
-chrome_args(struct ft_buf *b, const struct ft_node *n)
+chrome_args(struct ft_buf *b, int format, const struct ft_node *n)
 {
     const struct ft_node_extra *x = n->x;
 
@@ -125,10 +136,10 @@ chrome_args(struct ft_buf *b, const struct ft_node *n)
     ft_json_put_cstr(b, n->file ? n->file : "");
     ft_buf_printf(b, ",\"line\":%u,\"id\":%llu", n->line, (unsigned long long)n->id);
     if (x != NULL && x->have_args) {
-        chrome_arg_map(b, "args", x->args, x->nargs);
+        chrome_arg_map(b, format, "args", x->args, x->nargs);
     }
     if (x != NULL && x->nafter > 0) {
-        chrome_arg_map(b, "argsAfter", x->after, x->nafter);
+        chrome_arg_map(b, format, "argsAfter", x->after, x->nafter);
     }
     if (x != NULL && x->instance != NULL) {
         ft_buf_puts(b, ",\"instance\":");
@@ -136,7 +147,7 @@ chrome_args(struct ft_buf *b, const struct ft_node *n)
     }
     if (x != NULL && x->result != NULL) {
         ft_buf_puts(b, ",\"result\":");
-        ft_json_put_cstr(b, x->result);
+        chrome_value(b, format, x->result);
     }
     if (n->exc_type != NULL) {
         ft_buf_puts(b, ",\"exception\":{\"type\":");
@@ -147,7 +158,10 @@ chrome_args(struct ft_buf *b, const struct ft_node *n)
         ft_buf_putc(b, '}');
     }
     if (x != NULL && x->locals != NULL) {
-        ft_buf_printf(b, ",\"locals\":%s", x->locals);
+        ft_buf_puts(b, ",\"locals\":");
+        if (format < 3 || ft_pyval_plain_map(b, x->locals, strlen(x->locals)) != 0) {
+            ft_buf_puts(b, x->locals);
+        }
     }
     if (n->incomplete != NULL) {
         ft_buf_puts(b, ",\"incomplete\":");
@@ -243,7 +257,7 @@ export_chrome(struct exporter *e)
             ft_buf_put_milli(b, (uint64_t)c.start_ns);
             ft_buf_puts(b, ",\"dur\":");
             ft_buf_put_milli(b, (uint64_t)(c.end_ns - c.start_ns));
-            chrome_args(b, c.n);
+            chrome_args(b, t->format, c.n);
             ft_cli_out_flush(&e->o, 0);
         }
         ft_walk_close(&w);
@@ -308,8 +322,9 @@ ft_cmd_export(int argc, char **argv)
         return FT_EXIT_USAGE;
     }
     /* The whole run, its units put back where they ran (view.h), or one unit. */
-    if ((rc = ft_view_load("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL, unit,
-                           &v)) != FT_EXIT_OK) {
+    /* Values as the run has them: a format-3 run's stay typed in every format. */
+    if ((rc = ft_view_load_flags("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                                 unit, FT_TREE_JSON_VALUES, &v)) != FT_EXIT_OK) {
         ft_view_free(&v);
         return rc;
     }

@@ -641,7 +641,7 @@ static int
 print_threads_with_source(struct show *s, const struct ft_view *v, const char *thread)
 {
     struct ft_srcfile_cache cache;
-    yajl_val map = s->source && v->t->sources ? yajl_tree_parse(v->t->sources, NULL, 0) : NULL;
+    yajl_val map = s->source && v->sources ? yajl_tree_parse(v->sources, NULL, 0) : NULL;
     struct ft_srcfile_from from = {v->rundir, &map, 1, v->t->start_us};
     int rc;
 
@@ -668,11 +668,12 @@ ft_cmd_show(int argc, char **argv)
     if (rc != FT_EXIT_OK) {
         return rc < 0 ? FT_EXIT_OK : rc;
     }
-    rc = ft_view_load("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                      s.unit != NULL ? s.unit
-                      : s.failed     ? ""
-                                     : NULL,
-                      &v);
+    /* --json writes values as the run has them: typed (format 3) stays typed. */
+    rc = ft_view_load_flags("show", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                            s.unit != NULL ? s.unit
+                            : s.failed     ? ""
+                                           : NULL,
+                            s.json ? FT_TREE_JSON_VALUES : 0, &v);
     if (rc != FT_EXIT_OK) {
         ft_view_free(&v);
         return rc;

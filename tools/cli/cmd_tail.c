@@ -16,11 +16,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "cli.h"
 #include "lib/rfile.h"
+#include "pyval.h"
 #include "term.h"
+#include "tree.h"
 
 #define POLL_NS    250000000L /* the writer writes its files every 0.25 s */
 #define VALUE_MAX  80         /* characters of an argument or result shown */
@@ -59,6 +62,7 @@ struct tail {
     size_t n;
     struct ft_buf out;
     char lines_dir[PATH_MAX]; /* the run's directory */
+    int format;               /* the run's output format: how its values read */
 };
 
 static const char *
@@ -92,9 +96,68 @@ put_time(struct ft_buf *b, double us)
     ft_buf_printf(b, "%s.%03d ", text, (int)((uint64_t)(us / 1000) % 1000));
 }
 
+/* A parsed JSON value written back as JSON text. */
+static void
+gen_value(yajl_gen g, yajl_val v)
+{
+    if (YAJL_IS_OBJECT(v)) {
+        yajl_gen_map_open(g);
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            yajl_gen_string(g, (const unsigned char *)v->u.object.keys[i],
+                            strlen(v->u.object.keys[i]));
+            gen_value(g, v->u.object.values[i]);
+        }
+        yajl_gen_map_close(g);
+    } else if (YAJL_IS_ARRAY(v)) {
+        yajl_gen_array_open(g);
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            gen_value(g, v->u.array.values[i]);
+        }
+        yajl_gen_array_close(g);
+    } else if (YAJL_IS_STRING(v) || YAJL_IS_NUMBER(v)) {
+        const char *text = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : YAJL_GET_NUMBER(v);
+        size_t n = text != NULL ? strlen(text) : 0;
+        if (YAJL_IS_STRING(v)) {
+            yajl_gen_string(g, (const unsigned char *)(text != NULL ? text : ""), n);
+        } else {
+            yajl_gen_number(g, text != NULL ? text : "0", text != NULL ? n : 1);
+        }
+    } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+        yajl_gen_bool(g, YAJL_IS_TRUE(v));
+    } else {
+        yajl_gen_null(g);
+    }
+}
+
+/* A value as shown (tools/cli/pyval.h): an older run's repr string as it is. */
+static void
+put_value(struct ft_buf *b, int format, yajl_val v, size_t max)
+{
+    struct ft_buf text;
+    yajl_gen g;
+    const unsigned char *json;
+    size_t len;
+
+    if (format < 3 || v == NULL) {
+        const char *s = YAJL_GET_STRING(v); /* NULL unless a string */
+        ft_term_put(b, s != NULL ? s : "?", max);
+        return;
+    }
+    ft_buf_init(&text);
+    if ((g = yajl_gen_alloc(NULL)) != NULL) {
+        gen_value(g, v);
+        yajl_gen_get_buf(g, &json, &len);
+        ft_pyval_show(&text, (const char *)json, len);
+        yajl_gen_free(g);
+    }
+    ft_buf_putc(&text, '\0');
+    ft_term_put(b, text.oom ? "?" : text.p, max);
+    ft_buf_free(&text);
+}
+
 /* (name=value, ...) of an args object. */
 static void
-put_args(struct ft_buf *b, yajl_val args)
+put_args(struct ft_buf *b, int format, yajl_val args)
 {
     ft_buf_putc(b, '(');
     for (size_t i = 0; YAJL_IS_OBJECT(args) && i < args->u.object.len; i++) {
@@ -104,14 +167,14 @@ put_args(struct ft_buf *b, yajl_val args)
         }
         ft_term_put(b, args->u.object.keys[i], VALUE_MAX);
         ft_buf_putc(b, '=');
-        ft_term_put(b, YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "?", VALUE_MAX);
+        put_value(b, format, v, VALUE_MAX);
     }
     ft_buf_putc(b, ')');
 }
 
 /* One line of events.jsonl: "12:00:01.234 MainThread  -> f(x=1)" and the like. */
 static void
-put_event(struct ft_buf *b, yajl_val e)
+put_event(struct ft_buf *b, int format, yajl_val e)
 {
     const char *kind = str_at(e, "event"), *fn = str_at(e, "function");
 
@@ -124,9 +187,10 @@ put_event(struct ft_buf *b, yajl_val e)
         ft_buf_puts(b, "  -> ");
         ft_term_put(b, fn, 0);
         const char *ap[] = {"args", NULL};
-        put_args(b, yajl_tree_get(e, ap, yajl_t_object));
+        put_args(b, format, yajl_tree_get(e, ap, yajl_t_object));
     } else {
-        const char *path[] = {"exception", NULL};
+        const char *path[] = {"exception", NULL}, *rpath[] = {"result", NULL};
+        yajl_val result = yajl_tree_get(e, rpath, yajl_t_any);
         char dur[32];
         ft_cli_fmt_duration(num_at(e, "durationMicros", 0), dur, sizeof(dur));
         ft_buf_puts(b, strcmp(kind, "EXCEPTION") == 0 ? "  !! " : "  <- ");
@@ -139,9 +203,9 @@ put_event(struct ft_buf *b, yajl_val e)
                 ft_buf_puts(b, ": ");
                 ft_term_put(b, str_at(exc, "message"), VALUE_MAX);
             }
-        } else if (str_at(e, "result") != NULL) {
+        } else if (result != NULL && (format >= 3 || YAJL_IS_STRING(result))) {
             ft_buf_puts(b, " = ");
-            ft_term_put(b, str_at(e, "result"), VALUE_MAX);
+            put_value(b, format, result, VALUE_MAX);
         }
         ft_buf_printf(b, "  %s", dur);
         if (str_at(e, "incomplete") != NULL) {
@@ -307,7 +371,7 @@ put_lines(struct tail *t, struct follow *f)
                 put_unit(&t->out, v);
                 unit_done(t, (uint64_t)num_at(v, "unit", 0));
             } else if (!t->units_only) {
-                put_event(&t->out, v);
+                put_event(&t->out, t->format, v);
             }
             yajl_tree_free(v);
         }
@@ -374,6 +438,23 @@ read_all(struct tail *t, int follow)
     }
 }
 
+/* The run's output format, from its tree's head (of a running run, its .live); a bare
+ * events.jsonl with no tree around it is read as the current format. */
+static int
+run_format(const char *rundir)
+{
+    char path[PATH_MAX + 16], err[256];
+    struct ft_tree *head = NULL;
+    int format = 3;
+
+    snprintf(path, sizeof(path), "%s/tree.json", rundir);
+    if (ft_tree_load_header(path, &head, err, sizeof(err)) == 0) {
+        format = head->format;
+    }
+    ft_tree_free(head);
+    return format;
+}
+
 static int
 tail_run(const char *rundir, int follow, long lines, int units_only)
 {
@@ -382,6 +463,7 @@ tail_run(const char *rundir, int follow, long lines, int units_only)
 
     ft_buf_init(&t.out);
     snprintf(t.lines_dir, sizeof(t.lines_dir), "%s", rundir);
+    t.format = run_format(rundir);
     if (!units_only) {
         add_file(&t, rundir, "events.jsonl", 0, 0);
     }

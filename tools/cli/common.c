@@ -332,6 +332,13 @@ ft_cli_find_run_in(const char *cmd, const char *dir, const char *run, struct ft_
     const char *slash;
     int rc;
 
+    /* -d given a run's own directory (the path flowtrace-run prints) and no RUN: that
+     * run, looked up in the directory it is in. */
+    if (run == NULL) {
+        static char given[PATH_MAX + 16];
+        snprintf(given, sizeof(given), "%s%s", strchr(dir, '/') != NULL ? "" : "./", dir);
+        run = run_from_path(given, path, sizeof(path)) ? given : NULL;
+    }
     /* RUN given as a path: looked up in the directory it is in. */
     if (run != NULL && run_from_path(run, path, sizeof(path))) {
         slash = strrchr(path, '/');

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "lib/otlp.h"
+#include "pyval.h"
 #include "tree.h"
 #include "walk.h"
 
@@ -26,6 +27,7 @@ struct otlp {
     struct ft_otlp_attr *attrs; /* room for a call's attributes */
     size_t attrs_cap;
     char (*arg_keys)[256]; /* "flowtrace.arg.NAME", one per argument */
+    struct ft_buf vals;    /* a call's typed values as AnyValue texts, NUL-separated */
     struct ft_buf stack;   /* an exception's traceback */
 };
 
@@ -223,6 +225,32 @@ set_exception(struct otlp *x, struct ft_otlp_span *s, const struct ft_node *n, c
     s->status_msg = status;
 }
 
+/* An attribute for a value: an older run's repr as a string; a format-3 value typed, its
+ * AnyValue kept in x->vals at the offset left in a->i until set_value_texts(). */
+static void
+value_attr(struct otlp *x, struct ft_otlp_attr *a, const char *key, const char *v)
+{
+    size_t at = x->vals.len;
+
+    *a = (struct ft_otlp_attr){key, FT_OTLP_STR, v, 0};
+    if (x->t->format >= 3 && ft_pyval_otlp(&x->vals, v, strlen(v)) == 0) {
+        a->type = FT_OTLP_ANY;
+        a->i = (int64_t)at;
+        ft_buf_putc(&x->vals, '\0');
+    }
+}
+
+/* The typed values' texts, once x->vals no longer moves. */
+static void
+set_value_texts(struct otlp *x, struct ft_otlp_attr *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].type == FT_OTLP_ANY) {
+            a[i].s = x->vals.oom ? NULL : x->vals.p + a[i].i;
+        }
+    }
+}
+
 static int
 room_for(struct otlp *x, uint32_t nargs)
 {
@@ -259,6 +287,7 @@ put_call(struct otlp *x, const struct ft_tree_thread *th, const struct ft_walk_c
     if (room_for(x, nargs) != 0) {
         return -ENOMEM;
     }
+    x->vals.len = 0;
     struct ft_otlp_attr *a = x->attrs;
     snprintf(fn, sizeof(fn), "%s.%s", n->module ? n->module : "?", n->function ? n->function : "?");
     a[k++] = (struct ft_otlp_attr){"code.function.name", FT_OTLP_STR, fn, 0};
@@ -270,11 +299,10 @@ put_call(struct otlp *x, const struct ft_tree_thread *th, const struct ft_walk_c
     for (uint32_t i = 0; i < nargs; i++) {
         snprintf(x->arg_keys[i], sizeof(x->arg_keys[i]), "flowtrace.arg.%s",
                  e->args[i].name ? e->args[i].name : "?");
-        a[k++] = (struct ft_otlp_attr){x->arg_keys[i], FT_OTLP_STR,
-                                       e->args[i].value ? e->args[i].value : "", 0};
+        value_attr(x, &a[k++], x->arg_keys[i], e->args[i].value ? e->args[i].value : "");
     }
     if (e != NULL && e->result != NULL) {
-        a[k++] = (struct ft_otlp_attr){"flowtrace.result", FT_OTLP_STR, e->result, 0};
+        value_attr(x, &a[k++], "flowtrace.result", e->result);
     }
     if (e != NULL && e->resumes > 0) {
         a[k++] = (struct ft_otlp_attr){"flowtrace.resumes", FT_OTLP_INT, NULL, (int64_t)e->resumes};
@@ -287,6 +315,7 @@ put_call(struct otlp *x, const struct ft_tree_thread *th, const struct ft_walk_c
     s.kind = FT_OTLP_INTERNAL;
     s.start_ns = x->start_ns + (uint64_t)c->start_ns;
     s.end_ns = x->start_ns + (uint64_t)c->end_ns;
+    set_value_texts(x, a, k);
     s.attrs = a;
     s.nattrs = k;
     set_exception(x, &s, n, n->exc_type, n->exc_module, n->exc_msg, ev, qtype, status,
@@ -351,6 +380,7 @@ ft_export_otlp(struct ft_out *o, const struct ft_tree *t, const char *script, co
     end_line(&x);
     free(x.attrs);
     free(x.arg_keys);
+    ft_buf_free(&x.vals);
     ft_buf_free(&x.stack);
     return rc;
 }

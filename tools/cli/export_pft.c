@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "lib/json.h"
 #include "pylit.h"
+#include "pyval.h"
 #include "tree.h"
 
 /* The part of a qualified name after its last dot ("Inventory.add" -> "add"). */
@@ -77,9 +78,19 @@ put_caller(struct ft_buf *b, const struct ft_node *caller, const char *root)
     ft_buf_free(&t);
 }
 
+/* A value as the seed's JSON: a format-3 value as it is (a described one as its repr);
+ * an older run's repr typed by reading it as a Python literal. */
+static void
+put_value(struct ft_buf *b, int format, const char *v)
+{
+    if (format < 3 || ft_pyval_plain(b, v, strlen(v)) != 0) {
+        ft_pylit_to_json(b, v);
+    }
+}
+
 /* inputs, or inputs_after: the arguments, those in after replaced by their end value. */
 static void
-put_inputs(struct ft_buf *b, const char *key, const struct ft_node_extra *x, int after)
+put_inputs(struct ft_buf *b, int format, const char *key, const struct ft_node_extra *x, int after)
 {
     ft_buf_printf(b, ",\"%s\":{", key);
     for (uint32_t i = 0; x != NULL && i < x->nargs; i++) {
@@ -93,7 +104,7 @@ put_inputs(struct ft_buf *b, const char *key, const struct ft_node_extra *x, int
         ft_buf_puts(b, i ? "," : "");
         ft_json_put_cstr(b, x->args[i].name ? x->args[i].name : "?");
         ft_buf_putc(b, ':');
-        ft_pylit_to_json(b, v ? v : "?");
+        put_value(b, format, v ? v : "?");
     }
     ft_buf_putc(b, '}');
 }
@@ -156,7 +167,8 @@ put_error(struct ft_buf *b, const char *type, const char *msg)
 
 /* A call's fields up to "calls":[ ; the rest comes when its calls are written. */
 static void
-put_head(struct ft_buf *b, const struct ft_node *n, const struct ft_node *caller, const char *root)
+put_head(struct ft_buf *b, int format, const struct ft_node *n, const struct ft_node *caller,
+         const char *root)
 {
     const struct ft_node_extra *x = n->x;
 
@@ -169,21 +181,21 @@ put_head(struct ft_buf *b, const struct ft_node *n, const struct ft_node *caller
     } else {
         ft_buf_puts(b, "null");
     }
-    put_inputs(b, "inputs", x, 0);
+    put_inputs(b, format, "inputs", x, 0);
     ft_buf_puts(b, ",\"calls\":[");
 }
 
 static void
-put_tail(struct ft_buf *b, const struct ft_node *n)
+put_tail(struct ft_buf *b, int format, const struct ft_node *n)
 {
     const struct ft_node_extra *x = n->x;
 
     ft_buf_putc(b, ']');
     put_memory(b, "memory_before", x, 0);
-    put_inputs(b, "inputs_after", x, 1);
+    put_inputs(b, format, "inputs_after", x, 1);
     ft_buf_puts(b, ",\"output\":");
     if (x != NULL && x->result != NULL) {
-        ft_pylit_to_json(b, x->result);
+        put_value(b, format, x->result);
     } else {
         ft_buf_puts(b, "null");
     }
@@ -203,6 +215,7 @@ struct frame {
 struct pft {
     struct ft_out *o;
     const char *root;
+    int format; /* the run's output format: how its values read */
     struct frame *st;
     size_t sp, cap;
     int written; /* calls written in the current JSON array */
@@ -241,7 +254,7 @@ put_calls(struct pft *p, const struct ft_node *first, const struct ft_node *call
         const struct ft_node *n = f->next, *up = f->caller;
         if (n == NULL) {
             if (f->opened) {
-                put_tail(b, f->owner);
+                put_tail(b, p->format, f->owner);
                 p->written = 1; /* the closed call is an item of the level around it */
             }
             p->sp--;
@@ -255,7 +268,7 @@ put_calls(struct pft *p, const struct ft_node *first, const struct ft_node *call
             continue;
         }
         ft_buf_puts(b, p->written ? ",\n" : "\n");
-        put_head(b, n, up, p->root);
+        put_head(b, p->format, n, up, p->root);
         p->written = 0;
         ft_cli_out_flush(p->o, 0);
         if (push(p, (struct frame){n->first_child, n, n, 1}) != 0) {
@@ -322,7 +335,7 @@ max_id(const struct ft_tree *t)
 int
 ft_export_pytraceflow(struct ft_out *o, const struct ft_tree *t, const char *name)
 {
-    struct pft p = {o, name, NULL, 0, 0, 0};
+    struct pft p = {o, name, t->format, NULL, 0, 0, 0};
     struct ft_buf *b = &o->b;
     uint64_t next_id = max_id(t) + 1;
     int rc = 0, first = 1;

@@ -32,7 +32,7 @@ put_exception(struct ft_buf *b, const char *type, const char *module, const char
 static void
 put_run(struct ft_buf *b, const struct ft_tree *t)
 {
-    ft_buf_puts(b, "\"run\":{\"id\":");
+    ft_buf_printf(b, "\"run\":{\"format\":%d,\"id\":", t->format);
     ft_cli_json_str(b, t->run ? t->run : "?");
     ft_buf_puts(b, ",\"argv\":[");
     for (size_t i = 0; i < t->argc; i++) {
@@ -131,7 +131,7 @@ put_sources(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h)
         h->oom = 1;
         return;
     }
-    maps[from.nmaps++] = v->t->sources;
+    maps[from.nmaps++] = v->sources;
     for (size_t i = 0; i < v->nparts; i++) {
         if (v->parts[i]->sources != NULL) {
             maps[from.nmaps++] = v->parts[i]->sources;

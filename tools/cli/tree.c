@@ -11,9 +11,11 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+#include "lib/json.h"
 #include "lib/rfile.h"
 
 #include "lib/err.h"
+#include "pyval.h"
 
 /* ---- Arena and string interning ---------------------------------------------------- */
 
@@ -149,6 +151,7 @@ struct frame {
     const char **slot;    /* C_CAPTURE: where the captured text goes */
     struct ft_mem *mem;   /* C_MEM_SIDE: the snapshot being read */
     int after;            /* C_ARGS: this is "argsAfter" */
+    int is_value;         /* C_CAPTURE: an argument's or a result's value */
 };
 
 struct loader {
@@ -168,6 +171,8 @@ struct loader {
     struct ft_tree_priv *names; /* where names are interned: this tree's, or a shared one */
     uint64_t events;            /* parser callbacks so far: a read that adds none holds one token */
     int saw_value;              /* the file holds at least one JSON value */
+    int json_values;            /* FT_TREE_JSON_VALUES */
+    struct ft_buf scratch;      /* a format-3 value's text being made */
 };
 
 static struct frame *
@@ -189,7 +194,7 @@ push(struct loader *l, enum ctx c, struct ft_node *node)
         l->stack = ns;
         l->cap = cap;
     }
-    l->stack[l->sp] = (struct frame){c, 0, node, NULL, NULL, 0};
+    l->stack[l->sp] = (struct frame){c, 0, node, NULL, NULL, 0, 0};
     l->sp++;
     l->key[0] = '\0';
     return 1;
@@ -240,14 +245,22 @@ extra(struct loader *l, struct ft_node *n)
 /* Starts copying a JSON value (a container) as text into *slot; the opening bracket is
  * written by the caller's event. */
 static int
-begin_capture(struct loader *l, const char **slot)
+begin_capture(struct loader *l, const char **slot, int is_value)
 {
     if (!push(l, C_CAPTURE, NULL)) {
         return 0;
     }
     top(l)->slot = slot;
     top(l)->depth = 1;
+    top(l)->is_value = is_value;
     return 1;
+}
+
+/* Whether values are kept as the text shown for them, made from format-3 JSON. */
+static int
+shows_json(const struct loader *l)
+{
+    return l->t->format >= 3 && !l->json_values;
 }
 
 static void
@@ -257,6 +270,11 @@ end_capture(struct loader *l, struct frame *f)
     size_t len;
 
     yajl_gen_get_buf(l->gen, &buf, &len);
+    l->scratch.len = 0;
+    if (f->is_value && shows_json(l) && ft_pyval_show(&l->scratch, (const char *)buf, len) == 0) {
+        buf = (const unsigned char *)l->scratch.p;
+        len = l->scratch.len;
+    }
     *f->slot = str_or_oom(l, arena_str(l->t->priv, buf, len));
     yajl_gen_clear(l->gen);
     yajl_gen_reset(l->gen, NULL);
@@ -315,6 +333,13 @@ new_node(struct loader *l, struct ft_node *parent)
     }
     l->t->nodes++;
     return n;
+}
+
+/* Whether a container that opens in context f is a value (an argument's, a result). */
+static int
+value_place(struct loader *l, const struct frame *f)
+{
+    return f->ctx == C_ARGS || (f->ctx == C_NODE && key_is(l, "result"));
 }
 
 /* The value slot for a container that opens in context f, or NULL to skip it. */
@@ -426,7 +451,7 @@ on_start_map(void *ctx)
     }
     if ((slot = capture_slot(l, f)) != NULL) {
         yajl_gen_map_open(l->gen);
-        return begin_capture(l, slot);
+        return begin_capture(l, slot, value_place(l, f));
     }
     return push_skip(l);
 }
@@ -516,7 +541,7 @@ on_start_array(void *ctx)
     }
     if (f != NULL && (slot = capture_slot(l, f)) != NULL) {
         yajl_gen_array_open(l->gen);
-        return begin_capture(l, slot);
+        return begin_capture(l, slot, value_place(l, f));
     }
     if (f == NULL) {
         l->saw_value = 1;
@@ -597,6 +622,7 @@ struct scalar {
     size_t n;
     int is_str, is_null;
     double d;
+    int is_bool;
 };
 
 /* A scalar's text, copied into the tree; NULL for null. Only values the tree keeps are
@@ -605,6 +631,34 @@ static const char *
 text_of(struct loader *l, const struct scalar *v)
 {
     return v->is_null ? NULL : str_or_oom(l, arena_str(l->t->priv, v->s, v->n));
+}
+
+/* A format-3 scalar value as the tree keeps it: the text shown for it, or its JSON text
+ * (FT_TREE_JSON_VALUES). Strings are interned when shared is set (arguments: a run and its
+ * units share them). */
+static const char *
+value_of(struct loader *l, const struct scalar *v, int shared)
+{
+    const unsigned char *s = v->s;
+    size_t n = v->n;
+
+    l->scratch.len = 0;
+    if (v->is_null) {
+        return l->json_values ? "null" : "None";
+    }
+    if (v->is_bool) {
+        return l->json_values ? (v->n == 4 ? "true" : "false") : (const char *)v->s;
+    }
+    if (v->is_str) {
+        if (l->json_values) {
+            ft_json_put_str(&l->scratch, (const char *)v->s, v->n);
+        } else {
+            ft_pyval_put_str(&l->scratch, (const char *)v->s, v->n);
+        }
+        s = (const unsigned char *)l->scratch.p;
+        n = l->scratch.len;
+    }
+    return str_or_oom(l, shared ? intern(l->names, s, n) : arena_str(l->t->priv, s, n));
 }
 
 static void
@@ -629,6 +683,8 @@ root_scalar(struct loader *l, const struct scalar *v)
     }
     if (v->is_str || v->is_null) {
         return;
+    } else if (key_is(l, "format")) {
+        t->format = (int)v->d;
     } else if (key_is(l, "pid")) {
         t->pid = (uint64_t)v->d;
     } else if (key_is(l, "ppid")) {
@@ -729,6 +785,13 @@ node_scalar(struct loader *l, struct ft_node *nd, const struct scalar *v)
     const char **slot;
     int is_name;
 
+    if (key_is(l, "result") && !l->no_values && l->t->format >= 3) {
+        /* A format-3 result: any JSON value, null (None) too. */
+        if (extra(l, nd) != NULL) {
+            nd->x->result = value_of(l, v, 0);
+        }
+        return;
+    }
     if (!v->is_str && !v->is_null) {
         /* A number; a result may be one too (a JSON number rendered as it is). */
         if (!(key_is(l, "result") && !l->no_values)) {
@@ -792,7 +855,9 @@ arg_scalar(struct loader *l, const struct scalar *v)
 {
     struct ft_arg *a = &l->args[l->nargs - 1];
 
-    if (v->is_str) {
+    if (l->t->format >= 3) {
+        a->value = value_of(l, v, 1);
+    } else if (v->is_str) {
         a->value = str_or_oom(l, intern(l->names, v->s, v->n));
     } else {
         a->value = v->is_null ? "None" : text_of(l, v);
@@ -860,7 +925,7 @@ on_string(void *ctx, const unsigned char *s, size_t n)
 {
     struct loader *l = ctx;
     struct frame *f = top(l);
-    struct scalar v = {s, n, 1, 0, 0};
+    struct scalar v = {s, n, 1, 0, 0, 0};
 
     l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
@@ -875,7 +940,7 @@ on_number(void *ctx, const char *s, size_t n)
 {
     struct loader *l = ctx;
     struct frame *f = top(l);
-    struct scalar v = {(const unsigned char *)s, n, 0, 0, 0};
+    struct scalar v = {(const unsigned char *)s, n, 0, 0, 0, 0};
 
     l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
@@ -890,7 +955,7 @@ on_null(void *ctx)
 {
     struct loader *l = ctx;
     struct frame *f = top(l);
-    struct scalar v = {(const unsigned char *)"", 0, 0, 1, 0};
+    struct scalar v = {(const unsigned char *)"", 0, 0, 1, 0, 0};
 
     l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
@@ -906,7 +971,7 @@ on_bool(void *ctx, int b)
     struct loader *l = ctx;
     struct frame *f = top(l);
     /* As Python shows them: a value rendered as a JSON boolean still reads naturally. */
-    struct scalar v = {(const unsigned char *)(b ? "True" : "False"), b ? 4u : 5u, 0, 0, 0};
+    struct scalar v = {(const unsigned char *)(b ? "True" : "False"), b ? 4u : 5u, 0, 0, 0, 1};
 
     l->events++;
     if (f != NULL && f->ctx == C_CAPTURE) {
@@ -1085,6 +1150,8 @@ ft_tree_load_shared(const char *path, int flags, struct ft_tree *names, struct f
         l->header_only = (flags & FT_TREE_HEADER_ONLY) != 0;
         l->no_values = (flags & FT_TREE_NO_VALUES) != 0;
         l->shallow = (flags & FT_TREE_SHALLOW) != 0;
+        l->json_values = (flags & FT_TREE_JSON_VALUES) != 0;
+        t->format = 1;
         rc = parse_file(l, path, err, cap);
     }
     if (l != NULL) {
@@ -1093,6 +1160,7 @@ ft_tree_load_shared(const char *path, int flags, struct ft_tree *names, struct f
         }
         free(l->stack);
         free(l->args);
+        ft_buf_free(&l->scratch);
         free(l);
     }
     if (rc != 0) {

@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One argument of a call: its name and its rendered value (Python-repr-like text). */
+/* One argument of a call: its name and its value as the tree keeps it: the text shown for
+ * it (the Python repr it stands for, tools/cli/pyval.h), or with FT_TREE_JSON_VALUES and a
+ * format-3 file its JSON text. */
 struct ft_arg {
     const char *name;
     const char *value;
@@ -30,7 +32,7 @@ struct ft_node_extra {
     int have_args;        /* "args" was present (possibly empty) */
     struct ft_arg *after; /* "argsAfter": the arguments the call changed, at its end */
     uint32_t nafter;
-    const char *result;   /* rendered return value, or NULL */
+    const char *result;   /* the return value (as an argument's value), or NULL */
     const char *caller;   /* qualified name of the caller, or NULL */
     const char *thread;   /* the thread that ran it, when not its parent's (work a unit
                              handed to another thread), or NULL; interned */
@@ -40,7 +42,8 @@ struct ft_node_extra {
     int have_memory;
     struct ft_mem mem_before, mem_after;
     /* Where an exception that left the call came from (docs/format.md): kept as their
-     * JSON text, NULL when absent: "raise" {"file","line"}, "cause" [...], "locals" {...}. */
+     * JSON text, NULL when absent: "raise" {"file","line"}, "cause" [...], "locals" {...}
+     * ("locals" holds values in the tree's format: strings in 1 and 2, JSON values in 3). */
     const char *raise, *cause, *locals;
     uint32_t left_at; /* "leftAt": the line the call was at when the exception left it, or 0 */
     int generated;    /* "generated": code the program did not write (attrs, exec'd strings) */
@@ -73,6 +76,7 @@ struct ft_tree_thread {
 };
 
 struct ft_tree {
+    int format; /* the file's output format: 1 (no "format"), 2, 3 */
     const char *run, *parent_run, *python, *ended, *cwd, *exe;
     const char *exc_type, *exc_msg, *exc_module; /* an uncaught exception, or NULL */
     const char **argv;
@@ -122,7 +126,12 @@ int ft_tree_load_header(const char *path, struct ft_tree **out, char *err, size_
  * top level: a command that needs only names and times holds half the memory);
  * FT_TREE_SHALLOW (only each thread's top-level calls and their children: the calls a
  * program's main script made, say). */
-enum { FT_TREE_HEADER_ONLY = 1, FT_TREE_NO_VALUES = 2, FT_TREE_SHALLOW = 4 };
+enum {
+    FT_TREE_HEADER_ONLY = 1,
+    FT_TREE_NO_VALUES = 2,
+    FT_TREE_SHALLOW = 4,
+    FT_TREE_JSON_VALUES = 8
+};
 int ft_tree_load_flags(const char *path, int flags, struct ft_tree **out, char *err, size_t cap);
 
 /* ft_tree_load_flags with the names (function, module, file, caller, argument names,

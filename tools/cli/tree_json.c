@@ -37,15 +37,27 @@ put_exception(struct ft_buf *b, const char *type, const char *module, const char
     ft_buf_putc(b, '}');
 }
 
+/* A value as the file had it: format 3's JSON text (the tree was loaded with
+ * FT_TREE_JSON_VALUES), or a string holding the repr. */
 static void
-put_args(struct ft_buf *b, const char *key, const struct ft_arg *a, uint32_t n)
+put_value(struct ft_buf *b, int format, const char *v)
+{
+    if (format >= 3 && v != NULL) {
+        ft_buf_puts(b, v);
+    } else {
+        ft_json_put_cstr(b, v ? v : "?");
+    }
+}
+
+static void
+put_args(struct ft_buf *b, int format, const char *key, const struct ft_arg *a, uint32_t n)
 {
     ft_buf_printf(b, ",\"%s\":{", key);
     for (uint32_t i = 0; i < n; i++) {
         ft_buf_puts(b, i ? "," : "");
         ft_json_put_cstr(b, a[i].name ? a[i].name : "?");
         ft_buf_putc(b, ':');
-        ft_json_put_cstr(b, a[i].value ? a[i].value : "?");
+        put_value(b, format, a[i].value);
     }
     ft_buf_putc(b, '}');
 }
@@ -69,20 +81,21 @@ put_mem(struct ft_buf *b, const char *key, const struct ft_mem *m)
 }
 
 static void
-put_extra(struct ft_buf *b, const struct ft_node_extra *x)
+put_extra(struct ft_buf *b, int format, const struct ft_node_extra *x)
 {
     key_str(b, "caller", x->caller);
     if (x->instance != NULL) {
         key_str(b, "instance", x->instance);
     }
     if (x->have_args) {
-        put_args(b, "args", x->args, x->nargs);
+        put_args(b, format, "args", x->args, x->nargs);
     }
     if (x->nafter > 0) {
-        put_args(b, "argsAfter", x->after, x->nafter);
+        put_args(b, format, "argsAfter", x->after, x->nafter);
     }
     if (x->result != NULL) {
-        key_str(b, "result", x->result);
+        ft_buf_puts(b, ",\"result\":");
+        put_value(b, format, x->result);
     }
     if (x->resumes > 0 || x->active_us >= 0) {
         ft_buf_printf(b, ",\"resumes\":%llu", (unsigned long long)x->resumes);
@@ -131,7 +144,7 @@ put_postmortem(struct ft_buf *b, const struct ft_node_extra *x)
 
 /* A call's fields, up to its children (left open). */
 static void
-put_node_head(struct ft_buf *b, const struct ft_node *n)
+put_node_head(struct ft_buf *b, int format, const struct ft_node *n)
 {
     ft_buf_printf(b, "{\"id\":%llu", (unsigned long long)n->id);
     key_str(b, "module", n->module);
@@ -140,7 +153,7 @@ put_node_head(struct ft_buf *b, const struct ft_node *n)
     ft_buf_printf(b, ",\"line\":%u,\"startMicros\":%.3f,\"durationMicros\":%.3f", n->line,
                   n->start_us, n->dur_us);
     if (n->x != NULL) {
-        put_extra(b, n->x);
+        put_extra(b, format, n->x);
     } else {
         key_str(b, "caller", n->parent ? n->parent->function : NULL);
     }
@@ -168,7 +181,8 @@ kept(const struct ft_tree_json_filter *f, const struct ft_node *n, int *inside)
 
 /* A thread's calls, depth-first with an explicit stack. */
 static int
-put_calls(struct ft_out *o, const struct ft_node *first, const struct ft_tree_json_filter *f)
+put_calls(struct ft_out *o, int format, const struct ft_node *first,
+          const struct ft_tree_json_filter *f)
 {
     struct frame *st = malloc(64 * sizeof(*st));
     size_t sp = 1, cap = 64;
@@ -191,7 +205,7 @@ put_calls(struct ft_out *o, const struct ft_node *first, const struct ft_tree_js
             continue;
         }
         ft_buf_puts(&o->b, fr->written++ ? ",\n" : "\n");
-        put_node_head(&o->b, n);
+        put_node_head(&o->b, format, n);
         ft_cli_out_flush(o, 0);
         if (f->max_depth >= 0 && (long)(sp - 1) >= f->max_depth) {
             ft_buf_puts(&o->b, "]}");
@@ -214,7 +228,11 @@ put_calls(struct ft_out *o, const struct ft_node *first, const struct ft_tree_js
 static void
 put_header(struct ft_buf *b, const struct ft_tree *t)
 {
-    ft_buf_puts(b, "{\"run\":");
+    if (t->format >= 2) {
+        ft_buf_printf(b, "{\"format\":%d,\"run\":", t->format);
+    } else {
+        ft_buf_puts(b, "{\"run\":");
+    }
     ft_json_put_cstr(b, t->run ? t->run : "?");
     key_str(b, "parentRun", t->parent_run);
     ft_buf_printf(b, ",\"pid\":%llu,\"ppid\":%llu,\"argv\":[", (unsigned long long)t->pid,
@@ -264,7 +282,7 @@ ft_tree_json_write(struct ft_out *o, const struct ft_tree *t, const struct ft_tr
         ft_buf_puts(&o->b, n++ ? ",\n{\"name\":" : "\n{\"name\":");
         ft_json_put_cstr(&o->b, th->name ? th->name : "?");
         ft_buf_printf(&o->b, ",\"tid\":%llu,\"calls\":[", (unsigned long long)th->tid);
-        if (put_calls(o, th->first, f) != 0) {
+        if (put_calls(o, t->format, th->first, f) != 0) {
             return -ENOMEM;
         }
         ft_buf_puts(&o->b, "]}");

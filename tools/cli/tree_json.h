@@ -4,7 +4,9 @@
  * The output is one JSON object: the run's fields, then "threads", each with its
  * "calls" nested as in tree.json. A filter chooses threads and calls: a call not kept is
  * left out with everything under it; `inside` is a flag each call passes to its children
- * (show uses it for "below a matching call"). Written without recursion (trees nest as
+ * (show uses it for "below a matching call"). Values are written as the tree holds them:
+ * a format-3 tree loaded with FT_TREE_JSON_VALUES gives JSON values, an older one strings
+ * holding reprs; "format" is the tree's (from 2 on). Written without recursion (trees nest as
  * deep as the program's calls did). Nothing here prints but to the ft_out given.
  */
 #ifndef FT_CLI_TREE_JSON_H

@@ -10,7 +10,7 @@
 
 #include "catalog.h"
 #include "lib/buf.h"
-#include "tools/writer/runs.h"
+#include "lib/script.h"
 #include "tree.h"
 #include "units.h"
 
@@ -161,7 +161,7 @@ the_run(const struct ft_run_entry *r, const struct ft_units *u, struct ft_verdic
         fwrite(r->argv[i], 1, strlen(r->argv[i]) + 1, f);
     }
     fclose(f);
-    ft_runs_script_name(joined != NULL ? joined : "", len, script, sizeof(script));
+    ft_script_name(joined != NULL ? joined : "", len, script, sizeof(script));
     free(joined);
     if (exc) {
         /* The tree's header has the exception; a failed unit may have had it first. */

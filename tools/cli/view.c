@@ -28,6 +28,7 @@ load_unit(const char *cmd, struct ft_view *v, const char *spec, int flags)
 {
     const struct ft_unit_ent *e;
     int rc = ft_units_find(&v->units, *spec ? spec : NULL, &e);
+    char path[PATH_MAX + 16], err[PATH_MAX + 256];
     size_t k;
 
     if (rc == FT_EBADUSAGE) {
@@ -48,6 +49,11 @@ load_unit(const char *cmd, struct ft_view *v, const char *spec, int flags)
     }
     if (load(cmd, e->tree, flags, &v->t) != FT_EXIT_OK) {
         return FT_EXIT_FAIL;
+    }
+    v->sources = v->t->sources;
+    snprintf(path, sizeof(path), "%s/tree.json", v->rundir);
+    if (v->sources == NULL && ft_tree_load_header(path, &v->run_hdr, err, sizeof(err)) == 0) {
+        v->sources = v->run_hdr->sources; /* kept sources are the run's */
     }
     k = (size_t)(e - v->units.v);
     v->unit = e;
@@ -115,6 +121,7 @@ ft_view_load_flags(const char *cmd, const char *dir, const char *run, const char
     if ((rc = load(cmd, path, flags, &v->t)) != FT_EXIT_OK) {
         return rc;
     }
+    v->sources = v->t->sources;
     return graft_units(cmd, v, flags);
 }
 
@@ -128,6 +135,9 @@ ft_view_free(struct ft_view *v)
     }
     if (v->t != NULL) {
         ft_tree_free(v->t);
+    }
+    if (v->run_hdr != NULL) {
+        ft_tree_free(v->run_hdr);
     }
     free(v->parts);
     free(v->roots);

@@ -27,6 +27,9 @@ struct ft_view {
     const struct ft_unit_ent *unit; /* the unit viewed alone, or NULL for the run */
     struct ft_tree **parts;         /* the units' trees, loaded (their nodes are in t) */
     size_t nparts;
+    const char *sources;     /* the run's "sources" map (tree.h), also for a unit viewed
+                                alone (a unit's tree has none), or NULL */
+    struct ft_tree *run_hdr; /* a unit viewed alone: its run's fields, for sources */
     char rundir[PATH_MAX];
 };
 

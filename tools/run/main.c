@@ -33,6 +33,10 @@
 
 extern char **environ;
 
+/* How often the runs file is read for failed units while the command runs: well within
+ * the second issue 12 allows, at the writer's 0.25 s tick. */
+#define FOLLOW_MS 200
+
 struct files {
     char lib[PATH_MAX], writer[PATH_MAX], out[PATH_MAX];
     char sockdir[108]; /* it and its socket fit a Unix socket address */
@@ -226,7 +230,8 @@ traced(struct ft_run_args *a, struct files *f)
     struct ft_writer_proc wp = {0, -1, -1};
     struct ft_writer_cmd wc = {f->out, f->sockdir, a->keep_raw, a->env, a->nenv};
     struct ft_watch w;
-    char why[PATH_MAX + 256], **env;
+    char why[PATH_MAX + 256], runs[PATH_MAX + 16], **env;
+    struct ft_summary sum = {runs, 0};
     double start, end;
     pid_t pid;
     int err = 0;
@@ -256,22 +261,26 @@ traced(struct ft_run_args *a, struct files *f)
         cannot_run(a->cmd[0], err != 0 ? err : -pid);
     }
     ft_watch_started(&w, pid);
+    snprintf(runs, sizeof(runs), "%s/%s", f->sockdir, FT_SOCKDIR_RUNS);
+    /* A failed unit's line as it ends (the writer appends it to the runs file then). */
     while (!w.cmd_done) {
-        ft_watch_step(&w, -1);
+        ft_watch_step(&w, a->quiet ? -1 : FOLLOW_MS);
+        if (!a->quiet) {
+            ft_summary_follow(&sum, stderr);
+        }
     }
     end = now();
     finish_writer(&w, &wp);
     if (!w.stop_now) {
-        char runs[PATH_MAX + 16], *rebuilt = NULL;
+        char *rebuilt = NULL;
         /* A writer that died during the run (killed, out of memory) left its runs
          * unfinished: rebuild them from their spools. */
         if (w.writer_done && WIFSIGNALED(w.writer_status)) {
             rebuilt = ft_spawn_recover(&w, f->writer, f->out);
             ft_summary_rebuilt(stderr, WTERMSIG(w.writer_status), rebuilt);
         }
-        snprintf(runs, sizeof(runs), "%s/%s", f->sockdir, FT_SOCKDIR_RUNS);
         if (!a->quiet) {
-            ft_summary_print(stderr, runs, f->out, end - start, rebuilt != NULL && *rebuilt);
+            ft_summary_print(&sum, stderr, f->out, end - start, rebuilt != NULL && *rebuilt);
         }
         free(rebuilt);
     }

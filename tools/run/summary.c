@@ -1,4 +1,5 @@
-/* summary.c - flowtrace-run's closing lines, from the writer's runs file. */
+/* summary.c - flowtrace-run's lines from the writer's runs file: failed units as they end,
+ * the closing lines. */
 #define _GNU_SOURCE
 #include "summary.h"
 
@@ -92,48 +93,93 @@ bad_end(const char *how, const char *status, char *buf, size_t cap)
 }
 
 void
-ft_summary_print(FILE *f, const char *runs_file, const char *out, double seconds, int rebuilt_any)
+ft_summary_follow(struct ft_summary *s, FILE *f)
 {
-    FILE *in = fopen(runs_file, "re"), *units;
+    FILE *in = fopen(s->runs_file, "re");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+
+    if (in == NULL || fseek(in, s->printed, SEEK_SET) != 0) {
+        goto out;
+    }
+    /* A line not ended yet is read again next time, whole. */
+    while ((len = getline(&line, &cap, in)) > 0 && line[len - 1] == '\n') {
+        char *fl[MAX_FIELDS];
+        s->printed += (long)len;
+        line[len - 1] = '\0';
+        if (fields_of(line, fl) == 5 && strcmp(fl[0], "unit") == 0) {
+            print_unit(f, fl);
+        }
+    }
+out:
+    free(line);
+    if (in != NULL) {
+        fclose(in);
+    }
+}
+
+/* What the closing lines count, and the root runs that ended badly. */
+struct tally {
+    int runs, roots, failed_units, outside;
+    char outside_line[MAX_OUTSIDE][4096 + 128];
+};
+
+/* One line of the runs file (split into n fields): a run's line printed to f, a failed
+ * unit's to units unless it was printed already. */
+static void
+take_line(struct tally *t, char *fl[MAX_FIELDS], int n, int printed, FILE *f, FILE *units,
+          double seconds)
+{
+    if (strcmp(fl[0], "unit") == 0) {
+        if (n == 5 && !printed) {
+            print_unit(units, fl);
+        }
+        t->failed_units += n == 5;
+        return;
+    }
+    if (n < 8) {
+        return;
+    }
+    /* id path pid parent how status calls script */
+    t->runs++;
+    if (strcmp(fl[3], "-") == 0) {
+        char why[64];
+        t->roots++;
+        fprintf(f, "[FlowTrace] Profiling finished in %.3fs (script=%s) -> %s\n", seconds, fl[7],
+                fl[1]);
+        if (t->outside < MAX_OUTSIDE && bad_end(fl[4], fl[5], why, sizeof(why)) != NULL) {
+            snprintf(t->outside_line[t->outside++], sizeof(t->outside_line[0]), "%s -> %s", why,
+                     fl[1]);
+        }
+    }
+}
+
+void
+ft_summary_print(const struct ft_summary *s, FILE *f, const char *out, double seconds,
+                 int rebuilt_any)
+{
+    FILE *in = fopen(s->runs_file, "re"), *units;
     char *line = NULL, *unit_lines = NULL;
     size_t cap = 0, units_len = 0;
     ssize_t len;
-    int runs = 0, roots = 0, failed_units = 0, outside = 0;
-    char outside_line[MAX_OUTSIDE][4096 + 128], why[64];
+    long at = 0;
+    struct tally t = {0};
 
-    /* The failed units come after the runs, as they did before. */
+    /* The failed units not printed yet come after the runs. */
     units = open_memstream(&unit_lines, &units_len);
     if (units == NULL) {
         units = f;
     }
-
     while (in != NULL && (len = getline(&line, &cap, in)) > 0) {
         char *fl[MAX_FIELDS];
-        int n;
+        int printed = at < s->printed;
+        at += (long)len;
         if (line[len - 1] == '\n') {
             line[len - 1] = '\0';
         }
-        n = fields_of(line, fl);
-        if (strcmp(fl[0], "unit") == 0) {
-            if (n == 5) {
-                print_unit(units, fl);
-                failed_units++;
-            }
-            continue;
-        }
-        if (n < 8) {
-            continue;
-        }
-        /* id path pid parent how status calls script */
-        runs++;
-        if (strcmp(fl[3], "-") == 0) {
-            roots++;
-            fprintf(f, "[FlowTrace] Profiling finished in %.3fs (script=%s) -> %s\n", seconds,
-                    fl[7], fl[1]);
-            if (outside < MAX_OUTSIDE && bad_end(fl[4], fl[5], why, sizeof(why)) != NULL) {
-                snprintf(outside_line[outside++], sizeof(outside_line[0]), "%s -> %s", why, fl[1]);
-            }
-        }
+        int n = fields_of(line, fl);
+        take_line(&t, fl, n, printed, f, units, seconds);
     }
     free(line);
     if (in != NULL) {
@@ -146,15 +192,15 @@ ft_summary_print(FILE *f, const char *runs_file, const char *out, double seconds
     }
     /* A run that failed before or outside its units (pytest that could not collect, a
      * script that exited 2) must not read as green in a CI log. */
-    for (int i = 0; failed_units == 0 && i < outside; i++) {
+    for (int i = 0; t.failed_units == 0 && i < t.outside; i++) {
         fprintf(f,
                 "[FlowTrace] FAILED outside any unit: %s (flowtrace report -d %s for "
                 "details)\n",
-                outside_line[i], out);
+                t.outside_line[i], out);
     }
-    if (runs > roots) {
-        fprintf(f, "[FlowTrace] %d more run(s) of child processes in %s\n", runs - roots, out);
-    } else if (runs == 0 && !rebuilt_any) {
+    if (t.runs > t.roots) {
+        fprintf(f, "[FlowTrace] %d more run(s) of child processes in %s\n", t.runs - t.roots, out);
+    } else if (t.runs == 0 && !rebuilt_any) {
         fprintf(f, "[FlowTrace] Profiling finished in %.3fs: no Python process was traced\n",
                 seconds);
     }

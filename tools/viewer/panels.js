@@ -120,15 +120,12 @@ function causesOf(i) {
   });
   return h;
 }
-/* The local variables the call had when the exception left it. */
+/* The local variables the call had when the exception left it, each as its repr. */
 function localsOf(i) {
-  var l = parsed(LOCALS, i);
-  if (!l || typeof l !== 'object') return '';
+  var r = LOCALS.get(i);
+  if (!r) return '';
   var h = '<h4>' + esc(t('locals')) + '</h4><div class="kv">';
-  Object.keys(l).forEach(function (k) {
-    var v = l[k];
-    h += kv(k, esc(typeof v === 'string' ? v : JSON.stringify(v)));
-  });
+  shownMembers(S[r[0]], D.run.format || 1).forEach(function (m) { h += kv(m[0], esc(m[1])); });
   return h + '</div>';
 }
 /* A heading and up to 100 calls, each a link that opens its panel. */

@@ -24,9 +24,10 @@
 #include "lib/clock.h"
 #include "lib/dirs.h"
 #include "lib/err.h"
+#include "lib/index.h"
 #include "lib/run.h"
+#include "lib/script.h"
 #include "lib/wire.h"
-#include "index.h"
 #include "otlp.h"
 #include "runs.h"
 #include "recover.h"
@@ -205,7 +206,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate,
     }
     if (info.id != NULL) {
         char script[512], why[768];
-        ft_runs_script_name(info.argv, info.argv_len, script, sizeof(script));
+        ft_script_name(info.argv, info.argv_len, script, sizeof(script));
         if (ft_index_put_run(dir, &info, script, why, sizeof(why)) != 0) {
             fprintf(stderr, "flowtrace-writer: run %s: not recorded in the runs index: %s\n",
                     info.id, why);

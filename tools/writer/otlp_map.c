@@ -7,8 +7,8 @@
 
 #include "lib/codetab.h"
 #include "lib/otlp.h"
+#include "lib/script.h"
 #include "lib/wire.h"
-#include "runs.h"
 
 #define MAX_ATTRS (16 + 64) /* a span's own, or a resource's with OTEL_RESOURCE_ATTRIBUTES */
 
@@ -192,7 +192,7 @@ begin_block(struct ft_buf *b, const struct ft_otlp_resource *res, const struct f
     char script[512];
     size_t n = 0;
 
-    ft_runs_script_name(info->argv, info->argv_len, script, sizeof(script));
+    ft_script_name(info->argv, info->argv_len, script, sizeof(script));
     a[n++] = (struct ft_otlp_attr){"service.name", FT_OTLP_STR,
                                    res->service_name ? res->service_name : script, 0};
     a[n++] = (struct ft_otlp_attr){"process.pid", FT_OTLP_INT, NULL, (int64_t)info->pid};
@@ -385,7 +385,7 @@ ft_otlp_map_run(struct ft_buf *b, const struct ft_otlp_resource *res, struct ft_
     seed = run_seed(res, &info);
     trace_id(seed, res->salt, sp.trace_id);
     span_id(seed, 0, sp.span_id);
-    ft_runs_script_name(info.argv, info.argv_len, script, sizeof(script));
+    ft_script_name(info.argv, info.argv_len, script, sizeof(script));
     if (info.have_status) {
         a[n++] = (struct ft_otlp_attr){"process.exit.code", FT_OTLP_INT, NULL, info.status};
     }

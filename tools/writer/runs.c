@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "index.h"
+#include "lib/script.h"
 #include "lib/sink.h"
 #include "lib/wire.h"
 
@@ -18,42 +18,6 @@ static struct {
     char id[96];
 } recent[RECENT];
 static unsigned recent_next;
-
-void
-ft_runs_script_name(const char *argv, uint64_t len, char *out, size_t cap)
-{
-    const char *p = argv, *end = argv + len;
-    int first = 1;
-
-    snprintf(out, cap, "?");
-    while (argv != NULL && p < end) {
-        const char *a = p;
-        p += strnlen(p, (size_t)(end - p)) + 1;
-        if (first) { /* the interpreter itself */
-            first = 0;
-            continue;
-        }
-        if (strcmp(a, "-m") == 0 && p < end) {
-            snprintf(out, cap, "-m %s", p);
-            return;
-        }
-        if (strcmp(a, "-c") == 0) {
-            snprintf(out, cap, "-c");
-            return;
-        }
-        if (a[0] != '-') {
-            const char *slash = strrchr(a, '/');
-            snprintf(out, cap, "%s", slash ? slash + 1 : a);
-            return;
-        }
-        if (strcmp(a, "-W") == 0 || strcmp(a, "-X") == 0) {
-            p += p < end ? strnlen(p, (size_t)(end - p)) + 1 : 0; /* skip the option's value */
-        }
-    }
-    if (argv != NULL && len > 0) {
-        snprintf(out, cap, "%s", "<stdin>");
-    }
-}
 
 /* s without tabs and newlines (they separate fields and lines), cut to cap. */
 static const char *
@@ -71,24 +35,23 @@ one_field(const char *s, char *out, size_t cap)
     return i > 0 ? out : "-";
 }
 
-/* One line per failed unit: "unit", outcome, its tree (or its run's directory when its
- * files were not written), name, and the error that failed it. */
-static void
-put_failed_units(int fd, const struct ft_run_info *info)
+void
+ft_runs_unit_ended(const char *run_path, const struct ft_unit_row *u, const char *runs_file)
 {
     char line[8192], name[2048], error[2048];
+    int fd, n;
 
-    for (size_t i = 0; i < info->nrows; i++) {
-        const struct ft_unit_row *u = &info->rows[i];
-        int n;
-        if (!u->failed) {
-            continue;
-        }
-        n = snprintf(line, sizeof(line), "unit\t%s\t%s%s%s\t%s\t%s\n", u->outcome, info->path,
-                     u->tree ? "/" : "", u->tree ? u->tree : "",
-                     one_field(u->name, name, sizeof(name)),
-                     one_field(u->error, error, sizeof(error)));
+    if (runs_file == NULL || !u->failed) {
+        return;
+    }
+    n = snprintf(line, sizeof(line), "unit\t%s\t%s%s%s\t%s\t%s\n", u->outcome, run_path,
+                 u->tree ? "/" : "", u->tree ? u->tree : "", one_field(u->name, name, sizeof(name)),
+                 one_field(u->error, error, sizeof(error)));
+    fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        /* One write of a whole line: flowtrace-run reads the file while it grows. */
         ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        close(fd);
     }
 }
 
@@ -105,7 +68,7 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
     if (runs_file == NULL) {
         return;
     }
-    ft_runs_script_name(info->argv, info->argv_len, script, sizeof(script));
+    ft_script_name(info->argv, info->argv_len, script, sizeof(script));
     if (info->have_status) {
         snprintf(status, sizeof(status), "%d", info->status);
     } else {
@@ -117,7 +80,6 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
     fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {
         ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-        put_failed_units(fd, info);
         close(fd);
     }
 }

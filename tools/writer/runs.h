@@ -15,12 +15,15 @@
  * id TAB path TAB pid TAB parent-or-"-" TAB how TAB status-or-"-" TAB calls TAB script */
 void ft_runs_finished(const struct ft_run_info *info, const char *runs_file);
 
+/* A unit of the run in run_path has ended: if it failed, appends to runs_file (if not
+ * NULL), in one write, as it ends (flowtrace-run prints it while the program runs):
+ * "unit" TAB outcome TAB its tree (or the run's directory when its tree was not written)
+ * TAB name TAB the error that failed it ("-" if none); tabs and newlines in the name
+ * and the error become spaces. */
+void ft_runs_unit_ended(const char *run_path, const struct ft_unit_row *u, const char *runs_file);
+
 /* The id of a remembered run that started (pid, ppid): one that exec'd with this pid,
  * else one whose pid is ppid. NULL if none. Valid until the next ft_runs_finished(). */
 const char *ft_runs_recent_parent(uint64_t pid, uint64_t ppid);
-
-/* What a person calls the program: the script, "-m module", or "-c", from argv
- * (NUL-separated). Writes at most cap bytes including the NUL. */
-void ft_runs_script_name(const char *argv, uint64_t len, char *out, size_t cap);
 
 #endif

@@ -17,9 +17,10 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/index.h"
 #include "lib/run.h"
+#include "lib/script.h"
 #include "lib/wire.h"
-#include "index.h"
 #include "procs.h"
 #include "runs.h"
 #include "journal.h"
@@ -116,13 +117,30 @@ conn_closed(uv_handle_t *h)
     free(c);
 }
 
+/* Every unit as it ends: a failed one's line in the runs file (flowtrace-run prints it
+ * then), and the exporter's hook, if there is one. */
+static void
+unit_ended(void *ctx, const struct ft_run *r, const struct ft_unit_export *u)
+{
+    struct ft_run_info info;
+
+    (void)ctx;
+    ft_run_get_info(r, &info);
+    if (info.path != NULL) {
+        ft_runs_unit_ended(info.path, u->row, S.opts.runs_file);
+    }
+    if (S.opts.on_unit != NULL) {
+        S.opts.on_unit(S.opts.ctx, r, u);
+    }
+}
+
 /* Records a finished run in the runs index; a failure costs the index row only. */
 static void
 index_run(const struct ft_run_info *info)
 {
     char script[512], err[768];
 
-    ft_runs_script_name(info->argv, info->argv_len, script, sizeof(script));
+    ft_script_name(info->argv, info->argv_len, script, sizeof(script));
     if (ft_index_put_run(S.opts.dir, info, script, err, sizeof(err)) != 0) {
         say("run %s: not recorded in the runs index: %s", info->id, err);
     }
@@ -641,8 +659,7 @@ on_connection(uv_stream_t *server, int status)
     ro.span_limit = S.opts.span_limit; /* an exporter's, if any */
     ro.sampling = S.opts.sampling;
     ro.sample_ppm = S.opts.sample_ppm;
-    ro.on_unit = S.opts.on_unit;
-    ro.ctx = S.opts.ctx;
+    ro.on_unit = unit_ended;
     c = calloc(1, sizeof(*c));
     if (c == NULL || (c->run = ft_run_new(&ro)) == NULL) {
         say("out of memory accepting a connection");

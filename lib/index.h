@@ -1,9 +1,10 @@
 /* index.h - the runs index, DIR/index.sqlite: one row per finished run (SQLite).
  *
  * The writer records each run when its files are complete (ft_index_put_run); the CLI
- * lists them (ft_index_list). Several writers, and readers, may share one DIR: the
- * database is in WAL mode, every connection waits up to FT_INDEX_BUSY_MS for a lock,
- * and a write that still finds the database busy is retried. Paths stored are relative
+ * lists them (ft_index_list): one schema for both programs. Several writers, and
+ * readers, may share one DIR: the database is in WAL mode, every connection waits up
+ * to FT_INDEX_BUSY_MS for a lock, and a write that still finds the database busy is
+ * retried. Paths stored are relative
  * to DIR, so a moved output directory keeps a valid index.
  *
  * The schema (docs/format.md, "Runs index") only grows: new columns and tables are
@@ -11,8 +12,8 @@
  * select the columns they know by name. Nothing here prints; errors are returned as
  * negative codes with a one-line description in err.
  */
-#ifndef FT_WRITER_INDEX_H
-#define FT_WRITER_INDEX_H
+#ifndef FT_LIB_INDEX_H
+#define FT_LIB_INDEX_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +49,7 @@ struct ft_index_list {
 
 /* Records a finished run in DIR/index.sqlite, creating the database if needed, and
  * replacing an earlier row with the same id. script is what a person calls the program
- * (ft_runs_script_name). Returns 0, or a negative code with err set: -EBUSY (still
+ * (ft_script_name, lib/script.h). Returns 0, or a negative code with err set: -EBUSY (still
  * locked after the retries), -EIO, FT_EFOREIGN (the file is not a runs index). */
 int ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script, char *err,
                      size_t cap);
