@@ -132,7 +132,7 @@ def main():
     a = ap.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("bench-instr: valgrind is not installed (make deps)")
-    build = Path(a.build)
+    build = Path(a.build).resolve()  # the pytest workload runs in a directory of its own
     floor = build / "bench" / "libfloor.so"
     floor.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cc", "-O2", "-fPIC", "-shared", "-o", floor, ROOT / "bench" / "floor.c"],
