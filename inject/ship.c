@@ -521,6 +521,21 @@ ship(struct ft_thread *t, int may_drop)
     return lost;
 }
 
+/* ship() for any caller but the owner's refill (which marks its own hole): what could not
+ * go is counted lost and marked by a GAP in t's stream, so that the writer closes the
+ * calls left open there as "events lost". may_drop: as ship()'s. */
+static uint64_t
+ship_marked(struct ft_thread *t, int may_drop)
+{
+    uint64_t lost = ship(t, may_drop);
+
+    if (lost > 0 && taking_events() && t->announced) {
+        uint64_t w[2] = {ft_rec_word0(FT_REC_GAP, lost), ft_clock_ticks(ft_cfg.clock)};
+        send_frame(FT_FRAME_EVENTS, t->idx, w, sizeof(w), 0);
+    }
+    return lost;
+}
+
 uint64_t
 ft_ship_full(struct ft_thread *t)
 {
@@ -539,7 +554,7 @@ void
 ft_ship_big(struct ft_thread *t, const void *data, size_t len, int event)
 {
     ft_ship_lock();
-    lost_unsent += ship(t, 0);
+    lost_unsent += ship_marked(t, 0);
     t->sent = 0;
     __atomic_store_n(&t->committed, 0, __ATOMIC_RELEASE);
     t->pos = t->data;
@@ -559,22 +574,24 @@ void
 ft_ship_now(struct ft_thread *t)
 {
     ft_ship_lock();
-    lost_unsent += ship(t, 0);
+    lost_unsent += ship_marked(t, 0);
     ft_ship_unlock();
 }
 
+/* At the end, drop mode does not wait for the writer to take what is left either: what
+ * the socket cannot take at once is dropped (and marked); only END waits. */
 static void
 ship_thread(struct ft_thread *t, void *arg)
 {
     (void)arg;
-    lost_unsent += ship(t, 0);
+    lost_unsent += ship_marked(t, ft_cfg.drop && end_deadline != 0);
 }
 
 void
 ft_ship_thread_end(struct ft_thread *t)
 {
     ft_ship_lock();
-    lost_unsent += ship(t, 0);
+    lost_unsent += ship_marked(t, 0);
     if (t->announced && taking_events()) {
         ft_ship_frame(FT_FRAME_THREAD_END, t->idx, NULL, 0);
     }
