@@ -531,7 +531,7 @@ ship_marked(struct ft_thread *t, int may_drop)
 
     if (lost > 0 && taking_events() && t->announced) {
         uint64_t w[2] = {ft_rec_word0(FT_REC_GAP, lost), ft_clock_ticks(ft_cfg.clock)};
-        send_frame(FT_FRAME_EVENTS, t->idx, w, sizeof(w), 0);
+        ft_ship_frame(FT_FRAME_EVENTS, t->idx, w, sizeof(w));
     }
     return lost;
 }
