@@ -76,7 +76,7 @@ flusher_main(void *arg)
         }
         if (ft_cfg.flush_ns != 0) {
             ft_ship_lock();
-            ft_ship_all();
+            ft_ship_idle();
             ft_ship_unlock();
         }
     }

@@ -228,7 +228,9 @@ send_deadline(void)
 }
 
 /* Waits until the writer can take more or the deadline passes, counting the time as
- * blocked. Returns 0 (try again), or -EAGAIN at the deadline. */
+ * blocked while the program runs (the last records' drain at its end is the run's
+ * finishing, like the wait for ACK: not time the program was held). Returns 0 (try
+ * again), or -EAGAIN at the deadline. */
 static int
 wait_writable(uint64_t deadline)
 {
@@ -242,7 +244,9 @@ wait_writable(uint64_t deadline)
     do {
         r = poll(&p, 1, (int)((deadline - t0) / 1000000u) + 1);
     } while (r < 0 && errno == EINTR);
-    ft_tstate_add_blocked(ft_clock_ns(CLOCK_MONOTONIC) - t0);
+    if (end_deadline == 0) {
+        ft_tstate_add_blocked(ft_clock_ns(CLOCK_MONOTONIC) - t0);
+    }
     return r > 0 ? 0 : -EAGAIN;
 }
 
@@ -519,6 +523,21 @@ ship(struct ft_thread *t, int may_drop)
     return lost;
 }
 
+/* ship() for any caller but the owner's refill (which marks its own hole): what could not
+ * go is counted lost and marked by a GAP in t's stream, so that the writer closes the
+ * calls left open there as "events lost". may_drop: as ship()'s. */
+static uint64_t
+ship_marked(struct ft_thread *t, int may_drop)
+{
+    uint64_t lost = ship(t, may_drop);
+
+    if (lost > 0 && taking_events() && t->announced) {
+        uint64_t w[2] = {ft_rec_word0(FT_REC_GAP, lost), ft_clock_ticks(ft_cfg.clock)};
+        ft_ship_frame(FT_FRAME_EVENTS, t->idx, w, sizeof(w));
+    }
+    return lost;
+}
+
 uint64_t
 ft_ship_full(struct ft_thread *t)
 {
@@ -537,7 +556,7 @@ void
 ft_ship_big(struct ft_thread *t, const void *data, size_t len, int event)
 {
     ft_ship_lock();
-    lost_unsent += ship(t, 0);
+    lost_unsent += ship_marked(t, 0);
     t->sent = 0;
     __atomic_store_n(&t->committed, 0, __ATOMIC_RELEASE);
     t->pos = t->data;
@@ -556,22 +575,24 @@ void
 ft_ship_now(struct ft_thread *t)
 {
     ft_ship_lock();
-    lost_unsent += ship(t, 0);
+    lost_unsent += ship_marked(t, 0);
     ft_ship_unlock();
 }
 
+/* At the end, drop mode does not wait for the writer to take what is left either: what
+ * the socket cannot take at once is dropped (and marked); only END waits. */
 static void
 ship_thread(struct ft_thread *t, void *arg)
 {
     (void)arg;
-    lost_unsent += ship(t, 0);
+    lost_unsent += ship_marked(t, ft_cfg.drop && end_deadline != 0);
 }
 
 void
 ft_ship_thread_end(struct ft_thread *t)
 {
     ft_ship_lock();
-    lost_unsent += ship(t, 0);
+    lost_unsent += ship_marked(t, 0);
     if (t->announced && taking_events()) {
         ft_ship_frame(FT_FRAME_THREAD_END, t->idx, NULL, 0);
     }
@@ -598,6 +619,32 @@ ft_ship_all(void)
         send_clock();
     }
     ft_threads_foreach(ship_thread, NULL);
+}
+
+/* A non-owner dropping a thread's records could mark no hole in its stream: the writer
+ * would then leave the calls whose ends were dropped open until the run's end. */
+static void
+ship_thread_idle(struct ft_thread *t, void *arg)
+{
+    size_t c = __atomic_load_n(&t->committed, __ATOMIC_ACQUIRE);
+
+    if (ft_cfg.drop && end_deadline == 0 && c > t->sent && ft_ship_usable() &&
+        (backlog.p != NULL || !fits_now(c - t->sent))) {
+        return;
+    }
+    ship_thread(t, arg);
+}
+
+void
+ft_ship_idle(void)
+{
+    if (conn_pid != getpid()) {
+        return;
+    }
+    if (ft_ship_usable()) {
+        send_clock();
+    }
+    ft_threads_foreach(ship_thread_idle, NULL);
 }
 
 /* ---- The connection ---------------------------------------------------------------- */

@@ -66,6 +66,11 @@ int ft_ship_iov(struct iovec *iov, int n);
 /* Ships every thread's committed records, after a CLOCK frame. Lock held. */
 void ft_ship_all(void);
 
+/* The flusher's periodic ft_ship_all: in drop mode a thread's records that the socket
+ * cannot take now stay with the thread, whose next refill drops them with a GAP (a hole
+ * the writer sees and closes calls at), or the end ships them. Lock held. */
+void ft_ship_idle(void);
+
 /* The process ends (lock held): every send from now on may wait until one deadline,
  * FLOWTRACE_WAIT_TIMEOUT from now. */
 void ft_ship_ending(void);
