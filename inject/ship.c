@@ -60,6 +60,9 @@ rx_frame(const struct ft_frame_hdr *h, const uint8_t *p)
             snprintf(rx.run_path, sizeof(rx.run_path), "%.*s", (int)len, (const char *)val);
         } else if (h->type == FT_FRAME_NOTE && tag == FT_TAG_REASON) {
             snprintf(rx.reason, sizeof(rx.reason), "%.*s", (int)len, (const char *)val);
+        } else if (h->type == FT_FRAME_NOTE && tag == FT_TAG_KEEP) {
+            uint64_t v = 0;
+            rx.keep = ft_tlv_u64(val, len, &v) == 0 && v == 1;
         }
     }
     if (h->type == FT_FRAME_ACK) {
@@ -118,11 +121,18 @@ ft_ship_rx_pump(int timeout_ms)
 }
 
 /* The writer stopped recording this run (disk full, output directory gone, a stream it
- * rejected): say so once, stop recording, keep the connection for END. */
+ * rejected): say so once, stop recording, keep the connection for END. A writer that
+ * still follows the run's units of work (their rows are small) keeps taking events. */
 void
 ft_ship_note_stopped(void)
 {
-    if (rx.stopped == 1) {
+    if (rx.stopped == 1 && rx.keep) {
+        rx.stopped = 2;
+        ft_warn("flowtrace-writer stopped recording this run (%s); the program is not "
+                "affected, its units of work are still listed, the events not recorded "
+                "are counted as lost",
+                rx.reason);
+    } else if (rx.stopped == 1) {
         rx.stopped = 2;
         ft_warn("flowtrace-writer stopped recording this run (%s); the program is not "
                 "affected, the events not recorded are counted as lost",
@@ -177,7 +187,7 @@ ft_ship_usable(void)
 static int
 taking_events(void)
 {
-    return ft_ship_usable() && !rx.stopped;
+    return ft_ship_usable() && (!rx.stopped || rx.keep);
 }
 
 /* The send lock is a FlowTrace section: a termination signal that arrives while this

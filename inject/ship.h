@@ -27,6 +27,7 @@ struct ft_ship_rx {
     int admitted;  /* HELLO acknowledged: the run exists */
     int end_acked; /* END acknowledged: the run's files are complete */
     int stopped;   /* NOTE: the writer stopped recording this run (2 once said) */
+    int keep;      /* ... but asks for the events still (NOTE KEEP 1: it follows units) */
     int eof;
     char run_path[4096]; /* the run's directory, from the HELLO acknowledgement */
     char reason[600];    /* the writer's NOTE */
@@ -81,7 +82,8 @@ int ft_ship_rx_pump(int timeout_ms);
 /* The writer's frames so far. */
 const struct ft_ship_rx *ft_ship_received(void);
 
-/* The writer said it stopped recording this run: one line, recording detaches. */
+/* The writer said it stopped recording this run: one line; recording detaches unless
+ * the writer asked for the events still (it follows the run's units for their rows). */
 void ft_ship_note_stopped(void);
 
 /* Events that could not be shipped by another than their owner, and events committed

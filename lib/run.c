@@ -57,6 +57,7 @@ struct ft_run {
     struct ft_units units;
     struct ft_spans spans; /* calls outside units kept for exporters (opts.span_limit) */
     int spans_sorted;
+    int followed; /* its outputs were set up: frames are applied, even after a failure */
 };
 
 struct ft_run *
@@ -175,6 +176,7 @@ start_outputs(struct ft_run *r)
     r->units.on_unit = r->opts.on_unit;
     r->units.on_unit_ctx = r->opts.ctx;
     r->units.run = r;
+    r->followed = 1;
     return 0;
 }
 
@@ -465,8 +467,8 @@ ft_run_frame(struct ft_run *r, const struct ft_frame *f)
     if (r->how != 0 && f->hdr.type != FT_FRAME_NOTE) {
         return FT_EORDER; /* nothing but notes may follow END */
     }
-    if (r->ledger.fail_err != 0 && f->hdr.type != FT_FRAME_END) {
-        return ft_ledger_discard(&r->ledger, f);
+    if (r->ledger.fail_err != 0 && !r->followed && f->hdr.type != FT_FRAME_END) {
+        return ft_ledger_discard(&r->ledger, f); /* no directory: nothing to follow for */
     }
     switch (f->hdr.type) {
     case FT_FRAME_CLOCK:
@@ -758,9 +760,9 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
             r->end_reason = strdup(reason);
         }
     }
-    /* After an output error the calls still open are closed in events.jsonl (if it can
-     * still be written) where the output stopped. */
-    if (r->ledger.fail_err != 0) {
+    /* A run whose frames stopped being applied (no directory): what is open there was
+     * cut by the output error. */
+    if (r->ledger.fail_err != 0 && !r->followed) {
         reason = "output error";
     }
     for (size_t i = 0; i < r->calls.threads_cap; i++) {
@@ -844,7 +846,11 @@ ft_run_real_ns(const struct ft_run *r, uint64_t ticks)
 void
 ft_run_flush(struct ft_run *r)
 {
-    if (r->state != FT_RS_RUNNING || r->ledger.fail_err != 0) {
+    if (r->state != FT_RS_RUNNING) {
+        return;
+    }
+    if (r->ledger.fail_err != 0) {
+        ft_units_flush(&r->units); /* units.jsonl: the rows, when there is room */
         return;
     }
     if (r->files.jsonl_open) {
@@ -858,7 +864,7 @@ ft_run_flush(struct ft_run *r)
 void
 ft_run_tick(struct ft_run *r, uint32_t quiet_ticks)
 {
-    if (r->state == FT_RS_RUNNING && r->ledger.fail_err == 0) {
+    if (r->state == FT_RS_RUNNING && r->followed) {
         ft_calls_tick(&r->calls, quiet_ticks);
     }
 }
@@ -881,10 +887,12 @@ ft_run_fail(struct ft_run *r, int err)
 {
     if (r->ledger.fail_err == 0) {
         r->ledger.fail_err = err != 0 ? err : -EIO;
-        ft_runfiles_note(&r->files, r->ledger.fail_err);
         /* events.jsonl holds the lines of its last good write (the ledger's mark), and
-         * no more: what is still in memory is counted as lost, not written later. */
-        r->files.jsonl.b.len = 0;
+         * no more: what is still in memory then is counted as lost, not written. The
+         * frames are still applied, writing no call anywhere, so that the units of work
+         * still end, each with its row and outcome. */
+        ft_runfiles_stop(&r->files, r->ledger.fail_err);
+        ft_units_stop(&r->units, r->ledger.fail_err);
     }
 }
 

@@ -154,12 +154,15 @@ void ft_run_tick(struct ft_run *r, uint32_t quiet_ticks);
 /* The first output error of the run's files (negative errno), or 0. Cheap. */
 int ft_run_error(const struct ft_run *r);
 
-/* The run's output failed with err (-ENOSPC, -EACCES, ...; the first call wins): nothing
- * more is written. Later frames are checked and their records counted as lost; END is
- * still applied. ft_run_finish() then writes, if it can, a tree.json without call nodes
- * that says why ("outputError") and how many records the files lack (tracer.lost).
- * events.jsonl keeps its whole lines up to the last write that succeeded. Also valid
- * for a run whose HELLO could not create its directory: then nothing is written. */
+/* The run's output failed with err (-ENOSPC, -EACCES, ...; the first call wins): no call
+ * is written any more (events.jsonl, its copies, the tree's parts, units' files). Later
+ * frames are still applied, so that every unit of work still ends with its outcome and
+ * gets its row (units.jsonl, written when there is room, and ft_run_units for the
+ * index); their records count as lost. ft_run_finish() then writes, if it can, a
+ * tree.json without call nodes that says why ("outputError") and how many records the
+ * files lack (tracer.lost). events.jsonl keeps its whole lines up to the last write that
+ * succeeded. Also valid for a run whose HELLO could not create its directory: then
+ * nothing is written and later frames are only checked and counted. */
 void ft_run_fail(struct ft_run *r, int err);
 
 /* Records of this run's stream that will never be applied (a dropped backlog). */

@@ -175,8 +175,8 @@ ft_runfiles_part(struct ft_runfiles *f, uint32_t idx)
     if (p->open) {
         return &p->sink;
     }
-    if (p->path != NULL || f->path == NULL) {
-        return NULL; /* tried once and failed, or closed */
+    if (p->path != NULL || f->path == NULL || f->stopped) {
+        return NULL; /* tried once and failed, or closed, or the output stopped */
     }
     snprintf(path, sizeof(path), "%s/.thread-%u.part", f->path, idx);
     if ((p->path = strdup(path)) == NULL) {
@@ -189,6 +189,24 @@ ft_runfiles_part(struct ft_runfiles *f, uint32_t idx)
     }
     p->open = 1;
     return &p->sink;
+}
+
+void
+ft_runfiles_stop(struct ft_runfiles *f, int err)
+{
+    ft_runfiles_note(f, err);
+    f->stopped = 1;
+    if (f->jsonl_open) {
+        /* The lines of what came before the failure, if events.jsonl can still take
+         * them (another file failed): its mark then counts them. */
+        ft_sink_flush(&f->jsonl);
+        ft_sink_stop(&f->jsonl, err);
+    }
+    for (size_t i = 0; i < f->nparts; i++) {
+        if (f->parts[i] != NULL && f->parts[i]->open) {
+            ft_sink_stop(&f->parts[i]->sink, err);
+        }
+    }
 }
 
 int

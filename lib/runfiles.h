@@ -39,6 +39,7 @@ struct ft_runfiles {
     size_t nparts;
     int write_err;    /* the first output error (negative errno), 0 if none */
     int discarded;    /* nothing could be written: its files were removed (discard) */
+    int stopped;      /* ft_runfiles_stop: no call text is written any more */
     int compress;     /* zstd: events.jsonl.zst and tree.json.zst (ft_runfiles_init sets 0) */
     int zlevel;       /* ... at this level */
     const char *zext; /* ".zst" when compressing, else "" */
@@ -80,6 +81,12 @@ void ft_runfiles_open_copies(struct ft_runfiles *f, uint64_t pid, int want_stdou
 /* Thread idx's part of the tree, opened on first use; NULL if it cannot be (the error is
  * noted). Valid until ft_runfiles_free(). */
 struct ft_sink *ft_runfiles_part(struct ft_runfiles *f, uint32_t idx);
+
+/* The run's output failed with err: events.jsonl (after writing out what it holds, if it
+ * still can), its copies and every thread's part stop (ft_sink_stop), and parts of threads seen
+ * later are not opened (ft_runfiles_part gives NULL). tree.json and .live are still
+ * written when asked. */
+void ft_runfiles_stop(struct ft_runfiles *f, int err);
 
 /* Remembers err (negative errno) if it is the first output error. */
 void ft_runfiles_note(struct ft_runfiles *f, int err);

@@ -143,6 +143,17 @@ ft_sink_discard(struct ft_sink *s)
     s->path = NULL;
 }
 
+void
+ft_sink_stop(struct ft_sink *s, int err)
+{
+    if (s->err == 0) {
+        s->err = err != 0 ? err : -EIO;
+    }
+    s->dropped += s->b.len;
+    s->b.len = 0;
+    s->mirror[0] = s->mirror[1] = -1;
+}
+
 int
 ft_sink_flush(struct ft_sink *s)
 {

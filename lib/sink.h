@@ -52,6 +52,11 @@ int ft_sink_open_lazy(struct ft_sink *s, const char *path);
  * Frees everything. */
 void ft_sink_discard(struct ft_sink *s);
 
+/* Nothing more reaches the file, nor the copies: err (negative errno) becomes the sticky
+ * error unless there is one, and what is buffered is dropped (counted). The file keeps
+ * what its last good write left; a lazy sink's is never created. */
+void ft_sink_stop(struct ft_sink *s, int err);
+
 /* Writes out all buffered bytes. Returns 0 or the sticky error. */
 int ft_sink_flush(struct ft_sink *s);
 

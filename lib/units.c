@@ -249,6 +249,28 @@ open_files(struct ft_units *us, struct ft_unit *u, int lazy)
     return 0;
 }
 
+/* A unit that starts after the run's output failed: no tree, and JSONL lines dropped as
+ * they come (a sink stopped before it has a file). */
+static int
+open_stopped(struct ft_units *us, struct ft_unit *u)
+{
+    char path[4200];
+    int err;
+
+    snprintf(path, sizeof(path), "%s/units/%llu", us->files->path, (unsigned long long)u->id);
+    if ((u->dir = strdup(path)) == NULL) {
+        return -ENOMEM;
+    }
+    snprintf(path, sizeof(path), "%s/events.jsonl", u->dir);
+    if ((err = ft_sink_open_lazy(&u->jsonl, path)) != 0) {
+        return err;
+    }
+    ft_sink_stop(&u->jsonl, us->ledger->fail_err);
+    u->jsonl_open = 1;
+    u->dest.jsonl = &u->jsonl;
+    return 0;
+}
+
 /* The unit's tree.json starts as a run's does, so that readers of runs read it too. */
 static void
 tree_head(struct ft_units *us, struct ft_unit *u)
@@ -351,7 +373,7 @@ unit_begin(struct ft_units *us, struct ft_cthread *t, struct ft_call *n, const u
     struct ft_unit *u;
     int err;
 
-    if (n->dest != NULL || us->ledger->fail_err != 0) {
+    if (n->dest != NULL) {
         return 0; /* inside a unit already: the outermost is the unit */
     }
     if ((u = calloc(1, sizeof(*u))) == NULL) {
@@ -378,7 +400,14 @@ unit_begin(struct ft_units *us, struct ft_cthread *t, struct ft_call *n, const u
         /* Decided now, so that a unit kept by nothing but its failure costs no file. */
         u->sampled = next_random(us) % 1000000u < us->sample_ppm;
     }
-    if ((err = open_files(us, u, !kept_anyway(us, u))) != 0) {
+    if (us->ledger->fail_err != 0) {
+        /* The run's output has failed: the unit is followed for its row, its calls are
+         * written nowhere. */
+        err = open_stopped(us, u);
+    } else {
+        err = open_files(us, u, !kept_anyway(us, u));
+    }
+    if (err != 0) {
         /* The unit's files cannot be written: its calls stay in the run's tree. */
         ft_runfiles_note(us->files, err);
         if (u->dir != NULL) {
@@ -387,7 +416,9 @@ unit_begin(struct ft_units *us, struct ft_cthread *t, struct ft_call *n, const u
         unit_free(u);
         return 0;
     }
-    tree_head(us, u);
+    if (u->tree_open) {
+        tree_head(us, u);
+    }
     if (is_http(u)) {
         http_line_head(us, u, "HTTP_REQUEST", n->start);
         put_opt_field(&u->jsonl.b, ",\"remote_addr\":", u->remote);
@@ -827,6 +858,19 @@ ft_units_finish(struct ft_units *us)
     if (us->file_open) {
         ft_runfiles_note(us->files, ft_sink_close(&us->file));
         us->file_open = 0;
+    }
+}
+
+void
+ft_units_stop(struct ft_units *us, int err)
+{
+    for (struct ft_unit *u = us->open; u != NULL; u = u->next) {
+        if (u->tree_open) {
+            ft_sink_stop(&u->tree, err);
+        }
+        if (u->jsonl_open) {
+            ft_sink_stop(&u->jsonl, err);
+        }
     }
 }
 

@@ -65,6 +65,11 @@ void ft_units_start(struct ft_units *u, struct ft_calls *c, const struct ft_emit
  * error) is removed. Closes units.jsonl. */
 void ft_units_finish(struct ft_units *u);
 
+/* The run's output failed with err: the files of the units running stop where they are
+ * (they will not be kept), and units that start from now on get none; every unit is
+ * still followed to its end and gets its row in units.jsonl and the index. */
+void ft_units_stop(struct ft_units *us, int err);
+
 /* Writes out the lines of the units running and units.jsonl. */
 void ft_units_flush(struct ft_units *u);
 

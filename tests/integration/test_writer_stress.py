@@ -194,3 +194,42 @@ def test_a_run_of_which_nothing_could_be_written_is_not_left_unfinished(python, 
     ls = subprocess.run([str(CLI), "ls", "-d", str(tmp_path / "out")], capture_output=True,
                         text=True, env=clean_env())
     assert "unfinished" not in ls.stdout, ls.stdout
+
+
+def test_every_unit_gets_its_row_after_the_disk_fills(tmp_path):
+    """A --keep all pytest run whose events.jsonl files fill the disk early (pytest's own
+    start-up writes more than that): the calls stop being written, but every test still
+    gets its row in units.jsonl and the index with its own outcome, the wrapper's FAILED
+    lines name the failed ones, and the run counts exactly what its events.jsonl lacks.
+    (Before: frames stopped being applied, so the test running became "error" and every
+    later one had no row.)"""
+    from conftest import CLI
+    units = PROGRAMS.parent / "units"
+    # -s: the library's line must not land in pytest's capture of a test's stderr.
+    proc, [run] = trace("/usr/bin/python3", ["-m", "pytest", "-q", "-s", "-p",
+                                             "no:cacheprovider", units / "long_suite.py"],
+                        tmp_path, cwd=units, env=faulty("write:events.jsonl:enospc:200000"),
+                        wrapper_args=["--keep", "all"])
+    assert proc.returncode == 1, proc.stderr
+    assert "3 failed, 147 passed" in proc.stdout
+    [line] = flowtrace_lines(proc.stderr)
+    assert "No space left on device" in line and "units of work are still listed" in line
+    assert run.tree["outputError"] == "No space left on device"
+    want = [(f"long_suite.py::test_n[{i}]", "failed" if i % 50 == 7 else "passed")
+            for i in range(150)]
+    rows = lines_valid(run.path / "units.jsonl")
+    assert [(r["name"], r["outcome"]) for r in rows] == want
+    # A unit's files are kept only whole: those that ended before the disk filled.
+    kept = [r["tree"] is not None for r in rows]
+    assert kept == sorted(kept, reverse=True) and sum(kept) < 10, kept
+    assert sorted(os.listdir(run.path / "units")) == [str(r["unit"]) for r in rows if
+                                                      r["tree"] is not None]
+    assert [l.split("FAILED: ")[1].split(" ->")[0] for l in proc.stderr.splitlines()
+            if "FAILED: " in l] == [n for n, o in want if o == "failed"]
+    ls = subprocess.run([str(CLI), "ls", "--units", "-d", str(tmp_path / "out"), "--color",
+                         "never"], capture_output=True, text=True, env=clean_env())
+    assert ls.returncode == 0 and ls.stdout.count("long_suite.py::test_n[") == 150, ls
+    # Whole lines up to the failure, each a record; everything else is counted as lost.
+    tracer = run.tree["tracer"]
+    assert tracer["events"] == records(run) == len(run.events)
+    assert tracer["lost"] > 0

@@ -248,12 +248,17 @@ out_written(uv_write_t *req, int status)
     free(o);
 }
 
+/* send_to_process flags: close the connection once it is written; the NOTE says that the
+ * process should keep sending (KEEP 1: the run's units are still followed). */
+enum { SEND_CLOSE = 1, SEND_KEEP = 2 };
+
 /* Sends a small frame to the process: ACK with the run directory, or a NOTE that stays
- * open. Closes the connection afterwards if close_after. */
+ * open. */
 static void
-send_to_process(struct conn *c, unsigned type, uint32_t tag, const char *text, int close_after)
+send_to_process(struct conn *c, unsigned type, uint32_t tag, const char *text, int flags)
 {
     struct out_req *o = calloc(1, sizeof(*o));
+    int close_after = (flags & SEND_CLOSE) != 0;
     size_t pos = 0;
     uv_buf_t b;
 
@@ -267,6 +272,9 @@ send_to_process(struct conn *c, unsigned type, uint32_t tag, const char *text, i
     o->close_after = close_after;
     ft_put_hdr(o->buf, sizeof(o->buf), &pos, type, 0, 0);
     ft_put_tlv_str(o->buf, sizeof(o->buf), &pos, tag, text, strnlen(text, 600));
+    if (flags & SEND_KEEP) {
+        ft_put_tlv_u64(o->buf, sizeof(o->buf), &pos, FT_TAG_KEEP, 1);
+    }
     ft_patch_len(o->buf, 0, pos);
     b = uv_buf_init((char *)o->buf, (unsigned)pos);
     if (uv_write(&o->req, (uv_stream_t *)&c->pipe, &b, 1, out_written) != 0) {
@@ -345,7 +353,9 @@ conn_fail(struct conn *c, int err)
     } else {
         snprintf(line, sizeof(line), "cannot write run %s: %s", info.path, ft_strerror(err));
     }
-    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, 0);
+    /* A run with a directory still follows its units (their rows): the process goes on
+     * sending. Without one nothing is kept: it stops. */
+    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, info.path != NULL ? SEND_KEEP : 0);
 }
 
 /* FLOWTRACE_CHILDREN=0: a process started by a traced one is told so and let go. */
@@ -358,7 +368,7 @@ refuse_child(struct conn *c, uint64_t ancestor)
              (unsigned long long)ancestor);
     c->refused = 1;
     uv_read_stop((uv_stream_t *)&c->pipe);
-    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, 1);
+    send_to_process(c, FT_FRAME_NOTE, FT_TAG_REASON, line, SEND_CLOSE);
     return 1;
 }
 
@@ -477,8 +487,9 @@ receive(struct conn *c)
             continue;
         }
         if (c->failed) {
-            /* Nothing is written any more: frames are checked and counted. */
-            if ((err = ft_run_frame(c->run, &f)) != 0) {
+            /* No call is written any more: frames are applied for the units' rows (or
+             * only checked and counted, without a run directory). */
+            if ((err = ft_run_frame(c->run, &f)) != 0 && !ft_err_is_errno(err)) {
                 return err;
             }
             if (f.hdr.type == FT_FRAME_END) {
@@ -525,7 +536,16 @@ on_tick(uv_timer_t *t)
     (void)t;
     for (c = S.conns; c != NULL; c = next) {
         next = c->next;
-        if (c->closing || c->acking || c->failed || !c->running) {
+        if (c->closing || c->acking) {
+            continue;
+        }
+        if (c->failed && c->run != NULL) {
+            /* Its calls are not written, its units' rows are (units.jsonl). */
+            ft_run_tick(c->run, QUIET_TICKS);
+            ft_run_flush(c->run);
+            continue;
+        }
+        if (c->failed || !c->running) {
             continue;
         }
         ft_run_tick(c->run, QUIET_TICKS);
