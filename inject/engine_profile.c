@@ -114,6 +114,12 @@ unwind(struct ft_thread *t, struct ft_code_info *ci, PyFrameObject *frame)
     if (locals_direct && (n > 0 || need > 0)) {
         locals = ft_frame_locals(frame, n > need ? n : need, tmp);
     }
+    /* Followed for the lines the traceback says (record.c); C_RAISE records unwind too. */
+    if (t->nunwound < FT_UNWOUND_MAX && !ft_cfg.c_calls) {
+        t->unwound[t->nunwound++] = frame;
+    } else {
+        t->nunwound = FT_UNWOUND_MAX + 1;
+    }
     ft_record_unwind(t, ci, NULL, line, locals, n);
 }
 
@@ -161,6 +167,7 @@ static void
 disarm(struct ft_thread *t)
 {
     t->exc_armed = 0;
+    t->nunwound = 0;
     if (!t->profile_check) {
         set_trace(NULL);
     }

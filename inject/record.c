@@ -519,13 +519,45 @@ ft_record_unwind(struct ft_thread *t, const struct ft_code_info *ci, PyObject *e
     ft_emit_done(t);
 }
 
+/* 3.8-3.11: the line the exception passed in each frame of the preceding UNWIND records
+ * (t->unwound, innermost first), from its traceback, which lists them outermost first
+ * among other frames: FT_EXC_LEFT, appended to o. Nothing when one is not found. */
+static void
+put_left_lines(struct ft_text *o, struct ft_thread *t, PyObject *tb)
+{
+    unsigned k = t->nunwound;
+    char *lines;
+
+    if (k == 0 || k > FT_UNWOUND_MAX || tb == NULL || !ft_pylayout.tb_ok ||
+        o->cap - o->len < 8 + 4 * (size_t)k) {
+        return;
+    }
+    lines = o->p + o->len + 8;
+    for (; tb != NULL && tb != ft_py.None && k > 0; tb = ft_tb_next(tb)) {
+        if ((void *)ft_tb_frame(tb) == t->unwound[k - 1]) {
+            long line = ft_py_attr_long(tb, "tb_lineno", 0);
+            uint32_t l = line > 0 ? (uint32_t)line : 0;
+            memcpy(lines + 4 * (size_t)(k - 1), &l, 4);
+            k--;
+        }
+    }
+    if (k == 0) {
+        uint32_t hdr[2] = {FT_EXC_LEFT, 4 * t->nunwound};
+        memcpy(o->p + o->len, hdr, 8);
+        o->len += 8 + 4 * (size_t)t->nunwound;
+    }
+}
+
 void
 ft_record_exception(struct ft_thread *t, PyObject *exc, PyObject *tb)
 {
     struct ft_text o;
 
-    /* Three texts and the raise site (4 KiB each at most), the chain (3.3 KiB a link). */
-    if (!ft_capture_ready() || ft_thread_scratch(t, 5 * 4200 + 8 * 3500) != 0) {
+    /* Three texts and the raise site (4 KiB each at most), the chain (3.3 KiB a link),
+     * the lines left at. */
+    if (!ft_capture_ready() ||
+        ft_thread_scratch(t, 5 * 4200 + 8 * 3500 + 8 + 4 * FT_UNWOUND_MAX) != 0) {
+        t->nunwound = 0;
         return;
     }
     o.p = t->scratch;
@@ -534,6 +566,8 @@ ft_record_exception(struct ft_thread *t, PyObject *exc, PyObject *tb)
     o.cut = 0;
     o.end = 0;
     ft_capture_exception(&o, exc, tb);
+    put_left_lines(&o, t, tb);
+    t->nunwound = 0;
     ft_emit_values(t, FT_REC_EXC, o.p, o.len);
 }
 

@@ -37,6 +37,7 @@
 #include "pyapi.h"
 
 #define FT_REGION_DEPTH 32 /* regions marked per thread, nested; deeper ones only count */
+#define FT_UNWOUND_MAX  32 /* frames one exception leaves whose lines are followed */
 
 struct ft_thread {
     /* Hot: touched by the owning thread on every event. */
@@ -54,7 +55,12 @@ struct ft_thread {
     char *scratch;      /* where values are rendered before they are written */
     size_t scratch_cap;
     int exc_armed; /* 3.8-3.11: a trace function waits for this exception's details */
-    int region;    /* regions open on this thread (region.h); FLOWTRACE_START=manual records
+    /* 3.8-3.11: the frames of the UNWIND records written since the last EXC, innermost
+     * first (identities only; more than FT_UNWOUND_MAX: not followed), whose lines the
+     * exception's traceback corrects (record.c). */
+    void *unwound[FT_UNWOUND_MAX];
+    unsigned nunwound;
+    int region; /* regions open on this thread (region.h); FLOWTRACE_START=manual records
                     * only while > 0 */
     uint64_t region_id[FT_REGION_DEPTH]; /* their code ids, innermost last */
     int profile_lost;  /* the program's own profile function replaced ours for good */

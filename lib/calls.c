@@ -1084,6 +1084,8 @@ on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     struct ft_buf *b = &c->scratch;
     size_t exc_len = 0;
     int err = ft_values_exc(b, &exc_len, rec->data, rec->payload);
+    const uint8_t *left;
+    uint32_t nleft;
 
     if (err != 0) {
         return err;
@@ -1094,7 +1096,16 @@ on_exc(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
             return set_exc(top, b->p, exc_len, b->len);
         }
     }
-    /* One exception unwound all the frames waiting for it. */
+    /* One exception unwound all the frames waiting for it; where the library learnt the
+     * line it passed in each only from the traceback, it says so (FT_EXC_LEFT). */
+    if (ft_exc_field(rec->data, rec->payload, FT_EXC_LEFT, &left, &nleft) == 1 &&
+        nleft == 4 * t->nunwinds) {
+        for (size_t i = 0; i < t->nunwinds; i++) {
+            uint32_t line;
+            memcpy(&line, left + 4 * i, 4);
+            t->unwinds[i]->left_at = line != 0 ? line : t->unwinds[i]->left_at;
+        }
+    }
     for (size_t i = 0; i < t->nunwinds && err == 0; i++) {
         err = set_exc(t->unwinds[i], b->p, exc_len, b->len);
     }

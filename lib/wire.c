@@ -265,6 +265,32 @@ ft_tlv_next(const uint8_t *p, size_t n, size_t *pos, uint32_t *tag, const uint8_
 }
 
 int
+ft_exc_field(const uint8_t *p, size_t len, uint32_t tag, const uint8_t **val, uint32_t *n)
+{
+    size_t pos = 0;
+    uint32_t t;
+    int r;
+
+    for (int i = 0; i < 3; i++) { /* type, module, message */
+        uint32_t tl;
+        if (len - pos < 4) {
+            return FT_EBADFRAME;
+        }
+        memcpy(&tl, p + pos, 4);
+        if (tl > len - pos - 4) {
+            return FT_EBADFRAME;
+        }
+        pos += 4 + (size_t)tl;
+    }
+    while ((r = ft_tlv_next(p, len, &pos, &t, val, n)) == 1) {
+        if (t == tag) {
+            return 1;
+        }
+    }
+    return r;
+}
+
+int
 ft_tlv_u64(const uint8_t *val, uint32_t len, uint64_t *out)
 {
     if (len != 8) {

@@ -250,7 +250,15 @@ enum ft_exc_field {
     FT_EXC_CAUSE = 3,      /* the next exception of the chain, nearest first, at most 8:
                             * u8 via (1 __cause__, 2 __context__), u32 line, then
                             * u32-length-prefixed type, module, message, file */
+    FT_EXC_LEFT = 4,       /* u32 per preceding UNWIND, innermost first: the line the
+                            * exception passed in that frame, as its traceback says, where
+                            * LEFT_AT said another (3.8-3.11: a frame left through a
+                            * `finally:` block is at the block's last line); 0 keeps LEFT_AT */
 };
+
+/* An EXC record's optional field of this tag (enum ft_exc_field): its bytes in *val, *n.
+ * Returns 1, 0 when there is none, or FT_EBADFRAME when the record is malformed. */
+int ft_exc_field(const uint8_t *p, size_t len, uint32_t tag, const uint8_t **val, uint32_t *n);
 
 /* In an ARGS record, a length with this bit set says the value is an int64 (8 bytes) for
  * the writer to render, rather than text (1.3): ints are the commonest arguments, and

@@ -143,3 +143,14 @@ def test_a_unit_alone_shows_the_source_kept_with_its_run(tmp_path):
         assert show.returncode == 0, show.stderr
         assert "raise ValueError('kept %d' % n)" in show.stdout, show.stdout
         assert "checkout moved on" not in show.stdout
+
+
+def test_a_frame_left_through_cleanup_code_is_left_where_the_exception_passed(python, tmp_path):
+    # 3.11's profile function sees the frame when the finally block or the bare raise
+    # has run; its traceback says where the exception passed, as 3.13+ report it.
+    proc, [run] = trace(python, [PROGRAMS / "finally.py"], tmp_path)
+    assert proc.returncode == 1 and "ValueError: x" in proc.stderr
+    left = [(n["function"], n["leftAt"]) for n in nodes(run) if "exception" in n]
+    assert left == [("<module>", 41), ("through_finally", 13), ("boom", 8),
+                    ("reraised", 21), ("boom", 8), ("with_block", 29), ("boom", 8),
+                    ("through_finally", 13), ("boom", 8)]

@@ -378,6 +378,27 @@ a_frame_cut_or_overrun_while_streamed_is_reported_at_its_record(void **state)
     free(s.p);
 }
 
+static void
+exc_fields_are_found_after_the_three_texts_and_overruns_rejected(void **state)
+{
+    /* type "E", module "m", message "", then RAISE_LINE 2 (u32 7) and LEFT 4 (13, 0). */
+    static const uint8_t exc[] = {1, 0, 0, 0, 'E', 1, 0,  0, 0, 'm', 0, 0, 0, 0,
+                                  2, 0, 0, 0, 4,   0, 0,  0, 7, 0,   0, 0, 4, 0,
+                                  0, 0, 8, 0, 0,   0, 13, 0, 0, 0,   0, 0, 0, 0};
+    const uint8_t *val;
+    uint32_t n;
+
+    (void)state;
+    assert_int_equal(ft_exc_field(exc, sizeof(exc), FT_EXC_LEFT, &val, &n), 1);
+    assert_int_equal(n, 8);
+    assert_int_equal(val[0], 13);
+    assert_int_equal(ft_exc_field(exc, sizeof(exc), FT_EXC_RAISE_LINE, &val, &n), 1);
+    assert_int_equal(val[0], 7);
+    assert_int_equal(ft_exc_field(exc, 14, FT_EXC_LEFT, &val, &n), 0); /* none */
+    assert_int_equal(ft_exc_field(exc, sizeof(exc) - 1, FT_EXC_LEFT, &val, &n), FT_EBADFRAME);
+    assert_int_equal(ft_exc_field(exc, 8, FT_EXC_LEFT, &val, &n), FT_EBADFRAME); /* a text */
+}
+
 int
 main(void)
 {
@@ -392,6 +413,7 @@ main(void)
         cmocka_unit_test(a_megabyte_frame_fed_in_reads_is_decoded_in_a_bounded_buffer),
         cmocka_unit_test(reading_into_the_decoder_keeps_its_buffer_at_sixty_four_kib),
         cmocka_unit_test(a_frame_cut_or_overrun_while_streamed_is_reported_at_its_record),
+        cmocka_unit_test(exc_fields_are_found_after_the_three_texts_and_overruns_rejected),
     };
     return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
