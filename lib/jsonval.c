@@ -15,6 +15,11 @@ skip_ws(struct scan *s)
     }
 }
 
+/* Bytes a string's plain run stops at: control characters, the quote, the backslash,
+ * and bytes of multi-byte UTF-8 sequences. */
+static const unsigned char not_plain[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1};
+
 static int
 is_hex(unsigned c)
 {
@@ -85,7 +90,16 @@ string(struct scan *s)
 {
     s->p++; /* the opening quote */
     while (s->p < s->end) {
-        unsigned c = *s->p;
+        const unsigned char *p = s->p, *end = s->end;
+        /* Plain ASCII, the bulk of a value's text: one table look-up a byte. */
+        while (p < end && !not_plain[*p]) {
+            p++;
+        }
+        s->p = p;
+        if (p == end) {
+            break;
+        }
+        unsigned c = *p;
         if (c == '"') {
             s->p++;
             return 1;
