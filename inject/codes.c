@@ -171,19 +171,19 @@ first_param(struct ft_code_info *ci, PyObject *names, long argc, const char *qua
     }
 }
 
-/* Reads co_varnames and lays out the parameters to capture; writes their names, NUL-
- * separated in signature order, to params. */
 /* Whether ci's calls may take the fast path (record_fast.h): a plain traced function whose
  * parameters are read in signature order at first..first+nparams. Decided once the rest
  * of ci is. */
 static uint8_t
-fast_path(const struct ft_code_info *ci)
+fast_eligible(const struct ft_code_info *ci)
 {
     return ci->traced && !ci->is_gen && !ci->unit && ci->probe == 0 &&
            !(ci->flags & FT_DEF_BOUNDARY) && !ci->has_self && ci->redact == 0 &&
            ci->nparams <= FT_FAST_PARAMS && ci->varargs == FT_NO_PARAM && ci->varkw == FT_NO_PARAM;
 }
 
+/* Reads co_varnames and lays out the parameters to capture; writes their names, NUL-
+ * separated in signature order, to params. */
 static void
 layout_params(struct ft_code_info *ci, PyObject *code, const char *qualname, char *params,
               size_t cap, size_t *plen)
@@ -228,7 +228,7 @@ out:
         ft_py.Py_DecRef(names);
     }
     ft_py.PyErr_Clear();
-    ci->fast = fast_path(ci);
+    ci->fast = fast_eligible(ci);
 }
 
 /* ---- Definitions ---------------------------------------------------------------------- */
