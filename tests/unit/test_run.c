@@ -79,9 +79,13 @@ start(struct stream *s)
 }
 
 #define HEAD(ev, ts) "{\"event\":\"" ev "\",\"timestamp\":" ts ",\"thread\":\"MainThread\","
-#define MAIN         "\"module\":\"app\",\"function\":\"main\",\"file\":\"/app.py\",\"line\":1"
-#define ADD          "\"module\":\"app\",\"function\":\"Inventory.add\",\"file\":\"/app.py\",\"line\":5"
-#define RUN          ",\"pid\":42,\"run\":\"r1\""
+#define MAIN_NAME    "\"module\":\"app\",\"function\":\"main\""
+#define MAIN         MAIN_NAME ",\"file\":\"/app.py\",\"line\":1"
+#define ADD_NAME     "\"module\":\"app\",\"function\":\"Inventory.add\""
+#define ADD          ADD_NAME ",\"file\":\"/app.py\",\"line\":5"
+/* Format 4: no "run" on the lines of a run not copied to --logfile/--stdout; an EXIT or
+ * EXCEPTION line names its code (_NAME) without file, line and parent. */
+#define RUN ",\"pid\":42"
 
 static void
 nested_calls_give_exact_jsonl_and_tree(void **state)
@@ -104,17 +108,17 @@ nested_calls_give_exact_jsonl_and_tree(void **state)
     assert_string_equal(
         jsonl, HEAD("ENTER", "1700000000000001") MAIN RUN
         ",\"id\":1,\"parent\":null}\n" HEAD("ENTER", "1700000000000002") ADD RUN
-        ",\"id\":2,\"parent\":1}\n" HEAD("EXIT", "1700000000000005") ADD RUN
-        ",\"id\":2,\"parent\":1,"
+        ",\"id\":2,\"parent\":1}\n" HEAD("EXIT", "1700000000000005") ADD_NAME RUN
+        ",\"id\":2,"
         "\"durationMicros\":3.500,\"durationMillis\":0.003}\n" HEAD("EXCEPTION", "1700000000000009")
-            MAIN RUN ",\"id\":1,\"parent\":null,"
-                     "\"durationMicros\":8.000,\"durationMillis\":0.008,"
-                     "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}\n");
+            MAIN_NAME RUN ",\"id\":1,"
+                          "\"durationMicros\":8.000,\"durationMillis\":0.008,"
+                          "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}\n");
     tree = slurp(fx->dir, "r1", "tree.json");
     tree_unpad(tree);
     assert_string_equal(
         tree,
-        "{\"format\":3,\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":["
+        "{\"format\":4,\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":["
         "\"python3\",\"app.py\"]"
         ","
         "\"cwd\":\"/work\",\"executable\":\"\",\"python\":\"3.11.2\",\"start\":1700000000000000,"
@@ -149,9 +153,9 @@ missed_return_closes_inner_calls_as_incomplete(void **state)
     stream_end(&s, FT_END_EXIT, 0, T0 + 4000);
     assert_int_equal(feed(fx->dir, "r1", &s, FT_END_KILLED), 0);
     jsonl = slurp(fx->dir, "r1", "events.jsonl");
-    assert_non_null(strstr(jsonl, "\"id\":2,\"parent\":1,\"durationMicros\":1.000,"
+    assert_non_null(strstr(jsonl, "\"id\":2,\"durationMicros\":1.000,"
                                   "\"durationMillis\":0.001,\"incomplete\":\"return not seen\"}"));
-    assert_non_null(strstr(jsonl, HEAD("EXIT", "1700000000000003") MAIN));
+    assert_non_null(strstr(jsonl, HEAD("EXIT", "1700000000000003") MAIN_NAME RUN));
     assert_int_equal(strstr(jsonl, "\"id\":3") == NULL, 1);
     free(jsonl);
 }
@@ -172,7 +176,7 @@ stream_without_end_closes_open_calls_as_killed(void **state)
     jsonl = slurp(fx->dir, "r1", "events.jsonl");
     tree = slurp(fx->dir, "r1", "tree.json");
     /* Both calls are closed, innermost first, at the last known time. */
-    assert_non_null(strstr(jsonl, "\"id\":2,\"parent\":1,\"durationMicros\":0.000,"
+    assert_non_null(strstr(jsonl, "\"id\":2,\"durationMicros\":0.000,"
                                   "\"durationMillis\":0.000,\"incomplete\":\"killed\"}\n" HEAD(
                                       "EXIT", "1700000000000002")));
     assert_non_null(strstr(tree, "\"exitCode\":null,\"ended\":\"killed\""));
