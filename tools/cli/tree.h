@@ -73,6 +73,7 @@ struct ft_tree_thread {
     uint64_t tid;
     struct ft_node *first, *last;
     size_t ncalls;
+    size_t index; /* its place in the file's threads */
 };
 
 struct ft_tree {
