@@ -132,6 +132,7 @@ enum ctx {
     C_ROOT_EXC,
     C_TRACER,
     C_ARGV,
+    C_NOTICES,
     C_THREADS,
     C_THREAD,
     C_CALLS,
@@ -625,6 +626,9 @@ on_start_array(void *ctx)
     if (f != NULL && f->ctx == C_ROOT && key_is(l, "argv")) {
         return push(l, C_ARGV, NULL);
     }
+    if (f != NULL && f->ctx == C_ROOT && key_is(l, "notices")) {
+        return push(l, C_NOTICES, NULL);
+    }
     if (f != NULL && f->ctx == C_THREAD && key_is(l, "calls")) {
         return push(l, C_CALLS, NULL);
     }
@@ -999,6 +1003,11 @@ scalar(struct loader *l, struct scalar *v)
         break;
     case C_ARGV:
         return argv_scalar(l, v);
+    case C_NOTICES:
+        if (v->is_str && l->t->nnotices < FT_TREE_NOTICES) {
+            l->t->notices[l->t->nnotices++] = text_of(l, v);
+        }
+        break;
     case C_THREAD:
         if (key_is(l, "name") && v->is_str) {
             l->thread->name = text_of(l, v);
