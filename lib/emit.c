@@ -199,8 +199,10 @@ keep_tail(struct ft_emit *e, const struct ft_call *n, const char *dur, size_t du
 {
     e->tail_id = 0;
     if (dur_len + len <= FT_EMIT_TAIL_KEPT) {
-        memcpy(e->tail_text, dur, 32); /* at most 28 bytes; the room is reserved */
-        memcpy(e->tail_text + dur_len, tail, len);
+        /* In 32-byte steps: the line's room is reserved past its end, and tail_text has
+         * 32 bytes to spare. */
+        memcpy(e->tail_text, dur, 32); /* at most 28 bytes */
+        put_padded(e->tail_text + dur_len, tail, len);
         e->tail_dur_len = (uint32_t)dur_len;
         e->tail_len = (uint32_t)len;
         e->tail_id = n->id;
