@@ -47,36 +47,48 @@ struct ft_dest {
  * the frame that started them, and the siblings that follow them) stay in memory until
  * everything under them has ended, then are written whole, in order. */
 struct ft_call {
+    /* Set by open_node for every node: a reused node's old values are not cleared. */
     uint64_t id;
     const struct ft_code *code;
-    struct ft_call *parent;        /* NULL at a thread's top level */
-    struct ft_cthread *owner;      /* the thread whose part of the tree holds this node */
+    struct ft_call *parent;     /* NULL at a thread's top level */
+    struct ft_cthread *owner;   /* the thread whose part of the tree holds this node */
+    uint64_t start;             /* ticks */
+    uint64_t start_real;        /* start as nanoseconds since the epoch */
+    uint64_t resumed_at;        /* generators: start of this run (ticks) */
+    struct ft_dest *dest;       /* where it is written, NULL: the run's files */
+    struct ft_call *part_owner; /* the adoption whose part file holds this subtree, or NULL */
+    uint32_t depth;
+    uint8_t id_len; /* id in decimal, written once: lines and nodes copy it */
+    char id_text[24];
+    /* Read only once set: ints while nints > 0, result_int while has_result_int, the
+     * duration once the end is known (finish_node). Not cleared either. Ints sent as 8
+     * bytes are kept as numbers and written straight into each line and node (cheaper than
+     * text made once and copied): args when nints > 0 (ARGS_INTS of up to FT_CALL_INTS
+     * parameters), the result when has_result_int. */
+    int64_t ints[FT_CALL_INTS];
+    int64_t result_int;
+    uint64_t dur_ns; /* end - start */
+    uint8_t dur_len; /* dur_ns in decimal */
+    char dur_text[24];
+    /* Everything from here to inl is zero in a new node (node_new). */
     struct ft_call *qhead, *qtail; /* children not yet completely written, in order */
     struct ft_call *next;          /* link in the parent's queue */
-    uint64_t start, end;           /* ticks */
-    uint64_t start_real;           /* start as nanoseconds since the epoch */
-    uint64_t active, resumed_at;   /* generators: ticks spent running; start of this run */
+    uint64_t end;                  /* ticks */
+    uint64_t active;               /* generators: ticks spent running */
     uint64_t instance;             /* self of a method, or 0 */
     uint64_t ident;                /* generators: key in the gens map (frame identity, thread) */
     uint64_t resume_mark;          /* generators: the run's last call id at the last resume */
     uint32_t resumes;
-    uint32_t frames; /* entries on thread stacks that point here (running) */
-    uint32_t depth;
+    uint32_t frames;   /* entries on thread stacks that point here (running) */
     uint32_t pending;  /* children not yet complete */
     uint32_t nwritten; /* children written into a streamed node (commas) */
     struct ft_text args, result, after, exc, mem_before, mem_after; /* JSON texts */
     struct ft_text exc_site; /* ,"cause":[..],"raise":{..} of its exception */
     struct ft_text locals;   /* JSON object: its locals as an exception left it */
     uint32_t left_at;        /* the line an exception left it at, or 0 */
-    /* Ints sent as 8 bytes are kept as numbers and written straight into each line and
-     * node (cheaper than text made once and copied): args when nints > 0 (ARGS_INTS of
-     * up to FT_CALL_INTS parameters), the result when has_result_int. */
-    int64_t ints[FT_CALL_INTS];
-    int64_t result_int;
     uint8_t nints;
     uint8_t has_result_int;
     const char *incomplete;
-    uint64_t dur_ns;  /* end - start, once the end is known */
     uint8_t streamed; /* head written */
     uint8_t closed;   /* end known */
     uint8_t done;     /* closed and everything under it complete */
@@ -93,14 +105,9 @@ struct ft_call {
     uint8_t transparent;          /* no level of its own: its children take its place */
     uint8_t task;                 /* a coroutine another call spawned (an asyncio task): placed
                                    * under its creator, run on its own */
-    struct ft_dest *dest;         /* where it is written, NULL: the run's files */
+    uint8_t heap_texts;           /* a text of it was put on the heap (ft_values_set) */
     struct ft_adoption *adoption; /* set on the node standing for work a thread adopted */
-    struct ft_call *part_owner;   /* the adoption whose part file holds this subtree, or NULL */
-    uint8_t id_len;               /* id in decimal, written once: lines and nodes copy it */
-    uint8_t dur_len;              /* dur_ns in decimal, once the end is known */
-    char id_text[24];
-    char dur_text[24];
-    uint16_t inl_used; /* bytes of inl taken by texts */
+    uint16_t inl_used;            /* bytes of inl taken by texts */
     char inl[FT_CALL_INLINE];
     char inl_pad[FT_TEXT_PAD]; /* texts in inl are read this far past their end */
 };

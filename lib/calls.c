@@ -99,7 +99,9 @@ node_free(struct ft_calls *c, struct ft_call *n)
     if (n->adoption != NULL) {
         adoption_free(n->adoption);
     }
-    ft_values_clear(n);
+    if (n->heap_texts) {
+        ft_values_clear(n); /* else node_new's clear is enough: texts in inl need no free */
+    }
     n->next = c->free_nodes;
     c->free_nodes = n;
 }
@@ -113,7 +115,9 @@ node_new(struct ft_calls *c)
         return calloc(1, sizeof(*n));
     }
     c->free_nodes = n->next;
-    memset(n, 0, offsetof(struct ft_call, inl)); /* texts are absent: inl is not read */
+    /* What open_node sets, and what is read only once set, is left as it was; texts are
+     * absent: inl is not read. */
+    memset(&n->qhead, 0, offsetof(struct ft_call, inl) - offsetof(struct ft_call, qhead));
     return n;
 }
 
@@ -373,9 +377,14 @@ static void became_done(struct ft_calls *c, struct ft_call *n);
 static void
 drain(struct ft_calls *c, struct ft_call *p)
 {
-    struct ft_sink *s = sink_of(c, p);
-    struct ft_call *h, *a = array_of(p);
+    struct ft_sink *s;
+    struct ft_call *h, *a;
 
+    if (p->qhead == NULL || !p->qhead->done) {
+        return; /* most often: nothing is waiting */
+    }
+    s = sink_of(c, p);
+    a = array_of(p);
     while ((h = p->qhead) != NULL && h->done) {
         unqueue_head(p);
         if (h->adoption != NULL && h->adoption->open) {

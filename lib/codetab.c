@@ -135,6 +135,7 @@ build_keys(struct ft_code *c, const char *params, size_t len)
         }
         c->keys[k] = b.p;
         c->keylens[k] = b.len;
+        c->keys_room += b.len + 48; /* the key and an int's text: at most 47 bytes */
         k++;
         i += n + 1;
     }

@@ -32,6 +32,7 @@ struct ft_code {
     uint32_t nparams;
     char **keys; /* per captured parameter: its name as a JSON key, `"name":` */
     size_t *keylens;
+    size_t keys_room; /* room for every parameter as a key and an int */
     /* The text writer's cache (emit.c): the middle of this code's ENTER lines, then of
      * its EXIT lines (at line_frag + exit_frag_at), for the thread and destination it last
      * wrote them for. Owned by the table. */

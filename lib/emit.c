@@ -191,15 +191,42 @@ put_args_ints(char *o, const struct ft_call *n)
     return o;
 }
 
-static size_t
+/* Keeps the duration and the tail an EXIT line just wrote for the node tail that follows
+ * it (the same text). */
+static inline void
+keep_tail(struct ft_emit *e, const struct ft_call *n, const char *dur, size_t dur_len,
+          const char *tail, size_t len)
+{
+    e->tail_id = 0;
+    if (dur_len + len <= FT_EMIT_TAIL_KEPT) {
+        /* In 32-byte steps: the line's room is reserved past its end, and tail_text has
+         * 32 bytes to spare. */
+        memcpy(e->tail_text, dur, 32); /* at most 28 bytes */
+        put_padded(e->tail_text + dur_len, tail, len);
+        e->tail_dur_len = (uint32_t)dur_len;
+        e->tail_len = (uint32_t)len;
+        e->tail_id = n->id;
+    }
+}
+
+/* Keeps the int arguments an ENTER line just wrote for the node head that follows it
+ * (their digits are the work: a copy is cheaper). */
+static inline void
+keep_args(struct ft_emit *e, const struct ft_call *n, const char *text, size_t len)
+{
+    if (len <= FT_EMIT_ARGS_KEPT) {
+        memcpy(e->args_text, text, FT_EMIT_ARGS_KEPT); /* fixed size: the room is reserved */
+        e->args_len = (uint32_t)len;
+        e->args_id = n->id;
+    } else {
+        e->args_id = 0;
+    }
+}
+
+static inline size_t
 args_room(const struct ft_call *n)
 {
-    size_t room = n->args.len;
-
-    for (unsigned i = 0; i < n->nints; i++) {
-        room += n->code->keylens[i] + 48;
-    }
-    return room;
+    return n->args.len + (n->nints > 0 ? n->code->keys_room : 0);
 }
 
 static size_t
@@ -347,11 +374,14 @@ put_line_head(struct ft_emit *e, char *o, const struct ft_cthread *t, const stru
     return put_digits(o, p->id_text, p->id_len);
 }
 
-static size_t
-line_room(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n)
+/* The room of a line but its tail's texts: an ENTER line's arguments and memory, or an
+ * EXIT line's memory. */
+static inline size_t
+line_room(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n, int exit)
 {
     return LINE_FIXED + t->frag_len + n->code->frag_len + e->run_frag_len +
-           (n->dest ? n->dest->frag_len : 0) + args_room(n) + n->mem_before.len + n->mem_after.len;
+           (n->dest ? n->dest->frag_len : 0) +
+           (exit ? n->mem_after.len : args_room(n) + n->mem_before.len);
 }
 
 static char *
@@ -379,13 +409,15 @@ ft_emit_enter(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
 {
     char *o;
 
-    if (ft_buf_reserve(b, line_room(e, t, n)) != 0) {
+    if (ft_buf_reserve(b, line_room(e, t, n, 0)) != 0) {
         return;
     }
     o = PUT_LIT(b->p + b->len, "{\"event\":\"ENTER");
     o = put_line_head(e, o, t, n, n->start_real / 1000, 0);
     if (n->nints > 0) {
+        char *args = o;
         o = put_args_ints(o, n);
+        keep_args(e, n, args, (size_t)(o - args));
     } else if (n->args.p != NULL) {
         o = PUT_LIT(o, ",\"args\":");
         o = put_text(o, &n->args);
@@ -406,19 +438,27 @@ ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
              const struct ft_call *n)
 {
     int exc = n->unwound && !ft_call_closed_by_caller(n);
-    char *o;
+    char *o, *dur, *tail;
+    size_t dur_len;
 
-    if (ft_buf_reserve(b, line_room(e, t, n) + tail_room(n)) != 0) {
+    if (ft_buf_reserve(b, line_room(e, t, n, 1) + tail_room(n)) != 0) {
         return;
     }
     o = b->p + b->len;
     o = exc ? PUT_LIT(o, "{\"event\":\"EXCEPTION") : PUT_LIT(o, "{\"event\":\"EXIT");
-    o = put_line_head(e, o, t, n, ft_emit_micros(e, n->end), 1);
+    /* The end's time is the start's plus the duration (one conversion a call, not two). */
+    o = put_line_head(e, o, t, n, (n->start_real + n->dur_ns) / 1000, 1);
     o = PUT_LIT(o, ",\"durationMicros\":");
+    dur = o;
     o = put_scaled(o, n, 0);
+    dur_len = (size_t)(o - dur);
     o = PUT_LIT(o, ",\"durationMillis\":");
     o = put_scaled(o, n, 1);
+    tail = o;
     o = put_common_tail(e, b, o, n);
+    if (n->incomplete == NULL) { /* else the tail moved the buffer (ft_buf_puts) */
+        keep_tail(e, n, dur, dur_len, tail, (size_t)(o - tail));
+    }
     if (n->mem_after.p != NULL) {
         o = PUT_LIT(o, ",\"memory\":");
         o = put_text(o, &n->mem_after);
@@ -468,7 +508,9 @@ ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
     if (n->instance != 0) {
         o = put_instance(o, n->instance);
     }
-    if (n->nints > 0) {
+    if (n->nints > 0 && e->args_id == n->id) {
+        o = put_padded(o, e->args_text, e->args_len); /* as its ENTER line wrote them */
+    } else if (n->nints > 0) {
         o = put_args_ints(o, n);
     } else if (n->args.p != NULL) {
         o = PUT_LIT(o, ",\"args\":");
@@ -487,8 +529,13 @@ ft_emit_node_tail(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
         return;
     }
     o = PUT_LIT(b->p + b->len, "],\"durationMicros\":");
-    o = put_scaled(o, n, 0);
-    o = put_common_tail(e, b, o, n);
+    if (e->tail_id == n->id) { /* as its EXIT line wrote them */
+        o = put_padded(o, e->tail_text, e->tail_dur_len);
+        o = put_padded(o, e->tail_text + e->tail_dur_len, e->tail_len);
+    } else {
+        o = put_scaled(o, n, 0);
+        o = put_common_tail(e, b, o, n);
+    }
     if (n->mem_before.p != NULL || n->mem_after.p != NULL) {
         o = PUT_LIT(o, ",\"memory\":{\"before\":");
         o = n->mem_before.p ? put_text(o, &n->mem_before) : PUT_LIT(o, "null");

@@ -25,6 +25,7 @@ ft_values_set(struct ft_call *n, struct ft_text *slot, const char *s, size_t len
         n->inl_used = (uint16_t)(n->inl_used + len + 1);
     } else if ((p = malloc(len + 1 + FT_TEXT_PAD)) != NULL) {
         heap = 1;
+        n->heap_texts = 1;
     } else {
         return -ENOMEM;
     }
