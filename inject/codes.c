@@ -171,14 +171,14 @@ first_param(struct ft_code_info *ci, PyObject *names, long argc, const char *qua
     }
 }
 
-/* Whether ci's calls may take the fast path (record_fast.h): a plain traced function whose
- * parameters are read in signature order at first..first+nparams. Decided once the rest
- * of ci is. */
+/* Whether ci's calls may take the fast path (record_fast.h): a plain traced function (not
+ * a method: no self or cls) whose parameters are the first nparams fast locals, in
+ * signature order. Decided once the rest of ci is. */
 static uint8_t
 fast_eligible(const struct ft_code_info *ci)
 {
     return ci->traced && !ci->is_gen && !ci->unit && ci->probe == 0 &&
-           !(ci->flags & FT_DEF_BOUNDARY) && !ci->has_self && ci->redact == 0 &&
+           !(ci->flags & FT_DEF_BOUNDARY) && ci->first == 0 && ci->redact == 0 &&
            ci->nparams <= FT_FAST_PARAMS && ci->varargs == FT_NO_PARAM && ci->varkw == FT_NO_PARAM;
 }
 

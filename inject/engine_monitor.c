@@ -57,7 +57,8 @@ static int validate_left;
 /* Whether the callbacks may take the fast path (record_fast.h): the running frame and its
  * fast locals are read in place, checked, and the settings allow it. FAST_313 and
  * FAST_314: 3.13's or 3.14's layout, the thread state read from its thread-local
- * (pylayout.h's ts_tls) and the time-stamp counter as the clock: the callbacks then read
+ * (pylayout.h's ts_tls), the time-stamp counter as the clock and the first extras index
+ * ours (no other tool asked for one before): the callbacks then read
  * everything at constant offsets and call nothing, so they save no registers; FAST_ANY:
  * through pylayout.h's switches, out of the callbacks' line. */
 enum { FAST_OFF, FAST_ANY, FAST_313, FAST_314 };
@@ -67,8 +68,8 @@ static void
 choose_fast(void)
 {
     const struct ft_pylayout *l = &ft_pylayout;
-    int direct =
-        l->ts_frame == 313 && l->ts_tls != 0 && l->int_tagged && ft_cfg.clock == FT_CLOCK_TSC;
+    int direct = l->ts_frame == 313 && l->ts_tls != 0 && l->int_tagged &&
+                 ft_cfg.clock == FT_CLOCK_TSC && ft_code_extra_index == 0;
 
     fast_ok =
         frame_mode != FRAME_DIRECT || validate_left > 0 || !l->locals_ok || !ft_record_fast_on()
@@ -208,7 +209,7 @@ fast_event(struct ft_thread *t, PyObject *code, PyObject *retval, int v)
     if (v == FAST_ANY) {
         ci = ft_code_lookup(code);
     } else if (__builtin_expect(ft_pylayout.code_extra != 0, 1)) {
-        ci = (struct ft_code_info *)ft_code_extra_get(code, ft_code_extra_index);
+        ci = (struct ft_code_info *)ft_code_extra_get0(code); /* our index: 0 (choose_fast) */
     } else {
         return 0; /* no call here: the general path asks the C API */
     }

@@ -456,6 +456,21 @@ ft_code_extra_get(PyObject *code, Py_ssize_t index)
     return extra;
 }
 
+/* Hot path (code_extra != 0): extra slot 0 of a code object, read in place: an extras
+ * block has a slot for every index requested before it was made, so at least this one. */
+static inline void *
+ft_code_extra_get0(PyObject *code)
+{
+    const char *block = *(const char *const *)((const char *)code + ft_pylayout.code_extra);
+    void *extra;
+
+    if (block == NULL) {
+        return NULL;
+    }
+    memcpy(&extra, block + sizeof(Py_ssize_t), sizeof(extra));
+    return extra;
+}
+
 /* Around the C API's Code_SetExtra(code, index, value): the word at the guessed co_extra
  * before it, then whether the guess now holds an extras block with value at index. The
  * first agreement makes code_extra the guess; any disagreement ends reading in place. */

@@ -8,7 +8,8 @@
  * exactly those the general path (record.c) writes for the same call.
  *
  * Which calls: ci->fast (codes.c decides it at first sight: a traced function that is
- * not a generator, a unit, a framework boundary or a method, with at most FT_FAST_PARAMS
+ * not a generator, a unit, a framework boundary or a method (its parameters are the first
+ * fast locals), with at most FT_FAST_PARAMS
  * parameters, none of them variadic or secret-looking), while ft_record_fast_on() (no
  * --memory, --flush-every-call or skipped values, and capture ready). Each returns 0,
  * having written nothing, when the call is not one of those (a parameter or the result
@@ -78,7 +79,7 @@ ft_record_fast_call(struct ft_thread *t, const struct ft_code_info *ci, const ui
         return 0;
     }
     if (n > 0) {
-        for (const uintptr_t *r = refs + ci->first, *e = r + n; r < e; r++, o += 8) {
+        for (const uintptr_t *r = refs, *e = r + n; r < e; r++, o += 8) {
             if (!ft_fast_int(ft_ref_at(r, 0, how.refs_tagged), &x, how.ints_tagged)) {
                 return 0;
             }
@@ -110,8 +111,7 @@ ft_record_fast_return(struct ft_thread *t, const struct ft_code_info *ci, PyObje
         return 0;
     }
     if (ci->nparams > 0) {
-        r = refs + ci->first;
-        e = r + ci->nparams;
+        e = refs + ci->nparams;
     }
     for (; r < e; r++) {
         PyObject *v = ft_ref_at(r, 0, how.refs_tagged);
