@@ -150,6 +150,7 @@ $(O)/tests/unit/test_tstate: $(O)/inject/tstate.o $(O)/inject/emit.o $(INJECT_BA
 $(O)/tests/unit/test_ship: $(O)/inject/ship.o $(O)/inject/tstate.o $(O)/inject/emit.o \
     $(O)/inject/deflog.o $(O)/inject/srclog.o $(INJECT_BASE)
 $(O)/tests/unit/test_srclog: $(O)/inject/srclog.o
+$(O)/tests/unit/test_text: $(O)/inject/text.o
 $(O)/tests/unit/test_pylayout: $(O)/inject/pylayout.o $(O)/inject/pyapi.o $(INJECT_BASE)
 
 $(O)/tests/unit/%: tests/unit/%.c $(CORE)
