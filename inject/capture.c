@@ -12,40 +12,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "capture_int.h"
 #include "config.h"
 #include "lib/clock.h"
 #include "lib/pyfmt.h"
 #include "log.h"
 
-#define MAX_DEPTH    4          /* containers nested deeper render as [...] */
-#define MARKER_ROOM  48         /* "…[truncated from 18446744073709551615 items]" */
-#define UNLIMITED    (1u << 20) /* what "no limit" means: one MiB of text per value */
+#define MARKER_ROOM  48 /* "…[truncated from 18446744073709551615 items]" */
 #define SLOW_REPR_NS 50000000u
 
-/* Type objects and functions we need beyond ft_py (all optional in pyapi terms: if one
- * is missing, capture stays off). */
-static struct capture_api {
-    PyObject *long_t, *float_t, *str_t, *bytes_t, *bytearray_t, *bool_t, *list_t, *tuple_t, *dict_t,
-        *set_t, *frozenset_t, *none_t, *cell_t, *func_t, *type_t, *module_t;
-    PyObject *true_o, *false_o;
-    long long (*PyLong_AsLongLongAndOverflow)(PyObject *, int *);
-    double (*PyFloat_AsDouble)(PyObject *);
-    Py_ssize_t (*PyUnicode_GetLength)(PyObject *);
-    char *(*PyByteArray_AsString)(PyObject *);
-    Py_ssize_t (*PyByteArray_Size)(PyObject *);
-    Py_ssize_t (*PyList_Size)(PyObject *);
-    PyObject *(*PyList_GetItem)(PyObject *, Py_ssize_t);
-    int (*PyDict_Next)(PyObject *, Py_ssize_t *, PyObject **, PyObject **);
-    Py_ssize_t (*PyDict_Size)(PyObject *);
-    Py_ssize_t (*PySet_Size)(PyObject *);
-    int (*_PySet_NextEntry)(PyObject *, Py_ssize_t *, PyObject **, long *);
-    PyObject *(*PyObject_Repr)(PyObject *);
-    PyObject *(*PyCell_Get)(PyObject *);
-    const char *(*PyModule_GetName)(PyObject *);
-    unsigned long (*PyType_GetFlags)(PyObject *);
-    PyObject *(*PyObject_GenericGetDict)(PyObject *, void *);
-    int ready;
-} P;
+/* The C API beyond ft_py (capture_int.h). */
+struct ft_capture_api ft_capi;
 
 #define Py_TPFLAGS_HEAPTYPE (1UL << 9)
 #define Py_TPFLAGS_BASE_EXC (1UL << 30) /* a BaseException subclass */
@@ -56,43 +33,43 @@ static const char no_type;
 #define NO_TYPE ((PyObject *)(uintptr_t)&no_type)
 struct ft_capture_hot ft_capture_hot = {NO_TYPE, NO_TYPE, NO_TYPE, NO_TYPE, NO_TYPE, 0, 0};
 
-/* What ft_capture_init looks up into P, by CPython name: all needed. */
+/* What ft_capture_init looks up into ft_capi, by CPython name: all needed. */
 static const struct {
-    size_t field; /* offset in P */
+    size_t field; /* offset in ft_capi */
     const char *name;
 } symbols[] = {
-    {offsetof(struct capture_api, long_t), "PyLong_Type"},
-    {offsetof(struct capture_api, float_t), "PyFloat_Type"},
-    {offsetof(struct capture_api, str_t), "PyUnicode_Type"},
-    {offsetof(struct capture_api, bytes_t), "PyBytes_Type"},
-    {offsetof(struct capture_api, bytearray_t), "PyByteArray_Type"},
-    {offsetof(struct capture_api, bool_t), "PyBool_Type"},
-    {offsetof(struct capture_api, list_t), "PyList_Type"},
-    {offsetof(struct capture_api, tuple_t), "PyTuple_Type"},
-    {offsetof(struct capture_api, dict_t), "PyDict_Type"},
-    {offsetof(struct capture_api, set_t), "PySet_Type"},
-    {offsetof(struct capture_api, frozenset_t), "PyFrozenSet_Type"},
-    {offsetof(struct capture_api, none_t), "_PyNone_Type"},
-    {offsetof(struct capture_api, cell_t), "PyCell_Type"},
-    {offsetof(struct capture_api, func_t), "PyFunction_Type"},
-    {offsetof(struct capture_api, type_t), "PyType_Type"},
-    {offsetof(struct capture_api, module_t), "PyModule_Type"},
-    {offsetof(struct capture_api, true_o), "_Py_TrueStruct"},
-    {offsetof(struct capture_api, false_o), "_Py_FalseStruct"},
-    {offsetof(struct capture_api, PyLong_AsLongLongAndOverflow), "PyLong_AsLongLongAndOverflow"},
-    {offsetof(struct capture_api, PyFloat_AsDouble), "PyFloat_AsDouble"},
-    {offsetof(struct capture_api, PyUnicode_GetLength), "PyUnicode_GetLength"},
-    {offsetof(struct capture_api, PyByteArray_AsString), "PyByteArray_AsString"},
-    {offsetof(struct capture_api, PyByteArray_Size), "PyByteArray_Size"},
-    {offsetof(struct capture_api, PyList_Size), "PyList_Size"},
-    {offsetof(struct capture_api, PyList_GetItem), "PyList_GetItem"},
-    {offsetof(struct capture_api, PyDict_Next), "PyDict_Next"},
-    {offsetof(struct capture_api, PyDict_Size), "PyDict_Size"},
-    {offsetof(struct capture_api, PySet_Size), "PySet_Size"},
-    {offsetof(struct capture_api, PyObject_Repr), "PyObject_Repr"},
-    {offsetof(struct capture_api, PyCell_Get), "PyCell_Get"},
-    {offsetof(struct capture_api, PyModule_GetName), "PyModule_GetName"},
-    {offsetof(struct capture_api, PyType_GetFlags), "PyType_GetFlags"},
+    {offsetof(struct ft_capture_api, long_t), "PyLong_Type"},
+    {offsetof(struct ft_capture_api, float_t), "PyFloat_Type"},
+    {offsetof(struct ft_capture_api, str_t), "PyUnicode_Type"},
+    {offsetof(struct ft_capture_api, bytes_t), "PyBytes_Type"},
+    {offsetof(struct ft_capture_api, bytearray_t), "PyByteArray_Type"},
+    {offsetof(struct ft_capture_api, bool_t), "PyBool_Type"},
+    {offsetof(struct ft_capture_api, list_t), "PyList_Type"},
+    {offsetof(struct ft_capture_api, tuple_t), "PyTuple_Type"},
+    {offsetof(struct ft_capture_api, dict_t), "PyDict_Type"},
+    {offsetof(struct ft_capture_api, set_t), "PySet_Type"},
+    {offsetof(struct ft_capture_api, frozenset_t), "PyFrozenSet_Type"},
+    {offsetof(struct ft_capture_api, none_t), "_PyNone_Type"},
+    {offsetof(struct ft_capture_api, cell_t), "PyCell_Type"},
+    {offsetof(struct ft_capture_api, func_t), "PyFunction_Type"},
+    {offsetof(struct ft_capture_api, type_t), "PyType_Type"},
+    {offsetof(struct ft_capture_api, module_t), "PyModule_Type"},
+    {offsetof(struct ft_capture_api, true_o), "_Py_TrueStruct"},
+    {offsetof(struct ft_capture_api, false_o), "_Py_FalseStruct"},
+    {offsetof(struct ft_capture_api, PyLong_AsLongLongAndOverflow), "PyLong_AsLongLongAndOverflow"},
+    {offsetof(struct ft_capture_api, PyFloat_AsDouble), "PyFloat_AsDouble"},
+    {offsetof(struct ft_capture_api, PyUnicode_GetLength), "PyUnicode_GetLength"},
+    {offsetof(struct ft_capture_api, PyByteArray_AsString), "PyByteArray_AsString"},
+    {offsetof(struct ft_capture_api, PyByteArray_Size), "PyByteArray_Size"},
+    {offsetof(struct ft_capture_api, PyList_Size), "PyList_Size"},
+    {offsetof(struct ft_capture_api, PyList_GetItem), "PyList_GetItem"},
+    {offsetof(struct ft_capture_api, PyDict_Next), "PyDict_Next"},
+    {offsetof(struct ft_capture_api, PyDict_Size), "PyDict_Size"},
+    {offsetof(struct ft_capture_api, PySet_Size), "PySet_Size"},
+    {offsetof(struct ft_capture_api, PyObject_Repr), "PyObject_Repr"},
+    {offsetof(struct ft_capture_api, PyCell_Get), "PyCell_Get"},
+    {offsetof(struct ft_capture_api, PyModule_GetName), "PyModule_GetName"},
+    {offsetof(struct ft_capture_api, PyType_GetFlags), "PyType_GetFlags"},
 };
 
 int
@@ -104,22 +81,22 @@ ft_capture_init(void)
             ft_debug("capture off: %s not found", symbols[i].name);
             return -ENOENT;
         }
-        memcpy((char *)&P + symbols[i].field, &p, sizeof(p));
+        memcpy((char *)&ft_capi + symbols[i].field, &p, sizeof(p));
     }
-    *(void **)&P._PySet_NextEntry = dlsym(RTLD_DEFAULT, "_PySet_NextEntry");
-    *(void **)&P.PyObject_GenericGetDict = dlsym(RTLD_DEFAULT, "PyObject_GenericGetDict");
+    *(void **)&ft_capi._PySet_NextEntry = dlsym(RTLD_DEFAULT, "_PySet_NextEntry");
+    *(void **)&ft_capi.PyObject_GenericGetDict = dlsym(RTLD_DEFAULT, "PyObject_GenericGetDict");
     /* The object header layout is checked, not assumed: free-threaded builds differ. */
     if (!ft_pylayout.header_ok) {
         ft_debug("capture off: unexpected object layout");
         return -ENOENT;
     }
-    P.ready = 1;
-    ft_capture_hot.long_t = P.long_t;
+    ft_capi.ready = 1;
+    ft_capture_hot.long_t = ft_capi.long_t;
     ft_capture_hot.int_direct = ft_pylayout.int_ok;
-    ft_capture_hot.list_t = P.list_t;
-    ft_capture_hot.dict_t = P.dict_t;
-    ft_capture_hot.set_t = P.set_t;
-    ft_capture_hot.bytearray_t = P.bytearray_t;
+    ft_capture_hot.list_t = ft_capi.list_t;
+    ft_capture_hot.dict_t = ft_capi.dict_t;
+    ft_capture_hot.set_t = ft_capi.set_t;
+    ft_capture_hot.bytearray_t = ft_capi.bytearray_t;
     ft_capture_hot.ready = 1;
     return 0;
 }
@@ -129,65 +106,12 @@ ft_capture_value_cap(void)
 {
     /* A value's JSON (at most the limit), or its rendering escaped (at most twice the
      * rendering) with the rendering itself as work room (ft_capture_json). */
-    return 3 * ((ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED) + MARKER_ROOM) + 256;
+    return 3 * ((ft_cfg.max_arg_length ? ft_cfg.max_arg_length : FT_CAPTURE_UNLIMITED) +
+                MARKER_ROOM) +
+           256;
 }
 
 /* ---- Output ---------------------------------------------------------------------- */
-
-/* Inlined everywhere: most calls pass a constant size, which folds the branches. */
-static inline __attribute__((always_inline)) void
-put(struct ft_text *o, const void *s, size_t n)
-{
-    if (o->cut) {
-        return;
-    }
-    if (o->cap - o->len < n) {
-        n = o->cap - o->len;
-        o->cut = 1;
-    }
-    /* Most pieces are a few bytes (digits, quotes, ", ", a type's name): two overlapping
-     * fixed-size copies for those, no call. */
-    char *d = o->p + o->len;
-    const char *c = s;
-    if (n >= 8 && n <= 16) {
-        memcpy(d, c, 8);
-        memcpy(d + n - 8, c + n - 8, 8);
-    } else if (n >= 4 && n < 8) {
-        memcpy(d, c, 4);
-        memcpy(d + n - 4, c + n - 4, 4);
-    } else if (n < 4) {
-        for (size_t i = 0; i < n; i++) {
-            d[i] = c[i];
-        }
-    } else {
-        memcpy(d, c, n);
-    }
-    o->len += n;
-}
-
-static void
-puts_(struct ft_text *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
-
-static void putf(struct ft_text *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-putf(struct ft_text *o, const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is just above. */
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    if (n > 0) {
-        put(o, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-    }
-}
 
 /* ---- Type names (cached per type object) --------------------------------------------- */
 
@@ -248,9 +172,16 @@ type_slot(PyObject *type)
     return i;
 }
 
-/* ---- Rendering --------------------------------------------------------------------- */
+const char *
+ft_capture_type_name(PyObject *v, size_t *len)
+{
+    int slot = type_slot(ft_type_of(v));
 
-static void render(struct ft_text *o, PyObject *v, int depth);
+    *len = types[slot].name_len;
+    return types[slot].name;
+}
+
+/* ---- Rendering --------------------------------------------------------------------- */
 
 /* Python's quote choice: ' unless the text has ' and no ". */
 static char
@@ -286,15 +217,15 @@ put_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
         for (i = 0; i < n && !special[s[i]]; i++) {
         }
         if (i == n) {
-            put(o, "'", 1);
-            put(o, s, n);
-            put(o, "'", 1);
+            ft_put(o, "'", 1);
+            ft_put(o, s, n);
+            ft_put(o, "'", 1);
             return;
         }
     }
     q = pick_quote(s, n < o->cap ? n : o->cap);
 
-    put(o, &q, 1);
+    ft_put(o, &q, 1);
     for (i = 0; i < n && !o->cut; i++) {
         unsigned c = s[i];
         const char *esc = NULL;
@@ -320,21 +251,21 @@ put_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
             }
             continue;
         }
-        put(o, s + start, i - start);
+        ft_put(o, s + start, i - start);
         start = i + 1;
-        puts_(o, esc);
+        ft_puts(o, esc);
     }
-    put(o, s + start, i - start);
+    ft_put(o, s + start, i - start);
     if (i < n) {
         o->cut = 1;
     }
-    put(o, &q, 1);
+    ft_put(o, &q, 1);
 }
 
 /* Whether text (n bytes) may hold a secret (lib/redact.h): a secret's name, an HTTP
  * credential, a URL's password. Nothing is redacted with FLOWTRACE_REDACT=none. */
-static int
-may_hold_secret(const void *text, size_t n)
+int
+ft_capture_may_hold_secret(const void *text, size_t n)
 {
     return ft_cfg.redact.n > 0 && ft_redact_text_may(&ft_cfg.redact, text, n);
 }
@@ -359,7 +290,7 @@ put_quoted_redacted(struct ft_text *o, const unsigned char *s, size_t n, int is_
 static void
 put_text_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
 {
-    if (may_hold_secret(s, n)) {
+    if (ft_capture_may_hold_secret(s, n)) {
         put_quoted_redacted(o, s, n, is_bytes);
     } else {
         put_quoted(o, s, n, is_bytes);
@@ -375,7 +306,7 @@ render_str(struct ft_text *o, PyObject *v)
     if (s == NULL) {
         /* Lone surrogates cannot be UTF-8: show what they are rather than fail. */
         ft_py.PyErr_Clear();
-        puts_(o, "<str with surrogates>");
+        ft_puts(o, "<str with surrogates>");
         return;
     }
     put_text_quoted(o, (const unsigned char *)s, (size_t)n, 0);
@@ -385,17 +316,17 @@ static void
 render_bytes(struct ft_text *o, const char *s, size_t n, int bytearray)
 {
     if (bytearray) {
-        puts_(o, "bytearray(");
+        ft_puts(o, "bytearray(");
     }
-    put(o, "b", 1);
+    ft_put(o, "b", 1);
     put_text_quoted(o, (const unsigned char *)s, n, 1);
     if (bytearray) {
-        put(o, ")", 1);
+        ft_put(o, ")", 1);
     }
 }
 
-static void
-render_int(struct ft_text *o, PyObject *v)
+void
+ft_capture_render_int(struct ft_text *o, PyObject *v)
 {
     int64_t x;
     char buf[24], *p = buf + sizeof(buf);
@@ -410,7 +341,7 @@ render_int(struct ft_text *o, PyObject *v)
         if (x < 0) {
             *--p = '-';
         }
-        put(o, p, (size_t)(buf + sizeof(buf) - p));
+        ft_put(o, p, (size_t)(buf + sizeof(buf) - p));
         return;
     }
     ft_py.PyErr_Clear();
@@ -418,21 +349,21 @@ render_int(struct ft_text *o, PyObject *v)
     PyObject *s = ft_py.PyObject_Str(v); /* new ref */
     if (s == NULL) {
         ft_py.PyErr_Clear();
-        puts_(o, "<int too large to render>");
+        ft_puts(o, "<int too large to render>");
         return;
     }
     Py_ssize_t n;
     const char *t = ft_py.PyUnicode_AsUTF8AndSize(s, &n);
     if (t != NULL) {
-        put(o, t, (size_t)n);
+        ft_put(o, t, (size_t)n);
     }
     ft_py.PyErr_Clear();
     ft_py.Py_DecRef(s);
 }
 
 /* Whether k, a dict key or the first of a pair, names a secret (a str or bytes). */
-static int
-secret_key(PyObject *k)
+int
+ft_capture_secret_key(PyObject *k)
 {
     PyObject *t = ft_type_of(k);
     Py_ssize_t n = 0;
@@ -441,9 +372,9 @@ secret_key(PyObject *k)
     if (ft_cfg.redact.n == 0) {
         return 0;
     }
-    if (t == P.str_t) {
+    if (t == ft_capi.str_t) {
         s = (char *)ft_py.PyUnicode_AsUTF8AndSize(k, &n);
-    } else if (t == P.bytes_t && ft_py.PyBytes_AsStringAndSize(k, &s, &n) != 0) {
+    } else if (t == ft_capi.bytes_t && ft_py.PyBytes_AsStringAndSize(k, &s, &n) != 0) {
         s = NULL;
     }
     if (s == NULL) {
@@ -461,131 +392,116 @@ secret_key(PyObject *k)
 #define CHANGED "…[changed while rendered]"
 
 static inline void
-hold(PyObject *v)
-{
-    if (ft_cfg.repr) {
-        ft_py.Py_IncRef(v);
-    }
-}
-
-static inline void
-release(PyObject *v)
-{
-    if (ft_cfg.repr) {
-        ft_py.Py_DecRef(v);
-    }
-}
-
-static inline void
 render_item(struct ft_text *o, PyObject *it, int depth)
 {
-    hold(it);
-    render(o, it, depth);
-    release(it);
+    ft_capture_hold(it);
+    ft_capture_render(o, it, depth);
+    ft_capture_release(it);
 }
 
 static void
 render_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
 {
-    Py_ssize_t n = is_list ? P.PyList_Size(v) : ft_py.PyTuple_Size(v);
+    Py_ssize_t n = is_list ? ft_capi.PyList_Size(v) : ft_py.PyTuple_Size(v);
 
-    put(o, is_list ? "[" : "(", 1);
-    if (depth >= MAX_DEPTH && n > 0) {
-        puts_(o, "...");
+    ft_put(o, is_list ? "[" : "(", 1);
+    if (depth >= FT_CAPTURE_MAX_DEPTH && n > 0) {
+        ft_puts(o, "...");
     } else {
         for (Py_ssize_t i = 0; i < n && !o->cut; i++) {
-            if (is_list && ft_cfg.repr && P.PyList_Size(v) != n) {
-                puts_(o, CHANGED);
+            if (is_list && ft_cfg.repr && ft_capi.PyList_Size(v) != n) {
+                ft_puts(o, CHANGED);
                 break;
             }
             /* Borrowed; i is within the size just read. */
-            PyObject *it = is_list ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
+            PyObject *it = is_list ? ft_capi.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
             if (i > 0) {
-                put(o, ", ", 2);
+                ft_put(o, ", ", 2);
             }
             /* A (name, value) pair, as in an ASGI scope's headers: a secret's name hides
              * its value. */
             if (i == 1 && n == 2 &&
-                secret_key(is_list ? P.PyList_GetItem(v, 0) : ft_py.PyTuple_GetItem(v, 0))) {
-                puts_(o, FT_REDACTED);
+                ft_capture_secret_key(is_list ? ft_capi.PyList_GetItem(v, 0)
+                                              : ft_py.PyTuple_GetItem(v, 0))) {
+                ft_puts(o, FT_REDACTED);
                 continue;
             }
             render_item(o, it, depth + 1);
         }
         if (!is_list && n == 1) {
-            put(o, ",", 1);
+            ft_put(o, ",", 1);
         }
     }
-    put(o, is_list ? "]" : ")", 1);
+    ft_put(o, is_list ? "]" : ")", 1);
 }
 
 static void
 render_dict(struct ft_text *o, PyObject *v, int depth)
 {
-    Py_ssize_t pos = 0, n = P.PyDict_Size(v);
+    Py_ssize_t pos = 0, n = ft_capi.PyDict_Size(v);
     PyObject *k, *val; /* borrowed */
 
-    put(o, "{", 1);
-    if (depth >= MAX_DEPTH && n > 0) {
-        puts_(o, "...");
+    ft_put(o, "{", 1);
+    if (depth >= FT_CAPTURE_MAX_DEPTH && n > 0) {
+        ft_puts(o, "...");
     } else {
         int first = 1;
         /* PyDict_Next reads the dict's current table at each step: safe after a change. */
-        while (!o->cut && P.PyDict_Next(v, &pos, &k, &val)) {
+        while (!o->cut && ft_capi.PyDict_Next(v, &pos, &k, &val)) {
             if (!first) {
-                put(o, ", ", 2);
+                ft_put(o, ", ", 2);
             }
             first = 0;
-            hold(k);
-            hold(val);
-            render(o, k, depth + 1);
-            put(o, ": ", 2);
-            if (secret_key(k)) {
-                puts_(o, FT_REDACTED); /* by its key, at any depth */
+            ft_capture_hold(k);
+            ft_capture_hold(val);
+            ft_capture_render(o, k, depth + 1);
+            ft_put(o, ": ", 2);
+            if (ft_capture_secret_key(k)) {
+                ft_puts(o, FT_REDACTED); /* by its key, at any depth */
             } else {
-                render(o, val, depth + 1);
+                ft_capture_render(o, val, depth + 1);
             }
-            release(val);
-            release(k);
-            if (ft_cfg.repr && P.PyDict_Size(v) != n) {
-                puts_(o, CHANGED);
+            ft_capture_release(val);
+            ft_capture_release(k);
+            if (ft_cfg.repr && ft_capi.PyDict_Size(v) != n) {
+                ft_puts(o, CHANGED);
                 break;
             }
         }
     }
-    put(o, "}", 1);
+    ft_put(o, "}", 1);
 }
 
 static void
 render_set(struct ft_text *o, PyObject *v, int depth, int frozen)
 {
-    Py_ssize_t n = P.PySet_Size(v), pos = 0;
+    Py_ssize_t n = ft_capi.PySet_Size(v), pos = 0;
     PyObject *k; /* borrowed */
     long hash;
 
     if (n == 0) {
-        puts_(o, frozen ? "frozenset()" : "set()");
+        ft_puts(o, frozen ? "frozenset()" : "set()");
         return;
     }
-    puts_(o, frozen ? "frozenset({" : "{");
-    if (depth >= MAX_DEPTH || P._PySet_NextEntry == NULL) {
-        puts_(o, "...");
+    ft_puts(o, frozen ? "frozenset({" : "{");
+    if (depth >= FT_CAPTURE_MAX_DEPTH || ft_capi._PySet_NextEntry == NULL) {
+        ft_puts(o, "...");
     } else {
         int first = 1;
         /* _PySet_NextEntry reads the set's current table at each step. */
-        while (!o->cut && P._PySet_NextEntry(v, &pos, &k, &hash)) {
+        while (!o->cut && ft_capi._PySet_NextEntry(v, &pos, &k, &hash)) {
             if (!first) {
-                put(o, ", ", 2);
+                ft_put(o, ", ", 2);
             }
             first = 0;
             render_item(o, k, depth + 1);
-            if (ft_cfg.repr && P.PySet_Size(v) != n) {
-                puts_(o, CHANGED);
+            if (ft_cfg.repr && ft_capi.PySet_Size(v) != n) {
+                ft_puts(o, CHANGED);
                 break;
             }
         }
     }
-    puts_(o, frozen ? "})" : "}");
+    ft_puts(o, frozen ? "})" : "}");
 }
 
 /* repr(v) by calling it (--repr): user code may raise, recurse or be slow. */
@@ -597,17 +513,17 @@ render_repr(struct ft_text *o, PyObject *v, int slot)
     uint64_t t0 = ft_clock_ns(CLOCK_MONOTONIC), dt;
 
     ft_py_exc_save(&saved);
-    r = P.PyObject_Repr(v);
+    r = ft_capi.PyObject_Repr(v);
     dt = ft_clock_ns(CLOCK_MONOTONIC) - t0;
     if (r != NULL) {
         Py_ssize_t n;
         const char *s = ft_py.PyUnicode_AsUTF8AndSize(r, &n);
-        if (s != NULL && may_hold_secret(s, (size_t)n)) {
+        if (s != NULL && ft_capture_may_hold_secret(s, (size_t)n)) {
             /* The program's own text: a request's URL, a headers object's items. */
             o->len +=
                 ft_redact_text(&ft_cfg.redact, s, (size_t)n, o->p + o->len, o->cap - o->len, NULL);
         } else if (s != NULL) {
-            put(o, s, (size_t)n);
+            ft_put(o, s, (size_t)n);
         }
         ft_py.Py_DecRef(r);
         ft_py.PyErr_Clear();
@@ -615,19 +531,19 @@ render_repr(struct ft_text *o, PyObject *v, int slot)
         char msg[200];
         ft_py.PyErr_Fetch(&t, &val, &tb);
         ft_py_attr_text(t, "__name__", msg, sizeof(msg));
-        putf(o, "<repr() of %s object raised %s", types[slot].name, msg);
+        ft_putf(o, "<repr() of %s object raised %s", types[slot].name, msg);
         if (val != NULL && ft_py_text(val, msg, sizeof(msg)) > 0) {
-            putf(o, ": %s", msg);
+            ft_putf(o, ": %s", msg);
         }
-        put(o, ">", 1);
+        ft_put(o, ">", 1);
         ft_py.PyErr_Restore(t, val, tb);
         ft_py.PyErr_Clear();
     }
     if (dt > SLOW_REPR_NS) {
         /* Never pay that again for this type. */
         types[slot].slow_repr = 1;
-        putf(o, " <repr() took %.0f ms: not called again for %s>", (double)dt / 1e6,
-             types[slot].name);
+        ft_putf(o, " <repr() took %.0f ms: not called again for %s>", (double)dt / 1e6,
+                types[slot].name);
     }
     ft_py_exc_restore(&saved);
 }
@@ -645,7 +561,7 @@ put_address(struct ft_text *o, const void *p)
     } while (x != 0);
     *--q = 'x';
     *--q = '0';
-    put(o, q, (size_t)(end - q));
+    ft_put(o, q, (size_t)(end - q));
 }
 
 static void
@@ -653,21 +569,21 @@ render_other(struct ft_text *o, PyObject *v, PyObject *type)
 {
     int slot;
 
-    if (type == P.func_t) {
+    if (type == ft_capi.func_t) {
         char name[160];
         ft_py_attr_text(v, "__qualname__", name, sizeof(name));
-        putf(o, "<function %s at %p>", name, (void *)v);
+        ft_putf(o, "<function %s at %p>", name, (void *)v);
         return;
     }
-    if (type == P.module_t) {
-        const char *n = P.PyModule_GetName(v);
+    if (type == ft_capi.module_t) {
+        const char *n = ft_capi.PyModule_GetName(v);
         ft_py.PyErr_Clear();
-        putf(o, "<module '%s'>", n ? n : "?");
+        ft_putf(o, "<module '%s'>", n ? n : "?");
         return;
     }
-    slot = type_slot(type == P.type_t ? v : type);
-    if (type == P.type_t) {
-        putf(o, "<class '%s'>", types[slot].name);
+    slot = type_slot(type == ft_capi.type_t ? v : type);
+    if (type == ft_capi.type_t) {
+        ft_putf(o, "<class '%s'>", types[slot].name);
         return;
     }
     if (ft_cfg.repr && !types[slot].slow_repr) {
@@ -676,15 +592,15 @@ render_other(struct ft_text *o, PyObject *v, PyObject *type)
     }
     /* What object.__repr__ writes, without printf: every call with an object argument
      * comes here. */
-    put(o, "<", 1);
-    put(o, types[slot].name, types[slot].name_len);
-    put(o, " object at ", 11);
+    ft_put(o, "<", 1);
+    ft_put(o, types[slot].name, types[slot].name_len);
+    ft_put(o, " object at ", 11);
     put_address(o, v);
-    put(o, ">", 1);
+    ft_put(o, ">", 1);
 }
 
-static void
-render(struct ft_text *o, PyObject *v, int depth)
+void
+ft_capture_render(struct ft_text *o, PyObject *v, int depth)
 {
     PyObject *t;
 
@@ -692,39 +608,39 @@ render(struct ft_text *o, PyObject *v, int depth)
         return;
     }
     if (v == NULL) {
-        puts_(o, "<NULL>");
+        ft_puts(o, "<NULL>");
         return;
     }
     t = ft_type_of(v);
     if (v == ft_py.None) {
-        puts_(o, "None");
-    } else if (t == P.bool_t) {
-        puts_(o, v == P.true_o ? "True" : "False");
-    } else if (t == P.long_t) {
-        render_int(o, v);
-    } else if (t == P.float_t) {
+        ft_puts(o, "None");
+    } else if (t == ft_capi.bool_t) {
+        ft_puts(o, v == ft_capi.true_o ? "True" : "False");
+    } else if (t == ft_capi.long_t) {
+        ft_capture_render_int(o, v);
+    } else if (t == ft_capi.float_t) {
         char buf[FT_PYFLOAT_MAX];
-        put(o, buf, ft_fmt_pyfloat(P.PyFloat_AsDouble(v), buf));
-    } else if (t == P.str_t) {
+        ft_put(o, buf, ft_fmt_pyfloat(ft_capi.PyFloat_AsDouble(v), buf));
+    } else if (t == ft_capi.str_t) {
         render_str(o, v);
-    } else if (t == P.bytes_t) {
+    } else if (t == ft_capi.bytes_t) {
         char *s;
         Py_ssize_t n;
         if (ft_py.PyBytes_AsStringAndSize(v, &s, &n) == 0) {
             render_bytes(o, s, (size_t)n, 0);
         }
-    } else if (t == P.bytearray_t) {
-        render_bytes(o, P.PyByteArray_AsString(v), (size_t)P.PyByteArray_Size(v), 1);
-    } else if (t == P.list_t || t == P.tuple_t) {
-        render_seq(o, v, depth, t == P.list_t);
-    } else if (t == P.dict_t) {
+    } else if (t == ft_capi.bytearray_t) {
+        render_bytes(o, ft_capi.PyByteArray_AsString(v), (size_t)ft_capi.PyByteArray_Size(v), 1);
+    } else if (t == ft_capi.list_t || t == ft_capi.tuple_t) {
+        render_seq(o, v, depth, t == ft_capi.list_t);
+    } else if (t == ft_capi.dict_t) {
         render_dict(o, v, depth);
-    } else if (t == P.set_t || t == P.frozenset_t) {
-        render_set(o, v, depth, t == P.frozenset_t);
-    } else if (t == P.cell_t) {
+    } else if (t == ft_capi.set_t || t == ft_capi.frozenset_t) {
+        render_set(o, v, depth, t == ft_capi.frozenset_t);
+    } else if (t == ft_capi.cell_t) {
         /* A parameter captured by a closure: render what the cell holds. */
-        PyObject *c = P.PyCell_Get(v); /* new ref */
-        render(o, c, depth);
+        PyObject *c = ft_capi.PyCell_Get(v); /* new ref */
+        ft_capture_render(o, c, depth);
         if (c != NULL) {
             ft_py.Py_DecRef(c);
         }
@@ -742,42 +658,42 @@ marker(struct ft_text *o, PyObject *v)
     long long n;
     const char *unit = "items";
 
-    if (t == P.str_t) {
-        n = (long long)P.PyUnicode_GetLength(v);
+    if (t == ft_capi.str_t) {
+        n = (long long)ft_capi.PyUnicode_GetLength(v);
         unit = "chars";
-    } else if (t == P.bytes_t) {
+    } else if (t == ft_capi.bytes_t) {
         char *s;
         Py_ssize_t bn = 0;
         ft_py.PyBytes_AsStringAndSize(v, &s, &bn);
         n = bn;
         unit = "bytes";
-    } else if (t == P.bytearray_t) {
-        n = (long long)P.PyByteArray_Size(v);
+    } else if (t == ft_capi.bytearray_t) {
+        n = (long long)ft_capi.PyByteArray_Size(v);
         unit = "bytes";
-    } else if (t == P.list_t) {
-        n = P.PyList_Size(v);
-    } else if (t == P.tuple_t) {
+    } else if (t == ft_capi.list_t) {
+        n = ft_capi.PyList_Size(v);
+    } else if (t == ft_capi.tuple_t) {
         n = ft_py.PyTuple_Size(v);
-    } else if (t == P.dict_t) {
-        n = P.PyDict_Size(v);
-    } else if (t == P.set_t || t == P.frozenset_t) {
-        n = P.PySet_Size(v);
+    } else if (t == ft_capi.dict_t) {
+        n = ft_capi.PyDict_Size(v);
+    } else if (t == ft_capi.set_t || t == ft_capi.frozenset_t) {
+        n = ft_capi.PySet_Size(v);
     } else {
         n = (long long)o->len;
         unit = "chars";
     }
     ft_py.PyErr_Clear();
     o->cut = 0;
-    putf(o, "…[truncated from %lld %s]", n, unit);
+    ft_putf(o, "…[truncated from %lld %s]", n, unit);
     return n;
 }
 
 /* ft_capture_value; returns N of its truncation marker, or -1 when it was not cut. */
-static long long
-render_bounded(struct ft_text *out, PyObject *o)
+long long
+ft_capture_render_bounded(struct ft_text *out, PyObject *o)
 {
     long long truncated = -1;
-    size_t limit = ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED;
+    size_t limit = ft_cfg.max_arg_length ? ft_cfg.max_arg_length : FT_CAPTURE_UNLIMITED;
     size_t start = out->len, cap = out->cap;
 
     /* Render into at most `limit` bytes; keep MARKER_ROOM for the marker. */
@@ -789,8 +705,8 @@ render_bounded(struct ft_text *out, PyObject *o)
     out->cut = 0;
     /* With --repr the program's code may run, and drop the last reference the caller
      * borrowed (3.13+ frames' f_locals write through to the fast locals). */
-    hold(o);
-    render(out, o, 0);
+    ft_capture_hold(o);
+    ft_capture_render(out, o, 0);
     out->cap = cap;
     if (out->cut) {
         /* Do not end in the middle of a UTF-8 sequence. */
@@ -802,369 +718,14 @@ render_bounded(struct ft_text *out, PyObject *o)
         }
         truncated = marker(out, o);
     }
-    release(o);
+    ft_capture_release(o);
     return truncated;
 }
 
 void
 ft_capture_value(struct ft_text *out, PyObject *o)
 {
-    render_bounded(out, o);
-}
-
-/* ---- Format-3 JSON (docs/format.md "Rendered values") --------------------------------
- *
- * Plain values (None, bool, int within 2^53, finite float, str, list, tuple, dict with str
- * keys) are written as JSON; any other value, in place, as {"type": T, "repr": R} where R
- * is its rendering above. Separators are ", " and ": " so that a value's JSON is about as
- * long as its repr: --max-arg-length bounds both alike. A value whose JSON does not fit is
- * described as a whole, with "truncated": N when its repr was cut. */
-
-#define JSON_INT_MAX  ((((int64_t)1) << 53) - 1)
-#define JSON_REDACTED "{\"redacted\": true, \"repr\": \"<redacted>\"}"
-
-static void render_json(struct ft_text *o, PyObject *v, int depth);
-
-/* Bytes a JSON string escapes: the quote, the backslash, control characters. */
-static const unsigned char json_special[256] = {[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1};
-
-/* One escape of c as JSON writes it, whole or not at all. */
-static void
-put_json_escape(struct ft_text *o, unsigned c)
-{
-    char esc[8];
-    size_t n = 2;
-
-    static const char short_form[128] = {
-        ['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
-
-    esc[0] = '\\';
-    esc[1] = 0;
-    if (c < 128) {
-        esc[1] = short_form[c];
-    }
-    if (esc[1] == 0) {
-        n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c);
-    }
-    if (o->cap - o->len < n) {
-        o->cut = 1;
-        return;
-    }
-    put(o, esc, n);
-}
-
-/* s (n bytes of UTF-8) as the inside of a JSON string. Cut only between characters and
- * escapes, so that what was written is valid JSON once closed. */
-static void
-put_json_chars(struct ft_text *o, const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n && !o->cut) {
-        size_t room = o->cap - o->len, stop = n - i > room ? i + room : n, j = i;
-        while (j < stop && !json_special[s[j]]) {
-            j++;
-        }
-        if (j == stop && stop < n) {
-            /* Full: keep whole characters only. */
-            while (j > i && (s[j] & 0xc0) == 0x80) {
-                j--;
-            }
-            put(o, s + i, j - i);
-            o->cut = 1;
-            return;
-        }
-        put(o, s + i, j - i);
-        if (j < n) {
-            put_json_escape(o, s[j]);
-            j++;
-        }
-        i = j;
-    }
-}
-
-/* A JSON string of text, secrets replaced by <redacted> (as put_text_quoted). */
-static void
-put_json_str(struct ft_text *o, const unsigned char *s, size_t n)
-{
-    put(o, "\"", 1);
-    if (may_hold_secret(s, n)) {
-        size_t cap = o->cap, mid = o->len + (cap - o->len) / 2, room = cap - mid, len;
-        len = ft_redact_text(&ft_cfg.redact, (const char *)s, n, o->p + mid, room, NULL);
-        o->cap = mid;
-        put_json_chars(o, (const unsigned char *)o->p + mid, len);
-        o->cap = cap;
-        if (len + FT_REDACTED_LEN >= room) {
-            o->cut = 1;
-        }
-    } else {
-        put_json_chars(o, s, n);
-    }
-    put(o, "\"", 1);
-}
-
-/* {"type": T, "repr": " of v. */
-static void
-put_described_head(struct ft_text *o, PyObject *v)
-{
-    put(o, "{\"type\": \"", 10);
-    if (v == NULL) {
-        put(o, "NULL", 4);
-    } else {
-        int slot = type_slot(ft_type_of(v));
-        put_json_chars(o, (const unsigned char *)types[slot].name, types[slot].name_len);
-    }
-    put(o, "\", \"repr\": \"", 12);
-}
-
-/* v described in place: its rendering, made in the free room at the end of the output
- * area (o->end; everything past o->cap is free), then escaped into place. A rendering that
- * does not fit cuts the whole value. */
-static void
-describe(struct ft_text *o, PyObject *v, int depth)
-{
-    size_t room = o->cap - o->len;
-    struct ft_text r = {o->p + o->end - room, 0, room, 0, room};
-
-    if (o->cut || o->end - room < o->cap) {
-        o->cut = 1;
-        return;
-    }
-    render(&r, v, depth);
-    if (r.cut) {
-        o->cut = 1;
-        return;
-    }
-    put_described_head(o, v);
-    put_json_chars(o, (const unsigned char *)r.p, r.len);
-    put(o, "\"}", 2);
-}
-
-static void
-render_json_int(struct ft_text *o, PyObject *v)
-{
-    int64_t x;
-
-    if (ft_capture_small_int(v, &x) && x <= JSON_INT_MAX && x >= -(JSON_INT_MAX)) {
-        render_int(o, v);
-    } else {
-        ft_py.PyErr_Clear();
-        describe(o, v, 0);
-    }
-}
-
-static void
-render_json_str(struct ft_text *o, PyObject *v)
-{
-    Py_ssize_t n;
-    const char *s = ft_py.PyUnicode_AsUTF8AndSize(v, &n);
-
-    if (s == NULL) {
-        ft_py.PyErr_Clear(); /* lone surrogates: described */
-        describe(o, v, 0);
-        return;
-    }
-    put_json_str(o, (const unsigned char *)s, (size_t)n);
-}
-
-static void
-render_json_seq(struct ft_text *o, PyObject *v, int depth, int is_list)
-{
-    Py_ssize_t n = is_list ? P.PyList_Size(v) : ft_py.PyTuple_Size(v);
-
-    if (depth >= MAX_DEPTH && n > 0) {
-        describe(o, v, depth);
-        return;
-    }
-    put(o, "[", 1);
-    for (Py_ssize_t i = 0; i < n && !o->cut; i++) {
-        if (is_list && ft_cfg.repr && P.PyList_Size(v) != n) {
-            o->cut = 1; /* changed while rendered: described as a whole */
-            return;
-        }
-        PyObject *it = is_list ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
-        if (i > 0) {
-            put(o, ", ", 2);
-        }
-        if (i == 1 && n == 2 &&
-            secret_key(is_list ? P.PyList_GetItem(v, 0) : ft_py.PyTuple_GetItem(v, 0))) {
-            puts_(o, JSON_REDACTED);
-            continue;
-        }
-        hold(it);
-        render_json(o, it, depth + 1);
-        release(it);
-    }
-    put(o, "]", 1);
-}
-
-/* Whether k is an exact str other than "repr": a key a JSON object can hold. */
-static int
-plain_key(PyObject *k, const char **s, Py_ssize_t *n)
-{
-    if (ft_type_of(k) != P.str_t || (*s = ft_py.PyUnicode_AsUTF8AndSize(k, n)) == NULL) {
-        ft_py.PyErr_Clear();
-        return 0;
-    }
-    return !(*n == 4 && memcmp(*s, "repr", 4) == 0);
-}
-
-static void
-render_json_dict(struct ft_text *o, PyObject *v, int depth)
-{
-    Py_ssize_t pos = 0, n = P.PyDict_Size(v), klen;
-    PyObject *k, *val; /* borrowed */
-    size_t at = o->len;
-    const char *ks;
-
-    if (depth >= MAX_DEPTH && n > 0) {
-        describe(o, v, depth);
-        return;
-    }
-    put(o, "{", 1);
-    for (int first = 1; !o->cut && P.PyDict_Next(v, &pos, &k, &val); first = 0) {
-        if (!plain_key(k, &ks, &klen)) {
-            o->len = at; /* a key JSON cannot hold: the dict is described */
-            describe(o, v, depth);
-            return;
-        }
-        if (!first) {
-            put(o, ", ", 2);
-        }
-        hold(k);
-        hold(val);
-        put_json_str(o, (const unsigned char *)ks, (size_t)klen);
-        put(o, ": ", 2);
-        if (secret_key(k)) {
-            puts_(o, JSON_REDACTED);
-        } else {
-            render_json(o, val, depth + 1);
-        }
-        release(val);
-        release(k);
-        if (ft_cfg.repr && P.PyDict_Size(v) != n) {
-            o->cut = 1;
-        }
-    }
-    put(o, "}", 1);
-}
-
-static void
-render_json(struct ft_text *o, PyObject *v, int depth)
-{
-    PyObject *t;
-
-    if (o->cut) {
-        return;
-    }
-    t = v == NULL ? NULL : ft_type_of(v);
-    if (v == ft_py.None) {
-        put(o, "null", 4);
-    } else if (t == P.bool_t) {
-        puts_(o, v == P.true_o ? "true" : "false");
-    } else if (t == P.long_t) {
-        render_json_int(o, v);
-    } else if (t == P.float_t && __builtin_isfinite(P.PyFloat_AsDouble(v))) {
-        char buf[FT_PYFLOAT_MAX];
-        put(o, buf, ft_fmt_pyfloat(P.PyFloat_AsDouble(v), buf));
-    } else if (t == P.str_t) {
-        render_json_str(o, v);
-    } else if (t == P.list_t || t == P.tuple_t) {
-        render_json_seq(o, v, depth, t == P.list_t);
-    } else if (t == P.dict_t) {
-        render_json_dict(o, v, depth);
-    } else if (t == P.cell_t) {
-        PyObject *c = P.PyCell_Get(v); /* new ref */
-        ft_py.PyErr_Clear();
-        if (c != NULL) {
-            render_json(o, c, depth);
-            ft_py.Py_DecRef(c);
-        } else {
-            describe(o, c, depth);
-        }
-    } else {
-        describe(o, v, depth);
-    }
-}
-
-/* v described as a whole: its rendering as ft_capture_value writes it (cut and marked at
- * the limit), made in the last third of the area, escaped into the first two. */
-static void
-describe_whole(struct ft_text *out, PyObject *v, size_t start, size_t end)
-{
-    size_t third = (end - start) / 3;
-    struct ft_text r = {out->p + end - third, 0, third, 0, third};
-    long long truncated;
-
-    out->len = start;
-    out->cut = 0;
-    out->cap = end - third - 32; /* room for ", "truncated": N}" */
-    truncated = render_bounded(&r, v);
-    put_described_head(out, v);
-    put_json_chars(out, (const unsigned char *)r.p, r.len);
-    out->cut = 0;
-    out->cap = end;
-    put(out, "\"", 1);
-    if (truncated >= 0) {
-        putf(out, ", \"truncated\": %lld", truncated);
-    }
-    put(out, "}", 1);
-}
-
-/* Whether v is described as a whole without trying its JSON first, so that it is rendered
- * once: a value that is not plain at all (bytes, a set, an object), and one whose JSON
- * surely passes `room` bytes (a str of more characters; a list, tuple or dict of more
- * items than each one's shortest JSON, "0, " or "\"\": 0, ", allows). */
-static int
-described_whole(PyObject *v, size_t room)
-{
-    PyObject *t;
-    size_t n;
-
-    if (v == NULL) {
-        return 0; /* described in place by render_json */
-    }
-    t = ft_type_of(v);
-    if (v == ft_py.None || t == P.bool_t || t == P.long_t || t == P.float_t || t == P.cell_t) {
-        return 0;
-    }
-    if (t == P.str_t) {
-        n = (size_t)P.PyUnicode_GetLength(v) + 2;
-    } else if (t == P.list_t) {
-        n = 3 * (size_t)P.PyList_Size(v);
-    } else if (t == P.tuple_t) {
-        n = 3 * (size_t)ft_py.PyTuple_Size(v);
-    } else if (t == P.dict_t) {
-        n = 7 * (size_t)P.PyDict_Size(v);
-    } else {
-        return 1;
-    }
-    ft_py.PyErr_Clear();
-    return n > room;
-}
-
-void
-ft_capture_json(struct ft_text *out, PyObject *o)
-{
-    size_t limit = ft_cfg.max_arg_length ? ft_cfg.max_arg_length : UNLIMITED;
-    size_t start = out->len, end = out->cap;
-
-    /* The JSON text takes at most `limit` bytes; the rest of the area is work room. */
-    out->end = end;
-    out->cap = end - start > 3 * limit ? start + limit : start + (end - start) / 3;
-    out->cut = 0;
-    hold(o);
-    if (described_whole(o, out->cap - start)) {
-        describe_whole(out, o, start, end);
-    } else {
-        render_json(out, o, 0);
-        if (out->cut) {
-            describe_whole(out, o, start, end);
-        }
-    }
-    out->cap = end;
-    out->cut = 0;
-    release(o);
+    ft_capture_render_bounded(out, o);
 }
 
 int
@@ -1179,7 +740,7 @@ ft_capture_str(PyObject *v, size_t *len)
     Py_ssize_t n = 0;
     const char *s;
 
-    if (v == NULL || !P.ready || ft_type_of(v) != P.str_t) {
+    if (v == NULL || !ft_capi.ready || ft_type_of(v) != ft_capi.str_t) {
         return NULL;
     }
     s = ft_py.PyUnicode_AsUTF8AndSize(v, &n);
@@ -1198,7 +759,7 @@ ft_capture_bytes(PyObject *v, size_t *len)
     char *s = NULL;
     Py_ssize_t n = 0;
 
-    if (v == NULL || !P.ready || ft_type_of(v) != P.bytes_t ||
+    if (v == NULL || !ft_capi.ready || ft_type_of(v) != ft_capi.bytes_t ||
         ft_py.PyBytes_AsStringAndSize(v, &s, &n) != 0) {
         return NULL;
     }
@@ -1221,19 +782,20 @@ ft_capture_long(PyObject *v, long *out)
 Py_ssize_t
 ft_capture_seq_len(PyObject *v)
 {
-    if (v == NULL || !P.ready) {
+    if (v == NULL || !ft_capi.ready) {
         return -1;
     }
-    if (ft_type_of(v) == P.list_t) {
-        return P.PyList_Size(v);
+    if (ft_type_of(v) == ft_capi.list_t) {
+        return ft_capi.PyList_Size(v);
     }
-    return ft_type_of(v) == P.tuple_t ? ft_py.PyTuple_Size(v) : -1;
+    return ft_type_of(v) == ft_capi.tuple_t ? ft_py.PyTuple_Size(v) : -1;
 }
 
 PyObject *
 ft_capture_seq_item(PyObject *v, Py_ssize_t i)
 {
-    return ft_type_of(v) == P.list_t ? P.PyList_GetItem(v, i) : ft_py.PyTuple_GetItem(v, i);
+    return ft_type_of(v) == ft_capi.list_t ? ft_capi.PyList_GetItem(v, i)
+                                           : ft_py.PyTuple_GetItem(v, i);
 }
 
 PyObject *
@@ -1241,7 +803,7 @@ ft_capture_dict_get(PyObject *d, const char *key)
 {
     PyObject *v;
 
-    if (d == NULL || !P.ready || ft_type_of(d) != P.dict_t) {
+    if (d == NULL || !ft_capi.ready || ft_type_of(d) != ft_capi.dict_t) {
         return NULL;
     }
     v = ft_py.PyDict_GetItemString(d, key);
@@ -1254,17 +816,17 @@ ft_capture_instance_dict(PyObject *o)
 {
     PyObject *d; /* new ref */
 
-    if (o == NULL || !P.ready || P.PyObject_GenericGetDict == NULL) {
+    if (o == NULL || !ft_capi.ready || ft_capi.PyObject_GenericGetDict == NULL) {
         return NULL;
     }
-    d = P.PyObject_GenericGetDict(o, NULL);
+    d = ft_capi.PyObject_GenericGetDict(o, NULL);
     if (d == NULL) {
         ft_py.PyErr_Clear();
         return NULL;
     }
     /* The object keeps its dict alive: a borrowed reference is safe while o lives. */
     ft_py.Py_DecRef(d);
-    return ft_type_of(d) == P.dict_t ? d : NULL;
+    return ft_type_of(d) == ft_capi.dict_t ? d : NULL;
 }
 
 static PyObject *
@@ -1294,7 +856,7 @@ ft_capture_plain_attr(PyObject *o, const char *name)
 {
     PyObject *v;
 
-    if (o == NULL || !P.ready) {
+    if (o == NULL || !ft_capi.ready) {
         return NULL;
     }
     v = ft_capture_dict_get(ft_capture_instance_dict(o), name);
@@ -1334,7 +896,7 @@ ft_capture_type_names(PyObject *o, char *module, size_t mcap, char *qualname, si
 int
 ft_capture_is_cell(PyObject *v)
 {
-    return v != NULL && P.ready && ft_type_of(v) == P.cell_t;
+    return v != NULL && ft_capi.ready && ft_type_of(v) == ft_capi.cell_t;
 }
 
 int
@@ -1342,10 +904,10 @@ ft_capture_small_int_api(PyObject *v, int64_t *x)
 {
     int overflow = 0;
 
-    if (v == NULL || !P.ready || ft_type_of(v) != P.long_t) {
+    if (v == NULL || !ft_capi.ready || ft_type_of(v) != ft_capi.long_t) {
         return 0;
     }
-    *x = (int64_t)P.PyLong_AsLongLongAndOverflow(v, &overflow);
+    *x = (int64_t)ft_capi.PyLong_AsLongLongAndOverflow(v, &overflow);
     if (overflow || (*x == -1 && ft_py.PyErr_Occurred() != NULL)) {
         ft_py.PyErr_Clear();
         return 0;
@@ -1356,7 +918,7 @@ ft_capture_small_int_api(PyObject *v, int64_t *x)
 int
 ft_capture_is_dict(PyObject *v)
 {
-    return v != NULL && P.ready && ft_type_of(v) == P.dict_t;
+    return v != NULL && ft_capi.ready && ft_type_of(v) == ft_capi.dict_t;
 }
 
 static void
@@ -1364,8 +926,8 @@ put_field(struct ft_text *o, const char *s, size_t n)
 {
     uint32_t len = (uint32_t)n;
 
-    put(o, &len, sizeof(len));
-    put(o, s, n);
+    ft_put(o, &len, sizeof(len));
+    ft_put(o, s, n);
 }
 
 /* str(exc): built-in exception types format their message in C (OSError, KeyError...). */
@@ -1381,7 +943,7 @@ message_by_str(struct ft_text *msg, PyObject *exc)
         Py_ssize_t n;
         const char *t = ft_py.PyUnicode_AsUTF8AndSize(s, &n);
         if (t != NULL) {
-            put(msg, t, (size_t)n);
+            ft_put(msg, t, (size_t)n);
         }
         ft_py.Py_DecRef(s);
     }
@@ -1399,20 +961,20 @@ message_from_args(struct ft_text *msg, PyObject *exc)
     Py_ssize_t n, len;
     const char *t;
 
-    if (args == NULL || ft_type_of(args) != P.tuple_t) {
+    if (args == NULL || ft_type_of(args) != ft_capi.tuple_t) {
         goto out;
     }
     n = ft_py.PyTuple_Size(args);
     a0 = n == 1 ? ft_py.PyTuple_GetItem(args, 0) : NULL;
-    if (a0 != NULL && ft_type_of(a0) == P.str_t) {
+    if (a0 != NULL && ft_type_of(a0) == ft_capi.str_t) {
         t = ft_py.PyUnicode_AsUTF8AndSize(a0, &len);
         if (t != NULL) {
-            put(msg, t, (size_t)len);
+            ft_put(msg, t, (size_t)len);
         }
     } else if (n == 1) {
-        render(msg, a0, 0);
+        ft_capture_render(msg, a0, 0);
     } else if (n > 1) {
-        render(msg, args, 0);
+        ft_capture_render(msg, args, 0);
     }
 out:
     if (args != NULL) {
@@ -1425,7 +987,7 @@ out:
 static void
 put_message(struct ft_text *out, const char *msg, size_t n)
 {
-    if (may_hold_secret(msg, n)) {
+    if (ft_capture_may_hold_secret(msg, n)) {
         char clean[4096 + 256];
         put_field(out, clean, ft_redact_text(&ft_cfg.redact, msg, n, clean, sizeof(clean), NULL));
     } else {
@@ -1445,7 +1007,7 @@ exception_fields(struct ft_text *out, PyObject *exc, char *buf, size_t mcap)
     put_field(out, types[slot].name + types[slot].qual_at,
               types[slot].name_len - types[slot].qual_at);
     put_field(out, types[slot].module, strlen(types[slot].module));
-    if (ft_cfg.repr || !(P.PyType_GetFlags(type) & Py_TPFLAGS_HEAPTYPE)) {
+    if (ft_cfg.repr || !(ft_capi.PyType_GetFlags(type) & Py_TPFLAGS_HEAPTYPE)) {
         message_by_str(&msg, exc);
     } else {
         message_from_args(&msg, exc);
@@ -1456,7 +1018,8 @@ exception_fields(struct ft_text *out, PyObject *exc, char *buf, size_t mcap)
 static int
 is_exception(PyObject *o)
 {
-    return o != NULL && o != ft_py.None && (P.PyType_GetFlags(ft_type_of(o)) & Py_TPFLAGS_BASE_EXC);
+    return o != NULL && o != ft_py.None &&
+           (ft_capi.PyType_GetFlags(ft_type_of(o)) & Py_TPFLAGS_BASE_EXC);
 }
 
 /* The innermost entry of the exception's traceback (the frame where it was raised, or
@@ -1512,9 +1075,9 @@ put_tag(struct ft_text *out, uint32_t tag, const void *p, size_t n)
 {
     uint32_t len = (uint32_t)n;
 
-    put(out, &tag, 4);
-    put(out, &len, 4);
-    put(out, p, n);
+    ft_put(out, &tag, 4);
+    ft_put(out, &len, 4);
+    ft_put(out, p, n);
 }
 
 /* The exception's __cause__, else its __context__ unless suppressed (a new reference),
@@ -1575,8 +1138,8 @@ put_chain(struct ft_text *out, PyObject *exc)
         seen[n++] = next;
         struct ft_text r = {(char *)rec, 0, sizeof(rec), 0, 0};
         uint32_t line = (uint32_t)raise_site(next, NULL, file, sizeof(file));
-        put(&r, &via, 1);
-        put(&r, &line, 4);
+        ft_put(&r, &via, 1);
+        ft_put(&r, &line, 4);
         exception_fields(&r, next, buf, sizeof(buf));
         put_field(&r, file, strlen(file));
         if (!r.cut) {

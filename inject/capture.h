@@ -18,19 +18,11 @@
 
 #include "pyapi.h"
 #include "pylayout.h"
+#include "text.h"
 
 /* Looks up the type objects the renderer recognises. Returns 0 or -ENOENT (capture
  * then stays off). GIL held, once. */
 int ft_capture_init(void);
-
-/* An output area: text is appended at len, never past cap; `cut` is set when something
- * did not fit. */
-struct ft_text {
-    char *p;
-    size_t len, cap;
-    int cut;
-    size_t end; /* ft_capture_json's own: the end of its work room */
-};
 
 /* Appends the rendering of o (borrowed; NULL renders as "<NULL>"). Secrets are rendered
  * as <redacted> (lib/redact.h): the value of a dict key or of a (name, value) pair whose
@@ -38,14 +30,6 @@ struct ft_text {
  * values after secret names (query strings, "--password=x"), HTTP credentials ("Bearer
  * ...") and URL passwords. */
 void ft_capture_value(struct ft_text *out, PyObject *o);
-
-/* Appends o's format-3 JSON (docs/format.md "Rendered values"): None, bool, int within
- * 2^53, finite float, str, and list, tuple, dict with str keys of them as JSON; any other
- * value, in place, as {"type": T, "repr": R} with R what ft_capture_value writes; a value
- * cut at the limit as a whole, with "truncated": N. Secrets as ft_capture_value hides
- * them, a hidden value as {"redacted": true, "repr": "<redacted>"}. The area needs
- * ft_capture_value_cap() bytes. */
-void ft_capture_json(struct ft_text *out, PyObject *o);
 
 /* Whether a parameter or keyword name looks like a secret (FLOWTRACE_REDACT fragments,
  * case-insensitive). */
@@ -62,7 +46,9 @@ struct ft_capture_hot {
     int ready;
     int int_direct; /* ints read in place (pylayout.h) */
 };
-extern struct ft_capture_hot ft_capture_hot;
+/* Hidden (the library's own): read with one instruction on the hot path, not through the
+ * GOT. */
+extern struct ft_capture_hot ft_capture_hot __attribute__((visibility("hidden")));
 
 /* Whether ft_capture_init succeeded. */
 static inline int

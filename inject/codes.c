@@ -171,15 +171,25 @@ first_param(struct ft_code_info *ci, PyObject *names, long argc, const char *qua
     }
 }
 
-/* Whether ci's calls may take the fast path (record_fast.h): a plain traced function whose
- * parameters are read in signature order at first..first+nparams. Decided once the rest
- * of ci is. */
+/* Whether ci's calls may take the fast path (record_fast.h): a plain traced function (not
+ * a method: no self or cls) whose parameters are the first nparams fast locals, in
+ * signature order. Decided once the rest of ci is. */
 static uint8_t
 fast_eligible(const struct ft_code_info *ci)
 {
     return ci->traced && !ci->is_gen && !ci->unit && ci->probe == 0 &&
-           !(ci->flags & FT_DEF_BOUNDARY) && !ci->has_self && ci->redact == 0 &&
+           !(ci->flags & FT_DEF_BOUNDARY) && ci->first == 0 && ci->redact == 0 &&
            ci->nparams <= FT_FAST_PARAMS && ci->varargs == FT_NO_PARAM && ci->varkw == FT_NO_PARAM;
+}
+
+/* ci's code id, and the fast path's record heads made with it. */
+static void
+set_id(struct ft_code_info *ci, uint64_t id)
+{
+    ci->id = id;
+    ci->w_call = ft_rec_word0(FT_REC_CALL, id);
+    ci->w_args = ft_rec_word0(FT_REC_ARGS_INTS, 8 * (uint64_t)ci->nparams);
+    ci->w_return = ft_rec_word0(FT_REC_RETURN, id);
 }
 
 /* Reads co_varnames and lays out the parameters to capture; writes their names, NUL-
@@ -366,7 +376,7 @@ ft_code_intern(PyObject *code, PyFrameObject *frame)
         v.params = params;
         v.params_len = (uint32_t)plen;
         if (ft_deflog_define(&v) == 0) {
-            ci->id = v.id;
+            set_id(ci, v.id);
             if (!(ci->flags & FT_DEF_GENERATED)) {
                 ft_srclog_note(file); /* its text goes with the run, once */
             }

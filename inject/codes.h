@@ -22,7 +22,8 @@
 /* The slot value of code outside the scope. */
 extern struct ft_code_info ft_code_skip;
 
-extern Py_ssize_t ft_code_extra_index;
+/* Hidden, as ft_pylayout. */
+extern Py_ssize_t ft_code_extra_index __attribute__((visibility("hidden")));
 
 /* GIL held, once: reserves the extra slot and learns where the standard library is.
  * Returns 0 or -ENOENT. */

@@ -55,21 +55,28 @@ static PyObject *disable; /* sys.monitoring.DISABLE (a reference kept) */
 static int frame_mode = FRAME_API;
 static int validate_left;
 /* Whether the callbacks may take the fast path (record_fast.h): the running frame and its
- * fast locals are read in place, checked, and the settings allow it; FAST_313 with 3.13's
- * layout, which the fast path then reads at constant offsets. */
-enum { FAST_OFF, FAST_ANY, FAST_313 };
+ * fast locals are read in place, checked, and the settings allow it. FAST_313 and
+ * FAST_314: 3.13's or 3.14's layout, the thread state read from its thread-local
+ * (pylayout.h's ts_tls), the time-stamp counter as the clock and the first extras index
+ * ours (no other tool asked for one before): the callbacks then read
+ * everything at constant offsets and call nothing, so they save no registers; FAST_ANY:
+ * through pylayout.h's switches, out of the callbacks' line. */
+enum { FAST_OFF, FAST_ANY, FAST_313, FAST_314 };
 static int fast_ok;
 
 static void
 choose_fast(void)
 {
-    fast_ok = frame_mode != FRAME_DIRECT || validate_left > 0 || !ft_pylayout.locals_ok ||
-                      !ft_record_fast_on()
-                  ? FAST_OFF
-              : ft_pylayout.frames == FT_FRAMES_312 && ft_pylayout.ts_frame == 313 &&
-                      ft_pylayout.int_tagged
-                  ? FAST_313
-                  : FAST_ANY;
+    const struct ft_pylayout *l = &ft_pylayout;
+    int direct = l->ts_frame == 313 && l->ts_tls != 0 && l->int_tagged &&
+                 ft_cfg.clock == FT_CLOCK_TSC && ft_code_extra_index == 0;
+
+    fast_ok =
+        frame_mode != FRAME_DIRECT || validate_left > 0 || !l->locals_ok || !ft_record_fast_on()
+            ? FAST_OFF
+        : direct && l->frames == FT_FRAMES_312 ? FAST_313
+        : direct && l->frames == FT_FRAMES_314 ? FAST_314
+                                               : FAST_ANY;
 }
 
 /* ---- Frames ------------------------------------------------------------------------- */
@@ -174,7 +181,8 @@ code_info(PyObject *code)
 }
 
 /* None is immortal from 3.12: a new reference to it needs no count. */
-#define RETURN_NONE return ft_py.None
+static PyObject *none; /* ft_py.None, at hand (install) */
+#define RETURN_NONE return none
 
 static PyObject *
 disable_location(void)
@@ -185,58 +193,81 @@ disable_location(void)
 
 /* ---- Callbacks (GIL held; args[0] is the code object) ------------------------------------ */
 
-/* The fast locals of the running frame for the fast path (record_fast.h): v313, 3.13's
- * layout (a constant), read at constant offsets. */
-FT_FAST_INLINE PyObject **
-fast_locals(const struct ft_code_info *ci, PyObject **tmp, int v313)
-{
-    char *iframe;
-
-    if (!v313) {
-        return locals_of(current_iframe(), ci, tmp);
-    }
-    iframe = *(char **)((char *)ft_py.PyThreadState_Get() + FT_TS313_CURRENT_FRAME);
-    return iframe != NULL ? (PyObject **)(iframe + FT_IF312_LOCALS) : NULL;
-}
-
 /* A call (PY_START) or return (PY_RETURN: retval) of a plain function taking and giving
- * small ints (or nothing), written by the fast path; 0 when it is not one. */
+ * small ints (or nothing), written by the fast path; 0 when it is not one. v: FAST_313,
+ * FAST_314 (a constant: the frame and its fast locals at that version's offsets) or
+ * FAST_ANY. */
 FT_FAST_INLINE int
-fast_event(struct ft_thread *t, PyObject *code, PyObject *retval, int v313)
+fast_event(struct ft_thread *t, PyObject *code, PyObject *retval, int v)
 {
-    struct ft_code_info *ci = ft_code_lookup(code);
-    PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
-    int tagged = v313 ? 1 : ft_pylayout.int_tagged;
+    struct ft_fast_how how = {.refs_tagged = v == FAST_314,
+                              .ints_tagged = v == FAST_ANY ? ft_pylayout.int_tagged : 1,
+                              .clock = v == FAST_ANY ? ft_cfg.clock : FT_CLOCK_TSC};
+    struct ft_code_info *ci;
+    const uintptr_t *refs = NULL;
 
+    if (v == FAST_ANY) {
+        ci = ft_code_lookup(code);
+    } else if (__builtin_expect(ft_pylayout.code_extra != 0, 1)) {
+        ci = (struct ft_code_info *)ft_code_extra_get0(code); /* our index: 0 (choose_fast) */
+    } else {
+        return 0; /* no call here: the general path asks the C API */
+    }
     if (ci == NULL || !ci->fast) {
         return 0;
     }
-    if (ci->nparams > 0 && (locals = fast_locals(ci, tmp, v313)) == NULL) {
-        return 0;
+    if (ci->nparams > 0) {
+        if (v == FAST_ANY) {
+            refs = ft_iframe_refs(current_iframe(), &how.refs_tagged);
+        } else {
+            char *ts = ft_ts_at_tls(ft_pylayout.ts_tls);
+            char *iframe = *(char **)(ts + FT_TS313_CURRENT_FRAME);
+            if (iframe != NULL) {
+                refs = (const uintptr_t *)(iframe +
+                                           (v == FAST_314 ? FT_IF314_LOCALS : FT_IF312_LOCALS));
+            }
+        }
+        if (refs == NULL) {
+            return 0;
+        }
     }
-    return retval == NULL ? ft_record_fast_call(t, ci, locals, tagged)
-                          : ft_record_fast_return(t, ci, retval, locals, tagged);
+    return retval == NULL ? ft_record_fast_call(t, ci, refs, how)
+                          : ft_record_fast_return(t, ci, retval, refs, how);
 }
 
-/* Hot path: whether the fast path recorded this PY_START (retval NULL) or PY_RETURN. */
+/* Hot path: whether the fast path recorded this PY_START (retval NULL) or PY_RETURN at
+ * the constant offsets of v (FAST_313, FAST_314). */
 FT_FAST_INLINE int
-fast_path(PyObject *code, PyObject *retval)
+fast_path(PyObject *code, PyObject *retval, int v)
 {
     struct ft_thread *t = ft_self;
 
-    return __builtin_expect(fast_ok != FAST_OFF, 1) && t != NULL &&
-           (fast_ok == FAST_313 ? fast_event(t, code, retval, 1) : fast_event(t, code, retval, 0));
+    return __builtin_expect(fast_ok == v, 1) && t != NULL && fast_event(t, code, retval, v);
+}
+
+/* The fast path through pylayout.h's switches (FAST_ANY: 3.12, or a layout read without
+ * the thread-local). */
+static int
+fast_path_any(PyObject *code, PyObject *retval)
+{
+    struct ft_thread *t = ft_self;
+
+    return fast_ok == FAST_ANY && t != NULL && fast_event(t, code, retval, FAST_ANY);
 }
 
 /* PY_START, when the fast path did not take it. */
 static __attribute__((noinline)) PyObject *
 start_general(PyObject *code)
 {
-    struct ft_code_info *ci = code_info(code);
+    struct ft_code_info *ci;
     struct ft_thread *t;
     PyObject *tmp[FT_LOCALS_MAX], **locals;
     char *iframe;
 
+    if (fast_path_any(code, NULL)) {
+        RETURN_NONE;
+    }
+    ci = code_info(code);
     if (!ci->traced) {
         if (__builtin_expect(ci->probe == FT_PROBE_SPAWN, 0) && (t = this_thread()) != NULL) {
             /* BaseEventLoop.create_task(self, coro, ...): the task nests here. */
@@ -291,7 +322,29 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], NULL)) {
+    return start_general(args[0]);
+}
+
+/* PY_START on 3.13 and 3.14 (chosen at installation): the fast path at that version's
+ * offsets, inline. One function each: sharing one, both paid for the registers the other
+ * needs. */
+static PyObject *
+on_start_313(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)nargs;
+    if (fast_path(args[0], NULL, FAST_313)) {
+        RETURN_NONE;
+    }
+    return start_general(args[0]);
+}
+
+static PyObject *
+on_start_314(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)nargs;
+    if (fast_path(args[0], NULL, FAST_314)) {
         RETURN_NONE;
     }
     return start_general(args[0]);
@@ -338,10 +391,14 @@ static __attribute__((noinline)) PyObject *
 leave(PyObject *const *args, unsigned kind)
 {
     PyObject *code = args[0];
-    struct ft_code_info *ci = code_info(code);
+    struct ft_code_info *ci;
     struct ft_thread *t;
     PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
 
+    if (kind == FT_REC_RETURN && fast_path_any(code, args[2])) {
+        RETURN_NONE;
+    }
+    ci = code_info(code);
     if (!ci->traced) {
         if (__builtin_expect(ft_handoff_wants_return(ci->probe), 0)) {
             if (kind == FT_REC_RETURN && (t = this_thread()) != NULL) {
@@ -372,7 +429,27 @@ on_return(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], args[2])) {
+    return leave(args, FT_REC_RETURN);
+}
+
+/* PY_RETURN on 3.13 and 3.14, as on_start_313/314. */
+static PyObject *
+on_return_313(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)nargs;
+    if (fast_path(args[0], args[2], FAST_313)) {
+        RETURN_NONE;
+    }
+    return leave(args, FT_REC_RETURN);
+}
+
+static PyObject *
+on_return_314(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)nargs;
+    if (fast_path(args[0], args[2], FAST_314)) {
         RETURN_NONE;
     }
     return leave(args, FT_REC_RETURN);
@@ -569,6 +646,7 @@ monitor_install(void)
     long mask = 0;
     int n = ft_cfg.c_calls ? E_COUNT : E_CALL;
 
+    none = ft_py.None;
     if (monitoring == NULL || (tool = free_tool_id(monitoring)) < 0) {
         return -EBUSY;
     }
@@ -594,6 +672,13 @@ monitor_install(void)
     choose_frame_mode();
     ft_record_init();
     choose_fast();
+    /* The fast path's callbacks for the layouts it reads at constant offsets. */
+    callbacks[E_START].ml_meth = (void *)(ft_pylayout.frames == FT_FRAMES_312   ? on_start_313
+                                          : ft_pylayout.frames == FT_FRAMES_314 ? on_start_314
+                                                                                : on_start);
+    callbacks[E_RETURN].ml_meth = (void *)(ft_pylayout.frames == FT_FRAMES_312   ? on_return_313
+                                           : ft_pylayout.frames == FT_FRAMES_314 ? on_return_314
+                                                                                 : on_return);
     for (int i = 0; i < n; i++) {
         if (ev[i] <= 0) {
             return -ENOENT;

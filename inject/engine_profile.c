@@ -423,8 +423,10 @@ FT_FAST_INLINE int
 fast_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg, int v311)
 {
     char *iframe = v311 ? ft_iframe_of(frame) : NULL;
-    PyObject *tmp[FT_LOCALS_MAX], **locals;
+    const uintptr_t *refs;
     struct ft_code_info *ci;
+    struct ft_fast_how how;
+    int tagged = 0;
 
     ci = ft_code_lookup(v311 ? *(PyObject **)(iframe + FT_IF311_CODE) : ft_frame_code(frame));
     if (ci == NULL) {
@@ -433,12 +435,17 @@ fast_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg, i
     if (!ci->fast) {
         return !ci->traced && ci->probe == 0; /* out of scope: nothing to record */
     }
-    locals = v311 ? (PyObject **)(iframe + FT_IF311_LOCALS)
-                  : ft_frame_locals(frame, ci->first + ci->nparams, tmp);
-    if (what == PyTrace_CALL) {
-        return ft_record_fast_call(t, ci, locals, v311 ? 0 : ft_pylayout.int_tagged);
+    refs = v311 ? (const uintptr_t *)(iframe + FT_IF311_LOCALS) : ft_frame_refs(frame, &tagged);
+    if (!v311 && ci->nparams > 0 && refs == NULL) {
+        return 0;
     }
-    return ft_record_fast_return(t, ci, arg, locals, v311 ? 0 : ft_pylayout.int_tagged);
+    how.refs_tagged = v311 ? 0 : tagged;
+    how.ints_tagged = v311 ? 0 : ft_pylayout.int_tagged;
+    how.clock = ft_cfg.clock;
+    if (what == PyTrace_CALL) {
+        return ft_record_fast_call(t, ci, refs, how);
+    }
+    return ft_record_fast_return(t, ci, arg, refs, how);
 }
 
 /* Hot path: the fast path's events here, everything else in profile_general. */

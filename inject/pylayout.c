@@ -252,6 +252,54 @@ make_probe(void)
     return gen;
 }
 
+long
+ft_pylayout_tls_of(const unsigned char *code, size_t n)
+{
+#if defined(__x86_64__)
+    static const unsigned char endbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+    static const unsigned char mov_fs_rax[] = {0x64, 0x48, 0x8b, 0x04, 0x25}; /* disp32 */
+    size_t at = 0;
+    int32_t disp;
+
+    if (n >= sizeof(endbr64) && memcmp(code, endbr64, sizeof(endbr64)) == 0) {
+        at = sizeof(endbr64);
+    }
+    if (n < at + sizeof(mov_fs_rax) + 4 + 1 ||
+        memcmp(code + at, mov_fs_rax, sizeof(mov_fs_rax)) != 0 ||
+        code[at + sizeof(mov_fs_rax) + 4] != 0xc3) {
+        return 0;
+    }
+    memcpy(&disp, code + at + sizeof(mov_fs_rax), 4);
+    return disp;
+#else
+    (void)code;
+    (void)n;
+    return 0;
+#endif
+}
+
+/* 3.12+: the thread state's thread-local, found in PyThreadState_GetUnchecked's code; the
+ * slot must hold what PyThreadState_Get() returns (the executable's thread-locals are at
+ * the same offset from every thread's pointer). */
+static void
+check_ts_tls(void)
+{
+    const unsigned char *code = sym("PyThreadState_GetUnchecked");
+    long tls;
+
+    ft_pylayout.ts_tls = 0;
+    if (code == NULL) {
+        code = sym("_PyThreadState_UncheckedGet"); /* 3.12 */
+    }
+    if (ft_py.minor < 12 || code == NULL || ft_py.PyThreadState_Get == NULL) {
+        return;
+    }
+    tls = ft_pylayout_tls_of(code, 14);
+    if (tls != 0 && ft_ts_at_tls(tls) == (char *)ft_py.PyThreadState_Get()) {
+        ft_pylayout.ts_tls = tls;
+    }
+}
+
 /* Runs the probe to its yield (the check runs inside), then checks where it stopped. */
 static void
 check_frames(void)
@@ -353,6 +401,7 @@ ft_pylayout_init(void)
     choose();
     check_header();
     check_ints();
+    check_ts_tls();
     if (ft_pylayout.frames != FT_FRAMES_NONE) {
         check_frames();
     }
@@ -365,9 +414,10 @@ ft_pylayout_init(void)
              ft_pylayout.header_ok ? "ok" : "no", ft_pylayout.int_ok ? "ok" : "no",
              ft_pylayout.frames == FT_FRAMES_NONE ? "no" : "ok",
              ft_pylayout.locals_ok ? "ok" : "no",
-             ft_py.minor < 12       ? "n/a"
-             : ft_pylayout.ts_frame ? "ok"
-                                    : "no",
+             ft_py.minor < 12        ? "n/a"
+             : !ft_pylayout.ts_frame ? "no"
+             : ft_pylayout.ts_tls    ? "ok, in place"
+                                     : "ok",
              ft_py.minor != 11       ? "n/a"
              : ft_pylayout.gen_state ? "ok"
                                      : "no",

@@ -21,6 +21,10 @@
  *                         references (the low two bits are tags).
  *            The thread state's running frame: 3.12 PyThreadState.cframe (56) ->
  *            _PyCFrame.current_frame (0); 3.13, 3.14 PyThreadState.current_frame (72).
+ *            The calling thread's PyThreadState: PyThreadState_Get(), or, where the
+ *            interpreter keeps it in a thread-local of the executable (x86-64: its
+ *            PyThreadState_GetUnchecked is `mov %fs:OFFSET,%rax; ret`), read at that
+ *            offset from the thread pointer (ts_tls): one load instead of a call.
  *            3.11 generators: the opcode at prev_instr says suspended (YIELD_VALUE, 86)
  *            or started (RESUME with oparg 0). 3.11 PyThreadState.c_profilefunc 64,
  *            c_profileobj 80 (checked when the profile engine installs its function).
@@ -98,6 +102,8 @@ struct ft_pylayout {
     int locals_ok;         /* fast locals read in place: checked */
     size_t frame_locals;   /* 3.8-3.10: PyFrameObject.f_localsplus (from the frame type) */
     int ts_frame;          /* the thread state's running frame: 0 no, 312 cframe, 313 */
+    long ts_tls;           /* the thread state's thread-local slot: offset from the thread
+                            * pointer (x86-64 %fs), checked; 0: PyThreadState_Get() */
     int gen_state;         /* 3.11 generators' state read from prev_instr: checked */
     Py_ssize_t code_extra; /* PyCodeObject.co_extra once checked, else 0 */
     int builtins_ok;       /* builtin functions and method descriptors: checked */
@@ -107,7 +113,9 @@ struct ft_pylayout {
     int func_ok;           /* 3.11+: an interpreter frame's function object: checked */
 };
 
-extern struct ft_pylayout ft_pylayout;
+/* Hidden (the library's own): read with one instruction on the hot path, not through the
+ * GOT. */
+extern struct ft_pylayout ft_pylayout __attribute__((visibility("hidden")));
 
 /* GIL held, at activation, before any hook is installed: chooses the layouts for the
  * running version and checks them (see above). Never raises, never runs the program's
@@ -143,17 +151,27 @@ ft_pylong_read_as(PyObject *v, int64_t *x, int tagged)
     int neg;
 
     memcpy(&head, (const char *)v + 16, 8);
+    /* At most one digit: the sign times digit 0 (3.12+ always allocate digit 0, also
+     * for zero, as CPython's own compact reads assume; 3.8-3.11 may not). */
     if (tagged) {
+        if (__builtin_expect(head < 2 << 3, 1)) {
+            *x = (int64_t)(1 - (head & 3)) * (int64_t)d[0];
+            return 1;
+        }
         n = head >> 3;
         neg = (head & 3) == 2;
     } else {
+        if (__builtin_expect(head + 1 <= 2, 1)) {
+            *x = head == 0 ? 0 : (int64_t)head * (int64_t)d[0];
+            return 1;
+        }
         neg = (int64_t)head < 0;
         n = neg ? 0 - head : head;
     }
-    if (n > 2) {
+    if (n != 2) {
         return 0;
     }
-    m = n == 0 ? 0 : n == 1 ? d[0] : d[0] | (uint64_t)d[1] << 30;
+    m = d[0] | (uint64_t)d[1] << 30;
     *x = neg ? -(int64_t)m : (int64_t)m;
     return 1;
 }
@@ -250,6 +268,35 @@ ft_iframe_locals(char *iframe, unsigned n, PyObject **tmp)
     return tmp;
 }
 
+/* The fast locals of an interpreter frame in place (3.11+: locals_ok), each read with
+ * ft_ref_at(refs, i, *tagged); NULL when they cannot be read in place. Hot path. */
+static inline const uintptr_t *
+ft_iframe_refs(char *iframe, int *tagged)
+{
+    *tagged = ft_pylayout.frames == FT_FRAMES_314;
+    if (!ft_pylayout.locals_ok || iframe == NULL) {
+        return NULL;
+    }
+    switch (ft_pylayout.frames) {
+    case FT_FRAMES_311:
+        return (const uintptr_t *)(iframe + FT_IF311_LOCALS);
+    case FT_FRAMES_312:
+        return (const uintptr_t *)(iframe + FT_IF312_LOCALS);
+    case FT_FRAMES_314:
+        return (const uintptr_t *)(iframe + FT_IF314_LOCALS);
+    default:
+        return NULL;
+    }
+}
+
+/* Fast local i of refs (ft_iframe_refs, ft_frame_refs), borrowed, maybe NULL; tagged:
+ * 3.14's tagged references (a constant where the caller knows the version). */
+static inline __attribute__((always_inline)) PyObject *
+ft_ref_at(const uintptr_t *refs, unsigned i, int tagged)
+{
+    return (PyObject *)(tagged ? refs[i] & ~FT_REF_TAGS : refs[i]);
+}
+
 /* The first n fast locals of a frame object, as ft_iframe_locals. Hot path. */
 static inline PyObject **
 ft_frame_locals(PyFrameObject *f, unsigned n, PyObject **tmp)
@@ -258,6 +305,18 @@ ft_frame_locals(PyFrameObject *f, unsigned n, PyObject **tmp)
         return ft_pylayout.locals_ok ? (PyObject **)((char *)f + ft_pylayout.frame_locals) : NULL;
     }
     return ft_iframe_locals(ft_iframe_of(f), n, tmp);
+}
+
+/* The fast locals of a frame object in place, as ft_iframe_refs. Hot path. */
+static inline const uintptr_t *
+ft_frame_refs(PyFrameObject *f, int *tagged)
+{
+    if (ft_pylayout.frames == FT_FRAMES_38) {
+        *tagged = 0;
+        return ft_pylayout.locals_ok ? (const uintptr_t *)((char *)f + ft_pylayout.frame_locals)
+                                     : NULL;
+    }
+    return ft_iframe_refs(ft_iframe_of(f), tagged);
 }
 
 /* The identity of a generator's or coroutine's frame, stable for the object's life: its
@@ -294,6 +353,36 @@ ft_gen_suspended(PyFrameObject *f)
     return ft_frame_prev_instr(f)[0] == FT_OP311_YIELD_VALUE;
 }
 
+/* The calling thread's PyThreadState, read from the thread-local at tls (ts_tls) from the
+ * thread pointer. Hot path: one load. */
+static inline __attribute__((always_inline)) char *
+ft_ts_at_tls(long tls)
+{
+    char *ts = NULL;
+
+#if defined(__x86_64__)
+    __asm__("movq %%fs:(%1), %0" : "=r"(ts) : "r"(tls));
+#else
+    (void)tls;
+#endif
+    return ts;
+}
+
+/* The calling thread's PyThreadState (GIL held: never NULL). */
+static inline __attribute__((always_inline)) char *
+ft_ts_current(void)
+{
+    long tls = ft_pylayout.ts_tls;
+
+    return tls != 0 ? ft_ts_at_tls(tls) : (char *)ft_py.PyThreadState_Get();
+}
+
+/* The offset from the thread pointer that a function's machine code reads the thread
+ * state from, if it is x86-64's `[endbr64;] mov %fs:disp32,%rax; ret` (what
+ * PyThreadState_GetUnchecked compiles to when the thread state is a thread-local of the
+ * executable), else 0. Pure: code is the function's first bytes (at least n). */
+long ft_pylayout_tls_of(const unsigned char *code, size_t n);
+
 /* 3.12+: the interpreter frame running on the calling thread, read from its thread state
  * (ts_frame), else NULL. */
 static inline char *
@@ -304,7 +393,7 @@ ft_ts_iframe(void)
     if (ft_pylayout.ts_frame == 0) {
         return NULL;
     }
-    ts = ft_py.PyThreadState_Get();
+    ts = ft_ts_current();
     if (ft_pylayout.ts_frame == 312) {
         return **(char ***)(ts + FT_TS312_CFRAME);
     }
@@ -364,6 +453,21 @@ ft_code_extra_get(PyObject *code, Py_ssize_t index)
         return NULL;
     }
     memcpy(&extra, block + sizeof(size) + sizeof(void *) * (size_t)index, sizeof(extra));
+    return extra;
+}
+
+/* Hot path (code_extra != 0): extra slot 0 of a code object, read in place: an extras
+ * block has a slot for every index requested before it was made, so at least this one. */
+static inline void *
+ft_code_extra_get0(PyObject *code)
+{
+    const char *block = *(const char *const *)((const char *)code + ft_pylayout.code_extra);
+    void *extra;
+
+    if (block == NULL) {
+        return NULL;
+    }
+    memcpy(&extra, block + sizeof(Py_ssize_t), sizeof(extra));
     return extra;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "capture_json.h"
 #include "config.h"
 #include "deflog.h"
 #include "emit.h"

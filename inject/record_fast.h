@@ -8,7 +8,8 @@
  * exactly those the general path (record.c) writes for the same call.
  *
  * Which calls: ci->fast (codes.c decides it at first sight: a traced function that is
- * not a generator, a unit, a framework boundary or a method, with at most FT_FAST_PARAMS
+ * not a generator, a unit, a framework boundary or a method (its parameters are the first
+ * fast locals), with at most FT_FAST_PARAMS
  * parameters, none of them variadic or secret-looking), while ft_record_fast_on() (no
  * --memory, --flush-every-call or skipped values, and capture ready). Each returns 0,
  * having written nothing, when the call is not one of those (a parameter or the result
@@ -28,6 +29,7 @@
 #include "config.h"
 #include "lib/clock.h"
 #include "lib/wire.h"
+#include "pylayout.h"
 #include "tstate.h"
 
 /* Written into the engine's callback: a call of its own costs a fifth of the path. */
@@ -42,6 +44,16 @@ ft_record_fast_on(void)
     return ft_record_fast_settings;
 }
 
+/* How the caller reads what the fast path needs: constants where it knows the version
+ * (the compiler then leaves out the rest). refs_tagged: fast locals are 3.14's tagged
+ * references; ints_tagged: ft_pylayout.int_tagged; clock: ft_cfg.clock (FT_CLOCK_TSC, a
+ * constant, reads the counter inline: no call). */
+struct ft_fast_how {
+    int refs_tagged;
+    int ints_tagged;
+    int clock;
+};
+
 /* v is an exact int of at most two digits: *x. tagged: ft_pylayout.int_tagged, which the
  * engines pass as a constant where they know the version. */
 FT_FAST_INLINE int
@@ -50,64 +62,73 @@ ft_fast_int(PyObject *v, int64_t *x, int tagged)
     return v != NULL && ft_type_of(v) == ft_capture_hot.long_t && ft_pylong_read_as(v, x, tagged);
 }
 
-/* A call of ci (ci->fast) starts; locals: the frame's fast locals (NULL when they cannot
- * be read: then only a call without parameters is written). A buffer without room for
- * the records is left to the general path (it ships the buffer). The ints are written
- * into the buffer as they are read, but committed only when all of them were ints. */
+/* A call of ci (ci->fast) starts; refs: the frame's fast locals in place (pylayout.h's
+ * ft_iframe_refs), not NULL when ci has parameters. A buffer without room for the records
+ * is left to the general path (it ships the buffer). The ints are written into the buffer
+ * as they are read, but committed only when all of them were ints. */
 FT_FAST_INLINE int
-ft_record_fast_call(struct ft_thread *t, const struct ft_code_info *ci, PyObject *const *locals,
-                    int tagged)
+ft_record_fast_call(struct ft_thread *t, const struct ft_code_info *ci, const uintptr_t *refs,
+                    struct ft_fast_how how)
 {
     unsigned n = ci->nparams;
-    uint64_t w0 = ft_rec_word0(FT_REC_CALL, ci->id), ticks;
-    size_t total = n == 0 ? 16 : 24 + 8 * (size_t)n;
-    uint8_t *p = t->pos;
+    uint8_t *p = t->pos, *o = p + 24;
+    uint64_t ticks;
     int64_t x;
 
-    if ((size_t)(t->end - p) < total || (n > 0 && locals == NULL)) {
+    if ((size_t)(t->end - p) < (n == 0 ? 16 : 24 + 8 * (size_t)n)) {
         return 0;
     }
-    for (unsigned k = 0; k < n; k++) {
-        if (!ft_fast_int(locals[ci->first + k], &x, tagged)) {
-            return 0;
-        }
-        memcpy(p + 24 + 8 * (size_t)k, &x, 8);
-    }
     if (n > 0) {
-        uint64_t vw0 = ft_rec_word0(FT_REC_ARGS_INTS, 8 * (uint64_t)n);
-        memcpy(p + 16, &vw0, 8);
+        for (const uintptr_t *r = refs, *e = r + n; r < e; r++, o += 8) {
+            if (!ft_fast_int(ft_ref_at(r, 0, how.refs_tagged), &x, how.ints_tagged)) {
+                return 0;
+            }
+            memcpy(o, &x, 8);
+        }
+        memcpy(p + 16, &ci->w_args, 8);
+    } else {
+        o = p + 16;
     }
-    ticks = ft_clock_ticks(ft_cfg.clock);
-    memcpy(p, &w0, 8);
+    ticks = ft_clock_ticks(how.clock);
+    memcpy(p, &ci->w_call, 8);
     memcpy(p + 8, &ticks, 8);
-    ft_thread_commit(t, p + total);
+    ft_thread_commit(t, o);
     return 1;
 }
 
-/* A call of ci (ci->fast) returns retval; locals as for the call (a parameter rebound to
- * a mutable value needs the general path's ARGS_AFTER). */
+/* A call of ci (ci->fast) returns retval; refs as for the call (a parameter rebound to a
+ * mutable value needs the general path's ARGS_AFTER). */
 FT_FAST_INLINE int
 ft_record_fast_return(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
-                      PyObject *const *locals, int tagged)
+                      const uintptr_t *refs, struct ft_fast_how how)
 {
-    unsigned n = ci->nparams;
-    uint64_t w0 = ft_rec_word0(FT_REC_RETURN, ci->id), vw0, ticks;
+    const uintptr_t *r = refs, *e = refs;
+    uint64_t vw0, ticks;
     uint8_t *p = t->pos;
     int64_t x;
 
-    if ((size_t)(t->end - p) < 32 || !ft_fast_int(retval, &x, tagged) ||
-        (n > 0 && locals == NULL)) {
+    if ((size_t)(t->end - p) < 32 || !ft_fast_int(retval, &x, how.ints_tagged)) {
         return 0;
     }
-    for (unsigned k = 0; k < n; k++) {
-        PyObject *v = locals[ci->first + k];
-        if (v != NULL && ft_type_of(v) != ft_capture_hot.long_t && ft_capture_is_mutable(v)) {
+    if (ci->nparams > 0) {
+        e = refs + ci->nparams;
+    }
+    for (; r < e; r++) {
+        PyObject *v = ft_ref_at(r, 0, how.refs_tagged);
+        if (v != NULL && ft_type_of(v) != ft_capture_hot.long_t) {
+            break;
+        }
+    }
+    /* Rare: a parameter that is not an int (a loop of its own, so that the compiler does
+     * not load the mutable types for every return). */
+    for (; r < e; r++) {
+        if (ft_capture_is_mutable(ft_ref_at(r, 0, how.refs_tagged))) {
             return 0;
         }
     }
-    ticks = ft_clock_ticks(ft_cfg.clock);
+    ticks = ft_clock_ticks(how.clock);
     vw0 = ft_rec_word0(FT_REC_RESULT_INT, 8);
-    memcpy(p, &w0, 8);
+    memcpy(p, &ci->w_return, 8);
     memcpy(p + 8, &ticks, 8);
     memcpy(p + 16, &vw0, 8);
     memcpy(p + 24, &x, 8);

@@ -33,7 +33,7 @@ ints_of_up_to_two_digits_are_read_in_both_layouts(void **state)
 {
     uint8_t mem[64];
     uint32_t d[3] = {5, 3, 1};
-    int64_t x;
+    int64_t x = 0;
 
     (void)state;
     for (int tagged = 0; tagged <= 1; tagged++) {
@@ -53,7 +53,42 @@ ints_of_up_to_two_digits_are_read_in_both_layouts(void **state)
         /* Three digits: the C API's job. */
         make_int(mem, tagged, 0, d, 3);
         assert_false(ft_pylong_read((PyObject *)mem, &x));
+        /* One digit, read as sign times digit 0; a zero whose digit 0 holds anything (3.8-
+         * 3.11 may not even allocate it) is 0. */
+        make_int(mem, tagged, 0, d, 1);
+        assert_true(ft_pylong_read((PyObject *)mem, &x));
+        assert_int_equal(x, 5);
+        make_int(mem, tagged, 0, d, 0);
+        memcpy(mem + 24, &d[2], 4);
+        assert_true(ft_pylong_read_as((PyObject *)mem, &x, tagged));
+        assert_int_equal(x, 0);
     }
+}
+
+/* The thread state's thread-local is found only in x86-64's `[endbr64;] mov %fs:disp32,%rax;
+ * ret`, the whole of it. */
+static void
+the_thread_states_slot_is_read_from_the_getters_code_only_when_it_is_exactly_that(void **state)
+{
+    static const unsigned char plain[] = {0x64, 0x48, 0x8b, 0x04, 0x25,
+                                          0xe8, 0xff, 0xff, 0xff, 0xc3};
+    static const unsigned char cet[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x64, 0x48, 0x8b,
+                                        0x04, 0x25, 0x10, 0xfe, 0xff, 0xff, 0xc3};
+    static const unsigned char checked[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x64, 0x48, 0x8b,
+                                            0x04, 0x25, 0xe8, 0xff, 0xff, 0xff, 0x48}; /* test */
+    static const unsigned char got[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x8b, 0x05,
+                                        0x00, 0x10, 0x00, 0x00, 0x64, 0x48, 0x8b}; /* shared */
+
+    (void)state;
+#if defined(__x86_64__)
+    assert_int_equal(ft_pylayout_tls_of(plain, sizeof(plain)), -0x18);
+    assert_int_equal(ft_pylayout_tls_of(cet, sizeof(cet)), -0x1f0);
+#else
+    assert_int_equal(ft_pylayout_tls_of(plain, sizeof(plain)), 0);
+#endif
+    assert_int_equal(ft_pylayout_tls_of(plain, sizeof(plain) - 1), 0);
+    assert_int_equal(ft_pylayout_tls_of(checked, sizeof(checked)), 0);
+    assert_int_equal(ft_pylayout_tls_of(got, sizeof(got)), 0);
 }
 
 /* An interpreter frame as each version lays it out: code and function at their offsets
@@ -193,6 +228,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ints_of_up_to_two_digits_are_read_in_both_layouts),
+        cmocka_unit_test(
+            the_thread_states_slot_is_read_from_the_getters_code_only_when_it_is_exactly_that),
         cmocka_unit_test(frames_give_their_code_and_function_in_every_layout),
         cmocka_unit_test(extras_are_read_from_the_block_and_missing_ones_are_null),
         cmocka_unit_test(
