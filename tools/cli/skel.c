@@ -20,6 +20,7 @@ struct file {
     char *path;
     uint32_t *to_view; /* per thread of the file: its thread in the view */
     size_t nthreads;
+    uint32_t k0, n; /* its calls' read indexes */
 };
 
 /* A top-level call of a unit, to be put where it ran. */
@@ -27,6 +28,8 @@ struct root {
     uint32_t k;
     size_t file, thread; /* its file and its thread there */
     const char *caller;  /* interned in the base's names */
+    uint32_t parent;     /* the call it was put under, or FT_SKEL_NONE */
+    uint64_t parent_id;  /* that call's id */
 };
 
 struct open_call {
@@ -36,6 +39,7 @@ struct open_call {
 struct ft_skel_priv {
     uint32_t *first, *next;
     const char **fn;
+    uint64_t *id;    /* until the units are placed */
     uint32_t *tlast; /* per view thread: its last top-level call, while reading the base */
     struct file *files;
     size_t nfiles;
@@ -94,15 +98,20 @@ grow_calls(struct ft_skel *s)
         return 0;
     }
     c = cap ? cap * 2 : 4096;
-    void *a[] = {realloc(s->start_ns, c * 8),        realloc(s->end_ns, c * 8),
-                 realloc(p->first, c * 4),           realloc(p->next, c * 4),
-                 realloc(p->fn, c * sizeof(char *)), realloc(s->flags, c)};
+    void *a[] = {realloc(s->start_ns, c * 8),
+                 realloc(s->end_ns, c * 8),
+                 realloc(p->first, c * 4),
+                 realloc(p->next, c * 4),
+                 realloc(p->fn, c * sizeof(char *)),
+                 realloc(s->flags, c),
+                 realloc(p->id, c * sizeof(uint64_t))};
     s->start_ns = a[0] ? a[0] : s->start_ns;
     s->end_ns = a[1] ? a[1] : s->end_ns;
     p->first = a[2] ? a[2] : p->first;
     p->next = a[3] ? a[3] : p->next;
     p->fn = a[4] ? (const char **)a[4] : p->fn;
     s->flags = a[5] ? a[5] : s->flags;
+    p->id = a[6] ? a[6] : p->id;
     for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
         if (a[i] == NULL) {
             return -ENOMEM;
@@ -169,7 +178,7 @@ add_root(struct ft_skel *s, uint32_t k, size_t thread)
     if (grow((void **)&p->roots, &p->roots_cap, p->nroots + 1, sizeof(*p->roots)) != 0) {
         return -ENOMEM;
     }
-    p->roots[p->nroots++] = (struct root){k, p->file, thread, NULL};
+    p->roots[p->nroots++] = (struct root){k, p->file, thread, NULL, FT_SKEL_NONE, 0};
     return 0;
 }
 
@@ -213,6 +222,7 @@ on_enter(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
     p->first[k] = FT_SKEL_NONE;
     p->next[k] = FT_SKEL_NONE;
     p->fn[k] = n->function;
+    p->id[k] = n->id;
     set_us(s->start_ns, k, n->start_us);
     if (link_call(s, th, k, n->parent == NULL) != 0) {
         return -ENOMEM;
@@ -330,6 +340,8 @@ read_file(const char *cmd, struct ft_skel *s, struct ft_view *v, const char *pat
     p->file = p->nfiles++;
     p->depth = 0;
     rc = ft_tree_stream(path, FT_TREE_NO_VALUES, v->t, &visit, &t, err, sizeof(err));
+    p->files[p->file].k0 = (uint32_t)n0;
+    p->files[p->file].n = (uint32_t)(s->n - n0);
     if (p->file == 0) {
         v->t = t;
         rc = rc != 0 ? rc : base_threads(s, t);
@@ -401,10 +413,14 @@ place_units(struct ft_skel *s)
     struct ft_skel_priv *p = s->priv;
 
     for (size_t i = 0; i < p->nroots; i++) {
-        const struct root *r = &p->roots[i];
+        struct root *r = &p->roots[i];
         size_t ti = p->files[r->file].to_view[r->thread];
-        insert(s, ti, parent_for(s, ti, r->k, r->caller), r->k);
+        r->parent = parent_for(s, ti, r->k, r->caller);
+        r->parent_id = r->parent != FT_SKEL_NONE ? p->id[r->parent] : 0;
+        insert(s, ti, r->parent, r->k);
     }
+    free(p->id);
+    p->id = NULL;
 }
 
 /* Call k as the walk places it (its times still the file's microseconds). */
@@ -538,8 +554,8 @@ ft_skel_build(const char *cmd, const char *dir, const char *run, const char *uni
 struct second {
     const struct ft_skel_visit *user;
     const struct file *f;
-    uint32_t k, n; /* the next read index, and the calls the first read had */
-    int changed;   /* the files have more calls than at the first read */
+    uint32_t k;  /* the next read index */
+    int changed; /* the files have other calls than at the first read */
 };
 
 static int
@@ -548,12 +564,12 @@ second_enter(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
     struct second *r = ctx;
 
     (void)th;
-    if (r->k >= r->n) {
+    if (r->k >= r->f->k0 + r->f->n) {
         r->changed = 1;
         return -1;
     }
     n->mark = r->k++;
-    return 0;
+    return r->user->enter != NULL ? r->user->enter(r->user->ctx, n->mark, n) : 0;
 }
 
 static int
@@ -570,16 +586,19 @@ second_leave(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
 }
 
 int
-ft_skel_stream(const char *cmd, struct ft_skel *s, int flags, const struct ft_skel_visit *visit)
+ft_skel_stream(const char *cmd, struct ft_skel *s, int flags, int units_first,
+               const struct ft_skel_visit *visit)
 {
-    struct second r = {visit, NULL, 0, (uint32_t)s->n, 0};
+    struct second r = {visit, NULL, 0, 0};
     struct ft_tree_visit v = {&r, second_enter, second_leave};
+    size_t nf = s->priv->nfiles;
     char err[PATH_MAX + 256];
 
-    for (size_t i = 0; i < s->priv->nfiles; i++) {
+    for (size_t i = 0; i < nf; i++) {
         struct ft_tree *t = NULL;
         int rc;
-        r.f = &s->priv->files[i];
+        r.f = &s->priv->files[units_first ? nf - 1 - i : i];
+        r.k = r.f->k0;
         rc = ft_tree_stream(r.f->path, flags, NULL, &v, &t, err, sizeof(err));
         ft_tree_free(t);
         if (rc != 0) {
@@ -589,10 +608,10 @@ ft_skel_stream(const char *cmd, struct ft_skel *s, int flags, const struct ft_sk
                                        : err);
             return FT_EXIT_FAIL;
         }
-    }
-    if (r.k != s->n) {
-        ft_cli_err(cmd, "the run changed while it was read");
-        return FT_EXIT_FAIL;
+        if (r.k != r.f->k0 + r.f->n) {
+            ft_cli_err(cmd, "the run changed while it was read");
+            return FT_EXIT_FAIL;
+        }
     }
     return FT_EXIT_OK;
 }
@@ -611,6 +630,7 @@ ft_skel_free(struct ft_skel *s)
         free(p->first);
         free(p->next);
         free(p->fn);
+        free(p->id);
         free(p->tlast);
         free(p->roots);
         free(p->open);
@@ -626,4 +646,26 @@ ft_skel_free(struct ft_skel *s)
     free(s->flags);
     free(s->order);
     memset(s, 0, sizeof(*s));
+}
+
+int
+ft_skel_placed(const struct ft_skel *s, uint32_t k, uint64_t *parent_id, uint32_t *parent)
+{
+    const struct ft_skel_priv *p = s->priv;
+    size_t lo = 0, hi = p->nroots;
+
+    while (lo < hi) { /* roots are in read order */
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->roots[mid].k < k) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == p->nroots || p->roots[lo].k != k) {
+        return 0;
+    }
+    *parent_id = p->roots[lo].parent_id;
+    *parent = p->roots[lo].parent;
+    return 1;
 }

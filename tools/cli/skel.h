@@ -55,17 +55,25 @@ enum { FT_SKEL_NEW_LANE = 1 };
 int ft_skel_build(const char *cmd, const char *dir, const char *run, const char *unit,
                   struct ft_skel *s, struct ft_view *v);
 
-/* Called for each call, complete, with its read index and its thread in s->threads. */
+/* Called for each call: enter (optional) when it begins, leave once it is complete (after
+ * its children), with its read index and its thread in s->threads. */
 struct ft_skel_visit {
     void *ctx;
     int (*leave)(void *ctx, size_t thread, uint32_t k, struct ft_node *n);
+    int (*enter)(void *ctx, uint32_t k, struct ft_node *n);
 };
 
-/* Reads the files of s again with tree.h's load flags, giving every call to visit. A
- * visitor returning non-zero stops it. Returns FT_EXIT_OK, or prints one line and returns
- * FT_EXIT_FAIL (a file changed since ft_skel_build). */
-int ft_skel_stream(const char *cmd, struct ft_skel *s, int flags,
+/* Reads the files of s again with tree.h's load flags, giving every call to visit: the
+ * run's (or the unit's) file first, or with units_first the units' files first, the last
+ * one first, so that the calls put under a call are read before it. A visitor returning
+ * non-zero stops it. Returns FT_EXIT_OK, or prints one line and returns FT_EXIT_FAIL (a
+ * file changed since ft_skel_build). */
+int ft_skel_stream(const char *cmd, struct ft_skel *s, int flags, int units_first,
                    const struct ft_skel_visit *visit);
+
+/* Whether call k is a unit's top-level call put where it ran; if so the call it was put
+ * under (FT_SKEL_NONE at the thread's top level) and that call's id (0). */
+int ft_skel_placed(const struct ft_skel *s, uint32_t k, uint64_t *parent_id, uint32_t *parent);
 
 void ft_skel_free(struct ft_skel *s);
 
