@@ -132,3 +132,21 @@ def test_otlp_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
     ids = {a["key"]: a["value"] for a in last["attributes"]}
     assert ids["flowtrace.call.id"] == {"intValue": "500001"}, ids
     assert ids["flowtrace.result"] == {"stringValue": "499999"}, ids
+
+
+def test_pytraceflow_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
+    # The same for the PyTraceFlow seed's nested JSON: a call's text before and after its
+    # calls, spooled as the second read completes it, then written in the tree's order.
+    write_flat_run(tmp_path / "out", 500_000)
+    out = tmp_path / "run.json"
+    proc = cli_limited(["export", "-d", tmp_path / "out", "--format", "pytraceflow", "-o", out,
+                        "big"], as_mb=64)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    with open(out) as f:
+        root = json.load(f)[0]
+    (main,) = root["calls"]
+    assert (main["callable"], main["caller"], len(main["calls"])) == ("main", "a.py::a.py",
+                                                                      500_000), main["caller"]
+    last = main["calls"][-1]
+    assert (last["id"], last["caller"], last["inputs"], last["output"]) == (
+        500_001, "main::main", {"i": 499999}, 499999), last  # reprs read as literals

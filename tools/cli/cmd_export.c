@@ -53,7 +53,7 @@ static const char export_usage[] =
 
 struct exporter {
     const struct ft_tree *t;
-    struct ft_skel *s;     /* chrome, otlp: the run's skeleton (skel.h) */
+    struct ft_skel *s;     /* the run's skeleton (skel.h) */
     struct ft_spool spool; /* chrome: the calls' events until they are written */
     struct ft_buf rec;     /* chrome: one call's */
     struct ft_out o;
@@ -315,7 +315,7 @@ write_export(struct exporter *e, const char *format, const char *output)
         ok = export_chrome(e) == FT_EXIT_OK;
     } else {
         rc = strcmp(format, "otlp") == 0 ? ft_export_otlp(&e->o, e->t, e->s, e->script, e->service)
-                                         : ft_export_pytraceflow(&e->o, e->t, e->script);
+                                         : ft_export_pytraceflow(&e->o, e->t, e->s, e->script);
         ok = rc == 0;
         if (rc == -ENOMEM) {
             ft_cli_err("export", "out of memory");
@@ -377,15 +377,11 @@ ft_cmd_export(int argc, char **argv)
         ft_cli_err("export", "one RUN at most (see 'flowtrace export --help')");
         return FT_EXIT_USAGE;
     }
-    /* The whole run, its units put back where they ran (view.h), or one unit. Chrome and
-     * OTLP read it twice (skel.h) and hold ~40 bytes a call; pytraceflow loads it. */
+    /* The whole run, its units put back where they ran (view.h), or one unit, read twice
+     * (skel.h): ~40 bytes a call, whatever the run's values. */
     /* Values as the run has them: a format-3 run's stay typed in every format. */
-    int streamed = strcmp(format, "pytraceflow") != 0;
-    rc = streamed
-             ? ft_skel_build("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL, unit,
-                             &s, &v)
-             : ft_view_load_flags("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                                  unit, FT_TREE_JSON_VALUES, &v);
+    rc = ft_skel_build("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL, unit,
+                       strcmp(format, "pytraceflow") == 0 ? FT_SKEL_LINKS : 0, &s, &v);
     if (rc != FT_EXIT_OK) {
         ft_skel_free(&s);
         ft_view_free(&v);

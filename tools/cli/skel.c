@@ -39,7 +39,10 @@ struct open_call {
 struct ft_skel_priv {
     uint32_t *first, *next;
     const char **fn;
-    uint64_t *id;    /* until the units are placed */
+    uint64_t *id;      /* until the units are placed */
+    int keep_links;    /* FT_SKEL_LINKS */
+    uint32_t *holders; /* the calls units' calls were put under, in order */
+    size_t nholders;
     uint32_t *tlast; /* per view thread: its last top-level call, while reading the base */
     struct file *files;
     size_t nfiles;
@@ -223,6 +226,7 @@ on_enter(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
     p->next[k] = FT_SKEL_NONE;
     p->fn[k] = n->function;
     p->id[k] = n->id;
+    s->max_id = n->id > s->max_id ? n->id : s->max_id;
     set_us(s->start_ns, k, n->start_us);
     if (link_call(s, th, k, n->parent == NULL) != 0) {
         return -ENOMEM;
@@ -406,8 +410,54 @@ insert(struct ft_skel *s, size_t ti, uint32_t parent, uint32_t k)
     *at = k;
 }
 
-/* Every unit's top-level calls where they ran, in the order view.c grafts them. */
+/* The span of a thread's top-level calls, from the first start to the last end. */
 static void
+top_ms(const struct ft_skel *s, struct ft_skel_thread *th)
+{
+    double end = 0, start = -1;
+
+    for (uint32_t k = th->first; k != FT_SKEL_NONE; k = s->priv->next[k]) {
+        double ks = us(s->start_ns, k), ke = ks + us(s->end_ns, k);
+        start = start < 0 || ks < start ? ks : start;
+        end = ke > end ? ke : end;
+    }
+    th->top_ms = start < 0 ? 0 : (end - start) / 1000.0;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The calls units' calls were put under, sorted, once each. */
+static int
+holders(struct ft_skel *s)
+{
+    struct ft_skel_priv *p = s->priv;
+    size_t n = 0;
+
+    if ((p->holders = malloc((p->nroots + 1) * sizeof(*p->holders))) == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < p->nroots; i++) {
+        if (p->roots[i].parent != FT_SKEL_NONE) {
+            p->holders[n++] = p->roots[i].parent;
+        }
+    }
+    qsort(p->holders, n, sizeof(*p->holders), cmp_u32);
+    for (size_t i = 0; i < n; i++) {
+        if (p->nholders == 0 || p->holders[p->nholders - 1] != p->holders[i]) {
+            p->holders[p->nholders++] = p->holders[i];
+        }
+    }
+    return 0;
+}
+
+/* Every unit's top-level calls where they ran, in the order view.c grafts them. */
+static int
 place_units(struct ft_skel *s)
 {
     struct ft_skel_priv *p = s->priv;
@@ -421,6 +471,10 @@ place_units(struct ft_skel *s)
     }
     free(p->id);
     p->id = NULL;
+    for (size_t ti = 0; ti < s->nthreads; ti++) {
+        top_ms(s, &s->threads[ti]);
+    }
+    return holders(s);
 }
 
 /* Call k as the walk places it (its times still the file's microseconds). */
@@ -499,14 +553,16 @@ walk_all(struct ft_skel *s)
             return -ENOMEM;
         }
     }
-    free(p->first);
-    free(p->next);
-    p->first = p->next = NULL;
+    if (!p->keep_links) {
+        free(p->first);
+        free(p->next);
+        p->first = p->next = NULL;
+    }
     return 0;
 }
 
 int
-ft_skel_build(const char *cmd, const char *dir, const char *run, const char *unit,
+ft_skel_build(const char *cmd, const char *dir, const char *run, const char *unit, int flags,
               struct ft_skel *s, struct ft_view *v)
 {
     const struct ft_unit_ent *e;
@@ -519,6 +575,7 @@ ft_skel_build(const char *cmd, const char *dir, const char *run, const char *uni
         ft_cli_err(cmd, "out of memory");
         return FT_EXIT_FAIL;
     }
+    s->priv->keep_links = (flags & FT_SKEL_LINKS) != 0;
     if ((rc = ft_units_read_family(cmd, dir, run, v->rundir, sizeof(v->rundir), &v->units)) !=
         FT_EXIT_OK) {
         return rc;
@@ -543,8 +600,7 @@ ft_skel_build(const char *cmd, const char *dir, const char *run, const char *uni
             return FT_EXIT_FAIL;
         }
     }
-    place_units(s);
-    if (walk_all(s) != 0) {
+    if (place_units(s) != 0 || walk_all(s) != 0) {
         ft_cli_err(cmd, "out of memory");
         return FT_EXIT_FAIL;
     }
@@ -633,6 +689,7 @@ ft_skel_free(struct ft_skel *s)
         free(p->id);
         free(p->tlast);
         free(p->roots);
+        free(p->holders);
         free(p->open);
         free(p);
     }
@@ -668,4 +725,25 @@ ft_skel_placed(const struct ft_skel *s, uint32_t k, uint64_t *parent_id, uint32_
     *parent_id = p->roots[lo].parent_id;
     *parent = p->roots[lo].parent;
     return 1;
+}
+
+int
+ft_skel_holds_units(const struct ft_skel *s, uint32_t k)
+{
+    const struct ft_skel_priv *p = s->priv;
+
+    return p->nholders > 0 &&
+           bsearch(&k, p->holders, p->nholders, sizeof(*p->holders), cmp_u32) != NULL;
+}
+
+uint32_t
+ft_skel_first_child(const struct ft_skel *s, uint32_t k)
+{
+    return s->priv->first[k];
+}
+
+uint32_t
+ft_skel_next(const struct ft_skel *s, uint32_t k)
+{
+    return s->priv->next[k];
 }

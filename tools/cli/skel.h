@@ -31,6 +31,7 @@ struct ft_skel_thread {
     uint64_t tid;
     uint32_t first;       /* its first top-level call, or FT_SKEL_NONE */
     size_t order, ncalls; /* its calls are order[order .. order + ncalls) */
+    double top_ms;        /* from its first top-level call's start to the last one's end */
 };
 
 struct ft_skel {
@@ -42,18 +43,31 @@ struct ft_skel {
     uint32_t *order; /* read indexes, a thread's calls in pre-order after another's */
     struct ft_skel_thread *threads;
     size_t nthreads;
+    uint64_t max_id; /* the greatest call id */
     /* Private: the links while building, and the files read. */
     struct ft_skel_priv *priv;
 };
 
 enum { FT_SKEL_NEW_LANE = 1 };
 
+/* ft_skel_build's flags: FT_SKEL_LINKS keeps the tree's links (ft_skel_first_child,
+ * ft_skel_next; 8 more bytes a call). */
+enum { FT_SKEL_LINKS = 1 };
+
 /* Reads the skeleton of RUN from dir (cli.h's rules), whole with its units, or of the unit
  * named by unit (view.h), into s; v is the view's header: its fields and threads without
  * calls (v->t), its units. Returns FT_EXIT_OK, or prints one line and returns
  * FT_EXIT_FAIL or FT_EXIT_USAGE. Free both with ft_skel_free and ft_view_free. */
-int ft_skel_build(const char *cmd, const char *dir, const char *run, const char *unit,
+int ft_skel_build(const char *cmd, const char *dir, const char *run, const char *unit, int flags,
                   struct ft_skel *s, struct ft_view *v);
+
+/* With FT_SKEL_LINKS: call k's first child and next sibling in the view (FT_SKEL_NONE);
+ * a thread's first call is s->threads[i].first. */
+uint32_t ft_skel_first_child(const struct ft_skel *s, uint32_t k);
+uint32_t ft_skel_next(const struct ft_skel *s, uint32_t k);
+
+/* Whether units' calls were put under call k. */
+int ft_skel_holds_units(const struct ft_skel *s, uint32_t k);
 
 /* Called for each call: enter (optional) when it begins, leave once it is complete (after
  * its children), with its read index and its thread in s->threads. */
