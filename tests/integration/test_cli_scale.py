@@ -108,3 +108,45 @@ def test_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
     assert first["args"]["args"] == {"i": "0"} and first["args"]["result"] == "0", first
     assert (last["ts"], last["args"]["id"], last["args"]["result"]) == (499_999.5, 500_001,
                                                                         "499999"), last
+
+
+def test_otlp_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
+    # The same for OTLP/JSON: its spans are written in pre-order too, each under its
+    # caller's, an exception's traceback made of its callees' (the same two reads).
+    write_flat_run(tmp_path / "out", 500_000)
+    out = tmp_path / "trace.jsonl"
+    proc = cli_limited(["export", "-d", tmp_path / "out", "--format", "otlp", "-o", out, "big"],
+                       as_mb=64)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    with open(out) as f:
+        lines = f.readlines()
+    head, tail = (json.loads(l)["resourceSpans"][0]["scopeSpans"][0]["spans"]
+                  for l in (lines[0], lines[-1]))
+    # the program's span, then every call's, 5,000 a line
+    assert (len(lines), len(head), len(tail)) == (101, 5000, 2), (len(lines), len(tail))
+    spans = head + tail
+    program, main, first, last = spans[0], spans[1], spans[2], spans[-1]
+    assert (main["name"], main["parentSpanId"]) == ("main", program["spanId"]), main
+    assert (first["name"], first["parentSpanId"]) == ("leaf", main["spanId"]), first
+    assert int(first["endTimeUnixNano"]) - int(first["startTimeUnixNano"]) == 250, first
+    ids = {a["key"]: a["value"] for a in last["attributes"]}
+    assert ids["flowtrace.call.id"] == {"intValue": "500001"}, ids
+    assert ids["flowtrace.result"] == {"stringValue": "499999"}, ids
+
+
+def test_pytraceflow_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
+    # The same for the PyTraceFlow seed's nested JSON: a call's text before and after its
+    # calls, spooled as the second read completes it, then written in the tree's order.
+    write_flat_run(tmp_path / "out", 500_000)
+    out = tmp_path / "run.json"
+    proc = cli_limited(["export", "-d", tmp_path / "out", "--format", "pytraceflow", "-o", out,
+                        "big"], as_mb=64)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    with open(out) as f:
+        root = json.load(f)[0]
+    (main,) = root["calls"]
+    assert (main["callable"], main["caller"], len(main["calls"])) == ("main", "a.py::a.py",
+                                                                      500_000), main["caller"]
+    last = main["calls"][-1]
+    assert (last["id"], last["caller"], last["inputs"], last["output"]) == (
+        500_001, "main::main", {"i": 499999}, 499999), last  # reprs read as literals

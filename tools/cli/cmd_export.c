@@ -53,7 +53,7 @@ static const char export_usage[] =
 
 struct exporter {
     const struct ft_tree *t;
-    struct ft_skel *s;     /* chrome: the run's skeleton (skel.h) */
+    struct ft_skel *s;     /* the run's skeleton (skel.h) */
     struct ft_spool spool; /* chrome: the calls' events until they are written */
     struct ft_buf rec;     /* chrome: one call's */
     struct ft_out o;
@@ -260,7 +260,7 @@ static int
 export_chrome(struct exporter *e)
 {
     const struct ft_tree *t = e->t;
-    const struct ft_skel_visit visit = {e, chrome_call};
+    const struct ft_skel_visit visit = {e, chrome_call, NULL};
     struct ft_buf *b = &e->o.b;
     char pname[512];
     int rc;
@@ -269,7 +269,7 @@ export_chrome(struct exporter *e)
         ft_cli_err("export", "a temporary file: %s", strerror(-rc));
         return FT_EXIT_FAIL;
     }
-    if ((rc = ft_skel_stream("export", e->s, FT_TREE_JSON_VALUES, &visit)) != FT_EXIT_OK) {
+    if ((rc = ft_skel_stream("export", e->s, FT_TREE_JSON_VALUES, 0, &visit)) != FT_EXIT_OK) {
         return rc;
     }
     snprintf(pname, sizeof(pname), "%s (run %s)", e->script, t->run);
@@ -314,9 +314,10 @@ write_export(struct exporter *e, const char *format, const char *output)
     if (strcmp(format, "chrome") == 0) {
         ok = export_chrome(e) == FT_EXIT_OK;
     } else {
-        ok = (strcmp(format, "otlp") == 0 ? ft_export_otlp(&e->o, e->t, e->script, e->service)
-                                          : ft_export_pytraceflow(&e->o, e->t, e->script)) == 0;
-        if (!ok) {
+        rc = strcmp(format, "otlp") == 0 ? ft_export_otlp(&e->o, e->t, e->s, e->script, e->service)
+                                         : ft_export_pytraceflow(&e->o, e->t, e->s, e->script);
+        ok = rc == 0;
+        if (rc == -ENOMEM) {
             ft_cli_err("export", "out of memory");
         }
     }
@@ -376,14 +377,11 @@ ft_cmd_export(int argc, char **argv)
         ft_cli_err("export", "one RUN at most (see 'flowtrace export --help')");
         return FT_EXIT_USAGE;
     }
-    /* The whole run, its units put back where they ran (view.h), or one unit. Chrome's
-     * reads it twice (skel.h) and holds ~40 bytes a call; the others load it. */
+    /* The whole run, its units put back where they ran (view.h), or one unit, read twice
+     * (skel.h): ~40 bytes a call, whatever the run's values. */
     /* Values as the run has them: a format-3 run's stay typed in every format. */
-    int chrome = strcmp(format, "chrome") == 0;
-    rc = chrome ? ft_skel_build("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                                unit, &s, &v)
-                : ft_view_load_flags("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                                     unit, FT_TREE_JSON_VALUES, &v);
+    rc = ft_skel_build("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL, unit,
+                       strcmp(format, "pytraceflow") == 0 ? FT_SKEL_LINKS : 0, &s, &v);
     if (rc != FT_EXIT_OK) {
         ft_skel_free(&s);
         ft_view_free(&v);

@@ -18,10 +18,14 @@
 
 struct ft_tree;
 struct ft_out;
+struct ft_skel;
 
-/* Writes t to o; the program's span and the default service.name are script's, service
- * (or NULL) overrides the latter. Returns 0, or -ENOMEM. */
-int ft_export_otlp(struct ft_out *o, const struct ft_tree *t, const char *script,
+/* Writes the run of skeleton s (skel.h; t its fields) to o, reading its files again for
+ * the values: memory per call is the skeleton's, each span waits in a temporary file
+ * until it is written in pre-order. The program's span and the default service.name are
+ * script's, service (or NULL) overrides the latter. Returns 0, -ENOMEM, or -EIO (a line
+ * was printed). */
+int ft_export_otlp(struct ft_out *o, const struct ft_tree *t, struct ft_skel *s, const char *script,
                    const char *service);
 
 #endif

@@ -10,6 +10,8 @@
 #include "lib/json.h"
 #include "pylit.h"
 #include "pyval.h"
+#include "skel.h"
+#include "spool.h"
 #include "tree.h"
 
 /* The part of a qualified name after its last dot ("Inventory.add" -> "add"). */
@@ -62,14 +64,15 @@ put_names(struct ft_buf *b, const struct ft_node *n, const char *key_sep)
     ft_json_put_str(b, cls ? cls : callable, cls ? clen : len);
 }
 
+/* caller: its "called::callable", or NULL for the root's. */
 static void
-put_caller(struct ft_buf *b, const struct ft_node *caller, const char *root)
+put_caller(struct ft_buf *b, const char *caller, const char *root)
 {
     struct ft_buf t;
 
     ft_buf_init(&t);
     if (caller != NULL) {
-        put_names(&t, caller, NULL);
+        ft_buf_puts(&t, caller);
     } else {
         ft_buf_printf(&t, "%s::%s", root, root);
     }
@@ -167,7 +170,7 @@ put_error(struct ft_buf *b, const char *type, const char *msg)
 
 /* A call's fields up to "calls":[ ; the rest comes when its calls are written. */
 static void
-put_head(struct ft_buf *b, int format, const struct ft_node *n, const struct ft_node *caller,
+put_head(struct ft_buf *b, int format, const struct ft_node *n, const char *caller,
          const char *root)
 {
     const struct ft_node_extra *x = n->x;
@@ -205,21 +208,131 @@ put_tail(struct ft_buf *b, int format, const struct ft_node *n)
     ft_buf_putc(b, '}');
 }
 
+/* A call left out or written, as the second read of the run (skel.h) gives it. */
+struct held {
+    uint32_t k;
+    char *caller; /* the names of the nearest written call at or above k, or NULL */
+};
+
 struct frame {
-    const struct ft_node *next;   /* the next sibling to write at this level */
-    const struct ft_node *owner;  /* the call whose children these are, NULL at the top */
-    const struct ft_node *caller; /* the nearest written ancestor */
-    int opened;                   /* owner was written (not left out): close it */
+    uint32_t next;  /* the next sibling to write at this level */
+    uint32_t owner; /* the call whose children these are, FT_SKEL_NONE at the top */
+    int opened;     /* owner was written (not left out): close it */
 };
 
 struct pft {
     struct ft_out *o;
     const char *root;
     int format; /* the run's output format: how its values read */
+    struct ft_skel *s;
+    struct ft_spool spool; /* per call, 2k its head and 2k + 1 its tail */
+    uint8_t *left_out;     /* per call: internal (written through its calls) */
+    struct held *held;     /* the calls units' calls were put under */
+    size_t nheld, held_cap;
+    struct ft_buf rec, names;
     struct frame *st;
     size_t sp, cap;
     int written; /* calls written in the current JSON array */
 };
+
+static const struct held *
+held_of(const struct pft *p, uint32_t k)
+{
+    for (size_t i = 0; i < p->nheld; i++) {
+        if (p->held[i].k == k) {
+            return &p->held[i];
+        }
+    }
+    return NULL;
+}
+
+/* Into p->names: the nearest written call above n ("called::callable"); 0 if there is
+ * none (the root is its caller). A unit's call's is that of the call it was put under. */
+static int
+caller_of(struct pft *p, const struct ft_node *n)
+{
+    const struct ft_node *a = n->parent;
+    uint32_t top = n->mark, under;
+    uint64_t id;
+
+    p->names.len = 0;
+    while (a != NULL && internal(a)) {
+        top = a->mark;
+        a = a->parent;
+    }
+    if (a != NULL) {
+        put_names(&p->names, a, NULL);
+    } else if (ft_skel_placed(p->s, top, &id, &under) && under != FT_SKEL_NONE) {
+        const struct held *h = held_of(p, under);
+        if (h == NULL || h->caller == NULL) {
+            return 0;
+        }
+        ft_buf_puts(&p->names, h->caller);
+    } else {
+        return 0;
+    }
+    ft_buf_putc(&p->names, '\0');
+    return !p->names.oom;
+}
+
+/* A call units' calls were put under: the caller their calls have (it, or its own). */
+static int
+hold(struct pft *p, uint32_t k, const struct ft_node *n)
+{
+    int have;
+
+    if (internal(n)) {
+        have = caller_of(p, n);
+    } else {
+        p->names.len = 0;
+        put_names(&p->names, n, NULL);
+        ft_buf_putc(&p->names, '\0');
+        have = !p->names.oom;
+    }
+    if (p->nheld == p->held_cap) {
+        size_t cap = p->held_cap ? p->held_cap * 2 : 16;
+        struct held *nh = realloc(p->held, cap * sizeof(*nh));
+        if (nh == NULL) {
+            return -ENOMEM;
+        }
+        p->held = nh;
+        p->held_cap = cap;
+    }
+    p->held[p->nheld].k = k;
+    p->held[p->nheld].caller = have ? strdup(p->names.p) : NULL;
+    if (have && p->held[p->nheld].caller == NULL) {
+        return -ENOMEM;
+    }
+    p->nheld++;
+    return 0;
+}
+
+/* A call, complete: its head and tail spooled, or nothing for a call left out. */
+static int
+call_ends(void *ctx, size_t ti, uint32_t k, struct ft_node *n)
+{
+    struct pft *p = ctx;
+
+    (void)ti;
+    if (ft_skel_holds_units(p->s, k) && hold(p, k, n) != 0) {
+        return -ENOMEM;
+    }
+    if (internal(n)) {
+        p->left_out[k] = 1;
+        return 0;
+    }
+    p->rec.len = 0;
+    put_head(&p->rec, p->format, n, caller_of(p, n) ? p->names.p : NULL, p->root);
+    if (p->rec.oom || ft_spool_put(&p->spool, 2 * (size_t)k, p->rec.p, p->rec.len) != 0) {
+        return -ENOMEM;
+    }
+    p->rec.len = 0;
+    put_tail(&p->rec, p->format, n);
+    if (p->rec.oom || ft_spool_put(&p->spool, 2 * (size_t)k + 1, p->rec.p, p->rec.len) != 0) {
+        return -ENOMEM;
+    }
+    return 0;
+}
 
 static int
 push(struct pft *p, struct frame f)
@@ -240,59 +353,44 @@ push(struct pft *p, struct frame f)
 /* A list of sibling calls (and what they called), depth-first without recursion. Calls
  * left out keep their place: their calls are written where they would have been. */
 static int
-put_calls(struct pft *p, const struct ft_node *first, const struct ft_node *caller)
+put_calls(struct pft *p, uint32_t first)
 {
     struct ft_buf *b = &p->o->b;
+    int rc = 0;
 
     p->sp = 0;
     p->written = 0;
-    if (push(p, (struct frame){first, NULL, caller, 0}) != 0) {
+    if (push(p, (struct frame){first, FT_SKEL_NONE, 0}) != 0) {
         return -ENOMEM;
     }
-    while (p->sp > 0) {
+    while (p->sp > 0 && rc == 0) {
         struct frame *f = &p->st[p->sp - 1];
-        const struct ft_node *n = f->next, *up = f->caller;
-        if (n == NULL) {
+        uint32_t k = f->next;
+        if (k == FT_SKEL_NONE) {
             if (f->opened) {
-                put_tail(b, p->format, f->owner);
+                rc = ft_spool_get(&p->spool, 2 * (size_t)f->owner + 1, b);
                 p->written = 1; /* the closed call is an item of the level around it */
             }
             p->sp--;
             continue;
         }
-        f->next = n->next;
-        if (internal(n)) {
-            if (push(p, (struct frame){n->first_child, n, up, 0}) != 0) {
-                return -ENOMEM;
-            }
+        f->next = ft_skel_next(p->s, k);
+        if (p->left_out[k]) {
+            rc = push(p, (struct frame){ft_skel_first_child(p->s, k), k, 0});
             continue;
         }
         ft_buf_puts(b, p->written ? ",\n" : "\n");
-        put_head(b, p->format, n, up, p->root);
+        rc = ft_spool_get(&p->spool, 2 * (size_t)k, b);
         p->written = 0;
         ft_cli_out_flush(p->o, 0);
-        if (push(p, (struct frame){n->first_child, n, n, 1}) != 0) {
-            return -ENOMEM;
-        }
+        rc = rc != 0 ? rc : push(p, (struct frame){ft_skel_first_child(p->s, k), k, 1});
     }
-    return 0;
-}
-
-static double
-thread_ms(const struct ft_tree_thread *th)
-{
-    double end = 0, start = -1;
-
-    for (const struct ft_node *n = th->first; n != NULL; n = n->next) {
-        start = start < 0 || n->start_us < start ? n->start_us : start;
-        end = n->start_us + n->dur_us > end ? n->start_us + n->dur_us : end;
-    }
-    return start < 0 ? 0 : (end - start) / 1000.0;
+    return rc;
 }
 
 /* Another thread: a node of its own under the root, its calls under it. */
 static int
-put_thread(struct pft *p, const struct ft_tree_thread *th, uint64_t id, int *first)
+put_thread(struct pft *p, const struct ft_skel_thread *th, uint64_t id, int *first)
 {
     struct ft_buf *b = &p->o->b;
     int rc;
@@ -301,45 +399,61 @@ put_thread(struct pft *p, const struct ft_tree_thread *th, uint64_t id, int *fir
     ft_json_put_cstr(b, th->name ? th->name : "?");
     ft_buf_puts(b, ",\"module\":\"threading\",\"called\":\"Thread\",\"caller\":");
     ft_buf_printf(b, "\"%s::%s\",\"instance_id\":null,\"inputs\":{},\"calls\":[", p->root, p->root);
-    rc = put_calls(p, th->first, NULL);
+    rc = put_calls(p, th->first);
     ft_buf_printf(b,
                   "],\"memory_before\":{},\"inputs_after\":{},\"output\":null,\"error\":null,"
                   "\"duration_ms\":%.3f,\"memory_after\":{}}",
-                  thread_ms(th));
+                  th->top_ms);
     *first = 0;
     return rc;
 }
 
-static uint64_t
-max_id(const struct ft_tree *t)
+/* The calls, read again with their values (skel.h) and spooled, then written in the
+ * tree's order. */
+static int
+put_root_calls(struct pft *p)
 {
-    uint64_t m = 0;
+    const struct ft_skel_visit visit = {p, call_ends, NULL};
+    struct ft_skel *s = p->s;
+    uint64_t next_id = s->max_id + 1;
+    int rc, first = 1;
 
-    for (size_t i = 0; i < t->nthreads; i++) {
-        const struct ft_node *n = t->threads[i].first;
-        while (n != NULL) {
-            m = n->id > m ? n->id : m;
-            if (n->first_child != NULL) {
-                n = n->first_child;
-                continue;
-            }
-            while (n != NULL && n->next == NULL) {
-                n = n->parent;
-            }
-            n = n != NULL ? n->next : NULL;
+    if ((p->left_out = calloc(s->n + 1, 1)) == NULL) {
+        return -ENOMEM;
+    }
+    if ((rc = ft_spool_open(&p->spool, 2 * s->n)) != 0) {
+        ft_cli_err("export", "a temporary file: %s", strerror(-rc));
+        return -EIO;
+    }
+    if (ft_skel_stream("export", s, FT_TREE_JSON_VALUES, 0, &visit) != FT_EXIT_OK) {
+        return -EIO;
+    }
+    rc = 0;
+    for (size_t i = 0; i < s->nthreads && rc == 0; i++) {
+        if (i == 0) {
+            rc = put_calls(p, s->threads[0].first);
+            first = !p->written;
+        } else if (s->threads[i].first != FT_SKEL_NONE) {
+            rc = put_thread(p, &s->threads[i], next_id++, &first);
         }
     }
-    return m;
+    if (rc != 0 && rc != -ENOMEM) {
+        ft_cli_err("export", "the temporary file: %s", strerror(-rc));
+        return -EIO;
+    }
+    return rc;
 }
 
 int
-ft_export_pytraceflow(struct ft_out *o, const struct ft_tree *t, const char *name)
+ft_export_pytraceflow(struct ft_out *o, const struct ft_tree *t, struct ft_skel *s,
+                      const char *name)
 {
-    struct pft p = {o, name, t->format, NULL, 0, 0, 0};
+    struct pft p = {.o = o, .root = name, .format = t->format, .s = s};
     struct ft_buf *b = &o->b;
-    uint64_t next_id = max_id(t) + 1;
-    int rc = 0, first = 1;
+    int rc;
 
+    ft_buf_init(&p.rec);
+    ft_buf_init(&p.names);
     ft_buf_puts(b, "[{\"id\":0,\"callable\":");
     ft_json_put_cstr(b, name);
     ft_buf_puts(b, ",\"module\":\"__main__\",\"called\":");
@@ -347,15 +461,16 @@ ft_export_pytraceflow(struct ft_out *o, const struct ft_tree *t, const char *nam
     ft_buf_puts(b, ",\"inputs\":{},\"output\":null");
     put_error(b, t->exc_type, t->exc_msg);
     ft_buf_printf(b, ",\"duration_ms\":%.3f,\"calls\":[", t->dur_us / 1000.0);
-    for (size_t i = 0; i < t->nthreads && rc == 0; i++) {
-        if (i == 0) {
-            rc = put_calls(&p, t->threads[0].first, NULL);
-            first = !p.written;
-        } else if (t->threads[i].first != NULL) {
-            rc = put_thread(&p, &t->threads[i], next_id++, &first);
-        }
-    }
+    rc = put_root_calls(&p);
     ft_buf_puts(b, "],\"memory_before\":{},\"memory_after\":{}}]\n");
+    for (size_t i = 0; i < p.nheld; i++) {
+        free(p.held[i].caller);
+    }
+    free(p.held);
+    free(p.left_out);
     free(p.st);
-    return rc != 0 || b->oom ? -ENOMEM : 0;
+    ft_spool_close(&p.spool);
+    ft_buf_free(&p.rec);
+    ft_buf_free(&p.names);
+    return rc != 0 ? rc : b->oom ? -ENOMEM : 0;
 }

@@ -19,8 +19,13 @@
 
 struct ft_tree;
 struct ft_out;
+struct ft_skel;
 
-/* Writes t to o, the root named name. Returns 0, or -ENOMEM. */
-int ft_export_pytraceflow(struct ft_out *o, const struct ft_tree *t, const char *name);
+/* Writes the run of skeleton s (skel.h, built with FT_SKEL_LINKS; t its fields) to o, the
+ * root named name, reading its files again for the values: each call's text waits in a
+ * temporary file until it is written in the tree's order. Returns 0, -ENOMEM, or -EIO (a
+ * line was printed). */
+int ft_export_pytraceflow(struct ft_out *o, const struct ft_tree *t, struct ft_skel *s,
+                          const char *name);
 
 #endif

@@ -20,6 +20,7 @@ struct file {
     char *path;
     uint32_t *to_view; /* per thread of the file: its thread in the view */
     size_t nthreads;
+    uint32_t k0, n; /* its calls' read indexes */
 };
 
 /* A top-level call of a unit, to be put where it ran. */
@@ -27,6 +28,8 @@ struct root {
     uint32_t k;
     size_t file, thread; /* its file and its thread there */
     const char *caller;  /* interned in the base's names */
+    uint32_t parent;     /* the call it was put under, or FT_SKEL_NONE */
+    uint64_t parent_id;  /* that call's id */
 };
 
 struct open_call {
@@ -36,6 +39,10 @@ struct open_call {
 struct ft_skel_priv {
     uint32_t *first, *next;
     const char **fn;
+    uint64_t *id;      /* until the units are placed */
+    int keep_links;    /* FT_SKEL_LINKS */
+    uint32_t *holders; /* the calls units' calls were put under, in order */
+    size_t nholders;
     uint32_t *tlast; /* per view thread: its last top-level call, while reading the base */
     struct file *files;
     size_t nfiles;
@@ -94,15 +101,20 @@ grow_calls(struct ft_skel *s)
         return 0;
     }
     c = cap ? cap * 2 : 4096;
-    void *a[] = {realloc(s->start_ns, c * 8),        realloc(s->end_ns, c * 8),
-                 realloc(p->first, c * 4),           realloc(p->next, c * 4),
-                 realloc(p->fn, c * sizeof(char *)), realloc(s->flags, c)};
+    void *a[] = {realloc(s->start_ns, c * 8),
+                 realloc(s->end_ns, c * 8),
+                 realloc(p->first, c * 4),
+                 realloc(p->next, c * 4),
+                 realloc(p->fn, c * sizeof(char *)),
+                 realloc(s->flags, c),
+                 realloc(p->id, c * sizeof(uint64_t))};
     s->start_ns = a[0] ? a[0] : s->start_ns;
     s->end_ns = a[1] ? a[1] : s->end_ns;
     p->first = a[2] ? a[2] : p->first;
     p->next = a[3] ? a[3] : p->next;
     p->fn = a[4] ? (const char **)a[4] : p->fn;
     s->flags = a[5] ? a[5] : s->flags;
+    p->id = a[6] ? a[6] : p->id;
     for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
         if (a[i] == NULL) {
             return -ENOMEM;
@@ -169,7 +181,7 @@ add_root(struct ft_skel *s, uint32_t k, size_t thread)
     if (grow((void **)&p->roots, &p->roots_cap, p->nroots + 1, sizeof(*p->roots)) != 0) {
         return -ENOMEM;
     }
-    p->roots[p->nroots++] = (struct root){k, p->file, thread, NULL};
+    p->roots[p->nroots++] = (struct root){k, p->file, thread, NULL, FT_SKEL_NONE, 0};
     return 0;
 }
 
@@ -213,6 +225,8 @@ on_enter(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
     p->first[k] = FT_SKEL_NONE;
     p->next[k] = FT_SKEL_NONE;
     p->fn[k] = n->function;
+    p->id[k] = n->id;
+    s->max_id = n->id > s->max_id ? n->id : s->max_id;
     set_us(s->start_ns, k, n->start_us);
     if (link_call(s, th, k, n->parent == NULL) != 0) {
         return -ENOMEM;
@@ -330,6 +344,8 @@ read_file(const char *cmd, struct ft_skel *s, struct ft_view *v, const char *pat
     p->file = p->nfiles++;
     p->depth = 0;
     rc = ft_tree_stream(path, FT_TREE_NO_VALUES, v->t, &visit, &t, err, sizeof(err));
+    p->files[p->file].k0 = (uint32_t)n0;
+    p->files[p->file].n = (uint32_t)(s->n - n0);
     if (p->file == 0) {
         v->t = t;
         rc = rc != 0 ? rc : base_threads(s, t);
@@ -394,17 +410,71 @@ insert(struct ft_skel *s, size_t ti, uint32_t parent, uint32_t k)
     *at = k;
 }
 
-/* Every unit's top-level calls where they ran, in the order view.c grafts them. */
+/* The span of a thread's top-level calls, from the first start to the last end. */
 static void
+top_ms(const struct ft_skel *s, struct ft_skel_thread *th)
+{
+    double end = 0, start = -1;
+
+    for (uint32_t k = th->first; k != FT_SKEL_NONE; k = s->priv->next[k]) {
+        double ks = us(s->start_ns, k), ke = ks + us(s->end_ns, k);
+        start = start < 0 || ks < start ? ks : start;
+        end = ke > end ? ke : end;
+    }
+    th->top_ms = start < 0 ? 0 : (end - start) / 1000.0;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The calls units' calls were put under, sorted, once each. */
+static int
+holders(struct ft_skel *s)
+{
+    struct ft_skel_priv *p = s->priv;
+    size_t n = 0;
+
+    if ((p->holders = malloc((p->nroots + 1) * sizeof(*p->holders))) == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < p->nroots; i++) {
+        if (p->roots[i].parent != FT_SKEL_NONE) {
+            p->holders[n++] = p->roots[i].parent;
+        }
+    }
+    qsort(p->holders, n, sizeof(*p->holders), cmp_u32);
+    for (size_t i = 0; i < n; i++) {
+        if (p->nholders == 0 || p->holders[p->nholders - 1] != p->holders[i]) {
+            p->holders[p->nholders++] = p->holders[i];
+        }
+    }
+    return 0;
+}
+
+/* Every unit's top-level calls where they ran, in the order view.c grafts them. */
+static int
 place_units(struct ft_skel *s)
 {
     struct ft_skel_priv *p = s->priv;
 
     for (size_t i = 0; i < p->nroots; i++) {
-        const struct root *r = &p->roots[i];
+        struct root *r = &p->roots[i];
         size_t ti = p->files[r->file].to_view[r->thread];
-        insert(s, ti, parent_for(s, ti, r->k, r->caller), r->k);
+        r->parent = parent_for(s, ti, r->k, r->caller);
+        r->parent_id = r->parent != FT_SKEL_NONE ? p->id[r->parent] : 0;
+        insert(s, ti, r->parent, r->k);
     }
+    free(p->id);
+    p->id = NULL;
+    for (size_t ti = 0; ti < s->nthreads; ti++) {
+        top_ms(s, &s->threads[ti]);
+    }
+    return holders(s);
 }
 
 /* Call k as the walk places it (its times still the file's microseconds). */
@@ -483,14 +553,16 @@ walk_all(struct ft_skel *s)
             return -ENOMEM;
         }
     }
-    free(p->first);
-    free(p->next);
-    p->first = p->next = NULL;
+    if (!p->keep_links) {
+        free(p->first);
+        free(p->next);
+        p->first = p->next = NULL;
+    }
     return 0;
 }
 
 int
-ft_skel_build(const char *cmd, const char *dir, const char *run, const char *unit,
+ft_skel_build(const char *cmd, const char *dir, const char *run, const char *unit, int flags,
               struct ft_skel *s, struct ft_view *v)
 {
     const struct ft_unit_ent *e;
@@ -503,6 +575,7 @@ ft_skel_build(const char *cmd, const char *dir, const char *run, const char *uni
         ft_cli_err(cmd, "out of memory");
         return FT_EXIT_FAIL;
     }
+    s->priv->keep_links = (flags & FT_SKEL_LINKS) != 0;
     if ((rc = ft_units_read_family(cmd, dir, run, v->rundir, sizeof(v->rundir), &v->units)) !=
         FT_EXIT_OK) {
         return rc;
@@ -527,8 +600,7 @@ ft_skel_build(const char *cmd, const char *dir, const char *run, const char *uni
             return FT_EXIT_FAIL;
         }
     }
-    place_units(s);
-    if (walk_all(s) != 0) {
+    if (place_units(s) != 0 || walk_all(s) != 0) {
         ft_cli_err(cmd, "out of memory");
         return FT_EXIT_FAIL;
     }
@@ -538,8 +610,8 @@ ft_skel_build(const char *cmd, const char *dir, const char *run, const char *uni
 struct second {
     const struct ft_skel_visit *user;
     const struct file *f;
-    uint32_t k, n; /* the next read index, and the calls the first read had */
-    int changed;   /* the files have more calls than at the first read */
+    uint32_t k;  /* the next read index */
+    int changed; /* the files have other calls than at the first read */
 };
 
 static int
@@ -548,12 +620,12 @@ second_enter(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
     struct second *r = ctx;
 
     (void)th;
-    if (r->k >= r->n) {
+    if (r->k >= r->f->k0 + r->f->n) {
         r->changed = 1;
         return -1;
     }
     n->mark = r->k++;
-    return 0;
+    return r->user->enter != NULL ? r->user->enter(r->user->ctx, n->mark, n) : 0;
 }
 
 static int
@@ -570,16 +642,19 @@ second_leave(void *ctx, const struct ft_tree_thread *th, struct ft_node *n)
 }
 
 int
-ft_skel_stream(const char *cmd, struct ft_skel *s, int flags, const struct ft_skel_visit *visit)
+ft_skel_stream(const char *cmd, struct ft_skel *s, int flags, int units_first,
+               const struct ft_skel_visit *visit)
 {
-    struct second r = {visit, NULL, 0, (uint32_t)s->n, 0};
+    struct second r = {visit, NULL, 0, 0};
     struct ft_tree_visit v = {&r, second_enter, second_leave};
+    size_t nf = s->priv->nfiles;
     char err[PATH_MAX + 256];
 
-    for (size_t i = 0; i < s->priv->nfiles; i++) {
+    for (size_t i = 0; i < nf; i++) {
         struct ft_tree *t = NULL;
         int rc;
-        r.f = &s->priv->files[i];
+        r.f = &s->priv->files[units_first ? nf - 1 - i : i];
+        r.k = r.f->k0;
         rc = ft_tree_stream(r.f->path, flags, NULL, &v, &t, err, sizeof(err));
         ft_tree_free(t);
         if (rc != 0) {
@@ -589,10 +664,10 @@ ft_skel_stream(const char *cmd, struct ft_skel *s, int flags, const struct ft_sk
                                        : err);
             return FT_EXIT_FAIL;
         }
-    }
-    if (r.k != s->n) {
-        ft_cli_err(cmd, "the run changed while it was read");
-        return FT_EXIT_FAIL;
+        if (r.k != r.f->k0 + r.f->n) {
+            ft_cli_err(cmd, "the run changed while it was read");
+            return FT_EXIT_FAIL;
+        }
     }
     return FT_EXIT_OK;
 }
@@ -611,8 +686,10 @@ ft_skel_free(struct ft_skel *s)
         free(p->first);
         free(p->next);
         free(p->fn);
+        free(p->id);
         free(p->tlast);
         free(p->roots);
+        free(p->holders);
         free(p->open);
         free(p);
     }
@@ -626,4 +703,47 @@ ft_skel_free(struct ft_skel *s)
     free(s->flags);
     free(s->order);
     memset(s, 0, sizeof(*s));
+}
+
+int
+ft_skel_placed(const struct ft_skel *s, uint32_t k, uint64_t *parent_id, uint32_t *parent)
+{
+    const struct ft_skel_priv *p = s->priv;
+    size_t lo = 0, hi = p->nroots;
+
+    while (lo < hi) { /* roots are in read order */
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->roots[mid].k < k) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == p->nroots || p->roots[lo].k != k) {
+        return 0;
+    }
+    *parent_id = p->roots[lo].parent_id;
+    *parent = p->roots[lo].parent;
+    return 1;
+}
+
+int
+ft_skel_holds_units(const struct ft_skel *s, uint32_t k)
+{
+    const struct ft_skel_priv *p = s->priv;
+
+    return p->nholders > 0 &&
+           bsearch(&k, p->holders, p->nholders, sizeof(*p->holders), cmp_u32) != NULL;
+}
+
+uint32_t
+ft_skel_first_child(const struct ft_skel *s, uint32_t k)
+{
+    return s->priv->first[k];
+}
+
+uint32_t
+ft_skel_next(const struct ft_skel *s, uint32_t k)
+{
+    return s->priv->next[k];
 }

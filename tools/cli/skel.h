@@ -31,6 +31,7 @@ struct ft_skel_thread {
     uint64_t tid;
     uint32_t first;       /* its first top-level call, or FT_SKEL_NONE */
     size_t order, ncalls; /* its calls are order[order .. order + ncalls) */
+    double top_ms;        /* from its first top-level call's start to the last one's end */
 };
 
 struct ft_skel {
@@ -42,30 +43,51 @@ struct ft_skel {
     uint32_t *order; /* read indexes, a thread's calls in pre-order after another's */
     struct ft_skel_thread *threads;
     size_t nthreads;
+    uint64_t max_id; /* the greatest call id */
     /* Private: the links while building, and the files read. */
     struct ft_skel_priv *priv;
 };
 
 enum { FT_SKEL_NEW_LANE = 1 };
 
+/* ft_skel_build's flags: FT_SKEL_LINKS keeps the tree's links (ft_skel_first_child,
+ * ft_skel_next; 8 more bytes a call). */
+enum { FT_SKEL_LINKS = 1 };
+
 /* Reads the skeleton of RUN from dir (cli.h's rules), whole with its units, or of the unit
  * named by unit (view.h), into s; v is the view's header: its fields and threads without
  * calls (v->t), its units. Returns FT_EXIT_OK, or prints one line and returns
  * FT_EXIT_FAIL or FT_EXIT_USAGE. Free both with ft_skel_free and ft_view_free. */
-int ft_skel_build(const char *cmd, const char *dir, const char *run, const char *unit,
+int ft_skel_build(const char *cmd, const char *dir, const char *run, const char *unit, int flags,
                   struct ft_skel *s, struct ft_view *v);
 
-/* Called for each call, complete, with its read index and its thread in s->threads. */
+/* With FT_SKEL_LINKS: call k's first child and next sibling in the view (FT_SKEL_NONE);
+ * a thread's first call is s->threads[i].first. */
+uint32_t ft_skel_first_child(const struct ft_skel *s, uint32_t k);
+uint32_t ft_skel_next(const struct ft_skel *s, uint32_t k);
+
+/* Whether units' calls were put under call k. */
+int ft_skel_holds_units(const struct ft_skel *s, uint32_t k);
+
+/* Called for each call: enter (optional) when it begins, leave once it is complete (after
+ * its children), with its read index and its thread in s->threads. */
 struct ft_skel_visit {
     void *ctx;
     int (*leave)(void *ctx, size_t thread, uint32_t k, struct ft_node *n);
+    int (*enter)(void *ctx, uint32_t k, struct ft_node *n);
 };
 
-/* Reads the files of s again with tree.h's load flags, giving every call to visit. A
- * visitor returning non-zero stops it. Returns FT_EXIT_OK, or prints one line and returns
- * FT_EXIT_FAIL (a file changed since ft_skel_build). */
-int ft_skel_stream(const char *cmd, struct ft_skel *s, int flags,
+/* Reads the files of s again with tree.h's load flags, giving every call to visit: the
+ * run's (or the unit's) file first, or with units_first the units' files first, the last
+ * one first, so that the calls put under a call are read before it. A visitor returning
+ * non-zero stops it. Returns FT_EXIT_OK, or prints one line and returns FT_EXIT_FAIL (a
+ * file changed since ft_skel_build). */
+int ft_skel_stream(const char *cmd, struct ft_skel *s, int flags, int units_first,
                    const struct ft_skel_visit *visit);
+
+/* Whether call k is a unit's top-level call put where it ran; if so the call it was put
+ * under (FT_SKEL_NONE at the thread's top level) and that call's id (0). */
+int ft_skel_placed(const struct ft_skel *s, uint32_t k, uint64_t *parent_id, uint32_t *parent);
 
 void ft_skel_free(struct ft_skel *s);
 
