@@ -149,13 +149,15 @@ def test_a_python_started_after_the_program_ended_is_traced(python, tmp_path):
         balanced(run.events)
 
 
-def test_a_process_left_running_is_not_waited_for_and_is_said(python, tmp_path):
-    # The program leaves a shell running that ends only when we close its stdin: the
-    # wrapper ends while it runs (a daemon is not waited for), and says so.
+@pytest.mark.parametrize("how", ["left-running", "daemon"])
+def test_a_process_left_running_is_not_waited_for_and_is_said(python, tmp_path, how):
+    # The program leaves a shell running (in its session, or a daemon in a session of its
+    # own) that ends only when we close its stdin: the wrapper ends while it runs (after
+    # at most 5 s in the program's session, at once for a daemon), and says so.
     read, write = os.pipe()
     try:
         proc = subprocess.run([str(RUN), "-o", str(tmp_path / "out"), python, str(PROCS),
-                               "left-running"], stdin=read, cwd=tmp_path, env=clean_env(),
+                               how], stdin=read, cwd=tmp_path, env=clean_env(),
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == "done\n"

@@ -31,25 +31,25 @@ only_the_exact_entry_counts(void **state)
     assert_false(ft_late_env_has("", 0, "FLOWTRACE_SOCKET=/t/w.sock"));
 }
 
-/* A child with the entry counts while it lives; not as a zombie, not once reaped. */
-static void
-a_live_process_with_the_entry_counts(void **state)
+/* Starts sh with only `entry` in its environment (in a session of its own if daemon) and
+ * returns once it runs with it. */
+static pid_t
+start_child(char *entry, int daemon)
 {
-    char entry[128];
     int ready[2];
     pid_t pid;
     char c;
 
-    (void)state;
-    snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=/nowhere/late-%d.sock", (int)getpid());
-    assert_int_equal(ft_late_count(entry, getpid()), 0);
     assert_int_equal(pipe(ready), 0);
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        char *env[] = {entry, NULL};
         static char sh[] = "sh", c_opt[] = "-c", script[] = "echo >&3; exec sleep 1000";
+        char *env[] = {entry, NULL};
         char *argv[] = {sh, c_opt, script, NULL};
+        if (daemon) {
+            setsid();
+        }
         close(ready[0]);
         dup2(ready[1], 3);
         execve("/bin/sh", argv, env);
@@ -58,14 +58,34 @@ a_live_process_with_the_entry_counts(void **state)
     close(ready[1]);
     assert_int_equal(read(ready[0], &c, 1), 1); /* exec'd with its new environment */
     close(ready[0]);
-    assert_int_equal(ft_late_count(entry, getpid()), 1);
-    assert_int_equal(ft_late_count(entry, pid), 0); /* itself left out */
+    return pid;
+}
+
+/* A child with the entry counts while it lives; not as a zombie, not once reaped; one in
+ * a session of its own is a daemon. */
+static void
+a_live_process_with_the_entry_counts(void **state)
+{
+    char entry[128];
+    pid_t pid, daemon, sid = getsid(0);
+    int daemons = -1;
+    siginfo_t si;
+
+    (void)state;
+    snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=/nowhere/late-%d.sock", (int)getpid());
+    assert_int_equal(ft_late_count(entry, getpid(), sid, &daemons), 0);
+    assert_int_equal(daemons, 0);
+    pid = start_child(entry, 0);
+    daemon = start_child(entry, 1);
+    assert_int_equal(ft_late_count(entry, getpid(), sid, &daemons), 1);
+    assert_int_equal(daemons, 1);
+    assert_int_equal(ft_late_count(entry, pid, sid, &daemons), 0); /* itself left out */
+    kill(daemon, SIGKILL);
+    assert_int_equal(waitpid(daemon, NULL, 0), daemon);
     kill(pid, SIGKILL);
-    {
-        siginfo_t si;
-        assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0); /* a zombie */
-    }
-    assert_int_equal(ft_late_count(entry, getpid()), 0);
+    assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0); /* a zombie */
+    assert_int_equal(ft_late_count(entry, getpid(), sid, &daemons), 0);
+    assert_int_equal(daemons, 0);
     assert_int_equal(waitpid(pid, NULL, 0), pid);
 }
 

@@ -61,8 +61,40 @@ read_environ(const char *pid, char **buf, size_t *cap)
     return n;
 }
 
+/* The session of process pid (/proc/PID/stat's sixth field), or -1. */
+static long
+session_of(const char *pid)
+{
+    char path[300], buf[512], *p;
+    long sid = -1;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return -1;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    /* After the command name's closing parenthesis: state, ppid, pgrp, session. */
+    if ((p = strrchr(buf, ')')) == NULL || strlen(p) < 4) {
+        return -1;
+    }
+    p += 4; /* ") S " */
+    for (int field = 0; field < 3 && p != NULL; field++) {
+        char *end;
+        sid = strtol(p, &end, 10);
+        p = end != p && *end == ' ' ? end + 1 : NULL;
+    }
+    return p != NULL ? sid : -1;
+}
+
 int
-ft_late_count(const char *entry, pid_t self)
+ft_late_count(const char *entry, pid_t self, pid_t sid, int *daemons)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
@@ -70,6 +102,7 @@ ft_late_count(const char *entry, pid_t self)
     size_t cap = 0;
     int count = 0;
 
+    *daemons = 0;
     if (d == NULL) {
         return 0;
     }
@@ -80,7 +113,11 @@ ft_late_count(const char *entry, pid_t self)
         }
         n = read_environ(e->d_name, &buf, &cap);
         if (n > 0 && ft_late_env_has(buf, n, entry)) {
-            count++;
+            if (session_of(e->d_name) == (long)sid) {
+                count++;
+            } else {
+                (*daemons)++;
+            }
         }
     }
     closedir(d);

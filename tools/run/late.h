@@ -5,8 +5,9 @@
  * is started just before the program ends (multiprocessing's resource tracker, a shell
  * that execs python once its parent is gone) connects to the writer only at its own
  * start, possibly after the program's end: flowtrace-run keeps the writer listening
- * while such processes are alive (at most FT_LATE_WAIT_S seconds: a daemon is not
- * waited for), and says how many it left running.
+ * while such processes of its session are alive (at most FT_LATE_WAIT_S seconds; a
+ * daemon, in a session of its own, is not waited for), and says how many it left
+ * running.
  *
  * Found by their environment (/proc/PID/environ, readable for the user's own
  * processes), not by parentage: an orphan's parent is no longer the program's. Zombies
@@ -21,8 +22,10 @@
 #define FT_LATE_WAIT_S 5.0
 
 /* The number of live processes, other than pid `self`, whose environment holds exactly
- * the entry `entry` ("FLOWTRACE_SOCKET=/path"). 0 if /proc cannot be read. */
-int ft_late_count(const char *entry, pid_t self);
+ * the entry `entry` ("FLOWTRACE_SOCKET=/path") and whose session is `sid`: those that may
+ * still start Python. Those of other sessions are daemons (setsid, Popen's
+ * start_new_session): not waited for, counted in *daemons. 0 if /proc cannot be read. */
+int ft_late_count(const char *entry, pid_t self, pid_t sid, int *daemons);
 
 /* Whether the NUL-separated environment block env (n bytes, the last entry possibly not
  * NUL-terminated) holds exactly `entry`. */

@@ -215,24 +215,27 @@ wait_listening(struct ft_watch *w, const struct files *f)
 }
 
 /* After the command: the program's processes still alive (late.h) may yet start a Python
- * process, which connects at its own start; the writer keeps listening for them, for at
- * most FT_LATE_WAIT_S seconds. Those left running are said in one line. */
+ * process, which connects at its own start; the writer keeps listening for those of our
+ * session, for at most FT_LATE_WAIT_S seconds (daemons, in sessions of their own, are not
+ * waited for). Those left running are said in one line. */
 static void
 wait_late(struct ft_watch *w, const struct ft_run_args *a, const struct files *f,
           struct ft_summary *sum)
 {
     char entry[PATH_MAX];
     double until = now() + FT_LATE_WAIT_S;
-    int n;
+    pid_t sid = getsid(0);
+    int n, daemons;
 
     snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=%s/%s", f->sockdir, FT_SOCKDIR_SOCKET);
-    while ((n = ft_late_count(entry, getpid())) > 0 && !w->stop_now && !w->writer_done &&
-           now() < until) {
+    while ((n = ft_late_count(entry, getpid(), sid, &daemons)) > 0 && !w->stop_now &&
+           !w->writer_done && now() < until) {
         ft_watch_step(w, LATE_STEP_MS);
         if (!a->quiet) {
             ft_summary_follow(sum, stderr);
         }
     }
+    n += daemons;
     if (n > 0 && !w->stop_now && !w->writer_done && !a->quiet) {
         fprintf(stderr,
                 "[FlowTrace] %d process%s started by the program still running after it "

@@ -62,11 +62,12 @@ def main(how):
         # resource tracker can, under load).
         subprocess.Popen(["sh", "-c", "read line; exec \"$0\" -c \"$1\"", sys.executable,
                           CHILD_CODE], stdin=subprocess.PIPE)
-    elif how == "left-running":
-        # A child left running, untraced (not Python), after the program ends: it ends
-        # when the caller closes the pipe that is this program's stdin.
+    elif how in ("left-running", "daemon"):
+        # A child left running, untraced (not Python), after the program ends (a daemon:
+        # in a session of its own): it ends when the caller closes the pipe that is this
+        # program's stdin.
         subprocess.Popen(["sh", "-c", "read line"], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+                         stderr=subprocess.DEVNULL, start_new_session=how == "daemon")
     elif how == "env":
         # The environment a child sees is the parent's: tracing adds nothing to it.
         out = subprocess.run([sys.executable, "-c",
