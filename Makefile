@@ -135,8 +135,10 @@ $(O)/tests/unit/test_pylit: $(O)/tools/cli/pylit.o
 $(O)/tests/unit/test_pyval: $(O)/tools/cli/pyval.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
-$(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o
+$(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o \
+    $(O)/tools/writer/journal.o
 $(O)/tests/unit/test_run_opts: $(O)/tools/run/opts.o
+$(O)/tests/unit/test_run_late: $(O)/tools/run/late.o
 $(O)/tests/unit/test_run_watch: $(O)/tools/run/watch.o
 
 # A unit test of an inject/ module links the objects of the layers it stands on (the pure

@@ -65,6 +65,7 @@ build_frag(struct ft_code *c)
     ft_json_put_cstr(&b, c->module);
     ft_buf_puts(&b, ",\"function\":");
     ft_json_put_cstr(&b, c->name);
+    c->name_len = b.len;
     ft_buf_puts(&b, ",\"file\":");
     ft_json_put_cstr(&b, c->file);
     ft_buf_puts(&b, ",\"line\":");

@@ -2,7 +2,8 @@
  *
  * Each definition keeps its strings and a precomputed JSON fragment
  * ("module":..,"function":..,"file":..,"line":N) that every output line of a call of
- * that code reuses, so names are escaped once per code object, not once per event.
+ * that code reuses, so names are escaped once per code object, not once per event. Its
+ * first name_len bytes ("module":..,"function":..) are what an EXIT line says (format 4).
  */
 #ifndef FT_LIB_CODETAB_H
 #define FT_LIB_CODETAB_H
@@ -27,13 +28,15 @@ struct ft_code {
     char *file;
     char *frag; /* JSON fragment, not NUL-terminated */
     size_t frag_len;
+    size_t name_len; /* its "module":..,"function":.. prefix */
     uint32_t nparams;
     char **keys; /* per captured parameter: its name as a JSON key, `"name":` */
     size_t *keylens;
-    /* The text writer's cache (emit.c): the middle of this code's lines for the thread
-     * and destination it last wrote them for. Owned by the table. */
+    /* The text writer's cache (emit.c): the middle of this code's ENTER lines, then of
+     * its EXIT lines (at line_frag + exit_frag_at), for the thread and destination it last
+     * wrote them for. Owned by the table. */
     char *line_frag;
-    size_t line_frag_len;
+    size_t line_frag_len, exit_frag_at, exit_frag_len;
     const void *line_thread, *line_dest;
 };
 

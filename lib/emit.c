@@ -18,15 +18,17 @@
 static const char exc_unknown[] = "{\"type\":null,\"module\":null,\"message\":null}";
 
 int
-ft_emit_set_run(struct ft_emit *e, uint64_t pid, const char *run_id)
+ft_emit_set_run(struct ft_emit *e, uint64_t pid, const char *run_id, int with_run)
 {
     struct ft_buf b;
 
     ft_buf_init(&b);
     ft_buf_puts(&b, ",\"pid\":");
     ft_buf_put_u64(&b, pid);
-    ft_buf_puts(&b, ",\"run\":");
-    ft_json_put_cstr(&b, run_id);
+    if (with_run) {
+        ft_buf_puts(&b, ",\"run\":");
+        ft_json_put_cstr(&b, run_id);
+    }
     if (b.oom) {
         ft_buf_free(&b);
         return -ENOMEM;
@@ -261,64 +263,83 @@ put_common_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_ca
     return o;
 }
 
-/* The middle of a line, the same for every line of a code object in one thread and
- * destination: ,<thread>,<code>,"pid":P,"run":"R"<dest>. Kept on the code, rebuilt when
- * the thread or destination changes; NULL if it cannot be. */
+/* The middle of an ENTER line (exit 0): ,<thread>,<code>,"pid":P<dest>, or of an EXIT or
+ * EXCEPTION line (exit 1), which names the code without its file and line (format 4:
+ * the ENTER line with the same id says them). run_frag has "run" only when lines are
+ * copied where several processes' lines meet (--logfile, --stdout). */
+static char *
+put_middle(const struct ft_emit *e, char *o, const struct ft_cthread *t, const struct ft_call *n,
+           int exit)
+{
+    const struct ft_code *c = n->code;
+
+    *o++ = ',';
+    o = put_mem(o, t->frag, t->frag_len);
+    *o++ = ',';
+    o = put_mem(o, c->frag, exit ? c->name_len : c->frag_len);
+    o = put_mem(o, e->run_frag, e->run_frag_len);
+    if (n->dest != NULL) {
+        o = put_mem(o, n->dest->frag, n->dest->frag_len);
+    }
+    return o;
+}
+
+static size_t
+middle_len(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n, int exit)
+{
+    return 2 + t->frag_len + (exit ? n->code->name_len : n->code->frag_len) + e->run_frag_len +
+           (n->dest ? n->dest->frag_len : 0);
+}
+
+/* Both middles of a code's lines, kept on the code, rebuilt when the thread or
+ * destination changes; NULL if they cannot be. */
 static const struct ft_code *
 line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n)
 {
     struct ft_code *c = (struct ft_code *)n->code; /* the cache is the emitter's */
-    const struct ft_dest *d = n->dest;
-    size_t len;
+    size_t enter_len, exit_len;
     char *p;
 
-    if (c->line_frag != NULL && c->line_thread == t && c->line_dest == d) {
+    if (c->line_frag != NULL && c->line_thread == t && c->line_dest == n->dest) {
         return c;
     }
-    len = 2 + t->frag_len + c->frag_len + e->run_frag_len + (d ? d->frag_len : 0);
-    if ((p = realloc(c->line_frag, len + FT_TEXT_PAD)) == NULL) {
+    enter_len = middle_len(e, t, n, 0);
+    exit_len = middle_len(e, t, n, 1);
+    if ((p = realloc(c->line_frag, enter_len + exit_len + FT_TEXT_PAD)) == NULL) {
         return NULL;
     }
     c->line_frag = p;
-    *p++ = ',';
-    p = put_mem(p, t->frag, t->frag_len);
-    *p++ = ',';
-    p = put_mem(p, c->frag, c->frag_len);
-    p = put_mem(p, e->run_frag, e->run_frag_len);
-    if (d != NULL) {
-        put_mem(p, d->frag, d->frag_len);
-    }
-    c->line_frag_len = len;
+    put_middle(e, put_middle(e, p, t, n, 0), t, n, 1);
+    c->line_frag_len = enter_len;
+    c->exit_frag_at = enter_len;
+    c->exit_frag_len = exit_len;
     c->line_thread = t;
-    c->line_dest = d;
+    c->line_dest = n->dest;
     return c;
 }
 
-/* {"event":"KIND","timestamp":T,<thread>,<code>,"pid":P,"run":"R"<dest>,"id":I,"parent":Q */
+/* {"event":"KIND","timestamp":T,<middle>,"id":I, and for an ENTER line ,"parent":Q */
 static char *
 put_line_head(struct ft_emit *e, char *o, const struct ft_cthread *t, const struct ft_call *n,
-              uint64_t micros)
+              uint64_t micros, int exit)
 {
     const struct ft_code *c = line_frag(e, t, n);
-    const struct ft_dest *d = n->dest;
     const struct ft_call *p;
 
     o = PUT_LIT(o, "\",\"timestamp\":");
     o = put_timestamp(e, o, micros);
-    if (c != NULL) {
-        o = put_padded(o, c->line_frag, c->line_frag_len);
+    if (c == NULL) {
+        o = put_middle(e, o, t, n, exit);
+    } else if (exit) {
+        o = put_padded(o, c->line_frag + c->exit_frag_at, c->exit_frag_len);
     } else {
-        *o++ = ',';
-        o = put_mem(o, t->frag, t->frag_len);
-        *o++ = ',';
-        o = put_mem(o, n->code->frag, n->code->frag_len);
-        o = put_mem(o, e->run_frag, e->run_frag_len);
-        if (d != NULL) {
-            o = put_mem(o, d->frag, d->frag_len);
-        }
+        o = put_padded(o, c->line_frag, c->line_frag_len);
     }
     o = PUT_LIT(o, ",\"id\":");
     o = put_digits(o, n->id_text, n->id_len);
+    if (exit) {
+        return o;
+    }
     o = PUT_LIT(o, ",\"parent\":");
     if ((p = ft_call_visible_parent(n)) == NULL) {
         return PUT_LIT(o, "null");
@@ -362,7 +383,7 @@ ft_emit_enter(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
         return;
     }
     o = PUT_LIT(b->p + b->len, "{\"event\":\"ENTER");
-    o = put_line_head(e, o, t, n, n->start_real / 1000);
+    o = put_line_head(e, o, t, n, n->start_real / 1000, 0);
     if (n->nints > 0) {
         o = put_args_ints(o, n);
     } else if (n->args.p != NULL) {
@@ -392,7 +413,7 @@ ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
     }
     o = b->p + b->len;
     o = exc ? PUT_LIT(o, "{\"event\":\"EXCEPTION") : PUT_LIT(o, "{\"event\":\"EXIT");
-    o = put_line_head(e, o, t, n, ft_emit_micros(e, n->end));
+    o = put_line_head(e, o, t, n, ft_emit_micros(e, n->end), 1);
     o = PUT_LIT(o, ",\"durationMicros\":");
     o = put_scaled(o, n, 0);
     o = PUT_LIT(o, ",\"durationMillis\":");

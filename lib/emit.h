@@ -18,7 +18,7 @@ struct ft_emit {
     const struct ft_clockconv *clock; /* borrowed: the run's tick conversion */
     uint64_t start_ticks;             /* the run's start: tree times are relative to it */
     uint64_t start_real;              /* ... as nanoseconds since the epoch */
-    char *run_frag;                   /* ,"pid":P,"run":"ID" (owned) */
+    char *run_frag;                   /* ,"pid":P[,"run":"ID"] (owned) */
     size_t run_frag_len;
     /* The seconds of the last timestamp written, and their digits. */
     uint64_t ts_sec;
@@ -26,13 +26,17 @@ struct ft_emit {
     uint8_t ts_len;
 };
 
-/* Sets run_frag from the run's pid and id. Returns 0 or -ENOMEM. */
-int ft_emit_set_run(struct ft_emit *e, uint64_t pid, const char *run_id);
+/* Sets run_frag from the run's pid, and its id when with_run (output format 4: lines
+ * name their run only where lines of several runs meet, --logfile and --stdout; the run
+ * is the directory otherwise). Returns 0 or -ENOMEM. */
+int ft_emit_set_run(struct ft_emit *e, uint64_t pid, const char *run_id, int with_run);
 
 void ft_emit_free(struct ft_emit *e);
 
 /* The ENTER line of n, and its EXIT or EXCEPTION line (n's end known), with its
- * destination's fields (a unit's) when it has one. */
+ * destination's fields (a unit's) when it has one. Output format 4: the EXIT or
+ * EXCEPTION line names the code by module and function only, without "file", "line" and
+ * "parent": its ENTER line (the same "id") says them. */
 void ft_emit_enter(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
                    const struct ft_call *n);
 void ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,

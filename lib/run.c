@@ -157,6 +157,8 @@ static void write_live(struct ft_run *r);
 static int
 start_outputs(struct ft_run *r)
 {
+    /* Lines name their run where several runs' lines meet (format 4). */
+    int with_run = r->opts.copies && (r->want_stdout || (r->logfile && r->logfile[0] != '\0'));
     int err;
 
     if (r->opts.compress) {
@@ -170,7 +172,7 @@ start_outputs(struct ft_run *r)
     r->live_dirty = 1;
     write_live(r);
     if ((err = ft_runfiles_open_events(&r->files, &r->ledger.settled)) != 0 ||
-        (err = ft_emit_set_run(&r->emit, r->pid, r->files.id)) != 0) {
+        (err = ft_emit_set_run(&r->emit, r->pid, r->files.id, with_run)) != 0) {
         return err;
     }
     if (r->opts.copies) {

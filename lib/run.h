@@ -20,9 +20,11 @@ struct ft_unit_export;
 
 /* The version of the output files (docs/format.md): tree.json says it ("format"). 2: a
  * node's "caller" is written only where its parent is not in the same tree. 3: values are
- * typed (plain JSON values, or described ones with "type" and "repr"). */
-#define FT_OUTPUT_FORMAT   3
-#define FT_OUTPUT_FORMAT_S "3"
+ * typed (plain JSON values, or described ones with "type" and "repr"). 4: events.jsonl's
+ * EXIT and EXCEPTION lines leave out what their ENTER line says (file, line, parent), and
+ * lines leave out the run unless copied to --logfile/--stdout. */
+#define FT_OUTPUT_FORMAT   4
+#define FT_OUTPUT_FORMAT_S "4"
 
 struct ft_run_opts {
     const char *dir;        /* output root; must exist. Borrowed for the run's life. */

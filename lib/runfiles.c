@@ -382,43 +382,90 @@ put_thread_head(struct ft_buf *b, const struct ft_tree_thread *t, int first)
 
 #define THREADS_KEY "\"threads\":["
 
+/* A zstd skippable frame (any of 16 magic numbers, then its size): readers skip it. */
+#define ZSTD_SKIPPABLE_MAGIC 0x184D2A50u
+#define ZSTD_SKIPPABLE_HEAD  8u
+
+/* The head that goes in front of the first part's calls, plain: padded with spaces to
+ * whole blocks (between the head's last two fields, before "threads": whitespace, as JSON
+ * allows). Returns its length, 0 if out of memory. */
+static size_t
+plain_front(struct ft_buf *b, const char *head, size_t head_len, const struct ft_tree_thread *t0,
+            size_t blk)
+{
+    const size_t key = sizeof(THREADS_KEY) - 1;
+    size_t split, len, pad;
+
+    split = head_len >= key && !memcmp(head + head_len - key, THREADS_KEY, key) ? head_len - key
+                                                                                : head_len;
+    put_thread_head(b, t0, 1);
+    len = head_len + b->len;
+    pad = (len + blk - 1) / blk * blk - len;
+    b->len = 0;
+    ft_buf_put(b, head, split);
+    for (size_t i = 0; i < pad; i++) {
+        ft_buf_putc(b, ' ');
+    }
+    ft_buf_put(b, head + split, head_len - split);
+    put_thread_head(b, t0, 1);
+    return b->oom || b->len != len + pad ? 0 : b->len;
+}
+
+/* The same, compressed: the head as a zstd frame of its own, then a skippable frame
+ * that fills the last block. Returns its length, 0 if it cannot be made. */
+static size_t
+zstd_front(struct ft_buf *b, const char *head, size_t head_len, const struct ft_tree_thread *t0,
+           size_t blk, int level)
+{
+    struct ft_buf text;
+    size_t len, pad;
+    int err;
+
+    ft_buf_init(&text);
+    ft_buf_put(&text, head, head_len);
+    put_thread_head(&text, t0, 1);
+    err = text.oom ? -ENOMEM : ft_sink_zframe(level, text.p, text.len, b);
+    ft_buf_free(&text);
+    if (err != 0) {
+        return 0;
+    }
+    len = (b->len + ZSTD_SKIPPABLE_HEAD + blk - 1) / blk * blk;
+    pad = len - b->len - ZSTD_SKIPPABLE_HEAD;
+    for (int i = 0; i < 4; i++) { /* little-endian, as zstd's fields are */
+        ft_buf_putc(b, (char)((ZSTD_SKIPPABLE_MAGIC >> (8 * i)) & 0xff));
+    }
+    for (int i = 0; i < 4; i++) {
+        ft_buf_putc(b, (char)(((uint32_t)pad >> (8 * i)) & 0xff));
+    }
+    for (size_t i = 0; i < pad; i++) {
+        ft_buf_putc(b, '\0');
+    }
+    return b->oom || b->len != len ? 0 : len;
+}
+
 /* tree.json made in the first thread's part itself, so that its calls (most of a run, or
- * all) are never on the disk twice: the head, padded with spaces to whole file-system
- * blocks (whitespace between two fields, as JSON allows), is inserted in front of them without moving a
- * byte (FALLOC_FL_INSERT_RANGE: ext4, xfs); the rest is appended. Returns the part's sink
- * holding the tree so far, or NULL where that cannot be done (compressed, no such part,
- * a file system without it): the tree is then copied together. */
+ * all) are never on the disk twice: the head, made whole file-system blocks long (plain:
+ * spaces; compressed: a skippable zstd frame after the head's own frame), is inserted in
+ * front of them without moving a byte (FALLOC_FL_INSERT_RANGE: ext4, xfs); the rest is
+ * appended. Returns the part's sink holding the tree so far, or NULL where that cannot be
+ * done (no such part, a file system without it): the tree is then copied together. */
 static struct ft_sink *
 tree_in_place(struct ft_runfiles *f, const char *head, size_t head_len,
               const struct ft_tree_thread *t0)
 {
     struct ft_part *p = t0->idx < f->nparts ? f->parts[t0->idx] : NULL;
-    const size_t key = sizeof(THREADS_KEY) - 1;
-    size_t split, len, pad;
+    size_t len;
     struct ft_buf b;
     struct stat st;
 
-    if (f->compress || p == NULL || !p->open || p->sink.err != 0 || ft_sink_flush(&p->sink) != 0 ||
+    if (p == NULL || !p->open || p->sink.err != 0 || ft_sink_flush(&p->sink) != 0 ||
         fstat(p->sink.fd, &st) != 0 || st.st_size == 0 || st.st_blksize <= 0) {
         return NULL;
     }
-    /* The spaces go between the head's last two fields, before "threads". */
-    split = head_len >= key && !memcmp(head + head_len - key, THREADS_KEY, key) ? head_len - key
-                                                                                : head_len;
     ft_buf_init(&b);
-    put_thread_head(&b, t0, 1);
-    len = head_len + b.len;
-    pad = (len + (size_t)st.st_blksize - 1) / (size_t)st.st_blksize * (size_t)st.st_blksize - len;
-    len += pad;
-    b.len = 0;
-    ft_buf_put(&b, head, split);
-    for (size_t i = 0; i < pad; i++) {
-        ft_buf_putc(&b, ' ');
-    }
-    ft_buf_put(&b, head + split, head_len - split);
-    put_thread_head(&b, t0, 1);
-    if (b.oom || b.len != len ||
-        fallocate(p->sink.fd, FALLOC_FL_INSERT_RANGE, 0, (off_t)len) != 0) {
+    len = f->compress ? zstd_front(&b, head, head_len, t0, (size_t)st.st_blksize, f->zlevel)
+                      : plain_front(&b, head, head_len, t0, (size_t)st.st_blksize);
+    if (len == 0 || fallocate(p->sink.fd, FALLOC_FL_INSERT_RANGE, 0, (off_t)len) != 0) {
         ft_buf_free(&b);
         return NULL;
     }
@@ -447,7 +494,7 @@ ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
     /* After an output error a thread's part is cut short: no calls at all. */
     if (with_calls && n > 0 && (s = tree_in_place(f, head, head_len, &threads[0])) != NULL) {
         struct ft_part *p = f->parts[threads[0].idx];
-        snprintf(tmp, sizeof(tmp), "%s", p->path);
+        snprintf(tmp, sizeof(tmp), "%s%s", p->path, f->zext);
         p->open = 0; /* its sink is the tree's now */
         ft_buf_puts(&s->b, "]}");
         i = 1;

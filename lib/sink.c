@@ -64,29 +64,42 @@ ft_sink_compress(struct ft_sink *s, int level)
 static ZSTD_CCtx *zctx;
 static struct ft_buf zout;
 
-/* The buffered bytes as one zstd frame, in zout. */
+/* src as one zstd frame, in out (replacing what it held). */
 static int
-compress(const struct ft_sink *s)
+zframe(int level, const void *src, size_t len, struct ft_buf *out)
 {
     size_t n;
 
-    zout.len = 0;
+    out->len = 0;
     if ((zctx == NULL && (zctx = ZSTD_createCCtx()) == NULL) ||
-        ft_buf_reserve(&zout, ZSTD_compressBound(s->b.len)) != 0) {
+        ft_buf_reserve(out, ZSTD_compressBound(len)) != 0) {
         return -ENOMEM;
     }
     /* No checksum: a file cut after any write reads up to there. */
     ZSTD_CCtx_reset(zctx, ZSTD_reset_session_and_parameters);
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(zctx, ZSTD_c_compressionLevel, s->zlevel)) ||
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(zctx, ZSTD_c_compressionLevel, level)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(zctx, ZSTD_c_checksumFlag, 0))) {
         return -EINVAL;
     }
-    n = ZSTD_compress2(zctx, zout.p, zout.cap, s->b.p, s->b.len);
+    n = ZSTD_compress2(zctx, out->p, out->cap, src, len);
     if (ZSTD_isError(n)) {
         return -EIO;
     }
-    zout.len = n;
+    out->len = n;
     return 0;
+}
+
+/* The buffered bytes as one zstd frame, in zout. */
+static int
+compress(const struct ft_sink *s)
+{
+    return zframe(s->zlevel, s->b.p, s->b.len, &zout);
+}
+
+int
+ft_sink_zframe(int level, const void *src, size_t len, struct ft_buf *out)
+{
+    return zframe(level, src, len, out);
 }
 
 int

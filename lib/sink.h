@@ -46,6 +46,10 @@ int ft_sink_open(struct ft_sink *s, const char *path, int truncate);
  * Returns 0. */
 int ft_sink_compress(struct ft_sink *s, int level);
 
+/* len bytes of src as one whole zstd frame at `level`, as a compressed sink writes a flush,
+ * into out (its bytes replaced). Returns 0 or -errno. */
+int ft_sink_zframe(int level, const void *src, size_t len, struct ft_buf *out);
+
 /* Like ft_sink_open(s, path, 1), but the file is created (with its parent directory, 0700,
  * if that is missing) only when bytes are first written out, or at ft_sink_close. path is
  * copied. Returns 0 or -ENOMEM. */

@@ -2,12 +2,17 @@
 files) that `zstd -dc` reads, holding what the plain run holds, and that every flowtrace
 command reads as it reads a plain run."""
 import json
+import os
 import re
+import signal
 import subprocess
+import time
 
 import pytest
 
 from conftest import CLI, PROGRAMS, RUN, clean_env
+from procs_util import no_core, wait_ready, wrapper_cmd
+from test_writer_stress import CALLS, children_of, produced
 
 UNITS = PROGRAMS.parent / "units"
 PY = "/usr/bin/python3"
@@ -99,3 +104,34 @@ def test_units_files_are_compressed_too_and_report_reads_them(tmp_path):
     report = cli("-d", out, "report", "--format", "junit", "-o", tmp_path / "r.xml")
     assert report.returncode in (0, 1), report.stderr
     assert "<testcase" in (tmp_path / "r.xml").read_text()
+
+
+def test_a_compressed_run_is_rebuilt_from_its_compressed_journal(tmp_path):
+    # A compressed run's journal is compressed too (raw.ftb.zst: the peak disk of such a
+    # run, docs/format.md); a writer that dies still leaves a run flowtrace-run rebuilds.
+    n = 300_000
+    out = tmp_path / "out"
+    proc = subprocess.Popen(wrapper_cmd(out, PY, [CALLS, n, "wait"], "--compress"),
+                            cwd=tmp_path, env=clean_env(), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=no_core)
+    wait_ready(proc)
+    deadline = time.monotonic() + 120
+    while not [p for p in out.glob("*/raw.ftb.zst") if p.stat().st_size > 0]:
+        assert time.monotonic() < deadline, "no journal written"
+        time.sleep(0.01)  # a condition polled, not a duration waited for
+    assert not list(out.glob("*/raw.ftb"))
+    [writer] = [p for p in children_of(proc.pid)
+                if b"flowtrace-writer" in open(f"/proc/{p}/cmdline", "rb").read()]
+    os.kill(writer, signal.SIGKILL)
+    stdout, err = proc.communicate("go\n", timeout=300)
+    assert (proc.returncode, stdout) == (0, "done\n"), err
+    assert "flowtrace-writer stopped during the run (signal 9); rebuilt 1 run(s)" in err
+    [run] = [p for p in out.iterdir() if p.is_dir()]
+    assert sorted(os.listdir(run)) == ["events.jsonl.zst", "sources", "tree.json.zst"]
+    tree = json.loads(unzstd(run / "tree.json.zst"))
+    assert "rebuilt" in tree["endReason"] and tree["exitCode"] == 0
+    tracer = tree["tracer"]
+    lines = [json.loads(l) for l in unzstd(run / "events.jsonl.zst").splitlines()]
+    assert tracer["events"] + tracer["lost"] == produced(n)
+    assert 0 < tracer["events"] == sum(1 for e in lines if "incomplete" not in e)

@@ -47,13 +47,14 @@ def test_jsonl_events_follow_the_seed_agent_schema(python, tmp_path):
     calls = balanced(run.events)
     assert calls == run.tree["tracer"]["calls"]
     enter = next(e for e in run.events if e["function"] == "Inventory.add")
+    # Format 4: no line names the run (the directory does), unless copied to --logfile.
     assert set(enter) == {"event", "timestamp", "thread", "module", "function", "file", "line",
-                          "pid", "run", "id", "parent", "args", "instance"}
+                          "pid", "id", "parent", "args", "instance"}
     assert enter["args"] == {"item": "coffee", "count": 2}  # typed values (format 3)
     assert enter["event"] == "ENTER" and enter["thread"] == "MainThread"
     assert enter["module"] == "__main__" and enter["line"] == 12
     assert enter["file"] == str(PROGRAMS / "nested.py")
-    assert enter["run"] == run.tree["run"] and enter["pid"] == run.tree["pid"]
+    assert enter["pid"] == run.tree["pid"] and run.tree["format"] == 4
     # Timestamps are microseconds since the epoch, within the run.
     start = run.tree["start"]
     assert start <= enter["timestamp"] <= start + run.tree["durationMicros"] + 1
@@ -63,8 +64,30 @@ def test_jsonl_events_follow_the_seed_agent_schema(python, tmp_path):
     failed = next(e for e in run.events if e["function"] == "check_stock" and e["event"] != "ENTER")
     assert failed["event"] == "EXCEPTION"
     assert failed["exception"] == {"type": "KeyError", "module": "builtins", "message": "'tea'"}
-    parent = next(e for e in run.events if e["id"] == failed["parent"])
-    assert parent["function"] == "checkout"
+    parent = next(e for e in run.events if e["id"] == failed["id"] and e["event"] == "ENTER")
+    assert next(e for e in run.events if e["id"] == parent["parent"])["function"] == "checkout"
+
+
+def test_exit_lines_say_only_what_their_enter_line_does_not(python, tmp_path):
+    """Format 4: an EXIT or EXCEPTION line names its call by id, thread, module and
+    function; its file, line and caller are on the ENTER line with the same id."""
+    proc, [run] = trace(python, [PROGRAMS / "nested.py"], tmp_path, cwd=PROGRAMS)
+    assert proc.returncode == 0
+    enters = {e["id"]: e for e in run.events if e["event"] == "ENTER"}
+    ends = [e for e in run.events if e["event"] != "ENTER"]
+    assert len(ends) == len(enters) == balanced(run.events)
+    same = ("thread", "module", "function", "pid")
+    for end in ends:
+        assert {k: end[k] for k in same} == {k: enters[end["id"]][k] for k in same}
+    add = next(e for e in ends if e["function"] == "Inventory.add")
+    assert set(add) == {"event", "timestamp", "thread", "module", "function", "pid", "id",
+                        "durationMicros", "durationMillis", "result"}
+    assert add["event"] == "EXIT"
+    failed = next(e for e in ends if e["function"] == "check_stock")
+    assert set(failed) - {"locals"} == {  # locals: 3.11+
+        "event", "timestamp", "thread", "module", "function", "pid", "id", "durationMicros",
+        "durationMillis", "exception", "raise", "leftAt"}
+    assert enters[failed["id"]]["line"] == 5 and failed["leftAt"] > 5
 
 
 def test_each_thread_has_its_calls_under_its_name(python, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 from values import shown_args
 
-from conftest import LIB, PROGRAMS, balanced, clean_env, trace, version_of
+from conftest import CLI, LIB, PROGRAMS, balanced, clean_env, trace, version_of
 
 HOST = PROGRAMS / "host"
 
@@ -169,6 +169,14 @@ def test_threads_started_by_flowtraces_own_hook_are_recorded_once_and_silently(p
     assert sum(line.strip().startswith("Stepper.run") for line in details) == 2
     assert sum(line.strip().startswith("leaf(") for line in details) == 2
 
+def shown(tmp_path):
+    """`flowtrace show` of the one run traced into tmp_path/out."""
+    proc = subprocess.run([str(CLI), "show", "-d", str(tmp_path / "out")], capture_output=True,
+                          text=True, env=clean_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def test_a_program_with_its_own_tracer_and_profilers_is_recorded_as_far_as_it_can_be(python,
                                                                                      tmp_path):
     plain = untraced(python, "profilers_traced.py")
@@ -184,6 +192,7 @@ def test_a_program_with_its_own_tracer_and_profilers_is_recorded_as_far_as_it_ca
         assert steps == ["step(name='after')", "step(name='cProfile under a tracer')",
                          "step(name='profiled under a tracer')"]
         assert "notices" not in run.tree
+        assert "Notice:" not in shown(tmp_path)
         return
     # 3.11: sys.setprofile is seen at once (FlowTrace stands in for it), so the tracer does
     # not matter; cProfile's PyEval_SetProfile can only be seen through FlowTrace's trace
@@ -194,4 +203,7 @@ def test_a_program_with_its_own_tracer_and_profilers_is_recorded_as_far_as_it_ca
     # ... in the run too: the line is in tree.json's notices, and the calls the thread had
     # open end "not followed" (not as if the process had exited in them).
     assert run.tree["notices"] == [warning.split(": ", 1)[1]]
+    # ... and shown: a line under the run's header of `flowtrace show`.
+    lines = shown(tmp_path).splitlines()
+    assert lines[0].startswith("Run ") and lines[1] == "Notice: " + run.tree["notices"][0]
     assert {e["incomplete"] for e in run.events if "incomplete" in e} == {"not followed"}

@@ -1,9 +1,12 @@
 """Child processes: each Python process is its own run, linked to the run that started it,
 in the same output directory, through the same writer; nothing is written twice; other
 programs are untouched; --no-children traces only the first process."""
+import os
+import subprocess
+
 import pytest
 
-from conftest import PROGRAMS, balanced, trace
+from conftest import PROGRAMS, RUN, balanced, clean_env, runs_in, trace
 from procs_util import untraced
 
 PROCS = PROGRAMS / "procs.py"
@@ -130,3 +133,37 @@ def test_non_python_children_are_untouched(python, tmp_path):
     proc, runs = trace(python, [script], tmp_path)
     assert proc.stdout == "3 b'out\\n' b'err\\n'\n"
     assert len(runs) == 1
+
+
+def test_a_python_started_after_the_program_ended_is_traced(python, tmp_path):
+    # The child's python starts only after the program has exited (procs.py "late"): the
+    # writer keeps listening while a process the program started is alive.
+    proc, runs = trace(python, [PROCS, "late"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "cannot connect" not in proc.stderr and "untraced" not in proc.stderr, proc.stderr
+    assert "child 42" in proc.stdout
+    assert len(runs) == 2, proc.stderr
+    [late] = [r for r in runs if functions(r) == ["<module>", "in_child"]]
+    assert late.tree["ended"] == "exit" and late.tree["tracer"]["lost"] == 0
+    for run in runs:
+        balanced(run.events)
+
+
+def test_a_process_left_running_is_not_waited_for_and_is_said(python, tmp_path):
+    # The program leaves a shell running that ends only when we close its stdin: the
+    # wrapper ends while it runs (a daemon is not waited for), and says so.
+    read, write = os.pipe()
+    try:
+        proc = subprocess.run([str(RUN), "-o", str(tmp_path / "out"), python, str(PROCS),
+                               "left-running"], stdin=read, cwd=tmp_path, env=clean_env(),
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "done\n"
+        assert ("[FlowTrace] 1 process started by the program still running after it ended: "
+                "left running; a Python process started from now on is not traced\n"
+                in proc.stderr), proc.stderr
+        [run] = runs_in(tmp_path / "out")
+        assert functions(run)[:3] == ["<module>", "main", "before_fork"]
+    finally:
+        os.close(write)
+        os.close(read)

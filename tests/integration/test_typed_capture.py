@@ -59,7 +59,7 @@ def run_cases(python, tmp_path, *options):
                         wrapper_args=options)
     assert proc.returncode == 0, proc.stderr
     balanced(run.events)
-    assert run.tree["format"] == 3 and "malformedValues" not in run.tree["tracer"]
+    assert run.tree["format"] == 4 and "malformedValues" not in run.tree["tracer"]
     return run
 
 
@@ -128,10 +128,10 @@ def test_jq_reads_an_amount_as_a_number(python, tmp_path):
     assert out.stdout == '[115,"number","4111-1111",116]\n'
 
 
-def test_a_run_recovered_from_an_older_stream_is_format_3_with_its_texts_described(tmp_path):
+def test_a_run_recovered_from_an_older_stream_is_typed_with_its_texts_described(tmp_path):
     # A raw.ftb spooled by a library before wire 1.8 (the fuzzer's seed from
     # capture/ints.py): ints sent as 8 bytes become numbers, rendered text is described by
-    # its repr, and the run says format 3.
+    # its repr, and the run says the current format (typed values: 3 and later).
     seed = ROOT / "tests" / "fuzz" / "corpus" / "real-1-capture-ints-py-111893"
     run = tmp_path / "out" / "20261101-000000-111893"
     run.mkdir(parents=True)
@@ -139,7 +139,7 @@ def test_a_run_recovered_from_an_older_stream_is_format_3_with_its_texts_describ
     subprocess.run([BUILD / "flowtrace-writer", "--dir", tmp_path / "out", "--recover"], check=True,
                    capture_output=True, timeout=60)
     tree = json.loads((run / "tree.json").read_text())
-    assert tree["format"] == 3
+    assert tree["format"] == 4
     adds = [n for n in walk(tree["threads"][0]["calls"]) if n["function"] == "add"]
     assert (adds[0]["args"], adds[0]["result"]) == ({"a": 0, "b": -1}, -1)
     big = [n for n in adds if n["args"]["a"] == {"repr": "1000000000000000000000000000000"}]

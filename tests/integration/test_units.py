@@ -58,7 +58,7 @@ def test_pytest_items_are_units_and_only_failed_trees_are_kept(tmp_path):
     assert root["function"] == "runtestprotocol"
     # Format 2: the calls inside it do not repeat their parent's name (its own caller,
     # pytest's hook, is not traced: nothing to name).
-    assert failed["format"] == 3 and "caller" not in root
+    assert failed["format"] == 4 and "caller" not in root
     assert all("caller" not in c for c in root["children"])
     phases = [c["args"]["when"] for c in root["children"]]
     assert phases == ["setup", "call", "teardown"]

@@ -260,7 +260,7 @@ text_of_an_older_stream_and_malformed_json_are_described(void **state)
                                   "\"count\":{\"repr\": \"[1, \\\"unclosed]\"}}}\n"));
     assert_non_null(strstr(jsonl, "\"result\":{\"repr\": \"\\\"\xef\xbf\xbd\\\"\"}}\n"));
     tree = slurp_must(dir, "old-and-bad", "tree.json");
-    assert_non_null(strstr(tree, "\"format\":3,"));
+    assert_non_null(strstr(tree, "\"format\":4,"));
     assert_non_null(strstr(tree, "\"calls\":1,\"malformedValues\":2}"));
     free(jsonl);
     free(tree);
@@ -362,8 +362,7 @@ one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it(void **s
     jsonl = slurp_must(dir, "r2", "events.jsonl");
     /* leaf and gen ended by the KeyError; main returned normally. */
     assert_non_null(strstr(jsonl,
-                           "\"function\":\"leaf\",\"file\":\"/app.py\",\"line\":12,\"pid\":42,"
-                           "\"run\":\"r2\",\"id\":3,\"parent\":2,\"durationMicros\":1.000,"
+                           "\"function\":\"leaf\",\"pid\":42,\"id\":3,\"durationMicros\":1.000,"
                            "\"durationMillis\":0.001,\"exception\":{\"type\":\"KeyError\""));
     assert_non_null(strstr(jsonl, "{\"event\":\"EXCEPTION\",\"timestamp\":1700000000000005"));
     assert_non_null(strstr(jsonl,
@@ -403,7 +402,7 @@ a_generator_is_one_node_with_its_resumptions_in_start_order(void **state)
     assert_non_null(strstr(tree, "\"durationMicros\":4.000,\"resumes\":1,\"activeMicros\":2.000}"));
     jsonl = slurp_must(dir, "r3", "events.jsonl");
     assert_non_null(strstr(jsonl, "\"function\":\"leaf\",\"file\":\"/app.py\",\"line\":12,"
-                                  "\"pid\":42,\"run\":\"r3\",\"id\":5,\"parent\":2}"));
+                                  "\"pid\":42,\"id\":5,\"parent\":2}"));
     free(jsonl);
     free(tree);
 }
@@ -430,7 +429,7 @@ a_generator_resumed_while_it_runs_is_resumed_once(void **state)
                                  "\"startMicros\":2.000,\"children\":[],"
                                  "\"durationMicros\":2.000,\"resumes\":1,"
                                  "\"activeMicros\":1.500}"));
-    assert_non_null(strstr(jsonl, "\"id\":2,\"parent\":1,\"durationMicros\":2.000,"
+    assert_non_null(strstr(jsonl, "\"id\":2,\"durationMicros\":2.000,"
                                   "\"durationMillis\":0.002,\"resumes\":1,"
                                   "\"activeMicros\":1.500}\n"));
     free(jsonl);
@@ -614,7 +613,7 @@ calls_shorter_than_min_duration_are_left_out(void **state)
     jsonl = slurp_must(dir, "r6", "events.jsonl");
     assert_null(strstr(jsonl, "leaf"));
     assert_non_null(strstr(jsonl, "\"function\":\"Inventory.add\",\"file\":\"/app.py\",\"line\":5,"
-                                  "\"pid\":42,\"run\":\"r6\",\"id\":3,\"parent\":1}"));
+                                  "\"pid\":42,\"id\":3,\"parent\":1}"));
     free(jsonl);
     free(tree);
 }

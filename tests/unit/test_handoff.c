@@ -174,8 +174,8 @@ work_handed_to_a_thread_is_part_of_the_unit(void **state)
     assert_non_null(strstr(units, "\"calls\":6,"));
     events = unit_file("h1", 1, "events.jsonl");
     assert_non_null(strstr(events, "\"thread\":\"worker\",\"module\":\"app\",\"function\":\"leaf\","
-                                   "\"file\":\"/app.py\",\"line\":9,\"pid\":42,\"run\":\"h1\","
-                                   "\"unit\":1,\"id\":5,\"parent\":3}"));
+                                   "\"file\":\"/app.py\",\"line\":9,\"pid\":42,\"unit\":1,"
+                                   "\"id\":5,\"parent\":3}"));
     run_tree = slurp_must(dir, "h1", "tree.json");
     outline(run_tree, shape, sizeof(shape));
     assert_string_equal(shape, "<module> leaf leaf"); /* the worker's own calls only */
@@ -354,7 +354,7 @@ a_request_tree_is_the_request_then_the_application(void **state)
     events = unit_file("h5", 1, "events.jsonl");
     assert_null(strstr(events, "wsgi_app")); /* no lines for framework code */
     assert_non_null(strstr(events, "\"function\":\"view\",\"file\":\"/app.py\",\"line\":12,"
-                                   "\"pid\":42,\"run\":\"h5\",\"unit\":1"));
+                                   "\"pid\":42,\"unit\":1"));
     free(tree);
     free(units);
     free(events);

@@ -12,6 +12,9 @@
 #include "lib/err.h"
 #include "slurp.h"
 #include "stream.h"
+#include "lib/rfile.h"
+#include "lib/wire.h"
+#include "tools/writer/journal.h"
 #include "tools/writer/recover.h"
 
 #define T0 TEST_MONO_NS
@@ -117,6 +120,64 @@ a_run_is_rebuilt_from_its_spool_and_the_end_its_process_left(void **state)
     free(end.p);
 }
 
+/* A compressed run's journal (raw.ftb.zst, written by the writer's journal: a zstd frame
+ * a write) is read back, and the run rebuilt compressed. */
+static void
+a_compressed_runs_journal_is_read_back(void **state)
+{
+    struct stream spool = {0}, end = {0};
+    struct recs r = {.n = 0};
+    struct ft_wire_decoder d;
+    struct ft_journal j;
+    struct ft_rfile *in;
+    struct ft_frame f;
+    char path[256], tree[4096];
+    ssize_t n;
+
+    (void)state;
+    stream_hello(&spool, 999999999, "python3\0app.py", 14);
+    stream_thread(&spool, 1, "MainThread");
+    stream_def(&spool, 1, "app", "f", "/app.py", 1);
+    for (int b = 0; b < 4; b++) { /* more than a journal write */
+        r.n = 0;
+        for (int i = b * 500; i < (b + 1) * 500; i++) {
+            rec2(&r, FT_REC_CALL, 1, T0 + 100 + (uint64_t)i * 10);
+            rec2(&r, FT_REC_RETURN, 1, T0 + 105 + (uint64_t)i * 10);
+        }
+        stream_events(&spool, 1, &r);
+    }
+    stream_end_counts(&end, FT_END_EXIT, 0, T0 + 100000, 0, 4000);
+    snprintf(path, sizeof(path), "%s/z", dir);
+    mkdir(path, 0700);
+    assert_int_equal(ft_journal_open(&j, path, 1, 1, 1), 0);
+    ft_wire_decoder_init(&d);
+    assert_int_equal(ft_wire_decoder_feed(&d, spool.p, spool.len), 0);
+    while (ft_wire_next_frame(&d, &f) == 1) {
+        assert_int_equal(ft_journal_append(&j, &f), 0);
+    }
+    ft_wire_decoder_close(&d);
+    ft_journal_close(&j); /* keep: flushed and left */
+    assert_true(has("z", "raw.ftb.zst"));
+    assert_false(has("z", "raw.ftb"));
+    put("z", "end.ftb", end.p, end.len);
+    put("z", "events.jsonl.zst", "", 0); /* the dead writer's run was compressed */
+    assert_int_equal(ft_recover_dir(dir, 1.0, report), 1);
+    assert_int_equal(last.err, 0);
+    assert_int_equal(last.stream_err, 0);
+    assert_int_equal(last.events, 4000);
+    assert_int_equal(last.lost, 0);
+    assert_false(has("z", "raw.ftb.zst"));
+    assert_false(has("z", "tree.json"));
+    assert_int_equal(ft_rfile_open(&in, path, "tree.json"), 0); /* tree.json.zst */
+    n = ft_rfile_read(in, tree, sizeof(tree) - 1);
+    ft_rfile_close(in);
+    assert_true(n > 0);
+    tree[n] = '\0';
+    assert_non_null(strstr(tree, "\"events\":4000,\"lost\":0,"));
+    free(spool.p);
+    free(end.p);
+}
+
 static void
 runs_of_live_processes_and_finished_runs_are_left_alone(void **state)
 {
@@ -141,6 +202,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             a_run_is_rebuilt_from_its_spool_and_the_end_its_process_left, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_compressed_runs_journal_is_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(runs_of_live_processes_and_finished_runs_are_left_alone,
                                         setup, teardown),
     };

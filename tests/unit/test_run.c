@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/rfile.h"
 #include "lib/run.h"
 #include "slurp.h"
 #include "stream.h"
@@ -79,9 +80,13 @@ start(struct stream *s)
 }
 
 #define HEAD(ev, ts) "{\"event\":\"" ev "\",\"timestamp\":" ts ",\"thread\":\"MainThread\","
-#define MAIN         "\"module\":\"app\",\"function\":\"main\",\"file\":\"/app.py\",\"line\":1"
-#define ADD          "\"module\":\"app\",\"function\":\"Inventory.add\",\"file\":\"/app.py\",\"line\":5"
-#define RUN          ",\"pid\":42,\"run\":\"r1\""
+#define MAIN_NAME    "\"module\":\"app\",\"function\":\"main\""
+#define MAIN         MAIN_NAME ",\"file\":\"/app.py\",\"line\":1"
+#define ADD_NAME     "\"module\":\"app\",\"function\":\"Inventory.add\""
+#define ADD          ADD_NAME ",\"file\":\"/app.py\",\"line\":5"
+/* Format 4: no "run" on the lines of a run not copied to --logfile/--stdout; an EXIT or
+ * EXCEPTION line names its code (_NAME) without file, line and parent. */
+#define RUN ",\"pid\":42"
 
 static void
 nested_calls_give_exact_jsonl_and_tree(void **state)
@@ -104,17 +109,17 @@ nested_calls_give_exact_jsonl_and_tree(void **state)
     assert_string_equal(
         jsonl, HEAD("ENTER", "1700000000000001") MAIN RUN
         ",\"id\":1,\"parent\":null}\n" HEAD("ENTER", "1700000000000002") ADD RUN
-        ",\"id\":2,\"parent\":1}\n" HEAD("EXIT", "1700000000000005") ADD RUN
-        ",\"id\":2,\"parent\":1,"
+        ",\"id\":2,\"parent\":1}\n" HEAD("EXIT", "1700000000000005") ADD_NAME RUN
+        ",\"id\":2,"
         "\"durationMicros\":3.500,\"durationMillis\":0.003}\n" HEAD("EXCEPTION", "1700000000000009")
-            MAIN RUN ",\"id\":1,\"parent\":null,"
-                     "\"durationMicros\":8.000,\"durationMillis\":0.008,"
-                     "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}\n");
+            MAIN_NAME RUN ",\"id\":1,"
+                          "\"durationMicros\":8.000,\"durationMillis\":0.008,"
+                          "\"exception\":{\"type\":null,\"module\":null,\"message\":null}}\n");
     tree = slurp(fx->dir, "r1", "tree.json");
     tree_unpad(tree);
     assert_string_equal(
         tree,
-        "{\"format\":3,\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":["
+        "{\"format\":4,\"run\":\"r1\",\"parentRun\":null,\"pid\":42,\"ppid\":1,\"argv\":["
         "\"python3\",\"app.py\"]"
         ","
         "\"cwd\":\"/work\",\"executable\":\"\",\"python\":\"3.11.2\",\"start\":1700000000000000,"
@@ -149,9 +154,9 @@ missed_return_closes_inner_calls_as_incomplete(void **state)
     stream_end(&s, FT_END_EXIT, 0, T0 + 4000);
     assert_int_equal(feed(fx->dir, "r1", &s, FT_END_KILLED), 0);
     jsonl = slurp(fx->dir, "r1", "events.jsonl");
-    assert_non_null(strstr(jsonl, "\"id\":2,\"parent\":1,\"durationMicros\":1.000,"
+    assert_non_null(strstr(jsonl, "\"id\":2,\"durationMicros\":1.000,"
                                   "\"durationMillis\":0.001,\"incomplete\":\"return not seen\"}"));
-    assert_non_null(strstr(jsonl, HEAD("EXIT", "1700000000000003") MAIN));
+    assert_non_null(strstr(jsonl, HEAD("EXIT", "1700000000000003") MAIN_NAME RUN));
     assert_int_equal(strstr(jsonl, "\"id\":3") == NULL, 1);
     free(jsonl);
 }
@@ -172,7 +177,7 @@ stream_without_end_closes_open_calls_as_killed(void **state)
     jsonl = slurp(fx->dir, "r1", "events.jsonl");
     tree = slurp(fx->dir, "r1", "tree.json");
     /* Both calls are closed, innermost first, at the last known time. */
-    assert_non_null(strstr(jsonl, "\"id\":2,\"parent\":1,\"durationMicros\":0.000,"
+    assert_non_null(strstr(jsonl, "\"id\":2,\"durationMicros\":0.000,"
                                   "\"durationMillis\":0.000,\"incomplete\":\"killed\"}\n" HEAD(
                                       "EXIT", "1700000000000002")));
     assert_non_null(strstr(tree, "\"exitCode\":null,\"ended\":\"killed\""));
@@ -265,11 +270,33 @@ can_insert_range(const char *dir)
     return ok;
 }
 
-static void
-the_tree_is_made_in_the_first_threads_part_without_a_copy(void **state)
+/* A compressed tree read back whole. */
+static char *
+unzstd_tree(const char *dir)
 {
-    struct fixture *fx = *state;
-    struct ft_run_opts o = {.dir = fx->dir, .run_id = "r1", .tsc_ns_per_tick = 1.0};
+    static char text[1 << 16];
+    struct ft_rfile *in;
+    char path[256];
+    size_t len = 0;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "%s/r1", dir);
+    assert_int_equal(ft_rfile_open(&in, path, "tree.json"), 0);
+    while ((n = ft_rfile_read(in, text + len, sizeof(text) - 1 - len)) > 0) {
+        len += (size_t)n;
+    }
+    ft_rfile_close(in);
+    assert_true(n == 0 && len > 0);
+    text[len] = '\0';
+    return strdup(text);
+}
+
+static void
+tree_in_the_first_part(struct fixture *fx, int compress)
+{
+    struct ft_run_opts o = {
+        .dir = fx->dir, .run_id = "r1", .tsc_ns_per_tick = 1.0, .compress = compress, .zlevel = 1};
+    const char *z = compress ? ".zst" : "";
     struct ft_run *r = ft_run_new(&o);
     struct recs a = {.n = 0}, b = {.n = 0};
     struct ft_wire_decoder d;
@@ -296,30 +323,48 @@ the_tree_is_made_in_the_first_threads_part_without_a_copy(void **state)
         assert_int_equal(ft_run_frame(r, &f), 0);
     }
     ft_run_flush(r);
-    snprintf(path, sizeof(path), "%s/r1/.thread-1.part", fx->dir);
+    snprintf(path, sizeof(path), "%s/r1/.thread-1.part%s", fx->dir, z);
     assert_int_equal(stat(path, &part), 0);
     assert_int_equal(ft_run_finish(r, FT_END_KILLED, NULL), 0);
     ft_run_free(r);
     ft_wire_decoder_close(&d);
     free(s.p);
-    snprintf(path, sizeof(path), "%s/r1/tree.json", fx->dir);
+    snprintf(path, sizeof(path), "%s/r1/tree.json%s", fx->dir, z);
     assert_int_equal(stat(path, &tree), 0);
-    text = slurp_must(fx->dir, "r1", "tree.json");
-    pad = tree_unpad(text);
+    text = compress ? unzstd_tree(fx->dir) : slurp_must(fx->dir, "r1", "tree.json");
+    pad = compress ? 0 : tree_unpad(text);
     if (can_insert_range(fx->dir)) {
         /* The first thread's part became tree.json: its calls were never copied. */
         assert_int_equal(tree.st_ino, part.st_ino);
-        assert_int_equal((strstr(text, "{\"id\":1,") - text + pad) % (size_t)tree.st_blksize, 0);
+        if (!compress) {
+            assert_int_equal((strstr(text, "{\"id\":1,") - text + pad) % (size_t)tree.st_blksize,
+                             0);
+        }
     } else {
         assert_int_equal(pad, 0);
     }
-    assert_null(slurp(fx->dir, "r1", ".thread-1.part"));
-    assert_null(slurp(fx->dir, "r1", ".thread-2.part"));
+    snprintf(path, sizeof(path), "%s/r1/.thread-1.part%s", fx->dir, z);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof(path), "%s/r1/.thread-2.part%s", fx->dir, z);
+    assert_int_equal(access(path, F_OK), -1);
     assert_non_null(strstr(text, "\"threads\":[{\"name\":\"MainThread\",\"tid\":101,\"calls\":["
                                  "{\"id\":1,"));
     assert_non_null(strstr(text, "]},{\"name\":\"worker\",\"tid\":102,\"calls\":[{\"id\":301,"));
     assert_non_null(strstr(text, "\"durationMicros\":8.000}]}]}\n"));
     free(text);
+}
+
+static void
+the_tree_is_made_in_the_first_threads_part_without_a_copy(void **state)
+{
+    tree_in_the_first_part(*state, 0);
+}
+
+/* Compressed too: the head is a zstd frame of its own, padded by a skippable frame. */
+static void
+a_compressed_tree_is_made_in_the_first_threads_part_without_a_copy(void **state)
+{
+    tree_in_the_first_part(*state, 1);
 }
 
 int
@@ -337,6 +382,8 @@ main(void)
         cmocka_unit_test_setup_teardown(each_thread_gets_its_own_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(the_tree_is_made_in_the_first_threads_part_without_a_copy,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_compressed_tree_is_made_in_the_first_threads_part_without_a_copy, setup, teardown),
     };
     return cmocka_run_group_tests_name("run", tests, NULL, NULL);
 }

@@ -4,9 +4,9 @@
 // Run: make viewer-test (FLOWTRACE_BUILD, CHROMIUM, PYTHON).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SHOTS, setup, traceProgram, writeHtml, openPage, rowNames } from './helpers.mjs';
+import { ROOT, SHOTS, setup, traceProgram, traceScript, writeHtml, openPage, rowNames } from './helpers.mjs';
 
 setup();
 
@@ -160,4 +160,20 @@ test('the page is self-contained: no URL to fetch anything from', () => {
   const html = readFileSync(writeHtml(join(ROOT, 'tests/fixtures/capture'), 'plain.html'), 'utf8');
   assert.doesNotMatch(html, /<(script|link|img)[^>]+(src|href)=/i);
   assert.doesNotMatch(html, /https?:\/\/(?!www\.w3\.org)/);
+});
+
+test('what the process could not follow (tree.json notices) is in the run\'s header', { timeout: 60000 }, async () => {
+  // On 3.11 cProfile enabled under the program's own tracer cannot be chained: the run says
+  // so in "notices" (3.12+ has no such conflict: the header has no notice).
+  const host = join(ROOT, 'tests/integration/programs/host');
+  const out = traceScript(join(host, 'profilers_traced.py'), [], { cwd: host });
+  const tree = JSON.parse(readFileSync(join(out, readdirSync(out).find((d) => existsSync(join(out, d, 'tree.json'))), 'tree.json'), 'utf8'));
+  const { page, errors } = await openPage(writeHtml(out, 'notices.html'));
+  const title = await page.textContent('#run-title');
+  const notices = tree.notices || [];
+  if (/^3\.11\./.test(tree.python)) assert.equal(notices.length, 1);
+  for (const n of notices) assert.ok(title.includes(' · Notice: ' + n), title);
+  if (!notices.length) assert.ok(!title.includes('Notice'), title);
+  assert.deepEqual(errors, []);
+  await page.close();
 });

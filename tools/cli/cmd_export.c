@@ -2,6 +2,7 @@
  * OTLP/JSON (OpenTelemetry). */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include "lib/json.h"
 #include "lib/script.h"
 #include "pyval.h"
+#include "skel.h"
+#include "spool.h"
 #include "tree.h"
 #include "units.h"
 #include "view.h"
@@ -50,6 +53,9 @@ static const char export_usage[] =
 
 struct exporter {
     const struct ft_tree *t;
+    struct ft_skel *s;     /* chrome: the run's skeleton (skel.h) */
+    struct ft_spool spool; /* chrome: the calls' events until they are written */
+    struct ft_buf rec;     /* chrome: one call's */
     struct ft_out o;
     const char *service;
     char script[256];
@@ -191,9 +197,10 @@ chrome_meta(struct ft_buf *b, uint64_t pid, uint64_t tid, const char *name, cons
  * concurrently with the thread's (asyncio tasks, generators), a track of its own, named
  * after the thread and sorted right after it. */
 static uint64_t
-chrome_lane_track(struct exporter *e, const struct ft_tree_thread *th, size_t ti,
-                  const struct ft_walk_call *c)
+chrome_lane_track(struct ft_buf *b, const struct exporter *e, const struct ft_skel_thread *th,
+                  size_t ti, const struct ft_walk_call *c)
 {
+    const char *thread = th->name ? th->name : "?";
     uint64_t tid;
 
     if (c->lane == 0) {
@@ -205,27 +212,66 @@ chrome_lane_track(struct exporter *e, const struct ft_tree_thread *th, size_t ti
         char name[512];
         const char *ran = c->n->x != NULL ? c->n->x->thread : NULL;
         if (ran != NULL) { /* work handed to another thread: named after where it ran */
-            snprintf(name, sizeof(name), "%s · in %s (%u)", th->name ? th->name : "?", ran,
-                     c->lane);
+            snprintf(name, sizeof(name), "%s · in %s (%u)", thread, ran, c->lane);
         } else if (c->n->x != NULL && c->n->x->task) {
-            snprintf(name, sizeof(name), "%s · task %u", th->name ? th->name : "?", c->lane);
+            snprintf(name, sizeof(name), "%s · task %u", thread, c->lane);
         } else {
-            snprintf(name, sizeof(name), "%s · concurrent %u", th->name ? th->name : "?", c->lane);
+            snprintf(name, sizeof(name), "%s · concurrent %u", thread, c->lane);
         }
-        chrome_meta(&e->o.b, e->t->pid, tid, "thread_name", "name", name, 0);
-        chrome_meta(&e->o.b, e->t->pid, tid, "thread_sort_index", "sort_index", NULL,
+        chrome_meta(b, e->t->pid, tid, "thread_name", "name", name, 0);
+        chrome_meta(b, e->t->pid, tid, "thread_sort_index", "sort_index", NULL,
                     (long)(ti * CHROME_LANES_PER_THREAD + c->lane));
     }
     return tid;
 }
 
+/* A call, complete (skel.h): its event, after its lane's track when it opens one, kept in
+ * the spool until the calls are written in pre-order. */
+static int
+chrome_call(void *ctx, size_t ti, uint32_t k, struct ft_node *n)
+{
+    struct exporter *e = ctx;
+    struct ft_buf *b = &e->rec;
+    struct ft_walk_call c = {.n = n,
+                             .lane = e->s->lane[k],
+                             .new_lane = (e->s->flags[k] & FT_SKEL_NEW_LANE) != 0,
+                             .start_ns = e->s->start_ns[k],
+                             .end_ns = e->s->end_ns[k]};
+    uint64_t tid;
+
+    b->len = 0;
+    tid = chrome_lane_track(b, e, &e->s->threads[ti], ti, &c);
+    ft_buf_puts(b, ",\n{\"ph\":\"X\",\"name\":");
+    ft_json_put_cstr(b, n->function ? n->function : "?");
+    ft_buf_puts(b, ",\"cat\":");
+    ft_json_put_cstr(b, n->module ? n->module : "");
+    ft_buf_printf(b, ",\"pid\":%llu,\"tid\":%llu,\"ts\":", (unsigned long long)e->t->pid,
+                  (unsigned long long)tid);
+    ft_buf_put_milli(b, (uint64_t)c.start_ns);
+    ft_buf_puts(b, ",\"dur\":");
+    ft_buf_put_milli(b, (uint64_t)(c.end_ns - c.start_ns));
+    chrome_args(b, e->t->format, n);
+    return b->oom ? -ENOMEM : ft_spool_put(&e->spool, k, b->p, b->len);
+}
+
+/* The run's calls, streamed twice (skel.h): their records are spooled as they complete,
+ * then written thread by thread in pre-order. */
 static int
 export_chrome(struct exporter *e)
 {
     const struct ft_tree *t = e->t;
+    const struct ft_skel_visit visit = {e, chrome_call};
     struct ft_buf *b = &e->o.b;
     char pname[512];
+    int rc;
 
+    if ((rc = ft_spool_open(&e->spool, e->s->n)) != 0) {
+        ft_cli_err("export", "a temporary file: %s", strerror(-rc));
+        return FT_EXIT_FAIL;
+    }
+    if ((rc = ft_skel_stream("export", e->s, FT_TREE_JSON_VALUES, &visit)) != FT_EXIT_OK) {
+        return rc;
+    }
     snprintf(pname, sizeof(pname), "%s (run %s)", e->script, t->run);
     ft_buf_printf(b, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"run\":");
     ft_json_put_cstr(b, t->run);
@@ -238,35 +284,43 @@ export_chrome(struct exporter *e)
                   (unsigned long long)t->pid, (unsigned long long)t->pid);
     ft_json_put_cstr(b, pname);
     ft_buf_puts(b, "}}");
-    for (size_t i = 0; i < t->nthreads; i++) {
-        const struct ft_tree_thread *th = &t->threads[i];
-        struct ft_walk w;
-        struct ft_walk_call c;
+    for (size_t i = 0; i < e->s->nthreads && rc == 0; i++) {
+        const struct ft_skel_thread *th = &e->s->threads[i];
         chrome_meta(b, t->pid, th->tid, "thread_name", "name", th->name ? th->name : "?", 0);
         chrome_meta(b, t->pid, th->tid, "thread_sort_index", "sort_index", NULL,
                     (long)(i * CHROME_LANES_PER_THREAD));
-        ft_walk_init(&w, th->first);
-        while (ft_walk_next(&w, &c)) {
-            uint64_t tid = chrome_lane_track(e, th, i, &c);
-            ft_buf_puts(b, ",\n{\"ph\":\"X\",\"name\":");
-            ft_json_put_cstr(b, c.n->function ? c.n->function : "?");
-            ft_buf_puts(b, ",\"cat\":");
-            ft_json_put_cstr(b, c.n->module ? c.n->module : "");
-            ft_buf_printf(b, ",\"pid\":%llu,\"tid\":%llu,\"ts\":", (unsigned long long)t->pid,
-                          (unsigned long long)tid);
-            ft_buf_put_milli(b, (uint64_t)c.start_ns);
-            ft_buf_puts(b, ",\"dur\":");
-            ft_buf_put_milli(b, (uint64_t)(c.end_ns - c.start_ns));
-            chrome_args(b, t->format, c.n);
+        for (size_t j = 0; j < th->ncalls && rc == 0; j++) {
+            rc = ft_spool_get(&e->spool, e->s->order[th->order + j], b);
             ft_cli_out_flush(&e->o, 0);
-        }
-        ft_walk_close(&w);
-        if (w.oom) {
-            return -1;
         }
     }
     ft_buf_puts(b, "\n]}\n");
-    return 0;
+    if (rc != 0) {
+        ft_cli_err("export", "the temporary file: %s", strerror(-rc));
+        return FT_EXIT_FAIL;
+    }
+    return FT_EXIT_OK;
+}
+
+/* Writes the loaded (or, for chrome, skeleton) run e->t in format to output. */
+static int
+write_export(struct exporter *e, const char *format, const char *output)
+{
+    int rc, ok;
+
+    if ((rc = ft_cli_out_open("export", output, &e->o)) != FT_EXIT_OK) {
+        return rc;
+    }
+    if (strcmp(format, "chrome") == 0) {
+        ok = export_chrome(e) == FT_EXIT_OK;
+    } else {
+        ok = (strcmp(format, "otlp") == 0 ? ft_export_otlp(&e->o, e->t, e->script, e->service)
+                                          : ft_export_pytraceflow(&e->o, e->t, e->script)) == 0;
+        if (!ok) {
+            ft_cli_err("export", "out of memory");
+        }
+    }
+    return ft_cli_out_close("export", &e->o, ok);
 }
 
 int
@@ -281,6 +335,7 @@ ft_cmd_export(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     const char *dir = NULL, *format = NULL, *output = "-", *unit = NULL;
     struct exporter e = {0};
+    struct ft_skel s = {0};
     struct ft_tree *t;
     struct ft_view v;
     int opt, rc;
@@ -321,25 +376,28 @@ ft_cmd_export(int argc, char **argv)
         ft_cli_err("export", "one RUN at most (see 'flowtrace export --help')");
         return FT_EXIT_USAGE;
     }
-    /* The whole run, its units put back where they ran (view.h), or one unit. */
+    /* The whole run, its units put back where they ran (view.h), or one unit. Chrome's
+     * reads it twice (skel.h) and holds ~40 bytes a call; the others load it. */
     /* Values as the run has them: a format-3 run's stay typed in every format. */
-    if ((rc = ft_view_load_flags("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
-                                 unit, FT_TREE_JSON_VALUES, &v)) != FT_EXIT_OK) {
+    int chrome = strcmp(format, "chrome") == 0;
+    rc = chrome ? ft_skel_build("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                                unit, &s, &v)
+                : ft_view_load_flags("export", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL,
+                                     unit, FT_TREE_JSON_VALUES, &v);
+    if (rc != FT_EXIT_OK) {
+        ft_skel_free(&s);
         ft_view_free(&v);
         return rc;
     }
     t = v.t;
     e.t = t;
+    e.s = &s;
+    ft_buf_init(&e.rec);
     script_name(t, e.script, sizeof(e.script));
-    if ((rc = ft_cli_out_open("export", output, &e.o)) == FT_EXIT_OK) {
-        int ok = (strcmp(format, "chrome") == 0 ? export_chrome(&e)
-                  : strcmp(format, "otlp") == 0 ? ft_export_otlp(&e.o, t, e.script, e.service)
-                                                : ft_export_pytraceflow(&e.o, t, e.script)) == 0;
-        if (!ok) {
-            ft_cli_err("export", "out of memory");
-        }
-        rc = ft_cli_out_close("export", &e.o, ok);
-    }
+    rc = write_export(&e, format, output);
+    ft_spool_close(&e.spool);
+    ft_buf_free(&e.rec);
+    ft_skel_free(&s);
     ft_view_free(&v);
     return rc;
 }

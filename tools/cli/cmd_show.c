@@ -473,6 +473,12 @@ print_header(struct show *s, const struct ft_view *v)
                       (unsigned long long)t->lost, paint(s, "\033[0m"));
     }
     ft_buf_putc(b, '\n');
+    /* What the process said it could not follow (a profiler it could not chain, ...). */
+    for (size_t i = 0; i < t->nnotices; i++) {
+        ft_buf_printf(b, "%sNotice: ", paint(s, "\033[33m"));
+        ft_term_put(b, t->notices[i], 0);
+        ft_buf_printf(b, "%s\n", paint(s, "\033[0m"));
+    }
     if (exc_type != NULL) {
         ft_buf_printf(b, "%s%s ", paint(s, "\033[31m"), u != NULL ? "Failed by" : "Uncaught");
         ft_term_put(b, exc_type, 0);

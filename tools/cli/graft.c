@@ -37,10 +37,16 @@ thread_for(struct ft_tree *run, const struct ft_tree_thread *ut)
 }
 
 int
+ft_graft_spans(double c_start_us, double c_dur_us, double start_us, double dur_us)
+{
+    return c_start_us <= start_us + SLACK_US &&
+           start_us + dur_us <= c_start_us + c_dur_us + SLACK_US;
+}
+
+int
 ft_graft_holds(const struct ft_node *c, double start_us, double dur_us)
 {
-    return c->start_us <= start_us + SLACK_US &&
-           start_us + dur_us <= c->start_us + c->dur_us + SLACK_US;
+    return ft_graft_spans(c->start_us, c->dur_us, start_us, dur_us);
 }
 
 static int

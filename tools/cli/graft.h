@@ -23,4 +23,7 @@ int ft_graft_unit(struct ft_tree *run, struct ft_tree *unit, struct ft_node **ro
  * above, with its slack for rounding). */
 int ft_graft_holds(const struct ft_node *c, double start_us, double dur_us);
 
+/* The same rule for a call given by its start and duration (skel.h holds no nodes). */
+int ft_graft_spans(double c_start_us, double c_dur_us, double start_us, double dur_us);
+
 #endif

@@ -57,7 +57,14 @@ put_run(struct ft_buf *b, const struct ft_tree *t)
     }
     ft_buf_puts(b, ",\"exception\":");
     put_exception(b, t->exc_type, t->exc_module, t->exc_msg);
-    ft_buf_putc(b, '}');
+    ft_buf_puts(b, ",\"notices\":[");
+    for (size_t i = 0; i < t->nnotices; i++) {
+        if (i > 0) {
+            ft_buf_putc(b, ',');
+        }
+        ft_cli_json_str(b, t->notices[i]);
+    }
+    ft_buf_puts(b, "]}");
 }
 
 static void

@@ -132,6 +132,7 @@ enum ctx {
     C_ROOT_EXC,
     C_TRACER,
     C_ARGV,
+    C_NOTICES,
     C_THREADS,
     C_THREAD,
     C_CALLS,
@@ -153,6 +154,8 @@ struct frame {
     int after;            /* C_ARGS: this is "argsAfter" */
     int entered;          /* C_NODE, streaming: the visitor's enter() has seen the node */
     int is_value;         /* C_CAPTURE: an argument's or a result's value */
+    struct chunk *mark;   /* C_NODE, streaming: the texts' arena when the node began */
+    size_t mark_used;
 };
 
 struct loader {
@@ -179,12 +182,38 @@ struct loader {
     size_t nspare_x, spare_x_cap;
     int json_values;       /* FT_TREE_JSON_VALUES */
     struct ft_buf scratch; /* a format-3 value's text being made */
+    /* ft_tree_stream: the texts of the open calls (values, messages, their argument
+     * vectors), freed back to a node's mark when it is left: calls end in the reverse
+     * order they began, so this arena is a stack. */
+    struct ft_tree_priv texts;
+    int open_nodes;
 };
 
 static struct frame *
 top(struct loader *l)
 {
     return l->sp > 0 ? &l->stack[l->sp - 1] : NULL;
+}
+
+/* Where a call's texts go: the tree's arena, or while streaming the stack of texts. */
+static struct ft_tree_priv *
+texts(struct loader *l)
+{
+    return l->visit != NULL && l->open_nodes > 0 ? &l->texts : l->t->priv;
+}
+
+/* Streaming: the texts of a call left (and of its children, left before it) go. */
+static void
+texts_back_to(struct loader *l, const struct frame *f)
+{
+    while (l->texts.chunks != f->mark) {
+        struct chunk *c = l->texts.chunks;
+        l->texts.chunks = c->next;
+        free(c);
+    }
+    if (f->mark != NULL) {
+        f->mark->used = f->mark_used;
+    }
 }
 
 static int
@@ -200,7 +229,12 @@ push(struct loader *l, enum ctx c, struct ft_node *node)
         l->stack = ns;
         l->cap = cap;
     }
-    l->stack[l->sp] = (struct frame){c, 0, node, NULL, NULL, 0, 0, 0};
+    l->stack[l->sp] = (struct frame){c, 0, node, NULL, NULL, 0, 0, 0, NULL, 0};
+    if (c == C_NODE && l->visit != NULL) {
+        l->stack[l->sp].mark = l->texts.chunks;
+        l->stack[l->sp].mark_used = l->texts.chunks != NULL ? l->texts.chunks->used : 0;
+        l->open_nodes++;
+    }
     l->sp++;
     l->key[0] = '\0';
     return 1;
@@ -281,7 +315,7 @@ end_capture(struct loader *l, struct frame *f)
         buf = (const unsigned char *)l->scratch.p;
         len = l->scratch.len;
     }
-    *f->slot = str_or_oom(l, arena_str(l->t->priv, buf, len));
+    *f->slot = str_or_oom(l, arena_str(texts(l), buf, len));
     yajl_gen_clear(l->gen);
     yajl_gen_reset(l->gen, NULL);
     l->sp--;
@@ -419,8 +453,9 @@ new_thread(struct loader *l)
         l->t->threads = nt;
         l->threads_cap = cap;
     }
-    l->thread = &l->t->threads[l->t->nthreads++];
+    l->thread = &l->t->threads[l->t->nthreads];
     memset(l->thread, 0, sizeof(*l->thread));
+    l->thread->index = l->t->nthreads++;
     return push(l, C_THREAD, NULL);
 }
 
@@ -505,7 +540,7 @@ end_args(struct loader *l, struct ft_node *n, int after)
     struct ft_arg *v = NULL;
 
     if (l->nargs > 0) {
-        v = arena_alloc(l->t->priv, l->nargs * sizeof(*v));
+        v = arena_alloc(texts(l), l->nargs * sizeof(*v));
         if (v == NULL) {
             l->oom = 1;
             return;
@@ -560,8 +595,12 @@ on_end_map(void *ctx)
     if (f != NULL && f->ctx == C_EXC && f->node->exc_type == NULL) {
         f->node->exc_type = "?"; /* the fact is known even without its details */
     }
-    if (f != NULL && f->ctx == C_NODE && l->visit != NULL && !leave_node(l, f)) {
-        return 0;
+    if (f != NULL && f->ctx == C_NODE && l->visit != NULL) {
+        if (!leave_node(l, f)) {
+            return 0;
+        }
+        texts_back_to(l, f);
+        l->open_nodes--;
     }
     l->sp--;
     return 1;
@@ -586,6 +625,9 @@ on_start_array(void *ctx)
     }
     if (f != NULL && f->ctx == C_ROOT && key_is(l, "argv")) {
         return push(l, C_ARGV, NULL);
+    }
+    if (f != NULL && f->ctx == C_ROOT && key_is(l, "notices")) {
+        return push(l, C_NOTICES, NULL);
     }
     if (f != NULL && f->ctx == C_THREAD && key_is(l, "calls")) {
         return push(l, C_CALLS, NULL);
@@ -695,7 +737,7 @@ struct scalar {
 static const char *
 text_of(struct loader *l, const struct scalar *v)
 {
-    return v->is_null ? NULL : str_or_oom(l, arena_str(l->t->priv, v->s, v->n));
+    return v->is_null ? NULL : str_or_oom(l, arena_str(texts(l), v->s, v->n));
 }
 
 /* A format-3 scalar value as the tree keeps it: the text shown for it, or its JSON text
@@ -723,7 +765,8 @@ value_of(struct loader *l, const struct scalar *v, int shared)
         s = (const unsigned char *)l->scratch.p;
         n = l->scratch.len;
     }
-    return str_or_oom(l, shared ? intern(l->names, s, n) : arena_str(l->t->priv, s, n));
+    shared = shared && texts(l) == l->t->priv; /* a streamed call's go with it */
+    return str_or_oom(l, shared ? intern(l->names, s, n) : arena_str(texts(l), s, n));
 }
 
 static void
@@ -922,8 +965,10 @@ arg_scalar(struct loader *l, const struct scalar *v)
 
     if (l->t->format >= 3) {
         a->value = value_of(l, v, 1);
-    } else if (v->is_str) {
+    } else if (v->is_str && texts(l) == l->t->priv) {
         a->value = str_or_oom(l, intern(l->names, v->s, v->n));
+    } else if (v->is_str) {
+        a->value = text_of(l, v); /* a streamed call's go with it */
     } else {
         a->value = v->is_null ? "None" : text_of(l, v);
     }
@@ -958,6 +1003,11 @@ scalar(struct loader *l, struct scalar *v)
         break;
     case C_ARGV:
         return argv_scalar(l, v);
+    case C_NOTICES:
+        if (v->is_str && l->t->nnotices < FT_TREE_NOTICES) {
+            l->t->notices[l->t->nnotices++] = text_of(l, v);
+        }
+        break;
     case C_THREAD:
         if (key_is(l, "name") && v->is_str) {
             l->thread->name = text_of(l, v);
@@ -1235,6 +1285,10 @@ ft_tree_stream(const char *path, int flags, struct ft_tree *names,
         free(l->args);
         free(l->spare_x);
         ft_buf_free(&l->scratch);
+        for (struct chunk *c = l->texts.chunks, *next; c != NULL; c = next) {
+            next = c->next;
+            free(c);
+        }
         free(l);
     }
     if (rc != 0) {

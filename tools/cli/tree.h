@@ -73,7 +73,10 @@ struct ft_tree_thread {
     uint64_t tid;
     struct ft_node *first, *last;
     size_t ncalls;
+    size_t index; /* its place in the file's threads */
 };
+
+#define FT_TREE_NOTICES 16 /* as many as the writer lists (lib/run.c) */
 
 struct ft_tree {
     int format; /* the file's output format: 1 (no "format"), 2, 3 */
@@ -89,6 +92,9 @@ struct ft_tree {
     uint64_t events, lost, calls, cpu_us, blocked_us;
     const char *engine;
     const char *sources; /* "sources": {"/abs/file.py": "<sha256>"} as JSON text, or NULL */
+    /* "notices": what the process said it could not follow (the first FT_TREE_NOTICES) */
+    const char *notices[FT_TREE_NOTICES];
+    size_t nnotices;
     struct ft_tree_thread *threads;
     size_t nthreads;
     size_t nodes;

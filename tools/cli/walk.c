@@ -26,9 +26,8 @@ ft_walk_suspends(const struct ft_node *n)
     return n->x != NULL && (n->x->resumes > 0 || n->x->active_us >= 0);
 }
 
-/* Opens the level of a call's children: they start after it did and end before it. */
-static int
-push(struct ft_walk *w, const struct ft_walk_call *c)
+int
+ft_walk_down(struct ft_walk *w, const struct ft_walk_call *c)
 {
     if (w->depth == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 64;
@@ -81,7 +80,7 @@ take_lane(struct ft_walk *w, int64_t start, int64_t end, int *fresh)
  * previous sibling (on any lane: tasks started together all get lanes), and ended before
  * the next sibling started. */
 static int
-fits(const struct ft_walk_level *up, int64_t sib_end, const struct ft_node *n, int64_t start,
+fits(const struct ft_walk_level *up, int64_t sib_end, const struct ft_walk_item *it, int64_t start,
      int64_t end)
 {
     if (start < sib_end - OVERLAP_TOLERANCE_NS) {
@@ -90,25 +89,29 @@ fits(const struct ft_walk_level *up, int64_t sib_end, const struct ft_node *n, i
     if (up != NULL && end > up->end_ns + OVERLAP_TOLERANCE_NS) {
         return 0;
     }
-    return n->next == NULL || end <= llround(n->next->start_us * 1000.0) + OVERLAP_TOLERANCE_NS;
+    return !it->has_next || end <= it->next_start_ns + OVERLAP_TOLERANCE_NS;
 }
 
-/* Places c->n: on a lane of its own, or clamped into its parent on the parent's lane. */
-static void
-place(struct ft_walk *w, struct ft_walk_call *c)
+/* Places a call: on a lane of its own, or clamped into its parent on the parent's lane. */
+void
+ft_walk_place(struct ft_walk *w, const struct ft_walk_item *it, struct ft_walk_call *c)
 {
     struct ft_walk_level *up = w->depth > 0 ? &w->stack[w->depth - 1] : NULL;
     int64_t *last = up != NULL ? &up->last_end_ns : &w->top_last_end_ns;
     int64_t *sib = up != NULL ? &up->sib_end_ns : &w->top_sib_end_ns;
     int64_t sib_end = *sib;
 
+    c->depth = w->depth;
+    c->new_lane = 0;
+    c->start_ns = it->start_ns;
+    c->end_ns = it->end_ns < it->start_ns ? it->start_ns : it->end_ns;
     if (c->end_ns > *sib) {
         *sib = c->end_ns;
     }
     /* Work handed to another thread ran there, beside its caller's thread, and an asyncio
      * task ran beside its creator: a lane of its own too, whether or not it overlaps. */
-    int own = up != NULL && c->n->x != NULL && (c->n->x->thread != NULL || c->n->x->task);
-    if (own || (ft_walk_suspends(c->n) && !fits(up, sib_end, c->n, c->start_ns, c->end_ns))) {
+    if ((up != NULL && it->handed) ||
+        (it->suspends && !fits(up, sib_end, it, c->start_ns, c->end_ns))) {
         c->lane = take_lane(w, c->start_ns, c->end_ns, &c->new_lane);
         c->lane_depth = 0;
         return;
@@ -130,32 +133,39 @@ place(struct ft_walk *w, struct ft_walk_call *c)
     c->lane_depth = up != NULL ? up->lane_depth + 1 : 0;
 }
 
+void
+ft_walk_up(struct ft_walk *w)
+{
+    w->depth -= w->depth > 0;
+}
+
 int
 ft_walk_next(struct ft_walk *w, struct ft_walk_call *c)
 {
     struct ft_node *n = w->next;
+    struct ft_walk_item it = {0};
 
     if (n == NULL || w->oom) {
         return 0;
     }
     memset(c, 0, sizeof(*c));
     c->n = n;
-    c->depth = w->depth;
-    c->start_ns = llround(n->start_us * 1000.0);
-    c->end_ns = c->start_ns + llround(n->dur_us * 1000.0);
-    if (c->end_ns < c->start_ns) {
-        c->end_ns = c->start_ns;
-    }
-    place(w, c);
+    it.start_ns = llround(n->start_us * 1000.0);
+    it.end_ns = it.start_ns + llround(n->dur_us * 1000.0);
+    it.handed = n->x != NULL && (n->x->thread != NULL || n->x->task);
+    it.suspends = ft_walk_suspends(n);
+    it.has_next = n->next != NULL;
+    it.next_start_ns = n->next != NULL ? llround(n->next->start_us * 1000.0) : 0;
+    ft_walk_place(w, &it, c);
     if (n->first_child != NULL) {
-        push(w, c);
+        ft_walk_down(w, c);
         w->next = n->first_child;
         return !w->oom;
     }
     /* Up to the nearest ancestor with a next sibling, closing each level left. */
     while (n != NULL && n->next == NULL) {
         n = n->parent;
-        w->depth -= w->depth > 0;
+        ft_walk_up(w);
     }
     w->next = n != NULL ? n->next : NULL;
     return !w->oom;

@@ -17,6 +17,11 @@
  * when it did not overlap anything (created and awaited at once: its node has "task"). A lane is reused once
  * everything on it ended, so a thread has as many lanes as calls it had in flight at
  * once. Nothing here allocates per call except the depth stack and the lane table.
+ *
+ * ft_walk_next walks a loaded thread's nodes. A caller holding the calls some other way
+ * (skel.h: arrays of a streamed run) drives the same placement itself, in pre-order:
+ * ft_walk_place for each call, ft_walk_down before its children, ft_walk_up after the
+ * last of them.
  */
 #ifndef FT_CLI_WALK_H
 #define FT_CLI_WALK_H
@@ -57,10 +62,29 @@ struct ft_walk_call {
     int64_t start_ns, end_ns;
 };
 
+/* What the placement needs of a call, whatever holds it. */
+struct ft_walk_item {
+    int64_t start_ns, end_ns; /* rounded from tree.json's microseconds */
+    int handed;               /* ran in another thread ("thread") or is an asyncio task */
+    int suspends;             /* ft_walk_suspends */
+    int has_next;             /* it has a next sibling, which starts at next_start_ns */
+    int64_t next_start_ns;
+};
+
 void ft_walk_init(struct ft_walk *w, struct ft_node *first);
 
 /* The next call, or 0 at the end (check w->oom). */
 int ft_walk_next(struct ft_walk *w, struct ft_walk_call *c);
+
+/* Places the call it stands for at the walk's depth: c's times, lane and depth (c->n is
+ * left as it is). */
+void ft_walk_place(struct ft_walk *w, const struct ft_walk_item *it, struct ft_walk_call *c);
+
+/* The calls placed next are the children of c, until ft_walk_up. Returns 0, or -1 out of
+ * memory (w->oom). */
+int ft_walk_down(struct ft_walk *w, const struct ft_walk_call *c);
+
+void ft_walk_up(struct ft_walk *w);
 
 /* Whether a call is a generator or coroutine (its node spans its suspensions). */
 int ft_walk_suspends(const struct ft_node *n);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/dirs.h"
+#include "late.h"
 #include "opts.h"
 #include "sockdir.h"
 #include "spawn.h"
@@ -36,6 +37,8 @@ extern char **environ;
 /* How often the runs file is read for failed units while the command runs: well within
  * the second issue 12 allows, at the writer's 0.25 s tick. */
 #define FOLLOW_MS 200
+/* How often the program's late processes are looked for (wait_late). */
+#define LATE_STEP_MS 20
 
 struct files {
     char lib[PATH_MAX], writer[PATH_MAX], out[PATH_MAX];
@@ -211,6 +214,33 @@ wait_listening(struct ft_watch *w, const struct files *f)
     return -1;
 }
 
+/* After the command: the program's processes still alive (late.h) may yet start a Python
+ * process, which connects at its own start; the writer keeps listening for them, for at
+ * most FT_LATE_WAIT_S seconds. Those left running are said in one line. */
+static void
+wait_late(struct ft_watch *w, const struct ft_run_args *a, const struct files *f,
+          struct ft_summary *sum)
+{
+    char entry[PATH_MAX];
+    double until = now() + FT_LATE_WAIT_S;
+    int n;
+
+    snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=%s/%s", f->sockdir, FT_SOCKDIR_SOCKET);
+    while ((n = ft_late_count(entry, getpid())) > 0 && !w->stop_now && !w->writer_done &&
+           now() < until) {
+        ft_watch_step(w, LATE_STEP_MS);
+        if (!a->quiet) {
+            ft_summary_follow(sum, stderr);
+        }
+    }
+    if (n > 0 && !w->stop_now && !w->writer_done && !a->quiet) {
+        fprintf(stderr,
+                "[FlowTrace] %d process%s started by the program still running after it "
+                "ended: left running; a Python process started from now on is not traced\n",
+                n, n == 1 ? "" : "es");
+    }
+}
+
 /* After the command: the writer finishes the runs and stops; what it says is relayed. */
 static void
 finish_writer(struct ft_watch *w, struct ft_writer_proc *wp)
@@ -270,6 +300,7 @@ traced(struct ft_run_args *a, struct files *f)
         }
     }
     end = now();
+    wait_late(&w, a, f, &sum);
     finish_writer(&w, &wp);
     if (!w.stop_now) {
         char *rebuilt = NULL;

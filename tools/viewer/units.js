@@ -15,6 +15,7 @@ function header() {
   } else {
     parts = [t('run') + ' ' + R.id, cmd, 'Python ' + R.python, end, fmtDur(R.durationMicros * 1000), N + ' ' + t('calls')];
     if (R.lost) parts.push(R.lost + ' ' + t('lost'));
+    (R.notices || []).forEach(function (n) { parts.push(t('notice') + ': ' + n); });
     if (R.exception) parts.push(t('uncaught') + ' ' + R.exception.type + ': ' + R.exception.message);
   }
   parts = parts.filter(function (p) { return p; });

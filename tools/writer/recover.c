@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/rfile.h"
 #include "lib/run.h"
 #include "lib/wire.h"
 #include "procs.h"
@@ -26,20 +27,78 @@ exists(const char *dir, const char *name)
     return lstat(path, &st) == 0;
 }
 
+/* A compressed run's journal: raw.ftb.zst (journal.h). */
+static int
+is_zstd(const char *path)
+{
+    size_t n = strlen(path);
+
+    return n > 4 && strcmp(path + n - 4, ".zst") == 0;
+}
+
+/* A journal or END file for reading: a plain one straight into the decoder (fd), a zstd
+ * one through lib/rfile (*in). Never through a link. Returns 0 or -errno. */
+static int
+open_spool(const char *path, int *fd, struct ft_rfile **in)
+{
+    struct stat st;
+
+    *fd = -1;
+    *in = NULL;
+    if (!is_zstd(path)) {
+        *fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        return *fd >= 0 ? 0 : -errno;
+    }
+    if (lstat(path, &st) != 0) {
+        return -errno;
+    }
+    return S_ISLNK(st.st_mode) ? -ELOOP : ft_rfile_open_path(in, path);
+}
+
+/* The next bytes of a spool into the decoder: > 0, 0 at its end, or -errno. */
+static ssize_t
+read_spool(struct ft_wire_decoder *dec, int fd, struct ft_rfile *in)
+{
+    static uint8_t buf[65536];
+    ssize_t n;
+    int err;
+
+    if (in == NULL) {
+        return ft_wire_decoder_read(dec, fd);
+    }
+    n = ft_rfile_read(in, buf, sizeof(buf));
+    if (n > 0 && (err = ft_wire_decoder_feed(dec, buf, (size_t)n)) != 0) {
+        return err;
+    }
+    return n;
+}
+
+static void
+close_spool(int fd, struct ft_rfile *in)
+{
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (in != NULL) {
+        ft_rfile_close(in);
+    }
+}
+
 /* Feeds every whole frame of file to run. Returns 0, the first stream error, or
  * FT_ETRUNCATED if the file ends inside a frame. A missing file is not an error. */
 static int
 feed_file(struct ft_run *run, const char *path, int *saw_hello)
 {
     struct ft_wire_decoder dec;
+    struct ft_rfile *in;
     struct ft_frame f;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), err = 0;
+    int fd, err = open_spool(path, &fd, &in);
 
-    if (fd < 0) {
-        return errno == ENOENT ? 0 : -errno;
+    if (err != 0) {
+        return err == -ENOENT ? 0 : err;
     }
     ft_wire_decoder_init(&dec);
-    while (err == 0 && ft_wire_decoder_read(&dec, fd) > 0) {
+    while (err == 0 && read_spool(&dec, fd, in) > 0) {
         while (err == 0) {
             int rc = ft_wire_next_frame(&dec, &f);
             if (rc != 1) {
@@ -56,7 +115,7 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
         err = FT_ETRUNCATED;
     }
     ft_wire_decoder_close(&dec);
-    close(fd);
+    close_spool(fd, in);
     return err;
 }
 
@@ -67,25 +126,23 @@ still_running(const char *journal)
 {
     struct ft_wire_decoder dec;
     struct ft_hello_id id;
+    struct ft_rfile *in;
     struct ft_frame f;
-    uint8_t buf[65536];
     uint64_t ppid, st;
-    int fd = open(journal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), running = 0;
-    ssize_t n;
+    int fd, running = 0;
 
-    if (fd < 0) {
+    if (open_spool(journal, &fd, &in) != 0) {
         return 0;
     }
     ft_wire_decoder_init(&dec);
-    n = read(fd, buf, sizeof(buf));
-    if (n > 0 && ft_wire_decoder_feed(&dec, buf, (size_t)n) == 0 &&
-        ft_wire_next_frame(&dec, &f) == 1 && f.hdr.type == FT_FRAME_HELLO) {
+    if (read_spool(&dec, fd, in) > 0 && ft_wire_next_frame(&dec, &f) == 1 &&
+        f.hdr.type == FT_FRAME_HELLO) {
         ft_procs_hello(&f, &id);
         running = id.pid != 0 && ft_procs_stat(id.pid, &ppid, &st) == 0 &&
                   (id.starttime == 0 || st == id.starttime);
     }
     ft_wire_decoder_close(&dec);
-    close(fd);
+    close_spool(fd, in);
     return running;
 }
 
@@ -112,9 +169,9 @@ clean_run_dir(const char *path)
         return;
     }
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, "raw.ftb") == 0 || strcmp(e->d_name, "end.ftb") == 0 ||
-            strcmp(e->d_name, ".tree.json.tmp") == 0 || strcmp(e->d_name, ".live") == 0 ||
-            strcmp(e->d_name, ".live.tmp") == 0 ||
+        if (strcmp(e->d_name, "raw.ftb") == 0 || strcmp(e->d_name, "raw.ftb.zst") == 0 ||
+            strcmp(e->d_name, "end.ftb") == 0 || strcmp(e->d_name, ".tree.json.tmp") == 0 ||
+            strcmp(e->d_name, ".live") == 0 || strcmp(e->d_name, ".live.tmp") == 0 ||
             (strncmp(e->d_name, ".thread-", 8) == 0 && strstr(e->d_name, ".part") != NULL)) {
             snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
             unlink(p);
@@ -172,7 +229,9 @@ rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
     ro.compress = access(journal, F_OK) == 0;
     z = ro.compress ? ".zst" : "";
     snprintf(tmp, sizeof(tmp), "%s/.recover", path);
-    snprintf(journal, sizeof(journal), "%s/raw.ftb", path);
+    if (ft_rfile_find(path, "raw.ftb", journal, sizeof(journal)) != 0) {
+        snprintf(journal, sizeof(journal), "%s/raw.ftb", path);
+    }
     snprintf(end, sizeof(end), "%s/end.ftb", path);
     if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
         out->err = -errno;
@@ -236,12 +295,12 @@ ft_recover_dir(const char *dir, double tsc_ns_per_tick,
         if ((size_t)snprintf(path, sizeof(path), "%s/%.255s", dir, e->d_name) >= sizeof(path)) {
             continue;
         }
-        if (!exists(path, "raw.ftb") || exists(path, "tree.json")) {
+        if (ft_rfile_find(path, "raw.ftb", journal, sizeof(journal)) != 0 ||
+            exists(path, "tree.json")) {
             continue;
         }
         memset(&r, 0, sizeof(r));
         r.path = path;
-        snprintf(journal, sizeof(journal), "%s/raw.ftb", path);
         if (still_running(journal)) {
             r.running = 1;
         } else {

@@ -449,7 +449,8 @@ start_run(struct conn *c, const struct ft_frame *f)
         return err;
     }
     send_to_process(c, FT_FRAME_ACK, FT_TAG_PATH, info.path, 0);
-    if ((err = ft_journal_open(&c->journal, info.path, S.opts.keep_raw)) != 0) {
+    if ((err = ft_journal_open(&c->journal, info.path, S.opts.keep_raw, S.opts.compress,
+                               S.opts.zlevel)) != 0) {
         ft_journal_close(&c->journal);
         return err;
     }

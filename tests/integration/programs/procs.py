@@ -55,6 +55,18 @@ def main(how):
     elif how == "exec":
         sys.stdout.flush()
         os.execv(sys.executable, [sys.executable, "-c", CHILD_CODE])
+    elif how == "late":
+        # A child that starts Python only once this program has ended: a shell reading a
+        # pipe whose write end only this program holds (EOF when it exits), then exec'ing
+        # python, which connects to the writer after the program's end (multiprocessing's
+        # resource tracker can, under load).
+        subprocess.Popen(["sh", "-c", "read line; exec \"$0\" -c \"$1\"", sys.executable,
+                          CHILD_CODE], stdin=subprocess.PIPE)
+    elif how == "left-running":
+        # A child left running, untraced (not Python), after the program ends: it ends
+        # when the caller closes the pipe that is this program's stdin.
+        subprocess.Popen(["sh", "-c", "read line"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
     elif how == "env":
         # The environment a child sees is the parent's: tracing adds nothing to it.
         out = subprocess.run([sys.executable, "-c",
