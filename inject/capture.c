@@ -287,11 +287,18 @@ put_quoted_redacted(struct ft_text *o, const unsigned char *s, size_t n, int is_
     }
 }
 
+/* Text shown quoted, secrets redacted: only what can be shown (at most the room left: no
+ * byte is written shorter than it is) and what decides it are looked at. */
 static void
 put_text_quoted(struct ft_text *o, const unsigned char *s, size_t n, int is_bytes)
 {
-    if (ft_capture_may_hold_secret(s, n)) {
-        put_quoted_redacted(o, s, n, is_bytes);
+    size_t span = ft_redact_span((const char *)s, n, o->cap - o->len);
+
+    if (ft_capture_may_hold_secret(s, span)) {
+        put_quoted_redacted(o, s, span, is_bytes);
+        if (span < n) {
+            o->cut = 1;
+        }
     } else {
         put_quoted(o, s, n, is_bytes);
     }

@@ -26,14 +26,18 @@ static void render_json(struct ft_text *o, PyObject *v, int depth);
 static void
 put_json_str(struct ft_text *o, const unsigned char *s, size_t n)
 {
+    size_t span;
+
     ft_put(o, "\"", 1);
-    if (ft_capture_may_hold_secret(s, n)) {
+    /* Only what can be shown, and what decides it (as put_text_quoted). */
+    span = ft_redact_span((const char *)s, n, o->cap - o->len);
+    if (ft_capture_may_hold_secret(s, span)) {
         size_t cap = o->cap, mid = o->len + (cap - o->len) / 2, room = cap - mid, len;
-        len = ft_redact_text(&ft_cfg.redact, (const char *)s, n, o->p + mid, room, NULL);
+        len = ft_redact_text(&ft_cfg.redact, (const char *)s, span, o->p + mid, room, NULL);
         o->cap = mid;
         ft_put_json_chars(o, (const unsigned char *)o->p + mid, len);
         o->cap = cap;
-        if (len + FT_REDACTED_LEN >= room) {
+        if (len + FT_REDACTED_LEN >= room || span < n) {
             o->cut = 1;
         }
     } else {

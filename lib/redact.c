@@ -73,6 +73,13 @@ norm(unsigned char c)
     return c == '-' ? '_' : (unsigned char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
 }
 
+/* The trigram filter's bit for three normalised characters. */
+static inline unsigned
+tri(unsigned char a, unsigned char b, unsigned char c)
+{
+    return ((unsigned)a << 10 ^ (unsigned)b << 5 ^ c) & 32767;
+}
+
 static void
 add_items(struct ft_redact *r, const char *list)
 {
@@ -92,6 +99,12 @@ add_items(struct ft_redact *r, const char *list)
             r->first[(unsigned char)item[0]] |= 1ull << r->n;
             r->pair[bigram >> 6] |= 1ull << (bigram & 63);
             r->short_item |= k == 1;
+            r->under3 |= k < 3;
+            if (k >= 3) {
+                unsigned t =
+                    tri((unsigned char)item[0], (unsigned char)item[1], (unsigned char)item[2]);
+                r->tri[t >> 6] |= 1ull << (t & 63);
+            }
             r->n++;
         }
         p += len + (p[len] == ',');
@@ -436,27 +449,77 @@ ft_redact_text(const struct ft_redact *r, const char *s, size_t n,
     return o.len;
 }
 
-/* The bytes that may make text hold a secret: 1 a separator or '@', 2 ',', 4 a quote,
+/* The bytes that may make text hold a secret: 1 a separator ('=', ':'), 2 ',', 4 a quote,
  * 8 the first letter of a credential's scheme as HTTP writes it (Bearer, Basic, Digest,
- * Negotiate). */
+ * Negotiate), 16 '@', 32 ':'. */
 static const unsigned char may_class[256] = {
-    ['='] = 1, [':'] = 1, ['@'] = 1, [','] = 2, ['\''] = 4,
-    ['"'] = 4, ['B'] = 8, ['D'] = 8, ['N'] = 8,
+    ['='] = 1, [':'] = 1 | 32, ['@'] = 16, [','] = 2, ['\''] = 4,
+    ['"'] = 4, ['B'] = 8,      ['D'] = 8,  ['N'] = 8,
 };
+
+/* Whether fragment f occurs in s (n bytes, as they are) at i. */
+static inline int
+at_raw(const char *f, const char *s, size_t n, size_t i)
+{
+    for (size_t k = 0; f[k]; k++) {
+        if (i + k >= n || norm((unsigned char)s[i + k]) != (unsigned char)f[k]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether a fragment starting with a (s[i] normalised) occurs in s at i. */
+static int
+fragment_at(const struct ft_redact *r, const char *s, size_t n, size_t i, unsigned char a)
+{
+    for (uint64_t m = r->first[a]; m != 0; m &= m - 1) {
+        if (at_raw(r->item[__builtin_ctzll(m)], s, n, i)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether a fragment occurs anywhere in text (what ft_redact_name says of it): where the
+ * three characters there start some fragment (r->tri, one bit test a byte), the
+ * fragments that start with the first are compared. */
+static int
+has_fragment(const struct ft_redact *r, const char *s, size_t n)
+{
+    unsigned char a, b;
+
+    if (r->under3 || n < 3) {
+        return ft_redact_name(r, s, n);
+    }
+    a = norm((unsigned char)s[0]);
+    b = norm((unsigned char)s[1]);
+    for (size_t i = 0; i + 2 < n; i++) {
+        unsigned char c = norm((unsigned char)s[i + 2]);
+        unsigned t = tri(a, b, c);
+        if ((r->tri[t >> 6] >> (t & 63) & 1) && fragment_at(r, s, n, i, a)) {
+            return 1;
+        }
+        a = b;
+        b = c;
+    }
+    return 0;
+}
 
 int
 ft_redact_text_may(const struct ft_redact *r, const char *s, size_t n)
 {
     unsigned seen = 0;
 
-    (void)r;
-    /* A secret's name is followed by '=' or ':' (or is a quoted pair's: "('name', 'x')");
-     * a URL's password by '@'; a credential comes after its scheme's word. One pass that
-     * only ORs a table's bits (no branch per byte), then a look at what it found. */
+    /* One pass that only ORs a table's bits (no branch per byte), then a look at what it
+     * found: a URL's password needs ':' and '@'; a credential comes after its scheme's
+     * word; a secret's name is followed by '=' or ':' (or is a quoted pair's: "('name',
+     * 'x')"), and then one of the fragments is somewhere in the text, which one more pass
+     * tells (most text with separators, JSON or a query string, names no secret). */
     for (size_t i = 0; i < n; i++) {
         seen |= may_class[(unsigned char)s[i]];
     }
-    if ((seen & 1) || (seen & 6) == 6) {
+    if ((seen & 48) == 48) {
         return 1;
     }
     for (size_t i = 0; (seen & 8) && i < n; i++) {
@@ -464,6 +527,9 @@ ft_redact_text_may(const struct ft_redact *r, const char *s, size_t n)
             scheme_at(s, n, i) > 0) {
             return 1;
         }
+    }
+    if ((seen & 1) || (seen & 6) == 6) {
+        return has_fragment(r, s, n);
     }
     return 0;
 }
@@ -498,4 +564,17 @@ ft_redact_argv(const struct ft_redact *r, const char *argv, size_t len, char *ou
         a += n + 1;
     }
     return used;
+}
+
+size_t
+ft_redact_span(const char *s, size_t n, size_t shown)
+{
+    /* A password's '@' comes before the first byte that ends user information; every other
+     * secret is decided by what precedes its value. */
+    for (size_t i = shown; i < n; i++) {
+        if (cls[(unsigned char)s[i]] & C_NOAUTH) {
+            return i + 1;
+        }
+    }
+    return n;
 }

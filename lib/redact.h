@@ -23,6 +23,8 @@ struct ft_redact {
     uint64_t first[256];          /* first[c]: the fragments that start with c (bits) */
     uint64_t pair[1024];          /* bit c1 << 8 | c2: a fragment starts with c1 c2 */
     int short_item;               /* some fragment is one character long */
+    int under3;                   /* some fragment is shorter than three characters */
+    uint64_t tri[512];            /* bit ft_redact_tri(c1, c2, c3): a fragment starts so */
 };
 
 /* The fragments used when FLOWTRACE_REDACT is not set. */
@@ -48,10 +50,19 @@ size_t ft_redact_text(const struct ft_redact *r, const char *text, size_t n, cha
                       int *changed);
 
 /* Whether ft_redact_text could change text: a cheap test for the common case, about two
- * instructions a byte (no '=', ':', '@', quoted pair or credential: nothing to look at).
- * A credential's scheme is looked for as HTTP writes it, capitalised ("Bearer ...");
- * ft_redact_text itself also finds "bearer ..." and "negotiate ...". */
+ * instructions a byte (no '=', ':', '@', quoted pair or credential: nothing to look at),
+ * and where separators are, whether a fragment occurs anywhere in the text (a secret's
+ * name is part of the text). A credential's scheme is looked for as HTTP writes it,
+ * capitalised ("Bearer ..."); ft_redact_text itself also finds "bearer ..." and
+ * "negotiate ...". */
 int ft_redact_text_may(const struct ft_redact *r, const char *text, size_t n);
+
+/* How much of text (n bytes) decides what its first `shown` bytes become: ft_redact_text
+ * of that prefix redacts them as it would the whole text (a secret's name comes before its
+ * value; a URL's password ends at an '@' before the first byte that ends user
+ * information, which the prefix includes). A renderer that shows at most `shown` bytes
+ * looks at no more than this. */
+size_t ft_redact_span(const char *text, size_t n, size_t shown);
 
 /* A command line (NUL-separated arguments, len bytes) with secrets replaced: the value of
  * "--password=x" and of "--password x" (the next argument), "TOKEN=x" assignments, and

@@ -1,4 +1,5 @@
 /* test_redact.c - secrets known by name or by form, taken out of names, text and argv. */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,10 +120,48 @@ static void
 the_cheap_test_says_yes_whenever_text_would_change(void **state)
 {
     (void)state;
-    for (const char **t = (const char *[]){"token=x", "x Bearer y", "s://u:p@h", NULL}; *t; t++) {
+    for (const char **t =
+             (const char *[]){"token=x", "x Bearer y", "s://u:p@h", "user:pw@host", "Token=x",
+                              "X-Api-Key: v", "('password', 'x')",
+                              "{\"a\": 1, \"auth_header\": \"x\"}", "?q=1&SessionId=abc",
+                              "a=1&b=2&x_tok=2&my-TOKEN=3", NULL};
+         *t; t++) {
+        char out[64];
+        int changed = 0;
+        ft_redact_text(&R, *t, strlen(*t), out, sizeof(out), &changed);
+        assert_true(changed);
         assert_true(ft_redact_text_may(&R, *t, strlen(*t)));
     }
     assert_false(ft_redact_text_may(&R, "plain text, nothing here", 24));
+    /* Separators, quotes, but no secret's name anywhere: nothing to look at. */
+    for (const char **t = (const char *[]){"{\"users\": [{\"id\": 1, \"name\": \"user 1\"}]}",
+                                           "a=1&b=2", "('name', 'x')", "x: y", NULL};
+         *t; t++) {
+        assert_false(ft_redact_text_may(&R, *t, strlen(*t)));
+    }
+}
+
+/* What a renderer shows of the first `shown` bytes is the same whether it redacts the
+ * whole text or only ft_redact_span's prefix of it. */
+static void
+the_span_that_decides_a_prefix_redacts_it_as_the_whole_text_does(void **state)
+{
+    static const char s[] = "u=1 s://user:hunter2hunter2@host/x?token=abc&q=2 'password': "
+                            "'pw' Authorization: Bearer xyz1 a:longpassword@h.io end";
+    size_t n = sizeof(s) - 1;
+    char full[256], part[256];
+    size_t lf = ft_redact_text(&R, s, n, full, sizeof(full), NULL);
+
+    (void)state;
+    for (size_t shown = 0; shown <= n; shown++) {
+        size_t span = ft_redact_span(s, n, shown);
+        size_t lp = ft_redact_text(&R, s, span, part, sizeof(part), NULL);
+        size_t k = shown < lp ? shown : lp;
+        assert_true(span >= shown);
+        assert_memory_equal(part, full, k < lf ? k : lf);
+    }
+    assert_null(memmem(full, lf, "hunter", 6));
+    assert_null(memmem(full, lf, "longpass", 8));
 }
 
 static void
@@ -154,6 +193,7 @@ main(void)
         cmocka_unit_test(credentials_are_known_by_their_form),
         cmocka_unit_test(a_cut_never_leaves_half_a_marker),
         cmocka_unit_test(the_cheap_test_says_yes_whenever_text_would_change),
+        cmocka_unit_test(the_span_that_decides_a_prefix_redacts_it_as_the_whole_text_does),
         cmocka_unit_test(command_lines_lose_option_values_and_assignments),
     };
     return cmocka_run_group_tests_name("redact", tests, setup, NULL);
