@@ -32,32 +32,39 @@ only_the_exact_entry_counts(void **state)
 }
 
 /* Starts sh with only `entry` in its environment (in a session of its own if daemon) and
- * returns once it runs with it. */
+ * returns once it runs with it. The shell then waits on a pipe whose write end *hold
+ * keeps open: it execs nothing after saying it is ready, since a process in the middle of
+ * an execve can show an empty /proc/PID/environ. */
 static pid_t
-start_child(char *entry, int daemon)
+start_child(char *entry, int daemon, int *hold)
 {
-    int ready[2];
+    int ready[2], wait_on[2];
     pid_t pid;
     char c;
 
     assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(wait_on), 0);
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        static char sh[] = "sh", c_opt[] = "-c", script[] = "echo >&3; exec sleep 1000";
+        static char sh[] = "sh", c_opt[] = "-c", script[] = "echo >&3; exec 3>&-; read x";
         char *env[] = {entry, NULL};
         char *argv[] = {sh, c_opt, script, NULL};
         if (daemon) {
             setsid();
         }
         close(ready[0]);
+        close(wait_on[1]);
+        dup2(wait_on[0], 0);
         dup2(ready[1], 3);
         execve("/bin/sh", argv, env);
         _exit(127);
     }
     close(ready[1]);
+    close(wait_on[0]);
     assert_int_equal(read(ready[0], &c, 1), 1); /* exec'd with its new environment */
     close(ready[0]);
+    *hold = wait_on[1];
     return pid;
 }
 
@@ -68,15 +75,15 @@ a_live_process_with_the_entry_counts(void **state)
 {
     char entry[128];
     pid_t pid, daemon, sid = getsid(0);
-    int daemons = -1;
+    int daemons = -1, hold_child, hold_daemon;
     siginfo_t si;
 
     (void)state;
     snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=/nowhere/late-%d.sock", (int)getpid());
     assert_int_equal(ft_late_count(entry, getpid(), sid, &daemons), 0);
     assert_int_equal(daemons, 0);
-    pid = start_child(entry, 0);
-    daemon = start_child(entry, 1);
+    pid = start_child(entry, 0, &hold_child);
+    daemon = start_child(entry, 1, &hold_daemon);
     assert_int_equal(ft_late_count(entry, getpid(), sid, &daemons), 1);
     assert_int_equal(daemons, 1);
     assert_int_equal(ft_late_count(entry, pid, sid, &daemons), 0); /* itself left out */
@@ -87,6 +94,8 @@ a_live_process_with_the_entry_counts(void **state)
     assert_int_equal(ft_late_count(entry, getpid(), sid, &daemons), 0);
     assert_int_equal(daemons, 0);
     assert_int_equal(waitpid(pid, NULL, 0), pid);
+    close(hold_child);
+    close(hold_daemon);
 }
 
 int
