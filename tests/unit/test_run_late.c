@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +33,13 @@ only_the_exact_entry_counts(void **state)
     assert_false(ft_late_env_has("", 0, "FLOWTRACE_SOCKET=/t/w.sock"));
 }
 
-/* Starts sh with only `entry` in its environment (in a session of its own if daemon) and
- * returns once it runs with it. The shell then waits on a pipe whose write end *hold
- * keeps open: it execs nothing after saying it is ready, since a process in the middle of
- * an execve can show an empty /proc/PID/environ. */
+/* Starts sh with only `entry` in its environment (none if NULL; in a session of its own if
+ * daemon) and returns once it runs with it; the shell then runs `then`, its stdin a pipe
+ * whose write end *hold keeps open (`read x` waits there). It execs nothing after saying
+ * it is ready, since a process in the middle of an execve can show an empty
+ * /proc/PID/environ. */
 static pid_t
-start_child(char *entry, int daemon, int *hold)
+start_child(char *entry, int daemon, int *hold, const char *then)
 {
     int ready[2], wait_on[2];
     pid_t pid;
@@ -47,9 +50,11 @@ start_child(char *entry, int daemon, int *hold)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        static char sh[] = "sh", c_opt[] = "-c", script[] = "echo >&3; exec 3>&-; read x";
+        static char sh[] = "sh", c_opt[] = "-c";
+        char script[128];
         char *env[] = {entry, NULL};
         char *argv[] = {sh, c_opt, script, NULL};
+        snprintf(script, sizeof(script), "echo >&3; exec 3>&-; %s", then);
         if (daemon) {
             setsid();
         }
@@ -75,27 +80,82 @@ a_live_process_with_the_entry_counts(void **state)
 {
     char entry[128];
     pid_t pid, daemon, sid = getsid(0);
-    int daemons = -1, hold_child, hold_daemon;
+    int hold_child, hold_daemon;
+    struct ft_late found;
     siginfo_t si;
 
     (void)state;
     snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=/nowhere/late-%d.sock", (int)getpid());
-    assert_int_equal(ft_late_count(entry, getpid(), sid, &daemons), 0);
-    assert_int_equal(daemons, 0);
-    pid = start_child(entry, 0, &hold_child);
-    daemon = start_child(entry, 1, &hold_daemon);
-    assert_int_equal(ft_late_count(entry, getpid(), sid, &daemons), 1);
-    assert_int_equal(daemons, 1);
-    assert_int_equal(ft_late_count(entry, pid, sid, &daemons), 0); /* itself left out */
+    ft_late_scan(entry, getpid(), sid, &found);
+    assert_int_equal(found.carriers, 0);
+    assert_int_equal(found.daemons, 0);
+    pid = start_child(entry, 0, &hold_child, "read x");
+    daemon = start_child(entry, 1, &hold_daemon, "read x");
+    ft_late_scan(entry, getpid(), sid, &found);
+    assert_int_equal(found.carriers, 1);
+    assert_int_equal(found.daemons, 1);
+    ft_late_scan(entry, pid, sid, &found);
+    assert_int_equal(found.carriers, 0); /* itself left out */
     kill(daemon, SIGKILL);
     assert_int_equal(waitpid(daemon, NULL, 0), daemon);
     kill(pid, SIGKILL);
     assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0); /* a zombie */
-    assert_int_equal(ft_late_count(entry, getpid(), sid, &daemons), 0);
-    assert_int_equal(daemons, 0);
+    ft_late_scan(entry, getpid(), sid, &found);
+    assert_int_equal(found.carriers + found.daemons + found.execing, 0);
     assert_int_equal(waitpid(pid, NULL, 0), pid);
     close(hold_child);
     close(hold_daemon);
+}
+
+/* The state letter of process pid (/proc/PID/stat). */
+static char
+state_of(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    assert_non_null(p);
+    return p[2];
+}
+
+/* A process of the session whose environment reads empty while it runs (as one in the
+ * middle of an execve does) is waited for, not reported; one that waits with an empty
+ * environment (`env -i` and asleep) is neither. */
+static void
+a_running_process_without_environment_is_waited_for(void **state)
+{
+    char entry[128];
+    pid_t sid = getsid(0), busy, idle;
+    int hold_busy, hold_idle;
+    siginfo_t si;
+
+    (void)state;
+    snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=/nowhere/late-%d.sock", (int)getpid());
+    busy = start_child(NULL, 0, &hold_busy, "while :; do :; done");
+    idle = start_child(NULL, 0, &hold_idle, "read x");
+    while (state_of(idle) != 'S') {
+        sched_yield(); /* until it sleeps in read */
+    }
+    assert_int_equal(ft_late_kind(busy, entry, sid), FT_LATE_EXECING);
+    assert_int_equal(ft_late_kind(idle, entry, sid), FT_LATE_NONE);
+    assert_int_equal(ft_late_kind(busy, entry, sid + 1), FT_LATE_NONE); /* another session */
+    kill(busy, SIGKILL);
+    assert_int_equal(waitid(P_PID, (id_t)busy, &si, WEXITED | WNOWAIT), 0); /* a zombie */
+    assert_int_equal(ft_late_kind(busy, entry, sid), FT_LATE_NONE);
+    assert_int_equal(waitpid(busy, NULL, 0), busy);
+    kill(idle, SIGKILL);
+    assert_int_equal(waitpid(idle, NULL, 0), idle);
+    close(hold_busy);
+    close(hold_idle);
 }
 
 int
@@ -104,6 +164,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(only_the_exact_entry_counts),
         cmocka_unit_test(a_live_process_with_the_entry_counts),
+        cmocka_unit_test(a_running_process_without_environment_is_waited_for),
     };
     return cmocka_run_group_tests_name("run_late", tests, NULL, NULL);
 }

@@ -61,9 +61,9 @@ read_environ(const char *pid, char **buf, size_t *cap)
     return n;
 }
 
-/* The session of process pid (/proc/PID/stat's sixth field), or -1. */
+/* The session of process pid (/proc/PID/stat's sixth field) and its state letter, or -1. */
 static long
-session_of(const char *pid)
+session_of(const char *pid, char *state)
 {
     char path[300], buf[512], *p;
     long sid = -1;
@@ -84,6 +84,7 @@ session_of(const char *pid)
     if ((p = strrchr(buf, ')')) == NULL || strlen(p) < 4) {
         return -1;
     }
+    *state = p[2];
     p += 4; /* ") S " */
     for (int field = 0; field < 3 && p != NULL; field++) {
         char *end;
@@ -93,34 +94,85 @@ session_of(const char *pid)
     return p != NULL ? sid : -1;
 }
 
-int
-ft_late_count(const char *entry, pid_t self, pid_t sid, int *daemons)
+/* Whether /proc/PID/environ opens (the user's own process, still there). */
+static int
+environ_opens(const char *pid)
+{
+    char path[300];
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return 0;
+    }
+    close(fd);
+    return 1;
+}
+
+/* What process `pid` (its /proc name) is; buf/cap: a buffer kept across calls. */
+static enum ft_late_kind
+kind_of(const char *pid, const char *entry, pid_t sid, char **buf, size_t *cap)
+{
+    size_t n = read_environ(pid, buf, cap);
+    char state = '?';
+    long session;
+
+    if (n > 0 && !ft_late_env_has(*buf, n, entry)) {
+        return FT_LATE_NONE;
+    }
+    session = session_of(pid, &state);
+    if (n > 0) {
+        return session == (long)sid ? FT_LATE_CARRIER : FT_LATE_DAEMON;
+    }
+    if (session == (long)sid && (state == 'R' || state == 'D') && environ_opens(pid)) {
+        return FT_LATE_EXECING;
+    }
+    return FT_LATE_NONE;
+}
+
+enum ft_late_kind
+ft_late_kind(pid_t pid, const char *entry, pid_t sid)
+{
+    char name[24], *buf = NULL;
+    size_t cap = 0;
+    enum ft_late_kind kind;
+
+    snprintf(name, sizeof(name), "%d", (int)pid);
+    kind = kind_of(name, entry, sid, &buf, &cap);
+    free(buf);
+    return kind;
+}
+
+void
+ft_late_scan(const char *entry, pid_t self, pid_t sid, struct ft_late *found)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
     char *buf = NULL;
     size_t cap = 0;
-    int count = 0;
 
-    *daemons = 0;
+    memset(found, 0, sizeof(*found));
     if (d == NULL) {
-        return 0;
+        return;
     }
     while ((e = readdir(d)) != NULL) {
-        size_t n;
         if (!isdigit((unsigned char)e->d_name[0]) || strtol(e->d_name, NULL, 10) == (long)self) {
             continue;
         }
-        n = read_environ(e->d_name, &buf, &cap);
-        if (n > 0 && ft_late_env_has(buf, n, entry)) {
-            if (session_of(e->d_name) == (long)sid) {
-                count++;
-            } else {
-                (*daemons)++;
-            }
+        switch (kind_of(e->d_name, entry, sid, &buf, &cap)) {
+        case FT_LATE_CARRIER:
+            found->carriers++;
+            break;
+        case FT_LATE_DAEMON:
+            found->daemons++;
+            break;
+        case FT_LATE_EXECING:
+            found->execing++;
+            break;
+        case FT_LATE_NONE:
+            break;
         }
     }
     closedir(d);
     free(buf);
-    return count;
 }

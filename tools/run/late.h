@@ -11,7 +11,9 @@
  *
  * Found by their environment (/proc/PID/environ, readable for the user's own
  * processes), not by parentage: an orphan's parent is no longer the program's. Zombies
- * have no environment and do not count.
+ * have no environment and do not count. A process in the middle of an execve has none
+ * either, for a moment: one of the wrapper's session that reads empty while running is
+ * waited for too, so a scan at that instant does not end the wait.
  */
 #ifndef FT_RUN_LATE_H
 #define FT_RUN_LATE_H
@@ -21,11 +23,23 @@
 /* How long flowtrace-run keeps listening for the program's late processes. */
 #define FT_LATE_WAIT_S 5.0
 
-/* The number of live processes, other than pid `self`, whose environment holds exactly
- * the entry `entry` ("FLOWTRACE_SOCKET=/path") and whose session is `sid`: those that may
- * still start Python. Those of other sessions are daemons (setsid, Popen's
- * start_new_session): not waited for, counted in *daemons. 0 if /proc cannot be read. */
-int ft_late_count(const char *entry, pid_t self, pid_t sid, int *daemons);
+/* What a look at /proc found, besides pid `self`:
+ * - carriers: live processes of session `sid` whose environment holds exactly `entry`
+ *   ("FLOWTRACE_SOCKET=/path"): the program's processes, waited for;
+ * - daemons: the same in another session (setsid, start_new_session): not waited for;
+ * - execing: processes of session `sid` whose environment reads empty while they run (state
+ *   R or D): most likely one in the middle of an execve (a shell exec'ing python), whose
+ *   environment shows again once the new program is mapped; waited for, never reported.
+ * All 0 if /proc cannot be read. */
+struct ft_late {
+    int carriers, daemons, execing;
+};
+
+void ft_late_scan(const char *entry, pid_t self, pid_t sid, struct ft_late *found);
+
+/* What process pid is to ft_late_scan: one of these. */
+enum ft_late_kind { FT_LATE_NONE, FT_LATE_CARRIER, FT_LATE_DAEMON, FT_LATE_EXECING };
+enum ft_late_kind ft_late_kind(pid_t pid, const char *entry, pid_t sid);
 
 /* Whether the NUL-separated environment block env (n bytes, the last entry possibly not
  * NUL-terminated) holds exactly `entry`. */

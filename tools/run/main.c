@@ -225,17 +225,22 @@ wait_late(struct ft_watch *w, const struct ft_run_args *a, const struct files *f
     char entry[PATH_MAX];
     double until = now() + FT_LATE_WAIT_S;
     pid_t sid = getsid(0);
-    int n, daemons;
+    struct ft_late found;
+    int n;
 
     snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=%s/%s", f->sockdir, FT_SOCKDIR_SOCKET);
-    while ((n = ft_late_count(entry, getpid(), sid, &daemons)) > 0 && !w->stop_now &&
-           !w->writer_done && now() < until) {
+    for (;;) {
+        ft_late_scan(entry, getpid(), sid, &found);
+        if (found.carriers + found.execing == 0 || w->stop_now || w->writer_done ||
+            now() >= until) {
+            break;
+        }
         ft_watch_step(w, LATE_STEP_MS);
         if (!a->quiet) {
             ft_summary_follow(sum, stderr);
         }
     }
-    n += daemons;
+    n = found.carriers + found.daemons;
     if (n > 0 && !w->stop_now && !w->writer_done && !a->quiet) {
         fprintf(stderr,
                 "[FlowTrace] %d process%s started by the program still running after it "
