@@ -89,16 +89,23 @@ def test_stats_holds_the_functions_not_the_calls(tmp_path):
     assert rows["main"][:5] == ["1", "0", "500.00ms", "375.00ms", "75.0%"], rows
 
 
+def export_limited(tmp_path, fmt, name):
+    """Exports a flat 500,000-call run as `fmt` into tmp_path/name under a 64 MB
+    address-space cap (the program and its libraries included); returns the file."""
+    write_flat_run(tmp_path / "out", 500_000)
+    out = tmp_path / name
+    proc = cli_limited(["export", "-d", tmp_path / "out", "--format", fmt, "-o", out, "big"],
+                       as_mb=64)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    return out
+
+
 def test_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
     # issue 17 item 15: export held the run's whole tree with its values (357 MB per
     # million calls). It now reads the run twice (tools/cli/skel.h): times and places in
     # ~40 bytes a call, then the values call by call. 500,000 calls took ~180 MB; now
     # ~25 MB, under a 64 MB address-space cap (the program and its libraries included).
-    write_flat_run(tmp_path / "out", 500_000)
-    out = tmp_path / "trace.json"
-    proc = cli_limited(["export", "-d", tmp_path / "out", "--format", "chrome", "-o", out, "big"],
-                       as_mb=64)
-    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    out = export_limited(tmp_path, "chrome", "trace.json")
     with open(out) as f:
         events = [e for e in json.load(f)["traceEvents"] if e["ph"] == "X"]
     assert len(events) == 500_001
@@ -113,11 +120,7 @@ def test_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
 def test_otlp_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
     # The same for OTLP/JSON: its spans are written in pre-order too, each under its
     # caller's, an exception's traceback made of its callees' (the same two reads).
-    write_flat_run(tmp_path / "out", 500_000)
-    out = tmp_path / "trace.jsonl"
-    proc = cli_limited(["export", "-d", tmp_path / "out", "--format", "otlp", "-o", out, "big"],
-                       as_mb=64)
-    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    out = export_limited(tmp_path, "otlp", "trace.jsonl")
     with open(out) as f:
         lines = f.readlines()
     head, tail = (json.loads(l)["resourceSpans"][0]["scopeSpans"][0]["spans"]
@@ -137,11 +140,7 @@ def test_otlp_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
 def test_pytraceflow_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
     # The same for the PyTraceFlow seed's nested JSON: a call's text before and after its
     # calls, spooled as the second read completes it, then written in the tree's order.
-    write_flat_run(tmp_path / "out", 500_000)
-    out = tmp_path / "run.json"
-    proc = cli_limited(["export", "-d", tmp_path / "out", "--format", "pytraceflow", "-o", out,
-                        "big"], as_mb=64)
-    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    out = export_limited(tmp_path, "pytraceflow", "run.json")
     with open(out) as f:
         root = json.load(f)[0]
     (main,) = root["calls"]
