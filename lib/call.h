@@ -70,7 +70,7 @@ struct ft_call {
     uint64_t dur_ns; /* end - start */
     uint8_t dur_len; /* dur_ns in decimal */
     char dur_text[24];
-    /* Everything from here to inl is zero in a new node (node_new). */
+    /* Everything from here to args is zero in a new node (node_new). */
     struct ft_call *qhead, *qtail; /* children not yet completely written, in order */
     struct ft_call *next;          /* link in the parent's queue */
     uint64_t end;                  /* ticks */
@@ -82,10 +82,7 @@ struct ft_call {
     uint32_t frames;   /* entries on thread stacks that point here (running) */
     uint32_t pending;  /* children not yet complete */
     uint32_t nwritten; /* children written into a streamed node (commas) */
-    struct ft_text args, result, after, exc, mem_before, mem_after; /* JSON texts */
-    struct ft_text exc_site; /* ,"cause":[..],"raise":{..} of its exception */
-    struct ft_text locals;   /* JSON object: its locals as an exception left it */
-    uint32_t left_at;        /* the line an exception left it at, or 0 */
+    uint32_t left_at;  /* the line an exception left it at, or 0 */
     uint8_t nints;
     uint8_t has_result_int;
     const char *incomplete;
@@ -107,7 +104,12 @@ struct ft_call {
                                    * under its creator, run on its own */
     uint8_t heap_texts;           /* a text of it was put on the heap (ft_values_set) */
     struct ft_adoption *adoption; /* set on the node standing for work a thread adopted */
-    uint16_t inl_used;            /* bytes of inl taken by texts */
+    /* From here to inl: zero in a new node too, but cleared only when a text was set
+     * (inl_used or heap_texts): most calls have none (ints, absent values). */
+    struct ft_text args, result, after, exc, mem_before, mem_after; /* JSON texts */
+    struct ft_text exc_site; /* ,"cause":[..],"raise":{..} of its exception */
+    struct ft_text locals;   /* JSON object: its locals as an exception left it */
+    uint16_t inl_used;       /* bytes of inl taken by texts */
     char inl[FT_CALL_INLINE];
     char inl_pad[FT_TEXT_PAD]; /* texts in inl are read this far past their end */
 };

@@ -116,8 +116,12 @@ node_new(struct ft_calls *c)
     }
     c->free_nodes = n->next;
     /* What open_node sets, and what is read only once set, is left as it was; texts are
-     * absent: inl is not read. */
-    memset(&n->qhead, 0, offsetof(struct ft_call, inl) - offsetof(struct ft_call, qhead));
+     * absent: inl is not read. node_free cleared heap texts (ft_values_clear, which
+     * zeroes inl_used); inline ones are cleared here. */
+    if (n->inl_used != 0) {
+        memset(&n->args, 0, offsetof(struct ft_call, inl) - offsetof(struct ft_call, args));
+    }
+    memset(&n->qhead, 0, offsetof(struct ft_call, args) - offsetof(struct ft_call, qhead));
     return n;
 }
 
@@ -213,8 +217,19 @@ array_of(struct ft_call *p)
 
 /* Where n's subtree is written: the part file of the adoption it is in, its
  * destination's tree, or its thread's part of the run's; NULL when it is not written. */
-static struct ft_sink *
+static struct ft_sink *sink_of_slow(struct ft_calls *c, struct ft_call *n);
+
+static inline struct ft_sink *
 sink_of(struct ft_calls *c, struct ft_call *n)
+{
+    if (n->part_owner == NULL && n->dest == NULL && n->owner->part != NULL) {
+        return n->owner->part; /* most often: its thread's part of the run's tree */
+    }
+    return sink_of_slow(c, n);
+}
+
+static struct ft_sink *
+sink_of_slow(struct ft_calls *c, struct ft_call *n)
 {
     struct ft_cthread *o = n->owner;
 
@@ -520,6 +535,9 @@ pop_frame(struct ft_cthread *t)
 static struct ft_call *
 current(struct ft_cthread *t)
 {
+    if (t->adopt == NULL && t->depth > 0 && t->stack[t->depth - 1].node != NULL) {
+        return t->stack[t->depth - 1].node; /* most often: the frame on top */
+    }
     for (size_t i = t->depth; i > 0; i--) {
         if (t->adopt != NULL && i == t->adopt_depth) {
             return t->adopt;
@@ -1235,15 +1253,60 @@ on_event(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     }
 }
 
+/* The next record at p[*pos..n) (*pos < n), as ft_rec_next decodes it with the same
+ * checks, but cheaper: most records are 16-byte events and values, and the generic decode
+ * cost more than the rest of the loop. Returns 0 or FT_EBADRECORD. */
+static inline int
+next_record(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *rec)
+{
+    size_t left = n - *pos;
+    uint64_t w0;
+
+    if (left < 16 && (left < 8 || (p[*pos] < FT_REC_VALUE && p[*pos] != 0))) {
+        return FT_EBADRECORD;
+    }
+    memcpy(&w0, p + *pos, 8);
+    rec->kind = (unsigned)(w0 & 0xff);
+    rec->payload = w0 >> 8;
+    rec->extra = 0;
+    if (rec->kind >= FT_REC_VALUE) {
+        uint64_t padded = (rec->payload + 7u) & ~(uint64_t)7u;
+        if (rec->payload > left - 8 || padded > left - 8) {
+            return FT_EBADRECORD;
+        }
+        rec->data = p + *pos + 8;
+        rec->ticks = 0;
+        *pos += 8 + padded;
+        return 0;
+    }
+    if (rec->kind == 0) {
+        return FT_EBADRECORD;
+    }
+    memcpy(&rec->ticks, p + *pos + 8, 8);
+    rec->data = NULL;
+    if (rec->kind > FT_REC_FIXED_MAX) {
+        if (left < 24) {
+            return FT_EBADRECORD;
+        }
+        memcpy(&rec->extra, p + *pos + 16, 8);
+        *pos += 8;
+    }
+    *pos += 16;
+    return 0;
+}
+
 int
 ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n)
 {
     size_t pos = 0;
     struct ft_rec rec;
-    int rc, err;
 
     t->quiet = 0;
-    while ((rc = ft_rec_next(p, n, &pos, &rec)) == 1) {
+    while (pos < n) {
+        int err = next_record(p, n, &pos, &rec);
+        if (err != 0) {
+            return err;
+        }
         if (rec.kind >= FT_REC_VALUE) {
             if ((err = on_values(c, t, &rec)) != 0) {
                 return err;
@@ -1276,7 +1339,7 @@ ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size
     if (c->files->jsonl.b.oom || (part != NULL && part->open && part->sink.b.oom)) {
         return -ENOMEM;
     }
-    return rc;
+    return 0;
 }
 
 void

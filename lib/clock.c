@@ -99,59 +99,10 @@ ft_clockconv_anchor(struct ft_clockconv *c, const struct ft_anchor *a)
     }
 }
 
-/* double -> integer without undefined behaviour: out-of-range values saturate (a hostile
- * stream can make any tick count). */
-static int64_t
-to_i64(double v)
-{
-    if (!(v > -9.2e18)) {
-        return v != v ? 0 : INT64_MIN;
-    }
-    return v < 9.2e18 ? (int64_t)v : INT64_MAX;
-}
-
-static uint64_t
-to_u64(double v)
-{
-    if (!(v > 0)) {
-        return 0;
-    }
-    return v < 1.8e19 ? (uint64_t)v : UINT64_MAX;
-}
-
-uint64_t
-ft_clockconv_real_ns(const struct ft_clockconv *c, uint64_t ticks)
-{
-    int64_t d;
-
-    if (!c->have_first) {
-        return 0;
-    }
-    /* Only the offset goes through floating point: epoch nanoseconds (about 2^61) do not
-     * fit a double's mantissa, and the sum must stay exact. */
-    d = to_i64((double)(int64_t)(ticks - c->first.ticks) * c->ns_per_tick);
-    if (d < 0 && (d == INT64_MIN || (uint64_t)-d > c->first.real_ns)) {
-        return 0;
-    }
-    if (d > 0 && (uint64_t)d > UINT64_MAX - c->first.real_ns) {
-        return UINT64_MAX;
-    }
-    return c->first.real_ns + (uint64_t)d;
-}
-
-uint64_t
-ft_clockconv_span_ns(const struct ft_clockconv *c, uint64_t start, uint64_t end)
-{
-    if (end <= start) {
-        return 0;
-    }
-    return to_u64((double)(end - start) * c->ns_per_tick + 0.5);
-}
-
 uint64_t
 ft_clockconv_ticks_in(const struct ft_clockconv *c, uint64_t ns)
 {
-    uint64_t t = to_u64((double)ns / c->ns_per_tick);
+    uint64_t t = ft_clock_to_u64((double)ns / c->ns_per_tick);
 
     return t < UINT64_MAX ? t + 1 : t;
 }

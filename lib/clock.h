@@ -68,11 +68,57 @@ void ft_clockconv_init(struct ft_clockconv *c, int kind, double base_ns_per_tick
 /* Adds an anchor; once anchors span more than a second their own rate is used. */
 void ft_clockconv_anchor(struct ft_clockconv *c, const struct ft_anchor *a);
 
-/* Wall-clock nanoseconds since the epoch at the given ticks. */
-uint64_t ft_clockconv_real_ns(const struct ft_clockconv *c, uint64_t ticks);
+/* double -> integer without undefined behaviour: out-of-range values saturate (a hostile
+ * stream can make any tick count). */
+static inline int64_t
+ft_clock_to_i64(double v)
+{
+    if (!(v > -9.2e18)) {
+        return v != v ? 0 : INT64_MIN;
+    }
+    return v < 9.2e18 ? (int64_t)v : INT64_MAX;
+}
+
+static inline uint64_t
+ft_clock_to_u64(double v)
+{
+    if (!(v > 0)) {
+        return 0;
+    }
+    return v < 1.8e19 ? (uint64_t)v : UINT64_MAX;
+}
+
+/* Wall-clock nanoseconds since the epoch at the given ticks (inline: the writer converts
+ * twice a call). */
+static inline uint64_t
+ft_clockconv_real_ns(const struct ft_clockconv *c, uint64_t ticks)
+{
+    int64_t d;
+
+    if (!c->have_first) {
+        return 0;
+    }
+    /* Only the offset goes through floating point: epoch nanoseconds (about 2^61) do not
+     * fit a double's mantissa, and the sum must stay exact. */
+    d = ft_clock_to_i64((double)(int64_t)(ticks - c->first.ticks) * c->ns_per_tick);
+    if (d < 0 && (d == INT64_MIN || (uint64_t)-d > c->first.real_ns)) {
+        return 0;
+    }
+    if (d > 0 && (uint64_t)d > UINT64_MAX - c->first.real_ns) {
+        return UINT64_MAX;
+    }
+    return c->first.real_ns + (uint64_t)d;
+}
 
 /* Nanoseconds between two tick values (0 if end precedes start). */
-uint64_t ft_clockconv_span_ns(const struct ft_clockconv *c, uint64_t start, uint64_t end);
+static inline uint64_t
+ft_clockconv_span_ns(const struct ft_clockconv *c, uint64_t start, uint64_t end)
+{
+    if (end <= start) {
+        return 0;
+    }
+    return ft_clock_to_u64((double)(end - start) * c->ns_per_tick + 0.5);
+}
 
 /* Ticks in a number of nanoseconds, rounded up; saturates at UINT64_MAX (any rate and
  * duration a stream gives are safe). */

@@ -181,9 +181,14 @@ ft_values_args_ints(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_
     }
     n->instance = 0;
     if (len / 8 <= FT_CALL_INTS && len / 8 <= n->code->nparams && len > 0) {
-        memcpy(n->ints, p, len);
+        /* Word by word: a copy of a variable length is a call. */
+        for (size_t i = 0; i < len / 8; i++) {
+            memcpy(&n->ints[i], p + 8 * i, 8);
+        }
         n->nints = (uint8_t)(len / 8);
-        ft_values_drop(&n->args);
+        if (n->args.p != NULL) {
+            ft_values_drop(&n->args);
+        }
         return 0;
     }
     b->len = 0;
@@ -216,7 +221,9 @@ ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len)
     }
     memcpy(&n->result_int, p, 8);
     n->has_result_int = 1;
-    ft_values_drop(&n->result);
+    if (n->result.p != NULL) {
+        ft_values_drop(&n->result);
+    }
     return 0;
 }
 

@@ -156,7 +156,8 @@ next_piece(struct ft_wire_decoder *d, struct ft_frame *f)
     while (lim - take >= 8) {
         uint64_t w0;
         memcpy(&w0, p + take, 8);
-        size_t sz = rec_size(w0);
+        /* Events first (most records): their size is their kind's. */
+        size_t sz = (w0 & 0xff) - 1u < FT_REC_FIXED_MAX ? 16 : rec_size(w0);
         if (sz > lim - take) {
             if (sz > d->rest - take) {
                 take = lim; /* malformed: the reader reports the record */

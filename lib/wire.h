@@ -286,8 +286,12 @@ ft_rec_word0(unsigned kind, uint64_t payload)
 static inline int
 ft_rec_is_event(unsigned kind)
 {
-    return kind < FT_REC_VALUE && kind != FT_REC_GAP && kind != FT_REC_SPAWN &&
-           kind != FT_REC_HANDOFF && kind != FT_REC_ADOPT && kind != FT_REC_ADOPT_END;
+    /* One bit per kind below FT_REC_VALUE: set for those that are not events. */
+    static const uint64_t not_event = (1ull << FT_REC_GAP) | (1ull << FT_REC_SPAWN) |
+                                      (1ull << FT_REC_HANDOFF) | (1ull << FT_REC_ADOPT) |
+                                      (1ull << FT_REC_ADOPT_END);
+
+    return kind < FT_REC_VALUE && ((not_event >> kind) & 1) == 0;
 }
 
 /* ---- Reading ---------------------------------------------------------------------- */
