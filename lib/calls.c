@@ -695,7 +695,9 @@ finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
         enter_line(c, t, n);
     }
     n->dur_ns = ft_clockconv_span_ns(c->emit->clock, n->start, n->end);
-    n->dur_len = (uint8_t)ft_dec_u64(n->dur_text, n->dur_ns);
+    /* Nanoseconds: mostly past the four digits ft_dec_u64 writes inline. */
+    n->dur_len = (uint8_t)(n->dur_ns < 10000 ? ft_dec_u64(n->dur_text, n->dur_ns)
+                                             : ft_dec_big_inline(n->dur_text, n->dur_ns));
     if (n->dest != NULL) {
         c->obs.call_ended(c->obs.ctx, n, n->unwound && !ft_call_closed_by_caller(n));
     } else if (c->spans != NULL && !n->transparent) {

@@ -23,6 +23,7 @@ code_free(struct ft_code *c)
             free(c->keys[i]);
         }
         free(c->keys);
+        free(c->args_head);
         free(c->keylens);
         free(c->module);
         free(c->name);
@@ -105,6 +106,22 @@ ensure_cap(struct ft_codetab *t, uint64_t id)
     return 0;
 }
 
+/* ,"args":{ and the first key: where a line or node with int arguments starts them. */
+static int
+build_args_head(struct ft_code *c, const char *key, size_t len)
+{
+    static const char open[] = ",\"args\":{";
+
+    c->args_head = malloc(sizeof(open) - 1 + len + FT_TEXT_PAD);
+    if (c->args_head == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(c->args_head, open, sizeof(open) - 1);
+    memcpy(c->args_head + sizeof(open) - 1, key, len);
+    c->args_head_len = sizeof(open) - 1 + len;
+    return 0;
+}
+
 static int
 build_keys(struct ft_code *c, const char *params, size_t len)
 {
@@ -135,6 +152,9 @@ build_keys(struct ft_code *c, const char *params, size_t len)
         }
         c->keys[k] = b.p;
         c->keylens[k] = b.len;
+        if (k == 0 && build_args_head(c, b.p, b.len) != 0) {
+            return -ENOMEM;
+        }
         c->keys_room += b.len + 48; /* the key and an int's text: at most 47 bytes */
         k++;
         i += n + 1;

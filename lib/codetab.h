@@ -33,6 +33,8 @@ struct ft_code {
     char **keys; /* per captured parameter: its name as a JSON key, `"name":` */
     size_t *keylens;
     size_t keys_room; /* room for every parameter as a key and an int */
+    char *args_head;  /* ,"args":{ and the first key (FT_TEXT_PAD readable past it), or NULL */
+    size_t args_head_len;
     /* The text writer's cache (emit.c): the middle of this code's ENTER lines, then of
      * its EXIT lines (at line_frag + exit_frag_at), for the thread and destination it last
      * wrote them for. Owned by the table. */

@@ -91,7 +91,8 @@ put_u64(char *o, uint64_t v)
 static inline char *
 put_milli(char *o, uint64_t v)
 {
-    o = put_u64(o, v / 1000);
+    /* Mostly microseconds into a run: often past the four digits put_u64 does inline. */
+    o += v < 10000000 ? ft_dec_u64(o, v / 1000) : ft_dec_big_inline(o, v / 1000);
     *o = '.';
     return o + 1 + ft_dec_tail(o + 1, (uint32_t)(v % 1000), 3);
 }
@@ -175,16 +176,18 @@ put_int_text(char *o, int64_t x)
     return o;
 }
 
-/* ,"args":{...} of a call whose arguments are all ints (nints > 0). */
-static char *
+/* ,"args":{...} of a call whose arguments are all ints (nints > 0: the code has keys,
+ * so its args_head). */
+static inline char *
 put_args_ints(char *o, const struct ft_call *n)
 {
-    o = PUT_LIT(o, ",\"args\":{");
-    for (unsigned i = 0; i < n->nints; i++) {
-        if (i > 0) {
-            *o++ = ',';
-        }
-        o = put_padded(o, n->code->keys[i], n->code->keylens[i]);
+    const struct ft_code *c = n->code;
+
+    o = put_padded(o, c->args_head, c->args_head_len);
+    o = put_int_text(o, n->ints[0]);
+    for (unsigned i = 1; i < n->nints; i++) {
+        *o++ = ',';
+        o = put_padded(o, c->keys[i], c->keylens[i]);
         o = put_int_text(o, n->ints[i]);
     }
     *o++ = '}';
