@@ -89,8 +89,22 @@ adoption_free(struct ft_adoption *a)
     free(a);
 }
 
-static void
+static void node_release(struct ft_calls *c, struct ft_call *n);
+
+/* Puts n on the free list (inline: most nodes hold nothing else). */
+static inline void
 node_free(struct ft_calls *c, struct ft_call *n)
+{
+    if (n->spawner || n->adoption != NULL || n->heap_texts) {
+        node_release(c, n);
+    }
+    n->next = c->free_nodes;
+    c->free_nodes = n;
+}
+
+/* What a node holds besides itself: map entries, an adoption, heap texts. */
+static void
+node_release(struct ft_calls *c, struct ft_call *n)
 {
     if (n->spawner) {
         ft_idmap_purge(&c->spawns, n);
@@ -102,8 +116,6 @@ node_free(struct ft_calls *c, struct ft_call *n)
     if (n->heap_texts) {
         ft_values_clear(n); /* else node_new's clear is enough: texts in inl need no free */
     }
-    n->next = c->free_nodes;
-    c->free_nodes = n;
 }
 
 static struct ft_call *
@@ -498,16 +510,24 @@ ft_calls_set_dest(struct ft_call *n, struct ft_dest *dest)
 /* ---- Stacks ------------------------------------------------------------------------------ */
 
 static int
+grow_stack(struct ft_cthread *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    struct ft_rframe *ns = realloc(t->stack, cap * sizeof(*ns));
+
+    if (ns == NULL) {
+        return -ENOMEM;
+    }
+    t->stack = ns;
+    t->cap = cap;
+    return 0;
+}
+
+static inline int
 push_frame(struct ft_cthread *t, struct ft_call *n, uint64_t code_id)
 {
-    if (t->depth == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        struct ft_rframe *ns = realloc(t->stack, cap * sizeof(*ns));
-        if (ns == NULL) {
-            return -ENOMEM;
-        }
-        t->stack = ns;
-        t->cap = cap;
+    if (t->depth == t->cap && grow_stack(t) != 0) {
+        return -ENOMEM;
     }
     t->stack[t->depth].node = n;
     t->stack[t->depth].code_id = code_id;
@@ -532,12 +552,20 @@ pop_frame(struct ft_cthread *t)
 
 /* The innermost visible call executing on t, or the work t adopted when no call of its
  * own has been opened since; NULL if none. */
-static struct ft_call *
+static struct ft_call *current_below(struct ft_cthread *t);
+
+static inline struct ft_call *
 current(struct ft_cthread *t)
 {
     if (t->adopt == NULL && t->depth > 0 && t->stack[t->depth - 1].node != NULL) {
         return t->stack[t->depth - 1].node; /* most often: the frame on top */
     }
+    return current_below(t);
+}
+
+static struct ft_call *
+current_below(struct ft_cthread *t)
+{
     for (size_t i = t->depth; i > 0; i--) {
         if (t->adopt != NULL && i == t->adopt_depth) {
             return t->adopt;

@@ -129,7 +129,7 @@ put_digits(char *o, const char text[24], unsigned len)
 /* A call's duration in microseconds (milli 0) or milliseconds (1), with exactly three
  * decimals as put_milli writes it ("4224.818", "0.010"), from its digits in nanoseconds
  * (dur_text). */
-static char *
+static inline char *
 put_scaled(char *o, const struct ft_call *n, int milli)
 {
     uint64_t v = milli ? n->dur_ns / 1000 : n->dur_ns; /* in thousandths of the unit */
@@ -178,7 +178,7 @@ put_int_text(char *o, int64_t x)
 
 /* ,"args":{...} of a call whose arguments are all ints (nints > 0: the code has keys,
  * so its args_head). */
-static inline char *
+static inline __attribute__((always_inline)) char *
 put_args_ints(char *o, const struct ft_call *n)
 {
     const struct ft_code *c = n->code;
@@ -240,9 +240,9 @@ tail_room(const struct ft_call *n)
            (n->incomplete ? 2 * strlen(n->incomplete) + 16 : 0);
 }
 
-/* ,"result":..,"argsAfter":..,"closed"/"exception",generators' counts,"incomplete" */
-static char *
-put_common_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_call *n)
+/* ,"result":.. */
+static inline char *
+put_result(char *o, const struct ft_call *n)
 {
     if (n->has_result_int) {
         o = PUT_LIT(o, ",\"result\":");
@@ -251,6 +251,14 @@ put_common_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_ca
         o = PUT_LIT(o, ",\"result\":");
         o = put_text(o, &n->result);
     }
+    return o;
+}
+
+/* ,"result":..,"argsAfter":..,"closed"/"exception",generators' counts,"incomplete" */
+static char *
+put_rare_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_call *n)
+{
+    o = put_result(o, n);
     if (n->after.p != NULL) {
         o = PUT_LIT(o, ",\"argsAfter\":");
         o = put_text(o, &n->after);
@@ -291,6 +299,16 @@ put_common_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_ca
         o = b->p + b->len;
     }
     return o;
+}
+
+/* The tail of an EXIT line or node: most calls returned, with a result at most. */
+static inline char *
+put_common_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_call *n)
+{
+    if (!n->unwound && !n->gen && n->after.p == NULL && n->incomplete == NULL) {
+        return put_result(o, n);
+    }
+    return put_rare_tail(e, b, o, n);
 }
 
 /* The middle of an ENTER line (exit 0): ,<thread>,<code>,"pid":P<dest>, or of an EXIT or

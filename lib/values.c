@@ -174,21 +174,18 @@ ft_values_args(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t len
 }
 
 int
-ft_values_args_ints(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t len)
+ft_values_args_ints_text(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t len)
 {
     if (len % 8 != 0) {
         return FT_EBADRECORD;
     }
     n->instance = 0;
     if (len / 8 <= FT_CALL_INTS && len / 8 <= n->code->nparams && len > 0) {
-        /* Word by word: a copy of a variable length is a call. */
         for (size_t i = 0; i < len / 8; i++) {
             memcpy(&n->ints[i], p + 8 * i, 8);
         }
         n->nints = (uint8_t)(len / 8);
-        if (n->args.p != NULL) {
-            ft_values_drop(&n->args);
-        }
+        ft_values_drop(&n->args);
         return 0;
     }
     b->len = 0;
@@ -211,20 +208,6 @@ ft_values_result(struct ft_buf *b, struct ft_call *n, const uint8_t *p, size_t l
     bad = put_value(b, p, len, json);
     err = keep(b, n, &n->result);
     return err != 0 ? err : bad;
-}
-
-int
-ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len)
-{
-    if (len != 8) {
-        return FT_EBADRECORD;
-    }
-    memcpy(&n->result_int, p, 8);
-    n->has_result_int = 1;
-    if (n->result.p != NULL) {
-        ft_values_drop(&n->result);
-    }
-    return 0;
 }
 
 /* Whether a value's JSON (at v, vlen bytes of b) is what argument i was at the call,

@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "call.h"
+#include "wire.h"
 
 /* Sets n's text in slot (one of n's ft_text fields) to a copy of s. */
 int ft_values_set(struct ft_call *n, struct ft_text *slot, const char *s, size_t len);
@@ -37,13 +38,42 @@ void ft_values_clear(struct ft_call *n);
  * an int64. Keys are the definition's parameter names. */
 int ft_values_args(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
 
-/* ARGS_INTS: one int64 per parameter; no instance. */
-int ft_values_args_ints(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len);
+/* ARGS_INTS: one int64 per parameter; no instance. Inline: a call's ints are kept as
+ * numbers (most calls); the rest is ft_values_args_ints_text. */
+int ft_values_args_ints_text(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p,
+                             size_t len);
+
+static inline int
+ft_values_args_ints(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len)
+{
+    if (len % 8 != 0 || len == 0 || len / 8 > FT_CALL_INTS || len / 8 > n->code->nparams ||
+        n->args.p != NULL) {
+        return ft_values_args_ints_text(scratch, n, p, len);
+    }
+    n->instance = 0;
+    for (size_t i = 0; i < len / 8; i++) { /* word by word: a copy of a variable length is a call */
+        memcpy(&n->ints[i], p + 8 * i, 8);
+    }
+    n->nints = (uint8_t)(len / 8);
+    return 0;
+}
 
 /* RESULT (text; json: RESULT_JSON) and RESULT_INT (an int64). */
 int ft_values_result(struct ft_buf *scratch, struct ft_call *n, const uint8_t *p, size_t len,
                      int json);
-int ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len);
+static inline int
+ft_values_result_int(struct ft_call *n, const uint8_t *p, size_t len)
+{
+    if (len != 8) {
+        return FT_EBADRECORD;
+    }
+    memcpy(&n->result_int, p, 8);
+    n->has_result_int = 1;
+    if (n->result.p != NULL) {
+        ft_values_drop(&n->result);
+    }
+    return 0;
+}
 
 /* ARGS_AFTER: u32 index, u32 length, text per argument; kept where it differs from the
  * text at the call. */
