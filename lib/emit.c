@@ -212,20 +212,6 @@ keep_tail(struct ft_emit *e, const struct ft_call *n, const char *dur, size_t du
     }
 }
 
-/* Keeps the int arguments an ENTER line just wrote for the node head that follows it
- * (their digits are the work: a copy is cheaper). */
-static inline void
-keep_args(struct ft_emit *e, const struct ft_call *n, const char *text, size_t len)
-{
-    if (len <= FT_EMIT_ARGS_KEPT) {
-        memcpy(e->args_text, text, FT_EMIT_ARGS_KEPT); /* fixed size: the room is reserved */
-        e->args_len = (uint32_t)len;
-        e->args_id = n->id;
-    } else {
-        e->args_id = 0;
-    }
-}
-
 static inline size_t
 args_room(const struct ft_call *n)
 {
@@ -436,9 +422,7 @@ ft_emit_enter(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
     o = PUT_LIT(b->p + b->len, "{\"event\":\"ENTER");
     o = put_line_head(e, o, t, n, n->start_real / 1000, 0);
     if (n->nints > 0) {
-        char *args = o;
         o = put_args_ints(o, n);
-        keep_args(e, n, args, (size_t)(o - args));
     } else if (n->args.p != NULL) {
         o = PUT_LIT(o, ",\"args\":");
         o = put_text(o, &n->args);
@@ -529,9 +513,7 @@ ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
     if (n->instance != 0) {
         o = put_instance(o, n->instance);
     }
-    if (n->nints > 0 && e->args_id == n->id) {
-        o = put_padded(o, e->args_text, e->args_len); /* as its ENTER line wrote them */
-    } else if (n->nints > 0) {
+    if (n->nints > 0) {
         o = put_args_ints(o, n);
     } else if (n->args.p != NULL) {
         o = PUT_LIT(o, ",\"args\":");

@@ -14,7 +14,6 @@
 #include "call.h"
 #include "clock.h"
 
-#define FT_EMIT_ARGS_KEPT 96  /* bytes of an ENTER line's int arguments kept for its node */
 #define FT_EMIT_TAIL_KEPT 128 /* bytes of an EXIT line's duration and tail kept for it */
 
 struct ft_emit {
@@ -27,11 +26,6 @@ struct ft_emit {
     uint64_t ts_sec;
     char ts_text[24];
     uint8_t ts_len;
-    /* ,"args":{...} of the call args_id (int arguments) as its ENTER line wrote it: its
-     * node head, which follows, copies it (0: none kept). */
-    uint64_t args_id;
-    uint32_t args_len;
-    char args_text[FT_EMIT_ARGS_KEPT + 32];
     /* The durationMicros digits and the tail (result, exception, ...) of the call tail_id
      * as its EXIT line wrote them: its node tail, which most often follows, copies them. */
     uint64_t tail_id;
