@@ -469,22 +469,76 @@ became_done(struct ft_calls *c, struct ft_call *n)
     }
 }
 
-/* A held (or tentative) node that may now stream: when nothing before it is waiting. */
-static void
+static void try_stream_slow(struct ft_calls *c, struct ft_call *n);
+
+/* became_done inline for most calls: a streamed node with nothing queued under it, not
+ * queued itself, in its thread's part of the tree. */
+static inline void
+became_done_fast(struct ft_calls *c, struct ft_call *n)
+{
+    struct ft_call *p = container(n);
+    struct ft_sink *s = n->owner->part;
+
+    if (!n->streamed || n->transparent || n->dest_root || n->queued || n->qhead != NULL ||
+        n->dest != NULL || n->part_owner != NULL || s == NULL) {
+        became_done(c, n);
+        return;
+    }
+    n->done = 1;
+    ft_emit_node_tail(c->emit, &s->b, n);
+    ft_sink_maybe_flush(s);
+    node_free(c, n);
+    if (p->pending > 0) {
+        p->pending--;
+    }
+    if (p->streamed) {
+        drain(c, p);
+    }
+    if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
+        became_done(c, p);
+    }
+}
+
+/* A held (or tentative) node that may now stream: when nothing before it is waiting.
+ * Inline for most calls: a plain call whose parent is streamed and waits for nothing,
+ * in its thread's part of the tree. */
+static inline void
 try_stream(struct ft_calls *c, struct ft_call *n)
 {
     struct ft_call *p = container(n);
+
+    if (!n->gen && !n->tentative && !n->queued && !n->transparent && !n->dest_root &&
+        n->dest == NULL && n->part_owner == NULL && p->streamed && p->qhead == NULL &&
+        !p->transparent && n->owner->part != NULL) {
+        struct ft_sink *s = n->owner->part;
+        if (p->nwritten++ > 0) {
+            ft_buf_putc(&s->b, ',');
+        }
+        ft_emit_node_head(c->emit, &s->b, n);
+        ft_sink_maybe_flush(s);
+        n->streamed = 1;
+        n->held = 0;
+        return;
+    }
+    try_stream_slow(c, n);
+}
+
+static void
+try_stream_slow(struct ft_calls *c, struct ft_call *n)
+{
+    struct ft_call *p = container(n);
+    int queued = n->queued; /* read once: finding the sink may open a part, nothing more */
     struct ft_sink *s;
 
-    if (n->gen || n->tentative || !p->streamed || (n->queued && p->qhead != n) ||
-        (!n->queued && p->qhead != NULL) || (s = sink_of(c, n)) == NULL) {
-        if (!n->queued && !n->streamed) {
+    if (n->gen || n->tentative || !p->streamed || (queued && p->qhead != n) ||
+        (!queued && p->qhead != NULL) || (s = sink_of(c, n)) == NULL) {
+        if (!queued && !n->streamed) {
             n->held = 1;
             enqueue(p, n);
         }
         return;
     }
-    if (n->queued) {
+    if (queued) {
         unqueue_head(p);
     }
     if (!n->transparent) {
@@ -738,7 +792,7 @@ finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
     }
     n->closed = 1;
     if (n->pending == 0) {
-        became_done(c, n);
+        became_done_fast(c, n);
     } else if (n->streamed && !n->queued) {
         /* Its tail waits for children that outlive it: what follows must wait too. */
         enqueue(container(n), n);
