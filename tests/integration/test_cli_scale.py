@@ -161,7 +161,7 @@ def test_html_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
     # million calls; 500,000 calls need ~245 MB of address space). It now reads the run
     # twice too (tools/cli/html_stream.h): the columns are filled in pre-order from
     # records kept in a temporary file, so it holds the skeleton, the distinct strings
-    # and 8 bytes a call (~57 MB for these 500,000 calls, under a 96 MB cap).
+    # and 8 bytes a call (52 MB of address space for these 500,000 calls: a 96 MB cap).
     out = flat_run_limited(tmp_path, ["html"], "page.html", as_mb=96)
     data = embedded_data(out.read_text())
     s = data["strings"]

@@ -111,7 +111,7 @@ static int
 table_grow(struct ft_html_cols *h, struct ft_html_table *t)
 {
     size_t nslots = t->nslots ? t->nslots * 2 : 4096;
-    size_t *slots = calloc(nslots, sizeof(*slots));
+    uint32_t *slots = nslots <= UINT32_MAX ? calloc(nslots, sizeof(*slots)) : NULL;
 
     if (slots == NULL) {
         return -ENOMEM;
@@ -121,7 +121,7 @@ table_grow(struct ft_html_cols *h, struct ft_html_table *t)
         while (slots[s] != 0) {
             s = (s + 1) & (nslots - 1);
         }
-        slots[s] = i + 1;
+        slots[s] = (uint32_t)(i + 1);
     }
     free(t->slots);
     t->slots = slots;
@@ -163,7 +163,7 @@ ft_html_cols_str(struct ft_html_cols *h, const char *s)
         return -1;
     }
     h->strs[h->st.n] = s;
-    h->st.slots[slot] = ++h->st.n;
+    h->st.slots[slot] = (uint32_t)++h->st.n;
     return (int64_t)h->st.n - 1;
 }
 
@@ -183,7 +183,7 @@ code_index(struct ft_html_cols *h, const struct ft_node *n)
     }
     slot = (size_t)hash_code(k[0], k[1], k[2], k[3]) & (h->ct.nslots - 1);
     while (h->ct.slots[slot] != 0) {
-        if (memcmp(&h->codes.v[(h->ct.slots[slot] - 1) * 4], k, sizeof(k)) == 0) {
+        if (memcmp(&h->codes.v[(size_t)(h->ct.slots[slot] - 1) * 4], k, sizeof(k)) == 0) {
             return (int64_t)h->ct.slots[slot] - 1;
         }
         slot = (slot + 1) & (h->ct.nslots - 1);
@@ -194,7 +194,7 @@ code_index(struct ft_html_cols *h, const struct ft_node *n)
     if (h->oom) {
         return 0;
     }
-    h->ct.slots[slot] = ++h->ct.n;
+    h->ct.slots[slot] = (uint32_t)++h->ct.n;
     return (int64_t)h->ct.n - 1;
 }
 

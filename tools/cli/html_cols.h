@@ -37,7 +37,7 @@ struct ft_col {
 
 /* Open addressing over indexes + 1, for the string and code tables. */
 struct ft_html_table {
-    size_t *slots;
+    uint32_t *slots;
     size_t nslots, n;
 };
 

@@ -47,7 +47,9 @@ put_text(struct ft_buf *b, const char *s)
     size_t n = s != NULL ? strlen(s) + 1 : 0;
 
     put_var(b, n);
-    ft_buf_put(b, s, n);
+    if (s != NULL) {
+        ft_buf_put(b, s, n);
+    }
 }
 
 static void
@@ -324,6 +326,25 @@ collect(struct page *p, uint32_t k, const struct open *up, size_t depth, int64_t
     return p->h.code.n >= SPILL_CALLS ? ft_html_cols_spill(&p->h) : 0;
 }
 
+/* Call k, just collected at index, opens: its calls follow. */
+static int
+push_open(struct page *p, struct open **open, size_t *cap, size_t depth, uint32_t k, size_t index)
+{
+    const char *fn = p->call.n.function;
+
+    if (depth == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct open *no = realloc(*open, ncap * sizeof(*no));
+        if (no == NULL) {
+            return -ENOMEM;
+        }
+        *open = no;
+        *cap = ncap;
+    }
+    (*open)[depth] = (struct open){k, p->s.lane[k], index, fn ? strdup(fn) : NULL};
+    return fn != NULL && (*open)[depth].function == NULL ? -ENOMEM : 0;
+}
+
 /* Thread ti's calls in pre-order (the skeleton's links), with their sizes. */
 static int
 collect_thread(struct page *p, size_t ti, int64_t *prev_start)
@@ -340,21 +361,8 @@ collect_thread(struct page *p, size_t ti, int64_t *prev_start)
             break;
         }
         if (ft_skel_first_child(&p->s, k) != FT_SKEL_NONE) {
-            if (depth == cap) {
-                struct open *no = realloc(open, (cap = cap ? cap * 2 : 64) * sizeof(*no));
-                if (no == NULL) {
-                    rc = -ENOMEM;
-                    break;
-                }
-                open = no;
-            }
-            const char *fn = p->call.n.function;
-            open[depth] = (struct open){k, p->s.lane[k], index, fn ? strdup(fn) : NULL};
-            if (fn != NULL && open[depth].function == NULL) {
-                rc = -ENOMEM;
-                break;
-            }
-            depth++;
+            rc = push_open(p, &open, &cap, depth, k, index);
+            depth += rc == 0;
             k = ft_skel_first_child(&p->s, k);
             continue;
         }
