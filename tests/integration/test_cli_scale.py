@@ -6,6 +6,7 @@ import resource
 import subprocess
 
 from conftest import CLI, clean_env
+from test_cli import arg_lists, embedded_data
 
 
 def limited(cpu_s=None, as_mb=None):
@@ -89,15 +90,19 @@ def test_stats_holds_the_functions_not_the_calls(tmp_path):
     assert rows["main"][:5] == ["1", "0", "500.00ms", "375.00ms", "75.0%"], rows
 
 
-def export_limited(tmp_path, fmt, name):
-    """Exports a flat 500,000-call run as `fmt` into tmp_path/name under a 64 MB
-    address-space cap (the program and its libraries included); returns the file."""
+def flat_run_limited(tmp_path, cmd, name, as_mb=64):
+    """Runs `flowtrace CMD` on a flat 500,000-call run, writing tmp_path/name, under an
+    as_mb address-space cap (the program and its libraries included); returns the file."""
     write_flat_run(tmp_path / "out", 500_000)
     out = tmp_path / name
-    proc = cli_limited(["export", "-d", tmp_path / "out", "--format", fmt, "-o", out, "big"],
-                       as_mb=64)
+    proc = cli_limited([*cmd, "-d", tmp_path / "out", "-o", out, "big"], as_mb=as_mb)
     assert proc.returncode == 0, (proc.returncode, proc.stderr)
     return out
+
+
+def export_limited(tmp_path, fmt, name):
+    """The run exported as `fmt` under a 64 MB cap."""
+    return flat_run_limited(tmp_path, ["export", "--format", fmt], name)
 
 
 def test_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
@@ -149,3 +154,22 @@ def test_pytraceflow_export_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
     last = main["calls"][-1]
     assert (last["id"], last["caller"], last["inputs"], last["output"]) == (
         500_001, "main::main", {"i": 499999}, 499999), last  # reprs read as literals
+
+
+def test_html_holds_a_few_bytes_a_call_not_the_tree(tmp_path):
+    # issue 17 item 15: `flowtrace html` held the whole tree with its values (485 MB per
+    # million calls; 500,000 calls need ~245 MB of address space). It now reads the run
+    # twice too (tools/cli/html_stream.h): the columns are filled in pre-order from
+    # records kept in a temporary file, so it holds the skeleton, the distinct strings
+    # and 8 bytes a call (52 MB of address space for these 500,000 calls: a 96 MB cap).
+    out = flat_run_limited(tmp_path, ["html"], "page.html", as_mb=96)
+    data = embedded_data(out.read_text())
+    s = data["strings"]
+    assert len(data["code"]) == len(data["size"]) == len(data["dur"]) == 500_001
+    assert data["threads"] == [[s.index("MainThread"), 1, 0, 500_001, 1]], data["threads"]
+    codes = [s[data["codes"][4 * c]] for c in data["code"][:2]]
+    assert codes == ["main", "leaf"] and data["size"][:2] == [500_000, 0], codes
+    assert data["start"][:3] == [0, 500, 1000] and data["dur"][:2] == [500_001_000, 250]
+    first, last = arg_lists(data)[1], arg_lists(data)[-1]
+    assert (first, s[data["result"][1] - 1]) == ([("i", "0")], "0"), first
+    assert (last, s[data["result"][-1] - 1]) == ([("i", "499999")], "499999"), last

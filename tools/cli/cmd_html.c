@@ -5,9 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "html_page.h"
-#include "tree.h"
-#include "view.h"
+#include "html_stream.h"
 
 static const char html_usage[] =
     "usage: flowtrace html [-d DIR] [-o FILE] [--unit ID|NAME] [RUN]\n"
@@ -34,8 +32,7 @@ ft_cmd_html(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *dir = NULL, *output = NULL, *unit = NULL;
-    char defpath[512];
-    struct ft_view v;
+    char path[4096];
     int opt, rc;
 
     optind = 1;
@@ -62,17 +59,10 @@ ft_cmd_html(int argc, char **argv)
         ft_cli_err("html", "one RUN at most (see 'flowtrace html --help')");
         return FT_EXIT_USAGE;
     }
-    rc = ft_view_load("html", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL, unit, &v);
-    if (rc == FT_EXIT_OK) {
-        if (output == NULL) {
-            snprintf(defpath, sizeof(defpath), "%s.html", v.t->run ? v.t->run : "run");
-            output = defpath;
-        }
-        rc = ft_html_page_write("html", &v, output, NULL, NULL);
-        if (rc == FT_EXIT_OK && strcmp(output, "-") != 0) {
-            printf("%s\n", output);
-        }
+    rc = ft_html_stream_write("html", ft_cli_dir(dir), optind < argc ? argv[optind] : NULL, unit,
+                              output, path, sizeof(path));
+    if (rc == FT_EXIT_OK && strcmp(path, "-") != 0) {
+        printf("%s\n", path);
     }
-    ft_view_free(&v);
     return rc;
 }

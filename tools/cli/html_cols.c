@@ -4,10 +4,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "spool.h"
 #include "tree.h"
 #include "walk.h"
+
+/* Copied strings (ft_html_cols_stream), in chunks that never move. */
+#define CHUNK_SIZE (64u << 10)
+
+struct ft_html_chunk {
+    struct ft_html_chunk *next;
+    size_t used, size;
+    char text[];
+};
 
 int
 ft_col_push(struct ft_col *c, int64_t v)
@@ -34,6 +45,34 @@ push(struct ft_html_cols *h, struct ft_col *c, int64_t v)
 }
 
 /* ---- The string and code tables --------------------------------------------------------- */
+
+/* A copy of s that lives as long as the columns, or NULL. */
+static const char *
+keep(struct ft_html_cols *h, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    struct ft_html_chunk *c = h->chunks;
+
+    if (c == NULL || c->size - c->used < len) {
+        size_t size = len > CHUNK_SIZE / 4 ? len : CHUNK_SIZE;
+        if ((c = malloc(sizeof(*c) + size)) == NULL) {
+            return NULL;
+        }
+        c->used = 0;
+        c->size = size;
+        /* a string of its own chunk goes behind the current one, which keeps its room */
+        if (len > CHUNK_SIZE / 4 && h->chunks != NULL) {
+            c->next = h->chunks->next;
+            h->chunks->next = c;
+        } else {
+            c->next = h->chunks;
+            h->chunks = c;
+        }
+    }
+    memcpy(c->text + c->used, s, len);
+    c->used += len;
+    return c->text + c->used - len;
+}
 
 static uint64_t
 hash_str(const char *s)
@@ -72,7 +111,7 @@ static int
 table_grow(struct ft_html_cols *h, struct ft_html_table *t)
 {
     size_t nslots = t->nslots ? t->nslots * 2 : 4096;
-    size_t *slots = calloc(nslots, sizeof(*slots));
+    uint32_t *slots = nslots <= UINT32_MAX ? calloc(nslots, sizeof(*slots)) : NULL;
 
     if (slots == NULL) {
         return -ENOMEM;
@@ -82,7 +121,7 @@ table_grow(struct ft_html_cols *h, struct ft_html_table *t)
         while (slots[s] != 0) {
             s = (s + 1) & (nslots - 1);
         }
-        slots[s] = i + 1;
+        slots[s] = (uint32_t)(i + 1);
     }
     free(t->slots);
     t->slots = slots;
@@ -119,8 +158,12 @@ ft_html_cols_str(struct ft_html_cols *h, const char *s)
         }
         slot = (slot + 1) & (h->st.nslots - 1);
     }
+    if (h->stream && (s = keep(h, s)) == NULL) {
+        h->oom = 1;
+        return -1;
+    }
     h->strs[h->st.n] = s;
-    h->st.slots[slot] = ++h->st.n;
+    h->st.slots[slot] = (uint32_t)++h->st.n;
     return (int64_t)h->st.n - 1;
 }
 
@@ -140,7 +183,7 @@ code_index(struct ft_html_cols *h, const struct ft_node *n)
     }
     slot = (size_t)hash_code(k[0], k[1], k[2], k[3]) & (h->ct.nslots - 1);
     while (h->ct.slots[slot] != 0) {
-        if (memcmp(&h->codes.v[(h->ct.slots[slot] - 1) * 4], k, sizeof(k)) == 0) {
+        if (memcmp(&h->codes.v[(size_t)(h->ct.slots[slot] - 1) * 4], k, sizeof(k)) == 0) {
             return (int64_t)h->ct.slots[slot] - 1;
         }
         slot = (slot + 1) & (h->ct.nslots - 1);
@@ -151,7 +194,7 @@ code_index(struct ft_html_cols *h, const struct ft_node *n)
     if (h->oom) {
         return 0;
     }
-    h->ct.slots[slot] = ++h->ct.n;
+    h->ct.slots[slot] = (uint32_t)++h->ct.n;
     return (int64_t)h->ct.n - 1;
 }
 
@@ -271,11 +314,11 @@ collect_extra(struct ft_html_cols *h, int64_t idx, const struct ft_node *n)
 
 /* One call: its columns; its lane when it begins one (a call at the top of a lane below
  * another call: the page derives the others from their parents). */
-static void
-collect_call(struct ft_html_cols *h, const struct ft_walk_call *c, uint32_t parent_lane,
-             int64_t *prev_start)
+void
+ft_html_cols_call(struct ft_html_cols *h, const struct ft_walk_call *c, uint32_t parent_lane,
+                  int64_t *prev_start)
 {
-    int64_t idx = (int64_t)h->code.n;
+    int64_t idx = (int64_t)h->ncalls++;
 
     c->n->mark = (uint32_t)(idx + 1);
     push(h, &h->code, code_index(h, c->n));
@@ -310,18 +353,49 @@ collect_thread(struct ft_html_cols *h, struct ft_node *first, int64_t *prev_star
             h->size.v[o] = (int64_t)h->code.n - o - 1;
         }
         push(h, &open, (int64_t)h->code.n);
-        collect_call(h, &c, lanes.n > 0 ? (uint32_t)lanes.v[lanes.n - 1] : 0, prev_start);
+        ft_html_cols_call(h, &c, lanes.n > 0 ? (uint32_t)lanes.v[lanes.n - 1] : 0, prev_start);
         push(h, &lanes, c.lane);
     }
     while (open.n > 0 && !h->oom) {
         int64_t o = open.v[--open.n];
         h->size.v[o] = (int64_t)h->code.n - o - 1;
     }
-    push(h, &h->thread_lanes, w.nlanes);
+    ft_html_cols_thread_end(h, w.nlanes);
     h->oom |= w.oom;
     ft_walk_close(&w);
     free(open.v);
     free(lanes.v);
+}
+
+void
+ft_html_cols_thread(struct ft_html_cols *h, const char *name, uint64_t tid)
+{
+    if (h->nthreads == h->threads_cap) {
+        size_t cap = h->threads_cap ? h->threads_cap * 2 : 16;
+        const char **nn = realloc((void *)h->thread_name, cap * sizeof(*nn));
+        uint64_t *nt;
+
+        if (nn == NULL) {
+            h->oom = 1;
+            return;
+        }
+        h->thread_name = nn;
+        if ((nt = realloc(h->thread_tid, cap * sizeof(*nt))) == NULL) {
+            h->oom = 1;
+            return;
+        }
+        h->thread_tid = nt;
+        h->threads_cap = cap;
+    }
+    h->thread_name[h->nthreads] = name;
+    h->thread_tid[h->nthreads++] = tid;
+    push(h, &h->thread_first, (int64_t)h->ncalls);
+}
+
+void
+ft_html_cols_thread_end(struct ft_html_cols *h, uint32_t nlanes)
+{
+    push(h, &h->thread_lanes, nlanes);
 }
 
 int
@@ -329,12 +403,122 @@ ft_html_cols_collect(struct ft_html_cols *h, const struct ft_tree *t)
 {
     int64_t prev_start = 0;
 
-    h->t = t;
     for (size_t ti = 0; ti < t->nthreads && !h->oom; ti++) {
-        push(h, &h->thread_first, (int64_t)h->code.n);
+        ft_html_cols_thread(h, t->threads[ti].name, t->threads[ti].tid);
         collect_thread(h, t->threads[ti].first, &prev_start);
     }
     return h->oom ? -ENOMEM : 0;
+}
+
+void
+ft_html_cols_stream(struct ft_html_cols *h)
+{
+    h->stream = 1;
+}
+
+/* ---- Spilling ----------------------------------------------------------------------------- */
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t k = write(fd, p, len);
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k <= 0) {
+            return k < 0 ? -errno : -EIO;
+        }
+        p += k;
+        len -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The values of c in memory, as text, after those already in its file. */
+static int
+spill_col(struct ft_col *c, struct ft_buf *b)
+{
+    int rc;
+
+    if (c->n == 0) {
+        return 0;
+    }
+    if (c->file == 0) {
+        int fd = ft_spool_tmpfile();
+        if (fd < 0) {
+            return fd;
+        }
+        c->file = fd + 1;
+    }
+    b->len = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->nput + i > 0) {
+            ft_buf_putc(b, ',');
+        }
+        ft_buf_put_i64(b, c->v[i]);
+    }
+    if (b->oom) {
+        return -ENOMEM;
+    }
+    if ((rc = write_all(c->file - 1, b->p, b->len)) != 0) {
+        return rc;
+    }
+    c->nput += c->n;
+    c->n = 0;
+    return 0;
+}
+
+/* The columns a call adds to (size and codes stay in memory). */
+static size_t
+spilled(struct ft_html_cols *h, struct ft_col **out)
+{
+    struct ft_col *cols[] = {
+        &h->code,   &h->start, &h->dur,     &h->arg_n, &h->args,   &h->after_n,   &h->after,
+        &h->result, &h->inst,  &h->exc,     &h->inc,   &h->mem,    &h->gen,       &h->caller,
+        &h->lane,   &h->raise, &h->left_at, &h->cause, &h->locals, &h->generated, &h->ran};
+    size_t n = sizeof(cols) / sizeof(cols[0]);
+
+    memcpy((void *)out, cols, sizeof(cols));
+    return n;
+}
+
+int
+ft_html_cols_spill(struct ft_html_cols *h)
+{
+    struct ft_col *cols[32];
+    size_t n = spilled(h, cols);
+    struct ft_buf b;
+    int rc = 0;
+
+    ft_buf_init(&b);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = spill_col(cols[i], &b);
+    }
+    ft_buf_free(&b);
+    return rc;
+}
+
+/* Appends the text of c's file to o. */
+static void
+put_spilled(struct ft_out *o, const struct ft_col *c)
+{
+    char chunk[1u << 16];
+    off_t at = 0;
+
+    while (c->file != 0) {
+        ssize_t k = pread(c->file - 1, chunk, sizeof(chunk), at);
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k <= 0) {
+            o->b.oom |= k < 0; /* a read error fails the page as running out of memory does */
+            break;
+        }
+        ft_buf_put(&o->b, chunk, (size_t)k);
+        ft_cli_out_flush(o, 0);
+        at += k;
+    }
 }
 
 /* ---- Writing ------------------------------------------------------------------------------ */
@@ -345,8 +529,9 @@ ft_html_col_put(struct ft_out *o, const char *name, const struct ft_col *c)
     struct ft_buf *b = &o->b;
 
     ft_buf_printf(b, ",\n\"%s\":[", name);
+    put_spilled(o, c);
     for (size_t i = 0; i < c->n; i++) {
-        if (i > 0) {
+        if (c->nput + i > 0) {
             ft_buf_putc(b, ',');
         }
         ft_buf_put_i64(b, c->v[i]);
@@ -361,16 +546,15 @@ ft_html_col_put(struct ft_out *o, const char *name, const struct ft_col *c)
 static void
 put_threads(struct ft_html_cols *h, struct ft_out *o)
 {
-    const struct ft_tree *t = h->t;
     struct ft_buf *b = &o->b;
 
     ft_buf_puts(b, ",\n\"threads\":[");
-    for (size_t i = 0; i < t->nthreads && i < h->thread_first.n; i++) {
+    for (size_t i = 0; i < h->nthreads && i < h->thread_first.n; i++) {
         int64_t first = h->thread_first.v[i];
-        int64_t end = i + 1 < h->thread_first.n ? h->thread_first.v[i + 1] : (int64_t)h->code.n;
+        int64_t end = i + 1 < h->thread_first.n ? h->thread_first.v[i + 1] : (int64_t)h->ncalls;
         ft_buf_printf(b, "%s[%lld,%llu,%lld,%lld,%lld]", i ? "," : "",
-                      (long long)ft_html_cols_str(h, t->threads[i].name ? t->threads[i].name : "?"),
-                      (unsigned long long)t->threads[i].tid, (long long)first,
+                      (long long)ft_html_cols_str(h, h->thread_name[i] ? h->thread_name[i] : "?"),
+                      (unsigned long long)h->thread_tid[i], (long long)first,
                       (long long)(end - first), (long long)h->thread_lanes.v[i]);
     }
     ft_buf_putc(b, ']');
@@ -402,12 +586,12 @@ ft_html_cols_put(struct ft_html_cols *h, struct ft_out *o)
         {"after", &h->after, h->have_after},
         {"result", &h->result, h->have_result},
         {"inst", &h->inst, h->have_inst},
-        {"raise", &h->raise, h->raise.n > 0},
-        {"leftAt", &h->left_at, h->left_at.n > 0},
-        {"cause", &h->cause, h->cause.n > 0},
-        {"locals", &h->locals, h->locals.n > 0},
-        {"generated", &h->generated, h->generated.n > 0},
-        {"ran", &h->ran, h->ran.n > 0},
+        {"raise", &h->raise, h->raise.n + h->raise.nput > 0},
+        {"leftAt", &h->left_at, h->left_at.n + h->left_at.nput > 0},
+        {"cause", &h->cause, h->cause.n + h->cause.nput > 0},
+        {"locals", &h->locals, h->locals.n + h->locals.nput > 0},
+        {"generated", &h->generated, h->generated.n + h->generated.nput > 0},
+        {"ran", &h->ran, h->ran.n + h->ran.nput > 0},
     };
 
     put_threads(h, o); /* adds the threads' names to the strings */
@@ -438,7 +622,17 @@ ft_html_cols_free(struct ft_html_cols *h)
 
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
         free(cols[i]->v);
+        if (cols[i]->file != 0) {
+            close(cols[i]->file - 1);
+        }
     }
+    while (h->chunks != NULL) {
+        struct ft_html_chunk *next = h->chunks->next;
+        free(h->chunks);
+        h->chunks = next;
+    }
+    free((void *)h->thread_name);
+    free(h->thread_tid);
     free((void *)h->strs);
     free(h->st.slots);
     free(h->ct.slots);

@@ -7,6 +7,11 @@
  * concurrent calls) and sets each node's `mark` to its call index + 1, so other parts
  * of the page (units, diff) can name calls. ft_html_cols_put appends the JSON members
  * after "v". Strings are borrowed from the tree, which must outlive the columns.
+ *
+ * Without the tree (html_stream.h), the caller gives the calls one by one in pre-order
+ * (ft_html_cols_thread, ft_html_cols_call) to columns made with ft_html_cols_stream:
+ * their strings are copied, and the columns move to unlinked temporary files as they
+ * grow (ft_html_cols_spill), all but the sizes (8 bytes a call) and the code table.
  */
 #ifndef FT_CLI_HTML_COLS_H
 #define FT_CLI_HTML_COLS_H
@@ -19,21 +24,32 @@
 struct ft_tree;
 struct ft_node;
 struct ft_out;
+struct ft_walk_call;
+struct ft_html_chunk;
 
-/* A growable column of integers. */
+/* A growable column of integers; once spilled, its first nput values are text in a file. */
 struct ft_col {
     int64_t *v;
     size_t n, cap;
+    int file;    /* the file's descriptor + 1, 0 for none */
+    size_t nput; /* values in the file */
 };
 
 /* Open addressing over indexes + 1, for the string and code tables. */
 struct ft_html_table {
-    size_t *slots;
+    uint32_t *slots;
     size_t nslots, n;
 };
 
 struct ft_html_cols {
-    const struct ft_tree *t;
+    /* the threads, as the page lists them: names borrowed */
+    const char **thread_name;
+    uint64_t *thread_tid;
+    size_t nthreads, threads_cap;
+    size_t ncalls;
+    /* ft_html_cols_stream: strings copied into chunks, columns spilled */
+    int stream;
+    struct ft_html_chunk *chunks;
     /* strings: borrowed pointers, each distinct string once */
     const char **strs;
     size_t strs_cap;
@@ -57,6 +73,25 @@ struct ft_html_cols {
 
 /* Walks every thread of t. Returns 0, or -ENOMEM. */
 int ft_html_cols_collect(struct ft_html_cols *h, const struct ft_tree *t);
+
+/* Columns for calls given one by one: strings copied, columns spilled. */
+void ft_html_cols_stream(struct ft_html_cols *h);
+
+/* The next thread's calls follow (name borrowed until the columns are freed; NULL: "?"). */
+void ft_html_cols_thread(struct ft_html_cols *h, const char *name, uint64_t tid);
+
+/* The thread's calls were given; the walk used nlanes lanes on it. */
+void ft_html_cols_thread_end(struct ft_html_cols *h, uint32_t nlanes);
+
+/* The next call in pre-order (collect's rules: c's times, lane and depth, c->n with its
+ * values and its parent's function, c->n->mark set to its index + 1); parent_lane is its
+ * parent's lane (0 at the top), *prev_start the previous call's start. Its size is 0: the
+ * caller sets h->size.v[index] once the calls below it are given. */
+void ft_html_cols_call(struct ft_html_cols *h, const struct ft_walk_call *c, uint32_t parent_lane,
+                       int64_t *prev_start);
+
+/* Moves every column but size and codes to its temporary file. Returns 0, or -errno. */
+int ft_html_cols_spill(struct ft_html_cols *h);
 
 /* The index of s in the string table (added if new), or -1 for NULL or on ENOMEM. */
 int64_t ft_html_cols_str(struct ft_html_cols *h, const char *s);

@@ -80,11 +80,11 @@ put_opt_str(struct ft_buf *b, const char *key, const char *s)
 
 /* A unit: its units.jsonl fields the page shows, and its call (-1: not in the page). */
 static void
-put_unit(struct ft_buf *b, const struct ft_unit_ent *e, const struct ft_node *root)
+put_unit(struct ft_buf *b, const struct ft_unit_ent *e, int64_t call)
 {
     ft_buf_printf(b, "{\"id\":%llu,\"call\":%lld,\"durationMicros\":%.3f,\"calls\":%llu",
-                  (unsigned long long)e->id, root != NULL ? (long long)root->mark - 1 : -1LL,
-                  e->duration_us, (unsigned long long)e->calls);
+                  (unsigned long long)e->id, (long long)call, e->duration_us,
+                  (unsigned long long)e->calls);
     put_opt_str(b, "kind", e->kind);
     put_opt_str(b, "name", e->name);
     put_opt_str(b, "outcome", e->outcome);
@@ -102,14 +102,15 @@ put_unit(struct ft_buf *b, const struct ft_unit_ent *e, const struct ft_node *ro
 }
 
 static void
-put_units(struct ft_out *o, const struct ft_view *v)
+put_units(struct ft_out *o, const struct ft_html_page *p)
 {
+    const struct ft_view *v = p->v;
     struct ft_buf *b = &o->b;
 
     ft_buf_puts(b, ",\n\"unit\":");
     if (v->unit != NULL) {
         size_t k = (size_t)(v->unit - v->units.v);
-        put_unit(b, v->unit, v->roots[k]);
+        put_unit(b, v->unit, p->unit_calls[k]);
     } else {
         ft_buf_puts(b, "null");
     }
@@ -120,7 +121,7 @@ put_units(struct ft_out *o, const struct ft_view *v)
             continue;
         }
         ft_buf_puts(b, n++ ? ",\n" : "");
-        put_unit(b, &v->units.v[i], v->roots[i]);
+        put_unit(b, &v->units.v[i], p->unit_calls[i]);
         ft_cli_out_flush(o, 0);
     }
     ft_buf_putc(b, ']');
@@ -129,19 +130,18 @@ put_units(struct ft_out *o, const struct ft_view *v)
 /* The source of the calls: kept with the run (the maps of the run's and the units'
  * trees), else from disk. */
 static void
-put_sources(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h)
+put_sources(struct ft_out *o, const struct ft_html_page *p, struct ft_html_cols *h)
 {
-    const char **maps = calloc(v->nparts + 1, sizeof(*maps));
-    struct ft_html_src_from from = {v->rundir, maps, 0, v->t->start_us};
+    const char **maps = calloc(p->nmaps + 1, sizeof(*maps));
+    struct ft_html_src_from from = {p->v->rundir, maps, 0, p->v->t->start_us};
 
     if (maps == NULL) {
         h->oom = 1;
         return;
     }
-    maps[from.nmaps++] = v->sources;
-    for (size_t i = 0; i < v->nparts; i++) {
-        if (v->parts[i]->sources != NULL) {
-            maps[from.nmaps++] = v->parts[i]->sources;
+    for (size_t i = 0; i < p->nmaps; i++) {
+        if (i == 0 || p->maps[i] != NULL) { /* the run's first, even without one */
+            maps[from.nmaps++] = p->maps[i];
         }
     }
     ft_html_src_put(h, o, &from);
@@ -149,16 +149,16 @@ put_sources(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h)
 }
 
 static void
-put_data(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h, ft_html_extra_fn extra,
-         void *ctx)
+put_data(struct ft_out *o, const struct ft_html_page *p, struct ft_html_cols *h,
+         ft_html_extra_fn extra, void *ctx)
 {
     ft_buf_puts(&o->b, "{\"v\":2,");
-    put_run(&o->b, v->t);
-    put_units(o, v);
+    put_run(&o->b, p->v->t);
+    put_units(o, p);
     if (extra != NULL) {
         extra(ctx, h, o);
     }
-    put_sources(o, v, h);
+    put_sources(o, p, h);
     ft_html_cols_put(h, o);
     ft_buf_puts(&o->b, "}");
 }
@@ -166,8 +166,8 @@ put_data(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h, ft_h
 /* The template around the markers: html up to CSS, CSS, up to data, data, up to JS,
  * the script's files in one function scope, the rest. */
 static int
-put_page(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h, ft_html_extra_fn extra,
-         void *ctx)
+put_page(struct ft_out *o, const struct ft_html_page *p, struct ft_html_cols *h,
+         ft_html_extra_fn extra, void *ctx)
 {
     const char *css = strstr(ft_viewer_html, FT_VIEWER_MARK_CSS);
     const char *data = strstr(ft_viewer_html, FT_VIEWER_MARK_DATA);
@@ -181,7 +181,7 @@ put_page(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h, ft_h
     ft_buf_puts(b, ft_viewer_css);
     css += strlen(FT_VIEWER_MARK_CSS);
     ft_buf_put(b, css, (size_t)(data - css));
-    put_data(o, v, h, extra, ctx);
+    put_data(o, p, h, extra, ctx);
     data += strlen(FT_VIEWER_MARK_DATA);
     ft_buf_put(b, data, (size_t)(js - data));
     ft_buf_puts(b, "(function () {\n'use strict';\n");
@@ -191,7 +191,24 @@ put_page(struct ft_out *o, const struct ft_view *v, struct ft_html_cols *h, ft_h
     ft_buf_puts(b, "})();\n");
     js += strlen(FT_VIEWER_MARK_JS);
     ft_buf_puts(b, js);
-    return h->oom ? -ENOMEM : 0;
+    return h->oom || b->oom ? -ENOMEM : 0;
+}
+
+int
+ft_html_page_put(const char *cmd, const struct ft_html_page *p, struct ft_html_cols *h,
+                 const char *output, ft_html_extra_fn extra, void *ctx)
+{
+    struct ft_out o;
+    int rc;
+
+    if ((rc = ft_cli_out_open(cmd, output, &o)) == FT_EXIT_OK) {
+        int ok = put_page(&o, p, h, extra, ctx) == 0;
+        if (!ok) {
+            ft_cli_err(cmd, "out of memory");
+        }
+        rc = ft_cli_out_close(cmd, &o, ok);
+    }
+    return rc;
 }
 
 int
@@ -199,21 +216,25 @@ ft_html_page_write(const char *cmd, const struct ft_view *v, const char *output,
                    ft_html_extra_fn extra, void *ctx)
 {
     struct ft_html_cols h = {0};
-    struct ft_out o;
-    int rc;
+    const char **maps = calloc(v->nparts + 1, sizeof(*maps));
+    int64_t *calls = calloc(v->units.n + 1, sizeof(*calls));
+    int rc = FT_EXIT_FAIL;
 
-    if (ft_html_cols_collect(&h, v->t) != 0) {
-        ft_html_cols_free(&h);
+    if (maps == NULL || calls == NULL || ft_html_cols_collect(&h, v->t) != 0) {
         ft_cli_err(cmd, "out of memory");
-        return FT_EXIT_FAIL;
-    }
-    if ((rc = ft_cli_out_open(cmd, output, &o)) == FT_EXIT_OK) {
-        int ok = put_page(&o, v, &h, extra, ctx) == 0;
-        if (!ok) {
-            ft_cli_err(cmd, "out of memory");
+    } else {
+        struct ft_html_page p = {v, calls, maps, 0};
+        maps[p.nmaps++] = v->sources;
+        for (size_t i = 0; i < v->nparts; i++) {
+            maps[p.nmaps++] = v->parts[i]->sources;
         }
-        rc = ft_cli_out_close(cmd, &o, ok);
+        for (size_t i = 0; i < v->units.n; i++) {
+            calls[i] = v->roots[i] != NULL ? (int64_t)v->roots[i]->mark - 1 : -1;
+        }
+        rc = ft_html_page_put(cmd, &p, &h, output, extra, ctx);
     }
+    free((void *)maps);
+    free(calls);
     ft_html_cols_free(&h);
     return rc;
 }

@@ -9,6 +9,9 @@
 #ifndef FT_CLI_HTML_PAGE_H
 #define FT_CLI_HTML_PAGE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct ft_view;
 struct ft_html_cols;
 struct ft_out;
@@ -21,5 +24,20 @@ typedef void (*ft_html_extra_fn)(void *ctx, struct ft_html_cols *h, struct ft_ou
  * line and returns FT_EXIT_FAIL. */
 int ft_html_page_write(const char *cmd, const struct ft_view *v, const char *output,
                        ft_html_extra_fn extra, void *ctx);
+
+/* What a page shows besides the columns: v's header and units (v->t: the run's or the
+ * unit's fields; its calls are not used), per unit of v->units the index of its first
+ * call in the columns (-1: not in the page), and the "sources" maps (tree.h) of the
+ * trees shown (NULL entries skipped). */
+struct ft_html_page {
+    const struct ft_view *v;
+    const int64_t *unit_calls;
+    const char *const *maps;
+    size_t nmaps;
+};
+
+/* Writes the page of p with the collected columns h to output, as ft_html_page_write. */
+int ft_html_page_put(const char *cmd, const struct ft_html_page *p, struct ft_html_cols *h,
+                     const char *output, ft_html_extra_fn extra, void *ctx);
 
 #endif

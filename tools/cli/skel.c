@@ -18,6 +18,7 @@ enum { SUSPENDS = 2, HANDED = 4 };
 /* A tree.json read: the run's (or the unit viewed alone: the base) or a unit's. */
 struct file {
     char *path;
+    char *sources;     /* a unit's tree's "sources" map, or NULL */
     uint32_t *to_view; /* per thread of the file: its thread in the view */
     size_t nthreads;
     uint32_t k0, n; /* its calls' read indexes */
@@ -46,6 +47,7 @@ struct ft_skel_priv {
     uint32_t *tlast; /* per view thread: its last top-level call, while reading the base */
     struct file *files;
     size_t nfiles;
+    const char **unit_sources; /* ft_skel_unit_sources */
     struct root *roots;
     size_t nroots, roots_cap;
     struct open_call *open;
@@ -351,6 +353,10 @@ read_file(const char *cmd, struct ft_skel *s, struct ft_view *v, const char *pat
         rc = rc != 0 ? rc : base_threads(s, t);
     } else {
         rc = rc != 0 ? rc : map_threads(s, t, r0);
+        if (rc == 0 && t->sources != NULL &&
+            (p->files[p->file].sources = strdup(t->sources)) == NULL) {
+            rc = -ENOMEM;
+        }
         ft_tree_free(t);
     }
     if (rc == -ENOMEM || (rc != 0 && p->file == 0)) {
@@ -362,6 +368,7 @@ read_file(const char *cmd, struct ft_skel *s, struct ft_view *v, const char *pat
         p->nroots = r0;
         free(p->files[p->file].path);
         free(p->files[p->file].to_view);
+        free(p->files[p->file].sources);
         p->nfiles--;
     }
     return 0;
@@ -510,7 +517,8 @@ walk_thread(struct ft_skel *s, size_t ti, size_t *o)
         s->start_ns[k] = c.start_ns;
         s->end_ns[k] = c.end_ns;
         s->lane[k] = c.lane;
-        s->flags[k] = c.new_lane ? FT_SKEL_NEW_LANE : 0;
+        s->flags[k] = (uint8_t)((c.new_lane ? FT_SKEL_NEW_LANE : 0) |
+                                (c.depth > 0 && c.lane_depth == 0 ? FT_SKEL_OWN_LANE : 0));
         s->order[(*o)++] = k;
         if (p->first[k] != FT_SKEL_NONE) {
             if (grow((void **)&p->open, &p->open_cap, p->depth + 1, sizeof(*p->open)) != 0) {
@@ -529,6 +537,7 @@ walk_thread(struct ft_skel *s, size_t ti, size_t *o)
         k = k != FT_SKEL_NONE ? p->next[k] : FT_SKEL_NONE;
     }
     s->threads[ti].ncalls = *o - s->threads[ti].order;
+    s->threads[ti].nlanes = w.nlanes;
     int oom = w.oom;
     ft_walk_close(&w);
     return oom ? -ENOMEM : 0;
@@ -681,7 +690,9 @@ ft_skel_free(struct ft_skel *s)
         for (size_t i = 0; i < p->nfiles; i++) {
             free(p->files[i].path);
             free(p->files[i].to_view);
+            free(p->files[i].sources);
         }
+        free((void *)p->unit_sources);
         free(p->files);
         free(p->first);
         free(p->next);
@@ -746,4 +757,38 @@ uint32_t
 ft_skel_next(const struct ft_skel *s, uint32_t k)
 {
     return s->priv->next[k];
+}
+
+uint32_t
+ft_skel_unit_call(const struct ft_skel *s, const struct ft_view *v, size_t u)
+{
+    const struct ft_skel_priv *p = s->priv;
+    const struct ft_unit_ent *e = &v->units.v[u];
+    size_t f = 0;
+
+    if (v->unit != NULL) { /* the unit viewed alone is the base */
+        f = e == v->unit ? 0 : p->nfiles;
+    } else if (e->tree != NULL) {
+        for (f = 1; f < p->nfiles && strcmp(p->files[f].path, e->tree) != 0; f++) {
+        }
+    } else {
+        f = p->nfiles;
+    }
+    return f < p->nfiles && p->files[f].n > 0 ? p->files[f].k0 : FT_SKEL_NONE;
+}
+
+const char *const *
+ft_skel_unit_sources(const struct ft_skel *s, size_t *n)
+{
+    struct ft_skel_priv *p = s->priv;
+
+    *n = 0;
+    if (p->unit_sources == NULL &&
+        (p->unit_sources = calloc(p->nfiles + 1, sizeof(*p->unit_sources))) == NULL) {
+        return NULL;
+    }
+    for (size_t f = 1; f < p->nfiles; f++) {
+        p->unit_sources[(*n)++] = p->files[f].sources;
+    }
+    return p->unit_sources;
 }

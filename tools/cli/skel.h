@@ -32,6 +32,7 @@ struct ft_skel_thread {
     uint32_t first;       /* its first top-level call, or FT_SKEL_NONE */
     size_t order, ncalls; /* its calls are order[order .. order + ncalls) */
     double top_ms;        /* from its first top-level call's start to the last one's end */
+    uint32_t nlanes;      /* lanes the walk used on it, lane 0 included */
 };
 
 struct ft_skel {
@@ -48,7 +49,9 @@ struct ft_skel {
     struct ft_skel_priv *priv;
 };
 
-enum { FT_SKEL_NEW_LANE = 1 };
+/* FT_SKEL_NEW_LANE: the first call on a lane; FT_SKEL_OWN_LANE: a call below another
+ * that the walk put on a lane of its own (walk.h: lane_depth 0 at depth > 0). */
+enum { FT_SKEL_NEW_LANE = 1, FT_SKEL_OWN_LANE = 2 };
 
 /* ft_skel_build's flags: FT_SKEL_LINKS keeps the tree's links (ft_skel_first_child,
  * ft_skel_next; 8 more bytes a call). */
@@ -88,6 +91,14 @@ int ft_skel_stream(const char *cmd, struct ft_skel *s, int flags, int units_firs
 /* Whether call k is a unit's top-level call put where it ran; if so the call it was put
  * under (FT_SKEL_NONE at the thread's top level) and that call's id (0). */
 int ft_skel_placed(const struct ft_skel *s, uint32_t k, uint64_t *parent_id, uint32_t *parent);
+
+/* The first call (read index) of unit u of v->units in s, as view.h's roots: its kept tree's
+ * first call, FT_SKEL_NONE when it has none in the view. */
+uint32_t ft_skel_unit_call(const struct ft_skel *s, const struct ft_view *v, size_t u);
+
+/* The "sources" maps (tree.h) of the units' trees read, in their order (NULL entries for
+ * those without); *n of them. */
+const char *const *ft_skel_unit_sources(const struct ft_skel *s, size_t *n);
 
 void ft_skel_free(struct ft_skel *s);
 

@@ -14,15 +14,29 @@
 #define SPOOL_CHUNK (1u << 20)
 
 int
-ft_spool_open(struct ft_spool *s, size_t n)
+ft_spool_tmpfile(void)
 {
     const char *dir = getenv("TMPDIR");
     char path[PATH_MAX];
+    int fd;
 
+    snprintf(path, sizeof(path), "%s/flowtrace-spool.XXXXXX", dir && *dir ? dir : "/tmp");
+    if ((fd = mkostemp(path, O_CLOEXEC)) < 0) { /* $TMPDIR unusable: /tmp */
+        snprintf(path, sizeof(path), "/tmp/flowtrace-spool.XXXXXX");
+        if ((fd = mkostemp(path, O_CLOEXEC)) < 0) {
+            return -errno;
+        }
+    }
+    unlink(path);
+    return fd;
+}
+
+int
+ft_spool_open(struct ft_spool *s, size_t n)
+{
     memset(s, 0, sizeof(*s));
     s->fd = -1;
     ft_buf_init(&s->w);
-    snprintf(path, sizeof(path), "%s/flowtrace-spool.XXXXXX", dir && *dir ? dir : "/tmp");
     s->off = calloc(n + 1, sizeof(*s->off));
     s->len = calloc(n + 1, sizeof(*s->len));
     if (s->off == NULL || s->len == NULL) {
@@ -31,14 +45,7 @@ ft_spool_open(struct ft_spool *s, size_t n)
         return -ENOMEM;
     }
     s->n = n;
-    if ((s->fd = mkostemp(path, O_CLOEXEC)) < 0) { /* $TMPDIR unusable: /tmp */
-        snprintf(path, sizeof(path), "/tmp/flowtrace-spool.XXXXXX");
-        if ((s->fd = mkostemp(path, O_CLOEXEC)) < 0) {
-            return -errno;
-        }
-    }
-    unlink(path);
-    return 0;
+    return (s->fd = ft_spool_tmpfile()) < 0 ? s->fd : 0;
 }
 
 static int

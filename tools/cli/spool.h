@@ -31,6 +31,10 @@ int ft_spool_put(struct ft_spool *s, size_t k, const void *p, size_t len);
 /* Appends record k to out (nothing for one never given). Returns 0, or -errno. */
 int ft_spool_get(struct ft_spool *s, size_t k, struct ft_buf *out);
 
+/* An unlinked temporary file opened for reading and writing, in $TMPDIR (else /tmp): its
+ * descriptor, or -errno. */
+int ft_spool_tmpfile(void);
+
 /* Closes s, opened or zeroed. */
 void ft_spool_close(struct ft_spool *s);
 
