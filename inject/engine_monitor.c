@@ -193,12 +193,13 @@ disable_location(void)
 
 /* ---- Callbacks (GIL held; args[0] is the code object) ------------------------------------ */
 
-/* A call (PY_START) or return (PY_RETURN: retval) of a plain function taking and giving
- * small ints (or nothing), written by the fast path; 0 when it is not one. v: FAST_313,
- * FAST_314 (a constant: the frame and its fast locals at that version's offsets) or
- * FAST_ANY. */
+/* A call (PY_START: ret 0) or return (PY_RETURN: ret 1, retval) of a plain function
+ * taking and giving small ints (or nothing), written by the fast path; 0 when it is not
+ * one. v: FAST_313, FAST_314 (a constant: the frame and its fast locals at that version's
+ * offsets) or FAST_ANY. ret is a constant too: a callback holds only its own event's path
+ * (a return's with the call's inline saved four registers more). */
 FT_FAST_INLINE int
-fast_event(struct ft_thread *t, PyObject *code, PyObject *retval, int v)
+fast_event(struct ft_thread *t, PyObject *code, int ret, PyObject *retval, int v)
 {
     struct ft_fast_how how = {.refs_tagged = v == FAST_314,
                               .ints_tagged = v == FAST_ANY ? ft_pylayout.int_tagged : 1,
@@ -231,28 +232,28 @@ fast_event(struct ft_thread *t, PyObject *code, PyObject *retval, int v)
             return 0;
         }
     }
-    return retval == NULL ? ft_record_fast_call(t, ci, refs, how)
-                          : ft_record_fast_return(t, ci, retval, refs, how);
+    return ret ? ft_record_fast_return(t, ci, retval, refs, how)
+               : ft_record_fast_call(t, ci, refs, how);
 }
 
-/* Hot path: whether the fast path recorded this PY_START (retval NULL) or PY_RETURN at
- * the constant offsets of v (FAST_313, FAST_314). */
+/* Hot path: whether the fast path recorded this PY_START (ret 0) or PY_RETURN (ret 1,
+ * retval) at the constant offsets of v (FAST_313, FAST_314). */
 FT_FAST_INLINE int
-fast_path(PyObject *code, PyObject *retval, int v)
+fast_path(PyObject *code, int ret, PyObject *retval, int v)
 {
     struct ft_thread *t = ft_self;
 
-    return __builtin_expect(fast_ok == v, 1) && t != NULL && fast_event(t, code, retval, v);
+    return __builtin_expect(fast_ok == v, 1) && t != NULL && fast_event(t, code, ret, retval, v);
 }
 
 /* The fast path through pylayout.h's switches (FAST_ANY: 3.12, or a layout read without
  * the thread-local). */
 static int
-fast_path_any(PyObject *code, PyObject *retval)
+fast_path_any(PyObject *code, int ret, PyObject *retval)
 {
     struct ft_thread *t = ft_self;
 
-    return fast_ok == FAST_ANY && t != NULL && fast_event(t, code, retval, FAST_ANY);
+    return fast_ok == FAST_ANY && t != NULL && fast_event(t, code, ret, retval, FAST_ANY);
 }
 
 /* PY_START, when the fast path did not take it. */
@@ -264,7 +265,7 @@ start_general(PyObject *code)
     PyObject *tmp[FT_LOCALS_MAX], **locals;
     char *iframe;
 
-    if (fast_path_any(code, NULL)) {
+    if (fast_path_any(code, 0, NULL)) {
         RETURN_NONE;
     }
     ci = code_info(code);
@@ -333,7 +334,7 @@ on_start_313(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], NULL, FAST_313)) {
+    if (fast_path(args[0], 0, NULL, FAST_313)) {
         RETURN_NONE;
     }
     return start_general(args[0]);
@@ -344,7 +345,7 @@ on_start_314(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], NULL, FAST_314)) {
+    if (fast_path(args[0], 0, NULL, FAST_314)) {
         RETURN_NONE;
     }
     return start_general(args[0]);
@@ -395,7 +396,7 @@ leave(PyObject *const *args, unsigned kind)
     struct ft_thread *t;
     PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
 
-    if (kind == FT_REC_RETURN && fast_path_any(code, args[2])) {
+    if (kind == FT_REC_RETURN && fast_path_any(code, 1, args[2])) {
         RETURN_NONE;
     }
     ci = code_info(code);
@@ -438,7 +439,7 @@ on_return_313(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], args[2], FAST_313)) {
+    if (fast_path(args[0], 1, args[2], FAST_313)) {
         RETURN_NONE;
     }
     return leave(args, FT_REC_RETURN);
@@ -449,7 +450,7 @@ on_return_314(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], args[2], FAST_314)) {
+    if (fast_path(args[0], 1, args[2], FAST_314)) {
         RETURN_NONE;
     }
     return leave(args, FT_REC_RETURN);
