@@ -57,8 +57,9 @@ static int validate_left;
 /* Whether the callbacks may take the fast path (record_fast.h): the running frame and its
  * fast locals are read in place, checked, and the settings allow it. FAST_313 and
  * FAST_314: 3.13's or 3.14's layout, the thread state read from its thread-local
- * (pylayout.h's ts_tls), the time-stamp counter as the clock and the first extras index
- * ours (no other tool asked for one before): the callbacks then read
+ * (pylayout.h's ts_tls), the time-stamp counter as the clock, the first extras index
+ * ours (no other tool asked for one before) and co_extra checked at that version's offset
+ * (chosen again when that check ends: ft_pylayout_code_extra_changed): the callbacks read
  * everything at constant offsets and call nothing, so they save no registers; FAST_ANY:
  * through pylayout.h's switches, out of the callbacks' line. */
 enum { FAST_OFF, FAST_ANY, FAST_313, FAST_314 };
@@ -74,9 +75,9 @@ choose_fast(void)
     fast_ok =
         frame_mode != FRAME_DIRECT || validate_left > 0 || !l->locals_ok || !ft_record_fast_on()
             ? FAST_OFF
-        : direct && l->frames == FT_FRAMES_312 ? FAST_313
-        : direct && l->frames == FT_FRAMES_314 ? FAST_314
-                                               : FAST_ANY;
+        : direct && l->frames == FT_FRAMES_312 && l->code_extra == FT_CODE313_EXTRA ? FAST_313
+        : direct && l->frames == FT_FRAMES_314 && l->code_extra == FT_CODE314_EXTRA ? FAST_314
+                                                                                    : FAST_ANY;
 }
 
 /* ---- Frames ------------------------------------------------------------------------- */
@@ -209,10 +210,11 @@ fast_event(struct ft_thread *t, PyObject *code, int ret, PyObject *retval, int v
 
     if (v == FAST_ANY) {
         ci = ft_code_lookup(code);
-    } else if (__builtin_expect(ft_pylayout.code_extra != 0, 1)) {
-        ci = (struct ft_code_info *)ft_code_extra_get0(code); /* our index: 0 (choose_fast) */
     } else {
-        return 0; /* no call here: the general path asks the C API */
+        /* co_extra at the version's offset, our index 0: choose_fast chose v only so, and
+         * runs again when code_extra changes. */
+        ci = (struct ft_code_info *)ft_code_extra_get0(code, v == FAST_314 ? FT_CODE314_EXTRA
+                                                                           : FT_CODE313_EXTRA);
     }
     if (ci == NULL || !ci->fast) {
         return 0;
@@ -672,6 +674,7 @@ monitor_install(void)
     ft_py.Py_DecRef(r);
     choose_frame_mode();
     ft_record_init();
+    ft_pylayout_code_extra_changed = choose_fast;
     choose_fast();
     /* The fast path's callbacks for the layouts it reads at constant offsets. */
     callbacks[E_START].ml_meth = (void *)(ft_pylayout.frames == FT_FRAMES_312   ? on_start_313
@@ -743,6 +746,7 @@ monitor_uninstall(void)
     }
     tool = -1;
     nev = 0;
+    ft_pylayout_code_extra_changed = NULL;
 }
 
 const struct ft_engine ft_engine_monitor = {
