@@ -204,7 +204,8 @@ fast_event(struct ft_thread *t, PyObject *code, int ret, PyObject *retval, int v
 {
     struct ft_fast_how how = {.refs_tagged = v == FAST_314,
                               .ints_tagged = v == FAST_ANY ? ft_pylayout.int_tagged : 1,
-                              .clock = v == FAST_ANY ? ft_cfg.clock : FT_CLOCK_TSC};
+                              .clock = v == FAST_ANY ? ft_cfg.clock : FT_CLOCK_TSC,
+                              .result_given = 1};
     struct ft_code_info *ci;
     const uintptr_t *refs = NULL;
 

@@ -442,6 +442,7 @@ fast_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg, i
     how.refs_tagged = v311 ? 0 : tagged;
     how.ints_tagged = v311 ? 0 : ft_pylayout.int_tagged;
     how.clock = ft_cfg.clock;
+    how.result_given = 1; /* profile_cb passes only returns with a value */
     if (what == PyTrace_CALL) {
         return ft_record_fast_call(t, ci, refs, how);
     }

@@ -47,11 +47,13 @@ ft_record_fast_on(void)
 /* How the caller reads what the fast path needs: constants where it knows the version
  * (the compiler then leaves out the rest). refs_tagged: fast locals are 3.14's tagged
  * references; ints_tagged: ft_pylayout.int_tagged; clock: ft_cfg.clock (FT_CLOCK_TSC, a
- * constant, reads the counter inline: no call). */
+ * constant, reads the counter inline: no call); result_given: a return's value is never
+ * NULL (sys.monitoring's PY_RETURN; 3.8-3.11's profile function may be given none). */
 struct ft_fast_how {
     int refs_tagged;
     int ints_tagged;
     int clock;
+    int result_given;
 };
 
 /* v is an exact int of at most two digits: *x. tagged: ft_pylayout.int_tagged, which the
@@ -124,7 +126,8 @@ ft_record_fast_return(struct ft_thread *t, const struct ft_code_info *ci, PyObje
         } while (++r < e);
     }
     /* The result is written as soon as read: nothing is live across the clock's read. */
-    if (!ft_fast_int(retval, &x, how.ints_tagged)) {
+    if ((!how.result_given && retval == NULL) || ft_type_of(retval) != ft_capture_hot.long_t ||
+        !ft_pylong_read_as(retval, &x, how.ints_tagged)) {
         return 0;
     }
     memcpy(p + 24, &x, 8);
