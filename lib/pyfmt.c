@@ -1,6 +1,7 @@
 /* pyfmt.c - Python's repr() of floats, without Python. */
 #include "pyfmt.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,7 +69,11 @@ shortest(double d, char digits[20], int *exp10)
     if (short_decimal(d, digits, exp10)) {
         return;
     }
-    for (int prec = 0; prec < 17; prec++) {
+    /* The correctly rounded decimals of 1, 2, ... 17 digits until one reads back as d. A
+     * normal double's shortest has at most 15 digits exactly when its 15-digit decimal
+     * reads back (DBL_DIG, as above: then that decimal is the shortest padded with
+     * zeros), so the search starts there: at most 3 rounds of printf, not 17. */
+    for (int prec = d >= DBL_MIN ? 14 : 0; prec < 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*e", prec, d);
         if (strtod(buf, NULL) == d) {
             break;
