@@ -57,8 +57,9 @@ static int validate_left;
 /* Whether the callbacks may take the fast path (record_fast.h): the running frame and its
  * fast locals are read in place, checked, and the settings allow it. FAST_313 and
  * FAST_314: 3.13's or 3.14's layout, the thread state read from its thread-local
- * (pylayout.h's ts_tls), the time-stamp counter as the clock and the first extras index
- * ours (no other tool asked for one before): the callbacks then read
+ * (pylayout.h's ts_tls), the time-stamp counter as the clock, the first extras index
+ * ours (no other tool asked for one before) and co_extra checked at that version's offset
+ * (chosen again when that check ends: ft_pylayout_code_extra_changed): the callbacks read
  * everything at constant offsets and call nothing, so they save no registers; FAST_ANY:
  * through pylayout.h's switches, out of the callbacks' line. */
 enum { FAST_OFF, FAST_ANY, FAST_313, FAST_314 };
@@ -74,9 +75,9 @@ choose_fast(void)
     fast_ok =
         frame_mode != FRAME_DIRECT || validate_left > 0 || !l->locals_ok || !ft_record_fast_on()
             ? FAST_OFF
-        : direct && l->frames == FT_FRAMES_312 ? FAST_313
-        : direct && l->frames == FT_FRAMES_314 ? FAST_314
-                                               : FAST_ANY;
+        : direct && l->frames == FT_FRAMES_312 && l->code_extra == FT_CODE313_EXTRA ? FAST_313
+        : direct && l->frames == FT_FRAMES_314 && l->code_extra == FT_CODE314_EXTRA ? FAST_314
+                                                                                    : FAST_ANY;
 }
 
 /* ---- Frames ------------------------------------------------------------------------- */
@@ -193,25 +194,28 @@ disable_location(void)
 
 /* ---- Callbacks (GIL held; args[0] is the code object) ------------------------------------ */
 
-/* A call (PY_START) or return (PY_RETURN: retval) of a plain function taking and giving
- * small ints (or nothing), written by the fast path; 0 when it is not one. v: FAST_313,
- * FAST_314 (a constant: the frame and its fast locals at that version's offsets) or
- * FAST_ANY. */
+/* A call (PY_START: ret 0) or return (PY_RETURN: ret 1, retval) of a plain function
+ * taking and giving small ints (or nothing), written by the fast path; 0 when it is not
+ * one. v: FAST_313, FAST_314 (a constant: the frame and its fast locals at that version's
+ * offsets) or FAST_ANY. ret is a constant too: a callback holds only its own event's path
+ * (a return's with the call's inline saved four registers more). */
 FT_FAST_INLINE int
-fast_event(struct ft_thread *t, PyObject *code, PyObject *retval, int v)
+fast_event(struct ft_thread *t, PyObject *code, int ret, PyObject *retval, int v)
 {
     struct ft_fast_how how = {.refs_tagged = v == FAST_314,
                               .ints_tagged = v == FAST_ANY ? ft_pylayout.int_tagged : 1,
-                              .clock = v == FAST_ANY ? ft_cfg.clock : FT_CLOCK_TSC};
+                              .clock = v == FAST_ANY ? ft_cfg.clock : FT_CLOCK_TSC,
+                              .result_given = 1};
     struct ft_code_info *ci;
     const uintptr_t *refs = NULL;
 
     if (v == FAST_ANY) {
         ci = ft_code_lookup(code);
-    } else if (__builtin_expect(ft_pylayout.code_extra != 0, 1)) {
-        ci = (struct ft_code_info *)ft_code_extra_get0(code); /* our index: 0 (choose_fast) */
     } else {
-        return 0; /* no call here: the general path asks the C API */
+        /* co_extra at the version's offset, our index 0: choose_fast chose v only so, and
+         * runs again when code_extra changes. */
+        ci = (struct ft_code_info *)ft_code_extra_get0(code, v == FAST_314 ? FT_CODE314_EXTRA
+                                                                           : FT_CODE313_EXTRA);
     }
     if (ci == NULL || !ci->fast) {
         return 0;
@@ -231,28 +235,28 @@ fast_event(struct ft_thread *t, PyObject *code, PyObject *retval, int v)
             return 0;
         }
     }
-    return retval == NULL ? ft_record_fast_call(t, ci, refs, how)
-                          : ft_record_fast_return(t, ci, retval, refs, how);
+    return ret ? ft_record_fast_return(t, ci, retval, refs, how)
+               : ft_record_fast_call(t, ci, refs, how);
 }
 
-/* Hot path: whether the fast path recorded this PY_START (retval NULL) or PY_RETURN at
- * the constant offsets of v (FAST_313, FAST_314). */
+/* Hot path: whether the fast path recorded this PY_START (ret 0) or PY_RETURN (ret 1,
+ * retval) at the constant offsets of v (FAST_313, FAST_314). */
 FT_FAST_INLINE int
-fast_path(PyObject *code, PyObject *retval, int v)
+fast_path(PyObject *code, int ret, PyObject *retval, int v)
 {
     struct ft_thread *t = ft_self;
 
-    return __builtin_expect(fast_ok == v, 1) && t != NULL && fast_event(t, code, retval, v);
+    return __builtin_expect(fast_ok == v, 1) && t != NULL && fast_event(t, code, ret, retval, v);
 }
 
 /* The fast path through pylayout.h's switches (FAST_ANY: 3.12, or a layout read without
  * the thread-local). */
 static int
-fast_path_any(PyObject *code, PyObject *retval)
+fast_path_any(PyObject *code, int ret, PyObject *retval)
 {
     struct ft_thread *t = ft_self;
 
-    return fast_ok == FAST_ANY && t != NULL && fast_event(t, code, retval, FAST_ANY);
+    return fast_ok == FAST_ANY && t != NULL && fast_event(t, code, ret, retval, FAST_ANY);
 }
 
 /* PY_START, when the fast path did not take it. */
@@ -264,7 +268,7 @@ start_general(PyObject *code)
     PyObject *tmp[FT_LOCALS_MAX], **locals;
     char *iframe;
 
-    if (fast_path_any(code, NULL)) {
+    if (fast_path_any(code, 0, NULL)) {
         RETURN_NONE;
     }
     ci = code_info(code);
@@ -333,7 +337,7 @@ on_start_313(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], NULL, FAST_313)) {
+    if (fast_path(args[0], 0, NULL, FAST_313)) {
         RETURN_NONE;
     }
     return start_general(args[0]);
@@ -344,7 +348,7 @@ on_start_314(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], NULL, FAST_314)) {
+    if (fast_path(args[0], 0, NULL, FAST_314)) {
         RETURN_NONE;
     }
     return start_general(args[0]);
@@ -395,7 +399,7 @@ leave(PyObject *const *args, unsigned kind)
     struct ft_thread *t;
     PyObject *tmp[FT_LOCALS_MAX], **locals = NULL;
 
-    if (kind == FT_REC_RETURN && fast_path_any(code, args[2])) {
+    if (kind == FT_REC_RETURN && fast_path_any(code, 1, args[2])) {
         RETURN_NONE;
     }
     ci = code_info(code);
@@ -438,7 +442,7 @@ on_return_313(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], args[2], FAST_313)) {
+    if (fast_path(args[0], 1, args[2], FAST_313)) {
         RETURN_NONE;
     }
     return leave(args, FT_REC_RETURN);
@@ -449,7 +453,7 @@ on_return_314(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     (void)nargs;
-    if (fast_path(args[0], args[2], FAST_314)) {
+    if (fast_path(args[0], 1, args[2], FAST_314)) {
         RETURN_NONE;
     }
     return leave(args, FT_REC_RETURN);
@@ -671,6 +675,7 @@ monitor_install(void)
     ft_py.Py_DecRef(r);
     choose_frame_mode();
     ft_record_init();
+    ft_pylayout_code_extra_changed = choose_fast;
     choose_fast();
     /* The fast path's callbacks for the layouts it reads at constant offsets. */
     callbacks[E_START].ml_meth = (void *)(ft_pylayout.frames == FT_FRAMES_312   ? on_start_313
@@ -742,6 +747,7 @@ monitor_uninstall(void)
     }
     tool = -1;
     nev = 0;
+    ft_pylayout_code_extra_changed = NULL;
 }
 
 const struct ft_engine ft_engine_monitor = {

@@ -38,9 +38,9 @@ static int fast_ok;
 static void
 choose_fast(void)
 {
-    fast_ok = validate_left > 0 || !locals_direct || !ft_record_fast_on() ? FAST_OFF
-              : ft_pylayout.frames == FT_FRAMES_311                       ? FAST_311
-                                                                          : FAST_ANY;
+    fast_ok = validate_left > 0 || !locals_direct || !ft_record_fast_on()           ? FAST_OFF
+              : ft_pylayout.frames == FT_FRAMES_311 && ft_cfg.clock == FT_CLOCK_TSC ? FAST_311
+                                                                                    : FAST_ANY;
 }
 static int threading_hooked;
 static int late_threads; /* installed into running threads: they register on first event */
@@ -416,54 +416,97 @@ profile_general(PyFrameObject *frame, int what, PyObject *arg)
     return 0;
 }
 
-/* A call or return of a plain function taking and giving small ints (or nothing),
- * written by the fast path (record_fast.h), or of code out of the scope (nothing to
- * write); 0 when it is neither. v311: 3.11's layout, a constant. */
+/* A call or return of ci (ci->fast), a plain function taking and giving small ints (or
+ * nothing), written by the fast path (record_fast.h); 0 when it cannot be. v311: 3.11's
+ * layout, a constant. */
 FT_FAST_INLINE int
-fast_event(struct ft_thread *t, PyFrameObject *frame, int what, PyObject *arg, int v311)
+fast_event(struct ft_thread *t, PyFrameObject *frame, const struct ft_code_info *ci, int what,
+           PyObject *arg, int v311)
 {
-    char *iframe = v311 ? ft_iframe_of(frame) : NULL;
     const uintptr_t *refs;
-    struct ft_code_info *ci;
     struct ft_fast_how how;
     int tagged = 0;
 
-    ci = ft_code_lookup(v311 ? *(PyObject **)(iframe + FT_IF311_CODE) : ft_frame_code(frame));
-    if (ci == NULL) {
-        return 0;
-    }
-    if (!ci->fast) {
-        return !ci->traced && ci->probe == 0; /* out of scope: nothing to record */
-    }
-    refs = v311 ? (const uintptr_t *)(iframe + FT_IF311_LOCALS) : ft_frame_refs(frame, &tagged);
+    refs = v311 ? (const uintptr_t *)(ft_iframe_of(frame) + FT_IF311_LOCALS)
+                : ft_frame_refs(frame, &tagged);
     if (!v311 && ci->nparams > 0 && refs == NULL) {
         return 0;
     }
     how.refs_tagged = v311 ? 0 : tagged;
     how.ints_tagged = v311 ? 0 : ft_pylayout.int_tagged;
-    how.clock = ft_cfg.clock;
+    how.clock = v311 ? FT_CLOCK_TSC : ft_cfg.clock; /* FAST_311: the counter (choose_fast) */
+    how.result_given = 1; /* profile_cb passes only returns with a value */
     if (what == PyTrace_CALL) {
         return ft_record_fast_call(t, ci, refs, how);
     }
     return ft_record_fast_return(t, ci, arg, refs, how);
 }
 
-/* Hot path: the fast path's events here, everything else in profile_general. */
+/* ci->fast: the fast path's records, or the general path when they cannot be written.
+ * Out of profile_cb's line, so that the registers the records need are saved only for
+ * these calls, not for every event profile_cb answers itself; one function per layout,
+ * so that 3.11's (calling nothing but the general path, a tail call) saves none. */
+static __attribute__((noinline)) int
+fast_or_general_311(struct ft_thread *t, PyFrameObject *frame, const struct ft_code_info *ci,
+                    int what, PyObject *arg)
+{
+    if (fast_event(t, frame, ci, what, arg, 1)) {
+        return 0;
+    }
+    return profile_general(frame, what, arg);
+}
+
+static __attribute__((noinline)) int
+fast_or_general_any(struct ft_thread *t, PyFrameObject *frame, const struct ft_code_info *ci,
+                    int what, PyObject *arg)
+{
+    if (fast_event(t, frame, ci, what, arg, 0)) {
+        return 0;
+    }
+    return profile_general(frame, what, arg);
+}
+
+/* The code information of frame's code read in place, or NULL (not seen yet, or co_extra
+ * not read in place: the general path asks). */
+FT_FAST_INLINE const struct ft_code_info *
+code_in_place(PyFrameObject *frame)
+{
+    PyObject *code = fast_ok == FAST_311 ? *(PyObject **)(ft_iframe_of(frame) + FT_IF311_CODE)
+                                         : ft_frame_code(frame);
+
+    if (__builtin_expect(ft_pylayout.code_extra == 0, 0)) {
+        return NULL;
+    }
+    return (const struct ft_code_info *)ft_code_extra_get(code, ft_code_extra_index);
+}
+
+/* The profile function. Calls and returns of code out of the scope, and builtins' C
+ * events, are answered here: nothing to record, and no register to save (every call
+ * from here is a tail call). */
 static int
 profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     struct ft_thread *t = ft_self;
+    const struct ft_code_info *ci;
 
     (void)obj;
-    if (__builtin_expect(fast_ok != FAST_OFF, 1) && t != NULL && !t->exc_armed) {
-        if (what == PyTrace_CALL || (what == PyTrace_RETURN && arg != NULL)) {
-            if (fast_ok == FAST_311 ? fast_event(t, frame, what, arg, 1)
-                                    : fast_event(t, frame, what, arg, 0)) {
-                return 0;
-            }
-        } else if (what >= PyTrace_C_CALL && !ft_cfg.c_calls) {
-            return 0; /* a builtin's call or return: not recorded */
-        }
+    if (__builtin_expect(fast_ok == FAST_OFF, 0) || t == NULL || t->exc_armed) {
+        return profile_general(frame, what, arg);
+    }
+    if (what != PyTrace_CALL && (what != PyTrace_RETURN || arg == NULL)) {
+        /* A builtin's call or return is not recorded. */
+        return what >= PyTrace_C_CALL && !ft_cfg.c_calls ? 0 : profile_general(frame, what, arg);
+    }
+    ci = code_in_place(frame);
+    if (ci == NULL) {
+        return profile_general(frame, what, arg);
+    }
+    if (ci->fast) {
+        return fast_ok == FAST_311 ? fast_or_general_311(t, frame, ci, what, arg)
+                                   : fast_or_general_any(t, frame, ci, what, arg);
+    }
+    if (!ci->traced && ci->probe == 0) {
+        return 0; /* out of scope: nothing to record */
     }
     return profile_general(frame, what, arg);
 }

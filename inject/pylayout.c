@@ -40,10 +40,10 @@ choose(void)
 
     ft_pylayout.int_tagged = minor >= 12;
     choose_frames(&ft_pylayout, minor);
-    code_extra_guess = minor == 11   ? 176
-                       : minor == 12 ? 184
-                       : minor == 13 ? 192
-                       : minor == 14 ? 200
+    code_extra_guess = minor == 11   ? FT_CODE311_EXTRA
+                       : minor == 12 ? FT_CODE312_EXTRA
+                       : minor == 13 ? FT_CODE313_EXTRA
+                       : minor == 14 ? FT_CODE314_EXTRA
                                      : 0;
 }
 
@@ -448,12 +448,25 @@ ft_pylayout_code_extra_before(PyObject *code)
     return w;
 }
 
+void (*ft_pylayout_code_extra_changed)(void);
+
+static void
+set_code_extra(Py_ssize_t off)
+{
+    if (ft_pylayout.code_extra != off) {
+        ft_pylayout.code_extra = off;
+        if (ft_pylayout_code_extra_changed != NULL) {
+            ft_pylayout_code_extra_changed();
+        }
+    }
+}
+
 static void
 code_extra_wrong(void)
 {
     ft_debug("code extras layout check failed; looking code objects up through the C API");
     code_extra_guess = 0;
-    ft_pylayout.code_extra = 0;
+    set_code_extra(0);
 }
 
 void
@@ -484,5 +497,5 @@ ft_pylayout_code_extra_seen(PyObject *code, void *before, Py_ssize_t index, cons
         ft_debug("code objects looked up in place (extras at offset %zd)", code_extra_guess);
     }
     code_extra_checks--;
-    ft_pylayout.code_extra = code_extra_guess;
+    set_code_extra(code_extra_guess);
 }

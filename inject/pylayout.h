@@ -90,6 +90,10 @@ enum {
     FT_TB_FRAME = 24,            /* PyTracebackObject.tb_frame */
     FT_TS311_PROFILEFUNC = 64,   /* PyThreadState.c_profilefunc on 3.11 */
     FT_TS311_PROFILEOBJ = 80,    /* PyThreadState.c_profileobj on 3.11 */
+    FT_CODE311_EXTRA = 176,      /* PyCodeObject.co_extra: 3.11 (the guess, checked) */
+    FT_CODE312_EXTRA = 184,      /* 3.12 */
+    FT_CODE313_EXTRA = 192,      /* 3.13 */
+    FT_CODE314_EXTRA = 200,      /* 3.14 */
 };
 
 #define FT_REF_TAGS ((uintptr_t)3) /* 3.14's tag bits */
@@ -155,7 +159,12 @@ ft_pylong_read_as(PyObject *v, int64_t *x, int tagged)
      * for zero, as CPython's own compact reads assume; 3.8-3.11 may not). */
     if (tagged) {
         if (__builtin_expect(head < 2 << 3, 1)) {
-            *x = (int64_t)(1 - (head & 3)) * (int64_t)d[0];
+            /* (1 - sign) * digit, written digit - sign * digit (sign 1 is zero, whose
+             * digit is 0): an imul and a sub. The empty asm keeps the compiler from
+             * folding it back into the first form, which costs a register and a mov. */
+            int64_t d0 = d[0], sign = (int64_t)(head & 3);
+            __asm__("" : "+r"(sign));
+            *x = d0 - sign * d0;
             return 1;
         }
         n = head >> 3;
@@ -456,12 +465,13 @@ ft_code_extra_get(PyObject *code, Py_ssize_t index)
     return extra;
 }
 
-/* Hot path (code_extra != 0): extra slot 0 of a code object, read in place: an extras
- * block has a slot for every index requested before it was made, so at least this one. */
-static inline void *
-ft_code_extra_get0(PyObject *code)
+/* Hot path: extra slot 0 of a code object, read in place at co_extra's offset off
+ * (code_extra, or the constant it was checked to be): an extras block has a slot for every
+ * index requested before it was made, so at least this one. */
+static inline __attribute__((always_inline)) void *
+ft_code_extra_get0(PyObject *code, Py_ssize_t off)
 {
-    const char *block = *(const char *const *)((const char *)code + ft_pylayout.code_extra);
+    const char *block = *(const char *const *)((const char *)code + off);
     void *extra;
 
     if (block == NULL) {
@@ -476,6 +486,11 @@ ft_code_extra_get0(PyObject *code)
  * first agreement makes code_extra the guess; any disagreement ends reading in place. */
 void *ft_pylayout_code_extra_before(PyObject *code);
 void ft_pylayout_code_extra_seen(PyObject *code, void *before, Py_ssize_t index, const void *value);
+
+/* Called (GIL held) right after ft_pylayout.code_extra changed: set once checked, 0 once
+ * a check failed. An engine that reads co_extra at a constant offset where code_extra
+ * said so is told here when that ends (engine_monitor.c). NULL: nobody. */
+extern void (*ft_pylayout_code_extra_changed)(void) __attribute__((visibility("hidden")));
 
 /* ---- Builtins ------------------------------------------------------------------------ */
 

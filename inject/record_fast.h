@@ -13,8 +13,8 @@
  * parameters, none of them variadic or secret-looking), while ft_record_fast_on() (no
  * --memory, --flush-every-call or skipped values, and capture ready). Each returns 0,
  * having written nothing, when the call is not one of those (a parameter or the result
- * is not a small int, or a parameter now holds a mutable value): the engine then takes the
- * general path, which records everything.
+ * is not a small int; at the return, a parameter that is not an int, which may need
+ * ARGS_AFTER): the engine then takes the general path, which records everything.
  *
  * Hot path: no lock, no allocation, no Python. GIL held, t registered.
  */
@@ -47,11 +47,13 @@ ft_record_fast_on(void)
 /* How the caller reads what the fast path needs: constants where it knows the version
  * (the compiler then leaves out the rest). refs_tagged: fast locals are 3.14's tagged
  * references; ints_tagged: ft_pylayout.int_tagged; clock: ft_cfg.clock (FT_CLOCK_TSC, a
- * constant, reads the counter inline: no call). */
+ * constant, reads the counter inline: no call); result_given: a return's value is never
+ * NULL (sys.monitoring's PY_RETURN; 3.8-3.11's profile function may be given none). */
 struct ft_fast_how {
     int refs_tagged;
     int ints_tagged;
     int clock;
+    int result_given;
 };
 
 /* v is an exact int of at most two digits: *x. tagged: ft_pylayout.int_tagged, which the
@@ -79,12 +81,15 @@ ft_record_fast_call(struct ft_thread *t, const struct ft_code_info *ci, const ui
         return 0;
     }
     if (n > 0) {
-        for (const uintptr_t *r = refs, *e = r + n; r < e; r++, o += 8) {
+        const uintptr_t *r = refs, *e = refs + n;
+        do {
             if (!ft_fast_int(ft_ref_at(r, 0, how.refs_tagged), &x, how.ints_tagged)) {
                 return 0;
             }
             memcpy(o, &x, 8);
-        }
+            o += 8;
+        } while (++r < e);
+        p = t->pos; /* read again: not held in a register through the loop */
         memcpy(p + 16, &ci->w_args, 8);
     } else {
         o = p + 16;
@@ -96,42 +101,41 @@ ft_record_fast_call(struct ft_thread *t, const struct ft_code_info *ci, const ui
     return 1;
 }
 
-/* A call of ci (ci->fast) returns retval; refs as for the call (a parameter rebound to a
- * mutable value needs the general path's ARGS_AFTER). */
+/* A call of ci (ci->fast) returns retval; refs as for the call. A parameter that is not
+ * an int now (rebound, or it was not one at the call, which then took the general path) is
+ * left to the general path too: it may need ARGS_AFTER (a mutable value), and checking
+ * that here cost every return four saved registers. */
 FT_FAST_INLINE int
 ft_record_fast_return(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
                       const uintptr_t *refs, struct ft_fast_how how)
 {
-    const uintptr_t *r = refs, *e = refs;
     uint64_t vw0, ticks;
     uint8_t *p = t->pos;
     int64_t x;
 
-    if ((size_t)(t->end - p) < 32 || !ft_fast_int(retval, &x, how.ints_tagged)) {
+    if ((size_t)(t->end - p) < 32) {
         return 0;
     }
     if (ci->nparams > 0) {
-        e = refs + ci->nparams;
+        const uintptr_t *r = refs, *e = refs + ci->nparams;
+        do {
+            PyObject *v = ft_ref_at(r, 0, how.refs_tagged);
+            if (v != NULL && ft_type_of(v) != ft_capture_hot.long_t) {
+                return 0;
+            }
+        } while (++r < e);
     }
-    for (; r < e; r++) {
-        PyObject *v = ft_ref_at(r, 0, how.refs_tagged);
-        if (v != NULL && ft_type_of(v) != ft_capture_hot.long_t) {
-            break;
-        }
+    /* The result is written as soon as read: nothing is live across the clock's read. */
+    if ((!how.result_given && retval == NULL) || ft_type_of(retval) != ft_capture_hot.long_t ||
+        !ft_pylong_read_as(retval, &x, how.ints_tagged)) {
+        return 0;
     }
-    /* Rare: a parameter that is not an int (a loop of its own, so that the compiler does
-     * not load the mutable types for every return). */
-    for (; r < e; r++) {
-        if (ft_capture_is_mutable(ft_ref_at(r, 0, how.refs_tagged))) {
-            return 0;
-        }
-    }
+    memcpy(p + 24, &x, 8);
     ticks = ft_clock_ticks(how.clock);
     vw0 = ft_rec_word0(FT_REC_RESULT_INT, 8);
     memcpy(p, &ci->w_return, 8);
     memcpy(p + 8, &ticks, 8);
     memcpy(p + 16, &vw0, 8);
-    memcpy(p + 24, &x, 8);
     ft_thread_commit(t, p + 32);
     return 1;
 }

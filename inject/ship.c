@@ -492,7 +492,7 @@ fits_now(size_t n)
 static uint64_t
 ship(struct ft_thread *t, int may_drop)
 {
-    size_t c = __atomic_load_n(&t->committed, __ATOMIC_ACQUIRE);
+    size_t c = ft_thread_committed(t);
     uint64_t lost = 0;
 
     if (c <= t->sent) {
@@ -547,7 +547,7 @@ ft_ship_full(struct ft_thread *t)
     lost = ship(t, ft_cfg.drop);
     /* Empty: the owner starts over at the beginning of its buffer. */
     t->sent = 0;
-    __atomic_store_n(&t->committed, 0, __ATOMIC_RELEASE);
+    ft_thread_uncommit(t);
     ft_ship_unlock();
     return lost;
 }
@@ -558,7 +558,7 @@ ft_ship_big(struct ft_thread *t, const void *data, size_t len, int event)
     ft_ship_lock();
     lost_unsent += ship_marked(t, 0);
     t->sent = 0;
-    __atomic_store_n(&t->committed, 0, __ATOMIC_RELEASE);
+    ft_thread_uncommit(t);
     t->pos = t->data;
     if (ft_ship_usable()) {
         send_defs_and_sources();
@@ -626,7 +626,7 @@ ft_ship_all(void)
 static void
 ship_thread_idle(struct ft_thread *t, void *arg)
 {
-    size_t c = __atomic_load_n(&t->committed, __ATOMIC_ACQUIRE);
+    size_t c = ft_thread_committed(t);
 
     if (ft_cfg.drop && end_deadline == 0 && c > t->sent && ft_ship_usable() &&
         (backlog.p != NULL || !fits_now(c - t->sent))) {

@@ -137,6 +137,7 @@ ft_thread_register(const char *name)
     t->filled_ns = ft_clock_ns(CLOCK_MONOTONIC);
     t->pos = t->data;
     t->end = t->data + t->cap;
+    t->committed = t->data;
     t->idx = __atomic_add_fetch(&next_idx, 1, __ATOMIC_RELAXED);
     t->tid = (uint64_t)syscall(SYS_gettid);
     strncpy(t->name, name, sizeof(t->name) - 1);
@@ -275,7 +276,7 @@ ft_tstate_restart(void)
     for (struct ft_thread *t = threads; t != NULL; t = t->next) {
         t->pos = t->data;
         t->end = t->data + t->cap;
-        __atomic_store_n(&t->committed, 0, __ATOMIC_RELEASE);
+        ft_thread_uncommit(t);
         t->sent = 0;
         t->announced = 0;
         __atomic_store_n(&t->events, 0, __ATOMIC_RELAXED);
@@ -304,7 +305,7 @@ ft_tstate_atfork_child(void)
     if (t != NULL) {
         t->pos = t->data;
         t->end = t->data + t->cap;
-        t->committed = 0;
+        t->committed = t->data;
         t->sent = 0;
         t->announced = 0;
         t->events = t->lost = t->gap = 0;

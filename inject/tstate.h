@@ -1,8 +1,8 @@
 /* tstate.h - per-thread event buffers and the thread registry.
  *
  * Each traced thread owns a struct ft_thread (reached through TLS) and one buffer. The
- * hot path appends records at pos without any lock, then publishes the buffer's
- * `committed` length with a release store. When the buffer is full the thread ships it
+ * hot path appends records at pos without any lock, then publishes where the buffer's
+ * whole records end (`committed`) with a release store. When the buffer is full the thread ships it
  * to the writer itself (the ship_full hook: ship.h) and starts over in the same, cache-warm buffer; the
  * flusher thread only wakes every FLOWTRACE_FLUSH_INTERVAL to ship what idle threads
  * have committed. (A flusher woken for every full buffer cost 1.45x the empty-hook floor
@@ -43,11 +43,12 @@ struct ft_thread {
     /* Hot: touched by the owning thread on every event. */
     uint8_t *pos;
     uint8_t *end;
-    uint8_t *data;    /* the buffer */
-    size_t committed; /* atomic: bytes of data holding whole records */
-    uint64_t events;  /* atomic (relaxed): events written (ft_rec_is_event) */
-    uint64_t lost;    /* atomic (relaxed): records dropped */
-    uint64_t gap;     /* records dropped since the last GAP record; owner only */
+    uint8_t *data;      /* the buffer */
+    uint8_t *committed; /* atomic: where data's whole records end (a pointer: the hot path
+                         * stores what it has; ft_thread_committed gives the length) */
+    uint64_t events;    /* atomic (relaxed): events written (ft_rec_is_event) */
+    uint64_t lost;      /* atomic (relaxed): records dropped */
+    uint64_t gap;       /* records dropped since the last GAP record; owner only */
 
     /* Cold. */
     size_t cap;         /* bytes of data in use: grows for a busy thread (tstate.c) */
@@ -130,7 +131,22 @@ static inline void
 ft_thread_publish(struct ft_thread *t, uint8_t *p)
 {
     t->pos = p;
-    __atomic_store_n(&t->committed, (size_t)(p - t->data), __ATOMIC_RELEASE);
+    __atomic_store_n(&t->committed, p, __ATOMIC_RELEASE);
+}
+
+/* The bytes of t's data holding whole records (acquire: they are all there to read).
+ * Any thread. */
+static inline size_t
+ft_thread_committed(struct ft_thread *t)
+{
+    return (size_t)(__atomic_load_n(&t->committed, __ATOMIC_ACQUIRE) - t->data);
+}
+
+/* Nothing committed: the owner starts over at the beginning of its buffer. */
+static inline void
+ft_thread_uncommit(struct ft_thread *t)
+{
+    __atomic_store_n(&t->committed, t->data, __ATOMIC_RELEASE);
 }
 
 /* Hot path: publishes the bytes written up to p, which end with one event record

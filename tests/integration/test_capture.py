@@ -410,6 +410,8 @@ PLAIN = """\
     keywords(a=3, b=2) -> 6
     keywords(a=3, b=-1) -> -3
     rebinds(n=5) -> 2 after(n=[5, 0])
+    renames(n=12) -> 2
+    measures(s='abc') -> 3
     deletes(n=4) -> 1
     captured(n=6) -> 6
       captured.<locals>.<lambda>() -> 6

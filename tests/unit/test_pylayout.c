@@ -151,6 +151,11 @@ extras_are_read_from_the_block_and_missing_ones_are_null(void **state)
     put_block(&fake.block);
     assert_ptr_equal(ft_code_extra_get((PyObject *)fake.code, 1), &ours);
     assert_null(ft_code_extra_get((PyObject *)fake.code, 2)); /* beyond its size */
+    /* Slot 0 at a given offset (the engines' constant), without the size check. */
+    fake.block.extras[0] = &ours;
+    assert_ptr_equal(ft_code_extra_get0((PyObject *)fake.code, FT_CODE311_EXTRA), &ours);
+    put_block(NULL);
+    assert_null(ft_code_extra_get0((PyObject *)fake.code, FT_CODE311_EXTRA));
     ft_pylayout.code_extra = 0;
 }
 
@@ -179,6 +184,14 @@ no_object(const char *name)
     return NULL;
 }
 
+/* Times ft_pylayout_code_extra_changed was called. */
+static int extra_changes;
+static void
+extra_changed(void)
+{
+    extra_changes++;
+}
+
 static void
 without_the_api_nothing_is_trusted_and_co_extra_is_checked_where_it_is_written(void **state)
 {
@@ -186,6 +199,7 @@ without_the_api_nothing_is_trusted_and_co_extra_is_checked_where_it_is_written(v
     void *before;
 
     (void)state;
+    ft_pylayout_code_extra_changed = extra_changed;
     ft_py.minor = 11;
     ft_py.PyErr_Clear = nothing;
     ft_py.PyErr_Fetch = fetch;
@@ -206,6 +220,15 @@ without_the_api_nothing_is_trusted_and_co_extra_is_checked_where_it_is_written(v
     put_block(&fake.block);
     ft_pylayout_code_extra_seen((PyObject *)fake.code, before, 0, &ci);
     assert_int_equal(ft_pylayout.code_extra, 176);
+    assert_int_equal(extra_changes, 1); /* the engines are told: they may read it in place */
+
+    /* Another that agrees: nothing changes, nobody is told. */
+    put_block(NULL);
+    before = ft_pylayout_code_extra_before((PyObject *)fake.code);
+    put_block(&fake.block);
+    ft_pylayout_code_extra_seen((PyObject *)fake.code, before, 0, &ci);
+    assert_int_equal(ft_pylayout.code_extra, 176);
+    assert_int_equal(extra_changes, 1);
 
     /* Another code object whose block holds something else at our index: wrong guess,
      * and reading in place stops for good. */
@@ -215,12 +238,15 @@ without_the_api_nothing_is_trusted_and_co_extra_is_checked_where_it_is_written(v
     put_block(&fake.block);
     ft_pylayout_code_extra_seen((PyObject *)fake.code, before, 0, &ci);
     assert_int_equal(ft_pylayout.code_extra, 0);
+    assert_int_equal(extra_changes, 2); /* told: an engine reading at the offset stops */
     put_block(NULL);
     before = ft_pylayout_code_extra_before((PyObject *)fake.code);
     fake.block.extras[0] = &ci;
     put_block(&fake.block);
     ft_pylayout_code_extra_seen((PyObject *)fake.code, before, 0, &ci);
     assert_int_equal(ft_pylayout.code_extra, 0);
+    assert_int_equal(extra_changes, 2);
+    ft_pylayout_code_extra_changed = NULL;
 }
 
 int

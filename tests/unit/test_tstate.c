@@ -58,13 +58,13 @@ ship_full(struct ft_thread *t)
 
     seen.full_calls++;
     if (seen.drop_next) {
-        lost = count_events(t->data + t->sent, t->committed - t->sent);
+        lost = count_events(t->data + t->sent, ft_thread_committed(t) - t->sent);
         seen.drop_next = 0;
     } else {
-        keep(t->data + t->sent, t->committed - t->sent);
+        keep(t->data + t->sent, ft_thread_committed(t) - t->sent);
     }
     t->sent = 0;
-    t->committed = 0;
+    ft_thread_uncommit(t);
     return lost;
 }
 
@@ -72,9 +72,9 @@ static void
 ship_big(struct ft_thread *t, const void *data, size_t len, int event)
 {
     seen.big_calls++;
-    keep(t->data + t->sent, t->committed - t->sent);
+    keep(t->data + t->sent, ft_thread_committed(t) - t->sent);
     t->sent = 0;
-    t->committed = 0;
+    ft_thread_uncommit(t);
     t->pos = t->data;
     keep(data, len);
     if (event) {
@@ -86,8 +86,8 @@ static void
 ship_now(struct ft_thread *t)
 {
     seen.now_calls++;
-    keep(t->data + t->sent, t->committed - t->sent);
-    t->sent = t->committed;
+    keep(t->data + t->sent, ft_thread_committed(t) - t->sent);
+    t->sent = ft_thread_committed(t);
 }
 
 static void
@@ -135,8 +135,8 @@ setup(void **state)
 static void
 flush(void)
 {
-    keep(t->data + t->sent, t->committed - t->sent);
-    t->sent = t->committed;
+    keep(t->data + t->sent, ft_thread_committed(t) - t->sent);
+    t->sent = ft_thread_committed(t);
 }
 
 static void

@@ -28,6 +28,15 @@ def rebinds(n):
     return len(n)
 
 
+def renames(n):
+    n = str(n)         # rebound to a value that is not an int (nor mutable): no "after"
+    return len(n)
+
+
+def measures(s):
+    return len(s)      # a str parameter, an int result
+
+
 def deletes(n):
     del n
     return 1
@@ -57,6 +66,8 @@ def main():
     keywords(3)
     keywords(3, b=-1)
     rebinds(5)
+    renames(12)
+    measures("abc")
     deletes(4)
     captured(6)
     counts([], 2)
