@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ only_the_exact_entry_counts(void **state)
  * daemon) and returns once it runs with it; the shell then runs `then`, its stdin a pipe
  * whose write end *hold keeps open (`read x` waits there). It execs nothing after saying
  * it is ready, since a process in the middle of an execve can show an empty
- * /proc/PID/environ. */
+ * /proc/PID/environ. It dies with this test program. */
 static pid_t
 start_child(char *entry, int daemon, int *hold, const char *then)
 {
@@ -58,6 +59,7 @@ start_child(char *entry, int daemon, int *hold, const char *then)
         if (daemon) {
             setsid();
         }
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test leaves no busy shell behind */
         close(ready[0]);
         close(wait_on[1]);
         dup2(wait_on[0], 0);
