@@ -200,6 +200,12 @@ ft_summary_print(const struct ft_summary *s, FILE *f, const char *out, double se
     }
     if (t.runs > t.roots) {
         fprintf(f, "[FlowTrace] %d more run(s) of child processes in %s\n", t.runs - t.roots, out);
+    } else if (t.runs == 0 && t.failed_units > 0 && !rebuilt_any) {
+        /* Units ended, so a process was traced: its run was not written (nothing of it
+         * reached the disk; the writer's line says why) and its directory holds at most
+         * units.jsonl, which the FAILED lines above name. */
+        fprintf(f, "[FlowTrace] Profiling finished in %.3fs: no run written in %s (see above)\n",
+                seconds, out);
     } else if (t.runs == 0 && !rebuilt_any) {
         fprintf(f, "[FlowTrace] Profiling finished in %.3fs: no Python process was traced\n",
                 seconds);
