@@ -139,8 +139,8 @@ kind_of(const char *pid, const char *entry, pid_t sid, char **buf, size_t *cap)
     struct ft_late_stat st;
     ssize_t n = read_environ(pid, buf, cap);
 
-    if (n < 0 || stat_of(pid, &st) != 0) {
-        return FT_LATE_NONE;
+    if (n < 0 || (n > 0 && !ft_late_env_has(*buf, (size_t)n, entry)) || stat_of(pid, &st) != 0) {
+        return FT_LATE_NONE; /* not ours: no need of its stat */
     }
     /* Empty, with a finished image: the environment may have been read from the image an
      * execve was leaving (it reads empty once dropped) and stat from the new one. Read
