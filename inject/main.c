@@ -122,6 +122,13 @@ connect_writer(void)
     int fd = ft_conn_open(why, sizeof(why)), err;
 
     if (fd < 0) {
+        /* FLOWTRACE_CHILDREN=0 and no writer at the socket given: flowtrace-run's listens
+         * from before the command starts until it ends, so this process started after the
+         * program's end, one the writer would have refused, as silently. */
+        if (!ft_cfg.children && ft_cfg.socket_given && (fd == -ENOENT || fd == -ECONNREFUSED)) {
+            ft_debug("%s; not traced (FLOWTRACE_CHILDREN=0, the program has ended)", why);
+            return fd;
+        }
         ft_warn("%s; the program runs untraced", why);
         return fd;
     }

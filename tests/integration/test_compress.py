@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import CLI, PROGRAMS, RUN, clean_env
-from procs_util import no_core, wait_ready, wrapper_cmd
+from procs_util import WRITER, no_core, wait_ready, wrapper_cmd
 from test_writer_stress import CALLS, children_of, produced
 
 UNITS = PROGRAMS.parent / "units"
@@ -135,3 +135,44 @@ def test_a_compressed_run_is_rebuilt_from_its_compressed_journal(tmp_path):
     lines = [json.loads(l) for l in unzstd(run / "events.jsonl.zst").splitlines()]
     assert tracer["events"] + tracer["lost"] == produced(n)
     assert 0 < tracer["events"] == sum(1 for e in lines if "incomplete" not in e)
+
+
+def test_a_compressed_runs_kept_journal_is_converted_as_a_plain_one_is(tmp_path):
+    # flowtrace-writer --convert reads raw.ftb.zst itself (it said "no HELLO" of zstd
+    # bytes): the same run again; a journal cut by a writer that died (every write is
+    # whole frames, one zstd frame) gives every call up to the cut, the run "killed".
+    out, run = run_shop(tmp_path, "--compress", "--keep-raw", name="packed")
+    assert sorted(p.name for p in run.iterdir()) == ["events.jsonl.zst", "raw.ftb.zst",
+                                                     "sources", "tree.json.zst"]
+    conv = tmp_path / "conv"
+    made = subprocess.run([str(WRITER), "--dir", str(conv), "--convert",
+                           str(run / "raw.ftb.zst")], capture_output=True, text=True,
+                          env=clean_env())
+    assert made.returncode == 0, made.stderr
+    [again] = [p for p in conv.iterdir() if p.is_dir()]
+    assert made.stdout == f"{again}\n"
+    tree = json.loads((again / "tree.json").read_text())
+    assert without_times(tree) == without_times(json.loads(unzstd(run / "tree.json.zst")))
+    assert tree["tracer"]["events"] == json.loads(unzstd(run / "tree.json.zst"))["tracer"][
+        "events"] > 0
+
+    n = 60_000
+    big = tmp_path / "big"
+    proc = subprocess.run(wrapper_cmd(big, PY, [CALLS, n], "--compress", "--keep-raw"),
+                          cwd=tmp_path, env=clean_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    [run] = [p for p in big.iterdir() if p.is_dir()]
+    journal = (run / "raw.ftb.zst").read_bytes()
+    cut = tmp_path / "cut.ftb.zst"
+    cut.write_bytes(journal[:len(journal) // 2])
+    conv = tmp_path / "conv-cut"
+    made = subprocess.run([str(WRITER), "--dir", str(conv), "--convert", str(cut)],
+                          capture_output=True, text=True, env=clean_env())
+    assert (made.returncode, made.stderr) == (0, "")
+    [again] = [p for p in conv.iterdir() if p.is_dir()]
+    cut_tree = json.loads((again / "tree.json").read_text())
+    tracer = cut_tree["tracer"]
+    lines = (again / "events.jsonl").read_text().splitlines()
+    assert cut_tree["ended"] == "killed" and tracer["lost"] == 0
+    assert 0 < tracer["events"] < produced(n)
+    assert tracer["events"] == sum(1 for l in lines if "incomplete" not in l)

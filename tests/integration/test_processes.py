@@ -169,3 +169,30 @@ def test_a_process_left_running_is_not_waited_for_and_is_said(python, tmp_path, 
     finally:
         os.close(write)
         os.close(read)
+
+
+def test_with_no_children_the_programs_end_is_the_end(python, tmp_path):
+    # --no-children: any process started from the program's end on would be refused by
+    # the writer, so the wrapper neither waits for the program's processes left running
+    # nor speaks of them (it waited its 5 s, then said the line) ...
+    read, write = os.pipe()
+    try:
+        proc = subprocess.run([str(RUN), "-o", str(tmp_path / "out"), "--no-children", python,
+                               str(PROCS), "left-running"], stdin=read, cwd=tmp_path,
+                              env=clean_env(), capture_output=True, text=True, timeout=120)
+        assert (proc.returncode, proc.stdout) == (0, "done\n"), proc.stderr
+        assert "still running" not in proc.stderr, proc.stderr
+        [run] = runs_in(tmp_path / "out")
+    finally:
+        os.close(write)
+        os.close(read)
+    # ... and a Python such a process starts once the writer is gone runs untraced without
+    # a word, as the writer's refusal was (it said "cannot connect").
+    (tmp_path / "late").mkdir()
+    proc, runs = trace(python, [PROCS, "late-after-writer"], tmp_path / "late",
+                       wrapper_args=["--no-children"])
+    assert (proc.returncode, proc.stdout) == (0, "done\nchild 42\n"), proc.stderr
+    assert "cannot connect" not in proc.stderr and "still running" not in proc.stderr, \
+        proc.stderr
+    [run] = runs
+    assert functions(run)[:3] == ["<module>", "main", "before_fork"]

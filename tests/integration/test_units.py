@@ -222,3 +222,19 @@ def test_requests_are_numbered_in_the_order_they_ran(python, tmp_path):
     assert (proc.returncode, proc.stdout) == (0, "served\n"), proc.stderr
     assert sorted((u["unit"], u["name"]) for u in units_of(run)) == [(1, "GET /first"),
                                                                      (2, "GET /second")]
+
+
+def test_rows_of_one_thread_are_in_the_order_its_units_ran(python, tmp_path):
+    # units.jsonl's row order (docs/format.md): a thread's units in the order they ran; a
+    # unit's function called inside a unit is part of it, not a unit of its own.
+    (tmp_path / "app.py").write_text("def f(n):\n    return f(n - 1) + 1 if n else 0\n\n\n"
+                                     "def g():\n    return f(2)\n\n\n"
+                                     "print(f(1), g(), f(0))\n")
+    proc, [run] = trace(python, ["app.py"], tmp_path,
+                        wrapper_args=["--unit", "__main__:f", "--unit", "__main__:g"])
+    assert (proc.returncode, proc.stdout) == (0, "1 2 0\n"), proc.stderr
+    with open(run.path / "units.jsonl") as f:
+        rows = [json.loads(line) for line in f]
+    assert [(r["unit"], r["name"], r["calls"]) for r in rows] == [
+        (1, "__main__:f", 2), (2, "__main__:g", 4), (3, "__main__:f", 1)]
+    assert [r["start"] for r in rows] == sorted(r["start"] for r in rows)

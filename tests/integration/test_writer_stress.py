@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from conftest import PROGRAMS, balanced, clean_env, runs_in, trace
+from conftest import PROGRAMS, RUN, balanced, clean_env, runs_in, trace
 from procs_util import (FAULTFS, flowtrace_lines, lines_valid, no_core, records,
                         untraced, wait_ready, wrapper_cmd)
 
@@ -196,6 +196,36 @@ def test_a_run_of_which_nothing_could_be_written_is_not_left_unfinished(python, 
     ls = subprocess.run([str(CLI), "ls", "-d", str(tmp_path / "out")], capture_output=True,
                         text=True, env=clean_env())
     assert "unfinished" not in ls.stdout, ls.stdout
+
+
+def test_a_run_none_of_which_reached_the_disk_is_not_said_untraced(tmp_path):
+    """A full disk from the start: the failed test's FAILED line names the run's directory
+    (its tree could not be written), which stays with what units.jsonl got; the closing
+    line says no run was written (it said "no Python process was traced"), with units or
+    without."""
+    (tmp_path / "test_s.py").write_text("def test_ok():\n    assert 1\n\n\n"
+                                        "def test_bad():\n    assert 0, 'boom'\n")
+    out = tmp_path / "out"
+    proc, runs = trace("/usr/bin/python3", ["-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                            "test_s.py"],
+                       tmp_path, env=faulty(f"write:{out}/:enospc:0"))
+    assert proc.returncode == 1 and "1 failed, 1 passed" in proc.stdout, proc.stderr
+    assert runs == []
+    [failed] = [l for l in proc.stderr.splitlines() if l.startswith("[FlowTrace] FAILED")]
+    [run] = [p for p in out.iterdir() if p.is_dir()]
+    assert failed.startswith(f"[FlowTrace] FAILED: test_s.py::test_bad -> {run} ("), failed
+    assert os.listdir(run) == ["units.jsonl"]
+    assert re.search(r"^\[FlowTrace\] Profiling finished in [0-9.]+s: no run written in "
+                     + re.escape(str(out)) + r" \(see above\)$", proc.stderr, re.M), proc.stderr
+    assert "no Python process was traced" not in proc.stderr
+    # Without units too: the writer lists the run it could not write.
+    out = tmp_path / "plain"
+    proc = subprocess.run([str(RUN), "-o", str(out), "/usr/bin/python3", str(CALLS), "10"],
+                          cwd=tmp_path, env=faulty(f"write:{out}/:enospc:0"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.endswith(f"s: no run written in {out} (see above)\n"), proc.stderr
+    assert "no run written in" in proc.stderr.splitlines()[-2], proc.stderr
 
 
 def test_every_unit_gets_its_row_after_the_disk_fills(tmp_path):

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ only_the_exact_entry_counts(void **state)
  * daemon) and returns once it runs with it; the shell then runs `then`, its stdin a pipe
  * whose write end *hold keeps open (`read x` waits there). It execs nothing after saying
  * it is ready, since a process in the middle of an execve can show an empty
- * /proc/PID/environ. */
+ * /proc/PID/environ. It dies with this test program. */
 static pid_t
 start_child(char *entry, int daemon, int *hold, const char *then)
 {
@@ -58,6 +59,7 @@ start_child(char *entry, int daemon, int *hold, const char *then)
         if (daemon) {
             setsid();
         }
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test leaves no busy shell behind */
         close(ready[0]);
         close(wait_on[1]);
         dup2(wait_on[0], 0);
@@ -111,7 +113,8 @@ a_live_process_with_the_entry_counts(void **state)
 static char
 state_of(pid_t pid)
 {
-    char path[64], buf[512], *p;
+    char path[64], buf[2048];
+    struct ft_late_stat st;
     ssize_t n;
     int fd;
 
@@ -122,21 +125,20 @@ state_of(pid_t pid)
     close(fd);
     assert_true(n > 0);
     buf[n] = '\0';
-    p = strrchr(buf, ')');
-    assert_non_null(p);
-    return p[2];
+    assert_int_equal(ft_late_parse_stat(buf, &st), 0);
+    return st.state;
 }
 
-/* A process of the session whose environment reads empty while it runs (as one in the
- * middle of an execve does) is waited for, not reported; one that waits with an empty
- * environment (`env -i` and asleep) is neither. */
+/* A process the program leaves running with an empty environment (`env -i sh -c 'while
+ * :; do :; done' &`) is nothing of ours: neither waited for nor reported, busy or asleep
+ * (it was taken for one in the middle of an execve, and made the wrapper wait 5 s). */
 static void
-a_running_process_without_environment_is_waited_for(void **state)
+a_process_with_an_empty_environment_is_not_ours(void **state)
 {
     char entry[128];
     pid_t sid = getsid(0), busy, idle;
     int hold_busy, hold_idle;
-    siginfo_t si;
+    struct ft_late found;
 
     (void)state;
     snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=/nowhere/late-%d.sock", (int)getpid());
@@ -145,17 +147,82 @@ a_running_process_without_environment_is_waited_for(void **state)
     while (state_of(idle) != 'S') {
         sched_yield(); /* until it sleeps in read */
     }
-    assert_int_equal(ft_late_kind(busy, entry, sid), FT_LATE_EXECING);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(ft_late_kind(busy, entry, sid), FT_LATE_NONE);
+    }
     assert_int_equal(ft_late_kind(idle, entry, sid), FT_LATE_NONE);
-    assert_int_equal(ft_late_kind(busy, entry, sid + 1), FT_LATE_NONE); /* another session */
+    ft_late_scan(entry, getpid(), sid, &found);
+    assert_int_equal(found.carriers + found.daemons + found.execing, 0);
     kill(busy, SIGKILL);
-    assert_int_equal(waitid(P_PID, (id_t)busy, &si, WEXITED | WNOWAIT), 0); /* a zombie */
-    assert_int_equal(ft_late_kind(busy, entry, sid), FT_LATE_NONE);
     assert_int_equal(waitpid(busy, NULL, 0), busy);
     kill(idle, SIGKILL);
     assert_int_equal(waitpid(idle, NULL, 0), idle);
     close(hold_busy);
     close(hold_idle);
+}
+
+/* In the middle of an execve, /proc shows an empty environment and a stat whose env_end
+ * is 0: a process of the session so is waited for (it may be a shell turning into
+ * python); not as a zombie, nor in another session, nor once its image has a stack. */
+static void
+a_process_in_the_middle_of_an_execve_is_waited_for(void **state)
+{
+    static const char mid[] = "4242 (sh) R 1 4242 77 0 -1 4194304 90 0 0 0 0 0 0 0 20 0 1 0 "
+                              "5000 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 "
+                              "0 0 0 0 0 0 0 0 0 0 0";
+    static const char done[] = "4242 (py (x) 1) R 1 4242 77 0 -1 4194304 90 0 0 0 0 0 0 0 20 0 1 "
+                               "0 5000 0 0 18446744073709551615 1 1 1 0 0 0 0 0 0 0 0 0 17 1 0 "
+                               "0 0 0 0 1 1 1 140737000 140737010 140737010 140737020 0";
+    const char *entry = "FLOWTRACE_SOCKET=/t/w.sock";
+    struct ft_late_stat st;
+
+    (void)state;
+    assert_int_equal(ft_late_parse_stat(mid, &st), 0);
+    assert_int_equal(st.state, 'R');
+    assert_int_equal(st.session, 77);
+    assert_true(st.env_end == 0);
+    assert_int_equal(ft_late_judge("", 0, &st, entry, 77), FT_LATE_EXECING);
+    assert_int_equal(ft_late_judge("", 0, &st, entry, 78), FT_LATE_NONE);
+    assert_int_equal(ft_late_judge("", -1, &st, entry, 77), FT_LATE_NONE); /* not ours */
+    st.state = 'D';
+    assert_int_equal(ft_late_judge("", 0, &st, entry, 77), FT_LATE_EXECING);
+    st.state = 'Z';
+    assert_int_equal(ft_late_judge("", 0, &st, entry, 77), FT_LATE_NONE);
+    assert_int_equal(ft_late_parse_stat(done, &st), 0); /* a ')' in the command's name */
+    assert_int_equal(st.session, 77);
+    assert_true(st.env_end == 140737020ULL);
+    assert_int_equal(ft_late_judge("", 0, &st, entry, 77), FT_LATE_NONE); /* env -i */
+    assert_int_equal(ft_late_judge(entry, (ssize_t)strlen(entry) + 1, &st, entry, 77),
+                     FT_LATE_CARRIER);
+    assert_int_equal(ft_late_judge(entry, (ssize_t)strlen(entry) + 1, &st, entry, 78),
+                     FT_LATE_DAEMON);
+    assert_int_equal(ft_late_parse_stat("4242 (sh) R 1 4242", &st), -1);
+    assert_int_equal(ft_late_parse_stat("no parenthesis", &st), -1);
+}
+
+/* A process with the entry that execs over and over (the shell re-execs itself) is seen
+ * as ours at every look: the entry, or in the middle of an execve; never as nothing. */
+static void
+a_process_exec_ing_again_and_again_is_always_seen(void **state)
+{
+    char entry[128];
+    pid_t sid = getsid(0), pid;
+    int hold, execing = 0;
+
+    (void)state;
+    snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=/nowhere/late-%d.sock", (int)getpid());
+    pid = start_child(entry, 0, &hold,
+                      "S='exec /bin/sh -c \"$0\" \"$0\"'; exec /bin/sh -c \"$S\" \"$S\"");
+    for (int i = 0; i < 3000; i++) {
+        enum ft_late_kind kind = ft_late_kind(pid, entry, sid);
+        assert_int_not_equal(kind, FT_LATE_NONE);
+        assert_int_not_equal(kind, FT_LATE_DAEMON);
+        execing += kind == FT_LATE_EXECING;
+    }
+    print_message("caught in the middle of an execve at %d of 3000 looks\n", execing);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    close(hold);
 }
 
 int
@@ -164,7 +231,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(only_the_exact_entry_counts),
         cmocka_unit_test(a_live_process_with_the_entry_counts),
-        cmocka_unit_test(a_running_process_without_environment_is_waited_for),
+        cmocka_unit_test(a_process_with_an_empty_environment_is_not_ours),
+        cmocka_unit_test(a_process_in_the_middle_of_an_execve_is_waited_for),
+        cmocka_unit_test(a_process_exec_ing_again_and_again_is_always_seen),
     };
     return cmocka_run_group_tests_name("run_late", tests, NULL, NULL);
 }

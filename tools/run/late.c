@@ -26,9 +26,9 @@ ft_late_env_has(const char *env, size_t n, const char *entry)
     return 0;
 }
 
-/* Reads /proc/PID/environ whole into *buf (grown as needed); returns its length, or 0 if
- * it cannot be read (another user's process, a zombie, gone). */
-static size_t
+/* Reads /proc/PID/environ whole into *buf (grown as needed); returns its length, 0 if it
+ * reads empty, or -1 if it cannot be opened (another user's process, gone). */
+static ssize_t
 read_environ(const char *pid, char **buf, size_t *cap)
 {
     char path[300];
@@ -38,7 +38,7 @@ read_environ(const char *pid, char **buf, size_t *cap)
     snprintf(path, sizeof(path), "/proc/%s/environ", pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return 0;
+        return -1;
     }
     for (;;) {
         ssize_t r;
@@ -58,15 +58,46 @@ read_environ(const char *pid, char **buf, size_t *cap)
         n += (size_t)r;
     }
     close(fd);
-    return n;
+    return (ssize_t)n;
 }
 
-/* The session of process pid (/proc/PID/stat's sixth field) and its state letter, or -1. */
-static long
-session_of(const char *pid, char *state)
+int
+ft_late_parse_stat(const char *text, struct ft_late_stat *st)
 {
-    char path[300], buf[512], *p;
-    long sid = -1;
+    /* After the command name's closing parenthesis, from field 3 on: state, ppid, pgrp,
+     * session (6), ..., env_start (50), env_end (51), exit_code (52). */
+    const char *p = strrchr(text, ')');
+
+    if (p == NULL || p[1] != ' ' || p[2] == '\0') {
+        return -1;
+    }
+    st->state = p[2];
+    p += 3;
+    for (int field = 4; field <= 51; field++) {
+        char *end;
+        long long v;
+        if (*p != ' ') {
+            return -1;
+        }
+        v = strtoll(p + 1, &end, 10);
+        if (end == p + 1) {
+            return -1;
+        }
+        if (field == 6) {
+            st->session = (long)v;
+        } else if (field == 51) {
+            st->env_end = (unsigned long long)v;
+        }
+        p = end;
+    }
+    return 0;
+}
+
+/* /proc/PID/stat of process pid, parsed; -1 if it cannot be read. */
+static int
+stat_of(const char *pid, struct ft_late_stat *st)
+{
+    char path[300], buf[2048];
     ssize_t n;
     int fd;
 
@@ -80,54 +111,47 @@ session_of(const char *pid, char *state)
         return -1;
     }
     buf[n] = '\0';
-    /* After the command name's closing parenthesis: state, ppid, pgrp, session. */
-    if ((p = strrchr(buf, ')')) == NULL || strlen(p) < 4) {
-        return -1;
-    }
-    *state = p[2];
-    p += 4; /* ") S " */
-    for (int field = 0; field < 3 && p != NULL; field++) {
-        char *end;
-        sid = strtol(p, &end, 10);
-        p = end != p && *end == ' ' ? end + 1 : NULL;
-    }
-    return p != NULL ? sid : -1;
+    return ft_late_parse_stat(buf, st);
 }
 
-/* Whether /proc/PID/environ opens (the user's own process, still there). */
-static int
-environ_opens(const char *pid)
+enum ft_late_kind
+ft_late_judge(const char *env, ssize_t n, const struct ft_late_stat *st, const char *entry,
+              pid_t sid)
 {
-    char path[300];
-    int fd;
-
-    snprintf(path, sizeof(path), "/proc/%s/environ", pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        return 0;
+    if (n < 0 || st->state == 'Z' || st->state == 'X') {
+        return FT_LATE_NONE;
     }
-    close(fd);
-    return 1;
+    if (n > 0) {
+        if (!ft_late_env_has(env, (size_t)n, entry)) {
+            return FT_LATE_NONE;
+        }
+        return st->session == (long)sid ? FT_LATE_CARRIER : FT_LATE_DAEMON;
+    }
+    /* Empty: an image whose environment is empty (env -i), or none yet (env_end 0: an
+     * execve between the switch to its new memory and the new stack's making). */
+    return st->env_end == 0 && st->session == (long)sid ? FT_LATE_EXECING : FT_LATE_NONE;
 }
 
 /* What process `pid` (its /proc name) is; buf/cap: a buffer kept across calls. */
 static enum ft_late_kind
 kind_of(const char *pid, const char *entry, pid_t sid, char **buf, size_t *cap)
 {
-    size_t n = read_environ(pid, buf, cap);
-    char state = '?';
-    long session;
+    struct ft_late_stat st;
+    ssize_t n = read_environ(pid, buf, cap);
 
-    if (n > 0 && !ft_late_env_has(*buf, n, entry)) {
-        return FT_LATE_NONE;
+    if (n < 0 || (n > 0 && !ft_late_env_has(*buf, (size_t)n, entry)) || stat_of(pid, &st) != 0) {
+        return FT_LATE_NONE; /* not ours: no need of its stat */
     }
-    session = session_of(pid, &state);
-    if (n > 0) {
-        return session == (long)sid ? FT_LATE_CARRIER : FT_LATE_DAEMON;
+    /* Empty, with a finished image: the environment may have been read from the image an
+     * execve was leaving (it reads empty once dropped) and stat from the new one. Read
+     * both again (a few times: a program that execs in a loop can do it again). */
+    for (int again = 0; n == 0 && st.env_end != 0 && again < 3; again++) {
+        n = read_environ(pid, buf, cap);
+        if (n < 0 || stat_of(pid, &st) != 0) {
+            return FT_LATE_NONE;
+        }
     }
-    if (session == (long)sid && (state == 'R' || state == 'D') && environ_opens(pid)) {
-        return FT_LATE_EXECING;
-    }
-    return FT_LATE_NONE;
+    return ft_late_judge(*buf, n, &st, entry, sid);
 }
 
 enum ft_late_kind

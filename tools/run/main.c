@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/dirs.h"
+#include "lib/settings.h"
 #include "late.h"
 #include "opts.h"
 #include "sockdir.h"
@@ -214,13 +215,33 @@ wait_listening(struct ft_watch *w, const struct files *f)
     return -1;
 }
 
+/* Whether the command's environment env traces the processes its traced ones start
+ * (FLOWTRACE_CHILDREN, read as the library reads it: the last one; on unless it says off;
+ * a value that is none leaves the program untraced anyway). */
+static int
+children_traced(char *const *env)
+{
+    const struct ft_setting *s = ft_setting_by_env("FLOWTRACE_CHILDREN");
+    struct ft_setting_value v;
+    const char *text = NULL;
+
+    for (; *env != NULL; env++) {
+        if (strncmp(*env, "FLOWTRACE_CHILDREN=", 19) == 0) {
+            text = *env + 19;
+        }
+    }
+    return s == NULL || text == NULL || text[0] == '\0' || ft_setting_parse(s, text, &v) != 0 ||
+           v.on;
+}
+
 /* After the command: the program's processes still alive (late.h) may yet start a Python
  * process, which connects at its own start; the writer keeps listening for those of our
  * session, for at most FT_LATE_WAIT_S seconds (daemons, in sessions of their own, are not
- * waited for). Those left running are said in one line. */
+ * waited for). Those left running are said in one line. With --no-children the program's
+ * end is the end: every later process would be one the writer refuses. */
 static void
 wait_late(struct ft_watch *w, const struct ft_run_args *a, const struct files *f,
-          struct ft_summary *sum)
+          struct ft_summary *sum, int children)
 {
     char entry[PATH_MAX];
     double until = now() + FT_LATE_WAIT_S;
@@ -228,6 +249,9 @@ wait_late(struct ft_watch *w, const struct ft_run_args *a, const struct files *f
     struct ft_late found;
     int n;
 
+    if (!children) {
+        return;
+    }
     snprintf(entry, sizeof(entry), "FLOWTRACE_SOCKET=%s/%s", f->sockdir, FT_SOCKDIR_SOCKET);
     for (;;) {
         ft_late_scan(entry, getpid(), sid, &found);
@@ -272,7 +296,7 @@ traced(struct ft_run_args *a, struct files *f)
     struct ft_summary sum = {runs, 0};
     double start, end;
     pid_t pid;
-    int err = 0;
+    int err = 0, children;
 
     if (ft_watch_start(&w) != 0) {
         ft_sockdir_remove(f->sockdir);
@@ -299,6 +323,7 @@ traced(struct ft_run_args *a, struct files *f)
         cannot_run(a->cmd[0], err != 0 ? err : -pid);
     }
     ft_watch_started(&w, pid);
+    children = children_traced(env);
     snprintf(runs, sizeof(runs), "%s/%s", f->sockdir, FT_SOCKDIR_RUNS);
     /* A failed unit's line as it ends (the writer appends it to the runs file then). */
     while (!w.cmd_done) {
@@ -308,7 +333,7 @@ traced(struct ft_run_args *a, struct files *f)
         }
     }
     end = now();
-    wait_late(&w, a, f, &sum);
+    wait_late(&w, a, f, &sum, children);
     finish_writer(&w, &wp);
     if (!w.stop_now) {
         char *rebuilt = NULL;

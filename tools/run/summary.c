@@ -121,7 +121,7 @@ out:
 
 /* What the closing lines count, and the root runs that ended badly. */
 struct tally {
-    int runs, roots, failed_units, outside;
+    int runs, roots, failed_units, unwritten, outside;
     char outside_line[MAX_OUTSIDE][4096 + 128];
 };
 
@@ -136,6 +136,10 @@ take_line(struct tally *t, char *fl[MAX_FIELDS], int n, int printed, FILE *f, FI
             print_unit(units, fl);
         }
         t->failed_units += n == 5;
+        return;
+    }
+    if (strcmp(fl[0], "unwritten") == 0) {
+        t->unwritten++;
         return;
     }
     if (n < 8) {
@@ -200,6 +204,12 @@ ft_summary_print(const struct ft_summary *s, FILE *f, const char *out, double se
     }
     if (t.runs > t.roots) {
         fprintf(f, "[FlowTrace] %d more run(s) of child processes in %s\n", t.runs - t.roots, out);
+    } else if (t.runs == 0 && (t.unwritten > 0 || t.failed_units > 0) && !rebuilt_any) {
+        /* A process was traced, but its run was not written (nothing of it reached the
+         * disk; the writer's line says why); its directory holds at most units.jsonl,
+         * which FAILED lines above name. */
+        fprintf(f, "[FlowTrace] Profiling finished in %.3fs: no run written in %s (see above)\n",
+                seconds, out);
     } else if (t.runs == 0 && !rebuilt_any) {
         fprintf(f, "[FlowTrace] Profiling finished in %.3fs: no Python process was traced\n",
                 seconds);

@@ -25,7 +25,8 @@ void ft_summary_follow(struct ft_summary *s, FILE *f);
  * process started, a line per failed unit not printed yet, "FAILED outside any unit" for
  * a root run that ended badly (exit status not 0, an uncaught exception, a signal) when no
  * unit failed, how many runs of child processes there are besides, or that no Python
- * process was traced (unless `rebuilt_any`). */
+ * process was traced (unless `rebuilt_any`), or, when the writer listed runs it could not
+ * write (or failed units of them) and no run, that no run was written. */
 void ft_summary_print(const struct ft_summary *s, FILE *f, const char *out, double seconds,
                       int rebuilt_any);
 

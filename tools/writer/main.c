@@ -32,6 +32,7 @@
 #include "runs.h"
 #include "recover.h"
 #include "server.h"
+#include "spool.h"
 
 static const char usage[] =
     "usage: flowtrace-writer --dir DIR --socket PATH [options]\n"
@@ -48,7 +49,7 @@ static const char usage[] =
     "  --idle-exit SECONDS  exit after this long without connections\n"
     "  --drain-timeout S    after SIGTERM, wait this long for processes still sending\n"
     "                       (default 30)\n"
-    "  --keep-raw           also keep each run's raw stream as raw.ftb\n"
+    "  --keep-raw           also keep each run's raw stream as raw.ftb (.zst if compressed)\n"
     "  --compress           write events.jsonl.zst and tree.json.zst (zstd; also\n"
     "                       FLOWTRACE_COMPRESS=1)\n"
     "  --compress-level N   ... at zstd level N, -7 to 19 (default 1)\n"
@@ -60,7 +61,7 @@ static const char usage[] =
     "  --otlp[=URL]         send each finished unit and run to an OpenTelemetry\n"
     "                       collector (OTLP/HTTP JSON; also FLOWTRACE_OTLP=1|URL; the\n"
     "                       OTEL_EXPORTER_OTLP_* variables; docs/cli.md)\n"
-    "  --convert FILE       write the run of a saved raw stream and exit\n"
+    "  --convert FILE       write the run of a saved raw stream (raw.ftb[.zst]) and exit\n"
     "  --run-id ID          the run id to use with --convert\n"
     "  --recover            finish the runs a writer that died left in DIR (those whose\n"
     "                       process has ended); prints PATH TAB EVENTS TAB LOST for each\n"
@@ -175,14 +176,16 @@ convert(const char *dir, const char *file, const char *run_id, double rate,
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
     struct ft_run_info info;
-    int fd = open(file, O_RDONLY | O_CLOEXEC), err = 0;
+    struct ft_spool in;
+    int err = ft_spool_open(&in, file, 0);
 
-    if (fd < 0) {
+    if (err != 0) {
         ft_run_free(run);
-        return fail(FT_EXIT_FAIL, "cannot open '%s'", file, strerror(errno));
+        return fail(FT_EXIT_FAIL, "cannot open '%s'", file, strerror(-err));
     }
     ft_wire_decoder_init(&dec);
-    while (err == 0 && ft_wire_decoder_read(&dec, fd) > 0) {
+    while (err == 0 && (err = (int)ft_spool_read(&in, &dec)) > 0) {
+        err = 0;
         while (err == 0) {
             int rc = ft_wire_next_frame(&dec, &f);
             if (rc != 1) {
@@ -195,7 +198,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate,
     if (err == 0 && ft_wire_decoder_pending(&dec) > 0) {
         err = FT_ETRUNCATED;
     }
-    close(fd);
+    ft_spool_close(&in);
     ft_run_finish(run, FT_END_KILLED, err ? ft_strerror(err) : NULL);
     ft_run_get_info(run, &info);
     if (err != 0) {

@@ -16,6 +16,7 @@
 #include "lib/run.h"
 #include "lib/wire.h"
 #include "procs.h"
+#include "spool.h"
 
 static int
 exists(const char *dir, const char *name)
@@ -27,78 +28,21 @@ exists(const char *dir, const char *name)
     return lstat(path, &st) == 0;
 }
 
-/* A compressed run's journal: raw.ftb.zst (journal.h). */
-static int
-is_zstd(const char *path)
-{
-    size_t n = strlen(path);
-
-    return n > 4 && strcmp(path + n - 4, ".zst") == 0;
-}
-
-/* A journal or END file for reading: a plain one straight into the decoder (fd), a zstd
- * one through lib/rfile (*in). Never through a link. Returns 0 or -errno. */
-static int
-open_spool(const char *path, int *fd, struct ft_rfile **in)
-{
-    struct stat st;
-
-    *fd = -1;
-    *in = NULL;
-    if (!is_zstd(path)) {
-        *fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        return *fd >= 0 ? 0 : -errno;
-    }
-    if (lstat(path, &st) != 0) {
-        return -errno;
-    }
-    return S_ISLNK(st.st_mode) ? -ELOOP : ft_rfile_open_path(in, path);
-}
-
-/* The next bytes of a spool into the decoder: > 0, 0 at its end, or -errno. */
-static ssize_t
-read_spool(struct ft_wire_decoder *dec, int fd, struct ft_rfile *in)
-{
-    static uint8_t buf[65536];
-    ssize_t n;
-    int err;
-
-    if (in == NULL) {
-        return ft_wire_decoder_read(dec, fd);
-    }
-    n = ft_rfile_read(in, buf, sizeof(buf));
-    if (n > 0 && (err = ft_wire_decoder_feed(dec, buf, (size_t)n)) != 0) {
-        return err;
-    }
-    return n;
-}
-
-static void
-close_spool(int fd, struct ft_rfile *in)
-{
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (in != NULL) {
-        ft_rfile_close(in);
-    }
-}
-
 /* Feeds every whole frame of file to run. Returns 0, the first stream error, or
  * FT_ETRUNCATED if the file ends inside a frame. A missing file is not an error. */
 static int
 feed_file(struct ft_run *run, const char *path, int *saw_hello)
 {
     struct ft_wire_decoder dec;
-    struct ft_rfile *in;
+    struct ft_spool in;
     struct ft_frame f;
-    int fd, err = open_spool(path, &fd, &in);
+    int err = ft_spool_open(&in, path, FT_SPOOL_NOFOLLOW);
 
     if (err != 0) {
         return err == -ENOENT ? 0 : err;
     }
     ft_wire_decoder_init(&dec);
-    while (err == 0 && read_spool(&dec, fd, in) > 0) {
+    while (err == 0 && ft_spool_read(&in, &dec) > 0) {
         while (err == 0) {
             int rc = ft_wire_next_frame(&dec, &f);
             if (rc != 1) {
@@ -115,7 +59,7 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
         err = FT_ETRUNCATED;
     }
     ft_wire_decoder_close(&dec);
-    close_spool(fd, in);
+    ft_spool_close(&in);
     return err;
 }
 
@@ -126,23 +70,23 @@ still_running(const char *journal)
 {
     struct ft_wire_decoder dec;
     struct ft_hello_id id;
-    struct ft_rfile *in;
+    struct ft_spool in;
     struct ft_frame f;
     uint64_t ppid, st;
-    int fd, running = 0;
+    int running = 0;
 
-    if (open_spool(journal, &fd, &in) != 0) {
+    if (ft_spool_open(&in, journal, FT_SPOOL_NOFOLLOW) != 0) {
         return 0;
     }
     ft_wire_decoder_init(&dec);
-    if (read_spool(&dec, fd, in) > 0 && ft_wire_next_frame(&dec, &f) == 1 &&
+    if (ft_spool_read(&in, &dec) > 0 && ft_wire_next_frame(&dec, &f) == 1 &&
         f.hdr.type == FT_FRAME_HELLO) {
         ft_procs_hello(&f, &id);
         running = id.pid != 0 && ft_procs_stat(id.pid, &ppid, &st) == 0 &&
                   (id.starttime == 0 || st == id.starttime);
     }
     ft_wire_decoder_close(&dec);
-    close_spool(fd, in);
+    ft_spool_close(&in);
     return running;
 }
 

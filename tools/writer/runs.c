@@ -35,11 +35,26 @@ one_field(const char *s, char *out, size_t cap)
     return i > 0 ? out : "-";
 }
 
+/* Appends one line to runs_file in one write: flowtrace-run reads the file while it
+ * grows. */
+static void
+append(const char *runs_file, const char *line, int n, size_t cap)
+{
+    int fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+    if (fd >= 0 && n > 0) {
+        ft_write_all(fd, line, (size_t)n < cap ? (size_t)n : cap - 1);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
 void
 ft_runs_unit_ended(const char *run_path, const struct ft_unit_row *u, const char *runs_file)
 {
     char line[8192], name[2048], error[2048];
-    int fd, n;
+    int n;
 
     if (runs_file == NULL || !u->failed) {
         return;
@@ -47,19 +62,27 @@ ft_runs_unit_ended(const char *run_path, const struct ft_unit_row *u, const char
     n = snprintf(line, sizeof(line), "unit\t%s\t%s%s%s\t%s\t%s\n", u->outcome, run_path,
                  u->tree ? "/" : "", u->tree ? u->tree : "", one_field(u->name, name, sizeof(name)),
                  one_field(u->error, error, sizeof(error)));
-    fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        /* One write of a whole line: flowtrace-run reads the file while it grows. */
-        ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-        close(fd);
+    append(runs_file, line, n, sizeof(line));
+}
+
+void
+ft_runs_unwritten(uint64_t pid, const char *runs_file)
+{
+    char line[64];
+    int n;
+
+    if (runs_file == NULL) {
+        return;
     }
+    n = snprintf(line, sizeof(line), "unwritten\t%llu\n", (unsigned long long)pid);
+    append(runs_file, line, n, sizeof(line));
 }
 
 void
 ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
 {
     char line[8192], script[512], status[16];
-    int fd, n;
+    int n;
 
     recent[recent_next % RECENT].pid = info->pid;
     recent[recent_next % RECENT].how = info->how;
@@ -77,11 +100,7 @@ ft_runs_finished(const struct ft_run_info *info, const char *runs_file)
     n = snprintf(line, sizeof(line), "%s\t%s\t%llu\t%s\t%s\t%s\t%llu\t%s\n", info->id, info->path,
                  (unsigned long long)info->pid, info->parent_run ? info->parent_run : "-",
                  ft_wire_end_name(info->how), status, (unsigned long long)info->calls, script);
-    fd = open(runs_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        ft_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-        close(fd);
-    }
+    append(runs_file, line, n, sizeof(line));
 }
 
 const char *

@@ -22,6 +22,11 @@ void ft_runs_finished(const struct ft_run_info *info, const char *runs_file);
  * and the error become spaces. */
 void ft_runs_unit_ended(const char *run_path, const struct ft_unit_row *u, const char *runs_file);
 
+/* A run of process pid of which nothing was written (no directory could be made, or
+ * nothing of it reached the disk): appends "unwritten" TAB pid to runs_file (if not NULL),
+ * so that flowtrace-run says no run was written rather than that nothing was traced. */
+void ft_runs_unwritten(uint64_t pid, const char *runs_file);
+
 /* The id of a remembered run that started (pid, ppid): one that exec'd with this pid,
  * else one whose pid is ppid. NULL if none. Valid until the next ft_runs_finished(). */
 const char *ft_runs_recent_parent(uint64_t pid, uint64_t ppid);

@@ -166,6 +166,9 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         if (c->failed || info.discarded) {
             info.fail_err = info.fail_err != 0 ? info.fail_err : err;
             say_failed(c, &info);
+            if (info.id == NULL || info.path == NULL || info.discarded) {
+                ft_runs_unwritten(c->id.pid, S.opts.runs_file);
+            }
         } else if (err != 0 && info.path != NULL) {
             say("run %s: cannot write its files: %s", info.id, ft_strerror(err));
         }

@@ -62,6 +62,12 @@ def main(how):
         # resource tracker can, under load).
         subprocess.Popen(["sh", "-c", "read line; exec \"$0\" -c \"$1\"", sys.executable,
                           CHILD_CODE], stdin=subprocess.PIPE)
+    elif how == "late-after-writer":
+        # As "late", but the shell execs python only once the writer's socket is gone
+        # (with --no-children the program's end is the end).
+        subprocess.Popen(["sh", "-c", "read line; while [ -e \"$FLOWTRACE_SOCKET\" ]; do "
+                          "sleep 0.01; done; exec \"$0\" -c \"$1\"", sys.executable,
+                          CHILD_CODE], stdin=subprocess.PIPE)
     elif how in ("left-running", "daemon"):
         # A child left running, untraced (not Python), after the program ends (a daemon:
         # in a session of its own): it ends when the caller closes the pipe that is this
