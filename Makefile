@@ -136,7 +136,7 @@ $(O)/tests/unit/test_pyval: $(O)/tools/cli/pyval.o
 UNIT_LIBS_test_walk := -lm
 $(O)/tests/unit/test_procs: $(O)/tools/writer/procs.o
 $(O)/tests/unit/test_recover: $(O)/tools/writer/recover.o $(O)/tools/writer/procs.o \
-    $(O)/tools/writer/spool.o \
+    $(O)/tools/writer/replay.o \
     $(O)/tools/writer/journal.o
 $(O)/tests/unit/test_run_opts: $(O)/tools/run/opts.o
 $(O)/tests/unit/test_run_late: $(O)/tools/run/late.o

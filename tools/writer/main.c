@@ -32,7 +32,7 @@
 #include "runs.h"
 #include "recover.h"
 #include "server.h"
-#include "spool.h"
+#include "replay.h"
 
 static const char usage[] =
     "usage: flowtrace-writer --dir DIR --socket PATH [options]\n"
@@ -176,15 +176,15 @@ convert(const char *dir, const char *file, const char *run_id, double rate,
     struct ft_run *run = ft_run_new(&ro);
     struct ft_frame f;
     struct ft_run_info info;
-    struct ft_spool in;
-    int err = ft_spool_open(&in, file, 0);
+    struct ft_replay in;
+    int err = ft_replay_open(&in, file, 0);
 
     if (err != 0) {
         ft_run_free(run);
         return fail(FT_EXIT_FAIL, "cannot open '%s'", file, strerror(-err));
     }
     ft_wire_decoder_init(&dec);
-    while (err == 0 && (err = (int)ft_spool_read(&in, &dec)) > 0) {
+    while (err == 0 && (err = (int)ft_replay_read(&in, &dec)) > 0) {
         err = 0;
         while (err == 0) {
             int rc = ft_wire_next_frame(&dec, &f);
@@ -198,7 +198,7 @@ convert(const char *dir, const char *file, const char *run_id, double rate,
     if (err == 0 && ft_wire_decoder_pending(&dec) > 0) {
         err = FT_ETRUNCATED;
     }
-    ft_spool_close(&in);
+    ft_replay_close(&in);
     ft_run_finish(run, FT_END_KILLED, err ? ft_strerror(err) : NULL);
     ft_run_get_info(run, &info);
     if (err != 0) {

@@ -16,7 +16,7 @@
 #include "lib/run.h"
 #include "lib/wire.h"
 #include "procs.h"
-#include "spool.h"
+#include "replay.h"
 
 static int
 exists(const char *dir, const char *name)
@@ -34,15 +34,15 @@ static int
 feed_file(struct ft_run *run, const char *path, int *saw_hello)
 {
     struct ft_wire_decoder dec;
-    struct ft_spool in;
+    struct ft_replay in;
     struct ft_frame f;
-    int err = ft_spool_open(&in, path, FT_SPOOL_NOFOLLOW);
+    int err = ft_replay_open(&in, path, FT_REPLAY_NOFOLLOW);
 
     if (err != 0) {
         return err == -ENOENT ? 0 : err;
     }
     ft_wire_decoder_init(&dec);
-    while (err == 0 && ft_spool_read(&in, &dec) > 0) {
+    while (err == 0 && ft_replay_read(&in, &dec) > 0) {
         while (err == 0) {
             int rc = ft_wire_next_frame(&dec, &f);
             if (rc != 1) {
@@ -59,7 +59,7 @@ feed_file(struct ft_run *run, const char *path, int *saw_hello)
         err = FT_ETRUNCATED;
     }
     ft_wire_decoder_close(&dec);
-    ft_spool_close(&in);
+    ft_replay_close(&in);
     return err;
 }
 
@@ -70,23 +70,23 @@ still_running(const char *journal)
 {
     struct ft_wire_decoder dec;
     struct ft_hello_id id;
-    struct ft_spool in;
+    struct ft_replay in;
     struct ft_frame f;
     uint64_t ppid, st;
     int running = 0;
 
-    if (ft_spool_open(&in, journal, FT_SPOOL_NOFOLLOW) != 0) {
+    if (ft_replay_open(&in, journal, FT_REPLAY_NOFOLLOW) != 0) {
         return 0;
     }
     ft_wire_decoder_init(&dec);
-    if (ft_spool_read(&in, &dec) > 0 && ft_wire_next_frame(&dec, &f) == 1 &&
+    if (ft_replay_read(&in, &dec) > 0 && ft_wire_next_frame(&dec, &f) == 1 &&
         f.hdr.type == FT_FRAME_HELLO) {
         ft_procs_hello(&f, &id);
         running = id.pid != 0 && ft_procs_stat(id.pid, &ppid, &st) == 0 &&
                   (id.starttime == 0 || st == id.starttime);
     }
     ft_wire_decoder_close(&dec);
-    ft_spool_close(&in);
+    ft_replay_close(&in);
     return running;
 }
 

@@ -1,6 +1,6 @@
-/* spool.c - a run's journal read back, plain or zstd (spool.h). */
+/* replay.c - a run's journal read back, plain or zstd (replay.h). */
 #define _GNU_SOURCE
-#include "spool.h"
+#include "replay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,24 +20,24 @@ is_zstd(const char *path)
 }
 
 int
-ft_spool_open(struct ft_spool *s, const char *path, int flags)
+ft_replay_open(struct ft_replay *s, const char *path, int flags)
 {
     struct stat st;
 
     s->fd = -1;
     s->in = NULL;
     if (!is_zstd(path)) {
-        s->fd = open(path, O_RDONLY | O_CLOEXEC | (flags & FT_SPOOL_NOFOLLOW ? O_NOFOLLOW : 0));
+        s->fd = open(path, O_RDONLY | O_CLOEXEC | (flags & FT_REPLAY_NOFOLLOW ? O_NOFOLLOW : 0));
         return s->fd >= 0 ? 0 : -errno;
     }
-    if ((flags & FT_SPOOL_NOFOLLOW) && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    if ((flags & FT_REPLAY_NOFOLLOW) && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
         return -ELOOP;
     }
     return ft_rfile_open_path(&s->in, path);
 }
 
 ssize_t
-ft_spool_read(struct ft_spool *s, struct ft_wire_decoder *dec)
+ft_replay_read(struct ft_replay *s, struct ft_wire_decoder *dec)
 {
     static uint8_t buf[65536];
     ssize_t n;
@@ -54,7 +54,7 @@ ft_spool_read(struct ft_spool *s, struct ft_wire_decoder *dec)
 }
 
 void
-ft_spool_close(struct ft_spool *s)
+ft_replay_close(struct ft_replay *s)
 {
     if (s->fd >= 0) {
         close(s->fd);
