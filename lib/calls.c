@@ -1172,6 +1172,69 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     }
 }
 
+/* CALL_INTS: a call with its int arguments, a whole event (no value record follows), so
+ * its ENTER line and node head are written now, as flush_enter would at the next record. */
+static int
+on_call_ints(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    const struct ft_code *code = ft_codetab_get(c->codes, rec->payload);
+    struct ft_call *n;
+    int err;
+
+    if (code == NULL) {
+        return FT_EUNDEFCODE;
+    }
+    n = open_node(c, t, code, rec->ticks, current(t), 0);
+    if ((err = push_frame(t, n, code->id)) != 0 || n == NULL) {
+        return err;
+    }
+    if (rec->extra > 0 && (err = ft_values_args_ints(&c->scratch, n, rec->data, rec->extra)) != 0) {
+        if (err < 0) {
+            return err;
+        }
+        c->malformed_values += (uint64_t)err;
+    }
+    if (!n->tentative) {
+        if (!n->entered && !n->transparent) {
+            enter_line(c, t, n);
+        }
+        if (!n->held) {
+            try_stream(c, n);
+        }
+    }
+    return 0;
+}
+
+/* RETURN_INT: a return with its int result, a whole event: the call ends now. Most
+ * often it is the frame on top's, a plain call's, outside adopted work: on_leave's steps
+ * for that here, on_leave for the rest. */
+static void
+on_return_int(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    struct ft_rec ret = *rec;
+    size_t d = t->depth;
+    struct ft_call *n;
+
+    if (d > 0 && t->stack[d - 1].code_id == rec->payload && (n = t->stack[d - 1].node) != NULL &&
+        !n->gen && t->adopt == NULL) {
+        t->depth = d - 1;
+        n->frames--;
+        if (t->committed_below > d - 1) {
+            t->committed_below = d - 1;
+        }
+        n->end = rec->ticks;
+        (void)ft_values_result_int(n, rec->data, 8);
+        finish_node(c, t, n);
+        return;
+    }
+    ret.kind = FT_REC_RETURN;
+    on_leave(c, t, &ret);
+    if (t->pend_leave != NULL) {
+        (void)ft_values_result_int(t->pend_leave, rec->data, 8);
+        flush_leave(c, t);
+    }
+}
+
 /* A call's exception: scratch's first exc_len bytes, then its optional members (raise
  * site, causes) up to len. */
 static int
@@ -1379,6 +1442,23 @@ next_record(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *rec)
     return 0;
 }
 
+/* A whole event (CALL_INTS, RETURN_INT) as an event record: payload its code id, ticks
+ * its ticks, data its values and extra their length. Returns 0 or FT_EBADRECORD. */
+static inline int
+whole_event(struct ft_rec *rec)
+{
+    size_t len = rec->payload;
+
+    if (rec->kind == FT_REC_RETURN_INT ? len != FT_RETURN_INT_LEN : len < 16 || len % 8 != 0) {
+        return FT_EBADRECORD;
+    }
+    memcpy(&rec->payload, rec->data, 8);
+    memcpy(&rec->ticks, rec->data + 8, 8);
+    rec->data += 16;
+    rec->extra = len - 16;
+    return 0;
+}
+
 int
 ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n)
 {
@@ -1392,7 +1472,33 @@ ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size
             return err;
         }
         if (rec.kind >= FT_REC_VALUE) {
-            if ((err = on_values(c, t, &rec)) != 0) {
+            if (rec.kind - FT_REC_CALL_INTS > 1u) {
+                if ((err = on_values(c, t, &rec)) != 0) {
+                    return err;
+                }
+                continue;
+            }
+            /* A whole event: the steps below for CALL and RETURN, with nothing to wait for. */
+            if ((err = whole_event(&rec)) != 0) {
+                return err;
+            }
+            c->ledger->records++;
+            if (rec.ticks > *c->last_ticks) {
+                *c->last_ticks = rec.ticks;
+            }
+            if (t->pend_enter != NULL || t->pend_leave != NULL || t->nunwinds > 0) {
+                flush_pending(c, t);
+            }
+            if (c->min_ticks != 0) {
+                commit_long_enough(c, t, rec.ticks);
+            }
+            if (rec.kind == FT_REC_CALL_INTS) {
+                err = on_call_ints(c, t, &rec);
+            } else {
+                on_return_int(c, t, &rec);
+            }
+            c->ledger->settled++;
+            if (err != 0) {
                 return err;
             }
             continue;
