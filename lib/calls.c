@@ -118,7 +118,7 @@ node_release(struct ft_calls *c, struct ft_call *n)
     }
 }
 
-static struct ft_call *
+static inline struct ft_call *
 node_new(struct ft_calls *c)
 {
     struct ft_call *n = c->free_nodes;
@@ -632,9 +632,26 @@ current_below(struct ft_cthread *t)
 }
 
 /* The new call's id as text, from the counter kept as text: one digit changes most of the
- * time, so this is a copy and an increment instead of a conversion. */
-static void
+ * time, so this is a copy and an increment instead of a conversion (next_id_carry when the
+ * last digit is a 9, or at the first call). */
+static void next_id_carry(struct ft_calls *c, struct ft_call *n);
+
+static inline void
 next_id(struct ft_calls *c, struct ft_call *n)
+{
+    uint8_t len = c->next_id_len;
+
+    if (len == 0 || c->next_id_text[len - 1] == '9') {
+        next_id_carry(c, n);
+        return;
+    }
+    memcpy(n->id_text, c->next_id_text, sizeof(n->id_text));
+    n->id_len = len;
+    c->next_id_text[len - 1]++;
+}
+
+static void
+next_id_carry(struct ft_calls *c, struct ft_call *n)
 {
     int i;
 
@@ -1172,23 +1189,85 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     }
 }
 
-/* CALL_INTS: a call with its int arguments, a whole event (no value record follows), so
- * its ENTER line and node head are written now, as flush_enter would at the next record. */
-static int
-on_call_ints(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+/* Whether a call under p is plain: it gets no level of its own or fewer, nothing to
+ * hold it back (no --max-depth, --min-duration, destination or adoption's part; p is
+ * streamed and waits for nothing), so it streams into p's thread's part at once. */
+static inline int
+plain_parent(const struct ft_calls *c, const struct ft_call *p)
 {
-    const struct ft_code *code = ft_codetab_get(c->codes, rec->payload);
-    struct ft_call *n;
+    return (c->max_depth | c->min_ticks) == 0 && p->dest == NULL && p->part_owner == NULL &&
+           p->streamed && p->qhead == NULL && !p->transparent && p->owner->part != NULL;
+}
+
+/* A plain call under p (plain_parent) with its int arguments: open_node, push_frame,
+ * its values, flush_enter and try_stream's steps for it, the checks they make known. */
+static int
+open_plain(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, uint64_t ticks,
+           const uint8_t *ints, size_t len, struct ft_call *p)
+{
+    struct ft_call *n = node_new(c);
+    struct ft_sink *s = p->owner->part;
+    int err;
+
+    if (n == NULL) {
+        return -ENOMEM;
+    }
+    n->id = ++c->next_call_id;
+    next_id(c, n);
+    n->code = code;
+    n->parent = p;
+    n->owner = p->owner;
+    n->start = ticks;
+    n->start_real = ft_clockconv_real_ns(c->emit->clock, ticks);
+    n->resumed_at = ticks;
+    n->depth = p->depth + 1;
+    n->dest = NULL;
+    n->part_owner = NULL;
+    p->pending++;
+    c->calls++;
+    t->stack[t->depth].node = n;
+    t->stack[t->depth].code_id = code->id;
+    t->depth++;
+    n->frames = 1;
+    if (len > 0 && (err = ft_values_args_ints(&c->scratch, n, ints, len)) != 0) {
+        if (err < 0) {
+            return err;
+        }
+        c->malformed_values += (uint64_t)err;
+    }
+    enter_line(c, t, n);
+    if (p->nwritten++ > 0) {
+        ft_buf_putc(&s->b, ',');
+    }
+    ft_emit_node_head(c->emit, &s->b, n);
+    ft_sink_maybe_flush(s);
+    n->streamed = 1;
+    return 0;
+}
+
+/* CALL_INTS: a call with its int arguments, a whole event (no value record follows), so
+ * its ENTER line and node head are written now, as flush_enter would at the next record.
+ * ints: len bytes of them. */
+static int
+on_call_ints(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
+             const uint8_t *ints, size_t len)
+{
+    const struct ft_code *code = ft_codetab_get(c->codes, code_id);
+    size_t d = t->depth;
+    struct ft_call *n, *p = d > 0 && t->adopt == NULL ? t->stack[d - 1].node : NULL;
     int err;
 
     if (code == NULL) {
         return FT_EUNDEFCODE;
     }
-    n = open_node(c, t, code, rec->ticks, current(t), 0);
+    if (p != NULL && plain_parent(c, p) && d < t->cap) {
+        return open_plain(c, t, code, ticks, ints, len, p);
+    }
+    n = open_node(c, t, code, ticks, current(t), 0);
     if ((err = push_frame(t, n, code->id)) != 0 || n == NULL) {
         return err;
     }
-    if (rec->extra > 0 && (err = ft_values_args_ints(&c->scratch, n, rec->data, rec->extra)) != 0) {
+    if (len > 0 && (err = ft_values_args_ints(&c->scratch, n, ints, len)) != 0) {
         if (err < 0) {
             return err;
         }
@@ -1205,32 +1284,75 @@ on_call_ints(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     return 0;
 }
 
+/* Whether n, ended, is a plain call to finish: kept (no --min-duration), no destination
+ * or adoption's part, no span to offer, streamed into its thread's part with nothing
+ * under it still open or waiting. */
+static inline int
+plain_end(const struct ft_calls *c, const struct ft_call *n)
+{
+    return c->min_ticks == 0 && c->spans == NULL && n->dest == NULL && n->part_owner == NULL &&
+           n->pending == 0 && n->streamed && n->qhead == NULL && !n->queued && !n->transparent &&
+           !n->dest_root && n->owner->part != NULL;
+}
+
+/* A plain call (plain_end) ends: finish_node and became_done_fast's steps for it, the
+ * checks they make known. */
+static void
+finish_plain(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
+{
+    struct ft_call *p = container(n);
+    struct ft_sink *s = n->owner->part;
+
+    n->dur_ns = ft_clockconv_span_ns(c->emit->clock, n->start, n->end);
+    n->dur_len = (uint8_t)(n->dur_ns < 10000 ? ft_dec_u64(n->dur_text, n->dur_ns)
+                                             : ft_dec_big_inline(n->dur_text, n->dur_ns));
+    exit_line(c, t, n);
+    n->closed = 1;
+    n->done = 1;
+    ft_emit_node_tail(c->emit, &s->b, n);
+    ft_sink_maybe_flush(s);
+    node_free(c, n);
+    if (p->pending > 0) {
+        p->pending--;
+    }
+    if (p->streamed) {
+        drain(c, p);
+    }
+    if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
+        became_done(c, p);
+    }
+}
+
 /* RETURN_INT: a return with its int result, a whole event: the call ends now. Most
  * often it is the frame on top's, a plain call's, outside adopted work: on_leave's steps
  * for that here, on_leave for the rest. */
 static void
-on_return_int(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+on_return_int(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
+              const uint8_t *result)
 {
-    struct ft_rec ret = *rec;
+    struct ft_rec ret = {.kind = FT_REC_RETURN, .payload = code_id, .ticks = ticks};
     size_t d = t->depth;
     struct ft_call *n;
 
-    if (d > 0 && t->stack[d - 1].code_id == rec->payload && (n = t->stack[d - 1].node) != NULL &&
+    if (d > 0 && t->stack[d - 1].code_id == code_id && (n = t->stack[d - 1].node) != NULL &&
         !n->gen && t->adopt == NULL) {
         t->depth = d - 1;
         n->frames--;
         if (t->committed_below > d - 1) {
             t->committed_below = d - 1;
         }
-        n->end = rec->ticks;
-        (void)ft_values_result_int(n, rec->data, 8);
-        finish_node(c, t, n);
+        n->end = ticks;
+        (void)ft_values_result_int(n, result, 8);
+        if (plain_end(c, n)) {
+            finish_plain(c, t, n);
+        } else {
+            finish_node(c, t, n);
+        }
         return;
     }
-    ret.kind = FT_REC_RETURN;
     on_leave(c, t, &ret);
     if (t->pend_leave != NULL) {
-        (void)ft_values_result_int(t->pend_leave, rec->data, 8);
+        (void)ft_values_result_int(t->pend_leave, result, 8);
         flush_leave(c, t);
     }
 }
@@ -1442,21 +1564,33 @@ next_record(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *rec)
     return 0;
 }
 
-/* A whole event (CALL_INTS, RETURN_INT) as an event record: payload its code id, ticks
- * its ticks, data its values and extra their length. Returns 0 or FT_EBADRECORD. */
+/* A whole event (CALL_INTS, RETURN_INT) of len bytes at r: the steps of the loop below
+ * for an event record, with nothing to wait for. Returns 0 or an error. */
 static inline int
-whole_event(struct ft_rec *rec)
+whole_event(struct ft_calls *c, struct ft_cthread *t, unsigned kind, const uint8_t *r, size_t len)
 {
-    size_t len = rec->payload;
+    uint64_t code_id, ticks;
+    int err = 0;
 
-    if (rec->kind == FT_REC_RETURN_INT ? len != FT_RETURN_INT_LEN : len < 16 || len % 8 != 0) {
-        return FT_EBADRECORD;
+    memcpy(&code_id, r, 8);
+    memcpy(&ticks, r + 8, 8);
+    c->ledger->records++;
+    if (ticks > *c->last_ticks) {
+        *c->last_ticks = ticks;
     }
-    memcpy(&rec->payload, rec->data, 8);
-    memcpy(&rec->ticks, rec->data + 8, 8);
-    rec->data += 16;
-    rec->extra = len - 16;
-    return 0;
+    if (((uintptr_t)t->pend_enter | (uintptr_t)t->pend_leave | t->nunwinds) != 0) {
+        flush_pending(c, t);
+    }
+    if (c->min_ticks != 0) {
+        commit_long_enough(c, t, ticks);
+    }
+    if (kind == FT_REC_CALL_INTS) {
+        err = on_call_ints(c, t, code_id, ticks, r + 16, len - 16);
+    } else {
+        on_return_int(c, t, code_id, ticks, r + 16);
+    }
+    c->ledger->settled++;
+    return err;
 }
 
 int
@@ -1467,38 +1601,36 @@ ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size
 
     t->quiet = 0;
     while (pos < n) {
-        int err = next_record(p, n, &pos, &rec);
-        if (err != 0) {
+        uint64_t w0 = 0;
+        unsigned kind;
+        int err;
+
+        if (n - pos >= 24) {
+            memcpy(&w0, p + pos, 8);
+        }
+        kind = (unsigned)(w0 & 0xff);
+        if (kind - FT_REC_CALL_INTS <= 1u) {
+            /* The commonest records, decoded here: a whole event's length says its layout. */
+            size_t len = w0 >> 8;
+            if ((kind == FT_REC_RETURN_INT ? len != FT_RETURN_INT_LEN : len < 16 || len % 8 != 0) ||
+                len > n - pos - 8) {
+                return FT_EBADRECORD;
+            }
+            err = whole_event(c, t, kind, p + pos + 8, len);
+            if (err != 0) {
+                return err;
+            }
+            pos += 8 + len;
+            continue;
+        }
+        if ((err = next_record(p, n, &pos, &rec)) != 0) {
             return err;
         }
         if (rec.kind >= FT_REC_VALUE) {
-            if (rec.kind - FT_REC_CALL_INTS > 1u) {
-                if ((err = on_values(c, t, &rec)) != 0) {
-                    return err;
-                }
-                continue;
+            if (rec.kind - FT_REC_CALL_INTS <= 1u) {
+                return FT_EBADRECORD; /* a whole event too short for its layout */
             }
-            /* A whole event: the steps below for CALL and RETURN, with nothing to wait for. */
-            if ((err = whole_event(&rec)) != 0) {
-                return err;
-            }
-            c->ledger->records++;
-            if (rec.ticks > *c->last_ticks) {
-                *c->last_ticks = rec.ticks;
-            }
-            if (t->pend_enter != NULL || t->pend_leave != NULL || t->nunwinds > 0) {
-                flush_pending(c, t);
-            }
-            if (c->min_ticks != 0) {
-                commit_long_enough(c, t, rec.ticks);
-            }
-            if (rec.kind == FT_REC_CALL_INTS) {
-                err = on_call_ints(c, t, &rec);
-            } else {
-                on_return_int(c, t, &rec);
-            }
-            c->ledger->settled++;
-            if (err != 0) {
+            if ((err = on_values(c, t, &rec)) != 0) {
                 return err;
             }
             continue;
