@@ -1245,43 +1245,24 @@ open_plain(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code,
     return 0;
 }
 
-/* CALL_INTS: a call with its int arguments, a whole event (no value record follows), so
- * its ENTER line and node head are written now, as flush_enter would at the next record.
- * ints: len bytes of them. */
-static int
-on_call_ints(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
-             const uint8_t *ints, size_t len)
+/* CALL_INTS of a plain call (plain_parent), the commonest: returns 1 when it was one and
+ * is written, 0 when the call is to go the general way (on_enter, then its values as
+ * ARGS_INTS, then flush_enter: whole_values), or an error. */
+static inline int
+call_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
+           const uint8_t *ints, size_t len)
 {
-    const struct ft_code *code = ft_codetab_get(c->codes, code_id);
     size_t d = t->depth;
-    struct ft_call *n, *p = d > 0 && t->adopt == NULL ? t->stack[d - 1].node : NULL;
+    struct ft_call *p = d > 0 && t->adopt == NULL ? t->stack[d - 1].node : NULL;
+    const struct ft_code *code;
     int err;
 
-    if (code == NULL) {
-        return FT_EUNDEFCODE;
+    if (p == NULL || !plain_parent(c, p) || d == t->cap ||
+        (code = ft_codetab_get(c->codes, code_id)) == NULL) {
+        return 0;
     }
-    if (p != NULL && plain_parent(c, p) && d < t->cap) {
-        return open_plain(c, t, code, ticks, ints, len, p);
-    }
-    n = open_node(c, t, code, ticks, current(t), 0);
-    if ((err = push_frame(t, n, code->id)) != 0 || n == NULL) {
-        return err;
-    }
-    if (len > 0 && (err = ft_values_args_ints(&c->scratch, n, ints, len)) != 0) {
-        if (err < 0) {
-            return err;
-        }
-        c->malformed_values += (uint64_t)err;
-    }
-    if (!n->tentative) {
-        if (!n->entered && !n->transparent) {
-            enter_line(c, t, n);
-        }
-        if (!n->held) {
-            try_stream(c, n);
-        }
-    }
-    return 0;
+    err = open_plain(c, t, code, ticks, ints, len, p);
+    return err != 0 ? err : 1;
 }
 
 /* Whether n, ended, is a plain call to finish: kept (no --min-duration), no destination
@@ -1323,38 +1304,34 @@ finish_plain(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
     }
 }
 
-/* RETURN_INT: a return with its int result, a whole event: the call ends now. Most
- * often it is the frame on top's, a plain call's, outside adopted work: on_leave's steps
- * for that here, on_leave for the rest. */
-static void
-on_return_int(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
-              const uint8_t *result)
+/* RETURN_INT of the frame on top, a call outside adopted work that is not a generator,
+ * the commonest: on_leave's steps for it, then finish_plain's or finish_node's. Returns
+ * 1 when it was one, 0 when the return is to go the general way (on_leave, then its
+ * result as RESULT_INT, then flush_leave: whole_values). */
+static inline int
+return_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
+             const uint8_t *result)
 {
-    struct ft_rec ret = {.kind = FT_REC_RETURN, .payload = code_id, .ticks = ticks};
     size_t d = t->depth;
     struct ft_call *n;
 
-    if (d > 0 && t->stack[d - 1].code_id == code_id && (n = t->stack[d - 1].node) != NULL &&
-        !n->gen && t->adopt == NULL) {
-        t->depth = d - 1;
-        n->frames--;
-        if (t->committed_below > d - 1) {
-            t->committed_below = d - 1;
-        }
-        n->end = ticks;
-        (void)ft_values_result_int(n, result, 8);
-        if (plain_end(c, n)) {
-            finish_plain(c, t, n);
-        } else {
-            finish_node(c, t, n);
-        }
-        return;
+    if (d == 0 || t->stack[d - 1].code_id != code_id || (n = t->stack[d - 1].node) == NULL ||
+        n->gen || t->adopt != NULL) {
+        return 0;
     }
-    on_leave(c, t, &ret);
-    if (t->pend_leave != NULL) {
-        (void)ft_values_result_int(t->pend_leave, result, 8);
-        flush_leave(c, t);
+    t->depth = d - 1;
+    n->frames--;
+    if (t->committed_below > d - 1) {
+        t->committed_below = d - 1;
     }
+    n->end = ticks;
+    (void)ft_values_result_int(n, result, 8);
+    if (plain_end(c, n)) {
+        finish_plain(c, t, n);
+    } else {
+        finish_node(c, t, n);
+    }
+    return 1;
 }
 
 /* A call's exception: scratch's first exc_len bytes, then its optional members (raise
@@ -1564,33 +1541,94 @@ next_record(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *rec)
     return 0;
 }
 
-/* A whole event (CALL_INTS, RETURN_INT) of len bytes at r: the steps of the loop below
- * for an event record, with nothing to wait for. Returns 0 or an error. */
+/* A whole event (CALL_INTS, RETURN_INT) of len bytes at r, a plain call's or return's:
+ * the loop's steps for an event record (nothing waits: on_whole wrote it); 1 when it was
+ * one, 0 when it is to go the general way, or an error. */
 static inline int
-whole_event(struct ft_calls *c, struct ft_cthread *t, unsigned kind, const uint8_t *r, size_t len)
+whole_plain(struct ft_calls *c, struct ft_cthread *t, unsigned kind, const uint8_t *r, size_t len)
 {
     uint64_t code_id, ticks;
-    int err = 0;
+    int done;
 
+    if (c->min_ticks != 0) {
+        return 0;
+    }
     memcpy(&code_id, r, 8);
     memcpy(&ticks, r + 8, 8);
-    c->ledger->records++;
-    if (ticks > *c->last_ticks) {
-        *c->last_ticks = ticks;
+    done = kind == FT_REC_CALL_INTS ? call_plain(c, t, code_id, ticks, r + 16, len - 16)
+                                    : return_plain(c, t, code_id, ticks, r + 16);
+    if (done == 1) {
+        c->ledger->records++;
+        c->ledger->settled++;
+        if (ticks > *c->last_ticks) {
+            *c->last_ticks = ticks;
+        }
     }
+    return done;
+}
+
+int ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n);
+
+/* on_whole's way for a whole event that is not plain: as the two records it stands for. */
+static __attribute__((noinline)) int
+whole_split(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    unsigned kind = rec->kind;
+    size_t vlen = (size_t)rec->payload - 16; /* on_whole checked: at least 16 */
+    size_t total = vlen == 0 ? 16 : 24 + vlen;
+    uint64_t w[2 + 2 + 8], code_id;
+    uint8_t *b = (uint8_t *)w;
+    int err;
+
+    memcpy(&code_id, rec->data, 8);
+    if (code_id >> 56 != 0) {
+        return FT_EUNDEFCODE; /* no CALL or RETURN can name it */
+    }
+    if (total > sizeof(w) && (b = malloc(total)) == NULL) {
+        return -ENOMEM;
+    }
+    w[0] = ft_rec_word0(kind == FT_REC_CALL_INTS ? FT_REC_CALL : FT_REC_RETURN, code_id);
+    memcpy(b, &w[0], 8);
+    memcpy(b + 8, rec->data + 8, 8);
+    if (total > 16) {
+        uint64_t vw0 =
+            ft_rec_word0(kind == FT_REC_CALL_INTS ? FT_REC_ARGS_INTS : FT_REC_RESULT_INT, vlen);
+        memcpy(b + 16, &vw0, 8);
+        memcpy(b + 24, rec->data + 16, vlen);
+    }
+    err = ft_calls_events(c, t, b, total);
+    if (b != (uint8_t *)w) {
+        free(b);
+    }
+    if (err == 0) {
+        flush_pending(c, t); /* nothing follows a whole event that belongs to it */
+    }
+    return err;
+}
+
+/* A whole event (CALL_INTS, RETURN_INT; rec as next_record decodes it): a plain call's
+ * or return's by whole_plain, any other as the two records it stands for (CALL +
+ * ARGS_INTS, RETURN + RESULT_INT) through ft_calls_events, which then handles them as
+ * it handles them from an older library (whole_split, out of line: the loop's registers
+ * stay those of the records it handles itself). Returns 0 or an error. */
+static inline int
+on_whole(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    unsigned kind = rec->kind;
+    size_t len = rec->payload;
+    int err;
+
+    if (kind == FT_REC_RETURN_INT ? len != FT_RETURN_INT_LEN : len < 16 || len % 8 != 0) {
+        return FT_EBADRECORD;
+    }
+    /* What waits for the next event record is complete: this is one. */
     if (((uintptr_t)t->pend_enter | (uintptr_t)t->pend_leave | t->nunwinds) != 0) {
         flush_pending(c, t);
     }
-    if (c->min_ticks != 0) {
-        commit_long_enough(c, t, ticks);
+    if ((err = whole_plain(c, t, kind, rec->data, len)) != 0) {
+        return err < 0 ? err : 0;
     }
-    if (kind == FT_REC_CALL_INTS) {
-        err = on_call_ints(c, t, code_id, ticks, r + 16, len - 16);
-    } else {
-        on_return_int(c, t, code_id, ticks, r + 16);
-    }
-    c->ledger->settled++;
-    return err;
+    return whole_split(c, t, rec);
 }
 
 int
@@ -1601,36 +1639,17 @@ ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size
 
     t->quiet = 0;
     while (pos < n) {
-        uint64_t w0 = 0;
-        unsigned kind;
-        int err;
-
-        if (n - pos >= 24) {
-            memcpy(&w0, p + pos, 8);
-        }
-        kind = (unsigned)(w0 & 0xff);
-        if (kind - FT_REC_CALL_INTS <= 1u) {
-            /* The commonest records, decoded here: a whole event's length says its layout. */
-            size_t len = w0 >> 8;
-            if ((kind == FT_REC_RETURN_INT ? len != FT_RETURN_INT_LEN : len < 16 || len % 8 != 0) ||
-                len > n - pos - 8) {
-                return FT_EBADRECORD;
-            }
-            err = whole_event(c, t, kind, p + pos + 8, len);
-            if (err != 0) {
-                return err;
-            }
-            pos += 8 + len;
-            continue;
-        }
-        if ((err = next_record(p, n, &pos, &rec)) != 0) {
+        int err = next_record(p, n, &pos, &rec);
+        if (err != 0) {
             return err;
         }
         if (rec.kind >= FT_REC_VALUE) {
             if (rec.kind - FT_REC_CALL_INTS <= 1u) {
-                return FT_EBADRECORD; /* a whole event too short for its layout */
+                err = on_whole(c, t, &rec);
+            } else {
+                err = on_values(c, t, &rec);
             }
-            if ((err = on_values(c, t, &rec)) != 0) {
+            if (err != 0) {
                 return err;
             }
             continue;

@@ -362,14 +362,28 @@ without_run_id(const char *run_id, const char *file)
     return text;
 }
 
+/* Runs r's records as thread 1 with the writer's filters (--max-depth, --min-duration). */
+static void
+run_filtered(const char *run_id, struct recs *r, uint64_t max_depth, uint64_t min_ns)
+{
+    struct stream s;
+
+    begin(&s, max_depth, min_ns);
+    stream_events(&s, 1, r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
+    run_stream(run_id, &s);
+}
+
 /* CALL_INTS and RETURN_INT (1.9) say what CALL + ARGS_INTS and RETURN + RESULT_INT say:
- * the same lines, the same tree, the same event counts, whichever layout, mixed too. */
+ * the same lines, the same tree, the same event counts, whichever layout, mixed too, with
+ * and without the filters (which take the general way). */
 static void
 whole_events_write_the_same_run_as_their_two_records(void **state)
 {
     struct recs a = {.n = 0}, b = {.n = 0};
     int64_t args[2] = {-7, 9007199254740991}, res = 3, leaf = 40;
     const char *files[] = {"events.jsonl", "tree.json"};
+    static const uint64_t filters[][2] = {{0, 0}, {1, 0}, {0, 150}};
     char *tree;
 
     (void)state;
@@ -379,32 +393,37 @@ whole_events_write_the_same_run_as_their_two_records(void **state)
     rec2(&a, FT_REC_RETURN, 4, T0 + 1200);
     recv_(&a, FT_REC_RESULT_INT, &leaf, 8);
     rec2(&a, FT_REC_CALL, 4, T0 + 1300);
-    rec2(&a, FT_REC_RETURN, 4, T0 + 1400);
+    rec2(&a, FT_REC_RETURN, 4, T0 + 1600);
     rec2(&a, FT_REC_RETURN, 2, T0 + 2000);
     recv_(&a, FT_REC_RESULT_INT, &res, 8);
     rec2(&a, FT_REC_CALL, 4, T0 + 3000); /* still running at the end */
-    free(run_recs("old-layout", &a));
 
     whole(&b, FT_REC_CALL_INTS, 2, T0 + 1000, args, 2);
     whole(&b, FT_REC_CALL_INTS, 4, T0 + 1100, NULL, 0);
     whole(&b, FT_REC_RETURN_INT, 4, T0 + 1200, &leaf, 1);
     rec2(&b, FT_REC_CALL, 4, T0 + 1300);
-    rec2(&b, FT_REC_RETURN, 4, T0 + 1400);
+    rec2(&b, FT_REC_RETURN, 4, T0 + 1600);
     whole(&b, FT_REC_RETURN_INT, 2, T0 + 2000, &res, 1);
     whole(&b, FT_REC_CALL_INTS, 4, T0 + 3000, NULL, 0);
-    free(run_recs("new-layout", &b));
 
-    for (size_t i = 0; i < 2; i++) {
-        char *x = without_run_id("old-layout", files[i]);
-        char *y = without_run_id("new-layout", files[i]);
-        assert_string_equal(x, y);
-        free(x);
-        free(y);
+    for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
+        run_filtered("old-layout", &a, filters[f][0], filters[f][1]);
+        run_filtered("new-layout", &b, filters[f][0], filters[f][1]);
+        for (size_t i = 0; i < 2; i++) {
+            char *x = without_run_id("old-layout", files[i]);
+            char *y = without_run_id("new-layout", files[i]);
+            assert_string_equal(x, y);
+            free(x);
+            free(y);
+        }
+        tree = slurp_must(dir, "new-layout", "tree.json");
+        assert_non_null(strstr(tree, "\"events\":7,"));
+        assert_non_null(
+            strstr(tree, (const char *[]){"\"calls\":4}", "\"calls\":2}", "\"calls\":3}"}[f]));
+        free(tree);
+        test_dir_remove(dir);
+        test_dir_make(dir, sizeof(dir), "calls");
     }
-    tree = slurp_must(dir, "new-layout", "tree.json");
-    assert_non_null(strstr(tree, "\"events\":7,"));
-    assert_non_null(strstr(tree, "\"args\":{\"item\":-7,\"count\":9007199254740991}"));
-    free(tree);
 }
 
 /* A whole event's length says its layout: anything else is a malformed record. */
