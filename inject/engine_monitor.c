@@ -310,8 +310,8 @@ start_general(PyObject *code)
     }
     if (!ci->is_gen && ((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) &&
         !ft_cfg.memory && !ft_cfg.flush_every_call && !ci->unit) {
-        /* The common fast path: one 16-byte record. */
-        ft_emit(t, ft_rec_word0(FT_REC_CALL, ci->id), ft_clock_ticks(ft_cfg.clock));
+        /* The common fast path: one record. */
+        ft_record_call_alone(t, ci);
         RETURN_NONE;
     }
     iframe = current_iframe();
