@@ -1245,6 +1245,18 @@ open_plain(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code,
     return 0;
 }
 
+/* A whole event taken by a plain path: counted received and settled before its line is
+ * written (a good write of events.jsonl samples settled: what the file holds). */
+static inline void
+count_whole(struct ft_calls *c, uint64_t ticks)
+{
+    c->ledger->records++;
+    c->ledger->settled++;
+    if (ticks > *c->last_ticks) {
+        *c->last_ticks = ticks;
+    }
+}
+
 /* CALL_INTS of a plain call (plain_parent), the commonest: returns 1 when it was one and
  * is written, 0 when the call is to go the general way (on_enter, then its values as
  * ARGS_INTS, then flush_enter: whole_values), or an error. */
@@ -1261,6 +1273,7 @@ call_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t 
         (code = ft_codetab_get(c->codes, code_id)) == NULL) {
         return 0;
     }
+    count_whole(c, ticks);
     err = open_plain(c, t, code, ticks, ints, len, p);
     return err != 0 ? err : 1;
 }
@@ -1319,6 +1332,7 @@ return_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_
         n->gen || t->adopt != NULL) {
         return 0;
     }
+    count_whole(c, ticks);
     t->depth = d - 1;
     n->frames--;
     if (t->committed_below > d - 1) {
@@ -1557,13 +1571,6 @@ whole_plain(struct ft_calls *c, struct ft_cthread *t, unsigned kind, const uint8
     memcpy(&ticks, r + 8, 8);
     done = kind == FT_REC_CALL_INTS ? call_plain(c, t, code_id, ticks, r + 16, len - 16)
                                     : return_plain(c, t, code_id, ticks, r + 16);
-    if (done == 1) {
-        c->ledger->records++;
-        c->ledger->settled++;
-        if (ticks > *c->last_ticks) {
-            *c->last_ticks = ticks;
-        }
-    }
     return done;
 }
 
