@@ -228,6 +228,18 @@ emit_memory(struct ft_thread *t)
 
 #define FAST_INTS 8 /* parameters a call may have and still take the all-int path */
 
+/* A CALL_INTS record of ci at p: code id, ticks, then ci->nparams ints from x. */
+static inline void
+put_call_ints(uint8_t *p, const struct ft_code_info *ci, uint64_t ticks, const int64_t *x)
+{
+    memcpy(p, &ci->w_call, 8);
+    memcpy(p + 8, &ci->id, 8);
+    memcpy(p + 16, &ticks, 8);
+    for (unsigned k = 0; k < ci->nparams; k++) {
+        memcpy(p + 24 + 8 * (size_t)k, &x[k], 8); /* stores, not a call */
+    }
+}
+
 /* The commonest call in call-heavy code passes only ints: its event record and its value
  * record are written straight into the thread's buffer, each int as 8 bytes for the
  * writer to render, with no scratch space and no rendering: ARGS_INTS (8 bytes per
@@ -262,12 +274,7 @@ enter_ints(struct ft_thread *t, const struct ft_code_info *ci, uint64_t w0, int 
         return 1;
     }
     if (whole) {
-        memcpy(p, &ci->w_call, 8);
-        memcpy(p + 8, &ci->id, 8);
-        memcpy(p + 16, &ticks, 8);
-        for (unsigned k = 0; k < n; k++) {
-            memcpy(p + 24 + 8 * (size_t)k, &x[k], 8);
-        }
+        put_call_ints(p, ci, ticks, x);
         ft_thread_commit(t, p + total);
         return 1;
     }
@@ -344,9 +351,7 @@ ft_record_call_alone(struct ft_thread *t, const struct ft_code_info *ci)
         return;
     }
     if ((p = ft_thread_reserve_event(t, FT_CALL_INTS_LEN(0) + 8)) != NULL) {
-        memcpy(p, &ci->w_call, 8);
-        memcpy(p + 8, &ci->id, 8);
-        memcpy(p + 16, &ticks, 8);
+        put_call_ints(p, ci, ticks, NULL);
         ft_thread_commit(t, p + 24);
     }
 }
