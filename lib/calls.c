@@ -1203,8 +1203,9 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 static inline int
 plain_parent(const struct ft_calls *c, const struct ft_call *p)
 {
-    return (c->max_depth | c->min_ticks) == 0 && p->dest == NULL && p->part_owner == NULL &&
-           p->streamed && p->qhead == NULL && !p->transparent && p->owner->part != NULL;
+    return (c->max_depth | c->min_ticks) == 0 && p->qhead == NULL &&
+           (p->plain || (p->dest == NULL && p->part_owner == NULL && p->streamed &&
+                         !p->transparent && p->owner->part != NULL));
 }
 
 /* A plain call under p (plain_parent) with its int arguments: open_node, push_frame,
@@ -1250,6 +1251,7 @@ open_plain(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code,
     ft_emit_node_head(c->emit, &s->b, n);
     ft_sink_maybe_flush(s);
     n->streamed = 1;
+    n->plain = 1;
     return 0;
 }
 
@@ -1291,9 +1293,10 @@ call_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t 
 static inline int
 plain_end(const struct ft_calls *c, const struct ft_call *n)
 {
-    return c->min_ticks == 0 && c->spans == NULL && n->dest == NULL && n->part_owner == NULL &&
-           n->pending == 0 && n->streamed && n->qhead == NULL && !n->queued && !n->transparent &&
-           !n->dest_root && n->owner->part != NULL;
+    return c->min_ticks == 0 && c->spans == NULL && n->pending == 0 && n->qhead == NULL &&
+           !n->queued &&
+           (n->plain || (n->dest == NULL && n->part_owner == NULL && n->streamed &&
+                         !n->transparent && !n->dest_root && n->owner->part != NULL));
 }
 
 /* A plain call (plain_end) ends: finish_node and became_done_fast's steps for it, the
