@@ -81,6 +81,24 @@ put_padded(char *o, const char *s, size_t n)
     return end;
 }
 
+/* put_padded in 64-byte steps, for the emitter's own cached middles (allocated with
+ * MIDDLE_PAD readable bytes past their end): a middle of ~130 bytes is 3 steps, not 5.
+ * Writes up to 63 bytes past the end: the room is reserved with LINE_FIXED to spare. */
+#define MIDDLE_PAD 64
+
+static inline char *
+put_padded64(char *o, const char *s, size_t n)
+{
+    char *end = o + n;
+
+    do {
+        memcpy(o, s, 64);
+        o += 64;
+        s += 64;
+    } while (o < end);
+    return end;
+}
+
 static inline char *
 put_u64(char *o, uint64_t v)
 {
@@ -115,6 +133,42 @@ put_timestamp(struct ft_emit *e, char *o, uint64_t us)
     memcpy(o, e->ts_text, sizeof(e->ts_text)); /* a fixed-size copy; the room is reserved */
     o += e->ts_len;
     return o + ft_dec_tail(o, low, 6);
+}
+
+/* A node's start, ns nanoseconds into the run, in microseconds with three decimals as
+ * put_milli writes it: the seconds' digits formatted once per second, the nine below
+ * (six, the point, three) from one eight-digit conversion and the digit above it; in
+ * the run's first second without their leading zeros. */
+static inline char *
+put_start_micros(struct ft_emit *e, char *o, uint64_t ns)
+{
+    uint64_t sec = ns / 1000000000u;
+    uint32_t low = (uint32_t)(ns - sec * 1000000000u); /* nine digits d1..d9 */
+    uint32_t hi = low / 100000000u;                    /* d1 */
+    uint64_t w = ft_dec_swar8(low - hi * 100000000u);  /* d2..d9, d2 in the low byte */
+    uint64_t t = ((w >> 40) << 8) | (uint64_t)'.';     /* '.', d7, d8, d9 */
+
+    if (sec != 0) {
+        if (sec != e->st_sec || e->st_len == 0) {
+            e->st_sec = sec;
+            e->st_len = (uint8_t)ft_fmt_u64(e->st_text, sec);
+        }
+        memcpy(o, e->st_text, sizeof(e->st_text)); /* fixed-size copies; the room is reserved */
+        o += e->st_len;
+    }
+    if (sec != 0 || hi != 0) {
+        o[0] = (char)('0' + hi);
+        memcpy(o + 1, &w, 8);
+        o += 6;
+    } else {
+        /* The first digit of d2..d6 that is not 0 (d6 at least): the point follows d6. */
+        unsigned skip = (unsigned)__builtin_ctzll((w ^ 0x3030303030303030ull) | (1ull << 32)) / 8;
+        uint64_t v = w >> (8 * skip);
+        memcpy(o, &v, 8);
+        o += 5 - skip;
+    }
+    memcpy(o, &t, 8);
+    return o + 4;
 }
 
 /* A number kept as text on the call (at most 24 bytes, copied whole: the room is
@@ -297,10 +351,10 @@ put_common_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_ca
     return put_rare_tail(e, b, o, n);
 }
 
-/* The middle of an ENTER line (exit 0): ,<thread>,<code>,"pid":P<dest>, or of an EXIT or
- * EXCEPTION line (exit 1), which names the code without its file and line (format 4:
- * the ENTER line with the same id says them). run_frag has "run" only when lines are
- * copied where several processes' lines meet (--logfile, --stdout). */
+/* The middle of an ENTER line (exit 0): ,<thread>,<code>,"pid":P<dest>,"id":, or of an
+ * EXIT or EXCEPTION line (exit 1), which names the code without its file and line
+ * (format 4: the ENTER line with the same id says them). run_frag has "run" only when
+ * lines are copied where several processes' lines meet (--logfile, --stdout). */
 static char *
 put_middle(const struct ft_emit *e, char *o, const struct ft_cthread *t, const struct ft_call *n,
            int exit)
@@ -315,31 +369,32 @@ put_middle(const struct ft_emit *e, char *o, const struct ft_cthread *t, const s
     if (n->dest != NULL) {
         o = put_mem(o, n->dest->frag, n->dest->frag_len);
     }
-    return o;
+    return PUT_LIT(o, ",\"id\":");
 }
 
 static size_t
 middle_len(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n, int exit)
 {
     return 2 + t->frag_len + (exit ? n->code->name_len : n->code->frag_len) + e->run_frag_len +
-           (n->dest ? n->dest->frag_len : 0);
+           (n->dest ? n->dest->frag_len : 0) + sizeof(",\"id\":") - 1;
 }
 
 /* Both middles of a code's lines, kept on the code, rebuilt when the thread or
  * destination changes; NULL if they cannot be. */
-static const struct ft_code *
+static inline const struct ft_code *
 line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n)
 {
     struct ft_code *c = (struct ft_code *)n->code; /* the cache is the emitter's */
     size_t enter_len, exit_len;
     char *p;
 
-    if (c->line_frag != NULL && c->line_thread == t && c->line_dest == n->dest) {
+    if (__builtin_expect(c->line_thread == t && c->line_dest == n->dest, 1) &&
+        c->line_frag != NULL) {
         return c;
     }
     enter_len = middle_len(e, t, n, 0);
     exit_len = middle_len(e, t, n, 1);
-    if ((p = realloc(c->line_frag, enter_len + exit_len + FT_TEXT_PAD)) == NULL) {
+    if ((p = realloc(c->line_frag, enter_len + exit_len + MIDDLE_PAD)) == NULL) {
         return NULL;
     }
     c->line_frag = p;
@@ -352,24 +407,34 @@ line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n
     return c;
 }
 
-/* {"event":"KIND","timestamp":T,<middle>,"id":I, and for an ENTER line ,"parent":Q */
+/* The room of a line but its tail's texts: an ENTER line's arguments and memory, or an
+ * EXIT line's memory; c is the line's cached middle, or NULL. */
+static inline size_t
+line_room(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n,
+          const struct ft_code *c, int exit)
+{
+    size_t middle =
+        c != NULL ? (exit ? c->exit_frag_len : c->line_frag_len) : middle_len(e, t, n, exit);
+
+    return LINE_FIXED + middle + (exit ? n->mem_after.len : args_room(n) + n->mem_before.len);
+}
+
+/* After the line's kind and "timestamp":, its time, middle and id (c the cached
+ * middle, or NULL), and for an ENTER line ,"parent":Q */
 static char *
 put_line_head(struct ft_emit *e, char *o, const struct ft_cthread *t, const struct ft_call *n,
-              uint64_t micros, int exit)
+              const struct ft_code *c, uint64_t micros, int exit)
 {
-    const struct ft_code *c = line_frag(e, t, n);
     const struct ft_call *p;
 
-    o = PUT_LIT(o, "\",\"timestamp\":");
     o = put_timestamp(e, o, micros);
     if (c == NULL) {
         o = put_middle(e, o, t, n, exit);
     } else if (exit) {
-        o = put_padded(o, c->line_frag + c->exit_frag_at, c->exit_frag_len);
+        o = put_padded64(o, c->line_frag + c->exit_frag_at, c->exit_frag_len);
     } else {
-        o = put_padded(o, c->line_frag, c->line_frag_len);
+        o = put_padded64(o, c->line_frag, c->line_frag_len);
     }
-    o = PUT_LIT(o, ",\"id\":");
     o = put_digits(o, n->id_text, n->id_len);
     if (exit) {
         return o;
@@ -379,16 +444,6 @@ put_line_head(struct ft_emit *e, char *o, const struct ft_cthread *t, const stru
         return PUT_LIT(o, "null");
     }
     return put_digits(o, p->id_text, p->id_len);
-}
-
-/* The room of a line but its tail's texts: an ENTER line's arguments and memory, or an
- * EXIT line's memory. */
-static inline size_t
-line_room(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n, int exit)
-{
-    return LINE_FIXED + t->frag_len + n->code->frag_len + e->run_frag_len +
-           (n->dest ? n->dest->frag_len : 0) +
-           (exit ? n->mem_after.len : args_room(n) + n->mem_before.len);
 }
 
 static char *
@@ -414,13 +469,14 @@ void
 ft_emit_enter(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
               const struct ft_call *n)
 {
+    const struct ft_code *c = line_frag(e, t, n);
     char *o;
 
-    if (ft_buf_reserve(b, line_room(e, t, n, 0)) != 0) {
+    if (ft_buf_reserve(b, line_room(e, t, n, c, 0)) != 0) {
         return;
     }
-    o = PUT_LIT(b->p + b->len, "{\"event\":\"ENTER");
-    o = put_line_head(e, o, t, n, n->start_real / 1000, 0);
+    o = PUT_LIT(b->p + b->len, "{\"event\":\"ENTER\",\"timestamp\":");
+    o = put_line_head(e, o, t, n, c, n->start_real / 1000, 0);
     if (n->nints > 0) {
         o = put_args_ints(o, n);
     } else if (n->args.p != NULL) {
@@ -442,17 +498,19 @@ void
 ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
              const struct ft_call *n)
 {
+    const struct ft_code *c = line_frag(e, t, n);
     int exc = n->unwound && !ft_call_closed_by_caller(n);
     char *o, *dur, *tail;
     size_t dur_len;
 
-    if (ft_buf_reserve(b, line_room(e, t, n, 1) + tail_room(n)) != 0) {
+    if (ft_buf_reserve(b, line_room(e, t, n, c, 1) + tail_room(n)) != 0) {
         return;
     }
     o = b->p + b->len;
-    o = exc ? PUT_LIT(o, "{\"event\":\"EXCEPTION") : PUT_LIT(o, "{\"event\":\"EXIT");
+    o = exc ? PUT_LIT(o, "{\"event\":\"EXCEPTION\",\"timestamp\":")
+            : PUT_LIT(o, "{\"event\":\"EXIT\",\"timestamp\":");
     /* The end's time is the start's plus the duration (one conversion a call, not two). */
-    o = put_line_head(e, o, t, n, (n->start_real + n->dur_ns) / 1000, 1);
+    o = put_line_head(e, o, t, n, c, (n->start_real + n->dur_ns) / 1000, 1);
     o = PUT_LIT(o, ",\"durationMicros\":");
     dur = o;
     o = put_scaled(o, n, 0);
@@ -487,7 +545,7 @@ ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
     o = put_padded(o, n->code->frag, n->code->frag_len);
     o = PUT_LIT(o, ",\"startMicros\":");
     /* The run's start is converted once (HELLO), each call's start once (open). */
-    o = put_milli(o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
+    o = put_start_micros(e, o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
     /* A node's caller is its parent's function; only the first call of a destination (a
      * unit's, alone in its own tree) says whose call it was. */
     if (n->dest_root && (p = ft_call_visible_parent(n)) != NULL) {

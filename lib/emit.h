@@ -26,6 +26,10 @@ struct ft_emit {
     uint64_t ts_sec;
     char ts_text[24];
     uint8_t ts_len;
+    /* The same for tree start times (seconds into the run). */
+    uint8_t st_len;
+    uint64_t st_sec;
+    char st_text[24];
     /* The durationMicros digits and the tail (result, exception, ...) of the call tail_id
      * as its EXIT line wrote them: its node tail, which most often follows, copies them. */
     uint64_t tail_id;
