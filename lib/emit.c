@@ -115,60 +115,60 @@ put_milli(char *o, uint64_t v)
     return o + 1 + ft_dec_tail(o + 1, (uint32_t)(v % 1000), 3);
 }
 
-/* Microseconds since the epoch: successive timestamps share their seconds, so those
- * digits are formatted once per second, the six below each time. */
-static char *
+/* v < 1000 as three digits, leading zeros kept. */
+static inline char *
+put_3digits(char *o, uint32_t v)
+{
+    uint32_t h = v / 100;
+
+    o[0] = (char)('0' + h);
+    memcpy(o + 1, ft_dec_pairs + 2 * (size_t)(v - 100 * h), 2);
+    return o + 3;
+}
+
+/* The digits of ms (> 0) from its cache, formatted when ms changed. */
+static inline char *
+put_cached_ms(char *o, uint64_t ms, uint64_t *cached, char text[24], uint8_t *len)
+{
+    if (__builtin_expect(ms != *cached || *len == 0, 0)) {
+        *cached = ms;
+        *len = (uint8_t)ft_fmt_u64(text, ms);
+    }
+    memcpy(o, text, 24); /* a fixed-size copy; the room is reserved */
+    return o + *len;
+}
+
+/* Microseconds since the epoch: successive lines share their milliseconds (a line every
+ * few microseconds), so those digits are formatted once per millisecond, the three below
+ * each time. */
+static inline char *
 put_timestamp(struct ft_emit *e, char *o, uint64_t us)
 {
-    uint64_t sec = us / 1000000;
-    unsigned low = (unsigned)(us % 1000000);
+    uint64_t ms = us / 1000;
 
-    if (sec == 0) {
+    if (__builtin_expect(ms == 0, 0)) {
         return put_u64(o, us);
     }
-    if (sec != e->ts_sec || e->ts_len == 0) {
-        e->ts_sec = sec;
-        e->ts_len = (uint8_t)ft_fmt_u64(e->ts_text, sec);
-    }
-    memcpy(o, e->ts_text, sizeof(e->ts_text)); /* a fixed-size copy; the room is reserved */
-    o += e->ts_len;
-    return o + ft_dec_tail(o, low, 6);
+    o = put_cached_ms(o, ms, &e->ts_ms, e->ts_text, &e->ts_len);
+    return put_3digits(o, (uint32_t)(us - ms * 1000));
 }
 
 /* A node's start, ns nanoseconds into the run, in microseconds with three decimals as
- * put_milli writes it: the seconds' digits formatted once per second, the nine below
- * (six, the point, three) from one eight-digit conversion and the digit above it; in
- * the run's first second without their leading zeros. */
+ * put_milli writes it: the digits of its milliseconds formatted once per millisecond,
+ * then three digits, the point and three more. */
 static inline char *
 put_start_micros(struct ft_emit *e, char *o, uint64_t ns)
 {
-    uint64_t sec = ns / 1000000000u;
-    uint32_t low = (uint32_t)(ns - sec * 1000000000u); /* nine digits d1..d9 */
-    uint32_t hi = low / 100000000u;                    /* d1 */
-    uint64_t w = ft_dec_swar8(low - hi * 100000000u);  /* d2..d9, d2 in the low byte */
-    uint64_t t = ((w >> 40) << 8) | (uint64_t)'.';     /* '.', d7, d8, d9 */
+    uint64_t us = ns / 1000, ms = us / 1000;
 
-    if (sec != 0) {
-        if (sec != e->st_sec || e->st_len == 0) {
-            e->st_sec = sec;
-            e->st_len = (uint8_t)ft_fmt_u64(e->st_text, sec);
-        }
-        memcpy(o, e->st_text, sizeof(e->st_text)); /* fixed-size copies; the room is reserved */
-        o += e->st_len;
-    }
-    if (sec != 0 || hi != 0) {
-        o[0] = (char)('0' + hi);
-        memcpy(o + 1, &w, 8);
-        o += 6;
+    if (__builtin_expect(ms == 0, 0)) {
+        o = put_u64(o, us);
     } else {
-        /* The first digit of d2..d6 that is not 0 (d6 at least): the point follows d6. */
-        unsigned skip = (unsigned)__builtin_ctzll((w ^ 0x3030303030303030ull) | (1ull << 32)) / 8;
-        uint64_t v = w >> (8 * skip);
-        memcpy(o, &v, 8);
-        o += 5 - skip;
+        o = put_cached_ms(o, ms, &e->st_ms, e->st_text, &e->st_len);
+        o = put_3digits(o, (uint32_t)(us - ms * 1000));
     }
-    memcpy(o, &t, 8);
-    return o + 4;
+    *o = '.';
+    return put_3digits(o + 1, (uint32_t)(ns - us * 1000));
 }
 
 /* A number kept as text on the call (at most 24 bytes, copied whole: the room is

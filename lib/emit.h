@@ -22,13 +22,14 @@ struct ft_emit {
     uint64_t start_real;              /* ... as nanoseconds since the epoch */
     char *run_frag;                   /* ,"pid":P[,"run":"ID"] (owned) */
     size_t run_frag_len;
-    /* The seconds of the last timestamp written, and their digits. */
-    uint64_t ts_sec;
+    /* The milliseconds of the last timestamp written and their digits: successive
+     * lines mostly share them, so only the three digits below change. */
+    uint64_t ts_ms;
     char ts_text[24];
     uint8_t ts_len;
-    /* The same for tree start times (seconds into the run). */
+    /* The same for tree start times (milliseconds into the run). */
     uint8_t st_len;
-    uint64_t st_sec;
+    uint64_t st_ms;
     char st_text[24];
     /* The durationMicros digits and the tail (result, exception, ...) of the call tail_id
      * as its EXIT line wrote them: its node tail, which most often follows, copies them. */
