@@ -607,3 +607,111 @@ ft_emit_node_tail(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
     *o++ = '}';
     b->len = (size_t)(o - b->p);
 }
+
+/* ---- A call's line and node in one pass --------------------------------------------------- */
+
+/* Whether n's ENTER line and node head are written by ft_emit_enter_node's one pass: no
+ * destination, memory, instance, task or hand-over (their fields differ between the two),
+ * a cached middle, two buffers. */
+static inline int
+plain_enter(const struct ft_call *n, const struct ft_code *c, const struct ft_buf *lines,
+            const struct ft_buf *tree)
+{
+    return c != NULL && lines != tree && n->dest == NULL && !n->dest_root && n->instance == 0 &&
+           n->mem_before.p == NULL && !n->task &&
+           (n->parent == NULL || n->parent->adoption == NULL);
+}
+
+void
+ft_emit_enter_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
+                   const struct ft_cthread *t, const struct ft_call *n, int comma)
+{
+    const struct ft_code *c = line_frag(e, t, n);
+    const struct ft_call *p;
+    size_t room = args_room(n), args_len;
+    char *o, *args;
+
+    if (!plain_enter(n, c, lines, tree) ||
+        ft_buf_reserve(lines, LINE_FIXED + c->line_frag_len + room) != 0 ||
+        ft_buf_reserve(tree, LINE_FIXED + n->code->frag_len + room) != 0) {
+        ft_emit_enter(e, lines, t, n);
+        if (comma) {
+            ft_buf_putc(tree, ',');
+        }
+        ft_emit_node_head(e, tree, n);
+        return;
+    }
+    o = PUT_LIT(lines->p + lines->len, "{\"event\":\"ENTER\",\"timestamp\":");
+    o = put_timestamp(e, o, n->start_real / 1000);
+    o = put_padded64(o, c->line_frag, c->line_frag_len);
+    o = put_digits(o, n->id_text, n->id_len);
+    o = PUT_LIT(o, ",\"parent\":");
+    p = ft_call_visible_parent(n);
+    o = p == NULL ? PUT_LIT(o, "null") : put_digits(o, p->id_text, p->id_len);
+    args = o;
+    if (n->nints > 0) {
+        o = put_args_ints(o, n);
+    } else if (n->args.p != NULL) {
+        o = PUT_LIT(o, ",\"args\":");
+        o = put_text(o, &n->args);
+    }
+    args_len = (size_t)(o - args);
+    o = PUT_LIT(o, "}\n");
+    lines->len = (size_t)(o - lines->p);
+
+    /* The node head: the same id and arguments, copied (the line's room is past them). */
+    o = tree->p + tree->len;
+    *o = ',';
+    o = PUT_LIT(o + (comma != 0), "{\"id\":");
+    o = put_digits(o, n->id_text, n->id_len);
+    *o++ = ',';
+    o = put_padded(o, n->code->frag, n->code->frag_len);
+    o = PUT_LIT(o, ",\"startMicros\":");
+    o = put_start_micros(e, o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
+    o = put_padded(o, args, args_len);
+    o = PUT_LIT(o, ",\"children\":[");
+    tree->len = (size_t)(o - tree->p);
+}
+
+void
+ft_emit_exit_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
+                  const struct ft_cthread *t, const struct ft_call *n)
+{
+    const struct ft_code *c = line_frag(e, t, n);
+    int exc = n->unwound && !ft_call_closed_by_caller(n);
+    size_t room = tail_room(n), dur_len, tail_len;
+    char *o, *dur, *tail;
+
+    if (c == NULL || lines == tree || n->incomplete != NULL || n->mem_before.p != NULL ||
+        n->mem_after.p != NULL ||
+        ft_buf_reserve(lines, LINE_FIXED + c->exit_frag_len + room) != 0 ||
+        ft_buf_reserve(tree, LINE_FIXED + room) != 0) {
+        ft_emit_exit(e, lines, t, n);
+        ft_emit_node_tail(e, tree, n);
+        return;
+    }
+    o = lines->p + lines->len;
+    o = exc ? PUT_LIT(o, "{\"event\":\"EXCEPTION\",\"timestamp\":")
+            : PUT_LIT(o, "{\"event\":\"EXIT\",\"timestamp\":");
+    o = put_timestamp(e, o, (n->start_real + n->dur_ns) / 1000);
+    o = put_padded64(o, c->line_frag + c->exit_frag_at, c->exit_frag_len);
+    o = put_digits(o, n->id_text, n->id_len);
+    o = PUT_LIT(o, ",\"durationMicros\":");
+    dur = o;
+    o = put_scaled(o, n, 0);
+    dur_len = (size_t)(o - dur);
+    o = PUT_LIT(o, ",\"durationMillis\":");
+    o = put_scaled(o, n, 1);
+    tail = o;
+    o = put_common_tail(e, lines, o, n);
+    tail_len = (size_t)(o - tail);
+    o = PUT_LIT(o, "}\n");
+    lines->len = (size_t)(o - lines->p);
+
+    /* The node tail: the same duration and tail, copied. */
+    o = PUT_LIT(tree->p + tree->len, "],\"durationMicros\":");
+    o = put_padded(o, dur, dur_len);
+    o = put_padded(o, tail, tail_len);
+    *o++ = '}';
+    tree->len = (size_t)(o - tree->p);
+}

@@ -60,6 +60,15 @@ void ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *
 void ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
 void ft_emit_node_tail(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
 
+/* A call's two texts in one pass, where they are written together (most calls): its
+ * ENTER line into lines and its node head into tree (after a comma when comma), as
+ * ft_emit_enter then ft_emit_node_head write them; its EXIT or EXCEPTION line and its node
+ * tail, as ft_emit_exit then ft_emit_node_tail. The numbers both say are formatted once. */
+void ft_emit_enter_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
+                        const struct ft_cthread *t, const struct ft_call *n, int comma);
+void ft_emit_exit_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
+                       const struct ft_cthread *t, const struct ft_call *n);
+
 /* Microseconds since the epoch of ticks. */
 uint64_t ft_emit_micros(const struct ft_emit *e, uint64_t ticks);
 

@@ -172,7 +172,7 @@ timestamps_read_as_printf_does(void **state)
     setup(&f);
     for (int i = 0; i < 2000; i++) {
         uint64_t r = next(&x);
-        uint64_t start = i < 1000 ? 1700000000000000000ull + r % 5000000000ull : r >> (r % 64 + 1);
+        uint64_t start = i < 1000 ? 1700000000000000000ull + r % 5000000000ull : r >> (r % 63 + 1);
         char got[48], want[48];
         size_t from = f.b.len;
         f.n.start_real = start;
@@ -190,6 +190,118 @@ timestamps_read_as_printf_does(void **state)
     teardown(&f);
 }
 
+/* The kinds of call ft_emit_enter_node and ft_emit_exit_node see: each writes what the two
+ * texts written one after the other say, in both buffers. */
+enum shape { INTS, TEXT_ARGS, NO_ARGS, RESULT_TEXT, RAISED, GENERATOR, INSTANCE, MEMORY, SHAPES };
+
+static void
+shape_call(struct fixture *f, struct ft_call *parent, enum shape k, char *keybuf[2])
+{
+    static char args[64] = "{\"s\":\"x\"}", result[64] = "\"ok\"", mem[64] = "{\"rss\":1}";
+    static size_t keylens[2];
+    static char exc[96] = "{\"type\":\"ValueError\",\"module\":\"builtins\",\"message\":\"m\"}";
+
+    f->n.parent = parent;
+    f->n.start_real = 1700000000123456789ull;
+    set_duration(&f->n, 1234567);
+    switch (k) {
+    case INTS:
+        f->code.args_head = keybuf[0];
+        f->code.args_head_len = strlen(keybuf[0]);
+        f->code.keys = keybuf;
+        keylens[1] = strlen(keybuf[1]);
+        f->code.keylens = keylens;
+        f->code.keys_room = 200;
+        f->code.nparams = 2;
+        f->n.nints = 2;
+        f->n.ints[0] = -3;
+        f->n.ints[1] = 9007199254740993; /* past 2^53 - 1: described */
+        f->n.has_result_int = 1;
+        f->n.result_int = 42;
+        break;
+    case TEXT_ARGS:
+        f->n.args = (struct ft_text){args, (uint32_t)strlen(args), 0};
+        break;
+    case NO_ARGS:
+        break;
+    case RESULT_TEXT:
+        f->n.result = (struct ft_text){result, (uint32_t)strlen(result), 0};
+        break;
+    case RAISED:
+        f->n.unwound = 1;
+        f->n.exc = (struct ft_text){exc, (uint32_t)strlen(exc), 0};
+        f->n.left_at = 12;
+        break;
+    case GENERATOR:
+        f->n.gen = 1;
+        f->n.resumes = 3;
+        f->n.active = 5000;
+        break;
+    case INSTANCE:
+        f->n.instance = 0x7f12;
+        break;
+    case MEMORY:
+        f->n.mem_before = (struct ft_text){mem, (uint32_t)strlen(mem), 0};
+        f->n.mem_after = (struct ft_text){mem, (uint32_t)strlen(mem), 0};
+        break;
+    case SHAPES:
+        break;
+    }
+}
+
+static void
+one_pass_writes_what_two_passes_write(void **state)
+{
+    struct ft_clockconv clock;
+    struct ft_call parent;
+    char head[64] = ",\"args\":{\"a\":", key1[64] = "\"b\":";
+    char *keys[2] = {head, key1};
+
+    (void)state;
+    ft_clockconv_init(&clock, FT_CLOCK_MONOTONIC, 1.0);
+    memset(&parent, 0, sizeof(parent));
+    parent.id_len = 2;
+    memcpy(parent.id_text, "17", 2);
+    for (int k = 0; k < SHAPES; k++) {
+        for (int comma = 0; comma < 2; comma++) {
+            struct fixture a, b;
+            struct ft_buf a_tree, b_tree;
+            setup(&a);
+            setup(&b);
+            a.e.clock = b.e.clock = &clock;
+            a.e.start_real = b.e.start_real = 1700000000000000000ull;
+            shape_call(&a, k % 2 ? &parent : NULL, (enum shape)k, keys);
+            shape_call(&b, k % 2 ? &parent : NULL, (enum shape)k, keys);
+            ft_buf_init(&a_tree);
+            ft_buf_init(&b_tree);
+            ft_emit_enter(&a.e, &a.b, &a.t, &a.n);
+            if (comma) {
+                ft_buf_putc(&a_tree, ',');
+            }
+            ft_emit_node_head(&a.e, &a_tree, &a.n);
+            ft_emit_exit(&a.e, &a.b, &a.t, &a.n);
+            ft_emit_node_tail(&a.e, &a_tree, &a.n);
+            ft_emit_enter_node(&b.e, &b.b, &b_tree, &b.t, &b.n, comma);
+            ft_emit_exit_node(&b.e, &b.b, &b_tree, &b.t, &b.n);
+            ft_buf_putc(&a.b, '\0');
+            ft_buf_putc(&b.b, '\0');
+            ft_buf_putc(&a_tree, '\0');
+            ft_buf_putc(&b_tree, '\0');
+            assert_string_equal(b.b.p, a.b.p);
+            assert_string_equal(b_tree.p, a_tree.p);
+            if (k == INTS) { /* the shared numbers are there, once formatted */
+                assert_non_null(strstr(a.b.p, "\"args\":{\"a\":-3,\"b\":{\"type\": \"int\""));
+                assert_non_null(strstr(a_tree.p, "\"args\":{\"a\":-3,\"b\":{\"type\": \"int\""));
+                assert_non_null(strstr(a_tree.p, "\"durationMicros\":1234.567,\"result\":42}"));
+            }
+            ft_buf_free(&a_tree);
+            ft_buf_free(&b_tree);
+            teardown(&a);
+            teardown(&b);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -197,6 +309,7 @@ main(void)
         cmocka_unit_test(a_plain_calls_lines_and_node_are_whole),
         cmocka_unit_test(start_times_read_as_printf_does),
         cmocka_unit_test(timestamps_read_as_printf_does),
+        cmocka_unit_test(one_pass_writes_what_two_passes_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
