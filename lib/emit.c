@@ -115,14 +115,23 @@ put_milli(char *o, uint64_t v)
     return o + 1 + ft_dec_tail(o + 1, (uint32_t)(v % 1000), 3);
 }
 
-/* v < 1000 as three digits, leading zeros kept. */
+/* "000" to "999", each with a NUL: a number's last three digits in one load and one store
+ * (of four bytes: the text written next covers the fourth). */
+#define D1(p) p "0", p "1", p "2", p "3", p "4", p "5", p "6", p "7", p "8", p "9"
+#define D2(p)                                                                                      \
+    D1(p "0"), D1(p "1"), D1(p "2"), D1(p "3"), D1(p "4"), D1(p "5"), D1(p "6"), D1(p "7"),        \
+        D1(p "8"), D1(p "9")
+static const char digits3[1000][4] = {D2("0"), D2("1"), D2("2"), D2("3"), D2("4"),
+                                      D2("5"), D2("6"), D2("7"), D2("8"), D2("9")};
+#undef D2
+#undef D1
+
+/* v < 1000 as three digits, leading zeros kept; writes a fourth byte, which the caller
+ * writes over (every number is followed by more of its line or node). */
 static inline char *
 put_3digits(char *o, uint32_t v)
 {
-    uint32_t h = v / 100;
-
-    o[0] = (char)('0' + h);
-    memcpy(o + 1, ft_dec_pairs + 2 * (size_t)(v - 100 * h), 2);
+    memcpy(o, digits3[v], 4);
     return o + 3;
 }
 
@@ -191,11 +200,8 @@ put_scaled(char *o, const struct ft_call *n, int milli)
     unsigned m = n->dur_len - (milli ? 3 : 0); /* its digits */
 
     if (v < 1000) {
-        o[0] = '0';
-        o[1] = '.';
-        o[2] = (char)('0' + v / 100);
-        memcpy(o + 3, ft_dec_pairs + 2 * (v % 100), 2);
-        return o + 5;
+        o = PUT_LIT(o, "0.");
+        return put_3digits(o, (uint32_t)v);
     }
     memcpy(o, digits, 24); /* fixed sizes: stores, not calls; the room is reserved */
     o += m - 3;
