@@ -547,9 +547,7 @@ ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
     }
     o = PUT_LIT(b->p + b->len, "{\"id\":");
     o = put_digits(o, n->id_text, n->id_len);
-    *o++ = ',';
-    o = put_padded(o, n->code->frag, n->code->frag_len);
-    o = PUT_LIT(o, ",\"startMicros\":");
+    o = put_padded64(o, n->code->node_frag, n->code->node_frag_len);
     /* The run's start is converted once (HELLO), each call's start once (open). */
     o = put_start_micros(e, o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
     /* A node's caller is its parent's function; only the first call of a destination (a
@@ -670,9 +668,7 @@ ft_emit_enter_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
     *o = ',';
     o = PUT_LIT(o + (comma != 0), "{\"id\":");
     o = put_digits(o, n->id_text, n->id_len);
-    *o++ = ',';
-    o = put_padded(o, n->code->frag, n->code->frag_len);
-    o = PUT_LIT(o, ",\"startMicros\":");
+    o = put_padded64(o, n->code->node_frag, n->code->node_frag_len);
     o = put_start_micros(e, o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
     o = put_padded(o, args, args_len);
     o = PUT_LIT(o, ",\"children\":[");

@@ -12,33 +12,41 @@
 #include <string.h>
 
 #include "lib/dec.h"
+#include "lib/codetab.h"
 #include "lib/emit.h"
 
 struct fixture {
     struct ft_emit e;
-    struct ft_code code;
+    struct ft_codetab codes;
     struct ft_cthread t;
     struct ft_call n;
     struct ft_buf b;
-    char code_frag[128], thread_frag[64];
+    char thread_frag[64];
 };
 
+/* A call of m.f(a, b) at f.py:3 on MainThread, id 5, in the run of pid 7. */
 static void
 setup(struct fixture *f)
 {
-    static const char code[] = "\"module\":\"m\",\"function\":\"f\",\"file\":\"f.py\",\"line\":3";
     static const char thread[] = "\"thread\":\"MainThread\"";
+    struct ft_def_view d = {.id = 1,
+                            .line = 3,
+                            .module = "m",
+                            .module_len = 1,
+                            .name = "f",
+                            .name_len = 1,
+                            .file = "f.py",
+                            .file_len = 4,
+                            .params = "a\0b",
+                            .params_len = 3};
 
     memset(f, 0, sizeof(*f));
-    memcpy(f->code_frag, code, sizeof(code));
-    f->code.frag = f->code_frag;
-    f->code.frag_len = sizeof(code) - 1;
-    f->code.name_len = strlen("\"module\":\"m\",\"function\":\"f\"");
-    f->code.name = (char *)"f";
+    ft_codetab_init(&f->codes);
+    assert_int_equal(ft_codetab_add(&f->codes, &d), 0);
     memcpy(f->thread_frag, thread, sizeof(thread));
     f->t.frag = f->thread_frag;
     f->t.frag_len = sizeof(thread) - 1;
-    f->n.code = &f->code;
+    f->n.code = ft_codetab_get(&f->codes, 1);
     f->n.id = 5;
     f->n.id_len = 1;
     f->n.id_text[0] = '5';
@@ -51,7 +59,7 @@ teardown(struct fixture *f)
 {
     ft_buf_free(&f->b);
     ft_emit_free(&f->e);
-    free(f->code.line_frag);
+    ft_codetab_free(&f->codes);
 }
 
 /* Sets n's duration (and its digits, as calls.c keeps them). */
@@ -195,27 +203,19 @@ timestamps_read_as_printf_does(void **state)
 enum shape { INTS, TEXT_ARGS, NO_ARGS, RESULT_TEXT, RAISED, GENERATOR, INSTANCE, MEMORY, SHAPES };
 
 static void
-shape_call(struct fixture *f, struct ft_call *parent, enum shape k, char *keybuf[2])
+shape_call(struct fixture *f, struct ft_call *parent, enum shape k)
 {
     static char args[64] = "{\"s\":\"x\"}", result[64] = "\"ok\"", mem[64] = "{\"rss\":1}";
-    static size_t keylens[2];
     static char exc[96] = "{\"type\":\"ValueError\",\"module\":\"builtins\",\"message\":\"m\"}";
 
     f->n.parent = parent;
     f->n.start_real = 1700000000123456789ull;
     set_duration(&f->n, 1234567);
     switch (k) {
-    case INTS:
-        f->code.args_head = keybuf[0];
-        f->code.args_head_len = strlen(keybuf[0]);
-        f->code.keys = keybuf;
-        keylens[1] = strlen(keybuf[1]);
-        f->code.keylens = keylens;
-        f->code.keys_room = 200;
-        f->code.nparams = 2;
+    case INTS: /* f(a=-3, b=2^53 + 1): the second is past 2^53 - 1, so described */
         f->n.nints = 2;
         f->n.ints[0] = -3;
-        f->n.ints[1] = 9007199254740993; /* past 2^53 - 1: described */
+        f->n.ints[1] = 9007199254740993;
         f->n.has_result_int = 1;
         f->n.result_int = 42;
         break;
@@ -254,8 +254,6 @@ one_pass_writes_what_two_passes_write(void **state)
 {
     struct ft_clockconv clock;
     struct ft_call parent;
-    char head[64] = ",\"args\":{\"a\":", key1[64] = "\"b\":";
-    char *keys[2] = {head, key1};
 
     (void)state;
     ft_clockconv_init(&clock, FT_CLOCK_MONOTONIC, 1.0);
@@ -270,8 +268,8 @@ one_pass_writes_what_two_passes_write(void **state)
             setup(&b);
             a.e.clock = b.e.clock = &clock;
             a.e.start_real = b.e.start_real = 1700000000000000000ull;
-            shape_call(&a, k % 2 ? &parent : NULL, (enum shape)k, keys);
-            shape_call(&b, k % 2 ? &parent : NULL, (enum shape)k, keys);
+            shape_call(&a, k % 2 ? &parent : NULL, (enum shape)k);
+            shape_call(&b, k % 2 ? &parent : NULL, (enum shape)k);
             ft_buf_init(&a_tree);
             ft_buf_init(&b_tree);
             ft_emit_enter(&a.e, &a.b, &a.t, &a.n);
