@@ -727,6 +727,33 @@ open_node(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, 
 
 /* ---- Deferred output ------------------------------------------------------------------------ */
 
+/* Whether n, held by nothing, streams as soon as its line is written: try_stream's fast
+ * path (a plain call whose parent is streamed and waits for nothing, in its thread's part). */
+static inline int
+streams_now(const struct ft_call *n)
+{
+    const struct ft_call *p = n->parent != NULL ? n->parent : &n->owner->top;
+
+    return !n->gen && !n->tentative && !n->queued && !n->dest_root && n->dest == NULL &&
+           n->part_owner == NULL && p->streamed && p->qhead == NULL && !p->transparent &&
+           n->owner->part != NULL;
+}
+
+/* n's ENTER line and node head in one pass (streams_now(n), n not transparent). */
+static inline void
+enter_and_stream(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
+{
+    struct ft_sink *ls = jsonl_of(c, n), *ts = n->owner->part;
+    struct ft_call *p = container(n);
+
+    ft_emit_enter_node(c->emit, &ls->b, &ts->b, t, n, p->nwritten++ > 0);
+    ft_sink_maybe_flush(ls);
+    ft_sink_maybe_flush(ts);
+    n->entered = 1;
+    n->streamed = 1;
+    n->held = 0;
+}
+
 static inline void
 flush_enter(struct ft_calls *c, struct ft_cthread *t)
 {
@@ -738,6 +765,10 @@ flush_enter(struct ft_calls *c, struct ft_cthread *t)
     }
     c->ledger->settled++;
     if (n->tentative) {
+        return;
+    }
+    if (!n->entered && !n->transparent && !n->held && streams_now(n)) {
+        enter_and_stream(c, t, n);
         return;
     }
     if (!n->entered && !n->transparent) {
@@ -789,6 +820,30 @@ leave_out(struct ft_calls *c, struct ft_call *n)
     }
 }
 
+/* became_done_fast's case with n's EXIT line: the line and the node tail in one pass. */
+static void
+exit_and_done(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
+{
+    struct ft_call *p = container(n);
+    struct ft_sink *ls = jsonl_of(c, n), *ts = n->owner->part;
+
+    ft_emit_exit_node(c->emit, &ls->b, &ts->b, t, n);
+    ft_sink_maybe_flush(ls);
+    ft_sink_maybe_flush(ts);
+    n->closed = 1;
+    n->done = 1;
+    node_free(c, n);
+    if (p->pending > 0) {
+        p->pending--;
+    }
+    if (p->streamed) {
+        drain(c, p);
+    }
+    if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
+        became_done(c, p);
+    }
+}
+
 /* The end of n is known and its values are attached: lines, then the tree. */
 static void
 finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
@@ -811,6 +866,11 @@ finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
         struct ft_span sp;
         ft_calls_span(n, &sp);
         ft_runfiles_note(c->files, ft_spans_offer(c->spans, &sp));
+    }
+    if (!n->transparent && n->pending == 0 && n->streamed && !n->dest_root && !n->queued &&
+        n->qhead == NULL && n->dest == NULL && n->part_owner == NULL && n->owner->part != NULL) {
+        exit_and_done(c, t, n);
+        return;
     }
     if (!n->transparent) {
         exit_line(c, t, n);
