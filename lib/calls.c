@@ -471,14 +471,12 @@ became_done(struct ft_calls *c, struct ft_call *n)
 
 static void try_stream_slow(struct ft_calls *c, struct ft_call *n);
 
-/* n, streamed into its thread's part s, not queued, nothing queued under it, is done:
- * became_done's steps for it, then for its container p. */
+/* n, streamed into its thread's part, not queued, nothing queued under it, its node's
+ * tail written, is done: became_done's steps for it, then for its container p. */
 static inline void
-done_plain(struct ft_calls *c, struct ft_call *n, struct ft_call *p, struct ft_sink *s)
+done_after_tail(struct ft_calls *c, struct ft_call *n, struct ft_call *p)
 {
     n->done = 1;
-    ft_emit_node_tail(c->emit, &s->b, n);
-    ft_sink_maybe_flush(s);
     node_free(c, n);
     if (p->pending > 0) {
         p->pending--;
@@ -504,7 +502,10 @@ became_done_fast(struct ft_calls *c, struct ft_call *n)
         became_done(c, n);
         return;
     }
-    done_plain(c, n, p, s);
+    n->done = 1;
+    ft_emit_node_tail(c->emit, &s->b, n);
+    ft_sink_maybe_flush(s);
+    done_after_tail(c, n, p);
 }
 
 /* A held (or tentative) node that may now stream: when nothing before it is waiting.
@@ -831,17 +832,7 @@ exit_and_done(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
     ft_sink_maybe_flush(ls);
     ft_sink_maybe_flush(ts);
     n->closed = 1;
-    n->done = 1;
-    node_free(c, n);
-    if (p->pending > 0) {
-        p->pending--;
-    }
-    if (p->streamed) {
-        drain(c, p);
-    }
-    if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
-        became_done(c, p);
-    }
+    done_after_tail(c, n, p);
 }
 
 /* The end of n is known and its values are attached: lines, then the tree. */
@@ -1304,12 +1295,10 @@ open_plain(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code,
         }
         c->malformed_values += (uint64_t)err;
     }
-    enter_line(c, t, n);
-    if (p->nwritten++ > 0) {
-        ft_buf_putc(&s->b, ',');
-    }
-    ft_emit_node_head(c->emit, &s->b, n);
+    ft_emit_enter_node(c->emit, &c->files->jsonl.b, &s->b, t, n, p->nwritten++ > 0);
+    ft_sink_maybe_flush(&c->files->jsonl);
     ft_sink_maybe_flush(s);
+    n->entered = 1;
     n->streamed = 1;
     n->plain = 1;
     return 0;
@@ -1370,9 +1359,11 @@ finish_plain(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
     n->dur_ns = ft_clockconv_span_ns(c->emit->clock, n->start, n->end);
     n->dur_len = (uint8_t)(n->dur_ns < 10000 ? ft_dec_u64(n->dur_text, n->dur_ns)
                                              : ft_dec_big_inline(n->dur_text, n->dur_ns));
-    exit_line(c, t, n);
+    ft_emit_exit_node(c->emit, &c->files->jsonl.b, &s->b, t, n);
+    ft_sink_maybe_flush(&c->files->jsonl);
+    ft_sink_maybe_flush(s);
     n->closed = 1;
-    done_plain(c, n, p, s);
+    done_after_tail(c, n, p);
 }
 
 /* RETURN_INT of the frame on top, a call outside adopted work that is not a generator,
