@@ -2,7 +2,9 @@
  *
  * This is the writer's inner loop (two lines and a node per call), so each piece is
  * written with one bound check: the room a line can take is reserved first, then the
- * parts are copied in with a cursor, constant keys as fixed-size copies.
+ * parts are copied in with a cursor, constant keys as fixed-size copies. Most calls write
+ * a line and its node at the same moment: ft_emit_enter_node and ft_emit_exit_node write
+ * both in one pass, the node copying the numbers the line has just written.
  */
 #include "emit.h"
 
