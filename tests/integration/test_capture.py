@@ -7,12 +7,14 @@ import json
 import re
 import struct
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from values import shown
 
-from conftest import PROGRAMS, RUN, balanced, clean_env, preload, runs_in, trace, version_of
+from conftest import (INTERPRETERS, PROGRAMS, RUN, balanced, clean_env, preload, runs_in, trace,
+                      version_of)
 
 CAPTURE = PROGRAMS / "capture"
 
@@ -510,6 +512,33 @@ def test_a_call_of_ints_and_its_return_each_travel_as_one_record(python, tmp_pat
         "counts": {"CALL ARGS", "RETURN RESULT_INT ARGS_AFTER"},
     }
     assert sum(kinds == ["fib", "CALL_INTS"] for kinds in journals["fast"]) == 73
+
+
+SHARED = [p for p in sorted(Path.home().glob(".pyenv/versions/3.1*/bin/python3"))
+          if re.match(r"3\.1[2-9]", p.parent.parent.name)]
+
+
+@pytest.mark.parametrize("python", INTERPRETERS + [
+    pytest.param(str(p), id="shared-" + p.parent.parent.name) for p in SHARED])
+def test_threads_take_the_fast_path_reading_their_own_state(python, tmp_path):
+    # From 3.12 the fast path reads the thread state from the interpreter's thread-local
+    # at an offset from the thread pointer, found at activation in the executable's
+    # PyThreadState_GetUnchecked or (a shared libpython, as pyenv builds it) through
+    # __tls_get_addr, and checked in every thread as it starts. Each thread's calls read
+    # as the general path (--flush-every-call) reads them.
+    runs = {}
+    for how, options in (("fast", ()), ("general", ("--flush-every-call",))):
+        (tmp_path / how).mkdir()
+        proc, [runs[how]] = trace(python, [CAPTURE / "threads_ints.py"], tmp_path / how,
+                                  wrapper_args=options, env=clean_env(FLOWTRACE_DEBUG="1"))
+        assert proc.returncode == 0, proc.stderr
+        balanced(runs[how].events)
+    if version_of(python) >= (3, 12):
+        assert "thread state's frame ok, in place" in proc.stderr
+    details = runs["fast"].details()
+    assert details == runs["general"].details()
+    assert "[worker-3]\n  worker(n=3) -> None\n    fib(n=3) -> 2\n" in details
+    assert "[worker-4]\n  worker(n=4) -> None\n    fib(n=4) -> 3\n" in details
 
 
 def test_a_trace_function_of_the_programs_own_is_left_alone(python, tmp_path):
