@@ -136,13 +136,14 @@ rec_size(uint64_t w0)
 {
     unsigned kind = (unsigned)(w0 & 0xff);
 
+    if (kind > FT_REC_EXTRA_MAX) {
+        /* Value records and, from 1.9, the commonest events (CALL_INTS, RETURN_INT). */
+        return (w0 >> 8) > FT_FRAME_MAX ? SIZE_MAX : 8 + PAD8(w0 >> 8);
+    }
     if (kind == 0) {
         return SIZE_MAX;
     }
-    if (kind <= FT_REC_EXTRA_MAX) {
-        return kind <= FT_REC_FIXED_MAX ? 16 : 24;
-    }
-    return (w0 >> 8) > FT_FRAME_MAX ? SIZE_MAX : 8 + PAD8(w0 >> 8);
+    return kind <= FT_REC_FIXED_MAX ? 16 : 24;
 }
 
 /* The next piece of the EVENTS frame coming out in pieces: the whole records held, or
@@ -156,8 +157,7 @@ next_piece(struct ft_wire_decoder *d, struct ft_frame *f)
     while (lim - take >= 8) {
         uint64_t w0;
         memcpy(&w0, p + take, 8);
-        /* Events first (most records): their size is their kind's. */
-        size_t sz = (w0 & 0xff) - 1u < FT_REC_FIXED_MAX ? 16 : rec_size(w0);
+        size_t sz = rec_size(w0);
         if (sz > lim - take) {
             if (sz > d->rest - take) {
                 take = lim; /* malformed: the reader reports the record */
