@@ -331,10 +331,12 @@ static const struct ft_code *
 line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n)
 {
     struct ft_code *c = (struct ft_code *)n->code; /* the cache is the emitter's */
+    uint64_t dest_id = n->dest != NULL ? n->dest->id : 0;
     size_t enter_len, exit_len;
     char *p;
 
-    if (c->line_frag != NULL && c->line_thread == t && c->line_dest == n->dest) {
+    if (c->line_frag != NULL && c->line_thread == t && c->line_dest == n->dest &&
+        c->line_dest_id == dest_id) {
         return c;
     }
     enter_len = middle_len(e, t, n, 0);
@@ -349,6 +351,7 @@ line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n
     c->exit_frag_len = exit_len;
     c->line_thread = t;
     c->line_dest = n->dest;
+    c->line_dest_id = dest_id;
     return c;
 }
 

@@ -385,6 +385,7 @@ unit_begin(struct ft_units *us, struct ft_cthread *t, struct ft_call *n, const u
         return err != 0 ? err : FT_EBADRECORD;
     }
     u->id = ++us->next_id;
+    u->dest.id = u->id;
     ft_spans_init(&u->spans, us->span_limit);
     u->root = n;
     u->thread = t;

@@ -360,6 +360,49 @@ a_request_tree_is_the_request_then_the_application(void **state)
     free(events);
 }
 
+/* Units one after the other on a thread, calling the same code: each unit's lines name it,
+ * also when a unit's state takes the memory of one already ended (the text writer keeps a
+ * code's line middles for the destination it last wrote them for: it was known by its
+ * address, and a request's lines said the previous request's unit and request id). */
+static void
+each_units_lines_name_it_when_a_unit_reuses_an_ended_ones_memory(void **state)
+{
+    struct stream s;
+    struct recs a = {.n = 0};
+    char *events;
+
+    (void)state;
+    begin(&s);
+    rec2(&a, FT_REC_CALL, MAIN, T0 + 1000);
+    for (uint64_t k = 0; k < 3; k++) {
+        uint64_t at = T0 + 2000 + k * 1000;
+        rec2(&a, FT_REC_CALL, APP, at);
+        unit_rec(&a, FT_UNIT_FUNCTION);
+        rec2(&a, FT_REC_CALL, VIEW, at + 100);
+        rec2(&a, FT_REC_RETURN, VIEW, at + 200);
+        rec2(&a, FT_REC_RETURN, APP, at + 300);
+    }
+    rec2(&a, FT_REC_RETURN, MAIN, T0 + 9000);
+    stream_events(&s, 1, &a);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 9500);
+    run_stream("h10", &s);
+
+    for (int k = 1; k <= 3; k++) {
+        char want[64];
+        events = unit_file("h10", k, "events.jsonl");
+        assert_non_null(events);
+        snprintf(want, sizeof(want), "\"function\":\"view\",");
+        assert_non_null(strstr(events, want));
+        snprintf(want, sizeof(want), "\"unit\":%d,", k);
+        for (const char *l = events; *l != '\0'; l = strchr(l, '\n') + 1) {
+            const char *end = strchr(l, '\n');
+            assert_non_null(end);
+            assert_true(memmem(l, (size_t)(end - l), want, strlen(want)) != NULL);
+        }
+        free(events);
+    }
+}
+
 /* A request coroutine whose caller is still running another coroutine (the server's,
  * which serves them all until the end) is written as soon as it ends: its tree does not
  * wait for its siblings. */
@@ -512,6 +555,7 @@ main(void)
         cmocka_unit_test(work_handed_off_outside_a_unit_stays_in_its_thread),
         cmocka_unit_test(concurrent_hand_offs_keep_to_their_units),
         cmocka_unit_test(a_request_tree_is_the_request_then_the_application),
+        cmocka_unit_test(each_units_lines_name_it_when_a_unit_reuses_an_ended_ones_memory),
         cmocka_unit_test(no_part_file_is_left_behind),
         cmocka_unit_test(a_finished_request_waits_for_no_sibling),
         cmocka_unit_test(an_exporter_gets_each_unit_with_its_shallowest_calls),
