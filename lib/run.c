@@ -168,7 +168,8 @@ start_outputs(struct ft_run *r)
                                   r->clock.first.real_ns)) != 0) {
         return err;
     }
-    /* .live before the lock: a reader that finds the run going finds its head too. */
+    /* .live before events.jsonl: a reader that finds the run going finds its head too
+     * (the directory is locked already: runfiles.h). */
     r->live_dirty = 1;
     write_live(r);
     if ((err = ft_runfiles_open_events(&r->files, &r->ledger.settled)) != 0 ||
@@ -809,6 +810,7 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
         return r->files.write_err;
     }
     if (r->state == FT_RS_HELLO || r->files.path == NULL) {
+        ft_runfiles_unlock(&r->files);
         r->state = FT_RS_DONE;
         return r->ledger.fail_err;
     }
@@ -834,7 +836,11 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
     ft_calls_close_generators(&r->calls, r->how == FT_END_EXIT || r->how == FT_END_EXCEPTION,
                               "not finished");
     ft_units_finish(&r->units);
-    ft_runfiles_close_events(&r->files);
+    if ((err = ft_runfiles_close_events(&r->files)) != 0) {
+        /* Its last lines did not reach the disk: it holds what its last good write left,
+         * and the rest is lost (the writer's line and tree.json count it so). */
+        ft_run_fail(r, err);
+    }
     err = write_tree(r);
     ft_runfiles_note(&r->files, err);
     if (err != 0 && r->files.jsonl.mark == 0) {
@@ -843,6 +849,7 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
          * was lost. */
         ft_runfiles_discard(&r->files);
     }
+    ft_runfiles_unlock(&r->files);
     r->state = FT_RS_DONE;
     return r->files.write_err;
 }
