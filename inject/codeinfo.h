@@ -47,9 +47,9 @@ struct ft_code_info {
     uint64_t redact;  /* bit i: parameter i's name looks like a secret */
     uint8_t fast;     /* its calls may take the engines' fast path (record_fast.h); its
                        * parameters are then the first nparams fast locals (first 0) */
-    /* The fast path's record heads, made with the id (fast only): CALL, ARGS_INTS of
-     * nparams ints, RETURN. */
-    uint64_t w_call, w_args, w_return;
+    /* The head of its CALL_INTS record (nparams ints), made with the id: the fast path's
+     * call is that one record. */
+    uint64_t w_call;
     /* The names of all its fast locals, in the frame's order (codes.c, at the first
      * exception that leaves a frame of it): nlocals of them, or none. */
     uint16_t nlocals;

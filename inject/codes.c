@@ -182,14 +182,12 @@ fast_eligible(const struct ft_code_info *ci)
            ci->nparams <= FT_FAST_PARAMS && ci->varargs == FT_NO_PARAM && ci->varkw == FT_NO_PARAM;
 }
 
-/* ci's code id, and the fast path's record heads made with it. */
+/* ci's code id, and the head of its calls' CALL_INTS records. */
 static void
 set_id(struct ft_code_info *ci, uint64_t id)
 {
     ci->id = id;
-    ci->w_call = ft_rec_word0(FT_REC_CALL, id);
-    ci->w_args = ft_rec_word0(FT_REC_ARGS_INTS, 8 * (uint64_t)ci->nparams);
-    ci->w_return = ft_rec_word0(FT_REC_RETURN, id);
+    ci->w_call = ft_rec_word0(FT_REC_CALL_INTS, FT_CALL_INTS_LEN((uint64_t)ci->nparams));
 }
 
 /* Reads co_varnames and lays out the parameters to capture; writes their names, NUL-

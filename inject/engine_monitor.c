@@ -59,7 +59,7 @@ static int validate_left;
  * FAST_314: 3.13's or 3.14's layout, the thread state read from its thread-local
  * (pylayout.h's ts_tls), the time-stamp counter as the clock, the first extras index
  * ours (no other tool asked for one before) and co_extra checked at that version's offset
- * (chosen again when that check ends: ft_pylayout_code_extra_changed): the callbacks read
+ * (chosen again when that check ends: ft_pylayout_changed): the callbacks read
  * everything at constant offsets and call nothing, so they save no registers; FAST_ANY:
  * through pylayout.h's switches, out of the callbacks' line. */
 enum { FAST_OFF, FAST_ANY, FAST_313, FAST_314 };
@@ -310,8 +310,8 @@ start_general(PyObject *code)
     }
     if (!ci->is_gen && ((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) &&
         !ft_cfg.memory && !ft_cfg.flush_every_call && !ci->unit) {
-        /* The common fast path: one 16-byte record. */
-        ft_emit(t, ft_rec_word0(FT_REC_CALL, ci->id), ft_clock_ticks(ft_cfg.clock));
+        /* The common fast path: one record. */
+        ft_record_call_alone(t, ci);
         RETURN_NONE;
     }
     iframe = current_iframe();
@@ -675,7 +675,7 @@ monitor_install(void)
     ft_py.Py_DecRef(r);
     choose_frame_mode();
     ft_record_init();
-    ft_pylayout_code_extra_changed = choose_fast;
+    ft_pylayout_changed = choose_fast;
     choose_fast();
     /* The fast path's callbacks for the layouts it reads at constant offsets. */
     callbacks[E_START].ml_meth = (void *)(ft_pylayout.frames == FT_FRAMES_312   ? on_start_313
@@ -747,7 +747,7 @@ monitor_uninstall(void)
     }
     tool = -1;
     nev = 0;
-    ft_pylayout_code_extra_changed = NULL;
+    ft_pylayout_changed = NULL;
 }
 
 const struct ft_engine ft_engine_monitor = {

@@ -394,9 +394,9 @@ profile_general(PyFrameObject *frame, int what, PyObject *arg)
         on_generator(t, ci, frame, what, arg);
     } else if (what == PyTrace_CALL) {
         if (((ci->nparams == 0 && !ci->has_self) || ft_cfg.skip_inputs) && !ci->unit) {
-            /* The common fast path: one 16-byte record. */
+            /* The common fast path: one record. */
             if (!ft_cfg.memory && !ft_cfg.flush_every_call) {
-                ft_emit(t, ft_rec_word0(FT_REC_CALL, ci->id), ft_clock_ticks(ft_cfg.clock));
+                ft_record_call_alone(t, ci);
                 return 0;
             }
         }

@@ -170,6 +170,7 @@ static const struct ft_tstate_hooks tstate_hooks = {
     .ship_now = ft_ship_now,
     .thread_end = ft_ship_thread_end,
     .child_connect = child_connect,
+    .thread_started = ft_pylayout_thread_started,
 };
 
 /* Connects and installs the engine: at activation (the main thread, before the program's

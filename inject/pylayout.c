@@ -278,9 +278,77 @@ ft_pylayout_tls_of(const unsigned char *code, size_t n)
 #endif
 }
 
-/* 3.12+: the thread state's thread-local, found in PyThreadState_GetUnchecked's code; the
- * slot must hold what PyThreadState_Get() returns (the executable's thread-locals are at
- * the same offset from every thread's pointer). */
+const unsigned char *
+ft_pylayout_tls_index_of(const unsigned char *code, size_t n)
+{
+#if defined(__x86_64__)
+    static const unsigned char endbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+    static const unsigned char sub8_rsp[] = {0x48, 0x83, 0xec, 0x08};
+    static const unsigned char lea_rdi[] = {0x66, 0x48, 0x8d, 0x3d}; /* disp32(%rip) */
+    static const unsigned char call[] = {0x66, 0x66, 0x48, 0xe8};    /* rel32 */
+    static const unsigned char load[] = {0x48, 0x8b, 0x00};          /* mov (%rax),%rax */
+    size_t at = 0;
+    int32_t disp;
+
+    if (n >= sizeof(endbr64) && memcmp(code, endbr64, sizeof(endbr64)) == 0) {
+        at = sizeof(endbr64);
+    }
+    if (n >= at + sizeof(sub8_rsp) && memcmp(code + at, sub8_rsp, sizeof(sub8_rsp)) == 0) {
+        at += sizeof(sub8_rsp);
+    }
+    if (n < at + 16 + sizeof(load) || memcmp(code + at, lea_rdi, sizeof(lea_rdi)) != 0 ||
+        memcmp(code + at + 8, call, sizeof(call)) != 0 ||
+        memcmp(code + at + 16, load, sizeof(load)) != 0) {
+        return NULL;
+    }
+    memcpy(&disp, code + at + 4, 4);
+    return code + at + 8 + disp; /* relative to the next instruction */
+#else
+    (void)code;
+    (void)n;
+    return NULL;
+#endif
+}
+
+/* A shared libpython's thread state thread-local (general dynamic): its tls_index and
+ * __tls_get_addr, to check each new thread (ft_pylayout_thread_started); NULL when ts_tls
+ * did not come from them. */
+static const unsigned char *ts_tls_index;
+static void *(*ts_tls_get)(const void *);
+
+/* The calling thread's pointer (x86-64: %fs:0 holds it). */
+static char *
+thread_pointer(void)
+{
+    char *tp = NULL;
+
+#if defined(__x86_64__)
+    __asm__("movq %%fs:0, %0" : "=r"(tp));
+#endif
+    return tp;
+}
+
+/* The offset from the thread pointer of the thread-local that code (a general-dynamic
+ * access, ft_pylayout_tls_index_of) reads, in the calling thread; 0 if code is not one. */
+static long
+tls_by_index(const unsigned char *code)
+{
+    const unsigned char *index = ft_pylayout_tls_index_of(code, 32);
+    void *get = index != NULL ? sym("__tls_get_addr") : NULL;
+
+    if (get == NULL) {
+        return 0;
+    }
+    ts_tls_index = index;
+    memcpy(&ts_tls_get, &get, sizeof(get));
+    return (long)((char *)ts_tls_get(index) - thread_pointer());
+}
+
+/* 3.12+: the thread state's thread-local, found in PyThreadState_GetUnchecked's code
+ * (the executable's, or a shared libpython's); the slot must hold what
+ * PyThreadState_Get() returns. The executable's thread-locals, and those of libraries
+ * loaded with it, are at the same offset from every thread's pointer; for a libpython
+ * loaded later each thread is checked (ft_pylayout_thread_started). */
 static void
 check_ts_tls(void)
 {
@@ -288,6 +356,8 @@ check_ts_tls(void)
     long tls;
 
     ft_pylayout.ts_tls = 0;
+    ts_tls_index = NULL;
+    ts_tls_get = NULL;
     if (code == NULL) {
         code = sym("_PyThreadState_UncheckedGet"); /* 3.12 */
     }
@@ -295,8 +365,26 @@ check_ts_tls(void)
         return;
     }
     tls = ft_pylayout_tls_of(code, 14);
+    if (tls == 0) {
+        tls = tls_by_index(code);
+    }
     if (tls != 0 && ft_ts_at_tls(tls) == (char *)ft_py.PyThreadState_Get()) {
         ft_pylayout.ts_tls = tls;
+    }
+}
+
+void
+ft_pylayout_thread_started(void)
+{
+    if (ts_tls_get == NULL || ft_pylayout.ts_tls == 0 ||
+        (char *)ts_tls_get(ts_tls_index) == thread_pointer() + ft_pylayout.ts_tls) {
+        return;
+    }
+    ft_debug("the thread state's thread-local is elsewhere in this thread: read through the "
+             "C API from now on");
+    ft_pylayout.ts_tls = 0;
+    if (ft_pylayout_changed != NULL) {
+        ft_pylayout_changed();
     }
 }
 
@@ -448,15 +536,15 @@ ft_pylayout_code_extra_before(PyObject *code)
     return w;
 }
 
-void (*ft_pylayout_code_extra_changed)(void);
+void (*ft_pylayout_changed)(void);
 
 static void
 set_code_extra(Py_ssize_t off)
 {
     if (ft_pylayout.code_extra != off) {
         ft_pylayout.code_extra = off;
-        if (ft_pylayout_code_extra_changed != NULL) {
-            ft_pylayout_code_extra_changed();
+        if (ft_pylayout_changed != NULL) {
+            ft_pylayout_changed();
         }
     }
 }

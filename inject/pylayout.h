@@ -392,6 +392,20 @@ ft_ts_current(void)
  * executable), else 0. Pure: code is the function's first bytes (at least n). */
 long ft_pylayout_tls_of(const unsigned char *code, size_t n);
 
+/* The tls_index a function's machine code asks __tls_get_addr about and returns the
+ * pointer it finds there, if it is x86-64's general-dynamic access `[endbr64;] [sub
+ * $8,%rsp;] data16 lea disp32(%rip),%rdi; data16 data16 rex.W call rel32; mov
+ * (%rax),%rax` (PyThreadState_GetUnchecked in a shared libpython), else NULL. Pure: code
+ * is the function's first bytes (at least n). */
+const unsigned char *ft_pylayout_tls_index_of(const unsigned char *code, size_t n);
+
+/* The calling thread was registered (tstate.h's thread_started hook; GIL held): when
+ * ts_tls was found through __tls_get_addr (a shared libpython), whether the thread state's
+ * thread-local is at that offset from this thread's pointer too, as it is when libpython
+ * was loaded with the program (static TLS); if not, ts_tls is 0 from now on (the API
+ * call) and ft_pylayout_changed is told. */
+void ft_pylayout_thread_started(void);
+
 /* 3.12+: the interpreter frame running on the calling thread, read from its thread state
  * (ts_frame), else NULL. */
 static inline char *
@@ -487,10 +501,11 @@ ft_code_extra_get0(PyObject *code, Py_ssize_t off)
 void *ft_pylayout_code_extra_before(PyObject *code);
 void ft_pylayout_code_extra_seen(PyObject *code, void *before, Py_ssize_t index, const void *value);
 
-/* Called (GIL held) right after ft_pylayout.code_extra changed: set once checked, 0 once
- * a check failed. An engine that reads co_extra at a constant offset where code_extra
- * said so is told here when that ends (engine_monitor.c). NULL: nobody. */
-extern void (*ft_pylayout_code_extra_changed)(void) __attribute__((visibility("hidden")));
+/* Called (GIL held) right after a fact the engines choose their paths by changed:
+ * ft_pylayout.code_extra (set once checked, 0 once a check failed) or ts_tls (0 once a
+ * thread's check failed, ft_pylayout_thread_started). An engine that reads them at
+ * constant offsets is told here when that ends (engine_monitor.c). NULL: nobody. */
+extern void (*ft_pylayout_changed)(void) __attribute__((visibility("hidden")));
 
 /* ---- Builtins ------------------------------------------------------------------------ */
 

@@ -228,20 +228,33 @@ emit_memory(struct ft_thread *t)
 
 #define FAST_INTS 8 /* parameters a call may have and still take the all-int path */
 
+/* A CALL_INTS record of ci at p: code id, ticks, then ci->nparams ints from x. */
+static inline void
+put_call_ints(uint8_t *p, const struct ft_code_info *ci, uint64_t ticks, const int64_t *x)
+{
+    memcpy(p, &ci->w_call, 8);
+    memcpy(p + 8, &ci->id, 8);
+    memcpy(p + 16, &ticks, 8);
+    for (unsigned k = 0; k < ci->nparams; k++) {
+        memcpy(p + 24 + 8 * (size_t)k, &x[k], 8); /* stores, not a call */
+    }
+}
+
 /* The commonest call in call-heavy code passes only ints: its event record and its value
  * record are written straight into the thread's buffer, each int as 8 bytes for the
  * writer to render, with no scratch space and no rendering: ARGS_INTS (8 bytes per
- * parameter) for a function, ARGS with the instance and FT_ARG_INT lengths for a method.
- * Returns 0, having written nothing, when a parameter is anything else (the general path
- * then handles the call). */
+ * parameter) for a function, ARGS with the instance and FT_ARG_INT lengths for a method;
+ * when whole (a CALL of a function that nothing else follows: whole_call), one CALL_INTS
+ * record instead of CALL + ARGS_INTS. Returns 0, having written nothing, when a parameter
+ * is anything else (the general path then handles the call). */
 static inline int
 enter_ints(struct ft_thread *t, const struct ft_code_info *ci, uint64_t w0, int has_extra,
-           uint64_t ident, PyObject **locals)
+           uint64_t ident, PyObject **locals, int whole)
 {
     unsigned n = ci->nparams;
     size_t fixed = has_extra ? 24 : 16;
     size_t len = ci->has_self ? 8 + 12 * (size_t)n : 8 * (size_t)n;
-    size_t total = fixed + 8 + FT_PAD8(len);
+    size_t total = whole ? FT_CALL_INTS_LEN(n) + 8 : fixed + 8 + FT_PAD8(len);
     int64_t x[FAST_INTS];
     uint64_t vw0, ticks;
     uint32_t tag = FT_ARG_INT | 8;
@@ -258,6 +271,11 @@ enter_ints(struct ft_thread *t, const struct ft_code_info *ci, uint64_t w0, int 
     ticks = ft_clock_ticks(ft_cfg.clock);
     p = ft_thread_reserve_event(t, total);
     if (p == NULL) {
+        return 1;
+    }
+    if (whole) {
+        put_call_ints(p, ci, ticks, x);
+        ft_thread_commit(t, p + total);
         return 1;
     }
     memcpy(p, &w0, 8);
@@ -287,9 +305,10 @@ enter_ints(struct ft_thread *t, const struct ft_code_info *ci, uint64_t w0, int 
 }
 
 /* A return whose value is an int that fits an int64: RETURN and RESULT_INT, written
- * straight into the thread's buffer. */
+ * straight into the thread's buffer; when whole (no value record follows), one RETURN_INT
+ * record (code id, ticks, the int) instead. */
 static inline void
-leave_int(struct ft_thread *t, uint64_t w0, int64_t x)
+leave_int(struct ft_thread *t, const struct ft_code_info *ci, uint64_t w0, int64_t x, int whole)
 {
     uint64_t ticks = ft_clock_ticks(ft_cfg.clock), vw0 = ft_rec_word0(FT_REC_RESULT_INT, 8);
     uint8_t *p = ft_thread_reserve_event(t, 32);
@@ -297,11 +316,44 @@ leave_int(struct ft_thread *t, uint64_t w0, int64_t x)
     if (p == NULL) {
         return;
     }
-    memcpy(p, &w0, 8);
-    memcpy(p + 8, &ticks, 8);
-    memcpy(p + 16, &vw0, 8);
+    if (whole) {
+        w0 = ft_rec_word0(FT_REC_RETURN_INT, FT_RETURN_INT_LEN);
+        memcpy(p, &w0, 8);
+        memcpy(p + 8, &ci->id, 8);
+        memcpy(p + 16, &ticks, 8);
+    } else {
+        memcpy(p, &w0, 8);
+        memcpy(p + 8, &ticks, 8);
+        memcpy(p + 16, &vw0, 8);
+    }
     memcpy(p + 24, &x, 8);
     ft_thread_commit(t, p + 32);
+}
+
+/* Whether a CALL of ci is a whole event (CALL_INTS: its ints inside, wire 1.9): a function
+ * (no self) whose call nothing else follows (no MEMORY, not a unit's, not a framework
+ * boundary's, whose values are not recorded). */
+static inline int
+whole_call(const struct ft_code_info *ci, unsigned kind)
+{
+    return kind == FT_REC_CALL && !ci->has_self && !ft_cfg.memory && ci->unit == 0 &&
+           !(ci->flags & FT_DEF_BOUNDARY);
+}
+
+void
+ft_record_call_alone(struct ft_thread *t, const struct ft_code_info *ci)
+{
+    uint64_t ticks = ft_clock_ticks(ft_cfg.clock);
+    uint8_t *p;
+
+    if (ci->nparams > 0 || !whole_call(ci, FT_REC_CALL)) {
+        ft_emit(t, ft_rec_word0(FT_REC_CALL, ci->id), ticks);
+        return;
+    }
+    if ((p = ft_thread_reserve_event(t, FT_CALL_INTS_LEN(0) + 8)) != NULL) {
+        put_call_ints(p, ci, ticks, NULL);
+        ft_thread_commit(t, p + 24);
+    }
 }
 
 void
@@ -316,10 +368,13 @@ ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
      * would never be written: the request's own fields (units.h) say what it was. */
     if (kind != FT_REC_RESUME && !ft_cfg.skip_inputs && (ci->nparams > 0 || ci->has_self) &&
         locals != NULL && !(ci->flags & FT_DEF_BOUNDARY) && ft_capture_ready()) {
-        if (enter_ints(t, ci, w0, has_extra, ident, locals)) {
+        if (enter_ints(t, ci, w0, has_extra, ident, locals, whole_call(ci, kind))) {
             goto written;
         }
         len = render_args(t, ci, locals);
+    } else if (kind == FT_REC_CALL && ci->nparams == 0) {
+        ft_record_call_alone(t, ci); /* CALL_INTS without ints when nothing follows */
+        goto written;
     }
     if (len > 0) {
         ft_emit_with(t, w0, has_extra, ident, FT_REC_ARGS, t->scratch, len);
@@ -397,11 +452,13 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
 {
     uint64_t w0 = ft_rec_word0(kind, ci->id);
     int values = kind == FT_REC_RETURN && !(ci->flags & FT_DEF_BOUNDARY); /* as at entry */
+    int after = values && !ft_cfg.skip_inputs && ci->nparams > 0 && locals != NULL &&
+                ft_capture_ready() && any_mutable(ci, locals);
     struct ft_text o;
     int64_t x;
 
     if (values && !ft_cfg.skip_outputs && ft_capture_small_int(retval, &x)) {
-        leave_int(t, w0, x);
+        leave_int(t, ci, w0, x, !after && !ft_cfg.memory && ci->unit == 0);
     } else if (values && !ft_cfg.skip_outputs && ft_capture_ready() &&
                ft_thread_scratch(t, ft_capture_value_cap()) == 0) {
         o.p = t->scratch;
@@ -414,8 +471,7 @@ ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kin
     } else {
         ft_emit_with(t, w0, 0, 0, 0, NULL, 0);
     }
-    if (values && !ft_cfg.skip_inputs && ci->nparams > 0 && locals != NULL && ft_capture_ready() &&
-        any_mutable(ci, locals)) {
+    if (after) {
         emit_args_after(t, ci, locals);
     }
     if (ft_cfg.memory && kind == FT_REC_RETURN) {

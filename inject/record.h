@@ -30,6 +30,12 @@ void ft_record_init(void);
 void ft_record_enter(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind,
                      uint64_t ident, PyObject **locals);
 
+/* A call of ci starts whose arguments are not recorded (it has none, or values are
+ * skipped), when nothing else follows it (no --memory, not a unit's call): one record,
+ * CALL_INTS without ints for a function without parameters (a whole event, which the
+ * writer need not hold for values), else CALL. */
+void ft_record_call_alone(struct ft_thread *t, const struct ft_code_info *ci);
+
 /* The call returns retval (FT_REC_RETURN), or the generator suspends (FT_REC_YIELD). */
 void ft_record_leave(struct ft_thread *t, const struct ft_code_info *ci, unsigned kind,
                      PyObject *retval, PyObject **locals);

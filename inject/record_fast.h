@@ -1,11 +1,12 @@
 /* record_fast.h - the commonest calls' records, written inline by the engines.
  *
  * Most calls of a call-heavy program are of plain functions that take and give small
- * ints, or take nothing: their records (CALL, CALL + ARGS_INTS, RETURN + RESULT_INT) are
- * written here straight into the thread's buffer, without the general path's checks of
- * settings and code flags, which cost about as much as the writing itself (fib: 500
- * instructions per call and return before, see docs/architecture.md). The bytes are
- * exactly those the general path (record.c) writes for the same call.
+ * ints, or take nothing: their records (CALL_INTS and RETURN_INT, each a whole event with
+ * its values inside, wire 1.9) are written here straight into the thread's buffer,
+ * without the general path's checks of settings and code flags, which cost about as much
+ * as the writing itself (fib: 500 instructions per call and return before, see
+ * docs/architecture.md). The bytes are exactly those the general path (record.c) writes
+ * for the same call.
  *
  * Which calls: ci->fast (codes.c decides it at first sight: a traced function that is
  * not a generator, a unit, a framework boundary or a method (its parameters are the first
@@ -64,10 +65,11 @@ ft_fast_int(PyObject *v, int64_t *x, int tagged)
     return v != NULL && ft_type_of(v) == ft_capture_hot.long_t && ft_pylong_read_as(v, x, tagged);
 }
 
-/* A call of ci (ci->fast) starts; refs: the frame's fast locals in place (pylayout.h's
- * ft_iframe_refs), not NULL when ci has parameters. A buffer without room for the records
- * is left to the general path (it ships the buffer). The ints are written into the buffer
- * as they are read, but committed only when all of them were ints. */
+/* A call of ci (ci->fast) starts: CALL_INTS (code id, ticks, the ints); refs: the frame's
+ * fast locals in place (pylayout.h's ft_iframe_refs), not NULL when ci has parameters. A
+ * buffer without room for the record is left to the general path (it ships the buffer).
+ * The ints are written into the buffer as they are read, but committed only when all of
+ * them were ints. */
 FT_FAST_INLINE int
 ft_record_fast_call(struct ft_thread *t, const struct ft_code_info *ci, const uintptr_t *refs,
                     struct ft_fast_how how)
@@ -77,7 +79,8 @@ ft_record_fast_call(struct ft_thread *t, const struct ft_code_info *ci, const ui
     uint64_t ticks;
     int64_t x;
 
-    if ((size_t)(t->end - p) < (n == 0 ? 16 : 24 + 8 * (size_t)n)) {
+    /* n == 0 apart: GCC then tests n once before the loop, not twice (one instruction). */
+    if ((size_t)(t->end - p) < (n == 0 ? 24 : 24 + 8 * (size_t)n)) {
         return 0;
     }
     if (n > 0) {
@@ -90,26 +93,25 @@ ft_record_fast_call(struct ft_thread *t, const struct ft_code_info *ci, const ui
             o += 8;
         } while (++r < e);
         p = t->pos; /* read again: not held in a register through the loop */
-        memcpy(p + 16, &ci->w_args, 8);
-    } else {
-        o = p + 16;
     }
     ticks = ft_clock_ticks(how.clock);
     memcpy(p, &ci->w_call, 8);
-    memcpy(p + 8, &ticks, 8);
+    memcpy(p + 8, &ci->id, 8);
+    memcpy(p + 16, &ticks, 8);
     ft_thread_commit(t, o);
     return 1;
 }
 
-/* A call of ci (ci->fast) returns retval; refs as for the call. A parameter that is not
- * an int now (rebound, or it was not one at the call, which then took the general path) is
- * left to the general path too: it may need ARGS_AFTER (a mutable value), and checking
- * that here cost every return four saved registers. */
+/* A call of ci (ci->fast) returns retval: RETURN_INT (code id, ticks, the int); refs as
+ * for the call. A parameter that is not an int now (rebound, or it was not one at the
+ * call, which then took the general path) is left to the general path too: it may need
+ * ARGS_AFTER (a mutable value), which no RETURN_INT has, and checking that here cost every
+ * return four saved registers. */
 FT_FAST_INLINE int
 ft_record_fast_return(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
                       const uintptr_t *refs, struct ft_fast_how how)
 {
-    uint64_t vw0, ticks;
+    uint64_t w0 = ft_rec_word0(FT_REC_RETURN_INT, FT_RETURN_INT_LEN), ticks;
     uint8_t *p = t->pos;
     int64_t x;
 
@@ -132,10 +134,9 @@ ft_record_fast_return(struct ft_thread *t, const struct ft_code_info *ci, PyObje
     }
     memcpy(p + 24, &x, 8);
     ticks = ft_clock_ticks(how.clock);
-    vw0 = ft_rec_word0(FT_REC_RESULT_INT, 8);
-    memcpy(p, &ci->w_return, 8);
-    memcpy(p + 8, &ticks, 8);
-    memcpy(p + 16, &vw0, 8);
+    memcpy(p, &w0, 8);
+    memcpy(p + 8, &ci->id, 8);
+    memcpy(p + 16, &ticks, 8);
     ft_thread_commit(t, p + 32);
     return 1;
 }

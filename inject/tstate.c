@@ -147,6 +147,9 @@ ft_thread_register(const char *name)
     unlock_reg();
     pthread_setspecific(exit_key, t);
     ft_self = t;
+    if (hooks.thread_started != NULL) {
+        hooks.thread_started();
+    }
     return t;
 }
 

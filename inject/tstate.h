@@ -104,6 +104,9 @@ struct ft_tstate_hooks {
     /* A forked child records for the first time: connect it as a new run. Returns 0, or
      * -errno (then the child stays untraced). GIL held. */
     int (*child_connect)(void);
+    /* The calling thread was just registered (ft_thread_register), before it records
+     * anything: checks what per-thread facts the hot path relies on. NULL: none. */
+    void (*thread_started)(void);
 };
 
 /* Sets up thread-exit handling and the hooks (copied). Returns 0 or -ENOMEM. GIL held,

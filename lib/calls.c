@@ -118,7 +118,7 @@ node_release(struct ft_calls *c, struct ft_call *n)
     }
 }
 
-static struct ft_call *
+static inline struct ft_call *
 node_new(struct ft_calls *c)
 {
     struct ft_call *n = c->free_nodes;
@@ -471,19 +471,11 @@ became_done(struct ft_calls *c, struct ft_call *n)
 
 static void try_stream_slow(struct ft_calls *c, struct ft_call *n);
 
-/* became_done inline for most calls: a streamed node with nothing queued under it, not
- * queued itself, in its thread's part of the tree. */
+/* n, streamed into its thread's part s, not queued, nothing queued under it, is done:
+ * became_done's steps for it, then for its container p. */
 static inline void
-became_done_fast(struct ft_calls *c, struct ft_call *n)
+done_plain(struct ft_calls *c, struct ft_call *n, struct ft_call *p, struct ft_sink *s)
 {
-    struct ft_call *p = container(n);
-    struct ft_sink *s = n->owner->part;
-
-    if (!n->streamed || n->transparent || n->dest_root || n->queued || n->qhead != NULL ||
-        n->dest != NULL || n->part_owner != NULL || s == NULL) {
-        became_done(c, n);
-        return;
-    }
     n->done = 1;
     ft_emit_node_tail(c->emit, &s->b, n);
     ft_sink_maybe_flush(s);
@@ -497,6 +489,22 @@ became_done_fast(struct ft_calls *c, struct ft_call *n)
     if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
         became_done(c, p);
     }
+}
+
+/* became_done inline for most calls: a streamed node with nothing queued under it, not
+ * queued itself, in its thread's part of the tree. */
+static inline void
+became_done_fast(struct ft_calls *c, struct ft_call *n)
+{
+    struct ft_call *p = container(n);
+    struct ft_sink *s = n->owner->part;
+
+    if (!n->streamed || n->transparent || n->dest_root || n->queued || n->qhead != NULL ||
+        n->dest != NULL || n->part_owner != NULL || s == NULL) {
+        became_done(c, n);
+        return;
+    }
+    done_plain(c, n, p, s);
 }
 
 /* A held (or tentative) node that may now stream: when nothing before it is waiting.
@@ -632,9 +640,26 @@ current_below(struct ft_cthread *t)
 }
 
 /* The new call's id as text, from the counter kept as text: one digit changes most of the
- * time, so this is a copy and an increment instead of a conversion. */
-static void
+ * time, so this is a copy and an increment instead of a conversion (next_id_carry when the
+ * last digit is a 9, or at the first call). */
+static void next_id_carry(struct ft_calls *c, struct ft_call *n);
+
+static inline void
 next_id(struct ft_calls *c, struct ft_call *n)
+{
+    uint8_t len = c->next_id_len;
+
+    if (len == 0 || c->next_id_text[len - 1] == '9') {
+        next_id_carry(c, n);
+        return;
+    }
+    memcpy(n->id_text, c->next_id_text, sizeof(n->id_text));
+    n->id_len = len;
+    c->next_id_text[len - 1]++;
+}
+
+static void
+next_id_carry(struct ft_calls *c, struct ft_call *n)
 {
     int i;
 
@@ -1172,6 +1197,151 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
     }
 }
 
+/* Whether a call under p is plain: it gets no level of its own or fewer, nothing to
+ * hold it back (no --max-depth, --min-duration, destination or adoption's part; p is
+ * streamed and waits for nothing), so it streams into p's thread's part at once. */
+static inline int
+plain_parent(const struct ft_calls *c, const struct ft_call *p)
+{
+    return (c->max_depth | c->min_ticks) == 0 && p->dest == NULL && p->part_owner == NULL &&
+           p->streamed && p->qhead == NULL && !p->transparent && p->owner->part != NULL;
+}
+
+/* A plain call under p (plain_parent) with its int arguments: open_node, push_frame,
+ * its values, flush_enter and try_stream's steps for it, the checks they make known. */
+static int
+open_plain(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, uint64_t ticks,
+           const uint8_t *ints, size_t len, struct ft_call *p)
+{
+    struct ft_call *n = node_new(c);
+    struct ft_sink *s = p->owner->part;
+    int err;
+
+    if (n == NULL) {
+        return -ENOMEM;
+    }
+    n->id = ++c->next_call_id;
+    next_id(c, n);
+    n->code = code;
+    n->parent = p;
+    n->owner = p->owner;
+    n->start = ticks;
+    n->start_real = ft_clockconv_real_ns(c->emit->clock, ticks);
+    n->resumed_at = ticks;
+    n->depth = p->depth + 1;
+    n->dest = NULL;
+    n->part_owner = NULL;
+    p->pending++;
+    c->calls++;
+    t->stack[t->depth].node = n;
+    t->stack[t->depth].code_id = code->id;
+    t->depth++;
+    n->frames = 1;
+    if (len > 0 && (err = ft_values_args_ints(&c->scratch, n, ints, len)) != 0) {
+        if (err < 0) {
+            return err;
+        }
+        c->malformed_values += (uint64_t)err;
+    }
+    enter_line(c, t, n);
+    if (p->nwritten++ > 0) {
+        ft_buf_putc(&s->b, ',');
+    }
+    ft_emit_node_head(c->emit, &s->b, n);
+    ft_sink_maybe_flush(s);
+    n->streamed = 1;
+    return 0;
+}
+
+/* A whole event taken by a plain path: counted received and settled before its line is
+ * written (a good write of events.jsonl samples settled: what the file holds). */
+static inline void
+count_whole(struct ft_calls *c, uint64_t ticks)
+{
+    c->ledger->records++;
+    c->ledger->settled++;
+    if (ticks > *c->last_ticks) {
+        *c->last_ticks = ticks;
+    }
+}
+
+/* CALL_INTS of a plain call (plain_parent), the commonest: returns 1 when it was one and
+ * is written, 0 when the call is to go the general way (whole_split), or an error. */
+static inline int
+call_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
+           const uint8_t *ints, size_t len)
+{
+    size_t d = t->depth;
+    struct ft_call *p = d > 0 && t->adopt == NULL ? t->stack[d - 1].node : NULL;
+    const struct ft_code *code;
+    int err;
+
+    if (p == NULL || !plain_parent(c, p) || d == t->cap ||
+        (code = ft_codetab_get(c->codes, code_id)) == NULL) {
+        return 0;
+    }
+    count_whole(c, ticks);
+    err = open_plain(c, t, code, ticks, ints, len, p);
+    return err != 0 ? err : 1;
+}
+
+/* Whether n, ended, is a plain call to finish: kept (no --min-duration), no destination
+ * or adoption's part, no span to offer, streamed into its thread's part with nothing
+ * under it still open or waiting. */
+static inline int
+plain_end(const struct ft_calls *c, const struct ft_call *n)
+{
+    return c->min_ticks == 0 && c->spans == NULL && n->dest == NULL && n->part_owner == NULL &&
+           n->pending == 0 && n->streamed && n->qhead == NULL && !n->queued && !n->transparent &&
+           !n->dest_root && n->owner->part != NULL;
+}
+
+/* A plain call (plain_end) ends: finish_node and became_done_fast's steps for it, the
+ * checks they make known. */
+static void
+finish_plain(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
+{
+    struct ft_call *p = container(n);
+    struct ft_sink *s = n->owner->part;
+
+    n->dur_ns = ft_clockconv_span_ns(c->emit->clock, n->start, n->end);
+    n->dur_len = (uint8_t)(n->dur_ns < 10000 ? ft_dec_u64(n->dur_text, n->dur_ns)
+                                             : ft_dec_big_inline(n->dur_text, n->dur_ns));
+    exit_line(c, t, n);
+    n->closed = 1;
+    done_plain(c, n, p, s);
+}
+
+/* RETURN_INT of the frame on top, a call outside adopted work that is not a generator,
+ * the commonest: on_leave's steps for it, then finish_plain's or finish_node's. Returns
+ * 1 when it was one, 0 when the return is to go the general way (whole_split). */
+static inline int
+return_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
+             const uint8_t *result)
+{
+    size_t d = t->depth;
+    struct ft_call *n;
+
+    if (d == 0 || t->stack[d - 1].code_id != code_id || (n = t->stack[d - 1].node) == NULL ||
+        n->gen || t->adopt != NULL) {
+        return 0;
+    }
+    count_whole(c, ticks);
+    t->depth = d - 1;
+    n->frames--;
+    if (t->committed_below > d - 1) {
+        t->committed_below = d - 1;
+    }
+    n->end = ticks;
+    (void)ft_values_result_int(n, result, 8);
+    if (plain_end(c, n)) {
+        finish_plain(c, t, n);
+    } else {
+        finish_node(c, t, n);
+    }
+    return 1;
+}
+
 /* A call's exception: scratch's first exc_len bytes, then its optional members (raise
  * site, causes) up to len. */
 static int
@@ -1379,6 +1549,89 @@ next_record(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *rec)
     return 0;
 }
 
+/* A whole event (CALL_INTS, RETURN_INT) of len bytes at r, a plain call's or return's:
+ * the loop's steps for an event record (nothing waits: on_whole wrote it); 1 when it was
+ * one, 0 when it is to go the general way, or an error. */
+static inline int
+whole_plain(struct ft_calls *c, struct ft_cthread *t, unsigned kind, const uint8_t *r, size_t len)
+{
+    uint64_t code_id, ticks;
+    int done;
+
+    if (c->min_ticks != 0) {
+        return 0;
+    }
+    memcpy(&code_id, r, 8);
+    memcpy(&ticks, r + 8, 8);
+    done = kind == FT_REC_CALL_INTS ? call_plain(c, t, code_id, ticks, r + 16, len - 16)
+                                    : return_plain(c, t, code_id, ticks, r + 16);
+    return done;
+}
+
+int ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n);
+
+/* on_whole's way for a whole event that is not plain: as the two records it stands for. */
+static __attribute__((noinline)) int
+whole_split(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    unsigned kind = rec->kind;
+    size_t vlen = (size_t)rec->payload - 16; /* on_whole checked: at least 16 */
+    size_t total = vlen == 0 ? 16 : 24 + vlen;
+    uint64_t w[2 + 2 + 8], code_id;
+    uint8_t *b = (uint8_t *)w;
+    int err;
+
+    memcpy(&code_id, rec->data, 8);
+    if (code_id >> 56 != 0) {
+        return FT_EUNDEFCODE; /* no CALL or RETURN can name it */
+    }
+    if (total > sizeof(w) && (b = malloc(total)) == NULL) {
+        return -ENOMEM;
+    }
+    w[0] = ft_rec_word0(kind == FT_REC_CALL_INTS ? FT_REC_CALL : FT_REC_RETURN, code_id);
+    memcpy(b, &w[0], 8);
+    memcpy(b + 8, rec->data + 8, 8);
+    if (total > 16) {
+        uint64_t vw0 =
+            ft_rec_word0(kind == FT_REC_CALL_INTS ? FT_REC_ARGS_INTS : FT_REC_RESULT_INT, vlen);
+        memcpy(b + 16, &vw0, 8);
+        memcpy(b + 24, rec->data + 16, vlen);
+    }
+    err = ft_calls_events(c, t, b, total);
+    if (b != (uint8_t *)w) {
+        free(b);
+    }
+    if (err == 0) {
+        flush_pending(c, t); /* nothing follows a whole event that belongs to it */
+    }
+    return err;
+}
+
+/* A whole event (CALL_INTS, RETURN_INT; rec as next_record decodes it): a plain call's
+ * or return's by whole_plain, any other as the two records it stands for (CALL +
+ * ARGS_INTS, RETURN + RESULT_INT) through ft_calls_events, which then handles them as
+ * it handles them from an older library (whole_split, out of line: the loop's registers
+ * stay those of the records it handles itself). Returns 0 or an error. */
+static inline int
+on_whole(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
+{
+    unsigned kind = rec->kind;
+    size_t len = rec->payload;
+    int err;
+
+    if (kind == FT_REC_RETURN_INT ? len != FT_RETURN_INT_LEN : len < 16 || len % 8 != 0) {
+        return FT_EBADRECORD;
+    }
+    /* What waits for the next event record is complete: this is one. */
+    if (((uintptr_t)t->pend_enter | (uintptr_t)t->pend_leave | t->nunwinds) != 0) {
+        flush_pending(c, t);
+    }
+    if ((err = whole_plain(c, t, kind, rec->data, len)) != 0) {
+        return err < 0 ? err : 0;
+    }
+    return whole_split(c, t, rec);
+}
+
 int
 ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n)
 {
@@ -1392,7 +1645,12 @@ ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size
             return err;
         }
         if (rec.kind >= FT_REC_VALUE) {
-            if ((err = on_values(c, t, &rec)) != 0) {
+            if (rec.kind - FT_REC_CALL_INTS <= 1u) {
+                err = on_whole(c, t, &rec);
+            } else {
+                err = on_values(c, t, &rec);
+            }
+            if (err != 0) {
                 return err;
             }
             continue;

@@ -18,7 +18,7 @@
 
 #define FT_WIRE_MAGIC 0x31465446u /* "FTF1" in memory order */
 #define FT_WIRE_MAJOR 1
-#define FT_WIRE_MINOR 8
+#define FT_WIRE_MINOR 9
 #define FT_FRAME_MAX  (16u << 20) /* longest payload a reader accepts */
 
 struct ft_frame_hdr {
@@ -239,6 +239,11 @@ enum ft_rec_kind {
     FT_REC_LEFT_AT = 0x4c,     /* after UNWIND: u32, the line the frame was at when the
                              * exception left it */
     FT_REC_RESULT_JSON = 0x4d, /* after RETURN: the return value's format-3 JSON (1.8) */
+    /* Whole events in one record (1.9): no value record follows them. The commonest call
+     * and return, so that the writer has each complete without waiting for the next. */
+    FT_REC_CALL_INTS = 0x4e,  /* CALL + ARGS_INTS: u64 code id, u64 ticks, then one int64
+                             * per parameter (none for a function without parameters) */
+    FT_REC_RETURN_INT = 0x4f, /* RETURN + RESULT_INT: u64 code id, u64 ticks, int64 result */
 };
 
 /* The optional fields of an EXC record, after its three texts: each a u32 tag, a u32
@@ -282,7 +287,8 @@ ft_rec_word0(unsigned kind, uint64_t payload)
 /* Whether a record is an event: one JSONL line, one count in tracer.events, END's EVENTS
  * and SENT and the lost totals. GAP (a count of records lost), SPAWN (a link between
  * coroutines) and HANDOFF, ADOPT, ADOPT_END (work passed between threads) are
- * bookkeeping; value records belong to the event before them. */
+ * bookkeeping; value records belong to the event before them, but for CALL_INTS and
+ * RETURN_INT, which are events with their values inside. */
 static inline int
 ft_rec_is_event(unsigned kind)
 {
@@ -291,8 +297,15 @@ ft_rec_is_event(unsigned kind)
                                       (1ull << FT_REC_HANDOFF) | (1ull << FT_REC_ADOPT) |
                                       (1ull << FT_REC_ADOPT_END);
 
-    return kind < FT_REC_VALUE && ((not_event >> kind) & 1) == 0;
+    if (kind >= FT_REC_VALUE) {
+        return kind == FT_REC_CALL_INTS || kind == FT_REC_RETURN_INT;
+    }
+    return ((not_event >> kind) & 1) == 0;
 }
+
+/* The length of a CALL_INTS record with n arguments, and of a RETURN_INT record. */
+#define FT_CALL_INTS_LEN(n) (16u + 8u * (n))
+#define FT_RETURN_INT_LEN   24u
 
 /* ---- Reading ---------------------------------------------------------------------- */
 

@@ -78,6 +78,32 @@ typed_values(const char *dir)
     free(s.p);
 }
 
+/* Whole events (1.9): CALL_INTS and RETURN_INT nested, mixed with CALL + ARGS_INTS, and a
+ * call still open at the end. */
+static void
+whole_events(const char *dir)
+{
+    struct stream s;
+    struct recs r = {.n = 0};
+    int64_t args[2] = {5, -3}, res = 8;
+
+    base(&s);
+    stream_def_params(&s, 3, "app", "fib", "/app.py", 9, 0, "n\0m", 4);
+    rec_whole(&r, FT_REC_CALL_INTS, 3, TEST_MONO_NS + 1000, args, 2);
+    rec_whole(&r, FT_REC_CALL_INTS, 1, TEST_MONO_NS + 1100, NULL, 0);
+    rec_whole(&r, FT_REC_RETURN_INT, 1, TEST_MONO_NS + 1200, &res, 1);
+    rec2(&r, FT_REC_CALL, 3, TEST_MONO_NS + 1300);
+    recv_(&r, FT_REC_ARGS_INTS, args, sizeof(args));
+    rec_whole(&r, FT_REC_RETURN_INT, 3, TEST_MONO_NS + 1400, &res, 1);
+    rec_whole(&r, FT_REC_RETURN_INT, 3, TEST_MONO_NS + 1500, &res, 1);
+    rec_whole(&r, FT_REC_CALL_INTS, 3, TEST_MONO_NS + 1600, args, 2);
+    stream_events(&s, 1, &r);
+    stream_end_counts(&s, FT_END_EXIT, 0, TEST_MONO_NS + 5000, 0, 7);
+    save(dir, "synthetic-whole-events", 0x00, &s);
+    save(dir, "synthetic-whole-events-chunked", 0x03, &s);
+    free(s.p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -136,5 +162,6 @@ main(int argc, char **argv)
     save(argv[1], "synthetic-handoff-chunked", 0x03, &s);
     free(s.p);
     typed_values(argv[1]);
+    whole_events(argv[1]);
     return 0;
 }

@@ -5,13 +5,16 @@ arguments, results and exceptions, to the exact text a user would read (see
 conftest.details for the notation; addresses are masked)."""
 import json
 import re
+import struct
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from values import shown
 
-from conftest import PROGRAMS, RUN, balanced, clean_env, preload, runs_in, trace, version_of
+from conftest import (INTERPRETERS, PROGRAMS, RUN, balanced, clean_env, preload, runs_in, trace,
+                      version_of)
 
 CAPTURE = PROGRAMS / "capture"
 
@@ -441,6 +444,101 @@ def test_plain_int_functions_read_as_with_every_setting(python, tmp_path):
     fields = ("event", "function", "args", "result", "argsAfter")
     assert ([tuple(e.get(f) for f in fields) for e in fast.events] ==
             [tuple(e.get(f) for f in fields) for e in general.events])
+
+
+RECORD_KINDS = {0x01: "CALL", 0x02: "RETURN", 0x41: "ARGS", 0x42: "RESULT",
+                0x44: "ARGS_AFTER", 0x49: "RESULT_INT", 0x4a: "ARGS_INTS", 0x4d: "RESULT_JSON",
+                0x4e: "CALL_INTS", 0x4f: "RETURN_INT"}
+
+
+def journal_records(raw):
+    """The records of a saved stream (raw.ftb, docs/format.md "The wire"), one list per
+    event: its function's name, its kind, then the kinds of the value records after it."""
+    data, pos, names, out = raw.read_bytes(), 0, {}, []
+    while pos < len(data):
+        _, frame, _, n, _ = struct.unpack_from("<IHHII", data, pos)
+        body, pos, at = data[pos + 16:pos + 16 + n], pos + 16 + n, 0
+        while frame == 4 and at < n:  # DEFS
+            code, _, _, module, name, file, params = struct.unpack_from("<QIIIIII", body, at)
+            names[code] = body[at + 32 + module:at + 32 + module + name].decode()
+            at += 32 + (module + name + file + params + 7) // 8 * 8
+        while frame == 5 and at < n:  # EVENTS
+            w0, = struct.unpack_from("<Q", body, at)
+            kind, payload, code = w0 & 0xff, w0 >> 8, None
+            if kind >= 0x40:
+                size = 8 + (payload + 7) // 8 * 8
+                if kind in (0x4e, 0x4f):  # whole events (1.9): the code id comes next
+                    code, = struct.unpack_from("<Q", body, at + 8)
+            else:
+                size, code = 16 if kind < 0x20 else 24, payload
+            if code is not None:
+                out.append([names[code], RECORD_KINDS.get(kind, hex(kind))])
+            else:
+                out[-1].append(RECORD_KINDS.get(kind, hex(kind)))
+            at += size
+    return out
+
+
+def test_a_call_of_ints_and_its_return_each_travel_as_one_record(python, tmp_path):
+    # Wire 1.9: a call of a plain function whose arguments are ints (or that takes none)
+    # is one CALL_INTS record, its int result one RETURN_INT, so the writer has each
+    # event whole when it arrives. A value record still follows where one must: a
+    # parameter changed in place (ARGS_AFTER), a result that is not an int. The fast
+    # path and the general one (--flush-every-call) send the same records.
+    journals = {}
+    for how, options in (("fast", ()), ("general", ("--flush-every-call",))):
+        (tmp_path / how).mkdir()
+        run = traced(python, tmp_path / how, "plain.py", "--keep-raw", *options)
+        journals[how] = journal_records(run.path / "raw.ftb")
+    assert journals["fast"] == journals["general"]
+    sent = {}
+    for name, *kinds in journals["fast"]:
+        sent.setdefault(name, set()).add(" ".join(kinds))
+    assert sent == {
+        "<module>": {"CALL_INTS", "RETURN RESULT_JSON"},
+        "main": {"CALL_INTS", "RETURN RESULT_JSON"},
+        "warm_up": {"CALL_INTS", "RETURN RESULT_JSON"},
+        "nothing": {"CALL_INTS", "RETURN RESULT_JSON"},
+        "fib": {"CALL_INTS", "RETURN_INT"},
+        "eight": {"CALL_INTS", "RETURN_INT"},
+        "nine": {"CALL ARGS", "RETURN_INT"},          # more ints than the int path takes
+        "keywords": {"CALL_INTS", "RETURN_INT"},
+        "rebinds": {"CALL_INTS", "RETURN RESULT_INT ARGS_AFTER"},
+        "renames": {"CALL_INTS", "RETURN_INT"},
+        "measures": {"CALL ARGS", "RETURN_INT"},
+        "deletes": {"CALL_INTS", "RETURN_INT"},
+        "captured": {"CALL ARGS", "RETURN_INT"},      # n lives in a cell
+        "captured.<locals>.<lambda>": {"CALL_INTS", "RETURN_INT"},
+        "counts": {"CALL ARGS", "RETURN RESULT_INT ARGS_AFTER"},
+    }
+    assert sum(kinds == ["fib", "CALL_INTS"] for kinds in journals["fast"]) == 73
+
+
+SHARED = [p for p in sorted(Path.home().glob(".pyenv/versions/3.1*/bin/python3"))
+          if re.match(r"3\.1[2-9]", p.parent.parent.name)]
+
+
+@pytest.mark.parametrize("python", INTERPRETERS + [
+    pytest.param(str(p), id="shared-" + p.parent.parent.name) for p in SHARED])
+def test_threads_take_the_fast_path_reading_their_own_state(python, tmp_path):
+    # From 3.12 the fast path reads the thread state from the interpreter's thread-local
+    # at an offset from the thread pointer, found at activation in the executable's
+    # PyThreadState_GetUnchecked or (a shared libpython, as pyenv builds it) through
+    # __tls_get_addr, and checked in every thread as it starts. Each thread's calls read
+    # as the general path (--flush-every-call) reads them.
+    runs = {}
+    for how, options in (("fast", ()), ("general", ("--flush-every-call",))):
+        (tmp_path / how).mkdir()
+        proc, [runs[how]] = trace(python, [CAPTURE / "threads_ints.py"], tmp_path / how,
+                                  wrapper_args=options, env=clean_env(FLOWTRACE_DEBUG="1"))
+        assert proc.returncode == 0, proc.stderr
+        balanced(runs[how].events)
+    if version_of(python) >= (3, 12):
+        assert "thread state's frame ok, in place" in proc.stderr
+    details = runs["fast"].details()
+    assert details == runs["general"].details()
+    assert "[worker-3]\n  worker(n=3) -> None\n    fib(n=3) -> 2\n" in details
+    assert "[worker-4]\n  worker(n=4) -> None\n    fib(n=4) -> 3\n" in details
 
 
 def test_a_trace_function_of_the_programs_own_is_left_alone(python, tmp_path):

@@ -266,12 +266,11 @@ text_of_an_older_stream_and_malformed_json_are_described(void **state)
     free(tree);
 }
 
-/* Feeds a call of code 2 carrying one value record to a run: the first error. */
+/* Feeds r's records as thread 1 to a run: the first error. */
 static int
-call_value_error(const char *run_id, unsigned vkind, const void *value, size_t len)
+first_error(const char *run_id, struct recs *r)
 {
     struct stream s;
-    struct recs r = {.n = 0};
     struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0, .copies = 0};
     struct ft_run *run = ft_run_new(&o);
     struct ft_wire_decoder d;
@@ -279,9 +278,7 @@ call_value_error(const char *run_id, unsigned vkind, const void *value, size_t l
     int err = 0;
 
     begin(&s, 0, 0);
-    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
-    recv_(&r, vkind, value, len);
-    stream_events(&s, 1, &r);
+    stream_events(&s, 1, r);
     ft_wire_decoder_init(&d);
     ft_wire_decoder_feed(&d, s.p, s.len);
     while (err == 0 && ft_wire_next_frame(&d, &f) == 1) {
@@ -292,6 +289,17 @@ call_value_error(const char *run_id, unsigned vkind, const void *value, size_t l
     ft_wire_decoder_close(&d);
     free(s.p);
     return err;
+}
+
+/* Feeds a call of code 2 carrying one value record to a run: the first error. */
+static int
+call_value_error(const char *run_id, unsigned vkind, const void *value, size_t len)
+{
+    struct recs r = {.n = 0};
+
+    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
+    recv_(&r, vkind, value, len);
+    return first_error(run_id, &r);
 }
 
 static void
@@ -332,6 +340,106 @@ all_int_arguments_of_a_partial_size_are_malformed(void **state)
 
     (void)state;
     assert_int_equal(call_value_error("bad-ints", FT_REC_ARGS_INTS, args, 12), FT_EBADRECORD);
+}
+
+/* The file of a run with its run id replaced by "RUN", to compare two runs' bytes. */
+static char *
+without_run_id(const char *run_id, const char *file)
+{
+    char *text = slurp_must(dir, run_id, file), *p;
+    size_t n = strlen(run_id);
+
+    while ((p = strstr(text, run_id)) != NULL) {
+        memcpy(p, "RUN", 3);
+        memmove(p + 3, p + n, strlen(p + n) + 1);
+    }
+    return text;
+}
+
+/* Runs r's records as thread 1 with the writer's filters (--max-depth, --min-duration). */
+static void
+run_filtered(const char *run_id, struct recs *r, uint64_t max_depth, uint64_t min_ns)
+{
+    struct stream s;
+
+    begin(&s, max_depth, min_ns);
+    stream_events(&s, 1, r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
+    run_stream(run_id, &s);
+}
+
+/* CALL_INTS and RETURN_INT (1.9) say what CALL + ARGS_INTS and RETURN + RESULT_INT say:
+ * the same lines, the same tree, the same event counts, whichever layout, mixed too, with
+ * and without the filters (which take the general way). */
+static void
+whole_events_write_the_same_run_as_their_two_records(void **state)
+{
+    struct recs a = {.n = 0}, b = {.n = 0};
+    int64_t args[2] = {-7, 9007199254740991}, res = 3, leaf = 40;
+    const char *files[] = {"events.jsonl", "tree.json"};
+    static const uint64_t filters[][2] = {{0, 0}, {1, 0}, {0, 150}};
+    char *tree;
+
+    (void)state;
+    rec2(&a, FT_REC_CALL, 2, T0 + 1000);
+    recv_(&a, FT_REC_ARGS_INTS, args, sizeof(args));
+    rec2(&a, FT_REC_CALL, 4, T0 + 1100); /* no parameters: no value record */
+    rec2(&a, FT_REC_RETURN, 4, T0 + 1200);
+    recv_(&a, FT_REC_RESULT_INT, &leaf, 8);
+    rec2(&a, FT_REC_CALL, 4, T0 + 1300);
+    rec2(&a, FT_REC_RETURN, 4, T0 + 1600);
+    rec2(&a, FT_REC_RETURN, 2, T0 + 2000);
+    recv_(&a, FT_REC_RESULT_INT, &res, 8);
+    rec2(&a, FT_REC_CALL, 4, T0 + 3000); /* still running at the end */
+
+    rec_whole(&b, FT_REC_CALL_INTS, 2, T0 + 1000, args, 2);
+    rec_whole(&b, FT_REC_CALL_INTS, 4, T0 + 1100, NULL, 0);
+    rec_whole(&b, FT_REC_RETURN_INT, 4, T0 + 1200, &leaf, 1);
+    rec2(&b, FT_REC_CALL, 4, T0 + 1300);
+    rec2(&b, FT_REC_RETURN, 4, T0 + 1600);
+    rec_whole(&b, FT_REC_RETURN_INT, 2, T0 + 2000, &res, 1);
+    rec_whole(&b, FT_REC_CALL_INTS, 4, T0 + 3000, NULL, 0);
+
+    for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
+        run_filtered("old-layout", &a, filters[f][0], filters[f][1]);
+        run_filtered("new-layout", &b, filters[f][0], filters[f][1]);
+        for (size_t i = 0; i < 2; i++) {
+            char *x = without_run_id("old-layout", files[i]);
+            char *y = without_run_id("new-layout", files[i]);
+            assert_string_equal(x, y);
+            free(x);
+            free(y);
+        }
+        tree = slurp_must(dir, "new-layout", "tree.json");
+        assert_non_null(strstr(tree, "\"events\":7,"));
+        assert_non_null(
+            strstr(tree, (const char *[]){"\"calls\":4}", "\"calls\":2}", "\"calls\":3}"}[f]));
+        free(tree);
+        test_dir_remove(dir);
+        test_dir_make(dir, sizeof(dir), "calls");
+    }
+}
+
+/* A whole event's length says its layout: anything else is a malformed record. */
+static int
+whole_event_error(const char *run_id, unsigned kind, size_t len)
+{
+    struct recs r = {.n = 0};
+    uint8_t b[48] = {2};
+
+    recv_(&r, kind, b, len);
+    return first_error(run_id, &r);
+}
+
+static void
+whole_events_of_a_wrong_length_are_malformed(void **state)
+{
+    (void)state;
+    assert_int_equal(whole_event_error("w1", FT_REC_CALL_INTS, 8), FT_EBADRECORD);
+    assert_int_equal(whole_event_error("w2", FT_REC_CALL_INTS, 20), FT_EBADRECORD);
+    assert_int_equal(whole_event_error("w3", FT_REC_RETURN_INT, 16), FT_EBADRECORD);
+    assert_int_equal(whole_event_error("w4", FT_REC_RETURN_INT, 32), FT_EBADRECORD);
+    assert_int_equal(whole_event_error("w6", FT_REC_CALL_INTS, 32), 0);
 }
 
 static void
@@ -651,6 +759,8 @@ main(void)
         cmocka_unit_test(an_int_argument_of_the_wrong_size_is_malformed),
         cmocka_unit_test(all_int_arguments_are_written_as_numbers),
         cmocka_unit_test(all_int_arguments_of_a_partial_size_are_malformed),
+        cmocka_unit_test(whole_events_write_the_same_run_as_their_two_records),
+        cmocka_unit_test(whole_events_of_a_wrong_length_are_malformed),
         cmocka_unit_test(one_exception_ends_the_frames_it_unwound_and_not_the_one_that_caught_it),
         cmocka_unit_test(a_generator_is_one_node_with_its_resumptions_in_start_order),
         cmocka_unit_test(a_suspended_generator_ends_closed_at_its_last_yield),

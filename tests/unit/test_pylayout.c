@@ -91,6 +91,46 @@ the_thread_states_slot_is_read_from_the_getters_code_only_when_it_is_exactly_tha
     assert_int_equal(ft_pylayout_tls_of(got, sizeof(got)), 0);
 }
 
+/* A shared libpython's getter asks __tls_get_addr (general dynamic): the tls_index it
+ * passes is found only when the code is exactly that access (pyenv's 3.13.0, with and
+ * without endbr64 and the stack alignment). */
+static void
+a_shared_libpythons_thread_state_is_found_through_its_tls_index(void **state)
+{
+    /* sub $8,%rsp; data16 lea 0x100(%rip),%rdi; data16 data16 rex.W call rel32;
+     * mov (%rax),%rax; add $8,%rsp; ret */
+    static const unsigned char pyenv[] = {
+        0x48, 0x83, 0xec, 0x08, 0x66, 0x48, 0x8d, 0x3d, 0x00, 0x01, 0x00, 0x00, 0x66, 0x66,
+        0x48, 0xe8, 0x7c, 0x4f, 0xdf, 0xff, 0x48, 0x8b, 0x00, 0x48, 0x83, 0xc4, 0x08, 0xc3};
+    static const unsigned char cet[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x66, 0x48, 0x8d, 0x3d,
+                                        0xf0, 0xff, 0xff, 0xff, 0x66, 0x66, 0x48, 0xe8,
+                                        0x00, 0x00, 0x00, 0x00, 0x48, 0x8b, 0x00, 0xc3};
+    /* The executable's form is the other decoder's, not this one's. */
+    static const unsigned char exe[] = {0x64, 0x48, 0x8b, 0x04, 0x25, 0xe8, 0xff,
+                                        0xff, 0xff, 0xc3, 0x90, 0x90, 0x90, 0x90,
+                                        0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
+    unsigned char other[sizeof(pyenv)];
+
+    (void)state;
+#if defined(__x86_64__)
+    assert_int_equal((uintptr_t)ft_pylayout_tls_index_of(pyenv, sizeof(pyenv)),
+                     (uintptr_t)pyenv + 12 + 0x100);
+    assert_int_equal((uintptr_t)ft_pylayout_tls_index_of(cet, sizeof(cet)),
+                     (uintptr_t)cet + 12 - 0x10);
+#endif
+    assert_null(ft_pylayout_tls_index_of(pyenv, 22)); /* cut before the load */
+    memcpy(other, pyenv, sizeof(pyenv));
+    other[22] = 0x08; /* mov (%rax),%rcx: not what it returns */
+    assert_null(ft_pylayout_tls_index_of(other, sizeof(other)));
+    memcpy(other, pyenv, sizeof(pyenv));
+    other[15] = 0xe9; /* a jmp, not the call */
+    assert_null(ft_pylayout_tls_index_of(other, sizeof(other)));
+    memcpy(other, pyenv, sizeof(pyenv));
+    other[7] = 0x35; /* lea into %rsi */
+    assert_null(ft_pylayout_tls_index_of(other, sizeof(other)));
+    assert_null(ft_pylayout_tls_index_of(exe, sizeof(exe)));
+}
+
 /* An interpreter frame as each version lays it out: code and function at their offsets
  * (3.11: f_func 0, f_code 32; 3.12, 3.13: f_code/f_executable 0, f_funcobj 16; 3.14 the
  * same as tagged references, low bits set). */
@@ -184,7 +224,7 @@ no_object(const char *name)
     return NULL;
 }
 
-/* Times ft_pylayout_code_extra_changed was called. */
+/* Times ft_pylayout_changed was called. */
 static int extra_changes;
 static void
 extra_changed(void)
@@ -199,7 +239,7 @@ without_the_api_nothing_is_trusted_and_co_extra_is_checked_where_it_is_written(v
     void *before;
 
     (void)state;
-    ft_pylayout_code_extra_changed = extra_changed;
+    ft_pylayout_changed = extra_changed;
     ft_py.minor = 11;
     ft_py.PyErr_Clear = nothing;
     ft_py.PyErr_Fetch = fetch;
@@ -246,7 +286,7 @@ without_the_api_nothing_is_trusted_and_co_extra_is_checked_where_it_is_written(v
     ft_pylayout_code_extra_seen((PyObject *)fake.code, before, 0, &ci);
     assert_int_equal(ft_pylayout.code_extra, 0);
     assert_int_equal(extra_changes, 2);
-    ft_pylayout_code_extra_changed = NULL;
+    ft_pylayout_changed = NULL;
 }
 
 int
@@ -256,6 +296,7 @@ main(void)
         cmocka_unit_test(ints_of_up_to_two_digits_are_read_in_both_layouts),
         cmocka_unit_test(
             the_thread_states_slot_is_read_from_the_getters_code_only_when_it_is_exactly_that),
+        cmocka_unit_test(a_shared_libpythons_thread_state_is_found_through_its_tls_index),
         cmocka_unit_test(frames_give_their_code_and_function_in_every_layout),
         cmocka_unit_test(extras_are_read_from_the_block_and_missing_ones_are_null),
         cmocka_unit_test(

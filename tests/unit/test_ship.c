@@ -85,8 +85,8 @@ receive(void)
     }
 }
 
-static const struct ft_tstate_hooks hooks = {ft_ship_full, ft_ship_big, ft_ship_now,
-                                             ft_ship_thread_end, NULL};
+static const struct ft_tstate_hooks hooks = {ft_ship_full,       ft_ship_big, ft_ship_now,
+                                             ft_ship_thread_end, NULL,        NULL};
 
 static int
 setup_all(void **state)

@@ -18,8 +18,9 @@ static struct {
     struct ft_rec recs[4096];
     uint8_t store[1 << 20];
     size_t store_len;
-    int n, full_calls, big_calls, now_calls, ends, connects;
-    uint64_t drop_next; /* ship_full reports this many events lost, once */
+    int n, full_calls, big_calls, now_calls, ends, connects, started;
+    uint64_t started_events; /* the new thread's events when thread_started ran */
+    uint64_t drop_next;      /* ship_full reports this many events lost, once */
     int connect_result;
 } seen;
 
@@ -104,8 +105,15 @@ child_connect(void)
     return seen.connect_result;
 }
 
-static const struct ft_tstate_hooks hooks = {ship_full, ship_big, ship_now, thread_end,
-                                             child_connect};
+static void
+thread_started(void)
+{
+    seen.started++;
+    seen.started_events = ft_self != NULL ? ft_self->events : UINT64_MAX;
+}
+
+static const struct ft_tstate_hooks hooks = {ship_full,  ship_big,      ship_now,
+                                             thread_end, child_connect, thread_started};
 
 static struct ft_thread *t;
 
@@ -290,6 +298,20 @@ thread_main(void *arg)
     return NULL;
 }
 
+/* A thread is told started once, registered (ft_self is its state) and before it has
+ * recorded anything: what it checks there holds for all its records. */
+static void
+a_new_thread_is_told_started_before_it_records(void **state)
+{
+    pthread_t th;
+
+    (void)state;
+    assert_int_equal(pthread_create(&th, NULL, thread_main, NULL), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(seen.started, 1);
+    assert_int_equal(seen.started_events, 0);
+}
+
 static void
 an_ending_thread_calls_thread_end_and_its_counts_stay(void **state)
 {
@@ -315,6 +337,7 @@ main(void)
             a_record_bigger_than_half_a_buffer_travels_on_its_own_after_what_precedes_it, setup),
         cmocka_unit_test_setup(flush_every_call_ships_after_each_event, setup),
         cmocka_unit_test_setup(an_ending_thread_calls_thread_end_and_its_counts_stay, setup),
+        cmocka_unit_test_setup(a_new_thread_is_told_started_before_it_records, setup),
         cmocka_unit_test_setup(after_detach_every_record_is_counted_lost, setup),
         cmocka_unit_test_setup(a_forked_child_connects_on_its_first_record, setup),
     };

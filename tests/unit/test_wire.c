@@ -399,6 +399,37 @@ exc_fields_are_found_after_the_three_texts_and_overruns_rejected(void **state)
     assert_int_equal(ft_exc_field(exc, 8, FT_EXC_LEFT, &val, &n), FT_EBADFRAME); /* a text */
 }
 
+/* CALL_INTS and RETURN_INT are whole events: counted as one each, as CALL and RETURN
+ * are, while the value records beside them and the bookkeeping kinds are not. */
+static void
+whole_event_records_count_as_events_and_values_do_not(void **state)
+{
+    static const unsigned events[] = {FT_REC_CALL,   FT_REC_RETURN,    FT_REC_UNWIND,
+                                      FT_REC_YIELD,  FT_REC_START,     FT_REC_RESUME,
+                                      FT_REC_C_CALL, FT_REC_CALL_INTS, FT_REC_RETURN_INT};
+    static const unsigned others[] = {FT_REC_GAP,
+                                      FT_REC_SPAWN,
+                                      FT_REC_HANDOFF,
+                                      FT_REC_ADOPT,
+                                      FT_REC_ADOPT_END,
+                                      FT_REC_ARGS,
+                                      FT_REC_ARGS_INTS,
+                                      FT_REC_RESULT_INT,
+                                      FT_REC_RESULT_JSON,
+                                      FT_REC_UNIT,
+                                      FT_REC_EXC,
+                                      0x50,
+                                      0xff};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        assert_true(ft_rec_is_event(events[i]));
+    }
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        assert_false(ft_rec_is_event(others[i]));
+    }
+}
+
 int
 main(void)
 {
@@ -414,6 +445,7 @@ main(void)
         cmocka_unit_test(reading_into_the_decoder_keeps_its_buffer_at_sixty_four_kib),
         cmocka_unit_test(a_frame_cut_or_overrun_while_streamed_is_reported_at_its_record),
         cmocka_unit_test(exc_fields_are_found_after_the_three_texts_and_overruns_rejected),
+        cmocka_unit_test(whole_event_records_count_as_events_and_values_do_not),
     };
     return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
