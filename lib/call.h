@@ -91,18 +91,20 @@ struct ft_call {
     uint8_t done;     /* closed and everything under it complete */
     uint8_t held;
     uint8_t gen;
-    uint8_t entered;              /* ENTER line written */
-    uint8_t tentative;            /* --min-duration: not yet known to be long enough */
-    uint8_t unwound;              /* ended by an exception */
-    uint8_t dropped;              /* generator: freed or finalized while suspended, no event told */
-    uint8_t idle_end;             /* generator: its last resume made no call before it unwound */
-    uint8_t queued;               /* in its parent's queue */
-    uint8_t spawner;              /* referenced by the spawn map */
-    uint8_t dest_root;            /* the first call of its destination (a unit's call) */
-    uint8_t transparent;          /* no level of its own: its children take its place */
-    uint8_t task;                 /* a coroutine another call spawned (an asyncio task): placed
+    uint8_t entered;     /* ENTER line written */
+    uint8_t tentative;   /* --min-duration: not yet known to be long enough */
+    uint8_t unwound;     /* ended by an exception */
+    uint8_t dropped;     /* generator: freed or finalized while suspended, no event told */
+    uint8_t idle_end;    /* generator: its last resume made no call before it unwound */
+    uint8_t queued;      /* in its parent's queue */
+    uint8_t spawner;     /* referenced by the spawn map */
+    uint8_t dest_root;   /* the first call of its destination (a unit's call) */
+    uint8_t transparent; /* no level of its own: its children take its place */
+    uint8_t task;        /* a coroutine another call spawned (an asyncio task): placed
                                    * under its creator, run on its own */
-    uint8_t heap_texts;           /* a text of it was put on the heap (ft_values_set) */
+    uint8_t heap_texts;  /* a text of it was put on the heap (ft_values_set) */
+    uint8_t plain;       /* opened plain (calls.c open_plain): no destination, adoption's part or
+                    * level of its own to skip, streamed into its thread's part */
     struct ft_adoption *adoption; /* set on the node standing for work a thread adopted */
     /* From here to inl: zero in a new node too, but cleared only when a text was set
      * (inl_used or heap_texts): most calls have none (ints, absent values). */

@@ -471,14 +471,12 @@ became_done(struct ft_calls *c, struct ft_call *n)
 
 static void try_stream_slow(struct ft_calls *c, struct ft_call *n);
 
-/* n, streamed into its thread's part s, not queued, nothing queued under it, is done:
- * became_done's steps for it, then for its container p. */
+/* n, streamed into its thread's part, not queued, nothing queued under it, its node's
+ * tail written, is done: became_done's steps for it, then for its container p. */
 static inline void
-done_plain(struct ft_calls *c, struct ft_call *n, struct ft_call *p, struct ft_sink *s)
+done_after_tail(struct ft_calls *c, struct ft_call *n, struct ft_call *p)
 {
     n->done = 1;
-    ft_emit_node_tail(c->emit, &s->b, n);
-    ft_sink_maybe_flush(s);
     node_free(c, n);
     if (p->pending > 0) {
         p->pending--;
@@ -504,7 +502,10 @@ became_done_fast(struct ft_calls *c, struct ft_call *n)
         became_done(c, n);
         return;
     }
-    done_plain(c, n, p, s);
+    n->done = 1;
+    ft_emit_node_tail(c->emit, &s->b, n);
+    ft_sink_maybe_flush(s);
+    done_after_tail(c, n, p);
 }
 
 /* A held (or tentative) node that may now stream: when nothing before it is waiting.
@@ -727,6 +728,33 @@ open_node(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code, 
 
 /* ---- Deferred output ------------------------------------------------------------------------ */
 
+/* Whether n, held by nothing, streams as soon as its line is written: try_stream's fast
+ * path (a plain call whose parent is streamed and waits for nothing, in its thread's part). */
+static inline int
+streams_now(const struct ft_call *n)
+{
+    const struct ft_call *p = n->parent != NULL ? n->parent : &n->owner->top;
+
+    return !n->gen && !n->tentative && !n->queued && !n->dest_root && n->dest == NULL &&
+           n->part_owner == NULL && p->streamed && p->qhead == NULL && !p->transparent &&
+           n->owner->part != NULL;
+}
+
+/* n's ENTER line and node head in one pass (streams_now(n), n not transparent). */
+static inline void
+enter_and_stream(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
+{
+    struct ft_sink *ls = jsonl_of(c, n), *ts = n->owner->part;
+    struct ft_call *p = container(n);
+
+    ft_emit_enter_node(c->emit, &ls->b, &ts->b, t, n, p->nwritten++ > 0);
+    ft_sink_maybe_flush(ls);
+    ft_sink_maybe_flush(ts);
+    n->entered = 1;
+    n->streamed = 1;
+    n->held = 0;
+}
+
 static inline void
 flush_enter(struct ft_calls *c, struct ft_cthread *t)
 {
@@ -738,6 +766,10 @@ flush_enter(struct ft_calls *c, struct ft_cthread *t)
     }
     c->ledger->settled++;
     if (n->tentative) {
+        return;
+    }
+    if (!n->entered && !n->transparent && !n->held && streams_now(n)) {
+        enter_and_stream(c, t, n);
         return;
     }
     if (!n->entered && !n->transparent) {
@@ -789,6 +821,20 @@ leave_out(struct ft_calls *c, struct ft_call *n)
     }
 }
 
+/* became_done_fast's case with n's EXIT line: the line and the node tail in one pass. */
+static void
+exit_and_done(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
+{
+    struct ft_call *p = container(n);
+    struct ft_sink *ls = jsonl_of(c, n), *ts = n->owner->part;
+
+    ft_emit_exit_node(c->emit, &ls->b, &ts->b, t, n);
+    ft_sink_maybe_flush(ls);
+    ft_sink_maybe_flush(ts);
+    n->closed = 1;
+    done_after_tail(c, n, p);
+}
+
 /* The end of n is known and its values are attached: lines, then the tree. */
 static void
 finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
@@ -811,6 +857,11 @@ finish_node(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
         struct ft_span sp;
         ft_calls_span(n, &sp);
         ft_runfiles_note(c->files, ft_spans_offer(c->spans, &sp));
+    }
+    if (!n->transparent && n->pending == 0 && n->streamed && !n->dest_root && !n->queued &&
+        n->qhead == NULL && n->dest == NULL && n->part_owner == NULL && n->owner->part != NULL) {
+        exit_and_done(c, t, n);
+        return;
     }
     if (!n->transparent) {
         exit_line(c, t, n);
@@ -1203,8 +1254,9 @@ on_leave(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 static inline int
 plain_parent(const struct ft_calls *c, const struct ft_call *p)
 {
-    return (c->max_depth | c->min_ticks) == 0 && p->dest == NULL && p->part_owner == NULL &&
-           p->streamed && p->qhead == NULL && !p->transparent && p->owner->part != NULL;
+    return (c->max_depth | c->min_ticks) == 0 && p->qhead == NULL &&
+           (p->plain || (p->dest == NULL && p->part_owner == NULL && p->streamed &&
+                         !p->transparent && p->owner->part != NULL));
 }
 
 /* A plain call under p (plain_parent) with its int arguments: open_node, push_frame,
@@ -1243,13 +1295,12 @@ open_plain(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code,
         }
         c->malformed_values += (uint64_t)err;
     }
-    enter_line(c, t, n);
-    if (p->nwritten++ > 0) {
-        ft_buf_putc(&s->b, ',');
-    }
-    ft_emit_node_head(c->emit, &s->b, n);
+    ft_emit_enter_node(c->emit, &c->files->jsonl.b, &s->b, t, n, p->nwritten++ > 0);
+    ft_sink_maybe_flush(&c->files->jsonl);
     ft_sink_maybe_flush(s);
+    n->entered = 1;
     n->streamed = 1;
+    n->plain = 1;
     return 0;
 }
 
@@ -1291,9 +1342,10 @@ call_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t 
 static inline int
 plain_end(const struct ft_calls *c, const struct ft_call *n)
 {
-    return c->min_ticks == 0 && c->spans == NULL && n->dest == NULL && n->part_owner == NULL &&
-           n->pending == 0 && n->streamed && n->qhead == NULL && !n->queued && !n->transparent &&
-           !n->dest_root && n->owner->part != NULL;
+    return c->min_ticks == 0 && c->spans == NULL && n->pending == 0 && n->qhead == NULL &&
+           !n->queued &&
+           (n->plain || (n->dest == NULL && n->part_owner == NULL && n->streamed &&
+                         !n->transparent && !n->dest_root && n->owner->part != NULL));
 }
 
 /* A plain call (plain_end) ends: finish_node and became_done_fast's steps for it, the
@@ -1307,9 +1359,11 @@ finish_plain(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
     n->dur_ns = ft_clockconv_span_ns(c->emit->clock, n->start, n->end);
     n->dur_len = (uint8_t)(n->dur_ns < 10000 ? ft_dec_u64(n->dur_text, n->dur_ns)
                                              : ft_dec_big_inline(n->dur_text, n->dur_ns));
-    exit_line(c, t, n);
+    ft_emit_exit_node(c->emit, &c->files->jsonl.b, &s->b, t, n);
+    ft_sink_maybe_flush(&c->files->jsonl);
+    ft_sink_maybe_flush(s);
     n->closed = 1;
-    done_plain(c, n, p, s);
+    done_after_tail(c, n, p);
 }
 
 /* RETURN_INT of the frame on top, a call outside adopted work that is not a generator,

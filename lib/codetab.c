@@ -29,6 +29,7 @@ code_free(struct ft_code *c)
         free(c->name);
         free(c->file);
         free(c->frag);
+        free(c->node_frag);
         free(c->line_frag);
         free(c);
     }
@@ -59,6 +60,7 @@ dup_n(const char *s, size_t n)
 static int
 build_frag(struct ft_code *c)
 {
+    static const char start_key[] = ",\"startMicros\":";
     struct ft_buf b;
 
     ft_buf_init(&b);
@@ -81,6 +83,14 @@ build_frag(struct ft_code *c)
     }
     c->frag = b.p;
     c->frag_len = b.len;
+    /* The node's: the same fragment between its id and its start time. */
+    c->node_frag_len = 1 + c->frag_len + sizeof(start_key) - 1;
+    if ((c->node_frag = malloc(c->node_frag_len + FT_CODE_NODE_PAD)) == NULL) {
+        return -ENOMEM;
+    }
+    c->node_frag[0] = ',';
+    memcpy(c->node_frag + 1, c->frag, c->frag_len);
+    memcpy(c->node_frag + 1 + c->frag_len, start_key, sizeof(start_key) - 1);
     return 0;
 }
 

@@ -18,6 +18,7 @@
  * order): an id further than this beyond the number defined so far is rejected, so the
  * table, indexed by id, stays proportional to what the stream defined. */
 #define FT_CODE_ID_SLACK 4096u
+#define FT_CODE_NODE_PAD 64 /* node_frag is copied in 64-byte steps */
 
 struct ft_code {
     uint64_t id;
@@ -29,6 +30,10 @@ struct ft_code {
     char *frag; /* JSON fragment, not NUL-terminated */
     size_t frag_len;
     size_t name_len; /* its "module":..,"function":.. prefix */
+    /* ,<frag>,"startMicros": : what a tree node says between its id and its start
+     * (FT_CODE_NODE_PAD readable bytes past it). */
+    char *node_frag;
+    size_t node_frag_len;
     uint32_t nparams;
     char **keys; /* per captured parameter: its name as a JSON key, `"name":` */
     size_t *keylens;

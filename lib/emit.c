@@ -2,7 +2,9 @@
  *
  * This is the writer's inner loop (two lines and a node per call), so each piece is
  * written with one bound check: the room a line can take is reserved first, then the
- * parts are copied in with a cursor, constant keys as fixed-size copies.
+ * parts are copied in with a cursor, constant keys as fixed-size copies. Most calls write
+ * a line and its node at the same moment: ft_emit_enter_node and ft_emit_exit_node write
+ * both in one pass, the node copying the numbers the line has just written.
  */
 #include "emit.h"
 
@@ -81,6 +83,24 @@ put_padded(char *o, const char *s, size_t n)
     return end;
 }
 
+/* put_padded in 64-byte steps, for the emitter's own cached middles (allocated with
+ * MIDDLE_PAD readable bytes past their end): a middle of ~130 bytes is 3 steps, not 5.
+ * Writes up to 63 bytes past the end: the room is reserved with LINE_FIXED to spare. */
+#define MIDDLE_PAD 64
+
+static inline char *
+put_padded64(char *o, const char *s, size_t n)
+{
+    char *end = o + n;
+
+    do {
+        memcpy(o, s, 64);
+        o += 64;
+        s += 64;
+    } while (o < end);
+    return end;
+}
+
 static inline char *
 put_u64(char *o, uint64_t v)
 {
@@ -97,24 +117,69 @@ put_milli(char *o, uint64_t v)
     return o + 1 + ft_dec_tail(o + 1, (uint32_t)(v % 1000), 3);
 }
 
-/* Microseconds since the epoch: successive timestamps share their seconds, so those
- * digits are formatted once per second, the six below each time. */
-static char *
+/* "000" to "999", each with a NUL: a number's last three digits in one load and one store
+ * (of four bytes: the text written next covers the fourth). */
+#define D1(p) p "0", p "1", p "2", p "3", p "4", p "5", p "6", p "7", p "8", p "9"
+#define D2(p)                                                                                      \
+    D1(p "0"), D1(p "1"), D1(p "2"), D1(p "3"), D1(p "4"), D1(p "5"), D1(p "6"), D1(p "7"),        \
+        D1(p "8"), D1(p "9")
+static const char digits3[1000][4] = {D2("0"), D2("1"), D2("2"), D2("3"), D2("4"),
+                                      D2("5"), D2("6"), D2("7"), D2("8"), D2("9")};
+#undef D2
+#undef D1
+
+/* v < 1000 as three digits, leading zeros kept; writes a fourth byte, which the caller
+ * writes over (every number is followed by more of its line or node). */
+static inline char *
+put_3digits(char *o, uint32_t v)
+{
+    memcpy(o, digits3[v], 4);
+    return o + 3;
+}
+
+/* The digits of ms (> 0) from its cache, formatted when ms changed. */
+static inline char *
+put_cached_ms(char *o, uint64_t ms, uint64_t *cached, char text[24], uint8_t *len)
+{
+    if (__builtin_expect(ms != *cached || *len == 0, 0)) {
+        *cached = ms;
+        *len = (uint8_t)ft_fmt_u64(text, ms);
+    }
+    memcpy(o, text, 24); /* a fixed-size copy; the room is reserved */
+    return o + *len;
+}
+
+/* Microseconds since the epoch: successive lines share their milliseconds (a line every
+ * few microseconds), so those digits are formatted once per millisecond, the three below
+ * each time. */
+static inline char *
 put_timestamp(struct ft_emit *e, char *o, uint64_t us)
 {
-    uint64_t sec = us / 1000000;
-    unsigned low = (unsigned)(us % 1000000);
+    uint64_t ms = us / 1000;
 
-    if (sec == 0) {
+    if (__builtin_expect(ms == 0, 0)) {
         return put_u64(o, us);
     }
-    if (sec != e->ts_sec || e->ts_len == 0) {
-        e->ts_sec = sec;
-        e->ts_len = (uint8_t)ft_fmt_u64(e->ts_text, sec);
+    o = put_cached_ms(o, ms, &e->ts_ms, e->ts_text, &e->ts_len);
+    return put_3digits(o, (uint32_t)(us - ms * 1000));
+}
+
+/* A node's start, ns nanoseconds into the run, in microseconds with three decimals as
+ * put_milli writes it: the digits of its milliseconds formatted once per millisecond,
+ * then three digits, the point and three more. */
+static inline char *
+put_start_micros(struct ft_emit *e, char *o, uint64_t ns)
+{
+    uint64_t us = ns / 1000, ms = us / 1000;
+
+    if (__builtin_expect(ms == 0, 0)) {
+        o = put_u64(o, us);
+    } else {
+        o = put_cached_ms(o, ms, &e->st_ms, e->st_text, &e->st_len);
+        o = put_3digits(o, (uint32_t)(us - ms * 1000));
     }
-    memcpy(o, e->ts_text, sizeof(e->ts_text)); /* a fixed-size copy; the room is reserved */
-    o += e->ts_len;
-    return o + ft_dec_tail(o, low, 6);
+    *o = '.';
+    return put_3digits(o + 1, (uint32_t)(ns - us * 1000));
 }
 
 /* A number kept as text on the call (at most 24 bytes, copied whole: the room is
@@ -137,11 +202,8 @@ put_scaled(char *o, const struct ft_call *n, int milli)
     unsigned m = n->dur_len - (milli ? 3 : 0); /* its digits */
 
     if (v < 1000) {
-        o[0] = '0';
-        o[1] = '.';
-        o[2] = (char)('0' + v / 100);
-        memcpy(o + 3, ft_dec_pairs + 2 * (v % 100), 2);
-        return o + 5;
+        o = PUT_LIT(o, "0.");
+        return put_3digits(o, (uint32_t)v);
     }
     memcpy(o, digits, 24); /* fixed sizes: stores, not calls; the room is reserved */
     o += m - 3;
@@ -297,10 +359,10 @@ put_common_tail(struct ft_emit *e, struct ft_buf *b, char *o, const struct ft_ca
     return put_rare_tail(e, b, o, n);
 }
 
-/* The middle of an ENTER line (exit 0): ,<thread>,<code>,"pid":P<dest>, or of an EXIT or
- * EXCEPTION line (exit 1), which names the code without its file and line (format 4:
- * the ENTER line with the same id says them). run_frag has "run" only when lines are
- * copied where several processes' lines meet (--logfile, --stdout). */
+/* The middle of an ENTER line (exit 0): ,<thread>,<code>,"pid":P<dest>,"id":, or of an
+ * EXIT or EXCEPTION line (exit 1), which names the code without its file and line
+ * (format 4: the ENTER line with the same id says them). run_frag has "run" only when
+ * lines are copied where several processes' lines meet (--logfile, --stdout). */
 static char *
 put_middle(const struct ft_emit *e, char *o, const struct ft_cthread *t, const struct ft_call *n,
            int exit)
@@ -315,31 +377,32 @@ put_middle(const struct ft_emit *e, char *o, const struct ft_cthread *t, const s
     if (n->dest != NULL) {
         o = put_mem(o, n->dest->frag, n->dest->frag_len);
     }
-    return o;
+    return PUT_LIT(o, ",\"id\":");
 }
 
 static size_t
 middle_len(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n, int exit)
 {
     return 2 + t->frag_len + (exit ? n->code->name_len : n->code->frag_len) + e->run_frag_len +
-           (n->dest ? n->dest->frag_len : 0);
+           (n->dest ? n->dest->frag_len : 0) + sizeof(",\"id\":") - 1;
 }
 
 /* Both middles of a code's lines, kept on the code, rebuilt when the thread or
  * destination changes; NULL if they cannot be. */
-static const struct ft_code *
+static inline const struct ft_code *
 line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n)
 {
     struct ft_code *c = (struct ft_code *)n->code; /* the cache is the emitter's */
     size_t enter_len, exit_len;
     char *p;
 
-    if (c->line_frag != NULL && c->line_thread == t && c->line_dest == n->dest) {
+    if (__builtin_expect(c->line_thread == t && c->line_dest == n->dest, 1) &&
+        c->line_frag != NULL) {
         return c;
     }
     enter_len = middle_len(e, t, n, 0);
     exit_len = middle_len(e, t, n, 1);
-    if ((p = realloc(c->line_frag, enter_len + exit_len + FT_TEXT_PAD)) == NULL) {
+    if ((p = realloc(c->line_frag, enter_len + exit_len + MIDDLE_PAD)) == NULL) {
         return NULL;
     }
     c->line_frag = p;
@@ -352,24 +415,34 @@ line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n
     return c;
 }
 
-/* {"event":"KIND","timestamp":T,<middle>,"id":I, and for an ENTER line ,"parent":Q */
+/* The room of a line but its tail's texts: an ENTER line's arguments and memory, or an
+ * EXIT line's memory; c is the line's cached middle, or NULL. */
+static inline size_t
+line_room(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n,
+          const struct ft_code *c, int exit)
+{
+    size_t middle =
+        c != NULL ? (exit ? c->exit_frag_len : c->line_frag_len) : middle_len(e, t, n, exit);
+
+    return LINE_FIXED + middle + (exit ? n->mem_after.len : args_room(n) + n->mem_before.len);
+}
+
+/* After the line's kind and "timestamp":, its time, middle and id (c the cached
+ * middle, or NULL), and for an ENTER line ,"parent":Q */
 static char *
 put_line_head(struct ft_emit *e, char *o, const struct ft_cthread *t, const struct ft_call *n,
-              uint64_t micros, int exit)
+              const struct ft_code *c, uint64_t micros, int exit)
 {
-    const struct ft_code *c = line_frag(e, t, n);
     const struct ft_call *p;
 
-    o = PUT_LIT(o, "\",\"timestamp\":");
     o = put_timestamp(e, o, micros);
     if (c == NULL) {
         o = put_middle(e, o, t, n, exit);
     } else if (exit) {
-        o = put_padded(o, c->line_frag + c->exit_frag_at, c->exit_frag_len);
+        o = put_padded64(o, c->line_frag + c->exit_frag_at, c->exit_frag_len);
     } else {
-        o = put_padded(o, c->line_frag, c->line_frag_len);
+        o = put_padded64(o, c->line_frag, c->line_frag_len);
     }
-    o = PUT_LIT(o, ",\"id\":");
     o = put_digits(o, n->id_text, n->id_len);
     if (exit) {
         return o;
@@ -379,16 +452,6 @@ put_line_head(struct ft_emit *e, char *o, const struct ft_cthread *t, const stru
         return PUT_LIT(o, "null");
     }
     return put_digits(o, p->id_text, p->id_len);
-}
-
-/* The room of a line but its tail's texts: an ENTER line's arguments and memory, or an
- * EXIT line's memory. */
-static inline size_t
-line_room(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n, int exit)
-{
-    return LINE_FIXED + t->frag_len + n->code->frag_len + e->run_frag_len +
-           (n->dest ? n->dest->frag_len : 0) +
-           (exit ? n->mem_after.len : args_room(n) + n->mem_before.len);
 }
 
 static char *
@@ -414,13 +477,14 @@ void
 ft_emit_enter(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
               const struct ft_call *n)
 {
+    const struct ft_code *c = line_frag(e, t, n);
     char *o;
 
-    if (ft_buf_reserve(b, line_room(e, t, n, 0)) != 0) {
+    if (ft_buf_reserve(b, line_room(e, t, n, c, 0)) != 0) {
         return;
     }
-    o = PUT_LIT(b->p + b->len, "{\"event\":\"ENTER");
-    o = put_line_head(e, o, t, n, n->start_real / 1000, 0);
+    o = PUT_LIT(b->p + b->len, "{\"event\":\"ENTER\",\"timestamp\":");
+    o = put_line_head(e, o, t, n, c, n->start_real / 1000, 0);
     if (n->nints > 0) {
         o = put_args_ints(o, n);
     } else if (n->args.p != NULL) {
@@ -442,17 +506,19 @@ void
 ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *t,
              const struct ft_call *n)
 {
+    const struct ft_code *c = line_frag(e, t, n);
     int exc = n->unwound && !ft_call_closed_by_caller(n);
     char *o, *dur, *tail;
     size_t dur_len;
 
-    if (ft_buf_reserve(b, line_room(e, t, n, 1) + tail_room(n)) != 0) {
+    if (ft_buf_reserve(b, line_room(e, t, n, c, 1) + tail_room(n)) != 0) {
         return;
     }
     o = b->p + b->len;
-    o = exc ? PUT_LIT(o, "{\"event\":\"EXCEPTION") : PUT_LIT(o, "{\"event\":\"EXIT");
+    o = exc ? PUT_LIT(o, "{\"event\":\"EXCEPTION\",\"timestamp\":")
+            : PUT_LIT(o, "{\"event\":\"EXIT\",\"timestamp\":");
     /* The end's time is the start's plus the duration (one conversion a call, not two). */
-    o = put_line_head(e, o, t, n, (n->start_real + n->dur_ns) / 1000, 1);
+    o = put_line_head(e, o, t, n, c, (n->start_real + n->dur_ns) / 1000, 1);
     o = PUT_LIT(o, ",\"durationMicros\":");
     dur = o;
     o = put_scaled(o, n, 0);
@@ -483,11 +549,9 @@ ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
     }
     o = PUT_LIT(b->p + b->len, "{\"id\":");
     o = put_digits(o, n->id_text, n->id_len);
-    *o++ = ',';
-    o = put_padded(o, n->code->frag, n->code->frag_len);
-    o = PUT_LIT(o, ",\"startMicros\":");
+    o = put_padded64(o, n->code->node_frag, n->code->node_frag_len);
     /* The run's start is converted once (HELLO), each call's start once (open). */
-    o = put_milli(o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
+    o = put_start_micros(e, o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
     /* A node's caller is its parent's function; only the first call of a destination (a
      * unit's, alone in its own tree) says whose call it was. */
     if (n->dest_root && (p = ft_call_visible_parent(n)) != NULL) {
@@ -548,4 +612,110 @@ ft_emit_node_tail(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n)
     }
     *o++ = '}';
     b->len = (size_t)(o - b->p);
+}
+
+/* ---- A call's line and node in one pass --------------------------------------------------- */
+
+/* Whether n's ENTER line and node head are written by ft_emit_enter_node's one pass: no
+ * destination, memory, instance, task or hand-over (their fields differ between the two),
+ * a cached middle, two buffers. */
+static inline int
+plain_enter(const struct ft_call *n, const struct ft_code *c, const struct ft_buf *lines,
+            const struct ft_buf *tree)
+{
+    return c != NULL && lines != tree && n->dest == NULL && !n->dest_root && n->instance == 0 &&
+           n->mem_before.p == NULL && !n->task &&
+           (n->parent == NULL || n->parent->adoption == NULL);
+}
+
+void
+ft_emit_enter_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
+                   const struct ft_cthread *t, const struct ft_call *n, int comma)
+{
+    const struct ft_code *c = line_frag(e, t, n);
+    const struct ft_call *p;
+    size_t room = args_room(n), args_len;
+    char *o, *args;
+
+    if (!plain_enter(n, c, lines, tree) ||
+        ft_buf_reserve(lines, LINE_FIXED + c->line_frag_len + room) != 0 ||
+        ft_buf_reserve(tree, LINE_FIXED + n->code->frag_len + room) != 0) {
+        ft_emit_enter(e, lines, t, n);
+        if (comma) {
+            ft_buf_putc(tree, ',');
+        }
+        ft_emit_node_head(e, tree, n);
+        return;
+    }
+    o = PUT_LIT(lines->p + lines->len, "{\"event\":\"ENTER\",\"timestamp\":");
+    o = put_timestamp(e, o, n->start_real / 1000);
+    o = put_padded64(o, c->line_frag, c->line_frag_len);
+    o = put_digits(o, n->id_text, n->id_len);
+    o = PUT_LIT(o, ",\"parent\":");
+    p = ft_call_visible_parent(n);
+    o = p == NULL ? PUT_LIT(o, "null") : put_digits(o, p->id_text, p->id_len);
+    args = o;
+    if (n->nints > 0) {
+        o = put_args_ints(o, n);
+    } else if (n->args.p != NULL) {
+        o = PUT_LIT(o, ",\"args\":");
+        o = put_text(o, &n->args);
+    }
+    args_len = (size_t)(o - args);
+    o = PUT_LIT(o, "}\n");
+    lines->len = (size_t)(o - lines->p);
+
+    /* The node head: the same id and arguments, copied (the line's room is past them). */
+    o = tree->p + tree->len;
+    *o = ',';
+    o = PUT_LIT(o + (comma != 0), "{\"id\":");
+    o = put_digits(o, n->id_text, n->id_len);
+    o = put_padded64(o, n->code->node_frag, n->code->node_frag_len);
+    o = put_start_micros(e, o, n->start_real > e->start_real ? n->start_real - e->start_real : 0);
+    o = put_padded(o, args, args_len);
+    o = PUT_LIT(o, ",\"children\":[");
+    tree->len = (size_t)(o - tree->p);
+}
+
+void
+ft_emit_exit_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
+                  const struct ft_cthread *t, const struct ft_call *n)
+{
+    const struct ft_code *c = line_frag(e, t, n);
+    int exc = n->unwound && !ft_call_closed_by_caller(n);
+    size_t room = tail_room(n), dur_len, tail_len;
+    char *o, *dur, *tail;
+
+    if (c == NULL || lines == tree || n->incomplete != NULL || n->mem_before.p != NULL ||
+        n->mem_after.p != NULL ||
+        ft_buf_reserve(lines, LINE_FIXED + c->exit_frag_len + room) != 0 ||
+        ft_buf_reserve(tree, LINE_FIXED + room) != 0) {
+        ft_emit_exit(e, lines, t, n);
+        ft_emit_node_tail(e, tree, n);
+        return;
+    }
+    o = lines->p + lines->len;
+    o = exc ? PUT_LIT(o, "{\"event\":\"EXCEPTION\",\"timestamp\":")
+            : PUT_LIT(o, "{\"event\":\"EXIT\",\"timestamp\":");
+    o = put_timestamp(e, o, (n->start_real + n->dur_ns) / 1000);
+    o = put_padded64(o, c->line_frag + c->exit_frag_at, c->exit_frag_len);
+    o = put_digits(o, n->id_text, n->id_len);
+    o = PUT_LIT(o, ",\"durationMicros\":");
+    dur = o;
+    o = put_scaled(o, n, 0);
+    dur_len = (size_t)(o - dur);
+    o = PUT_LIT(o, ",\"durationMillis\":");
+    o = put_scaled(o, n, 1);
+    tail = o;
+    o = put_common_tail(e, lines, o, n);
+    tail_len = (size_t)(o - tail);
+    o = PUT_LIT(o, "}\n");
+    lines->len = (size_t)(o - lines->p);
+
+    /* The node tail: the same duration and tail, copied. */
+    o = PUT_LIT(tree->p + tree->len, "],\"durationMicros\":");
+    o = put_padded(o, dur, dur_len);
+    o = put_padded(o, tail, tail_len);
+    *o++ = '}';
+    tree->len = (size_t)(o - tree->p);
 }

@@ -22,10 +22,15 @@ struct ft_emit {
     uint64_t start_real;              /* ... as nanoseconds since the epoch */
     char *run_frag;                   /* ,"pid":P[,"run":"ID"] (owned) */
     size_t run_frag_len;
-    /* The seconds of the last timestamp written, and their digits. */
-    uint64_t ts_sec;
+    /* The milliseconds of the last timestamp written and their digits: successive
+     * lines mostly share them, so only the three digits below change. */
+    uint64_t ts_ms;
     char ts_text[24];
     uint8_t ts_len;
+    /* The same for tree start times (milliseconds into the run). */
+    uint8_t st_len;
+    uint64_t st_ms;
+    char st_text[24];
     /* The durationMicros digits and the tail (result, exception, ...) of the call tail_id
      * as its EXIT line wrote them: its node tail, which most often follows, copies them. */
     uint64_t tail_id;
@@ -54,6 +59,15 @@ void ft_emit_exit(struct ft_emit *e, struct ft_buf *b, const struct ft_cthread *
  * ("caller") only when its parent is not in the same tree (a unit's call). */
 void ft_emit_node_head(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
 void ft_emit_node_tail(struct ft_emit *e, struct ft_buf *b, const struct ft_call *n);
+
+/* A call's two texts in one pass, where they are written together (most calls): its
+ * ENTER line into lines and its node head into tree (after a comma when comma), as
+ * ft_emit_enter then ft_emit_node_head write them; its EXIT or EXCEPTION line and its node
+ * tail, as ft_emit_exit then ft_emit_node_tail. The numbers both say are formatted once. */
+void ft_emit_enter_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
+                        const struct ft_cthread *t, const struct ft_call *n, int comma);
+void ft_emit_exit_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
+                       const struct ft_cthread *t, const struct ft_call *n);
 
 /* Microseconds since the epoch of ticks. */
 uint64_t ft_emit_micros(const struct ft_emit *e, uint64_t ticks);
