@@ -623,8 +623,11 @@ static inline int
 plain_enter(const struct ft_call *n, const struct ft_code *c, const struct ft_buf *lines,
             const struct ft_buf *tree)
 {
-    return c != NULL && lines != tree && n->dest == NULL && !n->dest_root && n->instance == 0 &&
-           n->mem_before.p == NULL && !n->task &&
+    /* One test of what most calls lack (each is 0 or NULL on a plain call). */
+    uint64_t extra = (uint64_t)(uintptr_t)n->dest | (uint64_t)(uintptr_t)n->mem_before.p |
+                     n->instance | n->dest_root | n->task;
+
+    return c != NULL && lines != tree && extra == 0 &&
            (n->parent == NULL || n->parent->adoption == NULL);
 }
 
@@ -686,8 +689,8 @@ ft_emit_exit_node(struct ft_emit *e, struct ft_buf *lines, struct ft_buf *tree,
     size_t room = tail_room(n), dur_len, tail_len;
     char *o, *dur, *tail;
 
-    if (c == NULL || lines == tree || n->incomplete != NULL || n->mem_before.p != NULL ||
-        n->mem_after.p != NULL ||
+    if (c == NULL || lines == tree ||
+        ((uintptr_t)n->incomplete | (uintptr_t)n->mem_before.p | (uintptr_t)n->mem_after.p) != 0 ||
         ft_buf_reserve(lines, LINE_FIXED + c->exit_frag_len + room) != 0 ||
         ft_buf_reserve(tree, LINE_FIXED + room) != 0) {
         ft_emit_exit(e, lines, t, n);

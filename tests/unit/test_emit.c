@@ -200,11 +200,24 @@ timestamps_read_as_printf_does(void **state)
 
 /* The kinds of call ft_emit_enter_node and ft_emit_exit_node see: each writes what the two
  * texts written one after the other say, in both buffers. */
-enum shape { INTS, TEXT_ARGS, NO_ARGS, RESULT_TEXT, RAISED, GENERATOR, INSTANCE, MEMORY, SHAPES };
+enum shape {
+    INTS,
+    TEXT_ARGS,
+    NO_ARGS,
+    RESULT_TEXT,
+    RAISED,
+    GENERATOR,
+    INSTANCE,
+    MEMORY,
+    TASK,
+    DEST,
+    SHAPES
+};
 
 static void
 shape_call(struct fixture *f, struct ft_call *parent, enum shape k)
 {
+    static struct ft_dest dest;
     static char args[64] = "{\"s\":\"x\"}", result[64] = "\"ok\"", mem[64] = "{\"rss\":1}";
     static char exc[96] = "{\"type\":\"ValueError\",\"module\":\"builtins\",\"message\":\"m\"}";
 
@@ -243,6 +256,14 @@ shape_call(struct fixture *f, struct ft_call *parent, enum shape k)
     case MEMORY:
         f->n.mem_before = (struct ft_text){mem, (uint32_t)strlen(mem), 0};
         f->n.mem_after = (struct ft_text){mem, (uint32_t)strlen(mem), 0};
+        break;
+    case TASK:
+        f->n.task = 1;
+        break;
+    case DEST: /* a unit's call (not its first) */
+        dest.frag = ",\"unit\":3";
+        dest.frag_len = strlen(dest.frag);
+        f->n.dest = &dest;
         break;
     case SHAPES:
         break;
