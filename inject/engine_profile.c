@@ -30,17 +30,22 @@ static int frame_mode = FRAME_API;
 static int validate_left;
 static int locals_direct; /* fast locals read in place (pylayout.h) */
 /* Whether profile_cb may take the fast path (record_fast.h): frames and fast locals are
- * read in place, checked, and the settings allow it; FAST_311 with 3.11's layout, which
- * the fast path then reads at constant offsets. */
+ * read in place, checked, and the settings allow it; FAST_311 with 3.11's layout, the
+ * time-stamp counter as the clock, the first extras index ours and co_extra checked at
+ * 3.11's offset (chosen again when that ends: ft_pylayout_changed), which the fast path
+ * then reads at constant offsets. */
 enum { FAST_OFF, FAST_ANY, FAST_311 };
 static int fast_ok;
 
 static void
 choose_fast(void)
 {
-    fast_ok = validate_left > 0 || !locals_direct || !ft_record_fast_on()           ? FAST_OFF
-              : ft_pylayout.frames == FT_FRAMES_311 && ft_cfg.clock == FT_CLOCK_TSC ? FAST_311
-                                                                                    : FAST_ANY;
+    int direct = ft_pylayout.frames == FT_FRAMES_311 && ft_cfg.clock == FT_CLOCK_TSC &&
+                 ft_code_extra_index == 0 && ft_pylayout.code_extra == FT_CODE311_EXTRA;
+
+    fast_ok = validate_left > 0 || !locals_direct || !ft_record_fast_on() ? FAST_OFF
+              : direct                                                    ? FAST_311
+                                                                          : FAST_ANY;
 }
 static int threading_hooked;
 static int late_threads; /* installed into running threads: they register on first event */
@@ -471,13 +476,17 @@ fast_or_general_any(struct ft_thread *t, PyFrameObject *frame, const struct ft_c
 FT_FAST_INLINE const struct ft_code_info *
 code_in_place(PyFrameObject *frame)
 {
-    PyObject *code = fast_ok == FAST_311 ? *(PyObject **)(ft_iframe_of(frame) + FT_IF311_CODE)
-                                         : ft_frame_code(frame);
-
+    if (fast_ok == FAST_311) {
+        /* co_extra at 3.11's offset, our index 0 (every extras block has it): choose_fast
+         * chose FAST_311 only so, and runs again when code_extra changes. */
+        return (const struct ft_code_info *)ft_code_extra_get0(
+            *(PyObject **)(ft_iframe_of(frame) + FT_IF311_CODE), FT_CODE311_EXTRA);
+    }
     if (__builtin_expect(ft_pylayout.code_extra == 0, 0)) {
         return NULL;
     }
-    return (const struct ft_code_info *)ft_code_extra_get(code, ft_code_extra_index);
+    return (const struct ft_code_info *)ft_code_extra_get(ft_frame_code(frame),
+                                                          ft_code_extra_index);
 }
 
 /* The profile function. Calls and returns of code out of the scope, and builtins' C
@@ -823,6 +832,7 @@ profile_install(void)
      * could see: there the activation check (pylayout.c) is the only one. */
     validate_left = frame_mode == FRAME_API || ft_py.PyFrame_GetCode == NULL ? 0 : 64;
     ft_record_init();
+    ft_pylayout_changed = choose_fast;
     choose_fast();
     set_profile(profile_cb, NULL);
     ft_pylayout_check_profile(profile_cb);
@@ -883,6 +893,7 @@ profile_uninstall(void)
 {
     late_threads = 0;
     installed = 0;
+    ft_pylayout_changed = NULL;
     ft_standin_take_back(&sys_setprofile);
     unhook_threading();
     if (set_all_threads(NULL) != 0) {
