@@ -354,10 +354,14 @@ late_thread(void)
     return t;
 }
 
-/* Every event the fast path does not take (below). */
-static __attribute__((noinline)) int
-profile_general(PyFrameObject *frame, int what, PyObject *arg)
+/* Every event the fast path does not take (below). It takes profile_cb's own arguments,
+ * obj unused, so that profile_cb's tail calls pass them on in the registers they came in;
+ * noipa: GCC would drop obj (IPA-SRA) and profile_cb would move the others on every
+ * event. */
+static __attribute__((noipa)) int
+profile_general(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
+    (void)obj;
     struct ft_thread *t = ft_self;
     struct ft_code_info *ci;
     PyObject *code, *tmp[FT_LOCALS_MAX];
@@ -450,25 +454,42 @@ fast_event(struct ft_thread *t, PyFrameObject *frame, const struct ft_code_info 
 /* ci->fast: the fast path's records, or the general path when they cannot be written.
  * Out of profile_cb's line, so that the registers the records need are saved only for
  * these calls, not for every event profile_cb answers itself; one function per layout,
- * so that 3.11's (calling nothing but the general path, a tail call) saves none. */
-static __attribute__((noinline)) int
-fast_or_general_311(struct ft_thread *t, PyFrameObject *frame, const struct ft_code_info *ci,
-                    int what, PyObject *arg)
+ * and for 3.11 one per event (a call's, a return's), each holding only its own path and
+ * calling nothing but the general path (a tail call, with the event's constants: obj and
+ * what need no register), so that the return's saves no register and the call's one.
+ * profile_cb's arguments first, as they came (noipa: see profile_general), then t, ci. */
+static __attribute__((noipa)) int
+fast_call_or_general_311(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg,
+                         struct ft_thread *t, const struct ft_code_info *ci)
 {
-    if (fast_event(t, frame, ci, what, arg, 1)) {
+    (void)obj;
+    (void)what; /* PyTrace_CALL */
+    if (fast_event(t, frame, ci, PyTrace_CALL, arg, 1)) {
         return 0;
     }
-    return profile_general(frame, what, arg);
+    return profile_general(NULL, frame, PyTrace_CALL, arg);
 }
 
-static __attribute__((noinline)) int
-fast_or_general_any(struct ft_thread *t, PyFrameObject *frame, const struct ft_code_info *ci,
-                    int what, PyObject *arg)
+static __attribute__((noipa)) int
+fast_return_or_general_311(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg,
+                           struct ft_thread *t, const struct ft_code_info *ci)
+{
+    (void)obj;
+    (void)what; /* PyTrace_RETURN */
+    if (fast_event(t, frame, ci, PyTrace_RETURN, arg, 1)) {
+        return 0;
+    }
+    return profile_general(NULL, frame, PyTrace_RETURN, arg);
+}
+
+static __attribute__((noipa)) int
+fast_or_general_any(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg,
+                    struct ft_thread *t, const struct ft_code_info *ci)
 {
     if (fast_event(t, frame, ci, what, arg, 0)) {
         return 0;
     }
-    return profile_general(frame, what, arg);
+    return profile_general(obj, frame, what, arg);
 }
 
 /* The code information of frame's code read in place, or NULL (not seen yet, or co_extra
@@ -498,26 +519,29 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     struct ft_thread *t = ft_self;
     const struct ft_code_info *ci;
 
-    (void)obj;
     if (__builtin_expect(fast_ok == FAST_OFF, 0) || t == NULL || t->exc_armed) {
-        return profile_general(frame, what, arg);
+        return profile_general(obj, frame, what, arg);
     }
     if (what != PyTrace_CALL && (what != PyTrace_RETURN || arg == NULL)) {
         /* A builtin's call or return is not recorded. */
-        return what >= PyTrace_C_CALL && !ft_cfg.c_calls ? 0 : profile_general(frame, what, arg);
+        return what >= PyTrace_C_CALL && !ft_cfg.c_calls ? 0
+                                                         : profile_general(obj, frame, what, arg);
     }
     ci = code_in_place(frame);
     if (ci == NULL) {
-        return profile_general(frame, what, arg);
+        return profile_general(obj, frame, what, arg);
     }
     if (ci->fast) {
-        return fast_ok == FAST_311 ? fast_or_general_311(t, frame, ci, what, arg)
-                                   : fast_or_general_any(t, frame, ci, what, arg);
+        if (fast_ok != FAST_311) {
+            return fast_or_general_any(obj, frame, what, arg, t, ci);
+        }
+        return what == PyTrace_CALL ? fast_call_or_general_311(obj, frame, what, arg, t, ci)
+                                    : fast_return_or_general_311(obj, frame, what, arg, t, ci);
     }
     if (!ci->traced && ci->probe == 0) {
         return 0; /* out of scope: nothing to record */
     }
-    return profile_general(frame, what, arg);
+    return profile_general(obj, frame, what, arg);
 }
 
 /* ---- A profiler of the program's own (3.11) ---------------------------------------------
