@@ -40,6 +40,8 @@ struct ft_dest {
     const char *frag;      /* fields added to each of its lines: ,"unit":N... */
     size_t frag_len;
     uint64_t calls; /* calls opened under it, its root included */
+    uint64_t id;    /* never the same for two in a run (the unit's id): a cache keyed on a
+                     * destination must not take a later one at the same address */
 };
 
 /* A call in the tree. Streamed nodes are written as they happen (their head when they

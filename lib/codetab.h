@@ -46,6 +46,7 @@ struct ft_code {
     char *line_frag;
     size_t line_frag_len, exit_frag_at, exit_frag_len;
     const void *line_thread, *line_dest;
+    uint64_t line_dest_id; /* line_dest's id: another destination may reuse its address */
 };
 
 struct ft_codetab {

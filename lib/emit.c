@@ -393,10 +393,13 @@ static inline const struct ft_code *
 line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n)
 {
     struct ft_code *c = (struct ft_code *)n->code; /* the cache is the emitter's */
+    uint64_t dest_id = n->dest != NULL ? n->dest->id : 0;
     size_t enter_len, exit_len;
     char *p;
 
-    if (__builtin_expect(c->line_thread == t && c->line_dest == n->dest, 1) &&
+    if (__builtin_expect(c->line_thread == t && c->line_dest == n->dest &&
+                             c->line_dest_id == dest_id,
+                         1) &&
         c->line_frag != NULL) {
         return c;
     }
@@ -412,6 +415,7 @@ line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n
     c->exit_frag_len = exit_len;
     c->line_thread = t;
     c->line_dest = n->dest;
+    c->line_dest_id = dest_id;
     return c;
 }
 

@@ -836,7 +836,11 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
     ft_calls_close_generators(&r->calls, r->how == FT_END_EXIT || r->how == FT_END_EXCEPTION,
                               "not finished");
     ft_units_finish(&r->units);
-    ft_runfiles_close_events(&r->files);
+    if ((err = ft_runfiles_close_events(&r->files)) != 0) {
+        /* Its last lines did not reach the disk: it holds what its last good write left,
+         * and the rest is lost (the writer's line and tree.json count it so). */
+        ft_run_fail(r, err);
+    }
     err = write_tree(r);
     ft_runfiles_note(&r->files, err);
     if (err != 0 && r->files.jsonl.mark == 0) {

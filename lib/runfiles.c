@@ -281,13 +281,17 @@ ft_runfiles_flush_parts(struct ft_runfiles *f)
     }
 }
 
-void
+int
 ft_runfiles_close_events(struct ft_runfiles *f)
 {
+    int err = 0;
+
     if (f->jsonl_open) {
-        ft_runfiles_note(f, ft_sink_close(&f->jsonl));
+        err = ft_sink_close(&f->jsonl);
+        ft_runfiles_note(f, err);
         f->jsonl_open = 0;
     }
+    return err;
 }
 
 void

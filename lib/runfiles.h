@@ -111,8 +111,8 @@ void ft_runfiles_flush_parts(struct ft_runfiles *f);
  * which nothing could be written, which would otherwise be listed unfinished forever. */
 void ft_runfiles_discard(struct ft_runfiles *f);
 
-/* Closes events.jsonl (flushing it); the error is noted. */
-void ft_runfiles_close_events(struct ft_runfiles *f);
+/* Closes events.jsonl (flushing it); the error is noted and returned (0 if none). */
+int ft_runfiles_close_events(struct ft_runfiles *f);
 
 /* Writes tree.json: head (the run's fields up to "threads":[), then each thread with the
  * content of its part (no calls at all when with_calls is 0: after an output error), then

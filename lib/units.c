@@ -14,6 +14,8 @@
 #include "err.h"
 #include "json.h"
 
+#define DEFERRED_MAX 16 /* chain steps a unit keeps waiting (call_ended) */
+
 /* A unit of work being written: the subtree of its root call goes to its own
  * DIR/<run>/units/<id>/ files instead of the run's. */
 struct ft_unit {
@@ -36,6 +38,14 @@ struct ft_unit {
     size_t frag_len;
     char *exc, *exc_path; /* the latest exception chain's deepest call */
     uint64_t chain_next;  /* call id that continues that chain if it unwinds too */
+    /* Calls that ended by an exception, breaking the chain, while calls under them were
+     * not complete (work handed to another thread): their step waits (call_ended). */
+    struct chain_step {
+        uint64_t id, next;
+        int shown;
+        char *path, *exc;
+    } deferred[DEFERRED_MAX];
+    unsigned ndeferred;
     char *traceparent, *tracestate, *route; /* W3C trace context and route of a request */
     int sampled;                            /* kept even if it passes (sampling) */
     struct ft_spans spans;                  /* calls kept for the exporter (span_limit) */
@@ -336,6 +346,10 @@ unit_free(struct ft_unit *u)
     free(u->frag);
     free(u->exc);
     free(u->exc_path);
+    for (unsigned i = 0; i < u->ndeferred; i++) {
+        free(u->deferred[i].path);
+        free(u->deferred[i].exc);
+    }
     free(u->traceparent);
     free(u->tracestate);
     free(u->route);
@@ -385,6 +399,7 @@ unit_begin(struct ft_units *us, struct ft_cthread *t, struct ft_call *n, const u
         return err != 0 ? err : FT_EBADRECORD;
     }
     u->id = ++us->next_id;
+    u->dest.id = u->id;
     ft_spans_init(&u->spans, us->span_limit);
     u->root = n;
     u->thread = t;
@@ -510,6 +525,108 @@ path_to(const struct ft_call *n)
     return b.oom ? (ft_buf_free(&b), NULL) : b.p;
 }
 
+/* The call that continues n's exception chain if it unwinds too: its caller, across work
+ * handed over (raised there, it goes on in the caller). */
+static uint64_t
+chain_next_of(const struct ft_call *n)
+{
+    const struct ft_call *next = n->parent;
+
+    while (next != NULL && next->adoption != NULL) {
+        next = next->parent;
+    }
+    return next != NULL ? next->id : 0;
+}
+
+/* One call that ended by an exception, in the chain: it continues it (the call the chain
+ * expects next), or starts a new one at it, the deepest call (framework code only passes
+ * on what the application raised, or starts one when nothing did). path and exc are the
+ * call's (taken: freed here when not kept), NULL only where they are not needed. */
+static void
+chain_step(struct ft_unit *u, uint64_t id, uint64_t next, int shown_call, char *path, char *exc)
+{
+    if (u->exc_path == NULL || (u->chain_next != id && shown_call)) {
+        free(u->exc_path);
+        free(u->exc);
+        u->exc_path = path;
+        u->exc = exc;
+    } else {
+        free(path);
+        free(exc);
+    }
+    u->chain_next = next;
+}
+
+static char *
+exc_of(const struct ft_call *n)
+{
+    return n->exc.p != NULL ? strdup(n->exc.p) : NULL;
+}
+
+/* n's step, taken now. */
+static void
+step_now(struct ft_unit *u, const struct ft_call *n)
+{
+    int fresh = u->exc_path == NULL || (u->chain_next != n->id && shown(n));
+
+    chain_step(u, n->id, chain_next_of(n), shown(n), fresh ? path_to(n) : NULL,
+               fresh ? exc_of(n) : NULL);
+}
+
+/* Takes waiting step i. */
+static void
+take_step(struct ft_unit *u, unsigned i)
+{
+    struct chain_step d = u->deferred[i];
+
+    memmove(&u->deferred[i], &u->deferred[i + 1], (u->ndeferred - i - 1) * sizeof(d));
+    u->ndeferred--;
+    chain_step(u, d.id, d.next, d.shown, d.path, d.exc);
+}
+
+/* The waiting steps of n's callers, innermost first (n not NULL), or all of them in the
+ * order their calls ended. */
+static void
+replay(struct ft_unit *u, const struct ft_call *n)
+{
+    if (n == NULL) {
+        while (u->ndeferred > 0) {
+            take_step(u, 0);
+        }
+        return;
+    }
+    for (const struct ft_call *a = n->parent; a != NULL && u->ndeferred > 0; a = a->parent) {
+        for (unsigned i = 0; i < u->ndeferred; i++) {
+            if (u->deferred[i].id == a->id) {
+                take_step(u, i);
+                break;
+            }
+        }
+    }
+}
+
+/* Whether a call still waiting for its step is one of n's callers. */
+static int
+under_deferred(const struct ft_unit *u, const struct ft_call *n)
+{
+    for (const struct ft_call *a = n->parent; a != NULL; a = a->parent) {
+        for (unsigned i = 0; i < u->ndeferred; i++) {
+            if (u->deferred[i].id == a->id) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A call of a unit ended (by_exception: an exception left it). Exception chains are
+ * judged in the order calls end, which within a thread is the order they unwound. Across
+ * threads it is the order their records reached the writer, which need not be: the end of
+ * work handed to another thread may come after its callers' (each thread ships its own
+ * buffer). So a call that ends by an exception breaking the chain while calls under it
+ * are not complete waits: its step is taken after those of calls under it that end by
+ * an exception (CI: "boom_route" instead of "boom_route > work > leaf"), or in order
+ * when any other call's does, or at the unit's end. */
 static void
 call_ended(void *ctx, struct ft_call *n, int by_exception)
 {
@@ -517,19 +634,22 @@ call_ended(void *ctx, struct ft_call *n, int by_exception)
     struct ft_unit *u = unit_of(n);
 
     if (by_exception) {
-        const struct ft_call *next = n->parent;
-        if (u->exc_path == NULL || (u->chain_next != n->id && shown(n))) {
-            /* A new exception chain starts at its deepest call (framework code only
-             * passes on what the application raised, or starts one when nothing did). */
-            free(u->exc_path);
-            free(u->exc);
-            u->exc_path = path_to(n);
-            u->exc = n->exc.p != NULL ? strdup(n->exc.p) : NULL;
+        int breaks = u->exc_path == NULL || u->chain_next != n->id;
+        if (breaks && n->pending > 0 && u->ndeferred < DEFERRED_MAX) {
+            struct chain_step *d = &u->deferred[u->ndeferred++];
+            d->id = n->id;
+            d->next = chain_next_of(n);
+            d->shown = shown(n);
+            /* What a new chain there needs: the call is complete only now. */
+            d->path = path_to(n);
+            d->exc = exc_of(n);
+        } else if (u->ndeferred > 0 && under_deferred(u, n)) {
+            step_now(u, n);
+            replay(u, n); /* its callers that ended before it, innermost first */
+        } else {
+            replay(u, NULL);
+            step_now(u, n);
         }
-        while (next != NULL && next->adoption != NULL) {
-            next = next->parent; /* raised in work handed over: it goes on in the caller */
-        }
-        u->chain_next = next != NULL ? next->id : 0;
     }
     if (n->dest_root) {
         u->end = n->end;
@@ -806,13 +926,17 @@ export_unit(struct ft_units *us, struct ft_unit *u)
     us->on_unit(us->on_unit_ctx, us->run, &e);
 }
 
+/* The unit is over: its row, its files. */
 static void
 unit_done(struct ft_units *us, struct ft_unit *u)
 {
-    const char *outcome = outcome_of(u);
-    int failed = !strcmp(outcome, "failed") || !strcmp(outcome, "error");
-    int kept = close_files(us, u, outcome, failed || kept_anyway(us, u));
-    int err;
+    const char *outcome;
+    int failed, kept, err;
+
+    replay(u, NULL); /* steps still waiting: their calls' work ended without an exception */
+    outcome = outcome_of(u);
+    failed = !strcmp(outcome, "failed") || !strcmp(outcome, "error");
+    kept = close_files(us, u, outcome, failed || kept_anyway(us, u));
 
     if (outcome == u->outcome) {
         outcome = !strcmp(outcome, "passed")    ? "passed"

@@ -360,6 +360,106 @@ a_request_tree_is_the_request_then_the_application(void **state)
     free(events);
 }
 
+/* Units one after the other on a thread, calling the same code: each unit's lines name it,
+ * also when a unit's state takes the memory of one already ended (the text writer keeps a
+ * code's line middles for the destination it last wrote them for: it was known by its
+ * address, and a request's lines said the previous request's unit and request id). */
+static void
+each_units_lines_name_it_when_a_unit_reuses_an_ended_ones_memory(void **state)
+{
+    struct stream s;
+    struct recs a = {.n = 0};
+    char *events;
+
+    (void)state;
+    begin(&s);
+    rec2(&a, FT_REC_CALL, MAIN, T0 + 1000);
+    for (uint64_t k = 0; k < 3; k++) {
+        uint64_t at = T0 + 2000 + k * 1000;
+        rec2(&a, FT_REC_CALL, APP, at);
+        unit_rec(&a, FT_UNIT_FUNCTION);
+        rec2(&a, FT_REC_CALL, VIEW, at + 100);
+        rec2(&a, FT_REC_RETURN, VIEW, at + 200);
+        rec2(&a, FT_REC_RETURN, APP, at + 300);
+    }
+    rec2(&a, FT_REC_RETURN, MAIN, T0 + 9000);
+    stream_events(&s, 1, &a);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 9500);
+    run_stream("h10", &s);
+
+    for (int k = 1; k <= 3; k++) {
+        char want[64];
+        events = unit_file("h10", k, "events.jsonl");
+        assert_non_null(events);
+        snprintf(want, sizeof(want), "\"function\":\"view\",");
+        assert_non_null(strstr(events, want));
+        snprintf(want, sizeof(want), "\"unit\":%d,", k);
+        for (const char *l = events; *l != '\0'; l = strchr(l, '\n') + 1) {
+            const char *end = strchr(l, '\n');
+            assert_non_null(end);
+            assert_true(memmem(l, (size_t)(end - l), want, strlen(want)) != NULL);
+        }
+        free(events);
+    }
+}
+
+/* The exception path across threads does not depend on which thread's records the writer
+ * gets first. A request's framework code hands the view to a worker thread, the view hands
+ * work to a pool thread, whose leaf raises; the worker's records of the view's end are
+ * shipped after the framework code's (the worker ships them later: its buffer waits for the
+ * flusher), so the framework's calls end in the writer before the view does. The path is
+ * still the view's, through the leaf, with the leaf's exception (CI: test_handoff's
+ * request tree said "boom_route", no exception, under load). */
+static void
+an_exception_path_across_threads_does_not_depend_on_the_order_they_ship(void **state)
+{
+    struct stream s;
+    struct recs a = {.n = 0}, b = {.n = 0}, c = {.n = 0};
+    uint8_t exc[64];
+    size_t n;
+    char *units;
+
+    (void)state;
+    begin(&s);
+    stream_thread(&s, 3, "pool");
+    rec2(&a, FT_REC_CALL, OUTER, T0 + 1000);
+    unit_rec(&a, FT_UNIT_WSGI);
+    rec2(&a, FT_REC_CALL, INNER, T0 + 1100);
+    rec3(&a, FT_REC_HANDOFF, 0, T0 + 1150, 0x7771);
+    stream_events(&s, 1, &a);
+    rec3(&b, FT_REC_ADOPT, 0, T0 + 1200, 0x7771);
+    rec2(&b, FT_REC_CALL, VIEW, T0 + 1300);
+    rec3(&b, FT_REC_HANDOFF, 0, T0 + 1350, 0x7772);
+    stream_events(&s, 2, &b);
+    rec3(&c, FT_REC_ADOPT, 0, T0 + 1400, 0x7772);
+    rec2(&c, FT_REC_CALL, LEAF, T0 + 1500);
+    rec2(&c, FT_REC_UNWIND, LEAF, T0 + 1600);
+    n = lp(exc, 0, "ZeroDivisionError");
+    n = lp(exc, n, "builtins");
+    n = lp(exc, n, "no items");
+    recv_(&c, FT_REC_EXC, exc, n);
+    rec2(&c, FT_REC_ADOPT_END, 0, T0 + 1700);
+    stream_events(&s, 3, &c);
+    /* The framework's calls end first: the view's end is still in the worker's buffer. */
+    a.n = 0;
+    rec2(&a, FT_REC_UNWIND, INNER, T0 + 1900);
+    rec2(&a, FT_REC_CALL, HANDS, T0 + 1950); /* the error page */
+    rec2(&a, FT_REC_RETURN, HANDS, T0 + 1960);
+    rec2(&a, FT_REC_RETURN, OUTER, T0 + 2000);
+    stream_events(&s, 1, &a);
+    b.n = 0;
+    rec2(&b, FT_REC_UNWIND, VIEW, T0 + 1800);
+    rec2(&b, FT_REC_ADOPT_END, 0, T0 + 1850);
+    stream_events(&s, 2, &b);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 5000);
+    run_stream("h9", &s);
+
+    units = slurp_must(dir, "h9", "units.jsonl");
+    assert_non_null(strstr(units, "\"exceptionPath\":\"view > leaf\""));
+    assert_non_null(strstr(units, "\"exception\":{\"type\":\"ZeroDivisionError\""));
+    free(units);
+}
+
 /* A request coroutine whose caller is still running another coroutine (the server's,
  * which serves them all until the end) is written as soon as it ends: its tree does not
  * wait for its siblings. */
@@ -512,6 +612,8 @@ main(void)
         cmocka_unit_test(work_handed_off_outside_a_unit_stays_in_its_thread),
         cmocka_unit_test(concurrent_hand_offs_keep_to_their_units),
         cmocka_unit_test(a_request_tree_is_the_request_then_the_application),
+        cmocka_unit_test(an_exception_path_across_threads_does_not_depend_on_the_order_they_ship),
+        cmocka_unit_test(each_units_lines_name_it_when_a_unit_reuses_an_ended_ones_memory),
         cmocka_unit_test(no_part_file_is_left_behind),
         cmocka_unit_test(a_finished_request_waits_for_no_sibling),
         cmocka_unit_test(an_exporter_gets_each_unit_with_its_shallowest_calls),
