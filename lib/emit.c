@@ -397,9 +397,8 @@ line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n
     size_t enter_len, exit_len;
     char *p;
 
-    if (__builtin_expect(c->line_thread == t && c->line_dest == n->dest &&
-                             c->line_dest_id == dest_id,
-                         1) &&
+    if (__builtin_expect(
+            c->line_thread == t && c->line_dest == n->dest && c->line_dest_id == dest_id, 1) &&
         c->line_frag != NULL) {
         return c;
     }
