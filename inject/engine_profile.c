@@ -30,17 +30,22 @@ static int frame_mode = FRAME_API;
 static int validate_left;
 static int locals_direct; /* fast locals read in place (pylayout.h) */
 /* Whether profile_cb may take the fast path (record_fast.h): frames and fast locals are
- * read in place, checked, and the settings allow it; FAST_311 with 3.11's layout, which
- * the fast path then reads at constant offsets. */
+ * read in place, checked, and the settings allow it; FAST_311 with 3.11's layout, the
+ * time-stamp counter as the clock, the first extras index ours and co_extra checked at
+ * 3.11's offset (chosen again when that ends: ft_pylayout_changed), which the fast path
+ * then reads at constant offsets. */
 enum { FAST_OFF, FAST_ANY, FAST_311 };
 static int fast_ok;
 
 static void
 choose_fast(void)
 {
-    fast_ok = validate_left > 0 || !locals_direct || !ft_record_fast_on()           ? FAST_OFF
-              : ft_pylayout.frames == FT_FRAMES_311 && ft_cfg.clock == FT_CLOCK_TSC ? FAST_311
-                                                                                    : FAST_ANY;
+    int direct = ft_pylayout.frames == FT_FRAMES_311 && ft_cfg.clock == FT_CLOCK_TSC &&
+                 ft_code_extra_index == 0 && ft_pylayout.code_extra == FT_CODE311_EXTRA;
+
+    fast_ok = validate_left > 0 || !locals_direct || !ft_record_fast_on() ? FAST_OFF
+              : direct                                                    ? FAST_311
+                                                                          : FAST_ANY;
 }
 static int threading_hooked;
 static int late_threads; /* installed into running threads: they register on first event */
@@ -349,10 +354,14 @@ late_thread(void)
     return t;
 }
 
-/* Every event the fast path does not take (below). */
-static __attribute__((noinline)) int
-profile_general(PyFrameObject *frame, int what, PyObject *arg)
+/* Every event the fast path does not take (below). It takes profile_cb's own arguments,
+ * obj unused, so that profile_cb's tail calls pass them on in the registers they came in;
+ * noipa: GCC would drop obj (IPA-SRA) and profile_cb would move the others on every
+ * event. */
+static __attribute__((noipa)) int
+profile_general(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
+    (void)obj;
     struct ft_thread *t = ft_self;
     struct ft_code_info *ci;
     PyObject *code, *tmp[FT_LOCALS_MAX];
@@ -445,25 +454,42 @@ fast_event(struct ft_thread *t, PyFrameObject *frame, const struct ft_code_info 
 /* ci->fast: the fast path's records, or the general path when they cannot be written.
  * Out of profile_cb's line, so that the registers the records need are saved only for
  * these calls, not for every event profile_cb answers itself; one function per layout,
- * so that 3.11's (calling nothing but the general path, a tail call) saves none. */
-static __attribute__((noinline)) int
-fast_or_general_311(struct ft_thread *t, PyFrameObject *frame, const struct ft_code_info *ci,
-                    int what, PyObject *arg)
+ * and for 3.11 one per event (a call's, a return's), each holding only its own path and
+ * calling nothing but the general path (a tail call, with the event's constants: obj and
+ * what need no register), so that the return's saves no register and the call's one.
+ * profile_cb's arguments first, as they came (noipa: see profile_general), then t, ci. */
+static __attribute__((noipa)) int
+fast_call_or_general_311(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg,
+                         struct ft_thread *t, const struct ft_code_info *ci)
 {
-    if (fast_event(t, frame, ci, what, arg, 1)) {
+    (void)obj;
+    (void)what; /* PyTrace_CALL */
+    if (fast_event(t, frame, ci, PyTrace_CALL, arg, 1)) {
         return 0;
     }
-    return profile_general(frame, what, arg);
+    return profile_general(NULL, frame, PyTrace_CALL, arg);
 }
 
-static __attribute__((noinline)) int
-fast_or_general_any(struct ft_thread *t, PyFrameObject *frame, const struct ft_code_info *ci,
-                    int what, PyObject *arg)
+static __attribute__((noipa)) int
+fast_return_or_general_311(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg,
+                           struct ft_thread *t, const struct ft_code_info *ci)
+{
+    (void)obj;
+    (void)what; /* PyTrace_RETURN */
+    if (fast_event(t, frame, ci, PyTrace_RETURN, arg, 1)) {
+        return 0;
+    }
+    return profile_general(NULL, frame, PyTrace_RETURN, arg);
+}
+
+static __attribute__((noipa)) int
+fast_or_general_any(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg,
+                    struct ft_thread *t, const struct ft_code_info *ci)
 {
     if (fast_event(t, frame, ci, what, arg, 0)) {
         return 0;
     }
-    return profile_general(frame, what, arg);
+    return profile_general(obj, frame, what, arg);
 }
 
 /* The code information of frame's code read in place, or NULL (not seen yet, or co_extra
@@ -471,13 +497,17 @@ fast_or_general_any(struct ft_thread *t, PyFrameObject *frame, const struct ft_c
 FT_FAST_INLINE const struct ft_code_info *
 code_in_place(PyFrameObject *frame)
 {
-    PyObject *code = fast_ok == FAST_311 ? *(PyObject **)(ft_iframe_of(frame) + FT_IF311_CODE)
-                                         : ft_frame_code(frame);
-
+    if (fast_ok == FAST_311) {
+        /* co_extra at 3.11's offset, our index 0 (every extras block has it): choose_fast
+         * chose FAST_311 only so, and runs again when code_extra changes. */
+        return (const struct ft_code_info *)ft_code_extra_get0(
+            *(PyObject **)(ft_iframe_of(frame) + FT_IF311_CODE), FT_CODE311_EXTRA);
+    }
     if (__builtin_expect(ft_pylayout.code_extra == 0, 0)) {
         return NULL;
     }
-    return (const struct ft_code_info *)ft_code_extra_get(code, ft_code_extra_index);
+    return (const struct ft_code_info *)ft_code_extra_get(ft_frame_code(frame),
+                                                          ft_code_extra_index);
 }
 
 /* The profile function. Calls and returns of code out of the scope, and builtins' C
@@ -489,26 +519,29 @@ profile_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     struct ft_thread *t = ft_self;
     const struct ft_code_info *ci;
 
-    (void)obj;
     if (__builtin_expect(fast_ok == FAST_OFF, 0) || t == NULL || t->exc_armed) {
-        return profile_general(frame, what, arg);
+        return profile_general(obj, frame, what, arg);
     }
     if (what != PyTrace_CALL && (what != PyTrace_RETURN || arg == NULL)) {
         /* A builtin's call or return is not recorded. */
-        return what >= PyTrace_C_CALL && !ft_cfg.c_calls ? 0 : profile_general(frame, what, arg);
+        return what >= PyTrace_C_CALL && !ft_cfg.c_calls ? 0
+                                                         : profile_general(obj, frame, what, arg);
     }
     ci = code_in_place(frame);
     if (ci == NULL) {
-        return profile_general(frame, what, arg);
+        return profile_general(obj, frame, what, arg);
     }
     if (ci->fast) {
-        return fast_ok == FAST_311 ? fast_or_general_311(t, frame, ci, what, arg)
-                                   : fast_or_general_any(t, frame, ci, what, arg);
+        if (fast_ok != FAST_311) {
+            return fast_or_general_any(obj, frame, what, arg, t, ci);
+        }
+        return what == PyTrace_CALL ? fast_call_or_general_311(obj, frame, what, arg, t, ci)
+                                    : fast_return_or_general_311(obj, frame, what, arg, t, ci);
     }
     if (!ci->traced && ci->probe == 0) {
         return 0; /* out of scope: nothing to record */
     }
-    return profile_general(frame, what, arg);
+    return profile_general(obj, frame, what, arg);
 }
 
 /* ---- A profiler of the program's own (3.11) ---------------------------------------------
@@ -823,6 +856,7 @@ profile_install(void)
      * could see: there the activation check (pylayout.c) is the only one. */
     validate_left = frame_mode == FRAME_API || ft_py.PyFrame_GetCode == NULL ? 0 : 64;
     ft_record_init();
+    ft_pylayout_changed = choose_fast;
     choose_fast();
     set_profile(profile_cb, NULL);
     ft_pylayout_check_profile(profile_cb);
@@ -883,6 +917,7 @@ profile_uninstall(void)
 {
     late_threads = 0;
     installed = 0;
+    ft_pylayout_changed = NULL;
     ft_standin_take_back(&sys_setprofile);
     unhook_threading();
     if (set_all_threads(NULL) != 0) {
