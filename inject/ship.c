@@ -475,6 +475,26 @@ announce(struct ft_thread *t)
     }
 }
 
+/* t's records p[0..len) as one EVENTS frame, behind a GAP when records of t were lost
+ * by another than its owner since the last one went out (t->unmarked): nothing of t may
+ * reach the writer ahead of the mark of a hole before it, or the return of a call that
+ * started in the hole would be taken for one of a call that started before tracing (a
+ * record with no line). len may be 0 (the GAP alone). Returns send_frame_iov's answer. */
+static int
+send_events(struct ft_thread *t, const uint8_t *p, size_t len)
+{
+    uint64_t gap[2] = {ft_rec_word0(FT_REC_GAP, t->unmarked), ft_clock_ticks(ft_cfg.clock)};
+    size_t glen = t->unmarked != 0 ? sizeof(gap) : 0;
+    struct ft_frame_hdr h = {FT_WIRE_MAGIC, FT_FRAME_EVENTS, 0, (uint32_t)(glen + len), t->idx};
+    struct iovec iov[3] = {{&h, sizeof(h)}, {gap, glen}, {(void *)p, len}};
+    int err = send_frame_iov(iov, 3, p, len);
+
+    if (err == 0) {
+        t->unmarked = 0; /* out, or in the backlog, which goes out first */
+    }
+    return err;
+}
+
 /* Whether a frame of n bytes fits the socket now (drop mode never waits). */
 static int
 fits_now(size_t n)
@@ -511,8 +531,8 @@ ship(struct ft_thread *t, int may_drop)
     if (taking_events()) {
         send_defs_and_sources();
     }
-    if (!taking_events() || (may_drop && !fits_now(c - t->sent)) ||
-        send_frame(FT_FRAME_EVENTS, t->idx, t->data + t->sent, c - t->sent) != 0) {
+    if (!taking_events() || (may_drop && !fits_now(c - t->sent + (t->unmarked != 0 ? 16u : 0u))) ||
+        send_events(t, t->data + t->sent, c - t->sent) != 0) {
         lost = count_unshipped(t->data + t->sent, c - t->sent);
     } else if (ft_cfg.log_flushes) {
         static unsigned long flushes;
@@ -525,15 +545,16 @@ ship(struct ft_thread *t, int may_drop)
 
 /* ship() for any caller but the owner's refill (which marks its own hole): what could not
  * go is counted lost and marked by a GAP in t's stream, so that the writer closes the
- * calls left open there as "events lost". may_drop: as ship()'s. */
+ * calls left open there as "events lost". The GAP goes at once if the writer takes it,
+ * else in front of t's next frame (send_events). may_drop: as ship()'s. */
 static uint64_t
 ship_marked(struct ft_thread *t, int may_drop)
 {
     uint64_t lost = ship(t, may_drop);
 
-    if (lost > 0 && taking_events() && t->announced) {
-        uint64_t w[2] = {ft_rec_word0(FT_REC_GAP, lost), ft_clock_ticks(ft_cfg.clock)};
-        ft_ship_frame(FT_FRAME_EVENTS, t->idx, w, sizeof(w));
+    t->unmarked += lost;
+    if (t->unmarked > 0 && taking_events() && t->announced) {
+        send_events(t, NULL, 0);
     }
     return lost;
 }
@@ -545,6 +566,9 @@ ft_ship_full(struct ft_thread *t)
 
     ft_ship_lock();
     lost = ship(t, ft_cfg.drop);
+    if (lost > 0) {
+        t->unmarked = 0; /* the owner's GAP at the head of its buffer marks the hole */
+    }
     /* Empty: the owner starts over at the beginning of its buffer. */
     t->sent = 0;
     ft_thread_uncommit(t);
@@ -563,8 +587,10 @@ ft_ship_big(struct ft_thread *t, const void *data, size_t len, int event)
     if (ft_ship_usable()) {
         send_defs_and_sources();
     }
-    if (!ft_ship_usable() || send_frame(FT_FRAME_EVENTS, t->idx, data, len) != 0) {
-        lost_unsent += count_unshipped(data, len);
+    if (!ft_ship_usable() || send_events(t, data, len) != 0) {
+        uint64_t lost = count_unshipped(data, len);
+        lost_unsent += lost;
+        t->unmarked += lost;
     } else if (event) {
         __atomic_store_n(&t->events, t->events + 1, __ATOMIC_RELAXED);
     }

@@ -285,6 +285,7 @@ ft_tstate_restart(void)
         __atomic_store_n(&t->events, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&t->lost, 0, __ATOMIC_RELAXED);
         t->gap = 0;
+        t->unmarked = 0;
     }
     gone_events = gone_lost = 0;
     STORE(&blocked_ns, 0);
@@ -311,7 +312,7 @@ ft_tstate_atfork_child(void)
         t->committed = t->data;
         t->sent = 0;
         t->announced = 0;
-        t->events = t->lost = t->gap = 0;
+        t->events = t->lost = t->gap = t->unmarked = 0;
         t->tid = (uint64_t)syscall(SYS_gettid);
         t->next = NULL;
         threads = t;

@@ -49,6 +49,8 @@ struct ft_thread {
     uint64_t events;    /* atomic (relaxed): events written (ft_rec_is_event) */
     uint64_t lost;      /* atomic (relaxed): records dropped */
     uint64_t gap;       /* records dropped since the last GAP record; owner only */
+    uint64_t unmarked;  /* records lost by another than the owner (a flush the writer did
+                         * not take) whose GAP has not gone out yet; under the send lock */
 
     /* Cold. */
     size_t cap;         /* bytes of data in use: grows for a busy thread (tstate.c) */

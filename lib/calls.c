@@ -471,19 +471,11 @@ became_done(struct ft_calls *c, struct ft_call *n)
 
 static void try_stream_slow(struct ft_calls *c, struct ft_call *n);
 
-/* became_done inline for most calls: a streamed node with nothing queued under it, not
- * queued itself, in its thread's part of the tree. */
+/* n, streamed into its thread's part s, not queued, nothing queued under it, is done:
+ * became_done's steps for it, then for its container p. */
 static inline void
-became_done_fast(struct ft_calls *c, struct ft_call *n)
+done_plain(struct ft_calls *c, struct ft_call *n, struct ft_call *p, struct ft_sink *s)
 {
-    struct ft_call *p = container(n);
-    struct ft_sink *s = n->owner->part;
-
-    if (!n->streamed || n->transparent || n->dest_root || n->queued || n->qhead != NULL ||
-        n->dest != NULL || n->part_owner != NULL || s == NULL) {
-        became_done(c, n);
-        return;
-    }
     n->done = 1;
     ft_emit_node_tail(c->emit, &s->b, n);
     ft_sink_maybe_flush(s);
@@ -497,6 +489,22 @@ became_done_fast(struct ft_calls *c, struct ft_call *n)
     if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
         became_done(c, p);
     }
+}
+
+/* became_done inline for most calls: a streamed node with nothing queued under it, not
+ * queued itself, in its thread's part of the tree. */
+static inline void
+became_done_fast(struct ft_calls *c, struct ft_call *n)
+{
+    struct ft_call *p = container(n);
+    struct ft_sink *s = n->owner->part;
+
+    if (!n->streamed || n->transparent || n->dest_root || n->queued || n->qhead != NULL ||
+        n->dest != NULL || n->part_owner != NULL || s == NULL) {
+        became_done(c, n);
+        return;
+    }
+    done_plain(c, n, p, s);
 }
 
 /* A held (or tentative) node that may now stream: when nothing before it is waiting.
@@ -1258,8 +1266,7 @@ count_whole(struct ft_calls *c, uint64_t ticks)
 }
 
 /* CALL_INTS of a plain call (plain_parent), the commonest: returns 1 when it was one and
- * is written, 0 when the call is to go the general way (on_enter, then its values as
- * ARGS_INTS, then flush_enter: whole_values), or an error. */
+ * is written, 0 when the call is to go the general way (whole_split), or an error. */
 static inline int
 call_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
            const uint8_t *ints, size_t len)
@@ -1302,25 +1309,12 @@ finish_plain(struct ft_calls *c, struct ft_cthread *t, struct ft_call *n)
                                              : ft_dec_big_inline(n->dur_text, n->dur_ns));
     exit_line(c, t, n);
     n->closed = 1;
-    n->done = 1;
-    ft_emit_node_tail(c->emit, &s->b, n);
-    ft_sink_maybe_flush(s);
-    node_free(c, n);
-    if (p->pending > 0) {
-        p->pending--;
-    }
-    if (p->streamed) {
-        drain(c, p);
-    }
-    if (p != &p->owner->top && p->closed && p->pending == 0 && !p->done) {
-        became_done(c, p);
-    }
+    done_plain(c, n, p, s);
 }
 
 /* RETURN_INT of the frame on top, a call outside adopted work that is not a generator,
  * the commonest: on_leave's steps for it, then finish_plain's or finish_node's. Returns
- * 1 when it was one, 0 when the return is to go the general way (on_leave, then its
- * result as RESULT_INT, then flush_leave: whole_values). */
+ * 1 when it was one, 0 when the return is to go the general way (whole_split). */
 static inline int
 return_plain(struct ft_calls *c, struct ft_cthread *t, uint64_t code_id, uint64_t ticks,
              const uint8_t *result)

@@ -36,21 +36,37 @@ ft_rfile_find(const char *dir, const char *name, char *path, size_t cap)
     return access(path, F_OK) == 0 ? 0 : -ENOENT;
 }
 
+/* Whether another open file description holds an exclusive flock on path (a look: the
+ * shared lock taken to see is let go at once). */
+static int
+locked(const char *path, int flags)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | flags), held;
+
+    if (fd < 0) {
+        return 0;
+    }
+    held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
 enum ft_run_state
 ft_rfile_state(const char *run_dir)
 {
     char path[4200];
-    int fd, running = 0;
 
     if (ft_rfile_find(run_dir, "tree.json", path, sizeof(path)) == 0) {
         return FT_RUN_COMPLETE;
     }
-    if (ft_rfile_find(run_dir, "events.jsonl", path, sizeof(path)) == 0 &&
-        (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-        running = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-        close(fd);
+    /* The directory's lock (runfiles.h); events.jsonl's, of a writer before it. */
+    if (locked(run_dir, O_DIRECTORY) ||
+        (ft_rfile_find(run_dir, "events.jsonl", path, sizeof(path)) == 0 && locked(path, 0))) {
+        return FT_RUN_RUNNING;
     }
-    return running ? FT_RUN_RUNNING : FT_RUN_UNFINISHED;
+    /* Its writer may have put tree.json in place and let go since the first look. */
+    return ft_rfile_find(run_dir, "tree.json", path, sizeof(path)) == 0 ? FT_RUN_COMPLETE
+                                                                        : FT_RUN_UNFINISHED;
 }
 
 static int

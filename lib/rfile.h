@@ -17,7 +17,8 @@
 
 enum ft_run_state {
     FT_RUN_COMPLETE = 0,   /* tree.json is there */
-    FT_RUN_RUNNING = 1,    /* its writer is writing it (it holds the run's lock) */
+    FT_RUN_RUNNING = 1,    /* its writer is writing it (it holds the run's lock, from the
+                            * directory's creation until tree.json is there: runfiles.h) */
     FT_RUN_UNFINISHED = 2, /* neither: its writer stopped (flowtrace-writer --recover) */
 };
 

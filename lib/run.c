@@ -168,7 +168,8 @@ start_outputs(struct ft_run *r)
                                   r->clock.first.real_ns)) != 0) {
         return err;
     }
-    /* .live before the lock: a reader that finds the run going finds its head too. */
+    /* .live before events.jsonl: a reader that finds the run going finds its head too
+     * (the directory is locked already: runfiles.h). */
     r->live_dirty = 1;
     write_live(r);
     if ((err = ft_runfiles_open_events(&r->files, &r->ledger.settled)) != 0 ||
@@ -809,6 +810,7 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
         return r->files.write_err;
     }
     if (r->state == FT_RS_HELLO || r->files.path == NULL) {
+        ft_runfiles_unlock(&r->files);
         r->state = FT_RS_DONE;
         return r->ledger.fail_err;
     }
@@ -843,6 +845,7 @@ ft_run_finish(struct ft_run *r, int how_if_open, const char *reason)
          * was lost. */
         ft_runfiles_discard(&r->files);
     }
+    ft_runfiles_unlock(&r->files);
     r->state = FT_RS_DONE;
     return r->files.write_err;
 }

@@ -25,6 +25,7 @@ ft_runfiles_init(struct ft_runfiles *f)
     f->jsonl.fd = -1;
     f->mirror_fd = -1;
     f->logfile_fd = -1;
+    f->lock_fd = -1;
 }
 
 void
@@ -96,8 +97,22 @@ ft_runfiles_create(struct ft_runfiles *f, const char *dir, const char *run_id, u
         size_t l = strlen(f->id);
         snprintf(f->id + l, sizeof(f->id) - l, ".%d", n + 1);
     }
+    /* Locked before any file is in it: a reader that finds the run finds it going. Readers
+     * hold a shared lock only for a look (rfile.c), so waiting for it is waiting for that. */
+    f->lock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (f->lock_fd >= 0 && flock(f->lock_fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
     f->path = strdup(path);
     return f->path == NULL ? -ENOMEM : 0;
+}
+
+void
+ft_runfiles_unlock(struct ft_runfiles *f)
+{
+    if (f->lock_fd >= 0) {
+        close(f->lock_fd);
+        f->lock_fd = -1;
+    }
 }
 
 int
@@ -542,6 +557,7 @@ ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
 void
 ft_runfiles_free(struct ft_runfiles *f)
 {
+    ft_runfiles_unlock(f);
     if (f->jsonl_open) {
         ft_sink_close(&f->jsonl);
     }

@@ -8,8 +8,12 @@
  * always whole. The first output error is remembered (write_err). Nothing here knows
  * about calls or process metadata: the run passes the texts in.
  *
- * While the run is written its writer holds an exclusive lock (flock) on events.jsonl,
- * and keeps DIR/<id>/.live up to date for readers of a run still going (rfile.h): its
+ * From the creation of its directory until its tree.json is in place (or it is given up)
+ * the run's writer holds an exclusive lock (flock) on the directory, and while events.jsonl
+ * is open one on it too (what older readers look at); so a reader never finds a run
+ * being written that reads as unfinished: not between the directory and events.jsonl, nor
+ * between events.jsonl's close and tree.json. It keeps DIR/<id>/.live up to date for
+ * readers of a run still going (rfile.h): its
  * first line is tree.json's head up to "start" (no closing brace), its second
  * "durationMicros events calls", then one line per thread: index, tid, name (JSON).
  */
@@ -43,6 +47,7 @@ struct ft_runfiles {
     int compress;     /* zstd: events.jsonl.zst and tree.json.zst (ft_runfiles_init sets 0) */
     int zlevel;       /* ... at this level */
     const char *zext; /* ".zst" when compressing, else "" */
+    int lock_fd;      /* DIR/<id>, flock'ed while the run is written; -1 */
 };
 
 /* What tree.json says of one thread: its calls are its part file's content. */
@@ -62,9 +67,9 @@ void ft_runfiles_set_compress(struct ft_runfiles *f, int level);
 int ft_runfiles_sink(const struct ft_runfiles *f, struct ft_sink *s, const char *path, int truncate,
                      int lazy);
 
-/* Creates DIR/<id> (mode 0700): run_id if given, else YYYYMMDD-HHMMSS-<pid> from
- * real_ns, with .2, .3, ... appended while taken. Recreates dir if it was removed.
- * Returns 0 or -errno. */
+/* Creates DIR/<id> (mode 0700), locked (see above): run_id if given, else
+ * YYYYMMDD-HHMMSS-<pid> from real_ns, with .2, .3, ... appended while taken. Recreates dir
+ * if it was removed. Returns 0 or -errno. */
 int ft_runfiles_create(struct ft_runfiles *f, const char *dir, const char *run_id, uint64_t pid,
                        uint64_t real_ns);
 
@@ -119,6 +124,10 @@ void ft_runfiles_close_events(struct ft_runfiles *f);
 int ft_runfiles_write_tree(struct ft_runfiles *f, const char *head, size_t head_len,
                            const struct ft_tree_thread *threads, size_t n, int with_calls,
                            const char *tail, size_t tail_len);
+
+/* The run is no longer written (its tree.json is in place, or never will be): the
+ * directory's lock is let go, and readers see it complete, or unfinished. */
+void ft_runfiles_unlock(struct ft_runfiles *f);
 
 /* Closes every file; removes the parts. */
 void ft_runfiles_free(struct ft_runfiles *f);

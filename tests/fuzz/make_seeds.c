@@ -78,20 +78,6 @@ typed_values(const char *dir)
     free(s.p);
 }
 
-/* A whole event (1.9): code id, ticks, then n int64s. */
-static void
-whole(struct recs *r, unsigned kind, uint64_t code, uint64_t ticks, const int64_t *v, size_t n)
-{
-    uint8_t b[64];
-
-    memcpy(b, &code, 8);
-    memcpy(b + 8, &ticks, 8);
-    if (n > 0) {
-        memcpy(b + 16, v, 8 * n);
-    }
-    recv_(r, kind, b, 16 + 8 * n);
-}
-
 /* Whole events (1.9): CALL_INTS and RETURN_INT nested, mixed with CALL + ARGS_INTS, and a
  * call still open at the end. */
 static void
@@ -103,14 +89,14 @@ whole_events(const char *dir)
 
     base(&s);
     stream_def_params(&s, 3, "app", "fib", "/app.py", 9, 0, "n\0m", 4);
-    whole(&r, FT_REC_CALL_INTS, 3, TEST_MONO_NS + 1000, args, 2);
-    whole(&r, FT_REC_CALL_INTS, 1, TEST_MONO_NS + 1100, NULL, 0);
-    whole(&r, FT_REC_RETURN_INT, 1, TEST_MONO_NS + 1200, &res, 1);
+    rec_whole(&r, FT_REC_CALL_INTS, 3, TEST_MONO_NS + 1000, args, 2);
+    rec_whole(&r, FT_REC_CALL_INTS, 1, TEST_MONO_NS + 1100, NULL, 0);
+    rec_whole(&r, FT_REC_RETURN_INT, 1, TEST_MONO_NS + 1200, &res, 1);
     rec2(&r, FT_REC_CALL, 3, TEST_MONO_NS + 1300);
     recv_(&r, FT_REC_ARGS_INTS, args, sizeof(args));
-    whole(&r, FT_REC_RETURN_INT, 3, TEST_MONO_NS + 1400, &res, 1);
-    whole(&r, FT_REC_RETURN_INT, 3, TEST_MONO_NS + 1500, &res, 1);
-    whole(&r, FT_REC_CALL_INTS, 3, TEST_MONO_NS + 1600, args, 2);
+    rec_whole(&r, FT_REC_RETURN_INT, 3, TEST_MONO_NS + 1400, &res, 1);
+    rec_whole(&r, FT_REC_RETURN_INT, 3, TEST_MONO_NS + 1500, &res, 1);
+    rec_whole(&r, FT_REC_CALL_INTS, 3, TEST_MONO_NS + 1600, args, 2);
     stream_events(&s, 1, &r);
     stream_end_counts(&s, FT_END_EXIT, 0, TEST_MONO_NS + 5000, 0, 7);
     save(dir, "synthetic-whole-events", 0x00, &s);

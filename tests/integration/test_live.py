@@ -1,7 +1,9 @@
 """What happened is on disk while the program still runs: every event a complete line in
 events.jsonl, in --logfile and on --stdout, soon after it happened (the writer applies
 frames as they arrive and writes its files at every tick), not when the program ends."""
+import fcntl
 import json
+import os
 import queue
 import subprocess
 import threading
@@ -140,6 +142,33 @@ def test_tail_follows_a_run_to_its_end(python, tmp_path):
     got, err = follow.communicate(timeout=120)  # it stops once the run is complete
     assert follow.returncode == 0, err
     assert got.count("<- f = ") == 10 and "<- main" in got, got
+
+
+def test_a_run_is_going_from_the_making_of_its_directory(tmp_path):
+    """The writer locks a run's directory as it makes it, before .live and events.jsonl are
+    in it, and lets go once tree.json is: a reader finding .live alone finds the run going.
+    It used to read as not finished there (no lock on an events.jsonl not made yet): the
+    window test_tail_follows_a_run_to_its_end fell into under load."""
+    out = tmp_path / "out"
+    run = out / "20261204-120000-4242"
+    run.mkdir(parents=True)
+    head = json.dumps({"format": 4, "run": run.name, "parentRun": None, "pid": 4242, "ppid": 1,
+                       "argv": ["python3", "app.py"], "cwd": "/", "python": "3.11.2",
+                       "start": 1796385600000000})
+    (run / ".live").write_text(head[:-1] + '\n0 0 0\n1 4242 "MainThread"\n')
+    fd = os.open(run, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as the writer holds it
+        show = cli(out, "show")
+        assert show.returncode == 0, show.stderr
+        assert show.stdout.startswith("Run %s · python3 app.py · Python 3.11.2 · running" %
+                                      run.name), show.stdout
+        assert tail(out, "-n", "0").returncode == 0
+    finally:
+        os.close(fd)
+    # No writer and no tree: left unfinished.
+    assert cli(out, "show").returncode != 0
+    assert "unfinished" in cli(out, "ls").stdout
 
 
 def test_tail_units_prints_each_test_with_its_outcome(tmp_path):

@@ -154,6 +154,18 @@ recv_(struct recs *r, unsigned kind, const void *data, size_t len)
     r->n += (len + 7) / 8;
 }
 
+/* A whole event (1.9: CALL_INTS, RETURN_INT): code id, ticks, then n int64s. */
+static inline void
+rec_whole(struct recs *r, unsigned kind, uint64_t code, uint64_t ticks, const int64_t *v, size_t n)
+{
+    r->w[r->n++] = ft_rec_word0(kind, 16 + 8 * n);
+    r->w[r->n++] = code;
+    r->w[r->n++] = ticks;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(&r->w[r->n++], &v[i], 8);
+    }
+}
+
 /* Appends a u32 length and the text to a byte builder. */
 static inline size_t
 lp(uint8_t *out, size_t pos, const char *text)

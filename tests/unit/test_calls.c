@@ -266,12 +266,11 @@ text_of_an_older_stream_and_malformed_json_are_described(void **state)
     free(tree);
 }
 
-/* Feeds a call of code 2 carrying one value record to a run: the first error. */
+/* Feeds r's records as thread 1 to a run: the first error. */
 static int
-call_value_error(const char *run_id, unsigned vkind, const void *value, size_t len)
+first_error(const char *run_id, struct recs *r)
 {
     struct stream s;
-    struct recs r = {.n = 0};
     struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0, .copies = 0};
     struct ft_run *run = ft_run_new(&o);
     struct ft_wire_decoder d;
@@ -279,9 +278,7 @@ call_value_error(const char *run_id, unsigned vkind, const void *value, size_t l
     int err = 0;
 
     begin(&s, 0, 0);
-    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
-    recv_(&r, vkind, value, len);
-    stream_events(&s, 1, &r);
+    stream_events(&s, 1, r);
     ft_wire_decoder_init(&d);
     ft_wire_decoder_feed(&d, s.p, s.len);
     while (err == 0 && ft_wire_next_frame(&d, &f) == 1) {
@@ -292,6 +289,17 @@ call_value_error(const char *run_id, unsigned vkind, const void *value, size_t l
     ft_wire_decoder_close(&d);
     free(s.p);
     return err;
+}
+
+/* Feeds a call of code 2 carrying one value record to a run: the first error. */
+static int
+call_value_error(const char *run_id, unsigned vkind, const void *value, size_t len)
+{
+    struct recs r = {.n = 0};
+
+    rec2(&r, FT_REC_CALL, 2, T0 + 1000);
+    recv_(&r, vkind, value, len);
+    return first_error(run_id, &r);
 }
 
 static void
@@ -332,20 +340,6 @@ all_int_arguments_of_a_partial_size_are_malformed(void **state)
 
     (void)state;
     assert_int_equal(call_value_error("bad-ints", FT_REC_ARGS_INTS, args, 12), FT_EBADRECORD);
-}
-
-/* A whole event of 1.9: kind (CALL_INTS, RETURN_INT), code id, ticks, then n int64s. */
-static void
-whole(struct recs *r, unsigned kind, uint64_t code, uint64_t ticks, const int64_t *v, size_t n)
-{
-    uint8_t b[64];
-
-    memcpy(b, &code, 8);
-    memcpy(b + 8, &ticks, 8);
-    if (n > 0) {
-        memcpy(b + 16, v, 8 * n);
-    }
-    recv_(r, kind, b, 16 + 8 * n);
 }
 
 /* The file of a run with its run id replaced by "RUN", to compare two runs' bytes. */
@@ -398,13 +392,13 @@ whole_events_write_the_same_run_as_their_two_records(void **state)
     recv_(&a, FT_REC_RESULT_INT, &res, 8);
     rec2(&a, FT_REC_CALL, 4, T0 + 3000); /* still running at the end */
 
-    whole(&b, FT_REC_CALL_INTS, 2, T0 + 1000, args, 2);
-    whole(&b, FT_REC_CALL_INTS, 4, T0 + 1100, NULL, 0);
-    whole(&b, FT_REC_RETURN_INT, 4, T0 + 1200, &leaf, 1);
+    rec_whole(&b, FT_REC_CALL_INTS, 2, T0 + 1000, args, 2);
+    rec_whole(&b, FT_REC_CALL_INTS, 4, T0 + 1100, NULL, 0);
+    rec_whole(&b, FT_REC_RETURN_INT, 4, T0 + 1200, &leaf, 1);
     rec2(&b, FT_REC_CALL, 4, T0 + 1300);
     rec2(&b, FT_REC_RETURN, 4, T0 + 1600);
-    whole(&b, FT_REC_RETURN_INT, 2, T0 + 2000, &res, 1);
-    whole(&b, FT_REC_CALL_INTS, 4, T0 + 3000, NULL, 0);
+    rec_whole(&b, FT_REC_RETURN_INT, 2, T0 + 2000, &res, 1);
+    rec_whole(&b, FT_REC_CALL_INTS, 4, T0 + 3000, NULL, 0);
 
     for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
         run_filtered("old-layout", &a, filters[f][0], filters[f][1]);
@@ -430,28 +424,11 @@ whole_events_write_the_same_run_as_their_two_records(void **state)
 static int
 whole_event_error(const char *run_id, unsigned kind, size_t len)
 {
-    struct stream s;
     struct recs r = {.n = 0};
-    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0, .copies = 0};
-    struct ft_run *run = ft_run_new(&o);
-    struct ft_wire_decoder d;
-    struct ft_frame f;
     uint8_t b[48] = {2};
-    int err = 0;
 
-    begin(&s, 0, 0);
     recv_(&r, kind, b, len);
-    stream_events(&s, 1, &r);
-    ft_wire_decoder_init(&d);
-    ft_wire_decoder_feed(&d, s.p, s.len);
-    while (err == 0 && ft_wire_next_frame(&d, &f) == 1) {
-        err = ft_run_frame(run, &f);
-    }
-    ft_run_finish(run, FT_END_KILLED, NULL);
-    ft_run_free(run);
-    ft_wire_decoder_close(&d);
-    free(s.p);
-    return err;
+    return first_error(run_id, &r);
 }
 
 static void

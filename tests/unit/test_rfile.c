@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/rfile.h"
@@ -166,6 +167,30 @@ a_run_is_running_while_its_writer_holds_the_lock(void **state)
     assert_int_equal(ft_rfile_state(dir), FT_RUN_COMPLETE);
 }
 
+/* The writer locks the run's directory from its creation on (runfiles.h): running with
+ * no file in it yet. */
+static void
+a_run_is_running_while_its_writer_holds_its_directorys_lock(void **state)
+{
+    char run[128], tree[160];
+    int fd;
+
+    (void)state;
+    snprintf(run, sizeof(run), "%s/going", dir);
+    assert_int_equal(mkdir(run, 0700), 0);
+    fd = open(run, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    assert_int_equal(ft_rfile_state(run), FT_RUN_UNFINISHED);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    assert_int_equal(ft_rfile_state(run), FT_RUN_RUNNING);
+    snprintf(tree, sizeof(tree), "%s/tree.json", run);
+    close(open(tree, O_WRONLY | O_CREAT, 0600));
+    assert_int_equal(ft_rfile_state(run), FT_RUN_COMPLETE);
+    close(fd);
+    unlink(tree);
+    assert_int_equal(rmdir(run), 0);
+}
+
 int
 main(void)
 {
@@ -174,6 +199,7 @@ main(void)
         cmocka_unit_test(a_zstd_file_cut_short_reads_up_to_its_last_flush),
         cmocka_unit_test(a_running_run_reads_as_its_tree_so_far),
         cmocka_unit_test(a_run_is_running_while_its_writer_holds_the_lock),
+        cmocka_unit_test(a_run_is_running_while_its_writer_holds_its_directorys_lock),
     };
     return cmocka_run_group_tests_name("rfile", tests, setup, teardown);
 }

@@ -14,6 +14,7 @@
 #include "lib/err.h"
 #include "lib/rfile.h"
 #include "lib/run.h"
+#include "lib/runfiles.h"
 #include "slurp.h"
 #include "stream.h"
 
@@ -367,6 +368,44 @@ a_compressed_tree_is_made_in_the_first_threads_part_without_a_copy(void **state)
     tree_in_the_first_part(*state, 1);
 }
 
+/* A reader finds a run being written going at every step: from its directory, before
+ * any file is in it, through .live and events.jsonl, until tree.json is in place (CI:
+ * test_live's tail saw a run with .live and no lock yet "has not finished"; the end had
+ * the same gap between events.jsonl's close and tree.json). A run given up without a
+ * tree is unfinished. */
+static void
+a_run_reads_as_going_from_its_directory_until_its_tree_is_there(void **state)
+{
+    struct fixture *fx = *state;
+    struct ft_tree_thread main_thread = {1, "MainThread", 101};
+    static const char head[] = "{\"format\":4,\"threads\":[";
+    struct ft_runfiles f;
+    uint64_t settled = 0;
+    char run[128];
+
+    for (int given_up = 0; given_up < 2; given_up++) {
+        const char *id = given_up ? "r2" : "r1";
+        snprintf(run, sizeof(run), "%s/%s", fx->dir, id);
+        ft_runfiles_init(&f);
+        assert_int_equal(ft_runfiles_create(&f, fx->dir, id, 1, T0), 0);
+        assert_int_equal(ft_rfile_state(run), FT_RUN_RUNNING);
+        ft_runfiles_write_live(&f, head, sizeof(head) - 1, 0, 0, 0, &main_thread, 1);
+        assert_int_equal(ft_rfile_state(run), FT_RUN_RUNNING);
+        assert_int_equal(ft_runfiles_open_events(&f, &settled), 0);
+        assert_int_equal(ft_rfile_state(run), FT_RUN_RUNNING);
+        ft_runfiles_close_events(&f);
+        assert_int_equal(ft_rfile_state(run), FT_RUN_RUNNING);
+        if (!given_up) {
+            assert_int_equal(
+                ft_runfiles_write_tree(&f, head, sizeof(head) - 1, &main_thread, 1, 1, "", 0), 0);
+            assert_int_equal(ft_rfile_state(run), FT_RUN_COMPLETE);
+        }
+        ft_runfiles_unlock(&f);
+        assert_int_equal(ft_rfile_state(run), given_up ? FT_RUN_UNFINISHED : FT_RUN_COMPLETE);
+        ft_runfiles_free(&f);
+    }
+}
+
 int
 main(void)
 {
@@ -384,6 +423,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_compressed_tree_is_made_in_the_first_threads_part_without_a_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_run_reads_as_going_from_its_directory_until_its_tree_is_there, setup, teardown),
     };
     return cmocka_run_group_tests_name("run", tests, NULL, NULL);
 }

@@ -187,8 +187,9 @@ scan(struct ft_catalog *c, size_t *cap, const char *dir, DIR *d)
         if (de->d_name[0] == '.' || known(c, indexed, de->d_name)) {
             continue;
         }
+        /* .live alone: a run whose events.jsonl is about to be made. */
         if (!complete && !is_file(dir, de->d_name, "events.jsonl") &&
-            !is_file(dir, de->d_name, "raw.ftb")) {
+            !is_file(dir, de->d_name, "raw.ftb") && !is_file(dir, de->d_name, ".live")) {
             continue; /* not a run */
         }
         if (add_entry(c, cap, &e) != 0) {
