@@ -335,13 +335,21 @@ tls_by_index(const unsigned char *code)
 {
     const unsigned char *index = ft_pylayout_tls_index_of(code, 32);
     void *get = index != NULL ? sym("__tls_get_addr") : NULL;
+    long off;
 
     if (get == NULL) {
         return 0;
     }
-    ts_tls_index = index;
     memcpy(&ts_tls_get, &get, sizeof(get));
-    return (long)((char *)ts_tls_get(index) - thread_pointer());
+    off = (long)((char *)ts_tls_get(index) - thread_pointer());
+    /* Static thread-locals lie just below the thread pointer (x86-64); a block allocated
+     * apart (a libpython loaded later) is taken for none, so that no thread reads it. */
+    if (off >= 0 || off < -(1L << 20)) {
+        ts_tls_get = NULL;
+        return 0;
+    }
+    ts_tls_index = index;
+    return off;
 }
 
 /* 3.12+: the thread state's thread-local, found in PyThreadState_GetUnchecked's code
