@@ -85,6 +85,8 @@ ft_late_parse_stat(const char *text, struct ft_late_stat *st)
         }
         if (field == 6) {
             st->session = (long)v;
+        } else if (field == 50) {
+            st->env_start = (unsigned long long)v;
         } else if (field == 51) {
             st->env_end = (unsigned long long)v;
         }
@@ -114,44 +116,55 @@ stat_of(const char *pid, struct ft_late_stat *st)
     return ft_late_parse_stat(buf, st);
 }
 
-enum ft_late_kind
-ft_late_judge(const char *env, ssize_t n, const struct ft_late_stat *st, const char *entry,
-              pid_t sid)
+/* Whether the image's environment is empty for good: where it is (not 0), empty, and in
+ * the same place before and after the read (no execve between). */
+static int
+settled_empty(const struct ft_late_stat *before, const struct ft_late_stat *after)
 {
-    if (n < 0 || st->state == 'Z' || st->state == 'X') {
+    return after->env_end != 0 && after->env_start == after->env_end &&
+           before->env_start == after->env_start && before->env_end == after->env_end;
+}
+
+enum ft_late_kind
+ft_late_judge(const char *env, ssize_t n, const struct ft_late_stat *before,
+              const struct ft_late_stat *after, const char *entry, pid_t sid)
+{
+    if (n < 0 || after->state == 'Z' || after->state == 'X') {
         return FT_LATE_NONE;
     }
     if (n > 0) {
         if (!ft_late_env_has(env, (size_t)n, entry)) {
             return FT_LATE_NONE;
         }
-        return st->session == (long)sid ? FT_LATE_CARRIER : FT_LATE_DAEMON;
+        return after->session == (long)sid ? FT_LATE_CARRIER : FT_LATE_DAEMON;
     }
-    /* Empty: an image whose environment is empty (env -i), or none yet (env_end 0: an
-     * execve between the switch to its new memory and the new stack's making). */
-    return st->env_end == 0 && st->session == (long)sid ? FT_LATE_EXECING : FT_LATE_NONE;
+    /* Empty: an image whose environment is empty (env -i), or one an execve is making or
+     * was leaving around the read (env_end 0, a non-empty place, or another place). */
+    return !settled_empty(before, after) && after->session == (long)sid ? FT_LATE_EXECING
+                                                                        : FT_LATE_NONE;
 }
 
 /* What process `pid` (its /proc name) is; buf/cap: a buffer kept across calls. */
 static enum ft_late_kind
 kind_of(const char *pid, const char *entry, pid_t sid, char **buf, size_t *cap)
 {
-    struct ft_late_stat st;
+    struct ft_late_stat before, after;
     ssize_t n = read_environ(pid, buf, cap);
 
-    if (n < 0 || (n > 0 && !ft_late_env_has(*buf, (size_t)n, entry)) || stat_of(pid, &st) != 0) {
+    if (n < 0 || (n > 0 && !ft_late_env_has(*buf, (size_t)n, entry))) {
         return FT_LATE_NONE; /* not ours: no need of its stat */
     }
-    /* Empty, with a finished image: the environment may have been read from the image an
-     * execve was leaving (it reads empty once dropped) and stat from the new one. Read
-     * both again (a few times: a program that execs in a loop can do it again). */
-    for (int again = 0; n == 0 && st.env_end != 0 && again < 3; again++) {
-        n = read_environ(pid, buf, cap);
-        if (n < 0 || stat_of(pid, &st) != 0) {
-            return FT_LATE_NONE;
-        }
+    if (n > 0) {
+        return stat_of(pid, &after) != 0 ? FT_LATE_NONE
+                                         : ft_late_judge(*buf, n, &after, &after, entry, sid);
     }
-    return ft_late_judge(*buf, n, &st, entry, sid);
+    /* Empty: read it again between two stats, which tell an image's settled emptiness
+     * from an execve under way. */
+    if (stat_of(pid, &before) != 0 || (n = read_environ(pid, buf, cap)) < 0 ||
+        stat_of(pid, &after) != 0) {
+        return FT_LATE_NONE;
+    }
+    return ft_late_judge(*buf, n, &before, &after, entry, sid);
 }
 
 enum ft_late_kind

@@ -13,9 +13,13 @@
  * processes), not by parentage: an orphan's parent is no longer the program's. Zombies
  * have no environment and do not count. A process in the middle of an execve has none
  * either, for a moment: /proc/PID/stat then shows env_end 0 (the new image's stack is not
- * made yet), where a process started with an empty environment (`env -i`) shows where
- * its empty environment is. One of the wrapper's session caught so is waited for too, so
- * a scan at that instant does not end the wait; an `env -i` process is nothing of ours.
+ * made yet), or an environment read empty while stat shows a non-empty one (the read met
+ * the exec's switch). A process started with an empty environment (`env -i`) shows its
+ * empty environment where it is: env_start == env_end, the same before and after the
+ * read. So a look at a process whose environment reads empty takes its stat before and
+ * after reading it again; anything but that settled emptiness is an execve under way,
+ * and one of the wrapper's session is waited for (a scan at that instant does not end
+ * the wait); an `env -i` process is nothing of ours.
  */
 #ifndef FT_RUN_LATE_H
 #define FT_RUN_LATE_H
@@ -29,9 +33,9 @@
  * - carriers: live processes of session `sid` whose environment holds exactly `entry`
  *   ("FLOWTRACE_SOCKET=/path"): the program's processes, waited for;
  * - daemons: the same in another session (setsid, start_new_session): not waited for;
- * - execing: processes of session `sid` in the middle of an execve (environment empty and
- *   env_end 0: a shell exec'ing python), whose environment shows once the new image is
- *   made; waited for, never reported.
+ * - execing: processes of session `sid` in the middle of an execve (environment read
+ *   empty, not settled so: a shell exec'ing python), whose environment shows once the new
+ *   image is made; waited for, never reported.
  * All 0 if /proc cannot be read. */
 struct ft_late {
     int carriers, daemons, execing;
@@ -43,22 +47,25 @@ void ft_late_scan(const char *entry, pid_t self, pid_t sid, struct ft_late *foun
 enum ft_late_kind { FT_LATE_NONE, FT_LATE_CARRIER, FT_LATE_DAEMON, FT_LATE_EXECING };
 enum ft_late_kind ft_late_kind(pid_t pid, const char *entry, pid_t sid);
 
-/* What /proc/PID/stat says of a process: its state letter, its session, and the end of
- * its environment in its memory (0 from an execve's switch to the new image until the
- * image's stack is made, and for a process without memory: one exiting). */
+/* What /proc/PID/stat says of a process: its state letter, its session, and where its
+ * environment is in its memory (both 0 from an execve's switch to the new image until the
+ * image's stack is made, and for a process without memory: one exiting; start == end for
+ * an empty environment, and for an instant while the execve writes the environment's
+ * pointers). */
 struct ft_late_stat {
     char state;
     long session;
-    unsigned long long env_end;
+    unsigned long long env_start, env_end;
 };
 
 /* Parses the text of /proc/PID/stat. Returns 0, or -1 if it is not one. */
 int ft_late_parse_stat(const char *text, struct ft_late_stat *st);
 
 /* What a process is, from its environment (n bytes of env; -1: cannot be read) and its
- * stat: ft_late_kind's rule, for a look taken. */
-enum ft_late_kind ft_late_judge(const char *env, ssize_t n, const struct ft_late_stat *st,
-                                const char *entry, pid_t sid);
+ * stat read before and after it (the same one twice when the environment was read
+ * first and is not empty): ft_late_kind's rule, for a look taken. */
+enum ft_late_kind ft_late_judge(const char *env, ssize_t n, const struct ft_late_stat *before,
+                                const struct ft_late_stat *after, const char *entry, pid_t sid);
 
 /* Whether the NUL-separated environment block env (n bytes, the last entry possibly not
  * NUL-terminated) holds exactly `entry`. */
