@@ -118,6 +118,17 @@ node_release(struct ft_calls *c, struct ft_call *n)
     }
 }
 
+/* Zeroes the n bytes at p (n a small constant) in chunks of at most 64 bytes: gcc clears
+ * a chunk that size with vector stores, a larger block with rep stos, which callgrind
+ * counts as an instruction per 8 bytes (node_new's 128: 9 instructions instead of 25). */
+static inline void
+zero_chunks(void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 64) {
+        memset((char *)p + i, 0, n - i < 64 ? n - i : 64);
+    }
+}
+
 static inline struct ft_call *
 node_new(struct ft_calls *c)
 {
@@ -131,9 +142,9 @@ node_new(struct ft_calls *c)
      * absent: inl is not read. node_free cleared heap texts (ft_values_clear, which
      * zeroes inl_used); inline ones are cleared here. */
     if (n->inl_used != 0) {
-        memset(&n->args, 0, offsetof(struct ft_call, inl) - offsetof(struct ft_call, args));
+        zero_chunks(&n->args, offsetof(struct ft_call, inl) - offsetof(struct ft_call, args));
     }
-    memset(&n->qhead, 0, offsetof(struct ft_call, args) - offsetof(struct ft_call, qhead));
+    zero_chunks(&n->qhead, offsetof(struct ft_call, args) - offsetof(struct ft_call, qhead));
     return n;
 }
 
