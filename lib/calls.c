@@ -1589,8 +1589,9 @@ next_record(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *rec)
     rec->payload = w0 >> 8;
     rec->extra = 0;
     if (rec->kind >= FT_REC_VALUE) {
+        /* payload < 2^56: padding it cannot wrap, and padded too long covers payload too long. */
         uint64_t padded = (rec->payload + 7u) & ~(uint64_t)7u;
-        if (rec->payload > left - 8 || padded > left - 8) {
+        if (padded > left - 8) {
             return FT_EBADRECORD;
         }
         rec->data = p + *pos + 8;
