@@ -1270,6 +1270,24 @@ plain_parent(const struct ft_calls *c, const struct ft_call *p)
                          !p->transparent && p->owner->part != NULL));
 }
 
+/* A plain call's int arguments (len bytes, a multiple of 8: on_whole checked) kept as
+ * ft_values_args_ints keeps them, without the checks a new node makes known (no text yet,
+ * instance 0): 0, or as ft_values_args_ints_text for more than the node holds. */
+static inline int
+plain_ints(struct ft_calls *c, struct ft_call *n, const uint8_t *ints, size_t len)
+{
+    size_t k = len / 8;
+
+    if (k > FT_CALL_INTS || k > n->code->nparams) {
+        return ft_values_args_ints_text(&c->scratch, n, ints, len);
+    }
+    for (size_t i = 0; i < k; i++) { /* word by word: a copy of a variable length is a call */
+        memcpy(&n->ints[i], ints + 8 * i, 8);
+    }
+    n->nints = (uint8_t)k;
+    return 0;
+}
+
 /* A plain call under p (plain_parent) with its int arguments: open_node, push_frame,
  * its values, flush_enter and try_stream's steps for it, the checks they make known. */
 static int
@@ -1300,7 +1318,7 @@ open_plain(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code,
     t->stack[t->depth].code_id = code->id;
     t->depth++;
     n->frames = 1;
-    if (len > 0 && (err = ft_values_args_ints(&c->scratch, n, ints, len)) != 0) {
+    if (len > 0 && (err = plain_ints(c, n, ints, len)) != 0) {
         if (err < 0) {
             return err;
         }
