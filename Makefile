@@ -111,9 +111,19 @@ $(SO): $(INJECT_OBJS) $(CORE) inject/exports.map
 	$(Q)$(CC) -shared -o $@ $(INJECT_OBJS) $(CORE) $(LDFLAGS_SAN) -Wl,--no-undefined -Wl,-z,now \
 	    -Wl,--version-script=inject/exports.map -lpthread -ldl
 
+# The writer links libuv, SQLite, zstd and libmd statically (the archives of Debian's -dev
+# packages): binding their symbols at start cost the dynamic loader 1.5M instructions, 8 per
+# event of fib(23) (docs/architecture.md, "The writer's cost"). WRITER_STATIC=0: shared.
+WRITER_STATIC ?= 1
+ifeq ($(WRITER_STATIC),1)
+WRITER_LIBS := -Wl,-Bstatic -luv_a -lsqlite3 -lzstd -lmd -Wl,-Bdynamic -lpthread -ldl -lrt -lm
+else
+WRITER_LIBS := $(UV_LIBS) -lsqlite3 -lzstd -lmd
+endif
+
 $(WRITER): $(WRITER_OBJS) $(CORE)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(UV_LIBS) -lsqlite3 -lzstd -lmd
+	$(Q)$(CC) -o $@ $(WRITER_OBJS) $(CORE) $(LDFLAGS_SAN) $(WRITER_LIBS)
 
 # The wrapper: no library beyond libc and the core (settings).
 $(RUNNER): $(RUN_OBJS) $(CORE)
@@ -404,6 +414,7 @@ help:
 	@echo "  clean        remove build/ and build-san/"
 	@echo "Options: V=1 (show commands)  CC=clang  SAN=address,undefined  O=dir  PYTHON=...  PREFIX=..."
 	@echo "         JOBS=n (integration test workers; default twice the cores, 1: no xdist)"
+	@echo "         WRITER_STATIC=0 (the writer links libuv, SQLite, zstd, libmd as shared libraries)"
 	@echo "         FUZZ_TIME=s  FUZZ_SHORT=s  FUZZ_CC=clang"
 
 -include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d) \

@@ -118,6 +118,17 @@ node_release(struct ft_calls *c, struct ft_call *n)
     }
 }
 
+/* Zeroes the n bytes at p (n a small constant) in chunks of at most 64 bytes: gcc clears
+ * a chunk that size with vector stores, a larger block with rep stos, which callgrind
+ * counts as an instruction per 8 bytes (node_new's 128: 9 instructions instead of 25). */
+static inline void
+zero_chunks(void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 64) {
+        memset((char *)p + i, 0, n - i < 64 ? n - i : 64);
+    }
+}
+
 static inline struct ft_call *
 node_new(struct ft_calls *c)
 {
@@ -131,9 +142,9 @@ node_new(struct ft_calls *c)
      * absent: inl is not read. node_free cleared heap texts (ft_values_clear, which
      * zeroes inl_used); inline ones are cleared here. */
     if (n->inl_used != 0) {
-        memset(&n->args, 0, offsetof(struct ft_call, inl) - offsetof(struct ft_call, args));
+        zero_chunks(&n->args, offsetof(struct ft_call, inl) - offsetof(struct ft_call, args));
     }
-    memset(&n->qhead, 0, offsetof(struct ft_call, args) - offsetof(struct ft_call, qhead));
+    zero_chunks(&n->qhead, offsetof(struct ft_call, args) - offsetof(struct ft_call, qhead));
     return n;
 }
 
@@ -1259,6 +1270,24 @@ plain_parent(const struct ft_calls *c, const struct ft_call *p)
                          !p->transparent && p->owner->part != NULL));
 }
 
+/* A plain call's int arguments (len bytes, a multiple of 8: on_whole checked) kept as
+ * ft_values_args_ints keeps them, without the checks a new node makes known (no text yet,
+ * instance 0): 0, or as ft_values_args_ints_text for more than the node holds. */
+static inline int
+plain_ints(struct ft_calls *c, struct ft_call *n, const uint8_t *ints, size_t len)
+{
+    size_t k = len / 8;
+
+    if (k > FT_CALL_INTS || k > n->code->nparams) {
+        return ft_values_args_ints_text(&c->scratch, n, ints, len);
+    }
+    for (size_t i = 0; i < k; i++) { /* word by word: a copy of a variable length is a call */
+        memcpy(&n->ints[i], ints + 8 * i, 8);
+    }
+    n->nints = (uint8_t)k;
+    return 0;
+}
+
 /* A plain call under p (plain_parent) with its int arguments: open_node, push_frame,
  * its values, flush_enter and try_stream's steps for it, the checks they make known. */
 static int
@@ -1289,7 +1318,7 @@ open_plain(struct ft_calls *c, struct ft_cthread *t, const struct ft_code *code,
     t->stack[t->depth].code_id = code->id;
     t->depth++;
     n->frames = 1;
-    if (len > 0 && (err = ft_values_args_ints(&c->scratch, n, ints, len)) != 0) {
+    if (len > 0 && (err = plain_ints(c, n, ints, len)) != 0) {
         if (err < 0) {
             return err;
         }
@@ -1578,8 +1607,9 @@ next_record(const uint8_t *p, size_t n, size_t *pos, struct ft_rec *rec)
     rec->payload = w0 >> 8;
     rec->extra = 0;
     if (rec->kind >= FT_REC_VALUE) {
+        /* payload < 2^56: padding it cannot wrap, and padded too long covers payload too long. */
         uint64_t padded = (rec->payload + 7u) & ~(uint64_t)7u;
-        if (rec->payload > left - 8 || padded > left - 8) {
+        if (padded > left - 8) {
             return FT_EBADRECORD;
         }
         rec->data = p + *pos + 8;

@@ -151,20 +151,24 @@ rec_size(uint64_t w0)
 static int
 next_piece(struct ft_wire_decoder *d, struct ft_frame *f)
 {
-    size_t avail = d->len - d->off, lim = avail < d->rest ? avail : d->rest, take = 0;
+    size_t avail = d->len - d->off, lim = avail < d->rest ? avail : d->rest, take = 0, room = lim;
     const uint8_t *p = d->buf + d->off;
 
-    while (lim - take >= 8) {
+    /* Once per record (room: what is held after take). A variable record's size skips
+     * rec_size's bound: a length past FT_FRAME_MAX overruns the frame as surely. */
+    while (room >= 8) {
         uint64_t w0;
+        size_t sz;
         memcpy(&w0, p + take, 8);
-        size_t sz = rec_size(w0);
-        if (sz > lim - take) {
+        sz = (w0 & 0xff) > FT_REC_EXTRA_MAX ? 8 + PAD8(w0 >> 8) : rec_size(w0);
+        if (sz > room) {
             if (sz > d->rest - take) {
                 take = lim; /* malformed: the reader reports the record */
             }
             break;
         }
         take += sz;
+        room -= sz;
     }
     if (take == 0 && lim == d->rest) {
         take = lim; /* a last record shorter than a word: malformed, reported likewise */
