@@ -388,8 +388,9 @@ middle_len(const struct ft_emit *e, const struct ft_cthread *t, const struct ft_
            (n->dest ? n->dest->frag_len : 0) + sizeof(",\"id\":") - 1;
 }
 
-/* Both middles of a code's lines, kept on the code, rebuilt when the thread or
- * destination changes; NULL if they cannot be. */
+/* Both middles of a code's lines, kept on the code, rebuilt when the thread, its name
+ * (a thread renamed: its name_key changed) or the destination changes; NULL if they
+ * cannot be. */
 static inline const struct ft_code *
 line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n)
 {
@@ -398,11 +399,11 @@ line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n
     char *p;
 
     /* A destination's id is read only when there is one (most calls have none: its
-     * line_dest_id was stored as 0 with line_dest NULL). */
-    if (__builtin_expect(c->line_thread == t && c->line_dest == n->dest &&
+     * line_dest_id was stored as 0 with line_dest NULL). A thread's name_key is never 0,
+     * a code's line_key is 0 until its middles are made. */
+    if (__builtin_expect(c->line_key == t->name_key && c->line_dest == n->dest &&
                              (n->dest == NULL || c->line_dest_id == n->dest->id),
-                         1) &&
-        c->line_frag != NULL) {
+                         1)) {
         return c;
     }
     enter_len = middle_len(e, t, n, 0);
@@ -415,7 +416,7 @@ line_frag(struct ft_emit *e, const struct ft_cthread *t, const struct ft_call *n
     c->line_frag_len = enter_len;
     c->exit_frag_at = enter_len;
     c->exit_frag_len = exit_len;
-    c->line_thread = t;
+    c->line_key = t->name_key;
     c->line_dest = n->dest;
     c->line_dest_id = n->dest != NULL ? n->dest->id : 0;
     return c;

@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/dec.h"
+#include "lib/calls.h"
 #include "lib/codetab.h"
+#include "lib/dec.h"
 #include "lib/emit.h"
 
 struct fixture {
@@ -46,6 +47,8 @@ setup(struct fixture *f)
     memcpy(f->thread_frag, thread, sizeof(thread));
     f->t.frag = f->thread_frag;
     f->t.frag_len = sizeof(thread) - 1;
+    f->t.idx = 1;
+    f->t.name_key = (uint64_t)1 << 32; /* as ft_calls_thread makes it */
     f->n.code = ft_codetab_get(&f->codes, 1);
     f->n.id = 5;
     f->n.id_len = 1;
@@ -87,6 +90,41 @@ field(const struct ft_buf *b, size_t from, const char *key, char *out, size_t ca
     assert_true(len < cap);
     memcpy(out, s, len);
     out[len] = '\0';
+}
+
+/* A thread named anew (ft_calls_name_thread: a THREAD record with a new name) is named so
+ * by the next line of the same code, though its middle is cached for the thread. */
+static void
+a_renamed_threads_next_line_has_its_new_name(void **state)
+{
+    struct fixture f;
+    char name[64], want[64];
+
+    (void)state;
+    setup(&f);
+    f.t.frag = NULL;
+    assert_int_equal(ft_calls_name_thread(&f.t, 9, "worker", 6), 0);
+    f.n.start_real = 1700000000000000000ull;
+    set_duration(&f.n, 1000);
+    ft_emit_enter(&f.e, &f.b, &f.t, &f.n);
+    field(&f.b, 0, "thread", name, sizeof(name));
+    assert_string_equal(name, "\"worker\"");
+    for (int i = 0; i < 2; i++) {
+        size_t from = f.b.len;
+        const char *now = i == 0 ? "renamed" : "worker"; /* and back */
+        assert_int_equal(ft_calls_name_thread(&f.t, 9, now, strlen(now)), 0);
+        snprintf(want, sizeof(want), "\"%s\"", now);
+        ft_emit_exit(&f.e, &f.b, &f.t, &f.n);
+        field(&f.b, from, "thread", name, sizeof(name));
+        assert_string_equal(name, want);
+        from = f.b.len;
+        ft_emit_enter(&f.e, &f.b, &f.t, &f.n);
+        field(&f.b, from, "thread", name, sizeof(name));
+        assert_string_equal(name, want);
+    }
+    free(f.t.name);
+    free(f.t.frag);
+    teardown(&f);
 }
 
 static void
@@ -326,6 +364,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_plain_calls_lines_and_node_are_whole),
+        cmocka_unit_test(a_renamed_threads_next_line_has_its_new_name),
         cmocka_unit_test(start_times_read_as_printf_does),
         cmocka_unit_test(timestamps_read_as_printf_does),
         cmocka_unit_test(one_pass_writes_what_two_passes_write),
