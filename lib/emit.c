@@ -224,12 +224,21 @@ put_text(char *o, const struct ft_text *t)
 }
 
 /* An int of the stream as a JSON number, or past 2^53 - 1 (where JSON readers lose
- * digits) described: {"type": "int", "repr": "-12..."} (at most 47 bytes). */
+ * digits) described: {"type": "int", "repr": "-12..."} (at most 47 bytes). May write
+ * one byte past the number, which the caller writes over. */
 static inline char *
 put_int_text(char *o, int64_t x)
 {
-    int big = x > FT_JSON_INT_MAX || x < -FT_JSON_INT_MAX;
+    int big;
 
+    if (__builtin_expect((uint64_t)x < 100, 1)) {
+        /* Most ints (counts, indexes, flags, small results): one pair of digits, from
+         * the digit itself for 0 to 9 (the byte after it is written over next). */
+        size_t one = (uint64_t)x < 10;
+        memcpy(o, ft_dec_pairs + 2 * (size_t)x + one, 2);
+        return o + 2 - one;
+    }
+    big = x > FT_JSON_INT_MAX || x < -FT_JSON_INT_MAX;
     if (__builtin_expect(big, 0)) {
         o = PUT_LIT(o, "{\"type\": \"int\", \"repr\": \"");
     }

@@ -236,6 +236,42 @@ timestamps_read_as_printf_does(void **state)
     teardown(&f);
 }
 
+/* Ints of the arguments and the result, small (a pair of digits) and not, as printf
+ * writes them. */
+static void
+ints_read_as_printf_does(void **state)
+{
+    static const int64_t big[] = {-101, -100, -99, -10,  -9,    -1,
+                                  100,  101,  999, 1000, 65535, 9007199254740991};
+    struct fixture f;
+
+    (void)state;
+    setup(&f);
+    f.n.start_real = 1700000000000000000ull;
+    set_duration(&f.n, 1000);
+    f.n.nints = 2;
+    f.n.has_result_int = 1;
+    for (int64_t i = -1; i < 130 + (int64_t)(sizeof(big) / sizeof(big[0])); i++) {
+        int64_t v = i < 130 ? i : big[i - 130];
+        char got[48], want[48];
+        size_t from = f.b.len;
+        f.n.ints[0] = v;
+        f.n.ints[1] = -v;
+        f.n.result_int = v;
+        ft_emit_enter(&f.e, &f.b, &f.t, &f.n);
+        ft_emit_exit(&f.e, &f.b, &f.t, &f.n);
+        snprintf(want, sizeof(want), "%lld", (long long)v);
+        field(&f.b, from, "a", got, sizeof(got));
+        assert_string_equal(got, want);
+        field(&f.b, from, "result", got, sizeof(got));
+        assert_string_equal(got, want);
+        snprintf(want, sizeof(want), "%lld", (long long)-v);
+        field(&f.b, from, "b", got, sizeof(got));
+        assert_string_equal(got, want);
+    }
+    teardown(&f);
+}
+
 /* The kinds of call ft_emit_enter_node and ft_emit_exit_node see: each writes what the two
  * texts written one after the other say, in both buffers. */
 enum shape {
@@ -367,6 +403,7 @@ main(void)
         cmocka_unit_test(a_renamed_threads_next_line_has_its_new_name),
         cmocka_unit_test(start_times_read_as_printf_does),
         cmocka_unit_test(timestamps_read_as_printf_does),
+        cmocka_unit_test(ints_read_as_printf_does),
         cmocka_unit_test(one_pass_writes_what_two_passes_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
