@@ -142,11 +142,12 @@ put_3digits(char *o, uint32_t v)
     return o + 3;
 }
 
-/* The digits of ms (> 0) from its cache, formatted when ms changed. */
+/* The digits of ms (> 0) from its cache, formatted when ms changed (the cache starts
+ * at 0, which no ms here is, so its first ms is formatted). */
 static inline char *
 put_cached_ms(char *o, uint64_t ms, uint64_t *cached, char text[24], uint8_t *len)
 {
-    if (__builtin_expect(ms != *cached || *len == 0, 0)) {
+    if (__builtin_expect(ms != *cached, 0)) {
         *cached = ms;
         *len = (uint8_t)ft_fmt_u64(text, ms);
     }
