@@ -272,6 +272,61 @@ ints_read_as_printf_does(void **state)
     teardown(&f);
 }
 
+/* The cached middles of lines and nodes, copied in 16-byte pieces up to 192 bytes and in
+ * 64-byte steps past that: whole at every length (a module and a file of 1 to 199 bytes). */
+static void
+middles_of_every_length_are_whole(void **state)
+{
+    static char name[256];
+
+    (void)state;
+    memset(name, 'x', sizeof(name));
+    for (uint32_t len = 1; len < 200; len++) {
+        struct ft_def_view d = {.id = 2,
+                                .line = 3,
+                                .module = name,
+                                .module_len = len,
+                                .name = "f",
+                                .name_len = 1,
+                                .file = name,
+                                .file_len = len,
+                                .params = "",
+                                .params_len = 0};
+        struct fixture f;
+        struct ft_buf tree;
+        char want[1024];
+
+        setup(&f);
+        ft_buf_init(&tree);
+        assert_int_equal(ft_codetab_add(&f.codes, &d), 0);
+        f.n.code = ft_codetab_get(&f.codes, 2);
+        f.e.start_real = 1700000000000000000ull;
+        f.n.start_real = f.e.start_real + 1234567891ull;
+        set_duration(&f.n, 20500);
+        ft_emit_enter_node(&f.e, &f.b, &tree, &f.t, &f.n, 0);
+        ft_emit_exit_node(&f.e, &f.b, &tree, &f.t, &f.n);
+        ft_buf_putc(&f.b, '\0');
+        ft_buf_putc(&tree, '\0');
+        snprintf(want, sizeof(want),
+                 "{\"event\":\"ENTER\",\"timestamp\":1700000001234567,\"thread\":\"MainThread\","
+                 "\"module\":\"%.*s\",\"function\":\"f\",\"file\":\"%.*s\",\"line\":3,"
+                 "\"pid\":7,\"id\":5,\"parent\":null}\n"
+                 "{\"event\":\"EXIT\",\"timestamp\":1700000001234588,\"thread\":\"MainThread\","
+                 "\"module\":\"%.*s\",\"function\":\"f\",\"pid\":7,\"id\":5,"
+                 "\"durationMicros\":20.500,\"durationMillis\":0.020}\n",
+                 (int)len, name, (int)len, name, (int)len, name);
+        assert_string_equal(f.b.p, want);
+        snprintf(want, sizeof(want),
+                 "{\"id\":5,\"module\":\"%.*s\",\"function\":\"f\",\"file\":\"%.*s\","
+                 "\"line\":3,\"startMicros\":1234567.891,\"children\":[],"
+                 "\"durationMicros\":20.500}",
+                 (int)len, name, (int)len, name);
+        assert_string_equal(tree.p, want);
+        ft_buf_free(&tree);
+        teardown(&f);
+    }
+}
+
 /* The kinds of call ft_emit_enter_node and ft_emit_exit_node see: each writes what the two
  * texts written one after the other say, in both buffers. */
 enum shape {
@@ -404,6 +459,7 @@ main(void)
         cmocka_unit_test(start_times_read_as_printf_does),
         cmocka_unit_test(timestamps_read_as_printf_does),
         cmocka_unit_test(ints_read_as_printf_does),
+        cmocka_unit_test(middles_of_every_length_are_whole),
         cmocka_unit_test(one_pass_writes_what_two_passes_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
