@@ -27,8 +27,10 @@ enum ft_probe {
                             * ADOPT_END when the worker calls it again */
     FT_PROBE_ANYIO_SUBMIT, /* marks the callers the two above look for: not probes */
     FT_PROBE_ANYIO_WORKER,
-    FT_PROBE_THREAD_RUN, /* threading.Thread.run: an engine that meets threads at their first
+    FT_PROBE_THREAD_RUN,  /* threading.Thread.run: an engine that meets threads at their first
                           * traced event meets this one at its start */
+    FT_PROBE_THREAD_NAME, /* threading.Thread.name's setter: at its return the calling thread
+                           * may have a new name (THREAD again) */
 };
 
 struct ft_code_info {

@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "codes.h"
+#include "pyapi.h"
 #include "lib/wire.h"
 #include "record.h"
+#include "ship.h"
 
 /* Outstanding hand-offs: the work's identity (an object's address) and the hand-off's
  * number, which is what the records carry: an address is used again once its object is
@@ -182,6 +184,12 @@ ft_handoff_return(struct ft_thread *t, const struct ft_code_info *ci, PyObject *
     ft_py_exc_save(&exc);
     if (ci->probe == FT_PROBE_ADOPT_SELF) {
         adopt_end(t);
+    } else if (ci->probe == FT_PROBE_THREAD_NAME) {
+        /* A Thread's name was set: the calling thread's, or another one's (which keeps its
+         * name until it sets its own). */
+        char name[sizeof(t->name)];
+        ft_py_thread_name(name, sizeof(name));
+        ft_ship_rename(t, name);
     } else if (ci->probe == FT_PROBE_ADOPT_ITEM && retval != NULL &&
                called_from(frame, FT_PROBE_ANYIO_WORKER)) {
         adopt(t, (uint64_t)(uintptr_t)retval);

@@ -42,7 +42,8 @@
 static inline int
 ft_handoff_wants_return(int probe)
 {
-    return probe == FT_PROBE_ADOPT_SELF || probe == FT_PROBE_ADOPT_ITEM;
+    return probe == FT_PROBE_ADOPT_SELF || probe == FT_PROBE_ADOPT_ITEM ||
+           probe == FT_PROBE_THREAD_NAME;
 }
 
 /* Whether the code only marks a caller: its own calls need no probe. */
@@ -57,7 +58,8 @@ ft_handoff_is_mark(int probe)
 void ft_handoff_call(struct ft_thread *t, const struct ft_code_info *ci, PyObject **locals,
                      PyFrameObject *frame);
 
-/* A probe that wants it returns retval (borrowed). */
+/* A probe that wants it returns retval (borrowed). Thread.name's setter is one: the
+ * calling thread's name is read again and, if it changed, announced (ft_ship_rename). */
 void ft_handoff_return(struct ft_thread *t, const struct ft_code_info *ci, PyObject *retval,
                        PyFrameObject *frame);
 

@@ -605,6 +605,22 @@ ft_ship_now(struct ft_thread *t)
     ft_ship_unlock();
 }
 
+void
+ft_ship_rename(struct ft_thread *t, const char *name)
+{
+    if (strncmp(t->name, name, sizeof(t->name) - 1) == 0) {
+        return;
+    }
+    ft_ship_lock();
+    lost_unsent += ship_marked(t, 0);
+    strncpy(t->name, name, sizeof(t->name) - 1);
+    t->name[sizeof(t->name) - 1] = '\0';
+    if (t->announced && taking_events()) {
+        announce(t);
+    }
+    ft_ship_unlock();
+}
+
 /* At the end, drop mode does not wait for the writer to take what is left either: what
  * the socket cannot take at once is dropped (and marked); only END waits. */
 static void

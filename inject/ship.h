@@ -100,6 +100,11 @@ uint64_t ft_ship_unshipped(void);
 uint64_t ft_ship_full(struct ft_thread *t);
 void ft_ship_big(struct ft_thread *t, const void *data, size_t len, int event);
 void ft_ship_now(struct ft_thread *t);
+
+/* t (the calling thread's state) is now called name: if that is not the name it had, its
+ * records so far are shipped under the old one, then THREAD says the new one (the writer
+ * names the lines that follow with it). Takes the lock. */
+void ft_ship_rename(struct ft_thread *t, const char *name);
 void ft_ship_thread_end(struct ft_thread *t);
 
 /* Before a new connection in the same process: the ended one is forgotten. */

@@ -94,6 +94,7 @@ ft_units_classify(PyObject *code, const char *module, const char *qualname, long
     static const char *const asgi[] = {"scope", "receive", "send"};
     static const char *const status[] = {"status", "headers", "exc_info"};
     static const char *const message[] = {"message"};
+    static const char *const thread_name[] = {"name"};
     const char *leaf = strrchr(qualname, '.');
     int coro = (co_flags & CO_COROUTINE) != 0;
 
@@ -113,6 +114,11 @@ ft_units_classify(PyObject *code, const char *module, const char *qualname, long
         return FT_UNIT_UNITTEST;
     }
     if ((*probe = handoff_probe(module, qualname)) != 0) {
+        return 0;
+    }
+    if (strcmp(module, "threading") == 0 && strcmp(qualname, "Thread.name") == 0 &&
+        params_are(code, thread_name, 1)) {
+        *probe = FT_PROBE_THREAD_NAME; /* the setter; the getter (no parameter) is left alone */
         return 0;
     }
     if (strncmp(module, "asyncio", 7) == 0 || strncmp(module, "importlib", 9) == 0) {

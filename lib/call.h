@@ -142,6 +142,10 @@ struct ft_cthread {
     char *name;
     char *frag; /* "thread":"<name>" */
     size_t frag_len;
+    /* Its index, and how many times it was named, in one number: texts made with its name
+     * are kept under this key (emit.c), so that a new name (a thread renamed) is used by
+     * the next line. Never 0. */
+    uint64_t name_key;
     struct ft_rframe *stack;
     size_t depth, cap;
     size_t committed_below; /* --min-duration: frames below this index are committed */

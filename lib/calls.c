@@ -46,6 +46,7 @@ ft_calls_thread(struct ft_calls *c, uint32_t idx)
             return NULL;
         }
         t->idx = idx;
+        t->name_key = (uint64_t)idx << 32; /* idx > 0: never 0 */
         t->top.streamed = 1;
         t->top.owner = t;
         c->threads[idx] = t;
@@ -75,6 +76,7 @@ ft_calls_name_thread(struct ft_cthread *t, uint64_t tid, const char *name, size_
     free(t->frag);
     t->frag = b.p;
     t->frag_len = b.len;
+    t->name_key = ((uint64_t)t->idx << 32) | (uint32_t)(t->name_key + 1);
     return 0;
 }
 

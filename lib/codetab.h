@@ -41,11 +41,12 @@ struct ft_code {
     char *args_head;  /* ,"args":{ and the first key (FT_TEXT_PAD readable past it), or NULL */
     size_t args_head_len;
     /* The text writer's cache (emit.c): the middle of this code's ENTER lines, then of
-     * its EXIT lines (at line_frag + exit_frag_at), for the thread and destination it last
-     * wrote them for. Owned by the table. */
+     * its EXIT lines (at line_frag + exit_frag_at), for the thread's name (line_key, its
+     * name_key) and the destination it last wrote them for. Owned by the table. */
     char *line_frag;
     size_t line_frag_len, exit_frag_at, exit_frag_len;
-    const void *line_thread, *line_dest;
+    uint64_t line_key;
+    const void *line_dest;
     uint64_t line_dest_id; /* line_dest's id: another destination may reuse its address */
 };
 

@@ -23,7 +23,8 @@ struct ft_emit {
     char *run_frag;                   /* ,"pid":P[,"run":"ID"] (owned) */
     size_t run_frag_len;
     /* The milliseconds of the last timestamp written and their digits: successive
-     * lines mostly share them, so only the three digits below change. */
+     * lines mostly share them, so only the three digits below change. Zero (as the struct
+     * starts) is no millisecond of theirs: the first is formatted. */
     uint64_t ts_ms;
     char ts_text[24];
     uint8_t ts_len;

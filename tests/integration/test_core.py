@@ -103,6 +103,27 @@ def test_each_thread_has_its_calls_under_its_name(python, tmp_path):
     balanced(run.events)
 
 
+def test_a_renamed_thread_is_named_anew_from_then_on(python, tmp_path):
+    proc, [run] = trace(python, [PROGRAMS / "renamed.py"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    steps = [(e["event"], e["args"]["n"] if "args" in e else None, e["thread"])
+             for e in run.events if e["function"] == "step"]
+    enters = {e["id"]: e["args"]["n"] for e in run.events
+              if e["event"] == "ENTER" and e["function"] == "step"}
+    named = {(e["event"], enters[e["id"]]): e["thread"] for e in run.events
+             if e["function"] == "step"}
+    assert named == {("ENTER", 0): "MainThread", ("EXIT", 0): "MainThread",
+                     ("ENTER", 3): "main-renamed", ("EXIT", 3): "main-renamed",
+                     ("ENTER", 1): "worker", ("EXIT", 1): "worker",
+                     ("ENTER", 2): "worker-renamed", ("EXIT", 2): "worker-renamed"}, steps
+    # The tree has one entry per thread, under the name it had last.
+    assert sorted(t["name"] for t in run.tree["threads"]) == ["main-renamed", "worker-renamed"]
+    [worker] = run.thread("worker-renamed")["calls"]
+    assert [(c["function"], c["args"]) for c in worker["children"]] == \
+        [("step", {"n": 1}), ("step", {"n": 2})]
+    balanced(run.events)
+
+
 @pytest.mark.parametrize("how,status,ended", [("ok", 0, "exit"), ("exit3", 3, "exit"),
                                               ("raise", 1, "exception")])
 def test_exit_status_and_output_are_kept(python, tmp_path, how, status, ended):

@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/dec.h"
+#include "lib/calls.h"
 #include "lib/codetab.h"
+#include "lib/dec.h"
 #include "lib/emit.h"
 
 struct fixture {
@@ -46,6 +47,8 @@ setup(struct fixture *f)
     memcpy(f->thread_frag, thread, sizeof(thread));
     f->t.frag = f->thread_frag;
     f->t.frag_len = sizeof(thread) - 1;
+    f->t.idx = 1;
+    f->t.name_key = (uint64_t)1 << 32; /* as ft_calls_thread makes it */
     f->n.code = ft_codetab_get(&f->codes, 1);
     f->n.id = 5;
     f->n.id_len = 1;
@@ -87,6 +90,41 @@ field(const struct ft_buf *b, size_t from, const char *key, char *out, size_t ca
     assert_true(len < cap);
     memcpy(out, s, len);
     out[len] = '\0';
+}
+
+/* A thread named anew (ft_calls_name_thread: a THREAD record with a new name) is named so
+ * by the next line of the same code, though its middle is cached for the thread. */
+static void
+a_renamed_threads_next_line_has_its_new_name(void **state)
+{
+    struct fixture f;
+    char name[64], want[64];
+
+    (void)state;
+    setup(&f);
+    f.t.frag = NULL;
+    assert_int_equal(ft_calls_name_thread(&f.t, 9, "worker", 6), 0);
+    f.n.start_real = 1700000000000000000ull;
+    set_duration(&f.n, 1000);
+    ft_emit_enter(&f.e, &f.b, &f.t, &f.n);
+    field(&f.b, 0, "thread", name, sizeof(name));
+    assert_string_equal(name, "\"worker\"");
+    for (int i = 0; i < 2; i++) {
+        size_t from = f.b.len;
+        const char *now = i == 0 ? "renamed" : "worker"; /* and back */
+        assert_int_equal(ft_calls_name_thread(&f.t, 9, now, strlen(now)), 0);
+        snprintf(want, sizeof(want), "\"%s\"", now);
+        ft_emit_exit(&f.e, &f.b, &f.t, &f.n);
+        field(&f.b, from, "thread", name, sizeof(name));
+        assert_string_equal(name, want);
+        from = f.b.len;
+        ft_emit_enter(&f.e, &f.b, &f.t, &f.n);
+        field(&f.b, from, "thread", name, sizeof(name));
+        assert_string_equal(name, want);
+    }
+    free(f.t.name);
+    free(f.t.frag);
+    teardown(&f);
 }
 
 static void
@@ -196,6 +234,97 @@ timestamps_read_as_printf_does(void **state)
         assert_string_equal(got, want);
     }
     teardown(&f);
+}
+
+/* Ints of the arguments and the result, small (a pair of digits) and not, as printf
+ * writes them. */
+static void
+ints_read_as_printf_does(void **state)
+{
+    static const int64_t big[] = {-101, -100, -99, -10,  -9,    -1,
+                                  100,  101,  999, 1000, 65535, 9007199254740991};
+    struct fixture f;
+
+    (void)state;
+    setup(&f);
+    f.n.start_real = 1700000000000000000ull;
+    set_duration(&f.n, 1000);
+    f.n.nints = 2;
+    f.n.has_result_int = 1;
+    for (int64_t i = -1; i < 130 + (int64_t)(sizeof(big) / sizeof(big[0])); i++) {
+        int64_t v = i < 130 ? i : big[i - 130];
+        char got[48], want[48];
+        size_t from = f.b.len;
+        f.n.ints[0] = v;
+        f.n.ints[1] = -v;
+        f.n.result_int = v;
+        ft_emit_enter(&f.e, &f.b, &f.t, &f.n);
+        ft_emit_exit(&f.e, &f.b, &f.t, &f.n);
+        snprintf(want, sizeof(want), "%lld", (long long)v);
+        field(&f.b, from, "a", got, sizeof(got));
+        assert_string_equal(got, want);
+        field(&f.b, from, "result", got, sizeof(got));
+        assert_string_equal(got, want);
+        snprintf(want, sizeof(want), "%lld", (long long)-v);
+        field(&f.b, from, "b", got, sizeof(got));
+        assert_string_equal(got, want);
+    }
+    teardown(&f);
+}
+
+/* The cached middles of lines and nodes, copied in 16-byte pieces up to 192 bytes and in
+ * 64-byte steps past that: whole at every length (a module and a file of 1 to 199 bytes). */
+static void
+middles_of_every_length_are_whole(void **state)
+{
+    static char name[256];
+
+    (void)state;
+    memset(name, 'x', sizeof(name));
+    for (uint32_t len = 1; len < 200; len++) {
+        struct ft_def_view d = {.id = 2,
+                                .line = 3,
+                                .module = name,
+                                .module_len = len,
+                                .name = "f",
+                                .name_len = 1,
+                                .file = name,
+                                .file_len = len,
+                                .params = "",
+                                .params_len = 0};
+        struct fixture f;
+        struct ft_buf tree;
+        char want[1024];
+
+        setup(&f);
+        ft_buf_init(&tree);
+        assert_int_equal(ft_codetab_add(&f.codes, &d), 0);
+        f.n.code = ft_codetab_get(&f.codes, 2);
+        f.e.start_real = 1700000000000000000ull;
+        f.n.start_real = f.e.start_real + 1234567891ull;
+        set_duration(&f.n, 20500);
+        ft_emit_enter_node(&f.e, &f.b, &tree, &f.t, &f.n, 0);
+        ft_emit_exit_node(&f.e, &f.b, &tree, &f.t, &f.n);
+        ft_buf_putc(&f.b, '\0');
+        ft_buf_putc(&tree, '\0');
+        snprintf(want, sizeof(want),
+                 "{\"event\":\"ENTER\",\"timestamp\":1700000001234567,\"thread\":\"MainThread\","
+                 "\"module\":\"%.*s\",\"function\":\"f\",\"file\":\"%.*s\",\"line\":3,"
+                 "\"pid\":7,\"id\":5,\"parent\":null}\n"
+                 "{\"event\":\"EXIT\",\"timestamp\":1700000001234588,\"thread\":\"MainThread\","
+                 "\"module\":\"%.*s\",\"function\":\"f\",\"pid\":7,\"id\":5,"
+                 "\"durationMicros\":20.500,\"durationMillis\":0.020}\n",
+                 (int)len, name, (int)len, name, (int)len, name);
+        assert_string_equal(f.b.p, want);
+        snprintf(want, sizeof(want),
+                 "{\"id\":5,\"module\":\"%.*s\",\"function\":\"f\",\"file\":\"%.*s\","
+                 "\"line\":3,\"startMicros\":1234567.891,\"children\":[],"
+                 "\"durationMicros\":20.500}",
+                 (int)len, name, (int)len, name);
+        assert_string_equal(tree.p, want);
+        ft_buf_free(&tree);
+        teardown(&f);
+    }
 }
 
 /* The kinds of call ft_emit_enter_node and ft_emit_exit_node see: each writes what the two
@@ -326,8 +455,11 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_plain_calls_lines_and_node_are_whole),
+        cmocka_unit_test(a_renamed_threads_next_line_has_its_new_name),
         cmocka_unit_test(start_times_read_as_printf_does),
         cmocka_unit_test(timestamps_read_as_printf_does),
+        cmocka_unit_test(ints_read_as_printf_does),
+        cmocka_unit_test(middles_of_every_length_are_whole),
         cmocka_unit_test(one_pass_writes_what_two_passes_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
