@@ -207,12 +207,16 @@ deps:
 	fi
 
 # ---- Tests --------------------------------------------------------------------------
+# The builds and the lint run NPROC jobs at once, each job's output printed whole when it
+# ends (-O): a failure fails its stage as before, its messages together.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+SUBMAKE_J = $(MAKE) --no-print-directory -j$(NPROC) -O
 test: deps
 	$(Q)sh tests/house.sh snapshot $(O)/house.before
-	$(Q)$(MAKE) --no-print-directory all unit
-	$(Q)$(MAKE) --no-print-directory lint
-	$(Q)$(MAKE) --no-print-directory unit-san
-	$(Q)$(MAKE) --no-print-directory fuzz-short
+	$(Q)$(SUBMAKE_J) all unit
+	$(Q)$(SUBMAKE_J) lint
+	$(Q)$(SUBMAKE_J) unit-san
+	$(Q)$(SUBMAKE_J) fuzz-short
 	$(Q)$(MAKE) --no-print-directory pythons
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory viewer-test
@@ -274,10 +278,18 @@ FUZZ_FLAGS := -std=gnu11 -O1 -g -I. $(FUZZ_WARN) -fno-omit-frame-pointer \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZER     := $(FUZZ_O)/fuzz_stream
 
-$(FUZZER): tests/fuzz/fuzz_stream.c $(LIB_SRCS) $(wildcard lib/*.h)
+# One object per source (built in parallel under -j), compiled with the fuzzer's
+# instrumentation and sanitizers, headers followed (-MMD).
+FUZZ_OBJS  := $(FUZZ_O)/tests/fuzz/fuzz_stream.o $(LIB_SRCS:%.c=$(FUZZ_O)/%.o)
+
+$(FUZZ_O)/%.o: %.c
 	@mkdir -p $(@D)
-	@[ "$(V)" = 1 ] || echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_stream.c $(LIB_SRCS) -lzstd -lmd -lsqlite3
+	@[ "$(V)" = 1 ] || echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZER): $(FUZZ_OBJS)
+	@[ "$(V)" = 1 ] || echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_OBJS) -lzstd -lmd -lsqlite3
 
 $(FUZZ_O)/make_seeds: tests/fuzz/make_seeds.c tests/unit/stream.h $(CORE)
 	@mkdir -p $(@D)
@@ -418,4 +430,4 @@ help:
 	@echo "         FUZZ_TIME=s  FUZZ_SHORT=s  FUZZ_CC=clang"
 
 -include $(LIB_OBJS:.o=.d) $(INJECT_OBJS:.o=.d) $(WRITER_OBJS:.o=.d) $(CLI_OBJS:.o=.d) \
-         $(RUN_OBJS:.o=.d)
+         $(RUN_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

@@ -85,6 +85,9 @@ def clean_env(**extra):
     return env
 
 
+_THREADS = re.compile(rb',\s*"threads":')
+
+
 class Run:
     """One traced process: its tree.json and events.jsonl, each parsed when first used
     (a million-call run's files take tens of seconds to parse; header reads only the
@@ -104,13 +107,14 @@ class Run:
 
     @functools.cached_property
     def header(self):
-        """tree.json's fields without "threads" (which the writer writes last)."""
+        """tree.json's fields without "threads" (which the writer writes last; spaces may
+        stand before it, docs/format.md: missing them parsed a whole million-call tree)."""
         with open(self.path / "tree.json", "rb") as f:
             head = f.read(1 << 16)
-        cut = head.find(b',"threads":')
-        if cut < 0:
+        cut = _THREADS.search(head)
+        if cut is None:
             return {k: v for k, v in self.tree.items() if k != "threads"}
-        return json.loads(head[:cut] + b"}")
+        return json.loads(head[:cut.start()] + b"}")
 
     def thread(self, name="MainThread"):
         for t in self.tree["threads"]:

@@ -8,7 +8,9 @@ import signal
 import subprocess
 import time
 
-from conftest import PROGRAMS, RUN, balanced, clean_env, runs_in, trace
+import pytest
+
+from conftest import INTERPRETERS, PROGRAMS, RUN, balanced, clean_env, runs_in, trace
 from procs_util import (FAULTFS, flowtrace_lines, lines_valid, no_core, records,
                         untraced, wait_ready, wrapper_cmd)
 
@@ -30,6 +32,10 @@ def check_untouched(python, tmp_path, proc, args):
     assert (proc.returncode, proc.stdout) == (plain.returncode, plain.stdout)
 
 
+# One interpreter: what is tested is the writer's reading held back by its disk and the
+# library's wait for the socket (inject/ship.c), the same C code under every interpreter
+# and engine; the wait itself is tested on each (test_stall.py). 40-54 s per interpreter.
+@pytest.mark.parametrize("python", INTERPRETERS[:1])
 def test_a_slow_disk_slows_the_program_and_loses_nothing(python, tmp_path):
     n = 150_000
     # Every spool write takes 100 ms: the writer takes at most 2.5 MB/s.
