@@ -28,6 +28,14 @@ static struct watched watched[] = {
     {.signo = SIGTERM},
     {.signo = SIGHUP},
     {.signo = SIGQUIT},
+    /* Those whose default also ends the process, sent by other programs or by the
+     * program's own timers (alarm, setitimer, RLIMIT_CPU). SIGPROF is left alone:
+     * profilers chain to the handler they found on every tick. */
+    {.signo = SIGUSR1},
+    {.signo = SIGUSR2},
+    {.signo = SIGALRM},
+    {.signo = SIGVTALRM},
+    {.signo = SIGXCPU},
 };
 
 #define NWATCHED (sizeof(watched) / sizeof(watched[0]))

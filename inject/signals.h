@@ -3,8 +3,9 @@
  * At activation FlowTrace installs a handler for the fatal signals (SIGSEGV, SIGBUS,
  * SIGILL, SIGFPE, SIGABRT; chained to any handler already there, such as faulthandler's)
  * and for the termination requests whose disposition is still the default (SIGTERM,
- * SIGHUP, SIGQUIT; the interpreter leaves them alone, so without a handler such a
- * signal would kill the process with its last records unsent). Python code cannot see
+ * SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGXCPU; the interpreter leaves
+ * them alone, so without a handler such a signal would kill the process with its last
+ * records unsent; SIGPROF is left alone, since profilers chain to the handler they find). Python code cannot see
  * the difference: the signal module reads dispositions once, at interpreter start,
  * before activation, so signal.getsignal() still says SIG_DFL, and a handler the
  * program installs later simply replaces ours.

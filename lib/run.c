@@ -584,6 +584,9 @@ signal_reason(int signo)
         {SIGILL, "signal SIGILL"},   {SIGABRT, "signal SIGABRT"}, {SIGBUS, "signal SIGBUS"},
         {SIGFPE, "signal SIGFPE"},   {SIGKILL, "signal SIGKILL"}, {SIGSEGV, "signal SIGSEGV"},
         {SIGPIPE, "signal SIGPIPE"}, {SIGALRM, "signal SIGALRM"}, {SIGTERM, "signal SIGTERM"},
+        {SIGUSR1, "signal SIGUSR1"}, {SIGUSR2, "signal SIGUSR2"}, {SIGVTALRM, "signal SIGVTALRM"},
+        {SIGXCPU, "signal SIGXCPU"}, {SIGXFSZ, "signal SIGXFSZ"}, {SIGPROF, "signal SIGPROF"},
+        {SIGSYS, "signal SIGSYS"},   {SIGTRAP, "signal SIGTRAP"},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

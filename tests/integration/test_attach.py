@@ -215,3 +215,46 @@ def test_root_attaches_to_another_users_process_and_the_trace_is_theirs(users, s
     [run] = runs_in(shared_dir / "out")
     assert {c["function"] for t in run.tree["threads"] for c in t["calls"]} == {"tick"}
     assert (run.path / "tree.json").stat().st_uid == users[a]
+
+
+def writers_for(out):
+    """Pids of the flowtrace-writer processes writing into directory out."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        try:
+            argv = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"flowtrace-writer") and str(out).encode() in argv:
+            pids.append(int(d.name))
+    return pids
+
+
+def test_a_killed_attach_leaves_no_writer_behind(python, tmp_path):
+    # flowtrace attach killed outright (SIGKILL, a CI job's timeout) cannot stop its
+    # writer: the writer sees its --parent-fd pipe end and leaves once the target, which
+    # it still serves, is gone. It used to run on for good, holding its socket.
+    if version_of(python) < (3, 11):
+        pytest.skip("attach supports 3.11 to 3.14")
+    proc = start_target(python, tmp_path / "t")
+    out = tmp_path / "out"
+    cmd = [str(CLI), "attach", "-o", str(out), "--duration", "600", str(proc.pid)]
+    att = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=clean_env())
+    try:
+        line = att.stderr.readline()
+        assert f"[FlowTrace] attached to process {proc.pid}" in line, line + att.stderr.read()
+        [writer] = writers_for(out)
+        att.kill()
+        att.wait(timeout=60)  # its stderr stays open in the writer, which inherited it
+    finally:
+        status, out_text, err = finish_target(proc, tmp_path / "t")
+    assert (status, out_text, err) == (0, "done True\n", "")
+    deadline = time.monotonic() + 60
+    while writers_for(out) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert writers_for(out) == [], f"writer {writer} outlived its attach and its target"
+    att.stderr.close()
+    att.stdout.close()
+    [run] = runs_in(out)
+    assert {c["function"] for t in run.tree["threads"] for c in t["calls"]} == {"tick"}

@@ -302,19 +302,30 @@ prepare_dirs(struct ft_attach *a, const char *dir, char *why, size_t cap)
 static int
 start_writer(struct ft_attach *a, char *why, size_t cap)
 {
-    char sock[4200], runs[4200];
+    char sock[4200], runs[4200], parent_fd[16];
     struct stat st;
     pid_t pid;
-    int status;
+    int status, pipefd[2];
 
     priv_path(a, "writer.sock", sock, sizeof(sock));
     priv_path(a, "runs", runs, sizeof(runs));
-    if ((pid = fork()) < 0) {
+    /* Its --parent-fd: killed outright, this process cannot stop the writer, whose pipe
+     * then ends and makes it leave once the target is no longer connected. */
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
         snprintf(why, cap, "cannot start flowtrace-writer: %s", strerror(errno));
         return -errno;
     }
+    snprintf(parent_fd, sizeof(parent_fd), "%d", pipefd[0]);
+    if ((pid = fork()) < 0) {
+        int err = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        snprintf(why, cap, "cannot start flowtrace-writer: %s", strerror(err));
+        return -err;
+    }
     if (pid == 0) {
         int null = open("/dev/null", O_RDWR);
+        fcntl(pipefd[0], F_SETFD, 0); /* the read end stays open across exec */
         /* Its own session: Ctrl+C is for us, and the writer must finish the run. */
         setsid();
         if (null >= 0) {
@@ -326,9 +337,11 @@ start_writer(struct ft_attach *a, char *why, size_t cap)
             _exit(126);
         }
         execl(a->writer, "flowtrace-writer", "--dir", a->dir, "--socket", sock, "--runs-file", runs,
-              (char *)NULL);
+              "--parent-fd", parent_fd, (char *)NULL);
         _exit(127);
     }
+    close(pipefd[0]);
+    a->writer_pipe = pipefd[1];
     a->writer_pid = pid;
     for (int i = 0; i < 2500; i++) {
         if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode)) {
@@ -350,6 +363,7 @@ ft_attach_open(struct ft_attach *a, pid_t pid, const char *dir, char *why, size_
     int err;
 
     memset(a, 0, sizeof(*a));
+    a->writer_pipe = -1;
     a->pid = pid;
     if ((err = probe(a, why, cap)) != 0 || (err = find_parts(a, why, cap)) != 0 ||
         (err = prepare_dirs(a, dir, why, cap)) != 0 || (err = start_writer(a, why, cap)) != 0) {
@@ -607,6 +621,10 @@ ft_attach_close(struct ft_attach *a, char *run, size_t cap)
         while (waitpid(a->writer_pid, &status, 0) < 0 && errno == EINTR) {
         }
         a->writer_pid = 0;
+    }
+    if (a->writer_pipe >= 0) {
+        close(a->writer_pipe);
+        a->writer_pipe = -1;
     }
     if (run != NULL && cap > 0) {
         find_run(a, run, cap);

@@ -28,6 +28,7 @@ struct ft_attach {
     char lib[4096];  /* libflowtrace.so and flowtrace-writer, found beside this program */
     char writer[4096];
     pid_t writer_pid;
+    int writer_pipe; /* its --parent-fd's write end: the writer leaves when we are gone */
 };
 
 enum ft_attach_op { FT_ATTACH_START, FT_ATTACH_STOP };

@@ -28,7 +28,7 @@ def inner(how):
         ctypes.string_at(0)
     if how == "exec_echo":
         os.execv("/bin/echo", ["echo", "exec'd echo"])
-    if how in ("sigterm", "sigint", "sigkill", "sighup"):
+    if how.startswith("sig"):  # sigterm, sigint, sigkill, sighup, sigusr1, ...
         print("ready", os.getpid(), flush=True)
         # Short sleeps: a signal that arrives between the print and a sleep's system call
         # is handled by Python at the next one (one long sleep would outlast the test).
