@@ -250,12 +250,19 @@ $(FAULTFS): tests/integration/faultfs.c
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) -fPIC -shared -o $@ $< -ldl
 
+# A C program that dlopens libpython (not linked against it), for test_host.py.
+DLHOST := $(O)/tests/dlhost
+$(DLHOST): tests/integration/dlhost.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) -o $@ $< -ldl
+
 # Under pytest-xdist, JOBS workers (default: twice the cores, since most tests wait on the
 # processes they trace); JOBS=1 runs the suite in one process. Nothing is written into the
 # tree: no bytecode caches, no .pytest_cache.
 JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 PYTEST_JOBS = $(if $(filter 1,$(JOBS)),,-n $(JOBS))
-integration: all $(FAULTFS) wheel
+integration: all $(FAULTFS) $(DLHOST) wheel
 	$(Q)FLOWTRACE_BUILD=$(abspath $(O)) PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider $(PYTEST_JOBS) --durations=10 tests/integration
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -51,6 +52,17 @@ locked(const char *path, int flags)
     return held;
 }
 
+/* Whether dir/name (plain or .zst) is missing or holds nothing. */
+static int
+empty_or_none(const char *dir, const char *name)
+{
+    char path[4200];
+    struct stat st;
+
+    return ft_rfile_find(dir, name, path, sizeof(path)) != 0 ||
+           (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0);
+}
+
 enum ft_run_state
 ft_rfile_state(const char *run_dir)
 {
@@ -65,8 +77,15 @@ ft_rfile_state(const char *run_dir)
         return FT_RUN_RUNNING;
     }
     /* Its writer may have put tree.json in place and let go since the first look. */
-    return ft_rfile_find(run_dir, "tree.json", path, sizeof(path)) == 0 ? FT_RUN_COMPLETE
-                                                                        : FT_RUN_UNFINISHED;
+    if (ft_rfile_find(run_dir, "tree.json", path, sizeof(path)) == 0) {
+        return FT_RUN_COMPLETE;
+    }
+    /* Written in this order from mkdir: .live, events.jsonl, raw.ftb, then records. */
+    snprintf(path, sizeof(path), "%s/.live", run_dir);
+    return access(path, F_OK) == 0 && empty_or_none(run_dir, "events.jsonl") &&
+                   empty_or_none(run_dir, "raw.ftb")
+               ? FT_RUN_NOTHING
+               : FT_RUN_UNFINISHED;
 }
 
 static int

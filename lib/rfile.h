@@ -20,6 +20,9 @@ enum ft_run_state {
     FT_RUN_RUNNING = 1,    /* its writer is writing it (it holds the run's lock, from the
                             * directory's creation until tree.json is there: runfiles.h) */
     FT_RUN_UNFINISHED = 2, /* neither: its writer stopped (flowtrace-writer --recover) */
+    FT_RUN_NOTHING = 3,    /* unfinished, and its writer died before it wrote a record: the
+                            * head (.live) and no event, no spool, nothing to rebuild from
+                            * (flowtrace-writer --recover ends it as an empty run) */
 };
 
 /* The state of the run in run_dir. */

@@ -6,6 +6,8 @@
  *                      (the write that crosses N is cut short there, as a full disk does)
  *   write:S:delay:MS   every write to such a file first sleeps MS milliseconds (a slow disk)
  *   mkdir:S:eacces     mkdir fails with EACCES (an output directory we may not write)
+ *   open:S:kill        the writer dies by SIGKILL as it opens such a file (a writer killed
+ *                      at a chosen point of its work, deterministically)
  * In any other process (the traced program, shells) the library does nothing, so it can
  * simply be put in LD_PRELOAD for the whole test command. Same idea as jq's
  * src/inject_errors.c.
@@ -14,6 +16,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@ static struct rule rules[RULES_MAX];
 static int nrules, active;
 static ssize_t (*real_write)(int, const void *, size_t);
 static int (*real_mkdir)(const char *, mode_t);
+static int (*real_open)(const char *, int, ...);
 
 __attribute__((constructor)) static void
 faultfs_init(void)
@@ -45,6 +49,7 @@ faultfs_init(void)
 
     real_write = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
     real_mkdir = (int (*)(const char *, mode_t))dlsym(RTLD_NEXT, "mkdir");
+    real_open = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
     if (n <= 0 || env == NULL) {
         return;
     }
@@ -146,3 +151,23 @@ mkdir(const char *path, mode_t mode)
     }
     return real_mkdir(path, mode);
 }
+
+int
+open(const char *path, int flags, ...)
+{
+    struct rule *r;
+    mode_t mode = 0;
+    va_list ap;
+
+    if (flags & (O_CREAT | O_TMPFILE)) {
+        va_start(ap, flags);
+        mode = (mode_t)va_arg(ap, unsigned);
+        va_end(ap);
+    }
+    if (active && (r = match("open", path)) != NULL && strcmp(r->action, "kill") == 0) {
+        raise(SIGKILL);
+    }
+    return real_open(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));

@@ -175,7 +175,7 @@ def test_asyncio_tasks_nest_under_the_coroutine_that_started_them(python, tmp_pa
   main() -> ['A', 'B'] resumes=1
     fetch(name='a', delay=0.02) -> 'A' resumes=1
       parse(name='a') -> 'A'
-    fetch(name='b', delay=0.01) -> 'B' resumes=1
+    fetch(name='b', delay=0) -> 'B' resumes=1
       parse(name='b') -> 'B'"""
     # The two tasks ran at the same time: b finished while a was suspended.
     main = run.thread()["calls"][0]["children"][0]

@@ -5,13 +5,18 @@ Python's development mode, __repr__ methods that change what is being rendered) 
 untraced and once traced, on every interpreter, and asserts that what the program does
 (its output, its exit status) is the same, and that the trace holds what was asked for
 (so a test cannot pass by tracing nothing)."""
+import re
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
 from values import shown_args
 
-from conftest import CLI, LIB, PROGRAMS, balanced, clean_env, trace, version_of
+from conftest import (BUILD, CLI, LIB, PROGRAMS, RUN, balanced, clean_env, runs_in, trace,
+                      version_of)
+from procs_util import Writer
 
 HOST = PROGRAMS / "host"
 
@@ -207,3 +212,162 @@ def test_a_program_with_its_own_tracer_and_profilers_is_recorded_as_far_as_it_ca
     lines = shown(tmp_path).splitlines()
     assert lines[0].startswith("Run ") and lines[1] == "Notice: " + run.tree["notices"][0]
     assert {e["incomplete"] for e in run.events if "incomplete" in e} == {"not followed"}
+
+
+# ---- A libpython loaded with dlopen by a C program (not linked into the executable) ----
+
+DLHOST = BUILD / "tests" / "dlhost"
+DLHOST_PROGRAM = """\
+import sys
+import threading
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def work(out, i):
+    out[i] = fib(12 + i)
+
+
+out = [0] * 4
+threads = [threading.Thread(target=work, args=(out, i)) for i in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("python", sys.version_info[:2], out)
+"""
+
+
+def _shared_libpythons():
+    """pyenv's shared libpythons: the one of the interpreter the tests run as pyenv's
+    (its shim, 3.11.7 here), then those of 3.12 and later (whose thread state is a
+    thread-local, the case 1bd6d3e guards), each asked for by its own sysconfig."""
+    pyenv = Path.home() / ".pyenv"
+    pythons = [pyenv / "shims" / "python3"]
+    pythons += sorted(pyenv.glob("versions/3.1[2-9]*/bin/python3"))
+    found = {}
+    for py in pythons:
+        try:
+            out = subprocess.run([str(py), "-c", "import sysconfig as s; print(s.get_config_var("
+                                  "'LIBDIR'), s.get_config_var('LDLIBRARY'), "
+                                  "s.get_config_var('Py_ENABLE_SHARED'))"],
+                                 capture_output=True, text=True, timeout=60, env=clean_env())
+        except OSError:
+            continue
+        parts = out.stdout.split()
+        if out.returncode == 0 and len(parts) == 3 and parts[2] == "1":
+            lib = Path(parts[0]) / parts[1]
+            if lib.exists() and lib.name not in found:
+                found[lib.name] = lib
+    return list(found.values())
+
+
+LIBPYTHONS = _shared_libpythons()
+
+
+def run_dlhost(lib, tmp_path, env, *wrapper):
+    (tmp_path / "prog.py").write_text(DLHOST_PROGRAM)
+    return subprocess.run([*wrapper, str(DLHOST), str(lib), "prog.py", "3"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("lib", LIBPYTHONS or [None],
+                         ids=[p.name for p in LIBPYTHONS] or ["no-shared-libpython"])
+def test_a_c_program_that_dlopens_libpython_runs_as_untraced(tmp_path, lib):
+    """The library's constructor runs before the host loads libpython: it finds no CPython
+    and stays inert (no thread, no connection, no line of its own), and the interpreter
+    loaded later runs as it would untraced, threads included. flowtrace-run says in its
+    one closing line that no Python process was traced."""
+    if lib is None:
+        pytest.skip("NO SHARED LIBPYTHON: pyenv has no interpreter built with "
+                    "--enable-shared; the dlopen'ed libpython guard is NOT tested")
+    plain = run_dlhost(lib, tmp_path, clean_env())
+    assert plain.returncode == 3, plain.stderr
+    assert plain.stdout.endswith("[144, 233, 377, 610]\nhost: done\n"), plain.stdout
+    # Bare LD_PRELOAD, a writer listening: the same bytes, the same status, no run.
+    w = Writer(tmp_path)
+    try:
+        pre = run_dlhost(lib, tmp_path, w.env())
+    finally:
+        status, werr = w.stop()
+    assert (pre.returncode, pre.stdout, pre.stderr) == (3, plain.stdout, plain.stderr)
+    assert (status, werr) == (0, "")
+    assert not w.dir.exists() or [p for p in w.dir.iterdir() if p.is_dir()] == []
+    # Under flowtrace-run: the same, and one line that says nothing was traced.
+    out = tmp_path / "out"
+    wrapped = run_dlhost(lib, tmp_path, clean_env(), str(RUN), "-o", str(out))
+    assert (wrapped.returncode, wrapped.stdout) == (3, plain.stdout)
+    assert re.fullmatch(r"\[FlowTrace\] Profiling finished in [0-9.]+s: no Python process "
+                        r"was traced\n", wrapped.stderr), wrapped.stderr
+
+
+@pytest.mark.parametrize("lib", LIBPYTHONS or [None],
+                         ids=[p.name for p in LIBPYTHONS] or ["no-shared-libpython"])
+def test_attach_to_a_c_program_that_dlopened_libpython_traces_every_thread(tmp_path, lib):
+    """flowtrace attach loads the library into a host whose libpython came with dlopen
+    after the program started. With no static TLS to spare (glibc's
+    rtld.optional_static_tls=0), libpython's thread-locals are a block allocated apart for
+    each thread, not at a fixed offset from the thread pointer: the library must not take
+    the attaching thread's offset for every thread's (1bd6d3e; before it, 3.12 and later
+    died by SIGSEGV as soon as another thread ran). The host's output and status are those
+    of an untraced run, and every thread's calls are recorded."""
+    if lib is None:
+        pytest.skip("NO SHARED LIBPYTHON: pyenv has no interpreter built with "
+                    "--enable-shared; attach to a dlopen'ed libpython is NOT tested")
+    d = tmp_path / "host"
+    d.mkdir()
+    (d / "prog.py").write_text(ATTACHED_PROGRAM)
+    env = clean_env(DLHOST_GLOBAL="1", GLIBC_TUNABLES="glibc.rtld.optional_static_tls=0")
+    host = subprocess.Popen([str(DLHOST), str(lib), "prog.py", "3"], cwd=d, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (d / "ready").exists():
+            assert host.poll() is None, host.communicate()
+            assert time.monotonic() < deadline, "the host did not start"
+            time.sleep(0.02)
+        r = subprocess.run([str(CLI), "attach", "-o", str(tmp_path / "out"), "--duration", "0.5",
+                            str(host.pid)], capture_output=True, text=True, timeout=120,
+                           env=clean_env())
+    finally:
+        (d / "stop").write_text("")
+        out, err = host.communicate(timeout=60)
+    assert (host.returncode, out, err) == (3, "done 3\nhost: done\n", "")
+    assert r.returncode == 0, r.stderr
+    [run] = runs_in(tmp_path / "out")
+    assert run.tree["ended"] == "detached" and run.tree["tracer"]["lost"] == 0
+    ticks = {t["name"]: sum(1 for c in t["calls"] if c["function"] == "tick")
+             for t in run.tree["threads"]}
+    assert sorted(ticks) == ["MainThread", "Thread-1 (loop)", "Thread-2 (loop)"], ticks
+    assert all(n > 0 for n in ticks.values()), ticks
+
+
+ATTACHED_PROGRAM = """\
+import os
+import threading
+import time
+
+
+def tick(i):
+    return i * 2
+
+
+def loop():
+    i = 0
+    while not os.path.exists("stop"):
+        tick(i)
+        i += 1
+        time.sleep(0.005)
+
+
+threads = [threading.Thread(target=loop) for _ in range(2)]
+for t in threads:
+    t.start()
+open("ready", "w").close()
+loop()
+for t in threads:
+    t.join()
+print("done", threading.active_count() + len(threads))
+"""

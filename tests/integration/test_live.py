@@ -166,9 +166,9 @@ def test_a_run_is_going_from_the_making_of_its_directory(tmp_path):
         assert tail(out, "-n", "0").returncode == 0
     finally:
         os.close(fd)
-    # No writer and no tree: left unfinished.
+    # No writer, no tree and nothing but .live: its writer died before writing a record.
     assert cli(out, "show").returncode != 0
-    assert "unfinished" in cli(out, "ls").stdout
+    assert "nothing recorded (writer died)" in cli(out, "ls").stdout
 
 
 def test_tail_units_prints_each_test_with_its_outcome(tmp_path):

@@ -275,3 +275,52 @@ def test_every_unit_gets_its_row_after_the_disk_fills(tmp_path):
     tracer = run.tree["tracer"]
     assert tracer["events"] == records(run) == len(run.events)
     assert tracer["lost"] > 0
+
+
+def test_a_writer_killed_before_writing_anything_leaves_a_run_said_empty(python, tmp_path):
+    """The writer dies (SIGKILL, at a chosen point: as it opens events.jsonl) after making
+    the run's directory and its .live, before writing a record. The readers said the run
+    was unfinished forever, and --recover had nothing to rebuild it from: they now say it
+    recorded nothing because its writer died, and --recover ends it as an empty run."""
+    from conftest import CLI
+    from procs_util import WRITER, Writer
+    w = Writer(tmp_path, env=faulty("open:events.jsonl:kill"))
+    proc = subprocess.run([python, str(CALLS), "10"], cwd=tmp_path, env=w.env(),
+                          capture_output=True, text=True, timeout=120)
+    check_untouched(python, tmp_path, proc, [CALLS, 10])
+    assert w.proc.wait(timeout=60) == -signal.SIGKILL
+    [run] = [p for p in w.dir.iterdir() if p.is_dir()]
+    assert os.listdir(run) == [".live"]
+    out = str(w.dir)
+
+    def cli(*args):
+        return subprocess.run([str(CLI), *args], capture_output=True, text=True,
+                              env=clean_env(), timeout=60)
+    ls = cli("ls", "-d", out)
+    assert ls.returncode == 0 and ls.stdout.startswith(f"❌ {run.name} "), ls.stdout
+    assert "nothing recorded (writer died)" in ls.stdout and "unfinished" not in ls.stdout
+    for cmd in ("show", "stats"):
+        named = cli(cmd, "-d", out, run.name)
+        assert named.returncode == 1 and named.stderr == (
+            f"flowtrace {cmd}: run {run.name} recorded nothing: flowtrace-writer died after "
+            f"making {run} and before writing any of it ('flowtrace-writer --dir {out} "
+            "--recover' ends it as an empty run)\n")
+        latest = cli(cmd, "-d", out)
+        assert latest.stderr == (f"flowtrace {cmd}: no complete runs in {out} (run {run.name} "
+                                 "recorded nothing: its writer died)\n")
+    rec = subprocess.run([str(WRITER), "--dir", out, "--recover"], capture_output=True,
+                         text=True, env=clean_env(), timeout=60)
+    assert (rec.returncode, rec.stdout, rec.stderr) == (0, f"{run}\t0\t0\n", "")
+    assert sorted(os.listdir(run)) == ["events.jsonl", "tree.json"]
+    [done] = runs_in(w.dir)
+    tree = done.tree
+    assert (tree["ended"], tree["exitCode"], tree["threads"]) == ("detached", None, [])
+    assert tree["argv"][1:] == [str(CALLS), "10"] and tree["pid"] > 0
+    assert tree["tracer"] == {"events": 0, "lost": 0, "calls": 0}
+    assert done.events == []
+    [notice] = tree["notices"]
+    assert notice.startswith("nothing recorded: flowtrace-writer died")
+    shown = cli("show", "-d", out)
+    assert shown.returncode == 0 and f"Notice: {notice}" in shown.stdout, shown.stderr
+    assert " · detached · " in shown.stdout
+    assert cli("stats", "-d", out).returncode == 0

@@ -191,6 +191,40 @@ a_run_is_running_while_its_writer_holds_its_directorys_lock(void **state)
     assert_int_equal(rmdir(run), 0);
 }
 
+/* A writer that died after .live and before a record: nothing to rebuild from, said so;
+ * once something was written (an event line, a journal), unfinished as before. */
+static void
+a_run_with_its_head_alone_and_no_writer_recorded_nothing(void **state)
+{
+    char run[128], path[200];
+    int fd;
+
+    (void)state;
+    snprintf(run, sizeof(run), "%s/dead", dir);
+    assert_int_equal(mkdir(run, 0700), 0);
+    snprintf(path, sizeof(path), "%s/.live", run);
+    close(open(path, O_WRONLY | O_CREAT, 0600));
+    assert_int_equal(ft_rfile_state(run), FT_RUN_NOTHING);
+    fd = open(run, O_RDONLY | O_DIRECTORY);
+    assert_int_equal(flock(fd, LOCK_EX), 0); /* its writer still holds it: going */
+    assert_int_equal(ft_rfile_state(run), FT_RUN_RUNNING);
+    close(fd);
+    snprintf(path, sizeof(path), "%s/events.jsonl", run);
+    close(open(path, O_WRONLY | O_CREAT, 0600));
+    snprintf(path, sizeof(path), "%s/raw.ftb", run);
+    fd = open(path, O_WRONLY | O_CREAT, 0600);
+    assert_int_equal(ft_rfile_state(run), FT_RUN_NOTHING); /* both empty */
+    assert_int_equal(write(fd, "F", 1), 1);
+    close(fd);
+    assert_int_equal(ft_rfile_state(run), FT_RUN_UNFINISHED); /* --recover reads the spool */
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/events.jsonl", run);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/.live", run);
+    unlink(path);
+    assert_int_equal(rmdir(run), 0);
+}
+
 int
 main(void)
 {
@@ -200,6 +234,7 @@ main(void)
         cmocka_unit_test(a_running_run_reads_as_its_tree_so_far),
         cmocka_unit_test(a_run_is_running_while_its_writer_holds_the_lock),
         cmocka_unit_test(a_run_is_running_while_its_writer_holds_its_directorys_lock),
+        cmocka_unit_test(a_run_with_its_head_alone_and_no_writer_recorded_nothing),
     };
     return cmocka_run_group_tests_name("rfile", tests, setup, teardown);
 }

@@ -199,7 +199,9 @@ scan(struct ft_catalog *c, size_t *cap, const char *dir, DIR *d)
         e->id = dup_or_null(de->d_name, &oom);
         e->path = dup_or_null(path, &oom);
         /* A run still being written reads as its tree so far (lib/rfile.h). */
-        e->running = !complete && ft_rfile_state(path) == FT_RUN_RUNNING;
+        enum ft_run_state state = complete ? FT_RUN_COMPLETE : ft_rfile_state(path);
+        e->running = state == FT_RUN_RUNNING;
+        e->nothing = state == FT_RUN_NOTHING;
         if ((!complete && !e->running) || from_tree_head(e, path) != 0) {
             /* Unfinished, or a tree.json that does not read: listed, never opened. */
             e->complete = 0;
@@ -346,6 +348,8 @@ ft_catalog_status(const struct ft_run_entry *r, char *out, size_t cap)
 {
     if (r->running) {
         snprintf(out, cap, "running");
+    } else if (r->nothing) {
+        snprintf(out, cap, "nothing recorded (writer died)");
     } else if (!r->complete) {
         snprintf(out, cap, "unfinished");
     } else if (r->ended != NULL && strcmp(r->ended, "signal") == 0) {

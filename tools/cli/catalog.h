@@ -26,6 +26,7 @@ struct ft_run_entry {
     int have_exit_code, exit_code, signal;
     int complete; /* tree.json exists */
     int running;  /* its writer is writing it: its tree so far reads (lib/rfile.h) */
+    int nothing;  /* unfinished, and its writer died before writing a record of it */
 };
 
 struct ft_catalog {

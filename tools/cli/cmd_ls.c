@@ -15,8 +15,9 @@ static const char ls_usage[] =
     "usage: flowtrace ls [-d DIR] [-n N] [--color WHEN]\n"
     "       flowtrace ls --units [--failed] [-d DIR] [RUN]\n"
     "\n"
-    "Lists the runs in DIR, newest first: status (✅ ended well, ❌ failed, ⏳ not\n"
-    "written yet), run id, start time, duration, calls, how it ended, and command.\n"
+    "Lists the runs in DIR, newest first: status (✅ ended well, ❌ failed or nothing\n"
+    "recorded, ⏳ not written yet), run id, start time, duration, calls, how it ended,\n"
+    "and command.\n"
     "\n"
     "  -d, --dir DIR     output directory (default $FLOWTRACE_DIR or ./flowtrace-out)\n"
     "  -n, --limit N     show at most N runs\n"
@@ -87,7 +88,7 @@ print_run(struct ft_buf *b, const struct ft_catalog *c, const struct ft_run_entr
     time_t t = (time_t)(r->start_us / 1000000u);
     struct tm tm;
     int ok = ft_catalog_ok(r), stopped = !ok && ft_catalog_stopped_by_parent(c, r);
-    const char *icon = !r->complete ? "⏳" : ok || stopped ? "✅" : "❌";
+    const char *icon = r->nothing ? "❌" : !r->complete ? "⏳" : ok || stopped ? "✅" : "❌";
 
     if (r->start_us > 0 && localtime_r(&t, &tm) != NULL) {
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);

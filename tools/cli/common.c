@@ -293,7 +293,13 @@ not_complete(const char *cmd, const char *dir, const struct ft_run_entry *e)
         return;
     }
     ft_tree_free(t); /* it reads now: finished since the catalog was made */
-    if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+    if (e->nothing) {
+        ft_cli_err(cmd,
+                   "run %s recorded nothing: flowtrace-writer died after making %s and before "
+                   "writing any of it ('flowtrace-writer --dir %s --recover' ends it as an "
+                   "empty run)",
+                   e->id, e->path, dir);
+    } else if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
         ft_cli_err(cmd,
                    "run %s has not finished: process %ld is still running (its tree is "
                    "written when it ends)",
@@ -351,9 +357,12 @@ ft_cli_find_run_in(const char *cmd, const char *dir, const char *run, struct ft_
     }
     rc = ft_catalog_find(c, run, e, err, sizeof(err));
     if (rc != 0) {
-        ft_cli_err(cmd, "%s in %s%s%s%s", err, dir, run == NULL && c->n > 0 ? " (run " : "",
-                   run == NULL && c->n > 0 ? c->runs[0].id : "",
-                   run == NULL && c->n > 0 ? " has not finished)" : "");
+        int newest = run == NULL && c->n > 0;
+        ft_cli_err(cmd, "%s in %s%s%s%s", err, dir, newest ? " (run " : "",
+                   newest ? c->runs[0].id : "",
+                   !newest              ? ""
+                   : c->runs[0].nothing ? " recorded nothing: its writer died)"
+                                        : " has not finished)");
         ft_catalog_free(c);
         return rc == FT_EBADUSAGE ? FT_EXIT_USAGE : FT_EXIT_FAIL;
     }

@@ -11,8 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/rfile.h"
+#include "lib/sink.h"
 #include "lib/run.h"
 #include "lib/wire.h"
 #include "procs.h"
@@ -219,6 +221,93 @@ rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
     rmdir(tmp);
 }
 
+/* The whole of fd into b. Returns 0 or -errno. */
+static int
+read_all(int fd, struct ft_buf *b)
+{
+    for (;;) {
+        if (ft_buf_reserve(b, 4096) != 0) {
+            return -ENOMEM;
+        }
+        ssize_t n = read(fd, b->p + b->len, 4096);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n < 0 ? -errno : 0;
+        }
+        b->len += (size_t)n;
+    }
+}
+
+/* The reason an empty run's tree gives: what readers show of it. */
+#define NOTHING_REASON                                                                             \
+    "nothing recorded: flowtrace-writer died after making this run and before writing "            \
+    "any of it (rebuilt empty by --recover)"
+
+/* Ends a run whose writer died before it wrote a record (FT_RUN_NOTHING): a valid, empty
+ * run whose head is what the writer said of the process (.live's first line), "ended"
+ * "detached", with an empty events.jsonl. */
+static void
+end_empty(const char *path, struct ft_recovered *out)
+{
+    char live[4400], tmp[4400], tree[4400], ev[4400];
+    struct ft_buf b;
+    int fd;
+
+    ft_buf_init(&b);
+    snprintf(live, sizeof(live), "%s/.live", path);
+    if ((fd = open(live, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+        out->err = -errno;
+        return;
+    }
+    out->err = read_all(fd, &b);
+    close(fd);
+    const char *nl = out->err == 0 ? memchr(b.p, '\n', b.len) : NULL;
+    if (out->err == 0 && (b.len < 2 || b.p[0] != '{' || (nl != NULL && nl == b.p))) {
+        out->err = FT_EFOREIGN; /* not a head the writer wrote */
+    }
+    if (out->err != 0) {
+        ft_buf_free(&b);
+        return;
+    }
+    b.len = nl != NULL ? (size_t)(nl - b.p) : b.len; /* the head, up to "start":N */
+    ft_buf_puts(&b, ",\"durationMicros\":0.000,\"exitCode\":null,\"ended\":\"detached\","
+                    "\"endReason\":\"" NOTHING_REASON "\","
+                    "\"tracer\":{\"events\":0,\"lost\":0,\"calls\":0},"
+                    "\"notices\":[\"" NOTHING_REASON "\"],\"threads\":[]}\n");
+    snprintf(tmp, sizeof(tmp), "%s/.tree.json.tmp", path);
+    snprintf(tree, sizeof(tree), "%s/tree.json", path);
+    snprintf(ev, sizeof(ev), "%s/events.jsonl", path);
+    fd = open(ev, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    out->err = fd < 0 ? -errno : 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (out->err == 0 && b.oom) {
+        out->err = -ENOMEM;
+    }
+    if (out->err == 0 &&
+        (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+        out->err = -errno;
+    }
+    if (out->err == 0) {
+        out->err = ft_write_all(fd, b.p, b.len);
+        if (close(fd) != 0 && out->err == 0) {
+            out->err = -errno;
+        }
+        if (out->err == 0 && rename(tmp, tree) != 0) {
+            out->err = -errno;
+        }
+    }
+    if (out->err == 0) {
+        clean_run_dir(path);
+    } else {
+        unlink(tmp);
+    }
+    ft_buf_free(&b);
+}
+
 int
 ft_recover_dir(const char *dir, double tsc_ns_per_tick,
                void (*report)(const struct ft_recovered *r))
@@ -239,12 +328,18 @@ ft_recover_dir(const char *dir, double tsc_ns_per_tick,
         if ((size_t)snprintf(path, sizeof(path), "%s/%.255s", dir, e->d_name) >= sizeof(path)) {
             continue;
         }
+        memset(&r, 0, sizeof(r));
+        r.path = path;
+        if (ft_rfile_state(path) == FT_RUN_NOTHING) {
+            end_empty(path, &r);
+            n += r.err == 0;
+            report(&r);
+            continue;
+        }
         if (ft_rfile_find(path, "raw.ftb", journal, sizeof(journal)) != 0 ||
             exists(path, "tree.json")) {
             continue;
         }
-        memset(&r, 0, sizeof(r));
-        r.path = path;
         if (still_running(journal)) {
             r.running = 1;
         } else {
