@@ -334,10 +334,11 @@ send_raw(const uint8_t *p, size_t n)
 }
 
 /* The writer is gone or did not read: the END it did not get goes next to the run's
- * spool, so that `flowtrace-writer --recover` can finish the run with the process's own
- * counts. */
+ * spool (behind the holes it must follow), so that the writer, reading the connection's
+ * end, or `flowtrace-writer --recover` can finish the run with the process's own counts
+ * and ending. */
 static void
-leave_end(const uint8_t *p, size_t n)
+leave_end(const uint8_t *holes, size_t nholes, const uint8_t *p, size_t n)
 {
     char path[4200];
     int fd;
@@ -350,7 +351,7 @@ leave_end(const uint8_t *p, size_t n)
     if (fd < 0) {
         return;
     }
-    if (write(fd, p, n) != (ssize_t)n) {
+    if (write(fd, holes, nholes) != (ssize_t)nholes || write(fd, p, n) != (ssize_t)n) {
         ft_debug("cannot write %s", path);
     }
     close(fd);
@@ -359,8 +360,8 @@ leave_end(const uint8_t *p, size_t n)
 void
 ft_session_end(const struct ft_end *e)
 {
-    uint8_t buf[2048];
-    size_t pos = 0;
+    uint8_t buf[2048], holes[4096];
+    size_t pos = 0, nholes;
 
     if (!ft_ship_owned()) {
         return; /* a forked child that never connected */
@@ -378,13 +379,17 @@ ft_session_end(const struct ft_end *e)
     ft_ship_ending();
     ft_ship_all();
     ft_ship_settle();
+    nholes = ft_ship_put_holes(holes, sizeof(holes));
     ft_put_hdr(buf, sizeof(buf), &pos, FT_FRAME_END, 0, 0);
     put_end_tlvs(buf, sizeof(buf), &pos, e);
     ft_patch_len(buf, 0, pos);
+    if (ft_ship_usable() && nholes > 0 && send_raw(holes, nholes) == 0) {
+        nholes = 0; /* in the stream, ahead of END */
+    }
     if (ft_ship_usable() && send_raw(buf, pos) == 0) {
         wait_ack();
     } else {
-        leave_end(buf, pos);
+        leave_end(holes, nholes, buf, pos);
     }
     ft_ship_close();
     ft_ship_unlock();

@@ -33,9 +33,8 @@ static struct ft_ship_rx rx;  /* what the writer sent */
 static int stalled;           /* the writer took nothing for FLOWTRACE_WAIT_TIMEOUT */
 static uint64_t end_deadline; /* the end: every send may wait until then; else 0 */
 static struct {
-    uint8_t *p;      /* the unsent tail of a frame whose beginning went out, or NULL */
-    size_t len, off; /* its bytes, and those sent since */
-    uint64_t events; /* event records in that frame */
+    uint8_t *p;      /* a frame whose beginning went out (all of it), or NULL */
+    size_t len, off; /* its bytes, and those sent */
 } backlog;
 
 static void drop_backlog(void);
@@ -300,9 +299,11 @@ count_events(const uint8_t *p, size_t n)
     return count;
 }
 
-/* The tail of a frame whose beginning went out: the stream can only go on once it has. */
+/* A frame whose first `sent` bytes went out: the stream can only go on once the rest has.
+ * It is kept whole, so that if the rest never goes the records it holds can be told
+ * apart: the writer applies every whole record it receives, even of a frame cut short. */
 static int
-keep_backlog(struct iovec *iov, int n, uint64_t events)
+keep_backlog(const struct iovec *iov, int n, size_t sent)
 {
     size_t len = 0;
 
@@ -318,21 +319,64 @@ keep_backlog(struct iovec *iov, int n, uint64_t events)
         memcpy(backlog.p + backlog.len, iov[i].iov_base, iov[i].iov_len);
         backlog.len += iov[i].iov_len;
     }
-    backlog.off = 0;
-    backlog.events = events;
+    backlog.off = sent;
     return 0;
 }
 
+/* The event records of the backlog's frame that did not wholly go out, if it is an EVENTS
+ * frame; *idx: its thread. */
+static uint64_t
+backlog_events_unsent(uint32_t *idx)
+{
+    struct ft_frame_hdr h;
+    struct ft_rec r;
+    size_t pos = 0, cut;
+    uint64_t count = 0;
+
+    memcpy(&h, backlog.p, sizeof(h));
+    *idx = h.thread;
+    if (h.type != FT_FRAME_EVENTS) {
+        return 0;
+    }
+    cut = backlog.off > sizeof(h) ? backlog.off - sizeof(h) : 0;
+    while (ft_rec_next(backlog.p + sizeof(h), backlog.len - sizeof(h), &pos, &r) == 1) {
+        count += ft_rec_is_event(r.kind) && pos > cut;
+    }
+    return count;
+}
+
+struct hole {
+    uint32_t idx;
+    uint64_t lost;
+};
+
+static void
+mark_hole(struct ft_thread *t, void *arg)
+{
+    const struct hole *h = arg;
+
+    if (t->idx == h->idx) {
+        t->unmarked += h->lost;
+    }
+}
+
 /* The backlog will never go out (the connection broke, or the process ends without the
- * writer having read it): its events are lost. */
+ * writer having read it): the events of its frame that did not wholly go out are lost,
+ * and a hole in their thread's stream (the GAP goes with END, ft_ship_put_gaps). */
 static void
 drop_backlog(void)
 {
+    struct hole h;
+
     if (backlog.p == NULL) {
         return;
     }
-    lost_unsent += backlog.events;
-    unshipped += backlog.events;
+    h.lost = backlog_events_unsent(&h.idx);
+    lost_unsent += h.lost;
+    unshipped += h.lost;
+    if (h.lost > 0) {
+        ft_threads_foreach(mark_hole, &h);
+    }
     free(backlog.p);
     memset(&backlog, 0, sizeof(backlog));
 }
@@ -363,18 +407,21 @@ drain_backlog(uint64_t deadline)
     return 0;
 }
 
-/* One frame (the iov); recs/nrecs: the records of an EVENTS frame (else NULL), counted
- * only if the frame's tail must wait in the backlog: counting every frame's records cost
- * 46 instructions per event on a call-heavy program. Returns 0 when it is sent or on its
+/* One frame (the iov), its records counted only if its tail never goes (drop_backlog):
+ * counting every frame's records cost 46 instructions per event on a call-heavy program.
+ * Returns 0 when it is sent or on its
  * way (its tail in the backlog), else -errno and nothing of it went out: -EAGAIN when
  * the writer took nothing until the deadline (the connection then stalls, unless no
  * wait was allowed), -EPIPE or another error when the writer is gone. */
 static int
-send_frame_iov(struct iovec *iov, int n, const uint8_t *recs, size_t nrecs)
+send_frame_iov(struct iovec *iov, int n)
 {
+    struct iovec whole[3];
     uint64_t deadline = send_deadline();
     size_t sent = 0;
-    int err;
+    int err, nwhole = n < 3 ? n : 3;
+
+    memcpy(whole, iov, (size_t)nwhole * sizeof(*iov));
 
     if (!ft_ship_usable()) {
         return -EPIPE;
@@ -390,8 +437,7 @@ send_frame_iov(struct iovec *iov, int n, const uint8_t *recs, size_t nrecs)
         } else if (wait_writable(deadline) != 0) {
             /* The writer reads no more. What went out of this frame stays in the stream:
              * its tail follows when the writer reads again. */
-            err = sent > 0 ? keep_backlog(iov, n, recs != NULL ? count_events(recs, nrecs) : 0)
-                           : -EAGAIN;
+            err = sent > 0 ? keep_backlog(whole, nwhole, sent) : -EAGAIN;
             break;
         }
     }
@@ -408,7 +454,7 @@ send_frame_iov(struct iovec *iov, int n, const uint8_t *recs, size_t nrecs)
 int
 ft_ship_iov(struct iovec *iov, int n)
 {
-    return send_frame_iov(iov, n, NULL, 0);
+    return send_frame_iov(iov, n);
 }
 
 /* A frame with its header. */
@@ -418,7 +464,7 @@ send_frame(unsigned type, uint32_t thread, const void *p, size_t len)
     struct ft_frame_hdr h = {FT_WIRE_MAGIC, (uint16_t)type, 0, (uint32_t)len, thread};
     struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)p, len}};
 
-    return send_frame_iov(iov, len > 0 ? 2 : 1, type == FT_FRAME_EVENTS ? p : NULL, len);
+    return send_frame_iov(iov, len > 0 ? 2 : 1);
 }
 
 int
@@ -487,7 +533,7 @@ send_events(struct ft_thread *t, const uint8_t *p, size_t len)
     size_t glen = t->unmarked != 0 ? sizeof(gap) : 0;
     struct ft_frame_hdr h = {FT_WIRE_MAGIC, FT_FRAME_EVENTS, 0, (uint32_t)(glen + len), t->idx};
     struct iovec iov[3] = {{&h, sizeof(h)}, {gap, glen}, {(void *)p, len}};
-    int err = send_frame_iov(iov, 3, p, len);
+    int err = send_frame_iov(iov, 3);
 
     if (err == 0) {
         t->unmarked = 0; /* out, or in the backlog, which goes out first */
@@ -687,6 +733,55 @@ ft_ship_idle(void)
         send_clock();
     }
     ft_threads_foreach(ship_thread_idle, NULL);
+}
+
+/* ---- What END says when it cannot go in the stream ------------------------------------ */
+
+struct put {
+    uint8_t *buf;
+    size_t cap, pos;
+};
+
+/* A GAP frame for each thread whose hole no frame marked yet (it would have gone at the
+ * head of the thread's next frame: there is none). */
+static void
+put_gap(struct ft_thread *t, void *arg)
+{
+    struct put *o = arg;
+    uint64_t gap[2] = {ft_rec_word0(FT_REC_GAP, t->unmarked), ft_clock_ticks(ft_cfg.clock)};
+    size_t pos = o->pos;
+
+    if (t->unmarked == 0 || !t->announced ||
+        ft_put_hdr(o->buf, o->cap, &pos, FT_FRAME_EVENTS, t->idx, sizeof(gap)) != 0 ||
+        o->cap - pos < sizeof(gap)) {
+        return;
+    }
+    memcpy(o->buf + pos, gap, sizeof(gap));
+    o->pos = pos + sizeof(gap);
+    t->unmarked = 0;
+}
+
+size_t
+ft_ship_put_holes(uint8_t *buf, size_t cap)
+{
+    struct put o = {buf, cap, 0};
+
+    if (stalled) {
+        char text[300];
+        size_t pos = 0, hdr = 0;
+        int n = snprintf(text, sizeof(text),
+                         "flowtrace-writer took no events for %g s (FLOWTRACE_WAIT_TIMEOUT); "
+                         "the program ran on untraced and %llu events were lost",
+                         (double)ft_cfg.wait_ns / 1e9,
+                         (unsigned long long)(ft_tstate_lost() + lost_unsent));
+        if (ft_put_hdr(buf, cap, &pos, FT_FRAME_NOTE, 0, 0) == 0 &&
+            ft_put_tlv_str(buf, cap, &pos, FT_TAG_REASON, text, (size_t)n) == 0) {
+            ft_patch_len(buf, hdr, pos);
+            o.pos = pos;
+        }
+    }
+    ft_threads_foreach(put_gap, &o);
+    return o.pos;
 }
 
 /* ---- The connection ---------------------------------------------------------------- */

@@ -94,6 +94,11 @@ void ft_ship_note_stopped(void);
 /* Events that could not be shipped by another than their owner, and events committed
  * but never sent (for END's counts). */
 uint64_t ft_ship_lost_unsent(void);
+
+/* The frames END must follow when the stream lost records at its end: a NOTE saying the
+ * writer stalled (if it did), and a GAP for each thread whose hole no frame marked yet
+ * (each then counts as marked). Written to buf; returns their length (what fits in cap). */
+size_t ft_ship_put_holes(uint8_t *buf, size_t cap);
 uint64_t ft_ship_unshipped(void);
 
 /* The buffers' hooks (tstate.h): take the lock themselves. */

@@ -3,6 +3,7 @@ FLOWTRACE_WAIT_TIMEOUT, never at all in --drop mode, and the run says exactly ho
 events it lacks, counted by the process and written by the writer once it reads again."""
 import signal
 import subprocess
+import time
 
 from conftest import PROGRAMS, balanced, runs_in
 from procs_util import Writer, flowtrace_lines, no_core, records, wait_ready
@@ -10,10 +11,10 @@ from procs_util import Writer, flowtrace_lines, no_core, records, wait_ready
 STALL = PROGRAMS / "stall.py"
 
 
-def produced(n):
-    """Event records stall.py N produces: f() x N, main() and the module, each a call and
-    a return."""
-    return 2 * (n + 2)
+def produced(n, m=0):
+    """Event records stall.py N [M] produces: f() x (N + M), main(), end() and the module,
+    each a call and a return."""
+    return 2 * (n + m + 3)
 
 
 def run_with_stalled_writer(python, tmp_path, n, **env):
@@ -72,3 +73,43 @@ def test_in_drop_mode_the_program_never_waits_for_a_stalled_writer(python, tmp_p
     # Where records were dropped the writer closes the open calls: "events lost".
     assert {e.get("incomplete") for e in run.events} <= {None, "events lost"}
     balanced(run.events)
+
+
+def test_a_writer_stalled_as_the_program_ends_still_gets_its_end_and_counts(python, tmp_path):
+    """The writer stops once the calls are made and reads again only after the program
+    has ended: the program's last records (its END too) cannot go in the stream, a frame
+    cut in the middle. The run still ends as the program did and says what it lacks."""
+    n = m = 400_000  # megabytes of records as the program ends: more than the socket holds
+    w = Writer(tmp_path)
+    proc = subprocess.Popen([python, str(STALL), str(n), str(m)], cwd=tmp_path,
+                            env=w.env(FLOWTRACE_WAIT_TIMEOUT="1"), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=no_core)
+    wait_ready(proc)
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline() == "called\n"
+    w.proc.send_signal(signal.SIGSTOP)
+    try:
+        out, err = proc.communicate("end\n", timeout=120)
+    finally:
+        w.proc.send_signal(signal.SIGCONT)
+    assert (proc.returncode, out) == (0, "done\n")
+    [line] = flowtrace_lines(err)
+    assert "took no events for 1 s (FLOWTRACE_WAIT_TIMEOUT)" in line
+    deadline = time.monotonic() + 120
+    while not runs_in(w.dir) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the writer reads the 25 MB left in the socket, then the end
+    status, werr = w.stop()
+    [run] = runs_in(w.dir)
+    tree = run.tree
+    assert tree["ended"] == "exit" and tree["exitCode"] == 0
+    assert any("FLOWTRACE_WAIT_TIMEOUT" in note for note in tree.get("notices", []))
+    tracer = tree["tracer"]
+    assert tracer["lost"] > 0
+    assert tracer["events"] + tracer["lost"] == produced(n, m)
+    assert tracer["events"] == records(run)
+    assert {e.get("incomplete") for e in run.events} <= {None, "events lost"}
+    balanced(run.events)
+    assert not (run.path / "end.ftb").exists()
+    assert "truncated" not in werr and status == 0

@@ -30,10 +30,8 @@ exists(const char *dir, const char *name)
     return lstat(path, &st) == 0;
 }
 
-/* Feeds every whole frame of file to run. Returns 0, the first stream error, or
- * FT_ETRUNCATED if the file ends inside a frame. A missing file is not an error. */
-static int
-feed_file(struct ft_run *run, const char *path, int *saw_hello)
+int
+ft_recover_feed(struct ft_run *run, const char *path, int *saw_hello)
 {
     struct ft_wire_decoder dec;
     struct ft_replay in;
@@ -188,11 +186,11 @@ rebuild(const char *path, const char *id, double rate, struct ft_recovered *out)
         return;
     }
     ft_run_set_recovered(run, "rebuilt from the spool of a writer that stopped");
-    out->stream_err = feed_file(run, journal, &hello);
+    out->stream_err = ft_recover_feed(run, journal, &hello);
     if (hello && !ft_run_ended(run)) {
         /* What the process sent after the journal's last whole frame is lost; its END
          * (if it could leave one) still says how it ended and how much it sent. */
-        feed_file(run, end, &hello);
+        ft_recover_feed(run, end, &hello);
     }
     err = ft_run_finish(run, FT_END_DETACHED, "the writer stopped before the process ended");
     ft_run_get_info(run, &info);

@@ -12,6 +12,13 @@
 #ifndef FT_WRITER_RECOVER_H
 #define FT_WRITER_RECOVER_H
 
+struct ft_run;
+
+/* Feeds every whole frame of the file at path (not followed if a symlink) to run; sets
+ * *saw_hello if one was HELLO. Returns 0, the first stream error, or FT_ETRUNCATED if the
+ * file ends inside a frame. A missing file is not an error. */
+int ft_recover_feed(struct ft_run *run, const char *path, int *saw_hello);
+
 /* One rebuilt (or skipped) run, for the caller to report. */
 struct ft_recovered {
     const char *path; /* DIR/<run> */

@@ -24,6 +24,7 @@
 #include "procs.h"
 #include "runs.h"
 #include "journal.h"
+#include "recover.h"
 
 #define TICK_MS 250 /* output reaches the files (and the index) at least this often */
 /* A thread quiet for this many ticks has nothing more on its way: the library ships what
@@ -593,6 +594,30 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)p, p != NULL ? (unsigned)n : 0); /* none: UV_ENOBUFS */
 }
 
+/* The connection ended without END: a process that ended while the writer read nothing
+ * (stalled, stopped) left its END, behind the marks of its holes, in the run's directory
+ * (inject/session.c). Its counts cover what the stream lacks, also the tail of a frame
+ * cut short, whose whole records were applied. Returns whether the run has its END. */
+static int
+take_left_end(struct conn *c)
+{
+    struct ft_run_info info;
+    char path[4200];
+    int hello = 0;
+
+    ft_run_get_info(c->run, &info);
+    if (!c->running || c->failed || info.path == NULL) {
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/end.ftb", info.path);
+    if (access(path, F_OK) != 0) {
+        return 0;
+    }
+    ft_recover_feed(c->run, path, &hello);
+    unlink(path);
+    return !hello && ft_run_ended(c->run);
+}
+
 static void
 on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
@@ -611,7 +636,9 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         /* EOF without END: the process was killed, or exec'd (EXEC frame seen). */
         uv_read_stop(s);
         c->eof = 1;
-        if (ft_wire_decoder_pending(&c->dec) > 0) {
+        if (take_left_end(c)) {
+            conn_end(c, FT_END_KILLED, NULL);
+        } else if (ft_wire_decoder_pending(&c->dec) > 0) {
             /* Everything before the cut was applied; the cut is reported. */
             bad_stream(c, FT_ETRUNCATED, ft_wire_decoder_offset(&c->dec));
         } else {

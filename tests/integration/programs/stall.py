@@ -1,5 +1,6 @@
 """Calls f() argv[1] times between two lines read from stdin, so that a test can stop
-the writer before the calls and let it go on after them, before the program ends."""
+the writer before the calls and let it go on after them, before the program ends; then
+argv[2] times more (0 if not given), as the program ends."""
 import sys
 
 
@@ -16,5 +17,11 @@ def main(n):
     sys.stdin.readline()
 
 
+def end(n):
+    for i in range(n):
+        f(i)
+
+
 main(int(sys.argv[1]))
+end(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
 print("done")
