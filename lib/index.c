@@ -322,19 +322,17 @@ own_companions(const char *path, char *err, size_t cap)
     return 0;
 }
 
-int
-ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script, char *err,
-                 size_t cap)
+/* Opens DIR/index.sqlite for writing, creating it first so that it, and the -wal/-shm
+ * files SQLite derives from it, get the mode of every other output file; only the user's
+ * own files, never through a link (lib/ownfile.h): the index holds every run's argv. */
+static int
+open_index(const char *dir, char *path, size_t pathcap, sqlite3 **db, int busy_ms, char *err,
+           size_t cap)
 {
-    char path[4096];
-    struct ft_buf argv;
-    sqlite3 *db = NULL;
     int fd, rc;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, FT_INDEX_FILE);
-    /* Created here first so that it, and the -wal/-shm files SQLite derives from it,
-     * get the mode of every other output file; only the user's own files, never through
-     * a link (lib/ownfile.h): the index holds every run's argv. */
+    *db = NULL;
+    snprintf(path, pathcap, "%s/%s", dir, FT_INDEX_FILE);
     if ((rc = own_companions(path, err, cap)) != 0) {
         return rc;
     }
@@ -343,23 +341,43 @@ ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *sc
         return fd;
     }
     close(fd);
-    rc = sqlite3_open_v2(path, &db,
+    rc = sqlite3_open_v2(path, db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc != SQLITE_OK) {
-        rc = fail(db, rc, path, err, cap);
-        sqlite3_close(db);
+        rc = fail(*db, rc, path, err, cap);
+        sqlite3_close(*db);
+        *db = NULL;
         return rc;
     }
-    sqlite3_busy_timeout(db, FT_INDEX_BUSY_MS);
+    sqlite3_busy_timeout(*db, busy_ms);
+    return 0;
+}
+
+/* Switching a new index to WAL answers SQLITE_BUSY at once, without the busy handler,
+ * while another writer holds it: the caller treats it as a busy transaction. */
+static int
+set_wal(sqlite3 *db)
+{
+    return sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+}
+
+int
+ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script, char *err,
+                 size_t cap)
+{
+    char path[4096];
+    struct ft_buf argv;
+    sqlite3 *db;
+    int rc;
+
+    if ((rc = open_index(dir, path, sizeof(path), &db, FT_INDEX_BUSY_MS, err, cap)) != 0) {
+        return rc;
+    }
     ft_buf_init(&argv);
     argv_to_json(info, &argv);
     rc = argv.oom ? SQLITE_NOMEM : SQLITE_OK;
     for (int i = 0; rc == SQLITE_OK; i++) {
-        /* Switching a new index to WAL answers SQLITE_BUSY at once, without the busy
-         * handler, while another writer holds it: retried like a busy transaction. */
-        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
-                          NULL);
-        if (rc == SQLITE_OK) {
+        if ((rc = set_wal(db)) == SQLITE_OK) {
             rc = put_once(db, info, script, argv.p);
         }
         if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || i + 1 == PUT_TRIES) {
@@ -372,6 +390,58 @@ ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *sc
         rc = fail(db, rc, path, err, cap);
     }
     ft_buf_free(&argv);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* The units of every batch in one IMMEDIATE transaction, with the schema. */
+static int
+put_units_once(sqlite3 *db, const struct ft_index_units *runs, size_t nruns)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+    if ((rc = ensure_schema(db)) == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(db, insert_unit_sql, -1, &st, NULL);
+    }
+    for (size_t k = 0; k < nruns && rc == SQLITE_OK; k++) {
+        const char *dir = runs[k].run_path != NULL ? base_name(runs[k].run_path) : runs[k].run_id;
+        for (size_t i = 0; i < runs[k].n && rc == SQLITE_OK; i++) {
+            sqlite3_reset(st); /* a statement stepped, not reset, refuses a new binding */
+            bind_text(st, 1, runs[k].run_id);
+            rc = insert_unit(st, dir, &runs[k].rows[i]);
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+int
+ft_index_put_units(const char *dir, const struct ft_index_units *runs, size_t nruns, char *err,
+                   size_t cap)
+{
+    char path[4096];
+    sqlite3 *db;
+    int rc;
+
+    if ((rc = open_index(dir, path, sizeof(path), &db, FT_INDEX_UNITS_BUSY_MS, err, cap)) != 0) {
+        return rc;
+    }
+    if ((rc = set_wal(db)) == SQLITE_OK) {
+        rc = put_units_once(db, runs, nruns);
+    }
+    if (rc != SQLITE_OK) {
+        rc = fail(db, rc, path, err, cap);
+    }
     sqlite3_close(db);
     return rc;
 }

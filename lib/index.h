@@ -1,7 +1,10 @@
-/* index.h - the runs index, DIR/index.sqlite: one row per finished run (SQLite).
+/* index.h - the runs index, DIR/index.sqlite: one row per finished run, and one per
+ * finished unit of work (SQLite).
  *
- * The writer records each run when its files are complete (ft_index_put_run); the CLI
- * lists them (ft_index_list): one schema for both programs. Several writers, and
+ * The writer records each unit as it ends, while its run goes on (ft_index_put_units),
+ * and each run when its files are complete (ft_index_put_run, with its units' rows again
+ * or the rest of them); the CLI lists the runs (ft_index_list): one schema for both
+ * programs. A unit's row may so be there before its run's (the run is still going). Several writers, and
  * readers, may share one DIR: the database is in WAL mode, every connection waits up
  * to FT_INDEX_BUSY_MS for a lock, and a write that still finds the database busy is
  * retried. Paths stored are relative
@@ -23,6 +26,9 @@
 #define FT_INDEX_FILE    "index.sqlite"
 #define FT_INDEX_VERSION 2 /* PRAGMA user_version written by this code */
 #define FT_INDEX_BUSY_MS 5000
+/* A live put of units waits this long for the lock, no more, and is not retried: the
+ * writer's loop must not stall on it, and the run's own put writes what it missed. */
+#define FT_INDEX_UNITS_BUSY_MS 50
 
 /* One indexed run. Strings are owned by the list that holds the row. */
 struct ft_index_run {
@@ -53,6 +59,21 @@ struct ft_index_list {
  * locked after the retries), -EIO, FT_EFOREIGN (the file is not a runs index). */
 int ft_index_put_run(const char *dir, const struct ft_run_info *info, const char *script, char *err,
                      size_t cap);
+
+/* The finished units of one run, for ft_index_put_units. run_path is DIR/<id> (only its
+ * last component is stored, as for the run's row). */
+struct ft_index_units {
+    const char *run_id, *run_path;
+    const struct ft_unit_row *rows;
+    size_t n;
+};
+
+/* Records the units of nruns runs in DIR/index.sqlite in one transaction (creating the
+ * database if needed; INSERT OR REPLACE, as the run's own put does). It waits at most
+ * FT_INDEX_UNITS_BUSY_MS for the lock and does not retry. Returns 0, or a negative code
+ * with err set, as ft_index_put_run. */
+int ft_index_put_units(const char *dir, const struct ft_index_units *runs, size_t nruns, char *err,
+                       size_t cap);
 
 /* Reads every run of DIR/index.sqlite, newest first, into list (which the caller frees
  * with ft_index_list_free). Returns 0; FT_ENOTFOUND when there is no index (no file, an

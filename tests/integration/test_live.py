@@ -249,3 +249,47 @@ def test_the_wrapper_prints_a_failed_unit_while_the_program_runs(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def unit_rows(out):
+    """(name, outcome) of the units table of out/index.sqlite, [] while it has none."""
+    import sqlite3
+    try:
+        with sqlite3.connect(f"file:{out / 'index.sqlite'}?mode=ro", uri=True) as db:
+            return db.execute("SELECT name, outcome FROM units ORDER BY unit_id").fetchall()
+    except sqlite3.Error:
+        return []
+
+
+def test_a_finished_unit_has_its_index_row_while_the_suite_runs(tmp_path):
+    # issue 12: a unit's row in index.sqlite within a tick of its end, not at the run's.
+    # The second test waits for a file this test creates only once it has seen the first
+    # test's row in the index.
+    out, flag = tmp_path / "out", tmp_path / "seen"
+    (tmp_path / "test_wait.py").write_text(
+        "import os, time\n"
+        "def test_fails():\n    assert 1 == 2\n"
+        "def test_waits():\n    deadline = time.monotonic() + 300\n"
+        f"    while not os.path.exists({str(flag)!r}) and time.monotonic() < deadline:\n"
+        "        time.sleep(0.05)\n")
+    proc = subprocess.Popen([str(RUN), "-q", "-o", str(out), "/usr/bin/python3", "-m", "pytest",
+                             "-q", "-p", "no:cacheprovider", "test_wait.py"], cwd=tmp_path,
+                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        rows = until(lambda: unit_rows(out))
+        running = proc.poll() is None
+    finally:
+        flag.touch()
+        stdout, stderr = proc.communicate(timeout=300)
+    assert rows == [("test_wait.py::test_fails", "failed")], (rows, stderr)
+    assert running  # the suite still ran: its second test waited for the row
+    assert proc.returncode == 1 and "1 failed, 1 passed" in stdout, stdout + stderr
+    # The run's own put at its end adds its row, and the second test's.
+    assert unit_rows(out) == [("test_wait.py::test_fails", "failed"),
+                              ("test_wait.py::test_waits", "passed")]
+    import sqlite3
+    with sqlite3.connect(out / "index.sqlite") as db:
+        [(run_id, script)] = db.execute("SELECT id, script FROM runs").fetchall()
+        assert db.execute("SELECT DISTINCT run_id FROM units").fetchall() == [(run_id,)]
+    assert script == "-m pytest"

@@ -259,6 +259,83 @@ a_newer_schema_with_more_columns_and_tables_is_still_read_and_written(void **sta
     ft_index_list_free(&list);
 }
 
+/* The units table, as "run_id/unit_id:outcome:tree," in order. */
+static void
+units_in_index(char *out, size_t cap)
+{
+    sqlite3_stmt *st;
+    sqlite3 *db;
+    size_t len = 0;
+
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open(path_of(FT_INDEX_FILE), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT run_id, unit_id, outcome, tree FROM units"
+                                        " ORDER BY run_id, unit_id",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && len < cap) {
+        const char *tree = (const char *)sqlite3_column_text(st, 3);
+        len += (size_t)snprintf(out + len, cap - len, "%s/%d:%s:%s,", sqlite3_column_text(st, 0),
+                                sqlite3_column_int(st, 1), sqlite3_column_text(st, 2),
+                                tree ? tree : "-");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void
+units_of_running_runs_are_put_in_one_go_and_the_run_put_adds_the_rest(void **state)
+{
+    const struct ft_unit_row rows[] = {
+        {.id = 1,
+         .kind = "pytest",
+         .name = "t.py::a",
+         .outcome = "failed",
+         .tree = "units/1/tree.json"},
+        {.id = 2, .kind = "pytest", .name = "t.py::b", .outcome = "passed"},
+    };
+    const struct ft_index_units runs[] = {{"r1", "/x/r1", rows, 1}, {"r2", "/x/r2", rows + 1, 1}};
+    struct ft_run_info info = info_of("r1", 5);
+    struct ft_index_list list;
+    char err[512] = "", got[512];
+
+    (void)state;
+    assert_int_equal(ft_index_put_units(dir, runs, 2, err, sizeof(err)), 0);
+    units_in_index(got, sizeof(got));
+    assert_string_equal(got, "r1/1:failed:r1/units/1/tree.json,r2/2:passed:-,");
+    /* Unit rows without their run's row: the runs list has no run yet. */
+    assert_int_equal(ft_index_list(dir, &list, err, sizeof(err)), 0);
+    assert_int_equal(list.n, 0);
+    ft_index_list_free(&list);
+    /* The run's own put: its row, and the units not put yet (or again: same rows). */
+    info.path = "/x/r1";
+    info.rows = rows;
+    info.nrows = 2;
+    assert_int_equal(ft_index_put_run(dir, &info, "app.py", err, sizeof(err)), 0);
+    units_in_index(got, sizeof(got));
+    assert_string_equal(got, "r1/1:failed:r1/units/1/tree.json,r1/2:passed:-,r2/2:passed:-,");
+    assert_int_equal(ft_index_list(dir, &list, err, sizeof(err)), 0);
+    assert_int_equal(list.n, 1);
+    ft_index_list_free(&list);
+}
+
+static void
+a_units_put_into_a_foreign_file_is_refused(void **state)
+{
+    const struct ft_unit_row row = {.id = 1, .kind = "pytest", .name = "a", .outcome = "passed"};
+    const struct ft_index_units run = {"r1", "/x/r1", &row, 1};
+    char err[512] = "";
+    sqlite3 *db;
+
+    (void)state;
+    assert_int_equal(sqlite3_open(path_of(FT_INDEX_FILE), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE x (y)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(ft_index_put_units(dir, &run, 1, err, sizeof(err)), FT_EFOREIGN);
+    assert_non_null(strstr(err, "index.sqlite is not a FlowTrace runs index"));
+}
+
 static void
 concurrent_writers_record_every_run(void **state)
 {
@@ -341,6 +418,10 @@ main(void)
         cmocka_unit_test_setup_teardown(a_truncated_index_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_newer_schema_with_more_columns_and_tables_is_still_read_and_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            units_of_running_runs_are_put_in_one_go_and_the_run_put_adds_the_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_units_put_into_a_foreign_file_is_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers_record_every_run, setup, teardown),
         cmocka_unit_test_setup_teardown(a_reader_racing_the_first_writer_sees_no_index_or_its_rows,
                                         setup, teardown),

@@ -44,6 +44,8 @@ struct conn {
     int failed;  /* the run's output failed: frames are counted, not written */
     int refused; /* FLOWTRACE_CHILDREN=0 and a child: told so, then closed */
     int closing;
+    size_t indexed; /* its units whose rows are in the index already (index_units) */
+    int index_off;  /* the index refused them: its own put at the end writes them all */
     struct ft_hello_id id;
     struct conn *next, *prev;
 };
@@ -135,15 +137,21 @@ unit_ended(void *ctx, const struct ft_run *r, const struct ft_unit_export *u)
     }
 }
 
-/* Records a finished run in the runs index; a failure costs the index row only. */
+/* Records a finished run in the runs index, with its units' rows but the first indexed
+ * (put while it ran, index_units); a failure costs the index rows only. */
 static void
-index_run(const struct ft_run_info *info)
+index_run(const struct ft_run_info *info, size_t indexed)
 {
+    struct ft_run_info rest = *info;
     char script[512], err[768];
 
-    ft_script_name(info->argv, info->argv_len, script, sizeof(script));
-    if (ft_index_put_run(S.opts.dir, info, script, err, sizeof(err)) != 0) {
-        say("run %s: not recorded in the runs index: %s", info->id, err);
+    if (indexed <= rest.nrows) {
+        rest.rows += indexed;
+        rest.nrows -= indexed;
+    }
+    ft_script_name(rest.argv, rest.argv_len, script, sizeof(script));
+    if (ft_index_put_run(S.opts.dir, &rest, script, err, sizeof(err)) != 0) {
+        say("run %s: not recorded in the runs index: %s", rest.id, err);
     }
 }
 
@@ -178,7 +186,7 @@ conn_end(struct conn *c, int how_if_open, const char *reason)
         }
         if (info.id != NULL && info.path != NULL && !info.discarded) {
             ft_runs_finished(&info, S.opts.runs_file);
-            index_run(&info);
+            index_run(&info, c->indexed);
             if (S.opts.on_run != NULL) {
                 S.opts.on_run(S.opts.ctx, c->run);
             }
@@ -546,6 +554,63 @@ receive(struct conn *c)
     return rc;
 }
 
+/* A running run's units that ended since its last index put, into *out when not NULL. */
+static int
+units_pending(struct conn *c, struct ft_index_units *out)
+{
+    const struct ft_unit_row *rows;
+    struct ft_run_info info;
+    size_t n;
+
+    if (c->run == NULL || c->closing || c->acking || c->index_off) {
+        return 0;
+    }
+    ft_run_units(c->run, &rows, &n);
+    if (n <= c->indexed) {
+        return 0; /* a run without units stops here */
+    }
+    ft_run_get_info(c->run, &info);
+    if (info.id == NULL || info.path == NULL || info.discarded) {
+        return 0;
+    }
+    if (out != NULL) {
+        *out = (struct ft_index_units){info.id, info.path, rows + c->indexed, n - c->indexed};
+    }
+    return 1;
+}
+
+/* Every tick: the units that ended since the last one, of every run, reach the index in
+ * one transaction. A busy index is tried again at the next tick; a failure of another
+ * kind leaves those runs' units to the run's own put at its end, which says why. */
+static void
+index_units(void)
+{
+    struct ft_index_units *batch, mine;
+    struct conn *c;
+    size_t n = 0, want = 0;
+    char err[768];
+    int rc;
+
+    for (c = S.conns; c != NULL; c = c->next) {
+        want += (size_t)units_pending(c, NULL);
+    }
+    if (want == 0 || (batch = malloc(want * sizeof(*batch))) == NULL) {
+        return; /* nothing new; or, out of memory, the runs' own puts write them */
+    }
+    for (c = S.conns; c != NULL && n < want; c = c->next) {
+        n += (size_t)units_pending(c, &batch[n]);
+    }
+    rc = ft_index_put_units(S.opts.dir, batch, n, err, sizeof(err));
+    free(batch);
+    /* The same runs again (nothing ran in between): what each had put. */
+    for (c = S.conns; c != NULL && rc != -EBUSY; c = c->next) {
+        if (units_pending(c, &mine)) {
+            c->indexed += rc == 0 ? mine.n : 0;
+            c->index_off = rc != 0;
+        }
+    }
+}
+
 /* Every tick: what the runs wrote reaches their files (events.jsonl, its copies, units,
  * the journal), and a run whose files failed stops being written. */
 static void
@@ -578,6 +643,7 @@ on_tick(uv_timer_t *t)
             conn_fail(c, err);
         }
     }
+    index_units();
 }
 
 /* A connection reads straight into its decoder's buffer, which stays FT_WIRE_DECODE_BUF
