@@ -768,15 +768,15 @@ ft_ship_put_holes(uint8_t *buf, size_t cap)
 
     if (stalled) {
         char text[300];
-        size_t pos = 0, hdr = 0;
+        size_t pos = 0; /* the NOTE is the buffer's first frame */
+        uint64_t lost = ft_tstate_lost() + lost_unsent;
         int n = snprintf(text, sizeof(text),
                          "flowtrace-writer took no events for %g s (FLOWTRACE_WAIT_TIMEOUT); "
                          "the program ran on untraced and %llu events were lost",
-                         (double)ft_cfg.wait_ns / 1e9,
-                         (unsigned long long)(ft_tstate_lost() + lost_unsent));
+                         (double)ft_cfg.wait_ns / 1e9, (unsigned long long)lost);
         if (ft_put_hdr(buf, cap, &pos, FT_FRAME_NOTE, 0, 0) == 0 &&
             ft_put_tlv_str(buf, cap, &pos, FT_TAG_REASON, text, (size_t)n) == 0) {
-            ft_patch_len(buf, hdr, pos);
+            ft_patch_len(buf, 0, pos);
             o.pos = pos;
         }
     }

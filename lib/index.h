@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "lib/run.h"
+#include "lib/unitrow.h"
 
 #define FT_INDEX_FILE    "index.sqlite"
 #define FT_INDEX_VERSION 2 /* PRAGMA user_version written by this code */

@@ -16,15 +16,8 @@
 #include "wire.h"
 
 struct ft_run;
-struct ft_unit_export;
-
-/* The version of the output files (docs/format.md): tree.json says it ("format"). 2: a
- * node's "caller" is written only where its parent is not in the same tree. 3: values are
- * typed (plain JSON values, or described ones with "type" and "repr"). 4: events.jsonl's
- * EXIT and EXCEPTION lines leave out what their ENTER line says (file, line, parent), and
- * lines leave out the run unless copied to --logfile/--stdout. */
-#define FT_OUTPUT_FORMAT   4
-#define FT_OUTPUT_FORMAT_S "4"
+struct ft_unit_export; /* units.h */
+struct ft_unit_row;    /* unitrow.h */
 
 struct ft_run_opts {
     const char *dir;        /* output root; must exist. Borrowed for the run's life. */
@@ -49,23 +42,6 @@ struct ft_run_opts {
 
 /* The zstd level of --compress when none is given: chosen by measurement (docs/format.md). */
 #define FT_ZLEVEL_DEFAULT 1
-
-/* A finished unit of work (a test, a request, a --unit call): its row in units.jsonl and in
- * the index. Strings are owned by the run; paths are relative to the run's directory and
- * NULL when the unit's files were not kept. */
-struct ft_unit_row {
-    uint64_t id;
-    const char *kind; /* pytest, unittest, wsgi, asgi, function */
-    const char *name;
-    const char *outcome; /* passed, failed, skipped, error (tests); ok, failed (others) */
-    int failed;          /* outcome is failed or error */
-    uint64_t start_us, duration_us, calls;
-    const char *tree, *events;
-    int status; /* HTTP status, 0 if none */
-    const char *request_id, *method, *path;
-    const char *error;      /* "Type: message" of the exception that failed it, or NULL */
-    const char *error_path; /* the calls down to where it was raised, "a > b > c" */
-};
 
 /* A read-only view of a run's state, for the index, the CLI and messages. */
 struct ft_run_info {
@@ -100,19 +76,6 @@ struct ft_run_info {
 
 /* The units finished so far, in order of their end. Valid until the next frame. */
 void ft_run_units(const struct ft_run *r, const struct ft_unit_row **rows, size_t *n);
-
-/* A finished unit as an exporter sees it (ft_run_opts.on_unit); valid during the call. */
-struct ft_unit_export {
-    const struct ft_unit_row *row;
-    uint64_t root;             /* the unit's call id: spans whose parent it is hang from it */
-    uint64_t start_ns, end_ns; /* since the epoch */
-    const char *thread;        /* the thread it ran in */
-    const char *exc;           /* {"type","module","message"} of the exception that failed it */
-    const char *remote, *agent;
-    const char *traceparent, *tracestate; /* the request's W3C trace context, or NULL */
-    const char *route;                    /* the request's route template, if known */
-    const struct ft_spans *spans;         /* its calls kept (sorted); offered - n left out */
-};
 
 /* The run's calls outside its units, for exporters, once ft_run_finish() has run (NULL
  * if none were collected). Valid until ft_run_free(). */

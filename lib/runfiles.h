@@ -25,6 +25,14 @@
 
 #include "sink.h"
 
+/* The version of the output files (docs/format.md): tree.json says it ("format"). 2: a
+ * node's "caller" is written only where its parent is not in the same tree. 3: values are
+ * typed (plain JSON values, or described ones with "type" and "repr"). 4: events.jsonl's
+ * EXIT and EXCEPTION lines leave out what their ENTER line says (file, line, parent), and
+ * lines leave out the run unless copied to --logfile/--stdout. */
+#define FT_OUTPUT_FORMAT   4
+#define FT_OUTPUT_FORMAT_S "4"
+
 struct ft_part {
     struct ft_sink sink;
     char *path;

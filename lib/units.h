@@ -18,10 +18,25 @@
 #include "calls.h"
 #include "emit.h"
 #include "ledger.h"
-#include "run.h"
 #include "runfiles.h"
+#include "spans.h"
+#include "unitrow.h"
 
+struct ft_run; /* the run the units belong to, opaque here */
 struct ft_unit;
+
+/* A finished unit as an exporter sees it (run.h's ft_run_opts.on_unit); valid during the call. */
+struct ft_unit_export {
+    const struct ft_unit_row *row;
+    uint64_t root;             /* the unit's call id: spans whose parent it is hang from it */
+    uint64_t start_ns, end_ns; /* since the epoch */
+    const char *thread;        /* the thread it ran in */
+    const char *exc;           /* {"type","module","message"} of the exception that failed it */
+    const char *remote, *agent;
+    const char *traceparent, *tracestate; /* the request's W3C trace context, or NULL */
+    const char *route;                    /* the request's route template, if known */
+    const struct ft_spans *spans;         /* its calls kept (sorted); offered - n left out */
+};
 
 struct ft_units {
     /* Borrowed from the run; set by ft_units_start. */

@@ -24,6 +24,8 @@ def produced(n):
 
 
 def faulty(rules):
+    # Without the fault library the rules do nothing and a test of them proves nothing.
+    assert FAULTFS.exists(), f"{FAULTFS} is missing: make {FAULTFS.relative_to(FAULTFS.parents[2])}"
     return clean_env(LD_PRELOAD=FAULTFS, FT_FAULT=rules)
 
 

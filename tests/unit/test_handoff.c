@@ -13,6 +13,7 @@
 #include "lib/codetab.h"
 #include "lib/err.h"
 #include "lib/run.h"
+#include "lib/units.h"
 #include "slurp.h"
 #include "stream.h"
 

@@ -28,6 +28,7 @@
 #include <uv.h>
 
 #include "lib/run.h"
+#include "lib/units.h"
 
 /* Starts the exporter if opt_url (--otlp) or FLOWTRACE_OTLP asks for it. Returns 1 if
  * exporting, 0 if not asked, or -1 with why set (a bad setting). */

@@ -30,6 +30,7 @@
 
 #include "lib/buf.h"
 #include "lib/run.h"
+#include "lib/units.h"
 
 /* What every block's resource says besides the process: set once (borrowed). */
 struct ft_otlp_resource {

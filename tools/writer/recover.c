@@ -244,8 +244,8 @@ read_all(int fd, struct ft_buf *b)
     "any of it (rebuilt empty by --recover)"
 
 /* Ends a run whose writer died before it wrote a record (FT_RUN_NOTHING): a valid, empty
- * run whose head is what the writer said of the process (.live's first line), "ended"
- * "detached", with an empty events.jsonl. */
+ * run whose head is what the writer said of the process (.live's first line), ended as
+ * detached (FT_END_DETACHED), with an empty events.jsonl. */
 static void
 end_empty(const char *path, struct ft_recovered *out)
 {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "lib/run.h"
+#include "lib/unitrow.h"
 
 /* Remembers a finished run, and appends a line to runs_file if it is not NULL:
  * id TAB path TAB pid TAB parent-or-"-" TAB how TAB status-or-"-" TAB calls TAB script */

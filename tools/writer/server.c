@@ -19,6 +19,7 @@
 #include "lib/err.h"
 #include "lib/index.h"
 #include "lib/run.h"
+#include "lib/units.h"
 #include "lib/script.h"
 #include "lib/wire.h"
 #include "procs.h"
@@ -702,10 +703,9 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         /* EOF without END: the process was killed, or exec'd (EXEC frame seen). */
         uv_read_stop(s);
         c->eof = 1;
-        if (take_left_end(c)) {
-            conn_end(c, FT_END_KILLED, NULL);
-        } else if (ft_wire_decoder_pending(&c->dec) > 0) {
-            /* Everything before the cut was applied; the cut is reported. */
+        if (!take_left_end(c) && ft_wire_decoder_pending(&c->dec) > 0) {
+            /* Everything before the cut was applied; the cut is reported. (An END left
+             * beside the spool ends the run as the process said, cut or not.) */
             bad_stream(c, FT_ETRUNCATED, ft_wire_decoder_offset(&c->dec));
         } else {
             conn_end(c, FT_END_KILLED, NULL);
