@@ -1654,7 +1654,8 @@ whole_plain(struct ft_calls *c, struct ft_cthread *t, unsigned kind, const uint8
     return done;
 }
 
-int ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n);
+int ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t *n,
+                    size_t more);
 
 /* on_whole's way for a whole event that is not plain: as the two records it stands for. */
 static __attribute__((noinline)) int
@@ -1683,7 +1684,7 @@ whole_split(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
         memcpy(b + 16, &vw0, 8);
         memcpy(b + 24, rec->data + 16, vlen);
     }
-    err = ft_calls_events(c, t, b, total);
+    err = ft_calls_events(c, t, b, &total, 0);
     if (b != (uint8_t *)w) {
         free(b);
     }
@@ -1719,16 +1720,20 @@ on_whole(struct ft_calls *c, struct ft_cthread *t, const struct ft_rec *rec)
 }
 
 int
-ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n)
+ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t *np, size_t more)
 {
-    size_t pos = 0;
+    size_t pos = 0, n = *np;
     struct ft_rec rec;
 
     t->quiet = 0;
     while (pos < n) {
         int err = next_record(p, n, &pos, &rec);
         if (err != 0) {
-            return err;
+            if (more == 0 || !ft_wire_rec_cut(p + pos, n - pos, more)) {
+                return err;
+            }
+            *np = pos; /* the cut record comes again, whole */
+            break;
         }
         if (rec.kind >= FT_REC_VALUE) {
             if (rec.kind - FT_REC_CALL_INTS <= 1u) {

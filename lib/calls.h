@@ -94,9 +94,12 @@ struct ft_cthread *ft_calls_find_thread(const struct ft_calls *c, uint32_t idx);
 /* Names the thread (copied; "Thread" when name is NULL). Returns 0 or -ENOMEM. */
 int ft_calls_name_thread(struct ft_cthread *t, uint64_t tid, const char *name, size_t len);
 
-/* Applies the event records of an EVENTS frame of thread t. Returns 0, a stream error
+/* Applies the event records p[0..*n) of an EVENTS frame of thread t. An open piece
+ * (wire.h: more > 0 bytes of its frame still to come) may end in a cut record: the
+ * records before it are applied and *n becomes their length. Returns 0, a stream error
  * (FT_EBADRECORD, FT_EUNDEFCODE, ...) or -ENOMEM. */
-int ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t n);
+int ft_calls_events(struct ft_calls *c, struct ft_cthread *t, const uint8_t *p, size_t *n,
+                    size_t more);
 
 /* A tick of the writer's clock. A thread that sent nothing for quiet_ticks ticks has
  * nothing more on its way (the library ships what a thread committed at every flush

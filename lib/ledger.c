@@ -2,7 +2,7 @@
 #include "ledger.h"
 
 int
-ft_ledger_discard(struct ft_ledger *l, const struct ft_frame *f)
+ft_ledger_discard(struct ft_ledger *l, struct ft_frame *f)
 {
     struct ft_rec rec;
     size_t pos = 0;
@@ -13,6 +13,10 @@ ft_ledger_discard(struct ft_ledger *l, const struct ft_frame *f)
     }
     while ((rc = ft_rec_next(f->payload, f->hdr.len, &pos, &rec)) == 1) {
         l->discarded += (uint64_t)ft_ledger_counted(rec.kind);
+    }
+    if (rc < 0 && f->more != 0 && ft_wire_rec_cut(f->payload + pos, f->hdr.len - pos, f->more)) {
+        f->hdr.len = (uint32_t)pos; /* an open piece's cut record: it comes again, whole */
+        return 0;
     }
     return rc;
 }

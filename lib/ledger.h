@@ -43,8 +43,8 @@ ft_ledger_counted(unsigned kind)
 
 /* A frame after the output failed: its records are counted as discarded, nothing else
  * is kept. The frame is still checked: returns 0 or the decoder's error for a malformed
- * one. */
-int ft_ledger_discard(struct ft_ledger *l, const struct ft_frame *f);
+ * one. An open piece ending in a cut record (wire.h) is cut before it (f->hdr.len). */
+int ft_ledger_discard(struct ft_ledger *l, struct ft_frame *f);
 
 /* The run's totals: records in the files, and records the process produced that the
  * files lack. Until the run is finished (or failed) the last lines may still be in

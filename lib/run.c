@@ -488,9 +488,10 @@ on_note(struct ft_run *r, const struct ft_frame *f)
 }
 
 int
-ft_run_frame(struct ft_run *r, const struct ft_frame *f)
+ft_run_frame(struct ft_run *r, struct ft_frame *f)
 {
     struct ft_cthread *t;
+    size_t n;
     int err;
 
     if (r->state == FT_RS_DONE) {
@@ -523,7 +524,10 @@ ft_run_frame(struct ft_run *r, const struct ft_frame *f)
         if (t == NULL || t->ended) {
             return FT_EORDER;
         }
-        return ft_calls_events(&r->calls, t, f->payload, f->hdr.len);
+        n = f->hdr.len;
+        err = ft_calls_events(&r->calls, t, f->payload, &n, f->more);
+        f->hdr.len = (uint32_t)n;
+        return err;
     case FT_FRAME_THREAD_END:
         t = ft_calls_find_thread(&r->calls, f->hdr.thread);
         if (t == NULL) {

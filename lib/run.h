@@ -90,8 +90,10 @@ struct ft_run *ft_run_new(const struct ft_run_opts *opts);
 /* Processes one frame. Returns 0, or a negative error for a frame that breaks the
  * protocol (FT_EBADFRAME, FT_EBADRECORD, FT_EORDER, FT_EUNDEFCODE, FT_EBADVERSION) or an
  * output failure (-errno while creating the run directory). After an error the caller
- * should stop feeding frames and call ft_run_finish(). */
-int ft_run_frame(struct ft_run *r, const struct ft_frame *f);
+ * should stop feeding frames and call ft_run_finish(). An open piece (wire.h, f->more >
+ * 0) is applied up to a cut record at its end, and f->hdr.len cut to what was applied:
+ * the caller gives the rest back to its decoder (ft_wire_decoder_unread). */
+int ft_run_frame(struct ft_run *r, struct ft_frame *f);
 
 /* Whether an END frame has been processed (the writer then sends ACK after finishing). */
 int ft_run_ended(const struct ft_run *r);

@@ -147,13 +147,29 @@ rec_size(uint64_t w0)
 }
 
 /* The next piece of the EVENTS frame coming out in pieces: the whole records held, or
- * (a record overrunning the frame) the bytes held up to the frame's end. */
+ * (a record overrunning the frame) the bytes held up to the frame's end; open, every
+ * byte held. */
 static int
 next_piece(struct ft_wire_decoder *d, struct ft_frame *f)
 {
     size_t avail = d->len - d->off, lim = avail < d->rest ? avail : d->rest, take = 0, room = lim;
     const uint8_t *p = d->buf + d->off;
 
+    f->more = 0;
+    if (lim == d->rest) {
+        /* The frame's last bytes, all held: whole records, or one the reader reports as
+         * malformed (what the scan would hand out too, in one piece or two). */
+        take = lim;
+        room = 0;
+    } else if (d->open) {
+        if (lim == 0 || lim < d->need) {
+            d->need = d->need > 8 ? d->need : 8; /* a record given back waits to be whole */
+            return 0;
+        }
+        take = lim;
+        room = 0;
+        f->more = d->rest - (uint32_t)lim;
+    }
     /* Once per record (room: what is held after take). A variable record's size skips
      * rec_size's bound: a length past FT_FRAME_MAX overruns the frame as surely. */
     while (room >= 8) {
@@ -169,9 +185,6 @@ next_piece(struct ft_wire_decoder *d, struct ft_frame *f)
         }
         take += sz;
         room -= sz;
-    }
-    if (take == 0 && lim == d->rest) {
-        take = lim; /* a last record shorter than a word: malformed, reported likewise */
     }
     if (take == 0) {
         uint64_t w0 = 0;
@@ -229,9 +242,47 @@ ft_wire_next_frame(struct ft_wire_decoder *d, struct ft_frame *f)
     f->hdr = h;
     f->payload = d->buf + d->off + sizeof(h);
     f->offset = d->consumed + d->off;
+    f->more = 0;
     d->off += sizeof(h) + h.len;
     d->need = 0;
     return 1;
+}
+
+void
+ft_wire_decoder_open(struct ft_wire_decoder *d)
+{
+    d->open = 1;
+}
+
+int
+ft_wire_rec_cut(const uint8_t *p, size_t left, size_t more)
+{
+    uint64_t w0;
+    size_t sz;
+
+    if (left < 8) {
+        return left + more >= 8; /* its first word is still coming */
+    }
+    memcpy(&w0, p, 8);
+    sz = rec_size(w0);
+    return sz != SIZE_MAX && sz > left && sz - left <= more;
+}
+
+void
+ft_wire_decoder_unread(struct ft_wire_decoder *d, size_t n)
+{
+    uint64_t w0;
+
+    if (n == 0) {
+        return;
+    }
+    d->off -= n;
+    d->rest += (uint32_t)n;
+    d->need = 8;
+    if (n >= 8) {
+        memcpy(&w0, d->buf + d->off, 8);
+        d->need = rec_size(w0);
+    }
 }
 
 size_t

@@ -333,16 +333,37 @@ struct ft_wire_decoder {
     struct ft_frame_hdr cur;
     uint64_t cur_offset;
     uint32_t rest;
+    int open; /* pieces come out open (ft_wire_decoder_open) */
 };
 
 struct ft_frame {
     struct ft_frame_hdr hdr;
     const uint8_t *payload;
     uint64_t offset; /* stream offset of the frame header (a piece's: its frame's) */
+    uint32_t more;   /* an open piece: bytes of its frame after it (its last record may be
+                      * cut there); 0 for every other frame and piece */
 };
 
 void ft_wire_decoder_init(struct ft_wire_decoder *d);
 void ft_wire_decoder_close(struct ft_wire_decoder *d);
+
+/* Open pieces, for a reader that walks the records anyway (the writer's connections):
+ * a piece is every byte held of its frame, not only its whole records, which spares the
+ * decoder a scan of each record. A piece whose frame goes on (f->more > 0) may end in a
+ * cut record: the reader applies the whole records before it, finds the cut with
+ * ft_wire_rec_cut, and gives the cut bytes back with ft_wire_decoder_unread; they come
+ * out again, at the head of the next piece, once the record is whole. */
+void ft_wire_decoder_open(struct ft_wire_decoder *d);
+
+/* Whether the record at p, of which left bytes are held, is whole in its frame but not
+ * here: it ends within the more bytes of the frame still to come. A record that
+ * overruns its frame, or of kind 0, is not cut but malformed. */
+int ft_wire_rec_cut(const uint8_t *p, size_t left, size_t more);
+
+/* Gives back the last n bytes of the open piece just taken (a cut record, and any bytes
+ * after it): the decoder holds them again, and hands them out when the record they begin
+ * is whole. n = 0 does nothing. */
+void ft_wire_decoder_unread(struct ft_wire_decoder *d, size_t n);
 
 /* Appends n bytes to the decoder. Returns 0 or -ENOMEM. The buffer grows to hold them:
  * for bounded memory feed at most FT_WIRE_HOLD bytes between ft_wire_next_frame()

@@ -2,7 +2,8 @@
  * and run builder (lib/wire.c, lib/run.c, lib/calls.c), as a hostile process would send.
  *
  * Input: one control byte, then the stream. The control byte picks how the stream is cut
- * into reads (bits 0-4: chunk size, 0 = all at once), whether the run's output fails
+ * into reads (bits 0-4: chunk size, 0 = all at once; an odd one also opens the decoder's
+ * pieces, as the writer's connections do: wire.h), whether the run's output fails
  * part-way (bit 7, after `bits 5-6` frames) as on a full disk, and whether the run is
  * one rebuilt after a writer died (bit 6 alone). Every input is fed exactly as the
  * writer feeds a connection: frames in order until the first error, then the run is
@@ -90,6 +91,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ft_run_set_recovered(run, "fuzz");
     }
     ft_wire_decoder_init(&dec);
+    if ((ctl & 0x1f) % 2 == 1) {
+        ft_wire_decoder_open(&dec); /* the writer's connections: pieces hand out all held */
+    }
     while (err == 0 && pos < size) {
         size_t n = size - pos < chunk ? size - pos : chunk;
         err = ft_wire_decoder_feed(&dec, data + pos, n);
@@ -98,7 +102,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (frames++ == fail_at) {
                 ft_run_fail(run, -ENOSPC);
             }
+            uint32_t len = f.hdr.len;
             err = ft_run_frame(run, &f);
+            ft_wire_decoder_unread(&dec, len - f.hdr.len);
             /* The writer goes on counting after an output error, and stops at any
              * other. */
             if (err > -4000 && err < 0 && err != -ENOMEM) {

@@ -104,6 +104,36 @@ whole_events(const char *dir)
     free(s.p);
 }
 
+/* One EVENTS frame longer than FT_WIRE_HOLD (96 KiB of whole events): it comes out in
+ * pieces, scanned (chunk 18) or open with its records cut where the reads end (19). */
+static void
+big_frame(const char *dir)
+{
+    enum { CALLS = 1500 };
+    struct stream s;
+    uint64_t *w = calloc(CALLS * 8, 8);
+    size_t n = 0;
+
+    base(&s);
+    stream_def_params(&s, 3, "app", "fib", "/app.py", 9, 0, "n", 2);
+    for (uint64_t i = 0; i < CALLS; i++) {
+        w[n++] = ft_rec_word0(FT_REC_CALL_INTS, 24);
+        w[n++] = 3;
+        w[n++] = TEST_MONO_NS + 10 * i;
+        w[n++] = i;
+        w[n++] = ft_rec_word0(FT_REC_RETURN_INT, 24);
+        w[n++] = 3;
+        w[n++] = TEST_MONO_NS + 10 * i + 5;
+        w[n++] = 2 * i;
+    }
+    stream_frame(&s, FT_FRAME_EVENTS, 1, w, n * 8);
+    stream_end_counts(&s, FT_END_EXIT, 0, TEST_MONO_NS + 100000, 0, 2 * CALLS);
+    save(dir, "synthetic-big-frame-scanned", 0x12, &s);
+    save(dir, "synthetic-big-frame-open", 0x13, &s);
+    free(w);
+    free(s.p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -163,5 +193,6 @@ main(int argc, char **argv)
     free(s.p);
     typed_values(argv[1]);
     whole_events(argv[1]);
+    big_frame(argv[1]);
     return 0;
 }

@@ -70,6 +70,39 @@ feed(const char *dir, const char *run_id, struct stream *s, int how_if_open)
     return err;
 }
 
+/* Feeds s to a run as a writer's connection does: reads of chunk bytes into an open
+ * decoder (wire.h), an open piece's cut record given back after each frame. */
+static int
+feed_open(const char *dir, const char *run_id, const struct stream *s, size_t chunk)
+{
+    struct ft_run_opts o = {.dir = dir, .run_id = run_id, .tsc_ns_per_tick = 1.0, .copies = 0};
+    struct ft_run *r = ft_run_new(&o);
+    struct ft_wire_decoder d;
+    struct ft_frame f;
+    size_t i = 0, cuts = 0;
+    int err = 0, rc;
+
+    ft_wire_decoder_init(&d);
+    ft_wire_decoder_open(&d);
+    while (err == 0 && i < s->len) {
+        size_t n = s->len - i < chunk ? s->len - i : chunk;
+        ft_wire_decoder_feed(&d, s->p + i, n);
+        i += n;
+        while (err == 0 && (rc = ft_wire_next_frame(&d, &f)) == 1) {
+            uint32_t len = f.hdr.len;
+            err = ft_run_frame(r, &f);
+            cuts += f.hdr.len < len;
+            ft_wire_decoder_unread(&d, len - f.hdr.len);
+        }
+    }
+    assert_true(cuts > 0); /* records were cut, and came again */
+    assert_int_equal(ft_wire_decoder_pending(&d), 0);
+    assert_int_equal(ft_run_finish(r, FT_END_KILLED, NULL), 0);
+    ft_run_free(r);
+    ft_wire_decoder_close(&d);
+    return err;
+}
+
 static void
 start(struct stream *s)
 {
@@ -136,6 +169,66 @@ nested_calls_give_exact_jsonl_and_tree(void **state)
         "]}]}\n");
     free(jsonl);
     free(tree);
+}
+
+/* A frame of 3,000 calls (whole events, and CALL + ARGS_INTS + RETURN) read in chunks of
+ * 333 bytes by an open decoder gives the same files, byte for byte, as the frame whole. */
+static void
+open_pieces_give_the_files_of_whole_frames(void **state)
+{
+    struct fixture *fx = *state;
+    struct stream s;
+    struct recs r = {.n = 0};
+    uint64_t *w = calloc(3000 * 12, 8);
+    size_t n = 0;
+    char a[96], b[96];
+    const char *names[] = {"events.jsonl", "tree.json"};
+
+    start(&s);
+    stream_def_params(&s, 3, "app", "fib", "/app.py", 9, 0, "n", 2);
+    rec2(&r, FT_REC_CALL, 1, T0 + 1000);
+    stream_events(&s, 1, &r);
+    for (uint64_t i = 0; i < 3000; i++) {
+        uint64_t t = T0 + 2000 + 100 * i;
+        if (i % 7 == 0) {
+            int64_t args[2] = {(int64_t)i, -(int64_t)i};
+            w[n++] = ft_rec_word0(FT_REC_CALL, 2);
+            w[n++] = t;
+            w[n++] = ft_rec_word0(FT_REC_ARGS_INTS, 16);
+            memcpy(&w[n], args, 16);
+            n += 2;
+            w[n++] = ft_rec_word0(FT_REC_RETURN, 2);
+            w[n++] = t + 40;
+        } else {
+            w[n++] = ft_rec_word0(FT_REC_CALL_INTS, 24);
+            w[n++] = 3;
+            w[n++] = t;
+            w[n++] = i;
+            w[n++] = ft_rec_word0(FT_REC_RETURN_INT, 24);
+            w[n++] = 3;
+            w[n++] = t + 50;
+            w[n++] = 2 * i;
+        }
+    }
+    stream_frame(&s, FT_FRAME_EVENTS, 1, w, n * 8);
+    free(w);
+    r.n = 0;
+    rec2(&r, FT_REC_RETURN, 1, T0 + 900000);
+    stream_events(&s, 1, &r);
+    stream_end(&s, FT_END_EXIT, 0, T0 + 1000000);
+    snprintf(a, sizeof(a), "%s/open", fx->dir);
+    snprintf(b, sizeof(b), "%s/whole", fx->dir);
+    assert_int_equal(mkdir(a, 0700), 0);
+    assert_int_equal(mkdir(b, 0700), 0);
+    assert_int_equal(feed_open(a, "r1", &s, 333), 0);
+    assert_int_equal(feed(b, "r1", &s, FT_END_KILLED), 0); /* frees s */
+    for (size_t k = 0; k < 2; k++) {
+        char *x = slurp_must(a, "r1", names[k]), *y = slurp_must(b, "r1", names[k]);
+        assert_true(strlen(y) > 3000 * 100);
+        assert_string_equal(x, y);
+        free(x);
+        free(y);
+    }
 }
 
 static void
@@ -412,6 +505,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(nested_calls_give_exact_jsonl_and_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(open_pieces_give_the_files_of_whole_frames, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(missed_return_closes_inner_calls_as_incomplete, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(stream_without_end_closes_open_calls_as_killed, setup,

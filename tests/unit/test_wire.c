@@ -182,12 +182,15 @@ defs_round_trip_and_reject_overruns(void **state)
 
 #define BIG_CALLS 30000 /* 30,000 CALL + RETURN pairs and 300 ARGS: about 1 MiB */
 
+#define HUGE_ARG 100000 /* an ARGS record longer than the decoder's buffer */
+
 /* Appends one EVENTS frame of thread 1 holding BIG_CALLS calls (ticks 1, 2, ...), an ARGS
- * record of 1..13 bytes after every 100th CALL. Returns the payload's length. */
+ * record of 1..13 bytes after every 100th CALL (with huge, the one after call 15,000 of
+ * HUGE_ARG bytes). Returns the payload's length. */
 static size_t
-stream_big_events(struct stream *s)
+stream_big_events(struct stream *s, int huge)
 {
-    size_t cap = BIG_CALLS * 32 + (BIG_CALLS / 100) * 24, n = 0;
+    size_t cap = BIG_CALLS * 32 + (BIG_CALLS / 100) * 24 + HUGE_ARG, n = 0;
     uint8_t *p = calloc(1, cap);
 
     for (uint64_t i = 0; i < BIG_CALLS; i++) {
@@ -195,9 +198,10 @@ stream_big_events(struct stream *s)
         memcpy(p + n, w, 16);
         n += 16;
         if (i % 100 == 0) {
-            uint64_t w0 = ft_rec_word0(FT_REC_ARGS, i % 13 + 1);
+            size_t len = huge && i == 15000 ? HUGE_ARG : i % 13 + 1;
+            uint64_t w0 = ft_rec_word0(FT_REC_ARGS, len);
             memcpy(p + n, &w0, 8);
-            n += 8 + (i % 13 + 1 + 7) / 8 * 8;
+            n += 8 + (len + 7) / 8 * 8;
         }
         w[0] = ft_rec_word0(FT_REC_RETURN, 7);
         w[1] = 2 * i + 2;
@@ -211,15 +215,21 @@ stream_big_events(struct stream *s)
 
 /* HELLO, THREAD, the big EVENTS frame, END. Returns the EVENTS payload's length. */
 static size_t
-big_stream(struct stream *s)
+big_stream_of(struct stream *s, int huge)
 {
     size_t payload;
 
     stream_hello(s, 42, "python3", 7);
     stream_thread(s, 1, "MainThread");
-    payload = stream_big_events(s);
+    payload = stream_big_events(s, huge);
     stream_end(s, FT_END_EXIT, 0, 10);
     return payload;
+}
+
+static size_t
+big_stream(struct stream *s)
+{
+    return big_stream_of(s, 0);
 }
 
 struct seen {
@@ -229,6 +239,7 @@ struct seen {
     uint64_t bytes; /* their payload bytes */
     uint64_t calls, returns, args, last_ticks;
     size_t max_cap;
+    size_t cuts; /* open pieces that ended in a cut record */
 };
 
 static void
@@ -257,6 +268,14 @@ take_frames(struct ft_wire_decoder *d, struct seen *v)
             v->last_ticks = r.ticks;
             v->calls += r.kind == FT_REC_CALL;
             v->returns += r.kind == FT_REC_RETURN;
+        }
+        if (rc < 0 && f.more > 0) {
+            /* An open piece: its last record cut, given back to come again whole. */
+            assert_true(ft_wire_rec_cut(f.payload + pos, f.hdr.len - pos, f.more));
+            ft_wire_decoder_unread(d, f.hdr.len - pos);
+            v->bytes -= f.hdr.len - pos;
+            v->cuts++;
+            rc = 0;
         }
         assert_int_equal(rc, 0); /* a piece holds whole records only */
     }
@@ -331,6 +350,64 @@ reading_into_the_decoder_keeps_its_buffer_at_sixty_four_kib(void **state)
     assert_int_equal(ft_wire_decoder_pending(&d), 0);
     ft_wire_decoder_close(&d);
     free(s.p);
+}
+
+/* Open pieces (the writer's connections): every byte held comes out, a cut record goes
+ * back and comes again whole; reads of every size give every record once, in order, and
+ * the buffer stays one read big but for a record longer than it. */
+static void
+open_pieces_give_every_record_once_whatever_the_reads(void **state)
+{
+    static const size_t reads[] = {1, 7, 13, 4093, 65536, 200000};
+
+    (void)state;
+    for (int huge = 0; huge <= 1; huge++) {
+        for (size_t k = 0; k < sizeof(reads) / sizeof(reads[0]); k++) {
+            struct stream s = {0};
+            struct ft_wire_decoder d;
+            struct seen v = {.nframes = 0};
+            size_t payload = big_stream_of(&s, huge), i = 0;
+
+            ft_wire_decoder_init(&d);
+            ft_wire_decoder_open(&d);
+            while (i < s.len) {
+                size_t room = 0;
+                uint8_t *p = ft_wire_decoder_space(&d, &room);
+                assert_non_null(p);
+                size_t n = s.len - i < room ? s.len - i : room;
+                n = n < reads[k] ? n : reads[k];
+                memcpy(p, s.p + i, n);
+                ft_wire_decoder_commit(&d, n);
+                i += n;
+                take_frames(&d, &v);
+            }
+            check_big(&v, payload);
+            assert_true(v.cuts > 0 || reads[k] == 1);
+            assert_true(v.max_cap <= (huge ? HUGE_ARG + 8 + 4096 : FT_WIRE_DECODE_BUF));
+            assert_int_equal(ft_wire_decoder_pending(&d), 0);
+            ft_wire_decoder_close(&d);
+            free(s.p);
+        }
+    }
+}
+
+/* What is cut and what is malformed at an open piece's end. */
+static void
+a_record_is_cut_only_if_its_frame_holds_it(void **state)
+{
+    uint64_t w[2] = {ft_rec_word0(FT_REC_CALL, 7), 1};
+    uint64_t a = ft_rec_word0(FT_REC_ARGS, 20); /* 8 + 24 bytes */
+
+    (void)state;
+    assert_true(ft_wire_rec_cut((const uint8_t *)w, 4, 12));   /* its first word coming */
+    assert_false(ft_wire_rec_cut((const uint8_t *)w, 4, 3));   /* the frame ends first */
+    assert_true(ft_wire_rec_cut((const uint8_t *)w, 8, 8));    /* 16 bytes, 8 here */
+    assert_false(ft_wire_rec_cut((const uint8_t *)w, 8, 7));   /* overruns its frame */
+    assert_false(ft_wire_rec_cut((const uint8_t *)w, 16, 40)); /* whole: not cut */
+    assert_true(ft_wire_rec_cut((const uint8_t *)&a, 8, 24));
+    assert_false(ft_wire_rec_cut((const uint8_t *)&a, 8, 23));
+    w[0] = 0; /* kind 0: malformed, never cut */
+    assert_false(ft_wire_rec_cut((const uint8_t *)w, 8, 100));
 }
 
 static void
@@ -435,6 +512,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frames_round_trip_when_fed_one_byte_at_a_time),
+        cmocka_unit_test(open_pieces_give_every_record_once_whatever_the_reads),
+        cmocka_unit_test(a_record_is_cut_only_if_its_frame_holds_it),
         cmocka_unit_test(truncated_stream_leaves_pending_bytes),
         cmocka_unit_test(bad_magic_is_an_error_and_stays_one),
         cmocka_unit_test(oversized_and_unknown_frames_are_rejected_from_the_header),

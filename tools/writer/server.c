@@ -437,7 +437,7 @@ link_parent(struct conn *c)
  * the process learns where its run is. Returns 0, 1 if the process is not to be traced,
  * or an error: a stream error (FT_E*) or an output error (-errno). */
 static int
-start_run(struct conn *c, const struct ft_frame *f)
+start_run(struct conn *c, struct ft_frame *f)
 {
     struct ft_run_info info;
     uint64_t ppid, ancestor;
@@ -471,22 +471,36 @@ start_run(struct conn *c, const struct ft_frame *f)
     return ft_journal_append(&c->journal, f);
 }
 
-/* One frame of a running process: journaled, then applied. An output error (the journal
- * or the run's files cannot be written) stops the run's output, and the connection goes
- * on: later records are counted as what the files lack. Returns 0 or a stream error
- * (FT_E*: the frame is malformed or out of order). */
+/* Applies a frame, or an open piece up to a cut record at its end (wire.h), whose bytes
+ * go back to the decoder to come again whole. Returns ft_run_frame's answer. */
 static int
-apply(struct conn *c, const struct ft_frame *f)
+run_frame(struct conn *c, struct ft_frame *f)
 {
-    int err;
+    uint32_t len = f->hdr.len;
+    int err = ft_run_frame(c->run, f);
+
+    ft_wire_decoder_unread(&c->dec, len - f->hdr.len);
+    return err;
+}
+
+/* One frame of a running process: applied, then journaled (an open piece as far as it
+ * was applied). An output error (the journal or the run's files cannot be written) stops
+ * the run's output, and the connection goes on: later records are counted as what the
+ * files lack. Returns 0 or a stream error (FT_E*: the frame is malformed or out of
+ * order). */
+static int
+apply(struct conn *c, struct ft_frame *f)
+{
+    int err, jerr;
 
     if (f->hdr.type == FT_FRAME_HELLO || f->hdr.type == FT_FRAME_ACK) {
         return FT_EORDER; /* a second HELLO, or a frame only the writer sends */
     }
-    if (c->running && (err = ft_journal_append(&c->journal, f)) != 0) {
-        conn_fail(c, err);
+    err = run_frame(c, f);
+    if (c->running && (f->hdr.len > 0 || f->more == 0) &&
+        (jerr = ft_journal_append(&c->journal, f)) != 0) {
+        conn_fail(c, jerr);
     }
-    err = ft_run_frame(c->run, f);
     if (ft_err_is_errno(err)) {
         conn_fail(c, err);
         err = 0;
@@ -519,7 +533,7 @@ receive(struct conn *c)
         if (c->failed) {
             /* No call is written any more: frames are applied for the units' rows (or
              * only checked and counted, without a run directory). */
-            if ((err = ft_run_frame(c->run, &f)) != 0 && !ft_err_is_errno(err)) {
+            if ((err = run_frame(c, &f)) != 0 && !ft_err_is_errno(err)) {
                 return err;
             }
             if (f.hdr.type == FT_FRAME_END) {
@@ -764,6 +778,7 @@ on_connection(uv_stream_t *server, int status)
         return;
     }
     ft_wire_decoder_init(&c->dec);
+    ft_wire_decoder_open(&c->dec); /* the run walks every record: pieces need no scan */
     uv_pipe_init(S.loop, &c->pipe, 0);
     if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 || !peer_allowed(&c->pipe)) {
         ft_run_free(c->run);
