@@ -41,6 +41,9 @@ WORKLOADS = {
 def env_clean(**extra):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FLOWTRACE_") and k not in ("LD_PRELOAD", "CI")}
+    # One hash seed for every run: with a random one the interpreter's own dicts and sets
+    # take other paths, and the floor moved by up to 3% (177.5-184 M on fib) between runs.
+    env.setdefault("PYTHONHASHSEED", "0")
     env.update(extra)
     return env
 
@@ -150,9 +153,9 @@ def main():
         with tempfile.TemporaryDirectory(prefix=f"ft-instr-{name}-") as tmp:
             m = measure(a.python, name, build, floor, Path(tmp), a.ft)
         cp = f"{m['cprofile']:.2f}x" if m["cprofile"] else "-"
-        print(f"| {name} | {m['events']:,} | {m['floor'] / 1e6:,.1f} M | {m['process']:.2f}x "
-              f"| {m['writer_ev']:,.0f} | {m['writer']:.2f}x | {m['wrapper']:.2f}x "
-              f"| {m['e2e']:.2f}x | {cp} | {m['bytes_call']:,.0f} |", flush=True)
+        print(f"| {name} | {m['events']:,} | {m['floor'] / 1e6:,.1f} M | {m['process']:.3f}x "
+              f"| {m['writer_ev']:,.1f} | {m['writer']:.3f}x | {m['wrapper']:.3f}x "
+              f"| {m['e2e']:.3f}x | {cp} | {m['bytes_call']:,.0f} |", flush=True)
 
 
 if __name__ == "__main__":

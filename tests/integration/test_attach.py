@@ -114,6 +114,32 @@ def test_attach_sees_every_thread(python, tmp_path):
     assert names.get("MainThread") == {"tick"}
 
 
+def test_attach_ends_when_the_process_ends_even_if_nobody_reaps_it(python, tmp_path):
+    # The target is this test's child, not reaped until the end: once it has exited it
+    # is a zombie, whose /proc entry stays. attach used to wait for it for good.
+    if version_of(python) < (3, 11):
+        pytest.skip("attach supports 3.11 to 3.14")
+    proc = start_target(python, tmp_path / "t")
+    att = subprocess.Popen([str(CLI), "attach", "-o", str(tmp_path / "out"), str(proc.pid)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=clean_env())
+    try:
+        line = att.stderr.readline()
+        assert f"[FlowTrace] attached to process {proc.pid}" in line, line + att.stderr.read()
+        time.sleep(0.3)
+        (tmp_path / "t" / "stop").write_text("")
+        _, err = att.communicate(timeout=60)
+    finally:
+        att.kill()
+        status, out, perr = finish_target(proc, tmp_path / "t")
+    assert att.returncode == 0, err
+    assert f"[FlowTrace] detached from process {proc.pid} after" in err
+    assert (status, out, perr) == (0, "done True\n", "")
+    [run] = runs_in(tmp_path / "out")
+    assert run.tree["ended"] == "exit"
+    assert {c["function"] for t in run.tree["threads"] for c in t["calls"]} >= {"tick"}
+
+
 def test_attach_to_a_process_that_is_gone(tmp_path):
     p = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True)
     pid = int(p.stdout)

@@ -76,6 +76,14 @@ def test_pytest_items_are_units_and_only_failed_trees_are_kept(tmp_path):
         "[FlowTrace] ERROR: test_suite.py::test_error -> %s/units/3/tree.json "
         "(RuntimeError: fixture broke)" % run.path,
     ]
+    # A unit whose tree was not kept says so, and why it may not have been.
+    show = subprocess.run([CLI, "show", "-d", tmp_path / "out", "--unit",
+                           "test_suite.py::test_pass"], capture_output=True, text=True)
+    assert (show.returncode, show.stdout) == (1, "")
+    assert show.stderr == (
+        "flowtrace show: unit 1 (test_suite.py::test_pass, passed) has no tree: its files "
+        "were not kept (--keep failed keeps failed units' only, --sample a share of the "
+        "others, an output error none; --keep all keeps every one)\n")
     # Every unit has its index row.
     db = sqlite3.connect(tmp_path / "out" / "index.sqlite")
     rows = db.execute("SELECT unit_id, kind, name, outcome, tree, error FROM units "

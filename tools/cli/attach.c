@@ -198,11 +198,22 @@ probe(struct ft_attach *a, char *why, size_t cap)
 int
 ft_attach_alive(pid_t pid)
 {
-    char path[64];
-    struct stat st;
+    char path[64], text[512];
+    const char *paren;
+    ssize_t n;
+    int fd;
 
-    snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-    return stat(path, &st) == 0;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return 0;
+    }
+    n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    /* "pid (comm) S ...": a process that ended and waits for its parent to reap it
+     * (Z, X) runs no more code, though its /proc entry stays. */
+    paren = strrchr(text, ')');
+    return paren == NULL || paren[1] == '\0' || (paren[2] != 'Z' && paren[2] != 'X');
 }
 
 /* ---- Our parts, the private directory, the writer ------------------------------------- */

@@ -46,7 +46,8 @@ int ft_attach_inject(struct ft_attach *a, enum ft_attach_op op, char *why, size_
  * -EPROTO with its reason in line. */
 int ft_attach_status(const struct ft_attach *a, char *line, size_t cap);
 
-/* Whether the process exists (another user's too). */
+/* Whether the process exists (another user's too) and has not ended: one that ended but
+ * is not yet reaped by its parent (a zombie) is not alive. */
 int ft_attach_alive(pid_t pid);
 
 /* Stops the writer once it has written every run, removes the private directory, and

@@ -41,8 +41,9 @@ ft_view_find_unit(const char *cmd, const struct ft_view *v, const char *spec,
     }
     if (e->tree == NULL) {
         ft_cli_err(cmd,
-                   "unit %llu (%s, %s) has no tree: only failed units' are kept (--keep all "
-                   "keeps every one)",
+                   "unit %llu (%s, %s) has no tree: its files were not kept (--keep failed "
+                   "keeps failed units' only, --sample a share of the others, an output error "
+                   "none; --keep all keeps every one)",
                    (unsigned long long)e->id, e->name, e->outcome);
         return FT_EXIT_FAIL;
     }
