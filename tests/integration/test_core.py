@@ -184,6 +184,34 @@ def test_a_million_calls_give_a_million_enter_lines_each_closed(python, tmp_path
     assert run.header["tracer"]["lost"] == 0
 
 
+BIG_ARGS = """\
+def f(s, i):
+    return len(s) + i
+def g(i):
+    return i
+for i in range(40):
+    f("x" * (100_000 + 7919 * i), i)
+    for j in range(3000):
+        g(j)
+"""
+
+
+def test_arguments_longer_than_the_writers_buffer_arrive_whole(python, tmp_path):
+    # Records of 100-410 KB among small ones, in frames of up to 1 MiB: the writer takes a
+    # frame in pieces as its bytes arrive, and a record cut at a piece's end goes back to
+    # the decoder until it is whole (lib/wire.h, open pieces).
+    (tmp_path / "big.py").write_text(BIG_ARGS)
+    proc, [run] = trace(python, [tmp_path / "big.py"], tmp_path,
+                        wrapper_args=["--max-arg-length", "0"])
+    assert proc.returncode == 0, proc.stderr
+    tracer = run.header["tracer"]
+    assert (tracer["calls"], tracer["events"], tracer["lost"]) == (120_041, 240_082, 0)
+    args = [e["args"] for e in run.events if e["event"] == "ENTER" and e["function"] == "f"]
+    assert [(len(a["s"]), a["i"]) for a in args] == [(100_000 + 7919 * i, i) for i in range(40)]
+    assert all(set(a["s"]) == {"x"} for a in args)
+    assert balanced(run.events) == 120_041
+
+
 def test_bare_preload_without_wrapper_is_traced_and_written(python, tmp_path):
     proc = preload(python, [PROGRAMS / "nested.py"], tmp_path)
     assert proc.returncode == 0 and proc.stderr == ""
